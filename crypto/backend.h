@@ -1,0 +1,191 @@
+/* The cryptographic primitives Quince needs: one backend file implements all of them. */
+#ifndef CRYPTO_BACKEND_H
+#define CRYPTO_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/env.h"
+#include "crypto/error.h"
+
+/*
+ * Exactly one backend is compiled in (meson option `crypto`):
+ *   crypto/backend_mbedtls.c  every mbedTLS call of the project, and nothing else;
+ *   crypto/backend_null.c     identity AEAD, zero header-protection mask and
+ *                             deterministic "signatures", for fuzzing builds.
+ * Another backend (mbedTLS 3, OpenSSL libcrypto) implements this header again.
+ * Contexts are opaque and allocated through the quic_env allocator.
+ * Functions returning int give 0 (or a length) on success and a negative
+ * CRYPTO_ERR_* on failure.
+ */
+
+const char *crypto_backend_name(void);
+
+/* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
+
+typedef enum crypto_hash_alg {
+    CRYPTO_HASH_SHA256 = 0,
+    CRYPTO_HASH_SHA384 = 1,
+} crypto_hash_alg;
+
+#define CRYPTO_HASH_MAX_LEN 48
+
+size_t crypto_hash_len(crypto_hash_alg alg);
+int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
+
+/* Incremental hash, for the TLS transcript: peek gives the digest so far and
+ * leaves the context open for more updates. */
+typedef struct crypto_hash_ctx crypto_hash_ctx;
+crypto_hash_ctx *crypto_hash_new(const quic_env *env, crypto_hash_alg alg);
+int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len);
+int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out);
+void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx);
+
+int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
+                size_t len, uint8_t *out);
+int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out);
+int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+
+/* ---- AEAD and header protection (RFC 9001 §5.3, §5.4) ---- */
+
+typedef enum crypto_aead_alg {
+    CRYPTO_AEAD_AES_128_GCM = 0,
+    CRYPTO_AEAD_AES_256_GCM = 1,
+    CRYPTO_AEAD_CHACHA20_POLY1305 = 2,
+} crypto_aead_alg;
+
+#define CRYPTO_AEAD_TAG_LEN 16
+#define CRYPTO_AEAD_NONCE_LEN 12
+#define CRYPTO_AEAD_MAX_KEY_LEN 32
+
+size_t crypto_aead_key_len(crypto_aead_alg alg);
+
+typedef struct crypto_aead crypto_aead;
+crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key);
+void crypto_aead_free(const quic_env *env, crypto_aead *ctx);
+/* out gets len + CRYPTO_AEAD_TAG_LEN bytes; out may equal in. Returns the length. */
+int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out);
+/* in holds ciphertext and tag; out gets len - TAG bytes; out may equal in.
+ * Returns the plaintext length or CRYPTO_ERR_DECRYPT. */
+int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out);
+
+/* Header protection: AES-ECB for the AES suites, ChaCha20 for ChaCha20-Poly1305. */
+typedef struct crypto_hp crypto_hp;
+crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key);
+void crypto_hp_free(const quic_env *env, crypto_hp *ctx);
+int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5]);
+
+/* ---- Key exchange (TLS NamedGroup codepoints) ---- */
+
+#define CRYPTO_GROUP_SECP256R1 0x0017
+#define CRYPTO_GROUP_X25519 0x001d
+#define CRYPTO_KEX_MAX_PUBLIC 65
+#define CRYPTO_KEX_MAX_SECRET 32
+
+typedef struct crypto_kex crypto_kex;
+/* Generates a fresh key pair with env->random. NULL for an unknown group. */
+crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group);
+void crypto_kex_free(const quic_env *env, crypto_kex *ctx);
+/* Our public key share as sent in key_share (X25519: 32 raw bytes; P-256:
+ * 65-byte uncompressed point). Returns its length. */
+int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap);
+/* Shared secret from the peer's share; rejects malformed or invalid points
+ * (CRYPTO_ERR_ILLEGAL_PARAMETER). Returns its length. */
+int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                      size_t cap);
+
+/* ---- Signatures (TLS SignatureScheme codepoints, RFC 8446 §4.2.3) ---- */
+
+#define CRYPTO_SIG_RSA_PKCS1_SHA256 0x0401
+#define CRYPTO_SIG_RSA_PKCS1_SHA384 0x0501
+#define CRYPTO_SIG_RSA_PKCS1_SHA512 0x0601
+#define CRYPTO_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define CRYPTO_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA512 0x0806
+#define CRYPTO_SIG_MAX_LEN 512
+
+typedef struct crypto_privkey crypto_privkey;
+/* PEM or DER (PKCS#8, SEC1 or PKCS#1). */
+crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, size_t len);
+void crypto_privkey_free(const quic_env *env, crypto_privkey *key);
+/* true if the key can sign with this scheme (ECDSA P-256; RSA-PSS). */
+bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme);
+/* Sign msg (hashing it first with the scheme's hash). Returns the signature length. */
+int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t scheme,
+                        const uint8_t *msg, size_t len, uint8_t *sig, size_t cap);
+
+typedef struct crypto_pubkey crypto_pubkey;
+void crypto_pubkey_free(const quic_env *env, crypto_pubkey *key);
+/* 0 if sig is a valid signature of msg under scheme, CRYPTO_ERR_DECRYPT_ERROR if
+ * not, CRYPTO_ERR_ILLEGAL_PARAMETER if the scheme does not fit the key. */
+int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
+                         const uint8_t *sig, size_t sig_len);
+
+/* ---- X.509 ---- */
+
+/* Trust anchors: a set of CA certificates. */
+typedef struct crypto_x509_store crypto_x509_store;
+crypto_x509_store *crypto_x509_store_new(const quic_env *env);
+/* Add PEM (one or many certificates) or a single DER certificate. */
+int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len);
+void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store);
+
+/*
+ * Verify a chain (leaf first, DER, as in the TLS Certificate message) against
+ * store. host is a DNS name or an IPv4/IPv6 literal matched against the
+ * leaf's subjectAltName (NULL: no name check). now_unix is the time to check
+ * validity against (0: do not check). On success *leaf_key (if not NULL) gets
+ * the leaf's public key. Errors map to TLS alerts:
+ *   CRYPTO_ERR_BAD_CERTIFICATE, CRYPTO_ERR_UNKNOWN_CA, CRYPTO_ERR_CERT_EXPIRED,
+ *   CRYPTO_ERR_UNSUPPORTED_CERTIFICATE.
+ */
+int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
+                       const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
+                       const char *host, int64_t now_unix, crypto_pubkey **leaf_key);
+
+/* The public key of one DER certificate, without any verification (insecure
+ * and pinned-hash modes). */
+int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len,
+                       crypto_pubkey **key);
+
+/* Parse PEM certificates (or one DER) into DER blobs, allocated with env.
+ * Returns the number of certificates; free with crypto_x509_der_free. */
+int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len,
+                            uint8_t ***ders, size_t **lens);
+void crypto_x509_der_free(const quic_env *env, uint8_t **ders, size_t *lens, size_t n);
+
+/* A certificate to generate: ECDSA P-256 key (or RSA-2048 with rsa_bits). */
+typedef struct crypto_cert_params {
+    const char *common_name;  /* subject CN */
+    const char *dns_name;     /* subjectAltName dNSName, or NULL */
+    const char *ip_address;   /* subjectAltName iPAddress literal, or NULL */
+    int64_t not_before_unix;
+    int64_t not_after_unix;
+    bool is_ca;               /* basicConstraints cA=TRUE, keyCertSign */
+    unsigned rsa_bits;        /* 0: ECDSA P-256 */
+    /* Issuer: NULL for self-signed. */
+    const uint8_t *issuer_der;
+    size_t issuer_der_len;
+    crypto_privkey *issuer_key;
+} crypto_cert_params;
+
+/* Generate a key and a certificate. *der and *key_der (PKCS#8 or SEC1 DER)
+ * are allocated with env; *key is the parsed key (may be NULL if not wanted). */
+int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, uint8_t **der,
+                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                         crypto_privkey **key);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo (for Chromium's
+ * --ignore-certificate-errors-spki-list). */
+int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
+
+#endif

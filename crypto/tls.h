@@ -1,0 +1,145 @@
+/* The TLS 1.3 handshake for QUIC, client and server (RFC 8446, RFC 9001 §4 and §8). */
+#ifndef CRYPTO_TLS_H
+#define CRYPTO_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/env.h"
+#include "crypto/backend.h"
+#include "crypto/error.h"
+
+/*
+ * The engine is a pure state machine: handshake bytes go in and out per
+ * encryption level (QUIC CRYPTO frames carry them, RFC 9001 §4.1), and the
+ * traffic secrets of each level are handed to the caller as soon as they are
+ * known. It never sees packets or records. TLS over TCP (the interop tests)
+ * is the same engine plus a record layer outside it.
+ */
+
+/* Encryption levels (RFC 9001 §4.1.4; "epochs" in picotls). */
+typedef enum crypto_level {
+    CRYPTO_LEVEL_INITIAL = 0,
+    CRYPTO_LEVEL_EARLY = 1, /* 0-RTT: reserved for session resumption, not yet produced */
+    CRYPTO_LEVEL_HANDSHAKE = 2,
+    CRYPTO_LEVEL_APP = 3,
+} crypto_level;
+#define CRYPTO_LEVEL_COUNT 4
+
+/* TLS 1.3 cipher suites (RFC 8446 §B.4). */
+#define CRYPTO_TLS_AES_128_GCM_SHA256 0x1301
+#define CRYPTO_TLS_AES_256_GCM_SHA384 0x1302
+#define CRYPTO_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+/* A cipher suite's algorithms. */
+typedef struct crypto_suite {
+    uint16_t id;
+    crypto_aead_alg aead;
+    crypto_hash_alg hash;
+} crypto_suite;
+const crypto_suite *crypto_suite_by_id(uint16_t id);
+
+typedef enum crypto_verify_mode {
+    CRYPTO_VERIFY_CHAIN = 0, /* chain to a CA in ca_store + host name / IP check */
+    CRYPTO_VERIFY_INSECURE,  /* accept any certificate (the signature is still checked) */
+    CRYPTO_VERIFY_PINNED,    /* leaf's SHA-256 must equal one of pinned_sha256 */
+} crypto_verify_mode;
+
+typedef struct crypto_tls_callbacks {
+    void *user;
+    /* Handshake bytes to send at a level, in order. Return 0 or a negative error. */
+    int (*send)(void *user, crypto_level level, const uint8_t *data, size_t len);
+    /* A traffic secret is ready. is_write: for packets we send. The secret's
+     * length is the suite hash's length. Return 0 or a negative error. */
+    int (*set_secret)(void *user, crypto_level level, bool is_write, const crypto_suite *suite,
+                      const uint8_t *secret, size_t len);
+    /* The peer's quic_transport_parameters (0x39) extension body, once, before
+     * any application secret. Return 0, or a negative error to fail the
+     * handshake (the engine sends the alert in *alert, or illegal_parameter). */
+    int (*peer_transport_params)(void *user, const uint8_t *data, size_t len, uint8_t *alert);
+} crypto_tls_callbacks;
+
+typedef struct crypto_tls_config {
+    bool is_server;
+    /* Preference order; 0-terminated. NULL: all three suites / X25519 then P-256. */
+    const uint16_t *cipher_suites;
+    const uint16_t *groups;
+    /* ALPN: protocol names, NUL-terminated strings, NULL-terminated list. The
+     * server picks the first of its own list the client offers; no overlap ends
+     * the handshake with no_application_protocol (alert 120, QUIC 0x178). */
+    const char *const *alpn;
+    /* Client: SNI, and the name (or IP literal) the certificate must match. */
+    const char *server_name;
+    /* Server: certificate chain, leaf first, DER, and its private key. */
+    const uint8_t *const *cert_chain;
+    const size_t *cert_chain_lens;
+    size_t cert_chain_count;
+    crypto_privkey *private_key;
+    /* Client: how to check the server's certificate. */
+    crypto_verify_mode verify_mode;
+    const crypto_x509_store *ca_store;
+    const uint8_t (*pinned_sha256)[32];
+    size_t pinned_count;
+    /* Time for validity checks, seconds since the epoch; 0: env->wall_clock,
+     * and no validity check if that is NULL too. */
+    int64_t verify_time_unix;
+    /* Our quic_transport_parameters extension body (RFC 9001 §8.2). NULL:
+     * the extension is not sent (TLS over TCP). */
+    const uint8_t *transport_params;
+    size_t transport_params_len;
+    /* Bounds on what a peer may make us hold. 0: defaults. */
+    size_t max_message_size; /* one handshake message; default 64 KiB */
+} crypto_tls_config;
+
+typedef struct crypto_tls crypto_tls;
+
+crypto_tls *crypto_tls_new(const quic_env *env, const crypto_tls_config *config,
+                           const crypto_tls_callbacks *callbacks);
+void crypto_tls_free(crypto_tls *tls);
+
+/* Client: produce the ClientHello (through callbacks->send at INITIAL).
+ * Server: nothing to do (the handshake starts with crypto_tls_recv). */
+int crypto_tls_start(crypto_tls *tls);
+
+/* Handshake bytes received at level, in order and in any fragmentation.
+ * Returns 0, or a negative CRYPTO_ERR_*; after an error crypto_tls_alert()
+ * names the alert to send and every later call returns the same error. */
+int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, size_t len);
+
+bool crypto_tls_handshake_done(const crypto_tls *tls);
+/* The TLS alert for the failure (RFC 8446 §6); QUIC sends 0x100 + alert. */
+uint8_t crypto_tls_alert(const crypto_tls *tls);
+/* The negotiated ALPN (NUL-terminated), cipher suite and group; NULL/0 before. */
+const char *crypto_tls_alpn(const crypto_tls *tls);
+const crypto_suite *crypto_tls_suite(const crypto_tls *tls);
+uint16_t crypto_tls_group(const crypto_tls *tls);
+bool crypto_tls_used_hrr(const crypto_tls *tls);
+/* Server: the SNI the client sent, or NULL. */
+const char *crypto_tls_server_name(const crypto_tls *tls);
+
+/* TLS alert descriptions (RFC 8446 §6). */
+#define CRYPTO_ALERT_CLOSE_NOTIFY 0
+#define CRYPTO_ALERT_UNEXPECTED_MESSAGE 10
+#define CRYPTO_ALERT_BAD_RECORD_MAC 20
+#define CRYPTO_ALERT_HANDSHAKE_FAILURE 40
+#define CRYPTO_ALERT_BAD_CERTIFICATE 42
+#define CRYPTO_ALERT_UNSUPPORTED_CERTIFICATE 43
+#define CRYPTO_ALERT_CERTIFICATE_EXPIRED 45
+#define CRYPTO_ALERT_CERTIFICATE_UNKNOWN 46
+#define CRYPTO_ALERT_ILLEGAL_PARAMETER 47
+#define CRYPTO_ALERT_UNKNOWN_CA 48
+#define CRYPTO_ALERT_DECODE_ERROR 50
+#define CRYPTO_ALERT_DECRYPT_ERROR 51
+#define CRYPTO_ALERT_PROTOCOL_VERSION 70
+#define CRYPTO_ALERT_INSUFFICIENT_SECURITY 71
+#define CRYPTO_ALERT_INTERNAL_ERROR 80
+#define CRYPTO_ALERT_MISSING_EXTENSION 109
+#define CRYPTO_ALERT_UNSUPPORTED_EXTENSION 110
+#define CRYPTO_ALERT_UNRECOGNIZED_NAME 112
+#define CRYPTO_ALERT_NO_APPLICATION_PROTOCOL 120
+
+/* The alert that goes with a CRYPTO_ERR_* code. */
+uint8_t crypto_alert_for_error(int err);
+
+#endif

@@ -1,0 +1,69 @@
+/* The injected environment: memory, randomness, clocks and log sinks (DESIGN.md "sans-I/O"). */
+#ifndef QUIC_ENV_H
+#define QUIC_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Public functions of the library carry QUINCE_API; everything else is hidden. */
+#if defined(__GNUC__)
+#define QUINCE_API __attribute__((visibility("default")))
+#else
+#define QUINCE_API
+#endif
+
+/*
+ * Every layer (crypto, quic, h3, wt) takes one of these at creation and never
+ * reaches the operating system on its own: no malloc, no rand(), no clock.
+ * This header has no dependencies so that every layer, crypto/ included, can
+ * use it. Only alloc/realloc/free and random are required; the sinks may be NULL.
+ */
+typedef struct quic_env {
+    void *user;
+    void *(*alloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t size);
+    void (*free)(void *user, void *ptr);
+    /* Fill buf with len cryptographically secure random bytes. */
+    void (*random)(void *user, uint8_t *buf, size_t len);
+    /* Seconds since the Unix epoch; used only to check certificate validity.
+     * NULL means "do not check validity periods" unless a time is configured. */
+    int64_t (*wall_clock)(void *user);
+    /* Optional sinks. keylog receives one NSS key-log line without newline. */
+    void (*log)(void *user, int level, const char *msg);
+    void (*keylog)(void *user, const char *line);
+    void (*qlog)(void *user, const char *record, size_t len);
+} quic_env;
+
+static inline void *quic_env_alloc(const quic_env *env, size_t size)
+{
+    return env->alloc(env->user, size);
+}
+
+static inline void *quic_env_calloc(const quic_env *env, size_t size)
+{
+    void *p = env->alloc(env->user, size);
+    if (p != NULL) {
+        unsigned char *b = (unsigned char *)p;
+        for (size_t i = 0; i < size; i++)
+            b[i] = 0;
+    }
+    return p;
+}
+
+static inline void *quic_env_realloc(const quic_env *env, void *ptr, size_t size)
+{
+    return env->realloc(env->user, ptr, size);
+}
+
+static inline void quic_env_free(const quic_env *env, void *ptr)
+{
+    if (ptr != NULL)
+        env->free(env->user, ptr);
+}
+
+static inline void quic_env_random(const quic_env *env, uint8_t *buf, size_t len)
+{
+    env->random(env->user, buf, len);
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* Variable-length integer encoding, RFC 9000 §16. */
+#ifndef QUIC_VARINT_H
+#define QUIC_VARINT_H
+
+#include "quic/cursor.h"
+
+#define QUIC_VARINT_MAX ((uint64_t)0x3fffffffffffffff)
+
+/* Bytes needed to encode v (1, 2, 4 or 8); 0 if v > QUIC_VARINT_MAX. */
+size_t quic_varint_len(uint64_t v);
+
+/* Decode one varint; false on truncation (the cursor does not move).
+ * Non-minimal encodings are accepted, as RFC 9000 §16 allows. */
+bool quic_get_varint(quic_reader *r, uint64_t *v);
+
+/* Encode v in its shortest form; false if it does not fit or v is too big. */
+bool quic_put_varint(quic_writer *w, uint64_t v);
+
+/* Encode v in exactly len bytes (1, 2, 4 or 8), e.g. to back-fill a length. */
+bool quic_put_varint_fixed(quic_writer *w, uint64_t v, size_t len);
+void quic_varint_write_fixed(uint8_t *dst, uint64_t v, size_t len);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test suite (unit, vectors, sim, interop, fuzz) twice: in a normal
+# build with -Werror, then under ASan+UBSan. Prints "N passed, N failed" last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+status=0
+passed=0
+failed=0
+run_build() { # dir, meson options...
+  local dir=$1
+  shift
+  if [ ! -d "$dir" ]; then
+    meson setup "$dir" "$@" || return 1
+  else
+    meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
+  fi
+  meson compile -C "$dir" || return 1
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+  local p f
+  p=$(grep -c '"result": "OK"' "$dir/meson-logs/testlog.json" || true)
+  f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$dir/meson-logs/testlog.json" || true)
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+run_build build-ci -Dwerror=true || { status=1; failed=$((failed + 1)); }
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+run_build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug || { status=1; failed=$((failed + 1)); }
+
+echo "$passed passed, $failed failed"
+exit $status
