@@ -1,0 +1,154 @@
+/* QUIC loss detection: acknowledgments, loss timers and probe timeouts (RFC 9002 §5-§7, Appendix
+ * A). */
+#ifndef QUIC_RECOVERY_H
+#define QUIC_RECOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/cc.h"
+#include "quic/env.h"
+#include "quic/rtt.h"
+#include "quic/sent_packets.h"
+
+/* Packet number spaces, in the order of RFC 9002 Appendix A.2. 0-RTT and
+ * 1-RTT packets share the application space. */
+enum {
+    QUIC_RECOVERY_INITIAL = 0,
+    QUIC_RECOVERY_HANDSHAKE = 1,
+    QUIC_RECOVERY_APP = 2,
+    QUIC_RECOVERY_SPACES = 3,
+};
+
+#define QUIC_PACKET_THRESHOLD 3u                /* kPacketThreshold, RFC 9002 §6.1.1 */
+#define QUIC_PERSISTENT_CONGESTION_THRESHOLD 3u /* RFC 9002 §7.6.1 */
+
+/* Why a sent packet leaves the record. */
+typedef enum quic_recovery_event {
+    QUIC_RECOVERY_ACKED = 1,     /* its frames are delivered */
+    QUIC_RECOVERY_LOST = 2,      /* requeue its frames (RFC 9000 §13.3) */
+    QUIC_RECOVERY_DISCARDED = 3, /* keys gone: release its frame record */
+} quic_recovery_event;
+
+/* Called once for every packet that leaves the record. For ACKED the
+ * packet is reported after the losses found by the same ACK. */
+typedef void (*quic_recovery_packet_cb)(void *user, int space, quic_recovery_event ev,
+                                        const quic_sent_packet *p);
+
+typedef struct quic_recovery_config {
+    bool is_server;
+    uint64_t initial_rtt;      /* 0: kInitialRtt (333 ms) */
+    uint64_t max_ack_delay;    /* peer's; 0 here means the default 25 ms */
+    size_t max_sent_packets;   /* per space; 0 means 4096 */
+    uint32_t packet_threshold; /* 0: kPacketThreshold (3) */
+} quic_recovery_config;
+
+/* One received ACK frame, decoded. */
+typedef struct quic_recovery_ack {
+    const quic_pn_range *ranges; /* largest-first, disjoint */
+    size_t n_ranges;
+    uint64_t ack_delay; /* microseconds, already scaled by ack_delay_exponent */
+    bool has_ecn;
+    uint64_t ecn_ce;
+} quic_recovery_ack;
+
+typedef enum quic_recovery_timeout_kind {
+    QUIC_RECOVERY_TIMEOUT_NONE = 0, /* not yet due: nothing happened */
+    QUIC_RECOVERY_TIMEOUT_LOSS = 1, /* time-threshold losses were reported */
+    QUIC_RECOVERY_TIMEOUT_PTO = 2,  /* send `probes` ack-eliciting packets in `space` */
+} quic_recovery_timeout_kind;
+
+typedef struct quic_recovery_timeout {
+    quic_recovery_timeout_kind kind;
+    int space;
+    unsigned probes;
+    /* Client anti-deadlock probe (Appendix A.9): a Handshake packet, or an
+     * Initial padded to at least 1200 bytes when space is Initial. */
+    bool anti_deadlock;
+} quic_recovery_timeout;
+
+typedef struct quic_recovery {
+    const quic_env *env;
+    quic_cc *cc;
+    quic_recovery_packet_cb cb;
+    void *cb_user;
+    quic_rtt rtt;
+    quic_sent_packets sent[QUIC_RECOVERY_SPACES];
+    uint64_t largest_acked[QUIC_RECOVERY_SPACES];
+    uint64_t largest_sent[QUIC_RECOVERY_SPACES];
+    uint64_t time_of_last_ack_eliciting[QUIC_RECOVERY_SPACES];
+    uint64_t loss_time[QUIC_RECOVERY_SPACES]; /* 0: none */
+    uint64_t ecn_ce[QUIC_RECOVERY_SPACES];
+    bool has_largest_acked[QUIC_RECOVERY_SPACES];
+    bool has_sent[QUIC_RECOVERY_SPACES];
+    bool discarded[QUIC_RECOVERY_SPACES];
+    uint32_t packet_threshold;
+    uint32_t pto_count;
+    uint64_t timer; /* UINT64_MAX: not armed */
+    bool is_server;
+    bool handshake_confirmed;
+    bool has_handshake_keys;
+    bool handshake_ack_received;
+    bool at_amplification_limit;
+} quic_recovery;
+
+/* The congestion controller is the caller's, initialised and outliving r.
+ * cb may be NULL. Returns 0 or QUIC_RECOVERY_ERR_ARG. */
+int quic_recovery_init(quic_recovery *r, const quic_env *env, const quic_recovery_config *cfg,
+                       quic_cc *cc, quic_recovery_packet_cb cb, void *cb_user);
+/* Frees the records without reporting anything. */
+void quic_recovery_free(quic_recovery *r);
+
+/* RFC 9002 Appendix A.5. size is sent_bytes; in_flight is false only for
+ * ACK-only packets (RFC 9002 §7). handle is returned with the packet later.
+ * Returns 0, QUIC_RECOVERY_ERR_FULL (stop sending in that space),
+ * _NOMEM, _PN_ORDER or _DISCARDED. */
+int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint32_t size,
+                                 bool ack_eliciting, bool in_flight, uint64_t handle, uint64_t now);
+
+/* RFC 9002 Appendix A.7. Returns 0, QUIC_RECOVERY_ERR_ACK_UNSENT (close with
+ * PROTOCOL_VIOLATION, RFC 9000 §13.1), _BAD_RANGES or _DISCARDED. */
+int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recovery_ack *ack,
+                                  uint64_t now);
+
+/* Earliest time on_timeout must run; UINT64_MAX when the timer is off. */
+uint64_t quic_recovery_next_timeout(const quic_recovery *r);
+
+/* RFC 9002 Appendix A.9. Call when now >= next_timeout. */
+void quic_recovery_on_timeout(quic_recovery *r, uint64_t now, quic_recovery_timeout *out);
+
+/* RFC 9002 §6.4, Appendix A.11: Initial or Handshake keys were discarded;
+ * their packets are reported DISCARDED. */
+void quic_recovery_discard_space(quic_recovery *r, int space, uint64_t now);
+
+/* RFC 9002 §6.3: a Retry arrived; every packet sent so far is reported LOST
+ * (so that CRYPTO and 0-RTT data are sent again) without a congestion
+ * reaction, and the RTT estimate and PTO backoff restart. The caller
+ * re-initialises the congestion controller. */
+void quic_recovery_on_retry(quic_recovery *r, uint64_t now);
+
+/* State the timers depend on. Each re-arms the timer. */
+void quic_recovery_set_handshake_confirmed(quic_recovery *r, uint64_t now);
+void quic_recovery_set_has_handshake_keys(quic_recovery *r, uint64_t now);
+void quic_recovery_set_max_ack_delay(quic_recovery *r, uint64_t max_ack_delay, uint64_t now);
+/* Server: true while the anti-amplification limit blocks sending (§6.2.2.1).
+ * After clearing it, call on_timeout if next_timeout <= now (Appendix A.6). */
+void quic_recovery_set_amplification_limited(quic_recovery *r, bool limited, uint64_t now);
+
+/* smoothed_rtt + max(4*rttvar, kGranularity) + max_ack_delay: the PTO
+ * period used for closing/draining and idle timeouts (RFC 9000 §10). */
+uint64_t quic_recovery_pto_period(const quic_recovery *r);
+
+static inline const quic_rtt *quic_recovery_rtt(const quic_recovery *r)
+{
+    return &r->rtt;
+}
+
+static inline size_t quic_recovery_ack_eliciting_in_flight(const quic_recovery *r)
+{
+    return r->sent[0].ack_eliciting_in_flight + r->sent[1].ack_eliciting_in_flight +
+           r->sent[2].ack_eliciting_in_flight;
+}
+
+#endif
