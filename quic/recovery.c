@@ -181,8 +181,9 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         return 0;
     uint64_t largest_acked = r->largest_acked[space];
     uint64_t loss_delay = quic_rtt_loss_delay(&r->rtt);
-    uint64_t lost_send_time = now > loss_delay ? now - loss_delay : 0;
-    bool time_ok = now > loss_delay; /* nothing was sent before time 0 */
+    /* Before loss_delay has elapsed since time 0 nothing can be late. */
+    bool time_ok = now >= loss_delay;
+    uint64_t lost_send_time = time_ok ? now - loss_delay : 0;
 
     size_t n_lost = 0;
     uint64_t last_loss_sent = 0;

@@ -1,0 +1,596 @@
+/* Tests for quic/recovery.c and quic/sent_packets.c (RFC 9002 §6, §7.6, Appendix A). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "quic/recovery.h"
+#include "tests/common/test_env.h"
+
+#define MAX_EVENTS 2048
+#define MS 1000u
+
+typedef struct event {
+    int space;
+    quic_recovery_event ev;
+    uint64_t pn;
+    uint64_t handle;
+} event;
+
+typedef struct fixture {
+    test_env te;
+    quic_cc cc;
+    quic_recovery r;
+    event ev[MAX_EVENTS];
+    size_t n_ev;
+} fixture;
+
+static void on_packet(void *user, int space, quic_recovery_event ev, const quic_sent_packet *p)
+{
+    fixture *f = user;
+    assert_true(f->n_ev < MAX_EVENTS);
+    f->ev[f->n_ev++] = (event){space, ev, p->pn, p->handle};
+}
+
+static void setup_fx(fixture *f, bool server, size_t max_sent)
+{
+    memset(f, 0, sizeof(*f));
+    test_env_init(&f->te, 1);
+    quic_cc_init_newreno(&f->cc, 1200);
+    quic_recovery_config cfg = {
+        .is_server = server,
+        .max_ack_delay = 25 * MS,
+        .max_sent_packets = max_sent,
+    };
+    assert_int_equal(quic_recovery_init(&f->r, &f->te.env, &cfg, &f->cc, on_packet, f), 0);
+}
+
+static void teardown_fx(fixture *f)
+{
+    quic_recovery_free(&f->r);
+    test_env_check_leaks(&f->te);
+}
+
+static void send(fixture *f, int space, uint64_t pn, uint64_t now)
+{
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f->r, space, pn, 1200, true, true, 1000 + pn, now), 0);
+}
+
+static int ack1(fixture *f, int space, uint64_t lo, uint64_t hi, uint64_t ack_delay, uint64_t now)
+{
+    quic_pn_range rg = {lo, hi};
+    quic_recovery_ack a = {.ranges = &rg, .n_ranges = 1, .ack_delay = ack_delay};
+    return quic_recovery_on_ack_received(&f->r, space, &a, now);
+}
+
+static size_t count_ev(const fixture *f, quic_recovery_event ev)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_ev; i++)
+        n += f->ev[i].ev == ev;
+    return n;
+}
+
+/* RFC 9002 §6.1.1: a packet is lost once kPacketThreshold (3) later packets
+ * are acknowledged; losses are reported before the acknowledgments. */
+static void test_packet_threshold(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 5; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * MS);
+    assert_int_equal(f.cc.bytes_in_flight, 6000);
+    /* ACK 1..3 at 50 ms: packet 0 has 3 later packets acked. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 1, 3, 0, 50 * MS), 0);
+    assert_int_equal(f.n_ev, 4);
+    assert_int_equal(f.ev[0].ev, QUIC_RECOVERY_LOST);
+    assert_int_equal(f.ev[0].pn, 0);
+    assert_int_equal(f.ev[0].handle, 1000);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(f.ev[i].ev, QUIC_RECOVERY_ACKED);
+        assert_int_equal(f.ev[i].pn, (uint64_t)i);
+        assert_int_equal(f.ev[i].space, QUIC_RECOVERY_APP);
+    }
+    /* Only packet 4 remains in flight. */
+    assert_int_equal(f.cc.bytes_in_flight, 1200);
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 1);
+
+    /* Two later packets are not enough. */
+    fixture g;
+    setup_fx(&g, true, 0);
+    for (uint64_t pn = 0; pn < 3; pn++)
+        send(&g, QUIC_RECOVERY_INITIAL, pn, 0);
+    assert_int_equal(ack1(&g, QUIC_RECOVERY_INITIAL, 1, 2, 0, 10 * MS), 0);
+    assert_int_equal(count_ev(&g, QUIC_RECOVERY_LOST), 0);
+    assert_int_equal(count_ev(&g, QUIC_RECOVERY_ACKED), 2);
+    teardown_fx(&g);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.1.2: the loss timer is set to time_sent + 9/8 * max(srtt, latest),
+ * and its expiry declares the packet lost. */
+static void test_time_threshold(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    send(&f, QUIC_RECOVERY_APP, 1, 1 * MS);
+    send(&f, QUIC_RECOVERY_APP, 2, 2 * MS);
+    /* ACK of 2 alone at 82 ms: latest_rtt = 80 ms = smoothed_rtt (first
+     * sample); loss_delay = 90 ms; neither 0 nor 1 is lost yet. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 2, 2, 0, 82 * MS), 0);
+    assert_int_equal(f.r.rtt.smoothed_rtt, 80 * MS);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 0);
+    assert_int_equal(f.r.loss_time[QUIC_RECOVERY_APP], 0 + 90 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 90 * MS);
+
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 90 * MS - 1, &to); /* early: nothing */
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_NONE);
+    quic_recovery_on_timeout(&f.r, 90 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_LOSS);
+    assert_int_equal(to.space, QUIC_RECOVERY_APP);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 1);
+    assert_int_equal(f.ev[f.n_ev - 1].pn, 0);
+    /* Packet 1 gets its own deadline: 1 ms + 90 ms. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 91 * MS);
+    quic_recovery_on_timeout(&f.r, 91 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_LOSS);
+    assert_int_equal(f.ev[f.n_ev - 1].pn, 1);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    /* Nothing left in flight, address validated: the timer is off. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+
+    /* latest_rtt above smoothed_rtt sets the threshold. */
+    fixture g;
+    setup_fx(&g, true, 0);
+    quic_recovery_set_handshake_confirmed(&g.r, 0);
+    send(&g, QUIC_RECOVERY_APP, 0, 0);
+    assert_int_equal(ack1(&g, QUIC_RECOVERY_APP, 0, 0, 0, 40 * MS), 0);
+    send(&g, QUIC_RECOVERY_APP, 1, 100 * MS);
+    send(&g, QUIC_RECOVERY_APP, 2, 101 * MS);
+    assert_int_equal(ack1(&g, QUIC_RECOVERY_APP, 2, 2, 0, 181 * MS), 0);
+    /* latest 80 ms, smoothed (7 * 40 + 80) / 8 = 45 ms: delay 9/8 * 80 = 90 ms. */
+    assert_int_equal(g.r.rtt.smoothed_rtt, 45 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&g.r), 100 * MS + 90 * MS);
+    teardown_fx(&g);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.2.1: PTO = smoothed + max(4 * rttvar, kGranularity)
+ * (+ max_ack_delay for application data), doubling on each expiry. */
+static void test_pto_and_backoff(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    /* No sample: 333 + 4 * 166.5 = 999 ms, no max_ack_delay in Initial. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 999 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    assert_int_equal(to.space, QUIC_RECOVERY_INITIAL);
+    assert_int_equal(to.probes, 2);
+    assert_false(to.anti_deadlock);
+    assert_int_equal(f.r.pto_count, 1);
+    /* A PTO declares nothing lost (§6.2). */
+    assert_int_equal(f.n_ev, 0);
+    /* Backed off from the last ack-eliciting send (time 0): 2 * 999 ms. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 1998 * MS);
+    /* The probe restarts the timer from its send time. */
+    send(&f, QUIC_RECOVERY_INITIAL, 1, 999 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS + 1998 * MS);
+    quic_recovery_on_timeout(&f.r, 2997 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    assert_int_equal(f.r.pto_count, 2);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS + 4 * 999 * MS);
+    /* An acknowledgment resets the backoff (a server has validated). */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 1, 1, 0, 3100 * MS), 0);
+    assert_int_equal(f.r.pto_count, 0);
+    teardown_fx(&f);
+
+    /* Application data: max_ack_delay is added, and only once confirmed. */
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS + 25 * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 40 * MS), 0);
+    send(&f, QUIC_RECOVERY_APP, 1, 50 * MS);
+    /* smoothed 40, rttvar 20: 40 + 80 + 25 = 145 ms after the send. */
+    assert_int_equal(quic_recovery_pto_period(&f.r), 145 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 50 * MS + 145 * MS);
+    quic_recovery_on_timeout(&f.r, 195 * MS, &to);
+    assert_int_equal(to.space, QUIC_RECOVERY_APP);
+    /* Backoff doubles max_ack_delay too: 50 + 2 * 145. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 50 * MS + 290 * MS);
+    quic_recovery_on_timeout(&f.r, 340 * MS, &to);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 50 * MS + 4 * 145 * MS);
+    teardown_fx(&f);
+}
+
+/* The earliest of the Initial and Handshake PTOs wins (§6.2.1). */
+static void test_pto_earliest_space(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 10 * MS);
+    send(&f, QUIC_RECOVERY_HANDSHAKE, 0, 5 * MS); /* pn order is per space */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 5 * MS + 999 * MS);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 1004 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    assert_int_equal(to.space, QUIC_RECOVERY_HANDSHAKE);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.2.2.1, Appendix A.8: a client whose address the server may not
+ * have validated keeps a PTO armed with nothing in flight. */
+static void test_client_anti_deadlock_pto(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, false, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 0, 0, 0, 100 * MS), 0);
+    assert_int_equal(quic_recovery_ack_eliciting_in_flight(&f.r), 0);
+    /* smoothed 100, rttvar 50: from now, 100 + 200 ms. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 400 * MS);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 400 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    assert_true(to.anti_deadlock);
+    assert_int_equal(to.space, QUIC_RECOVERY_INITIAL);
+    assert_int_equal(to.probes, 1);
+    assert_int_equal(f.r.pto_count, 1);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 400 * MS + 600 * MS);
+    /* With Handshake keys the probe is a Handshake packet. */
+    quic_recovery_set_has_handshake_keys(&f.r, 500 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 500 * MS + 600 * MS);
+    quic_recovery_on_timeout(&f.r, 1100 * MS, &to);
+    assert_true(to.anti_deadlock);
+    assert_int_equal(to.space, QUIC_RECOVERY_HANDSHAKE);
+    assert_int_equal(f.r.pto_count, 2);
+    /* An Initial ACK does not reset a client's backoff... */
+    send(&f, QUIC_RECOVERY_INITIAL, 1, 1100 * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 1, 1, 0, 1200 * MS), 0);
+    assert_int_equal(f.r.pto_count, 2);
+    /* ...a Handshake ACK does, and then nothing in flight means no timer. */
+    send(&f, QUIC_RECOVERY_HANDSHAKE, 0, 1200 * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_HANDSHAKE, 0, 0, 0, 1300 * MS), 0);
+    assert_int_equal(f.r.pto_count, 0);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+    teardown_fx(&f);
+
+    /* A server in the same position arms nothing. */
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 0, 0, 0, 100 * MS), 0);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.2.2.1: a server blocked by the amplification limit arms no PTO. */
+static void test_amplification_limit(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    quic_recovery_set_amplification_limited(&f.r, true, 10 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+    /* A datagram arrives long after: the PTO is due at once (Appendix A.6). */
+    quic_recovery_set_amplification_limited(&f.r, false, 2000 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 2000 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §7.6: losses spanning more than the persistent congestion
+ * duration, none acknowledged between them, collapse the window. */
+static void persistent_scenario(bool ack_in_middle, bool sample_first, uint64_t *cwnd, size_t *lost)
+{
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    if (sample_first) {
+        send(&f, QUIC_RECOVERY_APP, 0, 0);
+        /* smoothed 100 ms, rttvar 50 ms: duration = (100 + 200 + 25) * 3 = 975 ms */
+        assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 100 * MS), 0);
+        assert_int_equal(f.cc.cwnd, 13200); /* slow start: 12000 + 1200 */
+    }
+    /* Packets 1..12 sent 200 ms .. 1300 ms: a span of 1100 ms. */
+    for (uint64_t pn = 1; pn <= 12; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, 100 * MS + pn * 100 * MS);
+    send(&f, QUIC_RECOVERY_APP, 13, 1400 * MS);
+    quic_pn_range rg[2] = {{13, 13}, {6, 6}};
+    quic_recovery_ack a = {.ranges = rg, .n_ranges = ack_in_middle ? 2 : 1};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 1500 * MS), 0);
+    *cwnd = f.cc.cwnd;
+    *lost = count_ev(&f, QUIC_RECOVERY_LOST);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    teardown_fx(&f);
+}
+
+static void test_persistent_congestion(void **state)
+{
+    (void)state;
+    uint64_t cwnd;
+    size_t lost;
+    persistent_scenario(false, true, &cwnd, &lost);
+    assert_int_equal(lost, 12);
+    /* kMinimumWindow (2 * 1200), then slow start again for packet 13, whose
+     * acknowledgment is processed after the losses (Appendix A.7). */
+    assert_int_equal(cwnd, 2400 + 1200);
+    /* An acknowledged packet in the middle splits the losses into spans of
+     * 400 and 500 ms: an ordinary loss, the window halves. */
+    persistent_scenario(true, true, &cwnd, &lost);
+    assert_int_equal(lost, 11);
+    assert_int_equal(cwnd, 6600);
+    /* Without an RTT sample before the losses there is no persistent
+     * congestion (§7.6.2). */
+    persistent_scenario(false, false, &cwnd, &lost);
+    assert_int_equal(lost, 12);
+    assert_int_equal(cwnd, 6000);
+}
+
+/* RFC 9002 §7.6.3 example, with one time unit = 100 ms: PTO-ish duration 2
+ * units needs smoothed + 4 * rttvar + max_ack_delay = 200 ms. */
+static void test_persistent_congestion_rfc_example(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    test_env_init(&f.te, 1);
+    quic_cc_init_newreno(&f.cc, 1200);
+    quic_recovery_config cfg = {.is_server = true, .max_ack_delay = 20 * MS};
+    assert_int_equal(quic_recovery_init(&f.r, &f.te.env, &cfg, &f.cc, on_packet, &f), 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    /* Packet 1 at t=0, acked at t=1.2 (120 ms): smoothed 120 ms, rttvar 60 ms
+     * would give 120 + 240 + 20. Use a sample of 60 ms instead by sending a
+     * probe packet 0 first: smoothed 60, rttvar 30: 60 + 120 + 20 = 200 ms. */
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 60 * MS), 0);
+    assert_int_equal(quic_recovery_pto_period(&f.r), 200 * MS);
+    /* Packets 2..8 at t = 1, 2, 3, 4, 5, 6, 8 units; packet 9 at 12. */
+    const uint64_t t[] = {100, 200, 300, 400, 500, 600, 800};
+    for (int i = 0; i < 7; i++)
+        send(&f, QUIC_RECOVERY_APP, (uint64_t)(2 + i), t[i] * MS);
+    send(&f, QUIC_RECOVERY_APP, 9, 1200 * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 9, 9, 0, 1220 * MS), 0);
+    /* Packets 2..8 lost: period 8 - 1 = 7 units > 2 * 3 = 6 units. */
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 7);
+    /* kMinimumWindow, plus packet 9 acked in the slow start that follows. */
+    assert_int_equal(f.cc.cwnd, 2400 + 1200);
+    assert_int_equal(f.cc.ssthresh, 13200 / 2);
+    /* min_rtt restarts from the newest sample (§5.2). */
+    assert_int_equal(f.r.rtt.min_rtt, f.r.rtt.latest_rtt);
+    teardown_fx(&f);
+}
+
+static void test_ack_validation(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 0), QUIC_RECOVERY_ERR_ACK_UNSENT);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    send(&f, QUIC_RECOVERY_APP, 5, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 6, 0, 1), QUIC_RECOVERY_ERR_ACK_UNSENT);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 3, 2, 0, 1), QUIC_RECOVERY_ERR_BAD_RANGES);
+    quic_pn_range bad[2] = {{4, 5}, {3, 4}}; /* overlapping */
+    quic_recovery_ack a = {.ranges = bad, .n_ranges = 2};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 1),
+                     QUIC_RECOVERY_ERR_BAD_RANGES);
+    quic_pn_range up[2] = {{0, 0}, {5, 5}}; /* smallest-first */
+    a.ranges = up;
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 1),
+                     QUIC_RECOVERY_ERR_BAD_RANGES);
+    a.n_ranges = 0;
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 1),
+                     QUIC_RECOVERY_ERR_BAD_RANGES);
+    assert_int_equal(ack1(&f, 7, 0, 0, 0, 1), QUIC_RECOVERY_ERR_ARG);
+    /* Packet numbers must increase. */
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_APP, 5, 100, true, true, 0, 1),
+        QUIC_RECOVERY_ERR_PN_ORDER);
+    /* Acks spanning unsent gaps (pn 1..4 were skipped) are fine; duplicates
+     * report nothing new. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 5, 0, 10 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_ACKED), 2);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 5, 0, 11 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_ACKED), 2);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.4, Appendix A.11 */
+static void test_discard_space(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 1, 0);
+    send(&f, QUIC_RECOVERY_HANDSHAKE, 0, 1 * MS);
+    assert_int_equal(f.cc.bytes_in_flight, 3600);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 999 * MS, &to);
+    assert_int_equal(f.r.pto_count, 1);
+    quic_recovery_discard_space(&f.r, QUIC_RECOVERY_INITIAL, 1000 * MS);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_DISCARDED), 2);
+    assert_int_equal(f.ev[0].space, QUIC_RECOVERY_INITIAL);
+    assert_int_equal(f.cc.bytes_in_flight, 1200);
+    assert_int_equal(f.r.pto_count, 0);
+    /* Only the Handshake packet is left: its un-backed-off PTO. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 1 * MS + 999 * MS);
+    assert_int_equal(quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_INITIAL, 2, 1200, true, true,
+                                                  0, 1000 * MS),
+                     QUIC_RECOVERY_ERR_DISCARDED);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 0, 0, 0, 1000 * MS),
+                     QUIC_RECOVERY_ERR_DISCARDED);
+    quic_recovery_discard_space(&f.r, QUIC_RECOVERY_INITIAL, 1000 * MS); /* idempotent */
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_DISCARDED), 2);
+    teardown_fx(&f);
+}
+
+/* ACK-only packets are neither in flight nor a reason for a timer. */
+static void test_non_ack_eliciting(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_APP, 0, 50, false, false, 7, 0), 0);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), UINT64_MAX);
+    /* Acking only non-ack-eliciting packets gives no RTT sample. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 30 * MS), 0);
+    assert_false(f.r.rtt.has_sample);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_ACKED), 1);
+    assert_int_equal(f.ev[0].handle, 7);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 Appendix B.7: an ECN-CE increase is a congestion event. */
+static void test_ecn_ce(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 1, 0);
+    quic_pn_range rg = {0, 0};
+    quic_recovery_ack a = {.ranges = &rg, .n_ranges = 1, .has_ecn = true, .ecn_ce = 1};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_INITIAL, &a, 10 * MS), 0);
+    assert_int_equal(f.cc.ssthresh, 6000);
+    assert_int_equal(f.cc.cwnd, 6000);
+    /* Same count again: no new event. */
+    rg = (quic_pn_range){1, 1};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_INITIAL, &a, 11 * MS), 0);
+    assert_int_equal(f.cc.cwnd, 6000);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.3: on Retry everything sent is requeued, timers restart. */
+static void test_retry(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, false, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    send(&f, QUIC_RECOVERY_APP, 0, 0); /* 0-RTT */
+    quic_recovery_on_retry(&f.r, 30 * MS);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 2);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    assert_int_equal(f.cc.cwnd, 12000); /* no congestion reaction */
+    assert_false(f.r.rtt.has_sample);
+    /* The client's anti-deadlock timer restarts from now. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 30 * MS + 999 * MS);
+    teardown_fx(&f);
+}
+
+/* sent_packets is bounded; tombstones behind a live packet are compacted. */
+static void test_bound_and_compaction(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 4);
+    for (uint64_t pn = 0; pn < 4; pn++)
+        send(&f, QUIC_RECOVERY_INITIAL, pn, pn);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_INITIAL, 4, 1200, true, true, 0, 5),
+        QUIC_RECOVERY_ERR_FULL);
+    /* Ack 1 and 2 while 0 stays outstanding: their slots are reusable. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 1, 2, 0, 10 * MS), 0);
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_INITIAL].len, 4);
+    send(&f, QUIC_RECOVERY_INITIAL, 4, 11 * MS);
+    send(&f, QUIC_RECOVERY_INITIAL, 5, 11 * MS);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_INITIAL, 6, 1200, true, true, 0, 12 * MS),
+        QUIC_RECOVERY_ERR_FULL);
+    quic_sent_packets *sp = &f.r.sent[QUIC_RECOVERY_INITIAL];
+    assert_non_null(quic_sent_packets_find(sp, 0));
+    assert_null(quic_sent_packets_find(sp, 1));
+    assert_non_null(quic_sent_packets_find(sp, 5));
+    assert_null(quic_sent_packets_find(sp, 6));
+    /* Acking 5 at 13 ms: 0 is lost by packet threshold, 3 (sent at 3 us) by
+     * time (loss delay 9/8 * ~10 ms), 4 (sent at 11 ms) is neither. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 5, 5, 0, 13 * MS), 0);
+    assert_null(quic_sent_packets_find(sp, 0));
+    assert_null(quic_sent_packets_find(sp, 3));
+    assert_non_null(quic_sent_packets_find(sp, 4));
+    assert_int_equal(sp->live, 1);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 2);
+    teardown_fx(&f);
+}
+
+/* Growth of the ring through the allocator, and allocation failure. */
+static void test_growth_and_nomem(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 1000);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 1000; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn * 2, pn); /* skipped numbers are fine */
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 1000);
+    assert_int_equal(f.cc.bytes_in_flight, 1200000);
+    /* One ACK with many ranges, largest-first: every other packet. */
+    quic_pn_range rg[500];
+    for (size_t i = 0; i < 500; i++) {
+        uint64_t pn = (999 - 2 * i) * 2;
+        rg[i] = (quic_pn_range){pn, pn};
+    }
+    quic_recovery_ack a = {.ranges = rg, .n_ranges = 500};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 2000 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_ACKED), 500);
+    /* The RTT sample is ~2 s, so the time threshold (9/8 of it) has not
+     * passed for anything: the unacked packets are lost by packet threshold,
+     * all but 1996, which has only 1998 above it. */
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 499);
+    assert_non_null(quic_sent_packets_find(&f.r.sent[QUIC_RECOVERY_APP], 1996));
+    assert_int_equal(f.cc.bytes_in_flight, 1200);
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 1);
+    teardown_fx(&f);
+
+    setup_fx(&f, true, 100);
+    f.te.fail_after = 1;
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_APP, 0, 1200, true, true, 0, 0),
+        QUIC_RECOVERY_ERR_NOMEM);
+    send(&f, QUIC_RECOVERY_APP, 0, 0); /* recovers once memory is back */
+    teardown_fx(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_packet_threshold),
+        cmocka_unit_test(test_time_threshold),
+        cmocka_unit_test(test_pto_and_backoff),
+        cmocka_unit_test(test_pto_earliest_space),
+        cmocka_unit_test(test_client_anti_deadlock_pto),
+        cmocka_unit_test(test_amplification_limit),
+        cmocka_unit_test(test_persistent_congestion),
+        cmocka_unit_test(test_persistent_congestion_rfc_example),
+        cmocka_unit_test(test_ack_validation),
+        cmocka_unit_test(test_discard_space),
+        cmocka_unit_test(test_non_ack_eliciting),
+        cmocka_unit_test(test_ecn_ce),
+        cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_bound_and_compaction),
+        cmocka_unit_test(test_growth_and_nomem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
