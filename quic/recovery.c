@@ -80,11 +80,31 @@ static uint64_t loss_time_and_space(const quic_recovery *r, int *space)
     return t;
 }
 
+/* Ack-eliciting packets in flight in the spaces that may arm a PTO: the
+ * application space only once the handshake is confirmed (§6.2.1). */
+static size_t pto_armable_in_flight(const quic_recovery *r)
+{
+    size_t n = r->sent[QUIC_RECOVERY_INITIAL].ack_eliciting_in_flight +
+               r->sent[QUIC_RECOVERY_HANDSHAKE].ack_eliciting_in_flight;
+    if (r->handshake_confirmed)
+        n += r->sent[QUIC_RECOVERY_APP].ack_eliciting_in_flight;
+    return n;
+}
+
+/* The client must probe to unblock a server that may be limited by
+ * anti-amplification (§6.2.2.1). Besides the Appendix A.8 case of nothing
+ * in flight, this covers a client with only 0-RTT packets in flight, for
+ * which the pseudocode would arm no timer at all. */
+static bool needs_anti_deadlock(const quic_recovery *r)
+{
+    return pto_armable_in_flight(r) == 0 && !peer_completed_address_validation(r);
+}
+
 /* RFC 9002 §6.2.1, Appendix A.8 (GetPtoTimeAndSpace) */
 static uint64_t pto_time_and_space(const quic_recovery *r, uint64_t now, int *space)
 {
     uint64_t duration = sat_shift(quic_rtt_pto_base(&r->rtt), r->pto_count);
-    if (quic_recovery_ack_eliciting_in_flight(r) == 0) {
+    if (needs_anti_deadlock(r)) {
         /* Client anti-deadlock PTO, counted from now. */
         *space = r->has_handshake_keys ? QUIC_RECOVERY_HANDSHAKE : QUIC_RECOVERY_INITIAL;
         return sat_add(now, duration);
@@ -137,6 +157,8 @@ int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint3
         return QUIC_RECOVERY_ERR_ARG;
     if (r->discarded[space])
         return QUIC_RECOVERY_ERR_DISCARDED;
+    if (r->has_sent[space] && pn <= r->largest_sent[space])
+        return QUIC_RECOVERY_ERR_PN_ORDER;
     quic_sent_packet p = {
         .pn = pn,
         .time_sent = now,
@@ -360,7 +382,7 @@ void quic_recovery_on_timeout(quic_recovery *r, uint64_t now, quic_recovery_time
         return;
     }
     out->kind = QUIC_RECOVERY_TIMEOUT_PTO;
-    if (quic_recovery_ack_eliciting_in_flight(r) == 0) {
+    if (needs_anti_deadlock(r)) {
         /* Client anti-deadlock: a Handshake packet proves address ownership,
          * a padded Initial earns amplification credit. */
         out->space = r->has_handshake_keys ? QUIC_RECOVERY_HANDSHAKE : QUIC_RECOVERY_INITIAL;

@@ -278,6 +278,34 @@ static void test_client_anti_deadlock_pto(void **state)
     teardown_fx(&f);
 }
 
+/* A client whose Initial was acknowledged but which has only 0-RTT packets
+ * in flight (no application PTO before confirmation) still probes. */
+static void test_client_anti_deadlock_with_0rtt(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, false, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_INITIAL, 0, 0, 0, 100 * MS), 0);
+    assert_int_equal(quic_recovery_ack_eliciting_in_flight(&f.r), 1);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 400 * MS);
+    quic_recovery_timeout to;
+    quic_recovery_on_timeout(&f.r, 400 * MS, &to);
+    assert_int_equal(to.kind, QUIC_RECOVERY_TIMEOUT_PTO);
+    assert_true(to.anti_deadlock);
+    assert_int_equal(to.space, QUIC_RECOVERY_INITIAL);
+    /* Once confirmed, the 0-RTT packet's own PTO applies (with backoff 1):
+     * 0 + 2 * (100 + 200 + 25) ms. */
+    quic_recovery_set_handshake_confirmed(&f.r, 500 * MS);
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 650 * MS);
+    quic_recovery_on_timeout(&f.r, 650 * MS, &to);
+    assert_false(to.anti_deadlock);
+    assert_int_equal(to.space, QUIC_RECOVERY_APP);
+    assert_int_equal(to.probes, 2);
+    teardown_fx(&f);
+}
+
 /* RFC 9002 §6.2.2.1: a server blocked by the amplification limit arms no PTO. */
 static void test_amplification_limit(void **state)
 {
@@ -404,6 +432,16 @@ static void test_ack_validation(void **state)
     assert_int_equal(
         quic_recovery_on_packet_sent(&f.r, QUIC_RECOVERY_APP, 5, 100, true, true, 0, 1),
         QUIC_RECOVERY_ERR_PN_ORDER);
+    /* Also after every earlier packet has left the record. */
+    fixture g;
+    setup_fx(&g, true, 0);
+    send(&g, QUIC_RECOVERY_INITIAL, 3, 0);
+    assert_int_equal(ack1(&g, QUIC_RECOVERY_INITIAL, 3, 3, 0, 1 * MS), 0);
+    assert_int_equal(g.r.sent[QUIC_RECOVERY_INITIAL].len, 0);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&g.r, QUIC_RECOVERY_INITIAL, 3, 100, true, true, 0, 2 * MS),
+        QUIC_RECOVERY_ERR_PN_ORDER);
+    teardown_fx(&g);
     /* Acks spanning unsent gaps (pn 1..4 were skipped) are fine; duplicates
      * report nothing new. */
     assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 5, 0, 10 * MS), 0);
@@ -581,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),
         cmocka_unit_test(test_client_anti_deadlock_pto),
+        cmocka_unit_test(test_client_anti_deadlock_with_0rtt),
         cmocka_unit_test(test_amplification_limit),
         cmocka_unit_test(test_persistent_congestion),
         cmocka_unit_test(test_persistent_congestion_rfc_example),
