@@ -611,6 +611,148 @@ static void test_growth_and_nomem(void **state)
     teardown_fx(&f);
 }
 
+/* Model-based run: random sends, ACKs, timeouts and key discards, checking
+ * that every packet leaves the record exactly once and that bytes in flight
+ * always equal the sum over outstanding in-flight packets. */
+#define RAND_PNS 4096
+enum { OUT = 1, GONE = 2 };
+
+typedef struct model {
+    fixture f;
+    uint8_t state[QUIC_RECOVERY_SPACES][RAND_PNS];
+    uint32_t size[QUIC_RECOVERY_SPACES][RAND_PNS];
+    bool in_flight[QUIC_RECOVERY_SPACES][RAND_PNS];
+    uint64_t next_pn[QUIC_RECOVERY_SPACES];
+    uint64_t rng;
+    size_t reported;
+} model;
+
+static uint64_t rnd(model *m, uint64_t n)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng % n;
+}
+
+static void model_cb(void *user, int space, quic_recovery_event ev, const quic_sent_packet *p)
+{
+    model *m = user;
+    (void)ev;
+    assert_true(p->pn < RAND_PNS);
+    assert_int_equal(m->state[space][p->pn], OUT);
+    assert_int_equal(m->size[space][p->pn], p->size);
+    assert_int_equal(p->handle, p->pn * 3 + (uint64_t)space);
+    m->state[space][p->pn] = GONE;
+    m->reported++;
+}
+
+static void model_check(model *m)
+{
+    uint64_t bytes = 0;
+    for (int s = 0; s < QUIC_RECOVERY_SPACES; s++) {
+        size_t live = 0;
+        for (uint64_t pn = 0; pn < m->next_pn[s]; pn++) {
+            if (m->state[s][pn] != OUT)
+                continue;
+            live++;
+            if (m->in_flight[s][pn])
+                bytes += m->size[s][pn];
+        }
+        assert_int_equal(m->f.r.sent[s].live, live);
+    }
+    assert_int_equal(m->f.cc.bytes_in_flight, bytes);
+}
+
+static void test_randomized_model(void **state)
+{
+    (void)state;
+    static model m;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        memset(&m, 0, sizeof(m));
+        m.rng = seed * 0x9e3779b97f4a7c15ULL;
+        test_env_init(&m.f.te, seed);
+        if (seed % 2)
+            quic_cc_init_newreno(&m.f.cc, 1200);
+        else
+            quic_cc_init_cubic(&m.f.cc, 1200, true);
+        quic_recovery_config cfg = {.is_server = seed % 3 == 0, .max_sent_packets = 64};
+        assert_int_equal(quic_recovery_init(&m.f.r, &m.f.te.env, &cfg, &m.f.cc, model_cb, &m), 0);
+        uint64_t now = 0;
+        for (int step = 0; step < 3000; step++) {
+            uint64_t op = rnd(&m, 100);
+            int s = (int)rnd(&m, QUIC_RECOVERY_SPACES);
+            if (op < 45) {
+                uint64_t pn = m.next_pn[s] + rnd(&m, 3); /* sometimes skip */
+                if (pn >= RAND_PNS)
+                    continue;
+                uint32_t size = (uint32_t)(20 + rnd(&m, 1400));
+                bool ae = rnd(&m, 5) != 0;
+                bool fl = ae || rnd(&m, 2);
+                int rc = quic_recovery_on_packet_sent(&m.f.r, s, pn, size, ae, fl,
+                                                      pn * 3 + (uint64_t)s, now);
+                if (rc == 0) {
+                    m.state[s][pn] = OUT;
+                    m.size[s][pn] = size;
+                    m.in_flight[s][pn] = fl;
+                    m.next_pn[s] = pn + 1;
+                } else {
+                    assert_true(rc == QUIC_RECOVERY_ERR_FULL || rc == QUIC_RECOVERY_ERR_DISCARDED);
+                }
+            } else if (op < 75) {
+                if (m.next_pn[s] == 0)
+                    continue;
+                /* Up to 4 random disjoint ranges below the largest sent. */
+                quic_pn_range rg[4];
+                size_t n = 0;
+                uint64_t hi = m.next_pn[s] - 1 - rnd(&m, m.next_pn[s] < 8 ? 1 : 8);
+                while (n < 4) {
+                    uint64_t len = rnd(&m, 6);
+                    uint64_t lo = hi >= len ? hi - len : 0;
+                    rg[n++] = (quic_pn_range){lo, hi};
+                    uint64_t gap = 2 + rnd(&m, 5);
+                    if (lo < gap)
+                        break;
+                    hi = lo - gap;
+                }
+                quic_recovery_ack a = {.ranges = rg, .n_ranges = n, .ack_delay = rnd(&m, 30 * MS)};
+                int rc = quic_recovery_on_ack_received(&m.f.r, s, &a, now);
+                assert_true(rc == 0 || rc == QUIC_RECOVERY_ERR_DISCARDED);
+                /* Everything in the ACK is no longer outstanding. */
+                for (size_t i = 0; rc == 0 && i < n; i++)
+                    for (uint64_t pn = rg[i].smallest; pn <= rg[i].largest; pn++)
+                        assert_int_not_equal(m.state[s][pn], OUT);
+            } else if (op < 90) {
+                now += rnd(&m, 50 * MS);
+            } else if (op < 97) {
+                uint64_t t = quic_recovery_next_timeout(&m.f.r);
+                if (t != UINT64_MAX) {
+                    bool on_time = t >= now;
+                    if (on_time)
+                        now = t;
+                    quic_recovery_timeout to;
+                    quic_recovery_on_timeout(&m.f.r, now, &to);
+                    assert_int_not_equal(to.kind, QUIC_RECOVERY_TIMEOUT_NONE);
+                    /* A PTO served on time re-arms later. (After a loss
+                     * timer, the PTO it held back may already be due.) */
+                    uint64_t t2 = quic_recovery_next_timeout(&m.f.r);
+                    if (on_time && to.kind == QUIC_RECOVERY_TIMEOUT_PTO)
+                        assert_true(t2 > now);
+                }
+            } else if (op < 99) {
+                if (s != QUIC_RECOVERY_APP && step > 1000)
+                    quic_recovery_discard_space(&m.f.r, s, now);
+            } else {
+                quic_recovery_set_handshake_confirmed(&m.f.r, now);
+            }
+            model_check(&m);
+        }
+        assert_true(m.reported > 100);
+        quic_recovery_free(&m.f.r);
+        test_env_check_leaks(&m.f.te);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_bound_and_compaction),
         cmocka_unit_test(test_growth_and_nomem),
+        cmocka_unit_test(test_randomized_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
