@@ -226,13 +226,72 @@ static void test_ack_of_ack(void **state)
     expect_ranges(&t, w2, 1);
 }
 
+/* Seeded model check: against a bitmap of received packets, with room for
+ * every range the ranges are exact; with a small bound they stay sorted,
+ * disjoint, within the bound, and only ever claim received packets. */
+static void test_randomized_model(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < 200; round++) {
+        bool seen[160] = {false};
+        size_t bound = round % 2 ? QUIC_ACK_TRACKER_MAX_RANGES : 1 + (size_t)round % 5;
+        quic_ack_tracker t;
+        quic_ack_tracker_init(&t, bound, 25 * MS, false);
+        for (int i = 0; i < 300; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            uint64_t pn = rng % 160;
+            bool dup = quic_ack_tracker_is_duplicate(&t, pn);
+            if (bound == QUIC_ACK_TRACKER_MAX_RANGES)
+                assert_int_equal(dup, seen[pn]);
+            else if (seen[pn])
+                assert_true(dup);
+            int rc = quic_ack_tracker_on_packet_received(&t, pn, rng & 1, false, (uint64_t)i);
+            assert_int_equal(rc, dup ? 1 : 0);
+            seen[pn] = true;
+            quic_pn_range out[QUIC_ACK_TRACKER_MAX_RANGES];
+            size_t n = quic_ack_tracker_build(&t, 0, out, QUIC_ACK_TRACKER_MAX_RANGES, NULL);
+            assert_true(n <= bound);
+            for (size_t k = 0; k < n; k++) {
+                assert_true(out[k].smallest <= out[k].largest);
+                if (k > 0) /* largest-first, with a gap */
+                    assert_true(out[k].largest + 1 < out[k - 1].smallest);
+                for (uint64_t q = out[k].smallest; q <= out[k].largest; q++)
+                    assert_true(seen[q]);
+            }
+            if (n > 0)
+                assert_int_equal(out[0].largest, t.largest);
+            if (bound == QUIC_ACK_TRACKER_MAX_RANGES) {
+                /* Exact: the ranges are the runs of the bitmap. */
+                size_t k = 0;
+                for (int q = 159; q >= 0;) {
+                    if (!seen[q]) {
+                        q--;
+                        continue;
+                    }
+                    int hi = q;
+                    while (q >= 0 && seen[q])
+                        q--;
+                    assert_true(k < n);
+                    assert_int_equal(out[k].largest, (uint64_t)hi);
+                    assert_int_equal(out[k].smallest, (uint64_t)(q + 1));
+                    k++;
+                }
+                assert_int_equal(k, n);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ranges),           cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_ack_every_second), cmocka_unit_test(test_immediate_ack),
         cmocka_unit_test(test_ack_delay),        cmocka_unit_test(test_bound),
-        cmocka_unit_test(test_ack_of_ack),
+        cmocka_unit_test(test_ack_of_ack),       cmocka_unit_test(test_randomized_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
