@@ -12,6 +12,28 @@
 #include "quic/rtt.h"
 #include "quic/sent_packets.h"
 
+/*
+ * How a connection drives it (all times in microseconds, nothing here reads
+ * a clock or does I/O):
+ *
+ *   quic_cc_init_newreno(&cc, mds) or quic_cc_init_cubic(&cc, mds, true);
+ *   quic_recovery_init(&rec, env, &cfg, &cc, on_packet, conn);
+ *   sending:  check quic_cc_can_send() (and the pacer) unless probing, build
+ *             the packet, then quic_recovery_on_packet_sent(space, pn, size,
+ *             ack_eliciting, in_flight, handle, now); handle names the frames.
+ *   an ACK frame: quic_recovery_on_ack_received(space, &ack, now); on_packet
+ *             reports LOST packets (requeue their frames) then ACKED ones.
+ *   timers:   fold quic_recovery_next_timeout() into the connection's timer;
+ *             when due, quic_recovery_on_timeout(now, &to); for a PTO send
+ *             to.probes ack-eliciting packets in to.space (new data, else
+ *             old, else PING), bypassing the congestion window (§7.5), and
+ *             preferably packets from other spaces with data in flight too.
+ *   handshake: set_has_handshake_keys, discard_space(INITIAL / HANDSHAKE)
+ *             when keys go, set_handshake_confirmed, set_max_ack_delay when
+ *             the peer's transport parameters arrive, on_retry on Retry;
+ *             a server reports its anti-amplification state.
+ */
+
 /* Packet number spaces, in the order of RFC 9002 Appendix A.2. 0-RTT and
  * 1-RTT packets share the application space. */
 enum {
@@ -32,7 +54,8 @@ typedef enum quic_recovery_event {
 } quic_recovery_event;
 
 /* Called once for every packet that leaves the record. For ACKED the
- * packet is reported after the losses found by the same ACK. */
+ * packet is reported after the losses found by the same ACK. The callback
+ * must not call back into the recovery (queue retransmissions instead). */
 typedef void (*quic_recovery_packet_cb)(void *user, int space, quic_recovery_event ev,
                                         const quic_sent_packet *p);
 
