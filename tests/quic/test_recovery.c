@@ -5,6 +5,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "quic/ack_tracker.h"
+#include "quic/pacer.h"
 #include "quic/recovery.h"
 #include "tests/common/test_env.h"
 
@@ -753,6 +755,196 @@ static void test_randomized_model(void **state)
     }
 }
 
+/* End to end over a simulated lossy link: the sender's recovery, congestion
+ * controller and pacer against a receiver's ACK tracker. 10% of packets and
+ * of ACKs are dropped; every chunk of data must still arrive. */
+#define SIM_CHUNKS 600
+#define SIM_QUEUE 4096
+#define SIM_DELAY (20 * MS)
+#define PING UINT64_MAX
+
+typedef struct sim_pkt {
+    uint64_t at; /* arrival time */
+    uint64_t pn;
+    uint64_t chunk;
+    quic_pn_range ranges[8];
+    size_t n_ranges;
+    uint64_t ack_delay;
+} sim_pkt;
+
+typedef struct sim {
+    test_env te;
+    quic_cc cc;
+    quic_recovery r;
+    quic_pacer pacer;
+    quic_ack_tracker at;
+    uint64_t pending[SIM_CHUNKS * 8];
+    size_t n_pending;
+    bool delivered[SIM_CHUNKS];
+    bool acked[SIM_CHUNKS];
+    size_t n_delivered;
+    sim_pkt to_rx[SIM_QUEUE];
+    size_t n_to_rx;
+    sim_pkt to_tx[SIM_QUEUE];
+    size_t n_to_tx;
+    uint64_t next_pn;
+    uint64_t rng;
+    unsigned lost_reports, ptos;
+} sim;
+
+static bool sim_drop(sim *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng % 10 == 0;
+}
+
+static void sim_cb(void *user, int space, quic_recovery_event ev, const quic_sent_packet *p)
+{
+    sim *m = user;
+    (void)space;
+    if (p->handle == PING)
+        return;
+    if (ev == QUIC_RECOVERY_ACKED) {
+        m->acked[p->handle] = true;
+    } else if (ev == QUIC_RECOVERY_LOST) {
+        m->lost_reports++;
+        if (!m->acked[p->handle]) {
+            assert_true(m->n_pending < SIM_CHUNKS * 8);
+            m->pending[m->n_pending++] = p->handle;
+        }
+    }
+}
+
+static void sim_send(sim *m, uint64_t chunk, uint64_t now)
+{
+    uint64_t pn = m->next_pn++;
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&m->r, QUIC_RECOVERY_APP, pn, 1200, true, true, chunk, now),
+        0);
+    quic_pacer_on_sent(&m->pacer, m->cc.cwnd, m->r.rtt.smoothed_rtt, 1200, now);
+    if (sim_drop(m))
+        return;
+    assert_true(m->n_to_rx < SIM_QUEUE);
+    m->to_rx[m->n_to_rx++] = (sim_pkt){.at = now + SIM_DELAY, .pn = pn, .chunk = chunk};
+}
+
+/* Take the next chunk still worth sending, or PING. */
+static uint64_t sim_next_chunk(sim *m)
+{
+    while (m->n_pending > 0) {
+        uint64_t c = m->pending[0];
+        memmove(m->pending, m->pending + 1, (m->n_pending - 1) * sizeof(m->pending[0]));
+        m->n_pending--;
+        if (!m->acked[c])
+            return c;
+    }
+    return PING;
+}
+
+static void sim_run(bool cubic)
+{
+    static sim m;
+    memset(&m, 0, sizeof(m));
+    m.rng = 88172645463325252ULL;
+    test_env_init(&m.te, 7);
+    if (cubic)
+        quic_cc_init_cubic(&m.cc, 1200, true);
+    else
+        quic_cc_init_newreno(&m.cc, 1200);
+    quic_recovery_config cfg = {.is_server = true, .max_ack_delay = 25 * MS};
+    assert_int_equal(quic_recovery_init(&m.r, &m.te.env, &cfg, &m.cc, sim_cb, &m), 0);
+    quic_recovery_set_handshake_confirmed(&m.r, 0);
+    quic_pacer_init(&m.pacer, 1200, 0);
+    quic_ack_tracker_init(&m.at, 8, 25 * MS, false);
+    for (uint64_t c = 0; c < SIM_CHUNKS; c++)
+        m.pending[m.n_pending++] = c;
+
+    uint64_t now = 0;
+    while (now < 120000 * MS) {
+        /* Sender: fill the window as the pacer allows. */
+        while (m.n_pending > 0 && quic_cc_can_send(&m.cc, 1200) &&
+               quic_pacer_next_send_time(&m.pacer, m.cc.cwnd, m.r.rtt.smoothed_rtt, 1200, now) ==
+                   now) {
+            uint64_t c = sim_next_chunk(&m);
+            if (c == PING)
+                break;
+            sim_send(&m, c, now);
+        }
+        /* Deliveries to the receiver. */
+        for (size_t i = 0; i < m.n_to_rx;) {
+            if (m.to_rx[i].at > now) {
+                i++;
+                continue;
+            }
+            sim_pkt p = m.to_rx[i];
+            m.to_rx[i] = m.to_rx[--m.n_to_rx];
+            if (quic_ack_tracker_on_packet_received(&m.at, p.pn, true, false, now) == 0 &&
+                p.chunk != PING && !m.delivered[p.chunk]) {
+                m.delivered[p.chunk] = true;
+                m.n_delivered++;
+            }
+        }
+        /* The receiver's ACKs. */
+        if (quic_ack_tracker_should_send(&m.at, now)) {
+            sim_pkt a = {.at = now + SIM_DELAY};
+            a.n_ranges = quic_ack_tracker_build(&m.at, now, a.ranges, 8, &a.ack_delay);
+            quic_ack_tracker_on_ack_sent(&m.at);
+            if (!sim_drop(&m)) {
+                assert_true(m.n_to_tx < SIM_QUEUE);
+                m.to_tx[m.n_to_tx++] = a;
+            }
+        }
+        for (size_t i = 0; i < m.n_to_tx;) {
+            if (m.to_tx[i].at > now) {
+                i++;
+                continue;
+            }
+            sim_pkt a = m.to_tx[i];
+            m.to_tx[i] = m.to_tx[--m.n_to_tx];
+            quic_recovery_ack ack = {
+                .ranges = a.ranges, .n_ranges = a.n_ranges, .ack_delay = a.ack_delay};
+            assert_int_equal(quic_recovery_on_ack_received(&m.r, QUIC_RECOVERY_APP, &ack, now), 0);
+        }
+        /* Loss and probe timers. */
+        if (quic_recovery_next_timeout(&m.r) <= now) {
+            quic_recovery_timeout to;
+            quic_recovery_on_timeout(&m.r, now, &to);
+            if (to.kind == QUIC_RECOVERY_TIMEOUT_PTO) {
+                m.ptos++;
+                assert_int_equal(to.space, QUIC_RECOVERY_APP);
+                for (unsigned k = 0; k < to.probes; k++)
+                    sim_send(&m, sim_next_chunk(&m), now);
+            }
+        }
+        if (m.n_delivered == SIM_CHUNKS && quic_recovery_ack_eliciting_in_flight(&m.r) == 0)
+            break;
+        now += 100; /* 0.1 ms steps */
+    }
+    print_message("sim %s: %llu ms, %u lost, %u PTOs, cwnd %llu, srtt %llu\n", m.cc.ops->name,
+                  (unsigned long long)(now / MS), m.lost_reports, m.ptos,
+                  (unsigned long long)m.cc.cwnd, (unsigned long long)m.r.rtt.smoothed_rtt);
+    assert_int_equal(m.n_delivered, SIM_CHUNKS);
+    assert_int_equal(m.cc.bytes_in_flight, 0);
+    assert_true(m.lost_reports > 0);
+    /* The path RTT is 40 ms plus up to 25 ms of ACK delay, which the
+     * estimator subtracts. */
+    assert_true(m.r.rtt.min_rtt >= 40 * MS);
+    assert_true(m.r.rtt.smoothed_rtt >= 40 * MS && m.r.rtt.smoothed_rtt <= 70 * MS);
+    /* Done well within a minute of simulated time. */
+    assert_true(now < 60000 * MS);
+    quic_recovery_free(&m.r);
+    test_env_check_leaks(&m.te);
+}
+
+static void test_simulated_lossy_link(void **state)
+{
+    (void)state;
+    sim_run(true);
+    sim_run(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -773,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_bound_and_compaction),
         cmocka_unit_test(test_growth_and_nomem),
         cmocka_unit_test(test_randomized_model),
+        cmocka_unit_test(test_simulated_lossy_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
