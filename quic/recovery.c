@@ -397,22 +397,32 @@ void quic_recovery_on_timeout(quic_recovery *r, uint64_t now, quic_recovery_time
     set_timer(r, now);
 }
 
-/* RFC 9002 §6.4, Appendix A.11 (OnPacketNumberSpaceDiscarded), B.9 */
-void quic_recovery_discard_space(quic_recovery *r, int space, uint64_t now)
+/* Report live packets up to max_pn as `ev` and take them out of flight,
+ * with no congestion reaction. */
+static void drop_packets(quic_recovery *r, int space, uint64_t max_pn, quic_recovery_event ev)
 {
-    if (!valid_space(space) || r->discarded[space])
-        return;
     quic_sent_packets *sp = &r->sent[space];
     for (size_t i = 0; i < sp->len; i++) {
         quic_sent_packet *p = quic_sent_packets_at(sp, i);
+        if (p->pn > max_pn)
+            break;
         if (p->state != QUIC_SENT_LIVE)
             continue;
         quic_sent_packets_remove(sp, p, QUIC_SENT_REMOVED_LOST);
         if (p->in_flight)
             quic_cc_remove_in_flight(r->cc, p->size);
-        report(r, space, QUIC_RECOVERY_DISCARDED, p);
+        report(r, space, ev, p);
     }
-    quic_sent_packets_clear(sp);
+    quic_sent_packets_trim(sp);
+}
+
+/* RFC 9002 §6.4, Appendix A.11 (OnPacketNumberSpaceDiscarded), B.9 */
+void quic_recovery_discard_space(quic_recovery *r, int space, uint64_t now)
+{
+    if (!valid_space(space) || r->discarded[space])
+        return;
+    drop_packets(r, space, UINT64_MAX, QUIC_RECOVERY_DISCARDED);
+    quic_sent_packets_clear(&r->sent[space]);
     r->discarded[space] = true;
     r->time_of_last_ack_eliciting[space] = 0;
     r->loss_time[space] = 0;
@@ -425,21 +435,22 @@ void quic_recovery_on_retry(quic_recovery *r, uint64_t now)
 {
     for (int s = 0; s < QUIC_RECOVERY_SPACES; s++) {
         quic_sent_packets *sp = &r->sent[s];
-        for (size_t i = 0; i < sp->len; i++) {
-            quic_sent_packet *p = quic_sent_packets_at(sp, i);
-            if (p->state != QUIC_SENT_LIVE)
-                continue;
-            quic_sent_packets_remove(sp, p, QUIC_SENT_REMOVED_LOST);
-            if (p->in_flight)
-                quic_cc_remove_in_flight(r->cc, p->size);
-            report(r, s, QUIC_RECOVERY_LOST, p);
-        }
+        drop_packets(r, s, UINT64_MAX, QUIC_RECOVERY_LOST);
         quic_sent_packets_clear(sp);
         r->time_of_last_ack_eliciting[s] = 0;
         r->loss_time[s] = 0;
     }
     quic_rtt_init(&r->rtt, 0, r->rtt.max_ack_delay);
     r->pto_count = 0;
+    set_timer(r, now);
+}
+
+/* RFC 9002 §6.4 */
+void quic_recovery_on_0rtt_rejected(quic_recovery *r, uint64_t largest_0rtt_pn, uint64_t now)
+{
+    drop_packets(r, QUIC_RECOVERY_APP, largest_0rtt_pn, QUIC_RECOVERY_LOST);
+    if (r->sent[QUIC_RECOVERY_APP].ack_eliciting_in_flight == 0)
+        r->time_of_last_ack_eliciting[QUIC_RECOVERY_APP] = 0;
     set_timer(r, now);
 }
 

@@ -151,6 +151,11 @@ void quic_recovery_discard_space(quic_recovery *r, int space, uint64_t now);
  * re-initialises the congestion controller. */
 void quic_recovery_on_retry(quic_recovery *r, uint64_t now);
 
+/* RFC 9002 §6.4: the server rejected 0-RTT. Application packets up to
+ * largest_0rtt_pn (the 0-RTT ones) leave flight and are reported LOST, so
+ * their data is sent again in 1-RTT, without a congestion reaction. */
+void quic_recovery_on_0rtt_rejected(quic_recovery *r, uint64_t largest_0rtt_pn, uint64_t now);
+
 /* State the timers depend on. Each re-arms the timer. */
 void quic_recovery_set_handshake_confirmed(quic_recovery *r, uint64_t now);
 void quic_recovery_set_has_handshake_keys(quic_recovery *r, uint64_t now);

@@ -540,6 +540,31 @@ static void test_retry(void **state)
     teardown_fx(&f);
 }
 
+/* RFC 9002 §6.4: rejected 0-RTT packets are requeued, 1-RTT ones stay. */
+static void test_0rtt_rejected(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, false, 0);
+    send(&f, QUIC_RECOVERY_INITIAL, 0, 0);
+    for (uint64_t pn = 0; pn < 3; pn++) /* 0-RTT */
+        send(&f, QUIC_RECOVERY_APP, pn, 0);
+    send(&f, QUIC_RECOVERY_APP, 3, 50 * MS); /* 1-RTT */
+    assert_int_equal(f.cc.bytes_in_flight, 6000);
+    quic_recovery_on_0rtt_rejected(&f.r, 2, 60 * MS);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(f.ev[i].space, QUIC_RECOVERY_APP);
+        assert_int_equal(f.ev[i].pn, i);
+    }
+    assert_int_equal(f.cc.bytes_in_flight, 2400);
+    assert_int_equal(f.cc.cwnd, 12000);
+    assert_non_null(quic_sent_packets_find(&f.r.sent[QUIC_RECOVERY_APP], 3));
+    /* The Initial packet's PTO is untouched. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), 999 * MS);
+    teardown_fx(&f);
+}
+
 /* sent_packets is bounded; tombstones behind a live packet are compacted. */
 static void test_bound_and_compaction(void **state)
 {
@@ -962,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_non_ack_eliciting),
         cmocka_unit_test(test_ecn_ce),
         cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_0rtt_rejected),
         cmocka_unit_test(test_bound_and_compaction),
         cmocka_unit_test(test_growth_and_nomem),
         cmocka_unit_test(test_randomized_model),
