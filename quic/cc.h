@@ -58,6 +58,10 @@ uint64_t quic_cc_minimum_window(uint64_t max_datagram_size);
 void quic_cc_init_newreno(quic_cc *cc, uint64_t max_datagram_size);
 void quic_cc_init_cubic(quic_cc *cc, uint64_t max_datagram_size, bool fast_convergence);
 
+/* RFC 9002 §7.2: the path's max_datagram_size changed (PMTU discovery, or
+ * a smaller size to complete the handshake). */
+void quic_cc_set_max_datagram_size(quic_cc *cc, uint64_t max_datagram_size);
+
 static inline uint64_t quic_cc_cwnd(const quic_cc *cc)
 {
     return cc->cwnd;

@@ -16,6 +16,21 @@ uint64_t quic_cc_minimum_window(uint64_t mds)
     return 2 * mds;
 }
 
+/* RFC 9002 §7.2 */
+void quic_cc_set_max_datagram_size(quic_cc *cc, uint64_t mds)
+{
+    if (mds == 0 || mds == cc->max_datagram_size)
+        return;
+    uint64_t old = cc->max_datagram_size;
+    cc->max_datagram_size = mds;
+    /* A window still at its initial value, or any window when the size
+     * shrinks, restarts from the new initial window. */
+    if (cc->cwnd == quic_cc_initial_window(old) || mds < old)
+        cc->cwnd = quic_cc_initial_window(mds);
+    if (cc->cwnd < quic_cc_minimum_window(mds))
+        cc->cwnd = quic_cc_minimum_window(mds);
+}
+
 /* RFC 9002 Appendix B.5 (InCongestionRecovery) */
 bool quic_cc_in_recovery(const quic_cc *cc, uint64_t sent_time)
 {

@@ -42,6 +42,32 @@ static void test_windows(void **state)
     assert_int_equal(quic_cc_bytes_in_flight(&cc), 0);
 }
 
+/* RFC 9002 §7.2: a new max_datagram_size recomputes the initial window. */
+static void test_max_datagram_size_change(void **state)
+{
+    (void)state;
+    quic_cc cc;
+    quic_cc_init_newreno(&cc, 1200);
+    quic_cc_set_max_datagram_size(&cc, 1452);
+    assert_int_equal(cc.max_datagram_size, 1452);
+    assert_int_equal(cc.cwnd, 14520);
+    quic_cc_set_max_datagram_size(&cc, 0); /* ignored */
+    assert_int_equal(cc.max_datagram_size, 1452);
+    /* A grown window is kept when the size grows... */
+    round_trip(&cc, 2, 0, 100 * MS, 100 * MS);
+    assert_int_equal(cc.cwnd, 14520 + 2 * MSS);
+    quic_cc_set_max_datagram_size(&cc, 1500);
+    assert_int_equal(cc.cwnd, 14520 + 2 * MSS);
+    /* ...and reset when it shrinks. */
+    quic_cc_set_max_datagram_size(&cc, 1200);
+    assert_int_equal(cc.cwnd, 12000);
+    /* The minimum window follows the size. */
+    quic_cc_on_persistent_congestion(&cc, 0);
+    assert_int_equal(cc.cwnd, 2400);
+    quic_cc_set_max_datagram_size(&cc, 1500);
+    assert_int_equal(cc.cwnd, 3000);
+}
+
 /* RFC 9002 §7.3.1: slow start doubles the window every round trip. */
 static void test_newreno_slow_start(void **state)
 {
@@ -349,6 +375,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_max_datagram_size_change),
         cmocka_unit_test(test_newreno_slow_start),
         cmocka_unit_test(test_newreno_recovery_period),
         cmocka_unit_test(test_newreno_congestion_avoidance),
