@@ -165,6 +165,33 @@ static void test_time_threshold(void **state)
     teardown_fx(&f);
 }
 
+/* RFC 9002 §6.2.1: while a loss timer is set no PTO is armed, even one
+ * that would expire earlier. */
+static void test_loss_timer_excludes_pto(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    f.r.rtt.max_ack_delay = 0;
+    /* A steady 100 ms path drives rttvar to 0. */
+    uint64_t pn = 0, t = 0;
+    for (int i = 0; i < 60; i++, pn++, t += 200 * MS) {
+        send(&f, QUIC_RECOVERY_APP, pn, t);
+        assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, pn, pn, 0, t + 100 * MS), 0);
+    }
+    assert_int_equal(f.r.rtt.smoothed_rtt, 100 * MS);
+    assert_true(f.r.rtt.rttvar < 250);
+    send(&f, QUIC_RECOVERY_APP, pn, t);
+    send(&f, QUIC_RECOVERY_APP, pn + 1, t + 1);
+    /* PTO alone: t + 1 us + 100 ms + 1 ms (kGranularity). */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), t + 1 + 101 * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, pn + 1, pn + 1, 0, t + 1 + 100 * MS), 0);
+    /* The loss timer, t + 9/8 * 100 ms, replaces the (earlier) PTO. */
+    assert_int_equal(quic_recovery_next_timeout(&f.r), t + 112500);
+    teardown_fx(&f);
+}
+
 /* RFC 9002 §6.2.1: PTO = smoothed + max(4 * rttvar, kGranularity)
  * (+ max_ack_delay for application data), doubling on each expiry. */
 static void test_pto_and_backoff(void **state)
@@ -975,6 +1002,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packet_threshold),
         cmocka_unit_test(test_time_threshold),
+        cmocka_unit_test(test_loss_timer_excludes_pto),
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),
         cmocka_unit_test(test_client_anti_deadlock_pto),
