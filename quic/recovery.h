@@ -168,6 +168,16 @@ void quic_recovery_set_amplification_limited(quic_recovery *r, bool limited, uin
  * period used for closing/draining and idle timeouts (RFC 9000 §10). */
 uint64_t quic_recovery_pto_period(const quic_recovery *r);
 
+/* Largest packet number the peer acknowledged in a space, for choosing the
+ * packet number length (RFC 9000 §17.1). False if none yet. */
+static inline bool quic_recovery_largest_acked(const quic_recovery *r, int space, uint64_t *pn)
+{
+    if (space < 0 || space >= QUIC_RECOVERY_SPACES || !r->has_largest_acked[space])
+        return false;
+    *pn = r->largest_acked[space];
+    return true;
+}
+
 static inline const quic_rtt *quic_recovery_rtt(const quic_recovery *r)
 {
     return &r->rtt;

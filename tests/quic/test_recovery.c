@@ -100,6 +100,11 @@ static void test_packet_threshold(void **state)
     /* Only packet 4 remains in flight. */
     assert_int_equal(f.cc.bytes_in_flight, 1200);
     assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 1);
+    uint64_t la = 0;
+    assert_true(quic_recovery_largest_acked(&f.r, QUIC_RECOVERY_APP, &la));
+    assert_int_equal(la, 3);
+    assert_false(quic_recovery_largest_acked(&f.r, QUIC_RECOVERY_HANDSHAKE, &la));
+    assert_false(quic_recovery_largest_acked(&f.r, 9, &la));
 
     /* Two later packets are not enough. */
     fixture g;
