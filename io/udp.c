@@ -265,8 +265,8 @@ int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_config *cfg)
             setsockopt(u->fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) < 0)
             return fail(u, IO_ERR_SOCKET);
     }
-    /* QUIC does its own path MTU discovery (RFC 9000 §14.3): the kernel must
-     * neither fragment nor refuse probes because of a cached path MTU. */
+    /* RFC 9000 §14: set DF. QUIC finds the path MTU itself (§14.3), so the
+     * kernel must neither fragment nor refuse probes over a cached path MTU. */
 #ifdef IP_PMTUDISC_PROBE
     {
         int v = IP_PMTUDISC_PROBE;
@@ -336,6 +336,7 @@ static void set_local(io_udp *u, io_addr *local, int family, const void *addr)
     }
 }
 
+/* RFC 9000 §13.4: QUIC counts the ECN marks of received packets. */
 static void parse_cmsgs(io_udp *u, struct msghdr *mh, io_datagram *d)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
@@ -418,7 +419,8 @@ static bool peer_is_v4(const io_addr *peer)
     return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr);
 }
 
-/* Fill the control messages of one outgoing message; returns their length. */
+/* Fill the control messages of one outgoing message (source address, ECN
+ * codepoint per RFC 9000 §13.4, GSO segment size); returns their length. */
 static size_t build_cmsgs(io_udp *u, const io_datagram *d, uint16_t gso, uint8_t *buf)
 {
     struct msghdr mh;
