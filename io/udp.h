@@ -120,8 +120,10 @@ int io_udp_recv(io_udp *u, io_datagram *d, size_t n);
  * Send n datagrams (each possibly a GSO train) without blocking. Returns the
  * number of entries of d fully handed to the kernel (n on full success, fewer
  * when the socket buffer filled up: wait for EPOLLOUT and send the rest), or
- * a negative error when not even the first could go: IO_ERR_MSGSIZE,
- * IO_ERR_ARG or IO_ERR_SEND. If the kernel refuses a GSO send (EIO: no
+ * a negative error when not even the first could go: IO_ERR_MSGSIZE (larger
+ * than the route allows: a failed PMTU probe), IO_ERR_ADDR, IO_ERR_ARG or
+ * IO_ERR_SEND. A negative return always concerns d[0]; the caller drops it
+ * and goes on with d + 1. If the kernel refuses a GSO send (EIO: no
  * checksum offload on the route), GSO is switched off on this socket and the
  * entry is sent again split in user space.
  */

@@ -43,6 +43,8 @@ struct netsim {
     uint8_t *popped; /* payload of the last datagram popped, owned here */
     netsim_hook hook;
     void *hook_user;
+    netsim_trace trace;
+    void *trace_user;
     uint64_t hash;
 };
 
@@ -173,6 +175,18 @@ void netsim_set_hook(netsim *s, netsim_hook hook, void *user)
 {
     s->hook = hook;
     s->hook_user = user;
+}
+
+void netsim_set_trace(netsim *s, netsim_trace trace, void *user)
+{
+    s->trace = trace;
+    s->trace_user = user;
+}
+
+static void emit_trace(netsim *s, const netsim_datagram *d, int event)
+{
+    if (s->trace != NULL)
+        s->trace(s->trace_user, d, event);
 }
 
 static bool event_before(const event *a, const event *b)
@@ -349,6 +363,7 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
         break;
     }
     if (outcome != NETSIM_QUEUED) {
+        emit_trace(s, &d, outcome);
         quic_env_free(&s->env, d.data);
         return outcome;
     }
@@ -384,6 +399,9 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
         }
         k->st.duplicated++;
     }
+    emit_trace(s, &d, NETSIM_QUEUED);
+    if (dup)
+        emit_trace(s, &copy, NETSIM_TRACE_DUPLICATE);
     return NETSIM_QUEUED;
 }
 
@@ -439,6 +457,7 @@ int netsim_pop(netsim *s, uint64_t now, netsim_datagram *d)
     hash_u64(&s->hash, d->flags);
     hash_u64(&s->hash, d->len);
     hash_bytes(&s->hash, d->data, d->len);
+    emit_trace(s, d, NETSIM_TRACE_DELIVER);
     return 1;
 }
 

@@ -84,6 +84,12 @@ typedef struct netsim_datagram {
  * may shrink, not grow) and returns true to drop it. */
 typedef bool (*netsim_hook)(void *user, netsim_datagram *d);
 
+/* Called for each send outcome (NETSIM_QUEUED or a NETSIM_DROP_*, after the
+ * hook), for each duplicate created (NETSIM_TRACE_DUPLICATE) and for each
+ * delivery (NETSIM_TRACE_DELIVER): for logs and precise assertions. */
+enum { NETSIM_TRACE_DUPLICATE = 16, NETSIM_TRACE_DELIVER = 17 };
+typedef void (*netsim_trace)(void *user, const netsim_datagram *d, int event);
+
 typedef struct netsim netsim;
 
 /* Create with a seed; link_default applies to every pair not configured later
@@ -92,12 +98,15 @@ int netsim_create(netsim **out, const quic_env *env, uint64_t seed,
                   const netsim_link_config *link_default);
 void netsim_destroy(netsim *s);
 
-/* Add a node; returns its id (0, 1, ...) or NETSIM_ERR_FULL. */
+/* Add a node; returns its id (0, 1, ...) or NETSIM_ERR_FULL. The name is a
+ * label; by convention the node's address ("192.0.2.1:443") so that tests
+ * can build their path addresses from it. */
 int netsim_add_node(netsim *s, const char *name);
 const char *netsim_node_name(const netsim *s, int node);
 /* Configure the link from -> to (one direction). */
 int netsim_set_link(netsim *s, int from, int to, const netsim_link_config *cfg);
 void netsim_set_hook(netsim *s, netsim_hook hook, void *user);
+void netsim_set_trace(netsim *s, netsim_trace trace, void *user);
 
 /* Send a copy of data from one node to another at virtual time now (never
  * earlier than the last time used). Returns a NETSIM_QUEUED/NETSIM_DROP_*

@@ -565,6 +565,63 @@ static void test_run_stuck_timer(void **state)
     teardown_sim(&f);
 }
 
+typedef struct trace_counts {
+    uint64_t ev[32];
+    uint64_t last_deliver_at;
+    bool ordered;
+} trace_counts;
+
+static void count_trace(void *user, const netsim_datagram *d, int event)
+{
+    trace_counts *t = user;
+    assert_true(event >= 0 && event < 32);
+    t->ev[event]++;
+    if (event == NETSIM_TRACE_DELIVER) {
+        if (d->deliver_at < t->last_deliver_at)
+            t->ordered = false;
+        t->last_deliver_at = d->deliver_at;
+    }
+    if (event == NETSIM_TRACE_DUPLICATE)
+        assert_true(d->flags & NETSIM_F_DUPLICATE);
+}
+
+/* The trace sees every outcome exactly once, in agreement with the counters. */
+static void test_trace(void **state)
+{
+    (void)state;
+    fixture f;
+    netsim_link_config c = {.delay_us = 3000,
+                            .jitter_us = 1000,
+                            .loss = 0.1,
+                            .duplicate = 0.1,
+                            .mtu = 1000,
+                            .rate_bytes_per_s = 5000000,
+                            .queue_bytes = 5000};
+    setup_sim(&f, 77, &c);
+    trace_counts t = {.ordered = true};
+    netsim_set_trace(f.sim, count_trace, &t);
+    uint8_t buf[1100] = {0};
+    for (uint32_t i = 0; i < 3000; i++)
+        (void)netsim_send(f.sim, f.a, f.b, buf, 250 + (i % 5) * 200, i * 50u);
+    netsim_datagram d;
+    while (netsim_pop(f.sim, NETSIM_NEVER - 1, &d) == 1)
+        ;
+    netsim_stats st = netsim_get_stats(f.sim, f.a, f.b);
+    assert_int_equal(st.sent, 3000);
+    assert_int_equal(t.ev[NETSIM_DROP_MTU], st.dropped_mtu);
+    assert_int_equal(st.dropped_mtu, 600); /* every fifth is 1050 bytes */
+    assert_int_equal(t.ev[NETSIM_DROP_LOSS], st.dropped_loss);
+    assert_int_equal(t.ev[NETSIM_DROP_QUEUE], st.dropped_queue);
+    assert_true(st.dropped_queue > 0 && st.dropped_loss > 0 && st.duplicated > 0);
+    assert_int_equal(t.ev[NETSIM_QUEUED] + st.dropped_mtu + st.dropped_loss + st.dropped_queue,
+                     3000);
+    assert_int_equal(t.ev[NETSIM_TRACE_DUPLICATE], st.duplicated);
+    assert_int_equal(t.ev[NETSIM_TRACE_DELIVER], st.delivered);
+    assert_int_equal(st.delivered, t.ev[NETSIM_QUEUED] + st.duplicated);
+    assert_true(t.ordered);
+    teardown_sim(&f);
+}
+
 static void test_alloc_failure(void **state)
 {
     (void)state;
@@ -596,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_drop_hook),
         cmocka_unit_test(test_run_reproducible),
         cmocka_unit_test(test_run_stuck_timer),
+        cmocka_unit_test(test_trace),
         cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
