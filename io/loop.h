@@ -8,6 +8,22 @@
 
 #include "io/udp.h"
 
+/*
+ * Typical use with a sans-I/O QUIC endpoint:
+ *
+ *   io_udp sock;  io_udp_open(&sock, "[::]:4433", NULL);
+ *   io_loop *l;   io_loop_create(&l, NULL);  io_loop_catch_signals(l);
+ *   io_endpoint *ep;
+ *   io_loop_add_endpoint(l, &ops, server, &ep);  io_loop_add_socket(l, ep, &sock);
+ *   io_loop_add_fd(l, tcp_listener, IO_READ, on_http, server);
+ *   int sig = io_loop_run(l);          (SIGINT/SIGTERM number, or 0 after io_loop_stop)
+ *
+ * where ops.on_datagrams feeds each datagram (with its peer and local
+ * address) to the core, ops.on_timeout calls the core's on_timeout, and
+ * ops.flush drains the core's send function into io_udp_send (GSO trains
+ * when it can) and returns the core's next timeout.
+ */
+
 /* "No deadline" for timers. */
 #define IO_TIME_NEVER UINT64_MAX
 
@@ -61,7 +77,8 @@ void io_loop_destroy(io_loop *l);
 
 /* Register an endpoint; its timer starts unset. */
 int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_endpoint **out);
-/* Unregister an endpoint and its sockets (not from inside its own callbacks). */
+/* Unregister an endpoint and its sockets. Safe from any callback, its own
+ * included: it gets no further call and its memory goes at the end of the turn. */
 void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep);
 /* Attach an open socket to an endpoint; its datagrams go to that endpoint.
  * The socket must outlive its registration. */

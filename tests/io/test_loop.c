@@ -399,6 +399,84 @@ static void test_stop_from_thread(void **state)
     io_loop_destroy(l);
 }
 
+/* An endpoint that removes itself (and its socket) from inside its callbacks. */
+typedef struct self_rm {
+    io_loop *loop;
+    io_endpoint *ep;
+    int datagrams, timeouts, flushes;
+} self_rm;
+
+static void rm_on_datagrams(void *user, const io_batch *b)
+{
+    self_rm *r = user;
+    (void)b;
+    r->datagrams++;
+    io_loop_remove_endpoint(r->loop, r->ep);
+}
+
+static void rm_on_timeout(void *user, uint64_t now)
+{
+    self_rm *r = user;
+    (void)now;
+    r->timeouts++;
+    io_loop_remove_endpoint(r->loop, r->ep);
+}
+
+static uint64_t rm_flush(void *user, uint64_t now)
+{
+    self_rm *r = user;
+    r->flushes++;
+    return now; /* due at once */
+}
+
+static uint64_t rm_flush_never(void *user, uint64_t now)
+{
+    self_rm *r = user;
+    (void)now;
+    r->flushes++;
+    return IO_TIME_NEVER;
+}
+
+static void test_remove_from_callback(void **state)
+{
+    (void)state;
+    io_loop *l;
+    assert_int_equal(io_loop_create(&l, NULL), IO_OK);
+    self_rm a = {.loop = l}, b = {.loop = l};
+    static const io_endpoint_ops ops = {rm_on_datagrams, rm_on_timeout, rm_flush};
+    assert_int_equal(io_loop_add_endpoint(l, &ops, &a, &a.ep), IO_OK);
+    assert_int_equal(io_loop_run_once(l, 1000), 1);
+    assert_int_equal(a.flushes, 1);
+    assert_int_equal(a.timeouts, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(io_loop_run_once(l, 10), 1);
+    assert_int_equal(a.flushes, 1); /* gone: no flush after its own removal */
+    assert_int_equal(a.timeouts, 1);
+
+    io_udp s, c;
+    assert_int_equal(io_udp_open(&s, "127.0.0.1:0", NULL), IO_OK);
+    assert_int_equal(io_udp_open(&c, "127.0.0.1:0", NULL), IO_OK);
+    static const io_endpoint_ops ops2 = {rm_on_datagrams, NULL, rm_flush_never};
+    assert_int_equal(io_loop_add_endpoint(l, &ops2, &b, &b.ep), IO_OK);
+    assert_int_equal(io_loop_add_socket(l, b.ep, &s), IO_OK);
+    uint8_t msg[3] = {1, 2, 3};
+    io_datagram d[2] = {{.data = msg, .len = 3, .peer = s.local},
+                        {.data = msg, .len = 3, .peer = s.local}};
+    assert_int_equal(io_udp_send(&c, d, 2), 2);
+    uint64_t end = io_now_us() + 3000000;
+    while (b.datagrams == 0 && io_now_us() < end)
+        assert_int_equal(io_loop_run_once(l, 10), 1);
+    assert_int_equal(b.datagrams, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(io_loop_run_once(l, 10), 1);
+    assert_int_equal(b.datagrams, 1);
+    assert_int_equal(b.flushes, 1); /* the one at registration only */
+    assert_int_equal(io_loop_remove_socket(l, &s), IO_ERR_NOTFOUND); /* went with it */
+    io_loop_destroy(l);
+    io_udp_close(&s);
+    io_udp_close(&c);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -428,6 +506,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_extra_fd, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_stop_by_signal, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_stop_from_thread, setup_alarm, teardown_alarm),
+        cmocka_unit_test_setup_teardown(test_remove_from_callback, setup_alarm, teardown_alarm),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
