@@ -477,6 +477,230 @@ static void test_remove_from_callback(void **state)
     io_udp_close(&c);
 }
 
+/*
+ * A toy sans-I/O transfer driven only through the loop's callbacks, as a QUIC
+ * endpoint will be: the client keeps 64 datagrams of 1200 bytes in flight,
+ * sent as GSO trains from flush, with a retransmission timer; the server
+ * checks every payload and acknowledges sequence numbers in batches.
+ */
+#define XFER_N 3000
+#define XFER_LEN 1200
+#define XFER_WINDOW 64
+#define XFER_TRAIN 16
+#define XFER_RTO 100000
+
+typedef struct xfer_client {
+    io_loop *loop;
+    io_endpoint *ep;
+    io_udp *sock;
+    io_addr server;
+    uint64_t sent_at[XFER_N]; /* 0: not in flight */
+    bool acked[XFER_N];
+    size_t n_acked, in_flight, retransmits, timeouts, full;
+    uint8_t train[XFER_TRAIN * XFER_LEN];
+} xfer_client;
+
+typedef struct xfer_server {
+    io_udp *sock;
+    uint32_t count[XFER_N];
+    bool dropped[XFER_N];
+    size_t unique, dups, bad, drops;
+    uint32_t pending[4096];
+    size_t n_pending;
+    io_addr client;
+} xfer_server;
+
+static void xfer_payload(uint8_t *p, uint32_t seq)
+{
+    p[0] = (uint8_t)(seq >> 24);
+    p[1] = (uint8_t)(seq >> 16);
+    p[2] = (uint8_t)(seq >> 8);
+    p[3] = (uint8_t)seq;
+    for (size_t i = 4; i < XFER_LEN; i++)
+        p[i] = (uint8_t)(seq * 2654435761u >> (i % 24));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void xc_on_datagrams(void *user, const io_batch *b)
+{
+    xfer_client *c = user;
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t off = 0; off + 4 <= b->d[i].len; off += 4) {
+            uint32_t seq = get_u32(b->d[i].data + off);
+            assert_true(seq < XFER_N);
+            if (!c->acked[seq]) {
+                c->acked[seq] = true;
+                c->n_acked++;
+                if (c->sent_at[seq] != 0)
+                    c->in_flight--;
+                c->sent_at[seq] = 0;
+            }
+        }
+    }
+    if (c->n_acked == XFER_N)
+        io_loop_stop(c->loop);
+}
+
+static void xc_on_timeout(void *user, uint64_t now)
+{
+    xfer_client *c = user;
+    c->timeouts++;
+    for (size_t i = 0; i < XFER_N; i++) {
+        if (c->sent_at[i] != 0 && !c->acked[i] && c->sent_at[i] + XFER_RTO <= now) {
+            c->sent_at[i] = 0; /* lost: send again */
+            c->in_flight--;
+            c->retransmits++;
+        }
+    }
+}
+
+static uint64_t xc_flush(void *user, uint64_t now)
+{
+    xfer_client *c = user;
+    for (;;) {
+        uint32_t seqs[XFER_TRAIN];
+        size_t n = 0;
+        for (uint32_t i = 0; i < XFER_N && n < XFER_TRAIN && c->in_flight + n < XFER_WINDOW; i++)
+            if (!c->acked[i] && c->sent_at[i] == 0)
+                seqs[n++] = i;
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++)
+            xfer_payload(c->train + i * XFER_LEN, seqs[i]);
+        io_datagram d = {
+            .data = c->train, .len = n * XFER_LEN, .peer = c->server, .segment_size = XFER_LEN};
+        int r = io_udp_send(c->sock, &d, 1);
+        assert_true(r >= 0);
+        if (r == 0) {
+            c->full++;
+            assert_int_equal(io_endpoint_want_write(c->ep, c->sock), IO_OK);
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            c->sent_at[seqs[i]] = now;
+        c->in_flight += n;
+    }
+    uint64_t oldest = IO_TIME_NEVER;
+    for (size_t i = 0; i < XFER_N; i++)
+        if (c->sent_at[i] != 0 && c->sent_at[i] < oldest)
+            oldest = c->sent_at[i];
+    return oldest == IO_TIME_NEVER ? IO_TIME_NEVER : oldest + XFER_RTO;
+}
+
+static void xs_on_datagrams(void *user, const io_batch *b)
+{
+    xfer_server *s = user;
+    static uint8_t want[XFER_LEN];
+    for (size_t i = 0; i < b->n; i++) {
+        const io_datagram *d = &b->d[i];
+        uint32_t seq = d->len >= 4 ? get_u32(d->data) : XFER_N;
+        if (d->len != XFER_LEN || seq >= XFER_N) {
+            s->bad++;
+            continue;
+        }
+        xfer_payload(want, seq);
+        if (memcmp(want, d->data, XFER_LEN) != 0) {
+            s->bad++;
+            continue;
+        }
+        /* Lose the first copy of every 97th: the client's timer must recover it. */
+        if (seq % 97 == 0 && !s->dropped[seq]) {
+            s->dropped[seq] = true;
+            s->drops++;
+            continue;
+        }
+        if (s->count[seq]++ == 0)
+            s->unique++;
+        else
+            s->dups++;
+        s->client = d->peer;
+        if (s->n_pending < 4096)
+            s->pending[s->n_pending++] = seq;
+    }
+}
+
+static uint64_t xs_flush(void *user, uint64_t now)
+{
+    xfer_server *s = user;
+    (void)now;
+    static uint8_t buf[4096 * 4];
+    for (size_t i = 0; i < s->n_pending; i++) {
+        buf[4 * i] = (uint8_t)(s->pending[i] >> 24);
+        buf[4 * i + 1] = (uint8_t)(s->pending[i] >> 16);
+        buf[4 * i + 2] = (uint8_t)(s->pending[i] >> 8);
+        buf[4 * i + 3] = (uint8_t)s->pending[i];
+    }
+    /* Acks of up to 300 numbers per datagram. */
+    for (size_t off = 0; off < s->n_pending; off += 300) {
+        size_t k = s->n_pending - off < 300 ? s->n_pending - off : 300;
+        io_datagram d = {.data = buf + 4 * off, .len = 4 * k, .peer = s->client};
+        assert_int_equal(io_udp_send(s->sock, &d, 1), 1);
+    }
+    s->n_pending = 0;
+    return IO_TIME_NEVER;
+}
+
+static void transfer(bool gso)
+{
+    io_loop *l;
+    assert_int_equal(io_loop_create(&l, NULL), IO_OK);
+    io_udp cs, ss;
+    io_udp_config cfg = {.disable_gso = !gso};
+    assert_int_equal(io_udp_open(&cs, "[::1]:0", &cfg), IO_OK);
+    assert_int_equal(io_udp_open(&ss, "[::1]:0", NULL), IO_OK);
+    static xfer_client c;
+    static xfer_server s;
+    memset(&c, 0, sizeof(c));
+    memset(&s, 0, sizeof(s));
+    c.loop = l;
+    c.sock = &cs;
+    c.server = ss.local;
+    s.sock = &ss;
+    static const io_endpoint_ops cops = {xc_on_datagrams, xc_on_timeout, xc_flush};
+    static const io_endpoint_ops sops = {xs_on_datagrams, NULL, xs_flush};
+    io_endpoint *sep;
+    assert_int_equal(io_loop_add_endpoint(l, &sops, &s, &sep), IO_OK);
+    assert_int_equal(io_loop_add_socket(l, sep, &ss), IO_OK);
+    assert_int_equal(io_loop_add_endpoint(l, &cops, &c, &c.ep), IO_OK);
+    assert_int_equal(io_loop_add_socket(l, c.ep, &cs), IO_OK);
+    uint64_t t0 = io_now_us();
+    assert_int_equal(io_loop_run(l), 0);
+    uint64_t took = io_now_us() - t0;
+    print_message("%d x %d bytes through the loop in %llu ms: %zu retransmits, %zu trains by "
+                  "GSO, %zu split\n",
+                  XFER_N, XFER_LEN, (unsigned long long)(took / 1000), c.retransmits,
+                  (size_t)cs.tx_gso_calls, (size_t)cs.tx_split_calls);
+    assert_int_equal(c.n_acked, XFER_N);
+    assert_int_equal(s.unique, XFER_N);
+    assert_int_equal(s.bad, 0);
+    assert_true(s.dups <= c.retransmits); /* duplicates only come from retransmissions */
+    assert_int_equal(s.drops, (XFER_N + 96) / 97);
+    assert_true(c.retransmits >= s.drops);
+    assert_true(c.timeouts > 0);
+    assert_true(took >= XFER_RTO);
+    if (gso && cs.gso_supported) {
+        assert_true(cs.tx_gso_calls > 0);
+    } else {
+        assert_int_equal(cs.tx_gso_calls, 0);
+        assert_true(cs.tx_split_calls > 0);
+    }
+    assert_true(cs.tx_datagrams >= XFER_N);
+    io_loop_destroy(l);
+    io_udp_close(&cs);
+    io_udp_close(&ss);
+}
+
+static void test_transfer_through_loop(void **state)
+{
+    (void)state;
+    transfer(true);
+    transfer(false);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -507,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_by_signal, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_stop_from_thread, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_remove_from_callback, setup_alarm, teardown_alarm),
+        cmocka_unit_test_setup_teardown(test_transfer_through_loop, setup_alarm, teardown_alarm),
         cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
