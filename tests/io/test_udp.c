@@ -116,6 +116,74 @@ static void test_addr(void **state)
     assert_string_equal(io_strerror(12345), "unknown io error");
 }
 
+static uint64_t lcg(uint64_t *x, uint64_t mod)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (*x >> 33) % mod;
+}
+
+/*
+ * Generated addresses, IPv4 and IPv6, some mutated by a character: a clean
+ * one with octets <= 255 and port <= 65535 must parse; whatever parses must
+ * format to text that parses to the same address; the rest is IO_ERR_ADDR.
+ */
+static void test_addr_random(void **state)
+{
+    (void)state;
+    static const char alpha[] = "0123456789.:[]abcdefx%- ";
+    uint64_t x = 0x1234567;
+    size_t ok = 0, clean_ok = 0;
+    for (int it = 0; it < 100000; it++) {
+        char in[96], out[96];
+        size_t n = 0;
+        bool valid = true;
+        if (lcg(&x, 2) == 0) {
+            for (int i = 0; i < 4; i++) {
+                unsigned v = (unsigned)lcg(&x, 300);
+                valid = valid && v <= 255;
+                n += (size_t)snprintf(in + n, sizeof(in) - n, i ? ".%u" : "%u", v);
+            }
+        } else {
+            in[n++] = '[';
+            size_t groups = 1 + lcg(&x, 8), gap = lcg(&x, groups + 1);
+            valid = groups == 8 && gap == groups; /* no "::" needs all 8 groups */
+            for (size_t i = 0; i < groups; i++) {
+                if (i == gap) {
+                    n += (size_t)snprintf(in + n, sizeof(in) - n, "::");
+                    valid = groups < 8;
+                } else if (i > 0) {
+                    in[n++] = ':';
+                }
+                n += (size_t)snprintf(in + n, sizeof(in) - n, "%x", (unsigned)lcg(&x, 0x10000));
+            }
+            in[n++] = ']';
+        }
+        unsigned port = (unsigned)lcg(&x, 70000);
+        valid = valid && port <= 65535;
+        n += (size_t)snprintf(in + n, sizeof(in) - n, ":%u", port);
+        if (lcg(&x, 3) == 0) { /* mutate one character */
+            in[lcg(&x, n)] = alpha[lcg(&x, sizeof(alpha) - 1)];
+            valid = false;
+        }
+        in[n] = '\0';
+        io_addr a, b;
+        int rc = io_addr_parse(&a, in);
+        if (valid && rc != IO_OK)
+            fail_msg("rejected valid address '%s'", in);
+        if (rc != IO_OK) {
+            assert_int_equal(rc, IO_ERR_ADDR);
+            continue;
+        }
+        ok++;
+        clean_ok += valid;
+        assert_true(io_addr_format(&a, out, sizeof(out)) > 0);
+        assert_int_equal(io_addr_parse(&b, out), IO_OK);
+        assert_true(io_addr_equal(&a, &b));
+    }
+    assert_true(clean_ok > 10000);
+    assert_true(ok > clean_ok); /* some mutations are still addresses */
+}
+
 /*
  * Client sends 64 datagrams of varied sizes in one sendmmsg; the server
  * receives them byte-exact with the client's address and its own local
@@ -403,6 +471,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_addr_random),
         cmocka_unit_test_setup_teardown(test_echo_ipv4, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_echo_ipv6, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_pktinfo_wildcard, setup_alarm, teardown_alarm),
