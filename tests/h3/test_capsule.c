@@ -117,6 +117,8 @@ typedef struct cap_log {
 
 static void cap_log_put(cap_log *l, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     assert_true(l->len + n <= sizeof(l->bytes));
     memcpy(l->bytes + l->len, p, n);
     l->len += n;

@@ -276,6 +276,8 @@ typedef struct ev_log {
 
 static void log_put(ev_log *l, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     assert_true(l->len + n <= sizeof(l->bytes));
     memcpy(l->bytes + l->len, p, n);
     l->len += n;
