@@ -611,6 +611,127 @@ static void test_reader_memory(void **state)
     test_env_check_leaks(&t);
 }
 
+/* Random frame sequences (seeded) encoded, cut at random and read back: the
+ * events rebuild exactly the frames that were written. */
+static uint32_t next_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static void test_reader_random_sequences(void **state)
+{
+    (void)state;
+    static uint8_t in[65536], body[4096];
+    test_env t;
+    test_env_init(&t, 21);
+    for (uint32_t seed = 1; seed <= 300; seed++) {
+        uint32_t x = seed * 2654435761u;
+        for (size_t i = 0; i < sizeof(body); i++)
+            body[i] = (uint8_t)next_rand(&x);
+        /* Expected frames: type, id, payload offset and length in body. */
+        struct {
+            uint64_t type, id;
+            size_t off, len;
+        } want[40];
+        size_t n_want = 0;
+        quic_writer w = quic_writer_init(in, sizeof(in));
+        size_t n_frames = 1 + next_rand(&x) % 40;
+        for (size_t f = 0; f < n_frames; f++) {
+            size_t off = next_rand(&x) % 2048, len = next_rand(&x) % 1500;
+            if (next_rand(&x) % 4 == 0)
+                len %= 70; /* many small frames, around the 1-byte varint edge */
+            uint64_t id = next_rand(&x);
+            switch (next_rand(&x) % 4) {
+            case 0:
+                assert_true(h3_frame_put_data(&w, body + off, len));
+                want[n_want].type = H3_FRAME_DATA;
+                break;
+            case 1:
+                assert_true(h3_frame_put_headers(&w, body + off, len));
+                want[n_want].type = H3_FRAME_HEADERS;
+                break;
+            case 2:
+                assert_true(h3_frame_put_push_promise(&w, id, body + off, len));
+                want[n_want].type = H3_FRAME_PUSH_PROMISE;
+                break;
+            default:
+                assert_true(h3_frame_put_grease(&w, id, body + off, len));
+                continue; /* skipped: nothing expected */
+            }
+            want[n_want].id = want[n_want].type == H3_FRAME_PUSH_PROMISE ? id : 0;
+            want[n_want].off = off;
+            want[n_want].len = len;
+            n_want++;
+        }
+        size_t len = (size_t)(w.p - in);
+        h3_frame_reader_config cfg = {.role = H3_ROLE_REQUEST, .max_frame_payload = 1508};
+        h3_frame_reader r;
+        h3_frame_reader_init(&r, &cfg, &t.env);
+        size_t got = 0, data_at = 0;
+        for (size_t off = 0; off < len;) {
+            size_t piece = 1 + next_rand(&x) % (1 + (seed % 7) * 300);
+            if (piece > len - off)
+                piece = len - off;
+            size_t at = 0;
+            while (at < piece) {
+                size_t used;
+                h3_frame_event ev;
+                assert_int_equal(h3_frame_reader_feed(&r, in + off + at, piece - at, &used, &ev),
+                                 0);
+                at += used;
+                if (ev.type == H3_FEV_NONE)
+                    break;
+                if (ev.type == H3_FEV_SKIP)
+                    continue;
+                if (ev.type == H3_FEV_DATA) {
+                    assert_true(got > 0 && want[got - 1].type == H3_FRAME_DATA);
+                    assert_memory_equal(ev.data, body + want[got - 1].off + data_at, ev.len);
+                    data_at += ev.len;
+                    assert_int_equal(ev.remaining, want[got - 1].len - data_at);
+                    continue;
+                }
+                assert_true(got < n_want);
+                assert_int_equal(ev.frame.type, want[got].type);
+                if (ev.type == H3_FEV_DATA_START) {
+                    assert_int_equal(ev.frame.length, want[got].len);
+                    data_at = 0;
+                } else {
+                    assert_int_equal(ev.type, H3_FEV_FRAME);
+                    assert_int_equal(ev.frame.id, want[got].id);
+                    assert_int_equal(ev.frame.payload_len, want[got].len);
+                    assert_memory_equal(ev.frame.payload, body + want[got].off, want[got].len);
+                }
+                got++;
+            }
+            off += piece;
+        }
+        assert_int_equal(got, n_want);
+        assert_int_equal(h3_frame_reader_finish(&r), 0);
+        h3_frame_reader_free(&r);
+    }
+    test_env_check_leaks(&t);
+}
+
+/* With role ANY nothing is forbidden but HTTP/2 types, and SETTINGS may repeat. */
+static void test_reader_role_any(void **state)
+{
+    (void)state;
+    uint8_t in[64];
+    size_t len = test_unhex("04 00 04 02 0601 00 00 01 00 03 01 05 05 01 07 07 01 08 0d 01 09"
+                            "21 00",
+                            in, sizeof(in));
+    h3_frame_reader_config cfg = {.role = H3_ROLE_ANY};
+    static ev_log log;
+    check_all_cuts(&cfg, in, len, 0, &log);
+    const int want[] = {H3_FEV_FRAME, H3_FEV_FRAME, H3_FEV_DATA_START, H3_FEV_FRAME, H3_FEV_FRAME,
+                        H3_FEV_FRAME, H3_FEV_FRAME, H3_FEV_FRAME,      H3_FEV_SKIP};
+    assert_int_equal(log.n_events, sizeof(want) / sizeof(want[0]));
+    assert_memory_equal(log.events, want, sizeof(want));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +746,8 @@ int main(void)
         cmocka_unit_test(test_reader_negative),
         cmocka_unit_test(test_reader_bound_exact),
         cmocka_unit_test(test_reader_memory),
+        cmocka_unit_test(test_reader_random_sequences),
+        cmocka_unit_test(test_reader_role_any),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
