@@ -58,6 +58,8 @@ static void test_decode_roundtrip(void **state)
     uint8_t msg[1100];
     memset(msg, 'm', sizeof(msg));
     h3_capsule c;
+    test_env t;
+    test_env_init(&t, 10);
     const size_t lens[] = {0, 1, 59, 60, 1024};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         quic_writer w = quic_writer_init(buf, sizeof(buf));
@@ -72,6 +74,17 @@ static void test_decode_roundtrip(void **state)
         assert_int_equal(c.data_len, lens[i]);
         for (int cut = 0; cut < n; cut++)
             assert_int_equal(h3_capsule_decode(buf, (size_t)cut, &c), H3_WIRE_NEED_MORE);
+        /* The data stream ending inside the capsule is malformed (RFC 9297 §3.3). */
+        for (int cut = 1; cut < n; cut++) {
+            h3_capsule_reader r;
+            h3_capsule_reader_init(&r, 0, &t.env);
+            size_t used;
+            h3_capsule_event ev;
+            assert_int_equal(h3_capsule_reader_feed(&r, buf, (size_t)cut, &used, &ev), 0);
+            assert_int_equal(ev.type, H3_CEV_NONE);
+            assert_int_equal(h3_capsule_reader_finish(&r), WIRE_ERR(H3_MESSAGE_ERROR));
+            h3_capsule_reader_free(&r);
+        }
         off += (size_t)n;
         n = h3_capsule_decode(buf + off, total - off, &c);
         assert_true(n > 0);
@@ -87,6 +100,7 @@ static void test_decode_roundtrip(void **state)
         off += (size_t)n;
         assert_int_equal(off, total);
     }
+    test_env_check_leaks(&t);
     /* The message limit: 1024 bytes is accepted, 1025 is not (draft-02 §5). */
     quic_writer w = quic_writer_init(buf, sizeof(buf));
     assert_false(h3_capsule_put_close_wt(&w, 1, msg, 1025));

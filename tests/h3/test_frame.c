@@ -20,6 +20,23 @@ static void check_truncations(const uint8_t *buf, size_t len)
     assert_int_equal(h3_frame_decode(buf, len, &f), (int)len);
     for (size_t cut = 0; cut < len; cut++)
         assert_int_equal(h3_frame_decode(buf, cut, &f), H3_WIRE_NEED_MORE);
+    /* A stream that ends (FIN) inside the frame is H3_FRAME_ERROR (RFC 9114 §7.1). */
+    test_env t;
+    test_env_init(&t, 5);
+    h3_frame_reader_config cfg = {.role = H3_ROLE_ANY, .max_frame_payload = 1 << 20};
+    for (size_t cut = 1; cut < len; cut++) {
+        h3_frame_reader r;
+        h3_frame_reader_init(&r, &cfg, &t.env);
+        size_t at = 0, used;
+        h3_frame_event ev;
+        do {
+            assert_int_equal(h3_frame_reader_feed(&r, buf + at, cut - at, &used, &ev), 0);
+            at += used;
+        } while (ev.type != H3_FEV_NONE && at < cut);
+        assert_int_equal(h3_frame_reader_finish(&r), H3_WIRE_ERROR(H3_FRAME_ERROR));
+        h3_frame_reader_free(&r);
+    }
+    test_env_check_leaks(&t);
 }
 
 static void test_known_answers(void **state)
