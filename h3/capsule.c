@@ -187,6 +187,9 @@ int h3_capsule_reader_feed(h3_capsule_reader *r, const uint8_t *data, size_t len
     *consumed = 0;
     if (r->state == CST_ERROR)
         return r->error;
+    /* As in the frame reader: a large buffer is released between capsules. */
+    if (r->buf_cap > H3_CAPSULE_READER_KEEP && r->state != CST_BUFFER)
+        h3_capsule_reader_free(r);
     while (off < len) {
         size_t avail = len - off;
         switch (r->state) {

@@ -74,6 +74,8 @@ typedef struct h3_capsule_event {
  * H3_CAPSULE_READER_MIN_MAX so that every legal close capsule fits. */
 #define H3_CAPSULE_READER_DEFAULT_MAX 16384
 #define H3_CAPSULE_READER_MIN_MAX (4 + H3_CLOSE_WT_MAX_MESSAGE)
+/* A buffer above this size is released once its capsule has been delivered. */
+#define H3_CAPSULE_READER_KEEP 4096
 
 typedef struct h3_capsule_reader {
     const quic_env *env;

@@ -427,6 +427,10 @@ int h3_frame_reader_feed(h3_frame_reader *r, const uint8_t *data, size_t len, si
     *consumed = 0;
     if (r->state == ST_ERROR)
         return r->error;
+    /* The last event's payload may live in buf until this call: between
+     * frames, give back a large buffer so that idle streams hold little. */
+    if (r->buf_cap > H3_FRAME_READER_KEEP && r->state != ST_BUFFER)
+        h3_frame_reader_free(r);
     while (off < len) {
         size_t avail = len - off;
         switch (r->state) {

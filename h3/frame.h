@@ -135,6 +135,8 @@ typedef struct h3_frame_reader_config {
 } h3_frame_reader_config;
 
 #define H3_FRAME_READER_DEFAULT_MAX 16384
+/* A buffer above this size is released once its frame has been delivered. */
+#define H3_FRAME_READER_KEEP 4096
 
 typedef enum h3_frame_event_type {
     H3_FEV_NONE,       /* all input consumed, nothing complete */

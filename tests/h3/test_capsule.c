@@ -360,6 +360,41 @@ static void test_reader_negative(void **state)
     test_env_check_leaks(&t);
 }
 
+/* A large capsule's buffer is released between capsules, a small one kept. */
+static void test_reader_buffer_release(void **state)
+{
+    (void)state;
+    static uint8_t in[12000];
+    static uint8_t payload[10000];
+    memset(payload, 0x33, sizeof(payload));
+    quic_writer w = quic_writer_init(in, sizeof(in));
+    assert_true(h3_capsule_put_datagram(&w, payload, sizeof(payload)));
+    assert_true(h3_capsule_put_datagram(&w, payload, 100));
+    size_t len = (size_t)(w.p - in), first = len - 103;
+    test_env t;
+    test_env_init(&t, 14);
+    h3_capsule_reader r;
+    h3_capsule_reader_init(&r, 0, &t.env);
+    size_t used;
+    h3_capsule_event ev;
+    assert_int_equal(h3_capsule_reader_feed(&r, in, 10, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_CEV_NONE);
+    assert_int_equal(t.live_allocs, 1);
+    assert_int_equal(h3_capsule_reader_feed(&r, in + 10, first - 10, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_CEV_CAPSULE);
+    assert_int_equal(ev.capsule.value_len, sizeof(payload));
+    assert_memory_equal(ev.capsule.value, payload, sizeof(payload));
+    assert_int_equal(h3_capsule_reader_feed(&r, in + first, 3, &used, &ev), 0);
+    assert_int_equal(t.live_allocs, 1);
+    assert_true(r.buf_cap <= H3_CAPSULE_READER_KEEP);
+    assert_int_equal(h3_capsule_reader_feed(&r, in + first + 3, len - first - 3, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_CEV_CAPSULE);
+    assert_int_equal(ev.capsule.value_len, 100);
+    assert_int_equal(h3_capsule_reader_finish(&r), 0);
+    h3_capsule_reader_free(&r);
+    test_env_check_leaks(&t);
+}
+
 /* ---- HTTP/3 Datagrams (RFC 9297 §2.1) ---- */
 
 static void test_datagram_prefix(void **state)
@@ -483,7 +518,7 @@ int main(void)
         cmocka_unit_test(test_encode_known_answers), cmocka_unit_test(test_decode_roundtrip),
         cmocka_unit_test(test_reader_in_pieces),     cmocka_unit_test(test_unknown_not_buffered),
         cmocka_unit_test(test_reader_negative),      cmocka_unit_test(test_datagram_prefix),
-        cmocka_unit_test(test_wt_error_mapping),
+        cmocka_unit_test(test_wt_error_mapping),     cmocka_unit_test(test_reader_buffer_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -626,6 +626,31 @@ static void test_reader_memory(void **state)
     assert_int_equal(h3_wire_error_code(WIRE_ERR(H3_FRAME_ERROR)), H3_FRAME_ERROR);
     h3_frame_reader_free(&r);
     test_env_check_leaks(&t);
+
+    /* A large buffered frame's buffer is released on the next call; a small one is kept. */
+    static uint8_t big[10100];
+    static uint8_t section[10000];
+    memset(section, 0x42, sizeof(section));
+    quic_writer w = quic_writer_init(big, sizeof(big));
+    assert_true(h3_frame_put_headers(&w, section, sizeof(section)));
+    size_t big_len = (size_t)(w.p - big);
+    h3_frame_reader_init(&r, &cfg, &t.env);
+    assert_int_equal(h3_frame_reader_feed(&r, big, 100, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_FEV_NONE);
+    assert_int_equal(t.live_allocs, 1);
+    assert_int_equal(h3_frame_reader_feed(&r, big + 100, big_len - 100, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_FEV_FRAME);
+    assert_int_equal(ev.frame.payload_len, sizeof(section));
+    assert_memory_equal(ev.frame.payload, section, sizeof(section));
+    assert_int_equal(h3_frame_reader_feed(&r, in, 3, &used, &ev), 0);
+    assert_int_equal(t.live_allocs, 1); /* the old buffer went, a small one came */
+    assert_true(r.buf_cap <= H3_FRAME_READER_KEEP);
+    assert_int_equal(h3_frame_reader_feed(&r, in + 3, 2, &used, &ev), 0);
+    assert_int_equal(ev.type, H3_FEV_FRAME);
+    assert_int_equal(h3_frame_reader_feed(&r, in, 1, &used, &ev), 0);
+    assert_int_equal(t.live_allocs, 1);
+    h3_frame_reader_free(&r);
+    test_env_check_leaks(&t);
 }
 
 /* Random frame sequences (seeded) encoded, cut at random and read back: the
