@@ -1,4 +1,4 @@
-/* Fuzz target: QUIC frames (RFC 9000 §19, RFC 9221): decode in each packet type, re-encode, decode again. */
+/* Fuzz target: QUIC frames (RFC 9000 §19, RFC 9221): decode, re-encode, decode again. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Fuzz target: QUIC packet headers (RFC 9000 §17), Version Negotiation and coalesced datagram splitting. */
+/* Fuzz target: QUIC packet headers (RFC 9000 §17), Version Negotiation, coalesced splits. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

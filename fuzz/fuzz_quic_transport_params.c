@@ -1,4 +1,4 @@
-/* Fuzz target: QUIC transport parameters (RFC 9000 §18): decode for both roles, re-encode, compare. */
+/* Fuzz target: QUIC transport parameters (RFC 9000 §18): decode, re-encode, compare. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Error codes of quic/: QUIC transport error codes (RFC 9000 §20.1) and the library's negative codes. */
+/* Error codes of quic/: transport error codes (RFC 9000 §20.1) and library negative codes. */
 #ifndef QUIC_ERROR_H
 #define QUIC_ERROR_H
 

@@ -1,4 +1,4 @@
-/* QUIC frames: pure decoding and encoding of every RFC 9000 §19 frame and DATAGRAM (RFC 9221 §4). */
+/* QUIC frames: decoding and encoding of every RFC 9000 §19 frame and DATAGRAM (RFC 9221). */
 #include "quic/frame.h"
 
 #include <limits.h>
@@ -326,8 +326,8 @@ static bool encode_ack_frame(quic_writer *w, const quic_frame_ack *a, uint64_t t
         prev_smallest = rg.smallest;
     }
     if (ok && type == QUIC_FT_ACK_ECN)
-        ok = quic_put_varint(w, a->ect0) && quic_put_varint(w, a->ect1) &&
-             quic_put_varint(w, a->ce);
+        ok =
+            quic_put_varint(w, a->ect0) && quic_put_varint(w, a->ect1) && quic_put_varint(w, a->ce);
     return ok;
 }
 
@@ -403,8 +403,7 @@ bool quic_frame_encode(quic_writer *w, const quic_frame *f)
     case QUIC_FT_PATH_RESPONSE:
         if (f->u.path.data == NULL)
             return fail(w);
-        return quic_put_varint(w, t) &&
-               quic_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
+        return quic_put_varint(w, t) && quic_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
     case QUIC_FT_CONNECTION_CLOSE:
     case QUIC_FT_CONNECTION_CLOSE_APP:
         if (!quic_put_varint(w, t) || !quic_put_varint(w, f->u.close.error_code))
@@ -452,9 +451,9 @@ size_t quic_frame_encode_ack(quic_writer *w, const quic_ranges *rs, uint64_t ack
     quic_range top = quic_ranges_from_largest(rs, 0);
     uint64_t largest = top.end - 1;
     /* Fixed part: find how many ranges fit, then write once. */
-    size_t ecn_len = ecn ? quic_varint_len(ecn->ect0) + quic_varint_len(ecn->ect1) +
-                               quic_varint_len(ecn->ce)
-                         : 0;
+    size_t ecn_len =
+        ecn ? quic_varint_len(ecn->ect0) + quic_varint_len(ecn->ect1) + quic_varint_len(ecn->ce)
+            : 0;
     size_t left = quic_writer_left(w);
     size_t fixed = 1 + quic_varint_len(largest) + quic_varint_len(ack_delay) +
                    quic_varint_len(top.end - 1 - top.start) + ecn_len;
@@ -464,8 +463,8 @@ size_t quic_frame_encode_ack(quic_writer *w, const quic_ranges *rs, uint64_t ack
     uint64_t prev_smallest = top.start;
     for (size_t i = 1; i < n; i++) {
         quic_range rg = quic_ranges_from_largest(rs, i);
-        size_t add = quic_varint_len(prev_smallest - rg.end - 1) +
-                     quic_varint_len(rg.end - 1 - rg.start);
+        size_t add =
+            quic_varint_len(prev_smallest - rg.end - 1) + quic_varint_len(rg.end - 1 - rg.start);
         if (fixed + quic_varint_len(count) + body + add > left)
             break;
         body += add;
@@ -515,8 +514,7 @@ bool quic_frame_encode_crypto(quic_writer *w, uint64_t offset, const uint8_t *da
     return quic_frame_encode(w, &f);
 }
 
-size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len,
-                                    bool with_len)
+size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len)
 {
     return 1 + quic_varint_len(stream_id) + (offset ? quic_varint_len(offset) : 0) +
            (with_len ? quic_varint_len(len) : 0);

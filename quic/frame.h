@@ -1,4 +1,4 @@
-/* QUIC frames: pure decoding and encoding of every RFC 9000 §19 frame and DATAGRAM (RFC 9221 §4). */
+/* QUIC frames: decoding and encoding of every RFC 9000 §19 frame and DATAGRAM (RFC 9221). */
 #ifndef QUIC_FRAME_H
 #define QUIC_FRAME_H
 
@@ -21,7 +21,7 @@ typedef struct quic_frame_ack {
     uint64_t largest;
     uint64_t ack_delay; /* raw field: the caller scales by 2^ack_delay_exponent */
     uint64_t first_range;
-    uint64_t range_count; /* additional (Gap, ACK Range) pairs */
+    uint64_t range_count;  /* additional (Gap, ACK Range) pairs */
     const uint8_t *ranges; /* the raw pairs, already validated; walk with quic_ack_iter */
     size_t ranges_len;
     bool ecn;
@@ -91,7 +91,7 @@ typedef struct quic_frame {
         } retire_cid;
         struct {
             const uint8_t *data; /* 8 bytes */
-        } path; /* PATH_CHALLENGE and PATH_RESPONSE */
+        } path;                  /* PATH_CHALLENGE and PATH_RESPONSE */
         struct {
             uint64_t error_code;
             uint64_t frame_type; /* transport close (0x1c) only */
@@ -167,8 +167,7 @@ bool quic_frame_encode_stream(quic_writer *w, uint64_t stream_id, uint64_t offse
 bool quic_frame_encode_crypto(quic_writer *w, uint64_t offset, const uint8_t *data, size_t len);
 
 /* Size of a STREAM frame header (type, id, offset if non-zero, length if with_len). */
-size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len,
-                                    bool with_len);
+size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len);
 /* Size of a CRYPTO frame header for len bytes at offset. */
 size_t quic_frame_crypto_header_len(uint64_t offset, size_t len);
 /*

@@ -1,4 +1,4 @@
-/* QUIC packet headers (RFC 9000 §17, RFC 8999, RFC 9369 §3.2): parse and build up to the packet number. */
+/* QUIC packet headers (RFC 9000 §17, RFC 8999, RFC 9369 §3.2) up to the packet number. */
 #include "quic/packet.h"
 
 #include <limits.h>
@@ -179,8 +179,7 @@ uint64_t quic_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_nb
     uint64_t hwin = win / 2;
     uint64_t mask = win - 1;
     uint64_t candidate = (expected & ~mask) | (truncated_pn & mask);
-    if (expected >= hwin && candidate <= expected - hwin &&
-        candidate < ((uint64_t)1 << 62) - win)
+    if (expected >= hwin && candidate <= expected - hwin && candidate < ((uint64_t)1 << 62) - win)
         return candidate + win;
     if (candidate > expected + hwin && candidate >= win)
         return candidate - win;
@@ -199,10 +198,9 @@ static bool put_pn(quic_writer *w, quic_pkt_builder *b, uint64_t pn, size_t pn_l
 }
 
 /* RFC 9000 §17.2.2-17.2.4 */
-bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type,
-                         uint32_t version, const uint8_t *dcid, size_t dcid_len,
-                         const uint8_t *scid, size_t scid_len, const uint8_t *token,
-                         size_t token_len, uint64_t pn, size_t pn_len)
+bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
+                         const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
+                         const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len)
 {
     int bits = quic_pkt_long_type_bits(version, type);
     memset(b, 0, sizeof(*b));
@@ -229,9 +227,8 @@ bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type
 }
 
 /* RFC 9000 §17.3.1 */
-bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid,
-                          size_t dcid_len, uint64_t pn, size_t pn_len, bool spin,
-                          bool key_phase)
+bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
+                          uint64_t pn, size_t pn_len, bool spin, bool key_phase)
 {
     memset(b, 0, sizeof(*b));
     if (dcid_len > QUIC_MAX_CID_LEN || pn_len < 1 || pn_len > 4) {
@@ -254,8 +251,7 @@ static bool put_zeros(quic_writer *w, size_t n)
 }
 
 /* RFC 9000 §14.1 */
-bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len,
-                     size_t tag_len)
+bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len)
 {
     if (w->overflow)
         return false;
@@ -286,8 +282,8 @@ bool quic_pkt_finish(quic_writer *w, quic_pkt_builder *b, size_t tag_len)
 
 /* RFC 9000 §17.2.1, §6 */
 bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dcid,
-                       size_t client_dcid_len, const uint8_t *client_scid,
-                       size_t client_scid_len, const uint32_t *versions, size_t count)
+                       size_t client_dcid_len, const uint8_t *client_scid, size_t client_scid_len,
+                       const uint32_t *versions, size_t count)
 {
     if (client_dcid_len > QUIC_INVARIANT_MAX_CID_LEN ||
         client_scid_len > QUIC_INVARIANT_MAX_CID_LEN || count == 0) {
@@ -295,12 +291,11 @@ bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dci
         return false;
     }
     /* The 0x40 bit set so that the packet looks like any other to middleboxes. */
-    bool ok = quic_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT | (unused & 0x3f))) &&
-              quic_put_u32(w, QUIC_VERSION_NEGOTIATION) &&
-              quic_put_u8(w, (uint8_t)client_scid_len) &&
-              quic_put_bytes(w, client_scid, client_scid_len) &&
-              quic_put_u8(w, (uint8_t)client_dcid_len) &&
-              quic_put_bytes(w, client_dcid, client_dcid_len);
+    bool ok =
+        quic_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT | (unused & 0x3f))) &&
+        quic_put_u32(w, QUIC_VERSION_NEGOTIATION) && quic_put_u8(w, (uint8_t)client_scid_len) &&
+        quic_put_bytes(w, client_scid, client_scid_len) &&
+        quic_put_u8(w, (uint8_t)client_dcid_len) && quic_put_bytes(w, client_dcid, client_dcid_len);
     for (size_t i = 0; ok && i < count; i++)
         ok = quic_put_u32(w, versions[i]);
     return ok;
@@ -320,8 +315,7 @@ bool quic_pkt_build_retry(quic_writer *w, uint8_t unused, uint32_t version, cons
                           const uint8_t *token, size_t token_len)
 {
     int bits = quic_pkt_long_type_bits(version, QUIC_PKT_RETRY);
-    if (bits < 0 || dcid_len > QUIC_MAX_CID_LEN || scid_len > QUIC_MAX_CID_LEN ||
-        token_len == 0) {
+    if (bits < 0 || dcid_len > QUIC_MAX_CID_LEN || scid_len > QUIC_MAX_CID_LEN || token_len == 0) {
         w->overflow = true;
         return false;
     }

@@ -1,4 +1,4 @@
-/* QUIC packet headers (RFC 9000 §17, RFC 8999, RFC 9369 §3.2): parse and build up to the packet number. */
+/* QUIC packet headers (RFC 9000 §17, RFC 8999, RFC 9369 §3.2) up to the packet number. */
 #ifndef QUIC_PACKET_H
 #define QUIC_PACKET_H
 
@@ -19,7 +19,7 @@
  */
 typedef struct quic_pkt_header {
     quic_pkt_type type;
-    uint8_t first; /* first byte, still protected */
+    uint8_t first;    /* first byte, still protected */
     uint32_t version; /* 0 for short headers and Version Negotiation */
     uint8_t dcid_len;
     uint8_t scid_len;
@@ -28,15 +28,15 @@ typedef struct quic_pkt_header {
     const uint8_t *token; /* Initial: Token; Retry: Retry Token */
     size_t token_len;
     const uint8_t *retry_tag; /* Retry: the 16-byte Retry Integrity Tag */
-    const uint8_t *versions; /* Version Negotiation: the Supported Version list */
+    const uint8_t *versions;  /* Version Negotiation: the Supported Version list */
     size_t version_count;
-    uint64_t length; /* long header Length field: packet number + payload */
-    size_t pn_offset; /* from the start of the packet (0 when there is none) */
+    uint64_t length;   /* long header Length field: packet number + payload */
+    size_t pn_offset;  /* from the start of the packet (0 when there is none) */
     size_t packet_len; /* bytes of this packet in the datagram (the rest follows) */
 } quic_pkt_header;
 
 typedef struct quic_pkt_parse_opts {
-    size_t short_dcid_len; /* the length of our connection IDs (short headers) */
+    size_t short_dcid_len;     /* the length of our connection IDs (short headers) */
     bool allow_fixed_bit_zero; /* we sent grease_quic_bit (RFC 9287 §3) */
 } quic_pkt_parse_opts;
 
@@ -75,9 +75,9 @@ int quic_pkt_long_type_bits(uint32_t version, quic_pkt_type type);
 
 /* A header being built: remembers where to back-fill the Length field. */
 typedef struct quic_pkt_builder {
-    uint8_t *start; /* first byte of the packet */
+    uint8_t *start;     /* first byte of the packet */
     uint8_t *length_at; /* long header: the Length field; NULL for short */
-    size_t length_len; /* 2 or 4 */
+    size_t length_len;  /* 2 or 4 */
     uint8_t *pn_at;
     size_t pn_len;
 } quic_pkt_builder;
@@ -88,23 +88,20 @@ typedef struct quic_pkt_builder {
  * pn_len is 1..4 (see quic_pn_encode_len). The caller then writes frames and
  * calls quic_pkt_finish().
  */
-bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type,
-                         uint32_t version, const uint8_t *dcid, size_t dcid_len,
-                         const uint8_t *scid, size_t scid_len, const uint8_t *token,
-                         size_t token_len, uint64_t pn, size_t pn_len);
+bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
+                         const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
+                         const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len);
 
 /* RFC 9000 §17.3.1: a 1-RTT header. */
-bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid,
-                          size_t dcid_len, uint64_t pn, size_t pn_len, bool spin,
-                          bool key_phase);
+bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
+                          uint64_t pn, size_t pn_len, bool spin, bool key_phase);
 
 /*
  * Pad the payload with PADDING (zero bytes) so the datagram that began at
  * datagram_start reaches min_len once the AEAD tag (tag_len) is added:
  * RFC 9000 §14.1 (QUIC_MIN_INITIAL_DATAGRAM). Call before quic_pkt_finish().
  */
-bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len,
-                     size_t tag_len);
+bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len);
 
 /*
  * Finish a packet: pad so that header protection has its sample (RFC 9001
@@ -116,8 +113,8 @@ bool quic_pkt_finish(quic_writer *w, quic_pkt_builder *b, size_t tag_len);
 /* RFC 9000 §17.2.1: a Version Negotiation packet answering a client's
  * dcid/scid (echoed swapped). unused: random bits for the first byte. */
 bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dcid,
-                       size_t client_dcid_len, const uint8_t *client_scid,
-                       size_t client_scid_len, const uint32_t *versions, size_t count);
+                       size_t client_dcid_len, const uint8_t *client_scid, size_t client_scid_len,
+                       const uint32_t *versions, size_t count);
 /* The i-th version of a parsed Version Negotiation packet. */
 uint32_t quic_pkt_vn_version(const quic_pkt_header *h, size_t i);
 /* RFC 9000 §15: a reserved version 0x?a?a?a?a from random bits. */

@@ -1,4 +1,4 @@
-/* QUIC wire constants: versions, packet and frame types, transport parameter ids (RFC 9000, 9221, 9287, 9368, 9369). */
+/* QUIC wire constants: versions, packet and frame types, transport parameter ids. */
 #ifndef QUIC_PROTO_H
 #define QUIC_PROTO_H
 
@@ -24,20 +24,20 @@ static inline bool quic_version_is_supported(uint32_t v)
 /* RFC 9000 §17.2: header bits. */
 #define QUIC_HDR_FORM_LONG 0x80
 #define QUIC_HDR_FIXED_BIT 0x40
-#define QUIC_HDR_SPIN_BIT 0x20     /* short header */
-#define QUIC_HDR_KEY_PHASE 0x04    /* short header */
+#define QUIC_HDR_SPIN_BIT 0x20  /* short header */
+#define QUIC_HDR_KEY_PHASE 0x04 /* short header */
 #define QUIC_HDR_LONG_RESERVED 0x0c
 #define QUIC_HDR_SHORT_RESERVED 0x18
 #define QUIC_HDR_PN_LEN_MASK 0x03
 
 /* RFC 9000 §17.2, RFC 8999 §5.1 */
-#define QUIC_MAX_CID_LEN 20        /* in versions 1 and 2 */
+#define QUIC_MAX_CID_LEN 20 /* in versions 1 and 2 */
 #define QUIC_INVARIANT_MAX_CID_LEN 255
 #define QUIC_STATELESS_RESET_TOKEN_LEN 16
 #define QUIC_RETRY_TAG_LEN 16
-#define QUIC_MIN_INITIAL_DATAGRAM 1200   /* RFC 9000 §14.1 */
-#define QUIC_MIN_STATELESS_RESET 21      /* RFC 9000 §10.3 */
-#define QUIC_MAX_UDP_PAYLOAD 65527       /* RFC 9000 §18.2 default */
+#define QUIC_MIN_INITIAL_DATAGRAM 1200 /* RFC 9000 §14.1 */
+#define QUIC_MIN_STATELESS_RESET 21    /* RFC 9000 §10.3 */
+#define QUIC_MAX_UDP_PAYLOAD 65527     /* RFC 9000 §18.2 default */
 #define QUIC_PN_MAX ((((uint64_t)1) << 62) - 1)
 #define QUIC_MAX_STREAMS_LIMIT ((uint64_t)1 << 60) /* RFC 9000 §19.11 */
 #define QUIC_PATH_CHALLENGE_LEN 8

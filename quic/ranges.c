@@ -1,12 +1,11 @@
-/* A bounded set of disjoint integer ranges (packet numbers for ACK frames, stream offsets). */
+/* A bounded set of disjoint integer ranges (packet numbers for ACKs, stream offsets). */
 #include "quic/ranges.h"
 
 #include <string.h>
 
 #include "quic/error.h"
 
-void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges,
-                      bool drop_smallest)
+void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges, bool drop_smallest)
 {
     memset(rs, 0, sizeof(*rs));
     rs->env = env;

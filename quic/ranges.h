@@ -1,4 +1,4 @@
-/* A bounded set of disjoint integer ranges (packet numbers for ACK frames, stream offsets). */
+/* A bounded set of disjoint integer ranges (packet numbers for ACKs, stream offsets). */
 #ifndef QUIC_RANGES_H
 #define QUIC_RANGES_H
 
@@ -29,8 +29,7 @@ typedef struct quic_ranges {
 } quic_ranges;
 
 /* max_ranges >= 1. drop_smallest: the ACK policy (old ranges matter least). */
-void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges,
-                      bool drop_smallest);
+void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges, bool drop_smallest);
 void quic_ranges_free(quic_ranges *rs);
 
 /*

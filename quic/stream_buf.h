@@ -27,7 +27,7 @@ typedef struct quic_stream_buf {
     size_t cap;
     size_t head;
     size_t max_buffer;
-    uint64_t read_offset; /* bytes handed to the application so far */
+    uint64_t read_offset;  /* bytes handed to the application so far */
     uint64_t max_received; /* highest end offset seen */
     uint64_t final_size;
     bool has_final;

@@ -1,4 +1,4 @@
-/* QUIC transport parameters (RFC 9000 §18, RFC 9221 §3, RFC 9287 §3, RFC 9368 §3): encode, decode, validate. */
+/* QUIC transport parameters (RFC 9000 §18, RFC 9221, 9287, 9368): encode, decode, check. */
 #include "quic/transport_params.h"
 
 #include <string.h>
@@ -164,8 +164,7 @@ static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_tran
 }
 
 /* RFC 9000 §7.4, §18 */
-int quic_tp_decode(const uint8_t *data, size_t len, bool from_server,
-                   quic_transport_params *tp)
+int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_transport_params *tp)
 {
     quic_tp_defaults(tp);
     quic_reader r = quic_reader_init(data, len);
@@ -185,10 +184,10 @@ int quic_tp_decode(const uint8_t *data, size_t len, bool from_server,
             return TPE;
         seen |= 1u << bit;
         /* §18.2: a client must not send server-only parameters. */
-        if (!from_server && (id == QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID ||
-                             id == QUIC_TP_STATELESS_RESET_TOKEN ||
-                             id == QUIC_TP_PREFERRED_ADDRESS ||
-                             id == QUIC_TP_RETRY_SOURCE_CONNECTION_ID))
+        if (!from_server &&
+            (id == QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID ||
+             id == QUIC_TP_STATELESS_RESET_TOKEN || id == QUIC_TP_PREFERRED_ADDRESS ||
+             id == QUIC_TP_RETRY_SOURCE_CONNECTION_ID))
             return TPE;
         int err = decode_param(id, &v, from_server, tp);
         if (err != QUIC_OK)
@@ -237,14 +236,13 @@ static bool put_grease(quic_writer *w, uint32_t grease_id)
 static bool tp_valid(const quic_transport_params *tp)
 {
     const quic_preferred_address *pa = &tp->preferred_address;
-    return tp->max_udp_payload_size >= QUIC_MIN_INITIAL_DATAGRAM &&
-           tp->ack_delay_exponent <= 20 && tp->max_ack_delay < (1u << 14) &&
-           tp->active_connection_id_limit >= 2 &&
+    return tp->max_udp_payload_size >= QUIC_MIN_INITIAL_DATAGRAM && tp->ack_delay_exponent <= 20 &&
+           tp->max_ack_delay < (1u << 14) && tp->active_connection_id_limit >= 2 &&
            tp->initial_max_streams_bidi <= QUIC_MAX_STREAMS_LIMIT &&
            tp->initial_max_streams_uni <= QUIC_MAX_STREAMS_LIMIT &&
            (!tp->has_preferred_address || (pa->cid.len >= 1 && pa->cid.len <= QUIC_MAX_CID_LEN)) &&
-           (!tp->has_version_info || (tp->chosen_version != 0 &&
-                                      tp->available_count <= QUIC_TP_MAX_AVAILABLE_VERSIONS));
+           (!tp->has_version_info ||
+            (tp->chosen_version != 0 && tp->available_count <= QUIC_TP_MAX_AVAILABLE_VERSIONS));
 }
 
 /* RFC 9000 §18 */
@@ -260,40 +258,38 @@ bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_ser
         ok = ok && put_cid(w, QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID, tp->has_original_dcid,
                            &tp->original_dcid);
         if (ok && tp->has_stateless_reset_token)
-            ok = put_param_hdr(w, QUIC_TP_STATELESS_RESET_TOKEN,
-                               QUIC_STATELESS_RESET_TOKEN_LEN) &&
+            ok = put_param_hdr(w, QUIC_TP_STATELESS_RESET_TOKEN, QUIC_STATELESS_RESET_TOKEN_LEN) &&
                  quic_put_bytes(w, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         if (ok && tp->has_preferred_address) {
             const quic_preferred_address *pa = &tp->preferred_address;
-            ok = put_param_hdr(w, QUIC_TP_PREFERRED_ADDRESS,
-                               41 + pa->cid.len) &&
+            ok = put_param_hdr(w, QUIC_TP_PREFERRED_ADDRESS, 41 + pa->cid.len) &&
                  quic_put_bytes(w, pa->ipv4, 4) && quic_put_u16(w, pa->ipv4_port) &&
                  quic_put_bytes(w, pa->ipv6, 16) && quic_put_u16(w, pa->ipv6_port) &&
                  quic_put_u8(w, pa->cid.len) && quic_put_bytes(w, pa->cid.bytes, pa->cid.len) &&
                  quic_put_bytes(w, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         }
-        ok = ok && put_cid(w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID, tp->has_retry_scid,
-                           &tp->retry_scid);
+        ok = ok &&
+             put_cid(w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID, tp->has_retry_scid, &tp->retry_scid);
     }
-    ok = ok && put_cid(w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID, tp->has_initial_scid,
-                       &tp->initial_scid) &&
-         put_int(w, QUIC_TP_MAX_IDLE_TIMEOUT, tp->max_idle_timeout, 0) &&
-         put_int(w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE, tp->max_udp_payload_size,
-                 QUIC_MAX_UDP_PAYLOAD) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_DATA, tp->initial_max_data, 0) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
-                 tp->initial_max_stream_data_bidi_local, 0) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
-                 tp->initial_max_stream_data_bidi_remote, 0) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI, tp->initial_max_stream_data_uni, 0) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI, tp->initial_max_streams_bidi, 0) &&
-         put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_UNI, tp->initial_max_streams_uni, 0) &&
-         put_int(w, QUIC_TP_ACK_DELAY_EXPONENT, tp->ack_delay_exponent, 3) &&
-         put_int(w, QUIC_TP_MAX_ACK_DELAY, tp->max_ack_delay, 25) &&
-         put_empty(w, QUIC_TP_DISABLE_ACTIVE_MIGRATION, tp->disable_active_migration) &&
-         put_int(w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, tp->active_connection_id_limit, 2) &&
-         put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
-         put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit);
+    ok =
+        ok &&
+        put_cid(w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID, tp->has_initial_scid, &tp->initial_scid) &&
+        put_int(w, QUIC_TP_MAX_IDLE_TIMEOUT, tp->max_idle_timeout, 0) &&
+        put_int(w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE, tp->max_udp_payload_size, QUIC_MAX_UDP_PAYLOAD) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_DATA, tp->initial_max_data, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
+                tp->initial_max_stream_data_bidi_local, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
+                tp->initial_max_stream_data_bidi_remote, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI, tp->initial_max_stream_data_uni, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI, tp->initial_max_streams_bidi, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_UNI, tp->initial_max_streams_uni, 0) &&
+        put_int(w, QUIC_TP_ACK_DELAY_EXPONENT, tp->ack_delay_exponent, 3) &&
+        put_int(w, QUIC_TP_MAX_ACK_DELAY, tp->max_ack_delay, 25) &&
+        put_empty(w, QUIC_TP_DISABLE_ACTIVE_MIGRATION, tp->disable_active_migration) &&
+        put_int(w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, tp->active_connection_id_limit, 2) &&
+        put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
+        put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit);
     if (ok && tp->has_version_info) {
         ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
              quic_put_u32(w, tp->chosen_version);

@@ -1,4 +1,4 @@
-/* QUIC transport parameters (RFC 9000 §18, RFC 9221 §3, RFC 9287 §3, RFC 9368 §3): encode, decode, validate. */
+/* QUIC transport parameters (RFC 9000 §18, RFC 9221, 9287, 9368): encode, decode, check. */
 #ifndef QUIC_TRANSPORT_PARAMS_H
 #define QUIC_TRANSPORT_PARAMS_H
 
@@ -65,8 +65,7 @@ void quic_tp_defaults(quic_transport_params *tp);
  * Returns QUIC_OK or QUIC_ERR_TRANSPORT_PARAMETER (malformed, duplicate,
  * out of range, or a server-only parameter from a client).
  */
-int quic_tp_decode(const uint8_t *data, size_t len, bool from_server,
-                   quic_transport_params *tp);
+int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_transport_params *tp);
 
 /*
  * Encode tp as sent by a server (is_server) or client: integer parameters

@@ -147,8 +147,19 @@ static void test_roundtrip_all_types(void **state)
 
     /* ACK and ACK_ECN with ranges, built from raw wire bytes. */
     for (int ecn = 0; ecn < 2; ecn++) {
-        const uint8_t raw[] = {(uint8_t)(0x02 + ecn), 0x14, 0x40, 0x64, 0x02, 0x0a, 0x03, 0x00,
-                               0x01, 0x02, 0x05, 0x06, 0x07};
+        const uint8_t raw[] = {(uint8_t)(0x02 + ecn),
+                               0x14,
+                               0x40,
+                               0x64,
+                               0x02,
+                               0x0a,
+                               0x03,
+                               0x00,
+                               0x01,
+                               0x02,
+                               0x05,
+                               0x06,
+                               0x07};
         size_t rawlen = ecn ? sizeof(raw) : sizeof(raw) - 3;
         memcpy(ack_buf, raw, rawlen);
         assert_int_equal(quic_frame_decode(ack_buf, rawlen, QUIC_PKT_1RTT, &f), (int)rawlen);
@@ -380,7 +391,7 @@ static void test_validation_errors(void **state)
         assert_int_equal(f.u.max_streams.max, QUIC_MAX_STREAMS_LIMIT);
     }
     /* §19.3.1: ACK ranges below zero. */
-    EXPECT(QUIC_PKT_1RTT, FE, 0x02, 0x05, 0x00, 0x00, 0x06);       /* first range 6 > 5 */
+    EXPECT(QUIC_PKT_1RTT, FE, 0x02, 0x05, 0x00, 0x00, 0x06);             /* first range 6 > 5 */
     EXPECT(QUIC_PKT_1RTT, FE, 0x02, 0x05, 0x00, 0x01, 0x02, 0x02, 0x00); /* gap to -1 */
     EXPECT(QUIC_PKT_1RTT, FE, 0x02, 0x05, 0x00, 0x01, 0x02, 0x00, 0x02); /* range to -1 */
     {
@@ -449,16 +460,15 @@ static void test_rfc9001_payloads(void **state)
 {
     (void)state;
     uint8_t buf[1200];
-    size_t n = test_unhex(
-        "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
-        "04fe3a47f06a2b69484c000004130113 02010000c000000010000e00000b6578"
-        "616d706c652e636f6dff01000100000a 00080006001d00170018001000070005"
-        "04616c706e0005000501000000000033 00260024001d00209370b2c9caa47fba"
-        "baf4559fedba753de171fa71f50f1ce1 5d43e994ec74d748002b000302030400"
-        "0d0010000e0403050306030203080408 050806002d00020101001c0002400100"
-        "3900320408ffffffffffffffff050480 00ffff07048000ffff08011001048000"
-        "75300901100f088394c8f03e51570806 048000ffff",
-        buf, sizeof(buf));
+    size_t n = test_unhex("060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
+                          "04fe3a47f06a2b69484c000004130113 02010000c000000010000e00000b6578"
+                          "616d706c652e636f6dff01000100000a 00080006001d00170018001000070005"
+                          "04616c706e0005000501000000000033 00260024001d00209370b2c9caa47fba"
+                          "baf4559fedba753de171fa71f50f1ce1 5d43e994ec74d748002b000302030400"
+                          "0d0010000e0403050306030203080408 050806002d00020101001c0002400100"
+                          "3900320408ffffffffffffffff050480 00ffff07048000ffff08011001048000"
+                          "75300901100f088394c8f03e51570806 048000ffff",
+                          buf, sizeof(buf));
     assert_int_equal(n, 245);
     memset(buf + n, 0, 1162 - n); /* PADDING up to a 1162-byte payload */
     quic_frame f;
@@ -564,12 +574,9 @@ static void test_fit_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_all_types),
-        cmocka_unit_test(test_exact_bytes),
-        cmocka_unit_test(test_validation_errors),
-        cmocka_unit_test(test_packet_type_table),
-        cmocka_unit_test(test_rfc9001_payloads),
-        cmocka_unit_test(test_encode_ack_from_ranges),
+        cmocka_unit_test(test_roundtrip_all_types), cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_validation_errors),   cmocka_unit_test(test_packet_type_table),
+        cmocka_unit_test(test_rfc9001_payloads),    cmocka_unit_test(test_encode_ack_from_ranges),
         cmocka_unit_test(test_fit_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Tests for quic/packet.c (RFC 9000 §17, Appendix A.2/A.3; RFC 9001 Appendix A; RFC 9369 §3.2). */
+/* Tests for quic/packet.c (RFC 9000 §17, App. A.2/A.3; RFC 9001 App. A; RFC 9369 §3.2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,8 +42,8 @@ static void test_rfc9001_a2_header(void **state)
     static uint8_t out[1200];
     quic_writer w = quic_writer_init(out, sizeof(out));
     quic_pkt_builder b;
-    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8, NULL,
-                                    0, NULL, 0, 2, 4));
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8, NULL, 0,
+                                    NULL, 0, 2, 4));
     assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
     assert_true(quic_pkt_finish(&w, &b, 16));
     assert_int_equal(w.p - out, 1200 - 16);
@@ -152,8 +152,8 @@ static void test_long_v1_v2(void **state)
             quic_pkt_builder b;
             const uint8_t *tok = types[t] == QUIC_PKT_INITIAL ? (const uint8_t *)"tk" : NULL;
             size_t tok_len = tok ? 2 : 0;
-            assert_true(quic_pkt_build_long(&w, &b, types[t], versions[v], a2_dcid, 8, a3_scid,
-                                            8, tok, tok_len, 0x1234, 2));
+            assert_true(quic_pkt_build_long(&w, &b, types[t], versions[v], a2_dcid, 8, a3_scid, 8,
+                                            tok, tok_len, 0x1234, 2));
             assert_true(quic_put_u8(&w, 0x01)); /* PING */
             assert_true(quic_pkt_finish(&w, &b, 16));
             size_t n = (size_t)(w.p - out) + 16; /* plus the tag the AEAD adds */
@@ -179,16 +179,16 @@ static void test_long_v1_v2(void **state)
     uint8_t out[64], cid21[21] = {0};
     quic_writer w = quic_writer_init(out, sizeof(out));
     quic_pkt_builder b;
-    assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL,
-                                     0, (const uint8_t *)"x", 1, 0, 1));
+    assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL, 0,
+                                     (const uint8_t *)"x", 1, 0, 1));
     w = quic_writer_init(out, sizeof(out));
-    assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, cid21, 21,
-                                     NULL, 0, NULL, 0, 0, 1));
+    assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, cid21, 21, NULL, 0,
+                                     NULL, 0, 0, 1));
     /* A 4-byte Length field when the writer allows a big packet. */
     static uint8_t big[20000];
     w = quic_writer_init(big, sizeof(big));
-    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL,
-                                    0, NULL, 0, 7, 1));
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL, 0,
+                                    NULL, 0, 7, 1));
     assert_int_equal(b.length_len, 4);
     memset(quic_put_reserve(&w, 17000), 0x01, 17000);
     assert_true(quic_pkt_finish(&w, &b, 16));
@@ -255,8 +255,8 @@ static void test_fixed_bit_and_cid_limits(void **state)
     /* A 21-byte DCID: dropped in v1, carried for an unknown version. */
     uint8_t u[64] = {0xc0, 0, 0, 0, 1, 21};
     memset(u + 6, 0x11, 21);
-    u[27] = 0;     /* SCID length */
-    u[28] = 0;     /* Length */
+    u[27] = 0; /* SCID length */
+    u[28] = 0; /* Length */
     assert_int_equal(quic_pkt_parse_header(u, 29, NULL, &h), QUIC_ERR_DROP);
     u[1] = 0x5a; /* version 0x5a000001 */
     assert_int_equal(quic_pkt_parse_header(u, 29, NULL, &h), QUIC_OK);
@@ -277,9 +277,9 @@ static void test_version_negotiation(void **state)
     const uint32_t vs[] = {QUIC_VERSION_2, QUIC_VERSION_1, grease};
     quic_writer w = quic_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_vn(&w, 0x3f, a2_dcid, 8, a3_scid, 4, vs, 3));
-    const uint8_t want[] = {0xff, 0, 0, 0, 0, 4, 0xf0, 0x67, 0xa5, 0x50, 8, 0x83, 0x94, 0xc8,
-                            0xf0, 0x3e, 0x51, 0x57, 0x08, 0x6b, 0x33, 0x43, 0xcf, 0, 0, 0, 1,
-                            0x1a, 0x3a, 0x5a, 0x7a};
+    const uint8_t want[] = {0xff, 0,    0,    0,    0,    4,    0xf0, 0x67, 0xa5, 0x50, 8,
+                            0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0x6b, 0x33, 0x43,
+                            0xcf, 0,    0,    0,    1,    0x1a, 0x3a, 0x5a, 0x7a};
     assert_int_equal(w.p - out, sizeof(want));
     assert_memory_equal(out, want, sizeof(want));
     quic_pkt_header h;
@@ -305,14 +305,14 @@ static void test_coalesced(void **state)
     uint8_t dg[1400];
     quic_writer w = quic_writer_init(dg, sizeof(dg));
     quic_pkt_builder b;
-    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8,
-                                    a3_scid, 8, NULL, 0, 0, 1));
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8, a3_scid,
+                                    8, NULL, 0, 0, 1));
     assert_true(quic_put_u8(&w, 0x01));
     assert_true(quic_pkt_finish(&w, &b, 16));
     memset(quic_put_reserve(&w, 16), 0xa1, 16);
     size_t len1 = (size_t)(w.p - dg);
-    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, a2_dcid, 8,
-                                    a3_scid, 8, NULL, 0, 0, 1));
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, a2_dcid, 8, a3_scid,
+                                    8, NULL, 0, 0, 1));
     memset(quic_put_reserve(&w, 40), 0x01, 40);
     assert_true(quic_pkt_finish(&w, &b, 16));
     memset(quic_put_reserve(&w, 16), 0xa2, 16);

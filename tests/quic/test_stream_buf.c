@@ -208,10 +208,8 @@ static void test_random_reassembly(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_in_order_and_gaps),
-        cmocka_unit_test(test_first_copy_wins),
-        cmocka_unit_test(test_final_size),
-        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_in_order_and_gaps), cmocka_unit_test(test_first_copy_wins),
+        cmocka_unit_test(test_final_size),        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_random_reassembly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,8 +45,7 @@ static void test_rfc9001_client_params(void **state)
         quic_transport_params t2;
         int rc = quic_tp_decode(buf, cut, false, &t2);
         /* A cut between two parameters is a valid shorter list. */
-        if (cut == 10 || cut == 16 || cut == 22 || cut == 25 || cut == 31 || cut == 34 ||
-            cut == 44)
+        if (cut == 10 || cut == 16 || cut == 22 || cut == 25 || cut == 31 || cut == 34 || cut == 44)
             assert_int_equal(rc, QUIC_OK);
         else
             assert_int_equal(rc, QUIC_ERR_TRANSPORT_PARAMETER);
@@ -150,7 +149,7 @@ static void test_validation(void **state)
     /* Unknown and reserved ids are skipped, even repeated. */
     expect_tp("1b03 aabbcc 1b00 4a8f01 00", false, QUIC_OK);
     /* max_udp_payload_size < 1200. */
-    expect_tp("0302 44af", false, E); /* 1199 */
+    expect_tp("0302 44af", false, E);       /* 1199 */
     expect_tp("0302 44b0", false, QUIC_OK); /* 1200 */
     /* ack_delay_exponent > 20. */
     expect_tp("0a01 15", false, E);
@@ -185,14 +184,14 @@ static void test_validation(void **state)
               " 555555555555555555555555555555",
               true, E);
     /* Wrong lengths. */
-    expect_tp("020f 000000000000000000000000000000", true, E);  /* token 15 bytes */
+    expect_tp("020f 000000000000000000000000000000", true, E); /* token 15 bytes */
     expect_tp("0102 05", false, E);                            /* past the end */
     expect_tp("0102 0500", false, E);                          /* trailing byte in value */
     expect_tp("0c01 00", false, E);                            /* disable_active_migration */
     expect_tp("0f15 000000000000000000000000000000000000000000", false, E); /* CID 21 */
-    expect_tp("80002ab2 01 00", false, E);                     /* grease_quic_bit non-empty */
+    expect_tp("80002ab2 01 00", false, E); /* grease_quic_bit non-empty */
     expect_tp("80002ab2 00", false, QUIC_OK);
-    expect_tp("2001", false, E);                               /* truncated */
+    expect_tp("2001", false, E); /* truncated */
     /* version_information (RFC 9368 §3). */
     expect_tp("1108 00000001 00000001", false, QUIC_OK);
     expect_tp("1108 00000001 6b3343cf", false, E); /* chosen not among available (client) */
