@@ -571,6 +571,22 @@ static void test_fit_helpers(void **state)
     }
 }
 
+/* quic/error.h: the wire code travels inside the negative return value. */
+static void test_error_mapping(void **state)
+{
+    (void)state;
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_FRAME_ENCODING), 0x07);
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_PROTOCOL_VIOLATION), 0x0a);
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_TRANSPORT_PARAMETER), 0x08);
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_FINAL_SIZE), 0x06);
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_CRYPTO_BUFFER_EXCEEDED), 0x0d);
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_TRANSPORT(0x1ff)), 0x1ff);
+    assert_true(quic_err_is_transport(QUIC_ERR_FLOW_CONTROL));
+    assert_false(quic_err_is_transport(QUIC_ERR_LIMIT));
+    assert_false(quic_err_is_transport(QUIC_ERR_TRANSPORT(0x200)));
+    assert_int_equal(quic_err_transport_code(QUIC_ERR_NOMEM), QUIC_TE_INTERNAL_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_validation_errors),   cmocka_unit_test(test_packet_type_table),
         cmocka_unit_test(test_rfc9001_payloads),    cmocka_unit_test(test_encode_ack_from_ranges),
         cmocka_unit_test(test_fit_helpers),
+        cmocka_unit_test(test_error_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

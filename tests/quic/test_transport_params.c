@@ -106,6 +106,13 @@ static void test_roundtrip(void **state)
         quic_writer w = quic_writer_init(buf, sizeof(buf));
         assert_true(quic_tp_encode(&w, &tp, true, grease));
         size_t n = (size_t)(w.p - buf);
+        if (grease != 0) {
+            /* The reserved parameter 31 * N + 27 comes first. */
+            quic_reader r = quic_reader_init(buf, n);
+            uint64_t id;
+            assert_true(quic_get_varint(&r, &id));
+            assert_int_equal(id, 31 * (uint64_t)grease + 27);
+        }
         assert_int_equal(quic_tp_decode(buf, n, true, &back), QUIC_OK);
         assert_memory_equal(&tp, &back, sizeof(tp));
         /* Any shorter output buffer fails cleanly. */
