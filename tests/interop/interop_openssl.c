@@ -64,8 +64,8 @@ static int g_aux_fd = -1;
 
 /* Every file a case creates, so that cleanup needs no directory scan. */
 static const char *const g_files[] = {
-    "ca.key",   "ca.pem",   "leaf.key",   "leaf.csr", "leaf.pem",    "leaf.ext",
-    "peer.out", "peer.err", "peer.trace", "cmd.log",  "capture.bin",
+    "ca.key",   "ca.pem",   "leaf.key", "leaf.csr",   "leaf.pem",
+    "leaf.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
 };
 
 /* Async-signal-safe path join (the alarm handler uses it). */
@@ -550,9 +550,6 @@ static void run_client(test_env *t, int64_t deadline)
     p.aux_fd = g_aux_fd;
     p.aux_data = theirs;
     p.aux_len = PAYLOAD_LEN;
-    const char *cap = getenv("QUINCE_INTEROP_CAPTURE");
-    if (cap != NULL)
-        p.capture = fopen(cap, "wb");
     rc = interop_peer_handshake(&p, deadline);
 
     if (cfg.mode == MODE_WRONG_HOST) {
@@ -612,8 +609,6 @@ static void run_client(test_env *t, int64_t deadline)
     check_received("data from s_server", p.app_in.data, p.app_in.len, theirs, PAYLOAD_LEN);
     rc = interop_peer_close(&p, deadline);
     assert_int_equal(rc, 0);
-    if (p.capture != NULL)
-        fclose(p.capture);
     interop_peer_free(&p);
     int st = wait_child(g_child, deadline);
     close_aux();
@@ -734,9 +729,6 @@ static void run_server(test_env *t, int64_t deadline)
     p.aux_fd = g_aux_fd;
     p.aux_data = theirs;
     p.aux_len = PAYLOAD_LEN;
-    const char *cap = getenv("QUINCE_INTEROP_CAPTURE");
-    if (cap != NULL)
-        p.capture = fopen(cap, "wb");
     rc = interop_peer_handshake(&p, deadline);
     if (rc != 0) {
         dump_file("peer.err");
@@ -756,8 +748,6 @@ static void run_server(test_env *t, int64_t deadline)
     check_received("data from s_client", p.app_in.data, p.app_in.len, theirs, PAYLOAD_LEN);
     rc = interop_peer_close(&p, deadline);
     assert_int_equal(rc, 0);
-    if (p.capture != NULL)
-        fclose(p.capture);
     interop_peer_free(&p);
     int st = wait_child(g_child, deadline);
     close_aux();

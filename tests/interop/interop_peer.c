@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -26,6 +27,11 @@ static int cb_send(void *user, crypto_level level, const uint8_t *data, size_t l
 {
     interop_peer *p = user;
     fprintf(stderr, "[%s] send %zu handshake bytes at %s\n", p->name, len, level_name(level));
+    if (p->capture_sent != NULL) {
+        uint8_t hdr[3] = {(uint8_t)level, (uint8_t)(len >> 8), (uint8_t)len};
+        fwrite(hdr, 1, sizeof(hdr), p->capture_sent);
+        fwrite(data, 1, len, p->capture_sent);
+    }
     return tls_record_write(&p->rl, level, TLS_CT_HANDSHAKE, data, len);
 }
 
@@ -65,6 +71,15 @@ int interop_peer_init(interop_peer *p, const quic_env *env, const crypto_tls_con
     p->callbacks.send = cb_send;
     p->callbacks.set_secret = cb_set_secret;
     p->callbacks.peer_transport_params = cb_transport_params;
+    /* For making fuzz seeds by hand: QUINCE_INTEROP_CAPTURE=file records the
+     * handshake messages received, QUINCE_INTEROP_CAPTURE_SENT=file those
+     * sent, in the fuzz_tls_client framing. Unset in the test runs. */
+    const char *cap = getenv("QUINCE_INTEROP_CAPTURE");
+    const char *sent = getenv("QUINCE_INTEROP_CAPTURE_SENT");
+    if (cap != NULL)
+        p->capture = fopen(cap, "wb");
+    if (sent != NULL)
+        p->capture_sent = fopen(sent, "wb");
     p->tls = crypto_tls_new(env, config, &p->callbacks);
     if (p->tls == NULL)
         return CRYPTO_ERR_NOMEM;
@@ -88,6 +103,11 @@ void interop_peer_free(interop_peer *p)
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;
+    if (p->capture != NULL)
+        fclose(p->capture);
+    if (p->capture_sent != NULL)
+        fclose(p->capture_sent);
+    p->capture = p->capture_sent = NULL;
 }
 
 /* The fatal alert for err goes out at our highest write level: that is the

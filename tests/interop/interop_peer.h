@@ -43,6 +43,7 @@ typedef struct interop_peer {
     /* When set: every received handshake message is appended here in the
      * fuzz_tls_client framing (level byte, 16-bit length, bytes). */
     FILE *capture;
+    FILE *capture_sent; /* the same for the handshake bytes we send */
 } interop_peer;
 
 /* fd: a connected TCP socket (made non-blocking here); the peer owns it. */
