@@ -640,13 +640,104 @@ static void test_bad_server_hellos(void **state)
     client_with_server_hello(&p, CRYPTO_ERR_ILLEGAL_PARAMETER, CRYPTO_ALERT_ILLEGAL_PARAMETER);
 }
 
+/* The second ClientHello the client sent (the last message at INITIAL). */
+static void parse_last_client_hello(side *c, size_t from, crypto_tls_client_hello *ch)
+{
+    uint8_t *m = c->out[CRYPTO_LEVEL_INITIAL] + from;
+    size_t len = c->out_len[CRYPTO_LEVEL_INITIAL] - from;
+    assert_int_equal(m[0], CRYPTO_HS_CLIENT_HELLO);
+    assert_int_equal(crypto_tls_parse_client_hello(m + 4, len - 4, ch), 0);
+}
+
+/* RFC 8446 §4.1.4, §4.2.2: a HelloRetryRequest with only a cookie; then the checks
+ * of the ServerHello against the HelloRetryRequest. */
+static void test_hrr_cookie_and_consistency(void **state)
+{
+    (void)state;
+    uint8_t hrr[64];
+    size_t n = 0;
+    hrr[n++] = CRYPTO_HS_SERVER_HELLO;
+    n += 3;
+    hrr[n++] = 3;
+    hrr[n++] = 3;
+    memcpy(hrr + n, crypto_tls_hrr_random, 32);
+    n += 32;
+    hrr[n++] = 0;
+    hrr[n++] = 0x13;
+    hrr[n++] = 0x02;
+    hrr[n++] = 0;
+    static const uint8_t exts[] = {0, 15, 0, 43, 0, 2, 3, 4, 0, 44, 0, 5, 0, 3, 'a', 'b', 'c'};
+    memcpy(hrr + n, exts, sizeof(exts));
+    n += sizeof(exts);
+    hrr[3] = (uint8_t)(n - 4);
+
+    side *c = side_new(false, 901);
+    side_start(c);
+    size_t ch1_len = c->out_len[CRYPTO_LEVEL_INITIAL];
+    crypto_tls_client_hello ch1, ch2;
+    parse_last_client_hello(c, 0, &ch1);
+    crypto_tls_span key1, key2;
+    assert_true(crypto_tls_key_share_find(ch1.key_shares, CRYPTO_GROUP_X25519, &key1));
+    assert_int_equal(ch1.cookie.len, 0);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_INITIAL, hrr, n), 0);
+    assert_true(crypto_tls_used_hrr(c->tls));
+    parse_last_client_hello(c, ch1_len, &ch2);
+    assert_int_equal(ch2.cookie.len, 3);
+    assert_memory_equal(ch2.cookie.p, "abc", 3);
+    /* The same share again, the same random. */
+    assert_true(crypto_tls_key_share_find(ch2.key_shares, CRYPTO_GROUP_X25519, &key2));
+    assert_int_equal(key1.len, key2.len);
+    assert_memory_equal(key1.p, key2.p, key1.len);
+    assert_memory_equal(ch1.random, ch2.random, 32);
+    /* A ServerHello with another suite than the HelloRetryRequest's. */
+    uint8_t random[32], share[32];
+    memset(random, 3, sizeof(random));
+    memset(share, 9, sizeof(share));
+    crypto_tls_server_hello_params p = {
+        .random = random,
+        .cipher_suite = CRYPTO_TLS_AES_128_GCM_SHA256,
+        .share = {CRYPTO_GROUP_X25519, share, 32},
+    };
+    uint8_t sh[256];
+    int sh_len = crypto_tls_encode_server_hello(&p, sh, sizeof(sh));
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_INITIAL, sh, (size_t)sh_len),
+                     CRYPTO_ERR_ILLEGAL_PARAMETER);
+    side_free(c);
+
+    /* A retry asking for P-256, answered by a ServerHello in X25519. */
+    static const uint8_t exts_p256[] = {0, 12, 0, 43, 0, 2, 3, 4, 0, 51, 0, 2, 0, 0x17};
+    n = 4 + 2 + 32 + 1 + 2 + 1;
+    memcpy(hrr + n, exts_p256, sizeof(exts_p256));
+    n += sizeof(exts_p256);
+    hrr[3] = (uint8_t)(n - 4);
+    c = side_new(false, 902);
+    side_start(c);
+    ch1_len = c->out_len[CRYPTO_LEVEL_INITIAL];
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_INITIAL, hrr, n), 0);
+    parse_last_client_hello(c, ch1_len, &ch2);
+    assert_int_equal(crypto_tls_key_share_count(ch2.key_shares), 1);
+    assert_true(crypto_tls_key_share_find(ch2.key_shares, CRYPTO_GROUP_SECP256R1, &key2));
+    assert_int_equal(key2.len, 65);
+    p.cipher_suite = CRYPTO_TLS_AES_256_GCM_SHA384;
+    sh_len = crypto_tls_encode_server_hello(&p, sh, sizeof(sh));
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_INITIAL, sh, (size_t)sh_len),
+                     CRYPTO_ERR_ILLEGAL_PARAMETER);
+    assert_int_equal(crypto_tls_alert(c->tls), CRYPTO_ALERT_ILLEGAL_PARAMETER);
+    side_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mlkem_and_x25519),      cmocka_unit_test(test_session_id_echo),
-        cmocka_unit_test(test_no_supported_versions), cmocka_unit_test(test_bad_client_hellos),
-        cmocka_unit_test(test_bad_second_hello),      cmocka_unit_test(test_wrong_level_and_order),
-        cmocka_unit_test(test_bad_server_flight),     cmocka_unit_test(test_bad_server_hellos),
+        cmocka_unit_test(test_mlkem_and_x25519),
+        cmocka_unit_test(test_session_id_echo),
+        cmocka_unit_test(test_no_supported_versions),
+        cmocka_unit_test(test_bad_client_hellos),
+        cmocka_unit_test(test_bad_second_hello),
+        cmocka_unit_test(test_wrong_level_and_order),
+        cmocka_unit_test(test_bad_server_flight),
+        cmocka_unit_test(test_bad_server_hellos),
+        cmocka_unit_test(test_hrr_cookie_and_consistency),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
