@@ -29,7 +29,9 @@
  * One process runs one case, named on the command line:
  *   interop_openssl OPENSSL MODE SUITE GROUP CERT
  * MODE: client (ours against s_server), server (ours against s_client),
- * alpn-mismatch, wrong-host (negative cases, our client). SUITE: aes128gcm,
+ * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
+ * client; s_server cuts its records at 512 bytes, so that handshake messages
+ * span records). SUITE: aes128gcm,
  * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
@@ -45,6 +47,7 @@ typedef enum {
     MODE_SERVER,
     MODE_ALPN_MISMATCH,
     MODE_WRONG_HOST,
+    MODE_FRAGMENTED,
 } interop_mode;
 
 static struct {
@@ -376,6 +379,7 @@ static int connect_to(int port, int64_t deadline)
 typedef struct peer_view {
     unsigned suite;
     unsigned group;
+    unsigned sig_scheme; /* CertificateVerify's */
     char alpn[64];
     int server_hellos;
 } peer_view;
@@ -411,7 +415,14 @@ static peer_view read_trace(void)
                 v.group = (unsigned)strtoul(paren + 1, NULL, 10);
         }
     }
-    const char *a = strstr(t, "application_layer_protocol_negotiation(16)");
+    const char *cv = strstr(t, "CertificateVerify, Length=");
+    if (cv != NULL) {
+        const char *sa = strstr(cv, "Signature Algorithm: ");
+        const char *open = sa != NULL ? strstr(sa, "(0x") : NULL;
+        if (open != NULL)
+            v.sig_scheme = (unsigned)strtoul(open + 1, NULL, 16);
+    }
+    const char *a;
     const char *ee = strstr(t, "EncryptedExtensions");
     if (ee != NULL) {
         a = strstr(ee, "application_layer_protocol_negotiation(16)");
@@ -448,8 +459,17 @@ static bool trace_has(const char *needle)
 
 static const char *const g_alpn[] = {"hq-interop", NULL};
 
+/* RFC 8446 §4.4.3: ECDSA P-256 signs with ecdsa_secp256r1_sha256; an RSA key
+ * in TLS 1.3 signs with RSA-PSS, and both peers put rsa_pss_rsae_sha256 first
+ * among the RSA schemes. */
+static uint16_t expected_scheme(void)
+{
+    return cfg.rsa ? CRYPTO_SIG_RSA_PSS_RSAE_SHA256 : CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+}
+
 static void check_ours(interop_peer *p)
 {
+    assert_int_equal(crypto_tls_signature_scheme(p->tls), expected_scheme());
     const crypto_suite *s = crypto_tls_suite(p->tls);
     assert_non_null(s);
     assert_int_equal(s->id, cfg.suite);
@@ -463,10 +483,12 @@ static void check_theirs(void)
 {
     peer_view v = read_trace();
     fprintf(stderr,
-            "interop: openssl's view: suite 0x%04x group 0x%04x alpn '%s' (%d ServerHello)\n",
-            v.suite, v.group, v.alpn, v.server_hellos);
+            "interop: openssl's view: suite 0x%04x group 0x%04x signature 0x%04x alpn '%s' "
+            "(%d ServerHello)\n",
+            v.suite, v.group, v.sig_scheme, v.alpn, v.server_hellos);
     assert_int_equal(v.suite, cfg.suite);
     assert_int_equal(v.group, cfg.group);
+    assert_int_equal(v.sig_scheme, expected_scheme());
     assert_string_equal(v.alpn, "hq-interop");
 }
 
@@ -518,6 +540,8 @@ static void run_client(test_env *t, int64_t deadline)
                           "-trace",
                           "-msgfile",
                           P("peer.trace"),
+                          cfg.mode == MODE_FRAGMENTED ? "-max_send_frag" : NULL,
+                          "512",
                           NULL};
     spawn_openssl(args);
     int fd = connect_to(port, deadline);
@@ -607,6 +631,9 @@ static void run_client(test_env *t, int64_t deadline)
         fail_msg("exchange failed: %s (%d)", crypto_strerror(rc), rc);
     }
     check_received("data from s_server", p.app_in.data, p.app_in.len, theirs, PAYLOAD_LEN);
+    /* s_server did cut its records: 64 KiB came in at least 128 of them. */
+    if (cfg.mode == MODE_FRAGMENTED)
+        assert_true(p.records_in >= PAYLOAD_LEN / 512);
     rc = interop_peer_close(&p, deadline);
     assert_int_equal(rc, 0);
     interop_peer_free(&p);
@@ -790,8 +817,9 @@ static int teardown(void **state)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: interop_openssl OPENSSL client|server|alpn-mismatch|wrong-host "
-                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
+    fprintf(stderr,
+            "usage: interop_openssl OPENSSL client|server|alpn-mismatch|wrong-host|fragmented "
+            "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
     return 2;
 }
 
@@ -808,6 +836,8 @@ int main(int argc, char **argv)
         cfg.mode = MODE_ALPN_MISMATCH;
     else if (strcmp(argv[2], "wrong-host") == 0)
         cfg.mode = MODE_WRONG_HOST;
+    else if (strcmp(argv[2], "fragmented") == 0)
+        cfg.mode = MODE_FRAGMENTED;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {
