@@ -654,7 +654,7 @@ static void parse_last_client_hello(side *c, size_t from, crypto_tls_client_hell
 static void test_hrr_cookie_and_consistency(void **state)
 {
     (void)state;
-    uint8_t hrr[64];
+    uint8_t hrr[64] = {0};
     size_t n = 0;
     hrr[n++] = CRYPTO_HS_SERVER_HELLO;
     n += 3;
@@ -726,6 +726,82 @@ static void test_hrr_cookie_and_consistency(void **state)
     side_free(c);
 }
 
+static uint64_t rng = 0x1234567;
+
+static uint32_t next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+/* Alerts a malformed message may give; never internal_error. */
+static void assert_protocol_alert(const side *x)
+{
+    int err = crypto_tls_error(x->tls);
+    if (err == 0)
+        return;
+    uint8_t a = crypto_tls_alert(x->tls);
+    assert_int_not_equal(a, CRYPTO_ALERT_INTERNAL_ERROR);
+    assert_int_not_equal(a, 0);
+}
+
+/* Random damage (a flipped bit, a cut, a stray byte) in one flight of a handshake:
+ * each run ends in success or in a protocol alert, never a crash or a leak. */
+static void test_random_mutations(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (int i = 0; i < 300; i++) {
+        side *c = side_new(false, 1000 + (uint64_t)i);
+        side *s = side_new(true, 2000 + (uint64_t)i);
+        side_start(c);
+        side_start(s);
+        /* Which flight: the ClientHello, the server's Initial or Handshake bytes, or the
+         * client's Finished. */
+        int flight = i % 4;
+        if (flight >= 1)
+            assert_int_equal(pair_deliver(c, s, 0), 0);
+        if (flight == 3)
+            assert_int_equal(pair_deliver(s, c, 0), 0);
+        side *from = flight == 0 || flight == 3 ? c : s;
+        crypto_level level =
+            flight == 2 || flight == 3 ? CRYPTO_LEVEL_HANDSHAKE : CRYPTO_LEVEL_INITIAL;
+        size_t len = from->out_len[level];
+        assert_true(len > 0);
+        uint32_t r = next_random();
+        size_t at = r % len;
+        switch ((r >> 24) % 3) {
+        case 0:
+            from->out[level][at] ^= (uint8_t)(1u << ((r >> 16) % 8));
+            break;
+        case 1:
+            from->out_len[level] = at;
+            break;
+        default:
+            memmove(from->out[level] + at + 1, from->out[level] + at, len - at);
+            from->out[level][at] = (uint8_t)(r >> 8);
+            from->out_len[level] = len + 1;
+            break;
+        }
+        pair_run(c, s, (r >> 12) % 2 ? 0 : 1 + (r >> 4) % 50);
+        assert_protocol_alert(c);
+        assert_protocol_alert(s);
+        if (crypto_tls_error(c->tls) != 0 || crypto_tls_error(s->tls) != 0)
+            failures++;
+        /* Success only when both agree on everything. */
+        if (crypto_tls_handshake_done(c->tls) && crypto_tls_handshake_done(s->tls)) {
+            size_t h = crypto_hash_len(crypto_tls_suite(c->tls)->hash);
+            assert_memory_equal(c->secret[1][CRYPTO_LEVEL_APP], s->secret[0][CRYPTO_LEVEL_APP], h);
+        }
+        side_free(c);
+        side_free(s);
+    }
+    /* Most damage is caught. */
+    assert_true(failures > 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -738,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_bad_server_flight),
         cmocka_unit_test(test_bad_server_hellos),
         cmocka_unit_test(test_hrr_cookie_and_consistency),
+        cmocka_unit_test(test_random_mutations),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
