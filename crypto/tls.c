@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/hkdf_label.h"
+
 /* RFC 8446 §B.4 */
 static const crypto_suite suites[] = {
     {CRYPTO_TLS_AES_128_GCM_SHA256, CRYPTO_AEAD_AES_128_GCM, CRYPTO_HASH_SHA256},
@@ -366,4 +368,24 @@ int crypto_tls_error(const crypto_tls *tls)
 uint16_t crypto_tls_signature_scheme(const crypto_tls *tls)
 {
     return tls->sig_scheme;
+}
+
+/* RFC 8446 §7.5 */
+int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
+                      size_t context_len, uint8_t *out, size_t out_len)
+{
+    bool ready =
+        tls->error == 0 && (tls->state == TLS_CONNECTED || tls->state == TLS_S_WAIT_FINISHED);
+    if (!ready || label == NULL || (context == NULL && context_len > 0))
+        return CRYPTO_ERR_ARGUMENT;
+    crypto_hash_alg alg = tls->suite->hash;
+    uint8_t secret[CRYPTO_HASH_MAX_LEN], context_hash[CRYPTO_HASH_MAX_LEN];
+    int rc = crypto_derive_secret(alg, tls->ks.exporter, label, NULL, secret);
+    if (rc == 0)
+        rc = crypto_hash(alg, context, context_len, context_hash);
+    if (rc == 0)
+        rc = crypto_hkdf_expand_label(alg, secret, crypto_hash_len(alg), "exporter", context_hash,
+                                      crypto_hash_len(alg), out, out_len);
+    memset(secret, 0, sizeof(secret));
+    return rc;
 }

@@ -126,6 +126,11 @@ const char *crypto_tls_server_name(const crypto_tls *tls);
 int crypto_tls_error(const crypto_tls *tls);
 /* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
 uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
+/* TLS-Exporter (RFC 8446 §7.5): out_len bytes for label and context, once the
+ * application secrets are known (client: handshake done; server: Finished
+ * sent). CRYPTO_ERR_ARGUMENT before that or for an over-long label/context. */
+int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
+                      size_t context_len, uint8_t *out, size_t out_len);
 
 /* TLS alert descriptions (RFC 8446 §6). */
 #define CRYPTO_ALERT_CLOSE_NOTIFY 0

@@ -608,6 +608,34 @@ static void test_allocation_failures(void **state)
     }
 }
 
+/* RFC 8446 §7.5: both sides export the same keying material. */
+static void test_exporter(void **state)
+{
+    (void)state;
+    side *c = side_new(false, 111);
+    side *s = side_new(true, 112);
+    side_start(c);
+    side_start(s);
+    uint8_t a[40], b[40], d[40];
+    assert_int_equal(crypto_tls_export(c->tls, "EXPERIMENTAL x", NULL, 0, a, sizeof(a)),
+                     CRYPTO_ERR_ARGUMENT);
+    pair_run(c, s, 0);
+    assert_success(c, s);
+    static const uint8_t ctx[] = {1, 2, 3};
+    assert_int_equal(crypto_tls_export(c->tls, "EXPERIMENTAL x", ctx, 3, a, sizeof(a)), 0);
+    assert_int_equal(crypto_tls_export(s->tls, "EXPERIMENTAL x", ctx, 3, b, sizeof(b)), 0);
+    assert_memory_equal(a, b, sizeof(a));
+    assert_int_equal(crypto_tls_export(s->tls, "EXPERIMENTAL y", ctx, 3, d, sizeof(d)), 0);
+    assert_memory_not_equal(a, d, sizeof(a));
+    assert_int_equal(crypto_tls_export(s->tls, "EXPERIMENTAL x", NULL, 0, d, sizeof(d)), 0);
+    assert_memory_not_equal(a, d, sizeof(a));
+    /* A shorter export is not a prefix (the length is in the label). */
+    assert_int_equal(crypto_tls_export(c->tls, "EXPERIMENTAL x", ctx, 3, d, 20), 0);
+    assert_memory_not_equal(a, d, 20);
+    side_free(c);
+    side_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_cv_bad_scheme),
         cmocka_unit_test(test_after_handshake),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_exporter),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
