@@ -636,6 +636,67 @@ static void test_exporter(void **state)
     side_free(s);
 }
 
+/* The message types of one side's output at a level, in order. */
+static size_t types_at(const side *x, crypto_level level, uint8_t *types, size_t cap)
+{
+    size_t n = 0, p = 0;
+    while (p + 4 <= x->out_len[level] && n < cap) {
+        const uint8_t *m = x->out[level] + p;
+        types[n++] = m[0];
+        p += 4 + (((size_t)m[1] << 16) | ((size_t)m[2] << 8) | m[3]);
+    }
+    assert_int_equal(p, x->out_len[level]);
+    return n;
+}
+
+/* RFC 9001 §4.1.4: which messages go at which level, and secrets as soon as known. */
+static void test_levels_and_secret_timing(void **state)
+{
+    (void)state;
+    side *c = side_new(false, 121);
+    side *s = side_new(true, 122);
+    side_start(c);
+    side_start(s);
+    uint8_t t[8];
+    assert_int_equal(types_at(c, CRYPTO_LEVEL_INITIAL, t, 8), 1);
+    assert_int_equal(t[0], CRYPTO_HS_CLIENT_HELLO);
+    assert_int_equal(c->secret_calls, 0);
+    assert_int_equal(pair_deliver(c, s, 0), 0);
+    /* The server knows all four secrets once its flight is out. */
+    assert_int_equal(s->secret_calls, 4);
+    assert_int_equal(types_at(s, CRYPTO_LEVEL_INITIAL, t, 8), 1);
+    assert_int_equal(t[0], CRYPTO_HS_SERVER_HELLO);
+    assert_int_equal(types_at(s, CRYPTO_LEVEL_HANDSHAKE, t, 8), 4);
+    assert_int_equal(t[0], CRYPTO_HS_ENCRYPTED_EXTENSIONS);
+    assert_int_equal(t[1], CRYPTO_HS_CERTIFICATE);
+    assert_int_equal(t[2], CRYPTO_HS_CERTIFICATE_VERIFY);
+    assert_int_equal(t[3], CRYPTO_HS_FINISHED);
+    assert_int_equal(s->out_len[CRYPTO_LEVEL_APP], 0);
+    assert_false(crypto_tls_handshake_done(s->tls));
+    /* The ServerHello alone gives the client its Handshake secrets. */
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_INITIAL, s->out[CRYPTO_LEVEL_INITIAL],
+                                     s->out_len[CRYPTO_LEVEL_INITIAL]),
+                     0);
+    assert_int_equal(c->secret_calls, 2);
+    assert_int_equal(c->secret_len[0][CRYPTO_LEVEL_HANDSHAKE], 32);
+    assert_int_equal(c->secret_len[1][CRYPTO_LEVEL_HANDSHAKE], 32);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_HANDSHAKE, s->out[CRYPTO_LEVEL_HANDSHAKE],
+                                     s->out_len[CRYPTO_LEVEL_HANDSHAKE]),
+                     0);
+    assert_int_equal(c->secret_calls, 4);
+    assert_true(crypto_tls_handshake_done(c->tls));
+    assert_int_equal(types_at(c, CRYPTO_LEVEL_HANDSHAKE, t, 8), 1);
+    assert_int_equal(t[0], CRYPTO_HS_FINISHED);
+    assert_int_equal(c->out_len[CRYPTO_LEVEL_APP], 0);
+    s->out_len[CRYPTO_LEVEL_INITIAL] = 0;
+    s->out_len[CRYPTO_LEVEL_HANDSHAKE] = 0;
+    assert_int_equal(pair_deliver(c, s, 0), 0);
+    assert_true(crypto_tls_handshake_done(s->tls));
+    assert_success(c, s);
+    side_free(c);
+    side_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_after_handshake),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_exporter),
+        cmocka_unit_test(test_levels_and_secret_timing),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
