@@ -386,7 +386,8 @@ int crypto_x509_check_host(const crypto_x509_info *info, const char *host)
     if (ip_len == 0) {
         if (hlen > 0 && host[hlen - 1] == '.')
             hlen--;
-        if (hlen == 0)
+        /* A host name never carries a wildcard or a NUL of its own. */
+        if (hlen == 0 || memchr(host, '*', hlen) != NULL)
             return CRYPTO_ERR_BAD_CERTIFICATE;
     }
     if (!info->has_san)
