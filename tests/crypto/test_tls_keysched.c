@@ -1,5 +1,4 @@
 /* Tests for crypto/tls_keysched.c and the parsers against RFC 8448 §3 (simple 1-RTT handshake). */
- * handshake. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
