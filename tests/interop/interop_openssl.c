@@ -31,7 +31,8 @@
  * MODE: client (ours against s_server), server (ours against s_client),
  * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
  * client; s_server cuts its records at 512 bytes, so that handshake messages
- * span records). SUITE: aes128gcm,
+ * span records), server-hrr (our server accepts only GROUP, s_client offers
+ * a key share for X25519 first: a HelloRetryRequest). SUITE: aes128gcm,
  * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
@@ -48,6 +49,7 @@ typedef enum {
     MODE_ALPN_MISMATCH,
     MODE_WRONG_HOST,
     MODE_FRAGMENTED,
+    MODE_SERVER_HRR,
 } interop_mode;
 
 static struct {
@@ -489,6 +491,8 @@ static void check_theirs(void)
     assert_int_equal(v.suite, cfg.suite);
     assert_int_equal(v.group, cfg.group);
     assert_int_equal(v.sig_scheme, expected_scheme());
+    if (cfg.mode == MODE_SERVER_HRR)
+        assert_int_equal(v.server_hellos, 2);
     assert_string_equal(v.alpn, "hq-interop");
 }
 
@@ -689,6 +693,8 @@ static int accept_one(int lfd, int64_t deadline)
 /* Our server against openssl s_client. */
 static void run_server(test_env *t, int64_t deadline)
 {
+    /* OpenSSL sends a key share for the first of its groups only. */
+    const char *hrr_groups = cfg.group == CRYPTO_GROUP_X25519 ? "P-256:X25519" : "X25519:P-256";
     make_certs(cfg.rsa, "IP:127.0.0.1,DNS:localhost");
     int port;
     int lfd = listen_any(&port);
@@ -712,7 +718,7 @@ static void run_server(test_env *t, int64_t deadline)
                           "-ciphersuites",
                           cfg.suite_name,
                           "-groups",
-                          cfg.group_name,
+                          cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
                           "-trace",
                           "-msgfile",
                           P("peer.trace"),
@@ -743,6 +749,9 @@ static void run_server(test_env *t, int64_t deadline)
     c.cert_chain_lens = lens;
     c.cert_chain_count = (size_t)n;
     c.private_key = key;
+    const uint16_t only_group[] = {cfg.group, 0};
+    if (cfg.mode == MODE_SERVER_HRR)
+        c.groups = only_group;
 
     uint8_t *ours = malloc(PAYLOAD_LEN), *theirs = malloc(PAYLOAD_LEN);
     assert_non_null(ours);
@@ -767,6 +776,8 @@ static void run_server(test_env *t, int64_t deadline)
     const char *sni = crypto_tls_server_name(p.tls);
     assert_non_null(sni);
     assert_string_equal(sni, "localhost");
+    if (cfg.mode == MODE_SERVER_HRR)
+        assert_true(crypto_tls_used_hrr(p.tls));
     rc = interop_peer_exchange(&p, ours, PAYLOAD_LEN, PAYLOAD_LEN, deadline);
     if (rc != 0) {
         dump_file("peer.err");
@@ -801,7 +812,7 @@ static void test_case(void **state)
     /* Certificates are made now: validity is checked against the real clock. */
     t.wall_clock = (int64_t)time(NULL);
     int64_t deadline = interop_now_ms() + CASE_MS;
-    if (cfg.mode == MODE_SERVER)
+    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR)
         run_server(&t, deadline);
     else
         run_client(&t, deadline);
@@ -817,9 +828,9 @@ static int teardown(void **state)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: interop_openssl OPENSSL client|server|alpn-mismatch|wrong-host|fragmented "
-            "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
+    fprintf(stderr, "usage: interop_openssl OPENSSL "
+                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr "
+                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
     return 2;
 }
 
@@ -838,6 +849,8 @@ int main(int argc, char **argv)
         cfg.mode = MODE_WRONG_HOST;
     else if (strcmp(argv[2], "fragmented") == 0)
         cfg.mode = MODE_FRAGMENTED;
+    else if (strcmp(argv[2], "server-hrr") == 0)
+        cfg.mode = MODE_SERVER_HRR;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {
