@@ -165,7 +165,7 @@ static int emit(h3_qpack_decoder *dec, uint8_t flags, unsigned prefix, uint64_t 
 {
     int rc = grow(dec->env, (void **)&dec->out, &dec->out_cap, dec->out_len + 12, 1);
     if (rc != H3_QPACK_OK)
-        return fail(dec, rc, H3_QPACK_DECOMPRESSION_FAILED);
+        return fail(dec, rc, H3_QPACK_INTERNAL_ERROR);
     quic_writer w = quic_writer_init(dec->out + dec->out_len, dec->out_cap - dec->out_len);
     h3_qpack_put_int(&w, flags, prefix, v);
     dec->out_len = (size_t)(w.p - dec->out);
@@ -427,11 +427,13 @@ static int decode_now(h3_qpack_decoder *dec, uint64_t stream_id, const uint8_t *
     if (arena_need > dec->max_field_section_size)
         arena_need = dec->max_field_section_size;
     if (grow(dec->env, (void **)&dec->arena, &dec->arena_cap, arena_need, 1) != H3_QPACK_OK)
-        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_DECOMPRESSION_FAILED);
+        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
     while (!quic_reader_empty(&r)) {
         rc = field_line(&s, &r);
         if (rc != H3_QPACK_OK)
-            return fail(dec, rc, H3_QPACK_DECOMPRESSION_FAILED);
+            return fail(dec, rc,
+                        rc == H3_QPACK_ERR_NOMEM ? H3_QPACK_INTERNAL_ERROR
+                                                 : H3_QPACK_DECOMPRESSION_FAILED);
     }
     /* RFC 9204 §4.4.1 */
     if (s.ric > 0) {
@@ -465,10 +467,10 @@ int h3_qpack_decoder_decode(h3_qpack_decoder *dec, uint64_t stream_id, const uin
         return fail(dec, H3_QPACK_ERR_DECOMPRESSION, H3_QPACK_DECOMPRESSION_FAILED);
     if (grow(dec->env, (void **)&dec->blocked, &dec->blocked_cap, dec->nblocked + 1,
              sizeof(blocked_section)) != H3_QPACK_OK)
-        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_DECOMPRESSION_FAILED);
+        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
     uint8_t *copy = quic_env_alloc(dec->env, len);
     if (copy == NULL)
-        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_DECOMPRESSION_FAILED);
+        return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
     memcpy(copy, data, len);
     blocked_section *b = &dec->blocked[dec->nblocked++];
     b->stream_id = stream_id;
@@ -650,7 +652,7 @@ static long enc_step(h3_qpack_decoder *dec, const uint8_t *p, size_t len, size_t
         return n;
     if (n < 0)
         return fail(dec, (int)n,
-                    n == H3_QPACK_ERR_NOMEM ? H3_QPACK_DECOMPRESSION_FAILED
+                    n == H3_QPACK_ERR_NOMEM ? H3_QPACK_INTERNAL_ERROR
                                             : H3_QPACK_ENCODER_STREAM_ERROR);
     if (dec->table.insert_count != before) {
         int rc = unblock(dec);
@@ -675,7 +677,7 @@ int h3_qpack_decoder_feed_encoder(h3_qpack_decoder *dec, const uint8_t *data, si
             take = len;
         if (grow(dec->env, (void **)&dec->enc_buf, &dec->enc_cap, dec->enc_len + take, 1) !=
             H3_QPACK_OK)
-            return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_ENCODER_STREAM_ERROR);
+            return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
         memcpy(dec->enc_buf + dec->enc_len, data, take);
         dec->enc_len += take;
         data += take;
@@ -692,8 +694,11 @@ int h3_qpack_decoder_feed_encoder(h3_qpack_decoder *dec, const uint8_t *data, si
         }
         if (n < 0)
             return (int)n;
-        /* need is a lower bound and we never took more, so all of it was used. */
-        dec->enc_len = 0;
+        /* need is a lower bound and we never took more, so all of it was used;
+         * keep any rest all the same. */
+        memmove(dec->enc_buf, dec->enc_buf + n, dec->enc_len - (size_t)n);
+        dec->enc_len -= (size_t)n;
+        dec->enc_need = dec->enc_len + 1;
     }
     while (len > 0) {
         size_t need;
@@ -702,7 +707,7 @@ int h3_qpack_decoder_feed_encoder(h3_qpack_decoder *dec, const uint8_t *data, si
             if (need > dec->max_encoder_buffer)
                 return fail(dec, H3_QPACK_ERR_ENCODER_STREAM, H3_QPACK_ENCODER_STREAM_ERROR);
             if (grow(dec->env, (void **)&dec->enc_buf, &dec->enc_cap, len, 1) != H3_QPACK_OK)
-                return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_ENCODER_STREAM_ERROR);
+                return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
             memcpy(dec->enc_buf, data, len);
             dec->enc_len = len;
             dec->enc_need = need;

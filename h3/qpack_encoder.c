@@ -122,12 +122,13 @@ int h3_qpack_encoder_apply_settings(h3_qpack_encoder *enc, uint64_t peer_max_tab
         return H3_QPACK_ERR_NOMEM;
     if (cap == 0)
         return H3_QPACK_OK;
-    h3_qpack_table_set_capacity(&enc->table, cap, 0);
+    /* Without the instruction queued the table stays at 0 (static only). */
     quic_writer w;
     if (emit_begin(enc, 12, &w) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
     h3_qpack_put_int(&w, 0x20, 5, cap);
     emit_end(enc, &w);
+    h3_qpack_table_set_capacity(&enc->table, cap, 0);
     return H3_QPACK_OK;
 }
 

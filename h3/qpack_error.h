@@ -6,6 +6,8 @@
 #define H3_QPACK_DECOMPRESSION_FAILED 0x200
 #define H3_QPACK_ENCODER_STREAM_ERROR 0x201
 #define H3_QPACK_DECODER_STREAM_ERROR 0x202
+/* RFC 9114 §8.1 H3_INTERNAL_ERROR: reported when an allocation fails. */
+#define H3_QPACK_INTERNAL_ERROR 0x102
 
 /*
  * Library return codes. Parsers of the primitives return these; the decoder

@@ -361,7 +361,7 @@ static void test_decoder_ric_wraparound(void **state)
 {
     (void)state;
     fixture fx;
-    fx_init(&fx, 68, 10, 4096); /* MaxEntries 2, FullRange 4 */
+    fx_init(&fx, 68, 10, 4096);                          /* MaxEntries 2, FullRange 4 */
     assert_int_equal(enc_hex(&fx, "3f25"), H3_QPACK_OK); /* two 34-byte entries fit */
     for (int i = 0; i < 9; i++) {
         uint8_t ins[4] = {0x41, 'a', 0x01, (uint8_t)('0' + i)}; /* a=<i>, 34 bytes */
@@ -531,6 +531,8 @@ static void test_decoder_alloc_failures(void **state)
             h3_qpack_decoder_feed_encoder(dec, buf, n / 2);
             h3_qpack_decoder_feed_encoder(dec, buf + n / 2, n - n / 2);
             h3_qpack_decoder_drain(dec, buf, sizeof(buf));
+            uint64_t w = h3_qpack_decoder_wire_error(dec);
+            assert_true(w == 0 || w == H3_QPACK_INTERNAL_ERROR);
             h3_qpack_decoder_free(dec);
         }
         t.fail_after = 0;
@@ -683,6 +685,50 @@ static void test_encoder_pins_referenced_entries(void **state)
     test_env_check_leaks(&t);
 }
 
+/* Allocation failures in the encoder: an error code, never a crash, a leak or a bad stream. */
+static void test_encoder_alloc_failures(void **state)
+{
+    (void)state;
+    h3_qpack_field f[] = {F(":authority", "www.example.com"), F("custom-key", "custom-value"),
+                          F(":path", "/")};
+    size_t failures = 0;
+    for (size_t k = 1; k < 24; k++) {
+        test_env t;
+        test_env_init(&t, 14);
+        t.fail_after = k;
+        h3_qpack_encoder *enc = h3_qpack_encoder_new(&t.env, 4096);
+        if (enc != NULL) {
+            /* whatever failed, what the encoder did send must decode */
+            fixture fx;
+            fx_init(&fx, 4096, 10, 4096);
+            uint8_t out[256], es[256];
+            size_t n;
+            if (h3_qpack_encoder_apply_settings(enc, 4096, 10) != H3_QPACK_OK)
+                failures++;
+            for (uint64_t sid = 0; sid < 8; sid += 4) {
+                int rc = h3_qpack_encode(enc, sid, f, 3, out, sizeof(out), &n);
+                size_t e = h3_qpack_encoder_drain(enc, es, sizeof(es));
+                assert_int_equal(h3_qpack_decoder_feed_encoder(fx.dec, es, e), H3_QPACK_OK);
+                if (rc == H3_QPACK_ERR_NOMEM) {
+                    failures++;
+                    continue;
+                }
+                assert_int_equal(rc, H3_QPACK_OK);
+                assert_int_equal(h3_qpack_decoder_decode(fx.dec, sid, out, n), H3_QPACK_OK);
+                assert_string_equal(fx.g.text,
+                                    ":authority=www.example.com;custom-key=custom-value;:path=/;");
+            }
+            h3_qpack_encoder_free(enc);
+            fx_done(&fx);
+        } else {
+            failures++;
+        }
+        t.fail_after = 0;
+        test_env_check_leaks(&t);
+    }
+    assert_true(failures > 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_encoder_static_only),
         cmocka_unit_test(test_encoder_dynamic),
         cmocka_unit_test(test_encoder_pins_referenced_entries),
+        cmocka_unit_test(test_encoder_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
