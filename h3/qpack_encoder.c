@@ -21,6 +21,8 @@ typedef struct rep {
 } rep;
 
 #define MAX_OUTSTANDING 1024
+/* Fields seen recently: one is inserted only when it shows up again. */
+#define HISTORY 64
 
 struct h3_qpack_encoder {
     const quic_env *env;
@@ -46,6 +48,9 @@ struct h3_qpack_encoder {
 
     rep *reps;
     size_t reps_cap;
+
+    uint32_t history[HISTORY];
+    size_t history_pos;
 };
 
 static int grow(const quic_env *env, void **buf, size_t *cap, size_t need, size_t elem)
@@ -238,6 +243,29 @@ static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int stat
     return H3_QPACK_OK;
 }
 
+static uint32_t field_hash(const h3_qpack_field *f)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < f->name_len; i++)
+        h = (h ^ f->name[i]) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (size_t i = 0; i < f->value_len; i++)
+        h = (h ^ f->value[i]) * 16777619u;
+    return h | 1; /* 0 marks an empty slot */
+}
+
+/* Whether the field was seen lately; remembers it either way. */
+static bool seen_before(h3_qpack_encoder *enc, const h3_qpack_field *f)
+{
+    uint32_t h = field_hash(f);
+    for (size_t i = 0; i < HISTORY; i++)
+        if (enc->history[i] == h)
+            return true;
+    enc->history[enc->history_pos] = h;
+    enc->history_pos = (enc->history_pos + 1) % HISTORY;
+    return false;
+}
+
 /* RFC 9204 §2.1.1: entries at or above this absolute index must not be evicted. */
 static uint64_t pinned_from(const h3_qpack_encoder *enc)
 {
@@ -257,8 +285,11 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
     bool can_block = stream_blocking(enc, stream_id) ||
                      h3_qpack_encoder_blocked_streams(enc) < enc->peer_blocked;
     uint64_t limit = pinned_from(enc);
-    /* Keep the encoder stream within a few tables' worth if the caller lags. */
-    bool may_insert = use_dynamic && enc->out_len < 4 * t->capacity + 4096;
+    /* Keep the encoder stream within a few tables' worth if the caller lags, and
+     * stop inserting while half a table of inserts awaits acknowledgment: a
+     * peer that does not acknowledge could not use them anyway. */
+    bool may_insert = use_dynamic && enc->out_len < 4 * t->capacity + 4096 &&
+                      t->insert_count - enc->known_received < t->max_entries / 2 + 1;
     uint64_t ric = 0, min_ref = UINT64_MAX;
     for (size_t i = 0; i < count; i++) {
         const h3_qpack_field *f = &fields[i];
@@ -277,7 +308,7 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
         /* Usable entries: acknowledged ones, or any while this stream may block. */
         uint64_t usable_end = can_block ? t->insert_count : enc->known_received;
         int64_t d = find_dynamic(t, f, true, 0);
-        if (d < 0 && may_insert) {
+        if (d < 0 && may_insert && seen_before(enc, f)) {
             size_t esize = h3_qpack_entry_size(f->name_len, f->value_len);
             int64_t dn = s >= 0 ? -1 : find_dynamic(t, f, false, 0);
             uint64_t lim = limit < min_ref ? limit : min_ref;
