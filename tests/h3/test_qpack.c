@@ -633,6 +633,7 @@ static void test_encoder_dynamic(void **state)
         {"3fffffffffffffffffff01", H3_QPACK_ERR_DECODER_STREAM}, /* overlong */
         {"ff80808080808080808080808001", H3_QPACK_ERR_DECODER_STREAM},
         {"48", H3_QPACK_OK}, /* cancellation of an unknown stream is fine */
+        {"44", H3_QPACK_OK}, /* cancellation of stream 4: it no longer blocks */
     };
     for (size_t i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
         enc = h3_qpack_encoder_new(&t.env, 220);
@@ -647,6 +648,17 @@ static void test_encoder_dynamic(void **state)
         for (size_t k = 0; k < il && rc == H3_QPACK_OK; k++)
             rc = h3_qpack_encoder_feed_decoder(enc, in + k, 1);
         assert_int_equal(rc, dcases[i].rc);
+        if (strcmp(dcases[i].hex, "84") == 0 || strcmp(dcases[i].hex, "02") == 0) {
+            /* acknowledged: nothing can block, the known received count covers both */
+            assert_int_equal(h3_qpack_encoder_blocked_streams(enc), 0);
+            assert_int_equal(h3_qpack_encoder_known_received(enc), 2);
+        }
+        if (strcmp(dcases[i].hex, "44") == 0) {
+            assert_int_equal(h3_qpack_encoder_blocked_streams(enc), 0);
+            assert_int_equal(h3_qpack_encoder_known_received(enc), 0);
+        }
+        if (strcmp(dcases[i].hex, "48") == 0)
+            assert_int_equal(h3_qpack_encoder_blocked_streams(enc), 1);
         assert_int_equal(h3_qpack_encoder_wire_error(enc),
                          rc == H3_QPACK_OK ? 0 : H3_QPACK_DECODER_STREAM_ERROR);
         h3_qpack_encoder_free(enc);
