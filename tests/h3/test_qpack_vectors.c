@@ -529,11 +529,13 @@ typedef struct pipe_stats {
     size_t section_bytes, encoder_bytes, blocked_max;
 } pipe_stats;
 
-static void roundtrip(const qif *q, size_t cap, size_t blocked, bool acks, pipe_stats *st)
+/* cap: the decoder's advertised capacity; enc_max: the encoder's own bound. */
+static void roundtrip(const qif *q, size_t cap, size_t enc_max, size_t blocked, bool acks,
+                      pipe_stats *st)
 {
     test_env t;
     test_env_init(&t, 4);
-    h3_qpack_encoder *enc = h3_qpack_encoder_new(&t.env, 1 << 16);
+    h3_qpack_encoder *enc = h3_qpack_encoder_new(&t.env, enc_max);
     assert_non_null(enc);
     assert_int_equal(h3_qpack_encoder_apply_settings(enc, cap, blocked), H3_QPACK_OK);
     h3_qpack_decoder *dec = h3_qpack_decoder_new(&t.env, cap, blocked, 1 << 20);
@@ -622,13 +624,21 @@ static void test_encoder_roundtrip(void **state)
             for (size_t b = 0; b < 2; b++)
                 for (int a = 1; a >= 0; a--) {
                     pipe_stats st;
-                    roundtrip(&q, caps[c], blocked[b], a == 1, &st);
+                    roundtrip(&q, caps[c], 1 << 16, blocked[b], a == 1, &st);
                     printf("%-14s T=%-4zu B=%-3zu A=%d: %zu -> %zu + %zu bytes, %zu blocked\n",
                            inputs[i], caps[c], blocked[b], a, raw, st.section_bytes,
                            st.encoder_bytes, st.blocked_max);
                     if (blocked[b] == 0)
                         assert_int_equal(st.blocked_max, 0);
                 }
+        /* A Chromium-like peer (65536, 100 blocked) and an encoder that keeps 4096:
+         * the Required Insert Count is encoded against the peer's MaxEntries. */
+        for (int a = 1; a >= 0; a--) {
+            pipe_stats st;
+            roundtrip(&q, 65536, 4096, 100, a == 1, &st);
+            printf("%-14s T=65536 (4096 used) B=100 A=%d: %zu -> %zu + %zu bytes\n", inputs[i], a,
+                   raw, st.section_bytes, st.encoder_bytes);
+        }
         qif_free(&q);
     }
 }
