@@ -17,6 +17,7 @@ typedef struct outstanding {
 enum { REP_STATIC, REP_DYNAMIC, REP_NAME_STATIC, REP_NAME_DYNAMIC, REP_LITERAL };
 typedef struct rep {
     uint8_t kind;
+    bool never;     /* N bit: intermediaries must not index it either */
     uint64_t index; /* static index or absolute index */
 } rep;
 
@@ -243,6 +244,19 @@ static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int stat
     return H3_QPACK_OK;
 }
 
+static bool name_is(const h3_qpack_field *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->name_len == n && memcmp(f->name, name, n) == 0;
+}
+
+/* RFC 9204 §7.1.3: values guessable by probing the table are never indexed. */
+static bool sensitive(const h3_qpack_field *f)
+{
+    return name_is(f, "authorization") || name_is(f, "proxy-authorization") ||
+           (name_is(f, "cookie") && f->value_len < 20);
+}
+
 static uint32_t field_hash(const h3_qpack_field *f)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -297,13 +311,15 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
         int exact;
         int s = h3_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &exact);
         if (s >= 0 && exact) {
+            r->never = false;
             r->kind = REP_STATIC;
             r->index = (uint64_t)s;
             continue;
         }
         r->kind = s >= 0 ? REP_NAME_STATIC : REP_LITERAL;
         r->index = s >= 0 ? (uint64_t)s : 0;
-        if (!use_dynamic)
+        r->never = sensitive(f);
+        if (!use_dynamic || r->never)
             continue;
         /* Usable entries: acknowledged ones, or any while this stream may block. */
         uint64_t usable_end = can_block ? t->insert_count : enc->known_received;
@@ -385,7 +401,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
             h3_qpack_put_int(&w, 0x80, 6, base - 1 - r->index);
             break;
         case REP_NAME_STATIC: /* §4.5.4 */
-            h3_qpack_put_int(&w, 0x50, 4, r->index);
+            h3_qpack_put_int(&w, r->never ? 0x70 : 0x50, 4, r->index);
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         case REP_NAME_DYNAMIC: /* §4.5.4 */
@@ -393,7 +409,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         default: /* §4.5.6 */
-            h3_qpack_put_string(&w, 0x20, 3, f->name, f->name_len, enc->huffman);
+            h3_qpack_put_string(&w, r->never ? 0x30 : 0x20, 3, f->name, f->name_len, enc->huffman);
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         }
