@@ -128,13 +128,16 @@ int h3_qpack_encoder_apply_settings(h3_qpack_encoder *enc, uint64_t peer_max_tab
         return H3_QPACK_ERR_NOMEM;
     if (cap == 0)
         return H3_QPACK_OK;
-    /* Without the instruction queued the table stays at 0 (static only). */
-    quic_writer w;
-    if (emit_begin(enc, 12, &w) != H3_QPACK_OK)
+    /* Without both the table memory and the instruction queued, stay static-only. */
+    if (h3_qpack_table_set_capacity(&enc->table, cap, 0) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
+    quic_writer w;
+    if (emit_begin(enc, 12, &w) != H3_QPACK_OK) {
+        h3_qpack_table_set_capacity(&enc->table, 0, 0);
+        return H3_QPACK_ERR_NOMEM;
+    }
     h3_qpack_put_int(&w, 0x20, 5, cap);
     emit_end(enc, &w);
-    h3_qpack_table_set_capacity(&enc->table, cap, 0);
     return H3_QPACK_OK;
 }
 
@@ -303,7 +306,7 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
      * stop inserting while half a table of inserts awaits acknowledgment: a
      * peer that does not acknowledge could not use them anyway. */
     bool may_insert = use_dynamic && enc->out_len < 4 * t->capacity + 4096 &&
-                      t->insert_count - enc->known_received < t->max_entries / 2 + 1;
+                      t->insert_count - enc->known_received < t->capacity / 64 + 1;
     uint64_t ric = 0, min_ref = UINT64_MAX;
     for (size_t i = 0; i < count; i++) {
         const h3_qpack_field *f = &fields[i];
