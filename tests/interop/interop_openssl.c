@@ -52,6 +52,15 @@ typedef enum {
     MODE_SERVER_HRR,
 } interop_mode;
 
+/* The server's certificate: a leaf signed by a test CA of the same kind, or
+ * (chain) an ECDSA P-256 leaf signed by an intermediate CA under the root. */
+typedef enum {
+    CERT_ECDSA,    /* P-256 */
+    CERT_RSA,      /* 2048 bits */
+    CERT_ECDSA384, /* P-384 */
+    CERT_CHAIN,
+} cert_kind;
+
 static struct {
     const char *openssl;
     interop_mode mode;
@@ -59,7 +68,7 @@ static struct {
     const char *suite_name; /* OpenSSL's name */
     uint16_t group;
     const char *group_name; /* OpenSSL's name */
-    bool rsa;
+    cert_kind cert;
 } cfg;
 
 /* Everything the cleanup (and the alarm handler) must undo. */
@@ -69,8 +78,8 @@ static int g_aux_fd = -1;
 
 /* Every file a case creates, so that cleanup needs no directory scan. */
 static const char *const g_files[] = {
-    "ca.key",   "ca.pem",   "leaf.key", "leaf.csr",   "leaf.pem",
-    "leaf.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
+    "ca.key",    "ca.pem",    "leaf.key",  "leaf.csr", "leaf.pem", "leaf.ext",   "inter.key",
+    "inter.csr", "inter.pem", "inter.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
 };
 
 /* Async-signal-safe path join (the alarm handler uses it). */
@@ -236,46 +245,92 @@ static void run_openssl(const char *const *args)
     }
 }
 
-/*
- * A test CA and a leaf it signs, of the same key type: ECDSA P-256 or
- * RSA-2048. The leaf's subjectAltName is san.
- */
-static void make_certs(bool rsa, const char *san)
+/* A key and certificate signing request, or with ca_key a self-signed CA. */
+static void make_key(const char *name, cert_kind kind, const char *subject, bool self_signed)
 {
-    const char *newkey = rsa ? "rsa:2048" : "ec";
-    const char *opt = rsa ? "rsa_keygen_bits:2048" : "ec_paramgen_curve:prime256v1";
-    const char *ca[] = {"req",       "-x509",
-                        "-newkey",   newkey,
-                        "-pkeyopt",  opt,
-                        "-nodes",    "-keyout",
-                        P("ca.key"), "-out",
-                        P("ca.pem"), "-days",
-                        "2",         "-sha256",
-                        "-subj",     "/CN=Quince Interop Test CA",
-                        "-addext",   "basicConstraints=critical,CA:TRUE",
-                        "-addext",   "keyUsage=critical,keyCertSign,cRLSign",
-                        NULL};
-    run_openssl(ca);
-    const char *csr[] = {"req",         "-new",   "-newkey",       newkey,        "-pkeyopt",
-                         opt,           "-nodes", "-keyout",       P("leaf.key"), "-out",
-                         P("leaf.csr"), "-subj",  "/CN=localhost", NULL};
-    run_openssl(csr);
+    const char *newkey = kind == CERT_RSA ? "rsa:2048" : "ec";
+    const char *opt = kind == CERT_RSA        ? "rsa_keygen_bits:2048"
+                      : kind == CERT_ECDSA384 ? "ec_paramgen_curve:secp384r1"
+                                              : "ec_paramgen_curve:prime256v1";
+    char key[32], out[32];
+    snprintf(key, sizeof(key), "%s.key", name);
+    snprintf(out, sizeof(out), "%s.%s", name, self_signed ? "pem" : "csr");
+    const char *args[] = {"req",      self_signed ? "-x509" : "-new",
+                          "-newkey",  newkey,
+                          "-pkeyopt", opt,
+                          "-nodes",   "-keyout",
+                          P(key),     "-out",
+                          P(out),     "-subj",
+                          subject,    "-days",
+                          "2",        kind == CERT_ECDSA384 ? "-sha384" : "-sha256",
+                          "-addext",  "basicConstraints=critical,CA:TRUE",
+                          "-addext",  "keyUsage=critical,keyCertSign,cRLSign",
+                          NULL};
+    if (!self_signed)
+        args[13] = NULL; /* a CSR: no validity, no extensions */
+    run_openssl(args);
+}
+
+/* Sign name.csr with issuer's key into name.pem, with extensions ext. */
+static void sign_cert(const char *name, const char *issuer, const char *ext, bool sha384)
+{
+    char csr[32], pem[32], extf[32], ipem[32], ikey[32];
+    snprintf(csr, sizeof(csr), "%s.csr", name);
+    snprintf(pem, sizeof(pem), "%s.pem", name);
+    snprintf(extf, sizeof(extf), "%s.ext", name);
+    snprintf(ipem, sizeof(ipem), "%s.pem", issuer);
+    snprintf(ikey, sizeof(ikey), "%s.key", issuer);
+    write_text(P(extf), ext);
+    static unsigned counter;
+    char serial[40];
+    snprintf(serial, sizeof(serial), "0x%lx%04x%02x", (unsigned long)time(NULL),
+             (unsigned)getpid() & 0xffff, ++counter);
+    const char *args[] = {"x509",
+                          "-req",
+                          "-in",
+                          P(csr),
+                          "-CA",
+                          P(ipem),
+                          "-CAkey",
+                          P(ikey),
+                          "-set_serial",
+                          serial,
+                          "-days",
+                          "2",
+                          sha384 ? "-sha384" : "-sha256",
+                          "-extfile",
+                          P(extf),
+                          "-out",
+                          P(pem),
+                          NULL};
+    run_openssl(args);
+}
+
+/* The CA (ca.pem), the leaf (leaf.pem, leaf.key) with subjectAltName san,
+ * and for CERT_CHAIN the intermediate (inter.pem) between them. */
+static void make_certs(cert_kind kind, const char *san)
+{
+    cert_kind ca_kind = kind == CERT_CHAIN ? CERT_ECDSA : kind;
+    bool sha384 = kind == CERT_ECDSA384;
+    make_key("ca", ca_kind, "/CN=Quince Interop Test CA", true);
+    const char *issuer = "ca";
+    if (kind == CERT_CHAIN) {
+        make_key("inter", CERT_ECDSA, "/CN=Quince Interop Intermediate CA", false);
+        sign_cert("inter", "ca",
+                  "basicConstraints=critical,CA:TRUE,pathlen:0\n"
+                  "keyUsage=critical,keyCertSign,cRLSign\n",
+                  false);
+        issuer = "inter";
+    }
+    make_key("leaf", ca_kind, "/CN=localhost", false);
     char ext[512];
     snprintf(ext, sizeof(ext),
              "basicConstraints=critical,CA:FALSE\n"
              "keyUsage=critical,%s\n"
              "extendedKeyUsage=serverAuth\n"
              "subjectAltName=%s\n",
-             rsa ? "digitalSignature,keyEncipherment" : "digitalSignature", san);
-    write_text(P("leaf.ext"), ext);
-    char serial[32];
-    snprintf(serial, sizeof(serial), "0x%lx%04x", (unsigned long)time(NULL),
-             (unsigned)getpid() & 0xffff);
-    const char *sign[] = {"x509",      "-req",        "-in",       P("leaf.csr"), "-CA",
-                          P("ca.pem"), "-CAkey",      P("ca.key"), "-set_serial", serial,
-                          "-days",     "2",           "-sha256",   "-extfile",    P("leaf.ext"),
-                          "-out",      P("leaf.pem"), NULL};
-    run_openssl(sign);
+             kind == CERT_RSA ? "digitalSignature,keyEncipherment" : "digitalSignature", san);
+    sign_cert("leaf", issuer, ext, sha384);
 }
 
 /* Start openssl with a pipe on its standard input (kept open until the end
@@ -466,7 +521,14 @@ static const char *const g_alpn[] = {"hq-interop", NULL};
  * among the RSA schemes. */
 static uint16_t expected_scheme(void)
 {
-    return cfg.rsa ? CRYPTO_SIG_RSA_PSS_RSAE_SHA256 : CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+    switch (cfg.cert) {
+    case CERT_RSA:
+        return CRYPTO_SIG_RSA_PSS_RSAE_SHA256;
+    case CERT_ECDSA384:
+        return CRYPTO_SIG_ECDSA_SECP384R1_SHA384;
+    default:
+        return CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+    }
 }
 
 static void check_ours(interop_peer *p)
@@ -519,34 +581,26 @@ static void run_client(test_env *t, int64_t deadline)
 {
     const char *san = cfg.mode == MODE_WRONG_HOST ? "DNS:other.example,IP:127.0.0.2"
                                                   : "IP:127.0.0.1,DNS:localhost";
-    make_certs(cfg.rsa, san);
+    make_certs(cfg.cert, san);
     int port = reserve_port();
     char accept[64];
     snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
     const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
-    const char *args[] = {"s_server",
-                          "-tls1_3",
-                          "-accept",
-                          accept,
-                          "-naccept",
-                          "1",
-                          "-quiet",
-                          "-cert",
-                          P("leaf.pem"),
-                          "-key",
-                          P("leaf.key"),
-                          "-ciphersuites",
-                          cfg.suite_name,
-                          "-groups",
-                          cfg.group_name,
-                          "-alpn",
-                          alpn,
-                          "-trace",
-                          "-msgfile",
-                          P("peer.trace"),
-                          cfg.mode == MODE_FRAGMENTED ? "-max_send_frag" : NULL,
-                          "512",
-                          NULL};
+    const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
+                            "-naccept",     "1",       "-quiet",       "-cert",
+                            P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
+                            cfg.suite_name, "-groups", cfg.group_name, "-alpn",
+                            alpn,           "-trace",  "-msgfile",     P("peer.trace")};
+    size_t n = 20;
+    if (cfg.cert == CERT_CHAIN) {
+        args[n++] = "-cert_chain";
+        args[n++] = P("inter.pem");
+    }
+    if (cfg.mode == MODE_FRAGMENTED) {
+        args[n++] = "-max_send_frag";
+        args[n++] = "512";
+    }
+    args[n] = NULL;
     spawn_openssl(args);
     int fd = connect_to(port, deadline);
 
@@ -695,7 +749,7 @@ static void run_server(test_env *t, int64_t deadline)
 {
     /* OpenSSL sends a key share for the first of its groups only. */
     const char *hrr_groups = cfg.group == CRYPTO_GROUP_X25519 ? "P-256:X25519" : "X25519:P-256";
-    make_certs(cfg.rsa, "IP:127.0.0.1,DNS:localhost");
+    make_certs(cfg.cert, "IP:127.0.0.1,DNS:localhost");
     int port;
     int lfd = listen_any(&port);
     char connect[64];
@@ -732,10 +786,22 @@ static void run_server(test_env *t, int64_t deadline)
     uint8_t *key_pem = read_all(P("leaf.key"), &key_len);
     assert_non_null(pem);
     assert_non_null(key_pem);
+    if (cfg.cert == CERT_CHAIN) {
+        /* Leaf first, then the intermediate (RFC 8446 §4.4.2). */
+        size_t inter_len;
+        uint8_t *inter = read_all(P("inter.pem"), &inter_len);
+        assert_non_null(inter);
+        uint8_t *both = realloc(pem, pem_len + inter_len + 1);
+        assert_non_null(both);
+        memcpy(both + pem_len, inter, inter_len + 1);
+        pem = both;
+        pem_len += inter_len;
+        free(inter);
+    }
     uint8_t **ders = NULL;
     size_t *lens = NULL;
     int n = crypto_x509_parse_chain(&t->env, pem, pem_len, &ders, &lens);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, cfg.cert == CERT_CHAIN ? 2 : 1);
     crypto_privkey *key = crypto_privkey_parse(&t->env, key_pem, key_len);
     assert_non_null(key);
     free(pem);
@@ -830,7 +896,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: interop_openssl OPENSSL "
                     "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr "
-                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
+                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
 
@@ -874,9 +940,15 @@ int main(int argc, char **argv)
     } else {
         return usage();
     }
-    if (strcmp(argv[5], "rsa") == 0)
-        cfg.rsa = true;
-    else if (strcmp(argv[5], "ecdsa") != 0)
+    if (strcmp(argv[5], "ecdsa") == 0)
+        cfg.cert = CERT_ECDSA;
+    else if (strcmp(argv[5], "rsa") == 0)
+        cfg.cert = CERT_RSA;
+    else if (strcmp(argv[5], "ecdsa384") == 0)
+        cfg.cert = CERT_ECDSA384;
+    else if (strcmp(argv[5], "chain") == 0)
+        cfg.cert = CERT_CHAIN;
+    else
         return usage();
 
     const char *tmp = getenv("TMPDIR");
