@@ -263,6 +263,16 @@ int tls_install_secret(crypto_tls *tls, crypto_level level, bool is_write, const
     return rc < 0 ? rc : 0;
 }
 
+void tls_handshake_complete(crypto_tls *tls)
+{
+    tls->recv_level = CRYPTO_LEVEL_APP;
+    tls->state = TLS_CONNECTED;
+    crypto_tls_transcript_free(tls->env, &tls->transcript);
+    memset(tls->ks.secret, 0, sizeof(tls->ks.secret));
+    memset(tls->ks.client_hs, 0, sizeof(tls->ks.client_hs));
+    memset(tls->ks.server_hs, 0, sizeof(tls->ks.server_hs));
+}
+
 int crypto_tls_start(crypto_tls *tls)
 {
     if (tls->error != 0)
@@ -282,6 +292,8 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
         return tls->error;
     if (len == 0)
         return 0;
+    if (data == NULL)
+        return CRYPTO_ERR_ARGUMENT;
     if (tls->state == TLS_C_START)
         return tls_fail(tls, CRYPTO_ERR_UNEXPECTED_MESSAGE);
     while (len > 0) {
@@ -321,6 +333,12 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
             if (rc < 0)
                 return tls_fail(tls, rc);
         }
+    }
+    /* After the handshake little arrives (tickets): do not keep the buffer. */
+    if (tls->state == TLS_CONNECTED && tls->msg_have == 0) {
+        quic_env_free(tls->env, tls->msg);
+        tls->msg = NULL;
+        tls->msg_cap = 0;
     }
     return 0;
 }
