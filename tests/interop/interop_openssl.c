@@ -32,7 +32,10 @@
  * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
  * client; s_server cuts its records at 512 bytes, so that handshake messages
  * span records), server-hrr (our server accepts only GROUP, s_client offers
- * a key share for X25519 first: a HelloRetryRequest). SUITE: aes128gcm,
+ * a key share for X25519 first: a HelloRetryRequest); negative cases:
+ * expired (our client checks validity three days ahead), unknown-ca (our
+ * client trusts another CA), server-untrusted (s_client trusts another CA),
+ * server-no-suite (s_client offers only TLS_AES_128_CCM_SHA256). SUITE: aes128gcm,
  * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
@@ -50,6 +53,10 @@ typedef enum {
     MODE_WRONG_HOST,
     MODE_FRAGMENTED,
     MODE_SERVER_HRR,
+    MODE_EXPIRED,
+    MODE_UNKNOWN_CA,
+    MODE_SERVER_UNTRUSTED,
+    MODE_SERVER_NO_SUITE,
 } interop_mode;
 
 /* The server's certificate: a leaf signed by a test CA of the same kind, or
@@ -78,8 +85,9 @@ static int g_aux_fd = -1;
 
 /* Every file a case creates, so that cleanup needs no directory scan. */
 static const char *const g_files[] = {
-    "ca.key",    "ca.pem",    "leaf.key",  "leaf.csr", "leaf.pem", "leaf.ext",   "inter.key",
-    "inter.csr", "inter.pem", "inter.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
+    "ca.key",     "ca.pem",    "leaf.key",  "leaf.csr",  "leaf.pem", "leaf.ext",
+    "inter.key",  "inter.csr", "inter.pem", "inter.ext", "peer.out", "peer.err",
+    "peer.trace", "cmd.log",   "other.key", "other.pem",
 };
 
 /* Async-signal-safe path join (the alarm handler uses it). */
@@ -576,6 +584,81 @@ static void close_aux(void)
     }
 }
 
+/* How a negative case must end: our engine's error, the alert (sent by us,
+ * or received when err is CRYPTO_ERR_ALERT_RECEIVED) and the line OpenSSL's
+ * trace shows for it. */
+typedef struct expected_failure {
+    int err;
+    uint8_t alert;
+    const char *trace;
+} expected_failure;
+
+static bool expected_failure_of_mode(expected_failure *e)
+{
+    switch (cfg.mode) {
+    case MODE_WRONG_HOST:
+        /* The certificate chains to our CA but names other hosts. */
+        *e = (expected_failure){CRYPTO_ERR_BAD_CERTIFICATE, CRYPTO_ALERT_BAD_CERTIFICATE,
+                                "Level=fatal(2), description=bad certificate(42)"};
+        return true;
+    case MODE_ALPN_MISMATCH:
+        /* OpenSSL 3.0's s_server answers a ClientHello whose ALPN list has
+         * none of its protocols with a fatal no_application_protocol alert
+         * (120) instead of a ServerHello. */
+        *e = (expected_failure){CRYPTO_ERR_ALERT_RECEIVED, CRYPTO_ALERT_NO_APPLICATION_PROTOCOL,
+                                "Level=fatal(2), description=no application protocol(120)"};
+        return true;
+    case MODE_EXPIRED:
+        *e = (expected_failure){CRYPTO_ERR_CERT_EXPIRED, CRYPTO_ALERT_CERTIFICATE_EXPIRED,
+                                "Level=fatal(2), description=certificate expired(45)"};
+        return true;
+    case MODE_UNKNOWN_CA:
+        *e = (expected_failure){CRYPTO_ERR_UNKNOWN_CA, CRYPTO_ALERT_UNKNOWN_CA,
+                                "Level=fatal(2), description=unknown CA(48)"};
+        return true;
+    case MODE_SERVER_UNTRUSTED:
+        /* s_client -verify_return_error refuses our chain. */
+        *e = (expected_failure){CRYPTO_ERR_ALERT_RECEIVED, CRYPTO_ALERT_UNKNOWN_CA,
+                                "Level=fatal(2), description=unknown CA(48)"};
+        return true;
+    case MODE_SERVER_NO_SUITE:
+        /* RFC 8446 §4.1.1: no common cipher suite is handshake_failure. */
+        *e = (expected_failure){CRYPTO_ERR_HANDSHAKE_FAILURE, CRYPTO_ALERT_HANDSHAKE_FAILURE,
+                                "Level=fatal(2), description=handshake failure(40)"};
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The handshake returned rc; check it against e, free the peer, and wait for
+ * openssl to exit. */
+static void check_failure(interop_peer *p, int rc, const expected_failure *e, int64_t deadline)
+{
+    bool sent = p->alert_sent, got = p->peer_alert_received;
+    uint8_t sent_alert = p->sent_alert, got_alert = p->peer_alert;
+    uint8_t engine_alert = crypto_tls_alert(p->tls);
+    bool done = crypto_tls_handshake_done(p->tls);
+    interop_peer_free(p);
+    wait_child(g_child, deadline);
+    if (rc != e->err || !trace_has(e->trace)) {
+        dump_file("peer.err");
+        dump_file("peer.trace");
+    }
+    assert_int_equal(rc, e->err);
+    assert_false(done);
+    if (e->err == CRYPTO_ERR_ALERT_RECEIVED) {
+        assert_true(got);
+        assert_int_equal(got_alert, e->alert);
+    } else {
+        assert_int_equal(engine_alert, e->alert);
+        assert_true(sent);
+        assert_int_equal(sent_alert, e->alert);
+    }
+    /* And OpenSSL sent or received that alert. */
+    assert_true(trace_has(e->trace));
+}
+
 /* Our client against openssl s_server (and the two negative cases). */
 static void run_client(test_env *t, int64_t deadline)
 {
@@ -607,7 +690,9 @@ static void run_client(test_env *t, int64_t deadline)
     crypto_x509_store *store = crypto_x509_store_new(&t->env);
     assert_non_null(store);
     size_t ca_len;
-    uint8_t *ca = read_all(P("ca.pem"), &ca_len);
+    if (cfg.mode == MODE_UNKNOWN_CA)
+        make_key("other", CERT_ECDSA, "/CN=Some Other CA", true);
+    uint8_t *ca = read_all(P(cfg.mode == MODE_UNKNOWN_CA ? "other.pem" : "ca.pem"), &ca_len);
     assert_non_null(ca);
     assert_int_equal(crypto_x509_store_add(store, ca, ca_len), 0);
     free(ca);
@@ -619,6 +704,8 @@ static void run_client(test_env *t, int64_t deadline)
     c.verify_mode = CRYPTO_VERIFY_CHAIN;
     c.ca_store = store;
     c.verify_time_unix = (int64_t)time(NULL);
+    if (cfg.mode == MODE_EXPIRED)
+        c.verify_time_unix += 3 * 86400; /* the certificates are valid for two days */
 
     uint8_t *ours = malloc(PAYLOAD_LEN), *theirs = malloc(PAYLOAD_LEN);
     assert_non_null(ours);
@@ -634,48 +721,14 @@ static void run_client(test_env *t, int64_t deadline)
     p.aux_len = PAYLOAD_LEN;
     rc = interop_peer_handshake(&p, deadline);
 
-    if (cfg.mode == MODE_WRONG_HOST) {
-        /* The certificate chains to our CA but names other hosts: our
-         * client must refuse it with bad_certificate (42). */
-        bool sent = p.alert_sent;
-        uint8_t alert = p.sent_alert;
-        uint8_t engine_alert = crypto_tls_alert(p.tls);
-        interop_peer_free(&p);
-        int st = wait_child(g_child, deadline);
-        (void)st;
+    expected_failure e;
+    if (expected_failure_of_mode(&e)) {
+        check_failure(&p, rc, &e, deadline);
         crypto_x509_store_free(&t->env, store);
         free(ours);
         free(theirs);
-        if (rc != CRYPTO_ERR_BAD_CERTIFICATE)
-            dump_file("peer.trace");
-        assert_int_equal(rc, CRYPTO_ERR_BAD_CERTIFICATE);
-        assert_int_equal(engine_alert, CRYPTO_ALERT_BAD_CERTIFICATE);
-        assert_true(sent);
-        assert_int_equal(alert, CRYPTO_ALERT_BAD_CERTIFICATE);
-        /* And OpenSSL received it as such. */
-        assert_true(trace_has("Level=fatal(2), description=bad certificate(42)"));
         return;
     }
-    if (cfg.mode == MODE_ALPN_MISMATCH) {
-        /* OpenSSL 3.0's s_server answers a ClientHello whose ALPN list has
-         * none of its protocols with a fatal no_application_protocol alert
-         * (120) instead of a ServerHello. */
-        bool got = p.peer_alert_received;
-        uint8_t alert = p.peer_alert;
-        bool done = crypto_tls_handshake_done(p.tls);
-        interop_peer_free(&p);
-        wait_child(g_child, deadline);
-        crypto_x509_store_free(&t->env, store);
-        free(ours);
-        free(theirs);
-        assert_int_equal(rc, CRYPTO_ERR_ALERT_RECEIVED);
-        assert_false(done);
-        assert_true(got);
-        assert_int_equal(alert, CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
-        assert_true(trace_has("Level=fatal(2), description=no application protocol(120)"));
-        return;
-    }
-
     if (rc != 0) {
         dump_file("peer.err");
         dump_file("peer.trace");
@@ -750,6 +803,8 @@ static void run_server(test_env *t, int64_t deadline)
     /* OpenSSL sends a key share for the first of its groups only. */
     const char *hrr_groups = cfg.group == CRYPTO_GROUP_X25519 ? "P-256:X25519" : "X25519:P-256";
     make_certs(cfg.cert, "IP:127.0.0.1,DNS:localhost");
+    if (cfg.mode == MODE_SERVER_UNTRUSTED)
+        make_key("other", CERT_ECDSA, "/CN=Some Other CA", true);
     int port;
     int lfd = listen_any(&port);
     char connect[64];
@@ -762,7 +817,7 @@ static void run_server(test_env *t, int64_t deadline)
                           "-nocommands",
                           "-verify_return_error",
                           "-CAfile",
-                          P("ca.pem"),
+                          P(cfg.mode == MODE_SERVER_UNTRUSTED ? "other.pem" : "ca.pem"),
                           "-verify_ip",
                           "127.0.0.1",
                           "-servername",
@@ -770,7 +825,8 @@ static void run_server(test_env *t, int64_t deadline)
                           "-alpn",
                           "hq-interop",
                           "-ciphersuites",
-                          cfg.suite_name,
+                          cfg.mode == MODE_SERVER_NO_SUITE ? "TLS_AES_128_CCM_SHA256"
+                                                           : cfg.suite_name,
                           "-groups",
                           cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
                           "-trace",
@@ -832,6 +888,15 @@ static void run_server(test_env *t, int64_t deadline)
     p.aux_data = theirs;
     p.aux_len = PAYLOAD_LEN;
     rc = interop_peer_handshake(&p, deadline);
+    expected_failure e;
+    if (expected_failure_of_mode(&e)) {
+        check_failure(&p, rc, &e, deadline);
+        crypto_x509_der_free(&t->env, ders, lens, (size_t)n);
+        crypto_privkey_free(&t->env, key);
+        free(ours);
+        free(theirs);
+        return;
+    }
     if (rc != 0) {
         dump_file("peer.err");
         dump_file("peer.trace");
@@ -878,7 +943,8 @@ static void test_case(void **state)
     /* Certificates are made now: validity is checked against the real clock. */
     t.wall_clock = (int64_t)time(NULL);
     int64_t deadline = interop_now_ms() + CASE_MS;
-    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR)
+    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR ||
+        cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE)
         run_server(&t, deadline);
     else
         run_client(&t, deadline);
@@ -895,7 +961,8 @@ static int teardown(void **state)
 static int usage(void)
 {
     fprintf(stderr, "usage: interop_openssl OPENSSL "
-                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr "
+                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr|expired|unknown-"
+                    "ca|server-untrusted|server-no-suite "
                     "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
@@ -917,6 +984,14 @@ int main(int argc, char **argv)
         cfg.mode = MODE_FRAGMENTED;
     else if (strcmp(argv[2], "server-hrr") == 0)
         cfg.mode = MODE_SERVER_HRR;
+    else if (strcmp(argv[2], "expired") == 0)
+        cfg.mode = MODE_EXPIRED;
+    else if (strcmp(argv[2], "unknown-ca") == 0)
+        cfg.mode = MODE_UNKNOWN_CA;
+    else if (strcmp(argv[2], "server-untrusted") == 0)
+        cfg.mode = MODE_SERVER_UNTRUSTED;
+    else if (strcmp(argv[2], "server-no-suite") == 0)
+        cfg.mode = MODE_SERVER_NO_SUITE;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {
