@@ -697,6 +697,64 @@ static void test_levels_and_secret_timing(void **state)
     side_free(s);
 }
 
+/* crypto_tls_new refuses configs it cannot honour, and copies what it keeps. */
+static void test_config(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 131);
+    crypto_tls_callbacks cb = {NULL, NULL, NULL, NULL};
+    crypto_tls_config cfg = {.is_server = false};
+    assert_null(crypto_tls_new(&t.env, &cfg, &cb)); /* no send callback */
+    side *c = side_new(false, 132);
+    side *s = side_new(true, 133);
+    static const uint16_t unknown_suites[] = {0x1304, 0x00ff, 0};
+    static const uint16_t unknown_groups[] = {0x11ec, 0x0018, 0};
+    static const char *const empty_alpn[] = {"h3", "", NULL};
+    crypto_tls_config bad = c->cfg;
+    bad.cipher_suites = unknown_suites;
+    assert_false(side_try_start_with(c, &bad));
+    bad = c->cfg;
+    bad.groups = unknown_groups;
+    assert_false(side_try_start_with(c, &bad));
+    bad = c->cfg;
+    bad.alpn = empty_alpn;
+    assert_false(side_try_start_with(c, &bad));
+    bad = s->cfg;
+    bad.private_key = NULL;
+    assert_false(side_try_start_with(s, &bad));
+    bad = s->cfg;
+    bad.cert_chain_count = 0;
+    assert_false(side_try_start_with(s, &bad));
+
+    /* Lists, strings and parameters are copied: the caller's may change after. */
+    char name[] = "example.test";
+    char proto[] = "h3";
+    const char *alpn[] = {proto, NULL};
+    uint16_t groups[] = {CRYPTO_GROUP_SECP256R1, 0};
+    c->cfg.server_name = name;
+    c->cfg.alpn = alpn;
+    c->cfg.groups = groups;
+    side_start(c);
+    side_start(s);
+    memcpy(name, "zzzzzzz.zzzz", 12);
+    proto[1] = '2';
+    groups[0] = CRYPTO_GROUP_X25519;
+    pair_run(c, s, 0);
+    assert_success(c, s);
+    assert_int_equal(crypto_tls_group(c->tls), CRYPTO_GROUP_SECP256R1);
+    assert_string_equal(crypto_tls_alpn(c->tls), "h3");
+    assert_string_equal(crypto_tls_server_name(s->tls), "example.test");
+    /* Calls out of place. */
+    assert_int_equal(crypto_tls_start(c->tls), CRYPTO_ERR_ARGUMENT);
+    assert_int_equal(crypto_tls_start(s->tls), 0);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_APP, NULL, 0), 0);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_APP, NULL, 3), CRYPTO_ERR_ARGUMENT);
+    side_free(c);
+    side_free(s);
+    test_env_check_leaks(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_exporter),
         cmocka_unit_test(test_levels_and_secret_timing),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -163,6 +163,14 @@ bool side_try_start(side *s)
     return s->cfg.is_server || crypto_tls_start(s->tls) == 0;
 }
 
+bool side_try_start_with(side *s, const crypto_tls_config *cfg)
+{
+    crypto_tls_callbacks cb = {s, cb_send, cb_set_secret, cb_peer_tp};
+    crypto_tls *tls = crypto_tls_new(&s->t.env, cfg, &cb);
+    crypto_tls_free(tls);
+    return tls != NULL;
+}
+
 void side_free(side *s)
 {
     crypto_tls_free(s->tls);

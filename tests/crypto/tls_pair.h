@@ -61,6 +61,8 @@ side *side_new(bool is_server, uint64_t seed);
 void side_start(side *s);
 /* The same without asserting: false if the engine could not be created or started. */
 bool side_try_start(side *s);
+/* Try to create an engine from another config (the side keeps none); false if refused. */
+bool side_try_start_with(side *s, const crypto_tls_config *cfg);
 void side_free(side *s);
 /* Move everything one side sent to the other, in chunks of chunk bytes (0: all at once). */
 int pair_deliver(side *from, side *to, size_t chunk);
