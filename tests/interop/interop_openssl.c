@@ -35,7 +35,8 @@
  * a key share for X25519 first: a HelloRetryRequest); negative cases:
  * expired (our client checks validity three days ahead), unknown-ca (our
  * client trusts another CA), server-untrusted (s_client trusts another CA),
- * server-no-suite (s_client offers only TLS_AES_128_CCM_SHA256). SUITE: aes128gcm,
+ * server-no-suite (s_client offers only TLS_AES_128_CCM_SHA256), key-update
+ * (s_server sends a KeyUpdate, which QUIC's TLS refuses: RFC 9001 §6). SUITE: aes128gcm,
  * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
@@ -57,6 +58,7 @@ typedef enum {
     MODE_UNKNOWN_CA,
     MODE_SERVER_UNTRUSTED,
     MODE_SERVER_NO_SUITE,
+    MODE_KEY_UPDATE,
 } interop_mode;
 
 /* The server's certificate: a leaf signed by a test CA of the same kind, or
@@ -669,8 +671,10 @@ static void run_client(test_env *t, int64_t deadline)
     char accept[64];
     snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
     const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
+    /* key-update drives s_server's "k" command, which -quiet disables. */
+    const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
     const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
-                            "-naccept",     "1",       "-quiet",       "-cert",
+                            "-naccept",     "1",       quiet,          "-cert",
                             P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
                             cfg.suite_name, "-groups", cfg.group_name, "-alpn",
                             alpn,           "-trace",  "-msgfile",     P("peer.trace")};
@@ -718,7 +722,7 @@ static void run_client(test_env *t, int64_t deadline)
     assert_int_equal(rc, 0);
     p.aux_fd = g_aux_fd;
     p.aux_data = theirs;
-    p.aux_len = PAYLOAD_LEN;
+    p.aux_len = cfg.mode == MODE_KEY_UPDATE ? 0 : PAYLOAD_LEN;
     rc = interop_peer_handshake(&p, deadline);
 
     expected_failure e;
@@ -736,6 +740,31 @@ static void run_client(test_env *t, int64_t deadline)
                  rc, p.sent_alert, p.peer_alert);
     }
     check_ours(&p);
+    if (cfg.mode == MODE_KEY_UPDATE) {
+        /* RFC 9001 §6: "Endpoints MUST treat the receipt of a TLS KeyUpdate
+         * message as a connection error of type 0x010a", unexpected_message. */
+        static const uint8_t k[] = "k\n";
+        p.aux_data = k;
+        p.aux_len = 2;
+        rc = interop_peer_exchange(&p, NULL, 0, 1, deadline);
+        bool sent = p.alert_sent;
+        uint8_t alert = p.sent_alert;
+        uint8_t engine_alert = crypto_tls_alert(p.tls);
+        interop_peer_free(&p);
+        wait_child(g_child, deadline);
+        crypto_x509_store_free(&t->env, store);
+        free(ours);
+        free(theirs);
+        if (rc != CRYPTO_ERR_UNEXPECTED_MESSAGE)
+            dump_file("peer.trace");
+        assert_true(trace_has("KeyUpdate, Length=1"));
+        assert_int_equal(rc, CRYPTO_ERR_UNEXPECTED_MESSAGE);
+        assert_int_equal(engine_alert, CRYPTO_ALERT_UNEXPECTED_MESSAGE);
+        assert_true(sent);
+        assert_int_equal(alert, CRYPTO_ALERT_UNEXPECTED_MESSAGE);
+        assert_true(trace_has("Level=fatal(2), description=unexpected_message(10)"));
+        return;
+    }
     rc = interop_peer_exchange(&p, ours, PAYLOAD_LEN, PAYLOAD_LEN, deadline);
     if (rc != 0) {
         dump_file("peer.err");
@@ -962,7 +991,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: interop_openssl OPENSSL "
                     "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr|expired|unknown-"
-                    "ca|server-untrusted|server-no-suite "
+                    "ca|server-untrusted|server-no-suite|key-update "
                     "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
@@ -992,6 +1021,8 @@ int main(int argc, char **argv)
         cfg.mode = MODE_SERVER_UNTRUSTED;
     else if (strcmp(argv[2], "server-no-suite") == 0)
         cfg.mode = MODE_SERVER_NO_SUITE;
+    else if (strcmp(argv[2], "key-update") == 0)
+        cfg.mode = MODE_KEY_UPDATE;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {
