@@ -1,5 +1,4 @@
-/* Interop with OpenSSL over TCP: our TLS 1.3 client against s_server, our server against s_client.
- */
+/* Interop with OpenSSL over TCP: our TLS 1.3 client vs s_server, our server vs s_client. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,16 +27,22 @@
 /*
  * One process runs one case, named on the command line:
  *   interop_openssl OPENSSL MODE SUITE GROUP CERT
- * MODE: client (ours against s_server), server (ours against s_client),
- * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
- * client; s_server cuts its records at 512 bytes, so that handshake messages
- * span records), server-hrr (our server accepts only GROUP, s_client offers
- * a key share for X25519 first: a HelloRetryRequest); negative cases:
- * expired (our client checks validity three days ahead), unknown-ca (our
- * client trusts another CA), server-untrusted (s_client trusts another CA),
- * server-no-suite (s_client offers only TLS_AES_128_CCM_SHA256), key-update
- * (s_server sends a KeyUpdate, which QUIC's TLS refuses: RFC 9001 §6). SUITE: aes128gcm,
- * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
+ * SUITE: aes128gcm, aes256gcm, chacha20. GROUP: x25519, p256.
+ * CERT: ecdsa (P-256), rsa (2048), ecdsa384 (P-384), chain (ECDSA with an
+ * intermediate CA). MODE, with our client against s_server:
+ *   client          handshake, 64 KiB each way, close_notify both ways;
+ *   fragmented      the same with s_server's records cut at 512 bytes;
+ *   alpn-mismatch   s_server speaks h3 only;
+ *   wrong-host      the certificate names other hosts;
+ *   expired         our client checks validity three days ahead;
+ *   unknown-ca      our client trusts another CA;
+ *   key-update      s_server sends a KeyUpdate (refused: RFC 9001 §6);
+ * and with our server against s_client:
+ *   server          handshake, 64 KiB each way, close_notify both ways;
+ *   server-hrr      our server accepts only GROUP, s_client's key share is
+ *                   for the other group: a HelloRetryRequest;
+ *   server-untrusted  s_client trusts another CA;
+ *   server-no-suite   s_client offers only TLS_AES_128_CCM_SHA256.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
  * and the whole case is bounded in time.
