@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quince_config.h"
+
 #include "crypto/hkdf_label.h"
 
 /* RFC 8446 §B.4 */
@@ -187,12 +189,40 @@ void crypto_tls_free(crypto_tls *tls)
     quic_env_free(env, tls);
 }
 
+#if QUINCE_LOGGING
+static const char *state_name(tls_state state)
+{
+    static const char *const names[] = {"start",
+                                        "wait_server_hello",
+                                        "wait_encrypted_extensions",
+                                        "wait_certificate_or_request",
+                                        "wait_certificate",
+                                        "wait_certificate_verify",
+                                        "wait_finished",
+                                        "wait_client_hello",
+                                        "wait_client_hello2",
+                                        "wait_client_finished",
+                                        "connected"};
+    return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+#endif
+
 int tls_fail(crypto_tls *tls, int err)
 {
     if (tls->error == 0) {
         tls->error = err < 0 ? err : CRYPTO_ERR_INTERNAL_ERROR;
         if (tls->alert == 0)
             tls->alert = crypto_alert_for_error(tls->error);
+#if QUINCE_LOGGING
+        if (tls->env->log != NULL) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "tls %s: handshake failed in %s: %s (alert %u)",
+                     tls->cfg.is_server ? "server" : "client", state_name(tls->state),
+                     crypto_strerror(tls->error), (unsigned)tls->alert);
+            tls->env->log(tls->env->user, 1, msg);
+        }
+#endif
     }
     return tls->error;
 }

@@ -3,8 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "quince_config.h"
 
 #include "crypto/tls.h"
 #include "crypto/tls_msg.h"
@@ -213,6 +216,15 @@ static void test_fragmented(void **state)
     }
 }
 
+static char last_log[256];
+
+static void capture_log(void *user, int level, const char *msg)
+{
+    (void)user;
+    (void)level;
+    snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
 /* RFC 7301 §3.2, RFC 9001 §8.1: no common protocol is no_application_protocol. */
 static void test_alpn_mismatch(void **state)
 {
@@ -221,12 +233,18 @@ static void test_alpn_mismatch(void **state)
     side *c = side_new(false, 51);
     side *s = side_new(true, 52);
     c->cfg.alpn = h2;
+    s->t.env.log = capture_log;
+    last_log[0] = '\0';
     side_start(c);
     side_start(s);
     pair_run(c, s, 0);
     assert_int_equal(crypto_tls_error(s->tls), CRYPTO_ERR_NO_APPLICATION_PROTOCOL);
     assert_int_equal(crypto_tls_alert(s->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
     assert_false(crypto_tls_handshake_done(s->tls));
+#if QUINCE_LOGGING
+    assert_string_equal(last_log, "tls server: handshake failed in wait_client_hello: "
+                                  "no_application_protocol (alert 120)");
+#endif
     /* Sticky: any later input gets the same error. */
     uint8_t junk[4] = {1, 0, 0, 0};
     assert_int_equal(crypto_tls_recv(s->tls, CRYPTO_LEVEL_INITIAL, junk, 4),
