@@ -253,6 +253,34 @@ static void test_alpn_mismatch(void **state)
     side_free(s);
 }
 
+/* RFC 9001 §8.1: in QUIC, ALPN is mandatory on both sides. */
+static void test_alpn_required_in_quic(void **state)
+{
+    (void)state;
+    /* The client offers none: the server refuses. */
+    side *c = side_new(false, 55);
+    side *s = side_new(true, 56);
+    c->cfg.alpn = NULL;
+    side_start(c);
+    side_start(s);
+    pair_run(c, s, 0);
+    assert_int_equal(crypto_tls_alert(s->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
+    side_free(c);
+    side_free(s);
+    /* The server selects none: the client refuses. */
+    c = side_new(false, 57);
+    s = side_new(true, 58);
+    s->cfg.alpn = NULL;
+    side_start(c);
+    side_start(s);
+    pair_run(c, s, 0);
+    assert_int_equal(crypto_tls_error(s->tls), 0);
+    assert_int_equal(crypto_tls_alert(c->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
+    assert_int_equal(c->secret_len[0][CRYPTO_LEVEL_APP], 0);
+    side_free(c);
+    side_free(s);
+}
+
 /* The server picks the first of its own protocols that the client offers. */
 static void test_alpn_choice(void **state)
 {
@@ -783,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_fragmented),
         cmocka_unit_test(test_alpn_mismatch),
         cmocka_unit_test(test_alpn_choice),
+        cmocka_unit_test(test_alpn_required_in_quic),
         cmocka_unit_test(test_certificates),
         cmocka_unit_test(test_verify_time),
         cmocka_unit_test(test_rsa_server),
