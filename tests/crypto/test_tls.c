@@ -88,8 +88,10 @@ static void assert_keylog(side *c, side *s)
     assert_int_equal(*p, '\0');
     /* The client random in the log is the ClientHello's. */
     uint8_t random[32];
-    assert_int_equal(test_unhex(random_hex, random, sizeof(random)), 32);
     assert_int_equal(strspn(random_hex, "0123456789abcdef"), 64);
+    assert_int_equal(test_unhex(random_hex, random, sizeof(random)), 32);
+    assert_true(c->sent_hello);
+    assert_memory_equal(random, c->hello_random, 32);
 }
 
 /* RFC 8446 §B.4 x §4.2.7: every suite with every group. */

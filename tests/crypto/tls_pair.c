@@ -87,6 +87,10 @@ static int cb_send(void *user, crypto_level level, const uint8_t *data, size_t l
     if (s->send_fail != 0)
         return s->send_fail;
     assert_true(s->out_len[level] + len <= PAIR_OUT_CAP);
+    if (!s->sent_hello && level == CRYPTO_LEVEL_INITIAL && len >= 38 && data[0] == 1) {
+        memcpy(s->hello_random, data + 6, 32);
+        s->sent_hello = true;
+    }
     memcpy(s->out[level] + s->out_len[level], data, len);
     s->out_len[level] += len;
     return 0;

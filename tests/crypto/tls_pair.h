@@ -24,8 +24,10 @@ typedef struct side {
     uint8_t peer_tp[512];
     size_t peer_tp_len;
     int tp_calls;
-    int tp_reject_alert; /* non-zero: the transport parameter callback fails with it */
-    int send_fail;       /* non-zero: the send callback returns this */
+    int tp_reject_alert;      /* non-zero: the transport parameter callback fails with it */
+    int send_fail;            /* non-zero: the send callback returns this */
+    uint8_t hello_random[32]; /* the random of the first ClientHello sent */
+    bool sent_hello;
 } side;
 
 /* Certificates made once per test program (crypto_cert_generate). */
