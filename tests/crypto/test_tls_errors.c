@@ -90,6 +90,14 @@ static size_t ch_find_ext(const uint8_t *msg, size_t len, uint16_t type)
     return 0;
 }
 
+static void ch_rename_ext(uint8_t *msg, size_t len, uint16_t from, uint16_t to)
+{
+    size_t at = ch_find_ext(msg, len, from);
+    assert_int_not_equal(at, 0);
+    msg[at] = (uint8_t)(to >> 8);
+    msg[at + 1] = (uint8_t)to;
+}
+
 static void set_body_len(uint8_t *msg, size_t body)
 {
     msg[1] = (uint8_t)(body >> 16);
@@ -97,12 +105,19 @@ static void set_body_len(uint8_t *msg, size_t body)
     msg[3] = (uint8_t)body;
 }
 
-static void ch_rename_ext(uint8_t *msg, size_t len, uint16_t from, uint16_t to)
+/* Append an extension (type, length, body as given) to a ClientHello message. */
+static void ch_append_ext(uint8_t *msg, size_t *len, const uint8_t *ext, size_t ext_len)
 {
-    size_t at = ch_find_ext(msg, len, from);
-    assert_int_not_equal(at, 0);
-    msg[at] = (uint8_t)(to >> 8);
-    msg[at + 1] = (uint8_t)to;
+    size_t p = 4 + 2 + 32;
+    p += 1 + msg[p];
+    p += 2 + (size_t)((msg[p] << 8) | msg[p + 1]);
+    p += 1 + msg[p];
+    size_t total = (size_t)((msg[p] << 8) | msg[p + 1]) + ext_len;
+    msg[p] = (uint8_t)(total >> 8);
+    msg[p + 1] = (uint8_t)total;
+    memcpy(msg + *len, ext, ext_len);
+    *len += ext_len;
+    set_body_len(msg, *len - 4);
 }
 
 /* Feed a message to a fresh server; return it for inspection. */
@@ -330,6 +345,24 @@ static void test_bad_client_hellos(void **state)
         expect_server_alert(k.msg, k.len, CRYPTO_ERR_MISSING_EXTENSION,
                             CRYPTO_ALERT_MISSING_EXTENSION);
     }
+
+    /* A PSK offer (last, as it must be) without psk_key_exchange_modes; with it, the
+     * PSK is ignored and the handshake goes on. */
+    static const uint8_t psk[] = {0, 41, 0, 12, 0, 5, 0, 1, 0xaa, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t modes[] = {0, 45, 0, 2, 1, 1};
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    expect_server_alert(k.msg, k.len, CRYPTO_ERR_MISSING_EXTENSION, CRYPTO_ALERT_MISSING_EXTENSION);
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, modes, sizeof(modes));
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    side *ok = server_with(k.msg, k.len, 0);
+    side_free(ok);
+    /* pre_shared_key not last. */
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    ch_append_ext(k.msg, &k.len, modes, sizeof(modes));
+    expect_server_alert(k.msg, k.len, CRYPTO_ERR_ILLEGAL_PARAMETER, CRYPTO_ALERT_ILLEGAL_PARAMETER);
 
     /* No ALPN in QUIC mode. */
     craft_encode(&k);
