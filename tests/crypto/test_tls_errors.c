@@ -817,22 +817,32 @@ static void assert_protocol_alert(const side *x)
 static void test_random_mutations(void **state)
 {
     (void)state;
+    static const uint16_t client_groups[] = {CRYPTO_GROUP_X25519, CRYPTO_GROUP_SECP256R1, 0};
+    static const uint16_t server_groups[] = {CRYPTO_GROUP_SECP256R1, 0};
     int failures = 0;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 400; i++) {
         side *c = side_new(false, 1000 + (uint64_t)i);
         side *s = side_new(true, 2000 + (uint64_t)i);
+        /* Every other run goes through a HelloRetryRequest. */
+        bool hrr = i % 2 == 1;
+        if (hrr) {
+            c->cfg.groups = client_groups;
+            s->cfg.groups = server_groups;
+        }
         side_start(c);
         side_start(s);
-        /* Which flight: the ClientHello, the server's Initial or Handshake bytes, or the
-         * client's Finished. */
-        int flight = i % 4;
-        if (flight >= 1)
-            assert_int_equal(pair_deliver(c, s, 0), 0);
-        if (flight == 3)
-            assert_int_equal(pair_deliver(s, c, 0), 0);
-        side *from = flight == 0 || flight == 3 ? c : s;
-        crypto_level level =
-            flight == 2 || flight == 3 ? CRYPTO_LEVEL_HANDSHAKE : CRYPTO_LEVEL_INITIAL;
+        /* Which flight is damaged: without a retry ClientHello, server flight, client
+         * Finished; with one ClientHello1, HelloRetryRequest, ClientHello2, server
+         * flight, client Finished. */
+        int steps = (i / 2) % (hrr ? 5 : 3);
+        for (int k = 0; k < steps; k++)
+            assert_int_equal(k % 2 == 0 ? pair_deliver(c, s, 0) : pair_deliver(s, c, 0), 0);
+        side *from = steps % 2 == 0 ? c : s;
+        uint32_t pick = next_random();
+        crypto_level level = CRYPTO_LEVEL_INITIAL;
+        if (from->out_len[CRYPTO_LEVEL_INITIAL] == 0 ||
+            (from->out_len[CRYPTO_LEVEL_HANDSHAKE] > 0 && pick % 2 == 1))
+            level = CRYPTO_LEVEL_HANDSHAKE;
         size_t len = from->out_len[level];
         assert_true(len > 0);
         uint32_t r = next_random();
@@ -864,7 +874,7 @@ static void test_random_mutations(void **state)
         side_free(s);
     }
     /* Most damage is caught. */
-    assert_true(failures > 200);
+    assert_true(failures > 260);
 }
 
 int main(void)
