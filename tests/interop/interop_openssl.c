@@ -432,7 +432,17 @@ static int reserve_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Connect to openssl s_server, retrying while it starts. */
+static bool file_has(const char *name, const char *needle)
+{
+    size_t len;
+    char *t = (char *)read_all(P(name), &len);
+    bool found = t != NULL && strstr(t, needle) != NULL;
+    free(t);
+    return found;
+}
+
+/* Connect to openssl s_server, retrying while it starts; -1 if it could not
+ * listen on the port. */
 static int connect_to(int port, int64_t deadline)
 {
     for (;;) {
@@ -444,7 +454,10 @@ static int connect_to(int port, int64_t deadline)
             return fd;
         int e = errno;
         close(fd);
-        if (e != ECONNREFUSED || child_exited() || interop_now_ms() >= deadline) {
+        bool exited = e == ECONNREFUSED && child_exited();
+        if (exited && file_has("peer.err", "Address already in use"))
+            return -1; /* another process took the port: the caller retries */
+        if (e != ECONNREFUSED || exited || interop_now_ms() >= deadline) {
             dump_file("peer.err");
             fail_msg("cannot connect to s_server on port %d: %s", port, strerror(e));
         }
@@ -527,11 +540,7 @@ static peer_view read_trace(void)
 
 static bool trace_has(const char *needle)
 {
-    size_t len;
-    char *t = (char *)read_all(P("peer.trace"), &len);
-    bool found = t != NULL && strstr(t, needle) != NULL;
-    free(t);
-    return found;
+    return file_has("peer.trace", needle);
 }
 
 /* ---- The cases ---- */
@@ -692,29 +701,37 @@ static void run_client(test_env *t, int64_t deadline)
     const char *san = cfg.mode == MODE_WRONG_HOST ? "DNS:other.example,IP:127.0.0.2"
                                                   : "IP:127.0.0.1,DNS:localhost";
     make_certs(cfg.cert, san);
-    int port = reserve_port();
-    char accept[64];
-    snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
-    const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
-    /* key-update drives s_server's "k" command, which -quiet disables. */
-    const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
-    const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
-                            "-naccept",     "1",       quiet,          "-cert",
-                            P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
-                            cfg.suite_name, "-groups", cfg.group_name, "-alpn",
-                            alpn,           "-trace",  "-msgfile",     P("peer.trace")};
-    size_t n = 20;
-    if (cfg.cert == CERT_CHAIN) {
-        args[n++] = "-cert_chain";
-        args[n++] = P("inter.pem");
+    /* The port is free when reserve_port returns, but another process may
+     * take it before s_server binds it: then try another. */
+    int fd = -1;
+    for (int attempt = 0; fd < 0; attempt++) {
+        if (attempt == 3)
+            fail_msg("s_server could not listen (3 ports tried)");
+        close_aux();
+        int port = reserve_port();
+        char accept[64];
+        snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
+        const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
+        /* key-update drives s_server's "k" command, which -quiet disables. */
+        const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
+        const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
+                                "-naccept",     "1",       quiet,          "-cert",
+                                P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
+                                cfg.suite_name, "-groups", cfg.group_name, "-alpn",
+                                alpn,           "-trace",  "-msgfile",     P("peer.trace")};
+        size_t n = 20;
+        if (cfg.cert == CERT_CHAIN) {
+            args[n++] = "-cert_chain";
+            args[n++] = P("inter.pem");
+        }
+        if (cfg.mode == MODE_FRAGMENTED) {
+            args[n++] = "-max_send_frag";
+            args[n++] = "512";
+        }
+        args[n] = NULL;
+        spawn_openssl(args);
+        fd = connect_to(port, deadline);
     }
-    if (cfg.mode == MODE_FRAGMENTED) {
-        args[n++] = "-max_send_frag";
-        args[n++] = "512";
-    }
-    args[n] = NULL;
-    spawn_openssl(args);
-    int fd = connect_to(port, deadline);
 
     crypto_x509_store *store = crypto_x509_store_new(&t->env);
     assert_non_null(store);
