@@ -115,7 +115,7 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s)
 /* ---- Lifecycle ---- */
 
 QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
-                                 const h3_transport *transport, const h3_callbacks *cb)
+                                const h3_transport *transport, const h3_callbacks *cb)
 {
     if (env == NULL || cfg == NULL || transport == NULL || transport->write == NULL ||
         transport->open_stream == NULL)
@@ -220,8 +220,8 @@ static bool is_critical_out(const h3_conn *conn, uint64_t id)
 
 /* Write pieces as one unit: either all go to the transport or its buffer, or (for an
  * application stream whose buffer is full) nothing does and H3_ERR_BLOCKED is returned. */
-static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data,
-                         const size_t *len, size_t n, bool fin)
+static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data, const size_t *len,
+                         size_t n, bool fin)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -296,8 +296,8 @@ QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_i
 
 static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
 {
-    size_t pending = encoder ? h3_qpack_encoder_pending(conn->enc)
-                             : h3_qpack_decoder_pending(conn->dec);
+    size_t pending =
+        encoder ? h3_qpack_encoder_pending(conn->enc) : h3_qpack_decoder_pending(conn->dec);
     if (pending == 0)
         return H3_OK;
     h3_stream *s = h3_conn_find(conn, id);
@@ -412,8 +412,8 @@ static bool field_is(const h3_field *f, const char *name)
 }
 
 /* Encode fields into a HEADERS frame in conn->scratch; *out_len set. */
-static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
-                          size_t count, size_t *out_len)
+static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fields, size_t count,
+                          size_t *out_len)
 {
     size_t bound = h3_qpack_encode_bound(fields, count);
     size_t need = bound + 16;
@@ -426,8 +426,8 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     }
     /* The section goes after room for the longest frame header, then moves up. */
     size_t sec_len;
-    int rc = h3_qpack_encode(conn->enc, stream_id, fields, count, conn->scratch + 16, bound,
-                             &sec_len);
+    int rc =
+        h3_qpack_encode(conn->enc, stream_id, fields, count, conn->scratch + 16, bound, &sec_len);
     if (rc == H3_QPACK_ERR_NOMEM)
         return H3_ERR_NOMEM;
     if (rc != H3_QPACK_OK)
@@ -441,11 +441,10 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     return h3_conn_flush_qpack(conn);
 }
 
-static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, size_t count,
-                        bool end)
+static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, size_t count, bool end)
 {
-    if (s->out_len > 0 && s->out_len + h3_qpack_encode_bound(fields, count) + 16 >
-                              conn->cfg.max_send_buffer)
+    if (s->out_len > 0 &&
+        s->out_len + h3_qpack_encode_bound(fields, count) + 16 > conn->cfg.max_send_buffer)
         return H3_ERR_BLOCKED;
     size_t len;
     int rc = encode_headers(conn, s->id, fields, count, &len);
@@ -454,8 +453,8 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
-QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count,
-                                      bool end, uint64_t *stream_id)
+QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
+                                      uint64_t *stream_id)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -514,8 +513,8 @@ QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const 
 }
 
 /* RFC 9114 §7.2.1 */
-QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool end)
+QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool end)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -645,8 +644,8 @@ QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const ui
 /* ---- Extension streams ---- */
 
 /* draft-ietf-webtrans-http3-02 §4.1, §4.2 */
-QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
-                                       uint64_t session_id, uint64_t *stream_id)
+QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, uint64_t session_id,
+                                       uint64_t *stream_id)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -675,8 +674,8 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
     return h3_conn_stream_write(conn, s, hdr, (size_t)(w.p - hdr), false);
 }
 
-QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool fin)
+QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool fin)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;

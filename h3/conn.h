@@ -9,15 +9,15 @@
 #include "h3/validate.h"
 
 typedef enum h3_stream_kind {
-    H3_SK_REQUEST,     /* client-initiated bidi: a request */
-    H3_SK_UNI_PENDING, /* peer uni stream whose type has not fully arrived */
-    H3_SK_BIDI_PENDING,/* server-initiated bidi at a client: waiting for 0x41 */
-    H3_SK_CONTROL_IN,  /* peer's control stream */
-    H3_SK_ENCODER_IN,  /* peer's QPACK encoder stream */
-    H3_SK_DECODER_IN,  /* peer's QPACK decoder stream */
-    H3_SK_EXT,         /* handed to on_ext_stream */
-    H3_SK_DISCARD,     /* ignored until the peer ends it */
-    H3_SK_LOCAL_UNI,   /* our control, QPACK or GREASE stream (send only) */
+    H3_SK_REQUEST,      /* client-initiated bidi: a request */
+    H3_SK_UNI_PENDING,  /* peer uni stream whose type has not fully arrived */
+    H3_SK_BIDI_PENDING, /* server-initiated bidi at a client: waiting for 0x41 */
+    H3_SK_CONTROL_IN,   /* peer's control stream */
+    H3_SK_ENCODER_IN,   /* peer's QPACK encoder stream */
+    H3_SK_DECODER_IN,   /* peer's QPACK decoder stream */
+    H3_SK_EXT,          /* handed to on_ext_stream */
+    H3_SK_DISCARD,      /* ignored until the peer ends it */
+    H3_SK_LOCAL_UNI,    /* our control, QPACK or GREASE stream (send only) */
 } h3_stream_kind;
 
 /* Receive phase of a request stream (RFC 9114 §4.1). */
@@ -33,16 +33,16 @@ typedef struct h3_stream {
     h3_stream_kind kind;
     h3_recv_phase phase;
     bool peer_initiated;
-    bool recv_closed;   /* FIN or reset from the peer */
-    bool send_closed;   /* FIN sent (or queued) or reset */
-    bool send_fin;      /* FIN queued behind out[] */
-    bool qpack_blocked; /* a header section waits for encoder-stream inserts */
-    bool unblocked;     /* ... and was just decoded: replay in[] */
-    bool fin_pending;   /* FIN arrived while blocked */
-    bool trailers_pending; /* the blocked section is a trailer section */
-    bool is_head;       /* client: the request was HEAD */
-    bool is_connect;    /* the request was CONNECT (extended or not) */
-    int status;         /* client: last :status */
+    bool recv_closed;        /* FIN or reset from the peer */
+    bool send_closed;        /* FIN sent (or queued) or reset */
+    bool send_fin;           /* FIN queued behind out[] */
+    bool qpack_blocked;      /* a header section waits for encoder-stream inserts */
+    bool unblocked;          /* ... and was just decoded: replay in[] */
+    bool fin_pending;        /* FIN arrived while blocked */
+    bool trailers_pending;   /* the blocked section is a trailer section */
+    bool is_head;            /* client: the request was HEAD */
+    bool is_connect;         /* the request was CONNECT (extended or not) */
+    int status;              /* client: last :status */
     uint64_t content_length; /* UINT64_MAX: none */
     uint64_t data_received;
     uint64_t ext_type, session_id;

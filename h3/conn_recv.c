@@ -79,8 +79,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
     if (trailers)
         rc = h3_validate_trailers(fields, count, &info);
     else if (conn->cfg.is_server)
-        rc = h3_validate_request(fields, count, conn->cfg.settings.enable_connect_protocol,
-                                 &info);
+        rc = h3_validate_request(fields, count, conn->cfg.settings.enable_connect_protocol, &info);
     else
         rc = h3_validate_response(fields, count, &info);
     /* §4.2.2: a section above our SETTINGS_MAX_FIELD_SECTION_SIZE is refused with a
@@ -108,8 +107,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
         if (info.status >= 200) {
             s->phase = H3_RP_BODY;
             /* RFC 9110 §8.6: HEAD and 304 responses describe a body they do not carry. */
-            if (info.has_content_length && !s->is_head && info.status != 304 &&
-                info.status != 204)
+            if (info.has_content_length && !s->is_head && info.status != 304 && info.status != 204)
                 s->content_length = info.content_length;
         }
     }
@@ -167,8 +165,8 @@ static int request_fin(h3_conn *conn, h3_stream *s)
         return fail_wire(conn, rc, "stream ended inside a frame");
     if (s->phase == H3_RP_HEADERS) {
         /* No complete header section: an incomplete request or a response with none. */
-        h3_conn_stream_error(conn, s, conn->cfg.is_server ? H3_REQUEST_INCOMPLETE
-                                                          : H3_MESSAGE_ERROR);
+        h3_conn_stream_error(conn, s,
+                             conn->cfg.is_server ? H3_REQUEST_INCOMPLETE : H3_MESSAGE_ERROR);
         return H3_OK;
     }
     if (s->content_length != UINT64_MAX && s->data_received != s->content_length) {
@@ -182,8 +180,7 @@ static int request_fin(h3_conn *conn, h3_stream *s)
 }
 
 /* RFC 9114 §4.1: HEADERS, DATA*, optional trailers; anything else is H3_FRAME_UNEXPECTED. */
-static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
-                           bool fin)
+static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
 {
     while (len > 0 && s->phase != H3_RP_DONE && s->kind == H3_SK_REQUEST) {
         if (s->qpack_blocked)
@@ -421,8 +418,7 @@ static int classify_uni(h3_conn *conn, h3_stream *s, const h3_uni_header *h)
 }
 
 /* Assemble a stream header byte by byte in s->hdr; returns bytes of data used or < 0. */
-static int header_bytes(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
-                        size_t *used)
+static int header_bytes(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, size_t *used)
 {
     size_t old = s->hdr_len;
     size_t take = sizeof(s->hdr) - old < len ? sizeof(s->hdr) - old : len;
@@ -561,8 +557,8 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
                 conn->tp.reset_stream(conn->tp.user, id, H3_STREAM_CREATION_ERROR);
             return NULL;
         }
-        h3_stream *s = h3_conn_add_stream(
-            conn, id, conn->cfg.is_server ? H3_SK_REQUEST : H3_SK_BIDI_PENDING);
+        h3_stream *s =
+            h3_conn_add_stream(conn, id, conn->cfg.is_server ? H3_SK_REQUEST : H3_SK_BIDI_PENDING);
         if (s == NULL) {
             *rc = h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
             return NULL;

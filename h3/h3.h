@@ -133,7 +133,7 @@ typedef struct h3_conn h3_conn;
 
 /* NULL when out of memory or cfg is inconsistent. Nothing is written until h3_conn_start. */
 QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
-                                 const h3_transport *transport, const h3_callbacks *cb);
+                                const h3_transport *transport, const h3_callbacks *cb);
 QUINCE_API void h3_conn_free(h3_conn *conn);
 
 /* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. */
@@ -152,14 +152,14 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
 
 /* ---- Messages ---- */
 /* Client: open a request stream and send HEADERS (end: FIN right after). */
-QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count,
-                                      bool end, uint64_t *stream_id);
+QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
+                                      uint64_t *stream_id);
 /* Server: HEADERS on a request stream (interim 1xx responses may come first). */
 QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                        size_t count, bool end);
 /* A DATA frame (len may be 0 with end to just finish the stream). */
-QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool end);
+QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool end);
 /* Trailers end the message. */
 QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                      size_t count);
@@ -179,11 +179,11 @@ QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const ui
 /* ---- Extension streams ---- */
 /* Open a stream for an extension: uni with type (and session_id when type is
  * 0x54), or bidi starting with 0x41 + session_id (type 0x41). */
-QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
-                                       uint64_t session_id, uint64_t *stream_id);
+QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, uint64_t session_id,
+                                       uint64_t *stream_id);
 /* Raw bytes on an extension stream (buffered like the others). */
-QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool fin);
+QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool fin);
 
 /* ---- Shutdown ---- */
 /* RFC 9114 §5.2: send GOAWAY (server: the first request stream ID not processed;

@@ -198,16 +198,15 @@ static void a_end(void *user, uint64_t id)
         const char *body = ep->response_body ? ep->response_body : "";
         char cl[24];
         snprintf(cl, sizeof(cl), "%zu", strlen(body));
-        const char *kv[] = {":status", "200", "content-type", "text/plain", "content-length", cl,
-                            NULL};
+        const char *kv[] = {":status", "200", "content-type", "text/plain", "content-length",
+                            cl,        NULL};
         h3_field f[8];
         size_t nf = hx_fields(f, 8, kv);
         bool empty = body[0] == 0;
         assert_int_equal(h3_conn_submit_response(ep->conn, id, f, nf, empty), H3_OK);
         if (!empty)
             assert_int_equal(
-                h3_conn_send_data(ep->conn, id, (const uint8_t *)body, strlen(body), true),
-                H3_OK);
+                h3_conn_send_data(ep->conn, id, (const uint8_t *)body, strlen(body), true), H3_OK);
     }
 }
 
@@ -271,8 +270,17 @@ void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *c
     }
     assert_int_equal(cfg->is_server, is_server);
     h3_transport tp = {ep, t_open, t_write, t_reset, t_stop, t_dgram, t_close};
-    h3_callbacks cb = {ep,       a_headers, a_data,     a_end,   a_reset, NULL,
-                       a_dgram,  a_settings, a_goaway, NULL,    cfg->ext_streams ? a_ext : NULL};
+    h3_callbacks cb = {ep,
+                       a_headers,
+                       a_data,
+                       a_end,
+                       a_reset,
+                       NULL,
+                       a_dgram,
+                       a_settings,
+                       a_goaway,
+                       NULL,
+                       cfg->ext_streams ? a_ext : NULL};
     ep->conn = h3_conn_new(&te->env, cfg, &tp, &cb);
     assert_non_null(ep->conn);
 }

@@ -32,9 +32,9 @@ static void teardown_pair(void)
     test_env_check_leaks(&TE);
 }
 
-static const char *const get_req[] = {":method", "GET", ":scheme", "https", ":authority",
-                                      "example.com", ":path", "/index.html", "user-agent",
-                                      "quince-test", NULL};
+static const char *const get_req[] = {":method",    "GET",         ":scheme", "https",
+                                      ":authority", "example.com", ":path",   "/index.html",
+                                      "user-agent", "quince-test", NULL};
 
 static uint64_t submit(hx_ep *c, const char *const *kv, bool end)
 {
@@ -91,9 +91,9 @@ static void test_post_trailers(void **state)
     for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
         setup_pair(NULL, NULL);
         hx_pump(&C, &S, chunks[k]);
-        const char *const req[] = {":method", "POST", ":scheme", "https", ":authority", "a.example",
-                                   ":path", "/upload", "content-length", "10", "te", "trailers",
-                                   NULL};
+        const char *const req[] = {
+            ":method", "POST",           ":scheme", "https", ":authority", "a.example", ":path",
+            "/upload", "content-length", "10",      "te",    "trailers",   NULL};
         uint64_t id = submit(&C, req, false);
         assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"01234", 5, false), H3_OK);
         assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"56789", 5, false), H3_OK);
@@ -140,8 +140,8 @@ static void test_concurrent(void **state)
     for (int i = 0; i < 50; i++) {
         char path[32];
         snprintf(path, sizeof(path), "/item/%d", i);
-        const char *const req[] = {":method", "GET", ":scheme", "https", ":authority", "a.example",
-                                   ":path", path, NULL};
+        const char *const req[] = {":method",   "GET",   ":scheme", "https", ":authority",
+                                   "a.example", ":path", path,      NULL};
         ids[i] = submit(&C, req, true);
         assert_int_equal(ids[i], (uint64_t)i * 4);
     }
@@ -185,9 +185,10 @@ static void test_dynamic_table(void **state)
         S.auto_respond = true;
         S.response_body = "x";
         hx_pump(&C, &S, chunks[k]);
-        const char *const req[] = {":method", "GET", ":scheme", "https", ":authority",
-                                   "dyn.example", ":path", "/", "x-custom-token",
-                                   "abcdefghijklmnopqrstuvwxyz", NULL};
+        const char *const req[] = {
+            ":method",     "GET",   ":scheme", "https",          ":authority",
+            "dyn.example", ":path", "/",       "x-custom-token", "abcdefghijklmnopqrstuvwxyz",
+            NULL};
         for (int i = 0; i < 4; i++) {
             uint64_t id = submit(&C, req, true);
             /* Deliver only the request stream first for odd requests: the server may
@@ -213,8 +214,9 @@ static void test_blocked_stream(void **state)
     (void)state;
     setup_pair(NULL, NULL);
     hx_pump(&C, &S, 0);
-    const char *const req[] = {":method", "GET", ":scheme", "https", ":authority", "b.example",
-                               ":path", "/", "x-thing", "value-value-value", NULL};
+    const char *const req[] = {":method",   "GET",   ":scheme", "https",   ":authority",
+                               "b.example", ":path", "/",       "x-thing", "value-value-value",
+                               NULL};
     submit(&C, req, true);
     submit(&C, req, true); /* second sighting: inserted */
     uint64_t id = submit(&C, req, true);
@@ -254,8 +256,9 @@ static void test_extended_connect_datagrams(void **state)
     assert_int_equal(h3_settings_set(&sc.settings, H3_SETTING_H3_DATAGRAM, 1), 0);
     assert_int_equal(h3_settings_set(&cc.settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1), 0);
     setup_pair(&cc, &sc);
-    const char *const req[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme",
-                               "https", ":authority", "wt.example", ":path", "/wt", NULL};
+    const char *const req[] = {":method", "CONNECT", ":protocol",  "webtransport",
+                               ":scheme", "https",   ":authority", "wt.example",
+                               ":path",   "/wt",     NULL};
     h3_field f[8];
     size_t n = hx_fields(f, 8, req);
     uint64_t id;
@@ -280,8 +283,7 @@ static void test_extended_connect_datagrams(void **state)
     size_t cap_len = (size_t)(w.p - cap);
     assert_int_equal(h3_conn_send_data(C.conn, id, cap, cap_len, false), H3_OK);
     assert_int_equal(h3_conn_send_datagram(C.conn, id, (const uint8_t *)"ping", 4), H3_OK);
-    assert_int_equal(h3_conn_send_datagram(C.conn, 400, (const uint8_t *)"x", 1),
-                     H3_ERR_NO_STREAM);
+    assert_int_equal(h3_conn_send_datagram(C.conn, 400, (const uint8_t *)"x", 1), H3_ERR_NO_STREAM);
     hx_pump(&C, &S, 0);
     assert_int_equal(m->body_len, cap_len);
     assert_memory_equal(m->body, cap, cap_len);
@@ -448,8 +450,9 @@ static void test_record_flight(void **state)
     setup_pair(NULL, NULL);
     S.auto_respond = true;
     hx_pump(&C, &S, 0);
-    const char *const post[] = {":method", "POST", ":scheme", "https", ":authority", "r.example",
-                                ":path", "/p", "content-length", "3", NULL};
+    const char *const post[] = {":method",        "POST",      ":scheme", "https",
+                                ":authority",     "r.example", ":path",   "/p",
+                                "content-length", "3",         NULL};
     submit(&C, get_req, true);
     submit(&C, get_req, true);
     uint64_t id = submit(&C, post, false);
