@@ -48,6 +48,38 @@ static uint64_t submit(hx_ep *c, const char *const *kv, bool end)
     return id;
 }
 
+/* With H3_RECORD_CORPUS=dir, write everything the client sent so far (stream bytes in
+ * 200-byte pieces, then datagrams) as a seed for fuzz/fuzz_h3_server.c, in its format:
+ * kind, stream id, flags (FIN), 16-bit length, bytes. */
+static void record_flight(const char *name)
+{
+    const char *dir = getenv("H3_RECORD_CORPUS");
+    if (dir == NULL)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    for (size_t i = 0; i < C.nout; i++) {
+        hx_out *o = &C.out[i];
+        size_t off = 0;
+        do {
+            size_t n = o->len - off < 200 ? o->len - off : 200;
+            uint8_t h[5] = {0, (uint8_t)o->id, (uint8_t)(o->fin && off + n == o->len),
+                            (uint8_t)(n >> 8), (uint8_t)n};
+            fwrite(h, 1, 5, fp);
+            fwrite(o->buf + off, 1, n, fp);
+            off += n;
+        } while (off < o->len);
+    }
+    for (size_t i = 0; i < C.ndgrams; i++) {
+        uint8_t h[5] = {3, 0, 0, (uint8_t)(C.dgram_lens[i] >> 8), (uint8_t)C.dgram_lens[i]};
+        fwrite(h, 1, 5, fp);
+        fwrite(C.dgrams[i], 1, C.dgram_lens[i], fp);
+    }
+    fclose(fp);
+}
+
 /* Settings exchanged, GREASE ignored, and a GET answered with a body, in every chunking. */
 static void test_get(void **state)
 {
@@ -199,6 +231,8 @@ static void test_dynamic_table(void **state)
             assert_non_null(strstr(hx_msg_for(&S, id)->headers, "x-custom-token: abcdef"));
         }
         assert_true(h3_conn_qpack_inserts_sent(C.conn) > 0);
+        if (k == 0)
+            record_flight("dynamic_table_flight");
         assert_int_equal(h3_conn_qpack_inserts_received(S.conn),
                          h3_conn_qpack_inserts_sent(C.conn));
         assert_true(h3_conn_qpack_inserts_sent(S.conn) > 0);
@@ -284,6 +318,7 @@ static void test_extended_connect_datagrams(void **state)
     assert_int_equal(h3_conn_send_data(C.conn, id, cap, cap_len, false), H3_OK);
     assert_int_equal(h3_conn_send_datagram(C.conn, id, (const uint8_t *)"ping", 4), H3_OK);
     assert_int_equal(h3_conn_send_datagram(C.conn, 400, (const uint8_t *)"x", 1), H3_ERR_NO_STREAM);
+    record_flight("connect_datagram_flight");
     hx_pump(&C, &S, 0);
     assert_int_equal(m->body_len, cap_len);
     assert_memory_equal(m->body, cap, cap_len);
@@ -446,7 +481,6 @@ static void test_partial_writes(void **state)
 static void test_record_flight(void **state)
 {
     (void)state;
-    const char *dir = getenv("H3_RECORD_CORPUS");
     setup_pair(NULL, NULL);
     S.auto_respond = true;
     hx_pump(&C, &S, 0);
@@ -457,26 +491,7 @@ static void test_record_flight(void **state)
     submit(&C, get_req, true);
     uint64_t id = submit(&C, post, false);
     assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"abc", 3, true), H3_OK);
-    if (dir != NULL) {
-        /* Format of fuzz_h3_server: records of (kind, stream id, fin, len16, bytes). */
-        char path[512];
-        snprintf(path, sizeof(path), "%s/client_flight", dir);
-        FILE *fp = fopen(path, "wb");
-        assert_non_null(fp);
-        for (size_t i = 0; i < C.nout; i++) {
-            hx_out *o = &C.out[i];
-            for (size_t off = 0; off < o->len || (off == 0 && o->fin); off += 200) {
-                size_t n = o->len - off < 200 ? o->len - off : 200;
-                uint8_t h[5] = {0, (uint8_t)o->id, (uint8_t)(o->fin && off + n == o->len),
-                                (uint8_t)(n >> 8), (uint8_t)n};
-                fwrite(h, 1, 5, fp);
-                fwrite(o->buf + off, 1, n, fp);
-                if (n == 0)
-                    break;
-            }
-        }
-        fclose(fp);
-    }
+    record_flight("client_flight");
     hx_pump(&C, &S, 0);
     assert_true(hx_msg_for(&C, id)->ended);
     teardown_pair();
