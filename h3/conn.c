@@ -136,6 +136,7 @@ QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
         conn->cfg.max_headers_frame = H3_FRAME_READER_DEFAULT_MAX;
     conn->goaway_sent = UINT64_MAX;
     conn->goaway_received = UINT64_MAX;
+    conn->max_push_id_received = UINT64_MAX;
     conn->control_out = conn->encoder_out = conn->decoder_out = UINT64_MAX;
     h3_settings_init(&conn->peer_settings);
     const h3_settings *ls = &cfg->settings;
@@ -298,7 +299,7 @@ static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
 {
     size_t pending =
         encoder ? h3_qpack_encoder_pending(conn->enc) : h3_qpack_decoder_pending(conn->dec);
-    if (pending == 0)
+    if (pending == 0 || (!encoder && conn->in_qpack))
         return H3_OK;
     h3_stream *s = h3_conn_find(conn, id);
     if (s == NULL) {
@@ -317,6 +318,28 @@ static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
         pending -= n < pending ? n : pending;
     }
     return H3_OK;
+}
+
+/* RFC 9204 §4.4.2 */
+void h3_conn_qpack_cancel(h3_conn *conn, uint64_t stream_id)
+{
+    if (!conn->in_qpack) {
+        h3_qpack_decoder_cancel_stream(conn->dec, stream_id);
+        h3_conn_flush_qpack(conn);
+        return;
+    }
+    /* The cancellation only lets the peer's encoder evict sooner: skip it beyond the bound. */
+    if (conn->ncancel < sizeof(conn->cancel_ids) / sizeof(conn->cancel_ids[0]))
+        conn->cancel_ids[conn->ncancel++] = stream_id;
+}
+
+int h3_conn_qpack_leave(h3_conn *conn)
+{
+    conn->in_qpack = false;
+    for (size_t i = 0; i < conn->ncancel; i++)
+        h3_qpack_decoder_cancel_stream(conn->dec, conn->cancel_ids[i]);
+    conn->ncancel = 0;
+    return h3_conn_flush_qpack(conn);
 }
 
 /* RFC 9204 §4.2: encoder and decoder instructions travel on our unidirectional streams. */
@@ -443,6 +466,14 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
 
 static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, size_t count, bool end)
 {
+    /* RFC 9114 §4.2.2: do not send what the peer announced it will refuse. */
+    if (conn->peer_settings_received) {
+        uint64_t size = 0;
+        for (size_t i = 0; i < count; i++)
+            size += (uint64_t)fields[i].name_len + fields[i].value_len + 32;
+        if (size > conn->peer_settings.max_field_section_size)
+            return H3_ERR_LIMIT;
+    }
     if (s->out_len > 0 &&
         s->out_len + h3_qpack_encode_bound(fields, count) + 16 > conn->cfg.max_send_buffer)
         return H3_ERR_BLOCKED;
@@ -561,8 +592,7 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
     if (s->qpack_blocked) {
         /* RFC 9204 §4.4.2: drop its blocked section and tell the encoder. */
         s->qpack_blocked = false;
-        h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        h3_conn_flush_qpack(conn);
+        h3_conn_qpack_cancel(conn, s->id);
     }
     s->in_len = 0;
     s->fin_pending = false;
@@ -588,8 +618,7 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
         conn->tp.stop_sending(conn->tp.user, s->id, h3_code);
     if (s->qpack_blocked) {
         s->qpack_blocked = false;
-        h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        h3_conn_flush_qpack(conn);
+        h3_conn_qpack_cancel(conn, s->id);
     }
     s->in_len = 0;
     s->fin_pending = false;

@@ -82,6 +82,13 @@ struct h3_conn {
     uint64_t goaway_sent;        /* UINT64_MAX: none */
     uint64_t goaway_received;    /* UINT64_MAX: none */
 
+    /* Inside a QPACK decoder call (its section callback may run application code):
+     * decoder-stream output and Stream Cancellations wait until it returns. */
+    bool in_qpack;
+    uint64_t cancel_ids[32];
+    size_t ncancel;
+    uint64_t max_push_id_received; /* server: UINT64_MAX before any MAX_PUSH_ID */
+
     uint8_t *scratch; /* encode buffer */
     size_t scratch_cap;
 };
@@ -95,6 +102,10 @@ int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason);
 void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
 /* Write to a stream through its buffer. */
 int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin);
+/* RFC 9204 §4.4.2: Stream Cancellation for an abandoned stream (deferred while in_qpack). */
+void h3_conn_qpack_cancel(h3_conn *conn, uint64_t stream_id);
+/* Leave a decoder call: run deferred cancellations and send decoder-stream bytes. */
+int h3_conn_qpack_leave(h3_conn *conn);
 /* Send what the QPACK encoder and decoder queued for their streams. */
 int h3_conn_flush_qpack(h3_conn *conn);
 

@@ -118,7 +118,9 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
 
 static int decode_section(h3_conn *conn, h3_stream *s, const uint8_t *section, size_t len)
 {
+    conn->in_qpack = true;
     int rc = h3_qpack_decoder_decode(conn->dec, s->id, section, len);
+    conn->in_qpack = false;
     if (rc < H3_QPACK_ERR_FATAL) {
         uint64_t code = h3_qpack_decoder_wire_error(conn->dec);
         return h3_conn_fail(conn, code ? code : H3_QPACK_DECOMPRESSION_FAILED,
@@ -127,7 +129,7 @@ static int decode_section(h3_conn *conn, h3_stream *s, const uint8_t *section, s
     if (rc == H3_QPACK_BLOCKED)
         s->qpack_blocked = true;
     /* Section Acknowledgments (RFC 9204 §4.4.1). */
-    return h3_conn_flush_qpack(conn);
+    return h3_conn_qpack_leave(conn);
 }
 
 /* ---- Request streams ---- */
@@ -350,7 +352,13 @@ static int process_control(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
             rc = h3_conn_fail(conn, H3_ID_ERROR, "CANCEL_PUSH for an unknown push");
             break;
         case H3_FRAME_MAX_PUSH_ID:
-            /* Server: we never push; the reader rejects it at a client. */
+            /* §7.2.7 (the reader rejects it at a client). We never push, but the
+             * value may not decrease. */
+            if (conn->max_push_id_received != UINT64_MAX &&
+                ev.frame.id < conn->max_push_id_received)
+                rc = h3_conn_fail(conn, H3_ID_ERROR, "MAX_PUSH_ID decreased");
+            else
+                conn->max_push_id_received = ev.frame.id;
             break;
         default:
             rc = h3_conn_fail(conn, H3_FRAME_UNEXPECTED, "frame on the control stream");
@@ -484,13 +492,15 @@ static int process(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
         return H3_OK;
     case H3_SK_ENCODER_IN:
         if (len > 0) {
+            conn->in_qpack = true;
             rc = h3_qpack_decoder_feed_encoder(conn->dec, data, len);
+            conn->in_qpack = false;
             if (rc < H3_QPACK_ERR_FATAL || h3_qpack_decoder_wire_error(conn->dec) != 0) {
                 uint64_t code = h3_qpack_decoder_wire_error(conn->dec);
                 return h3_conn_fail(conn, code ? code : H3_QPACK_ENCODER_STREAM_ERROR,
                                     "QPACK encoder stream");
             }
-            if ((rc = h3_conn_flush_qpack(conn)) != H3_OK)
+            if ((rc = h3_conn_qpack_leave(conn)) != H3_OK)
                 return rc;
             if ((rc = replay_unblocked(conn)) != H3_OK)
                 return rc;
@@ -626,14 +636,11 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
     case H3_SK_DECODER_IN:
         return h3_conn_fail(conn, H3_CLOSED_CRITICAL_STREAM, "critical stream reset");
     case H3_SK_REQUEST:
-        if (s->qpack_blocked) {
+        if (s->qpack_blocked || s->phase == H3_RP_HEADERS) {
+            /* RFC 9204 §4.4.2: the section is dropped or may never arrive. */
             s->qpack_blocked = false;
-            h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        } else if (s->phase == H3_RP_HEADERS) {
-            /* RFC 9204 §4.4.2: the section may never arrive; release its references. */
-            h3_qpack_decoder_cancel_stream(conn->dec, s->id);
+            h3_conn_qpack_cancel(conn, s->id);
         }
-        h3_conn_flush_qpack(conn);
         s->in_len = 0;
         s->fin_pending = false;
         if (!s->send_closed) {

@@ -36,7 +36,7 @@ enum {
     H3_ERR_CLOSED = -4,    /* the connection failed (see h3_conn_error) */
     H3_ERR_GOAWAY = -5,    /* client: the server sent GOAWAY, no new requests */
     H3_ERR_NO_STREAM = -6, /* unknown or finished stream */
-    H3_ERR_LIMIT = -7,     /* a configured bound (streams, sizes) */
+    H3_ERR_LIMIT = -7,     /* a bound: ours, or the peer's MAX_FIELD_SECTION_SIZE */
     H3_ERR_DATAGRAM = -8,  /* HTTP Datagrams not negotiated */
     H3_ERR_TRANSPORT = -9, /* a transport callback failed */
 };

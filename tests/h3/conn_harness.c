@@ -177,6 +177,8 @@ static void a_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool
         append(dst, len, cap, f[i].value, f[i].value_len);
         append(dst, len, cap, "\n", 1);
     }
+    if (ep->headers_hook != NULL)
+        ep->headers_hook(ep, id, trailers);
 }
 
 static void a_data(void *user, uint64_t id, const uint8_t *d, size_t n)

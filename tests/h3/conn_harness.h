@@ -71,6 +71,8 @@ typedef struct hx_ep {
     /* Server application: answer each finished request with 200 and this body. */
     bool auto_respond;
     const char *response_body;
+    /* Called after each header section is recorded. */
+    void (*headers_hook)(struct hx_ep *ep, uint64_t id, bool trailers);
     /* Extension streams seen. */
     uint64_t ext_type, ext_session;
     uint8_t ext_data[256];

@@ -477,6 +477,82 @@ static void test_partial_writes(void **state)
     teardown_pair();
 }
 
+/* The peer's SETTINGS_MAX_FIELD_SECTION_SIZE is respected when sending (RFC 9114 §4.2.2). */
+static void test_peer_field_section_limit(void **state)
+{
+    (void)state;
+    h3_config sc;
+    h3_config_init(&sc, true);
+    sc.settings.max_field_section_size = 300;
+    setup_pair(NULL, &sc);
+    hx_pump(&C, &S, 0);
+    char big[300];
+    memset(big, 'v', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    const char *const req[] = {":method", "GET", ":scheme", "https", ":authority", "a",
+                               ":path",   "/",   "x-big",   big,     NULL};
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, req);
+    uint64_t id;
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_LIMIT);
+    submit(&C, get_req, true);
+    teardown_pair();
+}
+
+/* The application resets another stream, blocked on QPACK, from inside on_headers: the
+ * cancellation waits until the decoder returns (it must not be re-entered). */
+static uint64_t reset_target = UINT64_MAX;
+static void reset_other(hx_ep *ep, uint64_t id, bool trailers)
+{
+    (void)trailers;
+    if (reset_target != UINT64_MAX && id != reset_target) {
+        assert_int_equal(h3_conn_reset_stream(ep->conn, reset_target, H3_REQUEST_CANCELLED), H3_OK);
+        reset_target = UINT64_MAX;
+    }
+}
+
+static void test_reset_from_callback(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    const char *const req[] = {":method",   "GET",   ":scheme", "https",   ":authority",
+                               "b.example", ":path", "/",       "x-thing", "value-value-value",
+                               NULL};
+    submit(&C, req, true);
+    hx_pump(&C, &S, 0);
+    uint64_t a = submit(&C, req, true); /* second sighting: inserted and referenced */
+    uint64_t b = submit(&C, req, true);
+    assert_true(h3_conn_qpack_inserts_sent(C.conn) > h3_conn_qpack_inserts_received(S.conn));
+    /* Deliver both requests before the inserts: both block. */
+    for (size_t i = 0; i < C.nout; i++) {
+        hx_out *o = &C.out[i];
+        if ((o->id == a || o->id == b) && o->delivered < o->len) {
+            h3_conn_on_stream_data(S.conn, o->id, o->buf, o->len, o->fin);
+            o->delivered = o->len;
+            o->fin_delivered = o->fin;
+        }
+    }
+    assert_int_equal(hx_msg_for(&S, a)->sections, 0);
+    const hx_out *dec = hx_out_stream(&S, 11);
+    size_t before = dec->len;
+    reset_target = b;
+    S.headers_hook = reset_other;
+    hx_pump(&C, &S, 0);
+    assert_int_equal(reset_target, UINT64_MAX);
+    assert_true(hx_msg_for(&S, a)->ended);
+    assert_int_equal(hx_msg_for(&S, b)->sections, 0);
+    assert_true(hx_has_reset(&S, b, H3_REQUEST_CANCELLED));
+    /* Among the decoder-stream bytes after the unblocking: a Stream Cancellation for b. */
+    bool found = false;
+    for (size_t i = before; i < dec->len; i++)
+        if (dec->buf[i] == (0x40 | b))
+            found = true;
+    assert_true(found);
+    assert_true(hx_msg_for(&C, b)->reset);
+    teardown_pair();
+}
+
 /* Record what a client sends (the seed corpus of fuzz/fuzz_h3_server.c) when asked. */
 static void test_record_flight(void **state)
 {
@@ -511,6 +587,8 @@ int main(void)
         cmocka_unit_test(test_static_only),
         cmocka_unit_test(test_ext_streams),
         cmocka_unit_test(test_partial_writes),
+        cmocka_unit_test(test_peer_field_section_limit),
+        cmocka_unit_test(test_reset_from_callback),
         cmocka_unit_test(test_record_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -631,6 +631,57 @@ static void test_qpack_unknown_section_ack(void **state)
     expect_conn_error(H3_QPACK_DECODER_STREAM_ERROR);
 }
 
+static void test_max_push_id_decreasing(void **state)
+{
+    (void)state;
+    server_ready();
+    feed_hex(C_CONTROL, "0d 01 05 0d 01 05 0d 01 09", false); /* same and larger: fine */
+    assert_false(E.closed);
+    feed_hex(C_CONTROL, "0d 01 03", false);
+    expect_conn_error(H3_ID_ERROR);
+}
+
+/* A reset stream whose header section waits for inserts: the section is dropped and the
+ * encoder is told with a Stream Cancellation (RFC 9204 §4.4.2); the late insert is fine. */
+static void test_reset_while_blocked(void **state)
+{
+    (void)state;
+    server_ready();
+    /* Required Insert Count 1 (encoded 2), Base 1, indexed dynamic field 0. */
+    feed_hex(4, "01 03 0200 80", false);
+    assert_false(E.closed);
+    const hx_out *dec = hx_out_stream(&E, S_DECODER);
+    assert_non_null(dec);
+    assert_int_equal(dec->len, 1); /* just the stream type */
+    h3_conn_on_stream_reset(E.conn, 4, H3_REQUEST_CANCELLED);
+    assert_false(E.closed);
+    assert_int_equal(dec->len, 2);
+    assert_int_equal(dec->buf[1], 0x44); /* Stream Cancellation, stream 4 */
+    assert_true(hx_msg_for(&E, 4)->reset);
+    assert_false(hx_msg_for(&E, 4)->reset_local);
+    assert_int_equal(hx_msg_for(&E, 4)->sections, 0);
+    /* Set capacity 100, insert "a: b" with a literal name. */
+    feed_hex(C_ENCODER, "3f 45 41 61 01 62", false);
+    assert_false(E.closed);
+    assert_int_equal(h3_conn_qpack_inserts_received(E.conn), 1);
+    assert_int_equal(h3_conn_stream_count(E.conn), 6);
+    done();
+}
+
+/* Too many blocked streams: QPACK_DECOMPRESSION_FAILED (RFC 9204 §2.1.2). */
+static void test_too_many_blocked_streams(void **state)
+{
+    (void)state;
+    h3_config cfg;
+    h3_config_init(&cfg, true);
+    cfg.settings.qpack_blocked_streams = 1;
+    peer_ready(true, &cfg, NULL);
+    feed_hex(0, "01 03 0200 80", false);
+    assert_false(E.closed);
+    feed_hex(4, "01 03 0200 80", false);
+    expect_conn_error(H3_QPACK_DECOMPRESSION_FAILED);
+}
+
 /* ---- Limits: too large a header section ---- */
 
 static void test_field_section_too_large(void **state)
@@ -790,6 +841,9 @@ int main(void)
         cmocka_unit_test(test_qpack_capacity_over_max),
         cmocka_unit_test(test_qpack_decoder_stream_error),
         cmocka_unit_test(test_qpack_unknown_section_ack),
+        cmocka_unit_test(test_max_push_id_decreasing),
+        cmocka_unit_test(test_reset_while_blocked),
+        cmocka_unit_test(test_too_many_blocked_streams),
         cmocka_unit_test(test_field_section_too_large),
         cmocka_unit_test(test_headers_frame_too_large),
         cmocka_unit_test(test_datagram_truncated),
