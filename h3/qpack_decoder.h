@@ -1,5 +1,4 @@
-/* Sans-I/O QPACK decoder (RFC 9204 §2.2, §4.3-§4.5): encoder stream in, field sections in,
- * header fields out through a callback, decoder-stream bytes out through a buffer. */
+/* Sans-I/O QPACK decoder (RFC 9204 §2.2, §4.3-§4.5): field sections in, header fields out. */
 #ifndef H3_QPACK_DECODER_H
 #define H3_QPACK_DECODER_H
 

@@ -17,6 +17,7 @@ typedef struct outstanding {
 enum { REP_STATIC, REP_DYNAMIC, REP_NAME_STATIC, REP_NAME_DYNAMIC, REP_LITERAL };
 typedef struct rep {
     uint8_t kind;
+    bool never;     /* N bit: intermediaries must not index it either */
     uint64_t index; /* static index or absolute index */
 } rep;
 
@@ -127,13 +128,16 @@ int h3_qpack_encoder_apply_settings(h3_qpack_encoder *enc, uint64_t peer_max_tab
         return H3_QPACK_ERR_NOMEM;
     if (cap == 0)
         return H3_QPACK_OK;
-    /* Without the instruction queued the table stays at 0 (static only). */
-    quic_writer w;
-    if (emit_begin(enc, 12, &w) != H3_QPACK_OK)
+    /* Without both the table memory and the instruction queued, stay static-only. */
+    if (h3_qpack_table_set_capacity(&enc->table, cap, 0) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
+    quic_writer w;
+    if (emit_begin(enc, 12, &w) != H3_QPACK_OK) {
+        h3_qpack_table_set_capacity(&enc->table, 0, 0);
+        return H3_QPACK_ERR_NOMEM;
+    }
     h3_qpack_put_int(&w, 0x20, 5, cap);
     emit_end(enc, &w);
-    h3_qpack_table_set_capacity(&enc->table, cap, 0);
     return H3_QPACK_OK;
 }
 
@@ -243,6 +247,19 @@ static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int stat
     return H3_QPACK_OK;
 }
 
+static bool name_is(const h3_qpack_field *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->name_len == n && memcmp(f->name, name, n) == 0;
+}
+
+/* RFC 9204 §7.1.3: values guessable by probing the table are never indexed. */
+static bool sensitive(const h3_qpack_field *f)
+{
+    return name_is(f, "authorization") || name_is(f, "proxy-authorization") ||
+           (name_is(f, "cookie") && f->value_len < 20);
+}
+
 static uint32_t field_hash(const h3_qpack_field *f)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -289,7 +306,7 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
      * stop inserting while half a table of inserts awaits acknowledgment: a
      * peer that does not acknowledge could not use them anyway. */
     bool may_insert = use_dynamic && enc->out_len < 4 * t->capacity + 4096 &&
-                      t->insert_count - enc->known_received < t->max_entries / 2 + 1;
+                      t->insert_count - enc->known_received < t->capacity / 64 + 1;
     uint64_t ric = 0, min_ref = UINT64_MAX;
     for (size_t i = 0; i < count; i++) {
         const h3_qpack_field *f = &fields[i];
@@ -297,13 +314,15 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
         int exact;
         int s = h3_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &exact);
         if (s >= 0 && exact) {
+            r->never = false;
             r->kind = REP_STATIC;
             r->index = (uint64_t)s;
             continue;
         }
         r->kind = s >= 0 ? REP_NAME_STATIC : REP_LITERAL;
         r->index = s >= 0 ? (uint64_t)s : 0;
-        if (!use_dynamic)
+        r->never = sensitive(f);
+        if (!use_dynamic || r->never)
             continue;
         /* Usable entries: acknowledged ones, or any while this stream may block. */
         uint64_t usable_end = can_block ? t->insert_count : enc->known_received;
@@ -385,7 +404,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
             h3_qpack_put_int(&w, 0x80, 6, base - 1 - r->index);
             break;
         case REP_NAME_STATIC: /* §4.5.4 */
-            h3_qpack_put_int(&w, 0x50, 4, r->index);
+            h3_qpack_put_int(&w, r->never ? 0x70 : 0x50, 4, r->index);
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         case REP_NAME_DYNAMIC: /* §4.5.4 */
@@ -393,7 +412,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         default: /* §4.5.6 */
-            h3_qpack_put_string(&w, 0x20, 3, f->name, f->name_len, enc->huffman);
+            h3_qpack_put_string(&w, r->never ? 0x30 : 0x20, 3, f->name, f->name_len, enc->huffman);
             h3_qpack_put_string(&w, 0x00, 7, f->value, f->value_len, enc->huffman);
             break;
         }

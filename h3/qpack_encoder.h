@@ -1,5 +1,4 @@
-/* Sans-I/O QPACK encoder (RFC 9204 §2.1, §4.3-§4.5): field lists in, field sections and
- * encoder-stream bytes out, decoder-stream bytes (acknowledgments) in. */
+/* Sans-I/O QPACK encoder (RFC 9204 §2.1, §4.3-§4.5): field sections and encoder stream out. */
 #ifndef H3_QPACK_ENCODER_H
 #define H3_QPACK_ENCODER_H
 
@@ -40,6 +39,12 @@ size_t h3_qpack_encode_bound(const h3_qpack_field *fields, size_t count);
 /*
  * Encode fields as one field section for stream_id into out. Inserts go to
  * the encoder stream (drain them with h3_qpack_encoder_drain and send them).
+ * Policy: static exact matches are indexed; a field seen for the second time
+ * lately is inserted when it fits in half the table without evicting an entry
+ * that an unacknowledged section references; dynamic entries are referenced
+ * when acknowledged, or unacknowledged while the stream already blocks or the
+ * peer's blocked-stream budget has room; authorization and short cookies are
+ * never indexed; strings use Huffman when shorter.
  * Returns H3_QPACK_OK with *out_len set; H3_QPACK_ERR_BUFFER with *out_len =
  * h3_qpack_encode_bound when cap is smaller than that (nothing changed);
  * H3_QPACK_ERR_NOMEM; H3_QPACK_ERR_ARG for a stream ID above 2^62-1.

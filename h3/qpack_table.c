@@ -9,18 +9,12 @@ int h3_qpack_table_init(h3_qpack_table *t, const quic_env *env, size_t max_capac
     memset(t, 0, sizeof(*t));
     t->env = env;
     t->max_capacity = max_capacity;
-    t->max_entries = max_capacity / H3_QPACK_ENTRY_OVERHEAD;
-    if (t->max_entries > 0) {
-        t->ring = quic_env_calloc(env, t->max_entries * sizeof(h3_qpack_entry));
-        if (t->ring == NULL)
-            return H3_QPACK_ERR_NOMEM;
-    }
     return H3_QPACK_OK;
 }
 
 static void evict_oldest(h3_qpack_table *t)
 {
-    h3_qpack_entry *e = &t->ring[t->dropped % t->max_entries];
+    h3_qpack_entry *e = &t->ring[t->dropped % t->ring_size];
     t->size -= h3_qpack_entry_size(e->name_len, e->value_len);
     quic_env_free(t->env, e->name);
     memset(e, 0, sizeof(*e));
@@ -42,7 +36,7 @@ static bool can_shrink_to(const h3_qpack_table *t, size_t target, uint64_t evict
     for (uint64_t i = t->dropped; size > target; i++) {
         if (i >= evict_limit || i >= t->insert_count)
             return false;
-        const h3_qpack_entry *e = &t->ring[i % t->max_entries];
+        const h3_qpack_entry *e = &t->ring[i % t->ring_size];
         size -= h3_qpack_entry_size(e->name_len, e->value_len);
     }
     return true;
@@ -75,14 +69,31 @@ int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_le
         memcpy(buf + name_len, value, value_len);
     while (t->size > t->capacity - esize)
         evict_oldest(t);
-    /* capacity >= 32 * entries, so a free slot always exists after eviction. */
-    h3_qpack_entry *e = &t->ring[t->insert_count % t->max_entries];
+    /* ring_size >= capacity / 32 >= entries, so a free slot exists after eviction. */
+    h3_qpack_entry *e = &t->ring[t->insert_count % t->ring_size];
     e->name = buf;
     e->name_len = name_len;
     e->value = buf + name_len;
     e->value_len = value_len;
     t->size += esize;
     t->insert_count++;
+    return H3_QPACK_OK;
+}
+
+/* Make room for capacity / 32 entries, moving the present ones to their new slots. */
+static int grow_ring(h3_qpack_table *t, size_t capacity)
+{
+    size_t need = capacity / H3_QPACK_ENTRY_OVERHEAD;
+    if (need <= t->ring_size)
+        return H3_QPACK_OK;
+    h3_qpack_entry *ring = quic_env_calloc(t->env, need * sizeof(h3_qpack_entry));
+    if (ring == NULL)
+        return H3_QPACK_ERR_NOMEM;
+    for (uint64_t i = t->dropped; i < t->insert_count; i++)
+        ring[i % need] = t->ring[i % t->ring_size];
+    quic_env_free(t->env, t->ring);
+    t->ring = ring;
+    t->ring_size = need;
     return H3_QPACK_OK;
 }
 
@@ -93,6 +104,8 @@ int h3_qpack_table_set_capacity(h3_qpack_table *t, size_t capacity, uint64_t evi
         return H3_QPACK_ERR_LIMIT;
     if (!can_shrink_to(t, capacity, evict_limit))
         return H3_QPACK_ERR_LIMIT;
+    if (grow_ring(t, capacity) != H3_QPACK_OK)
+        return H3_QPACK_ERR_NOMEM;
     while (t->size > capacity)
         evict_oldest(t);
     t->capacity = capacity;

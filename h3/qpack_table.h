@@ -20,8 +20,8 @@ typedef struct h3_qpack_entry {
 
 typedef struct h3_qpack_table {
     const quic_env *env;
-    h3_qpack_entry *ring;  /* max_entries slots; absolute index i sits at i % max_entries */
-    size_t max_entries;    /* max_capacity / 32: no more entries can ever fit */
+    h3_qpack_entry *ring;  /* ring_size slots; absolute index i sits at i % ring_size */
+    size_t ring_size;      /* at least capacity / 32, the most entries that fit; grows with it */
     uint64_t insert_count; /* absolute index of the next insert */
     uint64_t dropped;      /* absolute index of the oldest entry still present */
     size_t size;           /* sum of entry sizes */
@@ -29,7 +29,7 @@ typedef struct h3_qpack_table {
     size_t max_capacity;   /* bound on capacity (SETTINGS_QPACK_MAX_TABLE_CAPACITY) */
 } h3_qpack_table;
 
-/* Returns H3_QPACK_OK or H3_QPACK_ERR_NOMEM. Capacity starts at 0 (RFC 9204 §3.2.3). */
+/* Capacity starts at 0 (RFC 9204 §3.2.3); memory is taken as the capacity grows. */
 int h3_qpack_table_init(h3_qpack_table *t, const quic_env *env, size_t max_capacity);
 void h3_qpack_table_free(h3_qpack_table *t);
 
@@ -43,7 +43,7 @@ static inline const h3_qpack_entry *h3_qpack_table_get(const h3_qpack_table *t, 
 {
     if (abs < t->dropped || abs >= t->insert_count)
         return NULL;
-    return &t->ring[abs % t->max_entries];
+    return &t->ring[abs % t->ring_size];
 }
 
 /* Room a new entry of entry_size would have after evicting only entries whose
@@ -61,7 +61,7 @@ int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_le
 
 /* RFC 9204 §3.2.3 / §4.3.1: set the capacity, evicting entries below
  * evict_limit as needed. H3_QPACK_ERR_LIMIT if capacity > max_capacity or the
- * entries that must go are not evictable. */
+ * entries that must go are not evictable; H3_QPACK_ERR_NOMEM. */
 int h3_qpack_table_set_capacity(h3_qpack_table *t, size_t capacity, uint64_t evict_limit);
 
 #endif

@@ -185,12 +185,13 @@ static void test_dynamic_table(void **state)
     test_env_init(&t, 1);
     h3_qpack_table tab;
     assert_int_equal(h3_qpack_table_init(&tab, &t.env, 200), H3_QPACK_OK);
-    assert_int_equal(tab.max_entries, 6);
+    assert_int_equal(tab.ring_size, 0); /* no memory until the capacity grows */
     /* Capacity starts at 0: nothing fits. */
     assert_int_equal(h3_qpack_table_insert(&tab, (const uint8_t *)"a", 1, NULL, 0, UINT64_MAX),
                      H3_QPACK_ERR_LIMIT);
     assert_int_equal(h3_qpack_table_set_capacity(&tab, 201, UINT64_MAX), H3_QPACK_ERR_LIMIT);
     assert_int_equal(h3_qpack_table_set_capacity(&tab, 100, UINT64_MAX), H3_QPACK_OK);
+    assert_int_equal(tab.ring_size, 3);
     /* 1+9+32 = 42 each: two fit in 100, the third evicts the first. */
     assert_int_equal(h3_qpack_table_insert(&tab, (const uint8_t *)"a", 1,
                                            (const uint8_t *)"000000000", 9, UINT64_MAX),
@@ -608,6 +609,17 @@ static void test_encoder_dynamic(void **state)
     const uint8_t want[] = {0x03, 0x00, 0x81, 0x80};
     assert_int_equal(n, sizeof(want));
     assert_memory_equal(out, want, sizeof(want));
+    /* RFC 9204 §7.1.3: authorization is never indexed, however often it is seen */
+    h3_qpack_field auth[] = {F("authorization", "secret"), F("x-token", "secret")};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(h3_qpack_encode(enc, 4, auth, 1, out, sizeof(out), &n), H3_QPACK_OK);
+        /* 0x70 | 15, 84 - 15: literal with static name ref 84 and N = 1 */
+        assert_int_equal(out[2], 0x7f);
+        assert_int_equal(out[3], 0x45);
+    }
+    assert_int_equal(h3_qpack_encode(enc, 12, auth + 1, 1, out, sizeof(out), &n), H3_QPACK_OK);
+    assert_int_equal(out[2] & 0xf0, 0x20); /* first sighting: literal name, N = 0 */
+    assert_int_equal(h3_qpack_encoder_insert_count(enc), 2);
     /* a second stream may not block too (budget 1): the same fields go as literals */
     assert_int_equal(h3_qpack_encode(enc, 8, f, 2, out, sizeof(out), &n), H3_QPACK_OK);
     assert_int_equal(out[0], 0x00);
