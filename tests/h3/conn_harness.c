@@ -90,6 +90,8 @@ static int64_t t_write(void *user, uint64_t id, const uint8_t *data, size_t len,
     size_t n = len;
     if (ep->write_limit && n > ep->write_limit)
         n = ep->write_limit;
+    if (ep->stall)
+        n = 0;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 256;
         while (cap < o->len + n)
@@ -342,7 +344,7 @@ static bool pump_one(hx_ep *a, hx_ep *b, size_t chunk)
         moved = true;
     }
     /* Flow control opens again: let each side retry what it buffered. */
-    if (a->write_limit)
+    if (!a->stall)
         for (size_t i = 0; i < a->nout && !a->closed; i++)
             if (h3_conn_stream_buffered(a->conn, a->out[i].id) > 0) {
                 h3_conn_on_writable(a->conn, a->out[i].id);

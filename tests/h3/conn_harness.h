@@ -60,6 +60,7 @@ typedef struct hx_ep {
     bool closed;
     uint64_t close_code;
     size_t write_limit; /* 0: accept everything; n: at most n bytes per write */
+    bool stall;         /* accept nothing (flow control closed) */
     hx_msg msgs[HX_MAX_MSGS];
     bool settings_received;
     uint64_t goaway;

@@ -553,6 +553,145 @@ static void test_reset_from_callback(void **state)
     teardown_pair();
 }
 
+/* Every allocation failing in turn during a full exchange: a clean H3_INTERNAL_ERROR or
+ * H3_ERR_NOMEM, never a crash or a leak. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    const char *const post[] = {
+        ":method",   "POST",  ":scheme", "https",    ":authority",
+        "f.example", ":path", "/x",      "x-repeat", "some-value-that-repeats",
+        NULL};
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, post);
+    int failed_runs = 0;
+    for (size_t k = 1; k < 1000; k++) {
+        setup_pair(NULL, NULL);
+        TE.fail_after = k;
+        hx_pump(&C, &S, 5);
+        for (int i = 0; i < 3; i++) {
+            uint64_t id;
+            if (h3_conn_submit_request(C.conn, f, n, false, &id) != H3_OK)
+                continue;
+            h3_conn_send_data(C.conn, id, (const uint8_t *)"body", 4, true);
+            hx_pump(&C, &S, 5);
+            const char *const ok[] = {":status", "200", "x-repeat", "some-value-that-repeats",
+                                      NULL};
+            h3_field rf[4];
+            size_t rn = hx_fields(rf, 4, ok);
+            h3_conn_submit_response(S.conn, id, rf, rn, true);
+            hx_pump(&C, &S, 5);
+        }
+        bool hit = TE.fail_after == 0;
+        if (C.closed)
+            assert_int_equal(C.close_code, H3_INTERNAL_ERROR);
+        if (S.closed)
+            assert_int_equal(S.close_code, H3_INTERNAL_ERROR);
+        hx_free(&C);
+        hx_free(&S);
+        test_env_check_leaks(&TE);
+        if (!hit)
+            break;
+        failed_runs++;
+    }
+    assert_true(failed_runs > 20);
+}
+
+/* STOP_SENDING from the peer: we reset our side with its code and tell the application. */
+static void test_stop_sending_from_peer(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, get_req, false);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(h3_conn_on_stop_sending(C.conn, id, H3_REQUEST_REJECTED), H3_OK);
+    assert_true(hx_has_reset(&C, id, H3_REQUEST_REJECTED));
+    assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"x", 1, true),
+                     H3_ERR_NO_STREAM);
+    hx_pump(&C, &S, 0);
+    assert_true(hx_msg_for(&S, id)->reset);
+    assert_int_equal(hx_msg_for(&S, id)->reset_code, H3_REQUEST_REJECTED);
+    teardown_pair();
+}
+
+/* HEAD and 304 responses announce a length they do not carry (RFC 9110 §8.6). */
+static void test_head_response(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    const char *const head[] = {":method",   "HEAD",  ":scheme", "https", ":authority",
+                                "h.example", ":path", "/big",    NULL};
+    uint64_t id = submit(&C, head, true);
+    hx_pump(&C, &S, 0);
+    const char *const ok[] = {":status", "200", "content-length", "1000", NULL};
+    h3_field f[4];
+    size_t n = hx_fields(f, 4, ok);
+    assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, true), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_true(hx_msg_for(&C, id)->ended);
+    assert_false(hx_msg_for(&C, id)->reset);
+    /* A GET whose response has fewer bytes than announced is malformed. */
+    id = submit(&C, get_req, true);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, false), H3_OK);
+    assert_int_equal(h3_conn_send_data(S.conn, id, (const uint8_t *)"short", 5, true), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_false(hx_msg_for(&C, id)->ended);
+    assert_true(hx_msg_for(&C, id)->reset);
+    assert_int_equal(hx_msg_for(&C, id)->reset_code, H3_MESSAGE_ERROR);
+    assert_true(hx_has_stop(&C, id, H3_MESSAGE_ERROR));
+    teardown_pair();
+}
+
+/* Plain CONNECT (RFC 9114 §4.4): :method and :authority only, a tunnel of DATA. */
+static void test_plain_connect(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    const char *const req[] = {":method", "CONNECT", ":authority", "tunnel.example:443", NULL};
+    uint64_t id = submit(&C, req, false);
+    assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"tls-bytes", 9, false), H3_OK);
+    hx_pump(&C, &S, 3);
+    hx_msg *m = hx_msg_for(&S, id);
+    assert_string_equal(m->headers, ":method: CONNECT\n:authority: tunnel.example:443\n");
+    assert_int_equal(m->body_len, 9);
+    assert_false(m->reset);
+    teardown_pair();
+}
+
+/* A full send buffer refuses more (H3_ERR_BLOCKED) and drains on writable. */
+static void test_send_blocked(void **state)
+{
+    (void)state;
+    h3_config cc;
+    h3_config_init(&cc, false);
+    cc.max_send_buffer = 100;
+    setup_pair(&cc, NULL);
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, get_req, false);
+    C.stall = true;
+    uint8_t chunk[40];
+    memset(chunk, 'c', sizeof(chunk));
+    int sent = 0, rc;
+    while ((rc = h3_conn_send_data(C.conn, id, chunk, sizeof(chunk), false)) == H3_OK)
+        sent++;
+    assert_int_equal(rc, H3_ERR_BLOCKED);
+    assert_true(sent >= 1 && sent <= 3);
+    assert_true(h3_conn_stream_buffered(C.conn, id) <= 100);
+    C.stall = false;
+    hx_pump(&C, &S, 0);
+    assert_int_equal(h3_conn_stream_buffered(C.conn, id), 0);
+    assert_int_equal(h3_conn_send_data(C.conn, id, chunk, sizeof(chunk), true), H3_OK);
+    hx_pump(&C, &S, 0);
+    hx_msg *m = hx_msg_for(&S, id);
+    assert_true(m->ended);
+    assert_int_equal(m->body_len, (size_t)(sent + 1) * sizeof(chunk));
+    teardown_pair();
+}
+
 /* Record what a client sends (the seed corpus of fuzz/fuzz_h3_server.c) when asked. */
 static void test_record_flight(void **state)
 {
@@ -589,6 +728,11 @@ int main(void)
         cmocka_unit_test(test_partial_writes),
         cmocka_unit_test(test_peer_field_section_limit),
         cmocka_unit_test(test_reset_from_callback),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_stop_sending_from_peer),
+        cmocka_unit_test(test_head_response),
+        cmocka_unit_test(test_plain_connect),
+        cmocka_unit_test(test_send_blocked),
         cmocka_unit_test(test_record_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
