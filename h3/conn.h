@@ -63,7 +63,6 @@ struct h3_conn {
     h3_callbacks cb;
     bool started;
     uint64_t error; /* sticky connection error code, 0 while open */
-    bool closing;   /* close in progress (avoid recursion) */
 
     h3_stream **streams;
     size_t nstreams, streams_cap;

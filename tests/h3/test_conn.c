@@ -433,8 +433,16 @@ static void test_ext_streams(void **state)
     h3_config_init(&cc, false);
     h3_config_init(&sc, true);
     cc.ext_streams = sc.ext_streams = true;
+    /* Extension settings travel and are readable by the peer's extension. */
+    assert_int_equal(h3_settings_set(&cc.settings, H3_SETTING_ENABLE_WEBTRANSPORT, 1), 0);
+    assert_int_equal(h3_settings_set(&cc.settings, 0x1234, 7), 0);
     setup_pair(&cc, &sc);
     hx_pump(&C, &S, 0);
+    uint64_t v = 0;
+    assert_true(h3_settings_get(h3_conn_peer_settings(S.conn), 0x1234, &v));
+    assert_int_equal(v, 7);
+    assert_true(h3_conn_peer_settings(S.conn)->enable_webtransport);
+    assert_false(h3_conn_peer_settings(C.conn)->enable_webtransport);
     uint64_t id;
     assert_int_equal(h3_conn_open_ext_stream(C.conn, false, H3_STREAM_WEBTRANSPORT, 0, &id), H3_OK);
     assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"uni", 3, true), H3_OK);
@@ -455,6 +463,29 @@ static void test_ext_streams(void **state)
     assert_int_equal(C.ext_session, 0);
     assert_int_equal(C.ext_len, 4);
     assert_memory_equal(C.ext_data, "bidi", 4);
+    /* Client-initiated bidi 0x41 stream: found by the server's request-stream reader. */
+    C.ext_len = S.ext_len = 0;
+    assert_int_equal(h3_conn_open_ext_stream(C.conn, true, H3_FRAME_WEBTRANSPORT_STREAM, 4, &id),
+                     H3_OK);
+    assert_int_equal(id, 0);
+    assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"req", 3, false), H3_OK);
+    hx_pump(&C, &S, 1);
+    assert_int_equal(S.ext_type, H3_FRAME_WEBTRANSPORT_STREAM);
+    assert_int_equal(S.ext_session, 4);
+    assert_int_equal(S.ext_len, 3);
+    assert_memory_equal(S.ext_data, "req", 3);
+    assert_int_equal(h3_conn_write_raw(S.conn, id, (const uint8_t *)"resp", 4, true), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(C.ext_len, 4);
+    assert_memory_equal(C.ext_data, "resp", 4);
+    assert_true(C.ext_fin);
+    /* Both ends finish it and it is released on both sides. */
+    size_t before = h3_conn_stream_count(C.conn);
+    assert_int_equal(h3_conn_write_raw(C.conn, id, NULL, 0, true), H3_OK);
+    assert_int_equal(h3_conn_stream_count(C.conn), before - 1);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(h3_conn_write_raw(S.conn, id, (const uint8_t *)"x", 1, false),
+                     H3_ERR_NO_STREAM);
     teardown_pair();
 }
 
