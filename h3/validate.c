@@ -169,6 +169,14 @@ int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol
     if (http) {
         if (out->authority == NULL && host == NULL)
             return MALFORMED;
+        /* §4.3.1: no userinfo in the authority; :path is path-absolute, or "*" for OPTIONS. */
+        if (out->authority != NULL &&
+            memchr(out->authority->value, '@', out->authority->value_len) != NULL)
+            return MALFORMED;
+        bool star = eq(out->path->value, out->path->value_len, "*") &&
+                    eq(out->method->value, out->method->value_len, "OPTIONS");
+        if (out->path->value[0] != '/' && !star)
+            return MALFORMED;
         if ((out->authority != NULL && out->authority->value_len == 0) ||
             (host != NULL && host->value_len == 0))
             return MALFORMED;

@@ -35,7 +35,8 @@ typedef struct h3_msg_info {
  * :authority and no :scheme or :path; :protocol only with CONNECT and only when
  * connect_protocol_enabled (we sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1), and
  * then :scheme, :path and :authority too; other methods need :scheme and a
- * non-empty :path, and http/https need :authority or host.
+ * non-empty :path, and http/https need :authority or host (equal when both,
+ * no userinfo) and a :path starting with "/" ("*" only for OPTIONS).
  * Responses (§4.3.2): :status exactly once, three digits, 100-599, not 101.
  */
 int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol_enabled,
