@@ -1,5 +1,4 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
- */
+/* HTTP/3 message validation: pseudo-headers, fields, CONNECT (RFC 9114 §4.2-§4.4). */
 #include "h3/validate.h"
 
 #include <string.h>
@@ -8,7 +7,7 @@
 
 #define MALFORMED H3_WIRE_ERROR(H3_MESSAGE_ERROR)
 
-static bool eq(const uint8_t *p, size_t len, const char *s)
+    static bool eq(const uint8_t *p, size_t len, const char *s)
 {
     size_t n = strlen(s);
     return len == n && memcmp(p, s, n) == 0;

@@ -1,5 +1,4 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
- */
+/* HTTP/3 message validation: pseudo-headers, fields, CONNECT (RFC 9114 §4.2-§4.4). */
 #ifndef H3_VALIDATE_H
 #define H3_VALIDATE_H
 
@@ -9,8 +8,8 @@
 
 #include "h3/qpack_decoder.h"
 
-/* What a valid header section says about its message. */
-typedef struct h3_msg_info {
+    /* What a valid header section says about its message. */
+    typedef struct h3_msg_info {
     bool is_connect;          /* :method CONNECT */
     bool is_extended_connect; /* CONNECT with :protocol (RFC 9220) */
     bool is_head;             /* :method HEAD (response has no content) */

@@ -1,5 +1,4 @@
-/* Negative tests for h3/conn.c and h3/conn_recv.c in the spirit of h3spec: crafted peer bytes,
- * exact error codes, connection close versus stream reset. */
+/* Negative tests for the HTTP/3 connection (h3spec style): exact codes, close versus reset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
