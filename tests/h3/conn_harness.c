@@ -258,7 +258,7 @@ static int a_ext(void *user, uint64_t id, uint64_t type, uint64_t session, const
     memcpy(ep->ext_data + ep->ext_len, d, n);
     ep->ext_len += n;
     ep->ext_fin = fin;
-    return 0;
+    return ep->ext_refuse ? 1 : 0;
 }
 
 void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *cfg)

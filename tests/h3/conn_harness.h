@@ -79,6 +79,7 @@ typedef struct hx_ep {
     uint8_t ext_data[256];
     size_t ext_len;
     bool ext_fin;
+    bool ext_refuse; /* on_ext_stream returns nonzero */
 } hx_ep;
 
 /* Create an endpoint (cfg may be NULL for defaults) and start it. */
