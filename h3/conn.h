@@ -1,0 +1,115 @@
+/* Internal state of the HTTP/3 connection shared by h3/conn.c (send side) and h3/conn_recv.c. */
+#ifndef H3_CONN_H
+#define H3_CONN_H
+
+#include "h3/frame.h"
+#include "h3/h3.h"
+#include "h3/qpack_decoder.h"
+#include "h3/qpack_encoder.h"
+#include "h3/validate.h"
+
+typedef enum h3_stream_kind {
+    H3_SK_REQUEST,     /* client-initiated bidi: a request */
+    H3_SK_UNI_PENDING, /* peer uni stream whose type has not fully arrived */
+    H3_SK_BIDI_PENDING,/* server-initiated bidi at a client: waiting for 0x41 */
+    H3_SK_CONTROL_IN,  /* peer's control stream */
+    H3_SK_ENCODER_IN,  /* peer's QPACK encoder stream */
+    H3_SK_DECODER_IN,  /* peer's QPACK decoder stream */
+    H3_SK_EXT,         /* handed to on_ext_stream */
+    H3_SK_DISCARD,     /* ignored until the peer ends it */
+    H3_SK_LOCAL_UNI,   /* our control, QPACK or GREASE stream (send only) */
+} h3_stream_kind;
+
+/* Receive phase of a request stream (RFC 9114 §4.1). */
+typedef enum h3_recv_phase {
+    H3_RP_HEADERS,  /* waiting for the (next) header section */
+    H3_RP_BODY,     /* after the final header section: DATA or trailers */
+    H3_RP_TRAILERS, /* after trailers: nothing more */
+    H3_RP_DONE,     /* message ended or abandoned */
+} h3_recv_phase;
+
+typedef struct h3_stream {
+    uint64_t id;
+    h3_stream_kind kind;
+    h3_recv_phase phase;
+    bool peer_initiated;
+    bool recv_closed;   /* FIN or reset from the peer */
+    bool send_closed;   /* FIN sent (or queued) or reset */
+    bool send_fin;      /* FIN queued behind out[] */
+    bool qpack_blocked; /* a header section waits for encoder-stream inserts */
+    bool unblocked;     /* ... and was just decoded: replay in[] */
+    bool fin_pending;   /* FIN arrived while blocked */
+    bool trailers_pending; /* the blocked section is a trailer section */
+    bool is_head;       /* client: the request was HEAD */
+    bool is_connect;    /* the request was CONNECT (extended or not) */
+    int status;         /* client: last :status */
+    uint64_t content_length; /* UINT64_MAX: none */
+    uint64_t data_received;
+    uint64_t ext_type, session_id;
+    uint8_t hdr[16]; /* uni stream type / 0x41 header being assembled */
+    size_t hdr_len;
+    h3_frame_reader reader;
+    bool reader_init;
+    uint8_t *in; /* bytes received while blocked */
+    size_t in_len, in_cap;
+    uint8_t *out; /* bytes the transport did not take yet */
+    size_t out_len, out_cap;
+} h3_stream;
+
+struct h3_conn {
+    const quic_env *env;
+    h3_config cfg;
+    h3_transport tp;
+    h3_callbacks cb;
+    bool started;
+    uint64_t error; /* sticky connection error code, 0 while open */
+    bool closing;   /* close in progress (avoid recursion) */
+
+    h3_stream **streams;
+    size_t nstreams, streams_cap;
+    size_t n_peer_bidi, n_peer_uni;
+
+    uint64_t control_out, encoder_out, decoder_out;
+    bool have_control_in, have_encoder_in, have_decoder_in;
+
+    h3_settings peer_settings;
+    bool peer_settings_received;
+
+    h3_qpack_decoder *dec;
+    h3_qpack_encoder *enc;
+
+    uint64_t max_peer_bidi_seen; /* highest client bidi ID + 4 seen (server), for GOAWAY */
+    uint64_t goaway_sent;        /* UINT64_MAX: none */
+    uint64_t goaway_received;    /* UINT64_MAX: none */
+
+    uint8_t *scratch; /* encode buffer */
+    size_t scratch_cap;
+};
+
+/* Shared helpers (h3/conn.c). */
+h3_stream *h3_conn_find(const h3_conn *conn, uint64_t id);
+h3_stream *h3_conn_add_stream(h3_conn *conn, uint64_t id, h3_stream_kind kind);
+void h3_conn_maybe_release(h3_conn *conn, h3_stream *s);
+int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason);
+/* A stream error: reset + stop sending, report it, abandon the receive side. */
+void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
+/* Write to a stream through its buffer. */
+int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin);
+/* Send what the QPACK encoder and decoder queued for their streams. */
+int h3_conn_flush_qpack(h3_conn *conn);
+
+/* Receive side (h3/conn_recv.c). */
+int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *fields,
+                          size_t count);
+
+static inline bool h3_stream_is_bidi(uint64_t id)
+{
+    return (id & 2) == 0;
+}
+
+static inline bool h3_stream_is_server_initiated(uint64_t id)
+{
+    return (id & 1) != 0;
+}
+
+#endif

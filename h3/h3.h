@@ -1,0 +1,208 @@
+/* The HTTP/3 connection (RFC 9114) over an abstract QUIC transport: public API. */
+#ifndef H3_H3_H
+#define H3_H3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h3/h3_codes.h"
+#include "h3/qpack_decoder.h"
+#include "h3/settings.h"
+#include "quic/env.h"
+
+/*
+ * h3_conn knows nothing of QUIC internals (as in nghttp3): the embedder feeds
+ * it stream bytes, resets and datagrams, and it writes through a transport
+ * vtable. Every entry point is sans-I/O and synchronous; callbacks run from
+ * inside the h3_conn_on_* and h3_conn_* calls and must not free the
+ * connection (they may call h3_conn_submit_*, h3_conn_send_* and
+ * h3_conn_reset_stream).
+ *
+ * Connection errors are sticky: h3 calls transport.close once with the
+ * HTTP/3 code, then callbacks.on_conn_error, and every later call returns
+ * H3_ERR_CLOSED.
+ */
+
+/* A header field: name and value bytes (not NUL-terminated). */
+typedef h3_qpack_field h3_field;
+
+/* Library return codes (the HTTP/3 wire codes are a separate space). */
+enum {
+    H3_OK = 0,
+    H3_ERR_ARG = -1,       /* bad argument or call in the wrong state */
+    H3_ERR_NOMEM = -2,     /* the environment's allocator failed */
+    H3_ERR_BLOCKED = -3,   /* the stream's send buffer is full: wait for writable */
+    H3_ERR_CLOSED = -4,    /* the connection failed (see h3_conn_error) */
+    H3_ERR_GOAWAY = -5,    /* client: the server sent GOAWAY, no new requests */
+    H3_ERR_NO_STREAM = -6, /* unknown or finished stream */
+    H3_ERR_LIMIT = -7,     /* a configured bound (streams, sizes) */
+    H3_ERR_DATAGRAM = -8,  /* HTTP Datagrams not negotiated */
+    H3_ERR_TRANSPORT = -9, /* a transport callback failed */
+};
+
+/*
+ * The transport the embedder implements (maps 1:1 to quic_conn_open_stream,
+ * quic_stream_write, quic_stream_reset, quic_stream_stop_sending,
+ * quic_conn_send_datagram and quic_conn_close). Return < 0 on failure.
+ */
+typedef struct h3_transport {
+    void *user;
+    int (*open_stream)(void *user, bool bidi, uint64_t *stream_id);
+    /* Bytes accepted (0..len); fin applies only when all len bytes were accepted.
+     * h3 keeps the rest and retries on h3_conn_on_writable. */
+    int64_t (*write)(void *user, uint64_t stream_id, const uint8_t *data, size_t len, bool fin);
+    int (*reset_stream)(void *user, uint64_t stream_id, uint64_t h3_code);
+    int (*stop_sending)(void *user, uint64_t stream_id, uint64_t h3_code);
+    int (*send_datagram)(void *user, const uint8_t *data, size_t len);
+    void (*close)(void *user, uint64_t h3_code, const char *reason);
+} h3_transport;
+
+/*
+ * Application callbacks; any may be NULL. Pointers passed in are valid only
+ * during the call.
+ */
+typedef struct h3_callbacks {
+    void *user;
+    /* A validated header section: request (server), interim or final response
+     * (client, see h3_conn_stream_status), or trailers. */
+    void (*on_headers)(void *user, uint64_t stream_id, const h3_field *fields, size_t count,
+                       bool trailers);
+    /* DATA payload bytes; on an extended CONNECT stream these are the raw capsule
+     * stream (parse it with h3/capsule.h). */
+    void (*on_data)(void *user, uint64_t stream_id, const uint8_t *data, size_t len);
+    /* The message ended cleanly (FIN after a complete, valid message). */
+    void (*on_end)(void *user, uint64_t stream_id);
+    /* The stream was reset by the peer (local false) or by h3 itself for a
+     * stream error such as H3_MESSAGE_ERROR (local true). */
+    void (*on_stream_reset)(void *user, uint64_t stream_id, uint64_t h3_code, bool local);
+    /* The peer asked us to stop sending on a stream (we reset it with the code). */
+    void (*on_stop_sending)(void *user, uint64_t stream_id, uint64_t h3_code);
+    /* An HTTP Datagram (RFC 9297) for an open request stream. */
+    void (*on_datagram)(void *user, uint64_t stream_id, const uint8_t *payload, size_t len);
+    /* The peer's SETTINGS (extensions read theirs with h3_settings_get). */
+    void (*on_settings)(void *user, const h3_settings *peer);
+    void (*on_goaway)(void *user, uint64_t id);
+    /* The connection failed: we closed it with this code (after transport.close). */
+    void (*on_conn_error)(void *user, uint64_t h3_code, const char *reason);
+    /*
+     * Extension hook for streams h3 does not own. type is the unidirectional
+     * stream type, or H3_FRAME_WEBTRANSPORT_STREAM (0x41) for a bidirectional
+     * stream that starts with it; session_id is the ID after 0x41 / 0x54, or
+     * UINT64_MAX for other types. Called first with the bytes after the header
+     * and then with every later piece (fin at the end). Return 0 to keep the
+     * stream; anything else makes h3 discard it (STOP_SENDING, and RESET for
+     * bidi, with H3_STREAM_CREATION_ERROR). Without this callback such streams
+     * are discarded. Reset by the peer is reported with on_stream_reset.
+     */
+    int (*on_ext_stream)(void *user, uint64_t stream_id, uint64_t type, uint64_t session_id,
+                         const uint8_t *data, size_t len, bool fin);
+} h3_callbacks;
+
+typedef struct h3_config {
+    bool is_server;
+    /* Our SETTINGS (h3_settings_set): QPACK capacity and blocked streams, max field
+     * section size, ENABLE_CONNECT_PROTOCOL, H3_DATAGRAM (either codepoint) and any
+     * extension settings. */
+    h3_settings settings;
+    /* Recognise 0x41 bidi streams and 0x54 uni streams (WebTransport) and hand
+     * them to on_ext_stream with their session ID. */
+    bool ext_streams;
+    /* QPACK encoder: our bound on the table we build (the peer's setting caps it
+     * too), and a static-table-only switch. */
+    size_t qpack_encoder_capacity;
+    bool qpack_static_only;
+    /* Peer-initiated streams tracked at once (bidi and uni); more are refused. */
+    size_t max_peer_bidi;
+    size_t max_peer_uni;
+    /* Bytes buffered per stream when the transport accepts fewer (send side), and
+     * received bytes held while a header section waits for QPACK inserts. */
+    size_t max_send_buffer;
+    size_t max_recv_buffer;
+    /* Largest encoded HEADERS frame accepted (H3_EXCESSIVE_LOAD beyond). */
+    size_t max_headers_frame;
+    /* Send a GREASE setting, frame and stream type (RFC 9114 §7.2.4.1, §7.2.8, §6.2.3). */
+    bool grease;
+} h3_config;
+
+/* Defaults: client, no extensions, QPACK table 4096 / 16 blocked streams, max field
+ * section size 16384, grease on, 128 bidi / 16 uni peer streams, 64 KiB buffers. */
+QUINCE_API void h3_config_init(h3_config *cfg, bool is_server);
+
+typedef struct h3_conn h3_conn;
+
+/* NULL when out of memory or cfg is inconsistent. Nothing is written until h3_conn_start. */
+QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
+                                 const h3_transport *transport, const h3_callbacks *cb);
+QUINCE_API void h3_conn_free(h3_conn *conn);
+
+/* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. */
+QUINCE_API int h3_conn_start(h3_conn *conn);
+
+/* ---- Input from the transport ---- */
+/* Stream bytes in order (any chunking); fin marks the end. */
+QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
+                                      size_t len, bool fin);
+QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+QUINCE_API int h3_conn_on_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* The payload of one QUIC DATAGRAM frame. */
+QUINCE_API int h3_conn_on_datagram(h3_conn *conn, const uint8_t *data, size_t len);
+/* The transport can take more bytes on stream_id (retry buffered output). */
+QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
+
+/* ---- Messages ---- */
+/* Client: open a request stream and send HEADERS (end: FIN right after). */
+QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count,
+                                      bool end, uint64_t *stream_id);
+/* Server: HEADERS on a request stream (interim 1xx responses may come first). */
+QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
+                                       size_t count, bool end);
+/* A DATA frame (len may be 0 with end to just finish the stream). */
+QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
+                                 size_t len, bool end);
+/* Trailers end the message. */
+QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
+                                     size_t count);
+/* Abort a request stream both ways (RESET_STREAM + STOP_SENDING with code). */
+QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* Bytes buffered on the stream's send side (0 when all went to the transport). */
+QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
+/* Client: the last :status received on the stream (0 before any), e.g. 103 then 200. */
+QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);
+
+/* ---- HTTP Datagrams (RFC 9297 §2.1) ---- */
+/* Both sides sent H3_DATAGRAM (0x33 or 0xffd277) = 1. */
+QUINCE_API bool h3_conn_datagrams_enabled(const h3_conn *conn);
+QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const uint8_t *payload,
+                                     size_t len);
+
+/* ---- Extension streams ---- */
+/* Open a stream for an extension: uni with type (and session_id when type is
+ * 0x54), or bidi starting with 0x41 + session_id (type 0x41). */
+QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
+                                       uint64_t session_id, uint64_t *stream_id);
+/* Raw bytes on an extension stream (buffered like the others). */
+QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
+                                 size_t len, bool fin);
+
+/* ---- Shutdown ---- */
+/* RFC 9114 §5.2: send GOAWAY (server: the first request stream ID not processed;
+ * client: push ID 0). May be called again to lower the ID. */
+QUINCE_API int h3_conn_shutdown(h3_conn *conn);
+/* Close the connection with an HTTP/3 code (H3_NO_ERROR for a clean close). */
+QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason);
+
+/* ---- State ---- */
+/* The HTTP/3 code the connection was closed with (by us), 0 while open. */
+QUINCE_API uint64_t h3_conn_error(const h3_conn *conn);
+/* The peer's SETTINGS, NULL before they arrived. */
+QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);
+/* GOAWAY ID received (UINT64_MAX before any). */
+QUINCE_API uint64_t h3_conn_goaway_received(const h3_conn *conn);
+/* Tracked streams (tests check that state is released). */
+QUINCE_API size_t h3_conn_stream_count(const h3_conn *conn);
+/* QPACK statistics: inserts we made and inserts the peer made into our decoder. */
+QUINCE_API uint64_t h3_conn_qpack_inserts_sent(const h3_conn *conn);
+QUINCE_API uint64_t h3_conn_qpack_inserts_received(const h3_conn *conn);
+
+#endif

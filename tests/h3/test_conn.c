@@ -1,0 +1,499 @@
+/* Tests for h3/conn.c and h3/conn_recv.c: a client and a server h3_conn wired in memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "h3/capsule.h"
+#include "h3/h3.h"
+#include "tests/h3/conn_harness.h"
+
+static hx_ep C, S;
+static test_env TE;
+
+static const size_t chunks[] = {0, 1, 3, 7, 64};
+
+static void setup_pair(const h3_config *ccfg, const h3_config *scfg)
+{
+    test_env_init(&TE, 42);
+    hx_init(&C, &TE, false, ccfg);
+    hx_init(&S, &TE, true, scfg);
+}
+
+static void teardown_pair(void)
+{
+    assert_false(C.closed);
+    assert_false(S.closed);
+    hx_free(&C);
+    hx_free(&S);
+    test_env_check_leaks(&TE);
+}
+
+static const char *const get_req[] = {":method", "GET", ":scheme", "https", ":authority",
+                                      "example.com", ":path", "/index.html", "user-agent",
+                                      "quince-test", NULL};
+
+static uint64_t submit(hx_ep *c, const char *const *kv, bool end)
+{
+    h3_field f[32];
+    size_t n = hx_fields(f, 32, kv);
+    uint64_t id = UINT64_MAX;
+    if (c->closed || S.closed)
+        fprintf(stderr, "closed: client %#llx server %#llx\n", (unsigned long long)c->close_code,
+                (unsigned long long)S.close_code);
+    assert_int_equal(h3_conn_submit_request(c->conn, f, n, end, &id), H3_OK);
+    return id;
+}
+
+/* Settings exchanged, GREASE ignored, and a GET answered with a body, in every chunking. */
+static void test_get(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        setup_pair(NULL, NULL);
+        S.auto_respond = true;
+        S.response_body = "hello, world";
+        hx_pump(&C, &S, chunks[k]);
+        assert_true(C.settings_received);
+        assert_true(S.settings_received);
+        assert_non_null(h3_conn_peer_settings(C.conn));
+        uint64_t id = submit(&C, get_req, true);
+        assert_int_equal(id, 0);
+        hx_pump(&C, &S, chunks[k]);
+        hx_msg *req = hx_msg_for(&S, 0);
+        assert_string_equal(req->headers, ":method: GET\n:scheme: https\n:authority: "
+                                          "example.com\n:path: /index.html\nuser-agent: "
+                                          "quince-test\n");
+        assert_true(req->ended);
+        hx_msg *resp = hx_msg_for(&C, 0);
+        assert_string_equal(resp->headers,
+                            ":status: 200\ncontent-type: text/plain\ncontent-length: 12\n");
+        assert_int_equal(resp->body_len, 12);
+        assert_memory_equal(resp->body, "hello, world", 12);
+        assert_true(resp->ended);
+        assert_int_equal(h3_conn_stream_status(C.conn, 0), 0); /* released */
+        /* Only the critical streams remain on both sides. */
+        assert_int_equal(h3_conn_stream_count(C.conn), 6);
+        assert_int_equal(h3_conn_stream_count(S.conn), 6);
+        /* The GREASE stream was refused with STOP_SENDING. */
+        assert_true(hx_has_stop(&S, 14, H3_STREAM_CREATION_ERROR));
+        teardown_pair();
+    }
+}
+
+/* POST with a body in several DATA frames and trailers, both ways. */
+static void test_post_trailers(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        setup_pair(NULL, NULL);
+        hx_pump(&C, &S, chunks[k]);
+        const char *const req[] = {":method", "POST", ":scheme", "https", ":authority", "a.example",
+                                   ":path", "/upload", "content-length", "10", "te", "trailers",
+                                   NULL};
+        uint64_t id = submit(&C, req, false);
+        assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"01234", 5, false), H3_OK);
+        assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"56789", 5, false), H3_OK);
+        const char *const tr[] = {"x-checksum", "abc", NULL};
+        h3_field f[4];
+        size_t n = hx_fields(f, 4, tr);
+        assert_int_equal(h3_conn_send_trailers(C.conn, id, f, n), H3_OK);
+        hx_pump(&C, &S, chunks[k]);
+        hx_msg *m = hx_msg_for(&S, id);
+        assert_true(m->ended);
+        assert_int_equal(m->body_len, 10);
+        assert_memory_equal(m->body, "0123456789", 10);
+        assert_string_equal(m->trailers, "x-checksum: abc\n");
+        /* Response with trailers too, plus an interim 103 first. */
+        const char *const early[] = {":status", "103", "link", "</s.css>; rel=preload", NULL};
+        n = hx_fields(f, 4, early);
+        assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, false), H3_OK);
+        const char *const ok[] = {":status", "201", NULL};
+        n = hx_fields(f, 4, ok);
+        assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, false), H3_OK);
+        assert_int_equal(h3_conn_send_data(S.conn, id, (const uint8_t *)"done", 4, false), H3_OK);
+        const char *const tr2[] = {"x-status", "fine", NULL};
+        n = hx_fields(f, 4, tr2);
+        assert_int_equal(h3_conn_send_trailers(S.conn, id, f, n), H3_OK);
+        hx_pump(&C, &S, chunks[k]);
+        hx_msg *r = hx_msg_for(&C, id);
+        assert_string_equal(r->headers,
+                            ":status: 103\nlink: </s.css>; rel=preload\n--\n:status: 201\n");
+        assert_int_equal(r->sections, 2);
+        assert_int_equal(r->body_len, 4);
+        assert_string_equal(r->trailers, "x-status: fine\n");
+        assert_true(r->ended);
+        teardown_pair();
+    }
+}
+
+/* 50 concurrent requests, answered out of order, with a small write window. */
+static void test_concurrent(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    uint64_t ids[50];
+    for (int i = 0; i < 50; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/item/%d", i);
+        const char *const req[] = {":method", "GET", ":scheme", "https", ":authority", "a.example",
+                                   ":path", path, NULL};
+        ids[i] = submit(&C, req, true);
+        assert_int_equal(ids[i], (uint64_t)i * 4);
+    }
+    hx_set_write_limit(&S, 5);
+    hx_pump(&C, &S, 13);
+    for (int i = 49; i >= 0; i--) {
+        hx_msg *m = hx_msg_for(&S, ids[i]);
+        assert_true(m->ended);
+        char want[64];
+        snprintf(want, sizeof(want), ":path: /item/%d\n", i);
+        assert_non_null(strstr(m->headers, want));
+        char body[32];
+        int bl = snprintf(body, sizeof(body), "body-%d", i);
+        const char *const ok[] = {":status", "200", NULL};
+        h3_field f[2];
+        size_t n = hx_fields(f, 2, ok);
+        assert_int_equal(h3_conn_submit_response(S.conn, ids[i], f, n, false), H3_OK);
+        assert_int_equal(h3_conn_send_data(S.conn, ids[i], (uint8_t *)body, (size_t)bl, true),
+                         H3_OK);
+    }
+    hx_pump(&C, &S, 13);
+    for (int i = 0; i < 50; i++) {
+        hx_msg *m = hx_msg_for(&C, ids[i]);
+        char body[32];
+        int bl = snprintf(body, sizeof(body), "body-%d", i);
+        assert_true(m->ended);
+        assert_int_equal(m->body_len, (size_t)bl);
+        assert_memory_equal(m->body, body, (size_t)bl);
+    }
+    assert_int_equal(h3_conn_stream_count(C.conn), 6);
+    assert_int_equal(h3_conn_stream_count(S.conn), 6);
+    teardown_pair();
+}
+
+/* The dynamic table is used both ways: repeated fields get inserted and referenced. */
+static void test_dynamic_table(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        setup_pair(NULL, NULL);
+        S.auto_respond = true;
+        S.response_body = "x";
+        hx_pump(&C, &S, chunks[k]);
+        const char *const req[] = {":method", "GET", ":scheme", "https", ":authority",
+                                   "dyn.example", ":path", "/", "x-custom-token",
+                                   "abcdefghijklmnopqrstuvwxyz", NULL};
+        for (int i = 0; i < 4; i++) {
+            uint64_t id = submit(&C, req, true);
+            /* Deliver only the request stream first for odd requests: the server may
+             * block on inserts still in flight on the encoder stream. */
+            hx_pump(&C, &S, chunks[k]);
+            hx_msg *m = hx_msg_for(&C, id);
+            assert_true(m->ended);
+            assert_non_null(strstr(hx_msg_for(&S, id)->headers, "x-custom-token: abcdef"));
+        }
+        assert_true(h3_conn_qpack_inserts_sent(C.conn) > 0);
+        assert_int_equal(h3_conn_qpack_inserts_received(S.conn),
+                         h3_conn_qpack_inserts_sent(C.conn));
+        assert_true(h3_conn_qpack_inserts_sent(S.conn) > 0);
+        assert_int_equal(h3_conn_qpack_inserts_received(C.conn),
+                         h3_conn_qpack_inserts_sent(S.conn));
+        teardown_pair();
+    }
+}
+
+/* A header section that waits for its inserts is decoded when they arrive (RFC 9204 §2.1.2). */
+static void test_blocked_stream(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    const char *const req[] = {":method", "GET", ":scheme", "https", ":authority", "b.example",
+                               ":path", "/", "x-thing", "value-value-value", NULL};
+    submit(&C, req, true);
+    submit(&C, req, true); /* second sighting: inserted */
+    uint64_t id = submit(&C, req, true);
+    /* Deliver the request streams before the client's encoder stream (id 6). */
+    hx_out *enc = NULL;
+    for (size_t i = 0; i < C.nout; i++)
+        if (C.out[i].id == 6)
+            enc = &C.out[i];
+    assert_non_null(enc);
+    size_t enc_len = enc->len;
+    assert_true(enc->delivered < enc_len);
+    for (size_t i = 0; i < C.nout; i++) {
+        hx_out *o = &C.out[i];
+        if (o->id % 4 == 0 && o->delivered < o->len) {
+            h3_conn_on_stream_data(S.conn, o->id, o->buf, o->len, o->fin);
+            o->delivered = o->len;
+            o->fin_delivered = o->fin;
+        }
+    }
+    hx_msg *m = hx_msg_for(&S, id);
+    assert_false(m->ended);
+    assert_int_equal(m->sections, 0);
+    hx_pump(&C, &S, 0);
+    assert_true(m->ended);
+    assert_non_null(strstr(m->headers, "x-thing: value-value-value"));
+    teardown_pair();
+}
+
+/* Extended CONNECT (RFC 9220) with :protocol, capsules as raw DATA, datagrams both ways. */
+static void test_extended_connect_datagrams(void **state)
+{
+    (void)state;
+    h3_config cc, sc;
+    h3_config_init(&cc, false);
+    h3_config_init(&sc, true);
+    assert_int_equal(h3_settings_set(&sc.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1), 0);
+    assert_int_equal(h3_settings_set(&sc.settings, H3_SETTING_H3_DATAGRAM, 1), 0);
+    assert_int_equal(h3_settings_set(&cc.settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1), 0);
+    setup_pair(&cc, &sc);
+    const char *const req[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme",
+                               "https", ":authority", "wt.example", ":path", "/wt", NULL};
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, req);
+    uint64_t id;
+    /* Before the server's SETTINGS, :protocol is refused locally. */
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, false, &id), H3_ERR_ARG);
+    assert_false(h3_conn_datagrams_enabled(C.conn));
+    hx_pump(&C, &S, 0);
+    assert_true(h3_conn_datagrams_enabled(C.conn));
+    assert_true(h3_conn_datagrams_enabled(S.conn));
+    id = submit(&C, req, false);
+    hx_pump(&C, &S, 2);
+    hx_msg *m = hx_msg_for(&S, id);
+    assert_int_equal(m->sections, 1);
+    assert_false(m->reset);
+    const char *const ok[] = {":status", "200", NULL};
+    n = hx_fields(f, 8, ok);
+    assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, false), H3_OK);
+    /* A capsule in DATA reaches the server raw. */
+    uint8_t cap[64];
+    quic_writer w = quic_writer_init(cap, sizeof(cap));
+    assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"cap", 3));
+    size_t cap_len = (size_t)(w.p - cap);
+    assert_int_equal(h3_conn_send_data(C.conn, id, cap, cap_len, false), H3_OK);
+    assert_int_equal(h3_conn_send_datagram(C.conn, id, (const uint8_t *)"ping", 4), H3_OK);
+    assert_int_equal(h3_conn_send_datagram(C.conn, 400, (const uint8_t *)"x", 1),
+                     H3_ERR_NO_STREAM);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(m->body_len, cap_len);
+    assert_memory_equal(m->body, cap, cap_len);
+    assert_int_equal(m->ndgrams, 1);
+    assert_memory_equal(m->dgram, "ping", 4);
+    assert_int_equal(h3_conn_send_datagram(S.conn, id, (const uint8_t *)"pong!", 5), H3_OK);
+    /* The quarter stream ID prefix: stream 0 -> 0x00. */
+    assert_int_equal(S.dgram_lens[0], 6);
+    assert_int_equal(S.dgrams[0][0], 0);
+    hx_pump(&C, &S, 0);
+    hx_msg *r = hx_msg_for(&C, id);
+    assert_string_equal(r->headers, ":status: 200\n");
+    assert_int_equal(r->ndgrams, 1);
+    assert_memory_equal(r->dgram, "pong!", 5);
+    /* A datagram for a stream that does not exist is dropped silently. */
+    const uint8_t unknown[] = {0x05, 'z'};
+    assert_int_equal(h3_conn_on_datagram(S.conn, unknown, sizeof(unknown)), H3_OK);
+    assert_false(S.closed);
+    /* Close the session: FIN both ways. */
+    assert_int_equal(h3_conn_send_data(C.conn, id, NULL, 0, true), H3_OK);
+    assert_int_equal(h3_conn_send_data(S.conn, id, NULL, 0, true), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_true(m->ended);
+    assert_true(r->ended);
+    teardown_pair();
+}
+
+/* Datagrams are not sent unless both sides enabled them. */
+static void test_datagrams_not_negotiated(void **state)
+{
+    (void)state;
+    h3_config sc;
+    h3_config_init(&sc, true);
+    assert_int_equal(h3_settings_set(&sc.settings, H3_SETTING_H3_DATAGRAM, 1), 0);
+    setup_pair(NULL, &sc);
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, get_req, false);
+    hx_pump(&C, &S, 0);
+    assert_false(h3_conn_datagrams_enabled(C.conn));
+    assert_int_equal(h3_conn_send_datagram(C.conn, id, (const uint8_t *)"a", 1), H3_ERR_DATAGRAM);
+    assert_int_equal(h3_conn_send_datagram(S.conn, id, (const uint8_t *)"a", 1), H3_ERR_DATAGRAM);
+    assert_int_equal(h3_conn_reset_stream(C.conn, id, H3_REQUEST_CANCELLED), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_true(hx_msg_for(&S, id)->reset);
+    assert_int_equal(hx_msg_for(&S, id)->reset_code, H3_REQUEST_CANCELLED);
+    assert_int_equal(h3_conn_stream_count(S.conn), 6);
+    assert_int_equal(h3_conn_stream_count(C.conn), 6);
+    teardown_pair();
+}
+
+/* GOAWAY: the server names the first unprocessed stream; the client stops new requests
+ * and learns which ones were not processed. */
+static void test_goaway(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    S.auto_respond = true;
+    hx_pump(&C, &S, 0);
+    uint64_t a = submit(&C, get_req, true);
+    uint64_t b = submit(&C, get_req, true);
+    hx_pump(&C, &S, 0);
+    assert_true(hx_msg_for(&C, b)->ended);
+    assert_int_equal(h3_conn_shutdown(S.conn), H3_OK);
+    uint64_t late = submit(&C, get_req, true); /* crosses the GOAWAY */
+    hx_pump(&C, &S, 0);
+    assert_int_equal(C.goaways, 1);
+    assert_int_equal(C.goaway, 8);
+    assert_int_equal(h3_conn_goaway_received(C.conn), 8);
+    assert_int_equal(late, 8);
+    /* The server refused the late request, the client saw it as not processed. */
+    assert_true(hx_has_reset(&S, late, H3_REQUEST_REJECTED));
+    assert_true(hx_msg_for(&C, late)->reset);
+    assert_false(hx_msg_for(&C, late)->ended);
+    assert_true(hx_msg_for(&C, a)->ended);
+    uint64_t id;
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, get_req);
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_GOAWAY);
+    /* A second GOAWAY with the same ID is allowed. */
+    assert_int_equal(h3_conn_shutdown(S.conn), H3_OK);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(C.goaways, 2);
+    assert_false(C.closed);
+    teardown_pair();
+}
+
+/* Static-only QPACK on request: no inserts, still interoperable. */
+static void test_static_only(void **state)
+{
+    (void)state;
+    h3_config cc;
+    h3_config_init(&cc, false);
+    cc.qpack_static_only = true;
+    setup_pair(&cc, NULL);
+    S.auto_respond = true;
+    hx_pump(&C, &S, 0);
+    for (int i = 0; i < 3; i++) {
+        uint64_t id = submit(&C, get_req, true);
+        hx_pump(&C, &S, 0);
+        assert_true(hx_msg_for(&C, id)->ended);
+    }
+    assert_int_equal(h3_conn_qpack_inserts_sent(C.conn), 0);
+    assert_int_equal(h3_conn_qpack_inserts_received(S.conn), 0);
+    teardown_pair();
+}
+
+/* Extension streams: 0x41 bidi and 0x54 uni with a session ID reach the hook. */
+static void test_ext_streams(void **state)
+{
+    (void)state;
+    h3_config cc, sc;
+    h3_config_init(&cc, false);
+    h3_config_init(&sc, true);
+    cc.ext_streams = sc.ext_streams = true;
+    setup_pair(&cc, &sc);
+    hx_pump(&C, &S, 0);
+    uint64_t id;
+    assert_int_equal(h3_conn_open_ext_stream(C.conn, false, H3_STREAM_WEBTRANSPORT, 0, &id), H3_OK);
+    assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"uni", 3, true), H3_OK);
+    hx_pump(&C, &S, 1);
+    assert_int_equal(S.ext_type, H3_STREAM_WEBTRANSPORT);
+    assert_int_equal(S.ext_session, 0);
+    assert_int_equal(S.ext_len, 3);
+    assert_memory_equal(S.ext_data, "uni", 3);
+    assert_true(S.ext_fin);
+    S.ext_len = 0;
+    /* Server-initiated bidi 0x41 stream to the client. */
+    assert_int_equal(h3_conn_open_ext_stream(S.conn, true, H3_FRAME_WEBTRANSPORT_STREAM, 0, &id),
+                     H3_OK);
+    assert_int_equal(id, 1);
+    assert_int_equal(h3_conn_write_raw(S.conn, id, (const uint8_t *)"bidi", 4, false), H3_OK);
+    hx_pump(&C, &S, 1);
+    assert_int_equal(C.ext_type, H3_FRAME_WEBTRANSPORT_STREAM);
+    assert_int_equal(C.ext_session, 0);
+    assert_int_equal(C.ext_len, 4);
+    assert_memory_equal(C.ext_data, "bidi", 4);
+    teardown_pair();
+}
+
+/* The transport accepting a few bytes at a time: everything is buffered and retried. */
+static void test_partial_writes(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_set_write_limit(&C, 3);
+    hx_set_write_limit(&S, 2);
+    S.auto_respond = true;
+    S.response_body = "a longer response body that needs many writes";
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, get_req, true);
+    assert_true(h3_conn_stream_buffered(C.conn, id) > 0);
+    hx_pump(&C, &S, 0);
+    hx_msg *m = hx_msg_for(&C, id);
+    assert_true(m->ended);
+    assert_int_equal(m->body_len, strlen(S.response_body));
+    teardown_pair();
+}
+
+/* Record what a client sends (the seed corpus of fuzz/fuzz_h3_server.c) when asked. */
+static void test_record_flight(void **state)
+{
+    (void)state;
+    const char *dir = getenv("H3_RECORD_CORPUS");
+    setup_pair(NULL, NULL);
+    S.auto_respond = true;
+    hx_pump(&C, &S, 0);
+    const char *const post[] = {":method", "POST", ":scheme", "https", ":authority", "r.example",
+                                ":path", "/p", "content-length", "3", NULL};
+    submit(&C, get_req, true);
+    submit(&C, get_req, true);
+    uint64_t id = submit(&C, post, false);
+    assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"abc", 3, true), H3_OK);
+    if (dir != NULL) {
+        /* Format of fuzz_h3_server: records of (kind, stream id, fin, len16, bytes). */
+        char path[512];
+        snprintf(path, sizeof(path), "%s/client_flight", dir);
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        for (size_t i = 0; i < C.nout; i++) {
+            hx_out *o = &C.out[i];
+            for (size_t off = 0; off < o->len || (off == 0 && o->fin); off += 200) {
+                size_t n = o->len - off < 200 ? o->len - off : 200;
+                uint8_t h[5] = {0, (uint8_t)o->id, (uint8_t)(o->fin && off + n == o->len),
+                                (uint8_t)(n >> 8), (uint8_t)n};
+                fwrite(h, 1, 5, fp);
+                fwrite(o->buf + off, 1, n, fp);
+                if (n == 0)
+                    break;
+            }
+        }
+        fclose(fp);
+    }
+    hx_pump(&C, &S, 0);
+    assert_true(hx_msg_for(&C, id)->ended);
+    teardown_pair();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get),
+        cmocka_unit_test(test_post_trailers),
+        cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_dynamic_table),
+        cmocka_unit_test(test_blocked_stream),
+        cmocka_unit_test(test_extended_connect_datagrams),
+        cmocka_unit_test(test_datagrams_not_negotiated),
+        cmocka_unit_test(test_goaway),
+        cmocka_unit_test(test_static_only),
+        cmocka_unit_test(test_ext_streams),
+        cmocka_unit_test(test_partial_writes),
+        cmocka_unit_test(test_record_flight),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
