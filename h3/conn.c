@@ -115,7 +115,7 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s)
 /* ---- Lifecycle ---- */
 
 QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
-                                 const h3_transport *transport, const h3_callbacks *cb)
+                                const h3_transport *transport, const h3_callbacks *cb)
 {
     if (env == NULL || cfg == NULL || transport == NULL || transport->write == NULL ||
         transport->open_stream == NULL)
@@ -136,6 +136,7 @@ QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
         conn->cfg.max_headers_frame = H3_FRAME_READER_DEFAULT_MAX;
     conn->goaway_sent = UINT64_MAX;
     conn->goaway_received = UINT64_MAX;
+    conn->max_push_id_received = UINT64_MAX;
     conn->control_out = conn->encoder_out = conn->decoder_out = UINT64_MAX;
     h3_settings_init(&conn->peer_settings);
     const h3_settings *ls = &cfg->settings;
@@ -220,8 +221,8 @@ static bool is_critical_out(const h3_conn *conn, uint64_t id)
 
 /* Write pieces as one unit: either all go to the transport or its buffer, or (for an
  * application stream whose buffer is full) nothing does and H3_ERR_BLOCKED is returned. */
-static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data,
-                         const size_t *len, size_t n, bool fin)
+static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data, const size_t *len,
+                         size_t n, bool fin)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -296,9 +297,9 @@ QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_i
 
 static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
 {
-    size_t pending = encoder ? h3_qpack_encoder_pending(conn->enc)
-                             : h3_qpack_decoder_pending(conn->dec);
-    if (pending == 0)
+    size_t pending =
+        encoder ? h3_qpack_encoder_pending(conn->enc) : h3_qpack_decoder_pending(conn->dec);
+    if (pending == 0 || (!encoder && conn->in_qpack))
         return H3_OK;
     h3_stream *s = h3_conn_find(conn, id);
     if (s == NULL) {
@@ -317,6 +318,28 @@ static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
         pending -= n < pending ? n : pending;
     }
     return H3_OK;
+}
+
+/* RFC 9204 §4.4.2 */
+void h3_conn_qpack_cancel(h3_conn *conn, uint64_t stream_id)
+{
+    if (!conn->in_qpack) {
+        h3_qpack_decoder_cancel_stream(conn->dec, stream_id);
+        h3_conn_flush_qpack(conn);
+        return;
+    }
+    /* The cancellation only lets the peer's encoder evict sooner: skip it beyond the bound. */
+    if (conn->ncancel < sizeof(conn->cancel_ids) / sizeof(conn->cancel_ids[0]))
+        conn->cancel_ids[conn->ncancel++] = stream_id;
+}
+
+int h3_conn_qpack_leave(h3_conn *conn)
+{
+    conn->in_qpack = false;
+    for (size_t i = 0; i < conn->ncancel; i++)
+        h3_qpack_decoder_cancel_stream(conn->dec, conn->cancel_ids[i]);
+    conn->ncancel = 0;
+    return h3_conn_flush_qpack(conn);
 }
 
 /* RFC 9204 §4.2: encoder and decoder instructions travel on our unidirectional streams. */
@@ -412,8 +435,8 @@ static bool field_is(const h3_field *f, const char *name)
 }
 
 /* Encode fields into a HEADERS frame in conn->scratch; *out_len set. */
-static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
-                          size_t count, size_t *out_len)
+static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fields, size_t count,
+                          size_t *out_len)
 {
     size_t bound = h3_qpack_encode_bound(fields, count);
     size_t need = bound + 16;
@@ -426,8 +449,8 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     }
     /* The section goes after room for the longest frame header, then moves up. */
     size_t sec_len;
-    int rc = h3_qpack_encode(conn->enc, stream_id, fields, count, conn->scratch + 16, bound,
-                             &sec_len);
+    int rc =
+        h3_qpack_encode(conn->enc, stream_id, fields, count, conn->scratch + 16, bound, &sec_len);
     if (rc == H3_QPACK_ERR_NOMEM)
         return H3_ERR_NOMEM;
     if (rc != H3_QPACK_OK)
@@ -441,11 +464,18 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     return h3_conn_flush_qpack(conn);
 }
 
-static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, size_t count,
-                        bool end)
+static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, size_t count, bool end)
 {
-    if (s->out_len > 0 && s->out_len + h3_qpack_encode_bound(fields, count) + 16 >
-                              conn->cfg.max_send_buffer)
+    /* RFC 9114 §4.2.2: do not send what the peer announced it will refuse. */
+    if (conn->peer_settings_received) {
+        uint64_t size = 0;
+        for (size_t i = 0; i < count; i++)
+            size += (uint64_t)fields[i].name_len + fields[i].value_len + 32;
+        if (size > conn->peer_settings.max_field_section_size)
+            return H3_ERR_LIMIT;
+    }
+    if (s->out_len > 0 &&
+        s->out_len + h3_qpack_encode_bound(fields, count) + 16 > conn->cfg.max_send_buffer)
         return H3_ERR_BLOCKED;
     size_t len;
     int rc = encode_headers(conn, s->id, fields, count, &len);
@@ -454,8 +484,8 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
-QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count,
-                                      bool end, uint64_t *stream_id)
+QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
+                                      uint64_t *stream_id)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -514,8 +544,8 @@ QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const 
 }
 
 /* RFC 9114 §7.2.1 */
-QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool end)
+QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool end)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -562,8 +592,7 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
     if (s->qpack_blocked) {
         /* RFC 9204 §4.4.2: drop its blocked section and tell the encoder. */
         s->qpack_blocked = false;
-        h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        h3_conn_flush_qpack(conn);
+        h3_conn_qpack_cancel(conn, s->id);
     }
     s->in_len = 0;
     s->fin_pending = false;
@@ -589,8 +618,7 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
         conn->tp.stop_sending(conn->tp.user, s->id, h3_code);
     if (s->qpack_blocked) {
         s->qpack_blocked = false;
-        h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        h3_conn_flush_qpack(conn);
+        h3_conn_qpack_cancel(conn, s->id);
     }
     s->in_len = 0;
     s->fin_pending = false;
@@ -645,8 +673,8 @@ QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const ui
 /* ---- Extension streams ---- */
 
 /* draft-ietf-webtrans-http3-02 §4.1, §4.2 */
-QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
-                                       uint64_t session_id, uint64_t *stream_id)
+QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, uint64_t session_id,
+                                       uint64_t *stream_id)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -675,8 +703,8 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
     return h3_conn_stream_write(conn, s, hdr, (size_t)(w.p - hdr), false);
 }
 
-QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool fin)
+QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool fin)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;

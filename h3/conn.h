@@ -9,15 +9,15 @@
 #include "h3/validate.h"
 
 typedef enum h3_stream_kind {
-    H3_SK_REQUEST,     /* client-initiated bidi: a request */
-    H3_SK_UNI_PENDING, /* peer uni stream whose type has not fully arrived */
-    H3_SK_BIDI_PENDING,/* server-initiated bidi at a client: waiting for 0x41 */
-    H3_SK_CONTROL_IN,  /* peer's control stream */
-    H3_SK_ENCODER_IN,  /* peer's QPACK encoder stream */
-    H3_SK_DECODER_IN,  /* peer's QPACK decoder stream */
-    H3_SK_EXT,         /* handed to on_ext_stream */
-    H3_SK_DISCARD,     /* ignored until the peer ends it */
-    H3_SK_LOCAL_UNI,   /* our control, QPACK or GREASE stream (send only) */
+    H3_SK_REQUEST,      /* client-initiated bidi: a request */
+    H3_SK_UNI_PENDING,  /* peer uni stream whose type has not fully arrived */
+    H3_SK_BIDI_PENDING, /* server-initiated bidi at a client: waiting for 0x41 */
+    H3_SK_CONTROL_IN,   /* peer's control stream */
+    H3_SK_ENCODER_IN,   /* peer's QPACK encoder stream */
+    H3_SK_DECODER_IN,   /* peer's QPACK decoder stream */
+    H3_SK_EXT,          /* handed to on_ext_stream */
+    H3_SK_DISCARD,      /* ignored until the peer ends it */
+    H3_SK_LOCAL_UNI,    /* our control, QPACK or GREASE stream (send only) */
 } h3_stream_kind;
 
 /* Receive phase of a request stream (RFC 9114 §4.1). */
@@ -33,16 +33,16 @@ typedef struct h3_stream {
     h3_stream_kind kind;
     h3_recv_phase phase;
     bool peer_initiated;
-    bool recv_closed;   /* FIN or reset from the peer */
-    bool send_closed;   /* FIN sent (or queued) or reset */
-    bool send_fin;      /* FIN queued behind out[] */
-    bool qpack_blocked; /* a header section waits for encoder-stream inserts */
-    bool unblocked;     /* ... and was just decoded: replay in[] */
-    bool fin_pending;   /* FIN arrived while blocked */
-    bool trailers_pending; /* the blocked section is a trailer section */
-    bool is_head;       /* client: the request was HEAD */
-    bool is_connect;    /* the request was CONNECT (extended or not) */
-    int status;         /* client: last :status */
+    bool recv_closed;        /* FIN or reset from the peer */
+    bool send_closed;        /* FIN sent (or queued) or reset */
+    bool send_fin;           /* FIN queued behind out[] */
+    bool qpack_blocked;      /* a header section waits for encoder-stream inserts */
+    bool unblocked;          /* ... and was just decoded: replay in[] */
+    bool fin_pending;        /* FIN arrived while blocked */
+    bool trailers_pending;   /* the blocked section is a trailer section */
+    bool is_head;            /* client: the request was HEAD */
+    bool is_connect;         /* the request was CONNECT (extended or not) */
+    int status;              /* client: last :status */
     uint64_t content_length; /* UINT64_MAX: none */
     uint64_t data_received;
     uint64_t ext_type, session_id;
@@ -63,7 +63,6 @@ struct h3_conn {
     h3_callbacks cb;
     bool started;
     uint64_t error; /* sticky connection error code, 0 while open */
-    bool closing;   /* close in progress (avoid recursion) */
 
     h3_stream **streams;
     size_t nstreams, streams_cap;
@@ -82,6 +81,13 @@ struct h3_conn {
     uint64_t goaway_sent;        /* UINT64_MAX: none */
     uint64_t goaway_received;    /* UINT64_MAX: none */
 
+    /* Inside a QPACK decoder call (its section callback may run application code):
+     * decoder-stream output and Stream Cancellations wait until it returns. */
+    bool in_qpack;
+    uint64_t cancel_ids[32];
+    size_t ncancel;
+    uint64_t max_push_id_received; /* server: UINT64_MAX before any MAX_PUSH_ID */
+
     uint8_t *scratch; /* encode buffer */
     size_t scratch_cap;
 };
@@ -95,6 +101,10 @@ int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason);
 void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
 /* Write to a stream through its buffer. */
 int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin);
+/* RFC 9204 §4.4.2: Stream Cancellation for an abandoned stream (deferred while in_qpack). */
+void h3_conn_qpack_cancel(h3_conn *conn, uint64_t stream_id);
+/* Leave a decoder call: run deferred cancellations and send decoder-stream bytes. */
+int h3_conn_qpack_leave(h3_conn *conn);
 /* Send what the QPACK encoder and decoder queued for their streams. */
 int h3_conn_flush_qpack(h3_conn *conn);
 

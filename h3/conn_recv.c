@@ -79,8 +79,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
     if (trailers)
         rc = h3_validate_trailers(fields, count, &info);
     else if (conn->cfg.is_server)
-        rc = h3_validate_request(fields, count, conn->cfg.settings.enable_connect_protocol,
-                                 &info);
+        rc = h3_validate_request(fields, count, conn->cfg.settings.enable_connect_protocol, &info);
     else
         rc = h3_validate_response(fields, count, &info);
     /* §4.2.2: a section above our SETTINGS_MAX_FIELD_SECTION_SIZE is refused with a
@@ -108,8 +107,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
         if (info.status >= 200) {
             s->phase = H3_RP_BODY;
             /* RFC 9110 §8.6: HEAD and 304 responses describe a body they do not carry. */
-            if (info.has_content_length && !s->is_head && info.status != 304 &&
-                info.status != 204)
+            if (info.has_content_length && !s->is_head && info.status != 304 && info.status != 204)
                 s->content_length = info.content_length;
         }
     }
@@ -120,7 +118,9 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *
 
 static int decode_section(h3_conn *conn, h3_stream *s, const uint8_t *section, size_t len)
 {
+    conn->in_qpack = true;
     int rc = h3_qpack_decoder_decode(conn->dec, s->id, section, len);
+    conn->in_qpack = false;
     if (rc < H3_QPACK_ERR_FATAL) {
         uint64_t code = h3_qpack_decoder_wire_error(conn->dec);
         return h3_conn_fail(conn, code ? code : H3_QPACK_DECOMPRESSION_FAILED,
@@ -129,7 +129,7 @@ static int decode_section(h3_conn *conn, h3_stream *s, const uint8_t *section, s
     if (rc == H3_QPACK_BLOCKED)
         s->qpack_blocked = true;
     /* Section Acknowledgments (RFC 9204 §4.4.1). */
-    return h3_conn_flush_qpack(conn);
+    return h3_conn_qpack_leave(conn);
 }
 
 /* ---- Request streams ---- */
@@ -167,8 +167,8 @@ static int request_fin(h3_conn *conn, h3_stream *s)
         return fail_wire(conn, rc, "stream ended inside a frame");
     if (s->phase == H3_RP_HEADERS) {
         /* No complete header section: an incomplete request or a response with none. */
-        h3_conn_stream_error(conn, s, conn->cfg.is_server ? H3_REQUEST_INCOMPLETE
-                                                          : H3_MESSAGE_ERROR);
+        h3_conn_stream_error(conn, s,
+                             conn->cfg.is_server ? H3_REQUEST_INCOMPLETE : H3_MESSAGE_ERROR);
         return H3_OK;
     }
     if (s->content_length != UINT64_MAX && s->data_received != s->content_length) {
@@ -182,8 +182,7 @@ static int request_fin(h3_conn *conn, h3_stream *s)
 }
 
 /* RFC 9114 §4.1: HEADERS, DATA*, optional trailers; anything else is H3_FRAME_UNEXPECTED. */
-static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
-                           bool fin)
+static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
 {
     while (len > 0 && s->phase != H3_RP_DONE && s->kind == H3_SK_REQUEST) {
         if (s->qpack_blocked)
@@ -353,7 +352,13 @@ static int process_control(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
             rc = h3_conn_fail(conn, H3_ID_ERROR, "CANCEL_PUSH for an unknown push");
             break;
         case H3_FRAME_MAX_PUSH_ID:
-            /* Server: we never push; the reader rejects it at a client. */
+            /* §7.2.7 (the reader rejects it at a client). We never push, but the
+             * value may not decrease. */
+            if (conn->max_push_id_received != UINT64_MAX &&
+                ev.frame.id < conn->max_push_id_received)
+                rc = h3_conn_fail(conn, H3_ID_ERROR, "MAX_PUSH_ID decreased");
+            else
+                conn->max_push_id_received = ev.frame.id;
             break;
         default:
             rc = h3_conn_fail(conn, H3_FRAME_UNEXPECTED, "frame on the control stream");
@@ -421,8 +426,7 @@ static int classify_uni(h3_conn *conn, h3_stream *s, const h3_uni_header *h)
 }
 
 /* Assemble a stream header byte by byte in s->hdr; returns bytes of data used or < 0. */
-static int header_bytes(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
-                        size_t *used)
+static int header_bytes(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, size_t *used)
 {
     size_t old = s->hdr_len;
     size_t take = sizeof(s->hdr) - old < len ? sizeof(s->hdr) - old : len;
@@ -488,13 +492,15 @@ static int process(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len,
         return H3_OK;
     case H3_SK_ENCODER_IN:
         if (len > 0) {
+            conn->in_qpack = true;
             rc = h3_qpack_decoder_feed_encoder(conn->dec, data, len);
+            conn->in_qpack = false;
             if (rc < H3_QPACK_ERR_FATAL || h3_qpack_decoder_wire_error(conn->dec) != 0) {
                 uint64_t code = h3_qpack_decoder_wire_error(conn->dec);
                 return h3_conn_fail(conn, code ? code : H3_QPACK_ENCODER_STREAM_ERROR,
                                     "QPACK encoder stream");
             }
-            if ((rc = h3_conn_flush_qpack(conn)) != H3_OK)
+            if ((rc = h3_conn_qpack_leave(conn)) != H3_OK)
                 return rc;
             if ((rc = replay_unblocked(conn)) != H3_OK)
                 return rc;
@@ -561,8 +567,8 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
                 conn->tp.reset_stream(conn->tp.user, id, H3_STREAM_CREATION_ERROR);
             return NULL;
         }
-        h3_stream *s = h3_conn_add_stream(
-            conn, id, conn->cfg.is_server ? H3_SK_REQUEST : H3_SK_BIDI_PENDING);
+        h3_stream *s =
+            h3_conn_add_stream(conn, id, conn->cfg.is_server ? H3_SK_REQUEST : H3_SK_BIDI_PENDING);
         if (s == NULL) {
             *rc = h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
             return NULL;
@@ -630,14 +636,11 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
     case H3_SK_DECODER_IN:
         return h3_conn_fail(conn, H3_CLOSED_CRITICAL_STREAM, "critical stream reset");
     case H3_SK_REQUEST:
-        if (s->qpack_blocked) {
+        if (s->qpack_blocked || s->phase == H3_RP_HEADERS) {
+            /* RFC 9204 §4.4.2: the section is dropped or may never arrive. */
             s->qpack_blocked = false;
-            h3_qpack_decoder_cancel_stream(conn->dec, s->id);
-        } else if (s->phase == H3_RP_HEADERS) {
-            /* RFC 9204 §4.4.2: the section may never arrive; release its references. */
-            h3_qpack_decoder_cancel_stream(conn->dec, s->id);
+            h3_conn_qpack_cancel(conn, s->id);
         }
-        h3_conn_flush_qpack(conn);
         s->in_len = 0;
         s->fin_pending = false;
         if (!s->send_closed) {

@@ -22,6 +22,41 @@
  * Connection errors are sticky: h3 calls transport.close once with the
  * HTTP/3 code, then callbacks.on_conn_error, and every later call returns
  * H3_ERR_CLOSED.
+ *
+ * Choices where the RFCs leave room:
+ *  - Malformed messages (RFC 9114 §4.1.2) are stream errors: RESET_STREAM and
+ *    STOP_SENDING with H3_MESSAGE_ERROR, on_stream_reset(local = true). A request
+ *    stream that ends before its header section: H3_REQUEST_INCOMPLETE.
+ *  - Too large a header section (§4.2.2): a HEADERS frame longer than
+ *    cfg.max_headers_frame or a decoded section above our
+ *    SETTINGS_MAX_FIELD_SECTION_SIZE is a stream error H3_EXCESSIVE_LOAD (no
+ *    automatic 431); the connection goes on. We do not send sections above
+ *    the peer's limit (H3_ERR_LIMIT).
+ *  - Extended CONNECT (RFC 9220) streams: the DATA payload is delivered raw
+ *    through on_data; the extension parses capsules with h3/capsule.h
+ *    (h3_capsule_reader), and sends them with h3_conn_send_data.
+ *  - HTTP Datagrams (RFC 9297) need H3_DATAGRAM (0x33 or 0xffd277) from both
+ *    sides; before that, received datagrams are dropped; a malformed one
+ *    closes with H3_DATAGRAM_ERROR; one for an unknown or closed stream is
+ *    dropped.
+ *  - Server push is never enabled: PUSH_PROMISE, a push stream or CANCEL_PUSH
+ *    from a server is H3_ID_ERROR; a push stream from a client is
+ *    H3_STREAM_CREATION_ERROR.
+ *  - Reserved and unknown unidirectional stream types get STOP_SENDING with
+ *    H3_STREAM_CREATION_ERROR (§6.2) unless on_ext_stream takes them.
+ *  - A stream's state is released once both directions are done (FIN or
+ *    reset each way); later calls on its ID give H3_ERR_NO_STREAM.
+ *  - QPACK: an abandoned stream gets a Stream Cancellation (RFC 9204 §4.4.2);
+ *    our encoder keeps a section we reset outstanding until the peer's decoder
+ *    cancels or acknowledges it (forgetting it early could turn a late
+ *    acknowledgment into QPACK_DECODER_STREAM_ERROR).
+ *
+ * Binding to quic/ (h3/quic_glue.c, later): open_stream ->
+ * quic_conn_open_stream, write -> quic_stream_write, reset_stream ->
+ * quic_stream_reset, stop_sending -> quic_stream_stop_sending, send_datagram
+ * -> quic_conn_send_datagram, close -> quic_conn_close; readable streams are
+ * drained with quic_stream_read into h3_conn_on_stream_data, and reset /
+ * stop-sending / writable / datagram events map to the other h3_conn_on_*.
  */
 
 /* A header field: name and value bytes (not NUL-terminated). */
@@ -36,7 +71,7 @@ enum {
     H3_ERR_CLOSED = -4,    /* the connection failed (see h3_conn_error) */
     H3_ERR_GOAWAY = -5,    /* client: the server sent GOAWAY, no new requests */
     H3_ERR_NO_STREAM = -6, /* unknown or finished stream */
-    H3_ERR_LIMIT = -7,     /* a configured bound (streams, sizes) */
+    H3_ERR_LIMIT = -7,     /* a bound: ours, or the peer's MAX_FIELD_SECTION_SIZE */
     H3_ERR_DATAGRAM = -8,  /* HTTP Datagrams not negotiated */
     H3_ERR_TRANSPORT = -9, /* a transport callback failed */
 };
@@ -133,7 +168,7 @@ typedef struct h3_conn h3_conn;
 
 /* NULL when out of memory or cfg is inconsistent. Nothing is written until h3_conn_start. */
 QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
-                                 const h3_transport *transport, const h3_callbacks *cb);
+                                const h3_transport *transport, const h3_callbacks *cb);
 QUINCE_API void h3_conn_free(h3_conn *conn);
 
 /* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. */
@@ -152,14 +187,14 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
 
 /* ---- Messages ---- */
 /* Client: open a request stream and send HEADERS (end: FIN right after). */
-QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count,
-                                      bool end, uint64_t *stream_id);
+QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
+                                      uint64_t *stream_id);
 /* Server: HEADERS on a request stream (interim 1xx responses may come first). */
 QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                        size_t count, bool end);
 /* A DATA frame (len may be 0 with end to just finish the stream). */
-QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool end);
+QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool end);
 /* Trailers end the message. */
 QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                      size_t count);
@@ -179,11 +214,11 @@ QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const ui
 /* ---- Extension streams ---- */
 /* Open a stream for an extension: uni with type (and session_id when type is
  * 0x54), or bidi starting with 0x41 + session_id (type 0x41). */
-QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type,
-                                       uint64_t session_id, uint64_t *stream_id);
+QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, uint64_t session_id,
+                                       uint64_t *stream_id);
 /* Raw bytes on an extension stream (buffered like the others). */
-QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
-                                 size_t len, bool fin);
+QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 bool fin);
 
 /* ---- Shutdown ---- */
 /* RFC 9114 §5.2: send GOAWAY (server: the first request stream ID not processed;

@@ -1,4 +1,5 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4). */
+/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
+ */
 #include "h3/validate.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4). */
+/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
+ */
 #ifndef H3_VALIDATE_H
 #define H3_VALIDATE_H
 

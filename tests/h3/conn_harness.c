@@ -90,6 +90,8 @@ static int64_t t_write(void *user, uint64_t id, const uint8_t *data, size_t len,
     size_t n = len;
     if (ep->write_limit && n > ep->write_limit)
         n = ep->write_limit;
+    if (ep->stall)
+        n = 0;
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 256;
         while (cap < o->len + n)
@@ -177,6 +179,8 @@ static void a_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool
         append(dst, len, cap, f[i].value, f[i].value_len);
         append(dst, len, cap, "\n", 1);
     }
+    if (ep->headers_hook != NULL)
+        ep->headers_hook(ep, id, trailers);
 }
 
 static void a_data(void *user, uint64_t id, const uint8_t *d, size_t n)
@@ -198,16 +202,15 @@ static void a_end(void *user, uint64_t id)
         const char *body = ep->response_body ? ep->response_body : "";
         char cl[24];
         snprintf(cl, sizeof(cl), "%zu", strlen(body));
-        const char *kv[] = {":status", "200", "content-type", "text/plain", "content-length", cl,
-                            NULL};
+        const char *kv[] = {":status", "200", "content-type", "text/plain", "content-length",
+                            cl,        NULL};
         h3_field f[8];
         size_t nf = hx_fields(f, 8, kv);
         bool empty = body[0] == 0;
         assert_int_equal(h3_conn_submit_response(ep->conn, id, f, nf, empty), H3_OK);
         if (!empty)
             assert_int_equal(
-                h3_conn_send_data(ep->conn, id, (const uint8_t *)body, strlen(body), true),
-                H3_OK);
+                h3_conn_send_data(ep->conn, id, (const uint8_t *)body, strlen(body), true), H3_OK);
     }
 }
 
@@ -271,8 +274,17 @@ void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *c
     }
     assert_int_equal(cfg->is_server, is_server);
     h3_transport tp = {ep, t_open, t_write, t_reset, t_stop, t_dgram, t_close};
-    h3_callbacks cb = {ep,       a_headers, a_data,     a_end,   a_reset, NULL,
-                       a_dgram,  a_settings, a_goaway, NULL,    cfg->ext_streams ? a_ext : NULL};
+    h3_callbacks cb = {ep,
+                       a_headers,
+                       a_data,
+                       a_end,
+                       a_reset,
+                       NULL,
+                       a_dgram,
+                       a_settings,
+                       a_goaway,
+                       NULL,
+                       cfg->ext_streams ? a_ext : NULL};
     ep->conn = h3_conn_new(&te->env, cfg, &tp, &cb);
     assert_non_null(ep->conn);
 }
@@ -332,7 +344,7 @@ static bool pump_one(hx_ep *a, hx_ep *b, size_t chunk)
         moved = true;
     }
     /* Flow control opens again: let each side retry what it buffered. */
-    if (a->write_limit)
+    if (!a->stall)
         for (size_t i = 0; i < a->nout && !a->closed; i++)
             if (h3_conn_stream_buffered(a->conn, a->out[i].id) > 0) {
                 h3_conn_on_writable(a->conn, a->out[i].id);

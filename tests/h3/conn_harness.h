@@ -60,6 +60,7 @@ typedef struct hx_ep {
     bool closed;
     uint64_t close_code;
     size_t write_limit; /* 0: accept everything; n: at most n bytes per write */
+    bool stall;         /* accept nothing (flow control closed) */
     hx_msg msgs[HX_MAX_MSGS];
     bool settings_received;
     uint64_t goaway;
@@ -71,6 +72,8 @@ typedef struct hx_ep {
     /* Server application: answer each finished request with 200 and this body. */
     bool auto_respond;
     const char *response_body;
+    /* Called after each header section is recorded. */
+    void (*headers_hook)(struct hx_ep *ep, uint64_t id, bool trailers);
     /* Extension streams seen. */
     uint64_t ext_type, ext_session;
     uint8_t ext_data[256];
