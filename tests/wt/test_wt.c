@@ -85,6 +85,8 @@ static void test_bidi_and_uni_streams(void **state)
     assert_int_equal(wt_session_open_stream(s, true, &b), WT_OK);
     assert_int_equal(wt_session_open_stream(s, false, &u), WT_OK);
     assert_int_equal(wt_stream_id(b), 4);
+    /* A local uni stream is gone once its FIN is written: keep the ID. */
+    uint64_t uid = wt_stream_id(u);
     assert_true(wt_stream_is_bidi(b) && wt_stream_is_local(b));
     assert_int_equal(wt_stream_write(b, (const uint8_t *)"ping", 4, true), WT_OK);
     assert_int_equal(wt_stream_write(u, (const uint8_t *)"uni", 3, true), WT_OK);
@@ -93,7 +95,6 @@ static void test_bidi_and_uni_streams(void **state)
     const wp_out *ob = wp_out_stream(&f->c, 4);
     assert_int_equal(ob->len, 7);
     assert_memory_equal(ob->buf, "\x40\x41\x00ping", 7);
-    uint64_t uid = wt_stream_id(u);
     const wp_out *ou = wp_out_stream(&f->c, uid);
     assert_int_equal(ou->len, 6);
     assert_memory_equal(ou->buf, "\x40\x54\x00uni", 6);
@@ -329,6 +330,7 @@ static void test_early_streams_client(void **state)
     assert_int_equal(f->s.app.ready, 1);
     wt_stream *st;
     assert_int_equal(wt_session_open_stream(f->s.app.last_session, false, &st), WT_OK);
+    uint64_t sid = wt_stream_id(st);
     assert_int_equal(wt_stream_write(st, (const uint8_t *)"first", 5, true), WT_OK);
     assert_int_equal(wt_session_send_datagram(f->s.app.last_session, (const uint8_t *)"d", 1),
                      WT_OK);
@@ -339,7 +341,7 @@ static void test_early_streams_client(void **state)
     wp_release(&f->s, 0);
     wp_pump(&f->c, &f->s);
     assert_true(wt_session_is_ready(s));
-    wp_rx *r = wp_rx_for(&f->c, wt_stream_id(st));
+    wp_rx *r = wp_rx_for(&f->c, sid);
     assert_true(r->opened && r->fin);
     assert_memory_equal(r->data, "first", 5);
     assert_int_equal(f->c.app.ndgram, 1);
@@ -634,11 +636,14 @@ static void test_stream_limit(void **state)
     assert_int_equal(wt_session_open_stream(s, true, &b), WT_OK);
     assert_int_equal(wt_stream_write(a, (const uint8_t *)"1", 1, false), WT_OK);
     assert_int_equal(wt_stream_write(b, (const uint8_t *)"2", 1, false), WT_OK);
+    uint64_t aid = wt_stream_id(a), bid = wt_stream_id(b);
     wp_pump(&f->c, &f->s);
     uint64_t code;
-    assert_true(wp_sent_reset(&f->s, wt_stream_id(b), &code));
+    assert_true(wp_sent_reset(&f->s, bid, &code));
     assert_int_equal(code, H3_REQUEST_REJECTED);
-    assert_true(wp_rx_for(&f->s, wt_stream_id(a))->opened);
+    assert_true(wp_rx_for(&f->s, aid)->opened);
+    /* The client's stream b was aborted by the peer and is gone. */
+    assert_true(wp_rx_for(&f->c, bid)->closed);
     wt_stream *c;
     assert_int_equal(wt_session_open_stream(f->s.app.last_session, true, &c), WT_ERR_LIMIT);
     fx_free(f);
