@@ -1,6 +1,8 @@
 /* Tests for wt/echo.c: the WebTransport echo handler over in-memory HTTP/3. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -26,6 +28,22 @@ static fixture *fx_new(void)
     assert_true(wt_session_is_ready(f->session));
     assert_int_equal(f->s.echo.sessions, 1);
     return f;
+}
+
+/* With WT_RECORD_CORPUS=dir, save the client's flight as a fuzz_wt_server seed. */
+static void record(const fixture *f, const char *name)
+{
+    const char *dir = getenv("WT_RECORD_CORPUS");
+    if (dir == NULL)
+        return;
+    static uint8_t buf[65536];
+    size_t n = wp_flight(&f->c, buf, sizeof(buf));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, n, fp), n);
+    fclose(fp);
 }
 
 static void fx_free(fixture *f)
@@ -55,6 +73,7 @@ static void test_bidi_echo(void **state)
     assert_true(r->fin);
     assert_true(r->closed);
     assert_int_equal(f->s.echo.bytes, 11);
+    record(f, "bidi_echo");
     fx_free(f);
 }
 
@@ -76,6 +95,7 @@ static void test_uni_echo(void **state)
     assert_int_equal(r->len, 7);
     assert_memory_equal(r->data, "one-way", 7);
     assert_true(r->fin && r->closed);
+    record(f, "uni_echo");
     fx_free(f);
 }
 
@@ -90,6 +110,7 @@ static void test_datagram_echo(void **state)
     assert_memory_equal(f->c.app.dgram[0], "dgram", 5);
     assert_ptr_equal(f->c.app.dgram_session[0], f->session);
     assert_int_equal(f->s.echo.datagrams, 1);
+    record(f, "datagram_echo");
     fx_free(f);
 }
 
@@ -106,6 +127,7 @@ static void test_reset_passed_on(void **state)
     wp_pump(&f->c, &f->s);
     uint64_t code;
     assert_true(wp_sent_reset(&f->s, id, &code) || wp_sent_stop(&f->s, id, &code));
+    record(f, "reset_passed_on");
     fx_free(f);
 }
 
@@ -135,6 +157,7 @@ static void test_close_from_client(void **state)
     wp_pump(&f->c, &f->s);
     assert_int_equal(wt_endpoint_session_count(f->s.wt), 0);
     assert_int_equal(wt_endpoint_session_count(f->c.wt), 0);
+    record(f, "close_from_client");
     fx_free(f);
 }
 
