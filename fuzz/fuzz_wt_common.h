@@ -82,7 +82,8 @@ static int64_t fz_write(void *u, uint64_t id, const uint8_t *d, size_t n, bool f
     if (o == NULL)
         return (int64_t)n; /* dropped: a sink */
     size_t take = n < FZ_MAX_OUT - o->len ? n : FZ_MAX_OUT - o->len;
-    memcpy(o->buf + o->len, d, take);
+    if (take > 0)
+        memcpy(o->buf + o->len, d, take);
     o->len += take;
     if (fin)
         o->fin = true;

@@ -118,7 +118,9 @@ static void send_fin(wt_session *s)
     if (s->send_done)
         return;
     s->send_done = true;
-    h3_conn_send_data(s->ep->h3, s->id, NULL, 0, true);
+    /* Not NULL: h3 does pointer arithmetic on it even for 0 bytes. */
+    static const uint8_t none[1] = {0};
+    h3_conn_send_data(s->ep->h3, s->id, none, 0, true);
 }
 
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */

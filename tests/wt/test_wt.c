@@ -531,7 +531,7 @@ static void connect_stream_ends(bool reset)
     if (reset)
         assert_int_equal(h3_conn_reset_stream(f->c.h3, 0, H3_REQUEST_CANCELLED), H3_OK);
     else
-        assert_int_equal(h3_conn_send_data(f->c.h3, 0, NULL, 0, true), H3_OK);
+        assert_int_equal(h3_conn_send_data(f->c.h3, 0, (const uint8_t *)"", 0, true), H3_OK);
     wp_pump(&f->c, &f->s);
     check_closed(&f->s, 0, "");
     uint64_t code;
