@@ -1,4 +1,5 @@
-/* libFuzzer target: a WebTransport server (wt/echo over h3_conn) fed client stream chunks and datagrams. */
+/* libFuzzer target: a WebTransport server (wt/echo over h3_conn) fed client stream chunks and
+ * datagrams. */
 #include "fuzz/fuzz_wt_common.h"
 
 /*

@@ -151,7 +151,8 @@ void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, s
                ep->cb.on_session_rejected != NULL) {
         ep->cb.on_session_rejected(ep->cb.user, s, s->status);
     }
-    if (s->id != UINT64_MAX && was != WT_SS_QUEUED)
+    /* A held request has no response yet: nothing of ours to finish. */
+    if (was == WT_SS_OPEN || was == WT_SS_CONNECTING)
         send_fin(s);
     if (s->recv_done || was == WT_SS_QUEUED)
         session_kill(s);

@@ -514,7 +514,6 @@ static void test_close_reason_too_long(void **state)
     assert_int_equal(g->s.app.closed, 1);
     assert_int_equal(g->s.app.close_code, 0);
     fx_free(g);
-    fx_free(f);
 }
 
 /* The CONNECT stream ends without a capsule: FIN, then reset (draft-02 §5). */
@@ -649,6 +648,102 @@ static void test_stream_limit(void **state)
     fx_free(f);
 }
 
+/* draft-02 §3.1: a CONNECT that arrives before the client's SETTINGS waits for them. */
+static void test_connect_before_settings(void **state)
+{
+    (void)state;
+    wt_session *s;
+    /* Hold the client's control stream so that the CONNECT overtakes its SETTINGS. */
+    fixture *g = fx_new(NULL, NULL, false);
+    wp_hold(&g->c, 2);
+    wp_pump(&g->c, &g->s); /* server SETTINGS reach the client; client's are held */
+    assert_int_equal(wt_endpoint_connect(g->c.wt, "h", "/", "https://o", &s), WT_OK);
+    wp_pump(&g->c, &g->s);
+    assert_int_equal(g->s.app.requests, 0);
+    assert_int_equal(wt_endpoint_session_count(g->s.wt), 1);
+    assert_false(wt_session_is_ready(s));
+    wp_release(&g->c, 2);
+    wp_pump(&g->c, &g->s);
+    assert_int_equal(g->s.app.requests, 1);
+    assert_true(wt_session_is_ready(s));
+    fx_free(g);
+}
+
+/* Datagrams that arrive before the 200 are held, up to the bound (§4.5). */
+static void test_early_datagrams_bounded(void **state)
+{
+    (void)state;
+    wt_config cc;
+    wt_config_init(&cc, false);
+    cc.max_buffered_datagrams = 3;
+    cc.max_datagram_frame = 1200;
+    fixture *f = fx_new(&cc, NULL, false);
+    wt_session *s;
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    wp_hold(&f->s, 0);
+    wp_pump(&f->c, &f->s);
+    for (uint8_t i = 0; i < 5; i++)
+        assert_int_equal(wt_session_send_datagram(f->s.app.last_session, &i, 1), WT_OK);
+    wp_pump(&f->c, &f->s);
+    assert_int_equal(f->c.app.ndgram, 0);
+    wp_release(&f->s, 0);
+    wp_pump(&f->c, &f->s);
+    assert_int_equal(f->c.app.ndgram, 3);
+    for (uint8_t i = 0; i < 3; i++)
+        assert_int_equal(f->c.app.dgram[i][0], i);
+    fx_free(f);
+}
+
+/* Early stream bytes beyond the bound: the stream is rejected. */
+static void test_early_stream_bytes_bounded(void **state)
+{
+    (void)state;
+    wt_config sc;
+    wt_config_init(&sc, true);
+    sc.max_buffered_bytes = 8;
+    fixture *f = fx_new(NULL, &sc, false);
+    wp_pump(&f->c, &f->s);
+    wt_session *s;
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    wp_hold(&f->c, 0);
+    uint64_t a, b;
+    assert_int_equal(h3_conn_open_ext_stream(f->c.h3, false, 0x54, 0, &a), H3_OK);
+    assert_int_equal(h3_conn_write_raw(f->c.h3, a, (const uint8_t *)"12345", 5, false), H3_OK);
+    assert_int_equal(h3_conn_open_ext_stream(f->c.h3, true, 0x41, 0, &b), H3_OK);
+    assert_int_equal(h3_conn_write_raw(f->c.h3, b, (const uint8_t *)"6789", 4, false), H3_OK);
+    wp_pump(&f->c, &f->s);
+    uint64_t code;
+    assert_false(wp_sent_stop(&f->s, a, &code));
+    assert_true(wp_sent_reset(&f->s, b, &code));
+    assert_int_equal(code, H3_WEBTRANSPORT_BUFFERED_STREAM_REJECTED);
+    assert_int_equal(wt_endpoint_buffered_streams(f->s.wt), 1);
+    wp_release(&f->c, 0);
+    wp_pump(&f->c, &f->s);
+    assert_int_equal(wp_rx_for(&f->s, a)->len, 5);
+    fx_free(f);
+}
+
+/* draft-02 §5: data after CLOSE_WEBTRANSPORT_SESSION resets the stream with H3_MESSAGE_ERROR. */
+static void test_data_after_close_capsule(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(NULL, NULL, false);
+    establish(f);
+    uint8_t buf[64];
+    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_close_wt(&w, 9, (const uint8_t *)"x", 1));
+    assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"late", 4));
+    assert_int_equal(h3_conn_send_data(f->c.h3, 0, buf, (size_t)(w.p - buf), false), H3_OK);
+    wp_pump(&f->c, &f->s);
+    check_closed(&f->s, 9, "x");
+    assert_int_equal(f->s.app.ndgram, 0);
+    uint64_t code;
+    assert_true(wp_sent_stop(&f->s, 0, &code));
+    assert_int_equal(code, H3_MESSAGE_ERROR);
+    assert_int_equal(wt_endpoint_session_count(f->s.wt), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +768,10 @@ int main(void)
         cmocka_unit_test(test_bad_session_id),
         cmocka_unit_test(test_stream_for_unknown_session),
         cmocka_unit_test(test_stream_limit),
+        cmocka_unit_test(test_connect_before_settings),
+        cmocka_unit_test(test_early_datagrams_bounded),
+        cmocka_unit_test(test_early_stream_bytes_bounded),
+        cmocka_unit_test(test_data_after_close_capsule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
