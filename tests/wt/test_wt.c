@@ -514,6 +514,7 @@ static void test_close_reason_too_long(void **state)
     assert_int_equal(g->s.app.closed, 1);
     assert_int_equal(g->s.app.close_code, 0);
     fx_free(g);
+    fx_free(f);
 }
 
 /* The CONNECT stream ends without a capsule: FIN, then reset (draft-02 §5). */
