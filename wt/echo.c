@@ -3,6 +3,17 @@
 
 #include <string.h>
 
+/* A peer unidirectional stream is read whole, then echoed on a new stream. */
+typedef struct uni_buf {
+    uint8_t *data;
+    size_t len;
+} uni_buf;
+
+static const quic_env *env_of(wt_stream *st)
+{
+    return wt_endpoint_env(wt_session_endpoint(wt_stream_session(st)));
+}
+
 static int on_request(void *user, wt_session *s)
 {
     wt_echo *e = user;
@@ -12,17 +23,42 @@ static int on_request(void *user, wt_session *s)
     return 200;
 }
 
-/* The stream the echo goes to: the same one (bidi) or our uni twin. */
-static wt_stream *echo_target(wt_stream *st)
+static void uni_data(wt_echo *e, wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
-    if (wt_stream_is_bidi(st))
-        return st;
-    wt_stream *out = wt_stream_user(st);
-    if (out == NULL && wt_session_open_stream(wt_stream_session(st), false, &out) == WT_OK) {
-        wt_stream_set_user(st, out);
-        wt_stream_set_user(out, st);
+    const quic_env *env = env_of(st);
+    uni_buf *b = wt_stream_user(st);
+    if (b == NULL) {
+        b = quic_env_alloc(env, sizeof(*b));
+        if (b == NULL) {
+            wt_stream_stop_sending(st, 1);
+            return;
+        }
+        memset(b, 0, sizeof(*b));
+        wt_stream_set_user(st, b);
     }
-    return out;
+    if (len > WT_ECHO_MAX_UNI - b->len) {
+        wt_stream_stop_sending(st, 1);
+        return;
+    }
+    if (len > 0) {
+        uint8_t *d = quic_env_realloc(env, b->data, b->len + len);
+        if (d == NULL) {
+            wt_stream_stop_sending(st, 1);
+            return;
+        }
+        memcpy(d + b->len, data, len);
+        b->data = d;
+        b->len += len;
+    }
+    if (!fin)
+        return;
+    wt_stream *out;
+    if (wt_session_open_stream(wt_stream_session(st), false, &out) != WT_OK)
+        return;
+    if (wt_stream_write(out, b->data, b->len, true) != WT_OK)
+        wt_stream_reset(out, 1);
+    else
+        e->bytes += b->len;
 }
 
 static void on_data(void *user, wt_stream *st, const uint8_t *data, size_t len, bool fin)
@@ -30,11 +66,13 @@ static void on_data(void *user, wt_stream *st, const uint8_t *data, size_t len, 
     wt_echo *e = user;
     if (wt_stream_is_local(st))
         return;
-    wt_stream *out = echo_target(st);
-    if (out == NULL || wt_stream_write(out, data, len, fin) != WT_OK) {
-        if (out != NULL && out != st)
-            wt_stream_reset(out, 1);
-        wt_stream_stop_sending(st, 1);
+    if (!wt_stream_is_bidi(st)) {
+        uni_data(e, st, data, len, fin);
+        return;
+    }
+    /* Bidirectional: the same bytes back on the same stream, FIN after the peer's. */
+    if (wt_stream_write(st, data, len, fin) != WT_OK) {
+        wt_stream_reset(st, 1);
         return;
     }
     e->bytes += len;
@@ -43,18 +81,20 @@ static void on_data(void *user, wt_stream *st, const uint8_t *data, size_t len, 
 static void on_reset(void *user, wt_stream *st, uint32_t code)
 {
     (void)user;
-    /* The peer gave up: pass its code on. */
-    wt_stream *out = wt_stream_is_bidi(st) ? st : wt_stream_user(st);
-    if (out != NULL)
-        wt_stream_reset(out, code);
+    /* The peer gave up on a bidi stream: pass its code on. */
+    if (wt_stream_is_bidi(st))
+        wt_stream_reset(st, code);
 }
 
 static void on_closed(void *user, wt_stream *st)
 {
     (void)user;
-    wt_stream *twin = wt_stream_is_bidi(st) ? NULL : wt_stream_user(st);
-    if (twin != NULL)
-        wt_stream_set_user(twin, NULL);
+    uni_buf *b = wt_stream_is_bidi(st) || wt_stream_is_local(st) ? NULL : wt_stream_user(st);
+    if (b != NULL) {
+        const quic_env *env = env_of(st);
+        quic_env_free(env, b->data);
+        quic_env_free(env, b);
+    }
 }
 
 static void on_datagram(void *user, wt_session *s, const uint8_t *data, size_t len)

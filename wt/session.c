@@ -689,6 +689,11 @@ QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
     return ep->h3;
 }
 
+QUINCE_API const quic_env *wt_endpoint_env(const wt_endpoint *ep)
+{
+    return ep->env;
+}
+
 QUINCE_API int wt_endpoint_start(wt_endpoint *ep)
 {
     wt_enter(ep);

@@ -125,6 +125,8 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cf
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 /* The h3 connection to feed (h3_conn_on_stream_data, ...). */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
+/* The environment given to wt_endpoint_new (handlers allocate through it). */
+QUINCE_API const quic_env *wt_endpoint_env(const wt_endpoint *ep);
 /* h3_conn_start: SETTINGS and QPACK streams. */
 QUINCE_API int wt_endpoint_start(wt_endpoint *ep);
 /* The transport's max DATAGRAM payload became known (or changed). */
