@@ -669,6 +669,14 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
 {
     if (ep == NULL)
         return;
+    /* Let the application release its per-stream and per-session state. */
+    ep->depth++;
+    for (wt_stream *st = ep->streams; st != NULL; st = st->next)
+        if (st->session != NULL && ep->cb.on_stream_closed != NULL)
+            ep->cb.on_stream_closed(ep->cb.user, st);
+    for (wt_session *s = ep->sessions; s != NULL; s = s->next)
+        if (s->state == WT_SS_OPEN && ep->cb.on_session_closed != NULL)
+            ep->cb.on_session_closed(ep->cb.user, s, 0, NULL, 0);
     wt_stream_free_all(ep);
     while (ep->sessions != NULL) {
         wt_session *s = ep->sessions;

@@ -121,7 +121,9 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
 QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cfg,
                                         const h3_config *h3cfg, const h3_transport *transport,
                                         const h3_callbacks *chain, const wt_callbacks *cb);
-/* Frees every session and stream without callbacks or wire signals. */
+/* Frees every session and stream without wire signals; the application
+ * hears on_stream_closed for each stream and on_session_closed (code 0) for
+ * each established session first, and must not call wt_* from them. */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 /* The h3 connection to feed (h3_conn_on_stream_data, ...). */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);

@@ -115,6 +115,17 @@ static void test_uni_echo_whole(void **state)
     fx_free(f);
 }
 
+/* A uni stream still being read when the connection goes: its buffer is released. */
+static void test_free_with_partial_uni(void **state)
+{
+    (void)state;
+    fixture *f = fx_new();
+    assert_int_equal(
+        h3_conn_on_stream_data(f->s.h3, 14, (const uint8_t *)"\x40\x54\x00part", 7, false), H3_OK);
+    assert_int_equal(f->s.echo.bytes, 0);
+    fx_free(f); /* test_env_check_leaks */
+}
+
 static void test_datagram_echo(void **state)
 {
     (void)state;
@@ -184,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_bidi_echo),
         cmocka_unit_test(test_uni_echo),
         cmocka_unit_test(test_uni_echo_whole),
+        cmocka_unit_test(test_free_with_partial_uni),
         cmocka_unit_test(test_datagram_echo),
         cmocka_unit_test(test_reset_passed_on),
         cmocka_unit_test(test_wrong_path),
