@@ -791,7 +791,8 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
         return WT_ERR_DATAGRAM;
     if (len > max)
         return WT_ERR_TOO_BIG;
-    int rc = h3_conn_send_datagram(s->ep->h3, s->id, data, len);
+    static const uint8_t none[1] = {0};
+    int rc = h3_conn_send_datagram(s->ep->h3, s->id, data != NULL ? data : none, len);
     if (rc == H3_ERR_DATAGRAM)
         return WT_ERR_DATAGRAM;
     if (rc == H3_ERR_NOMEM)

@@ -319,6 +319,9 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
     if (len > 0 && data == NULL)
         return WT_ERR_ARG;
     wt_endpoint *ep = st->ep;
+    static const uint8_t none[1] = {0};
+    if (data == NULL)
+        data = none; /* h3 offsets the pointer even for 0 bytes */
     wt_enter(ep);
     int rc = h3_conn_write_raw(ep->h3, st->id, data, len, fin);
     int ret = WT_OK;
