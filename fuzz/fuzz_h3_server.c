@@ -1,5 +1,4 @@
-/* libFuzzer target: a server h3_conn fed stream chunks, resets and datagrams decoded from the
- * input. */
+/* libFuzzer target: server and client h3_conn fed stream chunks, resets and datagrams. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +6,7 @@
 #include "h3/h3.h"
 
 /*
- * Input: a sequence of records
+ * Input: a sequence of records (fed to a server h3_conn, then to a client one)
  *   kind (1 byte), stream id (1 byte), flags (1 byte), length (2 bytes BE), bytes
  * kind % 5: 0 stream data (flags bit 0 = FIN), 1 reset by the peer (code = flags),
  * 2 STOP_SENDING from the peer, 3 a datagram, 4 the stream became writable.
@@ -40,16 +39,19 @@ static void f_random(void *u, uint8_t *b, size_t n)
 
 typedef struct fz {
     h3_conn *conn;
-    uint64_t next_uni;
+    bool is_server;
+    uint64_t next_uni, next_bidi;
     size_t write_budget; /* bytes the transport accepts per write, from the input */
 } fz;
 
 static int t_open(void *u, bool bidi, uint64_t *id)
 {
     fz *f = u;
+    uint64_t base = f->is_server ? 1 : 0;
     if (bidi)
-        return -1; /* the server opens no request streams */
-    *id = 3 + 4 * f->next_uni++;
+        *id = base + 4 * f->next_bidi++;
+    else
+        *id = base + 2 + 4 * f->next_uni++;
     return 0;
 }
 static int64_t t_write(void *u, uint64_t id, const uint8_t *d, size_t n, bool fin)
@@ -58,7 +60,7 @@ static int64_t t_write(void *u, uint64_t id, const uint8_t *d, size_t n, bool fi
     (void)id;
     (void)d;
     (void)fin;
-    if (id % 4 == 3)
+    if (id & 2)
         return (int64_t)n; /* our control and QPACK streams: always room */
     return (int64_t)(n < f->write_budget ? n : f->write_budget);
 }
@@ -88,7 +90,7 @@ static void a_headers(void *u, uint64_t id, const h3_field *f, size_t n, bool tr
     fz *z = u;
     (void)f;
     (void)n;
-    if (trailers)
+    if (trailers || !z->is_server)
         return;
     static const h3_field resp[] = {
         {(const uint8_t *)":status", 7, (const uint8_t *)"200", 3},
@@ -100,7 +102,8 @@ static void a_headers(void *u, uint64_t id, const h3_field *f, size_t n, bool tr
 static void a_end(void *u, uint64_t id)
 {
     fz *z = u;
-    h3_conn_send_data(z->conn, id, (const uint8_t *)"body", 4, true);
+    if (z->is_server)
+        h3_conn_send_data(z->conn, id, (const uint8_t *)"body", 4, true);
 }
 static int a_ext(void *u, uint64_t id, uint64_t type, uint64_t session, const uint8_t *d, size_t n,
                  bool fin)
@@ -113,7 +116,7 @@ static int a_ext(void *u, uint64_t id, uint64_t type, uint64_t session, const ui
     return (id + n) % 7 == 0; /* sometimes refuse */
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void run(const uint8_t *data, size_t size, bool is_server)
 {
     quic_env env = {0};
     env.alloc = f_alloc;
@@ -121,9 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     env.free = f_free;
     env.random = f_random;
     fz z = {0};
+    z.is_server = is_server;
     z.write_budget = SIZE_MAX;
     h3_config cfg;
-    h3_config_init(&cfg, true);
+    h3_config_init(&cfg, is_server);
     cfg.ext_streams = true;
     cfg.max_peer_bidi = 16;
     cfg.max_send_buffer = 4096;
@@ -134,8 +138,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h3_callbacks cb = {&z, a_headers, NULL, a_end, NULL, NULL, NULL, NULL, NULL, NULL, a_ext};
     z.conn = h3_conn_new(&env, &cfg, &tp, &cb);
     if (z.conn == NULL)
-        return 0;
+        return;
     h3_conn_start(z.conn);
+    if (!is_server) {
+        /* Requests on streams 0 and 4 for the records to answer. */
+        static const h3_field req[] = {
+            {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3},
+            {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+            {(const uint8_t *)":authority", 10, (const uint8_t *)"f.example", 9},
+            {(const uint8_t *)":path", 5, (const uint8_t *)"/", 1},
+        };
+        uint64_t id;
+        h3_conn_submit_request(z.conn, req, 4, true, &id);
+        h3_conn_submit_request(z.conn, req, 4, false, &id);
+    }
     size_t off = 0;
     while (off + 5 <= size) {
         uint8_t kind = data[off] % 5, flags = data[off + 2];
@@ -166,5 +182,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     h3_conn_free(z.conn);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    run(data, size, true);
+    /* The same records into a client: responses on its streams 0 and 4, and the
+     * server-initiated stream IDs (odd) as the peer's streams. */
+    run(data, size, false);
     return 0;
 }

@@ -112,6 +112,9 @@ int h3_conn_flush_qpack(h3_conn *conn);
 int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *fields,
                           size_t count);
 
+/* RFC 9000 §2.1: stream IDs are 62-bit. */
+#define H3_MAX_STREAM_ID ((UINT64_C(1) << 62) - 1)
+
 static inline bool h3_stream_is_bidi(uint64_t id)
 {
     return (id & 2) == 0;

@@ -599,7 +599,7 @@ QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const u
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
-    if (len > 0 && data == NULL)
+    if ((len > 0 && data == NULL) || stream_id > H3_MAX_STREAM_ID)
         return H3_ERR_ARG;
     h3_stream *s = h3_conn_find(conn, stream_id);
     if (s == NULL) {

@@ -1,5 +1,4 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
- */
+/* HTTP/3 message validation: pseudo-headers, fields, CONNECT (RFC 9114 §4.2-§4.4). */
 #include "h3/validate.h"
 
 #include <string.h>
@@ -8,7 +7,7 @@
 
 #define MALFORMED H3_WIRE_ERROR(H3_MESSAGE_ERROR)
 
-static bool eq(const uint8_t *p, size_t len, const char *s)
+    static bool eq(const uint8_t *p, size_t len, const char *s)
 {
     size_t n = strlen(s);
     return len == n && memcmp(p, s, n) == 0;
@@ -168,6 +167,14 @@ int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol
                 eq(out->scheme->value, out->scheme->value_len, "https");
     if (http) {
         if (out->authority == NULL && host == NULL)
+            return MALFORMED;
+        /* §4.3.1: no userinfo in the authority; :path is path-absolute, or "*" for OPTIONS. */
+        if (out->authority != NULL &&
+            memchr(out->authority->value, '@', out->authority->value_len) != NULL)
+            return MALFORMED;
+        bool star = eq(out->path->value, out->path->value_len, "*") &&
+                    eq(out->method->value, out->method->value_len, "OPTIONS");
+        if (out->path->value[0] != '/' && !star)
             return MALFORMED;
         if ((out->authority != NULL && out->authority->value_len == 0) ||
             (host != NULL && host->value_len == 0))

@@ -1,5 +1,4 @@
-/* HTTP/3 message validation: pseudo-headers, field names and values, CONNECT (RFC 9114 §4.2-§4.4).
- */
+/* HTTP/3 message validation: pseudo-headers, fields, CONNECT (RFC 9114 §4.2-§4.4). */
 #ifndef H3_VALIDATE_H
 #define H3_VALIDATE_H
 
@@ -9,8 +8,8 @@
 
 #include "h3/qpack_decoder.h"
 
-/* What a valid header section says about its message. */
-typedef struct h3_msg_info {
+    /* What a valid header section says about its message. */
+    typedef struct h3_msg_info {
     bool is_connect;          /* :method CONNECT */
     bool is_extended_connect; /* CONNECT with :protocol (RFC 9220) */
     bool is_head;             /* :method HEAD (response has no content) */
@@ -35,7 +34,8 @@ typedef struct h3_msg_info {
  * :authority and no :scheme or :path; :protocol only with CONNECT and only when
  * connect_protocol_enabled (we sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1), and
  * then :scheme, :path and :authority too; other methods need :scheme and a
- * non-empty :path, and http/https need :authority or host.
+ * non-empty :path, and http/https need :authority or host (equal when both,
+ * no userinfo) and a :path starting with "/" ("*" only for OPTIONS).
  * Responses (§4.3.2): :status exactly once, three digits, 100-599, not 101.
  */
 int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol_enabled,

@@ -258,7 +258,7 @@ static int a_ext(void *user, uint64_t id, uint64_t type, uint64_t session, const
     memcpy(ep->ext_data + ep->ext_len, d, n);
     ep->ext_len += n;
     ep->ext_fin = fin;
-    return 0;
+    return ep->ext_refuse ? 1 : 0;
 }
 
 void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *cfg)
@@ -440,4 +440,52 @@ void hx_put_data(hx_buf *b, const void *data, size_t len)
 int hx_feed(hx_ep *ep, uint64_t id, const hx_buf *b, bool fin)
 {
     return h3_conn_on_stream_data(ep->conn, id, b->b, b->len, fin);
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+void hx_pump_random(hx_ep *a, hx_ep *b, uint64_t seed, size_t max_chunk)
+{
+    uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (int steps = 0; steps < 1000000; steps++) {
+        hx_ep *from = xorshift(&x) & 1 ? a : b, *to = from == a ? b : a;
+        /* Candidates: streams with bytes or a FIN to deliver. */
+        size_t cand[HX_MAX_STREAMS], nc = 0;
+        for (int pass = 0; pass < 2 && nc == 0; pass++) {
+            if (pass == 1) {
+                hx_ep *t = from;
+                from = to;
+                to = t;
+            }
+            if (from->closed || to->closed)
+                continue;
+            for (size_t i = 0; i < from->nout; i++) {
+                hx_out *o = &from->out[i];
+                if (o->delivered < o->len || (o->fin && !o->fin_delivered))
+                    cand[nc++] = i;
+            }
+        }
+        if (nc == 0) {
+            /* Nothing pending as bytes: finish resets, stops and datagrams in order. */
+            hx_pump(a, b, 0);
+            return;
+        }
+        hx_out *o = &from->out[cand[xorshift(&x) % nc]];
+        size_t n = o->len - o->delivered;
+        size_t c = 1 + (size_t)(xorshift(&x) % max_chunk);
+        if (n > c)
+            n = c;
+        bool fin = o->fin && o->delivered + n == o->len;
+        h3_conn_on_stream_data(to->conn, o->id, o->buf + o->delivered, n, fin);
+        o->delivered += n;
+        if (fin)
+            o->fin_delivered = true;
+    }
+    fail_msg("hx_pump_random did not settle");
 }

@@ -79,6 +79,7 @@ typedef struct hx_ep {
     uint8_t ext_data[256];
     size_t ext_len;
     bool ext_fin;
+    bool ext_refuse; /* on_ext_stream returns nonzero */
 } hx_ep;
 
 /* Create an endpoint (cfg may be NULL for defaults) and start it. */
@@ -89,6 +90,9 @@ void hx_free(hx_ep *ep);
 /* Move bytes, resets and datagrams from a to b and back until nothing moves; chunk is
  * the largest piece delivered at once (0: everything). Returns rounds. */
 int hx_pump(hx_ep *a, hx_ep *b, size_t chunk);
+/* Like hx_pump, but each step moves a random piece (1..max_chunk bytes) of a random
+ * stream in a random direction: streams interleave in any order (seeded). */
+void hx_pump_random(hx_ep *a, hx_ep *b, uint64_t seed, size_t max_chunk);
 hx_msg *hx_msg_for(hx_ep *ep, uint64_t id);
 bool hx_has_reset(const hx_ep *ep, uint64_t id, uint64_t code);
 bool hx_has_stop(const hx_ep *ep, uint64_t id, uint64_t code);

@@ -723,6 +723,43 @@ static void test_send_blocked(void **state)
     teardown_pair();
 }
 
+/* Many seeds of random interleaving and chunking with the dynamic table in use both ways:
+ * header sections block and unblock in any order, every exchange completes. */
+static void test_random_delivery(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        setup_pair(NULL, NULL);
+        S.auto_respond = true;
+        S.response_body = "random-delivery-response";
+        hx_pump_random(&C, &S, seed, 1 + seed % 17);
+        uint64_t ids[12];
+        for (int i = 0; i < 12; i++) {
+            char v[32];
+            snprintf(v, sizeof(v), "token-%d", i % 3);
+            const char *const req[] = {
+                ":method", "GET", ":scheme", "https", ":authority", "r.example",
+                ":path",   "/r",  "x-token", v,       "x-fixed",    "a fixed value that repeats",
+                NULL};
+            ids[i] = submit(&C, req, true);
+            if (i % 4 == 3)
+                hx_pump_random(&C, &S, seed * 100 + (uint64_t)i, 1 + seed % 23);
+        }
+        hx_pump_random(&C, &S, seed * 7, 1 + seed % 29);
+        for (int i = 0; i < 12; i++) {
+            hx_msg *m = hx_msg_for(&C, ids[i]);
+            assert_true(m->ended);
+            assert_int_equal(m->body_len, strlen(S.response_body));
+            assert_non_null(strstr(hx_msg_for(&S, ids[i])->headers, "x-fixed: a fixed value"));
+        }
+        assert_true(h3_conn_qpack_inserts_sent(C.conn) > 0);
+        assert_true(h3_conn_qpack_inserts_sent(S.conn) > 0);
+        assert_int_equal(h3_conn_stream_count(C.conn), 6);
+        assert_int_equal(h3_conn_stream_count(S.conn), 6);
+        teardown_pair();
+    }
+}
+
 /* Record what a client sends (the seed corpus of fuzz/fuzz_h3_server.c) when asked. */
 static void test_record_flight(void **state)
 {
@@ -759,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_partial_writes),
         cmocka_unit_test(test_peer_field_section_limit),
         cmocka_unit_test(test_reset_from_callback),
+        cmocka_unit_test(test_random_delivery),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_stop_sending_from_peer),
         cmocka_unit_test(test_head_response),

@@ -1,5 +1,4 @@
-/* Negative tests for h3/conn.c and h3/conn_recv.c in the spirit of h3spec: crafted peer bytes,
- * exact error codes, connection close versus stream reset. */
+/* Negative tests for the HTTP/3 connection (h3spec style): exact codes, close versus reset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -750,6 +749,44 @@ static void test_datagram_empty(void **state)
     expect_conn_error(H3_DATAGRAM_ERROR);
 }
 
+/* An extension stream the extension refuses is discarded both ways, not a connection error. */
+static void test_ext_stream_refused(void **state)
+{
+    (void)state;
+    h3_config cfg;
+    h3_config_init(&cfg, true);
+    cfg.ext_streams = true;
+    peer_ready(true, &cfg, NULL);
+    E.ext_refuse = true;
+    feed_hex(0, "40 41 00 6869", false); /* 0x41, session 0, bytes */
+    feed_hex(14, "40 54 00 6869", false);
+    assert_false(E.closed);
+    assert_int_equal(E.ext_session, 0);
+    assert_true(hx_has_stop(&E, 0, H3_STREAM_CREATION_ERROR));
+    assert_true(hx_has_reset(&E, 0, H3_STREAM_CREATION_ERROR));
+    assert_true(hx_has_stop(&E, 14, H3_STREAM_CREATION_ERROR));
+    E.ext_len = 0;
+    feed_hex(0, "aabb", true);
+    feed_hex(14, "aabb", true);
+    assert_int_equal(E.ext_len, 0); /* not delivered again */
+    assert_int_equal(h3_conn_stream_count(E.conn), 6);
+    /* A WebTransport session ID that is not a client bidi stream: H3_ID_ERROR. */
+    feed_hex(18, "40 54 01", false);
+    expect_conn_error(H3_ID_ERROR);
+}
+
+/* Stream IDs beyond 2^62-1 are the embedder's mistake: refused without state. */
+static void test_bad_stream_id(void **state)
+{
+    (void)state;
+    server_ready();
+    uint8_t b = 0;
+    assert_int_equal(h3_conn_on_stream_data(E.conn, UINT64_C(1) << 62, &b, 1, false), H3_ERR_ARG);
+    assert_false(E.closed);
+    assert_int_equal(h3_conn_stream_count(E.conn), 6);
+    done();
+}
+
 /* ---- Bounds ---- */
 
 static void test_too_many_requests(void **state)
@@ -849,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_datagram_truncated),
         cmocka_unit_test(test_datagram_quarter_id_too_large),
         cmocka_unit_test(test_datagram_empty),
+        cmocka_unit_test(test_ext_stream_refused),
+        cmocka_unit_test(test_bad_stream_id),
         cmocka_unit_test(test_too_many_requests),
         cmocka_unit_test(test_too_many_uni),
     };

@@ -85,6 +85,10 @@ static void test_requests(void **state)
         {BAD,
          {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/", "host", "b",
           NULL}}, /* authority and host differ */
+        {BAD, {":method", "GET", ":scheme", "https", ":authority", "user@a", ":path", "/", NULL}},
+        {BAD, {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "x", NULL}},
+        {BAD, {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "*", NULL}},
+        {OK, {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/?q=1", NULL}},
         {BAD, {":method", "CONNECT", ":authority", "p:443", ":path", "/", NULL}},
         {BAD, {":method", "CONNECT", ":authority", "p:443", ":scheme", "https", NULL}},
         {BAD, {":method", "CONNECT", NULL}},
