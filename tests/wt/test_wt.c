@@ -745,6 +745,83 @@ static void test_data_after_close_capsule(void **state)
     fx_free(f);
 }
 
+/* Ordinary requests on a WebTransport endpoint go to the chained h3 callbacks. */
+typedef struct chain_rec {
+    h3_conn **conn;
+    int headers, ends;
+    char body[64];
+    size_t body_len;
+} chain_rec;
+
+static void ch_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool trailers)
+{
+    chain_rec *r = user;
+    (void)f;
+    (void)n;
+    (void)trailers;
+    (void)id;
+    r->headers++;
+}
+
+static void ch_data(void *user, uint64_t id, const uint8_t *d, size_t n)
+{
+    chain_rec *r = user;
+    (void)id;
+    assert_true(r->body_len + n <= sizeof(r->body));
+    memcpy(r->body + r->body_len, d, n);
+    r->body_len += n;
+}
+
+static void ch_end(void *user, uint64_t id)
+{
+    chain_rec *r = user;
+    r->ends++;
+    if (r->conn != NULL) {
+        /* Server: answer the GET. */
+        h3_field f = {(const uint8_t *)":status", 7, (const uint8_t *)"200", 3};
+        assert_int_equal(h3_conn_submit_response(*r->conn, id, &f, 1, false), H3_OK);
+        assert_int_equal(h3_conn_send_data(*r->conn, id, (const uint8_t *)"plain", 5, true), H3_OK);
+    }
+}
+
+static void test_chained_requests(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 21);
+    static wp_ep c, s;
+    chain_rec cr = {0}, sr = {0};
+    sr.conn = &s.h3;
+    h3_callbacks cc = {.user = &cr, .on_headers = ch_headers, .on_data = ch_data, .on_end = ch_end};
+    h3_callbacks sc = {.user = &sr, .on_headers = ch_headers, .on_data = ch_data, .on_end = ch_end};
+    wp_init_chain(&c, &te, false, NULL, false, &cc);
+    wp_init_chain(&s, &te, true, NULL, false, &sc);
+    wp_pump(&c, &s);
+    wt_session *ws;
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://o", &ws), WT_OK);
+    h3_field f[4] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)"h", 1},
+        {(const uint8_t *)":path", 5, (const uint8_t *)"/index.html", 11},
+    };
+    uint64_t id;
+    assert_int_equal(h3_conn_submit_request(c.h3, f, 4, true, &id), H3_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(sr.headers, 1);
+    assert_int_equal(sr.ends, 1);
+    assert_int_equal(cr.headers, 1);
+    assert_int_equal(cr.ends, 1);
+    assert_int_equal(cr.body_len, 5);
+    assert_memory_equal(cr.body, "plain", 5);
+    /* The WebTransport session beside it saw none of this. */
+    assert_true(wt_session_is_ready(ws));
+    assert_int_equal(s.app.requests, 1);
+    wp_free(&c);
+    wp_free(&s);
+    test_env_check_leaks(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_bad_session_id),
         cmocka_unit_test(test_stream_for_unknown_session),
         cmocka_unit_test(test_stream_limit),
+        cmocka_unit_test(test_chained_requests),
         cmocka_unit_test(test_connect_before_settings),
         cmocka_unit_test(test_early_datagrams_bounded),
         cmocka_unit_test(test_early_stream_bytes_bounded),

@@ -259,6 +259,12 @@ static const h3_transport *transport_for(wp_ep *ep, h3_transport *tp)
 
 void wp_init(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo)
 {
+    wp_init_chain(ep, te, is_server, cfg, echo, NULL);
+}
+
+void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
+                   const h3_callbacks *chain)
+{
     memset(ep, 0, sizeof(*ep));
     ep->te = te;
     ep->is_server = is_server;
@@ -286,7 +292,7 @@ void wp_init(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool
                             .on_datagram = a_datagram};
     }
     h3_transport tp;
-    ep->wt = wt_endpoint_new(&te->env, &c, NULL, transport_for(ep, &tp), NULL, &cb);
+    ep->wt = wt_endpoint_new(&te->env, &c, NULL, transport_for(ep, &tp), chain, &cb);
     assert_non_null(ep->wt);
     ep->h3 = wt_endpoint_h3(ep->wt);
     assert_int_equal(wt_endpoint_start(ep->wt), WT_OK);
