@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "h3/capsule.h"
+#include "quic/cursor.h"
 #include "tests/wt/wt_pair.h"
 
 typedef struct fixture {
@@ -31,13 +33,13 @@ static fixture *fx_new(void)
 }
 
 /* With WT_RECORD_CORPUS=dir, save the client's flight as a fuzz_wt_server seed. */
-static void record(const fixture *f, const char *name)
+static void record(const wp_ep *c, const char *name)
 {
     const char *dir = getenv("WT_RECORD_CORPUS");
     if (dir == NULL)
         return;
     static uint8_t buf[65536];
-    size_t n = wp_flight(&f->c, buf, sizeof(buf));
+    size_t n = wp_flight(c, buf, sizeof(buf));
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *fp = fopen(path, "wb");
@@ -73,7 +75,7 @@ static void test_bidi_echo(void **state)
     assert_true(r->fin);
     assert_true(r->closed);
     assert_int_equal(f->s.echo.bytes, 11);
-    record(f, "bidi_echo");
+    record(&f->c, "bidi_echo");
     fx_free(f);
 }
 
@@ -111,7 +113,7 @@ static void test_uni_echo_whole(void **state)
     assert_int_equal(wt_stream_write(st, (const uint8_t *)"one-way", 7, true), WT_OK);
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->s.echo.bytes, 7);
-    record(f, "uni_echo");
+    record(&f->c, "uni_echo");
     fx_free(f);
 }
 
@@ -137,7 +139,7 @@ static void test_datagram_echo(void **state)
     assert_memory_equal(f->c.app.dgram[0], "dgram", 5);
     assert_ptr_equal(f->c.app.dgram_session[0], f->session);
     assert_int_equal(f->s.echo.datagrams, 1);
-    record(f, "datagram_echo");
+    record(&f->c, "datagram_echo");
     fx_free(f);
 }
 
@@ -154,7 +156,7 @@ static void test_reset_passed_on(void **state)
     wp_pump(&f->c, &f->s);
     uint64_t code;
     assert_true(wp_sent_reset(&f->s, id, &code) || wp_sent_stop(&f->s, id, &code));
-    record(f, "reset_passed_on");
+    record(&f->c, "reset_passed_on");
     fx_free(f);
 }
 
@@ -184,8 +186,79 @@ static void test_close_from_client(void **state)
     wp_pump(&f->c, &f->s);
     assert_int_equal(wt_endpoint_session_count(f->s.wt), 0);
     assert_int_equal(wt_endpoint_session_count(f->c.wt), 0);
-    record(f, "close_from_client");
+    record(&f->c, "close_from_client");
     fx_free(f);
+}
+
+/* What Chromium 156 sends (DESIGN.md "Facts about the peers"): its SETTINGS
+ * (no ENABLE_CONNECT_PROTOCOL), the draft-02 CONNECT, GREASE and
+ * REGISTER_DATAGRAM_NO_CONTEXT capsules at once, a datagram, then the close
+ * capsule and FIN; the echo server answers each step. */
+static void test_chromium_like_client(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 13);
+    static wp_ep c, s;
+    h3_config hc;
+    h3_config_init(&hc, false);
+    h3_settings_set(&hc.settings, H3_SETTING_QPACK_MAX_TABLE_CAPACITY, 65536);
+    h3_settings_set(&hc.settings, H3_SETTING_QPACK_BLOCKED_STREAMS, 100);
+    h3_settings_set(&hc.settings, H3_SETTING_H3_DATAGRAM, 1);
+    h3_settings_set(&hc.settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
+    h3_settings_set(&hc.settings, H3_SETTING_ENABLE_WEBTRANSPORT, 1);
+    hc.ext_streams = true;
+    wp_init_h3(&c, &te, false, &hc);
+    wp_init(&s, &te, true, NULL, true);
+    wp_pump(&c, &s);
+    h3_field f[7] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7},
+        {(const uint8_t *)":protocol", 9, (const uint8_t *)"webtransport", 12},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)"127.0.0.1:4433", 14},
+        {(const uint8_t *)":path", 5, (const uint8_t *)"/echo", 5},
+        {(const uint8_t *)"sec-webtransport-http3-draft02", 30, (const uint8_t *)"1", 1},
+        {(const uint8_t *)"origin", 6, (const uint8_t *)"https://127.0.0.1:4433", 22},
+    };
+    uint64_t id;
+    assert_int_equal(h3_conn_submit_request(c.h3, f, 7, false, &id), H3_OK);
+    uint8_t buf[128];
+    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_grease(&w, 3, (const uint8_t *)"\x01\x02", 2));
+    assert_true(h3_capsule_put_register_no_context(&w, H3_DATAGRAM_FORMAT_WEBTRANSPORT, NULL, 0));
+    assert_int_equal(h3_conn_send_data(c.h3, id, buf, (size_t)(w.p - buf), false), H3_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(c.status_seen, 200);
+    assert_non_null(strstr(c.headers_seen, "sec-webtransport-http3-draft: draft02\n"));
+    assert_int_equal(s.echo.sessions, 1);
+    /* A datagram: quarter stream ID 0 + payload, echoed the same way. */
+    assert_int_equal(h3_conn_send_datagram(c.h3, id, (const uint8_t *)"ping", 4), H3_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(s.ndgrams, 1);
+    assert_int_equal(s.dgram_lens[0], 5);
+    assert_memory_equal(s.dgrams[0], "\x00ping", 5);
+    /* A bidi stream 0x41 + session 0, echoed on the same stream. */
+    uint64_t bid;
+    assert_int_equal(h3_conn_open_ext_stream(c.h3, true, 0x41, id, &bid), H3_OK);
+    assert_int_equal(h3_conn_write_raw(c.h3, bid, (const uint8_t *)"abc", 3, true), H3_OK);
+    wp_pump(&c, &s);
+    const wp_out *o = wp_out_stream(&s, bid);
+    assert_non_null(o);
+    assert_int_equal(o->len, 3);
+    assert_memory_equal(o->buf, "abc", 3);
+    assert_true(o->fin);
+    /* Close with a code and reason, then FIN: the server finishes its side. */
+    w = quic_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_close_wt(&w, 0x1234, (const uint8_t *)"page closed", 11));
+    assert_int_equal(h3_conn_send_data(c.h3, id, buf, (size_t)(w.p - buf), true), H3_OK);
+    wp_pump(&c, &s);
+    assert_true(c.end_seen);
+    assert_int_equal(c.data_len, 0); /* the server sent no capsule of its own */
+    assert_int_equal(wt_endpoint_session_count(s.wt), 0);
+    record(&c, "chromium_like_client");
+    wp_free(&c);
+    wp_free(&s);
+    test_env_check_leaks(&te);
 }
 
 int main(void)
@@ -200,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_reset_passed_on),
         cmocka_unit_test(test_wrong_path),
         cmocka_unit_test(test_close_from_client),
+        cmocka_unit_test(test_chromium_like_client),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,11 +238,39 @@ static void a_datagram(void *user, wt_session *s, const uint8_t *data, size_t le
 static void h_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool trailers)
 {
     wp_ep *ep = user;
-    (void)f;
-    (void)n;
     (void)trailers;
     if (!ep->is_server && ep->status_seen == 0)
         ep->status_seen = h3_conn_stream_status(ep->h3, id);
+    if (ep->headers_len > 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(ep->headers_len + f[i].name_len + f[i].value_len + 3 <
+                    sizeof(ep->headers_seen));
+        memcpy(ep->headers_seen + ep->headers_len, f[i].name, f[i].name_len);
+        ep->headers_len += f[i].name_len;
+        memcpy(ep->headers_seen + ep->headers_len, ": ", 2);
+        ep->headers_len += 2;
+        memcpy(ep->headers_seen + ep->headers_len, f[i].value, f[i].value_len);
+        ep->headers_len += f[i].value_len;
+        ep->headers_seen[ep->headers_len++] = '\n';
+    }
+    ep->headers_seen[ep->headers_len] = 0;
+}
+
+static void h_data(void *user, uint64_t id, const uint8_t *d, size_t n)
+{
+    wp_ep *ep = user;
+    (void)id;
+    assert_true(ep->data_len + n <= sizeof(ep->data_seen));
+    memcpy(ep->data_seen + ep->data_len, d, n);
+    ep->data_len += n;
+}
+
+static void h_end(void *user, uint64_t id)
+{
+    wp_ep *ep = user;
+    (void)id;
+    ep->end_seen = true;
 }
 
 static const h3_transport *transport_for(wp_ep *ep, h3_transport *tp)
@@ -304,7 +332,7 @@ void wp_init_h3(wp_ep *ep, test_env *te, bool is_server, const h3_config *cfg)
     ep->te = te;
     ep->is_server = is_server;
     h3_transport tp;
-    h3_callbacks cb = {.user = ep, .on_headers = h_headers};
+    h3_callbacks cb = {.user = ep, .on_headers = h_headers, .on_data = h_data, .on_end = h_end};
     ep->h3 = h3_conn_new(&te->env, cfg, transport_for(ep, &tp), &cb);
     assert_non_null(ep->h3);
     assert_int_equal(h3_conn_start(ep->h3), H3_OK);

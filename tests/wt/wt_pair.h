@@ -71,7 +71,12 @@ typedef struct wp_ep {
     size_t nhold;
     wp_app app;
     wt_echo echo;
-    int status_seen; /* plain h3 client: the :status of stream 0 */
+    int status_seen;        /* plain h3 client: the :status of stream 0 */
+    char headers_seen[512]; /* plain h3: "name: value\n" of the first header section */
+    size_t headers_len;
+    uint8_t data_seen[256]; /* plain h3: DATA payload bytes received */
+    size_t data_len;
+    bool end_seen;
 } wp_ep;
 
 /* A wt endpoint (cfg may be NULL: defaults, max_datagram_frame 1200); echo:
