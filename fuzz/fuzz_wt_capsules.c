@@ -1,5 +1,4 @@
-/* libFuzzer target: WebTransport stream headers (0x41/0x54 + session ID) and CONNECT-stream
- * capsules through wt/. */
+/* libFuzzer target: WebTransport stream headers and CONNECT-stream capsules through wt/. */
 #include "fuzz/fuzz_wt_common.h"
 
 /*

@@ -1,5 +1,4 @@
-/* libFuzzer target: a WebTransport server (wt/echo over h3_conn) fed client stream chunks and
- * datagrams. */
+/* libFuzzer target: a WebTransport echo server fed client stream chunks and datagrams. */
 #include "fuzz/fuzz_wt_common.h"
 
 /*

@@ -1,5 +1,4 @@
-/* Internal state of WebTransport endpoints, sessions and streams shared by wt/session.c and
- * wt/stream.c. */
+/* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c). */
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 

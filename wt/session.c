@@ -1,5 +1,4 @@
-/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02): endpoint, sessions, capsules, datagrams.
- */
+/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02): sessions, capsules, datagrams. */
 #include <string.h>
 
 #include "h3/wt_codes.h"

@@ -1,5 +1,4 @@
-/* WebTransport streams over HTTP/3 (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5): open, data,
- * resets, early streams. */
+/* WebTransport streams (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5), early ones included. */
 #include <string.h>
 
 #include "h3/wt_codes.h"

@@ -1,5 +1,4 @@
-/* Tests for wt/session.c and wt/stream.c: WebTransport draft-02 sessions, streams, datagrams,
- * close. */
+/* Tests for wt/session.c and wt/stream.c: sessions, streams, datagrams, close (draft-02). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>

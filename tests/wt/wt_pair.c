@@ -1,5 +1,4 @@
-/* Test harness: WebTransport endpoints over h3_conn over an in-memory transport, with a recording
- * application. */
+/* Test harness: WebTransport endpoints over h3_conn over in-memory streams, recording app. */
 #include "tests/wt/wt_pair.h"
 
 #include <setjmp.h>

@@ -1,5 +1,4 @@
-/* Test harness: WebTransport endpoints over h3_conn over an in-memory transport, with a recording
- * application. */
+/* Test harness: WebTransport endpoints over h3_conn over in-memory streams, recording app. */
 #ifndef TESTS_WT_WT_PAIR_H
 #define TESTS_WT_WT_PAIR_H
 
