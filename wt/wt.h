@@ -58,8 +58,10 @@ typedef struct wt_stream wt_stream;
 /* Application callbacks; any may be NULL. Pointers passed in are valid only during the call. */
 typedef struct wt_callbacks {
     void *user;
-    /* Server: an extended CONNECT with :protocol webtransport and an origin.
-     * Read wt_session_path/origin/authority; return a 2xx status to accept
+    /* Server: an extended CONNECT with :protocol webtransport, :scheme https,
+     * :authority, :path and origin (else 400 without asking). The application
+     * MUST check the origin (draft-02 §3.3): read wt_session_path/origin/
+     * authority; return a 2xx status to accept
      * (answered 200 with sec-webtransport-http3-draft: draft02), anything else
      * (e.g. 404, 403) to refuse with that status. NULL callback: 404. */
     int (*on_session_request)(void *user, wt_session *s);
@@ -115,8 +117,11 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
 
 /*
  * Create the endpoint and its h3_conn. h3cfg may be NULL (h3_config_init
- * defaults); its is_server must match cfg's. chain receives the h3 events of
- * non-WebTransport streams (may be NULL). NULL on failure.
+ * defaults, with max_peer_uni raised to 3 + 2 * max_sessions +
+ * max_buffered_streams); its is_server must match cfg's. WebTransport streams
+ * count against h3's max_peer_bidi / max_peer_uni, so size those for the
+ * expected streams. chain receives the h3 events of non-WebTransport streams
+ * (may be NULL). NULL on failure.
  */
 QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cfg,
                                         const h3_config *h3cfg, const h3_transport *transport,
