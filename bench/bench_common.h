@@ -1,0 +1,79 @@
+/* Shared harness for the benchmarks: timing loops, result rows, a counting deterministic env. */
+#ifndef BENCH_BENCH_COMMON_H
+#define BENCH_BENCH_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/env.h"
+
+/*
+ * Every bench prints rows of one shape so that scripts/bench.sh (and the
+ * smoke test) can read them with awk:
+ *   <name>  <ns> ns/op  <rate> op/s  [<MB/s> MB/s]      (timed rows)
+ *   <name>  <value> <unit>                               (value rows: bytes, counts)
+ * MB is 10^6 bytes, as in `openssl speed` (whose "k" is 1000 bytes).
+ */
+
+typedef struct bench_opts {
+    bool quick;       /* a few iterations per row: checks that everything runs */
+    double seconds;   /* target wall time per timed row */
+    const char *only; /* run only rows whose name contains this */
+} bench_opts;
+
+/* --quick, --seconds S, --only SUBSTR, --help. Exits on a bad argument. */
+void bench_parse_args(int argc, char **argv, bench_opts *o, const char *prog);
+/* Whether a row named name is selected by --only. */
+bool bench_selected(const bench_opts *o, const char *name);
+/* Print the header line (program, backend, date, machine). */
+void bench_header(const char *prog);
+
+/* Monotonic wall time and this thread's CPU time, in nanoseconds. */
+uint64_t bench_wall_ns(void);
+uint64_t bench_cpu_ns(void);
+
+/* Runs iters operations; arg is the bench's state. Must not fail silently:
+ * call bench_fail on an error. */
+typedef void (*bench_fn)(void *arg, uint64_t iters);
+
+/*
+ * Time fn: batches grow until one takes about 1/20 of the target, then run
+ * until the target time is reached (--quick: 3 single calls). Returns the
+ * mean wall time per operation in ns.
+ */
+double bench_time(const bench_opts *o, bench_fn fn, void *arg);
+
+/* A timed row: ns per operation, and MB/s when bytes_per_op > 0. */
+void bench_row_time(const char *name, double ns_per_op, size_t bytes_per_op);
+/* A value row (memory, sizes, counts). */
+void bench_row_value(const char *name, double value, const char *unit);
+/* Time fn and print the row, if selected. */
+void bench_timed(const bench_opts *o, const char *name, bench_fn fn, void *arg,
+                 size_t bytes_per_op);
+
+/* Print the message to stderr and exit(1). */
+_Noreturn void bench_fail(const char *what, int rc);
+
+/* Fill buf with a deterministic pattern from seed. */
+void bench_fill(uint8_t *buf, size_t len, uint64_t seed);
+
+/*
+ * A quic_env whose allocator counts live bytes, the peak and the calls, and
+ * whose random source is a seeded PRNG (splitmix64: deterministic, not
+ * secure, for benchmarks only). Use &b->env; keep the bench_env in place.
+ */
+typedef struct bench_env {
+    quic_env env;
+    uint64_t rng;
+    size_t live;     /* bytes currently allocated (payloads, no allocator overhead) */
+    size_t peak;     /* highest live since the last bench_env_reset_peak */
+    uint64_t allocs; /* alloc + realloc calls */
+    uint64_t frees;
+} bench_env;
+
+void bench_env_init(bench_env *b, uint64_t seed);
+/* Start a new peak measurement from the current live size. */
+void bench_env_reset_peak(bench_env *b);
+
+#endif
