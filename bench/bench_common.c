@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#if BENCH_HEAP_HOOK
+#include <malloc.h>
+#endif
 
 #include "crypto/backend.h"
 #include "quince_config.h"
@@ -214,3 +217,102 @@ void bench_env_reset_peak(bench_env *b)
 {
     b->peak = b->live;
 }
+
+void bench_certs_make(const quic_env *env, unsigned rsa_bits, bench_certs *c)
+{
+    memset(c, 0, sizeof(*c));
+    crypto_cert_params ca = {.common_name = "Quince Bench CA",
+                             .not_before_unix = 1700000000,
+                             .not_after_unix = 1900000000,
+                             .is_ca = true,
+                             .rsa_bits = rsa_bits};
+    int rc = crypto_cert_generate(env, &ca, &c->ca_der, &c->ca_len, &c->ca_key_der, &c->ca_key_len,
+                                  &c->ca_key);
+    if (rc < 0)
+        bench_fail("crypto_cert_generate (CA)", rc);
+    crypto_cert_params leaf = {.common_name = BENCH_CERT_HOST,
+                               .dns_name = BENCH_CERT_HOST,
+                               .ip_address = "127.0.0.1",
+                               .not_before_unix = 1700000000,
+                               .not_after_unix = 1900000000,
+                               .rsa_bits = rsa_bits,
+                               .issuer_der = c->ca_der,
+                               .issuer_der_len = c->ca_len,
+                               .issuer_key = c->ca_key};
+    rc = crypto_cert_generate(env, &leaf, &c->leaf_der, &c->leaf_len, &c->leaf_key_der,
+                              &c->leaf_key_len, &c->leaf_key);
+    if (rc < 0)
+        bench_fail("crypto_cert_generate (leaf)", rc);
+}
+
+void bench_certs_free(const quic_env *env, bench_certs *c)
+{
+    crypto_privkey_free(env, c->ca_key);
+    crypto_privkey_free(env, c->leaf_key);
+    quic_env_free(env, c->ca_der);
+    quic_env_free(env, c->ca_key_der);
+    quic_env_free(env, c->leaf_der);
+    quic_env_free(env, c->leaf_key_der);
+    memset(c, 0, sizeof(*c));
+}
+
+bench_heap *bench_heap_current;
+
+#if BENCH_HEAP_HOOK
+/* glibc's own entry points, under the names it exports for interposers. */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void __libc_free(void *ptr);
+
+static void heap_add(void *p, int64_t old)
+{
+    bench_heap *h = bench_heap_current;
+    if (h == NULL)
+        return;
+    h->live += (p != NULL ? (int64_t)malloc_usable_size(p) : 0) - old;
+    h->allocs++;
+    if (h->live > h->peak)
+        h->peak = h->live;
+}
+
+void *malloc(size_t size)
+{
+    void *p = __libc_malloc(size);
+    heap_add(p, 0);
+    return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+    void *p = __libc_calloc(n, size);
+    heap_add(p, 0);
+    return p;
+}
+
+void *realloc(void *ptr, size_t size)
+{
+    int64_t old = ptr != NULL && bench_heap_current ? (int64_t)malloc_usable_size(ptr) : 0;
+    void *p = __libc_realloc(ptr, size);
+    if (p != NULL || size == 0)
+        heap_add(p, old);
+    return p;
+}
+
+void free(void *ptr)
+{
+    if (ptr != NULL && bench_heap_current != NULL)
+        bench_heap_current->live -= (int64_t)malloc_usable_size(ptr);
+    __libc_free(ptr);
+}
+
+bool bench_heap_hooked(void)
+{
+    return true;
+}
+#else
+bool bench_heap_hooked(void)
+{
+    return false;
+}
+#endif

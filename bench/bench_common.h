@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/backend.h"
 #include "quic/env.h"
 
 /*
@@ -75,5 +76,43 @@ typedef struct bench_env {
 void bench_env_init(bench_env *b, uint64_t seed);
 /* Start a new peak measurement from the current live size. */
 void bench_env_reset_peak(bench_env *b);
+
+/*
+ * The process heap as the C library sees it. mbedTLS (and OpenSSL, in the
+ * peer bench) allocate with calloc/free directly, not through quic_env, so
+ * the env counters above miss their memory. Where the build allows it
+ * (glibc, no sanitizer) the bench binaries interpose malloc, calloc, realloc
+ * and free, and while bench_heap_current is set every call is counted there
+ * by usable size (what the allocator really hands out).
+ */
+typedef struct bench_heap {
+    int64_t live;
+    int64_t peak;
+    uint64_t allocs;
+} bench_heap;
+extern bench_heap *bench_heap_current;
+/* Whether the interposer is compiled in (otherwise heap rows are skipped). */
+bool bench_heap_hooked(void);
+static inline void bench_heap_reset_peak(bench_heap *h)
+{
+    h->peak = h->live;
+}
+
+/*
+ * A CA and a leaf certificate it signed (bench.test, 127.0.0.1), both ECDSA
+ * P-256 (rsa_bits 0) or both RSA; valid from 2023-11-14 to 2030-03-17 and
+ * generated with env's random, so the same seed gives the same bytes. Keys
+ * are PKCS#8 or SEC1 DER and parsed. Exits on failure.
+ */
+#define BENCH_CERT_HOST "bench.test"
+#define BENCH_CERT_NOW 1800000000 /* the validity check's "now": 2027-01-15 */
+typedef struct bench_certs {
+    uint8_t *ca_der, *ca_key_der, *leaf_der, *leaf_key_der;
+    size_t ca_len, ca_key_len, leaf_len, leaf_key_len;
+    crypto_privkey *ca_key, *leaf_key;
+} bench_certs;
+
+void bench_certs_make(const quic_env *env, unsigned rsa_bits, bench_certs *c);
+void bench_certs_free(const quic_env *env, bench_certs *c);
 
 #endif

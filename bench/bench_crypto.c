@@ -146,10 +146,16 @@ static void bench_pp(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
     char name[96];
     bench_fill(secret, sizeof(secret), 5);
     size_t before = be->live;
+    bench_heap heap = {0, 0, 0};
+    bench_heap_current = &heap;
     int rc = crypto_pp_init(&s.tx, env, CRYPTO_QUIC_V1, alg, hash, secret, crypto_hash_len(hash));
+    bench_heap_current = NULL;
     if (rc != 0)
         bench_fail("crypto_pp_init", rc);
     snprintf(name, sizeof(name), "mem.crypto_pp.%s.heap", alg_name[alg]);
+    if (bench_heap_hooked() && bench_selected(o, name))
+        bench_row_value(name, (double)heap.live, "bytes");
+    snprintf(name, sizeof(name), "mem.crypto_pp.%s.env", alg_name[alg]);
     if (bench_selected(o, name))
         bench_row_value(name, (double)(be->live - before), "bytes");
     snprintf(name, sizeof(name), "mem.crypto_pp.%s.struct", alg_name[alg]);
@@ -265,12 +271,18 @@ static void bench_kex(const bench_opts *o, bench_env *be, uint16_t group, const 
     char name[96];
     crypto_kex *peer = crypto_kex_new(s.env, group);
     size_t before = be->live;
+    bench_heap heap = {0, 0, 0};
+    bench_heap_current = &heap;
     s.mine = crypto_kex_new(s.env, group);
+    bench_heap_current = NULL;
     if (peer == NULL || s.mine == NULL)
         bench_fail("crypto_kex_new", 0);
-    snprintf(name, sizeof(name), "mem.crypto_kex.%s", gname);
+    snprintf(name, sizeof(name), "mem.crypto_kex.%s.env", gname);
     if (bench_selected(o, name))
         bench_row_value(name, (double)(be->live - before), "bytes");
+    snprintf(name, sizeof(name), "mem.crypto_kex.%s.heap", gname);
+    if (bench_heap_hooked() && bench_selected(o, name))
+        bench_row_value(name, (double)heap.live, "bytes");
     int n = crypto_kex_public(peer, s.peer, sizeof(s.peer));
     if (n < 0)
         bench_fail("crypto_kex_public", n);
