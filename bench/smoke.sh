@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/smoke: run each benchmark with --quick and check it exits 0 and prints its rows.
-# Arguments: the bench-crypto, bench-handshake and bench-wire executables.
+# Arguments: the bench-crypto, bench-handshake and bench-wire executables, and
+# bench-peer-openssl when it was built.
 set -u
 status=0
 
@@ -41,4 +42,10 @@ check "$3" \
     frame.ack.64.decode+walk frame.max_stream_data.decode.packet stream_buf.inorder.1M \
     stream_buf.shuffled32+dup.1M mem.stream_buf.64k.inorder h3.reader.data16k.pieces1150.1M \
     h3.reader.headers200.pieces1150.x1024
+if [ $# -ge 4 ]; then
+    check "$4" \
+        peer.aead.aes-128-gcm.seal.1200 peer.aead.chacha20-poly1305.open.1200 \
+        peer.hs.x25519.ecdsa-p256.client_cpu peer.hs.p256.rsa2048.server_cpu \
+        peer.hs.x25519.ecdsa-p256.bytes.server
+fi
 exit $status
