@@ -19,7 +19,7 @@
 
 typedef struct bench_opts {
     bool quick;       /* a few iterations per row: checks that everything runs */
-    double seconds;   /* target wall time per timed row */
+    double seconds;   /* target CPU time per timed row */
     const char *only; /* run only rows whose name contains this */
 } bench_opts;
 
@@ -41,7 +41,9 @@ typedef void (*bench_fn)(void *arg, uint64_t iters);
 /*
  * Time fn: batches grow until one takes about 1/20 of the target, then run
  * until the target time is reached (--quick: 3 single calls). Returns the
- * mean wall time per operation in ns.
+ * mean time per operation in ns, measured as this thread's CPU time (like
+ * `openssl speed`, which divides by user CPU time): on a machine shared with
+ * other work, time spent descheduled does not count.
  */
 double bench_time(const bench_opts *o, bench_fn fn, void *arg);
 

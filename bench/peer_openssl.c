@@ -138,76 +138,101 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* Run fn with this side's CPU clock and heap account. */
-static int side_step(peer_side *p)
-{
-    bench_heap_current = &p->heap;
-    uint64_t t0 = bench_cpu_ns();
-    int rc = p->done ? 1 : SSL_do_handshake(p->ssl);
-    p->cpu_ns += bench_cpu_ns() - t0;
-    bench_heap_current = NULL;
-    if (rc == 1)
-        p->done = true;
-    else if (SSL_get_error(p->ssl, rc) != SSL_ERROR_WANT_READ)
-        ossl_fail("SSL_do_handshake");
-    return rc;
-}
-
 typedef struct hs_ctx {
     SSL_CTX *cctx, *sctx;
     peer_side c, s;
+    BIO *cb, *sb;
     size_t c_bytes, s_bytes;
 } hs_ctx;
 
-static void handshake(hs_ctx *h)
+typedef enum peer_op { OP_NEW, OP_STEP, OP_FREE } peer_op;
+
+static void side_op(hs_ctx *h, peer_side *p, peer_op op)
 {
-    BIO *cb, *sb;
-    h->c.done = h->s.done = false;
-    bench_heap_reset_peak(&h->c.heap);
-    bench_heap_reset_peak(&h->s.heap);
-    bench_heap_current = &h->c.heap;
-    uint64_t t0 = bench_cpu_ns();
-    h->c.ssl = SSL_new(h->cctx);
-    if (h->c.ssl == NULL || BIO_new_bio_pair(&cb, 0, &sb, 0) != 1)
-        ossl_fail("SSL_new (client)");
-    SSL_set_bio(h->c.ssl, cb, cb);
-    SSL_set_connect_state(h->c.ssl);
-    if (SSL_set_tlsext_host_name(h->c.ssl, BENCH_CERT_HOST) != 1 ||
-        SSL_set1_host(h->c.ssl, BENCH_CERT_HOST) != 1)
-        ossl_fail("SSL_set1_host");
-    h->c.cpu_ns += bench_cpu_ns() - t0;
-    bench_heap_current = &h->s.heap;
-    t0 = bench_cpu_ns();
-    h->s.ssl = SSL_new(h->sctx);
-    if (h->s.ssl == NULL)
-        ossl_fail("SSL_new (server)");
-    SSL_set_bio(h->s.ssl, sb, sb);
-    SSL_set_accept_state(h->s.ssl);
-    h->s.cpu_ns += bench_cpu_ns() - t0;
-    bench_heap_current = NULL;
-
-    for (int round = 0; round < 8 && !(h->c.done && h->s.done); round++) {
-        side_step(&h->c);
-        side_step(&h->s);
+    bool client = p == &h->c;
+    switch (op) {
+    case OP_NEW:
+        p->ssl = SSL_new(client ? h->cctx : h->sctx);
+        if (p->ssl == NULL)
+            ossl_fail("SSL_new");
+        if (client) {
+            if (BIO_new_bio_pair(&h->cb, 0, &h->sb, 0) != 1)
+                ossl_fail("BIO_new_bio_pair");
+            SSL_set_bio(p->ssl, h->cb, h->cb);
+            SSL_set_connect_state(p->ssl);
+            if (SSL_set_tlsext_host_name(p->ssl, BENCH_CERT_HOST) != 1 ||
+                SSL_set1_host(p->ssl, BENCH_CERT_HOST) != 1)
+                ossl_fail("SSL_set1_host");
+        } else {
+            SSL_set_bio(p->ssl, h->sb, h->sb);
+            SSL_set_accept_state(p->ssl);
+        }
+        return;
+    case OP_STEP:
+        if (!p->done) {
+            int rc = SSL_do_handshake(p->ssl);
+            if (rc == 1)
+                p->done = true;
+            else if (SSL_get_error(p->ssl, rc) != SSL_ERROR_WANT_READ)
+                ossl_fail("SSL_do_handshake");
+        }
+        return;
+    case OP_FREE:
+        SSL_free(p->ssl);
+        p->ssl = NULL;
+        return;
     }
-    if (!h->c.done || !h->s.done || SSL_get_verify_result(h->c.ssl) != X509_V_OK)
-        ossl_fail("handshake");
-    h->c_bytes = BIO_number_written(cb);
-    h->s_bytes = BIO_number_written(sb);
+}
 
-    bench_heap_current = &h->c.heap;
-    t0 = bench_cpu_ns();
-    SSL_free(h->c.ssl);
-    h->c.cpu_ns += bench_cpu_ns() - t0;
-    bench_heap_current = &h->s.heap;
-    t0 = bench_cpu_ns();
-    SSL_free(h->s.ssl);
-    h->s.cpu_ns += bench_cpu_ns() - t0;
+/* One function per side, never inlined, for callgrind's --toggle-collect
+ * (as bench_client_op / bench_server_op in bench-handshake). */
+__attribute__((noinline)) void bench_peer_client_op(hs_ctx *h, peer_op op);
+__attribute__((noinline)) void bench_peer_server_op(hs_ctx *h, peer_op op);
+
+void bench_peer_client_op(hs_ctx *h, peer_op op)
+{
+    side_op(h, &h->c, op);
+}
+
+void bench_peer_server_op(hs_ctx *h, peer_op op)
+{
+    side_op(h, &h->s, op);
+}
+
+/* Run one side's step on its CPU clock and heap account. */
+static void timed_op(hs_ctx *h, peer_side *p, peer_op op)
+{
+    bench_heap_current = &p->heap;
+    uint64_t t0 = bench_cpu_ns();
+    if (p == &h->c)
+        bench_peer_client_op(h, op);
+    else
+        bench_peer_server_op(h, op);
+    p->cpu_ns += bench_cpu_ns() - t0;
     bench_heap_current = NULL;
 }
 
+static void handshake(hs_ctx *h)
+{
+    h->c.done = h->s.done = false;
+    bench_heap_reset_peak(&h->c.heap);
+    bench_heap_reset_peak(&h->s.heap);
+    timed_op(h, &h->c, OP_NEW);
+    timed_op(h, &h->s, OP_NEW);
+    for (int round = 0; round < 8 && !(h->c.done && h->s.done); round++) {
+        timed_op(h, &h->c, OP_STEP);
+        timed_op(h, &h->s, OP_STEP);
+    }
+    if (!h->c.done || !h->s.done || SSL_get_verify_result(h->c.ssl) != X509_V_OK)
+        ossl_fail("handshake");
+    h->c_bytes = BIO_number_written(h->cb);
+    h->s_bytes = BIO_number_written(h->sb);
+    timed_op(h, &h->c, OP_FREE);
+    timed_op(h, &h->s, OP_FREE);
+}
+
 static void bench_hs(const bench_opts *o, const char *group, const char *gname, unsigned rsa_bits,
-                     const char *cname)
+                     const char *cname, long exact)
 {
     char prefix[64], name[128];
     snprintf(prefix, sizeof(prefix), "peer.hs.%s.%s", gname, cname);
@@ -268,7 +293,7 @@ static void bench_hs(const bench_opts *o, const char *group, const char *gname, 
     do {
         handshake(&h);
         n++;
-    } while (o->quick ? n < 2 : bench_wall_ns() - t0 < target);
+    } while (exact > 0 ? n < exact : o->quick ? n < 2 : bench_wall_ns() - t0 < target);
     uint64_t wall = bench_wall_ns() - t0;
 
     snprintf(name, sizeof(name), "%s.client_cpu", prefix);
@@ -303,15 +328,30 @@ static void bench_hs(const bench_opts *o, const char *group, const char *gname, 
 int main(int argc, char **argv)
 {
     bench_opts o;
-    bench_parse_args(argc, argv, &o, "bench-peer-openssl");
+    long exact = 0;
+    /* --handshakes N is ours (for callgrind); the rest is the common set. */
+    char *rest[64];
+    int nrest = 0;
+    for (int i = 0; i < argc && nrest < 64; i++) {
+        if (strcmp(argv[i], "--handshakes") == 0 && i + 1 < argc) {
+            exact = strtol(argv[++i], NULL, 10);
+            if (exact <= 0) {
+                fprintf(stderr, "bench-peer-openssl: --handshakes wants a positive count\n");
+                return 2;
+            }
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    bench_parse_args(nrest, rest, &o, "bench-peer-openssl [--handshakes N]");
     printf("# bench-peer-openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
     bench_header("bench-peer-openssl");
     bench_aead(&o, EVP_aes_128_gcm(), "aes-128-gcm");
     bench_aead(&o, EVP_aes_256_gcm(), "aes-256-gcm");
     bench_aead(&o, EVP_chacha20_poly1305(), "chacha20-poly1305");
-    bench_hs(&o, "X25519", "x25519", 0, "ecdsa-p256");
-    bench_hs(&o, "P-256", "p256", 0, "ecdsa-p256");
-    bench_hs(&o, "X25519", "x25519", 2048, "rsa2048");
-    bench_hs(&o, "P-256", "p256", 2048, "rsa2048");
+    bench_hs(&o, "X25519", "x25519", 0, "ecdsa-p256", exact);
+    bench_hs(&o, "P-256", "p256", 0, "ecdsa-p256", exact);
+    bench_hs(&o, "X25519", "x25519", 2048, "rsa2048", exact);
+    bench_hs(&o, "P-256", "p256", 2048, "rsa2048", exact);
     return 0;
 }
