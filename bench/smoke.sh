@@ -34,7 +34,7 @@ check "$1" \
     sig.ecdsa-p256.verify sig.rsa2048-pss.sign sig.rsa2048-pss.verify \
     mem.crypto_pp.aes-128-gcm.env mem.crypto_kex.x25519.env
 check "$2" \
-    hs.x25519.ecdsa-p256.client_cpu hs.x25519.ecdsa-p256.server_cpu hs.p256.ecdsa-p256.both \
+    hs.x25519.ecdsa-p256.client_cpu hs.x25519.ecdsa-p256.server_cpu hs.p256.ecdsa-p256.total_cpu \
     hs.x25519.rsa2048.server_cpu hs.p256.rsa2048.client_cpu hs.x25519.ecdsa-p256.bytes.server \
     mem.hs.x25519.ecdsa-p256.client.env_peak mem.hs.x25519.ecdsa-p256.server.env_peak
 check "$3" \

@@ -7,13 +7,14 @@
 # bench-handshake, bench-wire and bench-peer-openssl (OpenSSL in-process, same
 # harness and certificates), then `openssl speed` for the primitives, and
 # (if valgrind is installed) callgrind instruction counts for one handshake per
-# side. Raw outputs and the table go to DIR/bench-results/. About 2-3 minutes
-# with the default S=1 (S = CPU seconds per timed row). See bench/README.md.
+# side. Raw outputs and the table go to DIR/bench-results/. About 2 minutes
+# with the default S=0.5 (S = CPU seconds per timed row; `openssl speed` runs
+# for ceil(S) s per figure). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build-bench
-secs=1
+secs=0.5
 quick=0
 callgrind=1
 while [ $# -gt 0 ]; do
