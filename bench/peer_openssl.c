@@ -200,9 +200,12 @@ void bench_peer_server_op(hs_ctx *h, peer_op op)
 }
 
 /* Run one side's step on its CPU clock and heap account. */
+/* As in bench-handshake: heap accounting only for the warm-up handshakes. */
+static bool count_heap;
+
 static void timed_op(hs_ctx *h, peer_side *p, peer_op op)
 {
-    bench_heap_current = &p->heap;
+    bench_heap_current = count_heap ? &p->heap : NULL;
     uint64_t t0 = bench_cpu_ns();
     if (p == &h->c)
         bench_peer_client_op(h, op);
@@ -279,6 +282,7 @@ static void bench_hs(const bench_opts *o, const char *group, const char *gname, 
     SSL_CTX_set_verify(h.cctx, SSL_VERIFY_PEER, NULL);
     X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(h.cctx), BENCH_CERT_NOW);
 
+    count_heap = exact == 0;
     handshake(&h); /* warm-up; sizes and memory */
     int64_t c_peak = h.c.heap.peak, s_peak = h.s.heap.peak;
     uint64_t c_allocs = h.c.heap.allocs, s_allocs = h.s.heap.allocs;
@@ -286,6 +290,7 @@ static void bench_hs(const bench_opts *o, const char *group, const char *gname, 
     c_allocs = h.c.heap.allocs - c_allocs;
     s_allocs = h.s.heap.allocs - s_allocs;
 
+    count_heap = false;
     long n = 0;
     h.c.cpu_ns = h.s.cpu_ns = 0;
     uint64_t target = (uint64_t)(o->seconds * 1e9);
@@ -306,7 +311,7 @@ static void bench_hs(const bench_opts *o, const char *group, const char *gname, 
     bench_row_value(name, (double)h.c_bytes, "bytes");
     snprintf(name, sizeof(name), "%s.bytes.server", prefix);
     bench_row_value(name, (double)h.s_bytes, "bytes");
-    if (bench_heap_hooked()) {
+    if (bench_heap_hooked() && exact == 0) {
         snprintf(name, sizeof(name), "mem.%s.client.heap_peak", prefix);
         bench_row_value(name, (double)c_peak, "bytes");
         snprintf(name, sizeof(name), "mem.%s.server.heap_peak", prefix);

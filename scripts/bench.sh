@@ -100,7 +100,7 @@ fi
 : >"$out/callgrind.txt"
 if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
     log "running callgrind (one handshake configuration, each side)"
-    n=3 # the benches run 2 warm-up handshakes before the N counted ones
+    n=8 # the benches run 2 warm-up handshakes before the N counted ones
     cg() { # name, binary, function, only
         local f=$out/callgrind.$1.out
         valgrind --tool=callgrind --callgrind-out-file="$f" --collect-atstart=no \
