@@ -46,6 +46,18 @@ bool bench_selected(const bench_opts *o, const char *name)
     return o->only == NULL || strstr(name, o->only) != NULL;
 }
 
+bool bench_any_selected(const bench_opts *o, const char *prefix, const char *const *suffixes,
+                        size_t n)
+{
+    char name[160];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%s%s", prefix, suffixes[i]);
+        if (bench_selected(o, name))
+            return true;
+    }
+    return false;
+}
+
 void bench_header(const char *prog)
 {
     struct utsname u;

@@ -27,6 +27,10 @@ typedef struct bench_opts {
 void bench_parse_args(int argc, char **argv, bench_opts *o, const char *prog);
 /* Whether a row named name is selected by --only. */
 bool bench_selected(const bench_opts *o, const char *name);
+/* Whether any of the n rows named prefix + suffixes[i] is selected: lets a
+ * bench skip the setup of a group of rows that --only leaves out. */
+bool bench_any_selected(const bench_opts *o, const char *prefix, const char *const *suffixes,
+                        size_t n);
 /* Print the header line (program, backend, date, machine). */
 void bench_header(const char *prog);
 

@@ -57,6 +57,11 @@ static void aead_open_loop(void *arg, uint64_t iters)
 
 static void bench_aead(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
 {
+    static const char *const rows[] = {".seal.1200", ".open.1200", ".seal.16384", ".open.16384"};
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "aead.%s", alg_name[alg]);
+    if (!bench_any_selected(o, prefix, rows, 4))
+        return;
     static aead_state s;
     const quic_env *env = &be->env;
     uint8_t key[CRYPTO_AEAD_MAX_KEY_LEN];
@@ -139,6 +144,15 @@ static void hp_loop(void *arg, uint64_t iters)
 
 static void bench_pp(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
 {
+    static const char *const pp_rows[] = {".protect.1200", ".unprotect.1200"};
+    static const char *const other_rows[] = {".heap", ".env", ".struct", ".mask"};
+    char p1[64], p2[64], p3[64];
+    snprintf(p1, sizeof(p1), "pp.%s", alg_name[alg]);
+    snprintf(p2, sizeof(p2), "mem.crypto_pp.%s", alg_name[alg]);
+    snprintf(p3, sizeof(p3), "hp.%s", alg_name[alg]);
+    if (!bench_any_selected(o, p1, pp_rows, 2) && !bench_any_selected(o, p2, other_rows, 3) &&
+        !bench_any_selected(o, p3, other_rows + 3, 1))
+        return;
     static pp_state s;
     const quic_env *env = &be->env;
     crypto_hash_alg hash = alg == CRYPTO_AEAD_AES_256_GCM ? CRYPTO_HASH_SHA384 : CRYPTO_HASH_SHA256;
@@ -267,6 +281,13 @@ static void kex_full_loop(void *arg, uint64_t iters)
 
 static void bench_kex(const bench_opts *o, bench_env *be, uint16_t group, const char *gname)
 {
+    static const char *const rows[] = {".keygen", ".derive", ".keygen+derive"};
+    static const char *const mem_rows[] = {".env", ".heap"};
+    char p1[64], p2[64];
+    snprintf(p1, sizeof(p1), "kex.%s", gname);
+    snprintf(p2, sizeof(p2), "mem.crypto_kex.%s", gname);
+    if (!bench_any_selected(o, p1, rows, 3) && !bench_any_selected(o, p2, mem_rows, 2))
+        return;
     kex_state s = {.env = &be->env, .group = group};
     char name[96];
     crypto_kex *peer = crypto_kex_new(s.env, group);
@@ -333,6 +354,11 @@ static void verify_loop(void *arg, uint64_t iters)
 static void bench_sig(const bench_opts *o, bench_env *be, unsigned rsa_bits, uint16_t scheme,
                       const char *sname)
 {
+    static const char *const rows[] = {".sign", ".verify"};
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "sig.%s", sname);
+    if (!bench_any_selected(o, prefix, rows, 2))
+        return;
     sig_state s = {.env = &be->env, .scheme = scheme};
     char name[96];
     crypto_cert_params cp = {.common_name = "bench",
