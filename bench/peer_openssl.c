@@ -26,6 +26,8 @@
  *   middlebox-compatibility records.
  * - AEAD per packet: set nonce, AAD, encrypt 1200 - 27 bytes, tag, through
  *   EVP, as an OpenSSL-backed QUIC stack does for every packet.
+ * - Key shares: generation alone and generation + shared secret
+ *   (`openssl speed ecdh*` times the shared secret only).
  */
 
 #define PKT 1200
@@ -115,6 +117,59 @@ static void bench_aead(const bench_opts *o, const EVP_CIPHER *cipher, const char
     snprintf(name, sizeof(name), "peer.aead.%s.open.1200", alg);
     bench_timed(o, name, open_loop, &s, PKT);
     EVP_CIPHER_CTX_free(s.ctx);
+}
+
+/* ---- Key shares ---- */
+
+typedef struct kex_state {
+    const char *type; /* "X25519" or "EC" */
+    const char *curve;
+    EVP_PKEY *peer;
+} kex_state;
+
+static EVP_PKEY *kex_keygen(const kex_state *s)
+{
+    EVP_PKEY *k = s->curve != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, s->type, s->curve)
+                                   : EVP_PKEY_Q_keygen(NULL, NULL, s->type);
+    if (k == NULL)
+        ossl_fail("EVP_PKEY_Q_keygen");
+    return k;
+}
+
+static void kex_keygen_loop(void *arg, uint64_t iters)
+{
+    kex_state *s = arg;
+    for (uint64_t i = 0; i < iters; i++)
+        EVP_PKEY_free(kex_keygen(s));
+}
+
+/* A TLS server's whole key share: a fresh key and the shared secret. */
+static void kex_full_loop(void *arg, uint64_t iters)
+{
+    kex_state *s = arg;
+    uint8_t z[32];
+    for (uint64_t i = 0; i < iters; i++) {
+        EVP_PKEY *k = kex_keygen(s);
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
+        size_t zlen = sizeof(z);
+        if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+            EVP_PKEY_derive_set_peer(ctx, s->peer) != 1 || EVP_PKEY_derive(ctx, z, &zlen) != 1)
+            ossl_fail("EVP_PKEY_derive");
+        EVP_PKEY_CTX_free(ctx);
+        EVP_PKEY_free(k);
+    }
+}
+
+static void bench_kex(const bench_opts *o, const char *type, const char *curve, const char *gname)
+{
+    kex_state s = {.type = type, .curve = curve};
+    char name[96];
+    s.peer = kex_keygen(&s);
+    snprintf(name, sizeof(name), "peer.kex.%s.keygen", gname);
+    bench_timed(o, name, kex_keygen_loop, &s, 0);
+    snprintf(name, sizeof(name), "peer.kex.%s.keygen+derive", gname);
+    bench_timed(o, name, kex_full_loop, &s, 0);
+    EVP_PKEY_free(s.peer);
 }
 
 /* ---- Handshakes ---- */
@@ -354,6 +409,8 @@ int main(int argc, char **argv)
     bench_aead(&o, EVP_aes_128_gcm(), "aes-128-gcm");
     bench_aead(&o, EVP_aes_256_gcm(), "aes-256-gcm");
     bench_aead(&o, EVP_chacha20_poly1305(), "chacha20-poly1305");
+    bench_kex(&o, "X25519", NULL, "x25519");
+    bench_kex(&o, "EC", "P-256", "p256");
     bench_hs(&o, "X25519", "x25519", 0, "ecdsa-p256", exact);
     bench_hs(&o, "P-256", "p256", 0, "ecdsa-p256", exact);
     bench_hs(&o, "X25519", "x25519", 2048, "rsa2048", exact);

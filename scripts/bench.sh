@@ -170,6 +170,10 @@ for alg in aes-128-gcm aes-256-gcm chacha20-poly1305; do
 done
 row "X25519 shared secret, op/s" "$(field "$C" kex.x25519.derive 4)" "$(field "$S" speed.x25519.derive 2)" rate
 row "P-256 ECDH shared secret, op/s" "$(field "$C" kex.p256.derive 4)" "$(field "$S" speed.p256.derive 2)" rate
+row "X25519 key share generation, op/s (EVP in-process)" "$(field "$C" kex.x25519.keygen 4)" "$(field "$P" peer.kex.x25519.keygen 4)" rate
+row "X25519 key share + shared secret, op/s (EVP in-process)" "$(field "$C" kex.x25519.keygen+derive 4)" "$(field "$P" peer.kex.x25519.keygen+derive 4)" rate
+row "P-256 key share generation, op/s (EVP in-process)" "$(field "$C" kex.p256.keygen 4)" "$(field "$P" peer.kex.p256.keygen 4)" rate
+row "P-256 key share + shared secret, op/s (EVP in-process)" "$(field "$C" kex.p256.keygen+derive 4)" "$(field "$P" peer.kex.p256.keygen+derive 4)" rate
 row "ECDSA P-256 sign, op/s" "$(field "$C" sig.ecdsa-p256.sign 4)" "$(field "$S" speed.ecdsa-p256.sign 2)" rate
 row "ECDSA P-256 verify, op/s" "$(field "$C" sig.ecdsa-p256.verify 4)" "$(field "$S" speed.ecdsa-p256.verify 2)" rate
 row "RSA-2048 sign (Quince PSS, speed PKCS#1), op/s" "$(field "$C" sig.rsa2048-pss.sign 4)" "$(field "$S" speed.rsa2048.sign 2)" rate
