@@ -34,6 +34,13 @@ bool bench_any_selected(const bench_opts *o, const char *prefix, const char *con
 /* Print the header line (program, backend, date, machine). */
 void bench_header(const char *prog);
 
+/* Keeps a per-side entry point a real function, for callgrind's --toggle-collect. */
+#if defined(__GNUC__)
+#define BENCH_NOINLINE __attribute__((noinline))
+#else
+#define BENCH_NOINLINE
+#endif
+
 /* Monotonic wall time and this thread's CPU time, in nanoseconds. */
 uint64_t bench_wall_ns(void);
 uint64_t bench_cpu_ns(void);

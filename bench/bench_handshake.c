@@ -82,10 +82,10 @@ static int side_op(hs_side *s, hs_op op, crypto_level level, const uint8_t *data
 
 /* One function per side, never inlined, so that callgrind can count each
  * side alone (--toggle-collect=bench_client_op). */
-__attribute__((noinline)) int bench_client_op(hs_side *s, hs_op op, crypto_level level,
-                                              const uint8_t *data, size_t len);
-__attribute__((noinline)) int bench_server_op(hs_side *s, hs_op op, crypto_level level,
-                                              const uint8_t *data, size_t len);
+BENCH_NOINLINE int bench_client_op(hs_side *s, hs_op op, crypto_level level, const uint8_t *data,
+                                   size_t len);
+BENCH_NOINLINE int bench_server_op(hs_side *s, hs_op op, crypto_level level, const uint8_t *data,
+                                   size_t len);
 
 int bench_client_op(hs_side *s, hs_op op, crypto_level level, const uint8_t *data, size_t len)
 {

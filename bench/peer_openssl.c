@@ -241,8 +241,8 @@ static void side_op(hs_ctx *h, peer_side *p, peer_op op)
 
 /* One function per side, never inlined, for callgrind's --toggle-collect
  * (as bench_client_op / bench_server_op in bench-handshake). */
-__attribute__((noinline)) void bench_peer_client_op(hs_ctx *h, peer_op op);
-__attribute__((noinline)) void bench_peer_server_op(hs_ctx *h, peer_op op);
+BENCH_NOINLINE void bench_peer_client_op(hs_ctx *h, peer_op op);
+BENCH_NOINLINE void bench_peer_server_op(hs_ctx *h, peer_op op);
 
 void bench_peer_client_op(hs_ctx *h, peer_op op)
 {
