@@ -1,0 +1,302 @@
+/* QUIC transport parameters (RFC 9000 §18, RFC 9221, 9287, 9368): encode, decode, check. */
+#include "quic/transport_params.h"
+
+#include <string.h>
+
+#include "quic/varint.h"
+
+#define TPE QUIC_ERR_TRANSPORT_PARAMETER
+
+/* RFC 9000 §18.2 */
+void quic_tp_defaults(quic_transport_params *tp)
+{
+    memset(tp, 0, sizeof(*tp));
+    tp->max_udp_payload_size = QUIC_MAX_UDP_PAYLOAD;
+    tp->ack_delay_exponent = 3;
+    tp->max_ack_delay = 25;
+    tp->active_connection_id_limit = 2;
+}
+
+/* Bit index for duplicate detection; -1 for ids we do not know. */
+static int known_bit(uint64_t id)
+{
+    if (id <= QUIC_TP_VERSION_INFORMATION)
+        return (int)id;
+    if (id == QUIC_TP_MAX_DATAGRAM_FRAME_SIZE)
+        return QUIC_TP_VERSION_INFORMATION + 1;
+    if (id == QUIC_TP_GREASE_QUIC_BIT)
+        return QUIC_TP_VERSION_INFORMATION + 2;
+    return -1;
+}
+
+/* An integer parameter: one varint filling the whole value. */
+static bool get_int(quic_reader *v, uint64_t *out)
+{
+    return quic_get_varint(v, out) && quic_reader_empty(v);
+}
+
+static bool get_cid_value(quic_reader *v, quic_cid_value *cid)
+{
+    size_t len = quic_reader_left(v);
+    if (len > QUIC_MAX_CID_LEN)
+        return false;
+    cid->len = (uint8_t)len;
+    return quic_get_copy(v, cid->bytes, len);
+}
+
+/* RFC 9000 §18.2 Figure 22 */
+static bool get_preferred_address(quic_reader *v, quic_preferred_address *pa)
+{
+    uint8_t cid_len;
+    if (!quic_get_copy(v, pa->ipv4, 4) || !quic_get_u16(v, &pa->ipv4_port) ||
+        !quic_get_copy(v, pa->ipv6, 16) || !quic_get_u16(v, &pa->ipv6_port) ||
+        !quic_get_u8(v, &cid_len))
+        return false;
+    /* A zero-length connection ID here is a TRANSPORT_PARAMETER_ERROR. */
+    if (cid_len == 0 || cid_len > QUIC_MAX_CID_LEN)
+        return false;
+    pa->cid.len = cid_len;
+    return quic_get_copy(v, pa->cid.bytes, cid_len) &&
+           quic_get_copy(v, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN) &&
+           quic_reader_empty(v);
+}
+
+/* RFC 9368 §3 */
+static bool get_version_info(quic_reader *v, bool from_server, quic_transport_params *tp)
+{
+    size_t len = quic_reader_left(v);
+    if (len < 4 || len % 4 != 0)
+        return false;
+    quic_get_u32(v, &tp->chosen_version);
+    if (tp->chosen_version == 0)
+        return false;
+    bool chosen_listed = false;
+    tp->available_count = 0;
+    uint32_t ver;
+    while (quic_get_u32(v, &ver)) {
+        if (ver == 0)
+            return false;
+        if (ver == tp->chosen_version)
+            chosen_listed = true;
+        if (tp->available_count < QUIC_TP_MAX_AVAILABLE_VERSIONS)
+            tp->available_versions[tp->available_count++] = ver;
+    }
+    /* A server checks that the client's Chosen Version is among its Available Versions. */
+    return from_server || chosen_listed;
+}
+
+static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_transport_params *tp)
+{
+    uint64_t x;
+    switch (id) {
+    case QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID:
+        tp->has_original_dcid = true;
+        return get_cid_value(v, &tp->original_dcid) ? QUIC_OK : TPE;
+    case QUIC_TP_INITIAL_SOURCE_CONNECTION_ID:
+        tp->has_initial_scid = true;
+        return get_cid_value(v, &tp->initial_scid) ? QUIC_OK : TPE;
+    case QUIC_TP_RETRY_SOURCE_CONNECTION_ID:
+        tp->has_retry_scid = true;
+        return get_cid_value(v, &tp->retry_scid) ? QUIC_OK : TPE;
+    case QUIC_TP_STATELESS_RESET_TOKEN:
+        tp->has_stateless_reset_token = true;
+        if (quic_reader_left(v) != QUIC_STATELESS_RESET_TOKEN_LEN)
+            return TPE;
+        quic_get_copy(v, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        return QUIC_OK;
+    case QUIC_TP_MAX_IDLE_TIMEOUT:
+        return get_int(v, &tp->max_idle_timeout) ? QUIC_OK : TPE;
+    case QUIC_TP_MAX_UDP_PAYLOAD_SIZE:
+        if (!get_int(v, &x) || x < QUIC_MIN_INITIAL_DATAGRAM)
+            return TPE;
+        tp->max_udp_payload_size = x;
+        return QUIC_OK;
+    case QUIC_TP_INITIAL_MAX_DATA:
+        return get_int(v, &tp->initial_max_data) ? QUIC_OK : TPE;
+    case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
+        return get_int(v, &tp->initial_max_stream_data_bidi_local) ? QUIC_OK : TPE;
+    case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
+        return get_int(v, &tp->initial_max_stream_data_bidi_remote) ? QUIC_OK : TPE;
+    case QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI:
+        return get_int(v, &tp->initial_max_stream_data_uni) ? QUIC_OK : TPE;
+    case QUIC_TP_INITIAL_MAX_STREAMS_BIDI:
+        if (!get_int(v, &x) || x > QUIC_MAX_STREAMS_LIMIT)
+            return TPE;
+        tp->initial_max_streams_bidi = x;
+        return QUIC_OK;
+    case QUIC_TP_INITIAL_MAX_STREAMS_UNI:
+        if (!get_int(v, &x) || x > QUIC_MAX_STREAMS_LIMIT)
+            return TPE;
+        tp->initial_max_streams_uni = x;
+        return QUIC_OK;
+    case QUIC_TP_ACK_DELAY_EXPONENT:
+        if (!get_int(v, &x) || x > 20)
+            return TPE;
+        tp->ack_delay_exponent = x;
+        return QUIC_OK;
+    case QUIC_TP_MAX_ACK_DELAY:
+        if (!get_int(v, &x) || x >= (1u << 14))
+            return TPE;
+        tp->max_ack_delay = x;
+        return QUIC_OK;
+    case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
+        tp->disable_active_migration = true;
+        return quic_reader_empty(v) ? QUIC_OK : TPE;
+    case QUIC_TP_PREFERRED_ADDRESS:
+        tp->has_preferred_address = true;
+        return get_preferred_address(v, &tp->preferred_address) ? QUIC_OK : TPE;
+    case QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT:
+        if (!get_int(v, &x) || x < 2)
+            return TPE;
+        tp->active_connection_id_limit = x;
+        return QUIC_OK;
+    case QUIC_TP_VERSION_INFORMATION:
+        tp->has_version_info = true;
+        return get_version_info(v, from_server, tp) ? QUIC_OK : TPE;
+    case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
+        return get_int(v, &tp->max_datagram_frame_size) ? QUIC_OK : TPE;
+    case QUIC_TP_GREASE_QUIC_BIT: /* RFC 9287 §3: must be empty */
+        tp->grease_quic_bit = true;
+        return quic_reader_empty(v) ? QUIC_OK : TPE;
+    default:
+        return QUIC_OK; /* §18.1: unknown (and reserved) parameters are ignored */
+    }
+}
+
+/* RFC 9000 §7.4, §18 */
+int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_transport_params *tp)
+{
+    quic_tp_defaults(tp);
+    quic_reader r = quic_reader_init(data, len);
+    uint32_t seen = 0;
+    while (!quic_reader_empty(&r)) {
+        uint64_t id, plen;
+        quic_reader v;
+        if (!quic_get_varint(&r, &id) || !quic_get_varint(&r, &plen) ||
+            plen > quic_reader_left(&r) || !quic_get_sub(&r, (size_t)plen, &v))
+            return TPE;
+        int bit = known_bit(id);
+        if (bit < 0)
+            continue;
+        /* §7.4: duplicates of a parameter we know are an error. Unknown ids are
+         * not tracked: that would need unbounded memory. */
+        if (seen & (1u << bit))
+            return TPE;
+        seen |= 1u << bit;
+        /* §18.2: a client must not send server-only parameters. */
+        if (!from_server &&
+            (id == QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID ||
+             id == QUIC_TP_STATELESS_RESET_TOKEN || id == QUIC_TP_PREFERRED_ADDRESS ||
+             id == QUIC_TP_RETRY_SOURCE_CONNECTION_ID))
+            return TPE;
+        int err = decode_param(id, &v, from_server, tp);
+        if (err != QUIC_OK)
+            return err;
+    }
+    return QUIC_OK;
+}
+
+static bool put_param_hdr(quic_writer *w, uint64_t id, size_t len)
+{
+    return quic_put_varint(w, id) && quic_put_varint(w, len);
+}
+
+static bool put_int(quic_writer *w, uint64_t id, uint64_t v, uint64_t dflt)
+{
+    if (v == dflt)
+        return true;
+    size_t l = quic_varint_len(v);
+    return l != 0 && put_param_hdr(w, id, l) && quic_put_varint(w, v);
+}
+
+static bool put_cid(quic_writer *w, uint64_t id, bool has, const quic_cid_value *c)
+{
+    if (!has)
+        return true;
+    if (c->len > QUIC_MAX_CID_LEN)
+        return false;
+    return put_param_hdr(w, id, c->len) && quic_put_bytes(w, c->bytes, c->len);
+}
+
+static bool put_empty(quic_writer *w, uint64_t id, bool on)
+{
+    return !on || put_param_hdr(w, id, 0);
+}
+
+/* RFC 9000 §18.1: reserved ids 31 * N + 27 exercise the peer's skipping. */
+static bool put_grease(quic_writer *w, uint32_t grease_id)
+{
+    uint8_t val[8];
+    size_t len = grease_id % sizeof(val);
+    for (size_t i = 0; i < len; i++)
+        val[i] = (uint8_t)(grease_id >> (i % 4 * 8));
+    return put_param_hdr(w, 31 * (uint64_t)grease_id + 27, len) && quic_put_bytes(w, val, len);
+}
+
+static bool tp_valid(const quic_transport_params *tp)
+{
+    const quic_preferred_address *pa = &tp->preferred_address;
+    return tp->max_udp_payload_size >= QUIC_MIN_INITIAL_DATAGRAM && tp->ack_delay_exponent <= 20 &&
+           tp->max_ack_delay < (1u << 14) && tp->active_connection_id_limit >= 2 &&
+           tp->initial_max_streams_bidi <= QUIC_MAX_STREAMS_LIMIT &&
+           tp->initial_max_streams_uni <= QUIC_MAX_STREAMS_LIMIT &&
+           (!tp->has_preferred_address || (pa->cid.len >= 1 && pa->cid.len <= QUIC_MAX_CID_LEN)) &&
+           (!tp->has_version_info ||
+            (tp->chosen_version != 0 && tp->available_count <= QUIC_TP_MAX_AVAILABLE_VERSIONS));
+}
+
+/* RFC 9000 §18 */
+bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_server,
+                    uint32_t grease_id)
+{
+    if (!tp_valid(tp)) {
+        w->overflow = true;
+        return false;
+    }
+    bool ok = grease_id == 0 || put_grease(w, grease_id);
+    if (is_server) {
+        ok = ok && put_cid(w, QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID, tp->has_original_dcid,
+                           &tp->original_dcid);
+        if (ok && tp->has_stateless_reset_token)
+            ok = put_param_hdr(w, QUIC_TP_STATELESS_RESET_TOKEN, QUIC_STATELESS_RESET_TOKEN_LEN) &&
+                 quic_put_bytes(w, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        if (ok && tp->has_preferred_address) {
+            const quic_preferred_address *pa = &tp->preferred_address;
+            ok = put_param_hdr(w, QUIC_TP_PREFERRED_ADDRESS, 41 + pa->cid.len) &&
+                 quic_put_bytes(w, pa->ipv4, 4) && quic_put_u16(w, pa->ipv4_port) &&
+                 quic_put_bytes(w, pa->ipv6, 16) && quic_put_u16(w, pa->ipv6_port) &&
+                 quic_put_u8(w, pa->cid.len) && quic_put_bytes(w, pa->cid.bytes, pa->cid.len) &&
+                 quic_put_bytes(w, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        }
+        ok = ok &&
+             put_cid(w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID, tp->has_retry_scid, &tp->retry_scid);
+    }
+    ok =
+        ok &&
+        put_cid(w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID, tp->has_initial_scid, &tp->initial_scid) &&
+        put_int(w, QUIC_TP_MAX_IDLE_TIMEOUT, tp->max_idle_timeout, 0) &&
+        put_int(w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE, tp->max_udp_payload_size, QUIC_MAX_UDP_PAYLOAD) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_DATA, tp->initial_max_data, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
+                tp->initial_max_stream_data_bidi_local, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
+                tp->initial_max_stream_data_bidi_remote, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI, tp->initial_max_stream_data_uni, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI, tp->initial_max_streams_bidi, 0) &&
+        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_UNI, tp->initial_max_streams_uni, 0) &&
+        put_int(w, QUIC_TP_ACK_DELAY_EXPONENT, tp->ack_delay_exponent, 3) &&
+        put_int(w, QUIC_TP_MAX_ACK_DELAY, tp->max_ack_delay, 25) &&
+        put_empty(w, QUIC_TP_DISABLE_ACTIVE_MIGRATION, tp->disable_active_migration) &&
+        put_int(w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, tp->active_connection_id_limit, 2) &&
+        put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
+        put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit);
+    if (ok && tp->has_version_info) {
+        ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
+             quic_put_u32(w, tp->chosen_version);
+        for (size_t i = 0; ok && i < tp->available_count; i++)
+            ok = quic_put_u32(w, tp->available_versions[i]);
+    }
+    if (!ok)
+        w->overflow = true;
+    return ok;
+}

@@ -1,0 +1,216 @@
+/* Tests for quic/stream_buf.c (RFC 9000 §2.2, §4.5, §7.5). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "quic/stream_buf.h"
+#include "quic/varint.h"
+#include "tests/common/test_env.h"
+
+static uint8_t src[4096];
+
+static void setup_src(void)
+{
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+}
+
+static int put(quic_stream_buf *sb, uint64_t off, size_t len, bool fin)
+{
+    return quic_stream_buf_write(sb, off, src + off, len, fin);
+}
+
+static void test_in_order_and_gaps(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 1);
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    size_t n;
+    assert_null(quic_stream_buf_peek(&sb, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(put(&sb, 10, 10, false), QUIC_OK);
+    assert_null(quic_stream_buf_peek(&sb, &n)); /* a hole at 0..10 */
+    assert_int_equal(put(&sb, 0, 5, false), QUIC_OK);
+    const uint8_t *p = quic_stream_buf_peek(&sb, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(p, src, 5);
+    /* Fill the hole with an overlapping chunk. */
+    assert_int_equal(put(&sb, 3, 12, false), QUIC_OK);
+    p = quic_stream_buf_peek(&sb, &n);
+    assert_int_equal(n, 20);
+    assert_memory_equal(p, src, 20);
+    uint8_t out[64];
+    assert_int_equal(quic_stream_buf_read(&sb, out, 7), 7);
+    assert_memory_equal(out, src, 7);
+    assert_int_equal(sb.read_offset, 7);
+    /* Duplicates, entirely below the read offset or inside held data. */
+    assert_int_equal(put(&sb, 0, 7, false), QUIC_OK);
+    assert_int_equal(put(&sb, 8, 4, false), QUIC_OK);
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 13);
+    assert_memory_equal(out, src + 7, 13);
+    assert_null(quic_stream_buf_peek(&sb, &n));
+    /* Empty frame: fine. */
+    assert_int_equal(put(&sb, 20, 0, false), QUIC_OK);
+    quic_stream_buf_free(&sb);
+    test_env_check_leaks(&te);
+}
+
+/* First copy wins: a later conflicting copy does not overwrite (documented choice). */
+static void test_first_copy_wins(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 1);
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    assert_int_equal(quic_stream_buf_write(&sb, 5, (const uint8_t *)"AAAAA", 5, false), QUIC_OK);
+    assert_int_equal(quic_stream_buf_write(&sb, 0, (const uint8_t *)"bbbbbbbbbbbbbbb", 15, false),
+                     QUIC_OK);
+    uint8_t out[32];
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 15);
+    assert_memory_equal(out, "bbbbbAAAAAbbbbb", 15);
+    quic_stream_buf_free(&sb);
+    test_env_check_leaks(&te);
+}
+
+/* RFC 9000 §4.5 */
+static void test_final_size(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 1);
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    assert_int_equal(put(&sb, 0, 10, false), QUIC_OK);
+    assert_int_equal(put(&sb, 20, 10, false), QUIC_OK);
+    /* A final size below data already received. */
+    assert_int_equal(put(&sb, 10, 5, true), QUIC_ERR_FINAL_SIZE);
+    assert_int_equal(quic_stream_buf_set_final(&sb, 29), QUIC_ERR_FINAL_SIZE);
+    assert_false(sb.has_final);
+    assert_int_equal(put(&sb, 25, 10, true), QUIC_OK);
+    assert_int_equal(sb.final_size, 35);
+    /* Same final size again: fine (a retransmission). */
+    assert_int_equal(put(&sb, 30, 5, true), QUIC_OK);
+    assert_int_equal(quic_stream_buf_set_final(&sb, 35), QUIC_OK);
+    /* A changed final size. */
+    assert_int_equal(put(&sb, 30, 6, true), QUIC_ERR_FINAL_SIZE);
+    assert_int_equal(put(&sb, 30, 4, true), QUIC_ERR_FINAL_SIZE);
+    assert_int_equal(quic_stream_buf_set_final(&sb, 36), QUIC_ERR_FINAL_SIZE);
+    /* Data beyond the final size. */
+    assert_int_equal(put(&sb, 34, 2, false), QUIC_ERR_FINAL_SIZE);
+    assert_int_equal(put(&sb, 40, 1, false), QUIC_ERR_FINAL_SIZE);
+    /* Data up to it is fine; read it all. */
+    assert_int_equal(put(&sb, 10, 10, false), QUIC_OK);
+    assert_false(quic_stream_buf_finished(&sb));
+    uint8_t out[64];
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 35);
+    assert_memory_equal(out, src, 35);
+    assert_true(quic_stream_buf_finished(&sb));
+    quic_stream_buf_free(&sb);
+
+    /* FIN on an empty frame, and RESET_STREAM style final sizes. */
+    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    assert_int_equal(put(&sb, 0, 0, true), QUIC_OK);
+    assert_true(quic_stream_buf_finished(&sb));
+    assert_int_equal(put(&sb, 0, 1, false), QUIC_ERR_FINAL_SIZE);
+    quic_stream_buf_free(&sb);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    assert_int_equal(quic_stream_buf_set_final(&sb, 1000000), QUIC_OK); /* past the window */
+    assert_int_equal(put(&sb, 0, 4, false), QUIC_OK);
+    quic_stream_buf_free(&sb);
+    test_env_check_leaks(&te);
+}
+
+static void test_bounds(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 1);
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 100, 3);
+    /* The window is [read_offset, read_offset + 100). */
+    assert_int_equal(put(&sb, 90, 10, false), QUIC_OK);
+    assert_int_equal(put(&sb, 90, 11, false), QUIC_ERR_LIMIT);
+    assert_int_equal(put(&sb, 200, 1, false), QUIC_ERR_LIMIT);
+    /* The gap list is bounded too. */
+    assert_int_equal(put(&sb, 10, 1, false), QUIC_OK);
+    assert_int_equal(put(&sb, 20, 1, false), QUIC_OK);
+    assert_int_equal(put(&sb, 30, 1, false), QUIC_ERR_LIMIT);
+    assert_int_equal(put(&sb, 0, 10, false), QUIC_OK); /* merges, no new range */
+    uint8_t out[128];
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 11);
+    /* The window slid: 111 is now acceptable. */
+    assert_int_equal(put(&sb, 100, 11, false), QUIC_OK);
+    assert_int_equal(put(&sb, 100, 12, false), QUIC_ERR_LIMIT);
+    assert_true(sb.cap <= 100);
+    /* 2^62 limit. */
+    assert_int_equal(quic_stream_buf_write(&sb, QUIC_VARINT_MAX, src, 1, false),
+                     QUIC_ERR_FRAME_ENCODING);
+    quic_stream_buf_free(&sb);
+    /* Allocation failure: an error and no change. */
+    quic_stream_buf_init(&sb, &te.env, 100, 3);
+    te.fail_after = 1;
+    assert_int_equal(put(&sb, 0, 10, false), QUIC_ERR_NOMEM);
+    size_t n;
+    assert_null(quic_stream_buf_peek(&sb, &n));
+    assert_int_equal(put(&sb, 0, 10, false), QUIC_OK);
+    quic_stream_buf_free(&sb);
+    test_env_check_leaks(&te);
+}
+
+/* Random chunks with overlaps and duplicates reassemble to the source. */
+static void test_random_reassembly(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 5);
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 512, 64);
+    uint8_t out[4096];
+    size_t got = 0;
+    uint64_t x = 99;
+    int rounds = 0;
+    while (got < sizeof(src) && rounds++ < 100000) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t off = sb.read_offset + (x >> 40) % 600;
+        if (off > sb.read_offset + 32 && ((x >> 8) & 3) == 0)
+            off -= 64; /* some duplicates of read data */
+        size_t len = (size_t)((x >> 20) % 100);
+        if (off >= sizeof(src))
+            continue;
+        if (off + len > sizeof(src))
+            len = sizeof(src) - (size_t)off;
+        int rc = put(&sb, off, len, off + len == sizeof(src));
+        if (off + len > sb.read_offset + 512)
+            assert_int_equal(rc, QUIC_ERR_LIMIT);
+        else
+            assert_true(rc == QUIC_OK || rc == QUIC_ERR_LIMIT);
+        if ((x >> 4) % 3 == 0)
+            got += quic_stream_buf_read(&sb, out + got, sizeof(out) - got);
+    }
+    got += quic_stream_buf_read(&sb, out + got, sizeof(out) - got);
+    assert_int_equal(got, sizeof(src));
+    assert_memory_equal(out, src, sizeof(src));
+    assert_true(quic_stream_buf_finished(&sb));
+    quic_stream_buf_free(&sb);
+    test_env_check_leaks(&te);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_order_and_gaps), cmocka_unit_test(test_first_copy_wins),
+        cmocka_unit_test(test_final_size),        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_random_reassembly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
