@@ -1,0 +1,38 @@
+/* The POSIX quic_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
+#ifndef IO_ENV_H
+#define IO_ENV_H
+
+#include <stdio.h>
+
+#include "quic/env.h"
+
+/*
+ * A stateless environment: malloc/realloc/free, random bytes from
+ * getrandom(2) (aborts if the kernel cannot supply them: there is no safe
+ * fallback for key material), wall_clock from CLOCK_REALTIME, log to stderr,
+ * no keylog and no qlog. user is NULL.
+ */
+quic_env io_env_default(void);
+
+/*
+ * The same with file sinks. Initialise with io_env_init, then use &e->env; the
+ * io_env must stay in place while the library uses it.
+ */
+typedef struct io_env {
+    quic_env env;
+    FILE *keylog;           /* NSS key log, appended */
+    FILE *qlog;             /* JSON-SEQ records, written as given */
+    int log_max_level;      /* messages with a higher level are dropped; default: all */
+    const char *log_prefix; /* printed before each line, default "quince" */
+} io_env;
+
+void io_env_init(io_env *e);
+/* Append NSS key-log lines to path (NULL: $SSLKEYLOGFILE if set, else nothing).
+ * Returns IO_OK, or IO_ERR_FILE with errno set. */
+int io_env_set_keylog_file(io_env *e, const char *path);
+/* Write qlog records to path (truncated). Returns IO_OK or IO_ERR_FILE. */
+int io_env_set_qlog_file(io_env *e, const char *path);
+/* Close the files; e->env loses its sinks. */
+void io_env_cleanup(io_env *e);
+
+#endif
