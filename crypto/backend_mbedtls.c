@@ -1,7 +1,1188 @@
 /* crypto/backend.h over mbedTLS 2.28: every mbedTLS call of the project lives here. */
 #include "crypto/backend.h"
 
+#include <string.h>
+
+#include <mbedtls/aes.h>
+#include <mbedtls/asn1write.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/chacha20.h>
+#include <mbedtls/chachapoly.h>
+#include <mbedtls/ecdh.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
+#include <mbedtls/x509_crt.h>
+
+#include "crypto/x509_check.h"
+
 const char *crypto_backend_name(void)
 {
     return "mbedtls";
+}
+
+/* mbedTLS draws randomness through this adapter only: p_rng is the quic_env. */
+static int env_rng(void *p_rng, unsigned char *out, size_t len)
+{
+    const quic_env *env = p_rng;
+    quic_env_random(env, out, len);
+    return 0;
+}
+
+static void *rng_arg(const quic_env *env)
+{
+    return (void *)(uintptr_t)env; /* mbedTLS wants void *; the env is never written */
+}
+
+/* ---- Hashes, HMAC, HKDF ---- */
+
+static const mbedtls_md_info_t *md_info(crypto_hash_alg alg)
+{
+    switch (alg) {
+    case CRYPTO_HASH_SHA256:
+        return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    case CRYPTO_HASH_SHA384:
+        return mbedtls_md_info_from_type(MBEDTLS_MD_SHA384);
+    }
+    return NULL;
+}
+
+size_t crypto_hash_len(crypto_hash_alg alg)
+{
+    switch (alg) {
+    case CRYPTO_HASH_SHA256:
+        return 32;
+    case CRYPTO_HASH_SHA384:
+        return 48;
+    }
+    return 0;
+}
+
+int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
+{
+    const mbedtls_md_info_t *info = md_info(alg);
+    if (info == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    return mbedtls_md(info, in, len, out) == 0 ? 0 : CRYPTO_ERR_INTERNAL;
+}
+
+struct crypto_hash_ctx {
+    crypto_hash_alg alg;
+    union {
+        mbedtls_sha256_context sha256;
+        mbedtls_sha512_context sha512;
+    } u;
+};
+
+crypto_hash_ctx *crypto_hash_new(const quic_env *env, crypto_hash_alg alg)
+{
+    if (crypto_hash_len(alg) == 0)
+        return NULL;
+    crypto_hash_ctx *ctx = quic_env_calloc(env, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->alg = alg;
+    int rc;
+    if (alg == CRYPTO_HASH_SHA256) {
+        mbedtls_sha256_init(&ctx->u.sha256);
+        rc = mbedtls_sha256_starts_ret(&ctx->u.sha256, 0);
+    } else {
+        mbedtls_sha512_init(&ctx->u.sha512);
+        rc = mbedtls_sha512_starts_ret(&ctx->u.sha512, 1);
+    }
+    if (rc != 0) {
+        crypto_hash_free(env, ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
+{
+    int rc;
+    if (ctx->alg == CRYPTO_HASH_SHA256)
+        rc = mbedtls_sha256_update_ret(&ctx->u.sha256, in, len);
+    else
+        rc = mbedtls_sha512_update_ret(&ctx->u.sha512, in, len);
+    return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
+}
+
+int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
+{
+    int rc;
+    /* Finish a copy so that the running context stays open. */
+    if (ctx->alg == CRYPTO_HASH_SHA256) {
+        mbedtls_sha256_context c;
+        mbedtls_sha256_init(&c);
+        mbedtls_sha256_clone(&c, &ctx->u.sha256);
+        rc = mbedtls_sha256_finish_ret(&c, out);
+        mbedtls_sha256_free(&c);
+    } else {
+        mbedtls_sha512_context c;
+        uint8_t full[64];
+        mbedtls_sha512_init(&c);
+        mbedtls_sha512_clone(&c, &ctx->u.sha512);
+        rc = mbedtls_sha512_finish_ret(&c, full);
+        mbedtls_sha512_free(&c);
+        memcpy(out, full, 48);
+    }
+    return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
+}
+
+void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->alg == CRYPTO_HASH_SHA256)
+        mbedtls_sha256_free(&ctx->u.sha256);
+    else
+        mbedtls_sha512_free(&ctx->u.sha512);
+    quic_env_free(env, ctx);
+}
+
+int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
+                size_t len, uint8_t *out)
+{
+    const mbedtls_md_info_t *info = md_info(alg);
+    if (info == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    return mbedtls_md_hmac(info, key, key_len, in, len, out) == 0 ? 0 : CRYPTO_ERR_INTERNAL;
+}
+
+/* RFC 5869 §2.2 */
+int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
+{
+    const mbedtls_md_info_t *info = md_info(alg);
+    if (info == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    return mbedtls_hkdf_extract(info, salt, salt_len, ikm, ikm_len, prk_out) == 0
+               ? 0
+               : CRYPTO_ERR_INTERNAL;
+}
+
+/* RFC 5869 §2.3 */
+int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len)
+{
+    const mbedtls_md_info_t *md = md_info(alg);
+    if (md == NULL || prk_len < crypto_hash_len(alg) || out_len > 255 * crypto_hash_len(alg))
+        return CRYPTO_ERR_ARGUMENT;
+    return mbedtls_hkdf_expand(md, prk, prk_len, info, info_len, out, out_len) == 0
+               ? 0
+               : CRYPTO_ERR_INTERNAL;
+}
+
+/* ---- AEAD (RFC 9001 §5.3) ---- */
+
+size_t crypto_aead_key_len(crypto_aead_alg alg)
+{
+    switch (alg) {
+    case CRYPTO_AEAD_AES_128_GCM:
+        return 16;
+    case CRYPTO_AEAD_AES_256_GCM:
+    case CRYPTO_AEAD_CHACHA20_POLY1305:
+        return 32;
+    }
+    return 0;
+}
+
+struct crypto_aead {
+    crypto_aead_alg alg;
+    union {
+        mbedtls_gcm_context gcm;
+        mbedtls_chachapoly_context chachapoly;
+    } u;
+};
+
+crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+{
+    size_t key_len = crypto_aead_key_len(alg);
+    if (key_len == 0 || key == NULL)
+        return NULL;
+    crypto_aead *ctx = quic_env_calloc(env, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->alg = alg;
+    int rc;
+    if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
+        mbedtls_chachapoly_init(&ctx->u.chachapoly);
+        rc = mbedtls_chachapoly_setkey(&ctx->u.chachapoly, key);
+    } else {
+        mbedtls_gcm_init(&ctx->u.gcm);
+        rc = mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned)(key_len * 8));
+    }
+    if (rc != 0) {
+        crypto_aead_free(env, ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void crypto_aead_free(const quic_env *env, crypto_aead *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
+        mbedtls_chachapoly_free(&ctx->u.chachapoly);
+    else
+        mbedtls_gcm_free(&ctx->u.gcm);
+    quic_env_free(env, ctx);
+}
+
+int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out)
+{
+    if (len > (size_t)INT32_MAX - CRYPTO_AEAD_TAG_LEN)
+        return CRYPTO_ERR_ARGUMENT;
+    int rc;
+    if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
+        rc = mbedtls_chachapoly_encrypt_and_tag(&ctx->u.chachapoly, len, nonce, aad, aad_len, in,
+                                                out, out + len);
+    else
+        rc = mbedtls_gcm_crypt_and_tag(&ctx->u.gcm, MBEDTLS_GCM_ENCRYPT, len, nonce,
+                                       CRYPTO_AEAD_NONCE_LEN, aad, aad_len, in, out,
+                                       CRYPTO_AEAD_TAG_LEN, out + len);
+    return rc == 0 ? (int)(len + CRYPTO_AEAD_TAG_LEN) : CRYPTO_ERR_INTERNAL;
+}
+
+int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out)
+{
+    if (len < CRYPTO_AEAD_TAG_LEN || len > (size_t)INT32_MAX)
+        return CRYPTO_ERR_DECRYPT;
+    size_t n = len - CRYPTO_AEAD_TAG_LEN;
+    int rc;
+    if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
+        rc = mbedtls_chachapoly_auth_decrypt(&ctx->u.chachapoly, n, nonce, aad, aad_len, in + n, in,
+                                             out);
+    else
+        rc = mbedtls_gcm_auth_decrypt(&ctx->u.gcm, n, nonce, CRYPTO_AEAD_NONCE_LEN, aad, aad_len,
+                                      in + n, CRYPTO_AEAD_TAG_LEN, in, out);
+    return rc == 0 ? (int)n : CRYPTO_ERR_DECRYPT;
+}
+
+/* ---- Header protection (RFC 9001 §5.4.3, §5.4.4) ---- */
+
+struct crypto_hp {
+    crypto_aead_alg alg;
+    mbedtls_aes_context aes;
+    uint8_t chacha_key[32];
+};
+
+crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+{
+    size_t key_len = crypto_aead_key_len(alg);
+    if (key_len == 0 || key == NULL)
+        return NULL;
+    crypto_hp *ctx = quic_env_calloc(env, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->alg = alg;
+    mbedtls_aes_init(&ctx->aes);
+    if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
+        memcpy(ctx->chacha_key, key, 32);
+    } else if (mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
+        crypto_hp_free(env, ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void crypto_hp_free(const quic_env *env, crypto_hp *ctx)
+{
+    if (ctx == NULL)
+        return;
+    mbedtls_aes_free(&ctx->aes);
+    mbedtls_platform_zeroize(ctx->chacha_key, sizeof(ctx->chacha_key));
+    quic_env_free(env, ctx);
+}
+
+int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
+{
+    uint8_t block[16];
+    if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
+        /* RFC 9001 §5.4.4: counter = sample[0..3] little-endian, nonce = sample[4..15]. */
+        static const uint8_t zeros[5] = {0};
+        uint32_t counter = (uint32_t)sample[0] | (uint32_t)sample[1] << 8 |
+                           (uint32_t)sample[2] << 16 | (uint32_t)sample[3] << 24;
+        if (mbedtls_chacha20_crypt(ctx->chacha_key, sample + 4, counter, 5, zeros, mask) != 0)
+            return CRYPTO_ERR_INTERNAL;
+        return 0;
+    }
+    /* RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample). */
+    if (mbedtls_aes_crypt_ecb(&ctx->aes, MBEDTLS_AES_ENCRYPT, sample, block) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    memcpy(mask, block, 5);
+    return 0;
+}
+
+/* ---- Key exchange (RFC 8446 §4.2.8.2, §7.4) ---- */
+
+struct crypto_kex {
+    const quic_env *env;
+    uint16_t group;
+    mbedtls_ecp_group grp;
+    mbedtls_mpi d;
+    mbedtls_ecp_point q;
+};
+
+crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group)
+{
+    mbedtls_ecp_group_id id;
+    if (group == CRYPTO_GROUP_X25519)
+        id = MBEDTLS_ECP_DP_CURVE25519;
+    else if (group == CRYPTO_GROUP_SECP256R1)
+        id = MBEDTLS_ECP_DP_SECP256R1;
+    else
+        return NULL;
+    crypto_kex *ctx = quic_env_calloc(env, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->env = env;
+    ctx->group = group;
+    mbedtls_ecp_group_init(&ctx->grp);
+    mbedtls_mpi_init(&ctx->d);
+    mbedtls_ecp_point_init(&ctx->q);
+    if (mbedtls_ecp_group_load(&ctx->grp, id) != 0 ||
+        mbedtls_ecdh_gen_public(&ctx->grp, &ctx->d, &ctx->q, env_rng, rng_arg(env)) != 0) {
+        crypto_kex_free(env, ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void crypto_kex_free(const quic_env *env, crypto_kex *ctx)
+{
+    if (ctx == NULL)
+        return;
+    mbedtls_ecp_group_free(&ctx->grp);
+    mbedtls_mpi_free(&ctx->d);
+    mbedtls_ecp_point_free(&ctx->q);
+    quic_env_free(env, ctx);
+}
+
+static size_t kex_share_len(uint16_t group)
+{
+    return group == CRYPTO_GROUP_X25519 ? 32 : 65;
+}
+
+int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
+{
+    size_t want = kex_share_len(ctx->group), olen = 0;
+    if (cap < want)
+        return CRYPTO_ERR_BUFFER_TOO_SMALL;
+    /* X25519: 32 bytes little-endian u-coordinate; P-256: 0x04 || X || Y. */
+    if (mbedtls_ecp_point_write_binary(&ctx->grp, &ctx->q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, out,
+                                       cap) != 0 ||
+        olen != want)
+        return CRYPTO_ERR_INTERNAL;
+    return (int)olen;
+}
+
+/* RFC 8446 §4.2.8.2 (share formats), §7.4.1 and §7.4.2 (the shared secret). */
+int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                      size_t cap)
+{
+    size_t want = kex_share_len(ctx->group);
+    if (cap < CRYPTO_KEX_MAX_SECRET)
+        return CRYPTO_ERR_BUFFER_TOO_SMALL;
+    /* Only uncompressed P-256 points (legacy_form 4) are allowed in TLS 1.3. */
+    if (peer == NULL || peer_len != want ||
+        (ctx->group == CRYPTO_GROUP_SECP256R1 && peer[0] != 0x04))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    mbedtls_ecp_point qp;
+    mbedtls_mpi z;
+    mbedtls_ecp_point_init(&qp);
+    mbedtls_mpi_init(&z);
+    int rc = CRYPTO_ERR_ILLEGAL_PARAMETER;
+    if (mbedtls_ecp_point_read_binary(&ctx->grp, &qp, peer, peer_len) != 0 ||
+        mbedtls_ecp_check_pubkey(&ctx->grp, &qp) != 0 ||
+        mbedtls_ecdh_compute_shared(&ctx->grp, &z, &qp, &ctx->d, env_rng, rng_arg(ctx->env)) != 0)
+        goto done;
+    if (ctx->group == CRYPTO_GROUP_X25519) {
+        if (mbedtls_mpi_write_binary_le(&z, out, 32) != 0)
+            goto done;
+        /* §7.4.2: an all-zero X25519 result means a small-order peer point. */
+        uint8_t acc = 0;
+        for (size_t i = 0; i < 32; i++)
+            acc |= out[i];
+        if (acc == 0)
+            goto done;
+    } else if (mbedtls_mpi_write_binary(&z, out, 32) != 0) {
+        goto done;
+    }
+    rc = 32;
+done:
+    mbedtls_ecp_point_free(&qp);
+    mbedtls_mpi_free(&z);
+    return rc;
+}
+
+/* ---- Signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
+
+struct crypto_privkey {
+    mbedtls_pk_context pk;
+};
+
+struct crypto_pubkey {
+    mbedtls_pk_context pk;
+};
+
+static bool looks_like_pem(const uint8_t *data, size_t len)
+{
+    static const char begin[] = "-----BEGIN ";
+    /* Skip leading whitespace a file may carry. */
+    while (len > 0 && (*data == ' ' || *data == '\t' || *data == '\r' || *data == '\n')) {
+        data++;
+        len--;
+    }
+    return len >= sizeof(begin) - 1 && memcmp(data, begin, sizeof(begin) - 1) == 0;
+}
+
+/* mbedTLS parses PEM only from a NUL-terminated buffer whose length counts the NUL. */
+static uint8_t *pem_copy(const quic_env *env, const uint8_t *data, size_t len)
+{
+    if (len == SIZE_MAX)
+        return NULL;
+    uint8_t *buf = quic_env_alloc(env, len + 1);
+    if (buf != NULL) {
+        memcpy(buf, data, len);
+        buf[len] = 0;
+    }
+    return buf;
+}
+
+crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, size_t len)
+{
+    if (data == NULL || len == 0)
+        return NULL;
+    crypto_privkey *key = quic_env_calloc(env, sizeof(*key));
+    if (key == NULL)
+        return NULL;
+    mbedtls_pk_init(&key->pk);
+    int rc;
+    if (looks_like_pem(data, len)) {
+        uint8_t *buf = pem_copy(env, data, len);
+        if (buf == NULL) {
+            crypto_privkey_free(env, key);
+            return NULL;
+        }
+        rc = mbedtls_pk_parse_key(&key->pk, buf, len + 1, NULL, 0);
+        mbedtls_platform_zeroize(buf, len);
+        quic_env_free(env, buf);
+    } else {
+        rc = mbedtls_pk_parse_key(&key->pk, data, len, NULL, 0);
+    }
+    if (rc != 0) {
+        crypto_privkey_free(env, key);
+        return NULL;
+    }
+    return key;
+}
+
+void crypto_privkey_free(const quic_env *env, crypto_privkey *key)
+{
+    if (key == NULL)
+        return;
+    mbedtls_pk_free(&key->pk);
+    quic_env_free(env, key);
+}
+
+void crypto_pubkey_free(const quic_env *env, crypto_pubkey *key)
+{
+    if (key == NULL)
+        return;
+    mbedtls_pk_free(&key->pk);
+    quic_env_free(env, key);
+}
+
+typedef enum sig_kind { SIG_NONE, SIG_ECDSA, SIG_RSA_PSS, SIG_RSA_PKCS1 } sig_kind;
+
+/* The algorithm, hash and (for ECDSA) curve of a SignatureScheme. */
+static sig_kind sig_scheme(uint16_t scheme, mbedtls_md_type_t *md, mbedtls_ecp_group_id *curve)
+{
+    *curve = MBEDTLS_ECP_DP_NONE;
+    switch (scheme) {
+    case CRYPTO_SIG_ECDSA_SECP256R1_SHA256:
+        *md = MBEDTLS_MD_SHA256;
+        *curve = MBEDTLS_ECP_DP_SECP256R1;
+        return SIG_ECDSA;
+    case CRYPTO_SIG_ECDSA_SECP384R1_SHA384:
+        *md = MBEDTLS_MD_SHA384;
+        *curve = MBEDTLS_ECP_DP_SECP384R1;
+        return SIG_ECDSA;
+    case CRYPTO_SIG_RSA_PSS_RSAE_SHA256:
+        *md = MBEDTLS_MD_SHA256;
+        return SIG_RSA_PSS;
+    case CRYPTO_SIG_RSA_PSS_RSAE_SHA384:
+        *md = MBEDTLS_MD_SHA384;
+        return SIG_RSA_PSS;
+    case CRYPTO_SIG_RSA_PSS_RSAE_SHA512:
+        *md = MBEDTLS_MD_SHA512;
+        return SIG_RSA_PSS;
+    case CRYPTO_SIG_RSA_PKCS1_SHA256:
+        *md = MBEDTLS_MD_SHA256;
+        return SIG_RSA_PKCS1;
+    case CRYPTO_SIG_RSA_PKCS1_SHA384:
+        *md = MBEDTLS_MD_SHA384;
+        return SIG_RSA_PKCS1;
+    case CRYPTO_SIG_RSA_PKCS1_SHA512:
+        *md = MBEDTLS_MD_SHA512;
+        return SIG_RSA_PKCS1;
+    default:
+        *md = MBEDTLS_MD_NONE;
+        return SIG_NONE;
+    }
+}
+
+/* Whether a key of this type can take part in the scheme at all. */
+static bool pk_fits(const mbedtls_pk_context *pk, sig_kind kind, mbedtls_ecp_group_id curve)
+{
+    switch (kind) {
+    case SIG_ECDSA:
+        return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) && mbedtls_pk_ec(*pk)->grp.id == curve;
+    case SIG_RSA_PSS:
+    case SIG_RSA_PKCS1:
+        return mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA;
+    default:
+        return false;
+    }
+}
+
+bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
+{
+    mbedtls_md_type_t md;
+    mbedtls_ecp_group_id curve;
+    sig_kind kind = sig_scheme(scheme, &md, &curve);
+    /* TLS 1.3 signs with PSS only; PKCS#1 v1.5 is for verifying certificates. */
+    return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve);
+}
+
+int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t scheme,
+                        const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
+{
+    mbedtls_md_type_t md;
+    mbedtls_ecp_group_id curve;
+    sig_kind kind = sig_scheme(scheme, &md, &curve);
+    if (!crypto_privkey_supports(key, scheme))
+        return CRYPTO_ERR_UNSUPPORTED;
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+    uint8_t hash[64];
+    size_t hash_len = mbedtls_md_get_size(info);
+    if (mbedtls_md(info, msg, len, hash) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    if (kind == SIG_ECDSA) {
+        uint8_t der[MBEDTLS_ECDSA_MAX_LEN];
+        size_t der_len = 0;
+        /* DER ECDSA-Sig-Value, as TLS wants it (RFC 8446 §4.2.3). */
+        if (mbedtls_ecdsa_write_signature(mbedtls_pk_ec(key->pk), md, hash, hash_len, der, &der_len,
+                                          env_rng, rng_arg(env)) != 0)
+            return CRYPTO_ERR_INTERNAL;
+        if (der_len > cap)
+            return CRYPTO_ERR_BUFFER_TOO_SMALL;
+        memcpy(sig, der, der_len);
+        return (int)der_len;
+    }
+    mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
+    size_t sig_len = mbedtls_rsa_get_len(rsa);
+    if (sig_len > cap)
+        return CRYPTO_ERR_BUFFER_TOO_SMALL;
+    /* RFC 8446 §4.2.3: MGF1 with the same hash, salt as long as the hash. */
+    mbedtls_rsa_set_padding(rsa, MBEDTLS_RSA_PKCS_V21, md);
+    if (mbedtls_rsa_rsassa_pss_sign_ext(rsa, env_rng, rng_arg(env), md, (unsigned)hash_len, hash,
+                                        (int)hash_len, sig) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    return (int)sig_len;
+}
+
+int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
+                         const uint8_t *sig, size_t sig_len)
+{
+    mbedtls_md_type_t md;
+    mbedtls_ecp_group_id curve;
+    sig_kind kind = sig_scheme(scheme, &md, &curve);
+    if (key == NULL || !pk_fits(&key->pk, kind, curve))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+    uint8_t hash[64];
+    size_t hash_len = mbedtls_md_get_size(info);
+    if (mbedtls_md(info, msg, len, hash) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    int rc;
+    if (kind == SIG_ECDSA) {
+        rc = mbedtls_ecdsa_read_signature(mbedtls_pk_ec(key->pk), hash, hash_len, sig, sig_len);
+    } else {
+        mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
+        if (sig_len != mbedtls_rsa_get_len(rsa))
+            return CRYPTO_ERR_DECRYPT_ERROR;
+        if (kind == SIG_RSA_PSS)
+            rc =
+                mbedtls_rsa_rsassa_pss_verify_ext(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md,
+                                                  (unsigned)hash_len, hash, md, (int)hash_len, sig);
+        else
+            rc = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md,
+                                                     (unsigned)hash_len, hash, sig);
+    }
+    return rc == 0 ? 0 : CRYPTO_ERR_DECRYPT_ERROR;
+}
+
+/* ---- X.509 (RFC 5280) ---- */
+
+/* Longest chain accepted from a peer, leaf included. */
+#define X509_MAX_CHAIN 10
+
+struct crypto_x509_store {
+    const quic_env *env; /* for the NUL-terminated copies PEM parsing needs */
+    mbedtls_x509_crt cas;
+};
+
+crypto_x509_store *crypto_x509_store_new(const quic_env *env)
+{
+    crypto_x509_store *store = quic_env_calloc(env, sizeof(*store));
+    if (store != NULL) {
+        store->env = env;
+        mbedtls_x509_crt_init(&store->cas);
+    }
+    return store;
+}
+
+void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store)
+{
+    if (store == NULL)
+        return;
+    mbedtls_x509_crt_free(&store->cas);
+    quic_env_free(env, store);
+}
+
+/* Append PEM (any number of certificates) or one DER certificate to chain. */
+static int crt_parse_any(const quic_env *env, mbedtls_x509_crt *chain, const uint8_t *data,
+                         size_t len)
+{
+    if (data == NULL || len == 0)
+        return CRYPTO_ERR_PARSE;
+    if (!looks_like_pem(data, len))
+        return mbedtls_x509_crt_parse_der(chain, data, len) == 0 ? 0 : CRYPTO_ERR_PARSE;
+    uint8_t *buf = pem_copy(env, data, len);
+    if (buf == NULL)
+        return CRYPTO_ERR_NOMEM;
+    /* A positive result counts certificates that failed to parse: an error too. */
+    int rc = mbedtls_x509_crt_parse(chain, buf, len + 1);
+    quic_env_free(env, buf);
+    return rc == 0 ? 0 : CRYPTO_ERR_PARSE;
+}
+
+int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
+{
+    if (store == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    return crt_parse_any(store->env, &store->cas, data, len);
+}
+
+typedef struct verify_state {
+    int64_t now;
+    bool time_bad;
+    bool parse_bad;
+} verify_state;
+
+/* Called by mbedTLS for each certificate of the path it built, trust anchor
+ * included: validity is checked here against the caller's time, and
+ * mbedTLS's own verdict (from the system clock) is dropped. */
+static int verify_cb(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    verify_state *st = p;
+    (void)depth;
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+    if (st->now != 0) {
+        crypto_x509_info info;
+        if (crypto_x509_info_parse(crt->raw.p, crt->raw.len, &info) != 0)
+            st->parse_bad = true;
+        else if (crypto_x509_check_time(&info, st->now) != 0)
+            st->time_bad = true;
+    }
+    return 0;
+}
+
+/* RFC 5280 §6, RFC 8446 §4.4.2.4 */
+int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
+                       const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
+                       const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
+{
+    if (leaf_key != NULL)
+        *leaf_key = NULL;
+    if (store == NULL || certs == NULL || cert_lens == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    if (n_certs == 0 || n_certs > X509_MAX_CHAIN)
+        return CRYPTO_ERR_BAD_CERTIFICATE;
+    crypto_x509_info leaf;
+    if (crypto_x509_info_parse(certs[0], cert_lens[0], &leaf) != 0)
+        return CRYPTO_ERR_BAD_CERTIFICATE;
+
+    mbedtls_x509_crt *chain = quic_env_alloc(env, sizeof(*chain));
+    if (chain == NULL)
+        return CRYPTO_ERR_NOMEM;
+    mbedtls_x509_crt_init(chain);
+    int rc = 0;
+    for (size_t i = 0; i < n_certs && rc == 0; i++) {
+        if (certs[i] == NULL || mbedtls_x509_crt_parse_der(chain, certs[i], cert_lens[i]) != 0)
+            rc = CRYPTO_ERR_BAD_CERTIFICATE;
+    }
+    if (rc == 0) {
+        verify_state st = {now_unix, false, false};
+        uint32_t flags = 0;
+        /* The CN argument is NULL: the name is checked below, against the SAN only. */
+        int vr = mbedtls_x509_crt_verify_with_profile(
+            chain, (mbedtls_x509_crt *)(uintptr_t)&store->cas, NULL,
+            &mbedtls_x509_crt_profile_default, NULL, &flags, verify_cb, &st);
+        if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+            rc = CRYPTO_ERR_UNKNOWN_CA;
+        else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
+                          MBEDTLS_X509_BADCERT_BAD_KEY))
+            rc = CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
+        else if (vr != 0 || flags != 0 || st.parse_bad)
+            rc = CRYPTO_ERR_BAD_CERTIFICATE;
+        else if (st.time_bad)
+            rc = CRYPTO_ERR_CERT_EXPIRED;
+    }
+    mbedtls_x509_crt_free(chain);
+    quic_env_free(env, chain);
+    if (rc == 0 && host != NULL)
+        rc = crypto_x509_check_host(&leaf, host) == 0 ? 0 : CRYPTO_ERR_BAD_CERTIFICATE;
+    if (rc == 0 && leaf_key != NULL) {
+        rc = crypto_x509_pubkey(env, certs[0], cert_lens[0], leaf_key);
+        if (rc != 0 && rc != CRYPTO_ERR_NOMEM)
+            rc = CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    return rc;
+}
+
+int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
+{
+    crypto_x509_info info;
+    *key = NULL;
+    if (crypto_x509_info_parse(der, len, &info) != 0)
+        return CRYPTO_ERR_BAD_CERTIFICATE;
+    crypto_pubkey *k = quic_env_calloc(env, sizeof(*k));
+    if (k == NULL)
+        return CRYPTO_ERR_NOMEM;
+    mbedtls_pk_init(&k->pk);
+    if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quic_reader_left(&info.spki)) != 0) {
+        crypto_pubkey_free(env, k);
+        return CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    *key = k;
+    return 0;
+}
+
+void crypto_x509_der_free(const quic_env *env, uint8_t **ders, size_t *lens, size_t n)
+{
+    if (ders != NULL) {
+        for (size_t i = 0; i < n; i++)
+            quic_env_free(env, ders[i]);
+    }
+    quic_env_free(env, ders);
+    quic_env_free(env, lens);
+}
+
+int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
+                            size_t **lens)
+{
+    *ders = NULL;
+    *lens = NULL;
+    mbedtls_x509_crt *chain = quic_env_alloc(env, sizeof(*chain));
+    if (chain == NULL)
+        return CRYPTO_ERR_NOMEM;
+    mbedtls_x509_crt_init(chain);
+    int rc = crt_parse_any(env, chain, data, len);
+    size_t n = 0;
+    for (const mbedtls_x509_crt *c = chain; rc == 0 && c != NULL && c->raw.len > 0; c = c->next)
+        n++;
+    if (rc == 0 && n == 0)
+        rc = CRYPTO_ERR_PARSE;
+    uint8_t **d = NULL;
+    size_t *l = NULL;
+    if (rc == 0) {
+        d = quic_env_calloc(env, n * sizeof(*d));
+        l = quic_env_calloc(env, n * sizeof(*l));
+        if (d == NULL || l == NULL)
+            rc = CRYPTO_ERR_NOMEM;
+    }
+    size_t i = 0;
+    for (const mbedtls_x509_crt *c = chain; rc == 0 && i < n; c = c->next, i++) {
+        d[i] = quic_env_alloc(env, c->raw.len);
+        if (d[i] == NULL) {
+            rc = CRYPTO_ERR_NOMEM;
+            break;
+        }
+        memcpy(d[i], c->raw.p, c->raw.len);
+        l[i] = c->raw.len;
+    }
+    mbedtls_x509_crt_free(chain);
+    quic_env_free(env, chain);
+    if (rc != 0) {
+        crypto_x509_der_free(env, d, l, n);
+        return rc;
+    }
+    *ders = d;
+    *lens = l;
+    return (int)n;
+}
+
+int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
+{
+    crypto_x509_info info;
+    if (crypto_x509_info_parse(der, len, &info) != 0)
+        return CRYPTO_ERR_PARSE;
+    return crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quic_reader_left(&info.spki), out);
+}
+
+/* ---- Certificate generation (RFC 5280 §4.1, §4.2) ---- */
+
+/* A DER length (X.690 §8.1.3) for contents up to 64 KiB. */
+static void der_put_len(quic_writer *w, size_t len)
+{
+    if (len < 0x80) {
+        quic_put_u8(w, (uint8_t)len);
+    } else if (len < 0x100) {
+        quic_put_u8(w, 0x81);
+        quic_put_u8(w, (uint8_t)len);
+    } else {
+        quic_put_u8(w, 0x82);
+        quic_put_u16(w, (uint16_t)len);
+    }
+}
+
+/* RFC 5280 §4.2.1.6: GeneralNames with a dNSName and/or an iPAddress. */
+static int build_san(const crypto_cert_params *p, uint8_t *buf, size_t cap, size_t *out_len)
+{
+    uint8_t ip[16];
+    size_t ip_len = 0, dns_len = 0;
+    if (p->ip_address != NULL) {
+        ip_len = crypto_ip_parse(p->ip_address, strlen(p->ip_address), ip);
+        if (ip_len == 0)
+            return CRYPTO_ERR_ARGUMENT;
+    }
+    if (p->dns_name != NULL) {
+        dns_len = strlen(p->dns_name);
+        if (dns_len == 0 || dns_len > 253)
+            return CRYPTO_ERR_ARGUMENT;
+    }
+    size_t inner = 0;
+    if (p->dns_name != NULL)
+        inner += 1 + (dns_len < 0x80 ? 1 : 2) + dns_len;
+    if (ip_len != 0)
+        inner += 2 + ip_len;
+    quic_writer w = quic_writer_init(buf, cap);
+    quic_put_u8(&w, 0x30);
+    der_put_len(&w, inner);
+    if (p->dns_name != NULL) {
+        quic_put_u8(&w, CRYPTO_SAN_DNS_NAME);
+        der_put_len(&w, dns_len);
+        quic_put_bytes(&w, p->dns_name, dns_len);
+    }
+    if (ip_len != 0) {
+        quic_put_u8(&w, CRYPTO_SAN_IP_ADDRESS);
+        der_put_len(&w, ip_len);
+        quic_put_bytes(&w, ip, ip_len);
+    }
+    if (w.overflow)
+        return CRYPTO_ERR_ARGUMENT;
+    *out_len = (size_t)(w.p - buf);
+    return 0;
+}
+
+/* "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity takes it. */
+static bool format_time(int64_t t, char out[16])
+{
+    int y, mo, d, h, mi, s;
+    crypto_civil_from_unix(t, &y, &mo, &d, &h, &mi, &s);
+    if (y < 1950 || y > 9999)
+        return false;
+    const int v[6] = {y, mo, d, h, mi, s};
+    const int width[6] = {4, 2, 2, 2, 2, 2};
+    size_t at = 0;
+    for (int i = 0; i < 6; i++) {
+        int x = v[i];
+        for (int k = width[i] - 1; k >= 0; k--) {
+            out[at + (size_t)k] = (char)('0' + x % 10);
+            x /= 10;
+        }
+        at += (size_t)width[i];
+    }
+    out[at] = 0;
+    return true;
+}
+
+/* "CN=<name>": mbedTLS's name parser takes ',' only when escaped, and nothing odd. */
+static bool format_subject(const char *cn, char *out, size_t cap)
+{
+    size_t at = 0;
+    if (cn == NULL || *cn == 0 || cap < 4)
+        return false;
+    memcpy(out, "CN=", 3);
+    at = 3;
+    for (const char *c = cn; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == '\\' || *c == '=' || *c == '+' || *c == ';')
+            return false;
+        if (at + 3 > cap)
+            return false;
+        if (*c == ',')
+            out[at++] = '\\';
+        out[at++] = *c;
+    }
+    out[at] = 0;
+    return true;
+}
+
+static const char oid_ext_key_usage[] = MBEDTLS_OID_EXTENDED_KEY_USAGE;
+static const char oid_subject_alt_name[] = MBEDTLS_OID_SUBJECT_ALT_NAME;
+/* ExtKeyUsageSyntax: id-kp-serverAuth, id-kp-clientAuth (RFC 5280 §4.2.1.12). */
+static const uint8_t eku_server_client[] = {0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05,
+                                            0x05, 0x07, 0x03, 0x01, 0x06, 0x08, 0x2b, 0x06,
+                                            0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
+
+static int gen_key(const quic_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk)
+{
+    if (p->rsa_bits != 0) {
+        if (p->rsa_bits < 2048 || p->rsa_bits > 4096)
+            return CRYPTO_ERR_ARGUMENT;
+        if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) != 0 ||
+            mbedtls_rsa_gen_key(mbedtls_pk_rsa(*pk), env_rng, rng_arg(env), p->rsa_bits, 65537) !=
+                0)
+            return CRYPTO_ERR_INTERNAL;
+        return 0;
+    }
+    if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk), env_rng, rng_arg(env)) !=
+            0)
+        return CRYPTO_ERR_INTERNAL;
+    return 0;
+}
+
+/* Fill the writer: names, serial, validity, extensions. */
+static int fill_crt(const quic_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
+                    mbedtls_x509write_cert *w, mbedtls_mpi *serial)
+{
+    char subject[512], issuer[1024], nb[16], na[16];
+    if (!format_subject(p->common_name, subject, sizeof(subject)) ||
+        !format_time(p->not_before_unix, nb) || !format_time(p->not_after_unix, na) ||
+        p->not_after_unix < p->not_before_unix)
+        return CRYPTO_ERR_ARGUMENT;
+    bool self_signed = p->issuer_key == NULL;
+    if (self_signed != (p->issuer_der == NULL))
+        return CRYPTO_ERR_ARGUMENT;
+    if (self_signed) {
+        memcpy(issuer, subject, strlen(subject) + 1);
+    } else {
+        mbedtls_x509_crt ic;
+        mbedtls_x509_crt_init(&ic);
+        int n = mbedtls_x509_crt_parse_der(&ic, p->issuer_der, p->issuer_der_len);
+        if (n == 0)
+            n = mbedtls_x509_dn_gets(issuer, sizeof(issuer), &ic.subject);
+        mbedtls_x509_crt_free(&ic);
+        if (n < 0)
+            return CRYPTO_ERR_PARSE;
+    }
+
+    /* A positive serial of 16 random bytes (RFC 5280 §4.1.2.2: at most 20). */
+    uint8_t sn[16];
+    quic_env_random(env, sn, sizeof(sn));
+    sn[0] = (uint8_t)((sn[0] & 0x7f) | 0x40);
+
+    uint8_t san[2 + 4 + 253 + 2 + 16];
+    size_t san_len = 0;
+    if (p->dns_name != NULL || p->ip_address != NULL) {
+        int rc = build_san(p, san, sizeof(san), &san_len);
+        if (rc != 0)
+            return rc;
+    }
+
+    mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(w, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(w, pk);
+    mbedtls_x509write_crt_set_issuer_key(w, self_signed ? pk : &p->issuer_key->pk);
+    unsigned usage = p->is_ca ? MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN
+                              : MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+    if (mbedtls_mpi_read_binary(serial, sn, sizeof(sn)) != 0 ||
+        mbedtls_x509write_crt_set_serial(w, serial) != 0 ||
+        mbedtls_x509write_crt_set_subject_name(w, subject) != 0 ||
+        mbedtls_x509write_crt_set_issuer_name(w, issuer) != 0 ||
+        mbedtls_x509write_crt_set_validity(w, nb, na) != 0 ||
+        mbedtls_x509write_crt_set_basic_constraints(w, p->is_ca ? 1 : 0, -1) != 0 ||
+        mbedtls_x509write_crt_set_subject_key_identifier(w) != 0 ||
+        (!self_signed && mbedtls_x509write_crt_set_authority_key_identifier(w) != 0) ||
+        mbedtls_x509write_crt_set_key_usage(w, usage) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    if (!p->is_ca &&
+        mbedtls_x509write_crt_set_extension(w, oid_ext_key_usage, sizeof(oid_ext_key_usage) - 1, 0,
+                                            eku_server_client, sizeof(eku_server_client)) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    if (san_len > 0 &&
+        mbedtls_x509write_crt_set_extension(w, oid_subject_alt_name,
+                                            sizeof(oid_subject_alt_name) - 1, 0, san, san_len) != 0)
+        return CRYPTO_ERR_INTERNAL;
+    return 0;
+}
+
+/*
+ * mbedTLS 2.28 writes ecdsa-with-SHA256 with a NULL parameter, which RFC 5758
+ * §3.2 forbids and BoringSSL (Chromium) rejects. Re-encode both
+ * AlgorithmIdentifiers without it and sign the corrected TBSCertificate again
+ * with the issuer's key. in and out are distinct; returns the new length.
+ */
+static int fix_ecdsa_sigalg(const quic_env *env, mbedtls_pk_context *issuer, const uint8_t *in,
+                            size_t in_len, uint8_t *out, size_t cap)
+{
+    /* RFC 5758 §3.2: SEQUENCE { OID 1.2.840.10045.4.3.2 } */
+    static const uint8_t algid[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                    0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+    quic_reader r = quic_reader_init(in, in_len), cert, tbs, ver, serial, alg;
+    uint8_t tag;
+    if (!crypto_der_get(&r, &tag, &cert) || tag != CRYPTO_DER_SEQUENCE ||
+        !crypto_der_get(&cert, &tag, &tbs) || tag != CRYPTO_DER_SEQUENCE)
+        return CRYPTO_ERR_INTERNAL;
+    const uint8_t *head = tbs.p;
+    if (!crypto_der_get(&tbs, &tag, &ver) || tag != 0xa0 || !crypto_der_get(&tbs, &tag, &serial) ||
+        tag != CRYPTO_DER_INTEGER)
+        return CRYPTO_ERR_INTERNAL;
+    size_t head_len = (size_t)(tbs.p - head);
+    if (!crypto_der_get(&tbs, &tag, &alg) || tag != CRYPTO_DER_SEQUENCE)
+        return CRYPTO_ERR_INTERNAL;
+    size_t rest_len = quic_reader_left(&tbs);
+
+    /* TBSCertificate with the corrected signature field. */
+    quic_writer w = quic_writer_init(out, cap);
+    size_t tbs_content = head_len + sizeof(algid) + rest_len;
+    quic_put_u8(&w, CRYPTO_DER_SEQUENCE);
+    der_put_len(&w, tbs_content);
+    quic_put_bytes(&w, head, head_len);
+    quic_put_bytes(&w, algid, sizeof(algid));
+    quic_put_bytes(&w, tbs.p, rest_len);
+    if (w.overflow)
+        return CRYPTO_ERR_INTERNAL;
+    size_t tbs_len = (size_t)(w.p - out);
+
+    uint8_t hash[32], sig[MBEDTLS_ECDSA_MAX_LEN];
+    size_t sig_len = 0;
+    if (mbedtls_sha256_ret(out, tbs_len, hash, 0) != 0 ||
+        mbedtls_pk_sign(issuer, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig, &sig_len, env_rng,
+                        rng_arg(env)) != 0)
+        return CRYPTO_ERR_INTERNAL;
+
+    /* Certificate ::= SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }:
+     * move the TBS right to make room for the outer header. */
+    size_t bits_len = 1 + sig_len;
+    size_t bits_hdr = bits_len < 0x80 ? 2 : 3;
+    size_t content = tbs_len + sizeof(algid) + bits_hdr + bits_len;
+    size_t outer_hdr = content < 0x80 ? 2 : content < 0x100 ? 3 : 4;
+    if (outer_hdr + content > cap)
+        return CRYPTO_ERR_INTERNAL;
+    memmove(out + outer_hdr, out, tbs_len);
+    w = quic_writer_init(out, cap);
+    quic_put_u8(&w, CRYPTO_DER_SEQUENCE);
+    der_put_len(&w, content);
+    w.p += tbs_len;
+    quic_put_bytes(&w, algid, sizeof(algid));
+    quic_put_u8(&w, CRYPTO_DER_BIT_STRING);
+    der_put_len(&w, bits_len);
+    quic_put_u8(&w, 0); /* no unused bits */
+    quic_put_bytes(&w, sig, sig_len);
+    if (w.overflow)
+        return CRYPTO_ERR_INTERNAL;
+    return (int)(w.p - out);
+}
+
+/* Copy the len bytes mbedTLS wrote at the end of buf into an env allocation. */
+static uint8_t *dup_tail(const quic_env *env, const uint8_t *buf, size_t size, size_t len)
+{
+    uint8_t *out = quic_env_alloc(env, len);
+    if (out != NULL)
+        memcpy(out, buf + size - len, len);
+    return out;
+}
+
+int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, uint8_t **der,
+                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                         crypto_privkey **key)
+{
+    if (params == NULL || der == NULL || der_len == NULL || key_der == NULL || key_der_len == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    *der = NULL;
+    *key_der = NULL;
+    if (key != NULL)
+        *key = NULL;
+    crypto_privkey *pk = quic_env_calloc(env, sizeof(*pk));
+    size_t size = params->rsa_bits > 2048 ? 8192 : 4096;
+    uint8_t *buf = quic_env_alloc(env, size);
+    if (pk == NULL || buf == NULL) {
+        quic_env_free(env, pk);
+        quic_env_free(env, buf);
+        return CRYPTO_ERR_NOMEM;
+    }
+    mbedtls_pk_init(&pk->pk);
+    mbedtls_x509write_cert w;
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi serial;
+    mbedtls_mpi_init(&serial);
+
+    int rc = gen_key(env, params, &pk->pk);
+    if (rc == 0)
+        rc = fill_crt(env, params, &pk->pk, &w, &serial);
+    if (rc == 0) {
+        mbedtls_pk_context *signer = params->issuer_key ? &params->issuer_key->pk : &pk->pk;
+        int n = mbedtls_x509write_crt_der(&w, buf, size, env_rng, rng_arg(env));
+        if (n > 0 && mbedtls_pk_can_do(signer, MBEDTLS_PK_ECDSA)) {
+            /* The new signature may be a byte or two longer than the old one. */
+            *der = quic_env_alloc(env, (size_t)n + 16);
+            if (*der == NULL) {
+                rc = CRYPTO_ERR_NOMEM;
+            } else {
+                n = fix_ecdsa_sigalg(env, signer, buf + size - (size_t)n, (size_t)n, *der,
+                                     (size_t)n + 16);
+                if (n > 0)
+                    *der_len = (size_t)n;
+                else
+                    rc = n;
+            }
+        } else if (n <= 0 || (*der = dup_tail(env, buf, size, (size_t)n)) == NULL) {
+            rc = n <= 0 ? CRYPTO_ERR_INTERNAL : CRYPTO_ERR_NOMEM;
+        } else {
+            *der_len = (size_t)n;
+        }
+    }
+    if (rc == 0) {
+        /* SEC1 ECPrivateKey for EC keys, PKCS#1 RSAPrivateKey for RSA. */
+        int n = mbedtls_pk_write_key_der(&pk->pk, buf, size);
+        if (n <= 0 || (*key_der = dup_tail(env, buf, size, (size_t)n)) == NULL)
+            rc = n <= 0 ? CRYPTO_ERR_INTERNAL : CRYPTO_ERR_NOMEM;
+        else
+            *key_der_len = (size_t)n;
+    }
+    mbedtls_platform_zeroize(buf, size);
+    quic_env_free(env, buf);
+    mbedtls_x509write_crt_free(&w);
+    mbedtls_mpi_free(&serial);
+    if (rc != 0) {
+        quic_env_free(env, *der);
+        quic_env_free(env, *key_der);
+        *der = NULL;
+        *key_der = NULL;
+        crypto_privkey_free(env, pk);
+        return rc;
+    }
+    if (key != NULL)
+        *key = pk;
+    else
+        crypto_privkey_free(env, pk);
+    return 0;
 }

@@ -94,6 +94,11 @@ typedef struct crypto_tls_config {
 
 typedef struct crypto_tls crypto_tls;
 
+/* crypto_tls_new copies the config's suite and group lists, ALPN names, server
+ * name and transport parameters; the certificate chain, private key, CA store
+ * and pins are referenced and must outlive the engine. Returns NULL on bad
+ * arguments (a server without chain or key, no usable suite or group) or
+ * when out of memory. */
 crypto_tls *crypto_tls_new(const quic_env *env, const crypto_tls_config *config,
                            const crypto_tls_callbacks *callbacks);
 void crypto_tls_free(crypto_tls *tls);
@@ -117,6 +122,15 @@ uint16_t crypto_tls_group(const crypto_tls *tls);
 bool crypto_tls_used_hrr(const crypto_tls *tls);
 /* Server: the SNI the client sent, or NULL. */
 const char *crypto_tls_server_name(const crypto_tls *tls);
+/* The sticky error (a negative CRYPTO_ERR_*), or 0. */
+int crypto_tls_error(const crypto_tls *tls);
+/* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
+uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
+/* TLS-Exporter (RFC 8446 §7.5): out_len bytes for label and context, once the
+ * application secrets are known (client: handshake done; server: Finished
+ * sent). CRYPTO_ERR_ARGUMENT before that or for an over-long label/context. */
+int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
+                      size_t context_len, uint8_t *out, size_t out_len);
 
 /* TLS alert descriptions (RFC 8446 §6). */
 #define CRYPTO_ALERT_CLOSE_NOTIFY 0

@@ -1,0 +1,106 @@
+/* The TLS 1.3 engine's state, shared by tls.c, tls_client.c and tls_server.c (not installed). */
+#ifndef CRYPTO_TLS_INTERNAL_H
+#define CRYPTO_TLS_INTERNAL_H
+
+#include "crypto/tls.h"
+#include "crypto/tls_keysched.h"
+#include "crypto/tls_msg.h"
+
+#define TLS_MAX_SUITES 3
+#define TLS_MAX_GROUPS 2
+#define TLS_MAX_ALPN 16
+#define TLS_DEFAULT_MAX_MESSAGE (64 * 1024)
+
+typedef enum tls_state {
+    /* Client (RFC 8446 §A.1) */
+    TLS_C_START = 0,
+    TLS_C_WAIT_SH,
+    TLS_C_WAIT_EE,
+    TLS_C_WAIT_CERT_CR,
+    TLS_C_WAIT_CERT,
+    TLS_C_WAIT_CV,
+    TLS_C_WAIT_FINISHED,
+    /* Server (RFC 8446 §A.2) */
+    TLS_S_WAIT_CH,
+    TLS_S_WAIT_CH2,
+    TLS_S_WAIT_FINISHED,
+    /* Both */
+    TLS_CONNECTED,
+} tls_state;
+
+struct crypto_tls {
+    const quic_env *env;
+    crypto_tls_config cfg; /* lists below replace the config's pointers */
+    crypto_tls_callbacks cb;
+    tls_state state;
+    int error; /* sticky */
+    uint8_t alert;
+    crypto_level recv_level;
+
+    /* Our preferences, resolved from the config. */
+    uint16_t suites[TLS_MAX_SUITES];
+    size_t n_suites;
+    uint16_t groups[TLS_MAX_GROUPS];
+    size_t n_groups;
+    const char *alpn_list[TLS_MAX_ALPN + 1];
+    char *strings; /* one allocation: ALPN names, server name, transport parameters */
+    uint8_t *transport_params;
+    bool quic; /* transport parameters configured: QUIC, else TLS over TCP */
+
+    /* Reassembly of one handshake message (RFC 8446 §5.1: messages may be split). */
+    uint8_t *msg;
+    size_t msg_cap;
+    size_t msg_have;
+    size_t msg_len;
+    size_t max_message;
+
+    /* Negotiated. */
+    const crypto_suite *suite;
+    uint16_t group;
+    uint16_t sig_scheme;
+    bool hrr;
+    uint16_t hrr_group;
+    char alpn[256];
+    bool has_alpn;
+    char server_name[CRYPTO_TLS_MAX_HOST_NAME + 1];
+    bool has_server_name;
+    uint8_t client_random[CRYPTO_TLS_RANDOM_LEN];
+    uint8_t session_id[CRYPTO_TLS_MAX_SESSION_ID];
+    size_t session_id_len;
+
+    crypto_tls_transcript transcript;
+    crypto_tls_keysched ks;
+    crypto_kex *kex; /* our key share (client: the offered one) */
+    uint16_t kex_group;
+    crypto_pubkey *peer_key;
+
+    /* Client only. */
+    uint8_t *cookie; /* from a HelloRetryRequest */
+    size_t cookie_len;
+    bool cert_requested;
+    uint8_t cert_request_context[255];
+    size_t cert_request_context_len;
+};
+
+/* Record a fatal error (sticky) and return it. */
+int tls_fail(crypto_tls *tls, int err);
+/* Add a message to the transcript and hand it to callbacks->send. */
+int tls_send_message(crypto_tls *tls, crypto_level level, const uint8_t *msg, size_t len);
+/* Hand a traffic secret to the caller and log it (NSS key log). */
+int tls_install_secret(crypto_tls *tls, crypto_level level, bool is_write, const uint8_t *secret);
+/* A scratch buffer of len bytes from the env (NULL: out of memory). */
+uint8_t *tls_scratch(crypto_tls *tls, size_t len);
+void tls_scratch_free(crypto_tls *tls, uint8_t *buf);
+/* The content signed in a CertificateVerify (RFC 8446 §4.4.3); returns its length. */
+size_t tls_cv_content(bool server, const uint8_t *th, size_t hash_len, uint8_t *out);
+#define TLS_CV_CONTENT_MAX (64 + 34 + CRYPTO_HASH_MAX_LEN)
+/* Whether a signature scheme may sign a CertificateVerify (no PKCS#1 v1.5, no SHA-1). */
+bool tls_cv_scheme_allowed(uint16_t scheme);
+extern const uint16_t tls_sig_algs[];
+extern const size_t tls_n_sig_algs;
+
+int tls_client_start(crypto_tls *tls);
+int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
+int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
+
+#endif

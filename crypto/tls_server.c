@@ -1,0 +1,377 @@
+/* The TLS 1.3 server handshake (RFC 8446 §2, §4, Appendix A.2; RFC 9001 §4, §8). */
+#include "crypto/tls_internal.h"
+
+#include <string.h>
+
+#include "quic/cursor.h"
+
+/* What the server chose from a ClientHello. */
+typedef struct choice {
+    uint16_t suite;
+    uint16_t group;
+    crypto_tls_span share; /* empty: a HelloRetryRequest is needed */
+    uint16_t scheme;
+    const char *alpn;
+} choice;
+
+/* RFC 8446 §4.1.1: our preference among the client's suites. */
+static uint16_t choose_suite(const crypto_tls *tls, const crypto_tls_client_hello *ch)
+{
+    for (size_t i = 0; i < tls->n_suites; i++)
+        if (crypto_tls_u16_list_has(ch->cipher_suites, tls->suites[i]))
+            return tls->suites[i];
+    return 0;
+}
+
+/* RFC 8446 §4.2.3: the first scheme of the client's list our key can sign with. */
+static uint16_t choose_scheme(const crypto_tls *tls, const crypto_tls_client_hello *ch)
+{
+    size_t n = crypto_tls_u16_list_count(ch->sig_algs);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t s = crypto_tls_u16_list_at(ch->sig_algs, i);
+        if (tls_cv_scheme_allowed(s) && crypto_privkey_supports(tls->cfg.private_key, s))
+            return s;
+    }
+    return 0;
+}
+
+/* RFC 7301 §3.2; RFC 9001 §8.1: our first protocol the client offers. */
+static int choose_alpn(const crypto_tls *tls, const crypto_tls_client_hello *ch, const char **out)
+{
+    *out = NULL;
+    if (tls->cfg.alpn == NULL)
+        return 0;
+    if (!(ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_ALPN)))
+        return tls->quic ? CRYPTO_ERR_NO_APPLICATION_PROTOCOL : 0;
+    for (size_t i = 0; tls->cfg.alpn[i] != NULL; i++) {
+        if (crypto_tls_alpn_has(ch->alpn, tls->cfg.alpn[i])) {
+            *out = tls->cfg.alpn[i];
+            return 0;
+        }
+    }
+    return CRYPTO_ERR_NO_APPLICATION_PROTOCOL;
+}
+
+/*
+ * RFC 8446 §4.2.8, §4.1.1: a share the client sent for one of our groups (in
+ * our order), else a group it supports that we can ask for with a
+ * HelloRetryRequest. Shares of groups we do not know (X25519MLKEM768, GREASE)
+ * are skipped.
+ */
+static int choose_group(const crypto_tls *tls, const crypto_tls_client_hello *ch, choice *c)
+{
+    for (size_t i = 0; i < tls->n_groups; i++) {
+        if (crypto_tls_key_share_find(ch->key_shares, tls->groups[i], &c->share)) {
+            c->group = tls->groups[i];
+            return 0;
+        }
+    }
+    c->share.p = NULL;
+    c->share.len = 0;
+    for (size_t i = 0; i < tls->n_groups; i++) {
+        if (crypto_tls_u16_list_has(ch->groups, tls->groups[i])) {
+            c->group = tls->groups[i];
+            return 0;
+        }
+    }
+    return CRYPTO_ERR_HANDSHAKE_FAILURE;
+}
+
+/* RFC 8446 §4.1.2, §4.2, §9.2: check a ClientHello and choose the parameters. */
+static int negotiate(crypto_tls *tls, const crypto_tls_client_hello *ch, choice *c)
+{
+    /* §4.2.1: only TLS 1.3, and only through supported_versions. */
+    if (!crypto_tls_u16_list_has(ch->versions, CRYPTO_TLS_VERSION_13))
+        return CRYPTO_ERR_PROTOCOL_VERSION;
+    if (ch->compression_methods.len != 1 || ch->compression_methods.p[0] != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    /* §9.2: mandatory extensions for a certificate-authenticated (EC)DHE handshake. */
+    uint32_t need = crypto_tls_ext_bit(CRYPTO_EXT_SIGNATURE_ALGORITHMS) |
+                    crypto_tls_ext_bit(CRYPTO_EXT_SUPPORTED_GROUPS) |
+                    crypto_tls_ext_bit(CRYPTO_EXT_KEY_SHARE);
+    if ((ch->exts & need) != need)
+        return CRYPTO_ERR_MISSING_EXTENSION;
+    /* RFC 9001 §8.2 */
+    bool has_tp = (ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS)) != 0;
+    if (tls->quic && !has_tp)
+        return CRYPTO_ERR_MISSING_EXTENSION;
+    if (!tls->quic && has_tp)
+        return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
+
+    c->suite = choose_suite(tls, ch);
+    if (c->suite == 0)
+        return CRYPTO_ERR_HANDSHAKE_FAILURE;
+    c->scheme = choose_scheme(tls, ch);
+    if (c->scheme == 0)
+        return CRYPTO_ERR_HANDSHAKE_FAILURE;
+    int rc = choose_group(tls, ch, c);
+    if (rc == 0)
+        rc = choose_alpn(tls, ch, &c->alpn);
+    return rc;
+}
+
+/* RFC 8446 §4.1.4: what the second ClientHello must keep and change. */
+static int check_second_hello(const crypto_tls *tls, const crypto_tls_client_hello *ch,
+                              const choice *c)
+{
+    if (ch->session_id.len != tls->session_id_len ||
+        memcmp(ch->session_id.p, tls->session_id, tls->session_id_len) != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    /* §4.2.8: exactly one share, for the group we asked for. */
+    crypto_tls_span share;
+    if (crypto_tls_key_share_count(ch->key_shares) != 1 ||
+        !crypto_tls_key_share_find(ch->key_shares, tls->hrr_group, &share))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    /* §4.2.10: no early data after a HelloRetryRequest. */
+    if (ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    if (c->suite != tls->suite->id || c->group != tls->hrr_group)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    return 0;
+}
+
+static int send_built(crypto_tls *tls, crypto_level level, int len, const uint8_t *buf)
+{
+    if (len < 0)
+        return CRYPTO_ERR_INTERNAL;
+    return tls_send_message(tls, level, buf, (size_t)len);
+}
+
+/* RFC 8446 §4.1.4 */
+static int send_hello_retry_request(crypto_tls *tls, const uint8_t *msg, size_t len,
+                                    const choice *c)
+{
+    tls->hrr = true;
+    tls->hrr_group = c->group;
+    int rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    if (rc == 0)
+        rc = crypto_tls_transcript_select(tls->env, &tls->transcript, tls->suite->hash, true);
+    if (rc < 0)
+        return rc;
+    crypto_tls_server_hello_params p = {
+        .is_hrr = true,
+        .session_id = tls->session_id,
+        .session_id_len = tls->session_id_len,
+        .cipher_suite = c->suite,
+        .share = {c->group, NULL, 0},
+    };
+    uint8_t buf[128];
+    rc = send_built(tls, CRYPTO_LEVEL_INITIAL, crypto_tls_encode_server_hello(&p, buf, sizeof(buf)),
+                    buf);
+    if (rc == 0)
+        tls->state = TLS_S_WAIT_CH2;
+    return rc;
+}
+
+/* RFC 8446 §4.4.2, §4.4.3, §4.4.4: the server's authentication messages. */
+static int send_server_flight(crypto_tls *tls, const char *alpn)
+{
+    size_t hlen = crypto_hash_len(tls->suite->hash);
+    size_t chain_len = 0;
+    for (size_t i = 0; i < tls->cfg.cert_chain_count; i++)
+        chain_len += tls->cfg.cert_chain_lens[i] + 5;
+    size_t cap = 64 + chain_len + tls->cfg.transport_params_len + 256;
+    if (cap < 64 + CRYPTO_SIG_MAX_LEN)
+        cap = 64 + CRYPTO_SIG_MAX_LEN;
+    uint8_t *buf = tls_scratch(tls, cap);
+    if (buf == NULL)
+        return CRYPTO_ERR_NOMEM;
+    int rc = send_built(
+        tls, CRYPTO_LEVEL_HANDSHAKE,
+        crypto_tls_encode_encrypted_extensions(alpn, tls->quic ? tls->transport_params : NULL,
+                                               tls->cfg.transport_params_len, buf, cap),
+        buf);
+    if (rc == 0)
+        rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
+                        crypto_tls_encode_certificate(tls->cfg.cert_chain, tls->cfg.cert_chain_lens,
+                                                      tls->cfg.cert_chain_count, buf, cap),
+                        buf);
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    if (rc == 0)
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0) {
+        uint8_t content[TLS_CV_CONTENT_MAX];
+        uint8_t sig[CRYPTO_SIG_MAX_LEN];
+        size_t n = tls_cv_content(true, th, hlen, content);
+        int sig_len = crypto_privkey_sign(tls->env, tls->cfg.private_key, tls->sig_scheme, content,
+                                          n, sig, sizeof(sig));
+        if (sig_len < 0)
+            rc = sig_len;
+        else
+            rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
+                            crypto_tls_encode_certificate_verify(tls->sig_scheme, sig,
+                                                                 (size_t)sig_len, buf, cap),
+                            buf);
+    }
+    if (rc == 0)
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0) {
+        uint8_t verify[CRYPTO_HASH_MAX_LEN];
+        rc = crypto_tls_ks_finished(tls->suite->hash, tls->ks.server_hs, th, verify);
+        if (rc == 0)
+            rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
+                            crypto_tls_encode_finished(verify, hlen, buf, cap), buf);
+    }
+    tls_scratch_free(tls, buf);
+    return rc;
+}
+
+/* RFC 8446 §4.1.2, §4.1.3: a ClientHello in, the whole server flight out. */
+static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_client_hello ch;
+    choice c;
+    memset(&c, 0, sizeof(c));
+    int rc =
+        crypto_tls_parse_client_hello(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ch);
+    if (rc == 0)
+        rc = negotiate(tls, &ch, &c);
+    if (rc == 0 && tls->state == TLS_S_WAIT_CH2)
+        rc = check_second_hello(tls, &ch, &c);
+    if (rc < 0)
+        return rc;
+
+    if (tls->state == TLS_S_WAIT_CH) {
+        memcpy(tls->client_random, ch.random, CRYPTO_TLS_RANDOM_LEN);
+        /* RFC 8446 §4.1.3: echoed (TLS over TCP peers use compatibility mode). */
+        memcpy(tls->session_id, ch.session_id.p, ch.session_id.len);
+        tls->session_id_len = ch.session_id.len;
+        tls->suite = crypto_suite_by_id(c.suite);
+        if (c.share.p == NULL)
+            return send_hello_retry_request(tls, msg, len, &c);
+    }
+    tls->group = c.group;
+    tls->sig_scheme = c.scheme;
+    if (ch.server_name.len > 0) {
+        memcpy(tls->server_name, ch.server_name.p, ch.server_name.len);
+        tls->server_name[ch.server_name.len] = '\0';
+        tls->has_server_name = true;
+    }
+    if (c.alpn != NULL) {
+        strcpy(tls->alpn, c.alpn);
+        tls->has_alpn = true;
+    }
+    if (tls->quic && tls->cb.peer_transport_params != NULL) {
+        uint8_t alert = CRYPTO_ALERT_ILLEGAL_PARAMETER;
+        rc = tls->cb.peer_transport_params(tls->cb.user, ch.transport_params.p,
+                                           ch.transport_params.len, &alert);
+        if (rc < 0) {
+            tls->alert = alert;
+            return rc;
+        }
+    }
+
+    /* (EC)DHE (§4.2.8, §7.4). */
+    tls->kex = crypto_kex_new(tls->env, c.group);
+    if (tls->kex == NULL)
+        return CRYPTO_ERR_NOMEM;
+    uint8_t shared[CRYPTO_KEX_MAX_SECRET], pub[CRYPTO_KEX_MAX_PUBLIC];
+    int shared_len = crypto_kex_derive(tls->kex, c.share.p, c.share.len, shared, sizeof(shared));
+    if (shared_len < 0)
+        return shared_len == CRYPTO_ERR_NOMEM ? shared_len : CRYPTO_ERR_ILLEGAL_PARAMETER;
+    int pub_len = crypto_kex_public(tls->kex, pub, sizeof(pub));
+    crypto_kex_free(tls->env, tls->kex);
+    tls->kex = NULL;
+    if (pub_len < 0)
+        return pub_len;
+
+    if (crypto_tls_transcript_selected(&tls->transcript)) {
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    } else {
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+        if (rc == 0)
+            rc = crypto_tls_transcript_select(tls->env, &tls->transcript, tls->suite->hash, false);
+    }
+    if (rc < 0)
+        return rc;
+
+    uint8_t random[CRYPTO_TLS_RANDOM_LEN];
+    quic_env_random(tls->env, random, sizeof(random));
+    crypto_tls_server_hello_params p = {
+        .random = random,
+        .session_id = tls->session_id,
+        .session_id_len = tls->session_id_len,
+        .cipher_suite = c.suite,
+        .share = {c.group, pub, (size_t)pub_len},
+    };
+    uint8_t sh[256];
+    rc = send_built(tls, CRYPTO_LEVEL_INITIAL, crypto_tls_encode_server_hello(&p, sh, sizeof(sh)),
+                    sh);
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    if (rc == 0)
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0)
+        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, NULL, 0);
+    if (rc == 0)
+        rc = crypto_tls_ks_handshake(&tls->ks, shared, (size_t)shared_len, th);
+    memset(shared, 0, sizeof(shared));
+    if (rc == 0)
+        rc = tls_install_secret(tls, CRYPTO_LEVEL_HANDSHAKE, true, tls->ks.server_hs);
+    if (rc == 0)
+        rc = tls_install_secret(tls, CRYPTO_LEVEL_HANDSHAKE, false, tls->ks.client_hs);
+    if (rc == 0)
+        rc = send_server_flight(tls, c.alpn);
+    if (rc == 0)
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0)
+        rc = crypto_tls_ks_master(&tls->ks, th);
+    if (rc == 0)
+        rc = tls_install_secret(tls, CRYPTO_LEVEL_APP, true, tls->ks.server_ap);
+    if (rc == 0)
+        rc = tls_install_secret(tls, CRYPTO_LEVEL_APP, false, tls->ks.client_ap);
+    if (rc < 0)
+        return rc;
+    tls->recv_level = CRYPTO_LEVEL_HANDSHAKE;
+    tls->state = TLS_S_WAIT_FINISHED;
+    return 0;
+}
+
+/* RFC 8446 §4.4.4 */
+static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    size_t hlen = crypto_hash_len(tls->suite->hash);
+    crypto_tls_span verify;
+    int rc = crypto_tls_parse_finished(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, hlen,
+                                       &verify);
+    if (rc < 0)
+        return rc;
+    uint8_t th[CRYPTO_HASH_MAX_LEN], expect[CRYPTO_HASH_MAX_LEN];
+    rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0)
+        rc = crypto_tls_ks_finished(tls->suite->hash, tls->ks.client_hs, th, expect);
+    if (rc < 0)
+        return rc;
+    if (!crypto_tls_ct_equal(expect, verify.p, hlen))
+        return CRYPTO_ERR_DECRYPT_ERROR;
+    rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    if (rc == 0)
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc == 0)
+        rc = crypto_tls_ks_resumption(&tls->ks, th);
+    if (rc < 0)
+        return rc;
+    tls->recv_level = CRYPTO_LEVEL_APP;
+    tls->state = TLS_CONNECTED;
+    return 0;
+}
+
+/* RFC 8446 §A.2: the server's state machine. */
+int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    uint8_t type = msg[0];
+    switch (tls->state) {
+    case TLS_S_WAIT_CH:
+    case TLS_S_WAIT_CH2:
+        if (type == CRYPTO_HS_CLIENT_HELLO)
+            return on_client_hello(tls, msg, len);
+        break;
+    case TLS_S_WAIT_FINISHED:
+        if (type == CRYPTO_HS_FINISHED)
+            return on_finished(tls, msg, len);
+        break;
+    default:
+        /* RFC 9001 §6: no KeyUpdate; nothing else is sent to a server after its handshake. */
+        break;
+    }
+    return CRYPTO_ERR_UNEXPECTED_MESSAGE;
+}

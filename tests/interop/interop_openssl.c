@@ -1,0 +1,899 @@
+/* Interop with OpenSSL over TCP: our TLS 1.3 client against s_server, our server against s_client.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/backend.h"
+#include "crypto/tls.h"
+#include "tests/common/test_env.h"
+#include "tests/interop/interop_peer.h"
+
+/*
+ * One process runs one case, named on the command line:
+ *   interop_openssl OPENSSL MODE SUITE GROUP CERT
+ * MODE: client (ours against s_server), server (ours against s_client),
+ * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
+ * client; s_server cuts its records at 512 bytes, so that handshake messages
+ * span records), server-hrr (our server accepts only GROUP, s_client offers
+ * a key share for X25519 first: a HelloRetryRequest). SUITE: aes128gcm,
+ * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
+ * Certificates are made with openssl req/x509 in a fresh temporary directory;
+ * everything (openssl process, directory) is removed whatever the outcome,
+ * and the whole case is bounded in time.
+ */
+
+#define PAYLOAD_LEN 65536
+#define CASE_MS 20000
+#define ALARM_SECONDS 30
+
+typedef enum {
+    MODE_CLIENT,
+    MODE_SERVER,
+    MODE_ALPN_MISMATCH,
+    MODE_WRONG_HOST,
+    MODE_FRAGMENTED,
+    MODE_SERVER_HRR,
+} interop_mode;
+
+static struct {
+    const char *openssl;
+    interop_mode mode;
+    uint16_t suite;
+    const char *suite_name; /* OpenSSL's name */
+    uint16_t group;
+    const char *group_name; /* OpenSSL's name */
+    bool rsa;
+} cfg;
+
+/* Everything the cleanup (and the alarm handler) must undo. */
+static char g_dir[256];
+static volatile pid_t g_child = -1;
+static int g_aux_fd = -1;
+
+/* Every file a case creates, so that cleanup needs no directory scan. */
+static const char *const g_files[] = {
+    "ca.key",   "ca.pem",   "leaf.key", "leaf.csr",   "leaf.pem",
+    "leaf.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
+};
+
+/* Async-signal-safe path join (the alarm handler uses it). */
+static void join(char *out, size_t cap, const char *dir, const char *name)
+{
+    size_t n = 0;
+    for (const char *s = dir; *s && n + 1 < cap; s++)
+        out[n++] = *s;
+    if (n + 1 < cap)
+        out[n++] = '/';
+    for (const char *s = name; *s && n + 1 < cap; s++)
+        out[n++] = *s;
+    out[n] = 0;
+}
+
+/* A path inside the case directory; a few rotating buffers. */
+static const char *P(const char *name)
+{
+    static char bufs[8][320];
+    static int next;
+    char *b = bufs[next++ % 8];
+    join(b, sizeof(bufs[0]), g_dir, name);
+    return b;
+}
+
+static void cleanup_all(void)
+{
+    if (g_child > 0) {
+        kill(g_child, SIGKILL);
+        waitpid(g_child, NULL, 0);
+        g_child = -1;
+    }
+    if (g_aux_fd >= 0) {
+        close(g_aux_fd);
+        g_aux_fd = -1;
+    }
+    if (g_dir[0] != 0) {
+        char path[320];
+        for (size_t i = 0; i < sizeof(g_files) / sizeof(g_files[0]); i++) {
+            join(path, sizeof(path), g_dir, g_files[i]);
+            unlink(path);
+        }
+        rmdir(g_dir);
+        g_dir[0] = 0;
+    }
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "interop: case exceeded its time limit; killing openssl\n";
+    ssize_t w = write(2, msg, sizeof(msg) - 1);
+    (void)w;
+    cleanup_all();
+    _exit(1);
+}
+
+static void dump_file(const char *name)
+{
+    FILE *f = fopen(P(name), "r");
+    if (f == NULL)
+        return;
+    fprintf(stderr, "---- %s ----\n", name);
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof(line), f) != NULL && lines++ < 400)
+        fputs(line, stderr);
+    fclose(f);
+    fprintf(stderr, "---- end of %s ----\n", name);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *p = realloc(buf, cap + 1);
+            if (p == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = p;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Wait for the child until the deadline; kill it after. Returns its exit
+ * status, or -1 if it had to be killed or died of a signal. */
+static int wait_child(pid_t pid, int64_t deadline)
+{
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            if (pid == g_child)
+                g_child = -1;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        }
+        if (r < 0)
+            return -1;
+        if (interop_now_ms() >= deadline) {
+            fprintf(stderr, "interop: openssl (pid %d) did not exit in time; killed\n", (int)pid);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            if (pid == g_child)
+                g_child = -1;
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Run openssl with args to completion (certificate making); output to cmd.log. */
+static void run_openssl(const char *const *args)
+{
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = cfg.openssl;
+    for (; args[n - 1] != NULL && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        int log = open(P("cmd.log"), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (null < 0 || log < 0)
+            _exit(127);
+        dup2(null, 0);
+        dup2(log, 1);
+        dup2(log, 2);
+        execv(cfg.openssl, (char *const *)argv);
+        _exit(127);
+    }
+    g_child = pid;
+    int st = wait_child(pid, interop_now_ms() + 15000);
+    if (st != 0) {
+        dump_file("cmd.log");
+        fail_msg("openssl %s failed (status %d)", args[0], st);
+    }
+}
+
+/*
+ * A test CA and a leaf it signs, of the same key type: ECDSA P-256 or
+ * RSA-2048. The leaf's subjectAltName is san.
+ */
+static void make_certs(bool rsa, const char *san)
+{
+    const char *newkey = rsa ? "rsa:2048" : "ec";
+    const char *opt = rsa ? "rsa_keygen_bits:2048" : "ec_paramgen_curve:prime256v1";
+    const char *ca[] = {"req",       "-x509",
+                        "-newkey",   newkey,
+                        "-pkeyopt",  opt,
+                        "-nodes",    "-keyout",
+                        P("ca.key"), "-out",
+                        P("ca.pem"), "-days",
+                        "2",         "-sha256",
+                        "-subj",     "/CN=Quince Interop Test CA",
+                        "-addext",   "basicConstraints=critical,CA:TRUE",
+                        "-addext",   "keyUsage=critical,keyCertSign,cRLSign",
+                        NULL};
+    run_openssl(ca);
+    const char *csr[] = {"req",         "-new",   "-newkey",       newkey,        "-pkeyopt",
+                         opt,           "-nodes", "-keyout",       P("leaf.key"), "-out",
+                         P("leaf.csr"), "-subj",  "/CN=localhost", NULL};
+    run_openssl(csr);
+    char ext[512];
+    snprintf(ext, sizeof(ext),
+             "basicConstraints=critical,CA:FALSE\n"
+             "keyUsage=critical,%s\n"
+             "extendedKeyUsage=serverAuth\n"
+             "subjectAltName=%s\n",
+             rsa ? "digitalSignature,keyEncipherment" : "digitalSignature", san);
+    write_text(P("leaf.ext"), ext);
+    char serial[32];
+    snprintf(serial, sizeof(serial), "0x%lx%04x", (unsigned long)time(NULL),
+             (unsigned)getpid() & 0xffff);
+    const char *sign[] = {"x509",      "-req",        "-in",       P("leaf.csr"), "-CA",
+                          P("ca.pem"), "-CAkey",      P("ca.key"), "-set_serial", serial,
+                          "-days",     "2",           "-sha256",   "-extfile",    P("leaf.ext"),
+                          "-out",      P("leaf.pem"), NULL};
+    run_openssl(sign);
+}
+
+/* Start openssl with a pipe on its standard input (kept open until the end
+ * so that it never sees EOF there) and its output in peer.out / peer.err. */
+static void spawn_openssl(const char *const *args)
+{
+    const char *argv[48];
+    size_t n = 0;
+    argv[n++] = cfg.openssl;
+    for (; args[n - 1] != NULL && n < 47; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    fprintf(stderr, "interop: running");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %s", argv[i]);
+    fprintf(stderr, "\n");
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open(P("peer.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(P("peer.err"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0)
+            _exit(127);
+        dup2(pfd[0], 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        close(pfd[0]);
+        execv(cfg.openssl, (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[0]);
+    fcntl(pfd[1], F_SETFL, fcntl(pfd[1], F_GETFL) | O_NONBLOCK);
+    g_child = pid;
+    g_aux_fd = pfd[1];
+}
+
+static bool child_exited(void)
+{
+    int st;
+    if (g_child > 0 && waitpid(g_child, &st, WNOHANG) == g_child) {
+        fprintf(stderr, "interop: openssl exited early (status %d)\n",
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        g_child = -1;
+        return true;
+    }
+    return false;
+}
+
+static void payload(uint64_t seed, uint8_t *buf, size_t len)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < len; i++) {
+        if (i % 8 == 0) {
+            uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            z ^= z >> 31;
+            for (size_t j = 0; j < 8 && i + j < len; j++)
+                buf[i + j] = (uint8_t)(z >> (8 * j));
+        }
+    }
+}
+
+static int reserve_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Connect to openssl s_server, retrying while it starts. */
+static int connect_to(int port, int64_t deadline)
+{
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        int e = errno;
+        close(fd);
+        if (e != ECONNREFUSED || child_exited() || interop_now_ms() >= deadline) {
+            dump_file("peer.err");
+            fail_msg("cannot connect to s_server on port %d: %s", port, strerror(e));
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- What OpenSSL says it negotiated (its -trace output) ---- */
+
+typedef struct peer_view {
+    unsigned suite;
+    unsigned group;
+    unsigned sig_scheme; /* CertificateVerify's */
+    char alpn[64];
+    int server_hellos;
+} peer_view;
+
+/* The last ServerHello in the trace is the real one (an earlier one is a
+ * HelloRetryRequest); its cipher_suite and key_share NamedGroup lines give
+ * the suite and group, the EncryptedExtensions the ALPN. */
+static peer_view read_trace(void)
+{
+    peer_view v;
+    memset(&v, 0, sizeof(v));
+    size_t len;
+    char *t = (char *)read_all(P("peer.trace"), &len);
+    if (t == NULL)
+        fail_msg("openssl wrote no trace");
+    const char *sh = NULL;
+    for (const char *p = t; (p = strstr(p, "    ServerHello, Length=")) != NULL; p++) {
+        sh = p;
+        v.server_hellos++;
+    }
+    if (sh != NULL) {
+        const char *end = strstr(sh, "\n\n");
+        const char *c = strstr(sh, "cipher_suite {0x13, 0x");
+        if (c != NULL && (end == NULL || c < end))
+            v.suite = 0x1300 | (unsigned)strtoul(c + strlen("cipher_suite {0x13, 0x"), NULL, 16);
+        const char *g = strstr(sh, "NamedGroup: ");
+        if (g != NULL && (end == NULL || g < end)) {
+            const char *nl = strchr(g, '\n');
+            const char *paren = nl;
+            while (paren != NULL && paren > g && *paren != '(')
+                paren--;
+            if (paren != NULL && *paren == '(')
+                v.group = (unsigned)strtoul(paren + 1, NULL, 10);
+        }
+    }
+    const char *cv = strstr(t, "CertificateVerify, Length=");
+    if (cv != NULL) {
+        const char *sa = strstr(cv, "Signature Algorithm: ");
+        const char *open = sa != NULL ? strstr(sa, "(0x") : NULL;
+        if (open != NULL)
+            v.sig_scheme = (unsigned)strtoul(open + 1, NULL, 16);
+    }
+    const char *a;
+    const char *ee = strstr(t, "EncryptedExtensions");
+    if (ee != NULL) {
+        a = strstr(ee, "application_layer_protocol_negotiation(16)");
+        const char *end = strstr(ee, "\n\n");
+        if (a != NULL && (end == NULL || a < end)) {
+            const char *nl = strchr(a, '\n');
+            if (nl != NULL) {
+                nl++;
+                while (*nl == ' ')
+                    nl++;
+                size_t i = 0;
+                while (nl[i] != '\n' && nl[i] != 0 && i + 1 < sizeof(v.alpn)) {
+                    v.alpn[i] = nl[i];
+                    i++;
+                }
+                v.alpn[i] = 0;
+            }
+        }
+    }
+    free(t);
+    return v;
+}
+
+static bool trace_has(const char *needle)
+{
+    size_t len;
+    char *t = (char *)read_all(P("peer.trace"), &len);
+    bool found = t != NULL && strstr(t, needle) != NULL;
+    free(t);
+    return found;
+}
+
+/* ---- The cases ---- */
+
+static const char *const g_alpn[] = {"hq-interop", NULL};
+
+/* RFC 8446 §4.4.3: ECDSA P-256 signs with ecdsa_secp256r1_sha256; an RSA key
+ * in TLS 1.3 signs with RSA-PSS, and both peers put rsa_pss_rsae_sha256 first
+ * among the RSA schemes. */
+static uint16_t expected_scheme(void)
+{
+    return cfg.rsa ? CRYPTO_SIG_RSA_PSS_RSAE_SHA256 : CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+}
+
+static void check_ours(interop_peer *p)
+{
+    assert_int_equal(crypto_tls_signature_scheme(p->tls), expected_scheme());
+    const crypto_suite *s = crypto_tls_suite(p->tls);
+    assert_non_null(s);
+    assert_int_equal(s->id, cfg.suite);
+    assert_int_equal(crypto_tls_group(p->tls), cfg.group);
+    const char *alpn = crypto_tls_alpn(p->tls);
+    assert_non_null(alpn);
+    assert_string_equal(alpn, "hq-interop");
+}
+
+static void check_theirs(void)
+{
+    peer_view v = read_trace();
+    fprintf(stderr,
+            "interop: openssl's view: suite 0x%04x group 0x%04x signature 0x%04x alpn '%s' "
+            "(%d ServerHello)\n",
+            v.suite, v.group, v.sig_scheme, v.alpn, v.server_hellos);
+    assert_int_equal(v.suite, cfg.suite);
+    assert_int_equal(v.group, cfg.group);
+    assert_int_equal(v.sig_scheme, expected_scheme());
+    if (cfg.mode == MODE_SERVER_HRR)
+        assert_int_equal(v.server_hellos, 2);
+    assert_string_equal(v.alpn, "hq-interop");
+}
+
+static void check_received(const char *what, const uint8_t *got, size_t got_len,
+                           const uint8_t *want, size_t want_len)
+{
+    if (got_len != want_len)
+        fail_msg("%s: %zu bytes, want %zu", what, got_len, want_len);
+    for (size_t i = 0; i < want_len; i++)
+        if (got[i] != want[i])
+            fail_msg("%s: first difference at byte %zu", what, i);
+}
+
+static void close_aux(void)
+{
+    if (g_aux_fd >= 0) {
+        close(g_aux_fd);
+        g_aux_fd = -1;
+    }
+}
+
+/* Our client against openssl s_server (and the two negative cases). */
+static void run_client(test_env *t, int64_t deadline)
+{
+    const char *san = cfg.mode == MODE_WRONG_HOST ? "DNS:other.example,IP:127.0.0.2"
+                                                  : "IP:127.0.0.1,DNS:localhost";
+    make_certs(cfg.rsa, san);
+    int port = reserve_port();
+    char accept[64];
+    snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
+    const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
+    const char *args[] = {"s_server",
+                          "-tls1_3",
+                          "-accept",
+                          accept,
+                          "-naccept",
+                          "1",
+                          "-quiet",
+                          "-cert",
+                          P("leaf.pem"),
+                          "-key",
+                          P("leaf.key"),
+                          "-ciphersuites",
+                          cfg.suite_name,
+                          "-groups",
+                          cfg.group_name,
+                          "-alpn",
+                          alpn,
+                          "-trace",
+                          "-msgfile",
+                          P("peer.trace"),
+                          cfg.mode == MODE_FRAGMENTED ? "-max_send_frag" : NULL,
+                          "512",
+                          NULL};
+    spawn_openssl(args);
+    int fd = connect_to(port, deadline);
+
+    crypto_x509_store *store = crypto_x509_store_new(&t->env);
+    assert_non_null(store);
+    size_t ca_len;
+    uint8_t *ca = read_all(P("ca.pem"), &ca_len);
+    assert_non_null(ca);
+    assert_int_equal(crypto_x509_store_add(store, ca, ca_len), 0);
+    free(ca);
+    crypto_tls_config c;
+    memset(&c, 0, sizeof(c));
+    c.is_server = false;
+    c.alpn = g_alpn;
+    c.server_name = "127.0.0.1";
+    c.verify_mode = CRYPTO_VERIFY_CHAIN;
+    c.ca_store = store;
+    c.verify_time_unix = (int64_t)time(NULL);
+
+    uint8_t *ours = malloc(PAYLOAD_LEN), *theirs = malloc(PAYLOAD_LEN);
+    assert_non_null(ours);
+    assert_non_null(theirs);
+    payload(0x51ce0001 + cfg.suite * 7 + cfg.group, ours, PAYLOAD_LEN);
+    payload(0x51ce0002 + cfg.suite * 7 + cfg.group, theirs, PAYLOAD_LEN);
+
+    interop_peer p;
+    int rc = interop_peer_init(&p, &t->env, &c, fd, "ours/client");
+    assert_int_equal(rc, 0);
+    p.aux_fd = g_aux_fd;
+    p.aux_data = theirs;
+    p.aux_len = PAYLOAD_LEN;
+    rc = interop_peer_handshake(&p, deadline);
+
+    if (cfg.mode == MODE_WRONG_HOST) {
+        /* The certificate chains to our CA but names other hosts: our
+         * client must refuse it with bad_certificate (42). */
+        bool sent = p.alert_sent;
+        uint8_t alert = p.sent_alert;
+        uint8_t engine_alert = crypto_tls_alert(p.tls);
+        interop_peer_free(&p);
+        int st = wait_child(g_child, deadline);
+        (void)st;
+        crypto_x509_store_free(&t->env, store);
+        free(ours);
+        free(theirs);
+        if (rc != CRYPTO_ERR_BAD_CERTIFICATE)
+            dump_file("peer.trace");
+        assert_int_equal(rc, CRYPTO_ERR_BAD_CERTIFICATE);
+        assert_int_equal(engine_alert, CRYPTO_ALERT_BAD_CERTIFICATE);
+        assert_true(sent);
+        assert_int_equal(alert, CRYPTO_ALERT_BAD_CERTIFICATE);
+        /* And OpenSSL received it as such. */
+        assert_true(trace_has("Level=fatal(2), description=bad certificate(42)"));
+        return;
+    }
+    if (cfg.mode == MODE_ALPN_MISMATCH) {
+        /* OpenSSL 3.0's s_server answers a ClientHello whose ALPN list has
+         * none of its protocols with a fatal no_application_protocol alert
+         * (120) instead of a ServerHello. */
+        bool got = p.peer_alert_received;
+        uint8_t alert = p.peer_alert;
+        bool done = crypto_tls_handshake_done(p.tls);
+        interop_peer_free(&p);
+        wait_child(g_child, deadline);
+        crypto_x509_store_free(&t->env, store);
+        free(ours);
+        free(theirs);
+        assert_int_equal(rc, CRYPTO_ERR_ALERT_RECEIVED);
+        assert_false(done);
+        assert_true(got);
+        assert_int_equal(alert, CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
+        assert_true(trace_has("Level=fatal(2), description=no application protocol(120)"));
+        return;
+    }
+
+    if (rc != 0) {
+        dump_file("peer.err");
+        dump_file("peer.trace");
+        fail_msg("handshake failed: %s (%d), alert sent %u, alert received %u", crypto_strerror(rc),
+                 rc, p.sent_alert, p.peer_alert);
+    }
+    check_ours(&p);
+    rc = interop_peer_exchange(&p, ours, PAYLOAD_LEN, PAYLOAD_LEN, deadline);
+    if (rc != 0) {
+        dump_file("peer.err");
+        fail_msg("exchange failed: %s (%d)", crypto_strerror(rc), rc);
+    }
+    check_received("data from s_server", p.app_in.data, p.app_in.len, theirs, PAYLOAD_LEN);
+    /* s_server did cut its records: 64 KiB came in at least 128 of them. */
+    if (cfg.mode == MODE_FRAGMENTED)
+        assert_true(p.records_in >= PAYLOAD_LEN / 512);
+    rc = interop_peer_close(&p, deadline);
+    assert_int_equal(rc, 0);
+    interop_peer_free(&p);
+    int st = wait_child(g_child, deadline);
+    close_aux();
+    if (st != 0)
+        dump_file("peer.err");
+    assert_int_equal(st, 0);
+    size_t got_len;
+    uint8_t *got = read_all(P("peer.out"), &got_len);
+    assert_non_null(got);
+    check_received("data s_server received", got, got_len, ours, PAYLOAD_LEN);
+    free(got);
+    check_theirs();
+    crypto_x509_store_free(&t->env, store);
+    free(ours);
+    free(theirs);
+}
+
+static int listen_any(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int accept_one(int lfd, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd f = {.fd = lfd, .events = POLLIN, .revents = 0};
+        int r = poll(&f, 1, 100);
+        if (r > 0) {
+            int fd = accept(lfd, NULL, NULL);
+            if (fd >= 0) {
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+                return fd;
+            }
+        }
+        if (child_exited() || interop_now_ms() >= deadline) {
+            dump_file("peer.err");
+            fail_msg("s_client did not connect");
+        }
+    }
+}
+
+/* Our server against openssl s_client. */
+static void run_server(test_env *t, int64_t deadline)
+{
+    /* OpenSSL sends a key share for the first of its groups only. */
+    const char *hrr_groups = cfg.group == CRYPTO_GROUP_X25519 ? "P-256:X25519" : "X25519:P-256";
+    make_certs(cfg.rsa, "IP:127.0.0.1,DNS:localhost");
+    int port;
+    int lfd = listen_any(&port);
+    char connect[64];
+    snprintf(connect, sizeof(connect), "127.0.0.1:%d", port);
+    const char *args[] = {"s_client",
+                          "-tls1_3",
+                          "-connect",
+                          connect,
+                          "-quiet",
+                          "-nocommands",
+                          "-verify_return_error",
+                          "-CAfile",
+                          P("ca.pem"),
+                          "-verify_ip",
+                          "127.0.0.1",
+                          "-servername",
+                          "localhost",
+                          "-alpn",
+                          "hq-interop",
+                          "-ciphersuites",
+                          cfg.suite_name,
+                          "-groups",
+                          cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
+                          "-trace",
+                          "-msgfile",
+                          P("peer.trace"),
+                          NULL};
+    spawn_openssl(args);
+    int fd = accept_one(lfd, deadline);
+    close(lfd);
+
+    size_t pem_len, key_len;
+    uint8_t *pem = read_all(P("leaf.pem"), &pem_len);
+    uint8_t *key_pem = read_all(P("leaf.key"), &key_len);
+    assert_non_null(pem);
+    assert_non_null(key_pem);
+    uint8_t **ders = NULL;
+    size_t *lens = NULL;
+    int n = crypto_x509_parse_chain(&t->env, pem, pem_len, &ders, &lens);
+    assert_int_equal(n, 1);
+    crypto_privkey *key = crypto_privkey_parse(&t->env, key_pem, key_len);
+    assert_non_null(key);
+    free(pem);
+    free(key_pem);
+
+    crypto_tls_config c;
+    memset(&c, 0, sizeof(c));
+    c.is_server = true;
+    c.alpn = g_alpn;
+    c.cert_chain = (const uint8_t *const *)ders;
+    c.cert_chain_lens = lens;
+    c.cert_chain_count = (size_t)n;
+    c.private_key = key;
+    const uint16_t only_group[] = {cfg.group, 0};
+    if (cfg.mode == MODE_SERVER_HRR)
+        c.groups = only_group;
+
+    uint8_t *ours = malloc(PAYLOAD_LEN), *theirs = malloc(PAYLOAD_LEN);
+    assert_non_null(ours);
+    assert_non_null(theirs);
+    payload(0x5e7e0001 + cfg.suite * 7 + cfg.group, ours, PAYLOAD_LEN);
+    payload(0x5e7e0002 + cfg.suite * 7 + cfg.group, theirs, PAYLOAD_LEN);
+
+    interop_peer p;
+    int rc = interop_peer_init(&p, &t->env, &c, fd, "ours/server");
+    assert_int_equal(rc, 0);
+    p.aux_fd = g_aux_fd;
+    p.aux_data = theirs;
+    p.aux_len = PAYLOAD_LEN;
+    rc = interop_peer_handshake(&p, deadline);
+    if (rc != 0) {
+        dump_file("peer.err");
+        dump_file("peer.trace");
+        fail_msg("handshake failed: %s (%d), alert sent %u, alert received %u", crypto_strerror(rc),
+                 rc, p.sent_alert, p.peer_alert);
+    }
+    check_ours(&p);
+    const char *sni = crypto_tls_server_name(p.tls);
+    assert_non_null(sni);
+    assert_string_equal(sni, "localhost");
+    if (cfg.mode == MODE_SERVER_HRR)
+        assert_true(crypto_tls_used_hrr(p.tls));
+    rc = interop_peer_exchange(&p, ours, PAYLOAD_LEN, PAYLOAD_LEN, deadline);
+    if (rc != 0) {
+        dump_file("peer.err");
+        fail_msg("exchange failed: %s (%d)", crypto_strerror(rc), rc);
+    }
+    check_received("data from s_client", p.app_in.data, p.app_in.len, theirs, PAYLOAD_LEN);
+    rc = interop_peer_close(&p, deadline);
+    assert_int_equal(rc, 0);
+    interop_peer_free(&p);
+    int st = wait_child(g_child, deadline);
+    close_aux();
+    if (st != 0)
+        dump_file("peer.err");
+    assert_int_equal(st, 0);
+    size_t got_len;
+    uint8_t *got = read_all(P("peer.out"), &got_len);
+    assert_non_null(got);
+    check_received("data s_client received", got, got_len, ours, PAYLOAD_LEN);
+    free(got);
+    check_theirs();
+    crypto_x509_der_free(&t->env, ders, lens, (size_t)n);
+    crypto_privkey_free(&t->env, key);
+    free(ours);
+    free(theirs);
+}
+
+static void test_case(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 0x1e7e0000u + cfg.suite + ((uint64_t)cfg.group << 16));
+    /* Certificates are made now: validity is checked against the real clock. */
+    t.wall_clock = (int64_t)time(NULL);
+    int64_t deadline = interop_now_ms() + CASE_MS;
+    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR)
+        run_server(&t, deadline);
+    else
+        run_client(&t, deadline);
+    test_env_check_leaks(&t);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cleanup_all();
+    return 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: interop_openssl OPENSSL "
+                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr "
+                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6)
+        return usage();
+    cfg.openssl = argv[1];
+    if (strcmp(argv[2], "client") == 0)
+        cfg.mode = MODE_CLIENT;
+    else if (strcmp(argv[2], "server") == 0)
+        cfg.mode = MODE_SERVER;
+    else if (strcmp(argv[2], "alpn-mismatch") == 0)
+        cfg.mode = MODE_ALPN_MISMATCH;
+    else if (strcmp(argv[2], "wrong-host") == 0)
+        cfg.mode = MODE_WRONG_HOST;
+    else if (strcmp(argv[2], "fragmented") == 0)
+        cfg.mode = MODE_FRAGMENTED;
+    else if (strcmp(argv[2], "server-hrr") == 0)
+        cfg.mode = MODE_SERVER_HRR;
+    else
+        return usage();
+    if (strcmp(argv[3], "aes128gcm") == 0) {
+        cfg.suite = CRYPTO_TLS_AES_128_GCM_SHA256;
+        cfg.suite_name = "TLS_AES_128_GCM_SHA256";
+    } else if (strcmp(argv[3], "aes256gcm") == 0) {
+        cfg.suite = CRYPTO_TLS_AES_256_GCM_SHA384;
+        cfg.suite_name = "TLS_AES_256_GCM_SHA384";
+    } else if (strcmp(argv[3], "chacha20") == 0) {
+        cfg.suite = CRYPTO_TLS_CHACHA20_POLY1305_SHA256;
+        cfg.suite_name = "TLS_CHACHA20_POLY1305_SHA256";
+    } else {
+        return usage();
+    }
+    if (strcmp(argv[4], "x25519") == 0) {
+        cfg.group = CRYPTO_GROUP_X25519;
+        cfg.group_name = "X25519";
+    } else if (strcmp(argv[4], "p256") == 0) {
+        cfg.group = CRYPTO_GROUP_SECP256R1;
+        cfg.group_name = "P-256";
+    } else {
+        return usage();
+    }
+    if (strcmp(argv[5], "rsa") == 0)
+        cfg.rsa = true;
+    else if (strcmp(argv[5], "ecdsa") != 0)
+        return usage();
+
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_dir, sizeof(g_dir), "%s/quince-interop-XXXXXX",
+             tmp != NULL && tmp[0] != 0 ? tmp : "/tmp");
+    if (mkdtemp(g_dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGALRM, on_alarm);
+    alarm(ALARM_SECONDS);
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_case, teardown),
+    };
+    int rc = cmocka_run_group_tests_name("interop_openssl", tests, NULL, NULL);
+    cleanup_all();
+    return rc;
+}
