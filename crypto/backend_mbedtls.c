@@ -713,6 +713,33 @@ static int verify_cb(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
     return 0;
 }
 
+static bool name_eq(const mbedtls_x509_buf *a, const mbedtls_x509_buf *b)
+{
+    return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* Whether some certificate other than c, in list, has c's issuer as its subject. */
+static bool issuer_in(const mbedtls_x509_crt *c, const mbedtls_x509_crt *list)
+{
+    for (const mbedtls_x509_crt *x = list; x != NULL && x->raw.len > 0; x = x->next) {
+        if (x != c && name_eq(&x->subject_raw, &c->issuer_raw))
+            return true;
+    }
+    return false;
+}
+
+/* mbedTLS reports both "no issuer" and "issuer's signature does not verify" as
+ * NOT_TRUSTED. When every certificate's issuer is at hand, it was the
+ * signature: bad_certificate (RFC 8446 §6.2) rather than unknown_ca. */
+static bool issuers_present(const mbedtls_x509_crt *chain, const mbedtls_x509_crt *cas)
+{
+    for (const mbedtls_x509_crt *c = chain; c != NULL && c->raw.len > 0; c = c->next) {
+        if (!issuer_in(c, chain) && !issuer_in(c, cas))
+            return false;
+    }
+    return true;
+}
+
 /* RFC 5280 §6, RFC 8446 §4.4.2.4 */
 int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
                        const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
@@ -745,7 +772,8 @@ int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
             chain, (mbedtls_x509_crt *)(uintptr_t)&store->cas, NULL,
             &mbedtls_x509_crt_profile_default, NULL, &flags, verify_cb, &st);
         if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-            rc = CRYPTO_ERR_UNKNOWN_CA;
+            rc = issuers_present(chain, &store->cas) ? CRYPTO_ERR_BAD_CERTIFICATE
+                                                     : CRYPTO_ERR_UNKNOWN_CA;
         else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
                           MBEDTLS_X509_BADCERT_BAD_KEY))
             rc = CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;

@@ -16,7 +16,9 @@
  * protection key, and the traffic secret they came from (for the next key
  * update). The caller owns the struct (embed it in a connection); the
  * backend contexts inside are allocated through the env given to
- * crypto_pp_init and released by crypto_pp_clear.
+ * crypto_pp_init and released by crypto_pp_clear. A crypto_pp may be moved
+ * by assignment (current <- next on a key update); the copy then owns the
+ * contexts and the old one must be zeroed, not cleared.
  *
  * Packets are protected and unprotected in place. A packet is laid out as
  *   header (pn_offset bytes, then the packet number in pn_len bytes)
@@ -53,6 +55,12 @@ typedef struct crypto_pp {
 } crypto_pp;
 
 bool crypto_pp_version_supported(uint32_t version);
+
+/* Whether pp holds keys (crypto_pp_init succeeded and no clear since). */
+static inline bool crypto_pp_is_set(const crypto_pp *pp)
+{
+    return pp->aead != NULL;
+}
 
 /*
  * RFC 9001 §5.1: derive key, IV and HP key from a traffic secret

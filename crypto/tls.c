@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quince_config.h"
+
 #include "crypto/hkdf_label.h"
 
 /* RFC 8446 §B.4 */
@@ -187,12 +189,40 @@ void crypto_tls_free(crypto_tls *tls)
     quic_env_free(env, tls);
 }
 
+#if QUINCE_LOGGING
+static const char *state_name(tls_state state)
+{
+    static const char *const names[] = {"start",
+                                        "wait_server_hello",
+                                        "wait_encrypted_extensions",
+                                        "wait_certificate_or_request",
+                                        "wait_certificate",
+                                        "wait_certificate_verify",
+                                        "wait_finished",
+                                        "wait_client_hello",
+                                        "wait_client_hello2",
+                                        "wait_client_finished",
+                                        "connected"};
+    return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+#endif
+
 int tls_fail(crypto_tls *tls, int err)
 {
     if (tls->error == 0) {
         tls->error = err < 0 ? err : CRYPTO_ERR_INTERNAL_ERROR;
         if (tls->alert == 0)
             tls->alert = crypto_alert_for_error(tls->error);
+#if QUINCE_LOGGING
+        if (tls->env->log != NULL) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "tls %s: handshake failed in %s: %s (alert %u)",
+                     tls->cfg.is_server ? "server" : "client", state_name(tls->state),
+                     crypto_strerror(tls->error), (unsigned)tls->alert);
+            tls->env->log(tls->env->user, 1, msg);
+        }
+#endif
     }
     return tls->error;
 }
@@ -263,6 +293,16 @@ int tls_install_secret(crypto_tls *tls, crypto_level level, bool is_write, const
     return rc < 0 ? rc : 0;
 }
 
+void tls_handshake_complete(crypto_tls *tls)
+{
+    tls->recv_level = CRYPTO_LEVEL_APP;
+    tls->state = TLS_CONNECTED;
+    crypto_tls_transcript_free(tls->env, &tls->transcript);
+    memset(tls->ks.secret, 0, sizeof(tls->ks.secret));
+    memset(tls->ks.client_hs, 0, sizeof(tls->ks.client_hs));
+    memset(tls->ks.server_hs, 0, sizeof(tls->ks.server_hs));
+}
+
 int crypto_tls_start(crypto_tls *tls)
 {
     if (tls->error != 0)
@@ -282,6 +322,8 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
         return tls->error;
     if (len == 0)
         return 0;
+    if (data == NULL)
+        return CRYPTO_ERR_ARGUMENT;
     if (tls->state == TLS_C_START)
         return tls_fail(tls, CRYPTO_ERR_UNEXPECTED_MESSAGE);
     while (len > 0) {
@@ -321,6 +363,12 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
             if (rc < 0)
                 return tls_fail(tls, rc);
         }
+    }
+    /* After the handshake little arrives (tickets): do not keep the buffer. */
+    if (tls->state == TLS_CONNECTED && tls->msg_have == 0) {
+        quic_env_free(tls->env, tls->msg);
+        tls->msg = NULL;
+        tls->msg_cap = 0;
     }
     return 0;
 }

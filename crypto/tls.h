@@ -109,7 +109,18 @@ int crypto_tls_start(crypto_tls *tls);
 
 /* Handshake bytes received at level, in order and in any fragmentation.
  * Returns 0, or a negative CRYPTO_ERR_*; after an error crypto_tls_alert()
- * names the alert to send and every later call returns the same error. */
+ * names the alert to send and every later call returns the same error.
+ *
+ * The engine reads at one level at a time (client: INITIAL, HANDSHAKE after
+ * the ServerHello, APP when done; server: INITIAL, then HANDSHAKE, then APP).
+ * Bytes at any other level, bytes left over at a level when the next one's
+ * keys were handed out, or a message out of order are unexpected_message; a
+ * message longer than max_message_size or malformed is decode_error. Within
+ * one call, in this order: send() of the messages produced at the lower
+ * level, set_secret() for the new level (read and write), send() at that
+ * level. Once done, the client ignores NewSessionTicket at APP; any other
+ * post-handshake message (KeyUpdate is not used with QUIC) is
+ * unexpected_message. */
 int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, size_t len);
 
 bool crypto_tls_handshake_done(const crypto_tls *tls);

@@ -440,8 +440,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         rc = tls_install_secret(tls, CRYPTO_LEVEL_APP, true, tls->ks.client_ap);
     if (rc < 0)
         return rc;
-    tls->recv_level = CRYPTO_LEVEL_APP;
-    tls->state = TLS_CONNECTED;
+    tls_handshake_complete(tls);
     return 0;
 }
 

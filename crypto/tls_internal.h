@@ -88,6 +88,11 @@ int tls_fail(crypto_tls *tls, int err);
 int tls_send_message(crypto_tls *tls, crypto_level level, const uint8_t *msg, size_t len);
 /* Hand a traffic secret to the caller and log it (NSS key log). */
 int tls_install_secret(crypto_tls *tls, crypto_level level, bool is_write, const uint8_t *secret);
+/* The handshake is over: state CONNECTED, reading at APP, and the secrets no
+ * longer needed (RFC 8446 §7.1: "that secret SHOULD be erased") and the
+ * transcript are dropped. The application secrets and the exporter and
+ * resumption secrets stay. */
+void tls_handshake_complete(crypto_tls *tls);
 /* A scratch buffer of len bytes from the env (NULL: out of memory). */
 uint8_t *tls_scratch(crypto_tls *tls, size_t len);
 void tls_scratch_free(crypto_tls *tls, uint8_t *buf);

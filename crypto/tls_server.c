@@ -350,8 +350,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         rc = crypto_tls_ks_resumption(&tls->ks, th);
     if (rc < 0)
         return rc;
-    tls->recv_level = CRYPTO_LEVEL_APP;
-    tls->state = TLS_CONNECTED;
+    tls_handshake_complete(tls);
     return 0;
 }
 

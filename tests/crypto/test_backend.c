@@ -481,6 +481,26 @@ static void test_sign_verify(void **state)
         assert_false(crypto_privkey_supports(rsa, 0x0807)); /* ed25519 */
         crypto_privkey_free(&t.env, rsa);
     }
+    /* P-384: signs and verifies with its own scheme only. */
+    crypto_privkey *p384 = load_key(&t, "tests/crypto/data/ec_p384_sec1.pem");
+    crypto_pubkey *p384_pub = load_cert_key(&t, "tests/crypto/data/ec_p384_cert.pem");
+    sign_verify(&t, p384, p384_pub, CRYPTO_SIG_ECDSA_SECP384R1_SHA384);
+    assert_false(crypto_privkey_supports(p384, CRYPTO_SIG_ECDSA_SECP256R1_SHA256));
+    {
+        uint8_t s384[CRYPTO_SIG_MAX_LEN];
+        int n = crypto_privkey_sign(&t.env, p384, CRYPTO_SIG_ECDSA_SECP384R1_SHA384,
+                                    (const uint8_t *)"x", 1, s384, sizeof(s384));
+        assert_true(n > 0);
+        assert_int_equal(crypto_pubkey_verify(p384_pub, CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                              (const uint8_t *)"x", 1, s384, (size_t)n),
+                         CRYPTO_ERR_ILLEGAL_PARAMETER);
+        assert_int_equal(crypto_pubkey_verify(ec_pub, CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                              (const uint8_t *)"x", 1, s384, (size_t)n),
+                         CRYPTO_ERR_DECRYPT_ERROR);
+    }
+    crypto_privkey_free(&t.env, p384);
+    crypto_pubkey_free(&t.env, p384_pub);
+
     /* A scheme that does not fit the key. */
     uint8_t sig[64] = {0};
     assert_int_equal(crypto_pubkey_verify(ec_pub, CRYPTO_SIG_RSA_PSS_RSAE_SHA256,
@@ -678,7 +698,11 @@ static void test_cert_verify_outcomes(void **state)
     bad[leaf.der_len - 3] ^= 0x01;
     certs[0] = bad;
     lens[0] = leaf.der_len;
-    assert_int_not_equal(crypto_x509_verify(&t.env, st, certs, lens, 1, NULL, NOW, NULL), 0);
+    assert_int_equal(crypto_x509_verify(&t.env, st, certs, lens, 1, NULL, NOW, NULL),
+                     CRYPTO_ERR_BAD_CERTIFICATE);
+    /* Against a store without its CA, it is still an unknown CA. */
+    assert_int_equal(crypto_x509_verify(&t.env, other, certs, lens, 1, NULL, NOW, NULL),
+                     CRYPTO_ERR_UNKNOWN_CA);
     free(bad);
 
     crypto_x509_store_free(&t.env, st);
@@ -725,7 +749,8 @@ static void test_cert_chain(void **state)
     gen(&t, &sub, "sub", "sub.test", NULL, NOW - DAY, NOW + 13 * DAY, false, &leaf);
     const uint8_t *c3[3] = {sub.der, leaf.der, inter.der};
     size_t l3[3] = {sub.der_len, leaf.der_len, inter.der_len};
-    assert_int_not_equal(crypto_x509_verify(&t.env, st, c3, l3, 3, "sub.test", NOW, NULL), 0);
+    assert_int_equal(crypto_x509_verify(&t.env, st, c3, l3, 3, "sub.test", NOW, NULL),
+                     CRYPTO_ERR_BAD_CERTIFICATE);
     gen_free(&t, &sub);
 
     crypto_x509_store_free(&t.env, st);

@@ -484,6 +484,16 @@ static void test_key_update(void **state)
         assert_int_equal(pn, 77);
         assert_int_equal(pkt[11 + 29], 29);
         assert_int_equal(crypto_pp_next(&g0, &g0, &te.env), CRYPTO_ERR_ARGUMENT);
+        /* A receiver's rotation by moving structs: previous <- current <- next. */
+        crypto_pp prev = rx0;
+        rx0 = rx1;
+        memset(&rx1, 0, sizeof(rx1));
+        assert_int_equal(crypto_pp_next(&rx1, &rx0, &te.env), 0);
+        memcpy(pkt, copy, n);
+        assert_int_equal(crypto_pp_unprotect(&rx0, pkt, n, 9, 70, &hl, &pn), 30);
+        n = make_short(&g2, pkt, sizeof(pkt), 78, 25);
+        assert_int_equal(crypto_pp_unprotect(&rx1, pkt, n, 9, 78, &hl, &pn), 25);
+        crypto_pp_clear(&prev, &te.env);
         crypto_pp_clear(&g0, &te.env);
         crypto_pp_clear(&g1, &te.env);
         crypto_pp_clear(&g2, &te.env);
@@ -506,6 +516,7 @@ static void test_failures(void **state)
     size_t hl;
     uint64_t pn;
     assert_int_equal(crypto_pp_unprotect(&c, pkt, n, 9, 0, &hl, &pn), 20);
+    assert_true(crypto_pp_is_set(&c));
 
     /* A tampered byte anywhere (header as AAD, payload, tag) fails to open. The
      * first byte's unprotected bits and the DCID are AAD too. */
@@ -565,6 +576,7 @@ static void test_failures(void **state)
     assert_int_equal(crypto_pp_init(&x, &te.env, CRYPTO_QUIC_V1, (crypto_aead_alg)7,
                                     CRYPTO_HASH_SHA256, secret, 32),
                      CRYPTO_ERR_ARGUMENT);
+    assert_false(crypto_pp_is_set(&x));
     assert_false(crypto_pp_version_supported(0xff00001d));
     assert_true(crypto_pp_version_supported(CRYPTO_QUIC_V2));
     crypto_pp_clear(&c, &te.env);

@@ -3,8 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "quince_config.h"
 
 #include "crypto/tls.h"
 #include "crypto/tls_msg.h"
@@ -85,8 +88,10 @@ static void assert_keylog(side *c, side *s)
     assert_int_equal(*p, '\0');
     /* The client random in the log is the ClientHello's. */
     uint8_t random[32];
-    assert_int_equal(test_unhex(random_hex, random, sizeof(random)), 32);
     assert_int_equal(strspn(random_hex, "0123456789abcdef"), 64);
+    assert_int_equal(test_unhex(random_hex, random, sizeof(random)), 32);
+    assert_true(c->sent_hello);
+    assert_memory_equal(random, c->hello_random, 32);
 }
 
 /* RFC 8446 §B.4 x §4.2.7: every suite with every group. */
@@ -213,6 +218,15 @@ static void test_fragmented(void **state)
     }
 }
 
+static char last_log[256];
+
+static void capture_log(void *user, int level, const char *msg)
+{
+    (void)user;
+    (void)level;
+    snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
 /* RFC 7301 §3.2, RFC 9001 §8.1: no common protocol is no_application_protocol. */
 static void test_alpn_mismatch(void **state)
 {
@@ -221,16 +235,50 @@ static void test_alpn_mismatch(void **state)
     side *c = side_new(false, 51);
     side *s = side_new(true, 52);
     c->cfg.alpn = h2;
+    s->t.env.log = capture_log;
+    last_log[0] = '\0';
     side_start(c);
     side_start(s);
     pair_run(c, s, 0);
     assert_int_equal(crypto_tls_error(s->tls), CRYPTO_ERR_NO_APPLICATION_PROTOCOL);
     assert_int_equal(crypto_tls_alert(s->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
     assert_false(crypto_tls_handshake_done(s->tls));
+#if QUINCE_LOGGING
+    assert_string_equal(last_log, "tls server: handshake failed in wait_client_hello: "
+                                  "no_application_protocol (alert 120)");
+#endif
     /* Sticky: any later input gets the same error. */
     uint8_t junk[4] = {1, 0, 0, 0};
     assert_int_equal(crypto_tls_recv(s->tls, CRYPTO_LEVEL_INITIAL, junk, 4),
                      CRYPTO_ERR_NO_APPLICATION_PROTOCOL);
+    side_free(c);
+    side_free(s);
+}
+
+/* RFC 9001 §8.1: in QUIC, ALPN is mandatory on both sides. */
+static void test_alpn_required_in_quic(void **state)
+{
+    (void)state;
+    /* The client offers none: the server refuses. */
+    side *c = side_new(false, 55);
+    side *s = side_new(true, 56);
+    c->cfg.alpn = NULL;
+    side_start(c);
+    side_start(s);
+    pair_run(c, s, 0);
+    assert_int_equal(crypto_tls_alert(s->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
+    side_free(c);
+    side_free(s);
+    /* The server selects none: the client refuses. */
+    c = side_new(false, 57);
+    s = side_new(true, 58);
+    s->cfg.alpn = NULL;
+    side_start(c);
+    side_start(s);
+    pair_run(c, s, 0);
+    assert_int_equal(crypto_tls_error(s->tls), 0);
+    assert_int_equal(crypto_tls_alert(c->tls), CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
+    assert_int_equal(c->secret_len[0][CRYPTO_LEVEL_APP], 0);
     side_free(c);
     side_free(s);
 }
@@ -697,6 +745,64 @@ static void test_levels_and_secret_timing(void **state)
     side_free(s);
 }
 
+/* crypto_tls_new refuses configs it cannot honour, and copies what it keeps. */
+static void test_config(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 131);
+    crypto_tls_callbacks cb = {NULL, NULL, NULL, NULL};
+    crypto_tls_config cfg = {.is_server = false};
+    assert_null(crypto_tls_new(&t.env, &cfg, &cb)); /* no send callback */
+    side *c = side_new(false, 132);
+    side *s = side_new(true, 133);
+    static const uint16_t unknown_suites[] = {0x1304, 0x00ff, 0};
+    static const uint16_t unknown_groups[] = {0x11ec, 0x0018, 0};
+    static const char *const empty_alpn[] = {"h3", "", NULL};
+    crypto_tls_config bad = c->cfg;
+    bad.cipher_suites = unknown_suites;
+    assert_false(side_try_start_with(c, &bad));
+    bad = c->cfg;
+    bad.groups = unknown_groups;
+    assert_false(side_try_start_with(c, &bad));
+    bad = c->cfg;
+    bad.alpn = empty_alpn;
+    assert_false(side_try_start_with(c, &bad));
+    bad = s->cfg;
+    bad.private_key = NULL;
+    assert_false(side_try_start_with(s, &bad));
+    bad = s->cfg;
+    bad.cert_chain_count = 0;
+    assert_false(side_try_start_with(s, &bad));
+
+    /* Lists, strings and parameters are copied: the caller's may change after. */
+    char name[] = "example.test";
+    char proto[] = "h3";
+    const char *alpn[] = {proto, NULL};
+    uint16_t groups[] = {CRYPTO_GROUP_SECP256R1, 0};
+    c->cfg.server_name = name;
+    c->cfg.alpn = alpn;
+    c->cfg.groups = groups;
+    side_start(c);
+    side_start(s);
+    memcpy(name, "zzzzzzz.zzzz", 12);
+    proto[1] = '2';
+    groups[0] = CRYPTO_GROUP_X25519;
+    pair_run(c, s, 0);
+    assert_success(c, s);
+    assert_int_equal(crypto_tls_group(c->tls), CRYPTO_GROUP_SECP256R1);
+    assert_string_equal(crypto_tls_alpn(c->tls), "h3");
+    assert_string_equal(crypto_tls_server_name(s->tls), "example.test");
+    /* Calls out of place. */
+    assert_int_equal(crypto_tls_start(c->tls), CRYPTO_ERR_ARGUMENT);
+    assert_int_equal(crypto_tls_start(s->tls), 0);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_APP, NULL, 0), 0);
+    assert_int_equal(crypto_tls_recv(c->tls, CRYPTO_LEVEL_APP, NULL, 3), CRYPTO_ERR_ARGUMENT);
+    side_free(c);
+    side_free(s);
+    test_env_check_leaks(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_fragmented),
         cmocka_unit_test(test_alpn_mismatch),
         cmocka_unit_test(test_alpn_choice),
+        cmocka_unit_test(test_alpn_required_in_quic),
         cmocka_unit_test(test_certificates),
         cmocka_unit_test(test_verify_time),
         cmocka_unit_test(test_rsa_server),
@@ -718,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_exporter),
         cmocka_unit_test(test_levels_and_secret_timing),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

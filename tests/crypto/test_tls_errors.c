@@ -573,6 +573,38 @@ static void test_bad_server_flight(void **state)
                          CRYPTO_ERR_DECODE_ERROR, CRYPTO_ALERT_DECODE_ERROR);
 }
 
+/* RFC 8446 §4.3.2: a CertificateRequest slipped in before the Certificate is accepted
+ * (and enters the transcript, so the server's CertificateVerify no longer matches);
+ * a malformed one is decode_error; one after the Certificate is unexpected. */
+static void test_certificate_request(void **state)
+{
+    (void)state;
+    static const uint8_t cr[] = {
+        CRYPTO_HS_CERTIFICATE_REQUEST, 0, 0, 11, 0, 0, 8, 0, 13, 0, 4, 0, 2, 4, 3};
+    for (int variant = 0; variant < 3; variant++) {
+        side *c = side_new(false, 711);
+        side *s = side_new(true, 712);
+        side_start(c);
+        side_start(s);
+        assert_int_equal(pair_deliver(c, s, 0), 0);
+        size_t off, len;
+        uint8_t type = variant == 2 ? CRYPTO_HS_CERTIFICATE_VERIFY : CRYPTO_HS_CERTIFICATE;
+        assert_true(side_find(s, CRYPTO_LEVEL_HANDSHAKE, type, &off, &len));
+        size_t cr_len = variant == 1 ? sizeof(cr) - 1 : sizeof(cr);
+        uint8_t bad[sizeof(cr)];
+        memcpy(bad, cr, sizeof(cr));
+        if (variant == 1)
+            bad[3] = (uint8_t)(cr_len - 4); /* the extensions run past the end */
+        side_splice(s, CRYPTO_LEVEL_HANDSHAKE, off, 0, bad, cr_len);
+        int expect_err = variant == 0   ? CRYPTO_ERR_DECRYPT_ERROR
+                         : variant == 1 ? CRYPTO_ERR_DECODE_ERROR
+                                        : CRYPTO_ERR_UNEXPECTED_MESSAGE;
+        assert_int_equal(pair_deliver(s, c, 0), expect_err);
+        side_free(c);
+        side_free(s);
+    }
+}
+
 /* The client gets a hand-made ServerHello in answer to its hello. */
 static void client_with_server_hello(const crypto_tls_server_hello_params *p, int err,
                                      uint8_t alert)
@@ -815,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_bad_server_hellos),
         cmocka_unit_test(test_hrr_cookie_and_consistency),
         cmocka_unit_test(test_random_mutations),
+        cmocka_unit_test(test_certificate_request),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -87,6 +87,10 @@ static int cb_send(void *user, crypto_level level, const uint8_t *data, size_t l
     if (s->send_fail != 0)
         return s->send_fail;
     assert_true(s->out_len[level] + len <= PAIR_OUT_CAP);
+    if (!s->sent_hello && level == CRYPTO_LEVEL_INITIAL && len >= 38 && data[0] == 1) {
+        memcpy(s->hello_random, data + 6, 32);
+        s->sent_hello = true;
+    }
     memcpy(s->out[level] + s->out_len[level], data, len);
     s->out_len[level] += len;
     return 0;
@@ -161,6 +165,14 @@ bool side_try_start(side *s)
     if (s->tls == NULL)
         return false;
     return s->cfg.is_server || crypto_tls_start(s->tls) == 0;
+}
+
+bool side_try_start_with(side *s, const crypto_tls_config *cfg)
+{
+    crypto_tls_callbacks cb = {s, cb_send, cb_set_secret, cb_peer_tp};
+    crypto_tls *tls = crypto_tls_new(&s->t.env, cfg, &cb);
+    crypto_tls_free(tls);
+    return tls != NULL;
 }
 
 void side_free(side *s)

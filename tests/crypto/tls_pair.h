@@ -24,8 +24,10 @@ typedef struct side {
     uint8_t peer_tp[512];
     size_t peer_tp_len;
     int tp_calls;
-    int tp_reject_alert; /* non-zero: the transport parameter callback fails with it */
-    int send_fail;       /* non-zero: the send callback returns this */
+    int tp_reject_alert;      /* non-zero: the transport parameter callback fails with it */
+    int send_fail;            /* non-zero: the send callback returns this */
+    uint8_t hello_random[32]; /* the random of the first ClientHello sent */
+    bool sent_hello;
 } side;
 
 /* Certificates made once per test program (crypto_cert_generate). */
@@ -61,6 +63,8 @@ side *side_new(bool is_server, uint64_t seed);
 void side_start(side *s);
 /* The same without asserting: false if the engine could not be created or started. */
 bool side_try_start(side *s);
+/* Try to create an engine from another config (the side keeps none); false if refused. */
+bool side_try_start_with(side *s, const crypto_tls_config *cfg);
 void side_free(side *s);
 /* Move everything one side sent to the other, in chunks of chunk bytes (0: all at once). */
 int pair_deliver(side *from, side *to, size_t chunk);

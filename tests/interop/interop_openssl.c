@@ -1,5 +1,4 @@
-/* Interop with OpenSSL over TCP: our TLS 1.3 client against s_server, our server against s_client.
- */
+/* Interop with OpenSSL over TCP: our TLS 1.3 client vs s_server, our server vs s_client. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,12 +27,22 @@
 /*
  * One process runs one case, named on the command line:
  *   interop_openssl OPENSSL MODE SUITE GROUP CERT
- * MODE: client (ours against s_server), server (ours against s_client),
- * alpn-mismatch, wrong-host (negative cases, our client), fragmented (our
- * client; s_server cuts its records at 512 bytes, so that handshake messages
- * span records), server-hrr (our server accepts only GROUP, s_client offers
- * a key share for X25519 first: a HelloRetryRequest). SUITE: aes128gcm,
- * aes256gcm, chacha20. GROUP: x25519, p256. CERT: ecdsa, rsa.
+ * SUITE: aes128gcm, aes256gcm, chacha20. GROUP: x25519, p256.
+ * CERT: ecdsa (P-256), rsa (2048), ecdsa384 (P-384), chain (ECDSA with an
+ * intermediate CA). MODE, with our client against s_server:
+ *   client          handshake, 64 KiB each way, close_notify both ways;
+ *   fragmented      the same with s_server's records cut at 512 bytes;
+ *   alpn-mismatch   s_server speaks h3 only;
+ *   wrong-host      the certificate names other hosts;
+ *   expired         our client checks validity three days ahead;
+ *   unknown-ca      our client trusts another CA;
+ *   key-update      s_server sends a KeyUpdate (refused: RFC 9001 §6);
+ * and with our server against s_client:
+ *   server          handshake, 64 KiB each way, close_notify both ways;
+ *   server-hrr      our server accepts only GROUP, s_client's key share is
+ *                   for the other group: a HelloRetryRequest;
+ *   server-untrusted  s_client trusts another CA;
+ *   server-no-suite   s_client offers only TLS_AES_128_CCM_SHA256.
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
  * and the whole case is bounded in time.
@@ -50,7 +59,21 @@ typedef enum {
     MODE_WRONG_HOST,
     MODE_FRAGMENTED,
     MODE_SERVER_HRR,
+    MODE_EXPIRED,
+    MODE_UNKNOWN_CA,
+    MODE_SERVER_UNTRUSTED,
+    MODE_SERVER_NO_SUITE,
+    MODE_KEY_UPDATE,
 } interop_mode;
+
+/* The server's certificate: a leaf signed by a test CA of the same kind, or
+ * (chain) an ECDSA P-256 leaf signed by an intermediate CA under the root. */
+typedef enum {
+    CERT_ECDSA,    /* P-256 */
+    CERT_RSA,      /* 2048 bits */
+    CERT_ECDSA384, /* P-384 */
+    CERT_CHAIN,
+} cert_kind;
 
 static struct {
     const char *openssl;
@@ -59,7 +82,7 @@ static struct {
     const char *suite_name; /* OpenSSL's name */
     uint16_t group;
     const char *group_name; /* OpenSSL's name */
-    bool rsa;
+    cert_kind cert;
 } cfg;
 
 /* Everything the cleanup (and the alarm handler) must undo. */
@@ -69,8 +92,9 @@ static int g_aux_fd = -1;
 
 /* Every file a case creates, so that cleanup needs no directory scan. */
 static const char *const g_files[] = {
-    "ca.key",   "ca.pem",   "leaf.key", "leaf.csr",   "leaf.pem",
-    "leaf.ext", "peer.out", "peer.err", "peer.trace", "cmd.log",
+    "ca.key",     "ca.pem",    "leaf.key",  "leaf.csr",  "leaf.pem", "leaf.ext",
+    "inter.key",  "inter.csr", "inter.pem", "inter.ext", "peer.out", "peer.err",
+    "peer.trace", "cmd.log",   "other.key", "other.pem",
 };
 
 /* Async-signal-safe path join (the alarm handler uses it). */
@@ -236,46 +260,92 @@ static void run_openssl(const char *const *args)
     }
 }
 
-/*
- * A test CA and a leaf it signs, of the same key type: ECDSA P-256 or
- * RSA-2048. The leaf's subjectAltName is san.
- */
-static void make_certs(bool rsa, const char *san)
+/* A key and certificate signing request, or with ca_key a self-signed CA. */
+static void make_key(const char *name, cert_kind kind, const char *subject, bool self_signed)
 {
-    const char *newkey = rsa ? "rsa:2048" : "ec";
-    const char *opt = rsa ? "rsa_keygen_bits:2048" : "ec_paramgen_curve:prime256v1";
-    const char *ca[] = {"req",       "-x509",
-                        "-newkey",   newkey,
-                        "-pkeyopt",  opt,
-                        "-nodes",    "-keyout",
-                        P("ca.key"), "-out",
-                        P("ca.pem"), "-days",
-                        "2",         "-sha256",
-                        "-subj",     "/CN=Quince Interop Test CA",
-                        "-addext",   "basicConstraints=critical,CA:TRUE",
-                        "-addext",   "keyUsage=critical,keyCertSign,cRLSign",
-                        NULL};
-    run_openssl(ca);
-    const char *csr[] = {"req",         "-new",   "-newkey",       newkey,        "-pkeyopt",
-                         opt,           "-nodes", "-keyout",       P("leaf.key"), "-out",
-                         P("leaf.csr"), "-subj",  "/CN=localhost", NULL};
-    run_openssl(csr);
+    const char *newkey = kind == CERT_RSA ? "rsa:2048" : "ec";
+    const char *opt = kind == CERT_RSA        ? "rsa_keygen_bits:2048"
+                      : kind == CERT_ECDSA384 ? "ec_paramgen_curve:secp384r1"
+                                              : "ec_paramgen_curve:prime256v1";
+    char key[32], out[32];
+    snprintf(key, sizeof(key), "%s.key", name);
+    snprintf(out, sizeof(out), "%s.%s", name, self_signed ? "pem" : "csr");
+    const char *args[] = {"req",      self_signed ? "-x509" : "-new",
+                          "-newkey",  newkey,
+                          "-pkeyopt", opt,
+                          "-nodes",   "-keyout",
+                          P(key),     "-out",
+                          P(out),     "-subj",
+                          subject,    "-days",
+                          "2",        kind == CERT_ECDSA384 ? "-sha384" : "-sha256",
+                          "-addext",  "basicConstraints=critical,CA:TRUE",
+                          "-addext",  "keyUsage=critical,keyCertSign,cRLSign",
+                          NULL};
+    if (!self_signed)
+        args[13] = NULL; /* a CSR: no validity, no extensions */
+    run_openssl(args);
+}
+
+/* Sign name.csr with issuer's key into name.pem, with extensions ext. */
+static void sign_cert(const char *name, const char *issuer, const char *ext, bool sha384)
+{
+    char csr[32], pem[32], extf[32], ipem[32], ikey[32];
+    snprintf(csr, sizeof(csr), "%s.csr", name);
+    snprintf(pem, sizeof(pem), "%s.pem", name);
+    snprintf(extf, sizeof(extf), "%s.ext", name);
+    snprintf(ipem, sizeof(ipem), "%s.pem", issuer);
+    snprintf(ikey, sizeof(ikey), "%s.key", issuer);
+    write_text(P(extf), ext);
+    static unsigned counter;
+    char serial[40];
+    snprintf(serial, sizeof(serial), "0x%lx%04x%02x", (unsigned long)time(NULL),
+             (unsigned)getpid() & 0xffff, ++counter);
+    const char *args[] = {"x509",
+                          "-req",
+                          "-in",
+                          P(csr),
+                          "-CA",
+                          P(ipem),
+                          "-CAkey",
+                          P(ikey),
+                          "-set_serial",
+                          serial,
+                          "-days",
+                          "2",
+                          sha384 ? "-sha384" : "-sha256",
+                          "-extfile",
+                          P(extf),
+                          "-out",
+                          P(pem),
+                          NULL};
+    run_openssl(args);
+}
+
+/* The CA (ca.pem), the leaf (leaf.pem, leaf.key) with subjectAltName san,
+ * and for CERT_CHAIN the intermediate (inter.pem) between them. */
+static void make_certs(cert_kind kind, const char *san)
+{
+    cert_kind ca_kind = kind == CERT_CHAIN ? CERT_ECDSA : kind;
+    bool sha384 = kind == CERT_ECDSA384;
+    make_key("ca", ca_kind, "/CN=Quince Interop Test CA", true);
+    const char *issuer = "ca";
+    if (kind == CERT_CHAIN) {
+        make_key("inter", CERT_ECDSA, "/CN=Quince Interop Intermediate CA", false);
+        sign_cert("inter", "ca",
+                  "basicConstraints=critical,CA:TRUE,pathlen:0\n"
+                  "keyUsage=critical,keyCertSign,cRLSign\n",
+                  false);
+        issuer = "inter";
+    }
+    make_key("leaf", ca_kind, "/CN=localhost", false);
     char ext[512];
     snprintf(ext, sizeof(ext),
              "basicConstraints=critical,CA:FALSE\n"
              "keyUsage=critical,%s\n"
              "extendedKeyUsage=serverAuth\n"
              "subjectAltName=%s\n",
-             rsa ? "digitalSignature,keyEncipherment" : "digitalSignature", san);
-    write_text(P("leaf.ext"), ext);
-    char serial[32];
-    snprintf(serial, sizeof(serial), "0x%lx%04x", (unsigned long)time(NULL),
-             (unsigned)getpid() & 0xffff);
-    const char *sign[] = {"x509",      "-req",        "-in",       P("leaf.csr"), "-CA",
-                          P("ca.pem"), "-CAkey",      P("ca.key"), "-set_serial", serial,
-                          "-days",     "2",           "-sha256",   "-extfile",    P("leaf.ext"),
-                          "-out",      P("leaf.pem"), NULL};
-    run_openssl(sign);
+             kind == CERT_RSA ? "digitalSignature,keyEncipherment" : "digitalSignature", san);
+    sign_cert("leaf", issuer, ext, sha384);
 }
 
 /* Start openssl with a pipe on its standard input (kept open until the end
@@ -466,7 +536,14 @@ static const char *const g_alpn[] = {"hq-interop", NULL};
  * among the RSA schemes. */
 static uint16_t expected_scheme(void)
 {
-    return cfg.rsa ? CRYPTO_SIG_RSA_PSS_RSAE_SHA256 : CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+    switch (cfg.cert) {
+    case CERT_RSA:
+        return CRYPTO_SIG_RSA_PSS_RSAE_SHA256;
+    case CERT_ECDSA384:
+        return CRYPTO_SIG_ECDSA_SECP384R1_SHA384;
+    default:
+        return CRYPTO_SIG_ECDSA_SECP256R1_SHA256;
+    }
 }
 
 static void check_ours(interop_peer *p)
@@ -514,46 +591,117 @@ static void close_aux(void)
     }
 }
 
+/* How a negative case must end: our engine's error, the alert (sent by us,
+ * or received when err is CRYPTO_ERR_ALERT_RECEIVED) and the line OpenSSL's
+ * trace shows for it. */
+typedef struct expected_failure {
+    int err;
+    uint8_t alert;
+    const char *trace;
+} expected_failure;
+
+static bool expected_failure_of_mode(expected_failure *e)
+{
+    switch (cfg.mode) {
+    case MODE_WRONG_HOST:
+        /* The certificate chains to our CA but names other hosts. */
+        *e = (expected_failure){CRYPTO_ERR_BAD_CERTIFICATE, CRYPTO_ALERT_BAD_CERTIFICATE,
+                                "Level=fatal(2), description=bad certificate(42)"};
+        return true;
+    case MODE_ALPN_MISMATCH:
+        /* OpenSSL 3.0's s_server answers a ClientHello whose ALPN list has
+         * none of its protocols with a fatal no_application_protocol alert
+         * (120) instead of a ServerHello. */
+        *e = (expected_failure){CRYPTO_ERR_ALERT_RECEIVED, CRYPTO_ALERT_NO_APPLICATION_PROTOCOL,
+                                "Level=fatal(2), description=no application protocol(120)"};
+        return true;
+    case MODE_EXPIRED:
+        *e = (expected_failure){CRYPTO_ERR_CERT_EXPIRED, CRYPTO_ALERT_CERTIFICATE_EXPIRED,
+                                "Level=fatal(2), description=certificate expired(45)"};
+        return true;
+    case MODE_UNKNOWN_CA:
+        *e = (expected_failure){CRYPTO_ERR_UNKNOWN_CA, CRYPTO_ALERT_UNKNOWN_CA,
+                                "Level=fatal(2), description=unknown CA(48)"};
+        return true;
+    case MODE_SERVER_UNTRUSTED:
+        /* s_client -verify_return_error refuses our chain. */
+        *e = (expected_failure){CRYPTO_ERR_ALERT_RECEIVED, CRYPTO_ALERT_UNKNOWN_CA,
+                                "Level=fatal(2), description=unknown CA(48)"};
+        return true;
+    case MODE_SERVER_NO_SUITE:
+        /* RFC 8446 §4.1.1: no common cipher suite is handshake_failure. */
+        *e = (expected_failure){CRYPTO_ERR_HANDSHAKE_FAILURE, CRYPTO_ALERT_HANDSHAKE_FAILURE,
+                                "Level=fatal(2), description=handshake failure(40)"};
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The handshake returned rc; check it against e, free the peer, and wait for
+ * openssl to exit. */
+static void check_failure(interop_peer *p, int rc, const expected_failure *e, int64_t deadline)
+{
+    bool sent = p->alert_sent, got = p->peer_alert_received;
+    uint8_t sent_alert = p->sent_alert, got_alert = p->peer_alert;
+    uint8_t engine_alert = crypto_tls_alert(p->tls);
+    bool done = crypto_tls_handshake_done(p->tls);
+    interop_peer_free(p);
+    wait_child(g_child, deadline);
+    if (rc != e->err || !trace_has(e->trace)) {
+        dump_file("peer.err");
+        dump_file("peer.trace");
+    }
+    assert_int_equal(rc, e->err);
+    assert_false(done);
+    if (e->err == CRYPTO_ERR_ALERT_RECEIVED) {
+        assert_true(got);
+        assert_int_equal(got_alert, e->alert);
+    } else {
+        assert_int_equal(engine_alert, e->alert);
+        assert_true(sent);
+        assert_int_equal(sent_alert, e->alert);
+    }
+    /* And OpenSSL sent or received that alert. */
+    assert_true(trace_has(e->trace));
+}
+
 /* Our client against openssl s_server (and the two negative cases). */
 static void run_client(test_env *t, int64_t deadline)
 {
     const char *san = cfg.mode == MODE_WRONG_HOST ? "DNS:other.example,IP:127.0.0.2"
                                                   : "IP:127.0.0.1,DNS:localhost";
-    make_certs(cfg.rsa, san);
+    make_certs(cfg.cert, san);
     int port = reserve_port();
     char accept[64];
     snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
     const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
-    const char *args[] = {"s_server",
-                          "-tls1_3",
-                          "-accept",
-                          accept,
-                          "-naccept",
-                          "1",
-                          "-quiet",
-                          "-cert",
-                          P("leaf.pem"),
-                          "-key",
-                          P("leaf.key"),
-                          "-ciphersuites",
-                          cfg.suite_name,
-                          "-groups",
-                          cfg.group_name,
-                          "-alpn",
-                          alpn,
-                          "-trace",
-                          "-msgfile",
-                          P("peer.trace"),
-                          cfg.mode == MODE_FRAGMENTED ? "-max_send_frag" : NULL,
-                          "512",
-                          NULL};
+    /* key-update drives s_server's "k" command, which -quiet disables. */
+    const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
+    const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
+                            "-naccept",     "1",       quiet,          "-cert",
+                            P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
+                            cfg.suite_name, "-groups", cfg.group_name, "-alpn",
+                            alpn,           "-trace",  "-msgfile",     P("peer.trace")};
+    size_t n = 20;
+    if (cfg.cert == CERT_CHAIN) {
+        args[n++] = "-cert_chain";
+        args[n++] = P("inter.pem");
+    }
+    if (cfg.mode == MODE_FRAGMENTED) {
+        args[n++] = "-max_send_frag";
+        args[n++] = "512";
+    }
+    args[n] = NULL;
     spawn_openssl(args);
     int fd = connect_to(port, deadline);
 
     crypto_x509_store *store = crypto_x509_store_new(&t->env);
     assert_non_null(store);
     size_t ca_len;
-    uint8_t *ca = read_all(P("ca.pem"), &ca_len);
+    if (cfg.mode == MODE_UNKNOWN_CA)
+        make_key("other", CERT_ECDSA, "/CN=Some Other CA", true);
+    uint8_t *ca = read_all(P(cfg.mode == MODE_UNKNOWN_CA ? "other.pem" : "ca.pem"), &ca_len);
     assert_non_null(ca);
     assert_int_equal(crypto_x509_store_add(store, ca, ca_len), 0);
     free(ca);
@@ -565,6 +713,8 @@ static void run_client(test_env *t, int64_t deadline)
     c.verify_mode = CRYPTO_VERIFY_CHAIN;
     c.ca_store = store;
     c.verify_time_unix = (int64_t)time(NULL);
+    if (cfg.mode == MODE_EXPIRED)
+        c.verify_time_unix += 3 * 86400; /* the certificates are valid for two days */
 
     uint8_t *ours = malloc(PAYLOAD_LEN), *theirs = malloc(PAYLOAD_LEN);
     assert_non_null(ours);
@@ -577,51 +727,17 @@ static void run_client(test_env *t, int64_t deadline)
     assert_int_equal(rc, 0);
     p.aux_fd = g_aux_fd;
     p.aux_data = theirs;
-    p.aux_len = PAYLOAD_LEN;
+    p.aux_len = cfg.mode == MODE_KEY_UPDATE ? 0 : PAYLOAD_LEN;
     rc = interop_peer_handshake(&p, deadline);
 
-    if (cfg.mode == MODE_WRONG_HOST) {
-        /* The certificate chains to our CA but names other hosts: our
-         * client must refuse it with bad_certificate (42). */
-        bool sent = p.alert_sent;
-        uint8_t alert = p.sent_alert;
-        uint8_t engine_alert = crypto_tls_alert(p.tls);
-        interop_peer_free(&p);
-        int st = wait_child(g_child, deadline);
-        (void)st;
+    expected_failure e;
+    if (expected_failure_of_mode(&e)) {
+        check_failure(&p, rc, &e, deadline);
         crypto_x509_store_free(&t->env, store);
         free(ours);
         free(theirs);
-        if (rc != CRYPTO_ERR_BAD_CERTIFICATE)
-            dump_file("peer.trace");
-        assert_int_equal(rc, CRYPTO_ERR_BAD_CERTIFICATE);
-        assert_int_equal(engine_alert, CRYPTO_ALERT_BAD_CERTIFICATE);
-        assert_true(sent);
-        assert_int_equal(alert, CRYPTO_ALERT_BAD_CERTIFICATE);
-        /* And OpenSSL received it as such. */
-        assert_true(trace_has("Level=fatal(2), description=bad certificate(42)"));
         return;
     }
-    if (cfg.mode == MODE_ALPN_MISMATCH) {
-        /* OpenSSL 3.0's s_server answers a ClientHello whose ALPN list has
-         * none of its protocols with a fatal no_application_protocol alert
-         * (120) instead of a ServerHello. */
-        bool got = p.peer_alert_received;
-        uint8_t alert = p.peer_alert;
-        bool done = crypto_tls_handshake_done(p.tls);
-        interop_peer_free(&p);
-        wait_child(g_child, deadline);
-        crypto_x509_store_free(&t->env, store);
-        free(ours);
-        free(theirs);
-        assert_int_equal(rc, CRYPTO_ERR_ALERT_RECEIVED);
-        assert_false(done);
-        assert_true(got);
-        assert_int_equal(alert, CRYPTO_ALERT_NO_APPLICATION_PROTOCOL);
-        assert_true(trace_has("Level=fatal(2), description=no application protocol(120)"));
-        return;
-    }
-
     if (rc != 0) {
         dump_file("peer.err");
         dump_file("peer.trace");
@@ -629,6 +745,31 @@ static void run_client(test_env *t, int64_t deadline)
                  rc, p.sent_alert, p.peer_alert);
     }
     check_ours(&p);
+    if (cfg.mode == MODE_KEY_UPDATE) {
+        /* RFC 9001 §6: "Endpoints MUST treat the receipt of a TLS KeyUpdate
+         * message as a connection error of type 0x010a", unexpected_message. */
+        static const uint8_t k[] = "k\n";
+        p.aux_data = k;
+        p.aux_len = 2;
+        rc = interop_peer_exchange(&p, NULL, 0, 1, deadline);
+        bool sent = p.alert_sent;
+        uint8_t alert = p.sent_alert;
+        uint8_t engine_alert = crypto_tls_alert(p.tls);
+        interop_peer_free(&p);
+        wait_child(g_child, deadline);
+        crypto_x509_store_free(&t->env, store);
+        free(ours);
+        free(theirs);
+        if (rc != CRYPTO_ERR_UNEXPECTED_MESSAGE)
+            dump_file("peer.trace");
+        assert_true(trace_has("KeyUpdate, Length=1"));
+        assert_int_equal(rc, CRYPTO_ERR_UNEXPECTED_MESSAGE);
+        assert_int_equal(engine_alert, CRYPTO_ALERT_UNEXPECTED_MESSAGE);
+        assert_true(sent);
+        assert_int_equal(alert, CRYPTO_ALERT_UNEXPECTED_MESSAGE);
+        assert_true(trace_has("Level=fatal(2), description=unexpected_message(10)"));
+        return;
+    }
     rc = interop_peer_exchange(&p, ours, PAYLOAD_LEN, PAYLOAD_LEN, deadline);
     if (rc != 0) {
         dump_file("peer.err");
@@ -695,7 +836,9 @@ static void run_server(test_env *t, int64_t deadline)
 {
     /* OpenSSL sends a key share for the first of its groups only. */
     const char *hrr_groups = cfg.group == CRYPTO_GROUP_X25519 ? "P-256:X25519" : "X25519:P-256";
-    make_certs(cfg.rsa, "IP:127.0.0.1,DNS:localhost");
+    make_certs(cfg.cert, "IP:127.0.0.1,DNS:localhost");
+    if (cfg.mode == MODE_SERVER_UNTRUSTED)
+        make_key("other", CERT_ECDSA, "/CN=Some Other CA", true);
     int port;
     int lfd = listen_any(&port);
     char connect[64];
@@ -708,7 +851,7 @@ static void run_server(test_env *t, int64_t deadline)
                           "-nocommands",
                           "-verify_return_error",
                           "-CAfile",
-                          P("ca.pem"),
+                          P(cfg.mode == MODE_SERVER_UNTRUSTED ? "other.pem" : "ca.pem"),
                           "-verify_ip",
                           "127.0.0.1",
                           "-servername",
@@ -716,7 +859,8 @@ static void run_server(test_env *t, int64_t deadline)
                           "-alpn",
                           "hq-interop",
                           "-ciphersuites",
-                          cfg.suite_name,
+                          cfg.mode == MODE_SERVER_NO_SUITE ? "TLS_AES_128_CCM_SHA256"
+                                                           : cfg.suite_name,
                           "-groups",
                           cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
                           "-trace",
@@ -732,10 +876,22 @@ static void run_server(test_env *t, int64_t deadline)
     uint8_t *key_pem = read_all(P("leaf.key"), &key_len);
     assert_non_null(pem);
     assert_non_null(key_pem);
+    if (cfg.cert == CERT_CHAIN) {
+        /* Leaf first, then the intermediate (RFC 8446 §4.4.2). */
+        size_t inter_len;
+        uint8_t *inter = read_all(P("inter.pem"), &inter_len);
+        assert_non_null(inter);
+        uint8_t *both = realloc(pem, pem_len + inter_len + 1);
+        assert_non_null(both);
+        memcpy(both + pem_len, inter, inter_len + 1);
+        pem = both;
+        pem_len += inter_len;
+        free(inter);
+    }
     uint8_t **ders = NULL;
     size_t *lens = NULL;
     int n = crypto_x509_parse_chain(&t->env, pem, pem_len, &ders, &lens);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, cfg.cert == CERT_CHAIN ? 2 : 1);
     crypto_privkey *key = crypto_privkey_parse(&t->env, key_pem, key_len);
     assert_non_null(key);
     free(pem);
@@ -766,6 +922,15 @@ static void run_server(test_env *t, int64_t deadline)
     p.aux_data = theirs;
     p.aux_len = PAYLOAD_LEN;
     rc = interop_peer_handshake(&p, deadline);
+    expected_failure e;
+    if (expected_failure_of_mode(&e)) {
+        check_failure(&p, rc, &e, deadline);
+        crypto_x509_der_free(&t->env, ders, lens, (size_t)n);
+        crypto_privkey_free(&t->env, key);
+        free(ours);
+        free(theirs);
+        return;
+    }
     if (rc != 0) {
         dump_file("peer.err");
         dump_file("peer.trace");
@@ -812,7 +977,8 @@ static void test_case(void **state)
     /* Certificates are made now: validity is checked against the real clock. */
     t.wall_clock = (int64_t)time(NULL);
     int64_t deadline = interop_now_ms() + CASE_MS;
-    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR)
+    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR ||
+        cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE)
         run_server(&t, deadline);
     else
         run_client(&t, deadline);
@@ -829,8 +995,9 @@ static int teardown(void **state)
 static int usage(void)
 {
     fprintf(stderr, "usage: interop_openssl OPENSSL "
-                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr "
-                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa\n");
+                    "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr|expired|unknown-"
+                    "ca|server-untrusted|server-no-suite|key-update "
+                    "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
 
@@ -851,6 +1018,16 @@ int main(int argc, char **argv)
         cfg.mode = MODE_FRAGMENTED;
     else if (strcmp(argv[2], "server-hrr") == 0)
         cfg.mode = MODE_SERVER_HRR;
+    else if (strcmp(argv[2], "expired") == 0)
+        cfg.mode = MODE_EXPIRED;
+    else if (strcmp(argv[2], "unknown-ca") == 0)
+        cfg.mode = MODE_UNKNOWN_CA;
+    else if (strcmp(argv[2], "server-untrusted") == 0)
+        cfg.mode = MODE_SERVER_UNTRUSTED;
+    else if (strcmp(argv[2], "server-no-suite") == 0)
+        cfg.mode = MODE_SERVER_NO_SUITE;
+    else if (strcmp(argv[2], "key-update") == 0)
+        cfg.mode = MODE_KEY_UPDATE;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {
@@ -874,9 +1051,15 @@ int main(int argc, char **argv)
     } else {
         return usage();
     }
-    if (strcmp(argv[5], "rsa") == 0)
-        cfg.rsa = true;
-    else if (strcmp(argv[5], "ecdsa") != 0)
+    if (strcmp(argv[5], "ecdsa") == 0)
+        cfg.cert = CERT_ECDSA;
+    else if (strcmp(argv[5], "rsa") == 0)
+        cfg.cert = CERT_RSA;
+    else if (strcmp(argv[5], "ecdsa384") == 0)
+        cfg.cert = CERT_ECDSA384;
+    else if (strcmp(argv[5], "chain") == 0)
+        cfg.cert = CERT_CHAIN;
+    else
         return usage();
 
     const char *tmp = getenv("TMPDIR");

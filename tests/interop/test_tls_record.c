@@ -287,15 +287,30 @@ static void test_plaintext_rules(void **state)
 }
 
 /* Protected: a plaintext handshake record where a key is expected is
- * unexpected_message; close_notify is a warning-level alert; empty
- * handshake data cannot be written. */
+ * unexpected_message (an alert in the clear only until the peer's Finished); close_notify is a
+ * warning-level alert; empty handshake data cannot be written. */
 static void test_protected_rules(void **state)
 {
     (void)state;
     pair *p = pair_new(CRYPTO_TLS_AES_128_GCM_SHA256, CRYPTO_LEVEL_APP);
+    tls_record rec;
     const uint8_t hs[] = {22, 3, 3, 0, 4, 2, 0, 0, 0};
     assert_int_equal(tls_record_feed(&p->r, hs, sizeof(hs)), 0);
-    tls_record rec;
+    assert_int_equal(tls_record_next(&p->r, &rec), CRYPTO_ERR_UNEXPECTED_MESSAGE);
+    pair_free(p);
+
+    /* An alert in the clear is taken before the peer's Finished (a peer that
+     * has not switched keys yet), refused after it. */
+    p = pair_new(CRYPTO_TLS_AES_128_GCM_SHA256, CRYPTO_LEVEL_HANDSHAKE);
+    const uint8_t clear_alert[] = {21, 3, 3, 0, 2, 2, 48};
+    assert_int_equal(tls_record_feed(&p->r, clear_alert, sizeof(clear_alert)), 0);
+    assert_int_equal(tls_record_next(&p->r, &rec), 1);
+    assert_int_equal(rec.type, TLS_CT_ALERT);
+    assert_int_equal(rec.level, CRYPTO_LEVEL_INITIAL);
+    assert_int_equal(rec.len, 2);
+    assert_int_equal(rec.data[1], 48);
+    p->r.accept_ccs = false;
+    assert_int_equal(tls_record_feed(&p->r, clear_alert, sizeof(clear_alert)), 0);
     assert_int_equal(tls_record_next(&p->r, &rec), CRYPTO_ERR_UNEXPECTED_MESSAGE);
     pair_free(p);
 

@@ -247,6 +247,19 @@ int tls_record_next(tls_record_layer *rl, tls_record *rec)
             return 1;
         }
 
+        /* A peer that has not switched its write key yet sends its alert in
+         * the clear: OpenSSL's client does so when it rejects the server's
+         * certificate. Take it (two bytes, before the peer's Finished) so
+         * that the real reason is reported. */
+        if (type == TLS_CT_ALERT && rl->accept_ccs && length == 2) {
+            memcpy(rl->plain, body, length);
+            rec->type = type;
+            rec->level = CRYPTO_LEVEL_INITIAL;
+            rec->data = rl->plain;
+            rec->len = length;
+            tls_bytes_consume(&rl->in, consumed);
+            return 1;
+        }
         /* Protected: the outer type is always application_data. */
         if (type != TLS_CT_APPLICATION_DATA)
             return unexpected(rl);

@@ -55,9 +55,9 @@ typedef struct tls_record_layer {
     tls_record_key read[CRYPTO_LEVEL_COUNT];
     tls_record_key write[CRYPTO_LEVEL_COUNT];
     crypto_level read_level; /* INITIAL: records are not protected */
-    bool accept_ccs;         /* drop a ChangeCipherSpec until the peer's Finished */
-    tls_bytes out;           /* records ready for the socket */
-    tls_bytes in;            /* bytes from the socket not yet parsed */
+    bool accept_ccs; /* until the peer's Finished: drop a ChangeCipherSpec, take a clear alert */
+    tls_bytes out;   /* records ready for the socket */
+    tls_bytes in;    /* bytes from the socket not yet parsed */
     uint8_t plain[TLS_MAX_CIPHERTEXT];
     uint8_t alert; /* after an error: the alert to send */
     size_t ccs_dropped;
