@@ -571,6 +571,63 @@ static void test_fit_helpers(void **state)
     }
 }
 
+/* The encoder refuses frames the decoder would reject. */
+static void test_encode_rejects(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    quic_frame f;
+    quic_writer w;
+#define REJECT()                                                                                   \
+    do {                                                                                           \
+        w = quic_writer_init(buf, sizeof(buf));                                                    \
+        assert_false(quic_frame_encode(&w, &f));                                                   \
+        assert_true(w.overflow);                                                                   \
+    } while (0)
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_NEW_CONNECTION_ID;
+    f.u.new_cid.seq = 1;
+    f.u.new_cid.cid = cid8;
+    f.u.new_cid.reset_token = token16;
+    REJECT(); /* cid_len 0 */
+    f.u.new_cid.cid_len = 21;
+    REJECT();
+    f.u.new_cid.cid_len = 8;
+    f.u.new_cid.retire_prior_to = 2;
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_MAX_STREAMS_UNI;
+    f.u.max_streams.max = QUIC_MAX_STREAMS_LIMIT + 1;
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_STREAMS_BLOCKED_BIDI;
+    f.u.streams_blocked.limit = QUIC_MAX_STREAMS_LIMIT + 1;
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_NEW_TOKEN;
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_STREAM | QUIC_STREAM_FLAG_LEN;
+    f.u.stream.offset = QUIC_VARINT_MAX;
+    f.u.stream.length = 1;
+    f.u.stream.data = data5;
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_CRYPTO;
+    f.u.crypto.length = 3; /* no data pointer */
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = 0x1f; /* unknown */
+    REJECT();
+    f.type = QUIC_FT_PATH_CHALLENGE; /* no data */
+    REJECT();
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_MAX_DATA;
+    f.u.max_data.max = QUIC_VARINT_MAX + 1;
+    REJECT();
+#undef REJECT
+}
+
 /* quic/error.h: the wire code travels inside the negative return value. */
 static void test_error_mapping(void **state)
 {
@@ -593,7 +650,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_all_types), cmocka_unit_test(test_exact_bytes),
         cmocka_unit_test(test_validation_errors),   cmocka_unit_test(test_packet_type_table),
         cmocka_unit_test(test_rfc9001_payloads),    cmocka_unit_test(test_encode_ack_from_ranges),
-        cmocka_unit_test(test_fit_helpers),
+        cmocka_unit_test(test_fit_helpers),         cmocka_unit_test(test_encode_rejects),
         cmocka_unit_test(test_error_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -221,6 +221,15 @@ static void test_short_header(void **state)
     assert_int_equal(quic_pkt_check_reserved_bits(0xc0 | 0x04), QUIC_ERR_PROTOCOL_VIOLATION);
     assert_int_equal(quic_pkt_check_reserved_bits(0xc0 | 0x30 | 0x03), QUIC_OK);
 
+    /* Only the low pn_len bytes of the packet number are sent. */
+    w = quic_writer_init(out, sizeof(out));
+    assert_true(quic_pkt_build_short(&w, &b, NULL, 0, 0x123456789ull, 2, false, false));
+    assert_int_equal(out[0], 0x41);
+    assert_int_equal(quic_pkt_read_pn(out + 1, 2), 0x6789);
+    assert_int_equal(quic_pn_decode(0x123456700ull, 0x6789, 16), 0x123456789ull);
+    w = quic_writer_init(out, sizeof(out));
+    assert_false(quic_pkt_build_short(&w, &b, NULL, 0, 0, 5, false, false));
+
     /* A 1-byte pn with a PING is padded to 4 bytes for the HP sample. */
     w = quic_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_short(&w, &b, NULL, 0, 0, 1, false, false));
@@ -291,6 +300,7 @@ static void test_version_negotiation(void **state)
     assert_int_equal(quic_pkt_vn_version(&h, 0), QUIC_VERSION_2);
     assert_int_equal(quic_pkt_vn_version(&h, 2), grease);
     assert_int_equal(quic_pkt_vn_version(&h, 3), 0);
+    assert_int_equal(quic_pkt_first_len(out, sizeof(want), NULL), (int)sizeof(want));
     /* A version list that is empty or not a multiple of 4 is dropped. */
     assert_int_equal(quic_pkt_parse_header(out, sizeof(want) - 1, NULL, &h), QUIC_ERR_DROP);
     assert_int_equal(quic_pkt_parse_header(out, 19, NULL, &h), QUIC_ERR_DROP);
