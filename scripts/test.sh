@@ -30,5 +30,13 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leak
 run_build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug || { status=1; failed=$((failed + 1)); }
 
+# Every fuzz target also runs briefly as a real libFuzzer fuzzer (clang, null crypto).
+if out=$(./scripts/fuzz.sh "${QUINCE_FUZZ_SECONDS:-10}" 2>&1); then :; else status=1; fi
+echo "$out"
+fp=$(echo "$out" | sed -n 's/^fuzzers: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+ff=$(echo "$out" | sed -n 's/^fuzzers: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+passed=$((passed + ${fp:-0}))
+failed=$((failed + ${ff:-1}))
+
 echo "$passed passed, $failed failed"
 exit $status
