@@ -46,12 +46,13 @@ typedef struct client {
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
-            "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S]\n"
-            "                     [--verbose] URL...\n"
-            "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
-            "  must name the same host and port: they share one connection.\n");
+    fprintf(
+        stderr,
+        "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
+        "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
+        "                     [--verbose] URL...\n"
+        "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
+        "  must name the same host and port: they share one connection.\n");
 }
 
 /* Split https://host[:port]/path; host without brackets. */
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
                *qlog_dir = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
+    bool no_gso = false;
     static client cl;
     client *c = &cl;
     const char *urls[MAX_URLS];
@@ -311,6 +313,8 @@ int main(int argc, char **argv)
             chacha = true;
         else if (strcmp(a, "--key-update") == 0)
             c->want_key_update = true;
+        else if (strcmp(a, "--no-gso") == 0)
+            no_gso = true;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             c->verbose = true;
         else if (strcmp(a, "--timeout") == 0 && has_val) {
@@ -379,8 +383,10 @@ int main(int argc, char **argv)
     remote_io.len = res->ai_addrlen;
     freeaddrinfo(res);
 
+    /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
+    io_udp_config ucfg = {.disable_gso = no_gso};
     int rc = io_udp_open(&c->sock, io_addr_family(&remote_io) == AF_INET6 ? "[::]:0" : "0.0.0.0:0",
-                         NULL);
+                         &ucfg);
     if (rc != IO_OK) {
         fprintf(stderr, "quince-client: socket: %s\n", io_strerror(rc));
         return 1;
@@ -427,6 +433,7 @@ int main(int argc, char **argv)
     }
     /* Room for large downloads without waiting on MAX_DATA round trips. */
     cfg.initial_max_data = 16 * 1024 * 1024;
+    cfg.cid_len = 8;
     cfg.initial_max_stream_data_bidi_local = 4 * 1024 * 1024;
 
     for (size_t i = 0; i < c->ndl; i++) {

@@ -73,7 +73,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: quince-server [--listen ADDR:PORT] [--cert F --key F] [--root DIR]\n"
                     "                     [--alpn A] [--retry] [--qlog-dir D] [--keylog F]\n"
-                    "                     [--timeout S] [--verbose]\n"
+                    "                     [--timeout S] [--no-gso] [--verbose]\n"
                     "  --listen: default 127.0.0.1:4433 ([::1]:0 for IPv6, port 0: any free one)\n"
                     "  without --cert: a fresh ECDSA P-256 certificate valid 13 days\n"
                     "  --timeout: exit after S seconds (default 30; 0: never)\n");
@@ -458,6 +458,7 @@ int main(int argc, char **argv)
                *alpn_name = "hq-interop", *qlog_dir = NULL, *keylog = NULL;
     bool retry = false;
     uint64_t timeout_us = 30000000;
+    bool no_gso = false;
     static server srv;
     server *s = &srv;
 
@@ -480,6 +481,8 @@ int main(int argc, char **argv)
             qlog_dir = argv[++i];
         else if (strcmp(a, "--keylog") == 0 && has_val)
             keylog = argv[++i];
+        else if (strcmp(a, "--no-gso") == 0)
+            no_gso = true;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             s->verbose = true;
         else if (strcmp(a, "--timeout") == 0 && has_val) {
@@ -522,7 +525,9 @@ int main(int argc, char **argv)
         s->cfg.qlog = true;
     }
 
-    int rc = io_udp_open(&s->sock, listen_at, NULL);
+    /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
+    io_udp_config ucfg = {.disable_gso = no_gso};
+    int rc = io_udp_open(&s->sock, listen_at, &ucfg);
     if (rc != IO_OK) {
         fprintf(stderr, "quince-server: --listen %s: %s\n", listen_at, io_strerror(rc));
         return 1;
@@ -584,6 +589,7 @@ int main(int argc, char **argv)
     s->cfg.tls.alpn = alpn;
     s->cfg.tls.private_key = key;
     s->cfg.initial_max_data = 16 * 1024 * 1024;
+    s->cfg.cid_len = 8;
     if (retry)
         fprintf(stderr, "quince-server: --retry needs the quic_endpoint API; ignored for now\n");
 
