@@ -42,8 +42,10 @@ static void config_defaults(quic_config *c)
         c->active_connection_id_limit = QUIC_MAX_PEER_CIDS;
     if (c->active_connection_id_limit < 2)
         c->active_connection_id_limit = 2;
-    if (c->cid_len > QUIC_MAX_CID_LEN)
+    if (c->cid_len > QUIC_MAX_CID_LEN || (c->cid_len == 0 && !c->zero_length_cid))
         c->cid_len = QUIC_OPT_CID_LEN;
+    if (c->zero_length_cid && !c->is_server)
+        c->cid_len = 0;
 }
 
 void quic_conn_event(quic_conn *c, const quic_event *ev)
@@ -733,7 +735,8 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
 {
     if (c == NULL || (data == NULL && len > 0))
         return QUIC_ERR_ARGUMENT;
-    if (c->state >= QUIC_STATE_CLOSING || len > quic_conn_max_datagram_payload(c))
+    size_t max = quic_conn_max_datagram_payload(c);
+    if (c->state >= QUIC_STATE_CLOSING || max == 0 || len > max)
         return QUIC_ERR_ARGUMENT;
     if (c->dgram_out_count >= c->cfg.max_datagram_queue)
         return QUIC_ERR_LIMIT;
