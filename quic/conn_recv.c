@@ -375,9 +375,8 @@ static int rotate_rx(quic_conn *c, uint64_t pn)
     c->rx_phase = !c->rx_phase;
     c->rx_phase_first_pn = pn;
     if (c->key_phase != c->rx_phase) {
-        /* The peer initiated: answer with our own update (§6.2). */
-        if (!c->handshake_confirmed)
-            return QUIC_ERR_KEY_UPDATE;
+        /* The peer initiated: answer with our own update (§6.2), even before
+         * HANDSHAKE_DONE arrived (the peer had confirmed the handshake). */
         crypto_pp next;
         memset(&next, 0, sizeof(next));
         if (crypto_pp_next(&next, &c->tx[CRYPTO_LEVEL_APP], c->env) != 0)
