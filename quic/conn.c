@@ -42,8 +42,10 @@ static void config_defaults(quic_config *c)
         c->active_connection_id_limit = QUIC_MAX_PEER_CIDS;
     if (c->active_connection_id_limit < 2)
         c->active_connection_id_limit = 2;
-    if (c->cid_len > QUIC_MAX_CID_LEN)
+    if (c->cid_len > QUIC_MAX_CID_LEN || (c->cid_len == 0 && !c->zero_length_cid))
         c->cid_len = QUIC_OPT_CID_LEN;
+    if (c->zero_length_cid && !c->is_server)
+        c->cid_len = 0;
 }
 
 void quic_conn_event(quic_conn *c, const quic_event *ev)
@@ -185,8 +187,10 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
 {
     quic_conn *c = user;
     quic_sent_rec *r = (quic_sent_rec *)(uintptr_t)p->handle;
-    if (ev == QUIC_RECOVERY_LOST)
+    if (ev == QUIC_RECOVERY_LOST) {
         c->stats.packets_lost++;
+        quic_qlog_packet_lost(c, space, p->pn, c->last_now);
+    }
     if (space == SP_APP && ev == QUIC_RECOVERY_ACKED && c->key_update_pending &&
         p->pn >= c->key_update_first_pn)
         c->key_update_pending = false;
@@ -480,6 +484,7 @@ quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
     /* RFC 9000 §7.2: an unpredictable DCID of at least 8 bytes. */
     c->original_dcid.len = 8;
     quic_env_random(env, c->original_dcid.bytes, 8);
+    quic_qlog_start(c, now);
     c->pcid[0].in_use = true;
     c->pcid[0].seq = 0;
     c->pcid[0].cid = c->original_dcid;
@@ -506,6 +511,7 @@ quic_conn *quic_conn_server_new(const quic_env *env, const quic_config *config,
         c->retry_scid = *retry_scid;
         c->address_validated = true; /* RFC 9000 §8.1.2: the token proved the address */
     }
+    quic_qlog_start(c, now);
     c->pcid[0].in_use = true;
     c->pcid[0].cid = *scid;
     c->peer_initial_scid = *scid;
@@ -571,6 +577,7 @@ void quic_conn_free(quic_conn *c)
     quic_env_free(env, c->dgram_in_hold);
     quic_env_free(env, c->events);
     quic_env_free(env, c->token);
+    quic_qlog_free(c);
     quic_env_free(env, c);
 }
 
@@ -733,7 +740,8 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
 {
     if (c == NULL || (data == NULL && len > 0))
         return QUIC_ERR_ARGUMENT;
-    if (c->state >= QUIC_STATE_CLOSING || len > quic_conn_max_datagram_payload(c))
+    size_t max = quic_conn_max_datagram_payload(c);
+    if (c->state >= QUIC_STATE_CLOSING || max == 0 || len > max)
         return QUIC_ERR_ARGUMENT;
     if (c->dgram_out_count >= c->cfg.max_datagram_queue)
         return QUIC_ERR_LIMIT;

@@ -9,6 +9,7 @@
 #include "quic/frame.h"
 #include "quic/opt.h"
 #include "quic/pacer.h"
+#include "quic/qlog.h"
 #include "quic/quic.h"
 #include "quic/ranges.h"
 #include "quic/recovery.h"
@@ -227,6 +228,10 @@ struct quic_conn {
     /* Scratch for one received packet (unprotected in place). */
     uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
     bool pending_ack_only; /* internal: the current packet needs no ACK */
+
+    /* qlog (quic/qlog.c). */
+    char *qlog_buf;
+    uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
 
     /* Statistics for tests. */
     quic_conn_stats stats;

@@ -31,6 +31,7 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
                              .has_ecn = a->ecn,
                              .ecn_ce = a->ce};
     int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
+    quic_qlog_metrics(c, now);
     if (err == QUIC_RECOVERY_ERR_ACK_UNSENT || err == QUIC_RECOVERY_ERR_BAD_RANGES)
         return QUIC_ERR_PROTOCOL_VIOLATION;
     return QUIC_OK;
@@ -375,9 +376,8 @@ static int rotate_rx(quic_conn *c, uint64_t pn)
     c->rx_phase = !c->rx_phase;
     c->rx_phase_first_pn = pn;
     if (c->key_phase != c->rx_phase) {
-        /* The peer initiated: answer with our own update (§6.2). */
-        if (!c->handshake_confirmed)
-            return QUIC_ERR_KEY_UPDATE;
+        /* The peer initiated: answer with our own update (§6.2), even before
+         * HANDSHAKE_DONE arrived (the peer had confirmed the handshake). */
         crypto_pp next;
         memset(&next, 0, sizeof(next));
         if (crypto_pp_next(&next, &c->tx[CRYPTO_LEVEL_APP], c->env) != 0)
@@ -452,6 +452,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     }
     c->rx_dcid.len = h->dcid_len;
     memcpy(c->rx_dcid.bytes, h->dcid, h->dcid_len);
+    quic_qlog_packet(c, false, h->type, pn, h->packet_len, c->rxbuf + hdr_len, (size_t)n, now);
     bool elic = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);

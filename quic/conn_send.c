@@ -272,6 +272,11 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         return 0;
     size_t pn_offset = (size_t)(b.pn_at - b.start);
     size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    quic_qlog_packet(c, true,
+                     space == SP_APP       ? QUIC_PKT_1RTT
+                     : space == SP_INITIAL ? QUIC_PKT_INITIAL
+                                           : QUIC_PKT_HANDSHAKE,
+                     pn, (size_t)(w.p - buf) + TAG_LEN, b.pn_at + b.pn_len, payload_len, now);
     int total = crypto_pp_protect(&c->tx[level], buf, cap, pn_offset, pn, payload_len);
     if (total < 0)
         return 0;

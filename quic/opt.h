@@ -65,6 +65,9 @@
 #ifndef QUIC_OPT_KEY_UPDATE_INTERVAL
 #define QUIC_OPT_KEY_UPDATE_INTERVAL 0 /* packets between our own key updates; 0: never */
 #endif
+#ifndef QUIC_OPT_RETRY_TOKEN_LIFETIME_MS
+#define QUIC_OPT_RETRY_TOKEN_LIFETIME_MS 10000
+#endif
 #ifndef QUIC_OPT_MAX_CONNECTIONS
 #define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */
 #endif

@@ -35,7 +35,8 @@ typedef struct quic_config {
     uint64_t initial_max_streams_uni;
     uint64_t max_datagram_frame_size; /* 0: DATAGRAM not offered */
     uint64_t active_connection_id_limit;
-    uint8_t cid_len; /* our connection IDs, 0..20; default 8 */
+    uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
+    bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
     quic_cc_algo cc;
     bool retry;                        /* server endpoint: validate addresses with Retry */
     uint64_t key_update_after_packets; /* 0: only when asked; otherwise initiate periodically */
@@ -144,7 +145,14 @@ QUINCE_API int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf
                                   uint64_t now);
 QUINCE_API uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep);
 QUINCE_API int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now);
-/* A connection that completed (or began) its handshake since the last call. */
+/* A connection created since the last call (its handshake may still be running).
+ * The endpoint owns its connections: quic_endpoint_on_timeout frees those
+ * for which quic_conn_is_closed() is true, so stop using a connection once
+ * its CLOSED event was seen and its closing period may have ended. */
 QUINCE_API quic_conn *quic_endpoint_accept(quic_endpoint *ep);
+/* The endpoint's live connections, for serving their events (valid until the
+ * next quic_endpoint_on_timeout or quic_endpoint_recv). */
+QUINCE_API size_t quic_endpoint_conn_count(const quic_endpoint *ep);
+QUINCE_API quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i);
 
 #endif
