@@ -14,6 +14,7 @@
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
+#include "quic/endpoint.h" /* quic_endpoint_get_stats */
 #include "quic/quic.h"
 
 /*
@@ -27,9 +28,6 @@
 #define HQ_NOT_FOUND 0x10
 #define HQ_MAX_REQUEST 1024
 #define HQ_CHUNK 65536
-#define MAX_CONNECTIONS 1024
-/* Datagrams one connection may queue per round, so that many share a flush. */
-#define SEND_QUANTUM 16
 /* Datagrams per flush before the loop reads the socket again. */
 #define SEND_BUDGET 2048
 
@@ -47,7 +45,6 @@ typedef struct hq_stream {
 
 typedef struct srv_conn {
     quic_conn *conn;
-    quic_addr peer; /* the demultiplexing key */
     hq_stream *streams;
     bool closed_seen;
     struct srv_conn *next;
@@ -57,6 +54,7 @@ typedef struct server {
     quic_config cfg;
     const quic_env *env;
     io_udp sock;
+    quic_endpoint *qep;
     io_loop *loop;
     io_endpoint *ep;
     app_tx tx;
@@ -65,7 +63,7 @@ typedef struct server {
     size_t nconns;
     char root[PATH_MAX];
     uint64_t deadline;
-    uint64_t accepted, served, not_found, dropped;
+    uint64_t accepted, served, not_found;
     bool verbose;
 } server;
 
@@ -304,7 +302,8 @@ static void conn_events(server *s, srv_conn *sc)
     }
 }
 
-static void conn_free(server *s, srv_conn *sc)
+/* Forget our state for a connection; the endpoint owns (and frees) the connection itself. */
+static void conn_forget(server *s, srv_conn *sc)
 {
     for (srv_conn **pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == sc) {
@@ -314,51 +313,63 @@ static void conn_free(server *s, srv_conn *sc)
     }
     while (sc->streams != NULL)
         stream_free(sc, sc->streams);
-    quic_conn_free(sc->conn);
     free(sc);
     s->nconns--;
 }
 
-/* ---- demultiplexing by the peer's address ---- */
+/* ---- the endpoint: demultiplexing by DCID, Version Negotiation, Retry ---- */
 
-static void on_datagram(server *s, const io_datagram *d, uint64_t now)
+/* Take the endpoint's new connections. */
+static void take_new_conns(server *s)
 {
-    quic_addr from;
-    app_addr_to_quic(&d->peer, &from);
-    for (srv_conn *sc = s->conns; sc != NULL; sc = sc->next) {
-        if (app_quic_addr_equal(&sc->peer, &from)) {
-            quic_conn_recv(sc->conn, &from, d->data, d->len, now);
-            return;
+    quic_conn *conn;
+    while ((conn = quic_endpoint_accept(s->qep)) != NULL) {
+        srv_conn *sc = calloc(1, sizeof(*sc));
+        if (sc == NULL) {
+            quic_conn_close(conn, HQ_NOT_FOUND, "out of memory", io_now_us());
+            continue;
         }
+        sc->conn = conn;
+        sc->next = s->conns;
+        s->conns = sc;
+        s->nconns++;
+        s->accepted++;
     }
-    if (s->nconns >= MAX_CONNECTIONS) {
-        s->dropped++;
+}
+
+/* quic_endpoint_on_timeout frees closed connections: drop our state for them
+ * at once, before a new connection could reuse the address. */
+static void drop_freed_conns(server *s)
+{
+    size_t live = quic_endpoint_conn_count(s->qep);
+    if (live == s->nconns)
         return;
+    for (srv_conn *sc = s->conns, *next; sc != NULL; sc = next) {
+        next = sc->next;
+        bool found = false;
+        for (size_t i = 0; i < live && !found; i++)
+            found = quic_endpoint_conn_at(s->qep, i) == sc->conn;
+        if (!found)
+            conn_forget(s, sc);
     }
-    quic_conn *conn = quic_conn_accept(s->env, &s->cfg, &s->local, &from, d->data, d->len, now);
-    if (conn == NULL) {
-        s->dropped++;
-        return;
-    }
-    srv_conn *sc = calloc(1, sizeof(*sc));
-    if (sc == NULL) {
-        quic_conn_free(conn);
-        return;
-    }
-    sc->conn = conn;
-    sc->peer = from;
-    sc->next = s->conns;
-    s->conns = sc;
-    s->nconns++;
-    s->accepted++;
 }
 
 static void on_datagrams(void *user, const io_batch *b)
 {
     server *s = user;
-    for (size_t i = 0; i < b->n; i++)
-        if (!b->d[i].truncated)
-            on_datagram(s, &b->d[i], b->now);
+    for (size_t i = 0; i < b->n; i++) {
+        const io_datagram *d = &b->d[i];
+        if (d->truncated)
+            continue;
+        quic_addr from, to;
+        app_addr_to_quic(&d->peer, &from);
+        if (d->local.len != 0)
+            app_addr_to_quic(&d->local, &to);
+        else
+            to = s->local;
+        quic_endpoint_recv(s->qep, &from, &to, d->data, d->len, b->now);
+    }
+    take_new_conns(s);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -369,9 +380,8 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(s->loop);
         return;
     }
-    for (srv_conn *sc = s->conns; sc != NULL; sc = sc->next)
-        if (quic_conn_next_timeout(sc->conn) <= now)
-            quic_conn_on_timeout(sc->conn, now);
+    quic_endpoint_on_timeout(s->qep, now);
+    drop_freed_conns(s);
 }
 
 static uint64_t flush(void *user, uint64_t now)
@@ -380,51 +390,37 @@ static uint64_t flush(void *user, uint64_t now)
     bool blocked = app_tx_pending(&s->tx) && app_tx_flush(&s->tx, &s->sock) == 1;
     for (srv_conn *sc = s->conns; sc != NULL; sc = sc->next)
         conn_events(s, sc);
-    /* Round robin: each connection queues up to SEND_QUANTUM datagrams per round. */
+    /* quic_endpoint_send takes the connections in turn, one datagram each. */
     size_t budget = SEND_BUDGET;
-    bool more = !blocked;
-    while (more && budget > 0) {
-        more = false;
-        for (srv_conn *sc = s->conns; sc != NULL && !blocked; sc = sc->next) {
-            for (int k = 0; k < SEND_QUANTUM; k++) {
-                uint8_t *p = app_tx_reserve(&s->tx);
-                if (p == NULL) {
-                    if (app_tx_flush(&s->tx, &s->sock) == 1) {
-                        blocked = true;
-                        break;
-                    }
-                    p = app_tx_reserve(&s->tx);
-                }
-                quic_addr to;
-                int n = quic_conn_send(sc->conn, &to, p, APP_DGRAM_CAP, now);
-                if (n <= 0)
-                    break;
-                app_tx_commit(&s->tx, (size_t)n, &to);
-                budget--;
-                if (k == SEND_QUANTUM - 1)
-                    more = true;
+    bool more = false;
+    while (!blocked) {
+        uint8_t *p = app_tx_reserve(&s->tx);
+        if (p == NULL) {
+            if (app_tx_flush(&s->tx, &s->sock) == 1) {
+                blocked = true;
+                break;
             }
-            if (!blocked)
-                conn_events(s, sc); /* acknowledged data frees room: pump again */
+            p = app_tx_reserve(&s->tx);
         }
+        if (budget == 0) {
+            more = true;
+            break;
+        }
+        quic_addr to;
+        int n = quic_endpoint_send(s->qep, &to, p, APP_DGRAM_CAP, now);
+        if (n <= 0)
+            break;
+        app_tx_commit(&s->tx, (size_t)n, &to);
+        budget--;
     }
     if (!blocked && app_tx_flush(&s->tx, &s->sock) == 1)
         blocked = true;
     if (blocked)
         io_endpoint_want_write(s->ep, &s->sock);
 
-    uint64_t t = s->deadline != 0 ? s->deadline : IO_TIME_NEVER;
-    for (srv_conn *sc = s->conns, *next; sc != NULL; sc = next) {
-        next = sc->next;
-        if (quic_conn_is_closed(sc->conn)) {
-            conn_events(s, sc);
-            conn_free(s, sc);
-            continue;
-        }
-        uint64_t ct = quic_conn_next_timeout(sc->conn);
-        if (ct < t)
-            t = ct;
-    }
+    uint64_t t = quic_endpoint_next_timeout(s->qep);
+    if (s->deadline != 0 && s->deadline < t)
+        t = s->deadline;
     if (more && !blocked)
         t = now; /* the budget ran out with data left: come back at once */
     return t;
@@ -590,8 +586,11 @@ int main(int argc, char **argv)
     s->cfg.tls.private_key = key;
     s->cfg.initial_max_data = 16 * 1024 * 1024;
     s->cfg.cid_len = 8;
-    if (retry)
-        fprintf(stderr, "quince-server: --retry needs the quic_endpoint API; ignored for now\n");
+    s->qep = quic_endpoint_new(s->env, &s->cfg);
+    if (s->qep == NULL) {
+        fprintf(stderr, "quince-server: bad configuration\n");
+        return 1;
+    }
 
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
@@ -611,16 +610,21 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int sig = io_loop_run(s->loop);
+    const quic_endpoint_stats *es = quic_endpoint_get_stats(s->qep);
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
-            "%llu not found, %llu datagrams dropped\n",
+            "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
+            "%llu retries, %llu stateless resets\n",
             sig > 0   ? "signal"
             : sig < 0 ? io_strerror(sig)
                       : "stopped",
             (unsigned long long)s->accepted, (unsigned long long)s->served,
-            (unsigned long long)s->not_found, (unsigned long long)s->dropped);
+            (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
+            (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
+            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
     while (s->conns != NULL)
-        conn_free(s, s->conns);
+        conn_forget(s, s->conns);
+    quic_endpoint_free(s->qep);
     io_loop_destroy(s->loop);
     io_udp_close(&s->sock);
     crypto_privkey_free(s->env, key);

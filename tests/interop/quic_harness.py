@@ -21,8 +21,10 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   flood      while the 10 MB download runs, garbage datagrams hit the server
              (random bytes, truncated Initials, unknown versions, Initials with
              random payload, short headers with random CIDs, from several
-             ports): the download is byte-exact, the server is alive, and a
-             fresh connection afterwards downloads 1mb byte-exact
+             ports): at least 1000 of them arrive during the transfer, the
+             download is byte-exact, the server is alive, a fresh connection
+             afterwards downloads 1mb byte-exact, and the server reports at
+             least one Version Negotiation sent
 Every case ends the server with SIGTERM and requires exit status 0 (a clean
 exit). All processes are killed and the temporary directory removed on any
 exit; the whole case is bounded by an alarm.
@@ -200,6 +202,7 @@ def run_case(h, case):
             m = re.search(r"key-updates: (\d+)", err)
             check(m is not None and int(m.group(1)) >= 1, "no key update reported:\n" + err)
         log = h.stop_server()
+        print(log.strip().splitlines()[-1])
         if case == "retry":
             m = re.search(r"(\d+) retries", log)
             check(m is not None and int(m.group(1)) >= 1, "the server sent no Retry:\n" + log)
@@ -249,7 +252,10 @@ def run_case(h, case):
         check(h.server.poll() is None, "the server died under the flood")
         check(during >= 1000, "only %d garbage datagrams during the transfer" % during)
         h.expect_downloads(["1mb"])
-        h.stop_server()
+        log = h.stop_server()
+        print(log.strip().splitlines()[-1])
+        m = re.search(r"(\d+) version negotiations", log)
+        check(m is not None and int(m.group(1)) >= 1, "no Version Negotiation sent:\n" + log)
     else:
         raise Failure("unknown case " + case)
 
