@@ -205,6 +205,14 @@ static void start_requests(client *c)
     }
 }
 
+static uint64_t body_bytes(const client *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->ndl; i++)
+        n += c->dls[i].bytes;
+    return n;
+}
+
 static void on_datagrams(void *user, const io_batch *b)
 {
     client *c = user;
@@ -243,8 +251,9 @@ static uint64_t flush(void *user, uint64_t now)
         handle_events(c);
         if (c->handshake_done && !c->closing)
             start_requests(c);
+        /* Mid-transfer: once response bytes flow, or at the latest before closing. */
         if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
-            quic_conn_key_update(c->conn) == 0) {
+            (body_bytes(c) > 0 || c->ndone == c->ndl) && quic_conn_key_update(c->conn) == 0) {
             c->key_update_done = true;
             if (c->verbose)
                 fprintf(stderr, "quince-client: key update initiated\n");

@@ -13,6 +13,9 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   key-update the same with --key-update; the client must report key-updates >= 1
   retry      the server with --retry; the downloads succeed and the server's
              exit line reports at least one Retry sent
+  qlog       both with --qlog-dir: client.sqlog and server.sqlog are JSON-SEQ,
+             every record parses, the header names the right vantage point,
+             and packet_sent / packet_received events are there
   ipv6       the server on [::1]; URLs https://[::1]:PORT/...
   not-found  /missing and /../<a file beside the root> are reset (the client
              exits 1 and names both), /1mb on the same connection is byte-exact
@@ -193,6 +196,28 @@ def flood(target, stop_after_s, max_datagrams, running):
     return sent, during, kinds
 
 
+def check_qlog(path, side):
+    """JSON-SEQ (RFC 7464): every record parses; a header for our side; packets both ways."""
+    import json
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data.startswith(b"\x1e"), "%s: not JSON-SEQ" % path)
+    names = {}
+    headers = []
+    for rec in data.split(b"\x1e")[1:]:
+        try:
+            obj = json.loads(rec)
+        except ValueError:
+            raise Failure("%s: a record is not JSON: %r" % (path, rec[:80]))
+        if "trace" in obj:
+            headers.append(obj["trace"]["vantage_point"]["type"])
+        else:
+            names[obj.get("name")] = names.get(obj.get("name"), 0) + 1
+    check(headers and all(t == side for t in headers), "%s: headers %s" % (path, headers))
+    for n in ("quic:packet_sent", "quic:packet_received"):
+        check(names.get(n, 0) > 0, "%s: no %s event (%s)" % (path, n, names))
+
+
 def run_case(h, case):
     if case in ("loopback", "chacha20", "key-update", "retry"):
         extra = {"chacha20": ["--chacha20"], "key-update": ["--key-update"]}.get(case, [])
@@ -206,6 +231,14 @@ def run_case(h, case):
         if case == "retry":
             m = re.search(r"(\d+) retries", log)
             check(m is not None and int(m.group(1)) >= 1, "the server sent no Retry:\n" + log)
+    elif case == "qlog":
+        qdir = os.path.join(h.tmp, "qlog")
+        os.mkdir(qdir)
+        h.start_server(extra=["--qlog-dir", qdir])
+        h.expect_downloads(["one", "1mb"], ["--qlog-dir", qdir])
+        h.stop_server()
+        for side in ("client", "server"):
+            check_qlog(os.path.join(qdir, side + ".sqlog"), side)
     elif case == "ipv6":
         h.start_server(listen="[::1]:0")
         check(h.host == "[::1]", "server not on [::1]")

@@ -20,8 +20,9 @@ downloads a 1 MB file and a 1-byte file byte-exact. Then
   - these frame types appear: PADDING, ACK, CRYPTO, STREAM, NEW_CONNECTION_ID,
     HANDSHAKE_DONE, CONNECTION_CLOSE; and the TLS messages ClientHello,
     ServerHello, EncryptedExtensions, Certificate, CertificateVerify, Finished;
-  - key-update: 1-RTT packets with key phase 0 and with key phase 1 (both
-    decrypted); chacha20: the ServerHello picked TLS_CHACHA20_POLY1305_SHA256;
+  - key-update: 1-RTT packets with key phase 0 and with key phase 1 (all
+    decrypted) from the client and from the server (which must answer the
+    update, RFC 9001 §6.2); chacha20: the ServerHello picked TLS_CHACHA20_POLY1305_SHA256;
     retry: a Retry packet, then an Initial carrying its token.
   - plain also re-reads the capture with an empty key log and requires the
     same checks to report undecrypted packets (the checks are not vacuous).
@@ -79,7 +80,7 @@ def has_key(o, key):
     return len(collect(o, key, [])) > 0
 
 
-def analyse(frames):
+def analyse(frames, port):
     """Problems found in the dissection, and what was seen."""
     problems = []
     seen = {"frame_types": set(), "tls": set(), "key_phase": set(), "suites": set(),
@@ -115,7 +116,9 @@ def analyse(frames):
             if has_key(pkt, "quic.remaining_payload") or not has_key(pkt, "quic.frame"):
                 problems.append("frame %s: a QUIC packet did not decrypt" % num)
             seen["frame_types"].update(int(x) for x in collect(pkt, "quic.frame_type", []))
-            seen["key_phase"].update(collect(pkt, "quic.key_phase", []))
+            sport = layers.get("udp", {}).get("udp.srcport")
+            who = "server" if sport == str(port) else "client"
+            seen["key_phase"].update(who + ":" + x for x in collect(pkt, "quic.key_phase", []))
         seen["tls"].update(int(x) for x in collect(layers, "tls.handshake.type", []))
         seen["suites"].update(collect(layers, "tls.handshake.ciphersuite", []))
     return problems, seen
@@ -252,7 +255,7 @@ def check_variant(r, variant):
         return json.loads(p.stdout)
 
     frames = dissect(keylog)
-    problems, seen = analyse(frames)
+    problems, seen = analyse(frames, port)
     print("tshark/%s: %d datagrams; frame types %s; TLS messages %s; key phases %s; notes %s" %
           (variant, len(frames), sorted(hex(x) for x in seen["frame_types"]),
            sorted(seen["tls"]), sorted(seen["key_phase"]), seen["notes"][:5]))
@@ -269,7 +272,9 @@ def check_variant(r, variant):
     for t, name in EXPECTED_TLS.items():
         if t not in seen["tls"]:
             raise Failure("no %s seen" % name)
-    if variant == "key-update" and not {"0", "1"} <= seen["key_phase"]:
+    # The server must answer our key update with its own (RFC 9001 §6.2).
+    if variant == "key-update" and not {"client:0", "client:1", "server:0", "server:1"} <= \
+            seen["key_phase"]:
         raise Failure("key phases seen: %s" % sorted(seen["key_phase"]))
     if variant == "chacha20" and seen["suites"] != {"0x1303"}:
         raise Failure("cipher suites seen: %s" % sorted(seen["suites"]))
@@ -282,7 +287,7 @@ def check_variant(r, variant):
     if variant == "plain":
         empty = os.path.join(r.tmp, "empty-keylog")
         open(empty, "wb").close()
-        bad, _ = analyse(dissect(empty))
+        bad, _ = analyse(dissect(empty), port)
         if not any("did not decrypt" in p for p in bad):
             raise Failure("without keys the checks found nothing: they are vacuous")
 
