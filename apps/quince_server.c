@@ -140,19 +140,22 @@ static int open_in_root(const server *s, const char *path, uint64_t *size)
     return fd;
 }
 
-/* The request is complete: "GET /path" then CRLF (or LF, or the FIN). */
+/* The request is complete: "GET /path" then CRLF (or LF, or the FIN); words
+ * after the path (an HTTP/1.x version) are ignored. */
 static void stream_start(server *s, srv_conn *sc, hq_stream *st)
 {
     char *req = st->req;
     req[st->req_len] = '\0';
     char *eol = strpbrk(req, "\r\n");
-    if (eol != NULL)
-        *eol = '\0';
-    if (strncmp(req, "GET ", 4) != 0 || memchr(req, '\0', st->req_len) != req + strlen(req) ||
-        (eol == NULL && strlen(req) != st->req_len)) {
+    size_t line_len = eol != NULL ? (size_t)(eol - req) : st->req_len;
+    if (line_len < 5 || memchr(req, '\0', line_len) != NULL || strncmp(req, "GET ", 4) != 0) {
         stream_not_found(s, sc, st, "malformed request");
         return;
     }
+    req[line_len] = '\0';
+    char *space = strchr(req + 4, ' ');
+    if (space != NULL)
+        *space = '\0';
     const char *path = req + 4;
     st->fd = open_in_root(s, path, &st->size);
     if (st->fd < 0) {
