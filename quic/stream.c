@@ -643,7 +643,8 @@ static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
 
 bool quic_stream_has_pending(const quic_conn *c)
 {
-    if (c->need_max_data || c->need_max_streams_bidi || c->need_max_streams_uni)
+    if (c->need_max_data || c->need_max_streams_bidi || c->need_max_streams_uni ||
+        c->streams_blocked_bidi || c->streams_blocked_uni)
         return true;
     for (const quic_stream *s = c->streams.head; s != NULL; s = s->next)
         if (stream_wants_send(c, s))
@@ -683,6 +684,17 @@ void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs
             c->data_blocked_at = c->peer_max_data;
             *elic = true;
         }
+    }
+    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit. */
+    if (c->streams_blocked_bidi && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi, 0, 1)) {
+        c->streams_blocked_bidi = false;
+        *elic = true;
+    }
+    if (c->streams_blocked_uni && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni, 0, 1)) {
+        c->streams_blocked_uni = false;
+        *elic = true;
     }
     if (c->streams.head == NULL)
         return;
