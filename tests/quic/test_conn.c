@@ -531,6 +531,105 @@ static void test_application_close(void **state)
     pair_free(&p);
 }
 
+/* RFC 9000 §7.3: the server's original_destination_connection_id must match. */
+static void test_transport_parameter_cid_mismatch(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    p.c->original_dcid.bytes[0] ^= 0xff; /* the client now remembers another ODCID */
+    pump(&p);
+    quic_event ev;
+    bool client_closed = false, server_closed = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_false(ev.by_peer);
+            assert_int_equal(ev.error_code, QUIC_TE_TRANSPORT_PARAMETER_ERROR);
+            client_closed = true;
+        }
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_true(ev.by_peer);
+            assert_int_equal(ev.error_code, QUIC_TE_TRANSPORT_PARAMETER_ERROR);
+            server_closed = true;
+        }
+    assert_true(client_closed);
+    assert_true(server_closed);
+    assert_false(quic_conn_is_established(p.s));
+    pair_free(&p);
+}
+
+/* RFC 9221: datagrams both ways, and the bounded send queue. */
+static void test_datagrams(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.cc.max_datagram_frame_size = 1200;
+    p.sc.max_datagram_frame_size = 1200;
+    p.cc.max_datagram_queue = 4;
+    pair_start(&p);
+    size_t max = quic_conn_max_datagram_payload(p.c);
+    assert_true(max > 1000 && max <= 1197);
+    uint8_t big[1300] = {0};
+    assert_int_equal(quic_conn_send_datagram(p.c, big, max + 1), QUIC_ERR_ARGUMENT);
+    for (int i = 0; i < 4; i++) {
+        uint8_t d[3] = {'d', 'g', (uint8_t)i};
+        assert_int_equal(quic_conn_send_datagram(p.c, d, 3), 0);
+    }
+    assert_int_equal(quic_conn_send_datagram(p.c, big, 10), QUIC_ERR_LIMIT);
+    pump(&p);
+    quic_event ev;
+    int got = 0;
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_DATAGRAM) {
+            assert_int_equal(ev.len, 3);
+            assert_int_equal(ev.data[2], got);
+            got++;
+        }
+    assert_int_equal(got, 4);
+    assert_int_equal(quic_conn_send_datagram(p.s, (const uint8_t *)"back", 4), 0);
+    pump(&p);
+    bool back = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_DATAGRAM) {
+            assert_memory_equal(ev.data, "back", 4);
+            back = true;
+        }
+    assert_true(back);
+    pair_free(&p);
+}
+
+/* RFC 9001 §6: a key update started by each side in turn, with traffic after each. */
+static void test_key_update_api(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    assert_int_equal(quic_conn_key_update(p.c), 0);
+    /* A second update before the first was acknowledged is refused. */
+    assert_int_equal(quic_conn_key_update(p.c), QUIC_ERR_ARGUMENT);
+    uint64_t id;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &id), 0);
+    assert_int_equal(quic_stream_write(p.c, id, (const uint8_t *)"x", 1, false), 1);
+    pump(&p);
+    assert_true(p.s->key_phase);
+    assert_true(p.c->rx_phase);
+    assert_int_equal(quic_conn_key_update(p.s), 0);
+    assert_int_equal(quic_stream_write(p.s, id, (const uint8_t *)"y", 1, true), 1);
+    pump(&p);
+    assert_false(p.c->key_phase);
+    assert_false(p.s->rx_phase);
+    assert_int_equal(quic_conn_get_stats(p.c)->key_updates, 2);
+    assert_int_equal(quic_conn_get_stats(p.s)->key_updates, 2);
+    assert_false(quic_conn_is_closed(p.c));
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +644,9 @@ int main(void)
         cmocka_unit_test(test_stream_api),
         cmocka_unit_test(test_stream_limit_local),
         cmocka_unit_test(test_application_close),
+        cmocka_unit_test(test_transport_parameter_cid_mismatch),
+        cmocka_unit_test(test_datagrams),
+        cmocka_unit_test(test_key_update_api),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
