@@ -630,6 +630,54 @@ static void test_key_update_api(void **state)
     pair_free(&p);
 }
 
+/* RFC 9000 §4.1-§4.2: small windows, DATA_BLOCKED / STREAM_DATA_BLOCKED, then updates. */
+static void test_flow_control_updates(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.sc.initial_max_data = 1500;
+    p.sc.initial_max_stream_data_bidi_remote = 1000;
+    pair_start(&p);
+    uint64_t a, b;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &a), 0);
+    assert_int_equal(quic_conn_open_stream(p.c, true, &b), 0);
+    static uint8_t data[10000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    assert_int_equal(quic_stream_write(p.c, a, data, sizeof(data), true), sizeof(data));
+    assert_int_equal(quic_stream_write(p.c, b, data, sizeof(data), true), sizeof(data));
+    pump(&p);
+    /* Blocked: 1000 on stream a (its limit), 500 on b (the connection's). */
+    assert_int_equal(p.c->data_sent, 1500);
+    assert_int_equal(p.c->data_blocked_at, 1500);
+    uint64_t got[2] = {0, 0};
+    bool fin[2] = {false, false};
+    uint8_t buf[4096];
+    for (int round = 0; round < 200 && !(fin[0] && fin[1]); round++) {
+        for (int k = 0; k < 2; k++) {
+            uint64_t id = k == 0 ? a : b;
+            int64_t n;
+            bool f = false;
+            while (!fin[k] && (n = quic_stream_read(p.s, id, buf, sizeof(buf), &f)) >= 0) {
+                assert_memory_equal(buf, data + got[k], (size_t)n);
+                got[k] += (uint64_t)n;
+                if (f)
+                    fin[k] = true;
+                if (n == 0)
+                    break;
+            }
+        }
+        pump(&p);
+    }
+    assert_true(fin[0] && fin[1]);
+    assert_int_equal(got[0], sizeof(data));
+    assert_int_equal(got[1], sizeof(data));
+    /* The windows moved: MAX_DATA and MAX_STREAM_DATA were sent. */
+    assert_true(p.s->max_data >= 2 * sizeof(data));
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_transport_parameter_cid_mismatch),
         cmocka_unit_test(test_datagrams),
         cmocka_unit_test(test_key_update_api),
+        cmocka_unit_test(test_flow_control_updates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
