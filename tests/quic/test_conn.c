@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -159,6 +160,10 @@ static size_t craft(quic_conn *from, const uint8_t *frames, size_t len, uint8_t 
     size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
     int n = crypto_pp_protect(&from->tx[CRYPTO_LEVEL_APP], out, cap, pn_offset, pn, payload_len);
     assert_true(n > 0);
+    /* Recorded as sent, so that the peer's ACK of it is legitimate. */
+    assert_int_equal(quic_recovery_on_packet_sent(&from->rec, SP_APP, pn, (uint32_t)n, true, true,
+                                                  0, from->last_now),
+                     0);
     return (size_t)n;
 }
 
@@ -678,6 +683,133 @@ static void test_flow_control_updates(void **state)
     pair_free(&p);
 }
 
+/* Build an Initial datagram of the client's with the given payload, padded to 1200. */
+static size_t craft_initial(quic_conn *c, uint64_t pn, const uint8_t *frames, size_t len,
+                            uint8_t *out, size_t cap)
+{
+    quic_writer w = quic_writer_init(out, cap - 16);
+    quic_pkt_builder b;
+    const quic_cid_value *dcid = &c->pcid[0].cid;
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid->bytes,
+                                    dcid->len, c->initial_scid.bytes, c->initial_scid.len, NULL, 0,
+                                    pn, 2));
+    assert_true(quic_put_bytes(&w, frames, len));
+    assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
+    assert_true(quic_pkt_finish(&w, &b, 16));
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    int n = crypto_pp_protect(&c->tx[CRYPTO_LEVEL_INITIAL], out, cap, pn_offset, pn, payload_len);
+    assert_true(n >= 1200);
+    return (size_t)n;
+}
+
+/* A ClientHello cut into a dozen CRYPTO fragments sent out of order over two
+ * Initials with skipped packet numbers, PING and PADDING (as Chromium does). */
+static void test_crypto_fragments_out_of_order(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    quic_crypto_send *cs = &p.c->sp[SP_INITIAL].csend;
+    size_t total = cs->len;
+    assert_true(total > 200);
+    size_t cut[13];
+    for (int i = 0; i <= 12; i++)
+        cut[i] = total * (size_t)i / 12;
+    uint8_t frames[2][1200];
+    size_t flen[2] = {0, 0};
+    /* Odd fragments, last first, go in the first datagram; even ones in the second. */
+    for (int i = 11; i >= 0; i--) {
+        int d = i % 2 == 1 ? 0 : 1;
+        quic_writer w = quic_writer_init(frames[d] + flen[d], sizeof(frames[d]) - flen[d]);
+        if (i == 5)
+            quic_put_u8(&w, QUIC_FT_PING);
+        assert_true(quic_frame_encode_crypto(&w, cut[i], cs->buf + cut[i], cut[i + 1] - cut[i]));
+        flen[d] = (size_t)(w.p - frames[d]);
+    }
+    uint8_t dg[1500];
+    size_t n = craft_initial(p.c, 0, frames[0], flen[0], dg, sizeof(dg));
+    p.s = quic_conn_accept(&p.t.env, &p.sc, NULL, NULL, dg, n, p.now);
+    assert_non_null(p.s);
+    assert_false(p.s->have_tx[CRYPTO_LEVEL_HANDSHAKE]); /* still missing half the hello */
+    n = craft_initial(p.c, 7, frames[1], flen[1], dg, sizeof(dg));
+    assert_int_equal(quic_conn_recv(p.s, NULL, dg, n, p.now), 0);
+    assert_true(p.s->have_tx[CRYPTO_LEVEL_HANDSHAKE]);
+    /* The client believes it sent all this itself. */
+    p.c->sp[SP_INITIAL].next_pn = 8;
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 0, 1200, true, true, 0, p.now), 0);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 7, 1200, true, true, 0, p.now), 0);
+    cs->sent = cs->len;
+    pump(&p);
+    if (!quic_conn_is_established(p.c))
+        fprintf(stderr, "client state %d error %d hs %d\n", p.c->state, p.c->error,
+                p.c->handshake_complete);
+    assert_true(quic_conn_is_established(p.c));
+    assert_true(quic_conn_is_established(p.s));
+    pair_free(&p);
+}
+
+/* RFC 9000 §5.1.2, §19.15: active_connection_id_limit and retire_prior_to. */
+static void test_connection_id_limit(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    uint8_t f[64];
+    size_t n = put(f, 0, QUIC_FT_NEW_CONNECTION_ID);
+    n = put(f, n, 10);
+    n = put(f, n, 0);
+    f[n++] = 8;
+    memset(f + n, 0xaa, 8 + 16);
+    n += 8 + 16;
+    expect_close(&p, f, n, QUIC_TE_CONNECTION_ID_LIMIT_ERROR);
+    pair_free(&p);
+
+    pair_init(&p);
+    pair_start(&p);
+    /* The client makes one more CID (seq 4) and announces it with
+     * retire_prior_to 4: the server moves to it and retires 0-3; the client
+     * then issues new ones. */
+    assert_true(quic_conn_issue_cid(p.c, false));
+    const quic_local_cid *nc = NULL;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
+        if (p.c->lcid[i].in_use && p.c->lcid[i].seq == 4)
+            nc = &p.c->lcid[i];
+    assert_non_null(nc);
+    n = put(f, 0, QUIC_FT_NEW_CONNECTION_ID);
+    n = put(f, n, 4);
+    n = put(f, n, 4);
+    f[n++] = nc->cid.len;
+    memcpy(f + n, nc->cid.bytes, nc->cid.len);
+    n += nc->cid.len;
+    memcpy(f + n, nc->reset_token, 16);
+    n += 16;
+    uint8_t pkt[1500];
+    size_t k = craft(p.c, f, n, pkt, sizeof(pkt));
+    assert_int_equal(quic_conn_recv(p.s, NULL, pkt, k, p.now), 0);
+    const quic_peer_cid *cur = &p.s->pcid[p.s->pcid_cur];
+    assert_true(cur->in_use);
+    assert_int_equal(cur->seq, 4);
+    assert_int_equal(p.s->n_retire_pending, 4);
+    pump(&p);
+    assert_int_equal(p.s->n_retire_pending, 0);
+    size_t live = 0;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
+        live += p.c->lcid[i].in_use;
+    assert_true(live >= 4);
+    if (p.c->error != 0)
+        fprintf(stderr, "client error %d frame %llx reason %s\n", p.c->error,
+                (unsigned long long)p.c->close_frame_type, p.c->close_reason);
+    assert_false(quic_conn_is_closed(p.c));
+    assert_int_equal(p.c->error, 0);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +828,8 @@ int main(void)
         cmocka_unit_test(test_datagrams),
         cmocka_unit_test(test_key_update_api),
         cmocka_unit_test(test_flow_control_updates),
+        cmocka_unit_test(test_crypto_fragments_out_of_order),
+        cmocka_unit_test(test_connection_id_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
