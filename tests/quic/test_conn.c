@@ -810,6 +810,65 @@ static void test_connection_id_limit(void **state)
     pair_free(&p);
 }
 
+/* RFC 9000 §6.2: Version Negotiation before any server packet. */
+static void test_version_negotiation(void **state)
+{
+    (void)state;
+    for (int listed = 0; listed < 2; listed++) {
+        pair p;
+        pair_init(&p);
+        p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+        assert_non_null(p.c);
+        int n = quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now);
+        assert_true(n >= 1200);
+        uint8_t vn[256];
+        quic_writer w = quic_writer_init(vn, sizeof(vn));
+        uint32_t versions[2] = {0x1a2a3a4a, listed ? QUIC_VERSION_1 : 0xff00001d};
+        assert_true(quic_pkt_build_vn(&w, 0x12, p.c->original_dcid.bytes, p.c->original_dcid.len,
+                                      p.c->initial_scid.bytes, p.c->initial_scid.len, versions, 2));
+        assert_int_equal(quic_conn_recv(p.c, NULL, vn, (size_t)(w.p - vn), p.now), 0);
+        /* One that lists our version is ignored; otherwise the attempt ends. */
+        assert_int_equal(quic_conn_is_closed(p.c), !listed);
+        quic_event ev;
+        bool closed = false;
+        while (quic_conn_poll_event(p.c, &ev))
+            closed |= ev.type == QUIC_EVENT_CLOSED;
+        assert_int_equal(closed, !listed);
+        pair_free(&p);
+    }
+}
+
+/* RFC 9000 §10.3.1: a datagram ending in the server's token drains the client. */
+static void test_stateless_reset_detected(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    assert_true(p.c->pcid[0].has_token);
+    uint8_t d[64];
+    quic_writer w = quic_writer_init(d, sizeof(d));
+    assert_true(quic_pkt_build_stateless_reset(&w, &p.t.env, 40, p.c->pcid[0].reset_token));
+    /* A wrong token is just garbage. */
+    d[39] ^= 1;
+    assert_int_equal(quic_conn_recv(p.c, NULL, d, 40, p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.c)->stateless_resets, 0);
+    d[39] ^= 1;
+    assert_int_equal(quic_conn_recv(p.c, NULL, d, 40, p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.c)->stateless_resets, 1);
+    quic_event ev;
+    bool closed = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_int_equal(ev.len, strlen("stateless reset"));
+            closed = true;
+        }
+    assert_true(closed);
+    /* Draining: nothing more is sent. */
+    assert_int_equal(quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now), 0);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +889,8 @@ int main(void)
         cmocka_unit_test(test_flow_control_updates),
         cmocka_unit_test(test_crypto_fragments_out_of_order),
         cmocka_unit_test(test_connection_id_limit),
+        cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_stateless_reset_detected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
