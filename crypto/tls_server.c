@@ -91,6 +91,10 @@ static int negotiate(crypto_tls *tls, const crypto_tls_client_hello *ch, choice 
                     crypto_tls_ext_bit(CRYPTO_EXT_KEY_SHARE);
     if ((ch->exts & need) != need)
         return CRYPTO_ERR_MISSING_EXTENSION;
+    /* §4.2.9: a PSK offer needs psk_key_exchange_modes (we ignore PSKs, but not this). */
+    if ((ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY)) &&
+        !(ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_PSK_KEY_EXCHANGE_MODES)))
+        return CRYPTO_ERR_MISSING_EXTENSION;
     /* RFC 9001 §8.2 */
     bool has_tp = (ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS)) != 0;
     if (tls->quic && !has_tp)

@@ -402,6 +402,68 @@ static void test_verify_time(void **state)
     side_free(s);
 }
 
+/* A three-level chain (root, intermediate, leaf for an IP address): no SNI is sent
+ * for an IP literal (RFC 6066 §3), the name is checked against the iPAddress SAN. */
+static void test_intermediate_and_ip(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 141);
+    int64_t now = t.wall_clock;
+    crypto_cert_params ip = {.common_name = "ica",
+                             .not_before_unix = now - 86400,
+                             .not_after_unix = now + 86400,
+                             .is_ca = true,
+                             .issuer_der = fx.ca_der,
+                             .issuer_der_len = fx.ca_len,
+                             .issuer_key = fx.ca_key};
+    uint8_t *ica, *ica_key_der, *leaf, *leaf_key_der;
+    size_t ica_len, ica_key_len, leaf_len, leaf_key_len;
+    crypto_privkey *ica_key, *leaf_key;
+    assert_int_equal(
+        crypto_cert_generate(&t.env, &ip, &ica, &ica_len, &ica_key_der, &ica_key_len, &ica_key), 0);
+    crypto_cert_params lp = {.common_name = "127.0.0.1",
+                             .ip_address = "127.0.0.1",
+                             .not_before_unix = now - 86400,
+                             .not_after_unix = now + 86400,
+                             .issuer_der = ica,
+                             .issuer_der_len = ica_len,
+                             .issuer_key = ica_key};
+    assert_int_equal(crypto_cert_generate(&t.env, &lp, &leaf, &leaf_len, &leaf_key_der,
+                                          &leaf_key_len, &leaf_key),
+                     0);
+    const uint8_t *chain[2] = {leaf, ica};
+    size_t lens[2] = {leaf_len, ica_len};
+    for (int variant = 0; variant < 3; variant++) {
+        side *c = side_new(false, 142);
+        side *s = side_new(true, 143);
+        s->cfg.cert_chain = chain;
+        s->cfg.cert_chain_lens = lens;
+        s->cfg.cert_chain_count = variant == 2 ? 1 : 2; /* 2: the intermediate is missing */
+        s->cfg.private_key = leaf_key;
+        c->cfg.server_name = variant == 1 ? "127.0.0.2" : "127.0.0.1";
+        side_start(c);
+        side_start(s);
+        pair_run(c, s, 0);
+        if (variant == 0) {
+            assert_success(c, s);
+            assert_null(crypto_tls_server_name(s->tls));
+        } else {
+            assert_int_equal(crypto_tls_alert(c->tls),
+                             variant == 1 ? CRYPTO_ALERT_BAD_CERTIFICATE : CRYPTO_ALERT_UNKNOWN_CA);
+        }
+        side_free(c);
+        side_free(s);
+    }
+    quic_env_free(&t.env, ica);
+    quic_env_free(&t.env, ica_key_der);
+    quic_env_free(&t.env, leaf);
+    quic_env_free(&t.env, leaf_key_der);
+    crypto_privkey_free(&t.env, ica_key);
+    crypto_privkey_free(&t.env, leaf_key);
+    test_env_check_leaks(&t);
+}
+
 /* RSA-PSS for an RSA key (RFC 8446 §4.2.3: rsa_pss_rsae_sha256). */
 static void test_rsa_server(void **state)
 {
@@ -816,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_alpn_required_in_quic),
         cmocka_unit_test(test_certificates),
         cmocka_unit_test(test_verify_time),
+        cmocka_unit_test(test_intermediate_and_ip),
         cmocka_unit_test(test_rsa_server),
         cmocka_unit_test(test_tcp_mode),
         cmocka_unit_test(test_transport_params_required),

@@ -90,6 +90,14 @@ static size_t ch_find_ext(const uint8_t *msg, size_t len, uint16_t type)
     return 0;
 }
 
+static void ch_rename_ext(uint8_t *msg, size_t len, uint16_t from, uint16_t to)
+{
+    size_t at = ch_find_ext(msg, len, from);
+    assert_int_not_equal(at, 0);
+    msg[at] = (uint8_t)(to >> 8);
+    msg[at + 1] = (uint8_t)to;
+}
+
 static void set_body_len(uint8_t *msg, size_t body)
 {
     msg[1] = (uint8_t)(body >> 16);
@@ -97,12 +105,19 @@ static void set_body_len(uint8_t *msg, size_t body)
     msg[3] = (uint8_t)body;
 }
 
-static void ch_rename_ext(uint8_t *msg, size_t len, uint16_t from, uint16_t to)
+/* Append an extension (type, length, body as given) to a ClientHello message. */
+static void ch_append_ext(uint8_t *msg, size_t *len, const uint8_t *ext, size_t ext_len)
 {
-    size_t at = ch_find_ext(msg, len, from);
-    assert_int_not_equal(at, 0);
-    msg[at] = (uint8_t)(to >> 8);
-    msg[at + 1] = (uint8_t)to;
+    size_t p = 4 + 2 + 32;
+    p += 1 + msg[p];
+    p += 2 + (size_t)((msg[p] << 8) | msg[p + 1]);
+    p += 1 + msg[p];
+    size_t total = (size_t)((msg[p] << 8) | msg[p + 1]) + ext_len;
+    msg[p] = (uint8_t)(total >> 8);
+    msg[p + 1] = (uint8_t)total;
+    memcpy(msg + *len, ext, ext_len);
+    *len += ext_len;
+    set_body_len(msg, *len - 4);
 }
 
 /* Feed a message to a fresh server; return it for inspection. */
@@ -330,6 +345,24 @@ static void test_bad_client_hellos(void **state)
         expect_server_alert(k.msg, k.len, CRYPTO_ERR_MISSING_EXTENSION,
                             CRYPTO_ALERT_MISSING_EXTENSION);
     }
+
+    /* A PSK offer (last, as it must be) without psk_key_exchange_modes; with it, the
+     * PSK is ignored and the handshake goes on. */
+    static const uint8_t psk[] = {0, 41, 0, 12, 0, 5, 0, 1, 0xaa, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t modes[] = {0, 45, 0, 2, 1, 1};
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    expect_server_alert(k.msg, k.len, CRYPTO_ERR_MISSING_EXTENSION, CRYPTO_ALERT_MISSING_EXTENSION);
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, modes, sizeof(modes));
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    side *ok = server_with(k.msg, k.len, 0);
+    side_free(ok);
+    /* pre_shared_key not last. */
+    craft_encode(&k);
+    ch_append_ext(k.msg, &k.len, psk, sizeof(psk));
+    ch_append_ext(k.msg, &k.len, modes, sizeof(modes));
+    expect_server_alert(k.msg, k.len, CRYPTO_ERR_ILLEGAL_PARAMETER, CRYPTO_ALERT_ILLEGAL_PARAMETER);
 
     /* No ALPN in QUIC mode. */
     craft_encode(&k);
@@ -784,22 +817,32 @@ static void assert_protocol_alert(const side *x)
 static void test_random_mutations(void **state)
 {
     (void)state;
+    static const uint16_t client_groups[] = {CRYPTO_GROUP_X25519, CRYPTO_GROUP_SECP256R1, 0};
+    static const uint16_t server_groups[] = {CRYPTO_GROUP_SECP256R1, 0};
     int failures = 0;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 400; i++) {
         side *c = side_new(false, 1000 + (uint64_t)i);
         side *s = side_new(true, 2000 + (uint64_t)i);
+        /* Every other run goes through a HelloRetryRequest. */
+        bool hrr = i % 2 == 1;
+        if (hrr) {
+            c->cfg.groups = client_groups;
+            s->cfg.groups = server_groups;
+        }
         side_start(c);
         side_start(s);
-        /* Which flight: the ClientHello, the server's Initial or Handshake bytes, or the
-         * client's Finished. */
-        int flight = i % 4;
-        if (flight >= 1)
-            assert_int_equal(pair_deliver(c, s, 0), 0);
-        if (flight == 3)
-            assert_int_equal(pair_deliver(s, c, 0), 0);
-        side *from = flight == 0 || flight == 3 ? c : s;
-        crypto_level level =
-            flight == 2 || flight == 3 ? CRYPTO_LEVEL_HANDSHAKE : CRYPTO_LEVEL_INITIAL;
+        /* Which flight is damaged: without a retry ClientHello, server flight, client
+         * Finished; with one ClientHello1, HelloRetryRequest, ClientHello2, server
+         * flight, client Finished. */
+        int steps = (i / 2) % (hrr ? 5 : 3);
+        for (int k = 0; k < steps; k++)
+            assert_int_equal(k % 2 == 0 ? pair_deliver(c, s, 0) : pair_deliver(s, c, 0), 0);
+        side *from = steps % 2 == 0 ? c : s;
+        uint32_t pick = next_random();
+        crypto_level level = CRYPTO_LEVEL_INITIAL;
+        if (from->out_len[CRYPTO_LEVEL_INITIAL] == 0 ||
+            (from->out_len[CRYPTO_LEVEL_HANDSHAKE] > 0 && pick % 2 == 1))
+            level = CRYPTO_LEVEL_HANDSHAKE;
         size_t len = from->out_len[level];
         assert_true(len > 0);
         uint32_t r = next_random();
@@ -831,7 +874,7 @@ static void test_random_mutations(void **state)
         side_free(s);
     }
     /* Most damage is caught. */
-    assert_true(failures > 200);
+    assert_true(failures > 260);
 }
 
 int main(void)
