@@ -1,5 +1,4 @@
-/* libFuzzer target: the certificate path (RFC 8446 §4.4.2 Certificate body, X.509 verify, public
- * keys). */
+/* libFuzzer target: Certificate bodies and DER certificates through X.509 verify and keys. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

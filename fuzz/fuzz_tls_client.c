@@ -1,5 +1,4 @@
-/* libFuzzer target: a client TLS 1.3 engine after crypto_tls_start, fed the input as server
- * messages. */
+/* libFuzzer target: a client TLS 1.3 engine after crypto_tls_start, fed server messages. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

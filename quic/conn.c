@@ -51,7 +51,7 @@ static void config_defaults(quic_config *c)
 void quic_conn_event(quic_conn *c, const quic_event *ev)
 {
     if (c->ev_count == c->ev_cap) {
-        if (c->ev_cap >= QUIC_OPT_MAX_EVENTS)
+        if (c->ev_cap >= QUIC_OPT_MAX_EVENTS && ev->type != QUIC_EVENT_CLOSED)
             return; /* the application is not polling: it learns the state by reading */
         size_t ncap = c->ev_cap ? c->ev_cap * 2 : 16;
         quic_event *n = quic_env_alloc(c->env, ncap * sizeof(*n));
@@ -202,6 +202,8 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             const quic_frame_rec *f = &r->f[i];
             switch (f->kind) {
             case REC_CRYPTO:
+                if (!lost && !c->sp[space].discarded)
+                    quic_ranges_add(&c->sp[space].csend.acked, f->offset, f->offset + f->len);
                 if (lost && !c->sp[space].discarded &&
                     quic_ranges_add(&c->sp[space].csend.retx, f->offset, f->offset + f->len) !=
                         QUIC_OK)
@@ -249,6 +251,7 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     sp->csend.buf = NULL;
     sp->csend.len = sp->csend.cap = 0;
     quic_ranges_free(&sp->csend.retx);
+    quic_ranges_free(&sp->csend.acked);
     quic_stream_buf_free(&sp->crecv);
     sp->probes = 0;
 }
@@ -416,6 +419,7 @@ quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, 
         quic_ack_tracker_init(&sp->ack, c->cfg.max_ack_ranges, QUIC_OPT_MAX_ACK_DELAY_MS * 1000,
                               i != SP_APP);
         quic_ranges_init(&sp->csend.retx, env, 256, false);
+        quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 64);
     }
     if (c->cfg.cc == QUIC_CC_CUBIC)
@@ -436,6 +440,8 @@ quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, 
     c->close_deadline = QUIC_TIME_NEVER;
     c->idle_timeout = c->cfg.max_idle_timeout_ms * 1000;
     c->address_validated = !is_server;
+    if (c->idle_timeout > 0)
+        c->idle_deadline = now + c->idle_timeout; /* also bounds a handshake that never starts */
     quic_tp_defaults(&c->peer_tp);
     quic_streams_init(c);
     quic_conn_issue_cid(c, false);
@@ -553,6 +559,7 @@ void quic_conn_free(quic_conn *c)
         quic_recovery_discard_space(&c->rec, i, c->last_now);
         quic_env_free(env, c->sp[i].csend.buf);
         quic_ranges_free(&c->sp[i].csend.retx);
+        quic_ranges_free(&c->sp[i].csend.acked);
         quic_stream_buf_free(&c->sp[i].crecv);
     }
     quic_recovery_free(&c->rec);

@@ -64,8 +64,9 @@ typedef struct quic_sent_rec {
 typedef struct quic_crypto_send {
     uint8_t *buf;
     size_t len, cap;
-    uint64_t sent;    /* bytes sent at least once */
-    quic_ranges retx; /* lost ranges to resend */
+    uint64_t sent;     /* bytes sent at least once */
+    quic_ranges retx;  /* lost ranges to resend */
+    quic_ranges acked; /* acknowledged ranges: never resent */
 } quic_crypto_send;
 
 /* One packet number space (RFC 9000 §12.3). */

@@ -102,6 +102,18 @@ static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec
     quic_crypto_send *cs = &c->sp[space].csend;
     while (!quic_ranges_empty(&cs->retx) && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
         quic_range r = quic_ranges_at(&cs->retx, 0);
+        /* Skip what the peer already acknowledged (PTO probes queue everything). */
+        for (size_t i = 0; i < quic_ranges_count(&cs->acked); i++) {
+            quic_range a = quic_ranges_at(&cs->acked, i);
+            if (a.start <= r.start && a.end > r.start)
+                r.start = a.end;
+            else if (a.start > r.start && a.start < r.end)
+                r.end = a.start;
+        }
+        if (r.start >= r.end) {
+            quic_ranges_remove_below(&cs->retx, quic_ranges_at(&cs->retx, 0).end);
+            continue;
+        }
         size_t fit = quic_frame_crypto_fit(quic_writer_left(w), r.start, (size_t)(r.end - r.start));
         if (fit == 0)
             return;

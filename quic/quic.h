@@ -103,31 +103,57 @@ QUINCE_API void quic_conn_free(quic_conn *conn);
  * a negative return means the connection failed (see the CLOSED event). */
 QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint8_t *data,
                               size_t len, uint64_t now);
-/* Build the next datagram into buf; returns its size, 0 when there is nothing
- * to send now. The caller loops until 0. */
+/* Build the next datagram (coalesced packets) into buf; returns its size, 0
+ * when there is nothing to send now (congestion window, pacing, amplification
+ * limit, or nothing pending), QUIC_ERR_ARGUMENT. The caller loops until 0
+ * and calls again after recv, on_timeout or any stream/datagram write.
+ * cap should be at least 1200 (Initial datagrams are padded to 1200). */
 QUINCE_API int quic_conn_send(quic_conn *conn, quic_addr *to, uint8_t *buf, size_t cap,
                               uint64_t now);
+/* Absolute time of the next timer (loss, PTO, ACK delay, pacing, idle,
+ * closing/draining), or QUIC_TIME_NEVER. Call on_timeout when it passes,
+ * then send. */
 QUINCE_API uint64_t quic_conn_next_timeout(const quic_conn *conn);
 QUINCE_API int quic_conn_on_timeout(quic_conn *conn, uint64_t now);
+/* The next event, false when none. Event data stays valid until the next poll. */
 QUINCE_API bool quic_conn_poll_event(quic_conn *conn, quic_event *ev);
 
+/* RFC 9000 §2.1: the next stream of ours. QUIC_ERR_LIMIT when the peer's
+ * MAX_STREAMS does not allow one yet (STREAMS_BLOCKED is sent; retry after
+ * more data flowed), QUIC_ERR_ARGUMENT when closing, QUIC_ERR_NOMEM. */
 QUINCE_API int quic_conn_open_stream(quic_conn *conn, bool bidi, uint64_t *stream_id);
-/* Returns bytes accepted (may be fewer than len under flow control), or < 0. */
+/* Returns bytes accepted into the stream's send buffer (max_stream_buffer
+ * unacknowledged bytes; fewer than len when full: a WRITABLE event follows
+ * when room returns, and fin is then ignored), or QUIC_ERR_ARGUMENT (unknown
+ * stream, receive-only, after FIN or reset, connection closing). Flow
+ * control is applied when sending. */
 QUINCE_API int64_t quic_stream_write(quic_conn *conn, uint64_t stream_id, const uint8_t *data,
                                      size_t len, bool fin);
-/* Returns bytes read (0: nothing now; *fin set at the end), or < 0. */
+/* Returns bytes read (0: nothing now; *fin set at the end, after which the
+ * stream may be forgotten), QUIC_ERR_STREAM_STATE after the peer's
+ * RESET_STREAM (the RESET event carries its code), QUIC_ERR_ARGUMENT for an
+ * unknown or send-only stream. Reading opens the flow-control windows. */
 QUINCE_API int64_t quic_stream_read(quic_conn *conn, uint64_t stream_id, uint8_t *buf, size_t cap,
                                     bool *fin);
 /* FIN after what was written (quic_stream_write with len 0 and fin). */
 QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
+/* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
 QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 
+/* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
+ * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when
+ * max_datagram_queue datagrams wait already. */
 QUINCE_API int quic_conn_send_datagram(quic_conn *conn, const uint8_t *data, size_t len);
+/* 0 until the peer's transport parameters allow DATAGRAM. */
 QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
 
+/* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before
+ * 1-RTT), then the closing period (3 PTO). */
 QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *reason,
                                uint64_t now);
+/* RFC 9001 §6: start a key update. QUIC_ERR_ARGUMENT before the handshake is
+ * confirmed or while the previous update is unacknowledged. */
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);

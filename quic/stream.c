@@ -641,9 +641,23 @@ static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
     return s->fin_requested && !s->fin_sent && s->send_next == s->final_size;
 }
 
+/* RFC 9000 §4.1: DATA_BLOCKED is owed when the connection limit holds back data. */
+static bool data_blocked_pending(const quic_conn *c)
+{
+    if (c->data_sent < c->peer_max_data || c->data_blocked_at == c->peer_max_data)
+        return false;
+    for (const quic_stream *s = c->streams.head; s != NULL; s = s->next)
+        if (s->has_send && !s->reset_sent && s->sbuf_base + s->sbuf_len > s->send_next)
+            return true;
+    return false;
+}
+
 bool quic_stream_has_pending(const quic_conn *c)
 {
-    if (c->need_max_data || c->need_max_streams_bidi || c->need_max_streams_uni)
+    if (data_blocked_pending(c))
+        return true;
+    if (c->need_max_data || c->need_max_streams_bidi || c->need_max_streams_uni ||
+        c->streams_blocked_bidi || c->streams_blocked_uni)
         return true;
     for (const quic_stream *s = c->streams.head; s != NULL; s = s->next)
         if (stream_wants_send(c, s))
@@ -673,16 +687,23 @@ void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs
         c->need_max_streams_uni = false;
         *elic = true;
     }
-    if (c->data_sent >= c->peer_max_data && c->data_blocked_at != c->peer_max_data &&
-        room(w, 16, *n, max_recs)) {
-        bool any = false;
-        for (quic_stream *s = c->streams.head; s != NULL && !any; s = s->next)
-            any = s->has_send && s->sbuf_base + s->sbuf_len > s->send_next;
-        if (any && put_frame2(w, QUIC_FT_DATA_BLOCKED, c->peer_max_data, 0, 1)) {
+    if (data_blocked_pending(c) && room(w, 16, *n, max_recs)) {
+        if (put_frame2(w, QUIC_FT_DATA_BLOCKED, c->peer_max_data, 0, 1)) {
             add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_DATA_BLOCKED});
             c->data_blocked_at = c->peer_max_data;
             *elic = true;
         }
+    }
+    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit. */
+    if (c->streams_blocked_bidi && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi, 0, 1)) {
+        c->streams_blocked_bidi = false;
+        *elic = true;
+    }
+    if (c->streams_blocked_uni && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni, 0, 1)) {
+        c->streams_blocked_uni = false;
+        *elic = true;
     }
     if (c->streams.head == NULL)
         return;

@@ -42,7 +42,11 @@
  *   server-hrr      our server accepts only GROUP, s_client's key share is
  *                   for the other group: a HelloRetryRequest;
  *   server-untrusted  s_client trusts another CA;
- *   server-no-suite   s_client offers only TLS_AES_128_CCM_SHA256.
+ *   server-no-suite   s_client offers only TLS_AES_128_CCM_SHA256;
+ *   server-extras     s_client also offers an external PSK and post-handshake
+ *                     auth, which our server ignores;
+ *   server-sigalgs    s_client offers only rsa_pss_rsae_sha384 (RSA cert);
+ *   server-no-sigalg  s_client offers only rsa_pss_rsae_sha256 (ECDSA cert).
  * Certificates are made with openssl req/x509 in a fresh temporary directory;
  * everything (openssl process, directory) is removed whatever the outcome,
  * and the whole case is bounded in time.
@@ -64,6 +68,9 @@ typedef enum {
     MODE_SERVER_UNTRUSTED,
     MODE_SERVER_NO_SUITE,
     MODE_KEY_UPDATE,
+    MODE_SERVER_EXTRAS,
+    MODE_SERVER_SIGALGS,
+    MODE_SERVER_NO_SIGALG,
 } interop_mode;
 
 /* The server's certificate: a leaf signed by a test CA of the same kind, or
@@ -425,7 +432,17 @@ static int reserve_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Connect to openssl s_server, retrying while it starts. */
+static bool file_has(const char *name, const char *needle)
+{
+    size_t len;
+    char *t = (char *)read_all(P(name), &len);
+    bool found = t != NULL && strstr(t, needle) != NULL;
+    free(t);
+    return found;
+}
+
+/* Connect to openssl s_server, retrying while it starts; -1 if it could not
+ * listen on the port. */
 static int connect_to(int port, int64_t deadline)
 {
     for (;;) {
@@ -437,7 +454,10 @@ static int connect_to(int port, int64_t deadline)
             return fd;
         int e = errno;
         close(fd);
-        if (e != ECONNREFUSED || child_exited() || interop_now_ms() >= deadline) {
+        bool exited = e == ECONNREFUSED && child_exited();
+        if (exited && file_has("peer.err", "Address already in use"))
+            return -1; /* another process took the port: the caller retries */
+        if (e != ECONNREFUSED || exited || interop_now_ms() >= deadline) {
             dump_file("peer.err");
             fail_msg("cannot connect to s_server on port %d: %s", port, strerror(e));
         }
@@ -520,11 +540,7 @@ static peer_view read_trace(void)
 
 static bool trace_has(const char *needle)
 {
-    size_t len;
-    char *t = (char *)read_all(P("peer.trace"), &len);
-    bool found = t != NULL && strstr(t, needle) != NULL;
-    free(t);
-    return found;
+    return file_has("peer.trace", needle);
 }
 
 /* ---- The cases ---- */
@@ -536,6 +552,8 @@ static const char *const g_alpn[] = {"hq-interop", NULL};
  * among the RSA schemes. */
 static uint16_t expected_scheme(void)
 {
+    if (cfg.mode == MODE_SERVER_SIGALGS)
+        return CRYPTO_SIG_RSA_PSS_RSAE_SHA384;
     switch (cfg.cert) {
     case CERT_RSA:
         return CRYPTO_SIG_RSA_PSS_RSAE_SHA256;
@@ -570,6 +588,11 @@ static void check_theirs(void)
     assert_int_equal(v.sig_scheme, expected_scheme());
     if (cfg.mode == MODE_SERVER_HRR)
         assert_int_equal(v.server_hellos, 2);
+    if (cfg.mode == MODE_SERVER_EXTRAS) {
+        /* s_client did offer them, and our server answered without PSK. */
+        assert_true(trace_has("extension_type=psk(41)"));
+        assert_true(trace_has("extension_type=post_handshake_auth(49)"));
+    }
     assert_string_equal(v.alpn, "hq-interop");
 }
 
@@ -628,6 +651,12 @@ static bool expected_failure_of_mode(expected_failure *e)
         *e = (expected_failure){CRYPTO_ERR_ALERT_RECEIVED, CRYPTO_ALERT_UNKNOWN_CA,
                                 "Level=fatal(2), description=unknown CA(48)"};
         return true;
+    case MODE_SERVER_NO_SIGALG:
+        /* RFC 8446 §4.4.3: the CertificateVerify scheme must be one the
+         * client offered; an ECDSA key cannot sign rsa_pss_rsae_sha256. */
+        *e = (expected_failure){CRYPTO_ERR_HANDSHAKE_FAILURE, CRYPTO_ALERT_HANDSHAKE_FAILURE,
+                                "Level=fatal(2), description=handshake failure(40)"};
+        return true;
     case MODE_SERVER_NO_SUITE:
         /* RFC 8446 §4.1.1: no common cipher suite is handshake_failure. */
         *e = (expected_failure){CRYPTO_ERR_HANDSHAKE_FAILURE, CRYPTO_ALERT_HANDSHAKE_FAILURE,
@@ -672,29 +701,37 @@ static void run_client(test_env *t, int64_t deadline)
     const char *san = cfg.mode == MODE_WRONG_HOST ? "DNS:other.example,IP:127.0.0.2"
                                                   : "IP:127.0.0.1,DNS:localhost";
     make_certs(cfg.cert, san);
-    int port = reserve_port();
-    char accept[64];
-    snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
-    const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
-    /* key-update drives s_server's "k" command, which -quiet disables. */
-    const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
-    const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
-                            "-naccept",     "1",       quiet,          "-cert",
-                            P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
-                            cfg.suite_name, "-groups", cfg.group_name, "-alpn",
-                            alpn,           "-trace",  "-msgfile",     P("peer.trace")};
-    size_t n = 20;
-    if (cfg.cert == CERT_CHAIN) {
-        args[n++] = "-cert_chain";
-        args[n++] = P("inter.pem");
+    /* The port is free when reserve_port returns, but another process may
+     * take it before s_server binds it: then try another. */
+    int fd = -1;
+    for (int attempt = 0; fd < 0; attempt++) {
+        if (attempt == 3)
+            fail_msg("s_server could not listen (3 ports tried)");
+        close_aux();
+        int port = reserve_port();
+        char accept[64];
+        snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
+        const char *alpn = cfg.mode == MODE_ALPN_MISMATCH ? "h3" : "hq-interop";
+        /* key-update drives s_server's "k" command, which -quiet disables. */
+        const char *quiet = cfg.mode == MODE_KEY_UPDATE ? "-ign_eof" : "-quiet";
+        const char *args[32] = {"s_server",     "-tls1_3", "-accept",      accept,
+                                "-naccept",     "1",       quiet,          "-cert",
+                                P("leaf.pem"),  "-key",    P("leaf.key"),  "-ciphersuites",
+                                cfg.suite_name, "-groups", cfg.group_name, "-alpn",
+                                alpn,           "-trace",  "-msgfile",     P("peer.trace")};
+        size_t n = 20;
+        if (cfg.cert == CERT_CHAIN) {
+            args[n++] = "-cert_chain";
+            args[n++] = P("inter.pem");
+        }
+        if (cfg.mode == MODE_FRAGMENTED) {
+            args[n++] = "-max_send_frag";
+            args[n++] = "512";
+        }
+        args[n] = NULL;
+        spawn_openssl(args);
+        fd = connect_to(port, deadline);
     }
-    if (cfg.mode == MODE_FRAGMENTED) {
-        args[n++] = "-max_send_frag";
-        args[n++] = "512";
-    }
-    args[n] = NULL;
-    spawn_openssl(args);
-    int fd = connect_to(port, deadline);
 
     crypto_x509_store *store = crypto_x509_store_new(&t->env);
     assert_non_null(store);
@@ -843,30 +880,43 @@ static void run_server(test_env *t, int64_t deadline)
     int lfd = listen_any(&port);
     char connect[64];
     snprintf(connect, sizeof(connect), "127.0.0.1:%d", port);
-    const char *args[] = {"s_client",
-                          "-tls1_3",
-                          "-connect",
-                          connect,
-                          "-quiet",
-                          "-nocommands",
-                          "-verify_return_error",
-                          "-CAfile",
-                          P(cfg.mode == MODE_SERVER_UNTRUSTED ? "other.pem" : "ca.pem"),
-                          "-verify_ip",
-                          "127.0.0.1",
-                          "-servername",
-                          "localhost",
-                          "-alpn",
-                          "hq-interop",
-                          "-ciphersuites",
-                          cfg.mode == MODE_SERVER_NO_SUITE ? "TLS_AES_128_CCM_SHA256"
-                                                           : cfg.suite_name,
-                          "-groups",
-                          cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
-                          "-trace",
-                          "-msgfile",
-                          P("peer.trace"),
-                          NULL};
+    const char *args[40] = {"s_client",
+                            "-tls1_3",
+                            "-connect",
+                            connect,
+                            "-quiet",
+                            "-nocommands",
+                            "-verify_return_error",
+                            "-CAfile",
+                            P(cfg.mode == MODE_SERVER_UNTRUSTED ? "other.pem" : "ca.pem"),
+                            "-verify_ip",
+                            "127.0.0.1",
+                            "-servername",
+                            "localhost",
+                            "-alpn",
+                            "hq-interop",
+                            "-ciphersuites",
+                            cfg.mode == MODE_SERVER_NO_SUITE ? "TLS_AES_128_CCM_SHA256"
+                                                             : cfg.suite_name,
+                            "-groups",
+                            cfg.mode == MODE_SERVER_HRR ? hrr_groups : cfg.group_name,
+                            "-trace",
+                            "-msgfile",
+                            P("peer.trace")};
+    size_t na = 22;
+    if (cfg.mode == MODE_SERVER_EXTRAS) {
+        /* An external PSK offer (pre_shared_key, psk_key_exchange_modes) and
+         * post_handshake_auth: our server ignores both. */
+        args[na++] = "-psk";
+        args[na++] = "000102030405060708090a0b0c0d0e0f";
+        args[na++] = "-enable_pha";
+    }
+    if (cfg.mode == MODE_SERVER_SIGALGS || cfg.mode == MODE_SERVER_NO_SIGALG) {
+        args[na++] = "-sigalgs";
+        args[na++] =
+            cfg.mode == MODE_SERVER_SIGALGS ? "rsa_pss_rsae_sha384" : "rsa_pss_rsae_sha256";
+    }
+    args[na] = NULL;
     spawn_openssl(args);
     int fd = accept_one(lfd, deadline);
     close(lfd);
@@ -978,7 +1028,9 @@ static void test_case(void **state)
     t.wall_clock = (int64_t)time(NULL);
     int64_t deadline = interop_now_ms() + CASE_MS;
     if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR ||
-        cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE)
+        cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE ||
+        cfg.mode == MODE_SERVER_EXTRAS || cfg.mode == MODE_SERVER_SIGALGS ||
+        cfg.mode == MODE_SERVER_NO_SIGALG)
         run_server(&t, deadline);
     else
         run_client(&t, deadline);
@@ -996,7 +1048,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: interop_openssl OPENSSL "
                     "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr|expired|unknown-"
-                    "ca|server-untrusted|server-no-suite|key-update "
+                    "ca|server-untrusted|server-no-suite|key-update|server-extras|server-sigalgs|"
+                    "server-no-sigalg "
                     "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
@@ -1028,6 +1081,12 @@ int main(int argc, char **argv)
         cfg.mode = MODE_SERVER_NO_SUITE;
     else if (strcmp(argv[2], "key-update") == 0)
         cfg.mode = MODE_KEY_UPDATE;
+    else if (strcmp(argv[2], "server-extras") == 0)
+        cfg.mode = MODE_SERVER_EXTRAS;
+    else if (strcmp(argv[2], "server-sigalgs") == 0)
+        cfg.mode = MODE_SERVER_SIGALGS;
+    else if (strcmp(argv[2], "server-no-sigalg") == 0)
+        cfg.mode = MODE_SERVER_NO_SIGALG;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -159,6 +160,10 @@ static size_t craft(quic_conn *from, const uint8_t *frames, size_t len, uint8_t 
     size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
     int n = crypto_pp_protect(&from->tx[CRYPTO_LEVEL_APP], out, cap, pn_offset, pn, payload_len);
     assert_true(n > 0);
+    /* Recorded as sent, so that the peer's ACK of it is legitimate. */
+    assert_int_equal(quic_recovery_on_packet_sent(&from->rec, SP_APP, pn, (uint32_t)n, true, true,
+                                                  0, from->last_now),
+                     0);
     return (size_t)n;
 }
 
@@ -531,6 +536,339 @@ static void test_application_close(void **state)
     pair_free(&p);
 }
 
+/* RFC 9000 §7.3: the server's original_destination_connection_id must match. */
+static void test_transport_parameter_cid_mismatch(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    p.c->original_dcid.bytes[0] ^= 0xff; /* the client now remembers another ODCID */
+    pump(&p);
+    quic_event ev;
+    bool client_closed = false, server_closed = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_false(ev.by_peer);
+            assert_int_equal(ev.error_code, QUIC_TE_TRANSPORT_PARAMETER_ERROR);
+            client_closed = true;
+        }
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_true(ev.by_peer);
+            assert_int_equal(ev.error_code, QUIC_TE_TRANSPORT_PARAMETER_ERROR);
+            server_closed = true;
+        }
+    assert_true(client_closed);
+    assert_true(server_closed);
+    assert_false(quic_conn_is_established(p.s));
+    pair_free(&p);
+}
+
+/* RFC 9221: datagrams both ways, and the bounded send queue. */
+static void test_datagrams(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.cc.max_datagram_frame_size = 1200;
+    p.sc.max_datagram_frame_size = 1200;
+    p.cc.max_datagram_queue = 4;
+    pair_start(&p);
+    size_t max = quic_conn_max_datagram_payload(p.c);
+    assert_true(max > 1000 && max <= 1197);
+    uint8_t big[1300] = {0};
+    assert_int_equal(quic_conn_send_datagram(p.c, big, max + 1), QUIC_ERR_ARGUMENT);
+    for (int i = 0; i < 4; i++) {
+        uint8_t d[3] = {'d', 'g', (uint8_t)i};
+        assert_int_equal(quic_conn_send_datagram(p.c, d, 3), 0);
+    }
+    assert_int_equal(quic_conn_send_datagram(p.c, big, 10), QUIC_ERR_LIMIT);
+    pump(&p);
+    quic_event ev;
+    int got = 0;
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_DATAGRAM) {
+            assert_int_equal(ev.len, 3);
+            assert_int_equal(ev.data[2], got);
+            got++;
+        }
+    assert_int_equal(got, 4);
+    assert_int_equal(quic_conn_send_datagram(p.s, (const uint8_t *)"back", 4), 0);
+    pump(&p);
+    bool back = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_DATAGRAM) {
+            assert_memory_equal(ev.data, "back", 4);
+            back = true;
+        }
+    assert_true(back);
+    pair_free(&p);
+}
+
+/* RFC 9001 §6: a key update started by each side in turn, with traffic after each. */
+static void test_key_update_api(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    assert_int_equal(quic_conn_key_update(p.c), 0);
+    /* A second update before the first was acknowledged is refused. */
+    assert_int_equal(quic_conn_key_update(p.c), QUIC_ERR_ARGUMENT);
+    uint64_t id;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &id), 0);
+    assert_int_equal(quic_stream_write(p.c, id, (const uint8_t *)"x", 1, false), 1);
+    pump(&p);
+    assert_true(p.s->key_phase);
+    assert_true(p.c->rx_phase);
+    assert_int_equal(quic_conn_key_update(p.s), 0);
+    assert_int_equal(quic_stream_write(p.s, id, (const uint8_t *)"y", 1, true), 1);
+    pump(&p);
+    assert_false(p.c->key_phase);
+    assert_false(p.s->rx_phase);
+    assert_int_equal(quic_conn_get_stats(p.c)->key_updates, 2);
+    assert_int_equal(quic_conn_get_stats(p.s)->key_updates, 2);
+    assert_false(quic_conn_is_closed(p.c));
+    pair_free(&p);
+}
+
+/* RFC 9000 §4.1-§4.2: small windows, DATA_BLOCKED / STREAM_DATA_BLOCKED, then updates. */
+static void test_flow_control_updates(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.sc.initial_max_data = 1500;
+    p.sc.initial_max_stream_data_bidi_remote = 1000;
+    pair_start(&p);
+    uint64_t a, b;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &a), 0);
+    assert_int_equal(quic_conn_open_stream(p.c, true, &b), 0);
+    static uint8_t data[10000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    assert_int_equal(quic_stream_write(p.c, a, data, sizeof(data), true), sizeof(data));
+    assert_int_equal(quic_stream_write(p.c, b, data, sizeof(data), true), sizeof(data));
+    pump(&p);
+    /* Blocked: 1000 on stream a (its limit), 500 on b (the connection's). */
+    assert_int_equal(p.c->data_sent, 1500);
+    assert_int_equal(p.c->data_blocked_at, 1500);
+    uint64_t got[2] = {0, 0};
+    bool fin[2] = {false, false};
+    uint8_t buf[4096];
+    for (int round = 0; round < 200 && !(fin[0] && fin[1]); round++) {
+        for (int k = 0; k < 2; k++) {
+            uint64_t id = k == 0 ? a : b;
+            int64_t n;
+            bool f = false;
+            while (!fin[k] && (n = quic_stream_read(p.s, id, buf, sizeof(buf), &f)) >= 0) {
+                assert_memory_equal(buf, data + got[k], (size_t)n);
+                got[k] += (uint64_t)n;
+                if (f)
+                    fin[k] = true;
+                if (n == 0)
+                    break;
+            }
+        }
+        pump(&p);
+    }
+    assert_true(fin[0] && fin[1]);
+    assert_int_equal(got[0], sizeof(data));
+    assert_int_equal(got[1], sizeof(data));
+    /* The windows moved: MAX_DATA and MAX_STREAM_DATA were sent. */
+    assert_true(p.s->max_data >= 2 * sizeof(data));
+    pair_free(&p);
+}
+
+/* Build an Initial datagram of the client's with the given payload, padded to 1200. */
+static size_t craft_initial(quic_conn *c, uint64_t pn, const uint8_t *frames, size_t len,
+                            uint8_t *out, size_t cap)
+{
+    quic_writer w = quic_writer_init(out, cap - 16);
+    quic_pkt_builder b;
+    const quic_cid_value *dcid = &c->pcid[0].cid;
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid->bytes,
+                                    dcid->len, c->initial_scid.bytes, c->initial_scid.len, NULL, 0,
+                                    pn, 2));
+    assert_true(quic_put_bytes(&w, frames, len));
+    assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
+    assert_true(quic_pkt_finish(&w, &b, 16));
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    int n = crypto_pp_protect(&c->tx[CRYPTO_LEVEL_INITIAL], out, cap, pn_offset, pn, payload_len);
+    assert_true(n >= 1200);
+    return (size_t)n;
+}
+
+/* A ClientHello cut into a dozen CRYPTO fragments sent out of order over two
+ * Initials with skipped packet numbers, PING and PADDING (as Chromium does). */
+static void test_crypto_fragments_out_of_order(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    quic_crypto_send *cs = &p.c->sp[SP_INITIAL].csend;
+    size_t total = cs->len;
+    assert_true(total > 200);
+    size_t cut[13];
+    for (int i = 0; i <= 12; i++)
+        cut[i] = total * (size_t)i / 12;
+    uint8_t frames[2][1200];
+    size_t flen[2] = {0, 0};
+    /* Odd fragments, last first, go in the first datagram; even ones in the second. */
+    for (int i = 11; i >= 0; i--) {
+        int d = i % 2 == 1 ? 0 : 1;
+        quic_writer w = quic_writer_init(frames[d] + flen[d], sizeof(frames[d]) - flen[d]);
+        if (i == 5)
+            quic_put_u8(&w, QUIC_FT_PING);
+        assert_true(quic_frame_encode_crypto(&w, cut[i], cs->buf + cut[i], cut[i + 1] - cut[i]));
+        flen[d] = (size_t)(w.p - frames[d]);
+    }
+    uint8_t dg[1500];
+    size_t n = craft_initial(p.c, 0, frames[0], flen[0], dg, sizeof(dg));
+    p.s = quic_conn_accept(&p.t.env, &p.sc, NULL, NULL, dg, n, p.now);
+    assert_non_null(p.s);
+    assert_false(p.s->have_tx[CRYPTO_LEVEL_HANDSHAKE]); /* still missing half the hello */
+    n = craft_initial(p.c, 7, frames[1], flen[1], dg, sizeof(dg));
+    assert_int_equal(quic_conn_recv(p.s, NULL, dg, n, p.now), 0);
+    assert_true(p.s->have_tx[CRYPTO_LEVEL_HANDSHAKE]);
+    /* The client believes it sent all this itself. */
+    p.c->sp[SP_INITIAL].next_pn = 8;
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 0, 1200, true, true, 0, p.now), 0);
+    assert_int_equal(
+        quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 7, 1200, true, true, 0, p.now), 0);
+    cs->sent = cs->len;
+    pump(&p);
+    if (!quic_conn_is_established(p.c))
+        fprintf(stderr, "client state %d error %d hs %d\n", p.c->state, p.c->error,
+                p.c->handshake_complete);
+    assert_true(quic_conn_is_established(p.c));
+    assert_true(quic_conn_is_established(p.s));
+    pair_free(&p);
+}
+
+/* RFC 9000 §5.1.2, §19.15: active_connection_id_limit and retire_prior_to. */
+static void test_connection_id_limit(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    uint8_t f[64];
+    size_t n = put(f, 0, QUIC_FT_NEW_CONNECTION_ID);
+    n = put(f, n, 10);
+    n = put(f, n, 0);
+    f[n++] = 8;
+    memset(f + n, 0xaa, 8 + 16);
+    n += 8 + 16;
+    expect_close(&p, f, n, QUIC_TE_CONNECTION_ID_LIMIT_ERROR);
+    pair_free(&p);
+
+    pair_init(&p);
+    pair_start(&p);
+    /* The client makes one more CID (seq 4) and announces it with
+     * retire_prior_to 4: the server moves to it and retires 0-3; the client
+     * then issues new ones. */
+    assert_true(quic_conn_issue_cid(p.c, false));
+    const quic_local_cid *nc = NULL;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
+        if (p.c->lcid[i].in_use && p.c->lcid[i].seq == 4)
+            nc = &p.c->lcid[i];
+    assert_non_null(nc);
+    n = put(f, 0, QUIC_FT_NEW_CONNECTION_ID);
+    n = put(f, n, 4);
+    n = put(f, n, 4);
+    f[n++] = nc->cid.len;
+    memcpy(f + n, nc->cid.bytes, nc->cid.len);
+    n += nc->cid.len;
+    memcpy(f + n, nc->reset_token, 16);
+    n += 16;
+    uint8_t pkt[1500];
+    size_t k = craft(p.c, f, n, pkt, sizeof(pkt));
+    assert_int_equal(quic_conn_recv(p.s, NULL, pkt, k, p.now), 0);
+    const quic_peer_cid *cur = &p.s->pcid[p.s->pcid_cur];
+    assert_true(cur->in_use);
+    assert_int_equal(cur->seq, 4);
+    assert_int_equal(p.s->n_retire_pending, 4);
+    pump(&p);
+    assert_int_equal(p.s->n_retire_pending, 0);
+    size_t live = 0;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
+        live += p.c->lcid[i].in_use;
+    assert_true(live >= 4);
+    if (p.c->error != 0)
+        fprintf(stderr, "client error %d frame %llx reason %s\n", p.c->error,
+                (unsigned long long)p.c->close_frame_type, p.c->close_reason);
+    assert_false(quic_conn_is_closed(p.c));
+    assert_int_equal(p.c->error, 0);
+    pair_free(&p);
+}
+
+/* RFC 9000 §6.2: Version Negotiation before any server packet. */
+static void test_version_negotiation(void **state)
+{
+    (void)state;
+    for (int listed = 0; listed < 2; listed++) {
+        pair p;
+        pair_init(&p);
+        p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+        assert_non_null(p.c);
+        int n = quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now);
+        assert_true(n >= 1200);
+        uint8_t vn[256];
+        quic_writer w = quic_writer_init(vn, sizeof(vn));
+        uint32_t versions[2] = {0x1a2a3a4a, listed ? QUIC_VERSION_1 : 0xff00001d};
+        assert_true(quic_pkt_build_vn(&w, 0x12, p.c->original_dcid.bytes, p.c->original_dcid.len,
+                                      p.c->initial_scid.bytes, p.c->initial_scid.len, versions, 2));
+        assert_int_equal(quic_conn_recv(p.c, NULL, vn, (size_t)(w.p - vn), p.now), 0);
+        /* One that lists our version is ignored; otherwise the attempt ends. */
+        assert_int_equal(quic_conn_is_closed(p.c), !listed);
+        quic_event ev;
+        bool closed = false;
+        while (quic_conn_poll_event(p.c, &ev))
+            closed |= ev.type == QUIC_EVENT_CLOSED;
+        assert_int_equal(closed, !listed);
+        pair_free(&p);
+    }
+}
+
+/* RFC 9000 §10.3.1: a datagram ending in the server's token drains the client. */
+static void test_stateless_reset_detected(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    assert_true(p.c->pcid[0].has_token);
+    uint8_t d[64];
+    quic_writer w = quic_writer_init(d, sizeof(d));
+    assert_true(quic_pkt_build_stateless_reset(&w, &p.t.env, 40, p.c->pcid[0].reset_token));
+    /* A wrong token is just garbage. */
+    d[39] ^= 1;
+    assert_int_equal(quic_conn_recv(p.c, NULL, d, 40, p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.c)->stateless_resets, 0);
+    d[39] ^= 1;
+    assert_int_equal(quic_conn_recv(p.c, NULL, d, 40, p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.c)->stateless_resets, 1);
+    quic_event ev;
+    bool closed = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_int_equal(ev.len, strlen("stateless reset"));
+            closed = true;
+        }
+    assert_true(closed);
+    /* Draining: nothing more is sent. */
+    assert_int_equal(quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now), 0);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +883,14 @@ int main(void)
         cmocka_unit_test(test_stream_api),
         cmocka_unit_test(test_stream_limit_local),
         cmocka_unit_test(test_application_close),
+        cmocka_unit_test(test_transport_parameter_cid_mismatch),
+        cmocka_unit_test(test_datagrams),
+        cmocka_unit_test(test_key_update_api),
+        cmocka_unit_test(test_flow_control_updates),
+        cmocka_unit_test(test_crypto_fragments_out_of_order),
+        cmocka_unit_test(test_connection_id_limit),
+        cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_stateless_reset_detected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

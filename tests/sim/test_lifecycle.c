@@ -235,6 +235,148 @@ static void test_anti_amplification(void **state)
     sim_pair_free(&p);
 }
 
+/* ---- RESET_STREAM / STOP_SENDING and DATAGRAM under loss ---- */
+
+#define NRS 20
+#define RS_SIZE (64 * 1024)
+
+typedef struct resets {
+    uint64_t ids[NRS];
+    uint64_t written[NRS];
+    bool opened, reset_done[NRS];
+    uint64_t received[4 * NRS];
+    bool fin[4 * NRS], was_reset[4 * NRS];
+    uint64_t reset_code[4 * NRS];
+    int finished;
+    int dgram_sent, dgram_got;
+    bool mismatch;
+} resets;
+
+static void reset_app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
+{
+    resets *r = p->user;
+    (void)now;
+    uint8_t buf[8192];
+    if (!is_server && ev == NULL) {
+        if (!r->opened && quic_conn_is_established(p->client)) {
+            for (int i = 0; i < NRS; i++)
+                assert_int_equal(quic_conn_open_stream(p->client, true, &r->ids[i]), 0);
+            r->opened = true;
+        }
+        if (!r->opened)
+            return;
+        for (int i = 0; i < NRS; i++) {
+            if (r->reset_done[i] || r->written[i] >= RS_SIZE)
+                continue;
+            /* Odd streams are reset halfway through. */
+            if (i % 2 == 1 && r->written[i] >= RS_SIZE / 2) {
+                assert_int_equal(quic_stream_reset(p->client, r->ids[i], 100 + (uint64_t)i), 0);
+                r->reset_done[i] = true;
+                continue;
+            }
+            size_t n = sizeof(buf);
+            if (n > RS_SIZE - r->written[i])
+                n = (size_t)(RS_SIZE - r->written[i]);
+            for (size_t k = 0; k < n; k++)
+                buf[k] = pattern(r->written[i] + k + (uint64_t)i);
+            int64_t w = quic_stream_write(p->client, r->ids[i], buf, n,
+                                          r->written[i] + n == RS_SIZE && i % 2 == 0);
+            assert_true(w >= 0);
+            r->written[i] += (uint64_t)w;
+        }
+        while (r->dgram_sent < 200) {
+            uint8_t d[300];
+            for (size_t k = 0; k < sizeof(d); k++)
+                d[k] = (uint8_t)(r->dgram_sent + (int)k);
+            if (quic_conn_send_datagram(p->client, d, sizeof(d)) != 0)
+                break;
+            r->dgram_sent++;
+        }
+        return;
+    }
+    if (!is_server && ev != NULL && ev->type == QUIC_EVENT_STREAM_READABLE) {
+        bool fin = false;
+        while (quic_stream_read(p->client, ev->stream_id, buf, sizeof(buf), &fin) > 0)
+            ;
+        return;
+    }
+    if (!is_server || ev == NULL)
+        return;
+    size_t idx = (size_t)(ev->stream_id >> 2);
+    if (ev->type == QUIC_EVENT_DATAGRAM) {
+        assert_int_equal(ev->len, 300);
+        for (size_t k = 1; k < ev->len; k++)
+            if (ev->data[k] != (uint8_t)(ev->data[0] + k))
+                r->mismatch = true;
+        r->dgram_got++;
+    } else if (ev->type == QUIC_EVENT_STREAM_RESET) {
+        r->was_reset[idx] = true;
+        r->reset_code[idx] = ev->error_code;
+        r->finished++;
+        assert_int_equal(quic_stream_shutdown(p->server, ev->stream_id), 0);
+    } else if (ev->type == QUIC_EVENT_STREAM_READABLE) {
+        for (;;) {
+            bool fin = false;
+            int64_t k = quic_stream_read(p->server, ev->stream_id, buf, sizeof(buf), &fin);
+            if (k < 0)
+                break;
+            for (int64_t j = 0; j < k; j++)
+                if (buf[j] != pattern(r->received[idx] + (uint64_t)j + idx))
+                    r->mismatch = true;
+            r->received[idx] += (uint64_t)k;
+            if (fin) {
+                r->fin[idx] = true;
+                r->finished++;
+                assert_int_equal(quic_stream_shutdown(p->server, ev->stream_id), 0);
+            }
+            if (k == 0 || fin)
+                break;
+        }
+    }
+}
+
+static bool resets_done(sim_pair *p)
+{
+    resets *r = p->user;
+    return (r->finished == NRS && r->dgram_sent == 200) || p->client_closed || p->server_closed;
+}
+
+static void test_resets_and_datagrams_under_loss(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0.10);
+    sim_pair p;
+    sim_pair_init(&p, 36, &l, &certs);
+    p.ccfg.max_datagram_frame_size = 1200;
+    p.scfg.max_datagram_frame_size = 1200;
+    resets r;
+    memset(&r, 0, sizeof(r));
+    p.user = &r;
+    p.app = reset_app;
+    sim_pair_start(&p);
+    assert_int_equal(sim_pair_run(&p, resets_done, 200000000), NETSIM_OK);
+    assert_int_equal(r.finished, NRS);
+    assert_false(r.mismatch);
+    for (int i = 0; i < NRS; i++) {
+        if (i % 2 == 0) {
+            assert_true(r.fin[i]);
+            assert_int_equal(r.received[i], RS_SIZE);
+        } else {
+            assert_true(r.was_reset[i]);
+            assert_int_equal(r.reset_code[i], 100 + (uint64_t)i);
+            assert_true(r.received[i] <= RS_SIZE / 2 + 8192);
+        }
+    }
+    /* Streams are forgotten once both sides are done. */
+    sim_pair_run(&p, NULL, netsim_now(p.net) + 2000000);
+    /* Datagrams are not retransmitted: most, not all, arrive. */
+    assert_int_equal(r.dgram_sent, 200);
+    assert_true(r.dgram_got > 150 && r.dgram_got < 200);
+    assert_int_equal(p.server->streams.count, 0);
+    assert_int_equal(p.client->streams.count, 0);
+    sim_pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_new_connection_ids),
         cmocka_unit_test(test_application_close_mid_transfer),
         cmocka_unit_test(test_anti_amplification),
+        cmocka_unit_test(test_resets_and_datagrams_under_loss),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
