@@ -386,10 +386,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "quince-client: cannot resolve %s\n", host);
         return 1;
     }
+    /* IPv4 first: "localhost" is often ::1 first, and the server's default is 127.0.0.1. */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
     io_addr remote_io;
     memset(&remote_io, 0, sizeof(remote_io));
-    memcpy(&remote_io.ss, res->ai_addr, res->ai_addrlen);
-    remote_io.len = res->ai_addrlen;
+    memcpy(&remote_io.ss, pick->ai_addr, pick->ai_addrlen);
+    remote_io.len = pick->ai_addrlen;
     freeaddrinfo(res);
 
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */

@@ -16,6 +16,10 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   qlog       both with --qlog-dir: client.sqlog and server.sqlog are JSON-SEQ,
              every record parses, the header names the right vantage point,
              and packet_sent / packet_received events are there
+  ca         openssl makes a CA and a leaf for 127.0.0.1 / localhost; the
+             server uses --cert/--key, the client --ca: downloads by IP and by
+             name succeed; with an unrelated CA the client fails (exit 1,
+             the connection closed with CRYPTO_ERROR 0x130, unknown_ca)
   ipv6       the server on [::1]; URLs https://[::1]:PORT/...
   not-found  /missing and /../<a file beside the root> are reset (the client
              exits 1 and names both), /1mb on the same connection is byte-exact
@@ -122,7 +126,8 @@ class Harness:
             path = os.path.join(self.out, os.path.basename(n))
             if os.path.exists(path):
                 os.unlink(path)
-        args = [self.client_bin, "--insecure", "--output", self.out, "--timeout", str(timeout)]
+        trust = [] if "--ca" in extra else ["--insecure"]
+        args = [self.client_bin] + trust + ["--output", self.out, "--timeout", str(timeout)]
         args += list(extra) + [self.url(n) for n in names]
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.procs.append(p)
@@ -196,6 +201,27 @@ def flood(target, stop_after_s, max_datagrams, running):
     return sent, during, kinds
 
 
+def make_pki(tmp):
+    """A CA, a leaf for 127.0.0.1 and localhost signed by it, and an unrelated CA (openssl)."""
+    openssl = shutil.which("openssl")
+    check(openssl is not None, "openssl is needed for this case")
+    d = {k: os.path.join(tmp, k + ".pem") for k in ("ca", "ca_key", "leaf", "leaf_key", "csr",
+                                                     "other_ca", "other_key")}
+    ext = os.path.join(tmp, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for ca, key, cn in (("ca", "ca_key", "quince test CA"), ("other_ca", "other_key", "other CA")):
+        subprocess.run([openssl, "req", "-x509"] + ec + ["-keyout", d[key], "-out", d[ca],
+                        "-days", "2", "-subj", "/CN=" + cn], check=True, capture_output=True)
+    subprocess.run([openssl, "req"] + ec + ["-keyout", d["leaf_key"], "-out", d["csr"],
+                    "-subj", "/CN=localhost"], check=True, capture_output=True)
+    subprocess.run([openssl, "x509", "-req", "-in", d["csr"], "-CA", d["ca"], "-CAkey",
+                    d["ca_key"], "-CAcreateserial", "-out", d["leaf"], "-days", "2",
+                    "-extfile", ext], check=True, capture_output=True)
+    return d
+
+
 def check_qlog(path, side):
     """JSON-SEQ (RFC 7464): every record parses; a header for our side; packets both ways."""
     import json
@@ -239,6 +265,17 @@ def run_case(h, case):
         h.stop_server()
         for side in ("client", "server"):
             check_qlog(os.path.join(qdir, side + ".sqlog"), side)
+    elif case == "ca":
+        d = make_pki(h.tmp)
+        h.start_server(extra=["--cert", d["leaf"], "--key", d["leaf_key"]])
+        h.expect_downloads(["one", "1mb"], ["--ca", d["ca"]])
+        # The same by name: the certificate's dNSName localhost.
+        h.host = "localhost"
+        h.expect_downloads(["one"], ["--ca", d["ca"]])
+        rc, err = h.run_client(["one"], ["--ca", d["other_ca"]])
+        check(rc == 1, "a certificate from an untrusted CA was accepted:\n" + err)
+        check("transport error 0x130" in err, "no unknown_ca (0x130) close:\n" + err)
+        h.stop_server()
     elif case == "ipv6":
         h.start_server(listen="[::1]:0")
         check(h.host == "[::1]", "server not on [::1]")
