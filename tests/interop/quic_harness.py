@@ -23,8 +23,13 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   ipv6       the server on [::1]; URLs https://[::1]:PORT/...
   not-found  /missing and /../<a file beside the root> are reset (the client
              exits 1 and names both), /1mb on the same connection is byte-exact
+  many-streams  150 files of 0..5000 bytes over one connection (more than
+             the server's 100 initial bidirectional streams: the client waits
+             for MAX_STREAMS), all byte-exact; the server counts 1 connection
+             and 150 files
   scale      quic_load opens 200 connections at once, each downloading 'small'
-             (3,000 bytes) byte-exact
+             (3,000 bytes) byte-exact; the server counts exactly 200
+             connections and 200 files
   flood      while the 10 MB download runs, garbage datagrams hit the server
              (random bytes, truncated Initials, unknown versions, Initials with
              random payload, short headers with random CIDs, from several
@@ -265,6 +270,18 @@ def run_case(h, case):
         h.stop_server()
         for side in ("client", "server"):
             check_qlog(os.path.join(qdir, side + ".sqlog"), side)
+    elif case == "many-streams":
+        rng = random.Random(99)
+        names = ["f%03d" % i for i in range(150)]
+        for n in names:
+            with open(os.path.join(h.root, n), "wb") as f:
+                f.write(rng.randbytes(rng.randint(0, 5000)))
+        h.start_server()
+        h.expect_downloads(names)
+        log = h.stop_server()
+        m = re.search(r"(\d+) connections accepted, (\d+) files served", log)
+        check(m is not None and int(m.group(1)) == 1 and int(m.group(2)) == 150,
+              "the server did not count 1 connection and 150 files:\n" + log)
     elif case == "ca":
         d = make_pki(h.tmp)
         h.start_server(extra=["--cert", d["leaf"], "--key", d["leaf_key"]])
@@ -301,8 +318,9 @@ def run_case(h, case):
               "load status %d: %s\n%s" % (p.returncode, out, err.decode(errors="replace")[-3000:]))
         print(out.strip())
         log = h.stop_server()
-        m = re.search(r"(\d+) files served", log)
-        check(m is not None and int(m.group(1)) >= 200, "server log: " + log)
+        m = re.search(r"(\d+) connections accepted, (\d+) files served", log)
+        check(m is not None and int(m.group(1)) == 200 and int(m.group(2)) == 200,
+              "the server did not count 200 connections and 200 files:\n" + log)
     elif case == "flood":
         h.start_server()
         args = [h.client_bin, "--insecure", "--output", h.out, "--timeout", "60", h.url("10mb")]
