@@ -23,6 +23,10 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   ipv6       the server on [::1]; URLs https://[::1]:PORT/...
   not-found  /missing and /../<a file beside the root> are reset (the client
              exits 1 and names both), /1mb on the same connection is byte-exact
+  errors     the client with --alpn h3 fails with no_application_protocol
+             (0x178) and the server still serves the next client; the server
+             exits 0 on SIGINT; against a silent UDP socket the client exits 1
+             ("timed out") within 5 s of its --timeout 1
   many-streams  150 files of 0..5000 bytes over one connection (more than
              the server's 100 initial bidirectional streams: the client waits
              for MAX_STREAMS), all byte-exact; the server counts 1 connection
@@ -111,10 +115,10 @@ class Harness:
                 return
         raise Failure("the server did not print 'listening on'")
 
-    def stop_server(self):
+    def stop_server(self, sig=signal.SIGTERM):
         p = self.server
         check(p.poll() is None, "the server died (status %s)" % p.poll())
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(sig)
         try:
             rc = p.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -282,6 +286,23 @@ def run_case(h, case):
         m = re.search(r"(\d+) connections accepted, (\d+) files served", log)
         check(m is not None and int(m.group(1)) == 1 and int(m.group(2)) == 150,
               "the server did not count 1 connection and 150 files:\n" + log)
+    elif case == "errors":
+        h.start_server()
+        rc, err = h.run_client(["one"], ["--alpn", "h3"])
+        check(rc == 1 and "transport error 0x178" in err,
+              "ALPN mismatch: want exit 1 and no_application_protocol (0x178):\n" + err)
+        h.expect_downloads(["one"])  # the server is unharmed
+        h.stop_server(signal.SIGINT)
+        # A silent peer: the client gives up after its --timeout.
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        h.port = silent.getsockname()[1]
+        t0 = time.monotonic()
+        rc, err = h.run_client(["one"], timeout=1)
+        took = time.monotonic() - t0
+        silent.close()
+        check(rc == 1 and "timed out" in err, "silent peer: status %d\n%s" % (rc, err))
+        check(took < 5, "the client took %.1f s for --timeout 1" % took)
     elif case == "ca":
         d = make_pki(h.tmp)
         h.start_server(extra=["--cert", d["leaf"], "--key", d["leaf_key"]])
