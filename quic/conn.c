@@ -739,6 +739,7 @@ int quic_conn_key_update(quic_conn *c)
     c->key_phase = !c->key_phase;
     c->key_update_pending = true;
     c->key_update_first_pn = c->sp[SP_APP].next_pn;
+    c->packets_in_phase = 0;
     c->stats.key_updates++;
     return QUIC_OK;
 }
