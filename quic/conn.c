@@ -177,6 +177,8 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         quic_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
+        if (c->cid_gen != NULL)
+            (*c->cid_gen)++;
         return true;
     }
     return false;

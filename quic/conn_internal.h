@@ -133,6 +133,7 @@ struct quic_conn {
     uint8_t *token; /* client: Retry token to echo in Initials */
     size_t token_len;
     uint8_t reset_key[32]; /* stateless reset tokens: HMAC(reset_key, cid) */
+    uint64_t *cid_gen;     /* endpoint: bumped whenever our CIDs change */
 
     /* TLS and keys. */
     crypto_tls *tls;
