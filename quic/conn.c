@@ -177,6 +177,8 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         quic_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
+        if (c->cid_gen != NULL)
+            (*c->cid_gen)++;
         return true;
     }
     return false;
@@ -739,6 +741,7 @@ int quic_conn_key_update(quic_conn *c)
     c->key_phase = !c->key_phase;
     c->key_update_pending = true;
     c->key_update_first_pn = c->sp[SP_APP].next_pn;
+    c->packets_in_phase = 0;
     c->stats.key_updates++;
     return QUIC_OK;
 }

@@ -133,6 +133,7 @@ struct quic_conn {
     uint8_t *token; /* client: Retry token to echo in Initials */
     size_t token_len;
     uint8_t reset_key[32]; /* stateless reset tokens: HMAC(reset_key, cid) */
+    uint64_t *cid_gen;     /* endpoint: bumped whenever our CIDs change */
 
     /* TLS and keys. */
     crypto_tls *tls;
@@ -153,7 +154,8 @@ struct quic_conn {
     bool key_update_pending;      /* we updated; wait for an ack before another */
     uint64_t key_update_first_pn; /* first packet sent in the current phase */
     uint64_t packets_in_phase;
-    uint64_t key_updates; /* count, for tests */
+    uint64_t key_updates;   /* count, for tests */
+    uint64_t aead_failures; /* 1-RTT packets that failed to open (RFC 9001 §6.6) */
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending; /* server: HANDSHAKE_DONE to send */
     bool handshake_event_sent;

@@ -139,6 +139,8 @@ static int on_retire_cid(quic_conn *c, uint64_t seq, const quic_cid_value *dcid)
             return QUIC_ERR_PROTOCOL_VIOLATION; /* the CID of the packet itself */
         l->in_use = false;
         l->need_send = false;
+        if (c->cid_gen != NULL)
+            (*c->cid_gen)++;
         quic_conn_issue_cid(c, true);
         return QUIC_OK;
     }
@@ -386,6 +388,7 @@ static int rotate_rx(quic_conn *c, uint64_t pn)
         c->tx[CRYPTO_LEVEL_APP] = next;
         c->key_phase = c->rx_phase;
         c->key_update_first_pn = c->sp[SP_APP].next_pn;
+        c->packets_in_phase = 0;
         c->stats.key_updates++;
     }
     return QUIC_OK;
@@ -421,6 +424,9 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     int space = level_space(level);
     if (!c->have_rx[level] || c->sp[space].discarded)
         return 0;
+    /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
+    if (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete)
+        return 0;
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
         return 0; /* a NEW_TOKEN token we never issue */
     if (h->packet_len > sizeof(c->rxbuf))
@@ -430,8 +436,15 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     uint64_t pn;
     crypto_pp *used;
     int n = unprotect(c, h, level, space, &hdr_len, &pn, &used);
-    if (n < 0)
+    if (n < 0) {
+        /* RFC 9001 §6.6: too many forgeries end the connection. */
+        if (level == CRYPTO_LEVEL_APP &&
+            ++c->aead_failures >= crypto_pp_integrity_limit(c->rx[level].aead_alg)) {
+            c->close_frame_type = 0;
+            return QUIC_ERR_AEAD_LIMIT_REACHED;
+        }
         return 0;
+    }
     if (quic_pkt_check_reserved_bits(c->rxbuf[0]) != QUIC_OK) {
         c->close_frame_type = 0;
         return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9000 §17.2, §17.3.1 */

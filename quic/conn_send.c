@@ -351,10 +351,14 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
                 last = s;
         }
     } else {
-        if (c->cfg.key_update_after_packets > 0 &&
-            c->packets_in_phase >= c->cfg.key_update_after_packets &&
-            quic_conn_key_update(c) == QUIC_OK)
-            c->packets_in_phase = 0;
+        /* RFC 9001 §6.6: update well before the confidentiality limit. */
+        uint64_t every = c->cfg.key_update_after_packets;
+        uint64_t limit = crypto_pp_confidentiality_limit(c->tx[CRYPTO_LEVEL_APP].aead_alg);
+        if (c->have_tx[CRYPTO_LEVEL_APP] && limit != UINT64_MAX &&
+            (every == 0 || every > limit / 2))
+            every = limit / 2;
+        if (every > 0 && c->packets_in_phase >= every)
+            (void)quic_conn_key_update(c); /* refused while the last one is unacknowledged */
         bool probe = c->sp[0].probes + c->sp[1].probes + c->sp[2].probes > 0;
         pl.elic_ok = probe || quic_cc_bytes_in_flight(&c->cc) < quic_cc_cwnd(&c->cc);
         if (pl.elic_ok && !probe) {
@@ -365,6 +369,13 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
                 pl.elic_ok = false;
                 c->pacer_wait = t;
             }
+        }
+        /* RFC 9002 §7.8: with room in the window and nothing to send, the
+         * window must not grow from what is acknowledged meanwhile. */
+        if (space_usable(c, SP_APP)) {
+            bool limited = pl.elic_ok && !has_elicit_data(c, SP_APP);
+            if (limited != c->cc.app_limited)
+                quic_cc_set_app_limited(&c->cc, limited, now);
         }
         for (int s = 0; s < SP_COUNT; s++) {
             if (!space_usable(c, s))

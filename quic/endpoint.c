@@ -23,8 +23,18 @@ typedef struct stateless_pkt {
     uint8_t data[STATELESS_MAX];
 } stateless_pkt;
 
+/* Open-addressing table from CID to connection, rebuilt when CIDs change. */
+typedef struct cid_slot {
+    quic_conn *conn; /* NULL: empty */
+    uint8_t len;
+    uint8_t cid[QUIC_MAX_CID_LEN];
+} cid_slot;
+
 struct quic_endpoint {
     const quic_env *env;
+    cid_slot *map;
+    size_t map_cap; /* power of two */
+    uint64_t cid_gen, map_gen;
     quic_config cfg;
     ep_conn *conns;
     size_t n, cap;
@@ -69,6 +79,7 @@ void quic_endpoint_free(quic_endpoint *ep)
     for (size_t i = 0; i < ep->n; i++)
         quic_conn_free(ep->conns[i].conn);
     quic_env_free(ep->env, ep->conns);
+    quic_env_free(ep->env, ep->map);
     quic_env_free(ep->env, ep->sq);
     if (ep->token_aead != NULL)
         crypto_aead_free(ep->env, ep->token_aead);
@@ -160,8 +171,84 @@ static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
     return s;
 }
 
+static size_t cid_hash(const uint8_t *cid, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ cid[i]) * 0x100000001b3ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static void map_put(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn *c)
+{
+    size_t mask = ep->map_cap - 1;
+    for (size_t i = cid_hash(cid, len) & mask;; i = (i + 1) & mask) {
+        cid_slot *sl = &ep->map[i];
+        if (sl->conn == NULL) {
+            sl->conn = c;
+            sl->len = (uint8_t)len;
+            memcpy(sl->cid, cid, len);
+            return;
+        }
+    }
+}
+
+/* Rebuild after connections or their CIDs changed; false when out of memory
+ * (lookups then fall back to a scan). */
+static bool map_rebuild(quic_endpoint *ep)
+{
+    size_t need = 1;
+    while (need < 4 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1))
+        need *= 2;
+    if (need != ep->map_cap) {
+        cid_slot *m = quic_env_alloc(ep->env, need * sizeof(*m));
+        if (m == NULL)
+            return false;
+        quic_env_free(ep->env, ep->map);
+        ep->map = m;
+        ep->map_cap = need;
+    }
+    memset(ep->map, 0, ep->map_cap * sizeof(*ep->map));
+    for (size_t i = 0; i < ep->n; i++) {
+        quic_conn *c = ep->conns[i].conn;
+        for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
+            if (c->lcid[k].in_use)
+                map_put(ep, c->lcid[k].cid.bytes, c->lcid[k].cid.len, c);
+    }
+    ep->map_gen = ep->cid_gen;
+    return true;
+}
+
+static ep_conn *entry_of(quic_endpoint *ep, const quic_conn *c)
+{
+    for (size_t i = 0; i < ep->n; i++)
+        if (ep->conns[i].conn == c)
+            return &ep->conns[i];
+    return NULL;
+}
+
 static ep_conn *find_conn(quic_endpoint *ep, const quic_pkt_header *h)
 {
+    if ((ep->map_gen != ep->cid_gen || ep->map == NULL) && ep->n > 0)
+        map_rebuild(ep);
+    if (ep->map != NULL && ep->map_gen == ep->cid_gen) {
+        size_t mask = ep->map_cap - 1;
+        for (size_t i = cid_hash(h->dcid, h->dcid_len) & mask; ep->map[i].conn != NULL;
+             i = (i + 1) & mask) {
+            const cid_slot *sl = &ep->map[i];
+            if (sl->len == h->dcid_len && memcmp(sl->cid, h->dcid, sl->len) == 0)
+                return entry_of(ep, sl->conn);
+        }
+        if (h->type == QUIC_PKT_1RTT)
+            return NULL;
+        /* Long headers may still carry the client's first DCID: scan those. */
+        for (size_t i = 0; i < ep->n; i++) {
+            const quic_cid_value *f = &ep->conns[i].first_dcid;
+            if (f->len == h->dcid_len && memcmp(f->bytes, h->dcid, f->len) == 0)
+                return &ep->conns[i];
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < ep->n; i++) {
         quic_conn *c = ep->conns[i].conn;
         for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++) {
@@ -262,6 +349,8 @@ static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
     ep_conn *e = &ep->conns[ep->n++];
     e->conn = c;
     e->accepted = false;
+    c->cid_gen = &ep->cid_gen;
+    ep->cid_gen++;
     e->first_dcid.len = h->dcid_len;
     memcpy(e->first_dcid.bytes, h->dcid, h->dcid_len);
     ep->stats.connections = ep->n;
@@ -392,6 +481,7 @@ int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
         if (quic_conn_is_closed(c)) {
             /* Forget it: further packets for its CIDs get stateless resets. */
             quic_conn_free(c);
+            ep->cid_gen++;
             ep->conns[i] = ep->conns[--ep->n];
             ep->stats.connections = ep->n;
             continue;

@@ -5,7 +5,7 @@
 #include "quic/conn_internal.h"
 #include "quic/varint.h"
 
-#define STREAM_MAX_RANGES 4096
+#define STREAM_MAX_RANGES QUIC_OPT_MAX_SENT_PACKETS /* one lost range per packet at most */
 
 static size_t bucket_of(uint64_t id)
 {
