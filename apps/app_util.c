@@ -71,7 +71,7 @@ void app_tx_commit(app_tx *tx, size_t len, const quic_addr *peer)
         /* Only whole segments so far, not longer than them, and contiguous. */
         if (io_addr_equal(&last->peer, &to) && last->len % seg == 0 && len <= seg &&
             last->len / seg < IO_GSO_MAX_SEGMENTS && last->data + last->len == tx->buf + tx->used &&
-            last->len + len <= 65000) {
+            last->len + len <= IO_UDP_MAX_PAYLOAD) {
             last->segment_size = (uint16_t)seg;
             last->len += len;
             tx->used += len;
@@ -162,4 +162,51 @@ void app_hex(const uint8_t *in, size_t len, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * len] = '\0';
+}
+
+bool app_parse_url(const char *url, char *host, size_t host_cap, char *port, size_t port_cap,
+                   const char **path)
+{
+    const char *p = url;
+    if (strncmp(p, "https://", 8) != 0)
+        return false;
+    p += 8;
+    const char *slash = strchr(p, '/');
+    const char *end = slash != NULL ? slash : p + strlen(p);
+    const char *h = p, *hend, *colon;
+    if (*p == '[') {
+        h = p + 1;
+        hend = memchr(h, ']', (size_t)(end - h));
+        if (hend == NULL)
+            return false;
+        colon = hend + 1 < end && hend[1] == ':' ? hend + 1 : NULL;
+        if (colon == NULL && hend + 1 != end)
+            return false;
+    } else {
+        colon = memchr(p, ':', (size_t)(end - p));
+        hend = colon != NULL ? colon : end;
+    }
+    if (hend == h || (size_t)(hend - h) >= host_cap)
+        return false;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    if (colon != NULL) {
+        size_t plen = (size_t)(end - colon - 1);
+        if (plen == 0 || plen > 5 || plen >= port_cap)
+            return false;
+        unsigned long v = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (colon[1 + i] < '0' || colon[1 + i] > '9')
+                return false;
+            v = v * 10 + (unsigned long)(colon[1 + i] - '0');
+        }
+        if (v == 0 || v > 65535)
+            return false;
+        memcpy(port, colon + 1, plen);
+        port[plen] = '\0';
+    } else {
+        snprintf(port, port_cap, "443");
+    }
+    *path = slash != NULL ? slash : "/";
+    return true;
 }

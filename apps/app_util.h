@@ -44,6 +44,10 @@ void app_tx_commit(app_tx *tx, size_t len, const quic_addr *peer);
 int app_tx_flush(app_tx *tx, io_udp *sock);
 bool app_tx_pending(const app_tx *tx);
 
+/* Split https://host[:port]/path (port default 443, path default "/"); the
+ * host without the brackets of an IPv6 literal. False on anything else. */
+bool app_parse_url(const char *url, char *host, size_t host_cap, char *port, size_t port_cap,
+                   const char **path);
 /* Read a whole file (at most max bytes) into a malloc'd buffer. */
 uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */

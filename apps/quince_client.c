@@ -55,46 +55,6 @@ static void usage(void)
         "  must name the same host and port: they share one connection.\n");
 }
 
-/* Split https://host[:port]/path; host without brackets. */
-static bool parse_url(const char *url, char *host, size_t host_cap, char *port, size_t port_cap,
-                      const char **path)
-{
-    const char *p = url;
-    if (strncmp(p, "https://", 8) != 0)
-        return false;
-    p += 8;
-    const char *slash = strchr(p, '/');
-    const char *end = slash != NULL ? slash : p + strlen(p);
-    const char *h = p, *hend, *colon;
-    if (*p == '[') {
-        h = p + 1;
-        hend = memchr(h, ']', (size_t)(end - h));
-        if (hend == NULL)
-            return false;
-        colon = hend + 1 < end && hend[1] == ':' ? hend + 1 : NULL;
-        if (colon == NULL && hend + 1 != end)
-            return false;
-    } else {
-        colon = memchr(p, ':', (size_t)(end - p));
-        hend = colon != NULL ? colon : end;
-    }
-    if (hend == h || (size_t)(hend - h) >= host_cap)
-        return false;
-    memcpy(host, h, (size_t)(hend - h));
-    host[hend - h] = '\0';
-    if (colon != NULL) {
-        size_t plen = (size_t)(end - colon - 1);
-        if (plen == 0 || plen >= port_cap)
-            return false;
-        memcpy(port, colon + 1, plen);
-        port[plen] = '\0';
-    } else {
-        snprintf(port, port_cap, "443");
-    }
-    *path = slash != NULL ? slash : "/";
-    return true;
-}
-
 static void fail_download(client *c, download *d, const char *why)
 {
     if (d->done)
@@ -356,7 +316,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nurls; i++) {
         char h[256], p[16];
         const char *path;
-        if (!parse_url(urls[i], h, sizeof(h), p, sizeof(p), &path) ||
+        if (!app_parse_url(urls[i], h, sizeof(h), p, sizeof(p), &path) ||
             strlen(path) >= MAX_PATH_TEXT || strpbrk(path, "\r\n ") != NULL) {
             fprintf(stderr, "quince-client: bad URL %s\n", urls[i]);
             return 2;
