@@ -198,7 +198,9 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(c->loop);
         return;
     }
-    quic_conn_on_timeout(c->conn, now);
+    /* The loop also wakes for our own deadlines: only a due timer reaches the core. */
+    if (quic_conn_next_timeout(c->conn) <= now)
+        quic_conn_on_timeout(c->conn, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
@@ -207,7 +209,12 @@ static uint64_t flush(void *user, uint64_t now)
     bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
     if (blocked)
         io_endpoint_want_write(c->ep, &c->sock);
-    for (int round = 0; !blocked && round < 64; round++) {
+    bool more = false; /* the round limit ended the loop with datagrams still coming */
+    for (int round = 0; !blocked; round++) {
+        if (round == 64) {
+            more = true;
+            break;
+        }
         handle_events(c);
         if (c->handshake_done && !c->closing)
             start_requests(c);
@@ -236,6 +243,7 @@ static uint64_t flush(void *user, uint64_t now)
         }
         if (app_tx_flush(&c->tx, &c->sock) == 1) {
             io_endpoint_want_write(c->ep, &c->sock);
+            blocked = true;
             break;
         }
         if (queued == 0)
@@ -248,7 +256,7 @@ static uint64_t flush(void *user, uint64_t now)
         t = c->deadline;
     if (c->close_deadline != 0 && c->close_deadline < t)
         t = c->close_deadline;
-    return t;
+    return more ? now : t;
 }
 
 int main(int argc, char **argv)

@@ -125,7 +125,8 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(loop);
         return;
     }
-    quic_conn_on_timeout(lc->conn, now);
+    if (quic_conn_next_timeout(lc->conn) <= now)
+        quic_conn_on_timeout(lc->conn, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
