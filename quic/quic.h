@@ -9,6 +9,24 @@
 #include "quic/env.h"
 #include "crypto/tls.h"
 
+/*
+ * Driving a connection (nothing here reads a clock or touches a socket):
+ *
+ *   client: c = quic_conn_client_new(env, &cfg, &local, &remote, now);
+ *   server: ep = quic_endpoint_new(env, &cfg) and quic_endpoint_recv/send,
+ *           or c = quic_conn_accept(env, &cfg, ..., first_datagram, len, now);
+ *   loop:   on a datagram:   quic_conn_recv(c, &from, data, len, now);
+ *           on the timer:    if (now >= quic_conn_next_timeout(c)) quic_conn_on_timeout(c, now);
+ *           then events:     while (quic_conn_poll_event(c, &ev)) ... (read streams, write)
+ *           then send:       while ((n = quic_conn_send(c, &to, buf, 1500, now)) > 0) sendto(...);
+ *           and sleep until quic_conn_next_timeout(c) or the next datagram.
+ *   end:    quic_conn_is_closed(c) after the CLOSED event and its closing or
+ *           draining period; then quic_conn_free(c) (endpoints free their own).
+ *
+ * Limits default to quic/opt.h; every peer-controlled quantity is bounded and
+ * violations close the connection with the RFC 9000 §20.1 code in the event.
+ */
+
 /* Time: microseconds on a monotonic clock chosen by the caller, everywhere. */
 #define QUIC_TIME_NEVER UINT64_MAX
 
