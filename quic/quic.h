@@ -72,9 +72,10 @@ typedef struct quic_config {
 
 typedef enum quic_event_type {
     QUIC_EVENT_HANDSHAKE_DONE = 1,
-    QUIC_EVENT_STREAM_OPENED, /* the peer opened stream_id */
-    QUIC_EVENT_STREAM_READABLE,
-    QUIC_EVENT_STREAM_WRITABLE,     /* flow control opened up again */
+    QUIC_EVENT_STREAM_OPENED,       /* the peer opened stream_id */
+    QUIC_EVENT_STREAM_READABLE,     /* data or FIN to read; comes again only after a read:
+                                       read until quic_stream_read returns 0 */
+    QUIC_EVENT_STREAM_WRITABLE,     /* send buffer room again after a short write */
     QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM: error_code */
     QUIC_EVENT_STREAM_STOP_SENDING, /* peer STOP_SENDING: error_code */
     QUIC_EVENT_DATAGRAM,            /* data/len valid until the next poll */
