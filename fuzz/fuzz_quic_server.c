@@ -1,0 +1,266 @@
+/* libFuzzer target: a whole QUIC server connection (RFC 9000) fed client datagrams. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/backend.h"
+#include "quic/quic.h"
+
+/*
+ * Input framing, repeated: length (2 bytes, big-endian; cut to what is
+ * left), then that many bytes, one UDP datagram from the client. The first
+ * datagram creates the connection (quic_conn_accept); after each one the
+ * server answers (everything it sends is dropped), serves its streams (echo)
+ * and 1 ms passes. Meaningful with -Dcrypto=null, whose identity AEAD lets
+ * the fuzzer write packets; the seeds are real client flights recorded with
+ * the null backend (build with -DQUINCE_FUZZ_GEN to regenerate them: the
+ * program then writes seeds into the directory named by argv[1]). In a
+ * normal build the corpus is replayed and the Initials fail to open.
+ */
+
+static uint64_t g_rng;
+
+static void *f_alloc(void *user, size_t size)
+{
+    (void)user;
+    return malloc(size != 0 ? size : 1);
+}
+
+static void *f_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    return realloc(ptr, size != 0 ? size : 1);
+}
+
+static void f_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+static void f_random(void *user, uint8_t *buf, size_t len)
+{
+    uint64_t *state = user != NULL ? user : &g_rng;
+    for (size_t i = 0; i < len; i++) {
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        buf[i] = (uint8_t)(z ^ (z >> 31));
+    }
+}
+
+static const quic_env g_env = {
+    .alloc = f_alloc,
+    .realloc = f_realloc,
+    .free = f_free,
+    .random = f_random,
+};
+
+static const char *const g_alpn[] = {"h3", NULL};
+static uint8_t *g_cert, *g_key_der;
+static size_t g_cert_len, g_key_len;
+static crypto_privkey *g_key;
+static const uint8_t *g_chain[1];
+static size_t g_chain_len[1];
+
+static bool init_once(void)
+{
+    if (g_key != NULL)
+        return true;
+    g_rng = 0x5eed;
+    crypto_cert_params p = {.common_name = "localhost",
+                            .dns_name = "localhost",
+                            .not_before_unix = 1700000000,
+                            .not_after_unix = 1800000000};
+    if (crypto_cert_generate(&g_env, &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len, &g_key) !=
+        0)
+        return false;
+    g_chain[0] = g_cert;
+    g_chain_len[0] = g_cert_len;
+    return true;
+}
+
+typedef struct server {
+    quic_config cfg;
+    quic_conn *conn;
+    uint64_t now;
+} server;
+
+static void server_begin(server *s)
+{
+    memset(s, 0, sizeof(*s));
+    g_rng = 0xc0ffee;
+    s->cfg.is_server = true;
+    s->cfg.tls.alpn = g_alpn;
+    s->cfg.tls.cert_chain = g_chain;
+    s->cfg.tls.cert_chain_lens = g_chain_len;
+    s->cfg.tls.cert_chain_count = 1;
+    s->cfg.tls.private_key = g_key;
+    s->cfg.max_datagram_frame_size = 1200;
+    s->cfg.initial_max_streams_bidi = 8;
+    s->cfg.initial_max_streams_uni = 4;
+    s->cfg.initial_max_data = 65536;
+    s->cfg.initial_max_stream_data_bidi_remote = 16384;
+    s->cfg.initial_max_stream_data_uni = 16384;
+    s->now = 1000000;
+}
+
+/* Feed one datagram; out/out_cb receive what the server sends (may be NULL). */
+static void server_input(server *s, const uint8_t *d, size_t len,
+                         void (*out_cb)(void *, const uint8_t *, size_t), void *out_user)
+{
+    if (s->conn == NULL) {
+        s->conn = quic_conn_accept(&g_env, &s->cfg, NULL, NULL, d, len, s->now);
+    } else {
+        quic_conn_recv(s->conn, NULL, d, len, s->now);
+    }
+    if (s->conn == NULL)
+        return;
+    uint8_t buf[1500];
+    quic_event ev;
+    for (int i = 0; i < 64 && quic_conn_poll_event(s->conn, &ev); i++) {
+        if (ev.type == QUIC_EVENT_STREAM_READABLE) {
+            bool fin = false;
+            int64_t n = quic_stream_read(s->conn, ev.stream_id, buf, sizeof(buf), &fin);
+            if (n > 0 || fin)
+                (void)quic_stream_write(s->conn, ev.stream_id, buf, n > 0 ? (size_t)n : 0, fin);
+        } else if (ev.type == QUIC_EVENT_DATAGRAM) {
+            (void)quic_conn_send_datagram(s->conn, ev.data, ev.len);
+        }
+    }
+    for (int i = 0; i < 64; i++) {
+        int n = quic_conn_send(s->conn, NULL, buf, sizeof(buf), s->now);
+        if (n <= 0)
+            break;
+        if (out_cb != NULL)
+            out_cb(out_user, buf, (size_t)n);
+    }
+    s->now += 1000;
+    if (quic_conn_next_timeout(s->conn) <= s->now)
+        quic_conn_on_timeout(s->conn, s->now);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!init_once())
+        return 0;
+    server s;
+    server_begin(&s);
+    size_t off = 0;
+    while (size - off >= 2) {
+        size_t len = (size_t)data[off] << 8 | data[off + 1];
+        off += 2;
+        if (len > size - off)
+            len = size - off;
+        server_input(&s, data + off, len, NULL, NULL);
+        off += len;
+        if (s.conn == NULL)
+            break;
+    }
+#ifdef QUINCE_FUZZ_DEBUG
+    if (s.conn != NULL)
+        fprintf(stderr, "established %d, packets received %llu, sent %llu\n",
+                quic_conn_is_established(s.conn),
+                (unsigned long long)quic_conn_get_stats(s.conn)->packets_received,
+                (unsigned long long)quic_conn_get_stats(s.conn)->packets_sent);
+#endif
+    quic_conn_free(s.conn);
+    return 0;
+}
+
+#ifdef QUINCE_FUZZ_GEN
+/* Seed generator: a real client against server_input, recording the client's datagrams. */
+typedef struct rec {
+    uint8_t data[1 << 20];
+    size_t len;
+    quic_conn *client;
+    uint64_t now;
+} rec;
+
+static void to_client(void *user, const uint8_t *d, size_t len)
+{
+    rec *r = user;
+    quic_conn_recv(r->client, NULL, d, len, r->now);
+}
+
+static void write_seed(const char *dir, const char *name, const rec *r)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        exit(1);
+    fwrite(r->data, 1, r->len, f);
+    fclose(f);
+}
+
+static void gen(const char *dir, const char *name, int stop_after, bool close)
+{
+    static rec r;
+    memset(&r, 0, sizeof(r));
+    uint64_t crng = 0xc11e47 + (uint64_t)stop_after;
+    quic_env cenv = g_env;
+    cenv.user = &crng;
+    quic_config cc = {0};
+    cc.tls.alpn = g_alpn;
+    cc.tls.server_name = "localhost";
+    cc.tls.verify_mode = CRYPTO_VERIFY_INSECURE;
+    cc.max_datagram_frame_size = 1200;
+    server s;
+    server_begin(&s);
+    r.now = s.now;
+    r.client = quic_conn_client_new(&cenv, &cc, NULL, NULL, r.now);
+    bool opened = false;
+    int count = 0;
+    for (int round = 0; round < 40 && count < stop_after; round++) {
+        if (quic_conn_is_established(r.client) && !opened) {
+            uint64_t id;
+            quic_conn_open_stream(r.client, true, &id);
+            quic_stream_write(r.client, id, (const uint8_t *)"GET /index.html", 15, true);
+            quic_conn_open_stream(r.client, false, &id);
+            quic_stream_write(r.client, id, (const uint8_t *)"\x00\x04\x00", 3, false);
+            quic_conn_send_datagram(r.client, (const uint8_t *)"datagram", 8);
+            opened = true;
+        } else if (opened && close && round > 30) {
+            quic_conn_close(r.client, 0x100, "done", r.now);
+        }
+        uint8_t buf[1500];
+        int n;
+        while (count < stop_after && (n = quic_conn_send(r.client, NULL, buf, sizeof(buf), r.now)) > 0) {
+            r.data[r.len++] = (uint8_t)(n >> 8);
+            r.data[r.len++] = (uint8_t)n;
+            memcpy(r.data + r.len, buf, (size_t)n);
+            r.len += (size_t)n;
+            count++;
+            server_input(&s, buf, (size_t)n, to_client, &r);
+            r.now = s.now;
+        }
+        quic_event ev;
+        while (quic_conn_poll_event(r.client, &ev))
+            ;
+        r.now += 30000;
+        s.now = r.now;
+        quic_conn_on_timeout(r.client, r.now);
+    }
+    fprintf(stderr, "%s: %d datagrams, established %d\n", name, count,
+            quic_conn_is_established(r.client));
+    write_seed(dir, name, &r);
+    quic_conn_free(r.client);
+    quic_conn_free(s.conn);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || !init_once())
+        return 2;
+    gen(argv[1], "client_initial_null.bin", 1, false);
+    gen(argv[1], "client_handshake_null.bin", 3, false);
+    gen(argv[1], "client_full_streams_null.bin", 100, false);
+    gen(argv[1], "client_full_close_null.bin", 100, true);
+    return 0;
+}
+#endif

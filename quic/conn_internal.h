@@ -1,0 +1,283 @@
+/* Internal state of a QUIC connection (RFC 9000), shared by conn.c, conn_send.c and stream.c. */
+#ifndef QUIC_CONN_INTERNAL_H
+#define QUIC_CONN_INTERNAL_H
+
+#include "crypto/packet_protection.h"
+#include "crypto/tls.h"
+#include "quic/ack_tracker.h"
+#include "quic/cc.h"
+#include "quic/frame.h"
+#include "quic/opt.h"
+#include "quic/pacer.h"
+#include "quic/qlog.h"
+#include "quic/quic.h"
+#include "quic/ranges.h"
+#include "quic/recovery.h"
+#include "quic/stream.h"
+#include "quic/stream_buf.h"
+#include "quic/transport_params.h"
+
+/* Packet number spaces double as indices for the per-space state. */
+enum { SP_INITIAL = 0, SP_HANDSHAKE = 1, SP_APP = 2, SP_COUNT = 3 };
+
+typedef enum quic_conn_state {
+    QUIC_STATE_HANDSHAKE = 0,
+    QUIC_STATE_ESTABLISHED, /* handshake complete (client) or confirmed (server) */
+    QUIC_STATE_CLOSING,     /* we sent CONNECTION_CLOSE (RFC 9000 §10.2.1) */
+    QUIC_STATE_DRAINING,    /* the peer closed, or a stateless reset (§10.2.2) */
+    QUIC_STATE_CLOSED,      /* nothing more to do */
+} quic_conn_state;
+
+/* What a sent packet carried that must be resent if it is lost (RFC 9000 §13.3). */
+typedef enum quic_rec_kind {
+    REC_CRYPTO = 1,
+    REC_STREAM,
+    REC_RESET_STREAM,
+    REC_STOP_SENDING,
+    REC_MAX_DATA,
+    REC_MAX_STREAM_DATA,
+    REC_MAX_STREAMS_BIDI,
+    REC_MAX_STREAMS_UNI,
+    REC_DATA_BLOCKED,
+    REC_STREAM_DATA_BLOCKED,
+    REC_NEW_CID,
+    REC_RETIRE_CID,
+    REC_HANDSHAKE_DONE,
+    REC_ACK, /* largest acknowledged, for §13.2.4 */
+} quic_rec_kind;
+
+typedef struct quic_frame_rec {
+    uint8_t kind;
+    bool fin;
+    uint64_t id; /* stream id, CID sequence number, or largest acked */
+    uint64_t offset;
+    uint64_t len;
+} quic_frame_rec;
+
+typedef struct quic_sent_rec {
+    uint8_t space;
+    uint8_t n;
+    quic_frame_rec f[];
+} quic_sent_rec;
+
+/* CRYPTO data of one level: everything TLS wrote, kept until the level is discarded. */
+typedef struct quic_crypto_send {
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t sent;     /* bytes sent at least once */
+    quic_ranges retx;  /* lost ranges to resend */
+    quic_ranges acked; /* acknowledged ranges: never resent */
+} quic_crypto_send;
+
+/* One packet number space (RFC 9000 §12.3). */
+typedef struct quic_space {
+    uint64_t next_pn;
+    quic_ack_tracker ack;
+    quic_crypto_send csend;
+    quic_stream_buf crecv;
+    bool discarded;
+    bool ack_eliciting_probe; /* PTO: send an ack-eliciting packet here */
+    unsigned probes;
+} quic_space;
+
+/* A connection ID of ours (issued with NEW_CONNECTION_ID, RFC 9000 §5.1.1). */
+typedef struct quic_local_cid {
+    uint64_t seq;
+    quic_cid_value cid;
+    uint8_t reset_token[QUIC_STATELESS_RESET_TOKEN_LEN];
+    bool in_use;
+    bool need_send; /* NEW_CONNECTION_ID pending */
+} quic_local_cid;
+
+/* A connection ID the peer gave us. */
+typedef struct quic_peer_cid {
+    uint64_t seq;
+    quic_cid_value cid;
+    uint8_t reset_token[QUIC_STATELESS_RESET_TOKEN_LEN];
+    bool has_token;
+    bool in_use;
+} quic_peer_cid;
+
+#define QUIC_MAX_LOCAL_CIDS 8
+#define QUIC_MAX_PEER_CIDS 8
+#define QUIC_MAX_RETIRE_PENDING 16
+
+typedef struct quic_dgram {
+    struct quic_dgram *next;
+    size_t len;
+    uint8_t data[];
+} quic_dgram;
+
+struct quic_conn {
+    const quic_env *env;
+    quic_config cfg;
+    bool is_server;
+    uint32_t version;
+    quic_conn_state state;
+    quic_addr local, remote;
+
+    /* Connection IDs. */
+    quic_cid_value original_dcid; /* the client's first DCID: Initial keys, §7.3 */
+    quic_cid_value initial_scid;  /* ours, in long headers */
+    quic_cid_value retry_scid;
+    bool retried;
+    quic_cid_value peer_initial_scid; /* from the peer's first long header */
+    bool have_peer_scid;
+    quic_local_cid lcid[QUIC_MAX_LOCAL_CIDS];
+    uint64_t lcid_next_seq;
+    quic_peer_cid pcid[QUIC_MAX_PEER_CIDS];
+    size_t pcid_cur; /* index of the DCID we send with */
+    uint64_t pcid_retire_prior_to;
+    uint64_t retire_pending[QUIC_MAX_RETIRE_PENDING];
+    size_t n_retire_pending;
+    uint8_t *token; /* client: Retry token to echo in Initials */
+    size_t token_len;
+    uint8_t reset_key[32]; /* stateless reset tokens: HMAC(reset_key, cid) */
+    uint64_t *cid_gen;     /* endpoint: bumped whenever our CIDs change */
+
+    /* TLS and keys. */
+    crypto_tls *tls;
+    uint8_t tp_buf[512];
+    size_t tp_len;
+    quic_transport_params peer_tp;
+    bool have_peer_tp;
+    crypto_pp tx[CRYPTO_LEVEL_COUNT], rx[CRYPTO_LEVEL_COUNT];
+    bool have_tx[CRYPTO_LEVEL_COUNT], have_rx[CRYPTO_LEVEL_COUNT];
+    /* RFC 9001 §6: 1-RTT key phases. */
+    crypto_pp rx_next; /* keys for the next phase, derived ahead of time */
+    crypto_pp rx_prev; /* previous phase, kept for reordered packets */
+    bool have_rx_next, have_rx_prev;
+    uint64_t rx_prev_until;       /* drop rx_prev after this time */
+    bool key_phase;               /* phase bit of the keys we send with */
+    bool rx_phase;                /* phase bit of the current receive keys */
+    uint64_t rx_phase_first_pn;   /* first packet received in rx_phase */
+    bool key_update_pending;      /* we updated; wait for an ack before another */
+    uint64_t key_update_first_pn; /* first packet sent in the current phase */
+    uint64_t packets_in_phase;
+    uint64_t key_updates;   /* count, for tests */
+    uint64_t aead_failures; /* 1-RTT packets that failed to open (RFC 9001 §6.6) */
+    bool handshake_complete, handshake_confirmed;
+    bool handshake_done_pending; /* server: HANDSHAKE_DONE to send */
+    bool handshake_event_sent;
+    bool initial_discarded_checked;
+
+    quic_space sp[SP_COUNT];
+
+    /* Recovery and congestion control. */
+    quic_recovery rec;
+    quic_cc cc;
+    quic_pacer pacer;
+    uint64_t max_udp_payload;
+    bool probe_pending;  /* PTO probe owed */
+    uint64_t pacer_wait; /* when the pacer lets the next packet go; NEVER: not waiting */
+    bool anti_deadlock;
+
+    /* Anti-amplification (RFC 9000 §8.1). */
+    bool address_validated;
+    uint64_t bytes_received, bytes_sent;
+
+    /* Timers. */
+    uint64_t idle_timeout;  /* negotiated, microseconds; 0: none */
+    uint64_t idle_deadline; /* QUIC_TIME_NEVER: none */
+    bool ack_eliciting_sent_since_recv;
+    uint64_t close_deadline; /* closing/draining end */
+    uint64_t last_now;
+
+    /* Closing. */
+    bool close_pending; /* send CONNECTION_CLOSE on the next send */
+    bool close_is_app;
+    uint64_t close_code;
+    uint64_t close_frame_type;
+    char close_reason[64];
+    uint64_t close_resend_budget;
+    int error; /* sticky fatal error */
+
+    /* Streams and flow control (RFC 9000 §2-§4). */
+    quic_stream_map streams;
+    uint64_t next_local_bidi, next_local_uni;             /* index of the next stream we open */
+    uint64_t peer_max_streams_bidi, peer_max_streams_uni; /* how many we may open */
+    uint64_t next_peer_bidi, next_peer_uni;               /* peer's streams seen so far (count) */
+    uint64_t max_streams_bidi, max_streams_uni; /* how many the peer may open (advertised) */
+    uint64_t closed_peer_bidi, closed_peer_uni; /* peer streams freed */
+    bool need_max_streams_bidi, need_max_streams_uni;
+    bool streams_blocked_bidi, streams_blocked_uni;
+    /* Connection-level flow control. */
+    uint64_t peer_max_data; /* what we may send */
+    uint64_t data_sent;     /* new stream bytes sent */
+    uint64_t max_data;      /* advertised to the peer */
+    uint64_t max_data_window;
+    uint64_t data_received; /* sum of the highest offsets received per stream */
+    uint64_t data_read;     /* bytes the application consumed */
+    bool need_max_data;
+    bool need_data_blocked;
+    uint64_t data_blocked_at;
+    uint64_t rr_cursor; /* round-robin position among streams */
+
+    /* DATAGRAM (RFC 9221). */
+    quic_dgram *dgram_out_head, *dgram_out_tail;
+    size_t dgram_out_count;
+    uint8_t *dgram_in_hold; /* payload of the last polled DATAGRAM event */
+
+    /* Events. */
+    quic_event *events;
+    size_t ev_head, ev_count, ev_cap;
+    quic_dgram *dgram_in_head, *dgram_in_tail;
+    size_t dgram_in_count;
+
+    quic_cid_value rx_dcid; /* DCID of the packet being processed */
+    uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
+    bool path_response_pending;
+
+    /* Scratch for one received packet (unprotected in place). */
+    uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
+    bool pending_ack_only; /* internal: the current packet needs no ACK */
+
+    /* qlog (quic/qlog.c). */
+    char *qlog_buf;
+    uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
+
+    /* Statistics for tests. */
+    quic_conn_stats stats;
+};
+
+/* conn.c */
+void quic_conn_set_error(quic_conn *c, uint64_t code, uint64_t frame_type, const char *reason);
+void quic_conn_event(quic_conn *c, const quic_event *ev);
+void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
+                            const quic_sent_packet *p);
+void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);
+quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, bool is_server,
+                                const quic_addr *local, const quic_addr *remote, uint64_t now);
+uint64_t quic_conn_pto(const quic_conn *c);
+void quic_conn_enter_draining(quic_conn *c, uint64_t code, bool is_app, const uint8_t *reason,
+                              size_t reason_len, uint64_t now);
+bool quic_conn_issue_cid(quic_conn *c, bool announce);
+int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid);
+quic_conn *quic_conn_server_new(const quic_env *env, const quic_config *config,
+                                const quic_addr *local, const quic_addr *remote,
+                                const quic_cid_value *dcid, const quic_cid_value *scid,
+                                const quic_cid_value *odcid, const quic_cid_value *retry_scid,
+                                uint64_t now);
+void quic_conn_check_handshake(quic_conn *c, uint64_t now);
+void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now);
+
+/* conn_recv.c */
+int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,
+                             size_t len, bool *ack_eliciting, uint64_t now);
+
+/* conn_send.c */
+int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now);
+
+/* stream.c: frames and send-side scheduling. */
+int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);
+void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost);
+/* Write stream and flow-control frames into w; records what was written. */
+void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+                              size_t max_recs, bool *ack_eliciting);
+bool quic_stream_has_pending(const quic_conn *c);
+void quic_streams_init(quic_conn *c);
+void quic_streams_free(quic_conn *c);
+void quic_streams_on_peer_tp(quic_conn *c);
+
+#endif

@@ -1,0 +1,538 @@
+/* QUIC connection, receive half: datagrams, packet unprotection, frames (RFC 9000 §12-§13, §19). */
+#include <string.h>
+
+#include "quic/conn_internal.h"
+#include "quic/packet.h"
+
+static int level_space(crypto_level l)
+{
+    return l == CRYPTO_LEVEL_INITIAL     ? SP_INITIAL
+           : l == CRYPTO_LEVEL_HANDSHAKE ? SP_HANDSHAKE
+                                         : SP_APP;
+}
+
+/* RFC 9000 §19.3: an ACK frame into recovery. */
+static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now)
+{
+    quic_pn_range ranges[QUIC_ACK_TRACKER_MAX_RANGES];
+    size_t n = 0;
+    quic_ack_iter it;
+    quic_ack_iter_init(&it, a);
+    quic_ack_range r;
+    while (n < QUIC_ACK_TRACKER_MAX_RANGES && quic_ack_iter_next(&it, &r)) {
+        ranges[n].smallest = r.smallest;
+        ranges[n].largest = r.largest;
+        n++;
+    }
+    uint64_t exp = c->have_peer_tp ? c->peer_tp.ack_delay_exponent : 3;
+    quic_recovery_ack ack = {.ranges = ranges,
+                             .n_ranges = n,
+                             .ack_delay = space == SP_APP ? (a->ack_delay << exp) : 0,
+                             .has_ecn = a->ecn,
+                             .ecn_ce = a->ce};
+    int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
+    quic_qlog_metrics(c, now);
+    if (err == QUIC_RECOVERY_ERR_ACK_UNSENT || err == QUIC_RECOVERY_ERR_BAD_RANGES)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    return QUIC_OK;
+}
+
+/* RFC 9000 §19.6, RFC 9001 §4.1.3: CRYPTO data in order to TLS. */
+static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
+{
+    quic_space *sp = &c->sp[space];
+    int err = quic_stream_buf_write(&sp->crecv, f->u.crypto.offset, f->u.crypto.data,
+                                    (size_t)f->u.crypto.length, false);
+    if (err == QUIC_ERR_LIMIT)
+        return QUIC_ERR_CRYPTO_BUFFER_EXCEEDED;
+    if (err == QUIC_ERR_NOMEM)
+        return QUIC_ERR_INTERNAL_ERROR;
+    if (err != QUIC_OK)
+        return err;
+    crypto_level level = space == SP_INITIAL     ? CRYPTO_LEVEL_INITIAL
+                         : space == SP_HANDSHAKE ? CRYPTO_LEVEL_HANDSHAKE
+                                                 : CRYPTO_LEVEL_APP;
+    size_t avail;
+    const uint8_t *p;
+    while ((p = quic_stream_buf_peek(&sp->crecv, &avail)) != NULL && avail > 0) {
+        int terr = crypto_tls_recv(c->tls, level, p, avail);
+        quic_stream_buf_consume(&sp->crecv, avail);
+        if (terr != 0) {
+            if (c->error == QUIC_ERR_TRANSPORT_PARAMETER)
+                return QUIC_ERR_TRANSPORT_PARAMETER;
+            return QUIC_ERR_TRANSPORT(QUIC_TE_CRYPTO_ERROR_BASE + crypto_tls_alert(c->tls));
+        }
+        if (sp->discarded)
+            break;
+    }
+    quic_conn_check_handshake(c, now);
+    return QUIC_OK;
+}
+
+/* RFC 9000 §19.15 */
+static int on_new_cid(quic_conn *c, const quic_frame *f)
+{
+    if (c->pcid[0].cid.len == 0 && c->pcid[0].in_use)
+        return QUIC_ERR_PROTOCOL_VIOLATION; /* the peer uses zero-length CIDs (§7.2) */
+    uint64_t seq = f->u.new_cid.seq, rpt = f->u.new_cid.retire_prior_to;
+    if (rpt > seq)
+        return QUIC_ERR_FRAME_ENCODING;
+    if (rpt > c->pcid_retire_prior_to) {
+        c->pcid_retire_prior_to = rpt;
+        for (size_t i = 0; i < QUIC_MAX_PEER_CIDS; i++) {
+            quic_peer_cid *p = &c->pcid[i];
+            if (p->in_use && p->seq < rpt) {
+                p->in_use = false;
+                if (c->n_retire_pending < QUIC_MAX_RETIRE_PENDING)
+                    c->retire_pending[c->n_retire_pending++] = p->seq;
+            }
+        }
+    }
+    if (seq < c->pcid_retire_prior_to) {
+        if (c->n_retire_pending < QUIC_MAX_RETIRE_PENDING)
+            c->retire_pending[c->n_retire_pending++] = seq;
+        return QUIC_OK;
+    }
+    size_t active = 0, free_slot = QUIC_MAX_PEER_CIDS;
+    for (size_t i = 0; i < QUIC_MAX_PEER_CIDS; i++) {
+        quic_peer_cid *p = &c->pcid[i];
+        if (p->in_use) {
+            if (p->seq == seq) {
+                if (p->cid.len != f->u.new_cid.cid_len ||
+                    memcmp(p->cid.bytes, f->u.new_cid.cid, p->cid.len) != 0)
+                    return QUIC_ERR_PROTOCOL_VIOLATION;
+                return QUIC_OK;
+            }
+            active++;
+        } else if (free_slot == QUIC_MAX_PEER_CIDS) {
+            free_slot = i;
+        }
+    }
+    if (active >= c->cfg.active_connection_id_limit || free_slot == QUIC_MAX_PEER_CIDS)
+        return QUIC_ERR_CONNECTION_ID_LIMIT;
+    quic_peer_cid *p = &c->pcid[free_slot];
+    p->in_use = true;
+    p->seq = seq;
+    p->cid.len = f->u.new_cid.cid_len;
+    memcpy(p->cid.bytes, f->u.new_cid.cid, p->cid.len);
+    memcpy(p->reset_token, f->u.new_cid.reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+    p->has_token = true;
+    /* The current one was retired: move to the newest. */
+    if (!c->pcid[c->pcid_cur].in_use) {
+        for (size_t i = 0; i < QUIC_MAX_PEER_CIDS; i++)
+            if (c->pcid[i].in_use)
+                c->pcid_cur = i;
+    }
+    return QUIC_OK;
+}
+
+/* RFC 9000 §19.16 */
+static int on_retire_cid(quic_conn *c, uint64_t seq, const quic_cid_value *dcid)
+{
+    if (seq >= c->lcid_next_seq)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++) {
+        quic_local_cid *l = &c->lcid[i];
+        if (!l->in_use || l->seq != seq)
+            continue;
+        if (l->cid.len == dcid->len && memcmp(l->cid.bytes, dcid->bytes, dcid->len) == 0)
+            return QUIC_ERR_PROTOCOL_VIOLATION; /* the CID of the packet itself */
+        l->in_use = false;
+        l->need_send = false;
+        if (c->cid_gen != NULL)
+            (*c->cid_gen)++;
+        quic_conn_issue_cid(c, true);
+        return QUIC_OK;
+    }
+    return QUIC_OK;
+}
+
+/* RFC 9221 §5 */
+static int on_datagram(quic_conn *c, const quic_frame *f)
+{
+    if (c->cfg.max_datagram_frame_size == 0)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    if (f->u.datagram.length + 3 > c->cfg.max_datagram_frame_size)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    if (c->dgram_in_count >= c->cfg.max_datagram_queue)
+        return QUIC_OK; /* §5: a receiver may drop DATAGRAMs */
+    quic_dgram *d = quic_env_alloc(c->env, sizeof(*d) + (size_t)f->u.datagram.length);
+    if (d == NULL)
+        return QUIC_OK;
+    d->next = NULL;
+    d->len = (size_t)f->u.datagram.length;
+    if (d->len > 0)
+        memcpy(d->data, f->u.datagram.data, d->len);
+    if (c->dgram_in_tail != NULL)
+        c->dgram_in_tail->next = d;
+    else
+        c->dgram_in_head = d;
+    c->dgram_in_tail = d;
+    c->dgram_in_count++;
+    quic_event ev = {.type = QUIC_EVENT_DATAGRAM};
+    quic_conn_event(c, &ev);
+    return QUIC_OK;
+}
+
+int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,
+                             size_t len, bool *elic, uint64_t now)
+{
+    quic_cid_value dcid = c->rx_dcid;
+    size_t off = 0;
+    *elic = false;
+    if (len == 0)
+        return QUIC_ERR_PROTOCOL_VIOLATION; /* §12.4: a packet with no frames */
+    while (off < len) {
+        quic_frame f;
+        int n = quic_frame_decode(p + off, len - off, type, &f);
+        if (n < 0) {
+            c->close_frame_type = f.type;
+            return n == QUIC_ERR_ARGUMENT ? QUIC_ERR_FRAME_ENCODING : n;
+        }
+        off += (size_t)n;
+        if (quic_frame_is_ack_eliciting(f.type))
+            *elic = true;
+        int err = QUIC_OK;
+        uint64_t t = f.type;
+        if (t >= QUIC_FT_STREAM && t <= 0x0f) {
+            err = quic_stream_on_frame(c, &f, now);
+        } else {
+            switch (t) {
+            case QUIC_FT_PADDING:
+            case QUIC_FT_PING:
+                break;
+            case QUIC_FT_ACK:
+            case QUIC_FT_ACK_ECN:
+                err = on_ack(c, space, &f.u.ack, now);
+                break;
+            case QUIC_FT_CRYPTO:
+                err = on_crypto(c, space, &f, now);
+                break;
+            case QUIC_FT_NEW_TOKEN:
+                if (c->is_server)
+                    err = QUIC_ERR_PROTOCOL_VIOLATION; /* §19.7 */
+                break;
+            case QUIC_FT_RESET_STREAM:
+            case QUIC_FT_STOP_SENDING:
+            case QUIC_FT_MAX_DATA:
+            case QUIC_FT_MAX_STREAM_DATA:
+            case QUIC_FT_MAX_STREAMS_BIDI:
+            case QUIC_FT_MAX_STREAMS_UNI:
+            case QUIC_FT_DATA_BLOCKED:
+            case QUIC_FT_STREAM_DATA_BLOCKED:
+            case QUIC_FT_STREAMS_BLOCKED_BIDI:
+            case QUIC_FT_STREAMS_BLOCKED_UNI:
+                err = quic_stream_on_frame(c, &f, now);
+                break;
+            case QUIC_FT_NEW_CONNECTION_ID:
+                err = on_new_cid(c, &f);
+                break;
+            case QUIC_FT_RETIRE_CONNECTION_ID:
+                err = on_retire_cid(c, f.u.retire_cid.seq, &dcid);
+                break;
+            case QUIC_FT_PATH_CHALLENGE: /* RFC 9000 §8.2.2 */
+                memcpy(c->path_response, f.u.path.data, QUIC_PATH_CHALLENGE_LEN);
+                c->path_response_pending = true;
+                break;
+            case QUIC_FT_PATH_RESPONSE:
+                break;
+            case QUIC_FT_CONNECTION_CLOSE:
+            case QUIC_FT_CONNECTION_CLOSE_APP: /* RFC 9000 §10.2.2 */
+                quic_conn_enter_draining(c, f.u.close.error_code, t == QUIC_FT_CONNECTION_CLOSE_APP,
+                                         f.u.close.reason, (size_t)f.u.close.reason_len, now);
+                return QUIC_OK;
+            case QUIC_FT_HANDSHAKE_DONE: /* RFC 9000 §19.20 */
+                if (c->is_server)
+                    err = QUIC_ERR_PROTOCOL_VIOLATION;
+                else
+                    quic_conn_on_handshake_done_frame(c, now);
+                break;
+            case QUIC_FT_DATAGRAM:
+            case QUIC_FT_DATAGRAM_LEN:
+                err = on_datagram(c, &f);
+                break;
+            default:
+                err = QUIC_ERR_FRAME_ENCODING;
+                break;
+            }
+        }
+        if (err != QUIC_OK) {
+            c->close_frame_type = t;
+            return err;
+        }
+        if (c->state >= QUIC_STATE_CLOSING)
+            return QUIC_OK;
+    }
+    return QUIC_OK;
+}
+
+static bool dcid_is_ours(const quic_conn *c, const quic_pkt_header *h)
+{
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++) {
+        const quic_local_cid *l = &c->lcid[i];
+        if (l->in_use && l->cid.len == h->dcid_len &&
+            memcmp(l->cid.bytes, h->dcid, h->dcid_len) == 0)
+            return true;
+    }
+    /* A server may see the client's chosen DCID until the client switches (§7.2). */
+    if (c->is_server && h->type != QUIC_PKT_1RTT && h->dcid_len >= 8)
+        return true;
+    return false;
+}
+
+/* RFC 9000 §10.3.1: does the datagram end in a token the peer gave us? */
+static bool is_stateless_reset(quic_conn *c, const uint8_t *data, size_t len)
+{
+    const uint8_t *tok = quic_pkt_stateless_reset_token(data, len);
+    if (tok == NULL)
+        return false;
+    for (size_t i = 0; i < QUIC_MAX_PEER_CIDS; i++)
+        if (c->pcid[i].in_use && c->pcid[i].has_token &&
+            quic_token_equal(tok, c->pcid[i].reset_token))
+            return true;
+    return false;
+}
+
+/* RFC 9000 §17.2.5.2: a client's only Retry. */
+static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt, uint64_t now)
+{
+    if (c->is_server || c->retried || c->have_peer_scid || h->token_len == 0)
+        return;
+    if (crypto_retry_verify(c->env, c->version, c->original_dcid.bytes, c->original_dcid.len, pkt,
+                            h->packet_len) != 0)
+        return;
+    uint8_t *tok = quic_env_alloc(c->env, h->token_len);
+    if (tok == NULL)
+        return;
+    memcpy(tok, h->token, h->token_len);
+    quic_env_free(c->env, c->token);
+    c->token = tok;
+    c->token_len = h->token_len;
+    c->retried = true;
+    c->retry_scid.len = h->scid_len;
+    memcpy(c->retry_scid.bytes, h->scid, h->scid_len);
+    c->pcid[0].cid = c->retry_scid;
+    if (quic_conn_set_initial_keys(c, &c->retry_scid) != QUIC_OK) {
+        quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "retry keys");
+        return;
+    }
+    quic_recovery_on_retry(&c->rec, now);
+    if (c->cfg.cc == QUIC_CC_CUBIC)
+        quic_cc_init_cubic(&c->cc, 1200, true);
+    else
+        quic_cc_init_newreno(&c->cc, 1200);
+}
+
+/* RFC 9000 §6.2: a client's Version Negotiation. */
+static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
+{
+    if (c->is_server || c->have_peer_scid || c->retried)
+        return;
+    for (size_t i = 0; i < h->version_count; i++)
+        if (quic_pkt_vn_version(h, i) == c->version)
+            return; /* §6.2: ignore one that lists our version */
+    quic_conn_enter_draining(c, QUIC_TE_NO_ERROR, false, (const uint8_t *)"version negotiation", 19,
+                             now);
+    c->state = QUIC_STATE_CLOSED;
+}
+
+/* RFC 9001 §5, §6: unprotect one packet into c->rxbuf. Returns payload length or < 0 to drop. */
+static int unprotect(quic_conn *c, const quic_pkt_header *h, crypto_level level, int space,
+                     size_t *hdr_len, uint64_t *pn, crypto_pp **used)
+{
+    uint8_t *pkt = c->rxbuf;
+    size_t len = h->packet_len;
+    crypto_pp *pp = &c->rx[level];
+    int hl = crypto_pp_remove_hp(pp, pkt, len, h->pn_offset);
+    if (hl < 0)
+        return -1;
+    *hdr_len = (size_t)hl;
+    size_t pn_len = quic_pkt_pn_len(pkt[0]);
+    uint64_t trunc = quic_pkt_read_pn(pkt + h->pn_offset, pn_len);
+    const quic_ack_tracker *at = &c->sp[space].ack;
+    *pn = quic_pn_decode(at->has_largest ? at->largest : UINT64_MAX, trunc, pn_len * 8);
+    *used = pp;
+    if (level == CRYPTO_LEVEL_APP) {
+        bool phase = (pkt[0] & QUIC_HDR_KEY_PHASE) != 0;
+        if (phase != c->rx_phase) {
+            if (c->have_rx_prev && *pn < c->rx_phase_first_pn)
+                *used = &c->rx_prev;
+            else
+                *used = &c->rx_next;
+        }
+    }
+    int n = crypto_pp_open_payload(*used, pkt, *hdr_len, len, *pn);
+    return n < 0 ? -1 : n;
+}
+
+/* RFC 9001 §6.2, §6.3: a packet opened with the next phase's keys. */
+static int rotate_rx(quic_conn *c, uint64_t pn)
+{
+    crypto_pp_clear(&c->rx_prev, c->env);
+    c->rx_prev = c->rx[CRYPTO_LEVEL_APP];
+    c->have_rx_prev = true;
+    c->rx[CRYPTO_LEVEL_APP] = c->rx_next;
+    memset(&c->rx_next, 0, sizeof(c->rx_next));
+    if (crypto_pp_next(&c->rx_next, &c->rx[CRYPTO_LEVEL_APP], c->env) != 0)
+        return QUIC_ERR_INTERNAL_ERROR;
+    c->rx_phase = !c->rx_phase;
+    c->rx_phase_first_pn = pn;
+    if (c->key_phase != c->rx_phase) {
+        /* The peer initiated: answer with our own update (§6.2), even before
+         * HANDSHAKE_DONE arrived (the peer had confirmed the handshake). */
+        crypto_pp next;
+        memset(&next, 0, sizeof(next));
+        if (crypto_pp_next(&next, &c->tx[CRYPTO_LEVEL_APP], c->env) != 0)
+            return QUIC_ERR_INTERNAL_ERROR;
+        crypto_pp_clear(&c->tx[CRYPTO_LEVEL_APP], c->env);
+        c->tx[CRYPTO_LEVEL_APP] = next;
+        c->key_phase = c->rx_phase;
+        c->key_update_first_pn = c->sp[SP_APP].next_pn;
+        c->packets_in_phase = 0;
+        c->stats.key_updates++;
+    }
+    return QUIC_OK;
+}
+
+/* One packet of a datagram. Returns 1 if processed, 0 if dropped, < 0 fatal. */
+static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_header *h, uint64_t now)
+{
+    crypto_level level;
+    switch (h->type) {
+    case QUIC_PKT_INITIAL:
+        level = CRYPTO_LEVEL_INITIAL;
+        break;
+    case QUIC_PKT_HANDSHAKE:
+        level = CRYPTO_LEVEL_HANDSHAKE;
+        break;
+    case QUIC_PKT_1RTT:
+        level = CRYPTO_LEVEL_APP;
+        break;
+    case QUIC_PKT_RETRY:
+        on_retry(c, h, data, now);
+        return 0;
+    case QUIC_PKT_VERSION_NEGOTIATION:
+        on_vn(c, h, now);
+        return 0;
+    default:
+        return 0;
+    }
+    if (h->type != QUIC_PKT_1RTT && h->version != c->version)
+        return 0;
+    if (!dcid_is_ours(c, h))
+        return 0;
+    int space = level_space(level);
+    if (!c->have_rx[level] || c->sp[space].discarded)
+        return 0;
+    /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
+    if (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete)
+        return 0;
+    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
+        return 0; /* a NEW_TOKEN token we never issue */
+    if (h->packet_len > sizeof(c->rxbuf))
+        return 0;
+    memcpy(c->rxbuf, data, h->packet_len);
+    size_t hdr_len;
+    uint64_t pn;
+    crypto_pp *used;
+    int n = unprotect(c, h, level, space, &hdr_len, &pn, &used);
+    if (n < 0) {
+        /* RFC 9001 §6.6: too many forgeries end the connection. */
+        if (level == CRYPTO_LEVEL_APP &&
+            ++c->aead_failures >= crypto_pp_integrity_limit(c->rx[level].aead_alg)) {
+            c->close_frame_type = 0;
+            return QUIC_ERR_AEAD_LIMIT_REACHED;
+        }
+        return 0;
+    }
+    if (quic_pkt_check_reserved_bits(c->rxbuf[0]) != QUIC_OK) {
+        c->close_frame_type = 0;
+        return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9000 §17.2, §17.3.1 */
+    }
+    if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn))
+        return 0;
+    if (used == &c->rx_next) {
+        int err = rotate_rx(c, pn);
+        if (err != QUIC_OK)
+            return err;
+    }
+    /* RFC 9000 §7.2: the client takes the server's SCID as its DCID. */
+    if (!c->is_server && !c->have_peer_scid && h->type != QUIC_PKT_1RTT) {
+        c->pcid[0].cid.len = h->scid_len;
+        memcpy(c->pcid[0].cid.bytes, h->scid, h->scid_len);
+        c->peer_initial_scid = c->pcid[0].cid;
+        c->have_peer_scid = true;
+    }
+    c->rx_dcid.len = h->dcid_len;
+    memcpy(c->rx_dcid.bytes, h->dcid, h->dcid_len);
+    quic_qlog_packet(c, false, h->type, pn, h->packet_len, c->rxbuf + hdr_len, (size_t)n, now);
+    bool elic = false;
+    int err =
+        quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);
+    if (err != QUIC_OK)
+        return err;
+    c->stats.packets_received++;
+    if (!c->sp[space].discarded)
+        quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, false, now);
+    /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
+    if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
+        c->address_validated = true; /* RFC 9000 §8.1 */
+        quic_conn_discard_space(c, SP_INITIAL, now);
+    }
+    /* RFC 9000 §10.1: a processed packet restarts the idle timer. */
+    if (c->idle_timeout > 0) {
+        uint64_t pto3 = 3 * quic_conn_pto(c);
+        c->idle_deadline = now + (c->idle_timeout > pto3 ? c->idle_timeout : pto3);
+    }
+    c->ack_eliciting_sent_since_recv = false;
+    return 1;
+}
+
+int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                   uint64_t now)
+{
+    if (c == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    (void)from;
+    if (now > c->last_now)
+        c->last_now = now;
+    c->stats.bytes_received += len;
+    if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
+        return QUIC_OK;
+    if (c->state == QUIC_STATE_CLOSING) {
+        /* RFC 9000 §10.2.1: answer with CONNECTION_CLOSE, sparingly. */
+        if (c->close_resend_budget > 0) {
+            c->close_resend_budget--;
+            c->close_pending = true;
+        }
+        return QUIC_OK;
+    }
+    c->bytes_received += len;
+    quic_pkt_parse_opts po = {.short_dcid_len = c->cfg.cid_len};
+    size_t off = 0;
+    int processed = 0;
+    while (off < len) {
+        quic_pkt_header h;
+        if (quic_pkt_parse_header(data + off, len - off, &po, &h) != QUIC_OK)
+            break;
+        int r = process_packet(c, data + off, &h, now);
+        if (r < 0) {
+            quic_conn_set_error(c, quic_err_transport_code(r), c->close_frame_type, NULL);
+            return r;
+        }
+        if (r == 0)
+            c->stats.packets_dropped++;
+        processed += r;
+        if (c->state >= QUIC_STATE_CLOSING)
+            break;
+        off += h.packet_len;
+    }
+    if (processed == 0 && c->state < QUIC_STATE_CLOSING && is_stateless_reset(c, data, len)) {
+        c->stats.stateless_resets++;
+        quic_conn_enter_draining(c, QUIC_TE_NO_ERROR, false, (const uint8_t *)"stateless reset", 15,
+                                 now);
+    }
+    if (c->is_server && !c->address_validated)
+        quic_recovery_set_amplification_limited(&c->rec, false, now);
+    return QUIC_OK;
+}

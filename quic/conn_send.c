@@ -1,0 +1,442 @@
+/* QUIC connection, send half: packet assembly, coalescing, padding, protection (RFC 9000 §12-§14,
+ * §17). */
+#include <string.h>
+
+#include "quic/conn_internal.h"
+#include "quic/packet.h"
+#include "quic/varint.h"
+
+#define TAG_LEN 16
+
+static crypto_level space_level(int space)
+{
+    return space == SP_INITIAL     ? CRYPTO_LEVEL_INITIAL
+           : space == SP_HANDSHAKE ? CRYPTO_LEVEL_HANDSHAKE
+                                   : CRYPTO_LEVEL_APP;
+}
+
+static bool space_usable(const quic_conn *c, int space)
+{
+    if (c->sp[space].discarded || !c->have_tx[space_level(space)])
+        return false;
+    /* A client sends 1-RTT only after completing the handshake (RFC 9001 §4.1.1 / §5.7). */
+    if (space == SP_APP && !c->is_server && !c->handshake_complete)
+        return false;
+    return true;
+}
+
+/* RFC 9000 §19.3: an ACK frame from the tracker, with as many ranges as fit. */
+static bool write_ack(quic_conn *c, int space, quic_writer *w, uint64_t now, uint64_t *largest)
+{
+    quic_pn_range r[QUIC_ACK_TRACKER_MAX_RANGES];
+    uint64_t delay_us = 0;
+    size_t n =
+        quic_ack_tracker_build(&c->sp[space].ack, now, r, QUIC_ACK_TRACKER_MAX_RANGES, &delay_us);
+    if (n == 0)
+        return false;
+    uint64_t delay = delay_us >> QUIC_OPT_ACK_DELAY_EXPONENT;
+    for (; n > 0; n--) {
+        size_t size = 1 + quic_varint_len(r[0].largest) + quic_varint_len(delay) +
+                      quic_varint_len(n - 1) + quic_varint_len(r[0].largest - r[0].smallest);
+        for (size_t i = 1; i < n; i++)
+            size += quic_varint_len(r[i - 1].smallest - r[i].largest - 2) +
+                    quic_varint_len(r[i].largest - r[i].smallest);
+        if (size <= quic_writer_left(w))
+            break;
+    }
+    if (n == 0)
+        return false;
+    quic_put_varint(w, QUIC_FT_ACK);
+    quic_put_varint(w, r[0].largest);
+    quic_put_varint(w, delay);
+    quic_put_varint(w, n - 1);
+    quic_put_varint(w, r[0].largest - r[0].smallest);
+    for (size_t i = 1; i < n; i++) {
+        quic_put_varint(w, r[i - 1].smallest - r[i].largest - 2);
+        quic_put_varint(w, r[i].largest - r[i].smallest);
+    }
+    *largest = r[0].largest;
+    quic_ack_tracker_on_ack_sent(&c->sp[space].ack);
+    return !w->overflow;
+}
+
+static bool crypto_pending(const quic_conn *c, int space)
+{
+    const quic_crypto_send *cs = &c->sp[space].csend;
+    return cs->sent < cs->len || !quic_ranges_empty(&cs->retx);
+}
+
+static bool app_pending(const quic_conn *c)
+{
+    if (c->handshake_done_pending || c->path_response_pending || c->n_retire_pending > 0 ||
+        c->dgram_out_head != NULL)
+        return true;
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
+        if (c->lcid[i].in_use && c->lcid[i].need_send)
+            return true;
+    return quic_stream_has_pending(c);
+}
+
+static bool has_elicit_data(const quic_conn *c, int space)
+{
+    if (crypto_pending(c, space))
+        return true;
+    return space == SP_APP && app_pending(c);
+}
+
+static bool ack_due(const quic_conn *c, int space, uint64_t now)
+{
+    return quic_ack_tracker_should_send(&c->sp[space].ack, now);
+}
+
+static void put_rec(quic_frame_rec *recs, size_t *n, quic_frame_rec r)
+{
+    if (*n < QUIC_OPT_MAX_FRAMES_PER_PACKET)
+        recs[(*n)++] = r;
+}
+
+/* RFC 9000 §19.6: lost CRYPTO ranges first, then new bytes. */
+static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec *recs, size_t *n,
+                         bool *elic)
+{
+    quic_crypto_send *cs = &c->sp[space].csend;
+    while (!quic_ranges_empty(&cs->retx) && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        quic_range r = quic_ranges_at(&cs->retx, 0);
+        /* Skip what the peer already acknowledged (PTO probes queue everything). */
+        for (size_t i = 0; i < quic_ranges_count(&cs->acked); i++) {
+            quic_range a = quic_ranges_at(&cs->acked, i);
+            if (a.start <= r.start && a.end > r.start)
+                r.start = a.end;
+            else if (a.start > r.start && a.start < r.end)
+                r.end = a.start;
+        }
+        if (r.start >= r.end) {
+            quic_ranges_remove_below(&cs->retx, quic_ranges_at(&cs->retx, 0).end);
+            continue;
+        }
+        size_t fit = quic_frame_crypto_fit(quic_writer_left(w), r.start, (size_t)(r.end - r.start));
+        if (fit == 0)
+            return;
+        if (!quic_frame_encode_crypto(w, r.start, cs->buf + r.start, fit))
+            return;
+        put_rec(recs, n, (quic_frame_rec){.kind = REC_CRYPTO, .offset = r.start, .len = fit});
+        quic_ranges_remove_below(&cs->retx, r.start + fit);
+        *elic = true;
+    }
+    if (cs->sent < cs->len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        size_t fit =
+            quic_frame_crypto_fit(quic_writer_left(w), cs->sent, (size_t)(cs->len - cs->sent));
+        if (fit > 0 && quic_frame_encode_crypto(w, cs->sent, cs->buf + cs->sent, fit)) {
+            put_rec(recs, n, (quic_frame_rec){.kind = REC_CRYPTO, .offset = cs->sent, .len = fit});
+            cs->sent += fit;
+            *elic = true;
+        }
+    }
+}
+
+static void write_app_control(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+                              bool *elic)
+{
+    if (c->is_server && c->handshake_done_pending && quic_writer_left(w) >= 1 &&
+        *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        quic_put_varint(w, QUIC_FT_HANDSHAKE_DONE);
+        put_rec(recs, n, (quic_frame_rec){.kind = REC_HANDSHAKE_DONE});
+        c->handshake_done_pending = false;
+        *elic = true;
+    }
+    if (c->path_response_pending && quic_writer_left(w) >= 9) {
+        quic_put_varint(w, QUIC_FT_PATH_RESPONSE);
+        quic_put_bytes(w, c->path_response, QUIC_PATH_CHALLENGE_LEN);
+        c->path_response_pending = false;
+        *elic = true;
+    }
+    for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++) {
+        quic_local_cid *l = &c->lcid[i];
+        if (!l->in_use || !l->need_send || quic_writer_left(w) < 48 ||
+            *n >= QUIC_OPT_MAX_FRAMES_PER_PACKET)
+            continue;
+        /* RFC 9000 §19.15 */
+        quic_put_varint(w, QUIC_FT_NEW_CONNECTION_ID);
+        quic_put_varint(w, l->seq);
+        quic_put_varint(w, 0);
+        quic_put_u8(w, l->cid.len);
+        quic_put_bytes(w, l->cid.bytes, l->cid.len);
+        quic_put_bytes(w, l->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        put_rec(recs, n, (quic_frame_rec){.kind = REC_NEW_CID, .id = l->seq});
+        l->need_send = false;
+        *elic = true;
+    }
+    while (c->n_retire_pending > 0 && quic_writer_left(w) >= 9 &&
+           *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        uint64_t seq = c->retire_pending[--c->n_retire_pending];
+        quic_put_varint(w, QUIC_FT_RETIRE_CONNECTION_ID); /* RFC 9000 §19.16 */
+        quic_put_varint(w, seq);
+        put_rec(recs, n, (quic_frame_rec){.kind = REC_RETIRE_CID, .id = seq});
+        *elic = true;
+    }
+}
+
+/* RFC 9221 §4: DATAGRAM frames are not retransmitted. */
+static void write_datagrams(quic_conn *c, quic_writer *w, bool *elic)
+{
+    while (c->dgram_out_head != NULL) {
+        quic_dgram *d = c->dgram_out_head;
+        size_t need = 1 + quic_varint_len(d->len) + d->len;
+        if (need > quic_writer_left(w))
+            return;
+        quic_put_varint(w, QUIC_FT_DATAGRAM_LEN);
+        quic_put_varint(w, d->len);
+        quic_put_bytes(w, d->data, d->len);
+        c->dgram_out_head = d->next;
+        if (c->dgram_out_head == NULL)
+            c->dgram_out_tail = NULL;
+        c->dgram_out_count--;
+        quic_env_free(c->env, d);
+        *elic = true;
+    }
+}
+
+/* RFC 9000 §19.19: CONNECTION_CLOSE; an application close outside 1-RTT
+ * becomes a transport APPLICATION_ERROR without reason (§10.2.3). */
+static void write_close(quic_conn *c, int space, quic_writer *w)
+{
+    bool app = c->close_is_app && space == SP_APP;
+    uint64_t code = c->close_is_app && !app ? QUIC_TE_APPLICATION_ERROR : c->close_code;
+    const char *reason = c->close_is_app && !app ? "" : c->close_reason;
+    size_t rl = strlen(reason);
+    quic_put_varint(w, app ? QUIC_FT_CONNECTION_CLOSE_APP : QUIC_FT_CONNECTION_CLOSE);
+    quic_put_varint(w, code);
+    if (!app)
+        quic_put_varint(w, c->close_is_app ? 0 : c->close_frame_type);
+    quic_put_varint(w, rl);
+    quic_put_bytes(w, reason, rl);
+}
+
+typedef struct pkt_plan {
+    bool pad;     /* pad the datagram to 1200 in this packet */
+    bool elic_ok; /* congestion window and pacer allow ack-eliciting data */
+    bool closing; /* write CONNECTION_CLOSE only */
+    const uint8_t *dgram_start;
+} pkt_plan;
+
+/* Build one packet of space at buf (cap bytes). Returns its size, 0 if nothing to send. */
+static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, const pkt_plan *pl,
+                           uint64_t now)
+{
+    quic_space *sp = &c->sp[space];
+    crypto_level level = space_level(space);
+    if (cap < 64)
+        return 0;
+    quic_writer w = quic_writer_init(buf, cap - TAG_LEN);
+    uint64_t pn = sp->next_pn, la;
+    size_t pn_len =
+        quic_pn_encode_len(pn, quic_recovery_largest_acked(&c->rec, space, &la) ? la : UINT64_MAX);
+    const quic_cid_value *dcid = &c->pcid[c->pcid_cur].cid;
+    quic_pkt_builder b;
+    bool ok;
+    if (space == SP_APP)
+        ok = quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, pn, pn_len, false, c->key_phase);
+    else
+        ok =
+            quic_pkt_build_long(&w, &b, space == SP_INITIAL ? QUIC_PKT_INITIAL : QUIC_PKT_HANDSHAKE,
+                                c->version, dcid->bytes, dcid->len, c->initial_scid.bytes,
+                                c->initial_scid.len, space == SP_INITIAL ? c->token : NULL,
+                                space == SP_INITIAL ? c->token_len : 0, pn, pn_len);
+    if (!ok)
+        return 0;
+    uint8_t *payload = w.p;
+    quic_frame_rec recs[QUIC_OPT_MAX_FRAMES_PER_PACKET];
+    size_t n = 0;
+    bool elic = false;
+    if (pl->closing) {
+        write_close(c, space, &w);
+    } else {
+        uint64_t largest;
+        if (quic_ack_tracker_has_unacked(&sp->ack) &&
+            (ack_due(c, space, now) || (pl->elic_ok && has_elicit_data(c, space)) ||
+             sp->probes > 0) &&
+            write_ack(c, space, &w, now, &largest))
+            put_rec(recs, &n, (quic_frame_rec){.kind = REC_ACK, .id = largest});
+        if (pl->elic_ok || sp->probes > 0) {
+            if (space == SP_APP)
+                write_app_control(c, &w, recs, &n, &elic);
+            write_crypto(c, space, &w, recs, &n, &elic);
+            if (space == SP_APP) {
+                quic_stream_write_frames(c, &w, recs, &n, QUIC_OPT_MAX_FRAMES_PER_PACKET, &elic);
+                write_datagrams(c, &w, &elic);
+            }
+        }
+        if (sp->probes > 0 && !elic && quic_writer_left(&w) > 0) {
+            quic_put_varint(&w, QUIC_FT_PING);
+            elic = true;
+        }
+    }
+    bool empty = w.p == payload;
+    if (empty && !pl->pad)
+        return 0;
+    bool padded = false;
+    if (pl->pad) {
+        size_t before = (size_t)(w.p - buf);
+        quic_pkt_pad_to(&w, pl->dgram_start, QUIC_MIN_INITIAL_DATAGRAM, TAG_LEN);
+        padded = (size_t)(w.p - buf) > before;
+    }
+    if (!quic_pkt_finish(&w, &b, TAG_LEN) || w.overflow)
+        return 0;
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    quic_qlog_packet(c, true,
+                     space == SP_APP       ? QUIC_PKT_1RTT
+                     : space == SP_INITIAL ? QUIC_PKT_INITIAL
+                                           : QUIC_PKT_HANDSHAKE,
+                     pn, (size_t)(w.p - buf) + TAG_LEN, b.pn_at + b.pn_len, payload_len, now);
+    int total = crypto_pp_protect(&c->tx[level], buf, cap, pn_offset, pn, payload_len);
+    if (total < 0)
+        return 0;
+    sp->next_pn++;
+    c->stats.packets_sent++;
+    if (pl->closing)
+        return (size_t)total;
+    quic_sent_rec *rec = NULL;
+    if (n > 0) {
+        rec = quic_env_alloc(c->env, sizeof(*rec) + n * sizeof(quic_frame_rec));
+        if (rec == NULL) {
+            quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "out of memory");
+            return (size_t)total;
+        }
+        rec->space = (uint8_t)space;
+        rec->n = (uint8_t)n;
+        memcpy(rec->f, recs, n * sizeof(quic_frame_rec));
+    }
+    bool in_flight = elic || padded;
+    int err = quic_recovery_on_packet_sent(&c->rec, space, pn, (uint32_t)total, elic, in_flight,
+                                           (uint64_t)(uintptr_t)rec, now);
+    if (err != 0) {
+        /* Not tracked: treat its frames as lost at once. */
+        quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
+        quic_conn_on_packet_cb(c, space, QUIC_RECOVERY_LOST, &p);
+    }
+    if (elic) {
+        if (sp->probes > 0)
+            sp->probes--;
+        else
+            quic_pacer_on_sent(&c->pacer, quic_cc_cwnd(&c->cc),
+                               quic_recovery_rtt(&c->rec)->smoothed_rtt, (uint64_t)total, now);
+        /* RFC 9000 §10.1: the first ack-eliciting packet after receiving restarts the timer. */
+        if (!c->ack_eliciting_sent_since_recv && c->idle_timeout > 0) {
+            uint64_t pto3 = 3 * quic_conn_pto(c);
+            c->idle_deadline = now + (c->idle_timeout > pto3 ? c->idle_timeout : pto3);
+            c->ack_eliciting_sent_since_recv = true;
+        }
+    }
+    if (space == SP_APP)
+        c->packets_in_phase++;
+    return (size_t)total;
+}
+
+int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now)
+{
+    pkt_plan pl = {.dgram_start = buf};
+    bool want[SP_COUNT] = {false, false, false};
+    int last = -1;
+    if (c->state == QUIC_STATE_CLOSING) {
+        pl.closing = true;
+        for (int s = 0; s < SP_COUNT; s++) {
+            /* RFC 9000 §10.2.3: in every space the peer may be able to read. */
+            want[s] = !c->sp[s].discarded && c->have_tx[space_level(s)] &&
+                      (s != SP_APP || c->handshake_complete || c->is_server);
+            if (s == SP_INITIAL && want[s] && c->is_server && c->have_tx[CRYPTO_LEVEL_HANDSHAKE] &&
+                c->address_validated)
+                want[s] = false;
+            if (want[s])
+                last = s;
+        }
+    } else {
+        /* RFC 9001 §6.6: update well before the confidentiality limit. */
+        uint64_t every = c->cfg.key_update_after_packets;
+        uint64_t limit = crypto_pp_confidentiality_limit(c->tx[CRYPTO_LEVEL_APP].aead_alg);
+        if (c->have_tx[CRYPTO_LEVEL_APP] && limit != UINT64_MAX &&
+            (every == 0 || every > limit / 2))
+            every = limit / 2;
+        if (every > 0 && c->packets_in_phase >= every)
+            (void)quic_conn_key_update(c); /* refused while the last one is unacknowledged */
+        bool probe = c->sp[0].probes + c->sp[1].probes + c->sp[2].probes > 0;
+        pl.elic_ok = probe || quic_cc_bytes_in_flight(&c->cc) < quic_cc_cwnd(&c->cc);
+        if (pl.elic_ok && !probe) {
+            uint64_t t =
+                quic_pacer_next_send_time(&c->pacer, quic_cc_cwnd(&c->cc),
+                                          quic_recovery_rtt(&c->rec)->smoothed_rtt, cap, now);
+            if (t > now) {
+                pl.elic_ok = false;
+                c->pacer_wait = t;
+            }
+        }
+        for (int s = 0; s < SP_COUNT; s++) {
+            if (!space_usable(c, s))
+                continue;
+            want[s] =
+                ack_due(c, s, now) || c->sp[s].probes > 0 || (pl.elic_ok && has_elicit_data(c, s));
+            if (want[s])
+                last = s;
+        }
+    }
+    if (last < 0)
+        return 0;
+    bool pad = want[SP_INITIAL] && (!c->is_server || crypto_pending(c, SP_INITIAL) ||
+                                    c->sp[SP_INITIAL].probes > 0 || pl.closing);
+    if (pad && cap < QUIC_MIN_INITIAL_DATAGRAM)
+        return 0;
+    size_t off = 0;
+    bool sent_handshake = false;
+    for (int s = 0; s <= last; s++) {
+        if (!want[s])
+            continue;
+        pl.pad = pad && s == last;
+        size_t k = build_packet(c, s, buf + off, cap - off, &pl, now);
+        if (k == 0 && pl.pad && off > 0) {
+            /* The last packet had nothing after all: pad with a PING-less packet of
+             * the same space is impossible, so coalesce padding into nothing. */
+            break;
+        }
+        off += k;
+        if (s == SP_HANDSHAKE && k > 0)
+            sent_handshake = true;
+    }
+    if (pl.closing)
+        c->close_pending = false;
+    /* RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet. */
+    if (sent_handshake && !c->is_server)
+        quic_conn_discard_space(c, SP_INITIAL, now);
+    return (int)off;
+}
+
+int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+{
+    if (c == NULL || buf == NULL)
+        return QUIC_ERR_ARGUMENT;
+    if (now > c->last_now)
+        c->last_now = now;
+    if (to != NULL)
+        *to = c->remote;
+    if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
+        return 0;
+    if (c->state == QUIC_STATE_CLOSING && !c->close_pending)
+        return 0;
+    size_t limit = cap < c->max_udp_payload ? cap : (size_t)c->max_udp_payload;
+    if (c->is_server && !c->address_validated) {
+        /* RFC 9000 §8.1: three times what the client sent. */
+        uint64_t budget = 3 * c->bytes_received;
+        uint64_t left = budget > c->bytes_sent ? budget - c->bytes_sent : 0;
+        if (left < limit)
+            limit = (size_t)left;
+        if (limit < 64) {
+            quic_recovery_set_amplification_limited(&c->rec, true, now);
+            return 0;
+        }
+    }
+    int n = quic_conn_build_datagram(c, buf, limit, now);
+    if (n > 0) {
+        c->bytes_sent += (uint64_t)n;
+        c->stats.bytes_sent += (uint64_t)n;
+    }
+    return n;
+}

@@ -1,0 +1,515 @@
+/* QUIC server endpoint: many connections on one socket, VN, Retry, stateless reset (RFC 9000 §5.2,
+ * §6, §8.1, §10.3). */
+#include "quic/endpoint.h"
+
+#include <string.h>
+
+#include "crypto/backend.h"
+#include "quic/conn_internal.h"
+#include "quic/packet.h"
+
+#define STATELESS_QUEUE 64
+#define STATELESS_MAX 1300
+
+typedef struct ep_conn {
+    quic_conn *conn;
+    quic_cid_value first_dcid; /* the DCID of the client Initial that created it */
+    bool accepted;             /* returned by quic_endpoint_accept */
+} ep_conn;
+
+typedef struct stateless_pkt {
+    quic_addr to;
+    size_t len;
+    uint8_t data[STATELESS_MAX];
+} stateless_pkt;
+
+/* Open-addressing table from CID to connection, rebuilt when CIDs change. */
+typedef struct cid_slot {
+    quic_conn *conn; /* NULL: empty */
+    uint8_t len;
+    uint8_t cid[QUIC_MAX_CID_LEN];
+} cid_slot;
+
+struct quic_endpoint {
+    const quic_env *env;
+    cid_slot *map;
+    size_t map_cap; /* power of two */
+    uint64_t cid_gen, map_gen;
+    quic_config cfg;
+    ep_conn *conns;
+    size_t n, cap;
+    size_t rr; /* round-robin start for sending */
+    stateless_pkt *sq;
+    size_t sq_head, sq_count;
+    crypto_aead *token_aead;
+    quic_endpoint_stats stats;
+};
+
+quic_endpoint *quic_endpoint_new(const quic_env *env, const quic_config *config)
+{
+    if (env == NULL || config == NULL)
+        return NULL;
+    quic_endpoint *ep = quic_env_calloc(env, sizeof(*ep));
+    if (ep == NULL)
+        return NULL;
+    ep->env = env;
+    ep->cfg = *config;
+    ep->cfg.is_server = true;
+    if (ep->cfg.cid_len == 0)
+        ep->cfg.cid_len = QUIC_OPT_CID_LEN; /* demultiplexing needs CIDs */
+    static const uint8_t zero[32];
+    if (memcmp(ep->cfg.reset_key, zero, sizeof(zero)) == 0)
+        quic_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
+    uint8_t key[16];
+    quic_env_random(env, key, sizeof(key));
+    ep->token_aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, key);
+    memset(key, 0, sizeof(key));
+    ep->sq = quic_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
+    if (ep->token_aead == NULL || ep->sq == NULL) {
+        quic_endpoint_free(ep);
+        return NULL;
+    }
+    return ep;
+}
+
+void quic_endpoint_free(quic_endpoint *ep)
+{
+    if (ep == NULL)
+        return;
+    for (size_t i = 0; i < ep->n; i++)
+        quic_conn_free(ep->conns[i].conn);
+    quic_env_free(ep->env, ep->conns);
+    quic_env_free(ep->env, ep->map);
+    quic_env_free(ep->env, ep->sq);
+    if (ep->token_aead != NULL)
+        crypto_aead_free(ep->env, ep->token_aead);
+    quic_env_free(ep->env, ep);
+}
+
+const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
+{
+    return &ep->stats;
+}
+
+static size_t addr_bytes(const quic_addr *a, uint8_t *out)
+{
+    out[0] = a != NULL ? a->family : 0;
+    memcpy(out + 1, a != NULL ? a->ip : (const uint8_t[16]){0}, 16);
+    out[17] = (uint8_t)((a != NULL ? a->port : 0) >> 8);
+    out[18] = (uint8_t)(a != NULL ? a->port : 0);
+    return 19;
+}
+
+/* RFC 9000 §8.1.2: a token bound to the client's address. */
+int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const quic_cid_value *odcid,
+                             const quic_cid_value *rscid, uint64_t now, uint8_t *out, size_t cap)
+{
+    uint8_t plain[8 + 1 + 20 + 1 + 20];
+    size_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        plain[n++] = (uint8_t)(now >> (8 * i));
+    plain[n++] = odcid->len;
+    memcpy(plain + n, odcid->bytes, odcid->len);
+    n += odcid->len;
+    plain[n++] = rscid->len;
+    memcpy(plain + n, rscid->bytes, rscid->len);
+    n += rscid->len;
+    if (cap < CRYPTO_AEAD_NONCE_LEN + n + CRYPTO_AEAD_TAG_LEN)
+        return QUIC_ERR_BUFFER_TOO_SMALL;
+    uint8_t aad[19];
+    addr_bytes(addr, aad);
+    quic_env_random(ep->env, out, CRYPTO_AEAD_NONCE_LEN);
+    int k = crypto_aead_seal(ep->token_aead, out, aad, sizeof(aad), plain, n,
+                             out + CRYPTO_AEAD_NONCE_LEN);
+    if (k < 0)
+        return QUIC_ERR_INTERNAL;
+    return CRYPTO_AEAD_NONCE_LEN + k;
+}
+
+int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
+                              size_t len, uint64_t now, quic_cid_value *odcid,
+                              quic_cid_value *rscid)
+{
+    uint8_t plain[QUIC_RETRY_TOKEN_MAX];
+    if (len < CRYPTO_AEAD_NONCE_LEN + CRYPTO_AEAD_TAG_LEN + 10 || len > QUIC_RETRY_TOKEN_MAX)
+        return QUIC_ERR_DROP;
+    uint8_t aad[19];
+    addr_bytes(addr, aad);
+    int k = crypto_aead_open(ep->token_aead, token, aad, sizeof(aad), token + CRYPTO_AEAD_NONCE_LEN,
+                             len - CRYPTO_AEAD_NONCE_LEN, plain);
+    if (k < 10)
+        return QUIC_ERR_DROP;
+    uint64_t issued = 0;
+    for (int i = 0; i < 8; i++)
+        issued = (issued << 8) | plain[i];
+    if (now < issued || now - issued > (uint64_t)QUIC_OPT_RETRY_TOKEN_LIFETIME_MS * 1000)
+        return QUIC_ERR_DROP;
+    size_t p = 8;
+    odcid->len = plain[p++];
+    if (odcid->len > QUIC_MAX_CID_LEN || p + odcid->len + 1 > (size_t)k)
+        return QUIC_ERR_DROP;
+    memcpy(odcid->bytes, plain + p, odcid->len);
+    p += odcid->len;
+    rscid->len = plain[p++];
+    if (rscid->len > QUIC_MAX_CID_LEN || p + rscid->len != (size_t)k)
+        return QUIC_ERR_DROP;
+    memcpy(rscid->bytes, plain + p, rscid->len);
+    return QUIC_OK;
+}
+
+static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
+{
+    if (ep->sq_count >= STATELESS_QUEUE)
+        return NULL; /* a flood: stay silent rather than queue without bound */
+    stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
+    ep->sq_count++;
+    if (to != NULL)
+        s->to = *to;
+    else
+        memset(&s->to, 0, sizeof(s->to));
+    s->len = 0;
+    return s;
+}
+
+static size_t cid_hash(const uint8_t *cid, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ cid[i]) * 0x100000001b3ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static void map_put(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn *c)
+{
+    size_t mask = ep->map_cap - 1;
+    for (size_t i = cid_hash(cid, len) & mask;; i = (i + 1) & mask) {
+        cid_slot *sl = &ep->map[i];
+        if (sl->conn == NULL) {
+            sl->conn = c;
+            sl->len = (uint8_t)len;
+            memcpy(sl->cid, cid, len);
+            return;
+        }
+    }
+}
+
+/* Rebuild after connections or their CIDs changed; false when out of memory
+ * (lookups then fall back to a scan). */
+static bool map_rebuild(quic_endpoint *ep)
+{
+    size_t need = 1;
+    while (need < 4 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1))
+        need *= 2;
+    if (need != ep->map_cap) {
+        cid_slot *m = quic_env_alloc(ep->env, need * sizeof(*m));
+        if (m == NULL)
+            return false;
+        quic_env_free(ep->env, ep->map);
+        ep->map = m;
+        ep->map_cap = need;
+    }
+    memset(ep->map, 0, ep->map_cap * sizeof(*ep->map));
+    for (size_t i = 0; i < ep->n; i++) {
+        quic_conn *c = ep->conns[i].conn;
+        for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
+            if (c->lcid[k].in_use)
+                map_put(ep, c->lcid[k].cid.bytes, c->lcid[k].cid.len, c);
+    }
+    ep->map_gen = ep->cid_gen;
+    return true;
+}
+
+static ep_conn *entry_of(quic_endpoint *ep, const quic_conn *c)
+{
+    for (size_t i = 0; i < ep->n; i++)
+        if (ep->conns[i].conn == c)
+            return &ep->conns[i];
+    return NULL;
+}
+
+static ep_conn *find_conn(quic_endpoint *ep, const quic_pkt_header *h)
+{
+    if ((ep->map_gen != ep->cid_gen || ep->map == NULL) && ep->n > 0)
+        map_rebuild(ep);
+    if (ep->map != NULL && ep->map_gen == ep->cid_gen) {
+        size_t mask = ep->map_cap - 1;
+        for (size_t i = cid_hash(h->dcid, h->dcid_len) & mask; ep->map[i].conn != NULL;
+             i = (i + 1) & mask) {
+            const cid_slot *sl = &ep->map[i];
+            if (sl->len == h->dcid_len && memcmp(sl->cid, h->dcid, sl->len) == 0)
+                return entry_of(ep, sl->conn);
+        }
+        if (h->type == QUIC_PKT_1RTT)
+            return NULL;
+        /* Long headers may still carry the client's first DCID: scan those. */
+        for (size_t i = 0; i < ep->n; i++) {
+            const quic_cid_value *f = &ep->conns[i].first_dcid;
+            if (f->len == h->dcid_len && memcmp(f->bytes, h->dcid, f->len) == 0)
+                return &ep->conns[i];
+        }
+        return NULL;
+    }
+    for (size_t i = 0; i < ep->n; i++) {
+        quic_conn *c = ep->conns[i].conn;
+        for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++) {
+            const quic_local_cid *l = &c->lcid[k];
+            if (l->in_use && l->cid.len == h->dcid_len &&
+                memcmp(l->cid.bytes, h->dcid, h->dcid_len) == 0)
+                return &ep->conns[i];
+        }
+        const quic_cid_value *f = &ep->conns[i].first_dcid;
+        if (h->type != QUIC_PKT_1RTT && f->len == h->dcid_len &&
+            memcmp(f->bytes, h->dcid, f->len) == 0)
+            return &ep->conns[i];
+    }
+    return NULL;
+}
+
+static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h)
+{
+    stateless_pkt *s = sq_push(ep, from);
+    if (s == NULL)
+        return;
+    uint8_t r;
+    quic_env_random(ep->env, &r, 1);
+    uint32_t grease;
+    quic_env_random(ep->env, (uint8_t *)&grease, sizeof(grease));
+    uint32_t versions[3] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
+    quic_writer w = quic_writer_init(s->data, sizeof(s->data));
+    if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions, 3)) {
+        ep->sq_count--;
+        return;
+    }
+    s->len = (size_t)(w.p - s->data);
+    ep->stats.version_negotiations++;
+}
+
+/* RFC 9000 §17.2.5, §8.1.2 */
+static void send_retry(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                       uint64_t now)
+{
+    stateless_pkt *s = sq_push(ep, from);
+    if (s == NULL)
+        return;
+    quic_cid_value odcid = {.len = h->dcid_len}, rscid = {.len = ep->cfg.cid_len};
+    memcpy(odcid.bytes, h->dcid, h->dcid_len);
+    quic_env_random(ep->env, rscid.bytes, rscid.len);
+    uint8_t token[QUIC_RETRY_TOKEN_MAX];
+    int tl = quic_endpoint_make_token(ep, from, &odcid, &rscid, now, token, sizeof(token));
+    uint8_t r;
+    quic_env_random(ep->env, &r, 1);
+    quic_writer w = quic_writer_init(s->data, sizeof(s->data) - CRYPTO_RETRY_TAG_LEN);
+    if (tl < 0 || !quic_pkt_build_retry(&w, r, h->version, h->scid, h->scid_len, rscid.bytes,
+                                        rscid.len, token, (size_t)tl)) {
+        ep->sq_count--;
+        return;
+    }
+    size_t len = (size_t)(w.p - s->data);
+    if (crypto_retry_tag(ep->env, h->version, odcid.bytes, odcid.len, s->data, len,
+                         s->data + len) != 0) {
+        ep->sq_count--;
+        return;
+    }
+    s->len = len + CRYPTO_RETRY_TAG_LEN;
+    ep->stats.retries++;
+}
+
+/* RFC 9000 §10.3: for a short header we cannot place, smaller than what came in. */
+static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                       size_t in_len)
+{
+    if (in_len <= QUIC_MIN_STATELESS_RESET + 1 || h->dcid_len != ep->cfg.cid_len)
+        return;
+    size_t len = in_len - 1 < 42 ? in_len - 1 : 42;
+    stateless_pkt *s = sq_push(ep, from);
+    if (s == NULL)
+        return;
+    uint8_t mac[32];
+    crypto_hmac(CRYPTO_HASH_SHA256, ep->cfg.reset_key, sizeof(ep->cfg.reset_key), h->dcid,
+                h->dcid_len, mac);
+    quic_writer w = quic_writer_init(s->data, sizeof(s->data));
+    if (!quic_pkt_build_stateless_reset(&w, ep->env, len, mac)) {
+        ep->sq_count--;
+        return;
+    }
+    s->len = (size_t)(w.p - s->data);
+    ep->stats.stateless_resets++;
+}
+
+static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
+{
+    if (ep->n == ep->cap) {
+        size_t cap = ep->cap ? ep->cap * 2 : 16;
+        ep_conn *n = quic_env_realloc(ep->env, ep->conns, cap * sizeof(*n));
+        if (n == NULL)
+            return QUIC_ERR_NOMEM;
+        ep->conns = n;
+        ep->cap = cap;
+    }
+    ep_conn *e = &ep->conns[ep->n++];
+    e->conn = c;
+    e->accepted = false;
+    c->cid_gen = &ep->cid_gen;
+    ep->cid_gen++;
+    e->first_dcid.len = h->dcid_len;
+    memcpy(e->first_dcid.bytes, h->dcid, h->dcid_len);
+    ep->stats.connections = ep->n;
+    return QUIC_OK;
+}
+
+int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
+                       const uint8_t *data, size_t len, uint64_t now)
+{
+    if (ep == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    ep->stats.datagrams++;
+    quic_pkt_parse_opts po = {.short_dcid_len = ep->cfg.cid_len};
+    quic_pkt_header h;
+    if (quic_pkt_parse_header(data, len, &po, &h) != QUIC_OK) {
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    ep_conn *e = find_conn(ep, &h);
+    if (e != NULL)
+        return quic_conn_recv(e->conn, from, data, len, now) < 0 ? QUIC_OK : QUIC_OK;
+    if (h.type == QUIC_PKT_1RTT) {
+        send_reset(ep, from, &h, len);
+        return QUIC_OK;
+    }
+    if (h.type == QUIC_PKT_UNKNOWN_VERSION) {
+        /* RFC 9000 §6.1, §14.1: only for datagrams big enough to be a first Initial. */
+        if (len >= QUIC_MIN_INITIAL_DATAGRAM)
+            send_vn(ep, from, &h);
+        else
+            ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    if (h.type != QUIC_PKT_INITIAL || len < QUIC_MIN_INITIAL_DATAGRAM || h.dcid_len < 8 ||
+        ep->n >= QUIC_OPT_MAX_CONNECTIONS) {
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    quic_cid_value dcid = {.len = h.dcid_len}, scid = {.len = h.scid_len};
+    memcpy(dcid.bytes, h.dcid, h.dcid_len);
+    memcpy(scid.bytes, h.scid, h.scid_len);
+    quic_cid_value odcid, rscid;
+    bool retried = false;
+    if (ep->cfg.retry) {
+        if (h.token_len == 0) {
+            send_retry(ep, from, &h, now);
+            return QUIC_OK;
+        }
+        if (quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) !=
+                QUIC_OK ||
+            rscid.len != dcid.len || memcmp(rscid.bytes, dcid.bytes, dcid.len) != 0) {
+            ep->stats.dropped++; /* §8.1.3: an invalid token: drop (or INVALID_TOKEN) */
+            return QUIC_OK;
+        }
+        retried = true;
+    }
+    quic_config cfg = ep->cfg;
+    cfg.version = h.version;
+    quic_conn *c = quic_conn_server_new(ep->env, &cfg, to, from, &dcid, &scid,
+                                        retried ? &odcid : NULL, retried ? &rscid : NULL, now);
+    if (c == NULL) {
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    quic_conn_recv(c, from, data, len, now);
+    if (quic_conn_get_stats(c)->packets_received == 0) {
+        /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */
+        quic_conn_free(c);
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    if (add_conn(ep, c, &h) != QUIC_OK) {
+        quic_conn_free(c);
+        return QUIC_ERR_NOMEM;
+    }
+    ep->stats.accepted++;
+    return QUIC_OK;
+}
+
+int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+{
+    if (ep == NULL || buf == NULL)
+        return QUIC_ERR_ARGUMENT;
+    while (ep->sq_count > 0) {
+        stateless_pkt *s = &ep->sq[ep->sq_head];
+        ep->sq_head = (ep->sq_head + 1) % STATELESS_QUEUE;
+        ep->sq_count--;
+        if (s->len <= cap) {
+            memcpy(buf, s->data, s->len);
+            if (to != NULL)
+                *to = s->to;
+            return (int)s->len;
+        }
+    }
+    for (size_t k = 0; k < ep->n; k++) {
+        size_t i = (ep->rr + k) % ep->n;
+        int n = quic_conn_send(ep->conns[i].conn, to, buf, cap, now);
+        if (n > 0) {
+            ep->rr = (i + 1) % ep->n;
+            return n;
+        }
+    }
+    return 0;
+}
+
+uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep)
+{
+    uint64_t t = QUIC_TIME_NEVER;
+    if (ep == NULL)
+        return t;
+    for (size_t i = 0; i < ep->n; i++) {
+        quic_conn *c = ep->conns[i].conn;
+        uint64_t x = quic_conn_is_closed(c) ? 0 : quic_conn_next_timeout(c);
+        if (x < t)
+            t = x;
+    }
+    return t;
+}
+
+int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
+{
+    if (ep == NULL)
+        return QUIC_ERR_ARGUMENT;
+    for (size_t i = 0; i < ep->n;) {
+        quic_conn *c = ep->conns[i].conn;
+        if (quic_conn_next_timeout(c) <= now)
+            quic_conn_on_timeout(c, now);
+        if (quic_conn_is_closed(c)) {
+            /* Forget it: further packets for its CIDs get stateless resets. */
+            quic_conn_free(c);
+            ep->cid_gen++;
+            ep->conns[i] = ep->conns[--ep->n];
+            ep->stats.connections = ep->n;
+            continue;
+        }
+        i++;
+    }
+    return QUIC_OK;
+}
+
+quic_conn *quic_endpoint_accept(quic_endpoint *ep)
+{
+    if (ep == NULL)
+        return NULL;
+    for (size_t i = 0; i < ep->n; i++) {
+        if (!ep->conns[i].accepted) {
+            ep->conns[i].accepted = true;
+            return ep->conns[i].conn;
+        }
+    }
+    return NULL;
+}
+
+size_t quic_endpoint_conn_count(const quic_endpoint *ep)
+{
+    return ep != NULL ? ep->n : 0;
+}
+
+quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i)
+{
+    return ep != NULL && i < ep->n ? ep->conns[i].conn : NULL;
+}

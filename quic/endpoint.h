@@ -1,0 +1,31 @@
+/* QUIC server endpoint internals: demultiplexing, Version Negotiation, Retry tokens, stateless
+ * resets (RFC 9000 §5.2, §6, §8.1, §10.3). */
+#ifndef QUIC_ENDPOINT_H
+#define QUIC_ENDPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/quic.h"
+#include "quic/transport_params.h"
+
+/* Retry token: nonce(12) | AEAD(issued_at(8) | odcid_len(1) | odcid | rscid_len(1) | rscid) + tag,
+ * with the client's address as associated data (RFC 9000 §8.1.2-§8.1.4). */
+#define QUIC_RETRY_TOKEN_MAX (12 + 8 + 1 + 20 + 1 + 20 + 16)
+
+/* Seal a token for addr; returns its length or a negative error. */
+int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const quic_cid_value *odcid,
+                             const quic_cid_value *rscid, uint64_t now, uint8_t *out, size_t cap);
+/* Open and check a token (address, age); fills odcid and rscid. QUIC_OK or QUIC_ERR_DROP. */
+int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
+                              size_t len, uint64_t now, quic_cid_value *odcid,
+                              quic_cid_value *rscid);
+
+/* Statistics for tests. */
+typedef struct quic_endpoint_stats {
+    uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
+    size_t connections;
+} quic_endpoint_stats;
+QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
+
+#endif

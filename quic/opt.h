@@ -1,0 +1,75 @@
+/* Compile-time defaults for every limit and option of quic/ (lwIP opt.h style). */
+#ifndef QUIC_OPT_H
+#define QUIC_OPT_H
+
+/*
+ * Each value is the default a zero field of quic_config stands for. Override
+ * any of them by defining it before this header is included (for example in
+ * a header named by -include on the compiler command line).
+ */
+
+#ifndef QUIC_OPT_MAX_IDLE_TIMEOUT_MS
+#define QUIC_OPT_MAX_IDLE_TIMEOUT_MS 30000
+#endif
+#ifndef QUIC_OPT_INITIAL_MAX_DATA
+#define QUIC_OPT_INITIAL_MAX_DATA (1024 * 1024)
+#endif
+#ifndef QUIC_OPT_INITIAL_MAX_STREAM_DATA
+#define QUIC_OPT_INITIAL_MAX_STREAM_DATA (256 * 1024)
+#endif
+#ifndef QUIC_OPT_INITIAL_MAX_STREAMS_BIDI
+#define QUIC_OPT_INITIAL_MAX_STREAMS_BIDI 100
+#endif
+#ifndef QUIC_OPT_INITIAL_MAX_STREAMS_UNI
+#define QUIC_OPT_INITIAL_MAX_STREAMS_UNI 100
+#endif
+#ifndef QUIC_OPT_ACTIVE_CONNECTION_ID_LIMIT
+#define QUIC_OPT_ACTIVE_CONNECTION_ID_LIMIT 4 /* also the most peer CIDs we keep */
+#endif
+#ifndef QUIC_OPT_CID_LEN
+#define QUIC_OPT_CID_LEN 8
+#endif
+#ifndef QUIC_OPT_MAX_CRYPTO_BUFFER
+#define QUIC_OPT_MAX_CRYPTO_BUFFER (64 * 1024) /* per level, out-of-order included */
+#endif
+#ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
+#define QUIC_OPT_MAX_STREAM_SEND_BUFFER (256 * 1024) /* unacknowledged bytes per stream */
+#endif
+#ifndef QUIC_OPT_MAX_STREAM_GAPS
+#define QUIC_OPT_MAX_STREAM_GAPS 64 /* out-of-order holes per receive stream */
+#endif
+#ifndef QUIC_OPT_MAX_DATAGRAM_QUEUE
+#define QUIC_OPT_MAX_DATAGRAM_QUEUE 64 /* DATAGRAM frames queued each way */
+#endif
+#ifndef QUIC_OPT_MAX_ACK_RANGES
+#define QUIC_OPT_MAX_ACK_RANGES 32
+#endif
+#ifndef QUIC_OPT_MAX_EVENTS
+#define QUIC_OPT_MAX_EVENTS 4096 /* pending events; beyond it READABLE/WRITABLE coalesce */
+#endif
+#ifndef QUIC_OPT_MAX_SENT_PACKETS
+#define QUIC_OPT_MAX_SENT_PACKETS 8192 /* per packet number space */
+#endif
+#ifndef QUIC_OPT_MAX_UDP_PAYLOAD
+#define QUIC_OPT_MAX_UDP_PAYLOAD 1452 /* what we send and advertise */
+#endif
+#ifndef QUIC_OPT_ACK_DELAY_EXPONENT
+#define QUIC_OPT_ACK_DELAY_EXPONENT 3
+#endif
+#ifndef QUIC_OPT_MAX_ACK_DELAY_MS
+#define QUIC_OPT_MAX_ACK_DELAY_MS 25
+#endif
+#ifndef QUIC_OPT_MAX_FRAMES_PER_PACKET
+#define QUIC_OPT_MAX_FRAMES_PER_PACKET 48 /* retransmittable frames remembered per packet */
+#endif
+#ifndef QUIC_OPT_KEY_UPDATE_INTERVAL
+#define QUIC_OPT_KEY_UPDATE_INTERVAL 0 /* packets between our own key updates; 0: never */
+#endif
+#ifndef QUIC_OPT_RETRY_TOKEN_LIFETIME_MS
+#define QUIC_OPT_RETRY_TOKEN_LIFETIME_MS 10000
+#endif
+#ifndef QUIC_OPT_MAX_CONNECTIONS
+#define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */
+#endif
+
+#endif

@@ -1,0 +1,184 @@
+/* Quince's public QUIC API: a sans-I/O connection and a server endpoint (RFC 9000). */
+#ifndef QUIC_QUIC_H
+#define QUIC_QUIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/env.h"
+#include "crypto/tls.h"
+
+/* Time: microseconds on a monotonic clock chosen by the caller, everywhere. */
+#define QUIC_TIME_NEVER UINT64_MAX
+
+/* A UDP address, opaque to the core except for Retry-token binding and paths. */
+typedef struct quic_addr {
+    uint8_t family; /* 4 or 6 */
+    uint8_t ip[16];
+    uint16_t port;
+} quic_addr;
+
+typedef enum quic_cc_algo { QUIC_CC_NEWRENO = 0, QUIC_CC_CUBIC = 1 } quic_cc_algo;
+
+typedef struct quic_config {
+    bool is_server;
+    uint32_t version;      /* 0: QUIC v1 */
+    crypto_tls_config tls; /* ALPN, certificates, verification, suites, groups */
+    /* Our transport parameters (RFC 9000 §18.2); 0 takes the default in quic/opt.h. */
+    uint64_t max_idle_timeout_ms;
+    uint64_t initial_max_data;
+    uint64_t initial_max_stream_data_bidi_local;
+    uint64_t initial_max_stream_data_bidi_remote;
+    uint64_t initial_max_stream_data_uni;
+    uint64_t initial_max_streams_bidi;
+    uint64_t initial_max_streams_uni;
+    uint64_t max_datagram_frame_size; /* 0: DATAGRAM not offered */
+    uint64_t active_connection_id_limit;
+    uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
+    bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
+    quic_cc_algo cc;
+    bool retry;                        /* server endpoint: validate addresses with Retry */
+    uint64_t key_update_after_packets; /* 0: only when asked; otherwise initiate periodically */
+    /* Limits on what a peer can make us hold (DESIGN.md "Limits"). 0: defaults. */
+    size_t max_crypto_buffer;
+    size_t max_stream_buffer;
+    size_t max_datagram_queue;
+    size_t max_ack_ranges;
+    bool qlog; /* emit JSON-SEQ through env->qlog */
+    /* Key for stateless reset tokens (RFC 9000 §10.3.2): HMAC-SHA256(key, CID).
+     * An endpoint shares it among its connections; all zero: a random one. */
+    uint8_t reset_key[32];
+    uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+} quic_config;
+
+typedef enum quic_event_type {
+    QUIC_EVENT_HANDSHAKE_DONE = 1,
+    QUIC_EVENT_STREAM_OPENED, /* the peer opened stream_id */
+    QUIC_EVENT_STREAM_READABLE,
+    QUIC_EVENT_STREAM_WRITABLE,     /* flow control opened up again */
+    QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM: error_code */
+    QUIC_EVENT_STREAM_STOP_SENDING, /* peer STOP_SENDING: error_code */
+    QUIC_EVENT_DATAGRAM,            /* data/len valid until the next poll */
+    QUIC_EVENT_CLOSED,              /* error_code, is_app, by_peer, reason in data/len;
+                                       idle timeouts and stateless resets set error_code 0
+                                       and by_peer false. quic_conn_is_closed() turns true
+                                       once the closing or draining period ends. */
+} quic_event_type;
+
+typedef struct quic_event {
+    quic_event_type type;
+    uint64_t stream_id;
+    uint64_t error_code;
+    bool is_app;
+    bool by_peer;
+    const uint8_t *data;
+    size_t len;
+} quic_event;
+
+typedef struct quic_conn quic_conn;
+
+/* Counters, for tests and tools. */
+typedef struct quic_conn_stats {
+    uint64_t packets_sent, packets_received, packets_dropped, packets_lost;
+    uint64_t bytes_sent, bytes_received;
+    uint64_t key_updates;      /* key phase changes (ours and the peer's) */
+    uint64_t stateless_resets; /* 1 if the connection ended by one */
+} quic_conn_stats;
+
+/* A client connection; the first quic_conn_send produces its Initial. Returns
+ * NULL on bad configuration or out of memory. */
+QUINCE_API quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
+                                           const quic_addr *local, const quic_addr *remote,
+                                           uint64_t now);
+/* A server connection for a client's first datagram (an Initial of a supported
+ * version, at least 1200 bytes): the datagram is processed. NULL if it is not
+ * acceptable. quic_endpoint does this for many connections on one socket. */
+QUINCE_API quic_conn *quic_conn_accept(const quic_env *env, const quic_config *config,
+                                       const quic_addr *local, const quic_addr *remote,
+                                       const uint8_t *data, size_t len, uint64_t now);
+QUINCE_API void quic_conn_free(quic_conn *conn);
+
+/* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
+ * a negative return means the connection failed (see the CLOSED event). */
+QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint8_t *data,
+                              size_t len, uint64_t now);
+/* Build the next datagram (coalesced packets) into buf; returns its size, 0
+ * when there is nothing to send now (congestion window, pacing, amplification
+ * limit, or nothing pending), QUIC_ERR_ARGUMENT. The caller loops until 0
+ * and calls again after recv, on_timeout or any stream/datagram write.
+ * cap should be at least 1200 (Initial datagrams are padded to 1200). */
+QUINCE_API int quic_conn_send(quic_conn *conn, quic_addr *to, uint8_t *buf, size_t cap,
+                              uint64_t now);
+/* Absolute time of the next timer (loss, PTO, ACK delay, pacing, idle,
+ * closing/draining), or QUIC_TIME_NEVER. Call on_timeout when it passes,
+ * then send. */
+QUINCE_API uint64_t quic_conn_next_timeout(const quic_conn *conn);
+QUINCE_API int quic_conn_on_timeout(quic_conn *conn, uint64_t now);
+/* The next event, false when none. Event data stays valid until the next poll. */
+QUINCE_API bool quic_conn_poll_event(quic_conn *conn, quic_event *ev);
+
+/* RFC 9000 §2.1: the next stream of ours. QUIC_ERR_LIMIT when the peer's
+ * MAX_STREAMS does not allow one yet (STREAMS_BLOCKED is sent; retry after
+ * more data flowed), QUIC_ERR_ARGUMENT when closing, QUIC_ERR_NOMEM. */
+QUINCE_API int quic_conn_open_stream(quic_conn *conn, bool bidi, uint64_t *stream_id);
+/* Returns bytes accepted into the stream's send buffer (max_stream_buffer
+ * unacknowledged bytes; fewer than len when full: a WRITABLE event follows
+ * when room returns, and fin is then ignored), or QUIC_ERR_ARGUMENT (unknown
+ * stream, receive-only, after FIN or reset, connection closing). Flow
+ * control is applied when sending. */
+QUINCE_API int64_t quic_stream_write(quic_conn *conn, uint64_t stream_id, const uint8_t *data,
+                                     size_t len, bool fin);
+/* Returns bytes read (0: nothing now; *fin set at the end, after which the
+ * stream may be forgotten), QUIC_ERR_STREAM_STATE after the peer's
+ * RESET_STREAM (the RESET event carries its code), QUIC_ERR_ARGUMENT for an
+ * unknown or send-only stream. Reading opens the flow-control windows. */
+QUINCE_API int64_t quic_stream_read(quic_conn *conn, uint64_t stream_id, uint8_t *buf, size_t cap,
+                                    bool *fin);
+/* FIN after what was written (quic_stream_write with len 0 and fin). */
+QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
+/* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
+QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
+QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
+
+/* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
+ * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when
+ * max_datagram_queue datagrams wait already. */
+QUINCE_API int quic_conn_send_datagram(quic_conn *conn, const uint8_t *data, size_t len);
+/* 0 until the peer's transport parameters allow DATAGRAM. */
+QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
+
+/* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before
+ * 1-RTT), then the closing period (3 PTO). */
+QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *reason,
+                               uint64_t now);
+/* RFC 9001 §6: start a key update. QUIC_ERR_ARGUMENT before the handshake is
+ * confirmed or while the previous update is unacknowledged. */
+QUINCE_API int quic_conn_key_update(quic_conn *conn);
+QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
+QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
+QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
+
+/* Server: one endpoint for many connections on one socket, demultiplexed by DCID. */
+typedef struct quic_endpoint quic_endpoint;
+QUINCE_API quic_endpoint *quic_endpoint_new(const quic_env *env, const quic_config *config);
+QUINCE_API void quic_endpoint_free(quic_endpoint *ep);
+QUINCE_API int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
+                                  const uint8_t *data, size_t len, uint64_t now);
+/* Next datagram from any connection or a stateless reply (VN, Retry, reset). */
+QUINCE_API int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t cap,
+                                  uint64_t now);
+QUINCE_API uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep);
+QUINCE_API int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now);
+/* A connection created since the last call (its handshake may still be running).
+ * The endpoint owns its connections: quic_endpoint_on_timeout frees those
+ * for which quic_conn_is_closed() is true, so stop using a connection once
+ * its CLOSED event was seen and its closing period may have ended. */
+QUINCE_API quic_conn *quic_endpoint_accept(quic_endpoint *ep);
+/* The endpoint's live connections, for serving their events (valid until the
+ * next quic_endpoint_on_timeout or quic_endpoint_recv). */
+QUINCE_API size_t quic_endpoint_conn_count(const quic_endpoint *ep);
+QUINCE_API quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i);
+
+#endif

@@ -1,0 +1,865 @@
+/* QUIC streams: states, reassembly, flow control and stream frames (RFC 9000 §2-§4, §19.4-§19.14).
+ */
+#include <string.h>
+
+#include "quic/conn_internal.h"
+#include "quic/varint.h"
+
+#define STREAM_MAX_RANGES 4096
+
+static size_t bucket_of(uint64_t id)
+{
+    return (size_t)((id >> 2) ^ (id >> 10)) % QUIC_STREAM_BUCKETS;
+}
+
+static quic_stream *stream_find(const quic_conn *c, uint64_t id)
+{
+    for (quic_stream *s = c->streams.buckets[bucket_of(id)]; s != NULL; s = s->hnext)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+static bool id_is_local(const quic_conn *c, uint64_t id)
+{
+    return quic_stream_is_server(id) == c->is_server;
+}
+
+/* Stream index within its type: ID >> 2 (RFC 9000 §2.1). */
+static uint64_t stream_index(uint64_t id)
+{
+    return id >> 2;
+}
+
+/* RFC 9000 §4.1: the initial limits each side applies. */
+static quic_stream *stream_create(quic_conn *c, uint64_t id)
+{
+    quic_stream *s = quic_env_calloc(c->env, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->id = id;
+    s->local = id_is_local(c, id);
+    bool uni = quic_stream_is_uni(id);
+    s->has_send = !uni || s->local;
+    s->has_recv = !uni || !s->local;
+    const quic_config *cfg = &c->cfg;
+    if (s->has_recv) {
+        uint64_t win = uni ? cfg->initial_max_stream_data_uni
+                           : (s->local ? cfg->initial_max_stream_data_bidi_local
+                                       : cfg->initial_max_stream_data_bidi_remote);
+        s->recv_window = win;
+        s->recv_max = win;
+        quic_stream_buf_init(&s->rbuf, c->env, (size_t)(win > 0 ? win : 1),
+                             QUIC_OPT_MAX_STREAM_GAPS);
+    } else {
+        s->recv_done = true;
+    }
+    if (s->has_send) {
+        const quic_transport_params *tp = &c->peer_tp;
+        s->send_max = uni ? tp->initial_max_stream_data_uni
+                          : (s->local ? tp->initial_max_stream_data_bidi_remote
+                                      : tp->initial_max_stream_data_bidi_local);
+        quic_ranges_init(&s->retx, c->env, STREAM_MAX_RANGES, false);
+        quic_ranges_init(&s->acked, c->env, STREAM_MAX_RANGES, false);
+    } else {
+        s->send_done = true;
+    }
+    size_t b = bucket_of(id);
+    s->hnext = c->streams.buckets[b];
+    c->streams.buckets[b] = s;
+    s->prev = c->streams.tail;
+    if (c->streams.tail != NULL)
+        c->streams.tail->next = s;
+    else
+        c->streams.head = s;
+    c->streams.tail = s;
+    c->streams.count++;
+    return s;
+}
+
+static void stream_destroy(quic_conn *c, quic_stream *s)
+{
+    if (s->has_recv)
+        quic_stream_buf_free(&s->rbuf);
+    if (s->has_send) {
+        quic_ranges_free(&s->retx);
+        quic_ranges_free(&s->acked);
+        quic_env_free(c->env, s->sbuf);
+    }
+    quic_env_free(c->env, s);
+}
+
+/* RFC 9000 §3: a stream whose both halves reached a terminal state is forgotten;
+ * a peer's stream then gives the peer credit for a new one (§4.6). */
+static void stream_maybe_free(quic_conn *c, quic_stream *s)
+{
+    if (!s->recv_done || !s->send_done || s->readable_ev)
+        return;
+    quic_stream **pp = &c->streams.buckets[bucket_of(s->id)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        c->streams.head = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    else
+        c->streams.tail = s->prev;
+    c->streams.count--;
+    if (!s->local) {
+        if (quic_stream_is_uni(s->id)) {
+            c->closed_peer_uni++;
+            uint64_t target = c->closed_peer_uni + c->cfg.initial_max_streams_uni;
+            if (target - c->max_streams_uni >= (c->cfg.initial_max_streams_uni + 1) / 2) {
+                c->max_streams_uni = target;
+                c->need_max_streams_uni = true;
+            }
+        } else {
+            c->closed_peer_bidi++;
+            uint64_t target = c->closed_peer_bidi + c->cfg.initial_max_streams_bidi;
+            if (target - c->max_streams_bidi >= (c->cfg.initial_max_streams_bidi + 1) / 2) {
+                c->max_streams_bidi = target;
+                c->need_max_streams_bidi = true;
+            }
+        }
+    }
+    stream_destroy(c, s);
+}
+
+void quic_streams_init(quic_conn *c)
+{
+    memset(&c->streams, 0, sizeof(c->streams));
+    c->max_streams_bidi = c->cfg.initial_max_streams_bidi;
+    c->max_streams_uni = c->cfg.initial_max_streams_uni;
+    c->max_data = c->cfg.initial_max_data;
+    c->max_data_window = c->cfg.initial_max_data;
+}
+
+void quic_streams_free(quic_conn *c)
+{
+    quic_stream *s = c->streams.head;
+    while (s != NULL) {
+        quic_stream *n = s->next;
+        stream_destroy(c, s);
+        s = n;
+    }
+    memset(&c->streams, 0, sizeof(c->streams));
+}
+
+/* The peer's transport parameters arrived: limits for what we send. */
+void quic_streams_on_peer_tp(quic_conn *c)
+{
+    const quic_transport_params *tp = &c->peer_tp;
+    c->peer_max_data = tp->initial_max_data;
+    c->peer_max_streams_bidi = tp->initial_max_streams_bidi;
+    c->peer_max_streams_uni = tp->initial_max_streams_uni;
+    for (quic_stream *s = c->streams.head; s != NULL; s = s->next) {
+        if (!s->has_send)
+            continue;
+        bool uni = quic_stream_is_uni(s->id);
+        s->send_max = uni ? tp->initial_max_stream_data_uni
+                          : (s->local ? tp->initial_max_stream_data_bidi_remote
+                                      : tp->initial_max_stream_data_bidi_local);
+    }
+}
+
+static void readable(quic_conn *c, quic_stream *s)
+{
+    if (s->readable_ev)
+        return;
+    s->readable_ev = true;
+    quic_event ev = {.type = QUIC_EVENT_STREAM_READABLE, .stream_id = s->id};
+    quic_conn_event(c, &ev);
+}
+
+/*
+ * RFC 9000 §3.2, §4.6, §19.8: find the stream a received frame names,
+ * opening the peer's streams up to it. *out is NULL for a stream already
+ * closed and forgotten (the frame is then ignored). need_recv/need_send:
+ * which half the frame concerns, for STREAM_STATE_ERROR.
+ */
+static int stream_get(quic_conn *c, uint64_t id, bool need_recv, bool need_send, quic_stream **out)
+{
+    *out = NULL;
+    bool uni = quic_stream_is_uni(id);
+    bool local = id_is_local(c, id);
+    if (uni && ((local && need_recv) || (!local && need_send)))
+        return QUIC_ERR_STREAM_STATE;
+    uint64_t idx = stream_index(id);
+    if (local) {
+        uint64_t next = uni ? c->next_local_uni : c->next_local_bidi;
+        if (idx >= next)
+            return QUIC_ERR_STREAM_STATE; /* §19.8: a stream we have not opened */
+        *out = stream_find(c, id);
+        return QUIC_OK;
+    }
+    uint64_t limit = uni ? c->max_streams_uni : c->max_streams_bidi;
+    if (idx >= limit)
+        return QUIC_ERR_STREAM_LIMIT;
+    uint64_t *next = uni ? &c->next_peer_uni : &c->next_peer_bidi;
+    if (idx < *next) {
+        *out = stream_find(c, id);
+        return QUIC_OK;
+    }
+    /* §3.2: opening a stream opens every lower-numbered one of its type. */
+    while (*next <= idx) {
+        uint64_t nid = (*next << 2) | (id & 3);
+        quic_stream *s = stream_create(c, nid);
+        if (s == NULL)
+            return QUIC_ERR_INTERNAL_ERROR;
+        (*next)++;
+        quic_event ev = {.type = QUIC_EVENT_STREAM_OPENED, .stream_id = nid};
+        quic_conn_event(c, &ev);
+        *out = s;
+    }
+    return QUIC_OK;
+}
+
+/* RFC 9000 §4.1: count new bytes against the connection's limit. */
+static int count_conn_data(quic_conn *c, quic_stream *s, uint64_t end)
+{
+    if (end <= s->recv_counted)
+        return QUIC_OK;
+    c->data_received += end - s->recv_counted;
+    s->recv_counted = end;
+    if (c->data_received > c->max_data)
+        return QUIC_ERR_FLOW_CONTROL;
+    return QUIC_OK;
+}
+
+/* RFC 9000 §19.8 */
+static int on_stream(quic_conn *c, const quic_frame *f)
+{
+    quic_stream *s;
+    int err = stream_get(c, f->u.stream.stream_id, true, false, &s);
+    if (err != QUIC_OK || s == NULL)
+        return err;
+    uint64_t end = f->u.stream.offset + f->u.stream.length;
+    if (end > s->recv_max)
+        return QUIC_ERR_FLOW_CONTROL; /* §4.1 */
+    if (s->recv_reset || s->recv_done)
+        return QUIC_OK;
+    err = quic_stream_buf_write(&s->rbuf, f->u.stream.offset, f->u.stream.data,
+                                (size_t)f->u.stream.length, f->u.stream.fin);
+    if (err == QUIC_ERR_LIMIT)
+        return QUIC_ERR_FLOW_CONTROL;
+    if (err != QUIC_OK)
+        return err == QUIC_ERR_NOMEM ? QUIC_ERR_INTERNAL_ERROR : err;
+    err = count_conn_data(c, s, end);
+    if (err != QUIC_OK)
+        return err;
+    size_t avail = 0;
+    quic_stream_buf_peek(&s->rbuf, &avail);
+    if (avail > 0 || quic_stream_buf_finished(&s->rbuf))
+        readable(c, s);
+    return QUIC_OK;
+}
+
+/* RFC 9000 §19.4 */
+static int on_reset_stream(quic_conn *c, const quic_frame *f)
+{
+    quic_stream *s;
+    int err = stream_get(c, f->u.reset_stream.stream_id, true, false, &s);
+    if (err != QUIC_OK || s == NULL)
+        return err;
+    uint64_t fs = f->u.reset_stream.final_size;
+    if (fs > s->recv_max)
+        return QUIC_ERR_FLOW_CONTROL;
+    err = quic_stream_buf_set_final(&s->rbuf, fs);
+    if (err != QUIC_OK)
+        return err;
+    err = count_conn_data(c, s, fs);
+    if (err != QUIC_OK)
+        return err;
+    if (s->recv_reset || s->recv_done)
+        return QUIC_OK;
+    s->recv_reset = true;
+    s->recv_done = true;
+    /* Unread bytes will never be read: return their credit (§4.5). */
+    c->data_read += fs - s->rbuf.read_offset;
+    quic_event ev = {.type = QUIC_EVENT_STREAM_RESET,
+                     .stream_id = s->id,
+                     .error_code = f->u.reset_stream.app_error};
+    quic_conn_event(c, &ev);
+    stream_maybe_free(c, s);
+    return QUIC_OK;
+}
+
+static void stream_reset_send(quic_stream *s, uint64_t code)
+{
+    if (!s->has_send || s->reset_pending || s->reset_sent || s->send_done ||
+        (s->fin_sent && s->fin_acked))
+        return;
+    s->reset_pending = true;
+    s->reset_code = code;
+    s->reset_final_size = s->send_next;
+}
+
+/* RFC 9000 §19.5, §3.5 */
+static int on_stop_sending(quic_conn *c, const quic_frame *f)
+{
+    quic_stream *s;
+    int err = stream_get(c, f->u.stop_sending.stream_id, false, true, &s);
+    if (err != QUIC_OK || s == NULL)
+        return err;
+    if (s->reset_pending || s->reset_sent || s->send_done)
+        return QUIC_OK;
+    stream_reset_send(s, f->u.stop_sending.app_error);
+    quic_event ev = {.type = QUIC_EVENT_STREAM_STOP_SENDING,
+                     .stream_id = s->id,
+                     .error_code = f->u.stop_sending.app_error};
+    quic_conn_event(c, &ev);
+    return QUIC_OK;
+}
+
+int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now)
+{
+    (void)now;
+    quic_stream *s;
+    int err;
+    uint64_t t = f->type;
+    if (t >= QUIC_FT_STREAM && t <= 0x0f)
+        return on_stream(c, f);
+    switch (t) {
+    case QUIC_FT_RESET_STREAM:
+        return on_reset_stream(c, f);
+    case QUIC_FT_STOP_SENDING:
+        return on_stop_sending(c, f);
+    case QUIC_FT_MAX_DATA: /* RFC 9000 §19.9 */
+        if (f->u.max_data.max > c->peer_max_data)
+            c->peer_max_data = f->u.max_data.max;
+        return QUIC_OK;
+    case QUIC_FT_MAX_STREAM_DATA: /* RFC 9000 §19.10 */
+        err = stream_get(c, f->u.max_stream_data.stream_id, false, true, &s);
+        if (err != QUIC_OK || s == NULL)
+            return err;
+        if (f->u.max_stream_data.max > s->send_max)
+            s->send_max = f->u.max_stream_data.max;
+        return QUIC_OK;
+    case QUIC_FT_MAX_STREAMS_BIDI: /* RFC 9000 §19.11 */
+        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
+            return QUIC_ERR_FRAME_ENCODING;
+        if (f->u.max_streams.max > c->peer_max_streams_bidi)
+            c->peer_max_streams_bidi = f->u.max_streams.max;
+        return QUIC_OK;
+    case QUIC_FT_MAX_STREAMS_UNI:
+        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
+            return QUIC_ERR_FRAME_ENCODING;
+        if (f->u.max_streams.max > c->peer_max_streams_uni)
+            c->peer_max_streams_uni = f->u.max_streams.max;
+        return QUIC_OK;
+    case QUIC_FT_DATA_BLOCKED: /* RFC 9000 §19.12: informational */
+        return QUIC_OK;
+    case QUIC_FT_STREAM_DATA_BLOCKED: /* RFC 9000 §19.13 */
+        return stream_get(c, f->u.stream_data_blocked.stream_id, true, false, &s);
+    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* RFC 9000 §19.14 */
+    case QUIC_FT_STREAMS_BLOCKED_UNI:
+        if (f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
+            return QUIC_ERR_FRAME_ENCODING;
+        return QUIC_OK;
+    default:
+        return QUIC_ERR_INTERNAL_ERROR;
+    }
+}
+
+/* Release acknowledged bytes at the front of the send buffer. */
+static void send_release(quic_conn *c, quic_stream *s)
+{
+    while (!quic_ranges_empty(&s->acked)) {
+        quic_range r = quic_ranges_at(&s->acked, 0);
+        if (r.start > s->sbuf_base)
+            break;
+        uint64_t n = r.end - s->sbuf_base;
+        if (n > s->sbuf_len)
+            n = s->sbuf_len;
+        s->sbuf_start += (size_t)n;
+        s->sbuf_len -= (size_t)n;
+        s->sbuf_base += n;
+        quic_ranges_remove_below(&s->acked, s->sbuf_base);
+        if (n == 0)
+            break;
+    }
+    if (s->sbuf_len == 0)
+        s->sbuf_start = 0;
+    if (s->writable_wanted && !s->fin_requested && s->sbuf_len < s->sbuf_cap) {
+        s->writable_wanted = false;
+        quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
+        quic_conn_event(c, &ev);
+    }
+    if (s->fin_acked && s->sbuf_base == s->final_size && !s->send_done) {
+        s->send_done = true;
+        stream_maybe_free(c, s);
+    }
+}
+
+/* A packet carrying a stream-related frame was acknowledged or lost (RFC 9000 §13.3). */
+void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost)
+{
+    switch (r->kind) {
+    case REC_MAX_DATA:
+        if (lost)
+            c->need_max_data = true;
+        return;
+    case REC_MAX_STREAMS_BIDI:
+        if (lost)
+            c->need_max_streams_bidi = true;
+        return;
+    case REC_MAX_STREAMS_UNI:
+        if (lost)
+            c->need_max_streams_uni = true;
+        return;
+    case REC_DATA_BLOCKED:
+        return;
+    default:
+        break;
+    }
+    quic_stream *s = stream_find(c, r->id);
+    if (s == NULL)
+        return;
+    switch (r->kind) {
+    case REC_STREAM:
+        if (s->reset_pending || s->reset_sent)
+            return;
+        if (lost) {
+            if (r->len > 0 && quic_ranges_add(&s->retx, r->offset, r->offset + r->len) != QUIC_OK)
+                quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "retransmission ranges");
+            if (r->fin && !s->fin_acked)
+                s->fin_lost = true;
+        } else {
+            if (r->offset + r->len > s->sbuf_base && r->len > 0 &&
+                quic_ranges_add(&s->acked, r->offset, r->offset + r->len) != QUIC_OK)
+                quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "acknowledged ranges");
+            if (r->fin)
+                s->fin_acked = true;
+            send_release(c, s);
+        }
+        return;
+    case REC_RESET_STREAM:
+        if (lost) {
+            s->reset_pending = true;
+        } else if (!s->send_done) {
+            s->reset_acked = true;
+            s->send_done = true;
+            stream_maybe_free(c, s);
+        }
+        return;
+    case REC_STOP_SENDING:
+        if (lost && !s->recv_done)
+            s->stop_pending = true;
+        return;
+    case REC_MAX_STREAM_DATA:
+        if (lost && !s->recv_done && !s->rbuf.has_final)
+            s->need_max_stream_data = true;
+        return;
+    case REC_STREAM_DATA_BLOCKED:
+        return;
+    default:
+        return;
+    }
+}
+
+static bool add_rec(quic_frame_rec *recs, size_t *n, size_t max, quic_frame_rec r)
+{
+    if (*n >= max)
+        return false;
+    recs[(*n)++] = r;
+    return true;
+}
+
+/* Room for one more frame of up to need bytes and one more record? */
+static bool room(const quic_writer *w, size_t need, size_t n, size_t max)
+{
+    return quic_writer_left(w) >= need && n < max;
+}
+
+static bool put_frame2(quic_writer *w, uint64_t type, uint64_t a, uint64_t b, int nvals)
+{
+    if (!quic_put_varint(w, type) || !quic_put_varint(w, a))
+        return false;
+    return nvals < 2 || quic_put_varint(w, b);
+}
+
+/* Bytes of new data the stream may send now (stream and connection credit). */
+static uint64_t new_data_credit(const quic_conn *c, const quic_stream *s, bool *stream_blocked)
+{
+    uint64_t write_end = s->sbuf_base + s->sbuf_len;
+    uint64_t avail = write_end - s->send_next;
+    *stream_blocked = false;
+    if (s->send_next >= s->send_max) {
+        *stream_blocked = avail > 0;
+        return 0;
+    }
+    uint64_t sc = s->send_max - s->send_next;
+    if (sc < avail) {
+        *stream_blocked = true;
+        avail = sc;
+    }
+    uint64_t cc = c->peer_max_data > c->data_sent ? c->peer_max_data - c->data_sent : 0;
+    return avail < cc ? avail : cc;
+}
+
+/* Write stream data [off, off+len) (len may be reduced to fit). Returns bytes written or -1. */
+static int64_t write_stream_data(quic_writer *w, quic_stream *s, uint64_t off, uint64_t len,
+                                 bool fin_if_end, bool *fin_out)
+{
+    size_t fit = quic_frame_stream_fit(quic_writer_left(w), s->id, off, (size_t)len, true);
+    if (fit == 0 && len > 0)
+        return -1;
+    bool fin = fin_if_end && s->fin_requested && off + fit == s->final_size;
+    if (len == 0 && !fin)
+        return -1;
+    if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quic_writer_left(w))
+        return -1;
+    const uint8_t *p = s->sbuf + s->sbuf_start + (size_t)(off - s->sbuf_base);
+    if (!quic_frame_encode_stream(w, s->id, off, p, fit, fin, true))
+        return -1;
+    *fin_out = fin;
+    return (int64_t)fit;
+}
+
+static void stream_frames(quic_conn *c, quic_stream *s, quic_writer *w, quic_frame_rec *recs,
+                          size_t *n, size_t max, bool *elic)
+{
+    if (s->reset_pending && room(w, 32, *n, max)) {
+        if (put_frame2(w, QUIC_FT_RESET_STREAM, s->id, s->reset_code, 2) &&
+            quic_put_varint(w, s->reset_final_size)) {
+            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_RESET_STREAM, .id = s->id});
+            s->reset_pending = false;
+            s->reset_sent = true;
+            *elic = true;
+        }
+    }
+    if (s->stop_pending && room(w, 24, *n, max)) {
+        if (put_frame2(w, QUIC_FT_STOP_SENDING, s->id, s->stop_code, 2)) {
+            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STOP_SENDING, .id = s->id});
+            s->stop_pending = false;
+            s->stop_sent = true;
+            *elic = true;
+        }
+    }
+    if (s->need_max_stream_data && room(w, 24, *n, max)) {
+        if (put_frame2(w, QUIC_FT_MAX_STREAM_DATA, s->id, s->recv_max, 2)) {
+            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_MAX_STREAM_DATA, .id = s->id});
+            s->need_max_stream_data = false;
+            *elic = true;
+        }
+    }
+    if (!s->has_send || s->reset_sent || s->reset_pending || s->send_done)
+        return;
+    /* Lost data first (RFC 9000 §13.3), skipping what was acknowledged since. */
+    while (!quic_ranges_empty(&s->retx) && room(w, 16, *n, max)) {
+        quic_range r = quic_ranges_at(&s->retx, 0);
+        uint64_t start = r.start < s->sbuf_base ? s->sbuf_base : r.start;
+        for (size_t i = 0; i < quic_ranges_count(&s->acked); i++) {
+            quic_range a = quic_ranges_at(&s->acked, i);
+            if (a.start <= start && a.end > start)
+                start = a.end;
+        }
+        if (start >= r.end) {
+            quic_ranges_remove_below(&s->retx, r.end);
+            continue;
+        }
+        uint64_t end = r.end;
+        for (size_t i = 0; i < quic_ranges_count(&s->acked); i++) {
+            quic_range a = quic_ranges_at(&s->acked, i);
+            if (a.start > start && a.start < end)
+                end = a.start;
+        }
+        bool fin = false;
+        int64_t k = write_stream_data(w, s, start, end - start, true, &fin);
+        if (k <= 0)
+            return;
+        add_rec(
+            recs, n, max,
+            (quic_frame_rec){
+                .kind = REC_STREAM, .id = s->id, .offset = start, .len = (uint64_t)k, .fin = fin});
+        if (fin)
+            s->fin_lost = false;
+        *elic = true;
+        quic_ranges_remove_below(&s->retx, start + (uint64_t)k);
+        if (start + (uint64_t)k < end)
+            return; /* the packet is full */
+    }
+    bool blocked = false;
+    uint64_t credit = new_data_credit(c, s, &blocked);
+    if ((credit > 0 || (s->fin_requested && !s->fin_sent && s->send_next == s->final_size)) &&
+        room(w, 16, *n, max)) {
+        bool fin = false;
+        int64_t k = write_stream_data(w, s, s->send_next, credit, true, &fin);
+        if (k >= 0) {
+            add_rec(recs, n, max,
+                    (quic_frame_rec){.kind = REC_STREAM,
+                                     .id = s->id,
+                                     .offset = s->send_next,
+                                     .len = (uint64_t)k,
+                                     .fin = fin});
+            s->send_next += (uint64_t)k;
+            c->data_sent += (uint64_t)k;
+            if (fin) {
+                s->fin_sent = true;
+                s->fin_lost = false;
+            }
+            *elic = true;
+            new_data_credit(c, s, &blocked);
+        }
+    }
+    if (s->fin_lost && s->send_next == s->final_size && room(w, 24, *n, max)) {
+        /* The FIN alone was lost: an empty STREAM frame at the final size. */
+        if (quic_frame_encode_stream(w, s->id, s->final_size, NULL, 0, true, true)) {
+            add_rec(recs, n, max,
+                    (quic_frame_rec){
+                        .kind = REC_STREAM, .id = s->id, .offset = s->final_size, .fin = true});
+            s->fin_lost = false;
+            *elic = true;
+        }
+    }
+    /* RFC 9000 §4.1: say we are blocked, once per limit. */
+    if (blocked && s->blocked_at != s->send_max && room(w, 24, *n, max)) {
+        if (put_frame2(w, QUIC_FT_STREAM_DATA_BLOCKED, s->id, s->send_max, 2)) {
+            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STREAM_DATA_BLOCKED, .id = s->id});
+            s->blocked_at = s->send_max;
+            *elic = true;
+        }
+    }
+}
+
+static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
+{
+    if (s->reset_pending || s->stop_pending || s->need_max_stream_data)
+        return true;
+    if (!s->has_send || s->reset_sent || s->send_done)
+        return false;
+    if (!quic_ranges_empty(&s->retx) || s->fin_lost)
+        return true;
+    bool blocked;
+    if (new_data_credit(c, s, &blocked) > 0)
+        return true;
+    if (blocked && s->blocked_at != s->send_max)
+        return true;
+    return s->fin_requested && !s->fin_sent && s->send_next == s->final_size;
+}
+
+/* RFC 9000 §4.1: DATA_BLOCKED is owed when the connection limit holds back data. */
+static bool data_blocked_pending(const quic_conn *c)
+{
+    if (c->data_sent < c->peer_max_data || c->data_blocked_at == c->peer_max_data)
+        return false;
+    for (const quic_stream *s = c->streams.head; s != NULL; s = s->next)
+        if (s->has_send && !s->reset_sent && s->sbuf_base + s->sbuf_len > s->send_next)
+            return true;
+    return false;
+}
+
+bool quic_stream_has_pending(const quic_conn *c)
+{
+    if (data_blocked_pending(c))
+        return true;
+    if (c->need_max_data || c->need_max_streams_bidi || c->need_max_streams_uni ||
+        c->streams_blocked_bidi || c->streams_blocked_uni)
+        return true;
+    for (const quic_stream *s = c->streams.head; s != NULL; s = s->next)
+        if (stream_wants_send(c, s))
+            return true;
+    return false;
+}
+
+/* Connection-level frames, then stream frames round-robin from rr_cursor. */
+void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+                              size_t max_recs, bool *elic)
+{
+    if (c->need_max_data && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_MAX_DATA, c->max_data, 0, 1)) {
+        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_DATA});
+        c->need_max_data = false;
+        *elic = true;
+    }
+    if (c->need_max_streams_bidi && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_MAX_STREAMS_BIDI, c->max_streams_bidi, 0, 1)) {
+        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_BIDI});
+        c->need_max_streams_bidi = false;
+        *elic = true;
+    }
+    if (c->need_max_streams_uni && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_MAX_STREAMS_UNI, c->max_streams_uni, 0, 1)) {
+        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_UNI});
+        c->need_max_streams_uni = false;
+        *elic = true;
+    }
+    if (data_blocked_pending(c) && room(w, 16, *n, max_recs)) {
+        if (put_frame2(w, QUIC_FT_DATA_BLOCKED, c->peer_max_data, 0, 1)) {
+            add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_DATA_BLOCKED});
+            c->data_blocked_at = c->peer_max_data;
+            *elic = true;
+        }
+    }
+    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit. */
+    if (c->streams_blocked_bidi && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi, 0, 1)) {
+        c->streams_blocked_bidi = false;
+        *elic = true;
+    }
+    if (c->streams_blocked_uni && room(w, 16, *n, max_recs) &&
+        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni, 0, 1)) {
+        c->streams_blocked_uni = false;
+        *elic = true;
+    }
+    if (c->streams.head == NULL)
+        return;
+    /* Start after the stream served last so that all streams progress. */
+    quic_stream *start = stream_find(c, c->rr_cursor);
+    start = (start != NULL && start->next != NULL) ? start->next : c->streams.head;
+    quic_stream *s = start;
+    do {
+        quic_stream *next = s->next != NULL ? s->next : c->streams.head;
+        if (quic_writer_left(w) < 24 || *n >= max_recs)
+            break;
+        if (stream_wants_send(c, s)) {
+            stream_frames(c, s, w, recs, n, max_recs, elic);
+            c->rr_cursor = s->id;
+        }
+        s = next;
+    } while (s != start);
+}
+
+/* ---- Application API (RFC 9000 §2.4) ---- */
+
+int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
+{
+    if (c == NULL || stream_id == NULL)
+        return QUIC_ERR_ARGUMENT;
+    if (c->state >= QUIC_STATE_CLOSING)
+        return QUIC_ERR_ARGUMENT;
+    uint64_t *next = bidi ? &c->next_local_bidi : &c->next_local_uni;
+    uint64_t limit = bidi ? c->peer_max_streams_bidi : c->peer_max_streams_uni;
+    if (*next >= limit) {
+        if (bidi)
+            c->streams_blocked_bidi = true;
+        else
+            c->streams_blocked_uni = true;
+        return QUIC_ERR_LIMIT; /* §4.6: wait for MAX_STREAMS */
+    }
+    uint64_t id = (*next << 2) | (c->is_server ? QUIC_STREAM_SERVER_BIT : 0) |
+                  (bidi ? 0 : QUIC_STREAM_UNI_BIT);
+    if (stream_create(c, id) == NULL)
+        return QUIC_ERR_NOMEM;
+    (*next)++;
+    *stream_id = id;
+    return QUIC_OK;
+}
+
+int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
+                          bool fin)
+{
+    if (c == NULL || (data == NULL && len > 0))
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_send || s->fin_requested || s->reset_pending || s->reset_sent ||
+        c->state >= QUIC_STATE_CLOSING)
+        return QUIC_ERR_ARGUMENT;
+    size_t maxbuf = c->cfg.max_stream_buffer;
+    size_t room_left = maxbuf - s->sbuf_len;
+    size_t n = len < room_left ? len : room_left;
+    if (n > 0) {
+        if (s->sbuf_start + s->sbuf_len + n > s->sbuf_cap) {
+            if (s->sbuf_start > 0) {
+                memmove(s->sbuf, s->sbuf + s->sbuf_start, s->sbuf_len);
+                s->sbuf_start = 0;
+            }
+            if (s->sbuf_len + n > s->sbuf_cap) {
+                size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
+                while (cap < s->sbuf_len + n)
+                    cap *= 2;
+                if (cap > maxbuf)
+                    cap = maxbuf;
+                uint8_t *nb = quic_env_realloc(c->env, s->sbuf, cap);
+                if (nb == NULL)
+                    return QUIC_ERR_NOMEM;
+                s->sbuf = nb;
+                s->sbuf_cap = cap;
+            }
+        }
+        memcpy(s->sbuf + s->sbuf_start + s->sbuf_len, data, n);
+        s->sbuf_len += n;
+    }
+    if (n < len)
+        s->writable_wanted = true;
+    else if (fin) {
+        s->fin_requested = true;
+        s->final_size = s->sbuf_base + s->sbuf_len;
+    }
+    return (int64_t)n;
+}
+
+int quic_stream_shutdown(quic_conn *c, uint64_t stream_id)
+{
+    int64_t r = quic_stream_write(c, stream_id, NULL, 0, true);
+    return r < 0 ? (int)r : QUIC_OK;
+}
+
+int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t cap, bool *fin)
+{
+    if (c == NULL || (buf == NULL && cap > 0))
+        return QUIC_ERR_ARGUMENT;
+    if (fin != NULL)
+        *fin = false;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_recv)
+        return QUIC_ERR_ARGUMENT;
+    s->readable_ev = false;
+    if (s->recv_reset) {
+        stream_maybe_free(c, s);
+        return QUIC_ERR_STREAM_STATE;
+    }
+    if (s->recv_done) {
+        if (fin != NULL)
+            *fin = true;
+        stream_maybe_free(c, s);
+        return 0;
+    }
+    size_t n = quic_stream_buf_read(&s->rbuf, buf, cap);
+    c->data_read += n;
+    /* RFC 9000 §4.2: open the windows again once half is used. */
+    if (!s->rbuf.has_final && s->recv_max - s->rbuf.read_offset < s->recv_window / 2 + 1) {
+        s->recv_max = s->rbuf.read_offset + s->recv_window;
+        s->need_max_stream_data = true;
+    }
+    if (c->max_data - c->data_read < c->max_data_window / 2 + 1) {
+        c->max_data = c->data_read + c->max_data_window;
+        c->need_max_data = true;
+    }
+    if (quic_stream_buf_finished(&s->rbuf)) {
+        s->recv_done = true;
+        s->readable_ev = false;
+        if (fin != NULL)
+            *fin = true;
+        stream_maybe_free(c, s);
+    }
+    return (int64_t)n;
+}
+
+int quic_stream_reset(quic_conn *c, uint64_t stream_id, uint64_t app_error)
+{
+    if (c == NULL)
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_send)
+        return QUIC_ERR_ARGUMENT;
+    stream_reset_send(s, app_error);
+    return QUIC_OK;
+}
+
+int quic_stream_stop_sending(quic_conn *c, uint64_t stream_id, uint64_t app_error)
+{
+    if (c == NULL)
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_recv)
+        return QUIC_ERR_ARGUMENT;
+    if (!s->recv_done && !s->stop_sent) {
+        s->stop_pending = true;
+        s->stop_code = app_error;
+    }
+    return QUIC_OK;
+}

@@ -1,0 +1,74 @@
+/* QUIC streams: send and receive state, reassembly and flow control (RFC 9000 §2-§4). */
+#ifndef QUIC_STREAM_H
+#define QUIC_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/ranges.h"
+#include "quic/stream_buf.h"
+
+/* RFC 9000 §2.1: the two low bits of a stream ID. */
+#define QUIC_STREAM_SERVER_BIT 0x1
+#define QUIC_STREAM_UNI_BIT 0x2
+
+static inline bool quic_stream_is_uni(uint64_t id)
+{
+    return (id & QUIC_STREAM_UNI_BIT) != 0;
+}
+static inline bool quic_stream_is_server(uint64_t id)
+{
+    return (id & QUIC_STREAM_SERVER_BIT) != 0;
+}
+
+typedef struct quic_stream {
+    struct quic_stream *hnext;       /* hash chain */
+    struct quic_stream *next, *prev; /* all streams, in creation order */
+    uint64_t id;
+    bool local; /* we opened it */
+
+    /* Receive side (RFC 9000 §3.2). */
+    bool has_recv;
+    quic_stream_buf rbuf;
+    uint64_t recv_max; /* MAX_STREAM_DATA we advertised */
+    uint64_t recv_window;
+    uint64_t recv_counted; /* highest offset counted against connection flow control */
+    bool need_max_stream_data;
+    bool recv_reset;   /* RESET_STREAM arrived */
+    bool recv_done;    /* the application has everything (FIN read or reset seen) */
+    bool stop_pending; /* STOP_SENDING to send */
+    bool stop_sent;
+    uint64_t stop_code;
+    bool readable_ev; /* a READABLE event is queued */
+
+    /* Send side (RFC 9000 §3.1). sbuf holds the unacknowledged bytes from
+     * offset sbuf_base on; the application's write end is sbuf_base + sbuf_len. */
+    bool has_send;
+    uint8_t *sbuf;
+    size_t sbuf_cap, sbuf_start, sbuf_len;
+    uint64_t sbuf_base;
+    uint64_t send_next; /* next new byte to send */
+    uint64_t send_max;  /* the peer's MAX_STREAM_DATA */
+    quic_ranges retx;   /* lost ranges */
+    quic_ranges acked;  /* acknowledged ranges above sbuf_base */
+    bool fin_requested, fin_sent, fin_acked, fin_lost;
+    uint64_t final_size;
+    bool reset_pending, reset_sent, reset_acked;
+    uint64_t reset_code;
+    uint64_t reset_final_size;
+    bool blocked_pending;
+    uint64_t blocked_at;
+    bool writable_wanted;
+    bool send_done;
+} quic_stream;
+
+#define QUIC_STREAM_BUCKETS 256
+
+typedef struct quic_stream_map {
+    quic_stream *buckets[QUIC_STREAM_BUCKETS];
+    quic_stream *head, *tail;
+    size_t count;
+} quic_stream_map;
+
+#endif

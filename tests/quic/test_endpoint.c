@@ -1,0 +1,219 @@
+/* Tests for quic/endpoint.c: Version Negotiation, Retry, stateless resets, what is dropped (RFC
+ * 9000 §5.2, §6, §8.1, §10.3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/backend.h"
+#include "crypto/packet_protection.h"
+#include "quic/conn_internal.h"
+#include "quic/endpoint.h"
+#include "quic/packet.h"
+#include "tests/common/test_env.h"
+
+static const char *const alpn[] = {"h3", NULL};
+static test_env cert_env;
+static uint8_t *cert, *key_der;
+static size_t cert_len, key_len;
+static crypto_privkey *key;
+static const uint8_t *chain[1];
+static size_t chain_lens[1];
+
+static int setup(void **state)
+{
+    (void)state;
+    test_env_init(&cert_env, 9);
+    crypto_cert_params p = {.common_name = "example.test",
+                            .dns_name = "example.test",
+                            .not_before_unix = cert_env.wall_clock - 86400,
+                            .not_after_unix = cert_env.wall_clock + 86400};
+    assert_int_equal(
+        crypto_cert_generate(&cert_env.env, &p, &cert, &cert_len, &key_der, &key_len, &key), 0);
+    chain[0] = cert;
+    chain_lens[0] = cert_len;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    quic_env_free(&cert_env.env, cert);
+    quic_env_free(&cert_env.env, key_der);
+    crypto_privkey_free(&cert_env.env, key);
+    test_env_check_leaks(&cert_env);
+    return 0;
+}
+
+typedef struct fix {
+    test_env t;
+    quic_config sc, cc;
+    quic_endpoint *ep;
+    quic_addr caddr;
+    uint8_t buf[1500];
+} fix;
+
+static void fix_init(fix *f, bool retry)
+{
+    memset(f, 0, sizeof(*f));
+    test_env_init(&f->t, 11);
+    f->sc.is_server = true;
+    f->sc.retry = retry;
+    f->sc.tls.alpn = alpn;
+    f->sc.tls.cert_chain = chain;
+    f->sc.tls.cert_chain_lens = chain_lens;
+    f->sc.tls.cert_chain_count = 1;
+    f->sc.tls.private_key = key;
+    f->cc.tls.alpn = alpn;
+    f->cc.tls.server_name = "example.test";
+    f->cc.tls.verify_mode = CRYPTO_VERIFY_INSECURE;
+    memset(f->sc.reset_key, 0x33, sizeof(f->sc.reset_key));
+    f->ep = quic_endpoint_new(&f->t.env, &f->sc);
+    assert_non_null(f->ep);
+    f->caddr.family = 4;
+    f->caddr.ip[0] = 10;
+    f->caddr.port = 5555;
+}
+
+static void fix_free(fix *f)
+{
+    quic_endpoint_free(f->ep);
+    test_env_check_leaks(&f->t);
+}
+
+static void test_version_negotiation(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, false);
+    uint8_t d[1200];
+    memset(d, 0, sizeof(d));
+    d[0] = 0xc0;
+    d[1] = 0x1a;
+    d[2] = 0x2a;
+    d[3] = 0x3a;
+    d[4] = 0x4a;
+    d[5] = 4;
+    memcpy(d + 6, "DCID", 4);
+    d[10] = 3;
+    memcpy(d + 11, "SCI", 3);
+    /* Too small for a first Initial: no answer (RFC 9000 §6.1). */
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, 1000, 0), 0);
+    assert_int_equal(quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0), 0);
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), 0), 0);
+    quic_addr to;
+    int n = quic_endpoint_send(f.ep, &to, f.buf, sizeof(f.buf), 0);
+    assert_true(n > 0);
+    assert_int_equal(to.port, 5555);
+    quic_pkt_parse_opts po = {0};
+    quic_pkt_header h;
+    assert_int_equal(quic_pkt_parse_header(f.buf, (size_t)n, &po, &h), QUIC_OK);
+    assert_int_equal(h.type, QUIC_PKT_VERSION_NEGOTIATION);
+    assert_int_equal(h.dcid_len, 3);
+    assert_memory_equal(h.dcid, "SCI", 3);
+    assert_int_equal(h.scid_len, 4);
+    assert_memory_equal(h.scid, "DCID", 4);
+    bool v1 = false, v2 = false;
+    for (size_t i = 0; i < h.version_count; i++) {
+        v1 |= quic_pkt_vn_version(&h, i) == QUIC_VERSION_1;
+        v2 |= quic_pkt_vn_version(&h, i) == QUIC_VERSION_2;
+    }
+    assert_true(v1 && v2);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0);
+    fix_free(&f);
+}
+
+/* RFC 9000 §8.1.2, RFC 9001 §5.8: a Retry the client accepts, then the connection. */
+static void test_retry_flow(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, true);
+    quic_conn *c = quic_conn_client_new(&f.t.env, &f.cc, NULL, NULL, 0);
+    assert_non_null(c);
+    int n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), 0);
+    assert_true(n >= 1200);
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 0), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0); /* no state before validation */
+    n = quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0);
+    assert_true(n > 0);
+    assert_int_equal(crypto_retry_verify(&f.t.env, QUIC_VERSION_1, c->original_dcid.bytes,
+                                         c->original_dcid.len, f.buf, (size_t)n),
+                     0);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->retries, 1);
+    assert_int_equal(quic_conn_recv(c, NULL, f.buf, (size_t)n, 1000), 0);
+    assert_true(c->retried);
+    assert_true(c->token_len > 0);
+    n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), 1000);
+    assert_true(n >= 1200);
+    /* From another address the token is refused. */
+    quic_addr other = f.caddr;
+    other.port = 6666;
+    assert_int_equal(quic_endpoint_recv(f.ep, &other, NULL, f.buf, (size_t)n, 1000), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0);
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 1000), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 1);
+    quic_conn *s = quic_endpoint_accept(f.ep);
+    assert_non_null(s);
+    assert_null(quic_endpoint_accept(f.ep));
+    assert_true(s->retried);
+    assert_true(s->address_validated);
+    /* Run the handshake to its end. */
+    for (int i = 0; i < 20; i++) {
+        uint64_t now = 2000 + (uint64_t)i * 1000;
+        while ((n = quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), now)) > 0)
+            quic_conn_recv(c, NULL, f.buf, (size_t)n, now);
+        while ((n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), now)) > 0)
+            quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, now);
+    }
+    assert_true(quic_conn_is_established(c));
+    assert_true(quic_conn_is_established(s));
+    quic_conn_free(c);
+    fix_free(&f);
+}
+
+/* RFC 9000 §10.3: unknown short headers get a smaller reset ending in HMAC(key, DCID). */
+static void test_stateless_reset(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, false);
+    uint8_t d[100];
+    quic_env_random(&f.t.env, d, sizeof(d));
+    d[0] = 0x41;
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), 0), 0);
+    int n = quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0);
+    assert_true(n >= QUIC_MIN_STATELESS_RESET && n < (int)sizeof(d));
+    assert_int_equal(f.buf[0] & 0xc0, 0x40);
+    uint8_t mac[32];
+    assert_int_equal(crypto_hmac(CRYPTO_HASH_SHA256, f.sc.reset_key, 32, d + 1, 8, mac), 0);
+    assert_memory_equal(f.buf + n - 16, mac, 16);
+    /* Too small to answer without risking a loop (RFC 9000 §10.3.3). */
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, 22, 0), 0);
+    assert_int_equal(quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0), 0);
+    /* An Initial under 1200 bytes makes no connection. */
+    quic_conn *c = quic_conn_client_new(&f.t.env, &f.cc, NULL, NULL, 0);
+    n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), 0);
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, 1199, 0), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0);
+    /* A damaged one neither. */
+    f.buf[n - 5] ^= 0x10;
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 0), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0);
+    f.buf[n - 5] ^= 0x10;
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 0), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 1);
+    quic_conn_free(c);
+    fix_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_retry_flow),
+        cmocka_unit_test(test_stateless_reset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
