@@ -12,6 +12,7 @@ struct h3_quic {
     const quic_env *env;
     quic_conn *qc;
     h3_conn *h3;
+    bool owns_h3; /* false when attached with h3_quic_attach */
     h3_quic_writable_fn on_writable;
     void *user;
     uint64_t now;
@@ -65,10 +66,10 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(g->qc, h3_code, reason, g->now);
 }
 
-QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_config *cfg,
-                                const h3_callbacks *cb, h3_quic_writable_fn on_writable)
+QUINCE_API h3_quic *h3_quic_new_detached(const quic_env *env, quic_conn *qc,
+                                         h3_quic_writable_fn on_writable, void *user)
 {
-    if (env == NULL || qc == NULL || cfg == NULL)
+    if (env == NULL || qc == NULL)
         return NULL;
     h3_quic *g = quic_env_calloc(env, sizeof(*g));
     if (g == NULL)
@@ -76,14 +77,39 @@ QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_con
     g->env = env;
     g->qc = qc;
     g->on_writable = on_writable;
-    g->user = cb != NULL ? cb->user : NULL;
-    h3_transport tp = {.user = g,
-                       .open_stream = tp_open_stream,
-                       .write = tp_write,
-                       .reset_stream = tp_reset_stream,
-                       .stop_sending = tp_stop_sending,
-                       .send_datagram = tp_send_datagram,
-                       .close = tp_close};
+    g->user = user;
+    return g;
+}
+
+QUINCE_API void h3_quic_transport(h3_quic *g, h3_transport *out)
+{
+    *out = (h3_transport){.user = g,
+                          .open_stream = tp_open_stream,
+                          .write = tp_write,
+                          .reset_stream = tp_reset_stream,
+                          .stop_sending = tp_stop_sending,
+                          .send_datagram = tp_send_datagram,
+                          .close = tp_close};
+}
+
+QUINCE_API void h3_quic_attach(h3_quic *g, h3_conn *h3)
+{
+    if (g != NULL && g->h3 == NULL) {
+        g->h3 = h3;
+        g->owns_h3 = false;
+    }
+}
+
+QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_config *cfg,
+                                const h3_callbacks *cb, h3_quic_writable_fn on_writable)
+{
+    if (env == NULL || qc == NULL || cfg == NULL)
+        return NULL;
+    h3_quic *g = h3_quic_new_detached(env, qc, on_writable, cb != NULL ? cb->user : NULL);
+    if (g == NULL)
+        return NULL;
+    h3_transport tp;
+    h3_quic_transport(g, &tp);
     h3_callbacks none;
     memset(&none, 0, sizeof(none));
     g->h3 = h3_conn_new(env, cfg, &tp, cb != NULL ? cb : &none);
@@ -91,6 +117,7 @@ QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_con
         quic_env_free(env, g);
         return NULL;
     }
+    g->owns_h3 = true;
     return g;
 }
 
@@ -98,7 +125,8 @@ QUINCE_API void h3_quic_free(h3_quic *g)
 {
     if (g == NULL)
         return;
-    h3_conn_free(g->h3);
+    if (g->owns_h3)
+        h3_conn_free(g->h3);
     quic_env_free(g->env, g);
 }
 
@@ -114,7 +142,7 @@ QUINCE_API quic_conn *h3_quic_quic(const h3_quic *g)
 
 QUINCE_API int h3_quic_start(h3_quic *g, uint64_t now)
 {
-    if (g == NULL)
+    if (g == NULL || g->h3 == NULL)
         return H3_ERR_ARG;
     g->now = now;
     return h3_conn_start(g->h3);
@@ -149,7 +177,7 @@ static int drain_stream(h3_quic *g, uint64_t stream_id)
 
 QUINCE_API int h3_quic_on_event(h3_quic *g, const quic_event *ev, uint64_t now)
 {
-    if (g == NULL || ev == NULL)
+    if (g == NULL || ev == NULL || g->h3 == NULL)
         return H3_ERR_ARG;
     g->now = now;
     int rc;

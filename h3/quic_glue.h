@@ -34,6 +34,17 @@ QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_con
                                 const h3_callbacks *cb, h3_quic_writable_fn on_writable);
 QUINCE_API void h3_quic_free(h3_quic *g);
 
+/*
+ * For an h3_conn created elsewhere (wt_endpoint_new makes its own): a glue
+ * without an h3_conn, the h3_transport to create it with (its user is g), and
+ * h3_quic_attach to bind the result. The attached h3_conn is borrowed:
+ * h3_quic_free leaves it alone. on_writable gets user.
+ */
+QUINCE_API h3_quic *h3_quic_new_detached(const quic_env *env, quic_conn *qc,
+                                         h3_quic_writable_fn on_writable, void *user);
+QUINCE_API void h3_quic_transport(h3_quic *g, h3_transport *out);
+QUINCE_API void h3_quic_attach(h3_quic *g, h3_conn *h3);
+
 QUINCE_API h3_conn *h3_quic_h3(const h3_quic *g);
 QUINCE_API quic_conn *h3_quic_quic(const h3_quic *g);
 
