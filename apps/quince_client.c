@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_client.h"
 #include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
@@ -261,6 +262,8 @@ static uint64_t flush(void *user, uint64_t now)
 
 int main(int argc, char **argv)
 {
+    if (wt_client_wanted(argc, argv))
+        return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
     const char *alpn_name = "hq-interop", *ca_file = NULL, *out_dir = ".", *keylog = NULL,
                *qlog_dir = NULL;
     bool insecure = false, chacha = false;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_server.h"
 #include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
@@ -460,6 +461,8 @@ int main(int argc, char **argv)
     bool no_gso = false;
     static server srv;
     server *s = &srv;
+    if (wt_server_wanted(argc, argv))
+        return wt_server_main(argc, argv); /* no arguments: the WebTransport demo */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
