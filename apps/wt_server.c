@@ -453,6 +453,13 @@ static void on_http(void *user, const char *method, const char *path, const uint
     }
     if (strcmp(method, "GET") != 0)
         return;
+    char clean[256];
+    size_t plen = strcspn(path, "?#");
+    if (plen >= sizeof(clean))
+        return;
+    memcpy(clean, path, plen);
+    clean[plen] = '\0';
+    path = clean;
     const char *tpl = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0
                           ? wt_demo_index_html
                       : strcmp(path, "/test") == 0 ? wt_demo_test_html
