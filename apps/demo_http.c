@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "io/udp.h"
@@ -23,6 +24,8 @@ typedef struct http_client {
     int fd;
     char *buf;
     size_t len;
+    int timer_fd; /* a delayed response waits on it; -1: none */
+    demo_http_response held;
 } http_client;
 
 struct demo_http {
@@ -39,6 +42,10 @@ static void client_close(http_client *c)
     demo_http *d = c->d;
     io_loop_del_fd(d->loop, c->fd);
     close(c->fd);
+    if (c->timer_fd >= 0) {
+        io_loop_del_fd(d->loop, c->timer_fd);
+        close(c->timer_fd);
+    }
     for (size_t i = 0; i < HTTP_MAX_CLIENTS; i++)
         if (d->clients[i] == c)
             d->clients[i] = NULL;
@@ -103,9 +110,21 @@ static size_t content_length(const char *head)
     return 0;
 }
 
+static void on_held(void *user, int fd, unsigned events, uint64_t now)
+{
+    http_client *c = user;
+    (void)fd;
+    (void)events;
+    (void)now;
+    respond(c, &c->held);
+    client_close(c);
+}
+
 static void on_client(void *user, int fd, unsigned events, uint64_t now)
 {
     http_client *c = user;
+    if (c->timer_fd >= 0)
+        return; /* the response is on hold */
     (void)fd;
     (void)events;
     (void)now;
@@ -143,6 +162,16 @@ static void on_client(void *user, int fd, unsigned events, uint64_t now)
     r.body_len = strlen(r.body);
     if (sscanf(c->buf, "%7s %1023s", method, path) == 2)
         c->d->h(c->d->user, method, path, (const uint8_t *)c->buf + head_len, body_len, &r);
+    if (r.delay_ms > 0 && r.delay_ms <= 10000) {
+        c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        struct itimerspec its = {.it_value = {.tv_sec = r.delay_ms / 1000,
+                                              .tv_nsec = (long)(r.delay_ms % 1000) * 1000000}};
+        if (c->timer_fd >= 0 && timerfd_settime(c->timer_fd, 0, &its, NULL) == 0 &&
+            io_loop_add_fd(c->d->loop, c->timer_fd, IO_READ, on_held, c) == IO_OK) {
+            c->held = r;
+            return;
+        }
+    }
     respond(c, &r);
     client_close(c);
 }
@@ -175,6 +204,7 @@ static void on_listen(void *user, int fd, unsigned events, uint64_t now)
         }
         c->d = d;
         c->fd = cfd;
+        c->timer_fd = -1;
         d->clients[slot] = c;
         if (io_loop_add_fd(d->loop, cfd, IO_READ, on_client, c) != IO_OK)
             client_close(c);

@@ -14,6 +14,7 @@ typedef struct demo_http_response {
     const char *content_type;
     const char *body;
     size_t body_len;
+    unsigned delay_ms; /* answer after this long (at most 10 s); the body must stay valid */
 } demo_http_response;
 
 /* Called once per complete request (GET or POST with a body of at most 64 KiB). */

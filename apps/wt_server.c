@@ -244,7 +244,18 @@ static void on_datagram(void *user, wt_session *s, const uint8_t *d, size_t len)
     if (kind_of(s) != KIND_CHAT || len == 0)
         return;
     if (d[0] == 'p') {
-        wt_session_send_datagram(s, d, len);
+        /* A ping: the server times a round trip of its own, 'q' out and 'r' back. */
+        char q[32];
+        int n = snprintf(q, sizeof(q), "q%llu", (unsigned long long)io_now_us());
+        wt_session_send_datagram(s, (const uint8_t *)q, (size_t)n);
+    } else if (d[0] == 'r' && len < 32) {
+        char num[32], rep[32];
+        memcpy(num, d + 1, len - 1);
+        num[len - 1] = '\0';
+        uint64_t sent = strtoull(num, NULL, 10), now = io_now_us();
+        int n =
+            snprintf(rep, sizeof(rep), "R%llu", (unsigned long long)(now >= sent ? now - sent : 0));
+        wt_session_send_datagram(s, (const uint8_t *)rep, (size_t)n);
     } else if (d[0] == 'd') {
         for (size_t i = 0; i < v->nchat; i++)
             if (v->chat[i] != s)
@@ -460,6 +471,15 @@ static void on_http(void *user, const char *method, const char *path, const uint
     memcpy(clean, path, plen);
     clean[plen] = '\0';
     path = clean;
+    if (strncmp(path, "/hold", 5) == 0) {
+        /* A response held for 3 s: headless Chromium's virtual time waits for it, so
+         * that a screenshot shows the page after real round trips (scripts/screenshot.sh). */
+        r->status = 200;
+        r->body = "held\n";
+        r->body_len = 5;
+        r->delay_ms = 3000;
+        return;
+    }
     const char *tpl = strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0
                           ? wt_demo_index_html
                       : strcmp(path, "/test") == 0 ? wt_demo_test_html
