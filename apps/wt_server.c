@@ -1,6 +1,7 @@
 /* quince-server's WebTransport mode: /echo, /chat (the demo), /close-me, 404 otherwise, plus the
  * page. */
 #include "apps/wt_server.h"
+#include "apps/wt_serve.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ typedef struct wsrv {
     uint64_t deadline;
     char hash[65];
     uint16_t wt_port;
+    const wt_callbacks *app_cb; /* wt_app_serve: the application's; NULL: the demo's */
 } wsrv;
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -302,7 +304,8 @@ static void take_new_conns(wsrv *v)
                            .on_stream_closed = on_stream_closed,
                            .on_datagram = on_datagram};
         if (c != NULL)
-            c->w = wt_quic_new(v->env, qc, &wc, &hc, NULL, &cb, NULL, NULL);
+            c->w = wt_quic_new(v->env, qc, &wc, &hc, NULL, v->app_cb != NULL ? v->app_cb : &cb,
+                               NULL, NULL);
         if (c == NULL || c->w == NULL) {
             free(c);
             quic_conn_close(qc, 0x101, "out of memory", io_now_us());
@@ -518,31 +521,13 @@ static void usage(void)
                     "  any free one. --timeout: exit after S seconds (default: never).\n");
 }
 
-int wt_server_main(int argc, char **argv)
+/* The server loop: WebTransport on listen_at (UDP), the page on http_at (TCP; NULL:
+ * none), with the demo's callbacks or app_cb. */
+static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us,
+                 const wt_callbacks *app_cb)
 {
-    const char *listen_at = "127.0.0.1:4433", *http_at = "127.0.0.1:8080";
-    uint64_t timeout_us = 0;
     static wsrv srv;
     wsrv *v = &srv;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (strcmp(a, "--demo") == 0 || strcmp(a, "--webtransport") == 0)
-            continue;
-        if (strcmp(a, "--listen") == 0 && has_val)
-            listen_at = argv[++i];
-        else if (strcmp(a, "--http") == 0 && has_val)
-            http_at = argv[++i];
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (!app_parse_seconds(argv[++i], &timeout_us)) {
-                usage();
-                return 2;
-            }
-        } else {
-            usage();
-            return strcmp(a, "--help") == 0 ? 0 : 2;
-        }
-    }
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
@@ -595,6 +580,7 @@ int wt_server_main(int argc, char **argv)
         return 1;
     }
     wt_echo_init(&v->echo, "/echo", &v->echo_cb);
+    v->app_cb = app_cb;
 
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
@@ -605,8 +591,8 @@ int wt_server_main(int argc, char **argv)
         fprintf(stderr, "quince-server: event loop setup failed\n");
         return 1;
     }
-    v->http = demo_http_start(v->loop, http_at, on_http, v);
-    if (v->http == NULL) {
+    v->http = http_at != NULL ? demo_http_start(v->loop, http_at, on_http, v) : NULL;
+    if (http_at != NULL && v->http == NULL) {
         fprintf(stderr, "quince-server: cannot listen on TCP %s\n", http_at);
         return 1;
     }
@@ -615,9 +601,13 @@ int wt_server_main(int argc, char **argv)
     char bound[80];
     io_addr_format(&v->sock.local, bound, sizeof(bound));
     out("cert-sha256: %s", v->hash);
-    out("webtransport: https://%s/echo (UDP; also /chat, /close-me)", bound);
-    out("http-port: %u", demo_http_port(v->http));
-    out("open http://127.0.0.1:%u/ in Chromium (Ctrl-C to stop)", demo_http_port(v->http));
+    if (v->http == NULL) {
+        out("webtransport: https://%s/ (UDP)", bound);
+    } else {
+        out("webtransport: https://%s/echo (UDP; also /chat, /close-me)", bound);
+        out("http-port: %u", demo_http_port(v->http));
+        out("open http://127.0.0.1:%u/ in Chromium (Ctrl-C to stop)", demo_http_port(v->http));
+    }
     io_endpoint_kick(v->ep);
     int sig = io_loop_run(v->loop);
     out("server: exiting (%s)", sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped");
@@ -633,4 +623,35 @@ int wt_server_main(int argc, char **argv)
     quic_env_free(v->env, key_der);
     io_env_cleanup(&ienv);
     return sig < 0 ? 1 : 0;
+}
+
+int wt_server_main(int argc, char **argv)
+{
+    const char *listen_at = "127.0.0.1:4433", *http_at = "127.0.0.1:8080";
+    uint64_t timeout_us = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--demo") == 0 || strcmp(a, "--webtransport") == 0)
+            continue;
+        if (strcmp(a, "--listen") == 0 && has_val)
+            listen_at = argv[++i];
+        else if (strcmp(a, "--http") == 0 && has_val)
+            http_at = argv[++i];
+        else if (strcmp(a, "--timeout") == 0 && has_val) {
+            if (!app_parse_seconds(argv[++i], &timeout_us)) {
+                usage();
+                return 2;
+            }
+        } else {
+            usage();
+            return strcmp(a, "--help") == 0 ? 0 : 2;
+        }
+    }
+    return serve(listen_at, http_at, timeout_us, NULL);
+}
+
+int wt_app_serve(const char *listen_at, const wt_callbacks *cb)
+{
+    return serve(listen_at, NULL, 0, cb);
 }
