@@ -11,6 +11,12 @@ import time
 
 def main():
     server, client = sys.argv[1:3]
+    if len(sys.argv) > 4:
+        # The README shows the example verbatim.
+        code = open(sys.argv[4]).read()
+        if '```c\n' + code + '```' not in open(sys.argv[3]).read():
+            print('FAILED: README.md does not show examples/wt_echo_server.c verbatim')
+            return 1
     with tempfile.TemporaryFile(mode='w+') as out:
         p = subprocess.Popen([server, '127.0.0.1:0'], stdout=out, stderr=subprocess.STDOUT)
         try:
