@@ -142,6 +142,9 @@ static void on_closed(void *user, wt_session *s, uint32_t code, const uint8_t *r
     wsrv *v = user;
     out("server: session %s closed code %u reason \"%.*s\"", wt_session_path(s), code, (int)len,
         (const char *)reason);
+    if (kind_of(s) == KIND_ECHO)
+        out("server: echo totals: %llu datagrams, %llu stream bytes",
+            (unsigned long long)v->echo.datagrams, (unsigned long long)v->echo.bytes);
     for (size_t i = 0; i < v->nchat; i++) {
         if (v->chat[i] == s) {
             v->chat[i] = v->chat[--v->nchat];

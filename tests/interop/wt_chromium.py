@@ -115,6 +115,10 @@ def browser(server, chromium, work):
     page_pass('uni-echo')
     server_saw(r'^server: uni stream \d+ fin$', 'a uni stream echoed')
     page_pass('datagram-echo')
+    m = re.search(r'^server: echo totals: (\d+) datagrams, (\d+) stream bytes$', srv, re.M)
+    need(m is not None and int(m.group(1)) >= 1, 'server: a datagram echoed')
+    need(m is not None and int(m.group(2)) >= 100 * 65536 + 5 * 1024 * 1024,
+         'server: 100 x 64 KB + 5 MB echoed on streams')
     page_pass('100-streams-64k')
     # 1 + 100 + 1 bidi streams ended with the page's FIN and were echoed.
     need(len(re.findall(r'^server: bidi stream \d+ fin$', srv, re.M)) >= 102,
