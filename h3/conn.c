@@ -82,7 +82,9 @@ static bool stream_finished(const h3_stream *s)
         return s->send_closed;
     case H3_SK_REQUEST:
     case H3_SK_EXT:
-        return s->recv_closed && (s->send_closed || !h3_stream_is_bidi(s->id));
+        /* A peer's uni stream has no send side; ours is done only once FIN went out. */
+        return s->recv_closed &&
+               (s->send_closed || (!h3_stream_is_bidi(s->id) && s->peer_initiated));
     case H3_SK_BIDI_PENDING:
         return s->recv_closed;
     case H3_SK_UNI_PENDING:
@@ -248,7 +250,8 @@ static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data
             int64_t w = conn->tp.write(conn->tp.user, s->id, p, left, last && fin);
             if (w < 0 || (uint64_t)w > left)
                 return h3_conn_fail(conn, H3_INTERNAL_ERROR, "transport write failed");
-            p += w;
+            if (w > 0) /* p may be NULL when left is 0 */
+                p += w;
             left -= (size_t)w;
             if (left == 0 && last && fin) {
                 s->send_closed = true;

@@ -266,6 +266,8 @@ static int tls_send(void *user, crypto_level level, const uint8_t *data, size_t 
     quic_crypto_send *cs = &c->sp[space_of_level(level)].csend;
     if (c->sp[space_of_level(level)].discarded)
         return CRYPTO_ERR_INTERNAL;
+    if (len == 0)
+        return 0;
     if (cs->len + len > cs->cap) {
         size_t cap = cs->cap ? cs->cap : 2048;
         while (cap < cs->len + len)

@@ -370,6 +370,13 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
                 c->pacer_wait = t;
             }
         }
+        /* RFC 9002 §7.8: with room in the window and nothing to send, the
+         * window must not grow from what is acknowledged meanwhile. */
+        if (space_usable(c, SP_APP)) {
+            bool limited = pl.elic_ok && !has_elicit_data(c, SP_APP);
+            if (limited != c->cc.app_limited)
+                quic_cc_set_app_limited(&c->cc, limited, now);
+        }
         for (int s = 0; s < SP_COUNT; s++) {
             if (!space_usable(c, s))
                 continue;

@@ -5,7 +5,7 @@
 #include "quic/conn_internal.h"
 #include "quic/varint.h"
 
-#define STREAM_MAX_RANGES 4096
+#define STREAM_MAX_RANGES QUIC_OPT_MAX_SENT_PACKETS /* one lost range per packet at most */
 
 static size_t bucket_of(uint64_t id)
 {
@@ -512,7 +512,8 @@ static int64_t write_stream_data(quic_writer *w, quic_stream *s, uint64_t off, u
         return -1;
     if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quic_writer_left(w))
         return -1;
-    const uint8_t *p = s->sbuf + s->sbuf_start + (size_t)(off - s->sbuf_base);
+    const uint8_t *p =
+        fit > 0 ? s->sbuf + s->sbuf_start + (size_t)(off - s->sbuf_base) : NULL; /* FIN alone */
     if (!quic_frame_encode_stream(w, s->id, off, p, fit, fin, true))
         return -1;
     *fin_out = fin;

@@ -445,7 +445,9 @@ static void test_ext_streams(void **state)
     assert_false(h3_conn_peer_settings(C.conn)->enable_webtransport);
     uint64_t id;
     assert_int_equal(h3_conn_open_ext_stream(C.conn, false, H3_STREAM_WEBTRANSPORT, 0, &id), H3_OK);
-    assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"uni", 3, true), H3_OK);
+    /* Our uni stream stays usable across writes until its FIN. */
+    assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"u", 1, false), H3_OK);
+    assert_int_equal(h3_conn_write_raw(C.conn, id, (const uint8_t *)"ni", 2, true), H3_OK);
     hx_pump(&C, &S, 1);
     assert_int_equal(S.ext_type, H3_STREAM_WEBTRANSPORT);
     assert_int_equal(S.ext_session, 0);

@@ -1,0 +1,58 @@
+/* Shared pieces of the command-line apps: addresses, batched sending, files, options. */
+#ifndef APPS_APP_UTIL_H
+#define APPS_APP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/udp.h"
+#include "quic/quic.h"
+
+/* The largest datagram the core builds (QUIC_OPT_MAX_UDP_PAYLOAD is 1452). */
+#define APP_DGRAM_CAP 1500
+/* Entries per sendmmsg, and datagrams buffered per flush. */
+#define APP_TX_ENTRIES 64
+#define APP_TX_DGRAMS 256
+
+void app_addr_to_quic(const io_addr *in, quic_addr *out);
+void app_addr_from_quic(const quic_addr *in, io_addr *out);
+bool app_quic_addr_equal(const quic_addr *a, const quic_addr *b);
+
+/*
+ * Datagrams waiting to go out on one socket. Consecutive datagrams to the
+ * same peer of equal size (the last may be shorter) are joined into one GSO
+ * train (io_udp_send splits them in user space where GSO is missing).
+ */
+typedef struct app_tx {
+    uint8_t buf[APP_TX_DGRAMS * APP_DGRAM_CAP];
+    io_datagram d[APP_TX_ENTRIES];
+    size_t n;    /* entries filled */
+    size_t sent; /* entries already handed to the kernel */
+    size_t used; /* bytes of buf in use */
+    size_t dgrams;
+} app_tx;
+
+void app_tx_init(app_tx *tx);
+/* Room for one more datagram of up to APP_DGRAM_CAP bytes, or NULL when full. */
+uint8_t *app_tx_reserve(app_tx *tx);
+/* The datagram written at the last reserve is len bytes for peer. */
+void app_tx_commit(app_tx *tx, size_t len, const quic_addr *peer);
+/* Send what is queued. Returns 0 when all went (the queue is empty again),
+ * 1 when the socket is full (wait for writability), dropping entries the
+ * kernel refused outright. */
+int app_tx_flush(app_tx *tx, io_udp *sock);
+bool app_tx_pending(const app_tx *tx);
+
+/* Split https://host[:port]/path (port default 443, path default "/"); the
+ * host without the brackets of an IPv6 literal. False on anything else. */
+bool app_parse_url(const char *url, char *host, size_t host_cap, char *port, size_t port_cap,
+                   const char **path);
+/* Read a whole file (at most max bytes) into a malloc'd buffer. */
+uint8_t *app_read_file(const char *path, size_t max, size_t *len);
+/* "30", "2.5": seconds into microseconds; false on bad text. */
+bool app_parse_seconds(const char *text, uint64_t *us);
+/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
+void app_hex(const uint8_t *in, size_t len, char *out);
+
+#endif

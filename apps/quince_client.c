@@ -1,0 +1,489 @@
+/* quince-client: downloads URLs over one QUIC connection with hq-interop (HTTP/0.9 over QUIC). */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "apps/app_util.h"
+#include "crypto/backend.h"
+#include "io/env.h"
+#include "io/loop.h"
+#include "io/udp.h"
+#include "quic/quic.h"
+
+/*
+ * hq-interop, as the QUIC interop runner uses it: each request is
+ * "GET /path\r\n" on a new client bidirectional stream, closed with FIN; the
+ * response is the file's bytes then FIN. A reset stream is a failed download.
+ */
+
+#define MAX_URLS 1024
+#define MAX_PATH_TEXT 1024
+
+typedef struct download {
+    char path[MAX_PATH_TEXT];
+    char *out_path;
+    FILE *out;
+    uint64_t stream_id;
+    uint64_t bytes;
+    bool started, done, failed;
+} download;
+
+typedef struct client {
+    quic_conn *conn;
+    io_udp sock;
+    io_loop *loop;
+    io_endpoint *ep;
+    app_tx tx;
+    download *dls;
+    size_t ndl, ndone;
+    uint64_t deadline;
+    uint64_t close_deadline;
+    bool handshake_done, closing, failed, want_key_update, key_update_done;
+    bool verbose;
+} client;
+
+static void usage(void)
+{
+    fprintf(
+        stderr,
+        "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
+        "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
+        "                     [--verbose] URL...\n"
+        "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
+        "  must name the same host and port: they share one connection.\n");
+}
+
+static void fail_download(client *c, download *d, const char *why)
+{
+    if (d->done)
+        return;
+    fprintf(stderr, "quince-client: %s: %s\n", d->path, why);
+    d->done = d->failed = true;
+    c->ndone++;
+    if (d->out != NULL) {
+        fclose(d->out);
+        d->out = NULL;
+    }
+}
+
+static download *find_download(client *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->ndl; i++)
+        if (c->dls[i].started && c->dls[i].stream_id == id)
+            return &c->dls[i];
+    return NULL;
+}
+
+static void read_stream(client *c, download *d)
+{
+    static uint8_t buf[65536];
+    for (;;) {
+        bool fin = false;
+        int64_t n = quic_stream_read(c->conn, d->stream_id, buf, sizeof(buf), &fin);
+        if (n < 0) {
+            fail_download(c, d, "stream read failed");
+            return;
+        }
+        if (n > 0 && fwrite(buf, 1, (size_t)n, d->out) != (size_t)n) {
+            fail_download(c, d, "cannot write the output file");
+            return;
+        }
+        d->bytes += (uint64_t)n;
+        if (fin) {
+            int rc = fclose(d->out);
+            d->out = NULL;
+            if (rc != 0) {
+                fail_download(c, d, "cannot write the output file");
+                return;
+            }
+            d->done = true;
+            c->ndone++;
+            if (c->verbose)
+                fprintf(stderr, "quince-client: %s: %llu bytes\n", d->path,
+                        (unsigned long long)d->bytes);
+            return;
+        }
+        if (n == 0)
+            return;
+    }
+}
+
+static void handle_events(client *c)
+{
+    quic_event ev;
+    while (quic_conn_poll_event(c->conn, &ev)) {
+        download *d;
+        switch (ev.type) {
+        case QUIC_EVENT_HANDSHAKE_DONE:
+            c->handshake_done = true;
+            if (c->verbose)
+                fprintf(stderr, "quince-client: handshake done, ALPN %s\n",
+                        quic_conn_alpn(c->conn));
+            break;
+        case QUIC_EVENT_STREAM_READABLE:
+            d = find_download(c, ev.stream_id);
+            if (d != NULL && !d->done)
+                read_stream(c, d);
+            break;
+        case QUIC_EVENT_STREAM_RESET:
+            d = find_download(c, ev.stream_id);
+            if (d != NULL)
+                fail_download(c, d, "stream reset by the server (not found)");
+            break;
+        case QUIC_EVENT_CLOSED:
+            if (!c->closing || ev.by_peer) {
+                fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
+                        ev.by_peer ? " by the server" : "", ev.is_app ? "application" : "transport",
+                        (unsigned long long)ev.error_code, (int)ev.len,
+                        ev.data != NULL ? (const char *)ev.data : "");
+                for (size_t i = 0; i < c->ndl; i++)
+                    fail_download(c, &c->dls[i], "connection closed");
+            }
+            c->closing = true;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void start_requests(client *c)
+{
+    char req[MAX_PATH_TEXT + 8];
+    for (size_t i = 0; i < c->ndl; i++) {
+        download *d = &c->dls[i];
+        if (d->started || d->done)
+            continue;
+        if (quic_conn_open_stream(c->conn, true, &d->stream_id) < 0)
+            return; /* the peer's stream limit: try again once it grows */
+        d->started = true;
+        int n = snprintf(req, sizeof(req), "GET %s\r\n", d->path);
+        if (quic_stream_write(c->conn, d->stream_id, (const uint8_t *)req, (size_t)n, true) != n)
+            fail_download(c, d, "cannot send the request");
+    }
+}
+
+static uint64_t body_bytes(const client *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->ndl; i++)
+        n += c->dls[i].bytes;
+    return n;
+}
+
+static void on_datagrams(void *user, const io_batch *b)
+{
+    client *c = user;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->d[i].truncated)
+            continue;
+        quic_addr from;
+        app_addr_to_quic(&b->d[i].peer, &from);
+        quic_conn_recv(c->conn, &from, b->d[i].data, b->d[i].len, b->now);
+    }
+}
+
+static void on_timeout(void *user, uint64_t now)
+{
+    client *c = user;
+    if (now >= c->deadline) {
+        fprintf(stderr, "quince-client: timed out\n");
+        c->failed = true;
+        io_loop_stop(c->loop);
+        return;
+    }
+    if (c->close_deadline != 0 && now >= c->close_deadline) {
+        io_loop_stop(c->loop);
+        return;
+    }
+    /* The loop also wakes for our own deadlines: only a due timer reaches the core. */
+    if (quic_conn_next_timeout(c->conn) <= now)
+        quic_conn_on_timeout(c->conn, now);
+}
+
+static uint64_t flush(void *user, uint64_t now)
+{
+    client *c = user;
+    bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
+    if (blocked)
+        io_endpoint_want_write(c->ep, &c->sock);
+    bool more = false; /* the round limit ended the loop with datagrams still coming */
+    for (int round = 0; !blocked; round++) {
+        if (round == 64) {
+            more = true;
+            break;
+        }
+        handle_events(c);
+        if (c->handshake_done && !c->closing)
+            start_requests(c);
+        /* Mid-transfer: once response bytes flow, or at the latest before closing. */
+        if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
+            (body_bytes(c) > 0 || c->ndone == c->ndl) && quic_conn_key_update(c->conn) == 0) {
+            c->key_update_done = true;
+            if (c->verbose)
+                fprintf(stderr, "quince-client: key update initiated\n");
+        }
+        if (!c->closing && c->ndone == c->ndl) {
+            quic_conn_close(c->conn, 0, "done", now);
+            c->closing = true;
+        }
+        if (c->closing && c->close_deadline == 0)
+            c->close_deadline = now + 1000000;
+        size_t queued = 0;
+        uint8_t *p;
+        while ((p = app_tx_reserve(&c->tx)) != NULL) {
+            quic_addr to;
+            int n = quic_conn_send(c->conn, &to, p, APP_DGRAM_CAP, now);
+            if (n <= 0)
+                break;
+            app_tx_commit(&c->tx, (size_t)n, &to);
+            queued++;
+        }
+        if (app_tx_flush(&c->tx, &c->sock) == 1) {
+            io_endpoint_want_write(c->ep, &c->sock);
+            blocked = true;
+            break;
+        }
+        if (queued == 0)
+            break;
+    }
+    if (c->closing && quic_conn_is_closed(c->conn))
+        io_loop_stop(c->loop);
+    uint64_t t = quic_conn_next_timeout(c->conn);
+    if (c->deadline < t)
+        t = c->deadline;
+    if (c->close_deadline != 0 && c->close_deadline < t)
+        t = c->close_deadline;
+    return more ? now : t;
+}
+
+int main(int argc, char **argv)
+{
+    const char *alpn_name = "hq-interop", *ca_file = NULL, *out_dir = ".", *keylog = NULL,
+               *qlog_dir = NULL;
+    bool insecure = false, chacha = false;
+    uint64_t timeout_us = 30000000;
+    bool no_gso = false;
+    static client cl;
+    client *c = &cl;
+    const char *urls[MAX_URLS];
+    size_t nurls = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--alpn") == 0 && has_val)
+            alpn_name = argv[++i];
+        else if (strcmp(a, "--ca") == 0 && has_val)
+            ca_file = argv[++i];
+        else if (strcmp(a, "--insecure") == 0)
+            insecure = true;
+        else if (strcmp(a, "--output") == 0 && has_val)
+            out_dir = argv[++i];
+        else if (strcmp(a, "--keylog") == 0 && has_val)
+            keylog = argv[++i];
+        else if (strcmp(a, "--qlog-dir") == 0 && has_val)
+            qlog_dir = argv[++i];
+        else if (strcmp(a, "--chacha20") == 0)
+            chacha = true;
+        else if (strcmp(a, "--key-update") == 0)
+            c->want_key_update = true;
+        else if (strcmp(a, "--no-gso") == 0)
+            no_gso = true;
+        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+            c->verbose = true;
+        else if (strcmp(a, "--timeout") == 0 && has_val) {
+            if (!app_parse_seconds(argv[++i], &timeout_us)) {
+                usage();
+                return 2;
+            }
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 0;
+        } else if (a[0] == '-' || nurls == MAX_URLS) {
+            usage();
+            return 2;
+        } else
+            urls[nurls++] = a;
+    }
+    if (nurls == 0 || (insecure && ca_file != NULL) || (!insecure && ca_file == NULL)) {
+        if (!insecure && ca_file == NULL && nurls > 0)
+            fprintf(stderr, "quince-client: give --ca FILE or --insecure\n");
+        usage();
+        return 2;
+    }
+
+    /* All URLs share one connection: same host and port. */
+    char host[256], port[16];
+    c->dls = calloc(nurls, sizeof(*c->dls));
+    if (c->dls == NULL)
+        return 1;
+    c->ndl = nurls;
+    for (size_t i = 0; i < nurls; i++) {
+        char h[256], p[16];
+        const char *path;
+        if (!app_parse_url(urls[i], h, sizeof(h), p, sizeof(p), &path) ||
+            strlen(path) >= MAX_PATH_TEXT || strpbrk(path, "\r\n ") != NULL) {
+            fprintf(stderr, "quince-client: bad URL %s\n", urls[i]);
+            return 2;
+        }
+        if (i == 0) {
+            memcpy(host, h, sizeof(h));
+            memcpy(port, p, sizeof(p));
+        } else if (strcmp(h, host) != 0 || strcmp(p, port) != 0) {
+            fprintf(stderr, "quince-client: %s: every URL must name %s:%s\n", urls[i], host, port);
+            return 2;
+        }
+        download *d = &c->dls[i];
+        snprintf(d->path, sizeof(d->path), "%s", path);
+        const char *seg = strrchr(path, '/');
+        seg = seg != NULL ? seg + 1 : path;
+        if (*seg == '\0' || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)
+            seg = "index.html";
+        size_t olen = strlen(out_dir) + strlen(seg) + 2;
+        d->out_path = malloc(olen);
+        if (d->out_path == NULL)
+            return 1;
+        snprintf(d->out_path, olen, "%s/%s", out_dir, seg);
+    }
+
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) {
+        fprintf(stderr, "quince-client: cannot resolve %s\n", host);
+        return 1;
+    }
+    /* IPv4 first: "localhost" is often ::1 first, and the server's default is 127.0.0.1. */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
+    io_addr remote_io;
+    memset(&remote_io, 0, sizeof(remote_io));
+    memcpy(&remote_io.ss, pick->ai_addr, pick->ai_addrlen);
+    remote_io.len = pick->ai_addrlen;
+    freeaddrinfo(res);
+
+    /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
+    io_udp_config ucfg = {.disable_gso = no_gso};
+    int rc = io_udp_open(&c->sock, io_addr_family(&remote_io) == AF_INET6 ? "[::]:0" : "0.0.0.0:0",
+                         &ucfg);
+    if (rc != IO_OK) {
+        fprintf(stderr, "quince-client: socket: %s\n", io_strerror(rc));
+        return 1;
+    }
+
+    io_env ienv;
+    io_env_init(&ienv);
+    ienv.log_prefix = "quince-client";
+    if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
+        fprintf(stderr, "quince-client: cannot open %s\n", keylog);
+        return 1;
+    }
+    quic_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (qlog_dir != NULL) {
+        char qpath[4096];
+        snprintf(qpath, sizeof(qpath), "%s/client.sqlog", qlog_dir);
+        if (io_env_set_qlog_file(&ienv, qpath) != IO_OK) {
+            fprintf(stderr, "quince-client: cannot open %s\n", qpath);
+            return 1;
+        }
+        cfg.qlog = true;
+    }
+    const char *alpn[] = {alpn_name, NULL};
+    static const uint16_t chacha_only[] = {CRYPTO_TLS_CHACHA20_POLY1305_SHA256, 0};
+    crypto_x509_store *store = NULL;
+    cfg.tls.alpn = alpn;
+    cfg.tls.server_name = host;
+    if (chacha)
+        cfg.tls.cipher_suites = chacha_only;
+    if (insecure) {
+        cfg.tls.verify_mode = CRYPTO_VERIFY_INSECURE;
+    } else {
+        size_t len = 0;
+        uint8_t *pem = app_read_file(ca_file, 1 << 20, &len);
+        store = crypto_x509_store_new(&ienv.env);
+        if (pem == NULL || store == NULL || crypto_x509_store_add(store, pem, len) < 0) {
+            fprintf(stderr, "quince-client: cannot load CA file %s\n", ca_file);
+            return 1;
+        }
+        free(pem);
+        cfg.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
+        cfg.tls.ca_store = store;
+    }
+    /* Room for large downloads without waiting on MAX_DATA round trips. */
+    cfg.initial_max_data = 16 * 1024 * 1024;
+    cfg.cid_len = 8;
+    cfg.initial_max_stream_data_bidi_local = 4 * 1024 * 1024;
+
+    for (size_t i = 0; i < c->ndl; i++) {
+        c->dls[i].out = fopen(c->dls[i].out_path, "wb");
+        if (c->dls[i].out == NULL) {
+            fprintf(stderr, "quince-client: cannot create %s\n", c->dls[i].out_path);
+            return 1;
+        }
+    }
+
+    quic_addr local, remote;
+    app_addr_to_quic(&c->sock.local, &local);
+    app_addr_to_quic(&remote_io, &remote);
+    uint64_t now = io_now_us();
+    c->deadline = now + timeout_us;
+    c->conn = quic_conn_client_new(&ienv.env, &cfg, &local, &remote, now);
+    if (c->conn == NULL) {
+        fprintf(stderr, "quince-client: cannot create the connection\n");
+        return 1;
+    }
+    app_tx_init(&c->tx);
+    static const io_endpoint_ops ops = {
+        .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
+    if (io_loop_create(&c->loop, NULL) != IO_OK || io_loop_catch_signals(c->loop) != IO_OK ||
+        io_loop_add_endpoint(c->loop, &ops, c, &c->ep) != IO_OK ||
+        io_loop_add_socket(c->loop, c->ep, &c->sock) != IO_OK) {
+        fprintf(stderr, "quince-client: event loop setup failed\n");
+        return 1;
+    }
+    io_endpoint_kick(c->ep);
+    int sig = io_loop_run(c->loop);
+    if (sig > 0) {
+        fprintf(stderr, "quince-client: interrupted\n");
+        c->failed = true;
+    }
+
+    size_t ok = 0;
+    for (size_t i = 0; i < c->ndl; i++) {
+        download *d = &c->dls[i];
+        if (!d->done)
+            fail_download(c, d, "not finished");
+        if (!d->failed)
+            ok++;
+    }
+    const quic_conn_stats *st = quic_conn_get_stats(c->conn);
+    fprintf(stderr,
+            "quince-client: %zu/%zu downloads ok; packets sent %llu received %llu lost %llu; "
+            "key-updates: %llu\n",
+            ok, c->ndl, (unsigned long long)st->packets_sent,
+            (unsigned long long)st->packets_received, (unsigned long long)st->packets_lost,
+            (unsigned long long)st->key_updates);
+    if (c->want_key_update && !c->key_update_done) {
+        fprintf(stderr, "quince-client: the key update could not be initiated\n");
+        c->failed = true;
+    }
+    bool success = !c->failed && ok == c->ndl;
+
+    quic_conn_free(c->conn);
+    io_loop_destroy(c->loop);
+    io_udp_close(&c->sock);
+    if (store != NULL)
+        crypto_x509_store_free(&ienv.env, store);
+    io_env_cleanup(&ienv);
+    for (size_t i = 0; i < c->ndl; i++)
+        free(c->dls[i].out_path);
+    free(c->dls);
+    return success ? 0 : 1;
+}

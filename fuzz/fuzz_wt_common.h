@@ -1,0 +1,203 @@
+/* Shared by the wt fuzz targets: a malloc environment and in-memory WebTransport endpoints. */
+#ifndef FUZZ_FUZZ_WT_COMMON_H
+#define FUZZ_FUZZ_WT_COMMON_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h3/wt_codes.h"
+#include "wt/echo.h"
+#include "wt/wt.h"
+
+#define FZ_MAX_STREAMS 64
+#define FZ_MAX_OUT 4096 /* bytes kept per stream for the other side */
+
+static void *fz_alloc(void *u, size_t n)
+{
+    (void)u;
+    return malloc(n ? n : 1);
+}
+static void *fz_realloc(void *u, void *p, size_t n)
+{
+    (void)u;
+    return realloc(p, n ? n : 1);
+}
+static void fz_free(void *u, void *p)
+{
+    (void)u;
+    free(p);
+}
+static void fz_random(void *u, uint8_t *b, size_t n)
+{
+    (void)u;
+    memset(b, 0x5a, n);
+}
+
+typedef struct fz_out {
+    uint64_t id;
+    uint8_t buf[FZ_MAX_OUT];
+    size_t len, delivered;
+    bool fin, fin_delivered;
+    bool reset, reset_delivered;
+    uint64_t reset_code;
+} fz_out;
+
+typedef struct fz_ep {
+    wt_endpoint *wt;
+    h3_conn *h3;
+    bool is_server;
+    uint64_t next_bidi, next_uni;
+    fz_out out[FZ_MAX_STREAMS];
+    size_t nout;
+    uint8_t dgram[1500];
+    size_t dgram_len;
+    bool has_dgram;
+    wt_session *session; /* client: the session it opened */
+} fz_ep;
+
+static fz_out *fz_out_for(fz_ep *ep, uint64_t id)
+{
+    for (size_t i = 0; i < ep->nout; i++)
+        if (ep->out[i].id == id)
+            return &ep->out[i];
+    if (ep->nout == FZ_MAX_STREAMS)
+        return NULL;
+    fz_out *o = &ep->out[ep->nout++];
+    memset(o, 0, sizeof(*o));
+    o->id = id;
+    return o;
+}
+
+static int fz_open(void *u, bool bidi, uint64_t *id)
+{
+    fz_ep *ep = u;
+    uint64_t base = ep->is_server ? 1 : 0;
+    *id = bidi ? ep->next_bidi++ * 4 + base : ep->next_uni++ * 4 + 2 + base;
+    return 0;
+}
+static int64_t fz_write(void *u, uint64_t id, const uint8_t *d, size_t n, bool fin)
+{
+    fz_out *o = fz_out_for(u, id);
+    if (o == NULL)
+        return (int64_t)n; /* dropped: a sink */
+    size_t take = n < FZ_MAX_OUT - o->len ? n : FZ_MAX_OUT - o->len;
+    if (take > 0)
+        memcpy(o->buf + o->len, d, take);
+    o->len += take;
+    if (fin)
+        o->fin = true;
+    return (int64_t)n;
+}
+static int fz_reset(void *u, uint64_t id, uint64_t code)
+{
+    fz_out *o = fz_out_for(u, id);
+    if (o != NULL && !o->reset) {
+        o->reset = true;
+        o->reset_code = code;
+    }
+    return 0;
+}
+static int fz_stop(void *u, uint64_t id, uint64_t code)
+{
+    (void)u;
+    (void)id;
+    (void)code;
+    return 0;
+}
+static int fz_dgram(void *u, const uint8_t *d, size_t n)
+{
+    fz_ep *ep = u;
+    if (n <= sizeof(ep->dgram)) {
+        memcpy(ep->dgram, d, n);
+        ep->dgram_len = n;
+        ep->has_dgram = true;
+    }
+    return 0;
+}
+static void fz_close(void *u, uint64_t code, const char *reason)
+{
+    (void)u;
+    (void)code;
+    (void)reason;
+}
+
+static const quic_env *fz_env(void)
+{
+    static quic_env env;
+    env.alloc = fz_alloc;
+    env.realloc = fz_realloc;
+    env.free = fz_free;
+    env.random = fz_random;
+    return &env;
+}
+
+/* A server runs wt/echo at "/echo"; a client has no callbacks. */
+static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
+{
+    memset(ep, 0, sizeof(*ep));
+    ep->is_server = is_server;
+    wt_config cfg;
+    wt_config_init(&cfg, is_server);
+    cfg.max_datagram_frame = 1200;
+    cfg.max_buffered_streams = 4;
+    cfg.max_buffered_bytes = 4096;
+    cfg.max_sessions = 4;
+    cfg.max_streams_per_session = 8;
+    wt_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    if (is_server)
+        wt_echo_init(echo, "/echo", &cb);
+    h3_transport tp = {.user = ep,
+                       .open_stream = fz_open,
+                       .write = fz_write,
+                       .reset_stream = fz_reset,
+                       .stop_sending = fz_stop,
+                       .send_datagram = fz_dgram,
+                       .close = fz_close};
+    ep->wt = wt_endpoint_new(fz_env(), &cfg, NULL, &tp, NULL, &cb);
+    if (ep->wt == NULL)
+        return false;
+    ep->h3 = wt_endpoint_h3(ep->wt);
+    wt_endpoint_start(ep->wt);
+    return true;
+}
+
+/* Deliver what a wrote to b; true if anything moved. */
+static inline bool fz_pump_one(fz_ep *a, fz_ep *b)
+{
+    bool moved = false;
+    for (size_t i = 0; i < a->nout; i++) {
+        fz_out *o = &a->out[i];
+        if (o->delivered < o->len || (o->fin && !o->fin_delivered)) {
+            size_t from = o->delivered;
+            o->delivered = o->len;
+            o->fin_delivered = o->fin;
+            h3_conn_on_stream_data(b->h3, o->id, o->buf + from, o->len - from, o->fin);
+            moved = true;
+        }
+        if (o->reset && !o->reset_delivered) {
+            o->reset_delivered = true;
+            h3_conn_on_stream_reset(b->h3, o->id, o->reset_code);
+            moved = true;
+        }
+    }
+    if (a->has_dgram) {
+        a->has_dgram = false;
+        h3_conn_on_datagram(b->h3, a->dgram, a->dgram_len);
+        moved = true;
+    }
+    return moved;
+}
+
+static inline void fz_pump(fz_ep *a, fz_ep *b)
+{
+    for (int i = 0; i < 32; i++) {
+        bool m1 = fz_pump_one(a, b);
+        bool m2 = fz_pump_one(b, a);
+        if (!m1 && !m2)
+            return;
+    }
+}
+
+#endif

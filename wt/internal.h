@@ -1,0 +1,96 @@
+/* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c). */
+#ifndef WT_INTERNAL_H
+#define WT_INTERNAL_H
+
+#include "h3/capsule.h"
+#include "wt/wt.h"
+
+typedef enum wt_session_state {
+    WT_SS_QUEUED,     /* client: waiting for the server's SETTINGS */
+    WT_SS_HELD,       /* server: CONNECT received before the client's SETTINGS */
+    WT_SS_CONNECTING, /* client: CONNECT sent, no 2xx yet */
+    WT_SS_OPEN,       /* established */
+    WT_SS_REJECTED,   /* server: refused, waiting for the request side to end */
+    WT_SS_CLOSED,     /* ended; the CONNECT stream's receive side still open */
+} wt_session_state;
+
+typedef struct wt_dgram {
+    uint8_t *data;
+    size_t len;
+} wt_dgram;
+
+struct wt_session {
+    wt_endpoint *ep;
+    wt_session *next;
+    uint64_t id;
+    wt_session_state state;
+    void *user;
+    char *authority, *path, *origin;
+    int status;
+    h3_capsule_reader reader;
+    bool recv_done; /* FIN or reset received on the CONNECT stream */
+    bool send_done; /* FIN or reset sent on it */
+    size_t nstreams;
+    wt_dgram *dgrams; /* received before the session was established */
+    size_t ndgrams;
+    bool dead;
+};
+
+struct wt_stream {
+    wt_endpoint *ep;
+    wt_stream *next;
+    wt_session *session; /* NULL while buffered (early stream) */
+    uint64_t id;
+    uint64_t session_id;
+    void *user;
+    bool bidi, local;
+    bool recv_done, send_done;
+    bool recv_stopped; /* we sent STOP_SENDING: drop bytes until the peer's reset */
+    uint8_t *buf;      /* early stream bytes */
+    size_t buf_len;
+    bool buf_fin;
+    bool dead;
+};
+
+struct wt_endpoint {
+    const quic_env *env;
+    wt_config cfg;
+    h3_transport tp;
+    h3_callbacks chain;
+    wt_callbacks cb;
+    h3_conn *h3;
+    bool peer_settings; /* the peer's SETTINGS arrived */
+    bool peer_wt;       /* and they allow WebTransport */
+    wt_session *sessions;
+    size_t nsessions;
+    wt_stream *streams;
+    size_t nbuffered, buffered_bytes;
+    int depth;
+    wt_session *dead_sessions;
+    wt_stream *dead_streams;
+};
+
+/* Reentrancy guard: objects are freed when the outermost call returns. */
+void wt_enter(wt_endpoint *ep);
+void wt_leave(wt_endpoint *ep);
+
+wt_session *wt_session_find(wt_endpoint *ep, uint64_t id);
+/* End a session: reset its streams, tell the application, keep the object
+ * until the CONNECT stream's receive side ends. */
+void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, size_t len);
+
+/* wt/stream.c */
+wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id);
+int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t session_id,
+                     const uint8_t *data, size_t len, bool fin);
+/* Returns true when id was a WebTransport stream. */
+bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code);
+bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code);
+/* Buffered streams for session_id: deliver (session open) or reject. */
+void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *s);
+/* Reset and drop every stream of s. */
+void wt_stream_reset_all(wt_session *s);
+void wt_stream_reap(wt_endpoint *ep);
+void wt_stream_free_all(wt_endpoint *ep);
+
+#endif

@@ -1,0 +1,411 @@
+/* WebTransport streams (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5), early ones included. */
+#include <string.h>
+
+#include "h3/wt_codes.h"
+#include "wt/internal.h"
+
+/* draft-02 names no code for the streams of an ended session (§5 only says
+ * "reset"): we use WebTransport application error 0, the code a session
+ * closed without a capsule reports too. */
+#define WT_SESSION_GONE_CODE 0
+
+wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id)
+{
+    for (wt_stream *st = ep->streams; st != NULL; st = st->next)
+        if (st->id == id)
+            return st;
+    return NULL;
+}
+
+static wt_stream *stream_new(wt_endpoint *ep, uint64_t id, uint64_t session_id, bool bidi,
+                             bool local)
+{
+    wt_stream *st = quic_env_alloc(ep->env, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    memset(st, 0, sizeof(*st));
+    st->ep = ep;
+    st->id = id;
+    st->session_id = session_id;
+    st->bidi = bidi;
+    st->local = local;
+    st->recv_done = local && !bidi;
+    st->send_done = !local && !bidi;
+    st->next = ep->streams;
+    ep->streams = st;
+    return st;
+}
+
+static void stream_attach(wt_stream *st, wt_session *s)
+{
+    st->session = s;
+    s->nstreams++;
+}
+
+/* Unlink st; the application hears on_stream_closed; freed by wt_leave. */
+static void stream_kill(wt_stream *st)
+{
+    wt_endpoint *ep = st->ep;
+    if (st->dead)
+        return;
+    for (wt_stream **p = &ep->streams; *p != NULL; p = &(*p)->next) {
+        if (*p == st) {
+            *p = st->next;
+            break;
+        }
+    }
+    st->dead = true;
+    if (st->session != NULL) {
+        st->session->nstreams--;
+        if (ep->cb.on_stream_closed != NULL)
+            ep->cb.on_stream_closed(ep->cb.user, st);
+    } else {
+        ep->nbuffered--;
+        ep->buffered_bytes -= st->buf_len;
+    }
+    quic_env_free(ep->env, st->buf);
+    st->buf = NULL;
+    st->buf_len = 0;
+    st->next = ep->dead_streams;
+    ep->dead_streams = st;
+}
+
+static void stream_maybe_done(wt_stream *st)
+{
+    if (st->recv_done && st->send_done)
+        stream_kill(st);
+}
+
+void wt_stream_reap(wt_endpoint *ep)
+{
+    while (ep->dead_streams != NULL) {
+        wt_stream *st = ep->dead_streams;
+        ep->dead_streams = st->next;
+        quic_env_free(ep->env, st);
+    }
+}
+
+void wt_stream_free_all(wt_endpoint *ep)
+{
+    while (ep->streams != NULL) {
+        wt_stream *st = ep->streams;
+        ep->streams = st->next;
+        quic_env_free(ep->env, st->buf);
+        quic_env_free(ep->env, st);
+    }
+    wt_stream_reap(ep);
+}
+
+static uint32_t app_code(uint64_t h3_code)
+{
+    uint32_t c;
+    return h3_wt_error_from_http3(h3_code, &c) ? c : 0;
+}
+
+/* Bytes for an attached stream. */
+static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
+{
+    wt_endpoint *ep = st->ep;
+    if (st->recv_done)
+        return;
+    if (fin)
+        st->recv_done = true;
+    if (!st->recv_stopped && (len > 0 || fin) && ep->cb.on_stream_data != NULL)
+        ep->cb.on_stream_data(ep->cb.user, st, data, len, fin);
+    stream_maybe_done(st);
+}
+
+/* §4.5: refuse a stream that cannot be tied to an established session. */
+static void reject(wt_endpoint *ep, uint64_t id)
+{
+    h3_conn_reset_stream(ep->h3, id, H3_WEBTRANSPORT_BUFFERED_STREAM_REJECTED);
+}
+
+static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fin)
+{
+    wt_endpoint *ep = st->ep;
+    if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
+        return false;
+    if (len > 0) {
+        uint8_t *b = quic_env_realloc(ep->env, st->buf, st->buf_len + len);
+        if (b == NULL)
+            return false;
+        memcpy(b + st->buf_len, data, len);
+        st->buf = b;
+        st->buf_len += len;
+        ep->buffered_bytes += len;
+    }
+    st->buf_fin = st->buf_fin || fin;
+    return true;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.1, §4.2, §4.5 */
+int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t session_id,
+                     const uint8_t *data, size_t len, bool fin)
+{
+    wt_stream *st = wt_stream_find(ep, id);
+    if (st != NULL) {
+        if (st->session != NULL) {
+            deliver(st, data, len, fin);
+        } else if (!buffer_bytes(st, data, len, fin)) {
+            reject(ep, id);
+            stream_kill(st);
+        }
+        return 0;
+    }
+    /* §4: a session ID must be a client-initiated bidirectional stream ID. */
+    if ((session_id & 3) != 0) {
+        h3_conn_close(ep->h3, H3_ID_ERROR, "WebTransport session ID is not a request stream");
+        return 0;
+    }
+    bool bidi = type == H3_FRAME_WEBTRANSPORT_STREAM;
+    wt_session *s = wt_session_find(ep, session_id);
+    if (s != NULL && s->state == WT_SS_OPEN) {
+        if (s->nstreams >= ep->cfg.max_streams_per_session) {
+            h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
+            return 0;
+        }
+        st = stream_new(ep, id, session_id, bidi, false);
+        if (st == NULL) {
+            h3_conn_reset_stream(ep->h3, id, H3_INTERNAL_ERROR);
+            return 0;
+        }
+        stream_attach(st, s);
+        if (ep->cb.on_stream_open != NULL)
+            ep->cb.on_stream_open(ep->cb.user, s, st);
+        if (!st->dead)
+            deliver(st, data, len, fin);
+        return 0;
+    }
+    /* Buffer while the session may still come: a server does not know every
+     * request yet; a client only waits for its own pending sessions. */
+    bool may_come =
+        s != NULL ? (s->state == WT_SS_HELD || s->state == WT_SS_CONNECTING) : ep->cfg.is_server;
+    if (!may_come || ep->nbuffered >= ep->cfg.max_buffered_streams) {
+        reject(ep, id);
+        return 0;
+    }
+    st = stream_new(ep, id, session_id, bidi, false);
+    if (st == NULL) {
+        reject(ep, id);
+        return 0;
+    }
+    ep->nbuffered++;
+    if (!buffer_bytes(st, data, len, fin)) {
+        reject(ep, id);
+        stream_kill(st);
+    }
+    return 0;
+}
+
+static wt_stream *first_buffered(wt_endpoint *ep, uint64_t session_id)
+{
+    for (wt_stream *st = ep->streams; st != NULL; st = st->next)
+        if (st->session == NULL && st->session_id == session_id)
+            return st;
+    return NULL;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.5 */
+void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *s)
+{
+    wt_stream *st;
+    /* Rescan from the head each time: callbacks may open or close streams. */
+    while ((st = first_buffered(ep, session_id)) != NULL) {
+        if (s == NULL || s->state != WT_SS_OPEN || s->nstreams >= ep->cfg.max_streams_per_session) {
+            reject(ep, st->id);
+            stream_kill(st);
+            continue;
+        }
+        uint8_t *buf = st->buf;
+        size_t len = st->buf_len;
+        bool fin = st->buf_fin;
+        st->buf = NULL;
+        st->buf_len = 0;
+        ep->nbuffered--;
+        ep->buffered_bytes -= len;
+        stream_attach(st, s);
+        if (ep->cb.on_stream_open != NULL)
+            ep->cb.on_stream_open(ep->cb.user, s, st);
+        if (!st->dead)
+            deliver(st, buf, len, fin);
+        quic_env_free(ep->env, buf);
+    }
+}
+
+/* draft-ietf-webtrans-http3-02 §5: every stream of an ended session is reset. */
+void wt_stream_reset_all(wt_session *s)
+{
+    wt_endpoint *ep = s->ep;
+    for (;;) {
+        wt_stream *st = ep->streams;
+        while (st != NULL && st->session != s)
+            st = st->next;
+        if (st == NULL)
+            break;
+        h3_conn_reset_stream(ep->h3, st->id, h3_wt_error_to_http3(WT_SESSION_GONE_CODE));
+        st->recv_done = st->send_done = true;
+        stream_kill(st);
+    }
+}
+
+/* draft-ietf-webtrans-http3-02 §4.3 */
+bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
+{
+    wt_stream *st = wt_stream_find(ep, id);
+    if (st == NULL)
+        return false;
+    if (st->session == NULL) {
+        stream_kill(st);
+        return true;
+    }
+    if (st->recv_done)
+        return true;
+    st->recv_done = true;
+    if (!st->recv_stopped && ep->cb.on_stream_reset != NULL)
+        ep->cb.on_stream_reset(ep->cb.user, st, app_code(h3_code));
+    stream_maybe_done(st);
+    return true;
+}
+
+bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
+{
+    wt_stream *st = wt_stream_find(ep, id);
+    if (st == NULL)
+        return false;
+    if (st->session == NULL || st->send_done)
+        return true;
+    /* h3 has reset our side with the same code (RFC 9000 §3.5). */
+    st->send_done = true;
+    if (ep->cb.on_stream_stop_sending != NULL)
+        ep->cb.on_stream_stop_sending(ep->cb.user, st, app_code(h3_code));
+    stream_maybe_done(st);
+    return true;
+}
+
+/* ---- Application API ---- */
+
+/* draft-ietf-webtrans-http3-02 §4.1, §4.2 */
+QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
+{
+    wt_endpoint *ep = s->ep;
+    if (s->state != WT_SS_OPEN)
+        return WT_ERR_STATE;
+    if (s->nstreams >= ep->cfg.max_streams_per_session)
+        return WT_ERR_LIMIT;
+    uint64_t id;
+    int rc = h3_conn_open_ext_stream(
+        ep->h3, bidi, bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT, s->id, &id);
+    if (rc == H3_ERR_NOMEM)
+        return WT_ERR_NOMEM;
+    if (rc != H3_OK)
+        return WT_ERR_H3;
+    wt_stream *st = stream_new(ep, id, s->id, bidi, true);
+    if (st == NULL) {
+        h3_conn_reset_stream(ep->h3, id, H3_INTERNAL_ERROR);
+        return WT_ERR_NOMEM;
+    }
+    stream_attach(st, s);
+    if (out != NULL)
+        *out = st;
+    return WT_OK;
+}
+
+QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin)
+{
+    if (st->dead || st->send_done || st->session == NULL)
+        return WT_ERR_STATE;
+    if (len > 0 && data == NULL)
+        return WT_ERR_ARG;
+    wt_endpoint *ep = st->ep;
+    static const uint8_t none[1] = {0};
+    if (data == NULL)
+        data = none; /* h3 offsets the pointer even for 0 bytes */
+    wt_enter(ep);
+    int rc = h3_conn_write_raw(ep->h3, st->id, data, len, fin);
+    int ret = WT_OK;
+    if (rc == H3_ERR_BLOCKED || rc == H3_ERR_LIMIT) {
+        ret = WT_ERR_BLOCKED;
+    } else if (rc == H3_ERR_NOMEM) {
+        ret = WT_ERR_NOMEM;
+    } else if (rc != H3_OK) {
+        ret = WT_ERR_H3;
+    } else if (fin) {
+        st->send_done = true;
+        stream_maybe_done(st);
+    }
+    wt_leave(ep);
+    return ret;
+}
+
+QUINCE_API size_t wt_stream_buffered(const wt_stream *st)
+{
+    return h3_conn_stream_buffered(st->ep->h3, st->id);
+}
+
+/* draft-ietf-webtrans-http3-02 §4.3 */
+QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
+{
+    if (st->dead || st->session == NULL || st->send_done)
+        return WT_ERR_STATE;
+    wt_endpoint *ep = st->ep;
+    wt_enter(ep);
+    h3_conn_reset_stream(ep->h3, st->id, h3_wt_error_to_http3(code));
+    st->send_done = st->recv_done = true;
+    stream_kill(st);
+    wt_leave(ep);
+    return WT_OK;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.3 */
+QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
+{
+    if (st->dead || st->session == NULL || st->recv_done || st->recv_stopped)
+        return WT_ERR_STATE;
+    wt_endpoint *ep = st->ep;
+    uint64_t h3_code = h3_wt_error_to_http3(code);
+    wt_enter(ep);
+    if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0) {
+        /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream. */
+        h3_conn_reset_stream(ep->h3, st->id, h3_code);
+        st->recv_done = true;
+        stream_kill(st);
+    } else {
+        /* Keep sending; drop what arrives until the peer's RESET_STREAM. */
+        if (ep->tp.stop_sending != NULL)
+            ep->tp.stop_sending(ep->tp.user, st->id, h3_code);
+        st->recv_stopped = true;
+    }
+    wt_leave(ep);
+    return WT_OK;
+}
+
+QUINCE_API uint64_t wt_stream_id(const wt_stream *st)
+{
+    return st->id;
+}
+
+QUINCE_API bool wt_stream_is_bidi(const wt_stream *st)
+{
+    return st->bidi;
+}
+
+QUINCE_API bool wt_stream_is_local(const wt_stream *st)
+{
+    return st->local;
+}
+
+QUINCE_API wt_session *wt_stream_session(const wt_stream *st)
+{
+    return st->session;
+}
+
+QUINCE_API void wt_stream_set_user(wt_stream *st, void *user)
+{
+    st->user = user;
+}
+
+QUINCE_API void *wt_stream_user(const wt_stream *st)
+{
+    return st->user;
+}

@@ -1,0 +1,196 @@
+/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02), client and server: public API. */
+#ifndef WT_WT_H
+#define WT_WT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h3/h3.h"
+#include "quic/env.h"
+
+/*
+ * A wt_endpoint owns one h3_conn. It adds the WebTransport SETTINGS to the
+ * h3 configuration (ENABLE_WEBTRANSPORT 0x2b603742 = 1, H3_DATAGRAM 0x33 = 1
+ * and 0xffd277 = 1, ENABLE_CONNECT_PROTOCOL 0x8 = 1), turns on the 0x41/0x54
+ * extension streams and installs its own h3 callbacks; events that are not
+ * WebTransport (ordinary requests) go on to the h3 callbacks the embedder
+ * passes (chained). The embedder feeds the transport's events into
+ * wt_endpoint_h3(ep) with h3_conn_on_* as for plain HTTP/3.
+ *
+ * The embedder MUST also enable the QUIC max_datagram_frame_size transport
+ * parameter (RFC 9221) and tell wt the largest DATAGRAM payload the peer
+ * accepts (wt_endpoint_set_max_datagram_frame), or datagrams cannot be sized.
+ *
+ * Sessions are refused until the peer's SETTINGS carry ENABLE_WEBTRANSPORT = 1
+ * and H3_DATAGRAM = 1 (either codepoint): a server holds CONNECT requests that
+ * arrive before the client's SETTINGS and then answers 400 if they lack them;
+ * a client queues wt_endpoint_connect until the server's SETTINGS arrive and
+ * reports on_session_rejected with status 0 if they lack them. A client also
+ * needs the server's ENABLE_CONNECT_PROTOCOL (h3_conn refuses :protocol
+ * without it; Quince servers send it).
+ *
+ * Lifetimes: callbacks run inside h3_conn_on_* and wt_* calls. A wt_session
+ * stays valid until on_session_closed (or on_session_rejected) returns; a
+ * wt_stream until on_stream_closed returns. Objects are freed when the
+ * outermost wt/h3 call returns, so callbacks may call any wt_* function
+ * (except wt_endpoint_free). Error codes are 32-bit WebTransport application
+ * codes; on the wire they are mapped with h3_wt_error_to_http3 (§4.3). A reset
+ * or STOP_SENDING code outside the WebTransport range is reported as 0.
+ */
+
+enum {
+    WT_OK = 0,
+    WT_ERR_ARG = -1,      /* bad argument (e.g. a close reason over 1024 bytes) */
+    WT_ERR_NOMEM = -2,    /* the environment's allocator failed */
+    WT_ERR_STATE = -3,    /* session not established / closed, or stream side finished */
+    WT_ERR_LIMIT = -4,    /* a configured bound (sessions, streams per session) */
+    WT_ERR_BLOCKED = -5,  /* the stream's send buffer is full: retry later */
+    WT_ERR_TOO_BIG = -6,  /* datagram larger than wt_session_max_datagram_payload */
+    WT_ERR_H3 = -7,       /* the HTTP/3 layer failed (connection closed) */
+    WT_ERR_DATAGRAM = -8, /* HTTP Datagrams not negotiated or size unknown */
+};
+
+typedef struct wt_endpoint wt_endpoint;
+typedef struct wt_session wt_session;
+typedef struct wt_stream wt_stream;
+
+/* Application callbacks; any may be NULL. Pointers passed in are valid only during the call. */
+typedef struct wt_callbacks {
+    void *user;
+    /* Server: an extended CONNECT with :protocol webtransport, :scheme https,
+     * :authority, :path and origin (else 400 without asking). The application
+     * MUST check the origin (draft-02 §3.3): read wt_session_path/origin/
+     * authority; return a 2xx status to accept
+     * (answered 200 with sec-webtransport-http3-draft: draft02), anything else
+     * (e.g. 404, 403) to refuse with that status. NULL callback: 404. */
+    int (*on_session_request)(void *user, wt_session *s);
+    /* The session is established (client: 2xx received; server: 200 sent). */
+    void (*on_session_ready)(void *user, wt_session *s);
+    /* Client: the server refused (status >= 300 or < 200), or status 0 when
+     * the server's SETTINGS do not allow WebTransport. The session is gone after. */
+    void (*on_session_rejected)(void *user, wt_session *s, int status);
+    /* The session ended: close capsule (either side; local closes too), or the
+     * CONNECT stream finished or was reset without one (code 0, empty reason). */
+    void (*on_session_closed)(void *user, wt_session *s, uint32_t code, const uint8_t *reason,
+                              size_t reason_len);
+    /* A stream the peer opened (bidi or uni); data follows with on_stream_data. */
+    void (*on_stream_open)(void *user, wt_session *s, wt_stream *st);
+    /* Received bytes, in order; fin marks the end of the peer's side. */
+    void (*on_stream_data)(void *user, wt_stream *st, const uint8_t *data, size_t len, bool fin);
+    /* The peer reset its sending side (RESET_STREAM). */
+    void (*on_stream_reset)(void *user, wt_stream *st, uint32_t code);
+    /* The peer sent STOP_SENDING: our sending side was reset with the same code. */
+    void (*on_stream_stop_sending)(void *user, wt_stream *st, uint32_t code);
+    /* The stream is finished both ways (or reset because its session ended). */
+    void (*on_stream_closed)(void *user, wt_stream *st);
+    /* A datagram for an established session. */
+    void (*on_datagram)(void *user, wt_session *s, const uint8_t *data, size_t len);
+} wt_callbacks;
+
+typedef struct wt_config {
+    bool is_server;
+    /* Sessions per connection (held, pending and closing ones included);
+     * the server resets extra CONNECT streams with H3_REQUEST_REJECTED. */
+    size_t max_sessions;
+    /* Open streams per session; extra peer streams get H3_REQUEST_REJECTED. */
+    size_t max_streams_per_session;
+    /* Streams that arrive before their session is established (§4.5): count
+     * and bytes held (whole endpoint); beyond, or when the session is refused
+     * or closed: H3_WEBTRANSPORT_BUFFERED_STREAM_REJECTED. */
+    size_t max_buffered_streams;
+    size_t max_buffered_bytes;
+    /* Datagrams held per session before it is established; extra ones dropped. */
+    size_t max_buffered_datagrams;
+    /* Largest QUIC DATAGRAM frame payload the peer accepts (its
+     * max_datagram_frame_size, or less for the path); 0 = not known yet. */
+    size_t max_datagram_frame;
+    /* Largest capsule buffered on a CONNECT stream (h3/capsule.h). */
+    size_t max_capsule;
+    /* Longest :path, :authority and origin kept (longer: 400 / WT_ERR_ARG). */
+    size_t max_field_len;
+} wt_config;
+
+/* Defaults: 16 sessions, 256 streams per session, 16 buffered streams /
+ * 64 KiB, 16 datagrams, max_datagram_frame 0, capsules 16 KiB, fields 2048. */
+QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
+
+/*
+ * Create the endpoint and its h3_conn. h3cfg may be NULL (h3_config_init
+ * defaults, with max_peer_uni raised to 3 + 2 * max_sessions +
+ * max_buffered_streams); its is_server must match cfg's. WebTransport streams
+ * count against h3's max_peer_bidi / max_peer_uni, so size those for the
+ * expected streams. chain receives the h3 events of non-WebTransport streams
+ * (may be NULL). NULL on failure.
+ */
+QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cfg,
+                                        const h3_config *h3cfg, const h3_transport *transport,
+                                        const h3_callbacks *chain, const wt_callbacks *cb);
+/* Frees every session and stream without wire signals; the application
+ * hears on_stream_closed for each stream and on_session_closed (code 0) for
+ * each established session first, and must not call wt_* from them. */
+QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
+/* The h3 connection to feed (h3_conn_on_stream_data, ...). */
+QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
+/* The environment given to wt_endpoint_new (handlers allocate through it). */
+QUINCE_API const quic_env *wt_endpoint_env(const wt_endpoint *ep);
+/* h3_conn_start: SETTINGS and QPACK streams. */
+QUINCE_API int wt_endpoint_start(wt_endpoint *ep);
+/* The transport's max DATAGRAM payload became known (or changed). */
+QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
+/* Sessions tracked (any state), and buffered early streams. */
+QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
+QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
+
+/* Client: open a session (draft-02 §3.3). Sent at once if the server's
+ * SETTINGS allow it, otherwise queued until they arrive. */
+QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
+                                   const char *origin, wt_session **out);
+
+/* ---- Sessions ---- */
+/* The session ID (the CONNECT stream ID); UINT64_MAX while the client's request is queued. */
+QUINCE_API uint64_t wt_session_id(const wt_session *s);
+QUINCE_API bool wt_session_is_ready(const wt_session *s);
+/* NUL-terminated request fields (server: as received; client: as sent). */
+QUINCE_API const char *wt_session_path(const wt_session *s);
+QUINCE_API const char *wt_session_authority(const wt_session *s);
+QUINCE_API const char *wt_session_origin(const wt_session *s);
+/* Client: the last :status received (0 before any). */
+QUINCE_API int wt_session_status(const wt_session *s);
+QUINCE_API void wt_session_set_user(wt_session *s, void *user);
+QUINCE_API void *wt_session_user(const wt_session *s);
+QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s);
+
+/* Open a stream on an established session (bidi: 0x41 + ID; uni: 0x54 + ID). */
+QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out);
+/* Send a datagram (RFC 9297 §2.1: quarter stream ID prefix + payload). */
+QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
+/* Largest payload that fits: max_datagram_frame minus the prefix (0 if unknown). */
+QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s);
+/* draft-02 §5: CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, else
+ * WT_ERR_ARG and nothing happens), then FIN. Resets the session's streams,
+ * then calls on_session_closed with code and reason. */
+QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *reason,
+                                size_t reason_len);
+
+/* ---- Streams ---- */
+QUINCE_API uint64_t wt_stream_id(const wt_stream *st);
+QUINCE_API bool wt_stream_is_bidi(const wt_stream *st);
+/* Opened by this endpoint. */
+QUINCE_API bool wt_stream_is_local(const wt_stream *st);
+QUINCE_API wt_session *wt_stream_session(const wt_stream *st);
+QUINCE_API void wt_stream_set_user(wt_stream *st, void *user);
+QUINCE_API void *wt_stream_user(const wt_stream *st);
+/* Write bytes (fin ends our side). WT_ERR_STATE on a receive-only stream or
+ * after fin/reset; WT_ERR_BLOCKED when h3's send buffer is full. */
+QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin);
+/* Bytes accepted by wt but not yet by the transport. */
+QUINCE_API size_t wt_stream_buffered(const wt_stream *st);
+/* Abort the stream: RESET_STREAM with code, and STOP_SENDING too while the
+ * receive side is open (h3_conn_reset_stream aborts both directions; a
+ * send-only reset is not offered by h3). The stream closes at once. */
+QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code);
+/* STOP_SENDING with code; later received bytes are dropped. */
+QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code);
+
+#endif
