@@ -27,6 +27,7 @@ struct h3srv_conn {
     h3srv_stats *stats;
     bool verbose, started, closed;
     uint64_t requests;
+    uint64_t key_updates; /* read while the quic_conn lives (the endpoint may free it first) */
     h3srv_resp *resps;
     uint8_t chunk[H3SRV_CHUNK];
 };
@@ -266,8 +267,9 @@ void h3srv_conn_free(h3srv_conn *c)
     c->stats->qpack_inserts_sent += out;
     fprintf(stderr,
             "quince-server: h3 connection done: requests %llu qpack-inserts-received %llu "
-            "qpack-inserts-sent %llu\n",
-            (unsigned long long)c->requests, (unsigned long long)in, (unsigned long long)out);
+            "qpack-inserts-sent %llu key-updates %llu\n",
+            (unsigned long long)c->requests, (unsigned long long)in, (unsigned long long)out,
+            (unsigned long long)c->key_updates);
     while (c->resps != NULL)
         resp_free(c, c->resps);
     h3_quic_free(c->g);
@@ -302,5 +304,6 @@ bool h3srv_conn_process(h3srv_conn *c, uint64_t now)
         next = r->next;
         resp_pump(c, r);
     }
+    c->key_updates = quic_conn_get_stats(c->qc)->key_updates;
     return c->closed;
 }

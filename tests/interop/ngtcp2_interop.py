@@ -15,7 +15,8 @@ CASE       one        a 1-byte file, byte-exact
                       first: gtlsserver must ask for P-256 with a HelloRetryRequest)
            retry      quince-server --retry / gtlsserver -V: a Retry, then the download
            key-update gtlsclient --key-update=20ms / quince-client --key-update during a
-                      1,000,000-byte download
+                      1,000,000-byte download; the initiator's peer (quince-server's
+                      log) or quince-client's counters report the update
            qpack      the QPACK dynamic table in use: quince-server's log shows inserts
                       received from nghttp3's encoder and sent by ours (10 files, one
                       connection); against gtlsserver quince-client's requests use it
@@ -196,20 +197,23 @@ def case_names(case):
 
 def server_h3_counts(log):
     """Sum of the per-connection 'h3 connection done' lines of quince-server."""
-    req = rin = rout = conns = 0
+    req = rin = rout = conns = kup = 0
     for m in re.finditer(r"h3 connection done: requests (\d+) qpack-inserts-received (\d+) "
-                         r"qpack-inserts-sent (\d+)", log):
+                         r"qpack-inserts-sent (\d+) key-updates (\d+)", log):
         conns += 1
         req += int(m.group(1))
         rin += int(m.group(2))
         rout += int(m.group(3))
-    return conns, req, rin, rout
+        kup += int(m.group(4))
+    return conns, req, rin, rout, kup
 
 
 def ngtcp2_client_case(r, case):
     names = case_names(case)
     server_extra, client_extra = [], []
-    quiet = case in ("10mb", "many", "one")
+    # gtlsclient's full debug output slows it enough to lose packets on bulk
+    # transfers; the small cases keep it to check its handshake report.
+    quiet = case in ("10mb", "many", "one", "key-update")
     if case == "chacha20":
         client_extra.append("--ciphers=" + CHACHA)
     elif case == "p256":
@@ -229,7 +233,7 @@ def ngtcp2_client_case(r, case):
           (rc, log[-3000:], slog[-3000:]))
     for n in names:
         check(r.same(n), "%s differs from the served file\n--- server:\n%s" % (n, slog[-3000:]))
-    conns, reqs, ins_in, ins_out = server_h3_counts(slog)
+    conns, reqs, ins_in, ins_out, kups = server_h3_counts(slog)
     check(conns == 1 and reqs == len(names),
           "quince-server saw %d h3 connections and %d requests (want 1 and %d):\n%s" %
           (conns, reqs, len(names), slog[-3000:]))
@@ -248,9 +252,9 @@ def ngtcp2_client_case(r, case):
         # gtlsclient offered only SECP256R1: a finished handshake used it.
         check("Negotiated ALPN is h3" in log, "gtlsclient reported no h3 handshake")
     if case == "key-update":
-        check("Initiate key update" in log, "gtlsclient did not initiate a key update")
-        # Packets after the update arrive in the new phase: ngtcp2 logs no decryption failure.
-        check("could not decrypt" not in log.lower(), "decryption failures after the update")
+        # gtlsclient initiates (its -q output does not say so): our server follows
+        # into the new key phase and counts the update (RFC 9001 §6.2).
+        check(kups >= 1, "quince-server saw no key update:\n" + slog[-2000:])
     if case == "qpack":
         check(ins_in > 0, "nghttp3's encoder made no inserts into our decoder:\n" + slog[-2000:])
         check(ins_out > 0, "our encoder made no inserts:\n" + slog[-2000:])
