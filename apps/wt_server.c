@@ -367,9 +367,19 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(v->loop);
         return;
     }
-    /* Connections the endpoint is about to free have reported CLOSED before. */
     conn_events(v, now);
     quic_endpoint_on_timeout(v->qep, now);
+    /* The endpoint frees closed connections here: forget ours at once (wt_quic_free
+     * does not touch the quic_conn). */
+    size_t live = quic_endpoint_conn_count(v->qep);
+    for (wconn *c = v->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        bool found = false;
+        for (size_t i = 0; i < live && !found; i++)
+            found = quic_endpoint_conn_at(v->qep, i) == c->qc;
+        if (!found)
+            conn_free(v, c);
+    }
 }
 
 static uint64_t flush(void *user, uint64_t now)
