@@ -137,6 +137,8 @@ def browser(server, chromium, work):
                'its close 4242')
     page_pass('rejected-404')
     server_saw(r'^server: session /nope rejected 404$', 'the 404 session')
+    need(p.returncode == 0, 'server exit code %s (sanitizers report leaks and errors this way)'
+         % p.returncode)
     print('chromium run: %.1f s' % elapsed)
     if failures:
         print('FAILED:', *failures, sep='\n  ')
@@ -172,6 +174,8 @@ def client(server, quince_client, work):
     if not re.search(r'^server: session /echo closed code 4660 reason "quince-client done"$',
                      srv, re.M):
         failures.append('server: the close code and reason')
+    if p.returncode != 0:
+        failures.append('server exit code %d' % p.returncode)
     if bad_hash.returncode == 0:
         failures.append('a wrong --cert-hash was accepted')
     if nope.returncode == 0 or 'status 404' not in nope.stdout:
