@@ -107,7 +107,7 @@ def browser(server, chromium, work):
     def server_saw(pattern, what):
         need(re.search(pattern, srv, re.M) is not None, 'server: ' + what)
 
-    need(any(l.startswith('DONE pass=11 fail=0') for l in page), 'page: DONE with 11 passes')
+    need(any(l.startswith('DONE pass=12 fail=0') for l in page), 'page: DONE with 12 passes')
     page_pass('session-open')
     server_saw(r'^server: session /echo ready origin http://127\.0\.0\.1:%d$' % info['http_port'],
                'the /echo session with the page origin')
@@ -137,6 +137,9 @@ def browser(server, chromium, work):
                'its close 4242')
     page_pass('rejected-404')
     server_saw(r'^server: session /nope rejected 404$', 'the 404 session')
+    page_pass('demo-chat')
+    need(len(re.findall(r'^server: session /chat ready', srv, re.M)) == 2,
+         'server: two /chat sessions')
     need(p.returncode == 0, 'server exit code %s (sanitizers report leaks and errors this way)'
          % p.returncode)
     print('chromium run: %.1f s' % elapsed)
