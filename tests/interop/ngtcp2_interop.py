@@ -14,8 +14,8 @@ CASE       one        a 1-byte file, byte-exact
            p256       ngtcp2 restricted to the SECP256R1 group (our client offers X25519
                       first: gtlsserver must ask for P-256 with a HelloRetryRequest)
            retry      quince-server --retry / gtlsserver -V: a Retry, then the download
-           key-update gtlsclient --key-update=20ms / quince-client --key-update during a
-                      1,000,000-byte download; the initiator's peer (quince-server's
+           key-update gtlsclient --key-update=20ms / quince-client --key-update during the
+                      10,000,000-byte download (1 MB could end before the update); the initiator's peer (quince-server's
                       log) or quince-client's counters report the update
            qpack      the QPACK dynamic table in use: quince-server's log shows inserts
                       received from nghttp3's encoder and sent by ours (10 files, one
@@ -197,7 +197,7 @@ def case_names(case):
     if case == "qpack":
         return ["f%02d" % i for i in range(10)]
     if case == "key-update":
-        return ["1mb"]
+        return ["10mb"]
     if case == "not-found":
         return ["one", "missing"]
     return ["one", "f01", "f02"]
