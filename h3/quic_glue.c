@@ -16,7 +16,7 @@ struct h3_quic {
     h3_quic_writable_fn on_writable;
     void *user;
     uint64_t now;
-    uint64_t bytes_in, bytes_out;
+    uint64_t bytes_in, bytes_out, writes_refused;
     uint8_t buf[H3_QUIC_READ_CHUNK];
 };
 
@@ -33,8 +33,16 @@ static int64_t tp_write(void *user, uint64_t stream_id, const uint8_t *data, siz
 {
     h3_quic *g = user;
     int64_t n = quic_stream_write(g->qc, stream_id, data, len, fin);
-    if (n < 0)
-        return -1;
+    if (n < 0) {
+        /* RFC 9000 §3.5: QUIC resets a stream as soon as the peer's STOP_SENDING
+         * arrives, before h3 sees the event (a WRITABLE event queued earlier may
+         * come first); the connection may be closing too. Nothing is taken, as
+         * if the stream were blocked: h3 holds the bytes (and the application
+         * waits) until the STOP_SENDING or CLOSED event tells it. h3 writes
+         * only to streams it opened or was given. */
+        g->writes_refused++;
+        return 0;
+    }
     g->bytes_out += (uint64_t)n;
     return n;
 }
@@ -237,4 +245,9 @@ QUINCE_API uint64_t h3_quic_bytes_in(const h3_quic *g)
 QUINCE_API uint64_t h3_quic_bytes_out(const h3_quic *g)
 {
     return g != NULL ? g->bytes_out : 0;
+}
+
+QUINCE_API uint64_t h3_quic_writes_refused(const h3_quic *g)
+{
+    return g != NULL ? g->writes_refused : 0;
 }

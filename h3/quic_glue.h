@@ -69,8 +69,11 @@ QUINCE_API int h3_quic_on_event(h3_quic *g, const quic_event *ev, uint64_t now);
 QUINCE_API int h3_quic_poll(h3_quic *g, uint64_t now,
                             void (*other)(void *user, const quic_event *ev), void *user);
 
-/* Statistics: bytes of stream data handed to h3 and taken from it. */
+/* Statistics: bytes of stream data handed to h3 and taken from it, and writes
+ * QUIC refused (a stream it had reset on the peer's STOP_SENDING before h3 saw
+ * the event, or a closing connection): h3 keeps those bytes until the event. */
 QUINCE_API uint64_t h3_quic_bytes_in(const h3_quic *g);
 QUINCE_API uint64_t h3_quic_bytes_out(const h3_quic *g);
+QUINCE_API uint64_t h3_quic_writes_refused(const h3_quic *g);
 
 #endif

@@ -366,11 +366,13 @@ static int unprotect(quic_conn *c, const quic_pkt_header *h, crypto_level level,
 }
 
 /* RFC 9001 §6.2, §6.3: a packet opened with the next phase's keys. */
-static int rotate_rx(quic_conn *c, uint64_t pn)
+static int rotate_rx(quic_conn *c, uint64_t pn, uint64_t now)
 {
     crypto_pp_clear(&c->rx_prev, c->env);
     c->rx_prev = c->rx[CRYPTO_LEVEL_APP];
     c->have_rx_prev = true;
+    /* RFC 9001 §6.5: old keys are kept about three PTOs for reordered packets. */
+    c->rx_prev_until = now + 3 * quic_conn_pto(c);
     c->rx[CRYPTO_LEVEL_APP] = c->rx_next;
     memset(&c->rx_next, 0, sizeof(c->rx_next));
     if (crypto_pp_next(&c->rx_next, &c->rx[CRYPTO_LEVEL_APP], c->env) != 0)
@@ -431,6 +433,10 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
         return 0; /* a NEW_TOKEN token we never issue */
     if (h->packet_len > sizeof(c->rxbuf))
         return 0;
+    if (c->have_rx_prev && now > c->rx_prev_until) {
+        crypto_pp_clear(&c->rx_prev, c->env);
+        c->have_rx_prev = false;
+    }
     memcpy(c->rxbuf, data, h->packet_len);
     size_t hdr_len;
     uint64_t pn;
@@ -452,7 +458,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn))
         return 0;
     if (used == &c->rx_next) {
-        int err = rotate_rx(c, pn);
+        int err = rotate_rx(c, pn, now);
         if (err != QUIC_OK)
             return err;
     }

@@ -9,6 +9,24 @@
 #include "quic/env.h"
 #include "crypto/tls.h"
 
+/*
+ * Driving a connection (nothing here reads a clock or touches a socket):
+ *
+ *   client: c = quic_conn_client_new(env, &cfg, &local, &remote, now);
+ *   server: ep = quic_endpoint_new(env, &cfg) and quic_endpoint_recv/send,
+ *           or c = quic_conn_accept(env, &cfg, ..., first_datagram, len, now);
+ *   loop:   on a datagram:   quic_conn_recv(c, &from, data, len, now);
+ *           on the timer:    if (now >= quic_conn_next_timeout(c)) quic_conn_on_timeout(c, now);
+ *           then events:     while (quic_conn_poll_event(c, &ev)) ... (read streams, write)
+ *           then send:       while ((n = quic_conn_send(c, &to, buf, 1500, now)) > 0) sendto(...);
+ *           and sleep until quic_conn_next_timeout(c) or the next datagram.
+ *   end:    quic_conn_is_closed(c) after the CLOSED event and its closing or
+ *           draining period; then quic_conn_free(c) (endpoints free their own).
+ *
+ * Limits default to quic/opt.h; every peer-controlled quantity is bounded and
+ * violations close the connection with the RFC 9000 §20.1 code in the event.
+ */
+
 /* Time: microseconds on a monotonic clock chosen by the caller, everywhere. */
 #define QUIC_TIME_NEVER UINT64_MAX
 
@@ -54,9 +72,10 @@ typedef struct quic_config {
 
 typedef enum quic_event_type {
     QUIC_EVENT_HANDSHAKE_DONE = 1,
-    QUIC_EVENT_STREAM_OPENED, /* the peer opened stream_id */
-    QUIC_EVENT_STREAM_READABLE,
-    QUIC_EVENT_STREAM_WRITABLE,     /* flow control opened up again */
+    QUIC_EVENT_STREAM_OPENED,       /* the peer opened stream_id */
+    QUIC_EVENT_STREAM_READABLE,     /* data or FIN to read; comes again only after a read:
+                                       read until quic_stream_read returns 0 */
+    QUIC_EVENT_STREAM_WRITABLE,     /* send buffer room again after a short write */
     QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM: error_code */
     QUIC_EVENT_STREAM_STOP_SENDING, /* peer STOP_SENDING: error_code */
     QUIC_EVENT_DATAGRAM,            /* data/len valid until the next poll */

@@ -14,12 +14,18 @@ CASE       one        a 1-byte file, byte-exact
            p256       ngtcp2 restricted to the SECP256R1 group (our client offers X25519
                       first: gtlsserver must ask for P-256 with a HelloRetryRequest)
            retry      quince-server --retry / gtlsserver -V: a Retry, then the download
-           key-update gtlsclient --key-update=20ms / quince-client --key-update during a
-                      1,000,000-byte download; the initiator's peer (quince-server's
+           key-update gtlsclient --key-update=20ms / quince-client --key-update during the
+                      10,000,000-byte download (1 MB could end before the update); the initiator's peer (quince-server's
                       log) or quince-client's counters report the update
            qpack      the QPACK dynamic table in use: quince-server's log shows inserts
                       received from nghttp3's encoder and sent by ours (10 files, one
-                      connection); against gtlsserver quince-client's requests use it
+                      connection); against gtlsserver quince-client's counters show
+                      inserts both ways
+           not-found  /missing beside /one on one connection: quince-server answers 404
+                      (its log says so) and serves /one; quince-client reports
+                      "status 404" for gtlsserver's answer, exits 1, and saves /one
+The direction 'quince' runs quince-client against quince-server over h3 (cases one,
+10mb, many, not-found), so that our own pair is checked the same way.
 Certificates come from openssl in a temporary directory. Each case is bounded (alarm),
 and all processes are killed and the directory removed on any exit.
 """
@@ -191,7 +197,9 @@ def case_names(case):
     if case == "qpack":
         return ["f%02d" % i for i in range(10)]
     if case == "key-update":
-        return ["1mb"]
+        return ["10mb"]
+    if case == "not-found":
+        return ["one", "missing"]
     return ["one", "f01", "f02"]
 
 
@@ -232,7 +240,14 @@ def ngtcp2_client_case(r, case):
     check(rc == 0, "gtlsclient exit status %d:\n%s\n--- server:\n%s" %
           (rc, log[-3000:], slog[-3000:]))
     for n in names:
-        check(r.same(n), "%s differs from the served file\n--- server:\n%s" % (n, slog[-3000:]))
+        if n != "missing":
+            check(r.same(n),
+                  "%s differs from the served file\n--- server:\n%s" % (n, slog[-3000:]))
+    if case == "not-found":
+        check(re.search(r"h3 stream \d+: GET /missing 404", slog) is not None,
+              "quince-server did not answer 404:\n" + slog[-2000:])
+        check(re.search(r"h3: 2 requests, 1 served, 1 not found", slog) is not None,
+              "quince-server's totals are wrong:\n" + slog[-2000:])
     conns, reqs, ins_in, ins_out, kups = server_h3_counts(slog)
     check(conns == 1 and reqs == len(names),
           "quince-server saw %d h3 connections and %d requests (want 1 and %d):\n%s" %
@@ -262,7 +277,7 @@ def ngtcp2_client_case(r, case):
           (len(names), reqs, ins_in, ins_out))
 
 
-def ngtcp2_server_case(r, case):
+def ngtcp2_server_case(r, case, own=False):
     names = case_names(case)
     server_extra, client_extra = [], []
     if case == "chacha20":
@@ -274,14 +289,31 @@ def ngtcp2_server_case(r, case):
         server_extra.append("-V")
     elif case == "key-update":
         client_extra.append("--key-update")
-    r.start_gtlsserver(server_extra)
+    if own:
+        r.start_quince_server(server_extra)
+    else:
+        r.start_gtlsserver(server_extra)
     rc, err = r.run_quince_client(names, client_extra)
-    check(r.server.poll() is None, "gtlsserver died:\n" + r.read_log("ngserver.log")[-2000:])
-    check(rc == 0, "quince-client exit status %d:\n%s" % (rc, err[-3000:]))
+    if own:
+        slog = r.stop_quince_server()
+        conns, reqs, _, _, _ = server_h3_counts(slog)
+        check(conns == 1 and reqs == len(names),
+              "quince-server saw %d h3 connections and %d requests:\n%s" %
+              (conns, reqs, slog[-2000:]))
+    else:
+        check(r.server.poll() is None,
+              "gtlsserver died:\n" + r.read_log("ngserver.log")[-2000:])
+    want_ok = len(names) - (1 if case == "not-found" else 0)
+    if case == "not-found":
+        check(rc == 1, "quince-client exit status %d with a 404:\n%s" % (rc, err[-3000:]))
+        check("/missing: status 404" in err, "no 404 reported:\n" + err[-2000:])
+    else:
+        check(rc == 0, "quince-client exit status %d:\n%s" % (rc, err[-3000:]))
     for n in names:
-        check(r.same(n), "%s differs from the served file" % n)
+        if n != "missing":
+            check(r.same(n), "%s differs from the served file" % n)
     m = re.search(r"(\d+)/(\d+) downloads ok", err)
-    check(m is not None and int(m.group(1)) == len(names),
+    check(m is not None and int(m.group(1)) == want_ok,
           "quince-client summary missing or short:\n" + err[-2000:])
     if case == "key-update":
         m = re.search(r"key-updates: (\d+)", err)
@@ -292,8 +324,9 @@ def ngtcp2_server_case(r, case):
               "quince-client made no QPACK inserts:\n" + err[-2000:])
         check(int(m.group(2)) > 0, "nghttp3's encoder made no inserts into our decoder")
     m = re.search(r"qpack-inserts-sent (\d+) qpack-inserts-received (\d+)", err)
-    print("ok: %d files from gtlsserver; client qpack inserts sent %s received %s" %
-          (len(names), m.group(1) if m else "?", m.group(2) if m else "?"))
+    print("ok: %d files from %s; client qpack inserts sent %s received %s" %
+          (want_ok, "quince-server" if own else "gtlsserver", m.group(1) if m else "?",
+           m.group(2) if m else "?"))
 
 
 def main():
@@ -313,6 +346,8 @@ def main():
             ngtcp2_client_case(r, case)
         elif direction == "ngtcp2-server":
             ngtcp2_server_case(r, case)
+        elif direction == "quince":
+            ngtcp2_server_case(r, case, own=True)
         else:
             raise Failure("unknown direction " + direction)
         return 0

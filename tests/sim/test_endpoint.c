@@ -75,6 +75,8 @@ static uint8_t pat(size_t client, uint64_t off)
     return (uint8_t)((client * 131 + off * 7 + (off >> 8)) & 0xff);
 }
 
+static bool g_zero_cid; /* clients with an empty SCID, like Chromium */
+
 static void world_init(world *w, uint64_t seed, const netsim_link_config *link, int nodes,
                        size_t nclients, bool retry)
 {
@@ -103,6 +105,7 @@ static void world_init(world *w, uint64_t seed, const netsim_link_config *link, 
     c->tls.server_name = "example.test";
     c->tls.ca_store = certs.store;
     c->initial_rtt_ms = 50;
+    c->zero_length_cid = g_zero_cid;
     w->ncl = nclients;
     quic_addr sa;
     addr_for(&sa, 0);
@@ -569,12 +572,35 @@ static void test_idle_timeout(void **state)
     free(w);
 }
 
+/* Chromium's clients use zero-length CIDs: the endpoint still serves each
+ * (one client per node here, as addresses are what tell them apart). */
+static void test_zero_length_cid_clients(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0.05);
+    world *w = calloc(1, sizeof(*w));
+    g_zero_cid = true;
+    world_init(w, 26, &l, 5, 5, true);
+    g_zero_cid = false;
+    assert_int_equal(world_run(w, all_done, 60000000), NETSIM_OK);
+    assert_false(w->mismatch);
+    for (size_t i = 0; i < w->ncl; i++)
+        assert_int_equal(w->cl[i].conn->initial_scid.len, 0);
+    assert_int_equal(quic_endpoint_get_stats(w->ep)->accepted, 5);
+    world_free(w);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_retry_token),     cmocka_unit_test(test_200_connections),
-        cmocka_unit_test(test_retry),           cmocka_unit_test(test_garbage_flood),
-        cmocka_unit_test(test_stateless_reset), cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_retry_token),
+        cmocka_unit_test(test_200_connections),
+        cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_garbage_flood),
+        cmocka_unit_test(test_stateless_reset),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_zero_length_cid_clients),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -83,6 +83,9 @@ struct h3t {
     bool stream_data_sent;
     bool failed;
     uint64_t conn_errors;
+    /* Cancellation: the client resets reqs[0] midway, then GETs reqs[1]. */
+    bool cancel_test, cancelled;
+    uint64_t server_resets, server_stop_sendings;
 };
 
 static uint8_t body[CHUNK];
@@ -215,6 +218,32 @@ static void s_on_end(void *user, uint64_t sid)
         assert_int_equal(h3_conn_send_data(h3_quic_h3(t->s.g), sid, NULL, 0, true), H3_OK);
 }
 
+/* The client cancelled: stop producing the body (h3 has reset our side). */
+static void s_on_cancel(h3t *t, uint64_t sid, uint64_t code)
+{
+    assert_int_equal(code, H3_REQUEST_CANCELLED);
+    for (size_t i = 0; i < t->nresp; i++)
+        if (t->resps[i].sid == sid)
+            t->resps[i].active = false;
+}
+
+static void s_on_stream_reset(void *user, uint64_t sid, uint64_t code, bool local)
+{
+    side *sd = user;
+    assert_true(sd->t->cancel_test);
+    assert_false(local);
+    sd->t->server_resets++;
+    s_on_cancel(sd->t, sid, code);
+}
+
+static void s_on_stop_sending(void *user, uint64_t sid, uint64_t code)
+{
+    side *sd = user;
+    assert_true(sd->t->cancel_test);
+    sd->t->server_stop_sendings++;
+    s_on_cancel(sd->t, sid, code);
+}
+
 static void s_on_writable(void *user, uint64_t sid)
 {
     side *sd = user;
@@ -266,10 +295,19 @@ static void c_on_data(void *user, uint64_t sid, const uint8_t *data, size_t len)
     }
     creq *r = find_req(t, sid);
     assert_non_null(r);
+    assert_false(r->reset);
     for (size_t i = 0; i < len; i++)
         if (data[i] != pattern(r->size, r->got + i))
             r->mismatch = true;
     r->got += len;
+    /* RFC 9114 §4.1.1: abandon the response with H3_REQUEST_CANCELLED. */
+    if (t->cancel_test && r == &t->reqs[0] && r->got >= 100000 && !t->cancelled) {
+        assert_int_equal(h3_conn_reset_stream(h3_quic_h3(t->c.g), sid, H3_REQUEST_CANCELLED),
+                         H3_OK);
+        t->cancelled = true;
+        r->reset = true;
+        t->ended++;
+    }
 }
 
 static void c_on_end(void *user, uint64_t sid)
@@ -329,6 +367,8 @@ static void client_submit(h3t *t, uint64_t now)
         /* The first request goes at once; the others wait for the server's
          * SETTINGS so that they can use the dynamic table (RFC 9204 §3.2.3). */
         if (i > 0 && h3_conn_peer_settings(h) == NULL)
+            break;
+        if (t->cancel_test && i > 0 && !t->cancelled)
             break;
         char path[32];
         if (r->size == UINT64_MAX)
@@ -404,7 +444,9 @@ static void side_init(h3t *t, side *sd, bool is_server)
                        .on_data = is_server ? s_on_data : c_on_data,
                        .on_end = is_server ? s_on_end : c_on_end,
                        .on_datagram = is_server ? s_on_datagram : c_on_datagram,
-                       .on_stream_reset = on_stream_reset,
+                       .on_stream_reset =
+                           is_server && t->cancel_test ? s_on_stream_reset : on_stream_reset,
+                       .on_stop_sending = is_server ? s_on_stop_sending : NULL,
                        .on_conn_error = on_conn_error};
     sd->g = h3_quic_new(&p->t.env, qc, &cfg, &cb, is_server ? s_on_writable : NULL);
     assert_non_null(sd->g);
@@ -592,13 +634,52 @@ static void test_datagrams_not_negotiated(void **state)
     free(t);
 }
 
+/* The client cancels a 5 MB response midway: the server sees STOP_SENDING with
+ * H3_REQUEST_CANCELLED, stops, and the connection serves the
+ * next request; both sides forget the cancelled stream. */
+static void test_cancel_midway(void **state)
+{
+    (void)state;
+    sim_pair p;
+    netsim_link_config l = link_with(0.0);
+    sim_pair_init(&p, 5, &l, &certs);
+    h3t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->p = &p;
+    t->cancel_test = true;
+    t->reqs[t->nreq++].size = 5000000;
+    t->reqs[t->nreq++].size = 1000;
+    p.user = t;
+    p.app = app;
+    sim_pair_start(&p);
+    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    assert_int_equal(t->conn_errors, 0);
+    assert_false(t->failed);
+    assert_true(t->cancelled);
+    assert_true(t->reqs[0].got >= 100000 && t->reqs[0].got < 5000000);
+    assert_int_equal(t->reqs[1].status, 200);
+    assert_int_equal(t->reqs[1].got, 1000);
+    assert_false(t->reqs[1].mismatch);
+    /* The request had ended with FIN: only STOP_SENDING goes (no RESET_STREAM). */
+    assert_int_equal(t->server_resets, 0);
+    assert_int_equal(t->server_stop_sendings, 1);
+    /* The server produced a fraction of the body only. */
+    assert_true(t->resps[0].sent < 5000000);
+    /* Run on until the resets are acknowledged: only the six control and QPACK
+     * streams remain on both sides. */
+    sim_pair_run(&p, NULL, netsim_now(p.net) + 2000000);
+    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->c.g)), 6);
+    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->s.g)), 6);
+    h3t_free(t, &p);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gets_no_loss),
-        cmocka_unit_test(test_gets_loss5),
-        cmocka_unit_test(test_connect_datagrams),
-        cmocka_unit_test(test_datagrams_not_negotiated),
+        cmocka_unit_test(test_gets_no_loss),      cmocka_unit_test(test_gets_loss5),
+        cmocka_unit_test(test_connect_datagrams), cmocka_unit_test(test_datagrams_not_negotiated),
+        cmocka_unit_test(test_cancel_midway),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
