@@ -28,11 +28,14 @@ port="$(sed -n 's/^http-port: //p' "$work/server.txt")"
 url="http://127.0.0.1:$port/?demo=1"
 
 chrome() {
-  # Its own session (process group), killed after at most 60 s.
+  # Its own session (process group), killed after at most 60 s, then the whole group.
   setsid timeout -s KILL 60 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$work/profile-$1" --window-size=1200,900 \
-    --virtual-time-budget=3000 "${@:2}" "$url"
+    --virtual-time-budget=3000 "${@:2}" "$url" &
+  local pid=$!
+  wait "$pid" || true
+  kill -KILL -- "-$pid" 2>/dev/null || true
 }
 
 chrome shot --screenshot="$out" >"$work/shot.log" 2>&1 || true
