@@ -44,6 +44,10 @@ typedef struct wtt {
     char server_reason[128];
     wt_session *client_session;
     const char *path;
+    /* Server-initiated close: the client records what reached it. */
+    bool client_saw_close;
+    uint32_t client_code;
+    char client_reason[128];
 } wtt;
 
 static wtt *g_t; /* the server's close callback needs the test state besides the echo */
@@ -58,6 +62,29 @@ static void s_closed(void *user, wt_session *s, uint32_t code, const uint8_t *re
         len = sizeof(g_t->server_reason) - 1;
     memcpy(g_t->server_reason, reason, len);
     g_t->server_reason[len] = '\0';
+}
+
+#define SERVER_CLOSE_CODE 4242u
+#define SERVER_CLOSE_REASON "bye from quince"
+
+static void s_ready_close(void *user, wt_session *s)
+{
+    (void)user;
+    assert_int_equal(wt_session_close(s, SERVER_CLOSE_CODE, (const uint8_t *)SERVER_CLOSE_REASON,
+                                      strlen(SERVER_CLOSE_REASON)),
+                     WT_OK);
+}
+
+static void c_closed(void *user, wt_session *s, uint32_t code, const uint8_t *reason, size_t len)
+{
+    (void)user;
+    (void)s;
+    g_t->client_saw_close = true;
+    g_t->client_code = code;
+    if (len >= sizeof(g_t->client_reason))
+        len = sizeof(g_t->client_reason) - 1;
+    memcpy(g_t->client_reason, reason, len);
+    g_t->client_reason[len] = '\0';
 }
 
 static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
@@ -96,6 +123,8 @@ static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
 static bool done(sim_pair *p)
 {
     wtt *t = p->user;
+    if (strcmp(t->path, "/close-me") == 0)
+        return p->client_closed || p->server_closed || (t->client_saw_close && t->server_closed);
     if (p->client_closed || p->server_closed || t->check.failed)
         return true;
     return t->check.closed && t->server_closed;
@@ -116,6 +145,12 @@ static void run(uint64_t seed, double loss, const char *path)
     wt_check_init(&t->check, &t->ccb);
     wt_echo_init(&t->echo, "/echo", &t->scb);
     t->scb.on_session_closed = s_closed;
+    if (strcmp(path, "/close-me") == 0) {
+        /* The server accepts (the echo handler's path) and closes at once. */
+        t->echo.path = "/close-me";
+        t->scb.on_session_ready = s_ready_close;
+        t->ccb.on_session_closed = c_closed;
+    }
     p.user = t;
     p.app = app;
     sim_pair_start(&p);
@@ -139,6 +174,14 @@ static void run(uint64_t seed, double loss, const char *path)
             assert_true(quic_conn_get_stats(p.client)->packets_lost +
                             quic_conn_get_stats(p.server)->packets_lost >
                         0);
+    } else if (strcmp(path, "/close-me") == 0) {
+        /* The capsule's code and reason reached the client under loss. */
+        assert_true(t->check.ready);
+        assert_true(t->client_saw_close);
+        assert_int_equal(t->client_code, SERVER_CLOSE_CODE);
+        assert_string_equal(t->client_reason, SERVER_CLOSE_REASON);
+        assert_true(t->server_closed);
+        assert_int_equal(t->server_code, SERVER_CLOSE_CODE);
     } else {
         assert_true(t->check.rejected);
         assert_int_equal(t->check.status, 404);
@@ -171,12 +214,20 @@ static void test_rejected_404(void **state)
     run(7, 0.05, "/nope");
 }
 
+static void test_server_close_loss5(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 8; seed < 11; seed++)
+        run(seed, 0.05, "/close-me");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_no_loss),
         cmocka_unit_test(test_echo_loss5),
         cmocka_unit_test(test_rejected_404),
+        cmocka_unit_test(test_server_close_loss5),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
