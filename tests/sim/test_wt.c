@@ -79,6 +79,9 @@ static void c_closed(void *user, wt_session *s, uint32_t code, const uint8_t *re
 {
     (void)user;
     (void)s;
+    /* The session is gone after this call: the check must stop using it. */
+    g_t->check.s = NULL;
+    g_t->check.closed = true;
     g_t->client_saw_close = true;
     g_t->client_code = code;
     if (len >= sizeof(g_t->client_reason))
