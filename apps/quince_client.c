@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_client.h"
+#include "apps/h3_client.h"
 #include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
@@ -32,6 +34,7 @@ typedef struct download {
 
 typedef struct client {
     quic_conn *conn;
+    h3cli *h3; /* ALPN h3: HTTP/3 requests (apps/h3_client.c) instead of hq-interop */
     io_udp sock;
     io_loop *loop;
     io_endpoint *ep;
@@ -52,7 +55,8 @@ static void usage(void)
         "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
         "                     [--verbose] URL...\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
-        "  must name the same host and port: they share one connection.\n");
+        "  must name the same host and port: they share one connection.\n"
+        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -167,6 +171,8 @@ static void start_requests(client *c)
 
 static uint64_t body_bytes(const client *c)
 {
+    if (c->h3 != NULL)
+        return h3cli_body_bytes(c->h3);
     uint64_t n = 0;
     for (size_t i = 0; i < c->ndl; i++)
         n += c->dls[i].bytes;
@@ -215,9 +221,17 @@ static uint64_t flush(void *user, uint64_t now)
             more = true;
             break;
         }
-        handle_events(c);
-        if (c->handshake_done && !c->closing)
-            start_requests(c);
+        if (c->h3 != NULL) {
+            h3cli_process(c->h3, now);
+            c->handshake_done = h3cli_handshake_done(c->h3);
+            c->ndone = h3cli_done(c->h3);
+            if (h3cli_closed(c->h3, NULL))
+                c->closing = true;
+        } else {
+            handle_events(c);
+            if (c->handshake_done && !c->closing)
+                start_requests(c);
+        }
         /* Mid-transfer: once response bytes flow, or at the latest before closing. */
         if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
             (body_bytes(c) > 0 || c->ndone == c->ndl) && quic_conn_key_update(c->conn) == 0) {
@@ -261,8 +275,9 @@ static uint64_t flush(void *user, uint64_t now)
 
 int main(int argc, char **argv)
 {
-    const char *alpn_name = "hq-interop", *ca_file = NULL, *out_dir = ".", *keylog = NULL,
-               *qlog_dir = NULL;
+    if (wt_client_wanted(argc, argv))
+        return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
+    const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
@@ -421,7 +436,7 @@ int main(int argc, char **argv)
     cfg.cid_len = 8;
     cfg.initial_max_stream_data_bidi_local = 4 * 1024 * 1024;
 
-    for (size_t i = 0; i < c->ndl; i++) {
+    for (size_t i = 0; i < c->ndl && strcmp(alpn_name, "h3") != 0; i++) {
         c->dls[i].out = fopen(c->dls[i].out_path, "wb");
         if (c->dls[i].out == NULL) {
             fprintf(stderr, "quince-client: cannot create %s\n", c->dls[i].out_path);
@@ -438,6 +453,23 @@ int main(int argc, char **argv)
     if (c->conn == NULL) {
         fprintf(stderr, "quince-client: cannot create the connection\n");
         return 1;
+    }
+    if (strcmp(alpn_name, "h3") == 0) {
+        /* RFC 9114 §3.2: :authority is the URL's host and port. */
+        char authority[300];
+        snprintf(authority, sizeof(authority), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+                 host, port);
+        c->h3 = h3cli_new(&ienv.env, c->conn, authority, c->verbose);
+        for (size_t i = 0; c->h3 != NULL && i < c->ndl; i++) {
+            if (h3cli_add(c->h3, c->dls[i].path, c->dls[i].out_path) != 0) {
+                h3cli_free(c->h3);
+                c->h3 = NULL;
+            }
+        }
+        if (c->h3 == NULL) {
+            fprintf(stderr, "quince-client: out of memory\n");
+            return 1;
+        }
     }
     app_tx_init(&c->tx);
     static const io_endpoint_ops ops = {
@@ -456,7 +488,18 @@ int main(int argc, char **argv)
     }
 
     size_t ok = 0;
-    for (size_t i = 0; i < c->ndl; i++) {
+    if (c->h3 != NULL) {
+        ok = h3cli_done(c->h3) - h3cli_failed(c->h3);
+        if (h3cli_done(c->h3) < h3cli_count(c->h3))
+            fprintf(stderr, "quince-client: %zu requests not finished\n",
+                    h3cli_count(c->h3) - h3cli_done(c->h3));
+        fprintf(stderr, "quince-client: h3 qpack-inserts-sent %llu qpack-inserts-received %llu\n",
+                (unsigned long long)h3cli_qpack_inserts_sent(c->h3),
+                (unsigned long long)h3cli_qpack_inserts_received(c->h3));
+        for (size_t i = 0; i < c->ndl; i++)
+            c->dls[i].done = true;
+    }
+    for (size_t i = 0; i < c->ndl && c->h3 == NULL; i++) {
         download *d = &c->dls[i];
         if (!d->done)
             fail_download(c, d, "not finished");
@@ -476,6 +519,7 @@ int main(int argc, char **argv)
     }
     bool success = !c->failed && ok == c->ndl;
 
+    h3cli_free(c->h3);
     quic_conn_free(c->conn);
     io_loop_destroy(c->loop);
     io_udp_close(&c->sock);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_server.h"
+#include "apps/h3_server.h"
 #include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
@@ -45,6 +47,7 @@ typedef struct hq_stream {
 
 typedef struct srv_conn {
     quic_conn *conn;
+    h3srv_conn *h3; /* ALPN h3: HTTP/3 (apps/h3_server.c) instead of hq-interop */
     hq_stream *streams;
     bool closed_seen;
     struct srv_conn *next;
@@ -64,7 +67,8 @@ typedef struct server {
     char root[PATH_MAX];
     uint64_t deadline;
     uint64_t accepted, served, not_found;
-    bool verbose;
+    bool verbose, h3;
+    h3srv_stats h3_stats;
 } server;
 
 static void usage(void)
@@ -74,6 +78,7 @@ static void usage(void)
                     "                     [--timeout S] [--no-gso] [--verbose]\n"
                     "  --listen: default 127.0.0.1:4433 ([::1]:0 for IPv6, port 0: any free one)\n"
                     "  without --cert: a fresh ECDSA P-256 certificate valid 13 days\n"
+                    "  --alpn: h3 (default: HTTP/3) or hq-interop (HTTP/0.9)\n"
                     "  --timeout: exit after S seconds (default 30; 0: never)\n");
 }
 
@@ -138,6 +143,11 @@ static int open_in_root(const server *s, const char *path, uint64_t *size)
     }
     *size = (uint64_t)sb.st_size;
     return fd;
+}
+
+static int h3_open(void *user, const char *path, uint64_t *size)
+{
+    return open_in_root(user, path, size);
 }
 
 /* The request is complete: "GET /path" then CRLF (or LF, or the FIN); words
@@ -239,6 +249,11 @@ static void stream_pump(server *s, srv_conn *sc, hq_stream *st)
 
 static void conn_events(server *s, srv_conn *sc)
 {
+    if (sc->h3 != NULL) {
+        if (h3srv_conn_process(sc->h3, io_now_us()))
+            sc->closed_seen = true;
+        return;
+    }
     quic_event ev;
     while (quic_conn_poll_event(sc->conn, &ev)) {
         hq_stream *st;
@@ -316,6 +331,7 @@ static void conn_forget(server *s, srv_conn *sc)
     }
     while (sc->streams != NULL)
         stream_free(sc, sc->streams);
+    h3srv_conn_free(sc->h3);
     free(sc);
     s->nconns--;
 }
@@ -333,6 +349,12 @@ static void take_new_conns(server *s)
             continue;
         }
         sc->conn = conn;
+        if (s->h3 &&
+            (sc->h3 = h3srv_conn_new(s->env, conn, h3_open, s, &s->h3_stats, s->verbose)) == NULL) {
+            free(sc);
+            quic_conn_close(conn, 0x101 /* H3_INTERNAL_ERROR */, "out of memory", io_now_us());
+            continue;
+        }
         sc->next = s->conns;
         s->conns = sc;
         s->nconns++;
@@ -454,12 +476,14 @@ static int load_cert(server *s, const char *cert_file, const char *key_file, uin
 int main(int argc, char **argv)
 {
     const char *listen_at = "127.0.0.1:4433", *cert_file = NULL, *key_file = NULL, *root = ".",
-               *alpn_name = "hq-interop", *qlog_dir = NULL, *keylog = NULL;
+               *alpn_name = "h3", *qlog_dir = NULL, *keylog = NULL;
     bool retry = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
     static server srv;
     server *s = &srv;
+    if (wt_server_wanted(argc, argv))
+        return wt_server_main(argc, argv); /* no arguments: the WebTransport demo */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -583,6 +607,7 @@ int main(int argc, char **argv)
         printf("cert-sha256: %s\n", hex);
     }
     const char *alpn[] = {alpn_name, NULL};
+    s->h3 = strcmp(alpn_name, "h3") == 0;
     s->cfg.is_server = true;
     s->cfg.retry = retry;
     s->cfg.tls.alpn = alpn;
@@ -625,6 +650,16 @@ int main(int argc, char **argv)
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
             (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
+    while (s->conns != NULL)
+        conn_forget(s, s->conns);
+    if (s->h3)
+        fprintf(stderr,
+                "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "
+                "received %llu sent %llu\n",
+                (unsigned long long)s->h3_stats.requests, (unsigned long long)s->h3_stats.served,
+                (unsigned long long)s->h3_stats.not_found,
+                (unsigned long long)s->h3_stats.qpack_inserts_received,
+                (unsigned long long)s->h3_stats.qpack_inserts_sent);
     while (s->conns != NULL)
         conn_forget(s, s->conns);
     quic_endpoint_free(s->qep);

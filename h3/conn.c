@@ -421,10 +421,17 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
         h3_uni_put_type(&gw, h3_grease_codepoint(grease >> 11));
         quic_put_bytes(&gw, (const uint8_t *)"grease", 6);
         uint64_t gid;
-        if ((rc = open_local_uni(conn, &gid, &s)) != H3_OK ||
-            (rc = h3_conn_stream_write(conn, s, g, (size_t)(gw.p - g), true)) != H3_OK)
-            return rc;
-        h3_conn_maybe_release(conn, s);
+        /* RFC 9114 §6.2: a peer need allow only our three critical streams
+         * (ngtcp2's server allows exactly 3): without room, no GREASE stream. */
+        if (conn->tp.open_stream(conn->tp.user, false, &gid) >= 0) {
+            s = h3_conn_add_stream(conn, gid, H3_SK_LOCAL_UNI);
+            if (s == NULL)
+                return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
+            s->recv_closed = true;
+            if ((rc = h3_conn_stream_write(conn, s, g, (size_t)(gw.p - g), true)) != H3_OK)
+                return rc;
+            h3_conn_maybe_release(conn, s);
+        }
     }
     return h3_conn_flush_qpack(conn);
 }

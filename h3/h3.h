@@ -51,7 +51,7 @@
  *    cancels or acknowledges it (forgetting it early could turn a late
  *    acknowledgment into QPACK_DECODER_STREAM_ERROR).
  *
- * Binding to quic/ (h3/quic_glue.c, later): open_stream ->
+ * Binding to quic/ (h3/quic_glue.h, h3_quic): open_stream ->
  * quic_conn_open_stream, write -> quic_stream_write, reset_stream ->
  * quic_stream_reset, stop_sending -> quic_stream_stop_sending, send_datagram
  * -> quic_conn_send_datagram, close -> quic_conn_close; readable streams are

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 [ -d build ] || meson setup build
 meson compile -C build
-# Until the QUIC server lands (issues 3-5), the main job is the narrated
-# in-memory TLS 1.3-for-QUIC handshake.
-exec ./build/apps/quince-handshake "$@"
+# The main job: the WebTransport demo. quince-server with no arguments serves the
+# demo page on http://127.0.0.1:8080/ and WebTransport on UDP 127.0.0.1:4433 with
+# a fresh 13-day certificate whose SHA-256 the page passes to the browser.
+exec ./build/apps/quince-server "$@"

@@ -3,7 +3,8 @@
 # peers the interop tests talk to). Idempotent; only installs what is missing.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-      libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3)
+      libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3
+      ngtcp2-client ngtcp2-server chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -99,7 +99,8 @@ class Harness:
 
     def start_server(self, listen="127.0.0.1:0", extra=()):
         log = open(os.path.join(self.tmp, "server.err"), "wb")
-        args = [self.server_bin, "--listen", listen, "--root", self.root, "--timeout", "100"]
+        args = [self.server_bin, "--listen", listen, "--root", self.root, "--timeout", "100",
+                "--alpn", "hq-interop"]
         args += list(extra)
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
         self.procs.append(p)
@@ -136,7 +137,8 @@ class Harness:
             if os.path.exists(path):
                 os.unlink(path)
         trust = [] if "--ca" in extra else ["--insecure"]
-        args = [self.client_bin] + trust + ["--output", self.out, "--timeout", str(timeout)]
+        args = [self.client_bin] + trust + ["--output", self.out, "--timeout", str(timeout),
+                                            "--alpn", "hq-interop"]
         args += list(extra) + [self.url(n) for n in names]
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.procs.append(p)
@@ -344,7 +346,8 @@ def run_case(h, case):
               "the server did not count 200 connections and 200 files:\n" + log)
     elif case == "flood":
         h.start_server()
-        args = [h.client_bin, "--insecure", "--output", h.out, "--timeout", "60", h.url("10mb")]
+        args = [h.client_bin, "--insecure", "--alpn", "hq-interop", "--output", h.out,
+                "--timeout", "60", h.url("10mb")]
         c = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         h.procs.append(c)
         target = ("127.0.0.1", h.port)

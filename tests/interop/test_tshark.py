@@ -183,7 +183,8 @@ def check_variant(r, variant):
     keylog = os.path.join(r.tmp, "keylog")
     cap = os.path.join(r.tmp, "cap.pcapng")
 
-    sargs = [r.server, "--listen", "127.0.0.1:0", "--root", root, "--no-gso", "--timeout", "100"]
+    sargs = [r.server, "--listen", "127.0.0.1:0", "--root", root, "--no-gso", "--timeout", "100",
+             "--alpn", "hq-interop"]
     if variant == "retry":
         sargs.append("--retry")
     srv = r.spawn(sargs, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -225,7 +226,8 @@ def check_variant(r, variant):
         time.sleep(0.1)
     probe.close()
 
-    cargs = [r.client, "--insecure", "--no-gso", "--keylog", keylog, "--output", out,
+    cargs = [r.client, "--insecure", "--alpn", "hq-interop", "--no-gso", "--keylog", keylog,
+             "--output", out,
              "--timeout", "30"]
     cargs += {"key-update": ["--key-update"], "chacha20": ["--chacha20"]}.get(variant, [])
     cargs += ["https://127.0.0.1:%d/%s" % (port, n) for n in data]

@@ -1,0 +1,301 @@
+/* quince-client's HTTP/3 side: GETs multiplexed on one connection (RFC 9114), bodies to files. */
+#include "apps/h3_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h3/quic_glue.h"
+
+typedef struct h3cli_req {
+    char *path, *out_path;
+    FILE *out;
+    uint64_t id, bytes;
+    int64_t content_length;
+    bool started, done, failed;
+} h3cli_req;
+
+struct h3cli {
+    const quic_env *env;
+    quic_conn *qc;
+    h3_quic *g;
+    char *authority;
+    h3cli_req *reqs;
+    size_t n, cap, ndone, nfailed;
+    bool verbose, handshake_done, started, closed, closed_by_peer;
+};
+
+static h3cli_req *find(h3cli *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->reqs[i].started && c->reqs[i].id == id)
+            return &c->reqs[i];
+    return NULL;
+}
+
+static void finish(h3cli *c, h3cli_req *r, const char *why)
+{
+    if (r->done)
+        return;
+    r->done = true;
+    c->ndone++;
+    if (r->out != NULL) {
+        if (fclose(r->out) != 0 && why == NULL)
+            why = "cannot write the output file";
+        r->out = NULL;
+    }
+    if (why != NULL) {
+        r->failed = true;
+        c->nfailed++;
+        fprintf(stderr, "quince-client: %s: %s\n", r->path, why);
+    } else if (c->verbose) {
+        fprintf(stderr, "quince-client: %s: %llu bytes\n", r->path, (unsigned long long)r->bytes);
+    }
+}
+
+static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool trailers)
+{
+    h3cli *c = user;
+    h3cli_req *r = find(c, id);
+    if (r == NULL || trailers)
+        return;
+    int status = h3_conn_stream_status(h3_quic_h3(c->g), id);
+    if (status < 200)
+        return; /* interim */
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].name_len == 14 && memcmp(f[i].name, "content-length", 14) == 0) {
+            int64_t v = 0;
+            for (size_t k = 0; k < f[i].value_len && k < 19; k++)
+                v = v * 10 + (f[i].value[k] - '0');
+            r->content_length = v;
+        }
+    }
+    if (status != 200) {
+        char why[32];
+        snprintf(why, sizeof(why), "status %d", status);
+        finish(c, r, why);
+        return;
+    }
+    r->out = fopen(r->out_path, "wb");
+    if (r->out == NULL)
+        finish(c, r, "cannot open the output file");
+}
+
+static void on_data(void *user, uint64_t id, const uint8_t *data, size_t len)
+{
+    h3cli *c = user;
+    h3cli_req *r = find(c, id);
+    if (r == NULL || r->done || r->out == NULL)
+        return;
+    if (fwrite(data, 1, len, r->out) != len) {
+        finish(c, r, "cannot write the output file");
+        return;
+    }
+    r->bytes += len;
+}
+
+static void on_end(void *user, uint64_t id)
+{
+    h3cli *c = user;
+    h3cli_req *r = find(c, id);
+    if (r == NULL)
+        return;
+    /* h3 checks content-length against the DATA it saw (RFC 9114 §4.1.2). */
+    finish(c, r, NULL);
+}
+
+static void on_stream_reset(void *user, uint64_t id, uint64_t code, bool local)
+{
+    h3cli *c = user;
+    h3cli_req *r = find(c, id);
+    if (r == NULL)
+        return;
+    char why[64];
+    snprintf(why, sizeof(why), "stream reset (%s, 0x%llx)", local ? "by us" : "by the server",
+             (unsigned long long)code);
+    finish(c, r, why);
+}
+
+static void on_conn_error(void *user, uint64_t code, const char *reason)
+{
+    (void)user;
+    fprintf(stderr, "quince-client: h3 connection error 0x%llx %s\n", (unsigned long long)code,
+            reason != NULL ? reason : "");
+}
+
+h3cli *h3cli_new(const quic_env *env, quic_conn *qc, const char *authority, bool verbose)
+{
+    h3cli *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->env = env;
+    c->qc = qc;
+    c->verbose = verbose;
+    c->authority = strdup(authority);
+    h3_config cfg;
+    h3_config_init(&cfg, false);
+    h3_callbacks cb = {.user = c,
+                       .on_headers = on_headers,
+                       .on_data = on_data,
+                       .on_end = on_end,
+                       .on_stream_reset = on_stream_reset,
+                       .on_conn_error = on_conn_error};
+    c->g = h3_quic_new(env, qc, &cfg, &cb, NULL);
+    if (c->g == NULL || c->authority == NULL) {
+        h3cli_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void h3cli_free(h3cli *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->reqs[i].out != NULL)
+            fclose(c->reqs[i].out);
+        free(c->reqs[i].path);
+        free(c->reqs[i].out_path);
+    }
+    free(c->reqs);
+    h3_quic_free(c->g);
+    free(c->authority);
+    free(c);
+}
+
+int h3cli_add(h3cli *c, const char *path, const char *out_path)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        h3cli_req *nr = realloc(c->reqs, cap * sizeof(*nr));
+        if (nr == NULL)
+            return -1;
+        c->reqs = nr;
+        c->cap = cap;
+    }
+    h3cli_req *r = &c->reqs[c->n];
+    memset(r, 0, sizeof(*r));
+    r->path = strdup(path);
+    r->out_path = strdup(out_path);
+    r->content_length = -1;
+    if (r->path == NULL || r->out_path == NULL) {
+        free(r->path);
+        free(r->out_path);
+        return -1;
+    }
+    c->n++;
+    return 0;
+}
+
+static void other_event(void *user, const quic_event *ev)
+{
+    h3cli *c = user;
+    if (ev->type == QUIC_EVENT_HANDSHAKE_DONE) {
+        c->handshake_done = true;
+        if (c->verbose)
+            fprintf(stderr, "quince-client: handshake done, ALPN %s\n", quic_conn_alpn(c->qc));
+    } else if (ev->type == QUIC_EVENT_CLOSED && !c->closed) {
+        c->closed = true;
+        c->closed_by_peer = ev->by_peer;
+        if (ev->by_peer || c->ndone < c->n)
+            fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
+                    ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
+                    (unsigned long long)ev->error_code, (int)ev->len,
+                    ev->data != NULL ? (const char *)ev->data : "");
+    }
+}
+
+/* RFC 9114 §4.1: one request stream per GET; all at once as the stream limit allows. */
+static void submit(h3cli *c)
+{
+    h3_conn *h = h3_quic_h3(c->g);
+    for (size_t i = 0; i < c->n; i++) {
+        h3cli_req *r = &c->reqs[i];
+        if (r->started || r->done)
+            continue;
+        /* The first request goes at once; the others wait for the server's SETTINGS
+         * so that the QPACK dynamic table can carry their common fields. */
+        if (i > 0 && h3_conn_peer_settings(h) == NULL)
+            return;
+        h3_field f[6] = {
+            {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3},
+            {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+            {(const uint8_t *)":authority", 10, (const uint8_t *)c->authority,
+             strlen(c->authority)},
+            {(const uint8_t *)":path", 5, (const uint8_t *)r->path, strlen(r->path)},
+            {(const uint8_t *)"user-agent", 10, (const uint8_t *)"quince-client", 13},
+            {(const uint8_t *)"accept", 6, (const uint8_t *)"*/*", 3},
+        };
+        int rc = h3_conn_submit_request(h, f, 6, true, &r->id);
+        if (rc == H3_ERR_TRANSPORT || rc == H3_ERR_BLOCKED)
+            return; /* the peer's stream limit: again once it grows */
+        if (rc != H3_OK) {
+            finish(c, r, "cannot send the request");
+            continue;
+        }
+        r->started = true;
+    }
+}
+
+void h3cli_process(h3cli *c, uint64_t now)
+{
+    int rc = h3_quic_poll(c->g, now, other_event, c);
+    if (rc == H3_ERR_CLOSED || c->closed) {
+        for (size_t i = 0; i < c->n; i++)
+            finish(c, &c->reqs[i], "connection closed");
+        return;
+    }
+    if (!c->handshake_done)
+        return;
+    if (!c->started) {
+        c->started = true;
+        h3_quic_start(c->g, now);
+    }
+    submit(c);
+}
+
+size_t h3cli_done(const h3cli *c)
+{
+    return c->ndone;
+}
+
+size_t h3cli_failed(const h3cli *c)
+{
+    return c->nfailed;
+}
+
+size_t h3cli_count(const h3cli *c)
+{
+    return c->n;
+}
+
+uint64_t h3cli_body_bytes(const h3cli *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += c->reqs[i].bytes;
+    return n;
+}
+
+bool h3cli_handshake_done(const h3cli *c)
+{
+    return c->handshake_done;
+}
+
+bool h3cli_closed(const h3cli *c, bool *by_peer)
+{
+    if (by_peer != NULL)
+        *by_peer = c->closed_by_peer;
+    return c->closed;
+}
+
+uint64_t h3cli_qpack_inserts_sent(const h3cli *c)
+{
+    return h3_conn_qpack_inserts_sent(h3_quic_h3(c->g));
+}
+
+uint64_t h3cli_qpack_inserts_received(const h3cli *c)
+{
+    return h3_conn_qpack_inserts_received(h3_quic_h3(c->g));
+}

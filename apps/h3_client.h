@@ -1,0 +1,33 @@
+/* quince-client's HTTP/3 side: GET requests multiplexed on one QUIC connection. */
+#ifndef APPS_H3_CLIENT_H
+#define APPS_H3_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quic/quic.h"
+
+typedef struct h3cli h3cli;
+
+/* authority: the :authority of every request (host[:port]). NULL when out of memory. */
+h3cli *h3cli_new(const quic_env *env, quic_conn *qc, const char *authority, bool verbose);
+void h3cli_free(h3cli *c);
+/* Queue a GET of path whose body is written to out_path. */
+int h3cli_add(h3cli *c, const char *path, const char *out_path);
+/* Poll the connection's events; after the handshake, start HTTP/3 and send
+ * the requests (as many as the peer's stream limit allows). */
+void h3cli_process(h3cli *c, uint64_t now);
+/* Requests finished (successfully or not), failed ones, and all of them. */
+size_t h3cli_done(const h3cli *c);
+size_t h3cli_failed(const h3cli *c);
+size_t h3cli_count(const h3cli *c);
+uint64_t h3cli_body_bytes(const h3cli *c);
+bool h3cli_handshake_done(const h3cli *c);
+/* The connection's CLOSED event was seen (by_peer: the server closed it). */
+bool h3cli_closed(const h3cli *c, bool *by_peer);
+/* QPACK inserts we made, and the server's inserts into our decoder. */
+uint64_t h3cli_qpack_inserts_sent(const h3cli *c);
+uint64_t h3cli_qpack_inserts_received(const h3cli *c);
+
+#endif

@@ -1,0 +1,309 @@
+/* quince-server's HTTP/3 side: GET/HEAD of static files over h3 (RFC 9114), 404 otherwise. */
+#include "apps/h3_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h3/quic_glue.h"
+
+#define H3SRV_CHUNK 16384
+#define H3SRV_MAX_PATH 1024
+
+typedef struct h3srv_resp {
+    uint64_t id;
+    int fd;
+    uint64_t size, off;
+    struct h3srv_resp *next;
+} h3srv_resp;
+
+struct h3srv_conn {
+    const quic_env *env;
+    quic_conn *qc;
+    h3_quic *g;
+    h3srv_open_fn open_file;
+    void *open_user;
+    h3srv_stats *stats;
+    bool verbose, started, closed;
+    uint64_t requests;
+    uint64_t key_updates; /* read while the quic_conn lives (the endpoint may free it first) */
+    h3srv_resp *resps;
+    uint8_t chunk[H3SRV_CHUNK];
+};
+
+static bool name_is(const h3_field *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->name_len == n && memcmp(f->name, name, n) == 0;
+}
+
+static void resp_free(h3srv_conn *c, h3srv_resp *r)
+{
+    for (h3srv_resp **pp = &c->resps; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+static h3srv_resp *resp_find(h3srv_conn *c, uint64_t id)
+{
+    for (h3srv_resp *r = c->resps; r != NULL; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+/* Body pieces go to h3 while its buffer for the stream is empty: the rest
+ * follows when QUIC makes the stream writable again. */
+static void resp_pump(h3srv_conn *c, h3srv_resp *r)
+{
+    h3_conn *h = h3_quic_h3(c->g);
+    while (r->off < r->size && h3_conn_stream_buffered(h, r->id) == 0) {
+        size_t n = H3SRV_CHUNK;
+        if (n > r->size - r->off)
+            n = (size_t)(r->size - r->off);
+        ssize_t got = pread(r->fd, c->chunk, n, (off_t)r->off);
+        if (got != (ssize_t)n) {
+            /* The file shrank under us: abort the response (RFC 9114 §4.1.1). */
+            h3_conn_reset_stream(h, r->id, H3_INTERNAL_ERROR);
+            resp_free(c, r);
+            return;
+        }
+        bool end = r->off + n == r->size;
+        int rc = h3_conn_send_data(h, r->id, c->chunk, n, end);
+        if (rc == H3_ERR_BLOCKED)
+            return;
+        if (rc != H3_OK) {
+            resp_free(c, r);
+            return;
+        }
+        r->off += n;
+    }
+    if (r->off >= r->size) {
+        c->stats->served++;
+        resp_free(c, r);
+    }
+}
+
+static void respond_simple(h3srv_conn *c, uint64_t id, const char *status, const char *body)
+{
+    char cl[24];
+    snprintf(cl, sizeof(cl), "%zu", strlen(body));
+    h3_field f[3] = {
+        {(const uint8_t *)":status", 7, (const uint8_t *)status, strlen(status)},
+        {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl)},
+        {(const uint8_t *)"content-type", 12, (const uint8_t *)"text/plain", 10},
+    };
+    h3_conn *h = h3_quic_h3(c->g);
+    if (h3_conn_submit_response(h, id, f, 3, body[0] == '\0') == H3_OK && body[0] != '\0')
+        h3_conn_send_data(h, id, (const uint8_t *)body, strlen(body), true);
+}
+
+static const char *content_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL)
+        return "application/octet-stream";
+    if (strcmp(dot, ".html") == 0 || strcmp(dot, ".htm") == 0)
+        return "text/html; charset=utf-8";
+    if (strcmp(dot, ".js") == 0)
+        return "text/javascript";
+    if (strcmp(dot, ".txt") == 0)
+        return "text/plain";
+    return "application/octet-stream";
+}
+
+/* RFC 9114 §4.1: a request's header section (validated by h3) arrived. */
+static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool trailers)
+{
+    h3srv_conn *c = user;
+    if (trailers)
+        return;
+    const h3_field *method = NULL, *pathf = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (name_is(&f[i], ":method"))
+            method = &f[i];
+        else if (name_is(&f[i], ":path"))
+            pathf = &f[i];
+    }
+    c->requests++;
+    c->stats->requests++;
+    bool get = method != NULL && method->value_len == 3 && memcmp(method->value, "GET", 3) == 0;
+    bool head = method != NULL && method->value_len == 4 && memcmp(method->value, "HEAD", 4) == 0;
+    if (!get && !head) {
+        if (c->verbose)
+            fprintf(stderr, "quince-server: h3 stream %llu: method not allowed\n",
+                    (unsigned long long)id);
+        respond_simple(c, id, "405", "method not allowed\n");
+        return;
+    }
+    char path[H3SRV_MAX_PATH];
+    size_t plen = pathf != NULL ? pathf->value_len : 0;
+    const uint8_t *q = pathf != NULL ? memchr(pathf->value, '?', plen) : NULL;
+    if (q != NULL)
+        plen = (size_t)(q - pathf->value);
+    if (pathf == NULL || plen == 0 || plen >= sizeof(path) - 16 ||
+        memchr(pathf->value, '\0', plen) != NULL) {
+        respond_simple(c, id, "400", "bad request\n");
+        return;
+    }
+    memcpy(path, pathf->value, plen);
+    path[plen] = '\0';
+    if (path[plen - 1] == '/')
+        strcat(path, "index.html");
+    uint64_t size = 0;
+    int fd = c->open_file(c->open_user, path, &size);
+    if (fd < 0) {
+        c->stats->not_found++;
+        if (c->verbose)
+            fprintf(stderr, "quince-server: h3 stream %llu: %s %s 404\n", (unsigned long long)id,
+                    get ? "GET" : "HEAD", path);
+        respond_simple(c, id, "404", "not found\n");
+        return;
+    }
+    if (c->verbose)
+        fprintf(stderr, "quince-server: h3 stream %llu: %s %s 200 (%llu bytes)\n",
+                (unsigned long long)id, get ? "GET" : "HEAD", path, (unsigned long long)size);
+    char cl[24];
+    snprintf(cl, sizeof(cl), "%llu", (unsigned long long)size);
+    const char *ct = content_type(path);
+    h3_field rf[4] = {
+        {(const uint8_t *)":status", 7, (const uint8_t *)"200", 3},
+        {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl)},
+        {(const uint8_t *)"content-type", 12, (const uint8_t *)ct, strlen(ct)},
+        {(const uint8_t *)"server", 6, (const uint8_t *)"quince", 6},
+    };
+    bool end = head || size == 0;
+    if (h3_conn_submit_response(h3_quic_h3(c->g), id, rf, 4, end) != H3_OK || end) {
+        close(fd);
+        if (end)
+            c->stats->served++;
+        return;
+    }
+    h3srv_resp *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        close(fd);
+        h3_conn_reset_stream(h3_quic_h3(c->g), id, H3_INTERNAL_ERROR);
+        return;
+    }
+    r->id = id;
+    r->fd = fd;
+    r->size = size;
+    r->next = c->resps;
+    c->resps = r;
+    resp_pump(c, r);
+}
+
+static void on_stream_reset(void *user, uint64_t id, uint64_t code, bool local)
+{
+    h3srv_conn *c = user;
+    (void)code;
+    (void)local;
+    h3srv_resp *r = resp_find(c, id);
+    if (r != NULL)
+        resp_free(c, r);
+}
+
+static void on_stop_sending(void *user, uint64_t id, uint64_t code)
+{
+    on_stream_reset(user, id, code, false);
+}
+
+static void on_conn_error(void *user, uint64_t code, const char *reason)
+{
+    (void)user;
+    fprintf(stderr, "quince-server: h3 connection error 0x%llx %s\n", (unsigned long long)code,
+            reason != NULL ? reason : "");
+}
+
+static void on_writable(void *user, uint64_t id)
+{
+    h3srv_conn *c = user;
+    h3srv_resp *r = resp_find(c, id);
+    if (r != NULL)
+        resp_pump(c, r);
+}
+
+h3srv_conn *h3srv_conn_new(const quic_env *env, quic_conn *qc, h3srv_open_fn open_file,
+                           void *open_user, h3srv_stats *stats, bool verbose)
+{
+    h3srv_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->env = env;
+    c->qc = qc;
+    c->open_file = open_file;
+    c->open_user = open_user;
+    c->stats = stats;
+    c->verbose = verbose;
+    h3_config cfg;
+    h3_config_init(&cfg, true);
+    h3_callbacks cb = {.user = c,
+                       .on_headers = on_headers,
+                       .on_stream_reset = on_stream_reset,
+                       .on_stop_sending = on_stop_sending,
+                       .on_conn_error = on_conn_error};
+    c->g = h3_quic_new(env, qc, &cfg, &cb, on_writable);
+    if (c->g == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void h3srv_conn_free(h3srv_conn *c)
+{
+    if (c == NULL)
+        return;
+    h3_conn *h = h3_quic_h3(c->g);
+    uint64_t in = h3_conn_qpack_inserts_received(h), out = h3_conn_qpack_inserts_sent(h);
+    c->stats->qpack_inserts_received += in;
+    c->stats->qpack_inserts_sent += out;
+    fprintf(stderr,
+            "quince-server: h3 connection done: requests %llu qpack-inserts-received %llu "
+            "qpack-inserts-sent %llu key-updates %llu\n",
+            (unsigned long long)c->requests, (unsigned long long)in, (unsigned long long)out,
+            (unsigned long long)c->key_updates);
+    while (c->resps != NULL)
+        resp_free(c, c->resps);
+    h3_quic_free(c->g);
+    free(c);
+}
+
+static void other_event(void *user, const quic_event *ev)
+{
+    h3srv_conn *c = user;
+    if (ev->type == QUIC_EVENT_CLOSED) {
+        c->closed = true;
+        if (c->verbose)
+            fprintf(stderr, "quince-server: connection closed (%s error 0x%llx%s)\n",
+                    ev->is_app ? "application" : "transport", (unsigned long long)ev->error_code,
+                    ev->by_peer ? ", by the peer" : "");
+    }
+}
+
+bool h3srv_conn_process(h3srv_conn *c, uint64_t now)
+{
+    /* RFC 9114 §6.2.1: our control and QPACK streams, once streams can be opened. */
+    if (!c->started && quic_conn_is_established(c->qc)) {
+        c->started = true;
+        h3_quic_start(c->g, now);
+    }
+    h3_quic_poll(c->g, now, other_event, c);
+    if (!c->started && quic_conn_is_established(c->qc)) {
+        c->started = true;
+        h3_quic_start(c->g, now);
+    }
+    for (h3srv_resp *r = c->resps, *next; r != NULL && !c->closed; r = next) {
+        next = r->next;
+        resp_pump(c, r);
+    }
+    c->key_updates = quic_conn_get_stats(c->qc)->key_updates;
+    return c->closed;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Takes a screenshot of the WebTransport demo page in headless Chromium after it
+# connected: starts quince-server (demo mode), loads the page with ?demo=1 (it draws a
+# spiral and posts two chat messages), and writes a PNG.
+# Usage: scripts/screenshot.sh [OUT.png] [QUINCE_SERVER]
+# Prints "page: connected" when the page's status said so (checked with --dump-dom).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-demo.png}"
+server="${2:-$root/build/apps/quince-server}"
+chromium="${CHROMIUM:-chromium}"
+work="$(mktemp -d)"
+srv_pid=""
+cleanup() {
+  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$server" --demo --listen 127.0.0.1:0 --http 127.0.0.1:0 --timeout 120 >"$work/server.txt" 2>&1 &
+srv_pid=$!
+for _ in $(seq 100); do
+  grep -q '^http-port:' "$work/server.txt" && break
+  sleep 0.1
+done
+port="$(sed -n 's/^http-port: //p' "$work/server.txt")"
+[ -n "$port" ] || { echo "quince-server did not start" >&2; cat "$work/server.txt" >&2; exit 1; }
+url="http://127.0.0.1:$port/?demo=1"
+
+chrome() {
+  # Its own session (process group), killed after at most 60 s, then the whole group.
+  setsid timeout -s KILL 60 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$work/profile-$1" --window-size=1200,900 \
+    --virtual-time-budget=3000 "${@:2}" "$url" &
+  local pid=$!
+  wait "$pid" || true
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+chrome shot --screenshot="$out" >"$work/shot.log" 2>&1 || true
+chrome dom --dump-dom >"$work/dom.html" 2>"$work/dom.log" || true
+[ -s "$out" ] || { echo "no screenshot written" >&2; tail -20 "$work/shot.log" >&2; exit 1; }
+echo "screenshot: $out ($(stat -c %s "$out") bytes)"
+if grep -q 'id="status" class="ok">connected<' "$work/dom.html"; then
+  echo "page: connected"
+else
+  echo "page: not connected" >&2
+  grep -o '<span id="status"[^<]*<' "$work/dom.html" >&2 || true
+  exit 1
+fi
+grep '^server: session /chat' "$work/server.txt" || true

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Headless Chromium drives the WebTransport API against quince-server (demo mode).
+
+wt_chromium.py QUINCE_SERVER CHROMIUM MODE
+  MODE browser: the page /test runs every check (session with serverCertificateHashes,
+    bidi / uni / datagram echo, 100 x 64 KB streams, a 5 MB stream, resets both ways,
+    client close, server close, a 404 session) and reports each one to the server
+    (POST /log); every assertion is checked in the page's report and in what the server
+    printed about the same event.
+  MODE client: quince-client --webtransport against quince-server over loopback
+    (CHROMIUM is then the quince-client binary).
+Each run is bounded in time; Chromium runs in its own process group, killed at the end.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                  '--disable-background-networking', '--disable-component-update',
+                  '--disable-sync', '--enable-logging=stderr']
+
+
+def start_server(server, out_path):
+    out = open(out_path, 'w')
+    p = subprocess.Popen([server, '--demo', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0',
+                          '--timeout', '170'], stdout=out, stderr=subprocess.STDOUT)
+    info = {}
+    deadline = time.time() + 10
+    while time.time() < deadline and len(info) < 3:
+        text = open(out_path).read()
+        m = re.search(r'cert-sha256: ([0-9a-f]{64})', text)
+        if m:
+            info['hash'] = m.group(1)
+        m = re.search(r'webtransport: https://127\.0\.0\.1:(\d+)/', text)
+        if m:
+            info['wt_port'] = int(m.group(1))
+        m = re.search(r'http-port: (\d+)', text)
+        if m:
+            info['http_port'] = int(m.group(1))
+        time.sleep(0.05)
+    if len(info) < 3:
+        p.kill()
+        sys.exit('server did not start: ' + open(out_path).read())
+    return p, info
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def run_chromium(chromium, url, profile, log, until, limit):
+    """Run headless Chromium on url until until() is true or limit seconds passed."""
+    args = [chromium] + CHROMIUM_FLAGS + ['--user-data-dir=' + profile, url]
+    c = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+    deadline = time.time() + limit
+    try:
+        while time.time() < deadline and not until():
+            if c.poll() is not None:
+                break
+            time.sleep(0.1)
+    finally:
+        try:
+            os.killpg(c.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        c.wait()
+
+
+def browser(server, chromium, work):
+    out_path = os.path.join(work, 'server.txt')
+    p, info = start_server(server, out_path)
+    t0 = time.time()
+    try:
+        with open(os.path.join(work, 'chromium.txt'), 'w') as log:
+            run_chromium(chromium, 'http://127.0.0.1:%d/test' % info['http_port'],
+                         os.path.join(work, 'profile'), log,
+                         lambda: 'page: DONE' in open(out_path).read(), 120)
+        time.sleep(0.3)
+    finally:
+        stop(p)
+    elapsed = time.time() - t0
+    srv = open(out_path).read()
+    print(srv)
+    page = [l[len('page: '):] for l in srv.splitlines() if l.startswith('page: ')]
+    failures = []
+
+    def need(cond, what):
+        if not cond:
+            failures.append(what)
+
+    def page_pass(name):
+        ok = any(l.startswith('PASS ' + name + ' ') for l in page)
+        need(ok, 'page: ' + name)
+        return ok
+
+    def server_saw(pattern, what):
+        need(re.search(pattern, srv, re.M) is not None, 'server: ' + what)
+
+    need(any(l.startswith('DONE pass=12 fail=0') for l in page), 'page: DONE with 12 passes')
+    page_pass('session-open')
+    server_saw(r'^server: session /echo ready origin http://127\.0\.0\.1:%d$' % info['http_port'],
+               'the /echo session with the page origin')
+    page_pass('bidi-echo')
+    page_pass('uni-echo')
+    server_saw(r'^server: uni stream \d+ fin$', 'a uni stream echoed')
+    page_pass('datagram-echo')
+    m = re.search(r'^server: echo totals: (\d+) datagrams, (\d+) stream bytes$', srv, re.M)
+    need(m is not None and int(m.group(1)) >= 1, 'server: a datagram echoed')
+    need(m is not None and int(m.group(2)) >= 100 * 65536 + 5 * 1024 * 1024,
+         'server: 100 x 64 KB + 5 MB echoed on streams')
+    page_pass('100-streams-64k')
+    # 1 + 100 + 1 bidi streams ended with the page's FIN and were echoed.
+    need(len(re.findall(r'^server: bidi stream \d+ fin$', srv, re.M)) >= 102,
+         'server: 102 bidi streams echoed to their FIN')
+    page_pass('5mb-stream')
+    page_pass('page-reset')
+    server_saw(r'^server: stream \d+ reset by the peer with code 7$', 'the page reset with 7')
+    page_pass('server-reset')
+    server_saw(r'^server: resetting stream \d+ with code 1234$', 'its reset with 1234')
+    page_pass('client-close')
+    server_saw(r'^server: session /echo closed code 3003 reason "page says bye"$',
+               'the page close 3003')
+    page_pass('server-close')
+    server_saw(r'^server: session /close-me ready', 'the /close-me session')
+    server_saw(r'^server: session /close-me closed code 4242 reason "bye from quince"$',
+               'its close 4242')
+    page_pass('rejected-404')
+    server_saw(r'^server: session /nope rejected 404$', 'the 404 session')
+    page_pass('demo-chat')
+    need(len(re.findall(r'^server: session /chat ready', srv, re.M)) == 2,
+         'server: two /chat sessions')
+    need(p.returncode == 0, 'server exit code %s (sanitizers report leaks and errors this way)'
+         % p.returncode)
+    print('chromium run: %.1f s' % elapsed)
+    if failures:
+        print('FAILED:', *failures, sep='\n  ')
+        print(open(os.path.join(work, 'chromium.txt')).read()[-3000:])
+        return 1
+    print('all WebTransport checks passed on both sides')
+    return 0
+
+
+def client(server, quince_client, work):
+    out_path = os.path.join(work, 'server.txt')
+    p, info = start_server(server, out_path)
+    try:
+        base = 'https://127.0.0.1:%d' % info['wt_port']
+        ok = subprocess.run([quince_client, '--webtransport', base + '/echo', '--cert-hash',
+                             info['hash']], capture_output=True, text=True, timeout=30)
+        bad_hash = subprocess.run([quince_client, '--webtransport', base + '/echo',
+                                   '--cert-hash', '00' * 32], capture_output=True, text=True,
+                                  timeout=30)
+        nope = subprocess.run([quince_client, '--webtransport', base + '/nope', '--cert-hash',
+                               info['hash']], capture_output=True, text=True, timeout=30)
+        time.sleep(0.3)
+    finally:
+        stop(p)
+    srv = open(out_path).read()
+    print(ok.stdout, ok.stderr, srv)
+    failures = []
+    if ok.returncode != 0 or 'result: PASS' not in ok.stdout:
+        failures.append('client against /echo')
+    for line in ['bidi echo: ok', 'uni echo: ok', 'datagram echo: ok']:
+        if line not in ok.stdout:
+            failures.append(line)
+    if not re.search(r'^server: session /echo closed code 4660 reason "quince-client done"$',
+                     srv, re.M):
+        failures.append('server: the close code and reason')
+    if p.returncode != 0:
+        failures.append('server exit code %d' % p.returncode)
+    if bad_hash.returncode == 0:
+        failures.append('a wrong --cert-hash was accepted')
+    if nope.returncode == 0 or 'status 404' not in nope.stdout:
+        failures.append('the /nope session was not refused with 404')
+    if '/nope rejected 404' not in srv:
+        failures.append('server: /nope rejection')
+    if failures:
+        print('FAILED:', *failures, sep='\n  ')
+        return 1
+    return 0
+
+
+def main():
+    server, other, mode = sys.argv[1:4]
+    work = tempfile.mkdtemp(prefix='quince-wt-')
+    try:
+        if mode == 'browser':
+            chromium = shutil.which(other) or other
+            if not os.path.exists(chromium):
+                print('chromium not installed (scripts/setup.sh installs it)')
+                return 77
+            return browser(server, chromium, work)
+        return client(server, other, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

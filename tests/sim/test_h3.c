@@ -1,0 +1,685 @@
+/* Sim tests: HTTP/3 over our QUIC connections (h3/quic_glue.c): GETs byte-exact under loss,
+ * QPACK dynamic table both ways, extended CONNECT and HTTP Datagrams. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "h3/quic_glue.h"
+#include "tests/sim/sim_conn.h"
+
+static test_env cert_env;
+static sim_certs certs;
+
+static int setup(void **state)
+{
+    (void)state;
+    test_env_init(&cert_env, 11);
+    sim_certs_make(&certs, &cert_env.env, cert_env.wall_clock);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_certs_free(&certs, &cert_env.env);
+    test_env_check_leaks(&cert_env);
+    return 0;
+}
+
+/* Body byte at offset off of the resource /size/<size>. */
+static uint8_t pattern(uint64_t size, uint64_t off)
+{
+    uint64_t x = (off + 1) * 0x9e3779b97f4a7c15ull ^ (size * 0xbf58476d1ce4e5b9ull);
+    return (uint8_t)(x >> 56);
+}
+
+#define MAX_REQ 64
+#define CHUNK 16384
+#define DGRAMS 20
+
+typedef struct creq {
+    uint64_t sid;
+    uint64_t size; /* UINT64_MAX: a missing resource (404 expected) */
+    uint64_t got;
+    int64_t content_length;
+    int status;
+    bool submitted, ended, mismatch, reset;
+} creq;
+
+typedef struct sresp {
+    uint64_t sid;
+    uint64_t size, sent;
+    bool active;
+} sresp;
+
+typedef struct h3t h3t;
+typedef struct side {
+    h3t *t;
+    bool is_server;
+    h3_quic *g;
+    bool started;
+} side;
+
+struct h3t {
+    sim_pair *p;
+    side c, s;
+    /* GETs */
+    size_t nreq;
+    creq reqs[MAX_REQ];
+    size_t ended;
+    sresp resps[MAX_REQ];
+    size_t nresp;
+    /* Extended CONNECT: one stream carrying echoed DATA and datagrams. */
+    bool connect_test;
+    uint64_t connect_sid, server_connect_sid;
+    bool connect_submitted, connect_ok, server_connect_seen;
+    size_t dgram_sent, dgram_echoed, dgram_bad;
+    uint8_t stream_echo[256];
+    size_t stream_echo_len;
+    bool stream_data_sent;
+    bool failed;
+    uint64_t conn_errors;
+    /* Cancellation: the client resets reqs[0] midway, then GETs reqs[1]. */
+    bool cancel_test, cancelled;
+    uint64_t server_resets, server_stop_sendings;
+};
+
+static uint8_t body[CHUNK];
+
+static bool field_eq(const h3_field *f, const char *name)
+{
+    size_t n = strlen(name);
+    return f->name_len == n && memcmp(f->name, name, n) == 0;
+}
+
+static uint64_t parse_u64(const uint8_t *s, size_t len, bool *ok)
+{
+    uint64_t v = 0;
+    *ok = len > 0 && len <= 19;
+    for (size_t i = 0; i < len && *ok; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            *ok = false;
+        else
+            v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    return v;
+}
+
+/* ---- Server ---- */
+
+static void server_pump(h3t *t)
+{
+    h3_conn *h = h3_quic_h3(t->s.g);
+    for (size_t i = 0; i < t->nresp; i++) {
+        sresp *r = &t->resps[i];
+        while (r->active && r->sent < r->size && h3_conn_stream_buffered(h, r->sid) == 0) {
+            size_t n = CHUNK;
+            if (n > r->size - r->sent)
+                n = (size_t)(r->size - r->sent);
+            for (size_t k = 0; k < n; k++)
+                body[k] = pattern(r->size, r->sent + k);
+            bool end = r->sent + n == r->size;
+            int rc = h3_conn_send_data(h, r->sid, body, n, end);
+            if (rc == H3_ERR_BLOCKED)
+                break;
+            assert_int_equal(rc, H3_OK);
+            r->sent += n;
+            if (end)
+                r->active = false;
+        }
+    }
+}
+
+static void server_respond(h3t *t, uint64_t sid, int status, uint64_t size)
+{
+    h3_conn *h = h3_quic_h3(t->s.g);
+    char st[8], cl[24];
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(cl, sizeof(cl), "%llu", (unsigned long long)size);
+    h3_field f[4] = {
+        {(const uint8_t *)":status", 7, (const uint8_t *)st, strlen(st)},
+        {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl)},
+        {(const uint8_t *)"x-served-by", 11, (const uint8_t *)"quince-sim-node", 15},
+        {(const uint8_t *)"cache-control", 13, (const uint8_t *)"max-age=17", 10},
+    };
+    assert_int_equal(h3_conn_submit_response(h, sid, f, 4, size == 0), H3_OK);
+    if (size > 0) {
+        assert_true(t->nresp < MAX_REQ);
+        t->resps[t->nresp++] = (sresp){.sid = sid, .size = size, .active = true};
+    }
+}
+
+static void s_on_headers(void *user, uint64_t sid, const h3_field *f, size_t n, bool trailers)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    assert_false(trailers);
+    const h3_field *path = NULL, *method = NULL, *protocol = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (field_eq(&f[i], ":path"))
+            path = &f[i];
+        else if (field_eq(&f[i], ":method"))
+            method = &f[i];
+        else if (field_eq(&f[i], ":protocol"))
+            protocol = &f[i];
+    }
+    assert_non_null(path);
+    assert_non_null(method);
+    if (method->value_len == 7 && memcmp(method->value, "CONNECT", 7) == 0) {
+        assert_non_null(protocol);
+        assert_int_equal(protocol->value_len, 11);
+        assert_memory_equal(protocol->value, "connect-udp", 11);
+        t->server_connect_seen = true;
+        t->server_connect_sid = sid;
+        h3_field ok[1] = {{(const uint8_t *)":status", 7, (const uint8_t *)"200", 3}};
+        assert_int_equal(h3_conn_submit_response(h3_quic_h3(t->s.g), sid, ok, 1, false), H3_OK);
+        return;
+    }
+    assert_int_equal(method->value_len, 3);
+    assert_memory_equal(method->value, "GET", 3);
+    bool ok = path->value_len > 6 && memcmp(path->value, "/size/", 6) == 0;
+    uint64_t size = ok ? parse_u64(path->value + 6, path->value_len - 6, &ok) : 0;
+    if (!ok) {
+        server_respond(t, sid, 404, 0);
+        return;
+    }
+    server_respond(t, sid, 200, size);
+    server_pump(t);
+}
+
+static void s_on_data(void *user, uint64_t sid, const uint8_t *data, size_t len)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    /* Only the CONNECT stream carries request data: echo it. */
+    assert_true(t->server_connect_seen);
+    assert_int_equal(sid, t->server_connect_sid);
+    assert_int_equal(h3_conn_send_data(h3_quic_h3(t->s.g), sid, data, len, false), H3_OK);
+}
+
+static void s_on_datagram(void *user, uint64_t sid, const uint8_t *payload, size_t len)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    assert_int_equal(sid, t->server_connect_sid);
+    assert_int_equal(h3_conn_send_datagram(h3_quic_h3(t->s.g), sid, payload, len), H3_OK);
+}
+
+static void s_on_end(void *user, uint64_t sid)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    /* The client ends the CONNECT stream: so do we. */
+    if (t->server_connect_seen && sid == t->server_connect_sid)
+        assert_int_equal(h3_conn_send_data(h3_quic_h3(t->s.g), sid, NULL, 0, true), H3_OK);
+}
+
+/* The client cancelled: stop producing the body (h3 has reset our side). */
+static void s_on_cancel(h3t *t, uint64_t sid, uint64_t code)
+{
+    assert_int_equal(code, H3_REQUEST_CANCELLED);
+    for (size_t i = 0; i < t->nresp; i++)
+        if (t->resps[i].sid == sid)
+            t->resps[i].active = false;
+}
+
+static void s_on_stream_reset(void *user, uint64_t sid, uint64_t code, bool local)
+{
+    side *sd = user;
+    assert_true(sd->t->cancel_test);
+    assert_false(local);
+    sd->t->server_resets++;
+    s_on_cancel(sd->t, sid, code);
+}
+
+static void s_on_stop_sending(void *user, uint64_t sid, uint64_t code)
+{
+    side *sd = user;
+    assert_true(sd->t->cancel_test);
+    sd->t->server_stop_sendings++;
+    s_on_cancel(sd->t, sid, code);
+}
+
+static void s_on_writable(void *user, uint64_t sid)
+{
+    side *sd = user;
+    (void)sid;
+    server_pump(sd->t);
+}
+
+/* ---- Client ---- */
+
+static creq *find_req(h3t *t, uint64_t sid)
+{
+    for (size_t i = 0; i < t->nreq; i++)
+        if (t->reqs[i].submitted && t->reqs[i].sid == sid)
+            return &t->reqs[i];
+    return NULL;
+}
+
+static void c_on_headers(void *user, uint64_t sid, const h3_field *f, size_t n, bool trailers)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    assert_false(trailers);
+    h3_conn *h = h3_quic_h3(t->c.g);
+    if (t->connect_submitted && sid == t->connect_sid) {
+        assert_int_equal(h3_conn_stream_status(h, sid), 200);
+        t->connect_ok = true;
+        return;
+    }
+    creq *r = find_req(t, sid);
+    assert_non_null(r);
+    r->status = h3_conn_stream_status(h, sid);
+    for (size_t i = 0; i < n; i++)
+        if (field_eq(&f[i], "content-length")) {
+            bool ok;
+            r->content_length = (int64_t)parse_u64(f[i].value, f[i].value_len, &ok);
+            assert_true(ok);
+        }
+}
+
+static void c_on_data(void *user, uint64_t sid, const uint8_t *data, size_t len)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    if (t->connect_submitted && sid == t->connect_sid) {
+        assert_true(t->stream_echo_len + len <= sizeof(t->stream_echo));
+        memcpy(t->stream_echo + t->stream_echo_len, data, len);
+        t->stream_echo_len += len;
+        return;
+    }
+    creq *r = find_req(t, sid);
+    assert_non_null(r);
+    assert_false(r->reset);
+    for (size_t i = 0; i < len; i++)
+        if (data[i] != pattern(r->size, r->got + i))
+            r->mismatch = true;
+    r->got += len;
+    /* RFC 9114 §4.1.1: abandon the response with H3_REQUEST_CANCELLED. */
+    if (t->cancel_test && r == &t->reqs[0] && r->got >= 100000 && !t->cancelled) {
+        assert_int_equal(h3_conn_reset_stream(h3_quic_h3(t->c.g), sid, H3_REQUEST_CANCELLED),
+                         H3_OK);
+        t->cancelled = true;
+        r->reset = true;
+        t->ended++;
+    }
+}
+
+static void c_on_end(void *user, uint64_t sid)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    if (t->connect_submitted && sid == t->connect_sid)
+        return;
+    creq *r = find_req(t, sid);
+    assert_non_null(r);
+    assert_false(r->ended);
+    r->ended = true;
+    t->ended++;
+}
+
+static void c_on_datagram(void *user, uint64_t sid, const uint8_t *payload, size_t len)
+{
+    side *sd = user;
+    h3t *t = sd->t;
+    assert_int_equal(sid, t->connect_sid);
+    /* Each datagram is 100 + i bytes of value i. */
+    bool ok = len >= 100 && len < 100 + DGRAMS;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = payload[i] == (uint8_t)(len - 100);
+    if (ok)
+        t->dgram_echoed++;
+    else
+        t->dgram_bad++;
+}
+
+static void on_stream_reset(void *user, uint64_t sid, uint64_t code, bool local)
+{
+    side *sd = user;
+    fprintf(stderr, "%s: stream %llu reset code 0x%llx local %d\n",
+            sd->is_server ? "server" : "client", (unsigned long long)sid, (unsigned long long)code,
+            local);
+    sd->t->failed = true;
+}
+
+static void on_conn_error(void *user, uint64_t code, const char *reason)
+{
+    side *sd = user;
+    fprintf(stderr, "%s: h3 connection error 0x%llx %s\n", sd->is_server ? "server" : "client",
+            (unsigned long long)code, reason != NULL ? reason : "");
+    sd->t->conn_errors++;
+}
+
+static void client_submit(h3t *t, uint64_t now)
+{
+    (void)now;
+    h3_conn *h = h3_quic_h3(t->c.g);
+    static const char *const ua = "quince-sim-client/1";
+    for (size_t i = 0; i < t->nreq; i++) {
+        creq *r = &t->reqs[i];
+        if (r->submitted)
+            continue;
+        /* The first request goes at once; the others wait for the server's
+         * SETTINGS so that they can use the dynamic table (RFC 9204 §3.2.3). */
+        if (i > 0 && h3_conn_peer_settings(h) == NULL)
+            break;
+        if (t->cancel_test && i > 0 && !t->cancelled)
+            break;
+        char path[32];
+        if (r->size == UINT64_MAX)
+            snprintf(path, sizeof(path), "/missing/%zu", i);
+        else
+            snprintf(path, sizeof(path), "/size/%llu", (unsigned long long)r->size);
+        h3_field f[6] = {
+            {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3},
+            {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+            {(const uint8_t *)":authority", 10, (const uint8_t *)"example.test", 12},
+            {(const uint8_t *)":path", 5, (const uint8_t *)path, strlen(path)},
+            {(const uint8_t *)"user-agent", 10, (const uint8_t *)ua, strlen(ua)},
+            {(const uint8_t *)"x-sim-tag", 9, (const uint8_t *)"dynamic-table", 13},
+        };
+        int rc = h3_conn_submit_request(h, f, 6, true, &r->sid);
+        if (rc == H3_ERR_TRANSPORT)
+            break; /* stream limit: later */
+        assert_int_equal(rc, H3_OK);
+        r->submitted = true;
+        r->content_length = -1;
+    }
+    if (!t->connect_test)
+        return;
+    const h3_settings *ps = h3_conn_peer_settings(h);
+    if (!t->connect_submitted && ps != NULL) {
+        assert_true(ps->enable_connect_protocol);
+        h3_field f[5] = {
+            {(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7},
+            {(const uint8_t *)":protocol", 9, (const uint8_t *)"connect-udp", 11},
+            {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+            {(const uint8_t *)":authority", 10, (const uint8_t *)"example.test", 12},
+            {(const uint8_t *)":path", 5, (const uint8_t *)"/.well-known/masque/udp/h/1/", 28},
+        };
+        assert_int_equal(h3_conn_submit_request(h, f, 5, false, &t->connect_sid), H3_OK);
+        t->connect_submitted = true;
+    }
+    if (t->connect_ok && !t->stream_data_sent) {
+        assert_true(h3_conn_datagrams_enabled(h));
+        uint8_t msg[200];
+        for (size_t i = 0; i < sizeof(msg); i++)
+            msg[i] = (uint8_t)(i * 7);
+        assert_int_equal(h3_conn_send_data(h, t->connect_sid, msg, sizeof(msg), false), H3_OK);
+        t->stream_data_sent = true;
+    }
+    while (t->connect_ok && t->dgram_sent < DGRAMS) {
+        uint8_t d[100 + DGRAMS];
+        size_t len = 100 + t->dgram_sent;
+        memset(d, (int)t->dgram_sent, len);
+        assert_int_equal(h3_conn_send_datagram(h, t->connect_sid, d, len), H3_OK);
+        t->dgram_sent++;
+    }
+}
+
+/* ---- Driving both sides from sim_pair ---- */
+
+static void side_init(h3t *t, side *sd, bool is_server)
+{
+    sim_pair *p = t->p;
+    quic_conn *qc = is_server ? p->server : p->client;
+    if (sd->g != NULL || qc == NULL)
+        return;
+    sd->t = t;
+    sd->is_server = is_server;
+    h3_config cfg;
+    h3_config_init(&cfg, is_server);
+    if (t->connect_test) {
+        h3_settings_set(&cfg.settings, H3_SETTING_H3_DATAGRAM, 1);
+        if (is_server)
+            h3_settings_set(&cfg.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
+    }
+    h3_callbacks cb = {.user = sd,
+                       .on_headers = is_server ? s_on_headers : c_on_headers,
+                       .on_data = is_server ? s_on_data : c_on_data,
+                       .on_end = is_server ? s_on_end : c_on_end,
+                       .on_datagram = is_server ? s_on_datagram : c_on_datagram,
+                       .on_stream_reset =
+                           is_server && t->cancel_test ? s_on_stream_reset : on_stream_reset,
+                       .on_stop_sending = is_server ? s_on_stop_sending : NULL,
+                       .on_conn_error = on_conn_error};
+    sd->g = h3_quic_new(&p->t.env, qc, &cfg, &cb, is_server ? s_on_writable : NULL);
+    assert_non_null(sd->g);
+}
+
+static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
+{
+    h3t *t = p->user;
+    side *sd = is_server ? &t->s : &t->c;
+    side_init(t, sd, is_server);
+    if (sd->g == NULL)
+        return;
+    quic_conn *qc = is_server ? p->server : p->client;
+    if (!sd->started && quic_conn_is_established(qc)) {
+        assert_int_equal(h3_quic_start(sd->g, now), H3_OK);
+        sd->started = true;
+    }
+    if (ev != NULL) {
+        int rc = h3_quic_on_event(sd->g, ev, now);
+        assert_true(rc >= 0);
+        return;
+    }
+    if (!sd->started)
+        return;
+    if (is_server)
+        server_pump(t);
+    else
+        client_submit(t, now);
+}
+
+static bool all_done(sim_pair *p)
+{
+    h3t *t = p->user;
+    if (p->client_closed || p->server_closed || t->failed || t->conn_errors > 0)
+        return true;
+    if (t->ended < t->nreq)
+        return false;
+    if (t->connect_test)
+        return t->dgram_echoed + t->dgram_bad == DGRAMS && t->stream_echo_len == 200;
+    return true;
+}
+
+static void h3t_free(h3t *t, sim_pair *p)
+{
+    h3_quic_free(t->c.g);
+    h3_quic_free(t->s.g);
+    sim_pair_free(p);
+}
+
+static netsim_link_config link_with(double loss)
+{
+    netsim_link_config l = {.delay_us = 10000, .loss = loss, .rate_bytes_per_s = 12500000};
+    return l;
+}
+
+/* A 1-byte, a 10 MB, 50 small resources and one missing, over one connection. */
+static void run_gets(uint64_t seed, double loss)
+{
+    sim_pair p;
+    netsim_link_config l = link_with(loss);
+    sim_pair_init(&p, seed, &l, &certs);
+    h3t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->p = &p;
+    t->reqs[t->nreq++].size = 1;
+    t->reqs[t->nreq++].size = 10 * 1024 * 1024;
+    for (size_t i = 0; i < 50; i++)
+        t->reqs[t->nreq++].size = 1 + (i * 7919) % 30000;
+    t->reqs[t->nreq++].size = UINT64_MAX;
+    p.user = t;
+    p.app = app;
+    sim_pair_start(&p);
+    int r = sim_pair_run(&p, all_done, 900000000);
+    if (r != NETSIM_OK || t->ended != t->nreq)
+        fprintf(stderr, "gets seed %llu loss %.2f: r=%d %zu of %zu ended at t=%llu\n",
+                (unsigned long long)seed, loss, r, t->ended, t->nreq,
+                (unsigned long long)netsim_now(p.net));
+    assert_int_equal(r, NETSIM_OK);
+    assert_false(p.client_closed);
+    assert_false(p.server_closed);
+    assert_false(t->failed);
+    assert_int_equal(t->conn_errors, 0);
+    assert_int_equal(t->ended, t->nreq);
+    for (size_t i = 0; i < t->nreq; i++) {
+        creq *q = &t->reqs[i];
+        if (q->size == UINT64_MAX) {
+            assert_int_equal(q->status, 404);
+            assert_int_equal(q->got, 0);
+            continue;
+        }
+        assert_int_equal(q->status, 200);
+        assert_false(q->mismatch);
+        assert_int_equal(q->got, q->size);
+        assert_int_equal(q->content_length, (int64_t)q->size);
+    }
+    /* The dynamic table carried headers both ways (RFC 9204 §4.3, §4.5). */
+    h3_conn *ch = h3_quic_h3(t->c.g), *sh = h3_quic_h3(t->s.g);
+    assert_true(h3_conn_qpack_inserts_sent(ch) > 0);
+    assert_true(h3_conn_qpack_inserts_sent(sh) > 0);
+    assert_int_equal(h3_conn_qpack_inserts_received(sh), h3_conn_qpack_inserts_sent(ch));
+    assert_int_equal(h3_conn_qpack_inserts_received(ch), h3_conn_qpack_inserts_sent(sh));
+    /* Finished request streams are forgotten: only the six control and QPACK streams stay. */
+    assert_int_equal(h3_conn_stream_count(ch), 6);
+    const quic_conn_stats *st = quic_conn_get_stats(p.client);
+    if (loss > 0)
+        assert_true(quic_conn_get_stats(p.server)->packets_lost > 0);
+    if (getenv("SIM_VERBOSE") != NULL)
+        fprintf(stderr,
+                "gets loss %.2f: done at %llu us, client sent %llu packets, inserts %llu/%llu\n",
+                loss, (unsigned long long)netsim_now(p.net), (unsigned long long)st->packets_sent,
+                (unsigned long long)h3_conn_qpack_inserts_sent(ch),
+                (unsigned long long)h3_conn_qpack_inserts_sent(sh));
+    assert_true(h3_quic_bytes_in(t->c.g) > 10 * 1024 * 1024);
+    h3t_free(t, &p);
+    free(t);
+}
+
+static void test_gets_no_loss(void **state)
+{
+    (void)state;
+    run_gets(1, 0.0);
+}
+
+static void test_gets_loss5(void **state)
+{
+    (void)state;
+    run_gets(2, 0.05);
+}
+
+/* RFC 9220 extended CONNECT with RFC 9297 datagrams and stream data echoed. */
+static void test_connect_datagrams(void **state)
+{
+    (void)state;
+    sim_pair p;
+    netsim_link_config l = link_with(0.0);
+    sim_pair_init(&p, 3, &l, &certs);
+    p.ccfg.max_datagram_frame_size = 1200;
+    p.scfg.max_datagram_frame_size = 1200;
+    h3t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->p = &p;
+    t->connect_test = true;
+    t->reqs[t->nreq++].size = 5000; /* a GET beside the CONNECT stream */
+    p.user = t;
+    p.app = app;
+    sim_pair_start(&p);
+    int r = sim_pair_run(&p, all_done, 60000000);
+    assert_int_equal(r, NETSIM_OK);
+    assert_false(t->failed);
+    assert_int_equal(t->conn_errors, 0);
+    assert_true(t->connect_ok);
+    assert_int_equal(t->dgram_sent, DGRAMS);
+    assert_int_equal(t->dgram_echoed, DGRAMS);
+    assert_int_equal(t->dgram_bad, 0);
+    assert_int_equal(t->stream_echo_len, 200);
+    for (size_t i = 0; i < 200; i++)
+        assert_int_equal(t->stream_echo[i], (uint8_t)(i * 7));
+    assert_int_equal(t->reqs[0].got, 5000);
+    assert_false(t->reqs[0].mismatch);
+    h3t_free(t, &p);
+    free(t);
+}
+
+/* Without H3_DATAGRAM on the server, the client cannot send HTTP Datagrams. */
+static void test_datagrams_not_negotiated(void **state)
+{
+    (void)state;
+    sim_pair p;
+    netsim_link_config l = link_with(0.0);
+    sim_pair_init(&p, 4, &l, &certs);
+    h3t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->p = &p;
+    t->reqs[t->nreq++].size = 10;
+    p.user = t;
+    p.app = app;
+    sim_pair_start(&p);
+    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    assert_int_equal(t->ended, 1);
+    h3_conn *ch = h3_quic_h3(t->c.g);
+    assert_false(h3_conn_datagrams_enabled(ch));
+    uint8_t d[4] = {1, 2, 3, 4};
+    assert_int_equal(h3_conn_send_datagram(ch, 0, d, sizeof(d)), H3_ERR_DATAGRAM);
+    h3t_free(t, &p);
+    free(t);
+}
+
+/* The client cancels a 5 MB response midway: the server sees STOP_SENDING with
+ * H3_REQUEST_CANCELLED, stops, and the connection serves the
+ * next request; both sides forget the cancelled stream. */
+static void test_cancel_midway(void **state)
+{
+    (void)state;
+    sim_pair p;
+    netsim_link_config l = link_with(0.0);
+    sim_pair_init(&p, 5, &l, &certs);
+    h3t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->p = &p;
+    t->cancel_test = true;
+    t->reqs[t->nreq++].size = 5000000;
+    t->reqs[t->nreq++].size = 1000;
+    p.user = t;
+    p.app = app;
+    sim_pair_start(&p);
+    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    assert_int_equal(t->conn_errors, 0);
+    assert_false(t->failed);
+    assert_true(t->cancelled);
+    assert_true(t->reqs[0].got >= 100000 && t->reqs[0].got < 5000000);
+    assert_int_equal(t->reqs[1].status, 200);
+    assert_int_equal(t->reqs[1].got, 1000);
+    assert_false(t->reqs[1].mismatch);
+    /* The request had ended with FIN: only STOP_SENDING goes (no RESET_STREAM). */
+    assert_int_equal(t->server_resets, 0);
+    assert_int_equal(t->server_stop_sendings, 1);
+    /* The server produced a fraction of the body only. */
+    assert_true(t->resps[0].sent < 5000000);
+    /* Run on until the resets are acknowledged: only the six control and QPACK
+     * streams remain on both sides. */
+    sim_pair_run(&p, NULL, netsim_now(p.net) + 2000000);
+    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->c.g)), 6);
+    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->s.g)), 6);
+    h3t_free(t, &p);
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gets_no_loss),      cmocka_unit_test(test_gets_loss5),
+        cmocka_unit_test(test_connect_datagrams), cmocka_unit_test(test_datagrams_not_negotiated),
+        cmocka_unit_test(test_cancel_midway),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
