@@ -11,7 +11,7 @@ big.bin, computes its SHA-256 with crypto.subtle and console.logs
 "QUINCE-DIGEST <hex> <length>" (Chromium's console reaches stderr). The test
 checks the digest and length against the file, and quince-server's log for both
 requests served over h3 (it speaks only QUIC, so any request it logs came over
-HTTP/3). Bounded to 60 s; Chromium's whole process group is killed at the end.
+HTTP/3) on one connection whose QPACK dynamic tables were used both ways. Bounded to 60 s; Chromium's whole process group is killed at the end.
 """
 import base64
 import hashlib
@@ -156,6 +156,15 @@ def run(server_bin, chromium, tmp):
               "the server did not log the page request over h3:\n" + slog[-2000:])
         check(re.search(r"h3 stream \d+: GET /big.bin 200 \(%d bytes\)" % BIG, slog) is not None,
               "the server did not log the big.bin request over h3:\n" + slog[-2000:])
+        # Chromium's QPACK encoder inserts into our decoder's table, and ours
+        # into its table (RFC 9204 §4.3): both counted in the connection's line.
+        m = re.search(r"h3 connection done: requests (\d+) qpack-inserts-received (\d+) "
+                      r"qpack-inserts-sent (\d+)", slog)
+        check(m is not None, "no h3 connection line in the server log:\n" + slog[-2000:])
+        check(int(m.group(1)) >= 2, "fewer than 2 requests on the connection")
+        check(int(m.group(2)) > 0, "Chromium made no QPACK inserts into our table")
+        check(int(m.group(3)) > 0, "our encoder made no QPACK inserts")
+        print(m.group(0))
         print("ok: chromium fetched index.html and big.bin over h3, digest %s" % want)
     finally:
         for p in procs:
