@@ -224,7 +224,6 @@ def check_variant(r, variant):
                 break
         probe.sendto(b"probe", ("127.0.0.1", probe_port))
         time.sleep(0.1)
-    probe.close()
 
     cargs = [r.client, "--insecure", "--alpn", "hq-interop", "--no-gso", "--keylog", keylog,
              "--output", out,
@@ -239,7 +238,21 @@ def check_variant(r, variant):
         with open(os.path.join(out, name), "rb") as f:
             if f.read() != body:
                 raise Failure("%s differs" % name)
-    time.sleep(0.5)  # the last packets reach the capture
+    # The exchange's last packets (CONNECTION_CLOSE) went out before these
+    # probes: once the capture file has grown past a probe, they are in it too.
+    # Under load a fixed sleep was not always enough.
+    size_end = os.path.getsize(cap)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        probe.sendto(b"probe", ("127.0.0.1", probe_port))
+        time.sleep(0.2)
+        if os.path.getsize(cap) > size_end:
+            size_end = os.path.getsize(cap)
+            probe.sendto(b"probe", ("127.0.0.1", probe_port))
+            time.sleep(0.5)
+            if os.path.getsize(cap) > size_end:
+                break
+    probe.close()
     ts.send_signal(signal.SIGINT)
     ts.wait(timeout=20)
     srv.send_signal(signal.SIGTERM)
