@@ -81,8 +81,9 @@ head -c $((10 * 1000000)) "$root/big" >"$root/ten"
 printf x >"$root/one"
 
 # cpu_ns PID: CPU time (user+sys) of a running process in ns, summed over its
-# threads: schedstat's first field is exact, stat's utime/stime are 10 ms ticks.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%d\n", t }'; }
+# threads: schedstat's first field is exact, stat's utime/stime are 10 ms ticks
+# (%.0f: mawk's %d stops at 2^31 ns).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f\n", t }'; }
 now() { date +%s.%N; }
 
 # ---- Servers ----
