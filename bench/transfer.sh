@@ -13,8 +13,10 @@
 #   fetching a 1-byte file (checked); connections/s (N over the sum of the
 #   client processes' wall times, exec to exit) and CPU ms per connection
 #   (client CPU includes process start-up; server CPU is the server's delta).
-# --perf: also `perf stat` (user space) and a `perf record` top-15 of
-# quince-server serving one 10 MB download to quince-client.
+# --perf: also `perf stat` (task-clock) and a `perf record` top-15 of
+# quince-server serving one 10 MB download to quince-client (user-space samples:
+# perf_event_paranoid 2 hides the kernel), and `strace -c` of each server
+# sending 10 MB to gtlsclient (system calls per transfer).
 # Needs a release build of quince-server/quince-client (default build-xb, made
 # if missing) and Debian's ngtcp2-client/ngtcp2-server packages. Prints one
 # Markdown table; raw results in DIR/transfer-results/. Every process it starts
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --perf) do_perf=1; shift ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "transfer.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -58,7 +60,9 @@ raw=$out/raw.txt
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/quince-xfer.XXXXXX")
 server_pid=
+tool_pid= # perf or strace attached to the server
 cleanup() {
+    [ -n "$tool_pid" ] && kill -INT "$tool_pid" 2>/dev/null || true
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
@@ -84,6 +88,9 @@ printf x >"$root/one"
 # threads: schedstat's first field is exact, stat's utime/stime are 10 ms ticks
 # (%.0f: mawk's %d stops at 2^31 ns).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f\n", t }'; }
+# user_sys PID: "utime stime" clock ticks (fields 14, 15 of stat; the command
+# name in field 2 has no spaces here), for the user/system split in raw.txt.
+user_sys() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 
 # ---- Servers ----
@@ -169,9 +176,13 @@ for pair in "${pairs[@]}"; do
     if start_server "$sk"; then
         for r in $(seq "$runs"); do
             s0=$(cpu_ns "$server_pid")
+            read -r u0 y0 < <(user_sys "$server_pid")
             run_client "$ck" big
             s1=$(cpu_ns "$server_pid" 2>/dev/null || echo "$s0")
-            echo "xfer $ck $sk run$r rc=$c_rc wall=$c_wall client_cpu=$c_cpu server_ns=$((s1 - s0))" >>"$raw"
+            read -r u1 y1 < <(user_sys "$server_pid" 2>/dev/null || echo "$u0 $y0")
+            echo "xfer $ck $sk run$r rc=$c_rc wall=$c_wall client_cpu=$c_cpu client_user=$cu" \
+                "client_sys=$cs server_ns=$((s1 - s0)) server_user_ticks=$((u1 - u0))" \
+                "server_sys_ticks=$((y1 - y0))" >>"$raw"
             if [ "$c_rc" != 0 ]; then
                 fail="run $r: client status $c_rc; $(tail -c 300 "$tmp/client.log" | tr '\n' ' ')"
                 break
@@ -179,7 +190,7 @@ for pair in "${pairs[@]}"; do
             mbs+=("$(echo "$size_mb / $c_wall" | bc -l)")
             ccpu+=("$c_cpu")
             scpu+=("$(echo "($s1 - $s0) / 1000000000" | bc -l)")
-            log "$label ${size_mb} MB run $r: $(printf %.1f "${mbs[-1]}") MB/s, client ${c_cpu}s, server $(printf %.2f "${scpu[-1]}")s CPU"
+            log "$label ${size_mb} MB run $r: $(printf %.1f "${mbs[-1]}") MB/s, client $(printf %.2f "$c_cpu")s, server $(printf %.2f "${scpu[-1]}")s CPU"
         done
         stop_server
     else
@@ -232,18 +243,37 @@ done
 if [ "$do_perf" = 1 ] && command -v perf >/dev/null; then
     log "perf: quince-server serving 10 MB to quince-client"
     start_server quince
-    perf stat -e task-clock,cycles:u,instructions:u -p "$server_pid" -o "$out/perf-stat.txt" &
+    perf stat -e task-clock,context-switches -p "$server_pid" -o "$out/perf-stat.txt" &
     pstat=$!
+    tool_pid=$pstat
     run_client quince ten
     kill -INT "$pstat" 2>/dev/null || true
     wait "$pstat" 2>/dev/null || true
-    perf record -e cycles:u -g -o "$tmp/perf.data" -p "$server_pid" >/dev/null 2>&1 &
+    perf record -e cpu-clock:u -o "$tmp/perf.data" -p "$server_pid" >/dev/null 2>&1 &
     prec=$!
+    tool_pid=$prec
     sleep 0.3
     run_client quince ten
     kill -INT "$prec" 2>/dev/null || true
     wait "$prec" 2>/dev/null || true
     stop_server
+    if command -v strace >/dev/null; then
+        # System calls of each server sending 10 MB to gtlsclient: datagrams per
+        # send call (GSO/sendmmsg batching) and timer re-arms.
+        for sk in quince ngtcp2; do
+            start_server "$sk"
+            strace -c -p "$server_pid" -o "$out/strace.$sk-server.txt" 2>/dev/null &
+            pst=$!
+            tool_pid=$pst
+            sleep 0.3
+            run_client ngtcp2 ten
+            kill -INT "$pst" 2>/dev/null || true
+            wait "$pst" 2>/dev/null || true
+            stop_server
+            log "strace -c of $(name "$sk" server), 10 MB to gtlsclient (status $c_rc):"
+            head -9 "$out/strace.$sk-server.txt" >&2
+        done
+    fi
     perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
         grep -E '^ +[0-9.]+%' | head -15 >"$out/perf-top.txt" || true
     cat "$out/perf-stat.txt" "$out/perf-top.txt" >&2
