@@ -17,14 +17,14 @@
 # quince-server serving one 10 MB download to quince-client (user-space samples:
 # perf_event_paranoid 2 hides the kernel), and `strace -c` of each server
 # sending 10 MB to gtlsclient (system calls per transfer).
-# Needs a release build of quince-server/quince-client (default build-xb, made
-# if missing) and Debian's ngtcp2-client/ngtcp2-server packages. Prints one
+# Needs a release build of quince-server/quince-client (default build-bench,
+# made if missing) and Debian's ngtcp2-client/ngtcp2-server packages. Prints one
 # Markdown table; raw results in DIR/transfer-results/. Every process it starts
 # is killed and the temp dir removed on exit; each client is bounded by a timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=build-xb
+build="build-bench" # the release build scripts/bench.sh uses
 size_mb=100
 runs=3
 conns=50
@@ -62,7 +62,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/quince-xfer.XXXXXX")
 server_pid=
 tool_pid= # perf or strace attached to the server
 cleanup() {
-    [ -n "$tool_pid" ] && kill -INT "$tool_pid" 2>/dev/null || true
+    if [ -n "$tool_pid" ]; then kill -INT "$tool_pid" 2>/dev/null || true; fi
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
@@ -156,7 +156,7 @@ run_client() {
     read -r c_wall cu cs <"$tmp/time"
     c_cpu=$(echo "$cu + $cs" | bc -l)
     if [ "$c_rc" = 0 ] && ! cmp -s "$root/$2" "$dl/$2"; then
-        c_rc=cmp
+        c_rc="cmp"
     fi
 }
 
