@@ -87,7 +87,11 @@ printf x >"$root/one"
 # cpu_ns PID: CPU time (user+sys) of a running process in ns, summed over its
 # threads: schedstat's first field is exact, stat's utime/stime are 10 ms ticks
 # (%.0f: mawk's %d stops at 2^31 ns).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f\n", t }'; }
+cpu_ns() {
+    local t
+    t=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null) || return 1 # the server died
+    awk '{ t += $1 } END { printf "%.0f\n", t }' <<<"$t"
+}
 # user_sys PID: "utime stime" clock ticks (fields 14, 15 of stat; the command
 # name in field 2 has no spaces here), for the user/system split in raw.txt.
 user_sys() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
@@ -198,7 +202,7 @@ for pair in "${pairs[@]}"; do
     fi
     if [ -n "$fail" ]; then
         failures+=("throughput $label: $fail")
-        rows+=("| ${size_mb} MB download | $label | FAILED | | | |")
+        rows+=("| ${size_mb} MB download | $label | FAILED | | |")
     else
         m=$(median "${mbs[@]}") c=$(median "${ccpu[@]}") s=$(median "${scpu[@]}")
         rows+=("$(printf '| %s MB download | %s | %.1f MB/s | %.2f s (%.1f ms/MB) | %.2f s (%.1f ms/MB) |' \
@@ -229,7 +233,7 @@ for pair in "${pairs[@]}"; do
     fi
     if [ -n "$fail" ]; then
         failures+=("handshakes $label: $fail")
-        rows+=("| $conns x 1-byte GET | $label | FAILED | | | |")
+        rows+=("| $conns x 1-byte GET | $label | FAILED | | |")
     else
         rows+=("$(printf '| %s x 1-byte GET | %s | %.1f conn/s | %.1f ms/conn | %.1f ms/conn |' \
             "$conns" "$label" "$(echo "$conns / $wtot" | bc -l)" \
