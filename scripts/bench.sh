@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks Quince against OpenSSL on this machine and prints one table.
 #
-#   scripts/bench.sh [--seconds S] [--quick] [--no-callgrind] [--build DIR]
+#   scripts/bench.sh [--seconds S] [--quick] [--no-callgrind] [--build DIR] [--transfer]
 #
 # Builds a release build (default build-bench), runs bench-crypto,
 # bench-handshake, bench-wire and bench-peer-openssl (OpenSSL in-process, same
@@ -10,6 +10,8 @@
 # side. Raw outputs and the table go to DIR/bench-results/. About 2 minutes
 # with the default S=0.5 (S = CPU seconds per timed row; `openssl speed` runs
 # for ceil(S) s per figure). See bench/README.md.
+# --transfer (or QUINCE_BENCH_TRANSFER=1): afterwards, bench/transfer.sh (HTTP/3
+# downloads and handshakes over loopback against ngtcp2; about 3-5 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,13 +19,15 @@ build=build-bench
 secs=0.5
 quick=0
 callgrind=1
+transfer=${QUINCE_BENCH_TRANSFER:-0}
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) secs=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --no-callgrind) callgrind=0; shift ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --transfer) transfer=1; shift ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -206,3 +210,9 @@ if [ -s "$G" ]; then
 fi
 cat "$table"
 log "raw results in $out/"
+
+# ---- Loopback transfers and handshakes against ngtcp2 (slow: opt-in) ----
+if [ "$transfer" = 1 ]; then
+    log "running bench/transfer.sh"
+    bench/transfer.sh --build "$build"
+fi
