@@ -34,13 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .transport_params = quic ? tp : NULL,
         .transport_params_len = quic ? sizeof(tp) : 0,
     };
-    crypto_tls_callbacks cbs = {
-        .send = fuzz_tls_send,
-        .set_secret = fuzz_tls_set_secret,
-        .peer_transport_params = fuzz_tls_transport_params,
-    };
-    *fuzz_rng() = 0xc1e47;
-    crypto_tls *tls = crypto_tls_new(fuzz_env(), &cfg, &cbs);
+    crypto_tls *tls = fuzz_tls_new(&cfg, 0xc1e47);
     if (tls == NULL)
         return 0;
     if (crypto_tls_start(tls) != 0) {

@@ -77,13 +77,7 @@ static void run(const uint8_t *data, size_t size, bool quic, size_t chunk)
         .transport_params = quic ? tp : NULL,
         .transport_params_len = quic ? sizeof(tp) : 0,
     };
-    crypto_tls_callbacks cbs = {
-        .send = fuzz_tls_send,
-        .set_secret = fuzz_tls_set_secret,
-        .peer_transport_params = fuzz_tls_transport_params,
-    };
-    *fuzz_rng() = 0x5eed;
-    crypto_tls *tls = crypto_tls_new(fuzz_env(), &cfg, &cbs);
+    crypto_tls *tls = fuzz_tls_new(&cfg, 0x5eed);
     if (tls == NULL)
         return;
     for (size_t off = 0; off < size; off += chunk) {
