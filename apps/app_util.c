@@ -1,4 +1,4 @@
-/* Shared pieces of the command-line apps: addresses, batched sending, files, options. */
+/* Shared pieces of the command-line apps: addresses, datagram I/O, the loop, files, options. */
 #include "apps/app_util.h"
 
 #include <arpa/inet.h>
@@ -91,6 +91,88 @@ bool app_tx_pending(const app_tx *tx)
     return tx->sent < tx->n;
 }
 
+void app_conn_recv(quic_conn *conn, const io_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->d[i].truncated)
+            continue;
+        quic_addr from;
+        app_addr_to_quic(&b->d[i].peer, &from);
+        quic_conn_recv(conn, &from, b->d[i].data, b->d[i].len, b->now);
+    }
+}
+
+void app_endpoint_recv(quic_endpoint *qep, const quic_addr *local, const io_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const io_datagram *d = &b->d[i];
+        if (d->truncated)
+            continue;
+        quic_addr from, to;
+        app_addr_to_quic(&d->peer, &from);
+        if (d->local.len != 0)
+            app_addr_to_quic(&d->local, &to);
+        else
+            to = *local;
+        quic_endpoint_recv(qep, &from, &to, d->data, d->len, b->now);
+    }
+}
+
+typedef int (*send_fn)(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+
+static int send_conn(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+{
+    return quic_conn_send(src, to, buf, cap, now);
+}
+
+static int send_endpoint(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+{
+    return quic_endpoint_send(src, to, buf, cap, now);
+}
+
+static bool send_loop(app_tx *tx, io_udp *sock, io_endpoint *ep, send_fn fn, void *src,
+                      size_t budget, uint64_t now, bool *blocked)
+{
+    bool more = false;
+    while (!*blocked) {
+        uint8_t *p = app_tx_reserve(tx);
+        if (p == NULL) {
+            if (app_tx_flush(tx, sock) == 1) {
+                *blocked = true;
+                break;
+            }
+            p = app_tx_reserve(tx);
+        }
+        if (budget == 0) {
+            more = true;
+            break;
+        }
+        quic_addr to;
+        int n = fn(src, &to, p, APP_DGRAM_CAP, now);
+        if (n <= 0)
+            break;
+        app_tx_commit(tx, (size_t)n, &to);
+        budget--;
+    }
+    if (!*blocked && app_tx_flush(tx, sock) == 1)
+        *blocked = true;
+    if (*blocked)
+        io_endpoint_want_write(ep, sock);
+    return more;
+}
+
+bool app_send_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_conn *conn, size_t budget,
+                   uint64_t now, bool *blocked)
+{
+    return send_loop(tx, sock, ep, send_conn, conn, budget, now, blocked);
+}
+
+bool app_send_endpoint(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_endpoint *qep, size_t budget,
+                       uint64_t now, bool *blocked)
+{
+    return send_loop(tx, sock, ep, send_endpoint, qep, budget, now, blocked);
+}
+
 int app_tx_flush(app_tx *tx, io_udp *sock)
 {
     while (tx->sent < tx->n) {
@@ -162,6 +244,18 @@ void app_hex(const uint8_t *in, size_t len, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * len] = '\0';
+}
+
+bool app_loop_open(io_loop **loop, const io_endpoint_ops *ops, void *user, io_endpoint **ep,
+                   io_udp *sock, const char *prog)
+{
+    if (io_loop_create(loop, NULL) != IO_OK || io_loop_catch_signals(*loop) != IO_OK ||
+        io_loop_add_endpoint(*loop, ops, user, ep) != IO_OK ||
+        io_loop_add_socket(*loop, *ep, sock) != IO_OK) {
+        fprintf(stderr, "%s: event loop setup failed\n", prog);
+        return false;
+    }
+    return true;
 }
 
 bool app_parse_url(const char *url, char *host, size_t host_cap, char *port, size_t port_cap,

@@ -1,4 +1,4 @@
-/* Shared pieces of the command-line apps: addresses, batched sending, files, options. */
+/* Shared pieces of the command-line apps: addresses, datagram I/O, the loop, files, options. */
 #ifndef APPS_APP_UTIL_H
 #define APPS_APP_UTIL_H
 
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/loop.h"
 #include "io/udp.h"
 #include "quic/quic.h"
 
@@ -43,6 +44,29 @@ void app_tx_commit(app_tx *tx, size_t len, const quic_addr *peer);
  * kernel refused outright. */
 int app_tx_flush(app_tx *tx, io_udp *sock);
 bool app_tx_pending(const app_tx *tx);
+
+/* Hand each whole datagram of a batch to one connection (a client's). */
+void app_conn_recv(quic_conn *conn, const io_batch *b);
+/* Hand each whole datagram of a batch to a server endpoint; to is the address the
+ * datagram arrived at, or local where the socket did not say. */
+void app_endpoint_recv(quic_endpoint *qep, const quic_addr *local, const io_batch *b);
+
+/*
+ * Move what a connection or an endpoint has to send through tx to sock, at
+ * most budget datagrams (SIZE_MAX: no limit), flushing tx whenever it fills.
+ * *blocked says on entry that the socket is already full, and on return that
+ * it is (ep is then asked to wait for writability). Returns true when the
+ * budget ran out with datagrams still to come.
+ */
+bool app_send_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_conn *conn, size_t budget,
+                   uint64_t now, bool *blocked);
+bool app_send_endpoint(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_endpoint *qep, size_t budget,
+                       uint64_t now, bool *blocked);
+
+/* Create a loop that catches SIGINT/SIGTERM, with one endpoint (ops, user) on
+ * sock. False, after a message starting with prog, on any failure. */
+bool app_loop_open(io_loop **loop, const io_endpoint_ops *ops, void *user, io_endpoint **ep,
+                   io_udp *sock, const char *prog);
 
 /* Split https://host[:port]/path (port default 443, path default "/"); the
  * host without the brackets of an IPv6 literal. False on anything else. */

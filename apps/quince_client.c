@@ -182,13 +182,7 @@ static uint64_t body_bytes(const client *c)
 static void on_datagrams(void *user, const io_batch *b)
 {
     client *c = user;
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->d[i].truncated)
-            continue;
-        quic_addr from;
-        app_addr_to_quic(&b->d[i].peer, &from);
-        quic_conn_recv(c->conn, &from, b->d[i].data, b->d[i].len, b->now);
-    }
+    app_conn_recv(c->conn, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -474,12 +468,8 @@ int main(int argc, char **argv)
     app_tx_init(&c->tx);
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
-    if (io_loop_create(&c->loop, NULL) != IO_OK || io_loop_catch_signals(c->loop) != IO_OK ||
-        io_loop_add_endpoint(c->loop, &ops, c, &c->ep) != IO_OK ||
-        io_loop_add_socket(c->loop, c->ep, &c->sock) != IO_OK) {
-        fprintf(stderr, "quince-client: event loop setup failed\n");
+    if (!app_loop_open(&c->loop, &ops, c, &c->ep, &c->sock, "quince-client"))
         return 1;
-    }
     io_endpoint_kick(c->ep);
     int sig = io_loop_run(c->loop);
     if (sig > 0) {

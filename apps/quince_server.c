@@ -382,18 +382,7 @@ static void drop_freed_conns(server *s)
 static void on_datagrams(void *user, const io_batch *b)
 {
     server *s = user;
-    for (size_t i = 0; i < b->n; i++) {
-        const io_datagram *d = &b->d[i];
-        if (d->truncated)
-            continue;
-        quic_addr from, to;
-        app_addr_to_quic(&d->peer, &from);
-        if (d->local.len != 0)
-            app_addr_to_quic(&d->local, &to);
-        else
-            to = s->local;
-        quic_endpoint_recv(s->qep, &from, &to, d->data, d->len, b->now);
-    }
+    app_endpoint_recv(s->qep, &s->local, b);
     take_new_conns(s);
 }
 
@@ -416,32 +405,7 @@ static uint64_t flush(void *user, uint64_t now)
     for (srv_conn *sc = s->conns; sc != NULL; sc = sc->next)
         conn_events(s, sc);
     /* quic_endpoint_send takes the connections in turn, one datagram each. */
-    size_t budget = SEND_BUDGET;
-    bool more = false;
-    while (!blocked) {
-        uint8_t *p = app_tx_reserve(&s->tx);
-        if (p == NULL) {
-            if (app_tx_flush(&s->tx, &s->sock) == 1) {
-                blocked = true;
-                break;
-            }
-            p = app_tx_reserve(&s->tx);
-        }
-        if (budget == 0) {
-            more = true;
-            break;
-        }
-        quic_addr to;
-        int n = quic_endpoint_send(s->qep, &to, p, APP_DGRAM_CAP, now);
-        if (n <= 0)
-            break;
-        app_tx_commit(&s->tx, (size_t)n, &to);
-        budget--;
-    }
-    if (!blocked && app_tx_flush(&s->tx, &s->sock) == 1)
-        blocked = true;
-    if (blocked)
-        io_endpoint_want_write(s->ep, &s->sock);
+    bool more = app_send_endpoint(&s->tx, &s->sock, s->ep, s->qep, SEND_BUDGET, now, &blocked);
 
     uint64_t t = quic_endpoint_next_timeout(s->qep);
     if (s->deadline != 0 && s->deadline < t)
@@ -623,12 +587,8 @@ int main(int argc, char **argv)
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
     app_tx_init(&s->tx);
-    if (io_loop_create(&s->loop, NULL) != IO_OK || io_loop_catch_signals(s->loop) != IO_OK ||
-        io_loop_add_endpoint(s->loop, &ops, s, &s->ep) != IO_OK ||
-        io_loop_add_socket(s->loop, s->ep, &s->sock) != IO_OK) {
-        fprintf(stderr, "quince-server: event loop setup failed\n");
+    if (!app_loop_open(&s->loop, &ops, s, &s->ep, &s->sock, "quince-server"))
         return 1;
-    }
     if (timeout_us > 0)
         s->deadline = io_now_us() + timeout_us;
     io_endpoint_kick(s->ep);

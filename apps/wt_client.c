@@ -47,13 +47,7 @@ static void on_event(void *user, const quic_event *ev)
 static void on_datagrams(void *user, const io_batch *b)
 {
     wclient *c = user;
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->d[i].truncated)
-            continue;
-        quic_addr from;
-        app_addr_to_quic(&b->d[i].peer, &from);
-        quic_conn_recv(c->qc, &from, b->d[i].data, b->d[i].len, b->now);
-    }
+    app_conn_recv(c->qc, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -87,25 +81,7 @@ static uint64_t flush(void *user, uint64_t now)
     if (wt_check_done(&c->check) && c->linger_until == 0)
         c->linger_until = now + LINGER_US;
     bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
-    while (!blocked) {
-        uint8_t *p = app_tx_reserve(&c->tx);
-        if (p == NULL) {
-            if (app_tx_flush(&c->tx, &c->sock) == 1) {
-                blocked = true;
-                break;
-            }
-            p = app_tx_reserve(&c->tx);
-        }
-        quic_addr to;
-        int n = quic_conn_send(c->qc, &to, p, APP_DGRAM_CAP, now);
-        if (n <= 0)
-            break;
-        app_tx_commit(&c->tx, (size_t)n, &to);
-    }
-    if (!blocked && app_tx_flush(&c->tx, &c->sock) == 1)
-        blocked = true;
-    if (blocked)
-        io_endpoint_want_write(c->ep, &c->sock);
+    app_send_conn(&c->tx, &c->sock, c->ep, c->qc, SIZE_MAX, now, &blocked);
     if (c->conn_closed || (c->linger_until != 0 && now >= c->linger_until)) {
         io_loop_stop(c->loop);
         return IO_TIME_NEVER;
@@ -249,12 +225,8 @@ int wt_client_main(int argc, char **argv)
     app_tx_init(&c->tx);
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
-    if (io_loop_create(&c->loop, NULL) != IO_OK || io_loop_catch_signals(c->loop) != IO_OK ||
-        io_loop_add_endpoint(c->loop, &ops, c, &c->ep) != IO_OK ||
-        io_loop_add_socket(c->loop, c->ep, &c->sock) != IO_OK) {
-        fprintf(stderr, "quince-client: event loop setup failed\n");
+    if (!app_loop_open(&c->loop, &ops, c, &c->ep, &c->sock, "quince-client"))
         return 1;
-    }
     io_endpoint_kick(c->ep);
     io_loop_run(c->loop);
     const wt_check *k = &c->check;

@@ -344,18 +344,7 @@ static void conn_events(wsrv *v, uint64_t now)
 static void on_datagrams(void *user, const io_batch *b)
 {
     wsrv *v = user;
-    for (size_t i = 0; i < b->n; i++) {
-        const io_datagram *d = &b->d[i];
-        if (d->truncated)
-            continue;
-        quic_addr from, to;
-        app_addr_to_quic(&d->peer, &from);
-        if (d->local.len != 0)
-            app_addr_to_quic(&d->local, &to);
-        else
-            to = v->local;
-        quic_endpoint_recv(v->qep, &from, &to, d->data, d->len, b->now);
-    }
+    app_endpoint_recv(v->qep, &v->local, b);
     take_new_conns(v);
 }
 
@@ -387,32 +376,7 @@ static uint64_t flush(void *user, uint64_t now)
     wsrv *v = user;
     bool blocked = app_tx_pending(&v->tx) && app_tx_flush(&v->tx, &v->sock) == 1;
     conn_events(v, now);
-    size_t budget = SEND_BUDGET;
-    bool more = false;
-    while (!blocked) {
-        uint8_t *p = app_tx_reserve(&v->tx);
-        if (p == NULL) {
-            if (app_tx_flush(&v->tx, &v->sock) == 1) {
-                blocked = true;
-                break;
-            }
-            p = app_tx_reserve(&v->tx);
-        }
-        if (budget == 0) {
-            more = true;
-            break;
-        }
-        quic_addr to;
-        int n = quic_endpoint_send(v->qep, &to, p, APP_DGRAM_CAP, now);
-        if (n <= 0)
-            break;
-        app_tx_commit(&v->tx, (size_t)n, &to);
-        budget--;
-    }
-    if (!blocked && app_tx_flush(&v->tx, &v->sock) == 1)
-        blocked = true;
-    if (blocked)
-        io_endpoint_want_write(v->ep, &v->sock);
+    bool more = app_send_endpoint(&v->tx, &v->sock, v->ep, v->qep, SEND_BUDGET, now, &blocked);
     uint64_t t = quic_endpoint_next_timeout(v->qep);
     if (v->deadline != 0 && v->deadline < t)
         t = v->deadline;
@@ -598,12 +562,8 @@ static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
     app_tx_init(&v->tx);
-    if (io_loop_create(&v->loop, NULL) != IO_OK || io_loop_catch_signals(v->loop) != IO_OK ||
-        io_loop_add_endpoint(v->loop, &ops, v, &v->ep) != IO_OK ||
-        io_loop_add_socket(v->loop, v->ep, &v->sock) != IO_OK) {
-        fprintf(stderr, "quince-server: event loop setup failed\n");
+    if (!app_loop_open(&v->loop, &ops, v, &v->ep, &v->sock, "quince-server"))
         return 1;
-    }
     v->http = http_at != NULL ? demo_http_start(v->loop, http_at, on_http, v) : NULL;
     if (http_at != NULL && v->http == NULL) {
         fprintf(stderr, "quince-server: cannot listen on TCP %s\n", http_at);

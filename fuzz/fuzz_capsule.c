@@ -5,6 +5,8 @@
 
 #include "h3/capsule.h"
 #include "h3/wt_codes.h"
+#include "fuzz_env.h"
+#include "fuzz_digest.h"
 
 /*
  * Input: byte 0 selects the bound (0 = default, else n * 64); byte 1 holds k
@@ -13,51 +15,11 @@
  * and the two readings must agree.
  */
 
-static size_t live;
-
-static void *f_alloc(void *u, size_t n)
-{
-    (void)u;
-    void *p = malloc(n ? n : 1);
-    live += p != NULL;
-    return p;
-}
-
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    if (p == NULL)
-        return f_alloc(u, n);
-    return realloc(p, n ? n : 1);
-}
-
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    if (p != NULL) {
-        live--;
-        free(p);
-    }
-}
-
-static const quic_env env = {.alloc = f_alloc, .realloc = f_realloc, .free = f_free};
-
-typedef struct digest {
-    uint64_t h;
-    uint64_t events;
-} digest;
-
-static void mix(digest *d, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        d->h = (d->h ^ b[i]) * 0x100000001b3ULL;
-}
-
 static int run(size_t bound, const uint8_t *sizes, size_t k, const uint8_t *data, size_t len,
-               digest *d)
+               fuzz_digest *d)
 {
     h3_capsule_reader r;
-    h3_capsule_reader_init(&r, bound, &env);
+    h3_capsule_reader_init(&r, bound, fuzz_env_counting());
     size_t off = 0, i = 0;
     int rc = 0;
     while (off < len && rc == 0) {
@@ -83,12 +45,12 @@ static int run(size_t bound, const uint8_t *sizes, size_t k, const uint8_t *data
             const h3_capsule *c = &ev.capsule;
             uint64_t rec[5] = {(uint64_t)ev.type, c->type, c->length, c->error_code,
                                c->format_type};
-            mix(d, rec, sizeof(rec));
+            fuzz_mix(d, rec, sizeof(rec));
             if (ev.type == H3_CEV_CAPSULE) {
                 if (c->value_len != c->length || c->data_len > c->value_len)
                     abort();
-                mix(d, c->value, c->value_len);
-                mix(d, c->data, c->data_len);
+                fuzz_mix(d, c->value, c->value_len);
+                fuzz_mix(d, c->data, c->data_len);
                 if (c->type == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION &&
                     c->data_len > H3_CLOSE_WT_MAX_MESSAGE)
                     abort();
@@ -115,10 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *stream = data + 2 + k;
     size_t len = size - 2 - k;
 
-    digest a = {0xcbf29ce484222325ULL, 0}, b = a;
+    fuzz_digest a = FUZZ_DIGEST_INIT, b = a;
     int ra = run(bound, sizes, k, stream, len, &a);
     int rb = run(bound, sizes, 0, stream, len, &b);
-    if (ra != rb || a.h != b.h || a.events != b.events || live != 0)
+    if (ra != rb || a.h != b.h || a.events != b.events || *fuzz_live() != 0)
         abort();
 
     /* Whole-buffer decoding, the datagram prefix and the error code mapping. */

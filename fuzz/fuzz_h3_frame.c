@@ -5,6 +5,8 @@
 
 #include "h3/frame.h"
 #include "h3/settings.h"
+#include "fuzz_env.h"
+#include "fuzz_digest.h"
 
 /*
  * Input: byte 0 configures the reader (bits 0-1 role, bit 2 local is server,
@@ -14,46 +16,6 @@
  * the two readings must agree; each SETTINGS frame is decoded, re-encoded and
  * decoded again.
  */
-
-static size_t live;
-
-static void *f_alloc(void *u, size_t n)
-{
-    (void)u;
-    void *p = malloc(n ? n : 1);
-    live += p != NULL;
-    return p;
-}
-
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    if (p == NULL)
-        return f_alloc(u, n);
-    return realloc(p, n ? n : 1);
-}
-
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    if (p != NULL) {
-        live--;
-        free(p);
-    }
-}
-
-static const quic_env env = {.alloc = f_alloc, .realloc = f_realloc, .free = f_free};
-
-typedef struct digest {
-    uint64_t h;
-    uint64_t events;
-} digest;
-
-static void mix(digest *d, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        d->h = (d->h ^ b[i]) * 0x100000001b3ULL;
-}
 
 static void check_settings(const uint8_t *payload, size_t len)
 {
@@ -81,27 +43,27 @@ static void check_settings(const uint8_t *payload, size_t len)
             abort();
 }
 
-static void record(digest *d, const h3_frame_event *ev)
+static void record(fuzz_digest *d, const h3_frame_event *ev)
 {
     if (ev->type == H3_FEV_DATA || ev->type == H3_FEV_WT_DATA) {
-        mix(d, ev->data, ev->len); /* pieces of a payload hash as one stream */
+        fuzz_mix(d, ev->data, ev->len); /* pieces of a payload hash as one stream */
         return;
     }
     d->events++;
     uint64_t rec[4] = {(uint64_t)ev->type, ev->frame.type, ev->frame.length, ev->frame.id};
-    mix(d, rec, sizeof(rec));
+    fuzz_mix(d, rec, sizeof(rec));
     if (ev->type == H3_FEV_FRAME) {
-        mix(d, ev->frame.payload, ev->frame.payload_len);
+        fuzz_mix(d, ev->frame.payload, ev->frame.payload_len);
         if (ev->frame.type == H3_FRAME_SETTINGS)
             check_settings(ev->frame.payload, ev->frame.payload_len);
     }
 }
 
 static int run(const h3_frame_reader_config *cfg, const uint8_t *sizes, size_t k,
-               const uint8_t *data, size_t len, digest *d)
+               const uint8_t *data, size_t len, fuzz_digest *d)
 {
     h3_frame_reader r;
-    h3_frame_reader_init(&r, cfg, &env);
+    h3_frame_reader_init(&r, cfg, fuzz_env_counting());
     size_t off = 0, i = 0;
     int rc = 0;
     while (off < len && rc == 0) {
@@ -151,12 +113,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *stream = data + 2 + k;
     size_t len = size - 2 - k;
 
-    digest a = {0xcbf29ce484222325ULL, 0}, b = a;
+    fuzz_digest a = FUZZ_DIGEST_INIT, b = a;
     int ra = run(&cfg, sizes, k, stream, len, &a);
     int rb = run(&cfg, sizes, 0, stream, len, &b);
     if (ra != rb || a.h != b.h || a.events != b.events)
         abort();
-    if (live != 0)
+    if (*fuzz_live() != 0)
         abort();
 
     /* The pure helpers on the same bytes. */

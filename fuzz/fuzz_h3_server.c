@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "h3/h3.h"
+#include "fuzz_env.h"
 
 /*
  * Input: a sequence of records (fed to a server h3_conn, then to a client one)
@@ -15,27 +16,6 @@
  * side, QPACK acknowledgments and release of streams run too. tests/h3/test_conn.c
  * records real client flights in this format (H3_RECORD_CORPUS=dir).
  */
-
-static void *f_alloc(void *u, size_t n)
-{
-    (void)u;
-    return malloc(n ? n : 1);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    (void)u;
-    return realloc(p, n ? n : 1);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-static void f_random(void *u, uint8_t *b, size_t n)
-{
-    (void)u;
-    memset(b, 0x5a, n);
-}
 
 typedef struct fz {
     h3_conn *conn;
@@ -118,11 +98,6 @@ static int a_ext(void *u, uint64_t id, uint64_t type, uint64_t session, const ui
 
 static void run(const uint8_t *data, size_t size, bool is_server)
 {
-    quic_env env = {0};
-    env.alloc = f_alloc;
-    env.realloc = f_realloc;
-    env.free = f_free;
-    env.random = f_random;
     fz z = {0};
     z.is_server = is_server;
     z.write_budget = SIZE_MAX;
@@ -136,7 +111,7 @@ static void run(const uint8_t *data, size_t size, bool is_server)
     h3_settings_set(&cfg.settings, H3_SETTING_H3_DATAGRAM, 1);
     h3_transport tp = {&z, t_open, t_write, t_reset, t_reset, t_dgram, t_close};
     h3_callbacks cb = {&z, a_headers, NULL, a_end, NULL, NULL, NULL, NULL, NULL, NULL, a_ext};
-    z.conn = h3_conn_new(&env, &cfg, &tp, &cb);
+    z.conn = h3_conn_new(fuzz_env_fixed(), &cfg, &tp, &cb);
     if (z.conn == NULL)
         return;
     h3_conn_start(z.conn);

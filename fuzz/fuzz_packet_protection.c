@@ -7,6 +7,7 @@
 
 #include "crypto/packet_protection.h"
 #include "quic/varint.h"
+#include "fuzz_env.h"
 
 /*
  * The input is one UDP payload. For QUIC v1 and v2 it is taken apart as the
@@ -20,24 +21,6 @@
  * reached too.
  */
 
-static void *f_alloc(void *user, size_t size)
-{
-    (void)user;
-    return malloc(size != 0 ? size : 1);
-}
-
-static void *f_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    return realloc(ptr, size != 0 ? size : 1);
-}
-
-static void f_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 static void f_random(void *user, uint8_t *buf, size_t len)
 {
     (void)user;
@@ -45,9 +28,9 @@ static void f_random(void *user, uint8_t *buf, size_t len)
 }
 
 static const quic_env g_env = {
-    .alloc = f_alloc,
-    .realloc = f_realloc,
-    .free = f_free,
+    .alloc = fuzz_alloc,
+    .realloc = fuzz_realloc,
+    .free = fuzz_free,
     .random = f_random,
 };
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "h3/qpack_decoder.h"
+#include "fuzz_env.h"
 
 /*
  * Input: one configuration byte, then blocks in the qifs framing (stream ID,
@@ -12,27 +13,6 @@
  * set cancels that stream instead. The configuration byte picks the
  * advertised table capacity and blocked-stream limit.
  */
-
-static void *f_alloc(void *u, size_t n)
-{
-    (void)u;
-    return malloc(n ? n : 1);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    (void)u;
-    return realloc(p, n ? n : 1);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-static void f_random(void *u, uint8_t *b, size_t n)
-{
-    (void)u;
-    memset(b, 0x5a, n);
-}
 
 static int on_section(void *user, uint64_t stream_id, const h3_qpack_field *f, size_t n)
 {
@@ -61,15 +41,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t caps[8] = {0, 220, 256, 512, 4096, 65536, 100, 4096};
     if (size < 1)
         return 0;
-    quic_env env = {0};
-    env.alloc = f_alloc;
-    env.realloc = f_realloc;
-    env.free = f_free;
-    env.random = f_random;
     uint8_t cfg = data[0];
     size_t cap = caps[cfg & 7];
     size_t blocked = (cfg & 0x08) ? 100 : (cfg >> 4) & 3;
-    h3_qpack_decoder *dec = h3_qpack_decoder_new(&env, cap, blocked, 16384);
+    h3_qpack_decoder *dec = h3_qpack_decoder_new(fuzz_env_fixed(), cap, blocked, 16384);
     if (dec == NULL)
         return 0;
     unsigned sum = 0;

@@ -5,6 +5,7 @@
 
 #include "h3/qpack_decoder.h"
 #include "h3/qpack_encoder.h"
+#include "fuzz_env.h"
 
 /*
  * Input: 3 configuration bytes (table capacity, blocked streams, policy), then
@@ -15,21 +16,6 @@
  * whatever the order of delivery.
  */
 
-static void *f_alloc(void *u, size_t n)
-{
-    (void)u;
-    return malloc(n ? n : 1);
-}
-static void *f_realloc(void *u, void *p, size_t n)
-{
-    (void)u;
-    return realloc(p, n ? n : 1);
-}
-static void f_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
 static void f_random(void *u, uint8_t *b, size_t n)
 {
     (void)u;
@@ -138,9 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t blocked_opts[4] = {0, 1, 2, 100};
     input in = {data, data + size};
     quic_env env = {0};
-    env.alloc = f_alloc;
-    env.realloc = f_realloc;
-    env.free = f_free;
+    env.alloc = fuzz_alloc;
+    env.realloc = fuzz_realloc;
+    env.free = fuzz_free;
     env.random = f_random;
     size_t cap = caps[next(&in) & 7];
     size_t blocked = blocked_opts[next(&in) & 3];

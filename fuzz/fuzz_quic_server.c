@@ -8,6 +8,7 @@
 
 #include "crypto/backend.h"
 #include "quic/quic.h"
+#include "fuzz_env.h"
 
 /*
  * Input framing, repeated: length (2 bytes, big-endian; cut to what is
@@ -21,44 +22,6 @@
  * normal build the corpus is replayed and the Initials fail to open.
  */
 
-static uint64_t g_rng;
-
-static void *f_alloc(void *user, size_t size)
-{
-    (void)user;
-    return malloc(size != 0 ? size : 1);
-}
-
-static void *f_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    return realloc(ptr, size != 0 ? size : 1);
-}
-
-static void f_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
-static void f_random(void *user, uint8_t *buf, size_t len)
-{
-    uint64_t *state = user != NULL ? user : &g_rng;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        buf[i] = (uint8_t)(z ^ (z >> 31));
-    }
-}
-
-static const quic_env g_env = {
-    .alloc = f_alloc,
-    .realloc = f_realloc,
-    .free = f_free,
-    .random = f_random,
-};
-
 static const char *const g_alpn[] = {"h3", NULL};
 static uint8_t *g_cert, *g_key_der;
 static size_t g_cert_len, g_key_len;
@@ -70,13 +33,13 @@ static bool init_once(void)
 {
     if (g_key != NULL)
         return true;
-    g_rng = 0x5eed;
+    *fuzz_rng() = 0x5eed;
     crypto_cert_params p = {.common_name = "localhost",
                             .dns_name = "localhost",
                             .not_before_unix = 1700000000,
                             .not_after_unix = 1800000000};
-    if (crypto_cert_generate(&g_env, &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len, &g_key) !=
-        0)
+    if (crypto_cert_generate(fuzz_env(), &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len,
+                             &g_key) != 0)
         return false;
     g_chain[0] = g_cert;
     g_chain_len[0] = g_cert_len;
@@ -92,7 +55,7 @@ typedef struct server {
 static void server_begin(server *s)
 {
     memset(s, 0, sizeof(*s));
-    g_rng = 0xc0ffee;
+    *fuzz_rng() = 0xc0ffee;
     s->cfg.is_server = true;
     s->cfg.tls.alpn = g_alpn;
     s->cfg.tls.cert_chain = g_chain;
@@ -113,7 +76,7 @@ static void server_input(server *s, const uint8_t *d, size_t len,
                          void (*out_cb)(void *, const uint8_t *, size_t), void *out_user)
 {
     if (s->conn == NULL) {
-        s->conn = quic_conn_accept(&g_env, &s->cfg, NULL, NULL, d, len, s->now);
+        s->conn = quic_conn_accept(fuzz_env(), &s->cfg, NULL, NULL, d, len, s->now);
     } else {
         quic_conn_recv(s->conn, NULL, d, len, s->now);
     }
@@ -203,7 +166,7 @@ static void gen(const char *dir, const char *name, int stop_after, bool close)
     static rec r;
     memset(&r, 0, sizeof(r));
     uint64_t crng = 0xc11e47 + (uint64_t)stop_after;
-    quic_env cenv = g_env;
+    quic_env cenv = *fuzz_env();
     cenv.user = &crng;
     quic_config cc = {0};
     cc.tls.alpn = g_alpn;
@@ -230,7 +193,8 @@ static void gen(const char *dir, const char *name, int stop_after, bool close)
         }
         uint8_t buf[1500];
         int n;
-        while (count < stop_after && (n = quic_conn_send(r.client, NULL, buf, sizeof(buf), r.now)) > 0) {
+        while (count < stop_after &&
+               (n = quic_conn_send(r.client, NULL, buf, sizeof(buf), r.now)) > 0) {
             r.data[r.len++] = (uint8_t)(n >> 8);
             r.data[r.len++] = (uint8_t)n;
             memcpy(r.data + r.len, buf, (size_t)n);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "quic/stream_buf.h"
+#include "fuzz_env.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -50,17 +51,11 @@ static void f_free(void *user, void *ptr)
     free(p);
 }
 
-static void f_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    memset(buf, 0x5a, len);
-}
-
 static uint8_t src[SPAN + 256];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    quic_env env = {NULL, f_alloc, f_realloc, f_free, f_random, NULL, NULL, NULL, NULL};
+    quic_env env = {NULL, f_alloc, f_realloc, f_free, fuzz_random_fixed, NULL, NULL, NULL, NULL};
     for (size_t i = 0; i < sizeof(src); i++)
         src[i] = (uint8_t)(i * 31 + 7);
     quic_stream_buf sb;

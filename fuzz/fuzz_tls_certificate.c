@@ -6,6 +6,7 @@
 
 #include "crypto/backend.h"
 #include "quic/cursor.h"
+#include "fuzz_env.h"
 
 /*
  * An input that starts with 0x30 (a DER SEQUENCE) is one certificate;
@@ -18,46 +19,6 @@
  */
 
 #define MAX_CERTS 10
-
-/* A quic_env on malloc with a deterministic random stream, reset per input
- * so that every run of an input is the same run. No wall clock. */
-static uint64_t g_rng;
-
-static void *f_alloc(void *user, size_t size)
-{
-    (void)user;
-    return malloc(size != 0 ? size : 1);
-}
-
-static void *f_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    return realloc(ptr, size != 0 ? size : 1);
-}
-
-static void f_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
-static void f_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t z = (g_rng += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        buf[i] = (uint8_t)(z ^ (z >> 31));
-    }
-}
-
-static const quic_env g_env = {
-    .alloc = f_alloc,
-    .realloc = f_realloc,
-    .free = f_free,
-    .random = f_random,
-};
 
 static const uint8_t k_ca_der[414] = {
     0x30, 0x82, 0x01, 0x9a, 0x30, 0x82, 0x01, 0x3f, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x14, 0x43,
@@ -134,11 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (g_store == NULL) {
         /* Built once and kept for the process's life (not a leak). */
-        g_store = crypto_x509_store_new(&g_env);
+        g_store = crypto_x509_store_new(fuzz_env());
         if (g_store == NULL || crypto_x509_store_add(g_store, k_ca_der, sizeof(k_ca_der)) != 0)
             abort();
     }
-    g_rng = 0xce47;
+    *fuzz_rng() = 0xce47;
     const uint8_t *certs[MAX_CERTS];
     size_t lens[MAX_CERTS];
     size_t n;
@@ -157,18 +118,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const hosts[] = {"localhost", "127.0.0.1"};
     for (size_t h = 0; h < 2; h++) {
         crypto_pubkey *key = NULL;
-        int rc = crypto_x509_verify(&g_env, g_store, certs, lens, n, hosts[h], now, &key);
+        int rc = crypto_x509_verify(fuzz_env(), g_store, certs, lens, n, hosts[h], now, &key);
         if (rc == 0 && key != NULL)
             check_key(key, data, size);
         if (key != NULL)
-            crypto_pubkey_free(&g_env, key);
+            crypto_pubkey_free(fuzz_env(), key);
     }
     for (size_t i = 0; i < n; i++) {
         crypto_pubkey *key = NULL;
-        if (crypto_x509_pubkey(&g_env, certs[i], lens[i], &key) == 0 && key != NULL)
+        if (crypto_x509_pubkey(fuzz_env(), certs[i], lens[i], &key) == 0 && key != NULL)
             check_key(key, data, size);
         if (key != NULL)
-            crypto_pubkey_free(&g_env, key);
+            crypto_pubkey_free(fuzz_env(), key);
         uint8_t spki[32];
         (void)crypto_x509_spki_sha256(certs[i], lens[i], spki);
     }

@@ -6,6 +6,8 @@
 
 #include "crypto/backend.h"
 #include "crypto/tls.h"
+#include "fuzz_env.h"
+#include "fuzz_tls_common.h"
 
 /*
  * The input is what a client sends at the INITIAL level: a ClientHello (and,
@@ -15,46 +17,6 @@
  * into small fragments to exercise reassembly). The server's certificate is
  * an ECDSA P-256 leaf (SAN DNS:localhost, IP:127.0.0.1) under a test CA.
  */
-
-/* A quic_env on malloc with a deterministic random stream, reset per input
- * so that every run of an input is the same run. No wall clock. */
-static uint64_t g_rng;
-
-static void *f_alloc(void *user, size_t size)
-{
-    (void)user;
-    return malloc(size != 0 ? size : 1);
-}
-
-static void *f_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    return realloc(ptr, size != 0 ? size : 1);
-}
-
-static void f_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
-static void f_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t z = (g_rng += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        buf[i] = (uint8_t)(z ^ (z >> 31));
-    }
-}
-
-static const quic_env g_env = {
-    .alloc = f_alloc,
-    .realloc = f_realloc,
-    .free = f_free,
-    .random = f_random,
-};
 
 static const uint8_t k_leaf_der[438] = {
     0x30, 0x82, 0x01, 0xb2, 0x30, 0x82, 0x01, 0x58, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x02, 0x51,
@@ -99,36 +61,6 @@ static const uint8_t k_leaf_key_der[121] = {
 
 static crypto_privkey *g_key;
 
-static int cb_send(void *user, crypto_level level, const uint8_t *data, size_t len)
-{
-    (void)user;
-    (void)level;
-    (void)data;
-    (void)len;
-    return 0;
-}
-
-static int cb_set_secret(void *user, crypto_level level, bool is_write, const crypto_suite *suite,
-                         const uint8_t *secret, size_t len)
-{
-    (void)user;
-    (void)level;
-    (void)is_write;
-    (void)suite;
-    (void)secret;
-    (void)len;
-    return 0;
-}
-
-static int cb_transport_params(void *user, const uint8_t *data, size_t len, uint8_t *alert)
-{
-    (void)user;
-    (void)alert;
-    /* Reject a parameter block that starts with 0xff to reach the engine's
-     * callback-failure path too. */
-    return len > 0 && data[0] == 0xff ? CRYPTO_ERR_ILLEGAL_PARAMETER : 0;
-}
-
 static void run(const uint8_t *data, size_t size, bool quic, size_t chunk)
 {
     static const char *const alpn[] = {"hq-interop", "h3", NULL};
@@ -145,13 +77,7 @@ static void run(const uint8_t *data, size_t size, bool quic, size_t chunk)
         .transport_params = quic ? tp : NULL,
         .transport_params_len = quic ? sizeof(tp) : 0,
     };
-    crypto_tls_callbacks cbs = {
-        .send = cb_send,
-        .set_secret = cb_set_secret,
-        .peer_transport_params = cb_transport_params,
-    };
-    g_rng = 0x5eed;
-    crypto_tls *tls = crypto_tls_new(&g_env, &cfg, &cbs);
+    crypto_tls *tls = fuzz_tls_new(&cfg, 0x5eed);
     if (tls == NULL)
         return;
     for (size_t off = 0; off < size; off += chunk) {
@@ -175,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (g_key == NULL) {
         /* Parsed once and kept for the process's life (not a leak). */
-        g_key = crypto_privkey_parse(&g_env, k_leaf_key_der, sizeof(k_leaf_key_der));
+        g_key = crypto_privkey_parse(fuzz_env(), k_leaf_key_der, sizeof(k_leaf_key_der));
         if (g_key == NULL)
             abort();
     }

@@ -9,30 +9,10 @@
 #include "h3/wt_codes.h"
 #include "wt/echo.h"
 #include "wt/wt.h"
+#include "fuzz_env.h"
 
 #define FZ_MAX_STREAMS 64
 #define FZ_MAX_OUT 4096 /* bytes kept per stream for the other side */
-
-static void *fz_alloc(void *u, size_t n)
-{
-    (void)u;
-    return malloc(n ? n : 1);
-}
-static void *fz_realloc(void *u, void *p, size_t n)
-{
-    (void)u;
-    return realloc(p, n ? n : 1);
-}
-static void fz_free(void *u, void *p)
-{
-    (void)u;
-    free(p);
-}
-static void fz_random(void *u, uint8_t *b, size_t n)
-{
-    (void)u;
-    memset(b, 0x5a, n);
-}
 
 typedef struct fz_out {
     uint64_t id;
@@ -122,16 +102,6 @@ static void fz_close(void *u, uint64_t code, const char *reason)
     (void)reason;
 }
 
-static const quic_env *fz_env(void)
-{
-    static quic_env env;
-    env.alloc = fz_alloc;
-    env.realloc = fz_realloc;
-    env.free = fz_free;
-    env.random = fz_random;
-    return &env;
-}
-
 /* A server runs wt/echo at "/echo"; a client has no callbacks. */
 static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
 {
@@ -155,7 +125,7 @@ static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
                        .stop_sending = fz_stop,
                        .send_datagram = fz_dgram,
                        .close = fz_close};
-    ep->wt = wt_endpoint_new(fz_env(), &cfg, NULL, &tp, NULL, &cb);
+    ep->wt = wt_endpoint_new(fuzz_env_fixed(), &cfg, NULL, &tp, NULL, &cb);
     if (ep->wt == NULL)
         return false;
     ep->h3 = wt_endpoint_h3(ep->wt);
