@@ -60,6 +60,8 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
         if (terr != 0) {
             if (c->error == QUIC_ERR_TRANSPORT_PARAMETER)
                 return QUIC_ERR_TRANSPORT_PARAMETER;
+            if (terr == CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION)
+                return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9001 §8.4 */
             return QUIC_ERR_TRANSPORT(QUIC_TE_CRYPTO_ERROR_BASE + crypto_tls_alert(c->tls));
         }
         if (sp->discarded)

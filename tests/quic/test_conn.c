@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "crypto/backend.h"
+#include "crypto/tls_msg.h"
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
 #include "quic/varint.h"
@@ -869,6 +870,89 @@ static void test_stateless_reset_detected(void **state)
     pair_free(&p);
 }
 
+/* A client Initial datagram carrying ClientHello bytes, protected with the Initial keys. */
+static size_t client_initial(const quic_env *env, const uint8_t *dcid, size_t dcid_len,
+                            const uint8_t *ch, size_t ch_len, uint8_t *out, size_t cap)
+{
+    crypto_pp ckeys, skeys;
+    assert_int_equal(crypto_pp_initial(&ckeys, &skeys, env, QUIC_VERSION_1, dcid, dcid_len), 0);
+    static const uint8_t scid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    quic_writer w = quic_writer_init(out, cap - 16);
+    quic_pkt_builder b;
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid, dcid_len, scid,
+                                    sizeof(scid), NULL, 0, 0, 4));
+    assert_true(quic_frame_encode_crypto(&w, 0, ch, ch_len));
+    assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
+    assert_true(quic_pkt_finish(&w, &b, 16));
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    int n = crypto_pp_protect(&ckeys, out, cap, pn_offset, 0, payload_len);
+    assert_true(n > 0);
+    crypto_pp_clear(&ckeys, env);
+    crypto_pp_clear(&skeys, env);
+    return (size_t)n;
+}
+
+/* RFC 9001 §8.4: a ClientHello with a legacy_session_id closes with PROTOCOL_VIOLATION. */
+static void test_legacy_session_id(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    crypto_kex *kex = crypto_kex_new(&p.t.env, CRYPTO_GROUP_X25519);
+    assert_non_null(kex);
+    uint8_t pub[CRYPTO_KEX_MAX_PUBLIC], random[32], sid[8];
+    assert_int_equal(crypto_kex_public(kex, pub, sizeof(pub)), 32);
+    memset(random, 0x11, sizeof(random));
+    memset(sid, 0x22, sizeof(sid));
+    static const uint16_t suites[] = {CRYPTO_TLS_AES_128_GCM_SHA256};
+    static const uint16_t groups[] = {CRYPTO_GROUP_X25519};
+    static const uint16_t sigs[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256};
+    static const uint8_t tp[] = {0x0f, 0x00}; /* initial_source_connection_id, empty */
+    crypto_tls_share share = {CRYPTO_GROUP_X25519, pub, 32};
+    crypto_tls_client_hello_params chp = {
+        .random = random,
+        .session_id = sid,
+        .session_id_len = sizeof(sid),
+        .suites = suites,
+        .n_suites = 1,
+        .groups = groups,
+        .n_groups = 1,
+        .shares = &share,
+        .n_shares = 1,
+        .sig_algs = sigs,
+        .n_sig_algs = 1,
+        .alpn = alpn,
+        .server_name = "example.test",
+        .send_transport_params = true,
+        .transport_params = tp,
+        .transport_params_len = sizeof(tp),
+    };
+    uint8_t ch[1024], pkt[1500];
+    int chn = crypto_tls_encode_client_hello(&chp, ch, sizeof(ch));
+    assert_true(chn > 0);
+    static const uint8_t dcid[8] = {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7};
+    size_t n = client_initial(&p.t.env, dcid, sizeof(dcid), ch, (size_t)chn, pkt, sizeof(pkt));
+    p.s = quic_conn_accept(&p.t.env, &p.sc, NULL, NULL, pkt, n, p.now);
+    assert_non_null(p.s);
+    quic_event ev;
+    bool closed = false;
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_false(ev.by_peer);
+            assert_false(ev.is_app);
+            assert_int_equal(ev.error_code, QUIC_TE_PROTOCOL_VIOLATION);
+            closed = true;
+        }
+    assert_true(closed);
+    /* The CONNECTION_CLOSE goes out in an Initial. */
+    int k = quic_conn_send(p.s, NULL, p.buf, sizeof(p.buf), p.now);
+    assert_true(k > 0);
+    assert_int_equal(p.buf[0] & 0xb0, 0x80); /* long header, type Initial (0b00) */
+    crypto_kex_free(&p.t.env, kex);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_connection_id_limit),
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_stateless_reset_detected),
+        cmocka_unit_test(test_legacy_session_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
