@@ -728,6 +728,17 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return c != NULL ? &c->stats : NULL;
 }
 
+void quic_conn_set_user(quic_conn *c, void *user)
+{
+    if (c != NULL)
+        c->user = user;
+}
+
+void *quic_conn_get_user(const quic_conn *c)
+{
+    return c != NULL ? c->user : NULL;
+}
+
 /* RFC 9001 §6.1: start a key update. */
 int quic_conn_key_update(quic_conn *c)
 {

@@ -110,6 +110,7 @@ typedef struct quic_dgram {
 
 struct quic_conn {
     const quic_env *env;
+    void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
     uint32_t version;

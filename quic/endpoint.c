@@ -89,7 +89,7 @@ void quic_endpoint_free(quic_endpoint *ep)
 
 const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
 {
-    return &ep->stats;
+    return ep != NULL ? &ep->stats : NULL;
 }
 
 static size_t addr_bytes(const quic_addr *a, uint8_t *out)
