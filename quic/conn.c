@@ -567,6 +567,7 @@ void quic_conn_free(quic_conn *c)
         quic_stream_buf_free(&c->sp[i].crecv);
     }
     quic_recovery_free(&c->rec);
+    quic_conn_early_free(c);
     for (int l = 0; l < CRYPTO_LEVEL_COUNT; l++) {
         crypto_pp_clear(&c->tx[l], env);
         crypto_pp_clear(&c->rx[l], env);

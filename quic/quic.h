@@ -103,6 +103,7 @@ typedef struct quic_conn_stats {
     uint64_t bytes_sent, bytes_received;
     uint64_t key_updates;      /* key phase changes (ours and the peer's) */
     uint64_t stateless_resets; /* 1 if the connection ended by one */
+    uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns

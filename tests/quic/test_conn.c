@@ -953,6 +953,122 @@ static void test_legacy_session_id(void **state)
     pair_free(&p);
 }
 
+/* Split a datagram into its packets: offsets and lengths, up to max. */
+static size_t split_packets(const uint8_t *d, size_t len, size_t cid_len, size_t *off,
+                            size_t *plen, quic_pkt_type *type, size_t max)
+{
+    quic_pkt_parse_opts po = {.short_dcid_len = cid_len};
+    size_t n = 0, at = 0;
+    while (at < len && n < max) {
+        quic_pkt_header h;
+        assert_int_equal(quic_pkt_parse_header(d + at, len - at, &po, &h), QUIC_OK);
+        off[n] = at;
+        plen[n] = h.packet_len;
+        type[n] = h.type;
+        n++;
+        at += h.packet_len;
+    }
+    return n;
+}
+
+/* RFC 9001 §4.1.4, §5.7: the client's 1-RTT data overtakes its Handshake flight; the server
+ * keeps it until the handshake completes and then reads it, with nothing retransmitted. */
+static void test_early_packets_kept(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    p.now += 1000;
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    p.now += 1000;
+    assert_true(flow(&p, p.s, &p.c, false) > 0);
+    assert_true(quic_conn_is_established(p.c));
+    assert_false(quic_conn_is_established(p.s));
+    uint64_t sid;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &sid), 0);
+    static const uint8_t msg[] = "early bird";
+    assert_int_equal(quic_stream_write(p.c, sid, msg, sizeof(msg), true), (int64_t)sizeof(msg));
+    /* Collect the client's flight, packet by packet: Handshake ones, then 1-RTT ones. */
+    uint8_t dgs[4][1500], hs[4][1500], app[4][1500];
+    size_t nd = 0, nhs = 0, napp = 0, hs_len[4], app_len[4];
+    int k;
+    while (nd < 4 && (k = quic_conn_send(p.c, NULL, dgs[nd], sizeof(dgs[nd]), p.now)) > 0) {
+        size_t off[8], plen[8];
+        quic_pkt_type type[8];
+        size_t np = split_packets(dgs[nd], (size_t)k, p.sc.cid_len ? p.sc.cid_len : 8, off, plen,
+                                  type, 8);
+        for (size_t i = 0; i < np; i++) {
+            if (type[i] == QUIC_PKT_1RTT) {
+                assert_true(napp < 4);
+                memcpy(app[napp], dgs[nd] + off[i], plen[i]);
+                app_len[napp++] = plen[i];
+            } else if (type[i] == QUIC_PKT_HANDSHAKE) {
+                assert_true(nhs < 4);
+                memcpy(hs[nhs], dgs[nd] + off[i], plen[i]);
+                hs_len[nhs++] = plen[i];
+            }
+        }
+        nd++;
+    }
+    assert_true(napp >= 1);
+    assert_true(nhs >= 1);
+    p.now += 1000;
+    uint64_t dropped = quic_conn_get_stats(p.s)->packets_dropped;
+    for (size_t i = 0; i < napp; i++)
+        assert_int_equal(quic_conn_recv(p.s, NULL, app[i], app_len[i], p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_buffered, napp);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped);
+    uint8_t got[64];
+    bool fin = false;
+    assert_int_equal(quic_stream_read(p.s, sid, got, sizeof(got), &fin), QUIC_ERR_ARGUMENT);
+    for (size_t i = 0; i < nhs; i++)
+        assert_int_equal(quic_conn_recv(p.s, NULL, hs[i], hs_len[i], p.now), 0);
+    assert_true(quic_conn_is_established(p.s));
+    /* The kept packets were read as soon as the keys allowed: no time passed. */
+    assert_int_equal(quic_stream_read(p.s, sid, got, sizeof(got), &fin), (int64_t)sizeof(msg));
+    assert_memory_equal(got, msg, sizeof(msg));
+    assert_true(fin);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped);
+    pump(&p);
+    assert_int_equal(quic_conn_get_stats(p.c)->packets_lost, 0);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_lost, 0);
+    pair_free(&p);
+}
+
+/* The bound: at most QUIC_OPT_EARLY_PACKETS packets are kept, the rest are dropped, and
+ * packets kept for keys that never come are freed with the connection. */
+static void test_early_packets_bounded(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    /* 1-RTT packets from the client, before the server has completed the handshake. */
+    uint8_t pkt[1500];
+    uint64_t dropped = quic_conn_get_stats(p.s)->packets_dropped;
+    static const uint8_t ping[] = {0x01};
+    for (int i = 0; i < QUIC_OPT_EARLY_PACKETS + 2; i++) {
+        quic_writer w = quic_writer_init(pkt, sizeof(pkt) - 16);
+        quic_pkt_builder b;
+        const quic_cid_value *dcid = &p.s->lcid[0].cid;
+        assert_true(quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, (uint64_t)i, 2, false,
+                                         false));
+        assert_true(quic_put_bytes(&w, ping, sizeof(ping)));
+        assert_true(quic_pkt_finish(&w, &b, 16));
+        size_t n = (size_t)(w.p - pkt) + 16;
+        memset(w.p, 0, 16); /* no real tag: never opened while the handshake runs */
+        assert_int_equal(quic_conn_recv(p.s, NULL, pkt, n, p.now), 0);
+    }
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_buffered, QUIC_OPT_EARLY_PACKETS);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped + 2);
+    assert_int_equal(p.s->early_count, QUIC_OPT_EARLY_PACKETS);
+    pair_free(&p); /* leak check: the kept copies are freed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -976,6 +1092,8 @@ int main(void)
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_stateless_reset_detected),
         cmocka_unit_test(test_legacy_session_id),
+        cmocka_unit_test(test_early_packets_kept),
+        cmocka_unit_test(test_early_packets_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
