@@ -743,9 +743,8 @@ int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t schem
 
 /* ECDSA-Sig-Value (RFC 3279 §2.2.3), DER, nothing after it, checked against q over the
  * shared group: the key's own group has no comb table for G yet. */
-static int ecdsa_verify_der(mbedtls_ecp_group *grp, const mbedtls_ecp_point *q,
-                            const uint8_t *hash, size_t hash_len, const uint8_t *sig,
-                            size_t sig_len)
+static int ecdsa_verify_der(mbedtls_ecp_group *grp, const mbedtls_ecp_point *q, const uint8_t *hash,
+                            size_t hash_len, const uint8_t *sig, size_t sig_len)
 {
     unsigned char *p = (unsigned char *)(uintptr_t)sig; /* mbedTLS only reads through it */
     const unsigned char *end = sig + sig_len;

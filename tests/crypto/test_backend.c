@@ -487,9 +487,8 @@ static void sign_verify(test_env *t, crypto_privkey *key, crypto_pubkey *pub, ui
     /* Nor may anything follow the signature. */
     if ((size_t)n < sizeof(sig)) {
         sig[n] = 0;
-        assert_int_equal(
-            crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n + 1),
-            CRYPTO_ERR_DECRYPT_ERROR);
+        assert_int_equal(crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n + 1),
+                         CRYPTO_ERR_DECRYPT_ERROR);
     }
     /* Too small an output buffer. */
     assert_int_equal(crypto_privkey_sign(&t->env, key, scheme, msg, sizeof(msg), sig, 8),

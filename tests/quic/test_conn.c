@@ -872,7 +872,7 @@ static void test_stateless_reset_detected(void **state)
 
 /* A client Initial datagram carrying ClientHello bytes, protected with the Initial keys. */
 static size_t client_initial(const quic_env *env, const uint8_t *dcid, size_t dcid_len,
-                            const uint8_t *ch, size_t ch_len, uint8_t *out, size_t cap)
+                             const uint8_t *ch, size_t ch_len, uint8_t *out, size_t cap)
 {
     crypto_pp ckeys, skeys;
     assert_int_equal(crypto_pp_initial(&ckeys, &skeys, env, QUIC_VERSION_1, dcid, dcid_len), 0);
@@ -954,8 +954,8 @@ static void test_legacy_session_id(void **state)
 }
 
 /* Split a datagram into its packets: offsets and lengths, up to max. */
-static size_t split_packets(const uint8_t *d, size_t len, size_t cid_len, size_t *off,
-                            size_t *plen, quic_pkt_type *type, size_t max)
+static size_t split_packets(const uint8_t *d, size_t len, size_t cid_len, size_t *off, size_t *plen,
+                            quic_pkt_type *type, size_t max)
 {
     quic_pkt_parse_opts po = {.short_dcid_len = cid_len};
     size_t n = 0, at = 0;
@@ -997,8 +997,8 @@ static void test_early_packets_kept(void **state)
     while (nd < 4 && (k = quic_conn_send(p.c, NULL, dgs[nd], sizeof(dgs[nd]), p.now)) > 0) {
         size_t off[8], plen[8];
         quic_pkt_type type[8];
-        size_t np = split_packets(dgs[nd], (size_t)k, p.sc.cid_len ? p.sc.cid_len : 8, off, plen,
-                                  type, 8);
+        size_t np =
+            split_packets(dgs[nd], (size_t)k, p.sc.cid_len ? p.sc.cid_len : 8, off, plen, type, 8);
         for (size_t i = 0; i < np; i++) {
             if (type[i] == QUIC_PKT_1RTT) {
                 assert_true(napp < 4);
@@ -1055,8 +1055,8 @@ static void test_early_packets_bounded(void **state)
         quic_writer w = quic_writer_init(pkt, sizeof(pkt) - 16);
         quic_pkt_builder b;
         const quic_cid_value *dcid = &p.s->lcid[0].cid;
-        assert_true(quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, (uint64_t)i, 2, false,
-                                         false));
+        assert_true(
+            quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, (uint64_t)i, 2, false, false));
         assert_true(quic_put_bytes(&w, ping, sizeof(ping)));
         assert_true(quic_pkt_finish(&w, &b, 16));
         size_t n = (size_t)(w.p - pkt) + 16;
