@@ -21,6 +21,9 @@
  */
 
 const char *crypto_backend_name(void);
+/* How many elliptic-curve groups the backend has loaded and prepared since the process
+ * started (a diagnostic): the mbedTLS backend loads each curve once and shares it. */
+size_t crypto_backend_groups_loaded(void);
 
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
 

@@ -58,6 +58,8 @@ const char *crypto_strerror(int err)
         return "internal_error";
     case CRYPTO_ERR_ALERT_RECEIVED:
         return "alert received from peer";
+    case CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION:
+        return "QUIC protocol violation in the handshake";
     default:
         return "unknown error";
     }
@@ -77,6 +79,7 @@ uint8_t crypto_alert_for_error(int err)
     case CRYPTO_ERR_UNEXPECTED_MESSAGE:
         return CRYPTO_ALERT_UNEXPECTED_MESSAGE;
     case CRYPTO_ERR_ILLEGAL_PARAMETER:
+    case CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION: /* QUIC sends 0x0a instead */
         return CRYPTO_ALERT_ILLEGAL_PARAMETER;
     case CRYPTO_ERR_HANDSHAKE_FAILURE:
         return CRYPTO_ALERT_HANDSHAKE_FAILURE;

@@ -29,6 +29,9 @@ enum {
     CRYPTO_ERR_CERTIFICATE_REQUIRED = -64,
     CRYPTO_ERR_INTERNAL_ERROR = -65,
     CRYPTO_ERR_ALERT_RECEIVED = -66,
+    /* A rule of TLS-for-QUIC broken (RFC 9001 §8.4, a ClientHello with a
+     * legacy_session_id): QUIC closes with PROTOCOL_VIOLATION, not an alert. */
+    CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION = -67,
 };
 
 /* Human-readable name of an error code. */

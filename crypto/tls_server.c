@@ -228,6 +228,9 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     memset(&c, 0, sizeof(c));
     int rc =
         crypto_tls_parse_client_hello(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ch);
+    /* RFC 9001 §8.4: a QUIC client never asks for middlebox compatibility mode. */
+    if (rc == 0 && tls->quic && ch.session_id.len > 0)
+        rc = CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION;
     if (rc == 0)
         rc = negotiate(tls, &ch, &c);
     if (rc == 0 && tls->state == TLS_S_WAIT_CH2)

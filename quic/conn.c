@@ -567,6 +567,7 @@ void quic_conn_free(quic_conn *c)
         quic_stream_buf_free(&c->sp[i].crecv);
     }
     quic_recovery_free(&c->rec);
+    quic_conn_early_free(c);
     for (int l = 0; l < CRYPTO_LEVEL_COUNT; l++) {
         crypto_pp_clear(&c->tx[l], env);
         crypto_pp_clear(&c->rx[l], env);
@@ -726,6 +727,17 @@ const char *quic_conn_alpn(const quic_conn *c)
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {
     return c != NULL ? &c->stats : NULL;
+}
+
+void quic_conn_set_user(quic_conn *c, void *user)
+{
+    if (c != NULL)
+        c->user = user;
+}
+
+void *quic_conn_get_user(const quic_conn *c)
+{
+    return c != NULL ? c->user : NULL;
 }
 
 /* RFC 9001 §6.1: start a key update. */

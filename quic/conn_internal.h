@@ -110,6 +110,7 @@ typedef struct quic_dgram {
 
 struct quic_conn {
     const quic_env *env;
+    void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
     uint32_t version;
@@ -228,6 +229,13 @@ struct quic_conn {
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
 
+    /* Packets that came before their keys (RFC 9001 §4.1.4, §5.7), oldest first. */
+    struct {
+        uint8_t *data;
+        size_t len;
+    } early[QUIC_OPT_EARLY_PACKETS];
+    size_t early_count, early_bytes;
+
     /* Scratch for one received packet (unprotected in place). */
     uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
     bool pending_ack_only; /* internal: the current packet needs no ACK */
@@ -246,6 +254,8 @@ void quic_conn_event(quic_conn *c, const quic_event *ev);
 void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                             const quic_sent_packet *p);
 void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+/* Free the packets kept for keys that never came (quic/conn_recv.c). */
+void quic_conn_early_free(quic_conn *c);
 void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);
 quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, bool is_server,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now);

@@ -60,6 +60,8 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
         if (terr != 0) {
             if (c->error == QUIC_ERR_TRANSPORT_PARAMETER)
                 return QUIC_ERR_TRANSPORT_PARAMETER;
+            if (terr == CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION)
+                return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9001 §8.4 */
             return QUIC_ERR_TRANSPORT(QUIC_TE_CRYPTO_ERROR_BASE + crypto_tls_alert(c->tls));
         }
         if (sp->discarded)
@@ -396,7 +398,10 @@ static int rotate_rx(quic_conn *c, uint64_t pn, uint64_t now)
     return QUIC_OK;
 }
 
-/* One packet of a datagram. Returns 1 if processed, 0 if dropped, < 0 fatal. */
+#define PKT_EARLY 2
+
+/* One packet of a datagram. Returns 1 if processed, 0 if dropped, PKT_EARLY if it came before
+ * its keys, < 0 fatal. */
 static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_header *h, uint64_t now)
 {
     crypto_level level;
@@ -424,11 +429,11 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (!dcid_is_ours(c, h))
         return 0;
     int space = level_space(level);
-    if (!c->have_rx[level] || c->sp[space].discarded)
+    if (c->sp[space].discarded)
         return 0;
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
-    if (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete)
-        return 0;
+    if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
+        return PKT_EARLY;
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
         return 0; /* a NEW_TOKEN token we never issue */
     if (h->packet_len > sizeof(c->rxbuf))
@@ -494,6 +499,63 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     return 1;
 }
 
+/* RFC 9001 §4.1.4, RFC 9000 §5.7: keep a packet whose keys are not there yet, within
+ * QUIC_OPT_EARLY_PACKETS / QUIC_OPT_EARLY_BYTES; false when it must be dropped. */
+static bool early_keep(quic_conn *c, const uint8_t *data, size_t len)
+{
+    if (c->early_count == QUIC_OPT_EARLY_PACKETS || len > QUIC_OPT_EARLY_BYTES - c->early_bytes)
+        return false;
+    uint8_t *copy = quic_env_alloc(c->env, len);
+    if (copy == NULL)
+        return false;
+    memcpy(copy, data, len);
+    c->early[c->early_count].data = copy;
+    c->early[c->early_count].len = len;
+    c->early_count++;
+    c->early_bytes += len;
+    return true;
+}
+
+void quic_conn_early_free(quic_conn *c)
+{
+    for (size_t i = 0; i < c->early_count; i++)
+        quic_env_free(c->env, c->early[i].data);
+    c->early_count = 0;
+    c->early_bytes = 0;
+}
+
+/* Process kept packets whose keys arrived since, oldest first, until none moves. */
+static int early_retry(quic_conn *c, uint64_t now)
+{
+    quic_pkt_parse_opts po = {.short_dcid_len = c->cfg.cid_len};
+    bool progress = true;
+    while (progress && c->early_count > 0 && c->state < QUIC_STATE_CLOSING) {
+        progress = false;
+        for (size_t i = 0; i < c->early_count; i++) {
+            uint8_t *d = c->early[i].data;
+            size_t len = c->early[i].len;
+            quic_pkt_header h;
+            int r = 0;
+            if (quic_pkt_parse_header(d, len, &po, &h) == QUIC_OK && h.packet_len == len)
+                r = process_packet(c, d, &h, now);
+            if (r == PKT_EARLY)
+                continue;
+            /* Processed, dropped or fatal: it leaves the buffer. */
+            memmove(&c->early[i], &c->early[i + 1], (c->early_count - i - 1) * sizeof(c->early[0]));
+            c->early_count--;
+            c->early_bytes -= len;
+            quic_env_free(c->env, d);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                c->stats.packets_dropped++;
+            progress = true;
+            break;
+        }
+    }
+    return QUIC_OK;
+}
+
 int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
                    uint64_t now)
 {
@@ -517,6 +579,7 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
     quic_pkt_parse_opts po = {.short_dcid_len = c->cfg.cid_len};
     size_t off = 0;
     int processed = 0;
+    bool kept = false;
     while (off < len) {
         quic_pkt_header h;
         if (quic_pkt_parse_header(data + off, len - off, &po, &h) != QUIC_OK)
@@ -526,14 +589,30 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
             quic_conn_set_error(c, quic_err_transport_code(r), c->close_frame_type, NULL);
             return r;
         }
-        if (r == 0)
+        if (r == PKT_EARLY) {
+            kept = true;
+            if (early_keep(c, data + off, h.packet_len))
+                c->stats.packets_buffered++;
+            else
+                c->stats.packets_dropped++;
+        } else if (r == 0) {
             c->stats.packets_dropped++;
-        processed += r;
+        } else {
+            processed++;
+        }
         if (c->state >= QUIC_STATE_CLOSING)
             break;
         off += h.packet_len;
     }
-    if (processed == 0 && c->state < QUIC_STATE_CLOSING && is_stateless_reset(c, data, len)) {
+    if (processed > 0 && c->early_count > 0) {
+        int r = early_retry(c, now);
+        if (r < 0) {
+            quic_conn_set_error(c, quic_err_transport_code(r), c->close_frame_type, NULL);
+            return r;
+        }
+    }
+    if (processed == 0 && !kept && c->state < QUIC_STATE_CLOSING &&
+        is_stateless_reset(c, data, len)) {
         c->stats.stateless_resets++;
         quic_conn_enter_draining(c, QUIC_TE_NO_ERROR, false, (const uint8_t *)"stateless reset", 15,
                                  now);

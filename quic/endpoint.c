@@ -7,6 +7,7 @@
 #include "crypto/backend.h"
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
+#include "quic/varint.h"
 
 #define STATELESS_QUEUE 64
 #define STATELESS_MAX 1300
@@ -88,7 +89,7 @@ void quic_endpoint_free(quic_endpoint *ep)
 
 const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
 {
-    return &ep->stats;
+    return ep != NULL ? &ep->stats : NULL;
 }
 
 static size_t addr_bytes(const quic_addr *a, uint8_t *out)
@@ -314,6 +315,58 @@ static void send_retry(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     ep->stats.retries++;
 }
 
+/* RFC 9000 §8.1.3, §10.2: an Initial whose token we cannot validate but which is otherwise
+ * valid (it opens with the Initial keys of its DCID) gets a CONNECTION_CLOSE with
+ * INVALID_TOKEN, sent statelessly in an Initial under the same keys: the client will not
+ * accept another Retry, so silence would only leave it to time out. */
+static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                               const uint8_t *data)
+{
+    crypto_pp ck, sk;
+    if (crypto_pp_initial(&ck, &sk, ep->env, h->version, h->dcid, h->dcid_len) != 0) {
+        ep->stats.dropped++;
+        return;
+    }
+    /* Open a copy: the datagram is the caller's. */
+    uint8_t *copy = quic_env_alloc(ep->env, h->packet_len);
+    bool valid = false;
+    if (copy != NULL) {
+        memcpy(copy, data, h->packet_len);
+        size_t hl;
+        uint64_t pn;
+        valid = crypto_pp_unprotect(&ck, copy, h->packet_len, h->pn_offset, 0, &hl, &pn) >= 0;
+        quic_env_free(ep->env, copy);
+    }
+    stateless_pkt *s = valid ? sq_push(ep, from) : NULL;
+    if (s == NULL) {
+        ep->stats.dropped++;
+        goto out;
+    }
+    quic_writer w = quic_writer_init(s->data, sizeof(s->data) - CRYPTO_AEAD_TAG_LEN);
+    quic_pkt_builder b;
+    /* Our SCID is the DCID the client chose for us (the Retry's SCID, if the token was ours). */
+    if (!quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, h->version, h->scid, h->scid_len, h->dcid,
+                             h->dcid_len, NULL, 0, 0, 1) ||
+        !quic_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) ||
+        !quic_put_varint(&w, QUIC_TE_INVALID_TOKEN) || !quic_put_varint(&w, 0) ||
+        !quic_put_varint(&w, 0) || !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
+        ep->sq_count--;
+        goto out;
+    }
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    int n = crypto_pp_protect(&sk, s->data, sizeof(s->data), pn_offset, 0, payload_len);
+    if (n < 0) {
+        ep->sq_count--;
+        goto out;
+    }
+    s->len = (size_t)n;
+    ep->stats.invalid_tokens++;
+out:
+    crypto_pp_clear(&ck, ep->env);
+    crypto_pp_clear(&sk, ep->env);
+}
+
 /* RFC 9000 §10.3: for a short header we cannot place, smaller than what came in. */
 static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
                        size_t in_len)
@@ -402,7 +455,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         if (quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) !=
                 QUIC_OK ||
             rscid.len != dcid.len || memcmp(rscid.bytes, dcid.bytes, dcid.len) != 0) {
-            ep->stats.dropped++; /* §8.1.3: an invalid token: drop (or INVALID_TOKEN) */
+            send_invalid_token(ep, from, &h, data);
             return QUIC_OK;
         }
         retried = true;

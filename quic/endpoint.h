@@ -21,11 +21,6 @@ int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const ui
                               size_t len, uint64_t now, quic_cid_value *odcid,
                               quic_cid_value *rscid);
 
-/* Statistics for tests. */
-typedef struct quic_endpoint_stats {
-    uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
-    size_t connections;
-} quic_endpoint_stats;
-QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
+/* quic_endpoint_stats and quic_endpoint_get_stats are public, in quic/quic.h. */
 
 #endif

@@ -29,6 +29,13 @@
 #ifndef QUIC_OPT_CID_LEN
 #define QUIC_OPT_CID_LEN 8
 #endif
+/* RFC 9001 §4.1.4, §5.7: packets kept until their keys arrive, per connection. */
+#ifndef QUIC_OPT_EARLY_PACKETS
+#define QUIC_OPT_EARLY_PACKETS 4
+#endif
+#ifndef QUIC_OPT_EARLY_BYTES
+#define QUIC_OPT_EARLY_BYTES (16 * 1024)
+#endif
 #ifndef QUIC_OPT_MAX_CRYPTO_BUFFER
 #define QUIC_OPT_MAX_CRYPTO_BUFFER (64 * 1024) /* per level, out-of-order included */
 #endif

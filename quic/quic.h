@@ -103,6 +103,7 @@ typedef struct quic_conn_stats {
     uint64_t bytes_sent, bytes_received;
     uint64_t key_updates;      /* key phase changes (ours and the peer's) */
     uint64_t stateless_resets; /* 1 if the connection ended by one */
+    uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns
@@ -178,6 +179,10 @@ QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
+/* An application pointer kept with the connection (NULL until set), for
+ * finding one's own state from a connection an endpoint hands out. */
+QUINCE_API void quic_conn_set_user(quic_conn *conn, void *user);
+QUINCE_API void *quic_conn_get_user(const quic_conn *conn);
 
 /* Server: one endpoint for many connections on one socket, demultiplexed by DCID. */
 typedef struct quic_endpoint quic_endpoint;
@@ -199,5 +204,13 @@ QUINCE_API quic_conn *quic_endpoint_accept(quic_endpoint *ep);
  * next quic_endpoint_on_timeout or quic_endpoint_recv). */
 QUINCE_API size_t quic_endpoint_conn_count(const quic_endpoint *ep);
 QUINCE_API quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i);
+
+/* Counters of an endpoint, for tests and tools. */
+typedef struct quic_endpoint_stats {
+    uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
+    uint64_t invalid_tokens; /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    size_t connections;
+} quic_endpoint_stats;
+QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
 
 #endif

@@ -345,6 +345,46 @@ static void test_kex(void **state)
     test_env_check_leaks(&t);
 }
 
+/* One round of what a handshake does with curves: two key shares and a verification. */
+static void curve_round(test_env *t, crypto_privkey *key, crypto_pubkey *pub)
+{
+    kex_agree(t, CRYPTO_GROUP_X25519, 32);
+    kex_agree(t, CRYPTO_GROUP_SECP256R1, 65);
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    int n = crypto_privkey_sign(&t->env, key, CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                (const uint8_t *)"cv", 2, sig, sizeof(sig));
+    assert_true(n > 0);
+    assert_int_equal(crypto_pubkey_verify(pub, CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                          (const uint8_t *)"cv", 2, sig, (size_t)n),
+                     0);
+}
+
+static crypto_privkey *load_key(test_env *t, const char *path);
+static crypto_pubkey *load_cert_key(test_env *t, const char *path);
+
+/* Each curve is loaded (and its base-point table built) once, then shared by every key
+ * share and every verification, also with keys parsed later. */
+static void test_shared_groups(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 31);
+    crypto_privkey *key = load_key(&t, "tests/crypto/data/ec_p256_sec1.pem");
+    crypto_pubkey *pub = load_cert_key(&t, "tests/crypto/data/ec_p256_cert.pem");
+    curve_round(&t, key, pub);
+    size_t loaded = crypto_backend_groups_loaded();
+    assert_true(loaded >= 2 && loaded <= 3); /* X25519, P-256, maybe P-384 from another test */
+    for (int i = 0; i < 10; i++) {
+        crypto_pubkey *fresh = load_cert_key(&t, "tests/crypto/data/ec_p256_cert.pem");
+        curve_round(&t, key, fresh);
+        crypto_pubkey_free(&t.env, fresh);
+    }
+    assert_int_equal(crypto_backend_groups_loaded(), loaded);
+    crypto_pubkey_free(&t.env, pub);
+    crypto_privkey_free(&t.env, key);
+    test_env_check_leaks(&t);
+}
+
 static void test_kex_invalid_points(void **state)
 {
     (void)state;
@@ -444,6 +484,12 @@ static void sign_verify(test_env *t, crypto_privkey *key, crypto_pubkey *pub, ui
                      CRYPTO_ERR_DECRYPT_ERROR);
     assert_int_equal(crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n - 1),
                      CRYPTO_ERR_DECRYPT_ERROR);
+    /* Nor may anything follow the signature. */
+    if ((size_t)n < sizeof(sig)) {
+        sig[n] = 0;
+        assert_int_equal(crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n + 1),
+                         CRYPTO_ERR_DECRYPT_ERROR);
+    }
     /* Too small an output buffer. */
     assert_int_equal(crypto_privkey_sign(&t->env, key, scheme, msg, sizeof(msg), sig, 8),
                      CRYPTO_ERR_BUFFER_TOO_SMALL);
@@ -978,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_aead_rfc9001_a5),
         cmocka_unit_test(test_hp_masks),
         cmocka_unit_test(test_kex),
+        cmocka_unit_test(test_shared_groups),
         cmocka_unit_test(test_kex_invalid_points),
         cmocka_unit_test(test_sign_verify),
         cmocka_unit_test(test_cert_verify_outcomes),

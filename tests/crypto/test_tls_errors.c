@@ -218,7 +218,7 @@ static void test_mlkem_and_x25519(void **state)
     test_env_check_leaks(&t);
 }
 
-/* RFC 8446 §4.1.3 (and RFC 9001 §8.4 for QUIC clients): the session id is echoed. */
+/* RFC 8446 §4.1.3: over TCP the session id is echoed (compatibility mode). */
 static void test_session_id_echo(void **state)
 {
     (void)state;
@@ -230,8 +230,13 @@ static void test_session_id_echo(void **state)
     memset(sid, 0xc3, sizeof(sid));
     k.p.session_id = sid;
     k.p.session_id_len = 32;
+    k.p.send_transport_params = false;
     craft_encode(&k);
-    side *s = server_with(k.msg, k.len, 0);
+    side *s = side_new(true, 500);
+    s->cfg.transport_params = NULL; /* TLS over TCP */
+    s->cfg.transport_params_len = 0;
+    side_start(s);
+    assert_int_equal(crypto_tls_recv(s->tls, CRYPTO_LEVEL_INITIAL, k.msg, k.len), 0);
     size_t off, len;
     assert_true(side_find(s, CRYPTO_LEVEL_INITIAL, CRYPTO_HS_SERVER_HELLO, &off, &len));
     crypto_tls_server_hello sh;
@@ -239,6 +244,30 @@ static void test_session_id_echo(void **state)
         crypto_tls_parse_server_hello(s->out[CRYPTO_LEVEL_INITIAL] + off + 4, len - 4, &sh), 0);
     assert_int_equal(sh.session_id.len, 32);
     assert_memory_equal(sh.session_id.p, sid, 32);
+    side_free(s);
+    craft_free(&k, &t);
+    test_env_check_leaks(&t);
+}
+
+/* RFC 9001 §8.4: in QUIC a non-empty legacy_session_id is a PROTOCOL_VIOLATION. */
+static void test_session_id_in_quic(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 2);
+    crafted k;
+    craft_init(&k, &t);
+    uint8_t sid[1] = {0x01};
+    k.p.session_id = sid;
+    k.p.session_id_len = 1;
+    craft_encode(&k);
+    side *s = server_with(k.msg, k.len, CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION);
+    assert_false(crypto_tls_handshake_done(s->tls));
+    size_t off, len;
+    assert_false(side_find(s, CRYPTO_LEVEL_INITIAL, CRYPTO_HS_SERVER_HELLO, &off, &len));
+    /* The error sticks. */
+    assert_int_equal(crypto_tls_recv(s->tls, CRYPTO_LEVEL_INITIAL, k.msg, k.len),
+                     CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION);
     side_free(s);
     craft_free(&k, &t);
     test_env_check_leaks(&t);
@@ -882,6 +911,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlkem_and_x25519),
         cmocka_unit_test(test_session_id_echo),
+        cmocka_unit_test(test_session_id_in_quic),
         cmocka_unit_test(test_no_supported_versions),
         cmocka_unit_test(test_bad_client_hellos),
         cmocka_unit_test(test_bad_second_hello),

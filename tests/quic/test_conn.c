@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "crypto/backend.h"
+#include "crypto/tls_msg.h"
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
 #include "quic/varint.h"
@@ -869,6 +870,205 @@ static void test_stateless_reset_detected(void **state)
     pair_free(&p);
 }
 
+/* A client Initial datagram carrying ClientHello bytes, protected with the Initial keys. */
+static size_t client_initial(const quic_env *env, const uint8_t *dcid, size_t dcid_len,
+                             const uint8_t *ch, size_t ch_len, uint8_t *out, size_t cap)
+{
+    crypto_pp ckeys, skeys;
+    assert_int_equal(crypto_pp_initial(&ckeys, &skeys, env, QUIC_VERSION_1, dcid, dcid_len), 0);
+    static const uint8_t scid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    quic_writer w = quic_writer_init(out, cap - 16);
+    quic_pkt_builder b;
+    assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid, dcid_len, scid,
+                                    sizeof(scid), NULL, 0, 0, 4));
+    assert_true(quic_frame_encode_crypto(&w, 0, ch, ch_len));
+    assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
+    assert_true(quic_pkt_finish(&w, &b, 16));
+    size_t pn_offset = (size_t)(b.pn_at - b.start);
+    size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
+    int n = crypto_pp_protect(&ckeys, out, cap, pn_offset, 0, payload_len);
+    assert_true(n > 0);
+    crypto_pp_clear(&ckeys, env);
+    crypto_pp_clear(&skeys, env);
+    return (size_t)n;
+}
+
+/* RFC 9001 §8.4: a ClientHello with a legacy_session_id closes with PROTOCOL_VIOLATION. */
+static void test_legacy_session_id(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    crypto_kex *kex = crypto_kex_new(&p.t.env, CRYPTO_GROUP_X25519);
+    assert_non_null(kex);
+    uint8_t pub[CRYPTO_KEX_MAX_PUBLIC], random[32], sid[8];
+    assert_int_equal(crypto_kex_public(kex, pub, sizeof(pub)), 32);
+    memset(random, 0x11, sizeof(random));
+    memset(sid, 0x22, sizeof(sid));
+    static const uint16_t suites[] = {CRYPTO_TLS_AES_128_GCM_SHA256};
+    static const uint16_t groups[] = {CRYPTO_GROUP_X25519};
+    static const uint16_t sigs[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256};
+    static const uint8_t tp[] = {0x0f, 0x00}; /* initial_source_connection_id, empty */
+    crypto_tls_share share = {CRYPTO_GROUP_X25519, pub, 32};
+    crypto_tls_client_hello_params chp = {
+        .random = random,
+        .session_id = sid,
+        .session_id_len = sizeof(sid),
+        .suites = suites,
+        .n_suites = 1,
+        .groups = groups,
+        .n_groups = 1,
+        .shares = &share,
+        .n_shares = 1,
+        .sig_algs = sigs,
+        .n_sig_algs = 1,
+        .alpn = alpn,
+        .server_name = "example.test",
+        .send_transport_params = true,
+        .transport_params = tp,
+        .transport_params_len = sizeof(tp),
+    };
+    uint8_t ch[1024], pkt[1500];
+    int chn = crypto_tls_encode_client_hello(&chp, ch, sizeof(ch));
+    assert_true(chn > 0);
+    static const uint8_t dcid[8] = {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7};
+    size_t n = client_initial(&p.t.env, dcid, sizeof(dcid), ch, (size_t)chn, pkt, sizeof(pkt));
+    p.s = quic_conn_accept(&p.t.env, &p.sc, NULL, NULL, pkt, n, p.now);
+    assert_non_null(p.s);
+    quic_event ev;
+    bool closed = false;
+    while (quic_conn_poll_event(p.s, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_false(ev.by_peer);
+            assert_false(ev.is_app);
+            assert_int_equal(ev.error_code, QUIC_TE_PROTOCOL_VIOLATION);
+            closed = true;
+        }
+    assert_true(closed);
+    /* The CONNECTION_CLOSE goes out in an Initial. */
+    int k = quic_conn_send(p.s, NULL, p.buf, sizeof(p.buf), p.now);
+    assert_true(k > 0);
+    assert_int_equal(p.buf[0] & 0xb0, 0x80); /* long header, type Initial (0b00) */
+    crypto_kex_free(&p.t.env, kex);
+    pair_free(&p);
+}
+
+/* Split a datagram into its packets: offsets and lengths, up to max. */
+static size_t split_packets(const uint8_t *d, size_t len, size_t cid_len, size_t *off, size_t *plen,
+                            quic_pkt_type *type, size_t max)
+{
+    quic_pkt_parse_opts po = {.short_dcid_len = cid_len};
+    size_t n = 0, at = 0;
+    while (at < len && n < max) {
+        quic_pkt_header h;
+        assert_int_equal(quic_pkt_parse_header(d + at, len - at, &po, &h), QUIC_OK);
+        off[n] = at;
+        plen[n] = h.packet_len;
+        type[n] = h.type;
+        n++;
+        at += h.packet_len;
+    }
+    return n;
+}
+
+/* RFC 9001 §4.1.4, §5.7: the client's 1-RTT data overtakes its Handshake flight; the server
+ * keeps it until the handshake completes and then reads it, with nothing retransmitted. */
+static void test_early_packets_kept(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    p.now += 1000;
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    p.now += 1000;
+    assert_true(flow(&p, p.s, &p.c, false) > 0);
+    assert_true(quic_conn_is_established(p.c));
+    assert_false(quic_conn_is_established(p.s));
+    uint64_t sid;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &sid), 0);
+    static const uint8_t msg[] = "early bird";
+    assert_int_equal(quic_stream_write(p.c, sid, msg, sizeof(msg), true), (int64_t)sizeof(msg));
+    /* Collect the client's flight, packet by packet: Handshake ones, then 1-RTT ones. */
+    uint8_t dgs[4][1500], hs[4][1500], app[4][1500];
+    size_t nd = 0, nhs = 0, napp = 0, hs_len[4], app_len[4];
+    int k;
+    while (nd < 4 && (k = quic_conn_send(p.c, NULL, dgs[nd], sizeof(dgs[nd]), p.now)) > 0) {
+        size_t off[8], plen[8];
+        quic_pkt_type type[8];
+        size_t np =
+            split_packets(dgs[nd], (size_t)k, p.sc.cid_len ? p.sc.cid_len : 8, off, plen, type, 8);
+        for (size_t i = 0; i < np; i++) {
+            if (type[i] == QUIC_PKT_1RTT) {
+                assert_true(napp < 4);
+                memcpy(app[napp], dgs[nd] + off[i], plen[i]);
+                app_len[napp++] = plen[i];
+            } else if (type[i] == QUIC_PKT_HANDSHAKE) {
+                assert_true(nhs < 4);
+                memcpy(hs[nhs], dgs[nd] + off[i], plen[i]);
+                hs_len[nhs++] = plen[i];
+            }
+        }
+        nd++;
+    }
+    assert_true(napp >= 1);
+    assert_true(nhs >= 1);
+    p.now += 1000;
+    uint64_t dropped = quic_conn_get_stats(p.s)->packets_dropped;
+    for (size_t i = 0; i < napp; i++)
+        assert_int_equal(quic_conn_recv(p.s, NULL, app[i], app_len[i], p.now), 0);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_buffered, napp);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped);
+    uint8_t got[64];
+    bool fin = false;
+    assert_int_equal(quic_stream_read(p.s, sid, got, sizeof(got), &fin), QUIC_ERR_ARGUMENT);
+    for (size_t i = 0; i < nhs; i++)
+        assert_int_equal(quic_conn_recv(p.s, NULL, hs[i], hs_len[i], p.now), 0);
+    assert_true(quic_conn_is_established(p.s));
+    /* The kept packets were read as soon as the keys allowed: no time passed. */
+    assert_int_equal(quic_stream_read(p.s, sid, got, sizeof(got), &fin), (int64_t)sizeof(msg));
+    assert_memory_equal(got, msg, sizeof(msg));
+    assert_true(fin);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped);
+    pump(&p);
+    assert_int_equal(quic_conn_get_stats(p.c)->packets_lost, 0);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_lost, 0);
+    pair_free(&p);
+}
+
+/* The bound: at most QUIC_OPT_EARLY_PACKETS packets are kept, the rest are dropped, and
+ * packets kept for keys that never come are freed with the connection. */
+static void test_early_packets_bounded(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    assert_int_equal(flow(&p, p.c, &p.s, true), 1);
+    /* 1-RTT packets from the client, before the server has completed the handshake. */
+    uint8_t pkt[1500];
+    uint64_t dropped = quic_conn_get_stats(p.s)->packets_dropped;
+    static const uint8_t ping[] = {0x01};
+    for (int i = 0; i < QUIC_OPT_EARLY_PACKETS + 2; i++) {
+        quic_writer w = quic_writer_init(pkt, sizeof(pkt) - 16);
+        quic_pkt_builder b;
+        const quic_cid_value *dcid = &p.s->lcid[0].cid;
+        assert_true(
+            quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, (uint64_t)i, 2, false, false));
+        assert_true(quic_put_bytes(&w, ping, sizeof(ping)));
+        assert_true(quic_pkt_finish(&w, &b, 16));
+        size_t n = (size_t)(w.p - pkt) + 16;
+        memset(w.p, 0, 16); /* no real tag: never opened while the handshake runs */
+        assert_int_equal(quic_conn_recv(p.s, NULL, pkt, n, p.now), 0);
+    }
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_buffered, QUIC_OPT_EARLY_PACKETS);
+    assert_int_equal(quic_conn_get_stats(p.s)->packets_dropped, dropped + 2);
+    assert_int_equal(p.s->early_count, QUIC_OPT_EARLY_PACKETS);
+    pair_free(&p); /* leak check: the kept copies are freed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,6 +1091,9 @@ int main(void)
         cmocka_unit_test(test_connection_id_limit),
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_stateless_reset_detected),
+        cmocka_unit_test(test_legacy_session_id),
+        cmocka_unit_test(test_early_packets_kept),
+        cmocka_unit_test(test_early_packets_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -152,6 +152,14 @@ static void test_retry_flow(void **state)
     other.port = 6666;
     assert_int_equal(quic_endpoint_recv(f.ep, &other, NULL, f.buf, (size_t)n, 1000), 0);
     assert_int_equal(quic_endpoint_conn_count(f.ep), 0);
+    /* ... with INVALID_TOKEN, to that address (RFC 9000 §8.1.3). */
+    uint8_t closing[1500];
+    quic_addr to;
+    int k = quic_endpoint_send(f.ep, &to, closing, sizeof(closing), 1000);
+    assert_true(k > 0 && k < 100);
+    assert_int_equal(to.port, 6666);
+    assert_int_equal(quic_endpoint_send(f.ep, NULL, closing, sizeof(closing), 1000), 0);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->invalid_tokens, 1);
     assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 1000), 0);
     assert_int_equal(quic_endpoint_conn_count(f.ep), 1);
     quic_conn *s = quic_endpoint_accept(f.ep);
@@ -169,6 +177,58 @@ static void test_retry_flow(void **state)
     }
     assert_true(quic_conn_is_established(c));
     assert_true(quic_conn_is_established(s));
+    quic_conn_free(c);
+    fix_free(&f);
+}
+
+/* RFC 9000 §8.1.3: an Initial with a token we cannot validate is closed with INVALID_TOKEN,
+ * statelessly, in an Initial the client can open; a packet that does not open gets nothing. */
+static void test_invalid_token(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, true);
+    quic_conn *c = quic_conn_client_new(&f.t.env, &f.cc, NULL, NULL, 0);
+    assert_non_null(c);
+    int n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), 0);
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 0), 0);
+    n = quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0);
+    assert_int_equal(quic_conn_recv(c, NULL, f.buf, (size_t)n, 1000), 0);
+    assert_true(c->token_len > 0);
+    c->token[c->token_len - 1] ^= 1; /* the token no longer opens */
+    n = quic_conn_send(c, NULL, f.buf, sizeof(f.buf), 1000);
+    assert_true(n >= 1200);
+    /* A damaged copy (the payload does not open): dropped, no answer. */
+    uint8_t bad[1500];
+    memcpy(bad, f.buf, (size_t)n);
+    bad[n - 1] ^= 1;
+    uint64_t dropped = quic_endpoint_get_stats(f.ep)->dropped;
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, bad, (size_t)n, 1000), 0);
+    assert_int_equal(quic_endpoint_send(f.ep, NULL, bad, sizeof(bad), 1000), 0);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->dropped, dropped + 1);
+    /* The real one. */
+    assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, f.buf, (size_t)n, 1000), 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 0); /* no state */
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->invalid_tokens, 1);
+    quic_addr to;
+    n = quic_endpoint_send(f.ep, &to, f.buf, sizeof(f.buf), 1000);
+    assert_true(n > 0 && n < 100); /* far under the 3x amplification limit */
+    assert_int_equal(to.port, 5555);
+    quic_pkt_parse_opts po = {0};
+    quic_pkt_header h;
+    assert_int_equal(quic_pkt_parse_header(f.buf, (size_t)n, &po, &h), QUIC_OK);
+    assert_int_equal(h.type, QUIC_PKT_INITIAL);
+    assert_int_equal(quic_conn_recv(c, NULL, f.buf, (size_t)n, 2000), 0);
+    quic_event ev;
+    bool closed = false;
+    while (quic_conn_poll_event(c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_true(ev.by_peer);
+            assert_false(ev.is_app);
+            assert_int_equal(ev.error_code, QUIC_TE_INVALID_TOKEN);
+            closed = true;
+        }
+    assert_true(closed);
     quic_conn_free(c);
     fix_free(&f);
 }
@@ -213,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_retry_flow),
+        cmocka_unit_test(test_invalid_token),
         cmocka_unit_test(test_stateless_reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
