@@ -16,7 +16,6 @@
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
-#include "quic/endpoint.h" /* quic_endpoint_get_stats */
 #include "quic/quic.h"
 
 /*
