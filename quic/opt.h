@@ -40,7 +40,7 @@
 #define QUIC_OPT_MAX_CRYPTO_BUFFER (64 * 1024) /* per level, out-of-order included */
 #endif
 #ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
-#define QUIC_OPT_MAX_STREAM_SEND_BUFFER (256 * 1024) /* unacknowledged bytes per stream */
+#define QUIC_OPT_MAX_STREAM_SEND_BUFFER (1024 * 1024) /* unacknowledged bytes per stream */
 #endif
 #ifndef QUIC_OPT_MAX_STREAM_GAPS
 #define QUIC_OPT_MAX_STREAM_GAPS 64 /* out-of-order holes per receive stream */

@@ -24,6 +24,15 @@ void quic_pacer_init(quic_pacer *p, uint64_t mds, uint32_t burst_packets)
 static void refill(quic_pacer *p, uint64_t cwnd, uint64_t srtt, uint64_t now)
 {
     uint64_t cap = p->capacity * MILLI;
+    /* A timer cannot wake us much finer than the granularity: let the bucket
+     * hold what the rate brings in over one, or fast paths would spend their
+     * time waking up for a few packets each. */
+    if (srtt > 0 && cwnd > 0) {
+        uint64_t g =
+            QUIC_PACER_GRANULARITY_US * 5 * (cwnd > CWND_CAP ? CWND_CAP : cwnd) / (4 * srtt);
+        if (g > p->capacity)
+            cap = g * MILLI;
+    }
     if (!p->started) {
         p->started = true;
         p->last_update = now;

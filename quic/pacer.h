@@ -6,9 +6,13 @@
 #include <stdint.h>
 
 /* The bucket fills at rate = N * cwnd / smoothed_rtt with N = 5/4 and holds
- * at most burst_packets * max_datagram_size bytes. ACK-only packets should
+ * at most max(burst_packets * max_datagram_size, rate * QUIC_PACER_GRANULARITY_US)
+ * bytes. ACK-only packets should
  * not be paced (§7.7): do not report them. Times are microseconds. */
 #define QUIC_PACER_BURST_PACKETS 10u
+/* The bucket holds at least what the rate brings in over this long (RFC 9002
+ * §6.1.2 kGranularity): waits shorter than a timer tick buy nothing. */
+#define QUIC_PACER_GRANULARITY_US 1000u
 
 typedef struct quic_pacer {
     uint64_t tokens;   /* thousandths of a byte that may leave now */

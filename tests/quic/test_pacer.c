@@ -74,6 +74,30 @@ static void test_idle_refill_capped(void **state)
                      UINT64_MAX / 2);
 }
 
+/* At high rates the bucket holds one timer granularity's worth: 1.25 *
+ * 120000 B / 1 ms = 150 B/us, so 150000 bytes (125 packets) after idle,
+ * then one packet every 8 us. */
+static void test_granularity_burst(void **state)
+{
+    (void)state;
+    quic_pacer p;
+    quic_pacer_init(&p, MSS, 0);
+    const uint64_t cwnd = 120000, srtt = 1 * MS;
+    assert_int_equal(quic_pacer_next_send_time(&p, cwnd, srtt, MSS, 0), 0);
+    const uint64_t later = 10 * MS;
+    for (int i = 0; i < 125; i++) {
+        assert_int_equal(quic_pacer_next_send_time(&p, cwnd, srtt, MSS, later), later);
+        quic_pacer_on_sent(&p, cwnd, srtt, MSS, later);
+    }
+    assert_int_equal(quic_pacer_next_send_time(&p, cwnd, srtt, MSS, later), later + 8);
+    /* A slow rate (150 B/ms) keeps the 10-packet burst. */
+    quic_pacer_init(&p, MSS, 0);
+    assert_int_equal(quic_pacer_next_send_time(&p, 12000, 100 * MS, MSS, 0), 0);
+    for (int i = 0; i < 10; i++)
+        quic_pacer_on_sent(&p, 12000, 100 * MS, MSS, later);
+    assert_int_equal(quic_pacer_next_send_time(&p, 12000, 100 * MS, MSS, later), later + 8 * MS);
+}
+
 /* Frequent polling loses no rate to rounding: over one second at 0.15 B/us
  * exactly 150000 bytes (125 packets) beyond the burst get out. */
 static void test_no_rounding_drift(void **state)
@@ -114,7 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_then_interval), cmocka_unit_test(test_rate_scales),
         cmocka_unit_test(test_idle_refill_capped),  cmocka_unit_test(test_no_rounding_drift),
-        cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_granularity_burst),   cmocka_unit_test(test_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
