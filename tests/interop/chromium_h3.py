@@ -34,6 +34,10 @@ PAGE = """<!doctype html>
 <script>
 (async () => {
   try {
+    // Two small responses first: their repeated fields make our QPACK encoder
+    // insert into the dynamic table, whatever the timing of the other requests.
+    for (const small of ['/a.txt', '/b.txt'])
+      await (await fetch(small, {cache: 'no-store'})).text();
     const r = await fetch('/big.bin', {cache: 'no-store'});
     const b = await r.arrayBuffer();
     const d = new Uint8Array(await crypto.subtle.digest('SHA-256', b));
@@ -82,6 +86,9 @@ def run(server_bin, chromium, tmp):
         f.write(big)
     with open(os.path.join(root, "index.html"), "w") as f:
         f.write(PAGE)
+    for small in ("a.txt", "b.txt"):
+        with open(os.path.join(root, small), "w") as f:
+            f.write("small file %s\n" % small)
     key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
