@@ -128,17 +128,6 @@ static int cfail(h3_capsule_reader *r, int err)
     return err;
 }
 
-/* As in the frame reader: bytes needed for the two varints collected so far. */
-static size_t capsule_header_need(const uint8_t *h, size_t have)
-{
-    if (have == 0)
-        return 1;
-    size_t tlen = (size_t)1 << (h[0] >> 6);
-    if (have <= tlen)
-        return tlen + 1;
-    return tlen + ((size_t)1 << (h[tlen] >> 6));
-}
-
 /* RFC 9297 §3.2, §3.5; draft-ietf-webtrans-http3-02 §5 */
 static int on_capsule_header(h3_capsule_reader *r, h3_capsule_event *ev)
 {
@@ -196,12 +185,12 @@ int h3_capsule_reader_feed(h3_capsule_reader *r, const uint8_t *data, size_t len
         case CST_HEADER: {
             if (r->closed) /* draft-ietf-webtrans-http3-02 §5: nothing may follow */
                 return cfail(r, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
-            size_t need = capsule_header_need(r->hdr, r->hdr_len);
+            size_t need = quic_varint_pair_need(r->hdr, r->hdr_len);
             size_t take = need - r->hdr_len < avail ? need - r->hdr_len : avail;
             memcpy(r->hdr + r->hdr_len, data + off, take);
             r->hdr_len += take;
             off += take;
-            if (r->hdr_len < capsule_header_need(r->hdr, r->hdr_len))
+            if (r->hdr_len < quic_varint_pair_need(r->hdr, r->hdr_len))
                 break;
             quic_reader hr = quic_reader_init(r->hdr, r->hdr_len);
             if (!quic_get_varint(&hr, &r->type) || !quic_get_varint(&hr, &r->length))

@@ -304,18 +304,6 @@ static int fail(h3_frame_reader *r, int err)
     return err;
 }
 
-/* Bytes of header needed given what is collected: the first byte of each
- * varint gives its length (RFC 9000 §16). */
-static size_t header_need(const uint8_t *h, size_t have)
-{
-    if (have == 0)
-        return 1;
-    size_t tlen = (size_t)1 << (h[0] >> 6);
-    if (have <= tlen)
-        return tlen + 1;
-    return tlen + ((size_t)1 << (h[tlen] >> 6));
-}
-
 /* RFC 9114 Table 1 and §7.2.4, §7.2.5, §7.2.7: may this known type arrive here? */
 static bool frame_allowed(const h3_frame_reader *r, uint64_t type)
 {
@@ -435,15 +423,15 @@ int h3_frame_reader_feed(h3_frame_reader *r, const uint8_t *data, size_t len, si
         size_t avail = len - off;
         switch (r->state) {
         case ST_HEADER: {
-            size_t need = header_need(r->hdr, r->hdr_len);
+            size_t need = quic_varint_pair_need(r->hdr, r->hdr_len);
             size_t take = need - r->hdr_len;
             if (take > avail)
                 take = avail;
             memcpy(r->hdr + r->hdr_len, data + off, take);
             r->hdr_len += take;
             off += take;
-            if (r->hdr_len < header_need(r->hdr, r->hdr_len))
-                break; /* still short; header_need grows as lengths become known */
+            if (r->hdr_len < quic_varint_pair_need(r->hdr, r->hdr_len))
+                break; /* still short; the need grows as lengths become known */
             h3_frame_header h;
             if (h3_frame_header_parse(r->hdr, r->hdr_len, &h) < 0)
                 break;

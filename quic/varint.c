@@ -62,3 +62,14 @@ bool quic_put_varint(quic_writer *w, uint64_t v)
     }
     return quic_put_varint_fixed(w, v, len);
 }
+
+/* RFC 9000 §16: the first byte of each varint gives its length. */
+size_t quic_varint_pair_need(const uint8_t *h, size_t have)
+{
+    if (have == 0)
+        return 1;
+    size_t first = (size_t)1 << (h[0] >> 6);
+    if (have <= first)
+        return first + 1;
+    return first + ((size_t)1 << (h[first] >> 6));
+}

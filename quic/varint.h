@@ -20,4 +20,9 @@ bool quic_put_varint(quic_writer *w, uint64_t v);
 bool quic_put_varint_fixed(quic_writer *w, uint64_t v, size_t len);
 void quic_varint_write_fixed(uint8_t *dst, uint64_t v, size_t len);
 
+/* For a header of two varints read a byte at a time (type + length of an
+ * HTTP/3 frame or a capsule): how many bytes the header needs, given the have
+ * bytes collected so far. It grows as each varint's first byte arrives. */
+size_t quic_varint_pair_need(const uint8_t *h, size_t have);
+
 #endif

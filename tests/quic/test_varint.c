@@ -99,6 +99,23 @@ static void test_cursor_bounds(void **state)
     assert_int_equal(quic_writer_left(&w), 0);
 }
 
+/* Header of two varints collected a byte at a time (HTTP/3 frames, capsules). */
+static void test_pair_need(void **state)
+{
+    (void)state;
+    const uint8_t one_one[] = {0x01, 0x05};
+    const uint8_t two_four[] = {0x40, 0x21, 0x80, 0x00, 0x00, 0x10};
+    const uint8_t eight_one[] = {0xc0, 0, 0, 0, 0, 0, 0, 0x21, 0x3f};
+    assert_int_equal(quic_varint_pair_need(one_one, 0), 1);
+    assert_int_equal(quic_varint_pair_need(one_one, 1), 2);
+    assert_int_equal(quic_varint_pair_need(one_one, 2), 2);
+    assert_int_equal(quic_varint_pair_need(two_four, 1), 3);
+    assert_int_equal(quic_varint_pair_need(two_four, 2), 3);
+    assert_int_equal(quic_varint_pair_need(two_four, 3), 6);
+    assert_int_equal(quic_varint_pair_need(eight_one, 1), 9);
+    assert_int_equal(quic_varint_pair_need(eight_one, 9), 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_boundaries),
         cmocka_unit_test(test_too_big_and_fixed),
         cmocka_unit_test(test_cursor_bounds),
+        cmocka_unit_test(test_pair_need),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
