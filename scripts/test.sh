@@ -25,9 +25,9 @@ run_build() { # dir, meson options...
   failed=$((failed + f))
 }
 
-run_build build-ci -Dwerror=true || { status=1; failed=$((failed + 1)); }
+run_build build-ci -Dwerror=true -Dinterop=enabled || { status=1; failed=$((failed + 1)); }
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-run_build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+run_build build-asan -Dwerror=true -Dinterop=enabled -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug || { status=1; failed=$((failed + 1)); }
 
 # Every fuzz target also runs briefly as a real libFuzzer fuzzer (clang, null crypto).

@@ -199,7 +199,7 @@ def main():
             chromium = shutil.which(other) or other
             if not os.path.exists(chromium):
                 print('chromium not installed (scripts/setup.sh installs it)')
-                return 77
+                return 1
             return browser(server, chromium, work)
         return client(server, other, work)
     finally:

@@ -13,7 +13,7 @@ def main():
     script, server = sys.argv[1:3]
     if shutil.which('chromium') is None:
         print('chromium not installed (scripts/setup.sh installs it)')
-        return 77
+        return 1
     work = tempfile.mkdtemp(prefix='quince-shot-')
     try:
         png = os.path.join(work, 'demo.png')
