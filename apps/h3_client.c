@@ -16,7 +16,7 @@ typedef struct h3cli_req {
 } h3cli_req;
 
 struct h3cli {
-    const quic_env *env;
+    const quince_env *env;
     quic_conn *qc;
     h3_quic *g;
     char *authority;
@@ -123,7 +123,7 @@ static void on_conn_error(void *user, uint64_t code, const char *reason)
             reason != NULL ? reason : "");
 }
 
-h3cli *h3cli_new(const quic_env *env, quic_conn *qc, const char *authority, bool verbose)
+h3cli *h3cli_new(const quince_env *env, quic_conn *qc, const char *authority, bool verbose)
 {
     h3cli *c = calloc(1, sizeof(*c));
     if (c == NULL)

@@ -11,7 +11,7 @@
 typedef struct h3cli h3cli;
 
 /* authority: the :authority of every request (host[:port]). NULL when out of memory. */
-h3cli *h3cli_new(const quic_env *env, quic_conn *qc, const char *authority, bool verbose);
+h3cli *h3cli_new(const quince_env *env, quic_conn *qc, const char *authority, bool verbose);
 void h3cli_free(h3cli *c);
 /* Queue a GET of path whose body is written to out_path. */
 int h3cli_add(h3cli *c, const char *path, const char *out_path);

@@ -19,7 +19,7 @@ typedef struct h3srv_resp {
 } h3srv_resp;
 
 struct h3srv_conn {
-    const quic_env *env;
+    const quince_env *env;
     quic_conn *qc;
     h3_quic *g;
     h3srv_open_fn open_file;
@@ -230,7 +230,7 @@ static void on_writable(void *user, uint64_t id)
         resp_pump(c, r);
 }
 
-h3srv_conn *h3srv_conn_new(const quic_env *env, quic_conn *qc, h3srv_open_fn open_file,
+h3srv_conn *h3srv_conn_new(const quince_env *env, quic_conn *qc, h3srv_open_fn open_file,
                            void *open_user, h3srv_stats *stats, bool verbose)
 {
     h3srv_conn *c = calloc(1, sizeof(*c));

@@ -19,7 +19,7 @@ typedef struct h3srv_stats {
 typedef struct h3srv_conn h3srv_conn;
 
 /* NULL when out of memory. stats is shared by the server's connections. */
-h3srv_conn *h3srv_conn_new(const quic_env *env, quic_conn *qc, h3srv_open_fn open_file,
+h3srv_conn *h3srv_conn_new(const quince_env *env, quic_conn *qc, h3srv_open_fn open_file,
                            void *open_user, h3srv_stats *stats, bool verbose);
 /* Logs the connection's QPACK counters (one line) and frees our state; the
  * quic_conn itself belongs to the endpoint. */

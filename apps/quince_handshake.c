@@ -105,8 +105,8 @@ static int flush(side *from)
 
 int main(int argc, char **argv)
 {
-    quic_env env_storage = io_env_default();
-    const quic_env *env = &env_storage;
+    quince_env env_storage = io_env_default();
+    const quince_env *env = &env_storage;
     const char *alpn[] = {"h3", NULL};
     int64_t now = (int64_t)time(NULL);
     (void)argc;
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     crypto_tls_free(client.tls);
     crypto_tls_free(server.tls);
     crypto_privkey_free(env, key);
-    quic_env_free(env, der);
-    quic_env_free(env, key_der);
+    quince_env_free(env, der);
+    quince_env_free(env, key_der);
     return ok ? 0 : 1;
 }

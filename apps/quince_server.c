@@ -54,7 +54,7 @@ typedef struct srv_conn {
 
 typedef struct server {
     quic_config cfg;
-    const quic_env *env;
+    const quince_env *env;
     io_udp sock;
     quic_endpoint *qep;
     io_loop *loop;
@@ -627,8 +627,8 @@ int main(int argc, char **argv)
     crypto_privkey_free(s->env, key);
     if (ders != NULL)
         crypto_x509_der_free(s->env, ders, lens, count);
-    quic_env_free(s->env, gen_der);
-    quic_env_free(s->env, gen_key_der);
+    quince_env_free(s->env, gen_der);
+    quince_env_free(s->env, gen_key_der);
     io_env_cleanup(&ienv);
     return sig < 0 ? 1 : 0;
 }

@@ -44,7 +44,7 @@ typedef struct chat_msg {
 } chat_msg;
 
 typedef struct wsrv {
-    const quic_env *env;
+    const quince_env *env;
     quic_config cfg;
     io_udp sock;
     quic_endpoint *qep;
@@ -592,8 +592,8 @@ static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us
     io_loop_destroy(v->loop);
     io_udp_close(&v->sock);
     crypto_privkey_free(v->env, key);
-    quic_env_free(v->env, der);
-    quic_env_free(v->env, key_der);
+    quince_env_free(v->env, der);
+    quince_env_free(v->env, key_der);
     io_env_cleanup(&ienv);
     return sig < 0 ? 1 : 0;
 }

@@ -230,7 +230,7 @@ void bench_env_reset_peak(bench_env *b)
     b->peak = b->live;
 }
 
-void bench_certs_make(const quic_env *env, unsigned rsa_bits, bench_certs *c)
+void bench_certs_make(const quince_env *env, unsigned rsa_bits, bench_certs *c)
 {
     memset(c, 0, sizeof(*c));
     crypto_cert_params ca = {.common_name = "Quince Bench CA",
@@ -257,14 +257,14 @@ void bench_certs_make(const quic_env *env, unsigned rsa_bits, bench_certs *c)
         bench_fail("crypto_cert_generate (leaf)", rc);
 }
 
-void bench_certs_free(const quic_env *env, bench_certs *c)
+void bench_certs_free(const quince_env *env, bench_certs *c)
 {
     crypto_privkey_free(env, c->ca_key);
     crypto_privkey_free(env, c->leaf_key);
-    quic_env_free(env, c->ca_der);
-    quic_env_free(env, c->ca_key_der);
-    quic_env_free(env, c->leaf_der);
-    quic_env_free(env, c->leaf_key_der);
+    quince_env_free(env, c->ca_der);
+    quince_env_free(env, c->ca_key_der);
+    quince_env_free(env, c->leaf_der);
+    quince_env_free(env, c->leaf_key_der);
     memset(c, 0, sizeof(*c));
 }
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "crypto/backend.h"
-#include "quic/env.h"
+#include "base/env.h"
 
 /*
  * Every bench prints rows of one shape so that scripts/bench.sh (and the
@@ -73,12 +73,12 @@ _Noreturn void bench_fail(const char *what, int rc);
 void bench_fill(uint8_t *buf, size_t len, uint64_t seed);
 
 /*
- * A quic_env whose allocator counts live bytes, the peak and the calls, and
+ * A quince_env whose allocator counts live bytes, the peak and the calls, and
  * whose random source is a seeded PRNG (splitmix64: deterministic, not
  * secure, for benchmarks only). Use &b->env; keep the bench_env in place.
  */
 typedef struct bench_env {
-    quic_env env;
+    quince_env env;
     uint64_t rng;
     size_t live;     /* bytes currently allocated (payloads, no allocator overhead) */
     size_t peak;     /* highest live since the last bench_env_reset_peak */
@@ -92,7 +92,7 @@ void bench_env_reset_peak(bench_env *b);
 
 /*
  * The process heap as the C library sees it. mbedTLS (and OpenSSL, in the
- * peer bench) allocate with calloc/free directly, not through quic_env, so
+ * peer bench) allocate with calloc/free directly, not through quince_env, so
  * the env counters above miss their memory. Where the build allows it
  * (glibc, no sanitizer) the bench binaries interpose malloc, calloc, realloc
  * and free, and while bench_heap_current is set every call is counted there
@@ -125,7 +125,7 @@ typedef struct bench_certs {
     crypto_privkey *ca_key, *leaf_key;
 } bench_certs;
 
-void bench_certs_make(const quic_env *env, unsigned rsa_bits, bench_certs *c);
-void bench_certs_free(const quic_env *env, bench_certs *c);
+void bench_certs_make(const quince_env *env, unsigned rsa_bits, bench_certs *c);
+void bench_certs_free(const quince_env *env, bench_certs *c);
 
 #endif

@@ -63,7 +63,7 @@ static void bench_aead(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
     if (!bench_any_selected(o, prefix, rows, 4))
         return;
     static aead_state s;
-    const quic_env *env = &be->env;
+    const quince_env *env = &be->env;
     uint8_t key[CRYPTO_AEAD_MAX_KEY_LEN];
     char name[96];
     bench_fill(key, sizeof(key), 1);
@@ -154,7 +154,7 @@ static void bench_pp(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
         !bench_any_selected(o, p3, other_rows + 3, 1))
         return;
     static pp_state s;
-    const quic_env *env = &be->env;
+    const quince_env *env = &be->env;
     crypto_hash_alg hash = alg == CRYPTO_AEAD_AES_256_GCM ? CRYPTO_HASH_SHA384 : CRYPTO_HASH_SHA256;
     uint8_t secret[48];
     char name[96];
@@ -201,7 +201,7 @@ static void bench_pp(const bench_opts *o, bench_env *be, crypto_aead_alg alg)
 }
 
 typedef struct initial_state {
-    const quic_env *env;
+    const quince_env *env;
     uint8_t dcid[8];
 } initial_state;
 
@@ -233,7 +233,7 @@ static void initial_keys_loop(void *arg, uint64_t iters)
 }
 
 typedef struct kex_state {
-    const quic_env *env;
+    const quince_env *env;
     uint16_t group;
     crypto_kex *mine;
     uint8_t peer[CRYPTO_KEX_MAX_PUBLIC];
@@ -319,7 +319,7 @@ static void bench_kex(const bench_opts *o, bench_env *be, uint16_t group, const 
 }
 
 typedef struct sig_state {
-    const quic_env *env;
+    const quince_env *env;
     uint16_t scheme;
     crypto_privkey *key;
     crypto_pubkey *pub;
@@ -386,8 +386,8 @@ static void bench_sig(const bench_opts *o, bench_env *be, unsigned rsa_bits, uin
     bench_timed(o, name, verify_loop, &s, 0);
     crypto_pubkey_free(s.env, s.pub);
     crypto_privkey_free(s.env, s.key);
-    quic_env_free(s.env, der);
-    quic_env_free(s.env, key_der);
+    quince_env_free(s.env, der);
+    quince_env_free(s.env, key_der);
 }
 
 int main(int argc, char **argv)

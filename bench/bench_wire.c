@@ -31,7 +31,7 @@ static void stream_encode_loop(void *arg, uint64_t iters)
 {
     stream_state *s = arg;
     for (uint64_t i = 0; i < iters; i++) {
-        quic_writer w = quic_writer_init(s->pkt, sizeof(s->pkt));
+        quince_writer w = quince_writer_init(s->pkt, sizeof(s->pkt));
         if (!quic_frame_encode_stream(&w, 4, s->offset, s->data, STREAM_CHUNK, false, true))
             bench_fail("quic_frame_encode_stream", 0);
         s->offset += STREAM_CHUNK;
@@ -62,7 +62,7 @@ static void ack_encode_loop(void *arg, uint64_t iters)
 {
     ack_state *s = arg;
     for (uint64_t i = 0; i < iters; i++) {
-        quic_writer w = quic_writer_init(s->pkt, sizeof(s->pkt));
+        quince_writer w = quince_writer_init(s->pkt, sizeof(s->pkt));
         size_t n = quic_frame_encode_ack(&w, &s->rs, 25, NULL, 0);
         if (n != s->ranges)
             bench_fail("quic_frame_encode_ack", (int)n);
@@ -112,7 +112,7 @@ static void bench_ack(const bench_opts *o, bench_env *be, size_t ranges)
             bench_fail("quic_ranges_add", 0);
     }
     s.ranges = ranges;
-    quic_writer w = quic_writer_init(s.pkt, sizeof(s.pkt));
+    quince_writer w = quince_writer_init(s.pkt, sizeof(s.pkt));
     if (quic_frame_encode_ack(&w, &s.rs, 25, NULL, 0) != ranges)
         bench_fail("quic_frame_encode_ack", 0);
     s.pkt_len = (size_t)(w.p - s.pkt);
@@ -157,7 +157,7 @@ static void small_decode_loop(void *arg, uint64_t iters)
 /* ---- Stream reassembly ---- */
 
 typedef struct sb_state {
-    const quic_env *env;
+    const quince_env *env;
     uint8_t *data; /* XFER bytes */
     uint8_t sink[64 * 1024];
     size_t *order; /* chunk indices in arrival order (duplicates allowed) */
@@ -282,7 +282,7 @@ static void bench_stream_buf_mem(const bench_opts *o, bench_env *be)
 /* ---- HTTP/3 frame reader ---- */
 
 typedef struct h3_state {
-    const quic_env *env;
+    const quince_env *env;
     uint8_t *stream;
     size_t len;
     size_t piece; /* bytes handed to the reader per call (a STREAM frame's worth) */
@@ -334,7 +334,7 @@ static void h3_build(h3_state *s, uint64_t type, size_t payload, size_t count)
     s->stream = malloc(count * (payload + 16));
     if (s->stream == NULL)
         bench_fail("malloc", 0);
-    quic_writer w = quic_writer_init(s->stream, count * (payload + 16));
+    quince_writer w = quince_writer_init(s->stream, count * (payload + 16));
     for (size_t i = 0; i < count; i++) {
         bool ok = type == H3_FRAME_DATA ? h3_frame_put_data(&w, body, payload)
                                         : h3_frame_put_headers(&w, body, payload);
@@ -378,7 +378,7 @@ int main(int argc, char **argv)
     ss.offset = 1u << 20;
     bench_timed(&o, "frame.stream.encode.1150", stream_encode_loop, &ss, STREAM_CHUNK);
     {
-        quic_writer w = quic_writer_init(ss.pkt, sizeof(ss.pkt));
+        quince_writer w = quince_writer_init(ss.pkt, sizeof(ss.pkt));
         if (!quic_frame_encode_stream(&w, 4, 1u << 20, ss.data, STREAM_CHUNK, false, true))
             bench_fail("quic_frame_encode_stream", 0);
         ss.pkt_len = (size_t)(w.p - ss.pkt);
@@ -390,8 +390,8 @@ int main(int argc, char **argv)
         bench_ack(&o, &be, ack_sizes[i]);
 
     static small_state sm;
-    quic_writer w = quic_writer_init(sm.pkt, sizeof(sm.pkt));
-    for (uint64_t id = 0; quic_writer_left(&w) >= 16; id += 4, sm.frames++) {
+    quince_writer w = quince_writer_init(sm.pkt, sizeof(sm.pkt));
+    for (uint64_t id = 0; quince_writer_left(&w) >= 16; id += 4, sm.frames++) {
         quic_frame f = {.type = QUIC_FT_MAX_STREAM_DATA,
                         .u.max_stream_data = {.stream_id = id, .max = 1000000 + id * 4096}};
         if (!quic_frame_encode(&w, &f))

@@ -75,7 +75,7 @@ static int count_cb(void *user, uint64_t sid, const h3_qpack_field *f, size_t n)
 }
 
 /* Decode a qifs .out file (T from its name) iterations times. */
-static void bench_decode(const quic_env *env, const char *path, size_t cap, int iterations)
+static void bench_decode(const quince_env *env, const char *path, size_t cap, int iterations)
 {
     size_t len;
     uint8_t *data = read_file(path, &len);
@@ -108,7 +108,7 @@ static void bench_decode(const quic_env *env, const char *path, size_t cap, int 
 }
 
 /* Encode a .qif (with immediate acknowledgments) iterations times. */
-static void bench_encode(const quic_env *env, const char *path, size_t cap, int iterations)
+static void bench_encode(const quince_env *env, const char *path, size_t cap, int iterations)
 {
     size_t len;
     char *text = (char *)read_file(path, &len);
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 {
     int iterations = argc > 1 ? atoi(argv[1]) : 50;
     const char *root = argc > 2 ? argv[2] : QUINCE_SOURCE_ROOT;
-    quic_env env = {0};
+    quince_env env = {0};
     env.alloc = b_alloc;
     env.realloc = b_realloc;
     env.free = b_free;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "crypto/error.h"
 
 /*
@@ -15,7 +15,7 @@
  *   crypto/backend_null.c     identity AEAD, zero header-protection mask and
  *                             deterministic "signatures", for fuzzing builds.
  * Another backend (mbedTLS 3, OpenSSL libcrypto) implements this header again.
- * Contexts are opaque and allocated through the quic_env allocator.
+ * Contexts are opaque and allocated through the quince_env allocator.
  * Functions returning int give 0 (or a length) on success and a negative
  * CRYPTO_ERR_* on failure.
  */
@@ -40,10 +40,10 @@ int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out
 /* Incremental hash, for the TLS transcript: peek gives the digest so far and
  * leaves the context open for more updates. */
 typedef struct crypto_hash_ctx crypto_hash_ctx;
-crypto_hash_ctx *crypto_hash_new(const quic_env *env, crypto_hash_alg alg);
+crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg);
 int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len);
 int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out);
-void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx);
+void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx);
 
 int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
                 size_t len, uint8_t *out);
@@ -67,8 +67,8 @@ typedef enum crypto_aead_alg {
 size_t crypto_aead_key_len(crypto_aead_alg alg);
 
 typedef struct crypto_aead crypto_aead;
-crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key);
-void crypto_aead_free(const quic_env *env, crypto_aead *ctx);
+crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key);
+void crypto_aead_free(const quince_env *env, crypto_aead *ctx);
 /* out gets len + CRYPTO_AEAD_TAG_LEN bytes; out may equal in. Returns the length. */
 int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
                      const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
@@ -81,8 +81,8 @@ int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN
 
 /* Header protection: AES-ECB for the AES suites, ChaCha20 for ChaCha20-Poly1305. */
 typedef struct crypto_hp crypto_hp;
-crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key);
-void crypto_hp_free(const quic_env *env, crypto_hp *ctx);
+crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key);
+void crypto_hp_free(const quince_env *env, crypto_hp *ctx);
 int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5]);
 
 /* ---- Key exchange (TLS NamedGroup codepoints) ---- */
@@ -94,8 +94,8 @@ int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5]);
 
 typedef struct crypto_kex crypto_kex;
 /* Generates a fresh key pair with env->random. NULL for an unknown group. */
-crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group);
-void crypto_kex_free(const quic_env *env, crypto_kex *ctx);
+crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group);
+void crypto_kex_free(const quince_env *env, crypto_kex *ctx);
 /* Our public key share as sent in key_share (X25519: 32 raw bytes; P-256:
  * 65-byte uncompressed point). Returns its length. */
 int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap);
@@ -118,16 +118,16 @@ int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uin
 
 typedef struct crypto_privkey crypto_privkey;
 /* PEM or DER (PKCS#8, SEC1 or PKCS#1). */
-crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, size_t len);
-void crypto_privkey_free(const quic_env *env, crypto_privkey *key);
+crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len);
+void crypto_privkey_free(const quince_env *env, crypto_privkey *key);
 /* true if the key can sign with this scheme (ECDSA P-256; RSA-PSS). */
 bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme);
 /* Sign msg (hashing it first with the scheme's hash). Returns the signature length. */
-int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t scheme,
+int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
                         const uint8_t *msg, size_t len, uint8_t *sig, size_t cap);
 
 typedef struct crypto_pubkey crypto_pubkey;
-void crypto_pubkey_free(const quic_env *env, crypto_pubkey *key);
+void crypto_pubkey_free(const quince_env *env, crypto_pubkey *key);
 /* 0 if sig is a valid signature of msg under scheme, CRYPTO_ERR_DECRYPT_ERROR if
  * not, CRYPTO_ERR_ILLEGAL_PARAMETER if the scheme does not fit the key. */
 int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
@@ -137,10 +137,10 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
 
 /* Trust anchors: a set of CA certificates. */
 typedef struct crypto_x509_store crypto_x509_store;
-crypto_x509_store *crypto_x509_store_new(const quic_env *env);
+crypto_x509_store *crypto_x509_store_new(const quince_env *env);
 /* Add PEM (one or many certificates) or a single DER certificate. */
 int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len);
-void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store);
+void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store);
 
 /*
  * Verify a chain (leaf first, DER, as in the TLS Certificate message) against
@@ -151,20 +151,20 @@ void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store);
  *   CRYPTO_ERR_BAD_CERTIFICATE, CRYPTO_ERR_UNKNOWN_CA, CRYPTO_ERR_CERT_EXPIRED,
  *   CRYPTO_ERR_UNSUPPORTED_CERTIFICATE.
  */
-int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
+int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
                        const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
                        const char *host, int64_t now_unix, crypto_pubkey **leaf_key);
 
 /* The public key of one DER certificate, without any verification (insecure
  * and pinned-hash modes). */
-int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len,
+int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
                        crypto_pubkey **key);
 
 /* Parse PEM certificates (or one DER) into DER blobs, allocated with env.
  * Returns the number of certificates; free with crypto_x509_der_free. */
-int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len,
+int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
                             uint8_t ***ders, size_t **lens);
-void crypto_x509_der_free(const quic_env *env, uint8_t **ders, size_t *lens, size_t n);
+void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n);
 
 /* A certificate to generate: ECDSA P-256 key (or RSA-2048 with rsa_bits). */
 typedef struct crypto_cert_params {
@@ -183,7 +183,7 @@ typedef struct crypto_cert_params {
 
 /* Generate a key and a certificate. *der and *key_der (PKCS#8 or SEC1 DER)
  * are allocated with env; *key is the parsed key (may be NULL if not wanted). */
-int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, uint8_t **der,
+int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key);
 

@@ -33,15 +33,15 @@ const char *crypto_backend_name(void)
     return "mbedtls";
 }
 
-/* mbedTLS draws randomness through this adapter only: p_rng is the quic_env. */
+/* mbedTLS draws randomness through this adapter only: p_rng is the quince_env. */
 static int env_rng(void *p_rng, unsigned char *out, size_t len)
 {
-    const quic_env *env = p_rng;
-    quic_env_random(env, out, len);
+    const quince_env *env = p_rng;
+    quince_env_random(env, out, len);
     return 0;
 }
 
-static void *rng_arg(const quic_env *env)
+static void *rng_arg(const quince_env *env)
 {
     return (void *)(uintptr_t)env; /* mbedTLS wants void *; the env is never written */
 }
@@ -86,11 +86,11 @@ struct crypto_hash_ctx {
     } u;
 };
 
-crypto_hash_ctx *crypto_hash_new(const quic_env *env, crypto_hash_alg alg)
+crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
     if (crypto_hash_len(alg) == 0)
         return NULL;
-    crypto_hash_ctx *ctx = quic_env_calloc(env, sizeof(*ctx));
+    crypto_hash_ctx *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -141,7 +141,7 @@ int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
-void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx)
+void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
 {
     if (ctx == NULL)
         return;
@@ -149,7 +149,7 @@ void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx)
         mbedtls_sha256_free(&ctx->u.sha256);
     else
         mbedtls_sha512_free(&ctx->u.sha512);
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
@@ -207,12 +207,12 @@ struct crypto_aead {
     } u;
 };
 
-crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     size_t key_len = crypto_aead_key_len(alg);
     if (key_len == 0 || key == NULL)
         return NULL;
-    crypto_aead *ctx = quic_env_calloc(env, sizeof(*ctx));
+    crypto_aead *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -231,7 +231,7 @@ crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uin
     return ctx;
 }
 
-void crypto_aead_free(const quic_env *env, crypto_aead *ctx)
+void crypto_aead_free(const quince_env *env, crypto_aead *ctx)
 {
     if (ctx == NULL)
         return;
@@ -239,7 +239,7 @@ void crypto_aead_free(const quic_env *env, crypto_aead *ctx)
         mbedtls_chachapoly_free(&ctx->u.chachapoly);
     else
         mbedtls_gcm_free(&ctx->u.gcm);
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
@@ -284,12 +284,12 @@ struct crypto_hp {
     uint8_t chacha_key[32];
 };
 
-crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     size_t key_len = crypto_aead_key_len(alg);
     if (key_len == 0 || key == NULL)
         return NULL;
-    crypto_hp *ctx = quic_env_calloc(env, sizeof(*ctx));
+    crypto_hp *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -303,13 +303,13 @@ crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t
     return ctx;
 }
 
-void crypto_hp_free(const quic_env *env, crypto_hp *ctx)
+void crypto_hp_free(const quince_env *env, crypto_hp *ctx)
 {
     if (ctx == NULL)
         return;
     mbedtls_aes_free(&ctx->aes);
     mbedtls_platform_zeroize(ctx->chacha_key, sizeof(ctx->chacha_key));
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
@@ -457,7 +457,7 @@ size_t crypto_backend_groups_loaded(void)
 /* ---- Key exchange (RFC 8446 §4.2.8.2, §7.4) ---- */
 
 struct crypto_kex {
-    const quic_env *env;
+    const quince_env *env;
     uint16_t group;
     mbedtls_ecp_group *grp; /* the shared group, or own */
     mbedtls_ecp_group own;  /* loaded only when the shared one is unavailable */
@@ -465,7 +465,7 @@ struct crypto_kex {
     mbedtls_ecp_point q;
 };
 
-crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group)
+crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
 {
     mbedtls_ecp_group_id id;
     if (group == CRYPTO_GROUP_X25519)
@@ -474,7 +474,7 @@ crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group)
         id = MBEDTLS_ECP_DP_SECP256R1;
     else
         return NULL;
-    crypto_kex *ctx = quic_env_calloc(env, sizeof(*ctx));
+    crypto_kex *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx == NULL)
         return NULL;
     ctx->env = env;
@@ -497,14 +497,14 @@ crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group)
     return ctx;
 }
 
-void crypto_kex_free(const quic_env *env, crypto_kex *ctx)
+void crypto_kex_free(const quince_env *env, crypto_kex *ctx)
 {
     if (ctx == NULL)
         return;
     mbedtls_ecp_group_free(&ctx->own);
     mbedtls_mpi_free(&ctx->d);
     mbedtls_ecp_point_free(&ctx->q);
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 static size_t kex_share_len(uint16_t group)
@@ -586,11 +586,11 @@ static bool looks_like_pem(const uint8_t *data, size_t len)
 }
 
 /* mbedTLS parses PEM only from a NUL-terminated buffer whose length counts the NUL. */
-static uint8_t *pem_copy(const quic_env *env, const uint8_t *data, size_t len)
+static uint8_t *pem_copy(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;
-    uint8_t *buf = quic_env_alloc(env, len + 1);
+    uint8_t *buf = quince_env_alloc(env, len + 1);
     if (buf != NULL) {
         memcpy(buf, data, len);
         buf[len] = 0;
@@ -598,11 +598,11 @@ static uint8_t *pem_copy(const quic_env *env, const uint8_t *data, size_t len)
     return buf;
 }
 
-crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, size_t len)
+crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
         return NULL;
-    crypto_privkey *key = quic_env_calloc(env, sizeof(*key));
+    crypto_privkey *key = quince_env_calloc(env, sizeof(*key));
     if (key == NULL)
         return NULL;
     mbedtls_pk_init(&key->pk);
@@ -615,7 +615,7 @@ crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, s
         }
         rc = mbedtls_pk_parse_key(&key->pk, buf, len + 1, NULL, 0);
         mbedtls_platform_zeroize(buf, len);
-        quic_env_free(env, buf);
+        quince_env_free(env, buf);
     } else {
         rc = mbedtls_pk_parse_key(&key->pk, data, len, NULL, 0);
     }
@@ -626,20 +626,20 @@ crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, s
     return key;
 }
 
-void crypto_privkey_free(const quic_env *env, crypto_privkey *key)
+void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     if (key == NULL)
         return;
     mbedtls_pk_free(&key->pk);
-    quic_env_free(env, key);
+    quince_env_free(env, key);
 }
 
-void crypto_pubkey_free(const quic_env *env, crypto_pubkey *key)
+void crypto_pubkey_free(const quince_env *env, crypto_pubkey *key)
 {
     if (key == NULL)
         return;
     mbedtls_pk_free(&key->pk);
-    quic_env_free(env, key);
+    quince_env_free(env, key);
 }
 
 typedef enum sig_kind { SIG_NONE, SIG_ECDSA, SIG_RSA_PSS, SIG_RSA_PKCS1 } sig_kind;
@@ -704,7 +704,7 @@ bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
     return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve);
 }
 
-int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t scheme,
+int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
                         const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
 {
     mbedtls_md_type_t md;
@@ -805,13 +805,13 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
 #define X509_MAX_CHAIN 10
 
 struct crypto_x509_store {
-    const quic_env *env; /* for the NUL-terminated copies PEM parsing needs */
+    const quince_env *env; /* for the NUL-terminated copies PEM parsing needs */
     mbedtls_x509_crt cas;
 };
 
-crypto_x509_store *crypto_x509_store_new(const quic_env *env)
+crypto_x509_store *crypto_x509_store_new(const quince_env *env)
 {
-    crypto_x509_store *store = quic_env_calloc(env, sizeof(*store));
+    crypto_x509_store *store = quince_env_calloc(env, sizeof(*store));
     if (store != NULL) {
         store->env = env;
         mbedtls_x509_crt_init(&store->cas);
@@ -819,16 +819,16 @@ crypto_x509_store *crypto_x509_store_new(const quic_env *env)
     return store;
 }
 
-void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store)
+void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     if (store == NULL)
         return;
     mbedtls_x509_crt_free(&store->cas);
-    quic_env_free(env, store);
+    quince_env_free(env, store);
 }
 
 /* Append PEM (any number of certificates) or one DER certificate to chain. */
-static int crt_parse_any(const quic_env *env, mbedtls_x509_crt *chain, const uint8_t *data,
+static int crt_parse_any(const quince_env *env, mbedtls_x509_crt *chain, const uint8_t *data,
                          size_t len)
 {
     if (data == NULL || len == 0)
@@ -840,7 +840,7 @@ static int crt_parse_any(const quic_env *env, mbedtls_x509_crt *chain, const uin
         return CRYPTO_ERR_NOMEM;
     /* A positive result counts certificates that failed to parse: an error too. */
     int rc = mbedtls_x509_crt_parse(chain, buf, len + 1);
-    quic_env_free(env, buf);
+    quince_env_free(env, buf);
     return rc == 0 ? 0 : CRYPTO_ERR_PARSE;
 }
 
@@ -903,7 +903,7 @@ static bool issuers_present(const mbedtls_x509_crt *chain, const mbedtls_x509_cr
 }
 
 /* RFC 5280 §6, RFC 8446 §4.4.2.4 */
-int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
+int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
                        const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
                        const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
 {
@@ -917,7 +917,7 @@ int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
     if (crypto_x509_info_parse(certs[0], cert_lens[0], &leaf) != 0)
         return CRYPTO_ERR_BAD_CERTIFICATE;
 
-    mbedtls_x509_crt *chain = quic_env_alloc(env, sizeof(*chain));
+    mbedtls_x509_crt *chain = quince_env_alloc(env, sizeof(*chain));
     if (chain == NULL)
         return CRYPTO_ERR_NOMEM;
     mbedtls_x509_crt_init(chain);
@@ -945,7 +945,7 @@ int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
             rc = CRYPTO_ERR_CERT_EXPIRED;
     }
     mbedtls_x509_crt_free(chain);
-    quic_env_free(env, chain);
+    quince_env_free(env, chain);
     if (rc == 0 && host != NULL)
         rc = crypto_x509_check_host(&leaf, host) == 0 ? 0 : CRYPTO_ERR_BAD_CERTIFICATE;
     if (rc == 0 && leaf_key != NULL) {
@@ -956,17 +956,17 @@ int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
     return rc;
 }
 
-int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
+int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
 {
     crypto_x509_info info;
     *key = NULL;
     if (crypto_x509_info_parse(der, len, &info) != 0)
         return CRYPTO_ERR_BAD_CERTIFICATE;
-    crypto_pubkey *k = quic_env_calloc(env, sizeof(*k));
+    crypto_pubkey *k = quince_env_calloc(env, sizeof(*k));
     if (k == NULL)
         return CRYPTO_ERR_NOMEM;
     mbedtls_pk_init(&k->pk);
-    if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quic_reader_left(&info.spki)) != 0) {
+    if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quince_reader_left(&info.spki)) != 0) {
         crypto_pubkey_free(env, k);
         return CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
     }
@@ -974,22 +974,22 @@ int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len, cryp
     return 0;
 }
 
-void crypto_x509_der_free(const quic_env *env, uint8_t **ders, size_t *lens, size_t n)
+void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
 {
     if (ders != NULL) {
         for (size_t i = 0; i < n; i++)
-            quic_env_free(env, ders[i]);
+            quince_env_free(env, ders[i]);
     }
-    quic_env_free(env, ders);
-    quic_env_free(env, lens);
+    quince_env_free(env, ders);
+    quince_env_free(env, lens);
 }
 
-int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
+int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
                             size_t **lens)
 {
     *ders = NULL;
     *lens = NULL;
-    mbedtls_x509_crt *chain = quic_env_alloc(env, sizeof(*chain));
+    mbedtls_x509_crt *chain = quince_env_alloc(env, sizeof(*chain));
     if (chain == NULL)
         return CRYPTO_ERR_NOMEM;
     mbedtls_x509_crt_init(chain);
@@ -1002,14 +1002,14 @@ int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len
     uint8_t **d = NULL;
     size_t *l = NULL;
     if (rc == 0) {
-        d = quic_env_calloc(env, n * sizeof(*d));
-        l = quic_env_calloc(env, n * sizeof(*l));
+        d = quince_env_calloc(env, n * sizeof(*d));
+        l = quince_env_calloc(env, n * sizeof(*l));
         if (d == NULL || l == NULL)
             rc = CRYPTO_ERR_NOMEM;
     }
     size_t i = 0;
     for (const mbedtls_x509_crt *c = chain; rc == 0 && i < n; c = c->next, i++) {
-        d[i] = quic_env_alloc(env, c->raw.len);
+        d[i] = quince_env_alloc(env, c->raw.len);
         if (d[i] == NULL) {
             rc = CRYPTO_ERR_NOMEM;
             break;
@@ -1018,7 +1018,7 @@ int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len
         l[i] = c->raw.len;
     }
     mbedtls_x509_crt_free(chain);
-    quic_env_free(env, chain);
+    quince_env_free(env, chain);
     if (rc != 0) {
         crypto_x509_der_free(env, d, l, n);
         return rc;
@@ -1033,22 +1033,22 @@ int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
     crypto_x509_info info;
     if (crypto_x509_info_parse(der, len, &info) != 0)
         return CRYPTO_ERR_PARSE;
-    return crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quic_reader_left(&info.spki), out);
+    return crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quince_reader_left(&info.spki), out);
 }
 
 /* ---- Certificate generation (RFC 5280 §4.1, §4.2) ---- */
 
 /* A DER length (X.690 §8.1.3) for contents up to 64 KiB. */
-static void der_put_len(quic_writer *w, size_t len)
+static void der_put_len(quince_writer *w, size_t len)
 {
     if (len < 0x80) {
-        quic_put_u8(w, (uint8_t)len);
+        quince_put_u8(w, (uint8_t)len);
     } else if (len < 0x100) {
-        quic_put_u8(w, 0x81);
-        quic_put_u8(w, (uint8_t)len);
+        quince_put_u8(w, 0x81);
+        quince_put_u8(w, (uint8_t)len);
     } else {
-        quic_put_u8(w, 0x82);
-        quic_put_u16(w, (uint16_t)len);
+        quince_put_u8(w, 0x82);
+        quince_put_u16(w, (uint16_t)len);
     }
 }
 
@@ -1072,18 +1072,18 @@ static int build_san(const crypto_cert_params *p, uint8_t *buf, size_t cap, size
         inner += 1 + (dns_len < 0x80 ? 1 : 2) + dns_len;
     if (ip_len != 0)
         inner += 2 + ip_len;
-    quic_writer w = quic_writer_init(buf, cap);
-    quic_put_u8(&w, 0x30);
+    quince_writer w = quince_writer_init(buf, cap);
+    quince_put_u8(&w, 0x30);
     der_put_len(&w, inner);
     if (p->dns_name != NULL) {
-        quic_put_u8(&w, CRYPTO_SAN_DNS_NAME);
+        quince_put_u8(&w, CRYPTO_SAN_DNS_NAME);
         der_put_len(&w, dns_len);
-        quic_put_bytes(&w, p->dns_name, dns_len);
+        quince_put_bytes(&w, p->dns_name, dns_len);
     }
     if (ip_len != 0) {
-        quic_put_u8(&w, CRYPTO_SAN_IP_ADDRESS);
+        quince_put_u8(&w, CRYPTO_SAN_IP_ADDRESS);
         der_put_len(&w, ip_len);
-        quic_put_bytes(&w, ip, ip_len);
+        quince_put_bytes(&w, ip, ip_len);
     }
     if (w.overflow)
         return CRYPTO_ERR_ARGUMENT;
@@ -1141,7 +1141,7 @@ static const uint8_t eku_server_client[] = {0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 
                                             0x05, 0x07, 0x03, 0x01, 0x06, 0x08, 0x2b, 0x06,
                                             0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
 
-static int gen_key(const quic_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk)
+static int gen_key(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk)
 {
     if (p->rsa_bits != 0) {
         if (p->rsa_bits < 2048 || p->rsa_bits > 4096)
@@ -1160,7 +1160,7 @@ static int gen_key(const quic_env *env, const crypto_cert_params *p, mbedtls_pk_
 }
 
 /* Fill the writer: names, serial, validity, extensions. */
-static int fill_crt(const quic_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
+static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
                     mbedtls_x509write_cert *w, mbedtls_mpi *serial)
 {
     char subject[512], issuer[1024], nb[16], na[16];
@@ -1186,7 +1186,7 @@ static int fill_crt(const quic_env *env, const crypto_cert_params *p, mbedtls_pk
 
     /* A positive serial of 16 random bytes (RFC 5280 §4.1.2.2: at most 20). */
     uint8_t sn[16];
-    quic_env_random(env, sn, sizeof(sn));
+    quince_env_random(env, sn, sizeof(sn));
     sn[0] = (uint8_t)((sn[0] & 0x7f) | 0x40);
 
     uint8_t san[2 + 4 + 253 + 2 + 16];
@@ -1230,13 +1230,13 @@ static int fill_crt(const quic_env *env, const crypto_cert_params *p, mbedtls_pk
  * AlgorithmIdentifiers without it and sign the corrected TBSCertificate again
  * with the issuer's key. in and out are distinct; returns the new length.
  */
-static int fix_ecdsa_sigalg(const quic_env *env, mbedtls_pk_context *issuer, const uint8_t *in,
+static int fix_ecdsa_sigalg(const quince_env *env, mbedtls_pk_context *issuer, const uint8_t *in,
                             size_t in_len, uint8_t *out, size_t cap)
 {
     /* RFC 5758 §3.2: SEQUENCE { OID 1.2.840.10045.4.3.2 } */
     static const uint8_t algid[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
                                     0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-    quic_reader r = quic_reader_init(in, in_len), cert, tbs, ver, serial, alg;
+    quince_reader r = quince_reader_init(in, in_len), cert, tbs, ver, serial, alg;
     uint8_t tag;
     if (!crypto_der_get(&r, &tag, &cert) || tag != CRYPTO_DER_SEQUENCE ||
         !crypto_der_get(&cert, &tag, &tbs) || tag != CRYPTO_DER_SEQUENCE)
@@ -1248,16 +1248,16 @@ static int fix_ecdsa_sigalg(const quic_env *env, mbedtls_pk_context *issuer, con
     size_t head_len = (size_t)(tbs.p - head);
     if (!crypto_der_get(&tbs, &tag, &alg) || tag != CRYPTO_DER_SEQUENCE)
         return CRYPTO_ERR_INTERNAL;
-    size_t rest_len = quic_reader_left(&tbs);
+    size_t rest_len = quince_reader_left(&tbs);
 
     /* TBSCertificate with the corrected signature field. */
-    quic_writer w = quic_writer_init(out, cap);
+    quince_writer w = quince_writer_init(out, cap);
     size_t tbs_content = head_len + sizeof(algid) + rest_len;
-    quic_put_u8(&w, CRYPTO_DER_SEQUENCE);
+    quince_put_u8(&w, CRYPTO_DER_SEQUENCE);
     der_put_len(&w, tbs_content);
-    quic_put_bytes(&w, head, head_len);
-    quic_put_bytes(&w, algid, sizeof(algid));
-    quic_put_bytes(&w, tbs.p, rest_len);
+    quince_put_bytes(&w, head, head_len);
+    quince_put_bytes(&w, algid, sizeof(algid));
+    quince_put_bytes(&w, tbs.p, rest_len);
     if (w.overflow)
         return CRYPTO_ERR_INTERNAL;
     size_t tbs_len = (size_t)(w.p - out);
@@ -1278,30 +1278,30 @@ static int fix_ecdsa_sigalg(const quic_env *env, mbedtls_pk_context *issuer, con
     if (outer_hdr + content > cap)
         return CRYPTO_ERR_INTERNAL;
     memmove(out + outer_hdr, out, tbs_len);
-    w = quic_writer_init(out, cap);
-    quic_put_u8(&w, CRYPTO_DER_SEQUENCE);
+    w = quince_writer_init(out, cap);
+    quince_put_u8(&w, CRYPTO_DER_SEQUENCE);
     der_put_len(&w, content);
     w.p += tbs_len;
-    quic_put_bytes(&w, algid, sizeof(algid));
-    quic_put_u8(&w, CRYPTO_DER_BIT_STRING);
+    quince_put_bytes(&w, algid, sizeof(algid));
+    quince_put_u8(&w, CRYPTO_DER_BIT_STRING);
     der_put_len(&w, bits_len);
-    quic_put_u8(&w, 0); /* no unused bits */
-    quic_put_bytes(&w, sig, sig_len);
+    quince_put_u8(&w, 0); /* no unused bits */
+    quince_put_bytes(&w, sig, sig_len);
     if (w.overflow)
         return CRYPTO_ERR_INTERNAL;
     return (int)(w.p - out);
 }
 
 /* Copy the len bytes mbedTLS wrote at the end of buf into an env allocation. */
-static uint8_t *dup_tail(const quic_env *env, const uint8_t *buf, size_t size, size_t len)
+static uint8_t *dup_tail(const quince_env *env, const uint8_t *buf, size_t size, size_t len)
 {
-    uint8_t *out = quic_env_alloc(env, len);
+    uint8_t *out = quince_env_alloc(env, len);
     if (out != NULL)
         memcpy(out, buf + size - len, len);
     return out;
 }
 
-int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, uint8_t **der,
+int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key)
 {
@@ -1311,12 +1311,12 @@ int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, 
     *key_der = NULL;
     if (key != NULL)
         *key = NULL;
-    crypto_privkey *pk = quic_env_calloc(env, sizeof(*pk));
+    crypto_privkey *pk = quince_env_calloc(env, sizeof(*pk));
     size_t size = params->rsa_bits > 2048 ? 8192 : 4096;
-    uint8_t *buf = quic_env_alloc(env, size);
+    uint8_t *buf = quince_env_alloc(env, size);
     if (pk == NULL || buf == NULL) {
-        quic_env_free(env, pk);
-        quic_env_free(env, buf);
+        quince_env_free(env, pk);
+        quince_env_free(env, buf);
         return CRYPTO_ERR_NOMEM;
     }
     mbedtls_pk_init(&pk->pk);
@@ -1333,7 +1333,7 @@ int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, 
         int n = mbedtls_x509write_crt_der(&w, buf, size, env_rng, rng_arg(env));
         if (n > 0 && mbedtls_pk_can_do(signer, MBEDTLS_PK_ECDSA)) {
             /* The new signature may be a byte or two longer than the old one. */
-            *der = quic_env_alloc(env, (size_t)n + 16);
+            *der = quince_env_alloc(env, (size_t)n + 16);
             if (*der == NULL) {
                 rc = CRYPTO_ERR_NOMEM;
             } else {
@@ -1359,12 +1359,12 @@ int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, 
             *key_der_len = (size_t)n;
     }
     mbedtls_platform_zeroize(buf, size);
-    quic_env_free(env, buf);
+    quince_env_free(env, buf);
     mbedtls_x509write_crt_free(&w);
     mbedtls_mpi_free(&serial);
     if (rc != 0) {
-        quic_env_free(env, *der);
-        quic_env_free(env, *key_der);
+        quince_env_free(env, *der);
+        quince_env_free(env, *key_der);
         *der = NULL;
         *key_der = NULL;
         crypto_privkey_free(env, pk);

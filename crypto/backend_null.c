@@ -87,11 +87,11 @@ int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out
     return 0;
 }
 
-crypto_hash_ctx *crypto_hash_new(const quic_env *env, crypto_hash_alg alg)
+crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
     if (crypto_hash_len(alg) == 0)
         return NULL;
-    crypto_hash_ctx *c = quic_env_alloc(env, sizeof(*c));
+    crypto_hash_ctx *c = quince_env_alloc(env, sizeof(*c));
     if (c != NULL)
         hash_init(c, alg);
     return c;
@@ -109,9 +109,9 @@ int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
     return 0;
 }
 
-void crypto_hash_free(const quic_env *env, crypto_hash_ctx *ctx)
+void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
 {
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
@@ -186,19 +186,19 @@ struct crypto_aead {
     crypto_aead_alg alg;
 };
 
-crypto_aead *crypto_aead_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     if (crypto_aead_key_len(alg) == 0 || key == NULL)
         return NULL;
-    crypto_aead *a = quic_env_alloc(env, sizeof(*a));
+    crypto_aead *a = quince_env_alloc(env, sizeof(*a));
     if (a != NULL)
         a->alg = alg;
     return a;
 }
 
-void crypto_aead_free(const quic_env *env, crypto_aead *ctx)
+void crypto_aead_free(const quince_env *env, crypto_aead *ctx)
 {
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
@@ -242,19 +242,19 @@ struct crypto_hp {
     crypto_aead_alg alg;
 };
 
-crypto_hp *crypto_hp_new(const quic_env *env, crypto_aead_alg alg, const uint8_t *key)
+crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     if (crypto_aead_key_len(alg) == 0 || key == NULL)
         return NULL;
-    crypto_hp *h = quic_env_alloc(env, sizeof(*h));
+    crypto_hp *h = quince_env_alloc(env, sizeof(*h));
     if (h != NULL)
         h->alg = alg;
     return h;
 }
 
-void crypto_hp_free(const quic_env *env, crypto_hp *ctx)
+void crypto_hp_free(const quince_env *env, crypto_hp *ctx)
 {
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
@@ -276,19 +276,19 @@ static size_t kex_share_len(uint16_t group)
     return group == CRYPTO_GROUP_X25519 ? 32 : 65;
 }
 
-crypto_kex *crypto_kex_new(const quic_env *env, uint16_t group)
+crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
 {
     if (group != CRYPTO_GROUP_X25519 && group != CRYPTO_GROUP_SECP256R1)
         return NULL;
-    crypto_kex *k = quic_env_alloc(env, sizeof(*k));
+    crypto_kex *k = quince_env_alloc(env, sizeof(*k));
     if (k != NULL)
         k->group = group;
     return k;
 }
 
-void crypto_kex_free(const quic_env *env, crypto_kex *ctx)
+void crypto_kex_free(const quince_env *env, crypto_kex *ctx)
 {
-    quic_env_free(env, ctx);
+    quince_env_free(env, ctx);
 }
 
 int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
@@ -339,19 +339,19 @@ static bool contains(const uint8_t *data, size_t len, const char *needle)
     return false;
 }
 
-crypto_privkey *crypto_privkey_parse(const quic_env *env, const uint8_t *data, size_t len)
+crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
         return NULL;
-    crypto_privkey *k = quic_env_alloc(env, sizeof(*k));
+    crypto_privkey *k = quince_env_alloc(env, sizeof(*k));
     if (k != NULL)
         k->rsa = contains(data, len, "RSA");
     return k;
 }
 
-void crypto_privkey_free(const quic_env *env, crypto_privkey *key)
+void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
 {
-    quic_env_free(env, key);
+    quince_env_free(env, key);
 }
 
 bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
@@ -372,7 +372,7 @@ static void null_sig(uint16_t scheme, const uint8_t *msg, size_t len, uint8_t si
     crypto_hash(CRYPTO_HASH_SHA256, msg, len, sig + 2);
 }
 
-int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t scheme,
+int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
                         const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
 {
     (void)env;
@@ -384,9 +384,9 @@ int crypto_privkey_sign(const quic_env *env, crypto_privkey *key, uint16_t schem
     return NULL_SIG_LEN;
 }
 
-void crypto_pubkey_free(const quic_env *env, crypto_pubkey *key)
+void crypto_pubkey_free(const quince_env *env, crypto_pubkey *key)
 {
-    quic_env_free(env, key);
+    quince_env_free(env, key);
 }
 
 int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
@@ -422,23 +422,23 @@ static bool der_sequence(const uint8_t *der, size_t len)
 {
     if (der == NULL)
         return false;
-    quic_reader r = quic_reader_init(der, len), v;
+    quince_reader r = quince_reader_init(der, len), v;
     uint8_t tag;
-    return crypto_der_get(&r, &tag, &v) && tag == CRYPTO_DER_SEQUENCE && quic_reader_empty(&r);
+    return crypto_der_get(&r, &tag, &v) && tag == CRYPTO_DER_SEQUENCE && quince_reader_empty(&r);
 }
 
 struct crypto_x509_store {
     size_t count;
 };
 
-crypto_x509_store *crypto_x509_store_new(const quic_env *env)
+crypto_x509_store *crypto_x509_store_new(const quince_env *env)
 {
-    return quic_env_calloc(env, sizeof(crypto_x509_store));
+    return quince_env_calloc(env, sizeof(crypto_x509_store));
 }
 
-void crypto_x509_store_free(const quic_env *env, crypto_x509_store *store)
+void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
-    quic_env_free(env, store);
+    quince_env_free(env, store);
 }
 
 int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
@@ -449,16 +449,16 @@ int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t 
     return 0;
 }
 
-int crypto_x509_pubkey(const quic_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
+int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
 {
     *key = NULL;
     if (!der_sequence(der, len))
         return CRYPTO_ERR_BAD_CERTIFICATE;
-    *key = quic_env_calloc(env, sizeof(crypto_pubkey));
+    *key = quince_env_calloc(env, sizeof(crypto_pubkey));
     return *key != NULL ? 0 : CRYPTO_ERR_NOMEM;
 }
 
-int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
+int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
                        const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
                        const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
 {
@@ -480,14 +480,14 @@ int crypto_x509_verify(const quic_env *env, const crypto_x509_store *store,
     return 0;
 }
 
-void crypto_x509_der_free(const quic_env *env, uint8_t **ders, size_t *lens, size_t n)
+void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
 {
     if (ders != NULL) {
         for (size_t i = 0; i < n; i++)
-            quic_env_free(env, ders[i]);
+            quince_env_free(env, ders[i]);
     }
-    quic_env_free(env, ders);
-    quic_env_free(env, lens);
+    quince_env_free(env, ders);
+    quince_env_free(env, lens);
 }
 
 static int b64_value(uint8_t c)
@@ -506,10 +506,10 @@ static int b64_value(uint8_t c)
 }
 
 /* Decode base64 between begin and end, skipping whitespace; NULL if malformed. */
-static uint8_t *b64_decode(const quic_env *env, const uint8_t *p, const uint8_t *end,
+static uint8_t *b64_decode(const quince_env *env, const uint8_t *p, const uint8_t *end,
                            size_t *out_len)
 {
-    uint8_t *out = quic_env_alloc(env, (size_t)(end - p) / 4 * 3 + 3);
+    uint8_t *out = quince_env_alloc(env, (size_t)(end - p) / 4 * 3 + 3);
     if (out == NULL)
         return NULL;
     size_t n = 0;
@@ -520,7 +520,7 @@ static uint8_t *b64_decode(const quic_env *env, const uint8_t *p, const uint8_t 
             continue;
         int v = b64_value(*p);
         if (v < 0) {
-            quic_env_free(env, out);
+            quince_env_free(env, out);
             return NULL;
         }
         acc = acc << 6 | (uint32_t)v;
@@ -544,7 +544,7 @@ static const uint8_t *find(const uint8_t *p, const uint8_t *end, const char *s)
     return NULL;
 }
 
-int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
+int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
                             size_t **lens)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
@@ -553,14 +553,14 @@ int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len
     *lens = NULL;
     if (data == NULL || len == 0)
         return CRYPTO_ERR_PARSE;
-    uint8_t **d = quic_env_calloc(env, NULL_MAX_CHAIN * sizeof(*d));
-    size_t *l = quic_env_calloc(env, NULL_MAX_CHAIN * sizeof(*l));
+    uint8_t **d = quince_env_calloc(env, NULL_MAX_CHAIN * sizeof(*d));
+    size_t *l = quince_env_calloc(env, NULL_MAX_CHAIN * sizeof(*l));
     size_t n = 0;
     int rc = d == NULL || l == NULL ? CRYPTO_ERR_NOMEM : 0;
     const uint8_t *p = data, *end = data + len;
     if (rc == 0 && find(p, end, begin) == NULL) {
         /* One DER certificate. */
-        if (!der_sequence(data, len) || (d[0] = quic_env_alloc(env, len)) == NULL) {
+        if (!der_sequence(data, len) || (d[0] = quince_env_alloc(env, len)) == NULL) {
             rc = der_sequence(data, len) ? CRYPTO_ERR_NOMEM : CRYPTO_ERR_PARSE;
         } else {
             memcpy(d[0], data, len);
@@ -595,7 +595,7 @@ int crypto_x509_parse_chain(const quic_env *env, const uint8_t *data, size_t len
     return (int)n;
 }
 
-int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, uint8_t **der,
+int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key)
 {
@@ -613,12 +613,12 @@ int crypto_cert_generate(const quic_env *env, const crypto_cert_params *params, 
         return CRYPTO_ERR_ARGUMENT;
     const char *k = params->rsa_bits != 0 ? rsa_key : ec_key;
     size_t klen = strlen(k);
-    uint8_t *c = quic_env_alloc(env, cn + 4);
-    uint8_t *kd = quic_env_alloc(env, klen);
+    uint8_t *c = quince_env_alloc(env, cn + 4);
+    uint8_t *kd = quince_env_alloc(env, klen);
     crypto_privkey *pk = key != NULL ? crypto_privkey_parse(env, (const uint8_t *)k, klen) : NULL;
     if (c == NULL || kd == NULL || (key != NULL && pk == NULL)) {
-        quic_env_free(env, c);
-        quic_env_free(env, kd);
+        quince_env_free(env, c);
+        quince_env_free(env, kd);
         crypto_privkey_free(env, pk);
         return CRYPTO_ERR_NOMEM;
     }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* RFC 8446 §7.1 */
 int crypto_hkdf_expand_label(crypto_hash_alg alg, const uint8_t *secret, size_t secret_len,
@@ -20,13 +20,13 @@ int crypto_hkdf_expand_label(crypto_hash_alg alg, const uint8_t *secret, size_t 
 
     /* struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } */
     uint8_t info[2 + 1 + 255 + 1 + 255];
-    quic_writer w = quic_writer_init(info, sizeof(info));
-    quic_put_u16(&w, (uint16_t)out_len);
-    quic_put_u8(&w, (uint8_t)(prefix_len + label_len));
-    quic_put_bytes(&w, prefix, prefix_len);
-    quic_put_bytes(&w, label, label_len);
-    quic_put_u8(&w, (uint8_t)context_len);
-    quic_put_bytes(&w, context, context_len);
+    quince_writer w = quince_writer_init(info, sizeof(info));
+    quince_put_u16(&w, (uint16_t)out_len);
+    quince_put_u8(&w, (uint8_t)(prefix_len + label_len));
+    quince_put_bytes(&w, prefix, prefix_len);
+    quince_put_bytes(&w, label, label_len);
+    quince_put_u8(&w, (uint8_t)context_len);
+    quince_put_bytes(&w, context, context_len);
     if (w.overflow)
         return CRYPTO_ERR_INTERNAL;
     return crypto_hkdf_expand(alg, secret, secret_len, info, (size_t)(w.p - info), out, out_len);

@@ -61,7 +61,7 @@ bool crypto_pp_version_supported(uint32_t version)
     return find_version(version) != NULL;
 }
 
-void crypto_pp_clear(crypto_pp *pp, const quic_env *env)
+void crypto_pp_clear(crypto_pp *pp, const quince_env *env)
 {
     if (pp == NULL)
         return;
@@ -71,7 +71,7 @@ void crypto_pp_clear(crypto_pp *pp, const quic_env *env)
 }
 
 /* Key and IV from secret; the HP context from hp_key. */
-static int pp_build(crypto_pp *pp, const quic_env *env, const pp_version *v, const uint8_t *hp_key)
+static int pp_build(crypto_pp *pp, const quince_env *env, const pp_version *v, const uint8_t *hp_key)
 {
     uint8_t key[CRYPTO_AEAD_MAX_KEY_LEN];
     size_t key_len = crypto_aead_key_len(pp->aead_alg);
@@ -92,7 +92,7 @@ static int pp_build(crypto_pp *pp, const quic_env *env, const pp_version *v, con
 }
 
 /* RFC 9001 §5.1 */
-int crypto_pp_init(crypto_pp *pp, const quic_env *env, uint32_t version, crypto_aead_alg aead,
+int crypto_pp_init(crypto_pp *pp, const quince_env *env, uint32_t version, crypto_aead_alg aead,
                    crypto_hash_alg hash, const uint8_t *secret, size_t secret_len)
 {
     memset(pp, 0, sizeof(*pp));
@@ -142,7 +142,7 @@ int crypto_pp_initial_secrets(uint32_t version, const uint8_t *dcid, size_t dcid
 }
 
 /* RFC 9001 §5.2 */
-int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quic_env *env, uint32_t version,
+int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quince_env *env, uint32_t version,
                       const uint8_t *dcid, size_t dcid_len)
 {
     uint8_t cs[32], ss[32];
@@ -164,7 +164,7 @@ int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quic_env *env,
 }
 
 /* RFC 9001 §6.1 */
-int crypto_pp_next(crypto_pp *next, const crypto_pp *cur, const quic_env *env)
+int crypto_pp_next(crypto_pp *next, const crypto_pp *cur, const quince_env *env)
 {
     if (next == cur)
         return CRYPTO_ERR_ARGUMENT;
@@ -331,7 +331,7 @@ uint64_t crypto_pp_integrity_limit(crypto_aead_alg aead)
 }
 
 /* RFC 9001 §5.8, RFC 9369 §3.3.3 */
-int crypto_retry_tag(const quic_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
+int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
                      const uint8_t *retry, size_t retry_len, uint8_t tag[CRYPTO_RETRY_TAG_LEN])
 {
     const pp_version *v = find_version(version);
@@ -341,7 +341,7 @@ int crypto_retry_tag(const quic_env *env, uint32_t version, const uint8_t *odcid
         retry_len == 0 || retry_len > 65535)
         return CRYPTO_ERR_ARGUMENT;
     size_t len = 1 + odcid_len + retry_len;
-    uint8_t *pseudo = quic_env_alloc(env, len);
+    uint8_t *pseudo = quince_env_alloc(env, len);
     crypto_aead *aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, v->retry_key);
     int rc = 0;
     if (pseudo == NULL || aead == NULL) {
@@ -357,12 +357,12 @@ int crypto_retry_tag(const quic_env *env, uint32_t version, const uint8_t *odcid
             rc = n < 0 ? n : CRYPTO_ERR_INTERNAL;
     }
     crypto_aead_free(env, aead);
-    quic_env_free(env, pseudo);
+    quince_env_free(env, pseudo);
     return rc;
 }
 
 /* RFC 9001 §5.8 */
-int crypto_retry_verify(const quic_env *env, uint32_t version, const uint8_t *odcid,
+int crypto_retry_verify(const quince_env *env, uint32_t version, const uint8_t *odcid,
                         size_t odcid_len, const uint8_t *packet, size_t len)
 {
     if (packet == NULL || len <= CRYPTO_RETRY_TAG_LEN)

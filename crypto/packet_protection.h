@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "crypto/backend.h"
 
 /*
@@ -68,11 +68,11 @@ static inline bool crypto_pp_is_set(const crypto_pp *pp)
  * "quic iv", "quic hp"; "quicv2 ..." for v2). pp is overwritten; on failure
  * it is left cleared.
  */
-int crypto_pp_init(crypto_pp *pp, const quic_env *env, uint32_t version, crypto_aead_alg aead,
+int crypto_pp_init(crypto_pp *pp, const quince_env *env, uint32_t version, crypto_aead_alg aead,
                    crypto_hash_alg hash, const uint8_t *secret, size_t secret_len);
 
 /* Free the contexts and wipe the keys; pp may then be reused. Safe on a zeroed pp. */
-void crypto_pp_clear(crypto_pp *pp, const quic_env *env);
+void crypto_pp_clear(crypto_pp *pp, const quince_env *env);
 
 /* RFC 9001 §5.2, RFC 9369 §3.3.1: client_in / server_in secrets (32 bytes
  * each, either may be NULL) for the client's first Destination Connection ID. */
@@ -81,7 +81,7 @@ int crypto_pp_initial_secrets(uint32_t version, const uint8_t *dcid, size_t dcid
                               uint8_t server_secret[CRYPTO_PP_INITIAL_SECRET_LEN]);
 
 /* RFC 9001 §5.2: Initial keys (AES-128-GCM, SHA-256) of both directions. */
-int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quic_env *env, uint32_t version,
+int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quince_env *env, uint32_t version,
                       const uint8_t *dcid, size_t dcid_len);
 
 /*
@@ -89,7 +89,7 @@ int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quic_env *env,
  * HKDF-Expand-Label(cur->secret, "quic ku" / "quicv2 ku", "", Hash.length)
  * and keeps cur's header-protection key. next must not be cur.
  */
-int crypto_pp_next(crypto_pp *next, const crypto_pp *cur, const quic_env *env);
+int crypto_pp_next(crypto_pp *next, const crypto_pp *cur, const quince_env *env);
 
 /* RFC 9001 §5.3: nonce = IV xor the packet number, left-padded to 12 bytes. */
 void crypto_pp_nonce(const crypto_pp *pp, uint64_t pn, uint8_t nonce[CRYPTO_AEAD_NONCE_LEN]);
@@ -154,10 +154,10 @@ uint64_t crypto_pp_integrity_limit(crypto_aead_alg aead);
  * tag, retry_len bytes). The pseudo-packet is assembled in an env
  * allocation. odcid_len is at most 20.
  */
-int crypto_retry_tag(const quic_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
+int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
                      const uint8_t *retry, size_t retry_len, uint8_t tag[CRYPTO_RETRY_TAG_LEN]);
 /* Check the last 16 bytes of a whole Retry packet: 0 or CRYPTO_ERR_DECRYPT. */
-int crypto_retry_verify(const quic_env *env, uint32_t version, const uint8_t *odcid,
+int crypto_retry_verify(const quince_env *env, uint32_t version, const uint8_t *odcid,
                         size_t odcid_len, const uint8_t *packet, size_t len);
 
 #endif

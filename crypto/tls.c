@@ -113,7 +113,7 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
         need += config->transport_params_len;
     }
     if (need > 0) {
-        tls->strings = quic_env_alloc(tls->env, need);
+        tls->strings = quince_env_alloc(tls->env, need);
         if (tls->strings == NULL)
             return CRYPTO_ERR_NOMEM;
     }
@@ -144,7 +144,7 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
     return 0;
 }
 
-crypto_tls *crypto_tls_new(const quic_env *env, const crypto_tls_config *config,
+crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
                            const crypto_tls_callbacks *callbacks)
 {
     if (env == NULL || config == NULL || callbacks == NULL || callbacks->send == NULL)
@@ -152,7 +152,7 @@ crypto_tls *crypto_tls_new(const quic_env *env, const crypto_tls_config *config,
     if (config->is_server && (config->cert_chain_count == 0 || config->cert_chain == NULL ||
                               config->cert_chain_lens == NULL || config->private_key == NULL))
         return NULL;
-    crypto_tls *tls = quic_env_calloc(env, sizeof(*tls));
+    crypto_tls *tls = quince_env_calloc(env, sizeof(*tls));
     if (tls == NULL)
         return NULL;
     tls->env = env;
@@ -176,17 +176,17 @@ void crypto_tls_free(crypto_tls *tls)
 {
     if (tls == NULL)
         return;
-    const quic_env *env = tls->env;
+    const quince_env *env = tls->env;
     crypto_tls_transcript_free(env, &tls->transcript);
     crypto_tls_ks_wipe(&tls->ks);
     if (tls->kex != NULL)
         crypto_kex_free(env, tls->kex);
     if (tls->peer_key != NULL)
         crypto_pubkey_free(env, tls->peer_key);
-    quic_env_free(env, tls->msg);
-    quic_env_free(env, tls->cookie);
-    quic_env_free(env, tls->strings);
-    quic_env_free(env, tls);
+    quince_env_free(env, tls->msg);
+    quince_env_free(env, tls->cookie);
+    quince_env_free(env, tls->strings);
+    quince_env_free(env, tls);
 }
 
 #if QUINCE_LOGGING
@@ -229,12 +229,12 @@ int tls_fail(crypto_tls *tls, int err)
 
 uint8_t *tls_scratch(crypto_tls *tls, size_t len)
 {
-    return quic_env_alloc(tls->env, len);
+    return quince_env_alloc(tls->env, len);
 }
 
 void tls_scratch_free(crypto_tls *tls, uint8_t *buf)
 {
-    quic_env_free(tls->env, buf);
+    quince_env_free(tls->env, buf);
 }
 
 int tls_send_message(crypto_tls *tls, crypto_level level, const uint8_t *msg, size_t len)
@@ -339,7 +339,7 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
         size_t need = tls->msg_have + take;
         if (need > tls->msg_cap) {
             size_t cap = need < 256 ? 256 : need;
-            uint8_t *p = quic_env_realloc(tls->env, tls->msg, cap);
+            uint8_t *p = quince_env_realloc(tls->env, tls->msg, cap);
             if (p == NULL)
                 return tls_fail(tls, CRYPTO_ERR_NOMEM);
             tls->msg = p;
@@ -366,7 +366,7 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
     }
     /* After the handshake little arrives (tickets): do not keep the buffer. */
     if (tls->state == TLS_CONNECTED && tls->msg_have == 0) {
-        quic_env_free(tls->env, tls->msg);
+        quince_env_free(tls->env, tls->msg);
         tls->msg = NULL;
         tls->msg_cap = 0;
     }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "crypto/backend.h"
 #include "crypto/error.h"
 
@@ -99,7 +99,7 @@ typedef struct crypto_tls crypto_tls;
  * and pins are referenced and must outlive the engine. Returns NULL on bad
  * arguments (a server without chain or key, no usable suite or group) or
  * when out of memory. */
-crypto_tls *crypto_tls_new(const quic_env *env, const crypto_tls_config *config,
+crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
                            const crypto_tls_callbacks *callbacks);
 void crypto_tls_free(crypto_tls *tls);
 

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* Room for a ClientHello beyond the variable parts (headers, lists, shares). */
 #define CH_FIXED_ROOM 512
@@ -63,7 +63,7 @@ static int new_share(crypto_tls *tls, uint16_t group)
 /* RFC 8446 §4.1.2; RFC 9001 §8.4: no middlebox compatibility mode, so an empty session id. */
 int tls_client_start(crypto_tls *tls)
 {
-    quic_env_random(tls->env, tls->client_random, sizeof(tls->client_random));
+    quince_env_random(tls->env, tls->client_random, sizeof(tls->client_random));
     tls->session_id_len = 0;
     /* One share, for our most preferred group; the server may ask for another. */
     int rc = new_share(tls, tls->groups[0]);
@@ -135,7 +135,7 @@ static int on_hello_retry_request(crypto_tls *tls, const crypto_tls_server_hello
     if (rc < 0)
         return rc;
     if (has_cookie) {
-        tls->cookie = quic_env_alloc(tls->env, sh->cookie.len);
+        tls->cookie = quince_env_alloc(tls->env, sh->cookie.len);
         if (tls->cookie == NULL)
             return CRYPTO_ERR_NOMEM;
         memcpy(tls->cookie, sh->cookie.p, sh->cookie.len);
@@ -259,13 +259,13 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
 /* RFC 8446 §4.3.2: we have no client certificate; remember the context to answer. */
 static int on_certificate_request(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
-    quic_reader r = quic_reader_init(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN);
+    quince_reader r = quince_reader_init(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN);
     uint8_t ctx_len;
     uint16_t ext_len;
     const uint8_t *ctx, *exts;
-    if (!quic_get_u8(&r, &ctx_len) || !quic_get_bytes(&r, ctx_len, &ctx) ||
-        !quic_get_u16(&r, &ext_len) || !quic_get_bytes(&r, ext_len, &exts) ||
-        !quic_reader_empty(&r))
+    if (!quince_get_u8(&r, &ctx_len) || !quince_get_bytes(&r, ctx_len, &ctx) ||
+        !quince_get_u16(&r, &ext_len) || !quince_get_bytes(&r, ext_len, &exts) ||
+        !quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
     memcpy(tls->cert_request_context, ctx, ctx_len);
     tls->cert_request_context_len = ctx_len;
@@ -412,12 +412,12 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (tls->cert_requested) {
         /* §4.4.2: an empty Certificate, with the request's context. */
         uint8_t ct[4 + 1 + 255 + 3];
-        quic_writer w = quic_writer_init(ct, sizeof(ct));
-        quic_put_u8(&w, CRYPTO_HS_CERTIFICATE);
-        quic_put_u24(&w, (uint32_t)(1 + tls->cert_request_context_len + 3));
-        quic_put_u8(&w, (uint8_t)tls->cert_request_context_len);
-        quic_put_bytes(&w, tls->cert_request_context, tls->cert_request_context_len);
-        quic_put_u24(&w, 0);
+        quince_writer w = quince_writer_init(ct, sizeof(ct));
+        quince_put_u8(&w, CRYPTO_HS_CERTIFICATE);
+        quince_put_u24(&w, (uint32_t)(1 + tls->cert_request_context_len + 3));
+        quince_put_u8(&w, (uint8_t)tls->cert_request_context_len);
+        quince_put_bytes(&w, tls->cert_request_context, tls->cert_request_context_len);
+        quince_put_u24(&w, 0);
         rc = tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, ct, (size_t)(w.p - ct));
         if (rc == 0)
             rc = crypto_tls_transcript_hash(&tls->transcript, th);

@@ -29,7 +29,7 @@ typedef enum tls_state {
 } tls_state;
 
 struct crypto_tls {
-    const quic_env *env;
+    const quince_env *env;
     crypto_tls_config cfg; /* lists below replace the config's pointers */
     crypto_tls_callbacks cb;
     tls_state state;

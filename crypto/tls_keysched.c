@@ -19,20 +19,20 @@ void crypto_tls_transcript_init(crypto_tls_transcript *t)
     memset(t, 0, sizeof(*t));
 }
 
-void crypto_tls_transcript_free(const quic_env *env, crypto_tls_transcript *t)
+void crypto_tls_transcript_free(const quince_env *env, crypto_tls_transcript *t)
 {
     if (t->ctx != NULL)
         crypto_hash_free(env, t->ctx);
-    quic_env_free(env, t->pending);
+    quince_env_free(env, t->pending);
     memset(t, 0, sizeof(*t));
 }
 
-int crypto_tls_transcript_add(const quic_env *env, crypto_tls_transcript *t, const uint8_t *msg,
+int crypto_tls_transcript_add(const quince_env *env, crypto_tls_transcript *t, const uint8_t *msg,
                               size_t len)
 {
     if (t->ctx != NULL)
         return crypto_hash_update(t->ctx, msg, len);
-    uint8_t *p = quic_env_realloc(env, t->pending, t->pending_len + len);
+    uint8_t *p = quince_env_realloc(env, t->pending, t->pending_len + len);
     if (p == NULL)
         return CRYPTO_ERR_NOMEM;
     memcpy(p + t->pending_len, msg, len);
@@ -42,7 +42,7 @@ int crypto_tls_transcript_add(const quic_env *env, crypto_tls_transcript *t, con
 }
 
 /* RFC 8446 §4.4.1 */
-int crypto_tls_transcript_select(const quic_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
+int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
                                  bool hrr)
 {
     if (t->ctx != NULL)
@@ -69,7 +69,7 @@ int crypto_tls_transcript_select(const quic_env *env, crypto_tls_transcript *t, 
     } else {
         rc = crypto_hash_update(t->ctx, t->pending, t->pending_len);
     }
-    quic_env_free(env, t->pending);
+    quince_env_free(env, t->pending);
     t->pending = NULL;
     t->pending_len = 0;
     return rc;

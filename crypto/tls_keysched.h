@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "crypto/backend.h"
 
 /*
@@ -23,13 +23,13 @@ typedef struct crypto_tls_transcript {
 } crypto_tls_transcript;
 
 void crypto_tls_transcript_init(crypto_tls_transcript *t);
-void crypto_tls_transcript_free(const quic_env *env, crypto_tls_transcript *t);
+void crypto_tls_transcript_free(const quince_env *env, crypto_tls_transcript *t);
 /* Append one whole handshake message (header included). */
-int crypto_tls_transcript_add(const quic_env *env, crypto_tls_transcript *t, const uint8_t *msg,
+int crypto_tls_transcript_add(const quince_env *env, crypto_tls_transcript *t, const uint8_t *msg,
                               size_t len);
 /* Choose the hash. With hrr, the buffered ClientHello1 becomes
  * message_hash(Hash(ClientHello1)) (RFC 8446 §4.4.1). Only once. */
-int crypto_tls_transcript_select(const quic_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
+int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
                                  bool hrr);
 bool crypto_tls_transcript_selected(const crypto_tls_transcript *t);
 /* Transcript-Hash of everything added so far. */

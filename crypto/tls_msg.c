@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* RFC 8446 §4.1.3 */
 const uint8_t crypto_tls_hrr_random[CRYPTO_TLS_RANDOM_LEN] = {
@@ -69,7 +69,7 @@ uint32_t crypto_tls_ext_bit(uint16_t type)
 }
 
 /* Called with each known extension's body; must consume all of it. */
-typedef int (*ext_handler)(void *out, uint16_t type, quic_reader *body);
+typedef int (*ext_handler)(void *out, uint16_t type, quince_reader *body);
 
 /*
  * RFC 8446 §4.2: walk an Extension list. A known extension seen twice or in
@@ -77,18 +77,18 @@ typedef int (*ext_handler)(void *out, uint16_t type, quic_reader *body);
  * one is ignored in a ClientHello and is unsupported_extension elsewhere
  * (we never request one). pre_shared_key must come last in a ClientHello.
  */
-static int walk_extensions(quic_reader *r, unsigned where, uint32_t *seen, ext_handler fn,
+static int walk_extensions(quince_reader *r, unsigned where, uint32_t *seen, ext_handler fn,
                            void *out)
 {
     uint16_t total;
-    quic_reader list;
-    if (!quic_get_u16(r, &total) || !quic_get_sub(r, total, &list))
+    quince_reader list;
+    if (!quince_get_u16(r, &total) || !quince_get_sub(r, total, &list))
         return CRYPTO_ERR_DECODE_ERROR;
-    while (!quic_reader_empty(&list)) {
+    while (!quince_reader_empty(&list)) {
         uint16_t type, len;
-        quic_reader body;
-        if (!quic_get_u16(&list, &type) || !quic_get_u16(&list, &len) ||
-            !quic_get_sub(&list, len, &body))
+        quince_reader body;
+        if (!quince_get_u16(&list, &type) || !quince_get_u16(&list, &len) ||
+            !quince_get_sub(&list, len, &body))
             return CRYPTO_ERR_DECODE_ERROR;
         int idx = ext_index(type);
         if (idx < 0) {
@@ -102,44 +102,44 @@ static int walk_extensions(quic_reader *r, unsigned where, uint32_t *seen, ext_h
         *seen |= bit;
         if (!(known_exts[idx].where & where))
             return CRYPTO_ERR_ILLEGAL_PARAMETER;
-        if (where == IN_CH && type == CRYPTO_EXT_PRE_SHARED_KEY && !quic_reader_empty(&list))
+        if (where == IN_CH && type == CRYPTO_EXT_PRE_SHARED_KEY && !quince_reader_empty(&list))
             return CRYPTO_ERR_ILLEGAL_PARAMETER;
         int rc = fn(out, type, &body);
         if (rc < 0)
             return rc;
-        if (!quic_reader_empty(&body))
+        if (!quince_reader_empty(&body))
             return CRYPTO_ERR_DECODE_ERROR;
     }
     return 0;
 }
 
 /* A vector with a 1- or 2-byte length prefix, optionally of even length, at least min bytes. */
-static bool get_vector(quic_reader *r, int prefix, size_t min, bool even, crypto_tls_span *out)
+static bool get_vector(quince_reader *r, int prefix, size_t min, bool even, crypto_tls_span *out)
 {
     size_t len;
     if (prefix == 1) {
         uint8_t l;
-        if (!quic_get_u8(r, &l))
+        if (!quince_get_u8(r, &l))
             return false;
         len = l;
     } else {
         uint16_t l;
-        if (!quic_get_u16(r, &l))
+        if (!quince_get_u16(r, &l))
             return false;
         len = l;
     }
     if (len < min || (even && len % 2 != 0))
         return false;
-    return quic_get_bytes(r, len, &out->p) && ((out->len = len), true);
+    return quince_get_bytes(r, len, &out->p) && ((out->len = len), true);
 }
 
 /* RFC 8446 §4.2.8: KeyShareEntry list, each with a non-empty key_exchange. */
 static bool check_key_share_list(crypto_tls_span list)
 {
-    quic_reader r = quic_reader_init(list.p, list.len);
-    while (!quic_reader_empty(&r)) {
+    quince_reader r = quince_reader_init(list.p, list.len);
+    while (!quince_reader_empty(&r)) {
         uint16_t group, len;
-        if (!quic_get_u16(&r, &group) || !quic_get_u16(&r, &len) || len == 0 || !quic_skip(&r, len))
+        if (!quince_get_u16(&r, &group) || !quince_get_u16(&r, &len) || len == 0 || !quince_skip(&r, len))
             return false;
     }
     return true;
@@ -148,26 +148,26 @@ static bool check_key_share_list(crypto_tls_span list)
 /* RFC 7301 §3.1: ProtocolNameList of non-empty names. */
 static bool check_alpn_list(crypto_tls_span list)
 {
-    quic_reader r = quic_reader_init(list.p, list.len);
-    while (!quic_reader_empty(&r)) {
+    quince_reader r = quince_reader_init(list.p, list.len);
+    while (!quince_reader_empty(&r)) {
         uint8_t len;
-        if (!quic_get_u8(&r, &len) || len == 0 || !quic_skip(&r, len))
+        if (!quince_get_u8(&r, &len) || len == 0 || !quince_skip(&r, len))
             return false;
     }
     return true;
 }
 
 /* RFC 6066 §3: ServerNameList; we keep the host_name. */
-static int parse_server_name(quic_reader *body, crypto_tls_span *host)
+static int parse_server_name(quince_reader *body, crypto_tls_span *host)
 {
     crypto_tls_span list;
     if (!get_vector(body, 2, 1, false, &list))
         return CRYPTO_ERR_DECODE_ERROR;
-    quic_reader r = quic_reader_init(list.p, list.len);
-    while (!quic_reader_empty(&r)) {
+    quince_reader r = quince_reader_init(list.p, list.len);
+    while (!quince_reader_empty(&r)) {
         uint8_t type;
         crypto_tls_span name;
-        if (!quic_get_u8(&r, &type) || !get_vector(&r, 2, 1, false, &name))
+        if (!quince_get_u8(&r, &type) || !get_vector(&r, 2, 1, false, &name))
             return CRYPTO_ERR_DECODE_ERROR;
         if (type != 0)
             continue;
@@ -182,7 +182,7 @@ static int parse_server_name(quic_reader *body, crypto_tls_span *host)
 }
 
 /* RFC 8446 §4.2 (ClientHello extensions) */
-static int ch_extension(void *out, uint16_t type, quic_reader *body)
+static int ch_extension(void *out, uint16_t type, quince_reader *body)
 {
     crypto_tls_client_hello *ch = out;
     switch (type) {
@@ -217,8 +217,8 @@ static int ch_extension(void *out, uint16_t type, quic_reader *body)
         return parse_server_name(body, &ch->server_name);
     case CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS: /* RFC 9001 §8.2: opaque */
         ch->transport_params.p = body->p;
-        ch->transport_params.len = quic_reader_left(body);
-        quic_skip(body, ch->transport_params.len);
+        ch->transport_params.len = quince_reader_left(body);
+        quince_skip(body, ch->transport_params.len);
         return 0;
     case CRYPTO_EXT_PSK_KEY_EXCHANGE_MODES: /* §4.2.9: ke_modes<1..255> */
         if (!get_vector(body, 1, 1, false, &ch->psk_modes))
@@ -233,7 +233,7 @@ static int ch_extension(void *out, uint16_t type, quic_reader *body)
         return 0; /* a non-empty body is caught by the walker */
     default:
         /* Recognised but unused here (padding, PSK we do not resume, ...). */
-        quic_skip(body, quic_reader_left(body));
+        quince_skip(body, quince_reader_left(body));
         return 0;
     }
 }
@@ -242,37 +242,37 @@ static int ch_extension(void *out, uint16_t type, quic_reader *body)
 int crypto_tls_parse_client_hello(const uint8_t *body, size_t len, crypto_tls_client_hello *ch)
 {
     memset(ch, 0, sizeof(*ch));
-    quic_reader r = quic_reader_init(body, len);
-    if (!quic_get_u16(&r, &ch->legacy_version) ||
-        !quic_get_bytes(&r, CRYPTO_TLS_RANDOM_LEN, &ch->random) ||
+    quince_reader r = quince_reader_init(body, len);
+    if (!quince_get_u16(&r, &ch->legacy_version) ||
+        !quince_get_bytes(&r, CRYPTO_TLS_RANDOM_LEN, &ch->random) ||
         !get_vector(&r, 1, 0, false, &ch->session_id) ||
         ch->session_id.len > CRYPTO_TLS_MAX_SESSION_ID ||
         !get_vector(&r, 2, 2, true, &ch->cipher_suites) ||
         !get_vector(&r, 1, 1, false, &ch->compression_methods))
         return CRYPTO_ERR_DECODE_ERROR;
     /* §4.1.2: a ClientHello without extensions is a pre-1.3 one. */
-    if (quic_reader_empty(&r))
+    if (quince_reader_empty(&r))
         return 0;
     ch->has_extensions = true;
     int rc = walk_extensions(&r, IN_CH, &ch->exts, ch_extension, ch);
     if (rc < 0)
         return rc;
-    if (!quic_reader_empty(&r))
+    if (!quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
     return 0;
 }
 
 /* RFC 8446 §4.2 (ServerHello and HelloRetryRequest extensions) */
-static int sh_extension(void *out, uint16_t type, quic_reader *body)
+static int sh_extension(void *out, uint16_t type, quince_reader *body)
 {
     crypto_tls_server_hello *sh = out;
     switch (type) {
     case CRYPTO_EXT_SUPPORTED_VERSIONS: /* §4.2.1: selected_version */
-        if (!quic_get_u16(body, &sh->version))
+        if (!quince_get_u16(body, &sh->version))
             return CRYPTO_ERR_DECODE_ERROR;
         return 0;
     case CRYPTO_EXT_KEY_SHARE: /* §4.2.8 */
-        if (!quic_get_u16(body, &sh->group))
+        if (!quince_get_u16(body, &sh->group))
             return CRYPTO_ERR_DECODE_ERROR;
         if (!sh->is_hrr && (!get_vector(body, 2, 1, false, &sh->key_share)))
             return CRYPTO_ERR_DECODE_ERROR;
@@ -291,22 +291,22 @@ static int sh_extension(void *out, uint16_t type, quic_reader *body)
 int crypto_tls_parse_server_hello(const uint8_t *body, size_t len, crypto_tls_server_hello *sh)
 {
     memset(sh, 0, sizeof(*sh));
-    quic_reader r = quic_reader_init(body, len);
+    quince_reader r = quince_reader_init(body, len);
     uint8_t compression;
-    if (!quic_get_u16(&r, &sh->legacy_version) ||
-        !quic_get_bytes(&r, CRYPTO_TLS_RANDOM_LEN, &sh->random) ||
+    if (!quince_get_u16(&r, &sh->legacy_version) ||
+        !quince_get_bytes(&r, CRYPTO_TLS_RANDOM_LEN, &sh->random) ||
         !get_vector(&r, 1, 0, false, &sh->session_id) ||
-        sh->session_id.len > CRYPTO_TLS_MAX_SESSION_ID || !quic_get_u16(&r, &sh->cipher_suite) ||
-        !quic_get_u8(&r, &compression))
+        sh->session_id.len > CRYPTO_TLS_MAX_SESSION_ID || !quince_get_u16(&r, &sh->cipher_suite) ||
+        !quince_get_u8(&r, &compression))
         return CRYPTO_ERR_DECODE_ERROR;
     sh->is_hrr = memcmp(sh->random, crypto_tls_hrr_random, CRYPTO_TLS_RANDOM_LEN) == 0;
     /* A TLS 1.2 ServerHello may lack extensions: the caller reports the version. */
-    if (quic_reader_empty(&r))
+    if (quince_reader_empty(&r))
         return compression == 0 ? 0 : CRYPTO_ERR_ILLEGAL_PARAMETER;
     int rc = walk_extensions(&r, sh->is_hrr ? IN_HRR : IN_SH, &sh->exts, sh_extension, sh);
     if (rc < 0)
         return rc;
-    if (!quic_reader_empty(&r))
+    if (!quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
     /* §4.1.3: legacy_compression_method MUST be 0. */
     if (compression != 0)
@@ -315,7 +315,7 @@ int crypto_tls_parse_server_hello(const uint8_t *body, size_t len, crypto_tls_se
 }
 
 /* RFC 8446 §4.3.1 */
-static int ee_extension(void *out, uint16_t type, quic_reader *body)
+static int ee_extension(void *out, uint16_t type, quince_reader *body)
 {
     crypto_tls_encrypted_extensions *ee = out;
     switch (type) {
@@ -325,17 +325,17 @@ static int ee_extension(void *out, uint16_t type, quic_reader *body)
         uint8_t n;
         if (!get_vector(body, 2, 2, false, &list))
             return CRYPTO_ERR_DECODE_ERROR;
-        quic_reader r = quic_reader_init(list.p, list.len);
-        if (!quic_get_u8(&r, &n) || n == 0 || !quic_get_bytes(&r, n, &ee->alpn.p) ||
-            !quic_reader_empty(&r))
+        quince_reader r = quince_reader_init(list.p, list.len);
+        if (!quince_get_u8(&r, &n) || n == 0 || !quince_get_bytes(&r, n, &ee->alpn.p) ||
+            !quince_reader_empty(&r))
             return CRYPTO_ERR_DECODE_ERROR;
         ee->alpn.len = n;
         return 0;
     }
     case CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS:
         ee->transport_params.p = body->p;
-        ee->transport_params.len = quic_reader_left(body);
-        quic_skip(body, ee->transport_params.len);
+        ee->transport_params.len = quince_reader_left(body);
+        quince_skip(body, ee->transport_params.len);
         return 0;
     case CRYPTO_EXT_SUPPORTED_GROUPS: { /* §4.2.7: the server's groups, informational */
         crypto_tls_span groups;
@@ -356,30 +356,30 @@ int crypto_tls_parse_encrypted_extensions(const uint8_t *body, size_t len,
                                           crypto_tls_encrypted_extensions *ee)
 {
     memset(ee, 0, sizeof(*ee));
-    quic_reader r = quic_reader_init(body, len);
+    quince_reader r = quince_reader_init(body, len);
     int rc = walk_extensions(&r, IN_EE, &ee->exts, ee_extension, ee);
     if (rc < 0)
         return rc;
-    return quic_reader_empty(&r) ? 0 : CRYPTO_ERR_DECODE_ERROR;
+    return quince_reader_empty(&r) ? 0 : CRYPTO_ERR_DECODE_ERROR;
 }
 
 /* RFC 8446 §4.4.2 (X509 entries only: we never negotiate raw public keys). */
 int crypto_tls_parse_certificate(const uint8_t *body, size_t len, crypto_tls_certificate *ct)
 {
     memset(ct, 0, sizeof(*ct));
-    quic_reader r = quic_reader_init(body, len);
+    quince_reader r = quince_reader_init(body, len);
     uint32_t list_len;
-    quic_reader list;
-    if (!get_vector(&r, 1, 0, false, &ct->context) || !quic_get_u24(&r, &list_len) ||
-        !quic_get_sub(&r, list_len, &list) || !quic_reader_empty(&r))
+    quince_reader list;
+    if (!get_vector(&r, 1, 0, false, &ct->context) || !quince_get_u24(&r, &list_len) ||
+        !quince_get_sub(&r, list_len, &list) || !quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
-    while (!quic_reader_empty(&list)) {
+    while (!quince_reader_empty(&list)) {
         uint32_t cert_len;
         const uint8_t *cert;
         crypto_tls_span exts;
         /* cert_data<1..2^24-1>; the entry's extensions are tolerated and skipped. */
-        if (!quic_get_u24(&list, &cert_len) || cert_len == 0 ||
-            !quic_get_bytes(&list, cert_len, &cert) || !get_vector(&list, 2, 0, false, &exts))
+        if (!quince_get_u24(&list, &cert_len) || cert_len == 0 ||
+            !quince_get_bytes(&list, cert_len, &cert) || !get_vector(&list, 2, 0, false, &exts))
             return CRYPTO_ERR_DECODE_ERROR;
         if (ct->count == CRYPTO_TLS_MAX_CHAIN)
             return CRYPTO_ERR_BAD_CERTIFICATE;
@@ -395,9 +395,9 @@ int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
                                         crypto_tls_certificate_verify *cv)
 {
     memset(cv, 0, sizeof(*cv));
-    quic_reader r = quic_reader_init(body, len);
-    if (!quic_get_u16(&r, &cv->scheme) || !get_vector(&r, 2, 1, false, &cv->signature) ||
-        !quic_reader_empty(&r))
+    quince_reader r = quince_reader_init(body, len);
+    if (!quince_get_u16(&r, &cv->scheme) || !get_vector(&r, 2, 1, false, &cv->signature) ||
+        !quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
     return 0;
 }
@@ -433,11 +433,11 @@ uint16_t crypto_tls_u16_list_at(crypto_tls_span list, size_t i)
 
 bool crypto_tls_key_share_find(crypto_tls_span list, uint16_t group, crypto_tls_span *key)
 {
-    quic_reader r = quic_reader_init(list.p, list.len);
-    while (!quic_reader_empty(&r)) {
+    quince_reader r = quince_reader_init(list.p, list.len);
+    while (!quince_reader_empty(&r)) {
         uint16_t g, len;
         const uint8_t *p;
-        if (!quic_get_u16(&r, &g) || !quic_get_u16(&r, &len) || !quic_get_bytes(&r, len, &p))
+        if (!quince_get_u16(&r, &g) || !quince_get_u16(&r, &len) || !quince_get_bytes(&r, len, &p))
             return false;
         if (g == group) {
             key->p = p;
@@ -450,11 +450,11 @@ bool crypto_tls_key_share_find(crypto_tls_span list, uint16_t group, crypto_tls_
 
 size_t crypto_tls_key_share_count(crypto_tls_span list)
 {
-    quic_reader r = quic_reader_init(list.p, list.len);
+    quince_reader r = quince_reader_init(list.p, list.len);
     size_t n = 0;
-    while (!quic_reader_empty(&r)) {
+    while (!quince_reader_empty(&r)) {
         uint16_t g, len;
-        if (!quic_get_u16(&r, &g) || !quic_get_u16(&r, &len) || !quic_skip(&r, len))
+        if (!quince_get_u16(&r, &g) || !quince_get_u16(&r, &len) || !quince_skip(&r, len))
             break;
         n++;
     }
@@ -464,11 +464,11 @@ size_t crypto_tls_key_share_count(crypto_tls_span list)
 bool crypto_tls_alpn_has(crypto_tls_span list, const char *name)
 {
     size_t n = strlen(name);
-    quic_reader r = quic_reader_init(list.p, list.len);
-    while (!quic_reader_empty(&r)) {
+    quince_reader r = quince_reader_init(list.p, list.len);
+    while (!quince_reader_empty(&r)) {
         uint8_t len;
         const uint8_t *p;
-        if (!quic_get_u8(&r, &len) || !quic_get_bytes(&r, len, &p))
+        if (!quince_get_u8(&r, &len) || !quince_get_bytes(&r, len, &p))
             return false;
         if (len == n && memcmp(p, name, n) == 0)
             return true;
@@ -495,13 +495,13 @@ bool crypto_tls_is_ip_literal(const char *name)
 /* ---- Encoders ---- */
 
 /* Open a vector: reserve its length prefix. */
-static uint8_t *vec_open(quic_writer *w, size_t prefix)
+static uint8_t *vec_open(quince_writer *w, size_t prefix)
 {
-    return quic_put_reserve(w, prefix);
+    return quince_put_reserve(w, prefix);
 }
 
 /* Close a vector opened at `at`: write the length of what followed. */
-static void vec_close(quic_writer *w, uint8_t *at, size_t prefix)
+static void vec_close(quince_writer *w, uint8_t *at, size_t prefix)
 {
     if (at == NULL || w->overflow)
         return;
@@ -515,13 +515,13 @@ static void vec_close(quic_writer *w, uint8_t *at, size_t prefix)
         at[i] = (uint8_t)(len >> (8 * (prefix - 1 - i)));
 }
 
-static uint8_t *msg_open(quic_writer *w, uint8_t type)
+static uint8_t *msg_open(quince_writer *w, uint8_t type)
 {
-    quic_put_u8(w, type);
+    quince_put_u8(w, type);
     return vec_open(w, 3);
 }
 
-static int msg_close(quic_writer *w, uint8_t *at, uint8_t *buf)
+static int msg_close(quince_writer *w, uint8_t *at, uint8_t *buf)
 {
     vec_close(w, at, 3);
     if (w->overflow)
@@ -529,21 +529,21 @@ static int msg_close(quic_writer *w, uint8_t *at, uint8_t *buf)
     return (int)(w->p - buf);
 }
 
-static uint8_t *ext_open(quic_writer *w, uint16_t type)
+static uint8_t *ext_open(quince_writer *w, uint16_t type)
 {
-    quic_put_u16(w, type);
+    quince_put_u16(w, type);
     return vec_open(w, 2);
 }
 
-static void put_u16_list(quic_writer *w, size_t prefix, const uint16_t *v, size_t n)
+static void put_u16_list(quince_writer *w, size_t prefix, const uint16_t *v, size_t n)
 {
     uint8_t *at = vec_open(w, prefix);
     for (size_t i = 0; i < n; i++)
-        quic_put_u16(w, v[i]);
+        quince_put_u16(w, v[i]);
     vec_close(w, at, prefix);
 }
 
-static void put_alpn_list(quic_writer *w, const char *const *alpn)
+static void put_alpn_list(quince_writer *w, const char *const *alpn)
 {
     uint8_t *list = vec_open(w, 2);
     for (size_t i = 0; alpn[i] != NULL; i++) {
@@ -552,8 +552,8 @@ static void put_alpn_list(quic_writer *w, const char *const *alpn)
             w->overflow = true;
             return;
         }
-        quic_put_u8(w, (uint8_t)n);
-        quic_put_bytes(w, alpn[i], n);
+        quince_put_u8(w, (uint8_t)n);
+        quince_put_bytes(w, alpn[i], n);
     }
     vec_close(w, list, 2);
 }
@@ -562,15 +562,15 @@ static void put_alpn_list(quic_writer *w, const char *const *alpn)
 int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint8_t *buf,
                                    size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_CLIENT_HELLO);
-    quic_put_u16(&w, CRYPTO_TLS_LEGACY_VERSION);
-    quic_put_bytes(&w, p->random, CRYPTO_TLS_RANDOM_LEN);
-    quic_put_u8(&w, (uint8_t)p->session_id_len);
-    quic_put_bytes(&w, p->session_id, p->session_id_len);
+    quince_put_u16(&w, CRYPTO_TLS_LEGACY_VERSION);
+    quince_put_bytes(&w, p->random, CRYPTO_TLS_RANDOM_LEN);
+    quince_put_u8(&w, (uint8_t)p->session_id_len);
+    quince_put_bytes(&w, p->session_id, p->session_id_len);
     put_u16_list(&w, 2, p->suites, p->n_suites);
-    quic_put_u8(&w, 1); /* legacy_compression_methods: null only */
-    quic_put_u8(&w, 0);
+    quince_put_u8(&w, 1); /* legacy_compression_methods: null only */
+    quince_put_u8(&w, 0);
 
     uint8_t *exts = vec_open(&w, 2);
     uint8_t *e;
@@ -579,15 +579,15 @@ int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint
         size_t n = strlen(p->server_name);
         e = ext_open(&w, CRYPTO_EXT_SERVER_NAME);
         uint8_t *list = vec_open(&w, 2);
-        quic_put_u8(&w, 0); /* host_name */
-        quic_put_u16(&w, (uint16_t)n);
-        quic_put_bytes(&w, p->server_name, n);
+        quince_put_u8(&w, 0); /* host_name */
+        quince_put_u16(&w, (uint16_t)n);
+        quince_put_bytes(&w, p->server_name, n);
         vec_close(&w, list, 2);
         vec_close(&w, e, 2);
     }
     e = ext_open(&w, CRYPTO_EXT_SUPPORTED_VERSIONS); /* §4.2.1 */
-    quic_put_u8(&w, 2);
-    quic_put_u16(&w, CRYPTO_TLS_VERSION_13);
+    quince_put_u8(&w, 2);
+    quince_put_u16(&w, CRYPTO_TLS_VERSION_13);
     vec_close(&w, e, 2);
 
     e = ext_open(&w, CRYPTO_EXT_SUPPORTED_GROUPS); /* §4.2.7 */
@@ -601,9 +601,9 @@ int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint
     e = ext_open(&w, CRYPTO_EXT_KEY_SHARE); /* §4.2.8 */
     uint8_t *shares = vec_open(&w, 2);
     for (size_t i = 0; i < p->n_shares; i++) {
-        quic_put_u16(&w, p->shares[i].group);
-        quic_put_u16(&w, (uint16_t)p->shares[i].len);
-        quic_put_bytes(&w, p->shares[i].key, p->shares[i].len);
+        quince_put_u16(&w, p->shares[i].group);
+        quince_put_u16(&w, (uint16_t)p->shares[i].len);
+        quince_put_bytes(&w, p->shares[i].key, p->shares[i].len);
     }
     vec_close(&w, shares, 2);
     vec_close(&w, e, 2);
@@ -615,13 +615,13 @@ int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint
     }
     if (p->cookie != NULL) { /* §4.2.2 */
         e = ext_open(&w, CRYPTO_EXT_COOKIE);
-        quic_put_u16(&w, (uint16_t)p->cookie_len);
-        quic_put_bytes(&w, p->cookie, p->cookie_len);
+        quince_put_u16(&w, (uint16_t)p->cookie_len);
+        quince_put_bytes(&w, p->cookie, p->cookie_len);
         vec_close(&w, e, 2);
     }
     if (p->send_transport_params) { /* RFC 9001 §8.2 */
         e = ext_open(&w, CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS);
-        quic_put_bytes(&w, p->transport_params, p->transport_params_len);
+        quince_put_bytes(&w, p->transport_params, p->transport_params_len);
         vec_close(&w, e, 2);
     }
     vec_close(&w, exts, 2);
@@ -632,23 +632,23 @@ int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint
 int crypto_tls_encode_server_hello(const crypto_tls_server_hello_params *p, uint8_t *buf,
                                    size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_SERVER_HELLO);
-    quic_put_u16(&w, CRYPTO_TLS_LEGACY_VERSION);
-    quic_put_bytes(&w, p->is_hrr ? crypto_tls_hrr_random : p->random, CRYPTO_TLS_RANDOM_LEN);
-    quic_put_u8(&w, (uint8_t)p->session_id_len);
-    quic_put_bytes(&w, p->session_id, p->session_id_len);
-    quic_put_u16(&w, p->cipher_suite);
-    quic_put_u8(&w, 0);
+    quince_put_u16(&w, CRYPTO_TLS_LEGACY_VERSION);
+    quince_put_bytes(&w, p->is_hrr ? crypto_tls_hrr_random : p->random, CRYPTO_TLS_RANDOM_LEN);
+    quince_put_u8(&w, (uint8_t)p->session_id_len);
+    quince_put_bytes(&w, p->session_id, p->session_id_len);
+    quince_put_u16(&w, p->cipher_suite);
+    quince_put_u8(&w, 0);
     uint8_t *exts = vec_open(&w, 2);
     uint8_t *e = ext_open(&w, CRYPTO_EXT_SUPPORTED_VERSIONS);
-    quic_put_u16(&w, CRYPTO_TLS_VERSION_13);
+    quince_put_u16(&w, CRYPTO_TLS_VERSION_13);
     vec_close(&w, e, 2);
     e = ext_open(&w, CRYPTO_EXT_KEY_SHARE);
-    quic_put_u16(&w, p->share.group);
+    quince_put_u16(&w, p->share.group);
     if (!p->is_hrr) {
-        quic_put_u16(&w, (uint16_t)p->share.len);
-        quic_put_bytes(&w, p->share.key, p->share.len);
+        quince_put_u16(&w, (uint16_t)p->share.len);
+        quince_put_bytes(&w, p->share.key, p->share.len);
     }
     vec_close(&w, e, 2);
     vec_close(&w, exts, 2);
@@ -659,7 +659,7 @@ int crypto_tls_encode_server_hello(const crypto_tls_server_hello_params *p, uint
 int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *transport_params,
                                            size_t transport_params_len, uint8_t *buf, size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_ENCRYPTED_EXTENSIONS);
     uint8_t *exts = vec_open(&w, 2);
     if (alpn != NULL) {
@@ -670,7 +670,7 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
     }
     if (transport_params != NULL) {
         uint8_t *e = ext_open(&w, CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS);
-        quic_put_bytes(&w, transport_params, transport_params_len);
+        quince_put_bytes(&w, transport_params, transport_params_len);
         vec_close(&w, e, 2);
     }
     vec_close(&w, exts, 2);
@@ -681,18 +681,18 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
 int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *lens, size_t count,
                                   uint8_t *buf, size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE);
-    quic_put_u8(&w, 0); /* certificate_request_context: empty for a server */
+    quince_put_u8(&w, 0); /* certificate_request_context: empty for a server */
     uint8_t *list = vec_open(&w, 3);
     for (size_t i = 0; i < count; i++) {
         if (lens[i] == 0 || lens[i] > 0xffffff) {
             w.overflow = true;
             break;
         }
-        quic_put_u24(&w, (uint32_t)lens[i]);
-        quic_put_bytes(&w, certs[i], lens[i]);
-        quic_put_u16(&w, 0); /* no entry extensions */
+        quince_put_u24(&w, (uint32_t)lens[i]);
+        quince_put_bytes(&w, certs[i], lens[i]);
+        quince_put_u16(&w, 0); /* no entry extensions */
     }
     vec_close(&w, list, 3);
     return msg_close(&w, msg, buf);
@@ -702,11 +702,11 @@ int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *len
 int crypto_tls_encode_certificate_verify(uint16_t scheme, const uint8_t *sig, size_t sig_len,
                                          uint8_t *buf, size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE_VERIFY);
-    quic_put_u16(&w, scheme);
+    quince_put_u16(&w, scheme);
     uint8_t *s = vec_open(&w, 2);
-    quic_put_bytes(&w, sig, sig_len);
+    quince_put_bytes(&w, sig, sig_len);
     vec_close(&w, s, 2);
     return msg_close(&w, msg, buf);
 }
@@ -714,8 +714,8 @@ int crypto_tls_encode_certificate_verify(uint16_t scheme, const uint8_t *sig, si
 /* RFC 8446 §4.4.4 */
 int crypto_tls_encode_finished(const uint8_t *verify_data, size_t len, uint8_t *buf, size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_FINISHED);
-    quic_put_bytes(&w, verify_data, len);
+    quince_put_bytes(&w, verify_data, len);
     return msg_close(&w, msg, buf);
 }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* What the server chose from a ClientHello. */
 typedef struct choice {
@@ -293,7 +293,7 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
         return rc;
 
     uint8_t random[CRYPTO_TLS_RANDOM_LEN];
-    quic_env_random(tls->env, random, sizeof(random));
+    quince_env_random(tls->env, random, sizeof(random));
     crypto_tls_server_hello_params p = {
         .random = random,
         .session_id = tls->session_id,

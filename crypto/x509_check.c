@@ -7,12 +7,12 @@
 #include "crypto/error.h"
 
 /* X.690 §8.1.2-8.1.3 */
-bool crypto_der_get_tlv(quic_reader *r, uint8_t *tag, quic_reader *content, quic_reader *tlv)
+bool crypto_der_get_tlv(quince_reader *r, uint8_t *tag, quince_reader *content, quince_reader *tlv)
 {
-    quic_reader t = *r;
+    quince_reader t = *r;
     uint8_t id, l0;
     size_t len = 0;
-    if (!quic_get_u8(&t, &id) || (id & 0x1f) == 0x1f || !quic_get_u8(&t, &l0))
+    if (!quince_get_u8(&t, &id) || (id & 0x1f) == 0x1f || !quince_get_u8(&t, &l0))
         return false;
     if (l0 < 0x80) {
         len = l0;
@@ -22,15 +22,15 @@ bool crypto_der_get_tlv(quic_reader *r, uint8_t *tag, quic_reader *content, quic
             return false;
         for (size_t i = 0; i < n; i++) {
             uint8_t b;
-            if (!quic_get_u8(&t, &b) || (i == 0 && b == 0))
+            if (!quince_get_u8(&t, &b) || (i == 0 && b == 0))
                 return false;
             len = (len << 8) | b;
         }
         if (len < 0x80) /* DER: the short form was required */
             return false;
     }
-    quic_reader value;
-    if (!quic_get_sub(&t, len, &value))
+    quince_reader value;
+    if (!quince_get_sub(&t, len, &value))
         return false;
     if (tlv != NULL) {
         tlv->p = r->p;
@@ -42,15 +42,15 @@ bool crypto_der_get_tlv(quic_reader *r, uint8_t *tag, quic_reader *content, quic
     return true;
 }
 
-bool crypto_der_get(quic_reader *r, uint8_t *tag, quic_reader *content)
+bool crypto_der_get(quince_reader *r, uint8_t *tag, quince_reader *content)
 {
     return crypto_der_get_tlv(r, tag, content, NULL);
 }
 
 /* Take one element that must carry tag want. */
-static bool der_expect(quic_reader *r, uint8_t want, quic_reader *content, quic_reader *tlv)
+static bool der_expect(quince_reader *r, uint8_t want, quince_reader *content, quince_reader *tlv)
 {
-    quic_reader t = *r;
+    quince_reader t = *r;
     uint8_t tag;
     if (!crypto_der_get_tlv(&t, &tag, content, tlv) || tag != want)
         return false;
@@ -59,11 +59,11 @@ static bool der_expect(quic_reader *r, uint8_t want, quic_reader *content, quic_
 }
 
 /* Take the element if it carries tag want; true if it was there. */
-static bool der_optional(quic_reader *r, uint8_t want, quic_reader *content)
+static bool der_optional(quince_reader *r, uint8_t want, quince_reader *content)
 {
     uint8_t tag;
-    quic_reader t = *r;
-    if (quic_reader_empty(r) || *r->p != want || !crypto_der_get(&t, &tag, content))
+    quince_reader t = *r;
+    if (quince_reader_empty(r) || *r->p != want || !crypto_der_get(&t, &tag, content))
         return false;
     *r = t;
     return true;
@@ -117,13 +117,13 @@ static bool digits(const uint8_t *p, size_t n, int *out)
 }
 
 /* RFC 5280 §4.1.2.5.1 and §4.1.2.5.2: UTCTime YYMMDDHHMMSSZ, GeneralizedTime YYYYMMDDHHMMSSZ. */
-static bool parse_time(quic_reader *r, int64_t *out)
+static bool parse_time(quince_reader *r, int64_t *out)
 {
     uint8_t tag;
-    quic_reader v;
+    quince_reader v;
     if (!crypto_der_get(r, &tag, &v))
         return false;
-    size_t n = quic_reader_left(&v);
+    size_t n = quince_reader_left(&v);
     const uint8_t *p = v.p;
     int year, mon, day, hour, min, sec;
     if (tag == CRYPTO_DER_UTC_TIME && n == 13) {
@@ -150,38 +150,38 @@ static bool parse_time(quic_reader *r, int64_t *out)
 static const uint8_t oid_san[] = {0x55, 0x1d, 0x11};
 static const uint8_t oid_basic_constraints[] = {0x55, 0x1d, 0x13};
 
-static bool oid_is(const quic_reader *oid, const uint8_t *want, size_t len)
+static bool oid_is(const quince_reader *oid, const uint8_t *want, size_t len)
 {
-    return quic_reader_left(oid) == len && memcmp(oid->p, want, len) == 0;
+    return quince_reader_left(oid) == len && memcmp(oid->p, want, len) == 0;
 }
 
 /* RFC 5280 §4.1.2.9 */
-static bool parse_extensions(quic_reader *exts, crypto_x509_info *info)
+static bool parse_extensions(quince_reader *exts, crypto_x509_info *info)
 {
-    quic_reader seq;
-    if (!der_expect(exts, CRYPTO_DER_SEQUENCE, &seq, NULL) || !quic_reader_empty(exts))
+    quince_reader seq;
+    if (!der_expect(exts, CRYPTO_DER_SEQUENCE, &seq, NULL) || !quince_reader_empty(exts))
         return false;
-    while (!quic_reader_empty(&seq)) {
-        quic_reader ext, oid, crit, value;
+    while (!quince_reader_empty(&seq)) {
+        quince_reader ext, oid, crit, value;
         if (!der_expect(&seq, CRYPTO_DER_SEQUENCE, &ext, NULL) ||
             !der_expect(&ext, CRYPTO_DER_OID, &oid, NULL))
             return false;
         der_optional(&ext, CRYPTO_DER_BOOLEAN, &crit);
-        if (!der_expect(&ext, CRYPTO_DER_OCTET_STRING, &value, NULL) || !quic_reader_empty(&ext))
+        if (!der_expect(&ext, CRYPTO_DER_OCTET_STRING, &value, NULL) || !quince_reader_empty(&ext))
             return false;
         if (oid_is(&oid, oid_san, sizeof(oid_san))) {
-            quic_reader names;
+            quince_reader names;
             if (info->has_san || !der_expect(&value, CRYPTO_DER_SEQUENCE, &names, NULL) ||
-                !quic_reader_empty(&value))
+                !quince_reader_empty(&value))
                 return false;
             info->has_san = true;
             info->san = names;
         } else if (oid_is(&oid, oid_basic_constraints, sizeof(oid_basic_constraints))) {
-            quic_reader bc, ca;
+            quince_reader bc, ca;
             if (!der_expect(&value, CRYPTO_DER_SEQUENCE, &bc, NULL))
                 return false;
             if (der_optional(&bc, CRYPTO_DER_BOOLEAN, &ca))
-                info->is_ca = quic_reader_left(&ca) == 1 && ca.p[0] != 0;
+                info->is_ca = quince_reader_left(&ca) == 1 && ca.p[0] != 0;
         }
     }
     return true;
@@ -193,12 +193,12 @@ int crypto_x509_info_parse(const uint8_t *der, size_t len, crypto_x509_info *inf
     memset(info, 0, sizeof(*info));
     if (der == NULL)
         return CRYPTO_ERR_PARSE;
-    quic_reader r = quic_reader_init(der, len), cert, tbs, skip, validity;
-    if (!der_expect(&r, CRYPTO_DER_SEQUENCE, &cert, NULL) || !quic_reader_empty(&r))
+    quince_reader r = quince_reader_init(der, len), cert, tbs, skip, validity;
+    if (!der_expect(&r, CRYPTO_DER_SEQUENCE, &cert, NULL) || !quince_reader_empty(&r))
         return CRYPTO_ERR_PARSE;
     if (!der_expect(&cert, CRYPTO_DER_SEQUENCE, &tbs, &info->tbs) ||
         !der_expect(&cert, CRYPTO_DER_SEQUENCE, &skip, NULL) ||
-        !der_expect(&cert, CRYPTO_DER_BIT_STRING, &skip, NULL) || !quic_reader_empty(&cert))
+        !der_expect(&cert, CRYPTO_DER_BIT_STRING, &skip, NULL) || !quince_reader_empty(&cert))
         return CRYPTO_ERR_PARSE;
     der_optional(&tbs, 0xa0, &skip); /* [0] version */
     if (!der_expect(&tbs, CRYPTO_DER_INTEGER, &skip, NULL) ||
@@ -206,16 +206,16 @@ int crypto_x509_info_parse(const uint8_t *der, size_t len, crypto_x509_info *inf
         !der_expect(&tbs, CRYPTO_DER_SEQUENCE, &skip, NULL) || /* issuer */
         !der_expect(&tbs, CRYPTO_DER_SEQUENCE, &validity, NULL) ||
         !parse_time(&validity, &info->not_before) || !parse_time(&validity, &info->not_after) ||
-        !quic_reader_empty(&validity) ||
+        !quince_reader_empty(&validity) ||
         !der_expect(&tbs, CRYPTO_DER_SEQUENCE, &skip, NULL) || /* subject */
         !der_expect(&tbs, CRYPTO_DER_SEQUENCE, &skip, &info->spki))
         return CRYPTO_ERR_PARSE;
     der_optional(&tbs, 0x81, &skip); /* issuerUniqueID */
     der_optional(&tbs, 0x82, &skip); /* subjectUniqueID */
-    quic_reader exts;
+    quince_reader exts;
     if (der_optional(&tbs, 0xa3, &exts) && !parse_extensions(&exts, info))
         return CRYPTO_ERR_PARSE;
-    if (!quic_reader_empty(&tbs))
+    if (!quince_reader_empty(&tbs))
         return CRYPTO_ERR_PARSE;
     return 0;
 }
@@ -392,13 +392,13 @@ int crypto_x509_check_host(const crypto_x509_info *info, const char *host)
     }
     if (!info->has_san)
         return CRYPTO_ERR_BAD_CERTIFICATE;
-    quic_reader names = info->san;
-    while (!quic_reader_empty(&names)) {
+    quince_reader names = info->san;
+    while (!quince_reader_empty(&names)) {
         uint8_t tag;
-        quic_reader v;
+        quince_reader v;
         if (!crypto_der_get(&names, &tag, &v))
             return CRYPTO_ERR_BAD_CERTIFICATE;
-        size_t vlen = quic_reader_left(&v);
+        size_t vlen = quince_reader_left(&v);
         if (ip_len != 0) {
             if (tag == CRYPTO_SAN_IP_ADDRESS && vlen == ip_len && memcmp(v.p, ip, ip_len) == 0)
                 return 0;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* DER tags used here (X.690 §8). */
 #define CRYPTO_DER_BOOLEAN 0x01
@@ -28,18 +28,18 @@
  * only), *content the value. Definite lengths only, up to 2^24-1. false (r
  * unchanged) on anything malformed or truncated.
  */
-bool crypto_der_get(quic_reader *r, uint8_t *tag, quic_reader *content);
+bool crypto_der_get(quince_reader *r, uint8_t *tag, quince_reader *content);
 /* Same, but *tlv gets the whole element (tag and length included). */
-bool crypto_der_get_tlv(quic_reader *r, uint8_t *tag, quic_reader *content, quic_reader *tlv);
+bool crypto_der_get_tlv(quince_reader *r, uint8_t *tag, quince_reader *content, quince_reader *tlv);
 
 /* The fields of a certificate (RFC 5280 §4.1) the checks need; spans point into the DER. */
 typedef struct crypto_x509_info {
-    quic_reader tbs;    /* TBSCertificate, whole element */
-    quic_reader spki;   /* SubjectPublicKeyInfo, whole element */
+    quince_reader tbs;    /* TBSCertificate, whole element */
+    quince_reader spki;   /* SubjectPublicKeyInfo, whole element */
     int64_t not_before; /* Unix seconds */
     int64_t not_after;
     bool has_san;
-    quic_reader san; /* GeneralNames content (a walk of GeneralName TLVs) */
+    quince_reader san; /* GeneralNames content (a walk of GeneralName TLVs) */
     bool is_ca;      /* basicConstraints cA */
 } crypto_x509_info;
 

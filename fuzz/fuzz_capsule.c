@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t plen;
     if (h3_datagram_parse(stream, len, &sid, &p, &plen) == 0) {
         uint8_t pre[8];
-        quic_writer w = quic_writer_init(pre, sizeof(pre));
+        quince_writer w = quince_writer_init(pre, sizeof(pre));
         if (!h3_datagram_put_prefix(&w, sid) || (sid & 3) != 0)
             abort();
     }

@@ -1,4 +1,4 @@
-/* Shared by the fuzz targets: quic_env allocators on malloc and deterministic random streams. */
+/* Shared by the fuzz targets: quince_env allocators on malloc and deterministic random streams. */
 #ifndef FUZZ_FUZZ_ENV_H
 #define FUZZ_FUZZ_ENV_H
 
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /* malloc never sees 0, so that a zero-size request still gives a unique pointer. */
 static inline void *fuzz_alloc(void *user, size_t size)
@@ -56,9 +56,9 @@ static inline void fuzz_random(void *user, uint8_t *buf, size_t len)
 }
 
 /* malloc with fuzz_random (no user, so *fuzz_rng()). No wall clock. */
-static inline const quic_env *fuzz_env(void)
+static inline const quince_env *fuzz_env(void)
 {
-    static const quic_env env = {
+    static const quince_env env = {
         .alloc = fuzz_alloc,
         .realloc = fuzz_realloc,
         .free = fuzz_free,
@@ -68,9 +68,9 @@ static inline const quic_env *fuzz_env(void)
 }
 
 /* malloc with fuzz_random_fixed. */
-static inline const quic_env *fuzz_env_fixed(void)
+static inline const quince_env *fuzz_env_fixed(void)
 {
-    static const quic_env env = {
+    static const quince_env env = {
         .alloc = fuzz_alloc,
         .realloc = fuzz_realloc,
         .free = fuzz_free,
@@ -111,9 +111,9 @@ static inline void fuzz_counting_free(void *user, void *ptr)
 }
 
 /* A counting allocator, no random source: for leak checks in pure parsers. */
-static inline const quic_env *fuzz_env_counting(void)
+static inline const quince_env *fuzz_env_counting(void)
 {
-    static const quic_env env = {
+    static const quince_env env = {
         .alloc = fuzz_counting_alloc,
         .realloc = fuzz_counting_realloc,
         .free = fuzz_counting_free,

@@ -23,7 +23,7 @@ static void check_settings(const uint8_t *payload, size_t len)
     if (h3_settings_decode(payload, len, &s) != 0)
         return;
     static uint8_t buf[4096];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     if (!h3_settings_put_frame(&w, &s, len))
         abort(); /* whatever was decoded can be sent again */
     h3_frame f;

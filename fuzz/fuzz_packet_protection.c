@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "crypto/packet_protection.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "fuzz_env.h"
 
 /*
@@ -27,7 +27,7 @@ static void f_random(void *user, uint8_t *buf, size_t len)
     memset(buf, 0x42, len);
 }
 
-static const quic_env g_env = {
+static const quince_env g_env = {
     .alloc = fuzz_alloc,
     .realloc = fuzz_realloc,
     .free = fuzz_free,
@@ -46,11 +46,11 @@ static const uint8_t k_secret[32] = {
 static bool long_header(const uint8_t *p, size_t len, uint32_t version, size_t *pn_offset,
                         size_t *end)
 {
-    quic_reader r = quic_reader_init(p, len);
+    quince_reader r = quince_reader_init(p, len);
     uint8_t first, l;
     uint32_t v;
     uint64_t token_len = 0, length;
-    if (!quic_get_u8(&r, &first) || !quic_get_u32(&r, &v) || v != version)
+    if (!quince_get_u8(&r, &first) || !quince_get_u32(&r, &v) || v != version)
         return false;
     unsigned type = (first >> 4) & 3;
     /* Initial is type 0 in v1 and 1 in v2; Retry (v1: 3, v2: 0) has no packet number. */
@@ -58,12 +58,12 @@ static bool long_header(const uint8_t *p, size_t len, uint32_t version, size_t *
     bool retry = version == CRYPTO_QUIC_V1 ? type == 3 : type == 0;
     if (retry)
         return false;
-    if (!quic_get_u8(&r, &l) || l > 20 || !quic_skip(&r, l) || !quic_get_u8(&r, &l) || l > 20 ||
-        !quic_skip(&r, l))
+    if (!quince_get_u8(&r, &l) || l > 20 || !quince_skip(&r, l) || !quince_get_u8(&r, &l) || l > 20 ||
+        !quince_skip(&r, l))
         return false;
-    if (initial && (!quic_get_varint(&r, &token_len) || !quic_skip(&r, (size_t)token_len)))
+    if (initial && (!quince_get_varint(&r, &token_len) || !quince_skip(&r, (size_t)token_len)))
         return false;
-    if (!quic_get_varint(&r, &length) || length > quic_reader_left(&r))
+    if (!quince_get_varint(&r, &length) || length > quince_reader_left(&r))
         return false;
     *pn_offset = (size_t)(r.p - p);
     *end = *pn_offset + (size_t)length;

@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t caps[8] = {0, 64, 100, 128, 256, 512, 4096, 65536};
     static const size_t blocked_opts[4] = {0, 1, 2, 100};
     input in = {data, data + size};
-    quic_env env = {0};
+    quince_env env = {0};
     env.alloc = fuzz_alloc;
     env.realloc = fuzz_realloc;
     env.free = fuzz_free;

@@ -87,7 +87,7 @@ static void run(const uint8_t *data, size_t size, quic_pkt_type pkt)
         CHECK(quic_frame_allowed(f.type, pkt));
         (void)quic_frame_is_ack_eliciting(f.type);
         (void)quic_frame_counts_in_flight(f.type);
-        quic_writer w = quic_writer_init(out, sizeof(out));
+        quince_writer w = quince_writer_init(out, sizeof(out));
         CHECK(quic_frame_encode(&w, &f));
         size_t m = (size_t)(w.p - out);
         /* Re-encoding uses minimal varints: never longer than the input. */

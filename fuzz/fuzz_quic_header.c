@@ -16,7 +16,7 @@ static uint8_t out[1 << 17];
 
 static void rebuild(const quic_pkt_header *h, const quic_pkt_parse_opts *opts)
 {
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     quic_pkt_header b;
     if (h->type == QUIC_PKT_VERSION_NEGOTIATION || h->type == QUIC_PKT_UNKNOWN_VERSION) {
         const uint32_t vs[2] = {QUIC_VERSION_1, quic_version_grease(h->version)};
@@ -31,7 +31,7 @@ static void rebuild(const quic_pkt_header *h, const quic_pkt_parse_opts *opts)
     if (h->type == QUIC_PKT_RETRY) {
         CHECK(quic_pkt_build_retry(&w, h->first, h->version, h->dcid, h->dcid_len, h->scid,
                                    h->scid_len, h->token, h->token_len));
-        CHECK(quic_put_bytes(&w, h->retry_tag, QUIC_RETRY_TAG_LEN));
+        CHECK(quince_put_bytes(&w, h->retry_tag, QUIC_RETRY_TAG_LEN));
         CHECK(quic_pkt_parse_header(out, (size_t)(w.p - out), NULL, &b) == QUIC_OK);
         CHECK(b.type == QUIC_PKT_RETRY && b.token_len == h->token_len);
         CHECK(memcmp(b.token, h->token, h->token_len) == 0);
@@ -45,7 +45,7 @@ static void rebuild(const quic_pkt_header *h, const quic_pkt_parse_opts *opts)
         CHECK(quic_pkt_build_long(&w, &pb, h->type, h->version, h->dcid, h->dcid_len, h->scid,
                                   h->scid_len, h->token, h->token_len, 7, pn_len));
     }
-    CHECK(quic_put_u8(&w, 0x01));
+    CHECK(quince_put_u8(&w, 0x01));
     CHECK(quic_pkt_finish(&w, &pb, 16));
     size_t n = (size_t)(w.p - out);
     memset(w.p, 0, 16);

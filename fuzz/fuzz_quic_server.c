@@ -166,7 +166,7 @@ static void gen(const char *dir, const char *name, int stop_after, bool close)
     static rec r;
     memset(&r, 0, sizeof(r));
     uint64_t crng = 0xc11e47 + (uint64_t)stop_after;
-    quic_env cenv = *fuzz_env();
+    quince_env cenv = *fuzz_env();
     cenv.user = &crng;
     quic_config cc = {0};
     cc.tls.alpn = g_alpn;

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(rc == QUIC_ERR_TRANSPORT_PARAMETER);
             continue;
         }
-        quic_writer w = quic_writer_init(out, sizeof(out));
+        quince_writer w = quince_writer_init(out, sizeof(out));
         CHECK(quic_tp_encode(&w, &tp, from_server != 0, (uint32_t)size));
         /* A client's Chosen Version may be among the Available Versions we did not keep. */
         if (tp.available_count == QUIC_TP_MAX_AVAILABLE_VERSIONS)

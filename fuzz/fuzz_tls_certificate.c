@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "crypto/backend.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 #include "fuzz_env.h"
 
 /*
@@ -57,20 +57,20 @@ static crypto_x509_store *g_store;
 static size_t parse_certificate(const uint8_t *data, size_t size, const uint8_t **certs,
                                 size_t *lens)
 {
-    quic_reader r = quic_reader_init(data, size);
+    quince_reader r = quince_reader_init(data, size);
     uint8_t ctx_len;
     uint32_t list_len;
-    quic_reader list;
-    if (!quic_get_u8(&r, &ctx_len) || !quic_skip(&r, ctx_len) || !quic_get_u24(&r, &list_len) ||
-        !quic_get_sub(&r, list_len, &list) || !quic_reader_empty(&r))
+    quince_reader list;
+    if (!quince_get_u8(&r, &ctx_len) || !quince_skip(&r, ctx_len) || !quince_get_u24(&r, &list_len) ||
+        !quince_get_sub(&r, list_len, &list) || !quince_reader_empty(&r))
         return 0;
     size_t n = 0;
-    while (!quic_reader_empty(&list)) {
+    while (!quince_reader_empty(&list)) {
         uint32_t cert_len;
         uint16_t ext_len;
-        if (n == MAX_CERTS || !quic_get_u24(&list, &cert_len) || cert_len == 0 ||
-            !quic_get_bytes(&list, cert_len, &certs[n]) || !quic_get_u16(&list, &ext_len) ||
-            !quic_skip(&list, ext_len))
+        if (n == MAX_CERTS || !quince_get_u24(&list, &cert_len) || cert_len == 0 ||
+            !quince_get_bytes(&list, cert_len, &certs[n]) || !quince_get_u16(&list, &ext_len) ||
+            !quince_skip(&list, ext_len))
             return 0;
         lens[n++] = cert_len;
     }

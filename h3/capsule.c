@@ -1,7 +1,7 @@
 /* The Capsule Protocol (RFC 9297 §3) and the HTTP/3 Datagram prefix (RFC 9297 §2.1). */
 #include "h3/capsule.h"
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
 static bool is_known(uint64_t type)
 {
@@ -17,33 +17,33 @@ int h3_capsule_decode_value(uint64_t type, const uint8_t *value, size_t len, h3_
     out->length = len;
     out->value = value;
     out->value_len = len;
-    quic_reader r = quic_reader_init(value, len);
+    quince_reader r = quince_reader_init(value, len);
     switch (type) {
     case H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION: /* draft-ietf-webtrans-http3-02 §5 */
-        if (!quic_get_u32(&r, &out->error_code) || quic_reader_left(&r) > H3_CLOSE_WT_MAX_MESSAGE)
+        if (!quince_get_u32(&r, &out->error_code) || quince_reader_left(&r) > H3_CLOSE_WT_MAX_MESSAGE)
             return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
         break;
     case H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT: /* draft-ietf-masque-h3-datagram-04 §4.4.2 */
-        if (!quic_get_varint(&r, &out->format_type))
+        if (!quince_get_varint(&r, &out->format_type))
             return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
         break;
     default: /* DATAGRAM (RFC 9297 §3.5) and unknown types: the value is opaque */
         break;
     }
     out->data = r.p;
-    out->data_len = quic_reader_left(&r);
+    out->data_len = quince_reader_left(&r);
     return 0;
 }
 
 /* RFC 9297 §3.2 */
 int h3_capsule_decode(const uint8_t *data, size_t len, h3_capsule *out)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t type, length;
-    if (!quic_get_varint(&r, &type) || !quic_get_varint(&r, &length))
+    if (!quince_get_varint(&r, &type) || !quince_get_varint(&r, &length))
         return H3_WIRE_NEED_MORE;
-    size_t n = len - quic_reader_left(&r);
-    if (length > quic_reader_left(&r))
+    size_t n = len - quince_reader_left(&r);
+    if (length > quince_reader_left(&r))
         return H3_WIRE_NEED_MORE;
     if (length > (uint64_t)(INT32_MAX - n))
         return H3_WIRE_ERROR(H3_EXCESSIVE_LOAD);
@@ -54,19 +54,19 @@ int h3_capsule_decode(const uint8_t *data, size_t len, h3_capsule *out)
 }
 
 /* RFC 9297 §3.2 */
-bool h3_capsule_put_header(quic_writer *w, uint64_t type, uint64_t length)
+bool h3_capsule_put_header(quince_writer *w, uint64_t type, uint64_t length)
 {
-    return quic_put_varint(w, type) && quic_put_varint(w, length);
+    return quince_put_varint(w, type) && quince_put_varint(w, length);
 }
 
 /* RFC 9297 §3.5 */
-bool h3_capsule_put_datagram(quic_writer *w, const uint8_t *payload, size_t len)
+bool h3_capsule_put_datagram(quince_writer *w, const uint8_t *payload, size_t len)
 {
-    return h3_capsule_put_header(w, H3_CAPSULE_DATAGRAM, len) && quic_put_bytes(w, payload, len);
+    return h3_capsule_put_header(w, H3_CAPSULE_DATAGRAM, len) && quince_put_bytes(w, payload, len);
 }
 
 /* draft-ietf-webtrans-http3-02 §5 */
-bool h3_capsule_put_close_wt(quic_writer *w, uint32_t error_code, const uint8_t *message,
+bool h3_capsule_put_close_wt(quince_writer *w, uint32_t error_code, const uint8_t *message,
                              size_t len)
 {
     if (len > H3_CLOSE_WT_MAX_MESSAGE) {
@@ -74,34 +74,34 @@ bool h3_capsule_put_close_wt(quic_writer *w, uint32_t error_code, const uint8_t 
         return false;
     }
     return h3_capsule_put_header(w, H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION, 4 + len) &&
-           quic_put_u32(w, error_code) && quic_put_bytes(w, message, len);
+           quince_put_u32(w, error_code) && quince_put_bytes(w, message, len);
 }
 
 /* draft-ietf-masque-h3-datagram-04 §4.4.2 */
-bool h3_capsule_put_register_no_context(quic_writer *w, uint64_t format_type, const uint8_t *extra,
+bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type, const uint8_t *extra,
                                         size_t len)
 {
-    size_t n = quic_varint_len(format_type);
+    size_t n = quince_varint_len(format_type);
     if (n == 0) {
         w->overflow = true;
         return false;
     }
     return h3_capsule_put_header(w, H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT, n + (uint64_t)len) &&
-           quic_put_varint(w, format_type) && quic_put_bytes(w, extra, len);
+           quince_put_varint(w, format_type) && quince_put_bytes(w, extra, len);
 }
 
 /* RFC 9297 §5.4 */
-bool h3_capsule_put_grease(quic_writer *w, uint64_t r, const uint8_t *payload, size_t len)
+bool h3_capsule_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len)
 {
     return h3_capsule_put_header(w, h3_capsule_grease_type(r), len) &&
-           quic_put_bytes(w, payload, len);
+           quince_put_bytes(w, payload, len);
 }
 
 /* ---- Reader ---- */
 
 enum { CST_HEADER, CST_BUFFER, CST_SKIP, CST_ERROR };
 
-void h3_capsule_reader_init(h3_capsule_reader *r, size_t max_capsule, const quic_env *env)
+void h3_capsule_reader_init(h3_capsule_reader *r, size_t max_capsule, const quince_env *env)
 {
     memset(r, 0, sizeof(*r));
     if (max_capsule == 0)
@@ -116,7 +116,7 @@ void h3_capsule_reader_init(h3_capsule_reader *r, size_t max_capsule, const quic
 void h3_capsule_reader_free(h3_capsule_reader *r)
 {
     if (r->buf != NULL && r->env != NULL)
-        quic_env_free(r->env, r->buf);
+        quince_env_free(r->env, r->buf);
     r->buf = NULL;
     r->buf_cap = 0;
 }
@@ -185,15 +185,15 @@ int h3_capsule_reader_feed(h3_capsule_reader *r, const uint8_t *data, size_t len
         case CST_HEADER: {
             if (r->closed) /* draft-ietf-webtrans-http3-02 §5: nothing may follow */
                 return cfail(r, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
-            size_t need = quic_varint_pair_need(r->hdr, r->hdr_len);
+            size_t need = quince_varint_pair_need(r->hdr, r->hdr_len);
             size_t take = need - r->hdr_len < avail ? need - r->hdr_len : avail;
             memcpy(r->hdr + r->hdr_len, data + off, take);
             r->hdr_len += take;
             off += take;
-            if (r->hdr_len < quic_varint_pair_need(r->hdr, r->hdr_len))
+            if (r->hdr_len < quince_varint_pair_need(r->hdr, r->hdr_len))
                 break;
-            quic_reader hr = quic_reader_init(r->hdr, r->hdr_len);
-            if (!quic_get_varint(&hr, &r->type) || !quic_get_varint(&hr, &r->length))
+            quince_reader hr = quince_reader_init(r->hdr, r->hdr_len);
+            if (!quince_get_varint(&hr, &r->type) || !quince_get_varint(&hr, &r->length))
                 break;
             int rc = on_capsule_header(r, ev);
             if (rc < 0)
@@ -213,7 +213,7 @@ int h3_capsule_reader_feed(h3_capsule_reader *r, const uint8_t *data, size_t len
             if (r->length > r->buf_cap) {
                 if (r->env == NULL)
                     return cfail(r, H3_WIRE_NO_MEMORY);
-                uint8_t *nb = quic_env_realloc(r->env, r->buf, (size_t)r->length);
+                uint8_t *nb = quince_env_realloc(r->env, r->buf, (size_t)r->length);
                 if (nb == NULL)
                     return cfail(r, H3_WIRE_NO_MEMORY);
                 r->buf = nb;
@@ -269,29 +269,29 @@ int h3_capsule_reader_finish(h3_capsule_reader *r)
 int h3_datagram_parse(const uint8_t *data, size_t len, uint64_t *stream_id, const uint8_t **payload,
                       size_t *payload_len)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t qsid;
-    if (!quic_get_varint(&r, &qsid) || qsid > H3_DATAGRAM_MAX_QUARTER_STREAM_ID)
+    if (!quince_get_varint(&r, &qsid) || qsid > H3_DATAGRAM_MAX_QUARTER_STREAM_ID)
         return H3_WIRE_ERROR(H3_DATAGRAM_ERROR);
     *stream_id = qsid * 4;
     *payload = r.p;
-    *payload_len = quic_reader_left(&r);
+    *payload_len = quince_reader_left(&r);
     return 0;
 }
 
 size_t h3_datagram_prefix_len(uint64_t stream_id)
 {
-    if ((stream_id & 3) != 0 || stream_id > QUIC_VARINT_MAX)
+    if ((stream_id & 3) != 0 || stream_id > QUINCE_VARINT_MAX)
         return 0;
-    return quic_varint_len(stream_id / 4);
+    return quince_varint_len(stream_id / 4);
 }
 
 /* RFC 9297 §2.1 */
-bool h3_datagram_put_prefix(quic_writer *w, uint64_t stream_id)
+bool h3_datagram_put_prefix(quince_writer *w, uint64_t stream_id)
 {
     if (h3_datagram_prefix_len(stream_id) == 0) {
         w->overflow = true;
         return false;
     }
-    return quic_put_varint(w, stream_id / 4);
+    return quince_put_varint(w, stream_id / 4);
 }

@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
-#include "quic/cursor.h"
-#include "quic/env.h"
+#include "base/cursor.h"
+#include "base/env.h"
 
 /*
  * A capsule error makes the HTTP message malformed (RFC 9297 §3.3), which
@@ -45,14 +45,14 @@ int h3_capsule_decode(const uint8_t *data, size_t len, h3_capsule *out);
 /* Encoders (RFC 9297 §3.2, §3.5; draft-ietf-webtrans-http3-02 §5;
  * draft-ietf-masque-h3-datagram-04 §4.4.2). False when w is too small or a
  * field is out of range (a close message over 1024 bytes). */
-bool h3_capsule_put_header(quic_writer *w, uint64_t type, uint64_t length);
-bool h3_capsule_put_datagram(quic_writer *w, const uint8_t *payload, size_t len);
-bool h3_capsule_put_close_wt(quic_writer *w, uint32_t error_code, const uint8_t *message,
+bool h3_capsule_put_header(quince_writer *w, uint64_t type, uint64_t length);
+bool h3_capsule_put_datagram(quince_writer *w, const uint8_t *payload, size_t len);
+bool h3_capsule_put_close_wt(quince_writer *w, uint32_t error_code, const uint8_t *message,
                              size_t len);
-bool h3_capsule_put_register_no_context(quic_writer *w, uint64_t format_type, const uint8_t *extra,
+bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type, const uint8_t *extra,
                                         size_t len);
 /* A reserved capsule of type h3_capsule_grease_type(r) (RFC 9297 §5.4). */
-bool h3_capsule_put_grease(quic_writer *w, uint64_t r, const uint8_t *payload, size_t len);
+bool h3_capsule_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len);
 
 /* ---- Incremental reader over the DATA payload of a CONNECT stream ---- */
 
@@ -78,7 +78,7 @@ typedef struct h3_capsule_event {
 #define H3_CAPSULE_READER_KEEP 4096
 
 typedef struct h3_capsule_reader {
-    const quic_env *env;
+    const quince_env *env;
     size_t max_capsule;
     int state;
     int error;
@@ -94,7 +94,7 @@ typedef struct h3_capsule_reader {
 } h3_capsule_reader;
 
 /* max_capsule 0 means the default. env may be NULL (see h3_frame_reader_init). */
-void h3_capsule_reader_init(h3_capsule_reader *r, size_t max_capsule, const quic_env *env);
+void h3_capsule_reader_init(h3_capsule_reader *r, size_t max_capsule, const quince_env *env);
 void h3_capsule_reader_free(h3_capsule_reader *r);
 
 /*
@@ -124,6 +124,6 @@ int h3_datagram_parse(const uint8_t *data, size_t len, uint64_t *stream_id, cons
                       size_t *payload_len);
 /* Bytes of the prefix for stream_id, 0 if it is not a client bidi stream ID. */
 size_t h3_datagram_prefix_len(uint64_t stream_id);
-bool h3_datagram_put_prefix(quic_writer *w, uint64_t stream_id);
+bool h3_datagram_put_prefix(quince_writer *w, uint64_t stream_id);
 
 #endif

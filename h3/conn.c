@@ -5,8 +5,8 @@
 
 #include "h3/capsule.h"
 #include "h3/settings.h"
-#include "quic/cursor.h"
-#include "quic/varint.h"
+#include "base/cursor.h"
+#include "base/varint.h"
 
 QUINCE_API void h3_config_init(h3_config *cfg, bool is_server)
 {
@@ -39,13 +39,13 @@ h3_stream *h3_conn_add_stream(h3_conn *conn, uint64_t id, h3_stream_kind kind)
 {
     if (conn->nstreams == conn->streams_cap) {
         size_t cap = conn->streams_cap ? conn->streams_cap * 2 : 16;
-        h3_stream **n = quic_env_realloc(conn->env, conn->streams, cap * sizeof(*n));
+        h3_stream **n = quince_env_realloc(conn->env, conn->streams, cap * sizeof(*n));
         if (n == NULL)
             return NULL;
         conn->streams = n;
         conn->streams_cap = cap;
     }
-    h3_stream *s = quic_env_calloc(conn->env, sizeof(*s));
+    h3_stream *s = quince_env_calloc(conn->env, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->id = id;
@@ -68,9 +68,9 @@ static void stream_free(h3_conn *conn, h3_stream *s)
 {
     if (s->reader_init)
         h3_frame_reader_free(&s->reader);
-    quic_env_free(conn->env, s->in);
-    quic_env_free(conn->env, s->out);
-    quic_env_free(conn->env, s);
+    quince_env_free(conn->env, s->in);
+    quince_env_free(conn->env, s->out);
+    quince_env_free(conn->env, s);
 }
 
 static bool stream_finished(const h3_stream *s)
@@ -116,13 +116,13 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s)
 
 /* ---- Lifecycle ---- */
 
-QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
+QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb)
 {
     if (env == NULL || cfg == NULL || transport == NULL || transport->write == NULL ||
         transport->open_stream == NULL)
         return NULL;
-    h3_conn *conn = quic_env_calloc(env, sizeof(*conn));
+    h3_conn *conn = quince_env_calloc(env, sizeof(*conn));
     if (conn == NULL)
         return NULL;
     conn->env = env;
@@ -164,13 +164,13 @@ QUINCE_API void h3_conn_free(h3_conn *conn)
         return;
     for (size_t i = 0; i < conn->nstreams; i++)
         stream_free(conn, conn->streams[i]);
-    quic_env_free(conn->env, conn->streams);
+    quince_env_free(conn->env, conn->streams);
     if (conn->dec != NULL)
         h3_qpack_decoder_free(conn->dec);
     if (conn->enc != NULL)
         h3_qpack_encoder_free(conn->enc);
-    quic_env_free(conn->env, conn->scratch);
-    quic_env_free(conn->env, conn);
+    quince_env_free(conn->env, conn->scratch);
+    quince_env_free(conn->env, conn);
 }
 
 int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason)
@@ -205,7 +205,7 @@ static int append_out(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t l
         size_t cap = s->out_cap ? s->out_cap : 256;
         while (cap < s->out_len + len)
             cap *= 2;
-        uint8_t *n = quic_env_realloc(conn->env, s->out, cap);
+        uint8_t *n = quince_env_realloc(conn->env, s->out, cap);
         if (n == NULL)
             return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
         s->out = n;
@@ -379,17 +379,17 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     uint8_t r[8];
     uint64_t grease = 0;
     if (conn->cfg.grease) {
-        quic_env_random(conn->env, r, sizeof(r));
+        quince_env_random(conn->env, r, sizeof(r));
         for (int i = 0; i < 8; i++)
             grease = (grease << 8) | r[i];
     }
     size_t plen = h3_settings_payload_len(&conn->cfg.settings,
                                           conn->cfg.grease ? grease : H3_SETTINGS_NO_GREASE);
     size_t cap = plen + 64;
-    uint8_t *buf = quic_env_alloc(conn->env, cap);
+    uint8_t *buf = quince_env_alloc(conn->env, cap);
     if (buf == NULL)
         return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     h3_uni_put_type(&w, H3_STREAM_CONTROL);
     h3_settings_put_frame(&w, &conn->cfg.settings,
                           conn->cfg.grease ? grease : H3_SETTINGS_NO_GREASE);
@@ -402,7 +402,7 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
                         : open_local_uni(conn, &conn->control_out, &s);
     if (rc == H3_OK)
         rc = h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);
-    quic_env_free(conn->env, buf);
+    quince_env_free(conn->env, buf);
     if (rc != H3_OK)
         return rc;
 
@@ -417,9 +417,9 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     if (conn->cfg.grease) {
         /* A reserved stream type with a few bytes that the peer must ignore. */
         uint8_t g[16];
-        quic_writer gw = quic_writer_init(g, sizeof(g));
+        quince_writer gw = quince_writer_init(g, sizeof(g));
         h3_uni_put_type(&gw, h3_grease_codepoint(grease >> 11));
-        quic_put_bytes(&gw, (const uint8_t *)"grease", 6);
+        quince_put_bytes(&gw, (const uint8_t *)"grease", 6);
         uint64_t gid;
         /* RFC 9114 §6.2: a peer need allow only our three critical streams
          * (ngtcp2's server allows exactly 3): without room, no GREASE stream. */
@@ -451,7 +451,7 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     size_t bound = h3_qpack_encode_bound(fields, count);
     size_t need = bound + 16;
     if (need > conn->scratch_cap) {
-        uint8_t *n = quic_env_realloc(conn->env, conn->scratch, need);
+        uint8_t *n = quince_env_realloc(conn->env, conn->scratch, need);
         if (n == NULL)
             return H3_ERR_NOMEM;
         conn->scratch = n;
@@ -466,7 +466,7 @@ static int encode_headers(h3_conn *conn, uint64_t stream_id, const h3_field *fie
     if (rc != H3_QPACK_OK)
         return H3_ERR_ARG;
     size_t hl = h3_frame_header_len(H3_FRAME_HEADERS, sec_len);
-    quic_writer w = quic_writer_init(conn->scratch + 16 - hl, hl);
+    quince_writer w = quince_writer_init(conn->scratch + 16 - hl, hl);
     h3_frame_put_header(&w, H3_FRAME_HEADERS, sec_len);
     memmove(conn->scratch, conn->scratch + 16 - hl, hl + sec_len);
     *out_len = hl + sec_len;
@@ -563,7 +563,7 @@ QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_
     if (s == NULL)
         return H3_ERR_NO_STREAM;
     uint8_t hdr[16];
-    quic_writer w = quic_writer_init(hdr, sizeof(hdr));
+    quince_writer w = quince_writer_init(hdr, sizeof(hdr));
     h3_frame_put_header(&w, H3_FRAME_DATA, len);
     const uint8_t *parts[2] = {hdr, data};
     size_t lens[2] = {(size_t)(w.p - hdr), len};
@@ -669,14 +669,14 @@ QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const ui
     size_t pl = h3_datagram_prefix_len(stream_id);
     if (pl == 0 || len > SIZE_MAX - pl)
         return H3_ERR_ARG;
-    uint8_t *buf = quic_env_alloc(conn->env, pl + len);
+    uint8_t *buf = quince_env_alloc(conn->env, pl + len);
     if (buf == NULL)
         return H3_ERR_NOMEM;
-    quic_writer w = quic_writer_init(buf, pl + len);
+    quince_writer w = quince_writer_init(buf, pl + len);
     h3_datagram_put_prefix(&w, stream_id);
-    quic_put_bytes(&w, payload, len);
+    quince_put_bytes(&w, payload, len);
     int rc = conn->tp.send_datagram(conn->tp.user, buf, pl + len);
-    quic_env_free(conn->env, buf);
+    quince_env_free(conn->env, buf);
     return rc < 0 ? H3_ERR_TRANSPORT : H3_OK;
 }
 
@@ -691,7 +691,7 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, 
     if (!conn->started || (bidi && type != H3_FRAME_WEBTRANSPORT_STREAM))
         return H3_ERR_ARG;
     uint8_t hdr[24];
-    quic_writer w = quic_writer_init(hdr, sizeof(hdr));
+    quince_writer w = quince_writer_init(hdr, sizeof(hdr));
     if (bidi)
         h3_wt_put_bidi_header(&w, session_id);
     else if (type == H3_STREAM_WEBTRANSPORT)
@@ -742,7 +742,7 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
     if (conn->goaway_sent != UINT64_MAX && id > conn->goaway_sent)
         id = conn->goaway_sent; /* never increases */
     uint8_t buf[24];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     h3_frame_put_goaway(&w, id);
     conn->goaway_sent = id;
     return h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);

@@ -57,7 +57,7 @@ typedef struct h3_stream {
 } h3_stream;
 
 struct h3_conn {
-    const quic_env *env;
+    const quince_env *env;
     h3_config cfg;
     h3_transport tp;
     h3_callbacks cb;

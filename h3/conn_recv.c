@@ -148,7 +148,7 @@ static int hold_input(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t l
         size_t cap = s->in_cap ? s->in_cap : 256;
         while (cap < s->in_len + len)
             cap *= 2;
-        uint8_t *n = quic_env_realloc(conn->env, s->in, cap);
+        uint8_t *n = quince_env_realloc(conn->env, s->in, cap);
         if (n == NULL)
             return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
         s->in = n;
@@ -277,7 +277,7 @@ static int replay_unblocked(h3_conn *conn)
         } else {
             rc = process_request(conn, s, buf, len, fin);
         }
-        quic_env_free(conn->env, buf);
+        quince_env_free(conn->env, buf);
         if (rc != H3_OK)
             return rc;
     }

@@ -1,7 +1,7 @@
 /* HTTP/3 frames (RFC 9114 §7), stream headers (§6.2) and a streaming frame reader. */
 #include "h3/frame.h"
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
 /* RFC 9114 §7.2, §7.2.8, §11.2.1 */
 h3_frame_kind h3_frame_classify(uint64_t type)
@@ -28,32 +28,32 @@ h3_frame_kind h3_frame_classify(uint64_t type)
 /* RFC 9114 §7.1 */
 int h3_frame_header_parse(const uint8_t *data, size_t len, h3_frame_header *out)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t type, length;
-    if (!quic_get_varint(&r, &type) || !quic_get_varint(&r, &length))
+    if (!quince_get_varint(&r, &type) || !quince_get_varint(&r, &length))
         return H3_WIRE_NEED_MORE;
     out->type = type;
     out->length = length;
-    return (int)(len - quic_reader_left(&r));
+    return (int)(len - quince_reader_left(&r));
 }
 
 size_t h3_frame_header_len(uint64_t type, uint64_t length)
 {
-    size_t a = quic_varint_len(type), b = quic_varint_len(length);
+    size_t a = quince_varint_len(type), b = quince_varint_len(length);
     return a == 0 || b == 0 ? 0 : a + b;
 }
 
 /* RFC 9114 §7.1 */
-bool h3_frame_put_header(quic_writer *w, uint64_t type, uint64_t length)
+bool h3_frame_put_header(quince_writer *w, uint64_t type, uint64_t length)
 {
-    return quic_put_varint(w, type) && quic_put_varint(w, length);
+    return quince_put_varint(w, type) && quince_put_varint(w, length);
 }
 
 /* The payload of CANCEL_PUSH, GOAWAY and MAX_PUSH_ID is exactly one varint. */
 static int decode_single_varint(const uint8_t *payload, size_t len, uint64_t *out)
 {
-    quic_reader r = quic_reader_init(payload, len);
-    if (!quic_get_varint(&r, out) || !quic_reader_empty(&r))
+    quince_reader r = quince_reader_init(payload, len);
+    if (!quince_get_varint(&r, out) || !quince_reader_empty(&r))
         return H3_WIRE_ERROR(H3_FRAME_ERROR);
     return 0;
 }
@@ -74,11 +74,11 @@ int h3_frame_decode_payload(uint64_t type, const uint8_t *payload, size_t len, h
         out->payload_len = 0;
         return decode_single_varint(payload, len, &out->id);
     case H3_FRAME_PUSH_PROMISE: { /* RFC 9114 §7.2.5 */
-        quic_reader r = quic_reader_init(payload, len);
-        if (!quic_get_varint(&r, &out->id))
+        quince_reader r = quince_reader_init(payload, len);
+        if (!quince_get_varint(&r, &out->id))
             return H3_WIRE_ERROR(H3_FRAME_ERROR);
         out->payload = r.p;
-        out->payload_len = quic_reader_left(&r);
+        out->payload_len = quince_reader_left(&r);
         return 0;
     }
     default:
@@ -108,65 +108,65 @@ int h3_frame_decode(const uint8_t *data, size_t len, h3_frame *out)
     return n + (int)h.length;
 }
 
-static bool put_frame(quic_writer *w, uint64_t type, const uint8_t *p, size_t len)
+static bool put_frame(quince_writer *w, uint64_t type, const uint8_t *p, size_t len)
 {
-    return h3_frame_put_header(w, type, len) && quic_put_bytes(w, p, len);
+    return h3_frame_put_header(w, type, len) && quince_put_bytes(w, p, len);
 }
 
 /* RFC 9114 §7.2.1 */
-bool h3_frame_put_data(quic_writer *w, const uint8_t *data, size_t len)
+bool h3_frame_put_data(quince_writer *w, const uint8_t *data, size_t len)
 {
     return put_frame(w, H3_FRAME_DATA, data, len);
 }
 
 /* RFC 9114 §7.2.2 */
-bool h3_frame_put_headers(quic_writer *w, const uint8_t *section, size_t len)
+bool h3_frame_put_headers(quince_writer *w, const uint8_t *section, size_t len)
 {
     return put_frame(w, H3_FRAME_HEADERS, section, len);
 }
 
-static bool put_varint_frame(quic_writer *w, uint64_t type, uint64_t v)
+static bool put_varint_frame(quince_writer *w, uint64_t type, uint64_t v)
 {
-    size_t n = quic_varint_len(v);
+    size_t n = quince_varint_len(v);
     if (n == 0) {
         w->overflow = true;
         return false;
     }
-    return h3_frame_put_header(w, type, n) && quic_put_varint(w, v);
+    return h3_frame_put_header(w, type, n) && quince_put_varint(w, v);
 }
 
 /* RFC 9114 §7.2.3 */
-bool h3_frame_put_cancel_push(quic_writer *w, uint64_t push_id)
+bool h3_frame_put_cancel_push(quince_writer *w, uint64_t push_id)
 {
     return put_varint_frame(w, H3_FRAME_CANCEL_PUSH, push_id);
 }
 
 /* RFC 9114 §7.2.5 */
-bool h3_frame_put_push_promise(quic_writer *w, uint64_t push_id, const uint8_t *section, size_t len)
+bool h3_frame_put_push_promise(quince_writer *w, uint64_t push_id, const uint8_t *section, size_t len)
 {
-    size_t n = quic_varint_len(push_id);
+    size_t n = quince_varint_len(push_id);
     if (n == 0) {
         w->overflow = true;
         return false;
     }
     return h3_frame_put_header(w, H3_FRAME_PUSH_PROMISE, n + (uint64_t)len) &&
-           quic_put_varint(w, push_id) && quic_put_bytes(w, section, len);
+           quince_put_varint(w, push_id) && quince_put_bytes(w, section, len);
 }
 
 /* RFC 9114 §7.2.6 */
-bool h3_frame_put_goaway(quic_writer *w, uint64_t id)
+bool h3_frame_put_goaway(quince_writer *w, uint64_t id)
 {
     return put_varint_frame(w, H3_FRAME_GOAWAY, id);
 }
 
 /* RFC 9114 §7.2.7 */
-bool h3_frame_put_max_push_id(quic_writer *w, uint64_t push_id)
+bool h3_frame_put_max_push_id(quince_writer *w, uint64_t push_id)
 {
     return put_varint_frame(w, H3_FRAME_MAX_PUSH_ID, push_id);
 }
 
 /* RFC 9114 §7.2.8 */
-bool h3_frame_put_grease(quic_writer *w, uint64_t r, const uint8_t *payload, size_t len)
+bool h3_frame_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len)
 {
     return put_frame(w, h3_grease_codepoint(r), payload, len);
 }
@@ -180,9 +180,9 @@ static bool valid_session_id(uint64_t id)
 /* RFC 9114 §6.2, RFC 9204 §4.2, draft-ietf-webtrans-http3-02 §4.1 */
 int h3_uni_header_parse(const uint8_t *data, size_t len, bool webtransport, h3_uni_header *out)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t type, id = 0;
-    if (!quic_get_varint(&r, &type))
+    if (!quince_get_varint(&r, &type))
         return H3_WIRE_NEED_MORE;
     h3_uni_kind kind;
     switch (type) {
@@ -191,7 +191,7 @@ int h3_uni_header_parse(const uint8_t *data, size_t len, bool webtransport, h3_u
         break;
     case H3_STREAM_PUSH: /* RFC 9114 §6.2.2: Push ID follows */
         kind = H3_UNI_PUSH;
-        if (!quic_get_varint(&r, &id))
+        if (!quince_get_varint(&r, &id))
             return H3_WIRE_NEED_MORE;
         break;
     case H3_STREAM_QPACK_ENCODER:
@@ -203,7 +203,7 @@ int h3_uni_header_parse(const uint8_t *data, size_t len, bool webtransport, h3_u
     default:
         if (type == H3_STREAM_WEBTRANSPORT && webtransport) {
             kind = H3_UNI_WEBTRANSPORT;
-            if (!quic_get_varint(&r, &id))
+            if (!quince_get_varint(&r, &id))
                 return H3_WIRE_NEED_MORE;
             if (!valid_session_id(id))
                 return H3_WIRE_ERROR(H3_ID_ERROR);
@@ -215,56 +215,56 @@ int h3_uni_header_parse(const uint8_t *data, size_t len, bool webtransport, h3_u
     out->type = type;
     out->kind = kind;
     out->id = id;
-    return (int)(len - quic_reader_left(&r));
+    return (int)(len - quince_reader_left(&r));
 }
 
 /* RFC 9114 §6.2 */
-bool h3_uni_put_type(quic_writer *w, uint64_t type)
+bool h3_uni_put_type(quince_writer *w, uint64_t type)
 {
-    return quic_put_varint(w, type);
+    return quince_put_varint(w, type);
 }
 
 /* RFC 9114 §6.2.2 */
-bool h3_uni_put_push(quic_writer *w, uint64_t push_id)
+bool h3_uni_put_push(quince_writer *w, uint64_t push_id)
 {
-    return quic_put_varint(w, H3_STREAM_PUSH) && quic_put_varint(w, push_id);
+    return quince_put_varint(w, H3_STREAM_PUSH) && quince_put_varint(w, push_id);
 }
 
 /* draft-ietf-webtrans-http3-02 §4.1 */
-bool h3_uni_put_webtransport(quic_writer *w, uint64_t session_id)
+bool h3_uni_put_webtransport(quince_writer *w, uint64_t session_id)
 {
     if (!valid_session_id(session_id)) {
         w->overflow = true;
         return false;
     }
-    return quic_put_varint(w, H3_STREAM_WEBTRANSPORT) && quic_put_varint(w, session_id);
+    return quince_put_varint(w, H3_STREAM_WEBTRANSPORT) && quince_put_varint(w, session_id);
 }
 
 /* draft-ietf-webtrans-http3-02 §4.2 */
 int h3_wt_bidi_header_parse(const uint8_t *data, size_t len, uint64_t *session_id)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t type, id;
-    if (!quic_get_varint(&r, &type))
+    if (!quince_get_varint(&r, &type))
         return H3_WIRE_NEED_MORE;
     if (type != H3_FRAME_WEBTRANSPORT_STREAM)
         return 0;
-    if (!quic_get_varint(&r, &id))
+    if (!quince_get_varint(&r, &id))
         return H3_WIRE_NEED_MORE;
     if (!valid_session_id(id))
         return H3_WIRE_ERROR(H3_ID_ERROR);
     *session_id = id;
-    return (int)(len - quic_reader_left(&r));
+    return (int)(len - quince_reader_left(&r));
 }
 
 /* draft-ietf-webtrans-http3-02 §4.2 */
-bool h3_wt_put_bidi_header(quic_writer *w, uint64_t session_id)
+bool h3_wt_put_bidi_header(quince_writer *w, uint64_t session_id)
 {
     if (!valid_session_id(session_id)) {
         w->overflow = true;
         return false;
     }
-    return quic_put_varint(w, H3_FRAME_WEBTRANSPORT_STREAM) && quic_put_varint(w, session_id);
+    return quince_put_varint(w, H3_FRAME_WEBTRANSPORT_STREAM) && quince_put_varint(w, session_id);
 }
 
 /* ---- Streaming reader ---- */
@@ -279,7 +279,7 @@ enum {
 };
 
 void h3_frame_reader_init(h3_frame_reader *r, const h3_frame_reader_config *cfg,
-                          const quic_env *env)
+                          const quince_env *env)
 {
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
@@ -292,7 +292,7 @@ void h3_frame_reader_init(h3_frame_reader *r, const h3_frame_reader_config *cfg,
 void h3_frame_reader_free(h3_frame_reader *r)
 {
     if (r->buf != NULL && r->env != NULL)
-        quic_env_free(r->env, r->buf);
+        quince_env_free(r->env, r->buf);
     r->buf = NULL;
     r->buf_cap = 0;
 }
@@ -399,7 +399,7 @@ static int grow_buffer(h3_frame_reader *r, size_t need)
         return 0;
     if (r->env == NULL)
         return fail(r, H3_WIRE_NO_MEMORY);
-    uint8_t *nb = quic_env_realloc(r->env, r->buf, need);
+    uint8_t *nb = quince_env_realloc(r->env, r->buf, need);
     if (nb == NULL)
         return fail(r, H3_WIRE_NO_MEMORY);
     r->buf = nb;
@@ -423,14 +423,14 @@ int h3_frame_reader_feed(h3_frame_reader *r, const uint8_t *data, size_t len, si
         size_t avail = len - off;
         switch (r->state) {
         case ST_HEADER: {
-            size_t need = quic_varint_pair_need(r->hdr, r->hdr_len);
+            size_t need = quince_varint_pair_need(r->hdr, r->hdr_len);
             size_t take = need - r->hdr_len;
             if (take > avail)
                 take = avail;
             memcpy(r->hdr + r->hdr_len, data + off, take);
             r->hdr_len += take;
             off += take;
-            if (r->hdr_len < quic_varint_pair_need(r->hdr, r->hdr_len))
+            if (r->hdr_len < quince_varint_pair_need(r->hdr, r->hdr_len))
                 break; /* still short; the need grows as lengths become known */
             h3_frame_header h;
             if (h3_frame_header_parse(r->hdr, r->hdr_len, &h) < 0)

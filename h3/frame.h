@@ -7,12 +7,12 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
-#include "quic/cursor.h"
-#include "quic/env.h"
+#include "base/cursor.h"
+#include "base/env.h"
 
 /*
  * Return values: parsers return bytes consumed (>= 0), H3_WIRE_NEED_MORE or
- * H3_WIRE_ERROR(code) (see h3/h3_codes.h); encoders take a quic_writer and
+ * H3_WIRE_ERROR(code) (see h3/h3_codes.h); encoders take a quince_writer and
  * return false (with w->overflow set) when the buffer is too small; the
  * *_len functions give the size an encoder needs.
  */
@@ -35,7 +35,7 @@ typedef struct h3_frame_header {
 /* Type and Length varints: header bytes consumed or H3_WIRE_NEED_MORE. */
 int h3_frame_header_parse(const uint8_t *data, size_t len, h3_frame_header *out);
 size_t h3_frame_header_len(uint64_t type, uint64_t length);
-bool h3_frame_put_header(quic_writer *w, uint64_t type, uint64_t length);
+bool h3_frame_put_header(quince_writer *w, uint64_t type, uint64_t length);
 
 /*
  * A decoded frame. Pointers refer into the parsed input.
@@ -64,16 +64,16 @@ int h3_frame_decode_payload(uint64_t type, const uint8_t *payload, size_t len, h
 int h3_frame_decode(const uint8_t *data, size_t len, h3_frame *out);
 
 /* Encoders: header and payload in one go (RFC 9114 §7.2.1 - §7.2.7). */
-bool h3_frame_put_data(quic_writer *w, const uint8_t *data, size_t len);
-bool h3_frame_put_headers(quic_writer *w, const uint8_t *section, size_t len);
-bool h3_frame_put_cancel_push(quic_writer *w, uint64_t push_id);
-bool h3_frame_put_push_promise(quic_writer *w, uint64_t push_id, const uint8_t *section,
+bool h3_frame_put_data(quince_writer *w, const uint8_t *data, size_t len);
+bool h3_frame_put_headers(quince_writer *w, const uint8_t *section, size_t len);
+bool h3_frame_put_cancel_push(quince_writer *w, uint64_t push_id);
+bool h3_frame_put_push_promise(quince_writer *w, uint64_t push_id, const uint8_t *section,
                                size_t len);
-bool h3_frame_put_goaway(quic_writer *w, uint64_t id);
-bool h3_frame_put_max_push_id(quic_writer *w, uint64_t push_id);
+bool h3_frame_put_goaway(quince_writer *w, uint64_t id);
+bool h3_frame_put_max_push_id(quince_writer *w, uint64_t push_id);
 /* A reserved frame (RFC 9114 §7.2.8) of type h3_grease_codepoint(r) carrying
  * the given payload (may be empty): padding that peers must ignore. */
-bool h3_frame_put_grease(quic_writer *w, uint64_t r, const uint8_t *payload, size_t len);
+bool h3_frame_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len);
 
 /* ---- Unidirectional stream headers (RFC 9114 §6.2) ---- */
 
@@ -102,9 +102,9 @@ typedef struct h3_uni_header {
  * With webtransport false, 0x54 is H3_UNI_UNKNOWN.
  */
 int h3_uni_header_parse(const uint8_t *data, size_t len, bool webtransport, h3_uni_header *out);
-bool h3_uni_put_type(quic_writer *w, uint64_t type);
-bool h3_uni_put_push(quic_writer *w, uint64_t push_id);
-bool h3_uni_put_webtransport(quic_writer *w, uint64_t session_id);
+bool h3_uni_put_type(quince_writer *w, uint64_t type);
+bool h3_uni_put_push(quince_writer *w, uint64_t push_id);
+bool h3_uni_put_webtransport(quince_writer *w, uint64_t session_id);
 
 /*
  * draft-ietf-webtrans-http3-02 §4.2: a bidirectional stream that starts
@@ -113,7 +113,7 @@ bool h3_uni_put_webtransport(quic_writer *w, uint64_t session_id);
  * another frame type), H3_WIRE_NEED_MORE, or H3_WIRE_ERROR(H3_ID_ERROR).
  */
 int h3_wt_bidi_header_parse(const uint8_t *data, size_t len, uint64_t *session_id);
-bool h3_wt_put_bidi_header(quic_writer *w, uint64_t session_id);
+bool h3_wt_put_bidi_header(quince_writer *w, uint64_t session_id);
 
 /* ---- Streaming frame reader ---- */
 
@@ -162,7 +162,7 @@ typedef struct h3_frame_event {
 
 typedef struct h3_frame_reader {
     h3_frame_reader_config cfg;
-    const quic_env *env;
+    const quince_env *env;
     int state;
     int error; /* sticky once set */
     uint8_t hdr[16];
@@ -179,7 +179,7 @@ typedef struct h3_frame_reader {
 /* env may be NULL: then frames that arrive in pieces cannot be buffered and
  * give H3_WIRE_NO_MEMORY (useful only when every frame arrives whole). */
 void h3_frame_reader_init(h3_frame_reader *r, const h3_frame_reader_config *cfg,
-                          const quic_env *env);
+                          const quince_env *env);
 void h3_frame_reader_free(h3_frame_reader *r);
 
 /*

@@ -9,7 +9,7 @@
 #include "h3/h3_codes.h"
 #include "h3/qpack_decoder.h"
 #include "h3/settings.h"
-#include "quic/env.h"
+#include "base/env.h"
 
 /*
  * h3_conn knows nothing of QUIC internals (as in nghttp3): the embedder feeds
@@ -167,7 +167,7 @@ QUINCE_API void h3_config_init(h3_config *cfg, bool is_server);
 typedef struct h3_conn h3_conn;
 
 /* NULL when out of memory or cfg is inconsistent. Nothing is written until h3_conn_start. */
-QUINCE_API h3_conn *h3_conn_new(const quic_env *env, const h3_config *cfg,
+QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb);
 QUINCE_API void h3_conn_free(h3_conn *conn);
 

@@ -15,7 +15,7 @@ typedef struct blocked_section {
 } blocked_section;
 
 struct h3_qpack_decoder {
-    const quic_env *env;
+    const quince_env *env;
     h3_qpack_table table;
     size_t max_table_capacity;
     size_t max_blocked;
@@ -60,14 +60,14 @@ static int fail(h3_qpack_decoder *dec, int err, uint64_t wire)
     return dec->error;
 }
 
-static int grow(const quic_env *env, void **buf, size_t *cap, size_t need, size_t elem)
+static int grow(const quince_env *env, void **buf, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return H3_QPACK_OK;
     size_t n = *cap ? *cap : 16;
     while (n < need)
         n = n > SIZE_MAX / 4 ? need : n * 2;
-    void *p = quic_env_realloc(env, *buf, n * elem);
+    void *p = quince_env_realloc(env, *buf, n * elem);
     if (p == NULL)
         return H3_QPACK_ERR_NOMEM;
     *buf = p;
@@ -75,10 +75,10 @@ static int grow(const quic_env *env, void **buf, size_t *cap, size_t need, size_
     return H3_QPACK_OK;
 }
 
-h3_qpack_decoder *h3_qpack_decoder_new(const quic_env *env, size_t max_table_capacity,
+h3_qpack_decoder *h3_qpack_decoder_new(const quince_env *env, size_t max_table_capacity,
                                        size_t max_blocked_streams, size_t max_field_section_size)
 {
-    h3_qpack_decoder *dec = quic_env_calloc(env, sizeof(*dec));
+    h3_qpack_decoder *dec = quince_env_calloc(env, sizeof(*dec));
     if (dec == NULL)
         return NULL;
     dec->env = env;
@@ -89,7 +89,7 @@ h3_qpack_decoder *h3_qpack_decoder_new(const quic_env *env, size_t max_table_cap
         max_table_capacity > (SIZE_MAX - 1024) / 4 ? SIZE_MAX : 4 * max_table_capacity + 1024;
     dec->max_blocked_bytes = (size_t)1 << 20;
     if (h3_qpack_table_init(&dec->table, env, max_table_capacity) != H3_QPACK_OK) {
-        quic_env_free(env, dec);
+        quince_env_free(env, dec);
         return NULL;
     }
     return dec;
@@ -99,17 +99,17 @@ void h3_qpack_decoder_free(h3_qpack_decoder *dec)
 {
     if (dec == NULL)
         return;
-    const quic_env *env = dec->env;
+    const quince_env *env = dec->env;
     h3_qpack_table_free(&dec->table);
     for (size_t i = 0; i < dec->nblocked; i++)
-        quic_env_free(env, dec->blocked[i].data);
-    quic_env_free(env, dec->blocked);
-    quic_env_free(env, dec->enc_buf);
-    quic_env_free(env, dec->scratch);
-    quic_env_free(env, dec->fields);
-    quic_env_free(env, dec->arena);
-    quic_env_free(env, dec->out);
-    quic_env_free(env, dec);
+        quince_env_free(env, dec->blocked[i].data);
+    quince_env_free(env, dec->blocked);
+    quince_env_free(env, dec->enc_buf);
+    quince_env_free(env, dec->scratch);
+    quince_env_free(env, dec->fields);
+    quince_env_free(env, dec->arena);
+    quince_env_free(env, dec->out);
+    quince_env_free(env, dec);
 }
 
 void h3_qpack_decoder_set_callback(h3_qpack_decoder *dec, h3_qpack_section_cb cb, void *user)
@@ -166,7 +166,7 @@ static int emit(h3_qpack_decoder *dec, uint8_t flags, unsigned prefix, uint64_t 
     int rc = grow(dec->env, (void **)&dec->out, &dec->out_cap, dec->out_len + 12, 1);
     if (rc != H3_QPACK_OK)
         return fail(dec, rc, H3_QPACK_INTERNAL_ERROR);
-    quic_writer w = quic_writer_init(dec->out + dec->out_len, dec->out_cap - dec->out_len);
+    quince_writer w = quince_writer_init(dec->out + dec->out_len, dec->out_cap - dec->out_len);
     h3_qpack_put_int(&w, flags, prefix, v);
     dec->out_len = (size_t)(w.p - dec->out);
     return H3_QPACK_OK;
@@ -206,7 +206,7 @@ int h3_qpack_decoder_cancel_stream(h3_qpack_decoder *dec, uint64_t stream_id)
     for (size_t i = 0; i < dec->nblocked; i++) {
         if (dec->blocked[i].stream_id == stream_id) {
             dec->blocked_bytes -= dec->blocked[i].len;
-            quic_env_free(dec->env, dec->blocked[i].data);
+            quince_env_free(dec->env, dec->blocked[i].data);
         } else {
             dec->blocked[j++] = dec->blocked[i];
         }
@@ -250,10 +250,10 @@ static int decode_ric(const h3_qpack_decoder *dec, uint64_t encoded, uint64_t *r
 }
 
 /* RFC 9204 §4.5.1: Required Insert Count and Base. */
-static int parse_prefix(const h3_qpack_decoder *dec, quic_reader *r, uint64_t *ric, uint64_t *base)
+static int parse_prefix(const h3_qpack_decoder *dec, quince_reader *r, uint64_t *ric, uint64_t *base)
 {
     uint64_t enc, delta;
-    if (h3_qpack_get_int(r, 8, &enc) != H3_QPACK_OK || quic_reader_empty(r))
+    if (h3_qpack_get_int(r, 8, &enc) != H3_QPACK_OK || quince_reader_empty(r))
         return H3_QPACK_ERR_DECOMPRESSION;
     bool sign = (*r->p & 0x80) != 0;
     if (h3_qpack_get_int(r, 7, &delta) != H3_QPACK_OK)
@@ -279,7 +279,7 @@ typedef struct section_ctx {
 } section_ctx;
 
 /* Read a string literal of a field line into *out (Huffman-decoded into the arena). */
-static int section_string(section_ctx *s, quic_reader *r, unsigned prefix, const uint8_t **out,
+static int section_string(section_ctx *s, quince_reader *r, unsigned prefix, const uint8_t **out,
                           size_t *out_len)
 {
     const uint8_t *raw;
@@ -358,7 +358,7 @@ static int add_field(section_ctx *s, const uint8_t *name, size_t name_len, const
 }
 
 /* RFC 9204 §4.5.2-§4.5.6: one field line. */
-static int field_line(section_ctx *s, quic_reader *r)
+static int field_line(section_ctx *s, quince_reader *r)
 {
     uint8_t b = *r->p;
     uint64_t idx;
@@ -417,7 +417,7 @@ static int field_line(section_ctx *s, quic_reader *r)
 /* Decode a section whose Required Insert Count is satisfied and deliver it. */
 static int decode_now(h3_qpack_decoder *dec, uint64_t stream_id, const uint8_t *data, size_t len)
 {
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     section_ctx s = {dec, 0, 0, 0, 0, 0};
     int rc = parse_prefix(dec, &r, &s.ric, &s.base);
     if (rc != H3_QPACK_OK)
@@ -428,7 +428,7 @@ static int decode_now(h3_qpack_decoder *dec, uint64_t stream_id, const uint8_t *
         arena_need = dec->max_field_section_size;
     if (grow(dec->env, (void **)&dec->arena, &dec->arena_cap, arena_need, 1) != H3_QPACK_OK)
         return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
-    while (!quic_reader_empty(&r)) {
+    while (!quince_reader_empty(&r)) {
         rc = field_line(&s, &r);
         if (rc != H3_QPACK_OK)
             return fail(dec, rc,
@@ -456,7 +456,7 @@ int h3_qpack_decoder_decode(h3_qpack_decoder *dec, uint64_t stream_id, const uin
         return dec->error;
     if (stream_id > H3_QPACK_INT_MAX)
         return H3_QPACK_ERR_ARG;
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint64_t ric, base;
     int rc = parse_prefix(dec, &r, &ric, &base);
     if (rc != H3_QPACK_OK)
@@ -468,7 +468,7 @@ int h3_qpack_decoder_decode(h3_qpack_decoder *dec, uint64_t stream_id, const uin
     if (grow(dec->env, (void **)&dec->blocked, &dec->blocked_cap, dec->nblocked + 1,
              sizeof(blocked_section)) != H3_QPACK_OK)
         return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
-    uint8_t *copy = quic_env_alloc(dec->env, len);
+    uint8_t *copy = quince_env_alloc(dec->env, len);
     if (copy == NULL)
         return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
     memcpy(copy, data, len);
@@ -501,7 +501,7 @@ static int unblock(h3_qpack_decoder *dec)
             if (dec->blocked[k].ric < dec->min_blocked_ric)
                 dec->min_blocked_ric = dec->blocked[k].ric;
         int rc = decode_now(dec, b.stream_id, b.data, b.len);
-        quic_env_free(dec->env, b.data);
+        quince_env_free(dec->env, b.data);
         if (dec->error)
             return dec->error;
         if (rc < 0 && result == H3_QPACK_OK)
@@ -514,17 +514,17 @@ static int unblock(h3_qpack_decoder *dec)
 
 /* Read a string of an encoder instruction, Huffman-decoded into scratch when needed.
  * On truncation *need says how many bytes from start the instruction needs. */
-static int enc_string(h3_qpack_decoder *dec, quic_reader *r, unsigned prefix, size_t scratch_off,
+static int enc_string(h3_qpack_decoder *dec, quince_reader *r, unsigned prefix, size_t scratch_off,
                       const uint8_t **out, size_t *out_len, const uint8_t *start, size_t *need)
 {
     const uint8_t *raw;
     size_t len;
     bool huff;
-    quic_reader t = *r;
+    quince_reader t = *r;
     int rc = h3_qpack_get_string(&t, prefix, &raw, &len, &huff);
     if (rc == H3_QPACK_ERR_TRUNCATED) {
         uint64_t n;
-        quic_reader u = *r;
+        quince_reader u = *r;
         if (h3_qpack_get_int(&u, prefix, &n) == H3_QPACK_OK) {
             size_t hdr = (size_t)(u.p - start);
             *need = n > SIZE_MAX - hdr ? SIZE_MAX : hdr + (size_t)n;
@@ -569,7 +569,7 @@ static int insert(h3_qpack_decoder *dec, const uint8_t *name, size_t name_len, c
  */
 static long enc_instruction(h3_qpack_decoder *dec, const uint8_t *p, size_t len, size_t *need)
 {
-    quic_reader r = quic_reader_init(p, len);
+    quince_reader r = quince_reader_init(p, len);
     uint8_t b = p[0];
     uint64_t idx;
     const uint8_t *name = NULL, *value;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "h3/qpack_error.h"
-#include "quic/env.h"
+#include "base/env.h"
 
 typedef struct h3_qpack_field {
     const uint8_t *name;
@@ -34,7 +34,7 @@ typedef struct h3_qpack_decoder h3_qpack_decoder;
  * the sum of name + value + 32 over the fields of one section (RFC 9114
  * §4.2.2), SIZE_MAX for no limit. Returns NULL when out of memory.
  */
-h3_qpack_decoder *h3_qpack_decoder_new(const quic_env *env, size_t max_table_capacity,
+h3_qpack_decoder *h3_qpack_decoder_new(const quince_env *env, size_t max_table_capacity,
                                        size_t max_blocked_streams, size_t max_field_section_size);
 void h3_qpack_decoder_free(h3_qpack_decoder *dec);
 

@@ -26,7 +26,7 @@ typedef struct rep {
 #define HISTORY 64
 
 struct h3_qpack_encoder {
-    const quic_env *env;
+    const quince_env *env;
     h3_qpack_table table;
     size_t max_table_capacity;  /* ours */
     uint64_t peer_max_capacity; /* for Required Insert Count encoding */
@@ -54,14 +54,14 @@ struct h3_qpack_encoder {
     size_t history_pos;
 };
 
-static int grow(const quic_env *env, void **buf, size_t *cap, size_t need, size_t elem)
+static int grow(const quince_env *env, void **buf, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return H3_QPACK_OK;
     size_t n = *cap ? *cap : 16;
     while (n < need)
         n = n > SIZE_MAX / 4 ? need : n * 2;
-    void *p = quic_env_realloc(env, *buf, n * elem);
+    void *p = quince_env_realloc(env, *buf, n * elem);
     if (p == NULL)
         return H3_QPACK_ERR_NOMEM;
     *buf = p;
@@ -69,9 +69,9 @@ static int grow(const quic_env *env, void **buf, size_t *cap, size_t need, size_
     return H3_QPACK_OK;
 }
 
-h3_qpack_encoder *h3_qpack_encoder_new(const quic_env *env, size_t max_table_capacity)
+h3_qpack_encoder *h3_qpack_encoder_new(const quince_env *env, size_t max_table_capacity)
 {
-    h3_qpack_encoder *enc = quic_env_calloc(env, sizeof(*enc));
+    h3_qpack_encoder *enc = quince_env_calloc(env, sizeof(*enc));
     if (enc == NULL)
         return NULL;
     enc->env = env;
@@ -86,10 +86,10 @@ void h3_qpack_encoder_free(h3_qpack_encoder *enc)
     if (enc == NULL)
         return;
     h3_qpack_table_free(&enc->table);
-    quic_env_free(enc->env, enc->sections);
-    quic_env_free(enc->env, enc->out);
-    quic_env_free(enc->env, enc->reps);
-    quic_env_free(enc->env, enc);
+    quince_env_free(enc->env, enc->sections);
+    quince_env_free(enc->env, enc->out);
+    quince_env_free(enc->env, enc->reps);
+    quince_env_free(enc->env, enc);
 }
 
 void h3_qpack_encoder_set_policy(h3_qpack_encoder *enc, bool static_only, bool huffman)
@@ -98,15 +98,15 @@ void h3_qpack_encoder_set_policy(h3_qpack_encoder *enc, bool static_only, bool h
     enc->huffman = huffman;
 }
 
-static int emit_begin(h3_qpack_encoder *enc, size_t max, quic_writer *w)
+static int emit_begin(h3_qpack_encoder *enc, size_t max, quince_writer *w)
 {
     if (grow(enc->env, (void **)&enc->out, &enc->out_cap, enc->out_len + max, 1) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
-    *w = quic_writer_init(enc->out + enc->out_len, enc->out_cap - enc->out_len);
+    *w = quince_writer_init(enc->out + enc->out_len, enc->out_cap - enc->out_len);
     return H3_QPACK_OK;
 }
 
-static void emit_end(h3_qpack_encoder *enc, const quic_writer *w)
+static void emit_end(h3_qpack_encoder *enc, const quince_writer *w)
 {
     enc->out_len = (size_t)(w->p - enc->out);
 }
@@ -131,7 +131,7 @@ int h3_qpack_encoder_apply_settings(h3_qpack_encoder *enc, uint64_t peer_max_tab
     /* Without both the table memory and the instruction queued, stay static-only. */
     if (h3_qpack_table_set_capacity(&enc->table, cap, 0) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
-    quic_writer w;
+    quince_writer w;
     if (emit_begin(enc, 12, &w) != H3_QPACK_OK) {
         h3_qpack_table_set_capacity(&enc->table, 0, 0);
         return H3_QPACK_ERR_NOMEM;
@@ -227,7 +227,7 @@ static int64_t find_dynamic(const h3_qpack_table *t, const h3_qpack_field *f, bo
 static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int static_name,
                         int64_t dyn_name)
 {
-    quic_writer w;
+    quince_writer w;
     size_t max = 24 + f->name_len + f->value_len;
     if (emit_begin(enc, max, &w) != H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
@@ -386,7 +386,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
     if (rc != H3_QPACK_OK)
         return rc;
 
-    quic_writer w = quic_writer_init(out, cap);
+    quince_writer w = quince_writer_init(out, cap);
     /* §4.5.1.1: Base = Required Insert Count, so Delta Base is 0 with sign 0. */
     uint64_t max_entries = enc->peer_max_capacity / H3_QPACK_ENTRY_OVERHEAD;
     uint64_t encoded_ric = ric == 0 ? 0 : ric % (2 * max_entries) + 1;
@@ -448,7 +448,7 @@ static int dec_fail(h3_qpack_encoder *enc)
 /* One decoder-stream instruction: consumed bytes, TRUNCATED, or an error. */
 static int dec_instruction(h3_qpack_encoder *enc, const uint8_t *p, size_t len)
 {
-    quic_reader r = quic_reader_init(p, len);
+    quince_reader r = quince_reader_init(p, len);
     uint64_t v;
     uint8_t b = p[0];
     unsigned prefix = (b & 0x80) ? 7 : 6;

@@ -8,7 +8,7 @@
 
 #include "h3/qpack_decoder.h"
 #include "h3/qpack_error.h"
-#include "quic/env.h"
+#include "base/env.h"
 
 typedef struct h3_qpack_encoder h3_qpack_encoder;
 
@@ -18,7 +18,7 @@ typedef struct h3_qpack_encoder h3_qpack_encoder;
  * SETTINGS_QPACK_MAX_TABLE_CAPACITY. Until h3_qpack_encoder_apply_settings
  * the encoder uses only the static table. NULL when out of memory.
  */
-h3_qpack_encoder *h3_qpack_encoder_new(const quic_env *env, size_t max_table_capacity);
+h3_qpack_encoder *h3_qpack_encoder_new(const quince_env *env, size_t max_table_capacity);
 void h3_qpack_encoder_free(h3_qpack_encoder *enc);
 
 /*

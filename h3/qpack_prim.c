@@ -3,7 +3,7 @@
 #include "h3/huffman.h"
 
 /* RFC 7541 §5.1, RFC 9204 §4.1.1 */
-int h3_qpack_get_int(quic_reader *r, unsigned prefix_bits, uint64_t *v)
+int h3_qpack_get_int(quince_reader *r, unsigned prefix_bits, uint64_t *v)
 {
     const uint8_t *p = r->p;
     if (p == r->end)
@@ -47,7 +47,7 @@ size_t h3_qpack_int_len(unsigned prefix_bits, uint64_t v)
 }
 
 /* RFC 7541 §5.1 */
-bool h3_qpack_put_int(quic_writer *w, uint8_t flags, unsigned prefix_bits, uint64_t v)
+bool h3_qpack_put_int(quince_writer *w, uint8_t flags, unsigned prefix_bits, uint64_t v)
 {
     uint8_t buf[12];
     size_t n = 0;
@@ -60,22 +60,22 @@ bool h3_qpack_put_int(quic_writer *w, uint8_t flags, unsigned prefix_bits, uint6
             buf[n++] = (uint8_t)(0x80 | (v & 0x7f));
         buf[n++] = (uint8_t)v;
     }
-    return quic_put_bytes(w, buf, n);
+    return quince_put_bytes(w, buf, n);
 }
 
 /* RFC 9204 §4.1.2 */
-int h3_qpack_get_string(quic_reader *r, unsigned prefix_bits, const uint8_t **data, size_t *len,
+int h3_qpack_get_string(quince_reader *r, unsigned prefix_bits, const uint8_t **data, size_t *len,
                         bool *huffman)
 {
-    quic_reader t = *r;
-    if (quic_reader_empty(&t))
+    quince_reader t = *r;
+    if (quince_reader_empty(&t))
         return H3_QPACK_ERR_TRUNCATED;
     bool h = (*t.p >> prefix_bits) & 1;
     uint64_t n;
     int rc = h3_qpack_get_int(&t, prefix_bits, &n);
     if (rc != H3_QPACK_OK)
         return rc;
-    if (n > quic_reader_left(&t))
+    if (n > quince_reader_left(&t))
         return H3_QPACK_ERR_TRUNCATED;
     *data = t.p;
     *len = (size_t)n;
@@ -86,7 +86,7 @@ int h3_qpack_get_string(quic_reader *r, unsigned prefix_bits, const uint8_t **da
 }
 
 /* RFC 9204 §4.1.2 */
-bool h3_qpack_put_string(quic_writer *w, uint8_t flags, unsigned prefix_bits, const uint8_t *s,
+bool h3_qpack_put_string(quince_writer *w, uint8_t flags, unsigned prefix_bits, const uint8_t *s,
                          size_t len, bool allow_huffman)
 {
     if (allow_huffman && len > 0) {
@@ -94,9 +94,9 @@ bool h3_qpack_put_string(quic_writer *w, uint8_t flags, unsigned prefix_bits, co
         if (hlen < len) {
             if (!h3_qpack_put_int(w, (uint8_t)(flags | (1u << prefix_bits)), prefix_bits, hlen))
                 return false;
-            uint8_t *at = quic_put_reserve(w, hlen);
+            uint8_t *at = quince_put_reserve(w, hlen);
             return at != NULL && h3_huffman_encode(s, len, at, hlen) == hlen;
         }
     }
-    return h3_qpack_put_int(w, flags, prefix_bits, len) && quic_put_bytes(w, s, len);
+    return h3_qpack_put_int(w, flags, prefix_bits, len) && quince_put_bytes(w, s, len);
 }

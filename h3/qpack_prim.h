@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "h3/qpack_error.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* Largest integer accepted: QPACK values are bounded by 62 bits like QUIC varints. */
 #define H3_QPACK_INT_MAX ((UINT64_C(1) << 62) - 1)
@@ -19,10 +19,10 @@
  * H3_QPACK_ERR_INTEGER for a value above 2^62-1 or more continuation bytes
  * than a 62-bit value needs.
  */
-int h3_qpack_get_int(quic_reader *r, unsigned prefix_bits, uint64_t *v);
+int h3_qpack_get_int(quince_reader *r, unsigned prefix_bits, uint64_t *v);
 
 /* Write v with an N-bit prefix; flags fills the bits above the prefix. */
-bool h3_qpack_put_int(quic_writer *w, uint8_t flags, unsigned prefix_bits, uint64_t v);
+bool h3_qpack_put_int(quince_writer *w, uint8_t flags, unsigned prefix_bits, uint64_t v);
 
 /* Bytes h3_qpack_put_int needs. */
 size_t h3_qpack_int_len(unsigned prefix_bits, uint64_t v);
@@ -32,14 +32,14 @@ size_t h3_qpack_int_len(unsigned prefix_bits, uint64_t v);
  * the bit just above it. Points *data at the raw (possibly Huffman) bytes.
  * Same returns as h3_qpack_get_int; the cursor moves only on success.
  */
-int h3_qpack_get_string(quic_reader *r, unsigned prefix_bits, const uint8_t **data, size_t *len,
+int h3_qpack_get_string(quince_reader *r, unsigned prefix_bits, const uint8_t **data, size_t *len,
                         bool *huffman);
 
 /*
  * Write a string literal with an N-bit length prefix; flags fills the bits
  * above the H bit. Uses Huffman when allowed and strictly shorter.
  */
-bool h3_qpack_put_string(quic_writer *w, uint8_t flags, unsigned prefix_bits, const uint8_t *s,
+bool h3_qpack_put_string(quince_writer *w, uint8_t flags, unsigned prefix_bits, const uint8_t *s,
                          size_t len, bool allow_huffman);
 
 /* Upper bound of the bytes h3_qpack_put_string writes for len bytes. */

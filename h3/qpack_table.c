@@ -4,7 +4,7 @@
 #include "h3/qpack_error.h"
 #include "h3/qpack_table.h"
 
-int h3_qpack_table_init(h3_qpack_table *t, const quic_env *env, size_t max_capacity)
+int h3_qpack_table_init(h3_qpack_table *t, const quince_env *env, size_t max_capacity)
 {
     memset(t, 0, sizeof(*t));
     t->env = env;
@@ -16,7 +16,7 @@ static void evict_oldest(h3_qpack_table *t)
 {
     h3_qpack_entry *e = &t->ring[t->dropped % t->ring_size];
     t->size -= h3_qpack_entry_size(e->name_len, e->value_len);
-    quic_env_free(t->env, e->name);
+    quince_env_free(t->env, e->name);
     memset(e, 0, sizeof(*e));
     t->dropped++;
 }
@@ -25,7 +25,7 @@ void h3_qpack_table_free(h3_qpack_table *t)
 {
     while (t->dropped < t->insert_count)
         evict_oldest(t);
-    quic_env_free(t->env, t->ring);
+    quince_env_free(t->env, t->ring);
     t->ring = NULL;
 }
 
@@ -60,7 +60,7 @@ int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_le
     if (!h3_qpack_table_can_insert(t, esize, evict_limit))
         return H3_QPACK_ERR_LIMIT;
     /* Copy before evicting: name or value may live in an entry about to go. */
-    uint8_t *buf = quic_env_alloc(t->env, name_len + value_len + 1);
+    uint8_t *buf = quince_env_alloc(t->env, name_len + value_len + 1);
     if (buf == NULL)
         return H3_QPACK_ERR_NOMEM;
     if (name_len > 0)
@@ -86,12 +86,12 @@ static int grow_ring(h3_qpack_table *t, size_t capacity)
     size_t need = capacity / H3_QPACK_ENTRY_OVERHEAD;
     if (need <= t->ring_size)
         return H3_QPACK_OK;
-    h3_qpack_entry *ring = quic_env_calloc(t->env, need * sizeof(h3_qpack_entry));
+    h3_qpack_entry *ring = quince_env_calloc(t->env, need * sizeof(h3_qpack_entry));
     if (ring == NULL)
         return H3_QPACK_ERR_NOMEM;
     for (uint64_t i = t->dropped; i < t->insert_count; i++)
         ring[i % need] = t->ring[i % t->ring_size];
-    quic_env_free(t->env, t->ring);
+    quince_env_free(t->env, t->ring);
     t->ring = ring;
     t->ring_size = need;
     return H3_QPACK_OK;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /* RFC 9204 §3.2.1: an entry's size is its name and value lengths plus 32. */
 #define H3_QPACK_ENTRY_OVERHEAD 32
@@ -19,7 +19,7 @@ typedef struct h3_qpack_entry {
 } h3_qpack_entry;
 
 typedef struct h3_qpack_table {
-    const quic_env *env;
+    const quince_env *env;
     h3_qpack_entry *ring;  /* ring_size slots; absolute index i sits at i % ring_size */
     size_t ring_size;      /* at least capacity / 32, the most entries that fit; grows with it */
     uint64_t insert_count; /* absolute index of the next insert */
@@ -30,7 +30,7 @@ typedef struct h3_qpack_table {
 } h3_qpack_table;
 
 /* Capacity starts at 0 (RFC 9204 §3.2.3); memory is taken as the capacity grows. */
-int h3_qpack_table_init(h3_qpack_table *t, const quic_env *env, size_t max_capacity);
+int h3_qpack_table_init(h3_qpack_table *t, const quince_env *env, size_t max_capacity);
 void h3_qpack_table_free(h3_qpack_table *t);
 
 static inline size_t h3_qpack_entry_size(size_t name_len, size_t value_len)

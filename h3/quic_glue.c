@@ -9,7 +9,7 @@
 #define H3_QUIC_READ_CHUNK 16384
 
 struct h3_quic {
-    const quic_env *env;
+    const quince_env *env;
     quic_conn *qc;
     h3_conn *h3;
     bool owns_h3; /* false when attached with h3_quic_attach */
@@ -74,12 +74,12 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(g->qc, h3_code, reason, g->now);
 }
 
-QUINCE_API h3_quic *h3_quic_new_detached(const quic_env *env, quic_conn *qc,
+QUINCE_API h3_quic *h3_quic_new_detached(const quince_env *env, quic_conn *qc,
                                          h3_quic_writable_fn on_writable, void *user)
 {
     if (env == NULL || qc == NULL)
         return NULL;
-    h3_quic *g = quic_env_calloc(env, sizeof(*g));
+    h3_quic *g = quince_env_calloc(env, sizeof(*g));
     if (g == NULL)
         return NULL;
     g->env = env;
@@ -108,7 +108,7 @@ QUINCE_API void h3_quic_attach(h3_quic *g, h3_conn *h3)
     }
 }
 
-QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_config *cfg,
+QUINCE_API h3_quic *h3_quic_new(const quince_env *env, quic_conn *qc, const h3_config *cfg,
                                 const h3_callbacks *cb, h3_quic_writable_fn on_writable)
 {
     if (env == NULL || qc == NULL || cfg == NULL)
@@ -122,7 +122,7 @@ QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_con
     memset(&none, 0, sizeof(none));
     g->h3 = h3_conn_new(env, cfg, &tp, cb != NULL ? cb : &none);
     if (g->h3 == NULL) {
-        quic_env_free(env, g);
+        quince_env_free(env, g);
         return NULL;
     }
     g->owns_h3 = true;
@@ -135,7 +135,7 @@ QUINCE_API void h3_quic_free(h3_quic *g)
         return;
     if (g->owns_h3)
         h3_conn_free(g->h3);
-    quic_env_free(g->env, g);
+    quince_env_free(g->env, g);
 }
 
 QUINCE_API h3_conn *h3_quic_h3(const h3_quic *g)

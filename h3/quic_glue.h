@@ -30,7 +30,7 @@ typedef void (*h3_quic_writable_fn)(void *user, uint64_t stream_id);
 
 /* cfg and cb as for h3_conn_new; on_writable (may be NULL) gets cb->user.
  * NULL when out of memory or the configuration is refused. */
-QUINCE_API h3_quic *h3_quic_new(const quic_env *env, quic_conn *qc, const h3_config *cfg,
+QUINCE_API h3_quic *h3_quic_new(const quince_env *env, quic_conn *qc, const h3_config *cfg,
                                 const h3_callbacks *cb, h3_quic_writable_fn on_writable);
 QUINCE_API void h3_quic_free(h3_quic *g);
 
@@ -40,7 +40,7 @@ QUINCE_API void h3_quic_free(h3_quic *g);
  * h3_quic_attach to bind the result. The attached h3_conn is borrowed:
  * h3_quic_free leaves it alone. on_writable gets user.
  */
-QUINCE_API h3_quic *h3_quic_new_detached(const quic_env *env, quic_conn *qc,
+QUINCE_API h3_quic *h3_quic_new_detached(const quince_env *env, quic_conn *qc,
                                          h3_quic_writable_fn on_writable, void *user);
 QUINCE_API void h3_quic_transport(h3_quic *g, h3_transport *out);
 QUINCE_API void h3_quic_attach(h3_quic *g, h3_conn *h3);

@@ -2,7 +2,7 @@
 #include "h3/settings.h"
 
 #include "h3/frame.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 
 /* The settings this module understands, in the order they are sent. */
 enum { K_QMTC, K_MFSS, K_QBS, K_ECP, K_DGRAM, K_DGRAM04, K_WT, K_COUNT };
@@ -94,7 +94,7 @@ static uint64_t load_known(const h3_settings *s, int k)
 int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value)
 {
     /* 0x00 is reserved too (RFC 9114 Table 3); GREASE goes through put_frame's argument. */
-    if (value > QUIC_VARINT_MAX || id > QUIC_VARINT_MAX || id == 0 || is_h2_only(id) ||
+    if (value > QUINCE_VARINT_MAX || id > QUINCE_VARINT_MAX || id == 0 || is_h2_only(id) ||
         h3_is_grease(id))
         return H3_WIRE_ERROR(H3_SETTINGS_ERROR);
     int k = known_index(id);
@@ -138,11 +138,11 @@ int h3_settings_decode(const uint8_t *payload, size_t len, h3_settings *s)
 {
     uint64_t seen[H3_SETTINGS_MAX_COUNT];
     size_t n = 0;
-    quic_reader r = quic_reader_init(payload, len);
+    quince_reader r = quince_reader_init(payload, len);
     h3_settings_init(s);
-    while (!quic_reader_empty(&r)) {
+    while (!quince_reader_empty(&r)) {
         uint64_t id, value;
-        if (!quic_get_varint(&r, &id) || !quic_get_varint(&r, &value))
+        if (!quince_get_varint(&r, &id) || !quince_get_varint(&r, &value))
             return H3_WIRE_ERROR(H3_FRAME_ERROR); /* §7.1: a setting cut short */
         if (n == H3_SETTINGS_MAX_COUNT)
             return H3_WIRE_ERROR(H3_EXCESSIVE_LOAD);
@@ -171,7 +171,7 @@ int h3_settings_decode(const uint8_t *payload, size_t len, h3_settings *s)
 
 static size_t pair_len(uint64_t id, uint64_t value)
 {
-    return quic_varint_len(id) + quic_varint_len(value);
+    return quince_varint_len(id) + quince_varint_len(value);
 }
 
 static uint64_t grease_value(uint64_t grease)
@@ -193,22 +193,22 @@ size_t h3_settings_payload_len(const h3_settings *s, uint64_t grease)
 }
 
 /* RFC 9114 §7.2.4 */
-bool h3_settings_put_frame(quic_writer *w, const h3_settings *s, uint64_t grease)
+bool h3_settings_put_frame(quince_writer *w, const h3_settings *s, uint64_t grease)
 {
     /* MAX_FIELD_SECTION_SIZE "unlimited" has no encoding: leave it out. */
     if ((s->present & H3_SP_MAX_FIELD_SECTION_SIZE) &&
-        s->max_field_section_size > QUIC_VARINT_MAX) {
+        s->max_field_section_size > QUINCE_VARINT_MAX) {
         w->overflow = true;
         return false;
     }
     bool ok = h3_frame_put_header(w, H3_FRAME_SETTINGS, h3_settings_payload_len(s, grease));
     for (int k = 0; k < K_COUNT && ok; k++)
         if (s->present & (1u << k))
-            ok = quic_put_varint(w, known_ids[k]) && quic_put_varint(w, load_known(s, k));
+            ok = quince_put_varint(w, known_ids[k]) && quince_put_varint(w, load_known(s, k));
     for (size_t i = 0; i < s->n_extra && ok; i++)
-        ok = quic_put_varint(w, s->extra[i].id) && quic_put_varint(w, s->extra[i].value);
+        ok = quince_put_varint(w, s->extra[i].id) && quince_put_varint(w, s->extra[i].value);
     if (ok && grease != H3_SETTINGS_NO_GREASE)
-        ok = quic_put_varint(w, h3_grease_codepoint(grease)) &&
-             quic_put_varint(w, grease_value(grease));
+        ok = quince_put_varint(w, h3_grease_codepoint(grease)) &&
+             quince_put_varint(w, grease_value(grease));
     return ok;
 }

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 /* RFC 9114 §7.2.4.1: MAX_FIELD_SECTION_SIZE defaults to unlimited. */
 #define H3_SETTING_UNLIMITED UINT64_MAX
@@ -81,6 +81,6 @@ size_t h3_settings_payload_len(const h3_settings *s, uint64_t grease);
  * identifier h3_grease_codepoint(grease) and value grease & 0x3fffffff
  * (deterministic, so tests and fuzzers can replay it; RFC 9114 §7.2.4.1).
  */
-bool h3_settings_put_frame(quic_writer *w, const h3_settings *s, uint64_t grease);
+bool h3_settings_put_frame(quince_writer *w, const h3_settings *s, uint64_t grease);
 
 #endif

@@ -1,4 +1,4 @@
-/* The POSIX quic_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
+/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
 #include "io/env.h"
 
 #include <errno.h>
@@ -81,9 +81,9 @@ static void env_qlog(void *user, const char *record, size_t len)
     fwrite(record, 1, len, e->qlog);
 }
 
-quic_env io_env_default(void)
+quince_env io_env_default(void)
 {
-    quic_env env;
+    quince_env env;
     memset(&env, 0, sizeof(env));
     env.alloc = env_alloc;
     env.realloc = env_realloc;

@@ -1,10 +1,10 @@
-/* The POSIX quic_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
+/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
 #ifndef IO_ENV_H
 #define IO_ENV_H
 
 #include <stdio.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /*
  * A stateless environment: malloc/realloc/free, random bytes from
@@ -12,14 +12,14 @@
  * fallback for key material), wall_clock from CLOCK_REALTIME, log to stderr,
  * no keylog and no qlog. user is NULL.
  */
-quic_env io_env_default(void);
+quince_env io_env_default(void);
 
 /*
  * The same with file sinks. Initialise with io_env_init, then use &e->env; the
  * io_env must stay in place while the library uses it.
  */
 typedef struct io_env {
-    quic_env env;
+    quince_env env;
     FILE *keylog;           /* NSS key log, appended */
     FILE *qlog;             /* JSON-SEQ records, written as given */
     int log_max_level;      /* messages with a higher level are dropped; default: all */

@@ -54,12 +54,12 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
         if (c->ev_cap >= QUIC_OPT_MAX_EVENTS && ev->type != QUIC_EVENT_CLOSED)
             return; /* the application is not polling: it learns the state by reading */
         size_t ncap = c->ev_cap ? c->ev_cap * 2 : 16;
-        quic_event *n = quic_env_alloc(c->env, ncap * sizeof(*n));
+        quic_event *n = quince_env_alloc(c->env, ncap * sizeof(*n));
         if (n == NULL)
             return;
         for (size_t i = 0; i < c->ev_count; i++)
             n[i] = c->events[(c->ev_head + i) % c->ev_cap];
-        quic_env_free(c->env, c->events);
+        quince_env_free(c->env, c->events);
         c->events = n;
         c->ev_cap = ncap;
         c->ev_head = 0;
@@ -72,7 +72,7 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
 {
     if (c == NULL || ev == NULL)
         return false;
-    quic_env_free(c->env, c->dgram_in_hold);
+    quince_env_free(c->env, c->dgram_in_hold);
     c->dgram_in_hold = NULL;
     if (c->ev_count == 0)
         return false;
@@ -174,7 +174,7 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         l->in_use = true;
         l->seq = c->lcid_next_seq++;
         l->cid.len = c->cfg.cid_len;
-        quic_env_random(c->env, l->cid.bytes, l->cid.len);
+        quince_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
         if (c->cid_gen != NULL)
@@ -234,7 +234,7 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             }
         }
     }
-    quic_env_free(c->env, r);
+    quince_env_free(c->env, r);
 }
 
 /* RFC 9001 §4.9: keys of a level are gone, and with them its packets. */
@@ -249,7 +249,7 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
     quic_recovery_discard_space(&c->rec, space, now);
-    quic_env_free(c->env, sp->csend.buf);
+    quince_env_free(c->env, sp->csend.buf);
     sp->csend.buf = NULL;
     sp->csend.len = sp->csend.cap = 0;
     quic_ranges_free(&sp->csend.retx);
@@ -272,7 +272,7 @@ static int tls_send(void *user, crypto_level level, const uint8_t *data, size_t 
         size_t cap = cs->cap ? cs->cap : 2048;
         while (cap < cs->len + len)
             cap *= 2;
-        uint8_t *n = quic_env_realloc(c->env, cs->buf, cap);
+        uint8_t *n = quince_env_realloc(c->env, cs->buf, cap);
         if (n == NULL)
             return CRYPTO_ERR_NOMEM;
         cs->buf = n;
@@ -386,24 +386,24 @@ static void encode_our_tp(quic_conn *c)
                    QUIC_STATELESS_RESET_TOKEN_LEN);
         }
     }
-    quic_writer w = quic_writer_init(c->tp_buf, sizeof(c->tp_buf));
+    quince_writer w = quince_writer_init(c->tp_buf, sizeof(c->tp_buf));
     if (quic_tp_encode(&w, &tp, c->is_server, 0))
         c->tp_len = (size_t)(w.p - c->tp_buf);
 }
 
-quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, bool is_server,
+quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now)
 {
     if (env == NULL || config == NULL)
         return NULL;
-    quic_conn *c = quic_env_calloc(env, sizeof(*c));
+    quic_conn *c = quince_env_calloc(env, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->env = env;
     c->cfg = *config;
     config_defaults(&c->cfg);
     if (!crypto_pp_version_supported(c->cfg.version)) {
-        quic_env_free(env, c);
+        quince_env_free(env, c);
         return NULL;
     }
     c->is_server = is_server;
@@ -415,7 +415,7 @@ quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, 
         c->remote = *remote;
     static const uint8_t zero[32];
     if (memcmp(c->cfg.reset_key, zero, sizeof(zero)) == 0)
-        quic_env_random(env, c->reset_key, sizeof(c->reset_key));
+        quince_env_random(env, c->reset_key, sizeof(c->reset_key));
     else
         memcpy(c->reset_key, c->cfg.reset_key, sizeof(c->reset_key));
     for (int i = 0; i < SP_COUNT; i++) {
@@ -435,7 +435,7 @@ quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, 
                                .initial_rtt = c->cfg.initial_rtt_ms * 1000,
                                .max_sent_packets = QUIC_OPT_MAX_SENT_PACKETS};
     if (quic_recovery_init(&c->rec, env, &rc, &c->cc, quic_conn_on_packet_cb, c) != 0) {
-        quic_env_free(env, c);
+        quince_env_free(env, c);
         return NULL;
     }
     c->max_udp_payload = QUIC_OPT_MAX_UDP_PAYLOAD;
@@ -485,7 +485,7 @@ static bool start_tls(quic_conn *c)
     return crypto_tls_start(c->tls) == 0;
 }
 
-quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
+quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now)
 {
     quic_conn *c = quic_conn_new_common(env, config, false, local, remote, now);
@@ -493,7 +493,7 @@ quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
         return NULL;
     /* RFC 9000 §7.2: an unpredictable DCID of at least 8 bytes. */
     c->original_dcid.len = 8;
-    quic_env_random(env, c->original_dcid.bytes, 8);
+    quince_env_random(env, c->original_dcid.bytes, 8);
     quic_qlog_start(c, now);
     c->pcid[0].in_use = true;
     c->pcid[0].seq = 0;
@@ -506,7 +506,7 @@ quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
 }
 
 /* Server side, possibly after a Retry: odcid is the DCID of the client's very first Initial. */
-quic_conn *quic_conn_server_new(const quic_env *env, const quic_config *config,
+quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote,
                                 const quic_cid_value *dcid, const quic_cid_value *scid,
                                 const quic_cid_value *odcid, const quic_cid_value *retry_scid,
@@ -533,7 +533,7 @@ quic_conn *quic_conn_server_new(const quic_env *env, const quic_config *config,
     return c;
 }
 
-quic_conn *quic_conn_accept(const quic_env *env, const quic_config *config, const quic_addr *local,
+quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config, const quic_addr *local,
                             const quic_addr *remote, const uint8_t *data, size_t len, uint64_t now)
 {
     quic_pkt_parse_opts po = {.short_dcid_len = config != NULL ? config->cid_len : 0};
@@ -558,10 +558,10 @@ void quic_conn_free(quic_conn *c)
 {
     if (c == NULL)
         return;
-    const quic_env *env = c->env;
+    const quince_env *env = c->env;
     for (int i = 0; i < SP_COUNT; i++) {
         quic_recovery_discard_space(&c->rec, i, c->last_now);
-        quic_env_free(env, c->sp[i].csend.buf);
+        quince_env_free(env, c->sp[i].csend.buf);
         quic_ranges_free(&c->sp[i].csend.retx);
         quic_ranges_free(&c->sp[i].csend.acked);
         quic_stream_buf_free(&c->sp[i].crecv);
@@ -578,19 +578,19 @@ void quic_conn_free(quic_conn *c)
     quic_streams_free(c);
     for (quic_dgram *d = c->dgram_out_head; d != NULL;) {
         quic_dgram *n = d->next;
-        quic_env_free(env, d);
+        quince_env_free(env, d);
         d = n;
     }
     for (quic_dgram *d = c->dgram_in_head; d != NULL;) {
         quic_dgram *n = d->next;
-        quic_env_free(env, d);
+        quince_env_free(env, d);
         d = n;
     }
-    quic_env_free(env, c->dgram_in_hold);
-    quic_env_free(env, c->events);
-    quic_env_free(env, c->token);
+    quince_env_free(env, c->dgram_in_hold);
+    quince_env_free(env, c->events);
+    quince_env_free(env, c->token);
     quic_qlog_free(c);
-    quic_env_free(env, c);
+    quince_env_free(env, c);
 }
 
 /* After TLS made progress: completion and confirmation (RFC 9001 §4.1.1, §4.1.2). */
@@ -769,7 +769,7 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
         return QUIC_ERR_ARGUMENT;
     if (c->dgram_out_count >= c->cfg.max_datagram_queue)
         return QUIC_ERR_LIMIT;
-    quic_dgram *d = quic_env_alloc(c->env, sizeof(*d) + len);
+    quic_dgram *d = quince_env_alloc(c->env, sizeof(*d) + len);
     if (d == NULL)
         return QUIC_ERR_NOMEM;
     d->next = NULL;

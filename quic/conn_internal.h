@@ -109,7 +109,7 @@ typedef struct quic_dgram {
 } quic_dgram;
 
 struct quic_conn {
-    const quic_env *env;
+    const quince_env *env;
     void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
@@ -257,14 +257,14 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
 /* Free the packets kept for keys that never came (quic/conn_recv.c). */
 void quic_conn_early_free(quic_conn *c);
 void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);
-quic_conn *quic_conn_new_common(const quic_env *env, const quic_config *config, bool is_server,
+quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now);
 uint64_t quic_conn_pto(const quic_conn *c);
 void quic_conn_enter_draining(quic_conn *c, uint64_t code, bool is_app, const uint8_t *reason,
                               size_t reason_len, uint64_t now);
 bool quic_conn_issue_cid(quic_conn *c, bool announce);
 int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid);
-quic_conn *quic_conn_server_new(const quic_env *env, const quic_config *config,
+quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote,
                                 const quic_cid_value *dcid, const quic_cid_value *scid,
                                 const quic_cid_value *odcid, const quic_cid_value *retry_scid,
@@ -283,7 +283,7 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
 int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);
 void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost);
 /* Write stream and flow-control frames into w; records what was written. */
-void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *ack_eliciting);
 bool quic_stream_has_pending(const quic_conn *c);
 void quic_streams_init(quic_conn *c);

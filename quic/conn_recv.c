@@ -158,7 +158,7 @@ static int on_datagram(quic_conn *c, const quic_frame *f)
         return QUIC_ERR_PROTOCOL_VIOLATION;
     if (c->dgram_in_count >= c->cfg.max_datagram_queue)
         return QUIC_OK; /* §5: a receiver may drop DATAGRAMs */
-    quic_dgram *d = quic_env_alloc(c->env, sizeof(*d) + (size_t)f->u.datagram.length);
+    quic_dgram *d = quince_env_alloc(c->env, sizeof(*d) + (size_t)f->u.datagram.length);
     if (d == NULL)
         return QUIC_OK;
     d->next = NULL;
@@ -303,11 +303,11 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
     if (crypto_retry_verify(c->env, c->version, c->original_dcid.bytes, c->original_dcid.len, pkt,
                             h->packet_len) != 0)
         return;
-    uint8_t *tok = quic_env_alloc(c->env, h->token_len);
+    uint8_t *tok = quince_env_alloc(c->env, h->token_len);
     if (tok == NULL)
         return;
     memcpy(tok, h->token, h->token_len);
-    quic_env_free(c->env, c->token);
+    quince_env_free(c->env, c->token);
     c->token = tok;
     c->token_len = h->token_len;
     c->retried = true;
@@ -505,7 +505,7 @@ static bool early_keep(quic_conn *c, const uint8_t *data, size_t len)
 {
     if (c->early_count == QUIC_OPT_EARLY_PACKETS || len > QUIC_OPT_EARLY_BYTES - c->early_bytes)
         return false;
-    uint8_t *copy = quic_env_alloc(c->env, len);
+    uint8_t *copy = quince_env_alloc(c->env, len);
     if (copy == NULL)
         return false;
     memcpy(copy, data, len);
@@ -519,7 +519,7 @@ static bool early_keep(quic_conn *c, const uint8_t *data, size_t len)
 void quic_conn_early_free(quic_conn *c)
 {
     for (size_t i = 0; i < c->early_count; i++)
-        quic_env_free(c->env, c->early[i].data);
+        quince_env_free(c->env, c->early[i].data);
     c->early_count = 0;
     c->early_bytes = 0;
 }
@@ -544,7 +544,7 @@ static int early_retry(quic_conn *c, uint64_t now)
             memmove(&c->early[i], &c->early[i + 1], (c->early_count - i - 1) * sizeof(c->early[0]));
             c->early_count--;
             c->early_bytes -= len;
-            quic_env_free(c->env, d);
+            quince_env_free(c->env, d);
             if (r < 0)
                 return r;
             if (r == 0)

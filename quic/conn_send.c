@@ -4,7 +4,7 @@
 
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 
 #define TAG_LEN 16
 
@@ -26,7 +26,7 @@ static bool space_usable(const quic_conn *c, int space)
 }
 
 /* RFC 9000 §19.3: an ACK frame from the tracker, with as many ranges as fit. */
-static bool write_ack(quic_conn *c, int space, quic_writer *w, uint64_t now, uint64_t *largest)
+static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, uint64_t *largest)
 {
     quic_pn_range r[QUIC_ACK_TRACKER_MAX_RANGES];
     uint64_t delay_us = 0;
@@ -36,24 +36,24 @@ static bool write_ack(quic_conn *c, int space, quic_writer *w, uint64_t now, uin
         return false;
     uint64_t delay = delay_us >> QUIC_OPT_ACK_DELAY_EXPONENT;
     for (; n > 0; n--) {
-        size_t size = 1 + quic_varint_len(r[0].largest) + quic_varint_len(delay) +
-                      quic_varint_len(n - 1) + quic_varint_len(r[0].largest - r[0].smallest);
+        size_t size = 1 + quince_varint_len(r[0].largest) + quince_varint_len(delay) +
+                      quince_varint_len(n - 1) + quince_varint_len(r[0].largest - r[0].smallest);
         for (size_t i = 1; i < n; i++)
-            size += quic_varint_len(r[i - 1].smallest - r[i].largest - 2) +
-                    quic_varint_len(r[i].largest - r[i].smallest);
-        if (size <= quic_writer_left(w))
+            size += quince_varint_len(r[i - 1].smallest - r[i].largest - 2) +
+                    quince_varint_len(r[i].largest - r[i].smallest);
+        if (size <= quince_writer_left(w))
             break;
     }
     if (n == 0)
         return false;
-    quic_put_varint(w, QUIC_FT_ACK);
-    quic_put_varint(w, r[0].largest);
-    quic_put_varint(w, delay);
-    quic_put_varint(w, n - 1);
-    quic_put_varint(w, r[0].largest - r[0].smallest);
+    quince_put_varint(w, QUIC_FT_ACK);
+    quince_put_varint(w, r[0].largest);
+    quince_put_varint(w, delay);
+    quince_put_varint(w, n - 1);
+    quince_put_varint(w, r[0].largest - r[0].smallest);
     for (size_t i = 1; i < n; i++) {
-        quic_put_varint(w, r[i - 1].smallest - r[i].largest - 2);
-        quic_put_varint(w, r[i].largest - r[i].smallest);
+        quince_put_varint(w, r[i - 1].smallest - r[i].largest - 2);
+        quince_put_varint(w, r[i].largest - r[i].smallest);
     }
     *largest = r[0].largest;
     quic_ack_tracker_on_ack_sent(&c->sp[space].ack);
@@ -96,7 +96,7 @@ static void put_rec(quic_frame_rec *recs, size_t *n, quic_frame_rec r)
 }
 
 /* RFC 9000 §19.6: lost CRYPTO ranges first, then new bytes. */
-static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec *recs, size_t *n,
+static void write_crypto(quic_conn *c, int space, quince_writer *w, quic_frame_rec *recs, size_t *n,
                          bool *elic)
 {
     quic_crypto_send *cs = &c->sp[space].csend;
@@ -114,7 +114,7 @@ static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec
             quic_ranges_remove_below(&cs->retx, quic_ranges_at(&cs->retx, 0).end);
             continue;
         }
-        size_t fit = quic_frame_crypto_fit(quic_writer_left(w), r.start, (size_t)(r.end - r.start));
+        size_t fit = quic_frame_crypto_fit(quince_writer_left(w), r.start, (size_t)(r.end - r.start));
         if (fit == 0)
             return;
         if (!quic_frame_encode_crypto(w, r.start, cs->buf + r.start, fit))
@@ -125,7 +125,7 @@ static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec
     }
     if (cs->sent < cs->len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
         size_t fit =
-            quic_frame_crypto_fit(quic_writer_left(w), cs->sent, (size_t)(cs->len - cs->sent));
+            quic_frame_crypto_fit(quince_writer_left(w), cs->sent, (size_t)(cs->len - cs->sent));
         if (fit > 0 && quic_frame_encode_crypto(w, cs->sent, cs->buf + cs->sent, fit)) {
             put_rec(recs, n, (quic_frame_rec){.kind = REC_CRYPTO, .offset = cs->sent, .len = fit});
             cs->sent += fit;
@@ -134,82 +134,82 @@ static void write_crypto(quic_conn *c, int space, quic_writer *w, quic_frame_rec
     }
 }
 
-static void write_app_control(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               bool *elic)
 {
-    if (c->is_server && c->handshake_done_pending && quic_writer_left(w) >= 1 &&
+    if (c->is_server && c->handshake_done_pending && quince_writer_left(w) >= 1 &&
         *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
-        quic_put_varint(w, QUIC_FT_HANDSHAKE_DONE);
+        quince_put_varint(w, QUIC_FT_HANDSHAKE_DONE);
         put_rec(recs, n, (quic_frame_rec){.kind = REC_HANDSHAKE_DONE});
         c->handshake_done_pending = false;
         *elic = true;
     }
-    if (c->path_response_pending && quic_writer_left(w) >= 9) {
-        quic_put_varint(w, QUIC_FT_PATH_RESPONSE);
-        quic_put_bytes(w, c->path_response, QUIC_PATH_CHALLENGE_LEN);
+    if (c->path_response_pending && quince_writer_left(w) >= 9) {
+        quince_put_varint(w, QUIC_FT_PATH_RESPONSE);
+        quince_put_bytes(w, c->path_response, QUIC_PATH_CHALLENGE_LEN);
         c->path_response_pending = false;
         *elic = true;
     }
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++) {
         quic_local_cid *l = &c->lcid[i];
-        if (!l->in_use || !l->need_send || quic_writer_left(w) < 48 ||
+        if (!l->in_use || !l->need_send || quince_writer_left(w) < 48 ||
             *n >= QUIC_OPT_MAX_FRAMES_PER_PACKET)
             continue;
         /* RFC 9000 §19.15 */
-        quic_put_varint(w, QUIC_FT_NEW_CONNECTION_ID);
-        quic_put_varint(w, l->seq);
-        quic_put_varint(w, 0);
-        quic_put_u8(w, l->cid.len);
-        quic_put_bytes(w, l->cid.bytes, l->cid.len);
-        quic_put_bytes(w, l->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        quince_put_varint(w, QUIC_FT_NEW_CONNECTION_ID);
+        quince_put_varint(w, l->seq);
+        quince_put_varint(w, 0);
+        quince_put_u8(w, l->cid.len);
+        quince_put_bytes(w, l->cid.bytes, l->cid.len);
+        quince_put_bytes(w, l->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         put_rec(recs, n, (quic_frame_rec){.kind = REC_NEW_CID, .id = l->seq});
         l->need_send = false;
         *elic = true;
     }
-    while (c->n_retire_pending > 0 && quic_writer_left(w) >= 9 &&
+    while (c->n_retire_pending > 0 && quince_writer_left(w) >= 9 &&
            *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
         uint64_t seq = c->retire_pending[--c->n_retire_pending];
-        quic_put_varint(w, QUIC_FT_RETIRE_CONNECTION_ID); /* RFC 9000 §19.16 */
-        quic_put_varint(w, seq);
+        quince_put_varint(w, QUIC_FT_RETIRE_CONNECTION_ID); /* RFC 9000 §19.16 */
+        quince_put_varint(w, seq);
         put_rec(recs, n, (quic_frame_rec){.kind = REC_RETIRE_CID, .id = seq});
         *elic = true;
     }
 }
 
 /* RFC 9221 §4: DATAGRAM frames are not retransmitted. */
-static void write_datagrams(quic_conn *c, quic_writer *w, bool *elic)
+static void write_datagrams(quic_conn *c, quince_writer *w, bool *elic)
 {
     while (c->dgram_out_head != NULL) {
         quic_dgram *d = c->dgram_out_head;
-        size_t need = 1 + quic_varint_len(d->len) + d->len;
-        if (need > quic_writer_left(w))
+        size_t need = 1 + quince_varint_len(d->len) + d->len;
+        if (need > quince_writer_left(w))
             return;
-        quic_put_varint(w, QUIC_FT_DATAGRAM_LEN);
-        quic_put_varint(w, d->len);
-        quic_put_bytes(w, d->data, d->len);
+        quince_put_varint(w, QUIC_FT_DATAGRAM_LEN);
+        quince_put_varint(w, d->len);
+        quince_put_bytes(w, d->data, d->len);
         c->dgram_out_head = d->next;
         if (c->dgram_out_head == NULL)
             c->dgram_out_tail = NULL;
         c->dgram_out_count--;
-        quic_env_free(c->env, d);
+        quince_env_free(c->env, d);
         *elic = true;
     }
 }
 
 /* RFC 9000 §19.19: CONNECTION_CLOSE; an application close outside 1-RTT
  * becomes a transport APPLICATION_ERROR without reason (§10.2.3). */
-static void write_close(quic_conn *c, int space, quic_writer *w)
+static void write_close(quic_conn *c, int space, quince_writer *w)
 {
     bool app = c->close_is_app && space == SP_APP;
     uint64_t code = c->close_is_app && !app ? QUIC_TE_APPLICATION_ERROR : c->close_code;
     const char *reason = c->close_is_app && !app ? "" : c->close_reason;
     size_t rl = strlen(reason);
-    quic_put_varint(w, app ? QUIC_FT_CONNECTION_CLOSE_APP : QUIC_FT_CONNECTION_CLOSE);
-    quic_put_varint(w, code);
+    quince_put_varint(w, app ? QUIC_FT_CONNECTION_CLOSE_APP : QUIC_FT_CONNECTION_CLOSE);
+    quince_put_varint(w, code);
     if (!app)
-        quic_put_varint(w, c->close_is_app ? 0 : c->close_frame_type);
-    quic_put_varint(w, rl);
-    quic_put_bytes(w, reason, rl);
+        quince_put_varint(w, c->close_is_app ? 0 : c->close_frame_type);
+    quince_put_varint(w, rl);
+    quince_put_bytes(w, reason, rl);
 }
 
 typedef struct pkt_plan {
@@ -227,7 +227,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     crypto_level level = space_level(space);
     if (cap < 64)
         return 0;
-    quic_writer w = quic_writer_init(buf, cap - TAG_LEN);
+    quince_writer w = quince_writer_init(buf, cap - TAG_LEN);
     uint64_t pn = sp->next_pn, la;
     size_t pn_len =
         quic_pn_encode_len(pn, quic_recovery_largest_acked(&c->rec, space, &la) ? la : UINT64_MAX);
@@ -266,8 +266,8 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
                 write_datagrams(c, &w, &elic);
             }
         }
-        if (sp->probes > 0 && !elic && quic_writer_left(&w) > 0) {
-            quic_put_varint(&w, QUIC_FT_PING);
+        if (sp->probes > 0 && !elic && quince_writer_left(&w) > 0) {
+            quince_put_varint(&w, QUIC_FT_PING);
             elic = true;
         }
     }
@@ -298,7 +298,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         return (size_t)total;
     quic_sent_rec *rec = NULL;
     if (n > 0) {
-        rec = quic_env_alloc(c->env, sizeof(*rec) + n * sizeof(quic_frame_rec));
+        rec = quince_env_alloc(c->env, sizeof(*rec) + n * sizeof(quic_frame_rec));
         if (rec == NULL) {
             quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "out of memory");
             return (size_t)total;

@@ -7,7 +7,7 @@
 #include "crypto/backend.h"
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 
 #define STATELESS_QUEUE 64
 #define STATELESS_MAX 1300
@@ -32,7 +32,7 @@ typedef struct cid_slot {
 } cid_slot;
 
 struct quic_endpoint {
-    const quic_env *env;
+    const quince_env *env;
     cid_slot *map;
     size_t map_cap; /* power of two */
     uint64_t cid_gen, map_gen;
@@ -46,11 +46,11 @@ struct quic_endpoint {
     quic_endpoint_stats stats;
 };
 
-quic_endpoint *quic_endpoint_new(const quic_env *env, const quic_config *config)
+quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
 {
     if (env == NULL || config == NULL)
         return NULL;
-    quic_endpoint *ep = quic_env_calloc(env, sizeof(*ep));
+    quic_endpoint *ep = quince_env_calloc(env, sizeof(*ep));
     if (ep == NULL)
         return NULL;
     ep->env = env;
@@ -60,12 +60,12 @@ quic_endpoint *quic_endpoint_new(const quic_env *env, const quic_config *config)
         ep->cfg.cid_len = QUIC_OPT_CID_LEN; /* demultiplexing needs CIDs */
     static const uint8_t zero[32];
     if (memcmp(ep->cfg.reset_key, zero, sizeof(zero)) == 0)
-        quic_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
+        quince_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
     uint8_t key[16];
-    quic_env_random(env, key, sizeof(key));
+    quince_env_random(env, key, sizeof(key));
     ep->token_aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, key);
     memset(key, 0, sizeof(key));
-    ep->sq = quic_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
+    ep->sq = quince_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
     if (ep->token_aead == NULL || ep->sq == NULL) {
         quic_endpoint_free(ep);
         return NULL;
@@ -79,12 +79,12 @@ void quic_endpoint_free(quic_endpoint *ep)
         return;
     for (size_t i = 0; i < ep->n; i++)
         quic_conn_free(ep->conns[i].conn);
-    quic_env_free(ep->env, ep->conns);
-    quic_env_free(ep->env, ep->map);
-    quic_env_free(ep->env, ep->sq);
+    quince_env_free(ep->env, ep->conns);
+    quince_env_free(ep->env, ep->map);
+    quince_env_free(ep->env, ep->sq);
     if (ep->token_aead != NULL)
         crypto_aead_free(ep->env, ep->token_aead);
-    quic_env_free(ep->env, ep);
+    quince_env_free(ep->env, ep);
 }
 
 const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
@@ -119,7 +119,7 @@ int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const qui
         return QUIC_ERR_BUFFER_TOO_SMALL;
     uint8_t aad[19];
     addr_bytes(addr, aad);
-    quic_env_random(ep->env, out, CRYPTO_AEAD_NONCE_LEN);
+    quince_env_random(ep->env, out, CRYPTO_AEAD_NONCE_LEN);
     int k = crypto_aead_seal(ep->token_aead, out, aad, sizeof(aad), plain, n,
                              out + CRYPTO_AEAD_NONCE_LEN);
     if (k < 0)
@@ -202,10 +202,10 @@ static bool map_rebuild(quic_endpoint *ep)
     while (need < 4 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1))
         need *= 2;
     if (need != ep->map_cap) {
-        cid_slot *m = quic_env_alloc(ep->env, need * sizeof(*m));
+        cid_slot *m = quince_env_alloc(ep->env, need * sizeof(*m));
         if (m == NULL)
             return false;
-        quic_env_free(ep->env, ep->map);
+        quince_env_free(ep->env, ep->map);
         ep->map = m;
         ep->map_cap = need;
     }
@@ -272,11 +272,11 @@ static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_hea
     if (s == NULL)
         return;
     uint8_t r;
-    quic_env_random(ep->env, &r, 1);
+    quince_env_random(ep->env, &r, 1);
     uint32_t grease;
-    quic_env_random(ep->env, (uint8_t *)&grease, sizeof(grease));
+    quince_env_random(ep->env, (uint8_t *)&grease, sizeof(grease));
     uint32_t versions[3] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
-    quic_writer w = quic_writer_init(s->data, sizeof(s->data));
+    quince_writer w = quince_writer_init(s->data, sizeof(s->data));
     if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions, 3)) {
         ep->sq_count--;
         return;
@@ -294,12 +294,12 @@ static void send_retry(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
         return;
     quic_cid_value odcid = {.len = h->dcid_len}, rscid = {.len = ep->cfg.cid_len};
     memcpy(odcid.bytes, h->dcid, h->dcid_len);
-    quic_env_random(ep->env, rscid.bytes, rscid.len);
+    quince_env_random(ep->env, rscid.bytes, rscid.len);
     uint8_t token[QUIC_RETRY_TOKEN_MAX];
     int tl = quic_endpoint_make_token(ep, from, &odcid, &rscid, now, token, sizeof(token));
     uint8_t r;
-    quic_env_random(ep->env, &r, 1);
-    quic_writer w = quic_writer_init(s->data, sizeof(s->data) - CRYPTO_RETRY_TAG_LEN);
+    quince_env_random(ep->env, &r, 1);
+    quince_writer w = quince_writer_init(s->data, sizeof(s->data) - CRYPTO_RETRY_TAG_LEN);
     if (tl < 0 || !quic_pkt_build_retry(&w, r, h->version, h->scid, h->scid_len, rscid.bytes,
                                         rscid.len, token, (size_t)tl)) {
         ep->sq_count--;
@@ -328,28 +328,28 @@ static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const q
         return;
     }
     /* Open a copy: the datagram is the caller's. */
-    uint8_t *copy = quic_env_alloc(ep->env, h->packet_len);
+    uint8_t *copy = quince_env_alloc(ep->env, h->packet_len);
     bool valid = false;
     if (copy != NULL) {
         memcpy(copy, data, h->packet_len);
         size_t hl;
         uint64_t pn;
         valid = crypto_pp_unprotect(&ck, copy, h->packet_len, h->pn_offset, 0, &hl, &pn) >= 0;
-        quic_env_free(ep->env, copy);
+        quince_env_free(ep->env, copy);
     }
     stateless_pkt *s = valid ? sq_push(ep, from) : NULL;
     if (s == NULL) {
         ep->stats.dropped++;
         goto out;
     }
-    quic_writer w = quic_writer_init(s->data, sizeof(s->data) - CRYPTO_AEAD_TAG_LEN);
+    quince_writer w = quince_writer_init(s->data, sizeof(s->data) - CRYPTO_AEAD_TAG_LEN);
     quic_pkt_builder b;
     /* Our SCID is the DCID the client chose for us (the Retry's SCID, if the token was ours). */
     if (!quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, h->version, h->scid, h->scid_len, h->dcid,
                              h->dcid_len, NULL, 0, 0, 1) ||
-        !quic_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) ||
-        !quic_put_varint(&w, QUIC_TE_INVALID_TOKEN) || !quic_put_varint(&w, 0) ||
-        !quic_put_varint(&w, 0) || !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
+        !quince_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) ||
+        !quince_put_varint(&w, QUIC_TE_INVALID_TOKEN) || !quince_put_varint(&w, 0) ||
+        !quince_put_varint(&w, 0) || !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
         ep->sq_count--;
         goto out;
     }
@@ -380,7 +380,7 @@ static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     uint8_t mac[32];
     crypto_hmac(CRYPTO_HASH_SHA256, ep->cfg.reset_key, sizeof(ep->cfg.reset_key), h->dcid,
                 h->dcid_len, mac);
-    quic_writer w = quic_writer_init(s->data, sizeof(s->data));
+    quince_writer w = quince_writer_init(s->data, sizeof(s->data));
     if (!quic_pkt_build_stateless_reset(&w, ep->env, len, mac)) {
         ep->sq_count--;
         return;
@@ -393,7 +393,7 @@ static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
 {
     if (ep->n == ep->cap) {
         size_t cap = ep->cap ? ep->cap * 2 : 16;
-        ep_conn *n = quic_env_realloc(ep->env, ep->conns, cap * sizeof(*n));
+        ep_conn *n = quince_env_realloc(ep->env, ep->conns, cap * sizeof(*n));
         if (n == NULL)
             return QUIC_ERR_NOMEM;
         ep->conns = n;

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
 #define FE QUIC_ERR_FRAME_ENCODING
 
@@ -49,11 +49,11 @@ bool quic_frame_counts_in_flight(uint64_t type)
 }
 
 /* RFC 9000 §19.3.1: walk the ranges once, checking none goes below zero. */
-static bool ack_ranges_valid(quic_reader r, uint64_t count, uint64_t smallest)
+static bool ack_ranges_valid(quince_reader r, uint64_t count, uint64_t smallest)
 {
     for (uint64_t i = 0; i < count; i++) {
         uint64_t gap, len;
-        if (!quic_get_varint(&r, &gap) || !quic_get_varint(&r, &len))
+        if (!quince_get_varint(&r, &gap) || !quince_get_varint(&r, &len))
             return false;
         /* largest = smallest - gap - 2; the range is [largest - len, largest]. */
         if (smallest < 2 || gap > smallest - 2)
@@ -67,32 +67,32 @@ static bool ack_ranges_valid(quic_reader r, uint64_t count, uint64_t smallest)
 }
 
 /* RFC 9000 §19.3 */
-static int decode_ack(quic_reader *r, quic_frame *f)
+static int decode_ack(quince_reader *r, quic_frame *f)
 {
     quic_frame_ack *a = &f->u.ack;
     a->ecn = f->type == QUIC_FT_ACK_ECN;
-    if (!quic_get_varint(r, &a->largest) || !quic_get_varint(r, &a->ack_delay) ||
-        !quic_get_varint(r, &a->range_count) || !quic_get_varint(r, &a->first_range))
+    if (!quince_get_varint(r, &a->largest) || !quince_get_varint(r, &a->ack_delay) ||
+        !quince_get_varint(r, &a->range_count) || !quince_get_varint(r, &a->first_range))
         return FE;
     if (a->first_range > a->largest)
         return FE;
     const uint8_t *start = r->p;
     /* Each pair takes at least two bytes: reject impossible counts before walking. */
-    if (a->range_count > quic_reader_left(r) / 2)
+    if (a->range_count > quince_reader_left(r) / 2)
         return FE;
     for (uint64_t i = 0; i < a->range_count; i++) {
         uint64_t v;
-        if (!quic_get_varint(r, &v) || !quic_get_varint(r, &v))
+        if (!quince_get_varint(r, &v) || !quince_get_varint(r, &v))
             return FE;
     }
     a->ranges = start;
     a->ranges_len = (size_t)(r->p - start);
-    if (!ack_ranges_valid(quic_reader_init(start, a->ranges_len), a->range_count,
+    if (!ack_ranges_valid(quince_reader_init(start, a->ranges_len), a->range_count,
                           a->largest - a->first_range))
         return FE;
     if (a->ecn) {
-        if (!quic_get_varint(r, &a->ect0) || !quic_get_varint(r, &a->ect1) ||
-            !quic_get_varint(r, &a->ce))
+        if (!quince_get_varint(r, &a->ect0) || !quince_get_varint(r, &a->ect1) ||
+            !quince_get_varint(r, &a->ce))
             return FE;
     } else {
         a->ect0 = a->ect1 = a->ce = 0;
@@ -102,7 +102,7 @@ static int decode_ack(quic_reader *r, quic_frame *f)
 
 void quic_ack_iter_init(quic_ack_iter *it, const quic_frame_ack *ack)
 {
-    it->r = quic_reader_init(ack->ranges, ack->ranges_len);
+    it->r = quince_reader_init(ack->ranges, ack->ranges_len);
     it->remaining = ack->range_count;
     it->next_largest = ack->largest;
     it->first_len = ack->first_range;
@@ -122,7 +122,7 @@ bool quic_ack_iter_next(quic_ack_iter *it, quic_ack_range *out)
         return true;
     }
     uint64_t gap, len;
-    if (it->remaining == 0 || !quic_get_varint(&it->r, &gap) || !quic_get_varint(&it->r, &len) ||
+    if (it->remaining == 0 || !quince_get_varint(&it->r, &gap) || !quince_get_varint(&it->r, &len) ||
         it->next_largest < gap + 2 || it->next_largest - gap - 2 < len) {
         it->done = true; /* only reachable for frames that decode rejected */
         return false;
@@ -134,13 +134,13 @@ bool quic_ack_iter_next(quic_ack_iter *it, quic_ack_range *out)
     return true;
 }
 
-static bool get_bytes_v(quic_reader *r, uint64_t len, const uint8_t **out)
+static bool get_bytes_v(quince_reader *r, uint64_t len, const uint8_t **out)
 {
-    return len <= quic_reader_left(r) && quic_get_bytes(r, (size_t)len, out);
+    return len <= quince_reader_left(r) && quince_get_bytes(r, (size_t)len, out);
 }
 
 /* RFC 9000 §19 */
-static int decode_body(quic_reader *r, quic_frame *f)
+static int decode_body(quince_reader *r, quic_frame *f)
 {
     uint64_t t = f->type;
     switch (t) {
@@ -151,88 +151,88 @@ static int decode_body(quic_reader *r, quic_frame *f)
     case QUIC_FT_ACK_ECN:
         return decode_ack(r, f);
     case QUIC_FT_RESET_STREAM: /* §19.4 */
-        if (!quic_get_varint(r, &f->u.reset_stream.stream_id) ||
-            !quic_get_varint(r, &f->u.reset_stream.app_error) ||
-            !quic_get_varint(r, &f->u.reset_stream.final_size))
+        if (!quince_get_varint(r, &f->u.reset_stream.stream_id) ||
+            !quince_get_varint(r, &f->u.reset_stream.app_error) ||
+            !quince_get_varint(r, &f->u.reset_stream.final_size))
             return FE;
         return QUIC_OK;
     case QUIC_FT_STOP_SENDING: /* §19.5 */
-        if (!quic_get_varint(r, &f->u.stop_sending.stream_id) ||
-            !quic_get_varint(r, &f->u.stop_sending.app_error))
+        if (!quince_get_varint(r, &f->u.stop_sending.stream_id) ||
+            !quince_get_varint(r, &f->u.stop_sending.app_error))
             return FE;
         return QUIC_OK;
     case QUIC_FT_CRYPTO: /* §19.6 */
-        if (!quic_get_varint(r, &f->u.crypto.offset) || !quic_get_varint(r, &f->u.crypto.length) ||
+        if (!quince_get_varint(r, &f->u.crypto.offset) || !quince_get_varint(r, &f->u.crypto.length) ||
             !get_bytes_v(r, f->u.crypto.length, &f->u.crypto.data))
             return FE;
-        if (f->u.crypto.length > QUIC_VARINT_MAX - f->u.crypto.offset)
+        if (f->u.crypto.length > QUINCE_VARINT_MAX - f->u.crypto.offset)
             return FE;
         return QUIC_OK;
     case QUIC_FT_NEW_TOKEN: /* §19.7: an empty token is a FRAME_ENCODING_ERROR */
-        if (!quic_get_varint(r, &f->u.new_token.length) || f->u.new_token.length == 0 ||
+        if (!quince_get_varint(r, &f->u.new_token.length) || f->u.new_token.length == 0 ||
             !get_bytes_v(r, f->u.new_token.length, &f->u.new_token.token))
             return FE;
         return QUIC_OK;
     case QUIC_FT_MAX_DATA: /* §19.9 */
-        return quic_get_varint(r, &f->u.max_data.max) ? QUIC_OK : FE;
+        return quince_get_varint(r, &f->u.max_data.max) ? QUIC_OK : FE;
     case QUIC_FT_MAX_STREAM_DATA: /* §19.10 */
-        if (!quic_get_varint(r, &f->u.max_stream_data.stream_id) ||
-            !quic_get_varint(r, &f->u.max_stream_data.max))
+        if (!quince_get_varint(r, &f->u.max_stream_data.stream_id) ||
+            !quince_get_varint(r, &f->u.max_stream_data.max))
             return FE;
         return QUIC_OK;
     case QUIC_FT_MAX_STREAMS_BIDI: /* §19.11 */
     case QUIC_FT_MAX_STREAMS_UNI:
-        if (!quic_get_varint(r, &f->u.max_streams.max) ||
+        if (!quince_get_varint(r, &f->u.max_streams.max) ||
             f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
             return FE;
         return QUIC_OK;
     case QUIC_FT_DATA_BLOCKED: /* §19.12 */
-        return quic_get_varint(r, &f->u.data_blocked.limit) ? QUIC_OK : FE;
+        return quince_get_varint(r, &f->u.data_blocked.limit) ? QUIC_OK : FE;
     case QUIC_FT_STREAM_DATA_BLOCKED: /* §19.13 */
-        if (!quic_get_varint(r, &f->u.stream_data_blocked.stream_id) ||
-            !quic_get_varint(r, &f->u.stream_data_blocked.limit))
+        if (!quince_get_varint(r, &f->u.stream_data_blocked.stream_id) ||
+            !quince_get_varint(r, &f->u.stream_data_blocked.limit))
             return FE;
         return QUIC_OK;
     case QUIC_FT_STREAMS_BLOCKED_BIDI: /* §19.14: FRAME_ENCODING_ERROR chosen over STREAM_LIMIT */
     case QUIC_FT_STREAMS_BLOCKED_UNI:
-        if (!quic_get_varint(r, &f->u.streams_blocked.limit) ||
+        if (!quince_get_varint(r, &f->u.streams_blocked.limit) ||
             f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
             return FE;
         return QUIC_OK;
     case QUIC_FT_NEW_CONNECTION_ID: { /* §19.15 */
         uint8_t len;
-        if (!quic_get_varint(r, &f->u.new_cid.seq) ||
-            !quic_get_varint(r, &f->u.new_cid.retire_prior_to) || !quic_get_u8(r, &len))
+        if (!quince_get_varint(r, &f->u.new_cid.seq) ||
+            !quince_get_varint(r, &f->u.new_cid.retire_prior_to) || !quince_get_u8(r, &len))
             return FE;
         if (len < 1 || len > QUIC_MAX_CID_LEN || f->u.new_cid.retire_prior_to > f->u.new_cid.seq)
             return FE;
         f->u.new_cid.cid_len = len;
-        if (!quic_get_bytes(r, len, &f->u.new_cid.cid) ||
-            !quic_get_bytes(r, QUIC_STATELESS_RESET_TOKEN_LEN, &f->u.new_cid.reset_token))
+        if (!quince_get_bytes(r, len, &f->u.new_cid.cid) ||
+            !quince_get_bytes(r, QUIC_STATELESS_RESET_TOKEN_LEN, &f->u.new_cid.reset_token))
             return FE;
         return QUIC_OK;
     }
     case QUIC_FT_RETIRE_CONNECTION_ID: /* §19.16 */
-        return quic_get_varint(r, &f->u.retire_cid.seq) ? QUIC_OK : FE;
+        return quince_get_varint(r, &f->u.retire_cid.seq) ? QUIC_OK : FE;
     case QUIC_FT_PATH_CHALLENGE: /* §19.17, §19.18 */
     case QUIC_FT_PATH_RESPONSE:
-        return quic_get_bytes(r, QUIC_PATH_CHALLENGE_LEN, &f->u.path.data) ? QUIC_OK : FE;
+        return quince_get_bytes(r, QUIC_PATH_CHALLENGE_LEN, &f->u.path.data) ? QUIC_OK : FE;
     case QUIC_FT_CONNECTION_CLOSE: /* §19.19 */
     case QUIC_FT_CONNECTION_CLOSE_APP:
-        if (!quic_get_varint(r, &f->u.close.error_code))
+        if (!quince_get_varint(r, &f->u.close.error_code))
             return FE;
         f->u.close.frame_type = 0;
-        if (t == QUIC_FT_CONNECTION_CLOSE && !quic_get_varint(r, &f->u.close.frame_type))
+        if (t == QUIC_FT_CONNECTION_CLOSE && !quince_get_varint(r, &f->u.close.frame_type))
             return FE;
-        if (!quic_get_varint(r, &f->u.close.reason_len) ||
+        if (!quince_get_varint(r, &f->u.close.reason_len) ||
             !get_bytes_v(r, f->u.close.reason_len, &f->u.close.reason))
             return FE;
         return QUIC_OK;
     case QUIC_FT_DATAGRAM: /* RFC 9221 §4: no Length, data runs to the end of the packet */
-        f->u.datagram.length = quic_reader_left(r);
+        f->u.datagram.length = quince_reader_left(r);
         return get_bytes_v(r, f->u.datagram.length, &f->u.datagram.data) ? QUIC_OK : FE;
     case QUIC_FT_DATAGRAM_LEN:
-        if (!quic_get_varint(r, &f->u.datagram.length) ||
+        if (!quince_get_varint(r, &f->u.datagram.length) ||
             !get_bytes_v(r, f->u.datagram.length, &f->u.datagram.data))
             return FE;
         return QUIC_OK;
@@ -242,20 +242,20 @@ static int decode_body(quic_reader *r, quic_frame *f)
     if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07)) { /* §19.8 */
         f->u.stream.offset = 0;
         f->u.stream.fin = (t & QUIC_STREAM_FLAG_FIN) != 0;
-        if (!quic_get_varint(r, &f->u.stream.stream_id))
+        if (!quince_get_varint(r, &f->u.stream.stream_id))
             return FE;
-        if ((t & QUIC_STREAM_FLAG_OFF) && !quic_get_varint(r, &f->u.stream.offset))
+        if ((t & QUIC_STREAM_FLAG_OFF) && !quince_get_varint(r, &f->u.stream.offset))
             return FE;
         if (t & QUIC_STREAM_FLAG_LEN) {
-            if (!quic_get_varint(r, &f->u.stream.length))
+            if (!quince_get_varint(r, &f->u.stream.length))
                 return FE;
         } else {
-            f->u.stream.length = quic_reader_left(r);
+            f->u.stream.length = quince_reader_left(r);
         }
         if (!get_bytes_v(r, f->u.stream.length, &f->u.stream.data))
             return FE;
         /* §19.8: the largest offset cannot exceed 2^62-1. */
-        if (f->u.stream.length > QUIC_VARINT_MAX - f->u.stream.offset)
+        if (f->u.stream.length > QUINCE_VARINT_MAX - f->u.stream.offset)
             return FE;
         return QUIC_OK;
     }
@@ -268,11 +268,11 @@ int quic_frame_decode(const uint8_t *data, size_t len, quic_pkt_type pkt, quic_f
     if (len == 0 || len > INT_MAX)
         return QUIC_ERR_ARGUMENT;
     memset(f, 0, sizeof(*f));
-    quic_reader r = quic_reader_init(data, len);
-    if (!quic_get_varint(&r, &f->type))
+    quince_reader r = quince_reader_init(data, len);
+    if (!quince_get_varint(&r, &f->type))
         return FE;
     /* §12.4: the frame type must use the shortest encoding. */
-    if ((size_t)(r.p - data) != quic_varint_len(f->type))
+    if ((size_t)(r.p - data) != quince_varint_len(f->type))
         return QUIC_ERR_PROTOCOL_VIOLATION;
     if (!quic_frame_type_known(f->type))
         return FE;
@@ -280,7 +280,7 @@ int quic_frame_decode(const uint8_t *data, size_t len, quic_pkt_type pkt, quic_f
         return QUIC_ERR_PROTOCOL_VIOLATION;
     if (f->type == QUIC_FT_PADDING) {
         /* §19.1: take the whole run at once; padding is often most of a packet. */
-        while (!quic_reader_empty(&r) && r.p[0] == 0)
+        while (!quince_reader_empty(&r) && r.p[0] == 0)
             r.p++;
         f->u.padding.length = (size_t)(r.p - data);
         return (int)f->u.padding.length;
@@ -291,22 +291,22 @@ int quic_frame_decode(const uint8_t *data, size_t len, quic_pkt_type pkt, quic_f
     return (int)(r.p - data);
 }
 
-static bool put_data(quic_writer *w, const uint8_t *data, uint64_t len)
+static bool put_data(quince_writer *w, const uint8_t *data, uint64_t len)
 {
     if (len > SIZE_MAX || (len > 0 && data == NULL)) {
         w->overflow = true;
         return false;
     }
-    return quic_put_bytes(w, data, (size_t)len);
+    return quince_put_bytes(w, data, (size_t)len);
 }
 
-static bool fail(quic_writer *w)
+static bool fail(quince_writer *w)
 {
     w->overflow = true;
     return false;
 }
 
-static bool encode_ack_frame(quic_writer *w, const quic_frame_ack *a, uint64_t type)
+static bool encode_ack_frame(quince_writer *w, const quic_frame_ack *a, uint64_t type)
 {
     quic_ack_iter it;
     quic_ack_range rg;
@@ -314,30 +314,30 @@ static bool encode_ack_frame(quic_writer *w, const quic_frame_ack *a, uint64_t t
     quic_ack_iter_init(&it, &tmp);
     if (!quic_ack_iter_next(&it, &rg))
         return fail(w);
-    bool ok = quic_put_varint(w, type) && quic_put_varint(w, rg.largest) &&
-              quic_put_varint(w, a->ack_delay) && quic_put_varint(w, a->range_count) &&
-              quic_put_varint(w, rg.largest - rg.smallest);
+    bool ok = quince_put_varint(w, type) && quince_put_varint(w, rg.largest) &&
+              quince_put_varint(w, a->ack_delay) && quince_put_varint(w, a->range_count) &&
+              quince_put_varint(w, rg.largest - rg.smallest);
     uint64_t prev_smallest = rg.smallest;
     for (uint64_t i = 0; ok && i < a->range_count; i++) {
         if (!quic_ack_iter_next(&it, &rg))
             return fail(w);
-        ok = quic_put_varint(w, prev_smallest - rg.largest - 2) &&
-             quic_put_varint(w, rg.largest - rg.smallest);
+        ok = quince_put_varint(w, prev_smallest - rg.largest - 2) &&
+             quince_put_varint(w, rg.largest - rg.smallest);
         prev_smallest = rg.smallest;
     }
     if (ok && type == QUIC_FT_ACK_ECN)
         ok =
-            quic_put_varint(w, a->ect0) && quic_put_varint(w, a->ect1) && quic_put_varint(w, a->ce);
+            quince_put_varint(w, a->ect0) && quince_put_varint(w, a->ect1) && quince_put_varint(w, a->ce);
     return ok;
 }
 
 /* RFC 9000 §19 */
-bool quic_frame_encode(quic_writer *w, const quic_frame *f)
+bool quic_frame_encode(quince_writer *w, const quic_frame *f)
 {
     uint64_t t = f->type;
     switch (t) {
     case QUIC_FT_PADDING: {
-        uint8_t *at = quic_put_reserve(w, f->u.padding.length);
+        uint8_t *at = quince_put_reserve(w, f->u.padding.length);
         if (at == NULL)
             return false;
         memset(at, 0, f->u.padding.length);
@@ -345,102 +345,102 @@ bool quic_frame_encode(quic_writer *w, const quic_frame *f)
     }
     case QUIC_FT_PING:
     case QUIC_FT_HANDSHAKE_DONE:
-        return quic_put_varint(w, t);
+        return quince_put_varint(w, t);
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN:
         return encode_ack_frame(w, &f->u.ack, t);
     case QUIC_FT_RESET_STREAM:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.reset_stream.stream_id) &&
-               quic_put_varint(w, f->u.reset_stream.app_error) &&
-               quic_put_varint(w, f->u.reset_stream.final_size);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.reset_stream.stream_id) &&
+               quince_put_varint(w, f->u.reset_stream.app_error) &&
+               quince_put_varint(w, f->u.reset_stream.final_size);
     case QUIC_FT_STOP_SENDING:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.stop_sending.stream_id) &&
-               quic_put_varint(w, f->u.stop_sending.app_error);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.stop_sending.stream_id) &&
+               quince_put_varint(w, f->u.stop_sending.app_error);
     case QUIC_FT_CRYPTO:
-        if (f->u.crypto.length > QUIC_VARINT_MAX - f->u.crypto.offset)
+        if (f->u.crypto.length > QUINCE_VARINT_MAX - f->u.crypto.offset)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.crypto.offset) &&
-               quic_put_varint(w, f->u.crypto.length) &&
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.crypto.offset) &&
+               quince_put_varint(w, f->u.crypto.length) &&
                put_data(w, f->u.crypto.data, f->u.crypto.length);
     case QUIC_FT_NEW_TOKEN:
         if (f->u.new_token.length == 0)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.new_token.length) &&
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.new_token.length) &&
                put_data(w, f->u.new_token.token, f->u.new_token.length);
     case QUIC_FT_MAX_DATA:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.max_data.max);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_data.max);
     case QUIC_FT_MAX_STREAM_DATA:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.max_stream_data.stream_id) &&
-               quic_put_varint(w, f->u.max_stream_data.max);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_stream_data.stream_id) &&
+               quince_put_varint(w, f->u.max_stream_data.max);
     case QUIC_FT_MAX_STREAMS_BIDI:
     case QUIC_FT_MAX_STREAMS_UNI:
         if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.max_streams.max);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_streams.max);
     case QUIC_FT_DATA_BLOCKED:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.data_blocked.limit);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.data_blocked.limit);
     case QUIC_FT_STREAM_DATA_BLOCKED:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.stream_data_blocked.stream_id) &&
-               quic_put_varint(w, f->u.stream_data_blocked.limit);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.stream_data_blocked.stream_id) &&
+               quince_put_varint(w, f->u.stream_data_blocked.limit);
     case QUIC_FT_STREAMS_BLOCKED_BIDI:
     case QUIC_FT_STREAMS_BLOCKED_UNI:
         if (f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.streams_blocked.limit);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.streams_blocked.limit);
     case QUIC_FT_NEW_CONNECTION_ID:
         if (f->u.new_cid.cid_len < 1 || f->u.new_cid.cid_len > QUIC_MAX_CID_LEN ||
             f->u.new_cid.retire_prior_to > f->u.new_cid.seq || f->u.new_cid.cid == NULL ||
             f->u.new_cid.reset_token == NULL)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.new_cid.seq) &&
-               quic_put_varint(w, f->u.new_cid.retire_prior_to) &&
-               quic_put_u8(w, f->u.new_cid.cid_len) &&
-               quic_put_bytes(w, f->u.new_cid.cid, f->u.new_cid.cid_len) &&
-               quic_put_bytes(w, f->u.new_cid.reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.new_cid.seq) &&
+               quince_put_varint(w, f->u.new_cid.retire_prior_to) &&
+               quince_put_u8(w, f->u.new_cid.cid_len) &&
+               quince_put_bytes(w, f->u.new_cid.cid, f->u.new_cid.cid_len) &&
+               quince_put_bytes(w, f->u.new_cid.reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
     case QUIC_FT_RETIRE_CONNECTION_ID:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.retire_cid.seq);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.retire_cid.seq);
     case QUIC_FT_PATH_CHALLENGE:
     case QUIC_FT_PATH_RESPONSE:
         if (f->u.path.data == NULL)
             return fail(w);
-        return quic_put_varint(w, t) && quic_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
+        return quince_put_varint(w, t) && quince_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
     case QUIC_FT_CONNECTION_CLOSE:
     case QUIC_FT_CONNECTION_CLOSE_APP:
-        if (!quic_put_varint(w, t) || !quic_put_varint(w, f->u.close.error_code))
+        if (!quince_put_varint(w, t) || !quince_put_varint(w, f->u.close.error_code))
             return false;
-        if (t == QUIC_FT_CONNECTION_CLOSE && !quic_put_varint(w, f->u.close.frame_type))
+        if (t == QUIC_FT_CONNECTION_CLOSE && !quince_put_varint(w, f->u.close.frame_type))
             return false;
-        return quic_put_varint(w, f->u.close.reason_len) &&
+        return quince_put_varint(w, f->u.close.reason_len) &&
                put_data(w, f->u.close.reason, f->u.close.reason_len);
     case QUIC_FT_DATAGRAM:
-        return quic_put_varint(w, t) && put_data(w, f->u.datagram.data, f->u.datagram.length);
+        return quince_put_varint(w, t) && put_data(w, f->u.datagram.data, f->u.datagram.length);
     case QUIC_FT_DATAGRAM_LEN:
-        return quic_put_varint(w, t) && quic_put_varint(w, f->u.datagram.length) &&
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.datagram.length) &&
                put_data(w, f->u.datagram.data, f->u.datagram.length);
     default:
         break;
     }
     if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07)) {
         uint64_t off = f->u.stream.offset, len = f->u.stream.length;
-        if (len > QUIC_VARINT_MAX - off)
+        if (len > QUINCE_VARINT_MAX - off)
             return fail(w);
         uint64_t type = QUIC_FT_STREAM | (t & (QUIC_STREAM_FLAG_OFF | QUIC_STREAM_FLAG_LEN));
         if (off != 0)
             type |= QUIC_STREAM_FLAG_OFF;
         if (f->u.stream.fin)
             type |= QUIC_STREAM_FLAG_FIN;
-        bool ok = quic_put_varint(w, type) && quic_put_varint(w, f->u.stream.stream_id);
+        bool ok = quince_put_varint(w, type) && quince_put_varint(w, f->u.stream.stream_id);
         if (ok && (type & QUIC_STREAM_FLAG_OFF))
-            ok = quic_put_varint(w, off);
+            ok = quince_put_varint(w, off);
         if (ok && (type & QUIC_STREAM_FLAG_LEN))
-            ok = quic_put_varint(w, len);
+            ok = quince_put_varint(w, len);
         return ok && put_data(w, f->u.stream.data, len);
     }
     return fail(w);
 }
 
 /* RFC 9000 §19.3, §13.2.3: largest range first, as many as fit. */
-size_t quic_frame_encode_ack(quic_writer *w, const quic_ranges *rs, uint64_t ack_delay,
+size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t ack_delay,
                              const quic_ecn_counts *ecn, size_t max_ranges)
 {
     size_t n = quic_ranges_count(rs);
@@ -452,43 +452,43 @@ size_t quic_frame_encode_ack(quic_writer *w, const quic_ranges *rs, uint64_t ack
     uint64_t largest = top.end - 1;
     /* Fixed part: find how many ranges fit, then write once. */
     size_t ecn_len =
-        ecn ? quic_varint_len(ecn->ect0) + quic_varint_len(ecn->ect1) + quic_varint_len(ecn->ce)
+        ecn ? quince_varint_len(ecn->ect0) + quince_varint_len(ecn->ect1) + quince_varint_len(ecn->ce)
             : 0;
-    size_t left = quic_writer_left(w);
-    size_t fixed = 1 + quic_varint_len(largest) + quic_varint_len(ack_delay) +
-                   quic_varint_len(top.end - 1 - top.start) + ecn_len;
-    if (quic_varint_len(ack_delay) == 0 || fixed + 1 > left)
+    size_t left = quince_writer_left(w);
+    size_t fixed = 1 + quince_varint_len(largest) + quince_varint_len(ack_delay) +
+                   quince_varint_len(top.end - 1 - top.start) + ecn_len;
+    if (quince_varint_len(ack_delay) == 0 || fixed + 1 > left)
         return 0;
     size_t body = 0, count = 1;
     uint64_t prev_smallest = top.start;
     for (size_t i = 1; i < n; i++) {
         quic_range rg = quic_ranges_from_largest(rs, i);
         size_t add =
-            quic_varint_len(prev_smallest - rg.end - 1) + quic_varint_len(rg.end - 1 - rg.start);
-        if (fixed + quic_varint_len(count) + body + add > left)
+            quince_varint_len(prev_smallest - rg.end - 1) + quince_varint_len(rg.end - 1 - rg.start);
+        if (fixed + quince_varint_len(count) + body + add > left)
             break;
         body += add;
         count++;
         prev_smallest = rg.start;
     }
-    bool ok = quic_put_varint(w, ecn ? QUIC_FT_ACK_ECN : QUIC_FT_ACK) &&
-              quic_put_varint(w, largest) && quic_put_varint(w, ack_delay) &&
-              quic_put_varint(w, count - 1) && quic_put_varint(w, top.end - 1 - top.start);
+    bool ok = quince_put_varint(w, ecn ? QUIC_FT_ACK_ECN : QUIC_FT_ACK) &&
+              quince_put_varint(w, largest) && quince_put_varint(w, ack_delay) &&
+              quince_put_varint(w, count - 1) && quince_put_varint(w, top.end - 1 - top.start);
     prev_smallest = top.start;
     for (size_t i = 1; ok && i < count; i++) {
         quic_range rg = quic_ranges_from_largest(rs, i);
-        ok = quic_put_varint(w, prev_smallest - rg.end - 1) &&
-             quic_put_varint(w, rg.end - 1 - rg.start);
+        ok = quince_put_varint(w, prev_smallest - rg.end - 1) &&
+             quince_put_varint(w, rg.end - 1 - rg.start);
         prev_smallest = rg.start;
     }
     if (ok && ecn)
-        ok = quic_put_varint(w, ecn->ect0) && quic_put_varint(w, ecn->ect1) &&
-             quic_put_varint(w, ecn->ce);
+        ok = quince_put_varint(w, ecn->ect0) && quince_put_varint(w, ecn->ect1) &&
+             quince_put_varint(w, ecn->ce);
     return ok ? count : 0;
 }
 
 /* RFC 9000 §19.8 */
-bool quic_frame_encode_stream(quic_writer *w, uint64_t stream_id, uint64_t offset,
+bool quic_frame_encode_stream(quince_writer *w, uint64_t stream_id, uint64_t offset,
                               const uint8_t *data, size_t len, bool fin, bool with_len)
 {
     quic_frame f;
@@ -503,7 +503,7 @@ bool quic_frame_encode_stream(quic_writer *w, uint64_t stream_id, uint64_t offse
 }
 
 /* RFC 9000 §19.6 */
-bool quic_frame_encode_crypto(quic_writer *w, uint64_t offset, const uint8_t *data, size_t len)
+bool quic_frame_encode_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, size_t len)
 {
     quic_frame f;
     memset(&f, 0, sizeof(f));
@@ -516,20 +516,20 @@ bool quic_frame_encode_crypto(quic_writer *w, uint64_t offset, const uint8_t *da
 
 size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len)
 {
-    return 1 + quic_varint_len(stream_id) + (offset ? quic_varint_len(offset) : 0) +
-           (with_len ? quic_varint_len(len) : 0);
+    return 1 + quince_varint_len(stream_id) + (offset ? quince_varint_len(offset) : 0) +
+           (with_len ? quince_varint_len(len) : 0);
 }
 
 size_t quic_frame_crypto_header_len(uint64_t offset, size_t len)
 {
-    return 1 + quic_varint_len(offset) + quic_varint_len(len);
+    return 1 + quince_varint_len(offset) + quince_varint_len(len);
 }
 
 /* Largest n <= want with hdr + len(Length field for n) + n <= space. */
 static size_t fit_with_len(size_t space, size_t hdr, size_t want)
 {
     static const size_t lens[] = {1, 2, 4, 8};
-    static const uint64_t lim[] = {63, 16383, 1073741823, QUIC_VARINT_MAX};
+    static const uint64_t lim[] = {63, 16383, 1073741823, QUINCE_VARINT_MAX};
     size_t best = 0;
     for (size_t i = 0; i < 4; i++) {
         if (hdr + lens[i] > space)
@@ -549,8 +549,8 @@ size_t quic_frame_stream_fit(size_t space, uint64_t stream_id, uint64_t offset, 
                              bool with_len)
 {
     size_t hdr = quic_frame_stream_header_len(stream_id, offset, 0, false);
-    if (want > QUIC_VARINT_MAX - offset)
-        want = (size_t)(QUIC_VARINT_MAX - offset);
+    if (want > QUINCE_VARINT_MAX - offset)
+        want = (size_t)(QUINCE_VARINT_MAX - offset);
     if (with_len)
         return fit_with_len(space, hdr, want);
     if (hdr >= space)
@@ -560,8 +560,8 @@ size_t quic_frame_stream_fit(size_t space, uint64_t stream_id, uint64_t offset, 
 
 size_t quic_frame_crypto_fit(size_t space, uint64_t offset, size_t want)
 {
-    size_t hdr = 1 + quic_varint_len(offset);
-    if (want > QUIC_VARINT_MAX - offset)
-        want = (size_t)(QUIC_VARINT_MAX - offset);
+    size_t hdr = 1 + quince_varint_len(offset);
+    if (want > QUINCE_VARINT_MAX - offset)
+        want = (size_t)(QUINCE_VARINT_MAX - offset);
     return fit_with_len(space, hdr, want);
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 #include "quic/error.h"
 #include "quic/proto.h"
 #include "quic/ranges.h"
@@ -128,7 +128,7 @@ bool quic_frame_counts_in_flight(uint64_t type);
 
 /* Walk the ranges of a decoded (hence validated) ACK frame, largest first. */
 typedef struct quic_ack_iter {
-    quic_reader r;
+    quince_reader r;
     uint64_t remaining;
     uint64_t next_largest; /* largest of the next range */
     uint64_t first_len;
@@ -145,7 +145,7 @@ bool quic_ack_iter_next(quic_ack_iter *it, quic_ack_range *out);
  * from fin. PADDING writes padding.length zero bytes. Returns false (and the
  * writer's overflow flag is set) when it does not fit or a value is out of range.
  */
-bool quic_frame_encode(quic_writer *w, const quic_frame *f);
+bool quic_frame_encode(quince_writer *w, const quic_frame *f);
 
 typedef struct quic_ecn_counts {
     uint64_t ect0, ect1, ce;
@@ -157,14 +157,14 @@ typedef struct quic_ecn_counts {
  * one) and at most max_ranges (0: no limit). ecn may be NULL (type 0x02).
  * Returns the number of ranges written, 0 if rs is empty or nothing fits.
  */
-size_t quic_frame_encode_ack(quic_writer *w, const quic_ranges *rs, uint64_t ack_delay,
+size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t ack_delay,
                              const quic_ecn_counts *ecn, size_t max_ranges);
 
 /* RFC 9000 §19.8: a STREAM frame (with_len: write the Length field). */
-bool quic_frame_encode_stream(quic_writer *w, uint64_t stream_id, uint64_t offset,
+bool quic_frame_encode_stream(quince_writer *w, uint64_t stream_id, uint64_t offset,
                               const uint8_t *data, size_t len, bool fin, bool with_len);
 /* RFC 9000 §19.6 */
-bool quic_frame_encode_crypto(quic_writer *w, uint64_t offset, const uint8_t *data, size_t len);
+bool quic_frame_encode_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, size_t len);
 
 /* Size of a STREAM frame header (type, id, offset if non-zero, length if with_len). */
 size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len);

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
 /* RFC 9000 §17.2, RFC 9369 §3.2 */
 int quic_pkt_long_type_bits(uint32_t version, quic_pkt_type type)
@@ -29,18 +29,18 @@ static quic_pkt_type long_type_from_bits(uint32_t version, unsigned bits)
     return version == QUIC_VERSION_2 ? v2[bits & 3] : v1[bits & 3];
 }
 
-static bool get_cid(quic_reader *r, size_t max, uint8_t *len, const uint8_t **cid)
+static bool get_cid(quince_reader *r, size_t max, uint8_t *len, const uint8_t **cid)
 {
-    return quic_get_u8(r, len) && *len <= max && quic_get_bytes(r, *len, cid);
+    return quince_get_u8(r, len) && *len <= max && quince_get_bytes(r, *len, cid);
 }
 
 /* RFC 9000 §17.2.1 */
-static int parse_vn(quic_reader *r, quic_pkt_header *h)
+static int parse_vn(quince_reader *r, quic_pkt_header *h)
 {
     if (!get_cid(r, QUIC_INVARIANT_MAX_CID_LEN, &h->dcid_len, &h->dcid) ||
         !get_cid(r, QUIC_INVARIANT_MAX_CID_LEN, &h->scid_len, &h->scid))
         return QUIC_ERR_DROP;
-    size_t left = quic_reader_left(r);
+    size_t left = quince_reader_left(r);
     if (left == 0 || left % 4 != 0)
         return QUIC_ERR_DROP;
     h->versions = r->p;
@@ -49,10 +49,10 @@ static int parse_vn(quic_reader *r, quic_pkt_header *h)
 }
 
 /* RFC 9000 §17.2 */
-static int parse_long(quic_reader *r, const quic_pkt_parse_opts *opts, const uint8_t *start,
+static int parse_long(quince_reader *r, const quic_pkt_parse_opts *opts, const uint8_t *start,
                       quic_pkt_header *h)
 {
-    if (!quic_get_u32(r, &h->version))
+    if (!quince_get_u32(r, &h->version))
         return QUIC_ERR_DROP;
     if (h->version == QUIC_VERSION_NEGOTIATION) {
         h->type = QUIC_PKT_VERSION_NEGOTIATION;
@@ -75,23 +75,23 @@ static int parse_long(quic_reader *r, const quic_pkt_parse_opts *opts, const uin
         return QUIC_ERR_DROP;
     h->type = long_type_from_bits(h->version, (h->first >> 4) & 3);
     if (h->type == QUIC_PKT_RETRY) { /* §17.2.5 */
-        size_t left = quic_reader_left(r);
+        size_t left = quince_reader_left(r);
         if (left <= QUIC_RETRY_TAG_LEN)
             return QUIC_ERR_DROP; /* §17.2.5.2: an empty Retry Token is discarded */
         h->token_len = left - QUIC_RETRY_TAG_LEN;
-        quic_get_bytes(r, h->token_len, &h->token);
-        quic_get_bytes(r, QUIC_RETRY_TAG_LEN, &h->retry_tag);
+        quince_get_bytes(r, h->token_len, &h->token);
+        quince_get_bytes(r, QUIC_RETRY_TAG_LEN, &h->retry_tag);
         return QUIC_OK;
     }
     if (h->type == QUIC_PKT_INITIAL) { /* §17.2.2 */
         uint64_t tl;
-        if (!quic_get_varint(r, &tl) || tl > quic_reader_left(r))
+        if (!quince_get_varint(r, &tl) || tl > quince_reader_left(r))
             return QUIC_ERR_DROP;
         h->token_len = (size_t)tl;
         if (tl > 0)
-            quic_get_bytes(r, h->token_len, &h->token);
+            quince_get_bytes(r, h->token_len, &h->token);
     }
-    if (!quic_get_varint(r, &h->length) || h->length > quic_reader_left(r))
+    if (!quince_get_varint(r, &h->length) || h->length > quince_reader_left(r))
         return QUIC_ERR_DROP;
     h->pn_offset = (size_t)(r->p - start);
     h->packet_len = h->pn_offset + (size_t)h->length;
@@ -106,8 +106,8 @@ int quic_pkt_parse_header(const uint8_t *data, size_t len, const quic_pkt_parse_
     if (opts == NULL)
         opts = &none;
     memset(h, 0, sizeof(*h));
-    quic_reader r = quic_reader_init(data, len);
-    if (!quic_get_u8(&r, &h->first))
+    quince_reader r = quince_reader_init(data, len);
+    if (!quince_get_u8(&r, &h->first))
         return QUIC_ERR_DROP;
     h->packet_len = len;
     if (h->first & QUIC_HDR_FORM_LONG)
@@ -119,7 +119,7 @@ int quic_pkt_parse_header(const uint8_t *data, size_t len, const quic_pkt_parse_
     if (opts->short_dcid_len > QUIC_MAX_CID_LEN)
         return QUIC_ERR_ARGUMENT;
     h->dcid_len = (uint8_t)opts->short_dcid_len;
-    if (!quic_get_bytes(&r, h->dcid_len, &h->dcid) || quic_reader_empty(&r))
+    if (!quince_get_bytes(&r, h->dcid_len, &h->dcid) || quince_reader_empty(&r))
         return QUIC_ERR_DROP;
     h->pn_offset = 1 + h->dcid_len;
     return QUIC_OK;
@@ -186,9 +186,9 @@ uint64_t quic_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_nb
     return candidate;
 }
 
-static bool put_pn(quic_writer *w, quic_pkt_builder *b, uint64_t pn, size_t pn_len)
+static bool put_pn(quince_writer *w, quic_pkt_builder *b, uint64_t pn, size_t pn_len)
 {
-    b->pn_at = quic_put_reserve(w, pn_len);
+    b->pn_at = quince_put_reserve(w, pn_len);
     if (b->pn_at == NULL)
         return false;
     b->pn_len = pn_len;
@@ -198,7 +198,7 @@ static bool put_pn(quic_writer *w, quic_pkt_builder *b, uint64_t pn, size_t pn_l
 }
 
 /* RFC 9000 §17.2.2-17.2.4 */
-bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
+bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
                          const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
                          const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len)
 {
@@ -211,23 +211,23 @@ bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type
         return false;
     }
     b->start = w->p;
-    bool ok = quic_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
+    bool ok = quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
                                        ((unsigned)bits << 4) | (pn_len - 1))) &&
-              quic_put_u32(w, version) && quic_put_u8(w, (uint8_t)dcid_len) &&
-              quic_put_bytes(w, dcid, dcid_len) && quic_put_u8(w, (uint8_t)scid_len) &&
-              quic_put_bytes(w, scid, scid_len);
+              quince_put_u32(w, version) && quince_put_u8(w, (uint8_t)dcid_len) &&
+              quince_put_bytes(w, dcid, dcid_len) && quince_put_u8(w, (uint8_t)scid_len) &&
+              quince_put_bytes(w, scid, scid_len);
     if (ok && type == QUIC_PKT_INITIAL)
-        ok = quic_put_varint(w, token_len) && quic_put_bytes(w, token, token_len);
+        ok = quince_put_varint(w, token_len) && quince_put_bytes(w, token, token_len);
     if (!ok)
         return false;
     /* Two bytes cover any packet up to 16383 bytes; the writer says how big it can get. */
-    b->length_len = quic_writer_left(w) <= 16383 ? 2 : 4;
-    b->length_at = quic_put_reserve(w, b->length_len);
+    b->length_len = quince_writer_left(w) <= 16383 ? 2 : 4;
+    b->length_at = quince_put_reserve(w, b->length_len);
     return b->length_at != NULL && put_pn(w, b, pn, pn_len);
 }
 
 /* RFC 9000 §17.3.1 */
-bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
+bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
                           uint64_t pn, size_t pn_len, bool spin, bool key_phase)
 {
     memset(b, 0, sizeof(*b));
@@ -238,12 +238,12 @@ bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dc
     b->start = w->p;
     uint8_t first = (uint8_t)(QUIC_HDR_FIXED_BIT | (spin ? QUIC_HDR_SPIN_BIT : 0) |
                               (key_phase ? QUIC_HDR_KEY_PHASE : 0) | (pn_len - 1));
-    return quic_put_u8(w, first) && quic_put_bytes(w, dcid, dcid_len) && put_pn(w, b, pn, pn_len);
+    return quince_put_u8(w, first) && quince_put_bytes(w, dcid, dcid_len) && put_pn(w, b, pn, pn_len);
 }
 
-static bool put_zeros(quic_writer *w, size_t n)
+static bool put_zeros(quince_writer *w, size_t n)
 {
-    uint8_t *at = quic_put_reserve(w, n);
+    uint8_t *at = quince_put_reserve(w, n);
     if (at == NULL)
         return false;
     memset(at, 0, n);
@@ -251,7 +251,7 @@ static bool put_zeros(quic_writer *w, size_t n)
 }
 
 /* RFC 9000 §14.1 */
-bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len)
+bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len)
 {
     if (w->overflow)
         return false;
@@ -260,7 +260,7 @@ bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_l
 }
 
 /* RFC 9000 §17.2, RFC 9001 §5.4.2 */
-bool quic_pkt_finish(quic_writer *w, quic_pkt_builder *b, size_t tag_len)
+bool quic_pkt_finish(quince_writer *w, quic_pkt_builder *b, size_t tag_len)
 {
     if (w->overflow || b->pn_at == NULL)
         return false;
@@ -272,16 +272,16 @@ bool quic_pkt_finish(quic_writer *w, quic_pkt_builder *b, size_t tag_len)
     if (b->length_at == NULL)
         return true;
     uint64_t length = (uint64_t)(w->p - b->pn_at) + tag_len;
-    if (quic_varint_len(length) > b->length_len) {
+    if (quince_varint_len(length) > b->length_len) {
         w->overflow = true;
         return false;
     }
-    quic_varint_write_fixed(b->length_at, length, b->length_len);
+    quince_varint_write_fixed(b->length_at, length, b->length_len);
     return true;
 }
 
 /* RFC 9000 §17.2.1, §6 */
-bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dcid,
+bool quic_pkt_build_vn(quince_writer *w, uint8_t unused, const uint8_t *client_dcid,
                        size_t client_dcid_len, const uint8_t *client_scid, size_t client_scid_len,
                        const uint32_t *versions, size_t count)
 {
@@ -292,12 +292,12 @@ bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dci
     }
     /* The 0x40 bit set so that the packet looks like any other to middleboxes. */
     bool ok =
-        quic_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT | (unused & 0x3f))) &&
-        quic_put_u32(w, QUIC_VERSION_NEGOTIATION) && quic_put_u8(w, (uint8_t)client_scid_len) &&
-        quic_put_bytes(w, client_scid, client_scid_len) &&
-        quic_put_u8(w, (uint8_t)client_dcid_len) && quic_put_bytes(w, client_dcid, client_dcid_len);
+        quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT | (unused & 0x3f))) &&
+        quince_put_u32(w, QUIC_VERSION_NEGOTIATION) && quince_put_u8(w, (uint8_t)client_scid_len) &&
+        quince_put_bytes(w, client_scid, client_scid_len) &&
+        quince_put_u8(w, (uint8_t)client_dcid_len) && quince_put_bytes(w, client_dcid, client_dcid_len);
     for (size_t i = 0; ok && i < count; i++)
-        ok = quic_put_u32(w, versions[i]);
+        ok = quince_put_u32(w, versions[i]);
     return ok;
 }
 
@@ -310,7 +310,7 @@ uint32_t quic_pkt_vn_version(const quic_pkt_header *h, size_t i)
 }
 
 /* RFC 9000 §17.2.5 */
-bool quic_pkt_build_retry(quic_writer *w, uint8_t unused, uint32_t version, const uint8_t *dcid,
+bool quic_pkt_build_retry(quince_writer *w, uint8_t unused, uint32_t version, const uint8_t *dcid,
                           size_t dcid_len, const uint8_t *scid, size_t scid_len,
                           const uint8_t *token, size_t token_len)
 {
@@ -319,23 +319,23 @@ bool quic_pkt_build_retry(quic_writer *w, uint8_t unused, uint32_t version, cons
         w->overflow = true;
         return false;
     }
-    return quic_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
+    return quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
                                     ((unsigned)bits << 4) | (unused & 0x0f))) &&
-           quic_put_u32(w, version) && quic_put_u8(w, (uint8_t)dcid_len) &&
-           quic_put_bytes(w, dcid, dcid_len) && quic_put_u8(w, (uint8_t)scid_len) &&
-           quic_put_bytes(w, scid, scid_len) && quic_put_bytes(w, token, token_len);
+           quince_put_u32(w, version) && quince_put_u8(w, (uint8_t)dcid_len) &&
+           quince_put_bytes(w, dcid, dcid_len) && quince_put_u8(w, (uint8_t)scid_len) &&
+           quince_put_bytes(w, scid, scid_len) && quince_put_bytes(w, token, token_len);
 }
 
 /* RFC 9001 §5.8 */
-bool quic_pkt_retry_pseudo(quic_writer *w, const uint8_t *odcid, size_t odcid_len,
+bool quic_pkt_retry_pseudo(quince_writer *w, const uint8_t *odcid, size_t odcid_len,
                            const uint8_t *retry, size_t retry_len_without_tag)
 {
     if (odcid_len > QUIC_MAX_CID_LEN) {
         w->overflow = true;
         return false;
     }
-    return quic_put_u8(w, (uint8_t)odcid_len) && quic_put_bytes(w, odcid, odcid_len) &&
-           quic_put_bytes(w, retry, retry_len_without_tag);
+    return quince_put_u8(w, (uint8_t)odcid_len) && quince_put_bytes(w, odcid, odcid_len) &&
+           quince_put_bytes(w, retry, retry_len_without_tag);
 }
 
 /* RFC 9000 §10.3 */
@@ -356,18 +356,18 @@ bool quic_token_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* RFC 9000 §10.3 */
-bool quic_pkt_build_stateless_reset(quic_writer *w, const quic_env *env, size_t len,
+bool quic_pkt_build_stateless_reset(quince_writer *w, const quince_env *env, size_t len,
                                     const uint8_t *token)
 {
     if (len < QUIC_MIN_STATELESS_RESET) {
         w->overflow = true;
         return false;
     }
-    uint8_t *at = quic_put_reserve(w, len);
+    uint8_t *at = quince_put_reserve(w, len);
     if (at == NULL)
         return false;
     size_t rnd = len - QUIC_STATELESS_RESET_TOKEN_LEN;
-    quic_env_random(env, at, rnd);
+    quince_env_random(env, at, rnd);
     at[0] = (uint8_t)((at[0] & 0x3f) | QUIC_HDR_FIXED_BIT); /* looks like a short header */
     memcpy(at + rnd, token, QUIC_STATELESS_RESET_TOKEN_LEN);
     return true;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/cursor.h"
-#include "quic/env.h"
+#include "base/cursor.h"
+#include "base/env.h"
 #include "quic/error.h"
 #include "quic/proto.h"
 
@@ -88,12 +88,12 @@ typedef struct quic_pkt_builder {
  * pn_len is 1..4 (see quic_pn_encode_len). The caller then writes frames and
  * calls quic_pkt_finish().
  */
-bool quic_pkt_build_long(quic_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
+bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
                          const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
                          const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len);
 
 /* RFC 9000 §17.3.1: a 1-RTT header. */
-bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
+bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
                           uint64_t pn, size_t pn_len, bool spin, bool key_phase);
 
 /*
@@ -101,18 +101,18 @@ bool quic_pkt_build_short(quic_writer *w, quic_pkt_builder *b, const uint8_t *dc
  * datagram_start reaches min_len once the AEAD tag (tag_len) is added:
  * RFC 9000 §14.1 (QUIC_MIN_INITIAL_DATAGRAM). Call before quic_pkt_finish().
  */
-bool quic_pkt_pad_to(quic_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len);
+bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len);
 
 /*
  * Finish a packet: pad so that header protection has its sample (RFC 9001
  * §5.4.2: packet number + payload >= 4 bytes), then back-fill the Length
  * field (long headers) counting the tag_len bytes the AEAD will append.
  */
-bool quic_pkt_finish(quic_writer *w, quic_pkt_builder *b, size_t tag_len);
+bool quic_pkt_finish(quince_writer *w, quic_pkt_builder *b, size_t tag_len);
 
 /* RFC 9000 §17.2.1: a Version Negotiation packet answering a client's
  * dcid/scid (echoed swapped). unused: random bits for the first byte. */
-bool quic_pkt_build_vn(quic_writer *w, uint8_t unused, const uint8_t *client_dcid,
+bool quic_pkt_build_vn(quince_writer *w, uint8_t unused, const uint8_t *client_dcid,
                        size_t client_dcid_len, const uint8_t *client_scid, size_t client_scid_len,
                        const uint32_t *versions, size_t count);
 /* The i-th version of a parsed Version Negotiation packet. */
@@ -125,12 +125,12 @@ static inline uint32_t quic_version_grease(uint32_t random)
 
 /* RFC 9000 §17.2.5: a Retry packet without its tag (the caller appends the
  * 16-byte tag computed by crypto over quic_pkt_retry_pseudo()). */
-bool quic_pkt_build_retry(quic_writer *w, uint8_t unused, uint32_t version, const uint8_t *dcid,
+bool quic_pkt_build_retry(quince_writer *w, uint8_t unused, uint32_t version, const uint8_t *dcid,
                           size_t dcid_len, const uint8_t *scid, size_t scid_len,
                           const uint8_t *token, size_t token_len);
 /* RFC 9001 §5.8: the Retry pseudo-packet: ODCID Length, ODCID, then the Retry
  * packet without its tag. */
-bool quic_pkt_retry_pseudo(quic_writer *w, const uint8_t *odcid, size_t odcid_len,
+bool quic_pkt_retry_pseudo(quince_writer *w, const uint8_t *odcid, size_t odcid_len,
                            const uint8_t *retry, size_t retry_len_without_tag);
 
 /* RFC 9000 §10.3: the token candidate of a datagram (its last 16 bytes), or
@@ -140,7 +140,7 @@ const uint8_t *quic_pkt_stateless_reset_token(const uint8_t *data, size_t len);
 bool quic_token_equal(const uint8_t *a, const uint8_t *b);
 /* RFC 9000 §10.3: build a stateless reset of len bytes (>= 21) ending in token;
  * the rest is random from env, with a short-header first byte. */
-bool quic_pkt_build_stateless_reset(quic_writer *w, const quic_env *env, size_t len,
+bool quic_pkt_build_stateless_reset(quince_writer *w, const quince_env *env, size_t len,
                                     const uint8_t *token);
 
 #endif

@@ -40,7 +40,7 @@ static bool enabled(const quic_conn *c)
 static bool begin(quic_conn *c, qbuf *b)
 {
     if (c->qlog_buf == NULL) {
-        c->qlog_buf = quic_env_alloc(c->env, QLOG_BUF);
+        c->qlog_buf = quince_env_alloc(c->env, QLOG_BUF);
         if (c->qlog_buf == NULL)
             return false;
     }
@@ -318,6 +318,6 @@ void quic_qlog_metrics(quic_conn *c, uint64_t now)
 
 void quic_qlog_free(quic_conn *c)
 {
-    quic_env_free(c->env, c->qlog_buf);
+    quince_env_free(c->env, c->qlog_buf);
     c->qlog_buf = NULL;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "crypto/tls.h"
 
 /*
@@ -108,13 +108,13 @@ typedef struct quic_conn_stats {
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns
  * NULL on bad configuration or out of memory. */
-QUINCE_API quic_conn *quic_conn_client_new(const quic_env *env, const quic_config *config,
+QUINCE_API quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now);
 /* A server connection for a client's first datagram (an Initial of a supported
  * version, at least 1200 bytes): the datagram is processed. NULL if it is not
  * acceptable. quic_endpoint does this for many connections on one socket. */
-QUINCE_API quic_conn *quic_conn_accept(const quic_env *env, const quic_config *config,
+QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API void quic_conn_free(quic_conn *conn);
@@ -186,7 +186,7 @@ QUINCE_API void *quic_conn_get_user(const quic_conn *conn);
 
 /* Server: one endpoint for many connections on one socket, demultiplexed by DCID. */
 typedef struct quic_endpoint quic_endpoint;
-QUINCE_API quic_endpoint *quic_endpoint_new(const quic_env *env, const quic_config *config);
+QUINCE_API quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config);
 QUINCE_API void quic_endpoint_free(quic_endpoint *ep);
 QUINCE_API int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
                                   const uint8_t *data, size_t len, uint64_t now);

@@ -5,7 +5,7 @@
 
 #include "quic/error.h"
 
-void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges, bool drop_smallest)
+void quic_ranges_init(quic_ranges *rs, const quince_env *env, size_t max_ranges, bool drop_smallest)
 {
     memset(rs, 0, sizeof(*rs));
     rs->env = env;
@@ -15,7 +15,7 @@ void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges, b
 
 void quic_ranges_free(quic_ranges *rs)
 {
-    quic_env_free(rs->env, rs->r);
+    quince_env_free(rs->env, rs->r);
     rs->r = NULL;
     rs->n = rs->cap = 0;
 }
@@ -43,7 +43,7 @@ static int reserve(quic_ranges *rs, size_t need)
         cap = rs->max_ranges + 1;
     if (cap < need)
         cap = need;
-    quic_range *r = quic_env_realloc(rs->env, rs->r, cap * sizeof(*r));
+    quic_range *r = quince_env_realloc(rs->env, rs->r, cap * sizeof(*r));
     if (r == NULL)
         return QUIC_ERR_NOMEM;
     rs->r = r;

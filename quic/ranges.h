@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /* Half-open range [start, end). */
 typedef struct quic_range {
@@ -20,7 +20,7 @@ typedef struct quic_range {
  * overflow policy chosen at init.
  */
 typedef struct quic_ranges {
-    const quic_env *env;
+    const quince_env *env;
     quic_range *r;
     size_t n;
     size_t cap;
@@ -29,7 +29,7 @@ typedef struct quic_ranges {
 } quic_ranges;
 
 /* max_ranges >= 1. drop_smallest: the ACK policy (old ranges matter least). */
-void quic_ranges_init(quic_ranges *rs, const quic_env *env, size_t max_ranges, bool drop_smallest);
+void quic_ranges_init(quic_ranges *rs, const quince_env *env, size_t max_ranges, bool drop_smallest);
 void quic_ranges_free(quic_ranges *rs);
 
 /*

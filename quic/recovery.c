@@ -24,7 +24,7 @@ static uint64_t sat_shift(uint64_t v, uint32_t shift)
     return v > (UINT64_MAX >> shift) ? UINT64_MAX : v << shift;
 }
 
-int quic_recovery_init(quic_recovery *r, const quic_env *env, const quic_recovery_config *cfg,
+int quic_recovery_init(quic_recovery *r, const quince_env *env, const quic_recovery_config *cfg,
                        quic_cc *cc, quic_recovery_packet_cb cb, void *cb_user)
 {
     if (r == NULL || env == NULL || cfg == NULL || cc == NULL)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "quic/cc.h"
-#include "quic/env.h"
+#include "base/env.h"
 #include "quic/rtt.h"
 #include "quic/sent_packets.h"
 
@@ -92,7 +92,7 @@ typedef struct quic_recovery_timeout {
 } quic_recovery_timeout;
 
 typedef struct quic_recovery {
-    const quic_env *env;
+    const quince_env *env;
     quic_cc *cc;
     quic_recovery_packet_cb cb;
     void *cb_user;
@@ -118,7 +118,7 @@ typedef struct quic_recovery {
 
 /* The congestion controller is the caller's, initialised and outliving r.
  * cb may be NULL. Returns 0 or QUIC_RECOVERY_ERR_ARG. */
-int quic_recovery_init(quic_recovery *r, const quic_env *env, const quic_recovery_config *cfg,
+int quic_recovery_init(quic_recovery *r, const quince_env *env, const quic_recovery_config *cfg,
                        quic_cc *cc, quic_recovery_packet_cb cb, void *cb_user);
 /* Frees the records without reporting anything. */
 void quic_recovery_free(quic_recovery *r);

@@ -5,7 +5,7 @@
 
 #define QUIC_SENT_PACKETS_MIN_CAP 16
 
-void quic_sent_packets_init(quic_sent_packets *s, const quic_env *env, size_t max_packets)
+void quic_sent_packets_init(quic_sent_packets *s, const quince_env *env, size_t max_packets)
 {
     memset(s, 0, sizeof(*s));
     s->env = env;
@@ -15,7 +15,7 @@ void quic_sent_packets_init(quic_sent_packets *s, const quic_env *env, size_t ma
 void quic_sent_packets_free(quic_sent_packets *s)
 {
     if (s->ring != NULL)
-        quic_env_free(s->env, s->ring);
+        quince_env_free(s->env, s->ring);
     s->ring = NULL;
     s->cap = s->len = s->head = s->live = 0;
     s->ack_eliciting_in_flight = 0;
@@ -25,7 +25,7 @@ void quic_sent_packets_free(quic_sent_packets *s)
 /* Copy the slots, in logical order, to a new array of new_cap slots. */
 static int relayout(quic_sent_packets *s, size_t new_cap, bool drop_tombstones)
 {
-    quic_sent_packet *n = quic_env_alloc(s->env, new_cap * sizeof(*n));
+    quic_sent_packet *n = quince_env_alloc(s->env, new_cap * sizeof(*n));
     if (n == NULL)
         return QUIC_RECOVERY_ERR_NOMEM;
     size_t j = 0;
@@ -35,7 +35,7 @@ static int relayout(quic_sent_packets *s, size_t new_cap, bool drop_tombstones)
             continue;
         n[j++] = *p;
     }
-    quic_env_free(s->env, s->ring);
+    quince_env_free(s->env, s->ring);
     s->ring = n;
     s->cap = new_cap;
     s->head = 0;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /* An inclusive range of packet numbers; arrays of these are largest-first. */
 #ifndef QUIC_PN_RANGE_DEFINED
@@ -46,7 +46,7 @@ typedef struct quic_sent_packet {
 } quic_sent_packet;
 
 typedef struct quic_sent_packets {
-    const quic_env *env;
+    const quince_env *env;
     quic_sent_packet *ring;
     size_t cap;     /* allocated slots */
     size_t max_cap; /* bound on slots */
@@ -58,7 +58,7 @@ typedef struct quic_sent_packets {
 } quic_sent_packets;
 
 /* max_packets bounds the packets tracked (and so the memory used). */
-void quic_sent_packets_init(quic_sent_packets *s, const quic_env *env, size_t max_packets);
+void quic_sent_packets_init(quic_sent_packets *s, const quince_env *env, size_t max_packets);
 void quic_sent_packets_free(quic_sent_packets *s);
 
 /* Append a packet; its pn must exceed every earlier one.

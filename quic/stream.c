@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "quic/conn_internal.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 
 #define STREAM_MAX_RANGES QUIC_OPT_MAX_SENT_PACKETS /* one lost range per packet at most */
 
@@ -34,7 +34,7 @@ static uint64_t stream_index(uint64_t id)
 /* RFC 9000 §4.1: the initial limits each side applies. */
 static quic_stream *stream_create(quic_conn *c, uint64_t id)
 {
-    quic_stream *s = quic_env_calloc(c->env, sizeof(*s));
+    quic_stream *s = quince_env_calloc(c->env, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->id = id;
@@ -84,9 +84,9 @@ static void stream_destroy(quic_conn *c, quic_stream *s)
     if (s->has_send) {
         quic_ranges_free(&s->retx);
         quic_ranges_free(&s->acked);
-        quic_env_free(c->env, s->sbuf);
+        quince_env_free(c->env, s->sbuf);
     }
-    quic_env_free(c->env, s);
+    quince_env_free(c->env, s);
 }
 
 /* RFC 9000 §3: a stream whose both halves reached a terminal state is forgotten;
@@ -469,16 +469,16 @@ static bool add_rec(quic_frame_rec *recs, size_t *n, size_t max, quic_frame_rec 
 }
 
 /* Room for one more frame of up to need bytes and one more record? */
-static bool room(const quic_writer *w, size_t need, size_t n, size_t max)
+static bool room(const quince_writer *w, size_t need, size_t n, size_t max)
 {
-    return quic_writer_left(w) >= need && n < max;
+    return quince_writer_left(w) >= need && n < max;
 }
 
-static bool put_frame2(quic_writer *w, uint64_t type, uint64_t a, uint64_t b, int nvals)
+static bool put_frame2(quince_writer *w, uint64_t type, uint64_t a, uint64_t b, int nvals)
 {
-    if (!quic_put_varint(w, type) || !quic_put_varint(w, a))
+    if (!quince_put_varint(w, type) || !quince_put_varint(w, a))
         return false;
-    return nvals < 2 || quic_put_varint(w, b);
+    return nvals < 2 || quince_put_varint(w, b);
 }
 
 /* Bytes of new data the stream may send now (stream and connection credit). */
@@ -501,16 +501,16 @@ static uint64_t new_data_credit(const quic_conn *c, const quic_stream *s, bool *
 }
 
 /* Write stream data [off, off+len) (len may be reduced to fit). Returns bytes written or -1. */
-static int64_t write_stream_data(quic_writer *w, quic_stream *s, uint64_t off, uint64_t len,
+static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off, uint64_t len,
                                  bool fin_if_end, bool *fin_out)
 {
-    size_t fit = quic_frame_stream_fit(quic_writer_left(w), s->id, off, (size_t)len, true);
+    size_t fit = quic_frame_stream_fit(quince_writer_left(w), s->id, off, (size_t)len, true);
     if (fit == 0 && len > 0)
         return -1;
     bool fin = fin_if_end && s->fin_requested && off + fit == s->final_size;
     if (len == 0 && !fin)
         return -1;
-    if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quic_writer_left(w))
+    if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quince_writer_left(w))
         return -1;
     const uint8_t *p =
         fit > 0 ? s->sbuf + s->sbuf_start + (size_t)(off - s->sbuf_base) : NULL; /* FIN alone */
@@ -520,12 +520,12 @@ static int64_t write_stream_data(quic_writer *w, quic_stream *s, uint64_t off, u
     return (int64_t)fit;
 }
 
-static void stream_frames(quic_conn *c, quic_stream *s, quic_writer *w, quic_frame_rec *recs,
+static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_frame_rec *recs,
                           size_t *n, size_t max, bool *elic)
 {
     if (s->reset_pending && room(w, 32, *n, max)) {
         if (put_frame2(w, QUIC_FT_RESET_STREAM, s->id, s->reset_code, 2) &&
-            quic_put_varint(w, s->reset_final_size)) {
+            quince_put_varint(w, s->reset_final_size)) {
             add_rec(recs, n, max, (quic_frame_rec){.kind = REC_RESET_STREAM, .id = s->id});
             s->reset_pending = false;
             s->reset_sent = true;
@@ -667,7 +667,7 @@ bool quic_stream_has_pending(const quic_conn *c)
 }
 
 /* Connection-level frames, then stream frames round-robin from rr_cursor. */
-void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs, size_t *n,
+void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *elic)
 {
     if (c->need_max_data && room(w, 16, *n, max_recs) &&
@@ -714,7 +714,7 @@ void quic_stream_write_frames(quic_conn *c, quic_writer *w, quic_frame_rec *recs
     quic_stream *s = start;
     do {
         quic_stream *next = s->next != NULL ? s->next : c->streams.head;
-        if (quic_writer_left(w) < 24 || *n >= max_recs)
+        if (quince_writer_left(w) < 24 || *n >= max_recs)
             break;
         if (stream_wants_send(c, s)) {
             stream_frames(c, s, w, recs, n, max_recs, elic);
@@ -774,7 +774,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
                     cap *= 2;
                 if (cap > maxbuf)
                     cap = maxbuf;
-                uint8_t *nb = quic_env_realloc(c->env, s->sbuf, cap);
+                uint8_t *nb = quince_env_realloc(c->env, s->sbuf, cap);
                 if (nb == NULL)
                     return QUIC_ERR_NOMEM;
                 s->sbuf = nb;

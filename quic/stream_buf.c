@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
-void quic_stream_buf_init(quic_stream_buf *sb, const quic_env *env, size_t max_buffer,
+void quic_stream_buf_init(quic_stream_buf *sb, const quince_env *env, size_t max_buffer,
                           size_t max_gaps)
 {
     memset(sb, 0, sizeof(*sb));
@@ -16,7 +16,7 @@ void quic_stream_buf_init(quic_stream_buf *sb, const quic_env *env, size_t max_b
 
 void quic_stream_buf_free(quic_stream_buf *sb)
 {
-    quic_env_free(sb->env, sb->buf);
+    quince_env_free(sb->env, sb->buf);
     sb->buf = NULL;
     sb->cap = sb->head = 0;
     quic_ranges_free(&sb->received);
@@ -47,12 +47,12 @@ static int ensure(quic_stream_buf *sb, size_t need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     if (cap > sb->max_buffer)
         cap = sb->max_buffer;
-    uint8_t *b = quic_env_alloc(sb->env, cap);
+    uint8_t *b = quince_env_alloc(sb->env, cap);
     if (b == NULL)
         return QUIC_ERR_NOMEM;
     if (span > 0)
         memcpy(b, sb->buf + sb->head, span);
-    quic_env_free(sb->env, sb->buf);
+    quince_env_free(sb->env, sb->buf);
     sb->buf = b;
     sb->cap = cap;
     sb->head = 0;
@@ -82,7 +82,7 @@ static int check_final(const quic_stream_buf *sb, uint64_t end, bool fin)
 int quic_stream_buf_write(quic_stream_buf *sb, uint64_t offset, const uint8_t *data, size_t len,
                           bool fin)
 {
-    if (len > QUIC_VARINT_MAX || len > QUIC_VARINT_MAX - offset)
+    if (len > QUINCE_VARINT_MAX || len > QUINCE_VARINT_MAX - offset)
         return QUIC_ERR_FRAME_ENCODING;
     uint64_t end = offset + len;
     int err = check_final(sb, end, fin);
@@ -126,7 +126,7 @@ int quic_stream_buf_write(quic_stream_buf *sb, uint64_t offset, const uint8_t *d
 /* RFC 9000 §4.5, §19.4 */
 int quic_stream_buf_set_final(quic_stream_buf *sb, uint64_t final_size)
 {
-    if (final_size > QUIC_VARINT_MAX)
+    if (final_size > QUINCE_VARINT_MAX)
         return QUIC_ERR_FRAME_ENCODING;
     int err = check_final(sb, final_size, true);
     if (err != QUIC_OK)

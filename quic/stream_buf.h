@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 #include "quic/error.h"
 #include "quic/ranges.h"
 
@@ -22,7 +22,7 @@
  * consistent stream.
  */
 typedef struct quic_stream_buf {
-    const quic_env *env;
+    const quince_env *env;
     uint8_t *buf; /* buf[head] holds the byte at read_offset */
     size_t cap;
     size_t head;
@@ -35,7 +35,7 @@ typedef struct quic_stream_buf {
 } quic_stream_buf;
 
 /* max_buffer: bytes buffered at most; max_gaps: disjoint received ranges at most. */
-void quic_stream_buf_init(quic_stream_buf *sb, const quic_env *env, size_t max_buffer,
+void quic_stream_buf_init(quic_stream_buf *sb, const quince_env *env, size_t max_buffer,
                           size_t max_gaps);
 void quic_stream_buf_free(quic_stream_buf *sb);
 

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "quic/varint.h"
+#include "base/varint.h"
 
 #define TPE QUIC_ERR_TRANSPORT_PARAMETER
 
@@ -30,50 +30,50 @@ static int known_bit(uint64_t id)
 }
 
 /* An integer parameter: one varint filling the whole value. */
-static bool get_int(quic_reader *v, uint64_t *out)
+static bool get_int(quince_reader *v, uint64_t *out)
 {
-    return quic_get_varint(v, out) && quic_reader_empty(v);
+    return quince_get_varint(v, out) && quince_reader_empty(v);
 }
 
-static bool get_cid_value(quic_reader *v, quic_cid_value *cid)
+static bool get_cid_value(quince_reader *v, quic_cid_value *cid)
 {
-    size_t len = quic_reader_left(v);
+    size_t len = quince_reader_left(v);
     if (len > QUIC_MAX_CID_LEN)
         return false;
     cid->len = (uint8_t)len;
-    return quic_get_copy(v, cid->bytes, len);
+    return quince_get_copy(v, cid->bytes, len);
 }
 
 /* RFC 9000 §18.2 Figure 22 */
-static bool get_preferred_address(quic_reader *v, quic_preferred_address *pa)
+static bool get_preferred_address(quince_reader *v, quic_preferred_address *pa)
 {
     uint8_t cid_len;
-    if (!quic_get_copy(v, pa->ipv4, 4) || !quic_get_u16(v, &pa->ipv4_port) ||
-        !quic_get_copy(v, pa->ipv6, 16) || !quic_get_u16(v, &pa->ipv6_port) ||
-        !quic_get_u8(v, &cid_len))
+    if (!quince_get_copy(v, pa->ipv4, 4) || !quince_get_u16(v, &pa->ipv4_port) ||
+        !quince_get_copy(v, pa->ipv6, 16) || !quince_get_u16(v, &pa->ipv6_port) ||
+        !quince_get_u8(v, &cid_len))
         return false;
     /* A zero-length connection ID here is a TRANSPORT_PARAMETER_ERROR. */
     if (cid_len == 0 || cid_len > QUIC_MAX_CID_LEN)
         return false;
     pa->cid.len = cid_len;
-    return quic_get_copy(v, pa->cid.bytes, cid_len) &&
-           quic_get_copy(v, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN) &&
-           quic_reader_empty(v);
+    return quince_get_copy(v, pa->cid.bytes, cid_len) &&
+           quince_get_copy(v, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN) &&
+           quince_reader_empty(v);
 }
 
 /* RFC 9368 §3 */
-static bool get_version_info(quic_reader *v, bool from_server, quic_transport_params *tp)
+static bool get_version_info(quince_reader *v, bool from_server, quic_transport_params *tp)
 {
-    size_t len = quic_reader_left(v);
+    size_t len = quince_reader_left(v);
     if (len < 4 || len % 4 != 0)
         return false;
-    quic_get_u32(v, &tp->chosen_version);
+    quince_get_u32(v, &tp->chosen_version);
     if (tp->chosen_version == 0)
         return false;
     bool chosen_listed = false;
     tp->available_count = 0;
     uint32_t ver;
-    while (quic_get_u32(v, &ver)) {
+    while (quince_get_u32(v, &ver)) {
         if (ver == 0)
             return false;
         if (ver == tp->chosen_version)
@@ -85,7 +85,7 @@ static bool get_version_info(quic_reader *v, bool from_server, quic_transport_pa
     return from_server || chosen_listed;
 }
 
-static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_transport_params *tp)
+static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_transport_params *tp)
 {
     uint64_t x;
     switch (id) {
@@ -100,9 +100,9 @@ static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_tran
         return get_cid_value(v, &tp->retry_scid) ? QUIC_OK : TPE;
     case QUIC_TP_STATELESS_RESET_TOKEN:
         tp->has_stateless_reset_token = true;
-        if (quic_reader_left(v) != QUIC_STATELESS_RESET_TOKEN_LEN)
+        if (quince_reader_left(v) != QUIC_STATELESS_RESET_TOKEN_LEN)
             return TPE;
-        quic_get_copy(v, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+        quince_get_copy(v, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         return QUIC_OK;
     case QUIC_TP_MAX_IDLE_TIMEOUT:
         return get_int(v, &tp->max_idle_timeout) ? QUIC_OK : TPE;
@@ -141,7 +141,7 @@ static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_tran
         return QUIC_OK;
     case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
         tp->disable_active_migration = true;
-        return quic_reader_empty(v) ? QUIC_OK : TPE;
+        return quince_reader_empty(v) ? QUIC_OK : TPE;
     case QUIC_TP_PREFERRED_ADDRESS:
         tp->has_preferred_address = true;
         return get_preferred_address(v, &tp->preferred_address) ? QUIC_OK : TPE;
@@ -157,7 +157,7 @@ static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_tran
         return get_int(v, &tp->max_datagram_frame_size) ? QUIC_OK : TPE;
     case QUIC_TP_GREASE_QUIC_BIT: /* RFC 9287 §3: must be empty */
         tp->grease_quic_bit = true;
-        return quic_reader_empty(v) ? QUIC_OK : TPE;
+        return quince_reader_empty(v) ? QUIC_OK : TPE;
     default:
         return QUIC_OK; /* §18.1: unknown (and reserved) parameters are ignored */
     }
@@ -167,13 +167,13 @@ static int decode_param(uint64_t id, quic_reader *v, bool from_server, quic_tran
 int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_transport_params *tp)
 {
     quic_tp_defaults(tp);
-    quic_reader r = quic_reader_init(data, len);
+    quince_reader r = quince_reader_init(data, len);
     uint32_t seen = 0;
-    while (!quic_reader_empty(&r)) {
+    while (!quince_reader_empty(&r)) {
         uint64_t id, plen;
-        quic_reader v;
-        if (!quic_get_varint(&r, &id) || !quic_get_varint(&r, &plen) ||
-            plen > quic_reader_left(&r) || !quic_get_sub(&r, (size_t)plen, &v))
+        quince_reader v;
+        if (!quince_get_varint(&r, &id) || !quince_get_varint(&r, &plen) ||
+            plen > quince_reader_left(&r) || !quince_get_sub(&r, (size_t)plen, &v))
             return TPE;
         int bit = known_bit(id);
         if (bit < 0)
@@ -196,41 +196,41 @@ int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_trans
     return QUIC_OK;
 }
 
-static bool put_param_hdr(quic_writer *w, uint64_t id, size_t len)
+static bool put_param_hdr(quince_writer *w, uint64_t id, size_t len)
 {
-    return quic_put_varint(w, id) && quic_put_varint(w, len);
+    return quince_put_varint(w, id) && quince_put_varint(w, len);
 }
 
-static bool put_int(quic_writer *w, uint64_t id, uint64_t v, uint64_t dflt)
+static bool put_int(quince_writer *w, uint64_t id, uint64_t v, uint64_t dflt)
 {
     if (v == dflt)
         return true;
-    size_t l = quic_varint_len(v);
-    return l != 0 && put_param_hdr(w, id, l) && quic_put_varint(w, v);
+    size_t l = quince_varint_len(v);
+    return l != 0 && put_param_hdr(w, id, l) && quince_put_varint(w, v);
 }
 
-static bool put_cid(quic_writer *w, uint64_t id, bool has, const quic_cid_value *c)
+static bool put_cid(quince_writer *w, uint64_t id, bool has, const quic_cid_value *c)
 {
     if (!has)
         return true;
     if (c->len > QUIC_MAX_CID_LEN)
         return false;
-    return put_param_hdr(w, id, c->len) && quic_put_bytes(w, c->bytes, c->len);
+    return put_param_hdr(w, id, c->len) && quince_put_bytes(w, c->bytes, c->len);
 }
 
-static bool put_empty(quic_writer *w, uint64_t id, bool on)
+static bool put_empty(quince_writer *w, uint64_t id, bool on)
 {
     return !on || put_param_hdr(w, id, 0);
 }
 
 /* RFC 9000 §18.1: reserved ids 31 * N + 27 exercise the peer's skipping. */
-static bool put_grease(quic_writer *w, uint32_t grease_id)
+static bool put_grease(quince_writer *w, uint32_t grease_id)
 {
     uint8_t val[8];
     size_t len = grease_id % sizeof(val);
     for (size_t i = 0; i < len; i++)
         val[i] = (uint8_t)(grease_id >> (i % 4 * 8));
-    return put_param_hdr(w, 31 * (uint64_t)grease_id + 27, len) && quic_put_bytes(w, val, len);
+    return put_param_hdr(w, 31 * (uint64_t)grease_id + 27, len) && quince_put_bytes(w, val, len);
 }
 
 static bool tp_valid(const quic_transport_params *tp)
@@ -246,7 +246,7 @@ static bool tp_valid(const quic_transport_params *tp)
 }
 
 /* RFC 9000 §18 */
-bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_server,
+bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_server,
                     uint32_t grease_id)
 {
     if (!tp_valid(tp)) {
@@ -259,14 +259,14 @@ bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_ser
                            &tp->original_dcid);
         if (ok && tp->has_stateless_reset_token)
             ok = put_param_hdr(w, QUIC_TP_STATELESS_RESET_TOKEN, QUIC_STATELESS_RESET_TOKEN_LEN) &&
-                 quic_put_bytes(w, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+                 quince_put_bytes(w, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         if (ok && tp->has_preferred_address) {
             const quic_preferred_address *pa = &tp->preferred_address;
             ok = put_param_hdr(w, QUIC_TP_PREFERRED_ADDRESS, 41 + pa->cid.len) &&
-                 quic_put_bytes(w, pa->ipv4, 4) && quic_put_u16(w, pa->ipv4_port) &&
-                 quic_put_bytes(w, pa->ipv6, 16) && quic_put_u16(w, pa->ipv6_port) &&
-                 quic_put_u8(w, pa->cid.len) && quic_put_bytes(w, pa->cid.bytes, pa->cid.len) &&
-                 quic_put_bytes(w, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+                 quince_put_bytes(w, pa->ipv4, 4) && quince_put_u16(w, pa->ipv4_port) &&
+                 quince_put_bytes(w, pa->ipv6, 16) && quince_put_u16(w, pa->ipv6_port) &&
+                 quince_put_u8(w, pa->cid.len) && quince_put_bytes(w, pa->cid.bytes, pa->cid.len) &&
+                 quince_put_bytes(w, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         }
         ok = ok &&
              put_cid(w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID, tp->has_retry_scid, &tp->retry_scid);
@@ -292,9 +292,9 @@ bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_ser
         put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit);
     if (ok && tp->has_version_info) {
         ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
-             quic_put_u32(w, tp->chosen_version);
+             quince_put_u32(w, tp->chosen_version);
         for (size_t i = 0; ok && i < tp->available_count; i++)
-            ok = quic_put_u32(w, tp->available_versions[i]);
+            ok = quince_put_u32(w, tp->available_versions[i]);
     }
     if (!ok)
         w->overflow = true;

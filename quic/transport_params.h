@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/cursor.h"
+#include "base/cursor.h"
 #include "quic/error.h"
 #include "quic/proto.h"
 
@@ -74,7 +74,7 @@ int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_trans
  * 31 * N + 27 (N from grease_id) carrying a few bytes is added first.
  * Returns false if it does not fit (writer overflow) or tp is invalid.
  */
-bool quic_tp_encode(quic_writer *w, const quic_transport_params *tp, bool is_server,
+bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_server,
                     uint32_t grease_id);
 
 #endif

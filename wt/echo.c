@@ -9,7 +9,7 @@ typedef struct uni_buf {
     size_t len;
 } uni_buf;
 
-static const quic_env *env_of(wt_stream *st)
+static const quince_env *env_of(wt_stream *st)
 {
     return wt_endpoint_env(wt_session_endpoint(wt_stream_session(st)));
 }
@@ -25,10 +25,10 @@ static int on_request(void *user, wt_session *s)
 
 static void uni_data(wt_echo *e, wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
-    const quic_env *env = env_of(st);
+    const quince_env *env = env_of(st);
     uni_buf *b = wt_stream_user(st);
     if (b == NULL) {
-        b = quic_env_alloc(env, sizeof(*b));
+        b = quince_env_alloc(env, sizeof(*b));
         if (b == NULL) {
             wt_stream_stop_sending(st, 1);
             return;
@@ -41,7 +41,7 @@ static void uni_data(wt_echo *e, wt_stream *st, const uint8_t *data, size_t len,
         return;
     }
     if (len > 0) {
-        uint8_t *d = quic_env_realloc(env, b->data, b->len + len);
+        uint8_t *d = quince_env_realloc(env, b->data, b->len + len);
         if (d == NULL) {
             wt_stream_stop_sending(st, 1);
             return;
@@ -91,9 +91,9 @@ static void on_closed(void *user, wt_stream *st)
     (void)user;
     uni_buf *b = wt_stream_is_bidi(st) || wt_stream_is_local(st) ? NULL : wt_stream_user(st);
     if (b != NULL) {
-        const quic_env *env = env_of(st);
-        quic_env_free(env, b->data);
-        quic_env_free(env, b);
+        const quince_env *env = env_of(st);
+        quince_env_free(env, b->data);
+        quince_env_free(env, b);
     }
 }
 

@@ -53,7 +53,7 @@ struct wt_stream {
 };
 
 struct wt_endpoint {
-    const quic_env *env;
+    const quince_env *env;
     wt_config cfg;
     h3_transport tp;
     h3_callbacks chain;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 struct wt_quic {
-    const quic_env *env;
+    const quince_env *env;
     h3_quic *g;
     wt_endpoint *ep;
     wt_quic_writable_fn on_writable;
@@ -19,14 +19,14 @@ static void glue_writable(void *user, uint64_t stream_id)
         w->on_writable(w->writable_user, stream_id);
 }
 
-QUINCE_API wt_quic *wt_quic_new(const quic_env *env, quic_conn *qc, const wt_config *cfg,
+QUINCE_API wt_quic *wt_quic_new(const quince_env *env, quic_conn *qc, const wt_config *cfg,
                                 const h3_config *h3cfg, const h3_callbacks *chain,
                                 const wt_callbacks *cb, wt_quic_writable_fn on_writable,
                                 void *writable_user)
 {
     if (env == NULL || qc == NULL || cfg == NULL)
         return NULL;
-    wt_quic *w = quic_env_calloc(env, sizeof(*w));
+    wt_quic *w = quince_env_calloc(env, sizeof(*w));
     if (w == NULL)
         return NULL;
     w->env = env;
@@ -34,7 +34,7 @@ QUINCE_API wt_quic *wt_quic_new(const quic_env *env, quic_conn *qc, const wt_con
     w->writable_user = writable_user;
     w->g = h3_quic_new_detached(env, qc, glue_writable, w);
     if (w->g == NULL) {
-        quic_env_free(env, w);
+        quince_env_free(env, w);
         return NULL;
     }
     h3_transport tp;
@@ -42,7 +42,7 @@ QUINCE_API wt_quic *wt_quic_new(const quic_env *env, quic_conn *qc, const wt_con
     w->ep = wt_endpoint_new(env, cfg, h3cfg, &tp, chain, cb);
     if (w->ep == NULL) {
         h3_quic_free(w->g);
-        quic_env_free(env, w);
+        quince_env_free(env, w);
         return NULL;
     }
     h3_quic_attach(w->g, wt_endpoint_h3(w->ep));
@@ -55,7 +55,7 @@ QUINCE_API void wt_quic_free(wt_quic *w)
         return;
     wt_endpoint_free(w->ep);
     h3_quic_free(w->g);
-    quic_env_free(w->env, w);
+    quince_env_free(w->env, w);
 }
 
 QUINCE_API wt_endpoint *wt_quic_endpoint(const wt_quic *w)

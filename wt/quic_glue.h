@@ -25,7 +25,7 @@ typedef struct wt_quic wt_quic;
 typedef void (*wt_quic_writable_fn)(void *user, uint64_t stream_id);
 
 /* cfg, h3cfg (may be NULL), chain (may be NULL) and cb as for wt_endpoint_new. */
-QUINCE_API wt_quic *wt_quic_new(const quic_env *env, quic_conn *qc, const wt_config *cfg,
+QUINCE_API wt_quic *wt_quic_new(const quince_env *env, quic_conn *qc, const wt_config *cfg,
                                 const h3_config *h3cfg, const h3_callbacks *chain,
                                 const wt_callbacks *cb, wt_quic_writable_fn on_writable,
                                 void *writable_user);

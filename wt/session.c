@@ -30,12 +30,12 @@ static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
     for (size_t i = 0; i < s->ndgrams; i++)
-        quic_env_free(ep->env, s->dgrams[i].data);
-    quic_env_free(ep->env, s->dgrams);
-    quic_env_free(ep->env, s->authority);
-    quic_env_free(ep->env, s->path);
-    quic_env_free(ep->env, s->origin);
-    quic_env_free(ep->env, s);
+        quince_env_free(ep->env, s->dgrams[i].data);
+    quince_env_free(ep->env, s->dgrams);
+    quince_env_free(ep->env, s->authority);
+    quince_env_free(ep->env, s->path);
+    quince_env_free(ep->env, s->origin);
+    quince_env_free(ep->env, s);
 }
 
 void wt_leave(wt_endpoint *ep)
@@ -78,7 +78,7 @@ wt_session *wt_session_find(wt_endpoint *ep, uint64_t id)
 
 static char *dup_field(wt_endpoint *ep, const uint8_t *v, size_t len)
 {
-    char *c = quic_env_alloc(ep->env, len + 1);
+    char *c = quince_env_alloc(ep->env, len + 1);
     if (c == NULL)
         return NULL;
     if (len > 0)
@@ -89,13 +89,13 @@ static char *dup_field(wt_endpoint *ep, const uint8_t *v, size_t len)
 
 static wt_session *session_new(wt_endpoint *ep, uint64_t id)
 {
-    wt_session *s = quic_env_alloc(ep->env, sizeof(*s));
+    wt_session *s = quince_env_alloc(ep->env, sizeof(*s));
     if (s == NULL)
         return NULL;
     memset(s, 0, sizeof(*s));
-    s->dgrams = quic_env_alloc(ep->env, (ep->cfg.max_buffered_datagrams + 1) * sizeof(wt_dgram));
+    s->dgrams = quince_env_alloc(ep->env, (ep->cfg.max_buffered_datagrams + 1) * sizeof(wt_dgram));
     if (s->dgrams == NULL) {
-        quic_env_free(ep->env, s);
+        quince_env_free(ep->env, s);
         return NULL;
     }
     s->ep = ep;
@@ -126,7 +126,7 @@ static void send_fin(wt_session *s)
 static void drop_pending(wt_session *s)
 {
     for (size_t i = 0; i < s->ndgrams; i++)
-        quic_env_free(s->ep->env, s->dgrams[i].data);
+        quince_env_free(s->ep->env, s->dgrams[i].data);
     s->ndgrams = 0;
     if (s->id != UINT64_MAX)
         wt_stream_flush_buffered(s->ep, s->id, NULL);
@@ -194,7 +194,7 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     /* §4.5: buffered up to a bound, then dropped. */
     if (s->ndgrams >= ep->cfg.max_buffered_datagrams)
         return;
-    uint8_t *c = quic_env_alloc(ep->env, len ? len : 1);
+    uint8_t *c = quince_env_alloc(ep->env, len ? len : 1);
     if (c == NULL)
         return;
     if (len > 0)
@@ -219,7 +219,7 @@ static void session_established(wt_session *s)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
     }
     for (size_t i = 0; i < s->ndgrams; i++)
-        quic_env_free(ep->env, s->dgrams[i].data);
+        quince_env_free(ep->env, s->dgrams[i].data);
     s->ndgrams = 0;
 }
 
@@ -609,7 +609,7 @@ static int cb_ext_stream(void *user, uint64_t id, uint64_t type, uint64_t sessio
 
 /* ---- Endpoint ---- */
 
-QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cfg,
+QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg,
                                         const h3_config *h3cfg, const h3_transport *transport,
                                         const h3_callbacks *chain, const wt_callbacks *cb)
 {
@@ -617,7 +617,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cf
         return NULL;
     if (h3cfg != NULL && h3cfg->is_server != cfg->is_server)
         return NULL;
-    wt_endpoint *ep = quic_env_alloc(env, sizeof(*ep));
+    wt_endpoint *ep = quince_env_alloc(env, sizeof(*ep));
     if (ep == NULL)
         return NULL;
     memset(ep, 0, sizeof(*ep));
@@ -658,7 +658,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cf
     };
     ep->h3 = h3_conn_new(env, &c, &ep->tp, &mine);
     if (ep->h3 == NULL) {
-        quic_env_free(env, ep);
+        quince_env_free(env, ep);
         return NULL;
     }
     return ep;
@@ -688,7 +688,7 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
         session_free(ep, s);
     }
     h3_conn_free(ep->h3);
-    quic_env_free(ep->env, ep);
+    quince_env_free(ep->env, ep);
 }
 
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
@@ -696,7 +696,7 @@ QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
     return ep->h3;
 }
 
-QUINCE_API const quic_env *wt_endpoint_env(const wt_endpoint *ep)
+QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 {
     return ep->env;
 }
@@ -809,7 +809,7 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
         return WT_ERR_STATE;
     wt_endpoint *ep = s->ep;
     uint8_t buf[WT_CLOSE_CAPSULE_MAX];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     if (!h3_capsule_put_close_wt(&w, code, reason, reason_len))
         return WT_ERR_ARG;
     wt_enter(ep);

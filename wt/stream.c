@@ -20,7 +20,7 @@ wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id)
 static wt_stream *stream_new(wt_endpoint *ep, uint64_t id, uint64_t session_id, bool bidi,
                              bool local)
 {
-    wt_stream *st = quic_env_alloc(ep->env, sizeof(*st));
+    wt_stream *st = quince_env_alloc(ep->env, sizeof(*st));
     if (st == NULL)
         return NULL;
     memset(st, 0, sizeof(*st));
@@ -63,7 +63,7 @@ static void stream_kill(wt_stream *st)
         ep->nbuffered--;
         ep->buffered_bytes -= st->buf_len;
     }
-    quic_env_free(ep->env, st->buf);
+    quince_env_free(ep->env, st->buf);
     st->buf = NULL;
     st->buf_len = 0;
     st->next = ep->dead_streams;
@@ -81,7 +81,7 @@ void wt_stream_reap(wt_endpoint *ep)
     while (ep->dead_streams != NULL) {
         wt_stream *st = ep->dead_streams;
         ep->dead_streams = st->next;
-        quic_env_free(ep->env, st);
+        quince_env_free(ep->env, st);
     }
 }
 
@@ -90,8 +90,8 @@ void wt_stream_free_all(wt_endpoint *ep)
     while (ep->streams != NULL) {
         wt_stream *st = ep->streams;
         ep->streams = st->next;
-        quic_env_free(ep->env, st->buf);
-        quic_env_free(ep->env, st);
+        quince_env_free(ep->env, st->buf);
+        quince_env_free(ep->env, st);
     }
     wt_stream_reap(ep);
 }
@@ -127,7 +127,7 @@ static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fi
     if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
         return false;
     if (len > 0) {
-        uint8_t *b = quic_env_realloc(ep->env, st->buf, st->buf_len + len);
+        uint8_t *b = quince_env_realloc(ep->env, st->buf, st->buf_len + len);
         if (b == NULL)
             return false;
         memcpy(b + st->buf_len, data, len);
@@ -229,7 +229,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
             deliver(st, buf, len, fin);
-        quic_env_free(ep->env, buf);
+        quince_env_free(ep->env, buf);
     }
 }
 

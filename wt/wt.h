@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "h3/h3.h"
-#include "quic/env.h"
+#include "base/env.h"
 
 /*
  * A wt_endpoint owns one h3_conn. It adds the WebTransport SETTINGS to the
@@ -123,7 +123,7 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
  * expected streams. chain receives the h3 events of non-WebTransport streams
  * (may be NULL). NULL on failure.
  */
-QUINCE_API wt_endpoint *wt_endpoint_new(const quic_env *env, const wt_config *cfg,
+QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg,
                                         const h3_config *h3cfg, const h3_transport *transport,
                                         const h3_callbacks *chain, const wt_callbacks *cb);
 /* Frees every session and stream without wire signals; the application
@@ -133,7 +133,7 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 /* The h3 connection to feed (h3_conn_on_stream_data, ...). */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
 /* The environment given to wt_endpoint_new (handlers allocate through it). */
-QUINCE_API const quic_env *wt_endpoint_env(const wt_endpoint *ep);
+QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
 /* h3_conn_start: SETTINGS and QPACK streams. */
 QUINCE_API int wt_endpoint_start(wt_endpoint *ep);
 /* The transport's max DATAGRAM payload became known (or changed). */

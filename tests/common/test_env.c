@@ -1,4 +1,4 @@
-/* A deterministic quic_env for tests. */
+/* A deterministic quince_env for tests. */
 #include "tests/common/test_env.h"
 
 #include <setjmp.h>

@@ -1,14 +1,14 @@
-/* A deterministic quic_env for tests: seeded PRNG, counting allocator, fixed clock. */
+/* A deterministic quince_env for tests: seeded PRNG, counting allocator, fixed clock. */
 #ifndef TESTS_COMMON_TEST_ENV_H
 #define TESTS_COMMON_TEST_ENV_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 typedef struct test_env {
-    quic_env env;
+    quince_env env;
     uint64_t rng_state;
     size_t live_allocs;   /* allocations not yet freed */
     size_t total_allocs;

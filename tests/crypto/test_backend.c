@@ -633,8 +633,8 @@ static void gen(test_env *t, gen_cert *out, const char *cn, const char *dns, con
 
 static void gen_free(test_env *t, gen_cert *c)
 {
-    quic_env_free(&t->env, c->der);
-    quic_env_free(&t->env, c->key_der);
+    quince_env_free(&t->env, c->der);
+    quince_env_free(&t->env, c->key_der);
     crypto_privkey_free(&t->env, c->key);
 }
 
@@ -974,8 +974,8 @@ static void test_cert_generate_details(void **state)
         int rc = crypto_cert_generate(&t.env, &p, &der, &dl, &kd, &kl, NULL);
         t.fail_after = 0;
         if (rc == 0) {
-            quic_env_free(&t.env, der);
-            quic_env_free(&t.env, kd);
+            quince_env_free(&t.env, der);
+            quince_env_free(&t.env, kd);
         } else {
             assert_int_equal(rc, CRYPTO_ERR_NOMEM);
         }

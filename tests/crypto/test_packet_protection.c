@@ -9,7 +9,7 @@
 
 #include "crypto/hkdf_label.h"
 #include "crypto/packet_protection.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 /*
@@ -189,15 +189,15 @@ static const uint8_t dcid[] = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
 /* pn_offset of a long-header Initial packet (RFC 9000 §17.2.2), from its bytes. */
 static size_t initial_pn_offset(const uint8_t *pkt, size_t len)
 {
-    quic_reader r = quic_reader_init(pkt, len);
+    quince_reader r = quince_reader_init(pkt, len);
     uint8_t first, l;
     uint32_t version;
     uint64_t token_len, length;
-    assert_true(quic_get_u8(&r, &first) && quic_get_u32(&r, &version));
-    assert_true(quic_get_u8(&r, &l) && quic_skip(&r, l));
-    assert_true(quic_get_u8(&r, &l) && quic_skip(&r, l));
-    assert_true(quic_get_varint(&r, &token_len) && quic_skip(&r, (size_t)token_len));
-    assert_true(quic_get_varint(&r, &length));
+    assert_true(quince_get_u8(&r, &first) && quince_get_u32(&r, &version));
+    assert_true(quince_get_u8(&r, &l) && quince_skip(&r, l));
+    assert_true(quince_get_u8(&r, &l) && quince_skip(&r, l));
+    assert_true(quince_get_varint(&r, &token_len) && quince_skip(&r, (size_t)token_len));
+    assert_true(quince_get_varint(&r, &length));
     size_t off = (size_t)(r.p - pkt);
     assert_int_equal(off + length, len); /* the Length field covers pn + payload + tag */
     return off;

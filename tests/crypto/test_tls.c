@@ -455,10 +455,10 @@ static void test_intermediate_and_ip(void **state)
         side_free(c);
         side_free(s);
     }
-    quic_env_free(&t.env, ica);
-    quic_env_free(&t.env, ica_key_der);
-    quic_env_free(&t.env, leaf);
-    quic_env_free(&t.env, leaf_key_der);
+    quince_env_free(&t.env, ica);
+    quince_env_free(&t.env, ica_key_der);
+    quince_env_free(&t.env, leaf);
+    quince_env_free(&t.env, leaf_key_der);
     crypto_privkey_free(&t.env, ica_key);
     crypto_privkey_free(&t.env, leaf_key);
     test_env_check_leaks(&t);
@@ -497,8 +497,8 @@ static void test_rsa_server(void **state)
     assert_int_equal(crypto_tls_signature_scheme(s->tls), CRYPTO_SIG_RSA_PSS_RSAE_SHA256);
     side_free(c);
     side_free(s);
-    quic_env_free(&t.env, der);
-    quic_env_free(&t.env, key_der);
+    quince_env_free(&t.env, der);
+    quince_env_free(&t.env, key_der);
     crypto_privkey_free(&t.env, key);
     test_env_check_leaks(&t);
 }

@@ -115,12 +115,12 @@ static void der(const char *hex, bool ok, uint8_t want_tag, size_t want_len)
 {
     uint8_t buf[300];
     size_t n = test_unhex(hex, buf, sizeof(buf));
-    quic_reader r = quic_reader_init(buf, n), v;
+    quince_reader r = quince_reader_init(buf, n), v;
     uint8_t tag = 0;
     assert_int_equal(crypto_der_get(&r, &tag, &v), ok);
     if (ok) {
         assert_int_equal(tag, want_tag);
-        assert_int_equal(quic_reader_left(&v), want_len);
+        assert_int_equal(quince_reader_left(&v), want_len);
     } else {
         assert_ptr_equal(r.p, buf); /* untouched */
     }
@@ -140,11 +140,11 @@ static void test_der_lengths(void **state)
     der("1f0100", false, 0, 0);           /* high tag number form */
     der("3084000000010a", false, 0, 0);   /* 4 length octets */
     uint8_t big[3 + 200] = {0x04, 0x81, 200};
-    quic_reader r = quic_reader_init(big, sizeof(big)), v;
+    quince_reader r = quince_reader_init(big, sizeof(big)), v;
     uint8_t tag;
     assert_true(crypto_der_get(&r, &tag, &v));
-    assert_int_equal(quic_reader_left(&v), 200);
-    assert_true(quic_reader_empty(&r));
+    assert_int_equal(quince_reader_left(&v), 200);
+    assert_true(quince_reader_empty(&r));
 }
 
 typedef struct cert {
@@ -165,7 +165,7 @@ static cert make(test_env *t, const char *dns, const char *ip, int64_t nb, int64
     uint8_t *key;
     size_t key_len;
     assert_int_equal(crypto_cert_generate(&t->env, &p, &c.der, &c.len, &key, &key_len, NULL), 0);
-    quic_env_free(&t->env, key);
+    quince_env_free(&t->env, key);
     return c;
 }
 
@@ -196,7 +196,7 @@ static void test_info_and_times(void **state)
     assert_int_equal(info.spki.p[0], 0x30);
     uint8_t h1[32], h2[32];
     assert_int_equal(crypto_x509_spki_sha256(c.der, c.len, h1), 0);
-    assert_int_equal(crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quic_reader_left(&info.spki), h2),
+    assert_int_equal(crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quince_reader_left(&info.spki), h2),
                      0);
     assert_memory_equal(h1, h2, 32);
 
@@ -211,7 +211,7 @@ static void test_info_and_times(void **state)
     assert_int_equal(crypto_x509_info_parse(longer, c.len, &info), CRYPTO_ERR_PARSE);
     free(longer);
     assert_int_equal(crypto_x509_info_parse(NULL, 0, &info), CRYPTO_ERR_PARSE);
-    quic_env_free(&t.env, c.der);
+    quince_env_free(&t.env, c.der);
 
     /* A leaf without SAN matches nothing, not even its CN. */
     cert bare = make(&t, NULL, NULL, 0, 1, false);
@@ -219,7 +219,7 @@ static void test_info_and_times(void **state)
     assert_false(info.has_san);
     assert_false(info.is_ca);
     assert_int_equal(host(&bare, "check"), CRYPTO_ERR_BAD_CERTIFICATE);
-    quic_env_free(&t.env, bare.der);
+    quince_env_free(&t.env, bare.der);
     test_env_check_leaks(&t);
 }
 
@@ -240,23 +240,23 @@ static void test_host_rules(void **state)
     assert_int_equal(host(&w, ""), CRYPTO_ERR_BAD_CERTIFICATE);
     assert_int_equal(host(&w, "."), CRYPTO_ERR_BAD_CERTIFICATE);
     assert_int_equal(host(&w, NULL), CRYPTO_ERR_ARGUMENT);
-    quic_env_free(&t.env, w.der);
+    quince_env_free(&t.env, w.der);
     /* A wildcard over a single label is not honoured; nor is one inside a label. */
     cert tld = make(&t, "*.test", NULL, 0, 1, false);
     assert_int_equal(host(&tld, "a.test"), CRYPTO_ERR_BAD_CERTIFICATE);
-    quic_env_free(&t.env, tld.der);
+    quince_env_free(&t.env, tld.der);
     cert part = make(&t, "a*.example.test", NULL, 0, 1, false);
     assert_int_equal(host(&part, "ab.example.test"), CRYPTO_ERR_BAD_CERTIFICATE);
-    quic_env_free(&t.env, part.der);
+    quince_env_free(&t.env, part.der);
     /* A DNS name that looks like an address does not match the address. */
     cert dnsip = make(&t, "192.0.2.1", NULL, 0, 1, false);
     assert_int_equal(host(&dnsip, "192.0.2.1"), CRYPTO_ERR_BAD_CERTIFICATE);
-    quic_env_free(&t.env, dnsip.der);
+    quince_env_free(&t.env, dnsip.der);
     /* IPv4 vs IPv6 of the same bytes never match each other. */
     cert v4 = make(&t, NULL, "0.0.0.1", 0, 1, false);
     assert_int_equal(host(&v4, "0.0.0.1"), 0);
     assert_int_equal(host(&v4, "::1"), CRYPTO_ERR_BAD_CERTIFICATE);
-    quic_env_free(&t.env, v4.der);
+    quince_env_free(&t.env, v4.der);
     test_env_check_leaks(&t);
 }
 

@@ -66,13 +66,13 @@ int fixture_setup(void **state)
 int fixture_teardown(void **state)
 {
     (void)state;
-    const quic_env *env = &fx.t.env;
+    const quince_env *env = &fx.t.env;
     crypto_x509_store_free(env, fx.store);
     uint8_t *blobs[] = {fx.ca_der,       fx.ca_key_der,      fx.leaf_der,     fx.leaf_key_der,
                         fx.expired_der,  fx.expired_key_der, fx.other_ca_der, fx.other_ca_key_der,
                         fx.stranger_der, fx.stranger_key_der};
     for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++)
-        quic_env_free(env, blobs[i]);
+        quince_env_free(env, blobs[i]);
     crypto_privkey *keys[] = {fx.ca_key, fx.leaf_key, fx.expired_key, fx.other_ca_key,
                               fx.stranger_key};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

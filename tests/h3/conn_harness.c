@@ -11,8 +11,8 @@
 #include "h3/frame.h"
 #include "h3/qpack_encoder.h"
 #include "h3/settings.h"
-#include "quic/cursor.h"
-#include "quic/varint.h"
+#include "base/cursor.h"
+#include "base/varint.h"
 
 static hx_out *out_find(hx_ep *ep, uint64_t id, bool create)
 {
@@ -397,8 +397,8 @@ void hx_put_hex(hx_buf *b, const char *hex)
 
 void hx_put_varint(hx_buf *b, uint64_t v)
 {
-    quic_writer w = quic_writer_init(b->b + b->len, sizeof(b->b) - b->len);
-    assert_true(quic_put_varint(&w, v));
+    quince_writer w = quince_writer_init(b->b + b->len, sizeof(b->b) - b->len);
+    assert_true(quince_put_varint(&w, v));
     b->len = (size_t)(w.p - b->b);
 }
 
@@ -410,7 +410,7 @@ void hx_put_control_preface(hx_buf *b, const h3_settings *s)
         s = &def;
     }
     hx_put_varint(b, H3_STREAM_CONTROL);
-    quic_writer w = quic_writer_init(b->b + b->len, sizeof(b->b) - b->len);
+    quince_writer w = quince_writer_init(b->b + b->len, sizeof(b->b) - b->len);
     assert_true(h3_settings_put_frame(&w, s, H3_SETTINGS_NO_GREASE));
     b->len = (size_t)(w.p - b->b);
 }
@@ -425,14 +425,14 @@ void hx_put_headers(hx_buf *b, test_env *te, const char *const *kv)
     size_t len;
     assert_int_equal(h3_qpack_encode(enc, 0, f, n, sec, sizeof(sec), &len), H3_QPACK_OK);
     h3_qpack_encoder_free(enc);
-    quic_writer w = quic_writer_init(b->b + b->len, sizeof(b->b) - b->len);
+    quince_writer w = quince_writer_init(b->b + b->len, sizeof(b->b) - b->len);
     assert_true(h3_frame_put_headers(&w, sec, len));
     b->len = (size_t)(w.p - b->b);
 }
 
 void hx_put_data(hx_buf *b, const void *data, size_t len)
 {
-    quic_writer w = quic_writer_init(b->b + b->len, sizeof(b->b) - b->len);
+    quince_writer w = quince_writer_init(b->b + b->len, sizeof(b->b) - b->len);
     assert_true(h3_frame_put_data(&w, data, len));
     b->len = (size_t)(w.p - b->b);
 }

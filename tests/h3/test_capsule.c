@@ -7,7 +7,7 @@
 
 #include "h3/capsule.h"
 #include "h3/wt_codes.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 #define WIRE_ERR(code) H3_WIRE_ERROR(code)
@@ -18,25 +18,25 @@ static void test_encode_known_answers(void **state)
     uint8_t buf[64], want[64];
     size_t n;
     /* CLOSE_WEBTRANSPORT_SESSION code 0x102, message "bye". */
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_close_wt(&w, 0x102, (const uint8_t *)"bye", 3));
     n = test_unhex("6843 07 00000102 627965", want, sizeof(want));
     assert_int_equal(w.p - buf, n);
     assert_memory_equal(buf, want, n);
     /* REGISTER_DATAGRAM_NO_CONTEXT, format WEB_TRANSPORT, no additional data
      * (draft-ietf-masque-h3-datagram-04 §11.4). */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_register_no_context(&w, H3_DATAGRAM_FORMAT_WEBTRANSPORT, NULL, 0));
     n = test_unhex("80ff37a2 04 80ff7c00", want, sizeof(want));
     assert_int_equal(w.p - buf, n);
     assert_memory_equal(buf, want, n);
     /* DATAGRAM capsule. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"hi", 2));
     n = test_unhex("00 02 6869", want, sizeof(want));
     assert_memory_equal(buf, want, n);
     /* GREASE capsule: type 0x29 * 1 + 0x17 = 0x40 (a two-byte varint). */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_grease(&w, 1, (const uint8_t *)"z", 1));
     n = test_unhex("4040 01 7a", want, sizeof(want));
     assert_memory_equal(buf, want, n);
@@ -46,7 +46,7 @@ static void test_encode_known_answers(void **state)
     assert_false(h3_capsule_is_grease(0x00));
     /* Too small a buffer. */
     for (size_t cap = 0; cap < 10; cap++) {
-        w = quic_writer_init(buf, cap);
+        w = quince_writer_init(buf, cap);
         assert_false(h3_capsule_put_close_wt(&w, 0x102, (const uint8_t *)"bye", 3));
     }
 }
@@ -62,7 +62,7 @@ static void test_decode_roundtrip(void **state)
     test_env_init(&t, 10);
     const size_t lens[] = {0, 1, 59, 60, 1024};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         assert_true(h3_capsule_put_close_wt(&w, 0xfffffffe, msg, lens[i]));
         assert_true(h3_capsule_put_datagram(&w, msg, lens[i]));
         assert_true(h3_capsule_put_register_no_context(&w, 0x1234, msg, lens[i]));
@@ -102,12 +102,12 @@ static void test_decode_roundtrip(void **state)
     }
     test_env_check_leaks(&t);
     /* The message limit: 1024 bytes is accepted, 1025 is not (draft-02 §5). */
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_false(h3_capsule_put_close_wt(&w, 1, msg, 1025));
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_header(&w, H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION, 4 + 1025));
-    assert_true(quic_put_u32(&w, 1));
-    assert_true(quic_put_bytes(&w, msg, 1025));
+    assert_true(quince_put_u32(&w, 1));
+    assert_true(quince_put_bytes(&w, msg, 1025));
     assert_int_equal(h3_capsule_decode(buf, (size_t)(w.p - buf), &c), WIRE_ERR(H3_MESSAGE_ERROR));
     /* Close capsules too short for the error code, a registration without its type. */
     const uint8_t short_close[] = {0x68, 0x43, 0x03, 0x00, 0x00, 0x01};
@@ -138,7 +138,7 @@ static void cap_log_put(cap_log *l, const void *p, size_t n)
     l->len += n;
 }
 
-static int run_capsules(size_t bound, const quic_env *env, const uint8_t *in, size_t len,
+static int run_capsules(size_t bound, const quince_env *env, const uint8_t *in, size_t len,
                         unsigned step, cap_log *log)
 {
     h3_capsule_reader r;
@@ -214,12 +214,12 @@ static void test_reader_in_pieces(void **state)
     static uint8_t in[8192];
     uint8_t pad[3000];
     memset(pad, 0xab, sizeof(pad));
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_grease(&w, 12345, pad, 17));
     assert_true(h3_capsule_put_register_no_context(&w, H3_DATAGRAM_FORMAT_WEBTRANSPORT, NULL, 0));
     assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"ping", 4));
     assert_true(h3_capsule_put_header(&w, 0x1234567, sizeof(pad))); /* unknown, over the bound */
-    assert_true(quic_put_bytes(&w, pad, sizeof(pad)));
+    assert_true(quince_put_bytes(&w, pad, sizeof(pad)));
     assert_true(h3_capsule_put_datagram(&w, pad, 2000)); /* over the bound: dropped */
     assert_true(h3_capsule_put_datagram(&w, NULL, 0));
     assert_true(h3_capsule_put_close_wt(&w, 42, (const uint8_t *)"done", 4));
@@ -270,7 +270,7 @@ static void test_unknown_not_buffered(void **state)
 {
     (void)state;
     static uint8_t in[1 << 20];
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_header(&w, h3_capsule_grease_type(99), sizeof(in) - 16));
     size_t hdr = (size_t)(w.p - in);
     memset(in + hdr, 0x11, sizeof(in) - 16);
@@ -307,32 +307,32 @@ static void test_reader_negative(void **state)
     uint8_t msg[1100];
     memset(msg, 'r', sizeof(msg));
     static cap_log log;
-    quic_writer w;
+    quince_writer w;
 
     /* A 1024-byte close message is accepted... */
-    w = quic_writer_init(in, sizeof(in));
+    w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_close_wt(&w, 7, msg, 1024));
     check_capsule_cuts(0, in, (size_t)(w.p - in), 0, &log);
     assert_int_equal(log.n, 1);
     /* ... even with the smallest bound ... */
     check_capsule_cuts(1, in, (size_t)(w.p - in), 0, &log);
     /* ... and 1025 bytes is H3_MESSAGE_ERROR. */
-    w = quic_writer_init(in, sizeof(in));
+    w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_header(&w, H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION, 4 + 1025));
-    assert_true(quic_put_u32(&w, 7));
-    assert_true(quic_put_bytes(&w, msg, 1025));
+    assert_true(quince_put_u32(&w, 7));
+    assert_true(quince_put_bytes(&w, msg, 1025));
     check_capsule_cuts(0, in, (size_t)(w.p - in), WIRE_ERR(H3_MESSAGE_ERROR), &log);
     /* A close capsule of 3 bytes. */
     const uint8_t short_close[] = {0x68, 0x43, 0x03, 0x00, 0x00, 0x01};
     check_capsule_cuts(0, short_close, sizeof(short_close), WIRE_ERR(H3_MESSAGE_ERROR), &log);
     /* Anything after a close capsule: H3_MESSAGE_ERROR (draft-02 §5). */
-    w = quic_writer_init(in, sizeof(in));
+    w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_close_wt(&w, 0, NULL, 0));
     assert_true(h3_capsule_put_grease(&w, 0, NULL, 0));
     check_capsule_cuts(0, in, (size_t)(w.p - in), WIRE_ERR(H3_MESSAGE_ERROR), &log);
     assert_int_equal(log.n, 1);
     /* A registration over the bound: H3_EXCESSIVE_LOAD. */
-    w = quic_writer_init(in, sizeof(in));
+    w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_register_no_context(&w, 1, msg, 1100));
     check_capsule_cuts(1100, in, (size_t)(w.p - in), WIRE_ERR(H3_EXCESSIVE_LOAD), &log);
     check_capsule_cuts(1101, in, (size_t)(w.p - in), 0, &log);
@@ -367,7 +367,7 @@ static void test_reader_buffer_release(void **state)
     static uint8_t in[12000];
     static uint8_t payload[10000];
     memset(payload, 0x33, sizeof(payload));
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_capsule_put_datagram(&w, payload, sizeof(payload)));
     assert_true(h3_capsule_put_datagram(&w, payload, 100));
     size_t len = (size_t)(w.p - in), first = len - 103;
@@ -406,9 +406,9 @@ static void test_datagram_prefix(void **state)
     size_t plen;
     const uint64_t ids[] = {0, 4, 252, 256, 65532, 65536, (H3_DATAGRAM_MAX_QUARTER_STREAM_ID)*4};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         assert_true(h3_datagram_put_prefix(&w, ids[i]));
-        assert_true(quic_put_bytes(&w, "xy", 2));
+        assert_true(quince_put_bytes(&w, "xy", 2));
         size_t len = (size_t)(w.p - buf);
         assert_int_equal(len, h3_datagram_prefix_len(ids[i]) + 2);
         assert_int_equal(h3_datagram_parse(buf, len, &sid, &p, &plen), 0);
@@ -430,10 +430,10 @@ static void test_datagram_prefix(void **state)
     assert_int_equal(h3_datagram_parse(too_big, sizeof(too_big), &sid, &p, &plen),
                      WIRE_ERR(H3_DATAGRAM_ERROR));
     /* Only client-initiated bidirectional stream IDs have a prefix. */
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_false(h3_datagram_put_prefix(&w, 1));
     assert_int_equal(h3_datagram_prefix_len(2), 0);
-    assert_int_equal(h3_datagram_prefix_len(QUIC_VARINT_MAX + 1), 0);
+    assert_int_equal(h3_datagram_prefix_len(QUINCE_VARINT_MAX + 1), 0);
 }
 
 /* ---- WebTransport error code mapping (draft-02 §4.3) ---- */

@@ -312,7 +312,7 @@ static void test_extended_connect_datagrams(void **state)
     assert_int_equal(h3_conn_submit_response(S.conn, id, f, n, false), H3_OK);
     /* A capsule in DATA reaches the server raw. */
     uint8_t cap[64];
-    quic_writer w = quic_writer_init(cap, sizeof(cap));
+    quince_writer w = quince_writer_init(cap, sizeof(cap));
     assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"cap", 3));
     size_t cap_len = (size_t)(w.p - cap);
     assert_int_equal(h3_conn_send_data(C.conn, id, cap, cap_len, false), H3_OK);

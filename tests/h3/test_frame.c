@@ -7,7 +7,7 @@
 
 #include "h3/frame.h"
 #include "h3/settings.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 #define WIRE_ERR(code) H3_WIRE_ERROR(code)
@@ -43,25 +43,25 @@ static void test_known_answers(void **state)
 {
     (void)state;
     uint8_t buf[64];
-    quic_writer w;
+    quince_writer w;
     /* RFC 9114 §7.2.6: GOAWAY carrying stream ID 4. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_frame_put_goaway(&w, 4));
     const uint8_t goaway[] = {0x07, 0x01, 0x04};
     assert_int_equal(w.p - buf, sizeof(goaway));
     assert_memory_equal(buf, goaway, sizeof(goaway));
     /* MAX_PUSH_ID 16383: a two-byte varint payload. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_frame_put_max_push_id(&w, 16383));
     const uint8_t mpi[] = {0x0d, 0x02, 0x7f, 0xff};
     assert_memory_equal(buf, mpi, sizeof(mpi));
     /* CANCEL_PUSH 64. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_frame_put_cancel_push(&w, 64));
     const uint8_t cp[] = {0x03, 0x02, 0x40, 0x40};
     assert_memory_equal(buf, cp, sizeof(cp));
     /* DATA "abc", HEADERS with a two-byte section, PUSH_PROMISE 1 + section. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_frame_put_data(&w, (const uint8_t *)"abc", 3));
     assert_true(h3_frame_put_headers(&w, (const uint8_t *)"\x00\x00", 2));
     assert_true(h3_frame_put_push_promise(&w, 1, (const uint8_t *)"\x00\x00\xd1", 3));
@@ -70,7 +70,7 @@ static void test_known_answers(void **state)
     assert_int_equal(w.p - buf, sizeof(seq));
     assert_memory_equal(buf, seq, sizeof(seq));
     /* A GREASE frame: type 0x1f * 2 + 0x21 = 0x5f as a two-byte varint. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_frame_put_grease(&w, 2, (const uint8_t *)"x", 1));
     const uint8_t gr[] = {0x40, 0x5f, 0x01, 'x'};
     assert_memory_equal(buf, gr, sizeof(gr));
@@ -83,18 +83,18 @@ static void test_roundtrip_every_type(void **state)
     static uint8_t big[20000];
     for (size_t i = 0; i < sizeof(big); i++)
         big[i] = (uint8_t)(i * 7);
-    const uint64_t ids[] = {0, 1, 63, 64, 16383, 16384, 1073741823, 1073741824, QUIC_VARINT_MAX};
+    const uint64_t ids[] = {0, 1, 63, 64, 16383, 16384, 1073741823, 1073741824, QUINCE_VARINT_MAX};
     static uint8_t buf[20100];
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         const uint64_t types[] = {H3_FRAME_CANCEL_PUSH, H3_FRAME_GOAWAY, H3_FRAME_MAX_PUSH_ID};
         for (size_t t = 0; t < 3; t++) {
-            quic_writer w = quic_writer_init(buf, sizeof(buf));
+            quince_writer w = quince_writer_init(buf, sizeof(buf));
             bool ok = types[t] == H3_FRAME_CANCEL_PUSH ? h3_frame_put_cancel_push(&w, ids[i])
                       : types[t] == H3_FRAME_GOAWAY    ? h3_frame_put_goaway(&w, ids[i])
                                                        : h3_frame_put_max_push_id(&w, ids[i]);
             assert_true(ok);
             size_t len = (size_t)(w.p - buf);
-            assert_int_equal(len, 2 + quic_varint_len(ids[i]));
+            assert_int_equal(len, 2 + quince_varint_len(ids[i]));
             h3_frame f;
             assert_int_equal(h3_frame_decode(buf, len, &f), (int)len);
             assert_int_equal(f.type, types[t]);
@@ -102,14 +102,14 @@ static void test_roundtrip_every_type(void **state)
             check_truncations(buf, len);
             /* Too small a buffer fails, at every size. */
             for (size_t cap = 0; cap < len; cap++) {
-                quic_writer s = quic_writer_init(buf, cap);
+                quince_writer s = quince_writer_init(buf, cap);
                 assert_false(types[t] == H3_FRAME_GOAWAY ? h3_frame_put_goaway(&s, ids[i])
                                                          : h3_frame_put_cancel_push(&s, ids[i]));
                 assert_true(s.overflow);
             }
         }
         /* PUSH_PROMISE with this push ID and a section. */
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         assert_true(h3_frame_put_push_promise(&w, ids[i], big, 100));
         size_t len = (size_t)(w.p - buf);
         h3_frame f;
@@ -124,7 +124,7 @@ static void test_roundtrip_every_type(void **state)
     const size_t sizes[] = {0, 1, 63, 64, 16383, 16384, sizeof(big)};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (int hdrs = 0; hdrs < 2; hdrs++) {
-            quic_writer w = quic_writer_init(buf, sizeof(buf));
+            quince_writer w = quince_writer_init(buf, sizeof(buf));
             assert_true(hdrs ? h3_frame_put_headers(&w, big, sizes[i])
                              : h3_frame_put_data(&w, big, sizes[i]));
             size_t len = (size_t)(w.p - buf);
@@ -144,7 +144,7 @@ static void test_roundtrip_every_type(void **state)
     h3_settings s;
     h3_settings_init(&s);
     assert_int_equal(h3_settings_set(&s, H3_SETTING_QPACK_MAX_TABLE_CAPACITY, 4096), 0);
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_settings_put_frame(&w, &s, 0));
     size_t len = (size_t)(w.p - buf);
     h3_frame f;
@@ -153,7 +153,7 @@ static void test_roundtrip_every_type(void **state)
     check_truncations(buf, len);
     /* GREASE frames decode as opaque unknown frames. */
     for (uint64_t r = 0; r < 200; r += 13) {
-        w = quic_writer_init(buf, sizeof(buf));
+        w = quince_writer_init(buf, sizeof(buf));
         assert_true(h3_frame_put_grease(&w, r * 0x123456789ULL, big, r));
         len = (size_t)(w.p - buf);
         assert_int_equal(h3_frame_decode(buf, len, &f), (int)len);
@@ -220,7 +220,7 @@ static void test_uni_stream_headers(void **state)
         {0x22, H3_UNI_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         assert_true(h3_uni_put_type(&w, simple[i].type));
         size_t len = (size_t)(w.p - buf);
         assert_int_equal(h3_uni_header_parse(buf, len, true, &h), (int)len);
@@ -229,7 +229,7 @@ static void test_uni_stream_headers(void **state)
         assert_int_equal(h3_uni_header_parse(buf, 0, true, &h), H3_WIRE_NEED_MORE);
     }
     /* Push stream: type 0x01 then the push ID; every truncation needs more. */
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_uni_put_push(&w, 70000));
     const uint8_t push[] = {0x01, 0x80, 0x01, 0x11, 0x70};
     assert_int_equal(w.p - buf, sizeof(push));
@@ -240,7 +240,7 @@ static void test_uni_stream_headers(void **state)
     assert_int_equal(h.kind, H3_UNI_PUSH);
     assert_int_equal(h.id, 70000);
     /* WebTransport stream: 0x54 (two-byte varint 0x40 0x54) + session ID 4. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_uni_put_webtransport(&w, 4));
     const uint8_t wt[] = {0x40, 0x54, 0x04, 'h', 'i'};
     assert_memory_equal(buf, wt, 3);
@@ -254,7 +254,7 @@ static void test_uni_stream_headers(void **state)
     /* A session ID that is not a client bidi stream ID: H3_ID_ERROR. */
     const uint8_t wt_bad[] = {0x40, 0x54, 0x05};
     assert_int_equal(h3_uni_header_parse(wt_bad, sizeof(wt_bad), true, &h), WIRE_ERR(H3_ID_ERROR));
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_false(h3_uni_put_webtransport(&w, 2));
 }
 
@@ -263,7 +263,7 @@ static void test_wt_bidi_header(void **state)
     (void)state;
     uint8_t buf[16];
     uint64_t sid = 99;
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_wt_put_bidi_header(&w, 8));
     const uint8_t want[] = {0x40, 0x41, 0x08};
     assert_int_equal(w.p - buf, sizeof(want));
@@ -276,7 +276,7 @@ static void test_wt_bidi_header(void **state)
     assert_int_equal(h3_wt_bidi_header_parse(headers, sizeof(headers), &sid), 0);
     const uint8_t bad[] = {0x40, 0x41, 0x06};
     assert_int_equal(h3_wt_bidi_header_parse(bad, sizeof(bad), &sid), WIRE_ERR(H3_ID_ERROR));
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_false(h3_wt_put_bidi_header(&w, 1));
 }
 
@@ -316,7 +316,7 @@ static void log_event(ev_log *l, const h3_frame_event *ev)
 
 /* Feed input cut into pieces: step 0 = all at once, otherwise sizes from a
  * small generator seeded by step. Returns the first error or finish()'s code. */
-static int run_reader(const h3_frame_reader_config *cfg, const quic_env *env, const uint8_t *in,
+static int run_reader(const h3_frame_reader_config *cfg, const quince_env *env, const uint8_t *in,
                       size_t len, unsigned step, ev_log *log)
 {
     h3_frame_reader r;
@@ -385,7 +385,7 @@ static void test_reader_request_stream(void **state)
     static uint8_t body[3000];
     for (size_t i = 0; i < sizeof(body); i++)
         body[i] = (uint8_t)(i ^ (i >> 8));
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_frame_put_headers(&w, (const uint8_t *)"\x00\x00\xd1\xd7", 4));
     assert_true(h3_frame_put_grease(&w, 77, body, 50));
     assert_true(h3_frame_put_data(&w, body, sizeof(body)));
@@ -442,7 +442,7 @@ static void test_reader_control_stream(void **state)
     h3_settings_init(&s);
     assert_int_equal(h3_settings_set(&s, H3_SETTING_QPACK_MAX_TABLE_CAPACITY, 65536), 0);
     assert_int_equal(h3_settings_set(&s, H3_SETTING_ENABLE_WEBTRANSPORT, 1), 0);
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_settings_put_frame(&w, &s, 12345));
     assert_true(h3_frame_put_grease(&w, 9, (const uint8_t *)"pad", 3));
     assert_true(h3_frame_put_max_push_id(&w, 10));
@@ -479,9 +479,9 @@ static void test_reader_webtransport_stream(void **state)
 {
     (void)state;
     uint8_t in[64];
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_wt_put_bidi_header(&w, 0));
-    assert_true(quic_put_bytes(&w, "\x00\x01hello, any bytes \x07\x01", 22));
+    assert_true(quince_put_bytes(&w, "\x00\x01hello, any bytes \x07\x01", 22));
     size_t len = (size_t)(w.p - in);
     h3_frame_reader_config cfg = {.role = H3_ROLE_REQUEST, .webtransport = true};
     static ev_log log;
@@ -492,7 +492,7 @@ static void test_reader_webtransport_stream(void **state)
     assert_memory_equal(log.bytes + 24, in + 3, 22);
 
     /* 0x41 after the first frame is not allowed. */
-    w = quic_writer_init(in, sizeof(in));
+    w = quince_writer_init(in, sizeof(in));
     assert_true(h3_frame_put_headers(&w, (const uint8_t *)"\x00\x00", 2));
     assert_true(h3_wt_put_bidi_header(&w, 0));
     len = (size_t)(w.p - in);
@@ -588,7 +588,7 @@ static void test_reader_bound_exact(void **state)
     static uint8_t in[300];
     uint8_t section[100];
     memset(section, 0x5a, sizeof(section));
-    quic_writer w = quic_writer_init(in, sizeof(in));
+    quince_writer w = quince_writer_init(in, sizeof(in));
     assert_true(h3_frame_put_headers(&w, section, 100));
     size_t len = (size_t)(w.p - in);
     h3_frame_reader_config cfg = {.role = H3_ROLE_REQUEST, .max_frame_payload = 100};
@@ -631,7 +631,7 @@ static void test_reader_memory(void **state)
     static uint8_t big[10100];
     static uint8_t section[10000];
     memset(section, 0x42, sizeof(section));
-    quic_writer w = quic_writer_init(big, sizeof(big));
+    quince_writer w = quince_writer_init(big, sizeof(big));
     assert_true(h3_frame_put_headers(&w, section, sizeof(section)));
     size_t big_len = (size_t)(w.p - big);
     h3_frame_reader_init(&r, &cfg, &t.env);
@@ -679,7 +679,7 @@ static void test_reader_random_sequences(void **state)
             size_t off, len;
         } want[40];
         size_t n_want = 0;
-        quic_writer w = quic_writer_init(in, sizeof(in));
+        quince_writer w = quince_writer_init(in, sizeof(in));
         size_t n_frames = 1 + next_rand(&x) % 40;
         for (size_t f = 0; f < n_frames; f++) {
             size_t off = next_rand(&x) % 2048, len = next_rand(&x) % 1500;

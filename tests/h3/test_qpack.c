@@ -20,23 +20,23 @@
 static void int_roundtrip(unsigned prefix, uint64_t v, uint8_t flags)
 {
     uint8_t buf[16];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_qpack_put_int(&w, flags, prefix, v));
     size_t n = (size_t)(w.p - buf);
     assert_int_equal(n, h3_qpack_int_len(prefix, v));
     assert_int_equal(buf[0] & ~((1u << prefix) - 1) & 0xff, flags);
-    quic_reader r = quic_reader_init(buf, n);
+    quince_reader r = quince_reader_init(buf, n);
     uint64_t got;
     assert_int_equal(h3_qpack_get_int(&r, prefix, &got), H3_QPACK_OK);
     assert_int_equal(got, v);
-    assert_true(quic_reader_empty(&r));
+    assert_true(quince_reader_empty(&r));
     for (size_t cut = 0; cut < n; cut++) {
-        quic_reader t = quic_reader_init(buf, cut);
+        quince_reader t = quince_reader_init(buf, cut);
         assert_int_equal(h3_qpack_get_int(&t, prefix, &got), H3_QPACK_ERR_TRUNCATED);
         assert_ptr_equal(t.p, buf);
     }
     /* too little room fails */
-    quic_writer s = quic_writer_init(buf, n - 1);
+    quince_writer s = quince_writer_init(buf, n - 1);
     assert_false(h3_qpack_put_int(&s, flags, prefix, v));
 }
 
@@ -45,7 +45,7 @@ static void test_integer_prefixes(void **state)
     (void)state;
     /* RFC 7541 C.1.1-C.1.3 */
     uint8_t buf[8];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_qpack_put_int(&w, 0, 5, 10));
     assert_true(h3_qpack_put_int(&w, 0, 5, 1337));
     assert_true(h3_qpack_put_int(&w, 0, 8, 42));
@@ -77,21 +77,21 @@ static void test_integer_overflow(void **state)
     uint64_t v;
     /* 2^62 with a 5-bit prefix: 31 + (2^62 - 31) */
     uint8_t buf[16];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_qpack_put_int(&w, 0, 5, H3_QPACK_INT_MAX + 1)); /* the writer does not judge */
-    quic_reader r = quic_reader_init(buf, (size_t)(w.p - buf));
+    quince_reader r = quince_reader_init(buf, (size_t)(w.p - buf));
     assert_int_equal(h3_qpack_get_int(&r, 5, &v), H3_QPACK_ERR_INTEGER);
     /* UINT64_MAX-sized continuation */
     const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    r = quic_reader_init(big, sizeof(big));
+    r = quince_reader_init(big, sizeof(big));
     assert_int_equal(h3_qpack_get_int(&r, 8, &v), H3_QPACK_ERR_INTEGER);
     /* Overlong: zero continuation groups beyond what 62 bits need. */
     const uint8_t pad[] = {0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
-    r = quic_reader_init(pad, sizeof(pad));
+    r = quince_reader_init(pad, sizeof(pad));
     assert_int_equal(h3_qpack_get_int(&r, 5, &v), H3_QPACK_ERR_INTEGER);
     /* Nine groups with leading zeros is still accepted (value 31). */
     const uint8_t nine[] = {0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
-    r = quic_reader_init(nine, sizeof(nine));
+    r = quince_reader_init(nine, sizeof(nine));
     assert_int_equal(h3_qpack_get_int(&r, 5, &v), H3_QPACK_OK);
     assert_int_equal(v, 31);
 }
@@ -101,14 +101,14 @@ static void test_strings(void **state)
     (void)state;
     uint8_t buf[64];
     const char *s = "www.example.com";
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_qpack_put_string(&w, 0x40, 5, (const uint8_t *)s, strlen(s), true));
     /* 01 H=1 len=12 (5-bit prefix) then the RFC 7541 C.4.1 Huffman bytes */
     uint8_t want[16];
     size_t wl = test_unhex("6c f1e3 c2e5 f23a 6ba0 ab90 f4ff", want, sizeof(want));
     assert_int_equal(w.p - buf, (ptrdiff_t)wl);
     assert_memory_equal(buf, want, wl);
-    quic_reader r = quic_reader_init(buf, wl);
+    quince_reader r = quince_reader_init(buf, wl);
     const uint8_t *data;
     size_t len;
     bool huff;
@@ -116,14 +116,14 @@ static void test_strings(void **state)
     assert_true(huff);
     assert_int_equal(len, 12);
     /* Without Huffman, and a string that Huffman would not shorten. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_qpack_put_string(&w, 0x00, 7, (const uint8_t *)"abc", 3, false));
     assert_true(h3_qpack_put_string(&w, 0x00, 7, (const uint8_t *)"\xff\xfe", 2, true));
     const uint8_t want2[] = {0x03, 'a', 'b', 'c', 0x02, 0xff, 0xfe};
     assert_memory_equal(buf, want2, sizeof(want2));
     /* Length beyond the input is truncation and leaves the cursor. */
     const uint8_t trunc[] = {0x05, 'a', 'b'};
-    r = quic_reader_init(trunc, sizeof(trunc));
+    r = quince_reader_init(trunc, sizeof(trunc));
     assert_int_equal(h3_qpack_get_string(&r, 7, &data, &len, &huff), H3_QPACK_ERR_TRUNCATED);
     assert_ptr_equal(r.p, trunc);
 }

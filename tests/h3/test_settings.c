@@ -7,7 +7,7 @@
 
 #include "h3/frame.h"
 #include "h3/settings.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 #define WIRE_ERR(code) H3_WIRE_ERROR(code)
@@ -32,7 +32,7 @@ static void test_chromium_like(void **state)
     assert_int_equal(h3_settings_set(&s, H3_SETTING_H3_DATAGRAM_DRAFT04, 1), 0);
     assert_int_equal(h3_settings_set(&s, H3_SETTING_ENABLE_WEBTRANSPORT, 1), 0);
     uint8_t buf[128];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     /* grease 5: identifier 0x1f * 5 + 0x21 = 0xbc, value 5. */
     assert_true(h3_settings_put_frame(&w, &s, 5));
     size_t len = (size_t)(w.p - buf);
@@ -71,16 +71,16 @@ static void test_chromium_like(void **state)
 
     /* Every smaller buffer fails cleanly. */
     for (size_t cap = 0; cap < len; cap++) {
-        quic_writer s2 = quic_writer_init(buf, cap);
+        quince_writer s2 = quince_writer_init(buf, cap);
         assert_false(h3_settings_put_frame(&s2, &s, 5));
         assert_true(s2.overflow);
     }
     /* Deterministic GREASE: the same value gives the same bytes, others differ. */
     uint8_t again[128];
-    w = quic_writer_init(again, sizeof(again));
+    w = quince_writer_init(again, sizeof(again));
     assert_true(h3_settings_put_frame(&w, &s, 5));
     assert_memory_equal(again, want, want_len);
-    w = quic_writer_init(again, sizeof(again));
+    w = quince_writer_init(again, sizeof(again));
     assert_true(h3_settings_put_frame(&w, &s, H3_SETTINGS_NO_GREASE));
     assert_int_equal(w.p - again, want_len - 3);
 }
@@ -95,7 +95,7 @@ static void test_defaults_and_empty(void **state)
     assert_int_equal(s.qpack_blocked_streams, 0);
     assert_int_equal(s.present, 0);
     uint8_t buf[8];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_settings_put_frame(&w, &s, H3_SETTINGS_NO_GREASE));
     const uint8_t empty[] = {0x04, 0x00};
     assert_memory_equal(buf, empty, 2);
@@ -131,10 +131,10 @@ static void test_grease_and_extensions(void **state)
     assert_int_equal(v, 7);
     /* More unknown identifiers than the list holds: the rest are ignored. */
     uint8_t buf[256];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     for (uint64_t id = 0x100; id < 0x100 + H3_SETTINGS_MAX_EXTRA + 5; id++) {
-        assert_true(quic_put_varint(&w, id));
-        assert_true(quic_put_varint(&w, id * 2));
+        assert_true(quince_put_varint(&w, id));
+        assert_true(quince_put_varint(&w, id * 2));
     }
     assert_int_equal(h3_settings_decode(buf, (size_t)(w.p - buf), &s), 0);
     assert_int_equal(s.n_extra, H3_SETTINGS_MAX_EXTRA);
@@ -147,7 +147,7 @@ static void test_grease_and_extensions(void **state)
     assert_int_equal(h3_settings_set(&mine, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1), 0);
     assert_int_equal(h3_settings_set(&mine, 0xf07000, 1), 0);    /* an extension */
     assert_int_equal(h3_settings_set(&mine, 0x4d45, 123456), 0); /* another */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_settings_put_frame(&w, &mine, 0xdeadbeef));
     h3_frame f;
     assert_int_equal(h3_frame_decode(buf, (size_t)(w.p - buf), &f), (int)(w.p - buf));
@@ -157,9 +157,9 @@ static void test_grease_and_extensions(void **state)
     assert_true(h3_settings_get(&s, 0x4d45, &v));
     assert_int_equal(v, 123456);
     /* The GREASE identifier chosen from 0xdeadbeef is a reserved one. */
-    quic_reader r = quic_reader_init(f.payload, f.payload_len);
+    quince_reader r = quince_reader_init(f.payload, f.payload_len);
     uint64_t id = 0, last_id = 0;
-    while (quic_get_varint(&r, &id) && quic_get_varint(&r, &v))
+    while (quince_get_varint(&r, &id) && quince_get_varint(&r, &v))
         last_id = id;
     assert_true(h3_is_grease(last_id));
     assert_int_equal(last_id, h3_grease_codepoint(0xdeadbeef));
@@ -176,7 +176,7 @@ static void test_set_rejects(void **state)
     assert_int_equal(h3_settings_set(&s, 0, 1), WIRE_ERR(H3_SETTINGS_ERROR));
     assert_int_equal(h3_settings_set(&s, 0x21, 1), WIRE_ERR(H3_SETTINGS_ERROR));
     assert_int_equal(h3_settings_set(&s, H3_SETTING_H3_DATAGRAM, 2), WIRE_ERR(H3_SETTINGS_ERROR));
-    assert_int_equal(h3_settings_set(&s, 6, QUIC_VARINT_MAX + 1), WIRE_ERR(H3_SETTINGS_ERROR));
+    assert_int_equal(h3_settings_set(&s, 6, QUINCE_VARINT_MAX + 1), WIRE_ERR(H3_SETTINGS_ERROR));
     assert_int_equal(h3_settings_set(&s, 0x1234, 1), 0);
     assert_int_equal(h3_settings_set(&s, 0x1234, 2), WIRE_ERR(H3_SETTINGS_ERROR));
     for (uint64_t i = 1; i < H3_SETTINGS_MAX_EXTRA; i++)
@@ -235,10 +235,10 @@ static void test_count_bound(void **state)
     uint8_t buf[1024];
     h3_settings s;
     for (int extra = 0; extra < 2; extra++) {
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         for (uint64_t n = 0; n < H3_SETTINGS_MAX_COUNT + (uint64_t)extra; n++) {
-            assert_true(quic_put_varint(&w, h3_grease_codepoint(n)));
-            assert_true(quic_put_varint(&w, n));
+            assert_true(quince_put_varint(&w, h3_grease_codepoint(n)));
+            assert_true(quince_put_varint(&w, n));
         }
         int rc = h3_settings_decode(buf, (size_t)(w.p - buf), &s);
         assert_int_equal(rc, extra ? WIRE_ERR(H3_EXCESSIVE_LOAD) : 0);
@@ -256,7 +256,7 @@ static void test_settings_through_reader(void **state)
     assert_int_equal(h3_settings_set(&s, H3_SETTING_QPACK_BLOCKED_STREAMS, 16), 0);
     assert_int_equal(h3_settings_set(&s, H3_SETTING_MAX_FIELD_SECTION_SIZE, 1 << 20), 0);
     uint8_t buf[64];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_settings_put_frame(&w, &s, 42));
     size_t len = (size_t)(w.p - buf);
     h3_frame_reader_config cfg = {.role = H3_ROLE_CONTROL};

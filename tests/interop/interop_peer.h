@@ -17,7 +17,7 @@
  * both without deadlock. Deadlines are CLOCK_MONOTONIC milliseconds.
  */
 typedef struct interop_peer {
-    const quic_env *env;
+    const quince_env *env;
     crypto_tls *tls;
     crypto_tls_callbacks callbacks; /* outlives the engine, which may keep a pointer */
     tls_record_layer rl;
@@ -47,7 +47,7 @@ typedef struct interop_peer {
 } interop_peer;
 
 /* fd: a connected TCP socket (made non-blocking here); the peer owns it. */
-int interop_peer_init(interop_peer *p, const quic_env *env, const crypto_tls_config *config, int fd,
+int interop_peer_init(interop_peer *p, const quince_env *env, const crypto_tls_config *config, int fd,
                       const char *name);
 void interop_peer_free(interop_peer *p);
 

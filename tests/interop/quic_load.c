@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         return 2;
     }
     static const char *const alpn[] = {"hq-interop", NULL};
-    quic_env env = io_env_default();
+    quince_env env = io_env_default();
     quic_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.tls.alpn = alpn;

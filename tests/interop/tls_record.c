@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crypto/hkdf_label.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 
 int tls_bytes_append(tls_bytes *b, const uint8_t *data, size_t len)
 {
@@ -42,7 +42,7 @@ void tls_bytes_free(tls_bytes *b)
     memset(b, 0, sizeof(*b));
 }
 
-void tls_record_init(tls_record_layer *rl, const quic_env *env, bool is_client)
+void tls_record_init(tls_record_layer *rl, const quince_env *env, bool is_client)
 {
     memset(rl, 0, sizeof(*rl));
     rl->env = env;
@@ -51,7 +51,7 @@ void tls_record_init(tls_record_layer *rl, const quic_env *env, bool is_client)
     rl->accept_ccs = true;
 }
 
-static void key_clear(const quic_env *env, tls_record_key *k)
+static void key_clear(const quince_env *env, tls_record_key *k)
 {
     if (k->aead != NULL)
         crypto_aead_free(env, k->aead);
@@ -128,14 +128,14 @@ static int write_one(tls_record_layer *rl, crypto_level level, uint8_t type, con
                      size_t len)
 {
     uint8_t rec[TLS_RECORD_HEADER_LEN + TLS_MAX_PLAINTEXT + 1 + CRYPTO_AEAD_TAG_LEN];
-    quic_writer w = quic_writer_init(rec, sizeof(rec));
+    quince_writer w = quince_writer_init(rec, sizeof(rec));
     if (level == CRYPTO_LEVEL_INITIAL) {
         /* legacy_record_version: 0x0301 is allowed for an initial ClientHello
          * and is what deployed clients send; 0x0303 everywhere else. */
-        quic_put_u8(&w, type);
-        quic_put_u16(&w, rl->is_client ? 0x0301 : 0x0303);
-        quic_put_u16(&w, (uint16_t)len);
-        quic_put_bytes(&w, data, len);
+        quince_put_u8(&w, type);
+        quince_put_u16(&w, rl->is_client ? 0x0301 : 0x0303);
+        quince_put_u16(&w, (uint16_t)len);
+        quince_put_bytes(&w, data, len);
         return tls_bytes_append(&rl->out, rec, (size_t)(w.p - rec));
     }
     tls_record_key *k = &rl->write[level];
@@ -143,12 +143,12 @@ static int write_one(tls_record_layer *rl, crypto_level level, uint8_t type, con
         return CRYPTO_ERR_ARGUMENT;
     /* TLSInnerPlaintext: content, real type, no padding. */
     size_t inner = len + 1;
-    quic_put_u8(&w, TLS_CT_APPLICATION_DATA);
-    quic_put_u16(&w, 0x0303);
-    quic_put_u16(&w, (uint16_t)(inner + CRYPTO_AEAD_TAG_LEN));
+    quince_put_u8(&w, TLS_CT_APPLICATION_DATA);
+    quince_put_u16(&w, 0x0303);
+    quince_put_u16(&w, (uint16_t)(inner + CRYPTO_AEAD_TAG_LEN));
     uint8_t *body = w.p;
-    quic_put_bytes(&w, data, len);
-    quic_put_u8(&w, type);
+    quince_put_bytes(&w, data, len);
+    quince_put_u8(&w, type);
     uint8_t nonce[CRYPTO_AEAD_NONCE_LEN];
     make_nonce(k, nonce);
     int n = crypto_aead_seal(k->aead, nonce, rec, TLS_RECORD_HEADER_LEN, body, inner, body);
@@ -208,16 +208,16 @@ static int unexpected(tls_record_layer *rl)
 int tls_record_next(tls_record_layer *rl, tls_record *rec)
 {
     for (;;) {
-        quic_reader r = quic_reader_init(rl->in.data, rl->in.len);
+        quince_reader r = quince_reader_init(rl->in.data, rl->in.len);
         uint8_t type;
         uint16_t version, length;
         const uint8_t *body;
-        if (!quic_get_u8(&r, &type) || !quic_get_u16(&r, &version) || !quic_get_u16(&r, &length))
+        if (!quince_get_u8(&r, &type) || !quince_get_u16(&r, &version) || !quince_get_u16(&r, &length))
             return 0;
         (void)version; /* legacy_record_version: MUST be ignored */
         if (length > TLS_MAX_CIPHERTEXT)
             return fail(rl, TLS_ALERT_RECORD_OVERFLOW, CRYPTO_ERR_DECODE_ERROR);
-        if (!quic_get_bytes(&r, length, &body))
+        if (!quince_get_bytes(&r, length, &body))
             return 0;
         size_t consumed = TLS_RECORD_HEADER_LEN + length;
 

@@ -31,7 +31,7 @@
 #define TLS_MAX_PLAINTEXT 16384          /* 2^14 */
 #define TLS_MAX_CIPHERTEXT (16384 + 256) /* 2^14 + 256 */
 
-/* A growable byte buffer (malloc: this is test code, outside quic_env). */
+/* A growable byte buffer (malloc: this is test code, outside quince_env). */
 typedef struct tls_bytes {
     uint8_t *data;
     size_t len;
@@ -50,7 +50,7 @@ typedef struct tls_record_key {
 } tls_record_key;
 
 typedef struct tls_record_layer {
-    const quic_env *env;
+    const quince_env *env;
     bool is_client;
     tls_record_key read[CRYPTO_LEVEL_COUNT];
     tls_record_key write[CRYPTO_LEVEL_COUNT];
@@ -72,7 +72,7 @@ typedef struct tls_record {
     size_t len;
 } tls_record;
 
-void tls_record_init(tls_record_layer *rl, const quic_env *env, bool is_client);
+void tls_record_init(tls_record_layer *rl, const quince_env *env, bool is_client);
 void tls_record_free(tls_record_layer *rl);
 
 /* RFC 8446 §7.3: key = HKDF-Expand-Label(secret, "key", "", key_length),

@@ -1,4 +1,4 @@
-/* Tests for io/env.c: the POSIX quic_env (allocator, getrandom, clocks, key-log and qlog files). */
+/* Tests for io/env.c: the POSIX quince_env (allocator, getrandom, clocks, key-log and qlog files). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,33 +47,33 @@ static size_t read_all(const char *path, char *buf, size_t cap)
 static void test_default(void **state)
 {
     (void)state;
-    quic_env env = io_env_default();
+    quince_env env = io_env_default();
     assert_null(env.user);
     assert_null(env.keylog);
     assert_null(env.qlog);
     assert_non_null(env.log);
-    uint8_t *p = quic_env_alloc(&env, 100);
+    uint8_t *p = quince_env_alloc(&env, 100);
     assert_non_null(p);
     memset(p, 0xab, 100);
-    p = quic_env_realloc(&env, p, 100000);
+    p = quince_env_realloc(&env, p, 100000);
     assert_non_null(p);
     assert_int_equal(p[99], 0xab);
-    quic_env_free(&env, p);
-    uint8_t *z = quic_env_calloc(&env, 64);
+    quince_env_free(&env, p);
+    uint8_t *z = quince_env_calloc(&env, 64);
     for (size_t i = 0; i < 64; i++)
         assert_int_equal(z[i], 0);
-    quic_env_free(&env, z);
+    quince_env_free(&env, z);
 
     /* getrandom: two 32-byte draws differ and neither is all zero (a
      * false failure has probability 2^-256). A large draw fills every byte. */
     uint8_t a[32] = {0}, b[32] = {0}, zero[32] = {0};
-    quic_env_random(&env, a, sizeof(a));
-    quic_env_random(&env, b, sizeof(b));
+    quince_env_random(&env, a, sizeof(a));
+    quince_env_random(&env, b, sizeof(b));
     assert_memory_not_equal(a, b, sizeof(a));
     assert_memory_not_equal(a, zero, sizeof(a));
     static uint8_t big[1 << 20];
     memset(big, 0, sizeof(big));
-    quic_env_random(&env, big, sizeof(big));
+    quince_env_random(&env, big, sizeof(big));
     size_t zeros = 0;
     for (size_t i = 0; i < sizeof(big); i++)
         zeros += big[i] == 0;

@@ -11,7 +11,7 @@
 #include "crypto/tls_msg.h"
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 static test_env cert_env;
@@ -55,12 +55,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const quic_env *env = &cert_env.env;
+    const quince_env *env = &cert_env.env;
     crypto_x509_store_free(env, store);
-    quic_env_free(env, ca_der);
-    quic_env_free(env, ca_key_der);
-    quic_env_free(env, leaf_der);
-    quic_env_free(env, leaf_key_der);
+    quince_env_free(env, ca_der);
+    quince_env_free(env, ca_key_der);
+    quince_env_free(env, leaf_der);
+    quince_env_free(env, leaf_key_der);
     crypto_privkey_free(env, ca_key);
     crypto_privkey_free(env, leaf_key);
     test_env_check_leaks(&cert_env);
@@ -149,13 +149,13 @@ static void pair_free(pair *p)
 /* Protect frames as a 1-RTT packet of from (with its own keys and numbers). */
 static size_t craft(quic_conn *from, const uint8_t *frames, size_t len, uint8_t *out, size_t cap)
 {
-    quic_writer w = quic_writer_init(out, cap);
+    quince_writer w = quince_writer_init(out, cap);
     quic_pkt_builder b;
     const quic_cid_value *dcid = &from->pcid[from->pcid_cur].cid;
     uint64_t pn = from->sp[SP_APP].next_pn++;
     assert_true(
         quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, pn, 4, false, from->key_phase));
-    assert_true(quic_put_bytes(&w, frames, len));
+    assert_true(quince_put_bytes(&w, frames, len));
     assert_true(quic_pkt_finish(&w, &b, 16));
     size_t pn_offset = (size_t)(b.pn_at - b.start);
     size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
@@ -195,8 +195,8 @@ static uint64_t close_code_for(pair *p, const uint8_t *frames, size_t len, uint6
 
 static size_t put(uint8_t *b, size_t off, uint64_t v)
 {
-    quic_writer w = quic_writer_init(b + off, 8);
-    assert_true(quic_put_varint(&w, v));
+    quince_writer w = quince_writer_init(b + off, 8);
+    assert_true(quince_put_varint(&w, v));
     return off + (size_t)(w.p - (b + off));
 }
 
@@ -688,13 +688,13 @@ static void test_flow_control_updates(void **state)
 static size_t craft_initial(quic_conn *c, uint64_t pn, const uint8_t *frames, size_t len,
                             uint8_t *out, size_t cap)
 {
-    quic_writer w = quic_writer_init(out, cap - 16);
+    quince_writer w = quince_writer_init(out, cap - 16);
     quic_pkt_builder b;
     const quic_cid_value *dcid = &c->pcid[0].cid;
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid->bytes,
                                     dcid->len, c->initial_scid.bytes, c->initial_scid.len, NULL, 0,
                                     pn, 2));
-    assert_true(quic_put_bytes(&w, frames, len));
+    assert_true(quince_put_bytes(&w, frames, len));
     assert_true(quic_pkt_pad_to(&w, out, QUIC_MIN_INITIAL_DATAGRAM, 16));
     assert_true(quic_pkt_finish(&w, &b, 16));
     size_t pn_offset = (size_t)(b.pn_at - b.start);
@@ -724,9 +724,9 @@ static void test_crypto_fragments_out_of_order(void **state)
     /* Odd fragments, last first, go in the first datagram; even ones in the second. */
     for (int i = 11; i >= 0; i--) {
         int d = i % 2 == 1 ? 0 : 1;
-        quic_writer w = quic_writer_init(frames[d] + flen[d], sizeof(frames[d]) - flen[d]);
+        quince_writer w = quince_writer_init(frames[d] + flen[d], sizeof(frames[d]) - flen[d]);
         if (i == 5)
-            quic_put_u8(&w, QUIC_FT_PING);
+            quince_put_u8(&w, QUIC_FT_PING);
         assert_true(quic_frame_encode_crypto(&w, cut[i], cs->buf + cut[i], cut[i + 1] - cut[i]));
         flen[d] = (size_t)(w.p - frames[d]);
     }
@@ -823,7 +823,7 @@ static void test_version_negotiation(void **state)
         int n = quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now);
         assert_true(n >= 1200);
         uint8_t vn[256];
-        quic_writer w = quic_writer_init(vn, sizeof(vn));
+        quince_writer w = quince_writer_init(vn, sizeof(vn));
         uint32_t versions[2] = {0x1a2a3a4a, listed ? QUIC_VERSION_1 : 0xff00001d};
         assert_true(quic_pkt_build_vn(&w, 0x12, p.c->original_dcid.bytes, p.c->original_dcid.len,
                                       p.c->initial_scid.bytes, p.c->initial_scid.len, versions, 2));
@@ -848,7 +848,7 @@ static void test_stateless_reset_detected(void **state)
     pair_start(&p);
     assert_true(p.c->pcid[0].has_token);
     uint8_t d[64];
-    quic_writer w = quic_writer_init(d, sizeof(d));
+    quince_writer w = quince_writer_init(d, sizeof(d));
     assert_true(quic_pkt_build_stateless_reset(&w, &p.t.env, 40, p.c->pcid[0].reset_token));
     /* A wrong token is just garbage. */
     d[39] ^= 1;
@@ -871,13 +871,13 @@ static void test_stateless_reset_detected(void **state)
 }
 
 /* A client Initial datagram carrying ClientHello bytes, protected with the Initial keys. */
-static size_t client_initial(const quic_env *env, const uint8_t *dcid, size_t dcid_len,
+static size_t client_initial(const quince_env *env, const uint8_t *dcid, size_t dcid_len,
                              const uint8_t *ch, size_t ch_len, uint8_t *out, size_t cap)
 {
     crypto_pp ckeys, skeys;
     assert_int_equal(crypto_pp_initial(&ckeys, &skeys, env, QUIC_VERSION_1, dcid, dcid_len), 0);
     static const uint8_t scid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    quic_writer w = quic_writer_init(out, cap - 16);
+    quince_writer w = quince_writer_init(out, cap - 16);
     quic_pkt_builder b;
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, dcid, dcid_len, scid,
                                     sizeof(scid), NULL, 0, 0, 4));
@@ -1052,12 +1052,12 @@ static void test_early_packets_bounded(void **state)
     uint64_t dropped = quic_conn_get_stats(p.s)->packets_dropped;
     static const uint8_t ping[] = {0x01};
     for (int i = 0; i < QUIC_OPT_EARLY_PACKETS + 2; i++) {
-        quic_writer w = quic_writer_init(pkt, sizeof(pkt) - 16);
+        quince_writer w = quince_writer_init(pkt, sizeof(pkt) - 16);
         quic_pkt_builder b;
         const quic_cid_value *dcid = &p.s->lcid[0].cid;
         assert_true(
             quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, (uint64_t)i, 2, false, false));
-        assert_true(quic_put_bytes(&w, ping, sizeof(ping)));
+        assert_true(quince_put_bytes(&w, ping, sizeof(ping)));
         assert_true(quic_pkt_finish(&w, &b, 16));
         size_t n = (size_t)(w.p - pkt) + 16;
         memset(w.p, 0, 16); /* no real tag: never opened while the handshake runs */

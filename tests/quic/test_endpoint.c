@@ -39,8 +39,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    quic_env_free(&cert_env.env, cert);
-    quic_env_free(&cert_env.env, key_der);
+    quince_env_free(&cert_env.env, cert);
+    quince_env_free(&cert_env.env, key_der);
     crypto_privkey_free(&cert_env.env, key);
     test_env_check_leaks(&cert_env);
     return 0;
@@ -240,7 +240,7 @@ static void test_stateless_reset(void **state)
     fix f;
     fix_init(&f, false);
     uint8_t d[100];
-    quic_env_random(&f.t.env, d, sizeof(d));
+    quince_env_random(&f.t.env, d, sizeof(d));
     d[0] = 0x41;
     assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), 0), 0);
     int n = quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0);

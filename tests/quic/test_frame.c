@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "quic/frame.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 static const uint8_t cid8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -17,7 +17,7 @@ static const uint8_t data5[5] = {'h', 'e', 'l', 'l', 'o'};
 
 static size_t encode(const quic_frame *f, uint8_t *buf, size_t cap)
 {
-    quic_writer w = quic_writer_init(buf, cap);
+    quince_writer w = quince_writer_init(buf, cap);
     assert_true(quic_frame_encode(&w, f));
     return (size_t)(w.p - buf);
 }
@@ -126,7 +126,7 @@ static void roundtrip(const quic_frame *f, bool to_end)
     }
     /* Encoding into any smaller buffer fails cleanly. */
     for (size_t cap = 0; cap < n; cap++) {
-        quic_writer w = quic_writer_init(buf, cap);
+        quince_writer w = quince_writer_init(buf, cap);
         assert_false(quic_frame_encode(&w, f));
         assert_true(w.overflow);
     }
@@ -289,19 +289,19 @@ static void test_exact_bytes(void **state)
 {
     (void)state;
     uint8_t buf[64];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(quic_frame_encode_stream(&w, 4, 0, data5, 5, true, true));
     const uint8_t s1[] = {0x0b, 0x04, 0x05, 'h', 'e', 'l', 'l', 'o'};
     assert_int_equal(w.p - buf, sizeof(s1));
     assert_memory_equal(buf, s1, sizeof(s1));
 
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(quic_frame_encode_stream(&w, 4, 64, data5, 2, false, false));
     const uint8_t s2[] = {0x0c, 0x04, 0x40, 0x40, 'h', 'e'};
     assert_int_equal(w.p - buf, sizeof(s2));
     assert_memory_equal(buf, s2, sizeof(s2));
 
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(quic_frame_encode_crypto(&w, 0, data5, 5));
     const uint8_t c1[] = {0x06, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o'};
     assert_memory_equal(buf, c1, sizeof(c1));
@@ -310,7 +310,7 @@ static void test_exact_bytes(void **state)
     memset(&f, 0, sizeof(f));
     f.type = QUIC_FT_PADDING;
     f.u.padding.length = 7;
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     memset(buf, 0xff, sizeof(buf));
     assert_true(quic_frame_encode(&w, &f));
     assert_int_equal(w.p - buf, 7);
@@ -361,12 +361,12 @@ static void test_validation_errors(void **state)
     /* §19.8: offset + length > 2^62-1. */
     {
         uint8_t b[32];
-        quic_writer w = quic_writer_init(b, sizeof(b));
-        quic_put_varint(&w, 0x0e);
-        quic_put_varint(&w, 0);
-        quic_put_varint(&w, QUIC_VARINT_MAX - 1);
-        quic_put_varint(&w, 2);
-        quic_put_bytes(&w, "ab", 2);
+        quince_writer w = quince_writer_init(b, sizeof(b));
+        quince_put_varint(&w, 0x0e);
+        quince_put_varint(&w, 0);
+        quince_put_varint(&w, QUINCE_VARINT_MAX - 1);
+        quince_put_varint(&w, 2);
+        quince_put_bytes(&w, "ab", 2);
         expect_err(b, (size_t)(w.p - b), QUIC_PKT_1RTT, FE);
         /* Exactly 2^62-1 is fine. */
         b[w.p - b - 3] = 1;
@@ -511,7 +511,7 @@ static void test_encode_ack_from_ranges(void **state)
     assert_int_equal(quic_ranges_add(&rs, 0, 3), QUIC_OK);
     assert_int_equal(quic_ranges_add(&rs, 5, 6), QUIC_OK);
     uint8_t buf[64];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     quic_ecn_counts ecn = {1, 2, 3};
     assert_int_equal(quic_frame_encode_ack(&w, &rs, 25, &ecn, 0), 3);
     /* largest 20, delay 25, 2 more ranges, first 10; gap 3 len 0; gap 1 len 2; ECN. */
@@ -531,12 +531,12 @@ static void test_encode_ack_from_ranges(void **state)
     }
     assert_false(quic_ack_iter_next(&it, &r));
     /* max_ranges and writer space limit the count. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_int_equal(quic_frame_encode_ack(&w, &rs, 25, NULL, 2), 2);
-    w = quic_writer_init(buf, 7);
+    w = quince_writer_init(buf, 7);
     assert_int_equal(quic_frame_encode_ack(&w, &rs, 25, NULL, 0), 2);
     assert_int_equal(quic_frame_decode(buf, (size_t)(w.p - buf), QUIC_PKT_1RTT, &f), 7);
-    w = quic_writer_init(buf, 4);
+    w = quince_writer_init(buf, 4);
     assert_int_equal(quic_frame_encode_ack(&w, &rs, 25, NULL, 0), 0);
     quic_ranges_free(&rs);
     test_env_check_leaks(&te);
@@ -562,11 +562,11 @@ static void test_fit_helpers(void **state)
     for (size_t space = 10; space < 1300; space += 7) {
         size_t n = quic_frame_stream_fit(space, 5, 1000, sizeof(data), true);
         uint8_t out[1300];
-        quic_writer w = quic_writer_init(out, space);
+        quince_writer w = quince_writer_init(out, space);
         assert_true(quic_frame_encode_stream(&w, 5, 1000, data, n, false, true));
         assert_true(space - (size_t)(w.p - out) <= 1); /* at most one byte wasted */
         n = quic_frame_crypto_fit(space, 300, sizeof(data));
-        w = quic_writer_init(out, space);
+        w = quince_writer_init(out, space);
         assert_true(quic_frame_encode_crypto(&w, 300, data, n));
     }
 }
@@ -577,10 +577,10 @@ static void test_encode_rejects(void **state)
     (void)state;
     uint8_t buf[128];
     quic_frame f;
-    quic_writer w;
+    quince_writer w;
 #define REJECT()                                                                                   \
     do {                                                                                           \
-        w = quic_writer_init(buf, sizeof(buf));                                                    \
+        w = quince_writer_init(buf, sizeof(buf));                                                    \
         assert_false(quic_frame_encode(&w, &f));                                                   \
         assert_true(w.overflow);                                                                   \
     } while (0)
@@ -608,7 +608,7 @@ static void test_encode_rejects(void **state)
     REJECT();
     memset(&f, 0, sizeof(f));
     f.type = QUIC_FT_STREAM | QUIC_STREAM_FLAG_LEN;
-    f.u.stream.offset = QUIC_VARINT_MAX;
+    f.u.stream.offset = QUINCE_VARINT_MAX;
     f.u.stream.length = 1;
     f.u.stream.data = data5;
     REJECT();
@@ -623,7 +623,7 @@ static void test_encode_rejects(void **state)
     REJECT();
     memset(&f, 0, sizeof(f));
     f.type = QUIC_FT_MAX_DATA;
-    f.u.max_data.max = QUIC_VARINT_MAX + 1;
+    f.u.max_data.max = QUINCE_VARINT_MAX + 1;
     REJECT();
 #undef REJECT
 }

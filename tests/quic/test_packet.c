@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "quic/packet.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 static const uint8_t a2_dcid[8] = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
@@ -40,7 +40,7 @@ static void test_rfc9001_a2_header(void **state)
 
     /* Building the same header gives the same bytes. */
     static uint8_t out[1200];
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     quic_pkt_builder b;
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8, NULL, 0,
                                     NULL, 0, 2, 4));
@@ -105,16 +105,16 @@ static void test_retry(void **state)
     assert_int_equal(quic_pkt_first_len(pkt, n, NULL), (int)n);
 
     uint8_t out[64];
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_retry(&w, 0x0f, QUIC_VERSION_1, NULL, 0, a3_scid, 8,
                                      (const uint8_t *)"token", 5));
-    assert_true(quic_put_bytes(&w, h.retry_tag, 16));
+    assert_true(quince_put_bytes(&w, h.retry_tag, 16));
     assert_int_equal(w.p - out, n);
     assert_memory_equal(out, pkt, n);
 
     /* The pseudo-packet for the integrity tag (RFC 9001 §5.8). */
     uint8_t pseudo[64];
-    w = quic_writer_init(pseudo, sizeof(pseudo));
+    w = quince_writer_init(pseudo, sizeof(pseudo));
     assert_true(quic_pkt_retry_pseudo(&w, a2_dcid, 8, pkt, n - 16));
     assert_int_equal(w.p - pseudo, 1 + 8 + n - 16);
     assert_int_equal(pseudo[0], 8);
@@ -123,14 +123,14 @@ static void test_retry(void **state)
     /* An empty token or a missing tag is dropped. */
     assert_int_equal(quic_pkt_parse_header(pkt, 15 + 16, NULL, &h), QUIC_ERR_DROP);
     assert_int_equal(quic_pkt_parse_header(pkt, 15 + 5, NULL, &h), QUIC_ERR_DROP);
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_false(quic_pkt_build_retry(&w, 0, QUIC_VERSION_1, NULL, 0, a3_scid, 8, NULL, 0));
 
     /* Version 2 Retry uses type bits 0b00. */
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_retry(&w, 0, QUIC_VERSION_2, a2_dcid, 8, a3_scid, 8,
                                      (const uint8_t *)"tok", 3));
-    assert_true(quic_put_bytes(&w, pkt + n - 16, 16));
+    assert_true(quince_put_bytes(&w, pkt + n - 16, 16));
     assert_int_equal(out[0] & 0x30, 0x00);
     assert_int_equal(quic_pkt_parse_header(out, (size_t)(w.p - out), NULL, &h), QUIC_OK);
     assert_int_equal(h.type, QUIC_PKT_RETRY);
@@ -148,13 +148,13 @@ static void test_long_v1_v2(void **state)
     for (int v = 0; v < 2; v++) {
         for (int t = 0; t < 3; t++) {
             uint8_t out[256];
-            quic_writer w = quic_writer_init(out, sizeof(out));
+            quince_writer w = quince_writer_init(out, sizeof(out));
             quic_pkt_builder b;
             const uint8_t *tok = types[t] == QUIC_PKT_INITIAL ? (const uint8_t *)"tk" : NULL;
             size_t tok_len = tok ? 2 : 0;
             assert_true(quic_pkt_build_long(&w, &b, types[t], versions[v], a2_dcid, 8, a3_scid, 8,
                                             tok, tok_len, 0x1234, 2));
-            assert_true(quic_put_u8(&w, 0x01)); /* PING */
+            assert_true(quince_put_u8(&w, 0x01)); /* PING */
             assert_true(quic_pkt_finish(&w, &b, 16));
             size_t n = (size_t)(w.p - out) + 16; /* plus the tag the AEAD adds */
             memset(w.p, 0xee, 16);
@@ -177,20 +177,20 @@ static void test_long_v1_v2(void **state)
     assert_int_equal(quic_pkt_long_type_bits(0x12345678, QUIC_PKT_INITIAL), -1);
     /* A token on a Handshake packet or a CID over 20 bytes cannot be built. */
     uint8_t out[64], cid21[21] = {0};
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     quic_pkt_builder b;
     assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL, 0,
                                      (const uint8_t *)"x", 1, 0, 1));
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_false(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, cid21, 21, NULL, 0,
                                      NULL, 0, 0, 1));
     /* A 4-byte Length field when the writer allows a big packet. */
     static uint8_t big[20000];
-    w = quic_writer_init(big, sizeof(big));
+    w = quince_writer_init(big, sizeof(big));
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, NULL, 0, NULL, 0,
                                     NULL, 0, 7, 1));
     assert_int_equal(b.length_len, 4);
-    memset(quic_put_reserve(&w, 17000), 0x01, 17000);
+    memset(quince_put_reserve(&w, 17000), 0x01, 17000);
     assert_true(quic_pkt_finish(&w, &b, 16));
     quic_pkt_header h;
     assert_int_equal(quic_pkt_parse_header(big, (size_t)(w.p - big) + 16, NULL, &h), QUIC_OK);
@@ -201,10 +201,10 @@ static void test_short_header(void **state)
 {
     (void)state;
     uint8_t out[64];
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     quic_pkt_builder b;
     assert_true(quic_pkt_build_short(&w, &b, a2_dcid, 8, 0xabcdef, 3, true, true));
-    assert_true(quic_put_u8(&w, 0x01));
+    assert_true(quince_put_u8(&w, 0x01));
     assert_true(quic_pkt_finish(&w, &b, 16));
     /* 3-byte pn + PING (4 bytes): no padding needed. */
     assert_int_equal(w.p - out, 1 + 8 + 3 + 1);
@@ -222,18 +222,18 @@ static void test_short_header(void **state)
     assert_int_equal(quic_pkt_check_reserved_bits(0xc0 | 0x30 | 0x03), QUIC_OK);
 
     /* Only the low pn_len bytes of the packet number are sent. */
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_short(&w, &b, NULL, 0, 0x123456789ull, 2, false, false));
     assert_int_equal(out[0], 0x41);
     assert_int_equal(quic_pkt_read_pn(out + 1, 2), 0x6789);
     assert_int_equal(quic_pn_decode(0x123456700ull, 0x6789, 16), 0x123456789ull);
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_false(quic_pkt_build_short(&w, &b, NULL, 0, 0, 5, false, false));
 
     /* A 1-byte pn with a PING is padded to 4 bytes for the HP sample. */
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_short(&w, &b, NULL, 0, 0, 1, false, false));
-    assert_true(quic_put_u8(&w, 0x01));
+    assert_true(quince_put_u8(&w, 0x01));
     assert_true(quic_pkt_finish(&w, &b, 16));
     const uint8_t want[] = {0x40, 0x00, 0x01, 0x00, 0x00};
     assert_int_equal(w.p - out, sizeof(want));
@@ -284,7 +284,7 @@ static void test_version_negotiation(void **state)
     assert_true(quic_version_is_grease(grease));
     assert_false(quic_version_is_grease(QUIC_VERSION_1));
     const uint32_t vs[] = {QUIC_VERSION_2, QUIC_VERSION_1, grease};
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_vn(&w, 0x3f, a2_dcid, 8, a3_scid, 4, vs, 3));
     const uint8_t want[] = {0xff, 0,    0,    0,    0,    4,    0xf0, 0x67, 0xa5, 0x50, 8,
                             0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0x6b, 0x33, 0x43,
@@ -304,7 +304,7 @@ static void test_version_negotiation(void **state)
     /* A version list that is empty or not a multiple of 4 is dropped. */
     assert_int_equal(quic_pkt_parse_header(out, sizeof(want) - 1, NULL, &h), QUIC_ERR_DROP);
     assert_int_equal(quic_pkt_parse_header(out, 19, NULL, &h), QUIC_ERR_DROP);
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_false(quic_pkt_build_vn(&w, 0, a2_dcid, 8, a3_scid, 4, vs, 0));
 }
 
@@ -313,26 +313,26 @@ static void test_coalesced(void **state)
 {
     (void)state;
     uint8_t dg[1400];
-    quic_writer w = quic_writer_init(dg, sizeof(dg));
+    quince_writer w = quince_writer_init(dg, sizeof(dg));
     quic_pkt_builder b;
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, QUIC_VERSION_1, a2_dcid, 8, a3_scid,
                                     8, NULL, 0, 0, 1));
-    assert_true(quic_put_u8(&w, 0x01));
+    assert_true(quince_put_u8(&w, 0x01));
     assert_true(quic_pkt_finish(&w, &b, 16));
-    memset(quic_put_reserve(&w, 16), 0xa1, 16);
+    memset(quince_put_reserve(&w, 16), 0xa1, 16);
     size_t len1 = (size_t)(w.p - dg);
     assert_true(quic_pkt_build_long(&w, &b, QUIC_PKT_HANDSHAKE, QUIC_VERSION_1, a2_dcid, 8, a3_scid,
                                     8, NULL, 0, 0, 1));
-    memset(quic_put_reserve(&w, 40), 0x01, 40);
+    memset(quince_put_reserve(&w, 40), 0x01, 40);
     assert_true(quic_pkt_finish(&w, &b, 16));
-    memset(quic_put_reserve(&w, 16), 0xa2, 16);
+    memset(quince_put_reserve(&w, 16), 0xa2, 16);
     size_t len2 = (size_t)(w.p - dg) - len1;
     const uint8_t *start3 = w.p;
     assert_true(quic_pkt_build_short(&w, &b, a2_dcid, 8, 0, 1, false, false));
-    assert_true(quic_put_u8(&w, 0x01));
+    assert_true(quince_put_u8(&w, 0x01));
     assert_true(quic_pkt_pad_to(&w, dg, QUIC_MIN_INITIAL_DATAGRAM, 16));
     assert_true(quic_pkt_finish(&w, &b, 16));
-    memset(quic_put_reserve(&w, 16), 0xa3, 16);
+    memset(quince_put_reserve(&w, 16), 0xa3, 16);
     size_t total = (size_t)(w.p - dg);
     assert_int_equal(total, QUIC_MIN_INITIAL_DATAGRAM);
 
@@ -408,9 +408,9 @@ static void test_stateless_reset(void **state)
     test_env_init(&te, 3);
     const uint8_t token[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
     uint8_t out[64];
-    quic_writer w = quic_writer_init(out, sizeof(out));
+    quince_writer w = quince_writer_init(out, sizeof(out));
     assert_false(quic_pkt_build_stateless_reset(&w, &te.env, 20, token));
-    w = quic_writer_init(out, sizeof(out));
+    w = quince_writer_init(out, sizeof(out));
     assert_true(quic_pkt_build_stateless_reset(&w, &te.env, 40, token));
     assert_int_equal(w.p - out, 40);
     assert_int_equal(out[0] & 0xc0, 0x40);

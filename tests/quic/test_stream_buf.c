@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "quic/stream_buf.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 static uint8_t src[4096];
@@ -152,7 +152,7 @@ static void test_bounds(void **state)
     assert_int_equal(put(&sb, 100, 12, false), QUIC_ERR_LIMIT);
     assert_true(sb.cap <= 100);
     /* 2^62 limit. */
-    assert_int_equal(quic_stream_buf_write(&sb, QUIC_VARINT_MAX, src, 1, false),
+    assert_int_equal(quic_stream_buf_write(&sb, QUINCE_VARINT_MAX, src, 1, false),
                      QUIC_ERR_FRAME_ENCODING);
     quic_stream_buf_free(&sb);
     /* Allocation failure: an error and no change. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "quic/transport_params.h"
-#include "quic/varint.h"
+#include "base/varint.h"
 #include "tests/common/test_env.h"
 
 /* The client's transport parameters inside the RFC 9001 Appendix A.2 ClientHello. */
@@ -21,7 +21,7 @@ static void test_rfc9001_client_params(void **state)
     assert_int_equal(n, 50);
     quic_transport_params tp;
     assert_int_equal(quic_tp_decode(buf, n, false, &tp), QUIC_OK);
-    assert_int_equal(tp.initial_max_data, QUIC_VARINT_MAX);
+    assert_int_equal(tp.initial_max_data, QUINCE_VARINT_MAX);
     assert_int_equal(tp.initial_max_stream_data_bidi_local, 65535);
     assert_int_equal(tp.initial_max_stream_data_bidi_remote, 65535);
     assert_int_equal(tp.initial_max_stream_data_uni, 65535);
@@ -103,26 +103,26 @@ static void test_roundtrip(void **state)
     fill_all(&tp);
     uint8_t buf[512];
     for (uint32_t grease = 0; grease < 20; grease += 7) {
-        quic_writer w = quic_writer_init(buf, sizeof(buf));
+        quince_writer w = quince_writer_init(buf, sizeof(buf));
         assert_true(quic_tp_encode(&w, &tp, true, grease));
         size_t n = (size_t)(w.p - buf);
         if (grease != 0) {
             /* The reserved parameter 31 * N + 27 comes first. */
-            quic_reader r = quic_reader_init(buf, n);
+            quince_reader r = quince_reader_init(buf, n);
             uint64_t id;
-            assert_true(quic_get_varint(&r, &id));
+            assert_true(quince_get_varint(&r, &id));
             assert_int_equal(id, 31 * (uint64_t)grease + 27);
         }
         assert_int_equal(quic_tp_decode(buf, n, true, &back), QUIC_OK);
         assert_memory_equal(&tp, &back, sizeof(tp));
         /* Any shorter output buffer fails cleanly. */
         for (size_t cap = 0; cap < n; cap += 3) {
-            quic_writer s = quic_writer_init(buf, cap);
+            quince_writer s = quince_writer_init(buf, cap);
             assert_false(quic_tp_encode(&s, &tp, true, grease));
         }
     }
     /* A client leaves the server-only parameters out. */
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(quic_tp_encode(&w, &tp, false, 3));
     assert_int_equal(quic_tp_decode(buf, (size_t)(w.p - buf), false, &back), QUIC_OK);
     assert_false(back.has_original_dcid);
@@ -133,7 +133,7 @@ static void test_roundtrip(void **state)
     assert_true(back.grease_quic_bit);
     /* Defaults encode to nothing. */
     quic_tp_defaults(&tp);
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(quic_tp_encode(&w, &tp, true, 0));
     assert_int_equal(w.p - buf, 0);
 }
@@ -215,12 +215,12 @@ static void test_version_info_bound(void **state)
     (void)state;
     /* More Available Versions than the struct keeps: the first ones stay. */
     uint8_t buf[256];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
-    quic_put_varint(&w, QUIC_TP_VERSION_INFORMATION);
-    quic_put_varint(&w, 4 + 4 * 40);
-    quic_put_u32(&w, 0x0a0a0a0a + 39);
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    quince_put_varint(&w, QUIC_TP_VERSION_INFORMATION);
+    quince_put_varint(&w, 4 + 4 * 40);
+    quince_put_u32(&w, 0x0a0a0a0a + 39);
     for (uint32_t i = 0; i < 40; i++)
-        quic_put_u32(&w, 0x0a0a0a0a + i);
+        quince_put_u32(&w, 0x0a0a0a0a + i);
     quic_transport_params tp;
     assert_int_equal(quic_tp_decode(buf, (size_t)(w.p - buf), false, &tp), QUIC_OK);
     assert_int_equal(tp.available_count, QUIC_TP_MAX_AVAILABLE_VERSIONS);
@@ -228,11 +228,11 @@ static void test_version_info_bound(void **state)
     /* The encoder refuses parameters that the decoder would reject. */
     quic_tp_defaults(&tp);
     tp.max_udp_payload_size = 1000;
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_false(quic_tp_encode(&w, &tp, false, 0));
     quic_tp_defaults(&tp);
     tp.has_preferred_address = true;
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_false(quic_tp_encode(&w, &tp, true, 0));
 }
 

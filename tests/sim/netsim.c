@@ -31,7 +31,7 @@ typedef struct event {
 } event;
 
 struct netsim {
-    quic_env env;
+    quince_env env;
     int nodes;
     char names[NETSIM_MAX_NODES][NETSIM_NAME_MAX];
     uint64_t node_seq[NETSIM_MAX_NODES];
@@ -97,12 +97,12 @@ static uint64_t uniform(nlink *k, uint64_t max)
     return rng_next(k->rng) % (max + 1);
 }
 
-int netsim_create(netsim **out, const quic_env *env, uint64_t seed,
+int netsim_create(netsim **out, const quince_env *env, uint64_t seed,
                   const netsim_link_config *link_default)
 {
     if (out == NULL || env == NULL)
         return NETSIM_ERR_ARG;
-    netsim *s = quic_env_calloc(env, sizeof(*s));
+    netsim *s = quince_env_calloc(env, sizeof(*s));
     if (s == NULL)
         return NETSIM_ERR_NOMEM;
     s->env = *env;
@@ -126,14 +126,14 @@ void netsim_destroy(netsim *s)
     if (s == NULL)
         return;
     for (size_t i = 0; i < s->hn; i++)
-        quic_env_free(&s->env, s->heap[i].d.data);
-    quic_env_free(&s->env, s->heap);
-    quic_env_free(&s->env, s->popped);
+        quince_env_free(&s->env, s->heap[i].d.data);
+    quince_env_free(&s->env, s->heap);
+    quince_env_free(&s->env, s->popped);
     for (int i = 0; i < NETSIM_MAX_NODES; i++)
         for (int j = 0; j < NETSIM_MAX_NODES; j++)
-            quic_env_free(&s->env, s->links[i][j].q);
-    quic_env env = s->env;
-    quic_env_free(&env, s);
+            quince_env_free(&s->env, s->links[i][j].q);
+    quince_env env = s->env;
+    quince_env_free(&env, s);
 }
 
 int netsim_add_node(netsim *s, const char *name)
@@ -200,7 +200,7 @@ static int heap_push(netsim *s, const netsim_datagram *d)
 {
     if (s->hn == s->hcap) {
         size_t cap = s->hcap ? s->hcap * 2 : 64;
-        event *h = quic_env_realloc(&s->env, s->heap, cap * sizeof(*h));
+        event *h = quince_env_realloc(&s->env, s->heap, cap * sizeof(*h));
         if (h == NULL)
             return NETSIM_ERR_NOMEM;
         s->heap = h;
@@ -254,12 +254,12 @@ static int queue_push(netsim *s, nlink *k, uint64_t done_at, size_t len)
 {
     if (k->qcount == k->qcap) {
         size_t cap = k->qcap ? k->qcap * 2 : 16;
-        qentry *q = quic_env_alloc(&s->env, cap * sizeof(*q));
+        qentry *q = quince_env_alloc(&s->env, cap * sizeof(*q));
         if (q == NULL)
             return NETSIM_ERR_NOMEM;
         for (size_t i = 0; i < k->qcount; i++)
             q[i] = k->q[(k->qhead + i) % k->qcap];
-        quic_env_free(&s->env, k->q);
+        quince_env_free(&s->env, k->q);
         k->q = q;
         k->qcap = cap;
         k->qhead = 0;
@@ -272,7 +272,7 @@ static int queue_push(netsim *s, nlink *k, uint64_t done_at, size_t len)
 
 static uint8_t *dup_bytes(netsim *s, const uint8_t *data, size_t len)
 {
-    uint8_t *p = quic_env_alloc(&s->env, len > 0 ? len : 1);
+    uint8_t *p = quince_env_alloc(&s->env, len > 0 ? len : 1);
     if (p != NULL && len > 0)
         memcpy(p, data, len);
     return p;
@@ -328,7 +328,7 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
             k->busy_until = start + work / c->rate_bytes_per_s;
             leave = k->busy_until;
             if (queue_push(s, k, leave, d.len) < 0) {
-                quic_env_free(&s->env, d.data);
+                quince_env_free(&s->env, d.data);
                 return NETSIM_ERR_NOMEM;
             }
         }
@@ -364,7 +364,7 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
     }
     if (outcome != NETSIM_QUEUED) {
         emit_trace(s, &d, outcome);
-        quic_env_free(&s->env, d.data);
+        quince_env_free(&s->env, d.data);
         return outcome;
     }
 
@@ -380,21 +380,21 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
     if (dup) {
         copy.data = dup_bytes(s, d.data, d.len);
         if (copy.data == NULL) {
-            quic_env_free(&s->env, d.data);
+            quince_env_free(&s->env, d.data);
             return NETSIM_ERR_NOMEM;
         }
         copy.flags |= NETSIM_F_DUPLICATE;
         copy.deliver_at = leave + c->delay_us + uniform(k, c->jitter_us);
     }
     if (heap_push(s, &d) < 0) {
-        quic_env_free(&s->env, d.data);
+        quince_env_free(&s->env, d.data);
         if (dup)
-            quic_env_free(&s->env, copy.data);
+            quince_env_free(&s->env, copy.data);
         return NETSIM_ERR_NOMEM;
     }
     if (dup) {
         if (heap_push(s, &copy) < 0) {
-            quic_env_free(&s->env, copy.data);
+            quince_env_free(&s->env, copy.data);
             return NETSIM_ERR_NOMEM;
         }
         k->st.duplicated++;
@@ -446,7 +446,7 @@ int netsim_pop(netsim *s, uint64_t now, netsim_datagram *d)
     if (s->hn == 0 || s->heap[0].d.deliver_at > now)
         return 0;
     event e = heap_pop(s);
-    quic_env_free(&s->env, s->popped);
+    quince_env_free(&s->env, s->popped);
     s->popped = e.d.data;
     *d = e.d;
     nlink *k = &s->links[d->from][d->to];
@@ -533,7 +533,7 @@ int netsim_run(netsim *s, netsim_endpoint *eps, size_t n, bool (*done)(void *arg
     for (size_t i = 0; i < n; i++)
         if (!valid_node(s, eps[i].node))
             return NETSIM_ERR_ARG;
-    uint8_t *buf = quic_env_alloc(&s->env, NETSIM_SEND_BUF);
+    uint8_t *buf = quince_env_alloc(&s->env, NETSIM_SEND_BUF);
     if (buf == NULL)
         return NETSIM_ERR_NOMEM;
     int rc;
@@ -585,6 +585,6 @@ int netsim_run(netsim *s, netsim_endpoint *eps, size_t n, bool (*done)(void *arg
                 eps[i].on_timeout(eps[i].user, s->now);
         }
     }
-    quic_env_free(&s->env, buf);
+    quince_env_free(&s->env, buf);
     return rc;
 }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/env.h"
+#include "base/env.h"
 
 /*
  * A discrete-event simulation in virtual time (microseconds). Nodes exchange
@@ -94,7 +94,7 @@ typedef struct netsim netsim;
 
 /* Create with a seed; link_default applies to every pair not configured later
  * (NULL: an ideal link, no delay). Memory comes from env. */
-int netsim_create(netsim **out, const quic_env *env, uint64_t seed,
+int netsim_create(netsim **out, const quince_env *env, uint64_t seed,
                   const netsim_link_config *link_default);
 void netsim_destroy(netsim *s);
 

@@ -8,7 +8,7 @@
 
 static const char *const alpn_h3[] = {"h3", NULL};
 
-void sim_certs_make(sim_certs *c, const quic_env *env, int64_t now)
+void sim_certs_make(sim_certs *c, const quince_env *env, int64_t now)
 {
     memset(c, 0, sizeof(*c));
     crypto_cert_params ca = {.common_name = "Quince Sim CA",
@@ -35,13 +35,13 @@ void sim_certs_make(sim_certs *c, const quic_env *env, int64_t now)
     c->chain_lens[0] = c->leaf_len;
 }
 
-void sim_certs_free(sim_certs *c, const quic_env *env)
+void sim_certs_free(sim_certs *c, const quince_env *env)
 {
     crypto_x509_store_free(env, c->store);
-    quic_env_free(env, c->ca_der);
-    quic_env_free(env, c->ca_key_der);
-    quic_env_free(env, c->leaf_der);
-    quic_env_free(env, c->leaf_key_der);
+    quince_env_free(env, c->ca_der);
+    quince_env_free(env, c->ca_key_der);
+    quince_env_free(env, c->leaf_der);
+    quince_env_free(env, c->leaf_key_der);
     crypto_privkey_free(env, c->ca_key);
     crypto_privkey_free(env, c->leaf_key);
 }

@@ -41,8 +41,8 @@ typedef struct sim_pair {
     uint64_t server_accepts;
 } sim_pair;
 
-void sim_certs_make(sim_certs *c, const quic_env *env, int64_t now_unix);
-void sim_certs_free(sim_certs *c, const quic_env *env);
+void sim_certs_make(sim_certs *c, const quince_env *env, int64_t now_unix);
+void sim_certs_free(sim_certs *c, const quince_env *env);
 
 /* Set up env, netsim (link config for both directions) and default configs
  * (ALPN "h3", chain verification against certs). */

@@ -257,11 +257,11 @@ static size_t garbage(world *w, uint8_t *buf, size_t cap, uint64_t now)
         return 0;
     uint64_t k = w->garbage_sent++;
     uint8_t r[8];
-    quic_env_random(&w->t.env, r, sizeof(r));
+    quince_env_random(&w->t.env, r, sizeof(r));
     size_t len = 1 + (size_t)((r[0] | (r[1] << 8)) % 1400);
     if (len > cap)
         len = cap;
-    quic_env_random(&w->t.env, buf, len);
+    quince_env_random(&w->t.env, buf, len);
     switch (k % 5) {
     case 0: /* random bytes */
         break;
@@ -271,7 +271,7 @@ static size_t garbage(world *w, uint8_t *buf, size_t cap, uint64_t now)
         buf[4] = 1;
         buf[5] = 8;
         if (len < 1200 && cap >= 1200) {
-            quic_env_random(&w->t.env, buf + 6, 1200 - 6);
+            quince_env_random(&w->t.env, buf + 6, 1200 - 6);
             len = 1200;
         }
         len = len > 40 ? len - 20 : len;

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "h3/capsule.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 #include "tests/wt/wt_pair.h"
 
 typedef struct fixture {
@@ -223,7 +223,7 @@ static void test_chromium_like_client(void **state)
     uint64_t id;
     assert_int_equal(h3_conn_submit_request(c.h3, f, 7, false, &id), H3_OK);
     uint8_t buf[128];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_grease(&w, 3, (const uint8_t *)"\x01\x02", 2));
     assert_true(h3_capsule_put_register_no_context(&w, H3_DATAGRAM_FORMAT_WEBTRANSPORT, NULL, 0));
     assert_int_equal(h3_conn_send_data(c.h3, id, buf, (size_t)(w.p - buf), false), H3_OK);
@@ -248,7 +248,7 @@ static void test_chromium_like_client(void **state)
     assert_memory_equal(o->buf, "abc", 3);
     assert_true(o->fin);
     /* Close with a code and reason, then FIN: the server finishes its side. */
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_close_wt(&w, 0x1234, (const uint8_t *)"page closed", 11));
     assert_int_equal(h3_conn_send_data(c.h3, id, buf, (size_t)(w.p - buf), true), H3_OK);
     wp_pump(&c, &s);

@@ -7,7 +7,7 @@
 
 #include "h3/capsule.h"
 #include "h3/wt_codes.h"
-#include "quic/cursor.h"
+#include "base/cursor.h"
 #include "tests/wt/wt_pair.h"
 
 typedef struct fixture {
@@ -501,10 +501,10 @@ static void test_close_reason_too_long(void **state)
     fixture *g = fx_new(NULL, NULL, false);
     establish(g);
     uint8_t buf[1100];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     h3_capsule_put_header(&w, 0x2843, 4 + 1025);
-    quic_put_bytes(&w, (const uint8_t *)"\0\0\0\1", 4);
-    quic_put_bytes(&w, reason, 1025);
+    quince_put_bytes(&w, (const uint8_t *)"\0\0\0\1", 4);
+    quince_put_bytes(&w, reason, 1025);
     assert_int_equal(h3_conn_send_data(g->c.h3, 0, buf, (size_t)(w.p - buf), false), H3_OK);
     wp_pump(&g->c, &g->s);
     uint64_t code;
@@ -567,11 +567,11 @@ static void test_capsules_skipped(void **state)
     fixture *f = fx_new(NULL, NULL, false);
     establish(f);
     uint8_t buf[256];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_grease(&w, 5, (const uint8_t *)"grease", 6));
     assert_true(h3_capsule_put_register_no_context(&w, 0xff7c00, NULL, 0));
     assert_true(h3_capsule_put_header(&w, 0x1234, 3));
-    quic_put_bytes(&w, (const uint8_t *)"abc", 3);
+    quince_put_bytes(&w, (const uint8_t *)"abc", 3);
     assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"viacap", 6));
     /* Split the bytes across DATA frames at an awkward point. */
     size_t n = (size_t)(w.p - buf);
@@ -582,7 +582,7 @@ static void test_capsules_skipped(void **state)
     assert_int_equal(f->s.app.closed, 0);
     assert_int_equal(f->s.app.ndgram, 1);
     assert_memory_equal(f->s.app.dgram[0], "viacap", 6);
-    w = quic_writer_init(buf, sizeof(buf));
+    w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_close_wt(&w, 7, (const uint8_t *)"done", 4));
     assert_int_equal(h3_conn_send_data(f->c.h3, 0, buf, (size_t)(w.p - buf), true), H3_OK);
     wp_pump(&f->c, &f->s);
@@ -730,7 +730,7 @@ static void test_data_after_close_capsule(void **state)
     fixture *f = fx_new(NULL, NULL, false);
     establish(f);
     uint8_t buf[64];
-    quic_writer w = quic_writer_init(buf, sizeof(buf));
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_close_wt(&w, 9, (const uint8_t *)"x", 1));
     assert_true(h3_capsule_put_datagram(&w, (const uint8_t *)"late", 4));
     assert_int_equal(h3_conn_send_data(f->c.h3, 0, buf, (size_t)(w.p - buf), false), H3_OK);

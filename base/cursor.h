@@ -1,6 +1,6 @@
 /* Bounds-checked byte cursors for reading and writing wire formats (network byte order). */
-#ifndef QUIC_CURSOR_H
-#define QUIC_CURSOR_H
+#ifndef BASE_CURSOR_H
+#define BASE_CURSOR_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,62 +13,62 @@
  * getters and check once. Like quic/env.h this header depends on nothing,
  * so crypto/ (the TLS parsers) uses it too.
  */
-typedef struct quic_reader {
+typedef struct quince_reader {
     const uint8_t *p;
     const uint8_t *end;
-} quic_reader;
+} quince_reader;
 
-typedef struct quic_writer {
+typedef struct quince_writer {
     uint8_t *p;
     uint8_t *end;
     bool overflow; /* set once a put did not fit; later puts do nothing */
-} quic_writer;
+} quince_writer;
 
-static inline quic_reader quic_reader_init(const uint8_t *data, size_t len)
+static inline quince_reader quince_reader_init(const uint8_t *data, size_t len)
 {
-    quic_reader r = {data, data + len};
+    quince_reader r = {data, data + len};
     return r;
 }
 
-static inline size_t quic_reader_left(const quic_reader *r)
+static inline size_t quince_reader_left(const quince_reader *r)
 {
     return (size_t)(r->end - r->p);
 }
 
-static inline bool quic_reader_empty(const quic_reader *r)
+static inline bool quince_reader_empty(const quince_reader *r)
 {
     return r->p == r->end;
 }
 
-static inline bool quic_get_u8(quic_reader *r, uint8_t *v)
+static inline bool quince_get_u8(quince_reader *r, uint8_t *v)
 {
-    if (quic_reader_left(r) < 1)
+    if (quince_reader_left(r) < 1)
         return false;
     *v = *r->p++;
     return true;
 }
 
-static inline bool quic_get_u16(quic_reader *r, uint16_t *v)
+static inline bool quince_get_u16(quince_reader *r, uint16_t *v)
 {
-    if (quic_reader_left(r) < 2)
+    if (quince_reader_left(r) < 2)
         return false;
     *v = (uint16_t)((r->p[0] << 8) | r->p[1]);
     r->p += 2;
     return true;
 }
 
-static inline bool quic_get_u24(quic_reader *r, uint32_t *v)
+static inline bool quince_get_u24(quince_reader *r, uint32_t *v)
 {
-    if (quic_reader_left(r) < 3)
+    if (quince_reader_left(r) < 3)
         return false;
     *v = ((uint32_t)r->p[0] << 16) | ((uint32_t)r->p[1] << 8) | r->p[2];
     r->p += 3;
     return true;
 }
 
-static inline bool quic_get_u32(quic_reader *r, uint32_t *v)
+static inline bool quince_get_u32(quince_reader *r, uint32_t *v)
 {
-    if (quic_reader_left(r) < 4)
+    if (quince_reader_left(r) < 4)
         return false;
     *v = ((uint32_t)r->p[0] << 24) | ((uint32_t)r->p[1] << 16) | ((uint32_t)r->p[2] << 8) |
          r->p[3];
@@ -76,9 +76,9 @@ static inline bool quic_get_u32(quic_reader *r, uint32_t *v)
     return true;
 }
 
-static inline bool quic_get_u64(quic_reader *r, uint64_t *v)
+static inline bool quince_get_u64(quince_reader *r, uint64_t *v)
 {
-    if (quic_reader_left(r) < 8)
+    if (quince_reader_left(r) < 8)
         return false;
     uint64_t x = 0;
     for (int i = 0; i < 8; i++)
@@ -89,36 +89,36 @@ static inline bool quic_get_u64(quic_reader *r, uint64_t *v)
 }
 
 /* Point *out at the next len bytes (no copy). */
-static inline bool quic_get_bytes(quic_reader *r, size_t len, const uint8_t **out)
+static inline bool quince_get_bytes(quince_reader *r, size_t len, const uint8_t **out)
 {
-    if (quic_reader_left(r) < len)
+    if (quince_reader_left(r) < len)
         return false;
     *out = r->p;
     r->p += len;
     return true;
 }
 
-static inline bool quic_get_copy(quic_reader *r, void *dst, size_t len)
+static inline bool quince_get_copy(quince_reader *r, void *dst, size_t len)
 {
-    if (quic_reader_left(r) < len)
+    if (quince_reader_left(r) < len)
         return false;
     memcpy(dst, r->p, len);
     r->p += len;
     return true;
 }
 
-static inline bool quic_skip(quic_reader *r, size_t len)
+static inline bool quince_skip(quince_reader *r, size_t len)
 {
-    if (quic_reader_left(r) < len)
+    if (quince_reader_left(r) < len)
         return false;
     r->p += len;
     return true;
 }
 
 /* Split off a sub-reader of exactly len bytes (a length-prefixed vector). */
-static inline bool quic_get_sub(quic_reader *r, size_t len, quic_reader *sub)
+static inline bool quince_get_sub(quince_reader *r, size_t len, quince_reader *sub)
 {
-    if (quic_reader_left(r) < len)
+    if (quince_reader_left(r) < len)
         return false;
     sub->p = r->p;
     sub->end = r->p + len;
@@ -126,18 +126,18 @@ static inline bool quic_get_sub(quic_reader *r, size_t len, quic_reader *sub)
     return true;
 }
 
-static inline quic_writer quic_writer_init(uint8_t *buf, size_t cap)
+static inline quince_writer quince_writer_init(uint8_t *buf, size_t cap)
 {
-    quic_writer w = {buf, buf + cap, false};
+    quince_writer w = {buf, buf + cap, false};
     return w;
 }
 
-static inline size_t quic_writer_left(const quic_writer *w)
+static inline size_t quince_writer_left(const quince_writer *w)
 {
     return w->overflow ? 0 : (size_t)(w->end - w->p);
 }
 
-static inline bool quic_put_bytes(quic_writer *w, const void *src, size_t len)
+static inline bool quince_put_bytes(quince_writer *w, const void *src, size_t len)
 {
     if (w->overflow || (size_t)(w->end - w->p) < len) {
         w->overflow = true;
@@ -149,39 +149,39 @@ static inline bool quic_put_bytes(quic_writer *w, const void *src, size_t len)
     return true;
 }
 
-static inline bool quic_put_u8(quic_writer *w, uint8_t v)
+static inline bool quince_put_u8(quince_writer *w, uint8_t v)
 {
-    return quic_put_bytes(w, &v, 1);
+    return quince_put_bytes(w, &v, 1);
 }
 
-static inline bool quic_put_u16(quic_writer *w, uint16_t v)
+static inline bool quince_put_u16(quince_writer *w, uint16_t v)
 {
     uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-    return quic_put_bytes(w, b, 2);
+    return quince_put_bytes(w, b, 2);
 }
 
-static inline bool quic_put_u24(quic_writer *w, uint32_t v)
+static inline bool quince_put_u24(quince_writer *w, uint32_t v)
 {
     uint8_t b[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    return quic_put_bytes(w, b, 3);
+    return quince_put_bytes(w, b, 3);
 }
 
-static inline bool quic_put_u32(quic_writer *w, uint32_t v)
+static inline bool quince_put_u32(quince_writer *w, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    return quic_put_bytes(w, b, 4);
+    return quince_put_bytes(w, b, 4);
 }
 
-static inline bool quic_put_u64(quic_writer *w, uint64_t v)
+static inline bool quince_put_u64(quince_writer *w, uint64_t v)
 {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--, v >>= 8)
         b[i] = (uint8_t)v;
-    return quic_put_bytes(w, b, 8);
+    return quince_put_bytes(w, b, 8);
 }
 
 /* Reserve len bytes to fill in later (a length prefix); NULL on overflow. */
-static inline uint8_t *quic_put_reserve(quic_writer *w, size_t len)
+static inline uint8_t *quince_put_reserve(quince_writer *w, size_t len)
 {
     if (w->overflow || (size_t)(w->end - w->p) < len) {
         w->overflow = true;

@@ -1,8 +1,8 @@
 /* Variable-length integer encoding, RFC 9000 §16. */
-#include "quic/varint.h"
+#include "base/varint.h"
 
 /* RFC 9000 §16 */
-size_t quic_varint_len(uint64_t v)
+size_t quince_varint_len(uint64_t v)
 {
     if (v < 64)
         return 1;
@@ -10,18 +10,18 @@ size_t quic_varint_len(uint64_t v)
         return 2;
     if (v < 1073741824)
         return 4;
-    if (v <= QUIC_VARINT_MAX)
+    if (v <= QUINCE_VARINT_MAX)
         return 8;
     return 0;
 }
 
 /* RFC 9000 §16: the two high bits of the first byte give the length. */
-bool quic_get_varint(quic_reader *r, uint64_t *v)
+bool quince_get_varint(quince_reader *r, uint64_t *v)
 {
-    if (quic_reader_empty(r))
+    if (quince_reader_empty(r))
         return false;
     size_t len = (size_t)1 << (r->p[0] >> 6);
-    if (quic_reader_left(r) < len)
+    if (quince_reader_left(r) < len)
         return false;
     uint64_t x = r->p[0] & 0x3f;
     for (size_t i = 1; i < len; i++)
@@ -31,7 +31,7 @@ bool quic_get_varint(quic_reader *r, uint64_t *v)
     return true;
 }
 
-void quic_varint_write_fixed(uint8_t *dst, uint64_t v, size_t len)
+void quince_varint_write_fixed(uint8_t *dst, uint64_t v, size_t len)
 {
     static const uint8_t prefix[9] = {0, 0x00, 0x40, 0, 0x80, 0, 0, 0, 0xc0};
     for (size_t i = len; i-- > 0; v >>= 8)
@@ -39,32 +39,32 @@ void quic_varint_write_fixed(uint8_t *dst, uint64_t v, size_t len)
     dst[0] |= prefix[len];
 }
 
-bool quic_put_varint_fixed(quic_writer *w, uint64_t v, size_t len)
+bool quince_put_varint_fixed(quince_writer *w, uint64_t v, size_t len)
 {
-    size_t need = quic_varint_len(v);
+    size_t need = quince_varint_len(v);
     if (need == 0 || need > len || (len != 1 && len != 2 && len != 4 && len != 8)) {
         w->overflow = true;
         return false;
     }
-    uint8_t *at = quic_put_reserve(w, len);
+    uint8_t *at = quince_put_reserve(w, len);
     if (at == NULL)
         return false;
-    quic_varint_write_fixed(at, v, len);
+    quince_varint_write_fixed(at, v, len);
     return true;
 }
 
-bool quic_put_varint(quic_writer *w, uint64_t v)
+bool quince_put_varint(quince_writer *w, uint64_t v)
 {
-    size_t len = quic_varint_len(v);
+    size_t len = quince_varint_len(v);
     if (len == 0) {
         w->overflow = true;
         return false;
     }
-    return quic_put_varint_fixed(w, v, len);
+    return quince_put_varint_fixed(w, v, len);
 }
 
 /* RFC 9000 §16: the first byte of each varint gives its length. */
-size_t quic_varint_pair_need(const uint8_t *h, size_t have)
+size_t quince_varint_pair_need(const uint8_t *h, size_t have)
 {
     if (have == 0)
         return 1;

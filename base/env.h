@@ -1,16 +1,11 @@
-/* The injected environment: memory, randomness, clocks and log sinks (DESIGN.md "sans-I/O"). */
-#ifndef QUIC_ENV_H
-#define QUIC_ENV_H
+/* The injected environment: memory, randomness, clocks and log sinks (docs/ARCHITECTURE.md "sans-I/O"). */
+#ifndef BASE_ENV_H
+#define BASE_ENV_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Public functions of the library carry QUINCE_API; everything else is hidden. */
-#if defined(__GNUC__)
-#define QUINCE_API __attribute__((visibility("default")))
-#else
-#define QUINCE_API
-#endif
+#include "base/export.h"
 
 /*
  * Every layer (crypto, quic, h3, wt) takes one of these at creation and never
@@ -18,7 +13,7 @@
  * This header has no dependencies so that every layer, crypto/ included, can
  * use it. Only alloc/realloc/free and random are required; the sinks may be NULL.
  */
-typedef struct quic_env {
+typedef struct quince_env {
     void *user;
     void *(*alloc)(void *user, size_t size);
     void *(*realloc)(void *user, void *ptr, size_t size);
@@ -32,14 +27,14 @@ typedef struct quic_env {
     void (*log)(void *user, int level, const char *msg);
     void (*keylog)(void *user, const char *line);
     void (*qlog)(void *user, const char *record, size_t len);
-} quic_env;
+} quince_env;
 
-static inline void *quic_env_alloc(const quic_env *env, size_t size)
+static inline void *quince_env_alloc(const quince_env *env, size_t size)
 {
     return env->alloc(env->user, size);
 }
 
-static inline void *quic_env_calloc(const quic_env *env, size_t size)
+static inline void *quince_env_calloc(const quince_env *env, size_t size)
 {
     void *p = env->alloc(env->user, size);
     if (p != NULL) {
@@ -50,18 +45,18 @@ static inline void *quic_env_calloc(const quic_env *env, size_t size)
     return p;
 }
 
-static inline void *quic_env_realloc(const quic_env *env, void *ptr, size_t size)
+static inline void *quince_env_realloc(const quince_env *env, void *ptr, size_t size)
 {
     return env->realloc(env->user, ptr, size);
 }
 
-static inline void quic_env_free(const quic_env *env, void *ptr)
+static inline void quince_env_free(const quince_env *env, void *ptr)
 {
     if (ptr != NULL)
         env->free(env->user, ptr);
 }
 
-static inline void quic_env_random(const quic_env *env, uint8_t *buf, size_t len)
+static inline void quince_env_random(const quince_env *env, uint8_t *buf, size_t len)
 {
     env->random(env->user, buf, len);
 }

@@ -1,0 +1,34 @@
+/* A growable byte buffer on the environment's allocator. */
+#ifndef BASE_BUF_H
+#define BASE_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/env.h"
+
+/*
+ * Bytes waiting somewhere (a stream's unsent data, a partial frame): append
+ * at the end, consume from the front. It grows by doubling and never
+ * shrinks until freed. It knows no bound: every caller checks its own
+ * configured limit before appending, so that a peer cannot make it grow.
+ * A zeroed struct is an empty buffer.
+ */
+typedef struct quince_buf {
+    uint8_t *data;
+    size_t len; /* bytes held, from data[0] */
+    size_t cap; /* bytes allocated */
+} quince_buf;
+
+/* Make room for at least need bytes in all; false when the allocator fails. */
+QUINCE_API bool quince_buf_reserve(quince_buf *b, const quince_env *env, size_t need);
+/* Append len bytes; false (and nothing changes) when the allocator fails. */
+QUINCE_API bool quince_buf_append(quince_buf *b, const quince_env *env, const void *src,
+                                  size_t len);
+/* Drop the first n bytes (all of them when n >= len). */
+QUINCE_API void quince_buf_consume(quince_buf *b, size_t n);
+/* Release the memory; the buffer is empty and usable again. */
+QUINCE_API void quince_buf_free(quince_buf *b, const quince_env *env);
+
+#endif

@@ -1,0 +1,77 @@
+/* Tests for base/buf.c: growth, consumption, allocation failure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "tests/common/test_env.h"
+
+static void test_append_consume(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 1);
+    quince_buf b = {0};
+    uint8_t src[1000];
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7);
+    /* Appends of every size up to 1000 bytes keep the bytes in order. */
+    size_t total = 0;
+    for (size_t n = 0; n < 40; n++) {
+        assert_true(quince_buf_append(&b, &t.env, src, n * 25));
+        total += n * 25;
+    }
+    assert_int_equal(b.len, total);
+    assert_true(b.cap >= b.len);
+    size_t off = 0;
+    for (size_t n = 0; n < 40; n++) {
+        assert_memory_equal(b.data + off, src, n * 25);
+        off += n * 25;
+    }
+    /* Consuming from the front moves the rest down. */
+    quince_buf_consume(&b, 25);
+    assert_int_equal(b.len, total - 25);
+    assert_memory_equal(b.data, src, 50);
+    quince_buf_consume(&b, SIZE_MAX);
+    assert_int_equal(b.len, 0);
+    quince_buf_free(&b, &t.env);
+    assert_null(b.data);
+    assert_int_equal(b.cap, 0);
+    test_env_check_leaks(&t);
+}
+
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 2);
+    quince_buf b = {0};
+    assert_true(quince_buf_append(&b, &t.env, "abc", 3));
+    size_t cap = b.cap;
+    /* A failed growth leaves the buffer as it was. */
+    t.fail_after = 1;
+    uint8_t big[4096] = {0};
+    assert_false(quince_buf_append(&b, &t.env, big, sizeof(big)));
+    assert_int_equal(b.len, 3);
+    assert_int_equal(b.cap, cap);
+    assert_memory_equal(b.data, "abc", 3);
+    /* An append that fits needs no allocation. */
+    assert_true(quince_buf_append(&b, &t.env, "de", 2));
+    assert_memory_equal(b.data, "abcde", 5);
+    /* A size that cannot be represented is refused before any allocation. */
+    assert_false(quince_buf_reserve(&b, &t.env, SIZE_MAX));
+    t.fail_after = 0;
+    quince_buf_free(&b, &t.env);
+    test_env_check_leaks(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_consume),
+        cmocka_unit_test(test_alloc_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
