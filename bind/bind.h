@@ -1,0 +1,131 @@
+/* The binding: one object per connection that owns a QUIC connection, its HTTP/3 connection and,
+ * when asked, WebTransport on it; one event drain; a server of many such connections. */
+#ifndef BIND_BIND_H
+#define BIND_BIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/env.h"
+#include "h3/h3.h"
+#include "quic/quic.h"
+#include "wt/wt.h"
+
+/*
+ * The only room where quic/ meets h3/ and wt/ (docs/ARCHITECTURE.md). Below it
+ * h3/ and wt/ speak stream bytes and datagrams and know nothing of QUIC; above
+ * it io/ moves datagrams between sockets and these calls, and apps/ only set
+ * options and print.
+ *
+ * A bind_conn owns its quic_conn, its h3_conn (when cfg.h3) and its
+ * wt_endpoint (when cfg.webtransport). Every driving call takes `now` and
+ * drains the connection's events before it returns: stream bytes go into h3
+ * (and from h3 into wt), resets, STOP_SENDING, writability and datagrams
+ * likewise; what is the application's comes out through the callbacks below,
+ * from inside those calls. Nothing else needs polling.
+ *
+ * A bind_server owns a quic_endpoint and one bind_conn per connection it
+ * accepts. The endpoint hands each connection over when it creates it
+ * (on_conn_new) and tells the server before it frees it (on_conn_free), so
+ * no one rescans the endpoint's list.
+ *
+ * Callbacks run inside bind_* calls. They may call any h3_/wt_/quic_stream_
+ * function and bind_conn_close, but must not free the bind_conn or the
+ * bind_server.
+ */
+
+typedef struct bind_conn bind_conn;
+typedef struct bind_server bind_server;
+
+/* Library return codes (wire codes are a separate space). */
+enum {
+    BIND_OK = 0,
+    BIND_ERR_ARG = -1,    /* bad argument or configuration */
+    BIND_ERR_NOMEM = -2,  /* the environment's allocator failed */
+    BIND_ERR_CLOSED = -3, /* the connection failed or closed (see on_closed) */
+};
+
+typedef struct bind_callbacks {
+    void *user;
+    /* A connection was created (server: by the endpoint, before its handshake
+     * completes; client: inside bind_conn_client_new). The return value
+     * becomes the connection's user pointer: the `user` of its h3 and wt
+     * callbacks and of bind_conn_user. */
+    void *(*on_conn_new)(void *user, bind_conn *bc);
+    void (*on_handshake_done)(void *user, bind_conn *bc);
+    /* The QUIC CLOSED event (error_code, is_app, by_peer, reason in data/len).
+     * The bind_conn lives on through its closing or draining period. */
+    void (*on_closed)(void *user, bind_conn *bc, const quic_event *ev);
+    /* A stream can take more bytes again (h3 has already retried what it held). */
+    void (*on_writable)(void *user, bind_conn *bc, uint64_t stream_id);
+    /* Without cfg.h3: every stream and datagram event of the connection
+     * (STREAM_OPENED, READABLE, WRITABLE, RESET, STOP_SENDING, DATAGRAM). */
+    void (*on_quic_event)(void *user, bind_conn *bc, const quic_event *ev);
+    /* The last call for bc: it is freed when this returns (server: after its
+     * closing period; client: inside bind_conn_free). */
+    void (*on_conn_free)(void *user, bind_conn *bc);
+} bind_callbacks;
+
+typedef struct bind_config {
+    quic_config quic;
+    /* Run HTTP/3 on every connection (the ALPN list must then be {"h3"}). */
+    bool h3;
+    h3_config h3cfg;
+    h3_callbacks h3cb; /* user is replaced by the connection's user pointer */
+    /* WebTransport on the HTTP/3 connection (needs h3; sets the SETTINGS and
+     * max_datagram_frame_size it needs). */
+    bool webtransport;
+    wt_config wtcfg;
+    wt_callbacks wtcb; /* user is replaced by the connection's user pointer */
+    bind_callbacks cb;
+} bind_config;
+
+/* Defaults: quic_config zeroed but is_server, ALPN "h3", h3 on with
+ * h3_config_init, WebTransport off with wt_config_init. */
+QUINCE_API void bind_config_init(bind_config *cfg, bool is_server);
+
+/* ---- One connection ---- */
+
+/* A client connection; the first bind_conn_send produces its Initial; HTTP/3
+ * starts at once (its SETTINGS wait in QUIC's buffers). NULL on bad
+ * configuration or out of memory. cfg is copied; its pointers (TLS
+ * credentials, ALPN) must outlive the connection. */
+QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_config *cfg,
+                                           const quic_addr *local, const quic_addr *remote,
+                                           uint64_t now);
+/* Client connections only (a server's are freed by their server). */
+QUINCE_API void bind_conn_free(bind_conn *bc);
+
+QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_t *data,
+                              size_t len, uint64_t now);
+QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t cap,
+                              uint64_t now);
+QUINCE_API uint64_t bind_conn_next_timeout(const bind_conn *bc);
+QUINCE_API int bind_conn_on_timeout(bind_conn *bc, uint64_t now);
+
+QUINCE_API quic_conn *bind_conn_quic(const bind_conn *bc);
+/* NULL without cfg.h3 / cfg.webtransport. */
+QUINCE_API h3_conn *bind_conn_h3(const bind_conn *bc);
+QUINCE_API wt_endpoint *bind_conn_wt(const bind_conn *bc);
+QUINCE_API void *bind_conn_user(const bind_conn *bc);
+QUINCE_API bool bind_conn_is_closed(const bind_conn *bc);
+/* Close with an application code (an HTTP/3 code when cfg.h3). */
+QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *reason);
+
+/* ---- A server: many connections on one endpoint ---- */
+
+QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg);
+/* Frees every connection (on_conn_free for each) and the endpoint. */
+QUINCE_API void bind_server_free(bind_server *s);
+/* One datagram that arrived at `to` from `from`. */
+QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const quic_addr *to,
+                                const uint8_t *data, size_t len, uint64_t now);
+QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, size_t cap,
+                                uint64_t now);
+QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s);
+QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now);
+QUINCE_API size_t bind_server_conn_count(const bind_server *s);
+QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s);
+
+#endif
