@@ -63,6 +63,12 @@ const char *io_strerror(int err)
         return "not registered";
     case IO_ERR_FILE:
         return "cannot open file";
+    case IO_ERR_CERT:
+        return "certificate or key unusable";
+    case IO_ERR_CONFIG:
+        return "configuration refused by the library";
+    case IO_ERR_RESOLVE:
+        return "host name does not resolve";
     default:
         return "unknown io error";
     }

@@ -28,6 +28,9 @@ enum {
     IO_ERR_EXISTS = -12,   /* fd or socket already registered */
     IO_ERR_NOTFOUND = -13, /* fd or socket not registered */
     IO_ERR_FILE = -14,     /* a log file could not be opened */
+    IO_ERR_CERT = -15,     /* certificate or key file unreadable, unparsable, or generation failed */
+    IO_ERR_CONFIG = -16,   /* the binding refused the configuration (bind_*_new returned NULL) */
+    IO_ERR_RESOLVE = -17,  /* a URL's host did not resolve (getaddrinfo) */
 };
 
 /* A human-readable name for an io_ error code (never NULL). */
