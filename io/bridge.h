@@ -76,7 +76,7 @@ QUINCE_API void io_bridge_server_recv(bind_server *s, const io_batch *b);
  */
 QUINCE_API bool io_bridge_conn_send(io_tx *tx, io_endpoint *ep, bind_conn *bc, size_t budget,
                                     uint64_t now, bool *blocked);
-QUINCE_API bool io_bridge_server_send(io_tx *const *tx, size_t ntx, io_endpoint *ep,
-                                      bind_server *s, size_t budget, uint64_t now, bool *blocked);
+QUINCE_API bool io_bridge_server_send(io_tx *const *tx, size_t ntx, io_endpoint *ep, bind_server *s,
+                                      size_t budget, uint64_t now, bool *blocked);
 
 #endif

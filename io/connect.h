@@ -1,4 +1,4 @@
-/* An HTTP/3 (+ WebTransport) client connection on an io_loop in a few calls: URL, socket, binding. */
+/* An HTTP/3 (+ WebTransport) client on an io_loop in a few calls: URL, socket, binding. */
 #ifndef IO_CONNECT_H
 #define IO_CONNECT_H
 

@@ -1,4 +1,4 @@
-/* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, the binding. */
+/* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, binding. */
 #include "io/serve.h"
 
 #include <stdio.h>
@@ -175,8 +175,8 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
     s->budget = cfg->send_budget != 0 ? cfg->send_budget : DEFAULT_SEND_BUDGET;
     int rc = open_sockets(s, cfg);
     if (rc == IO_OK)
-        rc = cfg->cert_file != NULL ? load_cert(s, cfg->cert_file, cfg->key_file)
-                                    : generate_cert(s);
+        rc =
+            cfg->cert_file != NULL ? load_cert(s, cfg->cert_file, cfg->key_file) : generate_cert(s);
     if (rc != IO_OK) {
         io_server_free(s);
         return rc;

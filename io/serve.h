@@ -1,4 +1,4 @@
-/* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, the binding. */
+/* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, binding. */
 #ifndef IO_SERVE_H
 #define IO_SERVE_H
 
