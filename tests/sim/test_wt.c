@@ -10,7 +10,7 @@
 
 #include "apps/wt_check.h"
 #include "tests/sim/sim_conn.h"
-#include "wt/echo.h"
+#include "apps/wt_echo.h"
 #include "wt/quic_glue.h"
 
 static test_env cert_env;
