@@ -46,6 +46,8 @@ enum {
     BIND_ERR_CLOSED = -3, /* the connection failed or closed (see on_closed) */
 };
 
+/* Every bind callback gets cb.user (the same for all connections of a
+ * server) and the connection; bind_conn_user(bc) is the connection's own. */
 typedef struct bind_callbacks {
     void *user;
     /* A connection was created (server: by the endpoint, before its handshake

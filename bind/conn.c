@@ -255,7 +255,7 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
     case QUIC_EVENT_STREAM_WRITABLE:
         if (h3_conn_on_writable(bc->h3, ev->stream_id) != H3_ERR_CLOSED &&
             bc->cfg->cb.on_writable != NULL)
-            bc->cfg->cb.on_writable(bc->user, bc, ev->stream_id);
+            bc->cfg->cb.on_writable(bc->cfg->cb.user, bc, ev->stream_id);
         break;
     case QUIC_EVENT_DATAGRAM:
         h3_conn_on_datagram(bc->h3, ev->data, ev->len);
@@ -281,22 +281,22 @@ void bind_conn_drain(bind_conn *bc, uint64_t now)
         case QUIC_EVENT_HANDSHAKE_DONE:
             maybe_start(bc);
             if (cb->on_handshake_done != NULL)
-                cb->on_handshake_done(bc->user, bc);
+                cb->on_handshake_done(cb->user, bc);
             break;
         case QUIC_EVENT_CLOSED:
             if (cb->on_closed != NULL)
-                cb->on_closed(bc->user, bc, &ev);
+                cb->on_closed(cb->user, bc, &ev);
             break;
         case QUIC_EVENT_STREAM_OPENED:
             /* h3 learns of a peer's stream from its first bytes. */
             if (bc->h3 == NULL && cb->on_quic_event != NULL)
-                cb->on_quic_event(bc->user, bc, &ev);
+                cb->on_quic_event(cb->user, bc, &ev);
             break;
         default:
             if (bc->h3 != NULL)
                 h3_event(bc, &ev);
             else if (cb->on_quic_event != NULL)
-                cb->on_quic_event(bc->user, bc, &ev);
+                cb->on_quic_event(cb->user, bc, &ev);
             break;
         }
     }
