@@ -17,7 +17,7 @@
 #include "io/loop.h"
 #include "io/udp.h"
 #include "quic/quic.h"
-#include "wt/echo.h"
+#include "apps/wt_echo.h"
 #include "wt/quic_glue.h"
 
 extern const char wt_demo_index_html[], wt_demo_test_html[];

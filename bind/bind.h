@@ -46,12 +46,16 @@ enum {
     BIND_ERR_CLOSED = -3, /* the connection failed or closed (see on_closed) */
 };
 
+/* Every bind callback gets cb.user (the same for all connections of a
+ * server) and the connection; bind_conn_user(bc) is the connection's own. */
 typedef struct bind_callbacks {
     void *user;
     /* A connection was created (server: by the endpoint, before its handshake
      * completes; client: inside bind_conn_client_new). The return value
      * becomes the connection's user pointer: the `user` of its h3 and wt
-     * callbacks and of bind_conn_user. */
+     * callbacks and of bind_conn_user. Without this callback the user
+     * pointer is cb.user. It runs before the h3_conn and wt_endpoint exist
+     * (bind_conn_h3/wt are NULL during the call; bind_conn_quic is set). */
     void *(*on_conn_new)(void *user, bind_conn *bc);
     void (*on_handshake_done)(void *user, bind_conn *bc);
     /* The QUIC CLOSED event (error_code, is_app, by_peer, reason in data/len).
@@ -82,13 +86,15 @@ typedef struct bind_config {
 } bind_config;
 
 /* Defaults: quic_config zeroed but is_server, ALPN "h3", h3 on with
- * h3_config_init, WebTransport off with wt_config_init. */
+ * h3_config_init, WebTransport off with wt_config_init. The is_server of
+ * h3cfg and wtcfg follow the role (client connection or server) when used. */
 QUINCE_API void bind_config_init(bind_config *cfg, bool is_server);
 
 /* ---- One connection ---- */
 
-/* A client connection; the first bind_conn_send produces its Initial; HTTP/3
- * starts at once (its SETTINGS wait in QUIC's buffers). NULL on bad
+/* A client connection; the first bind_conn_send produces its Initial. HTTP/3
+ * (both roles) starts once the QUIC handshake is established, in the first
+ * drain that sees it: the peer's stream limits are unknown before. NULL on bad
  * configuration or out of memory. cfg is copied; its pointers (TLS
  * credentials, ALPN) must outlive the connection. */
 QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_config *cfg,
@@ -97,10 +103,9 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
 /* Client connections only (a server's are freed by their server). */
 QUINCE_API void bind_conn_free(bind_conn *bc);
 
-QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_t *data,
-                              size_t len, uint64_t now);
-QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t cap,
+QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_t *data, size_t len,
                               uint64_t now);
+QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
 QUINCE_API uint64_t bind_conn_next_timeout(const bind_conn *bc);
 QUINCE_API int bind_conn_on_timeout(bind_conn *bc, uint64_t now);
 
@@ -110,20 +115,31 @@ QUINCE_API h3_conn *bind_conn_h3(const bind_conn *bc);
 QUINCE_API wt_endpoint *bind_conn_wt(const bind_conn *bc);
 QUINCE_API void *bind_conn_user(const bind_conn *bc);
 QUINCE_API bool bind_conn_is_closed(const bind_conn *bc);
-/* Close with an application code (an HTTP/3 code when cfg.h3). */
+/* Close with an application code (an HTTP/3 code when cfg.h3, through
+ * h3_conn_close). The time is that of the last driving call. */
 QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *reason);
+
+/* Counters: stream bytes handed to h3 and taken from it, and writes QUIC
+ * refused (a stream it had reset on the peer's STOP_SENDING before h3 saw the
+ * event, or a closing connection: h3 keeps those bytes until the event). */
+typedef struct bind_conn_stats {
+    uint64_t bytes_in, bytes_out, writes_refused;
+} bind_conn_stats;
+QUINCE_API const bind_conn_stats *bind_conn_get_stats(const bind_conn *bc);
 
 /* ---- A server: many connections on one endpoint ---- */
 
 QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg);
 /* Frees every connection (on_conn_free for each) and the endpoint. */
 QUINCE_API void bind_server_free(bind_server *s);
-/* One datagram that arrived at `to` from `from`. */
+/* One datagram that arrived at `to` from `from`: the endpoint says which
+ * connection took it (quic_endpoint_last_conn) and only that one is drained. */
 QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const quic_addr *to,
                                 const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, size_t cap,
                                 uint64_t now);
 QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s);
+/* Drains the connections whose timers fired; frees those whose closing period ended. */
 QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now);
 QUINCE_API size_t bind_server_conn_count(const bind_server *s);
 QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "h3/capsule.h"
-#include "h3/wt_codes.h"
+#include "wt/codes.h"
 #include "fuzz_env.h"
 #include "fuzz_digest.h"
 
@@ -103,15 +103,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             h = (h << 8) | stream[j];
         h = H3_WT_APP_ERROR_FIRST + (h % (H3_WT_APP_ERROR_LAST - H3_WT_APP_ERROR_FIRST + 3)) - 1;
         uint32_t n;
-        if (h3_wt_error_from_http3(h, &n)) {
-            if (h3_wt_error_to_http3(n) != h || h3_is_grease(h))
+        if (wt_error_from_http3(h, &n)) {
+            if (wt_error_to_http3(n) != h || h3_is_grease(h))
                 abort();
         } else if (h >= H3_WT_APP_ERROR_FIRST && h <= H3_WT_APP_ERROR_LAST && !h3_is_grease(h)) {
             abort();
         }
         uint32_t m = (uint32_t)(h ^ (h >> 32));
-        uint64_t hm = h3_wt_error_to_http3(m);
-        if (h3_is_grease(hm) || !h3_wt_error_from_http3(hm, &n) || n != m)
+        uint64_t hm = wt_error_to_http3(m);
+        if (h3_is_grease(hm) || !wt_error_from_http3(hm, &n) || n != m)
             abort();
     }
     return 0;

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!fz_ep_init(&client, false, NULL))
         return 0;
     if (!fz_ep_init(&server, true, &echo)) {
-        wt_endpoint_free(client.wt);
+        fz_ep_free(&client);
         return 0;
     }
     wt_session *s = NULL;
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         fz_pump(&client, &server);
     }
-    wt_endpoint_free(client.wt);
-    wt_endpoint_free(server.wt);
+    fz_ep_free(&client);
+    fz_ep_free(&server);
     return 0;
 }

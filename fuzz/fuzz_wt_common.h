@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h3/wt_codes.h"
-#include "wt/echo.h"
+#include "wt/codes.h"
+#include "apps/wt_echo.h"
 #include "wt/wt.h"
 #include "fuzz_env.h"
 
@@ -125,12 +125,28 @@ static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
                        .stop_sending = fz_stop,
                        .send_datagram = fz_dgram,
                        .close = fz_close};
-    ep->wt = wt_endpoint_new(fuzz_env_fixed(), &cfg, NULL, &tp, NULL, &cb);
-    if (ep->wt == NULL)
+    h3_config hc;
+    h3_config_init(&hc, is_server);
+    wt_config_h3(&cfg, &hc);
+    h3_callbacks none;
+    memset(&none, 0, sizeof(none));
+    ep->h3 = h3_conn_new(fuzz_env_fixed(), &hc, &tp, &none);
+    if (ep->h3 == NULL)
         return false;
-    ep->h3 = wt_endpoint_h3(ep->wt);
-    wt_endpoint_start(ep->wt);
+    ep->wt = wt_endpoint_new(fuzz_env_fixed(), &cfg, ep->h3, &cb);
+    if (ep->wt == NULL) {
+        h3_conn_free(ep->h3);
+        return false;
+    }
+    h3_conn_start(ep->h3);
     return true;
+}
+
+/* The endpoint, then the h3_conn it ran on. */
+static inline void fz_ep_free(fz_ep *ep)
+{
+    wt_endpoint_free(ep->wt);
+    h3_conn_free(ep->h3);
 }
 
 /* Deliver what a wrote to b; true if anything moved. */

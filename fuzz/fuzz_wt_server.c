@@ -14,7 +14,7 @@
 static uint64_t code_for(uint8_t b)
 {
     /* Half WebTransport application codes, half plain HTTP/3 codes. */
-    return b & 1 ? h3_wt_error_to_http3(b >> 1) : (uint64_t)(0x100 + (b >> 1));
+    return b & 1 ? wt_error_to_http3(b >> 1) : (uint64_t)(0x100 + (b >> 1));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 h3_conn_on_stop_sending(server.h3, id, code);
         }
     }
-    wt_endpoint_free(server.wt);
+    fz_ep_free(&server);
     return 0;
 }

@@ -639,6 +639,33 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
     return H3_OK;
 }
 
+/* RFC 9114 §4.1.1: the HTTP/3 code travels as the QUIC application error code. */
+QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
+{
+    if (conn->error != 0)
+        return H3_ERR_CLOSED;
+    const h3_stream *s = h3_conn_find(conn, stream_id);
+    if (s == NULL || (s->kind != H3_SK_REQUEST && s->kind != H3_SK_EXT))
+        return H3_ERR_NO_STREAM;
+    if (conn->tp.stop_sending != NULL &&
+        conn->tp.stop_sending(conn->tp.user, stream_id, h3_code) < 0)
+        return H3_ERR_TRANSPORT;
+    return H3_OK;
+}
+
+QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb)
+{
+    if (cb != NULL)
+        conn->cb = *cb;
+    else
+        memset(&conn->cb, 0, sizeof(conn->cb));
+}
+
+QUINCE_API const h3_callbacks *h3_conn_callbacks(const h3_conn *conn)
+{
+    return &conn->cb;
+}
+
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);

@@ -51,7 +51,7 @@
  *    cancels or acknowledges it (forgetting it early could turn a late
  *    acknowledgment into QPACK_DECODER_STREAM_ERROR).
  *
- * Binding to quic/ (h3/quic_glue.h, h3_quic): open_stream ->
+ * Binding to quic/ (bind/bind.h, the only room that sees both): open_stream ->
  * quic_conn_open_stream, write -> quic_stream_write, reset_stream ->
  * quic_stream_reset, stop_sending -> quic_stream_stop_sending, send_datagram
  * -> quic_conn_send_datagram, close -> quic_conn_close; readable streams are
@@ -171,6 +171,13 @@ QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb);
 QUINCE_API void h3_conn_free(h3_conn *conn);
 
+/* Replace the application callbacks (an extension such as wt/ takes them over
+ * and forwards what is not its own to the previous ones, read with
+ * h3_conn_callbacks first). Takes effect for the next event. */
+QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb);
+/* The callbacks in use. */
+QUINCE_API const h3_callbacks *h3_conn_callbacks(const h3_conn *conn);
+
 /* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. */
 QUINCE_API int h3_conn_start(h3_conn *conn);
 
@@ -200,6 +207,11 @@ QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3
                                      size_t count);
 /* Abort a request stream both ways (RESET_STREAM + STOP_SENDING with code). */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* RFC 9000 §3.5 (via the transport): ask the peer to stop sending on a request
+ * or extension stream with code, while our sending side goes on. Received
+ * bytes keep arriving until the peer's reset; h3 passes them on as before.
+ * H3_ERR_CLOSED after a connection error, H3_ERR_NO_STREAM for an unknown stream. */
+QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
 /* Bytes buffered on the stream's send side (0 when all went to the transport). */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
 /* Client: the last :status received on the stream (0 before any), e.g. 103 then 200. */

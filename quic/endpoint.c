@@ -44,6 +44,8 @@ struct quic_endpoint {
     size_t sq_head, sq_count;
     crypto_aead *token_aead;
     quic_endpoint_stats stats;
+    quic_endpoint_callbacks cb;
+    quic_conn *last; /* the connection of the last datagram received */
 };
 
 quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
@@ -77,14 +79,32 @@ void quic_endpoint_free(quic_endpoint *ep)
 {
     if (ep == NULL)
         return;
-    for (size_t i = 0; i < ep->n; i++)
+    for (size_t i = 0; i < ep->n; i++) {
+        if (ep->cb.on_conn_free != NULL)
+            ep->cb.on_conn_free(ep->cb.user, ep->conns[i].conn);
         quic_conn_free(ep->conns[i].conn);
+    }
     quince_env_free(ep->env, ep->conns);
     quince_env_free(ep->env, ep->map);
     quince_env_free(ep->env, ep->sq);
     if (ep->token_aead != NULL)
         crypto_aead_free(ep->env, ep->token_aead);
     quince_env_free(ep->env, ep);
+}
+
+void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callbacks *cb)
+{
+    if (ep == NULL)
+        return;
+    if (cb != NULL)
+        ep->cb = *cb;
+    else
+        memset(&ep->cb, 0, sizeof(ep->cb));
+}
+
+quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep)
+{
+    return ep != NULL ? ep->last : NULL;
 }
 
 const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
@@ -416,6 +436,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     if (ep == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
     ep->stats.datagrams++;
+    ep->last = NULL;
     quic_pkt_parse_opts po = {.short_dcid_len = ep->cfg.cid_len};
     quic_pkt_header h;
     if (quic_pkt_parse_header(data, len, &po, &h) != QUIC_OK) {
@@ -423,8 +444,11 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         return QUIC_OK;
     }
     ep_conn *e = find_conn(ep, &h);
-    if (e != NULL)
-        return quic_conn_recv(e->conn, from, data, len, now) < 0 ? QUIC_OK : QUIC_OK;
+    if (e != NULL) {
+        ep->last = e->conn;
+        quic_conn_recv(e->conn, from, data, len, now);
+        return QUIC_OK;
+    }
     if (h.type == QUIC_PKT_1RTT) {
         send_reset(ep, from, &h, len);
         return QUIC_OK;
@@ -480,6 +504,11 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         return QUIC_ERR_NOMEM;
     }
     ep->stats.accepted++;
+    ep->last = c;
+    if (ep->cb.on_conn_new != NULL) {
+        ep->conns[ep->n - 1].accepted = true;
+        ep->cb.on_conn_new(ep->cb.user, c);
+    }
     return QUIC_OK;
 }
 
@@ -533,6 +562,10 @@ int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
             quic_conn_on_timeout(c, now);
         if (quic_conn_is_closed(c)) {
             /* Forget it: further packets for its CIDs get stateless resets. */
+            if (ep->cb.on_conn_free != NULL)
+                ep->cb.on_conn_free(ep->cb.user, c);
+            if (ep->last == c)
+                ep->last = NULL;
             quic_conn_free(c);
             ep->cid_gen++;
             ep->conns[i] = ep->conns[--ep->n];

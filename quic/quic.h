@@ -205,6 +205,30 @@ QUINCE_API quic_conn *quic_endpoint_accept(quic_endpoint *ep);
 QUINCE_API size_t quic_endpoint_conn_count(const quic_endpoint *ep);
 QUINCE_API quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i);
 
+/*
+ * Connection lifetimes told as they happen, so that an embedder keeps its own
+ * state per connection without rescanning the endpoint (bind/bind.h does).
+ * Both run inside endpoint calls; they may use the connection (poll its
+ * events, write to its streams) but must not free it or the endpoint.
+ */
+typedef struct quic_endpoint_callbacks {
+    void *user;
+    /* A connection was created for a client's first Initial, which it has
+     * processed already (its events wait to be polled). */
+    void (*on_conn_new)(void *user, quic_conn *conn);
+    /* The endpoint frees conn when this returns: its closing or draining
+     * period ended (quic_endpoint_on_timeout) or the endpoint is freed.
+     * Events still queued can be polled here. */
+    void (*on_conn_free)(void *user, quic_conn *conn);
+} quic_endpoint_callbacks;
+/* cb is copied; NULL removes the callbacks. Connections announced through
+ * on_conn_new are not returned by quic_endpoint_accept. */
+QUINCE_API void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callbacks *cb);
+/* The connection the last quic_endpoint_recv gave its datagram to (found by
+ * its DCID, or created), NULL when it was answered statelessly or dropped:
+ * the one connection whose events that datagram can have produced. */
+QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
+
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {
     uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;

@@ -55,10 +55,9 @@ struct wt_stream {
 struct wt_endpoint {
     const quince_env *env;
     wt_config cfg;
-    h3_transport tp;
-    h3_callbacks chain;
+    h3_callbacks chain; /* the h3_conn's callbacks before wt took them over */
     wt_callbacks cb;
-    h3_conn *h3;
+    h3_conn *h3; /* the embedder's */
     bool peer_settings; /* the peer's SETTINGS arrived */
     bool peer_wt;       /* and they allow WebTransport */
     wt_session *sessions;

@@ -1,7 +1,7 @@
 /* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02): sessions, capsules, datagrams. */
 #include <string.h>
 
-#include "h3/wt_codes.h"
+#include "wt/codes.h"
 #include "wt/internal.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
@@ -609,13 +609,25 @@ static int cb_ext_stream(void *user, uint64_t id, uint64_t type, uint64_t sessio
 
 /* ---- Endpoint ---- */
 
-QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg,
-                                        const h3_config *h3cfg, const h3_transport *transport,
-                                        const h3_callbacks *chain, const wt_callbacks *cb)
+/* draft-ietf-webtrans-http3-02 §3.1; RFC 9297 §2.1.1; draft-ietf-masque-h3-datagram-04 §5 */
+QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
 {
-    if (env == NULL || cfg == NULL || transport == NULL)
-        return NULL;
-    if (h3cfg != NULL && h3cfg->is_server != cfg->is_server)
+    if (cfg == NULL || h3cfg == NULL)
+        return;
+    size_t uni = 3 + 2 * cfg->max_sessions + cfg->max_buffered_streams;
+    if (h3cfg->max_peer_uni < uni)
+        h3cfg->max_peer_uni = uni;
+    h3cfg->ext_streams = true;
+    h3_settings_set(&h3cfg->settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
+    h3_settings_set(&h3cfg->settings, H3_SETTING_H3_DATAGRAM, 1);
+    h3_settings_set(&h3cfg->settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
+    h3_settings_set(&h3cfg->settings, H3_SETTING_ENABLE_WEBTRANSPORT, 1);
+}
+
+QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
+                                        const wt_callbacks *cb)
+{
+    if (env == NULL || cfg == NULL || h3 == NULL)
         return NULL;
     wt_endpoint *ep = quince_env_alloc(env, sizeof(*ep));
     if (ep == NULL)
@@ -625,24 +637,12 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     ep->cfg = *cfg;
     if (ep->cfg.max_capsule < H3_CAPSULE_READER_MIN_MAX)
         ep->cfg.max_capsule = H3_CAPSULE_READER_MIN_MAX;
-    ep->tp = *transport;
-    if (chain != NULL)
-        ep->chain = *chain;
     if (cb != NULL)
         ep->cb = *cb;
-    h3_config c;
-    if (h3cfg != NULL) {
-        c = *h3cfg;
-    } else {
-        h3_config_init(&c, cfg->is_server);
-        c.max_peer_uni = 3 + 2 * cfg->max_sessions + cfg->max_buffered_streams;
-    }
-    /* draft-ietf-webtrans-http3-02 §3.1; RFC 9297 §2.1.1; draft-ietf-masque-h3-datagram-04 §5 */
-    c.ext_streams = true;
-    h3_settings_set(&c.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
-    h3_settings_set(&c.settings, H3_SETTING_H3_DATAGRAM, 1);
-    h3_settings_set(&c.settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
-    h3_settings_set(&c.settings, H3_SETTING_ENABLE_WEBTRANSPORT, 1);
+    ep->h3 = h3;
+    /* Events of streams that are not WebTransport's go on to the callbacks the
+     * h3_conn had (the application's). */
+    ep->chain = *h3_conn_callbacks(h3);
     h3_callbacks mine = {
         .user = ep,
         .on_headers = cb_headers,
@@ -656,11 +656,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
         .on_conn_error = cb_conn_error,
         .on_ext_stream = cb_ext_stream,
     };
-    ep->h3 = h3_conn_new(env, &c, &ep->tp, &mine);
-    if (ep->h3 == NULL) {
-        quince_env_free(env, ep);
-        return NULL;
-    }
+    h3_conn_set_callbacks(h3, &mine);
     return ep;
 }
 
@@ -687,7 +683,8 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
         ep->dead_sessions = s->next;
         session_free(ep, s);
     }
-    h3_conn_free(ep->h3);
+    /* The h3_conn is the embedder's: give it its callbacks back. */
+    h3_conn_set_callbacks(ep->h3, &ep->chain);
     quince_env_free(ep->env, ep);
 }
 
@@ -699,14 +696,6 @@ QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 {
     return ep->env;
-}
-
-QUINCE_API int wt_endpoint_start(wt_endpoint *ep)
-{
-    wt_enter(ep);
-    int rc = h3_conn_start(ep->h3);
-    wt_leave(ep);
-    return rc == H3_OK ? WT_OK : WT_ERR_H3;
 }
 
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)

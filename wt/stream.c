@@ -1,7 +1,7 @@
 /* WebTransport streams (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5), early ones included. */
 #include <string.h>
 
-#include "h3/wt_codes.h"
+#include "wt/codes.h"
 #include "wt/internal.h"
 
 /* draft-02 names no code for the streams of an ended session (§5 only says
@@ -99,7 +99,7 @@ void wt_stream_free_all(wt_endpoint *ep)
 static uint32_t app_code(uint64_t h3_code)
 {
     uint32_t c;
-    return h3_wt_error_from_http3(h3_code, &c) ? c : 0;
+    return wt_error_from_http3(h3_code, &c) ? c : 0;
 }
 
 /* Bytes for an attached stream. */
@@ -243,7 +243,7 @@ void wt_stream_reset_all(wt_session *s)
             st = st->next;
         if (st == NULL)
             break;
-        h3_conn_reset_stream(ep->h3, st->id, h3_wt_error_to_http3(WT_SESSION_GONE_CODE));
+        h3_conn_reset_stream(ep->h3, st->id, wt_error_to_http3(WT_SESSION_GONE_CODE));
         st->recv_done = st->send_done = true;
         stream_kill(st);
     }
@@ -350,7 +350,7 @@ QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
         return WT_ERR_STATE;
     wt_endpoint *ep = st->ep;
     wt_enter(ep);
-    h3_conn_reset_stream(ep->h3, st->id, h3_wt_error_to_http3(code));
+    h3_conn_reset_stream(ep->h3, st->id, wt_error_to_http3(code));
     st->send_done = st->recv_done = true;
     stream_kill(st);
     wt_leave(ep);
@@ -363,7 +363,7 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
     if (st->dead || st->session == NULL || st->recv_done || st->recv_stopped)
         return WT_ERR_STATE;
     wt_endpoint *ep = st->ep;
-    uint64_t h3_code = h3_wt_error_to_http3(code);
+    uint64_t h3_code = wt_error_to_http3(code);
     wt_enter(ep);
     if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0) {
         /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream. */
@@ -372,8 +372,7 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
         stream_kill(st);
     } else {
         /* Keep sending; drop what arrives until the peer's RESET_STREAM. */
-        if (ep->tp.stop_sending != NULL)
-            ep->tp.stop_sending(ep->tp.user, st->id, h3_code);
+        h3_conn_stop_sending(ep->h3, st->id, h3_code);
         st->recv_stopped = true;
     }
     wt_leave(ep);

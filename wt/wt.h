@@ -10,13 +10,14 @@
 #include "base/env.h"
 
 /*
- * A wt_endpoint owns one h3_conn. It adds the WebTransport SETTINGS to the
- * h3 configuration (ENABLE_WEBTRANSPORT 0x2b603742 = 1, H3_DATAGRAM 0x33 = 1
- * and 0xffd277 = 1, ENABLE_CONNECT_PROTOCOL 0x8 = 1), turns on the 0x41/0x54
- * extension streams and installs its own h3 callbacks; events that are not
- * WebTransport (ordinary requests) go on to the h3 callbacks the embedder
- * passes (chained). The embedder feeds the transport's events into
- * wt_endpoint_h3(ep) with h3_conn_on_* as for plain HTTP/3.
+ * A wt_endpoint runs WebTransport on an h3_conn that the embedder created
+ * (with wt_config_h3 applied to its configuration) and still owns: it takes
+ * over the h3_conn's callbacks (h3_conn_set_callbacks) and passes the events
+ * that are not WebTransport's (ordinary requests, SETTINGS, GOAWAY,
+ * connection errors) on to the callbacks the h3_conn had before. The
+ * embedder feeds the transport's events into the h3_conn with h3_conn_on_*
+ * as for plain HTTP/3, and starts it with h3_conn_start. wt knows nothing of
+ * QUIC: bind/bind.h joins the two.
  *
  * The embedder MUST also enable the QUIC max_datagram_frame_size transport
  * parameter (RFC 9221) and tell wt the largest DATAGRAM payload the peer
@@ -35,7 +36,7 @@
  * wt_stream until on_stream_closed returns. Objects are freed when the
  * outermost wt/h3 call returns, so callbacks may call any wt_* function
  * (except wt_endpoint_free). Error codes are 32-bit WebTransport application
- * codes; on the wire they are mapped with h3_wt_error_to_http3 (§4.3). A reset
+ * codes; on the wire they are mapped with wt_error_to_http3 (wt/codes.h, §4.3). A reset
  * or STOP_SENDING code outside the WebTransport range is reported as 0.
  */
 
@@ -116,26 +117,32 @@ typedef struct wt_config {
 QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
 
 /*
- * Create the endpoint and its h3_conn. h3cfg may be NULL (h3_config_init
- * defaults, with max_peer_uni raised to 3 + 2 * max_sessions +
- * max_buffered_streams); its is_server must match cfg's. WebTransport streams
- * count against h3's max_peer_bidi / max_peer_uni, so size those for the
- * expected streams. chain receives the h3 events of non-WebTransport streams
- * (may be NULL). NULL on failure.
+ * draft-ietf-webtrans-http3-02 §3.1: what WebTransport needs of an HTTP/3
+ * configuration, applied before h3_conn_new: SETTINGS ENABLE_WEBTRANSPORT
+ * (0x2b603742) = 1, H3_DATAGRAM 0x33 = 1 and 0xffd277 = 1,
+ * ENABLE_CONNECT_PROTOCOL (0x8) = 1; the 0x41/0x54 extension streams; and
+ * max_peer_uni raised to at least 3 + 2 * max_sessions + max_buffered_streams.
+ * WebTransport streams count against h3's max_peer_bidi / max_peer_uni, so
+ * size those for the expected streams.
  */
-QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg,
-                                        const h3_config *h3cfg, const h3_transport *transport,
-                                        const h3_callbacks *chain, const wt_callbacks *cb);
+QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg);
+
+/*
+ * WebTransport on h3 (configured with wt_config_h3, is_server as cfg's). The
+ * endpoint takes over h3's callbacks and forwards non-WebTransport events to
+ * the ones h3 had; it does not own h3, which must outlive it. NULL on failure.
+ */
+QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
+                                        const wt_callbacks *cb);
 /* Frees every session and stream without wire signals; the application
  * hears on_stream_closed for each stream and on_session_closed (code 0) for
- * each established session first, and must not call wt_* from them. */
+ * each established session first, and must not call wt_* from them. The
+ * h3_conn gets its previous callbacks back and is left to its owner. */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
-/* The h3 connection to feed (h3_conn_on_stream_data, ...). */
+/* The h3 connection WebTransport runs on. */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
 /* The environment given to wt_endpoint_new (handlers allocate through it). */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
-/* h3_conn_start: SETTINGS and QPACK streams. */
-QUINCE_API int wt_endpoint_start(wt_endpoint *ep);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
 /* Sessions tracked (any state), and buffered early streams. */

@@ -1,4 +1,4 @@
-/* Sim tests: HTTP/3 over our QUIC connections (h3/quic_glue.c): GETs byte-exact under loss,
+/* Sim tests: HTTP/3 over our QUIC connections (bind/): GETs byte-exact under loss,
  * QPACK dynamic table both ways, extended CONNECT and HTTP Datagrams. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "h3/quic_glue.h"
-#include "tests/sim/sim_conn.h"
+#include "tests/sim/sim_bind.h"
 
 static test_env cert_env;
 static sim_certs certs;
@@ -60,12 +59,10 @@ typedef struct h3t h3t;
 typedef struct side {
     h3t *t;
     bool is_server;
-    h3_quic *g;
-    bool started;
 } side;
 
 struct h3t {
-    sim_pair *p;
+    sim_bind *p;
     side c, s;
     /* GETs */
     size_t nreq;
@@ -91,6 +88,17 @@ struct h3t {
 
 static uint8_t body[CHUNK];
 
+/* The two HTTP/3 connections (NULL before the server's exists). */
+static h3_conn *ch3(h3t *t)
+{
+    return bind_conn_h3(t->p->client);
+}
+
+static h3_conn *sh3(h3t *t)
+{
+    return bind_conn_h3(t->p->sconn);
+}
+
 static bool field_eq(const h3_field *f, const char *name)
 {
     size_t n = strlen(name);
@@ -114,7 +122,7 @@ static uint64_t parse_u64(const uint8_t *s, size_t len, bool *ok)
 
 static void server_pump(h3t *t)
 {
-    h3_conn *h = h3_quic_h3(t->s.g);
+    h3_conn *h = sh3(t);
     for (size_t i = 0; i < t->nresp; i++) {
         sresp *r = &t->resps[i];
         while (r->active && r->sent < r->size && h3_conn_stream_buffered(h, r->sid) == 0) {
@@ -137,7 +145,7 @@ static void server_pump(h3t *t)
 
 static void server_respond(h3t *t, uint64_t sid, int status, uint64_t size)
 {
-    h3_conn *h = h3_quic_h3(t->s.g);
+    h3_conn *h = sh3(t);
     char st[8], cl[24];
     snprintf(st, sizeof(st), "%d", status);
     snprintf(cl, sizeof(cl), "%llu", (unsigned long long)size);
@@ -177,7 +185,7 @@ static void s_on_headers(void *user, uint64_t sid, const h3_field *f, size_t n, 
         t->server_connect_seen = true;
         t->server_connect_sid = sid;
         h3_field ok[1] = {{(const uint8_t *)":status", 7, (const uint8_t *)"200", 3}};
-        assert_int_equal(h3_conn_submit_response(h3_quic_h3(t->s.g), sid, ok, 1, false), H3_OK);
+        assert_int_equal(h3_conn_submit_response(sh3(t), sid, ok, 1, false), H3_OK);
         return;
     }
     assert_int_equal(method->value_len, 3);
@@ -199,7 +207,7 @@ static void s_on_data(void *user, uint64_t sid, const uint8_t *data, size_t len)
     /* Only the CONNECT stream carries request data: echo it. */
     assert_true(t->server_connect_seen);
     assert_int_equal(sid, t->server_connect_sid);
-    assert_int_equal(h3_conn_send_data(h3_quic_h3(t->s.g), sid, data, len, false), H3_OK);
+    assert_int_equal(h3_conn_send_data(sh3(t), sid, data, len, false), H3_OK);
 }
 
 static void s_on_datagram(void *user, uint64_t sid, const uint8_t *payload, size_t len)
@@ -207,7 +215,7 @@ static void s_on_datagram(void *user, uint64_t sid, const uint8_t *payload, size
     side *sd = user;
     h3t *t = sd->t;
     assert_int_equal(sid, t->server_connect_sid);
-    assert_int_equal(h3_conn_send_datagram(h3_quic_h3(t->s.g), sid, payload, len), H3_OK);
+    assert_int_equal(h3_conn_send_datagram(sh3(t), sid, payload, len), H3_OK);
 }
 
 static void s_on_end(void *user, uint64_t sid)
@@ -216,7 +224,7 @@ static void s_on_end(void *user, uint64_t sid)
     h3t *t = sd->t;
     /* The client ends the CONNECT stream: so do we. */
     if (t->server_connect_seen && sid == t->server_connect_sid)
-        assert_int_equal(h3_conn_send_data(h3_quic_h3(t->s.g), sid, NULL, 0, true), H3_OK);
+        assert_int_equal(h3_conn_send_data(sh3(t), sid, NULL, 0, true), H3_OK);
 }
 
 /* The client cancelled: stop producing the body (h3 has reset our side). */
@@ -267,7 +275,7 @@ static void c_on_headers(void *user, uint64_t sid, const h3_field *f, size_t n, 
     side *sd = user;
     h3t *t = sd->t;
     assert_false(trailers);
-    h3_conn *h = h3_quic_h3(t->c.g);
+    h3_conn *h = ch3(t);
     if (t->connect_submitted && sid == t->connect_sid) {
         assert_int_equal(h3_conn_stream_status(h, sid), 200);
         t->connect_ok = true;
@@ -303,8 +311,7 @@ static void c_on_data(void *user, uint64_t sid, const uint8_t *data, size_t len)
     r->got += len;
     /* RFC 9114 §4.1.1: abandon the response with H3_REQUEST_CANCELLED. */
     if (t->cancel_test && r == &t->reqs[0] && r->got >= 100000 && !t->cancelled) {
-        assert_int_equal(h3_conn_reset_stream(h3_quic_h3(t->c.g), sid, H3_REQUEST_CANCELLED),
-                         H3_OK);
+        assert_int_equal(h3_conn_reset_stream(ch3(t), sid, H3_REQUEST_CANCELLED), H3_OK);
         t->cancelled = true;
         r->reset = true;
         t->ended++;
@@ -359,7 +366,7 @@ static void on_conn_error(void *user, uint64_t code, const char *reason)
 static void client_submit(h3t *t, uint64_t now)
 {
     (void)now;
-    h3_conn *h = h3_quic_h3(t->c.g);
+    h3_conn *h = ch3(t);
     static const char *const ua = "quince-sim-client/1";
     for (size_t i = 0; i < t->nreq; i++) {
         creq *r = &t->reqs[i];
@@ -423,54 +430,42 @@ static void client_submit(h3t *t, uint64_t now)
     }
 }
 
-/* ---- Driving both sides from sim_pair ---- */
+/* ---- Driving both sides from sim_bind ---- */
 
-static void side_init(h3t *t, side *sd, bool is_server)
+static void s_writable_hook(void *conn_user, uint64_t sid)
 {
-    sim_pair *p = t->p;
-    quic_conn *qc = is_server ? p->server : p->client;
-    if (sd->g != NULL || qc == NULL)
-        return;
-    sd->t = t;
-    sd->is_server = is_server;
-    h3_config cfg;
-    h3_config_init(&cfg, is_server);
-    if (t->connect_test) {
-        h3_settings_set(&cfg.settings, H3_SETTING_H3_DATAGRAM, 1);
-        if (is_server)
-            h3_settings_set(&cfg.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
-    }
-    h3_callbacks cb = {.user = sd,
-                       .on_headers = is_server ? s_on_headers : c_on_headers,
-                       .on_data = is_server ? s_on_data : c_on_data,
-                       .on_end = is_server ? s_on_end : c_on_end,
-                       .on_datagram = is_server ? s_on_datagram : c_on_datagram,
-                       .on_stream_reset =
-                           is_server && t->cancel_test ? s_on_stream_reset : on_stream_reset,
-                       .on_stop_sending = is_server ? s_on_stop_sending : NULL,
-                       .on_conn_error = on_conn_error};
-    sd->g = h3_quic_new(&p->t.env, qc, &cfg, &cb, is_server ? s_on_writable : NULL);
-    assert_non_null(sd->g);
+    side *sd = conn_user;
+    if (sd->is_server)
+        s_on_writable(sd, sid);
 }
 
-static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
+static void side_config(h3t *t, side *sd, bind_config *bcfg, bool is_server)
+{
+    sd->t = t;
+    sd->is_server = is_server;
+    h3_config *cfg = &bcfg->h3cfg;
+    h3_config_init(cfg, is_server);
+    if (t->connect_test) {
+        h3_settings_set(&cfg->settings, H3_SETTING_H3_DATAGRAM, 1);
+        if (is_server)
+            h3_settings_set(&cfg->settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
+    }
+    bcfg->h3cb = (h3_callbacks){.on_headers = is_server ? s_on_headers : c_on_headers,
+                                .on_data = is_server ? s_on_data : c_on_data,
+                                .on_end = is_server ? s_on_end : c_on_end,
+                                .on_datagram = is_server ? s_on_datagram : c_on_datagram,
+                                .on_stream_reset = is_server && t->cancel_test ? s_on_stream_reset
+                                                                               : on_stream_reset,
+                                .on_stop_sending = is_server ? s_on_stop_sending : NULL,
+                                .on_conn_error = on_conn_error};
+}
+
+/* Once per send round: h3 runs once QUIC is established (bind starts it then). */
+static void tick(sim_bind *p, bool is_server, uint64_t now)
 {
     h3t *t = p->user;
-    side *sd = is_server ? &t->s : &t->c;
-    side_init(t, sd, is_server);
-    if (sd->g == NULL)
-        return;
-    quic_conn *qc = is_server ? p->server : p->client;
-    if (!sd->started && quic_conn_is_established(qc)) {
-        assert_int_equal(h3_quic_start(sd->g, now), H3_OK);
-        sd->started = true;
-    }
-    if (ev != NULL) {
-        int rc = h3_quic_on_event(sd->g, ev, now);
-        assert_true(rc >= 0);
-        return;
-    }
-    if (!sd->started)
+    bind_conn *bc = is_server ? p->sconn : p->client;
+    if (bc == NULL || !quic_conn_is_established(bind_conn_quic(bc)))
         return;
     if (is_server)
         server_pump(t);
@@ -478,7 +473,21 @@ static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
         client_submit(t, now);
 }
 
-static bool all_done(sim_pair *p)
+/* Configure both sides for t (after its test flags are set), then start. */
+static void h3t_start(h3t *t, sim_bind *p)
+{
+    t->p = p;
+    side_config(t, &t->c, &p->ccfg, false);
+    side_config(t, &t->s, &p->scfg, true);
+    p->client_user = &t->c;
+    p->server_user = &t->s;
+    p->on_writable = s_writable_hook;
+    p->user = t;
+    p->tick = tick;
+    sim_bind_start(p);
+}
+
+static bool all_done(sim_bind *p)
 {
     h3t *t = p->user;
     if (p->client_closed || p->server_closed || t->failed || t->conn_errors > 0)
@@ -490,11 +499,10 @@ static bool all_done(sim_pair *p)
     return true;
 }
 
-static void h3t_free(h3t *t, sim_pair *p)
+static void h3t_free(h3t *t, sim_bind *p)
 {
-    h3_quic_free(t->c.g);
-    h3_quic_free(t->s.g);
-    sim_pair_free(p);
+    (void)t;
+    sim_bind_free(p);
 }
 
 static netsim_link_config link_with(double loss)
@@ -506,21 +514,18 @@ static netsim_link_config link_with(double loss)
 /* A 1-byte, a 10 MB, 50 small resources and one missing, over one connection. */
 static void run_gets(uint64_t seed, double loss)
 {
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(loss);
-    sim_pair_init(&p, seed, &l, &certs);
+    sim_bind_init(&p, seed, &l, &certs);
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->reqs[t->nreq++].size = 1;
     t->reqs[t->nreq++].size = 10 * 1024 * 1024;
     for (size_t i = 0; i < 50; i++)
         t->reqs[t->nreq++].size = 1 + (i * 7919) % 30000;
     t->reqs[t->nreq++].size = UINT64_MAX;
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    int r = sim_pair_run(&p, all_done, 900000000);
+    h3t_start(t, &p);
+    int r = sim_bind_run(&p, all_done, 900000000);
     if (r != NETSIM_OK || t->ended != t->nreq)
         fprintf(stderr, "gets seed %llu loss %.2f: r=%d %zu of %zu ended at t=%llu\n",
                 (unsigned long long)seed, loss, r, t->ended, t->nreq,
@@ -544,23 +549,23 @@ static void run_gets(uint64_t seed, double loss)
         assert_int_equal(q->content_length, (int64_t)q->size);
     }
     /* The dynamic table carried headers both ways (RFC 9204 §4.3, §4.5). */
-    h3_conn *ch = h3_quic_h3(t->c.g), *sh = h3_quic_h3(t->s.g);
+    h3_conn *ch = ch3(t), *sh = sh3(t);
     assert_true(h3_conn_qpack_inserts_sent(ch) > 0);
     assert_true(h3_conn_qpack_inserts_sent(sh) > 0);
     assert_int_equal(h3_conn_qpack_inserts_received(sh), h3_conn_qpack_inserts_sent(ch));
     assert_int_equal(h3_conn_qpack_inserts_received(ch), h3_conn_qpack_inserts_sent(sh));
     /* Finished request streams are forgotten: only the six control and QPACK streams stay. */
     assert_int_equal(h3_conn_stream_count(ch), 6);
-    const quic_conn_stats *st = quic_conn_get_stats(p.client);
+    const quic_conn_stats *st = quic_conn_get_stats(bind_conn_quic(p.client));
     if (loss > 0)
-        assert_true(quic_conn_get_stats(p.server)->packets_lost > 0);
+        assert_true(quic_conn_get_stats(bind_conn_quic(p.sconn))->packets_lost > 0);
     if (getenv("SIM_VERBOSE") != NULL)
         fprintf(stderr,
                 "gets loss %.2f: done at %llu us, client sent %llu packets, inserts %llu/%llu\n",
                 loss, (unsigned long long)netsim_now(p.net), (unsigned long long)st->packets_sent,
                 (unsigned long long)h3_conn_qpack_inserts_sent(ch),
                 (unsigned long long)h3_conn_qpack_inserts_sent(sh));
-    assert_true(h3_quic_bytes_in(t->c.g) > 10 * 1024 * 1024);
+    assert_true(bind_conn_get_stats(p.client)->bytes_in > 10 * 1024 * 1024);
     h3t_free(t, &p);
     free(t);
 }
@@ -581,20 +586,17 @@ static void test_gets_loss5(void **state)
 static void test_connect_datagrams(void **state)
 {
     (void)state;
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(0.0);
-    sim_pair_init(&p, 3, &l, &certs);
-    p.ccfg.max_datagram_frame_size = 1200;
-    p.scfg.max_datagram_frame_size = 1200;
+    sim_bind_init(&p, 3, &l, &certs);
+    p.ccfg.quic.max_datagram_frame_size = 1200;
+    p.scfg.quic.max_datagram_frame_size = 1200;
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->connect_test = true;
     t->reqs[t->nreq++].size = 5000; /* a GET beside the CONNECT stream */
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    int r = sim_pair_run(&p, all_done, 60000000);
+    h3t_start(t, &p);
+    int r = sim_bind_run(&p, all_done, 60000000);
     assert_int_equal(r, NETSIM_OK);
     assert_false(t->failed);
     assert_int_equal(t->conn_errors, 0);
@@ -617,23 +619,20 @@ static void test_connect_datagrams(void **state)
 static void test_connect_datagrams_loss5(void **state)
 {
     (void)state;
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(0.05);
-    sim_pair_init(&p, 6, &l, &certs);
-    p.ccfg.max_datagram_frame_size = 1200;
-    p.scfg.max_datagram_frame_size = 1200;
+    sim_bind_init(&p, 6, &l, &certs);
+    p.ccfg.quic.max_datagram_frame_size = 1200;
+    p.scfg.quic.max_datagram_frame_size = 1200;
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->connect_test = true;
     t->lossy = true;
     t->reqs[t->nreq++].size = 300000;
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    assert_int_equal(sim_pair_run(&p, all_done, 120000000), NETSIM_OK);
+    h3t_start(t, &p);
+    assert_int_equal(sim_bind_run(&p, all_done, 120000000), NETSIM_OK);
     /* Late echoes: one more second. */
-    sim_pair_run(&p, NULL, netsim_now(p.net) + 1000000);
+    sim_bind_run(&p, NULL, netsim_now(p.net) + 1000000);
     assert_false(t->failed);
     assert_int_equal(t->conn_errors, 0);
     assert_int_equal(t->stream_echo_len, 200);
@@ -649,7 +648,7 @@ static void test_connect_datagrams_loss5(void **state)
     free(t);
 }
 
-static bool server_closed(sim_pair *p)
+static bool server_closed(sim_bind *p)
 {
     return p->server_closed;
 }
@@ -659,22 +658,19 @@ static bool server_closed(sim_pair *p)
 static void test_close_code(void **state)
 {
     (void)state;
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(0.0);
-    sim_pair_init(&p, 7, &l, &certs);
+    sim_bind_init(&p, 7, &l, &certs);
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->reqs[t->nreq++].size = 100;
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    h3t_start(t, &p);
+    assert_int_equal(sim_bind_run(&p, all_done, 60000000), NETSIM_OK);
     assert_int_equal(t->ended, 1);
-    h3_conn *ch = h3_quic_h3(t->c.g);
+    h3_conn *ch = ch3(t);
     assert_int_equal(h3_conn_close(ch, H3_NO_ERROR, "done"), H3_OK);
     assert_int_equal(h3_conn_error(ch), H3_NO_ERROR);
-    assert_int_equal(sim_pair_run(&p, server_closed, netsim_now(p.net) + 1000000), NETSIM_OK);
+    assert_int_equal(sim_bind_run(&p, server_closed, netsim_now(p.net) + 1000000), NETSIM_OK);
     assert_true(p.server_close.is_app);
     assert_true(p.server_close.by_peer);
     assert_int_equal(p.server_close.error_code, H3_NO_ERROR);
@@ -691,19 +687,16 @@ static void test_close_code(void **state)
 static void test_datagrams_not_negotiated(void **state)
 {
     (void)state;
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(0.0);
-    sim_pair_init(&p, 4, &l, &certs);
+    sim_bind_init(&p, 4, &l, &certs);
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->reqs[t->nreq++].size = 10;
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    h3t_start(t, &p);
+    assert_int_equal(sim_bind_run(&p, all_done, 60000000), NETSIM_OK);
     assert_int_equal(t->ended, 1);
-    h3_conn *ch = h3_quic_h3(t->c.g);
+    h3_conn *ch = ch3(t);
     assert_false(h3_conn_datagrams_enabled(ch));
     uint8_t d[4] = {1, 2, 3, 4};
     assert_int_equal(h3_conn_send_datagram(ch, 0, d, sizeof(d)), H3_ERR_DATAGRAM);
@@ -717,19 +710,16 @@ static void test_datagrams_not_negotiated(void **state)
 static void test_cancel_midway(void **state)
 {
     (void)state;
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = link_with(0.0);
-    sim_pair_init(&p, 5, &l, &certs);
+    sim_bind_init(&p, 5, &l, &certs);
     h3t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    t->p = &p;
     t->cancel_test = true;
     t->reqs[t->nreq++].size = 5000000;
     t->reqs[t->nreq++].size = 1000;
-    p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    assert_int_equal(sim_pair_run(&p, all_done, 60000000), NETSIM_OK);
+    h3t_start(t, &p);
+    assert_int_equal(sim_bind_run(&p, all_done, 60000000), NETSIM_OK);
     assert_int_equal(t->conn_errors, 0);
     assert_false(t->failed);
     assert_true(t->cancelled);
@@ -744,9 +734,9 @@ static void test_cancel_midway(void **state)
     assert_true(t->resps[0].sent < 5000000);
     /* Run on until the resets are acknowledged: only the six control and QPACK
      * streams remain on both sides. */
-    sim_pair_run(&p, NULL, netsim_now(p.net) + 2000000);
-    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->c.g)), 6);
-    assert_int_equal(h3_conn_stream_count(h3_quic_h3(t->s.g)), 6);
+    sim_bind_run(&p, NULL, netsim_now(p.net) + 2000000);
+    assert_int_equal(h3_conn_stream_count(ch3(t)), 6);
+    assert_int_equal(h3_conn_stream_count(sh3(t)), 6);
     h3t_free(t, &p);
     free(t);
 }

@@ -1,4 +1,4 @@
-/* Sim tests: WebTransport over our QUIC connections (wt/quic_glue.c): the quince-client
+/* Sim tests: WebTransport over our QUIC connections (bind/): the quince-client
  * checks (bidi, uni and datagram echo, close with code and reason) against the /echo server. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,9 +9,8 @@
 #include <cmocka.h>
 
 #include "apps/wt_check.h"
-#include "tests/sim/sim_conn.h"
-#include "wt/echo.h"
-#include "wt/quic_glue.h"
+#include "apps/wt_echo.h"
+#include "tests/sim/sim_bind.h"
 
 static test_env cert_env;
 static sim_certs certs;
@@ -33,9 +32,8 @@ static int teardown(void **state)
 }
 
 typedef struct wtt {
-    sim_pair *p;
-    wt_quic *cw, *sw;
-    bool cstarted, sstarted, connected;
+    sim_bind *p;
+    bool connected;
     wt_check check;
     wt_callbacks ccb, scb;
     wt_echo echo;
@@ -90,40 +88,23 @@ static void c_closed(void *user, wt_session *s, uint32_t code, const uint8_t *re
     g_t->client_reason[len] = '\0';
 }
 
-static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
+/* Once per send round: the client opens its session once QUIC is established
+ * (bind has started HTTP/3 then), and runs its checks. */
+static void tick(sim_bind *p, bool is_server, uint64_t now)
 {
     wtt *t = p->user;
-    quic_conn *qc = is_server ? p->server : p->client;
-    if (qc == NULL)
+    if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
         return;
-    wt_quic **w = is_server ? &t->sw : &t->cw;
-    if (*w == NULL) {
-        wt_config cfg;
-        wt_config_init(&cfg, is_server);
-        *w =
-            wt_quic_new(&p->t.env, qc, &cfg, NULL, NULL, is_server ? &t->scb : &t->ccb, NULL, NULL);
-        assert_non_null(*w);
+    if (!t->connected) {
+        t->connected = true;
+        assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", t->path,
+                                             "https://example.test", &t->client_session),
+                         WT_OK);
     }
-    bool *started = is_server ? &t->sstarted : &t->cstarted;
-    if (!*started && quic_conn_is_established(qc)) {
-        assert_int_equal(wt_quic_start(*w, now), WT_OK);
-        *started = true;
-        if (!is_server) {
-            assert_int_equal(wt_endpoint_connect(wt_quic_endpoint(*w), "example.test", t->path,
-                                                 "https://example.test", &t->client_session),
-                             WT_OK);
-        }
-    }
-    if (ev != NULL) {
-        int rc = wt_quic_on_event(*w, ev, now);
-        assert_true(rc >= 0);
-        return;
-    }
-    if (!is_server)
-        wt_check_tick(&t->check, now);
+    wt_check_tick(&t->check, now);
 }
 
-static bool done(sim_pair *p)
+static bool done(sim_bind *p)
 {
     wtt *t = p->user;
     if (strcmp(t->path, "/close-me") == 0)
@@ -135,11 +116,11 @@ static bool done(sim_pair *p)
 
 static void run(uint64_t seed, double loss, const char *path)
 {
-    sim_pair p;
+    sim_bind p;
     netsim_link_config l = {.delay_us = 10000, .loss = loss, .rate_bytes_per_s = 12500000};
-    sim_pair_init(&p, seed, &l, &certs);
-    p.ccfg.max_datagram_frame_size = 1200;
-    p.scfg.max_datagram_frame_size = 1200;
+    sim_bind_init(&p, seed, &l, &certs);
+    p.ccfg.quic.max_datagram_frame_size = 1200;
+    p.scfg.quic.max_datagram_frame_size = 1200;
     wtt *t = calloc(1, sizeof(*t));
     assert_non_null(t);
     g_t = t;
@@ -154,10 +135,16 @@ static void run(uint64_t seed, double loss, const char *path)
         t->scb.on_session_ready = s_ready_close;
         t->ccb.on_session_closed = c_closed;
     }
+    p.ccfg.webtransport = true;
+    p.scfg.webtransport = true;
+    p.ccfg.wtcb = t->ccb;
+    p.scfg.wtcb = t->scb;
+    p.client_user = t->ccb.user;
+    p.server_user = t->scb.user;
     p.user = t;
-    p.app = app;
-    sim_pair_start(&p);
-    int r = sim_pair_run(&p, done, 120000000);
+    p.tick = tick;
+    sim_bind_start(&p);
+    int r = sim_bind_run(&p, done, 120000000);
     assert_int_equal(r, NETSIM_OK);
     if (strcmp(path, "/echo") == 0) {
         if (!wt_check_passed(&t->check))
@@ -174,8 +161,8 @@ static void run(uint64_t seed, double loss, const char *path)
         assert_true(t->echo.bytes >= WT_CHECK_BIDI_LEN + WT_CHECK_UNI_LEN);
         assert_true(t->echo.datagrams >= 1);
         if (loss > 0)
-            assert_true(quic_conn_get_stats(p.client)->packets_lost +
-                            quic_conn_get_stats(p.server)->packets_lost >
+            assert_true(quic_conn_get_stats(bind_conn_quic(p.client))->packets_lost +
+                            quic_conn_get_stats(bind_conn_quic(p.sconn))->packets_lost >
                         0);
     } else if (strcmp(path, "/close-me") == 0) {
         /* The capsule's code and reason reached the client under loss. */
@@ -192,9 +179,7 @@ static void run(uint64_t seed, double loss, const char *path)
     }
     assert_false(p.client_closed);
     assert_false(p.server_closed);
-    wt_quic_free(t->cw);
-    wt_quic_free(t->sw);
-    sim_pair_free(&p);
+    sim_bind_free(&p);
     free(t);
 }
 

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "h3/capsule.h"
-#include "h3/wt_codes.h"
+#include "wt/codes.h"
 #include "base/cursor.h"
 #include "tests/wt/wt_pair.h"
 
@@ -387,7 +387,7 @@ static void test_reset_code_mapping(void **state)
         assert_int_equal(wt_stream_reset(st, codes[i]), WT_OK);
         uint64_t wire;
         assert_true(wp_sent_reset(&f->c, id, &wire));
-        assert_int_equal(wire, h3_wt_error_to_http3(codes[i]));
+        assert_int_equal(wire, wt_error_to_http3(codes[i]));
         wp_pump(&f->c, &f->s);
         wp_rx *r = wp_rx_for(&f->s, id);
         assert_true(r->reset);
@@ -535,7 +535,7 @@ static void connect_stream_ends(bool reset)
     check_closed(&f->s, 0, "");
     uint64_t code;
     assert_true(wp_sent_reset(&f->s, id, &code));
-    assert_int_equal(code, h3_wt_error_to_http3(0));
+    assert_int_equal(code, wt_error_to_http3(0));
     assert_true(wp_rx_for(&f->s, id)->closed);
     /* After a FIN the client (whose wt was bypassed) hears of the end too,
      * from the server's FIN. */

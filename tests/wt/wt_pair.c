@@ -318,11 +318,16 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
                             .on_stream_closed = a_stream_closed,
                             .on_datagram = a_datagram};
     }
+    h3_config hc;
+    h3_config_init(&hc, is_server);
+    wt_config_h3(&c, &hc);
     h3_transport tp;
-    ep->wt = wt_endpoint_new(&te->env, &c, NULL, transport_for(ep, &tp), chain, &cb);
+    h3_callbacks none = {0};
+    ep->h3 = h3_conn_new(&te->env, &hc, transport_for(ep, &tp), chain != NULL ? chain : &none);
+    assert_non_null(ep->h3);
+    ep->wt = wt_endpoint_new(&te->env, &c, ep->h3, &cb);
     assert_non_null(ep->wt);
-    ep->h3 = wt_endpoint_h3(ep->wt);
-    assert_int_equal(wt_endpoint_start(ep->wt), WT_OK);
+    assert_int_equal(h3_conn_start(ep->h3), H3_OK);
 }
 
 void wp_init_h3(wp_ep *ep, test_env *te, bool is_server, const h3_config *cfg)
@@ -341,8 +346,7 @@ void wp_free(wp_ep *ep)
 {
     if (ep->wt != NULL)
         wt_endpoint_free(ep->wt);
-    else
-        h3_conn_free(ep->h3);
+    h3_conn_free(ep->h3);
     for (size_t i = 0; i < ep->nout; i++)
         free(ep->out[i].buf);
     for (size_t i = 0; i < ep->ndgrams; i++)

@@ -8,7 +8,7 @@
 
 #include "h3/h3.h"
 #include "tests/common/test_env.h"
-#include "wt/echo.h"
+#include "apps/wt_echo.h"
 #include "wt/wt.h"
 
 #define WP_MAX_STREAMS 128

@@ -1,5 +1,5 @@
 /* A WebTransport echo handler (streams and datagrams) over the wt/ API. */
-#include "wt/echo.h"
+#include "apps/wt_echo.h"
 
 #include <string.h>
 
@@ -104,7 +104,7 @@ static void on_datagram(void *user, wt_session *s, const uint8_t *data, size_t l
         e->datagrams++;
 }
 
-QUINCE_API void wt_echo_init(wt_echo *echo, const char *path, wt_callbacks *cb)
+void wt_echo_init(wt_echo *echo, const char *path, wt_callbacks *cb)
 {
     memset(echo, 0, sizeof(*echo));
     echo->path = path;

@@ -1,6 +1,7 @@
-/* A WebTransport echo handler (streams and datagrams) over the wt/ API. */
-#ifndef WT_ECHO_H
-#define WT_ECHO_H
+/* A WebTransport echo handler (streams and datagrams) over the wt/ API: demo behaviour for the
+ * apps, tests and fuzzers, not part of the library. */
+#ifndef APPS_WT_ECHO_H
+#define APPS_WT_ECHO_H
 
 #include <stdint.h>
 
@@ -25,6 +26,6 @@ typedef struct wt_echo {
 } wt_echo;
 
 /* Fill cb (user = echo) for wt_endpoint_new. */
-QUINCE_API void wt_echo_init(wt_echo *echo, const char *path, wt_callbacks *cb);
+void wt_echo_init(wt_echo *echo, const char *path, wt_callbacks *cb);
 
 #endif

@@ -1,0 +1,47 @@
+/* Internal state of the binding: a connection (bind/conn.c) and a server of them (bind/server.c).
+ */
+#ifndef BIND_INTERNAL_H
+#define BIND_INTERNAL_H
+
+#include "bind/bind.h"
+
+/* Stream bytes move from QUIC to h3 through this buffer, one piece at a time. */
+#define BIND_READ_CHUNK 16384
+
+struct bind_conn {
+    const quince_env *env;
+    const bind_config *cfg; /* the server's, or cfg_own for a client */
+    bind_config *cfg_own;
+    bind_server *server; /* NULL for a client connection */
+    bind_conn *prev, *next;
+    quic_conn *qc;
+    h3_conn *h3;
+    wt_endpoint *wt;
+    void *user;
+    uint64_t now;     /* of the last driving call, for the calls h3 makes into QUIC */
+    bool started;     /* h3_conn_start done */
+    bool draining;    /* inside drain: callbacks that close do not drain again */
+    bool due;         /* server: its timer fired in this bind_server_on_timeout */
+    size_t dgram_max; /* last value given to wt */
+    bind_conn_stats stats;
+    uint8_t buf[BIND_READ_CHUNK];
+};
+
+struct bind_server {
+    const quince_env *env;
+    bind_config cfg;
+    quic_endpoint *ep;
+    bind_conn *conns;
+    size_t nconns;
+    uint64_t now; /* of the last driving call: connections are created inside them */
+};
+
+/* bind/conn.c, for the server: build a connection around an endpoint's
+ * quic_conn (NULL when out of memory), drain its events, and free what the
+ * binding owns of it (not the quic_conn). */
+bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_server *server,
+                           quic_conn *qc, uint64_t now);
+void bind_conn_drain(bind_conn *bc, uint64_t now);
+void bind_conn_release(bind_conn *bc);
+
+#endif

@@ -1,0 +1,146 @@
+/* A server of the binding: a quic_endpoint whose connections each become a bind_conn. */
+#include <string.h>
+
+#include "bind/internal.h"
+#include "quic/error.h"
+
+static void link_conn(bind_server *s, bind_conn *bc)
+{
+    bc->prev = NULL;
+    bc->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = bc;
+    s->conns = bc;
+    s->nconns++;
+}
+
+static void unlink_conn(bind_server *s, bind_conn *bc)
+{
+    if (bc->prev != NULL)
+        bc->prev->next = bc->next;
+    else
+        s->conns = bc->next;
+    if (bc->next != NULL)
+        bc->next->prev = bc->prev;
+    s->nconns--;
+}
+
+/* RFC 9000 §5.2.2: the endpoint accepted a client's first Initial. */
+static void on_conn_new(void *user, quic_conn *qc)
+{
+    bind_server *s = user;
+    bind_conn *bc = bind_conn_adopt(s->env, &s->cfg, s, qc, s->now);
+    if (bc == NULL) {
+        /* No state for it here: refuse it; the endpoint frees it after closing. */
+        quic_conn_close(qc, s->cfg.h3 ? H3_INTERNAL_ERROR : 0, "out of memory", s->now);
+        return;
+    }
+    link_conn(s, bc);
+}
+
+/* The endpoint frees qc when this returns: events still queued (CLOSED at
+ * least) go out first, then the connection's own state. */
+static void on_conn_free(void *user, quic_conn *qc)
+{
+    bind_server *s = user;
+    bind_conn *bc = quic_conn_get_user(qc);
+    if (bc == NULL)
+        return;
+    bind_conn_drain(bc, bc->now);
+    unlink_conn(s, bc);
+    bind_conn_release(bc);
+}
+
+QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg)
+{
+    if (env == NULL || cfg == NULL || (cfg->webtransport && !cfg->h3))
+        return NULL;
+    bind_server *s = quince_env_calloc(env, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->env = env;
+    s->cfg = *cfg;
+    s->cfg.quic.is_server = true;
+    /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
+    if (s->cfg.webtransport && s->cfg.quic.max_datagram_frame_size == 0)
+        s->cfg.quic.max_datagram_frame_size = 65535;
+    s->ep = quic_endpoint_new(env, &s->cfg.quic);
+    if (s->ep == NULL) {
+        quince_env_free(env, s);
+        return NULL;
+    }
+    quic_endpoint_set_callbacks(s->ep, &(quic_endpoint_callbacks){.user = s,
+                                                                  .on_conn_new = on_conn_new,
+                                                                  .on_conn_free = on_conn_free});
+    return s;
+}
+
+QUINCE_API void bind_server_free(bind_server *s)
+{
+    if (s == NULL)
+        return;
+    /* on_conn_free releases each connection before the endpoint frees it. */
+    quic_endpoint_free(s->ep);
+    quince_env_free(s->env, s);
+}
+
+/* RFC 9000 §5.2: the endpoint finds the connection by DCID (or makes one). */
+QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const quic_addr *to,
+                                const uint8_t *data, size_t len, uint64_t now)
+{
+    if (s == NULL || data == NULL)
+        return BIND_ERR_ARG;
+    s->now = now;
+    int rc = quic_endpoint_recv(s->ep, from, to, data, len, now);
+    quic_conn *qc = quic_endpoint_last_conn(s->ep);
+    bind_conn *bc = qc != NULL ? quic_conn_get_user(qc) : NULL;
+    if (bc != NULL)
+        bind_conn_drain(bc, now);
+    return rc == QUIC_ERR_NOMEM ? BIND_ERR_NOMEM : BIND_OK;
+}
+
+QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, size_t cap,
+                                uint64_t now)
+{
+    if (s == NULL || buf == NULL)
+        return BIND_ERR_ARG;
+    s->now = now;
+    int n = quic_endpoint_send(s->ep, to, buf, cap, now);
+    return n < 0 ? BIND_ERR_ARG : n;
+}
+
+QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s)
+{
+    return s != NULL ? quic_endpoint_next_timeout(s->ep) : QUIC_TIME_NEVER;
+}
+
+QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now)
+{
+    if (s == NULL)
+        return BIND_ERR_ARG;
+    s->now = now;
+    for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
+        bc->now = now;
+        bc->due = quic_conn_next_timeout(bc->qc) <= now;
+    }
+    quic_endpoint_on_timeout(s->ep, now);
+    /* Those freed meanwhile left the list (on_conn_free). */
+    for (bind_conn *bc = s->conns, *next; bc != NULL; bc = next) {
+        next = bc->next;
+        if (bc->due) {
+            bc->due = false;
+            bind_conn_drain(bc, now);
+        }
+    }
+    return BIND_OK;
+}
+
+QUINCE_API size_t bind_server_conn_count(const bind_server *s)
+{
+    return s != NULL ? s->nconns : 0;
+}
+
+QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s)
+{
+    return s != NULL ? s->ep : NULL;
+}
