@@ -51,6 +51,12 @@ void io_server_config_init(io_server_config *cfg)
     q->initial_max_streams_uni = 500;
     q->max_idle_timeout_ms = 60000;
     q->cid_len = 8;
+    /* A page may open hundreds of streams at once (WebTransport streams count
+     * against h3's peer stream limits). */
+    cfg->bind.h3cfg.max_peer_bidi = 600;
+    cfg->bind.h3cfg.max_peer_uni = 600;
+    cfg->bind.h3cfg.max_send_buffer = 8u << 20;
+    cfg->bind.wtcfg.max_streams_per_session = 512;
     cfg->port = IO_SERVE_DEFAULT_PORT;
 }
 

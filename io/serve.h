@@ -65,7 +65,8 @@ typedef struct io_server io_server;
 
 /* bind_config_init(&cfg->bind, true) with WebTransport on, limits for
  * browsers (64 MiB connection window, 1 MiB per stream, 500 streams each
- * way, 60 s idle timeout), the default addresses and a generated certificate. */
+ * way, 600 HTTP/3 peer streams, 512 streams per session, 60 s idle timeout),
+ * the default addresses and a generated certificate. */
 QUINCE_API void io_server_config_init(io_server_config *cfg);
 
 /*
