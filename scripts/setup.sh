@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3
-      ngtcp2-client ngtcp2-server chromium fonts-dejavu-core)
+      ngtcp2-client ngtcp2-server chromium fonts-dejavu-core libnss3-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
