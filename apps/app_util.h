@@ -8,6 +8,7 @@
 
 #include "io/loop.h"
 #include "io/udp.h"
+#include "bind/bind.h"
 #include "quic/quic.h"
 
 /* The largest datagram the core builds (QUIC_OPT_MAX_UDP_PAYLOAD is 1452). */
@@ -51,6 +52,11 @@ void app_conn_recv(quic_conn *conn, const io_batch *b);
  * datagram arrived at, or local where the socket did not say. */
 void app_endpoint_recv(quic_endpoint *qep, const quic_addr *local, const io_batch *b);
 
+/* The same for a bind_conn (a client's) and a bind_server: the binding drains
+ * the events of the connection each datagram went to. */
+void app_bind_conn_recv(bind_conn *bc, const io_batch *b);
+void app_bind_server_recv(bind_server *bs, const quic_addr *local, const io_batch *b);
+
 /*
  * Move what a connection or an endpoint has to send through tx to sock, at
  * most budget datagrams (SIZE_MAX: no limit), flushing tx whenever it fills.
@@ -62,6 +68,10 @@ bool app_send_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_conn *conn, s
                    uint64_t now, bool *blocked);
 bool app_send_endpoint(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_endpoint *qep, size_t budget,
                        uint64_t now, bool *blocked);
+bool app_send_bind_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, bind_conn *bc, size_t budget,
+                        uint64_t now, bool *blocked);
+bool app_send_bind_server(app_tx *tx, io_udp *sock, io_endpoint *ep, bind_server *bs, size_t budget,
+                          uint64_t now, bool *blocked);
 
 /* Create a loop that catches SIGINT/SIGTERM, with one endpoint (ops, user) on
  * sock. False, after a message starting with prog, on any failure. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h3/quic_glue.h"
+#include "bind/bind.h"
 
 typedef struct h3cli_req {
     char *path, *out_path;
@@ -16,9 +16,7 @@ typedef struct h3cli_req {
 } h3cli_req;
 
 struct h3cli {
-    const quince_env *env;
-    quic_conn *qc;
-    h3_quic *g;
+    bind_conn *bc; /* set by h3cli_attach */
     char *authority;
     h3cli_req *reqs;
     size_t n, cap, ndone, nfailed;
@@ -59,7 +57,7 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     h3cli_req *r = find(c, id);
     if (r == NULL || trailers)
         return;
-    int status = h3_conn_stream_status(h3_quic_h3(c->g), id);
+    int status = h3_conn_stream_status(bind_conn_h3(c->bc), id);
     if (status < 200)
         return; /* interim */
     for (size_t i = 0; i < n; i++) {
@@ -123,29 +121,34 @@ static void on_conn_error(void *user, uint64_t code, const char *reason)
             reason != NULL ? reason : "");
 }
 
-h3cli *h3cli_new(const quince_env *env, quic_conn *qc, const char *authority, bool verbose)
+h3cli *h3cli_new(const char *authority, bool verbose)
 {
     h3cli *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->env = env;
-    c->qc = qc;
     c->verbose = verbose;
     c->authority = strdup(authority);
-    h3_config cfg;
-    h3_config_init(&cfg, false);
-    h3_callbacks cb = {.user = c,
-                       .on_headers = on_headers,
-                       .on_data = on_data,
-                       .on_end = on_end,
-                       .on_stream_reset = on_stream_reset,
-                       .on_conn_error = on_conn_error};
-    c->g = h3_quic_new(env, qc, &cfg, &cb, NULL);
-    if (c->g == NULL || c->authority == NULL) {
+    if (c->authority == NULL) {
         h3cli_free(c);
         return NULL;
     }
     return c;
+}
+
+void h3cli_config(bind_config *cfg)
+{
+    cfg->h3 = true;
+    h3_config_init(&cfg->h3cfg, false);
+    cfg->h3cb = (h3_callbacks){.on_headers = on_headers,
+                               .on_data = on_data,
+                               .on_end = on_end,
+                               .on_stream_reset = on_stream_reset,
+                               .on_conn_error = on_conn_error};
+}
+
+void h3cli_attach(h3cli *c, bind_conn *bc)
+{
+    c->bc = bc;
 }
 
 void h3cli_free(h3cli *c)
@@ -159,7 +162,6 @@ void h3cli_free(h3cli *c)
         free(c->reqs[i].out_path);
     }
     free(c->reqs);
-    h3_quic_free(c->g);
     free(c->authority);
     free(c);
 }
@@ -188,28 +190,31 @@ int h3cli_add(h3cli *c, const char *path, const char *out_path)
     return 0;
 }
 
-static void other_event(void *user, const quic_event *ev)
+void h3cli_on_handshake_done(h3cli *c)
 {
-    h3cli *c = user;
-    if (ev->type == QUIC_EVENT_HANDSHAKE_DONE) {
-        c->handshake_done = true;
-        if (c->verbose)
-            fprintf(stderr, "quince-client: handshake done, ALPN %s\n", quic_conn_alpn(c->qc));
-    } else if (ev->type == QUIC_EVENT_CLOSED && !c->closed) {
-        c->closed = true;
-        c->closed_by_peer = ev->by_peer;
-        if (ev->by_peer || c->ndone < c->n)
-            fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
-                    ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
-                    (unsigned long long)ev->error_code, (int)ev->len,
-                    ev->data != NULL ? (const char *)ev->data : "");
-    }
+    c->handshake_done = true;
+    if (c->verbose)
+        fprintf(stderr, "quince-client: handshake done, ALPN %s\n",
+                quic_conn_alpn(bind_conn_quic(c->bc)));
+}
+
+void h3cli_on_closed(h3cli *c, const quic_event *ev)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    c->closed_by_peer = ev->by_peer;
+    if (ev->by_peer || c->ndone < c->n)
+        fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
+                ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
+                (unsigned long long)ev->error_code, (int)ev->len,
+                ev->data != NULL ? (const char *)ev->data : "");
 }
 
 /* RFC 9114 §4.1: one request stream per GET; all at once as the stream limit allows. */
 static void submit(h3cli *c)
 {
-    h3_conn *h = h3_quic_h3(c->g);
+    h3_conn *h = bind_conn_h3(c->bc);
     for (size_t i = 0; i < c->n; i++) {
         h3cli_req *r = &c->reqs[i];
         if (r->started || r->done)
@@ -238,20 +243,16 @@ static void submit(h3cli *c)
     }
 }
 
-void h3cli_process(h3cli *c, uint64_t now)
+void h3cli_process(h3cli *c)
 {
-    int rc = h3_quic_poll(c->g, now, other_event, c);
-    if (rc == H3_ERR_CLOSED || c->closed) {
+    if (c->closed || (c->bc != NULL && h3_conn_error(bind_conn_h3(c->bc)) != 0)) {
         for (size_t i = 0; i < c->n; i++)
             finish(c, &c->reqs[i], "connection closed");
         return;
     }
+    /* The binding started HTTP/3 with the handshake. */
     if (!c->handshake_done)
         return;
-    if (!c->started) {
-        c->started = true;
-        h3_quic_start(c->g, now);
-    }
     submit(c);
 }
 
@@ -292,10 +293,10 @@ bool h3cli_closed(const h3cli *c, bool *by_peer)
 
 uint64_t h3cli_qpack_inserts_sent(const h3cli *c)
 {
-    return h3_conn_qpack_inserts_sent(h3_quic_h3(c->g));
+    return h3_conn_qpack_inserts_sent(bind_conn_h3(c->bc));
 }
 
 uint64_t h3cli_qpack_inserts_received(const h3cli *c)
 {
-    return h3_conn_qpack_inserts_received(h3_quic_h3(c->g));
+    return h3_conn_qpack_inserts_received(bind_conn_h3(c->bc));
 }

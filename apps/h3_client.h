@@ -6,18 +6,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quic/quic.h"
+#include "bind/bind.h"
 
 typedef struct h3cli h3cli;
 
 /* authority: the :authority of every request (host[:port]). NULL when out of memory. */
-h3cli *h3cli_new(const quince_env *env, quic_conn *qc, const char *authority, bool verbose);
+h3cli *h3cli_new(const char *authority, bool verbose);
+/* HTTP/3 on a client's bind_config with our h3 callbacks (their user must be
+ * the h3cli: return it from on_conn_new and call h3cli_attach there). */
+void h3cli_config(bind_config *cfg);
+void h3cli_attach(h3cli *c, bind_conn *bc);
+/* Our state only (the bind_conn is the caller's). */
 void h3cli_free(h3cli *c);
 /* Queue a GET of path whose body is written to out_path. */
 int h3cli_add(h3cli *c, const char *path, const char *out_path);
-/* Poll the connection's events; after the handshake, start HTTP/3 and send
- * the requests (as many as the peer's stream limit allows). */
-void h3cli_process(h3cli *c, uint64_t now);
+/* From the bind callbacks of the connection. */
+void h3cli_on_handshake_done(h3cli *c);
+void h3cli_on_closed(h3cli *c, const quic_event *ev);
+/* After the handshake, send the queued requests (as many as the peer's stream
+ * limit allows); once the connection is closed, fail the unfinished ones. */
+void h3cli_process(h3cli *c);
 /* Requests finished (successfully or not), failed ones, and all of them. */
 size_t h3cli_done(const h3cli *c);
 size_t h3cli_failed(const h3cli *c);

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h3/quic_glue.h"
-
 #define H3SRV_CHUNK 16384
 #define H3SRV_MAX_PATH 1024
 
@@ -19,15 +17,12 @@ typedef struct h3srv_resp {
 } h3srv_resp;
 
 struct h3srv_conn {
-    const quince_env *env;
-    quic_conn *qc;
-    h3_quic *g;
+    bind_conn *bc;
     h3srv_open_fn open_file;
     void *open_user;
     h3srv_stats *stats;
-    bool verbose, started, closed;
+    bool verbose, closed;
     uint64_t requests;
-    uint64_t key_updates; /* read while the quic_conn lives (the endpoint may free it first) */
     h3srv_resp *resps;
     uint8_t chunk[H3SRV_CHUNK];
 };
@@ -63,7 +58,7 @@ static h3srv_resp *resp_find(h3srv_conn *c, uint64_t id)
  * follows when QUIC makes the stream writable again. */
 static void resp_pump(h3srv_conn *c, h3srv_resp *r)
 {
-    h3_conn *h = h3_quic_h3(c->g);
+    h3_conn *h = bind_conn_h3(c->bc);
     while (r->off < r->size && h3_conn_stream_buffered(h, r->id) == 0) {
         size_t n = H3SRV_CHUNK;
         if (n > r->size - r->off)
@@ -100,7 +95,7 @@ static void respond_simple(h3srv_conn *c, uint64_t id, const char *status, const
         {(const uint8_t *)"content-length", 14, (const uint8_t *)cl, strlen(cl)},
         {(const uint8_t *)"content-type", 12, (const uint8_t *)"text/plain", 10},
     };
-    h3_conn *h = h3_quic_h3(c->g);
+    h3_conn *h = bind_conn_h3(c->bc);
     if (h3_conn_submit_response(h, id, f, 3, body[0] == '\0') == H3_OK && body[0] != '\0')
         h3_conn_send_data(h, id, (const uint8_t *)body, strlen(body), true);
 }
@@ -180,7 +175,7 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
         {(const uint8_t *)"server", 6, (const uint8_t *)"quince", 6},
     };
     bool end = head || size == 0;
-    if (h3_conn_submit_response(h3_quic_h3(c->g), id, rf, 4, end) != H3_OK || end) {
+    if (h3_conn_submit_response(bind_conn_h3(c->bc), id, rf, 4, end) != H3_OK || end) {
         close(fd);
         if (end)
             c->stats->served++;
@@ -189,7 +184,7 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     h3srv_resp *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         close(fd);
-        h3_conn_reset_stream(h3_quic_h3(c->g), id, H3_INTERNAL_ERROR);
+        h3_conn_reset_stream(bind_conn_h3(c->bc), id, H3_INTERNAL_ERROR);
         return;
     }
     r->id = id;
@@ -222,38 +217,34 @@ static void on_conn_error(void *user, uint64_t code, const char *reason)
             reason != NULL ? reason : "");
 }
 
-static void on_writable(void *user, uint64_t id)
+void h3srv_conn_writable(h3srv_conn *c, uint64_t id)
 {
-    h3srv_conn *c = user;
-    h3srv_resp *r = resp_find(c, id);
+    h3srv_resp *r = c != NULL ? resp_find(c, id) : NULL;
     if (r != NULL)
         resp_pump(c, r);
 }
 
-h3srv_conn *h3srv_conn_new(const quince_env *env, quic_conn *qc, h3srv_open_fn open_file,
-                           void *open_user, h3srv_stats *stats, bool verbose)
+void h3srv_config(bind_config *cfg)
+{
+    cfg->h3 = true;
+    h3_config_init(&cfg->h3cfg, true);
+    cfg->h3cb = (h3_callbacks){.on_headers = on_headers,
+                               .on_stream_reset = on_stream_reset,
+                               .on_stop_sending = on_stop_sending,
+                               .on_conn_error = on_conn_error};
+}
+
+h3srv_conn *h3srv_conn_new(bind_conn *bc, h3srv_open_fn open_file, void *open_user,
+                           h3srv_stats *stats, bool verbose)
 {
     h3srv_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->env = env;
-    c->qc = qc;
+    c->bc = bc;
     c->open_file = open_file;
     c->open_user = open_user;
     c->stats = stats;
     c->verbose = verbose;
-    h3_config cfg;
-    h3_config_init(&cfg, true);
-    h3_callbacks cb = {.user = c,
-                       .on_headers = on_headers,
-                       .on_stream_reset = on_stream_reset,
-                       .on_stop_sending = on_stop_sending,
-                       .on_conn_error = on_conn_error};
-    c->g = h3_quic_new(env, qc, &cfg, &cb, on_writable);
-    if (c->g == NULL) {
-        free(c);
-        return NULL;
-    }
     return c;
 }
 
@@ -261,49 +252,28 @@ void h3srv_conn_free(h3srv_conn *c)
 {
     if (c == NULL)
         return;
-    h3_conn *h = h3_quic_h3(c->g);
-    uint64_t in = h3_conn_qpack_inserts_received(h), out = h3_conn_qpack_inserts_sent(h);
+    h3_conn *h = bind_conn_h3(c->bc);
+    uint64_t in = h != NULL ? h3_conn_qpack_inserts_received(h) : 0;
+    uint64_t out = h != NULL ? h3_conn_qpack_inserts_sent(h) : 0;
     c->stats->qpack_inserts_received += in;
     c->stats->qpack_inserts_sent += out;
     fprintf(stderr,
             "quince-server: h3 connection done: requests %llu qpack-inserts-received %llu "
             "qpack-inserts-sent %llu key-updates %llu\n",
             (unsigned long long)c->requests, (unsigned long long)in, (unsigned long long)out,
-            (unsigned long long)c->key_updates);
+            (unsigned long long)quic_conn_get_stats(bind_conn_quic(c->bc))->key_updates);
     while (c->resps != NULL)
         resp_free(c, c->resps);
-    h3_quic_free(c->g);
     free(c);
 }
 
-static void other_event(void *user, const quic_event *ev)
+void h3srv_conn_closed(h3srv_conn *c, const quic_event *ev)
 {
-    h3srv_conn *c = user;
-    if (ev->type == QUIC_EVENT_CLOSED) {
-        c->closed = true;
-        if (c->verbose)
-            fprintf(stderr, "quince-server: connection closed (%s error 0x%llx%s)\n",
-                    ev->is_app ? "application" : "transport", (unsigned long long)ev->error_code,
-                    ev->by_peer ? ", by the peer" : "");
-    }
-}
-
-bool h3srv_conn_process(h3srv_conn *c, uint64_t now)
-{
-    /* RFC 9114 §6.2.1: our control and QPACK streams, once streams can be opened. */
-    if (!c->started && quic_conn_is_established(c->qc)) {
-        c->started = true;
-        h3_quic_start(c->g, now);
-    }
-    h3_quic_poll(c->g, now, other_event, c);
-    if (!c->started && quic_conn_is_established(c->qc)) {
-        c->started = true;
-        h3_quic_start(c->g, now);
-    }
-    for (h3srv_resp *r = c->resps, *next; r != NULL && !c->closed; r = next) {
-        next = r->next;
-        resp_pump(c, r);
-    }
-    c->key_updates = quic_conn_get_stats(c->qc)->key_updates;
-    return c->closed;
+    if (c == NULL)
+        return;
+    c->closed = true;
+    if (c->verbose)
+        fprintf(stderr, "quince-server: connection closed (%s error 0x%llx%s)\n",
+                ev->is_app ? "application" : "transport", (unsigned long long)ev->error_code,
+                ev->by_peer ? ", by the peer" : "");
 }

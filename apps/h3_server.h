@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "quic/quic.h"
+#include "bind/bind.h"
 
 /* Opens a request path inside the server's root: an fd and the file's size,
  * or -1 (404). The caller closes the fd. */
@@ -18,14 +18,18 @@ typedef struct h3srv_stats {
 
 typedef struct h3srv_conn h3srv_conn;
 
-/* NULL when out of memory. stats is shared by the server's connections. */
-h3srv_conn *h3srv_conn_new(const quince_env *env, quic_conn *qc, h3srv_open_fn open_file,
-                           void *open_user, h3srv_stats *stats, bool verbose);
-/* Logs the connection's QPACK counters (one line) and frees our state; the
- * quic_conn itself belongs to the endpoint. */
+/* HTTP/3 on cfg (a server's bind_config): h3 on, our h3 callbacks (their user
+ * is each connection's h3srv_conn, returned from on_conn_new). */
+void h3srv_config(bind_config *cfg);
+/* For bind_callbacks.on_conn_new: NULL when out of memory. stats is shared by
+ * the server's connections. */
+h3srv_conn *h3srv_conn_new(bind_conn *bc, h3srv_open_fn open_file, void *open_user,
+                           h3srv_stats *stats, bool verbose);
+/* For on_conn_free: logs the connection's QPACK counters (one line) and frees
+ * our state (c may be NULL). */
 void h3srv_conn_free(h3srv_conn *c);
-/* Poll the connection's events, serve requests and push response bodies.
- * Returns true once the connection's CLOSED event was seen. */
-bool h3srv_conn_process(h3srv_conn *c, uint64_t now);
+/* For on_writable and on_closed. */
+void h3srv_conn_writable(h3srv_conn *c, uint64_t stream_id);
+void h3srv_conn_closed(h3srv_conn *c, const quic_event *ev);
 
 #endif

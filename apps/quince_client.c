@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "apps/app_util.h"
+#include "bind/bind.h"
 #include "apps/wt_client.h"
 #include "apps/h3_client.h"
 #include "crypto/backend.h"
@@ -33,8 +34,9 @@ typedef struct download {
 } download;
 
 typedef struct client {
-    quic_conn *conn;
-    h3cli *h3; /* ALPN h3: HTTP/3 requests (apps/h3_client.c) instead of hq-interop */
+    bind_conn *bc;
+    quic_conn *conn; /* bc's */
+    h3cli *h3;       /* ALPN h3: HTTP/3 requests (apps/h3_client.c) instead of hq-interop */
     io_udp sock;
     io_loop *loop;
     io_endpoint *ep;
@@ -114,42 +116,69 @@ static void read_stream(client *c, download *d)
     }
 }
 
-static void handle_events(client *c)
+/* ---- the connection's events, from the binding (bind/bind.h) ---- */
+
+static void *on_conn_new(void *user, bind_conn *bc)
 {
-    quic_event ev;
-    while (quic_conn_poll_event(c->conn, &ev)) {
-        download *d;
-        switch (ev.type) {
-        case QUIC_EVENT_HANDSHAKE_DONE:
-            c->handshake_done = true;
-            if (c->verbose)
-                fprintf(stderr, "quince-client: handshake done, ALPN %s\n",
-                        quic_conn_alpn(c->conn));
-            break;
-        case QUIC_EVENT_STREAM_READABLE:
-            d = find_download(c, ev.stream_id);
-            if (d != NULL && !d->done)
-                read_stream(c, d);
-            break;
-        case QUIC_EVENT_STREAM_RESET:
-            d = find_download(c, ev.stream_id);
-            if (d != NULL)
-                fail_download(c, d, "stream reset by the server (not found)");
-            break;
-        case QUIC_EVENT_CLOSED:
-            if (!c->closing || ev.by_peer) {
-                fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
-                        ev.by_peer ? " by the server" : "", ev.is_app ? "application" : "transport",
-                        (unsigned long long)ev.error_code, (int)ev.len,
-                        ev.data != NULL ? (const char *)ev.data : "");
-                for (size_t i = 0; i < c->ndl; i++)
-                    fail_download(c, &c->dls[i], "connection closed");
-            }
-            c->closing = true;
-            break;
-        default:
-            break;
-        }
+    client *c = user;
+    c->conn = bind_conn_quic(bc);
+    if (c->h3 == NULL)
+        return c;
+    h3cli_attach(c->h3, bc);
+    return c->h3;
+}
+
+static void on_handshake_done(void *user, bind_conn *bc)
+{
+    client *c = user;
+    (void)bc;
+    if (c->h3 != NULL) {
+        h3cli_on_handshake_done(c->h3);
+        return;
+    }
+    c->handshake_done = true;
+    if (c->verbose)
+        fprintf(stderr, "quince-client: handshake done, ALPN %s\n", quic_conn_alpn(c->conn));
+}
+
+static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
+{
+    client *c = user;
+    (void)bc;
+    if (c->h3 != NULL) {
+        h3cli_on_closed(c->h3, ev);
+        return;
+    }
+    if (!c->closing || ev->by_peer) {
+        fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
+                ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
+                (unsigned long long)ev->error_code, (int)ev->len,
+                ev->data != NULL ? (const char *)ev->data : "");
+        for (size_t i = 0; i < c->ndl; i++)
+            fail_download(c, &c->dls[i], "connection closed");
+    }
+    c->closing = true;
+}
+
+/* hq-interop: the stream events (without HTTP/3 the binding passes them all). */
+static void on_quic_event(void *user, bind_conn *bc, const quic_event *ev)
+{
+    client *c = user;
+    (void)bc;
+    download *d;
+    switch (ev->type) {
+    case QUIC_EVENT_STREAM_READABLE:
+        d = find_download(c, ev->stream_id);
+        if (d != NULL && !d->done)
+            read_stream(c, d);
+        break;
+    case QUIC_EVENT_STREAM_RESET:
+        d = find_download(c, ev->stream_id);
+        if (d != NULL)
+            fail_download(c, d, "stream reset by the server (not found)");
+        break;
+    default:
+        break;
     }
 }
 
@@ -182,7 +211,7 @@ static uint64_t body_bytes(const client *c)
 static void on_datagrams(void *user, const io_batch *b)
 {
     client *c = user;
-    app_conn_recv(c->conn, b);
+    app_bind_conn_recv(c->bc, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -199,8 +228,8 @@ static void on_timeout(void *user, uint64_t now)
         return;
     }
     /* The loop also wakes for our own deadlines: only a due timer reaches the core. */
-    if (quic_conn_next_timeout(c->conn) <= now)
-        quic_conn_on_timeout(c->conn, now);
+    if (bind_conn_next_timeout(c->bc) <= now)
+        bind_conn_on_timeout(c->bc, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
@@ -216,15 +245,13 @@ static uint64_t flush(void *user, uint64_t now)
             break;
         }
         if (c->h3 != NULL) {
-            h3cli_process(c->h3, now);
+            h3cli_process(c->h3);
             c->handshake_done = h3cli_handshake_done(c->h3);
             c->ndone = h3cli_done(c->h3);
             if (h3cli_closed(c->h3, NULL))
                 c->closing = true;
-        } else {
-            handle_events(c);
-            if (c->handshake_done && !c->closing)
-                start_requests(c);
+        } else if (c->handshake_done && !c->closing) {
+            start_requests(c);
         }
         /* Mid-transfer: once response bytes flow, or at the latest before closing. */
         if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
@@ -243,7 +270,7 @@ static uint64_t flush(void *user, uint64_t now)
         uint8_t *p;
         while ((p = app_tx_reserve(&c->tx)) != NULL) {
             quic_addr to;
-            int n = quic_conn_send(c->conn, &to, p, APP_DGRAM_CAP, now);
+            int n = bind_conn_send(c->bc, &to, p, APP_DGRAM_CAP, now);
             if (n <= 0)
                 break;
             app_tx_commit(&c->tx, (size_t)n, &to);
@@ -443,17 +470,12 @@ int main(int argc, char **argv)
     app_addr_to_quic(&remote_io, &remote);
     uint64_t now = io_now_us();
     c->deadline = now + timeout_us;
-    c->conn = quic_conn_client_new(&ienv.env, &cfg, &local, &remote, now);
-    if (c->conn == NULL) {
-        fprintf(stderr, "quince-client: cannot create the connection\n");
-        return 1;
-    }
     if (strcmp(alpn_name, "h3") == 0) {
         /* RFC 9114 §3.2: :authority is the URL's host and port. */
         char authority[300];
         snprintf(authority, sizeof(authority), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
                  host, port);
-        c->h3 = h3cli_new(&ienv.env, c->conn, authority, c->verbose);
+        c->h3 = h3cli_new(authority, c->verbose);
         for (size_t i = 0; c->h3 != NULL && i < c->ndl; i++) {
             if (h3cli_add(c->h3, c->dls[i].path, c->dls[i].out_path) != 0) {
                 h3cli_free(c->h3);
@@ -464,6 +486,22 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-client: out of memory\n");
             return 1;
         }
+    }
+    bind_config bcfg;
+    bind_config_init(&bcfg, false);
+    bcfg.quic = cfg;
+    bcfg.h3 = false;
+    if (c->h3 != NULL)
+        h3cli_config(&bcfg);
+    bcfg.cb = (bind_callbacks){.user = c,
+                               .on_conn_new = on_conn_new,
+                               .on_handshake_done = on_handshake_done,
+                               .on_closed = on_closed,
+                               .on_quic_event = on_quic_event};
+    c->bc = bind_conn_client_new(&ienv.env, &bcfg, &local, &remote, now);
+    if (c->bc == NULL) {
+        fprintf(stderr, "quince-client: cannot create the connection\n");
+        return 1;
     }
     app_tx_init(&c->tx);
     static const io_endpoint_ops ops = {
@@ -509,8 +547,8 @@ int main(int argc, char **argv)
     }
     bool success = !c->failed && ok == c->ndl;
 
+    bind_conn_free(c->bc);
     h3cli_free(c->h3);
-    quic_conn_free(c->conn);
     io_loop_destroy(c->loop);
     io_udp_close(&c->sock);
     if (store != NULL)

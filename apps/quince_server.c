@@ -16,6 +16,8 @@
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
+#include "bind/bind.h"
+#include "h3/h3_codes.h"
 #include "quic/quic.h"
 
 /*
@@ -44,25 +46,21 @@ typedef struct hq_stream {
     struct hq_stream *next;
 } hq_stream;
 
+/* An hq-interop connection (with ALPN h3 a connection's state is an h3srv_conn). */
 typedef struct srv_conn {
     quic_conn *conn;
-    h3srv_conn *h3; /* ALPN h3: HTTP/3 (apps/h3_server.c) instead of hq-interop */
     hq_stream *streams;
-    bool closed_seen;
-    struct srv_conn *next;
 } srv_conn;
 
 typedef struct server {
-    quic_config cfg;
+    bind_config cfg;
     const quince_env *env;
     io_udp sock;
-    quic_endpoint *qep;
+    bind_server *bs;
     io_loop *loop;
     io_endpoint *ep;
     app_tx tx;
     quic_addr local;
-    srv_conn *conns;
-    size_t nconns;
     char root[PATH_MAX];
     uint64_t deadline;
     uint64_t accepted, served, not_found;
@@ -246,143 +244,141 @@ static void stream_pump(server *s, srv_conn *sc, hq_stream *st)
     }
 }
 
-static void conn_events(server *s, srv_conn *sc)
+/* Push a stream's file once its request started the response. */
+static void stream_serve(server *s, srv_conn *sc, uint64_t id)
 {
-    if (sc->h3 != NULL) {
-        if (h3srv_conn_process(sc->h3, io_now_us()))
-            sc->closed_seen = true;
+    hq_stream *st = stream_find(sc, id);
+    if (st != NULL && st->responding)
+        stream_pump(s, sc, st);
+}
+
+/* ---- connections, from the binding (bind/bind.h) ---- */
+
+/* Without HTTP/3 (hq-interop), every stream event of a connection comes here. */
+static void on_quic_event(void *user, bind_conn *bc, const quic_event *ev)
+{
+    server *s = user;
+    srv_conn *sc = bind_conn_user(bc);
+    if (sc == NULL)
         return;
-    }
-    quic_event ev;
-    while (quic_conn_poll_event(sc->conn, &ev)) {
-        hq_stream *st;
-        switch (ev.type) {
-        case QUIC_EVENT_HANDSHAKE_DONE:
-            if (s->verbose)
-                fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
-                        quic_conn_alpn(sc->conn));
+    hq_stream *st;
+    switch (ev->type) {
+    case QUIC_EVENT_STREAM_OPENED:
+        /* Only client-initiated bidirectional streams carry requests. */
+        if ((ev->stream_id & 3) != 0 || stream_find(sc, ev->stream_id) != NULL)
             break;
-        case QUIC_EVENT_STREAM_OPENED:
-            /* Only client-initiated bidirectional streams carry requests. */
-            if ((ev.stream_id & 3) != 0 || stream_find(sc, ev.stream_id) != NULL)
-                break;
-            st = calloc(1, sizeof(*st));
-            if (st != NULL && (st->req = malloc(HQ_MAX_REQUEST + 1)) == NULL) {
-                free(st);
-                st = NULL;
-            }
-            if (st == NULL) {
-                quic_stream_reset(sc->conn, ev.stream_id, HQ_NOT_FOUND);
-                break;
-            }
-            st->id = ev.stream_id;
-            st->fd = -1;
-            st->next = sc->streams;
-            sc->streams = st;
-            stream_read_request(s, sc, st);
-            break;
-        case QUIC_EVENT_STREAM_READABLE:
-            st = stream_find(sc, ev.stream_id);
-            if (st != NULL) {
-                stream_read_request(s, sc, st);
-            } else {
-                uint8_t sink[512];
-                bool fin;
-                while (quic_stream_read(sc->conn, ev.stream_id, sink, sizeof(sink), &fin) > 0) {
-                }
-            }
-            break;
-        case QUIC_EVENT_STREAM_STOP_SENDING:
-        case QUIC_EVENT_STREAM_RESET:
-            st = stream_find(sc, ev.stream_id);
-            if (st != NULL) {
-                if (ev.type == QUIC_EVENT_STREAM_STOP_SENDING)
-                    quic_stream_reset(sc->conn, ev.stream_id, ev.error_code);
-                stream_free(sc, st);
-            }
-            break;
-        case QUIC_EVENT_CLOSED:
-            sc->closed_seen = true;
-            if (s->verbose)
-                fprintf(stderr, "quince-server: connection closed (%s error 0x%llx%s)\n",
-                        ev.is_app ? "application" : "transport", (unsigned long long)ev.error_code,
-                        ev.by_peer ? ", by the peer" : "");
-            break;
-        default:
+        st = calloc(1, sizeof(*st));
+        if (st != NULL && (st->req = malloc(HQ_MAX_REQUEST + 1)) == NULL) {
+            free(st);
+            st = NULL;
+        }
+        if (st == NULL) {
+            quic_stream_reset(sc->conn, ev->stream_id, HQ_NOT_FOUND);
             break;
         }
-    }
-    for (hq_stream *st = sc->streams, *next; st != NULL; st = next) {
-        next = st->next;
-        if (st->responding)
-            stream_pump(s, sc, st);
+        st->id = ev->stream_id;
+        st->fd = -1;
+        st->next = sc->streams;
+        sc->streams = st;
+        stream_read_request(s, sc, st);
+        stream_serve(s, sc, ev->stream_id);
+        break;
+    case QUIC_EVENT_STREAM_READABLE:
+        st = stream_find(sc, ev->stream_id);
+        if (st != NULL) {
+            stream_read_request(s, sc, st);
+            stream_serve(s, sc, ev->stream_id);
+        } else {
+            uint8_t sink[512];
+            bool fin;
+            while (quic_stream_read(sc->conn, ev->stream_id, sink, sizeof(sink), &fin) > 0) {
+            }
+        }
+        break;
+    case QUIC_EVENT_STREAM_WRITABLE:
+        stream_serve(s, sc, ev->stream_id);
+        break;
+    case QUIC_EVENT_STREAM_STOP_SENDING:
+    case QUIC_EVENT_STREAM_RESET:
+        st = stream_find(sc, ev->stream_id);
+        if (st != NULL) {
+            if (ev->type == QUIC_EVENT_STREAM_STOP_SENDING)
+                quic_stream_reset(sc->conn, ev->stream_id, ev->error_code);
+            stream_free(sc, st);
+        }
+        break;
+    default:
+        break;
     }
 }
 
-/* Forget our state for a connection; the endpoint owns (and frees) the connection itself. */
-static void conn_forget(server *s, srv_conn *sc)
+static void *on_conn_new(void *user, bind_conn *bc)
 {
-    for (srv_conn **pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == sc) {
-            *pp = sc->next;
-            break;
-        }
+    server *s = user;
+    s->accepted++;
+    if (s->h3) {
+        h3srv_conn *h = h3srv_conn_new(bc, h3_open, s, &s->h3_stats, s->verbose);
+        if (h == NULL)
+            bind_conn_close(bc, H3_INTERNAL_ERROR, "out of memory");
+        return h;
     }
+    srv_conn *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        bind_conn_close(bc, HQ_NOT_FOUND, "out of memory");
+        return NULL;
+    }
+    sc->conn = bind_conn_quic(bc);
+    return sc;
+}
+
+static void on_handshake_done(void *user, bind_conn *bc)
+{
+    server *s = user;
+    if (s->verbose && !s->h3)
+        fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
+                quic_conn_alpn(bind_conn_quic(bc)));
+}
+
+static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
+{
+    server *s = user;
+    if (s->h3) {
+        h3srv_conn_closed(bind_conn_user(bc), ev);
+        return;
+    }
+    if (s->verbose)
+        fprintf(stderr, "quince-server: connection closed (%s error 0x%llx%s)\n",
+                ev->is_app ? "application" : "transport", (unsigned long long)ev->error_code,
+                ev->by_peer ? ", by the peer" : "");
+}
+
+static void on_writable(void *user, bind_conn *bc, uint64_t stream_id)
+{
+    server *s = user;
+    if (s->h3)
+        h3srv_conn_writable(bind_conn_user(bc), stream_id);
+}
+
+/* Forget our state for a connection: the binding frees the connection itself after this. */
+static void on_conn_free(void *user, bind_conn *bc)
+{
+    server *s = user;
+    if (s->h3) {
+        h3srv_conn_free(bind_conn_user(bc));
+        return;
+    }
+    srv_conn *sc = bind_conn_user(bc);
+    if (sc == NULL)
+        return;
     while (sc->streams != NULL)
         stream_free(sc, sc->streams);
-    h3srv_conn_free(sc->h3);
     free(sc);
-    s->nconns--;
-}
-
-/* ---- the endpoint: demultiplexing by DCID, Version Negotiation, Retry ---- */
-
-/* Take the endpoint's new connections. */
-static void take_new_conns(server *s)
-{
-    quic_conn *conn;
-    while ((conn = quic_endpoint_accept(s->qep)) != NULL) {
-        srv_conn *sc = calloc(1, sizeof(*sc));
-        if (sc == NULL) {
-            quic_conn_close(conn, HQ_NOT_FOUND, "out of memory", io_now_us());
-            continue;
-        }
-        sc->conn = conn;
-        if (s->h3 &&
-            (sc->h3 = h3srv_conn_new(s->env, conn, h3_open, s, &s->h3_stats, s->verbose)) == NULL) {
-            free(sc);
-            quic_conn_close(conn, 0x101 /* H3_INTERNAL_ERROR */, "out of memory", io_now_us());
-            continue;
-        }
-        sc->next = s->conns;
-        s->conns = sc;
-        s->nconns++;
-        s->accepted++;
-    }
-}
-
-/* quic_endpoint_on_timeout frees closed connections: drop our state for them
- * at once, before a new connection could reuse the address. */
-static void drop_freed_conns(server *s)
-{
-    size_t live = quic_endpoint_conn_count(s->qep);
-    if (live == s->nconns)
-        return;
-    for (srv_conn *sc = s->conns, *next; sc != NULL; sc = next) {
-        next = sc->next;
-        bool found = false;
-        for (size_t i = 0; i < live && !found; i++)
-            found = quic_endpoint_conn_at(s->qep, i) == sc->conn;
-        if (!found)
-            conn_forget(s, sc);
-    }
 }
 
 static void on_datagrams(void *user, const io_batch *b)
 {
     server *s = user;
-    app_endpoint_recv(s->qep, &s->local, b);
-    take_new_conns(s);
+    app_bind_server_recv(s->bs, &s->local, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -393,20 +389,16 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(s->loop);
         return;
     }
-    quic_endpoint_on_timeout(s->qep, now);
-    drop_freed_conns(s);
+    bind_server_on_timeout(s->bs, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
 {
     server *s = user;
     bool blocked = app_tx_pending(&s->tx) && app_tx_flush(&s->tx, &s->sock) == 1;
-    for (srv_conn *sc = s->conns; sc != NULL; sc = sc->next)
-        conn_events(s, sc);
-    /* quic_endpoint_send takes the connections in turn, one datagram each. */
-    bool more = app_send_endpoint(&s->tx, &s->sock, s->ep, s->qep, SEND_BUDGET, now, &blocked);
-
-    uint64_t t = quic_endpoint_next_timeout(s->qep);
+    /* The endpoint takes the connections in turn, one datagram each. */
+    bool more = app_send_bind_server(&s->tx, &s->sock, s->ep, s->bs, SEND_BUDGET, now, &blocked);
+    uint64_t t = bind_server_next_timeout(s->bs);
     if (s->deadline != 0 && s->deadline < t)
         t = s->deadline;
     if (more && !blocked)
@@ -508,7 +500,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-server: cannot open %s\n", qpath);
             return 1;
         }
-        s->cfg.qlog = true;
+        s->cfg.quic.qlog = true;
     }
 
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
@@ -532,9 +524,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
             return 1;
         }
-        s->cfg.tls.cert_chain = (const uint8_t *const *)ders;
-        s->cfg.tls.cert_chain_lens = lens;
-        s->cfg.tls.cert_chain_count = count;
+        s->cfg.quic.tls.cert_chain = (const uint8_t *const *)ders;
+        s->cfg.quic.tls.cert_chain_lens = lens;
+        s->cfg.quic.tls.cert_chain_count = count;
     } else {
         char ip[64];
         io_addr_format(&s->sock.local, ip, sizeof(ip));
@@ -560,9 +552,9 @@ int main(int argc, char **argv)
         }
         chain[0] = gen_der;
         chain_len[0] = gen_len;
-        s->cfg.tls.cert_chain = chain;
-        s->cfg.tls.cert_chain_lens = chain_len;
-        s->cfg.tls.cert_chain_count = 1;
+        s->cfg.quic.tls.cert_chain = chain;
+        s->cfg.quic.tls.cert_chain_lens = chain_len;
+        s->cfg.quic.tls.cert_chain_count = 1;
         uint8_t h[32];
         char hex[65];
         crypto_hash(CRYPTO_HASH_SHA256, gen_der, gen_len, h);
@@ -571,14 +563,24 @@ int main(int argc, char **argv)
     }
     const char *alpn[] = {alpn_name, NULL};
     s->h3 = strcmp(alpn_name, "h3") == 0;
-    s->cfg.is_server = true;
-    s->cfg.retry = retry;
-    s->cfg.tls.alpn = alpn;
-    s->cfg.tls.private_key = key;
-    s->cfg.initial_max_data = 16 * 1024 * 1024;
-    s->cfg.cid_len = 8;
-    s->qep = quic_endpoint_new(s->env, &s->cfg);
-    if (s->qep == NULL) {
+    s->cfg.h3 = false;
+    if (s->h3)
+        h3srv_config(&s->cfg);
+    s->cfg.cb = (bind_callbacks){.user = s,
+                                 .on_conn_new = on_conn_new,
+                                 .on_handshake_done = on_handshake_done,
+                                 .on_closed = on_closed,
+                                 .on_writable = on_writable,
+                                 .on_quic_event = on_quic_event,
+                                 .on_conn_free = on_conn_free};
+    s->cfg.quic.is_server = true;
+    s->cfg.quic.retry = retry;
+    s->cfg.quic.tls.alpn = alpn;
+    s->cfg.quic.tls.private_key = key;
+    s->cfg.quic.initial_max_data = 16 * 1024 * 1024;
+    s->cfg.quic.cid_len = 8;
+    s->bs = bind_server_new(s->env, &s->cfg);
+    if (s->bs == NULL) {
         fprintf(stderr, "quince-server: bad configuration\n");
         return 1;
     }
@@ -597,7 +599,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int sig = io_loop_run(s->loop);
-    const quic_endpoint_stats *es = quic_endpoint_get_stats(s->qep);
+    const quic_endpoint_stats *es = quic_endpoint_get_stats(bind_server_endpoint(s->bs));
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
             "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
@@ -609,8 +611,8 @@ int main(int argc, char **argv)
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
             (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
-    while (s->conns != NULL)
-        conn_forget(s, s->conns);
+    /* Every connection's state goes (on_conn_free), then the endpoint. */
+    bind_server_free(s->bs);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "
@@ -619,9 +621,6 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
-    while (s->conns != NULL)
-        conn_forget(s, s->conns);
-    quic_endpoint_free(s->qep);
     io_loop_destroy(s->loop);
     io_udp_close(&s->sock);
     crypto_privkey_free(s->env, key);

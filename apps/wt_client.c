@@ -13,15 +13,15 @@
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
+#include "bind/bind.h"
 #include "quic/quic.h"
-#include "wt/quic_glue.h"
 
 /* After the close capsule went out, time left for it to be acknowledged. */
 #define LINGER_US 300000
 
 typedef struct wclient {
-    quic_conn *qc;
-    wt_quic *w;
+    bind_conn *bc;
+    quic_conn *qc; /* bc's */
     io_udp sock;
     io_loop *loop;
     io_endpoint *ep;
@@ -33,21 +33,36 @@ typedef struct wclient {
     char host[256], port[16], authority[300], path[1024];
 } wclient;
 
-static void on_event(void *user, const quic_event *ev)
+static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
 {
     wclient *c = user;
-    if (ev->type == QUIC_EVENT_CLOSED) {
-        c->conn_closed = true;
-        if (!wt_check_done(&c->check))
-            fprintf(stderr, "quince-client: connection closed (error 0x%llx %.*s)\n",
-                    (unsigned long long)ev->error_code, (int)ev->len, (const char *)ev->data);
-    }
+    (void)bc;
+    c->conn_closed = true;
+    if (!wt_check_done(&c->check))
+        fprintf(stderr, "quince-client: connection closed (error 0x%llx %.*s)\n",
+                (unsigned long long)ev->error_code, (int)ev->len, (const char *)ev->data);
+}
+
+/* The connection's user pointer, that of its wt callbacks: the check. */
+static void *conn_user(void *user, bind_conn *bc)
+{
+    wclient *c = user;
+    (void)bc;
+    return &c->check;
+}
+
+static void on_h3_error(void *user, uint64_t code, const char *reason)
+{
+    (void)code;
+    (void)reason;
+    (void)user;
+    fprintf(stderr, "quince-client: HTTP/3 error\n");
 }
 
 static void on_datagrams(void *user, const io_batch *b)
 {
     wclient *c = user;
-    app_conn_recv(c->qc, b);
+    app_bind_conn_recv(c->bc, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -58,30 +73,27 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(c->loop);
         return;
     }
-    if (now >= quic_conn_next_timeout(c->qc))
-        quic_conn_on_timeout(c->qc, now);
+    if (now >= bind_conn_next_timeout(c->bc))
+        bind_conn_on_timeout(c->bc, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
 {
     wclient *c = user;
+    /* The binding starts HTTP/3 once the handshake is established. */
     if (!c->started && quic_conn_is_established(c->qc)) {
         c->started = true;
-        if (wt_quic_start(c->w, now) != WT_OK ||
-            wt_endpoint_connect(wt_quic_endpoint(c->w), c->authority, c->path, "https://quince",
+        if (wt_endpoint_connect(bind_conn_wt(c->bc), c->authority, c->path, "https://quince",
                                 &c->session) != WT_OK) {
             fprintf(stderr, "quince-client: cannot start the session\n");
             io_loop_stop(c->loop);
         }
     }
-    if (wt_quic_poll(c->w, now, on_event, c) < 0 && !c->conn_closed)
-        fprintf(stderr, "quince-client: HTTP/3 error\n");
     wt_check_tick(&c->check, now);
-    wt_quic_poll(c->w, now, on_event, c);
     if (wt_check_done(&c->check) && c->linger_until == 0)
         c->linger_until = now + LINGER_US;
     bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
-    app_send_conn(&c->tx, &c->sock, c->ep, c->qc, SIZE_MAX, now, &blocked);
+    app_send_bind_conn(&c->tx, &c->sock, c->ep, c->bc, SIZE_MAX, now, &blocked);
     if (c->conn_closed || (c->linger_until != 0 && now >= c->linger_until)) {
         io_loop_stop(c->loop);
         return IO_TIME_NEVER;
@@ -210,15 +222,19 @@ int wt_client_main(int argc, char **argv)
     app_addr_to_quic(&remote_io, &remote);
     uint64_t now = io_now_us();
     c->deadline = now + timeout_us;
-    c->qc = quic_conn_client_new(&ienv.env, &cfg, &local, &remote, now);
     wt_callbacks cb;
     wt_check_init(&c->check, &cb);
     c->check.verbose = verbose;
-    wt_config wc;
-    wt_config_init(&wc, false);
-    if (c->qc != NULL)
-        c->w = wt_quic_new(&ienv.env, c->qc, &wc, NULL, NULL, &cb, NULL, NULL);
-    if (c->w == NULL) {
+    bind_config bcfg;
+    bind_config_init(&bcfg, false);
+    bcfg.quic = cfg;
+    bcfg.webtransport = true;
+    bcfg.wtcb = cb;
+    bcfg.h3cb.on_conn_error = on_h3_error;
+    bcfg.cb = (bind_callbacks){.user = c, .on_conn_new = conn_user, .on_closed = on_closed};
+    c->bc = bind_conn_client_new(&ienv.env, &bcfg, &local, &remote, now);
+    c->qc = bind_conn_quic(c->bc);
+    if (c->bc == NULL) {
         fprintf(stderr, "quince-client: cannot create the connection\n");
         return 1;
     }
@@ -250,8 +266,7 @@ int wt_client_main(int argc, char **argv)
         io_datagram d = {.data = buf, .len = (size_t)n, .peer = dst};
         io_udp_send(&c->sock, &d, 1);
     }
-    wt_quic_free(c->w);
-    quic_conn_free(c->qc);
+    bind_conn_free(c->bc);
     io_loop_destroy(c->loop);
     io_udp_close(&c->sock);
     io_env_cleanup(&ienv);

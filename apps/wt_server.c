@@ -16,9 +16,10 @@
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
+#include "bind/bind.h"
+#include "h3/h3_codes.h"
 #include "quic/quic.h"
 #include "apps/wt_echo.h"
-#include "wt/quic_glue.h"
 
 extern const char wt_demo_index_html[], wt_demo_test_html[];
 extern const size_t wt_demo_index_html_len, wt_demo_test_html_len;
@@ -31,13 +32,6 @@ extern const size_t wt_demo_index_html_len, wt_demo_test_html_len;
 
 enum { KIND_ECHO = 1, KIND_CHAT, KIND_CLOSE_ME };
 
-typedef struct wconn {
-    quic_conn *qc;
-    wt_quic *w;
-    bool started;
-    struct wconn *next;
-} wconn;
-
 typedef struct chat_msg {
     char *text;
     size_t len;
@@ -45,15 +39,14 @@ typedef struct chat_msg {
 
 typedef struct wsrv {
     const quince_env *env;
-    quic_config cfg;
+    bind_config cfg;
     io_udp sock;
-    quic_endpoint *qep;
+    bind_server *bs;
     io_loop *loop;
     io_endpoint *ep;
     demo_http *http;
     app_tx tx;
     quic_addr local;
-    wconn *conns;
     wt_echo echo;
     wt_callbacks echo_cb;
     wt_session *chat[MAX_CHAT];
@@ -270,82 +263,52 @@ static void on_datagram(void *user, wt_session *s, const uint8_t *d, size_t len)
 
 /* ---- connections ---- */
 
-static void conn_free(wsrv *v, wconn *c)
+/* A connection goes: its chat sessions leave quietly (as when the demo freed
+ * connections itself), then the binding frees its sessions. */
+static void on_conn_free(void *user, bind_conn *bc)
 {
-    for (wconn **pp = &v->conns; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    }
-    v->freeing = true;
-    wt_quic_free(c->w);
-    v->freeing = false;
-    free(c);
-}
-
-static void take_new_conns(wsrv *v)
-{
-    quic_conn *qc;
-    while ((qc = quic_endpoint_accept(v->qep)) != NULL) {
-        wconn *c = calloc(1, sizeof(*c));
-        wt_config wc;
-        wt_config_init(&wc, true);
-        wc.max_streams_per_session = 512;
-        h3_config hc;
-        h3_config_init(&hc, true);
-        hc.max_peer_bidi = 600;
-        hc.max_peer_uni = 600;
-        hc.max_send_buffer = 8u << 20;
-        wt_callbacks cb = {.user = v,
-                           .on_session_request = on_request,
-                           .on_session_ready = on_ready,
-                           .on_session_closed = on_closed,
-                           .on_stream_data = on_stream_data,
-                           .on_stream_reset = on_stream_reset,
-                           .on_stream_stop_sending = on_stop_sending,
-                           .on_stream_closed = on_stream_closed,
-                           .on_datagram = on_datagram};
-        if (c != NULL)
-            c->w = wt_quic_new(v->env, qc, &wc, &hc, NULL, v->app_cb != NULL ? v->app_cb : &cb,
-                               NULL, NULL);
-        if (c == NULL || c->w == NULL) {
-            free(c);
-            quic_conn_close(qc, 0x101, "out of memory", io_now_us());
-            continue;
-        }
-        c->qc = qc;
-        c->next = v->conns;
-        v->conns = c;
+    wsrv *v = user;
+    wt_endpoint *ep = bind_conn_wt(bc);
+    for (size_t i = 0; i < v->nchat;) {
+        if (wt_session_endpoint(v->chat[i]) == ep)
+            v->chat[i] = v->chat[--v->nchat];
+        else
+            i++;
     }
 }
 
-static void on_event(void *user, const quic_event *ev)
+/* Every connection runs WebTransport with the demo's callbacks (or the
+ * application's); the binding creates and frees them (bind/bind.h). */
+static void wt_server_config(wsrv *v)
 {
-    wconn *c = user;
-    if (ev->type == QUIC_EVENT_CLOSED)
-        c->started = false, c->qc = NULL;
-}
-
-static void conn_events(wsrv *v, uint64_t now)
-{
-    for (wconn *c = v->conns, *next; c != NULL; c = next) {
-        next = c->next;
-        if (!c->started && quic_conn_is_established(c->qc)) {
-            wt_quic_start(c->w, now);
-            c->started = true;
-        }
-        wt_quic_poll(c->w, now, on_event, c);
-        if (c->qc == NULL)
-            conn_free(v, c);
+    bind_config *c = &v->cfg;
+    bind_config_init(c, true);
+    c->webtransport = true;
+    c->wtcfg.max_streams_per_session = 512;
+    c->h3cfg.max_peer_bidi = 600;
+    c->h3cfg.max_peer_uni = 600;
+    c->h3cfg.max_send_buffer = 8u << 20;
+    if (v->app_cb != NULL) {
+        c->wtcb = *v->app_cb;
+        c->cb.user = v->app_cb->user; /* the connections' user pointer */
+    } else {
+        c->wtcb = (wt_callbacks){.on_session_request = on_request,
+                                 .on_session_ready = on_ready,
+                                 .on_session_closed = on_closed,
+                                 .on_stream_data = on_stream_data,
+                                 .on_stream_reset = on_stream_reset,
+                                 .on_stream_stop_sending = on_stop_sending,
+                                 .on_stream_closed = on_stream_closed,
+                                 .on_datagram = on_datagram};
+        c->cb.user = v;
+        c->cb.on_conn_free = on_conn_free;
     }
 }
 
 static void on_datagrams(void *user, const io_batch *b)
 {
     wsrv *v = user;
-    app_endpoint_recv(v->qep, &v->local, b);
-    take_new_conns(v);
+    app_bind_server_recv(v->bs, &v->local, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -356,28 +319,15 @@ static void on_timeout(void *user, uint64_t now)
         io_loop_stop(v->loop);
         return;
     }
-    conn_events(v, now);
-    quic_endpoint_on_timeout(v->qep, now);
-    /* The endpoint frees closed connections here: forget ours at once (wt_quic_free
-     * does not touch the quic_conn). */
-    size_t live = quic_endpoint_conn_count(v->qep);
-    for (wconn *c = v->conns, *next; c != NULL; c = next) {
-        next = c->next;
-        bool found = false;
-        for (size_t i = 0; i < live && !found; i++)
-            found = quic_endpoint_conn_at(v->qep, i) == c->qc;
-        if (!found)
-            conn_free(v, c);
-    }
+    bind_server_on_timeout(v->bs, now);
 }
 
 static uint64_t flush(void *user, uint64_t now)
 {
     wsrv *v = user;
     bool blocked = app_tx_pending(&v->tx) && app_tx_flush(&v->tx, &v->sock) == 1;
-    conn_events(v, now);
-    bool more = app_send_endpoint(&v->tx, &v->sock, v->ep, v->qep, SEND_BUDGET, now, &blocked);
-    uint64_t t = quic_endpoint_next_timeout(v->qep);
+    bool more = app_send_bind_server(&v->tx, &v->sock, v->ep, v->bs, SEND_BUDGET, now, &blocked);
+    uint64_t t = bind_server_next_timeout(v->bs);
     if (v->deadline != 0 && v->deadline < t)
         t = v->deadline;
     if (more && !blocked)
@@ -536,29 +486,29 @@ static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us
     const uint8_t *chain[1] = {der};
     size_t chain_len[1] = {der_len};
     const char *alpn[] = {"h3", NULL};
-    v->cfg.is_server = true;
-    v->cfg.tls.alpn = alpn;
-    v->cfg.tls.cert_chain = chain;
-    v->cfg.tls.cert_chain_lens = chain_len;
-    v->cfg.tls.cert_chain_count = 1;
-    v->cfg.tls.private_key = key;
-    v->cfg.initial_max_data = 64u << 20;
-    v->cfg.initial_max_stream_data_bidi_remote = 1u << 20;
-    v->cfg.initial_max_stream_data_bidi_local = 1u << 20;
-    v->cfg.initial_max_stream_data_uni = 1u << 20;
-    v->cfg.initial_max_streams_bidi = 500;
-    v->cfg.initial_max_streams_uni = 500;
-    v->cfg.max_datagram_frame_size = 65535;
-    v->cfg.max_idle_timeout_ms = 60000;
-    v->cfg.cid_len = 8;
-    v->qep = quic_endpoint_new(v->env, &v->cfg);
-    if (v->qep == NULL) {
+    v->app_cb = app_cb;
+    wt_echo_init(&v->echo, "/echo", &v->echo_cb);
+    wt_server_config(v);
+    v->cfg.quic.is_server = true;
+    v->cfg.quic.tls.alpn = alpn;
+    v->cfg.quic.tls.cert_chain = chain;
+    v->cfg.quic.tls.cert_chain_lens = chain_len;
+    v->cfg.quic.tls.cert_chain_count = 1;
+    v->cfg.quic.tls.private_key = key;
+    v->cfg.quic.initial_max_data = 64u << 20;
+    v->cfg.quic.initial_max_stream_data_bidi_remote = 1u << 20;
+    v->cfg.quic.initial_max_stream_data_bidi_local = 1u << 20;
+    v->cfg.quic.initial_max_stream_data_uni = 1u << 20;
+    v->cfg.quic.initial_max_streams_bidi = 500;
+    v->cfg.quic.initial_max_streams_uni = 500;
+    v->cfg.quic.max_datagram_frame_size = 65535;
+    v->cfg.quic.max_idle_timeout_ms = 60000;
+    v->cfg.quic.cid_len = 8;
+    v->bs = bind_server_new(v->env, &v->cfg);
+    if (v->bs == NULL) {
         fprintf(stderr, "quince-server: bad QUIC configuration\n");
         return 1;
     }
-    wt_echo_init(&v->echo, "/echo", &v->echo_cb);
-    v->app_cb = app_cb;
-
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
     app_tx_init(&v->tx);
@@ -584,11 +534,12 @@ static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us
     io_endpoint_kick(v->ep);
     int sig = io_loop_run(v->loop);
     out("server: exiting (%s)", sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped");
-    while (v->conns != NULL)
-        conn_free(v, v->conns);
+    /* Sessions end without wire signals: the chat must not broadcast meanwhile. */
+    v->freeing = true;
+    bind_server_free(v->bs);
+    v->freeing = false;
     demo_http_stop(v->http);
     free(page_buf);
-    quic_endpoint_free(v->qep);
     io_loop_destroy(v->loop);
     io_udp_close(&v->sock);
     crypto_privkey_free(v->env, key);
