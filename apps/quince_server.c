@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "apps/app_util.h"
-#include "apps/wt_server.h"
+#include "apps/wt_demo.h"
 #include "apps/h3_server.h"
 #include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
+#include "io/serve.h"
 #include "io/udp.h"
 #include "bind/bind.h"
 #include "h3/h3_codes.h"
@@ -53,30 +54,57 @@ typedef struct srv_conn {
 } srv_conn;
 
 typedef struct server {
-    bind_config cfg;
-    const quince_env *env;
-    io_udp sock;
-    bind_server *bs;
+    io_server *srv;
     io_loop *loop;
-    io_endpoint *ep;
-    app_tx tx;
-    quic_addr local;
     char root[PATH_MAX];
-    uint64_t deadline;
     uint64_t accepted, served, not_found;
-    bool verbose, h3;
+    bool verbose, h3, wt;
     h3srv_stats h3_stats;
 } server;
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: quince-server [--listen ADDR:PORT] [--cert F --key F] [--root DIR]\n"
-                    "                     [--alpn A] [--retry] [--qlog-dir D] [--keylog F]\n"
-                    "                     [--timeout S] [--no-gso] [--verbose]\n"
-                    "  --listen: default 127.0.0.1:4433 ([::1]:0 for IPv6, port 0: any free one)\n"
-                    "  without --cert: a fresh ECDSA P-256 certificate valid 13 days\n"
-                    "  --alpn: h3 (default: HTTP/3) or hq-interop (HTTP/0.9)\n"
-                    "  --timeout: exit after S seconds (default 30; 0: never)\n");
+    fprintf(
+        f,
+        "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
+        "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
+        "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
+        "                     [--timeout S] [--no-gso] [--verbose] [--help]\n"
+        "\n"
+        "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
+        "(draft-02) sessions on the same connections: /echo (streams and datagrams echoed),\n"
+        "/chat (the demo's chat), /close-me (closed by the server with 4242); 404 otherwise.\n"
+        "It runs until SIGINT or SIGTERM (exit status 0).\n"
+        "\n"
+        "  --listen ADDR:PORT   UDP address, repeatable (\"127.0.0.1:4433\", \"[::1]:0\"; port 0:\n"
+        "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
+        "                       https://localhost:PORT/ works whichever address a browser tries\n"
+        "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --cert F --key F     PEM certificate chain (leaf first) and private key. Without them:\n"
+        "                       a fresh ECDSA P-256 certificate valid 13 days, its SHA-256\n"
+        "                       printed as \"cert-sha256: HEX\" (Chromium's "
+        "serverCertificateHashes,\n"
+        "                       quince-client --cert-hash)\n"
+        "  --root DIR           files served over HTTP/3 (default: the current directory)\n"
+        "  --alpn A             h3 (default) or hq-interop (HTTP/0.9 files, no WebTransport)\n"
+        "  --no-webtransport    HTTP/3 files only\n"
+        "  --demo-http ADDR:PORT  also serve the WebTransport demo page over HTTP/1.1 on TCP\n"
+        "                       (\"localhost:PORT\": 127.0.0.1 and ::1); the page passes the\n"
+        "                       certificate's hash to the browser. Alias: --http\n"
+        "  --demo               the demo run: --demo-http localhost:8080 unless given. With no\n"
+        "                       arguments at all quince-server runs the demo\n"
+        "  --webtransport       accepted for old command lines (WebTransport is on with h3)\n"
+        "  --retry              validate client addresses with Retry\n"
+        "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
+        "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
+        "  --timeout S          exit after S seconds (default: never)\n"
+        "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
+        "  --verbose, -v        log requests and connections on stderr\n"
+        "  --help, -h           this text\n"
+        "\n"
+        "Output (stdout): \"cert-sha256: HEX\" (generated certificate), one \"listening on ADDR\"\n"
+        "per socket, with WebTransport \"webtransport: https://ADDR/echo ...\" per socket, and\n"
+        "with the page \"http-port: N\"; then \"server: ...\" lines for WebTransport events.\n");
 }
 
 /* ---- hq-interop streams ---- */
@@ -363,6 +391,8 @@ static void on_writable(void *user, bind_conn *bc, uint64_t stream_id)
 static void on_conn_free(void *user, bind_conn *bc)
 {
     server *s = user;
+    if (s->wt)
+        wt_demo_conn_free(bc);
     if (s->h3) {
         h3srv_conn_free(bind_conn_user(bc));
         return;
@@ -375,109 +405,111 @@ static void on_conn_free(void *user, bind_conn *bc)
     free(sc);
 }
 
-static void on_datagrams(void *user, const io_batch *b)
+/* --timeout: an endpoint with only a deadline, which stops the loop. */
+static uint64_t deadline_us;
+
+static void on_deadline(void *user, uint64_t now)
 {
-    server *s = user;
-    app_bind_server_recv(s->bs, &s->local, b);
+    (void)now;
+    fprintf(stderr, "quince-server: --timeout reached\n");
+    io_loop_stop(user);
 }
 
-static void on_timeout(void *user, uint64_t now)
+static uint64_t deadline_flush(void *user, uint64_t now)
 {
-    server *s = user;
-    if (s->deadline != 0 && now >= s->deadline) {
-        fprintf(stderr, "quince-server: --timeout reached\n");
-        io_loop_stop(s->loop);
-        return;
-    }
-    bind_server_on_timeout(s->bs, now);
+    (void)user;
+    (void)now;
+    return deadline_us;
 }
 
-static uint64_t flush(void *user, uint64_t now)
+static const char *next_arg(int argc, char **argv, int *i)
 {
-    server *s = user;
-    bool blocked = app_tx_pending(&s->tx) && app_tx_flush(&s->tx, &s->sock) == 1;
-    /* The endpoint takes the connections in turn, one datagram each. */
-    bool more = app_send_bind_server(&s->tx, &s->sock, s->ep, s->bs, SEND_BUDGET, now, &blocked);
-    uint64_t t = bind_server_next_timeout(s->bs);
-    if (s->deadline != 0 && s->deadline < t)
-        t = s->deadline;
-    if (more && !blocked)
-        t = now; /* the budget ran out with data left: come back at once */
-    return t;
+    return *i + 1 < argc ? argv[++*i] : NULL;
 }
 
-/* ---- setup ---- */
-
-static int load_cert(server *s, const char *cert_file, const char *key_file, uint8_t ***ders,
-                     size_t **lens, size_t *count, crypto_privkey **key)
+static bool parse_port(const char *text, uint16_t *port)
 {
-    size_t clen = 0, klen = 0;
-    uint8_t *cpem = app_read_file(cert_file, 1 << 20, &clen);
-    uint8_t *kpem = app_read_file(key_file, 1 << 20, &klen);
-    int rc = -1;
-    if (cpem != NULL && kpem != NULL) {
-        int n = crypto_x509_parse_chain(s->env, cpem, clen, ders, lens);
-        *key = crypto_privkey_parse(s->env, kpem, klen);
-        if (n > 0 && *key != NULL) {
-            *count = (size_t)n;
-            rc = 0;
-        }
-    }
-    free(cpem);
-    free(kpem);
-    return rc;
+    char *end = NULL;
+    unsigned long v = strtoul(text, &end, 10);
+    if (end == text || *end != '\0' || v > 65535 || text[0] == '-')
+        return false;
+    *port = (uint16_t)v;
+    return true;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen_at = "127.0.0.1:4433", *cert_file = NULL, *key_file = NULL, *root = ".",
-               *alpn_name = "h3", *qlog_dir = NULL, *keylog = NULL;
-    bool retry = false;
-    uint64_t timeout_us = 30000000;
-    bool no_gso = false;
+    const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
+    size_t nlisten = 0;
+    const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
+    bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
+    uint16_t port = IO_SERVE_DEFAULT_PORT;
+    uint64_t timeout_us = 0;
     static server srv;
     server *s = &srv;
-    if (wt_server_wanted(argc, argv))
-        return wt_server_main(argc, argv); /* no arguments: the WebTransport demo */
 
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (strcmp(a, "--listen") == 0 && has_val)
-            listen_at = argv[++i];
-        else if (strcmp(a, "--cert") == 0 && has_val)
-            cert_file = argv[++i];
-        else if (strcmp(a, "--key") == 0 && has_val)
-            key_file = argv[++i];
-        else if (strcmp(a, "--root") == 0 && has_val)
-            root = argv[++i];
-        else if (strcmp(a, "--alpn") == 0 && has_val)
-            alpn_name = argv[++i];
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+        if (strcmp(a, "--listen") == 0) {
+            ok = (v = next_arg(argc, argv, &i)) != NULL && nlisten < IO_SERVE_MAX_SOCKETS;
+            if (ok)
+                listen[nlisten++] = v;
+        } else if (strcmp(a, "--port") == 0)
+            ok = (v = next_arg(argc, argv, &i)) != NULL && parse_port(v, &port);
+        else if (strcmp(a, "--cert") == 0)
+            ok = (cert_file = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--key") == 0)
+            ok = (key_file = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--root") == 0)
+            ok = (root = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--alpn") == 0)
+            ok = (alpn_name = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--demo-http") == 0 || strcmp(a, "--http") == 0)
+            ok = (demo_http = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--demo") == 0)
+            demo = true;
+        else if (strcmp(a, "--webtransport") == 0)
+            continue;
+        else if (strcmp(a, "--no-webtransport") == 0)
+            no_wt = true;
         else if (strcmp(a, "--retry") == 0)
             retry = true;
-        else if (strcmp(a, "--qlog-dir") == 0 && has_val)
-            qlog_dir = argv[++i];
-        else if (strcmp(a, "--keylog") == 0 && has_val)
-            keylog = argv[++i];
+        else if (strcmp(a, "--qlog-dir") == 0)
+            ok = (qlog_dir = next_arg(argc, argv, &i)) != NULL;
+        else if (strcmp(a, "--keylog") == 0)
+            ok = (keylog = next_arg(argc, argv, &i)) != NULL;
         else if (strcmp(a, "--no-gso") == 0)
             no_gso = true;
         else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             s->verbose = true;
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (!app_parse_seconds(argv[++i], &timeout_us)) {
-                usage();
-                return 2;
-            }
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
+        else if (strcmp(a, "--timeout") == 0)
+            ok = (v = next_arg(argc, argv, &i)) != NULL && app_parse_seconds(v, &timeout_us);
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
             return 0;
-        } else {
-            usage();
+        } else
+            ok = false;
+        if (!ok) {
+            usage(stderr);
             return 2;
         }
     }
     if ((cert_file == NULL) != (key_file == NULL)) {
         fprintf(stderr, "quince-server: --cert and --key go together\n");
+        return 2;
+    }
+    if (strcmp(alpn_name, "h3") != 0 && strcmp(alpn_name, "hq-interop") != 0) {
+        fprintf(stderr, "quince-server: --alpn %s: h3 or hq-interop\n", alpn_name);
+        return 2;
+    }
+    if (demo && demo_http == NULL)
+        demo_http = "localhost:8080";
+    s->h3 = strcmp(alpn_name, "h3") == 0;
+    s->wt = s->h3 && !no_wt;
+    if (demo_http != NULL && !s->wt) {
+        fprintf(stderr, "quince-server: the demo page needs WebTransport (h3)\n");
         return 2;
     }
     if (realpath(root, s->root) == NULL) {
@@ -488,11 +520,13 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
-    s->env = &ienv.env;
     if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
         fprintf(stderr, "quince-server: cannot open %s\n", keylog);
         return 1;
     }
+    io_server_config cfg;
+    io_server_config_init(&cfg);
+    bool qlog = false;
     if (qlog_dir != NULL) {
         char qpath[PATH_MAX];
         snprintf(qpath, sizeof(qpath), "%s/server.sqlog", qlog_dir);
@@ -500,119 +534,103 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-server: cannot open %s\n", qpath);
             return 1;
         }
-        s->cfg.quic.qlog = true;
+        qlog = true;
     }
-
+    cfg.env = &ienv.env;
+    cfg.listen = nlisten > 0 ? listen : NULL;
+    cfg.port = port;
+    cfg.cert_file = cert_file;
+    cfg.key_file = key_file;
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
-    io_udp_config ucfg = {.disable_gso = no_gso};
-    int rc = io_udp_open(&s->sock, listen_at, &ucfg);
-    if (rc != IO_OK) {
-        fprintf(stderr, "quince-server: --listen %s: %s\n", listen_at, io_strerror(rc));
-        return 1;
-    }
-    app_addr_to_quic(&s->sock.local, &s->local);
-
-    /* The certificate: given, or generated (ECDSA P-256, 13 days, for
-     * Chromium's serverCertificateHashes which allows at most 14). */
-    uint8_t **ders = NULL, *gen_der = NULL, *gen_key_der = NULL;
-    size_t *lens = NULL, count = 0, gen_len = 0, gen_key_len = 0;
-    crypto_privkey *key = NULL;
-    const uint8_t *chain[1];
-    size_t chain_len[1];
-    if (cert_file != NULL) {
-        if (load_cert(s, cert_file, key_file, &ders, &lens, &count, &key) != 0) {
-            fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
-            return 1;
-        }
-        s->cfg.quic.tls.cert_chain = (const uint8_t *const *)ders;
-        s->cfg.quic.tls.cert_chain_lens = lens;
-        s->cfg.quic.tls.cert_chain_count = count;
-    } else {
-        char ip[64];
-        io_addr_format(&s->sock.local, ip, sizeof(ip));
-        /* The literal without port and brackets, unless it is a wildcard. */
-        char *colon = strrchr(ip, ':');
-        if (colon != NULL)
-            *colon = '\0';
-        const char *lit = ip[0] == '[' ? ip + 1 : ip;
-        if (ip[0] == '[')
-            ip[strlen(ip) - 1] = '\0';
-        if (strcmp(lit, "0.0.0.0") == 0 || strcmp(lit, "::") == 0)
-            lit = "127.0.0.1";
-        int64_t now_s = (int64_t)time(NULL);
-        crypto_cert_params cp = {.common_name = "quince",
-                                 .dns_name = "localhost",
-                                 .ip_address = lit,
-                                 .not_before_unix = now_s - 3600,
-                                 .not_after_unix = now_s + 13 * 86400};
-        if (crypto_cert_generate(s->env, &cp, &gen_der, &gen_len, &gen_key_der, &gen_key_len,
-                                 &key) < 0) {
-            fprintf(stderr, "quince-server: certificate generation failed\n");
-            return 1;
-        }
-        chain[0] = gen_der;
-        chain_len[0] = gen_len;
-        s->cfg.quic.tls.cert_chain = chain;
-        s->cfg.quic.tls.cert_chain_lens = chain_len;
-        s->cfg.quic.tls.cert_chain_count = 1;
-        uint8_t h[32];
-        char hex[65];
-        crypto_hash(CRYPTO_HASH_SHA256, gen_der, gen_len, h);
-        app_hex(h, 32, hex);
-        printf("cert-sha256: %s\n", hex);
+    cfg.udp.disable_gso = no_gso;
+    if (!s->wt) {
+        /* Files only: a file server's transport limits (quic/opt.h defaults). */
+        memset(&cfg.bind.quic, 0, sizeof(cfg.bind.quic));
+        cfg.bind.quic.initial_max_data = 16 * 1024 * 1024;
+        cfg.bind.quic.cid_len = 8;
     }
     const char *alpn[] = {alpn_name, NULL};
-    s->h3 = strcmp(alpn_name, "h3") == 0;
-    s->cfg.h3 = false;
+    cfg.bind.quic.tls.alpn = alpn;
+    cfg.bind.quic.retry = retry;
+    cfg.bind.quic.qlog = qlog;
+    cfg.bind.h3 = false;
+    cfg.bind.webtransport = false;
     if (s->h3)
-        h3srv_config(&s->cfg);
-    s->cfg.cb = (bind_callbacks){.user = s,
-                                 .on_conn_new = on_conn_new,
-                                 .on_handshake_done = on_handshake_done,
-                                 .on_closed = on_closed,
-                                 .on_writable = on_writable,
-                                 .on_quic_event = on_quic_event,
-                                 .on_conn_free = on_conn_free};
-    s->cfg.quic.is_server = true;
-    s->cfg.quic.retry = retry;
-    s->cfg.quic.tls.alpn = alpn;
-    s->cfg.quic.tls.private_key = key;
-    s->cfg.quic.initial_max_data = 16 * 1024 * 1024;
-    s->cfg.quic.cid_len = 8;
-    s->bs = bind_server_new(s->env, &s->cfg);
-    if (s->bs == NULL) {
-        fprintf(stderr, "quince-server: bad configuration\n");
+        h3srv_config(&cfg.bind);
+    if (s->wt)
+        wt_demo_config(&cfg.bind);
+    cfg.bind.cb = (bind_callbacks){.user = s,
+                                   .on_conn_new = on_conn_new,
+                                   .on_handshake_done = on_handshake_done,
+                                   .on_closed = on_closed,
+                                   .on_writable = on_writable,
+                                   .on_quic_event = on_quic_event,
+                                   .on_conn_free = on_conn_free};
+    int rc = io_server_new(&s->srv, NULL, &cfg);
+    if (rc != IO_OK) {
+        if (rc == IO_ERR_CERT)
+            fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
+        else
+            fprintf(stderr, "quince-server: %s\n", io_strerror(rc));
+        io_env_cleanup(&ienv);
         return 1;
     }
+    s->loop = io_server_loop(s->srv);
+    io_endpoint *timer = NULL;
+    static const io_endpoint_ops deadline_ops = {.on_timeout = on_deadline,
+                                                 .flush = deadline_flush};
+    if (timeout_us > 0) {
+        deadline_us = io_now_us() + timeout_us;
+        if (io_loop_add_endpoint(s->loop, &deadline_ops, s->loop, &timer) == IO_OK)
+            io_endpoint_kick(timer);
+    }
 
-    static const io_endpoint_ops ops = {
-        .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
-    app_tx_init(&s->tx);
-    if (!app_loop_open(&s->loop, &ops, s, &s->ep, &s->sock, "quince-server"))
-        return 1;
-    if (timeout_us > 0)
-        s->deadline = io_now_us() + timeout_us;
-    io_endpoint_kick(s->ep);
-    char bound[80];
-    io_addr_format(&s->sock.local, bound, sizeof(bound));
-    printf("listening on %s\n", bound);
+    if (io_server_cert_generated(s->srv))
+        printf("cert-sha256: %s\n", io_server_cert_sha256_hex(s->srv));
+    for (size_t i = 0; i < io_server_socket_count(s->srv); i++) {
+        char bound[80];
+        io_addr_format(&io_server_socket(s->srv, i)->local, bound, sizeof(bound));
+        printf("listening on %s\n", bound);
+        if (s->wt)
+            printf("webtransport: https://%s/echo (UDP; also /chat, /close-me)\n", bound);
+    }
+    if (demo_http != NULL) {
+        uint16_t hp = wt_demo_http_start(s->loop, demo_http, io_server_cert_sha256_hex(s->srv),
+                                         io_server_port(s->srv));
+        if (hp == 0) {
+            fprintf(stderr, "quince-server: cannot listen on TCP %s\n", demo_http);
+            io_server_free(s->srv);
+            io_env_cleanup(&ienv);
+            return 1;
+        }
+        printf("http-port: %u\n", hp);
+        printf("open http://localhost:%u/ in Chromium (Ctrl-C to stop)\n", hp);
+    }
     fflush(stdout);
 
-    int sig = io_loop_run(s->loop);
-    const quic_endpoint_stats *es = quic_endpoint_get_stats(bind_server_endpoint(s->bs));
+    int sig = io_server_run(s->srv);
+    const quic_endpoint_stats *es =
+        quic_endpoint_get_stats(bind_server_endpoint(io_server_bind(s->srv)));
+    const char *why = sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped";
+    if (s->wt)
+        printf("server: exiting (%s)\n", why);
+    fflush(stdout);
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
             "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
             "%llu retries, %llu stateless resets\n",
-            sig > 0   ? "signal"
-            : sig < 0 ? io_strerror(sig)
-                      : "stopped",
-            (unsigned long long)s->accepted, (unsigned long long)s->served,
+            why, (unsigned long long)s->accepted, (unsigned long long)s->served,
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
             (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
-    /* Every connection's state goes (on_conn_free), then the endpoint. */
-    bind_server_free(s->bs);
+    if (timer != NULL)
+        io_loop_remove_endpoint(s->loop, timer);
+    /* Sessions end without wire signals: the chat must not broadcast meanwhile.
+     * Every connection's state goes (on_conn_free), then the endpoint. */
+    if (s->wt)
+        wt_demo_shutdown();
+    wt_demo_stop();
+    io_server_free(s->srv);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "
@@ -621,13 +639,6 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
-    io_loop_destroy(s->loop);
-    io_udp_close(&s->sock);
-    crypto_privkey_free(s->env, key);
-    if (ders != NULL)
-        crypto_x509_der_free(s->env, ders, lens, count);
-    quince_env_free(s->env, gen_der);
-    quince_env_free(s->env, gen_key_der);
     io_env_cleanup(&ienv);
     return sig < 0 ? 1 : 0;
 }

@@ -1,34 +1,25 @@
-/* quince-server's WebTransport mode: /echo, /chat (the demo), /close-me, 404 otherwise, plus the
- * page. */
-#include "apps/wt_server.h"
-#include "apps/wt_serve.h"
+/* quince-server's WebTransport demo: /echo, /chat, /close-me sessions (404 otherwise) and the page
+ * over HTTP/1.1. */
+#include "apps/wt_demo.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "apps/app_util.h"
 #include "apps/demo_http.h"
-#include "crypto/backend.h"
-#include "io/env.h"
-#include "io/loop.h"
-#include "io/udp.h"
-#include "bind/bind.h"
-#include "h3/h3_codes.h"
-#include "quic/quic.h"
 #include "apps/wt_echo.h"
+#include "io/loop.h"
 
 extern const char wt_demo_index_html[], wt_demo_test_html[];
 extern const size_t wt_demo_index_html_len, wt_demo_test_html_len;
 
-#define SEND_BUDGET 2048
 #define MAX_CHAT 64
 #define CHAT_MAX_MSG 4096
 #define CLOSE_ME_CODE 4242u
 #define CLOSE_ME_REASON "bye from quince"
+#define MAX_HTTP 2
 
 enum { KIND_ECHO = 1, KIND_CHAT, KIND_CLOSE_ME };
 
@@ -37,26 +28,21 @@ typedef struct chat_msg {
     size_t len;
 } chat_msg;
 
+/* One demo per process: its callbacks ignore their user pointer, which is the
+ * connection's (quince-server's HTTP/3 file server state). */
 typedef struct wsrv {
-    const quince_env *env;
-    bind_config cfg;
-    io_udp sock;
-    bind_server *bs;
-    io_loop *loop;
-    io_endpoint *ep;
-    demo_http *http;
-    app_tx tx;
-    quic_addr local;
+    demo_http *http[MAX_HTTP];
+    size_t nhttp;
     wt_echo echo;
     wt_callbacks echo_cb;
     wt_session *chat[MAX_CHAT];
     size_t nchat;
     bool freeing;
-    uint64_t deadline;
     char hash[65];
     uint16_t wt_port;
-    const wt_callbacks *app_cb; /* wt_app_serve: the application's; NULL: the demo's */
 } wsrv;
+
+static wsrv demo;
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void out(const char *fmt, ...)
@@ -97,7 +83,8 @@ static void chat_presence(wsrv *v)
 
 static int on_request(void *user, wt_session *s)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     (void)v;
     const char *path = wt_session_path(s);
     int kind = strcmp(path, "/echo") == 0       ? KIND_ECHO
@@ -119,7 +106,8 @@ static int kind_of(wt_session *s)
 
 static void on_ready(void *user, wt_session *s)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     out("server: session %s ready origin %s", wt_session_path(s), wt_session_origin(s));
     if (kind_of(s) == KIND_CLOSE_ME) {
         wt_session_close(s, CLOSE_ME_CODE, (const uint8_t *)CLOSE_ME_REASON,
@@ -132,7 +120,8 @@ static void on_ready(void *user, wt_session *s)
 
 static void on_closed(void *user, wt_session *s, uint32_t code, const uint8_t *reason, size_t len)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     out("server: session %s closed code %u reason \"%.*s\"", wt_session_path(s), code, (int)len,
         (const char *)reason);
     if (kind_of(s) == KIND_ECHO)
@@ -150,7 +139,8 @@ static void on_closed(void *user, wt_session *s, uint32_t code, const uint8_t *r
 
 static void on_stream_data(void *user, wt_stream *st, const uint8_t *d, size_t len, bool fin)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     wt_session *s = wt_stream_session(st);
     if (wt_stream_is_local(st))
         return;
@@ -200,7 +190,8 @@ static void on_stream_data(void *user, wt_stream *st, const uint8_t *d, size_t l
 
 static void on_stream_reset(void *user, wt_stream *st, uint32_t code)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     out("server: stream %llu reset by the peer with code %u", (unsigned long long)wt_stream_id(st),
         code);
     if (kind_of(wt_stream_session(st)) == KIND_ECHO)
@@ -216,7 +207,8 @@ static void on_stop_sending(void *user, wt_stream *st, uint32_t code)
 
 static void on_stream_closed(void *user, wt_stream *st)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     wt_session *s = wt_stream_session(st);
     if (kind_of(s) == KIND_ECHO) {
         if (!wt_stream_is_bidi(st))
@@ -234,7 +226,8 @@ static void on_stream_closed(void *user, wt_stream *st)
 
 static void on_datagram(void *user, wt_session *s, const uint8_t *d, size_t len)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     if (kind_of(s) == KIND_ECHO) {
         v->echo_cb.on_datagram(v->echo_cb.user, s, d, len);
         return;
@@ -265,9 +258,9 @@ static void on_datagram(void *user, wt_session *s, const uint8_t *d, size_t len)
 
 /* A connection goes: its chat sessions leave quietly (as when the demo freed
  * connections itself), then the binding frees its sessions. */
-static void on_conn_free(void *user, bind_conn *bc)
+void wt_demo_conn_free(bind_conn *bc)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
     wt_endpoint *ep = bind_conn_wt(bc);
     for (size_t i = 0; i < v->nchat;) {
         if (wt_session_endpoint(v->chat[i]) == ep)
@@ -275,64 +268,6 @@ static void on_conn_free(void *user, bind_conn *bc)
         else
             i++;
     }
-}
-
-/* Every connection runs WebTransport with the demo's callbacks (or the
- * application's); the binding creates and frees them (bind/bind.h). */
-static void wt_server_config(wsrv *v)
-{
-    bind_config *c = &v->cfg;
-    bind_config_init(c, true);
-    c->webtransport = true;
-    c->wtcfg.max_streams_per_session = 512;
-    c->h3cfg.max_peer_bidi = 600;
-    c->h3cfg.max_peer_uni = 600;
-    c->h3cfg.max_send_buffer = 8u << 20;
-    if (v->app_cb != NULL) {
-        c->wtcb = *v->app_cb;
-        c->cb.user = v->app_cb->user; /* the connections' user pointer */
-    } else {
-        c->wtcb = (wt_callbacks){.on_session_request = on_request,
-                                 .on_session_ready = on_ready,
-                                 .on_session_closed = on_closed,
-                                 .on_stream_data = on_stream_data,
-                                 .on_stream_reset = on_stream_reset,
-                                 .on_stream_stop_sending = on_stop_sending,
-                                 .on_stream_closed = on_stream_closed,
-                                 .on_datagram = on_datagram};
-        c->cb.user = v;
-        c->cb.on_conn_free = on_conn_free;
-    }
-}
-
-static void on_datagrams(void *user, const io_batch *b)
-{
-    wsrv *v = user;
-    app_bind_server_recv(v->bs, &v->local, b);
-}
-
-static void on_timeout(void *user, uint64_t now)
-{
-    wsrv *v = user;
-    if (v->deadline != 0 && now >= v->deadline) {
-        out("server: timeout");
-        io_loop_stop(v->loop);
-        return;
-    }
-    bind_server_on_timeout(v->bs, now);
-}
-
-static uint64_t flush(void *user, uint64_t now)
-{
-    wsrv *v = user;
-    bool blocked = app_tx_pending(&v->tx) && app_tx_flush(&v->tx, &v->sock) == 1;
-    bool more = app_send_bind_server(&v->tx, &v->sock, v->ep, v->bs, SEND_BUDGET, now, &blocked);
-    uint64_t t = bind_server_next_timeout(v->bs);
-    if (v->deadline != 0 && v->deadline < t)
-        t = v->deadline;
-    if (more && !blocked)
-        t = now;
-    return t;
 }
 
 /* ---- the page over HTTP/1.1 ---- */
@@ -378,7 +313,8 @@ static char *page_buf;
 static void on_http(void *user, const char *method, const char *path, const uint8_t *body,
                     size_t body_len, demo_http_response *r)
 {
-    wsrv *v = user;
+    wsrv *v = &demo;
+    (void)user;
     free(page_buf);
     page_buf = NULL;
     r->status = 404;
@@ -426,156 +362,63 @@ static void on_http(void *user, const char *method, const char *path, const uint
     r->body_len = n;
 }
 
-/* ---- main ---- */
+/* ---- setup ---- */
 
-bool wt_server_wanted(int argc, char **argv)
+void wt_demo_config(bind_config *cfg)
 {
-    if (argc <= 1)
-        return true;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--demo") == 0 || strcmp(argv[i], "--webtransport") == 0 ||
-            strcmp(argv[i], "--http") == 0)
-            return true;
-    return false;
+    wt_echo_init(&demo.echo, "/echo", &demo.echo_cb);
+    cfg->webtransport = true;
+    /* The test page opens 100 streams at once, and a 5 MB one. */
+    cfg->wtcfg.max_streams_per_session = 512;
+    cfg->h3cfg.max_peer_bidi = 600;
+    cfg->h3cfg.max_peer_uni = 600;
+    cfg->h3cfg.max_send_buffer = 8u << 20;
+    cfg->wtcb = (wt_callbacks){.on_session_request = on_request,
+                               .on_session_ready = on_ready,
+                               .on_session_closed = on_closed,
+                               .on_stream_data = on_stream_data,
+                               .on_stream_reset = on_stream_reset,
+                               .on_stream_stop_sending = on_stop_sending,
+                               .on_stream_closed = on_stream_closed,
+                               .on_datagram = on_datagram};
 }
 
-static void usage(void)
+uint16_t wt_demo_http_start(io_loop *loop, const char *addr, const char *cert_hash,
+                            uint16_t wt_port)
 {
-    fprintf(stderr, "usage: quince-server [--demo] [--listen ADDR:PORT] [--http ADDR:PORT]\n"
-                    "                     [--timeout S]\n"
-                    "  WebTransport (draft-02) on UDP --listen (default 127.0.0.1:4433) and the\n"
-                    "  demo page over HTTP/1.1 on TCP --http (default 127.0.0.1:8080); port 0:\n"
-                    "  any free one. --timeout: exit after S seconds (default: never).\n");
+    snprintf(demo.hash, sizeof(demo.hash), "%s", cert_hash);
+    demo.wt_port = wt_port;
+    const char *port = strrchr(addr, ':');
+    if (port == NULL || demo.nhttp != 0)
+        return 0;
+    if (strncmp(addr, "localhost:", 10) != 0) {
+        demo.http[0] = demo_http_start(loop, addr, on_http, NULL);
+        demo.nhttp = demo.http[0] != NULL;
+        return demo.http[0] != NULL ? demo_http_port(demo.http[0]) : 0;
+    }
+    /* localhost: 127.0.0.1 and ::1 on one port, whichever a browser tries first. */
+    char a[64];
+    snprintf(a, sizeof(a), "127.0.0.1%s", port);
+    if ((demo.http[0] = demo_http_start(loop, a, on_http, NULL)) == NULL)
+        return 0;
+    demo.nhttp = 1;
+    uint16_t p = demo_http_port(demo.http[0]);
+    snprintf(a, sizeof(a), "[::1]:%u", p);
+    if ((demo.http[1] = demo_http_start(loop, a, on_http, NULL)) != NULL)
+        demo.nhttp = 2;
+    return p;
 }
 
-/* The server loop: WebTransport on listen_at (UDP), the page on http_at (TCP; NULL:
- * none), with the demo's callbacks or app_cb. */
-static int serve(const char *listen_at, const char *http_at, uint64_t timeout_us,
-                 const wt_callbacks *app_cb)
+void wt_demo_shutdown(void)
 {
-    static wsrv srv;
-    wsrv *v = &srv;
-    io_env ienv;
-    io_env_init(&ienv);
-    ienv.log_prefix = "quince-server";
-    v->env = &ienv.env;
-    if (io_udp_open(&v->sock, listen_at, NULL) != IO_OK) {
-        fprintf(stderr, "quince-server: cannot bind UDP %s\n", listen_at);
-        return 1;
-    }
-    app_addr_to_quic(&v->sock.local, &v->local);
-    v->wt_port = io_addr_port(&v->sock.local);
+    demo.freeing = true;
+}
 
-    /* Chromium's serverCertificateHashes: ECDSA P-256, valid at most 14 days. */
-    int64_t now_s = (int64_t)time(NULL);
-    crypto_cert_params cp = {.common_name = "quince",
-                             .dns_name = "localhost",
-                             .ip_address = "127.0.0.1",
-                             .not_before_unix = now_s - 3600,
-                             .not_after_unix = now_s + 13 * 86400};
-    uint8_t *der = NULL, *key_der = NULL;
-    size_t der_len = 0, key_len = 0;
-    crypto_privkey *key = NULL;
-    if (crypto_cert_generate(v->env, &cp, &der, &der_len, &key_der, &key_len, &key) < 0) {
-        fprintf(stderr, "quince-server: certificate generation failed\n");
-        return 1;
-    }
-    uint8_t h[32];
-    crypto_hash(CRYPTO_HASH_SHA256, der, der_len, h);
-    app_hex(h, 32, v->hash);
-    const uint8_t *chain[1] = {der};
-    size_t chain_len[1] = {der_len};
-    const char *alpn[] = {"h3", NULL};
-    v->app_cb = app_cb;
-    wt_echo_init(&v->echo, "/echo", &v->echo_cb);
-    wt_server_config(v);
-    v->cfg.quic.is_server = true;
-    v->cfg.quic.tls.alpn = alpn;
-    v->cfg.quic.tls.cert_chain = chain;
-    v->cfg.quic.tls.cert_chain_lens = chain_len;
-    v->cfg.quic.tls.cert_chain_count = 1;
-    v->cfg.quic.tls.private_key = key;
-    v->cfg.quic.initial_max_data = 64u << 20;
-    v->cfg.quic.initial_max_stream_data_bidi_remote = 1u << 20;
-    v->cfg.quic.initial_max_stream_data_bidi_local = 1u << 20;
-    v->cfg.quic.initial_max_stream_data_uni = 1u << 20;
-    v->cfg.quic.initial_max_streams_bidi = 500;
-    v->cfg.quic.initial_max_streams_uni = 500;
-    v->cfg.quic.max_datagram_frame_size = 65535;
-    v->cfg.quic.max_idle_timeout_ms = 60000;
-    v->cfg.quic.cid_len = 8;
-    v->bs = bind_server_new(v->env, &v->cfg);
-    if (v->bs == NULL) {
-        fprintf(stderr, "quince-server: bad QUIC configuration\n");
-        return 1;
-    }
-    static const io_endpoint_ops ops = {
-        .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
-    app_tx_init(&v->tx);
-    if (!app_loop_open(&v->loop, &ops, v, &v->ep, &v->sock, "quince-server"))
-        return 1;
-    v->http = http_at != NULL ? demo_http_start(v->loop, http_at, on_http, v) : NULL;
-    if (http_at != NULL && v->http == NULL) {
-        fprintf(stderr, "quince-server: cannot listen on TCP %s\n", http_at);
-        return 1;
-    }
-    if (timeout_us > 0)
-        v->deadline = io_now_us() + timeout_us;
-    char bound[80];
-    io_addr_format(&v->sock.local, bound, sizeof(bound));
-    out("cert-sha256: %s", v->hash);
-    if (v->http == NULL) {
-        out("webtransport: https://%s/ (UDP)", bound);
-    } else {
-        out("webtransport: https://%s/echo (UDP; also /chat, /close-me)", bound);
-        out("http-port: %u", demo_http_port(v->http));
-        out("open http://127.0.0.1:%u/ in Chromium (Ctrl-C to stop)", demo_http_port(v->http));
-    }
-    io_endpoint_kick(v->ep);
-    int sig = io_loop_run(v->loop);
-    out("server: exiting (%s)", sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped");
-    /* Sessions end without wire signals: the chat must not broadcast meanwhile. */
-    v->freeing = true;
-    bind_server_free(v->bs);
-    v->freeing = false;
-    demo_http_stop(v->http);
+void wt_demo_stop(void)
+{
+    for (size_t i = 0; i < demo.nhttp; i++)
+        demo_http_stop(demo.http[i]);
+    demo.nhttp = 0;
     free(page_buf);
-    io_loop_destroy(v->loop);
-    io_udp_close(&v->sock);
-    crypto_privkey_free(v->env, key);
-    quince_env_free(v->env, der);
-    quince_env_free(v->env, key_der);
-    io_env_cleanup(&ienv);
-    return sig < 0 ? 1 : 0;
-}
-
-int wt_server_main(int argc, char **argv)
-{
-    const char *listen_at = "127.0.0.1:4433", *http_at = "127.0.0.1:8080";
-    uint64_t timeout_us = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (strcmp(a, "--demo") == 0 || strcmp(a, "--webtransport") == 0)
-            continue;
-        if (strcmp(a, "--listen") == 0 && has_val)
-            listen_at = argv[++i];
-        else if (strcmp(a, "--http") == 0 && has_val)
-            http_at = argv[++i];
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (!app_parse_seconds(argv[++i], &timeout_us)) {
-                usage();
-                return 2;
-            }
-        } else {
-            usage();
-            return strcmp(a, "--help") == 0 ? 0 : 2;
-        }
-    }
-    return serve(listen_at, http_at, timeout_us, NULL);
-}
-
-int wt_app_serve(const char *listen_at, const wt_callbacks *cb)
-{
-    return serve(listen_at, NULL, 0, cb);
+    page_buf = NULL;
 }

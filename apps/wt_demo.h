@@ -1,0 +1,38 @@
+/* quince-server's WebTransport demo: /echo, /chat, /close-me sessions, the page over HTTP/1.1. */
+#ifndef APPS_WT_DEMO_H
+#define APPS_WT_DEMO_H
+
+#include <stdint.h>
+
+#include "bind/bind.h"
+#include "io/loop.h"
+
+/*
+ * Sessions on /echo (streams and datagrams echoed; a bidi stream starting
+ * "RESET <code>" is reset with that code), /chat (uni streams broadcast to
+ * every chat session, datagrams: 'p' ping, 'd' drawing relayed) and /close-me
+ * (closed at once with 4242 "bye from quince"); 404 for anything else. Each
+ * event is printed on stdout as "server: ..." lines. One demo per process:
+ * the callbacks ignore their user pointer.
+ */
+/* WebTransport on, with the demo's callbacks. */
+void wt_demo_config(bind_config *cfg);
+/* For the server's on_conn_free: the connection's chat sessions leave quietly. */
+void wt_demo_conn_free(bind_conn *bc);
+
+/*
+ * Serve the page (/, /index.html: the demo; /test: every check, reported with
+ * POST /log and printed as "page: ..." lines) over HTTP/1.1 on TCP addr
+ * ("127.0.0.1:8080"; "localhost:PORT": 127.0.0.1 and ::1 on one port; port 0:
+ * any free one). The page opens its sessions with cert_hash as
+ * serverCertificateHashes on wt_port. Returns the TCP port, 0 on failure.
+ */
+uint16_t wt_demo_http_start(io_loop *loop, const char *addr, const char *cert_hash,
+                            uint16_t wt_port);
+/* Before the server frees its connections: sessions end without wire signals
+ * then, and the chat no longer broadcasts. */
+void wt_demo_shutdown(void);
+/* Stop the page listeners. */
+void wt_demo_stop(void);
+
+#endif
