@@ -1,7 +1,7 @@
 /* examples/wt_echo_server.c: a WebTransport server that echoes streams and datagrams on /echo. */
 #include <string.h>
 
-#include "apps/wt_serve.h"
+#include "io/serve.h"
 
 static int on_request(void *user, wt_session *s)
 {
@@ -32,5 +32,5 @@ int main(int argc, char **argv)
 {
     wt_callbacks cb = {
         .on_session_request = on_request, .on_stream_data = on_data, .on_datagram = on_datagram};
-    return wt_app_serve(argc > 1 ? argv[1] : "127.0.0.1:4433", &cb);
+    return io_serve(argc > 1 ? argv[1] : NULL, &cb); /* NULL: 127.0.0.1 and ::1, port 4433 */
 }
