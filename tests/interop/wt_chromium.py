@@ -7,6 +7,9 @@ wt_chromium.py QUINCE_SERVER CHROMIUM MODE
     client close, server close, a 404 session) and reports each one to the server
     (POST /log); every assertion is checked in the page's report and in what the server
     printed about the same event.
+  MODE browser-localhost: the same checks with the page at http://localhost:PORT/test and its
+    sessions to https://localhost:PORT/ (quince-server's default addresses, 127.0.0.1 and
+    ::1, and the page listener on both: Chromium tries ::1 first for localhost).
   MODE client: quince-client --webtransport against quince-server over loopback
     (CHROMIUM is then the quince-client binary).
 Each run is bounded in time; Chromium runs in its own process group, killed at the end.
@@ -25,10 +28,14 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run
                   '--disable-sync', '--enable-logging=stderr']
 
 
-def start_server(server, out_path):
+def start_server(server, out_path, localhost=False):
     out = open(out_path, 'w')
-    p = subprocess.Popen([server, '--demo', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0',
-                          '--timeout', '170'], stdout=out, stderr=subprocess.STDOUT)
+    if localhost:
+        args = ['--port', '0', '--demo-http', 'localhost:0']
+    else:
+        args = ['--demo', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0']
+    p = subprocess.Popen([server] + args + ['--timeout', '170'], stdout=out,
+                         stderr=subprocess.STDOUT)
     info = {}
     deadline = time.time() + 10
     while time.time() < deadline and len(info) < 3:
@@ -77,13 +84,13 @@ def run_chromium(chromium, url, profile, log, until, limit):
         c.wait()
 
 
-def browser(server, chromium, work):
+def browser(server, chromium, work, host='127.0.0.1'):
     out_path = os.path.join(work, 'server.txt')
-    p, info = start_server(server, out_path)
+    p, info = start_server(server, out_path, localhost=host == 'localhost')
     t0 = time.time()
     try:
         with open(os.path.join(work, 'chromium.txt'), 'w') as log:
-            run_chromium(chromium, 'http://127.0.0.1:%d/test' % info['http_port'],
+            run_chromium(chromium, 'http://%s:%d/test' % (host, info['http_port']),
                          os.path.join(work, 'profile'), log,
                          lambda: 'page: DONE' in open(out_path).read(), 120)
         time.sleep(0.3)
@@ -109,8 +116,8 @@ def browser(server, chromium, work):
 
     need(any(l.startswith('DONE pass=12 fail=0') for l in page), 'page: DONE with 12 passes')
     page_pass('session-open')
-    server_saw(r'^server: session /echo ready origin http://127\.0\.0\.1:%d$' % info['http_port'],
-               'the /echo session with the page origin')
+    server_saw(r'^server: session /echo ready origin http://%s:%d$' %
+               (re.escape(host), info['http_port']), 'the /echo session with the page origin')
     page_pass('bidi-echo')
     page_pass('uni-echo')
     server_saw(r'^server: uni stream \d+ fin$', 'a uni stream echoed')
@@ -195,12 +202,13 @@ def main():
     server, other, mode = sys.argv[1:4]
     work = tempfile.mkdtemp(prefix='quince-wt-')
     try:
-        if mode == 'browser':
+        if mode in ('browser', 'browser-localhost'):
             chromium = shutil.which(other) or other
             if not os.path.exists(chromium):
                 print('chromium not installed (scripts/setup.sh installs it)')
                 return 1
-            return browser(server, chromium, work)
+            return browser(server, chromium, work,
+                           'localhost' if mode == 'browser-localhost' else '127.0.0.1')
         return client(server, other, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
