@@ -125,10 +125,23 @@ static int load_cert(io_server *s, const char *cert_file, const char *key_file)
 
 static int generate_cert(io_server *s)
 {
+    /* The first socket's address literal (a wildcard: 127.0.0.1), and localhost. */
+    char ip[80];
+    io_addr_format(&s->sock[0].local, ip, sizeof(ip));
+    char *colon = strrchr(ip, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    const char *lit = ip;
+    if (ip[0] == '[') {
+        lit = ip + 1;
+        ip[strlen(ip) - 1] = '\0';
+    }
+    if (strcmp(lit, "0.0.0.0") == 0 || strcmp(lit, "::") == 0)
+        lit = "127.0.0.1";
     int64_t now_s = (int64_t)time(NULL);
     crypto_cert_params cp = {.common_name = "quince",
                              .dns_name = "localhost",
-                             .ip_address = "127.0.0.1",
+                             .ip_address = lit,
                              .not_before_unix = now_s - 3600,
                              .not_after_unix = now_s + IO_SERVE_CERT_DAYS * 86400};
     if (crypto_cert_generate(&s->env, &cp, &s->gen_der, &s->gen_len, &s->gen_key_der,

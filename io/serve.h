@@ -48,7 +48,8 @@ typedef struct io_server_config {
     uint16_t port;
     /* PEM certificate chain (leaf first) and private key. NULL: a generated
      * ECDSA P-256 certificate valid IO_SERVE_CERT_DAYS days (SAN localhost and
-     * 127.0.0.1), whose SHA-256 io_server_cert_sha256 gives. */
+     * the first address, 127.0.0.1 for a wildcard), whose SHA-256
+     * io_server_cert_sha256 gives. */
     const char *cert_file;
     const char *key_file;
     /* The binding: QUIC limits, HTTP/3 and WebTransport configuration and
