@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include "apps/app_util.h"
+#include "io/bridge.h"
+#include "io/connect.h"
 #include "bind/bind.h"
 #include "apps/wt_client.h"
 #include "apps/h3_client.h"
@@ -40,7 +42,7 @@ typedef struct client {
     io_udp sock;
     io_loop *loop;
     io_endpoint *ep;
-    app_tx tx;
+    io_tx tx;
     download *dls;
     size_t ndl, ndone;
     uint64_t deadline;
@@ -211,7 +213,7 @@ static uint64_t body_bytes(const client *c)
 static void on_datagrams(void *user, const io_batch *b)
 {
     client *c = user;
-    app_bind_conn_recv(c->bc, b);
+    io_bridge_conn_recv(c->bc, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -235,7 +237,7 @@ static void on_timeout(void *user, uint64_t now)
 static uint64_t flush(void *user, uint64_t now)
 {
     client *c = user;
-    bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
+    bool blocked = io_tx_pending(&c->tx) && io_tx_flush(&c->tx) == 1;
     if (blocked)
         io_endpoint_want_write(c->ep, &c->sock);
     bool more = false; /* the round limit ended the loop with datagrams still coming */
@@ -268,15 +270,15 @@ static uint64_t flush(void *user, uint64_t now)
             c->close_deadline = now + 1000000;
         size_t queued = 0;
         uint8_t *p;
-        while ((p = app_tx_reserve(&c->tx)) != NULL) {
+        while ((p = io_tx_reserve(&c->tx)) != NULL) {
             quic_addr to;
-            int n = bind_conn_send(c->bc, &to, p, APP_DGRAM_CAP, now);
+            int n = bind_conn_send(c->bc, &to, p, IO_TX_DGRAM_CAP, now);
             if (n <= 0)
                 break;
-            app_tx_commit(&c->tx, (size_t)n, &to);
+            io_tx_commit(&c->tx, (size_t)n, &to);
             queued++;
         }
-        if (app_tx_flush(&c->tx, &c->sock) == 1) {
+        if (io_tx_flush(&c->tx) == 1) {
             io_endpoint_want_write(c->ep, &c->sock);
             blocked = true;
             break;
@@ -360,7 +362,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nurls; i++) {
         char h[256], p[16];
         const char *path;
-        if (!app_parse_url(urls[i], h, sizeof(h), p, sizeof(p), &path) ||
+        if (!io_url_split(urls[i], h, sizeof(h), p, sizeof(p), &path) ||
             strlen(path) >= MAX_PATH_TEXT || strpbrk(path, "\r\n ") != NULL) {
             fprintf(stderr, "quince-client: bad URL %s\n", urls[i]);
             return 2;
@@ -466,8 +468,8 @@ int main(int argc, char **argv)
     }
 
     quic_addr local, remote;
-    app_addr_to_quic(&c->sock.local, &local);
-    app_addr_to_quic(&remote_io, &remote);
+    io_addr_to_quic(&c->sock.local, &local);
+    io_addr_to_quic(&remote_io, &remote);
     uint64_t now = io_now_us();
     c->deadline = now + timeout_us;
     if (strcmp(alpn_name, "h3") == 0) {
@@ -503,7 +505,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "quince-client: cannot create the connection\n");
         return 1;
     }
-    app_tx_init(&c->tx);
+    io_tx_init(&c->tx, &c->sock);
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
     if (!app_loop_open(&c->loop, &ops, c, &c->ep, &c->sock, "quince-client"))

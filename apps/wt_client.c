@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include "apps/app_util.h"
+#include "io/bridge.h"
+#include "io/connect.h"
 #include "apps/wt_check.h"
 #include "io/env.h"
 #include "io/loop.h"
@@ -25,7 +27,7 @@ typedef struct wclient {
     io_udp sock;
     io_loop *loop;
     io_endpoint *ep;
-    app_tx tx;
+    io_tx tx;
     wt_check check;
     wt_session *session;
     bool started, conn_closed;
@@ -62,7 +64,7 @@ static void on_h3_error(void *user, uint64_t code, const char *reason)
 static void on_datagrams(void *user, const io_batch *b)
 {
     wclient *c = user;
-    app_bind_conn_recv(c->bc, b);
+    io_bridge_conn_recv(c->bc, b);
 }
 
 static void on_timeout(void *user, uint64_t now)
@@ -92,8 +94,8 @@ static uint64_t flush(void *user, uint64_t now)
     wt_check_tick(&c->check, now);
     if (wt_check_done(&c->check) && c->linger_until == 0)
         c->linger_until = now + LINGER_US;
-    bool blocked = app_tx_pending(&c->tx) && app_tx_flush(&c->tx, &c->sock) == 1;
-    app_send_bind_conn(&c->tx, &c->sock, c->ep, c->bc, SIZE_MAX, now, &blocked);
+    bool blocked = io_tx_pending(&c->tx) && io_tx_flush(&c->tx) == 1;
+    io_bridge_conn_send(&c->tx, c->ep, c->bc, SIZE_MAX, now, &blocked);
     if (c->conn_closed || (c->linger_until != 0 && now >= c->linger_until)) {
         io_loop_stop(c->loop);
         return IO_TIME_NEVER;
@@ -160,7 +162,7 @@ int wt_client_main(int argc, char **argv)
     }
     const char *path;
     if (url == NULL ||
-        !app_parse_url(url, c->host, sizeof(c->host), c->port, sizeof(c->port), &path))
+        !io_url_split(url, c->host, sizeof(c->host), c->port, sizeof(c->port), &path))
         return usage();
     snprintf(c->path, sizeof(c->path), "%s", path);
     bool v6 = strchr(c->host, ':') != NULL;
@@ -218,8 +220,8 @@ int wt_client_main(int argc, char **argv)
     cfg.max_datagram_frame_size = 65535;
     cfg.cid_len = 8;
     quic_addr local, remote;
-    app_addr_to_quic(&c->sock.local, &local);
-    app_addr_to_quic(&remote_io, &remote);
+    io_addr_to_quic(&c->sock.local, &local);
+    io_addr_to_quic(&remote_io, &remote);
     uint64_t now = io_now_us();
     c->deadline = now + timeout_us;
     wt_callbacks cb;
@@ -238,7 +240,7 @@ int wt_client_main(int argc, char **argv)
         fprintf(stderr, "quince-client: cannot create the connection\n");
         return 1;
     }
-    app_tx_init(&c->tx);
+    io_tx_init(&c->tx, &c->sock);
     static const io_endpoint_ops ops = {
         .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
     if (!app_loop_open(&c->loop, &ops, c, &c->ep, &c->sock, "quince-client"))
@@ -257,12 +259,12 @@ int wt_client_main(int argc, char **argv)
         printf("failure: %s\n", k->why);
     printf("result: %s\n", ok ? "PASS" : "FAIL");
     quic_conn_close(c->qc, 0, "done", io_now_us());
-    uint8_t buf[APP_DGRAM_CAP];
+    uint8_t buf[IO_TX_DGRAM_CAP];
     quic_addr to;
     int n = quic_conn_send(c->qc, &to, buf, sizeof(buf), io_now_us());
     if (n > 0) {
         io_addr dst;
-        app_addr_from_quic(&to, &dst);
+        io_addr_from_quic(&to, &dst);
         io_datagram d = {.data = buf, .len = (size_t)n, .peer = dst};
         io_udp_send(&c->sock, &d, 1);
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "apps/app_util.h"
+#include "io/bridge.h"
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/udp.h"
@@ -22,7 +23,7 @@ typedef struct load_conn {
     quic_conn *conn;
     io_udp sock;
     io_endpoint *ep;
-    app_tx tx;
+    io_tx tx;
     uint8_t *body;
     size_t body_len;
     uint64_t stream_id;
@@ -111,7 +112,7 @@ static void on_datagrams(void *user, const io_batch *b)
     load_conn *lc = user;
     for (size_t i = 0; i < b->n; i++) {
         quic_addr from;
-        app_addr_to_quic(&b->d[i].peer, &from);
+        io_addr_to_quic(&b->d[i].peer, &from);
         if (!b->d[i].truncated)
             quic_conn_recv(lc->conn, &from, b->d[i].data, b->d[i].len, b->now);
     }
@@ -133,16 +134,16 @@ static uint64_t flush(void *user, uint64_t now)
 {
     load_conn *lc = user;
     events(lc, now);
-    bool blocked = app_tx_pending(&lc->tx) && app_tx_flush(&lc->tx, &lc->sock) == 1;
+    bool blocked = io_tx_pending(&lc->tx) && io_tx_flush(&lc->tx) == 1;
     uint8_t *p;
-    while (!blocked && (p = app_tx_reserve(&lc->tx)) != NULL) {
+    while (!blocked && (p = io_tx_reserve(&lc->tx)) != NULL) {
         quic_addr to;
-        int n = quic_conn_send(lc->conn, &to, p, APP_DGRAM_CAP, now);
+        int n = quic_conn_send(lc->conn, &to, p, IO_TX_DGRAM_CAP, now);
         if (n <= 0)
             break;
-        app_tx_commit(&lc->tx, (size_t)n, &to);
+        io_tx_commit(&lc->tx, (size_t)n, &to);
     }
-    if (blocked || app_tx_flush(&lc->tx, &lc->sock) == 1)
+    if (blocked || io_tx_flush(&lc->tx) == 1)
         io_endpoint_want_write(lc->ep, &lc->sock);
     uint64_t t = quic_conn_next_timeout(lc->conn);
     return t < deadline ? t : deadline;
@@ -184,7 +185,7 @@ int main(int argc, char **argv)
     if (conns == NULL)
         return 1;
     quic_addr remote;
-    app_addr_to_quic(&server_io, &remote);
+    io_addr_to_quic(&server_io, &remote);
     const char *any = io_addr_family(&server_io) == AF_INET6 ? "[::1]:0" : "127.0.0.1:0";
     uint64_t now = io_now_us();
     deadline = now + timeout_us;
@@ -196,8 +197,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "load: socket %zu failed\n", i);
             return 1;
         }
-        app_addr_to_quic(&lc->sock.local, &local);
-        app_tx_init(&lc->tx);
+        io_addr_to_quic(&lc->sock.local, &local);
+        io_tx_init(&lc->tx, &lc->sock);
         lc->conn = quic_conn_client_new(&env, &cfg, &local, &remote, now);
         if (lc->conn == NULL || io_loop_add_endpoint(loop, &ops, lc, &lc->ep) != IO_OK ||
             io_loop_add_socket(loop, lc->ep, &lc->sock) != IO_OK) {
