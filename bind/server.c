@@ -79,7 +79,10 @@ QUINCE_API void bind_server_free(bind_server *s)
 {
     if (s == NULL)
         return;
-    /* on_conn_free releases each connection before the endpoint frees it. */
+    /* Newest first (as the list runs); the endpoint then frees the quic_conns,
+     * which no longer point back to a bind_conn. */
+    while (s->conns != NULL)
+        on_conn_free(s, bind_conn_quic(s->conns));
     quic_endpoint_free(s->ep);
     quince_env_free(s->env, s);
 }
