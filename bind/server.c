@@ -51,6 +51,13 @@ static void on_conn_free(void *user, quic_conn *qc)
     bind_conn_release(bc);
 }
 
+/* At bind_server_free: no more events, only the connection's end. */
+static void release_conn(bind_server *s, bind_conn *bc)
+{
+    unlink_conn(s, bc);
+    bind_conn_release(bc);
+}
+
 QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg)
 {
     if (env == NULL || cfg == NULL || (cfg->webtransport && !cfg->h3))
@@ -82,7 +89,7 @@ QUINCE_API void bind_server_free(bind_server *s)
     /* Newest first (as the list runs); the endpoint then frees the quic_conns,
      * which no longer point back to a bind_conn. */
     while (s->conns != NULL)
-        on_conn_free(s, bind_conn_quic(s->conns));
+        release_conn(s, s->conns);
     quic_endpoint_free(s->ep);
     quince_env_free(s->env, s);
 }

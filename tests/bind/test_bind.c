@@ -534,12 +534,64 @@ static void test_config_refused(void **state)
     test_env_check_leaks(&t);
 }
 
+/* Every allocation of a client's creation failing in turn: NULL, nothing leaked, and
+ * on_conn_free answers each on_conn_new. */
+typedef struct counts {
+    size_t news, frees;
+} counts;
+
+static void *count_new(void *user, bind_conn *bc)
+{
+    (void)bc;
+    ((counts *)user)->news++;
+    return user;
+}
+
+static void count_free(void *user, bind_conn *bc)
+{
+    (void)bc;
+    ((counts *)user)->frees++;
+}
+
+static void test_client_nomem(void **state)
+{
+    (void)state;
+    quic_addr a = {.family = 4, .ip = {127, 0, 0, 1}, .port = 443};
+    for (size_t n = 1;; n++) {
+        test_env t;
+        test_env_init(&t, 4);
+        counts k = {0};
+        bind_config c;
+        bind_config_init(&c, false);
+        c.quic.tls.server_name = "example.test";
+        c.quic.tls.verify_mode = CRYPTO_VERIFY_INSECURE;
+        c.webtransport = true;
+        c.cb = (bind_callbacks){.user = &k, .on_conn_new = count_new, .on_conn_free = count_free};
+        t.fail_after = n;
+        bind_conn *bc = bind_conn_client_new(&t.env, &c, &a, &a, 0);
+        t.fail_after = 0;
+        assert_int_equal(k.news, k.frees + (bc != NULL ? 1 : 0));
+        if (bc != NULL) {
+            assert_non_null(bind_conn_h3(bc));
+            assert_non_null(bind_conn_wt(bc));
+            bind_conn_free(bc);
+            assert_int_equal(k.news, k.frees);
+        }
+        test_env_check_leaks(&t);
+        if (bc != NULL) {
+            assert_true(n > 3); /* the failures above went through several allocations */
+            break;
+        }
+        assert_true(n < 1000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_h3_echo_no_loss), cmocka_unit_test(test_h3_echo_loss5),
         cmocka_unit_test(test_wt_echo),         cmocka_unit_test(test_raw_quic),
-        cmocka_unit_test(test_config_refused),
+        cmocka_unit_test(test_config_refused),  cmocka_unit_test(test_client_nomem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
