@@ -67,7 +67,9 @@ typedef struct bind_callbacks {
      * (STREAM_OPENED, READABLE, WRITABLE, RESET, STOP_SENDING, DATAGRAM). */
     void (*on_quic_event)(void *user, bind_conn *bc, const quic_event *ev);
     /* The last call for bc: it is freed when this returns (server: after its
-     * closing period; client: inside bind_conn_free). */
+     * closing period, or in bind_server_free; client: inside bind_conn_free;
+     * either: at once when creating its h3/wt state failed). Exactly once for
+     * each on_conn_new. */
     void (*on_conn_free)(void *user, bind_conn *bc);
 } bind_callbacks;
 

@@ -134,9 +134,17 @@ bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_s
     bc->now = now;
     quic_conn_set_user(qc, bc);
     bc->user = cfg->cb.user;
+    /* No events until the application has its user pointer and the layers exist
+     * (on_conn_new may close the connection). */
+    bc->draining = true;
     if (cfg->cb.on_conn_new != NULL)
         bc->user = cfg->cb.on_conn_new(cfg->cb.user, bc);
-    if (build_layers(bc) != BIND_OK) {
+    int rc = build_layers(bc);
+    bc->draining = false;
+    if (rc != BIND_OK) {
+        /* on_conn_free answers every on_conn_new. */
+        if (cfg->cb.on_conn_free != NULL)
+            cfg->cb.on_conn_free(cfg->cb.user, bc);
         free_layers(bc);
         quic_conn_set_user(qc, NULL);
         quince_env_free(env, bc);

@@ -51,6 +51,13 @@ static void on_conn_free(void *user, quic_conn *qc)
     bind_conn_release(bc);
 }
 
+/* At bind_server_free: no more events, only the connection's end. */
+static void release_conn(bind_server *s, bind_conn *bc)
+{
+    unlink_conn(s, bc);
+    bind_conn_release(bc);
+}
+
 QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg)
 {
     if (env == NULL || cfg == NULL || (cfg->webtransport && !cfg->h3))
@@ -79,7 +86,10 @@ QUINCE_API void bind_server_free(bind_server *s)
 {
     if (s == NULL)
         return;
-    /* on_conn_free releases each connection before the endpoint frees it. */
+    /* Newest first (as the list runs); the endpoint then frees the quic_conns,
+     * which no longer point back to a bind_conn. */
+    while (s->conns != NULL)
+        release_conn(s, s->conns);
     quic_endpoint_free(s->ep);
     quince_env_free(s->env, s);
 }

@@ -102,7 +102,7 @@ static void fz_close(void *u, uint64_t code, const char *reason)
     (void)reason;
 }
 
-/* A server runs wt/echo at "/echo"; a client has no callbacks. */
+/* A server runs apps/wt_echo at "/echo"; a client has no callbacks. */
 static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
 {
     memset(ep, 0, sizeof(*ep));

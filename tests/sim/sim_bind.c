@@ -79,6 +79,13 @@ static void on_writable(void *user, bind_conn *bc, uint64_t stream_id)
         b->on_writable(bind_conn_user(bc), stream_id);
 }
 
+static void on_quic_event(void *user, bind_conn *bc, const quic_event *ev)
+{
+    sim_bind *b = user;
+    if (b->on_quic_event != NULL)
+        b->on_quic_event(bind_conn_user(bc), bc, ev);
+}
+
 static void c_free(void *user, bind_conn *bc)
 {
     sim_bind *b = user;
@@ -127,12 +134,14 @@ void sim_bind_start(sim_bind *b)
                                   .on_handshake_done = c_done,
                                   .on_closed = c_closed,
                                   .on_writable = on_writable,
+                                  .on_quic_event = on_quic_event,
                                   .on_conn_free = c_free};
     b->scfg.cb = (bind_callbacks){.user = b,
                                   .on_conn_new = s_new,
                                   .on_handshake_done = s_done,
                                   .on_closed = s_closed,
                                   .on_writable = on_writable,
+                                  .on_quic_event = on_quic_event,
                                   .on_conn_free = s_free};
     b->server = bind_server_new(&b->t.env, &b->scfg);
     assert_non_null(b->server);

@@ -34,6 +34,8 @@ typedef struct sim_bind {
     size_t conns_new, conns_freed; /* the server's on_conn_new / on_conn_free */
     size_t client_frees;
     void (*on_writable)(void *conn_user, uint64_t stream_id);
+    /* Without HTTP/3: the stream events of either side (conn_user tells which). */
+    void (*on_quic_event)(void *conn_user, bind_conn *bc, const quic_event *ev);
 } sim_bind;
 
 /* Environment, netsim, addresses and configurations (h3 on, ALPN "h3", chain

@@ -58,6 +58,9 @@ typedef struct world {
     bool mismatch;
     /* server app state: echo per (conn, stream) */
     size_t done_count;
+    /* quic_endpoint_set_callbacks: lifetimes told, and the connection of each datagram */
+    size_t conns_new, conns_freed, last_hits;
+    bool freed_open; /* on_conn_free for a connection that was not closed */
 } world;
 
 static void addr_for(quic_addr *a, int node)
@@ -190,6 +193,15 @@ static void n_recv(void *user, const uint8_t *data, size_t len, int from, uint64
         addr_for(&ta, 0);
         /* The client's port is not carried by netsim: recover it from the DCID match. */
         quic_endpoint_recv(w->ep, &fa, &ta, data, len, now);
+        quic_conn *last = quic_endpoint_last_conn(w->ep);
+        if (last != NULL) {
+            /* One of the endpoint's live connections. */
+            bool live = false;
+            for (size_t i = 0; i < quic_endpoint_conn_count(w->ep) && !live; i++)
+                live = quic_endpoint_conn_at(w->ep, i) == last;
+            assert_true(live);
+            w->last_hits++;
+        }
         return;
     }
     client *cl = client_for(w, n->node, data, len);
@@ -572,6 +584,51 @@ static void test_idle_timeout(void **state)
     free(w);
 }
 
+static void cb_conn_new(void *user, quic_conn *c)
+{
+    world *w = user;
+    assert_non_null(c);
+    w->conns_new++;
+}
+
+static void cb_conn_free(void *user, quic_conn *c)
+{
+    world *w = user;
+    if (!quic_conn_is_closed(c))
+        w->freed_open = true;
+    w->conns_freed++;
+}
+
+/* The endpoint tells its embedder when it creates and frees each connection (no
+ * rescans), and which connection each datagram went to. */
+static void test_conn_callbacks(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0);
+    world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    world_init(w, 27, &l, 1, 3, false);
+    quic_endpoint_set_callbacks(w->ep, &(quic_endpoint_callbacks){.user = w,
+                                                                  .on_conn_new = cb_conn_new,
+                                                                  .on_conn_free = cb_conn_free});
+    assert_int_equal(world_run(w, all_done, 10000000), NETSIM_OK);
+    assert_false(w->mismatch);
+    assert_int_equal(w->conns_new, 3);
+    assert_int_equal(w->conns_freed, 0);
+    assert_true(w->last_hits > 0);
+    /* Announced connections are not handed out again by quic_endpoint_accept. */
+    assert_null(quic_endpoint_accept(w->ep));
+    /* Idle timeout on both sides: each connection is freed once, closed. */
+    assert_int_equal(world_run(w, any_closed, netsim_now(w->net) + 60000000), NETSIM_OK);
+    world_run(w, NULL, netsim_now(w->net) + 1000000);
+    assert_int_equal(quic_endpoint_conn_count(w->ep), 0);
+    assert_int_equal(w->conns_freed, 3);
+    assert_false(w->freed_open);
+    world_free(w);
+    assert_int_equal(w->conns_freed, 3);
+    free(w);
+}
+
 /* Chromium's clients use zero-length CIDs: the endpoint still serves each
  * (one client per node here, as addresses are what tell them apart). */
 static void test_zero_length_cid_clients(void **state)
@@ -601,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_stateless_reset),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_zero_length_cid_clients),
+        cmocka_unit_test(test_conn_callbacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-/* Tests for wt/echo.c: the WebTransport echo handler over in-memory HTTP/3. */
+/* Tests for apps/wt_echo.c: the WebTransport echo handler over in-memory HTTP/3. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>

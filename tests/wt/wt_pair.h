@@ -79,7 +79,7 @@ typedef struct wp_ep {
 } wp_ep;
 
 /* A wt endpoint (cfg may be NULL: defaults, max_datagram_frame 1200); echo:
- * the server runs wt/echo at "/echo", otherwise the recording app. */
+ * the server runs apps/wt_echo at "/echo", otherwise the recording app. */
 void wp_init(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo);
 /* The same with h3 callbacks for the non-WebTransport streams (chained). */
 void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
