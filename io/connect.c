@@ -114,9 +114,18 @@ static int resolve(const char *host, const char *port, io_addr *out)
     hints.ai_flags = AI_NUMERICSERV;
     if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
         return IO_ERR_RESOLVE;
+    /* IPv4 first: a name such as localhost often has both, and servers that
+     * listen on one address mostly listen on IPv4. */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
     memset(out, 0, sizeof(*out));
-    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-    out->len = res->ai_addrlen;
+    memcpy(&out->ss, pick->ai_addr, pick->ai_addrlen);
+    out->len = pick->ai_addrlen;
     freeaddrinfo(res);
     return IO_OK;
 }
@@ -227,6 +236,11 @@ const char *io_client_path(const io_client *c)
 const io_addr *io_client_peer(const io_client *c)
 {
     return &c->peer;
+}
+
+io_udp *io_client_socket(io_client *c)
+{
+    return &c->sock;
 }
 
 void io_client_kick(io_client *c)

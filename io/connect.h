@@ -46,7 +46,8 @@ typedef struct io_client io_client;
 QUINCE_API void io_client_config_init(io_client_config *cfg);
 
 /*
- * Resolve the URL's host (numeric, or a name through getaddrinfo), open a UDP
+ * Resolve the URL's host (numeric, or a name through getaddrinfo: its first
+ * IPv4 address if it has one, else its first address), open a UDP
  * socket of its family on any port, create the bind_conn and register it on
  * loop (NULL: a loop of the client's own that stops on SIGINT/SIGTERM).
  * Returns IO_OK, IO_ERR_ADDR (not an https URL), IO_ERR_RESOLVE, a socket
@@ -63,6 +64,7 @@ QUINCE_API io_loop *io_client_loop(const io_client *c);
 QUINCE_API const char *io_client_authority(const io_client *c);
 QUINCE_API const char *io_client_path(const io_client *c);
 QUINCE_API const io_addr *io_client_peer(const io_client *c);
+QUINCE_API io_udp *io_client_socket(io_client *c);
 /* Flush soon: the application wrote to a stream outside a callback. */
 QUINCE_API void io_client_kick(io_client *c);
 /* Run until the connection is closed (bind_conn_is_closed), a caught signal
