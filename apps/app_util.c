@@ -91,33 +91,6 @@ bool app_tx_pending(const app_tx *tx)
     return tx->sent < tx->n;
 }
 
-void app_conn_recv(quic_conn *conn, const io_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->d[i].truncated)
-            continue;
-        quic_addr from;
-        app_addr_to_quic(&b->d[i].peer, &from);
-        quic_conn_recv(conn, &from, b->d[i].data, b->d[i].len, b->now);
-    }
-}
-
-void app_endpoint_recv(quic_endpoint *qep, const quic_addr *local, const io_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        const io_datagram *d = &b->d[i];
-        if (d->truncated)
-            continue;
-        quic_addr from, to;
-        app_addr_to_quic(&d->peer, &from);
-        if (d->local.len != 0)
-            app_addr_to_quic(&d->local, &to);
-        else
-            to = *local;
-        quic_endpoint_recv(qep, &from, &to, d->data, d->len, b->now);
-    }
-}
-
 void app_bind_conn_recv(bind_conn *bc, const io_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
@@ -146,16 +119,6 @@ void app_bind_server_recv(bind_server *bs, const quic_addr *local, const io_batc
 }
 
 typedef int (*send_fn)(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
-
-static int send_conn(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
-{
-    return quic_conn_send(src, to, buf, cap, now);
-}
-
-static int send_endpoint(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
-{
-    return quic_endpoint_send(src, to, buf, cap, now);
-}
 
 static int send_bind_conn(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
@@ -196,18 +159,6 @@ static bool send_loop(app_tx *tx, io_udp *sock, io_endpoint *ep, send_fn fn, voi
     if (*blocked)
         io_endpoint_want_write(ep, sock);
     return more;
-}
-
-bool app_send_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_conn *conn, size_t budget,
-                   uint64_t now, bool *blocked)
-{
-    return send_loop(tx, sock, ep, send_conn, conn, budget, now, blocked);
-}
-
-bool app_send_endpoint(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_endpoint *qep, size_t budget,
-                       uint64_t now, bool *blocked)
-{
-    return send_loop(tx, sock, ep, send_endpoint, qep, budget, now, blocked);
 }
 
 bool app_send_bind_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, bind_conn *bc, size_t budget,

@@ -46,14 +46,9 @@ void app_tx_commit(app_tx *tx, size_t len, const quic_addr *peer);
 int app_tx_flush(app_tx *tx, io_udp *sock);
 bool app_tx_pending(const app_tx *tx);
 
-/* Hand each whole datagram of a batch to one connection (a client's). */
-void app_conn_recv(quic_conn *conn, const io_batch *b);
-/* Hand each whole datagram of a batch to a server endpoint; to is the address the
- * datagram arrived at, or local where the socket did not say. */
-void app_endpoint_recv(quic_endpoint *qep, const quic_addr *local, const io_batch *b);
-
-/* The same for a bind_conn (a client's) and a bind_server: the binding drains
- * the events of the connection each datagram went to. */
+/* Hand each whole datagram of a batch to a client's connection, or to a server
+ * (to is the address the datagram arrived at, or local where the socket did
+ * not say); the binding drains the events of the connection each went to. */
 void app_bind_conn_recv(bind_conn *bc, const io_batch *b);
 void app_bind_server_recv(bind_server *bs, const quic_addr *local, const io_batch *b);
 
@@ -64,10 +59,6 @@ void app_bind_server_recv(bind_server *bs, const quic_addr *local, const io_batc
  * it is (ep is then asked to wait for writability). Returns true when the
  * budget ran out with datagrams still to come.
  */
-bool app_send_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_conn *conn, size_t budget,
-                   uint64_t now, bool *blocked);
-bool app_send_endpoint(app_tx *tx, io_udp *sock, io_endpoint *ep, quic_endpoint *qep, size_t budget,
-                       uint64_t now, bool *blocked);
 bool app_send_bind_conn(app_tx *tx, io_udp *sock, io_endpoint *ep, bind_conn *bc, size_t budget,
                         uint64_t now, bool *blocked);
 bool app_send_bind_server(app_tx *tx, io_udp *sock, io_endpoint *ep, bind_server *bs, size_t budget,
