@@ -501,6 +501,290 @@ static void test_raw_quic(void **state)
     sim_bind_free(&p);
 }
 
+/* ---- Several clients on one bind_server: each datagram drains only its connection ---- */
+
+#define NCLIENTS 3
+
+typedef struct multi multi;
+typedef struct mclient {
+    multi *m;
+    int node;
+    quic_addr addr;
+    bind_conn *bc;
+    uint64_t sid;
+    bool sent, fin, closed;
+    char got[32];
+    size_t got_len;
+    size_t frees;
+} mclient;
+
+struct multi {
+    test_env t;
+    netsim *net;
+    quic_addr saddr;
+    bind_server *server;
+    mclient cl[NCLIENTS];
+    size_t news, frees, server_events;
+    bind_conn *live[NCLIENTS];
+};
+
+typedef struct mnode {
+    multi *m;
+    int node; /* 0: the server, i + 1: client i */
+} mnode;
+
+static void m_addr(quic_addr *a, int node)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = 4;
+    a->ip[0] = 192;
+    a->ip[2] = 2;
+    a->ip[3] = (uint8_t)(node + 1);
+    a->port = 443;
+}
+
+static void *m_new(void *user, bind_conn *bc)
+{
+    multi *m = user;
+    assert_true(m->news < NCLIENTS);
+    m->live[m->news++] = bc;
+    return NULL;
+}
+
+static void m_free(void *user, bind_conn *bc)
+{
+    multi *m = user;
+    bool found = false;
+    for (size_t i = 0; i < NCLIENTS; i++) {
+        if (m->live[i] == bc) {
+            m->live[i] = NULL; /* a second on_conn_free would not find it */
+            found = true;
+        }
+    }
+    assert_true(found);
+    m->frees++;
+}
+
+/* The server echoes every stream (raw QUIC, no HTTP/3). */
+static void m_server_event(void *user, bind_conn *bc, const quic_event *ev)
+{
+    multi *m = user;
+    m->server_events++;
+    if (ev->type != QUIC_EVENT_STREAM_READABLE)
+        return;
+    quic_conn *qc = bind_conn_quic(bc);
+    uint8_t buf[64];
+    bool fin = false;
+    int64_t n;
+    while ((n = quic_stream_read(qc, ev->stream_id, buf, sizeof(buf), &fin)) > 0 || fin) {
+        assert_int_equal(quic_stream_write(qc, ev->stream_id, buf, (size_t)n, fin), n);
+        if (fin)
+            break;
+    }
+}
+
+static void m_client_event(void *user, bind_conn *bc, const quic_event *ev)
+{
+    mclient *c = user;
+    assert_ptr_equal(bc, c->bc);
+    if (ev->type != QUIC_EVENT_STREAM_READABLE)
+        return;
+    bool fin = false;
+    int64_t n;
+    while ((n = quic_stream_read(bind_conn_quic(bc), ev->stream_id, (uint8_t *)c->got + c->got_len,
+                                 sizeof(c->got) - c->got_len, &fin)) > 0 ||
+           fin) {
+        c->got_len += (size_t)n;
+        if (fin) {
+            c->fin = true;
+            break;
+        }
+    }
+}
+
+static void m_client_closed(void *user, bind_conn *bc, const quic_event *ev)
+{
+    mclient *c = user;
+    (void)bc;
+    (void)ev;
+    c->closed = true;
+}
+
+static void m_client_free(void *user, bind_conn *bc)
+{
+    mclient *c = user;
+    (void)bc;
+    c->frees++;
+}
+
+static void m_recv(void *user, const uint8_t *data, size_t len, int from, uint64_t now)
+{
+    mnode *n = user;
+    multi *m = n->m;
+    quic_addr fa;
+    m_addr(&fa, from);
+    if (n->node == 0)
+        assert_int_equal(bind_server_recv(m->server, &fa, &m->saddr, data, len, now), BIND_OK);
+    else
+        bind_conn_recv(m->cl[n->node - 1].bc, &fa, data, len, now);
+}
+
+static size_t m_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t now)
+{
+    mnode *n = user;
+    multi *m = n->m;
+    quic_addr dst;
+    if (n->node == 0) {
+        int k = bind_server_send(m->server, &dst, buf, cap, now);
+        assert_true(k >= 0);
+        if (k > 0)
+            *to = dst.ip[3] - 1;
+        return (size_t)k;
+    }
+    mclient *c = &m->cl[n->node - 1];
+    quic_conn *qc = bind_conn_quic(c->bc);
+    if (!c->sent && quic_conn_is_established(qc)) {
+        char msg[16];
+        int len = snprintf(msg, sizeof(msg), "client %d", n->node);
+        assert_int_equal(quic_conn_open_stream(qc, true, &c->sid), QUIC_OK);
+        assert_int_equal(quic_stream_write(qc, c->sid, (const uint8_t *)msg, (size_t)len, true),
+                         len);
+        c->sent = true;
+    }
+    int k = bind_conn_send(c->bc, NULL, buf, cap, now);
+    assert_true(k >= 0);
+    *to = 0;
+    return (size_t)k;
+}
+
+static uint64_t m_timeout(void *user)
+{
+    mnode *n = user;
+    multi *m = n->m;
+    return n->node == 0 ? bind_server_next_timeout(m->server)
+                        : bind_conn_next_timeout(m->cl[n->node - 1].bc);
+}
+
+static void m_on_timeout(void *user, uint64_t now)
+{
+    mnode *n = user;
+    multi *m = n->m;
+    if (n->node == 0)
+        bind_server_on_timeout(m->server, now);
+    else
+        bind_conn_on_timeout(m->cl[n->node - 1].bc, now);
+}
+
+static bool m_all_echoed(void *arg)
+{
+    multi *m = arg;
+    for (size_t i = 0; i < NCLIENTS; i++)
+        if (!m->cl[i].fin)
+            return false;
+    return true;
+}
+
+static bool m_all_freed(void *arg)
+{
+    multi *m = arg;
+    return m->frees == NCLIENTS;
+}
+
+static int m_run(multi *m, bool (*done)(void *), uint64_t limit)
+{
+    mnode nodes[NCLIENTS + 1];
+    netsim_endpoint eps[NCLIENTS + 1];
+    for (int i = 0; i <= NCLIENTS; i++) {
+        nodes[i] = (mnode){m, i};
+        eps[i] = (netsim_endpoint){.user = &nodes[i],
+                                   .node = i,
+                                   .recv = m_recv,
+                                   .send_poll = m_send,
+                                   .next_timeout = m_timeout,
+                                   .on_timeout = m_on_timeout};
+    }
+    return netsim_run(m->net, eps, NCLIENTS + 1, done, m, limit);
+}
+
+/* Three clients on one bind_server, under loss: each gets its own bytes back,
+ * the server makes one bind_conn per connection and frees each exactly once
+ * after the clients closed. */
+static void test_server_many_clients(void **state)
+{
+    (void)state;
+    multi *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    test_env_init(&m->t, 31);
+    netsim_link_config l = link_with(0.05);
+    assert_int_equal(netsim_create(&m->net, &m->t.env, 31, &l), 0);
+    static const char *const alpn[] = {"hq-interop", NULL};
+    for (int i = 0; i <= NCLIENTS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "192.0.2.%d:443", i + 1);
+        assert_int_equal(netsim_add_node(m->net, name), i);
+    }
+    m_addr(&m->saddr, 0);
+    bind_config sc;
+    bind_config_init(&sc, true);
+    sc.h3 = false;
+    sc.quic.tls.alpn = alpn;
+    sc.quic.tls.cert_chain = certs.chain;
+    sc.quic.tls.cert_chain_lens = certs.chain_lens;
+    sc.quic.tls.cert_chain_count = 1;
+    sc.quic.tls.private_key = certs.leaf_key;
+    sc.quic.initial_rtt_ms = 100;
+    sc.cb = (bind_callbacks){
+        .user = m, .on_conn_new = m_new, .on_quic_event = m_server_event, .on_conn_free = m_free};
+    m->server = bind_server_new(&m->t.env, &sc);
+    assert_non_null(m->server);
+    for (int i = 0; i < NCLIENTS; i++) {
+        mclient *c = &m->cl[i];
+        c->m = m;
+        c->node = i + 1;
+        m_addr(&c->addr, i + 1);
+        bind_config cc;
+        bind_config_init(&cc, false);
+        cc.h3 = false;
+        cc.quic.tls.alpn = alpn;
+        cc.quic.tls.server_name = "example.test";
+        cc.quic.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
+        cc.quic.tls.ca_store = certs.store;
+        cc.quic.initial_rtt_ms = 100;
+        cc.cb = (bind_callbacks){.user = c,
+                                 .on_closed = m_client_closed,
+                                 .on_quic_event = m_client_event,
+                                 .on_conn_free = m_client_free};
+        c->bc = bind_conn_client_new(&m->t.env, &cc, &c->addr, &m->saddr, netsim_now(m->net));
+        assert_non_null(c->bc);
+        assert_ptr_equal(bind_conn_user(c->bc), c);
+    }
+    assert_int_equal(m_run(m, m_all_echoed, 60000000), NETSIM_OK);
+    assert_int_equal(m->news, NCLIENTS);
+    assert_int_equal(bind_server_conn_count(m->server), NCLIENTS);
+    for (int i = 0; i < NCLIENTS; i++) {
+        char want[16];
+        int len = snprintf(want, sizeof(want), "client %d", i + 1);
+        assert_int_equal(m->cl[i].got_len, (size_t)len);
+        assert_memory_equal(m->cl[i].got, want, (size_t)len);
+    }
+    /* The clients close; the server frees each connection once its draining period ends. */
+    for (int i = 0; i < NCLIENTS; i++)
+        assert_int_equal(bind_conn_close(m->cl[i].bc, 0, "done"), BIND_OK);
+    assert_int_equal(m_run(m, m_all_freed, netsim_now(m->net) + 20000000), NETSIM_OK);
+    assert_int_equal(m->frees, NCLIENTS);
+    assert_int_equal(bind_server_conn_count(m->server), 0);
+    bind_server_free(m->server);
+    assert_int_equal(m->frees, NCLIENTS);
+    for (int i = 0; i < NCLIENTS; i++) {
+        assert_true(m->cl[i].closed);
+        bind_conn_free(m->cl[i].bc);
+        assert_int_equal(m->cl[i].frees, 1);
+    }
+    netsim_destroy(m->net);
+    test_env_check_leaks(&m->t);
+    free(m);
+}
+
 /* ---- Configuration ---- */
 
 static void test_config_refused(void **state)
@@ -589,9 +873,13 @@ static void test_client_nomem(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_h3_echo_no_loss), cmocka_unit_test(test_h3_echo_loss5),
-        cmocka_unit_test(test_wt_echo),         cmocka_unit_test(test_raw_quic),
-        cmocka_unit_test(test_config_refused),  cmocka_unit_test(test_client_nomem),
+        cmocka_unit_test(test_h3_echo_no_loss),
+        cmocka_unit_test(test_h3_echo_loss5),
+        cmocka_unit_test(test_wt_echo),
+        cmocka_unit_test(test_raw_quic),
+        cmocka_unit_test(test_config_refused),
+        cmocka_unit_test(test_client_nomem),
+        cmocka_unit_test(test_server_many_clients),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
