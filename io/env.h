@@ -12,7 +12,7 @@
  * fallback for key material), wall_clock from CLOCK_REALTIME, log to stderr,
  * no keylog and no qlog. user is NULL.
  */
-quince_env io_env_default(void);
+QUINCE_API quince_env io_env_default(void);
 
 /*
  * The same with file sinks. Initialise with io_env_init, then use &e->env; the
@@ -26,13 +26,13 @@ typedef struct io_env {
     const char *log_prefix; /* printed before each line, default "quince" */
 } io_env;
 
-void io_env_init(io_env *e);
+QUINCE_API void io_env_init(io_env *e);
 /* Append NSS key-log lines to path (NULL: $SSLKEYLOGFILE if set, else nothing).
  * Returns IO_OK, or IO_ERR_FILE with errno set. */
-int io_env_set_keylog_file(io_env *e, const char *path);
+QUINCE_API int io_env_set_keylog_file(io_env *e, const char *path);
 /* Write qlog records to path (truncated). Returns IO_OK or IO_ERR_FILE. */
-int io_env_set_qlog_file(io_env *e, const char *path);
+QUINCE_API int io_env_set_qlog_file(io_env *e, const char *path);
 /* Close the files; e->env loses its sinks. */
-void io_env_cleanup(io_env *e);
+QUINCE_API void io_env_cleanup(io_env *e);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/export.h"
+
 #include "io/udp.h"
 
 /*
@@ -28,7 +30,7 @@
 #define IO_TIME_NEVER UINT64_MAX
 
 /* Monotonic time in microseconds (CLOCK_MONOTONIC): the `now` of the core. */
-uint64_t io_now_us(void);
+QUINCE_API uint64_t io_now_us(void);
 
 typedef struct io_loop io_loop;
 typedef struct io_endpoint io_endpoint;
@@ -70,54 +72,54 @@ typedef struct io_loop_config {
 } io_loop_config;
 
 /* Create a loop (cfg may be NULL). Returns IO_OK, IO_ERR_NOMEM, IO_ERR_EPOLL or IO_ERR_TIMER. */
-int io_loop_create(io_loop **out, const io_loop_config *cfg);
+QUINCE_API int io_loop_create(io_loop **out, const io_loop_config *cfg);
 /* Destroy the loop: unregisters everything (it closes no socket or fd it did
  * not open) and restores the signal mask changed by io_loop_catch_signals. */
-void io_loop_destroy(io_loop *l);
+QUINCE_API void io_loop_destroy(io_loop *l);
 
 /* Register an endpoint; its timer starts unset. */
-int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_endpoint **out);
+QUINCE_API int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_endpoint **out);
 /* Unregister an endpoint and its sockets. Safe from any callback, its own
  * included: it gets no further call and its memory goes at the end of the turn. */
-void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep);
+QUINCE_API void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep);
 /* Attach an open socket to an endpoint; its datagrams go to that endpoint.
  * The socket must outlive its registration. */
-int io_loop_add_socket(io_loop *l, io_endpoint *ep, io_udp *sock);
-int io_loop_remove_socket(io_loop *l, io_udp *sock);
+QUINCE_API int io_loop_add_socket(io_loop *l, io_endpoint *ep, io_udp *sock);
+QUINCE_API int io_loop_remove_socket(io_loop *l, io_udp *sock);
 /* Ask for one flush once the socket can be written again. */
-int io_endpoint_want_write(io_endpoint *ep, io_udp *sock);
+QUINCE_API int io_endpoint_want_write(io_endpoint *ep, io_udp *sock);
 /* Ask for a flush at the next turn (e.g. the application wrote to a stream). */
-void io_endpoint_kick(io_endpoint *ep);
+QUINCE_API void io_endpoint_kick(io_endpoint *ep);
 /* Replace the endpoint's deadline now (flush's return value does the same). */
-void io_endpoint_set_timer(io_endpoint *ep, uint64_t deadline_us);
-uint64_t io_endpoint_timer(const io_endpoint *ep);
+QUINCE_API void io_endpoint_set_timer(io_endpoint *ep, uint64_t deadline_us);
+QUINCE_API uint64_t io_endpoint_timer(const io_endpoint *ep);
 
 /* Watch another fd (a TCP listener, a pipe). events: IO_READ | IO_WRITE. All
  * endpoints are flushed after its callback. */
-int io_loop_add_fd(io_loop *l, int fd, unsigned events, io_fd_cb cb, void *user);
-int io_loop_mod_fd(io_loop *l, int fd, unsigned events);
-int io_loop_del_fd(io_loop *l, int fd);
+QUINCE_API int io_loop_add_fd(io_loop *l, int fd, unsigned events, io_fd_cb cb, void *user);
+QUINCE_API int io_loop_mod_fd(io_loop *l, int fd, unsigned events);
+QUINCE_API int io_loop_del_fd(io_loop *l, int fd);
 
 /*
  * Stop on SIGINT and SIGTERM: blocks them in the calling thread and reads them
  * from a signalfd, so no handler runs and nothing is interrupted half-way.
  * Call before creating other threads.
  */
-int io_loop_catch_signals(io_loop *l);
+QUINCE_API int io_loop_catch_signals(io_loop *l);
 
 /* Ask the loop to return. Async-signal-safe and callable from another thread. */
-void io_loop_stop(io_loop *l);
+QUINCE_API void io_loop_stop(io_loop *l);
 
 /*
  * Run until stopped. Returns 0 after io_loop_stop, the signal number after a
  * caught SIGINT/SIGTERM, or a negative io_ error.
  */
-int io_loop_run(io_loop *l);
+QUINCE_API int io_loop_run(io_loop *l);
 /* One turn: wait at most timeout_ms (-1: until the next deadline or event),
  * dispatch, flush. Returns as io_loop_run, or 1 when it should go on. */
-int io_loop_run_once(io_loop *l, int timeout_ms);
+QUINCE_API int io_loop_run_once(io_loop *l, int timeout_ms);
 
 /* errno of the last failed system call, for diagnostics. */
-int io_loop_last_errno(const io_loop *l);
+QUINCE_API int io_loop_last_errno(const io_loop *l);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/export.h"
+
 /*
  * The io_ error table: every io/ function reports failures as one of these
  * negative ints. Where a system call failed, the socket or loop also keeps the
@@ -31,7 +33,7 @@ enum {
 };
 
 /* A human-readable name for an io_ error code (never NULL). */
-const char *io_strerror(int err);
+QUINCE_API const char *io_strerror(int err);
 
 /* A socket address of either family, with its length. */
 typedef struct io_addr {
@@ -40,14 +42,14 @@ typedef struct io_addr {
 } io_addr;
 
 /* Parse "1.2.3.4:port" or "[v6]:port" (numeric only, port 0..65535). */
-int io_addr_parse(io_addr *a, const char *text);
+QUINCE_API int io_addr_parse(io_addr *a, const char *text);
 /* Write "1.2.3.4:port" / "[v6]:port" with a NUL into buf; returns the length or IO_ERR_ARG. */
-int io_addr_format(const io_addr *a, char *buf, size_t cap);
+QUINCE_API int io_addr_format(const io_addr *a, char *buf, size_t cap);
 /* AF_INET, AF_INET6 or AF_UNSPEC when unset. */
-int io_addr_family(const io_addr *a);
-uint16_t io_addr_port(const io_addr *a);
+QUINCE_API int io_addr_family(const io_addr *a);
+QUINCE_API uint16_t io_addr_port(const io_addr *a);
 /* Same family, address and port (IPv6 scope id included). */
-bool io_addr_equal(const io_addr *a, const io_addr *b);
+QUINCE_API bool io_addr_equal(const io_addr *a, const io_addr *b);
 
 /* ECN codepoints in the low two bits of the TOS / traffic class (RFC 3168 §5). */
 enum { IO_ECN_NOT_ECT = 0, IO_ECN_ECT1 = 1, IO_ECN_ECT0 = 2, IO_ECN_CE = 3 };
@@ -101,20 +103,20 @@ typedef struct io_udp {
 
 /* Open a non-blocking, close-on-exec UDP socket bound to text ("127.0.0.1:4433",
  * "[::1]:0", "0.0.0.0:4433"). cfg may be NULL for the defaults. */
-int io_udp_open(io_udp *u, const char *text, const io_udp_config *cfg);
+QUINCE_API int io_udp_open(io_udp *u, const char *text, const io_udp_config *cfg);
 /* Same with an already parsed address. */
-int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_config *cfg);
+QUINCE_API int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_config *cfg);
 /* Close the socket (idempotent). */
-void io_udp_close(io_udp *u);
+QUINCE_API void io_udp_close(io_udp *u);
 /* Turn GSO off (always) or back on (only where supported); returns the new state. */
-bool io_udp_set_gso(io_udp *u, bool on);
+QUINCE_API bool io_udp_set_gso(io_udp *u, bool on);
 
 /*
  * Receive up to n datagrams without blocking. Returns the number received
  * (0 when nothing is waiting) or IO_ERR_RECV. Datagrams longer than cap are
  * cut and marked truncated.
  */
-int io_udp_recv(io_udp *u, io_datagram *d, size_t n);
+QUINCE_API int io_udp_recv(io_udp *u, io_datagram *d, size_t n);
 
 /*
  * Send n datagrams (each possibly a GSO train) without blocking. Returns the
@@ -127,6 +129,6 @@ int io_udp_recv(io_udp *u, io_datagram *d, size_t n);
  * checksum offload on the route), GSO is switched off on this socket and the
  * entry is sent again split in user space.
  */
-int io_udp_send(io_udp *u, const io_datagram *d, size_t n);
+QUINCE_API int io_udp_send(io_udp *u, const io_datagram *d, size_t n);
 
 #endif
