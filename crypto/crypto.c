@@ -1,4 +1,5 @@
-/* The public helpers of crypto/crypto.h that any backend shares: chains, short-lived certificates. */
+/* The public helpers of crypto/crypto.h that any backend shares: chains, short-lived certificates.
+ */
 #include "crypto/crypto.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
-/* The public face of crypto/: hashes, private keys, certificate chains, a CA store, generated certificates. */
+/* The public face of crypto/: hashes, private keys, certificate chains, a CA store, generated
+ * certificates. */
 #ifndef CRYPTO_CRYPTO_H
 #define CRYPTO_CRYPTO_H
 
@@ -99,8 +100,7 @@ QUINCE_API void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain 
  * allocated with env; free with crypto_x509_der_free. Same return values. */
 QUINCE_API int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
                                        uint8_t ***ders, size_t **lens);
-QUINCE_API void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens,
-                                     size_t n);
+QUINCE_API void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n);
 
 /* SHA-256 of a DER certificate's SubjectPublicKeyInfo (Chromium's
  * --ignore-certificate-errors-spki-list). CRYPTO_ERR_PARSE if der is not a
@@ -126,8 +126,8 @@ typedef struct crypto_cert_params {
     const char *ip_address;  /* subjectAltName iPAddress literal, or NULL */
     int64_t not_before_unix;
     int64_t not_after_unix;
-    bool is_ca;              /* basicConstraints cA=TRUE, keyCertSign */
-    unsigned rsa_bits;       /* 0: ECDSA P-256 */
+    bool is_ca;        /* basicConstraints cA=TRUE, keyCertSign */
+    unsigned rsa_bits; /* 0: ECDSA P-256 */
     /* Issuer: NULL for self-signed. */
     const uint8_t *issuer_der;
     size_t issuer_der_len;
@@ -152,17 +152,17 @@ typedef struct crypto_short_lived_cert {
     size_t der_len;
     uint8_t *key_der; /* its private key, DER */
     size_t key_der_len;
-    crypto_privkey *key;         /* the same key, parsed, for crypto_tls_config */
+    crypto_privkey *key;               /* the same key, parsed, for crypto_tls_config */
     uint8_t sha256[CRYPTO_SHA256_LEN]; /* SHA-256 of der: the serverCertificateHashes value */
-    crypto_cert_chain chain;     /* a one-certificate chain: der */
+    crypto_cert_chain chain;           /* a one-certificate chain: der */
 } crypto_short_lived_cert;
 
 /*
  * Generate a self-signed ECDSA P-256 certificate for `name` (a DNS name or an
  * IPv4/IPv6 literal, put in the subjectAltName and the CN), valid from one
- * hour before now_unix (clocks differ) for `days` days in all. days must be 1..CRYPTO_SHORT_LIVED_MAX_DAYS
- * and name non-empty, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM, or the
- * errors of crypto_cert_generate. On failure *out is zeroed.
+ * hour before now_unix (clocks differ) for `days` days in all. days must
+ * be 1..CRYPTO_SHORT_LIVED_MAX_DAYS and name non-empty, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM,
+ * or the errors of crypto_cert_generate. On failure *out is zeroed.
  */
 QUINCE_API int crypto_short_lived_cert_generate(const quince_env *env, const char *name,
                                                 int64_t now_unix, unsigned days,

@@ -110,7 +110,7 @@ typedef struct crypto_tls crypto_tls;
  * arguments (a server without chain or key, no usable suite or group) or
  * when out of memory. */
 QUINCE_API crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
-                           const crypto_tls_callbacks *callbacks);
+                                      const crypto_tls_callbacks *callbacks);
 QUINCE_API void crypto_tls_free(crypto_tls *tls);
 
 /* Client: produce the ClientHello (through callbacks->send at INITIAL).
@@ -131,7 +131,8 @@ QUINCE_API int crypto_tls_start(crypto_tls *tls);
  * level. Once done, the client ignores NewSessionTicket at APP; any other
  * post-handshake message (KeyUpdate is not used with QUIC) is
  * unexpected_message. */
-QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, size_t len);
+QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data,
+                               size_t len);
 
 QUINCE_API bool crypto_tls_handshake_done(const crypto_tls *tls);
 /* The TLS alert for the failure (RFC 8446 §6); QUIC sends 0x100 + alert. */
@@ -151,7 +152,7 @@ QUINCE_API uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
  * application secrets are known (client: handshake done; server: Finished
  * sent). CRYPTO_ERR_ARGUMENT before that or for an over-long label/context. */
 QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
-                      size_t context_len, uint8_t *out, size_t out_len);
+                                 size_t context_len, uint8_t *out, size_t out_len);
 
 /* TLS alert descriptions (RFC 8446 §6). */
 #define CRYPTO_ALERT_CLOSE_NOTIFY 0

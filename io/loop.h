@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "base/export.h"
-
 #include "io/udp.h"
 
 /*
@@ -78,7 +77,8 @@ QUINCE_API int io_loop_create(io_loop **out, const io_loop_config *cfg);
 QUINCE_API void io_loop_destroy(io_loop *l);
 
 /* Register an endpoint; its timer starts unset. */
-QUINCE_API int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_endpoint **out);
+QUINCE_API int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user,
+                                    io_endpoint **out);
 /* Unregister an endpoint and its sockets. Safe from any callback, its own
  * included: it gets no further call and its memory goes at the end of the turn. */
 QUINCE_API void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep);

@@ -36,7 +36,7 @@ int main(void)
     ccfg.tls.alpn = alpn;
     ccfg.tls.server_name = "127.0.0.1";
     ccfg.tls.verify_mode = CRYPTO_VERIFY_PINNED;
-    ccfg.tls.pinned_sha256 = (const uint8_t(*)[32]) &cert.sha256;
+    ccfg.tls.pinned_sha256 = (const uint8_t(*)[32]) & cert.sha256;
     ccfg.tls.pinned_count = 1;
 
     quic_addr caddr = {.family = 4, .ip = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1}, .port = 50000};

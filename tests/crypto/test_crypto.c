@@ -148,8 +148,8 @@ static void test_cert_chain_parse(void **state)
     test_env t;
     test_env_init(&t, 5);
     size_t len = 0;
-    uint8_t *pem = cat_files("tests/crypto/data/ec_p256_cert.pem",
-                             "tests/crypto/data/rsa2048_cert.pem", &len);
+    uint8_t *pem =
+        cat_files("tests/crypto/data/ec_p256_cert.pem", "tests/crypto/data/rsa2048_cert.pem", &len);
     crypto_cert_chain chain;
     assert_int_equal(crypto_cert_chain_parse(&t.env, pem, len, &chain), 2);
     assert_int_equal(chain.count, 2);
@@ -196,12 +196,15 @@ static void test_cert_chain_parse_errors(void **state)
     test_env t;
     test_env_init(&t, 6);
     crypto_cert_chain chain;
-    static const char junk[] = "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n";
-    assert_true(crypto_cert_chain_parse(&t.env, (const uint8_t *)junk, sizeof(junk) - 1, &chain) < 0);
+    static const char junk[] =
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n";
+    assert_true(crypto_cert_chain_parse(&t.env, (const uint8_t *)junk, sizeof(junk) - 1, &chain) <
+                0);
     assert_null(chain.certs);
     static const char none[] = "no certificate here\n";
-    assert_int_equal(crypto_cert_chain_parse(&t.env, (const uint8_t *)none, sizeof(none) - 1, &chain),
-                     CRYPTO_ERR_PARSE);
+    assert_int_equal(
+        crypto_cert_chain_parse(&t.env, (const uint8_t *)none, sizeof(none) - 1, &chain),
+        CRYPTO_ERR_PARSE);
     assert_int_equal(crypto_cert_chain_parse(&t.env, NULL, 0, &chain), CRYPTO_ERR_ARGUMENT);
     assert_int_equal(crypto_cert_chain_parse(&t.env, (const uint8_t *)none, 1, NULL),
                      CRYPTO_ERR_ARGUMENT);
@@ -254,7 +257,8 @@ static void test_x509_store(void **state)
     assert_int_equal(crypto_x509_store_add(store, pem, pem_len), 0);
     static const char junk[] = "junk";
     assert_true(crypto_x509_store_add(store, (const uint8_t *)junk, sizeof(junk) - 1) < 0);
-    assert_int_equal(crypto_x509_verify(&t.env, store, certs, lens, 1, "server.test", NOW, NULL), 0);
+    assert_int_equal(crypto_x509_verify(&t.env, store, certs, lens, 1, "server.test", NOW, NULL),
+                     0);
     assert_int_equal(crypto_x509_verify(&t.env, store, certs, lens, 1, "other.test", NOW, NULL),
                      CRYPTO_ERR_BAD_CERTIFICATE);
 
@@ -275,9 +279,10 @@ static void test_hash_and_errors(void **state)
     assert_int_equal(crypto_hash_len(CRYPTO_HASH_SHA256), CRYPTO_SHA256_LEN);
     assert_int_equal(crypto_hash_len(CRYPTO_HASH_SHA384), 48);
     /* SHA-256("abc"), FIPS 180-2 B.1. */
-    static const uint8_t abc256[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t abc256[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                       0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                       0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                       0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     uint8_t out[CRYPTO_HASH_MAX_LEN];
     assert_int_equal(crypto_hash(CRYPTO_HASH_SHA256, (const uint8_t *)"abc", 3, out), 0);
     assert_memory_equal(out, abc256, 32);
