@@ -7,9 +7,12 @@
 #include <stdint.h>
 
 #include "base/env.h"
+#include "crypto/crypto.h"
 #include "crypto/error.h"
 
 /*
+ * Internal: the public part (keys, certificates, the CA store, hashes) is in
+ * crypto/crypto.h, which this header includes.
  * Exactly one backend is compiled in (meson option `crypto`):
  *   crypto/backend_mbedtls.c  every mbedTLS call of the project, and nothing else;
  *   crypto/backend_null.c     identity AEAD, zero header-protection mask and
@@ -27,16 +30,6 @@ size_t crypto_backend_groups_loaded(void);
 
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
 
-typedef enum crypto_hash_alg {
-    CRYPTO_HASH_SHA256 = 0,
-    CRYPTO_HASH_SHA384 = 1,
-} crypto_hash_alg;
-
-#define CRYPTO_HASH_MAX_LEN 48
-
-size_t crypto_hash_len(crypto_hash_alg alg);
-int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
-
 /* Incremental hash, for the TLS transcript: peek gives the digest so far and
  * leaves the context open for more updates. */
 typedef struct crypto_hash_ctx crypto_hash_ctx;
@@ -53,12 +46,6 @@ int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len,
                        const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
 
 /* ---- AEAD and header protection (RFC 9001 §5.3, §5.4) ---- */
-
-typedef enum crypto_aead_alg {
-    CRYPTO_AEAD_AES_128_GCM = 0,
-    CRYPTO_AEAD_AES_256_GCM = 1,
-    CRYPTO_AEAD_CHACHA20_POLY1305 = 2,
-} crypto_aead_alg;
 
 #define CRYPTO_AEAD_TAG_LEN 16
 #define CRYPTO_AEAD_NONCE_LEN 12
@@ -85,10 +72,8 @@ crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8
 void crypto_hp_free(const quince_env *env, crypto_hp *ctx);
 int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5]);
 
-/* ---- Key exchange (TLS NamedGroup codepoints) ---- */
+/* ---- Key exchange (TLS NamedGroup codepoints, CRYPTO_GROUP_* in crypto/crypto.h) ---- */
 
-#define CRYPTO_GROUP_SECP256R1 0x0017
-#define CRYPTO_GROUP_X25519 0x001d
 #define CRYPTO_KEX_MAX_PUBLIC 65
 #define CRYPTO_KEX_MAX_SECRET 32
 
@@ -104,22 +89,10 @@ int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap);
 int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
                       size_t cap);
 
-/* ---- Signatures (TLS SignatureScheme codepoints, RFC 8446 §4.2.3) ---- */
+/* ---- Signatures (SignatureScheme codepoints CRYPTO_SIG_* in crypto/crypto.h) ---- */
 
-#define CRYPTO_SIG_RSA_PKCS1_SHA256 0x0401
-#define CRYPTO_SIG_RSA_PKCS1_SHA384 0x0501
-#define CRYPTO_SIG_RSA_PKCS1_SHA512 0x0601
-#define CRYPTO_SIG_ECDSA_SECP256R1_SHA256 0x0403
-#define CRYPTO_SIG_ECDSA_SECP384R1_SHA384 0x0503
-#define CRYPTO_SIG_RSA_PSS_RSAE_SHA256 0x0804
-#define CRYPTO_SIG_RSA_PSS_RSAE_SHA384 0x0805
-#define CRYPTO_SIG_RSA_PSS_RSAE_SHA512 0x0806
 #define CRYPTO_SIG_MAX_LEN 512
 
-typedef struct crypto_privkey crypto_privkey;
-/* PEM or DER (PKCS#8, SEC1 or PKCS#1). */
-crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len);
-void crypto_privkey_free(const quince_env *env, crypto_privkey *key);
 /* true if the key can sign with this scheme (ECDSA P-256; RSA-PSS). */
 bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme);
 /* Sign msg (hashing it first with the scheme's hash). Returns the signature length. */
@@ -134,13 +107,6 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
                          const uint8_t *sig, size_t sig_len);
 
 /* ---- X.509 ---- */
-
-/* Trust anchors: a set of CA certificates. */
-typedef struct crypto_x509_store crypto_x509_store;
-crypto_x509_store *crypto_x509_store_new(const quince_env *env);
-/* Add PEM (one or many certificates) or a single DER certificate. */
-int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len);
-void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store);
 
 /*
  * Verify a chain (leaf first, DER, as in the TLS Certificate message) against
@@ -159,36 +125,5 @@ int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
  * and pinned-hash modes). */
 int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
                        crypto_pubkey **key);
-
-/* Parse PEM certificates (or one DER) into DER blobs, allocated with env.
- * Returns the number of certificates; free with crypto_x509_der_free. */
-int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
-                            uint8_t ***ders, size_t **lens);
-void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n);
-
-/* A certificate to generate: ECDSA P-256 key (or RSA-2048 with rsa_bits). */
-typedef struct crypto_cert_params {
-    const char *common_name;  /* subject CN */
-    const char *dns_name;     /* subjectAltName dNSName, or NULL */
-    const char *ip_address;   /* subjectAltName iPAddress literal, or NULL */
-    int64_t not_before_unix;
-    int64_t not_after_unix;
-    bool is_ca;               /* basicConstraints cA=TRUE, keyCertSign */
-    unsigned rsa_bits;        /* 0: ECDSA P-256 */
-    /* Issuer: NULL for self-signed. */
-    const uint8_t *issuer_der;
-    size_t issuer_der_len;
-    crypto_privkey *issuer_key;
-} crypto_cert_params;
-
-/* Generate a key and a certificate. *der and *key_der (PKCS#8 or SEC1 DER)
- * are allocated with env; *key is the parsed key (may be NULL if not wanted). */
-int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
-                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
-                         crypto_privkey **key);
-
-/* SHA-256 of the DER SubjectPublicKeyInfo (for Chromium's
- * --ignore-certificate-errors-spki-list). */
-int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
 
 #endif

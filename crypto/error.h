@@ -2,6 +2,8 @@
 #ifndef CRYPTO_ERROR_H
 #define CRYPTO_ERROR_H
 
+#include "base/export.h"
+
 enum {
     CRYPTO_OK = 0,
     CRYPTO_ERR_NOMEM = -1,
@@ -35,6 +37,6 @@ enum {
 };
 
 /* Human-readable name of an error code. */
-const char *crypto_strerror(int err);
+QUINCE_API const char *crypto_strerror(int err);
 
 #endif

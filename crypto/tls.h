@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #include "base/env.h"
-#include "crypto/backend.h"
+#include "base/export.h"
+#include "crypto/crypto.h"
 #include "crypto/error.h"
 
 /*
@@ -38,7 +39,7 @@ typedef struct crypto_suite {
     crypto_aead_alg aead;
     crypto_hash_alg hash;
 } crypto_suite;
-const crypto_suite *crypto_suite_by_id(uint16_t id);
+QUINCE_API const crypto_suite *crypto_suite_by_id(uint16_t id);
 
 typedef enum crypto_verify_mode {
     CRYPTO_VERIFY_CHAIN = 0, /* chain to a CA in ca_store + host name / IP check */
@@ -92,6 +93,15 @@ typedef struct crypto_tls_config {
     size_t max_message_size; /* one handshake message; default 64 KiB */
 } crypto_tls_config;
 
+/* Server credentials into config: cert_chain, cert_chain_lens and
+ * cert_chain_count from chain (crypto_cert_chain_parse, or a
+ * crypto_short_lived_cert's chain) and private_key from key. Both are
+ * referenced, not copied: they must outlive every engine (and every QUIC
+ * endpoint or connection) made from config. */
+QUINCE_API void crypto_tls_config_set_credentials(crypto_tls_config *config,
+                                                  const crypto_cert_chain *chain,
+                                                  crypto_privkey *key);
+
 typedef struct crypto_tls crypto_tls;
 
 /* crypto_tls_new copies the config's suite and group lists, ALPN names, server
@@ -99,13 +109,13 @@ typedef struct crypto_tls crypto_tls;
  * and pins are referenced and must outlive the engine. Returns NULL on bad
  * arguments (a server without chain or key, no usable suite or group) or
  * when out of memory. */
-crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
-                           const crypto_tls_callbacks *callbacks);
-void crypto_tls_free(crypto_tls *tls);
+QUINCE_API crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
+                                      const crypto_tls_callbacks *callbacks);
+QUINCE_API void crypto_tls_free(crypto_tls *tls);
 
 /* Client: produce the ClientHello (through callbacks->send at INITIAL).
  * Server: nothing to do (the handshake starts with crypto_tls_recv). */
-int crypto_tls_start(crypto_tls *tls);
+QUINCE_API int crypto_tls_start(crypto_tls *tls);
 
 /* Handshake bytes received at level, in order and in any fragmentation.
  * Returns 0, or a negative CRYPTO_ERR_*; after an error crypto_tls_alert()
@@ -121,27 +131,28 @@ int crypto_tls_start(crypto_tls *tls);
  * level. Once done, the client ignores NewSessionTicket at APP; any other
  * post-handshake message (KeyUpdate is not used with QUIC) is
  * unexpected_message. */
-int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, size_t len);
+QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data,
+                               size_t len);
 
-bool crypto_tls_handshake_done(const crypto_tls *tls);
+QUINCE_API bool crypto_tls_handshake_done(const crypto_tls *tls);
 /* The TLS alert for the failure (RFC 8446 §6); QUIC sends 0x100 + alert. */
-uint8_t crypto_tls_alert(const crypto_tls *tls);
+QUINCE_API uint8_t crypto_tls_alert(const crypto_tls *tls);
 /* The negotiated ALPN (NUL-terminated), cipher suite and group; NULL/0 before. */
-const char *crypto_tls_alpn(const crypto_tls *tls);
-const crypto_suite *crypto_tls_suite(const crypto_tls *tls);
-uint16_t crypto_tls_group(const crypto_tls *tls);
-bool crypto_tls_used_hrr(const crypto_tls *tls);
+QUINCE_API const char *crypto_tls_alpn(const crypto_tls *tls);
+QUINCE_API const crypto_suite *crypto_tls_suite(const crypto_tls *tls);
+QUINCE_API uint16_t crypto_tls_group(const crypto_tls *tls);
+QUINCE_API bool crypto_tls_used_hrr(const crypto_tls *tls);
 /* Server: the SNI the client sent, or NULL. */
-const char *crypto_tls_server_name(const crypto_tls *tls);
+QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
 /* The sticky error (a negative CRYPTO_ERR_*), or 0. */
-int crypto_tls_error(const crypto_tls *tls);
+QUINCE_API int crypto_tls_error(const crypto_tls *tls);
 /* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
-uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
+QUINCE_API uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
 /* TLS-Exporter (RFC 8446 §7.5): out_len bytes for label and context, once the
  * application secrets are known (client: handshake done; server: Finished
  * sent). CRYPTO_ERR_ARGUMENT before that or for an over-long label/context. */
-int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
-                      size_t context_len, uint8_t *out, size_t out_len);
+QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
+                                 size_t context_len, uint8_t *out, size_t out_len);
 
 /* TLS alert descriptions (RFC 8446 §6). */
 #define CRYPTO_ALERT_CLOSE_NOTIFY 0
@@ -165,6 +176,6 @@ int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *c
 #define CRYPTO_ALERT_NO_APPLICATION_PROTOCOL 120
 
 /* The alert that goes with a CRYPTO_ERR_* code. */
-uint8_t crypto_alert_for_error(int err);
+QUINCE_API uint8_t crypto_alert_for_error(int err);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/export.h"
+
 #include "h3/h3_codes.h"
 #include "base/cursor.h"
 
@@ -46,16 +48,16 @@ typedef struct h3_settings {
 } h3_settings;
 
 /* All defaults, nothing present, no extensions. */
-void h3_settings_init(h3_settings *s);
+QUINCE_API void h3_settings_init(h3_settings *s);
 
 /* Set a known setting by identifier (marking it present) or add an extension
  * setting. Returns 0, or H3_WIRE_ERROR(H3_SETTINGS_ERROR) for a reserved
  * identifier (0x0, HTTP/2-only, GREASE), a boolean value other than 0/1, a
  * value beyond 2^62-1, an extension identifier already added, or a full list. */
-int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value);
+QUINCE_API int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value);
 
 /* Any setting's value by identifier: known ones when present, else extensions. */
-bool h3_settings_get(const h3_settings *s, uint64_t id, uint64_t *value);
+QUINCE_API bool h3_settings_get(const h3_settings *s, uint64_t id, uint64_t *value);
 
 /*
  * Decode a SETTINGS payload (RFC 9114 §7.2.4) into *s (initialised here).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test suite (unit, vectors, sim, interop, fuzz) twice: in a normal
-# build with -Werror, then under ASan+UBSan. Prints "N passed, N failed" last.
+# Runs every test suite (unit, vectors, sim, interop, consumer, fuzz) twice: in a
+# normal build with -Werror, then under ASan+UBSan. Prints "N passed, N failed" last.
+# Suite consumer installs each build into a temporary prefix and builds programs
+# against it from outside the tree (tests/consumer/consumer.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

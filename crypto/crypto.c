@@ -1,0 +1,106 @@
+/* The public helpers of crypto/crypto.h that any backend shares: chains, short-lived certificates.
+ */
+#include "crypto/crypto.h"
+
+#include <string.h>
+
+#include "crypto/backend.h"
+#include "crypto/tls.h"
+#include "crypto/x509_check.h"
+
+int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t len,
+                            crypto_cert_chain *chain)
+{
+    if (chain != NULL)
+        memset(chain, 0, sizeof(*chain));
+    if (env == NULL || data == NULL || chain == NULL)
+        return CRYPTO_ERR_ARGUMENT;
+    uint8_t **ders = NULL;
+    size_t *lens = NULL;
+    int n = crypto_x509_parse_chain(env, data, len, &ders, &lens);
+    if (n < 0)
+        return n;
+    if (n == 0) {
+        crypto_x509_der_free(env, ders, lens, 0);
+        return CRYPTO_ERR_PARSE;
+    }
+    chain->certs = (const uint8_t *const *)ders;
+    chain->lens = lens;
+    chain->count = (size_t)n;
+    return n;
+}
+
+void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain)
+{
+    if (chain == NULL || chain->certs == NULL)
+        return;
+    /* The arrays came from crypto_x509_parse_chain, which hands them out mutable. */
+    crypto_x509_der_free(env, (uint8_t **)(uintptr_t)chain->certs, (size_t *)(uintptr_t)chain->lens,
+                         chain->count);
+    memset(chain, 0, sizeof(*chain));
+}
+
+void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_cert_chain *chain,
+                                       crypto_privkey *key)
+{
+    config->cert_chain = chain->certs;
+    config->cert_chain_lens = chain->lens;
+    config->cert_chain_count = chain->count;
+    config->private_key = key;
+}
+
+int crypto_short_lived_cert_generate(const quince_env *env, const char *name, int64_t now_unix,
+                                     unsigned days, crypto_short_lived_cert *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    if (env == NULL || name == NULL || name[0] == '\0' || out == NULL || days == 0 ||
+        days > CRYPTO_SHORT_LIVED_MAX_DAYS)
+        return CRYPTO_ERR_ARGUMENT;
+    uint8_t ip[16];
+    bool is_ip = crypto_ip_parse(name, strlen(name), ip) != 0;
+    crypto_cert_params p = {
+        .common_name = name,
+        .dns_name = is_ip ? NULL : name,
+        .ip_address = is_ip ? name : NULL,
+        .not_before_unix = now_unix - 3600,
+        .not_after_unix = now_unix - 3600 + (int64_t)days * 86400,
+    };
+    int rc = crypto_cert_generate(env, &p, &out->der, &out->der_len, &out->key_der,
+                                  &out->key_der_len, &out->key);
+    if (rc < 0)
+        goto fail;
+    rc = crypto_hash(CRYPTO_HASH_SHA256, out->der, out->der_len, out->sha256);
+    if (rc < 0)
+        goto fail;
+    uint8_t **certs = quince_env_alloc(env, sizeof(*certs));
+    size_t *lens = quince_env_alloc(env, sizeof(*lens));
+    if (certs == NULL || lens == NULL) {
+        quince_env_free(env, certs);
+        quince_env_free(env, lens);
+        rc = CRYPTO_ERR_NOMEM;
+        goto fail;
+    }
+    certs[0] = out->der;
+    lens[0] = out->der_len;
+    out->chain.certs = (const uint8_t *const *)certs;
+    out->chain.lens = lens;
+    out->chain.count = 1;
+    return 0;
+fail:
+    crypto_short_lived_cert_free(env, out);
+    return rc;
+}
+
+void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c)
+{
+    if (c == NULL)
+        return;
+    /* The chain's arrays point at der; only the arrays are the chain's own. */
+    quince_env_free(env, (void *)(uintptr_t)c->chain.certs);
+    quince_env_free(env, (void *)(uintptr_t)c->chain.lens);
+    quince_env_free(env, c->der);
+    quince_env_free(env, c->key_der);
+    crypto_privkey_free(env, c->key);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,172 @@
+/* The public face of crypto/: hashes, private keys, certificate chains, a CA store, generated
+ * certificates. */
+#ifndef CRYPTO_CRYPTO_H
+#define CRYPTO_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/env.h"
+#include "base/export.h"
+#include "crypto/error.h"
+
+/*
+ * What a user needs to configure TLS (crypto/tls.h's crypto_tls_config, which
+ * quic/quic.h's quic_config embeds): a server's certificate chain and private
+ * key, a client's trust anchors, and for WebTransport's
+ * serverCertificateHashes a short-lived certificate and its SHA-256.
+ *
+ * The core takes bytes, never file names (reading a file is I/O). Every
+ * function returning int gives 0 (or a count) on success and a negative
+ * CRYPTO_ERR_* (crypto/error.h, crypto_strerror) on failure; every function
+ * returning a pointer gives NULL on failure. Memory comes from env's
+ * allocator; free with the matching *_free and the same env.
+ */
+
+/* ---- Hashes ---- */
+
+typedef enum crypto_hash_alg {
+    CRYPTO_HASH_SHA256 = 0,
+    CRYPTO_HASH_SHA384 = 1,
+} crypto_hash_alg;
+
+#define CRYPTO_HASH_MAX_LEN 48
+#define CRYPTO_SHA256_LEN 32
+
+/* 32 or 48; 0 for an unknown algorithm. */
+QUINCE_API size_t crypto_hash_len(crypto_hash_alg alg);
+/* out gets crypto_hash_len(alg) bytes. CRYPTO_ERR_ARGUMENT for an unknown
+ * algorithm, CRYPTO_ERR_INTERNAL if the backend fails. */
+QUINCE_API int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
+
+/* AEAD algorithms (named by crypto/tls.h's crypto_suite). */
+typedef enum crypto_aead_alg {
+    CRYPTO_AEAD_AES_128_GCM = 0,
+    CRYPTO_AEAD_AES_256_GCM = 1,
+    CRYPTO_AEAD_CHACHA20_POLY1305 = 2,
+} crypto_aead_alg;
+
+/* ---- TLS codepoints (crypto_tls_config's groups; crypto_tls_signature_scheme) ---- */
+
+/* NamedGroup (RFC 8446 §4.2.7). */
+#define CRYPTO_GROUP_SECP256R1 0x0017
+#define CRYPTO_GROUP_X25519 0x001d
+
+/* SignatureScheme (RFC 8446 §4.2.3). */
+#define CRYPTO_SIG_RSA_PKCS1_SHA256 0x0401
+#define CRYPTO_SIG_RSA_PKCS1_SHA384 0x0501
+#define CRYPTO_SIG_RSA_PKCS1_SHA512 0x0601
+#define CRYPTO_SIG_ECDSA_SECP256R1_SHA256 0x0403
+#define CRYPTO_SIG_ECDSA_SECP384R1_SHA384 0x0503
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA256 0x0804
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA384 0x0805
+#define CRYPTO_SIG_RSA_PSS_RSAE_SHA512 0x0806
+
+/* ---- Private keys ---- */
+
+typedef struct crypto_privkey crypto_privkey;
+/* PEM or DER (PKCS#8, SEC1 or PKCS#1); ECDSA P-256/P-384 or RSA. NULL if the
+ * bytes are not a key the backend can use, or out of memory. */
+QUINCE_API crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
+                                                size_t len);
+QUINCE_API void crypto_privkey_free(const quince_env *env, crypto_privkey *key);
+
+/* ---- Certificate chains ---- */
+
+/*
+ * Certificates in DER, leaf first, typed as crypto_tls_config's cert_chain,
+ * cert_chain_lens and cert_chain_count want them.
+ */
+typedef struct crypto_cert_chain {
+    const uint8_t *const *certs;
+    const size_t *lens;
+    size_t count;
+} crypto_cert_chain;
+
+/*
+ * PEM (one or many CERTIFICATE blocks, in file order: leaf first) or a single
+ * DER certificate. Returns the number of certificates (>= 1) and fills chain;
+ * CRYPTO_ERR_PARSE if data holds no certificate or a malformed one,
+ * CRYPTO_ERR_ARGUMENT for NULL arguments, CRYPTO_ERR_NOMEM.
+ */
+QUINCE_API int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t len,
+                                       crypto_cert_chain *chain);
+/* Frees what crypto_cert_chain_parse allocated and zeroes chain (NULL or a
+ * zeroed chain: nothing to do). */
+QUINCE_API void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain);
+
+/* The lower-level form of crypto_cert_chain_parse: *ders and *lens are
+ * allocated with env; free with crypto_x509_der_free. Same return values. */
+QUINCE_API int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
+                                       uint8_t ***ders, size_t **lens);
+QUINCE_API void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n);
+
+/* SHA-256 of a DER certificate's SubjectPublicKeyInfo (Chromium's
+ * --ignore-certificate-errors-spki-list). CRYPTO_ERR_PARSE if der is not a
+ * certificate. */
+QUINCE_API int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
+
+/* ---- Trust anchors (client verification) ---- */
+
+typedef struct crypto_x509_store crypto_x509_store;
+/* An empty store; NULL when out of memory. */
+QUINCE_API crypto_x509_store *crypto_x509_store_new(const quince_env *env);
+/* Add PEM (one or many certificates) or a single DER certificate.
+ * CRYPTO_ERR_PARSE if none could be added, CRYPTO_ERR_NOMEM. */
+QUINCE_API int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len);
+QUINCE_API void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store);
+
+/* ---- Generated certificates ---- */
+
+/* A certificate to generate: ECDSA P-256 key (or RSA-2048 with rsa_bits). */
+typedef struct crypto_cert_params {
+    const char *common_name; /* subject CN */
+    const char *dns_name;    /* subjectAltName dNSName, or NULL */
+    const char *ip_address;  /* subjectAltName iPAddress literal, or NULL */
+    int64_t not_before_unix;
+    int64_t not_after_unix;
+    bool is_ca;        /* basicConstraints cA=TRUE, keyCertSign */
+    unsigned rsa_bits; /* 0: ECDSA P-256 */
+    /* Issuer: NULL for self-signed. */
+    const uint8_t *issuer_der;
+    size_t issuer_der_len;
+    crypto_privkey *issuer_key;
+} crypto_cert_params;
+
+/* Generate a key and a certificate with env->random. *der and *key_der (PKCS#8
+ * or SEC1 DER) are allocated with env (free with quince_env_free); *key is
+ * the parsed key (key may be NULL if not wanted). CRYPTO_ERR_ARGUMENT for bad
+ * parameters, CRYPTO_ERR_UNSUPPORTED if the backend cannot, CRYPTO_ERR_NOMEM. */
+QUINCE_API int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params,
+                                    uint8_t **der, size_t *der_len, uint8_t **key_der,
+                                    size_t *key_der_len, crypto_privkey **key);
+
+/* WebTransport's serverCertificateHashes accept ECDSA certificates valid for
+ * at most 14 days (W3C WebTransport §6.4 "verify a certificate hash"). */
+#define CRYPTO_SHORT_LIVED_MAX_DAYS 14
+
+/* A generated self-signed ECDSA P-256 certificate with its key and hash. */
+typedef struct crypto_short_lived_cert {
+    uint8_t *der; /* the certificate */
+    size_t der_len;
+    uint8_t *key_der; /* its private key, DER */
+    size_t key_der_len;
+    crypto_privkey *key;               /* the same key, parsed, for crypto_tls_config */
+    uint8_t sha256[CRYPTO_SHA256_LEN]; /* SHA-256 of der: the serverCertificateHashes value */
+    crypto_cert_chain chain;           /* a one-certificate chain: der */
+} crypto_short_lived_cert;
+
+/*
+ * Generate a self-signed ECDSA P-256 certificate for `name` (a DNS name or an
+ * IPv4/IPv6 literal, put in the subjectAltName and the CN), valid from one
+ * hour before now_unix (clocks differ) for `days` days in all. days must
+ * be 1..CRYPTO_SHORT_LIVED_MAX_DAYS and name non-empty, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM,
+ * or the errors of crypto_cert_generate. On failure *out is zeroed.
+ */
+QUINCE_API int crypto_short_lived_cert_generate(const quince_env *env, const char *name,
+                                                int64_t now_unix, unsigned days,
+                                                crypto_short_lived_cert *out);
+QUINCE_API void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c);
+
+#endif
