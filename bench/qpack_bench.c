@@ -65,7 +65,7 @@ static uint64_t be(const uint8_t *p, int n)
     return v;
 }
 
-static int count_cb(void *user, uint64_t sid, const h3_qpack_field *f, size_t n)
+static int count_cb(void *user, uint64_t sid, const h3_field *f, size_t n)
 {
     (void)sid;
     size_t *bytes = user;
@@ -113,7 +113,7 @@ static void bench_encode(const quince_env *env, const char *path, size_t cap, in
     size_t len;
     char *text = (char *)read_file(path, &len);
     /* parse into sets */
-    h3_qpack_field *fields = calloc(len + 1, sizeof(h3_qpack_field));
+    h3_field *fields = calloc(len + 1, sizeof(h3_field));
     size_t *starts = calloc(len + 2, sizeof(size_t));
     size_t nf = 0, ns = 0;
     bool open = false;

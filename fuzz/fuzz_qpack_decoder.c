@@ -14,7 +14,7 @@
  * advertised table capacity and blocked-stream limit.
  */
 
-static int on_section(void *user, uint64_t stream_id, const h3_qpack_field *f, size_t n)
+static int on_section(void *user, uint64_t stream_id, const h3_field *f, size_t n)
 {
     (void)stream_id;
     /* Touch every byte so that a bad pointer shows up under ASan. */

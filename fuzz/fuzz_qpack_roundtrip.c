@@ -26,7 +26,7 @@ static void f_random(void *u, uint8_t *b, size_t n)
 #define MAX_FIELDS 8
 
 typedef struct section {
-    h3_qpack_field fields[MAX_FIELDS];
+    h3_field fields[MAX_FIELDS];
     size_t count;
     uint8_t *bytes;
     size_t len;
@@ -38,7 +38,7 @@ typedef struct run {
     size_t nsections, next_delivery;
 } run;
 
-static int on_section(void *user, uint64_t stream_id, const h3_qpack_field *f, size_t n)
+static int on_section(void *user, uint64_t stream_id, const h3_field *f, size_t n)
 {
     run *r = user;
     if (stream_id % 4 != 0 || stream_id / 4 >= r->nsections)

@@ -109,8 +109,7 @@ int h3_conn_qpack_leave(h3_conn *conn);
 int h3_conn_flush_qpack(h3_conn *conn);
 
 /* Receive side (h3/conn_recv.c). */
-int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *fields,
-                          size_t count);
+int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields, size_t count);
 
 /* RFC 9000 §2.1: stream IDs are 62-bit. */
 #define H3_MAX_STREAM_ID ((UINT64_C(1) << 62) - 1)

@@ -62,8 +62,7 @@ static int ext_deliver(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t 
 /* ---- QPACK field sections ---- */
 
 /* RFC 9114 §4.1, §4.2.2, §4.3; called by the QPACK decoder once a section is decoded. */
-int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_qpack_field *fields,
-                          size_t count)
+int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields, size_t count)
 {
     h3_conn *conn = user;
     h3_stream *s = h3_conn_find(conn, stream_id);

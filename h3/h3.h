@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
-#include "h3/qpack_decoder.h"
 #include "h3/settings.h"
 #include "base/env.h"
 
@@ -58,9 +57,6 @@
  * drained with quic_stream_read into h3_conn_on_stream_data, and reset /
  * stop-sending / writable / datagram events map to the other h3_conn_on_*.
  */
-
-/* A header field: name and value bytes (not NUL-terminated). */
-typedef h3_qpack_field h3_field;
 
 /* Library return codes (the HTTP/3 wire codes are a separate space). */
 enum {

@@ -1,9 +1,19 @@
-/* HTTP/3 wire constants: frame, stream, setting, error and capsule codepoints (one header). */
+/* HTTP/3 wire constants: frame, stream, setting, error and capsule codepoints (one header);
+ * and the header field, the unit of h3.h's header sections and of QPACK. */
 #ifndef H3_H3_CODES_H
 #define H3_H3_CODES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* A header field: name and value bytes (not NUL-terminated). */
+typedef struct h3_field {
+    const uint8_t *name;
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+} h3_field;
 
 /* Frame types: RFC 9114 §7.2, §11.2.1 (Table 2). */
 #define H3_FRAME_DATA 0x00

@@ -36,7 +36,7 @@ struct h3_qpack_decoder {
     size_t scratch_cap;
 
     /* Field section output: fields plus a string arena that never moves during a decode. */
-    h3_qpack_field *fields;
+    h3_field *fields;
     size_t fields_cap;
     uint8_t *arena;
     size_t arena_cap;
@@ -147,7 +147,7 @@ uint64_t h3_qpack_decoder_wire_error(const h3_qpack_decoder *dec)
     return dec->wire_error;
 }
 
-int h3_qpack_decoder_entry(const h3_qpack_decoder *dec, uint64_t abs, h3_qpack_field *out)
+int h3_qpack_decoder_entry(const h3_qpack_decoder *dec, uint64_t abs, h3_field *out)
 {
     const h3_qpack_entry *e = h3_qpack_table_get(&dec->table, abs);
     if (e == NULL)
@@ -346,10 +346,10 @@ static int add_field(section_ctx *s, const uint8_t *name, size_t name_len, const
     if (fsize > dec->max_field_section_size - s->total || fsize < name_len)
         return H3_QPACK_ERR_DECOMPRESSION;
     s->total += fsize;
-    if (grow(dec->env, (void **)&dec->fields, &dec->fields_cap, s->nfields + 1,
-             sizeof(h3_qpack_field)) != H3_QPACK_OK)
+    if (grow(dec->env, (void **)&dec->fields, &dec->fields_cap, s->nfields + 1, sizeof(h3_field)) !=
+        H3_QPACK_OK)
         return H3_QPACK_ERR_NOMEM;
-    h3_qpack_field *f = &dec->fields[s->nfields++];
+    h3_field *f = &dec->fields[s->nfields++];
     f->name = name;
     f->name_len = name_len;
     f->value = value;

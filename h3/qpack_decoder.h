@@ -5,15 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h3/h3_codes.h"
 #include "h3/qpack_error.h"
 #include "base/env.h"
-
-typedef struct h3_qpack_field {
-    const uint8_t *name;
-    size_t name_len;
-    const uint8_t *value;
-    size_t value_len;
-} h3_qpack_field;
 
 /*
  * Receives one decoded field section. The fields stay valid only during the
@@ -22,7 +16,7 @@ typedef struct h3_qpack_field {
  * negative return is passed back to the caller of those functions (the
  * decoder's state stays consistent); it must not re-enter the decoder.
  */
-typedef int (*h3_qpack_section_cb)(void *user, uint64_t stream_id, const h3_qpack_field *fields,
+typedef int (*h3_qpack_section_cb)(void *user, uint64_t stream_id, const h3_field *fields,
                                    size_t count);
 
 typedef struct h3_qpack_decoder h3_qpack_decoder;
@@ -96,6 +90,6 @@ uint64_t h3_qpack_decoder_wire_error(const h3_qpack_decoder *dec);
 
 /* Read access to the dynamic table for tests and diagnostics: the entry with
  * absolute index abs, or -1 when absent. */
-int h3_qpack_decoder_entry(const h3_qpack_decoder *dec, uint64_t abs, h3_qpack_field *out);
+int h3_qpack_decoder_entry(const h3_qpack_decoder *dec, uint64_t abs, h3_field *out);
 
 #endif

@@ -198,7 +198,7 @@ size_t h3_qpack_encoder_blocked_streams(const h3_qpack_encoder *enc)
     return n;
 }
 
-size_t h3_qpack_encode_bound(const h3_qpack_field *fields, size_t count)
+size_t h3_qpack_encode_bound(const h3_field *fields, size_t count)
 {
     size_t n = 20;
     for (size_t i = 0; i < count; i++)
@@ -207,8 +207,7 @@ size_t h3_qpack_encode_bound(const h3_qpack_field *fields, size_t count)
 }
 
 /* Newest dynamic entry matching name (and value when exact); -1 when none. */
-static int64_t find_dynamic(const h3_qpack_table *t, const h3_qpack_field *f, bool exact,
-                            uint64_t lowest)
+static int64_t find_dynamic(const h3_qpack_table *t, const h3_field *f, bool exact, uint64_t lowest)
 {
     for (uint64_t i = t->insert_count; i > t->dropped && i > lowest; i--) {
         const h3_qpack_entry *e = h3_qpack_table_get(t, i - 1);
@@ -224,8 +223,7 @@ static int64_t find_dynamic(const h3_qpack_table *t, const h3_qpack_field *f, bo
 }
 
 /* RFC 9204 §4.3.2, §4.3.3: insert a field, naming it by reference when possible. */
-static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int static_name,
-                        int64_t dyn_name)
+static int insert_field(h3_qpack_encoder *enc, const h3_field *f, int static_name, int64_t dyn_name)
 {
     quince_writer w;
     size_t max = 24 + f->name_len + f->value_len;
@@ -247,20 +245,20 @@ static int insert_field(h3_qpack_encoder *enc, const h3_qpack_field *f, int stat
     return H3_QPACK_OK;
 }
 
-static bool name_is(const h3_qpack_field *f, const char *name)
+static bool name_is(const h3_field *f, const char *name)
 {
     size_t n = strlen(name);
     return f->name_len == n && memcmp(f->name, name, n) == 0;
 }
 
 /* RFC 9204 §7.1.3: values guessable by probing the table are never indexed. */
-static bool sensitive(const h3_qpack_field *f)
+static bool sensitive(const h3_field *f)
 {
     return name_is(f, "authorization") || name_is(f, "proxy-authorization") ||
            (name_is(f, "cookie") && f->value_len < 20);
 }
 
-static uint32_t field_hash(const h3_qpack_field *f)
+static uint32_t field_hash(const h3_field *f)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < f->name_len; i++)
@@ -272,7 +270,7 @@ static uint32_t field_hash(const h3_qpack_field *f)
 }
 
 /* Whether the field was seen lately; remembers it either way. */
-static bool seen_before(h3_qpack_encoder *enc, const h3_qpack_field *f)
+static bool seen_before(h3_qpack_encoder *enc, const h3_field *f)
 {
     uint32_t h = field_hash(f);
     for (size_t i = 0; i < HISTORY; i++)
@@ -294,8 +292,8 @@ static uint64_t pinned_from(const h3_qpack_encoder *enc)
 }
 
 /* RFC 9204 §2.1, Appendix C: choose each field's representation, inserting as we go. */
-static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field *fields,
-                size_t count, uint64_t *ric_out, uint64_t *min_ref_out)
+static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_field *fields, size_t count,
+                uint64_t *ric_out, uint64_t *min_ref_out)
 {
     h3_qpack_table *t = &enc->table;
     bool use_dynamic = !enc->static_only && t->capacity > 0 && enc->nsections < MAX_OUTSTANDING;
@@ -309,7 +307,7 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
                       t->insert_count - enc->known_received < t->capacity / 64 + 1;
     uint64_t ric = 0, min_ref = UINT64_MAX;
     for (size_t i = 0; i < count; i++) {
-        const h3_qpack_field *f = &fields[i];
+        const h3_field *f = &fields[i];
         rep *r = &enc->reps[i];
         int exact;
         int s = h3_qpack_static_find(f->name, f->name_len, f->value, f->value_len, &exact);
@@ -364,8 +362,8 @@ static int plan(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field 
 }
 
 /* RFC 9204 §4.5 */
-int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field *fields,
-                    size_t count, uint8_t *out, size_t cap, size_t *out_len)
+int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_field *fields, size_t count,
+                    uint8_t *out, size_t cap, size_t *out_len)
 {
     if (enc->error)
         return enc->error;
@@ -394,7 +392,7 @@ int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_fi
     h3_qpack_put_int(&w, 0x00, 7, 0);
     uint64_t base = ric;
     for (size_t i = 0; i < count; i++) {
-        const h3_qpack_field *f = &fields[i];
+        const h3_field *f = &fields[i];
         const rep *r = &enc->reps[i];
         switch (r->kind) {
         case REP_STATIC: /* §4.5.2 */

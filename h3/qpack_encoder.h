@@ -34,7 +34,7 @@ int h3_qpack_encoder_apply_settings(h3_qpack_encoder *enc, uint64_t peer_max_tab
 void h3_qpack_encoder_set_policy(h3_qpack_encoder *enc, bool static_only, bool huffman);
 
 /* Bytes of field section that h3_qpack_encode may need for these fields. */
-size_t h3_qpack_encode_bound(const h3_qpack_field *fields, size_t count);
+size_t h3_qpack_encode_bound(const h3_field *fields, size_t count);
 
 /*
  * Encode fields as one field section for stream_id into out. Inserts go to
@@ -49,8 +49,8 @@ size_t h3_qpack_encode_bound(const h3_qpack_field *fields, size_t count);
  * h3_qpack_encode_bound when cap is smaller than that (nothing changed);
  * H3_QPACK_ERR_NOMEM; H3_QPACK_ERR_ARG for a stream ID above 2^62-1.
  */
-int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_qpack_field *fields,
-                    size_t count, uint8_t *out, size_t cap, size_t *out_len);
+int h3_qpack_encode(h3_qpack_encoder *enc, uint64_t stream_id, const h3_field *fields, size_t count,
+                    uint8_t *out, size_t cap, size_t *out_len);
 
 /*
  * Feed decoder-stream bytes (RFC 9204 §4.4), any fragmentation. Returns

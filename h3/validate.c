@@ -60,7 +60,7 @@ static bool parse_digits(const uint8_t *v, size_t len, uint64_t *out)
 }
 
 /* RFC 9114 §4.2 and §4.1.2: checks common to every section's regular fields. */
-static int check_regular(const h3_qpack_field *f, h3_msg_info *out)
+static int check_regular(const h3_field *f, h3_msg_info *out)
 {
     if (!valid_name(f->name, f->name_len, 0) || !valid_value(f->value, f->value_len))
         return MALFORMED;
@@ -86,22 +86,22 @@ static int check_regular(const h3_qpack_field *f, h3_msg_info *out)
 typedef enum { SEC_REQUEST, SEC_RESPONSE, SEC_TRAILERS } section_kind;
 
 /* RFC 9114 §4.3: pseudo-headers first, each once, only the defined ones. */
-static int scan(const h3_qpack_field *f, size_t n, section_kind kind, h3_msg_info *out,
-                const h3_qpack_field **status, const h3_qpack_field **host)
+static int scan(const h3_field *f, size_t n, section_kind kind, h3_msg_info *out,
+                const h3_field **status, const h3_field **host)
 {
     memset(out, 0, sizeof(*out));
     *status = NULL;
     *host = NULL;
     bool regular_seen = false;
     for (size_t i = 0; i < n; i++) {
-        const h3_qpack_field *x = &f[i];
+        const h3_field *x = &f[i];
         out->size += x->name_len + x->value_len + 32;
         if (x->name_len > 0 && x->name[0] == ':') {
             if (regular_seen || kind == SEC_TRAILERS)
                 return MALFORMED;
             if (!valid_name(x->name, x->name_len, 1) || !valid_value(x->value, x->value_len))
                 return MALFORMED;
-            const h3_qpack_field **slot = NULL;
+            const h3_field **slot = NULL;
             if (kind == SEC_REQUEST) {
                 if (eq(x->name, x->name_len, ":method"))
                     slot = &out->method;
@@ -135,10 +135,10 @@ static int scan(const h3_qpack_field *f, size_t n, section_kind kind, h3_msg_inf
 }
 
 /* RFC 9114 §4.3.1, §4.4; RFC 9220 §4 */
-int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol_enabled,
+int h3_validate_request(const h3_field *f, size_t n, bool connect_protocol_enabled,
                         h3_msg_info *out)
 {
-    const h3_qpack_field *status, *host;
+    const h3_field *status, *host;
     int rc = scan(f, n, SEC_REQUEST, out, &status, &host);
     if (rc != 0)
         return rc;
@@ -188,9 +188,9 @@ int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol
 }
 
 /* RFC 9114 §4.3.2 */
-int h3_validate_response(const h3_qpack_field *f, size_t n, h3_msg_info *out)
+int h3_validate_response(const h3_field *f, size_t n, h3_msg_info *out)
 {
-    const h3_qpack_field *status, *host;
+    const h3_field *status, *host;
     int rc = scan(f, n, SEC_RESPONSE, out, &status, &host);
     if (rc != 0)
         return rc;
@@ -206,8 +206,8 @@ int h3_validate_response(const h3_qpack_field *f, size_t n, h3_msg_info *out)
 }
 
 /* RFC 9114 §4.3: pseudo-header fields MUST NOT appear in trailer sections. */
-int h3_validate_trailers(const h3_qpack_field *f, size_t n, h3_msg_info *out)
+int h3_validate_trailers(const h3_field *f, size_t n, h3_msg_info *out)
 {
-    const h3_qpack_field *status, *host;
+    const h3_field *status, *host;
     return scan(f, n, SEC_TRAILERS, out, &status, &host);
 }

@@ -16,7 +16,7 @@
     int status;               /* responses: :status, 100..599 */
     bool has_content_length;
     uint64_t content_length;
-    const h3_qpack_field *method, *scheme, *authority, *path, *protocol; /* NULL if absent */
+    const h3_field *method, *scheme, *authority, *path, *protocol; /* NULL if absent */
     size_t size; /* RFC 9114 §4.2.2: sum of name + value + 32 */
 } h3_msg_info;
 
@@ -38,9 +38,9 @@
  * no userinfo) and a :path starting with "/" ("*" only for OPTIONS).
  * Responses (§4.3.2): :status exactly once, three digits, 100-599, not 101.
  */
-int h3_validate_request(const h3_qpack_field *f, size_t n, bool connect_protocol_enabled,
+int h3_validate_request(const h3_field *f, size_t n, bool connect_protocol_enabled,
                         h3_msg_info *out);
-int h3_validate_response(const h3_qpack_field *f, size_t n, h3_msg_info *out);
-int h3_validate_trailers(const h3_qpack_field *f, size_t n, h3_msg_info *out);
+int h3_validate_response(const h3_field *f, size_t n, h3_msg_info *out);
+int h3_validate_trailers(const h3_field *f, size_t n, h3_msg_info *out);
 
 #endif

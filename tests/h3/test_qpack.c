@@ -258,7 +258,7 @@ typedef struct got {
     char text[512];
 } got;
 
-static int on_section(void *user, uint64_t stream_id, const h3_qpack_field *f, size_t n)
+static int on_section(void *user, uint64_t stream_id, const h3_field *f, size_t n)
 {
     got *g = user;
     size_t used = 0;
@@ -543,9 +543,9 @@ static void test_decoder_alloc_failures(void **state)
 
 /* ---- encoder ---- */
 
-static h3_qpack_field F(const char *n, const char *v)
+static h3_field F(const char *n, const char *v)
 {
-    h3_qpack_field f = {(const uint8_t *)n, strlen(n), (const uint8_t *)v, strlen(v)};
+    h3_field f = {(const uint8_t *)n, strlen(n), (const uint8_t *)v, strlen(v)};
     return f;
 }
 
@@ -556,7 +556,7 @@ static void test_encoder_static_only(void **state)
     test_env_init(&t, 11);
     h3_qpack_encoder *enc = h3_qpack_encoder_new(&t.env, 4096);
     /* before SETTINGS: static table and literals only */
-    h3_qpack_field f[] = {F(":method", "GET"), F(":path", "/index.html"), F("x-a", "b")};
+    h3_field f[] = {F(":method", "GET"), F(":path", "/index.html"), F("x-a", "b")};
     uint8_t out[128];
     size_t n;
     assert_int_equal(h3_qpack_encode(enc, 0, f, 3, out, sizeof(out), &n), H3_QPACK_OK);
@@ -594,7 +594,7 @@ static void test_encoder_dynamic(void **state)
     uint8_t es[256], out[256];
     assert_int_equal(h3_qpack_encoder_drain(enc, es, sizeof(es)), 3);
     assert_memory_equal(es, "\x3f\xbd\x01", 3); /* capacity 220 */
-    h3_qpack_field f[] = {F(":authority", "www.example.com"), F("custom-key", "custom-value")};
+    h3_field f[] = {F(":authority", "www.example.com"), F("custom-key", "custom-value")};
     size_t n;
     /* first sighting: literals only (static name ref, literal name), nothing inserted */
     assert_int_equal(h3_qpack_encode(enc, 0, f, 2, out, sizeof(out), &n), H3_QPACK_OK);
@@ -610,7 +610,7 @@ static void test_encoder_dynamic(void **state)
     assert_int_equal(n, sizeof(want));
     assert_memory_equal(out, want, sizeof(want));
     /* RFC 9204 §7.1.3: authorization is never indexed, however often it is seen */
-    h3_qpack_field auth[] = {F("authorization", "secret"), F("x-token", "secret")};
+    h3_field auth[] = {F("authorization", "secret"), F("x-token", "secret")};
     for (int k = 0; k < 3; k++) {
         assert_int_equal(h3_qpack_encode(enc, 4, auth, 1, out, sizeof(out), &n), H3_QPACK_OK);
         /* 0x70 | 15, 84 - 15: literal with static name ref 84 and N = 1 */
@@ -699,7 +699,7 @@ static void test_encoder_pins_referenced_entries(void **state)
     uint64_t sent = 0;
     for (int i = 0; i < 12; i++) {
         /* each value twice: the second sighting inserts it while room is left */
-        h3_qpack_field f = F("k", vals[i / 2]);
+        h3_field f = F("k", vals[i / 2]);
         assert_int_equal(h3_qpack_encode(enc, 4 * (uint64_t)i, &f, 1, out, sizeof(out), &n),
                          H3_QPACK_OK);
         /* no acks at all: after two inserts, nothing may be evicted */
@@ -723,8 +723,8 @@ static void test_encoder_pins_referenced_entries(void **state)
 static void test_encoder_alloc_failures(void **state)
 {
     (void)state;
-    h3_qpack_field f[] = {F(":authority", "www.example.com"), F("custom-key", "custom-value"),
-                          F(":path", "/")};
+    h3_field f[] = {F(":authority", "www.example.com"), F("custom-key", "custom-value"),
+                    F(":path", "/")};
     size_t failures = 0;
     for (size_t k = 1; k < 24; k++) {
         test_env t;

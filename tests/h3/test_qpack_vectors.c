@@ -18,7 +18,7 @@
 /* ---- QIF input files: one field line per line, an empty line ends a set ---- */
 
 typedef struct qif_set {
-    h3_qpack_field *fields;
+    h3_field *fields;
     size_t count;
 } qif_set;
 
@@ -36,7 +36,7 @@ static void qif_parse(qif *q, uint8_t *text, size_t len)
     for (size_t i = 0; i < len; i++)
         lines += q->text[i] == '\n';
     q->sets = calloc(lines + 1, sizeof(qif_set));
-    h3_qpack_field *all = calloc(lines + 1, sizeof(h3_qpack_field));
+    h3_field *all = calloc(lines + 1, sizeof(h3_field));
     assert_non_null(q->sets);
     assert_non_null(all);
     q->nsets = 0;
@@ -59,7 +59,7 @@ static void qif_parse(qif *q, uint8_t *text, size_t len)
                 cur = &q->sets[q->nsets++];
                 cur->fields = &all[nf];
             }
-            h3_qpack_field *f = &all[nf++];
+            h3_field *f = &all[nf++];
             f->name = (const uint8_t *)p;
             f->name_len = (size_t)(tab - p);
             f->value = (const uint8_t *)tab + 1;
@@ -95,7 +95,7 @@ typedef struct expect {
     size_t ndone;
 } expect;
 
-static void check_fields(const qif_set *want, const h3_qpack_field *got, size_t count)
+static void check_fields(const qif_set *want, const h3_field *got, size_t count)
 {
     assert_int_equal(count, want->count);
     for (size_t i = 0; i < count; i++) {
@@ -107,7 +107,7 @@ static void check_fields(const qif_set *want, const h3_qpack_field *got, size_t 
     }
 }
 
-static int on_section(void *user, uint64_t stream_id, const h3_qpack_field *fields, size_t count)
+static int on_section(void *user, uint64_t stream_id, const h3_field *fields, size_t count)
 {
     expect *e = user;
     size_t k = 0;
@@ -346,14 +346,13 @@ static size_t parse_appendix_b(rfc_step *steps, size_t max)
 
 typedef struct rfc_seen {
     uint64_t stream_id;
-    h3_qpack_field fields[4];
+    h3_field fields[4];
     char store[256];
     size_t count;
     int calls;
 } rfc_seen;
 
-static int on_rfc_section(void *user, uint64_t stream_id, const h3_qpack_field *fields,
-                          size_t count)
+static int on_rfc_section(void *user, uint64_t stream_id, const h3_field *fields, size_t count)
 {
     rfc_seen *s = user;
     size_t used = 0;
@@ -435,7 +434,7 @@ static void test_rfc9204_appendix_b(void **state)
                                            {"custom-key", "custom-value"},
                                            {":authority", "www.example.com"},
                                            {"custom-key", "custom-value2"}};
-    h3_qpack_field f;
+    h3_field f;
     assert_int_equal(h3_qpack_decoder_entry(dec, 0, &f), -1);
     size_t size = 0;
     for (uint64_t abs = 1; abs <= 4; abs++) {

@@ -11,7 +11,7 @@
 #define OK 0
 #define BAD H3_WIRE_ERROR(H3_MESSAGE_ERROR)
 
-static size_t fields(h3_qpack_field *out, const char *const *kv)
+static size_t fields(h3_field *out, const char *const *kv)
 {
     size_t n = 0;
     while (kv[2 * n] != NULL) {
@@ -26,14 +26,14 @@ static size_t fields(h3_qpack_field *out, const char *const *kv)
 
 static int req(bool ecp, const char *const *kv, h3_msg_info *info)
 {
-    h3_qpack_field f[32];
+    h3_field f[32];
     size_t n = fields(f, kv);
     return h3_validate_request(f, n, ecp, info);
 }
 
 static int resp(const char *const *kv, h3_msg_info *info)
 {
-    h3_qpack_field f[32];
+    h3_field f[32];
     size_t n = fields(f, kv);
     return h3_validate_response(f, n, info);
 }
@@ -160,7 +160,7 @@ static void test_trailers(void **state)
 {
     (void)state;
     h3_msg_info i;
-    h3_qpack_field f[4];
+    h3_field f[4];
     size_t n = fields(f, (const char *const[]){"x-sum", "1", "grpc-status", "0", NULL});
     assert_int_equal(h3_validate_trailers(f, n, &i), OK);
     assert_int_equal(h3_validate_trailers(f, 0, &i), OK);
