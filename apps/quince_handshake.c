@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/backend.h"
+#include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "io/env.h"
 
@@ -113,48 +113,33 @@ int main(int argc, char **argv)
     (void)argv;
 
     /* A fresh ECDSA P-256 certificate valid 13 days, as the server will use. */
-    crypto_cert_params cp = {.common_name = "quince",
-                             .dns_name = "localhost",
-                             .ip_address = "127.0.0.1",
-                             .not_before_unix = now - 3600,
-                             .not_after_unix = now + 13 * 86400};
-    uint8_t *der = NULL, *key_der = NULL;
-    size_t der_len = 0, key_der_len = 0;
-    crypto_privkey *key = NULL;
-    if (crypto_cert_generate(env, &cp, &der, &der_len, &key_der, &key_der_len, &key) < 0) {
+    crypto_short_lived_cert cert;
+    if (crypto_short_lived_cert_generate(env, "localhost", now, 13, &cert) < 0) {
         fprintf(stderr, "certificate generation failed\n");
         return 1;
     }
-    static uint8_t pins[1][32];
-    uint8_t *pin = pins[0];
-    crypto_hash(CRYPTO_HASH_SHA256, der, der_len, pin);
     printf("server certificate: ECDSA P-256, 13 days, sha256 ");
-    for (int i = 0; i < 32; i++)
-        printf("%02x", pin[i]);
+    for (int i = 0; i < CRYPTO_SHA256_LEN; i++)
+        printf("%02x", cert.sha256[i]);
     printf("\n\n");
 
     static side client = {.name = "client"}, server = {.name = "server"};
     client.peer = &server;
     server.peer = &client;
     const uint8_t tp[] = {0x04, 0x04, 0x80, 0x10, 0x00, 0x00}; /* initial_max_data = 1 MiB */
-    const uint8_t *chain[] = {der};
-    size_t chain_lens[] = {der_len};
 
     crypto_tls_config ccfg = {.alpn = alpn,
                               .server_name = "localhost",
                               .verify_mode = CRYPTO_VERIFY_PINNED,
-                              .pinned_sha256 = (const uint8_t(*)[32])pins,
+                              .pinned_sha256 = (const uint8_t(*)[32])cert.sha256,
                               .pinned_count = 1,
                               .transport_params = tp,
                               .transport_params_len = sizeof(tp)};
     crypto_tls_config scfg = {.is_server = true,
                               .alpn = alpn,
-                              .cert_chain = chain,
-                              .cert_chain_lens = chain_lens,
-                              .cert_chain_count = 1,
-                              .private_key = key,
                               .transport_params = tp,
                               .transport_params_len = sizeof(tp)};
+    crypto_tls_config_set_credentials(&scfg, &cert.chain, cert.key);
     crypto_tls_callbacks ccb = {
         .user = &client, .send = on_send, .set_secret = on_secret, .peer_transport_params = on_tp};
     crypto_tls_callbacks scb = {
@@ -177,8 +162,6 @@ int main(int argc, char **argv)
                crypto_tls_group(client.tls), crypto_tls_alpn(client.tls));
     crypto_tls_free(client.tls);
     crypto_tls_free(server.tls);
-    crypto_privkey_free(env, key);
-    quince_env_free(env, der);
-    quince_env_free(env, key_der);
+    crypto_short_lived_cert_free(env, &cert);
     return ok ? 0 : 1;
 }

@@ -12,7 +12,6 @@
 #include "apps/app_util.h"
 #include "apps/wt_demo.h"
 #include "apps/h3_server.h"
-#include "crypto/backend.h"
 #include "io/env.h"
 #include "io/loop.h"
 #include "io/serve.h"

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/backend.h"
+#include "crypto/crypto.h"
+#include "crypto/tls.h"
 #include "io/bridge.h"
 #include "io/env.h"
 
@@ -23,17 +24,16 @@ struct io_server {
     io_tx *tx[IO_SERVE_MAX_SOCKETS];
     size_t nsock;
     size_t budget;
-    /* The certificate chain (DER) and its key, referenced by the TLS config. */
-    uint8_t **ders;
-    size_t *lens;
-    size_t nders;
+    /* The certificate chain (DER, leaf first) and its key, referenced by the
+     * TLS config: parsed from the files, or the generated one. */
+    crypto_cert_chain chain;
     uint8_t *gen_der, *gen_key_der;
     size_t gen_len, gen_key_len;
     const uint8_t *gen_chain[1];
     size_t gen_chain_len[1];
     crypto_privkey *key;
     bool generated;
-    uint8_t sha256[32];
+    uint8_t sha256[CRYPTO_SHA256_LEN];
     char sha256_hex[65];
 };
 
@@ -111,9 +111,7 @@ static int load_cert(io_server *s, const char *cert_file, const char *key_file)
     uint8_t *kpem = read_file(key_file, &klen);
     int rc = IO_ERR_CERT;
     if (cpem != NULL && kpem != NULL) {
-        int n = crypto_x509_parse_chain(&s->env, cpem, clen, &s->ders, &s->lens);
-        if (n > 0)
-            s->nders = (size_t)n;
+        int n = crypto_cert_chain_parse(&s->env, cpem, clen, &s->chain);
         s->key = crypto_privkey_parse(&s->env, kpem, klen);
         if (n > 0 && s->key != NULL)
             rc = IO_OK;
@@ -149,6 +147,7 @@ static int generate_cert(io_server *s)
         return IO_ERR_CERT;
     s->gen_chain[0] = s->gen_der;
     s->gen_chain_len[0] = s->gen_len;
+    s->chain = (crypto_cert_chain){.certs = s->gen_chain, .lens = s->gen_chain_len, .count = 1};
     s->generated = true;
     return IO_OK;
 }
@@ -200,9 +199,7 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
         io_server_free(s);
         return rc;
     }
-    const uint8_t *leaf = s->generated ? s->gen_der : s->ders[0];
-    size_t leaf_len = s->generated ? s->gen_len : s->lens[0];
-    crypto_hash(CRYPTO_HASH_SHA256, leaf, leaf_len, s->sha256);
+    crypto_hash(CRYPTO_HASH_SHA256, s->chain.certs[0], s->chain.lens[0], s->sha256);
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < 32; i++) {
         s->sha256_hex[2 * i] = digits[s->sha256[i] >> 4];
@@ -212,10 +209,7 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = true;
-    bc.quic.tls.cert_chain = s->generated ? s->gen_chain : (const uint8_t *const *)s->ders;
-    bc.quic.tls.cert_chain_lens = s->generated ? s->gen_chain_len : s->lens;
-    bc.quic.tls.cert_chain_count = s->generated ? 1 : s->nders;
-    bc.quic.tls.private_key = s->key;
+    crypto_tls_config_set_credentials(&bc.quic.tls, &s->chain, s->key);
     s->bs = bind_server_new(&s->env, &bc);
     if (s->bs == NULL) {
         io_server_free(s);
@@ -269,8 +263,8 @@ void io_server_free(io_server *s)
     if (s->own_loop)
         io_loop_destroy(s->loop);
     crypto_privkey_free(&s->env, s->key);
-    if (s->ders != NULL)
-        crypto_x509_der_free(&s->env, s->ders, s->lens, s->nders);
+    if (!s->generated)
+        crypto_cert_chain_free(&s->env, &s->chain);
     quince_env_free(&s->env, s->gen_der);
     quince_env_free(&s->env, s->gen_key_der);
     free(s);
