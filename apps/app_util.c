@@ -1,4 +1,4 @@
-/* Shared pieces of the command-line apps: the loop, files, options and output. */
+/* Shared pieces of the command-line apps: files, options and output. */
 #include "apps/app_util.h"
 
 #include <stdio.h>
@@ -60,16 +60,4 @@ void app_hex(const uint8_t *in, size_t len, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * len] = '\0';
-}
-
-bool app_loop_open(io_loop **loop, const io_endpoint_ops *ops, void *user, io_endpoint **ep,
-                   io_udp *sock, const char *prog)
-{
-    if (io_loop_create(loop, NULL) != IO_OK || io_loop_catch_signals(*loop) != IO_OK ||
-        io_loop_add_endpoint(*loop, ops, user, ep) != IO_OK ||
-        io_loop_add_socket(*loop, *ep, sock) != IO_OK) {
-        fprintf(stderr, "%s: event loop setup failed\n", prog);
-        return false;
-    }
-    return true;
 }

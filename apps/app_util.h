@@ -1,4 +1,4 @@
-/* Shared pieces of the command-line apps: the loop, files, options and output. */
+/* Shared pieces of the command-line apps: files, options and output. */
 #ifndef APPS_APP_UTIL_H
 #define APPS_APP_UTIL_H
 
@@ -6,17 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/loop.h"
-#include "io/udp.h"
-
-/* The io <-> QUIC bridge (addresses, the send queue, receive and send for a
- * bind_conn or bind_server) is io/bridge.h; URLs are split by io_url_split
- * (io/connect.h). */
-
-/* Create a loop that catches SIGINT/SIGTERM, with one endpoint (ops, user) on
- * sock. False, after a message starting with prog, on any failure. */
-bool app_loop_open(io_loop **loop, const io_endpoint_ops *ops, void *user, io_endpoint **ep,
-                   io_udp *sock, const char *prog);
+/* The loop, the sockets and the connection are io/'s: io_server (io/serve.h)
+ * and io_client (io/connect.h, which also splits URLs). */
 
 /* Read a whole file (at most max bytes) into a malloc'd buffer. */
 uint8_t *app_read_file(const char *path, size_t max, size_t *len);

@@ -1,20 +1,17 @@
-/* quince-client: downloads URLs over one QUIC connection with hq-interop (HTTP/0.9 over QUIC). */
-#include <netdb.h>
+/* quince-client: downloads URLs over one QUIC connection (io_client) with HTTP/3 or hq-interop
+ * (HTTP/0.9 over QUIC); --webtransport: the WebTransport checks (apps/wt_client.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "apps/app_util.h"
-#include "io/bridge.h"
-#include "io/connect.h"
-#include "bind/bind.h"
-#include "apps/wt_client.h"
 #include "apps/h3_client.h"
-#include "crypto/backend.h"
+#include "apps/wt_client.h"
+#include "bind/bind.h"
+#include "crypto/crypto.h"
+#include "io/connect.h"
 #include "io/env.h"
 #include "io/loop.h"
-#include "io/udp.h"
 #include "quic/quic.h"
 
 /*
@@ -36,13 +33,9 @@ typedef struct download {
 } download;
 
 typedef struct client {
-    bind_conn *bc;
-    quic_conn *conn; /* bc's */
-    h3cli *h3;       /* ALPN h3: HTTP/3 requests (apps/h3_client.c) instead of hq-interop */
-    io_udp sock;
-    io_loop *loop;
-    io_endpoint *ep;
-    io_tx tx;
+    io_client *client; /* the socket, the loop and the bind_conn (io/connect.h) */
+    quic_conn *conn;   /* the bind_conn's */
+    h3cli *h3;         /* ALPN h3: HTTP/3 requests (apps/h3_client.c) instead of hq-interop */
     download *dls;
     size_t ndl, ndone;
     uint64_t deadline;
@@ -210,90 +203,59 @@ static uint64_t body_bytes(const client *c)
     return n;
 }
 
-static void on_datagrams(void *user, const io_batch *b)
+/*
+ * The application's turn, after each turn of the loop (io_client owns the
+ * socket, the loop and the binding; it sends what this queued at the start of
+ * the next turn): requests once the handshake is done and as the peer's
+ * stream limit grows, a key update mid-transfer, the close once every download
+ * ended. Returns false when the run is over.
+ */
+static bool step(client *c, uint64_t now)
 {
-    client *c = user;
-    io_bridge_conn_recv(c->bc, b);
-}
-
-static void on_timeout(void *user, uint64_t now)
-{
-    client *c = user;
     if (now >= c->deadline) {
         fprintf(stderr, "quince-client: timed out\n");
         c->failed = true;
-        io_loop_stop(c->loop);
-        return;
+        return false;
     }
-    if (c->close_deadline != 0 && now >= c->close_deadline) {
-        io_loop_stop(c->loop);
-        return;
+    if (c->close_deadline != 0 && now >= c->close_deadline)
+        return false;
+    if (c->h3 != NULL) {
+        h3cli_process(c->h3);
+        c->handshake_done = h3cli_handshake_done(c->h3);
+        c->ndone = h3cli_done(c->h3);
+        if (h3cli_closed(c->h3, NULL))
+            c->closing = true;
+    } else if (c->handshake_done && !c->closing) {
+        start_requests(c);
     }
-    /* The loop also wakes for our own deadlines: only a due timer reaches the core. */
-    if (bind_conn_next_timeout(c->bc) <= now)
-        bind_conn_on_timeout(c->bc, now);
+    /* Mid-transfer: once response bytes flow, or at the latest before closing. */
+    if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
+        (body_bytes(c) > 0 || c->ndone == c->ndl) && quic_conn_key_update(c->conn) == 0) {
+        c->key_update_done = true;
+        if (c->verbose)
+            fprintf(stderr, "quince-client: key update initiated\n");
+    }
+    if (!c->closing && c->ndone == c->ndl) {
+        quic_conn_close(c->conn, 0, "done", now);
+        c->closing = true;
+    }
+    if (c->closing && c->close_deadline == 0)
+        c->close_deadline = now + 1000000;
+    if (c->closing && quic_conn_is_closed(c->conn))
+        return false;
+    io_client_kick(c->client);
+    return true;
 }
 
-static uint64_t flush(void *user, uint64_t now)
+/* Milliseconds (rounded up) until our own next deadline: the loop wakes for
+ * the connection's timers by itself. */
+static int wait_ms(const client *c, uint64_t now)
 {
-    client *c = user;
-    bool blocked = io_tx_pending(&c->tx) && io_tx_flush(&c->tx) == 1;
-    if (blocked)
-        io_endpoint_want_write(c->ep, &c->sock);
-    bool more = false; /* the round limit ended the loop with datagrams still coming */
-    for (int round = 0; !blocked; round++) {
-        if (round == 64) {
-            more = true;
-            break;
-        }
-        if (c->h3 != NULL) {
-            h3cli_process(c->h3);
-            c->handshake_done = h3cli_handshake_done(c->h3);
-            c->ndone = h3cli_done(c->h3);
-            if (h3cli_closed(c->h3, NULL))
-                c->closing = true;
-        } else if (c->handshake_done && !c->closing) {
-            start_requests(c);
-        }
-        /* Mid-transfer: once response bytes flow, or at the latest before closing. */
-        if (c->want_key_update && !c->key_update_done && c->handshake_done && !c->closing &&
-            (body_bytes(c) > 0 || c->ndone == c->ndl) && quic_conn_key_update(c->conn) == 0) {
-            c->key_update_done = true;
-            if (c->verbose)
-                fprintf(stderr, "quince-client: key update initiated\n");
-        }
-        if (!c->closing && c->ndone == c->ndl) {
-            quic_conn_close(c->conn, 0, "done", now);
-            c->closing = true;
-        }
-        if (c->closing && c->close_deadline == 0)
-            c->close_deadline = now + 1000000;
-        size_t queued = 0;
-        uint8_t *p;
-        while ((p = io_tx_reserve(&c->tx)) != NULL) {
-            quic_addr to;
-            int n = bind_conn_send(c->bc, &to, p, IO_TX_DGRAM_CAP, now);
-            if (n <= 0)
-                break;
-            io_tx_commit(&c->tx, (size_t)n, &to);
-            queued++;
-        }
-        if (io_tx_flush(&c->tx) == 1) {
-            io_endpoint_want_write(c->ep, &c->sock);
-            blocked = true;
-            break;
-        }
-        if (queued == 0)
-            break;
-    }
-    if (c->closing && quic_conn_is_closed(c->conn))
-        io_loop_stop(c->loop);
-    uint64_t t = quic_conn_next_timeout(c->conn);
-    if (c->deadline < t)
-        t = c->deadline;
+    uint64_t t = c->deadline;
     if (c->close_deadline != 0 && c->close_deadline < t)
         t = c->close_deadline;
-    return more ? now : t;
+    uint64_t ms = t > now ? (t - now + 999) / 1000 : 0;
+    return ms > 60000 ? 60000 : (int)ms;
 }
 
 int main(int argc, char **argv)
@@ -387,34 +349,6 @@ int main(int argc, char **argv)
         snprintf(d->out_path, olen, "%s/%s", out_dir, seg);
     }
 
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
-    if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) {
-        fprintf(stderr, "quince-client: cannot resolve %s\n", host);
-        return 1;
-    }
-    /* IPv4 first: "localhost" is often ::1 first, and the server's default is 127.0.0.1. */
-    const struct addrinfo *pick = res;
-    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-    }
-    io_addr remote_io;
-    memset(&remote_io, 0, sizeof(remote_io));
-    memcpy(&remote_io.ss, pick->ai_addr, pick->ai_addrlen);
-    remote_io.len = pick->ai_addrlen;
-    freeaddrinfo(res);
-
-    /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
-    io_udp_config ucfg = {.disable_gso = no_gso};
-    int rc = io_udp_open(&c->sock, io_addr_family(&remote_io) == AF_INET6 ? "[::]:0" : "0.0.0.0:0",
-                         &ucfg);
-    if (rc != IO_OK) {
-        fprintf(stderr, "quince-client: socket: %s\n", io_strerror(rc));
-        return 1;
-    }
-
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
@@ -467,11 +401,7 @@ int main(int argc, char **argv)
         }
     }
 
-    quic_addr local, remote;
-    io_addr_to_quic(&c->sock.local, &local);
-    io_addr_to_quic(&remote_io, &remote);
-    uint64_t now = io_now_us();
-    c->deadline = now + timeout_us;
+    c->deadline = io_now_us() + timeout_us;
     if (strcmp(alpn_name, "h3") == 0) {
         /* RFC 9114 §3.2: :authority is the URL's host and port. */
         char authority[300];
@@ -489,30 +419,40 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    bind_config bcfg;
-    bind_config_init(&bcfg, false);
-    bcfg.quic = cfg;
-    bcfg.h3 = false;
+    io_client_config cc;
+    io_client_config_init(&cc);
+    cc.env = &ienv.env;
+    /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
+    cc.udp.disable_gso = no_gso;
+    cc.bind.quic = cfg;
+    cc.bind.h3 = false;
     if (c->h3 != NULL)
-        h3cli_config(&bcfg);
-    bcfg.cb = (bind_callbacks){.user = c,
-                               .on_conn_new = on_conn_new,
-                               .on_handshake_done = on_handshake_done,
-                               .on_closed = on_closed,
-                               .on_quic_event = on_quic_event};
-    c->bc = bind_conn_client_new(&ienv.env, &bcfg, &local, &remote, now);
-    if (c->bc == NULL) {
-        fprintf(stderr, "quince-client: cannot create the connection\n");
+        h3cli_config(&cc.bind);
+    cc.bind.cb = (bind_callbacks){.user = c,
+                                  .on_conn_new = on_conn_new,
+                                  .on_handshake_done = on_handshake_done,
+                                  .on_closed = on_closed,
+                                  .on_quic_event = on_quic_event};
+    /* The first URL names the server for all (they were checked to agree). */
+    int rc = io_client_new(&c->client, NULL, urls[0], &cc);
+    if (rc != IO_OK) {
+        if (rc == IO_ERR_RESOLVE)
+            fprintf(stderr, "quince-client: cannot resolve %s\n", host);
+        else if (rc == IO_ERR_CONFIG)
+            fprintf(stderr, "quince-client: cannot create the connection\n");
+        else
+            fprintf(stderr, "quince-client: cannot connect: %s\n", io_strerror(rc));
         return 1;
     }
-    io_tx_init(&c->tx, &c->sock);
-    static const io_endpoint_ops ops = {
-        .on_datagrams = on_datagrams, .on_timeout = on_timeout, .flush = flush};
-    if (!app_loop_open(&c->loop, &ops, c, &c->ep, &c->sock, "quince-client"))
-        return 1;
-    io_endpoint_kick(c->ep);
-    int sig = io_loop_run(c->loop);
-    if (sig > 0) {
+    /* io_client_run, with our step after each turn. */
+    io_loop *loop = io_client_loop(c->client);
+    int turn = 1; /* io_loop_run_once: 1 go on, a caught signal's number, or an error */
+    while (turn == 1 && step(c, io_now_us()))
+        turn = io_loop_run_once(loop, wait_ms(c, io_now_us()));
+    if (turn < 0) {
+        fprintf(stderr, "quince-client: event loop: %s\n", io_strerror(turn));
+        c->failed = true;
+    } else if (turn > 1) {
         fprintf(stderr, "quince-client: interrupted\n");
         c->failed = true;
     }
@@ -549,10 +489,8 @@ int main(int argc, char **argv)
     }
     bool success = !c->failed && ok == c->ndl;
 
-    bind_conn_free(c->bc);
+    io_client_free(c->client);
     h3cli_free(c->h3);
-    io_loop_destroy(c->loop);
-    io_udp_close(&c->sock);
     if (store != NULL)
         crypto_x509_store_free(&ienv.env, store);
     io_env_cleanup(&ienv);
