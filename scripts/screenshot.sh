@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Takes a screenshot of the WebTransport demo page in headless Chromium after it
-# connected: starts quince-server (demo mode), loads the page with ?demo=1 (it draws a
-# spiral and posts two chat messages), and writes a PNG.
+# connected: starts quince-server with the demo page (--demo-http, on a free TCP port;
+# WebTransport on a free UDP port of 127.0.0.1), loads the page with ?demo=1 (it draws
+# a spiral and posts two chat messages), and writes a PNG.
 # Usage: scripts/screenshot.sh [OUT.png] [QUINCE_SERVER]
 # Prints "page: connected" when the page's status said so (checked with --dump-dom).
 set -euo pipefail
@@ -17,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server" --demo --listen 127.0.0.1:0 --http 127.0.0.1:0 --timeout 120 >"$work/server.txt" 2>&1 &
+"$server" --listen 127.0.0.1:0 --demo-http 127.0.0.1:0 --timeout 120 >"$work/server.txt" 2>&1 &
 srv_pid=$!
 for _ in $(seq 100); do
   grep -q '^http-port:' "$work/server.txt" && break
