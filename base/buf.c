@@ -23,8 +23,7 @@ QUINCE_API bool quince_buf_reserve(quince_buf *b, const quince_env *env, size_t 
     return true;
 }
 
-QUINCE_API bool quince_buf_append(quince_buf *b, const quince_env *env, const void *src,
-                                  size_t len)
+QUINCE_API bool quince_buf_append(quince_buf *b, const quince_env *env, const void *src, size_t len)
 {
     if (len == 0)
         return true;

@@ -70,8 +70,7 @@ static inline bool quince_get_u32(quince_reader *r, uint32_t *v)
 {
     if (quince_reader_left(r) < 4)
         return false;
-    *v = ((uint32_t)r->p[0] << 24) | ((uint32_t)r->p[1] << 16) | ((uint32_t)r->p[2] << 8) |
-         r->p[3];
+    *v = ((uint32_t)r->p[0] << 24) | ((uint32_t)r->p[1] << 16) | ((uint32_t)r->p[2] << 8) | r->p[3];
     r->p += 4;
     return true;
 }

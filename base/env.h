@@ -1,4 +1,5 @@
-/* The injected environment: memory, randomness, clocks and log sinks (docs/ARCHITECTURE.md "sans-I/O"). */
+/* The injected environment: memory, randomness, clocks and log sinks (docs/ARCHITECTURE.md
+ * "sans-I/O"). */
 #ifndef BASE_ENV_H
 #define BASE_ENV_H
 

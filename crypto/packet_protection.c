@@ -71,7 +71,8 @@ void crypto_pp_clear(crypto_pp *pp, const quince_env *env)
 }
 
 /* Key and IV from secret; the HP context from hp_key. */
-static int pp_build(crypto_pp *pp, const quince_env *env, const pp_version *v, const uint8_t *hp_key)
+static int pp_build(crypto_pp *pp, const quince_env *env, const pp_version *v,
+                    const uint8_t *hp_key)
 {
     uint8_t key[CRYPTO_AEAD_MAX_KEY_LEN];
     size_t key_len = crypto_aead_key_len(pp->aead_alg);
@@ -331,8 +332,9 @@ uint64_t crypto_pp_integrity_limit(crypto_aead_alg aead)
 }
 
 /* RFC 9001 §5.8, RFC 9369 §3.3.3 */
-int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
-                     const uint8_t *retry, size_t retry_len, uint8_t tag[CRYPTO_RETRY_TAG_LEN])
+int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid,
+                     size_t odcid_len, const uint8_t *retry, size_t retry_len,
+                     uint8_t tag[CRYPTO_RETRY_TAG_LEN])
 {
     const pp_version *v = find_version(version);
     if (v == NULL)

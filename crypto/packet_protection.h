@@ -154,8 +154,9 @@ uint64_t crypto_pp_integrity_limit(crypto_aead_alg aead);
  * tag, retry_len bytes). The pseudo-packet is assembled in an env
  * allocation. odcid_len is at most 20.
  */
-int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid, size_t odcid_len,
-                     const uint8_t *retry, size_t retry_len, uint8_t tag[CRYPTO_RETRY_TAG_LEN]);
+int crypto_retry_tag(const quince_env *env, uint32_t version, const uint8_t *odcid,
+                     size_t odcid_len, const uint8_t *retry, size_t retry_len,
+                     uint8_t tag[CRYPTO_RETRY_TAG_LEN]);
 /* Check the last 16 bytes of a whole Retry packet: 0 or CRYPTO_ERR_DECRYPT. */
 int crypto_retry_verify(const quince_env *env, uint32_t version, const uint8_t *odcid,
                         size_t odcid_len, const uint8_t *packet, size_t len);

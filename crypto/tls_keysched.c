@@ -42,8 +42,8 @@ int crypto_tls_transcript_add(const quince_env *env, crypto_tls_transcript *t, c
 }
 
 /* RFC 8446 §4.4.1 */
-int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
-                                 bool hrr)
+int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t,
+                                 crypto_hash_alg alg, bool hrr)
 {
     if (t->ctx != NULL)
         return CRYPTO_ERR_INTERNAL;

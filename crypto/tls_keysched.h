@@ -29,8 +29,8 @@ int crypto_tls_transcript_add(const quince_env *env, crypto_tls_transcript *t, c
                               size_t len);
 /* Choose the hash. With hrr, the buffered ClientHello1 becomes
  * message_hash(Hash(ClientHello1)) (RFC 8446 §4.4.1). Only once. */
-int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t, crypto_hash_alg alg,
-                                 bool hrr);
+int crypto_tls_transcript_select(const quince_env *env, crypto_tls_transcript *t,
+                                 crypto_hash_alg alg, bool hrr);
 bool crypto_tls_transcript_selected(const crypto_tls_transcript *t);
 /* Transcript-Hash of everything added so far. */
 int crypto_tls_transcript_hash(const crypto_tls_transcript *t, uint8_t *out);

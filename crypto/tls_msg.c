@@ -139,7 +139,8 @@ static bool check_key_share_list(crypto_tls_span list)
     quince_reader r = quince_reader_init(list.p, list.len);
     while (!quince_reader_empty(&r)) {
         uint16_t group, len;
-        if (!quince_get_u16(&r, &group) || !quince_get_u16(&r, &len) || len == 0 || !quince_skip(&r, len))
+        if (!quince_get_u16(&r, &group) || !quince_get_u16(&r, &len) || len == 0 ||
+            !quince_skip(&r, len))
             return false;
     }
     return true;

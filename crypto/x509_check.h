@@ -34,13 +34,13 @@ bool crypto_der_get_tlv(quince_reader *r, uint8_t *tag, quince_reader *content, 
 
 /* The fields of a certificate (RFC 5280 §4.1) the checks need; spans point into the DER. */
 typedef struct crypto_x509_info {
-    quince_reader tbs;    /* TBSCertificate, whole element */
-    quince_reader spki;   /* SubjectPublicKeyInfo, whole element */
+    quince_reader tbs;  /* TBSCertificate, whole element */
+    quince_reader spki; /* SubjectPublicKeyInfo, whole element */
     int64_t not_before; /* Unix seconds */
     int64_t not_after;
     bool has_san;
     quince_reader san; /* GeneralNames content (a walk of GeneralName TLVs) */
-    bool is_ca;      /* basicConstraints cA */
+    bool is_ca;        /* basicConstraints cA */
 } crypto_x509_info;
 
 /* RFC 5280 §4.1. 0 or CRYPTO_ERR_PARSE; trailing bytes after the certificate are an error. */

@@ -58,8 +58,8 @@ static bool long_header(const uint8_t *p, size_t len, uint32_t version, size_t *
     bool retry = version == CRYPTO_QUIC_V1 ? type == 3 : type == 0;
     if (retry)
         return false;
-    if (!quince_get_u8(&r, &l) || l > 20 || !quince_skip(&r, l) || !quince_get_u8(&r, &l) || l > 20 ||
-        !quince_skip(&r, l))
+    if (!quince_get_u8(&r, &l) || l > 20 || !quince_skip(&r, l) || !quince_get_u8(&r, &l) ||
+        l > 20 || !quince_skip(&r, l))
         return false;
     if (initial && (!quince_get_varint(&r, &token_len) || !quince_skip(&r, (size_t)token_len)))
         return false;

@@ -61,8 +61,9 @@ static size_t parse_certificate(const uint8_t *data, size_t size, const uint8_t 
     uint8_t ctx_len;
     uint32_t list_len;
     quince_reader list;
-    if (!quince_get_u8(&r, &ctx_len) || !quince_skip(&r, ctx_len) || !quince_get_u24(&r, &list_len) ||
-        !quince_get_sub(&r, list_len, &list) || !quince_reader_empty(&r))
+    if (!quince_get_u8(&r, &ctx_len) || !quince_skip(&r, ctx_len) ||
+        !quince_get_u24(&r, &list_len) || !quince_get_sub(&r, list_len, &list) ||
+        !quince_reader_empty(&r))
         return 0;
     size_t n = 0;
     while (!quince_reader_empty(&list)) {

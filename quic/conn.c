@@ -249,9 +249,7 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
     quic_recovery_discard_space(&c->rec, space, now);
-    quince_env_free(c->env, sp->csend.buf);
-    sp->csend.buf = NULL;
-    sp->csend.len = sp->csend.cap = 0;
+    quince_buf_free(&sp->csend.data, c->env);
     quic_ranges_free(&sp->csend.retx);
     quic_ranges_free(&sp->csend.acked);
     quic_stream_buf_free(&sp->crecv);
@@ -268,18 +266,9 @@ static int tls_send(void *user, crypto_level level, const uint8_t *data, size_t 
         return CRYPTO_ERR_INTERNAL;
     if (len == 0)
         return 0;
-    if (cs->len + len > cs->cap) {
-        size_t cap = cs->cap ? cs->cap : 2048;
-        while (cap < cs->len + len)
-            cap *= 2;
-        uint8_t *n = quince_env_realloc(c->env, cs->buf, cap);
-        if (n == NULL)
-            return CRYPTO_ERR_NOMEM;
-        cs->buf = n;
-        cs->cap = cap;
-    }
-    memcpy(cs->buf + cs->len, data, len);
-    cs->len += len;
+    /* Bounded by TLS: one flight of handshake messages (max_message_size each). */
+    if (!quince_buf_append(&cs->data, c->env, data, len))
+        return CRYPTO_ERR_NOMEM;
     return 0;
 }
 
@@ -533,8 +522,9 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
     return c;
 }
 
-quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config, const quic_addr *local,
-                            const quic_addr *remote, const uint8_t *data, size_t len, uint64_t now)
+quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
+                            const quic_addr *local, const quic_addr *remote, const uint8_t *data,
+                            size_t len, uint64_t now)
 {
     quic_pkt_parse_opts po = {.short_dcid_len = config != NULL ? config->cid_len : 0};
     quic_pkt_header h;
@@ -561,7 +551,7 @@ void quic_conn_free(quic_conn *c)
     const quince_env *env = c->env;
     for (int i = 0; i < SP_COUNT; i++) {
         quic_recovery_discard_space(&c->rec, i, c->last_now);
-        quince_env_free(env, c->sp[i].csend.buf);
+        quince_buf_free(&c->sp[i].csend.data, env);
         quic_ranges_free(&c->sp[i].csend.retx);
         quic_ranges_free(&c->sp[i].csend.acked);
         quic_stream_buf_free(&c->sp[i].crecv);

@@ -2,6 +2,7 @@
 #ifndef QUIC_CONN_INTERNAL_H
 #define QUIC_CONN_INTERNAL_H
 
+#include "base/buf.h"
 #include "crypto/packet_protection.h"
 #include "crypto/tls.h"
 #include "quic/ack_tracker.h"
@@ -62,8 +63,7 @@ typedef struct quic_sent_rec {
 
 /* CRYPTO data of one level: everything TLS wrote, kept until the level is discarded. */
 typedef struct quic_crypto_send {
-    uint8_t *buf;
-    size_t len, cap;
+    quince_buf data;   /* offset 0 is the level's first CRYPTO byte */
     uint64_t sent;     /* bytes sent at least once */
     quic_ranges retx;  /* lost ranges to resend */
     quic_ranges acked; /* acknowledged ranges: never resent */

@@ -63,7 +63,7 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
 static bool crypto_pending(const quic_conn *c, int space)
 {
     const quic_crypto_send *cs = &c->sp[space].csend;
-    return cs->sent < cs->len || !quic_ranges_empty(&cs->retx);
+    return cs->sent < cs->data.len || !quic_ranges_empty(&cs->retx);
 }
 
 static bool app_pending(const quic_conn *c)
@@ -114,19 +114,20 @@ static void write_crypto(quic_conn *c, int space, quince_writer *w, quic_frame_r
             quic_ranges_remove_below(&cs->retx, quic_ranges_at(&cs->retx, 0).end);
             continue;
         }
-        size_t fit = quic_frame_crypto_fit(quince_writer_left(w), r.start, (size_t)(r.end - r.start));
+        size_t fit =
+            quic_frame_crypto_fit(quince_writer_left(w), r.start, (size_t)(r.end - r.start));
         if (fit == 0)
             return;
-        if (!quic_frame_encode_crypto(w, r.start, cs->buf + r.start, fit))
+        if (!quic_frame_encode_crypto(w, r.start, cs->data.data + r.start, fit))
             return;
         put_rec(recs, n, (quic_frame_rec){.kind = REC_CRYPTO, .offset = r.start, .len = fit});
         quic_ranges_remove_below(&cs->retx, r.start + fit);
         *elic = true;
     }
-    if (cs->sent < cs->len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
-        size_t fit =
-            quic_frame_crypto_fit(quince_writer_left(w), cs->sent, (size_t)(cs->len - cs->sent));
-        if (fit > 0 && quic_frame_encode_crypto(w, cs->sent, cs->buf + cs->sent, fit)) {
+    if (cs->sent < cs->data.len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        size_t fit = quic_frame_crypto_fit(quince_writer_left(w), cs->sent,
+                                           (size_t)(cs->data.len - cs->sent));
+        if (fit > 0 && quic_frame_encode_crypto(w, cs->sent, cs->data.data + cs->sent, fit)) {
             put_rec(recs, n, (quic_frame_rec){.kind = REC_CRYPTO, .offset = cs->sent, .len = fit});
             cs->sent += fit;
             *elic = true;

@@ -122,8 +122,9 @@ bool quic_ack_iter_next(quic_ack_iter *it, quic_ack_range *out)
         return true;
     }
     uint64_t gap, len;
-    if (it->remaining == 0 || !quince_get_varint(&it->r, &gap) || !quince_get_varint(&it->r, &len) ||
-        it->next_largest < gap + 2 || it->next_largest - gap - 2 < len) {
+    if (it->remaining == 0 || !quince_get_varint(&it->r, &gap) ||
+        !quince_get_varint(&it->r, &len) || it->next_largest < gap + 2 ||
+        it->next_largest - gap - 2 < len) {
         it->done = true; /* only reachable for frames that decode rejected */
         return false;
     }
@@ -162,7 +163,8 @@ static int decode_body(quince_reader *r, quic_frame *f)
             return FE;
         return QUIC_OK;
     case QUIC_FT_CRYPTO: /* §19.6 */
-        if (!quince_get_varint(r, &f->u.crypto.offset) || !quince_get_varint(r, &f->u.crypto.length) ||
+        if (!quince_get_varint(r, &f->u.crypto.offset) ||
+            !quince_get_varint(r, &f->u.crypto.length) ||
             !get_bytes_v(r, f->u.crypto.length, &f->u.crypto.data))
             return FE;
         if (f->u.crypto.length > QUINCE_VARINT_MAX - f->u.crypto.offset)
@@ -326,8 +328,8 @@ static bool encode_ack_frame(quince_writer *w, const quic_frame_ack *a, uint64_t
         prev_smallest = rg.smallest;
     }
     if (ok && type == QUIC_FT_ACK_ECN)
-        ok =
-            quince_put_varint(w, a->ect0) && quince_put_varint(w, a->ect1) && quince_put_varint(w, a->ce);
+        ok = quince_put_varint(w, a->ect0) && quince_put_varint(w, a->ect1) &&
+             quince_put_varint(w, a->ce);
     return ok;
 }
 
@@ -380,7 +382,8 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     case QUIC_FT_DATA_BLOCKED:
         return quince_put_varint(w, t) && quince_put_varint(w, f->u.data_blocked.limit);
     case QUIC_FT_STREAM_DATA_BLOCKED:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.stream_data_blocked.stream_id) &&
+        return quince_put_varint(w, t) &&
+               quince_put_varint(w, f->u.stream_data_blocked.stream_id) &&
                quince_put_varint(w, f->u.stream_data_blocked.limit);
     case QUIC_FT_STREAMS_BLOCKED_BIDI:
     case QUIC_FT_STREAMS_BLOCKED_UNI:
@@ -403,7 +406,8 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     case QUIC_FT_PATH_RESPONSE:
         if (f->u.path.data == NULL)
             return fail(w);
-        return quince_put_varint(w, t) && quince_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
+        return quince_put_varint(w, t) &&
+               quince_put_bytes(w, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
     case QUIC_FT_CONNECTION_CLOSE:
     case QUIC_FT_CONNECTION_CLOSE_APP:
         if (!quince_put_varint(w, t) || !quince_put_varint(w, f->u.close.error_code))
@@ -451,9 +455,9 @@ size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t a
     quic_range top = quic_ranges_from_largest(rs, 0);
     uint64_t largest = top.end - 1;
     /* Fixed part: find how many ranges fit, then write once. */
-    size_t ecn_len =
-        ecn ? quince_varint_len(ecn->ect0) + quince_varint_len(ecn->ect1) + quince_varint_len(ecn->ce)
-            : 0;
+    size_t ecn_len = ecn ? quince_varint_len(ecn->ect0) + quince_varint_len(ecn->ect1) +
+                               quince_varint_len(ecn->ce)
+                         : 0;
     size_t left = quince_writer_left(w);
     size_t fixed = 1 + quince_varint_len(largest) + quince_varint_len(ack_delay) +
                    quince_varint_len(top.end - 1 - top.start) + ecn_len;
@@ -463,8 +467,8 @@ size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t a
     uint64_t prev_smallest = top.start;
     for (size_t i = 1; i < n; i++) {
         quic_range rg = quic_ranges_from_largest(rs, i);
-        size_t add =
-            quince_varint_len(prev_smallest - rg.end - 1) + quince_varint_len(rg.end - 1 - rg.start);
+        size_t add = quince_varint_len(prev_smallest - rg.end - 1) +
+                     quince_varint_len(rg.end - 1 - rg.start);
         if (fixed + quince_varint_len(count) + body + add > left)
             break;
         body += add;

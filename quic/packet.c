@@ -198,9 +198,10 @@ static bool put_pn(quince_writer *w, quic_pkt_builder *b, uint64_t pn, size_t pn
 }
 
 /* RFC 9000 §17.2.2-17.2.4 */
-bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
-                         const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
-                         const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len)
+bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type,
+                         uint32_t version, const uint8_t *dcid, size_t dcid_len,
+                         const uint8_t *scid, size_t scid_len, const uint8_t *token,
+                         size_t token_len, uint64_t pn, size_t pn_len)
 {
     int bits = quic_pkt_long_type_bits(version, type);
     memset(b, 0, sizeof(*b));
@@ -212,7 +213,7 @@ bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type ty
     }
     b->start = w->p;
     bool ok = quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
-                                       ((unsigned)bits << 4) | (pn_len - 1))) &&
+                                         ((unsigned)bits << 4) | (pn_len - 1))) &&
               quince_put_u32(w, version) && quince_put_u8(w, (uint8_t)dcid_len) &&
               quince_put_bytes(w, dcid, dcid_len) && quince_put_u8(w, (uint8_t)scid_len) &&
               quince_put_bytes(w, scid, scid_len);
@@ -227,8 +228,8 @@ bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type ty
 }
 
 /* RFC 9000 §17.3.1 */
-bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
-                          uint64_t pn, size_t pn_len, bool spin, bool key_phase)
+bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid,
+                          size_t dcid_len, uint64_t pn, size_t pn_len, bool spin, bool key_phase)
 {
     memset(b, 0, sizeof(*b));
     if (dcid_len > QUIC_MAX_CID_LEN || pn_len < 1 || pn_len > 4) {
@@ -238,7 +239,8 @@ bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *
     b->start = w->p;
     uint8_t first = (uint8_t)(QUIC_HDR_FIXED_BIT | (spin ? QUIC_HDR_SPIN_BIT : 0) |
                               (key_phase ? QUIC_HDR_KEY_PHASE : 0) | (pn_len - 1));
-    return quince_put_u8(w, first) && quince_put_bytes(w, dcid, dcid_len) && put_pn(w, b, pn, pn_len);
+    return quince_put_u8(w, first) && quince_put_bytes(w, dcid, dcid_len) &&
+           put_pn(w, b, pn, pn_len);
 }
 
 static bool put_zeros(quince_writer *w, size_t n)
@@ -251,7 +253,8 @@ static bool put_zeros(quince_writer *w, size_t n)
 }
 
 /* RFC 9000 §14.1 */
-bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len)
+bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len,
+                     size_t tag_len)
 {
     if (w->overflow)
         return false;
@@ -295,7 +298,8 @@ bool quic_pkt_build_vn(quince_writer *w, uint8_t unused, const uint8_t *client_d
         quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT | (unused & 0x3f))) &&
         quince_put_u32(w, QUIC_VERSION_NEGOTIATION) && quince_put_u8(w, (uint8_t)client_scid_len) &&
         quince_put_bytes(w, client_scid, client_scid_len) &&
-        quince_put_u8(w, (uint8_t)client_dcid_len) && quince_put_bytes(w, client_dcid, client_dcid_len);
+        quince_put_u8(w, (uint8_t)client_dcid_len) &&
+        quince_put_bytes(w, client_dcid, client_dcid_len);
     for (size_t i = 0; ok && i < count; i++)
         ok = quince_put_u32(w, versions[i]);
     return ok;
@@ -320,7 +324,7 @@ bool quic_pkt_build_retry(quince_writer *w, uint8_t unused, uint32_t version, co
         return false;
     }
     return quince_put_u8(w, (uint8_t)(QUIC_HDR_FORM_LONG | QUIC_HDR_FIXED_BIT |
-                                    ((unsigned)bits << 4) | (unused & 0x0f))) &&
+                                      ((unsigned)bits << 4) | (unused & 0x0f))) &&
            quince_put_u32(w, version) && quince_put_u8(w, (uint8_t)dcid_len) &&
            quince_put_bytes(w, dcid, dcid_len) && quince_put_u8(w, (uint8_t)scid_len) &&
            quince_put_bytes(w, scid, scid_len) && quince_put_bytes(w, token, token_len);

@@ -88,20 +88,22 @@ typedef struct quic_pkt_builder {
  * pn_len is 1..4 (see quic_pn_encode_len). The caller then writes frames and
  * calls quic_pkt_finish().
  */
-bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type, uint32_t version,
-                         const uint8_t *dcid, size_t dcid_len, const uint8_t *scid, size_t scid_len,
-                         const uint8_t *token, size_t token_len, uint64_t pn, size_t pn_len);
+bool quic_pkt_build_long(quince_writer *w, quic_pkt_builder *b, quic_pkt_type type,
+                         uint32_t version, const uint8_t *dcid, size_t dcid_len,
+                         const uint8_t *scid, size_t scid_len, const uint8_t *token,
+                         size_t token_len, uint64_t pn, size_t pn_len);
 
 /* RFC 9000 §17.3.1: a 1-RTT header. */
-bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid, size_t dcid_len,
-                          uint64_t pn, size_t pn_len, bool spin, bool key_phase);
+bool quic_pkt_build_short(quince_writer *w, quic_pkt_builder *b, const uint8_t *dcid,
+                          size_t dcid_len, uint64_t pn, size_t pn_len, bool spin, bool key_phase);
 
 /*
  * Pad the payload with PADDING (zero bytes) so the datagram that began at
  * datagram_start reaches min_len once the AEAD tag (tag_len) is added:
  * RFC 9000 §14.1 (QUIC_MIN_INITIAL_DATAGRAM). Call before quic_pkt_finish().
  */
-bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len, size_t tag_len);
+bool quic_pkt_pad_to(quince_writer *w, const uint8_t *datagram_start, size_t min_len,
+                     size_t tag_len);
 
 /*
  * Finish a packet: pad so that header protection has its sample (RFC 9001

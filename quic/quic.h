@@ -58,7 +58,7 @@ typedef struct quic_config {
     quic_cc_algo cc;
     bool retry;                        /* server endpoint: validate addresses with Retry */
     uint64_t key_update_after_packets; /* 0: only when asked; otherwise initiate periodically */
-    /* Limits on what a peer can make us hold (DESIGN.md "Limits"). 0: defaults. */
+    /* Limits on what a peer can make us hold (docs/ARCHITECTURE.md "Limits"). 0: defaults. */
     size_t max_crypto_buffer;
     size_t max_stream_buffer;
     size_t max_datagram_queue;

@@ -29,7 +29,8 @@ typedef struct quic_ranges {
 } quic_ranges;
 
 /* max_ranges >= 1. drop_smallest: the ACK policy (old ranges matter least). */
-void quic_ranges_init(quic_ranges *rs, const quince_env *env, size_t max_ranges, bool drop_smallest);
+void quic_ranges_init(quic_ranges *rs, const quince_env *env, size_t max_ranges,
+                      bool drop_smallest);
 void quic_ranges_free(quic_ranges *rs);
 
 /*

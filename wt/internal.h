@@ -3,6 +3,7 @@
 #define WT_INTERNAL_H
 
 #include "h3/capsule.h"
+#include "base/buf.h"
 #include "wt/wt.h"
 
 typedef enum wt_session_state {
@@ -46,8 +47,7 @@ struct wt_stream {
     bool bidi, local;
     bool recv_done, send_done;
     bool recv_stopped; /* we sent STOP_SENDING: drop bytes until the peer's reset */
-    uint8_t *buf;      /* early stream bytes */
-    size_t buf_len;
+    quince_buf early;  /* bytes that came before the session (bounded by max_buffered_bytes) */
     bool buf_fin;
     bool dead;
 };
@@ -57,7 +57,7 @@ struct wt_endpoint {
     wt_config cfg;
     h3_callbacks chain; /* the h3_conn's callbacks before wt took them over */
     wt_callbacks cb;
-    h3_conn *h3; /* the embedder's */
+    h3_conn *h3;        /* the embedder's */
     bool peer_settings; /* the peer's SETTINGS arrived */
     bool peer_wt;       /* and they allow WebTransport */
     wt_session *sessions;

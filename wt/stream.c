@@ -61,11 +61,9 @@ static void stream_kill(wt_stream *st)
             ep->cb.on_stream_closed(ep->cb.user, st);
     } else {
         ep->nbuffered--;
-        ep->buffered_bytes -= st->buf_len;
+        ep->buffered_bytes -= st->early.len;
     }
-    quince_env_free(ep->env, st->buf);
-    st->buf = NULL;
-    st->buf_len = 0;
+    quince_buf_free(&st->early, ep->env);
     st->next = ep->dead_streams;
     ep->dead_streams = st;
 }
@@ -90,7 +88,7 @@ void wt_stream_free_all(wt_endpoint *ep)
     while (ep->streams != NULL) {
         wt_stream *st = ep->streams;
         ep->streams = st->next;
-        quince_env_free(ep->env, st->buf);
+        quince_buf_free(&st->early, ep->env);
         quince_env_free(ep->env, st);
     }
     wt_stream_reap(ep);
@@ -126,15 +124,9 @@ static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fi
     wt_endpoint *ep = st->ep;
     if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
         return false;
-    if (len > 0) {
-        uint8_t *b = quince_env_realloc(ep->env, st->buf, st->buf_len + len);
-        if (b == NULL)
-            return false;
-        memcpy(b + st->buf_len, data, len);
-        st->buf = b;
-        st->buf_len += len;
-        ep->buffered_bytes += len;
-    }
+    if (!quince_buf_append(&st->early, ep->env, data, len))
+        return false;
+    ep->buffered_bytes += len;
     st->buf_fin = st->buf_fin || fin;
     return true;
 }
@@ -217,19 +209,18 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
             stream_kill(st);
             continue;
         }
-        uint8_t *buf = st->buf;
-        size_t len = st->buf_len;
+        /* Taken out of the stream first: callbacks may kill it while we deliver. */
+        quince_buf early = st->early;
         bool fin = st->buf_fin;
-        st->buf = NULL;
-        st->buf_len = 0;
+        st->early = (quince_buf){0};
         ep->nbuffered--;
-        ep->buffered_bytes -= len;
+        ep->buffered_bytes -= early.len;
         stream_attach(st, s);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
-            deliver(st, buf, len, fin);
-        quince_env_free(ep->env, buf);
+            deliver(st, early.data, early.len, fin);
+        quince_buf_free(&early, ep->env);
     }
 }
 

@@ -119,10 +119,8 @@ static void test_pair_need(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc_examples),
-        cmocka_unit_test(test_roundtrip_boundaries),
-        cmocka_unit_test(test_too_big_and_fixed),
-        cmocka_unit_test(test_cursor_bounds),
+        cmocka_unit_test(test_rfc_examples),      cmocka_unit_test(test_roundtrip_boundaries),
+        cmocka_unit_test(test_too_big_and_fixed), cmocka_unit_test(test_cursor_bounds),
         cmocka_unit_test(test_pair_need),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

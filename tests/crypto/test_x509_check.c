@@ -196,8 +196,8 @@ static void test_info_and_times(void **state)
     assert_int_equal(info.spki.p[0], 0x30);
     uint8_t h1[32], h2[32];
     assert_int_equal(crypto_x509_spki_sha256(c.der, c.len, h1), 0);
-    assert_int_equal(crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quince_reader_left(&info.spki), h2),
-                     0);
+    assert_int_equal(
+        crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quince_reader_left(&info.spki), h2), 0);
     assert_memory_equal(h1, h2, 32);
 
     /* Every truncation, and any trailing byte, is refused. */

@@ -54,8 +54,8 @@ static int cb_transport_params(void *user, const uint8_t *data, size_t len, uint
     return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
 }
 
-int interop_peer_init(interop_peer *p, const quince_env *env, const crypto_tls_config *config, int fd,
-                      const char *name)
+int interop_peer_init(interop_peer *p, const quince_env *env, const crypto_tls_config *config,
+                      int fd, const char *name)
 {
     memset(p, 0, sizeof(*p));
     p->env = env;

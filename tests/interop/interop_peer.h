@@ -47,8 +47,8 @@ typedef struct interop_peer {
 } interop_peer;
 
 /* fd: a connected TCP socket (made non-blocking here); the peer owns it. */
-int interop_peer_init(interop_peer *p, const quince_env *env, const crypto_tls_config *config, int fd,
-                      const char *name);
+int interop_peer_init(interop_peer *p, const quince_env *env, const crypto_tls_config *config,
+                      int fd, const char *name);
 void interop_peer_free(interop_peer *p);
 
 int64_t interop_now_ms(void);

@@ -212,7 +212,8 @@ int tls_record_next(tls_record_layer *rl, tls_record *rec)
         uint8_t type;
         uint16_t version, length;
         const uint8_t *body;
-        if (!quince_get_u8(&r, &type) || !quince_get_u16(&r, &version) || !quince_get_u16(&r, &length))
+        if (!quince_get_u8(&r, &type) || !quince_get_u16(&r, &version) ||
+            !quince_get_u16(&r, &length))
             return 0;
         (void)version; /* legacy_record_version: MUST be ignored */
         if (length > TLS_MAX_CIPHERTEXT)

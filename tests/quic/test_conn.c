@@ -714,7 +714,7 @@ static void test_crypto_fragments_out_of_order(void **state)
     p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
     assert_non_null(p.c);
     quic_crypto_send *cs = &p.c->sp[SP_INITIAL].csend;
-    size_t total = cs->len;
+    size_t total = cs->data.len;
     assert_true(total > 200);
     size_t cut[13];
     for (int i = 0; i <= 12; i++)
@@ -727,7 +727,8 @@ static void test_crypto_fragments_out_of_order(void **state)
         quince_writer w = quince_writer_init(frames[d] + flen[d], sizeof(frames[d]) - flen[d]);
         if (i == 5)
             quince_put_u8(&w, QUIC_FT_PING);
-        assert_true(quic_frame_encode_crypto(&w, cut[i], cs->buf + cut[i], cut[i + 1] - cut[i]));
+        assert_true(
+            quic_frame_encode_crypto(&w, cut[i], cs->data.data + cut[i], cut[i + 1] - cut[i]));
         flen[d] = (size_t)(w.p - frames[d]);
     }
     uint8_t dg[1500];
@@ -744,7 +745,7 @@ static void test_crypto_fragments_out_of_order(void **state)
         quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 0, 1200, true, true, 0, p.now), 0);
     assert_int_equal(
         quic_recovery_on_packet_sent(&p.c->rec, SP_INITIAL, 7, 1200, true, true, 0, p.now), 0);
-    cs->sent = cs->len;
+    cs->sent = cs->data.len;
     pump(&p);
     if (!quic_conn_is_established(p.c))
         fprintf(stderr, "client state %d error %d hs %d\n", p.c->state, p.c->error,

@@ -580,7 +580,7 @@ static void test_encode_rejects(void **state)
     quince_writer w;
 #define REJECT()                                                                                   \
     do {                                                                                           \
-        w = quince_writer_init(buf, sizeof(buf));                                                    \
+        w = quince_writer_init(buf, sizeof(buf));                                                  \
         assert_false(quic_frame_encode(&w, &f));                                                   \
         assert_true(w.overflow);                                                                   \
     } while (0)

@@ -190,7 +190,7 @@ static void test_close_from_client(void **state)
     fx_free(f);
 }
 
-/* What Chromium 156 sends (DESIGN.md "Facts about the peers"): its SETTINGS
+/* What Chromium 156 sends (measured on its traffic to a Quince server): its SETTINGS
  * (no ENABLE_CONNECT_PROTOCOL), the draft-02 CONNECT, GREASE and
  * REGISTER_DATAGRAM_NO_CONTEXT capsules at once, a datagram, then the close
  * capsule and FIN; the echo server answers each step. */
