@@ -20,7 +20,8 @@ int h3_capsule_decode_value(uint64_t type, const uint8_t *value, size_t len, h3_
     quince_reader r = quince_reader_init(value, len);
     switch (type) {
     case H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION: /* draft-ietf-webtrans-http3-02 §5 */
-        if (!quince_get_u32(&r, &out->error_code) || quince_reader_left(&r) > H3_CLOSE_WT_MAX_MESSAGE)
+        if (!quince_get_u32(&r, &out->error_code) ||
+            quince_reader_left(&r) > H3_CLOSE_WT_MAX_MESSAGE)
             return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
         break;
     case H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT: /* draft-ietf-masque-h3-datagram-04 §4.4.2 */
@@ -78,8 +79,8 @@ bool h3_capsule_put_close_wt(quince_writer *w, uint32_t error_code, const uint8_
 }
 
 /* draft-ietf-masque-h3-datagram-04 §4.4.2 */
-bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type, const uint8_t *extra,
-                                        size_t len)
+bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type,
+                                        const uint8_t *extra, size_t len)
 {
     size_t n = quince_varint_len(format_type);
     if (n == 0) {

@@ -49,8 +49,8 @@ bool h3_capsule_put_header(quince_writer *w, uint64_t type, uint64_t length);
 bool h3_capsule_put_datagram(quince_writer *w, const uint8_t *payload, size_t len);
 bool h3_capsule_put_close_wt(quince_writer *w, uint32_t error_code, const uint8_t *message,
                              size_t len);
-bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type, const uint8_t *extra,
-                                        size_t len);
+bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type,
+                                        const uint8_t *extra, size_t len);
 /* A reserved capsule of type h3_capsule_grease_type(r) (RFC 9297 §5.4). */
 bool h3_capsule_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len);
 

@@ -142,7 +142,8 @@ bool h3_frame_put_cancel_push(quince_writer *w, uint64_t push_id)
 }
 
 /* RFC 9114 §7.2.5 */
-bool h3_frame_put_push_promise(quince_writer *w, uint64_t push_id, const uint8_t *section, size_t len)
+bool h3_frame_put_push_promise(quince_writer *w, uint64_t push_id, const uint8_t *section,
+                               size_t len)
 {
     size_t n = quince_varint_len(push_id);
     if (n == 0) {

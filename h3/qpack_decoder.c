@@ -250,7 +250,8 @@ static int decode_ric(const h3_qpack_decoder *dec, uint64_t encoded, uint64_t *r
 }
 
 /* RFC 9204 §4.5.1: Required Insert Count and Base. */
-static int parse_prefix(const h3_qpack_decoder *dec, quince_reader *r, uint64_t *ric, uint64_t *base)
+static int parse_prefix(const h3_qpack_decoder *dec, quince_reader *r, uint64_t *ric,
+                        uint64_t *base)
 {
     uint64_t enc, delta;
     if (h3_qpack_get_int(r, 8, &enc) != H3_QPACK_OK || quince_reader_empty(r))

@@ -1,4 +1,5 @@
-/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files. */
+/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files.
+ */
 #ifndef IO_ENV_H
 #define IO_ENV_H
 

@@ -19,7 +19,8 @@ static int decode_hex(const char *hex, h3_settings *s)
     return h3_settings_decode(buf, len, s);
 }
 
-/* The settings Chromium 156 sends (measured on its SETTINGS frame), with a GREASE setting; exact bytes. */
+/* The settings Chromium 156 sends (measured on its SETTINGS frame), with a GREASE setting; exact
+ * bytes. */
 static void test_chromium_like(void **state)
 {
     (void)state;

@@ -214,8 +214,8 @@ static void test_empty_queue_flush(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gso_trains), cmocka_unit_test(test_flush_loopback),
-        cmocka_unit_test(test_addresses),  cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_gso_trains),        cmocka_unit_test(test_flush_loopback),
+        cmocka_unit_test(test_addresses),         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_empty_queue_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* Tests for io/env.c: the POSIX quince_env (allocator, getrandom, clocks, key-log and qlog files). */
+/* Tests for io/env.c: the POSIX quince_env (allocator, getrandom, clocks, key-log and qlog files).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

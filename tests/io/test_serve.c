@@ -164,8 +164,8 @@ static void test_default_addresses_generated_cert(void **state)
     }
 
     const uint8_t(*pin)[32] = (const uint8_t(*)[32])io_server_cert_sha256(srv);
-    crypto_tls_config tls = {.verify_mode = CRYPTO_VERIFY_PINNED, .pinned_sha256 = pin,
-                             .pinned_count = 1};
+    crypto_tls_config tls = {
+        .verify_mode = CRYPTO_VERIFY_PINNED, .pinned_sha256 = pin, .pinned_count = 1};
     const char *hosts[2] = {"127.0.0.1", "[::1]"};
     for (size_t i = 0; i < n; i++) {
         char url[80];
@@ -218,8 +218,8 @@ static void test_credentials_from_files(void **state)
     uint8_t *ca_der, *ca_key_der, *der, *key_der;
     size_t ca_len, ca_key_len, len, key_len;
     crypto_privkey *ca_key;
-    assert_true(crypto_cert_generate(&env, &ca, &ca_der, &ca_len, &ca_key_der, &ca_key_len,
-                                     &ca_key) >= 0);
+    assert_true(
+        crypto_cert_generate(&env, &ca, &ca_der, &ca_len, &ca_key_der, &ca_key_len, &ca_key) >= 0);
     crypto_cert_params leaf = {.common_name = "localhost",
                                .dns_name = "localhost",
                                .ip_address = "127.0.0.1",
@@ -296,8 +296,7 @@ static void test_errors(void **state)
     io_client_config_init(&cc);
     io_client *c;
     assert_int_equal(io_client_new(&c, NULL, "http://127.0.0.1/", &cc), IO_ERR_ADDR);
-    assert_int_equal(io_client_new(&c, NULL, "https://no-such-host.invalid/", &cc),
-                     IO_ERR_RESOLVE);
+    assert_int_equal(io_client_new(&c, NULL, "https://no-such-host.invalid/", &cc), IO_ERR_RESOLVE);
 }
 
 int main(void)
