@@ -51,8 +51,9 @@ if [ ! -d "$build" ]; then
     meson setup "$build" -Dbuildtype=release >/dev/null
 fi
 meson compile -C "$build" quince-server quince-client >/dev/null
-qserver=$PWD/$build/apps/quince-server
-qclient=$PWD/$build/apps/quince-client
+case $build in /*) bdir=$build ;; *) bdir=$PWD/$build ;; esac # --build may be absolute
+qserver=$bdir/apps/quince-server
+qclient=$bdir/apps/quince-client
 out=$build/transfer-results
 mkdir -p "$out"
 raw=$out/raw.txt
