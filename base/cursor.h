@@ -10,7 +10,7 @@
 /*
  * A reader never reads past its end: every getter returns false (and leaves
  * the cursor where it was) when the bytes are not there. Parsers chain
- * getters and check once. Like quic/env.h this header depends on nothing,
+ * getters and check once. Like base/env.h this header depends on nothing,
  * so crypto/ (the TLS parsers) uses it too.
  */
 typedef struct quince_reader {
