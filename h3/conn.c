@@ -69,13 +69,13 @@ static void stream_free(h3_conn *conn, h3_stream *s)
     if (s->reader_init)
         h3_frame_reader_free(&s->reader);
     quince_env_free(conn->env, s->in);
-    quince_env_free(conn->env, s->out);
+    quince_buf_free(&s->out, conn->env);
     quince_env_free(conn->env, s);
 }
 
 static bool stream_finished(const h3_stream *s)
 {
-    if (s->qpack_blocked || s->out_len > 0)
+    if (s->qpack_blocked || s->out.len > 0)
         return false;
     switch (s->kind) {
     case H3_SK_LOCAL_UNI:
@@ -199,20 +199,9 @@ QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason
 
 static int append_out(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len)
 {
-    if (len == 0)
-        return H3_OK;
-    if (s->out_len + len > s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap : 256;
-        while (cap < s->out_len + len)
-            cap *= 2;
-        uint8_t *n = quince_env_realloc(conn->env, s->out, cap);
-        if (n == NULL)
-            return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
-        s->out = n;
-        s->out_cap = cap;
-    }
-    memcpy(s->out + s->out_len, data, len);
-    s->out_len += len;
+    /* The caller checked max_send_buffer (or the critical-stream bound). */
+    if (!quince_buf_append(&s->out, conn->env, data, len))
+        return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
     return H3_OK;
 }
 
@@ -234,19 +223,19 @@ static int stream_writev(h3_conn *conn, h3_stream *s, const uint8_t *const *data
     for (size_t i = 0; i < n; i++)
         total += len[i];
     bool critical = is_critical_out(conn, s->id);
-    if (s->out_len > 0 && s->out_len + total > conn->cfg.max_send_buffer) {
+    if (s->out.len > 0 && s->out.len + total > conn->cfg.max_send_buffer) {
         /* Our critical streams cannot wait for the application; a peer that makes
          * them grow this far (acknowledgments without reading) is refused. */
         if (!critical)
             return H3_ERR_BLOCKED;
-        if (s->out_len + total > 4 * conn->cfg.max_send_buffer)
+        if (s->out.len + total > 4 * conn->cfg.max_send_buffer)
             return h3_conn_fail(conn, H3_EXCESSIVE_LOAD, "critical stream backlog");
     }
     for (size_t i = 0; i < n; i++) {
         const uint8_t *p = data[i];
         size_t left = len[i];
         bool last = i + 1 == n;
-        if (s->out_len == 0 && (left > 0 || (last && fin))) {
+        if (s->out.len == 0 && (left > 0 || (last && fin))) {
             int64_t w = conn->tp.write(conn->tp.user, s->id, p, left, last && fin);
             if (w < 0 || (uint64_t)w > left)
                 return h3_conn_fail(conn, H3_INTERNAL_ERROR, "transport write failed");
@@ -279,14 +268,15 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
     if (conn->error != 0)
         return H3_ERR_CLOSED;
     h3_stream *s = h3_conn_find(conn, stream_id);
-    if (s == NULL || (s->out_len == 0 && !s->send_fin))
+    if (s == NULL || (s->out.len == 0 && !s->send_fin))
         return H3_OK;
-    int64_t w = conn->tp.write(conn->tp.user, s->id, s->out, s->out_len, s->send_fin);
-    if (w < 0 || (uint64_t)w > s->out_len)
+    int64_t w = conn->tp.write(conn->tp.user, s->id, s->out.data, s->out.len, s->send_fin);
+    if (w < 0 || (uint64_t)w > s->out.len)
         return h3_conn_fail(conn, H3_INTERNAL_ERROR, "transport write failed");
-    memmove(s->out, s->out + w, s->out_len - (size_t)w);
-    s->out_len -= (size_t)w;
-    if (s->out_len == 0)
+    /* Often a little at a time (as acknowledgments free QUIC's buffer): the
+     * buffer only moves its front, it does not shift what is left. */
+    quince_buf_consume(&s->out, (size_t)w);
+    if (s->out.len == 0)
         s->send_fin = false;
     h3_conn_maybe_release(conn, s);
     return H3_OK;
@@ -295,7 +285,7 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
-    return s != NULL ? s->out_len : 0;
+    return s != NULL ? s->out.len : 0;
 }
 
 static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
@@ -484,8 +474,8 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
         if (size > conn->peer_settings.max_field_section_size)
             return H3_ERR_LIMIT;
     }
-    if (s->out_len > 0 &&
-        s->out_len + h3_qpack_encode_bound(fields, count) + 16 > conn->cfg.max_send_buffer)
+    if (s->out.len > 0 &&
+        s->out.len + h3_qpack_encode_bound(fields, count) + 16 > conn->cfg.max_send_buffer)
         return H3_ERR_BLOCKED;
     size_t len;
     int rc = encode_headers(conn, s->id, fields, count, &len);
@@ -594,7 +584,7 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         conn->tp.reset_stream(conn->tp.user, s->id, code);
     s->send_closed = true;
     s->send_fin = false;
-    s->out_len = 0;
+    quince_buf_consume(&s->out, SIZE_MAX);
     if (!s->recv_closed && conn->tp.stop_sending != NULL)
         conn->tp.stop_sending(conn->tp.user, s->id, code);
     bool was_active = s->phase != H3_RP_DONE;
@@ -623,7 +613,7 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
         conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
     s->send_closed = true;
     s->send_fin = false;
-    s->out_len = 0;
+    quince_buf_consume(&s->out, SIZE_MAX);
     if (!s->recv_closed && conn->tp.stop_sending != NULL)
         conn->tp.stop_sending(conn->tp.user, s->id, h3_code);
     if (s->qpack_blocked) {

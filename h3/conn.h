@@ -2,6 +2,7 @@
 #ifndef H3_CONN_H
 #define H3_CONN_H
 
+#include "base/buf.h"
 #include "h3/frame.h"
 #include "h3/h3.h"
 #include "h3/qpack_decoder.h"
@@ -52,8 +53,7 @@ typedef struct h3_stream {
     bool reader_init;
     uint8_t *in; /* bytes received while blocked */
     size_t in_len, in_cap;
-    uint8_t *out; /* bytes the transport did not take yet */
-    size_t out_len, out_cap;
+    quince_buf out; /* bytes the transport did not take yet (max_send_buffer) */
 } h3_stream;
 
 struct h3_conn {

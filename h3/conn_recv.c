@@ -34,7 +34,7 @@ static void discard(h3_conn *conn, h3_stream *s, uint64_t code)
     if (h3_stream_is_bidi(s->id) && !s->send_closed && conn->tp.reset_stream != NULL)
         conn->tp.reset_stream(conn->tp.user, s->id, code);
     s->send_closed = true;
-    s->out_len = 0;
+    quince_buf_consume(&s->out, SIZE_MAX);
 }
 
 static int fail_wire(h3_conn *conn, int rc, const char *reason)
@@ -647,7 +647,7 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
             if (conn->tp.reset_stream != NULL)
                 conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
             s->send_closed = true;
-            s->out_len = 0;
+            quince_buf_consume(&s->out, SIZE_MAX);
             s->send_fin = false;
         }
         if (s->phase != H3_RP_DONE) {
@@ -685,7 +685,7 @@ QUINCE_API int h3_conn_on_stop_sending(h3_conn *conn, uint64_t stream_id, uint64
         if (conn->tp.reset_stream != NULL)
             conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
         s->send_closed = true;
-        s->out_len = 0;
+        quince_buf_consume(&s->out, SIZE_MAX);
         s->send_fin = false;
         if ((s->kind == H3_SK_REQUEST || s->kind == H3_SK_EXT) && conn->cb.on_stop_sending)
             conn->cb.on_stop_sending(conn->cb.user, s->id, h3_code);

@@ -374,7 +374,7 @@ static void send_release(quic_conn *c, quic_stream *s)
         uint64_t n = r.end - s->sbuf_base;
         if (n > s->sbuf_len)
             n = s->sbuf_len;
-        s->sbuf_start += (size_t)n;
+        s->sbuf_start = s->sbuf_cap > 0 ? (s->sbuf_start + (size_t)n) % s->sbuf_cap : 0;
         s->sbuf_len -= (size_t)n;
         s->sbuf_base += n;
         quic_ranges_remove_below(&s->acked, s->sbuf_base);
@@ -512,8 +512,15 @@ static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off,
         return -1;
     if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quince_writer_left(w))
         return -1;
-    const uint8_t *p =
-        fit > 0 ? s->sbuf + s->sbuf_start + (size_t)(off - s->sbuf_base) : NULL; /* FIN alone */
+    const uint8_t *p = NULL; /* FIN alone */
+    if (fit > 0) {
+        /* One frame takes bytes up to the end of the ring; the next one goes on
+         * from its start. */
+        size_t at = (s->sbuf_start + (size_t)(off - s->sbuf_base)) % s->sbuf_cap;
+        if (fit > s->sbuf_cap - at)
+            fit = s->sbuf_cap - at;
+        p = s->sbuf + at;
+    }
     if (!quic_frame_encode_stream(w, s->id, off, p, fit, fin, true))
         return -1;
     *fin_out = fin;
@@ -763,25 +770,34 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
     size_t room_left = maxbuf - s->sbuf_len;
     size_t n = len < room_left ? len : room_left;
     if (n > 0) {
-        if (s->sbuf_start + s->sbuf_len + n > s->sbuf_cap) {
-            if (s->sbuf_start > 0) {
-                memmove(s->sbuf, s->sbuf + s->sbuf_start, s->sbuf_len);
-                s->sbuf_start = 0;
-            }
-            if (s->sbuf_len + n > s->sbuf_cap) {
-                size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
-                while (cap < s->sbuf_len + n)
-                    cap *= 2;
-                if (cap > maxbuf)
-                    cap = maxbuf;
-                uint8_t *nb = quince_env_realloc(c->env, s->sbuf, cap);
-                if (nb == NULL)
-                    return QUIC_ERR_NOMEM;
-                s->sbuf = nb;
-                s->sbuf_cap = cap;
-            }
+        if (s->sbuf_len + n > s->sbuf_cap) {
+            /* Grow (up to maxbuf), laying the ring out from index 0 again. */
+            size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
+            while (cap < s->sbuf_len + n)
+                cap *= 2;
+            if (cap > maxbuf)
+                cap = maxbuf;
+            uint8_t *nb = quince_env_alloc(c->env, cap);
+            if (nb == NULL)
+                return QUIC_ERR_NOMEM;
+            size_t first = s->sbuf_len;
+            if (first > s->sbuf_cap - s->sbuf_start)
+                first = s->sbuf_cap - s->sbuf_start;
+            if (first > 0)
+                memcpy(nb, s->sbuf + s->sbuf_start, first);
+            if (s->sbuf_len > first)
+                memcpy(nb + first, s->sbuf, s->sbuf_len - first);
+            quince_env_free(c->env, s->sbuf);
+            s->sbuf = nb;
+            s->sbuf_cap = cap;
+            s->sbuf_start = 0;
         }
-        memcpy(s->sbuf + s->sbuf_start + s->sbuf_len, data, n);
+        /* The write end, then around to the ring's start if it wraps. */
+        size_t at = (s->sbuf_start + s->sbuf_len) % s->sbuf_cap;
+        size_t first = n < s->sbuf_cap - at ? n : s->sbuf_cap - at;
+        memcpy(s->sbuf + at, data, first);
+        if (n > first)
+            memcpy(s->sbuf, data + first, n - first);
         s->sbuf_len += n;
     }
     if (n < len)

@@ -42,8 +42,11 @@ typedef struct quic_stream {
     uint64_t stop_code;
     bool readable_ev; /* a READABLE event is queued */
 
-    /* Send side (RFC 9000 §3.1). sbuf holds the unacknowledged bytes from
-     * offset sbuf_base on; the application's write end is sbuf_base + sbuf_len. */
+    /* Send side (RFC 9000 §3.1). sbuf is a ring of sbuf_cap bytes holding the
+     * unacknowledged bytes from offset sbuf_base on, the first at index
+     * sbuf_start; the application's write end is sbuf_base + sbuf_len. A ring,
+     * so that writing as acknowledgments free the front never moves what is
+     * held. */
     bool has_send;
     uint8_t *sbuf;
     size_t sbuf_cap, sbuf_start, sbuf_len;

@@ -67,11 +67,54 @@ static void test_alloc_failure(void **state)
     test_env_check_leaks(&t);
 }
 
+/* Consuming moves only the front; the consumed bytes are reclaimed, without a
+ * new allocation, once they are at least as many as the bytes held. */
+static void test_consume_reclaims(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 3);
+    quince_buf b = {0};
+    uint8_t src[200];
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)i;
+    assert_true(quince_buf_append(&b, &t.env, src, 100));
+    size_t cap = b.cap, allocs = t.total_allocs;
+    const uint8_t *front = b.data;
+    quince_buf_consume(&b, 10);
+    assert_ptr_equal(b.data, front + 10); /* nothing shifted */
+    assert_int_equal(b.len, 90);
+    quince_buf_consume(&b, 50);
+    assert_int_equal(b.head, 60);
+    assert_memory_equal(b.data, src + 60, 40);
+    /* 40 held, 60 consumed: an append that needs the room reclaims it in place. */
+    assert_true(quince_buf_append(&b, &t.env, src + 100, 50));
+    assert_int_equal(t.total_allocs, allocs);
+    assert_int_equal(b.cap, cap);
+    assert_int_equal(b.head, 0);
+    assert_ptr_equal(b.data, front);
+    assert_memory_equal(b.data, src + 60, 90);
+    /* 5 consumed, 85 held: the front is not worth moving; the allocation grows. */
+    quince_buf_consume(&b, 5);
+    assert_true(quince_buf_append(&b, &t.env, src, 100));
+    assert_true(b.cap > cap);
+    assert_int_equal(b.head, 0);
+    assert_memory_equal(b.data, src + 65, 85);
+    assert_memory_equal(b.data + 85, src, 100);
+    /* Emptying it makes the whole allocation room again. */
+    quince_buf_consume(&b, b.len);
+    assert_int_equal(b.head, 0);
+    assert_int_equal(b.len, 0);
+    quince_buf_free(&b, &t.env);
+    test_env_check_leaks(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_consume),
         cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_consume_reclaims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
