@@ -13,6 +13,10 @@ with two more rules:
   support headers that each folder's meson.build lists in
   <folder>_public_headers and <folder>_support_headers), besides their own
   (io/ its own headers, apps/ its own; examples/ none of apps/).
+- io/, apps/ and examples/ do not pump connections: polling QUIC events,
+  walking the endpoint's connections and feeding h3 are bind/'s work (one event
+  drain, connections handed over and freed by the endpoint). The calls named in
+  PUMP_CALLS may not appear there.
 The generated quince_config.h may be included from anywhere. Other folders
 (tests/, fuzz/, bench/) may include anything.
 
@@ -46,6 +50,9 @@ API_ONLY = {
     "examples": set(),
 }
 GENERATED = {"quince_config.h"}
+# What only bind/ may call: the per-connection event pump and the endpoint's list.
+PUMP_CALLS = re.compile(r"\b(quic_conn_poll_event|quic_endpoint_accept|quic_endpoint_conn_at|"
+                        r"quic_endpoint_conn_count|quic_endpoint_set_callbacks|h3_conn_on_\w+)\s*\(")
 HEADER_LIST = re.compile(r"\b(\w+)_(public|support)_headers\s*=\s*files\(([^)]*)\)")
 QUOTED = re.compile(r"'([^']+)'")
 
@@ -98,6 +105,11 @@ def violations(root):
                 rel = os.path.relpath(path, root)
                 with open(path, encoding="utf-8", errors="replace") as f:
                     for lineno, line in enumerate(f, 1):
+                        if folder in API_ONLY:
+                            call = PUMP_CALLS.search(line)
+                            if call is not None:
+                                found.append(f"{rel}:{lineno}: {folder}/ calls {call.group(1)} "
+                                             f"(the event pump is bind/'s)")
                         m = INCLUDE.match(line)
                         if m is None:
                             continue
@@ -166,6 +178,12 @@ def self_test():
                      '#include "h3/h3_codes.h"\n#include "base/cursor.h"\n', False),
         ("io/q.c", '#include "io/bridge.h"\n#include "crypto/tls.h"\n', False),
         ("examples/r.c", '#include "io/serve.h"\n#include "quince_config.h"\n', False),
+        # io/, apps/ and examples/: no event pump of their own.
+        ("apps/s.c", "while (quic_conn_poll_event(c, &ev))\n", True),
+        ("io/t.c", "quic_conn *c = quic_endpoint_conn_at(ep, i);\n", True),
+        ("examples/u.c", "h3_conn_on_stream_data (h, id, d, n, fin);\n", True),
+        ("apps/v.c", "bind_server_recv(s, &from, &to, d, n, now);\n", False),
+        ("bind/w.c", "while (quic_conn_poll_event(c, &ev))\n", False),
     ]
     ok = True
     for rel, text, bad in cases:
