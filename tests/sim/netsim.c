@@ -588,3 +588,20 @@ int netsim_run(netsim *s, netsim_endpoint *eps, size_t n, bool (*done)(void *arg
     quince_env_free(&s->env, buf);
     return rc;
 }
+
+int netsim_run_pair(netsim *s, int cnode, int snode, const netsim_pair_ops *ops, void *owner,
+                    bool (*done)(void *arg), void *arg, uint64_t time_limit)
+{
+    netsim_side sides[2] = {{.owner = owner, .is_server = false},
+                            {.owner = owner, .is_server = true}};
+    int nodes[2] = {cnode, snode};
+    netsim_endpoint eps[2];
+    for (size_t i = 0; i < 2; i++)
+        eps[i] = (netsim_endpoint){.user = &sides[i],
+                                   .node = nodes[i],
+                                   .recv = ops->recv,
+                                   .send_poll = ops->send_poll,
+                                   .next_timeout = ops->next_timeout,
+                                   .on_timeout = ops->on_timeout};
+    return netsim_run(s, eps, 2, done, arg, time_limit);
+}

@@ -161,4 +161,23 @@ typedef struct netsim_endpoint {
 int netsim_run(netsim *s, netsim_endpoint *eps, size_t n, bool (*done)(void *arg), void *arg,
                uint64_t time_limit);
 
+/* One side of a client/server pair run by netsim_run_pair: the user of its callbacks. */
+typedef struct netsim_side {
+    void *owner;
+    bool is_server;
+} netsim_side;
+
+/* The callbacks both sides of a pair share (user: the side's netsim_side). */
+typedef struct netsim_pair_ops {
+    void (*recv)(void *user, const uint8_t *data, size_t len, int from, uint64_t now);
+    size_t (*send_poll)(void *user, uint8_t *buf, size_t cap, int *to, uint64_t now);
+    uint64_t (*next_timeout)(void *user);
+    void (*on_timeout)(void *user, uint64_t now);
+} netsim_pair_ops;
+
+/* netsim_run with two endpoints: a client on cnode and a server on snode, each
+ * the other's default peer, with ops and owner. */
+int netsim_run_pair(netsim *s, int cnode, int snode, const netsim_pair_ops *ops, void *owner,
+                    bool (*done)(void *arg), void *arg, uint64_t time_limit);
+
 #endif

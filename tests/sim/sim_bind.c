@@ -153,8 +153,9 @@ void sim_bind_start(sim_bind *b)
 
 static sim_bind *bind_of(void *user, bool *is_server)
 {
-    *is_server = ((void **)user)[1] != NULL;
-    return ((void **)user)[0];
+    const netsim_side *side = user;
+    *is_server = side->is_server;
+    return side->owner;
 }
 
 static void ep_recv(void *user, const uint8_t *data, size_t len, int from, uint64_t now)
@@ -212,24 +213,12 @@ static bool run_done(void *arg)
 
 int sim_bind_run(sim_bind *b, bool (*done)(sim_bind *b), uint64_t time_limit)
 {
-    void *cu[2] = {b, NULL};
-    void *su[2] = {b, (void *)1};
-    netsim_endpoint eps[2] = {
-        {.user = cu,
-         .node = b->cnode,
-         .recv = ep_recv,
-         .send_poll = ep_send,
-         .next_timeout = ep_timeout,
-         .on_timeout = ep_on_timeout},
-        {.user = su,
-         .node = b->snode,
-         .recv = ep_recv,
-         .send_poll = ep_send,
-         .next_timeout = ep_timeout,
-         .on_timeout = ep_on_timeout},
-    };
+    static const netsim_pair_ops ops = {.recv = ep_recv,
+                                        .send_poll = ep_send,
+                                        .next_timeout = ep_timeout,
+                                        .on_timeout = ep_on_timeout};
     run_ctx r = {b, done};
-    return netsim_run(b->net, eps, 2, run_done, &r, time_limit);
+    return netsim_run_pair(b->net, b->cnode, b->snode, &ops, b, run_done, &r, time_limit);
 }
 
 void sim_bind_free(sim_bind *b)

@@ -116,8 +116,9 @@ static void drain_events(sim_pair *p, bool is_server, uint64_t now)
 
 static void ep_recv(void *user, const uint8_t *data, size_t len, int from, uint64_t now)
 {
-    sim_pair *p = ((void **)user)[0];
-    bool is_server = ((void **)user)[1] != NULL;
+    const netsim_side *side = user;
+    sim_pair *p = side->owner;
+    bool is_server = side->is_server;
     (void)from;
     if (is_server) {
         if (p->server == NULL) {
@@ -135,8 +136,9 @@ static void ep_recv(void *user, const uint8_t *data, size_t len, int from, uint6
 
 static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t now)
 {
-    sim_pair *p = ((void **)user)[0];
-    bool is_server = ((void **)user)[1] != NULL;
+    const netsim_side *side = user;
+    sim_pair *p = side->owner;
+    bool is_server = side->is_server;
     (void)to;
     quic_conn *c = is_server ? p->server : p->client;
     if (c == NULL)
@@ -151,16 +153,18 @@ static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t no
 
 static uint64_t ep_timeout(void *user)
 {
-    sim_pair *p = ((void **)user)[0];
-    bool is_server = ((void **)user)[1] != NULL;
+    const netsim_side *side = user;
+    sim_pair *p = side->owner;
+    bool is_server = side->is_server;
     quic_conn *c = is_server ? p->server : p->client;
     return c != NULL ? quic_conn_next_timeout(c) : NETSIM_NEVER;
 }
 
 static void ep_on_timeout(void *user, uint64_t now)
 {
-    sim_pair *p = ((void **)user)[0];
-    bool is_server = ((void **)user)[1] != NULL;
+    const netsim_side *side = user;
+    sim_pair *p = side->owner;
+    bool is_server = side->is_server;
     quic_conn *c = is_server ? p->server : p->client;
     if (c != NULL)
         quic_conn_on_timeout(c, now);
@@ -180,24 +184,12 @@ static bool run_done(void *arg)
 
 int sim_pair_run(sim_pair *p, bool (*done)(sim_pair *p), uint64_t time_limit)
 {
-    void *cu[2] = {p, NULL};
-    void *su[2] = {p, (void *)1};
-    netsim_endpoint eps[2] = {
-        {.user = cu,
-         .node = p->cnode,
-         .recv = ep_recv,
-         .send_poll = ep_send,
-         .next_timeout = ep_timeout,
-         .on_timeout = ep_on_timeout},
-        {.user = su,
-         .node = p->snode,
-         .recv = ep_recv,
-         .send_poll = ep_send,
-         .next_timeout = ep_timeout,
-         .on_timeout = ep_on_timeout},
-    };
+    static const netsim_pair_ops ops = {.recv = ep_recv,
+                                        .send_poll = ep_send,
+                                        .next_timeout = ep_timeout,
+                                        .on_timeout = ep_on_timeout};
     run_ctx r = {p, done};
-    return netsim_run(p->net, eps, 2, run_done, &r, time_limit);
+    return netsim_run_pair(p->net, p->cnode, p->snode, &ops, p, run_done, &r, time_limit);
 }
 
 void sim_pair_free(sim_pair *p)
