@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
     /* A fresh ECDSA P-256 certificate valid 13 days, as the server will use. */
     crypto_short_lived_cert cert;
-    if (crypto_short_lived_cert_generate(env, "localhost", now, 13, &cert) < 0) {
+    if (crypto_short_lived_cert_generate(env, "localhost", NULL, now, 13, &cert) < 0) {
         fprintf(stderr, "certificate generation failed\n");
         return 1;
     }

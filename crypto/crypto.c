@@ -49,20 +49,21 @@ void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_c
     config->private_key = key;
 }
 
-int crypto_short_lived_cert_generate(const quince_env *env, const char *name, int64_t now_unix,
-                                     unsigned days, crypto_short_lived_cert *out)
+int crypto_short_lived_cert_generate(const quince_env *env, const char *dns_name,
+                                     const char *ip_address, int64_t now_unix, unsigned days,
+                                     crypto_short_lived_cert *out)
 {
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    if (env == NULL || name == NULL || name[0] == '\0' || out == NULL || days == 0 ||
-        days > CRYPTO_SHORT_LIVED_MAX_DAYS)
-        return CRYPTO_ERR_ARGUMENT;
     uint8_t ip[16];
-    bool is_ip = crypto_ip_parse(name, strlen(name), ip) != 0;
+    if (env == NULL || out == NULL || days == 0 || days > CRYPTO_SHORT_LIVED_MAX_DAYS ||
+        (dns_name == NULL && ip_address == NULL) || (dns_name != NULL && dns_name[0] == '\0') ||
+        (ip_address != NULL && crypto_ip_parse(ip_address, strlen(ip_address), ip) == 0))
+        return CRYPTO_ERR_ARGUMENT;
     crypto_cert_params p = {
-        .common_name = name,
-        .dns_name = is_ip ? NULL : name,
-        .ip_address = is_ip ? name : NULL,
+        .common_name = dns_name != NULL ? dns_name : ip_address,
+        .dns_name = dns_name,
+        .ip_address = ip_address,
         .not_before_unix = now_unix - 3600,
         .not_after_unix = now_unix - 3600 + (int64_t)days * 86400,
     };

@@ -158,15 +158,17 @@ typedef struct crypto_short_lived_cert {
 } crypto_short_lived_cert;
 
 /*
- * Generate a self-signed ECDSA P-256 certificate for `name` (a DNS name or an
- * IPv4/IPv6 literal, put in the subjectAltName and the CN), valid from one
- * hour before now_unix (clocks differ) for `days` days in all. days must
- * be 1..CRYPTO_SHORT_LIVED_MAX_DAYS and name non-empty, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM,
- * or the errors of crypto_cert_generate. On failure *out is zeroed.
+ * Generate a self-signed ECDSA P-256 certificate for dns_name and/or
+ * ip_address (an IPv4/IPv6 literal), both put in the subjectAltName and the
+ * first in the CN; either may be NULL, not both. It is valid from one hour
+ * before now_unix (clocks differ) for `days` days in all. days must be
+ * 1..CRYPTO_SHORT_LIVED_MAX_DAYS, a name given non-empty and ip_address a
+ * literal, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM, or the errors of
+ * crypto_cert_generate. On failure *out is zeroed.
  */
-QUINCE_API int crypto_short_lived_cert_generate(const quince_env *env, const char *name,
-                                                int64_t now_unix, unsigned days,
-                                                crypto_short_lived_cert *out);
+QUINCE_API int crypto_short_lived_cert_generate(const quince_env *env, const char *dns_name,
+                                                const char *ip_address, int64_t now_unix,
+                                                unsigned days, crypto_short_lived_cert *out);
 QUINCE_API void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c);
 
 #endif

@@ -25,15 +25,13 @@ struct io_server {
     size_t nsock;
     size_t budget;
     /* The certificate chain (DER, leaf first) and its key, referenced by the
-     * TLS config: parsed from the files, or the generated one. */
+     * TLS config: parsed from the files (chain, key), or the generated one (gen). */
     crypto_cert_chain chain;
-    uint8_t *gen_der, *gen_key_der;
-    size_t gen_len, gen_key_len;
-    const uint8_t *gen_chain[1];
-    size_t gen_chain_len[1];
     crypto_privkey *key;
+    crypto_short_lived_cert gen;
     bool generated;
-    uint8_t sha256[CRYPTO_SHA256_LEN];
+    const uint8_t *sha256; /* of the leaf: the generated one's, or leaf_sha256 */
+    uint8_t leaf_sha256[CRYPTO_SHA256_LEN];
     char sha256_hex[65];
 };
 
@@ -136,18 +134,9 @@ static int generate_cert(io_server *s)
     }
     if (strcmp(lit, "0.0.0.0") == 0 || strcmp(lit, "::") == 0)
         lit = "127.0.0.1";
-    int64_t now_s = (int64_t)time(NULL);
-    crypto_cert_params cp = {.common_name = "quince",
-                             .dns_name = "localhost",
-                             .ip_address = lit,
-                             .not_before_unix = now_s - 3600,
-                             .not_after_unix = now_s + IO_SERVE_CERT_DAYS * 86400};
-    if (crypto_cert_generate(&s->env, &cp, &s->gen_der, &s->gen_len, &s->gen_key_der,
-                             &s->gen_key_len, &s->key) < 0)
+    if (crypto_short_lived_cert_generate(&s->env, "localhost", lit, (int64_t)time(NULL),
+                                         IO_SERVE_CERT_DAYS, &s->gen) < 0)
         return IO_ERR_CERT;
-    s->gen_chain[0] = s->gen_der;
-    s->gen_chain_len[0] = s->gen_len;
-    s->chain = (crypto_cert_chain){.certs = s->gen_chain, .lens = s->gen_chain_len, .count = 1};
     s->generated = true;
     return IO_OK;
 }
@@ -199,7 +188,14 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
         io_server_free(s);
         return rc;
     }
-    crypto_hash(CRYPTO_HASH_SHA256, s->chain.certs[0], s->chain.lens[0], s->sha256);
+    const crypto_cert_chain *chain = s->generated ? &s->gen.chain : &s->chain;
+    crypto_privkey *key = s->generated ? s->gen.key : s->key;
+    if (s->generated) {
+        s->sha256 = s->gen.sha256;
+    } else {
+        crypto_hash(CRYPTO_HASH_SHA256, chain->certs[0], chain->lens[0], s->leaf_sha256);
+        s->sha256 = s->leaf_sha256;
+    }
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < 32; i++) {
         s->sha256_hex[2 * i] = digits[s->sha256[i] >> 4];
@@ -209,7 +205,7 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = true;
-    crypto_tls_config_set_credentials(&bc.quic.tls, &s->chain, s->key);
+    crypto_tls_config_set_credentials(&bc.quic.tls, chain, key);
     s->bs = bind_server_new(&s->env, &bc);
     if (s->bs == NULL) {
         io_server_free(s);
@@ -263,10 +259,8 @@ void io_server_free(io_server *s)
     if (s->own_loop)
         io_loop_destroy(s->loop);
     crypto_privkey_free(&s->env, s->key);
-    if (!s->generated)
-        crypto_cert_chain_free(&s->env, &s->chain);
-    quince_env_free(&s->env, s->gen_der);
-    quince_env_free(&s->env, s->gen_key_der);
+    crypto_cert_chain_free(&s->env, &s->chain);
+    crypto_short_lived_cert_free(&s->env, &s->gen);
     free(s);
 }
 

@@ -21,7 +21,8 @@ int main(void)
 {
     quince_env env = io_env_default();
     crypto_short_lived_cert cert;
-    int rc = crypto_short_lived_cert_generate(&env, "127.0.0.1", (int64_t)time(NULL), 14, &cert);
+    int rc =
+        crypto_short_lived_cert_generate(&env, NULL, "127.0.0.1", (int64_t)time(NULL), 14, &cert);
     if (rc < 0) {
         fprintf(stderr, "certificate: %s\n", crypto_strerror(rc));
         return 1;

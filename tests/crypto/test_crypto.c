@@ -40,7 +40,7 @@ static void test_short_lived_cert(void **state)
     test_env t;
     test_env_init(&t, 1);
     crypto_short_lived_cert c;
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "127.0.0.1", NOW, 14, &c), 0);
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, NULL, "127.0.0.1", NOW, 14, &c), 0);
     assert_non_null(c.der);
     assert_true(c.der_len > 0);
     assert_non_null(c.key);
@@ -79,7 +79,7 @@ static void test_short_lived_cert_dns_name(void **state)
     test_env t;
     test_env_init(&t, 2);
     crypto_short_lived_cert c;
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "example.test", NOW, 1, &c), 0);
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "example.test", NULL, NOW, 1, &c), 0);
     crypto_x509_info info;
     assert_int_equal(crypto_x509_info_parse(c.der, c.der_len, &info), 0);
     assert_int_equal(info.not_after - info.not_before, 86400);
@@ -87,10 +87,31 @@ static void test_short_lived_cert_dns_name(void **state)
     assert_int_equal(crypto_x509_check_host(&info, "127.0.0.1"), CRYPTO_ERR_BAD_CERTIFICATE);
     /* Two certificates never share a key. */
     crypto_short_lived_cert d;
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "example.test", NOW, 1, &d), 0);
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "example.test", NULL, NOW, 1, &d), 0);
     assert_memory_not_equal(c.sha256, d.sha256, 32);
     crypto_short_lived_cert_free(&t.env, &c);
     crypto_short_lived_cert_free(&t.env, &d);
+    test_env_check_leaks(&t);
+}
+
+/* Both names, as io_server's generated certificate has them (localhost and its address). */
+static void test_short_lived_cert_both_names(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 4);
+    crypto_short_lived_cert c;
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", "::1", NOW, 13, &c), 0);
+    crypto_x509_info info;
+    assert_int_equal(crypto_x509_info_parse(c.der, c.der_len, &info), 0);
+    assert_int_equal(crypto_x509_check_host(&info, "localhost"), 0);
+    assert_int_equal(crypto_x509_check_host(&info, "::1"), 0);
+    assert_int_equal(crypto_x509_check_host(&info, "127.0.0.1"), CRYPTO_ERR_BAD_CERTIFICATE);
+    crypto_short_lived_cert_free(&t.env, &c);
+    /* An address that is not a literal is refused, not taken for a name. */
+    assert_int_equal(
+        crypto_short_lived_cert_generate(&t.env, "localhost", "localhost", NOW, 13, &c),
+        CRYPTO_ERR_ARGUMENT);
     test_env_check_leaks(&t);
 }
 
@@ -101,18 +122,18 @@ static void test_short_lived_cert_arguments(void **state)
     test_env_init(&t, 3);
     crypto_short_lived_cert c;
     memset(&c, 0xa5, sizeof(c));
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NOW, 15, &c),
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NULL, NOW, 15, &c),
                      CRYPTO_ERR_ARGUMENT);
     assert_null(c.der); /* zeroed on failure */
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NOW, 0, &c),
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NULL, NOW, 0, &c),
                      CRYPTO_ERR_ARGUMENT);
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "", NOW, 14, &c),
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "", NULL, NOW, 14, &c),
                      CRYPTO_ERR_ARGUMENT);
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, NULL, NOW, 14, &c),
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, NULL, NULL, NOW, 14, &c),
                      CRYPTO_ERR_ARGUMENT);
-    assert_int_equal(crypto_short_lived_cert_generate(NULL, "localhost", NOW, 14, &c),
+    assert_int_equal(crypto_short_lived_cert_generate(NULL, "localhost", NULL, NOW, 14, &c),
                      CRYPTO_ERR_ARGUMENT);
-    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NOW, 14, NULL),
+    assert_int_equal(crypto_short_lived_cert_generate(&t.env, "localhost", NULL, NOW, 14, NULL),
                      CRYPTO_ERR_ARGUMENT);
     test_env_check_leaks(&t);
 }
@@ -127,7 +148,7 @@ static void test_short_lived_cert_nomem(void **state)
     for (size_t fail = 1; fail < 400 && !succeeded; fail++) {
         crypto_short_lived_cert c;
         t.fail_after = fail;
-        int rc = crypto_short_lived_cert_generate(&t.env, "localhost", NOW, 14, &c);
+        int rc = crypto_short_lived_cert_generate(&t.env, "localhost", NULL, NOW, 14, &c);
         t.fail_after = 0;
         if (rc == 0) {
             succeeded = true;
@@ -296,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_lived_cert),
         cmocka_unit_test(test_short_lived_cert_dns_name),
+        cmocka_unit_test(test_short_lived_cert_both_names),
         cmocka_unit_test(test_short_lived_cert_arguments),
         cmocka_unit_test(test_short_lived_cert_nomem),
         cmocka_unit_test(test_cert_chain_parse),
