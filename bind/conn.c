@@ -116,9 +116,15 @@ static void free_layers(bind_conn *bc)
     bc->h3 = NULL;
 }
 
-static bool config_ok(const bind_config *cfg)
+bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *out)
 {
-    return cfg != NULL && (!cfg->webtransport || cfg->h3);
+    if (cfg == NULL || (cfg->webtransport && !cfg->h3) || cfg->quic.is_server != is_server)
+        return false;
+    *out = *cfg;
+    /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
+    if (out->webtransport && out->quic.max_datagram_frame_size == 0)
+        out->quic.max_datagram_frame_size = 65535;
+    return true;
 }
 
 bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_server *server,
@@ -157,15 +163,13 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now)
 {
-    if (env == NULL || !config_ok(cfg) || cfg->quic.is_server)
+    bind_config resolved;
+    if (env == NULL || !bind_config_resolve(cfg, false, &resolved))
         return NULL;
     bind_config *own = quince_env_alloc(env, sizeof(*own));
     if (own == NULL)
         return NULL;
-    *own = *cfg;
-    /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
-    if (own->webtransport && own->quic.max_datagram_frame_size == 0)
-        own->quic.max_datagram_frame_size = 65535;
+    *own = resolved;
     quic_conn *qc = quic_conn_client_new(env, &own->quic, local, remote, now);
     if (qc == NULL) {
         quince_env_free(env, own);

@@ -36,6 +36,10 @@ struct bind_server {
     uint64_t now; /* of the last driving call: connections are created inside them */
 };
 
+/* The configuration a connection or server runs with: cfg checked (WebTransport
+ * needs h3; the role matches) and its defaults filled in. False when refused. */
+bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *out);
+
 /* bind/conn.c, for the server: build a connection around an endpoint's
  * quic_conn (NULL when out of memory), drain its events, and free what the
  * binding owns of it (not the quic_conn). */

@@ -60,17 +60,18 @@ static void release_conn(bind_server *s, bind_conn *bc)
 
 QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg)
 {
-    if (env == NULL || cfg == NULL || (cfg->webtransport && !cfg->h3))
+    if (env == NULL || cfg == NULL)
+        return NULL;
+    bind_config server_cfg = *cfg;
+    server_cfg.quic.is_server = true;
+    bind_config resolved;
+    if (!bind_config_resolve(&server_cfg, true, &resolved))
         return NULL;
     bind_server *s = quince_env_calloc(env, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->env = env;
-    s->cfg = *cfg;
-    s->cfg.quic.is_server = true;
-    /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
-    if (s->cfg.webtransport && s->cfg.quic.max_datagram_frame_size == 0)
-        s->cfg.quic.max_datagram_frame_size = 65535;
+    s->cfg = resolved;
     s->ep = quic_endpoint_new(env, &s->cfg.quic);
     if (s->ep == NULL) {
         quince_env_free(env, s);
