@@ -51,13 +51,3 @@ bool app_parse_seconds(const char *text, uint64_t *us)
     *us = (uint64_t)(s * 1e6);
     return true;
 }
-
-void app_hex(const uint8_t *in, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
-}

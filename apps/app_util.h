@@ -13,7 +13,5 @@
 uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */
 bool app_parse_seconds(const char *text, uint64_t *us);
-/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
-void app_hex(const uint8_t *in, size_t len, char *out);
 
 #endif
