@@ -10,7 +10,7 @@
 #include "bind/bind.h"
 #include "crypto/crypto.h"
 #include "io/connect.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/loop.h"
 #include "quic/quic.h"
 

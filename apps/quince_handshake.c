@@ -7,7 +7,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 
 /*
  * The main job until the QUIC transport lands: both ends of a handshake run in

@@ -12,7 +12,7 @@
 #include "apps/app_util.h"
 #include "apps/wt_demo.h"
 #include "apps/h3_server.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/loop.h"
 #include "io/serve.h"
 #include "io/udp.h"

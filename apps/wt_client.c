@@ -10,7 +10,7 @@
 #include "io/bridge.h"
 #include "io/connect.h"
 #include "apps/wt_check.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/loop.h"
 #include "io/udp.h"
 #include "bind/bind.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "io/bridge.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 
 #define SEND_BUDGET 2048
 

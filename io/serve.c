@@ -9,7 +9,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "io/bridge.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 
 #define DEFAULT_SEND_BUDGET 2048
 #define MAX_PEM (1u << 20)

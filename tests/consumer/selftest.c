@@ -5,7 +5,7 @@
 
 #include "crypto/crypto.h"
 #include "h3/h3.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "quic/quic.h"
 #include "quince_config.h"
 #include "wt/wt.h"

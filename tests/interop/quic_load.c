@@ -5,7 +5,7 @@
 
 #include "apps/app_util.h"
 #include "io/bridge.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/loop.h"
 #include "io/udp.h"
 #include "quic/quic.h"

@@ -11,7 +11,7 @@
 
 #include "crypto/backend.h"
 #include "io/connect.h"
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/serve.h"
 
 #define LIMIT_US 15000000u

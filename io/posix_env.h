@@ -1,7 +1,6 @@
-/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files.
- */
-#ifndef IO_ENV_H
-#define IO_ENV_H
+/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log, qlog files. */
+#ifndef IO_POSIX_ENV_H
+#define IO_POSIX_ENV_H
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* Tests for io/env.c: the POSIX quince_env (allocator, getrandom, clocks, key-log and qlog files).
+/* Tests for io/posix_env.c: the POSIX quince_env (allocator, getrandom, clocks, key-log and qlog files).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "io/env.h"
+#include "io/posix_env.h"
 #include "io/udp.h"
 
 static char dir[512];

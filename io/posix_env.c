@@ -1,6 +1,5 @@
-/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log and qlog files.
- */
-#include "io/env.h"
+/* The POSIX quince_env: malloc, getrandom(2), CLOCK_REALTIME, stderr log, key-log, qlog files. */
+#include "io/posix_env.h"
 
 #include <errno.h>
 #include <fcntl.h>
