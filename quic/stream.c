@@ -507,20 +507,20 @@ static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off,
     size_t fit = quic_frame_stream_fit(quince_writer_left(w), s->id, off, (size_t)len, true);
     if (fit == 0 && len > 0)
         return -1;
-    bool fin = fin_if_end && s->fin_requested && off + fit == s->final_size;
-    if (len == 0 && !fin)
-        return -1;
-    if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quince_writer_left(w))
-        return -1;
     const uint8_t *p = NULL; /* FIN alone */
     if (fit > 0) {
         /* One frame takes bytes up to the end of the ring; the next one goes on
-         * from its start. */
+         * from its start (and carries the FIN if it ends the stream). */
         size_t at = (s->sbuf_start + (size_t)(off - s->sbuf_base)) % s->sbuf_cap;
         if (fit > s->sbuf_cap - at)
             fit = s->sbuf_cap - at;
         p = s->sbuf + at;
     }
+    bool fin = fin_if_end && s->fin_requested && off + fit == s->final_size;
+    if (len == 0 && !fin)
+        return -1;
+    if (len == 0 && quic_frame_stream_header_len(s->id, off, 0, true) > quince_writer_left(w))
+        return -1;
     if (!quic_frame_encode_stream(w, s->id, off, p, fit, fin, true))
         return -1;
     *fin_out = fin;

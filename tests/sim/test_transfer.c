@@ -206,6 +206,20 @@ static void test_bulk_small_send_ring(void **state)
     run_bulk_buffer(7, &l, 1 * MB, QUIC_CC_NEWRENO, 5000, NULL);
 }
 
+/* The FIN goes on the frame that ends at the final size, also when the last
+ * bytes cross the ring's end and are sent as two frames (a FIN on the first
+ * would announce a wrong final size: the peer closes with FINAL_SIZE_ERROR). */
+static void test_bulk_small_send_ring_fin(void **state)
+{
+    (void)state;
+    /* Sizes around the ring's multiples, so that the last bytes start at every
+     * kind of place in it. */
+    for (uint64_t size = 4000; size <= 21000; size += 251) {
+        netsim_link_config l = lossy(0);
+        run_bulk_buffer(100 + size, &l, size, QUIC_CC_NEWRENO, 5000, NULL);
+    }
+}
+
 static void test_bulk_deterministic(void **state)
 {
     (void)state;
@@ -384,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_bulk_reorder_duplicate),
         cmocka_unit_test(test_bulk_corruption),
         cmocka_unit_test(test_bulk_small_send_ring),
+        cmocka_unit_test(test_bulk_small_send_ring_fin),
         cmocka_unit_test(test_bulk_deterministic),
         cmocka_unit_test(test_many_clean),
         cmocka_unit_test(test_many_loss10_reorder),
