@@ -21,7 +21,6 @@ struct bind_conn {
     uint64_t now;     /* of the last driving call, for the calls h3 makes into QUIC */
     bool started;     /* h3_conn_start done */
     bool draining;    /* inside drain: callbacks that close do not drain again */
-    bool due;         /* server: its timer fired in this bind_server_on_timeout */
     size_t dgram_max; /* last value given to wt */
     bind_conn_stats stats;
     uint8_t buf[BIND_READ_CHUNK];

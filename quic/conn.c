@@ -177,8 +177,8 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         quince_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
-        if (c->cid_gen != NULL)
-            (*c->cid_gen)++;
+        if (c->ep != NULL)
+            quic_endpoint_on_cid(c->ep, c, &l->cid, true);
         return true;
     }
     return false;
@@ -696,6 +696,7 @@ int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64
         return QUIC_ERR_ARGUMENT;
     c->last_now = now;
     start_closing(c, app_error, true, 0, reason, now);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -747,6 +748,7 @@ int quic_conn_key_update(quic_conn *c)
     c->key_update_first_pn = c->sp[SP_APP].next_pn;
     c->packets_in_phase = 0;
     c->stats.key_updates++;
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -772,6 +774,7 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
         c->dgram_out_head = d;
     c->dgram_out_tail = d;
     c->dgram_out_count++;
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 

@@ -746,6 +746,7 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
             c->streams_blocked_bidi = true;
         else
             c->streams_blocked_uni = true;
+        quic_conn_wake(c);     /* STREAMS_BLOCKED to send */
         return QUIC_ERR_LIMIT; /* §4.6: wait for MAX_STREAMS */
     }
     uint64_t id = (*next << 2) | (c->is_server ? QUIC_STREAM_SERVER_BIT : 0) |
@@ -806,6 +807,8 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
         s->fin_requested = true;
         s->final_size = s->sbuf_base + s->sbuf_len;
     }
+    if (n > 0 || fin)
+        quic_conn_wake(c);
     return (int64_t)n;
 }
 
@@ -841,10 +844,12 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
     if (!s->rbuf.has_final && s->recv_max - s->rbuf.read_offset < s->recv_window / 2 + 1) {
         s->recv_max = s->rbuf.read_offset + s->recv_window;
         s->need_max_stream_data = true;
+        quic_conn_wake(c);
     }
     if (c->max_data - c->data_read < c->max_data_window / 2 + 1) {
         c->max_data = c->data_read + c->max_data_window;
         c->need_max_data = true;
+        quic_conn_wake(c);
     }
     if (quic_stream_buf_finished(&s->rbuf)) {
         s->recv_done = true;
@@ -864,6 +869,7 @@ int quic_stream_reset(quic_conn *c, uint64_t stream_id, uint64_t app_error)
     if (s == NULL || !s->has_send)
         return QUIC_ERR_ARGUMENT;
     stream_reset_send(s, app_error);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -877,6 +883,7 @@ int quic_stream_stop_sending(quic_conn *c, uint64_t stream_id, uint64_t app_erro
     if (!s->recv_done && !s->stop_sent) {
         s->stop_pending = true;
         s->stop_code = app_error;
+        quic_conn_wake(c);
     }
     return QUIC_OK;
 }
