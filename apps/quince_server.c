@@ -68,7 +68,8 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
+        "                     [--timeout S] [--idle-timeout S] [--no-gso] [--verbose] [--help]\n"
+        "                     [--version]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -98,6 +99,7 @@ static void usage(FILE *f)
         "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
         "  --timeout S          exit after S seconds (default: never)\n"
+        "  --idle-timeout S     QUIC idle timeout (RFC 9000 §10.1) of every connection\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
         "  --help, -h           this text\n"
@@ -430,7 +432,7 @@ int main(int argc, char **argv)
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
-    uint64_t timeout_us = 0;
+    uint64_t timeout_us = 0, idle_us = 0;
     static server srv;
     server *s = &srv;
 
@@ -472,6 +474,8 @@ int main(int argc, char **argv)
         else if (app_opt(&args, "--verbose|-v"))
             s->verbose = true;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_opt_seconds(&args, "--idle-timeout", &idle_us))
             continue;
         else
             return app_args_unknown(&args);
@@ -532,6 +536,8 @@ int main(int argc, char **argv)
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
     cfg.bind.quic.qlog = qlog;
+    if (idle_us > 0)
+        cfg.bind.quic.max_idle_timeout_ms = idle_us / 1000;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;
     if (s->h3)
