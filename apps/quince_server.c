@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_check.h"
 #include "apps/wt_demo.h"
 #include "apps/h3_server.h"
 #include "io/posix_env.h"
@@ -69,10 +70,13 @@ static void usage(FILE *f)
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--timeout S] [--no-gso] [--verbose] [--help]\n"
+        "                     [--wt-draft LIST] [--wt-allow-origin O]... "
+        "[--test-no-connect-protocol]\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
-        "(draft-02) sessions on the same connections: /echo (streams and datagrams echoed),\n"
-        "/chat (the demo's chat), /close-me (closed by the server with 4242); 404 otherwise.\n"
+        "(draft-02, -07, -13..-16, chosen per connection) sessions on the same connections:\n"
+        "/echo (streams and datagrams echoed), /chat (the demo's chat), /close-me (closed by\n"
+        "the server with 4242); 404 otherwise (405 in draft-16).\n"
         "It runs until SIGINT or SIGTERM (exit status 0).\n"
         "\n"
         "  --listen ADDR:PORT   UDP address, repeatable (\"127.0.0.1:4433\", \"[::1]:0\"; port 0:\n"
@@ -93,6 +97,12 @@ static void usage(FILE *f)
         "  --demo               the demo run: --demo-http localhost:8080 unless given. With no\n"
         "                       arguments at all quince-server runs the demo\n"
         "  --webtransport       accepted for old command lines (WebTransport is on with h3)\n"
+        "  --wt-draft LIST      WebTransport dialects offered: 02,07,13,14,15,16 or all\n"
+        "                       (default all; the newest the client also offers is used)\n"
+        "  --wt-allow-origin O  also accept sessions from Origin O (\"*\": any); the same\n"
+        "                       origin and the demo page's are always accepted\n"
+        "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
+        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
         "  --retry              validate client addresses with Retry\n"
         "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
@@ -442,7 +452,10 @@ int main(int argc, char **argv)
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
-    bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
+    bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
+    uint32_t wt_drafts = WT_DIALECTS_ALL;
+    static const char *origins[8];
+    size_t norigins = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0;
     static server srv;
@@ -473,6 +486,13 @@ int main(int argc, char **argv)
             continue;
         else if (strcmp(a, "--no-webtransport") == 0)
             no_wt = true;
+        else if (strcmp(a, "--wt-draft") == 0) /* WebTransport (issue 9) */
+            ok = (v = next_arg(argc, argv, &i)) != NULL && wt_parse_drafts(v, &wt_drafts);
+        else if (strcmp(a, "--wt-allow-origin") == 0)
+            ok = (v = next_arg(argc, argv, &i)) != NULL && norigins < 8 &&
+                 (origins[norigins++] = v) != NULL;
+        else if (strcmp(a, "--test-no-connect-protocol") == 0)
+            test_no_ecp = true;
         else if (strcmp(a, "--retry") == 0)
             retry = true;
         else if (strcmp(a, "--qlog-dir") == 0)
@@ -501,6 +521,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(alpn_name, "h3") != 0 && strcmp(alpn_name, "hq-interop") != 0) {
         fprintf(stderr, "quince-server: --alpn %s: h3 or hq-interop\n", alpn_name);
+        return 2;
+    }
+    if (test_no_ecp && wt_drafts != WT_DIALECT_BIT(WT_DRAFT_02)) {
+        fprintf(stderr, "quince-server: --test-no-connect-protocol needs --wt-draft 02\n");
         return 2;
     }
     if (demo && demo_http == NULL)
@@ -556,8 +580,12 @@ int main(int argc, char **argv)
     cfg.bind.webtransport = false;
     if (s->h3)
         h3srv_config(&cfg.bind);
-    if (s->wt)
+    if (s->wt) {
         wt_demo_config(&cfg.bind);
+        wt_demo_allow_origins(origins, norigins);
+        cfg.bind.wtcfg.dialects = wt_drafts;
+        cfg.bind.wtcfg.test_no_connect_protocol = test_no_ecp;
+    }
     cfg.bind.cb = (bind_callbacks){.user = s,
                                    .on_conn_new = on_conn_new,
                                    .on_handshake_done = on_handshake_done,

@@ -1,5 +1,5 @@
-/* quince-client --webtransport URL [--cert-hash HEX]: echo checks and close against a draft-02
- * server. */
+/* quince-client --webtransport URL [--cert-hash HEX] [--wt-draft D]: echo checks and close
+ * against a WebTransport server of any dialect. */
 #include "apps/wt_client.h"
 
 #include <stdio.h>
@@ -45,8 +45,11 @@ static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     wclient *c = user;
+    /* The URL's own origin: what a page served by that server would send. */
+    char origin[300];
+    snprintf(origin, sizeof(origin), "https://%s", io_client_authority(c->client));
     if (wt_endpoint_connect(bind_conn_wt(bc), io_client_authority(c->client),
-                            io_client_path(c->client), "https://quince", &c->session) != WT_OK) {
+                            io_client_path(c->client), origin, &c->session) != WT_OK) {
         fprintf(stderr, "quince-client: cannot start the session\n");
         io_loop_stop(c->loop);
     }
@@ -106,9 +109,12 @@ bool wt_client_wanted(int argc, char **argv)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-                    "                     [--timeout S] [--verbose]\n"
-                    "  --cert-hash: the server certificate's SHA-256 (else not verified)\n");
+    fprintf(stderr,
+            "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
+            "                     [--wt-draft 02|07|13|14|15|16|auto] [--timeout S] [--verbose]\n"
+            "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
+            "  --wt-draft: the WebTransport dialects offered (a list such as 02,07, or\n"
+            "              auto: all, the newest the server also offers is used)\n");
     return 2;
 }
 
@@ -132,6 +138,7 @@ int wt_client_main(int argc, char **argv)
     const char *url = NULL, *hash_hex = NULL;
     uint64_t timeout_us = 10000000;
     bool verbose = false;
+    uint32_t drafts = WT_DIALECTS_ALL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -139,7 +146,10 @@ int wt_client_main(int argc, char **argv)
             url = argv[++i];
         else if (strcmp(a, "--cert-hash") == 0 && has_val)
             hash_hex = argv[++i];
-        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+        else if (strcmp(a, "--wt-draft") == 0 && has_val) {
+            if (!wt_parse_drafts(argv[++i], &drafts))
+                return usage();
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
             verbose = true;
         else if (strcmp(a, "--timeout") == 0 && has_val) {
             if (!app_parse_seconds(argv[++i], &timeout_us))
@@ -180,6 +190,7 @@ int wt_client_main(int argc, char **argv)
     wt_check_init(&c->check, &cc.bind.wtcb);
     c->check.verbose = verbose;
     cc.bind.webtransport = true;
+    cc.bind.wtcfg.dialects = drafts;
     cc.bind.h3cb.on_conn_error = on_h3_error;
     cc.bind.cb = (bind_callbacks){.user = c,
                                   .on_conn_new = conn_user,
@@ -209,6 +220,14 @@ int wt_client_main(int argc, char **argv)
     const wt_check *k = &c->check;
     bool ok = wt_check_passed(k);
     printf("session: %s (status %d)\n", k->ready ? "established" : "not established", k->status);
+    wt_endpoint *wep = bind_conn_wt(c->bc);
+    if (k->ready || k->rejected)
+        printf("dialect: %s\n", wt_dialect_name(k->dialect));
+    if (wep != NULL) {
+        char ws[512];
+        wt_endpoint_describe_peer_settings(wep, ws, sizeof(ws));
+        printf("server settings: %s\n", ws[0] ? ws : "(none received)");
+    }
     printf("bidi echo: %s\n", k->bidi_ok ? "ok" : "FAILED");
     printf("uni echo: %s\n", k->uni_ok ? "ok" : "FAILED");
     printf("datagram echo: %s (%u sent)\n", k->dgram_ok ? "ok" : "FAILED", k->dgrams_sent);

@@ -297,6 +297,10 @@ static void server_refuse(wt_session *s, int status)
     s->send_done = true;
     s->state = WT_SS_REJECTED;
     drop_pending(s);
+    /* RFC 9114 §4.1: the response is complete; the rest of the request is not
+     * wanted (the client must still report the status, usually in the same packet). */
+    if (!s->recv_done)
+        h3_conn_stop_sending(s->ep->h3, s->id, H3_NO_ERROR);
     if (s->recv_done)
         session_kill(s);
 }
