@@ -78,5 +78,22 @@
 #ifndef QUIC_OPT_MAX_CONNECTIONS
 #define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */
 #endif
+/* Half-open connections (handshake not complete) per endpoint, and per client IP address. */
+#ifndef QUIC_OPT_MAX_HALF_OPEN
+#define QUIC_OPT_MAX_HALF_OPEN 256
+#endif
+#ifndef QUIC_OPT_MAX_HALF_OPEN_PER_ADDR
+#define QUIC_OPT_MAX_HALF_OPEN_PER_ADDR 64
+#endif
+/* From this many half-open connections on, new clients must prove their address (Retry). */
+#ifndef QUIC_OPT_RETRY_THRESHOLD
+#define QUIC_OPT_RETRY_THRESHOLD 16
+#endif
+#ifndef QUIC_OPT_STATELESS_RESET_RATE
+#define QUIC_OPT_STATELESS_RESET_RATE 100 /* per second, per endpoint */
+#endif
+#ifndef QUIC_OPT_VN_RATE
+#define QUIC_OPT_VN_RATE 100 /* Version Negotiation packets per second, per endpoint */
+#endif
 
 #endif
