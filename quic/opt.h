@@ -80,10 +80,10 @@
 #endif
 /* Half-open connections (handshake not complete) per endpoint, and per client IP address. */
 #ifndef QUIC_OPT_MAX_HALF_OPEN
-#define QUIC_OPT_MAX_HALF_OPEN 256
+#define QUIC_OPT_MAX_HALF_OPEN 512
 #endif
 #ifndef QUIC_OPT_MAX_HALF_OPEN_PER_ADDR
-#define QUIC_OPT_MAX_HALF_OPEN_PER_ADDR 64
+#define QUIC_OPT_MAX_HALF_OPEN_PER_ADDR 256 /* a NAT may hide many honest clients */
 #endif
 /* From this many half-open connections on, new clients must prove their address (Retry). */
 #ifndef QUIC_OPT_RETRY_THRESHOLD
