@@ -54,6 +54,7 @@ struct quic_endpoint {
     quic_endpoint_callbacks cb;
     quic_conn *last; /* the connection of the last datagram received */
     rate_bucket resets, vns;
+    quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
 };
 
 quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
@@ -77,7 +78,9 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     DEF(retry_threshold, QUIC_OPT_RETRY_THRESHOLD);
     DEF(stateless_reset_rate, QUIC_OPT_STATELESS_RESET_RATE);
     DEF(vn_rate, QUIC_OPT_VN_RATE);
+    DEF(max_endpoint_memory, QUIC_OPT_MAX_ENDPOINT_MEMORY);
 #undef DEF
+    ep->mem.limit = ep->cfg.max_endpoint_memory;
     static const uint8_t zero[32];
     if (memcmp(ep->cfg.reset_key, zero, sizeof(zero)) == 0)
         quince_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
@@ -494,8 +497,10 @@ static int admit(quic_endpoint *ep, const quic_addr *from, bool validated)
             mine++;
     }
     ep->stats.half_open = half;
+    ep->stats.memory = ep->mem.used;
     if (ep->n >= ep->cfg.max_connections || half >= ep->cfg.max_half_open ||
-        mine >= ep->cfg.max_half_open_per_addr)
+        mine >= ep->cfg.max_half_open_per_addr ||
+        quince_budget_room(&ep->mem) < QUIC_OPT_MAX_CONN_MEMORY / 16)
         return ADMIT_REFUSE;
     if (!validated && (ep->cfg.retry || half >= ep->cfg.retry_threshold))
         return ADMIT_RETRY;
@@ -587,6 +592,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         ep->stats.dropped++;
         return QUIC_OK;
     }
+    c->mem.parent = &ep->mem;
     quic_conn_recv(c, from, data, len, now);
     if (quic_conn_get_stats(c)->packets_received == 0) {
         /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */

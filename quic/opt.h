@@ -42,11 +42,15 @@
 #ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
 #define QUIC_OPT_MAX_STREAM_SEND_BUFFER (1024 * 1024) /* unacknowledged bytes per stream */
 #endif
-#ifndef QUIC_OPT_MAX_STREAM_GAPS
-#define QUIC_OPT_MAX_STREAM_GAPS 64 /* out-of-order holes per receive stream */
-#endif
 #ifndef QUIC_OPT_MAX_DATAGRAM_QUEUE
 #define QUIC_OPT_MAX_DATAGRAM_QUEUE 64 /* DATAGRAM frames queued each way */
+#endif
+/* Memory budgets: what peers can make us hold, per connection and per endpoint. */
+#ifndef QUIC_OPT_MAX_CONN_MEMORY
+#define QUIC_OPT_MAX_CONN_MEMORY (2 * 1024 * 1024)
+#endif
+#ifndef QUIC_OPT_MAX_ENDPOINT_MEMORY
+#define QUIC_OPT_MAX_ENDPOINT_MEMORY (256 * 1024 * 1024)
 #endif
 #ifndef QUIC_OPT_MAX_ACK_RANGES
 #define QUIC_OPT_MAX_ACK_RANGES 32

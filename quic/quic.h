@@ -76,6 +76,14 @@ typedef struct quic_config {
     size_t max_stream_buffer;
     size_t max_datagram_queue;
     size_t max_ack_ranges;
+    /* Memory budgets (docs/ARCHITECTURE.md "Limits"): everything a peer can make a
+     * connection hold (stream send and receive buffers, reassembly, CRYPTO, DATAGRAM
+     * queues) is charged to max_conn_memory; an endpoint's connections together to
+     * max_endpoint_memory. When one is reached the peer is held: no more flow-control
+     * credit, packets whose bytes do not fit are left unacknowledged (the peer sends
+     * them again), writes are short, incoming DATAGRAMs are dropped (RFC 9221 §5). */
+    size_t max_conn_memory;
+    size_t max_endpoint_memory;
     bool qlog; /* emit JSON-SEQ through env->qlog */
     /* Key for stateless reset tokens (RFC 9000 §10.3.2): HMAC-SHA256(key, CID).
      * An endpoint shares it among its connections; all zero: a random one. */
@@ -117,6 +125,8 @@ typedef struct quic_conn_stats {
     uint64_t key_updates;      /* key phase changes (ours and the peer's) */
     uint64_t stateless_resets; /* 1 if the connection ended by one */
     uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    uint64_t packets_held;     /* left unacknowledged: their bytes passed the memory budget */
+    size_t memory, memory_peak; /* bytes charged to the connection's budget, now and at most */
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns
@@ -249,6 +259,8 @@ typedef struct quic_endpoint_stats {
     uint64_t refused;        /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
     uint64_t rate_limited;   /* stateless resets and VN packets not sent (rate limits) */
     size_t half_open;        /* connections whose handshake is not complete */
+    size_t memory;           /* bytes charged to the endpoint's budget (both as of the
+                                last new Initial) */
     size_t connections;
 } quic_endpoint_stats;
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
