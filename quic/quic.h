@@ -122,10 +122,10 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_conn_stats {
     uint64_t packets_sent, packets_received, packets_dropped, packets_lost;
     uint64_t bytes_sent, bytes_received;
-    uint64_t key_updates;      /* key phase changes (ours and the peer's) */
-    uint64_t stateless_resets; /* 1 if the connection ended by one */
-    uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
-    uint64_t packets_held;     /* left unacknowledged: their bytes passed the memory budget */
+    uint64_t key_updates;       /* key phase changes (ours and the peer's) */
+    uint64_t stateless_resets;  /* 1 if the connection ended by one */
+    uint64_t packets_buffered;  /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    uint64_t packets_held;      /* left unacknowledged: their bytes passed the memory budget */
     size_t memory, memory_peak; /* bytes charged to the connection's budget, now and at most */
 } quic_conn_stats;
 
