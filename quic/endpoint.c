@@ -229,8 +229,10 @@ static bool rate_take(rate_bucket *b, uint32_t rate, uint64_t now)
 
 static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
 {
-    if (ep->sq_count >= STATELESS_QUEUE)
-        return NULL; /* a flood: stay silent rather than queue without bound */
+    if (ep->sq_count >= STATELESS_QUEUE) {
+        ep->stats.dropped++; /* a flood: stay silent rather than queue without bound */
+        return NULL;
+    }
     stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
     ep->sq_count++;
     if (to != NULL)
