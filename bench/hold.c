@@ -14,7 +14,7 @@
 /*
  * usage: bench-hold ADDR:PORT SERVER_PID LEVELS BATCH TIMEOUT_S [refuse]
  *
- * Opens QUIC connections (ALPN h3, one UDP socket each, all on one io loop, at most 64
+ * Opens QUIC connections (ALPN h3, one UDP socket each, all on one io loop, at most 12
  * handshakes in flight) until LEVELS[0] are live, then measures: BATCH more handshakes,
  * the server's CPU (its threads' schedstat) and wall time over them, its RSS; then closes
  * those BATCH and goes on to the next level. Connections stay open (idle timeout 600 s on
@@ -25,7 +25,7 @@
  * Exits 0 only if every handshake (and the refusal, when asked) happened in time.
  */
 
-#define WINDOW 64
+#define WINDOW 12
 
 typedef struct hold_conn {
     quic_conn *conn;

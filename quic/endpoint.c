@@ -28,13 +28,28 @@ typedef struct ep_conn {
     quic_conn *q_prev, *q_next;
     uint64_t timer; /* its next timeout when last asked: the heap's key */
     size_t heap_at;
+    bool half_open;   /* counted in the endpoint's half-open totals (handshake not done) */
+    uint8_t host[17]; /* the client's address family and IP: the per-address key */
 } ep_conn;
+
+/* A token bucket: at most rate a second, in bursts of at most rate. */
+typedef struct rate_bucket {
+    uint64_t last; /* when tokens was last topped up */
+    uint32_t tokens;
+    bool started;
+} rate_bucket;
 
 typedef struct stateless_pkt {
     quic_addr to;
     size_t len;
     uint8_t data[STATELESS_MAX];
 } stateless_pkt;
+
+/* Half-open connections per client address, for admit(): the same kind of table. */
+typedef struct host_slot {
+    uint32_t count; /* 0: empty */
+    uint8_t host[17];
+} host_slot;
 
 /* Open addressing, linear probing, deletion by backward shift; at most half full. */
 typedef struct cid_slot {
@@ -62,6 +77,11 @@ struct quic_endpoint {
     quic_endpoint_callbacks cb;
     quic_conn *last;   /* the connection of the last datagram received */
     size_t unaccepted; /* connections quic_endpoint_accept has not returned yet */
+    rate_bucket resets, vns;
+    quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
+    size_t half_open;  /* connections whose handshake is not done, and per address: */
+    host_slot *hosts;
+    size_t hosts_cap, hosts_used;
 };
 
 quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
@@ -76,6 +96,18 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     ep->cfg.is_server = true;
     if (ep->cfg.cid_len == 0)
         ep->cfg.cid_len = QUIC_OPT_CID_LEN; /* demultiplexing needs CIDs */
+#define DEF(f, v)                                                                                  \
+    if (ep->cfg.f == 0)                                                                            \
+    ep->cfg.f = (v)
+    DEF(max_connections, QUIC_OPT_MAX_CONNECTIONS);
+    DEF(max_half_open, QUIC_OPT_MAX_HALF_OPEN);
+    DEF(max_half_open_per_addr, QUIC_OPT_MAX_HALF_OPEN_PER_ADDR);
+    DEF(retry_threshold, QUIC_OPT_RETRY_THRESHOLD);
+    DEF(stateless_reset_rate, QUIC_OPT_STATELESS_RESET_RATE);
+    DEF(vn_rate, QUIC_OPT_VN_RATE);
+    DEF(max_endpoint_memory, QUIC_OPT_MAX_ENDPOINT_MEMORY);
+#undef DEF
+    ep->mem.limit = ep->cfg.max_endpoint_memory;
     static const uint8_t zero[32];
     if (memcmp(ep->cfg.reset_key, zero, sizeof(zero)) == 0)
         quince_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
@@ -105,6 +137,7 @@ void quic_endpoint_free(quic_endpoint *ep)
     quince_env_free(ep->env, ep->conns);
     quince_env_free(ep->env, ep->heap);
     quince_env_free(ep->env, ep->map);
+    quince_env_free(ep->env, ep->hosts);
     quince_env_free(ep->env, ep->sq);
     if (ep->token_aead != NULL)
         crypto_aead_free(ep->env, ep->token_aead);
@@ -197,10 +230,40 @@ int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const ui
     return QUIC_OK;
 }
 
+/* RFC 9000 §10.3, §21.1: stateless answers are cheap for an attacker to provoke; a bucket
+ * bounds how many go out. */
+static bool rate_take(rate_bucket *b, uint32_t rate, uint64_t now)
+{
+    if (!b->started || now < b->last) {
+        b->started = true;
+        b->tokens = rate;
+        b->last = now;
+    }
+    uint64_t elapsed = now - b->last;
+    if (elapsed > 1000000)
+        elapsed = 1000000; /* a second refills the bucket whole */
+    uint64_t add = elapsed * rate / 1000000;
+    if (add > 0) {
+        if (add >= rate - b->tokens) {
+            b->tokens = rate;
+            b->last = now;
+        } else {
+            b->tokens += (uint32_t)add;
+            b->last += add * 1000000 / rate; /* keep the fraction of a token earned */
+        }
+    }
+    if (b->tokens == 0)
+        return false;
+    b->tokens--;
+    return true;
+}
+
 static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
 {
-    if (ep->sq_count >= STATELESS_QUEUE)
-        return NULL; /* a flood: stay silent rather than queue without bound */
+    if (ep->sq_count >= STATELESS_QUEUE) {
+        ep->stats.dropped++; /* a flood: stay silent rather than queue without bound */
+        return NULL;
+    }
     stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
     ep->sq_count++;
     if (to != NULL)
@@ -379,10 +442,108 @@ static void heap_fix(quic_endpoint *ep, size_t i)
     heap_set(ep, i, c);
 }
 
+/* ---- Half-open connections, in all and per client address (kept as they change) ---- */
+
+static void host_key(const quic_addr *a, uint8_t key[17])
+{
+    static const quic_addr none;
+    if (a == NULL)
+        a = &none;
+    key[0] = a->family;
+    memcpy(key + 1, a->ip, 16);
+}
+
+static size_t host_hash(const quic_endpoint *ep, const uint8_t key[17])
+{
+    return cid_hash(ep, key, 17);
+}
+
+static host_slot *host_find(const quic_endpoint *ep, const uint8_t key[17])
+{
+    if (ep->hosts_cap == 0)
+        return NULL;
+    size_t mask = ep->hosts_cap - 1;
+    for (size_t i = host_hash(ep, key) & mask; ep->hosts[i].count != 0; i = (i + 1) & mask)
+        if (memcmp(ep->hosts[i].host, key, 17) == 0)
+            return &ep->hosts[i];
+    return NULL;
+}
+
+static void host_insert(quic_endpoint *ep, const uint8_t key[17], uint32_t count)
+{
+    size_t mask = ep->hosts_cap - 1;
+    size_t i = host_hash(ep, key) & mask;
+    while (ep->hosts[i].count != 0)
+        i = (i + 1) & mask;
+    ep->hosts[i].count = count;
+    memcpy(ep->hosts[i].host, key, 17);
+    ep->hosts_used++;
+}
+
+/* false when out of memory: the address then goes uncounted. */
+static bool host_inc(quic_endpoint *ep, const uint8_t key[17])
+{
+    host_slot *h = host_find(ep, key);
+    if (h != NULL) {
+        h->count++;
+        return true;
+    }
+    if (2 * (ep->hosts_used + 1) > ep->hosts_cap) {
+        size_t cap = ep->hosts_cap ? ep->hosts_cap * 2 : 64, old_cap = ep->hosts_cap;
+        host_slot *old = ep->hosts, *m = quince_env_calloc(ep->env, cap * sizeof(*m));
+        if (m == NULL)
+            return false;
+        ep->hosts = m;
+        ep->hosts_cap = cap;
+        ep->hosts_used = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].count != 0)
+                host_insert(ep, old[i].host, old[i].count);
+        quince_env_free(ep->env, old);
+    }
+    host_insert(ep, key, 1);
+    return true;
+}
+
+static void host_dec(quic_endpoint *ep, const uint8_t key[17])
+{
+    host_slot *h = host_find(ep, key);
+    if (h == NULL || --h->count > 0)
+        return;
+    /* Empty now: backward shift, as in map_del. */
+    size_t mask = ep->hosts_cap - 1, i = (size_t)(h - ep->hosts);
+    ep->hosts_used--;
+    for (size_t j = (i + 1) & mask; ep->hosts[j].count != 0; j = (j + 1) & mask) {
+        size_t home = host_hash(ep, ep->hosts[j].host) & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            ep->hosts[i] = ep->hosts[j];
+            i = j;
+        }
+    }
+    ep->hosts[i].count = 0;
+}
+
+static bool is_half_open(const quic_conn *c)
+{
+    return !c->handshake_complete && c->state < QUIC_STATE_CLOSING;
+}
+
+/* A connection whose handshake completed (or that is closing) leaves the half-open counts. */
+static void half_open_update(quic_endpoint *ep, ep_conn *e)
+{
+    if (e->half_open && !is_half_open(e->conn)) {
+        e->half_open = false;
+        ep->half_open--;
+        host_dec(ep, e->host);
+    }
+}
+
 /* Ask the connection for its next timeout again and move it in the heap. */
 static void retime(quic_endpoint *ep, quic_conn *c)
 {
     ep_conn *e = entry_of(ep, c);
+    half_open_update(ep, e);
     uint64_t t = quic_conn_is_closed(c) ? 0 : quic_conn_next_timeout(c);
     if (t != e->timer) {
         e->timer = t;
@@ -424,8 +585,13 @@ static void unqueue(quic_endpoint *ep, quic_conn *c)
     e->q_prev = e->q_next = NULL;
 }
 
-static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h)
+static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                    uint64_t now)
 {
+    if (!rate_take(&ep->vns, ep->cfg.vn_rate, now)) {
+        ep->stats.rate_limited++;
+        return;
+    }
     stateless_pkt *s = sq_push(ep, from);
     if (s == NULL)
         return;
@@ -473,12 +639,13 @@ static void send_retry(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     ep->stats.retries++;
 }
 
-/* RFC 9000 §8.1.3, §10.2: an Initial whose token we cannot validate but which is otherwise
- * valid (it opens with the Initial keys of its DCID) gets a CONNECTION_CLOSE with
- * INVALID_TOKEN, sent statelessly in an Initial under the same keys: the client will not
- * accept another Retry, so silence would only leave it to time out. */
-static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
-                               const uint8_t *data)
+/* RFC 9000 §8.1.3, §5.2.2, §10.2: an Initial that we do not take but which is otherwise valid
+ * (it opens with the Initial keys of its DCID) gets a CONNECTION_CLOSE, sent statelessly in an
+ * Initial under the same keys: INVALID_TOKEN for a token we cannot validate (the client will
+ * not accept another Retry, so silence would only leave it to time out), CONNECTION_REFUSED
+ * when the endpoint is full. */
+static void send_initial_close(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                               const uint8_t *data, uint64_t code)
 {
     crypto_pp ck, sk;
     if (crypto_pp_initial(&ck, &sk, ep->env, h->version, h->dcid, h->dcid_len) != 0) {
@@ -505,9 +672,9 @@ static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const q
     /* Our SCID is the DCID the client chose for us (the Retry's SCID, if the token was ours). */
     if (!quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, h->version, h->scid, h->scid_len, h->dcid,
                              h->dcid_len, NULL, 0, 0, 1) ||
-        !quince_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) ||
-        !quince_put_varint(&w, QUIC_TE_INVALID_TOKEN) || !quince_put_varint(&w, 0) ||
-        !quince_put_varint(&w, 0) || !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
+        !quince_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) || !quince_put_varint(&w, code) ||
+        !quince_put_varint(&w, 0) || !quince_put_varint(&w, 0) ||
+        !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
         ep->sq_count--;
         goto out;
     }
@@ -519,7 +686,10 @@ static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const q
         goto out;
     }
     s->len = (size_t)n;
-    ep->stats.invalid_tokens++;
+    if (code == QUIC_TE_INVALID_TOKEN)
+        ep->stats.invalid_tokens++;
+    else
+        ep->stats.refused++;
 out:
     crypto_pp_clear(&ck, ep->env);
     crypto_pp_clear(&sk, ep->env);
@@ -527,10 +697,14 @@ out:
 
 /* RFC 9000 §10.3: for a short header we cannot place, smaller than what came in. */
 static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
-                       size_t in_len)
+                       size_t in_len, uint64_t now)
 {
     if (in_len <= QUIC_MIN_STATELESS_RESET + 1 || h->dcid_len != ep->cfg.cid_len)
         return;
+    if (!rate_take(&ep->resets, ep->cfg.stateless_reset_rate, now)) {
+        ep->stats.rate_limited++;
+        return;
+    }
     size_t len = in_len - 1 < 42 ? in_len - 1 : 42;
     stateless_pkt *s = sq_push(ep, from);
     if (s == NULL)
@@ -545,6 +719,32 @@ static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     }
     s->len = (size_t)(w.p - s->data);
     ep->stats.stateless_resets++;
+}
+
+enum { ADMIT, ADMIT_RETRY, ADMIT_REFUSE };
+
+/* RFC 9000 §5.2.2, §8.1, §21.1: may a client Initial open a connection? validated: it carried
+ * a Retry token of ours for this address. Half-open connections (handshake not complete)
+ * cost handshake CPU and memory for packets anyone can send: past a threshold of them every
+ * new client proves its address first (Retry), past the limits it is refused. */
+static int admit(quic_endpoint *ep, const quic_addr *from, bool validated)
+{
+    static const quic_addr none;
+    if (from == NULL)
+        from = &none;
+    uint8_t key[17];
+    host_key(from, key);
+    const host_slot *hs = host_find(ep, key);
+    size_t half = ep->half_open, mine = hs != NULL ? hs->count : 0;
+    ep->stats.half_open = half;
+    ep->stats.memory = ep->mem.used;
+    if (ep->n >= ep->cfg.max_connections || half >= ep->cfg.max_half_open ||
+        mine >= ep->cfg.max_half_open_per_addr ||
+        quince_budget_room(&ep->mem) < QUIC_OPT_MAX_CONN_MEMORY / 16)
+        return ADMIT_REFUSE;
+    if (!validated && (ep->cfg.retry || half >= ep->cfg.retry_threshold))
+        return ADMIT_RETRY;
+    return ADMIT;
 }
 
 static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
@@ -588,6 +788,11 @@ static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
     heap_set(ep, i, c);
     heap_fix(ep, i);
     quic_endpoint_wake(ep, c);
+    host_key(&c->remote, e->host);
+    if (is_half_open(c) && host_inc(ep, e->host)) {
+        e->half_open = true;
+        ep->half_open++;
+    }
     ep->stats.connections = ep->n;
     return QUIC_OK;
 }
@@ -597,6 +802,11 @@ static void remove_conn(quic_endpoint *ep, quic_conn *c)
 {
     ep_conn *e = entry_of(ep, c);
     unqueue(ep, c);
+    if (e->half_open) {
+        e->half_open = false;
+        ep->half_open--;
+        host_dec(ep, e->host);
+    }
     if (ep->train == c)
         ep->train = NULL;
     if (ep->last == c)
@@ -648,19 +858,18 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         return QUIC_OK;
     }
     if (h.type == QUIC_PKT_1RTT) {
-        send_reset(ep, from, &h, len);
+        send_reset(ep, from, &h, len, now);
         return QUIC_OK;
     }
     if (h.type == QUIC_PKT_UNKNOWN_VERSION) {
         /* RFC 9000 §6.1, §14.1: only for datagrams big enough to be a first Initial. */
         if (len >= QUIC_MIN_INITIAL_DATAGRAM)
-            send_vn(ep, from, &h);
+            send_vn(ep, from, &h, now);
         else
             ep->stats.dropped++;
         return QUIC_OK;
     }
-    if (h.type != QUIC_PKT_INITIAL || len < QUIC_MIN_INITIAL_DATAGRAM || h.dcid_len < 8 ||
-        ep->n >= QUIC_OPT_MAX_CONNECTIONS) {
+    if (h.type != QUIC_PKT_INITIAL || len < QUIC_MIN_INITIAL_DATAGRAM || h.dcid_len < 8) {
         ep->stats.dropped++;
         return QUIC_OK;
     }
@@ -668,19 +877,22 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     memcpy(dcid.bytes, h.dcid, h.dcid_len);
     memcpy(scid.bytes, h.scid, h.scid_len);
     quic_cid_value odcid, rscid;
-    bool retried = false;
-    if (ep->cfg.retry) {
-        if (h.token_len == 0) {
+    bool retried =
+        h.token_len > 0 &&
+        quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) == QUIC_OK &&
+        rscid.len == dcid.len && memcmp(rscid.bytes, dcid.bytes, dcid.len) == 0;
+    switch (admit(ep, from, retried)) {
+    case ADMIT_REFUSE:
+        send_initial_close(ep, from, &h, data, QUIC_TE_CONNECTION_REFUSED);
+        return QUIC_OK;
+    case ADMIT_RETRY:
+        if (h.token_len == 0)
             send_retry(ep, from, &h, now);
-            return QUIC_OK;
-        }
-        if (quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) !=
-                QUIC_OK ||
-            rscid.len != dcid.len || memcmp(rscid.bytes, dcid.bytes, dcid.len) != 0) {
-            send_invalid_token(ep, from, &h, data);
-            return QUIC_OK;
-        }
-        retried = true;
+        else
+            send_initial_close(ep, from, &h, data, QUIC_TE_INVALID_TOKEN);
+        return QUIC_OK;
+    default:
+        break;
     }
     quic_config cfg = ep->cfg;
     cfg.version = h.version;
@@ -690,6 +902,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         ep->stats.dropped++;
         return QUIC_OK;
     }
+    c->mem.parent = &ep->mem;
     quic_conn_recv(c, from, data, len, now);
     if (quic_conn_get_stats(c)->packets_received == 0) {
         /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */
