@@ -767,16 +767,24 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
     return QUIC_OK;
 }
 
-/* RFC 9000 §4.2, §21.7: open the connection window again once half is used, unless the
- * memory budget could not hold what the new credit allows: then the peer waits (its
- * DATA_BLOCKED tells it so) until memory comes back. */
+/* RFC 9000 §4.2, §21.7: open the connection window again once half is used, but never
+ * past what the memory budget could hold beyond the bytes received: with a window larger
+ * than the budget (quince-client's 16 MiB against 2 MiB), the credit grows in steps of the
+ * room there is (it never grew at all, and a download stopped at the first window). With
+ * no room the peer waits (its DATA_BLOCKED tells it so) until memory comes back. */
 static void open_conn_window(quic_conn *c)
 {
     if (c->max_data - c->data_read >= c->max_data_window / 2 + 1)
         return;
     uint64_t max = c->data_read + c->max_data_window;
-    if (max - c->data_received > quince_budget_room(&c->mem)) {
-        c->budget_blocked = true;
+    uint64_t room = quince_budget_room(&c->mem);
+    if (max - c->data_received > room)
+        max = c->data_received + room;
+    /* Not worth a MAX_DATA frame for less than a quarter of the room (or of the window). */
+    uint64_t step = (room < c->max_data_window ? room : c->max_data_window) / 4;
+    if (max <= c->max_data + step) {
+        if (max <= c->max_data)
+            c->budget_blocked = true;
         return;
     }
     c->max_data = max;
