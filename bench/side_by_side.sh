@@ -24,8 +24,8 @@
 # build-side, release, -Dcrypto=mbedtls,openssl) if missing. Prints a Markdown table with
 # the machine, the load average and the commit; raw numbers in DIR/side-results/raw.txt.
 # Every process it starts is killed and its temporary directory removed on exit.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
 
 build=build-side
 size_mb=200
@@ -59,9 +59,9 @@ for t in gtlsclient gtlsserver openssl python3 bc; do
     command -v "$t" >/dev/null || { log "$t not found (scripts/setup.sh; apt-get install ngtcp2-client ngtcp2-server bc)"; exit 1; }
 done
 if [ ! -d "$build" ]; then
-    meson setup "$build" -Dbuildtype=release -Dcrypto=mbedtls,openssl >/dev/null
+    meson setup "$build" -Dbuildtype=release -Dcrypto=mbedtls,openssl >/dev/null || exit 1
 fi
-meson compile -C "$build" quince-server quince-client bench-hold bench-crypto >/dev/null
+meson compile -C "$build" quince-server quince-client bench-hold bench-crypto >/dev/null || exit 1
 case $build in /*) bdir=$build ;; *) bdir=$PWD/$build ;; esac
 qserver=$bdir/apps/quince-server
 qclient=$bdir/apps/quince-client
@@ -179,7 +179,7 @@ for r in $(seq "$runs"); do
                 echo "bulk $side run$r wall=$w client_user=$cu client_sys=$cs server_ns=$((s1 - s0))" >>"$raw"
                 log "$side bulk run $r: $(calc "$size_mb / $w" | xargs printf %.1f) MB/s"
             else
-                failures+=("bulk $side run $r: $(tail -c 300 "$dl/big.log" | tr '\n' ' ')")
+                failures+=("bulk $side run $r: $(tail -c 300 "$dl.log" 2>/dev/null | tr '\n' ' ')")
             fi
             stop_server
         fi
@@ -191,7 +191,7 @@ for r in $(seq "$runs"); do
                 hs[$side]+="$v "
                 echo "handshake $side run$r $(cat "$tmp/hold.out")" >>"$raw"
             else
-                failures+=("handshakes $side run $r: $(tail -c 300 "$tmp/hold.err")")
+                failures+=("handshakes $side run $r: $(tail -c 300 "$tmp/hold.err" 2>/dev/null)")
             fi
             stop_server
         fi
