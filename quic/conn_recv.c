@@ -214,6 +214,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                 if (c->is_server)
                     err = QUIC_ERR_PROTOCOL_VIOLATION; /* §19.7 */
                 break;
+            case QUIC_FT_RESET_STREAM_AT:
+                /* reliable-stream-reset-10 §3: only if we offered it; otherwise
+                 * an unknown frame type (RFC 9000 §12.4). */
+                err = c->cfg.reset_stream_at ? quic_stream_on_frame(c, &f, now)
+                                             : QUIC_ERR_FRAME_ENCODING;
+                break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
             case QUIC_FT_MAX_DATA:
