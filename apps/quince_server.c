@@ -58,6 +58,7 @@ typedef struct server {
     io_loop *loop;
     char root[PATH_MAX];
     uint64_t accepted, served, not_found;
+    size_t conn_memory_peak; /* the most any connection charged to its memory budget */
     bool verbose, h3, wt;
     h3srv_stats h3_stats;
 } server;
@@ -401,6 +402,9 @@ static void on_writable(void *user, bind_conn *bc, uint64_t stream_id)
 static void on_conn_free(void *user, bind_conn *bc)
 {
     server *s = user;
+    const quic_conn_stats *cs = quic_conn_get_stats(bind_conn_quic(bc));
+    if (cs != NULL && cs->memory_peak > s->conn_memory_peak)
+        s->conn_memory_peak = cs->memory_peak;
     if (s->wt)
         wt_demo_conn_free(bc);
     if (s->h3) {
@@ -625,11 +629,12 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
             "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
-            "%llu retries, %llu stateless resets\n",
+            "%llu retries, %llu stateless resets, %llu refused, %llu rate-limited\n",
             why, (unsigned long long)s->accepted, (unsigned long long)s->served,
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
-            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
+            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets,
+            (unsigned long long)es->refused, (unsigned long long)es->rate_limited);
     if (timer != NULL)
         io_loop_remove_endpoint(s->loop, timer);
     /* Sessions end without wire signals: the chat must not broadcast meanwhile.
@@ -638,6 +643,7 @@ int main(int argc, char **argv)
         wt_demo_shutdown();
     wt_demo_stop();
     io_server_free(s->srv);
+    fprintf(stderr, "quince-server: connection memory peak %zu bytes\n", s->conn_memory_peak);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "
