@@ -444,12 +444,10 @@ static void send_release(quic_conn *c, quic_stream *s)
         quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
         quic_conn_event(c, &ev);
     }
-    if (s->fin_acked && s->sbuf_base == s->final_size && !s->send_done) {
-        s->send_done = true;
-        stream_maybe_free(c, s);
-    }
-    /* RESET_STREAM_AT: done once it and the reliable bytes are acknowledged. */
-    if (s->reset_acked && s->sbuf_base >= s->reset_reliable && !s->send_done) {
+    /* Done: FIN acknowledged with every byte, or a RESET_STREAM_AT acknowledged
+     * with its reliable bytes. s may be freed here: the last use. */
+    if (!s->send_done && ((s->fin_acked && s->sbuf_base == s->final_size) ||
+                          (s->reset_acked && s->sbuf_base >= s->reset_reliable))) {
         s->send_done = true;
         stream_maybe_free(c, s);
     }
