@@ -50,10 +50,11 @@ static void usage(void)
         stderr,
         "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
         "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--verbose] URL...\n"
+        "                     [--cert F --key F] [--verbose] URL...\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
-        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n");
+        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n"
+        "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -263,6 +264,7 @@ int main(int argc, char **argv)
     if (wt_client_wanted(argc, argv))
         return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
     const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
+    const char *cert_file = NULL, *key_file = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
@@ -280,6 +282,10 @@ int main(int argc, char **argv)
             ca_file = argv[++i];
         else if (strcmp(a, "--insecure") == 0)
             insecure = true;
+        else if (strcmp(a, "--cert") == 0 && has_val)
+            cert_file = argv[++i];
+        else if (strcmp(a, "--key") == 0 && has_val)
+            key_file = argv[++i];
         else if (strcmp(a, "--output") == 0 && has_val)
             out_dir = argv[++i];
         else if (strcmp(a, "--keylog") == 0 && has_val)
@@ -312,6 +318,10 @@ int main(int argc, char **argv)
         if (!insecure && ca_file == NULL && nurls > 0)
             fprintf(stderr, "quince-client: give --ca FILE or --insecure\n");
         usage();
+        return 2;
+    }
+    if ((cert_file == NULL) != (key_file == NULL)) {
+        fprintf(stderr, "quince-client: --cert and --key go together\n");
         return 2;
     }
 
@@ -387,6 +397,14 @@ int main(int argc, char **argv)
         free(pem);
         cfg.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
         cfg.tls.ca_store = store;
+    }
+    crypto_cert_chain client_chain = {0};
+    crypto_privkey *client_key = NULL;
+    if (cert_file != NULL) {
+        if (!app_load_credentials(&ienv.env, "quince-client", cert_file, key_file, &client_chain,
+                                  &client_key))
+            return 1;
+        crypto_tls_config_set_credentials(&cfg.tls, &client_chain, client_key);
     }
     /* Room for large downloads without waiting on MAX_DATA round trips. */
     cfg.initial_max_data = 16 * 1024 * 1024;
@@ -493,6 +511,9 @@ int main(int argc, char **argv)
     h3cli_free(c->h3);
     if (store != NULL)
         crypto_x509_store_free(&ienv.env, store);
+    crypto_cert_chain_free(&ienv.env, &client_chain);
+    if (client_key != NULL)
+        crypto_privkey_free(&ienv.env, client_key);
     io_env_cleanup(&ienv);
     for (size_t i = 0; i < c->ndl; i++)
         free(c->dls[i].out_path);

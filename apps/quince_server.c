@@ -57,7 +57,7 @@ typedef struct server {
     io_loop *loop;
     char root[PATH_MAX];
     uint64_t accepted, served, not_found;
-    bool verbose, h3, wt;
+    bool verbose, h3, wt, verify_client;
     h3srv_stats h3_stats;
 } server;
 
@@ -68,7 +68,7 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verbose] [--help]\n"
+        "                     [--timeout S] [--no-gso] [--verify-client CA] [--verbose] [--help]\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
         "(draft-02) sessions on the same connections: /echo (streams and datagrams echoed),\n"
@@ -79,6 +79,9 @@ static void usage(FILE *f)
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
         "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
+        "                       none or a bad one ends the handshake (certificate_required,\n"
+        "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
         "  --cert F --key F     PEM certificate chain (leaf first) and private key. Without them:\n"
         "                       a fresh ECDSA P-256 certificate valid 13 days, its SHA-256\n"
         "                       printed as \"cert-sha256: HEX\" (Chromium's "
@@ -361,6 +364,15 @@ static void *on_conn_new(void *user, bind_conn *bc)
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     server *s = user;
+    const crypto_tls *tls = quic_conn_tls(bind_conn_quic(bc));
+    if (s->verify_client && tls != NULL && crypto_tls_peer_cert_count(tls) > 0) {
+        size_t len = 0;
+        const uint8_t *leaf = crypto_tls_peer_cert(tls, 0, &len);
+        char hex[65];
+        app_sha256_hex(leaf, len, hex);
+        fprintf(stderr, "quince-server: client certificate verified: sha256 %s, chain of %zu\n",
+                hex, crypto_tls_peer_cert_count(tls));
+    }
     if (s->verbose && !s->h3)
         fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
                 quic_conn_alpn(bind_conn_quic(bc)));
@@ -441,7 +453,7 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0;
@@ -475,6 +487,8 @@ int main(int argc, char **argv)
             no_wt = true;
         else if (strcmp(a, "--retry") == 0)
             retry = true;
+        else if (strcmp(a, "--verify-client") == 0)
+            ok = (client_ca = next_arg(argc, argv, &i)) != NULL;
         else if (strcmp(a, "--qlog-dir") == 0)
             ok = (qlog_dir = next_arg(argc, argv, &i)) != NULL;
         else if (strcmp(a, "--keylog") == 0)
@@ -551,6 +565,18 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    crypto_x509_store *client_store = NULL;
+    if (client_ca != NULL) {
+        client_store = app_load_ca(&ienv.env, "quince-server", client_ca);
+        if (client_store == NULL) {
+            io_env_cleanup(&ienv);
+            return 1;
+        }
+        cfg.bind.quic.tls.client_auth = CRYPTO_CLIENT_AUTH_REQUIRE;
+        cfg.bind.quic.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
+        cfg.bind.quic.tls.ca_store = client_store;
+        s->verify_client = true;
+    }
     cfg.bind.quic.qlog = qlog;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;
@@ -630,6 +656,8 @@ int main(int argc, char **argv)
         wt_demo_shutdown();
     wt_demo_stop();
     io_server_free(s->srv);
+    if (client_store != NULL)
+        crypto_x509_store_free(&ienv.env, client_store);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "

@@ -47,6 +47,13 @@ typedef enum crypto_verify_mode {
     CRYPTO_VERIFY_PINNED,    /* leaf's SHA-256 must equal one of pinned_sha256 */
 } crypto_verify_mode;
 
+/* Server: whether to ask the client for a certificate (RFC 8446 §4.3.2). */
+typedef enum crypto_client_auth {
+    CRYPTO_CLIENT_AUTH_NONE = 0, /* no CertificateRequest */
+    CRYPTO_CLIENT_AUTH_OPTIONAL, /* ask; a client without one still connects */
+    CRYPTO_CLIENT_AUTH_REQUIRE,  /* ask; none is certificate_required (alert 116) */
+} crypto_client_auth;
+
 typedef struct crypto_tls_callbacks {
     void *user;
     /* Handshake bytes to send at a level, in order. Return 0 or a negative error. */
@@ -72,12 +79,16 @@ typedef struct crypto_tls_config {
     const char *const *alpn;
     /* Client: SNI, and the name (or IP literal) the certificate must match. */
     const char *server_name;
-    /* Server: certificate chain, leaf first, DER, and its private key. */
+    /* Certificate chain, leaf first, DER, and its private key. Server: required.
+     * Client: optional, presented when the server asks (RFC 8446 §4.4.2). */
     const uint8_t *const *cert_chain;
     const size_t *cert_chain_lens;
     size_t cert_chain_count;
     crypto_privkey *private_key;
-    /* Client: how to check the server's certificate. */
+    /* How to check the peer's certificate. Client: the server's. Server, with
+     * client_auth: the client's (no name check; CRYPTO_VERIFY_CHAIN wants a
+     * ca_store of the CAs that issue client certificates). */
+    crypto_client_auth client_auth;
     crypto_verify_mode verify_mode;
     const crypto_x509_store *ca_store;
     const uint8_t (*pinned_sha256)[32];
@@ -144,6 +155,11 @@ QUINCE_API uint16_t crypto_tls_group(const crypto_tls *tls);
 QUINCE_API bool crypto_tls_used_hrr(const crypto_tls *tls);
 /* Server: the SNI the client sent, or NULL. */
 QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
+/* The peer's certificate chain as it sent it (leaf first, DER), once checked:
+ * the server's on a client, the client's on a server that asked (zero
+ * certificates when the client sent none). Valid until crypto_tls_free. */
+QUINCE_API size_t crypto_tls_peer_cert_count(const crypto_tls *tls);
+QUINCE_API const uint8_t *crypto_tls_peer_cert(const crypto_tls *tls, size_t i, size_t *len);
 /* The sticky error (a negative CRYPTO_ERR_*), or 0. */
 QUINCE_API int crypto_tls_error(const crypto_tls *tls);
 /* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
@@ -173,6 +189,7 @@ QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const
 #define CRYPTO_ALERT_MISSING_EXTENSION 109
 #define CRYPTO_ALERT_UNSUPPORTED_EXTENSION 110
 #define CRYPTO_ALERT_UNRECOGNIZED_NAME 112
+#define CRYPTO_ALERT_CERTIFICATE_REQUIRED 116
 #define CRYPTO_ALERT_NO_APPLICATION_PROTOCOL 120
 
 /* The alert that goes with a CRYPTO_ERR_* code. */

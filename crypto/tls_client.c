@@ -256,80 +256,35 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
     return rc;
 }
 
-/* RFC 8446 §4.3.2: we have no client certificate; remember the context to answer. */
+/* RFC 8446 §4.3.2: the server asks for a certificate; we answer after its Finished. */
 static int on_certificate_request(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
-    quince_reader r = quince_reader_init(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN);
-    uint8_t ctx_len;
-    uint16_t ext_len;
-    const uint8_t *ctx, *exts;
-    if (!quince_get_u8(&r, &ctx_len) || !quince_get_bytes(&r, ctx_len, &ctx) ||
-        !quince_get_u16(&r, &ext_len) || !quince_get_bytes(&r, ext_len, &exts) ||
-        !quince_reader_empty(&r))
-        return CRYPTO_ERR_DECODE_ERROR;
-    memcpy(tls->cert_request_context, ctx, ctx_len);
-    tls->cert_request_context_len = ctx_len;
+    crypto_tls_certificate_request cr;
+    int rc = crypto_tls_parse_certificate_request(msg + CRYPTO_HS_HEADER_LEN,
+                                                  len - CRYPTO_HS_HEADER_LEN, &cr);
+    if (rc < 0)
+        return rc;
+    /* §4.3.2: empty unless post-handshake (which QUIC does not use, RFC 9001 §4.4). */
+    if (cr.context.len != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    tls->cert_request_context_len = 0;
     tls->cert_requested = true;
-    int rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    /* The first scheme of the server's list that our key signs with; none:
+     * we answer with an empty Certificate (§4.4.2). */
+    tls->client_sig_scheme = 0;
+    if (tls->cfg.private_key != NULL && tls->cfg.cert_chain_count > 0) {
+        size_t n = crypto_tls_u16_list_count(cr.sig_algs);
+        for (size_t i = 0; i < n && tls->client_sig_scheme == 0; i++) {
+            uint16_t scheme = crypto_tls_u16_list_at(cr.sig_algs, i);
+            if (tls_cv_scheme_allowed(scheme) &&
+                crypto_privkey_supports(tls->cfg.private_key, scheme))
+                tls->client_sig_scheme = scheme;
+        }
+    }
+    rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc == 0)
         tls->state = TLS_C_WAIT_CERT;
     return rc;
-}
-
-static int x509_error(int rc)
-{
-    switch (rc) {
-    case CRYPTO_ERR_NOMEM:
-    case CRYPTO_ERR_BAD_CERTIFICATE:
-    case CRYPTO_ERR_UNKNOWN_CA:
-    case CRYPTO_ERR_CERT_EXPIRED:
-    case CRYPTO_ERR_UNSUPPORTED_CERTIFICATE:
-        return rc;
-    default:
-        return CRYPTO_ERR_BAD_CERTIFICATE;
-    }
-}
-
-/* RFC 8446 §4.4.2.4: the server's chain, checked as the config says. */
-static int verify_chain(crypto_tls *tls, const crypto_tls_certificate *ct)
-{
-    const uint8_t *certs[CRYPTO_TLS_MAX_CHAIN];
-    size_t lens[CRYPTO_TLS_MAX_CHAIN];
-    for (size_t i = 0; i < ct->count; i++) {
-        certs[i] = ct->certs[i].p;
-        lens[i] = ct->certs[i].len;
-    }
-    int rc;
-    switch (tls->cfg.verify_mode) {
-    case CRYPTO_VERIFY_CHAIN: {
-        if (tls->cfg.ca_store == NULL)
-            return CRYPTO_ERR_UNKNOWN_CA;
-        int64_t now = tls->cfg.verify_time_unix;
-        if (now == 0 && tls->env->wall_clock != NULL)
-            now = tls->env->wall_clock(tls->env->user);
-        rc = crypto_x509_verify(tls->env, tls->cfg.ca_store, certs, lens, ct->count,
-                                tls->cfg.server_name, now, &tls->peer_key);
-        return rc < 0 ? x509_error(rc) : 0;
-    }
-    case CRYPTO_VERIFY_PINNED: {
-        uint8_t digest[32];
-        rc = crypto_hash(CRYPTO_HASH_SHA256, certs[0], lens[0], digest);
-        if (rc < 0)
-            return rc;
-        bool match = false;
-        for (size_t i = 0; i < tls->cfg.pinned_count; i++)
-            match |= crypto_tls_ct_equal(digest, tls->cfg.pinned_sha256[i], 32);
-        if (!match)
-            return CRYPTO_ERR_BAD_CERTIFICATE;
-        break;
-    }
-    case CRYPTO_VERIFY_INSECURE:
-        break;
-    default:
-        return CRYPTO_ERR_INTERNAL;
-    }
-    rc = crypto_x509_pubkey(tls->env, certs[0], lens[0], &tls->peer_key);
-    return rc < 0 ? x509_error(rc) : 0;
 }
 
 /* RFC 8446 §4.4.2 */
@@ -344,7 +299,7 @@ static int on_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
         return CRYPTO_ERR_ILLEGAL_PARAMETER; /* §4.4.2: empty for server authentication */
     if (ct.count == 0)
         return CRYPTO_ERR_DECODE_ERROR; /* §4.4.2.4 */
-    rc = verify_chain(tls, &ct);
+    rc = tls_verify_peer_chain(tls, &ct, tls->cfg.server_name);
     if (rc == 0)
         rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc == 0)
@@ -355,32 +310,32 @@ static int on_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
 /* RFC 8446 §4.4.3 */
 static int on_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
-    crypto_tls_certificate_verify cv;
-    int rc = crypto_tls_parse_certificate_verify(msg + CRYPTO_HS_HEADER_LEN,
-                                                 len - CRYPTO_HS_HEADER_LEN, &cv);
-    if (rc < 0)
-        return rc;
-    bool offered = false;
-    for (size_t i = 0; i < tls_n_sig_algs; i++)
-        offered |= tls_sig_algs[i] == cv.scheme;
-    if (!offered || !tls_cv_scheme_allowed(cv.scheme))
-        return CRYPTO_ERR_ILLEGAL_PARAMETER;
-    uint8_t th[CRYPTO_HASH_MAX_LEN];
-    uint8_t content[TLS_CV_CONTENT_MAX];
-    rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc < 0)
-        return rc;
-    size_t n = tls_cv_content(true, th, crypto_hash_len(tls->suite->hash), content);
-    rc = crypto_pubkey_verify(tls->peer_key, cv.scheme, content, n, cv.signature.p,
-                              cv.signature.len);
-    if (rc < 0)
-        return rc == CRYPTO_ERR_ILLEGAL_PARAMETER || rc == CRYPTO_ERR_NOMEM
-                   ? rc
-                   : CRYPTO_ERR_DECRYPT_ERROR;
-    tls->sig_scheme = cv.scheme;
-    rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    int rc = tls_check_certificate_verify(tls, msg, len);
     if (rc == 0)
         tls->state = TLS_C_WAIT_FINISHED;
+    return rc;
+}
+
+/* RFC 8446 §4.4.2, §4.4.3: our chain and its CertificateVerify, or an empty
+ * Certificate when we have no certificate (or none the server can check). */
+static int send_client_certificate(crypto_tls *tls)
+{
+    bool have = tls->client_sig_scheme != 0;
+    size_t count = have ? tls->cfg.cert_chain_count : 0;
+    size_t cap = 16 + tls->cert_request_context_len;
+    for (size_t i = 0; i < count; i++)
+        cap += tls->cfg.cert_chain_lens[i] + 5;
+    uint8_t *buf = tls_scratch(tls, cap);
+    if (buf == NULL)
+        return CRYPTO_ERR_NOMEM;
+    int len = crypto_tls_encode_certificate_ctx(tls->cert_request_context,
+                                                tls->cert_request_context_len, tls->cfg.cert_chain,
+                                                tls->cfg.cert_chain_lens, count, buf, cap);
+    int rc = len < 0 ? CRYPTO_ERR_INTERNAL
+                     : tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, buf, (size_t)len);
+    tls_scratch_free(tls, buf);
+    if (rc == 0 && have)
+        rc = tls_send_certificate_verify(tls, CRYPTO_LEVEL_HANDSHAKE, tls->client_sig_scheme);
     return rc;
 }
 
@@ -410,15 +365,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         return rc;
 
     if (tls->cert_requested) {
-        /* §4.4.2: an empty Certificate, with the request's context. */
-        uint8_t ct[4 + 1 + 255 + 3];
-        quince_writer w = quince_writer_init(ct, sizeof(ct));
-        quince_put_u8(&w, CRYPTO_HS_CERTIFICATE);
-        quince_put_u24(&w, (uint32_t)(1 + tls->cert_request_context_len + 3));
-        quince_put_u8(&w, (uint8_t)tls->cert_request_context_len);
-        quince_put_bytes(&w, tls->cert_request_context, tls->cert_request_context_len);
-        quince_put_u24(&w, 0);
-        rc = tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, ct, (size_t)(w.p - ct));
+        rc = send_client_certificate(tls);
         if (rc == 0)
             rc = crypto_tls_transcript_hash(&tls->transcript, th);
         if (rc < 0)

@@ -24,6 +24,8 @@ typedef enum tls_state {
     TLS_S_WAIT_CH,
     TLS_S_WAIT_CH2,
     TLS_S_WAIT_FINISHED,
+    TLS_S_WAIT_CERT, /* after a CertificateRequest */
+    TLS_S_WAIT_CV,
     /* Both */
     TLS_CONNECTED,
 } tls_state;
@@ -73,11 +75,17 @@ struct crypto_tls {
     crypto_kex *kex; /* our key share (client: the offered one) */
     uint16_t kex_group;
     crypto_pubkey *peer_key;
+    /* The peer's checked chain: one allocation, certificate i at
+     * peer_certs + peer_cert_off[i], peer_cert_off[count] bytes in all. */
+    uint8_t *peer_certs;
+    size_t peer_cert_off[CRYPTO_TLS_MAX_CHAIN + 1];
+    size_t peer_cert_count;
 
     /* Client only. */
     uint8_t *cookie; /* from a HelloRetryRequest */
     size_t cookie_len;
     bool cert_requested;
+    uint16_t client_sig_scheme; /* to sign our CertificateVerify with; 0: no certificate */
     uint8_t cert_request_context[255];
     size_t cert_request_context_len;
 };
@@ -103,6 +111,14 @@ size_t tls_cv_content(bool server, const uint8_t *th, size_t hash_len, uint8_t *
 bool tls_cv_scheme_allowed(uint16_t scheme);
 extern const uint16_t tls_sig_algs[];
 extern const size_t tls_n_sig_algs;
+
+/* RFC 8446 §4.4.2.4: check the peer's chain as the config says (host: the
+ * name to match, NULL for none), keep it and its leaf's key. */
+int tls_verify_peer_chain(crypto_tls *tls, const crypto_tls_certificate *ct, const char *host);
+/* RFC 8446 §4.4.3: sign the transcript so far with our key and send the CertificateVerify. */
+int tls_send_certificate_verify(crypto_tls *tls, crypto_level level, uint16_t scheme);
+/* RFC 8446 §4.4.3: check a peer's CertificateVerify against the transcript so far. */
+int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len);
 
 int tls_client_start(crypto_tls *tls);
 int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len);

@@ -92,7 +92,8 @@ static int walk_extensions(quince_reader *r, unsigned where, uint32_t *seen, ext
             return CRYPTO_ERR_DECODE_ERROR;
         int idx = ext_index(type);
         if (idx < 0) {
-            if (where != IN_CH)
+            /* §4.3.2: clients ignore unknown extensions in a CertificateRequest. */
+            if (where != IN_CH && where != IN_CR)
                 return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
             continue;
         }
@@ -391,6 +392,39 @@ int crypto_tls_parse_certificate(const uint8_t *body, size_t len, crypto_tls_cer
     return 0;
 }
 
+/* RFC 8446 §4.3.2 */
+static int cr_extension(void *out, uint16_t type, quince_reader *body)
+{
+    crypto_tls_certificate_request *cr = out;
+    if (type == CRYPTO_EXT_SIGNATURE_ALGORITHMS) {
+        if (!get_vector(body, 2, 2, true, &cr->sig_algs))
+            return CRYPTO_ERR_DECODE_ERROR;
+        return 0;
+    }
+    /* certificate_authorities, oid_filters, signature_algorithms_cert, ...:
+     * hints we do not use (one configured chain is all we can offer). */
+    quince_skip(body, quince_reader_left(body));
+    return 0;
+}
+
+/* RFC 8446 §4.3.2 */
+int crypto_tls_parse_certificate_request(const uint8_t *body, size_t len,
+                                         crypto_tls_certificate_request *cr)
+{
+    memset(cr, 0, sizeof(*cr));
+    quince_reader r = quince_reader_init(body, len);
+    if (!get_vector(&r, 1, 0, false, &cr->context))
+        return CRYPTO_ERR_DECODE_ERROR;
+    int rc = walk_extensions(&r, IN_CR, &cr->exts, cr_extension, cr);
+    if (rc < 0)
+        return rc;
+    if (!quince_reader_empty(&r))
+        return CRYPTO_ERR_DECODE_ERROR;
+    if (!(cr->exts & crypto_tls_ext_bit(CRYPTO_EXT_SIGNATURE_ALGORITHMS)))
+        return CRYPTO_ERR_MISSING_EXTENSION;
+    return 0;
+}
+
 /* RFC 8446 §4.4.3 */
 int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
                                         crypto_tls_certificate_verify *cv)
@@ -682,9 +716,21 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
 int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *lens, size_t count,
                                   uint8_t *buf, size_t cap)
 {
+    /* certificate_request_context: empty for a server */
+    return crypto_tls_encode_certificate_ctx(NULL, 0, certs, lens, count, buf, cap);
+}
+
+/* RFC 8446 §4.4.2 */
+int crypto_tls_encode_certificate_ctx(const uint8_t *context, size_t context_len,
+                                      const uint8_t *const *certs, const size_t *lens, size_t count,
+                                      uint8_t *buf, size_t cap)
+{
+    if (context_len > 255)
+        return CRYPTO_ERR_ARGUMENT;
     quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE);
-    quince_put_u8(&w, 0); /* certificate_request_context: empty for a server */
+    quince_put_u8(&w, (uint8_t)context_len);
+    quince_put_bytes(&w, context, context_len);
     uint8_t *list = vec_open(&w, 3);
     for (size_t i = 0; i < count; i++) {
         if (lens[i] == 0 || lens[i] > 0xffffff) {
@@ -696,6 +742,25 @@ int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *len
         quince_put_u16(&w, 0); /* no entry extensions */
     }
     vec_close(&w, list, 3);
+    return msg_close(&w, msg, buf);
+}
+
+/* RFC 8446 §4.3.2 */
+int crypto_tls_encode_certificate_request(const uint8_t *context, size_t context_len,
+                                          const uint16_t *sig_algs, size_t n_sig_algs, uint8_t *buf,
+                                          size_t cap)
+{
+    if (context_len > 255)
+        return CRYPTO_ERR_ARGUMENT;
+    quince_writer w = quince_writer_init(buf, cap);
+    uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE_REQUEST);
+    quince_put_u8(&w, (uint8_t)context_len);
+    quince_put_bytes(&w, context, context_len);
+    uint8_t *exts = vec_open(&w, 2);
+    uint8_t *e = ext_open(&w, CRYPTO_EXT_SIGNATURE_ALGORITHMS);
+    put_u16_list(&w, 2, sig_algs, n_sig_algs);
+    vec_close(&w, e, 2);
+    vec_close(&w, exts, 2);
     return msg_close(&w, msg, buf);
 }
 

@@ -126,6 +126,13 @@ typedef struct crypto_tls_certificate {
     crypto_tls_span certs[CRYPTO_TLS_MAX_CHAIN];
 } crypto_tls_certificate;
 
+/* RFC 8446 §4.3.2 */
+typedef struct crypto_tls_certificate_request {
+    crypto_tls_span context;
+    uint32_t exts;
+    crypto_tls_span sig_algs; /* signature_algorithms: list of uint16 (mandatory) */
+} crypto_tls_certificate_request;
+
 /* RFC 8446 §4.4.3 */
 typedef struct crypto_tls_certificate_verify {
     uint16_t scheme;
@@ -138,6 +145,9 @@ int crypto_tls_parse_server_hello(const uint8_t *body, size_t len, crypto_tls_se
 int crypto_tls_parse_encrypted_extensions(const uint8_t *body, size_t len,
                                           crypto_tls_encrypted_extensions *ee);
 int crypto_tls_parse_certificate(const uint8_t *body, size_t len, crypto_tls_certificate *ct);
+/* A missing signature_algorithms is missing_extension (§4.3.2). */
+int crypto_tls_parse_certificate_request(const uint8_t *body, size_t len,
+                                         crypto_tls_certificate_request *cr);
 int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
                                         crypto_tls_certificate_verify *cv);
 /* verify_data must be exactly hash_len bytes (RFC 8446 §4.4.4). */
@@ -202,6 +212,14 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
                                            size_t transport_params_len, uint8_t *buf, size_t cap);
 int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *lens, size_t count,
                                   uint8_t *buf, size_t cap);
+/* The same with a certificate_request_context (a client's answer, §4.4.2); count may be 0. */
+int crypto_tls_encode_certificate_ctx(const uint8_t *context, size_t context_len,
+                                      const uint8_t *const *certs, const size_t *lens, size_t count,
+                                      uint8_t *buf, size_t cap);
+/* A CertificateRequest with signature_algorithms only (§4.3.2). */
+int crypto_tls_encode_certificate_request(const uint8_t *context, size_t context_len,
+                                          const uint16_t *sig_algs, size_t n_sig_algs, uint8_t *buf,
+                                          size_t cap);
 int crypto_tls_encode_certificate_verify(uint16_t scheme, const uint8_t *sig, size_t sig_len,
                                          uint8_t *buf, size_t cap);
 int crypto_tls_encode_finished(const uint8_t *verify_data, size_t len, uint8_t *buf, size_t cap);

@@ -185,28 +185,21 @@ static int send_server_flight(crypto_tls *tls, const char *alpn)
         crypto_tls_encode_encrypted_extensions(alpn, tls->quic ? tls->transport_params : NULL,
                                                tls->cfg.transport_params_len, buf, cap),
         buf);
+    /* §4.3.2: a CertificateRequest, when configured, with an empty context
+     * (RFC 9001 §4.4: no post-handshake authentication in QUIC). */
+    if (rc == 0 && tls->cfg.client_auth != CRYPTO_CLIENT_AUTH_NONE)
+        rc = send_built(
+            tls, CRYPTO_LEVEL_HANDSHAKE,
+            crypto_tls_encode_certificate_request(NULL, 0, tls_sig_algs, tls_n_sig_algs, buf, cap),
+            buf);
     if (rc == 0)
         rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
                         crypto_tls_encode_certificate(tls->cfg.cert_chain, tls->cfg.cert_chain_lens,
                                                       tls->cfg.cert_chain_count, buf, cap),
                         buf);
-    uint8_t th[CRYPTO_HASH_MAX_LEN];
     if (rc == 0)
-        rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc == 0) {
-        uint8_t content[TLS_CV_CONTENT_MAX];
-        uint8_t sig[CRYPTO_SIG_MAX_LEN];
-        size_t n = tls_cv_content(true, th, hlen, content);
-        int sig_len = crypto_privkey_sign(tls->env, tls->cfg.private_key, tls->sig_scheme, content,
-                                          n, sig, sizeof(sig));
-        if (sig_len < 0)
-            rc = sig_len;
-        else
-            rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
-                            crypto_tls_encode_certificate_verify(tls->sig_scheme, sig,
-                                                                 (size_t)sig_len, buf, cap),
-                            buf);
-    }
+        rc = tls_send_certificate_verify(tls, CRYPTO_LEVEL_HANDSHAKE, tls->sig_scheme);
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
     if (rc == 0)
         rc = crypto_tls_transcript_hash(&tls->transcript, th);
     if (rc == 0) {
@@ -329,8 +322,45 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (rc < 0)
         return rc;
     tls->recv_level = CRYPTO_LEVEL_HANDSHAKE;
-    tls->state = TLS_S_WAIT_FINISHED;
+    tls->state =
+        tls->cfg.client_auth != CRYPTO_CLIENT_AUTH_NONE ? TLS_S_WAIT_CERT : TLS_S_WAIT_FINISHED;
     return 0;
+}
+
+/* RFC 8446 §4.4.2: the client's chain (or none), in answer to our CertificateRequest. */
+static int on_client_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_certificate ct;
+    int rc =
+        crypto_tls_parse_certificate(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ct);
+    if (rc < 0)
+        return rc;
+    if (ct.context.len != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER; /* §4.4.2: the request's (empty) context */
+    if (ct.count == 0) {
+        /* §4.4.2.4: "MAY abort the handshake with a certificate_required alert". */
+        if (tls->cfg.client_auth == CRYPTO_CLIENT_AUTH_REQUIRE)
+            return CRYPTO_ERR_CERTIFICATE_REQUIRED;
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+        if (rc == 0)
+            tls->state = TLS_S_WAIT_FINISHED;
+        return rc;
+    }
+    rc = tls_verify_peer_chain(tls, &ct, NULL);
+    if (rc == 0)
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    if (rc == 0)
+        tls->state = TLS_S_WAIT_CV;
+    return rc;
+}
+
+/* RFC 8446 §4.4.3 */
+static int on_client_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    int rc = tls_check_certificate_verify(tls, msg, len);
+    if (rc == 0)
+        tls->state = TLS_S_WAIT_FINISHED;
+    return rc;
 }
 
 /* RFC 8446 §4.4.4 */
@@ -370,6 +400,14 @@ int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len)
     case TLS_S_WAIT_CH2:
         if (type == CRYPTO_HS_CLIENT_HELLO)
             return on_client_hello(tls, msg, len);
+        break;
+    case TLS_S_WAIT_CERT:
+        if (type == CRYPTO_HS_CERTIFICATE)
+            return on_client_certificate(tls, msg, len);
+        break;
+    case TLS_S_WAIT_CV:
+        if (type == CRYPTO_HS_CERTIFICATE_VERIFY)
+            return on_client_certificate_verify(tls, msg, len);
         break;
     case TLS_S_WAIT_FINISHED:
         if (type == CRYPTO_HS_FINISHED)

@@ -714,6 +714,11 @@ const char *quic_conn_alpn(const quic_conn *c)
     return c != NULL && c->tls != NULL ? crypto_tls_alpn(c->tls) : NULL;
 }
 
+const crypto_tls *quic_conn_tls(const quic_conn *c)
+{
+    return c != NULL ? c->tls : NULL;
+}
+
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {
     return c != NULL ? &c->stats : NULL;

@@ -177,6 +177,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+/* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
+ * certificate chain), or NULL before it exists. */
+QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
