@@ -112,6 +112,11 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
             return CRYPTO_ERR_ARGUMENT;
         need += config->transport_params_len;
     }
+    if (config->early_data_context != NULL) {
+        if (config->early_data_context_len > 0xffff)
+            return CRYPTO_ERR_ARGUMENT;
+        need += config->early_data_context_len;
+    }
     if (need > 0) {
         tls->strings = quince_env_alloc(tls->env, need);
         if (tls->strings == NULL)
@@ -139,6 +144,23 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
         tls->transport_params = (uint8_t *)p;
     }
     tls->cfg.transport_params = tls->transport_params;
+    p += tls->quic ? config->transport_params_len : 0;
+    if (config->early_data_context != NULL) {
+        if (config->early_data_context_len > 0)
+            memcpy(p, config->early_data_context, config->early_data_context_len);
+        tls->early_ctx = (uint8_t *)p;
+    }
+    tls->cfg.early_data_context = tls->early_ctx;
+    /* A stored session: kept if it parses; whether it is usable is decided at start. */
+    tls->cfg.session = NULL;
+    if (!config->is_server && config->session != NULL && config->session_len > 0) {
+        tls->session_buf = quince_env_alloc(tls->env, config->session_len);
+        if (tls->session_buf == NULL)
+            return CRYPTO_ERR_NOMEM;
+        memcpy(tls->session_buf, config->session, config->session_len);
+        tls->have_session =
+            crypto_tls_session_parse(tls->session_buf, config->session_len, &tls->session) == 0;
+    }
     tls->cfg.cipher_suites = NULL;
     tls->cfg.groups = NULL;
     return 0;
@@ -184,6 +206,10 @@ void crypto_tls_free(crypto_tls *tls)
     if (tls->peer_key != NULL)
         crypto_pubkey_free(env, tls->peer_key);
     quince_env_free(env, tls->peer_certs);
+    quince_env_free(env, tls->session_buf);
+    quince_env_free(env, tls->peer_tp);
+    quince_env_free(env, tls->hrr_prefix);
+    memset(tls->psk, 0, sizeof(tls->psk));
     quince_env_free(env, tls->msg);
     quince_env_free(env, tls->cookie);
     quince_env_free(env, tls->strings);
@@ -409,6 +435,90 @@ bool crypto_tls_used_hrr(const crypto_tls *tls)
 const char *crypto_tls_server_name(const crypto_tls *tls)
 {
     return tls->has_server_name ? tls->server_name : NULL;
+}
+
+bool crypto_tls_resumed(const crypto_tls *tls)
+{
+    return tls->psk_accepted;
+}
+
+crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
+{
+    return tls->early;
+}
+
+const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
+{
+    if (!tls->psk_offered || tls->session.transport_params.len == 0) {
+        if (len != NULL)
+            *len = 0;
+        return NULL;
+    }
+    if (len != NULL)
+        *len = tls->session.transport_params.len;
+    return tls->session.transport_params.p;
+}
+
+int64_t tls_now(const crypto_tls *tls)
+{
+    if (tls->cfg.verify_time_unix != 0)
+        return tls->cfg.verify_time_unix;
+    return tls->env->wall_clock != NULL ? tls->env->wall_clock(tls->env->user) : 0;
+}
+
+/* RFC 8446 §4.2.11.2, §7.1: binder_key = Derive-Secret(Early Secret, "res binder", ""),
+ * binder = HMAC(finished key of binder_key, Transcript-Hash(prefix || truncated CH)). */
+int tls_psk_binder(crypto_tls *tls, const crypto_suite *suite, const uint8_t *psk,
+                   const uint8_t *prefix, size_t prefix_len, const uint8_t *trunc, size_t trunc_len,
+                   uint8_t *out)
+{
+    crypto_tls_keysched ks;
+    uint8_t binder_key[CRYPTO_HASH_MAX_LEN], th[CRYPTO_HASH_MAX_LEN];
+    size_t hlen = crypto_hash_len(suite->hash);
+    int rc = crypto_tls_ks_init(&ks, suite->hash, psk, hlen);
+    if (rc == 0)
+        rc = crypto_derive_secret(suite->hash, ks.secret, "res binder", NULL, binder_key);
+    crypto_tls_ks_wipe(&ks);
+    if (rc == 0) {
+        crypto_hash_ctx *h = crypto_hash_new(tls->env, suite->hash);
+        if (h == NULL)
+            rc = CRYPTO_ERR_NOMEM;
+        if (rc == 0 && prefix_len > 0)
+            rc = crypto_hash_update(h, prefix, prefix_len);
+        if (rc == 0)
+            rc = crypto_hash_update(h, trunc, trunc_len);
+        if (rc == 0)
+            rc = crypto_hash_peek(h, th);
+        if (h != NULL)
+            crypto_hash_free(tls->env, h);
+    }
+    if (rc == 0)
+        rc = crypto_tls_ks_finished(suite->hash, binder_key, th, out);
+    memset(binder_key, 0, sizeof(binder_key));
+    return rc;
+}
+
+/* RFC 8446 §4.4.1 */
+int tls_keep_hrr_prefix(crypto_tls *tls, const crypto_suite *suite, const uint8_t *ch1,
+                        size_t ch1_len, const uint8_t *hrr, size_t hrr_len)
+{
+    size_t hlen = crypto_hash_len(suite->hash);
+    quince_env_free(tls->env, tls->hrr_prefix);
+    tls->hrr_prefix_len = 0;
+    tls->hrr_prefix = quince_env_alloc(tls->env, CRYPTO_HS_HEADER_LEN + hlen + hrr_len);
+    if (tls->hrr_prefix == NULL)
+        return CRYPTO_ERR_NOMEM;
+    uint8_t *p = tls->hrr_prefix;
+    p[0] = CRYPTO_HS_MESSAGE_HASH;
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = (uint8_t)hlen;
+    int rc = crypto_hash(suite->hash, ch1, ch1_len, p + CRYPTO_HS_HEADER_LEN);
+    if (rc < 0)
+        return rc;
+    memcpy(p + CRYPTO_HS_HEADER_LEN + hlen, hrr, hrr_len);
+    tls->hrr_prefix_len = CRYPTO_HS_HEADER_LEN + hlen + hrr_len;
+    return 0;
 }
 
 size_t crypto_tls_peer_cert_count(const crypto_tls *tls)
