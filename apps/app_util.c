@@ -104,3 +104,18 @@ void app_sha256_hex(const uint8_t *data, size_t len, char out[65])
     }
     out[64] = '\0';
 }
+
+void app_store_session(void *user, const uint8_t *session, size_t len)
+{
+    const char *path = user;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return;
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL)
+        return;
+    bool ok = fwrite(session, 1, len, f) == len;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        remove(tmp);
+}

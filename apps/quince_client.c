@@ -50,11 +50,12 @@ static void usage(void)
         stderr,
         "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
         "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--cert F --key F] [--verbose] URL...\n"
+        "                     [--cert F --key F] [--session-file F] [--verbose] URL...\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
         "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n"
-        "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n");
+        "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n"
+        "  --session-file: resume the TLS session stored in F (if any); store new ones there\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -264,7 +265,7 @@ int main(int argc, char **argv)
     if (wt_client_wanted(argc, argv))
         return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
     const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
-    const char *cert_file = NULL, *key_file = NULL;
+    const char *cert_file = NULL, *key_file = NULL, *session_file = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
@@ -286,6 +287,8 @@ int main(int argc, char **argv)
             cert_file = argv[++i];
         else if (strcmp(a, "--key") == 0 && has_val)
             key_file = argv[++i];
+        else if (strcmp(a, "--session-file") == 0 && has_val)
+            session_file = argv[++i];
         else if (strcmp(a, "--output") == 0 && has_val)
             out_dir = argv[++i];
         else if (strcmp(a, "--keylog") == 0 && has_val)
@@ -398,6 +401,16 @@ int main(int argc, char **argv)
         cfg.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
         cfg.tls.ca_store = store;
     }
+    size_t session_len = 0;
+    uint8_t *session =
+        session_file != NULL ? app_read_file(session_file, 1 << 16, &session_len) : NULL;
+    if (session_file != NULL) {
+        /* RFC 8446 §4.6.1: offered if still usable; new tickets replace it. */
+        cfg.tls.session = session;
+        cfg.tls.session_len = session_len;
+        cfg.tls.on_session = app_store_session;
+        cfg.tls.session_user = (void *)session_file;
+    }
     crypto_cert_chain client_chain = {0};
     crypto_privkey *client_key = NULL;
     if (cert_file != NULL) {
@@ -494,6 +507,11 @@ int main(int argc, char **argv)
         if (!d->failed)
             ok++;
     }
+    const crypto_tls *tls = quic_conn_tls(c->conn);
+    static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
+    if (tls != NULL)
+        fprintf(stderr, "quince-client: tls resumed %s, early data %s\n",
+                crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     const quic_conn_stats *st = quic_conn_get_stats(c->conn);
     fprintf(stderr,
             "quince-client: %zu/%zu downloads ok; packets sent %llu received %llu lost %llu; "
@@ -512,6 +530,7 @@ int main(int argc, char **argv)
     if (store != NULL)
         crypto_x509_store_free(&ienv.env, store);
     crypto_cert_chain_free(&ienv.env, &client_chain);
+    free(session);
     if (client_key != NULL)
         crypto_privkey_free(&ienv.env, client_key);
     io_env_cleanup(&ienv);

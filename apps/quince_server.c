@@ -373,6 +373,10 @@ static void on_handshake_done(void *user, bind_conn *bc)
         fprintf(stderr, "quince-server: client certificate verified: sha256 %s, chain of %zu\n",
                 hex, crypto_tls_peer_cert_count(tls));
     }
+    static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
+    if (s->verbose && tls != NULL)
+        fprintf(stderr, "quince-server: tls resumed %s, early data %s\n",
+                crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     if (s->verbose && !s->h3)
         fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
                 quic_conn_alpn(bind_conn_quic(bc)));
@@ -565,6 +569,13 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
+    crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
+    if (tickets == NULL) {
+        io_env_cleanup(&ienv);
+        return 1;
+    }
+    cfg.bind.quic.tls.tickets = tickets;
     crypto_x509_store *client_store = NULL;
     if (client_ca != NULL) {
         client_store = app_load_ca(&ienv.env, "quince-server", client_ca);
@@ -658,6 +669,7 @@ int main(int argc, char **argv)
     io_server_free(s->srv);
     if (client_store != NULL)
         crypto_x509_store_free(&ienv.env, client_store);
+    crypto_tls_tickets_free(tickets);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "

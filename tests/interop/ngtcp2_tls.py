@@ -14,11 +14,18 @@ CASE (ngtcp2-client)
                        the handshake with certificate_required, and gtlsclient reads
                        CONNECTION_CLOSE with CRYPTO_ERROR 0x174 (0x100 + 116)
   client-cert-unknown-ca  gtlsclient's certificate is from another CA: unknown_ca, 0x130
+  resume               gtlsclient --session-file --tp-file --disable-early-data twice:
+                       quince-server logs a full handshake, then a resumed one; both
+                       downloads byte-exact
 CASE (ngtcp2-server)
   client-cert          gtlsserver --verify-client; quince-client --cert/--key downloads
                        /one; a tshark capture decrypted with quince-client's key log shows
                        the client's Certificate carrying exactly our certificate, and its
                        CertificateVerify (gtlsserver checks the signature, not the chain)
+  resume               quince-client --session-file twice: it reports a full handshake,
+                       then a resumed one; on the wire (tshark, quince-client's key log)
+                       gtlsserver's ServerHello carries pre_shared_key (41) and its
+                       flight no Certificate the second time, and did the first time
 Each case is bounded (alarm); processes are killed and the directory removed on any exit.
 """
 import hashlib
@@ -190,6 +197,92 @@ def client_cert_vs_gtlsserver(r):
           (client_msgs, server_msgs))
 
 
+def resume_vs_quince_server(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    r.start_quince_server([])
+    for i in (1, 2):
+        rc, log = r.run_gtlsclient(["one"], ["--session-file=" + p("sess"), "--tp-file=" +
+                                             p("tp"), "--disable-early-data"], quiet=True)
+        check(rc == 0, "gtlsclient run %d: exit status %d:\n%s" % (i, rc, log[-2000:]))
+        check(r.same("one"), "/one differs (run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+        check(os.path.getsize(p("sess")) > 0, "gtlsclient stored no session")
+    slog = r.stop_quince_server()
+    got = re.findall(r"tls resumed (yes|no), early data (\w+)", slog)
+    # gtlsclient's hello carries early_data even with --disable-early-data: the
+    # server refuses it (it is not configured for 0-RTT here).
+    check(len(got) == 2 and got[0] == ("no", "none") and got[1][0] == "yes",
+          "quince-server's handshakes: %s (want a full one, then a resumed one)\n%s" %
+          (got, slog[-2000:]))
+    print("ok: gtlsclient resumed a quince-server session: %s" % got)
+
+
+def start_gtlsserver_on(r, pnum, extra):
+    args = [r.ngserver, "--initial-rtt=10ms", "-q", "-d", r.root, "--timeout=30s"] + extra + \
+        ["127.0.0.1", str(pnum), r.key, r.cert]
+    r.server = r.spawn(args, open(os.path.join(r.tmp, "ngserver.log"), "wb"), subprocess.STDOUT)
+    r.port = pnum
+    time.sleep(0.3)
+    check(r.server.poll() is None, "gtlsserver did not start:\n" + r.read_log("ngserver.log"))
+
+
+def reserve_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    pnum = s.getsockname()[1]
+    s.close()
+    return pnum
+
+
+def handshakes_on_wire(cap, keylog, pnum):
+    """Per client port, in order of appearance: the server's handshake message types
+    and the extension types of its ServerHello."""
+    rows = cap.fields(keylog, ["udp.srcport", "udp.dstport", "tls.handshake.type",
+                               "tls.handshake.extension.type"])
+    conns = {}
+    for row in rows:
+        row += [""] * (4 - len(row))
+        if row[0] != str(pnum) or not row[2]:
+            continue
+        c = conns.setdefault(row[1], {"types": [], "sh_exts": []})
+        types = [int(t) for t in row[2].split("|") if t]
+        if 2 in types and not c["sh_exts"]:
+            c["sh_exts"] = [int(t) for t in row[3].split("|") if t]
+        c["types"] += types
+    return list(conns.values())
+
+
+def resume_vs_gtlsserver(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    pnum = reserve_udp_port()
+    cap = Capture(r, pnum)
+    start_gtlsserver_on(r, pnum, [])
+    keylog = p("keylog")
+    reports = []
+    for i in (1, 2):
+        rc, err = r.run_quince_client(["one"], ["--no-gso", "--keylog", keylog,
+                                                "--session-file", p("sess")])
+        check(rc == 0, "quince-client run %d: exit status %d:\n%s" % (i, rc, err[-2000:]))
+        check(r.same("one"), "/one differs (run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+        m = re.search(r"tls resumed (yes|no)", err)
+        check(m is not None, "quince-client did not report resumption:\n" + err[-2000:])
+        reports.append(m.group(1))
+    cap.stop()
+    check(reports == ["no", "yes"], "quince-client reported %s" % reports)
+    conns = handshakes_on_wire(cap, keylog, pnum)
+    check(len(conns) == 2, "%d connections on the wire" % len(conns))
+    first, second = conns
+    check(11 in first["types"] and 41 not in first["sh_exts"],
+          "first connection: server messages %s, ServerHello extensions %s" %
+          (first["types"], first["sh_exts"]))
+    check(11 not in second["types"] and 41 in second["sh_exts"],
+          "second connection: server messages %s, ServerHello extensions %s" %
+          (second["types"], second["sh_exts"]))
+    print("ok: resumed against gtlsserver; server messages %s then %s" %
+          (first["types"], second["types"]))
+
+
 def main():
     if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
@@ -207,6 +300,10 @@ def main():
             client_cert_vs_quince_server(r, case)
         elif direction == "ngtcp2-server" and case == "client-cert":
             client_cert_vs_gtlsserver(r)
+        elif direction == "ngtcp2-client" and case == "resume":
+            resume_vs_quince_server(r)
+        elif direction == "ngtcp2-server" and case == "resume":
+            resume_vs_gtlsserver(r)
         else:
             raise Failure("unknown case %s/%s" % (direction, case))
         return 0
