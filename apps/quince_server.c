@@ -550,6 +550,7 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
     /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
     crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
     if (tickets == NULL) {
@@ -636,11 +637,12 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
             "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
-            "%llu retries, %llu stateless resets\n",
+            "%llu retries, %llu stateless resets, %llu new tokens accepted\n",
             why, (unsigned long long)s->accepted, (unsigned long long)s->served,
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
-            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
+            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets,
+            (unsigned long long)es->new_tokens_accepted);
     if (timer != NULL)
         io_loop_remove_endpoint(s->loop, timer);
     /* Sessions end without wire signals: the chat must not broadcast meanwhile.

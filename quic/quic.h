@@ -68,6 +68,17 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    /* Address-validation tokens (RFC 9000 §8.1.3). Server endpoint: send each
+     * client a NEW_TOKEN once the handshake is done (valid
+     * QUIC_OPT_NEW_TOKEN_LIFETIME_S, for the client's IP address), and take
+     * such tokens in place of a Retry. Client: the token to put in its
+     * Initials (copied; from an earlier connection to the same server), and
+     * where the server's NEW_TOKEN tokens go (valid during the call). */
+    bool new_tokens;
+    const uint8_t *token;
+    size_t token_len;
+    void (*on_new_token)(void *user, const uint8_t *token, size_t len);
+    void *new_token_user;
 } quic_config;
 
 typedef enum quic_event_type {
@@ -235,7 +246,8 @@ QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {
     uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
-    uint64_t invalid_tokens; /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t invalid_tokens;      /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
     size_t connections;
 } quic_endpoint_stats;
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);

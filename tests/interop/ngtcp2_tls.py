@@ -17,6 +17,12 @@ CASE (ngtcp2-client)
   resume               gtlsclient --session-file --tp-file --disable-early-data twice:
                        quince-server logs a full handshake, then a resumed one; both
                        downloads byte-exact
+  new-token            quince-server --retry: gtlsclient --token-file receives a NEW_TOKEN
+                       (our 37-byte 'N' token, in its PEM file) after a Retry; that token,
+                       presented by quince-client from the same address, is let in with
+                       no Retry (the server's counters). gtlsclient 0.12 cannot present it
+                       itself: its read_token calls tellg() before seeking to the end and
+                       reads 0 bytes ("Could not read token in F", also with gtlsserver's)
 CASE (ngtcp2-server)
   client-cert          gtlsserver --verify-client; quince-client --cert/--key downloads
                        /one; a tshark capture decrypted with quince-client's key log shows
@@ -26,6 +32,9 @@ CASE (ngtcp2-server)
                        then a resumed one; on the wire (tshark, quince-client's key log)
                        gtlsserver's ServerHello carries pre_shared_key (41) and its
                        flight no Certificate the second time, and did the first time
+  new-token            gtlsserver -V (Retry): quince-client --token-file twice: on the
+                       wire the first connection gets a Retry and the second, whose
+                       Initial carries gtlsserver's NEW_TOKEN token, none
 Each case is bounded (alarm); processes are killed and the directory removed on any exit.
 """
 import hashlib
@@ -283,6 +292,68 @@ def resume_vs_gtlsserver(r):
           (first["types"], second["types"]))
 
 
+def new_token_vs_quince_server(r):
+    import base64
+    p = lambda n: os.path.join(r.tmp, n)
+    r.start_quince_server(["--retry"])
+    rc, log = r.run_gtlsclient(["one"], ["--token-file=" + p("gtoken")], quiet=False)
+    check(rc == 0, "gtlsclient exit status %d:\n%s" % (rc, log[-2000:]))
+    check(r.same("one"), "/one differs")
+    check("type=Retry" in log, "gtlsclient saw no Retry")
+    m = re.search(r"frm rx \d+ 1RTT NEW_TOKEN\(0x07\) token=0x([0-9a-f]+) len=(\d+)", log)
+    check(m is not None, "gtlsclient received no NEW_TOKEN:\n" + log[-2000:])
+    with open(p("gtoken")) as f:
+        pem = f.read()
+    check("-----BEGIN QUIC TOKEN-----" in pem, "gtlsclient stored no token: %r" % pem)
+    b64 = "".join(l for l in pem.splitlines() if l and not l.startswith("-----"))
+    token = base64.b64decode(b64)
+    check(token.hex() == m.group(1) and len(token) == 37 and token[0] == 0x4e,
+          "stored token %s, frame carried %s" % (token.hex(), m.group(1)))
+    with open(p("qtoken"), "wb") as f:
+        f.write(token)
+    rc, err = r.run_quince_client(["one"], ["--token-file", p("qtoken")])
+    check(rc == 0, "quince-client with gtlsclient's token: status %d:\n%s" % (rc, err[-2000:]))
+    slog = r.stop_quince_server()
+    m2 = re.search(r"(\d+) retries, \d+ stateless resets, (\d+) new tokens accepted", slog)
+    check(m2 is not None, "no endpoint counters:\n" + slog[-1500:])
+    check(m2.group(1) == "1" and m2.group(2) == "1",
+          "quince-server: %s retries, %s new tokens accepted (want 1 and 1)" % m2.groups())
+    print("ok: NEW_TOKEN %s... to gtlsclient; presented again: no Retry" % token.hex()[:16])
+
+
+def new_token_vs_gtlsserver(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    pnum = reserve_udp_port()
+    cap = Capture(r, pnum)
+    start_gtlsserver_on(r, pnum, ["-V"])
+    for i in (1, 2):
+        rc, err = r.run_quince_client(["one"], ["--no-gso", "--token-file", p("token")])
+        check(rc == 0, "quince-client run %d: exit status %d:\n%s" % (i, rc, err[-2000:]))
+        check(r.same("one"), "/one differs (run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+        check(os.path.getsize(p("token")) > 0, "quince-client kept no token")
+    cap.stop()
+    rows = cap.fields(p("none"), ["udp.srcport", "udp.dstport", "quic.long.packet_type",
+                                  "quic.token_length"])
+    conns = {}
+    for row in rows:
+        row += [""] * (4 - len(row))
+        client = row[1] if row[0] == str(pnum) else row[0]
+        c = conns.setdefault(client, {"retries": 0, "first_token": None})
+        types = [t for t in row[2].split("|") if t]
+        if row[0] == str(pnum):
+            c["retries"] += types.count("3")
+        elif c["first_token"] is None and types[:1] == ["0"]:
+            c["first_token"] = int((row[3].split("|") or ["0"])[0] or 0)
+    got = list(conns.values())
+    check(len(got) == 2, "%d connections on the wire: %s" % (len(got), got))
+    check(got[0]["retries"] == 1 and got[0]["first_token"] == 0,
+          "first connection: %s (want a Retry, no token)" % got[0])
+    check(got[1]["retries"] == 0 and (got[1]["first_token"] or 0) > 0,
+          "second connection: %s (want no Retry, a token)" % got[1])
+    print("ok: on the wire: %s" % got)
+
+
 def main():
     if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
@@ -304,6 +375,10 @@ def main():
             resume_vs_quince_server(r)
         elif direction == "ngtcp2-server" and case == "resume":
             resume_vs_gtlsserver(r)
+        elif direction == "ngtcp2-client" and case == "new-token":
+            new_token_vs_quince_server(r)
+        elif direction == "ngtcp2-server" and case == "new-token":
+            new_token_vs_gtlsserver(r)
         else:
             raise Failure("unknown case %s/%s" % (direction, case))
         return 0
