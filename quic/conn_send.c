@@ -204,6 +204,7 @@ static void write_datagrams(quic_conn *c, quince_writer *w, bool *elic)
         if (c->dgram_out_head == NULL)
             c->dgram_out_tail = NULL;
         c->dgram_out_count--;
+        quince_budget_release(&c->mem, quic_dgram_cost(d->len));
         quince_env_free(c->env, d);
         *elic = true;
     }

@@ -42,11 +42,15 @@
 #ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
 #define QUIC_OPT_MAX_STREAM_SEND_BUFFER (1024 * 1024) /* unacknowledged bytes per stream */
 #endif
-#ifndef QUIC_OPT_MAX_STREAM_GAPS
-#define QUIC_OPT_MAX_STREAM_GAPS 64 /* out-of-order holes per receive stream */
-#endif
 #ifndef QUIC_OPT_MAX_DATAGRAM_QUEUE
 #define QUIC_OPT_MAX_DATAGRAM_QUEUE 64 /* DATAGRAM frames queued each way */
+#endif
+/* Memory budgets: what peers can make us hold, per connection and per endpoint. */
+#ifndef QUIC_OPT_MAX_CONN_MEMORY
+#define QUIC_OPT_MAX_CONN_MEMORY (2 * 1024 * 1024)
+#endif
+#ifndef QUIC_OPT_MAX_ENDPOINT_MEMORY
+#define QUIC_OPT_MAX_ENDPOINT_MEMORY (256 * 1024 * 1024)
 #endif
 #ifndef QUIC_OPT_MAX_ACK_RANGES
 #define QUIC_OPT_MAX_ACK_RANGES 32
@@ -81,6 +85,23 @@
 #endif
 #ifndef QUIC_OPT_MAX_CONNECTIONS
 #define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */
+#endif
+/* Half-open connections (handshake not complete) per endpoint, and per client IP address. */
+#ifndef QUIC_OPT_MAX_HALF_OPEN
+#define QUIC_OPT_MAX_HALF_OPEN 512
+#endif
+#ifndef QUIC_OPT_MAX_HALF_OPEN_PER_ADDR
+#define QUIC_OPT_MAX_HALF_OPEN_PER_ADDR 256 /* a NAT may hide many honest clients */
+#endif
+/* From this many half-open connections on, new clients must prove their address (Retry). */
+#ifndef QUIC_OPT_RETRY_THRESHOLD
+#define QUIC_OPT_RETRY_THRESHOLD 16
+#endif
+#ifndef QUIC_OPT_STATELESS_RESET_RATE
+#define QUIC_OPT_STATELESS_RESET_RATE 100 /* per second, per endpoint */
+#endif
+#ifndef QUIC_OPT_VN_RATE
+#define QUIC_OPT_VN_RATE 100 /* Version Negotiation packets per second, per endpoint */
 #endif
 
 #endif
