@@ -59,7 +59,7 @@ typedef struct server {
     char root[PATH_MAX];
     uint64_t accepted, served, not_found;
     size_t conn_memory_peak; /* the most any connection charged to its memory budget */
-    bool verbose, h3, wt;
+    bool verbose, h3, wt, verify_client;
     h3srv_stats h3_stats;
 } server;
 
@@ -71,7 +71,7 @@ static void usage(FILE *f)
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--timeout S] [--idle-timeout S] [--max-connections N] [--no-gso]\n"
-        "                     [--verbose] [--help]\n"
+        "                     [--verify-client CA] [--verbose] [--help]\n"
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "[--test-no-connect-protocol]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
@@ -86,6 +86,9 @@ static void usage(FILE *f)
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
         "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
+        "                       none or a bad one ends the handshake (certificate_required,\n"
+        "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
         "  --cert F --key F     PEM certificate chain (leaf first) and private key. Without them:\n"
         "                       a fresh ECDSA P-256 certificate valid 13 days, its SHA-256\n"
         "                       printed as \"cert-sha256: HEX\" (Chromium's "
@@ -377,6 +380,19 @@ static void *on_conn_new(void *user, bind_conn *bc)
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     server *s = user;
+    const crypto_tls *tls = quic_conn_tls(bind_conn_quic(bc));
+    if (s->verify_client && tls != NULL && crypto_tls_peer_cert_count(tls) > 0) {
+        size_t len = 0;
+        const uint8_t *leaf = crypto_tls_peer_cert(tls, 0, &len);
+        char hex[65];
+        app_sha256_hex(leaf, len, hex);
+        fprintf(stderr, "quince-server: client certificate verified: sha256 %s, chain of %zu\n",
+                hex, crypto_tls_peer_cert_count(tls));
+    }
+    static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
+    if (s->verbose && tls != NULL)
+        fprintf(stderr, "quince-server: tls resumed %s, early data %s\n",
+                crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     if (s->verbose && !s->h3)
         fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
                 quic_conn_alpn(bind_conn_quic(bc)));
@@ -445,7 +461,7 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
     static const char *origins[8];
@@ -493,6 +509,8 @@ int main(int argc, char **argv)
             test_no_ecp = true;
         else if (app_opt(&args, "--retry"))
             retry = true;
+        else if (app_opt_value(&args, "--verify-client", &v))
+            client_ca = v;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -567,6 +585,27 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
+    /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
+    crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
+    if (tickets == NULL) {
+        io_env_cleanup(&ienv);
+        return 1;
+    }
+    cfg.bind.quic.tls.tickets = tickets;
+    crypto_x509_store *client_store = NULL;
+    if (client_ca != NULL) {
+        client_store = app_load_ca(&ienv.env, "quince-server", client_ca);
+        if (client_store == NULL) {
+            crypto_tls_tickets_free(tickets);
+            io_env_cleanup(&ienv);
+            return 1;
+        }
+        cfg.bind.quic.tls.client_auth = CRYPTO_CLIENT_AUTH_REQUIRE;
+        cfg.bind.quic.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
+        cfg.bind.quic.tls.ca_store = client_store;
+        s->verify_client = true;
+    }
     cfg.bind.quic.qlog = qlog;
     if (idle_us > 0)
         cfg.bind.quic.max_idle_timeout_ms = idle_us / 1000;
@@ -647,6 +686,8 @@ int main(int argc, char **argv)
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
             (unsigned long long)es->retries, (unsigned long long)es->stateless_resets,
             (unsigned long long)es->refused, (unsigned long long)es->rate_limited);
+    fprintf(stderr, "quince-server: %llu new tokens accepted\n",
+            (unsigned long long)es->new_tokens_accepted);
     if (timer != NULL)
         io_loop_remove_endpoint(s->loop, timer);
     /* Sessions end without wire signals: the chat must not broadcast meanwhile.
@@ -655,6 +696,9 @@ int main(int argc, char **argv)
         wt_demo_shutdown();
     wt_demo_stop();
     io_server_free(s->srv);
+    if (client_store != NULL)
+        crypto_x509_store_free(&ienv.env, client_store);
+    crypto_tls_tickets_free(tickets);
     fprintf(stderr, "quince-server: connection memory peak %zu bytes\n", s->conn_memory_peak);
     if (s->h3)
         fprintf(stderr,

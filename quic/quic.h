@@ -52,6 +52,8 @@ typedef struct quic_config {
     uint64_t initial_max_streams_bidi;
     uint64_t initial_max_streams_uni;
     uint64_t max_datagram_frame_size; /* 0: DATAGRAM not offered */
+    /* Offer reset_stream_at (draft-ietf-quic-reliable-stream-reset; under both ids). */
+    bool reset_stream_at;
     uint64_t active_connection_id_limit;
     uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
     bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
@@ -89,6 +91,17 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    /* Address-validation tokens (RFC 9000 §8.1.3). Server endpoint: send each
+     * client a NEW_TOKEN once the handshake is done (valid
+     * QUIC_OPT_NEW_TOKEN_LIFETIME_S, for the client's IP address), and take
+     * such tokens in place of a Retry. Client: the token to put in its
+     * Initials (copied; from an earlier connection to the same server), and
+     * where the server's NEW_TOKEN tokens go (valid during the call). */
+    bool new_tokens;
+    const uint8_t *token;
+    size_t token_len;
+    void (*on_new_token)(void *user, const uint8_t *token, size_t len);
+    void *new_token_user;
 } quic_config;
 
 typedef enum quic_event_type {
@@ -183,6 +196,15 @@ QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
 /* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
 QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
+/* draft-ietf-quic-reliable-stream-reset-10 §5: reset, but the first
+ * reliable_size bytes are still delivered (retransmitted until acknowledged).
+ * reliable_size must not exceed what was already sent once; a second call
+ * may only lower it (0: a plain reset). QUIC_ERR_STREAM_STATE when the peer
+ * did not offer reset_stream_at or reliable_size is beyond what was sent. */
+QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_t app_error,
+                                    uint64_t reliable_size);
+/* The peer offered reset_stream_at (false before its transport parameters). */
+QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
 
 /* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
  * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when
@@ -200,6 +222,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+/* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
+ * certificate chain), or NULL before it exists. */
+QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
@@ -259,12 +284,13 @@ QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {
     uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
-    uint64_t invalid_tokens; /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
-    uint64_t refused;        /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
-    uint64_t rate_limited;   /* stateless resets and VN packets not sent (rate limits) */
-    size_t half_open;        /* connections whose handshake is not complete */
-    size_t memory;           /* bytes charged to the endpoint's budget (both as of the
-                                last new Initial) */
+    uint64_t invalid_tokens;      /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
+    uint64_t refused;             /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
+    uint64_t rate_limited;        /* stateless resets and VN packets not sent (rate limits) */
+    size_t half_open;             /* connections whose handshake is not complete */
+    size_t memory;                /* bytes charged to the endpoint's budget (both as of the
+                                     last new Initial) */
     size_t connections;
 } quic_endpoint_stats;
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
