@@ -18,8 +18,9 @@
  * handshakes in flight) until LEVELS[0] are live, then measures: BATCH more handshakes,
  * the server's CPU (its threads' schedstat) and wall time over them, its RSS; then closes
  * those BATCH and goes on to the next level. Connections stay open (idle timeout 600 s on
- * our side). With "refuse", one more connection after the last level must be closed by
- * the server with CONNECTION_REFUSED (RFC 9000 §5.2.2); the time it took is printed.
+ * our side). With "refuse", connections are then added one at a time until the server
+ * closes one with CONNECTION_REFUSED (RFC 9000 §5.2.2): the live count then and the time
+ * the refusal took are printed.
  * One line per level:
  *   level L: live N, server X.XXX ms CPU/handshake, RSS Y MB, Z handshakes/s
  * Exits 0 only if every handshake (and the refusal, when asked) happened in time.
@@ -257,20 +258,28 @@ int main(int argc, char **argv)
             io_loop_run_once(loop, 5);
     }
     if (rc == 0 && refuse) {
-        /* The server is full: the next client is told so at once. */
-        size_t at = nconns;
-        if (!open_one()) {
-            rc = 1;
-        } else {
+        /* Top up one connection at a time until the server refuses one: the live count
+         * then is its limit (closing connections of the measured batches included). */
+        size_t live = nestablished, extra = 0;
+        for (;;) {
+            size_t at = nconns;
+            if (extra++ > 2 * batch + 10 || !open_one()) {
+                rc = 1;
+                break;
+            }
             while (!conns[at].closed && !conns[at].established && io_now_us() < deadline)
                 io_loop_run_once(loop, 5);
             const hold_conn *hc = &conns[at];
-            printf("refused: %s, code 0x%llx after %.3f ms\n",
-                   hc->closed && !hc->established ? "closed" : "NOT closed",
-                   (unsigned long long)hc->close_code,
+            if (hc->established) {
+                live++;
+                continue;
+            }
+            printf("refused: connection %zu (%zu live), %s, code 0x%llx after %.3f ms\n", live + 1,
+                   live, hc->closed ? "closed" : "NOT closed", (unsigned long long)hc->close_code,
                    (double)(hc->closed_at - hc->opened_at) / 1000.0);
-            if (!hc->closed || hc->established || hc->close_code != 0x2)
+            if (!hc->closed || hc->close_code != 0x2)
                 rc = 1;
+            break;
         }
     }
     io_loop_destroy(loop);

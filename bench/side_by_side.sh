@@ -19,7 +19,7 @@
 # - scale (once per side, the longest part): bench-hold opens connections up to each level
 #   (default 10,1000,5000,10000) and measures B (default 200) more handshakes there:
 #   server CPU per handshake and RSS; quince-server runs with --max-connections at the
-#   last level plus B, and one more connection must then be refused (CONNECTION_REFUSED).
+#   last level plus B; connections are then added until one is refused (CONNECTION_REFUSED).
 # Needs Debian's ngtcp2-client/ngtcp2-server, openssl, bc, python3. Builds DIR (default
 # build-side, release, -Dcrypto=mbedtls,openssl) if missing. Prints a Markdown table with
 # the machine, the load average and the commit; raw numbers in DIR/side-results/raw.txt.
