@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     b.ip[3] ^= 1;
     if (n != QUIC_NEW_TOKEN_LEN ||
         quic_endpoint_check_new_token(g_ep, &a, tok, (size_t)n, now + 1) != QUIC_OK ||
-        quic_endpoint_check_new_token(g_ep, &b, tok, (size_t)n, now + 1) == QUIC_OK)
+        (!QUINCE_CRYPTO_NULL &&
+         quic_endpoint_check_new_token(g_ep, &b, tok, (size_t)n, now + 1) == QUIC_OK))
         abort();
     return 0;
 }
