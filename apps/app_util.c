@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "io/posix_env.h"
+#include "io/udp.h"
 #include "quince_config.h"
 
 uint8_t *app_read_file(const char *path, size_t max, size_t *len)
@@ -52,6 +57,29 @@ bool app_parse_seconds(const char *text, uint64_t *us)
     if (end == text || *end != '\0' || !(s >= 0) || s > 1e6)
         return false;
     *us = (uint64_t)(s * 1e6);
+    return true;
+}
+
+bool app_env_open(io_env *e, const char *prog, const char *keylog, const char *qlog_dir)
+{
+    const char *kl = keylog != NULL ? keylog : getenv("SSLKEYLOGFILE");
+    if (io_env_set_keylog_file(e, keylog) != IO_OK) {
+        fprintf(stderr, "%s: cannot open the key log %s: %s (check the path%s)\n", prog, kl,
+                strerror(errno), keylog == NULL ? ", from SSLKEYLOGFILE" : "");
+        return false;
+    }
+    if (qlog_dir != NULL) {
+        if (mkdir(qlog_dir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "%s: cannot create the qlog directory %s: %s\n", prog, qlog_dir,
+                    strerror(errno));
+            return false;
+        }
+        if (io_env_set_qlog_dir(e, qlog_dir) != IO_OK) {
+            fprintf(stderr, "%s: --qlog-dir %s: %s (give a directory)\n", prog, qlog_dir,
+                    strerror(errno));
+            return false;
+        }
+    }
     return true;
 }
 

@@ -15,6 +15,13 @@ uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */
 bool app_parse_seconds(const char *text, uint64_t *us);
 
+struct io_env;
+/* The apps' environment sinks, the same in every mode: the NSS key log goes to
+ * keylog, or to $SSLKEYLOGFILE when keylog is NULL (Wireshark's convention);
+ * qlog_dir (created if missing) gets one file per connection. On failure one
+ * line on stderr says which file and why; returns false (exit 1). */
+bool app_env_open(struct io_env *e, const char *prog, const char *keylog, const char *qlog_dir);
+
 /*
  * Command-line options, the same in every app:
  *   --flag value  and  --flag=value;  -o value for a short alias;

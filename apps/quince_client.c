@@ -354,21 +354,11 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
-    if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
-        fprintf(stderr, "quince-client: cannot open %s\n", keylog);
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir))
         return 1;
-    }
     quic_config cfg;
     memset(&cfg, 0, sizeof(cfg));
-    if (qlog_dir != NULL) {
-        char qpath[4096];
-        snprintf(qpath, sizeof(qpath), "%s/client.sqlog", qlog_dir);
-        if (io_env_set_qlog_file(&ienv, qpath) != IO_OK) {
-            fprintf(stderr, "quince-client: cannot open %s\n", qpath);
-            return 1;
-        }
-        cfg.qlog = true;
-    }
+    cfg.qlog = qlog_dir != NULL;
     const char *alpn[] = {alpn_name, NULL};
     static const uint16_t chacha_only[] = {CRYPTO_TLS_CHACHA20_POLY1305_SHA256, 0};
     crypto_x509_store *store = NULL;

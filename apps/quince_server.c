@@ -499,22 +499,11 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
-    if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
-        fprintf(stderr, "quince-server: cannot open %s\n", keylog);
+    if (!app_env_open(&ienv, "quince-server", keylog, qlog_dir))
         return 1;
-    }
     io_server_config cfg;
     io_server_config_init(&cfg);
-    bool qlog = false;
-    if (qlog_dir != NULL) {
-        char qpath[PATH_MAX];
-        snprintf(qpath, sizeof(qpath), "%s/server.sqlog", qlog_dir);
-        if (io_env_set_qlog_file(&ienv, qpath) != IO_OK) {
-            fprintf(stderr, "quince-server: cannot open %s\n", qpath);
-            return 1;
-        }
-        qlog = true;
-    }
+    bool qlog = qlog_dir != NULL;
     cfg.env = &ienv.env;
     cfg.listen = nlisten > 0 ? listen : NULL;
     cfg.port = port;

@@ -107,7 +107,8 @@ bool wt_client_wanted(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-               "                     [--timeout S] [--verbose] [--help] [--version]\n"
+               "                     [--keylog F] [--qlog-dir D] [--timeout S] [--verbose] [--help]\n"
+               "                     [--version]\n"
                "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
                "  Options take their value as --flag VALUE or --flag=VALUE.\n");
 }
@@ -129,7 +130,7 @@ int wt_client_main(int argc, char **argv)
 {
     static wclient cl;
     wclient *c = &cl;
-    const char *url = NULL, *hash_hex = NULL;
+    const char *url = NULL, *hash_hex = NULL, *keylog = NULL, *qlog_dir = NULL;
     uint64_t timeout_us = 10000000;
     bool verbose = false;
     app_args args;
@@ -142,6 +143,10 @@ int wt_client_main(int argc, char **argv)
             hash_hex = v;
         else if (app_opt(&args, "--verbose|-v"))
             verbose = true;
+        else if (app_opt_value(&args, "--keylog", &v))
+            keylog = v;
+        else if (app_opt_value(&args, "--qlog-dir", &v))
+            qlog_dir = v;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
             continue;
         else
@@ -159,10 +164,13 @@ int wt_client_main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir))
+        return 1;
     io_client_config cc;
     io_client_config_init(&cc);
     cc.env = &ienv.env;
     quic_config *cfg = &cc.bind.quic;
+    cfg->qlog = qlog_dir != NULL;
     if (hash_hex != NULL) {
         cfg->tls.verify_mode = CRYPTO_VERIFY_PINNED;
         cfg->tls.pinned_sha256 = (const uint8_t(*)[32])pin;
