@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "io/pcap.h"
 #include "io/posix_env.h"
 #include "io/udp.h"
 #include "quince_config.h"
@@ -60,8 +61,17 @@ bool app_parse_seconds(const char *text, uint64_t *us)
     return true;
 }
 
-bool app_env_open(io_env *e, const char *prog, const char *keylog, const char *qlog_dir)
+bool app_env_open(io_env *e, const char *prog, const char *keylog, const char *qlog_dir,
+                  const char *pcap)
 {
+    if (pcap != NULL) {
+        io_pcap *p = NULL;
+        if (io_pcap_open(&p, pcap) != IO_OK) {
+            fprintf(stderr, "%s: cannot create the capture %s: %s\n", prog, pcap, strerror(errno));
+            return false;
+        }
+        io_env_set_pcap(e, p);
+    }
     const char *kl = keylog != NULL ? keylog : getenv("SSLKEYLOGFILE");
     if (io_env_set_keylog_file(e, keylog) != IO_OK) {
         fprintf(stderr, "%s: cannot open the key log %s: %s (check the path%s)\n", prog, kl,
@@ -81,6 +91,25 @@ bool app_env_open(io_env *e, const char *prog, const char *keylog, const char *q
         }
     }
     return true;
+}
+
+bool app_env_close(io_env *e, const char *prog)
+{
+    bool ok = true;
+    io_pcap *p = e->pcap;
+    if (p != NULL) {
+        uint64_t n = io_pcap_count(p);
+        io_env_set_pcap(e, NULL);
+        if (io_pcap_close(p) != IO_OK) {
+            fprintf(stderr, "%s: cannot write the capture: %s\n", prog, strerror(errno));
+            ok = false;
+        } else {
+            fprintf(stderr, "%s: capture: %llu datagrams, TLS secrets included\n", prog,
+                    (unsigned long long)n);
+        }
+    }
+    io_env_cleanup(e);
+    return ok;
 }
 
 /* ---- command-line options ---- */

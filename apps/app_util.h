@@ -18,9 +18,15 @@ bool app_parse_seconds(const char *text, uint64_t *us);
 struct io_env;
 /* The apps' environment sinks, the same in every mode: the NSS key log goes to
  * keylog, or to $SSLKEYLOGFILE when keylog is NULL (Wireshark's convention);
- * qlog_dir (created if missing) gets one file per connection. On failure one
- * line on stderr says which file and why; returns false (exit 1). */
-bool app_env_open(struct io_env *e, const char *prog, const char *keylog, const char *qlog_dir);
+ * qlog_dir (created if missing) gets one file per connection; pcap (when not
+ * NULL) is a pcapng capture with the secrets inside (io/pcap.h: give
+ * e->pcap to the sockets' io_udp_config.capture). On failure one line on
+ * stderr says which file and why; returns false (exit 1). */
+bool app_env_open(struct io_env *e, const char *prog, const char *keylog, const char *qlog_dir,
+                  const char *pcap);
+/* After the connections are gone: write the capture (reporting where) and
+ * close the sinks. Returns false when the capture could not be written. */
+bool app_env_close(struct io_env *e, const char *prog);
 
 /*
  * Command-line options, the same in every app:

@@ -49,13 +49,17 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: quince-client [--alpn A] [--insecure|--ca F] [-o|--output DIR] [--keylog F]\n"
-        "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--verbose] [--help] [--version] URL...\n"
-        "       quince-client --webtransport URL [--cert-hash HEX] [--timeout S] [--verbose]\n"
+        "                     [--qlog-dir D] [--pcap F] [--chacha20] [--key-update] [--timeout S]\n"
+        "                     [--no-gso] [--verbose] [--help] [--version] URL...\n"
+        "       quince-client --webtransport URL [--cert-hash HEX] [--keylog F] [--qlog-dir D]\n"
+        "                     [--pcap F] [--timeout S] [--verbose]\n"
         "  Options take their value as --flag VALUE or --flag=VALUE.\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
-        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n");
+        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n"
+        "  --keylog F: NSS key log (default: $SSLKEYLOGFILE when set); --qlog-dir D: one\n"
+        "  qlog per connection (qvis); --pcap F: pcapng of every datagram with the TLS\n"
+        "  secrets inside (tshark -r F decrypts it)\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -264,7 +268,8 @@ int main(int argc, char **argv)
 {
     if (wt_client_wanted(argc, argv))
         return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
-    const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
+    const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL,
+               *pcap = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
@@ -287,6 +292,8 @@ int main(int argc, char **argv)
             out_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt(&args, "--chacha20"))
@@ -354,7 +361,7 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
-    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir))
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir, pcap))
         return 1;
     quic_config cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -416,6 +423,7 @@ int main(int argc, char **argv)
     cc.env = &ienv.env;
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
     cc.udp.disable_gso = no_gso;
+    cc.udp.capture = ienv.pcap;
     cc.bind.quic = cfg;
     cc.bind.h3 = false;
     if (c->h3 != NULL)
@@ -485,7 +493,7 @@ int main(int argc, char **argv)
     h3cli_free(c->h3);
     if (store != NULL)
         crypto_x509_store_free(&ienv.env, store);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-client");
     for (size_t i = 0; i < c->ndl; i++)
         free(c->dls[i].out_path);
     free(c->dls);

@@ -68,7 +68,7 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
+        "                     [--pcap F] [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -95,12 +95,16 @@ static void usage(FILE *f)
         "                       arguments at all quince-server runs the demo\n"
         "  --webtransport       accepted for old command lines (WebTransport is on with h3)\n"
         "  --retry              validate client addresses with Retry\n"
-        "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
-        "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
+        "  --qlog-dir D         one qlog per connection: D/<original DCID>_server.sqlog (qvis)\n"
+        "  --keylog F           append NSS key-log lines to F (Wireshark); default:\n"
+        "                       $SSLKEYLOGFILE when set\n"
+        "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
+        "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
         "  --timeout S          exit after S seconds (default: never)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
         "  --help, -h           this text\n"
+        "  --version            the version\n"
         "\n"
         "Output (stdout): \"cert-sha256: HEX\" (generated certificate), one \"listening on ADDR\"\n"
         "per socket, with WebTransport \"webtransport: https://ADDR/echo ...\" per socket, and\n"
@@ -427,7 +431,7 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *pcap = NULL;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0;
@@ -467,6 +471,8 @@ int main(int argc, char **argv)
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
         else if (app_opt(&args, "--verbose|-v"))
@@ -499,7 +505,7 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
-    if (!app_env_open(&ienv, "quince-server", keylog, qlog_dir))
+    if (!app_env_open(&ienv, "quince-server", keylog, qlog_dir, pcap))
         return 1;
     io_server_config cfg;
     io_server_config_init(&cfg);
@@ -511,6 +517,7 @@ int main(int argc, char **argv)
     cfg.key_file = key_file;
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
     cfg.udp.disable_gso = no_gso;
+    cfg.udp.capture = ienv.pcap;
     if (!s->wt) {
         /* Files only: a file server's transport limits (quic/opt.h defaults). */
         memset(&cfg.bind.quic, 0, sizeof(cfg.bind.quic));
@@ -540,7 +547,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
         else
             fprintf(stderr, "quince-server: %s\n", io_strerror(rc));
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-server");
         return 1;
     }
     s->loop = io_server_loop(s->srv);
@@ -568,7 +575,7 @@ int main(int argc, char **argv)
         if (hp == 0) {
             fprintf(stderr, "quince-server: cannot listen on TCP %s\n", demo_http);
             io_server_free(s->srv);
-            io_env_cleanup(&ienv);
+            app_env_close(&ienv, "quince-server");
             return 1;
         }
         printf("http-port: %u\n", hp);
@@ -607,6 +614,6 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-server");
     return sig < 0 ? 1 : 0;
 }

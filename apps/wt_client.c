@@ -107,7 +107,8 @@ bool wt_client_wanted(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-               "                     [--keylog F] [--qlog-dir D] [--timeout S] [--verbose] [--help]\n"
+               "                     [--keylog F] [--qlog-dir D] [--pcap F] [--timeout S] [--verbose]\n"
+               "                     [--help]\n"
                "                     [--version]\n"
                "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
                "  Options take their value as --flag VALUE or --flag=VALUE.\n");
@@ -130,7 +131,8 @@ int wt_client_main(int argc, char **argv)
 {
     static wclient cl;
     wclient *c = &cl;
-    const char *url = NULL, *hash_hex = NULL, *keylog = NULL, *qlog_dir = NULL;
+    const char *url = NULL, *hash_hex = NULL, *keylog = NULL, *qlog_dir = NULL,
+               *pcap = NULL;
     uint64_t timeout_us = 10000000;
     bool verbose = false;
     app_args args;
@@ -145,6 +147,8 @@ int wt_client_main(int argc, char **argv)
             verbose = true;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
@@ -164,11 +168,12 @@ int wt_client_main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
-    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir))
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir, pcap))
         return 1;
     io_client_config cc;
     io_client_config_init(&cc);
     cc.env = &ienv.env;
+    cc.udp.capture = ienv.pcap;
     quic_config *cfg = &cc.bind.quic;
     cfg->qlog = qlog_dir != NULL;
     if (hash_hex != NULL) {
@@ -197,12 +202,12 @@ int wt_client_main(int argc, char **argv)
                                   .on_closed = on_closed};
     int rc = io_client_new(&c->client, NULL, url, &cc);
     if (rc == IO_ERR_ADDR) {
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return app_usage_error("quince-client", "%s: expected https://HOST:PORT/PATH", url);
     }
     if (rc != IO_OK) {
         fprintf(stderr, "quince-client: %s: %s\n", url, io_strerror(rc));
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return 1;
     }
     c->bc = io_client_conn(c->client);
@@ -211,7 +216,7 @@ int wt_client_main(int argc, char **argv)
     if (io_loop_add_endpoint(c->loop, &tick_ops, c, &c->ticker) != IO_OK) {
         fprintf(stderr, "quince-client: event loop setup failed\n");
         io_client_free(c->client);
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return 1;
     }
     io_endpoint_kick(c->ticker);
@@ -241,6 +246,6 @@ int wt_client_main(int argc, char **argv)
     }
     io_loop_remove_endpoint(c->loop, c->ticker);
     io_client_free(c->client);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-client");
     return ok ? 0 : 1;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/pcap.h"
 #include "io/udp.h"
 
 static void *env_alloc(void *user, size_t size)
@@ -69,7 +70,11 @@ static void env_log(void *user, int level, const char *msg)
 static void env_keylog(void *user, const char *line)
 {
     io_env *e = user;
-    if (e == NULL || e->keylog == NULL)
+    if (e == NULL)
+        return;
+    if (e->pcap != NULL)
+        io_pcap_keylog(e->pcap, line);
+    if (e->keylog == NULL)
         return;
     fprintf(e->keylog, "%s\n", line);
     /* Wireshark reads the file while the connection runs. */
@@ -150,7 +155,7 @@ int io_env_set_keylog_file(io_env *e, const char *path)
     if (e->keylog != NULL) {
         fclose(e->keylog);
         e->keylog = NULL;
-        e->env.keylog = NULL;
+        e->env.keylog = e->pcap != NULL ? env_keylog : NULL;
     }
     if (path == NULL || path[0] == '\0')
         return IO_OK;
@@ -159,6 +164,15 @@ int io_env_set_keylog_file(io_env *e, const char *path)
         return IO_ERR_FILE;
     e->env.keylog = env_keylog;
     return IO_OK;
+}
+
+void io_env_set_pcap(io_env *e, io_pcap *p)
+{
+    e->pcap = p;
+    if (p != NULL)
+        e->env.keylog = env_keylog;
+    else if (e->keylog == NULL)
+        e->env.keylog = NULL;
 }
 
 int io_env_set_qlog_dir(io_env *e, const char *dir)
@@ -188,6 +202,7 @@ int io_env_set_qlog_dir(io_env *e, const char *dir)
 
 void io_env_cleanup(io_env *e)
 {
+    e->pcap = NULL;
     (void)io_env_set_keylog_file(e, "");
     (void)io_env_set_qlog_dir(e, NULL);
 }

@@ -90,6 +90,8 @@ typedef struct io_udp_config {
     bool v6only;      /* IPv6 sockets only: refuse IPv4-mapped peers */
     bool disable_gso; /* never use UDP_SEGMENT, always split in user space */
     bool reuseport;   /* SO_REUSEPORT, for several sockets on one port */
+    /* Record every datagram sent and received (io/pcap.h); NULL: none. */
+    struct io_pcap *capture;
 } io_udp_config;
 
 typedef struct io_udp {
@@ -100,6 +102,7 @@ typedef struct io_udp {
     bool gso_enabled;   /* sends use UDP_SEGMENT (supported and not disabled) */
     int rcvbuf, sndbuf; /* sizes the kernel reports after setting */
     int last_errno;
+    struct io_pcap *capture; /* from the configuration, or NULL */
     /* Counters (datagrams on the wire, GSO segments counted one by one). */
     uint64_t rx_datagrams, tx_datagrams, tx_gso_calls, tx_split_calls;
 } io_udp;

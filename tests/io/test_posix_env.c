@@ -27,7 +27,7 @@ static int remove_dir(void **state)
 {
     (void)state;
     char path[600];
-    const char *names[] = {"keys.log", "env.log", "trace.sqlog"};
+    const char *names[] = {"keys.log", "env.log", "0a0b_server.sqlog"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         unlink(path);
