@@ -505,6 +505,14 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
+    for (int k = 0; k < 2 && cert_file != NULL; k++) {
+        const char *f = k == 0 ? cert_file : key_file;
+        if (access(f, R_OK) != 0) {
+            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key", f,
+                    strerror(errno));
+            return 1;
+        }
+    }
     if (!app_env_open(&ienv, "quince-server", keylog, qlog_dir, pcap))
         return 1;
     io_server_config cfg;
@@ -543,10 +551,37 @@ int main(int argc, char **argv)
                                    .on_conn_free = on_conn_free};
     int rc = io_server_new(&s->srv, NULL, &cfg);
     if (rc != IO_OK) {
-        if (rc == IO_ERR_CERT)
-            fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
+        int e = errno;
+        char where[200];
+        if (nlisten > 0)
+            snprintf(where, sizeof(where), "%s%s", listen[0], nlisten > 1 ? " (or another --listen)" : "");
         else
-            fprintf(stderr, "quince-server: %s\n", io_strerror(rc));
+            snprintf(where, sizeof(where), "127.0.0.1:%u", port);
+        if (rc == IO_ERR_CERT)
+            fprintf(stderr,
+                    "quince-server: cannot use --cert %s / --key %s: not a PEM certificate chain "
+                    "and private key (openssl x509 -in %s -noout -text shows what it is)\n",
+                    cert_file, key_file, cert_file);
+        else if (rc == IO_ERR_CERT_KEY)
+            fprintf(stderr,
+                    "quince-server: --key %s does not belong to the certificate in --cert %s: "
+                    "every handshake would fail; give the key the certificate was issued for\n",
+                    key_file, cert_file);
+        else if (rc == IO_ERR_BIND && e == EADDRINUSE)
+            fprintf(stderr,
+                    "quince-server: cannot bind UDP %s: %s: another server has the port; stop it "
+                    "or pick another (--port N, 0: any free one)\n",
+                    where, strerror(e));
+        else if (rc == IO_ERR_BIND)
+            fprintf(stderr,
+                    "quince-server: cannot bind UDP %s: %s: use an address of this host (--listen "
+                    "ADDR:PORT); ports below 1024 need privileges\n",
+                    where, strerror(e));
+        else if (rc == IO_ERR_ADDR || rc == IO_ERR_ARG)
+            fprintf(stderr, "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
+                            "or [::1]:4433\n", where);
+        else
+            fprintf(stderr, "quince-server: cannot start: %s (%s)\n", io_strerror(rc), strerror(e));
         app_env_close(&ienv, "quince-server");
         return 1;
     }

@@ -70,6 +70,8 @@ const char *io_strerror(int err)
         return "configuration refused by the library";
     case IO_ERR_RESOLVE:
         return "host name does not resolve";
+    case IO_ERR_CERT_KEY:
+        return "the private key does not belong to the certificate";
     default:
         return "unknown io error";
     }

@@ -33,6 +33,7 @@ enum {
     IO_ERR_CERT = -15,    /* certificate or key file unreadable, unparsable, or generation failed */
     IO_ERR_CONFIG = -16,  /* the binding refused the configuration (bind_*_new returned NULL) */
     IO_ERR_RESOLVE = -17, /* a URL's host did not resolve (getaddrinfo) */
+    IO_ERR_CERT_KEY = -18, /* the private key does not belong to the certificate */
 };
 
 /* A human-readable name for an io_ error code (never NULL). */

@@ -739,6 +739,17 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return c != NULL ? &c->stats : NULL;
 }
 
+/* RFC 9002 §5 */
+bool quic_conn_get_rtt(const quic_conn *c, uint64_t *smoothed, uint64_t *min)
+{
+    if (c == NULL)
+        return false;
+    const quic_rtt *r = quic_recovery_rtt(&c->rec);
+    *smoothed = r->smoothed_rtt;
+    *min = r->min_rtt;
+    return r->has_sample;
+}
+
 void quic_conn_set_user(quic_conn *c, void *user)
 {
     if (c != NULL)

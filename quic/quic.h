@@ -182,6 +182,13 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+/* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
+ * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
+ * crypto_alert_name); NULL for codes no RFC defines. */
+QUINCE_API const char *quic_transport_error_name(uint64_t code);
+/* The RTT estimates (RFC 9002 §5), microseconds: smoothed and minimum. Returns
+ * false (the values are the initial guesses) before the first sample. */
+QUINCE_API bool quic_conn_get_rtt(const quic_conn *conn, uint64_t *smoothed, uint64_t *min);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
