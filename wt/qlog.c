@@ -24,7 +24,7 @@ void wt_qlog_session(wt_session *s, const char *event, bool local, uint64_t code
             quince_qlog_str(q, "authority", s->authority);
         if (s->origin != NULL)
             quince_qlog_str(q, "origin", s->origin);
-        quince_qlog_str(q, "dialect", "draft-ietf-webtrans-http3-02");
+        quince_qlog_str(q, "dialect", wt_dialect_name(s->dialect));
     } else if (strcmp(event, "session_rejected") == 0) {
         quince_qlog_u64(q, "status", code);
     } else {

@@ -86,12 +86,18 @@ def main():
         c = traces["client"][1]
         connect = [e["data"]["frame"]["headers"] for e in c if e["name"] == "http:frame_created"
                    and e["data"]["frame"]["frame_type"] == "headers"]
-        if not connect or {"name": ":protocol", "value": "webtransport"} not in connect[0]:
+        protocol = [f["value"] for f in connect[0] if f["name"] == ":protocol"] if connect else []
+        if not connect or not protocol or not protocol[0].startswith("webtransport") or \
+                {"name": ":method", "value": "CONNECT"} not in connect[0]:
             fail("the client's first HEADERS is not the extended CONNECT: %r" % connect[:1])
         settings = [e["data"] for e in c if e["name"] == "http:parameters_set"
                     and e["data"]["owner"] == "remote"]
-        if not settings or settings[0].get("enable_webtransport") != 1:
+        if not settings or settings[0].get("enable_connect_protocol") != 1:
             fail("the server's SETTINGS as the client logged them: %r" % settings)
+        est = [e["data"] for e in c if e["name"] == "webtransport:session_established"]
+        if len(est) != 1 or not est[0].get("dialect", "").startswith("draft-") or \
+                est[0].get("path") != "/echo":
+            fail("the client's session_established: %r" % est)
         closed = [e["data"] for e in c if e["name"] == "webtransport:session_closed"]
         if closed != [{"session_id": 0, "owner": "local", "application_code": 0x1234,
                        "reason": "quince-client done"}]:
