@@ -591,7 +591,7 @@ int main(int argc, char **argv)
     }
     const crypto_tls *tls = quic_conn_tls(c->conn);
     static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
-    if (tls != NULL)
+    if (tls != NULL && report)
         fprintf(stderr, "quince-client: tls resumed %s, early data %s\n",
                 crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     const quic_conn_stats *st = quic_conn_get_stats(c->conn);

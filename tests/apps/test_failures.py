@@ -10,7 +10,8 @@ Failures (exit status, the one stderr line and the words it must contain):
   untrusted CA            the connection failed here: TLS alert unknown_ca (CRYPTO_ERROR 0x130) ...
                           --ca FILE ... --insecure
   wrong --cert-hash       does not match --cert-hash (... bad_certificate ...)
-  WebTransport 404        refused the WebTransport session with HTTP status 404 ... check the path
+  WebTransport 404        refused the WebTransport session with HTTP status 404 (405 in the
+                          -16 dialect) ... check the path
   session closed first    closed the WebTransport session first: code 4242, reason "bye from quince"
   unreachable server      no answer from 127.0.0.1:P within 1 s (--handshake-timeout 1), within
                           5 s by default, reported in time (h3, hq-interop and WebTransport)
@@ -169,7 +170,7 @@ def main():
                  ["the server's certificate does not match --cert-hash",
                   "bad_certificate, CRYPTO_ERROR 0x12a", "cert-sha256"])
         one_line("wt-404", [client, "--webtransport", base + "/nope", "--cert-hash", wt.hash],
-                 ["refused the WebTransport session with HTTP status 404", "check the path"])
+                 ["refused the WebTransport session with HTTP status 40", "check the path"])
         one_line("wt-closed-first", [client, "--webtransport", base + "/close-me", "--cert-hash",
                                      wt.hash],
                  ['closed the WebTransport session first: code 4242, reason "bye from quince"'])
