@@ -654,6 +654,9 @@ int main(int argc, char **argv)
                             "or [::1]:4433\n", where);
         else
             fprintf(stderr, "quince-server: cannot start: %s (%s)\n", io_strerror(rc), strerror(e));
+        if (client_store != NULL)
+            crypto_x509_store_free(&ienv.env, client_store);
+        crypto_tls_tickets_free(tickets);
         app_env_close(&ienv, "quince-server");
         return 1;
     }
@@ -682,6 +685,9 @@ int main(int argc, char **argv)
         if (hp == 0) {
             fprintf(stderr, "quince-server: cannot listen on TCP %s\n", demo_http);
             io_server_free(s->srv);
+            if (client_store != NULL)
+                crypto_x509_store_free(&ienv.env, client_store);
+            crypto_tls_tickets_free(tickets);
             app_env_close(&ienv, "quince-server");
             return 1;
         }
