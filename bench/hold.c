@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     io_loop_config lcfg = {.batch = 8, .disable_gro = true};
     if (io_loop_create(&loop, &lcfg) != IO_OK)
         return 1;
-    cap = levels[nlevels - 1] + batch * nlevels + 2;
+    cap = levels[nlevels - 1] + batch * nlevels + 2 * batch + 12; /* and the refuse mode's */
     conns = calloc(cap, sizeof(*conns));
     if (conns == NULL)
         return 1;
