@@ -432,6 +432,11 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     case QUIC_PKT_1RTT:
         level = CRYPTO_LEVEL_APP;
         break;
+    case QUIC_PKT_0RTT: /* RFC 9001 §4.6.1: only a server takes them */
+        if (!c->is_server)
+            return 0;
+        level = CRYPTO_LEVEL_EARLY;
+        break;
     case QUIC_PKT_RETRY:
         on_retry(c, h, data, now);
         return 0;
@@ -448,6 +453,12 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     int space = level_space(level);
     if (c->sp[space].discarded)
         return 0;
+    /* 0-RTT before the ClientHello is read waits; once TLS refused it, it is dropped. */
+    if (level == CRYPTO_LEVEL_EARLY && !c->have_rx[level])
+        return crypto_tls_early_data(c->tls) == CRYPTO_EARLY_NONE &&
+                       !c->have_rx[CRYPTO_LEVEL_HANDSHAKE]
+                   ? PKT_EARLY
+                   : 0;
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
     if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
         return PKT_EARLY;
