@@ -195,7 +195,7 @@ def main(argv):
     except OSError:
         current = None
     if current != text:
-        print("docs/rfc-map.md is stale: run scripts/rfc_map.py")
+        print("docs/rfc-map.md is stale (tags changed since it was made): run scripts/rfc_map.py and commit docs/rfc-map.md")
         bad += 1
     untagged = sorted(f for f in public_functions(root) if f in tagged and not tagged[f])
     for f in untagged:
