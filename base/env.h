@@ -28,6 +28,9 @@ typedef struct quince_env {
     void (*log)(void *user, int level, const char *msg);
     void (*keylog)(void *user, const char *line);
     void (*qlog)(void *user, const char *record, size_t len);
+    /* Optional: milliseconds since the Unix epoch, for session-ticket ages
+     * (RFC 8446 §4.2.11.1); NULL: wall_clock in whole seconds. */
+    int64_t (*wall_clock_ms)(void *user);
 } quince_env;
 
 static inline void *quince_env_alloc(const quince_env *env, size_t size)
