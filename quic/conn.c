@@ -369,6 +369,7 @@ static void encode_our_tp(quic_conn *c)
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
+    tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
     if (c->is_server) {

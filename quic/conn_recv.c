@@ -222,6 +222,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                     c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
                                         (size_t)f.u.new_token.length);
                 break;
+            case QUIC_FT_RESET_STREAM_AT:
+                /* reliable-stream-reset-10 §3: only if we offered it; otherwise
+                 * an unknown frame type (RFC 9000 §12.4). */
+                err = c->cfg.reset_stream_at ? quic_stream_on_frame(c, &f, now)
+                                             : QUIC_ERR_FRAME_ENCODING;
+                break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
             case QUIC_FT_MAX_DATA:
