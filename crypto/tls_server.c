@@ -306,8 +306,7 @@ static int try_psk(crypto_tls *tls, const crypto_tls_client_hello *ch, const uin
             tls->psk_accepted = true;
             /* A server configured for psk_ke takes it when offered (no ECDHE). */
             tls->psk_mode = ke ? CRYPTO_PSK_KE : CRYPTO_PSK_DHE_KE;
-            crypto_tls_tickets_stats *stats =
-                (crypto_tls_tickets_stats *)crypto_tls_tickets_get_stats(tls->cfg.tickets);
+            crypto_tls_tickets_stats *stats = tls_tickets_stats(tls->cfg.tickets);
             stats->resumed++;
             if ((ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) &&
                 tls->state == TLS_S_WAIT_CH) {

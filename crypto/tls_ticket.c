@@ -92,6 +92,11 @@ const crypto_tls_tickets_stats *crypto_tls_tickets_get_stats(const crypto_tls_ti
     return t != NULL ? &t->stats : NULL;
 }
 
+crypto_tls_tickets_stats *tls_tickets_stats(crypto_tls_tickets *t)
+{
+    return &t->stats;
+}
+
 uint32_t tls_tickets_lifetime(const crypto_tls_tickets *t)
 {
     return t->lifetime;

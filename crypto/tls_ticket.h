@@ -82,5 +82,7 @@ int tls_ticket_open(crypto_tls_tickets *t, const uint8_t *ticket, size_t len, ui
  * replay, or when the register is full of live entries (refuse: safe). */
 bool tls_ticket_strike(crypto_tls_tickets *t, const uint8_t *binder, size_t len, int64_t now_unix);
 uint32_t tls_tickets_lifetime(const crypto_tls_tickets *t);
+/* The counters, for the engine to count resumptions and accepted early data. */
+crypto_tls_tickets_stats *tls_tickets_stats(crypto_tls_tickets *t);
 
 #endif
