@@ -109,12 +109,15 @@ static int build_layers(bind_conn *bc)
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
+    /* One qlog trace for every layer of the connection. */
+    h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
         bc->wt = wt_endpoint_new(bc->env, &wc, bc->h3, &wcb);
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
+        wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
     }
     return BIND_OK;
 }

@@ -349,6 +349,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
         quic_conn_on_packet_cb(c, space, QUIC_RECOVERY_LOST, &p);
     }
+    quic_qlog_metrics(c, now);
     if (elic) {
         if (sp->probes > 0)
             sp->probes--;
@@ -458,6 +459,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         c->last_now = now;
     if (to != NULL)
         *to = c->remote;
+    quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
         return 0;
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)

@@ -153,6 +153,10 @@ void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, s
     s->state = WT_SS_CLOSED;
     wt_stream_reset_all(s);
     drop_pending(s);
+    if (was == WT_SS_OPEN)
+        wt_qlog_session(s, "session_closed", ep->closing_local, code, reason, len);
+    else
+        wt_qlog_session(s, "session_rejected", false, (uint64_t)s->status, NULL, 0);
     if (was == WT_SS_OPEN) {
         if (ep->cb.on_session_closed != NULL)
             ep->cb.on_session_closed(ep->cb.user, s, code, reason, len);
@@ -195,6 +199,7 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
 {
     wt_endpoint *ep = s->ep;
     if (s->state == WT_SS_OPEN) {
+        wt_qlog_datagram(s, false, len);
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, data, len);
         return;
@@ -219,6 +224,7 @@ static void session_established(wt_session *s)
 {
     wt_endpoint *ep = s->ep;
     s->state = WT_SS_OPEN;
+    wt_qlog_session(s, "session_established", ep->cfg.is_server, 0, NULL, 0);
     if (ep->cb.on_session_ready != NULL)
         ep->cb.on_session_ready(ep->cb.user, s);
     if (s->state != WT_SS_OPEN)
@@ -1024,6 +1030,8 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
         return WT_ERR_TOO_BIG;
     static const uint8_t none[1] = {0};
     int rc = h3_conn_send_datagram(s->ep->h3, s->id, data != NULL ? data : none, len);
+    if (rc == H3_OK)
+        wt_qlog_datagram(s, true, len);
     if (rc == H3_ERR_DATAGRAM)
         return WT_ERR_DATAGRAM;
     if (rc == H3_ERR_NOMEM)
@@ -1047,7 +1055,9 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
     wt_enter(ep);
     int rc = h3_conn_send_data(ep->h3, s->id, buf, (size_t)(w.p - buf), true);
     s->send_done = true;
+    ep->closing_local = true;
     wt_session_terminate(s, code, reason, reason_len);
+    ep->closing_local = false;
     wt_leave(ep);
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
 }

@@ -164,6 +164,7 @@ int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t sessi
             return 0;
         }
         stream_attach(st, s);
+        wt_qlog_stream(ep, s->id, id, bidi, false);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
@@ -217,6 +218,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         ep->nbuffered--;
         ep->buffered_bytes -= early.len;
         stream_attach(st, s);
+        wt_qlog_stream(ep, s->id, st->id, st->bidi, false);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
@@ -298,6 +300,7 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
         return WT_ERR_NOMEM;
     }
     stream_attach(st, s);
+    wt_qlog_stream(ep, s->id, id, bidi, true);
     if (out != NULL)
         *out = st;
     return WT_OK;
