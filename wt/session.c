@@ -10,6 +10,7 @@
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -603,6 +604,7 @@ static int client_send(wt_session *s)
     return WT_OK;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out)
 {
@@ -940,6 +942,7 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
     wt_dialects_put_settings(mask, cfg->is_server, cfg->max_sessions, no_ecp, &h3cfg->settings);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
                                         const wt_callbacks *cb)
 {
@@ -976,6 +979,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     return ep;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
 {
     if (ep == NULL)
@@ -1004,31 +1008,37 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
     quince_env_free(ep->env, ep);
 }
 
+/* (no RFC section) */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
 {
     return ep->h3;
 }
 
+/* (no RFC section) */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 {
     return ep->env;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)
 {
     ep->cfg.max_datagram_frame = n;
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §3 */
 QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on)
 {
     ep->no_peer_rsa = !on;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep)
 {
     return ep->nsessions;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.5 */
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 {
     return ep->nbuffered;
@@ -1036,41 +1046,49 @@ QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 
 /* ---- Session API ---- */
 
+/* draft-ietf-webtrans-http3-02 §2 */
 QUINCE_API uint64_t wt_session_id(const wt_session *s)
 {
     return s->id;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API bool wt_session_is_ready(const wt_session *s)
 {
     return s->state == WT_SS_OPEN;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_path(const wt_session *s)
 {
     return s->path ? s->path : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_authority(const wt_session *s)
 {
     return s->authority ? s->authority : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_origin(const wt_session *s)
 {
     return s->origin ? s->origin : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_dialect wt_session_dialect(const wt_session *s)
 {
     return s->dialect;
 }
 
+/* draft-ietf-webtrans-http3-16 §3.3 */
 QUINCE_API size_t wt_session_protocol_count(const wt_session *s)
 {
     return s->navail;
 }
 
+/* draft-ietf-webtrans-http3-16 §3.3 */
 QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i)
 {
     if (i >= s->navail)
@@ -1081,6 +1099,7 @@ QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i)
     return p;
 }
 
+/* draft-ietf-webtrans-http3-16 §3.3 */
 QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p)
 {
     if (!s->ep->cfg.is_server || s->state != WT_SS_HELD || p == NULL)
@@ -1095,22 +1114,26 @@ QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p)
     return WT_ERR_ARG;
 }
 
+/* draft-ietf-webtrans-http3-16 §3.3 */
 QUINCE_API const char *wt_session_protocol(const wt_session *s)
 {
     return s->protocol;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_not_found_status(const wt_session *s)
 {
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     return di != NULL ? di->not_found_status : 404;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep)
 {
     return ep->common;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap)
 {
     const h3_settings *ps = h3_conn_peer_settings(ep->h3);
@@ -1122,26 +1145,31 @@ QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char
     return wt_settings_describe(ps, true, buf, cap);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_status(const wt_session *s)
 {
     return s->status;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_session_set_user(wt_session *s, void *user)
 {
     s->user = user;
 }
 
+/* (no RFC section) */
 QUINCE_API void *wt_session_user(const wt_session *s)
 {
     return s->user;
 }
 
+/* (no RFC section) */
 QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s)
 {
     return s->ep;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s)
 {
     size_t max = s->ep->cfg.max_datagram_frame;
