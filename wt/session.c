@@ -666,12 +666,28 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
         }
         off += used;
         if (ev.type == H3_CEV_CAPSULE) {
-            if (ev.capsule.type == H3_CAPSULE_DATAGRAM) {
+            const wt_dialect_info *di = wt_dialect_get(s->dialect);
+            uint64_t t = ev.capsule.type;
+            if (t == H3_CAPSULE_DATAGRAM) {
                 datagram_in(s, ev.capsule.value, ev.capsule.value_len);
-            } else if (ev.capsule.type == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
+            } else if (t == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
                 wt_session_terminate(s, ev.capsule.error_code, ev.capsule.data,
                                      ev.capsule.data_len);
+            } else if (t == H3_CAPSULE_WT_DRAIN_SESSION && di != NULL && di->has_drain) {
+                if (s->state == WT_SS_OPEN && ep->cb.on_session_draining != NULL)
+                    ep->cb.on_session_draining(ep->cb.user, s);
+            } else if ((t == H3_CAPSULE_WT_MAX_STREAM_DATA ||
+                        t == H3_CAPSULE_WT_STREAM_DATA_BLOCKED) &&
+                       di != NULL && di->has_flow_control) {
+                /* -13..-16 §5.4: "a session error"; the drafts define it no
+                 * further: the session ends as for a malformed capsule. */
+                session_malformed(s, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+                return;
             }
+            /* -13..-16 §5.1: flow control is off (we send no WT_INITIAL_* and
+             * WT_MAX_SESSIONS 1), so WT_MAX_DATA, WT_MAX_STREAMS and the
+             * *_BLOCKED capsules MUST be ignored; in earlier dialects they
+             * are unknown types, skipped. */
             /* REGISTER_DATAGRAM_NO_CONTEXT (Chromium sends 0xff37a2 at once): nothing to do. */
         } else if (ev.type == H3_CEV_NONE && used == 0) {
             break;
@@ -1061,6 +1077,19 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
     if (rc == H3_ERR_NOMEM)
         return WT_ERR_NOMEM;
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
+}
+
+/* draft-ietf-webtrans-http3-07 §4.6, -16 §4.7 */
+QUINCE_API int wt_session_drain(wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (s->state != WT_SS_OPEN || s->send_done || di == NULL || !di->has_drain)
+        return WT_ERR_STATE;
+    uint8_t buf[8];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    h3_capsule_put_drain(&w);
+    int rc = h3_conn_send_data(s->ep->h3, s->id, buf, (size_t)(w.p - buf), false);
+    return rc == H3_OK ? WT_OK : rc == H3_ERR_NOMEM ? WT_ERR_NOMEM : WT_ERR_H3;
 }
 
 /* draft-ietf-webtrans-http3-02 §5 */

@@ -237,7 +237,12 @@ void wt_stream_reset_all(wt_session *s)
             st = st->next;
         if (st == NULL)
             break;
-        h3_conn_reset_stream(ep->h3, st->id, wt_error_to_http3(WT_SESSION_GONE_CODE));
+        /* -07 §5, -16 §6: WT_SESSION_GONE, a protocol code; draft-02 has none. */
+        const wt_dialect_info *di = wt_dialect_get(s->dialect);
+        h3_conn_reset_stream(ep->h3, st->id,
+                             di != NULL && di->dialect != WT_DRAFT_02
+                                 ? H3_WT_SESSION_GONE
+                                 : wt_error_to_http3(WT_SESSION_GONE_CODE));
         st->recv_done = st->send_done = true;
         stream_kill(st);
     }
