@@ -26,6 +26,7 @@ static const crypto_backend *const built[] = {
 
 #define N_BUILT (sizeof(built) / sizeof(built[0]))
 
+/* (no RFC section) */
 const crypto_backend *crypto_backend_find(const char *name)
 {
     for (size_t i = 0; name != NULL && i < N_BUILT; i++) {
@@ -35,6 +36,7 @@ const crypto_backend *crypto_backend_find(const char *name)
     return NULL;
 }
 
+/* (no RFC section) */
 const char *crypto_backends_built(void)
 {
     return QUINCE_CRYPTO_BACKENDS;
@@ -70,6 +72,7 @@ const crypto_backend *crypto_backend_default(void)
     return g_default;
 }
 
+/* (no RFC section) */
 int crypto_backend_select(const char *name)
 {
     const crypto_backend *be = crypto_backend_find(name);
@@ -80,6 +83,7 @@ int crypto_backend_select(const char *name)
     return 0;
 }
 
+/* (no RFC section) */
 const char *crypto_backend_default_name(void)
 {
     return crypto_backend_default()->name;
@@ -97,6 +101,7 @@ size_t crypto_backend_groups_loaded(void)
 
 /* ---- What every backend shares ---- */
 
+/* (no RFC section) */
 size_t crypto_hash_len(crypto_hash_alg alg)
 {
     switch (alg) {
@@ -120,6 +125,7 @@ size_t crypto_aead_key_len(crypto_aead_alg alg)
     return 0;
 }
 
+/* (no RFC section) */
 void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
 {
     if (ders != NULL) {
@@ -130,6 +136,7 @@ void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, s
     quince_env_free(env, lens);
 }
 
+/* RFC 5280 §4.1.2.7 */
 int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
 {
     crypto_x509_info info;
@@ -175,6 +182,7 @@ bool crypto_ecdsa_sig_parse(const uint8_t *sig, size_t sig_len, const uint8_t **
 
 /* ---- Dispatch: new objects from the default backend, the rest to their own ---- */
 
+/* (no RFC section) */
 int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
 {
     return crypto_backend_default()->hash(alg, in, len, out);
@@ -282,11 +290,13 @@ int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uin
     return crypto_backend_of(ctx)->kex_derive(ctx, peer, peer_len, out, cap);
 }
 
+/* (no RFC section) */
 crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     return crypto_backend_default()->privkey_parse(env, data, len);
 }
 
+/* (no RFC section) */
 void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     if (key != NULL)
@@ -320,11 +330,13 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
     return crypto_backend_of(key)->pubkey_verify(key, scheme, msg, len, sig, sig_len);
 }
 
+/* (no RFC section) */
 crypto_x509_store *crypto_x509_store_new(const quince_env *env)
 {
     return crypto_backend_default()->x509_store_new(env);
 }
 
+/* RFC 5280 §6 */
 int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
 {
     if (store == NULL)
@@ -332,6 +344,7 @@ int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t 
     return crypto_backend_of(store)->x509_store_add(store, data, len);
 }
 
+/* (no RFC section) */
 void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     if (store != NULL)
@@ -356,12 +369,14 @@ int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, cr
     return crypto_backend_default()->x509_pubkey(env, der, len, key);
 }
 
+/* RFC 7468 §5 */
 int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
                             size_t **lens)
 {
     return crypto_backend_default()->x509_parse_chain(env, data, len, ders, lens);
 }
 
+/* RFC 5280 §4.1 */
 int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key)

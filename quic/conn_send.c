@@ -19,10 +19,7 @@ static crypto_level space_level(int space)
  * accepted and the handshake is not complete. */
 static bool use_0rtt(const quic_conn *c)
 {
-    if (c->is_server || c->handshake_complete || !c->have_tx[CRYPTO_LEVEL_EARLY] || c->tls == NULL)
-        return false;
-    crypto_early_data e = crypto_tls_early_data(c->tls);
-    return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;
+    return quic_conn_early_data_ready(c);
 }
 
 static bool space_usable(const quic_conn *c, int space)
@@ -454,6 +451,13 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     return (int)off;
 }
 
+/*
+ * The send entry point: the next UDP payload into buf, 0 when nothing is due. Packets of
+ * each space with keys are built and coalesced (RFC 9000 §12.2): ACKs (§13.2), CRYPTO,
+ * then stream and control frames (§13.3), within the congestion window and pacing (RFC
+ * 9002 §7), the anti-amplification limit (§8.1) and PTO probes (RFC 9002 §6.2.4); each
+ * packet is protected (RFC 9001 §5) and handed to recovery. Start reading here.
+ */
 int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
     if (c == NULL || buf == NULL)

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "wt/codes.h"
+#include "wt/protocols.h"
 #include "wt/internal.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -45,6 +47,8 @@ static void session_free(wt_endpoint *ep, wt_session *s)
     quince_env_free(ep->env, s->authority);
     quince_env_free(ep->env, s->path);
     quince_env_free(ep->env, s->origin);
+    quince_env_free(ep->env, s->avail);
+    quince_env_free(ep->env, s->protocol);
     quince_env_free(ep->env, s);
 }
 
@@ -262,7 +266,12 @@ static int respond(wt_session *s, int status, bool end)
     bool draft02 = di != NULL && di->draft02_headers && !end;
     char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                   (char)('0' + status % 10), 0};
-    h3_field f[2] = {
+    /* -13..-16 §3.3: the chosen protocol with a 2xx. */
+    char proto[300];
+    size_t plen = 0;
+    if (!end && s->protocol != NULL)
+        plen = wt_protocols_put_string(proto, sizeof(proto), s->protocol);
+    h3_field f[3] = {
         {.name = (const uint8_t *)":status",
          .name_len = 7,
          .value = (const uint8_t *)st,
@@ -272,7 +281,13 @@ static int respond(wt_session *s, int status, bool end)
          .value = (const uint8_t *)"draft02",
          .value_len = 7},
     };
-    return h3_conn_submit_response(s->ep->h3, s->id, f, draft02 ? 2 : 1, end);
+    size_t n = draft02 ? 2 : 1;
+    if (plen > 0)
+        f[n++] = (h3_field){.name = (const uint8_t *)"wt-protocol",
+                            .name_len = 11,
+                            .value = (const uint8_t *)proto,
+                            .value_len = plen};
+    return h3_conn_submit_response(s->ep->h3, s->id, f, n, end);
 }
 
 /* One line saying why a request was refused, to the application and the log sink. */
@@ -429,6 +444,11 @@ static void server_process(wt_session *s)
     }
     s->dialect = wt_dialect_newest(cand);
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (!di->has_protocol_negotiation) {
+        quince_env_free(ep->env, s->avail);
+        s->avail = NULL;
+        s->navail = 0;
+    }
     if (s->origin == NULL && di->origin_required) {
         server_refuse(s, 400);
         refused(ep, s, 400, "no Origin header (%s requires one)", di->name);
@@ -504,6 +524,20 @@ static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size
     s->authority = dup_field(ep, auth->value, auth->value_len);
     if (origin != NULL)
         s->origin = dup_field(ep, origin->value, origin->value_len);
+    /* -13..-16 §3.3: kept if it is a List of Strings, otherwise ignored. */
+    const h3_field *avail = field_get(f, n, "wt-available-protocols");
+    if (avail != NULL && avail->value_len <= max) {
+        char *buf = quince_env_alloc(ep->env, avail->value_len + 1);
+        size_t k = buf != NULL ? wt_protocols_parse_list(avail->value, avail->value_len, buf,
+                                                         avail->value_len + 1)
+                               : WT_PROTOCOLS_INVALID;
+        if (k != WT_PROTOCOLS_INVALID && k > 0) {
+            s->avail = buf;
+            s->navail = k;
+        } else {
+            quince_env_free(ep->env, buf);
+        }
+    }
     if (s->path == NULL || s->authority == NULL || (origin != NULL && s->origin == NULL)) {
         server_refuse(s, 500);
         return;
@@ -532,7 +566,7 @@ static int client_send(wt_session *s)
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     if (di == NULL)
         return WT_ERR_STATE;
-    h3_field f[7] = {
+    h3_field f[8] = {
         mkfield(":method", "CONNECT"), mkfield(":protocol", di->token),
         mkfield(":scheme", "https"),   mkfield(":authority", s->authority),
         mkfield(":path", s->path),
@@ -542,6 +576,25 @@ static int client_send(wt_session *s)
         f[n++] = mkfield("sec-webtransport-http3-draft02", "1");
     if (s->origin != NULL)
         f[n++] = mkfield("origin", s->origin);
+    /* -13..-16 §3.3: the protocols we offer, in preference order. */
+    char avail[512];
+    size_t alen = 0;
+    const wt_config *c = &ep->cfg;
+    for (size_t i = 0; di->has_protocol_negotiation && i < c->n_protocols; i++) {
+        if (alen > 0 && alen + 2 < sizeof(avail)) {
+            avail[alen++] = ',';
+            avail[alen++] = ' ';
+        }
+        size_t k = wt_protocols_put_string(avail + alen, sizeof(avail) - alen, c->protocols[i]);
+        if (k == 0)
+            return WT_ERR_ARG;
+        alen += k;
+    }
+    if (alen > 0)
+        f[n++] = (h3_field){.name = (const uint8_t *)"wt-available-protocols",
+                            .name_len = 22,
+                            .value = (const uint8_t *)avail,
+                            .value_len = alen};
     uint64_t id;
     int rc = h3_conn_submit_request(s->ep->h3, f, n, false, &id);
     if (rc != H3_OK)
@@ -551,6 +604,7 @@ static int client_send(wt_session *s)
     return WT_OK;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out)
 {
@@ -585,13 +639,44 @@ QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const
     return rc;
 }
 
-static void client_response(wt_session *s)
+/* -13..-16 §3.3: the client closes with WT_ALPN_ERROR when the server's
+ * WT-Protocol is not one it offered (or is missing and it required one). */
+static bool client_protocol_ok(wt_session *s, const h3_field *f, size_t n)
+{
+    wt_endpoint *ep = s->ep;
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (di == NULL || !di->has_protocol_negotiation || ep->cfg.n_protocols == 0)
+        return true;
+    const h3_field *p = field_get(f, n, "wt-protocol");
+    char got[300];
+    if (p == NULL || !wt_protocols_parse_item(p->value, p->value_len, got, sizeof(got)))
+        return !ep->cfg.protocol_required; /* malformed: ignored */
+    for (size_t i = 0; i < ep->cfg.n_protocols; i++) {
+        if (strcmp(ep->cfg.protocols[i], got) == 0) {
+            s->protocol = dup_field(ep, (const uint8_t *)got, strlen(got));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void client_response(wt_session *s, const h3_field *f, size_t n)
 {
     wt_endpoint *ep = s->ep;
     int status = h3_conn_stream_status(ep->h3, s->id);
     if (status < 200)
         return; /* interim */
     s->status = status;
+    if (status <= 299 && !s->stopped && !client_protocol_ok(s, f, n)) {
+        h3_conn_reset_stream(ep->h3, s->id, H3_WT_ALPN_ERROR);
+        s->send_done = true;
+        s->state = WT_SS_REJECTED;
+        drop_pending(s);
+        if (ep->cb.on_session_rejected != NULL)
+            ep->cb.on_session_rejected(ep->cb.user, s, status);
+        session_recv_done(s);
+        return;
+    }
     if (status <= 299 && !s->stopped) {
         session_established(s);
         return;
@@ -624,7 +709,7 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     wt_session *s = wt_session_find(ep, id);
     if (s != NULL) {
         if (!trailers && !ep->cfg.is_server && s->state == WT_SS_CONNECTING)
-            client_response(s);
+            client_response(s, f, n);
     } else if (ep->cfg.is_server && !trailers) {
         const h3_field *proto = field_get(f, n, ":protocol");
         const h3_field *method = field_get(f, n, ":method");
@@ -664,12 +749,28 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
         }
         off += used;
         if (ev.type == H3_CEV_CAPSULE) {
-            if (ev.capsule.type == H3_CAPSULE_DATAGRAM) {
+            const wt_dialect_info *di = wt_dialect_get(s->dialect);
+            uint64_t t = ev.capsule.type;
+            if (t == H3_CAPSULE_DATAGRAM) {
                 datagram_in(s, ev.capsule.value, ev.capsule.value_len);
-            } else if (ev.capsule.type == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
+            } else if (t == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
                 wt_session_terminate(s, ev.capsule.error_code, ev.capsule.data,
                                      ev.capsule.data_len);
+            } else if (t == H3_CAPSULE_WT_DRAIN_SESSION && di != NULL && di->has_drain) {
+                if (s->state == WT_SS_OPEN && ep->cb.on_session_draining != NULL)
+                    ep->cb.on_session_draining(ep->cb.user, s);
+            } else if ((t == H3_CAPSULE_WT_MAX_STREAM_DATA ||
+                        t == H3_CAPSULE_WT_STREAM_DATA_BLOCKED) &&
+                       di != NULL && di->has_flow_control) {
+                /* -13..-16 §5.4: "a session error"; the drafts define it no
+                 * further: the session ends as for a malformed capsule. */
+                session_malformed(s, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+                return;
             }
+            /* -13..-16 §5.1: flow control is off (we send no WT_INITIAL_* and
+             * WT_MAX_SESSIONS 1), so WT_MAX_DATA, WT_MAX_STREAMS and the
+             * *_BLOCKED capsules MUST be ignored; in earlier dialects they
+             * are unknown types, skipped. */
             /* REGISTER_DATAGRAM_NO_CONTEXT (Chromium sends 0xff37a2 at once): nothing to do. */
         } else if (ev.type == H3_CEV_NONE && used == 0) {
             break;
@@ -841,6 +942,7 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
     wt_dialects_put_settings(mask, cfg->is_server, cfg->max_sessions, no_ecp, &h3cfg->settings);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
                                         const wt_callbacks *cb)
 {
@@ -877,6 +979,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     return ep;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
 {
     if (ep == NULL)
@@ -905,31 +1008,37 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
     quince_env_free(ep->env, ep);
 }
 
+/* (no RFC section) */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
 {
     return ep->h3;
 }
 
+/* (no RFC section) */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 {
     return ep->env;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)
 {
     ep->cfg.max_datagram_frame = n;
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §3 */
 QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on)
 {
     ep->no_peer_rsa = !on;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep)
 {
     return ep->nsessions;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.5 */
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 {
     return ep->nbuffered;
@@ -937,47 +1046,94 @@ QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 
 /* ---- Session API ---- */
 
+/* draft-ietf-webtrans-http3-02 §2 */
 QUINCE_API uint64_t wt_session_id(const wt_session *s)
 {
     return s->id;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API bool wt_session_is_ready(const wt_session *s)
 {
     return s->state == WT_SS_OPEN;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_path(const wt_session *s)
 {
     return s->path ? s->path : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_authority(const wt_session *s)
 {
     return s->authority ? s->authority : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_origin(const wt_session *s)
 {
     return s->origin ? s->origin : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_dialect wt_session_dialect(const wt_session *s)
 {
     return s->dialect;
 }
 
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API size_t wt_session_protocol_count(const wt_session *s)
+{
+    return s->navail;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i)
+{
+    if (i >= s->navail)
+        return NULL;
+    const char *p = s->avail;
+    while (i-- > 0)
+        p += strlen(p) + 1;
+    return p;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p)
+{
+    if (!s->ep->cfg.is_server || s->state != WT_SS_HELD || p == NULL)
+        return WT_ERR_STATE;
+    for (size_t i = 0; i < s->navail; i++) {
+        if (strcmp(wt_session_protocol_at(s, i), p) == 0) {
+            quince_env_free(s->ep->env, s->protocol);
+            s->protocol = dup_field(s->ep, (const uint8_t *)p, strlen(p));
+            return s->protocol != NULL ? WT_OK : WT_ERR_NOMEM;
+        }
+    }
+    return WT_ERR_ARG;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API const char *wt_session_protocol(const wt_session *s)
+{
+    return s->protocol;
+}
+
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_not_found_status(const wt_session *s)
 {
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     return di != NULL ? di->not_found_status : 404;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep)
 {
     return ep->common;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap)
 {
     const h3_settings *ps = h3_conn_peer_settings(ep->h3);
@@ -989,26 +1145,31 @@ QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char
     return wt_settings_describe(ps, true, buf, cap);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_status(const wt_session *s)
 {
     return s->status;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_session_set_user(wt_session *s, void *user)
 {
     s->user = user;
 }
 
+/* (no RFC section) */
 QUINCE_API void *wt_session_user(const wt_session *s)
 {
     return s->user;
 }
 
+/* (no RFC section) */
 QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s)
 {
     return s->ep;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s)
 {
     size_t max = s->ep->cfg.max_datagram_frame;
@@ -1037,6 +1198,19 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
     if (rc == H3_ERR_NOMEM)
         return WT_ERR_NOMEM;
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
+}
+
+/* draft-ietf-webtrans-http3-07 §4.6, -16 §4.7 */
+QUINCE_API int wt_session_drain(wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (s->state != WT_SS_OPEN || s->send_done || di == NULL || !di->has_drain)
+        return WT_ERR_STATE;
+    uint8_t buf[8];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    h3_capsule_put_drain(&w);
+    int rc = h3_conn_send_data(s->ep->h3, s->id, buf, (size_t)(w.p - buf), false);
+    return rc == H3_OK ? WT_OK : rc == H3_ERR_NOMEM ? WT_ERR_NOMEM : WT_ERR_H3;
 }
 
 /* draft-ietf-webtrans-http3-02 §5 */

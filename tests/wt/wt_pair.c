@@ -167,6 +167,9 @@ static int a_request(void *user, wt_session *s)
     copy_str(ep->app.last_path, sizeof(ep->app.last_path), wt_session_path(s));
     copy_str(ep->app.last_origin, sizeof(ep->app.last_origin), wt_session_origin(s));
     copy_str(ep->app.last_authority, sizeof(ep->app.last_authority), wt_session_authority(s));
+    ep->app.protocols_seen = wt_session_protocol_count(s);
+    if (ep->app.select_protocol != NULL)
+        ep->app.select_rc = wt_session_select_protocol(s, ep->app.select_protocol);
     return ep->app.accept_status ? ep->app.accept_status : 200;
 }
 
@@ -247,6 +250,13 @@ static void a_datagram(void *user, wt_session *s, const uint8_t *data, size_t le
     memcpy(a->dgram[a->ndgram], data, len);
     a->dgram_len[a->ndgram] = len;
     a->dgram_session[a->ndgram++] = s;
+}
+
+static void a_draining(void *user, wt_session *s)
+{
+    wp_ep *ep = user;
+    (void)s;
+    ep->app.draining++;
 }
 
 static void a_refused(void *user, wt_session *s, int status, const char *why)
@@ -345,7 +355,8 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
                             .on_stream_stop_sending = a_stop,
                             .on_stream_closed = a_stream_closed,
                             .on_datagram = a_datagram,
-                            .on_session_refused = a_refused};
+                            .on_session_refused = a_refused,
+                            .on_session_draining = a_draining};
     }
     h3_config hc;
     h3_config_init(&hc, is_server);
