@@ -162,6 +162,10 @@ int io_client_new(io_client **out, io_loop *loop, const char *url, const io_clie
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = false;
+    /* PMTU discovery's ceiling: the route's MTU where the kernel knows it. */
+    size_t mtu = bc.quic.max_udp_payload == 0 ? io_udp_path_payload(&c->peer) : 0;
+    if (mtu > 0)
+        bc.quic.max_udp_payload = (uint32_t)(mtu < IO_TX_DGRAM_CAP ? mtu : IO_TX_DGRAM_CAP);
     if (bc.quic.tls.server_name == NULL)
         bc.quic.tls.server_name = c->host;
     quic_addr local, remote;

@@ -205,6 +205,18 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = true;
+    /* PMTU discovery's ceiling: the smallest MTU of the interfaces listened on,
+     * where known (not for wildcard addresses). */
+    size_t mtu = IO_TX_DGRAM_CAP;
+    bool known = false;
+    for (size_t i = 0; i < s->nsock && bc.quic.max_udp_payload == 0; i++) {
+        size_t m = io_udp_local_payload(&s->sock[i].local);
+        if (m > 0 && m < mtu)
+            mtu = m;
+        known |= m > 0;
+    }
+    if (known)
+        bc.quic.max_udp_payload = (uint32_t)mtu;
     crypto_tls_config_set_credentials(&bc.quic.tls, chain, key);
     s->bs = bind_server_new(&s->env, &bc);
     if (s->bs == NULL) {

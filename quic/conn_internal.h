@@ -10,6 +10,7 @@
 #include "quic/frame.h"
 #include "quic/opt.h"
 #include "quic/pacer.h"
+#include "quic/pmtud.h"
 #include "quic/qlog.h"
 #include "quic/quic.h"
 #include "quic/ranges.h"
@@ -168,7 +169,8 @@ struct quic_conn {
     quic_recovery rec;
     quic_cc cc;
     quic_pacer pacer;
-    uint64_t max_udp_payload;
+    uint64_t max_udp_payload; /* ours and the peer's limit (MAX_PLPMTU) */
+    quic_pmtud pmtud;         /* RFC 8899: what we send now (PLPMTU) */
     bool probe_pending;  /* PTO probe owed */
     uint64_t pacer_wait; /* when the pacer lets the next packet go; NEVER: not waiting */
     bool anti_deadlock;
@@ -271,6 +273,10 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
                                 uint64_t now);
 void quic_conn_check_handshake(quic_conn *c, uint64_t now);
 void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now);
+/* After a PMTU discovery step: stats, the congestion controller's datagram
+ * size and qlog follow (old_cur and old_state from before the step). */
+void quic_conn_pmtud_update(quic_conn *c, uint32_t old_cur, quic_pmtud_state old_state,
+                            uint64_t now);
 
 /* conn_recv.c */
 int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,

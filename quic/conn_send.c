@@ -183,17 +183,22 @@ static void write_datagrams(quic_conn *c, quince_writer *w, bool *elic)
     while (c->dgram_out_head != NULL) {
         quic_dgram *d = c->dgram_out_head;
         size_t need = 1 + quince_varint_len(d->len) + d->len;
-        if (need > quince_writer_left(w))
+        /* One that the PLPMTU no longer carries (a black hole shrank it)
+         * is dropped, as RFC 9221 §5 allows, instead of blocking the rest. */
+        bool fits = d->len <= quic_conn_max_datagram_payload(c);
+        if (fits && need > quince_writer_left(w))
             return;
-        quince_put_varint(w, QUIC_FT_DATAGRAM_LEN);
-        quince_put_varint(w, d->len);
-        quince_put_bytes(w, d->data, d->len);
+        if (fits) {
+            quince_put_varint(w, QUIC_FT_DATAGRAM_LEN);
+            quince_put_varint(w, d->len);
+            quince_put_bytes(w, d->data, d->len);
+            *elic = true;
+        }
         c->dgram_out_head = d->next;
         if (c->dgram_out_head == NULL)
             c->dgram_out_tail = NULL;
         c->dgram_out_count--;
         quince_env_free(c->env, d);
-        *elic = true;
     }
 }
 
@@ -214,7 +219,8 @@ static void write_close(quic_conn *c, int space, quince_writer *w)
 }
 
 typedef struct pkt_plan {
-    bool pad;     /* pad the datagram to 1200 in this packet */
+    bool pad;            /* pad the datagram to 1200 in this packet */
+    uint32_t probe_size; /* a PMTU probe: PING + PADDING to this datagram size */
     bool elic_ok; /* congestion window and pacer allow ack-eliciting data */
     bool closing; /* write CONNECTION_CLOSE only */
     const uint8_t *dgram_start;
@@ -251,6 +257,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     bool elic = false;
     if (pl->closing) {
         write_close(c, space, &w);
+    } else if (pl->probe_size > 0) {
+        /* RFC 9000 §14.4: PING and PADDING only. */
+        quince_put_varint(&w, QUIC_FT_PING);
+        elic = true;
     } else {
         uint64_t largest;
         if (quic_ack_tracker_has_unacked(&sp->ack) &&
@@ -276,9 +286,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     if (empty && !pl->pad)
         return 0;
     bool padded = false;
-    if (pl->pad) {
+    if (pl->pad || pl->probe_size > 0) {
         size_t before = (size_t)(w.p - buf);
-        quic_pkt_pad_to(&w, pl->dgram_start, QUIC_MIN_INITIAL_DATAGRAM, TAG_LEN);
+        quic_pkt_pad_to(&w, pl->dgram_start,
+                        pl->probe_size > 0 ? pl->probe_size : QUIC_MIN_INITIAL_DATAGRAM, TAG_LEN);
         padded = (size_t)(w.p - buf) > before;
     }
     if (!quic_pkt_finish(&w, &b, TAG_LEN) || w.overflow)
@@ -311,6 +322,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     bool in_flight = elic || padded;
     int err = quic_recovery_on_packet_sent(&c->rec, space, pn, (uint32_t)total, elic, in_flight,
                                            (uint64_t)(uintptr_t)rec, now);
+    if (err == 0 && pl->probe_size > 0) {
+        quic_recovery_mark_pmtu_probe(&c->rec, space, pn);
+        quic_pmtud_on_probe_sent(&c->pmtud, pn, (uint32_t)total);
+    }
     if (err != 0) {
         /* Not tracked: treat its frames as lost at once. */
         quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
@@ -417,6 +432,29 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     return (int)off;
 }
 
+/* RFC 8899 §4.1, RFC 9000 §14.4: a PMTU probe, when one is due and the
+ * congestion window and pacer have room for it. Returns its size or 0. */
+static int send_pmtu_probe(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now)
+{
+    uint32_t size = quic_pmtud_probe_size(&c->pmtud, now);
+    if (size == 0 || size > cap || c->state != QUIC_STATE_ESTABLISHED || !c->handshake_confirmed ||
+        !space_usable(c, SP_APP) || c->sp[SP_APP].probes > 0 || !c->address_validated)
+        return 0;
+    if (!quic_cc_can_send(&c->cc, size))
+        return 0;
+    uint64_t t = quic_pacer_next_send_time(&c->pacer, quic_cc_cwnd(&c->cc),
+                                           quic_recovery_rtt(&c->rec)->smoothed_rtt, size, now);
+    if (t > now)
+        return 0;
+    pkt_plan pl = {.probe_size = size, .elic_ok = true, .dgram_start = buf};
+    uint32_t old = quic_pmtud_current(&c->pmtud);
+    quic_pmtud_state st = c->pmtud.state;
+    size_t n = build_packet(c, SP_APP, buf, size, &pl, now);
+    if (n > 0)
+        quic_conn_pmtud_update(c, old, st, now);
+    return (int)n;
+}
+
 int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
     if (c == NULL || buf == NULL)
@@ -429,7 +467,16 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         return 0;
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)
         return 0;
-    size_t limit = cap < c->max_udp_payload ? cap : (size_t)c->max_udp_payload;
+    if (c->state == QUIC_STATE_ESTABLISHED) {
+        int n = send_pmtu_probe(c, buf, cap, now);
+        if (n > 0) {
+            c->bytes_sent += (uint64_t)n;
+            c->stats.bytes_sent += (uint64_t)n;
+            return n;
+        }
+    }
+    uint32_t plpmtu = quic_pmtud_current(&c->pmtud);
+    size_t limit = cap < plpmtu ? cap : (size_t)plpmtu;
     if (c->is_server && !c->address_validated) {
         /* RFC 9000 §8.1: three times what the client sent. */
         uint64_t budget = 3 * c->bytes_received;

@@ -316,6 +316,20 @@ void quic_qlog_metrics(quic_conn *c, uint64_t now)
     emit(c, &b);
 }
 
+/* draft-ietf-quic-qlog-quic-events-13 §4.8 */
+void quic_qlog_mtu_updated(quic_conn *c, uint32_t old_mtu, uint32_t new_mtu, bool done,
+                           uint64_t now)
+{
+    qbuf b;
+    if (!enabled(c) || !begin(c, &b))
+        return;
+    put(&b,
+        "{\"time\":%.3f,\"name\":\"quic:mtu_updated\",\"data\":{\"old\":%u,\"new\":%u,"
+        "\"done\":%s}}",
+        (double)now / 1000.0, (unsigned)old_mtu, (unsigned)new_mtu, done ? "true" : "false");
+    emit(c, &b);
+}
+
 void quic_qlog_free(quic_conn *c)
 {
     quince_env_free(c->env, c->qlog_buf);

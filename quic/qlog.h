@@ -21,6 +21,9 @@ void quic_qlog_packet(struct quic_conn *c, bool sent, quic_pkt_type type, uint64
 void quic_qlog_packet_lost(struct quic_conn *c, int space, uint64_t pn, uint64_t now);
 /* RFC 9002 Appendix A.3/B.2 values, logged when they changed. */
 void quic_qlog_metrics(struct quic_conn *c, uint64_t now);
+/* The PLPMTU changed or its search completed (RFC 8899). */
+void quic_qlog_mtu_updated(struct quic_conn *c, uint32_t old_mtu, uint32_t new_mtu, bool done,
+                           uint64_t now);
 void quic_qlog_free(struct quic_conn *c);
 
 #endif

@@ -68,6 +68,11 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    /* RFC 9000 §14, RFC 8899: the largest UDP payload we accept (advertised as
+     * max_udp_payload_size) and the ceiling of path MTU discovery, which starts
+     * every path at 1200 bytes. 0: QUIC_OPT_MAX_UDP_PAYLOAD (1452). */
+    uint32_t max_udp_payload;
+    bool no_pmtud; /* never probe: every datagram stays within 1200 bytes */
 } quic_config;
 
 typedef enum quic_event_type {
@@ -104,6 +109,10 @@ typedef struct quic_conn_stats {
     uint64_t key_updates;      /* key phase changes (ours and the peer's) */
     uint64_t stateless_resets; /* 1 if the connection ended by one */
     uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    /* Path MTU discovery (RFC 8899): the largest datagram now sent (the
+     * PLPMTU, a UDP payload size), probes sent and lost, black holes found. */
+    uint64_t pmtu;
+    uint64_t pmtu_probes_sent, pmtu_probes_lost, pmtu_black_holes;
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns

@@ -42,11 +42,13 @@ for ev in objs[1:]:
         assert d['header']['packet_type'] in ('initial', 'handshake', '1RTT')
     elif ev['name'] == 'quic:recovery_metrics_updated':
         assert d['congestion_window'] > 0 and d['smoothed_rtt'] > 0
+    elif ev['name'] == 'quic:mtu_updated':
+        assert 1200 <= d['new'] <= 65527 and isinstance(d['done'], bool), d
     else:
         raise AssertionError('unexpected event ' + ev['name'])
 
 for n in ('quic:packet_sent', 'quic:packet_received', 'quic:packet_lost',
-          'quic:recovery_metrics_updated'):
+          'quic:recovery_metrics_updated', 'quic:mtu_updated'):
     assert names.get(n, 0) > 0, (n, names)
 for ft in ('stream', 'ack', 'crypto', 'padding', 'handshake_done', 'new_connection_id'):
     assert ft in frame_types, (ft, frame_types)
