@@ -375,6 +375,7 @@ static void encode_our_tp(quic_conn *c)
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
+    tp.disable_active_migration = c->is_server && cfg->disable_active_migration;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
     if (c->is_server) {
@@ -417,6 +418,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         c->local = *local;
     if (remote != NULL)
         c->remote = *remote;
+    c->validated = c->remote; /* the handshake validates it (RFC 9000 §8.1) */
     static const uint8_t zero[32];
     if (memcmp(c->cfg.reset_key, zero, sizeof(zero)) == 0)
         quince_env_random(env, c->reset_key, sizeof(c->reset_key));
@@ -677,6 +679,9 @@ uint64_t quic_conn_next_timeout(const quic_conn *c)
     }
     if (c->pacer_wait != QUIC_TIME_NEVER && c->pacer_wait < t)
         t = c->pacer_wait;
+    uint64_t p = quic_path_next_timeout(c);
+    if (p < t)
+        t = p;
     return t;
 }
 
@@ -701,6 +706,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     }
     if (c->pacer_wait <= now)
         c->pacer_wait = QUIC_TIME_NEVER;
+    quic_path_on_timeout(c, now);
     if (quic_recovery_next_timeout(&c->rec) <= now) {
         quic_recovery_timeout to;
         quic_recovery_on_timeout(&c->rec, now, &to);

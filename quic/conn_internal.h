@@ -103,6 +103,15 @@ typedef struct quic_peer_cid {
 #define QUIC_MAX_PEER_CIDS 8
 #define QUIC_MAX_RETIRE_PENDING 16
 
+/* One path validation in progress (RFC 9000 §8.2). */
+typedef struct quic_path_check {
+    bool active;
+    bool send; /* a PATH_CHALLENGE is due */
+    quic_addr addr;
+    uint8_t data[QUIC_PATH_CHALLENGE_LEN];
+    uint64_t interval, resend_at, deadline;
+} quic_path_check;
+
 typedef struct quic_dgram {
     struct quic_dgram *next;
     size_t len;
@@ -228,8 +237,22 @@ struct quic_conn {
     size_t dgram_in_count;
 
     quic_cid_value rx_dcid; /* DCID of the packet being processed */
+
+    /* Paths (RFC 9000 §8.2, §9; quic/path.c). */
+    quic_addr rx_from; /* source of the datagram being processed */
+    bool have_rx_from;
+    size_t rx_len;
+    bool rx_non_probing;         /* the packet being processed has a non-probing frame */
+    quic_addr validated;         /* the last validated peer address (§9.3.2) */
+    bool remote_unvalidated;     /* remote awaits validation: the 3x limit applies */
+    uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
+    quic_cid_value path_dcid;    /* the DCID the peer uses on the current path */
+    quic_path_check pc[2];       /* [0] the current remote, [1] the previous path (§9.3.3) */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
+    quic_addr path_response_to;
+    uint64_t path_response_budget;
+    bool ping_pending; /* a PING after our own migration */
 
     /* Packets that came before their keys (RFC 9001 §4.1.4, §5.7), oldest first. */
     struct {
@@ -278,12 +301,27 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now);
 void quic_conn_pmtud_update(quic_conn *c, uint32_t old_cur, quic_pmtud_state old_state,
                             uint64_t now);
 
+/* path.c */
+bool quic_addr_equal(const quic_addr *a, const quic_addr *b);
+/* A 1-RTT packet was processed: largest (its number is the largest yet),
+ * non_probing (RFC 9000 §9.1), from c->rx_from. */
+void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now);
+void quic_path_on_challenge(quic_conn *c, const uint8_t *data);
+void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now);
+uint64_t quic_path_next_timeout(const quic_conn *c);
+void quic_path_on_timeout(quic_conn *c, uint64_t now);
+size_t quic_path_send_budget(const quic_conn *c);
+int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+
 /* conn_recv.c */
 int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,
                              size_t len, bool *ack_eliciting, uint64_t now);
 
 /* conn_send.c */
 int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now);
+int quic_conn_build_path_datagram(quic_conn *c, const uint8_t *frames, size_t len,
+                                  const quic_addr *dest, size_t budget, quic_addr *to, uint8_t *buf,
+                                  size_t cap, uint64_t now);
 
 /* stream.c: frames and send-side scheduling. */
 int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);

@@ -237,8 +237,8 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         }
         quic_sent_packets_remove(sp, p, QUIC_SENT_REMOVED_LOST);
         n_lost++;
-        if (p->pmtu_probe) {
-            /* RFC 9000 §14.4: a lost PMTU probe is no sign of congestion. */
+        if (p->probe) {
+            /* RFC 9000 §14.4, §9.4: a lost PMTU or path probe is no sign of congestion. */
             if (p->in_flight)
                 quic_cc_remove_in_flight(r->cc, p->size);
             report(r, space, QUIC_RECOVERY_LOST, p);

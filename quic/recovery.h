@@ -178,15 +178,15 @@ static inline bool quic_recovery_largest_acked(const quic_recovery *r, int space
     return true;
 }
 
-/* RFC 9000 §14.4: the packet just sent (space, pn) is a PMTU probe, whose
- * loss takes it out of flight without a congestion reaction. */
-static inline void quic_recovery_mark_pmtu_probe(quic_recovery *r, int space, uint64_t pn)
+/* RFC 9000 §14.4, §9.4: the packet just sent (space, pn) is a PMTU or path
+ * probe, whose loss takes it out of flight without a congestion reaction. */
+static inline void quic_recovery_mark_probe(quic_recovery *r, int space, uint64_t pn)
 {
     quic_sent_packet *p =
         space >= 0 && space < QUIC_RECOVERY_SPACES ? quic_sent_packets_find(&r->sent[space], pn)
                                                    : NULL;
     if (p != NULL)
-        p->pmtu_probe = true;
+        p->probe = true;
 }
 
 static inline const quic_rtt *quic_recovery_rtt(const quic_recovery *r)
