@@ -212,6 +212,7 @@ int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
     if (c->path_response_pending) {
         frames[0] = QUIC_FT_PATH_RESPONSE;
         memcpy(frames + 1, c->path_response, QUIC_PATH_CHALLENGE_LEN);
+        frames[1 + QUIC_PATH_CHALLENGE_LEN] = QUIC_FT_PING;
         dest = c->path_response_to;
         bool active = quic_addr_equal(&dest, &c->remote);
         if (active)

@@ -135,7 +135,9 @@ bool quic_pmtud_on_lost(quic_pmtud *m, uint64_t pn, uint64_t now)
 /* RFC 8899 §4.3: packets of the PLPMTU no longer get through. */
 bool quic_pmtud_on_pto(quic_pmtud *m, uint64_t now)
 {
-    if (m->state == QUIC_PMTUD_DISABLED || m->cur <= QUIC_PMTUD_BASE)
+    /* A PTO while a probe is out may be the probe's own loss on a quiet
+     * connection: only PTOs with no probe outstanding count. */
+    if (m->state == QUIC_PMTUD_DISABLED || m->cur <= QUIC_PMTUD_BASE || m->probe_size != 0)
         return false;
     if (++m->ptos < QUIC_PMTUD_BLACK_HOLE_PTOS)
         return false;

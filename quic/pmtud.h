@@ -28,8 +28,9 @@
  * failed MAX_PROBES times in a row, down to one byte. A completed search is
  * retried after PMTU_RAISE_TIMER when it stopped below MAX_PLPMTU.
  * Black hole (§4.3): QUIC_PMTUD_BLACK_HOLE_PTOS consecutive PTOs with no
- * packet larger than BASE_PLPMTU acknowledged drop the PLPMTU to the base
- * and search again.
+ * packet larger than BASE_PLPMTU acknowledged (and no probe outstanding,
+ * whose own loss can cause a PTO) drop the PLPMTU to the base and search
+ * again.
  */
 
 #define QUIC_PMTUD_BASE 1200u                     /* BASE_PLPMTU = MIN_PLPMTU, RFC 9000 §14.3 */

@@ -134,6 +134,16 @@ static void test_black_hole(void **state)
     assert_true(quic_pmtud_on_pto(&m, 3000));
     assert_int_equal(quic_pmtud_current(&m), 1200);
     assert_int_equal(m.black_holes, 1);
+    /* PTOs while a probe is out do not count (the probe may be their cause). */
+    uint32_t size = quic_pmtud_probe_size(&m, 3000);
+    quic_pmtud_on_probe_sent(&m, pn, size);
+    quic_pmtud_restart(&m, 3000);
+    m.cur = 1300; /* as if a search had reached it */
+    quic_pmtud_on_probe_sent(&m, pn, 1452);
+    assert_false(quic_pmtud_on_pto(&m, 3100));
+    assert_false(quic_pmtud_on_pto(&m, 3200));
+    assert_int_equal(quic_pmtud_current(&m), 1300);
+    quic_pmtud_restart(&m, 3300);
     /* The path now carries 1252: the new search finds it. */
     search(&m, 1252, &pn, 3000);
     assert_int_equal(quic_pmtud_current(&m), 1252);

@@ -12,6 +12,10 @@
 #include "tests/sim/sim_conn.h"
 
 #define MB (1024 * 1024)
+#ifndef SIM_TRANSFER_MB
+#define SIM_TRANSFER_MB 10 /* sanitizer builds: 1 (tests/sim/meson.build) */
+#endif
+#define SIZE ((uint64_t)SIM_TRANSFER_MB * MB)
 
 static test_env cert_env;
 static sim_certs certs;
@@ -115,6 +119,10 @@ static void app_round(world *w, bool is_server, uint64_t now)
         for (size_t i = 0; i < n; i++)
             buf[i] = pattern(w->written + i);
         int64_t k = quic_stream_write(p->server, w->sid, buf, n, w->written + n == w->size);
+        if (k < 0)
+            fprintf(stderr, "write %lld at %llu of stream %llu, state %d\n", (long long)k,
+                    (unsigned long long)w->written, (unsigned long long)w->sid,
+                    (int)p->server->state);
         assert_true(k >= 0);
         w->written += (uint64_t)k;
         if ((size_t)k < n)
@@ -133,6 +141,9 @@ static void drain(world *w, bool is_server, uint64_t now)
     quic_event ev;
     while (quic_conn_poll_event(c, &ev)) {
         if (ev.type == QUIC_EVENT_CLOSED) {
+            fprintf(stderr, "%s closed: code 0x%llx by_peer %d reason %.*s\n",
+                    is_server ? "server" : "client", (unsigned long long)ev.error_code,
+                    (int)ev.by_peer, (int)ev.len, (const char *)ev.data);
             if (is_server)
                 p->server_closed = true;
             else
@@ -283,8 +294,8 @@ static bool world_done(void *arg)
 static void run_world(world *w, move_kind kind, uint64_t seed)
 {
     w->kind = kind;
-    w->size = 10 * MB;
-    w->move_at = 3 * MB;
+    w->size = SIZE;
+    w->move_at = SIZE * 3 / 10;
     netsim_link_config l = {
         .delay_us = 10000, .rate_bytes_per_s = 12500000, .queue_bytes = 256 * 1024};
     sim_pair_init(&w->p, seed, &l, &certs);
