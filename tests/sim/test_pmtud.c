@@ -74,6 +74,12 @@ static void write_some(sim_pair *p, bool is_server, xfer *x)
         for (size_t i = 0; i < n; i++)
             buf[i] = pattern(is_server, x->written[k] + i);
         int64_t w = quic_stream_write(c, x->sid, buf, n, x->written[k] + n == x->size);
+        if (w < 0)
+            fprintf(stderr, "%s write: %lld at %llu, state %d\n", is_server ? "server" : "client",
+                    (long long)w, (unsigned long long)x->written[k], (int)c->state),
+                fprintf(stderr, "closes: client 0x%llx peer %d, server 0x%llx peer %d\n",
+                        (unsigned long long)p->client_close.error_code, p->client_close.by_peer,
+                        (unsigned long long)p->server_close.error_code, p->server_close.by_peer);
         assert_true(w >= 0);
         x->written[k] += (uint64_t)w;
         if ((size_t)w < n)
@@ -155,6 +161,11 @@ static void run(sim_pair *p, xfer *x, uint64_t seed, const netsim_link_config *l
     sim_pair_init(p, seed, l, &certs);
     p->ccfg.max_udp_payload = max;
     p->scfg.max_udp_payload = max;
+    /* Both ends send 1 MB windows and buffers at once: with the default 2 MB
+     * budget each side holds the other's packets unacknowledged while its
+     * own send buffer waits for acknowledgments (a stall, issue 13's room). */
+    p->ccfg.max_conn_memory = 8u << 20;
+    p->scfg.max_conn_memory = 8u << 20;
     p->user = x;
     p->app = xfer_app;
     x->link = *l;
