@@ -503,6 +503,17 @@ int main(int argc, char **argv)
     } else if (turn > 1) {
         fprintf(stderr, "quince-client: interrupted\n");
         c->failed = true;
+        /* RFC 9000 §10.2: tell the server, then wait out the closing period
+         * (at most 1 s; a second signal ends it at once). */
+        if (!quic_conn_is_closed(c->conn)) {
+            quic_conn_close(c->conn, c->h3 != NULL ? H3_NO_ERROR : 0, "client interrupted",
+                            io_now_us());
+            io_client_kick(c->client);
+            uint64_t end = io_now_us() + 1000000;
+            while (!quic_conn_is_closed(c->conn) && io_now_us() < end &&
+                   io_loop_run_once(loop, 10) == 1) {
+            }
+        }
     }
 
     size_t ok = 0;
@@ -536,6 +547,12 @@ int main(int argc, char **argv)
             ok, c->ndl, (unsigned long long)st->packets_sent,
             (unsigned long long)st->packets_received, (unsigned long long)st->packets_lost,
             (unsigned long long)st->key_updates);
+    fprintf(stderr,
+            "quince-client: pmtu %llu (probes %llu, lost %llu, black holes %llu); migrations "
+            "%llu, paths validated %llu\n",
+            (unsigned long long)st->pmtu, (unsigned long long)st->pmtu_probes_sent,
+            (unsigned long long)st->pmtu_probes_lost, (unsigned long long)st->pmtu_black_holes,
+            (unsigned long long)st->migrations, (unsigned long long)st->paths_validated);
     if (c->want_key_update && !c->key_update_done) {
         fprintf(stderr, "quince-client: the key update could not be initiated\n");
         c->failed = true;

@@ -1,10 +1,12 @@
 /* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, binding. */
 #include "io/serve.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
@@ -352,4 +354,60 @@ int io_serve(const char *listen_at, const wt_callbacks *cb)
     int sig = io_server_run(s);
     io_server_free(s);
     return sig < 0 ? 1 : 0;
+}
+
+QUINCE_API int io_server_shutdown(io_server *s, uint32_t wt_code, const char *reason,
+                                  uint32_t timeout_ms)
+{
+    uint64_t start = io_now_us(), end = start + (uint64_t)timeout_ms * 1000;
+    uint64_t close_at = start + (uint64_t)timeout_ms * 500;
+    bind_server_shutdown(s->bs, wt_code, reason, start);
+    io_endpoint_kick(s->ep);
+    bool closed = false;
+    int rc = IO_OK;
+    for (;;) {
+        uint64_t now = io_now_us();
+        if (bind_server_conn_count(s->bs) == 0 || now >= end)
+            break;
+        if (!closed && (now >= close_at || bind_server_is_quiet(s->bs))) {
+            bind_server_close_all(s->bs, H3_NO_ERROR, reason, now);
+            io_endpoint_kick(s->ep);
+            closed = true;
+        }
+        uint64_t wait = (closed ? end : close_at) - now;
+        int r = io_loop_run_once(s->loop, closed ? (int)(wait / 1000) + 1 : 5);
+        if (r != 1) {
+            rc = r;
+            break;
+        }
+    }
+    return rc;
+}
+
+QUINCE_API int io_reset_key_from_file(const char *path, uint8_t key[32])
+{
+    uint8_t secret[256];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        /* The first run makes the secret the next ones read. */
+        uint8_t fresh[32];
+        quince_env env = io_env_default();
+        quince_env_random(&env, fresh, sizeof(fresh));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return IO_ERR_FILE;
+        bool ok = write(fd, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh);
+        close(fd);
+        if (!ok)
+            return IO_ERR_FILE;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return IO_ERR_FILE;
+    }
+    ssize_t n = read(fd, secret, sizeof(secret));
+    close(fd);
+    if (n < 32)
+        return IO_ERR_FILE;
+    crypto_hash(CRYPTO_HASH_SHA256, secret, (size_t)n, key);
+    return IO_OK;
 }

@@ -318,6 +318,7 @@ bool quic_addr_equal(const quic_addr *a, const quic_addr *b);
 /* A 1-RTT packet was processed: largest (its number is the largest yet),
  * non_probing (RFC 9000 §9.1), from c->rx_from. */
 void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now);
+void quic_path_before_frames(quic_conn *c, bool largest);
 void quic_path_on_challenge(quic_conn *c, const uint8_t *data);
 void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now);
 uint64_t quic_path_next_timeout(const quic_conn *c);

@@ -495,6 +495,8 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     bool elic = false;
     const quic_ack_tracker *at = &c->sp[space].ack;
     bool largest = !at->has_largest || pn > at->largest;
+    if (space == SP_APP)
+        quic_path_before_frames(c, largest);
     c->rx_hold = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);

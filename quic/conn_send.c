@@ -566,3 +566,11 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         count_sent(c, &c->remote, n);
     return n;
 }
+
+bool quic_conn_is_idle(const quic_conn *c)
+{
+    if (c == NULL || c->state != QUIC_STATE_ESTABLISHED)
+        return true;
+    return !app_pending(c) && !crypto_pending(c, SP_APP) &&
+           quic_recovery_ack_eliciting_in_flight(&c->rec) == 0;
+}

@@ -80,6 +80,8 @@ static void on_peer_address_change(quic_conn *c, const quic_addr *from, uint64_t
     const quic_addr old = c->remote;
     c->remote = *from;
     c->stats.migrations++;
+    /* §9.4: what went to the old address says nothing about the new path. */
+    quic_recovery_mark_in_flight_probes(&c->rec, SP_APP);
     /* A DCID of ours the peer had not used before: an intentional migration,
      * answered from a fresh ID of its own (§9.5). */
     if (!(c->rx_dcid.len == c->path_dcid.len &&
@@ -102,6 +104,15 @@ static void on_peer_address_change(quic_conn *c, const quic_addr *from, uint64_t
      * answers on it and takes the connection back. */
     if (quic_addr_equal(&old, &c->validated))
         check_start(c, &c->pc[1], &old, now);
+}
+
+/* Before the frames of a packet that may move the peer are processed: the
+ * ACK it carries must not already count old-path losses as congestion. */
+void quic_path_before_frames(quic_conn *c, bool largest)
+{
+    if (c->is_server && c->have_rx_from && c->handshake_confirmed && largest &&
+        !quic_addr_equal(&c->rx_from, &c->remote))
+        quic_recovery_mark_in_flight_probes(&c->rec, SP_APP); /* §9.4 */
 }
 
 void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now)
@@ -261,6 +272,7 @@ int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
     bool port_only = same_ip(local, &c->local);
     c->local = *local;
     c->stats.migrations++;
+    quic_recovery_mark_in_flight_probes(&c->rec, SP_APP); /* §9.4 */
     if (!port_only)
         reset_path_state(c, now);
     /* A non-probing packet from the new address moves the server (§9.3);

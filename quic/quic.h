@@ -234,6 +234,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
  * confirmed or while the previous update is unacknowledged. */
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
+/* Nothing to send and nothing ack-eliciting unacknowledged (or not open):
+ * what was written has been delivered. */
+QUINCE_API bool quic_conn_is_idle(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 /* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
  * certificate chain), or NULL before it exists. */

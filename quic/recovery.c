@@ -332,7 +332,8 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
 
     /* RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
      * newly acked and something ack-eliciting was. */
-    if (newest->pn == largest && includes_ack_eliciting && now >= newest->time_sent) {
+    if (newest->pn == largest && includes_ack_eliciting && now >= newest->time_sent &&
+        !newest->probe) { /* RFC 9000 §9.4: not from a path that was left */
         /* Initial ACKs are never delayed on purpose (§5.3 MAY ignore). */
         uint64_t ack_delay = space == QUIC_RECOVERY_INITIAL ? 0 : ack->ack_delay;
         quic_rtt_update(&r->rtt, now - newest->time_sent, ack_delay, r->handshake_confirmed, now);

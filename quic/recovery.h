@@ -189,6 +189,18 @@ static inline void quic_recovery_mark_probe(quic_recovery *r, int space, uint64_
         p->probe = true;
 }
 
+/* RFC 9000 §9.4: the packets in flight went on a path that was left; their
+ * loss must not shrink the new path's window (nor their ACKs feed its RTT). */
+static inline void quic_recovery_mark_in_flight_probes(quic_recovery *r, int space)
+{
+    quic_sent_packets *sp = &r->sent[space];
+    for (size_t i = 0; i < sp->len; i++) {
+        quic_sent_packet *p = quic_sent_packets_at(sp, i);
+        if (p->state == QUIC_SENT_LIVE)
+            p->probe = true;
+    }
+}
+
 static inline const quic_rtt *quic_recovery_rtt(const quic_recovery *r)
 {
     return &r->rtt;
