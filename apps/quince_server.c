@@ -119,9 +119,8 @@ static void usage(FILE *f)
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
-        "  --reset-key-file F   stateless reset key from F (made with 32 random bytes if\n"
-        "                       missing), so that a restarted server's resets end old\n"
-        "                       connections at once\n"
+        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
+    fprintf(f,
         "  --timeout S          exit after S seconds (default: never)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
