@@ -33,11 +33,11 @@
  * again.
  */
 
-#define QUIC_PMTUD_BASE 1200u                     /* BASE_PLPMTU = MIN_PLPMTU, RFC 9000 §14.3 */
-#define QUIC_PMTUD_MAX_PROBES 3u                  /* MAX_PROBES, RFC 8899 §5.1.2 */
-#define QUIC_PMTUD_RAISE_TIMER_US 600000000ull    /* PMTU_RAISE_TIMER, RFC 8899 §5.1.1 */
+#define QUIC_PMTUD_BASE 1200u                  /* BASE_PLPMTU = MIN_PLPMTU, RFC 9000 §14.3 */
+#define QUIC_PMTUD_MAX_PROBES 3u               /* MAX_PROBES, RFC 8899 §5.1.2 */
+#define QUIC_PMTUD_RAISE_TIMER_US 600000000ull /* PMTU_RAISE_TIMER, RFC 8899 §5.1.1 */
 #define QUIC_PMTUD_BLACK_HOLE_PTOS 2u
-#define QUIC_PMTUD_LARGEST 65527u                 /* RFC 9000 §18.2 */
+#define QUIC_PMTUD_LARGEST 65527u /* RFC 9000 §18.2 */
 
 typedef enum quic_pmtud_state {
     QUIC_PMTUD_DISABLED = 0, /* base only: before the handshake, or turned off */

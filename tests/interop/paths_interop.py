@@ -13,6 +13,9 @@ CASE  nat-rebinding      gtlsclient --change-local-addr=50ms --nat-rebinding (it
                          10 MB on one connection: the client logs GOAWAY, the connection
                          ends with H3_NO_ERROR from the server, every file arrives byte-exact
                          and the server exits 0 within its 2 s shutdown
+      client-migrate-gtlsserver  quince-client --migrate (a new local port after 1 MB)
+      client-migrate-quince      downloads 10 MB from gtlsserver / quince-server, byte-exact;
+                         quince-client validated the new path (and quince-server followed)
 Each case is bounded (alarm); processes and the directory go on any exit.
 """
 import os
@@ -123,6 +126,30 @@ def goaway_case(r):
           (took, rc))
 
 
+def client_migrate_case(r, against):
+    """quince-client --migrate: a new local port mid-download (RFC 9000 §9.2)."""
+    if against == "gtlsserver":
+        r.start_gtlsserver([])
+    else:
+        start_server(r, 0, [], "server.err")
+    rc, err = r.run_quince_client(["10mb"], ["--migrate"])
+    check(rc == 0, "quince-client exit %d:\n%s" % (rc, err[-3000:]))
+    check(r.same("10mb"), "10mb differs from the served file")
+    check(re.search(r"migrated to port \d+", err) is not None,
+          "quince-client did not migrate:\n" + err[-2000:])
+    m = re.search(r"migrations (\d+), paths validated (\d+)", err)
+    check(m is not None and int(m.group(1)) == 1 and int(m.group(2)) >= 1,
+          "quince-client's path counters:\n" + err[-2000:])
+    if against == "quince":
+        slog = r.stop_quince_server()
+        m = re.search(r"migrations (\d+), path challenges (\d+), paths validated (\d+)", slog)
+        check(m is not None and int(m.group(1)) >= 1 and int(m.group(3)) >= 1,
+              "quince-server did not follow:\n" + slog[-2000:])
+    else:
+        check(r.server.poll() is None, "gtlsserver died")
+    print("ok: 10 MB byte-exact from %s across quince-client's migration" % against)
+
+
 def main():
     if len(sys.argv) != 6:
         print(__doc__, file=sys.stderr)
@@ -140,6 +167,8 @@ def main():
             migration_case(r, case)
         elif case == "goaway":
             goaway_case(r)
+        elif case in ("client-migrate-gtlsserver", "client-migrate-quince"):
+            client_migrate_case(r, case[len("client-migrate-"):])
         else:
             raise Failure("unknown case " + case)
         return 0

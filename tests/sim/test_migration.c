@@ -68,9 +68,8 @@ static quic_addr addr_of_node(const netsim *net, int node)
     quic_addr a;
     memset(&a, 0, sizeof(a));
     unsigned b0, b1, b2, b3, port;
-    assert_int_equal(sscanf(netsim_node_name(net, node), "%u.%u.%u.%u:%u", &b0, &b1, &b2, &b3,
-                            &port),
-                     5);
+    assert_int_equal(
+        sscanf(netsim_node_name(net, node), "%u.%u.%u.%u:%u", &b0, &b1, &b2, &b3, &port), 5);
     a.family = 4;
     a.ip[0] = (uint8_t)b0;
     a.ip[1] = (uint8_t)b1;
@@ -397,10 +396,8 @@ static void test_disable_active_migration(void **state)
     assert_int_equal(sim_pair_run(&w.p, NULL, netsim_now(w.p.net) + 200000), NETSIM_ERR_TIMELIMIT);
     quic_addr local = addr_of_node(w.p.net, 0);
     local.port = 9999;
-    assert_int_equal(quic_conn_migrate(w.p.client, &local, netsim_now(w.p.net)),
-                     QUIC_ERR_ARGUMENT);
-    assert_int_equal(quic_conn_migrate(w.p.server, &local, netsim_now(w.p.net)),
-                     QUIC_ERR_ARGUMENT);
+    assert_int_equal(quic_conn_migrate(w.p.client, &local, netsim_now(w.p.net)), QUIC_ERR_ARGUMENT);
+    assert_int_equal(quic_conn_migrate(w.p.server, &local, netsim_now(w.p.net)), QUIC_ERR_ARGUMENT);
     sim_pair_free(&w.p);
 }
 
@@ -446,8 +443,10 @@ static void test_replayed_source(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nat_rebinding),       cmocka_unit_test(test_active_migration),
-        cmocka_unit_test(test_disable_active_migration), cmocka_unit_test(test_spoofed_source),
+        cmocka_unit_test(test_nat_rebinding),
+        cmocka_unit_test(test_active_migration),
+        cmocka_unit_test(test_disable_active_migration),
+        cmocka_unit_test(test_spoofed_source),
         cmocka_unit_test(test_replayed_source),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -175,18 +175,18 @@ static void run(sim_pair *p, xfer *x, uint64_t seed, const netsim_link_config *l
     const quic_conn_stats *ss = p->server ? quic_conn_get_stats(p->server) : NULL;
     netsim_stats ns = netsim_get_stats(p->net, -1, -1);
     if (getenv("SIM_VERBOSE") != NULL || r != NETSIM_OK)
-        fprintf(stderr,
-                "mtu %zu: r=%d t=%.3f s; client pmtu %llu probes %llu lost %llu (lost %llu of %llu), "
-                "server pmtu %llu probes %llu lost %llu (lost %llu of %llu); link mtu drops %llu\n",
-                l->mtu + IPV4_UDP_HEADERS, r, (double)netsim_now(p->net) / 1e6,
-                (unsigned long long)cs->pmtu, (unsigned long long)cs->pmtu_probes_sent,
-                (unsigned long long)cs->pmtu_probes_lost, (unsigned long long)cs->packets_lost,
-                (unsigned long long)cs->packets_sent, (unsigned long long)(ss ? ss->pmtu : 0),
-                (unsigned long long)(ss ? ss->pmtu_probes_sent : 0),
-                (unsigned long long)(ss ? ss->pmtu_probes_lost : 0),
-                (unsigned long long)(ss ? ss->packets_lost : 0),
-                (unsigned long long)(ss ? ss->packets_sent : 0),
-                (unsigned long long)ns.dropped_mtu);
+        fprintf(
+            stderr,
+            "mtu %zu: r=%d t=%.3f s; client pmtu %llu probes %llu lost %llu (lost %llu of %llu), "
+            "server pmtu %llu probes %llu lost %llu (lost %llu of %llu); link mtu drops %llu\n",
+            l->mtu + IPV4_UDP_HEADERS, r, (double)netsim_now(p->net) / 1e6,
+            (unsigned long long)cs->pmtu, (unsigned long long)cs->pmtu_probes_sent,
+            (unsigned long long)cs->pmtu_probes_lost, (unsigned long long)cs->packets_lost,
+            (unsigned long long)cs->packets_sent, (unsigned long long)(ss ? ss->pmtu : 0),
+            (unsigned long long)(ss ? ss->pmtu_probes_sent : 0),
+            (unsigned long long)(ss ? ss->pmtu_probes_lost : 0),
+            (unsigned long long)(ss ? ss->packets_lost : 0),
+            (unsigned long long)(ss ? ss->packets_sent : 0), (unsigned long long)ns.dropped_mtu);
     assert_int_equal(r, NETSIM_OK);
     assert_false(p->client_closed);
     assert_false(p->server_closed);
@@ -332,14 +332,10 @@ static void test_probe_loss_not_congestion(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mtu_1280),
-        cmocka_unit_test(test_mtu_1350),
-        cmocka_unit_test(test_mtu_1420),
-        cmocka_unit_test(test_mtu_1500),
-        cmocka_unit_test(test_mtu_9000),
-        cmocka_unit_test(test_no_pmtud),
-        cmocka_unit_test(test_black_hole),
-        cmocka_unit_test(test_probe_loss_not_congestion),
+        cmocka_unit_test(test_mtu_1280),   cmocka_unit_test(test_mtu_1350),
+        cmocka_unit_test(test_mtu_1420),   cmocka_unit_test(test_mtu_1500),
+        cmocka_unit_test(test_mtu_9000),   cmocka_unit_test(test_no_pmtud),
+        cmocka_unit_test(test_black_hole), cmocka_unit_test(test_probe_loss_not_congestion),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
