@@ -81,7 +81,9 @@ static void usage(FILE *f)
         "/echo (streams and datagrams echoed), /chat (the demo's chat), /close-me (closed by\n"
         "the server with 4242); 404 otherwise (405 in draft-16).\n"
         "It runs until SIGINT or SIGTERM (exit status 0).\n"
-        "\n"
+        "\n");
+    fprintf(
+        f,
         "  --listen ADDR:PORT   UDP address, repeatable (\"127.0.0.1:4433\", \"[::1]:0\"; port 0:\n"
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
