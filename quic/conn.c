@@ -764,14 +764,17 @@ uint64_t quic_conn_next_timeout(const quic_conn *c)
     uint64_t r = quic_recovery_next_timeout(&c->rec);
     if (r < t)
         t = r;
-    for (int i = 0; i < SP_COUNT; i++) {
+    /* RFC 9000 §9.3.1: an unvalidated peer address that has used up its 3x
+     * budget gets nothing, ACKs included, until it sends more: no ACK timer. */
+    bool path_limited = quic_path_send_budget(c) < 64;
+    for (int i = 0; i < SP_COUNT && !path_limited; i++) {
         if (c->sp[i].discarded)
             continue;
         uint64_t a = quic_ack_tracker_ack_time(&c->sp[i].ack);
         if (a < t)
             t = a;
     }
-    if (c->pacer_wait != QUIC_TIME_NEVER && c->pacer_wait < t)
+    if (c->pacer_wait != QUIC_TIME_NEVER && c->pacer_wait < t && !path_limited)
         t = c->pacer_wait;
     uint64_t p = quic_path_next_timeout(c);
     if (p < t)

@@ -329,6 +329,19 @@ static void run_world(world *w, move_kind kind, uint64_t seed)
                 (unsigned long long)(ss ? ss->path_failures : 0), (unsigned long long)w->unval_in,
                 (unsigned long long)w->unval_out,
                 (unsigned long long)(ss ? ss->pmtu_probes_sent : 0));
+    if (r != NETSIM_OK && p->server != NULL)
+        fprintf(stderr,
+                "now %llu: server timeout %llu (path %llu, recovery %llu, pacer %llu); client "
+                "timeout %llu (path %llu, recovery %llu, pacer %llu)\n",
+                (unsigned long long)netsim_now(p->net),
+                (unsigned long long)quic_conn_next_timeout(p->server),
+                (unsigned long long)quic_path_next_timeout(p->server),
+                (unsigned long long)quic_recovery_next_timeout(&p->server->rec),
+                (unsigned long long)p->server->pacer_wait,
+                (unsigned long long)quic_conn_next_timeout(p->client),
+                (unsigned long long)quic_path_next_timeout(p->client),
+                (unsigned long long)quic_recovery_next_timeout(&p->client->rec),
+                (unsigned long long)p->client->pacer_wait);
     assert_int_equal(r, NETSIM_OK);
     assert_false(p->client_closed);
     assert_false(p->server_closed);
