@@ -599,6 +599,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
     return n;
 }
 
+/* RFC 9114 §5.2: a graceful shutdown closes once what was sent is acknowledged. */
 bool quic_conn_is_idle(const quic_conn *c)
 {
     if (c == NULL || c->state != QUIC_STATE_ESTABLISHED)

@@ -1115,6 +1115,7 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
 }
 
+/* draft-ietf-webtrans-http3-02 §5: every session's close capsule, at shutdown. */
 QUINCE_API size_t wt_endpoint_close_all(wt_endpoint *ep, uint32_t code, const char *reason)
 {
     if (ep == NULL)
