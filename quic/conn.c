@@ -826,7 +826,8 @@ const crypto_tls *quic_conn_tls(const quic_conn *c)
     return c != NULL ? c->tls : NULL;
 }
 
-/* RFC 9001 §4.6.1 */
+/* RFC 9001 §4.6.1: the client may send 0-RTT while its early keys are set and the
+ * server has not refused them. */
 bool quic_conn_early_data_ready(const quic_conn *c)
 {
     if (c == NULL || c->is_server || c->handshake_complete || c->tls == NULL ||

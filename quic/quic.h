@@ -154,10 +154,10 @@ QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config 
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API void quic_conn_free(quic_conn *conn);
+struct quince_qlog;
 /* The connection's qlog trace (base/qlog.h), for the layers above: the binding
  * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
  * every layer's events. NULL when the connection is not logged. */
-struct quince_qlog;
 QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
