@@ -126,6 +126,13 @@ QUINCE_API bool io_udp_set_gso(io_udp *u, bool on);
  * kernel has no GRO).
  */
 QUINCE_API bool io_udp_set_gro(io_udp *u, bool on);
+/* RFC 9000 §14: the largest UDP payload that leaves this host unfragmented:
+ * toward peer, the route's MTU (IP_MTU / IPV6_MTU of a socket connected to it);
+ * on the interface that owns local, that interface's MTU (SIOCGIFMTU); less
+ * the IP and UDP headers. 0 when the kernel does not say (a wildcard local
+ * address, an unreachable peer). */
+QUINCE_API size_t io_udp_path_payload(const io_addr *peer);
+QUINCE_API size_t io_udp_local_payload(const io_addr *local);
 
 /*
  * Receive up to n datagrams without blocking. Returns the number received
