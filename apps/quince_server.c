@@ -70,6 +70,8 @@ static void usage(FILE *f)
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
+        "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
+        "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -95,7 +97,15 @@ static void usage(FILE *f)
         "  --demo               the demo run: --demo-http localhost:8080 unless given. With no\n"
         "                       arguments at all quince-server runs the demo\n"
         "  --webtransport       accepted for old command lines (WebTransport is on with h3)\n"
-        "  --retry              validate client addresses with Retry\n"
+        "  --retry              validate client addresses with Retry (without it, Retry\n"
+        "                       switches on by itself from --retry-threshold half-open\n"
+        "                       connections on)\n"
+        "  --max-half-open N    handshakes in progress at once (default 512); past it, and past\n"
+        "  --max-half-open-per-addr N  (default 256) from one IP address, new clients get\n"
+        "                       CONNECTION_REFUSED\n"
+        "  --retry-threshold N  half-open connections from which every new client must answer\n"
+        "                       a Retry first (default 16)\n"
+        "  --max-conn-memory BYTES  what one connection may hold for its peer (default 2 MiB)\n"
         "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
         "  --timeout S          exit after S seconds (default: never)\n"
@@ -433,6 +443,7 @@ int main(int argc, char **argv)
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
+    uint64_t max_half_open = 0, max_half_open_addr = 0, retry_threshold = 0, conn_memory = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0;
     static server srv;
@@ -467,6 +478,14 @@ int main(int argc, char **argv)
             no_wt = true;
         else if (app_opt(&args, "--retry"))
             retry = true;
+        else if (app_opt_uint(&args, "--max-half-open", 1, 1u << 20, &max_half_open))
+            continue;
+        else if (app_opt_uint(&args, "--max-half-open-per-addr", 1, 1u << 20, &max_half_open_addr))
+            continue;
+        else if (app_opt_uint(&args, "--retry-threshold", 1, 1u << 20, &retry_threshold))
+            continue;
+        else if (app_opt_uint(&args, "--max-conn-memory", 65536, (uint64_t)1 << 32, &conn_memory))
+            continue;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -535,6 +554,10 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.max_half_open = (size_t)max_half_open;
+    cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
+    cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
+    cfg.bind.quic.max_conn_memory = (size_t)conn_memory;
     cfg.bind.quic.qlog = qlog;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;

@@ -80,6 +80,8 @@ def finish(p, timeout, what):
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        if os.environ.get("ATTACK_DEBUG"):
+            subprocess.run(["gdb", "-p", str(p.pid), "-batch", "-ex", "bt"])
         raise Failure(what + " overran its time")
     check(p.returncode == 0, "%s: status %d\n%s" % (what, p.returncode, err.decode()))
     out = out.decode().strip()
@@ -142,7 +144,7 @@ def run_case(h, case):
             bound = SCATTER_RSS_MB
         time.sleep(1.0)
         took = honest(h, "10mb", 30)
-        out = finish(p, 20, "the attacker")
+        out = finish(p, 30, "the attacker")
         peak = watch.done()
         print("honest 10 MB download beside it: %.2f s; server RSS %d -> peak %d kB" %
               (took, base, peak))
