@@ -226,6 +226,10 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                 if (lost)
                     c->handshake_done_pending = true;
                 break;
+            case REC_NEW_TOKEN:
+                if (lost)
+                    c->new_token_pending = true;
+                break;
             case REC_NEW_CID:
                 for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
                     if (lost && c->lcid[k].in_use && c->lcid[k].seq == f->id)
@@ -492,6 +496,16 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     c->original_dcid.len = 8;
     quince_env_random(env, c->original_dcid.bytes, 8);
     quic_qlog_start(c, now);
+    if (config->token != NULL && config->token_len > 0) {
+        /* RFC 9000 §8.1.3: a NEW_TOKEN token from an earlier connection. */
+        c->token = quince_env_alloc(env, config->token_len);
+        if (c->token == NULL) {
+            quic_conn_free(c);
+            return NULL;
+        }
+        memcpy(c->token, config->token, config->token_len);
+        c->token_len = config->token_len;
+    }
     c->pcid[0].in_use = true;
     c->pcid[0].seq = 0;
     c->pcid[0].cid = c->original_dcid;
@@ -724,6 +738,11 @@ bool quic_conn_is_established(const quic_conn *c)
 const char *quic_conn_alpn(const quic_conn *c)
 {
     return c != NULL && c->tls != NULL ? crypto_tls_alpn(c->tls) : NULL;
+}
+
+const crypto_tls *quic_conn_tls(const quic_conn *c)
+{
+    return c != NULL ? c->tls : NULL;
 }
 
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)

@@ -44,6 +44,7 @@ typedef enum quic_rec_kind {
     REC_NEW_CID,
     REC_RETIRE_CID,
     REC_HANDSHAKE_DONE,
+    REC_NEW_TOKEN,
     REC_ACK, /* largest acknowledged, for §13.2.4 */
 } quic_rec_kind;
 
@@ -159,6 +160,12 @@ struct quic_conn {
     uint64_t aead_failures; /* 1-RTT packets that failed to open (RFC 9001 §6.6) */
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending; /* server: HANDSHAKE_DONE to send */
+    /* Server: the NEW_TOKEN token for this client (RFC 9000 §8.1.3), sent
+     * after the handshake and again if lost; the first Initial had a token. */
+    uint8_t new_token[64];
+    size_t new_token_len;
+    bool new_token_pending;
+    bool initial_token_seen;
     bool handshake_event_sent;
     bool initial_discarded_checked;
 

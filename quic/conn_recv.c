@@ -215,9 +215,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
             case QUIC_FT_CRYPTO:
                 err = on_crypto(c, space, &f, now);
                 break;
-            case QUIC_FT_NEW_TOKEN:
+            case QUIC_FT_NEW_TOKEN: /* §19.7, §8.1.3 */
                 if (c->is_server)
-                    err = QUIC_ERR_PROTOCOL_VIOLATION; /* §19.7 */
+                    err = QUIC_ERR_PROTOCOL_VIOLATION;
+                else if (c->cfg.on_new_token != NULL)
+                    c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
+                                        (size_t)f.u.new_token.length);
                 break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
@@ -439,8 +442,10 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
     if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
         return PKT_EARLY;
-    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
-        return 0; /* a NEW_TOKEN token we never issue */
+    /* A token appearing only in later Initials is not the client's (§17.2.2). */
+    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
+        !c->initial_token_seen)
+        return 0;
     if (h->packet_len > sizeof(c->rxbuf))
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {

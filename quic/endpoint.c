@@ -168,6 +168,52 @@ int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const qui
     return CRYPTO_AEAD_NONCE_LEN + k;
 }
 
+/* NEW_TOKEN tokens are bound to the address without its port; 'N' first keeps
+ * a Retry token from ever opening as one and the other way round. */
+static void new_token_aad(const quic_addr *addr, uint8_t aad[20])
+{
+    aad[0] = QUIC_NEW_TOKEN_MARK;
+    addr_bytes(addr, aad + 1);
+    aad[18] = aad[19] = 0;
+}
+
+/* RFC 9000 §8.1.3 */
+int quic_endpoint_make_new_token(quic_endpoint *ep, const quic_addr *addr, uint64_t now,
+                                 uint8_t *out, size_t cap)
+{
+    if (cap < QUIC_NEW_TOKEN_LEN)
+        return QUIC_ERR_BUFFER_TOO_SMALL;
+    uint8_t plain[8], aad[20];
+    for (int i = 7; i >= 0; i--)
+        plain[7 - i] = (uint8_t)(now >> (8 * i));
+    new_token_aad(addr, aad);
+    out[0] = QUIC_NEW_TOKEN_MARK;
+    quince_env_random(ep->env, out + 1, CRYPTO_AEAD_NONCE_LEN);
+    int k = crypto_aead_seal(ep->token_aead, out + 1, aad, sizeof(aad), plain, sizeof(plain),
+                             out + 1 + CRYPTO_AEAD_NONCE_LEN);
+    return k < 0 ? QUIC_ERR_INTERNAL : 1 + CRYPTO_AEAD_NONCE_LEN + k;
+}
+
+int quic_endpoint_check_new_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
+                                  size_t len, uint64_t now)
+{
+    if (len != QUIC_NEW_TOKEN_LEN || token[0] != QUIC_NEW_TOKEN_MARK)
+        return QUIC_ERR_DROP;
+    uint8_t plain[8 + CRYPTO_AEAD_TAG_LEN], aad[20];
+    new_token_aad(addr, aad);
+    int k =
+        crypto_aead_open(ep->token_aead, token + 1, aad, sizeof(aad),
+                         token + 1 + CRYPTO_AEAD_NONCE_LEN, len - 1 - CRYPTO_AEAD_NONCE_LEN, plain);
+    if (k != 8)
+        return QUIC_ERR_DROP;
+    uint64_t issued = 0;
+    for (int i = 0; i < 8; i++)
+        issued = (issued << 8) | plain[i];
+    if (now < issued || now - issued > (uint64_t)QUIC_OPT_NEW_TOKEN_LIFETIME_S * 1000000)
+        return QUIC_ERR_DROP;
+    return QUIC_OK;
+}
+
 int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
                               size_t len, uint64_t now, quic_cid_value *odcid,
                               quic_cid_value *rscid)
@@ -573,12 +619,19 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         h.token_len > 0 &&
         quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) == QUIC_OK &&
         rscid.len == dcid.len && memcmp(rscid.bytes, dcid.bytes, dcid.len) == 0;
-    switch (admit(ep, from, retried)) {
+    /* RFC 9000 §8.1.3: a NEW_TOKEN token of ours validates the address, as a
+     * Retry would; one that does not (expired, another address) is as no
+     * token: a server that wants validation sends a Retry. */
+    bool is_new_token = h.token_len == QUIC_NEW_TOKEN_LEN && h.token[0] == QUIC_NEW_TOKEN_MARK;
+    bool token_valid =
+        !retried && is_new_token &&
+        quic_endpoint_check_new_token(ep, from, h.token, h.token_len, now) == QUIC_OK;
+    switch (admit(ep, from, retried || token_valid)) {
     case ADMIT_REFUSE:
         send_initial_close(ep, from, &h, data, QUIC_TE_CONNECTION_REFUSED);
         return QUIC_OK;
     case ADMIT_RETRY:
-        if (h.token_len == 0)
+        if (h.token_len == 0 || is_new_token)
             send_retry(ep, from, &h, now);
         else
             send_initial_close(ep, from, &h, data, QUIC_TE_INVALID_TOKEN);
@@ -595,6 +648,20 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         return QUIC_OK;
     }
     c->mem.parent = &ep->mem;
+    /* The client repeats its token in every Initial (RFC 9000 §17.2.2). */
+    c->initial_token_seen = h.token_len > 0;
+    if (token_valid) {
+        c->address_validated = true;
+        ep->stats.new_tokens_accepted++;
+    }
+    if (ep->cfg.new_tokens) {
+        c->new_token_len = 0;
+        int tl = quic_endpoint_make_new_token(ep, from, now, c->new_token, sizeof(c->new_token));
+        if (tl > 0) {
+            c->new_token_len = (size_t)tl;
+            c->new_token_pending = true; /* sent once the handshake is done */
+        }
+    }
     quic_conn_recv(c, from, data, len, now);
     if (quic_conn_get_stats(c)->packets_received == 0) {
         /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */

@@ -76,6 +76,10 @@
 #ifndef QUIC_OPT_KEY_UPDATE_INTERVAL
 #define QUIC_OPT_KEY_UPDATE_INTERVAL 0 /* packets between our own key updates; 0: never */
 #endif
+/* How long a NEW_TOKEN token validates a client's address (RFC 9000 §8.1.3). */
+#ifndef QUIC_OPT_NEW_TOKEN_LIFETIME_S
+#define QUIC_OPT_NEW_TOKEN_LIFETIME_S (24 * 3600)
+#endif
 #ifndef QUIC_OPT_RETRY_TOKEN_LIFETIME_MS
 #define QUIC_OPT_RETRY_TOKEN_LIFETIME_MS 10000
 #endif

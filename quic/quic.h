@@ -89,6 +89,17 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    /* Address-validation tokens (RFC 9000 §8.1.3). Server endpoint: send each
+     * client a NEW_TOKEN once the handshake is done (valid
+     * QUIC_OPT_NEW_TOKEN_LIFETIME_S, for the client's IP address), and take
+     * such tokens in place of a Retry. Client: the token to put in its
+     * Initials (copied; from an earlier connection to the same server), and
+     * where the server's NEW_TOKEN tokens go (valid during the call). */
+    bool new_tokens;
+    const uint8_t *token;
+    size_t token_len;
+    void (*on_new_token)(void *user, const uint8_t *token, size_t len);
+    void *new_token_user;
 } quic_config;
 
 typedef enum quic_event_type {
@@ -200,6 +211,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+/* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
+ * certificate chain), or NULL before it exists. */
+QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
@@ -255,12 +269,13 @@ QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {
     uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
-    uint64_t invalid_tokens; /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
-    uint64_t refused;        /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
-    uint64_t rate_limited;   /* stateless resets and VN packets not sent (rate limits) */
-    size_t half_open;        /* connections whose handshake is not complete */
-    size_t memory;           /* bytes charged to the endpoint's budget (both as of the
-                                last new Initial) */
+    uint64_t invalid_tokens;      /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
+    uint64_t refused;             /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
+    uint64_t rate_limited;        /* stateless resets and VN packets not sent (rate limits) */
+    size_t half_open;             /* connections whose handshake is not complete */
+    size_t memory;                /* bytes charged to the endpoint's budget (both as of the
+                                     last new Initial) */
     size_t connections;
 } quic_endpoint_stats;
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
