@@ -109,7 +109,10 @@ static void usage(FILE *f)
         "  --wt-allow-origin O  also accept sessions from Origin O (\"*\": any); the same\n"
         "                       origin and the demo page's are always accepted\n"
         "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
-        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
+        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n");
+    /* Against floods (issue 13): its own call, as one string would pass C's 4095 bytes. */
+    fprintf(
+        f,
         "  --retry              validate client addresses with Retry (without it, Retry\n"
         "                       switches on by itself from --retry-threshold half-open\n"
         "                       connections on)\n"
