@@ -71,6 +71,105 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(bc->qc, h3_code, reason, bc->now);
 }
 
+/* ---- Memory: h3 and wt charged to the connection's budget ---- */
+
+/* Each block carries its size in front (16 bytes, keeping the allocator's alignment). */
+#define LAYER_HDR 16
+
+static void *layer_alloc(void *user, size_t size)
+{
+    bind_conn *bc = user;
+    if (size > SIZE_MAX - LAYER_HDR || !quince_budget_charge(bc->budget, size + LAYER_HDR))
+        return NULL; /* the budget is full: h3 and wt fail as when out of memory */
+    uint8_t *p = quince_env_alloc(bc->env, size + LAYER_HDR);
+    if (p == NULL) {
+        quince_budget_release(bc->budget, size + LAYER_HDR);
+        return NULL;
+    }
+    memcpy(p, &size, sizeof(size));
+    return p + LAYER_HDR;
+}
+
+static void layer_free(void *user, void *ptr)
+{
+    bind_conn *bc = user;
+    if (ptr == NULL)
+        return;
+    uint8_t *p = (uint8_t *)ptr - LAYER_HDR;
+    size_t size;
+    memcpy(&size, p, sizeof(size));
+    quince_budget_release(bc->budget, size + LAYER_HDR);
+    quince_env_free(bc->env, p);
+}
+
+static void *layer_realloc(void *user, void *ptr, size_t size)
+{
+    bind_conn *bc = user;
+    if (ptr == NULL)
+        return layer_alloc(user, size);
+    uint8_t *p = (uint8_t *)ptr - LAYER_HDR;
+    size_t old;
+    memcpy(&old, p, sizeof(old));
+    if (size > SIZE_MAX - LAYER_HDR ||
+        (size > old && !quince_budget_charge(bc->budget, size - old)))
+        return NULL;
+    uint8_t *n = quince_env_realloc(bc->env, p, size + LAYER_HDR);
+    if (n == NULL) {
+        if (size > old)
+            quince_budget_release(bc->budget, size - old);
+        return NULL;
+    }
+    if (size < old)
+        quince_budget_release(bc->budget, old - size);
+    memcpy(n, &size, sizeof(size));
+    return n + LAYER_HDR;
+}
+
+static void layer_random(void *user, uint8_t *buf, size_t len)
+{
+    bind_conn *bc = user;
+    quince_env_random(bc->env, buf, len);
+}
+
+static int64_t layer_wall_clock(void *user)
+{
+    bind_conn *bc = user;
+    return bc->env->wall_clock(bc->env->user);
+}
+
+static void layer_log(void *user, int level, const char *msg)
+{
+    bind_conn *bc = user;
+    bc->env->log(bc->env->user, level, msg);
+}
+
+static void layer_keylog(void *user, const char *line)
+{
+    bind_conn *bc = user;
+    bc->env->keylog(bc->env->user, line);
+}
+
+static void layer_qlog(void *user, const char *record, size_t len)
+{
+    bind_conn *bc = user;
+    bc->env->qlog(bc->env->user, record, len);
+}
+
+static void layer_env_init(bind_conn *bc)
+{
+    const quince_env *e = bc->env;
+    bc->budget = quic_conn_budget(bc->qc);
+    bc->layer_env = (quince_env){.user = bc,
+                                 .alloc = layer_alloc,
+                                 .realloc = layer_realloc,
+                                 .free = layer_free,
+                                 .random = layer_random,
+                                 .wall_clock = e->wall_clock != NULL ? layer_wall_clock : NULL,
+                                 .log = e->log != NULL ? layer_log : NULL,
+                                 .keylog = e->keylog != NULL ? layer_keylog : NULL,
+                                 .qlog = e->qlog != NULL ? layer_qlog : NULL};
+}
+
 /* ---- Creation ---- */
 
 /* The h3_conn (and wt_endpoint) of a connection whose user pointer is known. */
@@ -95,13 +194,14 @@ static int build_layers(bind_conn *bc)
                        .close = tp_close};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
-    bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
+    layer_env_init(bc);
+    bc->h3 = h3_conn_new(&bc->layer_env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
-        bc->wt = wt_endpoint_new(bc->env, &wc, bc->h3, &wcb);
+        bc->wt = wt_endpoint_new(&bc->layer_env, &wc, bc->h3, &wcb);
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
     }

@@ -755,6 +755,11 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return &c->stats;
 }
 
+quince_budget *quic_conn_budget(quic_conn *c)
+{
+    return c != NULL ? &c->mem : NULL;
+}
+
 void quic_conn_set_user(quic_conn *c, void *user)
 {
     if (c != NULL)
