@@ -71,7 +71,7 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(bc->qc, h3_code, reason, bc->now);
 }
 
-/* ---- Memory: h3 and wt charged to the connection's budget ---- */
+/* ---- Memory: h3 and wt counted in the connection's budget ---- */
 
 /* Each block carries its size in front (16 bytes, keeping the allocator's alignment). */
 #define LAYER_HDR 16
@@ -79,8 +79,12 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
 static void *layer_alloc(void *user, size_t size)
 {
     bind_conn *bc = user;
-    if (size > SIZE_MAX - LAYER_HDR || !quince_budget_charge(bc->budget, size + LAYER_HDR))
-        return NULL; /* the budget is full: h3 and wt fail as when out of memory */
+    if (size > SIZE_MAX - LAYER_HDR)
+        return NULL;
+    /* Counted, never refused: h3 and wt bound what they hold by their own limits (and fail
+     * a connection that passes them with the RFC code); what they hold here makes QUIC
+     * hold the peer sooner (no more credit, short writes). */
+    quince_budget_charge_force(bc->budget, size + LAYER_HDR);
     uint8_t *p = quince_env_alloc(bc->env, size + LAYER_HDR);
     if (p == NULL) {
         quince_budget_release(bc->budget, size + LAYER_HDR);
@@ -110,9 +114,10 @@ static void *layer_realloc(void *user, void *ptr, size_t size)
     uint8_t *p = (uint8_t *)ptr - LAYER_HDR;
     size_t old;
     memcpy(&old, p, sizeof(old));
-    if (size > SIZE_MAX - LAYER_HDR ||
-        (size > old && !quince_budget_charge(bc->budget, size - old)))
+    if (size > SIZE_MAX - LAYER_HDR)
         return NULL;
+    if (size > old)
+        quince_budget_charge_force(bc->budget, size - old);
     uint8_t *n = quince_env_realloc(bc->env, p, size + LAYER_HDR);
     if (n == NULL) {
         if (size > old)

@@ -16,9 +16,10 @@ struct bind_conn {
     bind_server *server; /* NULL for a client connection */
     bind_conn *prev, *next;
     quic_conn *qc;
-    /* h3 and wt allocate through layer_env: each allocation is charged to the QUIC
+    /* h3 and wt allocate through layer_env: each allocation is counted in the QUIC
      * connection's memory budget (QPACK, frames held, capsules, early streams, sessions,
-     * datagram queues), so one budget covers everything the peer makes us hold. */
+     * datagram queues, output QUIC did not take), so one budget sees everything the peer
+     * makes us hold, and QUIC holds the peer when it is full. */
     quince_env layer_env;
     quince_budget *budget;
     h3_conn *h3;
