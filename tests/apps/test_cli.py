@@ -4,15 +4,20 @@ and --flag value, an unknown flag named in a one-line error with exit status 2.
 
 usage: test_cli.py SERVER CLIENT HANDSHAKE [VERSION]
 """
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
+
+# A cross build's test runs its programs through the exe wrapper (qemu-user).
+WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 failures = []
 
 
 def run(argv, timeout=20):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    p = subprocess.run(WRAPPER + list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
