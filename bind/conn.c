@@ -156,31 +156,18 @@ static void layer_log(void *user, int level, const char *msg)
     bc->env->log(bc->env->user, level, msg);
 }
 
-static void layer_keylog(void *user, const char *line)
-{
-    bind_conn *bc = user;
-    bc->env->keylog(bc->env->user, line);
-}
-
-static void layer_qlog(void *user, const char *record, size_t len)
-{
-    bind_conn *bc = user;
-    bc->env->qlog(bc->env->user, record, len);
-}
-
 static void layer_env_init(bind_conn *bc)
 {
     const quince_env *e = bc->env;
     bc->budget = quic_conn_budget(bc->qc);
+    /* h3 and wt use the allocator, randomness and the log only (no key log, no qlog). */
     bc->layer_env = (quince_env){.user = bc,
                                  .alloc = layer_alloc,
                                  .realloc = layer_realloc,
                                  .free = layer_free,
                                  .random = layer_random,
                                  .wall_clock = e->wall_clock != NULL ? layer_wall_clock : NULL,
-                                 .log = e->log != NULL ? layer_log : NULL,
-                                 .keylog = e->keylog != NULL ? layer_keylog : NULL,
-                                 .qlog = e->qlog != NULL ? layer_qlog : NULL};
+                                 .log = e->log != NULL ? layer_log : NULL};
 }
 
 /* ---- Creation ---- */
