@@ -43,17 +43,6 @@ static inline bool quince_budget_charge(quince_budget *b, size_t n)
     return true;
 }
 
-/* Charge n bytes whatever the limit: for holders that cannot be refused but must be seen,
- * so that the others (who check first) hold the peer sooner. */
-static inline void quince_budget_charge_force(quince_budget *b, size_t n)
-{
-    for (; b != NULL; b = b->parent) {
-        b->used += n;
-        if (b->used > b->peak)
-            b->peak = b->used;
-    }
-}
-
 /* Return n bytes charged earlier. */
 static inline void quince_budget_release(quince_budget *b, size_t n)
 {

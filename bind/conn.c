@@ -79,97 +79,6 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(bc->qc, h3_code, reason, bc->now);
 }
 
-/* ---- Memory: h3 and wt counted in the connection's budget ---- */
-
-/* Each block carries its size in front (16 bytes, keeping the allocator's alignment). */
-#define LAYER_HDR 16
-
-static void *layer_alloc(void *user, size_t size)
-{
-    bind_conn *bc = user;
-    if (size > SIZE_MAX - LAYER_HDR)
-        return NULL;
-    /* Counted, never refused: h3 and wt bound what they hold by their own limits (and fail
-     * a connection that passes them with the RFC code); what they hold here makes QUIC
-     * hold the peer sooner (no more credit, short writes). */
-    quince_budget_charge_force(bc->budget, size + LAYER_HDR);
-    uint8_t *p = quince_env_alloc(bc->env, size + LAYER_HDR);
-    if (p == NULL) {
-        quince_budget_release(bc->budget, size + LAYER_HDR);
-        return NULL;
-    }
-    memcpy(p, &size, sizeof(size));
-    return p + LAYER_HDR;
-}
-
-static void layer_free(void *user, void *ptr)
-{
-    bind_conn *bc = user;
-    if (ptr == NULL)
-        return;
-    uint8_t *p = (uint8_t *)ptr - LAYER_HDR;
-    size_t size;
-    memcpy(&size, p, sizeof(size));
-    quince_budget_release(bc->budget, size + LAYER_HDR);
-    quince_env_free(bc->env, p);
-}
-
-static void *layer_realloc(void *user, void *ptr, size_t size)
-{
-    bind_conn *bc = user;
-    if (ptr == NULL)
-        return layer_alloc(user, size);
-    uint8_t *p = (uint8_t *)ptr - LAYER_HDR;
-    size_t old;
-    memcpy(&old, p, sizeof(old));
-    if (size > SIZE_MAX - LAYER_HDR)
-        return NULL;
-    if (size > old)
-        quince_budget_charge_force(bc->budget, size - old);
-    uint8_t *n = quince_env_realloc(bc->env, p, size + LAYER_HDR);
-    if (n == NULL) {
-        if (size > old)
-            quince_budget_release(bc->budget, size - old);
-        return NULL;
-    }
-    if (size < old)
-        quince_budget_release(bc->budget, old - size);
-    memcpy(n, &size, sizeof(size));
-    return n + LAYER_HDR;
-}
-
-static void layer_random(void *user, uint8_t *buf, size_t len)
-{
-    bind_conn *bc = user;
-    quince_env_random(bc->env, buf, len);
-}
-
-static int64_t layer_wall_clock(void *user)
-{
-    bind_conn *bc = user;
-    return bc->env->wall_clock(bc->env->user);
-}
-
-static void layer_log(void *user, int level, const char *msg)
-{
-    bind_conn *bc = user;
-    bc->env->log(bc->env->user, level, msg);
-}
-
-static void layer_env_init(bind_conn *bc)
-{
-    const quince_env *e = bc->env;
-    bc->budget = quic_conn_budget(bc->qc);
-    /* h3 and wt use the allocator, randomness and the log only (no key log, no qlog). */
-    bc->layer_env = (quince_env){.user = bc,
-                                 .alloc = layer_alloc,
-                                 .realloc = layer_realloc,
-                                 .free = layer_free,
-                                 .random = layer_random,
-                                 .wall_clock = e->wall_clock != NULL ? layer_wall_clock : NULL,
-                                 .log = e->log != NULL ? layer_log : NULL};
-}
-
 /* ---- Creation ---- */
 
 /* The h3_conn (and wt_endpoint) of a connection whose user pointer is known. */
@@ -195,8 +104,7 @@ static int build_layers(bind_conn *bc)
                        .reset_stream_at = tp_reset_stream_at};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
-    layer_env_init(bc);
-    bc->h3 = h3_conn_new(&bc->layer_env, &hc, &tp, &hcb);
+    bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
     /* One qlog trace for every layer of the connection. */
@@ -204,7 +112,7 @@ static int build_layers(bind_conn *bc)
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
-        bc->wt = wt_endpoint_new(&bc->layer_env, &wc, bc->h3, &wcb);
+        bc->wt = wt_endpoint_new(bc->env, &wc, bc->h3, &wcb);
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
         wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));

@@ -3,7 +3,6 @@
 #ifndef BIND_INTERNAL_H
 #define BIND_INTERNAL_H
 
-#include "base/budget.h"
 #include "bind/bind.h"
 
 /* Stream bytes move from QUIC to h3 through this buffer, one piece at a time. */
@@ -16,12 +15,6 @@ struct bind_conn {
     bind_server *server; /* NULL for a client connection */
     bind_conn *prev, *next;
     quic_conn *qc;
-    /* h3 and wt allocate through layer_env: each allocation is counted in the QUIC
-     * connection's memory budget (QPACK, frames held, capsules, early streams, sessions,
-     * datagram queues, output QUIC did not take), so one budget sees everything the peer
-     * makes us hold, and QUIC holds the peer when it is full. */
-    quince_env layer_env;
-    quince_budget *budget;
     h3_conn *h3;
     wt_endpoint *wt;
     void *user;

@@ -239,10 +239,6 @@ QUINCE_API const char *quic_transport_error_name(uint64_t code);
 QUINCE_API bool quic_conn_get_rtt(const quic_conn *conn, uint64_t *smoothed, uint64_t *min);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
-/* The connection's memory budget (base/budget.h, quic_config.max_conn_memory), for the
- * layers above that hold bytes for the same peer (bind/ charges h3 and wt to it). */
-struct quince_budget;
-QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
  * finding one's own state from a connection an endpoint hands out. */
 QUINCE_API void quic_conn_set_user(quic_conn *conn, void *user);

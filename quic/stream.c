@@ -887,7 +887,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
             cap *= 2;
         if (cap > maxbuf)
             cap = maxbuf;
-        /* An eighth of the budget stays for what the peer sends us and the layers above. */
+        /* An eighth of the budget stays for what the peer sends us. */
         size_t room = quince_budget_room(&c->mem), reserve = c->mem.limit / 8;
         room = room > reserve ? room - reserve : 0;
         if (cap - s->sbuf_cap > room) {

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include "apps/wt_echo.h"
-#include "base/budget.h"
 #include "quic/error.h"
 #include "tests/sim/sim_bind.h"
 
@@ -871,39 +870,6 @@ static void test_client_nomem(void **state)
     }
 }
 
-/* HTTP/3 and WebTransport state is counted in the QUIC connection's memory budget
- * (bind/conn.c's layer allocator): right after creation, before any packet, the budget holds
- * exactly what h3 and wt allocated. It is counted, not refused (h3 and wt have their own
- * limits with their RFC codes): with a budget smaller than that, the connection is made,
- * and QUIC has no room left to give the peer; freeing gives all back. */
-static void test_layers_charged_to_budget(void **state)
-{
-    (void)state;
-    quic_addr a = {.family = 4, .ip = {127, 0, 0, 1}, .port = 443};
-    test_env t;
-    test_env_init(&t, 4);
-    counts k = {0};
-    bind_config c;
-    bind_config_init(&c, false);
-    c.quic.tls.server_name = "example.test";
-    c.quic.tls.verify_mode = CRYPTO_VERIFY_INSECURE;
-    c.webtransport = true;
-    c.cb = (bind_callbacks){.user = &k, .on_conn_new = count_new, .on_conn_free = count_free};
-    bind_conn *bc = bind_conn_client_new(&t.env, &c, &a, &a, 0);
-    assert_non_null(bc);
-    size_t layers = quic_conn_get_stats(bind_conn_quic(bc))->memory;
-    assert_true(layers > 1000); /* h3 streams, QPACK, wt endpoint: each block + 16 bytes */
-    bind_conn_free(bc);
-    c.quic.max_conn_memory = layers / 2;
-    bc = bind_conn_client_new(&t.env, &c, &a, &a, 0);
-    assert_non_null(bc);
-    assert_int_equal(quic_conn_get_stats(bind_conn_quic(bc))->memory, layers);
-    assert_int_equal(quince_budget_room(quic_conn_budget(bind_conn_quic(bc))), 0);
-    bind_conn_free(bc);
-    assert_int_equal(k.news, k.frees);
-    test_env_check_leaks(&t);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,7 +879,6 @@ int main(void)
         cmocka_unit_test(test_raw_quic),
         cmocka_unit_test(test_config_refused),
         cmocka_unit_test(test_client_nomem),
-        cmocka_unit_test(test_layers_charged_to_budget),
         cmocka_unit_test(test_server_many_clients),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
