@@ -75,6 +75,8 @@ static void usage(FILE *f)
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "                     [--reset-key-file F]\n"
         "[--test-no-connect-protocol]\n"
+        "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
+        "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -115,8 +117,19 @@ static void usage(FILE *f)
         "  --wt-allow-origin O  also accept sessions from Origin O (\"*\": any); the same\n"
         "                       origin and the demo page's are always accepted\n"
         "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
-        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
-        "  --retry              validate client addresses with Retry\n"
+        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n");
+    /* Against floods (issue 13): its own call, as one string would pass C's 4095 bytes. */
+    fprintf(
+        f,
+        "  --retry              validate client addresses with Retry (without it, Retry\n"
+        "                       switches on by itself from --retry-threshold half-open\n"
+        "                       connections on)\n"
+        "  --max-half-open N    handshakes in progress at once (default 512); past it, and past\n"
+        "  --max-half-open-per-addr N  (default 256) from one IP address, new clients get\n"
+        "                       CONNECTION_REFUSED\n"
+        "  --retry-threshold N  half-open connections from which every new client must answer\n"
+        "                       a Retry first (default 16)\n"
+        "  --max-conn-memory BYTES  what one connection may hold for its peer (default 2 MiB)\n"
         "  --qlog-dir D         one qlog per connection: D/<original DCID>_server.sqlog (qvis)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark); default:\n"
         "                       $SSLKEYLOGFILE when set\n"
@@ -482,6 +495,7 @@ int main(int argc, char **argv)
     uint32_t wt_drafts = WT_DIALECTS_ALL;
     static const char *origins[8];
     size_t norigins = 0;
+    uint64_t max_half_open = 0, max_half_open_addr = 0, retry_threshold = 0, conn_memory = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0, idle_us = 0, max_conns = 0;
     static server srv;
@@ -525,6 +539,14 @@ int main(int argc, char **argv)
             test_no_ecp = true;
         else if (app_opt(&args, "--retry"))
             retry = true;
+        else if (app_opt_uint(&args, "--max-half-open", 1, 1u << 20, &max_half_open))
+            continue;
+        else if (app_opt_uint(&args, "--max-half-open-per-addr", 1, 1u << 20, &max_half_open_addr))
+            continue;
+        else if (app_opt_uint(&args, "--retry-threshold", 1, 1u << 20, &retry_threshold))
+            continue;
+        else if (app_opt_uint(&args, "--max-conn-memory", 65536, (uint64_t)1 << 32, &conn_memory))
+            continue;
         else if (app_opt_value(&args, "--verify-client", &v))
             client_ca = v;
         else if (app_opt(&args, "--early-data"))
@@ -605,6 +627,10 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.max_half_open = (size_t)max_half_open;
+    cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
+    cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
+    cfg.bind.quic.max_conn_memory = (size_t)conn_memory;
     cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
     /* RFC 9000 §10.3.2: resets that a restarted server still makes right. */
     if (reset_key_file != NULL &&

@@ -899,7 +899,9 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
             cap *= 2;
         if (cap > maxbuf)
             cap = maxbuf;
-        size_t room = quince_budget_room(&c->mem);
+        /* An eighth of the budget stays for what the peer sends us. */
+        size_t room = quince_budget_room(&c->mem), reserve = c->mem.limit / 8;
+        room = room > reserve ? room - reserve : 0;
         if (cap - s->sbuf_cap > room) {
             cap = need - s->sbuf_cap <= room ? need : s->sbuf_cap + (room >= 1024 ? room : 0);
             if (cap < need) {
