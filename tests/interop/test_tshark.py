@@ -278,20 +278,21 @@ def check_variant(r, variant):
         with open(os.path.join(out, name), "rb") as f:
             if f.read() != body:
                 raise Failure("%s differs" % name)
-    # The exchange's last packets (CONNECTION_CLOSE) went out before these
-    # probes: once the capture file has grown past a probe, they are in it too.
-    # Under load a fixed sleep was not always enough.
-    size_end = os.path.getsize(cap)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        probe.sendto(b"probe", ("127.0.0.1", probe_port))
+    # The exchange's last packets (CONNECTION_CLOSE) went out before this
+    # marker: once the marker's bytes are in the capture file, they are too
+    # (loopback is captured in order). The file growing is not enough: dumpcap
+    # writes in chunks and, stopped while behind, leaves unread packets in the
+    # kernel without counting them as dropped.
+    marker = b"quince-capture-end-" + os.urandom(8).hex().encode()
+    deadline = time.monotonic() + 20
+    while True:
+        probe.sendto(marker, ("127.0.0.1", probe_port))
         time.sleep(0.2)
-        if os.path.getsize(cap) > size_end:
-            size_end = os.path.getsize(cap)
-            probe.sendto(b"probe", ("127.0.0.1", probe_port))
-            time.sleep(0.5)
-            if os.path.getsize(cap) > size_end:
+        with open(cap, "rb") as f:
+            if marker in f.read():
                 break
+        if time.monotonic() > deadline:
+            raise CaptureLoss("the end marker never reached the capture file")
     probe.close()
     ts.send_signal(signal.SIGINT)
     ts.wait(timeout=20)
