@@ -235,18 +235,27 @@ static void update_dgram(bind_conn *bc)
  * the buffer empty). */
 static void drain_stream(bind_conn *bc, uint64_t stream_id)
 {
+    /* Held only while the stream drains: an idle connection keeps no buffer. */
+    uint8_t *buf = quince_env_alloc(bc->env, BIND_OPT_READ_CHUNK);
+    if (buf == NULL) {
+        /* Nothing was read, so the event comes again with the next data;
+         * meanwhile tell h3 of the failure as for its own allocations. */
+        h3_conn_close(bc->h3, H3_INTERNAL_ERROR, "out of memory");
+        return;
+    }
     for (;;) {
         bool fin = false;
-        int64_t n = quic_stream_read(bc->qc, stream_id, bc->buf, sizeof(bc->buf), &fin);
+        int64_t n = quic_stream_read(bc->qc, stream_id, buf, BIND_OPT_READ_CHUNK, &fin);
         if (n < 0)
-            return; /* reset (the RESET event reports it) or already forgotten */
+            break; /* reset (the RESET event reports it) or already forgotten */
         if (n == 0 && !fin)
-            return;
+            break;
         bc->stats.bytes_in += (uint64_t)n;
-        int rc = h3_conn_on_stream_data(bc->h3, stream_id, bc->buf, (size_t)n, fin);
+        int rc = h3_conn_on_stream_data(bc->h3, stream_id, buf, (size_t)n, fin);
         if (rc == H3_ERR_CLOSED || rc == H3_ERR_NOMEM || fin)
-            return;
+            break;
     }
+    quince_env_free(bc->env, buf);
 }
 
 /* A stream or datagram event for h3 (RFC 9114 §4.1, §6; RFC 9297 §2.1). */
@@ -259,7 +268,10 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
     case QUIC_EVENT_STREAM_RESET:
         h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code);
         /* A read after the reset lets QUIC forget the stream's receive half. */
-        (void)quic_stream_read(bc->qc, ev->stream_id, bc->buf, 0, NULL);
+        {
+            uint8_t none;
+            (void)quic_stream_read(bc->qc, ev->stream_id, &none, 0, NULL);
+        }
         break;
     case QUIC_EVENT_STREAM_STOP_SENDING:
         h3_conn_on_stop_sending(bc->h3, ev->stream_id, ev->error_code);

@@ -378,6 +378,9 @@ static int on_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len
                    ? rc
                    : CRYPTO_ERR_DECRYPT_ERROR;
     tls->sig_scheme = cv.scheme;
+    /* Verified: an established connection does not keep the server's key. */
+    crypto_pubkey_free(tls->env, tls->peer_key);
+    tls->peer_key = NULL;
     rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc == 0)
         tls->state = TLS_C_WAIT_FINISHED;

@@ -53,7 +53,7 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
     if (c->ev_count == c->ev_cap) {
         if (c->ev_cap >= QUIC_OPT_MAX_EVENTS && ev->type != QUIC_EVENT_CLOSED)
             return; /* the application is not polling: it learns the state by reading */
-        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 16;
+        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 4;
         quic_event *n = quince_env_alloc(c->env, ncap * sizeof(*n));
         if (n == NULL)
             return;
@@ -74,8 +74,14 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
         return false;
     quince_env_free(c->env, c->dgram_in_hold);
     c->dgram_in_hold = NULL;
-    if (c->ev_count == 0)
+    if (c->ev_count == 0) {
+        /* Drained: an idle connection keeps no event queue. */
+        quince_env_free(c->env, c->events);
+        c->events = NULL;
+        c->ev_cap = 0;
+        c->ev_head = 0;
         return false;
+    }
     *ev = c->events[c->ev_head];
     c->ev_head = (c->ev_head + 1) % c->ev_cap;
     c->ev_count--;
@@ -343,7 +349,8 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     return 0;
 }
 
-static void encode_our_tp(quic_conn *c)
+/* Our transport parameters into buf; returns their length (0 when they do not fit). */
+static size_t encode_our_tp(quic_conn *c, uint8_t *buf, size_t cap)
 {
     quic_transport_params tp;
     quic_tp_defaults(&tp);
@@ -375,9 +382,8 @@ static void encode_our_tp(quic_conn *c)
                    QUIC_STATELESS_RESET_TOKEN_LEN);
         }
     }
-    quince_writer w = quince_writer_init(c->tp_buf, sizeof(c->tp_buf));
-    if (quic_tp_encode(&w, &tp, c->is_server, 0))
-        c->tp_len = (size_t)(w.p - c->tp_buf);
+    quince_writer w = quince_writer_init(buf, cap);
+    return quic_tp_encode(&w, &tp, c->is_server, 0) ? (size_t)(w.p - buf) : 0;
 }
 
 quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
@@ -459,11 +465,12 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
 
 static bool start_tls(quic_conn *c)
 {
-    encode_our_tp(c);
+    /* The TLS engine keeps its own copy. */
+    uint8_t tp_buf[QUIC_TP_ENCODED_MAX];
     crypto_tls_config tc = c->cfg.tls;
     tc.is_server = c->is_server;
-    tc.transport_params = c->tp_buf;
-    tc.transport_params_len = c->tp_len;
+    tc.transport_params = tp_buf;
+    tc.transport_params_len = encode_our_tp(c, tp_buf, sizeof(tp_buf));
     crypto_tls_callbacks cb = {.user = c,
                                .send = tls_send,
                                .set_secret = tls_set_secret,
@@ -578,6 +585,7 @@ void quic_conn_free(quic_conn *c)
     }
     quince_env_free(env, c->dgram_in_hold);
     quince_env_free(env, c->events);
+    quince_env_free(env, c->rxbuf);
     quince_env_free(env, c->token);
     quic_qlog_free(c);
     quince_env_free(env, c);

@@ -98,9 +98,10 @@ typedef struct quic_peer_cid {
     bool in_use;
 } quic_peer_cid;
 
-#define QUIC_MAX_LOCAL_CIDS 8
-#define QUIC_MAX_PEER_CIDS 8
+#define QUIC_MAX_LOCAL_CIDS QUIC_OPT_MAX_LOCAL_CIDS
+#define QUIC_MAX_PEER_CIDS QUIC_OPT_MAX_PEER_CIDS
 #define QUIC_MAX_RETIRE_PENDING 16
+#define QUIC_TP_ENCODED_MAX 512 /* our transport parameters, encoded (start_tls) */
 
 typedef struct quic_dgram {
     struct quic_dgram *next;
@@ -138,8 +139,6 @@ struct quic_conn {
 
     /* TLS and keys. */
     crypto_tls *tls;
-    uint8_t tp_buf[512];
-    size_t tp_len;
     quic_transport_params peer_tp;
     bool have_peer_tp;
     crypto_pp tx[CRYPTO_LEVEL_COUNT], rx[CRYPTO_LEVEL_COUNT];
@@ -236,8 +235,9 @@ struct quic_conn {
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
-    /* Scratch for one received packet (unprotected in place). */
-    uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
+    /* Scratch for one received packet (unprotected in place): allocated on
+     * the first packet, QUIC_OPT_RX_PACKET_BUFFER bytes. */
+    uint8_t *rxbuf;
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
     /* qlog (quic/qlog.c). */

@@ -436,7 +436,9 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
         return PKT_EARLY;
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
         return 0; /* a NEW_TOKEN token we never issue */
-    if (h->packet_len > sizeof(c->rxbuf))
+    if (h->packet_len > QUIC_OPT_RX_PACKET_BUFFER)
+        return 0;
+    if (c->rxbuf == NULL && (c->rxbuf = quince_env_alloc(c->env, QUIC_OPT_RX_PACKET_BUFFER)) == NULL)
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);

@@ -9,7 +9,7 @@
 #include "quic/packet.h"
 #include "base/varint.h"
 
-#define STATELESS_QUEUE 64
+#define STATELESS_QUEUE QUIC_OPT_STATELESS_QUEUE
 #define STATELESS_MAX 1300
 
 typedef struct ep_conn {
@@ -67,8 +67,7 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     quince_env_random(env, key, sizeof(key));
     ep->token_aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, key);
     memset(key, 0, sizeof(key));
-    ep->sq = quince_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
-    if (ep->token_aead == NULL || ep->sq == NULL) {
+    if (ep->token_aead == NULL) {
         quic_endpoint_free(ep);
         return NULL;
     }
@@ -182,6 +181,9 @@ static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
 {
     if (ep->sq_count >= STATELESS_QUEUE)
         return NULL; /* a flood: stay silent rather than queue without bound */
+    /* Allocated for the first packet, freed when quic_endpoint_send empties it. */
+    if (ep->sq == NULL && (ep->sq = quince_env_alloc(ep->env, STATELESS_QUEUE * sizeof(stateless_pkt))) == NULL)
+        return NULL;
     stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
     ep->sq_count++;
     if (to != NULL)
@@ -219,7 +221,7 @@ static void map_put(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn
 static bool map_rebuild(quic_endpoint *ep)
 {
     size_t need = 1;
-    while (need < 4 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1))
+    while (need < 2 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1)) /* at most half full */
         need *= 2;
     if (need != ep->map_cap) {
         cid_slot *m = quince_env_alloc(ep->env, need * sizeof(*m));
@@ -412,7 +414,7 @@ static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
 static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
 {
     if (ep->n == ep->cap) {
-        size_t cap = ep->cap ? ep->cap * 2 : 16;
+        size_t cap = ep->cap ? ep->cap * 2 : 4;
         ep_conn *n = quince_env_realloc(ep->env, ep->conns, cap * sizeof(*n));
         if (n == NULL)
             return QUIC_ERR_NOMEM;
@@ -520,12 +522,20 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
         stateless_pkt *s = &ep->sq[ep->sq_head];
         ep->sq_head = (ep->sq_head + 1) % STATELESS_QUEUE;
         ep->sq_count--;
+        int n = -1;
         if (s->len <= cap) {
             memcpy(buf, s->data, s->len);
             if (to != NULL)
                 *to = s->to;
-            return (int)s->len;
+            n = (int)s->len;
         }
+        if (ep->sq_count == 0) {
+            quince_env_free(ep->env, ep->sq);
+            ep->sq = NULL;
+            ep->sq_head = 0;
+        }
+        if (n >= 0)
+            return n;
     }
     for (size_t k = 0; k < ep->n; k++) {
         size_t i = (ep->rr + k) % ep->n;

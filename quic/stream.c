@@ -381,9 +381,14 @@ static void send_release(quic_conn *c, quic_stream *s)
         if (n == 0)
             break;
     }
-    if (s->sbuf_len == 0)
+    if (s->sbuf_len == 0) {
+        /* Everything sent was acknowledged: an idle stream holds no buffer. */
+        quince_env_free(c->env, s->sbuf);
+        s->sbuf = NULL;
+        s->sbuf_cap = 0;
         s->sbuf_start = 0;
-    if (s->writable_wanted && !s->fin_requested && s->sbuf_len < s->sbuf_cap) {
+    }
+    if (s->writable_wanted && !s->fin_requested && s->sbuf_len < c->cfg.max_stream_buffer) {
         s->writable_wanted = false;
         quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
         quic_conn_event(c, &ev);
@@ -772,7 +777,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
     if (n > 0) {
         if (s->sbuf_len + n > s->sbuf_cap) {
             /* Grow (up to maxbuf), laying the ring out from index 0 again. */
-            size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
+            size_t cap = s->sbuf_cap ? s->sbuf_cap : QUIC_OPT_STREAM_SEND_BUFFER_FIRST;
             while (cap < s->sbuf_len + n)
                 cap *= 2;
             if (cap > maxbuf)
