@@ -11,11 +11,17 @@ QUINCE_API void bind_config_init(bind_config *cfg, bool is_server)
     memset(cfg, 0, sizeof(*cfg));
     cfg->quic.is_server = is_server;
     cfg->quic.tls.alpn = alpn_h3;
-    cfg->h3 = true;
+    cfg->h3 = QUINCE_H3;
+#if QUINCE_H3
     h3_config_init(&cfg->h3cfg, is_server);
+#endif
     cfg->webtransport = false;
+#if QUINCE_WT
     wt_config_init(&cfg->wtcfg, is_server);
+#endif
 }
+
+#if QUINCE_H3
 
 /* ---- h3_transport on quic_conn ---- */
 
@@ -71,6 +77,8 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(bc->qc, h3_code, reason, bc->now);
 }
 
+#endif /* QUINCE_H3 */
+
 /* ---- Creation ---- */
 
 /* The h3_conn (and wt_endpoint) of a connection whose user pointer is known. */
@@ -79,13 +87,18 @@ static int build_layers(bind_conn *bc)
     const bind_config *cfg = bc->cfg;
     if (!cfg->h3)
         return BIND_OK;
+#if !QUINCE_H3
+    return BIND_ERR_ARG; /* bind_config_resolve refuses it first */
+#else
     bool is_server = cfg->quic.is_server;
     h3_config hc = cfg->h3cfg;
     hc.is_server = is_server;
+#if QUINCE_WT
     wt_config wc = cfg->wtcfg;
     wc.is_server = is_server;
     if (cfg->webtransport)
         wt_config_h3(&wc, &hc);
+#endif
     h3_transport tp = {.user = bc,
                        .open_stream = tp_open_stream,
                        .write = tp_write,
@@ -98,6 +111,7 @@ static int build_layers(bind_conn *bc)
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
+#if QUINCE_WT
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
@@ -105,20 +119,30 @@ static int build_layers(bind_conn *bc)
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
     }
+#endif
     return BIND_OK;
+#endif /* QUINCE_H3 */
 }
 
 static void free_layers(bind_conn *bc)
 {
+#if QUINCE_WT
     wt_endpoint_free(bc->wt);
+#endif
     bc->wt = NULL;
+#if QUINCE_H3
     h3_conn_free(bc->h3);
+#endif
     bc->h3 = NULL;
 }
 
 bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *out)
 {
     if (cfg == NULL || (cfg->webtransport && !cfg->h3) || cfg->quic.is_server != is_server)
+        return false;
+    /* A feature left out of the build (base/opt.h) cannot be asked for. */
+    if ((cfg->h3 && !QUINCE_H3) || (cfg->webtransport && !QUINCE_WT) ||
+        (is_server ? !QUINCE_SERVER : !QUINCE_CLIENT))
         return false;
     *out = *cfg;
     /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
@@ -159,6 +183,7 @@ bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_s
     return bc;
 }
 
+#if QUINCE_CLIENT
 QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_config *cfg,
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now)
@@ -184,6 +209,7 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
     bc->cfg_own = own;
     return bc;
 }
+#endif
 
 void bind_conn_release(bind_conn *bc)
 {
@@ -215,7 +241,9 @@ static void maybe_start(bind_conn *bc)
     if (bc->started || bc->h3 == NULL || !quic_conn_is_established(bc->qc))
         return;
     bc->started = true;
+#if QUINCE_H3
     h3_conn_start(bc->h3);
+#endif
 }
 
 /* RFC 9221 §3: the peer's max_datagram_frame_size bounds our DATAGRAM payloads. */
@@ -226,9 +254,13 @@ static void update_dgram(bind_conn *bc)
     size_t n = quic_conn_max_datagram_payload(bc->qc);
     if (n != bc->dgram_max) {
         bc->dgram_max = n;
+#if QUINCE_WT
         wt_endpoint_set_max_datagram_frame(bc->wt, n);
+#endif
     }
 }
+
+#if QUINCE_H3
 
 /* Move a readable stream's bytes into h3 until QUIC has nothing more (the
  * READABLE event is edge-triggered: it comes again only after a read found
@@ -288,6 +320,7 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
         break;
     }
 }
+#endif /* QUINCE_H3 */
 
 void bind_conn_drain(bind_conn *bc, uint64_t now)
 {
@@ -317,9 +350,12 @@ void bind_conn_drain(bind_conn *bc, uint64_t now)
                 cb->on_quic_event(cb->user, bc, &ev);
             break;
         default:
+#if QUINCE_H3
             if (bc->h3 != NULL)
                 h3_event(bc, &ev);
-            else if (cb->on_quic_event != NULL)
+            else
+#endif
+                if (cb->on_quic_event != NULL)
                 cb->on_quic_event(cb->user, bc, &ev);
             break;
         }
@@ -398,9 +434,11 @@ QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *rea
     if (bc == NULL)
         return BIND_ERR_ARG;
     int rc;
+#if QUINCE_H3
     if (bc->h3 != NULL && h3_conn_error(bc->h3) == 0)
         rc = h3_conn_close(bc->h3, app_code, reason) == H3_OK ? BIND_OK : BIND_ERR_CLOSED;
     else
+#endif
         rc = quic_conn_close(bc->qc, app_code, reason, bc->now) == QUIC_OK ? BIND_OK
                                                                            : BIND_ERR_CLOSED;
     /* The CLOSED event goes out now unless a drain is running (it will see it). */

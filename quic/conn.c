@@ -349,6 +349,19 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     return 0;
 }
 
+/* The configured congestion controller; NewReno when the build leaves CUBIC out
+ * (QUINCE_CUBIC, base/opt.h). */
+void quic_conn_init_cc(quic_conn *c)
+{
+#if QUINCE_CUBIC
+    if (c->cfg.cc == QUIC_CC_CUBIC) {
+        quic_cc_init_cubic(&c->cc, 1200, true);
+        return;
+    }
+#endif
+    quic_cc_init_newreno(&c->cc, 1200);
+}
+
 /* Our transport parameters into buf; returns their length (0 when they do not fit). */
 static size_t encode_our_tp(quic_conn *c, uint8_t *buf, size_t cap)
 {
@@ -421,10 +434,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 64);
     }
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
     quic_pacer_init(&c->pacer, 1200, 0);
     quic_recovery_config rc = {.is_server = is_server,
                                .initial_rtt = c->cfg.initial_rtt_ms * 1000,
@@ -481,6 +491,7 @@ static bool start_tls(quic_conn *c)
     return crypto_tls_start(c->tls) == 0;
 }
 
+#if QUINCE_CLIENT
 quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now)
 {
@@ -500,7 +511,9 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     }
     return c;
 }
+#endif
 
+#if QUINCE_SERVER
 /* Server side, possibly after a Retry: odcid is the DCID of the client's very first Initial. */
 quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote,
@@ -550,6 +563,7 @@ quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
     quic_conn_recv(c, remote, data, len, now);
     return c;
 }
+#endif
 
 void quic_conn_free(quic_conn *c)
 {

@@ -254,6 +254,8 @@ void quic_conn_event(quic_conn *c, const quic_event *ev);
 void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                             const quic_sent_packet *p);
 void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+/* Congestion control as configured (quic/conn.c). */
+void quic_conn_init_cc(quic_conn *c);
 /* Free the packets kept for keys that never came (quic/conn_recv.c). */
 void quic_conn_early_free(quic_conn *c);
 void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);

@@ -297,9 +297,14 @@ static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_hea
     quince_env_random(ep->env, &r, 1);
     uint32_t grease;
     quince_env_random(ep->env, (uint8_t *)&grease, sizeof(grease));
-    uint32_t versions[3] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
+#if QUINCE_QUIC_V2
+    uint32_t versions[] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
+#else
+    uint32_t versions[] = {QUIC_VERSION_1, quic_version_grease(grease)};
+#endif
     quince_writer w = quince_writer_init(s->data, sizeof(s->data));
-    if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions, 3)) {
+    if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions,
+                           sizeof(versions) / sizeof(versions[0]))) {
         ep->sq_count--;
         return;
     }

@@ -7,9 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quic/opt.h"
 #include "quic/proto.h"
 
 struct quic_conn;
+
+#if QUINCE_QLOG
 
 /* Every function is a no-op unless the connection was configured with
  * qlog = true and the environment has a qlog sink. Each record goes to the
@@ -22,5 +25,43 @@ void quic_qlog_packet_lost(struct quic_conn *c, int space, uint64_t pn, uint64_t
 /* RFC 9002 Appendix A.3/B.2 values, logged when they changed. */
 void quic_qlog_metrics(struct quic_conn *c, uint64_t now);
 void quic_qlog_free(struct quic_conn *c);
+#else
+/* Built without qlog (QUINCE_QLOG 0, base/opt.h): quic/qlog.c is left out. */
+static inline void quic_qlog_start(struct quic_conn *c, uint64_t now)
+{
+    (void)c;
+    (void)now;
+}
+static inline void quic_qlog_packet(struct quic_conn *c, bool sent, quic_pkt_type type,
+                                    uint64_t pn, size_t packet_len, const uint8_t *payload,
+                                    size_t payload_len, uint64_t now)
+{
+    (void)c;
+    (void)sent;
+    (void)type;
+    (void)pn;
+    (void)packet_len;
+    (void)payload;
+    (void)payload_len;
+    (void)now;
+}
+static inline void quic_qlog_packet_lost(struct quic_conn *c, int space, uint64_t pn,
+                                         uint64_t now)
+{
+    (void)c;
+    (void)space;
+    (void)pn;
+    (void)now;
+}
+static inline void quic_qlog_metrics(struct quic_conn *c, uint64_t now)
+{
+    (void)c;
+    (void)now;
+}
+static inline void quic_qlog_free(struct quic_conn *c)
+{
+    (void)c;
+}
+#endif
 
 #endif
