@@ -570,11 +570,9 @@ static int early_retry(quic_conn *c, uint64_t now)
     return QUIC_OK;
 }
 
-int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                   uint64_t now)
+static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                         uint64_t now)
 {
-    if (c == NULL || data == NULL)
-        return QUIC_ERR_ARGUMENT;
     (void)from;
     if (now > c->last_now)
         c->last_now = now;
@@ -634,4 +632,16 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
     if (c->is_server && !c->address_validated)
         quic_recovery_set_amplification_limited(&c->rec, false, now);
     return QUIC_OK;
+}
+
+int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                   uint64_t now)
+{
+    if (c == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    int rc = recv_datagram(c, from, data, len, now);
+    /* The packet scratch lives for one datagram: an idle connection holds none. */
+    quince_env_free(c->env, c->rxbuf);
+    c->rxbuf = NULL;
+    return rc;
 }
