@@ -70,7 +70,8 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verify-client CA] [--verbose] [--help]\n"
+        "                     [--timeout S] [--no-gso] [--verify-client CA] [--early-data]\n"
+        "                     [--verbose] [--help]\n"
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "[--test-no-connect-protocol]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
@@ -85,6 +86,10 @@ static void usage(FILE *f)
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
         "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --early-data         accept 0-RTT from resuming clients (RFC 9001 §4.6; each\n"
+        "                       ClientHello's early data once); files are GET/HEAD only,\n"
+        "                       and a request read before the handshake completed is\n"
+        "                       logged \"[0-RTT]\"\n"
         "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
         "                       none or a bad one ends the handshake (certificate_required,\n"
         "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
@@ -458,6 +463,7 @@ int main(int argc, char **argv)
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL;
+    bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
     static const char *origins[8];
@@ -507,6 +513,8 @@ int main(int argc, char **argv)
             retry = true;
         else if (app_opt_value(&args, "--verify-client", &v))
             client_ca = v;
+        else if (app_opt(&args, "--early-data"))
+            early_data = true;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -585,6 +593,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg.bind.quic.tls.tickets = tickets;
+    cfg.bind.quic.tls.early_data = early_data;
     crypto_x509_store *client_store = NULL;
     if (client_ca != NULL) {
         client_store = app_load_ca(&ienv.env, "quince-server", client_ca);

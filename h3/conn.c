@@ -611,12 +611,21 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
 
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
 {
+    return h3_conn_reset_stream_at(conn, stream_id, h3_code, 0);
+}
+
+QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t reliable_size)
+{
     if (conn->error != 0)
         return H3_ERR_CLOSED;
     h3_stream *s = h3_conn_find(conn, stream_id);
     if (s == NULL || (s->kind != H3_SK_REQUEST && s->kind != H3_SK_EXT))
         return H3_ERR_NO_STREAM;
-    if (!s->send_closed && conn->tp.reset_stream != NULL)
+    if (!s->send_closed && reliable_size > 0 && conn->tp.reset_stream_at != NULL &&
+        conn->tp.reset_stream_at(conn->tp.user, s->id, h3_code, reliable_size) >= 0)
+        ; /* reset with the reliable prefix */
+    else if (!s->send_closed && conn->tp.reset_stream != NULL)
         conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
     s->send_closed = true;
     s->send_fin = false;

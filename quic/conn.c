@@ -293,8 +293,6 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
                           const uint8_t *secret, size_t len)
 {
     quic_conn *c = user;
-    if (level == CRYPTO_LEVEL_EARLY)
-        return 0;
     crypto_pp *pp = is_write ? &c->tx[level] : &c->rx[level];
     int err = crypto_pp_init(pp, c->env, c->version, suite->aead, suite->hash, secret, len);
     if (err != 0)
@@ -391,6 +389,7 @@ static size_t encode_our_tp(quic_conn *c, uint8_t *buf, size_t cap)
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
+    tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
     if (c->is_server) {
@@ -485,6 +484,46 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     return QUIC_OK;
 }
 
+/* RFC 9000 §7.4.1: the limits a client remembers for 0-RTT, in a fixed form
+ * sealed in tickets: a server whose limits changed refuses the early data. */
+static size_t encode_early_context(quic_conn *c)
+{
+    const quic_config *q = &c->cfg;
+    const uint64_t v[] = {q->initial_max_data,
+                          q->initial_max_stream_data_bidi_local,
+                          q->initial_max_stream_data_bidi_remote,
+                          q->initial_max_stream_data_uni,
+                          q->initial_max_streams_bidi,
+                          q->initial_max_streams_uni,
+                          q->max_datagram_frame_size,
+                          q->active_connection_id_limit};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        for (int b = 7; b >= 0; b--)
+            c->early_ctx[n++] = (uint8_t)(v[i] >> (8 * b));
+    return n;
+}
+
+/* RFC 9001 §4.6.1, RFC 9000 §7.4.1: a client sending 0-RTT uses the
+ * remembered flow-control and stream limits until the server's arrive. */
+static void apply_remembered_tp(quic_conn *c)
+{
+    size_t len = 0;
+    const uint8_t *p = crypto_tls_session_transport_params(c->tls, &len);
+    quic_transport_params tp;
+    if (p == NULL || crypto_tls_early_data(c->tls) != CRYPTO_EARLY_OFFERED ||
+        quic_tp_decode(p, len, true, &tp) != QUIC_OK)
+        return;
+    c->peer_tp.initial_max_data = tp.initial_max_data;
+    c->peer_tp.initial_max_stream_data_bidi_local = tp.initial_max_stream_data_bidi_local;
+    c->peer_tp.initial_max_stream_data_bidi_remote = tp.initial_max_stream_data_bidi_remote;
+    c->peer_tp.initial_max_stream_data_uni = tp.initial_max_stream_data_uni;
+    c->peer_tp.initial_max_streams_bidi = tp.initial_max_streams_bidi;
+    c->peer_tp.initial_max_streams_uni = tp.initial_max_streams_uni;
+    c->peer_tp.max_datagram_frame_size = tp.max_datagram_frame_size;
+    quic_streams_on_peer_tp(c);
+}
+
 static bool start_tls(quic_conn *c)
 {
     /* The TLS engine keeps its own copy. */
@@ -493,14 +532,20 @@ static bool start_tls(quic_conn *c)
     tc.is_server = c->is_server;
     tc.transport_params = tp_buf;
     tc.transport_params_len = encode_our_tp(c, tp_buf, sizeof(tp_buf));
+    if (c->is_server) {
+        tc.early_data_context = c->early_ctx;
+        tc.early_data_context_len = encode_early_context(c);
+    }
     crypto_tls_callbacks cb = {.user = c,
                                .send = tls_send,
                                .set_secret = tls_set_secret,
                                .peer_transport_params = tls_peer_tp};
     c->tls = crypto_tls_new(c->env, &tc, &cb);
-    if (c->tls == NULL)
+    if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
-    return crypto_tls_start(c->tls) == 0;
+    if (!c->is_server)
+        apply_remembered_tp(c);
+    return true;
 }
 
 #if QUINCE_CLIENT
@@ -634,6 +679,13 @@ void quic_conn_free(quic_conn *c)
 /* After TLS made progress: completion and confirmation (RFC 9001 §4.1.1, §4.1.2). */
 void quic_conn_check_handshake(quic_conn *c, uint64_t now)
 {
+    /* RFC 9001 §4.6.2, RFC 9002 §6.4: 0-RTT refused: what it carried is lost
+     * and goes again in 1-RTT (under the limits the server now gives). */
+    if (!c->is_server && c->sent_0rtt && !c->early_rejected_done &&
+        crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
+        c->early_rejected_done = true;
+        quic_recovery_on_0rtt_rejected(&c->rec, c->largest_0rtt_pn, now);
+    }
     if (c->handshake_complete || !crypto_tls_handshake_done(c->tls))
         return;
     c->handshake_complete = true;

@@ -165,6 +165,12 @@ struct quic_conn {
     size_t new_token_len;
     bool new_token_pending;
     bool initial_token_seen;
+    /* Client 0-RTT (RFC 9001 §4.6): packets sent with the early keys, the
+     * largest of their numbers, and whether a rejection was acted on. */
+    bool sent_0rtt;
+    bool early_rejected_done;
+    uint64_t largest_0rtt_pn;
+    uint8_t early_ctx[64]; /* server: what a ticket's 0-RTT depends on (RFC 9000 §7.4.1) */
     bool handshake_event_sent;
     bool initial_discarded_checked;
 

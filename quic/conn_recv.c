@@ -222,6 +222,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                     c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
                                         (size_t)f.u.new_token.length);
                 break;
+            case QUIC_FT_RESET_STREAM_AT:
+                /* reliable-stream-reset-10 §3: only if we offered it; otherwise
+                 * an unknown frame type (RFC 9000 §12.4). */
+                err = c->cfg.reset_stream_at ? quic_stream_on_frame(c, &f, now)
+                                             : QUIC_ERR_FRAME_ENCODING;
+                break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
             case QUIC_FT_MAX_DATA:
@@ -420,6 +426,11 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     case QUIC_PKT_1RTT:
         level = CRYPTO_LEVEL_APP;
         break;
+    case QUIC_PKT_0RTT: /* RFC 9001 §4.6.1: only a server takes them */
+        if (!c->is_server)
+            return 0;
+        level = CRYPTO_LEVEL_EARLY;
+        break;
     case QUIC_PKT_RETRY:
         on_retry(c, h, data, now);
         return 0;
@@ -436,6 +447,12 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     int space = level_space(level);
     if (c->sp[space].discarded)
         return 0;
+    /* 0-RTT before the ClientHello is read waits; once TLS refused it, it is dropped. */
+    if (level == CRYPTO_LEVEL_EARLY && !c->have_rx[level])
+        return crypto_tls_early_data(c->tls) == CRYPTO_EARLY_NONE &&
+                       !c->have_rx[CRYPTO_LEVEL_HANDSHAKE]
+                   ? PKT_EARLY
+                   : 0;
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
     if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
         return PKT_EARLY;

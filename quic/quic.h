@@ -52,6 +52,8 @@ typedef struct quic_config {
     uint64_t initial_max_streams_bidi;
     uint64_t initial_max_streams_uni;
     uint64_t max_datagram_frame_size; /* 0: DATAGRAM not offered */
+    /* Offer reset_stream_at (draft-ietf-quic-reliable-stream-reset; under both ids). */
+    bool reset_stream_at;
     uint64_t active_connection_id_limit;
     uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
     bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
@@ -194,6 +196,15 @@ QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
 /* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
 QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
+/* draft-ietf-quic-reliable-stream-reset-10 §5: reset, but the first
+ * reliable_size bytes are still delivered (retransmitted until acknowledged).
+ * reliable_size must not exceed what was already sent once; a second call
+ * may only lower it (0: a plain reset). QUIC_ERR_STREAM_STATE when the peer
+ * did not offer reset_stream_at or reliable_size is beyond what was sent. */
+QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_t app_error,
+                                    uint64_t reliable_size);
+/* The peer offered reset_stream_at (false before its transport parameters). */
+QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
 
 /* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
  * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when

@@ -65,6 +65,7 @@ struct wt_endpoint {
     bool peer_settings; /* the peer's SETTINGS arrived */
     bool peer_wt;       /* and they offer a dialect we speak */
     uint32_t common;    /* those dialects (WT_DIALECT_BIT) */
+    bool no_peer_rsa;   /* the peer's transport parameters lack reset_stream_at */
     wt_session *sessions;
     size_t nsessions;
     wt_stream *streams;

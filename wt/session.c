@@ -401,6 +401,11 @@ static void server_process(wt_session *s)
         server_refuse(s, 400);
         if (any == 0) {
             refused(ep, s, 400, "client sent no WebTransport setting; it offered: %s", offered);
+        } else if (ep->no_peer_rsa && (any & cfg_dialects(&ep->cfg)) != 0) {
+            mask_names(any & cfg_dialects(&ep->cfg), names, sizeof(names));
+            refused(ep, s, 400,
+                    "client's transport parameters lack reset_stream_at, which %s require(s)",
+                    names);
         } else {
             mask_names(any, names, sizeof(names));
             refused(ep, s, 400, "client offers only dialects this server does not speak (%s)",
@@ -756,6 +761,10 @@ static void cb_settings(void *user, const h3_settings *peer)
     wt_enter(ep);
     ep->peer_settings = true;
     ep->common = wt_dialects_offered(peer, !ep->cfg.is_server) & cfg_dialects(&ep->cfg);
+    if (ep->no_peer_rsa) /* -13..-16 §3.1: reset_stream_at is required */
+        for (size_t i = 0; i < WT_DIALECT_COUNT; i++)
+            if (wt_dialect_get(wt_dialects_by_age[i])->needs_reset_stream_at)
+                ep->common &= ~WT_DIALECT_BIT(wt_dialects_by_age[i]);
     ep->peer_wt = ep->common != 0;
     if (ep->chain.on_settings != NULL)
         ep->chain.on_settings(ep->chain.user, peer);
@@ -904,6 +913,11 @@ QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)
 {
     ep->cfg.max_datagram_frame = n;
+}
+
+QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on)
+{
+    ep->no_peer_rsa = !on;
 }
 
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep)
