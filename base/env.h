@@ -28,6 +28,12 @@ typedef struct quince_env {
     void (*log)(void *user, int level, const char *msg);
     void (*keylog)(void *user, const char *line);
     void (*qlog)(void *user, const char *record, size_t len);
+    /* Optional: tables the crypto backend may share between every connection
+     * of this environment, from crypto_shared_new (crypto/crypto.h). Built
+     * whole there and only read afterwards, so any thread may use it. NULL:
+     * each key share and signature check prepares its own (slower). The
+     * library itself keeps nothing process-wide. */
+    const void *crypto_shared;
 } quince_env;
 
 static inline void *quince_env_alloc(const quince_env *env, size_t size)

@@ -243,6 +243,24 @@ int main(int argc, char **argv)
     if (store == NULL || crypto_x509_store_add(store, certs.ca_der, certs.ca_len) != 0)
         bench_fail("CA store", -1);
 
+    /* What an application shares between its connections (crypto_shared_new:
+     * mbedTLS's prepared curve groups), counted once for the process. */
+    {
+        side sh;
+        side_init(&sh, 9);
+        sh.env.crypto_shared = NULL;
+        ENTER(&sh);
+        crypto_shared *cs = crypto_shared_new(&sh.env);
+        LEAVE();
+        if (cs == NULL)
+            bench_fail("crypto_shared_new", -1);
+        if (bench_selected(&o, "mem.crypto_shared"))
+            bench_row_value("mem.crypto_shared", (double)side_total(&sh), "bytes");
+        ENTER(&sh);
+        crypto_shared_free(&sh.env, cs);
+        LEAVE();
+    }
+
     /* A first pair, not reported: what mbedTLS keeps for the process (the
      * backend's shared curve groups, when it has them) is not any one
      * connection's. */

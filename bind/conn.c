@@ -153,7 +153,8 @@ bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *ou
     if ((cfg->h3 && !QUINCE_H3) || (cfg->webtransport && !QUINCE_WT) ||
         (is_server ? !QUINCE_SERVER : !QUINCE_CLIENT))
         return false;
-    *out = *cfg;
+    if (out != cfg)
+        *out = *cfg;
     /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
     if (out->webtransport && out->quic.max_datagram_frame_size == 0)
         out->quic.max_datagram_frame_size = 65535;
@@ -200,13 +201,17 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now)
 {
-    bind_config resolved;
-    if (env == NULL || !bind_config_resolve(cfg, false, &resolved))
+    if (env == NULL || cfg == NULL)
         return NULL;
+    /* Resolved straight into its own copy: a bind_config is 1.2 KB, too much
+     * for the stack twice. */
     bind_config *own = quince_env_alloc(env, sizeof(*own));
     if (own == NULL)
         return NULL;
-    *own = resolved;
+    if (!bind_config_resolve(cfg, false, own)) {
+        quince_env_free(env, own);
+        return NULL;
+    }
     quic_conn *qc = quic_conn_client_new(env, &own->quic, local, remote, now);
     if (qc == NULL) {
         quince_env_free(env, own);

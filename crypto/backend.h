@@ -24,9 +24,9 @@
  */
 
 const char *crypto_backend_name(void);
-/* How many elliptic-curve groups the backend has loaded and prepared since the process
- * started (a diagnostic): the mbedTLS backend loads each curve once and shares it. */
-size_t crypto_backend_groups_loaded(void);
+/* How many elliptic-curve groups a crypto_shared holds loaded and prepared (a
+ * diagnostic; 0 for NULL and for a backend without curves). */
+size_t crypto_shared_groups_loaded(const crypto_shared *s);
 
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
 

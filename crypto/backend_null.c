@@ -20,8 +20,24 @@ const char *crypto_backend_name(void)
     return "null";
 }
 
-size_t crypto_backend_groups_loaded(void)
+/* Nothing to share: an empty object, so that callers need no special case. */
+struct crypto_shared {
+    int unused;
+};
+
+crypto_shared *crypto_shared_new(const quince_env *env)
 {
+    return env != NULL ? quince_env_calloc(env, sizeof(crypto_shared)) : NULL;
+}
+
+void crypto_shared_free(const quince_env *env, crypto_shared *s)
+{
+    quince_env_free(env, s);
+}
+
+size_t crypto_shared_groups_loaded(const crypto_shared *s)
+{
+    (void)s;
     return 0; /* no curves here */
 }
 

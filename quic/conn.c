@@ -526,12 +526,15 @@ static void apply_remembered_tp(quic_conn *c)
 
 static bool start_tls(quic_conn *c)
 {
-    /* The TLS engine keeps its own copy. */
-    uint8_t tp_buf[QUIC_TP_ENCODED_MAX];
+    /* On the heap for the moment (the stack stays under 1 KB): the TLS engine
+     * keeps its own copy. */
+    uint8_t *tp_buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+    if (tp_buf == NULL)
+        return false;
     crypto_tls_config tc = c->cfg.tls;
     tc.is_server = c->is_server;
     tc.transport_params = tp_buf;
-    tc.transport_params_len = encode_our_tp(c, tp_buf, sizeof(tp_buf));
+    tc.transport_params_len = encode_our_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
     if (c->is_server) {
         tc.early_data_context = c->early_ctx;
         tc.early_data_context_len = encode_early_context(c);
@@ -541,6 +544,7 @@ static bool start_tls(quic_conn *c)
                                .set_secret = tls_set_secret,
                                .peer_transport_params = tls_peer_tp};
     c->tls = crypto_tls_new(c->env, &tc, &cb);
+    quince_env_free(c->env, tp_buf);
     if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
     if (!c->is_server)
