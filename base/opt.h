@@ -32,9 +32,6 @@
 #ifndef QUINCE_WT
 #define QUINCE_WT 1 /* WebTransport over HTTP/3 */
 #endif
-#ifndef QUINCE_QLOG
-#define QUINCE_QLOG 1 /* qlog events through the environment's qlog sink */
-#endif
 #ifndef QUINCE_LOGGING
 #define QUINCE_LOGGING 1 /* debug messages through the environment's log sink */
 #endif

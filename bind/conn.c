@@ -120,6 +120,8 @@ static int build_layers(bind_conn *bc)
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
+    /* One qlog trace for every layer of the connection. */
+    h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
 #if QUINCE_WT
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
@@ -127,6 +129,7 @@ static int build_layers(bind_conn *bc)
         bc->wt = wt_endpoint_new(bc->env, &wc, bc->h3, &wcb);
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
+        wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
     }
 #endif
     return BIND_OK;

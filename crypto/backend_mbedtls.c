@@ -57,6 +57,7 @@ static const mbedtls_md_info_t *md_info(crypto_hash_alg alg)
     return NULL;
 }
 
+/* (no RFC section) */
 size_t crypto_hash_len(crypto_hash_alg alg)
 {
     switch (alg) {
@@ -68,6 +69,7 @@ size_t crypto_hash_len(crypto_hash_alg alg)
     return 0;
 }
 
+/* (no RFC section) */
 int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
@@ -578,6 +580,7 @@ static uint8_t *pem_copy(const quince_env *env, const uint8_t *data, size_t len)
     return buf;
 }
 
+/* (no RFC section) */
 crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
@@ -606,6 +609,7 @@ crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
     return key;
 }
 
+/* (no RFC section) */
 void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     if (key == NULL)
@@ -789,6 +793,7 @@ struct crypto_x509_store {
     mbedtls_x509_crt cas;
 };
 
+/* (no RFC section) */
 crypto_x509_store *crypto_x509_store_new(const quince_env *env)
 {
     crypto_x509_store *store = quince_env_calloc(env, sizeof(*store));
@@ -799,6 +804,7 @@ crypto_x509_store *crypto_x509_store_new(const quince_env *env)
     return store;
 }
 
+/* (no RFC section) */
 void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     if (store == NULL)
@@ -824,6 +830,7 @@ static int crt_parse_any(const quince_env *env, mbedtls_x509_crt *chain, const u
     return rc == 0 ? 0 : CRYPTO_ERR_PARSE;
 }
 
+/* (no RFC section) */
 int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
 {
     if (store == NULL)
@@ -955,6 +962,7 @@ int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, cr
     return 0;
 }
 
+/* (no RFC section) */
 void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
 {
     if (ders != NULL) {
@@ -965,6 +973,7 @@ void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, s
     quince_env_free(env, lens);
 }
 
+/* RFC 8446 §4.4.2 */
 int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
                             size_t **lens)
 {
@@ -1009,6 +1018,7 @@ int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t l
     return (int)n;
 }
 
+/* (no RFC section) */
 int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
 {
     crypto_x509_info info;
@@ -1282,6 +1292,7 @@ static uint8_t *dup_tail(const quince_env *env, const uint8_t *buf, size_t size,
     return out;
 }
 
+/* (no RFC section) */
 int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key)

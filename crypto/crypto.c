@@ -8,6 +8,7 @@
 #include "crypto/tls.h"
 #include "crypto/x509_check.h"
 
+/* RFC 8446 §4.4.2 */
 int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t len,
                             crypto_cert_chain *chain)
 {
@@ -30,6 +31,7 @@ int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t l
     return n;
 }
 
+/* (no RFC section) */
 void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain)
 {
     if (chain == NULL || chain->certs == NULL)
@@ -40,6 +42,7 @@ void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain)
     memset(chain, 0, sizeof(*chain));
 }
 
+/* RFC 8446 §4.4.2 */
 void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_cert_chain *chain,
                                        crypto_privkey *key)
 {
@@ -49,6 +52,7 @@ void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_c
     config->private_key = key;
 }
 
+/* draft-ietf-webtrans-http3-02 §6.2 */
 int crypto_short_lived_cert_generate(const quince_env *env, const char *dns_name,
                                      const char *ip_address, int64_t now_unix, unsigned days,
                                      crypto_short_lived_cert *out)
@@ -93,6 +97,7 @@ fail:
     return rc;
 }
 
+/* (no RFC section) */
 void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c)
 {
     if (c == NULL)
@@ -104,4 +109,36 @@ void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert
     quince_env_free(env, c->key_der);
     crypto_privkey_free(env, c->key);
     memset(c, 0, sizeof(*c));
+}
+
+/* RFC 8446 §4.4.3: the CertificateVerify a mismatched key makes never verifies; find out at start. */
+QUINCE_API int crypto_cert_key_match(const quince_env *env, const crypto_cert_chain *chain,
+                                     crypto_privkey *key)
+{
+    if (env == NULL || chain == NULL || key == NULL || chain->count == 0)
+        return CRYPTO_ERR_ARGUMENT;
+    static const uint16_t schemes[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                       CRYPTO_SIG_ECDSA_SECP384R1_SHA384,
+                                       CRYPTO_SIG_RSA_PSS_RSAE_SHA256};
+    uint16_t scheme = 0;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && scheme == 0; i++)
+        if (crypto_privkey_supports(key, schemes[i]))
+            scheme = schemes[i];
+    if (scheme == 0)
+        return CRYPTO_ERR_UNSUPPORTED;
+    crypto_pubkey *pub = NULL;
+    int rc = crypto_x509_pubkey(env, chain->certs[0], chain->lens[0], &pub);
+    if (rc < 0 || pub == NULL)
+        return CRYPTO_ERR_PARSE;
+    static const uint8_t msg[] = "quince: does this key belong to this certificate?";
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    int n = crypto_privkey_sign(env, key, scheme, msg, sizeof(msg), sig, sizeof(sig));
+    if (n < 0)
+        rc = n;
+    else
+        rc = crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n) == 0
+                 ? CRYPTO_OK
+                 : CRYPTO_ERR_DECRYPT_ERROR;
+    crypto_pubkey_free(env, pub);
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include "base/cursor.h"
 #include "base/varint.h"
 
+/* (no RFC section) */
 QUINCE_API void h3_config_init(h3_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -119,6 +120,7 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s)
 
 /* ---- Lifecycle ---- */
 
+/* RFC 9114 §3.2 */
 QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb)
 {
@@ -161,6 +163,7 @@ QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
     return conn;
 }
 
+/* (no RFC section) */
 QUINCE_API void h3_conn_free(h3_conn *conn)
 {
     if (conn == NULL)
@@ -188,6 +191,7 @@ int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason)
     return H3_ERR_CLOSED;
 }
 
+/* RFC 9114 §5.2, §8 */
 QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason)
 {
     if (conn->error != 0)
@@ -266,6 +270,7 @@ int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_
     return stream_writev(conn, s, &data, &len, 1, fin);
 }
 
+/* (no RFC section) */
 QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
 {
     if (conn->error != 0)
@@ -285,6 +290,7 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
     return H3_OK;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
@@ -393,8 +399,13 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     h3_stream *s;
     int rc = w.overflow ? h3_conn_fail(conn, H3_INTERNAL_ERROR, "settings too large")
                         : open_local_uni(conn, &conn->control_out, &s);
-    if (rc == H3_OK)
+    if (rc == H3_OK) {
+        h3_qlog_stream_type(conn->qlog, true, conn->control_out, "control", H3_STREAM_CONTROL);
+        h3_qlog_settings(conn->qlog, true, conn->control_out, &conn->cfg.settings);
+        h3_qlog_qpack_state(conn->qlog, false, conn->cfg.settings.qpack_max_table_capacity,
+                            conn->cfg.settings.qpack_blocked_streams);
         rc = h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);
+    }
     quince_env_free(conn->env, buf);
     if (rc != H3_OK)
         return rc;
@@ -403,10 +414,12 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     if ((rc = open_local_uni(conn, &conn->encoder_out, &s)) != H3_OK ||
         (rc = h3_conn_stream_write(conn, s, t, 1, false)) != H3_OK)
         return rc;
+    h3_qlog_stream_type(conn->qlog, true, conn->encoder_out, "qpack_encode", t[0]);
     t[0] = H3_STREAM_QPACK_DECODER;
     if ((rc = open_local_uni(conn, &conn->decoder_out, &s)) != H3_OK ||
         (rc = h3_conn_stream_write(conn, s, t, 1, false)) != H3_OK)
         return rc;
+    h3_qlog_stream_type(conn->qlog, true, conn->decoder_out, "qpack_decode", t[0]);
     if (conn->cfg.grease) {
         /* A reserved stream type with a few bytes that the peer must ignore. */
         uint8_t g[16];
@@ -484,6 +497,7 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     int rc = encode_headers(conn, s->id, fields, count, &len);
     if (rc != H3_OK)
         return rc;
+    h3_qlog_headers(conn->qlog, true, s->id, fields, count, len);
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
@@ -523,6 +537,7 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
     h3_frame_reader_init(&s->reader, &rc_cfg, conn->env);
     s->reader_init = true;
     *stream_id = id;
+    h3_qlog_stream_type(conn->qlog, true, id, "request", 0);
     return send_headers(conn, s, fields, count, end);
 }
 
@@ -534,6 +549,7 @@ static h3_stream *request_stream(h3_conn *conn, uint64_t id)
     return s;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                        size_t count, bool end)
 {
@@ -564,6 +580,8 @@ QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_
     h3_frame_put_header(&w, H3_FRAME_DATA, len);
     const uint8_t *parts[2] = {hdr, data};
     size_t lens[2] = {(size_t)(w.p - hdr), len};
+    if (len > 0)
+        h3_qlog_frame(conn->qlog, true, stream_id, H3_FRAME_DATA, len, 0);
     int rc = len > 0 ? stream_writev(conn, s, parts, lens, 2, end)
                      : stream_writev(conn, s, parts + 1, lens + 1, 1, end);
     if (rc == H3_OK)
@@ -571,6 +589,7 @@ QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_
     return rc;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                      size_t count)
 {
@@ -609,11 +628,13 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         conn->cb.on_stream_reset(conn->cb.user, s->id, code, true);
 }
 
+/* RFC 9114 §4.1.1 */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
 {
     return h3_conn_reset_stream_at(conn, stream_id, h3_code, 0);
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §5 */
 QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
                                        uint64_t reliable_size)
 {
@@ -659,6 +680,7 @@ QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t 
     return H3_OK;
 }
 
+/* (no RFC section) */
 QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb)
 {
     if (cb != NULL)
@@ -667,11 +689,13 @@ QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb)
         memset(&conn->cb, 0, sizeof(conn->cb));
 }
 
+/* (no RFC section) */
 QUINCE_API const h3_callbacks *h3_conn_callbacks(const h3_conn *conn)
 {
     return &conn->cb;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
@@ -680,6 +704,7 @@ QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id)
 
 /* ---- Datagrams ---- */
 
+/* RFC 9297 §2.1.1 */
 QUINCE_API bool h3_conn_datagrams_enabled(const h3_conn *conn)
 {
     const h3_settings *l = &conn->cfg.settings, *p = &conn->peer_settings;
@@ -743,9 +768,16 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, 
     s->session_id = session_id;
     s->recv_closed = !bidi;
     *stream_id = id;
+    if (bidi)
+        h3_qlog_frame(conn->qlog, true, id, H3_FRAME_WEBTRANSPORT_STREAM, 0, session_id);
+    else
+        h3_qlog_stream_type(conn->qlog, true, id, type == H3_STREAM_WEBTRANSPORT ? "webtransport"
+                                                                                : "unknown",
+                            type);
     return h3_conn_stream_write(conn, s, hdr, (size_t)(w.p - hdr), false);
 }
 
+/* draft-ietf-webtrans-http3-02 §4.2 */
 QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
                                  bool fin)
 {
@@ -778,36 +810,49 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
     quince_writer w = quince_writer_init(buf, sizeof(buf));
     h3_frame_put_goaway(&w, id);
     conn->goaway_sent = id;
+    h3_qlog_frame(conn->qlog, true, s->id, H3_FRAME_GOAWAY, (uint64_t)(w.p - buf), id);
     return h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);
 }
 
 /* ---- State ---- */
 
+/* (no RFC section) */
+QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog)
+{
+    conn->qlog = qlog;
+}
+
+/* RFC 9114 §8 */
 QUINCE_API uint64_t h3_conn_error(const h3_conn *conn)
 {
     return conn->error;
 }
 
+/* RFC 9114 §7.2.4 */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn)
 {
     return conn->peer_settings_received ? &conn->peer_settings : NULL;
 }
 
+/* RFC 9114 §5.2 */
 QUINCE_API uint64_t h3_conn_goaway_received(const h3_conn *conn)
 {
     return conn->goaway_received;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t h3_conn_stream_count(const h3_conn *conn)
 {
     return conn->nstreams;
 }
 
+/* RFC 9204 §4.3 */
 QUINCE_API uint64_t h3_conn_qpack_inserts_sent(const h3_conn *conn)
 {
     return h3_qpack_encoder_insert_count(conn->enc);
 }
 
+/* RFC 9204 §4.3 */
 QUINCE_API uint64_t h3_conn_qpack_inserts_received(const h3_conn *conn)
 {
     return h3_qpack_decoder_insert_count(conn->dec);

@@ -70,6 +70,7 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
     c->ev_count++;
 }
 
+/* (no RFC section) */
 bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
 {
     if (c == NULL || ev == NULL)
@@ -120,6 +121,13 @@ static void enter_closed_event(quic_conn *c, uint64_t code, bool is_app, bool by
     quic_event ev = {
         .type = QUIC_EVENT_CLOSED, .error_code = code, .is_app = is_app, .by_peer = by_peer};
     quic_conn_event(c, &ev);
+    bool idle = strcmp(c->close_reason, "idle timeout") == 0;
+    quic_qlog_closed(c, by_peer, is_app, code, c->close_reason,
+                     idle ? "idle_timeout" : code == 0 ? "clean" : "error", c->last_now);
+    quic_qlog_state(c, c->state == QUIC_STATE_CLOSING    ? "closing"
+                       : c->state == QUIC_STATE_DRAINING ? "draining"
+                                                         : "closed",
+                    c->last_now);
 }
 
 /* RFC 9000 §10.2.1: enter the closing state and send CONNECTION_CLOSE. */
@@ -310,6 +318,7 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
     }
     if (level == CRYPTO_LEVEL_HANDSHAKE && is_write)
         quic_recovery_set_has_handshake_keys(&c->rec, c->last_now);
+    quic_qlog_key_updated(c, (int)level, is_write, 0, "tls", c->last_now);
     return 0;
 }
 
@@ -343,6 +352,7 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     c->error = 0;
     c->peer_tp = tp;
     c->have_peer_tp = true;
+    quic_qlog_peer_params(c, c->last_now);
     quic_streams_on_peer_tp(c);
     quic_recovery_set_max_ack_delay(&c->rec, tp.max_ack_delay * 1000, c->last_now);
     if (tp.max_udp_payload_size < c->max_udp_payload)
@@ -481,6 +491,8 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     if (err != 0)
         return QUIC_ERR_INTERNAL;
     c->have_tx[CRYPTO_LEVEL_INITIAL] = c->have_rx[CRYPTO_LEVEL_INITIAL] = true;
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_INITIAL, true, 0, "tls", c->last_now);
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_INITIAL, false, 0, "tls", c->last_now);
     return QUIC_OK;
 }
 
@@ -563,6 +575,7 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     c->original_dcid.len = 8;
     quince_env_random(env, c->original_dcid.bytes, 8);
     quic_qlog_start(c, now);
+    quic_qlog_state(c, "attempted", now);
     if (config->token != NULL && config->token_len > 0) {
         /* RFC 9000 §8.1.3: a NEW_TOKEN token from an earlier connection. */
         c->token = quince_env_alloc(env, config->token_len);
@@ -602,6 +615,7 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
         c->address_validated = true; /* RFC 9000 §8.1.2: the token proved the address */
     }
     quic_qlog_start(c, now);
+    quic_qlog_state(c, "attempted", now);
     c->pcid[0].in_use = true;
     c->pcid[0].cid = *scid;
     c->peer_initial_scid = *scid;
@@ -613,6 +627,7 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
     return c;
 }
 
+/* RFC 9000 §7.2, §17.2.2 */
 quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
                             const quic_addr *local, const quic_addr *remote, const uint8_t *data,
                             size_t len, uint64_t now)
@@ -636,6 +651,7 @@ quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
 }
 #endif
 
+/* (no RFC section) */
 void quic_conn_free(quic_conn *c)
 {
     if (c == NULL)
@@ -695,6 +711,7 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
     c->handshake_complete = true;
     if (c->state == QUIC_STATE_HANDSHAKE)
         c->state = QUIC_STATE_ESTABLISHED;
+    quic_qlog_state(c, "handshake_complete", now);
     if (c->is_server) {
         /* RFC 9001 §4.1.2: the server's handshake is confirmed on completion. */
         c->handshake_confirmed = true;
@@ -702,6 +719,7 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
         quic_recovery_set_handshake_confirmed(&c->rec, now);
         quic_conn_discard_space(c, SP_HANDSHAKE, now);
         c->address_validated = true;
+        quic_qlog_state(c, "handshake_confirmed", now);
     }
     /* Spare connection IDs for the peer (RFC 9000 §5.1.1). */
     if (c->initial_scid.len > 0) {
@@ -722,10 +740,12 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now)
     c->handshake_confirmed = true;
     quic_recovery_set_handshake_confirmed(&c->rec, now);
     quic_conn_discard_space(c, SP_HANDSHAKE, now);
+    quic_qlog_state(c, "handshake_confirmed", now);
 }
 
 /* ---- Timers (RFC 9000 §10, RFC 9002 §6) ---- */
 
+/* RFC 9000 §10.1; RFC 9002 §6.2 */
 uint64_t quic_conn_next_timeout(const quic_conn *c)
 {
     if (c == NULL || c->state == QUIC_STATE_CLOSED)
@@ -753,11 +773,14 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     if (c == NULL)
         return QUIC_ERR_ARGUMENT;
     c->last_now = now;
+    quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED)
         return QUIC_OK;
     if (c->state >= QUIC_STATE_CLOSING) {
-        if (now >= c->close_deadline)
+        if (now >= c->close_deadline) {
             c->state = QUIC_STATE_CLOSED;
+            quic_qlog_state(c, "closed", now);
+        }
         return QUIC_OK;
     }
     if (now >= c->idle_deadline) {
@@ -772,6 +795,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     if (quic_recovery_next_timeout(&c->rec) <= now) {
         quic_recovery_timeout to;
         quic_recovery_on_timeout(&c->rec, now, &to);
+        quic_qlog_metrics(c, now);
         if (to.kind == QUIC_RECOVERY_TIMEOUT_PTO) {
             int sp = to.space;
             if (c->sp[sp].discarded || !c->have_tx[sp == SP_INITIAL     ? 0
@@ -794,6 +818,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
 
 /* ---- Misc API ---- */
 
+/* RFC 9000 §10.2 */
 int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64_t now)
 {
     if (c == NULL)
@@ -803,26 +828,31 @@ int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64
     return QUIC_OK;
 }
 
+/* RFC 9000 §10 */
 bool quic_conn_is_closed(const quic_conn *c)
 {
     return c == NULL || c->state == QUIC_STATE_CLOSED;
 }
 
+/* RFC 9001 §4.1.1 */
 bool quic_conn_is_established(const quic_conn *c)
 {
     return c != NULL && c->handshake_complete && c->state == QUIC_STATE_ESTABLISHED;
 }
 
+/* RFC 9001 §8.1 */
 const char *quic_conn_alpn(const quic_conn *c)
 {
     return c != NULL && c->tls != NULL ? crypto_tls_alpn(c->tls) : NULL;
 }
 
+/* (no RFC section) */
 const crypto_tls *quic_conn_tls(const quic_conn *c)
 {
     return c != NULL ? c->tls : NULL;
 }
 
+/* (no RFC section) */
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {
     if (c == NULL)
@@ -833,12 +863,25 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return &c->stats;
 }
 
+/* RFC 9002 §5 */
+bool quic_conn_get_rtt(const quic_conn *c, uint64_t *smoothed, uint64_t *min)
+{
+    if (c == NULL)
+        return false;
+    const quic_rtt *r = quic_recovery_rtt(&c->rec);
+    *smoothed = r->smoothed_rtt;
+    *min = r->min_rtt;
+    return r->has_sample;
+}
+
+/* (no RFC section) */
 void quic_conn_set_user(quic_conn *c, void *user)
 {
     if (c != NULL)
         c->user = user;
 }
 
+/* (no RFC section) */
 void *quic_conn_get_user(const quic_conn *c)
 {
     return c != NULL ? c->user : NULL;
@@ -861,9 +904,12 @@ int quic_conn_key_update(quic_conn *c)
     c->key_update_first_pn = c->sp[SP_APP].next_pn;
     c->packets_in_phase = 0;
     c->stats.key_updates++;
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "local_update",
+                          c->last_now);
     return QUIC_OK;
 }
 
+/* RFC 9221 §5 */
 int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
 {
     if (c == NULL || (data == NULL && len > 0))

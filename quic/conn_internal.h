@@ -258,9 +258,11 @@ struct quic_conn {
     uint8_t *rxbuf;
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
-    /* qlog (quic/qlog.c). */
-    char *qlog_buf;
+    /* qlog (quic/qlog.c): the trace, and what was last logged. */
+    quince_qlog *qlog;
     uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
+    const char *qlog_cc_state, *qlog_conn_state;
+    bool qlog_local_params_logged;
 
     /* Statistics for tests. */
     quic_conn_stats stats;

@@ -405,7 +405,10 @@ static int rotate_rx(quic_conn *c, uint64_t pn, uint64_t now)
         c->key_update_first_pn = c->sp[SP_APP].next_pn;
         c->packets_in_phase = 0;
         c->stats.key_updates++;
+        quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "remote_update",
+                              now);
     }
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, false, c->stats.key_updates, "remote_update", now);
     return QUIC_OK;
 }
 
@@ -480,14 +483,17 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
             c->close_frame_type = 0;
             return QUIC_ERR_AEAD_LIMIT_REACHED;
         }
+        quic_qlog_packet_dropped(c, h->type, h->packet_len, "decryption_failure", now);
         return 0;
     }
     if (quic_pkt_check_reserved_bits(c->rxbuf[0]) != QUIC_OK) {
         c->close_frame_type = 0;
         return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9000 §17.2, §17.3.1 */
     }
-    if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn))
+    if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn)) {
+        quic_qlog_packet_dropped(c, h->type, h->packet_len, "duplicate", now);
         return 0;
+    }
     if (used == &c->rx_next) {
         int err = rotate_rx(c, pn, now);
         if (err != QUIC_OK)
@@ -593,6 +599,7 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
     (void)from;
     if (now > c->last_now)
         c->last_now = now;
+    quince_qlog_set_now(c->qlog, now);
     c->stats.bytes_received += len;
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
         return QUIC_OK;
@@ -620,10 +627,12 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
         }
         if (r == PKT_EARLY) {
             kept = true;
-            if (early_keep(c, data + off, h.packet_len))
+            if (early_keep(c, data + off, h.packet_len)) {
                 c->stats.packets_buffered++;
-            else
+            } else {
                 c->stats.packets_dropped++;
+                quic_qlog_packet_dropped(c, h.type, h.packet_len, "keys_unavailable", now);
+            }
         } else if (r == 0) {
             c->stats.packets_dropped++;
         } else {
@@ -651,6 +660,12 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
     return QUIC_OK;
 }
 
+/*
+ * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
+ * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
+ * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
+ * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
+ */
 int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
                    uint64_t now)
 {

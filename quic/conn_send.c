@@ -352,6 +352,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
         quic_conn_on_packet_cb(c, space, QUIC_RECOVERY_LOST, &p);
     }
+    quic_qlog_metrics(c, now);
     if (elic) {
         if (sp->probes > 0)
             sp->probes--;
@@ -453,6 +454,13 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     return (int)off;
 }
 
+/*
+ * The send entry point: the next UDP payload into buf, 0 when nothing is due. Packets of
+ * each space with keys are built and coalesced (RFC 9000 §12.2): ACKs (§13.2), CRYPTO,
+ * then stream and control frames (§13.3), within the congestion window and pacing (RFC
+ * 9002 §7), the anti-amplification limit (§8.1) and PTO probes (RFC 9002 §6.2.4); each
+ * packet is protected (RFC 9001 §5) and handed to recovery. Start reading here.
+ */
 int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
     if (c == NULL || buf == NULL)
@@ -461,6 +469,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         c->last_now = now;
     if (to != NULL)
         *to = c->remote;
+    quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
         return 0;
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)

@@ -154,6 +154,11 @@ QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config 
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API void quic_conn_free(quic_conn *conn);
+/* The connection's qlog trace (base/qlog.h), for the layers above: the binding
+ * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
+ * every layer's events. NULL when the connection is not logged. */
+struct quince_qlog;
+QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
  * a negative return means the connection failed (see the CLOSED event). */
@@ -225,6 +230,13 @@ QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 /* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
  * certificate chain), or NULL before it exists. */
 QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
+/* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
+ * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
+ * crypto_alert_name); NULL for codes no RFC defines. */
+QUINCE_API const char *quic_transport_error_name(uint64_t code);
+/* The RTT estimates (RFC 9002 §5), microseconds: smoothed and minimum. Returns
+ * false (the values are the initial guesses) before the first sample. */
+QUINCE_API bool quic_conn_get_rtt(const quic_conn *conn, uint64_t *smoothed, uint64_t *min);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for

@@ -126,6 +126,9 @@ typedef struct wt_callbacks {
      * sent no WebTransport setting; it offered: 0x33, 0xffd277". The same line
      * goes to the environment's log sink (level 1). */
     void (*on_session_refused)(void *user, wt_session *s, int status, const char *why);
+    /* The peer sent WT_DRAIN_SESSION (-07 §4.6, -16 §4.7): it asks for a graceful
+     * end; the session stays usable. */
+    void (*on_session_draining)(void *user, wt_session *s);
 } wt_callbacks;
 
 typedef struct wt_config {
@@ -193,6 +196,10 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
 /* The environment given to wt_endpoint_new (handlers allocate through it). */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
+/* Log session, stream and datagram events into a connection's qlog trace
+ * (the binding passes quic_conn_qlog's; NULL: none). */
+struct quince_qlog;
+QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
 /* The peer's QUIC transport parameters carry reset_stream_at (assumed until
@@ -241,6 +248,10 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
 QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
 /* Largest payload that fits: max_datagram_frame minus the prefix (0 if unknown). */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s);
+/* -07 §4.6, -16 §4.7: send WT_DRAIN_SESSION (ask the peer to end the session
+ * gracefully). WT_ERR_STATE in draft-02 (it has no such capsule) or when the
+ * session is not established. */
+QUINCE_API int wt_session_drain(wt_session *s);
 /* draft-02 §5: CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, else
  * WT_ERR_ARG and nothing happens), then FIN. Resets the session's streams,
  * then calls on_session_closed with code and reason. */
