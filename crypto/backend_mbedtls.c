@@ -382,6 +382,7 @@ static void group_warm(shared_group *g, mbedtls_ecp_group_id id)
     g->ok = ok;
 }
 
+/* (no RFC section) */
 crypto_shared *crypto_shared_new(const quince_env *env)
 {
     if (env == NULL)
@@ -395,6 +396,7 @@ crypto_shared *crypto_shared_new(const quince_env *env)
     return s;
 }
 
+/* (no RFC section) */
 void crypto_shared_free(const quince_env *env, crypto_shared *s)
 {
     if (s == NULL)

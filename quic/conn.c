@@ -382,7 +382,7 @@ void quic_conn_init_cc(quic_conn *c)
 }
 
 /* Our transport parameters into buf; returns their length (0 when they do not fit). */
-static size_t encode_our_tp(quic_conn *c, uint8_t *buf, size_t cap)
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
 {
     quic_transport_params tp;
     quic_tp_defaults(&tp);
@@ -546,7 +546,7 @@ static bool start_tls(quic_conn *c)
     crypto_tls_config tc = c->cfg.tls;
     tc.is_server = c->is_server;
     tc.transport_params = tp_buf;
-    tc.transport_params_len = encode_our_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
+    tc.transport_params_len = quic_conn_encode_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
     if (c->is_server) {
         tc.early_data_context = c->early_ctx;
         tc.early_data_context_len = encode_early_context(c);

@@ -274,6 +274,8 @@ void quic_conn_event(quic_conn *c, const quic_event *ev);
 void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                             const quic_sent_packet *p);
 void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+/* Our transport parameters, encoded into buf (0: they do not fit). */
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap);
 /* Congestion control as configured (quic/conn.c). */
 void quic_conn_init_cc(quic_conn *c);
 /* Free the packets kept for keys that never came (quic/conn_recv.c). */
