@@ -42,6 +42,9 @@ typedef struct quince_env {
      * each key share and signature check prepares its own (slower). The
      * library itself keeps nothing process-wide. */
     const void *crypto_shared;
+    /* Optional: milliseconds since the Unix epoch, for session-ticket ages
+     * (RFC 8446 §4.2.11.1); NULL: wall_clock in whole seconds. */
+    int64_t (*wall_clock_ms)(void *user);
 } quince_env;
 
 static inline void *quince_env_alloc(const quince_env *env, size_t size)
