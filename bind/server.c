@@ -71,16 +71,17 @@ QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config
 {
     if (env == NULL || cfg == NULL)
         return NULL;
-    bind_config server_cfg = *cfg;
-    server_cfg.quic.is_server = true;
-    bind_config resolved;
-    if (!bind_config_resolve(&server_cfg, true, &resolved))
-        return NULL;
+    /* The configuration is resolved in place (it is too large to copy on the stack). */
     bind_server *s = quince_env_calloc(env, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->env = env;
-    s->cfg = resolved;
+    s->cfg = *cfg;
+    s->cfg.quic.is_server = true;
+    if (!bind_config_resolve(&s->cfg, true, &s->cfg)) {
+        quince_env_free(env, s);
+        return NULL;
+    }
     s->ep = quic_endpoint_new(env, &s->cfg.quic);
     if (s->ep == NULL) {
         quince_env_free(env, s);
