@@ -164,14 +164,20 @@ QUINCE_API void bind_server_shutdown(bind_server *s, uint32_t wt_code, const cha
     if (s == NULL)
         return;
     s->now = now;
+    (void)wt_code;
+    (void)reason;
     for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
         bc->now = now;
         if (quic_conn_is_closed(bc->qc) || !bc->started)
             continue;
+#if QUINCE_WT
         if (bc->wt != NULL)
             wt_endpoint_close_all(bc->wt, wt_code, reason);
+#endif
+#if QUINCE_H3
         if (bc->h3 != NULL)
             h3_conn_shutdown(bc->h3);
+#endif
         bind_conn_drain(bc, now);
     }
 }

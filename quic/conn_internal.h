@@ -373,9 +373,26 @@ void quic_streams_on_budget_release(quic_conn *c);
 
 /* quic/endpoint.c: a CID of ours was issued or retired; the application gave c something to
  * send (stream data, a reset, a close, read credit to announce). */
+#if QUINCE_SERVER
 void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid,
                           bool added);
 void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c);
+#else
+/* A client-only build has no endpoint (quic/meson.build): c->ep stays NULL. */
+static inline void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c,
+                                        const quic_cid_value *cid, bool added)
+{
+    (void)ep;
+    (void)c;
+    (void)cid;
+    (void)added;
+}
+static inline void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c)
+{
+    (void)ep;
+    (void)c;
+}
+#endif
 static inline void quic_conn_wake(quic_conn *c)
 {
     if (c->ep != NULL)
