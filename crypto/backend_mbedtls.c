@@ -403,12 +403,12 @@ static size_t mb_shared_groups_loaded(const crypto_shared *s)
     return s == NULL ? 0 : (size_t)s->x25519.ok + (size_t)s->p256.ok + (size_t)s->p384.ok;
 }
 
-/* The environment's shared, warmed group of a curve, or NULL (none handed in, another
- * curve, or it could not be loaded). Not const because mbedTLS's prototypes are not;
- * nothing writes through it. */
-static mbedtls_ecp_group *shared_group_get(const quince_env *env, mbedtls_ecp_group_id id)
+/* The shared, warmed group of a curve from an environment's crypto_shared, or NULL (none
+ * handed in, another backend's, another curve, or it could not be loaded). Not const
+ * because mbedTLS's prototypes are not; nothing writes through it. */
+static mbedtls_ecp_group *shared_group_get(const void *shared, mbedtls_ecp_group_id id)
 {
-    crypto_shared *s = (crypto_shared *)(uintptr_t)env->crypto_shared;
+    crypto_shared *s = (crypto_shared *)(uintptr_t)shared;
     /* Another backend's (the default changed after it was made): not ours to read. */
     if (s == NULL || s->be != &crypto_backend_mbedtls_table)
         return NULL;
@@ -460,7 +460,7 @@ static crypto_kex *mb_kex_new(const quince_env *env, uint16_t group)
     mbedtls_ecp_group_init(&ctx->own);
     mbedtls_mpi_init(&ctx->d);
     mbedtls_ecp_point_init(&ctx->q);
-    ctx->grp = shared_group_get(env, id);
+    ctx->grp = shared_group_get(env->crypto_shared, id);
     if (ctx->grp == NULL) {
         ctx->grp = &ctx->own;
         if (mbedtls_ecp_group_load(&ctx->own, id) != 0) {
@@ -552,7 +552,9 @@ struct crypto_privkey {
 struct crypto_pubkey {
     const crypto_backend *be; /* first: crypto_backend_of */
     mbedtls_pk_context pk;
-    const quince_env *env; /* the one it was made with (its crypto_shared groups) */
+    /* The crypto_shared of the environment it was made with (which outlives its keys),
+     * not the environment itself: that may be a caller's short-lived copy. */
+    const void *shared;
 };
 
 static bool looks_like_pem(const uint8_t *data, size_t len)
@@ -760,7 +762,7 @@ static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *
     int rc;
     if (kind == SIG_ECDSA) {
         mbedtls_ecp_keypair *kp = mbedtls_pk_ec(key->pk);
-        mbedtls_ecp_group *grp = shared_group_get(key->env, kp->grp.id);
+        mbedtls_ecp_group *grp = shared_group_get(key->shared, kp->grp.id);
         if (grp != NULL)
             rc = ecdsa_verify_der(grp, &kp->Q, hash, hash_len, sig, sig_len);
         else
@@ -952,7 +954,7 @@ static int mb_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
         k->be = &crypto_backend_mbedtls_table;
     if (k == NULL)
         return CRYPTO_ERR_NOMEM;
-    k->env = env;
+    k->shared = env->crypto_shared;
     mbedtls_pk_init(&k->pk);
     if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quince_reader_left(&info.spki)) != 0) {
         mb_pubkey_free(env, k);
