@@ -72,6 +72,7 @@ static void usage(FILE *f)
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--pcap F] [--timeout S] [--no-gso] [--verify-client CA] [--early-data]\n"
         "                     [--verbose] [--help] [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "                     [--reset-key-file F]\n"
         "[--test-no-connect-protocol]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
@@ -120,6 +121,8 @@ static void usage(FILE *f)
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
+        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
+    fprintf(f,
         "  --timeout S          exit after S seconds (default: never)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
@@ -468,7 +471,7 @@ int main(int argc, char **argv)
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL,
-               *pcap = NULL;
+               *pcap = NULL, *reset_key_file = NULL;
     bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
@@ -525,6 +528,8 @@ int main(int argc, char **argv)
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--reset-key-file", &v)) /* issue 10 */
+            reset_key_file = v;
         else if (app_opt_value(&args, "--pcap", &v))
             pcap = v;
         else if (app_opt(&args, "--no-gso"))
@@ -592,6 +597,13 @@ int main(int argc, char **argv)
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
     cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
+    /* RFC 9000 §10.3.2: resets that a restarted server still makes right. */
+    if (reset_key_file != NULL &&
+        io_reset_key_from_file(reset_key_file, cfg.bind.quic.reset_key) != IO_OK) {
+        fprintf(stderr, "quince-server: --reset-key-file %s: cannot read or create it\n",
+                reset_key_file);
+        return 1;
+    }
     /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
     crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
     if (tickets == NULL) {
@@ -707,6 +719,10 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int sig = io_server_run(s->srv);
+    /* RFC 9114 §5.2: GOAWAY, WebTransport sessions closed, CONNECTION_CLOSE,
+     * then the closing periods (at most 2 s; a second signal cuts it short). */
+    if (sig >= 0)
+        io_server_shutdown(s->srv, 0, "server shutting down", 2000);
     const quic_endpoint_stats *es =
         quic_endpoint_get_stats(bind_server_endpoint(io_server_bind(s->srv)));
     const char *why = sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped";

@@ -155,3 +155,43 @@ QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s)
 {
     return s != NULL ? s->ep : NULL;
 }
+
+/* RFC 9114 §5.2 */
+QUINCE_API void bind_server_shutdown(bind_server *s, uint32_t wt_code, const char *reason,
+                                     uint64_t now)
+{
+    if (s == NULL)
+        return;
+    s->now = now;
+    for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
+        bc->now = now;
+        if (quic_conn_is_closed(bc->qc) || !bc->started)
+            continue;
+        if (bc->wt != NULL)
+            wt_endpoint_close_all(bc->wt, wt_code, reason);
+        if (bc->h3 != NULL)
+            h3_conn_shutdown(bc->h3);
+        bind_conn_drain(bc, now);
+    }
+}
+
+QUINCE_API bool bind_server_is_quiet(const bind_server *s)
+{
+    for (const bind_conn *bc = s != NULL ? s->conns : NULL; bc != NULL; bc = bc->next)
+        if (!quic_conn_is_idle(bc->qc))
+            return false;
+    return true;
+}
+
+QUINCE_API void bind_server_close_all(bind_server *s, uint64_t app_code, const char *reason,
+                                      uint64_t now)
+{
+    if (s == NULL)
+        return;
+    s->now = now;
+    /* Closing frees nothing now (the endpoint does after the closing period). */
+    for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
+        bc->now = now;
+        bind_conn_close(bc, app_code, reason);
+    }
+}

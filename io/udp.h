@@ -117,6 +117,13 @@ QUINCE_API int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_con
 QUINCE_API void io_udp_close(io_udp *u);
 /* Turn GSO off (always) or back on (only where supported); returns the new state. */
 QUINCE_API bool io_udp_set_gso(io_udp *u, bool on);
+/* RFC 9000 §14: the largest UDP payload that leaves this host unfragmented:
+ * toward peer, the route's MTU (IP_MTU / IPV6_MTU of a socket connected to it);
+ * on the interface that owns local, that interface's MTU (SIOCGIFMTU); less
+ * the IP and UDP headers. 0 when the kernel does not say (a wildcard local
+ * address, an unreachable peer). */
+QUINCE_API size_t io_udp_path_payload(const io_addr *peer);
+QUINCE_API size_t io_udp_local_payload(const io_addr *local);
 
 /*
  * Receive up to n datagrams without blocking. Returns the number received

@@ -467,6 +467,26 @@ static void test_errors(void **state)
     assert_int_equal(io_udp_recv(&a, &r, 1), IO_ERR_ARG);
 }
 
+/* RFC 9000 §14: the MTU io/ reads from the kernel, as a UDP payload size. */
+static void test_path_payload(void **state)
+{
+    (void)state;
+    io_addr lo, any, lo6;
+    assert_int_equal(io_addr_parse(&lo, "127.0.0.1:4433"), IO_OK);
+    assert_int_equal(io_addr_parse(&any, "0.0.0.0:4433"), IO_OK);
+    size_t path = io_udp_path_payload(&lo), local = io_udp_local_payload(&lo);
+    /* Both ways of asking name the loopback interface: its MTU less 28 bytes
+     * (a route's MTU is at most 65535, IP's limit, below lo's 65536). */
+    assert_true(path >= 1200);
+    assert_true(path <= local && local - path <= 1);
+    assert_int_equal(io_udp_local_payload(&any), 0); /* a wildcard names no interface */
+    if (io_addr_parse(&lo6, "[::1]:4433") == IO_OK && io_udp_path_payload(&lo6) > 0)
+        assert_int_equal(io_udp_path_payload(&lo6), local - 20); /* IPv6 headers: 48 */
+    io_addr none;
+    memset(&none, 0, sizeof(none));
+    assert_int_equal(io_udp_path_payload(&none), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ecn, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_gso, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_errors, setup_alarm, teardown_alarm),
+        cmocka_unit_test(test_path_payload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
