@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -66,6 +67,23 @@ static void pair_free(pair *p)
     wp_free(&p->s);
     test_env_check_leaks(&p->te);
     test_free(p);
+}
+
+/* With WT_RECORD_CORPUS=dir, save the client's flight as a fuzz_wt_server seed
+ * (that server speaks every dialect with the default windows). */
+static void record(const wp_ep *c, const char *name)
+{
+    const char *dir = getenv("WT_RECORD_CORPUS");
+    if (dir == NULL)
+        return;
+    static uint8_t buf[65536];
+    size_t n = wp_flight(c, buf, sizeof(buf));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(buf, 1, n, fp), n);
+    fclose(fp);
 }
 
 static bool fc_on(wt_session *s)
@@ -183,6 +201,9 @@ static void test_data_blocks_and_resumes(void **state)
         for (size_t k = 0; k + wl <= n && !found; k++)
             found = memcmp(flight + k, want, wl) == 0;
         assert_true(found);
+        char name[32];
+        snprintf(name, sizeof(name), "flow_blocked_%02d", (int)fc_dialects[i]);
+        record(&p->c, name);
         pair_free(p);
     }
 }
@@ -252,6 +273,9 @@ static void test_streams_block_and_resume(void **state)
             wp_pump(&p->c, &p->s);
             assert_int_equal(wp_rx_for(&p->s, id2)->len, 2);
         }
+        char name[32];
+        snprintf(name, sizeof(name), "flow_streams_%02d", (int)fc_dialects[i]);
+        record(&p->c, name);
         pair_free(p);
     }
 }
