@@ -778,6 +778,23 @@ static h3_field mkfield(const char *name, const char *value)
 
 /* The newest dialect both sides offer decides the token and headers
  * (draft-02 §3.3 and §6, -07 §3.2, -16 §3.2). */
+/* The session limit a client keeps to: -07 §3.1 and -13/-14 §5.2, the
+ * server's version setting value; -13..-16 §5.1 without flow control, one
+ * session at a time. SIZE_MAX: none (draft-02, -15/-16 with flow control). */
+static size_t client_session_limit(const wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    const h3_settings *peer = h3_conn_peer_settings(s->ep->h3);
+    size_t lim = SIZE_MAX;
+    uint64_t v;
+    if (di->value_is_max_sessions && peer != NULL && h3_settings_get(peer, di->setting, &v) &&
+        v < lim)
+        lim = (size_t)v;
+    if (di->has_flow_control && !s->fc && lim > 1)
+        lim = 1;
+    return lim;
+}
+
 static int client_send(wt_session *s)
 {
     wt_endpoint *ep = s->ep;
@@ -785,6 +802,12 @@ static int client_send(wt_session *s)
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     if (di == NULL)
         return WT_ERR_STATE;
+    session_fc_setup(s);
+    size_t others = 0;
+    for (const wt_session *o = ep->sessions; o != NULL; o = o->next)
+        others += o != s && (o->state == WT_SS_CONNECTING || o->state == WT_SS_OPEN);
+    if (others >= client_session_limit(s))
+        return WT_ERR_LIMIT;
     h3_field f[8] = {
         mkfield(":method", "CONNECT"), mkfield(":protocol", di->token),
         mkfield(":scheme", "https"),   mkfield(":authority", s->authority),
@@ -820,7 +843,6 @@ static int client_send(wt_session *s)
         return rc == H3_ERR_NOMEM ? WT_ERR_NOMEM : WT_ERR_H3;
     s->id = id;
     s->state = WT_SS_CONNECTING;
-    session_fc_setup(s);
     return WT_OK;
 }
 

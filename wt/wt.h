@@ -241,7 +241,10 @@ QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
 
 /* Client: open a session (draft-02 §3.3). Sent at once if the server's
- * SETTINGS allow it, otherwise queued until they arrive. origin may be NULL
+ * SETTINGS allow it, otherwise queued until they arrive. WT_ERR_LIMIT (or, for
+ * a queued one, on_session_rejected with status 0) beyond the server's session
+ * limit (-07 §3.1 and -13/-14 §5.2: its version setting's value) or, in -13..-16
+ * without flow control, beyond one session (§5.1). origin may be NULL
  * (no Origin header: allowed from -07 on for clients that are not browsers). */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out);

@@ -212,23 +212,40 @@ static void test_second_session_without_flow_control(void)
     sc.dialects = WT_DIALECT_BIT(cur);
     sc.fc_max_data = sc.fc_max_streams_bidi = sc.fc_max_streams_uni = 0;
     fixture *f = fx_new(NULL, &sc, false);
-    char sd[256];
-    wt_endpoint_describe_peer_settings(f->c.wt, sd, sizeof(sd));
     wt_session *s[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/x", "https://h", &s[i]), WT_OK);
     wp_pump(&f->c, &f->s);
+    /* §5.1 "clients MUST NOT attempt to establish more than one": our client
+     * sends the first and reports the second rejected (status 0) unsent. */
     assert_int_equal(f->c.app.ready, 1);
     assert_true(wt_session_is_ready(s[0]));
-    uint64_t code = 0;
-    assert_true(wp_sent_reset(&f->s, 4, &code));
-    assert_int_equal(code, H3_REQUEST_REJECTED);
     assert_int_equal(f->c.app.rejected, 1);
+    assert_int_equal(f->c.app.last_status, 0);
+    assert_int_equal(f->s.app.requests, 1);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/y", "https://h", NULL), WT_ERR_LIMIT);
+    /* A client that does not keep to it: its second CONNECT (sent with h3
+     * directly) is reset with H3_REQUEST_REJECTED (§5.2) and logged. */
+    h3_field req[] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7},
+        {(const uint8_t *)":protocol", 9, (const uint8_t *)cur_info()->token,
+         strlen(cur_info()->token)},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)"h", 1},
+        {(const uint8_t *)":path", 5, (const uint8_t *)"/x", 2},
+    };
+    uint64_t id;
+    assert_int_equal(h3_conn_submit_request(f->c.h3, req, 5, false, &id), H3_OK);
+    wp_pump(&f->c, &f->s);
+    uint64_t code = 0;
+    assert_true(wp_sent_reset(&f->s, id, &code));
+    assert_int_equal(code, H3_REQUEST_REJECTED);
     assert_int_equal(f->s.app.refused, 1);
     assert_int_equal(f->s.app.refused_status, 0);
     assert_non_null(strstr(f->s.app.refused_why, "a second session without flow control"));
     assert_int_equal(wt_endpoint_session_count(f->s.wt), 1);
     /* The server declared no flow control: WT_MAX_SESSIONS 1, no WT_INITIAL_*. */
+    char sd[256];
     wt_endpoint_describe_peer_settings(f->c.wt, sd, sizeof(sd));
     assert_string_equal(sd, cur == WT_DRAFT_13 || cur == WT_DRAFT_14
                                 ? "0x8=1, 0x33=1, 0x14e9cd29=1"
@@ -259,10 +276,17 @@ static void test_several_sessions(void **state)
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->c.app.ready, 3);
     assert_int_equal(f->s.app.requests, 3);
-    /* The fourth is refused before any processing (draft-02 §3.4). */
     uint64_t code = 0;
-    assert_true(wp_sent_reset(&f->s, 12, &code));
-    assert_int_equal(code, H3_REQUEST_REJECTED);
+    if (cur_info()->value_is_max_sessions) {
+        /* -07 §3.1, -13/-14 §5.2: the client keeps to the server's limit (3):
+         * the fourth is never sent. */
+        assert_false(wp_sent_reset(&f->s, 12, &code));
+    } else {
+        /* No limit on the wire: the server refuses the fourth before any
+         * processing (draft-02 §3.4, -16 §5.2). */
+        assert_true(wp_sent_reset(&f->s, 12, &code));
+        assert_int_equal(code, H3_REQUEST_REJECTED);
+    }
     assert_int_equal(f->c.app.rejected, 1);
     assert_int_equal(f->c.app.last_status, 0);
     for (int i = 0; i < 3; i++) {
