@@ -27,6 +27,7 @@ typedef struct pair {
     wp_ep c, s;
     wt_session *cs; /* the client's session */
     wt_session *ss; /* the server's */
+    uint64_t sid;   /* its ID (the session may be gone when it is needed) */
 } pair;
 
 static void mkcfg(wt_config *c, bool server, wt_dialect d, const fc_cfg *fc)
@@ -58,6 +59,7 @@ static pair *pair_new(wt_dialect d, const fc_cfg *cfc, const fc_cfg *sfc, bool e
     wp_pump(&p->c, &p->s);
     assert_true(wt_session_is_ready(p->cs));
     p->ss = p->s.app.last_session;
+    p->sid = wt_session_id(p->cs);
     return p;
 }
 
@@ -287,8 +289,7 @@ static void raw_capsule(pair *p, uint64_t type, uint64_t value)
     quince_writer w = quince_writer_init(buf, sizeof(buf));
     assert_true(h3_capsule_put_header(&w, type, quince_varint_len(value)) &&
                 quince_put_varint(&w, value));
-    assert_int_equal(
-        h3_conn_send_data(p->c.h3, wt_session_id(p->cs), buf, (size_t)(w.p - buf), false), H3_OK);
+    assert_int_equal(h3_conn_send_data(p->c.h3, p->sid, buf, (size_t)(w.p - buf), false), H3_OK);
     wp_pump(&p->c, &p->s);
 }
 
@@ -297,12 +298,12 @@ static void expect_end(pair *p, bool ended, uint64_t want)
 {
     uint64_t code = 0;
     if (ended) {
-        assert_true(wp_sent_reset(&p->s, wt_session_id(p->cs), &code));
+        assert_true(wp_sent_reset(&p->s, p->sid, &code));
         assert_int_equal(code, want);
         assert_int_equal(p->s.app.closed, 1);
         assert_int_equal(p->c.app.closed, 1);
     } else {
-        assert_false(wp_sent_reset(&p->s, wt_session_id(p->cs), &code));
+        assert_false(wp_sent_reset(&p->s, p->sid, &code));
         assert_int_equal(p->s.app.closed, 0);
         assert_true(wt_session_is_ready(p->cs));
     }
@@ -377,9 +378,9 @@ static void test_data_over_limit(void **state)
         for (int over = 0; over < 2; over++) {
             pair *p = pair_new(fc_dialects[i], &FC_DEFAULT, &small, false);
             uint64_t id;
-            assert_int_equal(h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT,
-                                                     wt_session_id(p->cs), &id),
-                             H3_OK);
+            assert_int_equal(
+                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
+                H3_OK);
             static const uint8_t b[101] = {0};
             /* 100 bytes fit exactly; 101 do not. */
             assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, 100 + (size_t)over, false), H3_OK);
@@ -413,7 +414,7 @@ static void test_streams_over_limit(void **state)
                 assert_int_equal(h3_conn_open_ext_stream(p->c.h3, bidi,
                                                          bidi ? H3_FRAME_WEBTRANSPORT_STREAM
                                                               : H3_STREAM_WEBTRANSPORT,
-                                                         wt_session_id(p->cs), &id),
+                                                         p->sid, &id),
                                  H3_OK);
                 assert_int_equal(h3_conn_write_raw(p->c.h3, id, (const uint8_t *)"x", 1, false),
                                  H3_OK);
