@@ -74,6 +74,13 @@ static int tp_send_datagram(void *user, const uint8_t *data, size_t len)
     return quic_conn_send_datagram(bc->qc, data, len) == QUIC_OK ? 0 : -1;
 }
 
+/* RFC 9001 §4.6.1, RFC 8470 §5.2: h3 and wt learn which requests came (or went) in 0-RTT. */
+static bool tp_stream_early(void *user, uint64_t stream_id)
+{
+    bind_conn *bc = user;
+    return quic_stream_early(bc->qc, stream_id);
+}
+
 /* RFC 9114 §8: connection errors close QUIC with the HTTP/3 code. */
 static void tp_close(void *user, uint64_t h3_code, const char *reason)
 {
@@ -103,7 +110,8 @@ static int build_layers(bind_conn *bc)
                        .stop_sending = tp_stop_sending,
                        .send_datagram = tp_send_datagram,
                        .close = tp_close,
-                       .reset_stream_at = tp_reset_stream_at};
+                       .reset_stream_at = tp_reset_stream_at,
+                       .stream_early = tp_stream_early};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
