@@ -78,6 +78,8 @@ static int tp_send_datagram(void *user, const uint8_t *data, size_t len)
 static bool tp_stream_early(void *user, uint64_t stream_id)
 {
     bind_conn *bc = user;
+    if (stream_id == bc->rx_stream)
+        return bc->rx_early;
     return quic_stream_early(bc->qc, stream_id);
 }
 
@@ -163,6 +165,7 @@ bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_s
     bc->server = server;
     bc->qc = qc;
     bc->now = now;
+    bc->rx_stream = UINT64_MAX;
     quic_conn_set_user(qc, bc);
     bc->user = cfg->cb.user;
     /* No events until the application has its user pointer and the layers exist
@@ -274,13 +277,18 @@ static void drain_stream(bind_conn *bc, uint64_t stream_id)
 {
     for (;;) {
         bool fin = false;
+        /* A read that ends both halves lets QUIC forget the stream: ask first. */
+        bool early = quic_stream_early(bc->qc, stream_id);
         int64_t n = quic_stream_read(bc->qc, stream_id, bc->buf, sizeof(bc->buf), &fin);
         if (n < 0)
             return; /* reset (the RESET event reports it) or already forgotten */
         if (n == 0 && !fin)
             return;
         bc->stats.bytes_in += (uint64_t)n;
+        bc->rx_stream = stream_id;
+        bc->rx_early = early;
         int rc = h3_conn_on_stream_data(bc->h3, stream_id, bc->buf, (size_t)n, fin);
+        bc->rx_stream = UINT64_MAX;
         if (rc == H3_ERR_CLOSED || rc == H3_ERR_NOMEM || fin)
             return;
     }
