@@ -83,6 +83,13 @@ static bool tp_stream_early(void *user, uint64_t stream_id)
     return quic_stream_early(bc->qc, stream_id);
 }
 
+/* RFC 9001 §4.6.1: a client's writes go in 0-RTT now (h3 keeps unsafe requests out). */
+static bool tp_early_now(void *user)
+{
+    bind_conn *bc = user;
+    return quic_conn_early_data_ready(bc->qc);
+}
+
 /* RFC 9114 §8: connection errors close QUIC with the HTTP/3 code. */
 static void tp_close(void *user, uint64_t h3_code, const char *reason)
 {
@@ -113,7 +120,8 @@ static int build_layers(bind_conn *bc)
                        .send_datagram = tp_send_datagram,
                        .close = tp_close,
                        .reset_stream_at = tp_reset_stream_at,
-                       .stream_early = tp_stream_early};
+                       .stream_early = tp_stream_early,
+                       .early_now = tp_early_now};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);

@@ -499,6 +499,19 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
+/* RFC 9110 §9.2.1: GET, HEAD, OPTIONS and TRACE are the safe methods. */
+bool h3_method_is_safe(const h3_field *m)
+{
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
+    if (m == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+        if (m->value_len == strlen(safe[i]) && memcmp(m->value, safe[i], m->value_len) == 0)
+            return true;
+    return false;
+}
+
+/* RFC 9114 §4.1, §10.9 */
 QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
                                       uint64_t *stream_id)
 {
@@ -521,6 +534,10 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
         if (field_is(&fields[i], ":method")) {
             is_head = fields[i].value_len == 4 && memcmp(fields[i].value, "HEAD", 4) == 0;
             is_connect = fields[i].value_len == 7 && memcmp(fields[i].value, "CONNECT", 7) == 0;
+            /* RFC 9114 §10.9, RFC 8470 §2: only safe requests go in early data. */
+            if (!h3_method_is_safe(&fields[i]) && conn->tp.early_now != NULL &&
+                conn->tp.early_now(conn->tp.user))
+                return H3_ERR_EARLY;
         }
     }
     uint64_t id;

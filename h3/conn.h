@@ -109,6 +109,8 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s);
 int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason);
 /* A stream error: reset + stop sending, report it, abandon the receive side. */
 void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
+/* RFC 9110 §9.2.1: the :method field (NULL: none) names a safe method. */
+bool h3_method_is_safe(const h3_field *method);
 /* RFC 8470 §5.2: answer 425 (Too Early), stop the request, drop what else comes. */
 int h3_conn_refuse(h3_conn *conn, h3_stream *s);
 /* Write to a stream through its buffer. */

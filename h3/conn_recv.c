@@ -62,18 +62,6 @@ static int ext_deliver(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t 
 
 /* ---- QPACK field sections ---- */
 
-/* RFC 9110 §9.2.1: GET, HEAD, OPTIONS and TRACE are the safe methods. */
-static bool method_is_safe(const h3_field *m)
-{
-    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
-    if (m == NULL)
-        return false;
-    for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
-        if (m->value_len == strlen(safe[i]) && memcmp(m->value, safe[i], m->value_len) == 0)
-            return true;
-    return false;
-}
-
 /* RFC 9114 §4.1, §4.2.2, §4.3; called by the QPACK decoder once a section is decoded. */
 int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields, size_t count)
 {
@@ -134,7 +122,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields
     /* RFC 9114 §10.9, RFC 8470 §5.2: an unsafe request that a replay could bring
      * again is answered 425 before the application sees it. */
     if (!trailers && conn->cfg.is_server && s->early && conn->cfg.refuse_unsafe_early &&
-        !method_is_safe(info.method)) {
+        !h3_method_is_safe(info.method)) {
         if (h3_conn_refuse(conn, s) == H3_OK && conn->env->log != NULL) {
             char line[160];
             int ml = info.method != NULL && info.method->value_len < 32

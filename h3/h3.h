@@ -70,6 +70,7 @@ enum {
     H3_ERR_LIMIT = -7,     /* a bound: ours, or the peer's MAX_FIELD_SECTION_SIZE */
     H3_ERR_DATAGRAM = -8,  /* HTTP Datagrams not negotiated */
     H3_ERR_TRANSPORT = -9, /* a transport callback failed */
+    H3_ERR_EARLY = -10,    /* client: an unsafe request would go in early data (0-RTT) */
 };
 
 /*
@@ -95,6 +96,10 @@ typedef struct h3_transport {
      * in early data (0-RTT): on a server, received ones (a replay could bring
      * them again); on a client, sent ones (quic_stream_early). NULL: never. */
     bool (*stream_early)(void *user, uint64_t stream_id);
+    /* Optional, client (RFC 9001 §4.6.1): what is written now goes in early data
+     * (quic_conn_early_data_ready). While it says so, h3_conn_submit_request
+     * refuses requests whose method is not safe (RFC 9114 §10.9). NULL: never. */
+    bool (*early_now)(void *user);
 } h3_transport;
 
 /*
@@ -205,7 +210,10 @@ QUINCE_API int h3_conn_on_datagram(h3_conn *conn, const uint8_t *data, size_t le
 QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
 
 /* ---- Messages ---- */
-/* Client: open a request stream and send HEADERS (end: FIN right after). */
+/* Client: open a request stream and send HEADERS (end: FIN right after).
+ * H3_ERR_EARLY when the method is not safe (RFC 9110 §9.2.1: only GET, HEAD,
+ * OPTIONS and TRACE are) and the transport says it would go in early data:
+ * send it once the handshake is complete (RFC 9114 §10.9, RFC 8470). */
 QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
                                       uint64_t *stream_id);
 /* Server: HEADERS on a request stream (interim 1xx responses may come first). */

@@ -953,6 +953,35 @@ static void test_early_blocked(void **state)
     teardown_pair();
 }
 
+/* RFC 9114 §10.9: while the client's writes go in early data, h3 sends only safe requests
+ * (H3_ERR_EARLY for the others, nothing written); after the handshake, all. */
+static void test_early_client_sends_safe_only(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    C.early_now = true;
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, post_req);
+    uint64_t id = UINT64_MAX;
+    size_t nout = C.nout;
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_EARLY);
+    assert_int_equal(C.nout, nout); /* no stream was opened */
+    const char *const del[] = {":method", "DELETE", ":scheme", "https", ":authority", "a.example",
+                               ":path", "/x", NULL};
+    n = hx_fields(f, 8, del);
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_EARLY);
+    const char *const opt[] = {":method", "OPTIONS", ":scheme", "https", ":authority",
+                               "a.example", ":path", "*", NULL};
+    n = hx_fields(f, 8, opt);
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_OK);
+    submit(&C, get_req, true);
+    C.early_now = false;
+    submit(&C, post_req, true);
+    hx_pump(&C, &S, 0);
+    teardown_pair();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -980,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_early_unsafe_complete_and_late),
         cmocka_unit_test(test_early_application),
         cmocka_unit_test(test_early_blocked),
+        cmocka_unit_test(test_early_client_sends_safe_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
