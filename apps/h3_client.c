@@ -125,6 +125,13 @@ static void on_conn_error(void *user, uint64_t code, const char *reason)
     (void)reason;
 }
 
+/* RFC 9114 §5.2: the server is going away; requests below id go on. */
+static void on_goaway(void *user, uint64_t id)
+{
+    (void)user;
+    fprintf(stderr, "quince-client: GOAWAY %llu from the server\n", (unsigned long long)id);
+}
+
 h3cli *h3cli_new(const char *authority, bool verbose)
 {
     h3cli *c = calloc(1, sizeof(*c));
@@ -147,6 +154,7 @@ void h3cli_config(bind_config *cfg)
                                .on_data = on_data,
                                .on_end = on_end,
                                .on_stream_reset = on_stream_reset,
+                               .on_goaway = on_goaway,
                                .on_conn_error = on_conn_error};
 }
 

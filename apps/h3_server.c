@@ -265,6 +265,14 @@ void h3srv_conn_free(h3srv_conn *c)
             "qpack-inserts-sent %llu key-updates %llu\n",
             (unsigned long long)c->requests, (unsigned long long)in, (unsigned long long)out,
             (unsigned long long)quic_conn_get_stats(bind_conn_quic(c->bc))->key_updates);
+    const quic_conn_stats *qs = quic_conn_get_stats(bind_conn_quic(c->bc));
+    fprintf(stderr,
+            "quince-server: paths: pmtu %llu (probes %llu, lost %llu, black holes %llu); "
+            "migrations %llu, path challenges %llu, paths validated %llu\n",
+            (unsigned long long)qs->pmtu, (unsigned long long)qs->pmtu_probes_sent,
+            (unsigned long long)qs->pmtu_probes_lost, (unsigned long long)qs->pmtu_black_holes,
+            (unsigned long long)qs->migrations, (unsigned long long)qs->path_challenges_sent,
+            (unsigned long long)qs->paths_validated);
     while (c->resps != NULL)
         resp_free(c, c->resps);
     free(c);

@@ -48,6 +48,7 @@ typedef struct client {
     bool progress_shown;
     char target[300]; /* host:port, for messages */
     bool handshake_done, closing, failed, want_key_update, key_update_done;
+    bool want_migrate, migrated; /* --migrate (issue 10) */
     bool verbose;
 } client;
 
@@ -58,7 +59,7 @@ static void usage(FILE *f)
         "usage: quince-client [--alpn A] [--insecure|--ca F] [-o|--output DIR] [--keylog F]\n"
         "                     [--qlog-dir D] [--pcap F] [--chacha20] [--key-update] [--timeout S]\n"
         "                     [--handshake-timeout S] [--no-gso] [--cert F --key F]\n"
-        "                     [--session-file F] [--token-file F] [--verbose] [--help]\n"
+        "                     [--session-file F] [--token-file F] [--migrate] [--verbose] [--help]\n"
         "                     [--version] URL...\n"
         "       quince-client --webtransport URL [--cert-hash HEX] [--keylog F] [--qlog-dir D]\n"
         "                     [--pcap F] [--timeout S] [--verbose]\n"
@@ -75,7 +76,8 @@ static void usage(FILE *f)
         "  --session-file: resume the TLS session stored in F (if any), sending the first\n"
         "  GET in 0-RTT when it allows; store new sessions there\n"
         "  --token-file: present the server's NEW_TOKEN token kept in F (no Retry round\n"
-        "  trip); keep the next one there\n");
+        "  trip); keep the next one there\n"
+        "  --migrate: move to a new local port after 1 MB of responses (RFC 9000 §9.2)\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -293,6 +295,17 @@ static bool step(client *c, uint64_t now)
         if (c->verbose)
             fprintf(stderr, "quince-client: key update initiated\n");
     }
+    /* RFC 9000 §9.2: a new local port once 1 MB of responses arrived. */
+    if (c->want_migrate && !c->migrated && c->handshake_done && !c->closing &&
+        body_bytes(c) >= 1000000) {
+        c->migrated = true;
+        int rc = io_client_migrate(c->client);
+        if (rc != IO_OK)
+            app_set_failure("--migrate: %s", io_strerror(rc));
+        else if (c->verbose)
+            fprintf(stderr, "quince-client: migrated to port %u\n",
+                    (unsigned)io_addr_port(&io_client_socket(c->client)->local));
+    }
     if (!c->closing && c->ndone == c->ndl) {
         c->done_at = now;
         quic_conn_close(c->conn, 0, "done", now);
@@ -366,6 +379,8 @@ int main(int argc, char **argv)
             chacha = true;
         else if (app_opt(&args, "--key-update"))
             c->want_key_update = true;
+        else if (app_opt(&args, "--migrate"))
+            c->want_migrate = true;
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
         else if (app_opt(&args, "--verbose|-v"))
@@ -570,6 +585,17 @@ int main(int argc, char **argv)
     } else if (turn > 1) {
         app_set_failure("interrupted by signal %d", turn);
         c->failed = true;
+        /* RFC 9000 §10.2: tell the server, then wait out the closing period
+         * (at most 1 s; a second signal ends it at once). */
+        if (!quic_conn_is_closed(c->conn)) {
+            quic_conn_close(c->conn, c->h3 != NULL ? H3_NO_ERROR : 0, "client interrupted",
+                            io_now_us());
+            io_client_kick(c->client);
+            uint64_t end = io_now_us() + 1000000;
+            while (!quic_conn_is_closed(c->conn) && io_now_us() < end &&
+                   io_loop_run_once(loop, 10) == 1) {
+            }
+        }
     }
     bool report = app_failure() == NULL || c->verbose;
 
@@ -616,6 +642,13 @@ int main(int argc, char **argv)
                 (unsigned long long)st->packets_sent, (unsigned long long)st->packets_received,
                 (unsigned long long)st->packets_lost, (unsigned long long)st->key_updates);
     }
+    if (report) /* a failure stays one line (tests/apps/test_failures.py) */
+        fprintf(stderr,
+                "quince-client: pmtu %llu (probes %llu, lost %llu, black holes %llu); migrations "
+                "%llu, paths validated %llu\n",
+                (unsigned long long)st->pmtu, (unsigned long long)st->pmtu_probes_sent,
+                (unsigned long long)st->pmtu_probes_lost, (unsigned long long)st->pmtu_black_holes,
+                (unsigned long long)st->migrations, (unsigned long long)st->paths_validated);
     if (c->want_key_update && !c->key_update_done) {
         app_set_failure("the key update could not be initiated");
         c->failed = true;

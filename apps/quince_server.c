@@ -70,8 +70,10 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--pcap F] [--timeout S] [--no-gso] [--verify-client CA] [--early-data]\n"
-        "                     [--verbose] [--help] [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "                     [--pcap F] [--timeout S] [--idle-timeout S] [--max-connections N]\n"
+        "                     [--no-gso] [--verify-client CA] [--early-data] [--verbose] [--help]\n"
+        "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "                     [--reset-key-file F]\n"
         "[--test-no-connect-protocol]\n"
         "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
         "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
@@ -133,7 +135,13 @@ static void usage(FILE *f)
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
+        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
+    fprintf(
+        f,
         "  --timeout S          exit after S seconds (default: never)\n"
+        "  --idle-timeout S     QUIC idle timeout (RFC 9000 §10.1) of every connection\n"
+        "  --max-connections N  connections at once (default 1024); past it new clients are\n"
+        "                       refused with CONNECTION_REFUSED (RFC 9000 §5.2.2)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
         "  --help, -h           this text\n"
@@ -480,8 +488,8 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL,
-               *pcap = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL, *pcap = NULL,
+               *reset_key_file = NULL;
     bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
@@ -489,7 +497,7 @@ int main(int argc, char **argv)
     size_t norigins = 0;
     uint64_t max_half_open = 0, max_half_open_addr = 0, retry_threshold = 0, conn_memory = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
-    uint64_t timeout_us = 0;
+    uint64_t timeout_us = 0, idle_us = 0, max_conns = 0;
     static server srv;
     server *s = &srv;
 
@@ -547,6 +555,8 @@ int main(int argc, char **argv)
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--reset-key-file", &v)) /* issue 10 */
+            reset_key_file = v;
         else if (app_opt_value(&args, "--pcap", &v))
             pcap = v;
         else if (app_opt(&args, "--no-gso"))
@@ -554,6 +564,10 @@ int main(int argc, char **argv)
         else if (app_opt(&args, "--verbose|-v"))
             s->verbose = true;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_opt_seconds(&args, "--idle-timeout", &idle_us))
+            continue;
+        else if (app_opt_uint(&args, "--max-connections", 1, 10000000, &max_conns))
             continue;
         else
             return app_args_unknown(&args);
@@ -586,8 +600,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < 2 && cert_file != NULL; k++) {
         const char *f = k == 0 ? cert_file : key_file;
         if (access(f, R_OK) != 0) {
-            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key", f,
-                    strerror(errno));
+            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key",
+                    f, strerror(errno));
             return 1;
         }
     }
@@ -618,6 +632,13 @@ int main(int argc, char **argv)
     cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
     cfg.bind.quic.max_conn_memory = (size_t)conn_memory;
     cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
+    /* RFC 9000 §10.3.2: resets that a restarted server still makes right. */
+    if (reset_key_file != NULL &&
+        io_reset_key_from_file(reset_key_file, cfg.bind.quic.reset_key) != IO_OK) {
+        fprintf(stderr, "quince-server: --reset-key-file %s: cannot read or create it\n",
+                reset_key_file);
+        return 1;
+    }
     /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
     crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
     if (tickets == NULL) {
@@ -640,6 +661,10 @@ int main(int argc, char **argv)
         s->verify_client = true;
     }
     cfg.bind.quic.qlog = qlog;
+    if (idle_us > 0)
+        cfg.bind.quic.max_idle_timeout_ms = idle_us / 1000;
+    if (max_conns > 0)
+        cfg.bind.quic.max_connections = (size_t)max_conns;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;
     if (s->h3)
@@ -662,7 +687,8 @@ int main(int argc, char **argv)
         int e = errno;
         char where[200];
         if (nlisten > 0)
-            snprintf(where, sizeof(where), "%s%s", listen[0], nlisten > 1 ? " (or another --listen)" : "");
+            snprintf(where, sizeof(where), "%s%s", listen[0],
+                     nlisten > 1 ? " (or another --listen)" : "");
         else
             snprintf(where, sizeof(where), "127.0.0.1:%u", port);
         if (rc == IO_ERR_CERT)
@@ -686,8 +712,10 @@ int main(int argc, char **argv)
                     "ADDR:PORT); ports below 1024 need privileges\n",
                     where, strerror(e));
         else if (rc == IO_ERR_ADDR || rc == IO_ERR_ARG)
-            fprintf(stderr, "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
-                            "or [::1]:4433\n", where);
+            fprintf(stderr,
+                    "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
+                    "or [::1]:4433\n",
+                    where);
         else
             fprintf(stderr, "quince-server: cannot start: %s (%s)\n", io_strerror(rc), strerror(e));
         if (client_store != NULL)
@@ -733,6 +761,10 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int sig = io_server_run(s->srv);
+    /* RFC 9114 §5.2: GOAWAY, WebTransport sessions closed, CONNECTION_CLOSE,
+     * then the closing periods (at most 2 s; a second signal cuts it short). */
+    if (sig >= 0)
+        io_server_shutdown(s->srv, 0, "server shutting down", 2000);
     const quic_endpoint_stats *es =
         quic_endpoint_get_stats(bind_server_endpoint(io_server_bind(s->srv)));
     const char *why = sig > 0 ? "signal" : sig < 0 ? io_strerror(sig) : "stopped";

@@ -144,6 +144,21 @@ QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s);
 /* Drains the connections whose timers fired; frees those whose closing period ended. */
 QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now);
 QUINCE_API size_t bind_server_conn_count(const bind_server *s);
+/*
+ * A graceful shutdown (RFC 9114 §5.2), in three steps driven by the caller:
+ *   bind_server_shutdown: GOAWAY on every connection, and each open
+ *       WebTransport session closed with its capsule (wt_code, reason);
+ *   then, once bind_server_is_quiet (nothing unsent or unacknowledged on
+ *       any connection) or a grace period passed, bind_server_close_all:
+ *       CONNECTION_CLOSE (app_code, H3_NO_ERROR for a clean end);
+ *   then keep driving the server until bind_server_conn_count is 0 (each
+ *       closing period over) or a deadline.
+ */
+QUINCE_API void bind_server_shutdown(bind_server *s, uint32_t wt_code, const char *reason,
+                                     uint64_t now);
+QUINCE_API bool bind_server_is_quiet(const bind_server *s);
+QUINCE_API void bind_server_close_all(bind_server *s, uint64_t app_code, const char *reason,
+                                      uint64_t now);
 QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "crypto/backend.h"
 #include "crypto/tls.h"
+#include "fuzz_cert.h"
 #include "fuzz_env.h"
 #include "fuzz_tls_common.h"
 
@@ -26,29 +27,6 @@
 
 static const char *const g_alpn[] = {"h3", "hq-interop", NULL};
 static const uint8_t g_tp[] = {0x01, 0x02, 0x67, 0x10, 0x04, 0x04, 0x80, 0x10, 0x00, 0x00};
-static uint8_t *g_cert, *g_key_der;
-static size_t g_cert_len, g_key_len;
-static crypto_privkey *g_key;
-static const uint8_t *g_chain[1];
-static size_t g_chain_len[1];
-
-static bool init_once(void)
-{
-    if (g_key != NULL)
-        return true;
-    *fuzz_rng() = 0x5eed;
-    crypto_cert_params p = {.common_name = "localhost",
-                            .dns_name = "localhost",
-                            .not_before_unix = 1700000000,
-                            .not_after_unix = 1800000000};
-    if (crypto_cert_generate(fuzz_env(), &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len,
-                             &g_key) != 0)
-        return false;
-    g_chain[0] = g_cert;
-    g_chain_len[0] = g_cert_len;
-    return true;
-}
-
 static crypto_tls_config server_config(bool quic, const uint16_t *groups)
 {
     crypto_tls_config cfg = {
@@ -68,7 +46,7 @@ static crypto_tls_config server_config(bool quic, const uint16_t *groups)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!init_once() || size == 0)
+    if (!fuzz_cert_once() || size == 0)
         return 0;
     bool quic = (data[0] & 0x80) != 0;
     /* Bit 6: P-256 only, so that a client's X25519 key share gets a HelloRetryRequest. */
@@ -195,7 +173,7 @@ static void gen(const char *dir, const char *name, bool quic, bool hrr)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || !init_once())
+    if (argc != 2 || !fuzz_cert_once())
         return 2;
     gen(argv[1], "client_quic_full_null.bin", true, false);
     gen(argv[1], "client_tcp_full_null.bin", false, false);

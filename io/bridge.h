@@ -24,7 +24,7 @@
  * (the last may be shorter) are joined into one UDP GSO train.
  */
 
-/* The largest datagram the core builds (QUIC_OPT_MAX_UDP_PAYLOAD is 1452). */
+/* The largest datagram the core builds: the ceiling io/ gives PMTU discovery. */
 #define IO_TX_DGRAM_CAP 1500
 /* Entries per sendmmsg, and datagrams buffered per flush. */
 #define IO_TX_ENTRIES 64

@@ -162,6 +162,10 @@ int io_client_new(io_client **out, io_loop *loop, const char *url, const io_clie
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = false;
+    /* PMTU discovery's ceiling: the route's MTU where the kernel knows it. */
+    size_t mtu = bc.quic.max_udp_payload == 0 ? io_udp_path_payload(&c->peer) : 0;
+    if (mtu > 0)
+        bc.quic.max_udp_payload = (uint32_t)(mtu < IO_TX_DGRAM_CAP ? mtu : IO_TX_DGRAM_CAP);
     if (bc.quic.tls.server_name == NULL)
         bc.quic.tls.server_name = c->host;
     quic_addr local, remote;
@@ -257,4 +261,29 @@ int io_client_run(io_client *c)
         if (rc != 1)
             return rc;
     }
+}
+
+QUINCE_API int io_client_migrate(io_client *c)
+{
+    io_udp fresh;
+    fresh.fd = -1;
+    int rc = io_udp_open(&fresh, io_addr_family(&c->peer) == AF_INET6 ? "[::]:0" : "0.0.0.0:0",
+                         NULL);
+    if (rc != IO_OK)
+        return rc;
+    quic_addr local;
+    io_addr_to_quic(&fresh.local, &local);
+    if (quic_conn_migrate(bind_conn_quic(c->bc), &local, io_now_us()) != 0) {
+        io_udp_close(&fresh);
+        return IO_ERR_CONFIG;
+    }
+    /* What is queued for the old socket goes first; then the new one takes its place. */
+    io_tx_flush(c->tx);
+    io_loop_remove_socket(c->loop, &c->sock);
+    io_udp_close(&c->sock);
+    c->sock = fresh;
+    io_tx_init(c->tx, &c->sock);
+    rc = io_loop_add_socket(c->loop, c->ep, &c->sock);
+    io_endpoint_kick(c->ep);
+    return rc;
 }

@@ -67,6 +67,12 @@ QUINCE_API const io_addr *io_client_peer(const io_client *c);
 QUINCE_API io_udp *io_client_socket(io_client *c);
 /* Flush soon: the application wrote to a stream outside a callback. */
 QUINCE_API void io_client_kick(io_client *c);
+/* RFC 9000 §9.2: move the connection to a new local UDP port (a fresh socket
+ * on the same address family; the old one is closed), through
+ * quic_conn_migrate. Returns IO_OK, a socket error, or IO_ERR_CONFIG when
+ * QUIC refuses (handshake not confirmed, the server's
+ * disable_active_migration, no spare connection ID). */
+QUINCE_API int io_client_migrate(io_client *c);
 /* Run until the connection is closed (bind_conn_is_closed), a caught signal
  * (its number is returned), io_loop_stop (0) or an error (negative). Returns
  * 0 once closed. */

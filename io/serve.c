@@ -2,10 +2,12 @@
 #include "io/serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
@@ -209,6 +211,18 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
 
     bind_config bc = cfg->bind;
     bc.quic.is_server = true;
+    /* PMTU discovery's ceiling: the smallest MTU of the interfaces listened on,
+     * where known (not for wildcard addresses). */
+    size_t mtu = IO_TX_DGRAM_CAP;
+    bool known = false;
+    for (size_t i = 0; i < s->nsock && bc.quic.max_udp_payload == 0; i++) {
+        size_t m = io_udp_local_payload(&s->sock[i].local);
+        if (m > 0 && m < mtu)
+            mtu = m;
+        known |= m > 0;
+    }
+    if (known)
+        bc.quic.max_udp_payload = (uint32_t)mtu;
     crypto_tls_config_set_credentials(&bc.quic.tls, chain, key);
     s->bs = bind_server_new(&s->env, &bc);
     if (s->bs == NULL) {
@@ -344,4 +358,60 @@ int io_serve(const char *listen_at, const wt_callbacks *cb)
     int sig = io_server_run(s);
     io_server_free(s);
     return sig < 0 ? 1 : 0;
+}
+
+QUINCE_API int io_server_shutdown(io_server *s, uint32_t wt_code, const char *reason,
+                                  uint32_t timeout_ms)
+{
+    uint64_t start = io_now_us(), end = start + (uint64_t)timeout_ms * 1000;
+    uint64_t close_at = start + (uint64_t)timeout_ms * 500;
+    bind_server_shutdown(s->bs, wt_code, reason, start);
+    io_endpoint_kick(s->ep);
+    bool closed = false;
+    int rc = IO_OK;
+    for (;;) {
+        uint64_t now = io_now_us();
+        if (bind_server_conn_count(s->bs) == 0 || now >= end)
+            break;
+        if (!closed && (now >= close_at || bind_server_is_quiet(s->bs))) {
+            bind_server_close_all(s->bs, H3_NO_ERROR, reason, now);
+            io_endpoint_kick(s->ep);
+            closed = true;
+        }
+        uint64_t wait = (closed ? end : close_at) - now;
+        int r = io_loop_run_once(s->loop, closed ? (int)(wait / 1000) + 1 : 5);
+        if (r != 1) {
+            rc = r;
+            break;
+        }
+    }
+    return rc;
+}
+
+QUINCE_API int io_reset_key_from_file(const char *path, uint8_t key[32])
+{
+    uint8_t secret[256];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        /* The first run makes the secret the next ones read. */
+        uint8_t fresh[32];
+        quince_env env = io_env_default();
+        quince_env_random(&env, fresh, sizeof(fresh));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return IO_ERR_FILE;
+        bool ok = write(fd, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh);
+        close(fd);
+        if (!ok)
+            return IO_ERR_FILE;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return IO_ERR_FILE;
+    }
+    ssize_t n = read(fd, secret, sizeof(secret));
+    close(fd);
+    if (n < 32)
+        return IO_ERR_FILE;
+    crypto_hash(CRYPTO_HASH_SHA256, secret, (size_t)n, key);
+    return IO_OK;
 }

@@ -101,6 +101,21 @@ QUINCE_API void io_server_kick(io_server *s);
 /* Run the loop: returns the signal number after SIGINT/SIGTERM, 0 after
  * io_loop_stop, or a negative io_ error. */
 QUINCE_API int io_server_run(io_server *s);
+/*
+ * A graceful end (RFC 9114 §5.2), after io_server_run returned: GOAWAY on
+ * every connection and each WebTransport session closed with its capsule
+ * (wt_code, reason); CONNECTION_CLOSE with H3_NO_ERROR once everything sent
+ * was acknowledged or half of timeout_ms passed; then the loop runs until
+ * every closing period is over or timeout_ms passed. Returns IO_OK, or the
+ * number of a second caught signal (which cuts it short), or an io_ error.
+ */
+QUINCE_API int io_server_shutdown(io_server *s, uint32_t wt_code, const char *reason,
+                                  uint32_t timeout_ms);
+/* RFC 9000 §10.3.2: a stateless reset key that survives restarts, read from
+ * a file of at least 32 bytes (hashed with SHA-256), which is created with
+ * 32 random bytes and mode 0600 when missing. Use it as bind.quic.reset_key.
+ * Returns IO_OK, IO_ERR_FILE. */
+QUINCE_API int io_reset_key_from_file(const char *path, uint8_t key[32]);
 
 /*
  * A WebTransport server in one call: io_server with a generated certificate

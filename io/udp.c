@@ -6,11 +6,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -320,6 +323,22 @@ bool io_udp_set_gso(io_udp *u, bool on)
     return u->gso_enabled;
 }
 
+#ifndef UDP_GRO
+#define UDP_GRO 104 /* linux/udp.h, Linux 5.0 */
+#endif
+
+bool io_udp_set_gro(io_udp *u, bool on)
+{
+    int v = on ? 1 : 0;
+    if (u == NULL || u->fd < 0)
+        return false;
+    if (setsockopt(u->fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0)
+        u->gro_enabled = on;
+    else
+        u->gro_enabled = false;
+    return u->gro_enabled;
+}
+
 /* The packet's destination address as our local address, with the socket's port. */
 static void set_local(io_udp *u, io_addr *local, int family, const void *addr)
 {
@@ -366,6 +385,11 @@ static void parse_cmsgs(io_udp *u, struct msghdr *mh, io_datagram *d)
             int tc;
             memcpy(&tc, CMSG_DATA(c), sizeof(tc));
             d->ecn = (uint8_t)(tc & 3);
+        } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int seg;
+            memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+            if (seg > 0 && (size_t)seg < d->len && seg <= UINT16_MAX)
+                d->segment_size = (uint16_t)seg;
         }
     }
 }
@@ -411,11 +435,17 @@ int io_udp_recv(io_udp *u, io_datagram *d, size_t n)
             x->segment_size = 0;
             x->local = u->local;
             parse_cmsgs(u, &mm[i].msg_hdr, x);
-            if (u->capture != NULL && !x->truncated)
-                io_pcap_datagram(u->capture, false, &x->local, &x->peer, x->data, x->len);
+            u->rx_datagrams +=
+                x->segment_size ? (x->len + x->segment_size - 1) / x->segment_size : 1;
+            /* A GRO buffer is captured as the datagrams it holds. */
+            for (size_t off = 0; u->capture != NULL && !x->truncated && off < x->len;) {
+                size_t seg = x->segment_size ? x->segment_size : x->len;
+                size_t n = x->len - off < seg ? x->len - off : seg;
+                io_pcap_datagram(u->capture, false, &x->local, &x->peer, x->data + off, n);
+                off += n;
+            }
         }
         total += (size_t)r;
-        u->rx_datagrams += (uint64_t)r;
         if ((size_t)r < k)
             break;
     }
@@ -602,4 +632,65 @@ int io_udp_send(io_udp *u, const io_datagram *d, size_t n)
         done = sent_entries;
     }
     return (int)done;
+}
+
+/* IPv4 20 or IPv6 40 bytes, and UDP 8. */
+static size_t payload_of(int family, int mtu)
+{
+    size_t hdr = family == AF_INET6 ? 48 : 28;
+    return mtu > 0 && (size_t)mtu > hdr ? (size_t)mtu - hdr : 0;
+}
+
+size_t io_udp_path_payload(const io_addr *peer)
+{
+    int family = io_addr_family(peer);
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int mtu = 0;
+    socklen_t len = sizeof(mtu);
+    if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) != 0 ||
+        getsockopt(fd, family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+                   family == AF_INET6 ? IPV6_MTU : IP_MTU, &mtu, &len) != 0)
+        mtu = 0;
+    close(fd);
+    return payload_of(family, mtu);
+}
+
+static bool same_ip(const struct sockaddr *a, const io_addr *b)
+{
+    if (a == NULL || a->sa_family != io_addr_family(b))
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16) == 0;
+}
+
+size_t io_udp_local_payload(const io_addr *local)
+{
+    int family = io_addr_family(local);
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    int mtu = 0;
+    for (struct ifaddrs *i = ifs; i != NULL && mtu == 0; i = i->ifa_next) {
+        if (!same_ip(i->ifa_addr, local))
+            continue;
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", i->ifa_name);
+        if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &r) == 0)
+            mtu = r.ifr_mtu;
+        if (fd >= 0)
+            close(fd);
+    }
+    freeifaddrs(ifs);
+    return payload_of(family, mtu);
 }

@@ -37,9 +37,14 @@ static void config_defaults(quic_config *c)
     DEF(max_stream_buffer, QUIC_OPT_MAX_STREAM_SEND_BUFFER);
     DEF(max_datagram_queue, QUIC_OPT_MAX_DATAGRAM_QUEUE);
     DEF(max_ack_ranges, QUIC_OPT_MAX_ACK_RANGES);
+    DEF(max_udp_payload, QUIC_OPT_MAX_UDP_PAYLOAD);
     DEF(max_conn_memory, QUIC_OPT_MAX_CONN_MEMORY);
     DEF(key_update_after_packets, QUIC_OPT_KEY_UPDATE_INTERVAL);
 #undef DEF
+    if (c->max_udp_payload < QUIC_MIN_INITIAL_DATAGRAM)
+        c->max_udp_payload = QUIC_MIN_INITIAL_DATAGRAM;
+    if (c->max_udp_payload > QUIC_MAX_UDP_PAYLOAD)
+        c->max_udp_payload = QUIC_MAX_UDP_PAYLOAD;
     if (c->active_connection_id_limit > QUIC_MAX_PEER_CIDS)
         c->active_connection_id_limit = QUIC_MAX_PEER_CIDS;
     if (c->active_connection_id_limit < 2)
@@ -117,10 +122,14 @@ static void enter_closed_event(quic_conn *c, uint64_t code, bool is_app, bool by
     quic_conn_event(c, &ev);
     bool idle = strcmp(c->close_reason, "idle timeout") == 0;
     quic_qlog_closed(c, by_peer, is_app, code, c->close_reason,
-                     idle ? "idle_timeout" : code == 0 ? "clean" : "error", c->last_now);
-    quic_qlog_state(c, c->state == QUIC_STATE_CLOSING    ? "closing"
-                       : c->state == QUIC_STATE_DRAINING ? "draining"
-                                                         : "closed",
+                     idle        ? "idle_timeout"
+                     : code == 0 ? "clean"
+                                 : "error",
+                     c->last_now);
+    quic_qlog_state(c,
+                    c->state == QUIC_STATE_CLOSING    ? "closing"
+                    : c->state == QUIC_STATE_DRAINING ? "draining"
+                                                      : "closed",
                     c->last_now);
 }
 
@@ -192,8 +201,8 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         quince_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
-        if (c->cid_gen != NULL)
-            (*c->cid_gen)++;
+        if (c->ep != NULL)
+            quic_endpoint_on_cid(c->ep, c, &l->cid, true);
         return true;
     }
     return false;
@@ -207,6 +216,15 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
     if (ev == QUIC_RECOVERY_LOST) {
         c->stats.packets_lost++;
         quic_qlog_packet_lost(c, space, p->pn, c->last_now);
+    }
+    if (space == SP_APP && ev != QUIC_RECOVERY_DISCARDED) {
+        uint32_t old = quic_pmtud_current(&c->pmtud);
+        quic_pmtud_state st = c->pmtud.state;
+        if (ev == QUIC_RECOVERY_ACKED)
+            quic_pmtud_on_acked(&c->pmtud, p->pn, p->size, c->last_now);
+        else
+            quic_pmtud_on_lost(&c->pmtud, p->pn, c->last_now);
+        quic_conn_pmtud_update(c, old, st, c->last_now);
     }
     if (space == SP_APP && ev == QUIC_RECOVERY_ACKED && c->key_update_pending &&
         p->pn >= c->key_update_first_pn)
@@ -351,6 +369,7 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     quic_recovery_set_max_ack_delay(&c->rec, tp.max_ack_delay * 1000, c->last_now);
     if (tp.max_udp_payload_size < c->max_udp_payload)
         c->max_udp_payload = tp.max_udp_payload_size;
+    quic_pmtud_set_max(&c->pmtud, c->max_udp_payload);
     /* RFC 9000 §10.1: the smaller of both idle timeouts, if any. */
     uint64_t ours = c->cfg.max_idle_timeout_ms, theirs = tp.max_idle_timeout;
     uint64_t idle = ours == 0 ? theirs : (theirs == 0 || ours < theirs ? ours : theirs);
@@ -368,7 +387,7 @@ static void encode_our_tp(quic_conn *c)
     quic_tp_defaults(&tp);
     const quic_config *cfg = &c->cfg;
     tp.max_idle_timeout = cfg->max_idle_timeout_ms;
-    tp.max_udp_payload_size = QUIC_OPT_MAX_UDP_PAYLOAD;
+    tp.max_udp_payload_size = cfg->max_udp_payload;
     tp.initial_max_data = cfg->initial_max_data;
     tp.initial_max_stream_data_bidi_local = cfg->initial_max_stream_data_bidi_local;
     tp.initial_max_stream_data_bidi_remote = cfg->initial_max_stream_data_bidi_remote;
@@ -379,6 +398,7 @@ static void encode_our_tp(quic_conn *c)
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
+    tp.disable_active_migration = c->is_server && cfg->disable_active_migration;
     tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
@@ -423,6 +443,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         c->local = *local;
     if (remote != NULL)
         c->remote = *remote;
+    c->validated = c->remote; /* the handshake validates it (RFC 9000 §8.1) */
     static const uint8_t zero[32];
     if (memcmp(c->cfg.reset_key, zero, sizeof(zero)) == 0)
         quince_env_random(env, c->reset_key, sizeof(c->reset_key));
@@ -448,7 +469,9 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quince_env_free(env, c);
         return NULL;
     }
-    c->max_udp_payload = QUIC_OPT_MAX_UDP_PAYLOAD;
+    c->max_udp_payload = c->cfg.max_udp_payload;
+    quic_pmtud_init(&c->pmtud, c->cfg.max_udp_payload, !c->cfg.no_pmtud);
+    c->stats.pmtu = quic_pmtud_current(&c->pmtud);
     c->idle_deadline = QUIC_TIME_NEVER;
     c->pacer_wait = QUIC_TIME_NEVER;
     c->close_deadline = QUIC_TIME_NEVER;
@@ -693,6 +716,7 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
         quic_recovery_set_handshake_confirmed(&c->rec, now);
         quic_conn_discard_space(c, SP_HANDSHAKE, now);
         c->address_validated = true;
+        quic_pmtud_start(&c->pmtud, now); /* RFC 9000 §14.3.1 */
         quic_qlog_state(c, "handshake_confirmed", now);
     }
     /* Spare connection IDs for the peer (RFC 9000 §5.1.1). */
@@ -714,7 +738,25 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now)
     c->handshake_confirmed = true;
     quic_recovery_set_handshake_confirmed(&c->rec, now);
     quic_conn_discard_space(c, SP_HANDSHAKE, now);
+    quic_pmtud_start(&c->pmtud, now); /* RFC 9000 §14.3.1 */
     quic_qlog_state(c, "handshake_confirmed", now);
+}
+
+void quic_conn_pmtud_update(quic_conn *c, uint32_t old_cur, quic_pmtud_state old_state,
+                            uint64_t now)
+{
+    const quic_pmtud *m = &c->pmtud;
+    uint32_t cur = quic_pmtud_current(m);
+    c->stats.pmtu = cur;
+    c->stats.pmtu_probes_sent = m->probes_sent;
+    c->stats.pmtu_probes_lost = m->probes_lost;
+    c->stats.pmtu_black_holes = m->black_holes;
+    bool done = m->state == QUIC_PMTUD_SEARCH_COMPLETE;
+    if (cur == old_cur && (m->state == old_state || !done))
+        return;
+    /* RFC 9002 §7.2: the window is counted in datagrams of the new size. */
+    quic_cc_set_max_datagram_size(&c->cc, cur);
+    quic_qlog_mtu_updated(c, old_cur, cur, done, now);
 }
 
 /* ---- Timers (RFC 9000 §10, RFC 9002 §6) ---- */
@@ -730,15 +772,21 @@ uint64_t quic_conn_next_timeout(const quic_conn *c)
     uint64_t r = quic_recovery_next_timeout(&c->rec);
     if (r < t)
         t = r;
-    for (int i = 0; i < SP_COUNT; i++) {
+    /* RFC 9000 §9.3.1: an unvalidated peer address that has used up its 3x
+     * budget gets nothing, ACKs included, until it sends more: no ACK timer. */
+    bool path_limited = quic_path_send_budget(c) < 64;
+    for (int i = 0; i < SP_COUNT && !path_limited; i++) {
         if (c->sp[i].discarded)
             continue;
         uint64_t a = quic_ack_tracker_ack_time(&c->sp[i].ack);
         if (a < t)
             t = a;
     }
-    if (c->pacer_wait != QUIC_TIME_NEVER && c->pacer_wait < t)
+    if (c->pacer_wait != QUIC_TIME_NEVER && c->pacer_wait < t && !path_limited)
         t = c->pacer_wait;
+    uint64_t p = quic_path_next_timeout(c);
+    if (p < t)
+        t = p;
     return t;
 }
 
@@ -766,6 +814,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     }
     if (c->pacer_wait <= now)
         c->pacer_wait = QUIC_TIME_NEVER;
+    quic_path_on_timeout(c, now);
     if (quic_recovery_next_timeout(&c->rec) <= now) {
         quic_recovery_timeout to;
         quic_recovery_on_timeout(&c->rec, now, &to);
@@ -781,6 +830,13 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
                          : (c->have_tx[CRYPTO_LEVEL_APP] ? SP_APP : SP_INITIAL);
             }
             c->sp[sp].probes = to.probes ? to.probes : 1;
+            if (c->handshake_confirmed) {
+                /* RFC 8899 §4.3: black hole detection; the probes then go at the base. */
+                uint32_t old = quic_pmtud_current(&c->pmtud);
+                quic_pmtud_state st = c->pmtud.state;
+                quic_pmtud_on_pto(&c->pmtud, now);
+                quic_conn_pmtud_update(c, old, st, now);
+            }
             /* RFC 9002 §6.2.4: resend unacknowledged CRYPTO data in probes. */
             quic_crypto_send *cs = &c->sp[sp].csend;
             if (!c->sp[sp].discarded && cs->sent > 0)
@@ -799,6 +855,7 @@ int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64
         return QUIC_ERR_ARGUMENT;
     c->last_now = now;
     start_closing(c, app_error, true, 0, reason, now);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -891,6 +948,7 @@ int quic_conn_key_update(quic_conn *c)
     c->stats.key_updates++;
     quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "local_update",
                           c->last_now);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -920,6 +978,7 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
         c->dgram_out_head = d;
     c->dgram_out_tail = d;
     c->dgram_out_count++;
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -928,8 +987,10 @@ size_t quic_conn_max_datagram_payload(const quic_conn *c)
 {
     if (c == NULL || !c->have_peer_tp || c->peer_tp.max_datagram_frame_size == 0)
         return 0;
-    /* short header (1 + 20 + 4), tag 16, frame type 1 + length 2 */
-    size_t room = (size_t)c->max_udp_payload - 1 - c->pcid[c->pcid_cur].cid.len - 4 - 16 - 3;
+    /* short header (1 + 20 + 4), tag 16, frame type 1 + length 2, in the
+     * current PLPMTU (RFC 9221 §5: a DATAGRAM frame is never split) */
+    size_t room = (size_t)quic_pmtud_current(&c->pmtud) - 1 - c->pcid[c->pcid_cur].cid.len - 4 -
+                  16 - 3;
     uint64_t peer = c->peer_tp.max_datagram_frame_size - 3;
     return peer < room ? (size_t)peer : room;
 }

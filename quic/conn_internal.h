@@ -10,6 +10,7 @@
 #include "quic/frame.h"
 #include "quic/opt.h"
 #include "quic/pacer.h"
+#include "quic/pmtud.h"
 #include "quic/qlog.h"
 #include "quic/quic.h"
 #include "quic/ranges.h"
@@ -103,6 +104,15 @@ typedef struct quic_peer_cid {
 #define QUIC_MAX_PEER_CIDS 8
 #define QUIC_MAX_RETIRE_PENDING 16
 
+/* One path validation in progress (RFC 9000 §8.2). */
+typedef struct quic_path_check {
+    bool active;
+    bool send; /* a PATH_CHALLENGE is due */
+    quic_addr addr;
+    uint8_t data[QUIC_PATH_CHALLENGE_LEN];
+    uint64_t interval, resend_at, deadline;
+} quic_path_check;
+
 typedef struct quic_dgram {
     struct quic_dgram *next;
     size_t len;
@@ -135,7 +145,10 @@ struct quic_conn {
     uint8_t *token; /* client: Retry token to echo in Initials */
     size_t token_len;
     uint8_t reset_key[32]; /* stateless reset tokens: HMAC(reset_key, cid) */
-    uint64_t *cid_gen;     /* endpoint: bumped whenever our CIDs change */
+    /* Server connections: the endpoint that demultiplexes to it (told when our CIDs change
+     * and when the application gave us something to send) and our index in its table. */
+    struct quic_endpoint *ep;
+    size_t ep_slot;
 
     /* TLS and keys. */
     crypto_tls *tls;
@@ -181,7 +194,8 @@ struct quic_conn {
     quic_recovery rec;
     quic_cc cc;
     quic_pacer pacer;
-    uint64_t max_udp_payload;
+    uint64_t max_udp_payload; /* ours and the peer's limit (MAX_PLPMTU) */
+    quic_pmtud pmtud;         /* RFC 8899: what we send now (PLPMTU) */
     bool probe_pending;  /* PTO probe owed */
     uint64_t pacer_wait; /* when the pacer lets the next packet go; NEVER: not waiting */
     bool anti_deadlock;
@@ -244,8 +258,22 @@ struct quic_conn {
     size_t dgram_in_count;
 
     quic_cid_value rx_dcid; /* DCID of the packet being processed */
+
+    /* Paths (RFC 9000 §8.2, §9; quic/path.c). */
+    quic_addr rx_from; /* source of the datagram being processed */
+    bool have_rx_from;
+    size_t rx_len;
+    bool rx_non_probing;         /* the packet being processed has a non-probing frame */
+    quic_addr validated;         /* the last validated peer address (§9.3.2) */
+    bool remote_unvalidated;     /* remote awaits validation: the 3x limit applies */
+    uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
+    quic_cid_value path_dcid;    /* the DCID the peer uses on the current path */
+    quic_path_check pc[2];       /* [0] the current remote, [1] the previous path (§9.3.3) */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
+    quic_addr path_response_to;
+    uint64_t path_response_budget;
+    bool ping_pending; /* a PING after our own migration */
 
     /* Packets that came before their keys (RFC 9001 §4.1.4, §5.7), oldest first. */
     struct {
@@ -291,6 +319,23 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
                                 uint64_t now);
 void quic_conn_check_handshake(quic_conn *c, uint64_t now);
 void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now);
+/* After a PMTU discovery step: stats, the congestion controller's datagram
+ * size and qlog follow (old_cur and old_state from before the step). */
+void quic_conn_pmtud_update(quic_conn *c, uint32_t old_cur, quic_pmtud_state old_state,
+                            uint64_t now);
+
+/* path.c */
+bool quic_addr_equal(const quic_addr *a, const quic_addr *b);
+/* A 1-RTT packet was processed: largest (its number is the largest yet),
+ * non_probing (RFC 9000 §9.1), from c->rx_from. */
+void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now);
+void quic_path_before_frames(quic_conn *c, bool largest);
+void quic_path_on_challenge(quic_conn *c, const uint8_t *data);
+void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now);
+uint64_t quic_path_next_timeout(const quic_conn *c);
+void quic_path_on_timeout(quic_conn *c, uint64_t now);
+size_t quic_path_send_budget(const quic_conn *c);
+int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
 
 /* conn_recv.c */
 int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,
@@ -298,6 +343,9 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
 
 /* conn_send.c */
 int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now);
+int quic_conn_build_path_datagram(quic_conn *c, const uint8_t *frames, size_t len,
+                                  const quic_addr *dest, size_t budget, quic_addr *to, uint8_t *buf,
+                                  size_t cap, uint64_t now);
 
 /* What a queued DATAGRAM costs the budget (its node and the allocator's header). */
 static inline size_t quic_dgram_cost(size_t len)
@@ -317,5 +365,16 @@ void quic_streams_free(quic_conn *c);
 void quic_streams_on_peer_tp(quic_conn *c);
 /* Memory went back to the budget: wake writers it cut short, grant credit it held. */
 void quic_streams_on_budget_release(quic_conn *c);
+
+/* quic/endpoint.c: a CID of ours was issued or retired; the application gave c something to
+ * send (stream data, a reset, a close, read credit to announce). */
+void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid,
+                          bool added);
+void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c);
+static inline void quic_conn_wake(quic_conn *c)
+{
+    if (c->ep != NULL)
+        quic_endpoint_wake(c->ep, c);
+}
 
 #endif

@@ -143,8 +143,8 @@ static int on_retire_cid(quic_conn *c, uint64_t seq, const quic_cid_value *dcid)
             return QUIC_ERR_PROTOCOL_VIOLATION; /* the CID of the packet itself */
         l->in_use = false;
         l->need_send = false;
-        if (c->cid_gen != NULL)
-            (*c->cid_gen)++;
+        if (c->ep != NULL)
+            quic_endpoint_on_cid(c->ep, c, &l->cid, false);
         quic_conn_issue_cid(c, true);
         return QUIC_OK;
     }
@@ -187,6 +187,7 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
     quic_cid_value dcid = c->rx_dcid;
     size_t off = 0;
     *elic = false;
+    c->rx_non_probing = false;
     if (len == 0)
         return QUIC_ERR_PROTOCOL_VIOLATION; /* §12.4: a packet with no frames */
     while (off < len) {
@@ -199,6 +200,10 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
         off += (size_t)n;
         if (quic_frame_is_ack_eliciting(f.type))
             *elic = true;
+        /* RFC 9000 §9.1: all but these are non-probing frames. */
+        if (f.type != QUIC_FT_PADDING && f.type != QUIC_FT_PATH_CHALLENGE &&
+            f.type != QUIC_FT_PATH_RESPONSE && f.type != QUIC_FT_NEW_CONNECTION_ID)
+            c->rx_non_probing = true;
         int err = QUIC_OK;
         uint64_t t = f.type;
         if (t >= QUIC_FT_STREAM && t <= 0x0f) {
@@ -247,10 +252,10 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                 err = on_retire_cid(c, f.u.retire_cid.seq, &dcid);
                 break;
             case QUIC_FT_PATH_CHALLENGE: /* RFC 9000 §8.2.2 */
-                memcpy(c->path_response, f.u.path.data, QUIC_PATH_CHALLENGE_LEN);
-                c->path_response_pending = true;
+                quic_path_on_challenge(c, f.u.path.data);
                 break;
-            case QUIC_FT_PATH_RESPONSE:
+            case QUIC_FT_PATH_RESPONSE: /* RFC 9000 §8.2.3 */
+                quic_path_on_response(c, f.u.path.data, now);
                 break;
             case QUIC_FT_CONNECTION_CLOSE:
             case QUIC_FT_CONNECTION_CLOSE_APP: /* RFC 9000 §10.2.2 */
@@ -511,11 +516,17 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     memcpy(c->rx_dcid.bytes, h->dcid, h->dcid_len);
     quic_qlog_packet(c, false, h->type, pn, h->packet_len, c->rxbuf + hdr_len, (size_t)n, now);
     bool elic = false;
+    const quic_ack_tracker *at = &c->sp[space].ack;
+    bool largest = !at->has_largest || pn > at->largest;
+    if (space == SP_APP)
+        quic_path_before_frames(c, largest);
     c->rx_hold = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);
     if (err != QUIC_OK)
         return err;
+    if (space == SP_APP && c->state < QUIC_STATE_CLOSING)
+        quic_path_on_packet(c, largest, c->rx_non_probing, now);
     c->stats.packets_received++;
     /* RFC 9000 §21.7: bytes the budget could not hold; every frame survives a second copy,
      * so the peer's retransmission of this packet's frames is harmless. */
@@ -605,7 +616,10 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
 {
     if (c == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
-    (void)from;
+    c->have_rx_from = from != NULL;
+    if (from != NULL)
+        c->rx_from = *from;
+    c->rx_len = len;
     if (now > c->last_now)
         c->last_now = now;
     quince_qlog_set_now(c->qlog, now);
@@ -666,5 +680,8 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
     }
     if (c->is_server && !c->address_validated)
         quic_recovery_set_amplification_limited(&c->rec, false, now);
+    /* RFC 9000 §9.3.1: what the unvalidated address sent buys three times as much. */
+    if (c->remote_unvalidated && from != NULL && quic_addr_equal(from, &c->remote))
+        c->path_received += len;
     return QUIC_OK;
 }

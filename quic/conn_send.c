@@ -77,7 +77,7 @@ static bool crypto_pending(const quic_conn *c, int space)
 
 static bool app_pending(const quic_conn *c)
 {
-    if (c->handshake_done_pending || c->path_response_pending || c->n_retire_pending > 0 ||
+    if (c->handshake_done_pending || c->ping_pending || c->n_retire_pending > 0 ||
         (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL)
         return true;
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
@@ -166,10 +166,10 @@ static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *re
             *elic = true;
         }
     }
-    if (c->path_response_pending && quince_writer_left(w) >= 9) {
-        quince_put_varint(w, QUIC_FT_PATH_RESPONSE);
-        quince_put_bytes(w, c->path_response, QUIC_PATH_CHALLENGE_LEN);
-        c->path_response_pending = false;
+    if (c->ping_pending && quince_writer_left(w) >= 1) {
+        /* RFC 9000 §9.2: a non-probing frame from a new local address. */
+        quince_put_varint(w, QUIC_FT_PING);
+        c->ping_pending = false;
         *elic = true;
     }
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++) {
@@ -204,18 +204,23 @@ static void write_datagrams(quic_conn *c, quince_writer *w, bool *elic)
     while (c->dgram_out_head != NULL) {
         quic_dgram *d = c->dgram_out_head;
         size_t need = 1 + quince_varint_len(d->len) + d->len;
-        if (need > quince_writer_left(w))
+        /* One that the PLPMTU no longer carries (a black hole shrank it)
+         * is dropped, as RFC 9221 §5 allows, instead of blocking the rest. */
+        bool fits = d->len <= quic_conn_max_datagram_payload(c);
+        if (fits && need > quince_writer_left(w))
             return;
-        quince_put_varint(w, QUIC_FT_DATAGRAM_LEN);
-        quince_put_varint(w, d->len);
-        quince_put_bytes(w, d->data, d->len);
+        if (fits) {
+            quince_put_varint(w, QUIC_FT_DATAGRAM_LEN);
+            quince_put_varint(w, d->len);
+            quince_put_bytes(w, d->data, d->len);
+            *elic = true;
+        }
         c->dgram_out_head = d->next;
         if (c->dgram_out_head == NULL)
             c->dgram_out_tail = NULL;
         c->dgram_out_count--;
         quince_budget_release(&c->mem, quic_dgram_cost(d->len));
         quince_env_free(c->env, d);
-        *elic = true;
     }
 }
 
@@ -236,7 +241,13 @@ static void write_close(quic_conn *c, int space, quince_writer *w)
 }
 
 typedef struct pkt_plan {
-    bool pad;     /* pad the datagram to 1200 in this packet */
+    bool pad; /* pad the datagram to 1200 in this packet */
+    /* A probe (RFC 9000 §8.2, §14.4): just these frames, padded to pad_to;
+     * pmtu: a PMTU probe of pad_to bytes. Exempt from congestion reaction. */
+    const uint8_t *frames;
+    size_t frames_len;
+    uint32_t pad_to;
+    bool pmtu;
     bool elic_ok; /* congestion window and pacer allow ack-eliciting data */
     bool closing; /* write CONNECTION_CLOSE only */
     const uint8_t *dgram_start;
@@ -277,6 +288,9 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     bool elic = false;
     if (pl->closing) {
         write_close(c, space, &w);
+    } else if (pl->frames != NULL) {
+        quince_put_bytes(&w, pl->frames, pl->frames_len);
+        elic = true;
     } else {
         uint64_t largest;
         /* RFC 9000 §12.5: 0-RTT carries no ACK, CRYPTO or connection-ID frames. */
@@ -304,9 +318,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     if (empty && !pl->pad)
         return 0;
     bool padded = false;
-    if (pl->pad) {
+    if (pl->pad || pl->pad_to > 0) {
         size_t before = (size_t)(w.p - buf);
-        quic_pkt_pad_to(&w, pl->dgram_start, QUIC_MIN_INITIAL_DATAGRAM, TAG_LEN);
+        quic_pkt_pad_to(&w, pl->dgram_start, pl->pad ? QUIC_MIN_INITIAL_DATAGRAM : pl->pad_to,
+                        TAG_LEN);
         padded = (size_t)(w.p - buf) > before;
     }
     if (!quic_pkt_finish(&w, &b, TAG_LEN) || w.overflow)
@@ -344,6 +359,11 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     bool in_flight = elic || padded;
     int err = quic_recovery_on_packet_sent(&c->rec, space, pn, (uint32_t)total, elic, in_flight,
                                            (uint64_t)(uintptr_t)rec, now);
+    if (err == 0 && pl->frames != NULL) {
+        quic_recovery_mark_probe(&c->rec, space, pn);
+        if (pl->pmtu)
+            quic_pmtud_on_probe_sent(&c->pmtud, pn, (uint32_t)total);
+    }
     if (err != 0) {
         /* Not tracked: treat its frames as lost at once. */
         quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
@@ -451,6 +471,70 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     return (int)off;
 }
 
+/* RFC 8899 §4.1, RFC 9000 §14.4: a PMTU probe, when one is due and the
+ * congestion window and pacer have room for it. Returns its size or 0. */
+static int send_pmtu_probe(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now)
+{
+    uint32_t size = quic_pmtud_probe_size(&c->pmtud, now);
+    if (size == 0 || size > cap || c->state != QUIC_STATE_ESTABLISHED || !c->handshake_confirmed ||
+        !space_usable(c, SP_APP) || c->sp[SP_APP].probes > 0 || !c->address_validated ||
+        c->remote_unvalidated)
+        return 0;
+    if (!quic_cc_can_send(&c->cc, size))
+        return 0;
+    uint64_t t = quic_pacer_next_send_time(&c->pacer, quic_cc_cwnd(&c->cc),
+                                           quic_recovery_rtt(&c->rec)->smoothed_rtt, size, now);
+    if (t > now)
+        return 0;
+    static const uint8_t ping[1] = {QUIC_FT_PING}; /* RFC 9000 §14.4: PING and PADDING */
+    pkt_plan pl = {.frames = ping,
+                   .frames_len = sizeof(ping),
+                   .pad_to = size,
+                   .pmtu = true,
+                   .elic_ok = true,
+                   .dgram_start = buf};
+    uint32_t old = quic_pmtud_current(&c->pmtud);
+    quic_pmtud_state st = c->pmtud.state;
+    size_t n = build_packet(c, SP_APP, buf, size, &pl, now);
+    if (n > 0)
+        quic_conn_pmtud_update(c, old, st, now);
+    return (int)n;
+}
+
+/* A path probe (quic/path.c): frames in a 1-RTT packet of its own to dest,
+ * padded to 1200 bytes or as far as budget allows (RFC 9000 §8.2.1). */
+int quic_conn_build_path_datagram(quic_conn *c, const uint8_t *frames, size_t len,
+                                  const quic_addr *dest, size_t budget, quic_addr *to, uint8_t *buf,
+                                  size_t cap, uint64_t now)
+{
+    if (c->state != QUIC_STATE_ESTABLISHED || !space_usable(c, SP_APP))
+        return 0;
+    size_t size = QUIC_MIN_INITIAL_DATAGRAM;
+    if (budget < size)
+        size = budget;
+    if (cap < size)
+        size = cap;
+    if (size < 64)
+        return 0;
+    pkt_plan pl = {.frames = frames,
+                   .frames_len = len,
+                   .pad_to = (uint32_t)size,
+                   .elic_ok = true,
+                   .dgram_start = buf};
+    size_t n = build_packet(c, SP_APP, buf, size, &pl, now);
+    if (n > 0 && to != NULL)
+        *to = *dest;
+    return (int)n;
+}
+
+static void count_sent(quic_conn *c, const quic_addr *to, int n)
+{
+    c->bytes_sent += (uint64_t)n;
+    c->stats.bytes_sent += (uint64_t)n;
+    if (c->remote_unvalidated && quic_addr_equal(to, &c->remote))
+        c->path_sent += (uint64_t)n;
+}
+
 /*
  * The send entry point: the next UDP payload into buf, 0 when nothing is due. Packets of
  * each space with keys are built and coalesced (RFC 9000 §12.2): ACKs (§13.2), CRYPTO,
@@ -471,7 +555,30 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         return 0;
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)
         return 0;
-    size_t limit = cap < c->max_udp_payload ? cap : (size_t)c->max_udp_payload;
+    if (c->state == QUIC_STATE_ESTABLISHED) {
+        quic_addr dest;
+        int n = quic_path_send(c, &dest, buf, cap, now);
+        if (n > 0) {
+            count_sent(c, &dest, n);
+            if (to != NULL)
+                *to = dest;
+            return n;
+        }
+        n = send_pmtu_probe(c, buf, cap, now);
+        if (n > 0) {
+            count_sent(c, &c->remote, n);
+            return n;
+        }
+    }
+    uint32_t plpmtu = quic_pmtud_current(&c->pmtud);
+    size_t limit = cap < plpmtu ? cap : (size_t)plpmtu;
+    size_t path_budget = quic_path_send_budget(c);
+    if (path_budget < limit) {
+        /* RFC 9000 §9.3.1: three times what came from an unvalidated address. */
+        if (path_budget < 64)
+            return 0;
+        limit = path_budget;
+    }
     if (c->is_server && !c->address_validated) {
         /* RFC 9000 §8.1: three times what the client sent. */
         uint64_t budget = 3 * c->bytes_received;
@@ -484,9 +591,16 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         }
     }
     int n = quic_conn_build_datagram(c, buf, limit, now);
-    if (n > 0) {
-        c->bytes_sent += (uint64_t)n;
-        c->stats.bytes_sent += (uint64_t)n;
-    }
+    if (n > 0)
+        count_sent(c, &c->remote, n);
     return n;
+}
+
+/* RFC 9114 §5.2: a graceful shutdown closes once what was sent is acknowledged. */
+bool quic_conn_is_idle(const quic_conn *c)
+{
+    if (c == NULL || c->state != QUIC_STATE_ESTABLISHED)
+        return true;
+    return !app_pending(c) && !crypto_pending(c, SP_APP) &&
+           quic_recovery_ack_eliciting_in_flight(&c->rec) == 0;
 }

@@ -439,6 +439,19 @@ void quic_qlog_closed(quic_conn *c, bool by_peer, bool is_app, uint64_t code, co
     quince_qlog_end(q);
 }
 
+/* draft-ietf-quic-qlog-quic-events-04 §4.8 */
+void quic_qlog_mtu_updated(quic_conn *c, uint32_t old_mtu, uint32_t new_mtu, bool done,
+                           uint64_t now)
+{
+    quince_qlog *q = c->qlog;
+    if (!quince_qlog_begin(q, now, "connectivity:mtu_updated"))
+        return;
+    quince_qlog_u64(q, "old", old_mtu);
+    quince_qlog_u64(q, "new", new_mtu);
+    quince_qlog_bool(q, "done", done);
+    quince_qlog_end(q);
+}
+
 void quic_qlog_free(quic_conn *c)
 {
     quince_qlog_free(c->qlog);

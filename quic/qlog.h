@@ -36,6 +36,9 @@ void quic_qlog_state(struct quic_conn *c, const char *new_state, uint64_t now);
 /* connectivity:connection_closed. */
 void quic_qlog_closed(struct quic_conn *c, bool by_peer, bool is_app, uint64_t code,
                       const char *reason, const char *trigger, uint64_t now);
+/* The PLPMTU changed or its search completed (RFC 8899). */
+void quic_qlog_mtu_updated(struct quic_conn *c, uint32_t old_mtu, uint32_t new_mtu, bool done,
+                           uint64_t now);
 void quic_qlog_free(struct quic_conn *c);
 
 #endif

@@ -91,6 +91,12 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    bool disable_active_migration; /* server: ask clients not to migrate (RFC 9000 §18.2) */
+    /* RFC 9000 §14, RFC 8899: the largest UDP payload we accept (advertised as
+     * max_udp_payload_size) and the ceiling of path MTU discovery, which starts
+     * every path at 1200 bytes. 0: QUIC_OPT_MAX_UDP_PAYLOAD (1452). */
+    uint32_t max_udp_payload;
+    bool no_pmtud; /* never probe: every datagram stays within 1200 bytes */
     /* Address-validation tokens (RFC 9000 §8.1.3). Server endpoint: send each
      * client a NEW_TOKEN once the handshake is done (valid
      * QUIC_OPT_NEW_TOKEN_LIFETIME_S, for the client's IP address), and take
@@ -140,6 +146,14 @@ typedef struct quic_conn_stats {
     uint64_t packets_buffered;  /* kept until their keys arrived (RFC 9001 §4.1.4) */
     uint64_t packets_held;      /* left unacknowledged: their bytes passed the memory budget */
     size_t memory, memory_peak; /* bytes charged to the connection's budget, now and at most */
+    /* Path MTU discovery (RFC 8899): the largest datagram now sent (the
+     * PLPMTU, a UDP payload size), probes sent and lost, black holes found. */
+    uint64_t pmtu;
+    uint64_t pmtu_probes_sent, pmtu_probes_lost, pmtu_black_holes;
+    /* Paths (RFC 9000 §8.2, §9): address changes followed (the peer's, or
+     * our own quic_conn_migrate), PATH_CHALLENGEs sent, validations that
+     * succeeded and that timed out. */
+    uint64_t migrations, path_challenges_sent, paths_validated, path_failures;
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns
@@ -218,6 +232,16 @@ QUINCE_API int quic_conn_send_datagram(quic_conn *conn, const uint8_t *data, siz
 /* 0 until the peer's transport parameters allow DATAGRAM. */
 QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
 
+/* RFC 9000 §9.2: a client moves to a new local address (new socket, new
+ * port, new interface): the next packets use a connection ID the server gave
+ * and not used before, carry a PING so that the server follows, and a
+ * PATH_CHALLENGE checks the new path; congestion state restarts unless only
+ * the port changed (§9.4). The caller sends from the new address from now
+ * on. QUIC_ERR_ARGUMENT on a server, before the handshake is confirmed or
+ * when the server sent disable_active_migration; QUIC_ERR_LIMIT when the
+ * server has given no spare connection ID yet. */
+QUINCE_API int quic_conn_migrate(quic_conn *conn, const quic_addr *local, uint64_t now);
+
 /* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before
  * 1-RTT), then the closing period (3 PTO). */
 QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *reason,
@@ -226,6 +250,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
  * confirmed or while the previous update is unacknowledged. */
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
+/* Nothing to send and nothing ack-eliciting unacknowledged (or not open):
+ * what was written has been delivered. */
+QUINCE_API bool quic_conn_is_idle(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 /* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
  * certificate chain), or NULL before it exists. */
@@ -285,6 +312,10 @@ typedef struct quic_endpoint_callbacks {
      * period ended (quic_endpoint_on_timeout) or the endpoint is freed.
      * Events still queued can be polled here. */
     void (*on_conn_free)(void *user, quic_conn *conn);
+    /* conn's timer fired in quic_endpoint_on_timeout (and it lives on): its events wait
+     * to be polled. Only the connections whose time came are told, so that a caller
+     * serves those and not every connection. */
+    void (*on_conn_timer)(void *user, quic_conn *conn);
 } quic_endpoint_callbacks;
 /* cb is copied; NULL removes the callbacks. Connections announced through
  * on_conn_new are not returned by quic_endpoint_accept. */

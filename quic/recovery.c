@@ -237,6 +237,13 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         }
         quic_sent_packets_remove(sp, p, QUIC_SENT_REMOVED_LOST);
         n_lost++;
+        if (p->probe) {
+            /* RFC 9000 §14.4, §9.4: a lost PMTU or path probe is no sign of congestion. */
+            if (p->in_flight)
+                quic_cc_remove_in_flight(r->cc, p->size);
+            report(r, space, QUIC_RECOVERY_LOST, p);
+            continue;
+        }
         if (p->in_flight) {
             quic_cc_remove_in_flight(r->cc, p->size);
             any_in_flight_lost = true;
@@ -325,7 +332,8 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
 
     /* RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
      * newly acked and something ack-eliciting was. */
-    if (newest->pn == largest && includes_ack_eliciting && now >= newest->time_sent) {
+    if (newest->pn == largest && includes_ack_eliciting && now >= newest->time_sent &&
+        !newest->probe) { /* RFC 9000 §9.4: not from a path that was left */
         /* Initial ACKs are never delayed on purpose (§5.3 MAY ignore). */
         uint64_t ack_delay = space == QUIC_RECOVERY_INITIAL ? 0 : ack->ack_delay;
         quic_rtt_update(&r->rtt, now - newest->time_sent, ack_delay, r->handshake_confirmed, now);

@@ -178,6 +178,29 @@ static inline bool quic_recovery_largest_acked(const quic_recovery *r, int space
     return true;
 }
 
+/* RFC 9000 §14.4, §9.4: the packet just sent (space, pn) is a PMTU or path
+ * probe, whose loss takes it out of flight without a congestion reaction. */
+static inline void quic_recovery_mark_probe(quic_recovery *r, int space, uint64_t pn)
+{
+    quic_sent_packet *p =
+        space >= 0 && space < QUIC_RECOVERY_SPACES ? quic_sent_packets_find(&r->sent[space], pn)
+                                                   : NULL;
+    if (p != NULL)
+        p->probe = true;
+}
+
+/* RFC 9000 §9.4: the packets in flight went on a path that was left; their
+ * loss must not shrink the new path's window (nor their ACKs feed its RTT). */
+static inline void quic_recovery_mark_in_flight_probes(quic_recovery *r, int space)
+{
+    quic_sent_packets *sp = &r->sent[space];
+    for (size_t i = 0; i < sp->len; i++) {
+        quic_sent_packet *p = quic_sent_packets_at(sp, i);
+        if (p->state == QUIC_SENT_LIVE)
+            p->probe = true;
+    }
+}
+
 static inline const quic_rtt *quic_recovery_rtt(const quic_recovery *r)
 {
     return &r->rtt;

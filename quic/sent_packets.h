@@ -42,6 +42,7 @@ typedef struct quic_sent_packet {
     uint32_t size;   /* sent_bytes */
     bool ack_eliciting;
     bool in_flight;
+    bool probe; /* a PMTU or path probe (RFC 9000 §14.4, §9.4): its loss is no congestion signal */
     uint8_t state;
 } quic_sent_packet;
 

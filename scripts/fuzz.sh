@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, null crypto, ASan+UBSan) and runs each
+# Builds the libFuzzer targets (clang, null crypto by default, ASan+UBSan; mbedTLS and OpenSSL
+# too, for the differential target crypto_diff) and runs each
 # for SECONDS (default 60) starting from a copy of its seed corpus.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #        scripts/fuzz.sh --campaign SECONDS [TARGET...]
@@ -22,7 +23,7 @@ shift || true
 dir=${QUINCE_FUZZ_BUILD:-build-fuzz}
 record=fuzz/executions.tsv
 if [ ! -d "$dir" ]; then
-  CC=clang meson setup "$dir" -Dfuzzing=libfuzzer -Dcrypto=null \
+  CC=clang meson setup "$dir" -Dfuzzing=libfuzzer -Dcrypto=null,mbedtls,openssl \
     -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null || exit 1
 fi
 meson compile -C "$dir" >/dev/null || { meson compile -C "$dir"; exit 1; }

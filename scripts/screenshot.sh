@@ -3,7 +3,7 @@
 # connected: starts quince-server with the demo page (--demo-http, on a free TCP port;
 # WebTransport on a free UDP port of 127.0.0.1), loads the page with ?demo=1 (it draws
 # a spiral and posts two chat messages), and writes a PNG.
-# Usage: scripts/screenshot.sh [OUT.png] [QUINCE_SERVER]
+# Usage: scripts/screenshot.sh [OUT.png] [QUINCE_SERVER]   (WIDTH=420 for a narrow window)
 # Prints "page: connected" when the page's status said so (checked with --dump-dom).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,7 +32,7 @@ chrome() {
   # Its own session (process group), killed after at most 60 s, then the whole group.
   setsid timeout -s KILL 60 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$work/profile-$1" --window-size=1200,900 \
+    --user-data-dir="$work/profile-$1" --window-size="${WIDTH:-1200}",900 \
     --virtual-time-budget=3000 "${@:2}" "$url" &
   local pid=$!
   wait "$pid" || true
@@ -50,4 +50,8 @@ else
   grep -o '<span id="status"[^<]*<' "$work/dom.html" >&2 || true
   exit 1
 fi
+# The page records whether it fits the window (no sideways scrolling).
+sw="$(grep -o 'data-scroll-width="[0-9]*"' "$work/dom.html" | grep -o '[0-9]*' || true)"
+iw="$(grep -o 'data-inner-width="[0-9]*"' "$work/dom.html" | grep -o '[0-9]*' || true)"
+echo "layout: scroll-width=${sw:-?} inner-width=${iw:-?}"
 grep '^server: session /chat' "$work/server.txt" || true

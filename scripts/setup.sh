@@ -7,6 +7,8 @@ pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       ngtcp2-client ngtcp2-server chromium fonts-dejavu-core libnss3-tools)
 # Headless Firefox ESR: the WebTransport page's draft-02 interop run (tests/interop/wt_chromium.py).
 pkgs+=(firefox-esr)
+# Network namespaces and veths for the PMTU tests (tests/interop/netns_mtu.py).
+pkgs+=(iproute2)
 # The 32-bit (i386) and big-endian (s390x, under qemu-user) builds of
 # scripts/test.sh: Debian's cross compilers and multiarch libraries.
 foreign=(i386 s390x)

@@ -1235,3 +1235,25 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
     wt_leave(ep);
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
 }
+
+/* draft-ietf-webtrans-http3-02 §5: every session's close capsule, at shutdown. */
+QUINCE_API size_t wt_endpoint_close_all(wt_endpoint *ep, uint32_t code, const char *reason)
+{
+    if (ep == NULL)
+        return 0;
+    size_t n = 0, rl = reason != NULL ? strlen(reason) : 0;
+    wt_enter(ep);
+    for (;;) {
+        wt_session *s = ep->sessions;
+        while (s != NULL && s->state != WT_SS_OPEN)
+            s = s->next;
+        if (s == NULL)
+            break;
+        int rc = wt_session_close(s, code, (const uint8_t *)reason, rl);
+        if (rc == WT_ERR_ARG)
+            break; /* nothing changed: a reason over 1024 bytes */
+        n += rc == WT_OK;
+    }
+    wt_leave(ep);
+    return n;
+}

@@ -273,6 +273,9 @@ QUINCE_API int wt_session_drain(wt_session *s);
  * then calls on_session_closed with code and reason. */
 QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *reason,
                                 size_t reason_len);
+/* Close every open session of the endpoint the same way (a server shutting
+ * down, RFC 9114 §5.2 with draft-02 §5). Returns how many were closed. */
+QUINCE_API size_t wt_endpoint_close_all(wt_endpoint *ep, uint32_t code, const char *reason);
 
 /* ---- Streams ---- */
 QUINCE_API uint64_t wt_stream_id(const wt_stream *st);

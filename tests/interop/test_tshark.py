@@ -277,7 +277,8 @@ def check_variant(r, variant):
     first = frames[0]["_source"]["layers"].get("quic", {})
     if collect(first, "quic.long.packet_type", [])[:1] != ["0"]:
         raise Failure("the capture does not begin with the client's Initial")
-    if len(frames) < 700:
+    # 1 MB in datagrams of up to 1500 bytes (the PMTU that loopback lets DPLPMTUD reach).
+    if len(frames) < 650:
         raise Failure("only %d datagrams captured for a 1 MB transfer" % len(frames))
     if problems:
         raise Failure("%d problems, first: %s" % (len(problems), "; ".join(problems[:5])))

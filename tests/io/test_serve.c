@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -299,12 +300,48 @@ static void test_errors(void **state)
     assert_int_equal(io_client_new(&c, NULL, "https://no-such-host.invalid/", &cc), IO_ERR_RESOLVE);
 }
 
+/* RFC 9000 §10.3.2: the reset key comes back the same from its file, which
+ * the first call makes (32 random bytes, mode 0600). */
+static void test_reset_key_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/quince-resetkey-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], other[128], shortf[128];
+    snprintf(path, sizeof(path), "%s/key", dir);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    snprintf(shortf, sizeof(shortf), "%s/short", dir);
+    uint8_t a[32], b[32], c[32];
+    assert_int_equal(io_reset_key_from_file(path, a), IO_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 32);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(io_reset_key_from_file(path, b), IO_OK); /* a restart */
+    assert_memory_equal(a, b, 32);
+    assert_int_equal(io_reset_key_from_file(other, c), IO_OK); /* another server */
+    assert_memory_not_equal(a, c, 32);
+    FILE *f = fopen(shortf, "wb");
+    assert_non_null(f);
+    fputs("too short", f);
+    fclose(f);
+    assert_int_equal(io_reset_key_from_file(shortf, c), IO_ERR_FILE);
+    char nodir[160];
+    snprintf(nodir, sizeof(nodir), "%s/missing/key", dir);
+    assert_int_equal(io_reset_key_from_file(nodir, c), IO_ERR_FILE);
+    unlink(path);
+    unlink(other);
+    unlink(shortf);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_addresses_generated_cert),
         cmocka_unit_test(test_credentials_from_files),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_reset_key_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

