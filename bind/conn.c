@@ -109,8 +109,10 @@ static int build_layers(bind_conn *bc)
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
-    /* One qlog trace for every layer of the connection. */
+    /* One qlog trace for every layer of the connection, and one memory budget for what
+     * the peer makes any of them hold (docs/ARCHITECTURE.md "Limits"). */
     h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
+    h3_conn_set_budget(bc->h3, quic_conn_budget(bc->qc));
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
@@ -118,6 +120,7 @@ static int build_layers(bind_conn *bc)
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
         wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
+        wt_endpoint_set_budget(bc->wt, quic_conn_budget(bc->qc));
     }
     return BIND_OK;
 }
