@@ -100,7 +100,7 @@ for t in "${targets[@]}"; do
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | awk '{print $2}')
   read -r wall usr sys <"$work/$t.time" || true
   times=$(awk -v e="${execs:-0}" -v w="${wall:-0}" -v u="${usr:-0}" -v s="${sys:-0}" 'BEGIN {
-    c = u + s; printf "%d %d %d", w + 0.5, c + 0.5, c > 0 ? e / c : 0 }')
+    c = u + s; r = 0; if (c > 0) r = e / c; printf "%d %.1f %d", w + 0.5, c, r }')
   read -r wall_s cpu_s per_cpu <<<"$times"
   if [ $status = ok ]; then
     echo "fuzz $t: ok (${execs:-0} runs, ${wall_s} s, ${cpu_s} CPU s, ${per_cpu}/CPU s)"
