@@ -544,6 +544,8 @@ void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost)
         } else if (!s->send_done) {
             s->reset_acked = true;
             if (s->sbuf_base >= s->reset_reliable) {
+                if (s->sbuf_kept)
+                    sbuf_free(c, s);
                 s->send_done = true;
                 stream_maybe_free(c, s);
             }

@@ -951,6 +951,19 @@ static void test_send_buffer_kept(void **state)
     pump(&p);
     quic_stream *sf = find_stream(p.c, f);
     assert_true(sf == NULL || sf->sbuf == NULL);
+    /* And one reset after draining: its kept buffer goes once the reset is acknowledged. */
+    uint64_t r;
+    assert_int_equal(quic_conn_open_stream(p.c, true, &r), QUIC_OK);
+    assert_int_equal(quic_stream_write(p.c, r, data, 100 * 1024, false), 100 * 1024);
+    pump(&p);
+    quic_stream *sr = find_stream(p.c, r);
+    assert_non_null(sr);
+    assert_non_null(sr->sbuf);
+    assert_int_equal(quic_stream_reset(p.c, r, 7), QUIC_OK);
+    pump(&p);
+    sr = find_stream(p.c, r);
+    assert_true(sr == NULL || sr->sbuf == NULL);
+    assert_int_equal(p.c->sbuf_kept, 0);
     /* The server received all of it, in order. */
     uint8_t got[1024];
     bool fin = false;
