@@ -664,7 +664,6 @@ void quic_conn_free(quic_conn *c)
     }
     quic_recovery_free(&c->rec);
     quic_conn_early_free(c);
-    quince_env_free(c->env, c->rxbuf);
     for (int l = 0; l < CRYPTO_LEVEL_COUNT; l++) {
         crypto_pp_clear(&c->tx[l], env);
         crypto_pp_clear(&c->rx[l], env);

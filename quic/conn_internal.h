@@ -283,10 +283,8 @@ struct quic_conn {
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
-    /* Scratch for one received packet (unprotected in place), grown to the largest packet
-     * yet: a fixed 64 KiB array here was most of each connection's memory. */
-    uint8_t *rxbuf;
-    size_t rxbuf_cap;
+    /* Scratch for one received packet (unprotected in place). */
+    uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
     /* qlog (quic/qlog.c): the trace, and what was last logged. */

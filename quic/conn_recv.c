@@ -471,17 +471,8 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
         !c->initial_token_seen)
         return 0;
-    if (h->packet_len > c->rxbuf_cap) {
-        if (h->packet_len > QUIC_MAX_UDP_PAYLOAD + 64)
-            return 0;
-        size_t cap = h->packet_len < 2048 ? 2048 : h->packet_len;
-        uint8_t *nb = quince_env_alloc(c->env, cap);
-        if (nb == NULL)
-            return 0;
-        quince_env_free(c->env, c->rxbuf);
-        c->rxbuf = nb;
-        c->rxbuf_cap = cap;
-    }
+    if (h->packet_len > sizeof(c->rxbuf))
+        return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);
         c->have_rx_prev = false;
