@@ -60,7 +60,7 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
     if (c->ev_count == c->ev_cap) {
         if (c->ev_cap >= QUIC_OPT_MAX_EVENTS && ev->type != QUIC_EVENT_CLOSED)
             return; /* the application is not polling: it learns the state by reading */
-        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 16;
+        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 4;
         quic_event *n = quince_env_alloc(c->env, ncap * sizeof(*n));
         if (n == NULL)
             return;
@@ -86,8 +86,14 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
         quince_budget_release(&c->mem, c->dgram_in_hold_cost);
         quic_streams_on_budget_release(c);
     }
-    if (c->ev_count == 0)
+    if (c->ev_count == 0) {
+        /* Drained: an idle connection keeps no event queue. */
+        quince_env_free(c->env, c->events);
+        c->events = NULL;
+        c->ev_cap = 0;
+        c->ev_head = 0;
         return false;
+    }
     *ev = c->events[c->ev_head];
     c->ev_head = (c->ev_head + 1) % c->ev_cap;
     c->ev_count--;
@@ -285,6 +291,10 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->tx[level], c->env);
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
+    if (space == SP_INITIAL && c->have_rx_initial_orig) {
+        crypto_pp_clear(&c->rx_initial_orig, c->env);
+        c->have_rx_initial_orig = false;
+    }
     quic_recovery_discard_space(&c->rec, space, now);
     quince_buf_free(&sp->csend.data, c->env);
     quic_ranges_free(&sp->csend.retx);
@@ -314,7 +324,9 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
 {
     quic_conn *c = user;
     crypto_pp *pp = is_write ? &c->tx[level] : &c->rx[level];
-    int err = crypto_pp_init(pp, c->env, c->version, suite->aead, suite->hash, secret, len);
+    /* RFC 9369 §4.1: 0-RTT stays in the original version. */
+    uint32_t version = level == CRYPTO_LEVEL_EARLY ? c->orig_version : c->version;
+    int err = crypto_pp_init(pp, c->env, version, suite->aead, suite->hash, secret, len);
     if (err != 0)
         return err;
     if (is_write)
@@ -361,7 +373,20 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     if (tp.active_connection_id_limit < 2 || tp.max_udp_payload_size < 1200 ||
         tp.ack_delay_exponent > 20 || tp.max_ack_delay >= (1u << 14))
         return -1;
-    c->error = 0;
+    c->error = quic_version_on_peer_tp(c, &tp);
+    if (c->error != QUIC_OK)
+        return -1;
+    if (c->is_server && c->version != c->orig_version) {
+        /* Our version_information now names the negotiated version (same length). */
+        uint8_t *buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+        size_t n = buf != NULL ? quic_conn_encode_tp(c, buf, QUIC_TP_ENCODED_MAX) : 0;
+        int rc = n > 0 ? crypto_tls_replace_transport_params(c->tls, buf, n) : -1;
+        quince_env_free(c->env, buf);
+        if (rc != 0) {
+            c->error = QUIC_ERR_INTERNAL_ERROR;
+            return -1;
+        }
+    }
     c->peer_tp = tp;
     c->have_peer_tp = true;
     quic_qlog_peer_params(c, c->last_now);
@@ -381,7 +406,21 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     return 0;
 }
 
-static void encode_our_tp(quic_conn *c)
+/* The configured congestion controller; NewReno when the build leaves CUBIC out
+ * (QUINCE_CUBIC, base/opt.h). */
+void quic_conn_init_cc(quic_conn *c)
+{
+#if QUINCE_CUBIC
+    if (c->cfg.cc == QUIC_CC_CUBIC) {
+        quic_cc_init_cubic(&c->cc, 1200, true);
+        return;
+    }
+#endif
+    quic_cc_init_newreno(&c->cc, 1200);
+}
+
+/* Our transport parameters into buf; returns their length (0 when they do not fit). */
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
 {
     quic_transport_params tp;
     quic_tp_defaults(&tp);
@@ -402,6 +441,7 @@ static void encode_our_tp(quic_conn *c)
     tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
+    quic_version_fill_tp(c, &tp);
     if (c->is_server) {
         tp.has_original_dcid = true;
         tp.original_dcid = c->original_dcid;
@@ -415,9 +455,8 @@ static void encode_our_tp(quic_conn *c)
                    QUIC_STATELESS_RESET_TOKEN_LEN);
         }
     }
-    quince_writer w = quince_writer_init(c->tp_buf, sizeof(c->tp_buf));
-    if (quic_tp_encode(&w, &tp, c->is_server, 0))
-        c->tp_len = (size_t)(w.p - c->tp_buf);
+    quince_writer w = quince_writer_init(buf, cap);
+    return quic_tp_encode(&w, &tp, c->is_server, 0) ? (size_t)(w.p - buf) : 0;
 }
 
 quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
@@ -436,7 +475,8 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         return NULL;
     }
     c->is_server = is_server;
-    c->version = c->cfg.version;
+    c->version = c->orig_version = c->cfg.version;
+    c->stats.version = c->stats.original_version = c->version;
     c->last_now = now;
     c->mem.limit = c->cfg.max_conn_memory;
     if (local != NULL)
@@ -457,10 +497,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 0, &c->mem);
     }
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
     quic_pacer_init(&c->pacer, 1200, 0);
     quic_recovery_config rc = {.is_server = is_server,
                                .initial_rtt = c->cfg.initial_rtt_ms * 1000,
@@ -492,6 +529,7 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     crypto_pp *mine = &c->tx[CRYPTO_LEVEL_INITIAL], *theirs = &c->rx[CRYPTO_LEVEL_INITIAL];
     crypto_pp_clear(mine, c->env);
     crypto_pp_clear(theirs, c->env);
+    c->initial_dcid = *dcid;
     int err = c->is_server
                   ? crypto_pp_initial(theirs, mine, c->env, c->version, dcid->bytes, dcid->len)
                   : crypto_pp_initial(mine, theirs, c->env, c->version, dcid->bytes, dcid->len);
@@ -545,11 +583,15 @@ static void apply_remembered_tp(quic_conn *c)
 
 static bool start_tls(quic_conn *c)
 {
-    encode_our_tp(c);
+    /* On the heap for the moment (the stack stays under 1 KB): the TLS engine
+     * keeps its own copy. */
+    uint8_t *tp_buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+    if (tp_buf == NULL)
+        return false;
     crypto_tls_config tc = c->cfg.tls;
     tc.is_server = c->is_server;
-    tc.transport_params = c->tp_buf;
-    tc.transport_params_len = c->tp_len;
+    tc.transport_params = tp_buf;
+    tc.transport_params_len = quic_conn_encode_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
     if (c->is_server) {
         tc.early_data_context = c->early_ctx;
         tc.early_data_context_len = encode_early_context(c);
@@ -559,6 +601,7 @@ static bool start_tls(quic_conn *c)
                                .set_secret = tls_set_secret,
                                .peer_transport_params = tls_peer_tp};
     c->tls = crypto_tls_new(c->env, &tc, &cb);
+    quince_env_free(c->env, tp_buf);
     if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
     if (!c->is_server)
@@ -566,6 +609,7 @@ static bool start_tls(quic_conn *c)
     return true;
 }
 
+#if QUINCE_CLIENT
 quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now)
 {
@@ -596,7 +640,9 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     }
     return c;
 }
+#endif
 
+#if QUINCE_SERVER
 /* Server side, possibly after a Retry: odcid is the DCID of the client's very first Initial. */
 quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote,
@@ -648,6 +694,7 @@ quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
     quic_conn_recv(c, remote, data, len, now);
     return c;
 }
+#endif
 
 /* (no RFC section) */
 void quic_conn_free(quic_conn *c)
@@ -669,6 +716,7 @@ void quic_conn_free(quic_conn *c)
         crypto_pp_clear(&c->rx[l], env);
     }
     crypto_pp_clear(&c->rx_next, env);
+    crypto_pp_clear(&c->rx_initial_orig, env);
     crypto_pp_clear(&c->rx_prev, env);
     crypto_tls_free(c->tls);
     quic_streams_free(c);
@@ -688,6 +736,7 @@ void quic_conn_free(quic_conn *c)
         quince_budget_release(&c->mem, c->dgram_in_hold_cost);
     quince_env_free(env, c->dgram_in_hold);
     quince_env_free(env, c->events);
+    quince_env_free(env, c->rxbuf);
     quince_env_free(env, c->token);
     quic_qlog_free(c);
     quince_env_free(env, c);

@@ -60,8 +60,8 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
         int terr = crypto_tls_recv(c->tls, level, p, avail);
         quic_stream_buf_consume(&sp->crecv, avail);
         if (terr != 0) {
-            if (c->error == QUIC_ERR_TRANSPORT_PARAMETER)
-                return QUIC_ERR_TRANSPORT_PARAMETER;
+            if (quic_err_is_transport(c->error))
+                return c->error; /* TRANSPORT_PARAMETER_ERROR, VERSION_NEGOTIATION_ERROR */
             if (terr == CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION)
                 return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9001 §8.4 */
             return QUIC_ERR_TRANSPORT(QUIC_TE_CRYPTO_ERROR_BASE + crypto_tls_alert(c->tls));
@@ -338,10 +338,7 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
         return;
     }
     quic_recovery_on_retry(&c->rec, now);
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
 }
 
 /* RFC 9000 §6.2: a client's Version Negotiation. */
@@ -357,13 +354,28 @@ static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
     c->state = QUIC_STATE_CLOSED;
 }
 
+/* The buffer a packet of len bytes is unprotected in, allocated on first use;
+ * NULL when len is more than we take. What we advertise (max_udp_payload_size,
+ * the PMTUD ceiling) a peer may send: a connection configured above the default
+ * takes packets that large. */
+uint8_t *quic_conn_rx_buffer(quic_conn *c, size_t len)
+{
+    size_t rx_cap = c->cfg.max_udp_payload > QUIC_OPT_RX_PACKET_BUFFER ? c->cfg.max_udp_payload
+                                                                        : QUIC_OPT_RX_PACKET_BUFFER;
+    if (len > rx_cap)
+        return NULL;
+    if (c->rxbuf == NULL)
+        c->rxbuf = quince_env_alloc(c->env, rx_cap);
+    return c->rxbuf;
+}
+
 /* RFC 9001 §5, §6: unprotect one packet into c->rxbuf. Returns payload length or < 0 to drop. */
 static int unprotect(quic_conn *c, const quic_pkt_header *h, crypto_level level, int space,
-                     size_t *hdr_len, uint64_t *pn, crypto_pp **used)
+                     crypto_pp *keys, size_t *hdr_len, uint64_t *pn, crypto_pp **used)
 {
     uint8_t *pkt = c->rxbuf;
     size_t len = h->packet_len;
-    crypto_pp *pp = &c->rx[level];
+    crypto_pp *pp = keys != NULL ? keys : &c->rx[level];
     int hl = crypto_pp_remove_hp(pp, pkt, len, h->pn_offset);
     if (hl < 0)
         return -1;
@@ -451,7 +463,9 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     default:
         return 0;
     }
-    if (h->type != QUIC_PKT_1RTT && h->version != c->version)
+    crypto_pp *orig_rx = NULL; /* RFC 9368: Initial keys of the original version */
+    if (h->type != QUIC_PKT_1RTT && h->version != c->version &&
+        quic_version_on_packet(c, h, data, &orig_rx) != 1)
         return 0;
     if (!dcid_is_ours(c, h))
         return 0;
@@ -471,7 +485,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
         !c->initial_token_seen)
         return 0;
-    if (h->packet_len > sizeof(c->rxbuf))
+    if (quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);
@@ -481,7 +495,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     size_t hdr_len;
     uint64_t pn;
     crypto_pp *used;
-    int n = unprotect(c, h, level, space, &hdr_len, &pn, &used);
+    int n = unprotect(c, h, level, space, orig_rx, &hdr_len, &pn, &used);
     if (n < 0) {
         /* RFC 9001 §6.6: too many forgeries end the connection. */
         if (level == CRYPTO_LEVEL_APP &&
@@ -605,17 +619,9 @@ static int early_retry(quic_conn *c, uint64_t now)
     return QUIC_OK;
 }
 
-/*
- * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
- * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
- * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
- * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
- */
-int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                   uint64_t now)
+static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                         uint64_t now)
 {
-    if (c == NULL || data == NULL)
-        return QUIC_ERR_ARGUMENT;
     c->have_rx_from = from != NULL;
     if (from != NULL)
         c->rx_from = *from;
@@ -684,4 +690,22 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
     if (c->remote_unvalidated && from != NULL && quic_addr_equal(from, &c->remote))
         c->path_received += len;
     return QUIC_OK;
+}
+
+/*
+ * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
+ * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
+ * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
+ * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
+ */
+int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                   uint64_t now)
+{
+    if (c == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    int rc = recv_datagram(c, from, data, len, now);
+    /* The packet scratch lives for one datagram: an idle connection holds none. */
+    quince_env_free(c->env, c->rxbuf);
+    c->rxbuf = NULL;
+    return rc;
 }
