@@ -61,6 +61,8 @@ typedef struct server {
     size_t conn_memory_peak; /* the most any connection charged to its memory budget */
     bool verbose, h3, wt, verify_client;
     h3srv_stats h3_stats;
+    const char *early_refused[8]; /* --refuse-early: path prefixes not served from 0-RTT */
+    size_t n_early_refused;
 } server;
 
 static void usage(FILE *f)
@@ -71,9 +73,10 @@ static void usage(FILE *f)
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--pcap F] [--timeout S] [--idle-timeout S] [--max-connections N]\n"
-        "                     [--no-gso] [--verify-client CA] [--early-data] [--verbose] [--help]\n"
+        "                     [--no-gso] [--verify-client CA] [--early-data] [--refuse-early P]...\n"
+        "                     [--verbose] [--help]\n"
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
-        "                     [--reset-key-file F]\n"
+        "                     [--reset-key-file F] [--quic-version LIST]\n"
         "[--test-no-connect-protocol]\n"
         "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
         "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
@@ -94,7 +97,10 @@ static void usage(FILE *f)
         "  --early-data         accept 0-RTT from resuming clients (RFC 9001 §4.6; each\n"
         "                       ClientHello's early data once); files are GET/HEAD only,\n"
         "                       and a request read before the handshake completed is\n"
-        "                       logged \"[0-RTT]\"\n"
+        "                       logged \"[0-RTT]\". Unsafe methods in 0-RTT get 425\n"
+        "  --refuse-early P     requests for paths starting with P that arrive in 0-RTT get\n"
+        "                       425 Too Early (RFC 8470): not safe to replay; the client\n"
+        "                       sends them again after the handshake. Repeatable\n"
         "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
         "                       none or a bad one ends the handshake (certificate_required,\n"
         "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
@@ -135,7 +141,9 @@ static void usage(FILE *f)
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
-        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
+        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n"
+        "  --quic-version LIST  versions (v1, v2 or hex) to move clients to when they offer\n"
+        "                       them, preferred first (RFC 9368; default: keep the client's)\n");
     fprintf(
         f,
         "  --timeout S          exit after S seconds (default: never)\n"
@@ -391,6 +399,7 @@ static void *on_conn_new(void *user, bind_conn *bc)
     s->accepted++;
     if (s->h3) {
         h3srv_conn *h = h3srv_conn_new(bc, h3_open, s, &s->h3_stats, s->verbose);
+        h3srv_conn_refuse_early(h, s->early_refused, s->n_early_refused);
         if (h == NULL)
             bind_conn_close(bc, H3_INTERNAL_ERROR, "out of memory");
         return h;
@@ -490,6 +499,7 @@ int main(int argc, char **argv)
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL, *pcap = NULL,
                *reset_key_file = NULL;
+    uint32_t versions[QUIC_MAX_VERSIONS] = {0};
     bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
@@ -551,13 +561,23 @@ int main(int argc, char **argv)
             client_ca = v;
         else if (app_opt(&args, "--early-data"))
             early_data = true;
+        else if (app_opt_value(&args, "--refuse-early", &v)) {
+            if (s->n_early_refused == 8)
+                return app_args_bad_value(&args, "fewer --refuse-early prefixes (8 at most)");
+            if (v[0] != '/')
+                return app_args_bad_value(&args, "a path prefix starting with /");
+            s->early_refused[s->n_early_refused++] = v;
+        }
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
         else if (app_opt_value(&args, "--reset-key-file", &v)) /* issue 10 */
             reset_key_file = v;
-        else if (app_opt_value(&args, "--pcap", &v))
+        else if (app_opt_value(&args, "--quic-version", &v)) { /* issue 10 */
+            if (!app_parse_versions(v, versions, QUIC_MAX_VERSIONS))
+                return app_args_bad_value(&args, "QUIC versions such as v2 or v2,v1");
+        } else if (app_opt_value(&args, "--pcap", &v))
             pcap = v;
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
@@ -627,6 +647,7 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    memcpy(cfg.bind.quic.versions, versions, sizeof(versions));
     cfg.bind.quic.max_half_open = (size_t)max_half_open;
     cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
     cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
@@ -802,6 +823,9 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
+    if (s->h3 && (s->h3_stats.too_early > 0 || s->n_early_refused > 0))
+        fprintf(stderr, "quince-server: h3: %llu answered 425 Too Early (RFC 8470)\n",
+                (unsigned long long)s->h3_stats.too_early);
     app_env_close(&ienv, "quince-server");
     return sig < 0 ? 1 : 0;
 }

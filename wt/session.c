@@ -717,7 +717,17 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
                                               cfg_dialects(&ep->cfg)
                                         : 0;
         if (tokens != 0 && method != NULL &&
-            field_eq(method->value, method->value_len, "CONNECT")) {
+            field_eq(method->value, method->value_len, "CONNECT") &&
+            h3_conn_stream_early(ep->h3, id)) {
+            /* -07 §3.3, -16 §3.3: no session starts in 0-RTT (CONNECT is not
+             * safe, RFC 9114 §10.9); RFC 8470 §5.2: 425, to be retried after the
+             * handshake. Streams waiting for this ID will never be claimed. */
+            h3_conn_refuse_early(ep->h3, id);
+            wt_stream_flush_buffered(ep, id, NULL);
+            refused(ep, NULL, 425, "CONNECT arrived in 0-RTT (early data): retry after the "
+                                   "handshake");
+        } else if (tokens != 0 && method != NULL &&
+                   field_eq(method->value, method->value_len, "CONNECT")) {
             server_request(ep, id, f, n, tokens);
         } else {
             /* Not a session: streams waiting for this ID will never be claimed. */

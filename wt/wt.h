@@ -46,6 +46,12 @@
  * (https + :authority, default port 443); else 403. A request without Origin
  * is 400 in draft-02 and allowed later (non-browser clients).
  *
+ * Early data (-07 §3.3, -16 §3.3; RFC 8470 §5.2): no session starts in 0-RTT. A
+ * CONNECT that arrived in early data (h3_conn_stream_early) is answered 425
+ * (Too Early): by h3 itself (h3_config.refuse_unsafe_early, on by default), or
+ * else here, reported with on_session_refused (status 425). The client may
+ * send it again once the handshake is complete; ours never sends it early.
+ *
  * Lifetimes: callbacks run inside h3_conn_on_* and wt_* calls. A wt_session
  * stays valid until on_session_closed (or on_session_rejected) returns; a
  * wt_stream until on_stream_closed returns. Objects are freed when the
