@@ -33,12 +33,13 @@ typedef enum crypto_level {
 #define CRYPTO_TLS_AES_256_GCM_SHA384 0x1302
 #define CRYPTO_TLS_CHACHA20_POLY1305_SHA256 0x1303
 
-/* Returns a cipher suite's algorithms, or NULL for a suite we do not implement. */
+/* A cipher suite's algorithms. */
 typedef struct crypto_suite {
     uint16_t id;
     crypto_aead_alg aead;
     crypto_hash_alg hash;
 } crypto_suite;
+/* Returns a cipher suite's algorithms, or NULL for a suite we do not implement. */
 QUINCE_API const crypto_suite *crypto_suite_by_id(uint16_t id);
 
 typedef enum crypto_verify_mode {
@@ -203,7 +204,8 @@ QUINCE_API int crypto_tls_start(crypto_tls *tls);
 QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data,
                                size_t len);
 
-/* Returns true once the handshake completed (the peer's Finished checked, ours sent); never fails. */
+/* Returns true once the handshake completed (the peer's Finished checked, ours sent); never
+ * fails. */
 QUINCE_API bool crypto_tls_handshake_done(const crypto_tls *tls);
 /* Returns the TLS alert for the failure (RFC 8446 §6), 0 while there is none; QUIC sends 0x100 +
  * alert. */
@@ -222,7 +224,8 @@ QUINCE_API bool crypto_tls_resumed(const crypto_tls *tls);
 QUINCE_API crypto_early_data crypto_tls_early_data(const crypto_tls *tls);
 /* Server, from the peer_transport_params callback (before EncryptedExtensions is
  * written): our QUIC transport parameters replaced by ones of the same length
- * (RFC 9368: the negotiated version in version_information). */
+ * (RFC 9368: the negotiated version in version_information).
+ * Returns 0, or CRYPTO_ERR_ARGUMENT when the length differs or it is too late. */
 QUINCE_API int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data,
                                                    size_t len);
 /* Client: returns the server's transport parameters remembered in the session it offers (for

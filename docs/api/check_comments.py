@@ -53,11 +53,10 @@ def functions(text):
         name = m.group(2)
         # Walk up over the declarations of this run, then take the comment above.
         j = i - 1
-        while j >= 0:
-            s = lines[j].strip()
-            if s == "" or s.startswith("/*") or s.startswith("*") or s.endswith("*/"):
-                break
-            j -= 1  # a declaration line (or its continuation) of the same run
+        while j >= 0 and (lines[j].startswith("QUINCE_API") or
+                          (lines[j][:1] in (" ", "\t") and not lines[j].strip().startswith("*")
+                           and not lines[j].rstrip().endswith("*/"))):
+            j -= 1  # a declaration (or its continuation line) of the same run
         comment = []
         if j >= 0 and lines[j].strip().endswith("*/"):
             k = j
@@ -106,6 +105,8 @@ def self_test():
         ("/* Returns a thing. */\nQUINCE_API thing *f(void);", ["NULL"]),
         ("/* Returns 0 or X_ERR_ARG. */\nQUINCE_API int f(void);\nQUINCE_API int g(void);", []),
         ("/* Frees it. */\nQUINCE_API void f(void *p);", []),
+        ("typedef struct s {\n    int a; /* Returns NULL */\n} s;\nQUINCE_API s *f(void);",
+         ["no comment"]),
     ]
     for text, want in cases:
         got = []
