@@ -95,7 +95,9 @@ typedef enum crypto_aead_alg {
  * connection. NULL when out of memory. Nothing is shared unless an embedder
  * does this; io/'s environments do it for their process. */
 typedef struct crypto_shared crypto_shared;
+/* Returns the shared tables, or NULL when out of memory (or env is NULL). */
 QUINCE_API crypto_shared *crypto_shared_new(const quince_env *env);
+/* Frees them (NULL: nothing to do); after the last connection that uses them. */
 QUINCE_API void crypto_shared_free(const quince_env *env, crypto_shared *s);
 
 /* ---- Private keys ---- */
