@@ -35,6 +35,12 @@ typedef struct quic_cc_cubic {
     bool fast_convergence;
 } quic_cc_cubic;
 
+/* What each algorithm keeps beside the window. */
+typedef union quic_cc_state {
+    uint64_t reno_acc; /* bytes acked toward the next +1 MSS in CA */
+    quic_cc_cubic cubic;
+} quic_cc_state;
+
 struct quic_cc {
     const quic_cc_ops *ops;
     uint64_t max_datagram_size;
@@ -44,10 +50,16 @@ struct quic_cc {
     uint64_t recovery_start_time;
     bool in_recovery_valid; /* recovery_start_time is set */
     bool app_limited;
-    union {
-        uint64_t reno_acc; /* bytes acked toward the next +1 MSS in CA */
-        quic_cc_cubic cubic;
-    } u;
+    quic_cc_state u;
+    /* The state before the last reduction, for quic_cc_undo (RFC 8985 §9.3:
+     * a loss later shown spurious should not have cost the window). */
+    struct {
+        uint64_t cwnd, ssthresh;
+        quic_cc_state u;
+        bool valid;
+    } undo;
+    uint64_t congestion_events; /* reductions */
+    uint64_t undone;            /* reductions undone */
 };
 
 /* kInitialWindow and kMinimumWindow, RFC 9002 §7.2. */
@@ -93,8 +105,12 @@ void quic_cc_on_packet_acked(quic_cc *cc, uint64_t bytes, uint64_t time_sent, ui
                              uint64_t now);
 /* Lost or discarded: leave flight without any window reaction. */
 void quic_cc_remove_in_flight(quic_cc *cc, uint64_t bytes);
-/* A loss or ECN-CE increase whose newest packet was sent at sent_time. */
-void quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now);
+/* A loss or ECN-CE increase whose newest packet was sent at sent_time.
+ * Returns true if it reduced the window (a new recovery period began). */
+bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now);
+/* Every loss that caused the last reduction was spurious: restore the window,
+ * ssthresh and algorithm state from before it and leave recovery. */
+void quic_cc_undo(quic_cc *cc, uint64_t now);
 void quic_cc_on_persistent_congestion(quic_cc *cc, uint64_t now);
 /* The sender has less to send than the window allows (RFC 9002 §7.8). */
 void quic_cc_set_app_limited(quic_cc *cc, bool limited, uint64_t now);

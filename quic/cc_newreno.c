@@ -64,15 +64,36 @@ void quic_cc_remove_in_flight(quic_cc *cc, uint64_t bytes)
 }
 
 /* RFC 9002 §7.3.2, Appendix B.6 (OnCongestionEvent) */
-void quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now)
+bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now)
 {
     /* One reduction per round trip: losses of packets sent before the
      * recovery period began do not reduce again. */
     if (quic_cc_in_recovery(cc, sent_time))
-        return;
+        return false;
+    cc->undo.cwnd = cc->cwnd;
+    cc->undo.ssthresh = cc->ssthresh;
+    cc->undo.u = cc->u;
+    cc->undo.valid = true;
     cc->recovery_start_time = now;
     cc->in_recovery_valid = true;
+    cc->congestion_events++;
     cc->ops->on_congestion_event(cc, now);
+    return true;
+}
+
+/* RFC 8985 §9.3 (undo of a spurious reduction) */
+void quic_cc_undo(quic_cc *cc, uint64_t now)
+{
+    (void)now;
+    if (!cc->undo.valid)
+        return;
+    cc->undo.valid = false;
+    if (cc->undo.cwnd > cc->cwnd)
+        cc->cwnd = cc->undo.cwnd;
+    cc->ssthresh = cc->undo.ssthresh;
+    cc->u = cc->undo.u;
+    cc->in_recovery_valid = false;
+    cc->undone++;
 }
 
 /* RFC 9002 §7.6.2, Appendix B.8 */
@@ -80,6 +101,7 @@ void quic_cc_on_persistent_congestion(quic_cc *cc, uint64_t now)
 {
     cc->cwnd = quic_cc_minimum_window(cc->max_datagram_size);
     cc->in_recovery_valid = false;
+    cc->undo.valid = false;
     cc->recovery_start_time = 0;
     cc->ops->on_persistent_congestion(cc, now);
 }

@@ -199,7 +199,7 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
     if (r == NULL)
         return;
     if (ev != QUIC_RECOVERY_DISCARDED && c->state < QUIC_STATE_CLOSING) {
-        bool lost = ev == QUIC_RECOVERY_LOST;
+        bool lost = ev == QUIC_RECOVERY_LOST || ev == QUIC_RECOVERY_REQUEUE;
         for (size_t i = 0; i < r->n; i++) {
             const quic_frame_rec *f = &r->f[i];
             switch (f->kind) {
@@ -234,6 +234,8 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             }
         }
     }
+    if (ev == QUIC_RECOVERY_REQUEUE)
+        return; /* still in flight: the record stays */
     quince_env_free(c->env, r);
 }
 
@@ -683,6 +685,10 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
             quic_crypto_send *cs = &c->sp[sp].csend;
             if (!c->sp[sp].discarded && cs->sent > 0)
                 quic_ranges_add(&cs->retx, 0, cs->sent);
+            /* Probe with new data if there is some, else with the oldest
+             * unacknowledged data rather than a bare PING. */
+            if (sp == SP_APP && !quic_stream_has_pending(c))
+                quic_recovery_requeue_oldest(&c->rec, SP_APP, c->sp[sp].probes);
         }
     }
     return QUIC_OK;

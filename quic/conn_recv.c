@@ -31,6 +31,9 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
                              .has_ecn = a->ecn,
                              .ecn_ce = a->ce};
     int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
+    c->stats.packets_lost_spurious = c->rec.stats.spurious;
+    c->stats.congestion_events = c->cc.congestion_events;
+    c->stats.congestion_events_undone = c->cc.undone;
     quic_qlog_metrics(c, now);
     if (err == QUIC_RECOVERY_ERR_ACK_UNSENT || err == QUIC_RECOVERY_ERR_BAD_RANGES)
         return QUIC_ERR_PROTOCOL_VIOLATION;
@@ -483,6 +486,8 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (err != QUIC_OK)
         return err;
     c->stats.packets_received++;
+    if (elic)
+        c->stats.ack_eliciting_received++;
     if (!c->sp[space].discarded)
         quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, false, now);
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */

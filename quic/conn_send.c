@@ -57,6 +57,7 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     }
     *largest = r[0].largest;
     quic_ack_tracker_on_ack_sent(&c->sp[space].ack);
+    c->stats.ack_frames_sent++;
     return !w->overflow;
 }
 

@@ -101,9 +101,14 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_conn_stats {
     uint64_t packets_sent, packets_received, packets_dropped, packets_lost;
     uint64_t bytes_sent, bytes_received;
-    uint64_t key_updates;      /* key phase changes (ours and the peer's) */
-    uint64_t stateless_resets; /* 1 if the connection ended by one */
-    uint64_t packets_buffered; /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    uint64_t key_updates;              /* key phase changes (ours and the peer's) */
+    uint64_t stateless_resets;         /* 1 if the connection ended by one */
+    uint64_t packets_buffered;         /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    uint64_t packets_lost_spurious;    /* declared lost, acknowledged later */
+    uint64_t congestion_events;        /* congestion window reductions */
+    uint64_t congestion_events_undone; /* reductions undone: their losses were spurious */
+    uint64_t ack_frames_sent;          /* ACK frames we sent (RFC 9000 §13.2) */
+    uint64_t ack_eliciting_received;   /* ack-eliciting packets we received */
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns

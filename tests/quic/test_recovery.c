@@ -118,6 +118,72 @@ static void test_packet_threshold(void **state)
     teardown_fx(&f);
 }
 
+/* RFC 9002 §6.1, RFC 8985 §6.2, §9.3: a packet declared lost and acknowledged
+ * later is a spurious loss: counted, the thresholds grow past the reordering
+ * it showed, the window reduction it caused is undone, and it is not reported
+ * a second time. */
+static void test_spurious_loss_undo(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 20; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * 100);
+    uint64_t cwnd = f.cc.cwnd;
+    /* 5..19 arrive first: 0..4 are lost by packet threshold. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 5, 19, 0, 20 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 5);
+    assert_int_equal(f.r.stats.lost, 5);
+    assert_int_equal(f.r.stats.lost_by_packets, 5);
+    assert_true(f.cc.cwnd < cwnd);
+    assert_int_equal(f.cc.congestion_events, 1);
+    /* 0..3 were only late: not yet all of the episode, no undo. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 3, 0, 21 * MS), 0);
+    assert_int_equal(f.r.stats.spurious, 4);
+    assert_int_equal(f.r.stats.undone, 0);
+    assert_true(f.cc.cwnd < cwnd);
+    /* The packet threshold now covers a reordering of 19 - 0 + 1 packets
+     * (or twice the old one); the time threshold the 21 ms round trip of
+     * packet 0 against a 20 ms RTT estimate: 9/8 would not, 10/8 does. */
+    assert_int_equal(f.r.packet_threshold, 20);
+    assert_true(f.r.time_threshold >= 10 && f.r.time_threshold <= 11);
+    /* 4 arrives too: every loss of the episode was spurious, undo. */
+    quic_pn_range rg[2] = {{4, 19}, {0, 3}};
+    quic_recovery_ack a = {.ranges = rg, .n_ranges = 2};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 22 * MS), 0);
+    assert_int_equal(f.r.stats.spurious, 5);
+    assert_int_equal(f.r.stats.undone, 1);
+    assert_int_equal(f.cc.undone, 1);
+    assert_int_equal(f.cc.cwnd, cwnd);
+    assert_false(quic_cc_in_recovery(&f.cc, 21 * MS));
+    /* Every packet left the record exactly once. */
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST) + count_ev(&f, QUIC_RECOVERY_ACKED), 20);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.2.4: a PTO may probe with the oldest unacknowledged data; the
+ * packets stay in flight. */
+static void test_requeue_oldest(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 4; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 10 * MS), 0);
+    assert_int_equal(quic_recovery_requeue_oldest(&f.r, QUIC_RECOVERY_APP, 2), 2);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_REQUEUE), 2);
+    assert_int_equal(f.ev[f.n_ev - 2].pn, 1);
+    assert_int_equal(f.ev[f.n_ev - 1].pn, 2);
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 3);
+    assert_int_equal(f.cc.bytes_in_flight, 3600);
+    assert_int_equal(quic_recovery_requeue_oldest(&f.r, QUIC_RECOVERY_HANDSHAKE, 2), 0);
+    teardown_fx(&f);
+}
+
 /* RFC 9002 §6.1.2: the loss timer is set to time_sent + 9/8 * max(srtt, latest),
  * and its expiry declares the packet lost. */
 static void test_time_threshold(void **state)
@@ -1007,6 +1073,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packet_threshold),
         cmocka_unit_test(test_time_threshold),
+        cmocka_unit_test(test_spurious_loss_undo),
+        cmocka_unit_test(test_requeue_oldest),
         cmocka_unit_test(test_loss_timer_excludes_pto),
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),
