@@ -1,9 +1,12 @@
 /* Shared pieces of the command-line apps: files, options and output. */
 #include "apps/app_util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "quince_config.h"
 
 uint8_t *app_read_file(const char *path, size_t max, size_t *len)
 {
@@ -50,4 +53,230 @@ bool app_parse_seconds(const char *text, uint64_t *us)
         return false;
     *us = (uint64_t)(s * 1e6);
     return true;
+}
+
+/* ---- command-line options ---- */
+
+void app_args_init(app_args *a, const char *prog, int argc, char **argv, app_usage_fn usage)
+{
+    memset(a, 0, sizeof(*a));
+    a->prog = prog;
+    a->argc = argc;
+    a->argv = argv;
+    a->i = 0;
+    a->usage = usage;
+}
+
+bool app_args_next(app_args *a)
+{
+    if (a->failed || a->i + 1 >= a->argc)
+        return false;
+    a->i++;
+    a->arg = a->argv[a->i];
+    a->opt = a->arg;
+    a->value = NULL;
+    a->inline_value = NULL;
+    a->ntried = 0;
+    a->opt_len = strlen(a->arg);
+    bool is_opt = !a->options_done && a->arg[0] == '-' && a->arg[1] != '\0';
+    if (is_opt && strcmp(a->arg, "--") == 0) {
+        a->options_done = true;
+        return app_args_next(a);
+    }
+    if (is_opt && a->arg[1] == '-') {
+        const char *eq = strchr(a->arg, '=');
+        if (eq != NULL) {
+            a->opt_len = (size_t)(eq - a->arg);
+            a->inline_value = eq + 1;
+        }
+    }
+    if (is_opt && a->inline_value == NULL) {
+        if (strcmp(a->arg, "--help") == 0 || strcmp(a->arg, "-h") == 0) {
+            if (a->usage != NULL)
+                a->usage(stdout);
+            else
+                printf("usage: %s [options]\n", a->prog);
+            exit(0);
+        }
+        if (strcmp(a->arg, "--version") == 0) {
+            printf("%s %s (quince QUIC + HTTP/3 + WebTransport)\n", a->prog, QUINCE_VERSION);
+            exit(0);
+        }
+    }
+    return true;
+}
+
+static bool is_option(const app_args *a)
+{
+    return !a->options_done && a->arg[0] == '-' && a->arg[1] != '\0';
+}
+
+/* Is the current option one of "names" ('|'-separated)? */
+static bool name_matches(app_args *a, const char *names)
+{
+    if (!is_option(a))
+        return false;
+    if (a->ntried < APP_ARGS_MAX_TRIED)
+        a->tried[a->ntried++] = names;
+    for (const char *p = names; *p != '\0';) {
+        const char *end = strchr(p, '|');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n == a->opt_len && memcmp(p, a->arg, n) == 0)
+            return true;
+        p += n + (end != NULL);
+    }
+    return false;
+}
+
+static void print_opt_error(app_args *a, const char *what)
+{
+    fprintf(stderr, "%s: %.*s: %s (%s --help lists the options)\n", a->prog, (int)a->opt_len,
+            a->arg, what, a->prog);
+    a->failed = true;
+}
+
+bool app_opt(app_args *a, const char *names)
+{
+    if (a->failed || !name_matches(a, names))
+        return false;
+    if (a->inline_value != NULL) {
+        print_opt_error(a, "takes no value");
+        return false;
+    }
+    return true;
+}
+
+bool app_opt_value(app_args *a, const char *names, const char **value)
+{
+    if (a->failed || !name_matches(a, names))
+        return false;
+    if (a->inline_value != NULL) {
+        a->value = a->inline_value;
+    } else if (a->i + 1 < a->argc && strncmp(a->argv[a->i + 1], "--", 2) != 0) {
+        a->value = a->argv[++a->i];
+    } else {
+        print_opt_error(a, "needs a value");
+        return false;
+    }
+    *value = a->value;
+    return true;
+}
+
+bool app_opt_seconds(app_args *a, const char *names, uint64_t *us)
+{
+    const char *v;
+    if (!app_opt_value(a, names, &v))
+        return false;
+    if (!app_parse_seconds(v, us)) {
+        app_args_bad_value(a, "seconds, such as 5 or 0.5");
+        return false;
+    }
+    return true;
+}
+
+bool app_opt_uint(app_args *a, const char *names, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *v;
+    if (!app_opt_value(a, names, &v))
+        return false;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 0);
+    if (end == v || *end != '\0' || v[0] == '-' || n < min || n > max) {
+        char what[80];
+        snprintf(what, sizeof(what), "a number from %llu to %llu", (unsigned long long)min,
+                 (unsigned long long)max);
+        app_args_bad_value(a, what);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+bool app_operand(app_args *a, const char **value)
+{
+    if (a->failed || is_option(a))
+        return false;
+    *value = a->arg;
+    return true;
+}
+
+/* Levenshtein distance of two short strings (bounded to 63 characters). */
+static size_t edit_distance(const char *s, size_t sn, const char *t, size_t tn)
+{
+    size_t row[64];
+    if (sn > 63 || tn > 63)
+        return 99;
+    for (size_t j = 0; j <= tn; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= sn; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= tn; j++) {
+            size_t up = row[j];
+            size_t best = diag + (s[i - 1] != t[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[tn];
+}
+
+int app_args_unknown(app_args *a)
+{
+    if (a->failed)
+        return 2;
+    a->failed = true;
+    if (!is_option(a)) {
+        fprintf(stderr, "%s: unexpected argument '%s' (%s --help shows the usage)\n", a->prog,
+                a->arg, a->prog);
+        return 2;
+    }
+    /* The nearest name tested against this argument, if it is close. */
+    const char *best = NULL;
+    size_t best_len = 0, best_d = 3;
+    for (size_t k = 0; k < a->ntried; k++) {
+        for (const char *p = a->tried[k]; *p != '\0';) {
+            const char *end = strchr(p, '|');
+            size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+            size_t d = edit_distance(a->arg, a->opt_len, p, n);
+            if (n > a->opt_len && a->opt_len > 3 && memcmp(p, a->arg, a->opt_len) == 0)
+                d = 1; /* a prefix of the name */
+            if (n > 2 && d < best_d) {
+                best = p;
+                best_len = n;
+                best_d = d;
+            }
+            p += n + (end != NULL);
+        }
+    }
+    if (best != NULL)
+        fprintf(stderr, "%s: unknown option %.*s (did you mean %.*s? %s --help lists them)\n",
+                a->prog, (int)a->opt_len, a->arg, (int)best_len, best, a->prog);
+    else
+        fprintf(stderr, "%s: unknown option %.*s (%s --help lists the options)\n", a->prog,
+                (int)a->opt_len, a->arg, a->prog);
+    return 2;
+}
+
+int app_args_bad_value(app_args *a, const char *expected)
+{
+    fprintf(stderr, "%s: %.*s %s: expected %s\n", a->prog, (int)a->opt_len, a->arg,
+            a->value != NULL ? a->value : "", expected);
+    a->failed = true;
+    return 2;
+}
+
+int app_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The loop, the sockets and the connection are io/'s: io_server (io/serve.h)
  * and io_client (io/connect.h, which also splits URLs). */
@@ -13,5 +14,80 @@
 uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */
 bool app_parse_seconds(const char *text, uint64_t *us);
+
+/*
+ * Command-line options, the same in every app:
+ *   --flag value  and  --flag=value;  -o value for a short alias;
+ *   --help / -h prints the usage on stdout and exits 0;
+ *   --version prints "PROG VERSION" and exits 0;
+ *   an unknown option, a missing value or a bad value is one line on stderr
+ *   naming the option (with the nearest known name when one is close), exit 2;
+ *   "--" ends the options; anything else is an operand.
+ *
+ *     app_args a;
+ *     app_args_init(&a, "quince-x", argc, argv, usage);
+ *     while (app_args_next(&a)) {
+ *         const char *v;
+ *         if (app_opt(&a, "--verbose|-v"))          verbose = true;
+ *         else if (app_opt_value(&a, "--root", &v)) root = v;
+ *         else if (app_opt_seconds(&a, "--timeout", &timeout_us)) {}
+ *         else if (app_operand(&a, &v))              url = v;
+ *         else return app_args_unknown(&a);
+ *     }
+ *     if (a.failed) return 2;
+ *
+ * A name may list aliases separated by '|'. A value check that fails after
+ * app_opt_value: return app_args_bad_value(&a, "what was expected").
+ */
+typedef void (*app_usage_fn)(FILE *out);
+
+#define APP_ARGS_MAX_TRIED 64
+
+typedef struct app_args {
+    const char *prog;
+    int argc;
+    char **argv;
+    int i;              /* index of the current argument */
+    app_usage_fn usage; /* may be NULL */
+    const char *arg;    /* the current argument, as given */
+    const char *opt;    /* the option's name as given (without "=value") */
+    const char *value;  /* the value once an option with a value matched */
+    size_t opt_len;     /* length of the name part of arg */
+    const char *inline_value; /* after '=', or NULL */
+    bool options_done;  /* after "--" */
+    bool failed;        /* an error was printed: exit 2 */
+    /* names tested against the current argument, for "did you mean" */
+    const char *tried[APP_ARGS_MAX_TRIED];
+    size_t ntried;
+} app_args;
+
+void app_args_init(app_args *a, const char *prog, int argc, char **argv, app_usage_fn usage);
+/* Advance to the next argument; false at the end or after an error. Handles
+ * --help, -h and --version itself (printing and exiting 0). */
+bool app_args_next(app_args *a);
+/* A flag without a value: true when the argument is one of names (an
+ * "=value" after it is an error). */
+bool app_opt(app_args *a, const char *names);
+/* An option with a value (--name value or --name=value): true with *value set
+ * when it matched; a missing value is an error (prints, a->failed, false). */
+bool app_opt_value(app_args *a, const char *names, const char **value);
+/* An option whose value is a duration in seconds ("30", "2.5"). */
+bool app_opt_seconds(app_args *a, const char *names, uint64_t *us);
+/* An option whose value is an unsigned integer in [min, max]. */
+bool app_opt_uint(app_args *a, const char *names, uint64_t min, uint64_t max, uint64_t *out);
+/* A non-option argument (true with *value set). */
+bool app_operand(app_args *a, const char **value);
+/* The current argument matched nothing: print "unknown option" (or
+ * "unexpected argument") naming it; returns 2 for main to return. */
+int app_args_unknown(app_args *a);
+/* The last matched option's value is not acceptable: "PROG: --opt VALUE:
+ * expected WHAT"; sets a->failed and returns 2. */
+int app_args_bad_value(app_args *a, const char *expected);
+/* One-line error: "PROG: message\n" on stderr; returns 2 (usage errors). */
+int app_usage_error(const char *prog, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 #endif

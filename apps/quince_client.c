@@ -44,13 +44,15 @@ typedef struct client {
     bool verbose;
 } client;
 
-static void usage(void)
+static void usage(FILE *f)
 {
     fprintf(
-        stderr,
-        "usage: quince-client [--alpn A] [--insecure|--ca F] [--output DIR] [--keylog F]\n"
+        f,
+        "usage: quince-client [--alpn A] [--insecure|--ca F] [-o|--output DIR] [--keylog F]\n"
         "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--verbose] URL...\n"
+        "                     [--verbose] [--help] [--version] URL...\n"
+        "       quince-client --webtransport URL [--cert-hash HEX] [--timeout S] [--verbose]\n"
+        "  Options take their value as --flag VALUE or --flag=VALUE.\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
         "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n");
@@ -271,49 +273,49 @@ int main(int argc, char **argv)
     const char *urls[MAX_URLS];
     size_t nurls = 0;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (strcmp(a, "--alpn") == 0 && has_val)
-            alpn_name = argv[++i];
-        else if (strcmp(a, "--ca") == 0 && has_val)
-            ca_file = argv[++i];
-        else if (strcmp(a, "--insecure") == 0)
+    app_args args;
+    app_args_init(&args, "quince-client", argc, argv, usage);
+    while (app_args_next(&args)) {
+        const char *v = NULL;
+        if (app_opt_value(&args, "--alpn", &v))
+            alpn_name = v;
+        else if (app_opt_value(&args, "--ca", &v))
+            ca_file = v;
+        else if (app_opt(&args, "--insecure|-k"))
             insecure = true;
-        else if (strcmp(a, "--output") == 0 && has_val)
-            out_dir = argv[++i];
-        else if (strcmp(a, "--keylog") == 0 && has_val)
-            keylog = argv[++i];
-        else if (strcmp(a, "--qlog-dir") == 0 && has_val)
-            qlog_dir = argv[++i];
-        else if (strcmp(a, "--chacha20") == 0)
+        else if (app_opt_value(&args, "--output|-o", &v))
+            out_dir = v;
+        else if (app_opt_value(&args, "--keylog", &v))
+            keylog = v;
+        else if (app_opt_value(&args, "--qlog-dir", &v))
+            qlog_dir = v;
+        else if (app_opt(&args, "--chacha20"))
             chacha = true;
-        else if (strcmp(a, "--key-update") == 0)
+        else if (app_opt(&args, "--key-update"))
             c->want_key_update = true;
-        else if (strcmp(a, "--no-gso") == 0)
+        else if (app_opt(&args, "--no-gso"))
             no_gso = true;
-        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+        else if (app_opt(&args, "--verbose|-v"))
             c->verbose = true;
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (!app_parse_seconds(argv[++i], &timeout_us)) {
-                usage();
-                return 2;
-            }
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
-            return 0;
-        } else if (a[0] == '-' || nurls == MAX_URLS) {
-            usage();
-            return 2;
+        else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_operand(&args, &v)) {
+            if (nurls == MAX_URLS)
+                return app_usage_error("quince-client", "too many URLs (%d at most)", MAX_URLS);
+            urls[nurls++] = v;
         } else
-            urls[nurls++] = a;
+            return app_args_unknown(&args);
     }
-    if (nurls == 0 || (insecure && ca_file != NULL) || (!insecure && ca_file == NULL)) {
-        if (!insecure && ca_file == NULL && nurls > 0)
-            fprintf(stderr, "quince-client: give --ca FILE or --insecure\n");
-        usage();
+    if (args.failed)
         return 2;
-    }
+    if (nurls == 0)
+        return app_usage_error("quince-client", "no URL given: quince-client --insecure "
+                                                "https://HOST:PORT/PATH (--help lists the options)");
+    if (insecure && ca_file != NULL)
+        return app_usage_error("quince-client", "--insecure and --ca exclude each other: give one");
+    if (!insecure && ca_file == NULL)
+        return app_usage_error("quince-client", "give --ca FILE to verify the server, or "
+                                                "--insecure to skip verification");
 
     /* All URLs share one connection: same host and port. */
     char host[256], port[16];

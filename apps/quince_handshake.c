@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apps/app_util.h"
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "io/posix_env.h"
@@ -103,14 +104,25 @@ static int flush(side *from)
     return 0;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quince-handshake [--help] [--version]\n"
+               "A TLS 1.3-for-QUIC handshake between Quince's client and server, in memory,\n"
+               "narrated flight by flight (RFC 8446 section 2, RFC 9001 section 4).\n");
+}
+
 int main(int argc, char **argv)
 {
     quince_env env_storage = io_env_default();
     const quince_env *env = &env_storage;
     const char *alpn[] = {"h3", NULL};
     int64_t now = (int64_t)time(NULL);
-    (void)argc;
-    (void)argv;
+    app_args args;
+    app_args_init(&args, "quince-handshake", argc, argv, usage);
+    while (app_args_next(&args))
+        return app_args_unknown(&args);
+    if (args.failed)
+        return 2;
 
     /* A fresh ECDSA P-256 certificate valid 13 days, as the server will use. */
     crypto_short_lived_cert cert;

@@ -68,7 +68,8 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verbose] [--help]\n"
+        "                     [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
+        "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
         "(draft-02) sessions on the same connections: /echo (streams and datagrams echoed),\n"
@@ -421,21 +422,6 @@ static uint64_t deadline_flush(void *user, uint64_t now)
     return deadline_us;
 }
 
-static const char *next_arg(int argc, char **argv, int *i)
-{
-    return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-static bool parse_port(const char *text, uint16_t *port)
-{
-    char *end = NULL;
-    unsigned long v = strtoul(text, &end, 10);
-    if (end == text || *end != '\0' || v > 65535 || text[0] == '-')
-        return false;
-    *port = (uint16_t)v;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
@@ -448,61 +434,55 @@ int main(int argc, char **argv)
     static server srv;
     server *s = &srv;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        bool ok = true;
-        if (strcmp(a, "--listen") == 0) {
-            ok = (v = next_arg(argc, argv, &i)) != NULL && nlisten < IO_SERVE_MAX_SOCKETS;
-            if (ok)
-                listen[nlisten++] = v;
-        } else if (strcmp(a, "--port") == 0)
-            ok = (v = next_arg(argc, argv, &i)) != NULL && parse_port(v, &port);
-        else if (strcmp(a, "--cert") == 0)
-            ok = (cert_file = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--key") == 0)
-            ok = (key_file = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--root") == 0)
-            ok = (root = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--alpn") == 0)
-            ok = (alpn_name = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--demo-http") == 0 || strcmp(a, "--http") == 0)
-            ok = (demo_http = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--demo") == 0)
+    app_args args;
+    app_args_init(&args, "quince-server", argc, argv, usage);
+    while (app_args_next(&args)) {
+        const char *v = NULL;
+        uint64_t n = 0;
+        if (app_opt_value(&args, "--listen", &v)) {
+            if (nlisten == IO_SERVE_MAX_SOCKETS)
+                return app_args_bad_value(&args, "fewer --listen addresses (8 at most)");
+            listen[nlisten++] = v;
+        } else if (app_opt_uint(&args, "--port", 0, 65535, &n))
+            port = (uint16_t)n;
+        else if (app_opt_value(&args, "--cert", &v))
+            cert_file = v;
+        else if (app_opt_value(&args, "--key", &v))
+            key_file = v;
+        else if (app_opt_value(&args, "--root", &v))
+            root = v;
+        else if (app_opt_value(&args, "--alpn", &v))
+            alpn_name = v;
+        else if (app_opt_value(&args, "--demo-http|--http", &v))
+            demo_http = v;
+        else if (app_opt(&args, "--demo"))
             demo = true;
-        else if (strcmp(a, "--webtransport") == 0)
+        else if (app_opt(&args, "--webtransport"))
             continue;
-        else if (strcmp(a, "--no-webtransport") == 0)
+        else if (app_opt(&args, "--no-webtransport"))
             no_wt = true;
-        else if (strcmp(a, "--retry") == 0)
+        else if (app_opt(&args, "--retry"))
             retry = true;
-        else if (strcmp(a, "--qlog-dir") == 0)
-            ok = (qlog_dir = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--keylog") == 0)
-            ok = (keylog = next_arg(argc, argv, &i)) != NULL;
-        else if (strcmp(a, "--no-gso") == 0)
+        else if (app_opt_value(&args, "--qlog-dir", &v))
+            qlog_dir = v;
+        else if (app_opt_value(&args, "--keylog", &v))
+            keylog = v;
+        else if (app_opt(&args, "--no-gso"))
             no_gso = true;
-        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+        else if (app_opt(&args, "--verbose|-v"))
             s->verbose = true;
-        else if (strcmp(a, "--timeout") == 0)
-            ok = (v = next_arg(argc, argv, &i)) != NULL && app_parse_seconds(v, &timeout_us);
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else
-            ok = false;
-        if (!ok) {
-            usage(stderr);
-            return 2;
-        }
+        else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else
+            return app_args_unknown(&args);
     }
-    if ((cert_file == NULL) != (key_file == NULL)) {
-        fprintf(stderr, "quince-server: --cert and --key go together\n");
+    if (args.failed)
         return 2;
-    }
-    if (strcmp(alpn_name, "h3") != 0 && strcmp(alpn_name, "hq-interop") != 0) {
-        fprintf(stderr, "quince-server: --alpn %s: h3 or hq-interop\n", alpn_name);
-        return 2;
-    }
+    if ((cert_file == NULL) != (key_file == NULL))
+        return app_usage_error("quince-server", "--cert and --key go together: give both, or "
+                                                "neither for a generated certificate");
+    if (strcmp(alpn_name, "h3") != 0 && strcmp(alpn_name, "hq-interop") != 0)
+        return app_usage_error("quince-server", "--alpn %s: expected h3 or hq-interop", alpn_name);
     if (demo && demo_http == NULL)
         demo_http = "localhost:8080";
     s->h3 = strcmp(alpn_name, "h3") == 0;

@@ -99,17 +99,17 @@ static uint64_t tick_flush(void *user, uint64_t now)
 bool wt_client_wanted(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--webtransport") == 0)
+        if (strcmp(argv[i], "--webtransport") == 0 || strncmp(argv[i], "--webtransport=", 15) == 0)
             return true;
     return false;
 }
 
-static int usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-                    "                     [--timeout S] [--verbose]\n"
-                    "  --cert-hash: the server certificate's SHA-256 (else not verified)\n");
-    return 2;
+    fprintf(f, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
+               "                     [--timeout S] [--verbose] [--help] [--version]\n"
+               "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
+               "  Options take their value as --flag VALUE or --flag=VALUE.\n");
 }
 
 static bool parse_hash(const char *hex, uint8_t out[32])
@@ -132,23 +132,25 @@ int wt_client_main(int argc, char **argv)
     const char *url = NULL, *hash_hex = NULL;
     uint64_t timeout_us = 10000000;
     bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (strcmp(a, "--webtransport") == 0 && has_val)
-            url = argv[++i];
-        else if (strcmp(a, "--cert-hash") == 0 && has_val)
-            hash_hex = argv[++i];
-        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+    app_args args;
+    app_args_init(&args, "quince-client", argc, argv, usage);
+    while (app_args_next(&args)) {
+        const char *v = NULL;
+        if (app_opt_value(&args, "--webtransport", &v))
+            url = v;
+        else if (app_opt_value(&args, "--cert-hash", &v))
+            hash_hex = v;
+        else if (app_opt(&args, "--verbose|-v"))
             verbose = true;
-        else if (strcmp(a, "--timeout") == 0 && has_val) {
-            if (!app_parse_seconds(argv[++i], &timeout_us))
-                return usage();
-        } else
-            return usage();
+        else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else
+            return app_args_unknown(&args);
     }
+    if (args.failed)
+        return 2;
     if (url == NULL)
-        return usage();
+        return app_usage_error("quince-client", "--webtransport needs the session's URL");
     uint8_t pin[1][32];
     if (hash_hex != NULL && !parse_hash(hash_hex, pin[0])) {
         fprintf(stderr, "quince-client: --cert-hash takes 64 hex digits\n");
@@ -188,7 +190,7 @@ int wt_client_main(int argc, char **argv)
     int rc = io_client_new(&c->client, NULL, url, &cc);
     if (rc == IO_ERR_ADDR) {
         io_env_cleanup(&ienv);
-        return usage();
+        return app_usage_error("quince-client", "%s: expected https://HOST:PORT/PATH", url);
     }
     if (rc != IO_OK) {
         fprintf(stderr, "quince-client: %s: %s\n", url, io_strerror(rc));

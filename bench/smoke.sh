@@ -9,7 +9,8 @@ status=0
 check() {
     bin=$1
     shift
-    out=$("$bin" --quick 2>&1)
+    # MESON_EXE_WRAPPER: qemu-user in a cross build (unquoted: a command and its arguments)
+    out=$(${MESON_EXE_WRAPPER:-} "$bin" --quick 2>&1)
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "FAIL: $bin --quick exited $rc"

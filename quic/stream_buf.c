@@ -82,7 +82,7 @@ static int check_final(const quic_stream_buf *sb, uint64_t end, bool fin)
 int quic_stream_buf_write(quic_stream_buf *sb, uint64_t offset, const uint8_t *data, size_t len,
                           bool fin)
 {
-    if (len > QUINCE_VARINT_MAX || len > QUINCE_VARINT_MAX - offset)
+    if (offset > QUINCE_VARINT_MAX || len > QUINCE_VARINT_MAX - offset)
         return QUIC_ERR_FRAME_ENCODING;
     uint64_t end = offset + len;
     int err = check_final(sb, end, fin);

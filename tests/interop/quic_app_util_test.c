@@ -1,4 +1,4 @@
-/* Tests for apps/app_util.c: seconds. (GSO trains, batched sends, addresses and URLs
+/* Tests for apps/app_util.c: seconds, and the options parser (app_args). (GSO trains, batched sends, addresses and URLs
  * moved with the bridge to io/: tests/io/test_bridge.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,10 +26,97 @@ static void test_seconds(void **state)
     assert_false(app_parse_seconds("nan", &us));
 }
 
+typedef struct parsed {
+    const char *root, *url, *url2;
+    bool verbose;
+    uint64_t timeout_us, port;
+    int rc; /* what main would return: 0 to go on, 2 on a usage error */
+} parsed;
+
+/* The loop every app writes, over a fixed option set. */
+static parsed parse(int argc, const char **argv_in)
+{
+    parsed p = {.root = ".", .rc = 0};
+    char **argv = (char **)argv_in;
+    app_args a;
+    app_args_init(&a, "t", argc, argv, NULL);
+    while (app_args_next(&a)) {
+        const char *v;
+        if (app_opt(&a, "--verbose|-v"))
+            p.verbose = true;
+        else if (app_opt_value(&a, "--root|-r", &v))
+            p.root = v;
+        else if (app_opt_seconds(&a, "--timeout", &p.timeout_us))
+            continue;
+        else if (app_opt_uint(&a, "--port", 0, 65535, &p.port))
+            continue;
+        else if (app_operand(&a, &v)) {
+            if (p.url == NULL)
+                p.url = v;
+            else
+                p.url2 = v;
+        } else {
+            p.rc = app_args_unknown(&a);
+            return p;
+        }
+    }
+    if (a.failed)
+        p.rc = 2;
+    return p;
+}
+
+#define PARSE(...)                                                                                 \
+    parse((int)(sizeof((const char *[]){"t", __VA_ARGS__}) / sizeof(const char *)),                 \
+          (const char *[]){"t", __VA_ARGS__})
+
+static void test_args_forms(void **state)
+{
+    (void)state;
+    parsed p = PARSE("--root", "/srv", "-v", "--timeout=2.5", "--port", "443", "https://a/");
+    assert_int_equal(p.rc, 0);
+    assert_string_equal(p.root, "/srv");
+    assert_true(p.verbose);
+    assert_int_equal(p.timeout_us, 2500000);
+    assert_int_equal(p.port, 443);
+    assert_string_equal(p.url, "https://a/");
+    p = PARSE("--root=/x=y", "--port=0", "-r", "/z");
+    assert_int_equal(p.rc, 0);
+    assert_string_equal(p.root, "/z"); /* the last one wins */
+    assert_int_equal(p.port, 0);
+    p = PARSE("--root=", "u");
+    assert_int_equal(p.rc, 0);
+    assert_string_equal(p.root, ""); /* an empty value given with '=' */
+    /* "--" ends the options: what follows is an operand even when it looks like one. */
+    p = PARSE("--", "--verbose", "-");
+    assert_int_equal(p.rc, 0);
+    assert_false(p.verbose);
+    assert_string_equal(p.url, "--verbose");
+    assert_string_equal(p.url2, "-");
+}
+
+static void test_args_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bogus").rc, 2);
+    assert_int_equal(PARSE("--verbose=yes").rc, 2);  /* a flag takes no value */
+    assert_int_equal(PARSE("--root").rc, 2);         /* missing value at the end */
+    assert_int_equal(PARSE("--root", "--verbose").rc, 2); /* an option is not a value */
+    assert_int_equal(PARSE("--timeout", "soon").rc, 2);
+    assert_int_equal(PARSE("--port", "65536").rc, 2);
+    assert_int_equal(PARSE("--port=-1").rc, 2);
+    assert_int_equal(PARSE("--port=12x").rc, 2);
+    assert_int_equal(PARSE("-x").rc, 2);
+    /* A prefix is not the option. */
+    assert_int_equal(PARSE("--verb").rc, 2);
+    assert_int_equal(PARSE("--rootx=1").rc, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seconds),
+        cmocka_unit_test(test_args_forms),
+        cmocka_unit_test(test_args_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
