@@ -417,7 +417,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 64);
     }
-    if (c->cfg.cc == QUIC_CC_CUBIC)
+    if (c->cfg.cc != QUIC_CC_NEWRENO)
         quic_cc_init_cubic(&c->cc, 1200, true);
     else
         quic_cc_init_newreno(&c->cc, 1200);

@@ -322,7 +322,7 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
         return;
     }
     quic_recovery_on_retry(&c->rec, now);
-    if (c->cfg.cc == QUIC_CC_CUBIC)
+    if (c->cfg.cc != QUIC_CC_NEWRENO)
         quic_cc_init_cubic(&c->cc, 1200, true);
     else
         quic_cc_init_newreno(&c->cc, 1200);

@@ -321,7 +321,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         if (sp->probes > 0)
             sp->probes--;
         else
-            quic_pacer_on_sent(&c->pacer, quic_cc_cwnd(&c->cc),
+            quic_pacer_on_sent(&c->pacer, quic_cc_pacing_window(&c->cc),
                                quic_recovery_rtt(&c->rec)->smoothed_rtt, (uint64_t)total, now);
         /* RFC 9000 §10.1: the first ack-eliciting packet after receiving restarts the timer. */
         if (!c->ack_eliciting_sent_since_recv && c->idle_timeout > 0) {
@@ -365,7 +365,7 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
         pl.elic_ok = probe || quic_cc_bytes_in_flight(&c->cc) < quic_cc_cwnd(&c->cc);
         if (pl.elic_ok && !probe) {
             uint64_t t =
-                quic_pacer_next_send_time(&c->pacer, quic_cc_cwnd(&c->cc),
+                quic_pacer_next_send_time(&c->pacer, quic_cc_pacing_window(&c->cc),
                                           quic_recovery_rtt(&c->rec)->smoothed_rtt, cap, now);
             if (t > now) {
                 pl.elic_ok = false;

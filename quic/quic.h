@@ -37,7 +37,13 @@ typedef struct quic_addr {
     uint16_t port;
 } quic_addr;
 
-typedef enum quic_cc_algo { QUIC_CC_NEWRENO = 0, QUIC_CC_CUBIC = 1 } quic_cc_algo;
+/* Congestion controllers (quic/cc_*.c); 0 takes the default, CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406). NewReno is RFC 9002 Appendix B's. */
+typedef enum quic_cc_algo {
+    QUIC_CC_DEFAULT = 0,
+    QUIC_CC_CUBIC = 1,
+    QUIC_CC_NEWRENO = 2,
+} quic_cc_algo;
 
 typedef struct quic_config {
     bool is_server;

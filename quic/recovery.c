@@ -415,6 +415,7 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
         /* Initial ACKs are never delayed on purpose (§5.3 MAY ignore). */
         uint64_t ack_delay = space == QUIC_RECOVERY_INITIAL ? 0 : ack->ack_delay;
         quic_rtt_update(&r->rtt, now - newest->time_sent, ack_delay, r->handshake_confirmed, now);
+        quic_cc_on_rtt_sample(r->cc, r->rtt.latest_rtt, newest->time_sent, now);
     }
 
     /* RFC 9002 Appendix B.7 (ProcessECN) */

@@ -43,14 +43,51 @@ static uint8_t pattern(uint64_t off)
 typedef struct bulk {
     uint64_t size, sid, written, received;
     bool opened, fin, mismatch;
+    bool check_cubic;      /* check the client's CUBIC state against RFC 9438 */
+    uint64_t cubic_checks; /* epochs checked */
 } bulk;
+
+static double absd(double x)
+{
+    return x < 0 ? -x : x;
+}
+
+/* RFC 9438 §4.2 in doubles: K = cbrt((W_max - cwnd_epoch) / C) (segments,
+ * seconds) and W_cubic(t) = C * (t - K)^3 + W_max, checked against the
+ * integer state of a controller in a real transfer. */
+static void check_cubic(bulk *b, const quic_cc *cc, uint64_t now)
+{
+    const quic_cc_cubic *c = &cc->u.cubic;
+    if (!c->has_epoch || quic_cc_in_slow_start(cc) || now < c->epoch_start)
+        return;
+    double mss = (double)cc->max_datagram_size;
+    double k = (double)c->k / QUIC_CUBIC_TIME_SCALE;
+    double d = c->w_max > c->cwnd_epoch ? (double)(c->w_max - c->cwnd_epoch) / mss : 0;
+    /* k at most 2/1024 s below the exact root (floors, and segments kept
+     * to 2^-20) */
+    assert_true(0.4 * k * k * k <= d + 1e-9);
+    double k1 = k + 2.0 / QUIC_CUBIC_TIME_SCALE;
+    if (!(d == 0 || 0.4 * k1 * k1 * k1 > d))
+        fprintf(stderr, "k %llu d %f w_max %llu cwnd_epoch %llu mss %llu\n",
+                (unsigned long long)c->k, d, (unsigned long long)c->w_max,
+                (unsigned long long)c->cwnd_epoch, (unsigned long long)cc->max_datagram_size);
+    assert_true(d == 0 || 0.4 * k1 * k1 * k1 > d);
+    double t = (double)(now - c->epoch_start) / 1e6;
+    double w = 0.4 * mss * (t - k) * (t - k) * (t - k) + (double)c->w_max;
+    if (w < 0)
+        w = 0;
+    double slope = 3 * 0.4 * mss * (t - k) * (t - k) * 0.001;
+    assert_true(absd((double)quic_cc_cubic_w(cc, now - c->epoch_start) - w) <= 2.0 + slope);
+    b->cubic_checks++;
+}
 
 static void bulk_app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
 {
     bulk *b = p->user;
-    (void)now;
     static uint8_t buf[65536];
     if (!is_server && ev == NULL) {
+        if (b->check_cubic)
+            check_cubic(b, &p->client->cc, now);
         if (!b->opened && quic_conn_is_established(p->client)) {
             assert_int_equal(quic_conn_open_stream(p->client, true, &b->sid), 0);
             b->opened = true;
@@ -95,7 +132,7 @@ static bool bulk_done(sim_pair *p)
 typedef struct result {
     quic_conn_stats client, server;
     uint64_t time_us;
-    uint64_t client_cwnd;
+    uint64_t hystart_exits, cubic_checks;
 } result;
 
 typedef struct run_opts {
@@ -109,7 +146,7 @@ static void run(const run_opts *o, result *res)
 {
     sim_pair p;
     sim_pair_init(&p, o->seed, &o->link, &certs);
-    bulk b = {.size = o->size};
+    bulk b = {.size = o->size, .check_cubic = o->cc != QUIC_CC_NEWRENO};
     p.user = &b;
     p.app = bulk_app;
     p.ccfg.cc = o->cc;
@@ -129,12 +166,21 @@ static void run(const run_opts *o, result *res)
     res->client = *quic_conn_get_stats(p.client);
     res->server = *quic_conn_get_stats(p.server);
     res->time_us = netsim_now(p.net);
+    res->hystart_exits = p.client->cc.hs.css_entries;
+    if (getenv("SIM_VERBOSE") != NULL)
+        fprintf(stderr, "  hs enabled %d done %d css %d last %llu cur %llu n %u\n",
+                p.client->cc.hs.enabled, p.client->cc.hs.done, p.client->cc.hs.in_css,
+                (unsigned long long)p.client->cc.hs.last_round_min_rtt,
+                (unsigned long long)p.client->cc.hs.current_round_min_rtt,
+                p.client->cc.hs.rtt_sample_count);
+    res->cubic_checks = b.cubic_checks;
     const quic_conn_stats *c = &res->client;
     if (getenv("SIM_VERBOSE") != NULL)
         fprintf(stderr,
                 "seed %llu cc %d loss %.2f jitter %llu: %llu bytes in %.3f s; client sent %llu, "
                 "lost %llu (spurious %llu), congestion events %llu (undone %llu); server "
-                "got %llu ack-eliciting, sent %llu ACK frames\n",
+                "got %llu ack-eliciting, sent %llu ACK frames; hystart exits %llu, cubic "
+                "checks %llu\n",
                 (unsigned long long)o->seed, (int)o->cc, o->link.loss,
                 (unsigned long long)o->link.jitter_us, (unsigned long long)o->size,
                 (double)res->time_us / 1e6, (unsigned long long)c->packets_sent,
@@ -142,7 +188,8 @@ static void run(const run_opts *o, result *res)
                 (unsigned long long)c->congestion_events,
                 (unsigned long long)c->congestion_events_undone,
                 (unsigned long long)res->server.ack_eliciting_received,
-                (unsigned long long)res->server.ack_frames_sent);
+                (unsigned long long)res->server.ack_frames_sent,
+                (unsigned long long)res->hystart_exits, (unsigned long long)res->cubic_checks);
     if (getenv("SIM_VERBOSE") != NULL)
         fprintf(stderr, "  by time %llu by packets %llu, pkt thr %u time thr %u, ptos %llu\n",
                 (unsigned long long)p.client->rec.stats.lost_by_time,
@@ -210,12 +257,60 @@ static void test_ack_every_two(void **state)
     assert_true(acks <= elic * 3 / 4);
 }
 
+/* Each controller moves 10 MB byte-exact at 0, 10 and 30% loss (both
+ * directions), and CUBIC's state follows RFC 9438's formula throughout. */
+static void each_controller(quic_cc_algo cc)
+{
+    static const double losses[] = {0, 0.10, 0.30};
+    for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+        run_opts o = {.seed = 10 + i, .link = path(1 * MS, losses[i]), .size = 10 * MB, .cc = cc};
+        result r;
+        run(&o, &r);
+        if (losses[i] > 0)
+            assert_true(r.client.packets_lost > 0);
+        if (cc != QUIC_CC_NEWRENO && losses[i] > 0)
+            assert_true(r.cubic_checks > 100);
+    }
+}
+
+static void test_cubic_10mb(void **state)
+{
+    (void)state;
+    each_controller(QUIC_CC_CUBIC);
+}
+
+static void test_newreno_10mb(void **state)
+{
+    (void)state;
+    each_controller(QUIC_CC_NEWRENO);
+}
+
+/* RFC 9406: a bottleneck with a deep buffer makes the RTT grow during slow
+ * start; HyStart++ leaves slow start on that growth (for Conservative Slow
+ * Start), where NewReno's plain slow start runs on into more losses. */
+static void test_hystart_exit(void **state)
+{
+    (void)state;
+    netsim_link_config l = {.delay_us = 20 * MS,
+                            .rate_bytes_per_s = 1250000, /* 10 Mbit/s */
+                            .queue_bytes = 150 * 1000};
+    run_opts o = {.seed = 5, .link = l, .size = 6 * MB, .cc = QUIC_CC_CUBIC};
+    result cubic, reno;
+    run(&o, &cubic);
+    o.cc = QUIC_CC_NEWRENO;
+    run(&o, &reno);
+    assert_true(cubic.hystart_exits >= 1);
+    assert_int_equal(reno.hystart_exits, 0);
+    assert_true(reno.client.packets_lost > 0);
+    assert_true(cubic.client.packets_lost < reno.client.packets_lost);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reorder_2ms),
-        cmocka_unit_test(test_reorder_10ms),
-        cmocka_unit_test(test_ack_every_two),
+        cmocka_unit_test(test_reorder_2ms),   cmocka_unit_test(test_reorder_10ms),
+        cmocka_unit_test(test_ack_every_two), cmocka_unit_test(test_cubic_10mb),
+        cmocka_unit_test(test_newreno_10mb),  cmocka_unit_test(test_hystart_exit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
