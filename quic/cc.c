@@ -61,6 +61,8 @@ void quic_cc_on_packet_acked(quic_cc *cc, uint64_t bytes, uint64_t time_sent, ui
                              uint64_t now)
 {
     quic_cc_remove_in_flight(cc, bytes);
+    if (!quic_cc_in_recovery(cc, time_sent))
+        cc->recovering = false; /* RFC 9002 §7.3.2: recovery ends */
     /* §7.8: an underused window is not grown. */
     if (cc->app_limited)
         return;
@@ -94,6 +96,7 @@ bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now)
     cc->undo.valid = true;
     cc->recovery_start_time = now;
     cc->in_recovery_valid = true;
+    cc->recovering = true;
     cc->congestion_events++;
     cc->ops->on_congestion_event(cc, now);
     return true;
@@ -111,6 +114,7 @@ void quic_cc_undo(quic_cc *cc, uint64_t now)
     cc->ssthresh = cc->undo.ssthresh;
     cc->u = cc->undo.u;
     cc->in_recovery_valid = false;
+    cc->recovering = false;
     cc->undone++;
 }
 
@@ -136,6 +140,18 @@ void quic_cc_set_app_limited(quic_cc *cc, bool limited, uint64_t now)
 
 /* RFC 9002 §7.7: N = 5/4 in the pacer; in slow start the window doubles
  * every round trip, so pace at twice the window's rate (as N = 2). */
+/* draft-ietf-quic-qlog-quic-events-13 §7.3 congestion states */
+const char *quic_cc_state_name(const quic_cc *cc)
+{
+    if (cc->recovering)
+        return "recovery";
+    if (cc->app_limited)
+        return "application_limited";
+    if (quic_cc_in_slow_start(cc))
+        return cc->hs.in_css ? "conservative_slow_start" : "slow_start";
+    return "congestion_avoidance";
+}
+
 uint64_t quic_cc_pacing_window(const quic_cc *cc)
 {
     if (quic_cc_in_slow_start(cc))

@@ -68,6 +68,7 @@ struct quic_cc {
     uint64_t recovery_start_time;
     uint64_t last_sent_time;
     bool in_recovery_valid; /* recovery_start_time is set */
+    bool recovering;        /* until a packet sent after the reduction is acked */
     bool app_limited;
     quic_cc_state u;
     quic_cc_hystart hs;
@@ -112,6 +113,11 @@ uint64_t quic_cc_cbrt(uint64_t x);
  * the congestion window, and more in slow start so that pacing does not
  * hold back the growth the controller asks for. */
 uint64_t quic_cc_pacing_window(const quic_cc *cc);
+
+/* The state for qlog's congestion_state_updated: "slow_start",
+ * "conservative_slow_start" (RFC 9406 CSS), "congestion_avoidance",
+ * "recovery" or "application_limited". */
+const char *quic_cc_state_name(const quic_cc *cc);
 
 static inline bool quic_cc_in_slow_start(const quic_cc *cc)
 {

@@ -243,6 +243,7 @@ struct quic_conn {
     /* qlog (quic/qlog.c). */
     char *qlog_buf;
     uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
+    const char *qlog_last_cc_state;
 
     /* Statistics for tests. */
     quic_conn_stats stats;

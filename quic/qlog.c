@@ -287,11 +287,31 @@ void quic_qlog_packet_lost(quic_conn *c, int space, uint64_t pn, uint64_t now)
     emit(c, &b);
 }
 
+/* draft-ietf-quic-qlog-quic-events-13 §7.3: when the controller's state
+ * changes (slow start, CSS, avoidance, recovery, application-limited). */
+static void congestion_state(quic_conn *c, uint64_t now)
+{
+    const char *st = quic_cc_state_name(&c->cc);
+    if (c->qlog_last_cc_state == st)
+        return;
+    qbuf b;
+    if (!begin(c, &b))
+        return;
+    put(&b, "{\"time\":%.3f,\"name\":\"quic:congestion_state_updated\",\"data\":{",
+        (double)now / 1000.0);
+    if (c->qlog_last_cc_state != NULL)
+        put(&b, "\"old\":\"%s\",", c->qlog_last_cc_state);
+    put(&b, "\"new\":\"%s\"}}", st);
+    c->qlog_last_cc_state = st;
+    emit(c, &b);
+}
+
 /* draft-ietf-quic-qlog-quic-events-13 §7.2 */
 void quic_qlog_metrics(quic_conn *c, uint64_t now)
 {
     if (!enabled(c))
         return;
+    congestion_state(c, now);
     const quic_rtt *r = quic_recovery_rtt(&c->rec);
     uint64_t cwnd = quic_cc_cwnd(&c->cc), inflight = quic_cc_bytes_in_flight(&c->cc);
     if (cwnd == c->qlog_last_cwnd && r->smoothed_rtt == c->qlog_last_srtt &&

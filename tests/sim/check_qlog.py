@@ -42,11 +42,16 @@ for ev in objs[1:]:
         assert d['header']['packet_type'] in ('initial', 'handshake', '1RTT')
     elif ev['name'] == 'quic:recovery_metrics_updated':
         assert d['congestion_window'] > 0 and d['smoothed_rtt'] > 0
+    elif ev['name'] == 'quic:congestion_state_updated':
+        states = ('slow_start', 'conservative_slow_start', 'congestion_avoidance', 'recovery',
+                  'application_limited')
+        assert d['new'] in states and d.get('old', 'slow_start') in states, d
+        assert d.get('old') != d['new'], d
     else:
         raise AssertionError('unexpected event ' + ev['name'])
 
 for n in ('quic:packet_sent', 'quic:packet_received', 'quic:packet_lost',
-          'quic:recovery_metrics_updated'):
+          'quic:recovery_metrics_updated', 'quic:congestion_state_updated'):
     assert names.get(n, 0) > 0, (n, names)
 for ft in ('stream', 'ack', 'crypto', 'padding', 'handshake_done', 'new_connection_id'):
     assert ft in frame_types, (ft, frame_types)
