@@ -429,6 +429,8 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quince_env_free(env, c);
         return NULL;
     }
+    /* RFC 9000 §13.4.2: mark ECT(0) until validation says otherwise. */
+    quic_recovery_set_ecn(&c->rec, !c->cfg.no_ecn);
     c->max_udp_payload = QUIC_OPT_MAX_UDP_PAYLOAD;
     c->idle_deadline = QUIC_TIME_NEVER;
     c->pacer_wait = QUIC_TIME_NEVER;

@@ -78,6 +78,7 @@ typedef struct quic_space {
     bool discarded;
     bool ack_eliciting_probe; /* PTO: send an ack-eliciting packet here */
     unsigned probes;
+    uint64_t ecn_rx[3]; /* packets received with ECT(0), ECT(1), CE (RFC 9000 §13.4.1) */
 } quic_space;
 
 /* A connection ID of ours (issued with NEW_CONNECTION_ID, RFC 9000 §5.1.1). */
@@ -226,6 +227,8 @@ struct quic_conn {
     size_t dgram_in_count;
 
     quic_cid_value rx_dcid; /* DCID of the packet being processed */
+    uint8_t rx_ecn;         /* ECN codepoint of the datagram being processed */
+    bool dgram_ecn;         /* the datagram built last goes out ECT(0) */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
 
@@ -233,6 +236,7 @@ struct quic_conn {
     struct {
         uint8_t *data;
         size_t len;
+        uint8_t ecn; /* its datagram's codepoint */
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 

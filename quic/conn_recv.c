@@ -29,11 +29,15 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
                              .n_ranges = n,
                              .ack_delay = space == SP_APP ? (a->ack_delay << exp) : 0,
                              .has_ecn = a->ecn,
+                             .ecn_ect0 = a->ect0,
+                             .ecn_ect1 = a->ect1,
                              .ecn_ce = a->ce};
     int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
     c->stats.packets_lost_spurious = c->rec.stats.spurious;
     c->stats.congestion_events = c->cc.congestion_events;
     c->stats.congestion_events_undone = c->cc.undone;
+    c->stats.ecn_ce_reported = c->rec.ecn_ce[SP_APP];
+    c->stats.ecn_failed = c->rec.ecn_failed;
     quic_qlog_metrics(c, now);
     if (err == QUIC_RECOVERY_ERR_ACK_UNSENT || err == QUIC_RECOVERY_ERR_BAD_RANGES)
         return QUIC_ERR_PROTOCOL_VIOLATION;
@@ -488,8 +492,14 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     c->stats.packets_received++;
     if (elic)
         c->stats.ack_eliciting_received++;
+    /* RFC 9000 §13.4.1: count the codepoint of every processed packet. */
+    uint8_t ecn = c->rx_ecn & 3;
+    if (ecn != QUIC_ECN_NOT_ECT && !c->sp[space].discarded)
+        c->sp[space].ecn_rx[ecn == QUIC_ECN_ECT0 ? 0 : ecn == QUIC_ECN_ECT1 ? 1 : 2]++;
+    if (ecn == QUIC_ECN_CE)
+        c->stats.ecn_ce_received++;
     if (!c->sp[space].discarded)
-        quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, false, now);
+        quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, ecn == QUIC_ECN_CE, now);
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
     if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
         c->address_validated = true; /* RFC 9000 §8.1 */
@@ -516,6 +526,7 @@ static bool early_keep(quic_conn *c, const uint8_t *data, size_t len)
     memcpy(copy, data, len);
     c->early[c->early_count].data = copy;
     c->early[c->early_count].len = len;
+    c->early[c->early_count].ecn = c->rx_ecn;
     c->early_count++;
     c->early_bytes += len;
     return true;
@@ -539,10 +550,13 @@ static int early_retry(quic_conn *c, uint64_t now)
         for (size_t i = 0; i < c->early_count; i++) {
             uint8_t *d = c->early[i].data;
             size_t len = c->early[i].len;
+            uint8_t ecn = c->rx_ecn;
+            c->rx_ecn = c->early[i].ecn;
             quic_pkt_header h;
             int r = 0;
             if (quic_pkt_parse_header(d, len, &po, &h) == QUIC_OK && h.packet_len == len)
                 r = process_packet(c, d, &h, now);
+            c->rx_ecn = ecn;
             if (r == PKT_EARLY)
                 continue;
             /* Processed, dropped or fatal: it leaves the buffer. */
@@ -564,8 +578,21 @@ static int early_retry(quic_conn *c, uint64_t now)
 int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
                    uint64_t now)
 {
+    return quic_conn_recv_ecn(c, from, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §13.4 */
+uint8_t quic_conn_ecn(const quic_conn *c)
+{
+    return c != NULL && c->dgram_ecn ? QUIC_ECN_ECT0 : QUIC_ECN_NOT_ECT;
+}
+
+int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                       uint8_t ecn, uint64_t now)
+{
     if (c == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
+    c->rx_ecn = ecn & 3;
     (void)from;
     if (now > c->last_now)
         c->last_now = now;

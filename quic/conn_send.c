@@ -35,9 +35,16 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     if (n == 0)
         return false;
     uint64_t delay = delay_us >> QUIC_OPT_ACK_DELAY_EXPONENT;
+    /* RFC 9000 §19.3.2: ACK_ECN once any packet of the space came marked. */
+    const uint64_t *ecn = c->sp[space].ecn_rx;
+    bool with_ecn = ecn[0] + ecn[1] + ecn[2] > 0;
+    size_t ecn_len =
+        with_ecn ? quince_varint_len(ecn[0]) + quince_varint_len(ecn[1]) + quince_varint_len(ecn[2])
+                 : 0;
     for (; n > 0; n--) {
         size_t size = 1 + quince_varint_len(r[0].largest) + quince_varint_len(delay) +
-                      quince_varint_len(n - 1) + quince_varint_len(r[0].largest - r[0].smallest);
+                      quince_varint_len(n - 1) + quince_varint_len(r[0].largest - r[0].smallest) +
+                      ecn_len;
         for (size_t i = 1; i < n; i++)
             size += quince_varint_len(r[i - 1].smallest - r[i].largest - 2) +
                     quince_varint_len(r[i].largest - r[i].smallest);
@@ -46,7 +53,7 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     }
     if (n == 0)
         return false;
-    quince_put_varint(w, QUIC_FT_ACK);
+    quince_put_varint(w, with_ecn ? QUIC_FT_ACK_ECN : QUIC_FT_ACK);
     quince_put_varint(w, r[0].largest);
     quince_put_varint(w, delay);
     quince_put_varint(w, n - 1);
@@ -54,6 +61,11 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     for (size_t i = 1; i < n; i++) {
         quince_put_varint(w, r[i - 1].smallest - r[i].largest - 2);
         quince_put_varint(w, r[i].largest - r[i].smallest);
+    }
+    if (with_ecn) {
+        quince_put_varint(w, ecn[0]);
+        quince_put_varint(w, ecn[1]);
+        quince_put_varint(w, ecn[2]);
     }
     *largest = r[0].largest;
     quic_ack_tracker_on_ack_sent(&c->sp[space].ack);
@@ -310,6 +322,11 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         memcpy(rec->f, recs, n * sizeof(quic_frame_rec));
     }
     bool in_flight = elic || padded;
+    /* RFC 9000 §13.4.2: a 1-RTT packet that starts its datagram is marked. */
+    bool ecn = space == SP_APP && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
+    quic_recovery_set_ecn_next(&c->rec, ecn);
+    if (buf == pl->dgram_start)
+        c->dgram_ecn = ecn;
     int err = quic_recovery_on_packet_sent(&c->rec, space, pn, (uint32_t)total, elic, in_flight,
                                            (uint64_t)(uintptr_t)rec, now);
     if (err != 0) {

@@ -74,6 +74,7 @@ typedef struct quic_config {
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
+    bool no_ecn;             /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
 } quic_config;
 
 typedef enum quic_event_type {
@@ -115,6 +116,9 @@ typedef struct quic_conn_stats {
     uint64_t congestion_events_undone; /* reductions undone: their losses were spurious */
     uint64_t ack_frames_sent;          /* ACK frames we sent (RFC 9000 §13.2) */
     uint64_t ack_eliciting_received;   /* ack-eliciting packets we received */
+    uint64_t ecn_ce_received;          /* packets that arrived marked CE */
+    uint64_t ecn_ce_reported;          /* CE count the peer reported (application space) */
+    bool ecn_failed;                   /* our ECT(0) marking failed validation */
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns
@@ -134,6 +138,16 @@ QUINCE_API void quic_conn_free(quic_conn *conn);
  * a negative return means the connection failed (see the CLOSED event). */
 QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint8_t *data,
                               size_t len, uint64_t now);
+/* ECN codepoints, the low two bits of the IP TOS / traffic class (RFC 3168). */
+enum { QUIC_ECN_NOT_ECT = 0, QUIC_ECN_ECT1 = 1, QUIC_ECN_ECT0 = 2, QUIC_ECN_CE = 3 };
+/* quic_conn_recv with the ECN codepoint the datagram arrived with, which the
+ * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1). */
+QUINCE_API int quic_conn_recv_ecn(quic_conn *conn, const quic_addr *from, const uint8_t *data,
+                                  size_t len, uint8_t ecn, uint64_t now);
+/* The ECN codepoint for the datagram quic_conn_send wrote last: QUIC_ECN_ECT0
+ * for 1-RTT datagrams while ECN is on and has not failed validation (RFC 9000
+ * §13.4.2), else QUIC_ECN_NOT_ECT. */
+QUINCE_API uint8_t quic_conn_ecn(const quic_conn *conn);
 /* Build the next datagram (coalesced packets) into buf; returns its size, 0
  * when there is nothing to send now (congestion window, pacing, amplification
  * limit, or nothing pending), QUIC_ERR_ARGUMENT. The caller loops until 0

@@ -170,12 +170,16 @@ int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint3
         .size = size,
         .ack_eliciting = ack_eliciting,
         .in_flight = in_flight,
+        .ecn = r->ecn_next && quic_recovery_ecn_marking(r),
     };
+    r->ecn_next = false;
     int rc = quic_sent_packets_push(&r->sent[space], &p);
     if (rc != 0)
         return rc;
     r->largest_sent[space] = pn;
     r->has_sent[space] = true;
+    if (p.ecn)
+        r->ecn_sent[space]++;
     /* RFC 9002 Appendix A.5 */
     if (in_flight) {
         if (ack_eliciting)
@@ -343,6 +347,39 @@ static void on_spurious_loss(quic_recovery *r, int space, quic_sent_packet *p, u
     }
 }
 
+/* RFC 9000 §13.4.2.1: an ACK that newly acknowledges packets sent with
+ * ECT(0) must carry ECN counts (else the path or the peer bleaches them),
+ * the counts must not fall, ECT(0) and CE must grow by at least those
+ * packets, and no count may exceed what was sent (we send no ECT(1)). Any
+ * failure stops the marking for the rest of the connection. */
+static void ecn_validate(quic_recovery *r, int space, const quic_recovery_ack *ack,
+                         uint64_t newly_acked_ect)
+{
+    if (r->ecn_failed || !r->ecn_marking)
+        return;
+    bool fail = false;
+    if (!ack->has_ecn) {
+        fail = newly_acked_ect > 0;
+    } else if (ack->ecn_ect0 < r->ecn_ect0[space] || ack->ecn_ce < r->ecn_ce[space] ||
+               ack->ecn_ect1 > 0 || ack->ecn_ect0 + ack->ecn_ce > r->ecn_sent[space]) {
+        fail = true;
+    } else if ((ack->ecn_ect0 - r->ecn_ect0[space]) + (ack->ecn_ce - r->ecn_ce[space]) <
+               newly_acked_ect) {
+        fail = true;
+    }
+    if (fail) {
+        r->ecn_failed = true;
+        return;
+    }
+    if (ack->has_ecn)
+        r->ecn_ect0[space] = ack->ecn_ect0;
+}
+
+void quic_recovery_set_ecn(quic_recovery *r, bool on)
+{
+    r->ecn_marking = on;
+}
+
 /* Ranges must be largest-first, each well formed and below the previous. */
 static bool ranges_valid(const quic_recovery_ack *ack)
 {
@@ -384,6 +421,7 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
     const quic_sent_packet *newest = NULL;
     bool includes_ack_eliciting = false;
     uint32_t threshold_before = r->packet_threshold;
+    uint64_t newly_acked_ect = 0;
     for (size_t k = 0; k < ack->n_ranges; k++) {
         size_t i = quic_sent_packets_lower_bound(sp, ack->ranges[k].smallest);
         for (; i < sp->len; i++) {
@@ -397,6 +435,7 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
             if (p->state != QUIC_SENT_LIVE)
                 continue;
             quic_sent_packets_remove(sp, p, QUIC_SENT_ACKED_PENDING);
+            newly_acked_ect += p->ecn;
             if (newest == NULL || p->pn > newest->pn)
                 newest = p;
             includes_ack_eliciting |= p->ack_eliciting;
@@ -417,6 +456,8 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
         quic_rtt_update(&r->rtt, now - newest->time_sent, ack_delay, r->handshake_confirmed, now);
         quic_cc_on_rtt_sample(r->cc, r->rtt.latest_rtt, newest->time_sent, now);
     }
+
+    ecn_validate(r, space, ack, newly_acked_ect);
 
     /* RFC 9002 Appendix B.7 (ProcessECN) */
     if (ack->has_ecn && ack->ecn_ce > r->ecn_ce[space]) {

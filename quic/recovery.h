@@ -83,8 +83,8 @@ typedef struct quic_recovery_ack {
     const quic_pn_range *ranges; /* largest-first, disjoint */
     size_t n_ranges;
     uint64_t ack_delay; /* microseconds, already scaled by ack_delay_exponent */
-    bool has_ecn;
-    uint64_t ecn_ce;
+    bool has_ecn;       /* an ACK_ECN frame: the three counts are valid */
+    uint64_t ecn_ect0, ecn_ect1, ecn_ce;
 } quic_recovery_ack;
 
 typedef enum quic_recovery_timeout_kind {
@@ -142,6 +142,12 @@ typedef struct quic_recovery {
     uint64_t episode_lost, episode_spurious;
     bool episode_undoable;
     quic_recovery_stats stats;
+    /* ECN (RFC 9000 §13.4.2, Appendix A.4): packets are marked ECT(0) while
+     * ecn_marking and not ecn_failed; the peer's counts per space. */
+    bool ecn_marking, ecn_failed;
+    bool ecn_next; /* the next packet sent goes out marked (then cleared) */
+    uint64_t ecn_ect0[QUIC_RECOVERY_SPACES];
+    uint64_t ecn_sent[QUIC_RECOVERY_SPACES]; /* packets sent marked */
 } quic_recovery;
 
 /* The congestion controller is the caller's, initialised and outliving r.
@@ -191,6 +197,21 @@ void quic_recovery_set_max_ack_delay(quic_recovery *r, uint64_t max_ack_delay, u
 /* Server: true while the anti-amplification limit blocks sending (§6.2.2.1).
  * After clearing it, call on_timeout if next_timeout <= now (Appendix A.6). */
 void quic_recovery_set_amplification_limited(quic_recovery *r, bool limited, uint64_t now);
+
+/* RFC 9000 §13.4.2: mark packets ECT(0) from now on (until validation fails). */
+void quic_recovery_set_ecn(quic_recovery *r, bool on);
+/* The caller marks the next packet it sends ECT(0) (only 1-RTT packets
+ * alone in their datagram are marked: long-header packets may reach a
+ * server connection that cannot see the first datagram's codepoint). */
+static inline void quic_recovery_set_ecn_next(quic_recovery *r, bool marked)
+{
+    r->ecn_next = marked;
+}
+/* Whether ECT(0) marking is on: true for ECT(0). */
+static inline bool quic_recovery_ecn_marking(const quic_recovery *r)
+{
+    return r->ecn_marking && !r->ecn_failed;
+}
 
 /* RFC 9002 §6.2.4: make a PTO probe resend the frames of the oldest
  * unacknowledged ack-eliciting packet(s) of a space: up to n packets are

@@ -45,6 +45,7 @@ typedef struct quic_sent_packet {
     bool ack_eliciting;
     bool in_flight;
     uint8_t state;
+    bool ecn; /* sent marked ECT(0) */
 } quic_sent_packet;
 
 typedef struct quic_sent_packets {

@@ -163,6 +163,81 @@ static void test_spurious_loss_undo(void **state)
     teardown_fx(&f);
 }
 
+static int ack_ecn(fixture *f, uint64_t lo, uint64_t hi, bool has, uint64_t ect0, uint64_t ect1,
+                   uint64_t ce, uint64_t now)
+{
+    quic_pn_range rg = {lo, hi};
+    quic_recovery_ack a = {.ranges = &rg,
+                           .n_ranges = 1,
+                           .has_ecn = has,
+                           .ecn_ect0 = ect0,
+                           .ecn_ect1 = ect1,
+                           .ecn_ce = ce};
+    return quic_recovery_on_ack_received(&f->r, QUIC_RECOVERY_APP, &a, now);
+}
+
+static void send_ect(fixture *f, uint64_t pn, uint64_t now)
+{
+    quic_recovery_set_ecn_next(&f->r, true);
+    send(f, QUIC_RECOVERY_APP, pn, now);
+}
+
+/* RFC 9000 §13.4.2.1: ECN validation. Counts that cover the newly acked
+ * ECT(0) packets keep it; CE is a congestion event (RFC 9002 §7.1); a
+ * missing count (bleaching), a count that falls, ECT(1) we never sent, or
+ * an increase short of the newly acked packets turns marking off. */
+static void test_ecn_validation(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 6; c++) {
+        fixture f;
+        setup_fx(&f, true, 0);
+        quic_recovery_set_handshake_confirmed(&f.r, 0);
+        quic_recovery_set_ecn(&f.r, true);
+        assert_true(quic_recovery_ecn_marking(&f.r));
+        for (uint64_t pn = 0; pn < 6; pn++)
+            send_ect(&f, pn, pn * MS);
+        assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], 6);
+        assert_int_equal(ack_ecn(&f, 0, 2, true, 3, 0, 0, 20 * MS), 0);
+        assert_false(f.r.ecn_failed);
+        switch (c) {
+        case 0: /* fine, with one CE: a window reduction, no loss */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 0, 1, 30 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            assert_int_equal(f.cc.congestion_events, 1);
+            assert_int_equal(f.r.stats.lost, 0);
+            break;
+        case 1: /* bleached: no counts */
+            assert_int_equal(ack_ecn(&f, 0, 5, false, 0, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 2: /* a count falls */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 2, 0, 4, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 3: /* ECT(1), never sent */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 1, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 4: /* three more packets acked, two more counted */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 5: /* more counted than sent */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 7, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        }
+        /* Once failed, nothing is marked any more. */
+        if (f.r.ecn_failed) {
+            assert_false(quic_recovery_ecn_marking(&f.r));
+            send_ect(&f, 6, 31 * MS);
+            assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], 6);
+        }
+        teardown_fx(&f);
+    }
+}
+
 /* RFC 9002 §6.2.4: a PTO may probe with the oldest unacknowledged data; the
  * packets stay in flight. */
 static void test_requeue_oldest(void **state)
@@ -1075,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_time_threshold),
         cmocka_unit_test(test_spurious_loss_undo),
         cmocka_unit_test(test_requeue_oldest),
+        cmocka_unit_test(test_ecn_validation),
         cmocka_unit_test(test_loss_timer_excludes_pto),
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),

@@ -152,6 +152,7 @@ typedef struct run_opts {
     netsim_link_config link;
     uint64_t size;
     quic_cc_algo cc;
+    bool no_ecn; /* the client (the sender) does not mark ECT(0) */
 } run_opts;
 
 static void run(const run_opts *o, result *res)
@@ -163,6 +164,7 @@ static void run(const run_opts *o, result *res)
     p.app = bulk_app;
     p.ccfg.cc = o->cc;
     p.scfg.cc = o->cc;
+    p.ccfg.no_ecn = o->no_ecn;
     sim_pair_start(&p);
     int r = sim_pair_run(&p, bulk_done, 1800000000);
     if (r != NETSIM_OK || !b.fin)
@@ -265,6 +267,10 @@ static void test_ack_every_two(void **state)
     result r;
     run(&o, &r);
     uint64_t elic = r.server.ack_eliciting_received, acks = r.server.ack_frames_sent;
+    /* ECN validated on a clean path (RFC 9000 §13.4.2) and nothing marked. */
+    assert_false(r.client.ecn_failed);
+    assert_false(r.server.ecn_failed);
+    assert_int_equal(r.server.ecn_ce_received, 0);
     assert_true(acks * 2 + 10 >= elic);
     assert_true(acks <= elic * 3 / 4);
 }
@@ -318,12 +324,56 @@ static void test_hystart_exit(void **state)
     assert_true(cubic.client.packets_lost < reno.client.packets_lost);
 }
 
+/* RFC 9000 §13.4, RFC 9002 §7.1: a bottleneck that marks CE instead of
+ * dropping once 20 KB are queued. The sender backs off on the CE counts in
+ * ACK_ECN frames: windows are reduced, no packet is lost, and ECN stays
+ * validated. Without ECN the same bottleneck overflows its queue. */
+static void test_ecn_ce_backoff(void **state)
+{
+    (void)state;
+    netsim_link_config l = {.delay_us = 10 * MS,
+                            .rate_bytes_per_s = 1250000, /* 10 Mbit/s */
+                            .queue_bytes = 120 * 1000,
+                            .ecn_mark_bytes = 20 * 1000};
+    /* NewReno: its slow start (no HyStart++) runs into the queue's end. */
+    run_opts o = {.seed = 21, .link = l, .size = 4 * MB / SCALE, .cc = QUIC_CC_NEWRENO};
+    result ecn, plain;
+    run(&o, &ecn);
+    assert_false(ecn.client.ecn_failed);
+    assert_true(ecn.server.ecn_ce_received > 0);
+    assert_true(ecn.client.ecn_ce_reported > 0);
+    assert_true(ecn.client.ecn_ce_reported <= ecn.server.ecn_ce_received);
+    assert_true(ecn.client.congestion_events > 0);
+    assert_int_equal(ecn.client.packets_lost, 0);
+    o.no_ecn = true;
+    run(&o, &plain);
+    assert_int_equal(plain.server.ecn_ce_received, 0);
+    assert_true(plain.client.packets_lost > 0);
+}
+
+/* RFC 9000 §13.4.2.1: a path that clears the codepoints leaves ACKs without
+ * ECN counts for packets sent ECT(0): validation fails, marking stops, and
+ * the transfer goes on. */
+static void test_ecn_bleached(void **state)
+{
+    (void)state;
+    netsim_link_config l = path(0, 0);
+    l.ecn_bleach = true;
+    run_opts o = {.seed = 22, .link = l, .size = 1 * MB / SCALE, .cc = QUIC_CC_CUBIC};
+    result r;
+    run(&o, &r);
+    assert_true(r.client.ecn_failed);
+    assert_true(r.server.ecn_failed);
+    assert_int_equal(r.server.ecn_ce_received, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reorder_2ms),   cmocka_unit_test(test_reorder_10ms),
-        cmocka_unit_test(test_ack_every_two), cmocka_unit_test(test_cubic_10mb),
-        cmocka_unit_test(test_newreno_10mb),  cmocka_unit_test(test_hystart_exit),
+        cmocka_unit_test(test_reorder_2ms),    cmocka_unit_test(test_reorder_10ms),
+        cmocka_unit_test(test_ack_every_two),  cmocka_unit_test(test_cubic_10mb),
+        cmocka_unit_test(test_newreno_10mb),   cmocka_unit_test(test_hystart_exit),
+        cmocka_unit_test(test_ecn_ce_backoff), cmocka_unit_test(test_ecn_bleached),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
