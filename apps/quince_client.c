@@ -50,12 +50,18 @@ static void usage(FILE *f)
         f,
         "usage: quince-client [--alpn A] [--insecure|--ca F] [-o|--output DIR] [--keylog F]\n"
         "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--verbose] [--help] [--version] URL...\n"
+        "                     [--cert F --key F] [--session-file F] [--token-file F]\n"
+        "                     [--verbose] [--help]\n"
+        "                     [--version] URL...\n"
         "       quince-client --webtransport URL [--cert-hash HEX] [--timeout S] [--verbose]\n"
         "  Options take their value as --flag VALUE or --flag=VALUE.\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
-        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n");
+        "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n"
+        "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n"
+        "  --session-file: resume the TLS session stored in F (if any); store new ones there\n"
+        "  --token-file: present the server's NEW_TOKEN token kept in F (no Retry round\n"
+        "  trip); keep the next one there\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -265,6 +271,7 @@ int main(int argc, char **argv)
     if (wt_client_wanted(argc, argv))
         return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
     const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
+    const char *cert_file = NULL, *key_file = NULL, *session_file = NULL, *token_file = NULL;
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000;
     bool no_gso = false;
@@ -283,6 +290,14 @@ int main(int argc, char **argv)
             ca_file = v;
         else if (app_opt(&args, "--insecure|-k"))
             insecure = true;
+        else if (app_opt_value(&args, "--cert", &v))
+            cert_file = v;
+        else if (app_opt_value(&args, "--key", &v))
+            key_file = v;
+        else if (app_opt_value(&args, "--session-file", &v))
+            session_file = v;
+        else if (app_opt_value(&args, "--token-file", &v))
+            token_file = v;
         else if (app_opt_value(&args, "--output|-o", &v))
             out_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -309,13 +324,17 @@ int main(int argc, char **argv)
     if (args.failed)
         return 2;
     if (nurls == 0)
-        return app_usage_error("quince-client", "no URL given: quince-client --insecure "
-                                                "https://HOST:PORT/PATH (--help lists the options)");
+        return app_usage_error("quince-client",
+                               "no URL given: quince-client --insecure "
+                               "https://HOST:PORT/PATH (--help lists the options)");
     if (insecure && ca_file != NULL)
         return app_usage_error("quince-client", "--insecure and --ca exclude each other: give one");
     if (!insecure && ca_file == NULL)
         return app_usage_error("quince-client", "give --ca FILE to verify the server, or "
                                                 "--insecure to skip verification");
+
+    if ((cert_file == NULL) != (key_file == NULL))
+        return app_usage_error("quince-client", "--cert and --key go together");
 
     /* All URLs share one connection: same host and port. */
     char host[256], port[16];
@@ -389,6 +408,33 @@ int main(int argc, char **argv)
         free(pem);
         cfg.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
         cfg.tls.ca_store = store;
+    }
+    size_t session_len = 0;
+    uint8_t *session =
+        session_file != NULL ? app_read_file(session_file, 1 << 16, &session_len) : NULL;
+    if (session_file != NULL) {
+        /* RFC 8446 §4.6.1: offered if still usable; new tickets replace it. */
+        cfg.tls.session = session;
+        cfg.tls.session_len = session_len;
+        cfg.tls.on_session = app_store_session;
+        cfg.tls.session_user = (void *)session_file;
+    }
+    size_t token_len = 0;
+    uint8_t *token = token_file != NULL ? app_read_file(token_file, 1 << 12, &token_len) : NULL;
+    if (token_file != NULL) {
+        /* RFC 9000 §8.1.3: kept per server by the file the user names. */
+        cfg.token = token;
+        cfg.token_len = token_len;
+        cfg.on_new_token = app_store_session;
+        cfg.new_token_user = (void *)token_file;
+    }
+    crypto_cert_chain client_chain = {0};
+    crypto_privkey *client_key = NULL;
+    if (cert_file != NULL) {
+        if (!app_load_credentials(&ienv.env, "quince-client", cert_file, key_file, &client_chain,
+                                  &client_key))
+            return 1;
+        crypto_tls_config_set_credentials(&cfg.tls, &client_chain, client_key);
     }
     /* Room for large downloads without waiting on MAX_DATA round trips. */
     cfg.initial_max_data = 16 * 1024 * 1024;
@@ -478,6 +524,11 @@ int main(int argc, char **argv)
         if (!d->failed)
             ok++;
     }
+    const crypto_tls *tls = quic_conn_tls(c->conn);
+    static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
+    if (tls != NULL)
+        fprintf(stderr, "quince-client: tls resumed %s, early data %s\n",
+                crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     const quic_conn_stats *st = quic_conn_get_stats(c->conn);
     fprintf(stderr,
             "quince-client: %zu/%zu downloads ok; packets sent %llu received %llu lost %llu; "
@@ -495,6 +546,11 @@ int main(int argc, char **argv)
     h3cli_free(c->h3);
     if (store != NULL)
         crypto_x509_store_free(&ienv.env, store);
+    crypto_cert_chain_free(&ienv.env, &client_chain);
+    if (client_key != NULL)
+        crypto_privkey_free(&ienv.env, client_key);
+    free(session);
+    free(token);
     io_env_cleanup(&ienv);
     for (size_t i = 0; i < c->ndl; i++)
         free(c->dls[i].out_path);

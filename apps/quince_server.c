@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/app_util.h"
+#include "apps/wt_check.h"
 #include "apps/wt_demo.h"
 #include "apps/h3_server.h"
 #include "io/posix_env.h"
@@ -57,7 +58,8 @@ typedef struct server {
     io_loop *loop;
     char root[PATH_MAX];
     uint64_t accepted, served, not_found;
-    bool verbose, h3, wt;
+    size_t conn_memory_peak; /* the most any connection charged to its memory budget */
+    bool verbose, h3, wt, verify_client;
     h3srv_stats h3_stats;
 } server;
 
@@ -68,18 +70,24 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verbose] [--help] [--version]\n"
+        "                     [--timeout S] [--no-gso] [--verify-client CA] [--verbose] [--help]\n"
+        "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "[--test-no-connect-protocol]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
-        "(draft-02) sessions on the same connections: /echo (streams and datagrams echoed),\n"
-        "/chat (the demo's chat), /close-me (closed by the server with 4242); 404 otherwise.\n"
+        "(draft-02, -07, -13..-16, chosen per connection) sessions on the same connections:\n"
+        "/echo (streams and datagrams echoed), /chat (the demo's chat), /close-me (closed by\n"
+        "the server with 4242); 404 otherwise (405 in draft-16).\n"
         "It runs until SIGINT or SIGTERM (exit status 0).\n"
         "\n"
         "  --listen ADDR:PORT   UDP address, repeatable (\"127.0.0.1:4433\", \"[::1]:0\"; port 0:\n"
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
         "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
+        "                       none or a bad one ends the handshake (certificate_required,\n"
+        "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
         "  --cert F --key F     PEM certificate chain (leaf first) and private key. Without them:\n"
         "                       a fresh ECDSA P-256 certificate valid 13 days, its SHA-256\n"
         "                       printed as \"cert-sha256: HEX\" (Chromium's "
@@ -94,6 +102,12 @@ static void usage(FILE *f)
         "  --demo               the demo run: --demo-http localhost:8080 unless given. With no\n"
         "                       arguments at all quince-server runs the demo\n"
         "  --webtransport       accepted for old command lines (WebTransport is on with h3)\n"
+        "  --wt-draft LIST      WebTransport dialects offered: 02,07,13,14,15,16 or all\n"
+        "                       (default all; the newest the client also offers is used)\n"
+        "  --wt-allow-origin O  also accept sessions from Origin O (\"*\": any); the same\n"
+        "                       origin and the demo page's are always accepted\n"
+        "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
+        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
         "  --retry              validate client addresses with Retry\n"
         "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
@@ -362,6 +376,19 @@ static void *on_conn_new(void *user, bind_conn *bc)
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     server *s = user;
+    const crypto_tls *tls = quic_conn_tls(bind_conn_quic(bc));
+    if (s->verify_client && tls != NULL && crypto_tls_peer_cert_count(tls) > 0) {
+        size_t len = 0;
+        const uint8_t *leaf = crypto_tls_peer_cert(tls, 0, &len);
+        char hex[65];
+        app_sha256_hex(leaf, len, hex);
+        fprintf(stderr, "quince-server: client certificate verified: sha256 %s, chain of %zu\n",
+                hex, crypto_tls_peer_cert_count(tls));
+    }
+    static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
+    if (s->verbose && tls != NULL)
+        fprintf(stderr, "quince-server: tls resumed %s, early data %s\n",
+                crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     if (s->verbose && !s->h3)
         fprintf(stderr, "quince-server: handshake done, ALPN %s\n",
                 quic_conn_alpn(bind_conn_quic(bc)));
@@ -391,6 +418,9 @@ static void on_writable(void *user, bind_conn *bc, uint64_t stream_id)
 static void on_conn_free(void *user, bind_conn *bc)
 {
     server *s = user;
+    const quic_conn_stats *cs = quic_conn_get_stats(bind_conn_quic(bc));
+    if (cs != NULL && cs->memory_peak > s->conn_memory_peak)
+        s->conn_memory_peak = cs->memory_peak;
     if (s->wt)
         wt_demo_conn_free(bc);
     if (s->h3) {
@@ -427,8 +457,11 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL;
-    bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL;
+    bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
+    uint32_t wt_drafts = WT_DIALECTS_ALL;
+    static const char *origins[8];
+    size_t norigins = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0;
     static server srv;
@@ -461,8 +494,19 @@ int main(int argc, char **argv)
             continue;
         else if (app_opt(&args, "--no-webtransport"))
             no_wt = true;
+        else if (app_opt_value(&args, "--wt-draft", &v)) { /* WebTransport (issue 9) */
+            if (!wt_parse_drafts(v, &wt_drafts))
+                return app_args_bad_value(&args, "02, 07, 13, 14, 15, 16, a list of them, or all");
+        } else if (app_opt_value(&args, "--wt-allow-origin", &v)) {
+            if (norigins == 8)
+                return app_args_bad_value(&args, "fewer --wt-allow-origin (8 at most)");
+            origins[norigins++] = v;
+        } else if (app_opt(&args, "--test-no-connect-protocol"))
+            test_no_ecp = true;
         else if (app_opt(&args, "--retry"))
             retry = true;
+        else if (app_opt_value(&args, "--verify-client", &v))
+            client_ca = v;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -483,6 +527,8 @@ int main(int argc, char **argv)
                                                 "neither for a generated certificate");
     if (strcmp(alpn_name, "h3") != 0 && strcmp(alpn_name, "hq-interop") != 0)
         return app_usage_error("quince-server", "--alpn %s: expected h3 or hq-interop", alpn_name);
+    if (test_no_ecp && wt_drafts != WT_DIALECT_BIT(WT_DRAFT_02))
+        return app_usage_error("quince-server", "--test-no-connect-protocol needs --wt-draft 02");
     if (demo && demo_http == NULL)
         demo_http = "localhost:8080";
     s->h3 = strcmp(alpn_name, "h3") == 0;
@@ -531,13 +577,38 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
+    /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
+    crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
+    if (tickets == NULL) {
+        io_env_cleanup(&ienv);
+        return 1;
+    }
+    cfg.bind.quic.tls.tickets = tickets;
+    crypto_x509_store *client_store = NULL;
+    if (client_ca != NULL) {
+        client_store = app_load_ca(&ienv.env, "quince-server", client_ca);
+        if (client_store == NULL) {
+            crypto_tls_tickets_free(tickets);
+            io_env_cleanup(&ienv);
+            return 1;
+        }
+        cfg.bind.quic.tls.client_auth = CRYPTO_CLIENT_AUTH_REQUIRE;
+        cfg.bind.quic.tls.verify_mode = CRYPTO_VERIFY_CHAIN;
+        cfg.bind.quic.tls.ca_store = client_store;
+        s->verify_client = true;
+    }
     cfg.bind.quic.qlog = qlog;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;
     if (s->h3)
         h3srv_config(&cfg.bind);
-    if (s->wt)
+    if (s->wt) {
         wt_demo_config(&cfg.bind);
+        wt_demo_allow_origins(origins, norigins);
+        cfg.bind.wtcfg.dialects = wt_drafts;
+        cfg.bind.wtcfg.test_no_connect_protocol = test_no_ecp;
+    }
     cfg.bind.cb = (bind_callbacks){.user = s,
                                    .on_conn_new = on_conn_new,
                                    .on_handshake_done = on_handshake_done,
@@ -597,11 +668,14 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "quince-server: exiting (%s); %llu connections accepted, %llu files served, "
             "%llu not found; endpoint: %llu datagrams, %llu dropped, %llu version negotiations, "
-            "%llu retries, %llu stateless resets\n",
+            "%llu retries, %llu stateless resets, %llu refused, %llu rate-limited\n",
             why, (unsigned long long)s->accepted, (unsigned long long)s->served,
             (unsigned long long)s->not_found, (unsigned long long)es->datagrams,
             (unsigned long long)es->dropped, (unsigned long long)es->version_negotiations,
-            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets);
+            (unsigned long long)es->retries, (unsigned long long)es->stateless_resets,
+            (unsigned long long)es->refused, (unsigned long long)es->rate_limited);
+    fprintf(stderr, "quince-server: %llu new tokens accepted\n",
+            (unsigned long long)es->new_tokens_accepted);
     if (timer != NULL)
         io_loop_remove_endpoint(s->loop, timer);
     /* Sessions end without wire signals: the chat must not broadcast meanwhile.
@@ -610,6 +684,10 @@ int main(int argc, char **argv)
         wt_demo_shutdown();
     wt_demo_stop();
     io_server_free(s->srv);
+    if (client_store != NULL)
+        crypto_x509_store_free(&ienv.env, client_store);
+    crypto_tls_tickets_free(tickets);
+    fprintf(stderr, "quince-server: connection memory peak %zu bytes\n", s->conn_memory_peak);
     if (s->h3)
         fprintf(stderr,
                 "quince-server: h3: %llu requests, %llu served, %llu not found; qpack inserts "

@@ -2,6 +2,7 @@
 #include "apps/wt_check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DGRAM_MSG "quince datagram"
@@ -9,6 +10,29 @@
 uint8_t wt_check_byte(uint64_t i)
 {
     return (uint8_t)((i * 131 + (i >> 8)) & 0xff);
+}
+
+bool wt_parse_drafts(const char *list, uint32_t *mask)
+{
+    if (strcmp(list, "all") == 0 || strcmp(list, "auto") == 0) {
+        *mask = WT_DIALECTS_ALL;
+        return true;
+    }
+    uint32_t m = 0;
+    for (const char *p = list; *p != '\0';) {
+        char *end;
+        unsigned long d = strtoul(p, &end, 10);
+        if (end == p || d >= 32 || !(WT_DIALECTS_ALL & WT_DIALECT_BIT(d)))
+            return false;
+        m |= WT_DIALECT_BIT(d);
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p != '\0')
+            return false;
+    }
+    *mask = m;
+    return m != 0;
 }
 
 static void fail(wt_check *c, const char *why)
@@ -24,6 +48,7 @@ static void on_ready(void *user, wt_session *s)
     c->s = s;
     c->ready = true;
     c->status = wt_session_status(s);
+    c->dialect = wt_session_dialect(s);
     uint8_t buf[WT_CHECK_BIDI_LEN];
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = wt_check_byte(i);
@@ -42,9 +67,9 @@ static void on_ready(void *user, wt_session *s)
 static void on_rejected(void *user, wt_session *s, int status)
 {
     wt_check *c = user;
-    (void)s;
     c->rejected = true;
     c->status = status;
+    c->dialect = wt_session_dialect(s);
     char why[64];
     snprintf(why, sizeof(why), "session rejected with status %d", status);
     fail(c, why);

@@ -26,6 +26,7 @@ typedef struct wt_check {
     wt_session *s;
     bool ready, rejected, closed, failed;
     int status;
+    wt_dialect dialect; /* of the session, once ready or rejected */
     bool bidi_ok, uni_ok, dgram_ok, close_sent;
     size_t bidi_got, uni_got;
     bool bidi_bad, uni_bad;
@@ -37,6 +38,9 @@ typedef struct wt_check {
     char why[160];
     bool verbose;
 } wt_check;
+
+/* "02,07,16" or "all"/"auto" (every dialect) into WT_DIALECT_BIT()s; false on anything else. */
+bool wt_parse_drafts(const char *list, uint32_t *mask);
 
 /* Fill cb (user = c). */
 void wt_check_init(wt_check *c, wt_callbacks *cb);

@@ -1,5 +1,5 @@
-/* quince-client --webtransport URL [--cert-hash HEX]: echo checks and close against a draft-02
- * server. */
+/* quince-client --webtransport URL [--cert-hash HEX] [--wt-draft D]: echo checks and close
+ * against a WebTransport server of any dialect. */
 #include "apps/wt_client.h"
 
 #include <stdio.h>
@@ -45,8 +45,11 @@ static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     wclient *c = user;
+    /* The URL's own origin: what a page served by that server would send. */
+    char origin[300];
+    snprintf(origin, sizeof(origin), "https://%s", io_client_authority(c->client));
     if (wt_endpoint_connect(bind_conn_wt(bc), io_client_authority(c->client),
-                            io_client_path(c->client), "https://quince", &c->session) != WT_OK) {
+                            io_client_path(c->client), origin, &c->session) != WT_OK) {
         fprintf(stderr, "quince-client: cannot start the session\n");
         io_loop_stop(c->loop);
     }
@@ -106,10 +109,14 @@ bool wt_client_wanted(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-               "                     [--timeout S] [--verbose] [--help] [--version]\n"
-               "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
-               "  Options take their value as --flag VALUE or --flag=VALUE.\n");
+    fprintf(f,
+            "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
+            "                     [--wt-draft 02|07|13|14|15|16|auto] [--timeout S] [--verbose]\n"
+            "                     [--help] [--version]\n"
+            "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
+            "  --wt-draft: the WebTransport dialects offered (a list such as 02,07, or\n"
+            "              auto: all, the newest the server also offers is used)\n"
+            "  Options take their value as --flag VALUE or --flag=VALUE.\n");
 }
 
 static bool parse_hash(const char *hex, uint8_t out[32])
@@ -132,6 +139,7 @@ int wt_client_main(int argc, char **argv)
     const char *url = NULL, *hash_hex = NULL;
     uint64_t timeout_us = 10000000;
     bool verbose = false;
+    uint32_t drafts = WT_DIALECTS_ALL;
     app_args args;
     app_args_init(&args, "quince-client", argc, argv, usage);
     while (app_args_next(&args)) {
@@ -140,7 +148,10 @@ int wt_client_main(int argc, char **argv)
             url = v;
         else if (app_opt_value(&args, "--cert-hash", &v))
             hash_hex = v;
-        else if (app_opt(&args, "--verbose|-v"))
+        else if (app_opt_value(&args, "--wt-draft", &v)) {
+            if (!wt_parse_drafts(v, &drafts))
+                return app_args_bad_value(&args, "02, 07, 13, 14, 15, 16, a list of them, or auto");
+        } else if (app_opt(&args, "--verbose|-v"))
             verbose = true;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
             continue;
@@ -182,6 +193,7 @@ int wt_client_main(int argc, char **argv)
     wt_check_init(&c->check, &cc.bind.wtcb);
     c->check.verbose = verbose;
     cc.bind.webtransport = true;
+    cc.bind.wtcfg.dialects = drafts;
     cc.bind.h3cb.on_conn_error = on_h3_error;
     cc.bind.cb = (bind_callbacks){.user = c,
                                   .on_conn_new = conn_user,
@@ -211,6 +223,14 @@ int wt_client_main(int argc, char **argv)
     const wt_check *k = &c->check;
     bool ok = wt_check_passed(k);
     printf("session: %s (status %d)\n", k->ready ? "established" : "not established", k->status);
+    wt_endpoint *wep = bind_conn_wt(c->bc);
+    if (k->ready || k->rejected)
+        printf("dialect: %s\n", wt_dialect_name(k->dialect));
+    if (wep != NULL) {
+        char ws[512];
+        wt_endpoint_describe_peer_settings(wep, ws, sizeof(ws));
+        printf("server settings: %s\n", ws[0] ? ws : "(none received)");
+    }
     printf("bidi echo: %s\n", k->bidi_ok ? "ok" : "FAILED");
     printf("uni echo: %s\n", k->uni_ok ? "ok" : "FAILED");
     printf("datagram echo: %s (%u sent)\n", k->dgram_ok ? "ok" : "FAILED", k->dgrams_sent);

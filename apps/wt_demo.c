@@ -40,6 +40,8 @@ typedef struct wsrv {
     bool freeing;
     char hash[65];
     uint16_t wt_port;
+    const char *const *allowed; /* --wt-allow-origin */
+    size_t nallowed;
 } wsrv;
 
 static wsrv demo;
@@ -92,8 +94,9 @@ static int on_request(void *user, wt_session *s)
                : strcmp(path, "/close-me") == 0 ? KIND_CLOSE_ME
                                                 : 0;
     if (kind == 0) {
-        out("server: session %s rejected 404", path);
-        return 404;
+        int st = wt_session_not_found_status(s);
+        out("server: session %s rejected %d", path, st);
+        return st;
     }
     wt_session_set_user(s, (void *)(uintptr_t)kind);
     return 200;
@@ -109,6 +112,8 @@ static void on_ready(void *user, wt_session *s)
     wsrv *v = &demo;
     (void)user;
     out("server: session %s ready origin %s", wt_session_path(s), wt_session_origin(s));
+    out("server: session %s dialect %s", wt_session_path(s),
+        wt_dialect_name(wt_session_dialect(s)));
     if (kind_of(s) == KIND_CLOSE_ME) {
         wt_session_close(s, CLOSE_ME_CODE, (const uint8_t *)CLOSE_ME_REASON,
                          strlen(CLOSE_ME_REASON));
@@ -143,6 +148,17 @@ static void on_stream_data(void *user, wt_stream *st, const uint8_t *d, size_t l
     (void)user;
     wt_session *s = wt_stream_session(st);
     if (wt_stream_is_local(st))
+        return;
+    /* "DIALECT?" on a bidi stream: the answer is the session's dialect (the pages show it). */
+    if (wt_stream_is_bidi(st) && wt_stream_user(st) == NULL && len >= 8 &&
+        memcmp(d, "DIALECT?", 8) == 0) {
+        const char *name = wt_dialect_name(wt_session_dialect(s));
+        wt_stream_set_user(st, (void *)2);
+        if (wt_stream_write(st, (const uint8_t *)name, strlen(name), true) != WT_OK)
+            wt_stream_reset(st, 1);
+        return;
+    }
+    if (wt_stream_user(st) == (void *)2)
         return;
     if (kind_of(s) == KIND_ECHO) {
         /* "RESET <code>" at the start of a bidi stream: the server resets it with that code. */
@@ -364,6 +380,63 @@ static void on_http(void *user, const char *method, const char *path, const uint
 
 /* ---- setup ---- */
 
+static void on_refused(void *user, wt_session *s, int status, const char *why)
+{
+    (void)user;
+    out("server: session %s refused %d: %s", s != NULL ? wt_session_path(s) : "?", status, why);
+}
+
+/* "host[:port]" of an origin's or authority's text, host and port apart. */
+static bool split_hostport(const char *in, char *host, size_t cap, unsigned *port)
+{
+    const char *c = strrchr(in, ':');
+    const char *b = strrchr(in, ']');
+    if (c == NULL || (b != NULL && c < b)) {
+        *port = 443;
+        c = in + strlen(in);
+    } else {
+        *port = (unsigned)strtoul(c + 1, NULL, 10);
+    }
+    size_t n = (size_t)(c - in);
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(host, in, n);
+    host[n] = '\0';
+    return true;
+}
+
+/* The demo's origin policy: --wt-allow-origin entries, the same origin, and the
+ * page's own origin (http://HOST:PORT of the demo page, HOST that of :authority). */
+static bool origin_ok(void *user, const wt_session *s, const char *origin)
+{
+    wsrv *v = user;
+    for (size_t i = 0; i < v->nallowed; i++)
+        if (strcmp(v->allowed[i], "*") == 0 || strcmp(v->allowed[i], origin) == 0)
+            return true;
+    bool https = strncmp(origin, "https://", 8) == 0, http = strncmp(origin, "http://", 7) == 0;
+    if (!https && !http)
+        return false;
+    char oh[256], ah[256];
+    unsigned op, ap;
+    if (!split_hostport(origin + (https ? 8 : 7), oh, sizeof(oh), &op) ||
+        !split_hostport(wt_session_authority(s), ah, sizeof(ah), &ap) || strcmp(oh, ah) != 0)
+        return false;
+    if (!https && op == 443 && strchr(origin + 7, ':') == NULL)
+        op = 80;
+    if (https && op == ap)
+        return true;
+    for (size_t i = 0; i < v->nhttp; i++)
+        if (http && op == demo_http_port(v->http[i]))
+            return true;
+    return false;
+}
+
+void wt_demo_allow_origins(const char *const *origins, size_t n)
+{
+    demo.allowed = origins;
+    demo.nallowed = n;
+}
+
 void wt_demo_config(bind_config *cfg)
 {
     wt_echo_init(&demo.echo, "/echo", &demo.echo_cb);
@@ -373,7 +446,10 @@ void wt_demo_config(bind_config *cfg)
     cfg->h3cfg.max_peer_bidi = 600;
     cfg->h3cfg.max_peer_uni = 600;
     cfg->h3cfg.max_send_buffer = 8u << 20;
+    cfg->wtcfg.origin_check = origin_ok;
+    cfg->wtcfg.origin_check_user = &demo;
     cfg->wtcb = (wt_callbacks){.on_session_request = on_request,
+                               .on_session_refused = on_refused,
                                .on_session_ready = on_ready,
                                .on_session_closed = on_closed,
                                .on_stream_data = on_stream_data,

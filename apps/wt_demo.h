@@ -2,6 +2,7 @@
 #ifndef APPS_WT_DEMO_H
 #define APPS_WT_DEMO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bind/bind.h"
@@ -15,7 +16,10 @@
  * event is printed on stdout as "server: ..." lines. One demo per process:
  * the callbacks ignore their user pointer.
  */
-/* WebTransport on, with the demo's callbacks. */
+/* Origins allowed besides the same origin and the demo page's own
+ * (http://HOST:PAGE-PORT): "*" allows any; the array must outlive the server. */
+void wt_demo_allow_origins(const char *const *origins, size_t n);
+/* WebTransport on, with the demo's callbacks and origin policy. */
 void wt_demo_config(bind_config *cfg);
 /* For the server's on_conn_free: the connection's chat sessions leave quietly. */
 void wt_demo_conn_free(bind_conn *bc);

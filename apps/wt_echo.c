@@ -18,7 +18,7 @@ static int on_request(void *user, wt_session *s)
 {
     wt_echo *e = user;
     if (strcmp(wt_session_path(s), e->path) != 0)
-        return 404;
+        return wt_session_not_found_status(s);
     e->sessions++;
     return 200;
 }

@@ -171,7 +171,7 @@ static void sb_loop(void *arg, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         quic_stream_buf sb;
         size_t got = 0;
-        quic_stream_buf_init(&sb, s->env, 256 * 1024, 256);
+        quic_stream_buf_init(&sb, s->env, 256 * 1024, 256, NULL);
         for (size_t k = 0; k < s->n_order; k++) {
             size_t c = s->order[k];
             size_t off = c * STREAM_CHUNK;
@@ -259,7 +259,7 @@ static void bench_stream_buf_mem(const bench_opts *o, bench_env *be)
             bench_heap heap = {0, 0, 0};
             size_t before = be->live;
             bench_heap_current = &heap;
-            quic_stream_buf_init(&sb, &be->env, 1024 * 1024, 1024);
+            quic_stream_buf_init(&sb, &be->env, 1024 * 1024, 1024, NULL);
             for (size_t i = 0; i < sizes[k]; i++) {
                 uint64_t off = holes ? (2 * i + 1) * 1024 : i * 1024;
                 int rc = quic_stream_buf_write(&sb, off, chunk, sizeof(chunk), false);

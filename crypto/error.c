@@ -2,9 +2,6 @@
 #include "crypto/error.h"
 #include "crypto/tls.h"
 
-/* certificate_required(116) has no macro in crypto/tls.h. */
-#define ALERT_CERTIFICATE_REQUIRED 116
-
 const char *crypto_strerror(int err)
 {
     switch (err) {
@@ -104,7 +101,7 @@ uint8_t crypto_alert_for_error(int err)
     case CRYPTO_ERR_INSUFFICIENT_SECURITY:
         return CRYPTO_ALERT_INSUFFICIENT_SECURITY;
     case CRYPTO_ERR_CERTIFICATE_REQUIRED:
-        return ALERT_CERTIFICATE_REQUIRED;
+        return CRYPTO_ALERT_CERTIFICATE_REQUIRED;
     default:
         /* NOMEM, INTERNAL, ARGUMENT, BUFFER_TOO_SMALL, UNSUPPORTED,
          * INTERNAL_ERROR and anything unknown are our own failures. */

@@ -112,6 +112,11 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
             return CRYPTO_ERR_ARGUMENT;
         need += config->transport_params_len;
     }
+    if (config->early_data_context != NULL) {
+        if (config->early_data_context_len > 0xffff)
+            return CRYPTO_ERR_ARGUMENT;
+        need += config->early_data_context_len;
+    }
     if (need > 0) {
         tls->strings = quince_env_alloc(tls->env, need);
         if (tls->strings == NULL)
@@ -139,6 +144,23 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
         tls->transport_params = (uint8_t *)p;
     }
     tls->cfg.transport_params = tls->transport_params;
+    p += tls->quic ? config->transport_params_len : 0;
+    if (config->early_data_context != NULL) {
+        if (config->early_data_context_len > 0)
+            memcpy(p, config->early_data_context, config->early_data_context_len);
+        tls->early_ctx = (uint8_t *)p;
+    }
+    tls->cfg.early_data_context = tls->early_ctx;
+    /* A stored session: kept if it parses; whether it is usable is decided at start. */
+    tls->cfg.session = NULL;
+    if (!config->is_server && config->session != NULL && config->session_len > 0) {
+        tls->session_buf = quince_env_alloc(tls->env, config->session_len);
+        if (tls->session_buf == NULL)
+            return CRYPTO_ERR_NOMEM;
+        memcpy(tls->session_buf, config->session, config->session_len);
+        tls->have_session =
+            crypto_tls_session_parse(tls->session_buf, config->session_len, &tls->session) == 0;
+    }
     tls->cfg.cipher_suites = NULL;
     tls->cfg.groups = NULL;
     return 0;
@@ -183,6 +205,11 @@ void crypto_tls_free(crypto_tls *tls)
         crypto_kex_free(env, tls->kex);
     if (tls->peer_key != NULL)
         crypto_pubkey_free(env, tls->peer_key);
+    quince_env_free(env, tls->peer_certs);
+    quince_env_free(env, tls->session_buf);
+    quince_env_free(env, tls->peer_tp);
+    quince_env_free(env, tls->hrr_prefix);
+    memset(tls->psk, 0, sizeof(tls->psk));
     quince_env_free(env, tls->msg);
     quince_env_free(env, tls->cookie);
     quince_env_free(env, tls->strings);
@@ -202,6 +229,8 @@ static const char *state_name(tls_state state)
                                         "wait_client_hello",
                                         "wait_client_hello2",
                                         "wait_client_finished",
+                                        "wait_client_certificate",
+                                        "wait_client_certificate_verify",
                                         "connected"};
     return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
@@ -406,6 +435,244 @@ bool crypto_tls_used_hrr(const crypto_tls *tls)
 const char *crypto_tls_server_name(const crypto_tls *tls)
 {
     return tls->has_server_name ? tls->server_name : NULL;
+}
+
+bool crypto_tls_resumed(const crypto_tls *tls)
+{
+    return tls->psk_accepted;
+}
+
+crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
+{
+    return tls->early;
+}
+
+const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
+{
+    if (!tls->psk_offered || tls->session.transport_params.len == 0) {
+        if (len != NULL)
+            *len = 0;
+        return NULL;
+    }
+    if (len != NULL)
+        *len = tls->session.transport_params.len;
+    return tls->session.transport_params.p;
+}
+
+int64_t tls_now(const crypto_tls *tls)
+{
+    if (tls->cfg.verify_time_unix != 0)
+        return tls->cfg.verify_time_unix;
+    return tls->env->wall_clock != NULL ? tls->env->wall_clock(tls->env->user) : 0;
+}
+
+/* RFC 8446 §4.2.11.2, §7.1: binder_key = Derive-Secret(Early Secret, "res binder", ""),
+ * binder = HMAC(finished key of binder_key, Transcript-Hash(prefix || truncated CH)). */
+int tls_psk_binder(crypto_tls *tls, const crypto_suite *suite, const uint8_t *psk,
+                   const uint8_t *prefix, size_t prefix_len, const uint8_t *trunc, size_t trunc_len,
+                   uint8_t *out)
+{
+    crypto_tls_keysched ks;
+    uint8_t binder_key[CRYPTO_HASH_MAX_LEN], th[CRYPTO_HASH_MAX_LEN];
+    size_t hlen = crypto_hash_len(suite->hash);
+    int rc = crypto_tls_ks_init(&ks, suite->hash, psk, hlen);
+    if (rc == 0)
+        rc = crypto_derive_secret(suite->hash, ks.secret, "res binder", NULL, binder_key);
+    crypto_tls_ks_wipe(&ks);
+    if (rc == 0) {
+        crypto_hash_ctx *h = crypto_hash_new(tls->env, suite->hash);
+        if (h == NULL)
+            rc = CRYPTO_ERR_NOMEM;
+        if (rc == 0 && prefix_len > 0)
+            rc = crypto_hash_update(h, prefix, prefix_len);
+        if (rc == 0)
+            rc = crypto_hash_update(h, trunc, trunc_len);
+        if (rc == 0)
+            rc = crypto_hash_peek(h, th);
+        if (h != NULL)
+            crypto_hash_free(tls->env, h);
+    }
+    if (rc == 0)
+        rc = crypto_tls_ks_finished(suite->hash, binder_key, th, out);
+    memset(binder_key, 0, sizeof(binder_key));
+    return rc;
+}
+
+/* RFC 8446 §4.4.1 */
+int tls_keep_hrr_prefix(crypto_tls *tls, const crypto_suite *suite, const uint8_t *ch1,
+                        size_t ch1_len, const uint8_t *hrr, size_t hrr_len)
+{
+    size_t hlen = crypto_hash_len(suite->hash);
+    quince_env_free(tls->env, tls->hrr_prefix);
+    tls->hrr_prefix_len = 0;
+    tls->hrr_prefix = quince_env_alloc(tls->env, CRYPTO_HS_HEADER_LEN + hlen + hrr_len);
+    if (tls->hrr_prefix == NULL)
+        return CRYPTO_ERR_NOMEM;
+    uint8_t *p = tls->hrr_prefix;
+    p[0] = CRYPTO_HS_MESSAGE_HASH;
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = (uint8_t)hlen;
+    int rc = crypto_hash(suite->hash, ch1, ch1_len, p + CRYPTO_HS_HEADER_LEN);
+    if (rc < 0)
+        return rc;
+    memcpy(p + CRYPTO_HS_HEADER_LEN + hlen, hrr, hrr_len);
+    tls->hrr_prefix_len = CRYPTO_HS_HEADER_LEN + hlen + hrr_len;
+    return 0;
+}
+
+size_t crypto_tls_peer_cert_count(const crypto_tls *tls)
+{
+    return tls->peer_cert_count;
+}
+
+const uint8_t *crypto_tls_peer_cert(const crypto_tls *tls, size_t i, size_t *len)
+{
+    if (i >= tls->peer_cert_count) {
+        if (len != NULL)
+            *len = 0;
+        return NULL;
+    }
+    if (len != NULL)
+        *len = tls->peer_cert_off[i + 1] - tls->peer_cert_off[i];
+    return tls->peer_certs + tls->peer_cert_off[i];
+}
+
+static int x509_error(int rc)
+{
+    switch (rc) {
+    case CRYPTO_ERR_NOMEM:
+    case CRYPTO_ERR_BAD_CERTIFICATE:
+    case CRYPTO_ERR_UNKNOWN_CA:
+    case CRYPTO_ERR_CERT_EXPIRED:
+    case CRYPTO_ERR_UNSUPPORTED_CERTIFICATE:
+        return rc;
+    default:
+        return CRYPTO_ERR_BAD_CERTIFICATE;
+    }
+}
+
+static int keep_peer_chain(crypto_tls *tls, const crypto_tls_certificate *ct)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < ct->count; i++)
+        total += ct->certs[i].len;
+    quince_env_free(tls->env, tls->peer_certs);
+    tls->peer_certs = quince_env_alloc(tls->env, total > 0 ? total : 1);
+    tls->peer_cert_count = 0;
+    if (tls->peer_certs == NULL)
+        return CRYPTO_ERR_NOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < ct->count; i++) {
+        tls->peer_cert_off[i] = off;
+        memcpy(tls->peer_certs + off, ct->certs[i].p, ct->certs[i].len);
+        off += ct->certs[i].len;
+    }
+    tls->peer_cert_off[ct->count] = off;
+    tls->peer_cert_count = ct->count;
+    return 0;
+}
+
+/* RFC 8446 §4.4.2.4 */
+int tls_verify_peer_chain(crypto_tls *tls, const crypto_tls_certificate *ct, const char *host)
+{
+    const uint8_t *certs[CRYPTO_TLS_MAX_CHAIN];
+    size_t lens[CRYPTO_TLS_MAX_CHAIN];
+    for (size_t i = 0; i < ct->count; i++) {
+        certs[i] = ct->certs[i].p;
+        lens[i] = ct->certs[i].len;
+    }
+    if (tls->peer_key != NULL) {
+        crypto_pubkey_free(tls->env, tls->peer_key);
+        tls->peer_key = NULL;
+    }
+    int rc;
+    switch (tls->cfg.verify_mode) {
+    case CRYPTO_VERIFY_CHAIN: {
+        if (tls->cfg.ca_store == NULL)
+            return CRYPTO_ERR_UNKNOWN_CA;
+        int64_t now = tls->cfg.verify_time_unix;
+        if (now == 0 && tls->env->wall_clock != NULL)
+            now = tls->env->wall_clock(tls->env->user);
+        rc = crypto_x509_verify(tls->env, tls->cfg.ca_store, certs, lens, ct->count, host, now,
+                                &tls->peer_key);
+        if (rc < 0)
+            return x509_error(rc);
+        return keep_peer_chain(tls, ct);
+    }
+    case CRYPTO_VERIFY_PINNED: {
+        uint8_t digest[32];
+        rc = crypto_hash(CRYPTO_HASH_SHA256, certs[0], lens[0], digest);
+        if (rc < 0)
+            return rc;
+        bool match = false;
+        for (size_t i = 0; i < tls->cfg.pinned_count; i++)
+            match |= crypto_tls_ct_equal(digest, tls->cfg.pinned_sha256[i], 32);
+        if (!match)
+            return CRYPTO_ERR_BAD_CERTIFICATE;
+        break;
+    }
+    case CRYPTO_VERIFY_INSECURE:
+        break;
+    default:
+        return CRYPTO_ERR_INTERNAL;
+    }
+    rc = crypto_x509_pubkey(tls->env, certs[0], lens[0], &tls->peer_key);
+    if (rc < 0)
+        return x509_error(rc);
+    return keep_peer_chain(tls, ct);
+}
+
+/* RFC 8446 §4.4.3 */
+int tls_send_certificate_verify(crypto_tls *tls, crypto_level level, uint16_t scheme)
+{
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    int rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc < 0)
+        return rc;
+    uint8_t content[TLS_CV_CONTENT_MAX];
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    size_t n = tls_cv_content(tls->cfg.is_server, th, crypto_hash_len(tls->suite->hash), content);
+    int sig_len =
+        crypto_privkey_sign(tls->env, tls->cfg.private_key, scheme, content, n, sig, sizeof(sig));
+    if (sig_len < 0)
+        return sig_len;
+    uint8_t msg[CRYPTO_HS_HEADER_LEN + 4 + CRYPTO_SIG_MAX_LEN];
+    int len = crypto_tls_encode_certificate_verify(scheme, sig, (size_t)sig_len, msg, sizeof(msg));
+    if (len < 0)
+        return CRYPTO_ERR_INTERNAL;
+    return tls_send_message(tls, level, msg, (size_t)len);
+}
+
+/* RFC 8446 §4.4.3 */
+int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_certificate_verify cv;
+    int rc = crypto_tls_parse_certificate_verify(msg + CRYPTO_HS_HEADER_LEN,
+                                                 len - CRYPTO_HS_HEADER_LEN, &cv);
+    if (rc < 0)
+        return rc;
+    bool offered = false;
+    for (size_t i = 0; i < tls_n_sig_algs; i++)
+        offered |= tls_sig_algs[i] == cv.scheme;
+    if (!offered || !tls_cv_scheme_allowed(cv.scheme))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    uint8_t content[TLS_CV_CONTENT_MAX];
+    rc = crypto_tls_transcript_hash(&tls->transcript, th);
+    if (rc < 0)
+        return rc;
+    /* The peer's context string: the server's when we are the client. */
+    size_t n = tls_cv_content(!tls->cfg.is_server, th, crypto_hash_len(tls->suite->hash), content);
+    rc = crypto_pubkey_verify(tls->peer_key, cv.scheme, content, n, cv.signature.p,
+                              cv.signature.len);
+    if (rc < 0)
+        return rc == CRYPTO_ERR_ILLEGAL_PARAMETER || rc == CRYPTO_ERR_NOMEM
+                   ? rc
+                   : CRYPTO_ERR_DECRYPT_ERROR;
+    if (!tls->cfg.is_server)
+        tls->sig_scheme = cv.scheme;
+    return crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
 }
 
 int crypto_tls_error(const crypto_tls *tls)

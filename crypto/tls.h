@@ -47,6 +47,44 @@ typedef enum crypto_verify_mode {
     CRYPTO_VERIFY_PINNED,    /* leaf's SHA-256 must equal one of pinned_sha256 */
 } crypto_verify_mode;
 
+/* Server: whether to ask the client for a certificate (RFC 8446 §4.3.2). */
+typedef enum crypto_client_auth {
+    CRYPTO_CLIENT_AUTH_NONE = 0, /* no CertificateRequest */
+    CRYPTO_CLIENT_AUTH_OPTIONAL, /* ask; a client without one still connects */
+    CRYPTO_CLIENT_AUTH_REQUIRE,  /* ask; none is certificate_required (alert 116) */
+} crypto_client_auth;
+
+/*
+ * A server's session-ticket state (RFC 8446 §4.6.1, §8): the keys tickets
+ * are sealed with (the current one and the one before, so that rotating does
+ * not void every ticket at once) and a bounded register of the ClientHellos
+ * that carried early data, so that a replayed one gets none. One per
+ * endpoint, shared by its connections (crypto_tls_config.tickets); not
+ * thread-safe. The current key is replaced when it is older than the ticket
+ * lifetime, so a ticket opens for at most twice that long.
+ */
+typedef struct crypto_tls_tickets crypto_tls_tickets;
+/* lifetime_s: ticket_lifetime (0: 86400; at most 604800). replay_slots: the
+ * register's size (0: 4096). NULL when out of memory. */
+QUINCE_API crypto_tls_tickets *crypto_tls_tickets_new(const quince_env *env, uint32_t lifetime_s,
+                                                      size_t replay_slots);
+/* A new current key now (the old one still opens tickets until the next rotation). */
+QUINCE_API void crypto_tls_tickets_rotate(crypto_tls_tickets *t, int64_t now_unix);
+QUINCE_API void crypto_tls_tickets_free(crypto_tls_tickets *t);
+typedef struct crypto_tls_tickets_stats {
+    uint64_t issued, resumed, early_accepted, early_replayed;
+} crypto_tls_tickets_stats;
+QUINCE_API const crypto_tls_tickets_stats *
+crypto_tls_tickets_get_stats(const crypto_tls_tickets *t);
+
+/* What became of 0-RTT on a connection (RFC 8446 §4.2.10). */
+typedef enum crypto_early_data {
+    CRYPTO_EARLY_NONE = 0, /* not offered */
+    CRYPTO_EARLY_OFFERED,  /* client: sent, no answer yet */
+    CRYPTO_EARLY_ACCEPTED,
+    CRYPTO_EARLY_REJECTED,
+} crypto_early_data;
+
 typedef struct crypto_tls_callbacks {
     void *user;
     /* Handshake bytes to send at a level, in order. Return 0 or a negative error. */
@@ -72,12 +110,16 @@ typedef struct crypto_tls_config {
     const char *const *alpn;
     /* Client: SNI, and the name (or IP literal) the certificate must match. */
     const char *server_name;
-    /* Server: certificate chain, leaf first, DER, and its private key. */
+    /* Certificate chain, leaf first, DER, and its private key. Server: required.
+     * Client: optional, presented when the server asks (RFC 8446 §4.4.2). */
     const uint8_t *const *cert_chain;
     const size_t *cert_chain_lens;
     size_t cert_chain_count;
     crypto_privkey *private_key;
-    /* Client: how to check the server's certificate. */
+    /* How to check the peer's certificate. Client: the server's. Server, with
+     * client_auth: the client's (no name check; CRYPTO_VERIFY_CHAIN wants a
+     * ca_store of the CAs that issue client certificates). */
+    crypto_client_auth client_auth;
     crypto_verify_mode verify_mode;
     const crypto_x509_store *ca_store;
     const uint8_t (*pinned_sha256)[32];
@@ -89,6 +131,31 @@ typedef struct crypto_tls_config {
      * the extension is not sent (TLS over TCP). */
     const uint8_t *transport_params;
     size_t transport_params_len;
+    /* Resumption (RFC 8446 §2.2, §4.6). Server: issue a NewSessionTicket
+     * after each full or resumed handshake and take tickets back (NULL:
+     * none issued, PSKs offered are ignored). */
+    crypto_tls_tickets *tickets;
+    /* Client: a session stored from on_session of an earlier connection to
+     * the same server_name (copied). Unusable ones (expired, another name,
+     * malformed, no suite in common) are ignored: a full handshake. */
+    const uint8_t *session;
+    size_t session_len;
+    /* Client: called with each storable session (one per NewSessionTicket). */
+    void (*on_session)(void *user, const uint8_t *session, size_t len);
+    void *session_user;
+    /* psk_ke, resumption without (EC)DHE (cheaper, no forward secrecy; RFC
+     * 8446 §4.2.9). Client: offer it besides psk_dhe_ke. Server: choose it
+     * when offered. Otherwise psk_dhe_ke only. */
+    bool psk_ke;
+    /* Client: send 0-RTT when the session allows it (its ALPN must be one
+     * of ours). Server: accept it (once per ClientHello, §8), and say so in
+     * tickets (max_early_data_size 0xffffffff, RFC 9001 §4.6.1). */
+    bool early_data;
+    /* Server: what else 0-RTT depends on (QUIC: the transport parameters a
+     * client remembers, RFC 9000 §7.4.1; HTTP/3 SETTINGS); sealed in tickets,
+     * and a ticket with other bytes gets its early data refused (copied). */
+    const uint8_t *early_data_context;
+    size_t early_data_context_len;
     /* Bounds on what a peer may make us hold. 0: defaults. */
     size_t max_message_size; /* one handshake message; default 64 KiB */
 } crypto_tls_config;
@@ -144,6 +211,17 @@ QUINCE_API uint16_t crypto_tls_group(const crypto_tls *tls);
 QUINCE_API bool crypto_tls_used_hrr(const crypto_tls *tls);
 /* Server: the SNI the client sent, or NULL. */
 QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
+/* Whether the handshake resumed a session (a PSK was accepted), and how 0-RTT went. */
+QUINCE_API bool crypto_tls_resumed(const crypto_tls *tls);
+QUINCE_API crypto_early_data crypto_tls_early_data(const crypto_tls *tls);
+/* Client: the server's transport parameters remembered in the session it
+ * offers (for 0-RTT, RFC 9000 §7.4.1), or NULL. */
+QUINCE_API const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len);
+/* The peer's certificate chain as it sent it (leaf first, DER), once checked:
+ * the server's on a client, the client's on a server that asked (zero
+ * certificates when the client sent none). Valid until crypto_tls_free. */
+QUINCE_API size_t crypto_tls_peer_cert_count(const crypto_tls *tls);
+QUINCE_API const uint8_t *crypto_tls_peer_cert(const crypto_tls *tls, size_t i, size_t *len);
 /* The sticky error (a negative CRYPTO_ERR_*), or 0. */
 QUINCE_API int crypto_tls_error(const crypto_tls *tls);
 /* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
@@ -173,6 +251,7 @@ QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const
 #define CRYPTO_ALERT_MISSING_EXTENSION 109
 #define CRYPTO_ALERT_UNSUPPORTED_EXTENSION 110
 #define CRYPTO_ALERT_UNRECOGNIZED_NAME 112
+#define CRYPTO_ALERT_CERTIFICATE_REQUIRED 116
 #define CRYPTO_ALERT_NO_APPLICATION_PROTOCOL 120
 
 /* The alert that goes with a CRYPTO_ERR_* code. */

@@ -4,11 +4,63 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "crypto/hkdf_label.h"
 
 /* Room for a ClientHello beyond the variable parts (headers, lists, shares). */
 #define CH_FIXED_ROOM 512
 
-/* RFC 8446 §4.1.2; after a HelloRetryRequest the same hello with the new share and cookie. */
+static bool offered_suite(const crypto_tls *tls, uint16_t id)
+{
+    for (size_t i = 0; i < tls->n_suites; i++)
+        if (tls->suites[i] == id)
+            return true;
+    return false;
+}
+
+static bool offered_group(const crypto_tls *tls, uint16_t g)
+{
+    for (size_t i = 0; i < tls->n_groups; i++)
+        if (tls->groups[i] == g)
+            return true;
+    return false;
+}
+
+static bool alpn_ours(const crypto_tls *tls, const uint8_t *name, size_t len)
+{
+    for (size_t i = 0; tls->cfg.alpn != NULL && tls->cfg.alpn[i] != NULL; i++)
+        if (strlen(tls->cfg.alpn[i]) == len && memcmp(tls->cfg.alpn[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* RFC 8446 §4.6.1, §4.2.10: whether the stored session may be offered (and with early data). */
+static void choose_session(crypto_tls *tls)
+{
+    const crypto_tls_session *ss = &tls->session;
+    tls->psk_offered = false;
+    tls->early = CRYPTO_EARLY_NONE;
+    if (!tls->have_session || !offered_suite(tls, ss->suite))
+        return;
+    int64_t age = tls_now(tls) - ss->received_unix;
+    if (age < 0 || age >= (int64_t)ss->lifetime)
+        return;
+    /* §4.6.1: only for the server name the session came from. */
+    const char *sni = tls->cfg.server_name != NULL ? tls->cfg.server_name : "";
+    if (strlen(sni) != ss->sni.len || memcmp(sni, ss->sni.p, ss->sni.len) != 0)
+        return;
+    tls->psk_suite = crypto_suite_by_id(ss->suite);
+    tls->psk_len = ss->psk.len;
+    memcpy(tls->psk, ss->psk.p, ss->psk.len);
+    tls->psk_offered = true;
+    /* §4.2.10: early data with the session's ALPN (RFC 9001 §4.6.1: all of it, in QUIC). */
+    if (tls->cfg.early_data && ss->max_early_data > 0 &&
+        (!tls->quic || ss->max_early_data == 0xffffffff) &&
+        (ss->alpn.len == 0 ? tls->cfg.alpn == NULL : alpn_ours(tls, ss->alpn.p, ss->alpn.len)))
+        tls->early = CRYPTO_EARLY_OFFERED;
+}
+
+/* RFC 8446 §4.1.2; after a HelloRetryRequest the same hello with the new share and cookie
+ * (and, when resuming, new binders over the HelloRetryRequest, §4.2.11.2). */
 static int send_client_hello(crypto_tls *tls)
 {
     uint8_t pub[CRYPTO_KEX_MAX_PUBLIC];
@@ -16,6 +68,14 @@ static int send_client_hello(crypto_tls *tls)
     if (pub_len < 0)
         return pub_len;
     crypto_tls_share share = {tls->kex_group, pub, (size_t)pub_len};
+    uint8_t modes[2] = {CRYPTO_PSK_DHE_KE, CRYPTO_PSK_KE};
+    size_t hlen = tls->psk_offered ? crypto_hash_len(tls->psk_suite->hash) : 0;
+    uint32_t obfuscated = 0;
+    if (tls->psk_offered) {
+        /* §4.2.11.1: milliseconds since the ticket came, plus ticket_age_add. */
+        int64_t age_ms = (tls_now(tls) - tls->session.received_unix) * 1000;
+        obfuscated = (uint32_t)((uint64_t)age_ms + tls->session.age_add);
+    }
     crypto_tls_client_hello_params p = {
         .random = tls->client_random,
         .session_id = tls->session_id,
@@ -35,18 +95,48 @@ static int send_client_hello(crypto_tls *tls)
         .transport_params_len = tls->cfg.transport_params_len,
         .cookie = tls->cookie,
         .cookie_len = tls->cookie_len,
+        .psk_modes = modes,
+        .n_psk_modes = tls->psk_offered ? (tls->cfg.psk_ke ? 2 : 1) : 0,
+        .early_data = tls->early == CRYPTO_EARLY_OFFERED,
+        .psk_identity = tls->session.ticket.p,
+        .psk_identity_len = tls->session.ticket.len,
+        .psk_obfuscated_age = obfuscated,
+        .psk_binder_len = hlen,
     };
     size_t cap = CH_FIXED_ROOM + tls->cookie_len + tls->cfg.transport_params_len;
     for (size_t i = 0; tls->cfg.alpn != NULL && tls->cfg.alpn[i] != NULL; i++)
         cap += 1 + strlen(tls->cfg.alpn[i]);
     if (tls->cfg.server_name != NULL)
         cap += strlen(tls->cfg.server_name);
+    if (tls->psk_offered)
+        cap += 32 + tls->session.ticket.len + hlen;
     uint8_t *buf = tls_scratch(tls, cap);
     if (buf == NULL)
         return CRYPTO_ERR_NOMEM;
     int len = crypto_tls_encode_client_hello(&p, buf, cap);
-    int rc = len < 0 ? CRYPTO_ERR_INTERNAL
-                     : tls_send_message(tls, CRYPTO_LEVEL_INITIAL, buf, (size_t)len);
+    int rc = len < 0 ? CRYPTO_ERR_INTERNAL : 0;
+    if (rc == 0 && tls->psk_offered) {
+        size_t trunc = (size_t)len - CRYPTO_TLS_BINDERS_LEN(hlen);
+        rc = tls_psk_binder(tls, tls->psk_suite, tls->psk, tls->hrr_prefix, tls->hrr_prefix_len,
+                            buf, trunc, buf + (size_t)len - hlen);
+    }
+    if (rc == 0 && tls->early == CRYPTO_EARLY_OFFERED) {
+        /* §7.1: client_early_traffic_secret over ClientHello; 0-RTT keys now. */
+        uint8_t th[CRYPTO_HASH_MAX_LEN], early[CRYPTO_HASH_MAX_LEN];
+        rc = crypto_hash(tls->psk_suite->hash, buf, (size_t)len, th);
+        if (rc == 0)
+            rc = crypto_tls_ks_init(&tls->ks, tls->psk_suite->hash, tls->psk, tls->psk_len);
+        if (rc == 0)
+            rc = crypto_tls_ks_early_traffic(&tls->ks, th, early);
+        if (rc == 0)
+            rc = tls_send_message(tls, CRYPTO_LEVEL_INITIAL, buf, (size_t)len);
+        tls->suite = tls->psk_suite; /* 0-RTT is protected with the session's suite */
+        if (rc == 0)
+            rc = tls_install_secret(tls, CRYPTO_LEVEL_EARLY, true, early);
+        memset(early, 0, sizeof(early));
+    } else if (rc == 0) {
+        rc = tls_send_message(tls, CRYPTO_LEVEL_INITIAL, buf, (size_t)len);
+    }
     tls_scratch_free(tls, buf);
     return rc;
 }
@@ -65,6 +155,7 @@ int tls_client_start(crypto_tls *tls)
 {
     quince_env_random(tls->env, tls->client_random, sizeof(tls->client_random));
     tls->session_id_len = 0;
+    choose_session(tls);
     /* One share, for our most preferred group; the server may ask for another. */
     int rc = new_share(tls, tls->groups[0]);
     if (rc == 0)
@@ -72,22 +163,6 @@ int tls_client_start(crypto_tls *tls)
     if (rc == 0)
         tls->state = TLS_C_WAIT_SH;
     return rc;
-}
-
-static bool offered_suite(const crypto_tls *tls, uint16_t id)
-{
-    for (size_t i = 0; i < tls->n_suites; i++)
-        if (tls->suites[i] == id)
-            return true;
-    return false;
-}
-
-static bool offered_group(const crypto_tls *tls, uint16_t g)
-{
-    for (size_t i = 0; i < tls->n_groups; i++)
-        if (tls->groups[i] == g)
-            return true;
-    return false;
 }
 
 /* RFC 8446 §4.1.3, §4.2.1: checks common to ServerHello and HelloRetryRequest. */
@@ -129,7 +204,19 @@ static int on_hello_retry_request(crypto_tls *tls, const crypto_tls_server_hello
         return CRYPTO_ERR_ILLEGAL_PARAMETER; /* it would not change the ClientHello */
     tls->hrr = true;
     tls->suite = crypto_suite_by_id(sh->cipher_suite);
-    int rc = crypto_tls_transcript_select(tls->env, &tls->transcript, tls->suite->hash, true);
+    /* §4.2.10: no early data after a HelloRetryRequest; §4.1.2: a PSK of
+     * another hash than the suite's is dropped, else its binder is redone
+     * over the HelloRetryRequest. */
+    if (tls->early == CRYPTO_EARLY_OFFERED)
+        tls->early = CRYPTO_EARLY_REJECTED;
+    if (tls->psk_offered && tls->psk_suite->hash != tls->suite->hash)
+        tls->psk_offered = false;
+    int rc = 0;
+    if (tls->psk_offered)
+        rc = tls_keep_hrr_prefix(tls, tls->suite, tls->transcript.pending,
+                                 tls->transcript.pending_len, msg, len);
+    if (rc == 0)
+        rc = crypto_tls_transcript_select(tls->env, &tls->transcript, tls->suite->hash, true);
     if (rc == 0)
         rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc < 0)
@@ -163,14 +250,30 @@ static int on_server_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (sh.is_hrr)
         return on_hello_retry_request(tls, &sh, msg, len);
 
-    /* §4.2.8: we offered no PSK, so the ServerHello must carry a key share,
-     * in the group we sent (and, after a retry, the group asked for). */
-    if (!(sh.exts & crypto_tls_ext_bit(CRYPTO_EXT_KEY_SHARE)))
+    /* §4.2.11: the server took our PSK (identity 0, the only one offered),
+     * whose hash the suite must have. */
+    if (sh.exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY)) {
+        if (!tls->psk_offered)
+            return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
+        if (sh.psk_identity != 0 ||
+            crypto_suite_by_id(sh.cipher_suite)->hash != tls->psk_suite->hash)
+            return CRYPTO_ERR_ILLEGAL_PARAMETER;
+        tls->psk_accepted = true;
+    }
+    bool has_share = (sh.exts & crypto_tls_ext_bit(CRYPTO_EXT_KEY_SHARE)) != 0;
+    /* §4.2.8: a key share, in the group we sent (and, after a retry, the
+     * group asked for); none only for psk_ke, if we offered it (§4.2.9). */
+    if (!has_share && !(tls->psk_accepted && tls->cfg.psk_ke))
         return CRYPTO_ERR_MISSING_EXTENSION;
-    if (sh.group != tls->kex_group)
+    if (has_share && sh.group != tls->kex_group)
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    /* §4.2.10: 0-RTT keys were the session's suite's; the server must keep it. */
+    if (tls->early == CRYPTO_EARLY_OFFERED &&
+        (!tls->psk_accepted || sh.cipher_suite != tls->psk_suite->id))
+        tls->early = CRYPTO_EARLY_REJECTED;
+    tls->psk_mode = has_share ? CRYPTO_PSK_DHE_KE : CRYPTO_PSK_KE;
     tls->suite = crypto_suite_by_id(sh.cipher_suite);
-    tls->group = sh.group;
+    tls->group = has_share ? sh.group : 0;
     if (!crypto_tls_transcript_selected(&tls->transcript))
         rc = crypto_tls_transcript_select(tls->env, &tls->transcript, tls->suite->hash, false);
     if (rc == 0)
@@ -178,18 +281,23 @@ static int on_server_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (rc < 0)
         return rc;
 
-    uint8_t shared[CRYPTO_KEX_MAX_SECRET];
-    int shared_len =
-        crypto_kex_derive(tls->kex, sh.key_share.p, sh.key_share.len, shared, sizeof(shared));
-    if (shared_len < 0)
-        return shared_len == CRYPTO_ERR_NOMEM ? shared_len : CRYPTO_ERR_ILLEGAL_PARAMETER;
+    /* §7.1: with psk_ke the (EC)DHE input is zeros. */
+    uint8_t shared[CRYPTO_KEX_MAX_SECRET + CRYPTO_HASH_MAX_LEN] = {0};
+    int shared_len = (int)crypto_hash_len(tls->suite->hash);
+    if (has_share) {
+        shared_len =
+            crypto_kex_derive(tls->kex, sh.key_share.p, sh.key_share.len, shared, sizeof(shared));
+        if (shared_len < 0)
+            return shared_len == CRYPTO_ERR_NOMEM ? shared_len : CRYPTO_ERR_ILLEGAL_PARAMETER;
+    }
     crypto_kex_free(tls->env, tls->kex);
     tls->kex = NULL;
 
     uint8_t th[CRYPTO_HASH_MAX_LEN];
     rc = crypto_tls_transcript_hash(&tls->transcript, th);
     if (rc == 0)
-        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, NULL, 0);
+        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
+                                tls->psk_len);
     if (rc == 0)
         rc = crypto_tls_ks_handshake(&tls->ks, shared, (size_t)shared_len, th);
     memset(shared, 0, sizeof(shared));
@@ -218,8 +326,15 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
     if ((ee.exts & crypto_tls_ext_bit(CRYPTO_EXT_ALPN)) && tls->cfg.alpn == NULL)
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
-    if ((ee.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)))
+    /* §4.2.10: early_data only in answer to ours, and then with the session's ALPN. */
+    bool early = (ee.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) != 0;
+    if (early && tls->early != CRYPTO_EARLY_OFFERED)
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
+    if (early && (ee.alpn.len != tls->session.alpn.len ||
+                  memcmp(ee.alpn.p, tls->session.alpn.p, ee.alpn.len) != 0))
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    if (tls->early == CRYPTO_EARLY_OFFERED)
+        tls->early = early ? CRYPTO_EARLY_ACCEPTED : CRYPTO_EARLY_REJECTED;
     bool has_tp = (ee.exts & crypto_tls_ext_bit(CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS)) != 0;
     if (has_tp && !tls->quic)
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
@@ -240,6 +355,14 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
     if (tls->quic) {
         if (!has_tp)
             return CRYPTO_ERR_MISSING_EXTENSION;
+        /* Kept for the sessions this connection's tickets make (RFC 9000 §7.4.1). */
+        quince_env_free(tls->env, tls->peer_tp);
+        tls->peer_tp_len = 0;
+        tls->peer_tp = quince_env_alloc(tls->env, ee.transport_params.len + 1);
+        if (tls->peer_tp == NULL)
+            return CRYPTO_ERR_NOMEM;
+        memcpy(tls->peer_tp, ee.transport_params.p, ee.transport_params.len);
+        tls->peer_tp_len = ee.transport_params.len;
         if (tls->cb.peer_transport_params != NULL) {
             uint8_t alert = CRYPTO_ALERT_ILLEGAL_PARAMETER;
             rc = tls->cb.peer_transport_params(tls->cb.user, ee.transport_params.p,
@@ -251,85 +374,41 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
         }
     }
     rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    /* §2.2: a resumed handshake has no certificates; Finished comes next. */
     if (rc == 0)
-        tls->state = TLS_C_WAIT_CERT_CR;
+        tls->state = tls->psk_accepted ? TLS_C_WAIT_FINISHED : TLS_C_WAIT_CERT_CR;
     return rc;
 }
 
-/* RFC 8446 §4.3.2: we have no client certificate; remember the context to answer. */
+/* RFC 8446 §4.3.2: the server asks for a certificate; we answer after its Finished. */
 static int on_certificate_request(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
-    quince_reader r = quince_reader_init(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN);
-    uint8_t ctx_len;
-    uint16_t ext_len;
-    const uint8_t *ctx, *exts;
-    if (!quince_get_u8(&r, &ctx_len) || !quince_get_bytes(&r, ctx_len, &ctx) ||
-        !quince_get_u16(&r, &ext_len) || !quince_get_bytes(&r, ext_len, &exts) ||
-        !quince_reader_empty(&r))
-        return CRYPTO_ERR_DECODE_ERROR;
-    memcpy(tls->cert_request_context, ctx, ctx_len);
-    tls->cert_request_context_len = ctx_len;
+    crypto_tls_certificate_request cr;
+    int rc = crypto_tls_parse_certificate_request(msg + CRYPTO_HS_HEADER_LEN,
+                                                  len - CRYPTO_HS_HEADER_LEN, &cr);
+    if (rc < 0)
+        return rc;
+    /* §4.3.2: empty unless post-handshake (which QUIC does not use, RFC 9001 §4.4). */
+    if (cr.context.len != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    tls->cert_request_context_len = 0;
     tls->cert_requested = true;
-    int rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    /* The first scheme of the server's list that our key signs with; none:
+     * we answer with an empty Certificate (§4.4.2). */
+    tls->client_sig_scheme = 0;
+    if (tls->cfg.private_key != NULL && tls->cfg.cert_chain_count > 0) {
+        size_t n = crypto_tls_u16_list_count(cr.sig_algs);
+        for (size_t i = 0; i < n && tls->client_sig_scheme == 0; i++) {
+            uint16_t scheme = crypto_tls_u16_list_at(cr.sig_algs, i);
+            if (tls_cv_scheme_allowed(scheme) &&
+                crypto_privkey_supports(tls->cfg.private_key, scheme))
+                tls->client_sig_scheme = scheme;
+        }
+    }
+    rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc == 0)
         tls->state = TLS_C_WAIT_CERT;
     return rc;
-}
-
-static int x509_error(int rc)
-{
-    switch (rc) {
-    case CRYPTO_ERR_NOMEM:
-    case CRYPTO_ERR_BAD_CERTIFICATE:
-    case CRYPTO_ERR_UNKNOWN_CA:
-    case CRYPTO_ERR_CERT_EXPIRED:
-    case CRYPTO_ERR_UNSUPPORTED_CERTIFICATE:
-        return rc;
-    default:
-        return CRYPTO_ERR_BAD_CERTIFICATE;
-    }
-}
-
-/* RFC 8446 §4.4.2.4: the server's chain, checked as the config says. */
-static int verify_chain(crypto_tls *tls, const crypto_tls_certificate *ct)
-{
-    const uint8_t *certs[CRYPTO_TLS_MAX_CHAIN];
-    size_t lens[CRYPTO_TLS_MAX_CHAIN];
-    for (size_t i = 0; i < ct->count; i++) {
-        certs[i] = ct->certs[i].p;
-        lens[i] = ct->certs[i].len;
-    }
-    int rc;
-    switch (tls->cfg.verify_mode) {
-    case CRYPTO_VERIFY_CHAIN: {
-        if (tls->cfg.ca_store == NULL)
-            return CRYPTO_ERR_UNKNOWN_CA;
-        int64_t now = tls->cfg.verify_time_unix;
-        if (now == 0 && tls->env->wall_clock != NULL)
-            now = tls->env->wall_clock(tls->env->user);
-        rc = crypto_x509_verify(tls->env, tls->cfg.ca_store, certs, lens, ct->count,
-                                tls->cfg.server_name, now, &tls->peer_key);
-        return rc < 0 ? x509_error(rc) : 0;
-    }
-    case CRYPTO_VERIFY_PINNED: {
-        uint8_t digest[32];
-        rc = crypto_hash(CRYPTO_HASH_SHA256, certs[0], lens[0], digest);
-        if (rc < 0)
-            return rc;
-        bool match = false;
-        for (size_t i = 0; i < tls->cfg.pinned_count; i++)
-            match |= crypto_tls_ct_equal(digest, tls->cfg.pinned_sha256[i], 32);
-        if (!match)
-            return CRYPTO_ERR_BAD_CERTIFICATE;
-        break;
-    }
-    case CRYPTO_VERIFY_INSECURE:
-        break;
-    default:
-        return CRYPTO_ERR_INTERNAL;
-    }
-    rc = crypto_x509_pubkey(tls->env, certs[0], lens[0], &tls->peer_key);
-    return rc < 0 ? x509_error(rc) : 0;
 }
 
 /* RFC 8446 §4.4.2 */
@@ -344,7 +423,7 @@ static int on_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
         return CRYPTO_ERR_ILLEGAL_PARAMETER; /* §4.4.2: empty for server authentication */
     if (ct.count == 0)
         return CRYPTO_ERR_DECODE_ERROR; /* §4.4.2.4 */
-    rc = verify_chain(tls, &ct);
+    rc = tls_verify_peer_chain(tls, &ct, tls->cfg.server_name);
     if (rc == 0)
         rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     if (rc == 0)
@@ -355,32 +434,32 @@ static int on_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
 /* RFC 8446 §4.4.3 */
 static int on_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
-    crypto_tls_certificate_verify cv;
-    int rc = crypto_tls_parse_certificate_verify(msg + CRYPTO_HS_HEADER_LEN,
-                                                 len - CRYPTO_HS_HEADER_LEN, &cv);
-    if (rc < 0)
-        return rc;
-    bool offered = false;
-    for (size_t i = 0; i < tls_n_sig_algs; i++)
-        offered |= tls_sig_algs[i] == cv.scheme;
-    if (!offered || !tls_cv_scheme_allowed(cv.scheme))
-        return CRYPTO_ERR_ILLEGAL_PARAMETER;
-    uint8_t th[CRYPTO_HASH_MAX_LEN];
-    uint8_t content[TLS_CV_CONTENT_MAX];
-    rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc < 0)
-        return rc;
-    size_t n = tls_cv_content(true, th, crypto_hash_len(tls->suite->hash), content);
-    rc = crypto_pubkey_verify(tls->peer_key, cv.scheme, content, n, cv.signature.p,
-                              cv.signature.len);
-    if (rc < 0)
-        return rc == CRYPTO_ERR_ILLEGAL_PARAMETER || rc == CRYPTO_ERR_NOMEM
-                   ? rc
-                   : CRYPTO_ERR_DECRYPT_ERROR;
-    tls->sig_scheme = cv.scheme;
-    rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    int rc = tls_check_certificate_verify(tls, msg, len);
     if (rc == 0)
         tls->state = TLS_C_WAIT_FINISHED;
+    return rc;
+}
+
+/* RFC 8446 §4.4.2, §4.4.3: our chain and its CertificateVerify, or an empty
+ * Certificate when we have no certificate (or none the server can check). */
+static int send_client_certificate(crypto_tls *tls)
+{
+    bool have = tls->client_sig_scheme != 0;
+    size_t count = have ? tls->cfg.cert_chain_count : 0;
+    size_t cap = 16 + tls->cert_request_context_len;
+    for (size_t i = 0; i < count; i++)
+        cap += tls->cfg.cert_chain_lens[i] + 5;
+    uint8_t *buf = tls_scratch(tls, cap);
+    if (buf == NULL)
+        return CRYPTO_ERR_NOMEM;
+    int len = crypto_tls_encode_certificate_ctx(tls->cert_request_context,
+                                                tls->cert_request_context_len, tls->cfg.cert_chain,
+                                                tls->cfg.cert_chain_lens, count, buf, cap);
+    int rc = len < 0 ? CRYPTO_ERR_INTERNAL
+                     : tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, buf, (size_t)len);
+    tls_scratch_free(tls, buf);
+    if (rc == 0 && have)
+        rc = tls_send_certificate_verify(tls, CRYPTO_LEVEL_HANDSHAKE, tls->client_sig_scheme);
     return rc;
 }
 
@@ -410,15 +489,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         return rc;
 
     if (tls->cert_requested) {
-        /* §4.4.2: an empty Certificate, with the request's context. */
-        uint8_t ct[4 + 1 + 255 + 3];
-        quince_writer w = quince_writer_init(ct, sizeof(ct));
-        quince_put_u8(&w, CRYPTO_HS_CERTIFICATE);
-        quince_put_u24(&w, (uint32_t)(1 + tls->cert_request_context_len + 3));
-        quince_put_u8(&w, (uint8_t)tls->cert_request_context_len);
-        quince_put_bytes(&w, tls->cert_request_context, tls->cert_request_context_len);
-        quince_put_u24(&w, 0);
-        rc = tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, ct, (size_t)(w.p - ct));
+        rc = send_client_certificate(tls);
         if (rc == 0)
             rc = crypto_tls_transcript_hash(&tls->transcript, th);
         if (rc < 0)
@@ -442,6 +513,57 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         return rc;
     tls_handshake_complete(tls);
     return 0;
+}
+
+/* RFC 8446 §4.6.1: a ticket becomes a storable session, handed to on_session. */
+static int on_new_session_ticket(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_new_session_ticket nst;
+    int rc = crypto_tls_parse_new_session_ticket(msg + CRYPTO_HS_HEADER_LEN,
+                                                 len - CRYPTO_HS_HEADER_LEN, &nst);
+    if (rc < 0)
+        return rc;
+    /* RFC 9001 §4.6.1: in QUIC, early_data says 0xffffffff or nothing. */
+    if (tls->quic && (nst.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) &&
+        nst.max_early_data != 0xffffffff)
+        return CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION;
+    /* §4.6.1: at most seven days; 0: do not use. */
+    if (nst.lifetime > TLS_TICKET_MAX_LIFETIME)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    if (nst.lifetime == 0 || tls->cfg.on_session == NULL)
+        return 0;
+    size_t hlen = crypto_hash_len(tls->suite->hash);
+    uint8_t psk[CRYPTO_HASH_MAX_LEN];
+    rc = crypto_hkdf_expand_label(tls->suite->hash, tls->ks.resumption, hlen, "resumption",
+                                  nst.nonce.p, nst.nonce.len, psk, hlen);
+    if (rc < 0)
+        return rc;
+    const char *sni = tls->cfg.server_name != NULL ? tls->cfg.server_name : "";
+    crypto_tls_session ss = {
+        .suite = tls->suite->id,
+        .received_unix = tls_now(tls),
+        .lifetime = nst.lifetime,
+        .age_add = nst.age_add,
+        .max_early_data = nst.max_early_data,
+        .psk = {psk, hlen},
+        .ticket = nst.ticket,
+        .alpn = {(const uint8_t *)tls->alpn, tls->has_alpn ? strlen(tls->alpn) : 0},
+        .sni = {(const uint8_t *)sni, strlen(sni)},
+        .transport_params = {tls->peer_tp, tls->peer_tp_len},
+    };
+    size_t cap = 64 + hlen + nst.ticket.len + ss.alpn.len + ss.sni.len + tls->peer_tp_len;
+    uint8_t *buf = tls_scratch(tls, cap);
+    if (buf == NULL) {
+        memset(psk, 0, sizeof(psk));
+        return CRYPTO_ERR_NOMEM;
+    }
+    int n = crypto_tls_session_encode(&ss, buf, cap);
+    if (n > 0)
+        tls->cfg.on_session(tls->cfg.session_user, buf, (size_t)n);
+    memset(buf, 0, cap);
+    tls_scratch_free(tls, buf);
+    memset(psk, 0, sizeof(psk));
+    return n < 0 ? CRYPTO_ERR_INTERNAL : 0;
 }
 
 /* RFC 8446 §A.1: the client's state machine. */
@@ -476,10 +598,10 @@ int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len)
             return on_finished(tls, msg, len);
         break;
     case TLS_CONNECTED:
-        /* §4.6.1: tickets are ignored (no resumption yet). RFC 9001 §6:
-         * KeyUpdate is not used with QUIC, and nothing else comes now. */
+        /* RFC 9001 §6: KeyUpdate is not used with QUIC, and nothing but
+         * tickets comes now. */
         if (type == CRYPTO_HS_NEW_SESSION_TICKET)
-            return 0;
+            return on_new_session_ticket(tls, msg, len);
         break;
     default:
         break;

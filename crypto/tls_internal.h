@@ -5,6 +5,7 @@
 #include "crypto/tls.h"
 #include "crypto/tls_keysched.h"
 #include "crypto/tls_msg.h"
+#include "crypto/tls_ticket.h"
 
 #define TLS_MAX_SUITES 3
 #define TLS_MAX_GROUPS 2
@@ -24,6 +25,8 @@ typedef enum tls_state {
     TLS_S_WAIT_CH,
     TLS_S_WAIT_CH2,
     TLS_S_WAIT_FINISHED,
+    TLS_S_WAIT_CERT, /* after a CertificateRequest */
+    TLS_S_WAIT_CV,
     /* Both */
     TLS_CONNECTED,
 } tls_state;
@@ -73,11 +76,38 @@ struct crypto_tls {
     crypto_kex *kex; /* our key share (client: the offered one) */
     uint16_t kex_group;
     crypto_pubkey *peer_key;
+    /* The peer's checked chain: one allocation, certificate i at
+     * peer_certs + peer_cert_off[i], peer_cert_off[count] bytes in all. */
+    uint8_t *peer_certs;
+    size_t peer_cert_off[CRYPTO_TLS_MAX_CHAIN + 1];
+    size_t peer_cert_count;
+
+    /* Resumption (RFC 8446 §2.2, §4.2.9-§4.2.11, §4.6.1). */
+    bool psk_offered;  /* client: a PSK is in our ClientHello */
+    bool psk_accepted; /* the server took it */
+    uint8_t psk_mode;  /* CRYPTO_PSK_DHE_KE or CRYPTO_PSK_KE, once accepted */
+    const crypto_suite *psk_suite;
+    uint8_t psk[CRYPTO_HASH_MAX_LEN];
+    size_t psk_len;
+    crypto_early_data early;
+    uint8_t *early_ctx; /* server: copy of cfg.early_data_context */
+    /* After a HelloRetryRequest, what the binders of the second ClientHello
+     * cover before it: message_hash(ClientHello1) and the HelloRetryRequest. */
+    uint8_t *hrr_prefix;
+    size_t hrr_prefix_len;
+    /* Client: the stored session offered (spans into session_buf), and the
+     * server's transport parameters (to store with new sessions). */
+    uint8_t *session_buf;
+    crypto_tls_session session;
+    bool have_session;
+    uint8_t *peer_tp;
+    size_t peer_tp_len;
 
     /* Client only. */
     uint8_t *cookie; /* from a HelloRetryRequest */
     size_t cookie_len;
     bool cert_requested;
+    uint16_t client_sig_scheme; /* to sign our CertificateVerify with; 0: no certificate */
     uint8_t cert_request_context[255];
     size_t cert_request_context_len;
 };
@@ -103,6 +133,24 @@ size_t tls_cv_content(bool server, const uint8_t *th, size_t hash_len, uint8_t *
 bool tls_cv_scheme_allowed(uint16_t scheme);
 extern const uint16_t tls_sig_algs[];
 extern const size_t tls_n_sig_algs;
+
+/* RFC 8446 §4.4.2.4: check the peer's chain as the config says (host: the
+ * name to match, NULL for none), keep it and its leaf's key. */
+int tls_verify_peer_chain(crypto_tls *tls, const crypto_tls_certificate *ct, const char *host);
+/* RFC 8446 §4.4.3: sign the transcript so far with our key and send the CertificateVerify. */
+int tls_send_certificate_verify(crypto_tls *tls, crypto_level level, uint16_t scheme);
+/* RFC 8446 §4.4.3: check a peer's CertificateVerify against the transcript so far. */
+int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len);
+
+/* Seconds since the epoch: cfg.verify_time_unix, else env->wall_clock, else 0. */
+int64_t tls_now(const crypto_tls *tls);
+/* RFC 8446 §4.2.11.2: the binder of a PSK over prefix || truncated ClientHello. */
+int tls_psk_binder(crypto_tls *tls, const crypto_suite *suite, const uint8_t *psk,
+                   const uint8_t *prefix, size_t prefix_len, const uint8_t *trunc, size_t trunc_len,
+                   uint8_t *out);
+/* Keep message_hash(ClientHello1) || HelloRetryRequest for the binders of ClientHello2. */
+int tls_keep_hrr_prefix(crypto_tls *tls, const crypto_suite *suite, const uint8_t *ch1,
+                        size_t ch1_len, const uint8_t *hrr, size_t hrr_len);
 
 int tls_client_start(crypto_tls *tls);
 int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len);

@@ -92,7 +92,8 @@ static int walk_extensions(quince_reader *r, unsigned where, uint32_t *seen, ext
             return CRYPTO_ERR_DECODE_ERROR;
         int idx = ext_index(type);
         if (idx < 0) {
-            if (where != IN_CH)
+            /* §4.3.2: clients ignore unknown extensions in a CertificateRequest. */
+            if (where != IN_CH && where != IN_CR)
                 return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
             continue;
         }
@@ -182,6 +183,46 @@ static int parse_server_name(quince_reader *body, crypto_tls_span *host)
     return 0;
 }
 
+/* RFC 8446 §4.2.11: OfferedPsks; identities and binders pair up one to one. */
+static int parse_offered_psks(quince_reader *body, crypto_tls_client_hello *ch)
+{
+    crypto_tls_span ids, binders;
+    if (!get_vector(body, 2, 7, false, &ids))
+        return CRYPTO_ERR_DECODE_ERROR;
+    ch->psk_binders_len = quince_reader_left(body);
+    if (!get_vector(body, 2, 33, false, &binders))
+        return CRYPTO_ERR_DECODE_ERROR;
+    size_t n_ids = 0, n_binders = 0;
+    quince_reader r = quince_reader_init(ids.p, ids.len);
+    while (!quince_reader_empty(&r)) {
+        crypto_tls_span id;
+        uint32_t age;
+        if (!get_vector(&r, 2, 1, false, &id) || !quince_get_u32(&r, &age))
+            return CRYPTO_ERR_DECODE_ERROR;
+        if (n_ids++ == 0) {
+            ch->psk_identity = id;
+            ch->psk_obfuscated_age = age;
+        }
+    }
+    r = quince_reader_init(binders.p, binders.len);
+    while (!quince_reader_empty(&r)) {
+        crypto_tls_span b;
+        if (!get_vector(&r, 1, 32, false, &b))
+            return CRYPTO_ERR_DECODE_ERROR;
+        if (n_binders++ == 0)
+            ch->psk_binder = b;
+    }
+    if (n_ids != n_binders)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER;
+    ch->psk_count = n_ids;
+    return 0;
+}
+
+bool crypto_tls_u8_list_has(crypto_tls_span list, uint8_t v)
+{
+    return list.len > 0 && memchr(list.p, v, list.len) != NULL;
+}
+
 /* RFC 8446 §4.2 (ClientHello extensions) */
 static int ch_extension(void *out, uint16_t type, quince_reader *body)
 {
@@ -232,6 +273,8 @@ static int ch_extension(void *out, uint16_t type, quince_reader *body)
     case CRYPTO_EXT_EARLY_DATA: /* §4.2.10: empty in a ClientHello */
     case CRYPTO_EXT_POST_HANDSHAKE_AUTH:
         return 0; /* a non-empty body is caught by the walker */
+    case CRYPTO_EXT_PRE_SHARED_KEY:
+        return parse_offered_psks(body, ch);
     default:
         /* Recognised but unused here (padding, PSK we do not resume, ...). */
         quince_skip(body, quince_reader_left(body));
@@ -282,8 +325,11 @@ static int sh_extension(void *out, uint16_t type, quince_reader *body)
         if (!get_vector(body, 2, 1, false, &sh->cookie))
             return CRYPTO_ERR_DECODE_ERROR;
         return 0;
+    case CRYPTO_EXT_PRE_SHARED_KEY: /* §4.2.11: selected_identity */
+        if (!quince_get_u16(body, &sh->psk_identity))
+            return CRYPTO_ERR_DECODE_ERROR;
+        return 0;
     default:
-        /* pre_shared_key: we never offer one (§4.2: unsupported_extension). */
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
     }
 }
@@ -391,6 +437,39 @@ int crypto_tls_parse_certificate(const uint8_t *body, size_t len, crypto_tls_cer
     return 0;
 }
 
+/* RFC 8446 §4.3.2 */
+static int cr_extension(void *out, uint16_t type, quince_reader *body)
+{
+    crypto_tls_certificate_request *cr = out;
+    if (type == CRYPTO_EXT_SIGNATURE_ALGORITHMS) {
+        if (!get_vector(body, 2, 2, true, &cr->sig_algs))
+            return CRYPTO_ERR_DECODE_ERROR;
+        return 0;
+    }
+    /* certificate_authorities, oid_filters, signature_algorithms_cert, ...:
+     * hints we do not use (one configured chain is all we can offer). */
+    quince_skip(body, quince_reader_left(body));
+    return 0;
+}
+
+/* RFC 8446 §4.3.2 */
+int crypto_tls_parse_certificate_request(const uint8_t *body, size_t len,
+                                         crypto_tls_certificate_request *cr)
+{
+    memset(cr, 0, sizeof(*cr));
+    quince_reader r = quince_reader_init(body, len);
+    if (!get_vector(&r, 1, 0, false, &cr->context))
+        return CRYPTO_ERR_DECODE_ERROR;
+    int rc = walk_extensions(&r, IN_CR, &cr->exts, cr_extension, cr);
+    if (rc < 0)
+        return rc;
+    if (!quince_reader_empty(&r))
+        return CRYPTO_ERR_DECODE_ERROR;
+    if (!(cr->exts & crypto_tls_ext_bit(CRYPTO_EXT_SIGNATURE_ALGORITHMS)))
+        return CRYPTO_ERR_MISSING_EXTENSION;
+    return 0;
+}
+
 /* RFC 8446 §4.4.3 */
 int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
                                         crypto_tls_certificate_verify *cv)
@@ -401,6 +480,33 @@ int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
         !quince_reader_empty(&r))
         return CRYPTO_ERR_DECODE_ERROR;
     return 0;
+}
+
+/* RFC 8446 §4.6.1 (and §4.2.10: early_data's max_early_data_size) */
+static int nst_extension(void *out, uint16_t type, quince_reader *body)
+{
+    crypto_tls_new_session_ticket *nst = out;
+    if (type == CRYPTO_EXT_EARLY_DATA) {
+        if (!quince_get_u32(body, &nst->max_early_data))
+            return CRYPTO_ERR_DECODE_ERROR;
+        return 0;
+    }
+    return CRYPTO_ERR_ILLEGAL_PARAMETER; /* the walker already refused the rest */
+}
+
+/* RFC 8446 §4.6.1 */
+int crypto_tls_parse_new_session_ticket(const uint8_t *body, size_t len,
+                                        crypto_tls_new_session_ticket *nst)
+{
+    memset(nst, 0, sizeof(*nst));
+    quince_reader r = quince_reader_init(body, len);
+    if (!quince_get_u32(&r, &nst->lifetime) || !quince_get_u32(&r, &nst->age_add) ||
+        !get_vector(&r, 1, 0, false, &nst->nonce) || !get_vector(&r, 2, 1, false, &nst->ticket))
+        return CRYPTO_ERR_DECODE_ERROR;
+    int rc = walk_extensions(&r, IN_NST, &nst->exts, nst_extension, nst);
+    if (rc < 0)
+        return rc;
+    return quince_reader_empty(&r) ? 0 : CRYPTO_ERR_DECODE_ERROR;
 }
 
 /* RFC 8446 §4.4.4 */
@@ -625,6 +731,30 @@ int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint
         quince_put_bytes(&w, p->transport_params, p->transport_params_len);
         vec_close(&w, e, 2);
     }
+    if (p->n_psk_modes > 0) {
+        e = ext_open(&w, CRYPTO_EXT_PSK_KEY_EXCHANGE_MODES); /* §4.2.9 */
+        quince_put_u8(&w, (uint8_t)p->n_psk_modes);
+        quince_put_bytes(&w, p->psk_modes, p->n_psk_modes);
+        vec_close(&w, e, 2);
+        if (p->early_data) { /* §4.2.10 */
+            e = ext_open(&w, CRYPTO_EXT_EARLY_DATA);
+            vec_close(&w, e, 2);
+        }
+        /* §4.2.11: last. */
+        e = ext_open(&w, CRYPTO_EXT_PRE_SHARED_KEY);
+        uint8_t *ids = vec_open(&w, 2);
+        quince_put_u16(&w, (uint16_t)p->psk_identity_len);
+        quince_put_bytes(&w, p->psk_identity, p->psk_identity_len);
+        quince_put_u32(&w, p->psk_obfuscated_age);
+        vec_close(&w, ids, 2);
+        uint8_t *binders = vec_open(&w, 2);
+        uint8_t *b = vec_open(&w, 1);
+        uint8_t zeros[255] = {0};
+        quince_put_bytes(&w, zeros, p->psk_binder_len < sizeof(zeros) ? p->psk_binder_len : 0);
+        vec_close(&w, b, 1);
+        vec_close(&w, binders, 2);
+        vec_close(&w, e, 2);
+    }
     vec_close(&w, exts, 2);
     return msg_close(&w, msg, buf);
 }
@@ -645,20 +775,28 @@ int crypto_tls_encode_server_hello(const crypto_tls_server_hello_params *p, uint
     uint8_t *e = ext_open(&w, CRYPTO_EXT_SUPPORTED_VERSIONS);
     quince_put_u16(&w, CRYPTO_TLS_VERSION_13);
     vec_close(&w, e, 2);
-    e = ext_open(&w, CRYPTO_EXT_KEY_SHARE);
-    quince_put_u16(&w, p->share.group);
-    if (!p->is_hrr) {
-        quince_put_u16(&w, (uint16_t)p->share.len);
-        quince_put_bytes(&w, p->share.key, p->share.len);
+    if (p->share.group != 0) {
+        e = ext_open(&w, CRYPTO_EXT_KEY_SHARE);
+        quince_put_u16(&w, p->share.group);
+        if (!p->is_hrr) {
+            quince_put_u16(&w, (uint16_t)p->share.len);
+            quince_put_bytes(&w, p->share.key, p->share.len);
+        }
+        vec_close(&w, e, 2);
     }
-    vec_close(&w, e, 2);
+    if (p->psk && !p->is_hrr) { /* §4.2.11 */
+        e = ext_open(&w, CRYPTO_EXT_PRE_SHARED_KEY);
+        quince_put_u16(&w, 0);
+        vec_close(&w, e, 2);
+    }
     vec_close(&w, exts, 2);
     return msg_close(&w, msg, buf);
 }
 
 /* RFC 8446 §4.3.1 */
 int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *transport_params,
-                                           size_t transport_params_len, uint8_t *buf, size_t cap)
+                                           size_t transport_params_len, bool early_data,
+                                           uint8_t *buf, size_t cap)
 {
     quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_ENCRYPTED_EXTENSIONS);
@@ -674,6 +812,35 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
         quince_put_bytes(&w, transport_params, transport_params_len);
         vec_close(&w, e, 2);
     }
+    if (early_data) { /* §4.2.10 */
+        uint8_t *e = ext_open(&w, CRYPTO_EXT_EARLY_DATA);
+        vec_close(&w, e, 2);
+    }
+    vec_close(&w, exts, 2);
+    return msg_close(&w, msg, buf);
+}
+
+/* RFC 8446 §4.6.1 */
+int crypto_tls_encode_new_session_ticket(uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
+                                         size_t nonce_len, const uint8_t *ticket, size_t ticket_len,
+                                         uint32_t max_early_data, uint8_t *buf, size_t cap)
+{
+    if (nonce_len > 255 || ticket_len == 0 || ticket_len > 0xffff)
+        return CRYPTO_ERR_ARGUMENT;
+    quince_writer w = quince_writer_init(buf, cap);
+    uint8_t *msg = msg_open(&w, CRYPTO_HS_NEW_SESSION_TICKET);
+    quince_put_u32(&w, lifetime);
+    quince_put_u32(&w, age_add);
+    quince_put_u8(&w, (uint8_t)nonce_len);
+    quince_put_bytes(&w, nonce, nonce_len);
+    quince_put_u16(&w, (uint16_t)ticket_len);
+    quince_put_bytes(&w, ticket, ticket_len);
+    uint8_t *exts = vec_open(&w, 2);
+    if (max_early_data > 0) {
+        uint8_t *e = ext_open(&w, CRYPTO_EXT_EARLY_DATA);
+        quince_put_u32(&w, max_early_data);
+        vec_close(&w, e, 2);
+    }
     vec_close(&w, exts, 2);
     return msg_close(&w, msg, buf);
 }
@@ -682,9 +849,21 @@ int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *tran
 int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *lens, size_t count,
                                   uint8_t *buf, size_t cap)
 {
+    /* certificate_request_context: empty for a server */
+    return crypto_tls_encode_certificate_ctx(NULL, 0, certs, lens, count, buf, cap);
+}
+
+/* RFC 8446 §4.4.2 */
+int crypto_tls_encode_certificate_ctx(const uint8_t *context, size_t context_len,
+                                      const uint8_t *const *certs, const size_t *lens, size_t count,
+                                      uint8_t *buf, size_t cap)
+{
+    if (context_len > 255)
+        return CRYPTO_ERR_ARGUMENT;
     quince_writer w = quince_writer_init(buf, cap);
     uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE);
-    quince_put_u8(&w, 0); /* certificate_request_context: empty for a server */
+    quince_put_u8(&w, (uint8_t)context_len);
+    quince_put_bytes(&w, context, context_len);
     uint8_t *list = vec_open(&w, 3);
     for (size_t i = 0; i < count; i++) {
         if (lens[i] == 0 || lens[i] > 0xffffff) {
@@ -696,6 +875,25 @@ int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *len
         quince_put_u16(&w, 0); /* no entry extensions */
     }
     vec_close(&w, list, 3);
+    return msg_close(&w, msg, buf);
+}
+
+/* RFC 8446 §4.3.2 */
+int crypto_tls_encode_certificate_request(const uint8_t *context, size_t context_len,
+                                          const uint16_t *sig_algs, size_t n_sig_algs, uint8_t *buf,
+                                          size_t cap)
+{
+    if (context_len > 255)
+        return CRYPTO_ERR_ARGUMENT;
+    quince_writer w = quince_writer_init(buf, cap);
+    uint8_t *msg = msg_open(&w, CRYPTO_HS_CERTIFICATE_REQUEST);
+    quince_put_u8(&w, (uint8_t)context_len);
+    quince_put_bytes(&w, context, context_len);
+    uint8_t *exts = vec_open(&w, 2);
+    uint8_t *e = ext_open(&w, CRYPTO_EXT_SIGNATURE_ALGORITHMS);
+    put_u16_list(&w, 2, sig_algs, n_sig_algs);
+    vec_close(&w, e, 2);
+    vec_close(&w, exts, 2);
     return msg_close(&w, msg, buf);
 }
 

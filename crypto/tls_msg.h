@@ -96,7 +96,23 @@ typedef struct crypto_tls_client_hello {
     crypto_tls_span transport_params; /* quic_transport_parameters body */
     crypto_tls_span psk_modes;        /* psk_key_exchange_modes: list of uint8 */
     crypto_tls_span cookie;           /* cookie body */
+    /* pre_shared_key (§4.2.11): the first identity, its obfuscated age and
+     * binder, how many were offered, and the length of the binders vector
+     * (with its 2-byte prefix) that ends the message: the truncated
+     * ClientHello the binders cover is everything before it. */
+    crypto_tls_span psk_identity;
+    uint32_t psk_obfuscated_age;
+    crypto_tls_span psk_binder;
+    size_t psk_count;
+    size_t psk_binders_len;
 } crypto_tls_client_hello;
+
+/* PskKeyExchangeMode (RFC 8446 §4.2.9). */
+#define CRYPTO_PSK_KE 0
+#define CRYPTO_PSK_DHE_KE 1
+
+/* Whether a uint8 list holds v. */
+bool crypto_tls_u8_list_has(crypto_tls_span list, uint8_t v);
 
 /* RFC 8446 §4.1.3 (and the HelloRetryRequest of §4.1.4, told apart by is_hrr). */
 typedef struct crypto_tls_server_hello {
@@ -110,7 +126,18 @@ typedef struct crypto_tls_server_hello {
     uint16_t group;            /* key_share group (HRR: selected_group); 0 if absent */
     crypto_tls_span key_share; /* ServerHello: the server's key_exchange */
     crypto_tls_span cookie;    /* HelloRetryRequest: cookie body */
+    uint16_t psk_identity;     /* pre_shared_key: selected_identity */
 } crypto_tls_server_hello;
+
+/* RFC 8446 §4.6.1 */
+typedef struct crypto_tls_new_session_ticket {
+    uint32_t lifetime;
+    uint32_t age_add;
+    crypto_tls_span nonce;
+    crypto_tls_span ticket;
+    uint32_t exts;
+    uint32_t max_early_data; /* early_data extension; 0 if absent */
+} crypto_tls_new_session_ticket;
 
 /* RFC 8446 §4.3.1 */
 typedef struct crypto_tls_encrypted_extensions {
@@ -126,6 +153,13 @@ typedef struct crypto_tls_certificate {
     crypto_tls_span certs[CRYPTO_TLS_MAX_CHAIN];
 } crypto_tls_certificate;
 
+/* RFC 8446 §4.3.2 */
+typedef struct crypto_tls_certificate_request {
+    crypto_tls_span context;
+    uint32_t exts;
+    crypto_tls_span sig_algs; /* signature_algorithms: list of uint16 (mandatory) */
+} crypto_tls_certificate_request;
+
 /* RFC 8446 §4.4.3 */
 typedef struct crypto_tls_certificate_verify {
     uint16_t scheme;
@@ -138,8 +172,14 @@ int crypto_tls_parse_server_hello(const uint8_t *body, size_t len, crypto_tls_se
 int crypto_tls_parse_encrypted_extensions(const uint8_t *body, size_t len,
                                           crypto_tls_encrypted_extensions *ee);
 int crypto_tls_parse_certificate(const uint8_t *body, size_t len, crypto_tls_certificate *ct);
+/* A missing signature_algorithms is missing_extension (§4.3.2). */
+int crypto_tls_parse_certificate_request(const uint8_t *body, size_t len,
+                                         crypto_tls_certificate_request *cr);
 int crypto_tls_parse_certificate_verify(const uint8_t *body, size_t len,
                                         crypto_tls_certificate_verify *cv);
+/* RFC 8446 §4.6.1 */
+int crypto_tls_parse_new_session_ticket(const uint8_t *body, size_t len,
+                                        crypto_tls_new_session_ticket *nst);
 /* verify_data must be exactly hash_len bytes (RFC 8446 §4.4.4). */
 int crypto_tls_parse_finished(const uint8_t *body, size_t len, size_t hash_len,
                               crypto_tls_span *verify_data);
@@ -181,7 +221,20 @@ typedef struct crypto_tls_client_hello_params {
     size_t transport_params_len;
     const uint8_t *cookie; /* echoed from a HelloRetryRequest, or NULL */
     size_t cookie_len;
+    /* Resumption (§4.2.9-§4.2.11): modes to send (none: no PSK offered), one
+     * identity, and its binder's length; the binder is written as zeros for
+     * the caller to fill in (crypto_tls_binders_len gives where it starts). */
+    const uint8_t *psk_modes;
+    size_t n_psk_modes;
+    bool early_data;
+    const uint8_t *psk_identity;
+    size_t psk_identity_len;
+    uint32_t psk_obfuscated_age;
+    size_t psk_binder_len;
 } crypto_tls_client_hello_params;
+
+/* Length of the binders vector (prefix included) for one binder of hash_len bytes. */
+#define CRYPTO_TLS_BINDERS_LEN(hash_len) (2 + 1 + (hash_len))
 
 /* A ServerHello or, with is_hrr, a HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4). */
 typedef struct crypto_tls_server_hello_params {
@@ -190,18 +243,33 @@ typedef struct crypto_tls_server_hello_params {
     const uint8_t *session_id;
     size_t session_id_len;
     uint16_t cipher_suite;
-    crypto_tls_share share; /* HelloRetryRequest: only the group */
+    crypto_tls_share share; /* HelloRetryRequest: only the group; group 0: none (psk_ke) */
+    bool psk;               /* pre_shared_key with selected_identity 0 */
 } crypto_tls_server_hello_params;
 
 int crypto_tls_encode_client_hello(const crypto_tls_client_hello_params *p, uint8_t *buf,
                                    size_t cap);
 int crypto_tls_encode_server_hello(const crypto_tls_server_hello_params *p, uint8_t *buf,
                                    size_t cap);
-/* alpn: the selected protocol or NULL; transport_params NULL: not sent. */
+/* alpn: the selected protocol or NULL; transport_params NULL: not sent;
+ * early_data: the server accepts 0-RTT (§4.2.10). */
 int crypto_tls_encode_encrypted_extensions(const char *alpn, const uint8_t *transport_params,
-                                           size_t transport_params_len, uint8_t *buf, size_t cap);
+                                           size_t transport_params_len, bool early_data,
+                                           uint8_t *buf, size_t cap);
+/* RFC 8446 §4.6.1; max_early_data 0: no early_data extension. */
+int crypto_tls_encode_new_session_ticket(uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
+                                         size_t nonce_len, const uint8_t *ticket, size_t ticket_len,
+                                         uint32_t max_early_data, uint8_t *buf, size_t cap);
 int crypto_tls_encode_certificate(const uint8_t *const *certs, const size_t *lens, size_t count,
                                   uint8_t *buf, size_t cap);
+/* The same with a certificate_request_context (a client's answer, §4.4.2); count may be 0. */
+int crypto_tls_encode_certificate_ctx(const uint8_t *context, size_t context_len,
+                                      const uint8_t *const *certs, const size_t *lens, size_t count,
+                                      uint8_t *buf, size_t cap);
+/* A CertificateRequest with signature_algorithms only (§4.3.2). */
+int crypto_tls_encode_certificate_request(const uint8_t *context, size_t context_len,
+                                          const uint16_t *sig_algs, size_t n_sig_algs, uint8_t *buf,
+                                          size_t cap);
 int crypto_tls_encode_certificate_verify(uint16_t scheme, const uint8_t *sig, size_t sig_len,
                                          uint8_t *buf, size_t cap);
 int crypto_tls_encode_finished(const uint8_t *verify_data, size_t len, uint8_t *buf, size_t cap);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "crypto/hkdf_label.h"
 
 /* What the server chose from a ClientHello. */
 typedef struct choice {
@@ -160,8 +161,12 @@ static int send_hello_retry_request(crypto_tls *tls, const uint8_t *msg, size_t 
         .share = {c->group, NULL, 0},
     };
     uint8_t buf[128];
-    rc = send_built(tls, CRYPTO_LEVEL_INITIAL, crypto_tls_encode_server_hello(&p, buf, sizeof(buf)),
-                    buf);
+    int n = crypto_tls_encode_server_hello(&p, buf, sizeof(buf));
+    /* §4.2.11.2: the second ClientHello's binders cover this HelloRetryRequest. */
+    if (n > 0 && tls->cfg.tickets != NULL)
+        rc = tls_keep_hrr_prefix(tls, tls->suite, msg, len, buf, (size_t)n);
+    if (rc == 0)
+        rc = send_built(tls, CRYPTO_LEVEL_INITIAL, n, buf);
     if (rc == 0)
         tls->state = TLS_S_WAIT_CH2;
     return rc;
@@ -183,30 +188,27 @@ static int send_server_flight(crypto_tls *tls, const char *alpn)
     int rc = send_built(
         tls, CRYPTO_LEVEL_HANDSHAKE,
         crypto_tls_encode_encrypted_extensions(alpn, tls->quic ? tls->transport_params : NULL,
-                                               tls->cfg.transport_params_len, buf, cap),
+                                               tls->cfg.transport_params_len,
+                                               tls->early == CRYPTO_EARLY_ACCEPTED, buf, cap),
         buf);
-    if (rc == 0)
+    /* §2.2: a resumed handshake is authenticated by the PSK: EncryptedExtensions
+     * then Finished (and §4.3.2: no CertificateRequest with a PSK). */
+    bool certs = !tls->psk_accepted;
+    /* §4.3.2: a CertificateRequest, when configured, with an empty context
+     * (RFC 9001 §4.4: no post-handshake authentication in QUIC). */
+    if (rc == 0 && certs && tls->cfg.client_auth != CRYPTO_CLIENT_AUTH_NONE)
+        rc = send_built(
+            tls, CRYPTO_LEVEL_HANDSHAKE,
+            crypto_tls_encode_certificate_request(NULL, 0, tls_sig_algs, tls_n_sig_algs, buf, cap),
+            buf);
+    if (rc == 0 && certs)
         rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
                         crypto_tls_encode_certificate(tls->cfg.cert_chain, tls->cfg.cert_chain_lens,
                                                       tls->cfg.cert_chain_count, buf, cap),
                         buf);
+    if (rc == 0 && certs)
+        rc = tls_send_certificate_verify(tls, CRYPTO_LEVEL_HANDSHAKE, tls->sig_scheme);
     uint8_t th[CRYPTO_HASH_MAX_LEN];
-    if (rc == 0)
-        rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc == 0) {
-        uint8_t content[TLS_CV_CONTENT_MAX];
-        uint8_t sig[CRYPTO_SIG_MAX_LEN];
-        size_t n = tls_cv_content(true, th, hlen, content);
-        int sig_len = crypto_privkey_sign(tls->env, tls->cfg.private_key, tls->sig_scheme, content,
-                                          n, sig, sizeof(sig));
-        if (sig_len < 0)
-            rc = sig_len;
-        else
-            rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,
-                            crypto_tls_encode_certificate_verify(tls->sig_scheme, sig,
-                                                                 (size_t)sig_len, buf, cap),
-                            buf);
-    }
     if (rc == 0)
         rc = crypto_tls_transcript_hash(&tls->transcript, th);
     if (rc == 0) {
@@ -218,6 +220,153 @@ static int send_server_flight(crypto_tls *tls, const char *alpn)
     }
     tls_scratch_free(tls, buf);
     return rc;
+}
+
+static bool we_have_suite(const crypto_tls *tls, uint16_t id)
+{
+    for (size_t i = 0; i < tls->n_suites; i++)
+        if (tls->suites[i] == id)
+            return true;
+    return false;
+}
+
+static bool span_is(crypto_tls_span a, const void *b, size_t b_len)
+{
+    return a.len == b_len && (b_len == 0 || memcmp(a.p, b, b_len) == 0);
+}
+
+/* RFC 8446 §4.2.10, §8: whether the PSK's early data may be taken. */
+static bool early_ok(crypto_tls *tls, const crypto_tls_client_hello *ch, const choice *c,
+                     const tls_ticket_state *st, int64_t now)
+{
+    if (!tls->cfg.early_data || st->max_early_data == 0 || c->suite != st->suite)
+        return false;
+    const char *alpn = c->alpn != NULL ? c->alpn : "";
+    if (!span_is(st->alpn, alpn, strlen(alpn)))
+        return false;
+    size_t ctx_len = tls->early_ctx != NULL ? tls->cfg.early_data_context_len : 0;
+    if (!span_is(st->context, tls->early_ctx, ctx_len))
+        return false;
+    /* §4.2.11.1, §8.3: the age the client reports, near the one we see. */
+    uint32_t client_age = ch->psk_obfuscated_age - st->age_add;
+    int64_t ours = (now - st->issued_unix) * 1000;
+    int64_t diff = (int64_t)client_age - ours;
+    if (diff < -(TLS_EARLY_AGE_WINDOW_MS + 1000) || diff > TLS_EARLY_AGE_WINDOW_MS + 1000)
+        return false;
+    /* §8.2: each ClientHello's early data once. */
+    return tls_ticket_strike(tls->cfg.tickets, ch->psk_binder.p, ch->psk_binder.len, now);
+}
+
+/* RFC 8446 §4.2.9, §4.2.11: take the first PSK offered when its ticket opens, is
+ * fresh, fits the suite and the server name, and its binder is right. A
+ * ticket we cannot use means a full handshake; a wrong binder is fatal. */
+static int try_psk(crypto_tls *tls, const crypto_tls_client_hello *ch, const uint8_t *msg,
+                   size_t len, choice *c)
+{
+    bool dhe = crypto_tls_u8_list_has(ch->psk_modes, CRYPTO_PSK_DHE_KE) && c->share.p != NULL;
+    bool ke = tls->cfg.psk_ke && crypto_tls_u8_list_has(ch->psk_modes, CRYPTO_PSK_KE);
+    if ((!dhe && !ke) || ch->psk_count == 0)
+        return 0;
+    uint8_t *plain = tls_scratch(tls, ch->psk_identity.len);
+    if (plain == NULL)
+        return CRYPTO_ERR_NOMEM;
+    tls_ticket_state st;
+    int rc = tls_ticket_open(tls->cfg.tickets, ch->psk_identity.p, ch->psk_identity.len, plain,
+                             ch->psk_identity.len, &st);
+    int64_t now = tls_now(tls);
+    bool usable = rc == 0 && now >= st.issued_unix && now - st.issued_unix < st.lifetime;
+    const crypto_suite *ps = usable ? crypto_suite_by_id(st.suite) : NULL;
+    if (usable && tls->state == TLS_S_WAIT_CH && we_have_suite(tls, st.suite) &&
+        crypto_tls_u16_list_has(ch->cipher_suites, st.suite)) {
+        c->suite = st.suite; /* the ticket's own suite: 0-RTT needs it */
+        tls->suite = ps;
+    }
+    usable = usable && ps->hash == tls->suite->hash;
+    const char *sni = "";
+    char name[CRYPTO_TLS_MAX_HOST_NAME + 1];
+    if (ch->server_name.len > 0) {
+        memcpy(name, ch->server_name.p, ch->server_name.len);
+        name[ch->server_name.len] = '\0';
+        sni = name;
+    }
+    usable = usable && span_is(st.sni, sni, strlen(sni));
+    rc = 0;
+    if (usable) {
+        size_t hlen = crypto_hash_len(tls->suite->hash);
+        uint8_t expect[CRYPTO_HASH_MAX_LEN];
+        rc = tls_psk_binder(tls, tls->suite, st.psk.p, tls->hrr_prefix, tls->hrr_prefix_len, msg,
+                            len - ch->psk_binders_len, expect);
+        if (rc == 0 &&
+            (ch->psk_binder.len != hlen || !crypto_tls_ct_equal(expect, ch->psk_binder.p, hlen)))
+            rc = CRYPTO_ERR_DECRYPT_ERROR; /* §4.2.11: "MUST abort the handshake" */
+        if (rc == 0) {
+            memcpy(tls->psk, st.psk.p, hlen);
+            tls->psk_len = hlen;
+            tls->psk_accepted = true;
+            /* A server configured for psk_ke takes it when offered (no ECDHE). */
+            tls->psk_mode = ke ? CRYPTO_PSK_KE : CRYPTO_PSK_DHE_KE;
+            crypto_tls_tickets_stats *stats =
+                (crypto_tls_tickets_stats *)crypto_tls_tickets_get_stats(tls->cfg.tickets);
+            stats->resumed++;
+            if ((ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) &&
+                tls->state == TLS_S_WAIT_CH) {
+                tls->early =
+                    early_ok(tls, ch, c, &st, now) ? CRYPTO_EARLY_ACCEPTED : CRYPTO_EARLY_REJECTED;
+                if (tls->early == CRYPTO_EARLY_ACCEPTED)
+                    stats->early_accepted++;
+            }
+        }
+    }
+    memset(plain, 0, ch->psk_identity.len);
+    tls_scratch_free(tls, plain);
+    return rc;
+}
+
+/* RFC 8446 §4.6.1: a ticket for this session, after the handshake, at the application level. */
+static int send_ticket(crypto_tls *tls)
+{
+    size_t hlen = crypto_hash_len(tls->suite->hash);
+    static const uint8_t nonce[1] = {0}; /* one ticket per connection */
+    uint8_t psk[CRYPTO_HASH_MAX_LEN];
+    int rc = crypto_hkdf_expand_label(tls->suite->hash, tls->ks.resumption, hlen, "resumption",
+                                      nonce, sizeof(nonce), psk, hlen);
+    if (rc < 0)
+        return rc;
+    uint32_t age_add;
+    quince_env_random(tls->env, (uint8_t *)&age_add, sizeof(age_add));
+    const char *sni = tls->has_server_name ? tls->server_name : "";
+    const char *alpn = tls->has_alpn ? tls->alpn : "";
+    size_t ctx_len = tls->early_ctx != NULL ? tls->cfg.early_data_context_len : 0;
+    tls_ticket_state st = {
+        .suite = tls->suite->id,
+        .issued_unix = tls_now(tls),
+        .lifetime = tls_tickets_lifetime(tls->cfg.tickets),
+        .age_add = age_add,
+        /* RFC 9001 §4.6.1: 0xffffffff when 0-RTT is allowed; TLS over TCP: none. */
+        .max_early_data = tls->cfg.early_data && tls->quic ? 0xffffffff : 0,
+        .psk = {psk, hlen},
+        .alpn = {(const uint8_t *)alpn, strlen(alpn)},
+        .sni = {(const uint8_t *)sni, strlen(sni)},
+        .context = {tls->early_ctx, ctx_len},
+    };
+    size_t ticket_cap = TLS_TICKET_OVERHEAD + 64 + hlen + st.alpn.len + st.sni.len + ctx_len;
+    size_t cap = ticket_cap + 64;
+    uint8_t *buf = tls_scratch(tls, cap + ticket_cap);
+    if (buf == NULL) {
+        memset(psk, 0, sizeof(psk));
+        return CRYPTO_ERR_NOMEM;
+    }
+    uint8_t *ticket = buf + cap;
+    int n = tls_ticket_seal(tls->cfg.tickets, &st, st.issued_unix, ticket, ticket_cap);
+    memset(psk, 0, sizeof(psk));
+    int m = n < 0 ? n
+                  : crypto_tls_encode_new_session_ticket(st.lifetime, age_add, nonce, sizeof(nonce),
+                                                         ticket, (size_t)n, st.max_early_data, buf,
+                                                         cap);
+    /* Not part of the handshake transcript (§4.4.1). */
+    rc = m < 0 ? CRYPTO_ERR_INTERNAL : tls->cb.send(tls->cb.user, CRYPTO_LEVEL_APP, buf, (size_t)m);
+    tls_scratch_free(tls, buf);
+    return rc < 0 ? rc : 0;
 }
 
 /* RFC 8446 §4.1.2, §4.1.3: a ClientHello in, the whole server flight out. */
@@ -247,8 +396,16 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
         if (c.share.p == NULL)
             return send_hello_retry_request(tls, msg, len, &c);
     }
-    tls->group = c.group;
-    tls->sig_scheme = c.scheme;
+    if (tls->cfg.tickets != NULL && (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY))) {
+        rc = try_psk(tls, &ch, msg, len, &c);
+        if (rc < 0)
+            return rc;
+    } else if (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) {
+        tls->early = CRYPTO_EARLY_REJECTED;
+    }
+    bool dhe = !tls->psk_accepted || tls->psk_mode == CRYPTO_PSK_DHE_KE;
+    tls->group = dhe ? c.group : 0;
+    tls->sig_scheme = tls->psk_accepted ? 0 : c.scheme;
     if (ch.server_name.len > 0) {
         memcpy(tls->server_name, ch.server_name.p, ch.server_name.len);
         tls->server_name[ch.server_name.len] = '\0';
@@ -268,19 +425,22 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
         }
     }
 
-    /* (EC)DHE (§4.2.8, §7.4). */
-    tls->kex = crypto_kex_new(tls->env, c.group);
-    if (tls->kex == NULL)
-        return CRYPTO_ERR_NOMEM;
-    uint8_t shared[CRYPTO_KEX_MAX_SECRET], pub[CRYPTO_KEX_MAX_PUBLIC];
-    int shared_len = crypto_kex_derive(tls->kex, c.share.p, c.share.len, shared, sizeof(shared));
-    if (shared_len < 0)
-        return shared_len == CRYPTO_ERR_NOMEM ? shared_len : CRYPTO_ERR_ILLEGAL_PARAMETER;
-    int pub_len = crypto_kex_public(tls->kex, pub, sizeof(pub));
-    crypto_kex_free(tls->env, tls->kex);
-    tls->kex = NULL;
-    if (pub_len < 0)
-        return pub_len;
+    /* (EC)DHE (§4.2.8, §7.4); psk_ke: zeros in its place (§7.1). */
+    uint8_t shared[CRYPTO_KEX_MAX_SECRET + CRYPTO_HASH_MAX_LEN] = {0}, pub[CRYPTO_KEX_MAX_PUBLIC];
+    int shared_len = (int)crypto_hash_len(tls->suite->hash), pub_len = 0;
+    if (dhe) {
+        tls->kex = crypto_kex_new(tls->env, c.group);
+        if (tls->kex == NULL)
+            return CRYPTO_ERR_NOMEM;
+        shared_len = crypto_kex_derive(tls->kex, c.share.p, c.share.len, shared, sizeof(shared));
+        if (shared_len < 0)
+            return shared_len == CRYPTO_ERR_NOMEM ? shared_len : CRYPTO_ERR_ILLEGAL_PARAMETER;
+        pub_len = crypto_kex_public(tls->kex, pub, sizeof(pub));
+        crypto_kex_free(tls->env, tls->kex);
+        tls->kex = NULL;
+        if (pub_len < 0)
+            return pub_len;
+    }
 
     if (crypto_tls_transcript_selected(&tls->transcript)) {
         rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
@@ -292,6 +452,19 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (rc < 0)
         return rc;
 
+    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
+                            tls->psk_len);
+    if (rc == 0 && tls->early == CRYPTO_EARLY_ACCEPTED) {
+        /* §7.1: client_early_traffic_secret over ClientHello: 0-RTT keys now. */
+        uint8_t early[CRYPTO_HASH_MAX_LEN];
+        rc = crypto_tls_transcript_hash(&tls->transcript, th);
+        if (rc == 0)
+            rc = crypto_tls_ks_early_traffic(&tls->ks, th, early);
+        if (rc == 0)
+            rc = tls_install_secret(tls, CRYPTO_LEVEL_EARLY, false, early);
+        memset(early, 0, sizeof(early));
+    }
     uint8_t random[CRYPTO_TLS_RANDOM_LEN];
     quince_env_random(tls->env, random, sizeof(random));
     crypto_tls_server_hello_params p = {
@@ -299,16 +472,15 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
         .session_id = tls->session_id,
         .session_id_len = tls->session_id_len,
         .cipher_suite = c.suite,
-        .share = {c.group, pub, (size_t)pub_len},
+        .share = {dhe ? c.group : 0, pub, (size_t)pub_len},
+        .psk = tls->psk_accepted,
     };
     uint8_t sh[256];
-    rc = send_built(tls, CRYPTO_LEVEL_INITIAL, crypto_tls_encode_server_hello(&p, sh, sizeof(sh)),
-                    sh);
-    uint8_t th[CRYPTO_HASH_MAX_LEN];
+    if (rc == 0)
+        rc = send_built(tls, CRYPTO_LEVEL_INITIAL,
+                        crypto_tls_encode_server_hello(&p, sh, sizeof(sh)), sh);
     if (rc == 0)
         rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc == 0)
-        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, NULL, 0);
     if (rc == 0)
         rc = crypto_tls_ks_handshake(&tls->ks, shared, (size_t)shared_len, th);
     memset(shared, 0, sizeof(shared));
@@ -329,8 +501,46 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (rc < 0)
         return rc;
     tls->recv_level = CRYPTO_LEVEL_HANDSHAKE;
-    tls->state = TLS_S_WAIT_FINISHED;
+    tls->state = tls->cfg.client_auth != CRYPTO_CLIENT_AUTH_NONE && !tls->psk_accepted
+                     ? TLS_S_WAIT_CERT
+                     : TLS_S_WAIT_FINISHED;
     return 0;
+}
+
+/* RFC 8446 §4.4.2: the client's chain (or none), in answer to our CertificateRequest. */
+static int on_client_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_certificate ct;
+    int rc =
+        crypto_tls_parse_certificate(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ct);
+    if (rc < 0)
+        return rc;
+    if (ct.context.len != 0)
+        return CRYPTO_ERR_ILLEGAL_PARAMETER; /* §4.4.2: the request's (empty) context */
+    if (ct.count == 0) {
+        /* §4.4.2.4: "MAY abort the handshake with a certificate_required alert". */
+        if (tls->cfg.client_auth == CRYPTO_CLIENT_AUTH_REQUIRE)
+            return CRYPTO_ERR_CERTIFICATE_REQUIRED;
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+        if (rc == 0)
+            tls->state = TLS_S_WAIT_FINISHED;
+        return rc;
+    }
+    rc = tls_verify_peer_chain(tls, &ct, NULL);
+    if (rc == 0)
+        rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
+    if (rc == 0)
+        tls->state = TLS_S_WAIT_CV;
+    return rc;
+}
+
+/* RFC 8446 §4.4.3 */
+static int on_client_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    int rc = tls_check_certificate_verify(tls, msg, len);
+    if (rc == 0)
+        tls->state = TLS_S_WAIT_FINISHED;
+    return rc;
 }
 
 /* RFC 8446 §4.4.4 */
@@ -358,7 +568,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
     if (rc < 0)
         return rc;
     tls_handshake_complete(tls);
-    return 0;
+    return tls->cfg.tickets != NULL ? send_ticket(tls) : 0;
 }
 
 /* RFC 8446 §A.2: the server's state machine. */
@@ -370,6 +580,14 @@ int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len)
     case TLS_S_WAIT_CH2:
         if (type == CRYPTO_HS_CLIENT_HELLO)
             return on_client_hello(tls, msg, len);
+        break;
+    case TLS_S_WAIT_CERT:
+        if (type == CRYPTO_HS_CERTIFICATE)
+            return on_client_certificate(tls, msg, len);
+        break;
+    case TLS_S_WAIT_CV:
+        if (type == CRYPTO_HS_CERTIFICATE_VERIFY)
+            return on_client_certificate_verify(tls, msg, len);
         break;
     case TLS_S_WAIT_FINISHED:
         if (type == CRYPTO_HS_FINISHED)

@@ -495,9 +495,13 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
         return H3_ERR_GOAWAY;
     bool is_head = false, is_connect = false;
     for (size_t i = 0; i < count; i++) {
-        /* RFC 9220 §3: :protocol only once the server enabled it. */
+        /* RFC 9220 §3: :protocol only once the server enabled it; draft-ietf-webtrans-http3-02
+         * §3.2: its ENABLE_WEBTRANSPORT implies extended CONNECT for `webtransport`. */
         if (field_is(&fields[i], ":protocol") &&
-            !(conn->peer_settings_received && conn->peer_settings.enable_connect_protocol))
+            !(conn->peer_settings_received &&
+              (conn->peer_settings.enable_connect_protocol ||
+               (conn->peer_settings.enable_webtransport && fields[i].value_len == 12 &&
+                memcmp(fields[i].value, "webtransport", 12) == 0))))
             return H3_ERR_ARG;
         if (field_is(&fields[i], ":method")) {
             is_head = fields[i].value_len == 4 && memcmp(fields[i].value, "HEAD", 4) == 0;

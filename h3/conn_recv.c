@@ -78,7 +78,11 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields
     if (trailers)
         rc = h3_validate_trailers(fields, count, &info);
     else if (conn->cfg.is_server)
-        rc = h3_validate_request(fields, count, conn->cfg.settings.enable_connect_protocol, &info);
+        /* draft-ietf-webtrans-http3-02 §3.2: ENABLE_WEBTRANSPORT implies extended CONNECT. */
+        rc = h3_validate_request(fields, count,
+                                 conn->cfg.settings.enable_connect_protocol ||
+                                     conn->cfg.settings.enable_webtransport,
+                                 &info);
     else
         rc = h3_validate_response(fields, count, &info);
     /* §4.2.2: a section above our SETTINGS_MAX_FIELD_SECTION_SIZE is refused with a

@@ -50,6 +50,15 @@ typedef struct h3_field {
 #define H3_SETTING_H3_DATAGRAM 0x33
 #define H3_SETTING_H3_DATAGRAM_DRAFT04 0xffd277
 #define H3_SETTING_ENABLE_WEBTRANSPORT 0x2b603742
+/* The later WebTransport dialects' settings (specs/webtrans-http3-versions.md):
+ * draft-ietf-webtrans-http3-07 §8.2, -13/-14 §9.2 (WT_MAX_SESSIONS, WT_INITIAL_*),
+ * -15/-16 §9.2 (WT_ENABLED, WT_INITIAL_*). */
+#define H3_SETTING_WEBTRANSPORT_MAX_SESSIONS_07 0xc671706a
+#define H3_SETTING_WT_MAX_SESSIONS 0x14e9cd29
+#define H3_SETTING_WT_ENABLED 0x2c7cf000
+#define H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI 0x2b64
+#define H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI 0x2b65
+#define H3_SETTING_WT_INITIAL_MAX_DATA 0x2b61
 /* HTTP/2 settings with no HTTP/3 counterpart (ENABLE_PUSH, MAX_CONCURRENT_STREAMS,
  * INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE):
  * receipt is H3_SETTINGS_ERROR, RFC 9114 §7.2.4.1. */
@@ -78,6 +87,12 @@ typedef struct h3_field {
 #define H3_VERSION_FALLBACK 0x0110
 #define H3_DATAGRAM_ERROR 0x33
 #define H3_WEBTRANSPORT_BUFFERED_STREAM_REJECTED 0x3994bd84
+/* draft-ietf-webtrans-http3-07 §8.5 and -13..-16 §9.5 (WT_SESSION_GONE from -07,
+ * WT_FLOW_CONTROL_ERROR from -14, WT_ALPN_ERROR and WT_REQUIREMENTS_NOT_MET from -15). */
+#define H3_WT_SESSION_GONE 0x170d7b68
+#define H3_WT_FLOW_CONTROL_ERROR 0x045d4487
+#define H3_WT_ALPN_ERROR 0x0817b3dd
+#define H3_WT_REQUIREMENTS_NOT_MET 0x212c0d48
 /* WebTransport application error codes 0..2^32-1 map into this range minus the
  * GREASE codepoints inside it (draft-ietf-webtrans-http3-02 §4.3 gives the
  * formula and the 8-bit range 0x00-0xff; draft-ietf-webtrans-http3-16 §4.4 extends the
@@ -90,6 +105,18 @@ typedef struct h3_field {
 #define H3_CAPSULE_DATAGRAM 0x00
 #define H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION 0x2843
 #define H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT 0xff37a2
+/* draft-ietf-webtrans-http3-07 §4.6 (DRAIN_WEBTRANSPORT_SESSION) and -13..-16
+ * §5.6, §9.6 (flow control); WT_MAX_STREAM_DATA / WT_STREAM_DATA_BLOCKED come
+ * from draft-ietf-webtrans-http2-15 and are a session error over HTTP/3 (§5.4). */
+#define H3_CAPSULE_WT_DRAIN_SESSION 0x78ae
+#define H3_CAPSULE_WT_MAX_DATA 0x190B4D3D
+#define H3_CAPSULE_WT_MAX_STREAM_DATA 0x190B4D3E
+#define H3_CAPSULE_WT_MAX_STREAMS_BIDI 0x190B4D3F
+#define H3_CAPSULE_WT_MAX_STREAMS_UNI 0x190B4D40
+#define H3_CAPSULE_WT_DATA_BLOCKED 0x190B4D41
+#define H3_CAPSULE_WT_STREAM_DATA_BLOCKED 0x190B4D42
+#define H3_CAPSULE_WT_STREAMS_BLOCKED_BIDI 0x190B4D43
+#define H3_CAPSULE_WT_STREAMS_BLOCKED_UNI 0x190B4D44
 /* draft-ietf-webtrans-http3-02 §5: the close message is at most 1024 bytes. */
 #define H3_CLOSE_WT_MAX_MESSAGE 1024
 /* draft-ietf-webtrans-http3-02 §8.6: Datagram Format Type WEB_TRANSPORT. */

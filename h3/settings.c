@@ -115,6 +115,22 @@ int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value)
     return 0;
 }
 
+size_t h3_settings_list(const h3_settings *s, h3_setting *out, size_t cap)
+{
+    size_t n = 0;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (!(s->present & (1u << k)))
+            continue;
+        if (n < cap)
+            out[n] = (h3_setting){known_ids[k], load_known(s, k)};
+        n++;
+    }
+    for (size_t i = 0; i < s->n_extra; i++, n++)
+        if (n < cap)
+            out[n] = s->extra[i];
+    return n;
+}
+
 bool h3_settings_get(const h3_settings *s, uint64_t id, uint64_t *value)
 {
     int k = known_index(id);

@@ -56,6 +56,10 @@ QUINCE_API void h3_settings_init(h3_settings *s);
  * value beyond 2^62-1, an extension identifier already added, or a full list. */
 QUINCE_API int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value);
 
+/* Every setting present (known ones first, then extensions) into out[0..cap):
+ * returns how many there are (may exceed cap). */
+QUINCE_API size_t h3_settings_list(const h3_settings *s, h3_setting *out, size_t cap);
+
 /* Any setting's value by identifier: known ones when present, else extensions. */
 QUINCE_API bool h3_settings_get(const h3_settings *s, uint64_t id, uint64_t *value);
 

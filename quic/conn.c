@@ -37,6 +37,8 @@ static void config_defaults(quic_config *c)
     DEF(max_stream_buffer, QUIC_OPT_MAX_STREAM_SEND_BUFFER);
     DEF(max_datagram_queue, QUIC_OPT_MAX_DATAGRAM_QUEUE);
     DEF(max_ack_ranges, QUIC_OPT_MAX_ACK_RANGES);
+    DEF(max_conn_memory, QUIC_OPT_MAX_CONN_MEMORY);
+    DEF(key_update_after_packets, QUIC_OPT_KEY_UPDATE_INTERVAL);
 #undef DEF
     if (c->active_connection_id_limit > QUIC_MAX_PEER_CIDS)
         c->active_connection_id_limit = QUIC_MAX_PEER_CIDS;
@@ -72,8 +74,12 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
 {
     if (c == NULL || ev == NULL)
         return false;
-    quince_env_free(c->env, c->dgram_in_hold);
-    c->dgram_in_hold = NULL;
+    if (c->dgram_in_hold != NULL) {
+        quince_env_free(c->env, c->dgram_in_hold);
+        c->dgram_in_hold = NULL;
+        quince_budget_release(&c->mem, c->dgram_in_hold_cost);
+        quic_streams_on_budget_release(c);
+    }
     if (c->ev_count == 0)
         return false;
     *ev = c->events[c->ev_head];
@@ -88,6 +94,7 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
             c->dgram_in_tail = NULL;
         c->dgram_in_count--;
         c->dgram_in_hold = (uint8_t *)d;
+        c->dgram_in_hold_cost = quic_dgram_cost(d->len);
         ev->data = d->data;
         ev->len = d->len;
     } else if (ev->type == QUIC_EVENT_CLOSED) {
@@ -218,6 +225,10 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             case REC_HANDSHAKE_DONE:
                 if (lost)
                     c->handshake_done_pending = true;
+                break;
+            case REC_NEW_TOKEN:
+                if (lost)
+                    c->new_token_pending = true;
                 break;
             case REC_NEW_CID:
                 for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
@@ -400,6 +411,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
     c->is_server = is_server;
     c->version = c->cfg.version;
     c->last_now = now;
+    c->mem.limit = c->cfg.max_conn_memory;
     if (local != NULL)
         c->local = *local;
     if (remote != NULL)
@@ -415,7 +427,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
                               i != SP_APP);
         quic_ranges_init(&sp->csend.retx, env, 256, false);
         quic_ranges_init(&sp->csend.acked, env, 256, true);
-        quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 64);
+        quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 0, &c->mem);
     }
     if (c->cfg.cc != QUIC_CC_NEWRENO)
         quic_cc_init_cubic(&c->cc, 1200, true);
@@ -488,6 +500,16 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     c->original_dcid.len = 8;
     quince_env_random(env, c->original_dcid.bytes, 8);
     quic_qlog_start(c, now);
+    if (config->token != NULL && config->token_len > 0) {
+        /* RFC 9000 §8.1.3: a NEW_TOKEN token from an earlier connection. */
+        c->token = quince_env_alloc(env, config->token_len);
+        if (c->token == NULL) {
+            quic_conn_free(c);
+            return NULL;
+        }
+        memcpy(c->token, config->token, config->token_len);
+        c->token_len = config->token_len;
+    }
     c->pcid[0].in_use = true;
     c->pcid[0].seq = 0;
     c->pcid[0].cid = c->original_dcid;
@@ -572,14 +594,18 @@ void quic_conn_free(quic_conn *c)
     quic_streams_free(c);
     for (quic_dgram *d = c->dgram_out_head; d != NULL;) {
         quic_dgram *n = d->next;
+        quince_budget_release(&c->mem, quic_dgram_cost(d->len));
         quince_env_free(env, d);
         d = n;
     }
     for (quic_dgram *d = c->dgram_in_head; d != NULL;) {
         quic_dgram *n = d->next;
+        quince_budget_release(&c->mem, quic_dgram_cost(d->len));
         quince_env_free(env, d);
         d = n;
     }
+    if (c->dgram_in_hold != NULL)
+        quince_budget_release(&c->mem, c->dgram_in_hold_cost);
     quince_env_free(env, c->dgram_in_hold);
     quince_env_free(env, c->events);
     quince_env_free(env, c->token);
@@ -722,9 +748,19 @@ const char *quic_conn_alpn(const quic_conn *c)
     return c != NULL && c->tls != NULL ? crypto_tls_alpn(c->tls) : NULL;
 }
 
+const crypto_tls *quic_conn_tls(const quic_conn *c)
+{
+    return c != NULL ? c->tls : NULL;
+}
+
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {
-    return c != NULL ? &c->stats : NULL;
+    if (c == NULL)
+        return NULL;
+    quic_conn *m = (quic_conn *)c; /* the memory figures are read from the budget on demand */
+    m->stats.memory = c->mem.used;
+    m->stats.memory_peak = c->mem.peak;
+    return &c->stats;
 }
 
 void quic_conn_set_user(quic_conn *c, void *user)
@@ -765,11 +801,14 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
     size_t max = quic_conn_max_datagram_payload(c);
     if (c->state >= QUIC_STATE_CLOSING || max == 0 || len > max)
         return QUIC_ERR_ARGUMENT;
-    if (c->dgram_out_count >= c->cfg.max_datagram_queue)
+    if (c->dgram_out_count >= c->cfg.max_datagram_queue ||
+        !quince_budget_charge(&c->mem, quic_dgram_cost(len)))
         return QUIC_ERR_LIMIT;
     quic_dgram *d = quince_env_alloc(c->env, sizeof(*d) + len);
-    if (d == NULL)
+    if (d == NULL) {
+        quince_budget_release(&c->mem, quic_dgram_cost(len));
         return QUIC_ERR_NOMEM;
+    }
     d->next = NULL;
     d->len = len;
     if (len > 0)

@@ -44,6 +44,7 @@ typedef enum quic_rec_kind {
     REC_NEW_CID,
     REC_RETIRE_CID,
     REC_HANDSHAKE_DONE,
+    REC_NEW_TOKEN,
     REC_ACK, /* largest acknowledged, for §13.2.4 */
 } quic_rec_kind;
 
@@ -160,6 +161,12 @@ struct quic_conn {
     uint64_t aead_failures; /* 1-RTT packets that failed to open (RFC 9001 §6.6) */
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending; /* server: HANDSHAKE_DONE to send */
+    /* Server: the NEW_TOKEN token for this client (RFC 9000 §8.1.3), sent
+     * after the handshake and again if lost; the first Initial had a token. */
+    uint8_t new_token[64];
+    size_t new_token_len;
+    bool new_token_pending;
+    bool initial_token_seen;
     bool handshake_event_sent;
     bool initial_discarded_checked;
 
@@ -196,6 +203,10 @@ struct quic_conn {
 
     /* Streams and flow control (RFC 9000 §2-§4). */
     quic_stream_map streams;
+    /* Memory a peer made us hold (quic_config.max_conn_memory); the endpoint's is its parent. */
+    quince_budget mem;
+    bool rx_hold;        /* a frame's bytes did not fit: leave its packet unacknowledged */
+    bool budget_blocked; /* a write was cut short or credit held by the budget */
     uint64_t next_local_bidi, next_local_uni;             /* index of the next stream we open */
     uint64_t peer_max_streams_bidi, peer_max_streams_uni; /* how many we may open */
     uint64_t next_peer_bidi, next_peer_uni;               /* peer's streams seen so far (count) */
@@ -219,6 +230,7 @@ struct quic_conn {
     quic_dgram *dgram_out_head, *dgram_out_tail;
     size_t dgram_out_count;
     uint8_t *dgram_in_hold; /* payload of the last polled DATAGRAM event */
+    size_t dgram_in_hold_cost;
 
     /* Events. */
     quic_event *events;
@@ -284,6 +296,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
 /* conn_send.c */
 int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now);
 
+/* What a queued DATAGRAM costs the budget (its node and the allocator's header). */
+static inline size_t quic_dgram_cost(size_t len)
+{
+    return sizeof(quic_dgram) + len + QUIC_STREAM_SEG_OVERHEAD;
+}
+
 /* stream.c: frames and send-side scheduling. */
 int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);
 void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost);
@@ -294,5 +312,7 @@ bool quic_stream_has_pending(const quic_conn *c);
 void quic_streams_init(quic_conn *c);
 void quic_streams_free(quic_conn *c);
 void quic_streams_on_peer_tp(quic_conn *c);
+/* Memory went back to the budget: wake writers it cut short, grant credit it held. */
+void quic_streams_on_budget_release(quic_conn *c);
 
 #endif

@@ -54,7 +54,9 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
         return QUIC_ERR_CRYPTO_BUFFER_EXCEEDED;
     if (err == QUIC_ERR_NOMEM)
         return QUIC_ERR_INTERNAL_ERROR;
-    if (err != QUIC_OK)
+    if (err == QUIC_ERR_BUDGET)
+        c->rx_hold = true; /* RFC 9000 §21.7: the peer sends these bytes again */
+    else if (err != QUIC_OK)
         return err;
     crypto_level level = space == SP_INITIAL     ? CRYPTO_LEVEL_INITIAL
                          : space == SP_HANDSHAKE ? CRYPTO_LEVEL_HANDSHAKE
@@ -163,11 +165,14 @@ static int on_datagram(quic_conn *c, const quic_frame *f)
         return QUIC_ERR_PROTOCOL_VIOLATION;
     if (f->u.datagram.length + 3 > c->cfg.max_datagram_frame_size)
         return QUIC_ERR_PROTOCOL_VIOLATION;
-    if (c->dgram_in_count >= c->cfg.max_datagram_queue)
+    size_t cost = quic_dgram_cost((size_t)f->u.datagram.length);
+    if (c->dgram_in_count >= c->cfg.max_datagram_queue || !quince_budget_charge(&c->mem, cost))
         return QUIC_OK; /* §5: a receiver may drop DATAGRAMs */
     quic_dgram *d = quince_env_alloc(c->env, sizeof(*d) + (size_t)f->u.datagram.length);
-    if (d == NULL)
+    if (d == NULL) {
+        quince_budget_release(&c->mem, cost);
         return QUIC_OK;
+    }
     d->next = NULL;
     d->len = (size_t)f->u.datagram.length;
     if (d->len > 0)
@@ -217,9 +222,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
             case QUIC_FT_CRYPTO:
                 err = on_crypto(c, space, &f, now);
                 break;
-            case QUIC_FT_NEW_TOKEN:
+            case QUIC_FT_NEW_TOKEN: /* §19.7, §8.1.3 */
                 if (c->is_server)
-                    err = QUIC_ERR_PROTOCOL_VIOLATION; /* §19.7 */
+                    err = QUIC_ERR_PROTOCOL_VIOLATION;
+                else if (c->cfg.on_new_token != NULL)
+                    c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
+                                        (size_t)f.u.new_token.length);
                 break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
@@ -441,8 +449,10 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
     if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
         return PKT_EARLY;
-    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried)
-        return 0; /* a NEW_TOKEN token we never issue */
+    /* A token appearing only in later Initials is not the client's (§17.2.2). */
+    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
+        !c->initial_token_seen)
+        return 0;
     if (h->packet_len > sizeof(c->rxbuf))
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
@@ -485,6 +495,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     memcpy(c->rx_dcid.bytes, h->dcid, h->dcid_len);
     quic_qlog_packet(c, false, h->type, pn, h->packet_len, c->rxbuf + hdr_len, (size_t)n, now);
     bool elic = false;
+    c->rx_hold = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);
     if (err != QUIC_OK)
@@ -492,14 +503,19 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     c->stats.packets_received++;
     if (elic)
         c->stats.ack_eliciting_received++;
-    /* RFC 9000 §13.4.1: count the codepoint of every processed packet. */
-    uint8_t ecn = c->rx_ecn & 3;
-    if (ecn != QUIC_ECN_NOT_ECT && !c->sp[space].discarded)
-        c->sp[space].ecn_rx[ecn == QUIC_ECN_ECT0 ? 0 : ecn == QUIC_ECN_ECT1 ? 1 : 2]++;
-    if (ecn == QUIC_ECN_CE)
-        c->stats.ecn_ce_received++;
-    if (!c->sp[space].discarded)
+    /* RFC 9000 §21.7: bytes the budget could not hold; every frame survives a second copy,
+     * so the peer's retransmission of this packet's frames is harmless. */
+    if (c->rx_hold) {
+        c->stats.packets_held++;
+    } else if (!c->sp[space].discarded) {
+        /* RFC 9000 §13.4.1: count the codepoint of every processed packet. */
+        uint8_t ecn = c->rx_ecn & 3;
+        if (ecn != QUIC_ECN_NOT_ECT)
+            c->sp[space].ecn_rx[ecn == QUIC_ECN_ECT0 ? 0 : ecn == QUIC_ECN_ECT1 ? 1 : 2]++;
+        if (ecn == QUIC_ECN_CE)
+            c->stats.ecn_ce_received++;
         quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, ecn == QUIC_ECN_CE, now);
+    }
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
     if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
         c->address_validated = true; /* RFC 9000 §8.1 */

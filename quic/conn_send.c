@@ -82,7 +82,7 @@ static bool crypto_pending(const quic_conn *c, int space)
 static bool app_pending(const quic_conn *c)
 {
     if (c->handshake_done_pending || c->path_response_pending || c->n_retire_pending > 0 ||
-        c->dgram_out_head != NULL)
+        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL)
         return true;
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
         if (c->lcid[i].in_use && c->lcid[i].need_send)
@@ -158,6 +158,18 @@ static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *re
         c->handshake_done_pending = false;
         *elic = true;
     }
+    /* RFC 9000 §19.7, §8.1.3 */
+    if (c->is_server && c->new_token_pending && c->handshake_complete &&
+        quince_writer_left(w) >= 2 + c->new_token_len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+        quic_frame f = {.type = QUIC_FT_NEW_TOKEN};
+        f.u.new_token.token = c->new_token;
+        f.u.new_token.length = c->new_token_len;
+        if (quic_frame_encode(w, &f)) {
+            put_rec(recs, n, (quic_frame_rec){.kind = REC_NEW_TOKEN});
+            c->new_token_pending = false;
+            *elic = true;
+        }
+    }
     if (c->path_response_pending && quince_writer_left(w) >= 9) {
         quince_put_varint(w, QUIC_FT_PATH_RESPONSE);
         quince_put_bytes(w, c->path_response, QUIC_PATH_CHALLENGE_LEN);
@@ -205,6 +217,7 @@ static void write_datagrams(quic_conn *c, quince_writer *w, bool *elic)
         if (c->dgram_out_head == NULL)
             c->dgram_out_tail = NULL;
         c->dgram_out_count--;
+        quince_budget_release(&c->mem, quic_dgram_cost(d->len));
         quince_env_free(c->env, d);
         *elic = true;
     }

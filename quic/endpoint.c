@@ -18,6 +18,13 @@ typedef struct ep_conn {
     bool accepted;             /* returned by quic_endpoint_accept */
 } ep_conn;
 
+/* A token bucket: at most rate a second, in bursts of at most rate. */
+typedef struct rate_bucket {
+    uint64_t last; /* when tokens was last topped up */
+    uint32_t tokens;
+    bool started;
+} rate_bucket;
+
 typedef struct stateless_pkt {
     quic_addr to;
     size_t len;
@@ -46,6 +53,8 @@ struct quic_endpoint {
     quic_endpoint_stats stats;
     quic_endpoint_callbacks cb;
     quic_conn *last; /* the connection of the last datagram received */
+    rate_bucket resets, vns;
+    quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
 };
 
 quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
@@ -60,6 +69,18 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     ep->cfg.is_server = true;
     if (ep->cfg.cid_len == 0)
         ep->cfg.cid_len = QUIC_OPT_CID_LEN; /* demultiplexing needs CIDs */
+#define DEF(f, v)                                                                                  \
+    if (ep->cfg.f == 0)                                                                            \
+    ep->cfg.f = (v)
+    DEF(max_connections, QUIC_OPT_MAX_CONNECTIONS);
+    DEF(max_half_open, QUIC_OPT_MAX_HALF_OPEN);
+    DEF(max_half_open_per_addr, QUIC_OPT_MAX_HALF_OPEN_PER_ADDR);
+    DEF(retry_threshold, QUIC_OPT_RETRY_THRESHOLD);
+    DEF(stateless_reset_rate, QUIC_OPT_STATELESS_RESET_RATE);
+    DEF(vn_rate, QUIC_OPT_VN_RATE);
+    DEF(max_endpoint_memory, QUIC_OPT_MAX_ENDPOINT_MEMORY);
+#undef DEF
+    ep->mem.limit = ep->cfg.max_endpoint_memory;
     static const uint8_t zero[32];
     if (memcmp(ep->cfg.reset_key, zero, sizeof(zero)) == 0)
         quince_env_random(env, ep->cfg.reset_key, sizeof(ep->cfg.reset_key));
@@ -147,6 +168,52 @@ int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const qui
     return CRYPTO_AEAD_NONCE_LEN + k;
 }
 
+/* NEW_TOKEN tokens are bound to the address without its port; 'N' first keeps
+ * a Retry token from ever opening as one and the other way round. */
+static void new_token_aad(const quic_addr *addr, uint8_t aad[20])
+{
+    aad[0] = QUIC_NEW_TOKEN_MARK;
+    addr_bytes(addr, aad + 1);
+    aad[18] = aad[19] = 0;
+}
+
+/* RFC 9000 §8.1.3 */
+int quic_endpoint_make_new_token(quic_endpoint *ep, const quic_addr *addr, uint64_t now,
+                                 uint8_t *out, size_t cap)
+{
+    if (cap < QUIC_NEW_TOKEN_LEN)
+        return QUIC_ERR_BUFFER_TOO_SMALL;
+    uint8_t plain[8], aad[20];
+    for (int i = 7; i >= 0; i--)
+        plain[7 - i] = (uint8_t)(now >> (8 * i));
+    new_token_aad(addr, aad);
+    out[0] = QUIC_NEW_TOKEN_MARK;
+    quince_env_random(ep->env, out + 1, CRYPTO_AEAD_NONCE_LEN);
+    int k = crypto_aead_seal(ep->token_aead, out + 1, aad, sizeof(aad), plain, sizeof(plain),
+                             out + 1 + CRYPTO_AEAD_NONCE_LEN);
+    return k < 0 ? QUIC_ERR_INTERNAL : 1 + CRYPTO_AEAD_NONCE_LEN + k;
+}
+
+int quic_endpoint_check_new_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
+                                  size_t len, uint64_t now)
+{
+    if (len != QUIC_NEW_TOKEN_LEN || token[0] != QUIC_NEW_TOKEN_MARK)
+        return QUIC_ERR_DROP;
+    uint8_t plain[8 + CRYPTO_AEAD_TAG_LEN], aad[20];
+    new_token_aad(addr, aad);
+    int k =
+        crypto_aead_open(ep->token_aead, token + 1, aad, sizeof(aad),
+                         token + 1 + CRYPTO_AEAD_NONCE_LEN, len - 1 - CRYPTO_AEAD_NONCE_LEN, plain);
+    if (k != 8)
+        return QUIC_ERR_DROP;
+    uint64_t issued = 0;
+    for (int i = 0; i < 8; i++)
+        issued = (issued << 8) | plain[i];
+    if (now < issued || now - issued > (uint64_t)QUIC_OPT_NEW_TOKEN_LIFETIME_S * 1000000)
+        return QUIC_ERR_DROP;
+    return QUIC_OK;
+}
+
 int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
                               size_t len, uint64_t now, quic_cid_value *odcid,
                               quic_cid_value *rscid)
@@ -178,10 +245,40 @@ int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const ui
     return QUIC_OK;
 }
 
+/* RFC 9000 §10.3, §21.1: stateless answers are cheap for an attacker to provoke; a bucket
+ * bounds how many go out. */
+static bool rate_take(rate_bucket *b, uint32_t rate, uint64_t now)
+{
+    if (!b->started || now < b->last) {
+        b->started = true;
+        b->tokens = rate;
+        b->last = now;
+    }
+    uint64_t elapsed = now - b->last;
+    if (elapsed > 1000000)
+        elapsed = 1000000; /* a second refills the bucket whole */
+    uint64_t add = elapsed * rate / 1000000;
+    if (add > 0) {
+        if (add >= rate - b->tokens) {
+            b->tokens = rate;
+            b->last = now;
+        } else {
+            b->tokens += (uint32_t)add;
+            b->last += add * 1000000 / rate; /* keep the fraction of a token earned */
+        }
+    }
+    if (b->tokens == 0)
+        return false;
+    b->tokens--;
+    return true;
+}
+
 static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
 {
-    if (ep->sq_count >= STATELESS_QUEUE)
-        return NULL; /* a flood: stay silent rather than queue without bound */
+    if (ep->sq_count >= STATELESS_QUEUE) {
+        ep->stats.dropped++; /* a flood: stay silent rather than queue without bound */
+        return NULL;
+    }
     stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
     ep->sq_count++;
     if (to != NULL)
@@ -286,8 +383,13 @@ static ep_conn *find_conn(quic_endpoint *ep, const quic_pkt_header *h)
     return NULL;
 }
 
-static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h)
+static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                    uint64_t now)
 {
+    if (!rate_take(&ep->vns, ep->cfg.vn_rate, now)) {
+        ep->stats.rate_limited++;
+        return;
+    }
     stateless_pkt *s = sq_push(ep, from);
     if (s == NULL)
         return;
@@ -335,12 +437,13 @@ static void send_retry(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     ep->stats.retries++;
 }
 
-/* RFC 9000 §8.1.3, §10.2: an Initial whose token we cannot validate but which is otherwise
- * valid (it opens with the Initial keys of its DCID) gets a CONNECTION_CLOSE with
- * INVALID_TOKEN, sent statelessly in an Initial under the same keys: the client will not
- * accept another Retry, so silence would only leave it to time out. */
-static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
-                               const uint8_t *data)
+/* RFC 9000 §8.1.3, §5.2.2, §10.2: an Initial that we do not take but which is otherwise valid
+ * (it opens with the Initial keys of its DCID) gets a CONNECTION_CLOSE, sent statelessly in an
+ * Initial under the same keys: INVALID_TOKEN for a token we cannot validate (the client will
+ * not accept another Retry, so silence would only leave it to time out), CONNECTION_REFUSED
+ * when the endpoint is full. */
+static void send_initial_close(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
+                               const uint8_t *data, uint64_t code)
 {
     crypto_pp ck, sk;
     if (crypto_pp_initial(&ck, &sk, ep->env, h->version, h->dcid, h->dcid_len) != 0) {
@@ -367,9 +470,9 @@ static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const q
     /* Our SCID is the DCID the client chose for us (the Retry's SCID, if the token was ours). */
     if (!quic_pkt_build_long(&w, &b, QUIC_PKT_INITIAL, h->version, h->scid, h->scid_len, h->dcid,
                              h->dcid_len, NULL, 0, 0, 1) ||
-        !quince_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) ||
-        !quince_put_varint(&w, QUIC_TE_INVALID_TOKEN) || !quince_put_varint(&w, 0) ||
-        !quince_put_varint(&w, 0) || !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
+        !quince_put_varint(&w, QUIC_FT_CONNECTION_CLOSE) || !quince_put_varint(&w, code) ||
+        !quince_put_varint(&w, 0) || !quince_put_varint(&w, 0) ||
+        !quic_pkt_finish(&w, &b, CRYPTO_AEAD_TAG_LEN)) {
         ep->sq_count--;
         goto out;
     }
@@ -381,7 +484,10 @@ static void send_invalid_token(quic_endpoint *ep, const quic_addr *from, const q
         goto out;
     }
     s->len = (size_t)n;
-    ep->stats.invalid_tokens++;
+    if (code == QUIC_TE_INVALID_TOKEN)
+        ep->stats.invalid_tokens++;
+    else
+        ep->stats.refused++;
 out:
     crypto_pp_clear(&ck, ep->env);
     crypto_pp_clear(&sk, ep->env);
@@ -389,10 +495,14 @@ out:
 
 /* RFC 9000 §10.3: for a short header we cannot place, smaller than what came in. */
 static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
-                       size_t in_len)
+                       size_t in_len, uint64_t now)
 {
     if (in_len <= QUIC_MIN_STATELESS_RESET + 1 || h->dcid_len != ep->cfg.cid_len)
         return;
+    if (!rate_take(&ep->resets, ep->cfg.stateless_reset_rate, now)) {
+        ep->stats.rate_limited++;
+        return;
+    }
     size_t len = in_len - 1 < 42 ? in_len - 1 : 42;
     stateless_pkt *s = sq_push(ep, from);
     if (s == NULL)
@@ -407,6 +517,42 @@ static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     }
     s->len = (size_t)(w.p - s->data);
     ep->stats.stateless_resets++;
+}
+
+static bool same_host(const quic_addr *a, const quic_addr *b)
+{
+    return a->family == b->family && memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
+}
+
+enum { ADMIT, ADMIT_RETRY, ADMIT_REFUSE };
+
+/* RFC 9000 §5.2.2, §8.1, §21.1: may a client Initial open a connection? validated: it carried
+ * a Retry token of ours for this address. Half-open connections (handshake not complete)
+ * cost handshake CPU and memory for packets anyone can send: past a threshold of them every
+ * new client proves its address first (Retry), past the limits it is refused. */
+static int admit(quic_endpoint *ep, const quic_addr *from, bool validated)
+{
+    static const quic_addr none;
+    if (from == NULL)
+        from = &none;
+    size_t half = 0, mine = 0;
+    for (size_t i = 0; i < ep->n; i++) {
+        const quic_conn *c = ep->conns[i].conn;
+        if (c->handshake_complete || c->state >= QUIC_STATE_CLOSING)
+            continue;
+        half++;
+        if (same_host(&c->remote, from))
+            mine++;
+    }
+    ep->stats.half_open = half;
+    ep->stats.memory = ep->mem.used;
+    if (ep->n >= ep->cfg.max_connections || half >= ep->cfg.max_half_open ||
+        mine >= ep->cfg.max_half_open_per_addr ||
+        quince_budget_room(&ep->mem) < QUIC_OPT_MAX_CONN_MEMORY / 16)
+        return ADMIT_REFUSE;
+    if (!validated && (ep->cfg.retry || half >= ep->cfg.retry_threshold))
+        return ADMIT_RETRY;
+    return ADMIT;
 }
 
 static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
@@ -450,19 +596,18 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         return QUIC_OK;
     }
     if (h.type == QUIC_PKT_1RTT) {
-        send_reset(ep, from, &h, len);
+        send_reset(ep, from, &h, len, now);
         return QUIC_OK;
     }
     if (h.type == QUIC_PKT_UNKNOWN_VERSION) {
         /* RFC 9000 §6.1, §14.1: only for datagrams big enough to be a first Initial. */
         if (len >= QUIC_MIN_INITIAL_DATAGRAM)
-            send_vn(ep, from, &h);
+            send_vn(ep, from, &h, now);
         else
             ep->stats.dropped++;
         return QUIC_OK;
     }
-    if (h.type != QUIC_PKT_INITIAL || len < QUIC_MIN_INITIAL_DATAGRAM || h.dcid_len < 8 ||
-        ep->n >= QUIC_OPT_MAX_CONNECTIONS) {
+    if (h.type != QUIC_PKT_INITIAL || len < QUIC_MIN_INITIAL_DATAGRAM || h.dcid_len < 8) {
         ep->stats.dropped++;
         return QUIC_OK;
     }
@@ -470,19 +615,29 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     memcpy(dcid.bytes, h.dcid, h.dcid_len);
     memcpy(scid.bytes, h.scid, h.scid_len);
     quic_cid_value odcid, rscid;
-    bool retried = false;
-    if (ep->cfg.retry) {
-        if (h.token_len == 0) {
+    bool retried =
+        h.token_len > 0 &&
+        quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) == QUIC_OK &&
+        rscid.len == dcid.len && memcmp(rscid.bytes, dcid.bytes, dcid.len) == 0;
+    /* RFC 9000 §8.1.3: a NEW_TOKEN token of ours validates the address, as a
+     * Retry would; one that does not (expired, another address) is as no
+     * token: a server that wants validation sends a Retry. */
+    bool is_new_token = h.token_len == QUIC_NEW_TOKEN_LEN && h.token[0] == QUIC_NEW_TOKEN_MARK;
+    bool token_valid =
+        !retried && is_new_token &&
+        quic_endpoint_check_new_token(ep, from, h.token, h.token_len, now) == QUIC_OK;
+    switch (admit(ep, from, retried || token_valid)) {
+    case ADMIT_REFUSE:
+        send_initial_close(ep, from, &h, data, QUIC_TE_CONNECTION_REFUSED);
+        return QUIC_OK;
+    case ADMIT_RETRY:
+        if (h.token_len == 0 || is_new_token)
             send_retry(ep, from, &h, now);
-            return QUIC_OK;
-        }
-        if (quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) !=
-                QUIC_OK ||
-            rscid.len != dcid.len || memcmp(rscid.bytes, dcid.bytes, dcid.len) != 0) {
-            send_invalid_token(ep, from, &h, data);
-            return QUIC_OK;
-        }
-        retried = true;
+        else
+            send_initial_close(ep, from, &h, data, QUIC_TE_INVALID_TOKEN);
+        return QUIC_OK;
+    default:
+        break;
     }
     quic_config cfg = ep->cfg;
     cfg.version = h.version;
@@ -491,6 +646,21 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     if (c == NULL) {
         ep->stats.dropped++;
         return QUIC_OK;
+    }
+    c->mem.parent = &ep->mem;
+    /* The client repeats its token in every Initial (RFC 9000 §17.2.2). */
+    c->initial_token_seen = h.token_len > 0;
+    if (token_valid) {
+        c->address_validated = true;
+        ep->stats.new_tokens_accepted++;
+    }
+    if (ep->cfg.new_tokens) {
+        c->new_token_len = 0;
+        int tl = quic_endpoint_make_new_token(ep, from, now, c->new_token, sizeof(c->new_token));
+        if (tl > 0) {
+            c->new_token_len = (size_t)tl;
+            c->new_token_pending = true; /* sent once the handshake is done */
+        }
     }
     quic_conn_recv(c, from, data, len, now);
     if (quic_conn_get_stats(c)->packets_received == 0) {

@@ -17,6 +17,17 @@
 int quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *addr, const quic_cid_value *odcid,
                              const quic_cid_value *rscid, uint64_t now, uint8_t *out, size_t cap);
 /* Open and check a token (address, age); fills odcid and rscid. QUIC_OK or QUIC_ERR_DROP. */
+/* RFC 9000 §8.1.3: NEW_TOKEN tokens: 'N', then sealed under the Retry key
+ * with the issue time, bound to the client's IP address (not its port, which
+ * a later connection changes) and told apart from Retry tokens by the AAD. */
+#define QUIC_NEW_TOKEN_MARK 0x4e
+#define QUIC_NEW_TOKEN_LEN (1 + 12 + 8 + 16)
+int quic_endpoint_make_new_token(quic_endpoint *ep, const quic_addr *addr, uint64_t now,
+                                 uint8_t *out, size_t cap);
+/* QUIC_OK, or QUIC_ERR_DROP for a token that is not a valid NEW_TOKEN token
+ * for addr (another server, expired, altered, another address). */
+int quic_endpoint_check_new_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
+                                  size_t len, uint64_t now);
 int quic_endpoint_check_token(quic_endpoint *ep, const quic_addr *addr, const uint8_t *token,
                               size_t len, uint64_t now, quic_cid_value *odcid,
                               quic_cid_value *rscid);

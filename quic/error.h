@@ -45,6 +45,8 @@ enum {
     QUIC_ERR_DROP = -5,             /* malformed or unusable packet: drop it silently */
     QUIC_ERR_LIMIT = -6,            /* a configured bound was hit (the caller names the
                                        wire error: FLOW_CONTROL_ERROR, CRYPTO_BUFFER_EXCEEDED) */
+    QUIC_ERR_BUDGET = -7,           /* a memory budget is full: hold the peer (no credit, the
+                                       packet left unacknowledged, a short write) */
 
     QUIC_ERR_INTERNAL_ERROR = QUIC_ERR_TRANSPORT(QUIC_TE_INTERNAL_ERROR),
     QUIC_ERR_FLOW_CONTROL = QUIC_ERR_TRANSPORT(QUIC_TE_FLOW_CONTROL_ERROR),

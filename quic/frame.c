@@ -11,7 +11,7 @@
 bool quic_frame_type_known(uint64_t type)
 {
     return type <= QUIC_FT_HANDSHAKE_DONE || type == QUIC_FT_DATAGRAM ||
-           type == QUIC_FT_DATAGRAM_LEN;
+           type == QUIC_FT_DATAGRAM_LEN || type == QUIC_FT_RESET_STREAM_AT;
 }
 
 /* RFC 9000 §12.4 Table 3, RFC 9221 §4 (DATAGRAM: 0-RTT and 1-RTT only). */
@@ -157,6 +157,14 @@ static int decode_body(quince_reader *r, quic_frame *f)
             !quince_get_varint(r, &f->u.reset_stream.final_size))
             return FE;
         return QUIC_OK;
+    case QUIC_FT_RESET_STREAM_AT: /* draft-ietf-quic-reliable-stream-reset-10 §4 */
+        if (!quince_get_varint(r, &f->u.reset_stream_at.stream_id) ||
+            !quince_get_varint(r, &f->u.reset_stream_at.app_error) ||
+            !quince_get_varint(r, &f->u.reset_stream_at.final_size) ||
+            !quince_get_varint(r, &f->u.reset_stream_at.reliable_size))
+            return FE;
+        /* "If the Reliable Size is larger than the Final Size ... FRAME_ENCODING_ERROR." */
+        return f->u.reset_stream_at.reliable_size > f->u.reset_stream_at.final_size ? FE : QUIC_OK;
     case QUIC_FT_STOP_SENDING: /* §19.5 */
         if (!quince_get_varint(r, &f->u.stop_sending.stream_id) ||
             !quince_get_varint(r, &f->u.stop_sending.app_error))
@@ -355,6 +363,13 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
         return quince_put_varint(w, t) && quince_put_varint(w, f->u.reset_stream.stream_id) &&
                quince_put_varint(w, f->u.reset_stream.app_error) &&
                quince_put_varint(w, f->u.reset_stream.final_size);
+    case QUIC_FT_RESET_STREAM_AT:
+        if (f->u.reset_stream_at.reliable_size > f->u.reset_stream_at.final_size)
+            return fail(w);
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.reset_stream_at.stream_id) &&
+               quince_put_varint(w, f->u.reset_stream_at.app_error) &&
+               quince_put_varint(w, f->u.reset_stream_at.final_size) &&
+               quince_put_varint(w, f->u.reset_stream_at.reliable_size);
     case QUIC_FT_STOP_SENDING:
         return quince_put_varint(w, t) && quince_put_varint(w, f->u.stop_sending.stream_id) &&
                quince_put_varint(w, f->u.stop_sending.app_error);

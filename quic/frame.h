@@ -47,6 +47,9 @@ typedef struct quic_frame {
             uint64_t stream_id, app_error;
         } stop_sending;
         struct {
+            uint64_t stream_id, app_error, final_size, reliable_size;
+        } reset_stream_at; /* draft-ietf-quic-reliable-stream-reset-10 §4 */
+        struct {
             uint64_t offset;
             uint64_t length;
             const uint8_t *data;

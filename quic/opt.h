@@ -42,11 +42,15 @@
 #ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
 #define QUIC_OPT_MAX_STREAM_SEND_BUFFER (1024 * 1024) /* unacknowledged bytes per stream */
 #endif
-#ifndef QUIC_OPT_MAX_STREAM_GAPS
-#define QUIC_OPT_MAX_STREAM_GAPS 64 /* out-of-order holes per receive stream */
-#endif
 #ifndef QUIC_OPT_MAX_DATAGRAM_QUEUE
 #define QUIC_OPT_MAX_DATAGRAM_QUEUE 64 /* DATAGRAM frames queued each way */
+#endif
+/* Memory budgets: what peers can make us hold, per connection and per endpoint. */
+#ifndef QUIC_OPT_MAX_CONN_MEMORY
+#define QUIC_OPT_MAX_CONN_MEMORY (2 * 1024 * 1024)
+#endif
+#ifndef QUIC_OPT_MAX_ENDPOINT_MEMORY
+#define QUIC_OPT_MAX_ENDPOINT_MEMORY (256 * 1024 * 1024)
 #endif
 #ifndef QUIC_OPT_MAX_ACK_RANGES
 #define QUIC_OPT_MAX_ACK_RANGES 32
@@ -72,11 +76,32 @@
 #ifndef QUIC_OPT_KEY_UPDATE_INTERVAL
 #define QUIC_OPT_KEY_UPDATE_INTERVAL 0 /* packets between our own key updates; 0: never */
 #endif
+/* How long a NEW_TOKEN token validates a client's address (RFC 9000 §8.1.3). */
+#ifndef QUIC_OPT_NEW_TOKEN_LIFETIME_S
+#define QUIC_OPT_NEW_TOKEN_LIFETIME_S (24 * 3600)
+#endif
 #ifndef QUIC_OPT_RETRY_TOKEN_LIFETIME_MS
 #define QUIC_OPT_RETRY_TOKEN_LIFETIME_MS 10000
 #endif
 #ifndef QUIC_OPT_MAX_CONNECTIONS
 #define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */
+#endif
+/* Half-open connections (handshake not complete) per endpoint, and per client IP address. */
+#ifndef QUIC_OPT_MAX_HALF_OPEN
+#define QUIC_OPT_MAX_HALF_OPEN 512
+#endif
+#ifndef QUIC_OPT_MAX_HALF_OPEN_PER_ADDR
+#define QUIC_OPT_MAX_HALF_OPEN_PER_ADDR 256 /* a NAT may hide many honest clients */
+#endif
+/* From this many half-open connections on, new clients must prove their address (Retry). */
+#ifndef QUIC_OPT_RETRY_THRESHOLD
+#define QUIC_OPT_RETRY_THRESHOLD 16
+#endif
+#ifndef QUIC_OPT_STATELESS_RESET_RATE
+#define QUIC_OPT_STATELESS_RESET_RATE 100 /* per second, per endpoint */
+#endif
+#ifndef QUIC_OPT_VN_RATE
+#define QUIC_OPT_VN_RATE 100 /* Version Negotiation packets per second, per endpoint */
 #endif
 
 #endif

@@ -79,6 +79,7 @@ enum {
     QUIC_FT_CONNECTION_CLOSE = 0x1c,
     QUIC_FT_CONNECTION_CLOSE_APP = 0x1d,
     QUIC_FT_HANDSHAKE_DONE = 0x1e,
+    QUIC_FT_RESET_STREAM_AT = 0x24, /* draft-ietf-quic-reliable-stream-reset-07/-10 §4 */
     QUIC_FT_DATAGRAM = 0x30,
     QUIC_FT_DATAGRAM_LEN = 0x31,
 };
@@ -110,5 +111,9 @@ enum {
     QUIC_TP_MAX_DATAGRAM_FRAME_SIZE = 0x20,
     QUIC_TP_GREASE_QUIC_BIT = 0x2ab2,
 };
+/* reset_stream_at (empty): 0x1d in draft-ietf-quic-reliable-stream-reset-09/-10 §3 (cited
+ * by webtrans-http3-16), 0x17f7586d2cb571 in -07 §3 (cited by webtrans-http3-13..-15). */
+#define QUIC_TP_RESET_STREAM_AT 0x1d
+#define QUIC_TP_RESET_STREAM_AT_DRAFT07 UINT64_C(0x17f7586d2cb571)
 
 #endif

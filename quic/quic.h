@@ -62,19 +62,51 @@ typedef struct quic_config {
     uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
     bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
     quic_cc_algo cc;
-    bool retry;                        /* server endpoint: validate addresses with Retry */
+    bool retry; /* server endpoint: validate every client address with Retry */
+    /* Server endpoint, against half-open floods (RFC 9000 §5.2.2, §8.1, §21.1); 0: the
+     * defaults in quic/opt.h. A connection is half-open until its handshake completes.
+     * Past max_connections, max_half_open or max_half_open_per_addr (one client IP, any
+     * port) a new Initial is refused with CONNECTION_REFUSED; from retry_threshold
+     * half-open connections on, Initials without a valid token get a Retry (as if retry
+     * were set). Stateless resets and Version Negotiation packets are sent at most
+     * stateless_reset_rate and vn_rate per second (bursts of as many). */
+    size_t max_connections;
+    size_t max_half_open;
+    size_t max_half_open_per_addr;
+    size_t retry_threshold;
+    uint32_t stateless_reset_rate;
+    uint32_t vn_rate;
     uint64_t key_update_after_packets; /* 0: only when asked; otherwise initiate periodically */
     /* Limits on what a peer can make us hold (docs/ARCHITECTURE.md "Limits"). 0: defaults. */
     size_t max_crypto_buffer;
     size_t max_stream_buffer;
     size_t max_datagram_queue;
     size_t max_ack_ranges;
+    /* Memory budgets (docs/ARCHITECTURE.md "Limits"): everything a peer can make a
+     * connection hold (stream send and receive buffers, reassembly, CRYPTO, DATAGRAM
+     * queues) is charged to max_conn_memory; an endpoint's connections together to
+     * max_endpoint_memory. When one is reached the peer is held: no more flow-control
+     * credit, packets whose bytes do not fit are left unacknowledged (the peer sends
+     * them again), writes are short, incoming DATAGRAMs are dropped (RFC 9221 §5). */
+    size_t max_conn_memory;
+    size_t max_endpoint_memory;
     bool qlog; /* emit JSON-SEQ through env->qlog */
     /* Key for stateless reset tokens (RFC 9000 §10.3.2): HMAC-SHA256(key, CID).
      * An endpoint shares it among its connections; all zero: a random one. */
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
-    bool no_ecn;             /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
+    /* Address-validation tokens (RFC 9000 §8.1.3). Server endpoint: send each
+     * client a NEW_TOKEN once the handshake is done (valid
+     * QUIC_OPT_NEW_TOKEN_LIFETIME_S, for the client's IP address), and take
+     * such tokens in place of a Retry. Client: the token to put in its
+     * Initials (copied; from an earlier connection to the same server), and
+     * where the server's NEW_TOKEN tokens go (valid during the call). */
+    bool new_tokens;
+    const uint8_t *token;
+    size_t token_len;
+    void (*on_new_token)(void *user, const uint8_t *token, size_t len);
+    void *new_token_user;
+    bool no_ecn; /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
 } quic_config;
 
 typedef enum quic_event_type {
@@ -108,11 +140,13 @@ typedef struct quic_conn quic_conn;
 typedef struct quic_conn_stats {
     uint64_t packets_sent, packets_received, packets_dropped, packets_lost;
     uint64_t bytes_sent, bytes_received;
-    uint64_t key_updates;              /* key phase changes (ours and the peer's) */
-    uint64_t stateless_resets;         /* 1 if the connection ended by one */
-    uint64_t packets_buffered;         /* kept until their keys arrived (RFC 9001 §4.1.4) */
-    uint64_t packets_lost_spurious;    /* declared lost, acknowledged later */
-    uint64_t congestion_events;        /* congestion window reductions */
+    uint64_t key_updates;           /* key phase changes (ours and the peer's) */
+    uint64_t stateless_resets;      /* 1 if the connection ended by one */
+    uint64_t packets_buffered;      /* kept until their keys arrived (RFC 9001 §4.1.4) */
+    uint64_t packets_held;          /* left unacknowledged: their bytes passed the memory budget */
+    size_t memory, memory_peak;     /* bytes charged to the connection's budget, now and at most */
+    uint64_t packets_lost_spurious; /* declared lost, acknowledged later */
+    uint64_t congestion_events;     /* congestion window reductions */
     uint64_t congestion_events_undone; /* reductions undone: their losses were spurious */
     uint64_t ack_frames_sent;          /* ACK frames we sent (RFC 9000 §13.2) */
     uint64_t ack_eliciting_received;   /* ack-eliciting packets we received */
@@ -202,6 +236,9 @@ QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
+/* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
+ * certificate chain), or NULL before it exists. */
+QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
@@ -257,7 +294,13 @@ QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {
     uint64_t datagrams, dropped, version_negotiations, retries, stateless_resets, accepted;
-    uint64_t invalid_tokens; /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t invalid_tokens;      /* Initials answered with INVALID_TOKEN (RFC 9000 §8.1.3) */
+    uint64_t new_tokens_accepted; /* Initials whose NEW_TOKEN token validated the address */
+    uint64_t refused;             /* Initials answered with CONNECTION_REFUSED (RFC 9000 §5.2.2) */
+    uint64_t rate_limited;        /* stateless resets and VN packets not sent (rate limits) */
+    size_t half_open;             /* connections whose handshake is not complete */
+    size_t memory;                /* bytes charged to the endpoint's budget (both as of the
+                                     last new Initial) */
     size_t connections;
 } quic_endpoint_stats;
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);

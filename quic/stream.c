@@ -49,8 +49,7 @@ static quic_stream *stream_create(quic_conn *c, uint64_t id)
                                        : cfg->initial_max_stream_data_bidi_remote);
         s->recv_window = win;
         s->recv_max = win;
-        quic_stream_buf_init(&s->rbuf, c->env, (size_t)(win > 0 ? win : 1),
-                             QUIC_OPT_MAX_STREAM_GAPS);
+        quic_stream_buf_init(&s->rbuf, c->env, (size_t)(win > 0 ? win : 1), 0, &c->mem);
     } else {
         s->recv_done = true;
     }
@@ -85,6 +84,7 @@ static void stream_destroy(quic_conn *c, quic_stream *s)
         quic_ranges_free(&s->retx);
         quic_ranges_free(&s->acked);
         quince_env_free(c->env, s->sbuf);
+        quince_budget_release(&c->mem, s->sbuf_cap);
     }
     quince_env_free(c->env, s);
 }
@@ -245,7 +245,9 @@ static int on_stream(quic_conn *c, const quic_frame *f)
                                 (size_t)f->u.stream.length, f->u.stream.fin);
     if (err == QUIC_ERR_LIMIT)
         return QUIC_ERR_FLOW_CONTROL;
-    if (err != QUIC_OK)
+    if (err == QUIC_ERR_BUDGET)
+        c->rx_hold = true; /* §21.7: left unacknowledged, the bytes come again */
+    else if (err != QUIC_OK)
         return err == QUIC_ERR_NOMEM ? QUIC_ERR_INTERNAL_ERROR : err;
     err = count_conn_data(c, s, end);
     if (err != QUIC_OK)
@@ -381,8 +383,15 @@ static void send_release(quic_conn *c, quic_stream *s)
         if (n == 0)
             break;
     }
-    if (s->sbuf_len == 0)
+    if (s->sbuf_len == 0 && s->sbuf_cap > 0) {
+        /* Drained: its memory goes back to the budget until the next write. */
+        quince_env_free(c->env, s->sbuf);
+        s->sbuf = NULL;
+        quince_budget_release(&c->mem, s->sbuf_cap);
+        s->sbuf_cap = 0;
         s->sbuf_start = 0;
+        quic_streams_on_budget_release(c);
+    }
     if (s->writable_wanted && !s->fin_requested && s->sbuf_len < s->sbuf_cap) {
         s->writable_wanted = false;
         quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
@@ -757,6 +766,37 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
     return QUIC_OK;
 }
 
+/* RFC 9000 §4.2, §21.7: open the connection window again once half is used, unless the
+ * memory budget could not hold what the new credit allows: then the peer waits (its
+ * DATA_BLOCKED tells it so) until memory comes back. */
+static void open_conn_window(quic_conn *c)
+{
+    if (c->max_data - c->data_read >= c->max_data_window / 2 + 1)
+        return;
+    uint64_t max = c->data_read + c->max_data_window;
+    if (max - c->data_received > quince_budget_room(&c->mem)) {
+        c->budget_blocked = true;
+        return;
+    }
+    c->max_data = max;
+    c->need_max_data = true;
+}
+
+void quic_streams_on_budget_release(quic_conn *c)
+{
+    if (!c->budget_blocked)
+        return;
+    c->budget_blocked = false;
+    for (quic_stream *s = c->streams.head; s != NULL; s = s->next) {
+        if (s->writable_wanted && !s->fin_requested && !s->reset_pending && !s->reset_sent) {
+            s->writable_wanted = false;
+            quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
+            quic_conn_event(c, &ev);
+        }
+    }
+    open_conn_window(c);
+}
+
 int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
                           bool fin)
 {
@@ -769,17 +809,31 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
     size_t maxbuf = c->cfg.max_stream_buffer;
     size_t room_left = maxbuf - s->sbuf_len;
     size_t n = len < room_left ? len : room_left;
-    if (n > 0) {
-        if (s->sbuf_len + n > s->sbuf_cap) {
-            /* Grow (up to maxbuf), laying the ring out from index 0 again. */
-            size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
-            while (cap < s->sbuf_len + n)
-                cap *= 2;
-            if (cap > maxbuf)
-                cap = maxbuf;
+    if (n > 0 && s->sbuf_len + n > s->sbuf_cap) {
+        /* Grow (up to maxbuf, doubling, within the budget), laying the ring out from index 0
+         * again. Past the budget the write is short; WRITABLE follows when memory returns. */
+        size_t need = s->sbuf_len + n;
+        size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        if (cap > maxbuf)
+            cap = maxbuf;
+        size_t room = quince_budget_room(&c->mem);
+        if (cap - s->sbuf_cap > room) {
+            cap = need - s->sbuf_cap <= room ? need : s->sbuf_cap + (room >= 1024 ? room : 0);
+            if (cap < need) {
+                c->budget_blocked = true;
+                n = cap - s->sbuf_len;
+            }
+        }
+        if (cap > s->sbuf_cap) {
+            if (!quince_budget_charge(&c->mem, cap - s->sbuf_cap))
+                return QUIC_ERR_NOMEM; /* not reached: the room was checked */
             uint8_t *nb = quince_env_alloc(c->env, cap);
-            if (nb == NULL)
+            if (nb == NULL) {
+                quince_budget_release(&c->mem, cap - s->sbuf_cap);
                 return QUIC_ERR_NOMEM;
+            }
             size_t first = s->sbuf_len;
             if (first > s->sbuf_cap - s->sbuf_start)
                 first = s->sbuf_cap - s->sbuf_start;
@@ -792,6 +846,8 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
             s->sbuf_cap = cap;
             s->sbuf_start = 0;
         }
+    }
+    if (n > 0) {
         /* The write end, then around to the ring's start if it wraps. */
         size_t at = (s->sbuf_start + s->sbuf_len) % s->sbuf_cap;
         size_t first = n < s->sbuf_cap - at ? n : s->sbuf_cap - at;
@@ -842,10 +898,9 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
         s->recv_max = s->rbuf.read_offset + s->recv_window;
         s->need_max_stream_data = true;
     }
-    if (c->max_data - c->data_read < c->max_data_window / 2 + 1) {
-        c->max_data = c->data_read + c->max_data_window;
-        c->need_max_data = true;
-    }
+    open_conn_window(c);
+    if (n > 0)
+        quic_streams_on_budget_release(c);
     if (quic_stream_buf_finished(&s->rbuf)) {
         s->recv_done = true;
         s->readable_ev = false;

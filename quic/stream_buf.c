@@ -1,4 +1,4 @@
-/* Receive-side reassembly of STREAM and CRYPTO data (RFC 9000 §2.2, §4.5, §7.5). */
+/* Receive-side reassembly of STREAM and CRYPTO data (RFC 9000 §2.2, §4.5, §7.5, §21.7). */
 #include "quic/stream_buf.h"
 
 #include <string.h>
@@ -6,64 +6,137 @@
 #include "base/varint.h"
 
 void quic_stream_buf_init(quic_stream_buf *sb, const quince_env *env, size_t max_buffer,
-                          size_t max_gaps)
+                          size_t max_segs, quince_budget *budget)
 {
     memset(sb, 0, sizeof(*sb));
     sb->env = env;
+    sb->budget = budget;
     sb->max_buffer = max_buffer;
-    quic_ranges_init(&sb->received, env, max_gaps, false);
+    if (max_segs == 0) {
+        max_segs = max_buffer / 64;
+        if (max_segs < 64)
+            max_segs = 64;
+    }
+    sb->max_segs = max_segs;
+}
+
+static bool charge(quic_stream_buf *sb, size_t n)
+{
+    if (!quince_budget_charge(sb->budget, n))
+        return false;
+    sb->held += n;
+    return true;
+}
+
+static void release(quic_stream_buf *sb, size_t n)
+{
+    quince_budget_release(sb->budget, n);
+    sb->held -= n;
 }
 
 void quic_stream_buf_free(quic_stream_buf *sb)
 {
-    quince_env_free(sb->env, sb->buf);
-    sb->buf = NULL;
-    sb->cap = sb->head = 0;
-    quic_ranges_free(&sb->received);
+    for (size_t i = 0; i < sb->n_segs; i++)
+        quince_env_free(sb->env, sb->segs[i].data);
+    quince_env_free(sb->env, sb->segs);
+    quince_budget_release(sb->budget, sb->held);
+    sb->held = 0;
+    sb->segs = NULL;
+    sb->n_segs = sb->segs_cap = 0;
 }
 
-/* Bytes between read_offset and the end of the highest received range (held in buf). */
-static size_t buffered_span(const quic_stream_buf *sb)
+static uint64_t seg_end(const quic_stream_seg *s)
 {
-    if (quic_ranges_empty(&sb->received))
-        return 0;
-    return (size_t)(quic_ranges_from_largest(&sb->received, 0).end - sb->read_offset);
+    return s->offset + s->len;
 }
 
-/* Make room for need bytes from head. */
-static int ensure(quic_stream_buf *sb, size_t need)
+/* The first segment that ends after off (n_segs if none). */
+static size_t first_after(const quic_stream_buf *sb, uint64_t off)
 {
-    if (sb->head + need <= sb->cap)
-        return QUIC_OK;
-    size_t span = buffered_span(sb);
-    if (need <= sb->cap) {
-        if (span > 0)
-            memmove(sb->buf, sb->buf + sb->head, span);
-        sb->head = 0;
-        return QUIC_OK;
+    size_t lo = 0, hi = sb->n_segs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (seg_end(&sb->segs[mid]) <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    size_t cap = sb->cap ? sb->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > sb->max_buffer)
-        cap = sb->max_buffer;
-    uint8_t *b = quince_env_alloc(sb->env, cap);
-    if (b == NULL)
-        return QUIC_ERR_NOMEM;
-    if (span > 0)
-        memcpy(b, sb->buf + sb->head, span);
-    quince_env_free(sb->env, sb->buf);
-    sb->buf = b;
-    sb->cap = cap;
-    sb->head = 0;
+    return lo;
+}
+
+/* Append [from, to) to segment s, whose end is from, if it has or may grow the room. */
+static int seg_append(quic_stream_buf *sb, quic_stream_seg *s, const uint8_t *src, size_t n)
+{
+    if (s->head + s->len + n > s->cap && s->len + n <= s->cap) {
+        memmove(s->data, s->data + s->head, s->len);
+        s->head = 0;
+    }
+    if (s->head + s->len + n > s->cap) {
+        size_t cap = s->cap * 2;
+        if (cap > QUIC_STREAM_SEG_MAX)
+            cap = QUIC_STREAM_SEG_MAX;
+        if (cap < s->len + n)
+            cap = s->len + n;
+        if (!charge(sb, cap - s->cap))
+            return QUIC_ERR_BUDGET;
+        uint8_t *d = quince_env_alloc(sb->env, cap);
+        if (d == NULL) {
+            release(sb, cap - s->cap);
+            return QUIC_ERR_NOMEM;
+        }
+        if (s->len > 0)
+            memcpy(d, s->data + s->head, s->len);
+        quince_env_free(sb->env, s->data);
+        s->data = d;
+        s->cap = cap;
+        s->head = 0;
+    }
+    memcpy(s->data + s->head + s->len, src, n);
+    s->len += n;
     return QUIC_OK;
 }
 
-static void copy_in(quic_stream_buf *sb, uint64_t from, uint64_t to, uint64_t offset,
-                    const uint8_t *data)
+/* A new segment for n bytes at off, before index at. */
+static int seg_insert(quic_stream_buf *sb, size_t at, uint64_t off, const uint8_t *src, size_t n)
 {
-    memcpy(sb->buf + sb->head + (size_t)(from - sb->read_offset), data + (size_t)(from - offset),
-           (size_t)(to - from));
+    if (sb->n_segs >= sb->max_segs && off != sb->read_offset)
+        return QUIC_ERR_BUDGET; /* bytes the application can read now are always taken */
+    if (sb->n_segs == sb->segs_cap) {
+        size_t cap = sb->segs_cap ? sb->segs_cap * 2 : 4;
+        if (!charge(sb, (cap - sb->segs_cap) * sizeof(quic_stream_seg)))
+            return QUIC_ERR_BUDGET;
+        quic_stream_seg *t = quince_env_alloc(sb->env, cap * sizeof(*t));
+        if (t == NULL) {
+            release(sb, (cap - sb->segs_cap) * sizeof(quic_stream_seg));
+            return QUIC_ERR_NOMEM;
+        }
+        if (sb->n_segs > 0)
+            memcpy(t, sb->segs, sb->n_segs * sizeof(*t));
+        quince_env_free(sb->env, sb->segs);
+        sb->segs = t;
+        sb->segs_cap = cap;
+    }
+    if (!charge(sb, n + QUIC_STREAM_SEG_OVERHEAD))
+        return QUIC_ERR_BUDGET;
+    uint8_t *d = quince_env_alloc(sb->env, n);
+    if (d == NULL) {
+        release(sb, n + QUIC_STREAM_SEG_OVERHEAD);
+        return QUIC_ERR_NOMEM;
+    }
+    memcpy(d, src, n);
+    memmove(sb->segs + at + 1, sb->segs + at, (sb->n_segs - at) * sizeof(*sb->segs));
+    sb->segs[at] = (quic_stream_seg){.offset = off, .len = n, .cap = n, .data = d};
+    sb->n_segs++;
+    return QUIC_OK;
+}
+
+/* Drop segment i (its memory and its charge). */
+static void seg_remove(quic_stream_buf *sb, size_t i)
+{
+    quince_env_free(sb->env, sb->segs[i].data);
+    release(sb, sb->segs[i].cap + QUIC_STREAM_SEG_OVERHEAD);
+    memmove(sb->segs + i, sb->segs + i + 1, (sb->n_segs - i - 1) * sizeof(*sb->segs));
+    sb->n_segs--;
 }
 
 /* RFC 9000 §4.5 */
@@ -78,7 +151,7 @@ static int check_final(const quic_stream_buf *sb, uint64_t end, bool fin)
     return QUIC_OK;
 }
 
-/* RFC 9000 §2.2, §4.5 */
+/* RFC 9000 §2.2, §4.5, §21.7 */
 int quic_stream_buf_write(quic_stream_buf *sb, uint64_t offset, const uint8_t *data, size_t len,
                           bool fin)
 {
@@ -90,35 +163,36 @@ int quic_stream_buf_write(quic_stream_buf *sb, uint64_t offset, const uint8_t *d
         return err;
     if (end > sb->read_offset && end - sb->read_offset > sb->max_buffer)
         return QUIC_ERR_LIMIT;
-    uint64_t start = offset > sb->read_offset ? offset : sb->read_offset;
-    if (start < end) {
-        err = ensure(sb, (size_t)(end - sb->read_offset));
-        if (err != QUIC_OK)
-            return err;
-        /* Fill only the holes: the first copy of a byte wins. Bytes written
-         * into holes stay meaningless until the range is recorded below. */
-        uint64_t cur = start;
-        for (size_t i = 0; i < quic_ranges_count(&sb->received) && cur < end; i++) {
-            quic_range rg = quic_ranges_at(&sb->received, i);
-            if (rg.end <= cur)
-                continue;
-            if (rg.start >= end)
-                break;
-            if (rg.start > cur)
-                copy_in(sb, cur, rg.start, offset, data);
-            cur = rg.end;
-        }
-        if (cur < end)
-            copy_in(sb, cur, end, offset, data);
-        err = quic_ranges_add(&sb->received, start, end);
-        if (err != QUIC_OK)
-            return err;
-    }
     if (end > sb->max_received)
         sb->max_received = end;
     if (fin) {
         sb->has_final = true;
         sb->final_size = end;
+    }
+    /* Fill only the holes between the segments: the first copy of a byte wins. */
+    uint64_t cur = offset > sb->read_offset ? offset : sb->read_offset;
+    size_t i = first_after(sb, cur);
+    while (cur < end) {
+        if (i < sb->n_segs && sb->segs[i].offset <= cur) {
+            cur = seg_end(&sb->segs[i++]);
+            continue;
+        }
+        uint64_t to = i < sb->n_segs && sb->segs[i].offset < end ? sb->segs[i].offset : end;
+        const uint8_t *src = data + (size_t)(cur - offset);
+        size_t n = (size_t)(to - cur);
+        quic_stream_seg *prev = i > 0 ? &sb->segs[i - 1] : NULL;
+        /* An emptied first segment takes what comes next in order, whatever its size, so that
+         * no other segment starts at read_offset behind it. */
+        if (prev != NULL && seg_end(prev) == cur &&
+            (prev->len == 0 || prev->len + n <= QUIC_STREAM_SEG_MAX)) {
+            err = seg_append(sb, prev, src, n);
+        } else {
+            err = seg_insert(sb, i, cur, src, n);
+            i++;
+        }
+        if (err != QUIC_OK)
+            return err;
+        cur = to;
     }
     return QUIC_OK;
 }
@@ -139,13 +213,10 @@ int quic_stream_buf_set_final(quic_stream_buf *sb, uint64_t final_size)
 const uint8_t *quic_stream_buf_peek(const quic_stream_buf *sb, size_t *len)
 {
     *len = 0;
-    if (quic_ranges_empty(&sb->received))
+    if (sb->n_segs == 0 || sb->segs[0].offset != sb->read_offset || sb->segs[0].len == 0)
         return NULL;
-    quic_range first = quic_ranges_at(&sb->received, 0);
-    if (first.start > sb->read_offset)
-        return NULL;
-    *len = (size_t)(first.end - sb->read_offset);
-    return sb->buf + sb->head;
+    *len = sb->segs[0].len;
+    return sb->segs[0].data + sb->segs[0].head;
 }
 
 void quic_stream_buf_consume(quic_stream_buf *sb, size_t n)
@@ -156,21 +227,33 @@ void quic_stream_buf_consume(quic_stream_buf *sb, size_t n)
         n = ready;
     if (n == 0)
         return;
+    quic_stream_seg *s = &sb->segs[0];
     sb->read_offset += n;
-    sb->head += n;
-    quic_ranges_remove_below(&sb->received, sb->read_offset);
-    if (buffered_span(sb) == 0)
-        sb->head = 0; /* nothing held: start over at the front */
+    s->offset += n;
+    s->head += n;
+    s->len -= n;
+    if (s->len > 0)
+        return;
+    s->head = 0;
+    /* An emptied first segment is kept for the next in-order bytes when it is the only one
+     * and small; otherwise its memory goes back. */
+    if (sb->n_segs > 1 || s->cap > QUIC_STREAM_SEG_MAX)
+        seg_remove(sb, 0);
 }
 
 size_t quic_stream_buf_read(quic_stream_buf *sb, uint8_t *dst, size_t cap)
 {
-    size_t ready;
-    const uint8_t *p = quic_stream_buf_peek(sb, &ready);
-    if (ready > cap)
-        ready = cap;
-    if (ready > 0)
-        memcpy(dst, p, ready);
-    quic_stream_buf_consume(sb, ready);
-    return ready;
+    size_t total = 0;
+    while (total < cap) {
+        size_t ready;
+        const uint8_t *p = quic_stream_buf_peek(sb, &ready);
+        if (ready == 0)
+            break;
+        if (ready > cap - total)
+            ready = cap - total;
+        memcpy(dst + total, p, ready);
+        quic_stream_buf_consume(sb, ready);
+        total += ready;
+    }
+    return total;
 }

@@ -26,6 +26,10 @@ static int known_bit(uint64_t id)
         return QUIC_TP_VERSION_INFORMATION + 1;
     if (id == QUIC_TP_GREASE_QUIC_BIT)
         return QUIC_TP_VERSION_INFORMATION + 2;
+    if (id == QUIC_TP_RESET_STREAM_AT)
+        return QUIC_TP_VERSION_INFORMATION + 3;
+    if (id == QUIC_TP_RESET_STREAM_AT_DRAFT07)
+        return QUIC_TP_VERSION_INFORMATION + 4;
     return -1;
 }
 
@@ -158,6 +162,10 @@ static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_tr
     case QUIC_TP_GREASE_QUIC_BIT: /* RFC 9287 §3: must be empty */
         tp->grease_quic_bit = true;
         return quince_reader_empty(v) ? QUIC_OK : TPE;
+    case QUIC_TP_RESET_STREAM_AT:         /* reliable-stream-reset-10 §3: empty */
+    case QUIC_TP_RESET_STREAM_AT_DRAFT07: /* reliable-stream-reset-07 §3: empty */
+        tp->reset_stream_at = true;
+        return quince_reader_empty(v) ? QUIC_OK : TPE;
     default:
         return QUIC_OK; /* §18.1: unknown (and reserved) parameters are ignored */
     }
@@ -289,7 +297,9 @@ bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_s
         put_empty(w, QUIC_TP_DISABLE_ACTIVE_MIGRATION, tp->disable_active_migration) &&
         put_int(w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, tp->active_connection_id_limit, 2) &&
         put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
-        put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit);
+        put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit) &&
+        put_empty(w, QUIC_TP_RESET_STREAM_AT, tp->reset_stream_at) &&
+        put_empty(w, QUIC_TP_RESET_STREAM_AT_DRAFT07, tp->reset_stream_at);
     if (ok && tp->has_version_info) {
         ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
              quince_put_u32(w, tp->chosen_version);

@@ -50,6 +50,9 @@ typedef struct quic_transport_params {
     uint64_t active_connection_id_limit;
     uint64_t max_datagram_frame_size; /* 0: DATAGRAM not supported (RFC 9221 §3) */
     bool grease_quic_bit;
+    /* reset_stream_at (empty), received under either id and sent under both:
+     * QUIC_TP_RESET_STREAM_AT and QUIC_TP_RESET_STREAM_AT_DRAFT07. */
+    bool reset_stream_at;
     bool has_version_info;
     uint32_t chosen_version;
     uint32_t available_versions[QUIC_TP_MAX_AVAILABLE_VERSIONS];

@@ -4,6 +4,7 @@
 
 #include "h3/capsule.h"
 #include "base/buf.h"
+#include "wt/dialect.h"
 #include "wt/wt.h"
 
 typedef enum wt_session_state {
@@ -26,8 +27,11 @@ struct wt_session {
     uint64_t id;
     wt_session_state state;
     void *user;
-    char *authority, *path, *origin;
+    char *authority, *path, *origin; /* origin NULL: no Origin header */
     int status;
+    wt_dialect dialect;  /* chosen (client: at CONNECT; server: when processed) */
+    uint32_t token_mask; /* server: the dialects whose token the request carried */
+    bool stopped;        /* client: STOP_SENDING on the CONNECT stream before the response */
     h3_capsule_reader reader;
     bool recv_done; /* FIN or reset received on the CONNECT stream */
     bool send_done; /* FIN or reset sent on it */
@@ -59,7 +63,8 @@ struct wt_endpoint {
     wt_callbacks cb;
     h3_conn *h3;        /* the embedder's */
     bool peer_settings; /* the peer's SETTINGS arrived */
-    bool peer_wt;       /* and they allow WebTransport */
+    bool peer_wt;       /* and they offer a dialect we speak */
+    uint32_t common;    /* those dialects (WT_DIALECT_BIT) */
     wt_session *sessions;
     size_t nsessions;
     wt_stream *streams;

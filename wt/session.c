@@ -1,4 +1,7 @@
-/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02): sessions, capsules, datagrams. */
+/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, -07, -13..-16): sessions, capsules,
+ * datagrams. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "wt/codes.h"
@@ -17,6 +20,13 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
     cfg->max_buffered_datagrams = 16;
     cfg->max_capsule = H3_CAPSULE_READER_DEFAULT_MAX;
     cfg->max_field_len = 2048;
+    cfg->dialects = WT_DIALECTS_ALL;
+}
+
+static uint32_t cfg_dialects(const wt_config *cfg)
+{
+    uint32_t m = cfg->dialects & WT_DIALECTS_ALL;
+    return m != 0 ? m : WT_DIALECTS_ALL;
 }
 
 /* ---- Object lifetimes ---- */
@@ -241,6 +251,9 @@ static const h3_field *field_get(const h3_field *f, size_t n, const char *name)
 
 static int respond(wt_session *s, int status, bool end)
 {
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    /* draft-02 §6: the draft-version header goes with a 2xx. */
+    bool draft02 = di != NULL && di->draft02_headers && !end;
     char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                   (char)('0' + status % 10), 0};
     h3_field f[2] = {
@@ -253,7 +266,27 @@ static int respond(wt_session *s, int status, bool end)
          .value = (const uint8_t *)"draft02",
          .value_len = 7},
     };
-    return h3_conn_submit_response(s->ep->h3, s->id, f, end ? 1 : 2, end);
+    return h3_conn_submit_response(s->ep->h3, s->id, f, draft02 ? 2 : 1, end);
+}
+
+/* One line saying why a request was refused, to the application and the log sink. */
+static void refused(wt_endpoint *ep, wt_session *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void refused(wt_endpoint *ep, wt_session *s, int status, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (ep->env->log != NULL) {
+        char line[600];
+        snprintf(line, sizeof(line), "webtransport: session %s refused (%d): %s",
+                 s != NULL && s->path != NULL ? s->path : "?", status, why);
+        ep->env->log(ep->env->user, 1, line);
+    }
+    if (ep->cb.on_session_refused != NULL)
+        ep->cb.on_session_refused(ep->cb.user, s, status, why);
 }
 
 static void server_refuse(wt_session *s, int status)
@@ -264,25 +297,160 @@ static void server_refuse(wt_session *s, int status)
     s->send_done = true;
     s->state = WT_SS_REJECTED;
     drop_pending(s);
+    /* RFC 9114 §4.1: the response is complete; the rest of the request is not
+     * wanted (the client must still report the status, usually in the same packet). */
+    if (!s->recv_done)
+        h3_conn_stop_sending(s->ep->h3, s->id, H3_NO_ERROR);
     if (s->recv_done)
         session_kill(s);
 }
 
-/* Decide on a request once the client's SETTINGS are known (§3.1). */
+static void mask_names(uint32_t mask, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = WT_DIALECT_COUNT; i-- > 0;) {
+        wt_dialect d = wt_dialects_by_age[i];
+        if (!(mask & WT_DIALECT_BIT(d)))
+            continue;
+        int k = snprintf(buf + off, cap - off, "%s%s", off ? ", " : "", wt_dialect_name(d));
+        if (k < 0 || (size_t)k >= cap - off)
+            break;
+        off += (size_t)k;
+    }
+    if (off == 0)
+        snprintf(buf, cap, "none");
+}
+
+/* Lower-case host and port of "host[:port]" (default 443) into out. */
+static bool hostport_norm(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t colon = len;
+    for (size_t i = len; i-- > 0;) {
+        if (in[i] == ']')
+            break;
+        if (in[i] == ':') {
+            colon = i;
+            break;
+        }
+    }
+    if (colon == 0 || len == 0)
+        return false;
+    const char *port = colon < len ? in + colon + 1 : "443";
+    size_t plen = colon < len ? len - colon - 1 : 3;
+    if (plen == 0 || colon + plen + 2 > cap)
+        return false;
+    for (size_t i = 0; i < colon; i++) {
+        char c = in[i];
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    out[colon] = ':';
+    memcpy(out + colon + 1, port, plen);
+    out[colon + 1 + plen] = 0;
+    return true;
+}
+
+/* RFC 6454 §4: "https://" host [":" port] is the origin of https://:authority. */
+static bool same_origin(const char *origin, const char *authority)
+{
+    char a[300], b[300];
+    if (strncmp(origin, "https://", 8) != 0)
+        return false;
+    size_t ol = strlen(origin + 8), al = strlen(authority);
+    if (ol >= sizeof(a) || al >= sizeof(b))
+        return false;
+    return hostport_norm(origin + 8, ol, a, sizeof(a)) &&
+           hostport_norm(authority, al, b, sizeof(b)) && strcmp(a, b) == 0;
+}
+
+/* draft-02 §3.3, -07 §3.3, -16 §3.2: the server verifies the Origin. */
+static bool origin_allowed(wt_endpoint *ep, const wt_session *s)
+{
+    const wt_config *c = &ep->cfg;
+    if (c->origin_check != NULL)
+        return c->origin_check(c->origin_check_user, s, s->origin);
+    for (size_t i = 0; i < c->n_allowed_origins; i++)
+        if (c->allowed_origins[i] != NULL && (strcmp(c->allowed_origins[i], "*") == 0 ||
+                                              strcmp(c->allowed_origins[i], s->origin) == 0))
+            return true;
+    return same_origin(s->origin, s->authority);
+}
+
+static size_t open_sessions(const wt_endpoint *ep)
+{
+    size_t n = 0;
+    for (const wt_session *o = ep->sessions; o != NULL; o = o->next)
+        n += o->state == WT_SS_OPEN;
+    return n;
+}
+
+/* Decide on a request once the client's SETTINGS are known (§3.1): the
+ * dialect, the origin, the session limit, then the application. */
 static void server_process(wt_session *s)
 {
     wt_endpoint *ep = s->ep;
+    char names[128], offered[256];
     if (!ep->peer_wt) {
+        const h3_settings *ps = h3_conn_peer_settings(ep->h3);
+        uint32_t any = ps != NULL ? wt_dialects_offered(ps, false) : 0;
+        if (ps != NULL)
+            wt_settings_describe(ps, false, offered, sizeof(offered));
+        else
+            snprintf(offered, sizeof(offered), "nothing");
         server_refuse(s, 400);
+        if (any == 0) {
+            refused(ep, s, 400, "client sent no WebTransport setting; it offered: %s", offered);
+        } else {
+            mask_names(any, names, sizeof(names));
+            refused(ep, s, 400, "client offers only dialects this server does not speak (%s)",
+                    names);
+        }
         return;
     }
-    int status = 404;
+    uint32_t cand = ep->common & s->token_mask;
+    if (cand == 0) {
+        mask_names(ep->common, names, sizeof(names));
+        server_refuse(s, 400);
+        refused(ep, s, 400,
+                "the request's :protocol is not the token of a dialect both sides offer (%s)",
+                names);
+        return;
+    }
+    s->dialect = wt_dialect_newest(cand);
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (s->origin == NULL && di->origin_required) {
+        server_refuse(s, 400);
+        refused(ep, s, 400, "no Origin header (%s requires one)", di->name);
+        return;
+    }
+    if (s->origin != NULL && !origin_allowed(ep, s)) {
+        server_refuse(s, 403);
+        refused(ep, s, 403, "origin not allowed: %s", s->origin);
+        return;
+    }
+    /* -13..-16 §5.1: without flow control (we send no WT_INITIAL_* and
+     * WT_MAX_SESSIONS 1), one session at a time; extra CONNECT streams are
+     * reset with H3_REQUEST_REJECTED (§5.2). */
+    if (di->has_flow_control && open_sessions(ep) >= 1) {
+        h3_conn_reset_stream(ep->h3, s->id, H3_REQUEST_REJECTED);
+        s->send_done = true;
+        s->state = WT_SS_REJECTED;
+        drop_pending(s);
+        refused(ep, s, 0, "a second session without flow control (%s §5.1)", di->name);
+        session_recv_done(s);
+        return;
+    }
+    int status = di->not_found_status;
     if (ep->cb.on_session_request != NULL)
         status = ep->cb.on_session_request(ep->cb.user, s);
     if (s->state != WT_SS_HELD)
         return;
     if (status < 200 || status > 299) {
         server_refuse(s, status);
+        if (status == 404 || status == 405)
+            refused(ep, s, status, "path not found: %s", s->path);
+        else
+            refused(ep, s, status, "refused by the application");
         return;
     }
     if (respond(s, 200, false) != H3_OK) {
@@ -292,12 +460,14 @@ static void server_process(wt_session *s)
     session_established(s);
 }
 
-static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size_t n)
+static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size_t n,
+                           uint32_t token_mask)
 {
     if (ep->nsessions >= ep->cfg.max_sessions) {
         /* §3.4: refused before any processing. */
         h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
         wt_stream_flush_buffered(ep, id, NULL);
+        refused(ep, NULL, 0, "more than %zu sessions on the connection", ep->cfg.max_sessions);
         return;
     }
     wt_session *s = session_new(ep, id);
@@ -306,21 +476,24 @@ static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size
         return;
     }
     s->state = WT_SS_HELD;
+    s->token_mask = token_mask;
     const h3_field *path = field_get(f, n, ":path");
     const h3_field *auth = field_get(f, n, ":authority");
     const h3_field *origin = field_get(f, n, "origin");
     const h3_field *scheme = field_get(f, n, ":scheme");
     size_t max = ep->cfg.max_field_len;
-    if (path == NULL || auth == NULL || origin == NULL || scheme == NULL ||
+    if (path == NULL || auth == NULL || scheme == NULL ||
         !field_eq(scheme->value, scheme->value_len, "https") || path->value_len > max ||
-        auth->value_len > max || origin->value_len > max) {
+        auth->value_len > max || (origin != NULL && origin->value_len > max)) {
         server_refuse(s, 400);
+        refused(ep, s, 400, "no :path or :authority, :scheme not https, or a field too long");
         return;
     }
     s->path = dup_field(ep, path->value, path->value_len);
     s->authority = dup_field(ep, auth->value, auth->value_len);
-    s->origin = dup_field(ep, origin->value, origin->value_len);
-    if (s->path == NULL || s->authority == NULL || s->origin == NULL) {
+    if (origin != NULL)
+        s->origin = dup_field(ep, origin->value, origin->value_len);
+    if (s->path == NULL || s->authority == NULL || (origin != NULL && s->origin == NULL)) {
         server_refuse(s, 500);
         return;
     }
@@ -339,16 +512,27 @@ static h3_field mkfield(const char *name, const char *value)
     return f;
 }
 
+/* The newest dialect both sides offer decides the token and headers
+ * (draft-02 §3.3 and §6, -07 §3.2, -16 §3.2). */
 static int client_send(wt_session *s)
 {
+    wt_endpoint *ep = s->ep;
+    s->dialect = wt_dialect_newest(ep->common);
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (di == NULL)
+        return WT_ERR_STATE;
     h3_field f[7] = {
-        mkfield(":method", "CONNECT"), mkfield(":protocol", "webtransport"),
+        mkfield(":method", "CONNECT"), mkfield(":protocol", di->token),
         mkfield(":scheme", "https"),   mkfield(":authority", s->authority),
-        mkfield(":path", s->path),     mkfield("sec-webtransport-http3-draft02", "1"),
-        mkfield("origin", s->origin),
+        mkfield(":path", s->path),
     };
+    size_t n = 5;
+    if (di->draft02_headers)
+        f[n++] = mkfield("sec-webtransport-http3-draft02", "1");
+    if (s->origin != NULL)
+        f[n++] = mkfield("origin", s->origin);
     uint64_t id;
-    int rc = h3_conn_submit_request(s->ep->h3, f, 7, false, &id);
+    int rc = h3_conn_submit_request(s->ep->h3, f, n, false, &id);
     if (rc != H3_OK)
         return rc == H3_ERR_NOMEM ? WT_ERR_NOMEM : WT_ERR_H3;
     s->id = id;
@@ -359,10 +543,10 @@ static int client_send(wt_session *s)
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out)
 {
-    if (ep->cfg.is_server || authority == NULL || path == NULL || origin == NULL)
+    if (ep->cfg.is_server || authority == NULL || path == NULL)
         return WT_ERR_ARG;
     size_t max = ep->cfg.max_field_len;
-    if (strlen(authority) > max || strlen(path) > max || strlen(origin) > max)
+    if (strlen(authority) > max || strlen(path) > max || (origin != NULL && strlen(origin) > max))
         return WT_ERR_ARG;
     if (ep->peer_settings && !ep->peer_wt)
         return WT_ERR_STATE;
@@ -375,9 +559,10 @@ QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const
     s->state = WT_SS_QUEUED;
     s->authority = dup_field(ep, (const uint8_t *)authority, strlen(authority));
     s->path = dup_field(ep, (const uint8_t *)path, strlen(path));
-    s->origin = dup_field(ep, (const uint8_t *)origin, strlen(origin));
+    if (origin != NULL)
+        s->origin = dup_field(ep, (const uint8_t *)origin, strlen(origin));
     int rc = WT_OK;
-    if (s->authority == NULL || s->path == NULL || s->origin == NULL)
+    if (s->authority == NULL || s->path == NULL || (origin != NULL && s->origin == NULL))
         rc = WT_ERR_NOMEM;
     else if (ep->peer_settings)
         rc = client_send(s);
@@ -396,8 +581,18 @@ static void client_response(wt_session *s)
     if (status < 200)
         return; /* interim */
     s->status = status;
-    if (status <= 299) {
+    if (status <= 299 && !s->stopped) {
         session_established(s);
+        return;
+    }
+    if (status <= 299) {
+        /* Accepted, but the server had stopped reading our side: no session. */
+        s->state = WT_SS_CLOSED;
+        drop_pending(s);
+        if (ep->cb.on_session_rejected != NULL)
+            ep->cb.on_session_rejected(ep->cb.user, s, status);
+        if (s->recv_done)
+            session_kill(s);
         return;
     }
     s->state = WT_SS_REJECTED;
@@ -422,10 +617,12 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     } else if (ep->cfg.is_server && !trailers) {
         const h3_field *proto = field_get(f, n, ":protocol");
         const h3_field *method = field_get(f, n, ":method");
-        if (proto != NULL && method != NULL &&
-            field_eq(method->value, method->value_len, "CONNECT") &&
-            field_eq(proto->value, proto->value_len, "webtransport")) {
-            server_request(ep, id, f, n);
+        uint32_t tokens = proto != NULL ? wt_dialects_for_token(proto->value, proto->value_len) &
+                                              cfg_dialects(&ep->cfg)
+                                        : 0;
+        if (tokens != 0 && method != NULL &&
+            field_eq(method->value, method->value_len, "CONNECT")) {
+            server_request(ep, id, f, n, tokens);
         } else {
             /* Not a session: streams waiting for this ID will never be claimed. */
             wt_stream_flush_buffered(ep, id, NULL);
@@ -519,7 +716,12 @@ static void cb_stop_sending(void *user, uint64_t id, uint64_t code)
     wt_endpoint *ep = user;
     wt_enter(ep);
     wt_session *s = wt_session_find(ep, id);
-    if (s != NULL) {
+    if (s != NULL && s->state == WT_SS_CONNECTING) {
+        /* RFC 9114 §4.1: a server may answer and then stop reading the
+         * request; the response (e.g. a 404 in the same packet) still comes. */
+        s->send_done = true;
+        s->stopped = true;
+    } else if (s != NULL) {
         /* The CONNECT stream closed abruptly: the session is over (§5). */
         s->send_done = true;
         wt_session_terminate(s, 0, NULL, 0);
@@ -552,7 +754,8 @@ static void cb_settings(void *user, const h3_settings *peer)
     wt_endpoint *ep = user;
     wt_enter(ep);
     ep->peer_settings = true;
-    ep->peer_wt = peer->enable_webtransport && (peer->h3_datagram || peer->h3_datagram_draft04);
+    ep->common = wt_dialects_offered(peer, !ep->cfg.is_server) & cfg_dialects(&ep->cfg);
+    ep->peer_wt = ep->common != 0;
     if (ep->chain.on_settings != NULL)
         ep->chain.on_settings(ep->chain.user, peer);
     wt_session *next;
@@ -618,10 +821,9 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
     if (h3cfg->max_peer_uni < uni)
         h3cfg->max_peer_uni = uni;
     h3cfg->ext_streams = true;
-    h3_settings_set(&h3cfg->settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
-    h3_settings_set(&h3cfg->settings, H3_SETTING_H3_DATAGRAM, 1);
-    h3_settings_set(&h3cfg->settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
-    h3_settings_set(&h3cfg->settings, H3_SETTING_ENABLE_WEBTRANSPORT, 1);
+    uint32_t mask = cfg_dialects(cfg);
+    bool no_ecp = cfg->test_no_connect_protocol && mask == WT_DIALECT_BIT(WT_DRAFT_02);
+    wt_dialects_put_settings(mask, cfg->is_server, cfg->max_sessions, no_ecp, &h3cfg->settings);
 }
 
 QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
@@ -738,6 +940,33 @@ QUINCE_API const char *wt_session_authority(const wt_session *s)
 QUINCE_API const char *wt_session_origin(const wt_session *s)
 {
     return s->origin ? s->origin : "";
+}
+
+QUINCE_API wt_dialect wt_session_dialect(const wt_session *s)
+{
+    return s->dialect;
+}
+
+QUINCE_API int wt_session_not_found_status(const wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    return di != NULL ? di->not_found_status : 404;
+}
+
+QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep)
+{
+    return ep->common;
+}
+
+QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap)
+{
+    const h3_settings *ps = h3_conn_peer_settings(ep->h3);
+    if (ps == NULL) {
+        if (cap > 0)
+            buf[0] = 0;
+        return 0;
+    }
+    return wt_settings_describe(ps, true, buf, cap);
 }
 
 QUINCE_API int wt_session_status(const wt_session *s)

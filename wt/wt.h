@@ -1,4 +1,5 @@
-/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02), client and server: public API. */
+/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, -07, -13..-16), client and server:
+ * public API. */
 #ifndef WT_WT_H
 #define WT_WT_H
 
@@ -23,13 +24,27 @@
  * parameter (RFC 9221) and tell wt the largest DATAGRAM payload the peer
  * accepts (wt_endpoint_set_max_datagram_frame), or datagrams cannot be sized.
  *
- * Sessions are refused until the peer's SETTINGS carry ENABLE_WEBTRANSPORT = 1
- * and H3_DATAGRAM = 1 (either codepoint): a server holds CONNECT requests that
- * arrive before the client's SETTINGS and then answers 400 if they lack them;
- * a client queues wt_endpoint_connect until the server's SETTINGS arrive and
- * reports on_session_rejected with status 0 if they lack them. A client also
- * needs the server's ENABLE_CONNECT_PROTOCOL (h3_conn refuses :protocol
- * without it; Quince servers send it).
+ * Dialects: one endpoint speaks every dialect in wt_config.dialects (draft-02,
+ * -07, -13, -14, -15, -16; all by default). Its SETTINGS carry every enabled
+ * dialect's settings at once, and the dialect of a session is the newest one
+ * that both the peer's SETTINGS and (server) the request's :protocol token
+ * offer: a client that offers only draft-02 gets draft-02. -13/-14 and
+ * -15/-16 cannot be told apart on the wire; the newer enabled one is used.
+ * wt_session_dialect says which was chosen.
+ *
+ * Sessions are refused until the peer's SETTINGS offer a common dialect: a
+ * server holds CONNECT requests that arrive before the client's SETTINGS and
+ * then answers 400 if they offer none (logging the reason, see
+ * on_session_refused); a client queues wt_endpoint_connect until the server's
+ * SETTINGS arrive and reports on_session_rejected with status 0 if they offer
+ * none. A draft-02 server need not send ENABLE_CONNECT_PROTOCOL (draft-02
+ * §3.2); later dialects need it.
+ *
+ * Origin (draft-02 §3.3, -07 and -16 §3.2): a server accepts the Origin of the
+ * request when wt_config.origin_check says so, otherwise when it is in
+ * allowed_origins ("*" allows any) or is the same origin as the request
+ * (https + :authority, default port 443); else 403. A request without Origin
+ * is 400 in draft-02 and allowed later (non-browser clients).
  *
  * Lifetimes: callbacks run inside h3_conn_on_* and wt_* calls. A wt_session
  * stays valid until on_session_closed (or on_session_rejected) returns; a
@@ -52,6 +67,24 @@ enum {
     WT_ERR_DATAGRAM = -8, /* HTTP Datagrams not negotiated or size unknown */
 };
 
+/* The dialects (draft-ietf-webtrans-http3-NN); the value is NN. */
+typedef enum wt_dialect {
+    WT_DIALECT_NONE = 0,
+    WT_DRAFT_02 = 2,
+    WT_DRAFT_07 = 7,
+    WT_DRAFT_13 = 13,
+    WT_DRAFT_14 = 14,
+    WT_DRAFT_15 = 15,
+    WT_DRAFT_16 = 16,
+} wt_dialect;
+#define WT_DIALECT_BIT(d) (1u << (unsigned)(d))
+#define WT_DIALECTS_ALL                                                                            \
+    (WT_DIALECT_BIT(WT_DRAFT_02) | WT_DIALECT_BIT(WT_DRAFT_07) | WT_DIALECT_BIT(WT_DRAFT_13) |     \
+     WT_DIALECT_BIT(WT_DRAFT_14) | WT_DIALECT_BIT(WT_DRAFT_15) | WT_DIALECT_BIT(WT_DRAFT_16))
+
+/* "draft-02" ... "draft-16", "none". */
+QUINCE_API const char *wt_dialect_name(wt_dialect d);
+
 typedef struct wt_endpoint wt_endpoint;
 typedef struct wt_session wt_session;
 typedef struct wt_stream wt_stream;
@@ -59,12 +92,13 @@ typedef struct wt_stream wt_stream;
 /* Application callbacks; any may be NULL. Pointers passed in are valid only during the call. */
 typedef struct wt_callbacks {
     void *user;
-    /* Server: an extended CONNECT with :protocol webtransport, :scheme https,
-     * :authority, :path and origin (else 400 without asking). The application
-     * MUST check the origin (draft-02 §3.3): read wt_session_path/origin/
-     * authority; return a 2xx status to accept
-     * (answered 200 with sec-webtransport-http3-draft: draft02), anything else
-     * (e.g. 404, 403) to refuse with that status. NULL callback: 404. */
+    /* Server: an extended CONNECT with the dialect's :protocol token, :scheme
+     * https, :authority, :path and an Origin the policy allows (else 400 or
+     * 403 without asking). Read wt_session_path/origin/authority/dialect;
+     * return a 2xx status to accept (answered 200, with
+     * sec-webtransport-http3-draft: draft02 in draft-02), anything else to
+     * refuse with that status (wt_session_not_found_status(s) for an unknown
+     * path: 404, or 405 in -16). NULL callback: not found. */
     int (*on_session_request)(void *user, wt_session *s);
     /* The session is established (client: 2xx received; server: 200 sent). */
     void (*on_session_ready)(void *user, wt_session *s);
@@ -87,6 +121,11 @@ typedef struct wt_callbacks {
     void (*on_stream_closed)(void *user, wt_stream *st);
     /* A datagram for an established session. */
     void (*on_datagram)(void *user, wt_session *s, const uint8_t *data, size_t len);
+    /* Server: a request was refused with status (0: its CONNECT stream was
+     * reset with H3_REQUEST_REJECTED), and why, in one line such as "client
+     * sent no WebTransport setting; it offered: 0x33, 0xffd277". The same line
+     * goes to the environment's log sink (level 1). */
+    void (*on_session_refused)(void *user, wt_session *s, int status, const char *why);
 } wt_callbacks;
 
 typedef struct wt_config {
@@ -110,6 +149,17 @@ typedef struct wt_config {
     size_t max_capsule;
     /* Longest :path, :authority and origin kept (longer: 400 / WT_ERR_ARG). */
     size_t max_field_len;
+    /* WT_DIALECT_BIT()s of the dialects spoken (0 means WT_DIALECTS_ALL). */
+    uint32_t dialects;
+    /* Server, origin policy: a callback that decides alone when set, else the
+     * allow-list, else same-origin. */
+    bool (*origin_check)(void *user, const wt_session *s, const char *origin);
+    void *origin_check_user;
+    const char *const *allowed_origins;
+    size_t n_allowed_origins;
+    /* TEST ONLY: a server speaking only draft-02 leaves SETTINGS_ENABLE_CONNECT_PROTOCOL
+     * out of its SETTINGS, as draft-02 §3.2 allows (interop tests of clients). */
+    bool test_no_connect_protocol;
 } wt_config;
 
 /* Defaults: 16 sessions, 256 streams per session, 16 buffered streams /
@@ -150,11 +200,21 @@ QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
 
 /* Client: open a session (draft-02 §3.3). Sent at once if the server's
- * SETTINGS allow it, otherwise queued until they arrive. */
+ * SETTINGS allow it, otherwise queued until they arrive. origin may be NULL
+ * (no Origin header: allowed from -07 on for clients that are not browsers). */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out);
 
+/* The dialects the peer's SETTINGS offer that we speak too (0 before they arrived). */
+QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep);
+/* The peer's SETTINGS identifiers and values ("0x8=1, 0x33=1, ..."; QPACK ones
+ * left out, "none"), for diagnostics; "" before they arrived. */
+QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap);
+
 /* ---- Sessions ---- */
+/* The dialect of the session (client: chosen when the CONNECT was sent;
+ * server: when the request was processed); WT_DIALECT_NONE before. */
+QUINCE_API wt_dialect wt_session_dialect(const wt_session *s);
 /* The session ID (the CONNECT stream ID); UINT64_MAX while the client's request is queued. */
 QUINCE_API uint64_t wt_session_id(const wt_session *s);
 QUINCE_API bool wt_session_is_ready(const wt_session *s);
@@ -162,6 +222,9 @@ QUINCE_API bool wt_session_is_ready(const wt_session *s);
 QUINCE_API const char *wt_session_path(const wt_session *s);
 QUINCE_API const char *wt_session_authority(const wt_session *s);
 QUINCE_API const char *wt_session_origin(const wt_session *s);
+/* The status for a target without WebTransport in the session's dialect
+ * (404; draft-16 §3.2: 405). */
+QUINCE_API int wt_session_not_found_status(const wt_session *s);
 /* Client: the last :status received (0 before any). */
 QUINCE_API int wt_session_status(const wt_session *s);
 QUINCE_API void wt_session_set_user(wt_session *s, void *user);

@@ -376,8 +376,9 @@ static void test_bad_client_hellos(void **state)
     }
 
     /* A PSK offer (last, as it must be) without psk_key_exchange_modes; with it, the
-     * PSK is ignored and the handshake goes on. */
-    static const uint8_t psk[] = {0, 41, 0, 12, 0, 5, 0, 1, 0xaa, 0, 0, 0, 0, 0, 0, 0};
+     * PSK is ignored (this server has no tickets) and the handshake goes on. */
+    /* identities<7..>: one of 1 byte; binders<33..>: one of 32 bytes (zeros). */
+    static const uint8_t psk[4 + 44] = {0, 41, 0, 44, 0, 7, 0, 1, 0xaa, 0, 0, 0, 0, 0, 33, 32};
     static const uint8_t modes[] = {0, 45, 0, 2, 1, 1};
     craft_encode(&k);
     ch_append_ext(k.msg, &k.len, psk, sizeof(psk));

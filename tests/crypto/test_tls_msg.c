@@ -186,8 +186,18 @@ static void test_client_hello_extensions(void **state)
     /* pre_shared_key must be last. */
     static const uint8_t psk_first[] = {0, 41, 0, 1, 0, 0, 43, 0, 3, 2, 3, 4};
     assert_int_equal(parse_ch_exts(psk_first, sizeof(psk_first)), CRYPTO_ERR_ILLEGAL_PARAMETER);
-    static const uint8_t psk_last[] = {0, 43, 0, 3, 2, 3, 4, 0, 41, 0, 1, 0};
+    static const uint8_t psk_bad[] = {0, 43, 0, 3, 2, 3, 4, 0, 41, 0, 1, 0};
+    assert_int_equal(parse_ch_exts(psk_bad, sizeof(psk_bad)), CRYPTO_ERR_DECODE_ERROR);
+    /* RFC 8446 §4.2.11: one identity (7 bytes) and one 32-byte binder. */
+    static const uint8_t psk_last[7 + 48] = {0, 43, 0, 3,    2, 3, 4, 0, 41, 0,  44, 0,
+                                             7, 0,  1, 0xaa, 0, 0, 0, 5, 0,  33, 32};
     assert_int_equal(parse_ch_exts(psk_last, sizeof(psk_last)), 0);
+    /* Two identities, one binder: illegal_parameter. */
+    static const uint8_t psk_unpaired[7 + 55] = {0,  43, 0,    3, 2, 3,    4, 0, 41, 0,
+                                                 51, 0,  14,   0, 1, 0xaa, 0, 0, 0,  5,
+                                                 0,  1,  0xbb, 0, 0, 0,    6, 0, 33, 32};
+    assert_int_equal(parse_ch_exts(psk_unpaired, sizeof(psk_unpaired)),
+                     CRYPTO_ERR_ILLEGAL_PARAMETER);
     /* oid_filters exists only in CertificateRequest. */
     static const uint8_t oid[] = {0, 48, 0, 0};
     assert_int_equal(parse_ch_exts(oid, sizeof(oid)), CRYPTO_ERR_ILLEGAL_PARAMETER);
@@ -308,7 +318,8 @@ static void test_server_hello_extensions(void **state)
     assert_int_equal(parse_sh_exts(false, cookie, sizeof(cookie)), CRYPTO_ERR_ILLEGAL_PARAMETER);
     assert_int_equal(parse_sh_exts(true, cookie, sizeof(cookie)), 0);
     static const uint8_t psk[] = {0, 41, 0, 2, 0, 0};
-    assert_int_equal(parse_sh_exts(false, psk, sizeof(psk)), CRYPTO_ERR_UNSUPPORTED_EXTENSION);
+    /* selected_identity parses; the client refuses it unless it offered a PSK. */
+    assert_int_equal(parse_sh_exts(false, psk, sizeof(psk)), 0);
     assert_int_equal(parse_sh_exts(true, psk, sizeof(psk)), CRYPTO_ERR_ILLEGAL_PARAMETER);
     static const uint8_t share_empty[] = {0, 51, 0, 4, 0, 0x1d, 0, 0};
     assert_int_equal(parse_sh_exts(false, share_empty, sizeof(share_empty)),
@@ -319,7 +330,7 @@ static void test_encrypted_extensions(void **state)
 {
     (void)state;
     uint8_t msg[256];
-    int n = crypto_tls_encode_encrypted_extensions("h3", tp, sizeof(tp), msg, sizeof(msg));
+    int n = crypto_tls_encode_encrypted_extensions("h3", tp, sizeof(tp), false, msg, sizeof(msg));
     assert_true(n > 0);
     crypto_tls_encrypted_extensions ee;
     assert_int_equal(crypto_tls_parse_encrypted_extensions(msg + 4, (size_t)n - 4, &ee), 0);
@@ -330,9 +341,10 @@ static void test_encrypted_extensions(void **state)
         assert_int_equal(crypto_tls_parse_encrypted_extensions(msg + 4, cut, &ee),
                          CRYPTO_ERR_DECODE_ERROR);
     for (size_t cap = 0; cap < (size_t)n; cap++)
-        assert_int_equal(crypto_tls_encode_encrypted_extensions("h3", tp, sizeof(tp), msg, cap),
-                         CRYPTO_ERR_BUFFER_TOO_SMALL);
-    n = crypto_tls_encode_encrypted_extensions(NULL, NULL, 0, msg, sizeof(msg));
+        assert_int_equal(
+            crypto_tls_encode_encrypted_extensions("h3", tp, sizeof(tp), false, msg, cap),
+            CRYPTO_ERR_BUFFER_TOO_SMALL);
+    n = crypto_tls_encode_encrypted_extensions(NULL, NULL, 0, false, msg, sizeof(msg));
     assert_int_equal(n, 6);
     assert_int_equal(crypto_tls_parse_encrypted_extensions(msg + 4, 2, &ee), 0);
     assert_int_equal(ee.exts, 0);

@@ -71,6 +71,8 @@ typedef enum {
     MODE_SERVER_EXTRAS,
     MODE_SERVER_SIGALGS,
     MODE_SERVER_NO_SIGALG,
+    MODE_RESUME,        /* ours-client: two connections to one s_server, the second resumed */
+    MODE_SERVER_RESUME, /* ours-server: s_client -sess_out, then s_client -sess_in */
 } interop_mode;
 
 /* The server's certificate: a leaf signed by a test CA of the same kind, or
@@ -101,7 +103,7 @@ static int g_aux_fd = -1;
 static const char *const g_files[] = {
     "ca.key",     "ca.pem",    "leaf.key",  "leaf.csr",  "leaf.pem", "leaf.ext",
     "inter.key",  "inter.csr", "inter.pem", "inter.ext", "peer.out", "peer.err",
-    "peer.trace", "cmd.log",   "other.key", "other.pem",
+    "peer.trace", "cmd.log",   "other.key", "other.pem", "sess.pem",
 };
 
 /* Async-signal-safe path join (the alarm handler uses it). */
@@ -1019,6 +1021,181 @@ static void run_server(test_env *t, int64_t deadline)
     free(theirs);
 }
 
+/* Sessions our client is handed (RFC 8446 §4.6.1: OpenSSL sends two tickets). */
+typedef struct sessions {
+    uint8_t last[2048];
+    size_t len;
+    int count;
+} sessions;
+
+static void on_session(void *user, const uint8_t *session, size_t len)
+{
+    sessions *ss = user;
+    assert_true(len <= sizeof(ss->last));
+    memcpy(ss->last, session, len);
+    ss->len = len;
+    ss->count++;
+}
+
+/* One connection of our engine over fd: handshake, a short exchange of
+ * application data, close. Returns whether the handshake resumed. */
+static bool one_connection(test_env *t, const crypto_tls_config *c, int fd, const char *name,
+                           int64_t deadline)
+{
+    interop_peer p;
+    assert_int_equal(interop_peer_init(&p, &t->env, c, fd, name), 0);
+    p.aux_fd = -1;
+    int rc = interop_peer_handshake(&p, deadline);
+    if (rc != 0) {
+        dump_file("peer.err");
+        dump_file("peer.trace");
+        fail_msg("%s: handshake failed: %s (%d), alert sent %u, alert received %u", name,
+                 crypto_strerror(rc), rc, p.sent_alert, p.peer_alert);
+    }
+    bool resumed = crypto_tls_resumed(p.tls);
+    assert_int_equal(crypto_tls_suite(p.tls)->id, cfg.suite);
+    /* The peer's tickets (client) or ours (server) cross with this data. */
+    static const uint8_t hello[] = "hello over a resumable session\n";
+    rc = interop_peer_exchange(&p, hello, sizeof(hello) - 1, 0, deadline);
+    assert_int_equal(rc, 0);
+    rc = interop_peer_close(&p, deadline);
+    assert_int_equal(rc, 0);
+    interop_peer_free(&p);
+    return resumed;
+}
+
+/* RFC 8446 §2.2 over TCP: our client resumes with s_server's ticket. */
+static void run_client_resume(test_env *t, int64_t deadline)
+{
+    make_certs(cfg.cert, "IP:127.0.0.1,DNS:localhost");
+    int port = reserve_port();
+    char accept[64];
+    snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
+    const char *args[] = {
+        "s_server",    "-tls1_3",       "-accept",      accept,        "-naccept",
+        "2",           "-quiet",        "-cert",        P("leaf.pem"), "-key",
+        P("leaf.key"), "-ciphersuites", cfg.suite_name, "-groups",     cfg.group_name,
+        "-alpn",       "hq-interop",    "-trace",       "-msgfile",    P("peer.trace"),
+        NULL};
+    spawn_openssl(args);
+    size_t ca_len;
+    uint8_t *ca = read_all(P("ca.pem"), &ca_len);
+    assert_non_null(ca);
+    crypto_x509_store *store = crypto_x509_store_new(&t->env);
+    assert_non_null(store);
+    assert_int_equal(crypto_x509_store_add(store, ca, ca_len), 0);
+    free(ca);
+    crypto_tls_config c;
+    memset(&c, 0, sizeof(c));
+    c.alpn = g_alpn;
+    c.server_name = "127.0.0.1";
+    c.verify_mode = CRYPTO_VERIFY_CHAIN;
+    c.ca_store = store;
+    /* After make_certs: their notBefore is now, to the second. */
+    c.verify_time_unix = (int64_t)time(NULL);
+    static sessions ss;
+    memset(&ss, 0, sizeof(ss));
+    c.on_session = on_session;
+    c.session_user = &ss;
+    bool first = one_connection(t, &c, connect_to(port, deadline), "ours/client#1", deadline);
+    assert_false(first);
+    fprintf(stderr, "interop: %d sessions from s_server\n", ss.count);
+    assert_true(ss.count >= 1);
+    static uint8_t stored[2048];
+    memcpy(stored, ss.last, ss.len);
+    c.session = stored;
+    c.session_len = ss.len;
+    bool second = one_connection(t, &c, connect_to(port, deadline), "ours/client#2", deadline);
+    assert_true(second);
+    int st = wait_child(g_child, deadline);
+    close_aux();
+    assert_int_equal(st, 0);
+    /* s_server's trace: the resumed ClientHello's psk extension (41). */
+    assert_true(trace_has("extension_type=psk(41)"));
+    crypto_x509_store_free(&t->env, store);
+}
+
+/* RFC 8446 §2.2 over TCP: s_client stores our ticket (-sess_out) and resumes with it (-sess_in). */
+static void run_server_resume(test_env *t, int64_t deadline)
+{
+    make_certs(cfg.cert, "IP:127.0.0.1,DNS:localhost");
+    size_t pem_len, key_len;
+    uint8_t *pem = read_all(P("leaf.pem"), &pem_len);
+    uint8_t *key_pem = read_all(P("leaf.key"), &key_len);
+    assert_non_null(pem);
+    assert_non_null(key_pem);
+    uint8_t **ders = NULL;
+    size_t *lens = NULL;
+    int n = crypto_x509_parse_chain(&t->env, pem, pem_len, &ders, &lens);
+    assert_int_equal(n, 1);
+    crypto_privkey *key = crypto_privkey_parse(&t->env, key_pem, key_len);
+    assert_non_null(key);
+    free(pem);
+    free(key_pem);
+    crypto_tls_tickets *tickets = crypto_tls_tickets_new(&t->env, 600, 16);
+    assert_non_null(tickets);
+    crypto_tls_config c;
+    memset(&c, 0, sizeof(c));
+    c.is_server = true;
+    c.alpn = g_alpn;
+    c.cert_chain = (const uint8_t *const *)ders;
+    c.cert_chain_lens = lens;
+    c.cert_chain_count = (size_t)n;
+    c.private_key = key;
+    c.tickets = tickets;
+    bool resumed[2];
+    for (int i = 0; i < 2; i++) {
+        int port;
+        int lfd = listen_any(&port);
+        char connect[64];
+        snprintf(connect, sizeof(connect), "127.0.0.1:%d", port);
+        const char *args[] = {"s_client",
+                              "-tls1_3",
+                              "-connect",
+                              connect,
+                              "-quiet",
+                              "-nocommands",
+                              "-verify_return_error",
+                              "-CAfile",
+                              P("ca.pem"),
+                              "-servername",
+                              "localhost",
+                              "-alpn",
+                              "hq-interop",
+                              "-ciphersuites",
+                              cfg.suite_name,
+                              "-groups",
+                              cfg.group_name,
+                              "-trace",
+                              "-msgfile",
+                              P("peer.trace"),
+                              i == 0 ? "-sess_out" : "-sess_in",
+                              P("sess.pem"),
+                              NULL};
+        spawn_openssl(args);
+        int fd = accept_one(lfd, deadline);
+        close(lfd);
+        resumed[i] =
+            one_connection(t, &c, fd, i == 0 ? "ours/server#1" : "ours/server#2", deadline);
+        close_aux();
+        int st = wait_child(g_child, deadline);
+        if (st != 0)
+            dump_file("peer.err");
+        assert_int_equal(st, 0);
+        /* s_client's trace: our Certificate the first time only (RFC 8446 §2.2). */
+        bool cert = trace_has("    Certificate, Length=");
+        fprintf(stderr, "interop: s_client run %d: resumed %d, certificate seen %d\n", i + 1,
+                resumed[i], cert);
+        assert_int_equal(cert, i == 0);
+    }
+    assert_false(resumed[0]);
+    assert_true(resumed[1]);
+    assert_int_equal(crypto_tls_tickets_get_stats(tickets)->resumed, 1);
+    crypto_tls_tickets_free(tickets);
+    crypto_x509_der_free(&t->env, ders, lens, (size_t)n);
+    crypto_privkey_free(&t->env, key);
+}
+
 static void test_case(void **state)
 {
     (void)state;
@@ -1027,10 +1204,14 @@ static void test_case(void **state)
     /* Certificates are made now: validity is checked against the real clock. */
     t.wall_clock = (int64_t)time(NULL);
     int64_t deadline = interop_now_ms() + CASE_MS;
-    if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR ||
-        cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE ||
-        cfg.mode == MODE_SERVER_EXTRAS || cfg.mode == MODE_SERVER_SIGALGS ||
-        cfg.mode == MODE_SERVER_NO_SIGALG)
+    if (cfg.mode == MODE_RESUME)
+        run_client_resume(&t, deadline);
+    else if (cfg.mode == MODE_SERVER_RESUME)
+        run_server_resume(&t, deadline);
+    else if (cfg.mode == MODE_SERVER || cfg.mode == MODE_SERVER_HRR ||
+             cfg.mode == MODE_SERVER_UNTRUSTED || cfg.mode == MODE_SERVER_NO_SUITE ||
+             cfg.mode == MODE_SERVER_EXTRAS || cfg.mode == MODE_SERVER_SIGALGS ||
+             cfg.mode == MODE_SERVER_NO_SIGALG)
         run_server(&t, deadline);
     else
         run_client(&t, deadline);
@@ -1049,7 +1230,7 @@ static int usage(void)
     fprintf(stderr, "usage: interop_openssl OPENSSL "
                     "client|server|alpn-mismatch|wrong-host|fragmented|server-hrr|expired|unknown-"
                     "ca|server-untrusted|server-no-suite|key-update|server-extras|server-sigalgs|"
-                    "server-no-sigalg "
+                    "server-no-sigalg|resume|server-resume "
                     "aes128gcm|aes256gcm|chacha20 x25519|p256 ecdsa|rsa|ecdsa384|chain\n");
     return 2;
 }
@@ -1087,6 +1268,10 @@ int main(int argc, char **argv)
         cfg.mode = MODE_SERVER_SIGALGS;
     else if (strcmp(argv[2], "server-no-sigalg") == 0)
         cfg.mode = MODE_SERVER_NO_SIGALG;
+    else if (strcmp(argv[2], "resume") == 0)
+        cfg.mode = MODE_RESUME;
+    else if (strcmp(argv[2], "server-resume") == 0)
+        cfg.mode = MODE_SERVER_RESUME;
     else
         return usage();
     if (strcmp(argv[3], "aes128gcm") == 0) {

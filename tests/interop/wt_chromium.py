@@ -10,6 +10,12 @@ wt_chromium.py QUINCE_SERVER CHROMIUM MODE
   MODE browser-localhost: the same checks with the page at http://localhost:PORT/test and its
     sessions to https://localhost:PORT/ (quince-server's default addresses, 127.0.0.1 and
     ::1, and the page listener on both: Chromium tries ::1 first for localhost).
+  MODE browser-draft07: the same checks with Chromium started with
+    --enable-features=EnableWebTransportDraft07 (it then offers draft-02 and draft-07 and
+    picks the newest the server offers: draft-07).
+  In every browser mode the page asks the server which dialect the session speaks and
+  both the page's answer and the server's own line must name the expected one (draft-02
+  by default).
   MODE client: quince-client --webtransport against quince-server over loopback
     (CHROMIUM is then the quince-client binary).
 Each run is bounded in time; Chromium runs in its own process group, killed at the end.
@@ -66,9 +72,9 @@ def stop(p):
             p.wait()
 
 
-def run_chromium(chromium, url, profile, log, until, limit):
+def run_chromium(chromium, url, profile, log, until, limit, extra=()):
     """Run headless Chromium on url until until() is true or limit seconds passed."""
-    args = [chromium] + CHROMIUM_FLAGS + ['--user-data-dir=' + profile, url]
+    args = [chromium] + CHROMIUM_FLAGS + list(extra) + ['--user-data-dir=' + profile, url]
     c = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + limit
     try:
@@ -84,7 +90,7 @@ def run_chromium(chromium, url, profile, log, until, limit):
         c.wait()
 
 
-def browser(server, chromium, work, host='127.0.0.1'):
+def browser(server, chromium, work, host='127.0.0.1', dialect='draft-02', extra=()):
     out_path = os.path.join(work, 'server.txt')
     p, info = start_server(server, out_path, localhost=host == 'localhost')
     t0 = time.time()
@@ -92,7 +98,7 @@ def browser(server, chromium, work, host='127.0.0.1'):
         with open(os.path.join(work, 'chromium.txt'), 'w') as log:
             run_chromium(chromium, 'http://%s:%d/test' % (host, info['http_port']),
                          os.path.join(work, 'profile'), log,
-                         lambda: 'page: DONE' in open(out_path).read(), 120)
+                         lambda: 'page: DONE' in open(out_path).read(), 120, extra)
         time.sleep(0.3)
     finally:
         stop(p)
@@ -114,7 +120,12 @@ def browser(server, chromium, work, host='127.0.0.1'):
     def server_saw(pattern, what):
         need(re.search(pattern, srv, re.M) is not None, 'server: ' + what)
 
-    need(any(l.startswith('DONE pass=12 fail=0') for l in page), 'page: DONE with 12 passes')
+    need(any(l.startswith('DONE pass=13 fail=0') for l in page), 'page: DONE with 13 passes')
+    # Both sides name the same dialect.
+    need(any(l.startswith('PASS dialect %s ' % dialect) for l in page), 'page: dialect ' + dialect)
+    server_saw(r'^server: session /echo dialect %s$' % dialect, 'the /echo session in ' + dialect)
+    need(re.search(r'^server: session /\w+(-\w+)? dialect (?!%s$)' % dialect, srv, re.M) is None,
+         'server: every session in ' + dialect)
     page_pass('session-open')
     server_saw(r'^server: session /echo ready origin http://%s:%d$' %
                (re.escape(host), info['http_port']), 'the /echo session with the page origin')
@@ -188,9 +199,10 @@ def client(server, quince_client, work):
         failures.append('server exit code %d' % p.returncode)
     if bad_hash.returncode == 0:
         failures.append('a wrong --cert-hash was accepted')
-    if nope.returncode == 0 or 'status 404' not in nope.stdout:
-        failures.append('the /nope session was not refused with 404')
-    if '/nope rejected 404' not in srv:
+    # Both speak every dialect: draft-16, whose "not found" is 405 (§3.2).
+    if nope.returncode == 0 or 'status 405' not in nope.stdout:
+        failures.append('the /nope session was not refused with 405')
+    if '/nope rejected 405' not in srv:
         failures.append('server: /nope rejection')
     if failures:
         print('FAILED:', *failures, sep='\n  ')
@@ -202,11 +214,14 @@ def main():
     server, other, mode = sys.argv[1:4]
     work = tempfile.mkdtemp(prefix='quince-wt-')
     try:
-        if mode in ('browser', 'browser-localhost'):
+        if mode in ('browser', 'browser-localhost', 'browser-draft07'):
             chromium = shutil.which(other) or other
             if not os.path.exists(chromium):
                 print('chromium not installed (scripts/setup.sh installs it)')
                 return 1
+            if mode == 'browser-draft07':
+                return browser(server, chromium, work, '127.0.0.1', 'draft-07',
+                               ['--enable-features=EnableWebTransportDraft07'])
             return browser(server, chromium, work,
                            'localhost' if mode == 'browser-localhost' else '127.0.0.1')
         return client(server, other, work)

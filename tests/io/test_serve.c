@@ -52,7 +52,7 @@ static void cli_handshake_done(void *user, bind_conn *bc)
 {
     client_state *cs = user;
     assert_int_equal(wt_endpoint_connect(bind_conn_wt(bc), io_client_authority(cs->c),
-                                         io_client_path(cs->c), "https://test.invalid",
+                                         io_client_path(cs->c), NULL,
                                          &cs->session),
                      WT_OK);
 }

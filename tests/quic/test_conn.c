@@ -813,6 +813,94 @@ static void test_connection_id_limit(void **state)
 }
 
 /* RFC 9000 §6.2: Version Negotiation before any server packet. */
+/* One-byte STREAM frame (OFF and LEN bits) at off on stream id, in its own 1-RTT packet from
+ * the client to the server. */
+static void send_one_byte(pair *p, uint64_t id, uint64_t off)
+{
+    uint8_t f[32], pkt[1500];
+    size_t n = put(f, 0, 0x0e);
+    n = put(f, n, id);
+    n = put(f, n, off);
+    n = put(f, n, 1);
+    f[n++] = (uint8_t)off;
+    size_t k = craft(p->c, f, n, pkt, sizeof(pkt));
+    quic_conn_recv(p->s, NULL, pkt, k, p->now);
+}
+
+/* RFC 9000 §21.7: out-of-order bytes cost what was received. Sixty one-byte frames spread over
+ * a stream's window hold about sixty bytes; there is no gap limit (a hundred gaps and more
+ * are fine, where more than 64 closed with FLOW_CONTROL_ERROR before); past the connection's
+ * memory budget the packets are left unacknowledged (held), never a close. */
+static void test_reassembly_budget(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.sc.max_conn_memory = 32 * 1024;
+    pair_start(&p);
+    size_t base = quic_conn_get_stats(p.s)->memory;
+    for (uint64_t i = 1; i <= 60; i++)
+        send_one_byte(&p, 0, i * 4000);
+    const quic_conn_stats *st = quic_conn_get_stats(p.s);
+    assert_int_equal(st->packets_held, 0);
+    assert_int_equal(st->memory - base,
+                     60 * (1 + QUIC_STREAM_SEG_OVERHEAD) + 64 * sizeof(quic_stream_seg));
+    assert_true(quic_conn_is_established(p.s));
+    /* Thousands of one-byte holes on ten streams: the budget (32 KiB) holds the peer. */
+    uint64_t sent = 0;
+    for (uint64_t id = 0; id < 40; id += 4)
+        for (uint64_t i = 0; i < 200; i++, sent++)
+            send_one_byte(&p, id, 1 + i * 7);
+    st = quic_conn_get_stats(p.s);
+    assert_true(st->packets_held > 0 && st->packets_held < sent);
+    assert_true(st->memory_peak <= 32 * 1024);
+    assert_true(quic_conn_is_established(p.s));
+    assert_int_equal(p.s->error, 0);
+    /* The held packets were not acknowledged: the server's ACK ranges miss them. */
+    quic_pn_range r[64];
+    uint64_t delay;
+    assert_true(quic_ack_tracker_build(&p.s->sp[SP_APP].ack, p.now, r, 64, &delay) > 1);
+    pair_free(&p);
+}
+
+/* The send side of the budget: writes are cut short when the connection's memory budget is
+ * full, and WRITABLE comes once the peer's acknowledgments give memory back. */
+static void test_send_budget(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.cc.max_conn_memory = 64 * 1024;
+    pair_start(&p);
+    static uint8_t data[64 * 1024];
+    memset(data, 'x', sizeof(data));
+    uint64_t ids[10];
+    int64_t total = 0, zero_id = -1;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(quic_conn_open_stream(p.c, true, &ids[i]), QUIC_OK);
+        int64_t n = quic_stream_write(p.c, ids[i], data, sizeof(data), true);
+        assert_true(n >= 0);
+        total += n;
+        if (n == 0 && zero_id < 0)
+            zero_id = (int64_t)ids[i];
+    }
+    const quic_conn_stats *st = quic_conn_get_stats(p.c);
+    assert_true(st->memory <= 64 * 1024);
+    assert_true(total <= 64 * 1024 && total > 32 * 1024); /* 640 KiB were offered */
+    assert_true(zero_id >= 0); /* a stream got nothing: the budget, not its own limit */
+    /* The server takes the data; its ACKs free the client's buffers. */
+    pump(&p);
+    quic_event ev;
+    bool writable = false;
+    while (quic_conn_poll_event(p.c, &ev))
+        if (ev.type == QUIC_EVENT_STREAM_WRITABLE && ev.stream_id == (uint64_t)zero_id)
+            writable = true;
+    assert_true(writable);
+    assert_true(quic_stream_write(p.c, (uint64_t)zero_id, data, 1000, false) == 1000);
+    assert_true(quic_conn_get_stats(p.c)->memory_peak <= 64 * 1024);
+    pair_free(&p);
+}
+
 static void test_version_negotiation(void **state)
 {
     (void)state;
@@ -1091,6 +1179,8 @@ int main(void)
         cmocka_unit_test(test_crypto_fragments_out_of_order),
         cmocka_unit_test(test_connection_id_limit),
         cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_reassembly_budget),
+        cmocka_unit_test(test_send_budget),
         cmocka_unit_test(test_stateless_reset_detected),
         cmocka_unit_test(test_legacy_session_id),
         cmocka_unit_test(test_early_packets_kept),

@@ -268,6 +268,203 @@ static void test_stateless_reset(void **state)
     fix_free(&f);
 }
 
+/* A new client's first datagram (its Initial) into the endpoint from addr. */
+static quic_conn *client_hello(fix *f, const quic_addr *addr, uint64_t now)
+{
+    quic_conn *c = quic_conn_client_new(&f->t.env, &f->cc, NULL, NULL, now);
+    assert_non_null(c);
+    int n = quic_conn_send(c, NULL, f->buf, sizeof(f->buf), now);
+    assert_true(n >= 1200);
+    assert_int_equal(quic_endpoint_recv(f->ep, addr, NULL, f->buf, (size_t)n, now), 0);
+    return c;
+}
+
+/* What the endpoint sends now: the datagrams to addr go into the client (the rest, to other
+ * clients, are dropped); returns their count. */
+static int answer_client(fix *f, quic_conn *c, const quic_addr *addr, uint64_t now)
+{
+    int n, count = 0;
+    quic_addr to;
+    while ((n = quic_endpoint_send(f->ep, &to, f->buf, sizeof(f->buf), now)) > 0) {
+        if (to.port != addr->port)
+            continue;
+        quic_conn_recv(c, NULL, f->buf, (size_t)n, now);
+        count++;
+    }
+    return count;
+}
+
+/* The client's next datagram (after a Retry: its Initial with the token) into the endpoint. */
+static void client_again(fix *f, quic_conn *c, const quic_addr *addr, uint64_t now)
+{
+    int n = quic_conn_send(c, NULL, f->buf, sizeof(f->buf), now);
+    assert_true(n >= 1200);
+    assert_int_equal(quic_endpoint_recv(f->ep, addr, NULL, f->buf, (size_t)n, now), 0);
+}
+
+static uint64_t closed_code(quic_conn *c)
+{
+    quic_event ev;
+    uint64_t code = UINT64_MAX;
+    while (quic_conn_poll_event(c, &ev))
+        if (ev.type == QUIC_EVENT_CLOSED) {
+            assert_true(ev.by_peer);
+            assert_false(ev.is_app);
+            code = ev.error_code;
+        }
+    return code;
+}
+
+/* RFC 9000 §8.1, §5.2.2: below retry_threshold half-open connections an Initial opens one at
+ * once; from it on, a Retry comes first; past the per-address and total limits the client gets
+ * CONNECTION_REFUSED in an Initial it can open. Nothing is dropped silently. */
+static void test_half_open_limits(void **state)
+{
+    (void)state;
+    fix f;
+    memset(&f, 0, sizeof(f));
+    fix_init(&f, false);
+    quic_endpoint_free(f.ep);
+    f.sc.retry_threshold = 2;
+    f.sc.max_half_open_per_addr = 3;
+    f.sc.max_half_open = 4;
+    f.ep = quic_endpoint_new(&f.t.env, &f.sc);
+    assert_non_null(f.ep);
+    quic_addr a = f.caddr, b = f.caddr;
+    b.ip[3] = 9;
+    quic_conn *c[6];
+    /* Two half-open connections without a Retry. */
+    for (int i = 0; i < 2; i++) {
+        a.port = (uint16_t)(1000 + i);
+        c[i] = client_hello(&f, &a, 0);
+        assert_int_equal(quic_endpoint_conn_count(f.ep), (size_t)i + 1);
+        assert_int_equal(quic_endpoint_get_stats(f.ep)->retries, 0);
+    }
+    /* The third from the same address: a Retry, then admitted with its token. */
+    a.port = 1002;
+    c[2] = client_hello(&f, &a, 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 2);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->retries, 1);
+    assert_int_equal(answer_client(&f, c[2], &a, 0), 1);
+    assert_true(c[2]->retried);
+    client_again(&f, c[2], &a, 1000);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 3);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->half_open, 2);
+    /* A fourth from that address: past max_half_open_per_addr, refused at once. */
+    a.port = 1003;
+    c[3] = client_hello(&f, &a, 1000);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 3);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->refused, 1);
+    assert_int_equal(answer_client(&f, c[3], &a, 1000), 1);
+    assert_int_equal(closed_code(c[3]), QUIC_TE_CONNECTION_REFUSED);
+    /* Another address is still welcome after a Retry; two clients there get theirs. */
+    b.port = 2000;
+    c[4] = client_hello(&f, &b, 2000);
+    assert_int_equal(answer_client(&f, c[4], &b, 2000), 1);
+    b.port = 2001;
+    c[5] = client_hello(&f, &b, 2000);
+    assert_int_equal(answer_client(&f, c[5], &b, 2000), 1);
+    assert_true(c[4]->retried && c[5]->retried);
+    b.port = 2000;
+    client_again(&f, c[4], &b, 3000);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 4);
+    /* The second comes back with a valid token, but max_half_open is reached: refused. */
+    b.port = 2001;
+    client_again(&f, c[5], &b, 3000);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 4);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->refused, 2);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->invalid_tokens, 0);
+    assert_int_equal(answer_client(&f, c[5], &b, 3000), 1);
+    assert_int_equal(closed_code(c[5]), QUIC_TE_CONNECTION_REFUSED);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->retries, 3);
+    for (int i = 0; i < 6; i++)
+        quic_conn_free(c[i]);
+    fix_free(&f);
+}
+
+/* A full table (max_connections) refuses with CONNECTION_REFUSED, even without Retry. */
+static void test_max_connections(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, false);
+    quic_endpoint_free(f.ep);
+    f.sc.max_connections = 1;
+    f.ep = quic_endpoint_new(&f.t.env, &f.sc);
+    quic_conn *c1 = client_hello(&f, &f.caddr, 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 1);
+    while (quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0) > 0)
+        ;
+    f.caddr.port++;
+    quic_conn *c2 = client_hello(&f, &f.caddr, 0);
+    assert_int_equal(quic_endpoint_conn_count(f.ep), 1);
+    assert_int_equal(answer_client(&f, c2, &f.caddr, 0), 1);
+    assert_int_equal(closed_code(c2), QUIC_TE_CONNECTION_REFUSED);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->refused, 1);
+    quic_conn_free(c1);
+    quic_conn_free(c2);
+    fix_free(&f);
+}
+
+/* RFC 9000 §10.3, §21.1: stateless resets and Version Negotiation packets follow their
+ * configured rates (a burst of rate, then rate per second). */
+static void test_stateless_rate_limits(void **state)
+{
+    (void)state;
+    fix f;
+    fix_init(&f, false);
+    quic_endpoint_free(f.ep);
+    f.sc.stateless_reset_rate = 5;
+    f.sc.vn_rate = 3;
+    f.ep = quic_endpoint_new(&f.t.env, &f.sc);
+    uint8_t d[100];
+    quince_env_random(&f.t.env, d, sizeof(d));
+    d[0] = 0x41;
+    int sent = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), 0), 0);
+        while (quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 0) > 0)
+            sent++;
+    }
+    assert_int_equal(sent, 5);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->stateless_resets, 5);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->rate_limited, 15);
+    /* 5 a second: one more 200 ms later, none at 399 ms, another at 400 ms. */
+    uint64_t times[] = {199999, 200000, 200001, 399999, 400000};
+    int want[] = {0, 1, 0, 0, 1};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), times[i]), 0);
+        int k = 0;
+        while (quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), times[i]) > 0)
+            k++;
+        assert_int_equal(k, want[i]);
+    }
+    /* A quiet second refills the burst, no more. */
+    sent = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, d, sizeof(d), 5000000), 0);
+        while (quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 5000000) > 0)
+            sent++;
+    }
+    assert_int_equal(sent, 5);
+    /* Version Negotiation: its own bucket. */
+    uint8_t v[1200];
+    memset(v, 0, sizeof(v));
+    v[0] = 0xc0;
+    v[1] = 0x1a;
+    v[5] = 8;
+    v[14] = 0;
+    sent = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(quic_endpoint_recv(f.ep, &f.caddr, NULL, v, sizeof(v), 5000000), 0);
+        while (quic_endpoint_send(f.ep, NULL, f.buf, sizeof(f.buf), 5000000) > 0)
+            sent++;
+    }
+    assert_int_equal(sent, 3);
+    assert_int_equal(quic_endpoint_get_stats(f.ep)->version_negotiations, 3);
+    fix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +472,9 @@ int main(void)
         cmocka_unit_test(test_retry_flow),
         cmocka_unit_test(test_invalid_token),
         cmocka_unit_test(test_stateless_reset),
+        cmocka_unit_test(test_half_open_limits),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_stateless_rate_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -327,11 +327,52 @@ static void expect_err(const uint8_t *p, size_t n, quic_pkt_type pkt, int err)
     assert_int_equal(quic_frame_decode(p, n, pkt, &f), err);
 }
 
+
 #define EXPECT(pkt, err, ...)                                                                      \
     do {                                                                                           \
         const uint8_t b_[] = {__VA_ARGS__};                                                        \
         expect_err(b_, sizeof(b_), pkt, err);                                                      \
     } while (0)
+
+/* draft-ietf-quic-reliable-stream-reset-10 §4 (the same frame in -07): exact bytes,
+ * round trip, Reliable Size above Final Size is FRAME_ENCODING_ERROR, 1-RTT/0-RTT only. */
+static void test_reset_stream_at(void **state)
+{
+    (void)state;
+    quic_frame f, back;
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_RESET_STREAM_AT;
+    f.u.reset_stream_at.stream_id = 4;
+    f.u.reset_stream_at.app_error = 0x52e4a40fa8dbULL;
+    f.u.reset_stream_at.final_size = 1000;
+    f.u.reset_stream_at.reliable_size = 7;
+    uint8_t buf[64];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(quic_frame_encode(&w, &f));
+    const uint8_t want[] = {0x24, 0x04, 0xc0, 0x00, 0x52, 0xe4, 0xa4,
+                            0x0f, 0xa8, 0xdb, 0x43, 0xe8, 0x07};
+    assert_int_equal(w.p - buf, sizeof(want));
+    assert_memory_equal(buf, want, sizeof(want));
+    assert_int_equal(quic_frame_decode(buf, sizeof(want), QUIC_PKT_1RTT, &back), sizeof(want));
+    assert_int_equal(back.type, QUIC_FT_RESET_STREAM_AT);
+    assert_int_equal(back.u.reset_stream_at.stream_id, 4);
+    assert_int_equal(back.u.reset_stream_at.app_error, 0x52e4a40fa8dbULL);
+    assert_int_equal(back.u.reset_stream_at.final_size, 1000);
+    assert_int_equal(back.u.reset_stream_at.reliable_size, 7);
+    assert_true(quic_frame_is_ack_eliciting(QUIC_FT_RESET_STREAM_AT));
+    assert_int_equal(quic_frame_decode(buf, sizeof(want), QUIC_PKT_0RTT, &back), sizeof(want));
+    /* Reliable Size equal to Final Size is fine; one more is not. */
+    EXPECT(QUIC_PKT_1RTT, 3 + 2, 0x24, 0x00, 0x00, 0x05, 0x05);
+    EXPECT(QUIC_PKT_1RTT, QUIC_ERR_FRAME_ENCODING, 0x24, 0x00, 0x00, 0x05, 0x06);
+    EXPECT(QUIC_PKT_1RTT, QUIC_ERR_FRAME_ENCODING, 0x24, 0x00, 0x00, 0x05);
+    /* Application data space only (§4). */
+    EXPECT(QUIC_PKT_INITIAL, QUIC_ERR_PROTOCOL_VIOLATION, 0x24, 0x00, 0x00, 0x05, 0x05);
+    EXPECT(QUIC_PKT_HANDSHAKE, QUIC_ERR_PROTOCOL_VIOLATION, 0x24, 0x00, 0x00, 0x05, 0x05);
+    /* The encoder refuses what the decoder would. */
+    f.u.reset_stream_at.reliable_size = 1001;
+    w = quince_writer_init(buf, sizeof(buf));
+    assert_false(quic_frame_encode(&w, &f));
+}
 
 static void test_validation_errors(void **state)
 {
@@ -651,7 +692,7 @@ int main(void)
         cmocka_unit_test(test_validation_errors),   cmocka_unit_test(test_packet_type_table),
         cmocka_unit_test(test_rfc9001_payloads),    cmocka_unit_test(test_encode_ack_from_ranges),
         cmocka_unit_test(test_fit_helpers),         cmocka_unit_test(test_encode_rejects),
-        cmocka_unit_test(test_error_mapping),
+        cmocka_unit_test(test_error_mapping),       cmocka_unit_test(test_reset_stream_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@ static void test_in_order_and_gaps(void **state)
     test_env te;
     test_env_init(&te, 1);
     quic_stream_buf sb;
-    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16, NULL);
     size_t n;
     assert_null(quic_stream_buf_peek(&sb, &n));
     assert_int_equal(n, 0);
@@ -40,11 +40,13 @@ static void test_in_order_and_gaps(void **state)
     const uint8_t *p = quic_stream_buf_peek(&sb, &n);
     assert_int_equal(n, 5);
     assert_memory_equal(p, src, 5);
-    /* Fill the hole with an overlapping chunk. */
+    /* Fill the hole with an overlapping chunk: its new bytes extend the first piece, so
+     * peek shows that piece (10 bytes) and then the next one (10 more). */
     assert_int_equal(put(&sb, 3, 12, false), QUIC_OK);
     p = quic_stream_buf_peek(&sb, &n);
-    assert_int_equal(n, 20);
-    assert_memory_equal(p, src, 20);
+    assert_int_equal(n, 10);
+    assert_memory_equal(p, src, 10);
+    assert_int_equal(sb.n_segs, 2);
     uint8_t out[64];
     assert_int_equal(quic_stream_buf_read(&sb, out, 7), 7);
     assert_memory_equal(out, src, 7);
@@ -68,7 +70,7 @@ static void test_first_copy_wins(void **state)
     test_env te;
     test_env_init(&te, 1);
     quic_stream_buf sb;
-    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16, NULL);
     assert_int_equal(quic_stream_buf_write(&sb, 5, (const uint8_t *)"AAAAA", 5, false), QUIC_OK);
     assert_int_equal(quic_stream_buf_write(&sb, 0, (const uint8_t *)"bbbbbbbbbbbbbbb", 15, false),
                      QUIC_OK);
@@ -87,7 +89,7 @@ static void test_final_size(void **state)
     test_env te;
     test_env_init(&te, 1);
     quic_stream_buf sb;
-    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16, NULL);
     assert_int_equal(put(&sb, 0, 10, false), QUIC_OK);
     assert_int_equal(put(&sb, 20, 10, false), QUIC_OK);
     /* A final size below data already received. */
@@ -116,12 +118,12 @@ static void test_final_size(void **state)
     quic_stream_buf_free(&sb);
 
     /* FIN on an empty frame, and RESET_STREAM style final sizes. */
-    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16, NULL);
     assert_int_equal(put(&sb, 0, 0, true), QUIC_OK);
     assert_true(quic_stream_buf_finished(&sb));
     assert_int_equal(put(&sb, 0, 1, false), QUIC_ERR_FINAL_SIZE);
     quic_stream_buf_free(&sb);
-    quic_stream_buf_init(&sb, &te.env, 1024, 16);
+    quic_stream_buf_init(&sb, &te.env, 1024, 16, NULL);
     assert_int_equal(quic_stream_buf_set_final(&sb, 1000000), QUIC_OK); /* past the window */
     assert_int_equal(put(&sb, 0, 4, false), QUIC_OK);
     quic_stream_buf_free(&sb);
@@ -135,28 +137,31 @@ static void test_bounds(void **state)
     test_env te;
     test_env_init(&te, 1);
     quic_stream_buf sb;
-    quic_stream_buf_init(&sb, &te.env, 100, 3);
+    quic_stream_buf_init(&sb, &te.env, 100, 3, NULL);
     /* The window is [read_offset, read_offset + 100). */
     assert_int_equal(put(&sb, 90, 10, false), QUIC_OK);
     assert_int_equal(put(&sb, 90, 11, false), QUIC_ERR_LIMIT);
     assert_int_equal(put(&sb, 200, 1, false), QUIC_ERR_LIMIT);
-    /* The gap list is bounded too. */
+    /* Pieces held are bounded too (max_segs 3): past it the bytes are refused with
+     * QUIC_ERR_BUDGET (the caller holds the peer), except bytes at the read offset, which
+     * the application can take at once. */
     assert_int_equal(put(&sb, 10, 1, false), QUIC_OK);
     assert_int_equal(put(&sb, 20, 1, false), QUIC_OK);
-    assert_int_equal(put(&sb, 30, 1, false), QUIC_ERR_LIMIT);
-    assert_int_equal(put(&sb, 0, 10, false), QUIC_OK); /* merges, no new range */
+    assert_int_equal(put(&sb, 30, 1, false), QUIC_ERR_BUDGET);
+    assert_int_equal(put(&sb, 0, 10, false), QUIC_OK);
+    assert_int_equal(sb.n_segs, 4);
     uint8_t out[128];
     assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 11);
     /* The window slid: 111 is now acceptable. */
     assert_int_equal(put(&sb, 100, 11, false), QUIC_OK);
     assert_int_equal(put(&sb, 100, 12, false), QUIC_ERR_LIMIT);
-    assert_true(sb.cap <= 100);
+    assert_true(sb.held <= 100 + 4 * QUIC_STREAM_SEG_OVERHEAD + 3 * sizeof(quic_stream_seg));
     /* 2^62 limit. */
     assert_int_equal(quic_stream_buf_write(&sb, QUINCE_VARINT_MAX, src, 1, false),
                      QUIC_ERR_FRAME_ENCODING);
     quic_stream_buf_free(&sb);
     /* Allocation failure: an error and no change. */
-    quic_stream_buf_init(&sb, &te.env, 100, 3);
+    quic_stream_buf_init(&sb, &te.env, 100, 3, NULL);
     te.fail_after = 1;
     assert_int_equal(put(&sb, 0, 10, false), QUIC_ERR_NOMEM);
     size_t n;
@@ -174,7 +179,7 @@ static void test_random_reassembly(void **state)
     test_env te;
     test_env_init(&te, 5);
     quic_stream_buf sb;
-    quic_stream_buf_init(&sb, &te.env, 512, 64);
+    quic_stream_buf_init(&sb, &te.env, 512, 64, NULL);
     uint8_t out[4096];
     size_t got = 0;
     uint64_t x = 99;
@@ -205,12 +210,105 @@ static void test_random_reassembly(void **state)
     test_env_check_leaks(&te);
 }
 
+/* RFC 9000 §21.7: memory follows the bytes received, not the offsets they sit at. Sixty
+ * one-byte frames spread over a 16 MiB window hold sixty bytes (plus per-piece overhead);
+ * the offset span was 16 MB before. */
+static void test_costs_what_was_received(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 1);
+    quince_budget b = {.limit = 0};
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 16 * 1024 * 1024, 0, &b);
+    uint8_t one = 0x5a;
+    for (uint64_t i = 1; i <= 60; i++)
+        assert_int_equal(quic_stream_buf_write(&sb, i * 270000, &one, 1, false), QUIC_OK);
+    assert_int_equal(sb.n_segs, 60);
+    /* 60 bytes, 60 x 16 bytes of overhead, a table of 64 pieces. */
+    assert_int_equal(sb.held, 60 + 60 * QUIC_STREAM_SEG_OVERHEAD + 64 * sizeof(quic_stream_seg));
+    assert_int_equal(b.used, sb.held);
+    assert_true(b.used < 4096);
+    /* There is no gap limit: another thousand holes are accepted. */
+    for (uint64_t i = 0; i < 1000; i++)
+        assert_int_equal(quic_stream_buf_write(&sb, 100 + i * 2, &one, 1, false), QUIC_OK);
+    assert_int_equal(sb.n_segs, 1060);
+    quic_stream_buf_free(&sb);
+    assert_int_equal(b.used, 0);
+    test_env_check_leaks(&te);
+}
+
+/* In-order bytes go into one piece that grows (doubling up to QUIC_STREAM_SEG_MAX), which
+ * is kept for reuse once read, so a stream read as it arrives holds one small piece. */
+static void test_in_order_one_piece(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 1);
+    quince_budget b = {.limit = 0};
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 1 << 20, 0, &b);
+    for (uint64_t off = 0; off < 4000; off += 100)
+        assert_int_equal(put(&sb, off, 100, false), QUIC_OK);
+    assert_int_equal(sb.n_segs, 1);
+    assert_int_equal(sb.segs[0].cap, 6400); /* 100, 200, ... 6400 */
+    uint8_t out[4096];
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 4000);
+    assert_memory_equal(out, src, 4000);
+    assert_int_equal(sb.n_segs, 1); /* kept, empty, for what comes next */
+    size_t held = sb.held;
+    assert_int_equal(put(&sb, 4000, 96, false), QUIC_OK);
+    assert_int_equal(sb.held, held);
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 96);
+    assert_memory_equal(out, src + 4000, 96);
+    quic_stream_buf_free(&sb);
+    assert_int_equal(b.used, 0);
+    test_env_check_leaks(&te);
+}
+
+/* A full budget refuses bytes with QUIC_ERR_BUDGET (nothing charged past the limit); reading
+ * gives the memory back and the same bytes are then taken. */
+static void test_budget_holds(void **state)
+{
+    (void)state;
+    setup_src();
+    test_env te;
+    test_env_init(&te, 1);
+    quince_budget parent = {.limit = 0};
+    quince_budget b = {.limit = 1000, .parent = &parent};
+    quic_stream_buf sb;
+    quic_stream_buf_init(&sb, &te.env, 1 << 20, 0, &b);
+    /* 4 x 40 bytes of table + 500 + 16: fits; another 500 + 16 does not. */
+    assert_int_equal(put(&sb, 0, 500, false), QUIC_OK);
+    assert_int_equal(b.used, 4 * sizeof(quic_stream_seg) + 500 + QUIC_STREAM_SEG_OVERHEAD);
+    assert_int_equal(put(&sb, 1000, 500, false), QUIC_ERR_BUDGET);
+    assert_int_equal(sb.max_received, 1500); /* the peer did send up to there */
+    assert_true(b.used <= b.limit);
+    assert_int_equal(parent.used, b.used);
+    uint8_t out[600];
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 500);
+    /* The emptied piece is kept (one piece, small): the out-of-order bytes still do not
+     * fit beside it, but in-order bytes go into it. */
+    assert_int_equal(put(&sb, 500, 400, false), QUIC_OK);
+    assert_int_equal(quic_stream_buf_read(&sb, out, sizeof(out)), 400);
+    assert_memory_equal(out, src + 500, 400);
+    quic_stream_buf_free(&sb);
+    assert_int_equal(b.used, 0);
+    assert_int_equal(parent.used, 0);
+    assert_true(b.peak <= b.limit);
+    test_env_check_leaks(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order_and_gaps), cmocka_unit_test(test_first_copy_wins),
         cmocka_unit_test(test_final_size),        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_random_reassembly),
+        cmocka_unit_test(test_costs_what_was_received),
+        cmocka_unit_test(test_in_order_one_piece),
+        cmocka_unit_test(test_budget_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

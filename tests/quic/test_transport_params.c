@@ -89,6 +89,7 @@ static void fill_all(quic_transport_params *tp)
     tp->active_connection_id_limit = 8;
     tp->max_datagram_frame_size = 65535;
     tp->grease_quic_bit = true;
+    tp->reset_stream_at = true;
     tp->has_version_info = true;
     tp->chosen_version = QUIC_VERSION_1;
     tp->available_versions[0] = QUIC_VERSION_2;
@@ -144,6 +145,35 @@ static void expect_tp(const char *hex, bool from_server, int want)
     size_t n = test_unhex(hex, buf, sizeof(buf));
     quic_transport_params tp;
     assert_int_equal(quic_tp_decode(buf, n, from_server, &tp), want);
+}
+
+/* reset_stream_at: accepted under 0x1d (reliable-stream-reset-10 §3) and 0x17f7586d2cb571
+ * (-07 §3), empty only; sent under both. */
+static void test_reset_stream_at(void **state)
+{
+    (void)state;
+    quic_transport_params tp;
+    uint8_t buf[64];
+    size_t n = test_unhex("1d00", buf, sizeof(buf));
+    assert_int_equal(quic_tp_decode(buf, n, true, &tp), QUIC_OK);
+    assert_true(tp.reset_stream_at);
+    n = test_unhex("c017f7586d2cb57100", buf, sizeof(buf));
+    assert_int_equal(quic_tp_decode(buf, n, false, &tp), QUIC_OK);
+    assert_true(tp.reset_stream_at);
+    expect_tp("1d0100", true, QUIC_ERR_TRANSPORT_PARAMETER);
+    expect_tp("c017f7586d2cb5710101", true, QUIC_ERR_TRANSPORT_PARAMETER);
+    expect_tp("1d001d00", true, QUIC_ERR_TRANSPORT_PARAMETER); /* duplicate */
+    n = test_unhex("010100", buf, sizeof(buf));
+    assert_int_equal(quic_tp_decode(buf, n, true, &tp), QUIC_OK);
+    assert_false(tp.reset_stream_at);
+    quic_tp_defaults(&tp);
+    tp.reset_stream_at = true;
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(quic_tp_encode(&w, &tp, true, 0));
+    uint8_t want[16];
+    size_t wn = test_unhex("1d00c017f7586d2cb57100", want, sizeof(want));
+    assert_int_equal(w.p - buf, wn);
+    assert_memory_equal(buf, want, wn);
 }
 
 static void test_validation(void **state)
@@ -239,9 +269,8 @@ static void test_version_info_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc9001_client_params),
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_rfc9001_client_params), cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_reset_stream_at),       cmocka_unit_test(test_validation),
         cmocka_unit_test(test_version_info_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,7 +78,20 @@ static uint8_t pat(size_t client, uint64_t off)
     return (uint8_t)((client * 131 + off * 7 + (off >> 8)) & 0xff);
 }
 
-static bool g_zero_cid; /* clients with an empty SCID, like Chromium */
+static bool g_zero_cid;   /* clients with an empty SCID, like Chromium */
+static bool g_new_tokens; /* the server sends NEW_TOKEN; clients keep the last one */
+static uint8_t g_token[128];
+static size_t g_token_len;
+static int g_tokens;
+
+static void keep_token(void *user, const uint8_t *token, size_t len)
+{
+    (void)user;
+    assert_true(len <= sizeof(g_token));
+    memcpy(g_token, token, len);
+    g_token_len = len;
+    g_tokens++;
+}
 
 static void world_init(world *w, uint64_t seed, const netsim_link_config *link, int nodes,
                        size_t nclients, bool retry)
@@ -99,6 +112,7 @@ static void world_init(world *w, uint64_t seed, const netsim_link_config *link, 
     s->tls.cert_chain_count = 1;
     s->tls.private_key = certs.leaf_key;
     s->retry = retry;
+    s->new_tokens = g_new_tokens;
     s->initial_rtt_ms = 50;
     memset(s->reset_key, 0x5a, sizeof(s->reset_key));
     w->ep = quic_endpoint_new(&w->t.env, s);
@@ -109,6 +123,8 @@ static void world_init(world *w, uint64_t seed, const netsim_link_config *link, 
     c->tls.ca_store = certs.store;
     c->initial_rtt_ms = 50;
     c->zero_length_cid = g_zero_cid;
+    if (g_new_tokens)
+        c->on_new_token = keep_token;
     w->ncl = nclients;
     quic_addr sa;
     addr_for(&sa, 0);
@@ -496,6 +512,115 @@ static void test_retry_token(void **state)
     test_env_check_leaks(&t);
 }
 
+/* The time the handshake took, as the client saw it: from creation to established. */
+static uint64_t add_client(world *w, int node, uint16_t port, const uint8_t *token, size_t len)
+{
+    client *cl = &w->cl[w->ncl++];
+    memset(cl, 0, sizeof(*cl));
+    cl->node = node;
+    quic_addr ca, sa;
+    addr_for(&ca, node);
+    ca.port = port;
+    addr_for(&sa, 0);
+    quic_config cc = w->ccfg;
+    cc.token = token;
+    cc.token_len = len;
+    uint64_t now = netsim_now(w->net);
+    cl->conn = quic_conn_client_new(&w->t.env, &cc, &ca, &sa, now);
+    assert_non_null(cl->conn);
+    return now;
+}
+
+/* RFC 9000 §8.1.3: a Retry server sends each client a NEW_TOKEN; a returning
+ * client (another port, same address) presents it and is let in without a
+ * Retry. An altered token, or one presented from another address, gets a
+ * Retry, and the connection still completes. */
+static void test_new_token(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0.0);
+    world *w = calloc(1, sizeof(*w));
+    g_new_tokens = true;
+    g_tokens = 0;
+    world_init(w, 24, &l, 2, 1, true);
+    g_new_tokens = false;
+    assert_int_equal(world_run(w, all_done, 10000000), NETSIM_OK);
+    const quic_endpoint_stats *st = quic_endpoint_get_stats(w->ep);
+    assert_int_equal(st->retries, 1);
+    assert_true(w->cl[0].conn->retried);
+    assert_int_equal(g_tokens, 1);
+    assert_int_equal(g_token_len, QUIC_NEW_TOKEN_LEN);
+    uint8_t token[128];
+    memcpy(token, g_token, g_token_len);
+    size_t token_len = g_token_len;
+
+    /* The same address, another port, with the token: no Retry. */
+    add_client(w, 1, 2001, token, token_len);
+    assert_int_equal(world_run(w, all_done, 20000000), NETSIM_OK);
+    assert_int_equal(st->retries, 1);
+    assert_int_equal(st->new_tokens_accepted, 1);
+    assert_false(w->cl[1].conn->retried);
+    assert_int_equal(g_tokens, 2); /* it got a fresh one */
+
+    /* An altered token: a Retry (not INVALID_TOKEN), then done. */
+    token[10] ^= 1;
+    add_client(w, 1, 2002, token, token_len);
+    assert_int_equal(world_run(w, all_done, 30000000), NETSIM_OK);
+    assert_int_equal(st->retries, 2);
+    assert_true(w->cl[2].conn->retried);
+    token[10] ^= 1;
+    /* The good token from another address: a Retry too. */
+    add_client(w, 2, 2003, token, token_len);
+    assert_int_equal(world_run(w, all_done, 40000000), NETSIM_OK);
+    assert_int_equal(st->retries, 3);
+    assert_int_equal(st->new_tokens_accepted, 1);
+    assert_int_equal(st->invalid_tokens, 0);
+    assert_false(w->mismatch);
+    world_free(w);
+    free(w);
+}
+
+/* NEW_TOKEN tokens: bound to the IP address but not the port, expiring, and
+ * never taken for a Retry token (nor a Retry token for one). */
+static void test_new_token_check(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 4);
+    quic_config cfg = {.is_server = true, .retry = true, .new_tokens = true};
+    quic_endpoint *ep = quic_endpoint_new(&t.env, &cfg);
+    assert_non_null(ep);
+    quic_addr a, a2, b;
+    addr_for(&a, 1);
+    a2 = a;
+    a2.port = 9999;
+    addr_for(&b, 2);
+    uint8_t tok[QUIC_RETRY_TOKEN_MAX];
+    int n = quic_endpoint_make_new_token(ep, &a, 1000, tok, sizeof(tok));
+    assert_int_equal(n, QUIC_NEW_TOKEN_LEN);
+    assert_int_equal(tok[0], QUIC_NEW_TOKEN_MARK);
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a, tok, (size_t)n, 5000), QUIC_OK);
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a2, tok, (size_t)n, 5000), QUIC_OK);
+    assert_int_equal(quic_endpoint_check_new_token(ep, &b, tok, (size_t)n, 5000), QUIC_ERR_DROP);
+    uint64_t late = 1000 + (uint64_t)QUIC_OPT_NEW_TOKEN_LIFETIME_S * 1000000 + 1;
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a, tok, (size_t)n, late), QUIC_ERR_DROP);
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a, tok, (size_t)n - 1, 5000),
+                     QUIC_ERR_DROP);
+    quic_cid_value od, rs;
+    assert_int_equal(quic_endpoint_check_token(ep, &a, tok, (size_t)n, 5000, &od, &rs),
+                     QUIC_ERR_DROP);
+    quic_cid_value od1 = {.len = 8}, rs1 = {.len = 8};
+    uint8_t rt[QUIC_RETRY_TOKEN_MAX];
+    int m = quic_endpoint_make_token(ep, &a, &od1, &rs1, 1000, rt, sizeof(rt));
+    assert_true(m > 0);
+    rt[0] = QUIC_NEW_TOKEN_MARK;
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a, rt, (size_t)m, 5000), QUIC_ERR_DROP);
+    tok[5] ^= 1;
+    assert_int_equal(quic_endpoint_check_new_token(ep, &a, tok, (size_t)n, 5000), QUIC_ERR_DROP);
+    quic_endpoint_free(ep);
+    test_env_check_leaks(&t);
+}
+
 /* Garbage of every kind while connections work: they all finish. */
 static void test_garbage_flood(void **state)
 {
@@ -652,6 +777,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_token),
+        cmocka_unit_test(test_new_token_check),
+        cmocka_unit_test(test_new_token),
         cmocka_unit_test(test_200_connections),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_garbage_flood),

@@ -1,4 +1,5 @@
-/* Tests for wt/session.c and wt/stream.c: sessions, streams, datagrams, close (draft-02). */
+/* Tests for wt/session.c and wt/stream.c: sessions, streams, datagrams, close; the whole
+ * list runs once per dialect (both ends speaking only that one, wp_dialects). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,8 +8,16 @@
 
 #include "h3/capsule.h"
 #include "wt/codes.h"
+#include "wt/dialect.h"
 #include "base/cursor.h"
 #include "tests/wt/wt_pair.h"
+
+static wt_dialect cur; /* the dialect of this run */
+
+static const wt_dialect_info *cur_info(void)
+{
+    return wt_dialect_get(cur);
+}
 
 typedef struct fixture {
     test_env te;
@@ -66,11 +75,30 @@ static void test_session_established(void **state)
     assert_string_equal(f->s.app.last_authority, "example.org:443");
     assert_int_equal(wt_session_id(f->s.app.last_session), 0);
     assert_int_equal(wt_endpoint_session_count(f->s.wt), 1);
-    /* Our SETTINGS carry the WebTransport ones. */
-    const h3_settings *ps = h3_conn_peer_settings(f->c.h3);
-    assert_non_null(ps);
-    assert_true(ps->enable_webtransport && ps->h3_datagram && ps->h3_datagram_draft04 &&
-                ps->enable_connect_protocol);
+    /* Each side's SETTINGS carry exactly this dialect's (QPACK ones aside). */
+    static const struct {
+        wt_dialect d;
+        const char *server, *client;
+    } want[] = {
+        {WT_DRAFT_02, "0x8=1, 0x33=1, 0xffd277=1, 0x2b603742=1",
+         "0x33=1, 0xffd277=1, 0x2b603742=1"},
+        {WT_DRAFT_07, "0x8=1, 0x33=1, 0xc671706a=16", "0x33=1, 0xc671706a=1"},
+        {WT_DRAFT_13, "0x8=1, 0x33=1, 0x14e9cd29=1", "0x33=1, 0x14e9cd29=1"},
+        {WT_DRAFT_14, "0x8=1, 0x33=1, 0x14e9cd29=1", "0x33=1, 0x14e9cd29=1"},
+        {WT_DRAFT_15, "0x8=1, 0x33=1, 0x2c7cf000=1", "0x33=1, 0x2c7cf000=1"},
+        {WT_DRAFT_16, "0x8=1, 0x33=1, 0x2c7cf000=1", "0x33=1, 0x2c7cf000=1"},
+    };
+    char sd[256], cd[256];
+    wt_endpoint_describe_peer_settings(f->c.wt, sd, sizeof(sd));
+    wt_endpoint_describe_peer_settings(f->s.wt, cd, sizeof(cd));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (want[i].d == cur) {
+            assert_string_equal(sd, want[i].server);
+            assert_string_equal(cd, want[i].client);
+        }
+    }
+    assert_int_equal(wt_session_dialect(s), cur);
+    assert_int_equal(wt_session_dialect(f->s.app.last_session), cur);
     assert_int_equal(wt_session_max_datagram_payload(s), 1199);
     fx_free(f);
 }
@@ -165,18 +193,46 @@ static void test_datagrams(void **state)
     fx_free(f);
 }
 
+/* -13..-16 §5.1: without flow control (Quince sends no WT_INITIAL_* and
+ * WT_MAX_SESSIONS 1), a second session is reset with H3_REQUEST_REJECTED
+ * (§5.2) and the refusal is logged. */
+static void test_second_session_without_flow_control(void)
+{
+    fixture *f = fx_new(NULL, NULL, false);
+    wt_session *s[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/x", "https://h", &s[i]), WT_OK);
+    wp_pump(&f->c, &f->s);
+    assert_int_equal(f->c.app.ready, 1);
+    assert_true(wt_session_is_ready(s[0]));
+    uint64_t code = 0;
+    assert_true(wp_sent_reset(&f->s, 4, &code));
+    assert_int_equal(code, H3_REQUEST_REJECTED);
+    assert_int_equal(f->c.app.rejected, 1);
+    assert_int_equal(f->s.app.refused, 1);
+    assert_int_equal(f->s.app.refused_status, 0);
+    assert_non_null(strstr(f->s.app.refused_why, "a second session without flow control"));
+    assert_int_equal(wt_endpoint_session_count(f->s.wt), 1);
+    fx_free(f);
+}
+
 static void test_several_sessions(void **state)
 {
     (void)state;
+    if (cur_info()->has_flow_control) {
+        test_second_session_without_flow_control();
+        return;
+    }
     wt_config sc;
     wt_config_init(&sc, true);
     sc.max_sessions = 3;
     sc.max_datagram_frame = 1200;
+    sc.dialects = WT_DIALECT_BIT(cur);
     fixture *f = fx_new(NULL, &sc, false);
     wt_session *s[4];
     for (int i = 0; i < 4; i++)
         assert_int_equal(
-            wt_endpoint_connect(f->c.wt, "h", i == 1 ? "/one" : "/x", "https://o", &s[i]), WT_OK);
+            wt_endpoint_connect(f->c.wt, "h", i == 1 ? "/one" : "/x", "https://h", &s[i]), WT_OK);
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->c.app.ready, 3);
     assert_int_equal(f->s.app.requests, 3);
@@ -206,7 +262,7 @@ static void test_rejected_404(void **state)
     fixture *f = fx_new(NULL, NULL, false);
     f->s.app.accept_status = 404;
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/nope", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/nope", "https://h", &s), WT_OK);
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->c.app.rejected, 1);
     assert_int_equal(f->c.app.last_status, 404);
@@ -232,13 +288,13 @@ static void test_refused_without_settings(void **state)
     h3_settings_set(&hc.settings, H3_SETTING_H3_DATAGRAM, 1);
     wp_init_h3(&s, &te, true, &hc);
     wt_session *ws;
-    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://o", &ws), WT_OK);
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://h", &ws), WT_OK);
     wp_pump(&c, &s);
     assert_int_equal(c.app.rejected, 1);
     assert_int_equal(c.app.last_status, 0);
     assert_null(wp_out_stream(&c, 0)); /* no CONNECT was sent */
     assert_int_equal(wt_endpoint_session_count(c.wt), 0);
-    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://o", &ws), WT_ERR_STATE);
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://h", &ws), WT_ERR_STATE);
     wp_free(&c);
     wp_free(&s);
     test_env_check_leaks(&te);
@@ -253,23 +309,31 @@ static void test_server_refuses_without_settings(void **state)
     wp_ep c, s;
     h3_config hc;
     h3_config_init(&hc, false);
+    h3_settings_set(&hc.settings, H3_SETTING_H3_DATAGRAM, 1);
+    h3_settings_set(&hc.settings, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
     wp_init_h3(&c, &te, false, &hc);
     wp_init(&s, &te, true, NULL, false);
     wp_pump(&c, &s);
+    const char *tok = cur_info()->token;
     h3_field f[7] = {
         {(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7},
-        {(const uint8_t *)":protocol", 9, (const uint8_t *)"webtransport", 12},
+        {(const uint8_t *)":protocol", 9, (const uint8_t *)tok, strlen(tok)},
         {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
         {(const uint8_t *)":authority", 10, (const uint8_t *)"h", 1},
         {(const uint8_t *)":path", 5, (const uint8_t *)"/", 1},
         {(const uint8_t *)"sec-webtransport-http3-draft02", 30, (const uint8_t *)"1", 1},
-        {(const uint8_t *)"origin", 6, (const uint8_t *)"https://o", 9},
+        {(const uint8_t *)"origin", 6, (const uint8_t *)"https://h", 9},
     };
     uint64_t id;
     assert_int_equal(h3_conn_submit_request(c.h3, f, 7, false, &id), H3_OK);
     wp_pump(&c, &s);
     assert_int_equal(c.status_seen, 400);
     assert_int_equal(s.app.requests, 0);
+    /* The one line that says why. */
+    assert_int_equal(s.app.refused, 1);
+    assert_int_equal(s.app.refused_status, 400);
+    assert_string_equal(s.app.refused_why,
+                        "client sent no WebTransport setting; it offered: 0x33, 0xffd277");
     wp_free(&c);
     wp_free(&s);
     test_env_check_leaks(&te);
@@ -285,7 +349,7 @@ static void test_early_streams_server(void **state)
     fixture *f = fx_new(NULL, &sc, false);
     wp_pump(&f->c, &f->s); /* SETTINGS both ways */
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_hold(&f->c, 0);
     uint64_t ids[3];
     for (int i = 0; i < 3; i++) {
@@ -323,7 +387,7 @@ static void test_early_streams_client(void **state)
     (void)state;
     fixture *f = fx_new(NULL, NULL, false);
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_hold(&f->s, 0); /* the response */
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->s.app.ready, 1);
@@ -355,7 +419,7 @@ static void test_early_streams_refused_session(void **state)
     f->s.app.accept_status = 403;
     wp_pump(&f->c, &f->s);
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_hold(&f->c, 0);
     uint64_t id;
     assert_int_equal(h3_conn_open_ext_stream(f->c.h3, false, 0x54, 0, &id), H3_OK);
@@ -657,7 +721,7 @@ static void test_connect_before_settings(void **state)
     fixture *g = fx_new(NULL, NULL, false);
     wp_hold(&g->c, 2);
     wp_pump(&g->c, &g->s); /* server SETTINGS reach the client; client's are held */
-    assert_int_equal(wt_endpoint_connect(g->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(g->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_pump(&g->c, &g->s);
     assert_int_equal(g->s.app.requests, 0);
     assert_int_equal(wt_endpoint_session_count(g->s.wt), 1);
@@ -679,7 +743,7 @@ static void test_early_datagrams_bounded(void **state)
     cc.max_datagram_frame = 1200;
     fixture *f = fx_new(&cc, NULL, false);
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_hold(&f->s, 0);
     wp_pump(&f->c, &f->s);
     for (uint8_t i = 0; i < 5; i++)
@@ -704,7 +768,7 @@ static void test_early_stream_bytes_bounded(void **state)
     fixture *f = fx_new(NULL, &sc, false);
     wp_pump(&f->c, &f->s);
     wt_session *s;
-    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://o", &s), WT_OK);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/", "https://h", &s), WT_OK);
     wp_hold(&f->c, 0);
     uint64_t a, b;
     assert_int_equal(h3_conn_open_ext_stream(f->c.h3, false, 0x54, 0, &a), H3_OK);
@@ -797,7 +861,7 @@ static void test_chained_requests(void **state)
     wp_init_chain(&s, &te, true, NULL, false, &sc);
     wp_pump(&c, &s);
     wt_session *ws;
-    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://o", &ws), WT_OK);
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/", "https://h", &ws), WT_OK);
     h3_field f[4] = {
         {(const uint8_t *)":method", 7, (const uint8_t *)"GET", 3},
         {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
@@ -851,5 +915,13 @@ int main(void)
         cmocka_unit_test(test_early_stream_bytes_bounded),
         cmocka_unit_test(test_data_after_close_capsule),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0;
+    for (size_t i = WT_DIALECT_COUNT; i-- > 0;) {
+        cur = wt_dialects_by_age[i];
+        wp_dialects = WT_DIALECT_BIT(cur);
+        fprintf(stderr, "# dialect %s\n", wt_dialect_name(cur));
+        failed += _cmocka_run_group_tests(wt_dialect_name(cur), tests,
+                                          sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    }
+    return failed;
 }

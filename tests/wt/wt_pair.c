@@ -2,10 +2,13 @@
 #include "tests/wt/wt_pair.h"
 
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+uint32_t wp_dialects;
 
 static wp_out *out_find(wp_ep *ep, uint64_t id, bool create)
 {
@@ -233,6 +236,15 @@ static void a_datagram(void *user, wt_session *s, const uint8_t *data, size_t le
     a->dgram_session[a->ndgram++] = s;
 }
 
+static void a_refused(void *user, wt_session *s, int status, const char *why)
+{
+    wp_ep *ep = user;
+    (void)s;
+    ep->app.refused++;
+    ep->app.refused_status = status;
+    snprintf(ep->app.refused_why, sizeof(ep->app.refused_why), "%s", why);
+}
+
 /* Plain h3 application: remember the first :status. */
 static void h_headers(void *user, uint64_t id, const h3_field *f, size_t n, bool trailers)
 {
@@ -301,6 +313,8 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
     } else {
         wt_config_init(&c, is_server);
         c.max_datagram_frame = 1200;
+        if (wp_dialects != 0)
+            c.dialects = wp_dialects;
     }
     wt_callbacks cb;
     if (echo) {
@@ -316,7 +330,8 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
                             .on_stream_reset = a_reset,
                             .on_stream_stop_sending = a_stop,
                             .on_stream_closed = a_stream_closed,
-                            .on_datagram = a_datagram};
+                            .on_datagram = a_datagram,
+                            .on_session_refused = a_refused};
     }
     h3_config hc;
     h3_config_init(&hc, is_server);

@@ -51,6 +51,8 @@ typedef struct wp_app {
     size_t dgram_len[WP_MAX_DGRAMS];
     wt_session *dgram_session[WP_MAX_DGRAMS];
     size_t ndgram;
+    int refused, refused_status; /* server: on_session_refused */
+    char refused_why[512];
 } wp_app;
 
 typedef struct wp_ep {
@@ -77,6 +79,9 @@ typedef struct wp_ep {
     size_t data_len;
     bool end_seen;
 } wp_ep;
+
+/* The dialects of endpoints made with cfg NULL (0: wt_config_init's, all). */
+extern uint32_t wp_dialects;
 
 /* A wt endpoint (cfg may be NULL: defaults, max_datagram_frame 1200); echo:
  * the server runs apps/wt_echo at "/echo", otherwise the recording app. */
