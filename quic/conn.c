@@ -222,6 +222,10 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                 if (!lost && !c->sp[space].discarded)
                     quic_ack_tracker_on_ack_acked(&c->sp[space].ack, f->id);
                 break;
+            case REC_ACK_FREQUENCY: /* resent unless a newer one went out */
+                if (lost && f->id + 1 == c->ack_freq_tx_seq)
+                    c->ack_freq_pending = true;
+                break;
             case REC_HANDSHAKE_DONE:
                 if (lost)
                     c->handshake_done_pending = true;
@@ -371,6 +375,8 @@ static void encode_our_tp(quic_conn *c)
     tp.initial_max_streams_uni = cfg->initial_max_streams_uni;
     tp.ack_delay_exponent = QUIC_OPT_ACK_DELAY_EXPONENT;
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
+    tp.has_min_ack_delay = true;
+    tp.min_ack_delay = QUIC_OPT_MIN_ACK_DELAY_US;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
     tp.has_initial_scid = true;

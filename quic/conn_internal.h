@@ -45,7 +45,8 @@ typedef enum quic_rec_kind {
     REC_RETIRE_CID,
     REC_HANDSHAKE_DONE,
     REC_NEW_TOKEN,
-    REC_ACK, /* largest acknowledged, for §13.2.4 */
+    REC_ACK,           /* largest acknowledged, for §13.2.4 */
+    REC_ACK_FREQUENCY, /* its sequence number */
 } quic_rec_kind;
 
 typedef struct quic_frame_rec {
@@ -241,6 +242,12 @@ struct quic_conn {
     quic_cid_value rx_dcid; /* DCID of the packet being processed */
     uint8_t rx_ecn;         /* ECN codepoint of the datagram being processed */
     bool dgram_ecn;         /* the datagram built last goes out ECT(0) */
+    /* draft-ietf-quic-ack-frequency-12 */
+    bool ack_freq_pending, ack_freq_asked; /* ours to send; sent at least once */
+    uint64_t ack_freq_tx_seq;              /* sequence number of the next one */
+    bool ack_freq_rx_any;                  /* the peer's: one applied */
+    uint64_t ack_freq_rx_seq;
+    bool rx_immediate_ack; /* the packet being processed carried IMMEDIATE_ACK */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
 

@@ -44,6 +44,22 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
     return QUIC_OK;
 }
 
+/* draft-ietf-quic-ack-frequency-12 §4: newer requests only; a max_ack_delay
+ * below our min_ack_delay or of 2^14 ms or more is a PROTOCOL_VIOLATION. */
+static int on_ack_frequency(quic_conn *c, const quic_frame *f)
+{
+    uint64_t seq = f->u.ack_frequency.seq, delay = f->u.ack_frequency.max_ack_delay_us;
+    if (delay < QUIC_OPT_MIN_ACK_DELAY_US || delay >= (UINT64_C(1) << 14) * 1000)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    if (c->ack_freq_rx_any && seq <= c->ack_freq_rx_seq)
+        return QUIC_OK;
+    c->ack_freq_rx_any = true;
+    c->ack_freq_rx_seq = seq;
+    quic_ack_tracker_set_frequency(&c->sp[SP_APP].ack, f->u.ack_frequency.threshold, delay,
+                                   f->u.ack_frequency.reordering);
+    return QUIC_OK;
+}
+
 /* RFC 9000 §19.6, RFC 9001 §4.1.3: CRYPTO data in order to TLS. */
 static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
 {
@@ -267,6 +283,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
             case QUIC_FT_DATAGRAM:
             case QUIC_FT_DATAGRAM_LEN:
                 err = on_datagram(c, &f);
+                break;
+            case QUIC_FT_IMMEDIATE_ACK: /* draft-ietf-quic-ack-frequency-12 §5 */
+                c->rx_immediate_ack = true;
+                break;
+            case QUIC_FT_ACK_FREQUENCY:
+                err = on_ack_frequency(c, &f);
                 break;
             default:
                 err = QUIC_ERR_FRAME_ENCODING;
@@ -496,6 +518,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     quic_qlog_packet(c, false, h->type, pn, h->packet_len, c->rxbuf + hdr_len, (size_t)n, now);
     bool elic = false;
     c->rx_hold = false;
+    c->rx_immediate_ack = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);
     if (err != QUIC_OK)
@@ -515,7 +538,10 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
         if (ecn == QUIC_ECN_CE)
             c->stats.ecn_ce_received++;
         quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, ecn == QUIC_ECN_CE, now);
+        if (c->rx_immediate_ack)
+            quic_ack_tracker_ack_now(&c->sp[space].ack);
     }
+    c->rx_immediate_ack = false;
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
     if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
         c->address_validated = true; /* RFC 9000 §8.1 */

@@ -82,7 +82,8 @@ static bool crypto_pending(const quic_conn *c, int space)
 static bool app_pending(const quic_conn *c)
 {
     if (c->handshake_done_pending || c->path_response_pending || c->n_retire_pending > 0 ||
-        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL)
+        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL ||
+        c->ack_freq_pending)
         return true;
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
         if (c->lcid[i].in_use && c->lcid[i].need_send)
@@ -146,6 +147,37 @@ static void write_crypto(quic_conn *c, int space, quince_writer *w, quic_frame_r
             *elic = true;
         }
     }
+}
+
+/* draft-ietf-quic-ack-frequency-12 §4: once the handshake is confirmed, ask
+ * a peer that takes it (min_ack_delay) for one ACK per cfg.ack_frequency
+ * ack-eliciting packets, within our default max_ack_delay, with our packet
+ * threshold as its reordering threshold (§9). */
+static void write_ack_frequency(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
+                                bool *elic, uint64_t now)
+{
+    if (!c->ack_freq_asked && c->cfg.ack_frequency > 0 && c->have_peer_tp &&
+        c->peer_tp.has_min_ack_delay && c->handshake_confirmed) {
+        c->ack_freq_asked = true;
+        c->ack_freq_pending = true;
+    }
+    if (!c->ack_freq_pending || quince_writer_left(w) < 40 || *n >= QUIC_OPT_MAX_FRAMES_PER_PACKET)
+        return;
+    uint64_t delay = QUIC_OPT_MAX_ACK_DELAY_MS * 1000;
+    if (delay < c->peer_tp.min_ack_delay)
+        delay = c->peer_tp.min_ack_delay;
+    quic_frame f = {.type = QUIC_FT_ACK_FREQUENCY};
+    f.u.ack_frequency.seq = c->ack_freq_tx_seq;
+    f.u.ack_frequency.threshold = c->cfg.ack_frequency;
+    f.u.ack_frequency.max_ack_delay_us = delay;
+    f.u.ack_frequency.reordering = c->rec.packet_threshold;
+    if (!quic_frame_encode(w, &f))
+        return;
+    put_rec(recs, n, (quic_frame_rec){.kind = REC_ACK_FREQUENCY, .id = c->ack_freq_tx_seq});
+    c->ack_freq_tx_seq++;
+    c->ack_freq_pending = false;
+    quic_recovery_set_max_ack_delay(&c->rec, delay, now);
+    *elic = true;
 }
 
 static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
@@ -285,8 +317,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
             write_ack(c, space, &w, now, &largest))
             put_rec(recs, &n, (quic_frame_rec){.kind = REC_ACK, .id = largest});
         if (pl->elic_ok || sp->probes > 0) {
-            if (space == SP_APP)
+            if (space == SP_APP) {
                 write_app_control(c, &w, recs, &n, &elic);
+                write_ack_frequency(c, &w, recs, &n, &elic, now);
+            }
             write_crypto(c, space, &w, recs, &n, &elic);
             if (space == SP_APP) {
                 quic_stream_write_frames(c, &w, recs, &n, QUIC_OPT_MAX_FRAMES_PER_PACKET, &elic);

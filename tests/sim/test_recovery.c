@@ -152,7 +152,8 @@ typedef struct run_opts {
     netsim_link_config link;
     uint64_t size;
     quic_cc_algo cc;
-    bool no_ecn; /* the client (the sender) does not mark ECT(0) */
+    bool no_ecn;            /* the client (the sender) does not mark ECT(0) */
+    uint32_t ack_frequency; /* the client asks the server for this (ACK_FREQUENCY) */
 } run_opts;
 
 static void run(const run_opts *o, result *res)
@@ -165,6 +166,7 @@ static void run(const run_opts *o, result *res)
     p.ccfg.cc = o->cc;
     p.scfg.cc = o->cc;
     p.ccfg.no_ecn = o->no_ecn;
+    p.ccfg.ack_frequency = o->ack_frequency;
     sim_pair_start(&p);
     int r = sim_pair_run(&p, bulk_done, 1800000000);
     if (r != NETSIM_OK || !b.fin)
@@ -324,6 +326,23 @@ static void test_hystart_exit(void **state)
     assert_true(cubic.client.packets_lost < reno.client.packets_lost);
 }
 
+/* draft-ietf-quic-ack-frequency-12: the sender (our client) sees the
+ * server's min_ack_delay and asks for one ACK per 10 ack-eliciting packets;
+ * the server (taking ACK_FREQUENCY) then sends about one per 10 instead of
+ * one per 2, and the transfer is as byte-exact as ever. */
+static void test_ack_frequency_10(void **state)
+{
+    (void)state;
+    run_opts o = {.seed = 3, .link = path(0, 0), .size = 4 * MB / SCALE, .cc = QUIC_CC_CUBIC};
+    o.ack_frequency = 10;
+    result r;
+    run(&o, &r);
+    uint64_t elic = r.server.ack_eliciting_received, acks = r.server.ack_frames_sent;
+    assert_true(acks * 8 <= elic);
+    assert_true(acks * 13 >= elic);
+    assert_int_equal(r.client.packets_lost, 0);
+}
+
 /* RFC 9000 §13.4, RFC 9002 §7.1: a bottleneck that marks CE instead of
  * dropping once 20 KB are queued. The sender backs off on the CE counts in
  * ACK_ECN frames: windows are reduced, no packet is lost, and ECN stays
@@ -370,10 +389,11 @@ static void test_ecn_bleached(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reorder_2ms),    cmocka_unit_test(test_reorder_10ms),
-        cmocka_unit_test(test_ack_every_two),  cmocka_unit_test(test_cubic_10mb),
-        cmocka_unit_test(test_newreno_10mb),   cmocka_unit_test(test_hystart_exit),
-        cmocka_unit_test(test_ecn_ce_backoff), cmocka_unit_test(test_ecn_bleached),
+        cmocka_unit_test(test_reorder_2ms),   cmocka_unit_test(test_reorder_10ms),
+        cmocka_unit_test(test_ack_every_two), cmocka_unit_test(test_ack_frequency_10),
+        cmocka_unit_test(test_cubic_10mb),    cmocka_unit_test(test_newreno_10mb),
+        cmocka_unit_test(test_hystart_exit),  cmocka_unit_test(test_ecn_ce_backoff),
+        cmocka_unit_test(test_ecn_bleached),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
