@@ -14,7 +14,8 @@
 # server and the ratio quince / ngtcp2 (<= 1.0: Quince as fast or faster). Raw lines in
 # DIR/lossy-results/raw.txt. --qlog DIR keeps quince-server's qlog of each run there.
 # --cc passes quince-server --cc (when it has that option). Needs ngtcp2-client and
-# ngtcp2-server (Debian), openssl, python3. --no-build uses DIR's binaries as they are.
+# ngtcp2-server (Debian), openssl, python3. --no-build uses DIR's binaries as they are
+# (DIR/commit, if there, names their commit in the table).
 # Cleans up every process it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -197,7 +198,9 @@ for i in "${!scen[@]}"; do
 done
 
 {
-    echo "$(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg);"
+    # --no-build: DIR/commit may name the commit the binaries were built from.
+    rev=$(cat "$bdir/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo '?')
+    echo "$rev, $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg);"
     echo "client $client (ngtcp2 $(dpkg-query -W -f '${Version}' ngtcp2-client 2>/dev/null || echo '?')), 5 ms each way, medians of $runs"
     echo
     echo "| # | loss | dup | jitter | size | quince-server | gtlsserver | ratio |"

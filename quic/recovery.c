@@ -171,8 +171,10 @@ int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint3
         .ack_eliciting = ack_eliciting,
         .in_flight = in_flight,
         .ecn = r->ecn_next && quic_recovery_ecn_marking(r),
+        .pmtu_probe = r->pmtu_probe_next,
     };
     r->ecn_next = false;
+    r->pmtu_probe_next = false;
     int rc = quic_sent_packets_push(&r->sent[space], &p);
     if (rc != 0)
         return rc;
@@ -267,6 +269,15 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
             r->stats.lost_by_packets++;
         else
             r->stats.lost_by_time++;
+        if (p->pmtu_probe) {
+            /* RFC 9000 §14.4: not a congestion signal. */
+            r->stats.lost_pmtu_probes++;
+            if (p->in_flight)
+                quic_cc_remove_in_flight(r->cc, p->size);
+            report(r, space, QUIC_RECOVERY_LOST, p);
+            p->handle = NOT_DETECTED;
+            continue;
+        }
         if (p->in_flight) {
             quic_cc_remove_in_flight(r->cc, p->size);
             any_in_flight_lost = true;

@@ -103,12 +103,13 @@ typedef struct quic_recovery_timeout {
 } quic_recovery_timeout;
 
 typedef struct quic_recovery_stats {
-    uint64_t lost;            /* packets declared lost */
-    uint64_t spurious;        /* of those, acknowledged afterwards */
-    uint64_t undone;          /* window reductions undone as spurious */
-    uint64_t ptos;            /* probe timeouts */
-    uint64_t lost_by_time;    /* declared by the time threshold */
-    uint64_t lost_by_packets; /* declared by the packet threshold */
+    uint64_t lost;             /* packets declared lost */
+    uint64_t spurious;         /* of those, acknowledged afterwards */
+    uint64_t undone;           /* window reductions undone as spurious */
+    uint64_t ptos;             /* probe timeouts */
+    uint64_t lost_by_time;     /* declared by the time threshold */
+    uint64_t lost_by_packets;  /* declared by the packet threshold */
+    uint64_t lost_pmtu_probes; /* of the lost, PMTU probes (no congestion signal) */
 } quic_recovery_stats;
 
 typedef struct quic_recovery {
@@ -145,7 +146,8 @@ typedef struct quic_recovery {
     /* ECN (RFC 9000 §13.4.2, Appendix A.4): packets are marked ECT(0) while
      * ecn_marking and not ecn_failed; the peer's counts per space. */
     bool ecn_marking, ecn_failed;
-    bool ecn_next; /* the next packet sent goes out marked (then cleared) */
+    bool ecn_next;        /* the next packet sent goes out marked (then cleared) */
+    bool pmtu_probe_next; /* the next packet sent is a PMTU probe (then cleared) */
     uint64_t ecn_ect0[QUIC_RECOVERY_SPACES];
     uint64_t ecn_sent[QUIC_RECOVERY_SPACES]; /* packets sent marked */
 } quic_recovery;
@@ -206,6 +208,13 @@ void quic_recovery_set_ecn(quic_recovery *r, bool on);
 static inline void quic_recovery_set_ecn_next(quic_recovery *r, bool marked)
 {
     r->ecn_next = marked;
+}
+/* RFC 9000 §14.4: the next packet sent is a PMTU probe. If it is lost it is
+ * reported LOST like any other but causes no congestion event and takes no
+ * part in persistent congestion (lost_pmtu_probes counts them). */
+static inline void quic_recovery_set_pmtu_probe_next(quic_recovery *r)
+{
+    r->pmtu_probe_next = true;
 }
 /* Whether ECT(0) marking is on: true for ECT(0). */
 static inline bool quic_recovery_ecn_marking(const quic_recovery *r)

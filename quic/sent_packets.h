@@ -45,7 +45,8 @@ typedef struct quic_sent_packet {
     bool ack_eliciting;
     bool in_flight;
     uint8_t state;
-    bool ecn; /* sent marked ECT(0) */
+    bool ecn;        /* sent marked ECT(0) */
+    bool pmtu_probe; /* a PMTU probe: its loss is no congestion signal */
 } quic_sent_packet;
 
 typedef struct quic_sent_packets {

@@ -238,6 +238,33 @@ static void test_ecn_validation(void **state)
     }
 }
 
+/* RFC 9000 §14.4: a lost PMTU probe is reported LOST (so its frames can be
+ * sent again) but is no congestion signal; an ordinary loss still is. */
+static void test_pmtu_probe_loss(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    quic_recovery_set_pmtu_probe_next(&f.r);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    for (uint64_t pn = 1; pn < 5; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * MS);
+    uint64_t cwnd = f.cc.cwnd;
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 1, 4, 0, 20 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 1);
+    assert_int_equal(f.r.stats.lost_pmtu_probes, 1);
+    assert_int_equal(f.cc.congestion_events, 0);
+    assert_true(f.cc.cwnd >= cwnd);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    /* The flag was for that packet only. */
+    for (uint64_t pn = 5; pn < 9; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, 20 * MS + pn);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 6, 8, 0, 40 * MS), 0);
+    assert_int_equal(f.cc.congestion_events, 1);
+    teardown_fx(&f);
+}
+
 /* RFC 9002 §6.2.4: a PTO may probe with the oldest unacknowledged data; the
  * packets stay in flight. */
 static void test_requeue_oldest(void **state)
@@ -1151,6 +1178,7 @@ int main(void)
         cmocka_unit_test(test_spurious_loss_undo),
         cmocka_unit_test(test_requeue_oldest),
         cmocka_unit_test(test_ecn_validation),
+        cmocka_unit_test(test_pmtu_probe_loss),
         cmocka_unit_test(test_loss_timer_excludes_pto),
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),
