@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "crypto/crypto.h"
+#include "h3/h3.h"
+#include "io/pcap.h"
+#include "quic/quic.h"
+#include "io/posix_env.h"
+#include "io/udp.h"
 #include "quince_config.h"
 
 uint8_t *app_read_file(const char *path, size_t max, size_t *len)
@@ -53,6 +62,207 @@ bool app_parse_seconds(const char *text, uint64_t *us)
         return false;
     *us = (uint64_t)(s * 1e6);
     return true;
+}
+
+/* What to do about a TLS alert, by who raised it. */
+static const char *alert_hint(unsigned alert, bool by_peer)
+{
+    switch (alert) {
+    case 120: /* no_application_protocol */
+        return by_peer ? "it offers none of our ALPNs: try --alpn h3 or --alpn hq-interop"
+                       : "the peer offered none of ours: match --alpn on both sides";
+    case 48: /* unknown_ca */
+    case 42: /* bad_certificate */
+    case 46: /* certificate_unknown */
+    case 43: /* unsupported_certificate */
+        return by_peer ? "our certificate was refused: check that the peer trusts its CA"
+                       : "the server's certificate is not trusted: give --ca FILE with the CA "
+                         "that signed it, or --insecure (WebTransport: --cert-hash HEX, the "
+                         "cert-sha256 the server printed)";
+    case 45: /* certificate_expired */
+        return by_peer ? "our certificate has expired: renew it"
+                       : "the server's certificate has expired (or the clock is wrong): renew "
+                         "it";
+    case 112: /* unrecognized_name */
+        return "the certificate does not name this host: use the name it was issued for";
+    case 40: /* handshake_failure */
+        return "no cipher suite, group or signature algorithm in common: check --chacha20 "
+               "and the key type";
+    case 51: /* decrypt_error */
+        return "a signature or Finished did not verify: does the key match the certificate?";
+    case 70: /* protocol_version */
+        return "TLS 1.3 is required on both sides";
+    default:
+        return "run with --verbose, --qlog-dir D or --pcap F to see the exchange";
+    }
+}
+
+/* What to do about a transport or application error. */
+static const char *code_hint(uint64_t code, bool is_app, bool by_peer)
+{
+    if (!is_app) {
+        switch (code) {
+        case 0x0:
+            return by_peer ? "it ended the connection normally (before we were done?)" : "";
+        case 0x2:
+            return "the server is at its connection limit: try again later";
+        case 0x8:
+            return "the transport parameters were refused: a version or extension mismatch";
+        case 0xb:
+            return "the Retry or NEW_TOKEN token was refused: try again";
+        default:
+            return "a protocol error: --qlog-dir D records the exchange for qvis";
+        }
+    }
+    switch (code) {
+    case 0x100: /* H3_NO_ERROR */
+        return by_peer ? "it ended the connection normally" : "";
+    case 0x10a: /* H3_MISSING_SETTINGS */
+    case 0x105: /* H3_FRAME_UNEXPECTED */
+    case 0x101: /* H3_GENERAL_PROTOCOL_ERROR */
+        return "an HTTP/3 protocol error: --qlog-dir D records the frames for qvis";
+    case 0x10b: /* H3_REQUEST_REJECTED */
+        return "the server refused the request: try again later";
+    case 0x110: /* H3_VERSION_FALLBACK */
+        return "the server wants HTTP/1.1 or HTTP/2 for this request";
+    default:
+        return "--qlog-dir D records the exchange for qvis";
+    }
+}
+
+void app_explain_close(const quic_event *ev, const char *peer, char *buf, size_t cap)
+{
+    char what[160];
+    bool by_peer = ev->by_peer;
+    uint64_t code = ev->error_code;
+    const char *hint;
+    if (!ev->is_app && code >= 0x100 && code <= 0x1ff) {
+        const char *alert = crypto_alert_name((unsigned)(code & 0xff));
+        snprintf(what, sizeof(what), "TLS alert %s (CRYPTO_ERROR 0x%llx)",
+                 alert != NULL ? alert : "unknown", (unsigned long long)code);
+        hint = alert_hint((unsigned)(code & 0xff), by_peer);
+    } else {
+        const char *name = ev->is_app ? h3_error_name(code) : quic_transport_error_name(code);
+        snprintf(what, sizeof(what), "%s%s (0x%llx)", name != NULL ? name : "error",
+                 ev->is_app && name == NULL ? " from the application" : "",
+                 (unsigned long long)code);
+        hint = code_hint(code, ev->is_app, by_peer);
+    }
+    /* The peer's reason phrase, printable bytes only, quoted. */
+    char reason[140] = "";
+    if (ev->data != NULL && ev->len > 0) {
+        size_t n = 0;
+        reason[n++] = ' ';
+        reason[n++] = '"';
+        for (size_t i = 0; i < ev->len && n + 2 < sizeof(reason); i++) {
+            uint8_t ch = ev->data[i];
+            reason[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        reason[n++] = '"';
+        reason[n] = '\0';
+    }
+    bool idle = !by_peer && code == 0 && !ev->is_app && ev->data != NULL && ev->len == 12 &&
+                memcmp(ev->data, "idle timeout", 12) == 0;
+    if (idle)
+        snprintf(buf, cap, "the connection went idle: %s stopped answering (is it still "
+                           "running?)", peer);
+    else if (by_peer)
+        snprintf(buf, cap, "%s closed the connection: %s%s%s%s", peer, what, reason,
+                 hint[0] ? ": " : "", hint);
+    else
+        snprintf(buf, cap, "the connection failed here: %s%s%s%s", what, reason,
+                 hint[0] ? ": " : "", hint);
+}
+
+static char failure_line[512];
+
+void app_set_failure(const char *fmt, ...)
+{
+    if (failure_line[0] != '\0')
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(failure_line, sizeof(failure_line), fmt, ap);
+    va_end(ap);
+}
+
+const char *app_failure(void)
+{
+    return failure_line[0] != '\0' ? failure_line : NULL;
+}
+
+void app_format_bytes(uint64_t n, char *buf, size_t cap)
+{
+    if (n < 10000)
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)n);
+    else if (n < 1000000)
+        snprintf(buf, cap, "%.1f kB", (double)n / 1e3);
+    else if (n < 1000000000ull)
+        snprintf(buf, cap, "%.2f MB", (double)n / 1e6);
+    else
+        snprintf(buf, cap, "%.2f GB", (double)n / 1e9);
+}
+
+void app_format_rate(uint64_t bytes, uint64_t us, char *buf, size_t cap)
+{
+    double bits = (double)bytes * 8 / ((double)(us ? us : 1) / 1e6);
+    if (bits < 1e6)
+        snprintf(buf, cap, "%.1f kbit/s", bits / 1e3);
+    else if (bits < 1e9)
+        snprintf(buf, cap, "%.1f Mbit/s", bits / 1e6);
+    else
+        snprintf(buf, cap, "%.2f Gbit/s", bits / 1e9);
+}
+
+bool app_env_open(io_env *e, const char *prog, const char *keylog, const char *qlog_dir,
+                  const char *pcap)
+{
+    if (pcap != NULL) {
+        io_pcap *p = NULL;
+        if (io_pcap_open(&p, pcap) != IO_OK) {
+            fprintf(stderr, "%s: cannot create the capture %s: %s\n", prog, pcap, strerror(errno));
+            return false;
+        }
+        io_env_set_pcap(e, p);
+    }
+    const char *kl = keylog != NULL ? keylog : getenv("SSLKEYLOGFILE");
+    if (io_env_set_keylog_file(e, keylog) != IO_OK) {
+        fprintf(stderr, "%s: cannot open the key log %s: %s (check the path%s)\n", prog, kl,
+                strerror(errno), keylog == NULL ? ", from SSLKEYLOGFILE" : "");
+        return false;
+    }
+    if (qlog_dir != NULL) {
+        if (mkdir(qlog_dir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "%s: cannot create the qlog directory %s: %s\n", prog, qlog_dir,
+                    strerror(errno));
+            return false;
+        }
+        if (io_env_set_qlog_dir(e, qlog_dir) != IO_OK) {
+            fprintf(stderr, "%s: --qlog-dir %s: %s (give a directory)\n", prog, qlog_dir,
+                    strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool app_env_close(io_env *e, const char *prog)
+{
+    bool ok = true;
+    io_pcap *p = e->pcap;
+    if (p != NULL) {
+        uint64_t n = io_pcap_count(p);
+        io_env_set_pcap(e, NULL);
+        if (io_pcap_close(p) != IO_OK) {
+            fprintf(stderr, "%s: cannot write the capture: %s\n", prog, strerror(errno));
+            ok = false;
+        } else {
+            fprintf(stderr, "%s: capture: %llu datagrams, TLS secrets included\n", prog,
+                    (unsigned long long)n);
+        }
+    }
+    io_env_cleanup(e);
+    return ok;
 }
 
 /* ---- command-line options ---- */

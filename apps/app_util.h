@@ -18,6 +18,40 @@ uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */
 bool app_parse_seconds(const char *text, uint64_t *us);
 
+struct io_env;
+struct quic_event;
+/*
+ * What closed a connection, as one line saying what went wrong and what to do:
+ * "the server refused the handshake: TLS alert no_application_protocol
+ * (CRYPTO_ERROR 0x178): it offers none of our ALPNs: try --alpn h3 or --alpn
+ * hq-interop". Error codes by name (QUIC transport, TLS alerts, HTTP/3, QPACK)
+ * with the peer's reason phrase. peer is "the server" or "the client".
+ */
+void app_explain_close(const struct quic_event *ev, const char *peer, char *buf, size_t cap);
+/* The run's failure, the first one reported wins: apps print it as their last
+ * (and with --verbose not only) line. */
+void app_set_failure(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+const char *app_failure(void);
+/* A byte count and a rate for people: "1.05 MB", "84.2 Mbit/s". */
+void app_format_bytes(uint64_t n, char *buf, size_t cap);
+void app_format_rate(uint64_t bytes, uint64_t us, char *buf, size_t cap);
+
+/* The apps' environment sinks, the same in every mode: the NSS key log goes to
+ * keylog, or to $SSLKEYLOGFILE when keylog is NULL (Wireshark's convention);
+ * qlog_dir (created if missing) gets one file per connection; pcap (when not
+ * NULL) is a pcapng capture with the secrets inside (io/pcap.h: give
+ * e->pcap to the sockets' io_udp_config.capture). On failure one line on
+ * stderr says which file and why; returns false (exit 1). */
+bool app_env_open(struct io_env *e, const char *prog, const char *keylog, const char *qlog_dir,
+                  const char *pcap);
+/* After the connections are gone: write the capture (reporting where) and
+ * close the sinks. Returns false when the capture could not be written. */
+bool app_env_close(struct io_env *e, const char *prog);
+
 /*
  * Command-line options, the same in every app:
  *   --flag value  and  --flag=value;  -o value for a short alias;

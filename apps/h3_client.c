@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/app_util.h"
 #include "bind/bind.h"
 
 typedef struct h3cli_req {
@@ -45,7 +46,8 @@ static void finish(h3cli *c, h3cli_req *r, const char *why)
     if (why != NULL) {
         r->failed = true;
         c->nfailed++;
-        fprintf(stderr, "quince-client: %s: %s\n", r->path, why);
+        if (app_failure() == NULL || c->verbose)
+            fprintf(stderr, "quince-client: %s: %s\n", r->path, why);
     } else if (c->verbose) {
         fprintf(stderr, "quince-client: %s: %llu bytes\n", r->path, (unsigned long long)r->bytes);
     }
@@ -117,8 +119,9 @@ static void on_stream_reset(void *user, uint64_t id, uint64_t code, bool local)
 static void on_conn_error(void *user, uint64_t code, const char *reason)
 {
     (void)user;
-    fprintf(stderr, "quince-client: h3 connection error 0x%llx %s\n", (unsigned long long)code,
-            reason != NULL ? reason : "");
+    /* The connection closes with this code: on_closed explains it in one line. */
+    (void)code;
+    (void)reason;
 }
 
 h3cli *h3cli_new(const char *authority, bool verbose)
@@ -204,11 +207,11 @@ void h3cli_on_closed(h3cli *c, const quic_event *ev)
         return;
     c->closed = true;
     c->closed_by_peer = ev->by_peer;
-    if (ev->by_peer || c->ndone < c->n)
-        fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
-                ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
-                (unsigned long long)ev->error_code, (int)ev->len,
-                ev->data != NULL ? (const char *)ev->data : "");
+    if (ev->by_peer || c->ndone < c->n) {
+        char why[400];
+        app_explain_close(ev, "the server", why, sizeof(why));
+        app_set_failure("%s", why);
+    }
 }
 
 /* RFC 9114 §4.1: one request stream per GET; all at once as the stream limit allows. */

@@ -162,9 +162,12 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
         respond_simple(c, id, "404", "not found\n");
         return;
     }
+    /* RFC 9001 §4.6.1: a request read before the handshake completed came in 0-RTT. */
+    bool early = !quic_conn_is_established(bind_conn_quic(c->bc));
     if (c->verbose)
-        fprintf(stderr, "quince-server: h3 stream %llu: %s %s 200 (%llu bytes)\n",
-                (unsigned long long)id, get ? "GET" : "HEAD", path, (unsigned long long)size);
+        fprintf(stderr, "quince-server: h3 stream %llu: %s %s 200 (%llu bytes)%s\n",
+                (unsigned long long)id, get ? "GET" : "HEAD", path, (unsigned long long)size,
+                early ? " [0-RTT]" : "");
     char cl[24];
     snprintf(cl, sizeof(cl), "%llu", (unsigned long long)size);
     const char *ct = content_type(path);

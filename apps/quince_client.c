@@ -1,8 +1,10 @@
 /* quince-client: downloads URLs over one QUIC connection (io_client) with HTTP/3 or hq-interop
  * (HTTP/0.9 over QUIC); --webtransport: the WebTransport checks (apps/wt_client.c). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apps/app_util.h"
 #include "apps/h3_client.h"
@@ -40,6 +42,11 @@ typedef struct client {
     size_t ndl, ndone;
     uint64_t deadline;
     uint64_t close_deadline;
+    uint64_t start, handshake_deadline, handshake_timeout_us, timeout_us;
+    uint64_t last_progress, done_at;
+    bool progress; /* a progress line on a terminal */
+    bool progress_shown;
+    char target[300]; /* host:port, for messages */
     bool handshake_done, closing, failed, want_key_update, key_update_done;
     bool verbose;
 } client;
@@ -49,15 +56,21 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: quince-client [--alpn A] [--insecure|--ca F] [-o|--output DIR] [--keylog F]\n"
-        "                     [--qlog-dir D] [--chacha20] [--key-update] [--timeout S] [--no-gso]\n"
-        "                     [--cert F --key F] [--session-file F] [--token-file F]\n"
-        "                     [--verbose] [--help]\n"
+        "                     [--qlog-dir D] [--pcap F] [--chacha20] [--key-update] [--timeout S]\n"
+        "                     [--handshake-timeout S] [--no-gso] [--cert F --key F]\n"
+        "                     [--session-file F] [--token-file F] [--verbose] [--help]\n"
         "                     [--version] URL...\n"
-        "       quince-client --webtransport URL [--cert-hash HEX] [--timeout S] [--verbose]\n"
+        "       quince-client --webtransport URL [--cert-hash HEX] [--keylog F] [--qlog-dir D]\n"
+        "                     [--pcap F] [--timeout S] [--verbose]\n"
         "  Options take their value as --flag VALUE or --flag=VALUE.\n"
         "  URL: https://host:port/path (host: name, IPv4 or [IPv6] literal); all URLs\n"
         "  must name the same host and port: they share one connection.\n"
         "  --alpn: h3 (default: HTTP/3, requests multiplexed) or hq-interop (HTTP/0.9)\n"
+        "  --timeout S: give up after S seconds (default 30); --handshake-timeout S: report\n"
+        "  a server that does not answer after S seconds (default 5)\n"
+        "  --keylog F: NSS key log (default: $SSLKEYLOGFILE when set); --qlog-dir D: one\n"
+        "  qlog per connection (qvis); --pcap F: pcapng of every datagram with the TLS\n"
+        "  secrets inside (tshark -r F decrypts it)\n"
         "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n"
         "  --session-file: resume the TLS session stored in F (if any); store new ones there\n"
         "  --token-file: present the server's NEW_TOKEN token kept in F (no Retry round\n"
@@ -68,7 +81,9 @@ static void fail_download(client *c, download *d, const char *why)
 {
     if (d->done)
         return;
-    fprintf(stderr, "quince-client: %s: %s\n", d->path, why);
+    /* After a connection failure its one line says it all. */
+    if (app_failure() == NULL || c->verbose)
+        fprintf(stderr, "quince-client: %s: %s\n", d->path, why);
     d->done = d->failed = true;
     c->ndone++;
     if (d->out != NULL) {
@@ -153,10 +168,9 @@ static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
         return;
     }
     if (!c->closing || ev->by_peer) {
-        fprintf(stderr, "quince-client: connection closed%s: %s error 0x%llx %.*s\n",
-                ev->by_peer ? " by the server" : "", ev->is_app ? "application" : "transport",
-                (unsigned long long)ev->error_code, (int)ev->len,
-                ev->data != NULL ? (const char *)ev->data : "");
+        char why[400];
+        app_explain_close(ev, "the server", why, sizeof(why));
+        app_set_failure("%s", why);
         for (size_t i = 0; i < c->ndl; i++)
             fail_download(c, &c->dls[i], "connection closed");
     }
@@ -218,13 +232,48 @@ static uint64_t body_bytes(const client *c)
  * stream limit grows, a key update mid-transfer, the close once every download
  * ended. Returns false when the run is over.
  */
+/* The progress line on a terminal (stderr), at most 4 times a second. */
+static void show_progress(client *c, uint64_t now, bool last)
+{
+    if (!c->progress || (!last && now - c->last_progress < 250000))
+        return;
+    c->last_progress = now;
+    uint64_t got = body_bytes(c);
+    if (last) {
+        if (c->progress_shown)
+            fprintf(stderr, "\r\033[K");
+        return;
+    }
+    char b[32], r[32];
+    app_format_bytes(got, b, sizeof(b));
+    app_format_rate(got, now - c->start, r, sizeof(r));
+    fprintf(stderr, "\r\033[Kquince-client: %zu/%zu files, %s, %s, %.1f s", c->ndone, c->ndl, b,
+            r, (double)(now - c->start) / 1e6);
+    c->progress_shown = true;
+}
+
 static bool step(client *c, uint64_t now)
 {
-    if (now >= c->deadline) {
-        fprintf(stderr, "quince-client: timed out\n");
+    if (!c->handshake_done && now >= c->handshake_deadline && !c->closing) {
+        const quic_conn_stats *st = quic_conn_get_stats(c->conn);
+        if (st->packets_received == 0)
+            app_set_failure("no answer from %s within %.3g s: is the server running there, and "
+                            "can UDP reach it? (--handshake-timeout S waits longer)",
+                            c->target, (double)c->handshake_timeout_us / 1e6);
+        else
+            app_set_failure("the handshake with %s did not complete within %.3g s although it "
+                            "answered: --verbose or --pcap F shows the exchange",
+                            c->target, (double)c->handshake_timeout_us / 1e6);
         c->failed = true;
         return false;
     }
+    if (now >= c->deadline) {
+        app_set_failure("timed out after %.3g s with %zu of %zu downloads done: raise --timeout S",
+                        (double)c->timeout_us / 1e6, c->ndone, c->ndl);
+        c->failed = true;
+        return false;
+    }
+    show_progress(c, now, false);
     if (c->close_deadline != 0 && now >= c->close_deadline)
         return false;
     if (c->h3 != NULL) {
@@ -244,6 +293,7 @@ static bool step(client *c, uint64_t now)
             fprintf(stderr, "quince-client: key update initiated\n");
     }
     if (!c->closing && c->ndone == c->ndl) {
+        c->done_at = now;
         quic_conn_close(c->conn, 0, "done", now);
         c->closing = true;
     }
@@ -262,6 +312,10 @@ static int wait_ms(const client *c, uint64_t now)
     uint64_t t = c->deadline;
     if (c->close_deadline != 0 && c->close_deadline < t)
         t = c->close_deadline;
+    if (!c->handshake_done && c->handshake_deadline < t)
+        t = c->handshake_deadline;
+    if (c->progress && now + 250000 < t)
+        t = now + 250000;
     uint64_t ms = t > now ? (t - now + 999) / 1000 : 0;
     return ms > 60000 ? 60000 : (int)ms;
 }
@@ -270,10 +324,11 @@ int main(int argc, char **argv)
 {
     if (wt_client_wanted(argc, argv))
         return wt_client_main(argc, argv); /* --webtransport URL: the WebTransport checks */
-    const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL;
+    const char *alpn_name = "h3", *ca_file = NULL, *out_dir = ".", *keylog = NULL, *qlog_dir = NULL,
+               *pcap = NULL;
     const char *cert_file = NULL, *key_file = NULL, *session_file = NULL, *token_file = NULL;
     bool insecure = false, chacha = false;
-    uint64_t timeout_us = 30000000;
+    uint64_t timeout_us = 30000000, handshake_timeout_us = 5000000;
     bool no_gso = false;
     static client cl;
     client *c = &cl;
@@ -302,6 +357,8 @@ int main(int argc, char **argv)
             out_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt(&args, "--chacha20"))
@@ -313,6 +370,8 @@ int main(int argc, char **argv)
         else if (app_opt(&args, "--verbose|-v"))
             c->verbose = true;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_opt_seconds(&args, "--handshake-timeout", &handshake_timeout_us))
             continue;
         else if (app_operand(&args, &v)) {
             if (nurls == MAX_URLS)
@@ -373,21 +432,11 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
-    if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
-        fprintf(stderr, "quince-client: cannot open %s\n", keylog);
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir, pcap))
         return 1;
-    }
     quic_config cfg;
     memset(&cfg, 0, sizeof(cfg));
-    if (qlog_dir != NULL) {
-        char qpath[4096];
-        snprintf(qpath, sizeof(qpath), "%s/client.sqlog", qlog_dir);
-        if (io_env_set_qlog_file(&ienv, qpath) != IO_OK) {
-            fprintf(stderr, "quince-client: cannot open %s\n", qpath);
-            return 1;
-        }
-        cfg.qlog = true;
-    }
+    cfg.qlog = qlog_dir != NULL;
     const char *alpn[] = {alpn_name, NULL};
     static const uint16_t chacha_only[] = {CRYPTO_TLS_CHACHA20_POLY1305_SHA256, 0};
     crypto_x509_store *store = NULL;
@@ -449,7 +498,18 @@ int main(int argc, char **argv)
         }
     }
 
-    c->deadline = io_now_us() + timeout_us;
+    c->start = io_now_us();
+    c->deadline = c->start + timeout_us;
+    c->timeout_us = timeout_us;
+    c->handshake_timeout_us = handshake_timeout_us;
+    if (c->handshake_timeout_us > timeout_us)
+        c->handshake_timeout_us = timeout_us;
+    c->handshake_deadline = c->start + c->handshake_timeout_us;
+    c->progress = !c->verbose && isatty(2);
+    snprintf(c->target, sizeof(c->target), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s", host,
+             port);
+    /* The TLS engine's own diagnostics (the state a handshake failed in) with --verbose. */
+    ienv.log_max_level = c->verbose ? INT_MAX : 0;
     if (strcmp(alpn_name, "h3") == 0) {
         /* RFC 9114 §3.2: :authority is the URL's host and port. */
         char authority[300];
@@ -472,6 +532,7 @@ int main(int argc, char **argv)
     cc.env = &ienv.env;
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
     cc.udp.disable_gso = no_gso;
+    cc.udp.capture = ienv.pcap;
     cc.bind.quic = cfg;
     cc.bind.h3 = false;
     if (c->h3 != NULL)
@@ -497,23 +558,27 @@ int main(int argc, char **argv)
     int turn = 1; /* io_loop_run_once: 1 go on, a caught signal's number, or an error */
     while (turn == 1 && step(c, io_now_us()))
         turn = io_loop_run_once(loop, wait_ms(c, io_now_us()));
+    show_progress(c, io_now_us(), true);
     if (turn < 0) {
-        fprintf(stderr, "quince-client: event loop: %s\n", io_strerror(turn));
+        app_set_failure("event loop: %s", io_strerror(turn));
         c->failed = true;
     } else if (turn > 1) {
-        fprintf(stderr, "quince-client: interrupted\n");
+        app_set_failure("interrupted by signal %d", turn);
         c->failed = true;
     }
+    bool report = app_failure() == NULL || c->verbose;
 
     size_t ok = 0;
     if (c->h3 != NULL) {
         ok = h3cli_done(c->h3) - h3cli_failed(c->h3);
-        if (h3cli_done(c->h3) < h3cli_count(c->h3))
+        if (h3cli_done(c->h3) < h3cli_count(c->h3) && report)
             fprintf(stderr, "quince-client: %zu requests not finished\n",
                     h3cli_count(c->h3) - h3cli_done(c->h3));
-        fprintf(stderr, "quince-client: h3 qpack-inserts-sent %llu qpack-inserts-received %llu\n",
-                (unsigned long long)h3cli_qpack_inserts_sent(c->h3),
-                (unsigned long long)h3cli_qpack_inserts_received(c->h3));
+        if (report)
+            fprintf(stderr,
+                    "quince-client: h3 qpack-inserts-sent %llu qpack-inserts-received %llu\n",
+                    (unsigned long long)h3cli_qpack_inserts_sent(c->h3),
+                    (unsigned long long)h3cli_qpack_inserts_received(c->h3));
         for (size_t i = 0; i < c->ndl; i++)
             c->dls[i].done = true;
     }
@@ -526,18 +591,32 @@ int main(int argc, char **argv)
     }
     const crypto_tls *tls = quic_conn_tls(c->conn);
     static const char *const early_names[] = {"none", "offered", "accepted", "rejected"};
-    if (tls != NULL)
+    if (tls != NULL && report)
         fprintf(stderr, "quince-client: tls resumed %s, early data %s\n",
                 crypto_tls_resumed(tls) ? "yes" : "no", early_names[crypto_tls_early_data(tls)]);
     const quic_conn_stats *st = quic_conn_get_stats(c->conn);
-    fprintf(stderr,
-            "quince-client: %zu/%zu downloads ok; packets sent %llu received %llu lost %llu; "
-            "key-updates: %llu\n",
-            ok, c->ndl, (unsigned long long)st->packets_sent,
-            (unsigned long long)st->packets_received, (unsigned long long)st->packets_lost,
-            (unsigned long long)st->key_updates);
+    if (report) {
+        /* The summary: bytes, time, throughput, RTT and loss. */
+        uint64_t end = c->done_at != 0 ? c->done_at : io_now_us();
+        uint64_t bytes = body_bytes(c), srtt = 0, min_rtt = 0;
+        bool have_rtt = quic_conn_get_rtt(c->conn, &srtt, &min_rtt);
+        char b[32], r[32];
+        app_format_bytes(bytes, b, sizeof(b));
+        app_format_rate(bytes, end - c->start, r, sizeof(r));
+        fprintf(stderr,
+                "quince-client: %zu/%zu downloads ok: %s in %.3f s (%s); RTT %.2f ms (min %.2f); "
+                "packets sent %llu received %llu lost %llu; key-updates: %llu\n",
+                ok, c->ndl, b, (double)(end - c->start) / 1e6, r,
+                have_rtt ? (double)srtt / 1e3 : 0.0, have_rtt ? (double)min_rtt / 1e3 : 0.0,
+                (unsigned long long)st->packets_sent, (unsigned long long)st->packets_received,
+                (unsigned long long)st->packets_lost, (unsigned long long)st->key_updates);
+    }
     if (c->want_key_update && !c->key_update_done) {
-        fprintf(stderr, "quince-client: the key update could not be initiated\n");
+        app_set_failure("the key update could not be initiated");
+        c->failed = true;
+    }
+    if (app_failure() != NULL) {
+        fprintf(stderr, "quince-client: %s\n", app_failure());
         c->failed = true;
     }
     bool success = !c->failed && ok == c->ndl;
@@ -551,7 +630,7 @@ int main(int argc, char **argv)
         crypto_privkey_free(&ienv.env, client_key);
     free(session);
     free(token);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-client");
     for (size_t i = 0; i < c->ndl; i++)
         free(c->dls[i].out_path);
     free(c->dls);

@@ -70,8 +70,8 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--timeout S] [--no-gso] [--verify-client CA] [--verbose] [--help]\n"
-        "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "                     [--pcap F] [--timeout S] [--no-gso] [--verify-client CA] [--early-data]\n"
+        "                     [--verbose] [--help] [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "[--test-no-connect-protocol]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
@@ -80,11 +80,17 @@ static void usage(FILE *f)
         "/echo (streams and datagrams echoed), /chat (the demo's chat), /close-me (closed by\n"
         "the server with 4242); 404 otherwise (405 in draft-16).\n"
         "It runs until SIGINT or SIGTERM (exit status 0).\n"
-        "\n"
+        "\n");
+    fprintf(
+        f,
         "  --listen ADDR:PORT   UDP address, repeatable (\"127.0.0.1:4433\", \"[::1]:0\"; port 0:\n"
         "                       any free one). Default: 127.0.0.1 and ::1 on --port, so that\n"
         "                       https://localhost:PORT/ works whichever address a browser tries\n"
         "  --port N             port of the default addresses (default 4433; 0: any free one)\n"
+        "  --early-data         accept 0-RTT from resuming clients (RFC 9001 §4.6; each\n"
+        "                       ClientHello's early data once); files are GET/HEAD only,\n"
+        "                       and a request read before the handshake completed is\n"
+        "                       logged \"[0-RTT]\"\n"
         "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
         "                       none or a bad one ends the handshake (certificate_required,\n"
         "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
@@ -109,12 +115,16 @@ static void usage(FILE *f)
         "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
         "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
         "  --retry              validate client addresses with Retry\n"
-        "  --qlog-dir D         write D/server.sqlog (JSON-SEQ qlog, every connection)\n"
-        "  --keylog F           append NSS key-log lines to F (Wireshark)\n"
+        "  --qlog-dir D         one qlog per connection: D/<original DCID>_server.sqlog (qvis)\n"
+        "  --keylog F           append NSS key-log lines to F (Wireshark); default:\n"
+        "                       $SSLKEYLOGFILE when set\n"
+        "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
+        "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
         "  --timeout S          exit after S seconds (default: never)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
         "  --help, -h           this text\n"
+        "  --version            the version\n"
         "\n"
         "Output (stdout): \"cert-sha256: HEX\" (generated certificate), one \"listening on ADDR\"\n"
         "per socket, with WebTransport \"webtransport: https://ADDR/echo ...\" per socket, and\n"
@@ -457,7 +467,9 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL,
+               *pcap = NULL;
+    bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
     static const char *origins[8];
@@ -507,10 +519,14 @@ int main(int argc, char **argv)
             retry = true;
         else if (app_opt_value(&args, "--verify-client", &v))
             client_ca = v;
+        else if (app_opt(&args, "--early-data"))
+            early_data = true;
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
             keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
         else if (app_opt(&args, "--verbose|-v"))
@@ -545,22 +561,19 @@ int main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-server";
-    if (keylog != NULL && io_env_set_keylog_file(&ienv, keylog) != IO_OK) {
-        fprintf(stderr, "quince-server: cannot open %s\n", keylog);
-        return 1;
-    }
-    io_server_config cfg;
-    io_server_config_init(&cfg);
-    bool qlog = false;
-    if (qlog_dir != NULL) {
-        char qpath[PATH_MAX];
-        snprintf(qpath, sizeof(qpath), "%s/server.sqlog", qlog_dir);
-        if (io_env_set_qlog_file(&ienv, qpath) != IO_OK) {
-            fprintf(stderr, "quince-server: cannot open %s\n", qpath);
+    for (int k = 0; k < 2 && cert_file != NULL; k++) {
+        const char *f = k == 0 ? cert_file : key_file;
+        if (access(f, R_OK) != 0) {
+            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key", f,
+                    strerror(errno));
             return 1;
         }
-        qlog = true;
     }
+    if (!app_env_open(&ienv, "quince-server", keylog, qlog_dir, pcap))
+        return 1;
+    io_server_config cfg;
+    io_server_config_init(&cfg);
+    bool qlog = qlog_dir != NULL;
     cfg.env = &ienv.env;
     cfg.listen = nlisten > 0 ? listen : NULL;
     cfg.port = port;
@@ -568,6 +581,7 @@ int main(int argc, char **argv)
     cfg.key_file = key_file;
     /* --no-gso: one datagram per send, so that a capture on lo sees each packet alone. */
     cfg.udp.disable_gso = no_gso;
+    cfg.udp.capture = ienv.pcap;
     if (!s->wt) {
         /* Files only: a file server's transport limits (quic/opt.h defaults). */
         memset(&cfg.bind.quic, 0, sizeof(cfg.bind.quic));
@@ -581,16 +595,17 @@ int main(int argc, char **argv)
     /* RFC 8446 §4.6.1: stateless tickets under keys this process holds. */
     crypto_tls_tickets *tickets = crypto_tls_tickets_new(&ienv.env, 0, 0);
     if (tickets == NULL) {
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-server");
         return 1;
     }
     cfg.bind.quic.tls.tickets = tickets;
+    cfg.bind.quic.tls.early_data = early_data;
     crypto_x509_store *client_store = NULL;
     if (client_ca != NULL) {
         client_store = app_load_ca(&ienv.env, "quince-server", client_ca);
         if (client_store == NULL) {
             crypto_tls_tickets_free(tickets);
-            io_env_cleanup(&ienv);
+            app_env_close(&ienv, "quince-server");
             return 1;
         }
         cfg.bind.quic.tls.client_auth = CRYPTO_CLIENT_AUTH_REQUIRE;
@@ -618,11 +633,41 @@ int main(int argc, char **argv)
                                    .on_conn_free = on_conn_free};
     int rc = io_server_new(&s->srv, NULL, &cfg);
     if (rc != IO_OK) {
-        if (rc == IO_ERR_CERT)
-            fprintf(stderr, "quince-server: cannot load %s / %s\n", cert_file, key_file);
+        int e = errno;
+        char where[200];
+        if (nlisten > 0)
+            snprintf(where, sizeof(where), "%s%s", listen[0], nlisten > 1 ? " (or another --listen)" : "");
         else
-            fprintf(stderr, "quince-server: %s\n", io_strerror(rc));
-        io_env_cleanup(&ienv);
+            snprintf(where, sizeof(where), "127.0.0.1:%u", port);
+        if (rc == IO_ERR_CERT)
+            fprintf(stderr,
+                    "quince-server: cannot use --cert %s / --key %s: not a PEM certificate chain "
+                    "and private key (openssl x509 -in %s -noout -text shows what it is)\n",
+                    cert_file, key_file, cert_file);
+        else if (rc == IO_ERR_CERT_KEY)
+            fprintf(stderr,
+                    "quince-server: --key %s does not belong to the certificate in --cert %s: "
+                    "every handshake would fail; give the key the certificate was issued for\n",
+                    key_file, cert_file);
+        else if (rc == IO_ERR_BIND && e == EADDRINUSE)
+            fprintf(stderr,
+                    "quince-server: cannot bind UDP %s: %s: another server has the port; stop it "
+                    "or pick another (--port N, 0: any free one)\n",
+                    where, strerror(e));
+        else if (rc == IO_ERR_BIND)
+            fprintf(stderr,
+                    "quince-server: cannot bind UDP %s: %s: use an address of this host (--listen "
+                    "ADDR:PORT); ports below 1024 need privileges\n",
+                    where, strerror(e));
+        else if (rc == IO_ERR_ADDR || rc == IO_ERR_ARG)
+            fprintf(stderr, "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
+                            "or [::1]:4433\n", where);
+        else
+            fprintf(stderr, "quince-server: cannot start: %s (%s)\n", io_strerror(rc), strerror(e));
+        if (client_store != NULL)
+            crypto_x509_store_free(&ienv.env, client_store);
+        crypto_tls_tickets_free(tickets);
+        app_env_close(&ienv, "quince-server");
         return 1;
     }
     s->loop = io_server_loop(s->srv);
@@ -650,7 +695,10 @@ int main(int argc, char **argv)
         if (hp == 0) {
             fprintf(stderr, "quince-server: cannot listen on TCP %s\n", demo_http);
             io_server_free(s->srv);
-            io_env_cleanup(&ienv);
+            if (client_store != NULL)
+                crypto_x509_store_free(&ienv.env, client_store);
+            crypto_tls_tickets_free(tickets);
+            app_env_close(&ienv, "quince-server");
             return 1;
         }
         printf("http-port: %u\n", hp);
@@ -696,6 +744,6 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-server");
     return sig < 0 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * against a WebTransport server of any dialect. */
 #include "apps/wt_client.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@ typedef struct wclient {
     io_endpoint *ticker;
     wt_check check;
     wt_session *session;
-    bool conn_closed;
-    uint64_t deadline, linger_until;
+    bool conn_closed, handshake_done, pinned;
+    uint64_t deadline, linger_until, handshake_deadline, handshake_timeout_us;
 } wclient;
 
 static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
@@ -37,14 +38,23 @@ static void on_closed(void *user, bind_conn *bc, const quic_event *ev)
     wclient *c = user;
     (void)bc;
     c->conn_closed = true;
-    if (!wt_check_done(&c->check))
-        fprintf(stderr, "quince-client: connection closed (error 0x%llx %.*s)\n",
-                (unsigned long long)ev->error_code, (int)ev->len, (const char *)ev->data);
+    if (!wt_check_done(&c->check)) {
+        char why[400];
+        if (!ev->by_peer && !ev->is_app && ev->error_code == 0x12a && c->pinned)
+            snprintf(why, sizeof(why),
+                     "the server's certificate does not match --cert-hash (TLS alert "
+                     "bad_certificate, CRYPTO_ERROR 0x12a): give the cert-sha256 the server "
+                     "printed");
+        else
+            app_explain_close(ev, "the server", why, sizeof(why));
+        app_set_failure("%s", why);
+    }
 }
 
 static void on_handshake_done(void *user, bind_conn *bc)
 {
     wclient *c = user;
+    c->handshake_done = true;
     /* The URL's own origin: what a page served by that server would send. */
     char origin[300];
     snprintf(origin, sizeof(origin), "https://%s", io_client_authority(c->client));
@@ -68,15 +78,27 @@ static void on_h3_error(void *user, uint64_t code, const char *reason)
     (void)code;
     (void)reason;
     (void)user;
-    fprintf(stderr, "quince-client: HTTP/3 error\n");
+    /* The connection closes with this code: on_closed explains it in one line. */
 }
 
 /* The checks' own endpoint on the loop: a timer for resends, the end and --timeout. */
 static void on_tick(void *user, uint64_t now)
 {
     wclient *c = user;
+    if (!c->handshake_done && now >= c->handshake_deadline) {
+        if (quic_conn_get_stats(bind_conn_quic(c->bc))->packets_received == 0)
+            app_set_failure("no answer from %s within %.3g s: is the server running there, and "
+                            "can UDP reach it? (--handshake-timeout S waits longer)",
+                            io_client_authority(c->client), (double)c->handshake_timeout_us / 1e6);
+        else
+            app_set_failure("the handshake with %s did not complete within %.3g s although it "
+                            "answered: --verbose or --pcap F shows the exchange",
+                            io_client_authority(c->client), (double)c->handshake_timeout_us / 1e6);
+        io_loop_stop(c->loop);
+        return;
+    }
     if (now >= c->deadline) {
-        fprintf(stderr, "quince-client: timed out\n");
+        app_set_failure("timed out: the WebTransport checks did not finish within --timeout");
         io_loop_stop(c->loop);
         return;
     }
@@ -111,7 +133,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: quince-client --webtransport https://HOST:PORT/PATH [--cert-hash HEX]\n"
-            "                     [--wt-draft 02|07|13|14|15|16|auto] [--timeout S] [--verbose]\n"
+            "                     [--wt-draft 02|07|13|14|15|16|auto] [--keylog F] [--qlog-dir D]\n"
+            "                     [--pcap F] [--timeout S] [--handshake-timeout S] [--verbose]\n"
             "                     [--help] [--version]\n"
             "  --cert-hash: the server certificate's SHA-256 (else not verified)\n"
             "  --wt-draft: the WebTransport dialects offered (a list such as 02,07, or\n"
@@ -136,8 +159,9 @@ int wt_client_main(int argc, char **argv)
 {
     static wclient cl;
     wclient *c = &cl;
-    const char *url = NULL, *hash_hex = NULL;
-    uint64_t timeout_us = 10000000;
+    const char *url = NULL, *hash_hex = NULL, *keylog = NULL, *qlog_dir = NULL,
+               *pcap = NULL;
+    uint64_t timeout_us = 10000000, handshake_timeout_us = 5000000;
     bool verbose = false;
     uint32_t drafts = WT_DIALECTS_ALL;
     app_args args;
@@ -153,7 +177,15 @@ int wt_client_main(int argc, char **argv)
                 return app_args_bad_value(&args, "02, 07, 13, 14, 15, 16, a list of them, or auto");
         } else if (app_opt(&args, "--verbose|-v"))
             verbose = true;
+        else if (app_opt_value(&args, "--keylog", &v))
+            keylog = v;
+        else if (app_opt_value(&args, "--pcap", &v))
+            pcap = v;
+        else if (app_opt_value(&args, "--qlog-dir", &v))
+            qlog_dir = v;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_opt_seconds(&args, "--handshake-timeout", &handshake_timeout_us))
             continue;
         else
             return app_args_unknown(&args);
@@ -170,16 +202,24 @@ int wt_client_main(int argc, char **argv)
     io_env ienv;
     io_env_init(&ienv);
     ienv.log_prefix = "quince-client";
+    ienv.log_max_level = verbose ? INT_MAX : 0;
+    if (!app_env_open(&ienv, "quince-client", keylog, qlog_dir, pcap))
+        return 1;
     io_client_config cc;
     io_client_config_init(&cc);
     cc.env = &ienv.env;
+    cc.udp.capture = ienv.pcap;
     quic_config *cfg = &cc.bind.quic;
+    cfg->qlog = qlog_dir != NULL;
     if (hash_hex != NULL) {
         cfg->tls.verify_mode = CRYPTO_VERIFY_PINNED;
         cfg->tls.pinned_sha256 = (const uint8_t(*)[32])pin;
         cfg->tls.pinned_count = 1;
+        c->pinned = true;
     } else {
         cfg->tls.verify_mode = CRYPTO_VERIFY_INSECURE;
+        fprintf(stderr, "quince-client: warning: without --cert-hash the server's certificate is "
+                        "not verified (give the cert-sha256 the server printed)\n");
     }
     cfg->initial_max_data = 16u << 20;
     cfg->initial_max_stream_data_bidi_local = 1u << 20;
@@ -190,6 +230,8 @@ int wt_client_main(int argc, char **argv)
     cfg->max_datagram_frame_size = 65535;
     cfg->cid_len = 8;
     c->deadline = io_now_us() + timeout_us;
+    c->handshake_timeout_us = handshake_timeout_us < timeout_us ? handshake_timeout_us : timeout_us;
+    c->handshake_deadline = io_now_us() + c->handshake_timeout_us;
     wt_check_init(&c->check, &cc.bind.wtcb);
     c->check.verbose = verbose;
     cc.bind.webtransport = true;
@@ -201,12 +243,12 @@ int wt_client_main(int argc, char **argv)
                                   .on_closed = on_closed};
     int rc = io_client_new(&c->client, NULL, url, &cc);
     if (rc == IO_ERR_ADDR) {
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return app_usage_error("quince-client", "%s: expected https://HOST:PORT/PATH", url);
     }
     if (rc != IO_OK) {
         fprintf(stderr, "quince-client: %s: %s\n", url, io_strerror(rc));
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return 1;
     }
     c->bc = io_client_conn(c->client);
@@ -215,7 +257,7 @@ int wt_client_main(int argc, char **argv)
     if (io_loop_add_endpoint(c->loop, &tick_ops, c, &c->ticker) != IO_OK) {
         fprintf(stderr, "quince-client: event loop setup failed\n");
         io_client_free(c->client);
-        io_env_cleanup(&ienv);
+        app_env_close(&ienv, "quince-client");
         return 1;
     }
     io_endpoint_kick(c->ticker);
@@ -239,6 +281,21 @@ int wt_client_main(int argc, char **argv)
     if (k->failed)
         printf("failure: %s\n", k->why);
     printf("result: %s\n", ok ? "PASS" : "FAIL");
+    if (app_failure() != NULL)
+        fprintf(stderr, "quince-client: %s\n", app_failure());
+    else if (!ok && k->rejected)
+        fprintf(stderr,
+                "quince-client: the server refused the WebTransport session with HTTP status %d: "
+                "check the path (quince-server serves /echo, /chat and /close-me)\n",
+                k->status);
+    else if (!ok && k->closed && !k->close_sent)
+        fprintf(stderr,
+                "quince-client: the server closed the WebTransport session first: code %u, "
+                "reason \"%s\" (the checks need an echo endpoint such as /echo)\n",
+                k->close_code, k->close_reason);
+    else if (!ok)
+        fprintf(stderr, "quince-client: the WebTransport checks failed: %s\n",
+                k->failed ? k->why : "see the report on stdout");
     /* A last CONNECTION_CLOSE, without waiting for the closing period. */
     quic_conn *qc = bind_conn_quic(c->bc);
     quic_conn_close(qc, 0, "done", io_now_us());
@@ -253,6 +310,6 @@ int wt_client_main(int argc, char **argv)
     }
     io_loop_remove_endpoint(c->loop, c->ticker);
     io_client_free(c->client);
-    io_env_cleanup(&ienv);
+    app_env_close(&ienv, "quince-client");
     return ok ? 0 : 1;
 }

@@ -27,7 +27,15 @@ typedef struct quince_env {
     /* Optional sinks. keylog receives one NSS key-log line without newline. */
     void (*log)(void *user, int level, const char *msg);
     void (*keylog)(void *user, const char *line);
-    void (*qlog)(void *user, const char *record, size_t len);
+    /* qlog (base/qlog.h): one trace per connection. qlog_open starts one, named
+     * by the connection's original Destination Connection ID in hex, vantage
+     * "client" or "server", and returns the sink's handle for it (NULL: this
+     * connection is not logged). qlog_write gets each JSON-SEQ record whole
+     * (0x1E, one JSON object, LF); qlog_close ends the trace. qlog_open and
+     * qlog_write are both needed; qlog_close may be NULL. */
+    void *(*qlog_open)(void *user, const char *name, const char *vantage);
+    void (*qlog_write)(void *user, void *trace, const char *record, size_t len);
+    void (*qlog_close)(void *user, void *trace);
 } quince_env;
 
 static inline void *quince_env_alloc(const quince_env *env, size_t size)

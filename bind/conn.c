@@ -51,6 +51,14 @@ static int tp_reset_stream(void *user, uint64_t stream_id, uint64_t h3_code)
     return quic_stream_reset(bc->qc, stream_id, h3_code) == QUIC_OK ? 0 : -1;
 }
 
+/* draft-ietf-quic-reliable-stream-reset-10 §5 (WebTransport -13..-16 §4.4: the stream header
+ * stays reliable). */
+static int tp_reset_stream_at(void *user, uint64_t stream_id, uint64_t h3_code, uint64_t reliable)
+{
+    bind_conn *bc = user;
+    return quic_stream_reset_at(bc->qc, stream_id, h3_code, reliable) == QUIC_OK ? 0 : -1;
+}
+
 static int tp_stop_sending(void *user, uint64_t stream_id, uint64_t h3_code)
 {
     bind_conn *bc = user;
@@ -92,18 +100,22 @@ static int build_layers(bind_conn *bc)
                        .reset_stream = tp_reset_stream,
                        .stop_sending = tp_stop_sending,
                        .send_datagram = tp_send_datagram,
-                       .close = tp_close};
+                       .close = tp_close,
+                       .reset_stream_at = tp_reset_stream_at};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
+    /* One qlog trace for every layer of the connection. */
+    h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
         bc->wt = wt_endpoint_new(bc->env, &wc, bc->h3, &wcb);
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
+        wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
     }
     return BIND_OK;
 }
@@ -124,6 +136,9 @@ bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *ou
     /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
     if (out->webtransport && out->quic.max_datagram_frame_size == 0)
         out->quic.max_datagram_frame_size = 65535;
+    /* WebTransport -13..-16 §3.1: both sides offer reset_stream_at. */
+    if (out->webtransport)
+        out->quic.reset_stream_at = true;
     return true;
 }
 
@@ -215,6 +230,10 @@ static void maybe_start(bind_conn *bc)
     if (bc->started || bc->h3 == NULL || !quic_conn_is_established(bc->qc))
         return;
     bc->started = true;
+    /* The peer's transport parameters are known: WebTransport -13..-16 §3.1 need reset_stream_at.
+     */
+    if (bc->wt != NULL)
+        wt_endpoint_set_peer_reset_stream_at(bc->wt, quic_conn_peer_reset_stream_at(bc->qc));
     h3_conn_start(bc->h3);
 }
 

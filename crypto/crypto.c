@@ -105,3 +105,35 @@ void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert
     crypto_privkey_free(env, c->key);
     memset(c, 0, sizeof(*c));
 }
+
+/* RFC 8446 §4.4.3: the CertificateVerify a mismatched key makes never verifies; find out at start. */
+QUINCE_API int crypto_cert_key_match(const quince_env *env, const crypto_cert_chain *chain,
+                                     crypto_privkey *key)
+{
+    if (env == NULL || chain == NULL || key == NULL || chain->count == 0)
+        return CRYPTO_ERR_ARGUMENT;
+    static const uint16_t schemes[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                       CRYPTO_SIG_ECDSA_SECP384R1_SHA384,
+                                       CRYPTO_SIG_RSA_PSS_RSAE_SHA256};
+    uint16_t scheme = 0;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && scheme == 0; i++)
+        if (crypto_privkey_supports(key, schemes[i]))
+            scheme = schemes[i];
+    if (scheme == 0)
+        return CRYPTO_ERR_UNSUPPORTED;
+    crypto_pubkey *pub = NULL;
+    int rc = crypto_x509_pubkey(env, chain->certs[0], chain->lens[0], &pub);
+    if (rc < 0 || pub == NULL)
+        return CRYPTO_ERR_PARSE;
+    static const uint8_t msg[] = "quince: does this key belong to this certificate?";
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    int n = crypto_privkey_sign(env, key, scheme, msg, sizeof(msg), sig, sizeof(sig));
+    if (n < 0)
+        rc = n;
+    else
+        rc = crypto_pubkey_verify(pub, scheme, msg, sizeof(msg), sig, (size_t)n) == 0
+                 ? CRYPTO_OK
+                 : CRYPTO_ERR_DECRYPT_ERROR;
+    crypto_pubkey_free(env, pub);
+    return rc;
+}

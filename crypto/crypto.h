@@ -95,6 +95,14 @@ QUINCE_API int crypto_cert_chain_parse(const quince_env *env, const uint8_t *dat
 /* Frees what crypto_cert_chain_parse allocated and zeroes chain (NULL or a
  * zeroed chain: nothing to do). */
 QUINCE_API void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain);
+/* Does key belong to the chain's leaf certificate? A test signature made with
+ * key is verified with the certificate's public key (RFC 8446 §4.4.3 would
+ * fail the same way at every handshake). Returns CRYPTO_OK;
+ * CRYPTO_ERR_DECRYPT_ERROR when the keys differ (or differ in type);
+ * CRYPTO_ERR_PARSE for an unreadable leaf; CRYPTO_ERR_UNSUPPORTED for a key
+ * we cannot sign with; CRYPTO_ERR_ARGUMENT, CRYPTO_ERR_NOMEM. */
+QUINCE_API int crypto_cert_key_match(const quince_env *env, const crypto_cert_chain *chain,
+                                     crypto_privkey *key);
 
 /* The lower-level form of crypto_cert_chain_parse: *ders and *lens are
  * allocated with env; free with crypto_x509_der_free. Same return values. */

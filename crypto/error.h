@@ -38,5 +38,8 @@ enum {
 
 /* Human-readable name of an error code. */
 QUINCE_API const char *crypto_strerror(int err);
+/* The name of a TLS alert (RFC 8446 §6, "unknown_ca"), or NULL for a value the
+ * RFCs do not define. */
+QUINCE_API const char *crypto_alert_name(unsigned alert);
 
 #endif

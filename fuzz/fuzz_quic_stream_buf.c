@@ -55,7 +55,7 @@ static uint8_t src[SPAN + 256];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    quince_env env = {NULL, f_alloc, f_realloc, f_free, fuzz_random_fixed, NULL, NULL, NULL, NULL};
+    quince_env env = {.alloc = f_alloc, .realloc = f_realloc, .free = f_free, .random = fuzz_random_fixed};
     for (size_t i = 0; i < sizeof(src); i++)
         src[i] = (uint8_t)(i * 31 + 7);
     quic_stream_buf sb;

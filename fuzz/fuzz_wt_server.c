@@ -8,7 +8,10 @@
  *   3 | 4 (RESET_STREAM | STOP_SENDING from the client), stream id, code byte
  * Op bytes are taken modulo 5. The stream ID byte is the QUIC stream ID, so
  * control, QPACK, CONNECT, 0x41 and 0x54 streams all occur. tests/wt/test_echo.c
- * records real client flights in this format (WT_RECORD_CORPUS=dir).
+ * records real client flights in this format (WT_RECORD_CORPUS=dir). The server
+ * speaks every dialect (wt_config_init's default) and negotiates one from each
+ * input's SETTINGS and :protocol: the seeds dialect_02 .. dialect_16 are client
+ * flights of each dialect.
  */
 
 static uint64_t code_for(uint8_t b)

@@ -390,8 +390,13 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     h3_stream *s;
     int rc = w.overflow ? h3_conn_fail(conn, H3_INTERNAL_ERROR, "settings too large")
                         : open_local_uni(conn, &conn->control_out, &s);
-    if (rc == H3_OK)
+    if (rc == H3_OK) {
+        h3_qlog_stream_type(conn->qlog, true, conn->control_out, "control", H3_STREAM_CONTROL);
+        h3_qlog_settings(conn->qlog, true, conn->control_out, &conn->cfg.settings);
+        h3_qlog_qpack_state(conn->qlog, false, conn->cfg.settings.qpack_max_table_capacity,
+                            conn->cfg.settings.qpack_blocked_streams);
         rc = h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);
+    }
     quince_env_free(conn->env, buf);
     if (rc != H3_OK)
         return rc;
@@ -400,10 +405,12 @@ QUINCE_API int h3_conn_start(h3_conn *conn)
     if ((rc = open_local_uni(conn, &conn->encoder_out, &s)) != H3_OK ||
         (rc = h3_conn_stream_write(conn, s, t, 1, false)) != H3_OK)
         return rc;
+    h3_qlog_stream_type(conn->qlog, true, conn->encoder_out, "qpack_encode", t[0]);
     t[0] = H3_STREAM_QPACK_DECODER;
     if ((rc = open_local_uni(conn, &conn->decoder_out, &s)) != H3_OK ||
         (rc = h3_conn_stream_write(conn, s, t, 1, false)) != H3_OK)
         return rc;
+    h3_qlog_stream_type(conn->qlog, true, conn->decoder_out, "qpack_decode", t[0]);
     if (conn->cfg.grease) {
         /* A reserved stream type with a few bytes that the peer must ignore. */
         uint8_t g[16];
@@ -481,6 +488,7 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     int rc = encode_headers(conn, s->id, fields, count, &len);
     if (rc != H3_OK)
         return rc;
+    h3_qlog_headers(conn->qlog, true, s->id, fields, count, len);
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
@@ -520,6 +528,7 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
     h3_frame_reader_init(&s->reader, &rc_cfg, conn->env);
     s->reader_init = true;
     *stream_id = id;
+    h3_qlog_stream_type(conn->qlog, true, id, "request", 0);
     return send_headers(conn, s, fields, count, end);
 }
 
@@ -561,6 +570,8 @@ QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_
     h3_frame_put_header(&w, H3_FRAME_DATA, len);
     const uint8_t *parts[2] = {hdr, data};
     size_t lens[2] = {(size_t)(w.p - hdr), len};
+    if (len > 0)
+        h3_qlog_frame(conn->qlog, true, stream_id, H3_FRAME_DATA, len, 0);
     int rc = len > 0 ? stream_writev(conn, s, parts, lens, 2, end)
                      : stream_writev(conn, s, parts + 1, lens + 1, 1, end);
     if (rc == H3_OK)
@@ -608,12 +619,21 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
 
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
 {
+    return h3_conn_reset_stream_at(conn, stream_id, h3_code, 0);
+}
+
+QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t reliable_size)
+{
     if (conn->error != 0)
         return H3_ERR_CLOSED;
     h3_stream *s = h3_conn_find(conn, stream_id);
     if (s == NULL || (s->kind != H3_SK_REQUEST && s->kind != H3_SK_EXT))
         return H3_ERR_NO_STREAM;
-    if (!s->send_closed && conn->tp.reset_stream != NULL)
+    if (!s->send_closed && reliable_size > 0 && conn->tp.reset_stream_at != NULL &&
+        conn->tp.reset_stream_at(conn->tp.user, s->id, h3_code, reliable_size) >= 0)
+        ; /* reset with the reliable prefix */
+    else if (!s->send_closed && conn->tp.reset_stream != NULL)
         conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
     s->send_closed = true;
     s->send_fin = false;
@@ -731,6 +751,12 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, 
     s->session_id = session_id;
     s->recv_closed = !bidi;
     *stream_id = id;
+    if (bidi)
+        h3_qlog_frame(conn->qlog, true, id, H3_FRAME_WEBTRANSPORT_STREAM, 0, session_id);
+    else
+        h3_qlog_stream_type(conn->qlog, true, id, type == H3_STREAM_WEBTRANSPORT ? "webtransport"
+                                                                                : "unknown",
+                            type);
     return h3_conn_stream_write(conn, s, hdr, (size_t)(w.p - hdr), false);
 }
 
@@ -766,10 +792,16 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
     quince_writer w = quince_writer_init(buf, sizeof(buf));
     h3_frame_put_goaway(&w, id);
     conn->goaway_sent = id;
+    h3_qlog_frame(conn->qlog, true, s->id, H3_FRAME_GOAWAY, (uint64_t)(w.p - buf), id);
     return h3_conn_stream_write(conn, s, buf, (size_t)(w.p - buf), false);
 }
 
 /* ---- State ---- */
+
+QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog)
+{
+    conn->qlog = qlog;
+}
 
 QUINCE_API uint64_t h3_conn_error(const h3_conn *conn)
 {

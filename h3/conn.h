@@ -3,6 +3,7 @@
 #define H3_CONN_H
 
 #include "base/buf.h"
+#include "h3/qlog.h"
 #include "h3/frame.h"
 #include "h3/h3.h"
 #include "h3/qpack_decoder.h"
@@ -90,6 +91,11 @@ struct h3_conn {
 
     uint8_t *scratch; /* encode buffer */
     size_t scratch_cap;
+
+    /* The connection's qlog trace (h3/qlog.h), NULL when not logged; the size
+     * of the field section being decoded, for its event. */
+    quince_qlog *qlog;
+    size_t qlog_section_len;
 };
 
 /* Shared helpers (h3/conn.c). */

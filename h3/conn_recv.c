@@ -114,6 +114,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields
                 s->content_length = info.content_length;
         }
     }
+    h3_qlog_headers(conn->qlog, false, s->id, fields, count, conn->qlog_section_len);
     if (conn->cb.on_headers != NULL)
         conn->cb.on_headers(conn->cb.user, s->id, fields, count, trailers);
     return H3_QPACK_OK;
@@ -122,6 +123,7 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields
 static int decode_section(h3_conn *conn, h3_stream *s, const uint8_t *section, size_t len)
 {
     conn->in_qpack = true;
+    conn->qlog_section_len = len;
     int rc = h3_qpack_decoder_decode(conn->dec, s->id, section, len);
     conn->in_qpack = false;
     if (rc < H3_QPACK_ERR_FATAL) {
@@ -218,6 +220,7 @@ static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
                 return rc;
             break;
         case H3_FEV_DATA_START:
+            h3_qlog_frame(conn->qlog, false, s->id, H3_FRAME_DATA, ev.frame.length, 0);
             if (s->phase != H3_RP_BODY)
                 return h3_conn_fail(conn, H3_FRAME_UNEXPECTED,
                                     s->phase == H3_RP_HEADERS ? "DATA before HEADERS"
@@ -237,6 +240,7 @@ static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
             s->kind = H3_SK_EXT;
             s->ext_type = H3_FRAME_WEBTRANSPORT_STREAM;
             s->session_id = ev.frame.id;
+            h3_qlog_frame(conn->qlog, false, s->id, H3_FRAME_WEBTRANSPORT_STREAM, 0, ev.frame.id);
             return ext_deliver(conn, s, data, len, fin);
         case H3_FEV_WT_DATA:
             break;
@@ -290,13 +294,15 @@ static int replay_unblocked(h3_conn *conn)
 /* ---- Control stream ---- */
 
 /* RFC 9114 §7.2.4, RFC 9204 §5 */
-static int on_settings(h3_conn *conn, const h3_frame *f)
+static int on_settings(h3_conn *conn, uint64_t stream_id, const h3_frame *f)
 {
     int rc = h3_settings_decode(f->payload, f->payload_len, &conn->peer_settings);
     if (rc < 0)
         return fail_wire(conn, rc, "bad SETTINGS");
     conn->peer_settings_received = true;
     const h3_settings *p = &conn->peer_settings;
+    h3_qlog_settings(conn->qlog, false, stream_id, p);
+    h3_qlog_qpack_state(conn->qlog, true, p->qpack_max_table_capacity, p->qpack_blocked_streams);
     if (h3_qpack_encoder_apply_settings(conn->enc, p->qpack_max_table_capacity,
                                         p->qpack_blocked_streams) < H3_QPACK_ERR_FATAL)
         return h3_conn_fail(conn, H3_INTERNAL_ERROR, "QPACK encoder");
@@ -345,9 +351,11 @@ static int process_control(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
             continue;
         switch (ev.frame.type) {
         case H3_FRAME_SETTINGS:
-            rc = on_settings(conn, &ev.frame);
+            rc = on_settings(conn, s->id, &ev.frame);
             break;
         case H3_FRAME_GOAWAY:
+            h3_qlog_frame(conn->qlog, false, s->id, H3_FRAME_GOAWAY, ev.frame.payload_len,
+                          ev.frame.id);
             rc = on_goaway(conn, ev.frame.id);
             break;
         case H3_FRAME_CANCEL_PUSH:
@@ -376,8 +384,29 @@ static int process_control(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
 /* ---- Unidirectional stream types ---- */
 
 /* RFC 9114 §6.2, RFC 9204 §4.2, draft-ietf-webtrans-http3-02 §4.1 */
+static const char *uni_name(h3_uni_kind kind)
+{
+    switch (kind) {
+    case H3_UNI_CONTROL:
+        return "control";
+    case H3_UNI_PUSH:
+        return "push";
+    case H3_UNI_QPACK_ENCODER:
+        return "qpack_encode";
+    case H3_UNI_QPACK_DECODER:
+        return "qpack_decode";
+    case H3_UNI_WEBTRANSPORT:
+        return "webtransport";
+    case H3_UNI_RESERVED:
+        return "reserved";
+    default:
+        return "unknown";
+    }
+}
+
 static int classify_uni(h3_conn *conn, h3_stream *s, const h3_uni_header *h)
 {
+    h3_qlog_stream_type(conn->qlog, false, s->id, uni_name(h->kind), h->type);
     switch (h->kind) {
     case H3_UNI_CONTROL:
         if (conn->have_control_in)
@@ -577,6 +606,7 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
             return NULL;
         }
         if (conn->cfg.is_server) {
+            h3_qlog_stream_type(conn->qlog, false, id, "request", 0);
             h3_frame_reader_config c = {H3_ROLE_REQUEST, true, conn->cfg.ext_streams,
                                         conn->cfg.max_headers_frame};
             h3_frame_reader_init(&s->reader, &c, conn->env);

@@ -87,6 +87,10 @@ typedef struct h3_transport {
     int (*stop_sending)(void *user, uint64_t stream_id, uint64_t h3_code);
     int (*send_datagram)(void *user, const uint8_t *data, size_t len);
     void (*close)(void *user, uint64_t h3_code, const char *reason);
+    /* Optional (draft-ietf-quic-reliable-stream-reset): reset, still delivering the
+     * first reliable_size bytes (quic_stream_reset_at). < 0: not possible now. */
+    int (*reset_stream_at)(void *user, uint64_t stream_id, uint64_t h3_code,
+                           uint64_t reliable_size);
 } h3_transport;
 
 /*
@@ -203,6 +207,11 @@ QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3
                                      size_t count);
 /* Abort a request stream both ways (RESET_STREAM + STOP_SENDING with code). */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* The same, but the sending side's first reliable_size bytes still reach the
+ * peer (RESET_STREAM_AT through the transport's reset_stream_at; a plain reset
+ * when the transport cannot). */
+QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t reliable_size);
 /* RFC 9000 §3.5 (via the transport): ask the peer to stop sending on a request
  * or extension stream with code, while our sending side goes on. Received
  * bytes keep arriving until the peer's reset; h3 passes them on as before.
@@ -238,6 +247,13 @@ QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason
 /* ---- State ---- */
 /* The HTTP/3 code the connection was closed with (by us), 0 while open. */
 QUINCE_API uint64_t h3_conn_error(const h3_conn *conn);
+/* The name of an HTTP/3 or QPACK error code ("H3_REQUEST_REJECTED",
+ * "QPACK_DECOMPRESSION_FAILED"; RFC 9114 §8.1, RFC 9204 §6), or NULL. */
+QUINCE_API const char *h3_error_name(uint64_t code);
+/* Log HTTP/3 and QPACK events into a connection's qlog trace (the binding
+ * passes quic_conn_qlog's; NULL: none). The trace must outlive conn. */
+struct quince_qlog;
+QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog);
 /* The peer's SETTINGS, NULL before they arrived. */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);
 /* GOAWAY ID received (UINT64_MAX before any). */

@@ -2,14 +2,18 @@
 #include "io/posix_env.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "io/pcap.h"
 #include "io/udp.h"
 
 static void *env_alloc(void *user, size_t size)
@@ -66,19 +70,48 @@ static void env_log(void *user, int level, const char *msg)
 static void env_keylog(void *user, const char *line)
 {
     io_env *e = user;
-    if (e == NULL || e->keylog == NULL)
+    if (e == NULL)
+        return;
+    if (e->pcap != NULL)
+        io_pcap_keylog(e->pcap, line);
+    if (e->keylog == NULL)
         return;
     fprintf(e->keylog, "%s\n", line);
     /* Wireshark reads the file while the connection runs. */
     fflush(e->keylog);
 }
 
-static void env_qlog(void *user, const char *record, size_t len)
+static FILE *open_private(const char *path, bool append);
+
+/* One file per connection: DIR/<original DCID>_<vantage>.sqlog. */
+static void *env_qlog_open(void *user, const char *name, const char *vantage)
 {
     io_env *e = user;
-    if (e == NULL || e->qlog == NULL)
-        return;
-    fwrite(record, 1, len, e->qlog);
+    if (e == NULL || e->qlog_dir == NULL)
+        return NULL;
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s_%s.sqlog", e->qlog_dir, name, vantage);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return NULL;
+    FILE *f = open_private(path, false);
+    if (f == NULL && e->env.log != NULL) {
+        char msg[4200];
+        snprintf(msg, sizeof(msg), "qlog: cannot create %s: %s", path, strerror(errno));
+        e->env.log(e, 1, msg);
+    }
+    return f;
+}
+
+static void env_qlog_write(void *user, void *trace, const char *record, size_t len)
+{
+    (void)user;
+    fwrite(record, 1, len, (FILE *)trace);
+}
+
+static void env_qlog_close(void *user, void *trace)
+{
+    (void)user;
+    fclose((FILE *)trace);
 }
 
 quince_env io_env_default(void)
@@ -122,7 +155,7 @@ int io_env_set_keylog_file(io_env *e, const char *path)
     if (e->keylog != NULL) {
         fclose(e->keylog);
         e->keylog = NULL;
-        e->env.keylog = NULL;
+        e->env.keylog = e->pcap != NULL ? env_keylog : NULL;
     }
     if (path == NULL || path[0] == '\0')
         return IO_OK;
@@ -133,24 +166,43 @@ int io_env_set_keylog_file(io_env *e, const char *path)
     return IO_OK;
 }
 
-int io_env_set_qlog_file(io_env *e, const char *path)
+void io_env_set_pcap(io_env *e, io_pcap *p)
 {
-    if (e->qlog != NULL) {
-        fclose(e->qlog);
-        e->qlog = NULL;
-        e->env.qlog = NULL;
-    }
-    if (path == NULL)
+    e->pcap = p;
+    if (p != NULL)
+        e->env.keylog = env_keylog;
+    else if (e->keylog == NULL)
+        e->env.keylog = NULL;
+}
+
+int io_env_set_qlog_dir(io_env *e, const char *dir)
+{
+    free(e->qlog_dir);
+    e->qlog_dir = NULL;
+    e->env.qlog_open = NULL;
+    e->env.qlog_write = NULL;
+    e->env.qlog_close = NULL;
+    if (dir == NULL)
         return IO_OK;
-    e->qlog = open_private(path, false);
-    if (e->qlog == NULL)
+    struct stat st;
+    if (stat(dir, &st) != 0)
         return IO_ERR_FILE;
-    e->env.qlog = env_qlog;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return IO_ERR_FILE;
+    }
+    e->qlog_dir = strdup(dir);
+    if (e->qlog_dir == NULL)
+        return IO_ERR_NOMEM;
+    e->env.qlog_open = env_qlog_open;
+    e->env.qlog_write = env_qlog_write;
+    e->env.qlog_close = env_qlog_close;
     return IO_OK;
 }
 
 void io_env_cleanup(io_env *e)
 {
+    e->pcap = NULL;
     (void)io_env_set_keylog_file(e, "");
-    (void)io_env_set_qlog_file(e, NULL);
+    (void)io_env_set_qlog_dir(e, NULL);
 }

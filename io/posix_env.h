@@ -22,7 +22,8 @@ QUINCE_API quince_env io_env_default(void);
 typedef struct io_env {
     quince_env env;
     FILE *keylog;           /* NSS key log, appended */
-    FILE *qlog;             /* JSON-SEQ records, written as given */
+    char *qlog_dir;         /* one JSON-SEQ file per connection in it */
+    struct io_pcap *pcap;   /* also gets the key-log lines (io/pcap.h), or NULL */
     int log_max_level;      /* messages with a higher level are dropped; default: all */
     const char *log_prefix; /* printed before each line, default "quince" */
 } io_env;
@@ -31,8 +32,15 @@ QUINCE_API void io_env_init(io_env *e);
 /* Append NSS key-log lines to path (NULL: $SSLKEYLOGFILE if set, else nothing).
  * Returns IO_OK, or IO_ERR_FILE with errno set. */
 QUINCE_API int io_env_set_keylog_file(io_env *e, const char *path);
-/* Write qlog records to path (truncated). Returns IO_OK or IO_ERR_FILE. */
-QUINCE_API int io_env_set_qlog_file(io_env *e, const char *path);
+/* Copy every key-log line into a capture's Decryption Secrets Block as well
+ * (io/pcap.h); NULL detaches. The capture is the caller's to close, after
+ * the connections are gone. */
+struct io_pcap;
+QUINCE_API void io_env_set_pcap(io_env *e, struct io_pcap *p);
+/* Write each connection's qlog to dir/<original DCID hex>_<client|server>.sqlog
+ * (JSON-SEQ, qlog 0.3: qvis opens it). NULL: no qlog. Returns IO_OK,
+ * IO_ERR_FILE (errno set) when dir is not a directory, or IO_ERR_NOMEM. */
+QUINCE_API int io_env_set_qlog_dir(io_env *e, const char *dir);
 /* Close the files; e->env loses its sinks. */
 QUINCE_API void io_env_cleanup(io_env *e);
 

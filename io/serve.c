@@ -1,6 +1,7 @@
 /* An HTTP/3 + WebTransport server on an io_loop in a few calls: sockets, certificate, binding. */
 #include "io/serve.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,8 @@ static int load_cert(io_server *s, const char *cert_file, const char *key_file)
         int n = crypto_cert_chain_parse(&s->env, cpem, clen, &s->chain);
         s->key = crypto_privkey_parse(&s->env, kpem, klen);
         if (n > 0 && s->key != NULL)
-            rc = IO_OK;
+            rc = crypto_cert_key_match(&s->env, &s->chain, s->key) == CRYPTO_OK ? IO_OK
+                                                                                : IO_ERR_CERT_KEY;
     }
     free(cpem);
     free(kpem);
@@ -185,7 +187,9 @@ int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg)
         rc =
             cfg->cert_file != NULL ? load_cert(s, cfg->cert_file, cfg->key_file) : generate_cert(s);
     if (rc != IO_OK) {
+        int e = errno; /* the failing call's, for the caller's message */
         io_server_free(s);
+        errno = e;
         return rc;
     }
     const crypto_cert_chain *chain = s->generated ? &s->gen.chain : &s->chain;

@@ -75,7 +75,8 @@ QUINCE_API void io_server_config_init(io_server_config *cfg);
  * bind_server and register it on loop (NULL: a loop of the server's own that
  * stops on SIGINT/SIGTERM). cfg is copied; its strings need not outlive the
  * call. Returns IO_OK, or IO_ERR_ADDR / IO_ERR_SOCKET / IO_ERR_BIND (a
- * listening address), IO_ERR_CERT (certificate or key), IO_ERR_CONFIG
+ * listening address), IO_ERR_CERT (certificate or key unreadable or not PEM),
+ * IO_ERR_CERT_KEY (the key does not belong to the certificate), IO_ERR_CONFIG
  * (bind_server_new refused the configuration), IO_ERR_NOMEM, or a loop error.
  */
 QUINCE_API int io_server_new(io_server **out, io_loop *loop, const io_server_config *cfg);

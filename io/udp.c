@@ -1,6 +1,7 @@
 /* POSIX UDP sockets for Quince: batched receive/send (recvmmsg/sendmmsg), GSO, PKTINFO, ECN. */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg, struct in6_pktinfo */
 #include "io/udp.h"
+#include "io/pcap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,6 +70,8 @@ const char *io_strerror(int err)
         return "configuration refused by the library";
     case IO_ERR_RESOLVE:
         return "host name does not resolve";
+    case IO_ERR_CERT_KEY:
+        return "the private key does not belong to the certificate";
     default:
         return "unknown io error";
     }
@@ -293,6 +296,7 @@ int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_config *cfg)
     int zero = 0;
     u->gso_supported = setsockopt(u->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
     u->gso_enabled = u->gso_supported && !cfg->disable_gso;
+    u->capture = cfg->capture;
 
     if (bind(u->fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
         return fail(u, IO_ERR_BIND);
@@ -407,6 +411,8 @@ int io_udp_recv(io_udp *u, io_datagram *d, size_t n)
             x->segment_size = 0;
             x->local = u->local;
             parse_cmsgs(u, &mm[i].msg_hdr, x);
+            if (u->capture != NULL && !x->truncated)
+                io_pcap_datagram(u->capture, false, &x->local, &x->peer, x->data, x->len);
         }
         total += (size_t)r;
         u->rx_datagrams += (uint64_t)r;
@@ -572,6 +578,17 @@ int io_udp_send(io_udp *u, const io_datagram *d, size_t n)
         size_t sent_entries = done;
         for (int i = 0; i < r; i++) {
             sent_entries = owner[i] + 1;
+            if (u->capture != NULL) {
+                /* Each datagram on the wire: a kernel-segmented train as its segments. */
+                const io_datagram *x = &d[owner[i]];
+                const io_addr *src = io_addr_family(&x->local) != AF_UNSPEC ? &x->local : &u->local;
+                size_t seg = by_gso[i] ? x->segment_size : iov[i].iov_len;
+                const uint8_t *base = iov[i].iov_base;
+                size_t total = iov[i].iov_len;
+                for (size_t off = 0; off < total; off += seg)
+                    io_pcap_datagram(u->capture, true, src, &x->peer, base + off,
+                                     total - off < seg ? total - off : seg);
+            }
             if (by_gso[i]) {
                 u->tx_gso_calls++;
                 u->tx_datagrams += segments_of(&d[owner[i]]);

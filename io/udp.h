@@ -33,6 +33,7 @@ enum {
     IO_ERR_CERT = -15,    /* certificate or key file unreadable, unparsable, or generation failed */
     IO_ERR_CONFIG = -16,  /* the binding refused the configuration (bind_*_new returned NULL) */
     IO_ERR_RESOLVE = -17, /* a URL's host did not resolve (getaddrinfo) */
+    IO_ERR_CERT_KEY = -18, /* the private key does not belong to the certificate */
 };
 
 /* A human-readable name for an io_ error code (never NULL). */
@@ -90,6 +91,8 @@ typedef struct io_udp_config {
     bool v6only;      /* IPv6 sockets only: refuse IPv4-mapped peers */
     bool disable_gso; /* never use UDP_SEGMENT, always split in user space */
     bool reuseport;   /* SO_REUSEPORT, for several sockets on one port */
+    /* Record every datagram sent and received (io/pcap.h); NULL: none. */
+    struct io_pcap *capture;
 } io_udp_config;
 
 typedef struct io_udp {
@@ -100,6 +103,7 @@ typedef struct io_udp {
     bool gso_enabled;   /* sends use UDP_SEGMENT (supported and not disabled) */
     int rcvbuf, sndbuf; /* sizes the kernel reports after setting */
     int last_errno;
+    struct io_pcap *capture; /* from the configuration, or NULL */
     /* Counters (datagrams on the wire, GSO segments counted one by one). */
     uint64_t rx_datagrams, tx_datagrams, tx_gso_calls, tx_split_calls;
 } io_udp;

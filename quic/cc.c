@@ -147,8 +147,9 @@ const char *quic_cc_state_name(const quic_cc *cc)
         return "recovery";
     if (cc->app_limited)
         return "application_limited";
+    /* HyStart++'s Conservative Slow Start is still slow start to qlog. */
     if (quic_cc_in_slow_start(cc))
-        return cc->hs.in_css ? "conservative_slow_start" : "slow_start";
+        return "slow_start";
     return "congestion_avoidance";
 }
 

@@ -114,9 +114,8 @@ uint64_t quic_cc_cbrt(uint64_t x);
  * hold back the growth the controller asks for. */
 uint64_t quic_cc_pacing_window(const quic_cc *cc);
 
-/* The state for qlog's congestion_state_updated: "slow_start",
- * "conservative_slow_start" (RFC 9406 CSS), "congestion_avoidance",
- * "recovery" or "application_limited". */
+/* The state for qlog's congestion_state_updated: "slow_start" (HyStart++'s
+ * CSS included), "congestion_avoidance", "recovery" or "application_limited". */
 const char *quic_cc_state_name(const quic_cc *cc);
 
 static inline bool quic_cc_in_slow_start(const quic_cc *cc)

@@ -114,6 +114,13 @@ static void enter_closed_event(quic_conn *c, uint64_t code, bool is_app, bool by
     quic_event ev = {
         .type = QUIC_EVENT_CLOSED, .error_code = code, .is_app = is_app, .by_peer = by_peer};
     quic_conn_event(c, &ev);
+    bool idle = strcmp(c->close_reason, "idle timeout") == 0;
+    quic_qlog_closed(c, by_peer, is_app, code, c->close_reason,
+                     idle ? "idle_timeout" : code == 0 ? "clean" : "error", c->last_now);
+    quic_qlog_state(c, c->state == QUIC_STATE_CLOSING    ? "closing"
+                       : c->state == QUIC_STATE_DRAINING ? "draining"
+                                                         : "closed",
+                    c->last_now);
 }
 
 /* RFC 9000 §10.2.1: enter the closing state and send CONNECTION_CLOSE. */
@@ -293,8 +300,6 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
                           const uint8_t *secret, size_t len)
 {
     quic_conn *c = user;
-    if (level == CRYPTO_LEVEL_EARLY)
-        return 0;
     crypto_pp *pp = is_write ? &c->tx[level] : &c->rx[level];
     int err = crypto_pp_init(pp, c->env, c->version, suite->aead, suite->hash, secret, len);
     if (err != 0)
@@ -312,6 +317,7 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
     }
     if (level == CRYPTO_LEVEL_HANDSHAKE && is_write)
         quic_recovery_set_has_handshake_keys(&c->rec, c->last_now);
+    quic_qlog_key_updated(c, (int)level, is_write, 0, "tls", c->last_now);
     return 0;
 }
 
@@ -345,6 +351,7 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     c->error = 0;
     c->peer_tp = tp;
     c->have_peer_tp = true;
+    quic_qlog_peer_params(c, c->last_now);
     quic_streams_on_peer_tp(c);
     quic_recovery_set_max_ack_delay(&c->rec, tp.max_ack_delay * 1000, c->last_now);
     if (tp.max_udp_payload_size < c->max_udp_payload)
@@ -379,6 +386,7 @@ static void encode_our_tp(quic_conn *c)
     tp.min_ack_delay = QUIC_OPT_MIN_ACK_DELAY_US;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
+    tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
     if (c->is_server) {
@@ -476,7 +484,49 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     if (err != 0)
         return QUIC_ERR_INTERNAL;
     c->have_tx[CRYPTO_LEVEL_INITIAL] = c->have_rx[CRYPTO_LEVEL_INITIAL] = true;
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_INITIAL, true, 0, "tls", c->last_now);
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_INITIAL, false, 0, "tls", c->last_now);
     return QUIC_OK;
+}
+
+/* RFC 9000 §7.4.1: the limits a client remembers for 0-RTT, in a fixed form
+ * sealed in tickets: a server whose limits changed refuses the early data. */
+static size_t encode_early_context(quic_conn *c)
+{
+    const quic_config *q = &c->cfg;
+    const uint64_t v[] = {q->initial_max_data,
+                          q->initial_max_stream_data_bidi_local,
+                          q->initial_max_stream_data_bidi_remote,
+                          q->initial_max_stream_data_uni,
+                          q->initial_max_streams_bidi,
+                          q->initial_max_streams_uni,
+                          q->max_datagram_frame_size,
+                          q->active_connection_id_limit};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        for (int b = 7; b >= 0; b--)
+            c->early_ctx[n++] = (uint8_t)(v[i] >> (8 * b));
+    return n;
+}
+
+/* RFC 9001 §4.6.1, RFC 9000 §7.4.1: a client sending 0-RTT uses the
+ * remembered flow-control and stream limits until the server's arrive. */
+static void apply_remembered_tp(quic_conn *c)
+{
+    size_t len = 0;
+    const uint8_t *p = crypto_tls_session_transport_params(c->tls, &len);
+    quic_transport_params tp;
+    if (p == NULL || crypto_tls_early_data(c->tls) != CRYPTO_EARLY_OFFERED ||
+        quic_tp_decode(p, len, true, &tp) != QUIC_OK)
+        return;
+    c->peer_tp.initial_max_data = tp.initial_max_data;
+    c->peer_tp.initial_max_stream_data_bidi_local = tp.initial_max_stream_data_bidi_local;
+    c->peer_tp.initial_max_stream_data_bidi_remote = tp.initial_max_stream_data_bidi_remote;
+    c->peer_tp.initial_max_stream_data_uni = tp.initial_max_stream_data_uni;
+    c->peer_tp.initial_max_streams_bidi = tp.initial_max_streams_bidi;
+    c->peer_tp.initial_max_streams_uni = tp.initial_max_streams_uni;
+    c->peer_tp.max_datagram_frame_size = tp.max_datagram_frame_size;
+    quic_streams_on_peer_tp(c);
 }
 
 static bool start_tls(quic_conn *c)
@@ -486,14 +536,20 @@ static bool start_tls(quic_conn *c)
     tc.is_server = c->is_server;
     tc.transport_params = c->tp_buf;
     tc.transport_params_len = c->tp_len;
+    if (c->is_server) {
+        tc.early_data_context = c->early_ctx;
+        tc.early_data_context_len = encode_early_context(c);
+    }
     crypto_tls_callbacks cb = {.user = c,
                                .send = tls_send,
                                .set_secret = tls_set_secret,
                                .peer_transport_params = tls_peer_tp};
     c->tls = crypto_tls_new(c->env, &tc, &cb);
-    if (c->tls == NULL)
+    if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
-    return crypto_tls_start(c->tls) == 0;
+    if (!c->is_server)
+        apply_remembered_tp(c);
+    return true;
 }
 
 quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
@@ -506,6 +562,7 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     c->original_dcid.len = 8;
     quince_env_random(env, c->original_dcid.bytes, 8);
     quic_qlog_start(c, now);
+    quic_qlog_state(c, "attempted", now);
     if (config->token != NULL && config->token_len > 0) {
         /* RFC 9000 §8.1.3: a NEW_TOKEN token from an earlier connection. */
         c->token = quince_env_alloc(env, config->token_len);
@@ -543,6 +600,7 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
         c->address_validated = true; /* RFC 9000 §8.1.2: the token proved the address */
     }
     quic_qlog_start(c, now);
+    quic_qlog_state(c, "attempted", now);
     c->pcid[0].in_use = true;
     c->pcid[0].cid = *scid;
     c->peer_initial_scid = *scid;
@@ -622,11 +680,19 @@ void quic_conn_free(quic_conn *c)
 /* After TLS made progress: completion and confirmation (RFC 9001 §4.1.1, §4.1.2). */
 void quic_conn_check_handshake(quic_conn *c, uint64_t now)
 {
+    /* RFC 9001 §4.6.2, RFC 9002 §6.4: 0-RTT refused: what it carried is lost
+     * and goes again in 1-RTT (under the limits the server now gives). */
+    if (!c->is_server && c->sent_0rtt && !c->early_rejected_done &&
+        crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
+        c->early_rejected_done = true;
+        quic_recovery_on_0rtt_rejected(&c->rec, c->largest_0rtt_pn, now);
+    }
     if (c->handshake_complete || !crypto_tls_handshake_done(c->tls))
         return;
     c->handshake_complete = true;
     if (c->state == QUIC_STATE_HANDSHAKE)
         c->state = QUIC_STATE_ESTABLISHED;
+    quic_qlog_state(c, "handshake_complete", now);
     if (c->is_server) {
         /* RFC 9001 §4.1.2: the server's handshake is confirmed on completion. */
         c->handshake_confirmed = true;
@@ -634,6 +700,7 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
         quic_recovery_set_handshake_confirmed(&c->rec, now);
         quic_conn_discard_space(c, SP_HANDSHAKE, now);
         c->address_validated = true;
+        quic_qlog_state(c, "handshake_confirmed", now);
     }
     /* Spare connection IDs for the peer (RFC 9000 §5.1.1). */
     if (c->initial_scid.len > 0) {
@@ -654,6 +721,7 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now)
     c->handshake_confirmed = true;
     quic_recovery_set_handshake_confirmed(&c->rec, now);
     quic_conn_discard_space(c, SP_HANDSHAKE, now);
+    quic_qlog_state(c, "handshake_confirmed", now);
 }
 
 /* ---- Timers (RFC 9000 §10, RFC 9002 §6) ---- */
@@ -685,11 +753,14 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     if (c == NULL)
         return QUIC_ERR_ARGUMENT;
     c->last_now = now;
+    quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED)
         return QUIC_OK;
     if (c->state >= QUIC_STATE_CLOSING) {
-        if (now >= c->close_deadline)
+        if (now >= c->close_deadline) {
             c->state = QUIC_STATE_CLOSED;
+            quic_qlog_state(c, "closed", now);
+        }
         return QUIC_OK;
     }
     if (now >= c->idle_deadline) {
@@ -704,6 +775,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     if (quic_recovery_next_timeout(&c->rec) <= now) {
         quic_recovery_timeout to;
         quic_recovery_on_timeout(&c->rec, now, &to);
+        quic_qlog_metrics(c, now);
         if (to.kind == QUIC_RECOVERY_TIMEOUT_PTO) {
             int sp = to.space;
             if (c->sp[sp].discarded || !c->have_tx[sp == SP_INITIAL     ? 0
@@ -769,6 +841,17 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return &c->stats;
 }
 
+/* RFC 9002 §5 */
+bool quic_conn_get_rtt(const quic_conn *c, uint64_t *smoothed, uint64_t *min)
+{
+    if (c == NULL)
+        return false;
+    const quic_rtt *r = quic_recovery_rtt(&c->rec);
+    *smoothed = r->smoothed_rtt;
+    *min = r->min_rtt;
+    return r->has_sample;
+}
+
 void quic_conn_set_user(quic_conn *c, void *user)
 {
     if (c != NULL)
@@ -797,6 +880,8 @@ int quic_conn_key_update(quic_conn *c)
     c->key_update_first_pn = c->sp[SP_APP].next_pn;
     c->packets_in_phase = 0;
     c->stats.key_updates++;
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "local_update",
+                          c->last_now);
     return QUIC_OK;
 }
 

@@ -168,6 +168,12 @@ struct quic_conn {
     size_t new_token_len;
     bool new_token_pending;
     bool initial_token_seen;
+    /* Client 0-RTT (RFC 9001 §4.6): packets sent with the early keys, the
+     * largest of their numbers, and whether a rejection was acted on. */
+    bool sent_0rtt;
+    bool early_rejected_done;
+    uint64_t largest_0rtt_pn;
+    uint8_t early_ctx[64]; /* server: what a ticket's 0-RTT depends on (RFC 9000 §7.4.1) */
     bool handshake_event_sent;
     bool initial_discarded_checked;
 
@@ -263,10 +269,11 @@ struct quic_conn {
     uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
-    /* qlog (quic/qlog.c). */
-    char *qlog_buf;
+    /* qlog (quic/qlog.c): the trace, and what was last logged. */
+    quince_qlog *qlog;
     uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
-    const char *qlog_last_cc_state;
+    const char *qlog_cc_state, *qlog_conn_state;
+    bool qlog_local_params_logged;
 
     /* Statistics for tests. */
     quic_conn_stats stats;

@@ -245,6 +245,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                     c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
                                         (size_t)f.u.new_token.length);
                 break;
+            case QUIC_FT_RESET_STREAM_AT:
+                /* reliable-stream-reset-10 §3: only if we offered it; otherwise
+                 * an unknown frame type (RFC 9000 §12.4). */
+                err = c->cfg.reset_stream_at ? quic_stream_on_frame(c, &f, now)
+                                             : QUIC_ERR_FRAME_ENCODING;
+                break;
             case QUIC_FT_RESET_STREAM:
             case QUIC_FT_STOP_SENDING:
             case QUIC_FT_MAX_DATA:
@@ -431,7 +437,10 @@ static int rotate_rx(quic_conn *c, uint64_t pn, uint64_t now)
         c->key_update_first_pn = c->sp[SP_APP].next_pn;
         c->packets_in_phase = 0;
         c->stats.key_updates++;
+        quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "remote_update",
+                              now);
     }
+    quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, false, c->stats.key_updates, "remote_update", now);
     return QUIC_OK;
 }
 
@@ -452,6 +461,11 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     case QUIC_PKT_1RTT:
         level = CRYPTO_LEVEL_APP;
         break;
+    case QUIC_PKT_0RTT: /* RFC 9001 §4.6.1: only a server takes them */
+        if (!c->is_server)
+            return 0;
+        level = CRYPTO_LEVEL_EARLY;
+        break;
     case QUIC_PKT_RETRY:
         on_retry(c, h, data, now);
         return 0;
@@ -468,6 +482,12 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     int space = level_space(level);
     if (c->sp[space].discarded)
         return 0;
+    /* 0-RTT before the ClientHello is read waits; once TLS refused it, it is dropped. */
+    if (level == CRYPTO_LEVEL_EARLY && !c->have_rx[level])
+        return crypto_tls_early_data(c->tls) == CRYPTO_EARLY_NONE &&
+                       !c->have_rx[CRYPTO_LEVEL_HANDSHAKE]
+                   ? PKT_EARLY
+                   : 0;
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
     if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
         return PKT_EARLY;
@@ -493,14 +513,17 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
             c->close_frame_type = 0;
             return QUIC_ERR_AEAD_LIMIT_REACHED;
         }
+        quic_qlog_packet_dropped(c, h->type, h->packet_len, "decryption_failure", now);
         return 0;
     }
     if (quic_pkt_check_reserved_bits(c->rxbuf[0]) != QUIC_OK) {
         c->close_frame_type = 0;
         return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9000 §17.2, §17.3.1 */
     }
-    if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn))
+    if (quic_ack_tracker_is_duplicate(&c->sp[space].ack, pn)) {
+        quic_qlog_packet_dropped(c, h->type, h->packet_len, "duplicate", now);
         return 0;
+    }
     if (used == &c->rx_next) {
         int err = rotate_rx(c, pn, now);
         if (err != QUIC_OK)
@@ -638,6 +661,7 @@ int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data,
     (void)from;
     if (now > c->last_now)
         c->last_now = now;
+    quince_qlog_set_now(c->qlog, now);
     c->stats.bytes_received += len;
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
         return QUIC_OK;
@@ -665,10 +689,12 @@ int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data,
         }
         if (r == PKT_EARLY) {
             kept = true;
-            if (early_keep(c, data + off, h.packet_len))
+            if (early_keep(c, data + off, h.packet_len)) {
                 c->stats.packets_buffered++;
-            else
+            } else {
                 c->stats.packets_dropped++;
+                quic_qlog_packet_dropped(c, h.type, h.packet_len, "keys_unavailable", now);
+            }
         } else if (r == 0) {
             c->stats.packets_dropped++;
         } else {

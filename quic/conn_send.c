@@ -15,8 +15,20 @@ static crypto_level space_level(int space)
                                    : CRYPTO_LEVEL_APP;
 }
 
+/* RFC 9001 §4.6.1: a client sends 0-RTT while its early data is offered or
+ * accepted and the handshake is not complete. */
+static bool use_0rtt(const quic_conn *c)
+{
+    if (c->is_server || c->handshake_complete || !c->have_tx[CRYPTO_LEVEL_EARLY] || c->tls == NULL)
+        return false;
+    crypto_early_data e = crypto_tls_early_data(c->tls);
+    return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;
+}
+
 static bool space_usable(const quic_conn *c, int space)
 {
+    if (space == SP_APP && use_0rtt(c))
+        return !c->sp[space].discarded;
     if (c->sp[space].discarded || !c->have_tx[space_level(space)])
         return false;
     /* A client sends 1-RTT only after completing the handshake (RFC 9001 §4.1.1 / §5.7). */
@@ -283,7 +295,8 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
                            uint64_t now)
 {
     quic_space *sp = &c->sp[space];
-    crypto_level level = space_level(space);
+    bool early = space == SP_APP && use_0rtt(c);
+    crypto_level level = early ? CRYPTO_LEVEL_EARLY : space_level(space);
     if (cap < 64)
         return 0;
     quince_writer w = quince_writer_init(buf, cap - TAG_LEN);
@@ -293,7 +306,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     const quic_cid_value *dcid = &c->pcid[c->pcid_cur].cid;
     quic_pkt_builder b;
     bool ok;
-    if (space == SP_APP)
+    if (early) /* RFC 9000 §17.2.3 */
+        ok = quic_pkt_build_long(&w, &b, QUIC_PKT_0RTT, c->version, dcid->bytes, dcid->len,
+                                 c->initial_scid.bytes, c->initial_scid.len, NULL, 0, pn, pn_len);
+    else if (space == SP_APP)
         ok = quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, pn, pn_len, false, c->key_phase);
     else
         ok =
@@ -311,17 +327,19 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         write_close(c, space, &w);
     } else {
         uint64_t largest;
-        if (quic_ack_tracker_has_unacked(&sp->ack) &&
+        /* RFC 9000 §12.5: 0-RTT carries no ACK, CRYPTO or connection-ID frames. */
+        if (!early && quic_ack_tracker_has_unacked(&sp->ack) &&
             (ack_due(c, space, now) || (pl->elic_ok && has_elicit_data(c, space)) ||
              sp->probes > 0) &&
             write_ack(c, space, &w, now, &largest))
             put_rec(recs, &n, (quic_frame_rec){.kind = REC_ACK, .id = largest});
         if (pl->elic_ok || sp->probes > 0) {
-            if (space == SP_APP) {
+            if (space == SP_APP && !early) {
                 write_app_control(c, &w, recs, &n, &elic);
                 write_ack_frequency(c, &w, recs, &n, &elic, now);
             }
-            write_crypto(c, space, &w, recs, &n, &elic);
+            if (!early)
+                write_crypto(c, space, &w, recs, &n, &elic);
             if (space == SP_APP) {
                 quic_stream_write_frames(c, &w, recs, &n, QUIC_OPT_MAX_FRAMES_PER_PACKET, &elic);
                 write_datagrams(c, &w, &elic);
@@ -346,7 +364,8 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     size_t pn_offset = (size_t)(b.pn_at - b.start);
     size_t payload_len = (size_t)(w.p - b.pn_at) - b.pn_len;
     quic_qlog_packet(c, true,
-                     space == SP_APP       ? QUIC_PKT_1RTT
+                     early                 ? QUIC_PKT_0RTT
+                     : space == SP_APP     ? QUIC_PKT_1RTT
                      : space == SP_INITIAL ? QUIC_PKT_INITIAL
                                            : QUIC_PKT_HANDSHAKE,
                      pn, (size_t)(w.p - buf) + TAG_LEN, b.pn_at + b.pn_len, payload_len, now);
@@ -355,6 +374,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         return 0;
     sp->next_pn++;
     c->stats.packets_sent++;
+    if (early) {
+        c->sent_0rtt = true;
+        c->largest_0rtt_pn = pn;
+    }
     if (pl->closing)
         return (size_t)total;
     quic_sent_rec *rec = NULL;
@@ -370,7 +393,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     }
     bool in_flight = elic || padded;
     /* RFC 9000 §13.4.2: a 1-RTT packet that starts its datagram is marked. */
-    bool ecn = space == SP_APP && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
+    bool ecn = space == SP_APP && !early && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
     quic_recovery_set_ecn_next(&c->rec, ecn);
     if (buf == pl->dgram_start)
         c->dgram_ecn = ecn;
@@ -381,6 +404,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
         quic_sent_packet p = {.pn = pn, .handle = (uint64_t)(uintptr_t)rec};
         quic_conn_on_packet_cb(c, space, QUIC_RECOVERY_LOST, &p);
     }
+    quic_qlog_metrics(c, now);
     if (elic) {
         if (sp->probes > 0)
             sp->probes--;
@@ -490,6 +514,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         c->last_now = now;
     if (to != NULL)
         *to = c->remote;
+    quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
         return 0;
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)

@@ -1,89 +1,15 @@
-/* qlog for QUIC connections: JSON-SEQ records (draft-ietf-quic-qlog-main-schema-14,
- * quic-events-13). */
+/* qlog for QUIC connections: transport, recovery, security and connectivity events
+ * (draft-ietf-quic-qlog-quic-events-04) in the qlog 0.3 format qvis loads. */
 #include "quic/qlog.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "quic/conn_internal.h"
 #include "quic/frame.h"
 
-#define QLOG_BUF 16384
-
-typedef struct qbuf {
-    char *p;
-    size_t len, cap;
-    bool full;
-} qbuf;
-
-static void put(qbuf *b, const char *fmt, ...)
+quince_qlog *quic_conn_qlog(const quic_conn *c)
 {
-    if (b->full)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= b->cap - b->len) {
-        b->full = true;
-        return;
-    }
-    b->len += (size_t)n;
-}
-
-static bool enabled(const quic_conn *c)
-{
-    return c->cfg.qlog && c->env->qlog != NULL;
-}
-
-static bool begin(quic_conn *c, qbuf *b)
-{
-    if (c->qlog_buf == NULL) {
-        c->qlog_buf = quince_env_alloc(c->env, QLOG_BUF);
-        if (c->qlog_buf == NULL)
-            return false;
-    }
-    b->p = c->qlog_buf;
-    b->len = 0;
-    b->cap = QLOG_BUF - 8; /* room to close the record when truncated */
-    b->full = false;
-    b->p[b->len++] = 0x1e;
-    return true;
-}
-
-static void emit(quic_conn *c, qbuf *b)
-{
-    b->cap = QLOG_BUF;
-    b->full = false;
-    put(b, "\n");
-    c->env->qlog(c->env->user, b->p, b->len);
-}
-
-static void hex(qbuf *b, const uint8_t *p, size_t n)
-{
-    put(b, "\"");
-    for (size_t i = 0; i < n; i++)
-        put(b, "%02x", p[i]);
-    put(b, "\"");
-}
-
-void quic_qlog_start(quic_conn *c, uint64_t now)
-{
-    qbuf b;
-    if (!enabled(c) || !begin(c, &b))
-        return;
-    (void)now;
-    put(&b, "{\"file_schema\":\"urn:ietf:params:qlog:file:sequential\","
-            "\"serialization_format\":\"application/qlog+json-seq\",\"title\":\"quince\","
-            "\"trace\":{\"common_fields\":{\"ODCID\":");
-    hex(&b, c->original_dcid.bytes, c->original_dcid.len);
-    put(&b,
-        ",\"time_format\":\"relative_to_epoch\",\"reference_time\":{\"clock_type\":\"monotonic\","
-        "\"epoch\":\"unknown\"}},\"vantage_point\":{\"name\":\"quince\",\"type\":\"%s\"},"
-        "\"event_schemas\":[\"urn:ietf:params:qlog:events:quic\"]}}",
-        c->is_server ? "server" : "client");
-    emit(c, &b);
+    return c != NULL ? c->qlog : NULL;
 }
 
 static const char *ptype(quic_pkt_type t)
@@ -104,214 +30,338 @@ static const char *ptype(quic_pkt_type t)
     }
 }
 
-/* draft-ietf-quic-qlog-quic-events-13 §8.13 */
-static void frame_json(qbuf *b, const quic_frame *f)
+static const char *space_ptype(int space)
+{
+    return space == SP_INITIAL ? "initial" : space == SP_HANDSHAKE ? "handshake" : "1RTT";
+}
+
+/* The parameters of draft-ietf-quic-qlog-quic-events-04 §5.3 that a peer sets. */
+static void tp_fields(quince_qlog *q, const quic_transport_params *tp)
+{
+    if (tp->has_original_dcid)
+        quince_qlog_hex(q, "original_destination_connection_id", tp->original_dcid.bytes,
+                        tp->original_dcid.len);
+    if (tp->has_initial_scid)
+        quince_qlog_hex(q, "initial_source_connection_id", tp->initial_scid.bytes,
+                        tp->initial_scid.len);
+    if (tp->has_retry_scid)
+        quince_qlog_hex(q, "retry_source_connection_id", tp->retry_scid.bytes,
+                        tp->retry_scid.len);
+    if (tp->has_stateless_reset_token)
+        quince_qlog_hex(q, "stateless_reset_token", tp->stateless_reset_token,
+                        QUIC_STATELESS_RESET_TOKEN_LEN);
+    quince_qlog_bool(q, "disable_active_migration", tp->disable_active_migration);
+    quince_qlog_u64(q, "max_idle_timeout", tp->max_idle_timeout);
+    quince_qlog_u64(q, "max_udp_payload_size", tp->max_udp_payload_size);
+    quince_qlog_u64(q, "ack_delay_exponent", tp->ack_delay_exponent);
+    quince_qlog_u64(q, "max_ack_delay", tp->max_ack_delay);
+    quince_qlog_u64(q, "active_connection_id_limit", tp->active_connection_id_limit);
+    quince_qlog_u64(q, "initial_max_data", tp->initial_max_data);
+    quince_qlog_u64(q, "initial_max_stream_data_bidi_local",
+                    tp->initial_max_stream_data_bidi_local);
+    quince_qlog_u64(q, "initial_max_stream_data_bidi_remote",
+                    tp->initial_max_stream_data_bidi_remote);
+    quince_qlog_u64(q, "initial_max_stream_data_uni", tp->initial_max_stream_data_uni);
+    quince_qlog_u64(q, "initial_max_streams_bidi", tp->initial_max_streams_bidi);
+    quince_qlog_u64(q, "initial_max_streams_uni", tp->initial_max_streams_uni);
+    /* Extensions, by their RFC names. */
+    quince_qlog_u64(q, "max_datagram_frame_size", tp->max_datagram_frame_size);
+    quince_qlog_bool(q, "grease_quic_bit", tp->grease_quic_bit);
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 §4.2, §5.1, §5.3, §7.1 */
+void quic_qlog_start(quic_conn *c, uint64_t now)
+{
+    if (!c->cfg.qlog || c->qlog != NULL)
+        return;
+    c->qlog = quince_qlog_new(c->env, c->is_server, c->original_dcid.bytes, c->original_dcid.len,
+                              now);
+    quince_qlog *q = c->qlog;
+    if (quince_qlog_begin(q, now, "connectivity:connection_started")) {
+        quince_qlog_u64(q, "ip_version", c->remote.family == 6 ? 6 : 4);
+        quince_qlog_str(q, "protocol", "QUIC");
+        quince_qlog_u64(q, "src_port", c->local.port);
+        quince_qlog_u64(q, "dst_port", c->remote.port);
+        quince_qlog_hex(q, "src_cid", c->initial_scid.bytes, c->initial_scid.len);
+        quince_qlog_hex(q, "dst_cid", c->original_dcid.bytes, c->original_dcid.len);
+        quince_qlog_end(q);
+    }
+    if (quince_qlog_begin(q, now, "transport:version_information")) {
+        char v[12];
+        static const char hexd[] = "0123456789abcdef";
+        for (int i = 0; i < 8; i++)
+            v[i] = hexd[(c->version >> (28 - 4 * i)) & 15];
+        v[8] = '\0';
+        quince_qlog_array(q, c->is_server ? "server_versions" : "client_versions");
+        quince_qlog_str(q, NULL, v);
+        quince_qlog_close(q);
+        quince_qlog_str(q, "chosen_version", v);
+        quince_qlog_end(q);
+    }
+    if (quince_qlog_begin(q, now, "recovery:parameters_set")) {
+        /* RFC 9002 §6.1.1, §6.1.2, §6.2.2, §7.2, §7.6.1 */
+        quince_qlog_u64(q, "reordering_threshold", 3);
+        quince_qlog_ms(q, "time_threshold", 1125); /* 9/8, a multiplier */
+        quince_qlog_u64(q, "timer_granularity", 1);
+        quince_qlog_ms(q, "initial_rtt", quic_recovery_rtt(&c->rec)->smoothed_rtt);
+        quince_qlog_u64(q, "max_datagram_size", c->cc.max_datagram_size);
+        quince_qlog_u64(q, "initial_congestion_window",
+                        quic_cc_initial_window(c->cc.max_datagram_size));
+        quince_qlog_u64(q, "minimum_congestion_window",
+                        quic_cc_minimum_window(c->cc.max_datagram_size));
+        quince_qlog_ms(q, "loss_reduction_factor", 500); /* 0.5 */
+        quince_qlog_u64(q, "persistent_congestion_threshold", 3);
+        quince_qlog_str(q, "congestion_controller", c->cc.ops != NULL ? c->cc.ops->name : "");
+        quince_qlog_end(q);
+    }
+    c->qlog_cc_state = NULL;
+}
+
+/* Our own transport parameters, once encoded (owner local). */
+static void log_local_params(quic_conn *c, uint64_t now)
+{
+    quic_transport_params tp;
+    if (c->tp_len == 0 || quic_tp_decode(c->tp_buf, c->tp_len, c->is_server, &tp) != QUIC_OK)
+        return;
+    if (quince_qlog_begin(c->qlog, now, "transport:parameters_set")) {
+        quince_qlog_str(c->qlog, "owner", "local");
+        tp_fields(c->qlog, &tp);
+        quince_qlog_end(c->qlog);
+    }
+}
+
+void quic_qlog_peer_params(quic_conn *c, uint64_t now)
+{
+    if (c->qlog == NULL)
+        return;
+    if (!c->qlog_local_params_logged) {
+        c->qlog_local_params_logged = true;
+        log_local_params(c, now);
+    }
+    if (quince_qlog_begin(c->qlog, now, "transport:parameters_set")) {
+        quince_qlog_str(c->qlog, "owner", "remote");
+        tp_fields(c->qlog, &c->peer_tp);
+        quince_qlog_end(c->qlog);
+    }
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 Appendix A (QuicFrame) */
+static void frame_json(quince_qlog *q, const quic_frame *f)
 {
     uint64_t t = f->type;
+    quince_qlog_object(q, NULL);
     if (t >= QUIC_FT_STREAM && t <= 0x0f) {
-        put(b,
-            "{\"frame_type\":\"stream\",\"stream_id\":%llu,\"offset\":%llu,\"fin\":%s,"
-            "\"raw\":{\"payload_length\":%llu}}",
-            (unsigned long long)f->u.stream.stream_id, (unsigned long long)f->u.stream.offset,
-            f->u.stream.fin ? "true" : "false", (unsigned long long)f->u.stream.length);
+        quince_qlog_str(q, "frame_type", "stream");
+        quince_qlog_u64(q, "stream_id", f->u.stream.stream_id);
+        quince_qlog_u64(q, "offset", f->u.stream.offset);
+        quince_qlog_u64(q, "length", f->u.stream.length);
+        quince_qlog_bool(q, "fin", f->u.stream.fin);
+        quince_qlog_close(q);
         return;
     }
     switch (t) {
     case QUIC_FT_PADDING:
-        put(b, "{\"frame_type\":\"padding\",\"raw\":{\"length\":%zu}}", f->u.padding.length);
-        return;
+        quince_qlog_str(q, "frame_type", "padding");
+        quince_qlog_object(q, "raw");
+        quince_qlog_u64(q, "length", f->u.padding.length);
+        quince_qlog_close(q);
+        break;
     case QUIC_FT_PING:
-        put(b, "{\"frame_type\":\"ping\"}");
-        return;
+        quince_qlog_str(q, "frame_type", "ping");
+        break;
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN: {
-        put(b, "{\"frame_type\":\"ack\",\"acked_ranges\":[");
+        quince_qlog_str(q, "frame_type", "ack");
+        quince_qlog_u64(q, "ack_delay_raw", f->u.ack.ack_delay);
+        quince_qlog_array(q, "acked_ranges");
         quic_ack_iter it;
         quic_ack_iter_init(&it, &f->u.ack);
         quic_ack_range r;
-        bool first = true;
         while (quic_ack_iter_next(&it, &r)) {
-            put(b, "%s[%llu,%llu]", first ? "" : ",", (unsigned long long)r.smallest,
-                (unsigned long long)r.largest);
-            first = false;
+            quince_qlog_array(q, NULL);
+            quince_qlog_u64(q, NULL, r.smallest);
+            quince_qlog_u64(q, NULL, r.largest);
+            quince_qlog_close(q);
         }
-        put(b, "]}");
-        return;
+        quince_qlog_close(q);
+        break;
     }
     case QUIC_FT_CRYPTO:
-        put(b, "{\"frame_type\":\"crypto\",\"offset\":%llu,\"raw\":{\"payload_length\":%llu}}",
-            (unsigned long long)f->u.crypto.offset, (unsigned long long)f->u.crypto.length);
-        return;
+        quince_qlog_str(q, "frame_type", "crypto");
+        quince_qlog_u64(q, "offset", f->u.crypto.offset);
+        quince_qlog_u64(q, "length", f->u.crypto.length);
+        break;
     case QUIC_FT_RESET_STREAM:
-        put(b,
-            "{\"frame_type\":\"reset_stream\",\"stream_id\":%llu,\"error\":\"unknown\","
-            "\"error_code\":%llu,\"final_size\":%llu}",
-            (unsigned long long)f->u.reset_stream.stream_id,
-            (unsigned long long)f->u.reset_stream.app_error,
-            (unsigned long long)f->u.reset_stream.final_size);
-        return;
+        quince_qlog_str(q, "frame_type", "reset_stream");
+        quince_qlog_u64(q, "stream_id", f->u.reset_stream.stream_id);
+        quince_qlog_u64(q, "error_code", f->u.reset_stream.app_error);
+        quince_qlog_u64(q, "final_size", f->u.reset_stream.final_size);
+        break;
     case QUIC_FT_STOP_SENDING:
-        put(b,
-            "{\"frame_type\":\"stop_sending\",\"stream_id\":%llu,\"error\":\"unknown\","
-            "\"error_code\":%llu}",
-            (unsigned long long)f->u.stop_sending.stream_id,
-            (unsigned long long)f->u.stop_sending.app_error);
-        return;
+        quince_qlog_str(q, "frame_type", "stop_sending");
+        quince_qlog_u64(q, "stream_id", f->u.stop_sending.stream_id);
+        quince_qlog_u64(q, "error_code", f->u.stop_sending.app_error);
+        break;
     case QUIC_FT_MAX_DATA:
-        put(b, "{\"frame_type\":\"max_data\",\"maximum\":%llu}",
-            (unsigned long long)f->u.max_data.max);
-        return;
+        quince_qlog_str(q, "frame_type", "max_data");
+        quince_qlog_u64(q, "maximum", f->u.max_data.max);
+        break;
     case QUIC_FT_MAX_STREAM_DATA:
-        put(b, "{\"frame_type\":\"max_stream_data\",\"stream_id\":%llu,\"maximum\":%llu}",
-            (unsigned long long)f->u.max_stream_data.stream_id,
-            (unsigned long long)f->u.max_stream_data.max);
-        return;
+        quince_qlog_str(q, "frame_type", "max_stream_data");
+        quince_qlog_u64(q, "stream_id", f->u.max_stream_data.stream_id);
+        quince_qlog_u64(q, "maximum", f->u.max_stream_data.max);
+        break;
     case QUIC_FT_MAX_STREAMS_BIDI:
     case QUIC_FT_MAX_STREAMS_UNI:
-        put(b, "{\"frame_type\":\"max_streams\",\"stream_type\":\"%s\",\"maximum\":%llu}",
-            t == QUIC_FT_MAX_STREAMS_BIDI ? "bidirectional" : "unidirectional",
-            (unsigned long long)f->u.max_streams.max);
-        return;
+        quince_qlog_str(q, "frame_type", "max_streams");
+        quince_qlog_str(q, "stream_type",
+                        t == QUIC_FT_MAX_STREAMS_BIDI ? "bidirectional" : "unidirectional");
+        quince_qlog_u64(q, "maximum", f->u.max_streams.max);
+        break;
     case QUIC_FT_DATA_BLOCKED:
-        put(b, "{\"frame_type\":\"data_blocked\",\"limit\":%llu}",
-            (unsigned long long)f->u.data_blocked.limit);
-        return;
+        quince_qlog_str(q, "frame_type", "data_blocked");
+        quince_qlog_u64(q, "limit", f->u.data_blocked.limit);
+        break;
     case QUIC_FT_STREAM_DATA_BLOCKED:
-        put(b, "{\"frame_type\":\"stream_data_blocked\",\"stream_id\":%llu,\"limit\":%llu}",
-            (unsigned long long)f->u.stream_data_blocked.stream_id,
-            (unsigned long long)f->u.stream_data_blocked.limit);
-        return;
+        quince_qlog_str(q, "frame_type", "stream_data_blocked");
+        quince_qlog_u64(q, "stream_id", f->u.stream_data_blocked.stream_id);
+        quince_qlog_u64(q, "limit", f->u.stream_data_blocked.limit);
+        break;
     case QUIC_FT_STREAMS_BLOCKED_BIDI:
     case QUIC_FT_STREAMS_BLOCKED_UNI:
-        put(b, "{\"frame_type\":\"streams_blocked\",\"stream_type\":\"%s\",\"limit\":%llu}",
-            t == QUIC_FT_STREAMS_BLOCKED_BIDI ? "bidirectional" : "unidirectional",
-            (unsigned long long)f->u.streams_blocked.limit);
-        return;
+        quince_qlog_str(q, "frame_type", "streams_blocked");
+        quince_qlog_str(q, "stream_type",
+                        t == QUIC_FT_STREAMS_BLOCKED_BIDI ? "bidirectional" : "unidirectional");
+        quince_qlog_u64(q, "limit", f->u.streams_blocked.limit);
+        break;
     case QUIC_FT_NEW_CONNECTION_ID:
-        put(b,
-            "{\"frame_type\":\"new_connection_id\",\"sequence_number\":%llu,"
-            "\"retire_prior_to\":%llu,\"connection_id_length\":%u,\"connection_id\":",
-            (unsigned long long)f->u.new_cid.seq, (unsigned long long)f->u.new_cid.retire_prior_to,
-            (unsigned)f->u.new_cid.cid_len);
-        hex(b, f->u.new_cid.cid, f->u.new_cid.cid_len);
-        put(b, "}");
-        return;
+        quince_qlog_str(q, "frame_type", "new_connection_id");
+        quince_qlog_u64(q, "sequence_number", f->u.new_cid.seq);
+        quince_qlog_u64(q, "retire_prior_to", f->u.new_cid.retire_prior_to);
+        quince_qlog_u64(q, "connection_id_length", f->u.new_cid.cid_len);
+        quince_qlog_hex(q, "connection_id", f->u.new_cid.cid, f->u.new_cid.cid_len);
+        break;
     case QUIC_FT_RETIRE_CONNECTION_ID:
-        put(b, "{\"frame_type\":\"retire_connection_id\",\"sequence_number\":%llu}",
-            (unsigned long long)f->u.retire_cid.seq);
-        return;
+        quince_qlog_str(q, "frame_type", "retire_connection_id");
+        quince_qlog_u64(q, "sequence_number", f->u.retire_cid.seq);
+        break;
     case QUIC_FT_PATH_CHALLENGE:
     case QUIC_FT_PATH_RESPONSE:
-        put(b, "{\"frame_type\":\"%s\",\"data\":",
-            t == QUIC_FT_PATH_CHALLENGE ? "path_challenge" : "path_response");
-        hex(b, f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
-        put(b, "}");
-        return;
+        quince_qlog_str(q, "frame_type",
+                        t == QUIC_FT_PATH_CHALLENGE ? "path_challenge" : "path_response");
+        quince_qlog_hex(q, "data", f->u.path.data, QUIC_PATH_CHALLENGE_LEN);
+        break;
     case QUIC_FT_CONNECTION_CLOSE:
     case QUIC_FT_CONNECTION_CLOSE_APP:
-        put(b,
-            "{\"frame_type\":\"connection_close\",\"error_space\":\"%s\",\"error_code\":%llu,"
-            "\"reason_bytes\":",
-            t == QUIC_FT_CONNECTION_CLOSE ? "transport" : "application",
-            (unsigned long long)f->u.close.error_code);
-        hex(b, f->u.close.reason, (size_t)f->u.close.reason_len);
-        put(b, "}");
-        return;
+        quince_qlog_str(q, "frame_type", "connection_close");
+        quince_qlog_str(q, "error_space", t == QUIC_FT_CONNECTION_CLOSE ? "transport"
+                                                                          : "application");
+        quince_qlog_u64(q, "error_code", f->u.close.error_code);
+        if (t == QUIC_FT_CONNECTION_CLOSE)
+            quince_qlog_u64(q, "trigger_frame_type", f->u.close.frame_type);
+        quince_qlog_strn(q, "reason", f->u.close.reason, (size_t)f->u.close.reason_len);
+        break;
     case QUIC_FT_HANDSHAKE_DONE:
-        put(b, "{\"frame_type\":\"handshake_done\"}");
-        return;
+        quince_qlog_str(q, "frame_type", "handshake_done");
+        break;
     case QUIC_FT_NEW_TOKEN:
-        put(b, "{\"frame_type\":\"new_token\"}");
-        return;
+        quince_qlog_str(q, "frame_type", "new_token");
+        break;
     case QUIC_FT_DATAGRAM:
     case QUIC_FT_DATAGRAM_LEN:
-        put(b, "{\"frame_type\":\"datagram\",\"length\":%llu}",
-            (unsigned long long)f->u.datagram.length);
-        return;
+        quince_qlog_str(q, "frame_type", "datagram");
+        quince_qlog_u64(q, "length", f->u.datagram.length);
+        break;
     default:
-        put(b, "{\"frame_type\":\"unknown\",\"frame_type_bytes\":%llu}", (unsigned long long)t);
-        return;
+        quince_qlog_str(q, "frame_type", "unknown");
+        quince_qlog_u64(q, "raw_frame_type", t);
+        break;
     }
+    quince_qlog_close(q);
 }
 
-/* draft-ietf-quic-qlog-quic-events-13 §5.5, §5.6 */
+/* draft-ietf-quic-qlog-quic-events-04 §5.5, §5.6 */
 void quic_qlog_packet(quic_conn *c, bool sent, quic_pkt_type type, uint64_t pn, size_t packet_len,
                       const uint8_t *payload, size_t payload_len, uint64_t now)
 {
-    qbuf b;
-    if (!enabled(c) || !begin(c, &b))
+    quince_qlog *q = c->qlog;
+    if (!quince_qlog_begin(q, now, sent ? "transport:packet_sent" : "transport:packet_received"))
         return;
-    put(&b,
-        "{\"time\":%.3f,\"name\":\"quic:%s\",\"data\":{\"header\":{\"packet_type\":\"%s\","
-        "\"packet_number\":%llu},\"raw\":{\"length\":%zu,\"payload_length\":%zu},\"frames\":[",
-        (double)now / 1000.0, sent ? "packet_sent" : "packet_received", ptype(type),
-        (unsigned long long)pn, packet_len, payload_len);
+    quince_qlog_object(q, "header");
+    quince_qlog_str(q, "packet_type", ptype(type));
+    quince_qlog_u64(q, "packet_number", pn);
+    quince_qlog_close(q);
+    quince_qlog_object(q, "raw");
+    quince_qlog_u64(q, "length", packet_len);
+    quince_qlog_u64(q, "payload_length", payload_len);
+    quince_qlog_close(q);
+    quince_qlog_array(q, "frames");
     size_t off = 0;
-    bool first = true;
-    while (off < payload_len) {
+    while (off < payload_len && quince_qlog_room(q) > 512) {
         quic_frame f;
         int n = quic_frame_decode(payload + off, payload_len - off, type, &f);
         if (n <= 0)
             break;
-        size_t mark = b.len;
-        if (!first)
-            put(&b, ",");
-        frame_json(&b, &f);
-        if (b.full) {
-            /* Too many frames for one record: keep the ones that fit. */
-            b.len = mark;
-            b.full = false;
-            break;
-        }
-        first = false;
+        frame_json(q, &f);
         off += (size_t)n;
     }
-    put(&b, "]}}");
-    emit(c, &b);
+    quince_qlog_close(q);
+    quince_qlog_end(q);
 }
 
-/* draft-ietf-quic-qlog-quic-events-13 §7.4 */
+/* draft-ietf-quic-qlog-quic-events-04 §5.7 */
+void quic_qlog_packet_dropped(quic_conn *c, quic_pkt_type type, size_t len, const char *trigger,
+                              uint64_t now)
+{
+    quince_qlog *q = c->qlog;
+    if (!quince_qlog_begin(q, now, "transport:packet_dropped"))
+        return;
+    quince_qlog_object(q, "header");
+    quince_qlog_str(q, "packet_type", ptype(type));
+    quince_qlog_close(q);
+    quince_qlog_object(q, "raw");
+    quince_qlog_u64(q, "length", len);
+    quince_qlog_close(q);
+    quince_qlog_str(q, "trigger", trigger);
+    quince_qlog_end(q);
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 §7.5 */
 void quic_qlog_packet_lost(quic_conn *c, int space, uint64_t pn, uint64_t now)
 {
-    qbuf b;
-    if (!enabled(c) || !begin(c, &b))
+    quince_qlog *q = c->qlog;
+    if (!quince_qlog_begin(q, now, "recovery:packet_lost"))
         return;
-    put(&b,
-        "{\"time\":%.3f,\"name\":\"quic:packet_lost\",\"data\":{\"header\":{\"packet_type\":\"%s\","
-        "\"packet_number\":%llu}}}",
-        (double)now / 1000.0,
-        space == SP_INITIAL     ? "initial"
-        : space == SP_HANDSHAKE ? "handshake"
-                                : "1RTT",
-        (unsigned long long)pn);
-    emit(c, &b);
+    quince_qlog_object(q, "header");
+    quince_qlog_str(q, "packet_type", space_ptype(space));
+    quince_qlog_u64(q, "packet_number", pn);
+    quince_qlog_close(q);
+    quince_qlog_end(q);
 }
 
-/* draft-ietf-quic-qlog-quic-events-13 §7.3: when the controller's state
- * changes (slow start, CSS, avoidance, recovery, application-limited). */
-static void congestion_state(quic_conn *c, uint64_t now)
+/* RFC 9002 §7.3's states, as draft-ietf-quic-qlog-quic-events-04 §7.3 names them. */
+/* The controller's own view (quic/cc.c): recovery lasts until a packet sent
+ * after the reduction is acknowledged, and application-limited counts. */
+static const char *cc_state(const quic_conn *c)
 {
-    const char *st = quic_cc_state_name(&c->cc);
-    if (c->qlog_last_cc_state == st)
-        return;
-    qbuf b;
-    if (!begin(c, &b))
-        return;
-    put(&b, "{\"time\":%.3f,\"name\":\"quic:congestion_state_updated\",\"data\":{",
-        (double)now / 1000.0);
-    if (c->qlog_last_cc_state != NULL)
-        put(&b, "\"old\":\"%s\",", c->qlog_last_cc_state);
-    put(&b, "\"new\":\"%s\"}}", st);
-    c->qlog_last_cc_state = st;
-    emit(c, &b);
+    return quic_cc_state_name(&c->cc);
 }
 
-/* draft-ietf-quic-qlog-quic-events-13 §7.2 */
+/* draft-ietf-quic-qlog-quic-events-04 §7.2, §7.3 */
 void quic_qlog_metrics(quic_conn *c, uint64_t now)
 {
-    if (!enabled(c))
+    quince_qlog *q = c->qlog;
+    if (q == NULL)
         return;
-    congestion_state(c, now);
+    const char *state = cc_state(c);
+    if (state != c->qlog_cc_state &&
+        quince_qlog_begin(q, now, "recovery:congestion_state_updated")) {
+        if (c->qlog_cc_state != NULL)
+            quince_qlog_str(q, "old", c->qlog_cc_state);
+        quince_qlog_str(q, "new", state);
+        quince_qlog_end(q);
+        c->qlog_cc_state = state;
+    }
     const quic_rtt *r = quic_recovery_rtt(&c->rec);
     uint64_t cwnd = quic_cc_cwnd(&c->cc), inflight = quic_cc_bytes_in_flight(&c->cc);
     if (cwnd == c->qlog_last_cwnd && r->smoothed_rtt == c->qlog_last_srtt &&
@@ -320,24 +370,75 @@ void quic_qlog_metrics(quic_conn *c, uint64_t now)
     c->qlog_last_cwnd = cwnd;
     c->qlog_last_srtt = r->smoothed_rtt;
     c->qlog_last_inflight = inflight;
-    qbuf b;
-    if (!begin(c, &b))
+    if (!quince_qlog_begin(q, now, "recovery:metrics_updated"))
         return;
-    put(&b,
-        "{\"time\":%.3f,\"name\":\"quic:recovery_metrics_updated\",\"data\":{\"min_rtt\":%.3f,"
-        "\"smoothed_rtt\":%.3f,\"latest_rtt\":%.3f,\"rtt_variance\":%.3f,"
-        "\"congestion_window\":%llu,\"bytes_in_flight\":%llu",
-        (double)now / 1000.0, (double)r->min_rtt / 1000.0, (double)r->smoothed_rtt / 1000.0,
-        (double)r->latest_rtt / 1000.0, (double)r->rttvar / 1000.0, (unsigned long long)cwnd,
-        (unsigned long long)inflight);
+    quince_qlog_ms(q, "min_rtt", r->min_rtt);
+    quince_qlog_ms(q, "smoothed_rtt", r->smoothed_rtt);
+    quince_qlog_ms(q, "latest_rtt", r->latest_rtt);
+    quince_qlog_ms(q, "rtt_variance", r->rttvar);
+    quince_qlog_u64(q, "congestion_window", cwnd);
+    quince_qlog_u64(q, "bytes_in_flight", inflight);
     if (c->cc.ssthresh != UINT64_MAX)
-        put(&b, ",\"ssthresh\":%llu", (unsigned long long)c->cc.ssthresh);
-    put(&b, "}}");
-    emit(c, &b);
+        quince_qlog_u64(q, "ssthresh", c->cc.ssthresh);
+    quince_qlog_end(q);
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 §6.1 (the secrets stay in the key log) */
+void quic_qlog_key_updated(quic_conn *c, int level, bool is_write, uint64_t generation,
+                           const char *trigger, uint64_t now)
+{
+    static const char *const names[] = {"initial", "0rtt", "handshake", "1rtt"};
+    quince_qlog *q = c->qlog;
+    if (level < 0 || level > 3 || !quince_qlog_begin(q, now, "security:key_updated"))
+        return;
+    /* Whose secret: the writer's side for write keys. */
+    bool server_side = is_write == c->is_server;
+    char kt[40];
+    size_t n = 0;
+    const char *parts[] = {server_side ? "server_" : "client_", names[level], "_secret"};
+    for (size_t i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p != '\0' && n + 1 < sizeof(kt); p++)
+            kt[n++] = *p;
+    kt[n] = '\0';
+    quince_qlog_str(q, "key_type", kt);
+    if (generation > 0)
+        quince_qlog_u64(q, "generation", generation);
+    quince_qlog_str(q, "trigger", trigger);
+    quince_qlog_end(q);
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 §4.6 */
+void quic_qlog_state(quic_conn *c, const char *new_state, uint64_t now)
+{
+    quince_qlog *q = c->qlog;
+    if (q == NULL || new_state == c->qlog_conn_state)
+        return;
+    if (!quince_qlog_begin(q, now, "connectivity:connection_state_updated"))
+        return;
+    if (c->qlog_conn_state != NULL)
+        quince_qlog_str(q, "old", c->qlog_conn_state);
+    quince_qlog_str(q, "new", new_state);
+    quince_qlog_end(q);
+    c->qlog_conn_state = new_state;
+}
+
+/* draft-ietf-quic-qlog-quic-events-04 §4.3 */
+void quic_qlog_closed(quic_conn *c, bool by_peer, bool is_app, uint64_t code, const char *reason,
+                      const char *trigger, uint64_t now)
+{
+    quince_qlog *q = c->qlog;
+    if (!quince_qlog_begin(q, now, "connectivity:connection_closed"))
+        return;
+    quince_qlog_str(q, "owner", by_peer ? "remote" : "local");
+    quince_qlog_u64(q, is_app ? "application_code" : "connection_code", code);
+    if (reason != NULL)
+        quince_qlog_str(q, "reason", reason);
+    quince_qlog_str(q, "trigger", trigger);
+    quince_qlog_end(q);
 }
 
 void quic_qlog_free(quic_conn *c)
 {
-    quince_env_free(c->env, c->qlog_buf);
-    c->qlog_buf = NULL;
+    quince_qlog_free(c->qlog);
+    c->qlog = NULL;
 }

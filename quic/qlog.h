@@ -1,5 +1,5 @@
-/* qlog for QUIC connections: JSON-SEQ records (draft-ietf-quic-qlog-main-schema-14,
- * quic-events-13). */
+/* qlog for QUIC connections: transport, recovery, security and connectivity events
+ * (draft-ietf-quic-qlog-quic-events-04, the qlog 0.3 format qvis loads) through base/qlog.h. */
 #ifndef QUIC_QLOG_H
 #define QUIC_QLOG_H
 
@@ -7,20 +7,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/qlog.h"
 #include "quic/proto.h"
 
 struct quic_conn;
 
-/* Every function is a no-op unless the connection was configured with
- * qlog = true and the environment has a qlog sink. Each record goes to the
- * sink whole: 0x1E, one JSON object, '\n' (RFC 7464). */
+/* Every function below is a no-op unless the connection was configured with
+ * qlog = true and the environment has the qlog sinks. */
+/* Open the trace (one per connection, named by the original DCID) and log
+ * connection_started, the versions and the local parameters. */
 void quic_qlog_start(struct quic_conn *c, uint64_t now);
 /* A packet's plaintext payload (frames are decoded again for the log). */
 void quic_qlog_packet(struct quic_conn *c, bool sent, quic_pkt_type type, uint64_t pn,
                       size_t packet_len, const uint8_t *payload, size_t payload_len, uint64_t now);
+/* transport:packet_dropped, trigger as in quic-events-04 §5.7. */
+void quic_qlog_packet_dropped(struct quic_conn *c, quic_pkt_type type, size_t len,
+                              const char *trigger, uint64_t now);
 void quic_qlog_packet_lost(struct quic_conn *c, int space, uint64_t pn, uint64_t now);
-/* RFC 9002 Appendix A.3/B.2 values, logged when they changed. */
+/* RFC 9002 Appendix A.3/B.2 values and the congestion state, logged when they changed. */
 void quic_qlog_metrics(struct quic_conn *c, uint64_t now);
+/* transport:parameters_set of the peer's transport parameters (owner remote). */
+void quic_qlog_peer_params(struct quic_conn *c, uint64_t now);
+/* security:key_updated for a level's keys (1-RTT key updates: generation > 0). */
+void quic_qlog_key_updated(struct quic_conn *c, int level, bool is_write, uint64_t generation,
+                           const char *trigger, uint64_t now);
+/* connectivity:connection_state_updated (quic-events-04 §4.6 names). */
+void quic_qlog_state(struct quic_conn *c, const char *new_state, uint64_t now);
+/* connectivity:connection_closed. */
+void quic_qlog_closed(struct quic_conn *c, bool by_peer, bool is_app, uint64_t code,
+                      const char *reason, const char *trigger, uint64_t now);
 void quic_qlog_free(struct quic_conn *c);
 
 #endif

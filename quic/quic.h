@@ -58,6 +58,8 @@ typedef struct quic_config {
     uint64_t initial_max_streams_bidi;
     uint64_t initial_max_streams_uni;
     uint64_t max_datagram_frame_size; /* 0: DATAGRAM not offered */
+    /* Offer reset_stream_at (draft-ietf-quic-reliable-stream-reset; under both ids). */
+    bool reset_stream_at;
     uint64_t active_connection_id_limit;
     uint8_t cid_len;      /* our connection IDs, 1..20; 0: 8 */
     bool zero_length_cid; /* client: an empty SCID (as Chromium does) */
@@ -171,6 +173,11 @@ QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config 
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API void quic_conn_free(quic_conn *conn);
+/* The connection's qlog trace (base/qlog.h), for the layers above: the binding
+ * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
+ * every layer's events. NULL when the connection is not logged. */
+struct quince_qlog;
+QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
  * a negative return means the connection failed (see the CLOSED event). */
@@ -223,6 +230,15 @@ QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
 /* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
 QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
+/* draft-ietf-quic-reliable-stream-reset-10 §5: reset, but the first
+ * reliable_size bytes are still delivered (retransmitted until acknowledged).
+ * reliable_size must not exceed what was already sent once; a second call
+ * may only lower it (0: a plain reset). QUIC_ERR_STREAM_STATE when the peer
+ * did not offer reset_stream_at or reliable_size is beyond what was sent. */
+QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_t app_error,
+                                    uint64_t reliable_size);
+/* The peer offered reset_stream_at (false before its transport parameters). */
+QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
 
 /* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
  * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when
@@ -243,6 +259,13 @@ QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 /* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
  * certificate chain), or NULL before it exists. */
 QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
+/* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
+ * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
+ * crypto_alert_name); NULL for codes no RFC defines. */
+QUINCE_API const char *quic_transport_error_name(uint64_t code);
+/* The RTT estimates (RFC 9002 §5), microseconds: smoothed and minimum. Returns
+ * false (the values are the initial guesses) before the first sample. */
+QUINCE_API bool quic_conn_get_rtt(const quic_conn *conn, uint64_t *smoothed, uint64_t *min);
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for

@@ -259,6 +259,59 @@ static int on_stream(quic_conn *c, const quic_frame *f)
     return QUIC_OK;
 }
 
+/* The receive side is reset: tell the application, return the unread bytes' credit. */
+static void recv_reset_now(quic_conn *c, quic_stream *s, uint64_t fs, uint64_t code)
+{
+    s->recv_reset = true;
+    s->recv_done = true;
+    s->reset_at = false;
+    /* Unread bytes will never be read: return their credit (§4.5). */
+    c->data_read += fs - s->rbuf.read_offset;
+    quic_event ev = {.type = QUIC_EVENT_STREAM_RESET, .stream_id = s->id, .error_code = code};
+    quic_conn_event(c, &ev);
+    stream_maybe_free(c, s);
+}
+
+/* draft-ietf-quic-reliable-stream-reset-10 §4, §5: a reset that still owes the
+ * application the bytes below Reliable Size. */
+static int on_reset_stream_at(quic_conn *c, const quic_frame *f)
+{
+    quic_stream *s;
+    int err = stream_get(c, f->u.reset_stream_at.stream_id, true, false, &s);
+    if (err != QUIC_OK || s == NULL)
+        return err;
+    uint64_t fs = f->u.reset_stream_at.final_size, rel = f->u.reset_stream_at.reliable_size;
+    if (fs > s->recv_max)
+        return QUIC_ERR_FLOW_CONTROL;
+    err = quic_stream_buf_set_final(&s->rbuf, fs);
+    if (err != QUIC_OK)
+        return err;
+    err = count_conn_data(c, s, fs);
+    if (err != QUIC_OK)
+        return err;
+    if (s->recv_reset || s->recv_done)
+        return QUIC_OK;
+    if (s->reset_at) {
+        /* §5.2: the code cannot change; a larger Reliable Size is ignored. */
+        if (f->u.reset_stream_at.app_error != s->reset_at_code)
+            return QUIC_ERR_STREAM_STATE;
+        if (rel >= s->reset_at_size)
+            return QUIC_OK;
+    }
+    s->reset_at = true;
+    s->reset_at_size = rel;
+    s->reset_at_code = f->u.reset_stream_at.app_error;
+    if (s->rbuf.read_offset >= rel) {
+        recv_reset_now(c, s, fs, s->reset_at_code);
+        return QUIC_OK;
+    }
+    size_t avail = 0;
+    quic_stream_buf_peek(&s->rbuf, &avail);
+    if (avail > 0)
+        readable(c, s);
+    return QUIC_OK;
+}
+
 /* RFC 9000 §19.4 */
 static int on_reset_stream(quic_conn *c, const quic_frame *f)
 {
@@ -277,15 +330,7 @@ static int on_reset_stream(quic_conn *c, const quic_frame *f)
         return err;
     if (s->recv_reset || s->recv_done)
         return QUIC_OK;
-    s->recv_reset = true;
-    s->recv_done = true;
-    /* Unread bytes will never be read: return their credit (§4.5). */
-    c->data_read += fs - s->rbuf.read_offset;
-    quic_event ev = {.type = QUIC_EVENT_STREAM_RESET,
-                     .stream_id = s->id,
-                     .error_code = f->u.reset_stream.app_error};
-    quic_conn_event(c, &ev);
-    stream_maybe_free(c, s);
+    recv_reset_now(c, s, fs, f->u.reset_stream.app_error);
     return QUIC_OK;
 }
 
@@ -327,6 +372,8 @@ int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now)
     switch (t) {
     case QUIC_FT_RESET_STREAM:
         return on_reset_stream(c, f);
+    case QUIC_FT_RESET_STREAM_AT:
+        return on_reset_stream_at(c, f);
     case QUIC_FT_STOP_SENDING:
         return on_stop_sending(c, f);
     case QUIC_FT_MAX_DATA: /* RFC 9000 §19.9 */
@@ -397,7 +444,10 @@ static void send_release(quic_conn *c, quic_stream *s)
         quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
         quic_conn_event(c, &ev);
     }
-    if (s->fin_acked && s->sbuf_base == s->final_size && !s->send_done) {
+    /* Done: FIN acknowledged with every byte, or a RESET_STREAM_AT acknowledged
+     * with its reliable bytes. s may be freed here: the last use. */
+    if (!s->send_done && ((s->fin_acked && s->sbuf_base == s->final_size) ||
+                          (s->reset_acked && s->sbuf_base >= s->reset_reliable))) {
         s->send_done = true;
         stream_maybe_free(c, s);
     }
@@ -429,10 +479,14 @@ void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost)
         return;
     switch (r->kind) {
     case REC_STREAM:
-        if (s->reset_pending || s->reset_sent)
+        if ((s->reset_pending || s->reset_sent) && s->reset_reliable == 0)
             return;
         if (lost) {
-            if (r->len > 0 && quic_ranges_add(&s->retx, r->offset, r->offset + r->len) != QUIC_OK)
+            uint64_t end = r->offset + r->len;
+            /* After RESET_STREAM_AT only the reliable bytes are resent (§5). */
+            if ((s->reset_pending || s->reset_sent) && end > s->reset_reliable)
+                end = s->reset_reliable;
+            if (end > r->offset && quic_ranges_add(&s->retx, r->offset, end) != QUIC_OK)
                 quic_conn_set_error(c, QUIC_TE_INTERNAL_ERROR, 0, "retransmission ranges");
             if (r->fin && !s->fin_acked)
                 s->fin_lost = true;
@@ -447,11 +501,14 @@ void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost)
         return;
     case REC_RESET_STREAM:
         if (lost) {
-            s->reset_pending = true;
+            if (!s->reset_acked)
+                s->reset_pending = true;
         } else if (!s->send_done) {
             s->reset_acked = true;
-            s->send_done = true;
-            stream_maybe_free(c, s);
+            if (s->sbuf_base >= s->reset_reliable) {
+                s->send_done = true;
+                stream_maybe_free(c, s);
+            }
         }
         return;
     case REC_STOP_SENDING:
@@ -539,9 +596,12 @@ static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off,
 static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_frame_rec *recs,
                           size_t *n, size_t max, bool *elic)
 {
-    if (s->reset_pending && room(w, 32, *n, max)) {
-        if (put_frame2(w, QUIC_FT_RESET_STREAM, s->id, s->reset_code, 2) &&
-            quince_put_varint(w, s->reset_final_size)) {
+    if (s->reset_pending && room(w, 40, *n, max)) {
+        bool at = s->reset_reliable > 0; /* reliable-stream-reset-10 §4 */
+        if (put_frame2(w, at ? QUIC_FT_RESET_STREAM_AT : QUIC_FT_RESET_STREAM, s->id, s->reset_code,
+                       2) &&
+            quince_put_varint(w, s->reset_final_size) &&
+            (!at || quince_put_varint(w, s->reset_reliable))) {
             add_rec(recs, n, max, (quic_frame_rec){.kind = REC_RESET_STREAM, .id = s->id});
             s->reset_pending = false;
             s->reset_sent = true;
@@ -563,9 +623,11 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
             *elic = true;
         }
     }
-    if (!s->has_send || s->reset_sent || s->reset_pending || s->send_done)
+    bool reset = s->reset_sent || s->reset_pending;
+    if (!s->has_send || s->send_done || (reset && s->reset_reliable == 0))
         return;
-    /* Lost data first (RFC 9000 §13.3), skipping what was acknowledged since. */
+    /* Lost data first (RFC 9000 §13.3), skipping what was acknowledged since;
+     * after RESET_STREAM_AT only the bytes below its Reliable Size. */
     while (!quic_ranges_empty(&s->retx) && room(w, 16, *n, max)) {
         quic_range r = quic_ranges_at(&s->retx, 0);
         uint64_t start = r.start < s->sbuf_base ? s->sbuf_base : r.start;
@@ -574,7 +636,7 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
             if (a.start <= start && a.end > start)
                 start = a.end;
         }
-        if (start >= r.end) {
+        if (start >= r.end || (reset && start >= s->reset_reliable)) {
             quic_ranges_remove_below(&s->retx, r.end);
             continue;
         }
@@ -584,8 +646,10 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
             if (a.start > start && a.start < end)
                 end = a.start;
         }
+        if (reset && end > s->reset_reliable)
+            end = s->reset_reliable;
         bool fin = false;
-        int64_t k = write_stream_data(w, s, start, end - start, true, &fin);
+        int64_t k = write_stream_data(w, s, start, end - start, !reset, &fin);
         if (k <= 0)
             return;
         add_rec(
@@ -599,6 +663,8 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
         if (start + (uint64_t)k < end)
             return; /* the packet is full */
     }
+    if (reset)
+        return; /* nothing new after a reset; the reliable bytes were all sent once */
     bool blocked = false;
     uint64_t credit = new_data_credit(c, s, &blocked);
     if ((credit > 0 || (s->fin_requested && !s->fin_sent && s->send_next == s->final_size)) &&
@@ -646,8 +712,11 @@ static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
 {
     if (s->reset_pending || s->stop_pending || s->need_max_stream_data)
         return true;
-    if (!s->has_send || s->reset_sent || s->send_done)
+    if (!s->has_send || s->send_done)
         return false;
+    if (s->reset_sent) /* RESET_STREAM_AT: the reliable bytes still lost */
+        return s->reset_reliable > 0 && !quic_ranges_empty(&s->retx) &&
+               quic_ranges_at(&s->retx, 0).start < s->reset_reliable;
     if (!quic_ranges_empty(&s->retx) || s->fin_lost)
         return true;
     bool blocked;
@@ -891,8 +960,16 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
         stream_maybe_free(c, s);
         return 0;
     }
+    if (s->reset_at && cap > s->reset_at_size - s->rbuf.read_offset)
+        cap = (size_t)(s->reset_at_size - s->rbuf.read_offset);
     size_t n = quic_stream_buf_read(&s->rbuf, buf, cap);
     c->data_read += n;
+    if (s->reset_at && s->rbuf.read_offset >= s->reset_at_size) {
+        /* reliable-stream-reset-10 §5: the reliable bytes are delivered; now the reset. */
+        s->readable_ev = false;
+        recv_reset_now(c, s, s->rbuf.final_size, s->reset_at_code);
+        return (int64_t)n;
+    }
     /* RFC 9000 §4.2: open the windows again once half is used. */
     if (!s->rbuf.has_final && s->recv_max - s->rbuf.read_offset < s->recv_window / 2 + 1) {
         s->recv_max = s->rbuf.read_offset + s->recv_window;
@@ -918,7 +995,40 @@ int quic_stream_reset(quic_conn *c, uint64_t stream_id, uint64_t app_error)
     quic_stream *s = stream_find(c, stream_id);
     if (s == NULL || !s->has_send)
         return QUIC_ERR_ARGUMENT;
+    /* A plain reset also lowers an earlier RESET_STREAM_AT's Reliable Size to 0 (§5.2). */
+    return quic_stream_reset_at(c, stream_id, app_error, 0);
+}
+
+QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *c)
+{
+    return c != NULL && c->have_peer_tp && c->peer_tp.reset_stream_at;
+}
+
+/* draft-ietf-quic-reliable-stream-reset-10 §5, §5.2 */
+int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
+                         uint64_t reliable_size)
+{
+    if (c == NULL)
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_send)
+        return QUIC_ERR_ARGUMENT;
+    if (reliable_size > 0 && !quic_conn_peer_reset_stream_at(c))
+        return QUIC_ERR_STREAM_STATE;
+    if (s->reset_pending || s->reset_sent) {
+        /* §5.2: only lower it, with the same code (the frame goes again). */
+        if (reliable_size < s->reset_reliable && !s->send_done) {
+            s->reset_reliable = reliable_size;
+            s->reset_pending = true;
+            s->reset_acked = false;
+        }
+        return QUIC_OK;
+    }
+    if (reliable_size > s->send_next)
+        return QUIC_ERR_STREAM_STATE;
     stream_reset_send(s, app_error);
+    if (s->reset_pending)
+        s->reset_reliable = reliable_size;
     return QUIC_OK;
 }
 

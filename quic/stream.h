@@ -41,6 +41,10 @@ typedef struct quic_stream {
     bool stop_sent;
     uint64_t stop_code;
     bool readable_ev; /* a READABLE event is queued */
+    /* RESET_STREAM_AT arrived (reliable-stream-reset-10 §5): bytes below
+     * reset_at_size are still delivered, then the reset with reset_at_code. */
+    bool reset_at;
+    uint64_t reset_at_size, reset_at_code;
 
     /* Send side (RFC 9000 §3.1). sbuf is a ring of sbuf_cap bytes holding the
      * unacknowledged bytes from offset sbuf_base on, the first at index
@@ -60,6 +64,7 @@ typedef struct quic_stream {
     bool reset_pending, reset_sent, reset_acked;
     uint64_t reset_code;
     uint64_t reset_final_size;
+    uint64_t reset_reliable; /* > 0: RESET_STREAM_AT, bytes below it still delivered */
     bool blocked_pending;
     uint64_t blocked_at;
     bool writable_wanted;

@@ -5,6 +5,8 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3
       ngtcp2-client ngtcp2-server chromium fonts-dejavu-core libnss3-tools)
+# Headless Firefox ESR: the WebTransport page's draft-02 interop run (tests/interop/wt_chromium.py).
+pkgs+=(firefox-esr)
 # The 32-bit (i386) and big-endian (s390x, under qemu-user) builds of
 # scripts/test.sh: Debian's cross compilers and multiarch libraries.
 foreign=(i386 s390x)

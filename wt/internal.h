@@ -2,6 +2,7 @@
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 
+#include "base/qlog.h"
 #include "h3/capsule.h"
 #include "base/buf.h"
 #include "wt/dialect.h"
@@ -41,6 +42,14 @@ struct wt_session {
     bool dead;
 };
 
+/* qlog (wt/qlog.c): WebTransport session and stream events, category
+ * "webtransport" (no qlog draft defines them yet; qvis shows them by name). */
+void wt_qlog_session(wt_session *s, const char *event, bool local, uint64_t code,
+                     const uint8_t *reason, size_t reason_len);
+void wt_qlog_stream(wt_endpoint *ep, uint64_t session_id, uint64_t stream_id, bool bidi,
+                    bool local);
+void wt_qlog_datagram(wt_session *s, bool sent, size_t len);
+
 struct wt_stream {
     wt_endpoint *ep;
     wt_stream *next;
@@ -63,8 +72,11 @@ struct wt_endpoint {
     wt_callbacks cb;
     h3_conn *h3;        /* the embedder's */
     bool peer_settings; /* the peer's SETTINGS arrived */
+    quince_qlog *qlog;  /* the connection's trace (wt_endpoint_set_qlog), or NULL */
+    bool closing_local; /* inside wt_session_close, for the qlog owner */
     bool peer_wt;       /* and they offer a dialect we speak */
     uint32_t common;    /* those dialects (WT_DIALECT_BIT) */
+    bool no_peer_rsa;   /* the peer's transport parameters lack reset_stream_at */
     wt_session *sessions;
     size_t nsessions;
     wt_stream *streams;

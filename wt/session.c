@@ -153,6 +153,10 @@ void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, s
     s->state = WT_SS_CLOSED;
     wt_stream_reset_all(s);
     drop_pending(s);
+    if (was == WT_SS_OPEN)
+        wt_qlog_session(s, "session_closed", ep->closing_local, code, reason, len);
+    else
+        wt_qlog_session(s, "session_rejected", false, (uint64_t)s->status, NULL, 0);
     if (was == WT_SS_OPEN) {
         if (ep->cb.on_session_closed != NULL)
             ep->cb.on_session_closed(ep->cb.user, s, code, reason, len);
@@ -195,6 +199,7 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
 {
     wt_endpoint *ep = s->ep;
     if (s->state == WT_SS_OPEN) {
+        wt_qlog_datagram(s, false, len);
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, data, len);
         return;
@@ -219,6 +224,7 @@ static void session_established(wt_session *s)
 {
     wt_endpoint *ep = s->ep;
     s->state = WT_SS_OPEN;
+    wt_qlog_session(s, "session_established", ep->cfg.is_server, 0, NULL, 0);
     if (ep->cb.on_session_ready != NULL)
         ep->cb.on_session_ready(ep->cb.user, s);
     if (s->state != WT_SS_OPEN)
@@ -400,6 +406,11 @@ static void server_process(wt_session *s)
         server_refuse(s, 400);
         if (any == 0) {
             refused(ep, s, 400, "client sent no WebTransport setting; it offered: %s", offered);
+        } else if (ep->no_peer_rsa && (any & cfg_dialects(&ep->cfg)) != 0) {
+            mask_names(any & cfg_dialects(&ep->cfg), names, sizeof(names));
+            refused(ep, s, 400,
+                    "client's transport parameters lack reset_stream_at, which %s require(s)",
+                    names);
         } else {
             mask_names(any, names, sizeof(names));
             refused(ep, s, 400, "client offers only dialects this server does not speak (%s)",
@@ -755,6 +766,10 @@ static void cb_settings(void *user, const h3_settings *peer)
     wt_enter(ep);
     ep->peer_settings = true;
     ep->common = wt_dialects_offered(peer, !ep->cfg.is_server) & cfg_dialects(&ep->cfg);
+    if (ep->no_peer_rsa) /* -13..-16 §3.1: reset_stream_at is required */
+        for (size_t i = 0; i < WT_DIALECT_COUNT; i++)
+            if (wt_dialect_get(wt_dialects_by_age[i])->needs_reset_stream_at)
+                ep->common &= ~WT_DIALECT_BIT(wt_dialects_by_age[i]);
     ep->peer_wt = ep->common != 0;
     if (ep->chain.on_settings != NULL)
         ep->chain.on_settings(ep->chain.user, peer);
@@ -905,6 +920,11 @@ QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)
     ep->cfg.max_datagram_frame = n;
 }
 
+QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on)
+{
+    ep->no_peer_rsa = !on;
+}
+
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep)
 {
     return ep->nsessions;
@@ -1010,6 +1030,8 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
         return WT_ERR_TOO_BIG;
     static const uint8_t none[1] = {0};
     int rc = h3_conn_send_datagram(s->ep->h3, s->id, data != NULL ? data : none, len);
+    if (rc == H3_OK)
+        wt_qlog_datagram(s, true, len);
     if (rc == H3_ERR_DATAGRAM)
         return WT_ERR_DATAGRAM;
     if (rc == H3_ERR_NOMEM)
@@ -1033,7 +1055,9 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
     wt_enter(ep);
     int rc = h3_conn_send_data(ep->h3, s->id, buf, (size_t)(w.p - buf), true);
     s->send_done = true;
+    ep->closing_local = true;
     wt_session_terminate(s, code, reason, reason_len);
+    ep->closing_local = false;
     wt_leave(ep);
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
 }

@@ -3,6 +3,7 @@
 
 #include "wt/codes.h"
 #include "wt/internal.h"
+#include "base/varint.h"
 
 /* draft-02 names no code for the streams of an ended session (§5 only says
  * "reset"): we use WebTransport application error 0, the code a session
@@ -163,6 +164,7 @@ int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t sessi
             return 0;
         }
         stream_attach(st, s);
+        wt_qlog_stream(ep, s->id, id, bidi, false);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
@@ -216,6 +218,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         ep->nbuffered--;
         ep->buffered_bytes -= early.len;
         stream_attach(st, s);
+        wt_qlog_stream(ep, s->id, st->id, st->bidi, false);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
         if (!st->dead)
@@ -297,6 +300,7 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
         return WT_ERR_NOMEM;
     }
     stream_attach(st, s);
+    wt_qlog_stream(ep, s->id, id, bidi, true);
     if (out != NULL)
         *out = st;
     return WT_OK;
@@ -334,14 +338,21 @@ QUINCE_API size_t wt_stream_buffered(const wt_stream *st)
     return h3_conn_stream_buffered(st->ep->h3, st->id);
 }
 
-/* draft-ietf-webtrans-http3-02 §4.3 */
+/* draft-ietf-webtrans-http3-02 §4.3; -13..-16 §4.4: RESET_STREAM_AT keeps the
+ * stream header (signal or type, then the session ID) reliable, on the streams
+ * we opened (the only ones whose sending side starts with it). */
 QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
 {
     if (st->dead || st->session == NULL || st->send_done)
         return WT_ERR_STATE;
     wt_endpoint *ep = st->ep;
     wt_enter(ep);
-    h3_conn_reset_stream(ep->h3, st->id, wt_error_to_http3(code));
+    const wt_dialect_info *di = wt_dialect_get(st->session->dialect);
+    uint64_t keep = 0;
+    if (st->local && di != NULL && di->needs_reset_stream_at)
+        keep = quince_varint_len(st->bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT) +
+               quince_varint_len(st->session_id);
+    h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
     st->send_done = st->recv_done = true;
     stream_kill(st);
     wt_leave(ep);

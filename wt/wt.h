@@ -193,8 +193,16 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
 /* The environment given to wt_endpoint_new (handlers allocate through it). */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
+/* Log session, stream and datagram events into a connection's qlog trace
+ * (the binding passes quic_conn_qlog's; NULL: none). */
+struct quince_qlog;
+QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
+/* The peer's QUIC transport parameters carry reset_stream_at (assumed until
+ * told otherwise); without it the dialects that need it (-13..-16 §3.1) are
+ * not offered to that peer. Call before the peer's SETTINGS are processed. */
+QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on);
 /* Sessions tracked (any state), and buffered early streams. */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);

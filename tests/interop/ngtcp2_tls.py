@@ -23,6 +23,12 @@ CASE (ngtcp2-client)
                        no Retry (the server's counters). gtlsclient 0.12 cannot present it
                        itself: its read_token calls tellg() before seeking to the end and
                        reads 0 bytes ("Could not read token in F", also with gtlsserver's)
+  early-data           quince-server --early-data; gtlsclient --session-file --tp-file twice:
+                       the second connection's GET goes in 0-RTT and is answered from it:
+                       on the wire (tshark, quince-server's key log) the client's request
+                       on stream 0 is in a 0-RTT packet, never sent again in 1-RTT, and
+                       the server's response on stream 0 carries the file; quince-server
+                       logs the request as read before its handshake completed
 CASE (ngtcp2-server)
   client-cert          gtlsserver --verify-client; quince-client --cert/--key downloads
                        /one; a tshark capture decrypted with quince-client's key log shows
@@ -356,6 +362,54 @@ def new_token_vs_gtlsserver(r):
     print("ok: on the wire: %s" % got)
 
 
+def early_data_vs_quince_server(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    keylog = p("server.keylog")
+    r.start_quince_server(["--early-data", "--no-gso", "--keylog", keylog])
+    cap = Capture(r, r.port)
+    for i in (1, 2):
+        rc, log = r.run_gtlsclient(["one"], ["--session-file=" + p("sess"), "--tp-file=" +
+                                             p("tp")], quiet=True)
+        check(rc == 0, "gtlsclient run %d: exit status %d:\n%s" % (i, rc, log[-2000:]))
+        check(r.same("one"), "/one differs (run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+    cap.stop()
+    slog = r.stop_quince_server()
+    got = re.findall(r"tls resumed (yes|no), early data (\w+)", slog)
+    check(got == [("no", "none"), ("yes", "accepted")],
+          "quince-server's handshakes: %s\n%s" % (got, slog[-2000:]))
+    gets = re.findall(r"GET /one 200 \(\d+ bytes\)( \[0-RTT\])?", slog)
+    check(gets == ["", " [0-RTT]"], "quince-server's GETs: %s" % gets)
+    rows = cap.fields(keylog, ["udp.srcport", "quic.long.packet_type", "quic.short",
+                               "quic.stream.stream_id", "quic.stream.offset"])
+    # Per datagram: who sent it, whether it holds a 0-RTT or a 1-RTT packet, and
+    # the (stream, offset) of its STREAM frames.
+    conns = {}
+    for row in rows:
+        row += [""] * (5 - len(row))
+        server = row[0] == str(r.port)
+        if server:
+            continue
+        c = conns.setdefault(row[0], {"early_req": 0, "onertt_req": 0})
+        types = [t for t in row[1].split("|") if t]
+        short = row[2] != ""
+        ids = [x for x in row[3].split("|") if x]
+        offs = [x for x in row[4].split("|") if x]
+        req = any(sid == "0" and (i >= len(offs) or offs[i] in ("", "0"))
+                  for i, sid in enumerate(ids))
+        if req and "1" in types and not short:
+            c["early_req"] += 1
+        elif req and short and "1" not in types:
+            c["onertt_req"] += 1
+    got_conns = list(conns.values())
+    check(len(got_conns) == 2, "%d client ports on the wire" % len(got_conns))
+    check(got_conns[0]["early_req"] == 0 and got_conns[0]["onertt_req"] >= 1,
+          "first connection: %s (want the GET in 1-RTT)" % got_conns[0])
+    check(got_conns[1]["early_req"] >= 1 and got_conns[1]["onertt_req"] == 0,
+          "second connection: %s (want the GET in 0-RTT only)" % got_conns[1])
+    print("ok: GET in 0-RTT answered from it; wire: %s" % got_conns)
+
+
 def main():
     if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
@@ -377,6 +431,8 @@ def main():
             resume_vs_quince_server(r)
         elif direction == "ngtcp2-server" and case == "resume":
             resume_vs_gtlsserver(r)
+        elif direction == "ngtcp2-client" and case == "early-data":
+            early_data_vs_quince_server(r)
         elif direction == "ngtcp2-client" and case == "new-token":
             new_token_vs_quince_server(r)
         elif direction == "ngtcp2-server" and case == "new-token":

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "apps/app_util.h"
+#include "quic/quic.h"
 
 static void test_seconds(void **state)
 {
@@ -111,12 +112,60 @@ static void test_args_errors(void **state)
     assert_int_equal(PARSE("--rootx=1").rc, 2);
 }
 
+static void test_explain_close(void **state)
+{
+    (void)state;
+    char buf[400];
+    /* A TLS alert from the peer, by name, with what to do. */
+    quic_event ev = {.type = QUIC_EVENT_CLOSED, .error_code = 0x178, .by_peer = true};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_string_equal(buf, "the server closed the connection: TLS alert no_application_protocol "
+                             "(CRYPTO_ERROR 0x178): it offers none of our ALPNs: try --alpn h3 "
+                             "or --alpn hq-interop");
+    /* A transport error with the peer's reason phrase (unprintable bytes as '?'). */
+    static const uint8_t reason[] = "bad\x01"
+                                    "frame";
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .error_code = 0x0a, .by_peer = true,
+                      .data = reason, .len = sizeof(reason) - 1};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_string_equal(buf, "the server closed the connection: PROTOCOL_VIOLATION (0xa) "
+                             "\"bad?frame\": a protocol error: --qlog-dir D records the exchange "
+                             "for qvis");
+    /* HTTP/3 and QPACK codes by name. */
+    static const uint8_t r2[] = "no SETTINGS";
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .error_code = 0x10a, .is_app = true,
+                      .by_peer = true, .data = r2, .len = sizeof(r2) - 1};
+    app_explain_close(&ev, "the client", buf, sizeof(buf));
+    assert_string_equal(buf, "the client closed the connection: H3_MISSING_SETTINGS (0x10a) "
+                             "\"no SETTINGS\": an HTTP/3 protocol error: --qlog-dir D records "
+                             "the frames for qvis");
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .error_code = 0x200, .is_app = true};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "the connection failed here: QPACK_DECOMPRESSION_FAILED (0x200)"));
+    /* A WebTransport application error code (draft-02 §4.3's range) and an unknown one. */
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .error_code = 0x52e4a40fa8dbULL + 7,
+                      .is_app = true, .by_peer = true};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "WEBTRANSPORT_APPLICATION_ERROR (0x52e4a40fa8e2)"));
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .error_code = 0x4242, .is_app = true,
+                      .by_peer = true};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "error from the application (0x4242)"));
+    /* Our own idle timeout. */
+    static const uint8_t idle[] = "idle timeout";
+    ev = (quic_event){.type = QUIC_EVENT_CLOSED, .data = idle, .len = 12};
+    app_explain_close(&ev, "the server", buf, sizeof(buf));
+    assert_string_equal(buf, "the connection went idle: the server stopped answering (is it still "
+                             "running?)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seconds),
         cmocka_unit_test(test_args_forms),
         cmocka_unit_test(test_args_errors),
+        cmocka_unit_test(test_explain_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

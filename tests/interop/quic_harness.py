@@ -13,9 +13,9 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   key-update the same with --key-update; the client must report key-updates >= 1
   retry      the server with --retry; the downloads succeed and the server's
              exit line reports at least one Retry sent
-  qlog       both with --qlog-dir: client.sqlog and server.sqlog are JSON-SEQ,
-             every record parses, the header names the right vantage point,
-             and packet_sent / packet_received events are there
+  qlog       the server and two clients with --qlog-dir: one file per connection,
+             <original DCID>_<side>.sqlog, on both sides, each loadable by qvis
+             (tests/sim/qvis_check.py) with packet, metrics, parameters and close events (hq-interop: no HTTP/3)
   ca         openssl makes a CA and a leaf for 127.0.0.1 / localhost; the
              server uses --cert/--key, the client --ca: downloads by IP and by
              name succeed; with an unrelated CA the client fails (exit 1,
@@ -26,7 +26,7 @@ pseudo-random files: 'one' (1 byte), '1mb' (1,000,000 bytes) and '10mb'
   errors     the client with --alpn h3 fails with no_application_protocol
              (0x178) and the server still serves the next client; the server
              exits 0 on SIGINT; against a silent UDP socket the client exits 1
-             ("timed out") within 5 s of its --timeout 1
+             ("no answer from ...") within 5 s of its --timeout 1
   many-streams  150 files of 0..5000 bytes over one connection (more than
              the server's 100 initial bidirectional streams: the client waits
              for MAX_STREAMS), all byte-exact; the server counts 1 connection
@@ -233,26 +233,32 @@ def make_pki(tmp):
     return d
 
 
-def check_qlog(path, side):
-    """JSON-SEQ (RFC 7464): every record parses; a header for our side; packets both ways."""
-    import json
-    with open(path, "rb") as f:
-        data = f.read()
-    check(data.startswith(b"\x1e"), "%s: not JSON-SEQ" % path)
-    names = {}
-    headers = []
-    for rec in data.split(b"\x1e")[1:]:
-        try:
-            obj = json.loads(rec)
-        except ValueError:
-            raise Failure("%s: a record is not JSON: %r" % (path, rec[:80]))
-        if "trace" in obj:
-            headers.append(obj["trace"]["vantage_point"]["type"])
-        else:
-            names[obj.get("name")] = names.get(obj.get("name"), 0) + 1
-    check(headers and all(t == side for t in headers), "%s: headers %s" % (path, headers))
-    for n in ("quic:packet_sent", "quic:packet_received"):
-        check(names.get(n, 0) > 0, "%s: no %s event (%s)" % (path, n, names))
+def check_qlog_dirs(server_dir, client_dirs):
+    """One file per connection named by its original DCID, each loadable by qvis
+    (tests/sim/qvis_check.py): the server's directory holds exactly one file per client
+    connection, and each client's file names the same connection."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+    import qvis_check
+    server_files = sorted(os.listdir(server_dir))
+    check(len(server_files) == len(client_dirs),
+          "server qlog files %s, want one per connection (%d)" % (server_files, len(client_dirs)))
+    for side, d in [("server", server_dir)] + [("client", c) for c in client_dirs]:
+        for f in sorted(os.listdir(d)):
+            m = re.fullmatch(r"([0-9a-f]{16,40})_(client|server)\.sqlog", f)
+            check(m is not None and m.group(2) == side, "%s: qlog file name %r" % (d, f))
+            try:
+                _, trace, events = qvis_check.load(os.path.join(d, f))
+            except qvis_check.QvisError as e:
+                raise Failure(str(e))
+            check(trace["common_fields"]["ODCID"] == m.group(1), "%s: ODCID %r" % (f, trace))
+            names = qvis_check.names_of(events)
+            for n in ("transport:packet_sent", "transport:packet_received",
+                      "recovery:metrics_updated", "transport:parameters_set",
+                      "connectivity:connection_closed"):
+                check(names.get(n, 0) > 0, "%s: no %s event (%s)" % (f, n, names))
+            if side == "client":
+                check(f.replace("_client", "_server") in server_files,
+                      "the server has no file for the client's connection %s" % f)
 
 
 def run_case(h, case):
@@ -271,11 +277,13 @@ def run_case(h, case):
     elif case == "qlog":
         qdir = os.path.join(h.tmp, "qlog")
         os.mkdir(qdir)
+        # Two client connections, each with its own directory (--qlog-dir=D and --qlog-dir D).
         h.start_server(extra=["--qlog-dir", qdir])
-        h.expect_downloads(["one", "1mb"], ["--qlog-dir", qdir])
+        cdirs = [os.path.join(h.tmp, "qlog-c1"), os.path.join(h.tmp, "qlog-c2")]
+        h.expect_downloads(["one", "1mb"], ["--qlog-dir=" + cdirs[0]])
+        h.expect_downloads(["one"], ["--qlog-dir", cdirs[1]])
         h.stop_server()
-        for side in ("client", "server"):
-            check_qlog(os.path.join(qdir, side + ".sqlog"), side)
+        check_qlog_dirs(qdir, cdirs)
     elif case == "many-streams":
         rng = random.Random(99)
         names = ["f%03d" % i for i in range(150)]
@@ -291,7 +299,7 @@ def run_case(h, case):
     elif case == "errors":
         h.start_server()
         rc, err = h.run_client(["one"], ["--alpn", "h3"])
-        check(rc == 1 and "transport error 0x178" in err,
+        check(rc == 1 and "TLS alert no_application_protocol (CRYPTO_ERROR 0x178)" in err,
               "ALPN mismatch: want exit 1 and no_application_protocol (0x178):\n" + err)
         h.expect_downloads(["one"])  # the server is unharmed
         h.stop_server(signal.SIGINT)
@@ -303,7 +311,8 @@ def run_case(h, case):
         rc, err = h.run_client(["one"], timeout=1)
         took = time.monotonic() - t0
         silent.close()
-        check(rc == 1 and "timed out" in err, "silent peer: status %d\n%s" % (rc, err))
+        check(rc == 1 and "no answer from 127.0.0.1:%d within 1 s" % h.port in err,
+              "silent peer: status %d\n%s" % (rc, err))
         check(took < 5, "the client took %.1f s for --timeout 1" % took)
     elif case == "ca":
         d = make_pki(h.tmp)
@@ -314,7 +323,8 @@ def run_case(h, case):
         h.expect_downloads(["one"], ["--ca", d["ca"]])
         rc, err = h.run_client(["one"], ["--ca", d["other_ca"]])
         check(rc == 1, "a certificate from an untrusted CA was accepted:\n" + err)
-        check("transport error 0x130" in err, "no unknown_ca (0x130) close:\n" + err)
+        check("TLS alert unknown_ca (CRYPTO_ERROR 0x130)" in err,
+              "no unknown_ca (0x130) close:\n" + err)
         h.stop_server()
     elif case == "ipv6":
         h.start_server(listen="[::1]:0")

@@ -27,7 +27,7 @@ static int remove_dir(void **state)
 {
     (void)state;
     char path[600];
-    const char *names[] = {"keys.log", "env.log", "trace.sqlog"};
+    const char *names[] = {"keys.log", "env.log", "0a0b_server.sqlog"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         unlink(path);
@@ -51,7 +51,7 @@ static void test_default(void **state)
     quince_env env = io_env_default();
     assert_null(env.user);
     assert_null(env.keylog);
-    assert_null(env.qlog);
+    assert_null(env.qlog_open);
     assert_non_null(env.log);
     uint8_t *p = quince_env_alloc(&env, 100);
     assert_non_null(p);
@@ -91,7 +91,7 @@ static void test_keylog_and_qlog(void **state)
     (void)state;
     char path[600], qpath[600], buf[4096];
     snprintf(path, sizeof(path), "%s/keys.log", dir);
-    snprintf(qpath, sizeof(qpath), "%s/trace.sqlog", dir);
+    snprintf(qpath, sizeof(qpath), "%s/0a0b_server.sqlog", dir);
     io_env e;
     io_env_init(&e);
     assert_ptr_equal(e.env.user, &e);
@@ -107,13 +107,17 @@ static void test_keylog_and_qlog(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* secrets: owner only */
 
-    assert_int_equal(io_env_set_qlog_file(&e, qpath), IO_OK);
+    /* qlog: one file per connection, dir/<name>_<vantage>.sqlog. */
+    assert_int_equal(io_env_set_qlog_dir(&e, dir), IO_OK);
+    void *t = e.env.qlog_open(e.env.user, "0a0b", "server");
+    assert_non_null(t);
     const char rec[] = "\x1e{\"time\":0}\n";
-    e.env.qlog(e.env.user, rec, sizeof(rec) - 1);
-    e.env.qlog(e.env.user, rec, sizeof(rec) - 1);
+    e.env.qlog_write(e.env.user, t, rec, sizeof(rec) - 1);
+    e.env.qlog_write(e.env.user, t, rec, sizeof(rec) - 1);
+    e.env.qlog_close(e.env.user, t);
     io_env_cleanup(&e);
     assert_null(e.env.keylog);
-    assert_null(e.env.qlog);
+    assert_null(e.env.qlog_open);
     assert_null(e.keylog);
     assert_int_equal(read_all(qpath, buf, sizeof(buf)), 2 * (sizeof(rec) - 1));
     assert_memory_equal(buf, "\x1e{\"time\":0}\n\x1e{\"time\":0}\n", 2 * (sizeof(rec) - 1));
@@ -136,8 +140,9 @@ static void test_keylog_and_qlog(void **state)
     snprintf(path, sizeof(path), "%s/missing/keys.log", dir);
     assert_int_equal(io_env_set_keylog_file(&e, path), IO_ERR_FILE);
     assert_null(e.env.keylog);
-    assert_int_equal(io_env_set_qlog_file(&e, path), IO_ERR_FILE);
-    assert_null(e.env.qlog);
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    assert_int_equal(io_env_set_qlog_dir(&e, path), IO_ERR_FILE);
+    assert_null(e.env.qlog_open);
     io_env_cleanup(&e);
 }
 

@@ -1,5 +1,5 @@
-/* Writes the client's qlog of a simulated lossy transfer to the file named by argv[1] (checked by
- * check_qlog.py). */
+/* Writes the qlogs of a simulated lossy transfer, one file per connection and side, into the
+ * directory argv[1] (checked by check_qlog.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,25 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/sim/qlog_sink.h"
 #include "tests/sim/sim_conn.h"
-
-typedef struct sink {
-    FILE *f;
-    size_t records;
-    bool bad;
-} sink;
-
-static sink out;
-
-static void qlog_sink(void *user, const char *rec, size_t len)
-{
-    (void)user;
-    /* RFC 7464: RS, JSON text, LF; one whole record per call. */
-    if (len < 3 || rec[0] != 0x1e || rec[len - 1] != '\n')
-        out.bad = true;
-    fwrite(rec, 1, len, out.f);
-    out.records++;
-}
 
 typedef struct xfer {
     uint64_t sid, written, received;
@@ -72,9 +55,6 @@ int main(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
-    out.f = fopen(argv[1], "wb");
-    if (out.f == NULL)
-        return 2;
     test_env cert_env;
     test_env_init(&cert_env, 7);
     sim_certs certs;
@@ -82,8 +62,9 @@ int main(int argc, char **argv)
     netsim_link_config l = {.delay_us = 10000, .loss = 0.05, .rate_bytes_per_s = 5000000};
     sim_pair p;
     sim_pair_init(&p, 61, &l, &certs);
-    p.t.env.qlog = qlog_sink;
+    qlog_sink_attach(&p.t.env, argv[1]);
     p.ccfg.qlog = true;
+    p.scfg.qlog = true;
     xfer x = {0};
     p.user = &x;
     p.app = app;
@@ -91,7 +72,10 @@ int main(int argc, char **argv)
     int r = sim_pair_run(&p, done, 60000000);
     sim_pair_free(&p);
     sim_certs_free(&certs, &cert_env.env);
-    fclose(out.f);
-    printf("run %d, %zu records, received %llu\n", r, out.records, (unsigned long long)x.received);
-    return r == NETSIM_OK && x.fin && !out.bad && out.records > 10 ? 0 : 1;
+    qlog_sink *q = &qlog_sink_state;
+    printf("run %d, %zu traces, %zu records, received %llu\n", r, q->traces, q->records,
+           (unsigned long long)x.received);
+    return r == NETSIM_OK && x.fin && !q->bad && q->traces == 2 && q->open == 0 && q->records > 10
+               ? 0
+               : 1;
 }

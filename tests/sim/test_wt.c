@@ -10,6 +10,7 @@
 
 #include "apps/wt_check.h"
 #include "apps/wt_echo.h"
+#include "wt/dialect.h"
 #include "tests/sim/sim_bind.h"
 
 static test_env cert_env;
@@ -49,11 +50,13 @@ typedef struct wtt {
 } wtt;
 
 static wtt *g_t; /* the server's close callback needs the test state besides the echo */
+static uint32_t g_client_dialects; /* 0: every dialect */
+static wt_dialect g_server_dialect;
 
 static void s_closed(void *user, wt_session *s, uint32_t code, const uint8_t *reason, size_t len)
 {
     (void)user;
-    (void)s;
+    g_server_dialect = wt_session_dialect(s);
     g_t->server_closed = true;
     g_t->server_code = code;
     if (len >= sizeof(g_t->server_reason))
@@ -137,6 +140,8 @@ static void run(uint64_t seed, double loss, const char *path)
     }
     p.ccfg.webtransport = true;
     p.scfg.webtransport = true;
+    if (g_client_dialects != 0)
+        p.ccfg.wtcfg.dialects = g_client_dialects;
     p.ccfg.wtcb = t->ccb;
     p.scfg.wtcb = t->scb;
     p.client_user = t->ccb.user;
@@ -151,6 +156,9 @@ static void run(uint64_t seed, double loss, const char *path)
             fprintf(stderr, "check failed: %s\n", t->check.why);
         assert_true(wt_check_passed(&t->check));
         assert_true(t->check.bidi_ok);
+        /* The client's dialect: the newest it offers (draft-16 unless limited). */
+        assert_int_equal(t->check.dialect, wt_dialect_newest(g_client_dialects ? g_client_dialects
+                                                                               : WT_DIALECTS_ALL));
         assert_true(t->check.uni_ok);
         assert_true(t->check.dgram_ok);
         /* The server saw the client's close capsule. */
@@ -197,6 +205,26 @@ static void test_echo_loss5(void **state)
         run(seed, 0.05, "/echo");
 }
 
+/* The client limited to each dialect, the server speaking all, under 5% loss:
+ * both sides agree on it (-13/-14 and -15/-16 share their codepoints, so the
+ * server names the newer of the pair). */
+static void test_echo_loss5_per_dialect(void **state)
+{
+    (void)state;
+    static const wt_dialect ds[] = {WT_DRAFT_02, WT_DRAFT_07, WT_DRAFT_13,
+                                    WT_DRAFT_14, WT_DRAFT_15, WT_DRAFT_16};
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        g_client_dialects = WT_DIALECT_BIT(ds[i]);
+        g_server_dialect = WT_DIALECT_NONE;
+        run(2 + i, 0.05, "/echo");
+        wt_dialect want = ds[i] == WT_DRAFT_13   ? WT_DRAFT_14
+                          : ds[i] == WT_DRAFT_15 ? WT_DRAFT_16
+                                                 : ds[i];
+        assert_int_equal(g_server_dialect, want);
+    }
+    g_client_dialects = 0;
+}
+
 static void test_rejected_404(void **state)
 {
     (void)state;
@@ -213,9 +241,8 @@ static void test_server_close_loss5(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_echo_no_loss),
-        cmocka_unit_test(test_echo_loss5),
-        cmocka_unit_test(test_rejected_404),
+        cmocka_unit_test(test_echo_no_loss),           cmocka_unit_test(test_echo_loss5),
+        cmocka_unit_test(test_echo_loss5_per_dialect), cmocka_unit_test(test_rejected_404),
         cmocka_unit_test(test_server_close_loss5),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -420,6 +420,70 @@ static void test_error_codes_per_dialect(void **state)
     assert_int_equal(wt_error_to_http3(0xffffffff), 0x52e5ac983162ULL); /* -07 on */
 }
 
+/* -13..-16 §4.4: a reset of a stream we opened keeps its header reliable
+ * (RESET_STREAM_AT, 0x54 + session ID: 2 + 1 bytes); draft-02/-07: RESET_STREAM. */
+static void test_reset_keeps_header(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
+        wt_dialect d = wt_dialects_by_age[i];
+        wp_dialects = WT_DIALECT_BIT(d);
+        test_env te;
+        test_env_init(&te, 26);
+        wp_ep c, s;
+        wp_init(&c, &te, false, NULL, false);
+        wp_init(&s, &te, true, NULL, false);
+        wp_dialects = 0;
+        wt_session *ws;
+        assert_int_equal(wt_endpoint_connect(c.wt, "h", "/r", "https://h", &ws), WT_OK);
+        wp_pump(&c, &s);
+        assert_true(wt_session_is_ready(ws));
+        wt_stream *u, *b;
+        assert_int_equal(wt_session_open_stream(ws, false, &u), WT_OK);
+        assert_int_equal(wt_session_open_stream(ws, true, &b), WT_OK);
+        assert_int_equal(wt_stream_write(u, (const uint8_t *)"abc", 3, false), WT_OK);
+        uint64_t uid = wt_stream_id(u), bid = wt_stream_id(b);
+        assert_int_equal(wt_stream_reset(u, 9), WT_OK);
+        assert_int_equal(wt_stream_reset(b, 10), WT_OK);
+        const wp_out *ou = wp_out_stream(&c, uid), *ob = wp_out_stream(&c, bid);
+        bool at = wt_dialect_get(d)->needs_reset_stream_at;
+        assert_true(ou->reset && ob->reset);
+        assert_int_equal(ou->reset_code, wt_error_to_http3(9));
+        assert_int_equal(ou->reset_reliable, at ? 3 : 0);
+        assert_int_equal(ob->reset_reliable, at ? 3 : 0);
+        wp_pump(&c, &s);
+        wp_rx *r = wp_rx_for(&s, uid);
+        assert_true(r->reset);
+        assert_int_equal(r->reset_code, 9);
+        wp_free(&c);
+        wp_free(&s);
+        test_env_check_leaks(&te);
+    }
+}
+
+/* A peer without reset_stream_at gets no -13..-16 session, and the log says why. */
+static void test_peer_without_reset_stream_at(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 27);
+    wp_ep c, s;
+    wp_dialects = B(16);
+    wp_init(&c, &te, false, NULL, false);
+    wp_init(&s, &te, true, NULL, false);
+    wp_dialects = 0;
+    wt_endpoint_set_peer_reset_stream_at(s.wt, false);
+    wt_session *ws;
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/r", "https://h", &ws), WT_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(c.app.last_status, 400);
+    assert_string_equal(s.app.refused_why, "client's transport parameters lack reset_stream_at, "
+                                           "which draft-16 require(s)");
+    wp_free(&c);
+    wp_free(&s);
+    test_env_check_leaks(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_client_no_connect_protocol),
         cmocka_unit_test(test_stop_sending_then_404),
         cmocka_unit_test(test_error_codes_per_dialect),
+        cmocka_unit_test(test_reset_keeps_header),
+        cmocka_unit_test(test_peer_without_reset_stream_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "h3/capsule.h"
 #include "base/cursor.h"
 #include "tests/wt/wt_pair.h"
+#include "wt/dialect.h"
 
 typedef struct fixture {
     test_env te;
@@ -276,10 +277,42 @@ static void test_chromium_like_client(void **state)
     test_env_check_leaks(&te);
 }
 
+/* The echo in each dialect (both ends speaking only it): bidi, uni and a
+ * datagram come back; with WT_RECORD_CORPUS=dir the client's flight becomes the
+ * fuzz_wt_server seed dialect_NN (a server of every dialect negotiating it). */
+static void test_echo_per_dialect(void **state)
+{
+    (void)state;
+    static const char *names[] = {"dialect_16", "dialect_15", "dialect_14",
+                                  "dialect_13", "dialect_07", "dialect_02"};
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
+        wp_dialects = WT_DIALECT_BIT(wt_dialects_by_age[i]);
+        fixture *f = fx_new();
+        wp_dialects = 0;
+        assert_int_equal(wt_session_dialect(f->session), wt_dialects_by_age[i]);
+        wt_stream *b, *u;
+        assert_int_equal(wt_session_open_stream(f->session, true, &b), WT_OK);
+        assert_int_equal(wt_stream_write(b, (const uint8_t *)"bidi", 4, true), WT_OK);
+        assert_int_equal(wt_session_open_stream(f->session, false, &u), WT_OK);
+        assert_int_equal(wt_stream_write(u, (const uint8_t *)"uni!", 4, true), WT_OK);
+        assert_int_equal(wt_session_send_datagram(f->session, (const uint8_t *)"dg", 2), WT_OK);
+        wp_rx *rb = wp_rx_for(&f->c, wt_stream_id(b));
+        wp_pump(&f->c, &f->s);
+        assert_true(rb->fin);
+        assert_memory_equal(rb->data, "bidi", 4);
+        assert_int_equal(f->c.app.ndgram, 1);
+        assert_memory_equal(f->c.app.dgram[0], "dg", 2);
+        assert_int_equal(f->s.echo.bytes, 8);
+        record(&f->c, names[i]);
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     /* clang-format off */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_per_dialect),
         cmocka_unit_test(test_bidi_echo),
         cmocka_unit_test(test_uni_echo),
         cmocka_unit_test(test_uni_echo_whole),

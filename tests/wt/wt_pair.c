@@ -93,6 +93,19 @@ static int t_reset(void *user, uint64_t id, uint64_t code)
     return 0;
 }
 
+/* RESET_STREAM_AT: the harness delivers every written byte in order anyway;
+ * it records the reliable size the sender promised. */
+static int t_reset_at(void *user, uint64_t id, uint64_t code, uint64_t reliable)
+{
+    wp_out *o = out_find(user, id, true);
+    if (!o->fin && !o->reset) {
+        o->reset = true;
+        o->reset_code = code;
+        o->reset_reliable = reliable;
+    }
+    return 0;
+}
+
 static int t_stop(void *user, uint64_t id, uint64_t code)
 {
     wp_out *o = out_find(user, id, true);
@@ -292,7 +305,8 @@ static const h3_transport *transport_for(wp_ep *ep, h3_transport *tp)
                          .reset_stream = t_reset,
                          .stop_sending = t_stop,
                          .send_datagram = t_dgram,
-                         .close = t_close};
+                         .close = t_close,
+                         .reset_stream_at = t_reset_at};
     return tp;
 }
 

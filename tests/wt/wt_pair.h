@@ -22,6 +22,7 @@ typedef struct wp_out {
     bool fin, fin_delivered;
     bool reset, reset_delivered;
     uint64_t reset_code;
+    uint64_t reset_reliable; /* RESET_STREAM_AT's reliable size (0: RESET_STREAM) */
     bool stop, stop_delivered;
     uint64_t stop_code;
 } wp_out;
