@@ -393,7 +393,8 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     }
     bool in_flight = elic || padded;
     /* RFC 9000 §13.4.2: a 1-RTT packet that starts its datagram is marked. */
-    bool ecn = space == SP_APP && !early && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
+    bool ecn =
+        space == SP_APP && !early && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
     quic_recovery_set_ecn_next(&c->rec, ecn);
     if (buf == pl->dgram_start)
         c->dgram_ecn = ecn;
