@@ -164,8 +164,10 @@ void app_explain_close(const quic_event *ev, const char *peer, char *buf, size_t
     bool idle = !by_peer && code == 0 && !ev->is_app && ev->data != NULL && ev->len == 12 &&
                 memcmp(ev->data, "idle timeout", 12) == 0;
     if (idle)
-        snprintf(buf, cap, "the connection went idle: %s stopped answering (is it still "
-                           "running?)", peer);
+        snprintf(buf, cap,
+                 "the connection went idle: %s stopped answering (is it still "
+                 "running?)",
+                 peer);
     else if (by_peer)
         snprintf(buf, cap, "%s closed the connection: %s%s%s%s", peer, what, reason,
                  hint[0] ? ": " : "", hint);

@@ -84,15 +84,15 @@ typedef struct app_args {
     const char *prog;
     int argc;
     char **argv;
-    int i;              /* index of the current argument */
-    app_usage_fn usage; /* may be NULL */
-    const char *arg;    /* the current argument, as given */
-    const char *opt;    /* the option's name as given (without "=value") */
-    const char *value;  /* the value once an option with a value matched */
-    size_t opt_len;     /* length of the name part of arg */
+    int i;                    /* index of the current argument */
+    app_usage_fn usage;       /* may be NULL */
+    const char *arg;          /* the current argument, as given */
+    const char *opt;          /* the option's name as given (without "=value") */
+    const char *value;        /* the value once an option with a value matched */
+    size_t opt_len;           /* length of the name part of arg */
     const char *inline_value; /* after '=', or NULL */
-    bool options_done;  /* after "--" */
-    bool failed;        /* an error was printed: exit 2 */
+    bool options_done;        /* after "--" */
+    bool failed;              /* an error was printed: exit 2 */
     /* names tested against the current argument, for "did you mean" */
     const char *tried[APP_ARGS_MAX_TRIED];
     size_t ntried;

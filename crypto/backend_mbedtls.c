@@ -59,6 +59,7 @@ static const mbedtls_md_info_t *md_info(crypto_hash_alg alg)
     return NULL;
 }
 
+/* (no RFC section) */
 size_t crypto_hash_len(crypto_hash_alg alg)
 {
     switch (alg) {
@@ -70,6 +71,7 @@ size_t crypto_hash_len(crypto_hash_alg alg)
     return 0;
 }
 
+/* (no RFC section) */
 int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
@@ -598,6 +600,7 @@ static uint8_t *pem_copy(const quince_env *env, const uint8_t *data, size_t len)
     return buf;
 }
 
+/* (no RFC section) */
 crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
@@ -626,6 +629,7 @@ crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
     return key;
 }
 
+/* (no RFC section) */
 void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     if (key == NULL)
@@ -809,6 +813,7 @@ struct crypto_x509_store {
     mbedtls_x509_crt cas;
 };
 
+/* (no RFC section) */
 crypto_x509_store *crypto_x509_store_new(const quince_env *env)
 {
     crypto_x509_store *store = quince_env_calloc(env, sizeof(*store));
@@ -819,6 +824,7 @@ crypto_x509_store *crypto_x509_store_new(const quince_env *env)
     return store;
 }
 
+/* (no RFC section) */
 void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     if (store == NULL)
@@ -844,6 +850,7 @@ static int crt_parse_any(const quince_env *env, mbedtls_x509_crt *chain, const u
     return rc == 0 ? 0 : CRYPTO_ERR_PARSE;
 }
 
+/* (no RFC section) */
 int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
 {
     if (store == NULL)
@@ -974,6 +981,7 @@ int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, cr
     return 0;
 }
 
+/* (no RFC section) */
 void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
 {
     if (ders != NULL) {
@@ -984,6 +992,7 @@ void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, s
     quince_env_free(env, lens);
 }
 
+/* RFC 8446 §4.4.2 */
 int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
                             size_t **lens)
 {
@@ -1028,6 +1037,7 @@ int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t l
     return (int)n;
 }
 
+/* (no RFC section) */
 int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
 {
     crypto_x509_info info;
@@ -1301,6 +1311,7 @@ static uint8_t *dup_tail(const quince_env *env, const uint8_t *buf, size_t size,
     return out;
 }
 
+/* (no RFC section) */
 int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
                          size_t *der_len, uint8_t **key_der, size_t *key_der_len,
                          crypto_privkey **key)

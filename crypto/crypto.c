@@ -8,6 +8,7 @@
 #include "crypto/tls.h"
 #include "crypto/x509_check.h"
 
+/* RFC 8446 §4.4.2 */
 int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t len,
                             crypto_cert_chain *chain)
 {
@@ -30,6 +31,7 @@ int crypto_cert_chain_parse(const quince_env *env, const uint8_t *data, size_t l
     return n;
 }
 
+/* (no RFC section) */
 void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain)
 {
     if (chain == NULL || chain->certs == NULL)
@@ -40,6 +42,7 @@ void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain *chain)
     memset(chain, 0, sizeof(*chain));
 }
 
+/* RFC 8446 §4.4.2 */
 void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_cert_chain *chain,
                                        crypto_privkey *key)
 {
@@ -49,6 +52,7 @@ void crypto_tls_config_set_credentials(crypto_tls_config *config, const crypto_c
     config->private_key = key;
 }
 
+/* draft-ietf-webtrans-http3-02 §6.2 */
 int crypto_short_lived_cert_generate(const quince_env *env, const char *dns_name,
                                      const char *ip_address, int64_t now_unix, unsigned days,
                                      crypto_short_lived_cert *out)
@@ -93,6 +97,7 @@ fail:
     return rc;
 }
 
+/* (no RFC section) */
 void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c)
 {
     if (c == NULL)

@@ -2,6 +2,7 @@
 #include "crypto/error.h"
 #include "crypto/tls.h"
 
+/* (no RFC section) */
 const char *crypto_strerror(int err)
 {
     switch (err) {

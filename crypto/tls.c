@@ -15,6 +15,7 @@ static const crypto_suite suites[] = {
     {CRYPTO_TLS_CHACHA20_POLY1305_SHA256, CRYPTO_AEAD_CHACHA20_POLY1305, CRYPTO_HASH_SHA256},
 };
 
+/* RFC 8446 Appendix B.4 */
 const crypto_suite *crypto_suite_by_id(uint16_t id)
 {
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
@@ -166,6 +167,7 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
     return 0;
 }
 
+/* RFC 9001 §4.1 */
 crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *config,
                            const crypto_tls_callbacks *callbacks)
 {
@@ -194,6 +196,7 @@ crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *confi
     return tls;
 }
 
+/* (no RFC section) */
 void crypto_tls_free(crypto_tls *tls)
 {
     if (tls == NULL)
@@ -332,6 +335,7 @@ void tls_handshake_complete(crypto_tls *tls)
     memset(tls->ks.server_hs, 0, sizeof(tls->ks.server_hs));
 }
 
+/* RFC 9001 §4.1.3 */
 int crypto_tls_start(crypto_tls *tls)
 {
     if (tls->error != 0)
@@ -402,51 +406,61 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
     return 0;
 }
 
+/* RFC 9001 §4.1.1 */
 bool crypto_tls_handshake_done(const crypto_tls *tls)
 {
     return tls->state == TLS_CONNECTED && tls->error == 0;
 }
 
+/* RFC 8446 §6 */
 uint8_t crypto_tls_alert(const crypto_tls *tls)
 {
     return tls->alert;
 }
 
+/* RFC 9001 §8.1 */
 const char *crypto_tls_alpn(const crypto_tls *tls)
 {
     return tls->has_alpn ? tls->alpn : NULL;
 }
 
+/* RFC 8446 §4.1.3 */
 const crypto_suite *crypto_tls_suite(const crypto_tls *tls)
 {
     return tls->suite;
 }
 
+/* RFC 8446 §4.2.7 */
 uint16_t crypto_tls_group(const crypto_tls *tls)
 {
     return tls->group;
 }
 
+/* RFC 8446 §4.1.4 */
 bool crypto_tls_used_hrr(const crypto_tls *tls)
 {
     return tls->hrr;
 }
 
+/* RFC 9001 §8.1 */
 const char *crypto_tls_server_name(const crypto_tls *tls)
 {
     return tls->has_server_name ? tls->server_name : NULL;
 }
 
+/* RFC 8446 §2.2 */
 bool crypto_tls_resumed(const crypto_tls *tls)
 {
     return tls->psk_accepted;
 }
 
+/* RFC 8446 §4.2.10 */
 crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
 {
     return tls->early;
 }
 
+/* RFC 9000 §7.4.1 */
 const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
 {
     if (!tls->psk_offered || tls->session.transport_params.len == 0) {
@@ -521,11 +535,13 @@ int tls_keep_hrr_prefix(crypto_tls *tls, const crypto_suite *suite, const uint8_
     return 0;
 }
 
+/* RFC 8446 §4.4.2 */
 size_t crypto_tls_peer_cert_count(const crypto_tls *tls)
 {
     return tls->peer_cert_count;
 }
 
+/* RFC 8446 §4.4.2 */
 const uint8_t *crypto_tls_peer_cert(const crypto_tls *tls, size_t i, size_t *len)
 {
     if (i >= tls->peer_cert_count) {
@@ -675,11 +691,13 @@ int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len
     return crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
 }
 
+/* RFC 8446 §6.2 */
 int crypto_tls_error(const crypto_tls *tls)
 {
     return tls->error;
 }
 
+/* RFC 8446 §4.2.3 */
 uint16_t crypto_tls_signature_scheme(const crypto_tls *tls)
 {
     return tls->sig_scheme;

@@ -47,6 +47,7 @@ static bool new_key(crypto_tls_tickets *t, ticket_key *k, int64_t now)
     return true;
 }
 
+/* RFC 8446 §4.6.1 */
 crypto_tls_tickets *crypto_tls_tickets_new(const quince_env *env, uint32_t lifetime_s,
                                            size_t replay_slots)
 {
@@ -67,6 +68,7 @@ crypto_tls_tickets *crypto_tls_tickets_new(const quince_env *env, uint32_t lifet
     return t;
 }
 
+/* RFC 8446 §4.6.1 */
 void crypto_tls_tickets_rotate(crypto_tls_tickets *t, int64_t now_unix)
 {
     if (t == NULL)
@@ -76,6 +78,7 @@ void crypto_tls_tickets_rotate(crypto_tls_tickets *t, int64_t now_unix)
         t->cur = next;
 }
 
+/* (no RFC section) */
 void crypto_tls_tickets_free(crypto_tls_tickets *t)
 {
     if (t == NULL)
@@ -87,6 +90,7 @@ void crypto_tls_tickets_free(crypto_tls_tickets *t)
     quince_env_free(t->env, t);
 }
 
+/* (no RFC section) */
 const crypto_tls_tickets_stats *crypto_tls_tickets_get_stats(const crypto_tls_tickets *t)
 {
     return t != NULL ? &t->stats : NULL;

@@ -3,10 +3,20 @@
 
 #include "base/varint.h"
 
+/* The WebTransport -13..-16 flow-control capsules: one varint each (§5.6.2-§5.6.5). */
+static bool is_wt_flow(uint64_t type)
+{
+    return type == H3_CAPSULE_WT_MAX_DATA || type == H3_CAPSULE_WT_MAX_STREAMS_BIDI ||
+           type == H3_CAPSULE_WT_MAX_STREAMS_UNI || type == H3_CAPSULE_WT_DATA_BLOCKED ||
+           type == H3_CAPSULE_WT_STREAMS_BLOCKED_BIDI || type == H3_CAPSULE_WT_STREAMS_BLOCKED_UNI;
+}
+
 static bool is_known(uint64_t type)
 {
     return type == H3_CAPSULE_DATAGRAM || type == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION ||
-           type == H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT;
+           type == H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT || type == H3_CAPSULE_WT_DRAIN_SESSION ||
+           type == H3_CAPSULE_WT_MAX_STREAM_DATA || type == H3_CAPSULE_WT_STREAM_DATA_BLOCKED ||
+           is_wt_flow(type);
 }
 
 /* RFC 9297 §3.3: a value must hold exactly its fields. */
@@ -28,9 +38,18 @@ int h3_capsule_decode_value(uint64_t type, const uint8_t *value, size_t len, h3_
         if (!quince_get_varint(&r, &out->format_type))
             return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
         break;
-    default: /* DATAGRAM (RFC 9297 §3.5) and unknown types: the value is opaque */
+    case H3_CAPSULE_WT_DRAIN_SESSION: /* draft-ietf-webtrans-http3-16 §4.7: Length 0 */
+        if (len != 0)
+            return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
+        break;
+    default:
+        if (is_wt_flow(type)) { /* draft-ietf-webtrans-http3-16 §5.6.2-§5.6.5 */
+            if (!quince_get_varint(&r, &out->value_int) || !quince_reader_empty(&r))
+                return H3_WIRE_ERROR(H3_MESSAGE_ERROR);
+        }
         break;
     }
+    /* Other types (DATAGRAM, RFC 9297 §3.5, and unknown ones): the value is opaque. */
     out->data = r.p;
     out->data_len = quince_reader_left(&r);
     return 0;
@@ -89,6 +108,23 @@ bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type,
     }
     return h3_capsule_put_header(w, H3_CAPSULE_REGISTER_DATAGRAM_NO_CONTEXT, n + (uint64_t)len) &&
            quince_put_varint(w, format_type) && quince_put_bytes(w, extra, len);
+}
+
+/* draft-ietf-webtrans-http3-16 §4.7 */
+bool h3_capsule_put_drain(quince_writer *w)
+{
+    return h3_capsule_put_header(w, H3_CAPSULE_WT_DRAIN_SESSION, 0);
+}
+
+/* draft-ietf-webtrans-http3-16 §5.6.2-§5.6.5 */
+bool h3_capsule_put_wt_flow(quince_writer *w, uint64_t type, uint64_t value)
+{
+    size_t n = quince_varint_len(value);
+    if (n == 0 || !is_wt_flow(type)) {
+        w->overflow = true;
+        return false;
+    }
+    return h3_capsule_put_header(w, type, n) && quince_put_varint(w, value);
 }
 
 /* RFC 9297 §5.4 */

@@ -23,6 +23,10 @@
  *   DATAGRAM: the value is the HTTP Datagram Payload
  *   CLOSE_WEBTRANSPORT_SESSION: error_code, data/data_len = the message
  *   REGISTER_DATAGRAM_NO_CONTEXT: format_type, data/data_len = additional data
+ *   WT_DRAIN_SESSION: empty (a value is H3_MESSAGE_ERROR)
+ *   WT_MAX_DATA, WT_MAX_STREAMS_*, WT_DATA_BLOCKED, WT_STREAMS_BLOCKED_*:
+ *     value_int (exactly one varint)
+ *   WT_MAX_STREAM_DATA, WT_STREAM_DATA_BLOCKED: opaque (prohibited over HTTP/3)
  */
 typedef struct h3_capsule {
     uint64_t type;
@@ -31,6 +35,7 @@ typedef struct h3_capsule {
     size_t value_len;
     uint32_t error_code;
     uint64_t format_type;
+    uint64_t value_int; /* WT_MAX_DATA, WT_MAX_STREAMS, *_BLOCKED: their one varint */
     const uint8_t *data;
     size_t data_len;
 } h3_capsule;
@@ -51,6 +56,9 @@ bool h3_capsule_put_close_wt(quince_writer *w, uint32_t error_code, const uint8_
                              size_t len);
 bool h3_capsule_put_register_no_context(quince_writer *w, uint64_t format_type,
                                         const uint8_t *extra, size_t len);
+/* WT_DRAIN_SESSION, and a flow-control capsule of type (WT_MAX_DATA, ...) with value. */
+bool h3_capsule_put_drain(quince_writer *w);
+bool h3_capsule_put_wt_flow(quince_writer *w, uint64_t type, uint64_t value);
 /* A reserved capsule of type h3_capsule_grease_type(r) (RFC 9297 §5.4). */
 bool h3_capsule_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload, size_t len);
 
@@ -58,8 +66,7 @@ bool h3_capsule_put_grease(quince_writer *w, uint64_t r, const uint8_t *payload,
 
 typedef enum h3_capsule_event_type {
     H3_CEV_NONE,    /* all input consumed, nothing complete */
-    H3_CEV_CAPSULE, /* a complete DATAGRAM, CLOSE_WEBTRANSPORT_SESSION or
-                     * REGISTER_DATAGRAM_NO_CONTEXT capsule in ev->capsule */
+    H3_CEV_CAPSULE, /* a complete capsule of a type decoded above, in ev->capsule */
     H3_CEV_SKIP,    /* an unknown or GREASE capsule (type, length): skipped unbuffered */
     H3_CEV_DROPPED, /* a DATAGRAM capsule longer than the bound: skipped unbuffered,
                      * as RFC 9297 §3.5 advises */

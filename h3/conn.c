@@ -8,6 +8,7 @@
 #include "base/cursor.h"
 #include "base/varint.h"
 
+/* (no RFC section) */
 QUINCE_API void h3_config_init(h3_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -116,6 +117,7 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s)
 
 /* ---- Lifecycle ---- */
 
+/* RFC 9114 §3.2 */
 QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb)
 {
@@ -158,6 +160,7 @@ QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
     return conn;
 }
 
+/* (no RFC section) */
 QUINCE_API void h3_conn_free(h3_conn *conn)
 {
     if (conn == NULL)
@@ -185,6 +188,7 @@ int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason)
     return H3_ERR_CLOSED;
 }
 
+/* RFC 9114 §5.2, §8 */
 QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason)
 {
     if (conn->error != 0)
@@ -263,6 +267,7 @@ int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_
     return stream_writev(conn, s, &data, &len, 1, fin);
 }
 
+/* (no RFC section) */
 QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
 {
     if (conn->error != 0)
@@ -282,6 +287,7 @@ QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id)
     return H3_OK;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
@@ -540,6 +546,7 @@ static h3_stream *request_stream(h3_conn *conn, uint64_t id)
     return s;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                        size_t count, bool end)
 {
@@ -579,6 +586,7 @@ QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_
     return rc;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                      size_t count)
 {
@@ -617,11 +625,13 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         conn->cb.on_stream_reset(conn->cb.user, s->id, code, true);
 }
 
+/* RFC 9114 §4.1.1 */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
 {
     return h3_conn_reset_stream_at(conn, stream_id, h3_code, 0);
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §5 */
 QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
                                        uint64_t reliable_size)
 {
@@ -667,6 +677,7 @@ QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t 
     return H3_OK;
 }
 
+/* (no RFC section) */
 QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb)
 {
     if (cb != NULL)
@@ -675,11 +686,13 @@ QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb)
         memset(&conn->cb, 0, sizeof(conn->cb));
 }
 
+/* (no RFC section) */
 QUINCE_API const h3_callbacks *h3_conn_callbacks(const h3_conn *conn)
 {
     return &conn->cb;
 }
 
+/* RFC 9114 §4.1 */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id)
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
@@ -688,6 +701,7 @@ QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id)
 
 /* ---- Datagrams ---- */
 
+/* RFC 9297 §2.1.1 */
 QUINCE_API bool h3_conn_datagrams_enabled(const h3_conn *conn)
 {
     const h3_settings *l = &conn->cfg.settings, *p = &conn->peer_settings;
@@ -760,6 +774,7 @@ QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, 
     return h3_conn_stream_write(conn, s, hdr, (size_t)(w.p - hdr), false);
 }
 
+/* draft-ietf-webtrans-http3-02 §4.2 */
 QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
                                  bool fin)
 {
@@ -798,36 +813,43 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
 
 /* ---- State ---- */
 
+/* (no RFC section) */
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog)
 {
     conn->qlog = qlog;
 }
 
+/* RFC 9114 §8 */
 QUINCE_API uint64_t h3_conn_error(const h3_conn *conn)
 {
     return conn->error;
 }
 
+/* RFC 9114 §7.2.4 */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn)
 {
     return conn->peer_settings_received ? &conn->peer_settings : NULL;
 }
 
+/* RFC 9114 §5.2 */
 QUINCE_API uint64_t h3_conn_goaway_received(const h3_conn *conn)
 {
     return conn->goaway_received;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t h3_conn_stream_count(const h3_conn *conn)
 {
     return conn->nstreams;
 }
 
+/* RFC 9204 §4.3 */
 QUINCE_API uint64_t h3_conn_qpack_inserts_sent(const h3_conn *conn)
 {
     return h3_qpack_encoder_insert_count(conn->enc);
 }
 
+/* RFC 9204 §4.3 */
 QUINCE_API uint64_t h3_conn_qpack_inserts_received(const h3_conn *conn)
 {
     return h3_qpack_decoder_insert_count(conn->dec);

@@ -627,6 +627,13 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
     return s;
 }
 
+/*
+ * The HTTP/3 entry point: bytes of one QUIC stream (RFC 9114 §6.1, §6.2), as the binding
+ * reads them. A new stream is classified (request, control, QPACK encoder/decoder, push,
+ * WebTransport; §6.2 stream types), then its frames are read (§7.1): HEADERS go through
+ * QPACK (RFC 9204 §4.5), SETTINGS and GOAWAY through the control stream (§7.2.4, §5.2).
+ * Start reading here.
+ */
 QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
                                       size_t len, bool fin)
 {

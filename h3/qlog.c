@@ -91,7 +91,8 @@ void h3_qlog_stream_type(quince_qlog *q, bool local, uint64_t stream_id, const c
 void h3_qlog_headers(quince_qlog *q, bool created, uint64_t stream_id, const h3_field *fields,
                      size_t count, size_t section_len)
 {
-    if (quince_qlog_begin(q, QUINCE_QLOG_NOW, created ? "http:frame_created" : "http:frame_parsed")) {
+    if (quince_qlog_begin(q, QUINCE_QLOG_NOW,
+                          created ? "http:frame_created" : "http:frame_parsed")) {
         quince_qlog_u64(q, "stream_id", stream_id);
         quince_qlog_u64(q, "length", section_len);
         quince_qlog_object(q, "frame");
@@ -140,10 +141,11 @@ static const char *frame_name(uint64_t type)
 }
 
 /* draft-ietf-quic-qlog-h3-events-04 §4.4, §4.5, §5.2 */
-void h3_qlog_frame(quince_qlog *q, bool created, uint64_t stream_id, uint64_t type,
-                   uint64_t length, uint64_t id)
+void h3_qlog_frame(quince_qlog *q, bool created, uint64_t stream_id, uint64_t type, uint64_t length,
+                   uint64_t id)
 {
-    if (!quince_qlog_begin(q, QUINCE_QLOG_NOW, created ? "http:frame_created" : "http:frame_parsed"))
+    if (!quince_qlog_begin(q, QUINCE_QLOG_NOW,
+                           created ? "http:frame_created" : "http:frame_parsed"))
         return;
     quince_qlog_u64(q, "stream_id", stream_id);
     quince_qlog_u64(q, "length", length);

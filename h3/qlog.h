@@ -27,8 +27,8 @@ void h3_qlog_stream_type(quince_qlog *q, bool local, uint64_t stream_id, const c
 void h3_qlog_headers(quince_qlog *q, bool created, uint64_t stream_id, const h3_field *fields,
                      size_t count, size_t section_len);
 /* Any other frame: DATA, GOAWAY, MAX_PUSH_ID, WEBTRANSPORT_STREAM, unknown. */
-void h3_qlog_frame(quince_qlog *q, bool created, uint64_t stream_id, uint64_t type,
-                   uint64_t length, uint64_t id);
+void h3_qlog_frame(quince_qlog *q, bool created, uint64_t stream_id, uint64_t type, uint64_t length,
+                   uint64_t id);
 /* qpack:state_updated: the encoder's table capacity from the peer's SETTINGS
  * (owner local) or ours for the decoder (owner remote). */
 void h3_qlog_qpack_state(quince_qlog *q, bool local, uint64_t capacity, uint64_t blocked);

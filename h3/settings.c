@@ -36,6 +36,7 @@ static bool is_h2_only(uint64_t id)
     return id >= H3_SETTING_H2_ENABLE_PUSH && id <= H3_SETTING_H2_MAX_FRAME_SIZE;
 }
 
+/* RFC 9114 §7.2.4.1 */
 void h3_settings_init(h3_settings *s)
 {
     memset(s, 0, sizeof(*s));
@@ -115,6 +116,7 @@ int h3_settings_set(h3_settings *s, uint64_t id, uint64_t value)
     return 0;
 }
 
+/* RFC 9114 §7.2.4.1 */
 size_t h3_settings_list(const h3_settings *s, h3_setting *out, size_t cap)
 {
     size_t n = 0;
@@ -131,6 +133,7 @@ size_t h3_settings_list(const h3_settings *s, h3_setting *out, size_t cap)
     return n;
 }
 
+/* RFC 9114 §7.2.4.1 */
 bool h3_settings_get(const h3_settings *s, uint64_t id, uint64_t *value)
 {
     int k = known_index(id);

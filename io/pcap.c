@@ -177,8 +177,8 @@ static uint16_t fold(uint32_t acc)
 }
 
 /* IP + UDP headers for a datagram from src to dst (RFC 791, RFC 8200, RFC 768). */
-static size_t ip_udp_header(const io_addr *src, const io_addr *dst, const uint8_t *data,
-                            size_t len, uint8_t *h)
+static size_t ip_udp_header(const io_addr *src, const io_addr *dst, const uint8_t *data, size_t len,
+                            uint8_t *h)
 {
     size_t udp_len = 8 + len;
     uint8_t udp[8];

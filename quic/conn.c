@@ -70,6 +70,7 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
     c->ev_count++;
 }
 
+/* (no RFC section) */
 bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
 {
     if (c == NULL || ev == NULL)
@@ -612,6 +613,7 @@ quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config
     return c;
 }
 
+/* RFC 9000 §7.2, §17.2.2 */
 quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
                             const quic_addr *local, const quic_addr *remote, const uint8_t *data,
                             size_t len, uint64_t now)
@@ -634,6 +636,7 @@ quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
     return c;
 }
 
+/* (no RFC section) */
 void quic_conn_free(quic_conn *c)
 {
     if (c == NULL)
@@ -726,6 +729,7 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now)
 
 /* ---- Timers (RFC 9000 §10, RFC 9002 §6) ---- */
 
+/* RFC 9000 §10.1; RFC 9002 §6.2 */
 uint64_t quic_conn_next_timeout(const quic_conn *c)
 {
     if (c == NULL || c->state == QUIC_STATE_CLOSED)
@@ -802,6 +806,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
 
 /* ---- Misc API ---- */
 
+/* RFC 9000 §10.2 */
 int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64_t now)
 {
     if (c == NULL)
@@ -811,26 +816,31 @@ int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64
     return QUIC_OK;
 }
 
+/* RFC 9000 §10 */
 bool quic_conn_is_closed(const quic_conn *c)
 {
     return c == NULL || c->state == QUIC_STATE_CLOSED;
 }
 
+/* RFC 9001 §4.1.1 */
 bool quic_conn_is_established(const quic_conn *c)
 {
     return c != NULL && c->handshake_complete && c->state == QUIC_STATE_ESTABLISHED;
 }
 
+/* RFC 9001 §8.1 */
 const char *quic_conn_alpn(const quic_conn *c)
 {
     return c != NULL && c->tls != NULL ? crypto_tls_alpn(c->tls) : NULL;
 }
 
+/* (no RFC section) */
 const crypto_tls *quic_conn_tls(const quic_conn *c)
 {
     return c != NULL ? c->tls : NULL;
 }
 
+/* (no RFC section) */
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {
     if (c == NULL)
@@ -852,12 +862,14 @@ bool quic_conn_get_rtt(const quic_conn *c, uint64_t *smoothed, uint64_t *min)
     return r->has_sample;
 }
 
+/* (no RFC section) */
 void quic_conn_set_user(quic_conn *c, void *user)
 {
     if (c != NULL)
         c->user = user;
 }
 
+/* (no RFC section) */
 void *quic_conn_get_user(const quic_conn *c)
 {
     return c != NULL ? c->user : NULL;
@@ -885,6 +897,7 @@ int quic_conn_key_update(quic_conn *c)
     return QUIC_OK;
 }
 
+/* RFC 9221 §5 */
 int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
 {
     if (c == NULL || (data == NULL && len > 0))

@@ -640,6 +640,12 @@ static int early_retry(quic_conn *c, uint64_t now)
     return QUIC_OK;
 }
 
+/*
+ * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
+ * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
+ * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
+ * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
+ */
 int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
                    uint64_t now)
 {

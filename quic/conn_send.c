@@ -507,6 +507,13 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     return (int)off;
 }
 
+/*
+ * The send entry point: the next UDP payload into buf, 0 when nothing is due. Packets of
+ * each space with keys are built and coalesced (RFC 9000 §12.2): ACKs (§13.2), CRYPTO,
+ * then stream and control frames (§13.3), within the congestion window and pacing (RFC
+ * 9002 §7), the anti-amplification limit (§8.1) and PTO probes (RFC 9002 §6.2.4); each
+ * packet is protected (RFC 9001 §5) and handed to recovery. Start reading here.
+ */
 int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
     if (c == NULL || buf == NULL)

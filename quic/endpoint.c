@@ -57,6 +57,7 @@ struct quic_endpoint {
     quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
 };
 
+/* RFC 9000 §5.2 */
 quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config)
 {
     if (env == NULL || config == NULL)
@@ -96,6 +97,7 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     return ep;
 }
 
+/* (no RFC section) */
 void quic_endpoint_free(quic_endpoint *ep)
 {
     if (ep == NULL)
@@ -113,6 +115,7 @@ void quic_endpoint_free(quic_endpoint *ep)
     quince_env_free(ep->env, ep);
 }
 
+/* (no RFC section) */
 void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callbacks *cb)
 {
     if (ep == NULL)
@@ -123,11 +126,13 @@ void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callback
         memset(&ep->cb, 0, sizeof(ep->cb));
 }
 
+/* (no RFC section) */
 quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep)
 {
     return ep != NULL ? ep->last : NULL;
 }
 
+/* (no RFC section) */
 const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep)
 {
     return ep != NULL ? &ep->stats : NULL;
@@ -682,6 +687,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     return QUIC_OK;
 }
 
+/* RFC 9000 §5.2 */
 int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
 {
     if (ep == NULL || buf == NULL)
@@ -708,6 +714,7 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
     return 0;
 }
 
+/* RFC 9000 §10.1 */
 uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep)
 {
     uint64_t t = QUIC_TIME_NEVER;
@@ -722,6 +729,7 @@ uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep)
     return t;
 }
 
+/* RFC 9000 §10.1 */
 int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
 {
     if (ep == NULL)
@@ -747,6 +755,7 @@ int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
     return QUIC_OK;
 }
 
+/* RFC 9000 §5.2.2 */
 quic_conn *quic_endpoint_accept(quic_endpoint *ep)
 {
     if (ep == NULL)
@@ -760,11 +769,13 @@ quic_conn *quic_endpoint_accept(quic_endpoint *ep)
     return NULL;
 }
 
+/* (no RFC section) */
 size_t quic_endpoint_conn_count(const quic_endpoint *ep)
 {
     return ep != NULL ? ep->n : 0;
 }
 
+/* (no RFC section) */
 quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i)
 {
     return ep != NULL && i < ep->n ? ep->conns[i].conn : NULL;

@@ -7,6 +7,7 @@
 #include "quic/conn_internal.h"
 #include "quic/frame.h"
 
+/* (no RFC section) */
 quince_qlog *quic_conn_qlog(const quic_conn *c)
 {
     return c != NULL ? c->qlog : NULL;
@@ -45,8 +46,7 @@ static void tp_fields(quince_qlog *q, const quic_transport_params *tp)
         quince_qlog_hex(q, "initial_source_connection_id", tp->initial_scid.bytes,
                         tp->initial_scid.len);
     if (tp->has_retry_scid)
-        quince_qlog_hex(q, "retry_source_connection_id", tp->retry_scid.bytes,
-                        tp->retry_scid.len);
+        quince_qlog_hex(q, "retry_source_connection_id", tp->retry_scid.bytes, tp->retry_scid.len);
     if (tp->has_stateless_reset_token)
         quince_qlog_hex(q, "stateless_reset_token", tp->stateless_reset_token,
                         QUIC_STATELESS_RESET_TOKEN_LEN);
@@ -74,8 +74,8 @@ void quic_qlog_start(quic_conn *c, uint64_t now)
 {
     if (!c->cfg.qlog || c->qlog != NULL)
         return;
-    c->qlog = quince_qlog_new(c->env, c->is_server, c->original_dcid.bytes, c->original_dcid.len,
-                              now);
+    c->qlog =
+        quince_qlog_new(c->env, c->is_server, c->original_dcid.bytes, c->original_dcid.len, now);
     quince_qlog *q = c->qlog;
     if (quince_qlog_begin(q, now, "connectivity:connection_started")) {
         quince_qlog_u64(q, "ip_version", c->remote.family == 6 ? 6 : 4);
@@ -254,8 +254,8 @@ static void frame_json(quince_qlog *q, const quic_frame *f)
     case QUIC_FT_CONNECTION_CLOSE:
     case QUIC_FT_CONNECTION_CLOSE_APP:
         quince_qlog_str(q, "frame_type", "connection_close");
-        quince_qlog_str(q, "error_space", t == QUIC_FT_CONNECTION_CLOSE ? "transport"
-                                                                          : "application");
+        quince_qlog_str(q, "error_space",
+                        t == QUIC_FT_CONNECTION_CLOSE ? "transport" : "application");
         quince_qlog_u64(q, "error_code", f->u.close.error_code);
         if (t == QUIC_FT_CONNECTION_CLOSE)
             quince_qlog_u64(q, "trigger_frame_type", f->u.close.frame_type);

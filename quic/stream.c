@@ -811,6 +811,7 @@ void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *re
 
 /* ---- Application API (RFC 9000 §2.4) ---- */
 
+/* RFC 9000 §2.1, §4.6 */
 int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
 {
     if (c == NULL || stream_id == NULL)
@@ -866,6 +867,7 @@ void quic_streams_on_budget_release(quic_conn *c)
     open_conn_window(c);
 }
 
+/* RFC 9000 §2.2, §3.1 */
 int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data, size_t len,
                           bool fin)
 {
@@ -934,6 +936,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
     return (int64_t)n;
 }
 
+/* RFC 9000 §3.1 */
 int quic_stream_shutdown(quic_conn *c, uint64_t stream_id)
 {
     int64_t r = quic_stream_write(c, stream_id, NULL, 0, true);
@@ -988,6 +991,7 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
     return (int64_t)n;
 }
 
+/* RFC 9000 §3.1, §19.4 */
 int quic_stream_reset(quic_conn *c, uint64_t stream_id, uint64_t app_error)
 {
     if (c == NULL)
@@ -999,6 +1003,7 @@ int quic_stream_reset(quic_conn *c, uint64_t stream_id, uint64_t app_error)
     return quic_stream_reset_at(c, stream_id, app_error, 0);
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §3 */
 QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *c)
 {
     return c != NULL && c->have_peer_tp && c->peer_tp.reset_stream_at;
@@ -1032,6 +1037,7 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
     return QUIC_OK;
 }
 
+/* RFC 9000 §3.5, §19.5 */
 int quic_stream_stop_sending(quic_conn *c, uint64_t stream_id, uint64_t app_error)
 {
     if (c == NULL)

@@ -95,6 +95,7 @@ const wt_dialect_info *wt_dialect_get(wt_dialect d)
     return NULL;
 }
 
+/* (no RFC section) */
 QUINCE_API const char *wt_dialect_name(wt_dialect d)
 {
     const wt_dialect_info *di = wt_dialect_get(d);

@@ -57,6 +57,7 @@ void wt_qlog_datagram(wt_session *s, bool sent, size_t len)
     quince_qlog_end(q);
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog)
 {
     ep->qlog = qlog;

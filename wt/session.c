@@ -9,6 +9,7 @@
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -551,6 +552,7 @@ static int client_send(wt_session *s)
     return WT_OK;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out)
 {
@@ -664,12 +666,28 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
         }
         off += used;
         if (ev.type == H3_CEV_CAPSULE) {
-            if (ev.capsule.type == H3_CAPSULE_DATAGRAM) {
+            const wt_dialect_info *di = wt_dialect_get(s->dialect);
+            uint64_t t = ev.capsule.type;
+            if (t == H3_CAPSULE_DATAGRAM) {
                 datagram_in(s, ev.capsule.value, ev.capsule.value_len);
-            } else if (ev.capsule.type == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
+            } else if (t == H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
                 wt_session_terminate(s, ev.capsule.error_code, ev.capsule.data,
                                      ev.capsule.data_len);
+            } else if (t == H3_CAPSULE_WT_DRAIN_SESSION && di != NULL && di->has_drain) {
+                if (s->state == WT_SS_OPEN && ep->cb.on_session_draining != NULL)
+                    ep->cb.on_session_draining(ep->cb.user, s);
+            } else if ((t == H3_CAPSULE_WT_MAX_STREAM_DATA ||
+                        t == H3_CAPSULE_WT_STREAM_DATA_BLOCKED) &&
+                       di != NULL && di->has_flow_control) {
+                /* -13..-16 §5.4: "a session error"; the drafts define it no
+                 * further: the session ends as for a malformed capsule. */
+                session_malformed(s, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+                return;
             }
+            /* -13..-16 §5.1: flow control is off (we send no WT_INITIAL_* and
+             * WT_MAX_SESSIONS 1), so WT_MAX_DATA, WT_MAX_STREAMS and the
+             * *_BLOCKED capsules MUST be ignored; in earlier dialects they
+             * are unknown types, skipped. */
             /* REGISTER_DATAGRAM_NO_CONTEXT (Chromium sends 0xff37a2 at once): nothing to do. */
         } else if (ev.type == H3_CEV_NONE && used == 0) {
             break;
@@ -841,6 +859,7 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
     wt_dialects_put_settings(mask, cfg->is_server, cfg->max_sessions, no_ecp, &h3cfg->settings);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
                                         const wt_callbacks *cb)
 {
@@ -877,6 +896,7 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     return ep;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
 {
     if (ep == NULL)
@@ -905,31 +925,37 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
     quince_env_free(ep->env, ep);
 }
 
+/* (no RFC section) */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep)
 {
     return ep->h3;
 }
 
+/* (no RFC section) */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep)
 {
     return ep->env;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n)
 {
     ep->cfg.max_datagram_frame = n;
 }
 
+/* draft-ietf-quic-reliable-stream-reset-07 §3 */
 QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on)
 {
     ep->no_peer_rsa = !on;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep)
 {
     return ep->nsessions;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.5 */
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 {
     return ep->nbuffered;
@@ -937,47 +963,56 @@ QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep)
 
 /* ---- Session API ---- */
 
+/* draft-ietf-webtrans-http3-02 §2 */
 QUINCE_API uint64_t wt_session_id(const wt_session *s)
 {
     return s->id;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API bool wt_session_is_ready(const wt_session *s)
 {
     return s->state == WT_SS_OPEN;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_path(const wt_session *s)
 {
     return s->path ? s->path : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_authority(const wt_session *s)
 {
     return s->authority ? s->authority : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API const char *wt_session_origin(const wt_session *s)
 {
     return s->origin ? s->origin : "";
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API wt_dialect wt_session_dialect(const wt_session *s)
 {
     return s->dialect;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_not_found_status(const wt_session *s)
 {
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     return di != NULL ? di->not_found_status : 404;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep)
 {
     return ep->common;
 }
 
+/* draft-ietf-webtrans-http3-02 §3.1 */
 QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap)
 {
     const h3_settings *ps = h3_conn_peer_settings(ep->h3);
@@ -989,26 +1024,31 @@ QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char
     return wt_settings_describe(ps, true, buf, cap);
 }
 
+/* draft-ietf-webtrans-http3-02 §3.2 */
 QUINCE_API int wt_session_status(const wt_session *s)
 {
     return s->status;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_session_set_user(wt_session *s, void *user)
 {
     s->user = user;
 }
 
+/* (no RFC section) */
 QUINCE_API void *wt_session_user(const wt_session *s)
 {
     return s->user;
 }
 
+/* (no RFC section) */
 QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s)
 {
     return s->ep;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.4 */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s)
 {
     size_t max = s->ep->cfg.max_datagram_frame;
@@ -1037,6 +1077,19 @@ QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size
     if (rc == H3_ERR_NOMEM)
         return WT_ERR_NOMEM;
     return rc == H3_OK ? WT_OK : WT_ERR_H3;
+}
+
+/* draft-ietf-webtrans-http3-07 §4.6, -16 §4.7 */
+QUINCE_API int wt_session_drain(wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (s->state != WT_SS_OPEN || s->send_done || di == NULL || !di->has_drain)
+        return WT_ERR_STATE;
+    uint8_t buf[8];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    h3_capsule_put_drain(&w);
+    int rc = h3_conn_send_data(s->ep->h3, s->id, buf, (size_t)(w.p - buf), false);
+    return rc == H3_OK ? WT_OK : rc == H3_ERR_NOMEM ? WT_ERR_NOMEM : WT_ERR_H3;
 }
 
 /* draft-ietf-webtrans-http3-02 §5 */

@@ -237,7 +237,12 @@ void wt_stream_reset_all(wt_session *s)
             st = st->next;
         if (st == NULL)
             break;
-        h3_conn_reset_stream(ep->h3, st->id, wt_error_to_http3(WT_SESSION_GONE_CODE));
+        /* -07 §5, -16 §6: WT_SESSION_GONE, a protocol code; draft-02 has none. */
+        const wt_dialect_info *di = wt_dialect_get(s->dialect);
+        h3_conn_reset_stream(ep->h3, st->id,
+                             di != NULL && di->dialect != WT_DRAFT_02
+                                 ? H3_WT_SESSION_GONE
+                                 : wt_error_to_http3(WT_SESSION_GONE_CODE));
         st->recv_done = st->send_done = true;
         stream_kill(st);
     }
@@ -306,6 +311,7 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
     return WT_OK;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.1, §4.2 */
 QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
     if (st->dead || st->send_done || st->session == NULL)
@@ -333,6 +339,7 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
     return ret;
 }
 
+/* (no RFC section) */
 QUINCE_API size_t wt_stream_buffered(const wt_stream *st)
 {
     return h3_conn_stream_buffered(st->ep->h3, st->id);
@@ -381,31 +388,37 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
     return WT_OK;
 }
 
+/* (no RFC section) */
 QUINCE_API uint64_t wt_stream_id(const wt_stream *st)
 {
     return st->id;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.2 */
 QUINCE_API bool wt_stream_is_bidi(const wt_stream *st)
 {
     return st->bidi;
 }
 
+/* (no RFC section) */
 QUINCE_API bool wt_stream_is_local(const wt_stream *st)
 {
     return st->local;
 }
 
+/* draft-ietf-webtrans-http3-02 §4.1 */
 QUINCE_API wt_session *wt_stream_session(const wt_stream *st)
 {
     return st->session;
 }
 
+/* (no RFC section) */
 QUINCE_API void wt_stream_set_user(wt_stream *st, void *user)
 {
     st->user = user;
 }
 
+/* (no RFC section) */
 QUINCE_API void *wt_stream_user(const wt_stream *st)
 {
     return st->user;

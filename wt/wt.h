@@ -126,6 +126,9 @@ typedef struct wt_callbacks {
      * sent no WebTransport setting; it offered: 0x33, 0xffd277". The same line
      * goes to the environment's log sink (level 1). */
     void (*on_session_refused)(void *user, wt_session *s, int status, const char *why);
+    /* The peer sent WT_DRAIN_SESSION (-07 §4.6, -16 §4.7): it asks for a graceful
+     * end; the session stays usable. */
+    void (*on_session_draining)(void *user, wt_session *s);
 } wt_callbacks;
 
 typedef struct wt_config {
@@ -245,6 +248,10 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
 QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
 /* Largest payload that fits: max_datagram_frame minus the prefix (0 if unknown). */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s);
+/* -07 §4.6, -16 §4.7: send WT_DRAIN_SESSION (ask the peer to end the session
+ * gracefully). WT_ERR_STATE in draft-02 (it has no such capsule) or when the
+ * session is not established. */
+QUINCE_API int wt_session_drain(wt_session *s);
 /* draft-02 §5: CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, else
  * WT_ERR_ARG and nothing happens), then FIN. Resets the session's streams,
  * then calls on_session_closed with code and reason. */

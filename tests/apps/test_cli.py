@@ -4,15 +4,20 @@ and --flag value, an unknown flag named in a one-line error with exit status 2.
 
 usage: test_cli.py SERVER CLIENT HANDSHAKE [VERSION]
 """
+import os
+import shlex
 import subprocess
 import sys
 import tempfile
+
+# A cross build's test runs its programs through the exe wrapper (qemu-user).
+WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 failures = []
 
 
 def run(argv, timeout=20):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    p = subprocess.run(WRAPPER + list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -78,6 +83,32 @@ def main():
             rc, out, err = run(argv)
             check(rc == 0 and "listening on 127.0.0.1:" in out and "--timeout reached" in err,
                   "%s: exit %d\n%s%s" % (" ".join(argv[1:]), rc, out, err))
+
+    # quince-handshake: every message decoded with its section, the secrets as key-log lines
+    # (both sides derive the same ones), and the options for group, suite and HRR.
+    rc, out, err = run([handshake])
+    for want in ("ClientHello (", "RFC 8446 §4.1.2", "ServerHello (", "RFC 8446 §4.1.3",
+                 "EncryptedExtensions (", "RFC 8446 §4.3.1", "Certificate (", "RFC 8446 §4.4.2",
+                 "CertificateVerify (", "RFC 8446 §4.4.3", "Finished (", "RFC 8446 §4.4.4",
+                 "key_share (RFC 8446 §4.2.8): x25519 (32-byte share)",
+                 "quic_transport_parameters (RFC 9001 §8.2)",
+                 "handshake complete: TLS_AES_128_GCM_SHA256, group x25519, ALPN h3"):
+        check(want in out, "quince-handshake: %r missing" % want)
+    for label in ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                  "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+        lines = [l.strip() for l in out.splitlines() if l.strip().startswith(label + " ")]
+        check(len(lines) == 2 and lines[0] == lines[1] and len(lines[0].split()) == 3,
+              "quince-handshake: the %s lines %r" % (label, lines))
+    check(rc == 0 and "HelloRetryRequest" not in out, "quince-handshake: exit %d" % rc)
+    rc, out, err = run([handshake, "--hrr", "--group=p256", "--suite", "chacha20"])
+    for want in ("key_share (RFC 8446 §4.2.8): secp256r1 (65-byte share)",
+                 'SHA-256("HelloRetryRequest"): a HelloRetryRequest (RFC 8446 §4.1.4)',
+                 "selected_group x25519", "cipher_suites (Appendix B.4): TLS_CHACHA20_POLY1305_SHA256",
+                 "handshake complete: TLS_CHACHA20_POLY1305_SHA256, group x25519, ALPN h3, after a "
+                 "HelloRetryRequest"):
+        check(want in out, "quince-handshake --hrr: %r missing" % want)
+    check(out.count("ClientHello (") == 2, "quince-handshake --hrr: not two ClientHellos")
+    one_line_error([handshake, "--group", "ffdhe"], 2, "--group ffdhe: expected x25519 or p256")
 
     if failures:
         print("%d failure(s)" % len(failures))

@@ -435,13 +435,67 @@ static void test_datagram_prefix(void **state)
     assert_int_equal(h3_datagram_prefix_len(QUINCE_VARINT_MAX + 1), 0);
 }
 
+/* draft-ietf-webtrans-http3-16 §4.7 (WT_DRAIN_SESSION) and §5.6.2-§5.6.5 (flow control):
+ * exact bytes, round trips, a value where none belongs or more than one varint. */
+static void test_wt_capsules(void **state)
+{
+    (void)state;
+    uint8_t buf[32];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_drain(&w));
+    const uint8_t drain[] = {0x80, 0x00, 0x78, 0xae, 0x00};
+    assert_int_equal(w.p - buf, sizeof(drain));
+    assert_memory_equal(buf, drain, sizeof(drain));
+    h3_capsule c;
+    assert_int_equal(h3_capsule_decode(buf, sizeof(drain), &c), (int)sizeof(drain));
+    assert_int_equal(c.type, H3_CAPSULE_WT_DRAIN_SESSION);
+    w = quince_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_wt_flow(&w, H3_CAPSULE_WT_MAX_DATA, 65536));
+    const uint8_t maxd[] = {0x99, 0x0b, 0x4d, 0x3d, 0x04, 0x80, 0x01, 0x00, 0x00};
+    assert_int_equal(w.p - buf, sizeof(maxd));
+    assert_memory_equal(buf, maxd, sizeof(maxd));
+    static const uint64_t types[] = {H3_CAPSULE_WT_MAX_DATA,
+                                     H3_CAPSULE_WT_MAX_STREAMS_BIDI,
+                                     H3_CAPSULE_WT_MAX_STREAMS_UNI,
+                                     H3_CAPSULE_WT_DATA_BLOCKED,
+                                     H3_CAPSULE_WT_STREAMS_BLOCKED_BIDI,
+                                     H3_CAPSULE_WT_STREAMS_BLOCKED_UNI};
+    for (size_t i = 0; i < 6; i++) {
+        w = quince_writer_init(buf, sizeof(buf));
+        assert_true(h3_capsule_put_wt_flow(&w, types[i], 1000 + i));
+        int n = (int)(w.p - buf);
+        assert_int_equal(h3_capsule_decode(buf, (size_t)n, &c), n);
+        assert_int_equal(c.type, types[i]);
+        assert_int_equal(c.value_int, 1000 + i);
+    }
+    /* Not a flow-control type: refused by the encoder. */
+    w = quince_writer_init(buf, sizeof(buf));
+    assert_false(h3_capsule_put_wt_flow(&w, H3_CAPSULE_DATAGRAM, 1));
+    /* DRAIN with a value, MAX_DATA with two varints or none: H3_MESSAGE_ERROR. */
+    const uint8_t bad1[] = {0x80, 0x00, 0x78, 0xae, 0x01, 0x00};
+    assert_int_equal(h3_capsule_decode(bad1, sizeof(bad1), &c), H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+    const uint8_t bad2[] = {0x99, 0x0b, 0x4d, 0x3d, 0x02, 0x01, 0x01};
+    assert_int_equal(h3_capsule_decode(bad2, sizeof(bad2), &c), H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+    const uint8_t bad3[] = {0x99, 0x0b, 0x4d, 0x40, 0x00};
+    assert_int_equal(h3_capsule_decode(bad3, sizeof(bad3), &c), H3_WIRE_ERROR(H3_MESSAGE_ERROR));
+    /* The reader hands them over whole. */
+    h3_capsule_reader r;
+    h3_capsule_reader_init(&r, 0, NULL);
+    size_t used;
+    h3_capsule_event ev;
+    assert_int_equal(h3_capsule_reader_feed(&r, maxd, sizeof(maxd), &used, &ev), 0);
+    assert_int_equal(ev.type, H3_CEV_CAPSULE);
+    assert_int_equal(ev.capsule.value_int, 65536);
+    h3_capsule_reader_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_known_answers),  cmocka_unit_test(test_decode_roundtrip),
         cmocka_unit_test(test_reader_in_pieces),      cmocka_unit_test(test_unknown_not_buffered),
         cmocka_unit_test(test_reader_negative),       cmocka_unit_test(test_datagram_prefix),
-        cmocka_unit_test(test_reader_buffer_release),
+        cmocka_unit_test(test_reader_buffer_release), cmocka_unit_test(test_wt_capsules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,11 +239,164 @@ static void test_server_close_loss5(void **state)
         run(seed, 0.05, "/close-me");
 }
 
+/* ---- 100 streams of 64 KB, on one session or two (the dialects that allow it) ---- */
+
+#define NSTREAMS 100
+#define STREAM_LEN 65536
+
+typedef struct many {
+    int nsessions;
+    wt_session *sess[2];
+    int ready;
+    size_t opened;
+    wt_stream *st[NSTREAMS];
+    uint64_t got[NSTREAMS];
+    bool fin[NSTREAMS], bad[NSTREAMS];
+    size_t done;
+    wt_dialect dialect[2];
+} many;
+
+static many *g_m;
+
+static uint8_t mbyte(size_t idx, uint64_t off)
+{
+    return (uint8_t)(wt_check_byte(off) ^ (uint8_t)(idx * 37));
+}
+
+static void m_ready(void *user, wt_session *s)
+{
+    (void)user;
+    g_m->dialect[g_m->ready++] = wt_session_dialect(s);
+}
+
+static void m_data(void *user, wt_stream *st, const uint8_t *d, size_t len, bool fin)
+{
+    (void)user;
+    size_t idx = (size_t)(uintptr_t)wt_stream_user(st) - 1;
+    assert_true(idx < NSTREAMS);
+    for (size_t i = 0; i < len; i++)
+        if (d[i] != mbyte(idx, g_m->got[idx] + i))
+            g_m->bad[idx] = true;
+    g_m->got[idx] += len;
+    if (fin && !g_m->fin[idx]) {
+        g_m->fin[idx] = true;
+        g_m->done++;
+    }
+}
+
+static void m_tick(sim_bind *p, bool is_server, uint64_t now)
+{
+    many *m = p->user;
+    (void)now;
+    if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
+        return;
+    if (m->sess[0] == NULL) {
+        for (int i = 0; i < m->nsessions; i++)
+            assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", "/echo",
+                                                 "https://example.test", &m->sess[i]),
+                             WT_OK);
+    }
+    if (m->ready < m->nsessions)
+        return;
+    static uint8_t buf[STREAM_LEN];
+    while (m->opened < NSTREAMS) {
+        size_t idx = m->opened;
+        wt_stream *st;
+        if (wt_session_open_stream(m->sess[idx % (size_t)m->nsessions], true, &st) != WT_OK)
+            return; /* the peer's stream limit: again on the next round */
+        wt_stream_set_user(st, (void *)(uintptr_t)(idx + 1));
+        for (size_t i = 0; i < STREAM_LEN; i++)
+            buf[i] = mbyte(idx, i);
+        assert_int_equal(wt_stream_write(st, buf, STREAM_LEN, true), WT_OK);
+        m->st[idx] = st;
+        m->opened++;
+    }
+}
+
+static bool m_done(sim_bind *p)
+{
+    many *m = p->user;
+    return p->client_closed || p->server_closed || m->done == NSTREAMS;
+}
+
+/* The client limited to one dialect, the server speaking all, 5% loss: every
+ * stream's 64 KB echoed byte-exact, each session in that dialect. */
+static void run_many(uint64_t seed, wt_dialect d, int nsessions)
+{
+    sim_bind p;
+    netsim_link_config l = {.delay_us = 10000, .loss = 0.05, .rate_bytes_per_s = 12500000};
+    sim_bind_init(&p, seed, &l, &certs);
+    p.ccfg.quic.max_datagram_frame_size = 1200;
+    p.scfg.quic.max_datagram_frame_size = 1200;
+    p.ccfg.quic.initial_max_data = 64u << 20;
+    p.scfg.quic.initial_max_data = 64u << 20;
+    p.ccfg.quic.initial_max_stream_data_bidi_local = 1u << 20;
+    p.scfg.quic.initial_max_stream_data_bidi_remote = 1u << 20;
+    p.scfg.quic.initial_max_streams_bidi = 200;
+    p.scfg.h3cfg.max_peer_bidi = 220;
+    p.ccfg.h3cfg.max_send_buffer = 1u << 20; /* a whole 64 KB write at once */
+    /* 6.4 MB in flight both ways: with the default 2 MB connection budget
+     * (quic/opt.h) this transfer stalls until the idle timeout, loss or not
+     * (noticed here, left to the budget's owners; see the i9 report). */
+    p.ccfg.quic.max_conn_memory = 32u << 20;
+    p.scfg.quic.max_conn_memory = 32u << 20;
+    p.scfg.h3cfg.max_send_buffer = 1u << 20;
+    many *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    g_m = m;
+    m->nsessions = nsessions;
+    wt_echo echo;
+    wt_callbacks scb, ccb = {.on_session_ready = m_ready, .on_stream_data = m_data};
+    wt_echo_init(&echo, "/echo", &scb);
+    p.ccfg.webtransport = true;
+    p.scfg.webtransport = true;
+    p.ccfg.wtcfg.dialects = WT_DIALECT_BIT(d);
+    p.ccfg.wtcb = ccb;
+    p.scfg.wtcb = scb;
+    p.server_user = scb.user;
+    p.user = m;
+    p.tick = m_tick;
+    sim_bind_start(&p);
+    assert_int_equal(sim_bind_run(&p, m_done, 300000000), NETSIM_OK);
+    assert_false(p.client_closed);
+    assert_false(p.server_closed);
+    assert_int_equal(m->ready, nsessions);
+    for (int i = 0; i < nsessions; i++)
+        assert_int_equal(m->dialect[i], d);
+    assert_int_equal(m->done, NSTREAMS);
+    for (size_t i = 0; i < NSTREAMS; i++) {
+        assert_false(m->bad[i]);
+        assert_int_equal(m->got[i], STREAM_LEN);
+    }
+    assert_int_equal(echo.sessions, (uint64_t)nsessions);
+    assert_int_equal(echo.bytes, (uint64_t)NSTREAMS * STREAM_LEN);
+    assert_true(quic_conn_get_stats(bind_conn_quic(p.client))->packets_lost > 0);
+    sim_bind_free(&p);
+    free(m);
+}
+
+/* 100 x 64 KB in each dialect; two sessions on the connection in draft-02 and
+ * -07 (later dialects allow one without flow control, -13..-16 §5.1). */
+static void test_many_streams_per_dialect(void **state)
+{
+    (void)state;
+    static const wt_dialect ds[] = {WT_DRAFT_02, WT_DRAFT_07, WT_DRAFT_13,
+                                    WT_DRAFT_14, WT_DRAFT_15, WT_DRAFT_16};
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        int two = ds[i] == WT_DRAFT_02 || ds[i] == WT_DRAFT_07;
+        /* The server picks the newer of -13/-14 and of -15/-16 (same codepoints). */
+        run_many(40 + i, ds[i], two ? 2 : 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_echo_no_loss),           cmocka_unit_test(test_echo_loss5),
-        cmocka_unit_test(test_echo_loss5_per_dialect), cmocka_unit_test(test_rejected_404),
+        cmocka_unit_test(test_echo_no_loss),
+        cmocka_unit_test(test_echo_loss5),
+        cmocka_unit_test(test_echo_loss5_per_dialect),
+        cmocka_unit_test(test_many_streams_per_dialect),
+        cmocka_unit_test(test_rejected_404),
         cmocka_unit_test(test_server_close_loss5),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "h3/capsule.h"
+#include "base/varint.h"
 #include "wt/codes.h"
 #include "wt/dialect.h"
 #include "tests/wt/wt_pair.h"
@@ -484,6 +486,103 @@ static void test_peer_without_reset_stream_at(void **state)
     test_env_check_leaks(&te);
 }
 
+static wt_session *dialect_pair(wp_ep *c, wp_ep *s, test_env *te, wt_dialect d)
+{
+    wp_dialects = WT_DIALECT_BIT(d);
+    wp_init(c, te, false, NULL, false);
+    wp_init(s, te, true, NULL, false);
+    wp_dialects = 0;
+    wt_session *ws;
+    assert_int_equal(wt_endpoint_connect(c->wt, "h", "/d", "https://h", &ws), WT_OK);
+    wp_pump(c, s);
+    assert_true(wt_session_is_ready(ws));
+    return ws;
+}
+
+/* -07 §4.6, -16 §4.7: WT_DRAIN_SESSION reaches the peer's application, and the
+ * session goes on; draft-02 has no such capsule. */
+static void test_drain(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
+        wt_dialect d = wt_dialects_by_age[i];
+        test_env te;
+        test_env_init(&te, 28);
+        wp_ep c, s;
+        wt_session *ws = dialect_pair(&c, &s, &te, d);
+        if (d == WT_DRAFT_02) {
+            assert_int_equal(wt_session_drain(ws), WT_ERR_STATE);
+        } else {
+            assert_int_equal(wt_session_drain(ws), WT_OK);
+            wp_pump(&c, &s);
+            assert_int_equal(s.app.draining, 1);
+            assert_int_equal(wt_session_drain(s.app.last_session), WT_OK);
+            wp_pump(&c, &s);
+            assert_int_equal(c.app.draining, 1);
+            /* Still usable. */
+            assert_int_equal(wt_session_send_datagram(ws, (const uint8_t *)"x", 1), WT_OK);
+            wp_pump(&c, &s);
+            assert_int_equal(s.app.ndgram, 1);
+            assert_true(wt_session_is_ready(ws));
+        }
+        wp_free(&c);
+        wp_free(&s);
+        test_env_check_leaks(&te);
+    }
+}
+
+static void send_capsule(wp_ep *c, uint64_t type, uint64_t value)
+{
+    uint8_t buf[32];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    if (type == H3_CAPSULE_WT_MAX_STREAM_DATA) {
+        /* As webtrans-http2 lays it out: stream ID, then the value. */
+        assert_true(h3_capsule_put_header(&w, type, 1 + quince_varint_len(value)) &&
+                    quince_put_varint(&w, 2) && quince_put_varint(&w, value));
+    } else {
+        assert_true(h3_capsule_put_wt_flow(&w, type, value));
+    }
+    assert_int_equal(h3_conn_send_data(c->h3, 0, buf, (size_t)(w.p - buf), false), H3_OK);
+}
+
+/* -13..-16 §5.1: with flow control off, the flow-control capsules are ignored
+ * (earlier dialects: unknown types, skipped); §5.4: WT_MAX_STREAM_DATA is a
+ * session error in -13..-16 (the session ends, the CONNECT stream is reset
+ * with H3_MESSAGE_ERROR) and unknown before. */
+static void test_flow_capsules(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
+        wt_dialect d = wt_dialects_by_age[i];
+        test_env te;
+        test_env_init(&te, 29);
+        wp_ep c, s;
+        wt_session *ws = dialect_pair(&c, &s, &te, d);
+        send_capsule(&c, H3_CAPSULE_WT_MAX_DATA, 1);
+        send_capsule(&c, H3_CAPSULE_WT_MAX_STREAMS_BIDI, 0);
+        send_capsule(&c, H3_CAPSULE_WT_STREAMS_BLOCKED_UNI, 5);
+        send_capsule(&c, H3_CAPSULE_WT_DATA_BLOCKED, 9);
+        wp_pump(&c, &s);
+        assert_true(wt_session_is_ready(s.app.last_session));
+        assert_int_equal(s.app.closed, 0);
+        send_capsule(&c, H3_CAPSULE_WT_MAX_STREAM_DATA, 100);
+        wp_pump(&c, &s);
+        uint64_t code = 0;
+        if (wt_dialect_get(d)->has_flow_control) {
+            assert_int_equal(s.app.closed, 1);
+            assert_true(wp_sent_reset(&s, 0, &code));
+            assert_int_equal(code, H3_MESSAGE_ERROR);
+        } else {
+            assert_int_equal(s.app.closed, 0);
+            assert_false(wp_sent_reset(&s, 0, &code));
+        }
+        (void)ws;
+        wp_free(&c);
+        wp_free(&s);
+        test_env_check_leaks(&te);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +598,8 @@ int main(void)
         cmocka_unit_test(test_error_codes_per_dialect),
         cmocka_unit_test(test_reset_keeps_header),
         cmocka_unit_test(test_peer_without_reset_stream_at),
+        cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_flow_capsules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,7 @@ typedef struct wp_app {
     wt_session *dgram_session[WP_MAX_DGRAMS];
     size_t ndgram;
     int refused, refused_status; /* server: on_session_refused */
+    int draining;                /* on_session_draining */
     char refused_why[512];
 } wp_app;
 
