@@ -17,6 +17,7 @@ typedef struct h3cli_req {
 } h3cli_req;
 
 struct h3cli {
+    bool early_logged;
     bind_conn *bc; /* set by h3cli_attach */
     char *authority;
     h3cli_req *reqs;
@@ -238,6 +239,8 @@ static void submit(h3cli *c)
         int rc = h3_conn_submit_request(h, f, 6, true, &r->id);
         if (rc == H3_ERR_TRANSPORT || rc == H3_ERR_BLOCKED)
             return; /* the peer's stream limit: again once it grows */
+        if (rc == H3_ERR_ARG && !c->handshake_done)
+            return; /* 0-RTT: the binding starts HTTP/3 at its next turn */
         if (rc != H3_OK) {
             finish(c, r, "cannot send the request");
             continue;
@@ -253,9 +256,16 @@ void h3cli_process(h3cli *c)
             finish(c, &c->reqs[i], "connection closed");
         return;
     }
-    /* The binding started HTTP/3 with the handshake. */
-    if (!c->handshake_done)
+    /* The binding started HTTP/3 with the handshake, or earlier for 0-RTT:
+     * GETs are safe to replay (RFC 9114 §10.9), so the first goes at once. */
+    bool early =
+        !c->handshake_done && c->bc != NULL && quic_conn_early_data_ready(bind_conn_quic(c->bc));
+    if (!c->handshake_done && !early)
         return;
+    if (early && c->verbose && !c->early_logged) {
+        fprintf(stderr, "quince-client: sending the first GET in 0-RTT\n");
+        c->early_logged = true;
+    }
     submit(c);
 }
 

@@ -72,7 +72,8 @@ static void usage(FILE *f)
         "  qlog per connection (qvis); --pcap F: pcapng of every datagram with the TLS\n"
         "  secrets inside (tshark -r F decrypts it)\n"
         "  --cert/--key: a client certificate chain (PEM) and key, sent when asked\n"
-        "  --session-file: resume the TLS session stored in F (if any); store new ones there\n"
+        "  --session-file: resume the TLS session stored in F (if any), sending the first\n"
+        "  GET in 0-RTT when it allows; store new sessions there\n"
         "  --token-file: present the server's NEW_TOKEN token kept in F (no Retry round\n"
         "  trip); keep the next one there\n");
 }
@@ -467,6 +468,7 @@ int main(int argc, char **argv)
         cfg.tls.session_len = session_len;
         cfg.tls.on_session = app_store_session;
         cfg.tls.session_user = (void *)session_file;
+        cfg.tls.early_data = true; /* the first GET in 0-RTT when the session allows */
     }
     size_t token_len = 0;
     uint8_t *token = token_file != NULL ? app_read_file(token_file, 1 << 12, &token_len) : NULL;
@@ -553,6 +555,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "quince-client: cannot connect: %s\n", io_strerror(rc));
         return 1;
     }
+    /* 0-RTT: the first GET goes before the first send, with the Initial. */
+    if (c->h3 != NULL)
+        h3cli_process(c->h3);
     /* io_client_run, with our step after each turn. */
     io_loop *loop = io_client_loop(c->client);
     int turn = 1; /* io_loop_run_once: 1 go on, a caught signal's number, or an error */

@@ -36,6 +36,9 @@ typedef struct quince_env {
     void *(*qlog_open)(void *user, const char *name, const char *vantage);
     void (*qlog_write)(void *user, void *trace, const char *record, size_t len);
     void (*qlog_close)(void *user, void *trace);
+    /* Optional: milliseconds since the Unix epoch, for session-ticket ages
+     * (RFC 8446 §4.2.11.1); NULL: wall_clock in whole seconds. */
+    int64_t (*wall_clock_ms)(void *user);
 } quince_env;
 
 static inline void *quince_env_alloc(const quince_env *env, size_t size)

@@ -17,6 +17,8 @@ QUINCE_API void bind_config_init(bind_config *cfg, bool is_server)
     wt_config_init(&cfg->wtcfg, is_server);
 }
 
+static void maybe_start(bind_conn *bc);
+
 /* ---- h3_transport on quic_conn ---- */
 
 /* RFC 9000 §2.1: h3's control, QPACK and request streams are QUIC streams of ours. */
@@ -197,6 +199,9 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
         return NULL;
     }
     bc->cfg_own = own;
+    /* 0-RTT (RFC 9114 §7.2.4.2): HTTP/3 starts now, so that what the
+     * application writes before the first send goes with the Initial. */
+    maybe_start(bc);
     return bc;
 }
 
@@ -224,10 +229,12 @@ QUINCE_API void bind_conn_free(bind_conn *bc)
 /* ---- The drain ---- */
 
 /* RFC 9114 §6.2.1: the control and QPACK streams, once the peer's stream
- * limits are known (the handshake is established). */
+ * limits are known: the handshake is established, or a client sends 0-RTT
+ * under the limits its session remembered (RFC 9114 §7.2.4.2). */
 static void maybe_start(bind_conn *bc)
 {
-    if (bc->started || bc->h3 == NULL || !quic_conn_is_established(bc->qc))
+    if (bc->started || bc->h3 == NULL ||
+        !(quic_conn_is_established(bc->qc) || quic_conn_early_data_ready(bc->qc)))
         return;
     bc->started = true;
     /* The peer's transport parameters are known: WebTransport -13..-16 §3.1 need reset_stream_at.

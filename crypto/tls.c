@@ -480,6 +480,13 @@ int64_t tls_now(const crypto_tls *tls)
     return tls->env->wall_clock != NULL ? tls->env->wall_clock(tls->env->user) : 0;
 }
 
+int64_t tls_now_ms(const crypto_tls *tls)
+{
+    if (tls->cfg.verify_time_unix == 0 && tls->env->wall_clock_ms != NULL)
+        return tls->env->wall_clock_ms(tls->env->user);
+    return tls_now(tls) * 1000;
+}
+
 /* RFC 8446 §4.2.11.2, §7.1: binder_key = Derive-Secret(Early Secret, "res binder", ""),
  * binder = HMAC(finished key of binder_key, Transcript-Hash(prefix || truncated CH)). */
 int tls_psk_binder(crypto_tls *tls, const crypto_suite *suite, const uint8_t *psk,

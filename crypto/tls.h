@@ -22,7 +22,7 @@
 /* Encryption levels (RFC 9001 §4.1.4; "epochs" in picotls). */
 typedef enum crypto_level {
     CRYPTO_LEVEL_INITIAL = 0,
-    CRYPTO_LEVEL_EARLY = 1, /* 0-RTT: reserved for session resumption, not yet produced */
+    CRYPTO_LEVEL_EARLY = 1, /* 0-RTT: client_early_traffic_secret of a resumed session */
     CRYPTO_LEVEL_HANDSHAKE = 2,
     CRYPTO_LEVEL_APP = 3,
 } crypto_level;
@@ -195,7 +195,7 @@ QUINCE_API int crypto_tls_start(crypto_tls *tls);
  * message longer than max_message_size or malformed is decode_error. Within
  * one call, in this order: send() of the messages produced at the lower
  * level, set_secret() for the new level (read and write), send() at that
- * level. Once done, the client ignores NewSessionTicket at APP; any other
+ * level. Once done, the client takes NewSessionTicket at APP (on_session); any other
  * post-handshake message (KeyUpdate is not used with QUIC) is
  * unexpected_message. */
 QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data,

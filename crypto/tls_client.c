@@ -41,8 +41,8 @@ static void choose_session(crypto_tls *tls)
     tls->early = CRYPTO_EARLY_NONE;
     if (!tls->have_session || !offered_suite(tls, ss->suite))
         return;
-    int64_t age = tls_now(tls) - ss->received_unix;
-    if (age < 0 || age >= (int64_t)ss->lifetime)
+    int64_t age_ms = tls_now_ms(tls) - ss->received_ms;
+    if (age_ms < 0 || age_ms >= (int64_t)ss->lifetime * 1000)
         return;
     /* §4.6.1: only for the server name the session came from. */
     const char *sni = tls->cfg.server_name != NULL ? tls->cfg.server_name : "";
@@ -73,7 +73,7 @@ static int send_client_hello(crypto_tls *tls)
     uint32_t obfuscated = 0;
     if (tls->psk_offered) {
         /* §4.2.11.1: milliseconds since the ticket came, plus ticket_age_add. */
-        int64_t age_ms = (tls_now(tls) - tls->session.received_unix) * 1000;
+        int64_t age_ms = tls_now_ms(tls) - tls->session.received_ms;
         obfuscated = (uint32_t)((uint64_t)age_ms + tls->session.age_add);
     }
     crypto_tls_client_hello_params p = {
@@ -541,7 +541,7 @@ static int on_new_session_ticket(crypto_tls *tls, const uint8_t *msg, size_t len
     const char *sni = tls->cfg.server_name != NULL ? tls->cfg.server_name : "";
     crypto_tls_session ss = {
         .suite = tls->suite->id,
-        .received_unix = tls_now(tls),
+        .received_ms = tls_now_ms(tls),
         .lifetime = nst.lifetime,
         .age_add = nst.age_add,
         .max_early_data = nst.max_early_data,

@@ -144,6 +144,8 @@ int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len
 
 /* Seconds since the epoch: cfg.verify_time_unix, else env->wall_clock, else 0. */
 int64_t tls_now(const crypto_tls *tls);
+/* The same in milliseconds (env->wall_clock_ms when there is one): ticket ages. */
+int64_t tls_now_ms(const crypto_tls *tls);
 /* RFC 8446 §4.2.11.2: the binder of a PSK over prefix || truncated ClientHello. */
 int tls_psk_binder(crypto_tls *tls, const crypto_suite *suite, const uint8_t *psk,
                    const uint8_t *prefix, size_t prefix_len, const uint8_t *trunc, size_t trunc_len,

@@ -237,7 +237,7 @@ static bool span_is(crypto_tls_span a, const void *b, size_t b_len)
 
 /* RFC 8446 §4.2.10, §8: whether the PSK's early data may be taken. */
 static bool early_ok(crypto_tls *tls, const crypto_tls_client_hello *ch, const choice *c,
-                     const tls_ticket_state *st, int64_t now)
+                     const tls_ticket_state *st, int64_t now_ms)
 {
     if (!tls->cfg.early_data || st->max_early_data == 0 || c->suite != st->suite)
         return false;
@@ -249,12 +249,12 @@ static bool early_ok(crypto_tls *tls, const crypto_tls_client_hello *ch, const c
         return false;
     /* §4.2.11.1, §8.3: the age the client reports, near the one we see. */
     uint32_t client_age = ch->psk_obfuscated_age - st->age_add;
-    int64_t ours = (now - st->issued_unix) * 1000;
+    int64_t ours = now_ms - st->issued_ms;
     int64_t diff = (int64_t)client_age - ours;
     if (diff < -(TLS_EARLY_AGE_WINDOW_MS + 1000) || diff > TLS_EARLY_AGE_WINDOW_MS + 1000)
         return false;
     /* §8.2: each ClientHello's early data once. */
-    return tls_ticket_strike(tls->cfg.tickets, ch->psk_binder.p, ch->psk_binder.len, now);
+    return tls_ticket_strike(tls->cfg.tickets, ch->psk_binder.p, ch->psk_binder.len, now_ms / 1000);
 }
 
 /* RFC 8446 §4.2.9, §4.2.11: take the first PSK offered when its ticket opens, is
@@ -273,8 +273,9 @@ static int try_psk(crypto_tls *tls, const crypto_tls_client_hello *ch, const uin
     tls_ticket_state st;
     int rc = tls_ticket_open(tls->cfg.tickets, ch->psk_identity.p, ch->psk_identity.len, plain,
                              ch->psk_identity.len, &st);
-    int64_t now = tls_now(tls);
-    bool usable = rc == 0 && now >= st.issued_unix && now - st.issued_unix < st.lifetime;
+    int64_t now_ms = tls_now_ms(tls);
+    bool usable =
+        rc == 0 && now_ms >= st.issued_ms && now_ms - st.issued_ms < (int64_t)st.lifetime * 1000;
     const crypto_suite *ps = usable ? crypto_suite_by_id(st.suite) : NULL;
     if (usable && tls->state == TLS_S_WAIT_CH && we_have_suite(tls, st.suite) &&
         crypto_tls_u16_list_has(ch->cipher_suites, st.suite)) {
@@ -305,13 +306,12 @@ static int try_psk(crypto_tls *tls, const crypto_tls_client_hello *ch, const uin
             tls->psk_accepted = true;
             /* A server configured for psk_ke takes it when offered (no ECDHE). */
             tls->psk_mode = ke ? CRYPTO_PSK_KE : CRYPTO_PSK_DHE_KE;
-            crypto_tls_tickets_stats *stats =
-                (crypto_tls_tickets_stats *)crypto_tls_tickets_get_stats(tls->cfg.tickets);
+            crypto_tls_tickets_stats *stats = tls_tickets_stats(tls->cfg.tickets);
             stats->resumed++;
             if ((ch->exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) &&
                 tls->state == TLS_S_WAIT_CH) {
-                tls->early =
-                    early_ok(tls, ch, c, &st, now) ? CRYPTO_EARLY_ACCEPTED : CRYPTO_EARLY_REJECTED;
+                tls->early = early_ok(tls, ch, c, &st, now_ms) ? CRYPTO_EARLY_ACCEPTED
+                                                               : CRYPTO_EARLY_REJECTED;
                 if (tls->early == CRYPTO_EARLY_ACCEPTED)
                     stats->early_accepted++;
             }
@@ -339,7 +339,7 @@ static int send_ticket(crypto_tls *tls)
     size_t ctx_len = tls->early_ctx != NULL ? tls->cfg.early_data_context_len : 0;
     tls_ticket_state st = {
         .suite = tls->suite->id,
-        .issued_unix = tls_now(tls),
+        .issued_ms = tls_now_ms(tls),
         .lifetime = tls_tickets_lifetime(tls->cfg.tickets),
         .age_add = age_add,
         /* RFC 9001 §4.6.1: 0xffffffff when 0-RTT is allowed; TLS over TCP: none. */
@@ -357,7 +357,7 @@ static int send_ticket(crypto_tls *tls)
         return CRYPTO_ERR_NOMEM;
     }
     uint8_t *ticket = buf + cap;
-    int n = tls_ticket_seal(tls->cfg.tickets, &st, st.issued_unix, ticket, ticket_cap);
+    int n = tls_ticket_seal(tls->cfg.tickets, &st, tls_now(tls), ticket, ticket_cap);
     memset(psk, 0, sizeof(psk));
     int m = n < 0 ? n
                   : crypto_tls_encode_new_session_ticket(st.lifetime, age_add, nonce, sizeof(nonce),

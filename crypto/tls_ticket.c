@@ -96,6 +96,11 @@ const crypto_tls_tickets_stats *crypto_tls_tickets_get_stats(const crypto_tls_ti
     return t != NULL ? &t->stats : NULL;
 }
 
+crypto_tls_tickets_stats *tls_tickets_stats(crypto_tls_tickets *t)
+{
+    return &t->stats;
+}
+
 uint32_t tls_tickets_lifetime(const crypto_tls_tickets *t)
 {
     return t->lifetime;
@@ -155,7 +160,7 @@ int crypto_tls_ticket_state_parse(const uint8_t *data, size_t len, tls_ticket_st
     if (!psk_len_ok(st->suite, st->psk.len) || st->lifetime > TLS_TICKET_MAX_LIFETIME ||
         issued > (uint64_t)INT64_MAX)
         return CRYPTO_ERR_DECODE_ERROR;
-    st->issued_unix = (int64_t)issued;
+    st->issued_ms = (int64_t)issued;
     return 0;
 }
 
@@ -164,7 +169,7 @@ int crypto_tls_ticket_state_encode(const tls_ticket_state *st, uint8_t *buf, siz
     quince_writer w = quince_writer_init(buf, cap);
     quince_put_u8(&w, TLS_TICKET_VERSION);
     quince_put_u16(&w, st->suite);
-    quince_put_u64(&w, (uint64_t)st->issued_unix);
+    quince_put_u64(&w, (uint64_t)st->issued_ms);
     quince_put_u32(&w, st->lifetime);
     quince_put_u32(&w, st->age_add);
     quince_put_u32(&w, st->max_early_data);
@@ -193,7 +198,7 @@ int crypto_tls_session_parse(const uint8_t *data, size_t len, crypto_tls_session
     if (!psk_len_ok(s->suite, s->psk.len) || s->ticket.len == 0 ||
         s->lifetime > TLS_TICKET_MAX_LIFETIME || received > (uint64_t)INT64_MAX)
         return CRYPTO_ERR_PARSE;
-    s->received_unix = (int64_t)received;
+    s->received_ms = (int64_t)received;
     return 0;
 }
 
@@ -202,7 +207,7 @@ int crypto_tls_session_encode(const crypto_tls_session *s, uint8_t *buf, size_t 
     quince_writer w = quince_writer_init(buf, cap);
     quince_put_u8(&w, TLS_SESSION_VERSION);
     quince_put_u16(&w, s->suite);
-    quince_put_u64(&w, (uint64_t)s->received_unix);
+    quince_put_u64(&w, (uint64_t)s->received_ms);
     quince_put_u32(&w, s->lifetime);
     quince_put_u32(&w, s->age_add);
     quince_put_u32(&w, s->max_early_data);

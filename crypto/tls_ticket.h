@@ -32,13 +32,13 @@
 /* RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800 seconds". */
 #define TLS_TICKET_MAX_LIFETIME 604800
 /* Early data is taken only when the ticket's age the client reports is within
- * this of the age the server computes (RFC 8446 §8.3); seconds resolution on
- * both sides, so the window is wide. */
+ * this of the age the server computes (RFC 8446 §8.3): clocks may be whole
+ * seconds (env->wall_clock without wall_clock_ms), so the window is wide. */
 #define TLS_EARLY_AGE_WINDOW_MS 10000
 
 typedef struct tls_ticket_state {
     uint16_t suite;
-    int64_t issued_unix;
+    int64_t issued_ms;
     uint32_t lifetime;
     uint32_t age_add;
     uint32_t max_early_data;
@@ -54,7 +54,7 @@ int crypto_tls_ticket_state_encode(const tls_ticket_state *st, uint8_t *buf, siz
 
 typedef struct crypto_tls_session {
     uint16_t suite;
-    int64_t received_unix;
+    int64_t received_ms;
     uint32_t lifetime;
     uint32_t age_add;
     uint32_t max_early_data;
@@ -82,5 +82,7 @@ int tls_ticket_open(crypto_tls_tickets *t, const uint8_t *ticket, size_t len, ui
  * replay, or when the register is full of live entries (refuse: safe). */
 bool tls_ticket_strike(crypto_tls_tickets *t, const uint8_t *binder, size_t len, int64_t now_unix);
 uint32_t tls_tickets_lifetime(const crypto_tls_tickets *t);
+/* The counters, for the engine to count resumptions and accepted early data. */
+crypto_tls_tickets_stats *tls_tickets_stats(crypto_tls_tickets *t);
 
 #endif

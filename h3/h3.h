@@ -250,9 +250,9 @@ QUINCE_API uint64_t h3_conn_error(const h3_conn *conn);
 /* The name of an HTTP/3 or QPACK error code ("H3_REQUEST_REJECTED",
  * "QPACK_DECOMPRESSION_FAILED"; RFC 9114 §8.1, RFC 9204 §6), or NULL. */
 QUINCE_API const char *h3_error_name(uint64_t code);
+struct quince_qlog;
 /* Log HTTP/3 and QPACK events into a connection's qlog trace (the binding
  * passes quic_conn_qlog's; NULL: none). The trace must outlive conn. */
-struct quince_qlog;
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog);
 /* The peer's SETTINGS, NULL before they arrived. */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);

@@ -50,6 +50,14 @@ static void env_random(void *user, uint8_t *buf, size_t len)
     }
 }
 
+static int64_t env_wall_clock_ms(void *user)
+{
+    (void)user;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int64_t env_wall_clock(void *user)
 {
     (void)user;
@@ -123,6 +131,7 @@ quince_env io_env_default(void)
     env.free = env_free;
     env.random = env_random;
     env.wall_clock = env_wall_clock;
+    env.wall_clock_ms = env_wall_clock_ms;
     env.log = env_log;
     return env;
 }

@@ -32,10 +32,10 @@ QUINCE_API void io_env_init(io_env *e);
 /* Append NSS key-log lines to path (NULL: $SSLKEYLOGFILE if set, else nothing).
  * Returns IO_OK, or IO_ERR_FILE with errno set. */
 QUINCE_API int io_env_set_keylog_file(io_env *e, const char *path);
+struct io_pcap;
 /* Copy every key-log line into a capture's Decryption Secrets Block as well
  * (io/pcap.h); NULL detaches. The capture is the caller's to close, after
  * the connections are gone. */
-struct io_pcap;
 QUINCE_API void io_env_set_pcap(io_env *e, struct io_pcap *p);
 /* Write each connection's qlog to dir/<original DCID hex>_<client|server>.sqlog
  * (JSON-SEQ, qlog 0.3: qvis opens it). NULL: no qlog. Returns IO_OK,

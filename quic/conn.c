@@ -840,6 +840,17 @@ const crypto_tls *quic_conn_tls(const quic_conn *c)
     return c != NULL ? c->tls : NULL;
 }
 
+/* RFC 9001 §4.6.1: the client may send 0-RTT while its early keys are set and the
+ * server has not refused them. */
+bool quic_conn_early_data_ready(const quic_conn *c)
+{
+    if (c == NULL || c->is_server || c->handshake_complete || c->tls == NULL ||
+        !c->have_tx[CRYPTO_LEVEL_EARLY] || c->state >= QUIC_STATE_CLOSING)
+        return false;
+    crypto_early_data e = crypto_tls_early_data(c->tls);
+    return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;
+}
+
 /* (no RFC section) */
 const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
 {

@@ -19,10 +19,7 @@ static crypto_level space_level(int space)
  * accepted and the handshake is not complete. */
 static bool use_0rtt(const quic_conn *c)
 {
-    if (c->is_server || c->handshake_complete || !c->have_tx[CRYPTO_LEVEL_EARLY] || c->tls == NULL)
-        return false;
-    crypto_early_data e = crypto_tls_early_data(c->tls);
-    return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;
+    return quic_conn_early_data_ready(c);
 }
 
 static bool space_usable(const quic_conn *c, int space)

@@ -173,10 +173,10 @@ QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config 
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
 QUINCE_API void quic_conn_free(quic_conn *conn);
+struct quince_qlog;
 /* The connection's qlog trace (base/qlog.h), for the layers above: the binding
  * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
  * every layer's events. NULL when the connection is not logged. */
-struct quince_qlog;
 QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
@@ -259,6 +259,11 @@ QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
 /* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
  * certificate chain), or NULL before it exists. */
 QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
+/* Client: what is written now goes in 0-RTT (RFC 9001 §4.6.1): a resumed
+ * session allows it, it was offered and not refused, and the handshake is
+ * not complete yet. Only data that is safe to replay belongs there (RFC 8446
+ * §8, RFC 9114 §10.9: e.g. GET requests, never a WebTransport CONNECT). */
+QUINCE_API bool quic_conn_early_data_ready(const quic_conn *conn);
 /* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
  * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
  * crypto_alert_name); NULL for codes no RFC defines. */

@@ -3,7 +3,7 @@
 # peers the interop tests talk to). Idempotent; only installs what is missing.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-      libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3
+      libmbedtls-dev libcmocka-dev openssl libssl-dev valgrind tshark python3 doxygen
       ngtcp2-client ngtcp2-server chromium fonts-dejavu-core libnss3-tools)
 # Headless Firefox ESR: the WebTransport page's draft-02 interop run (tests/interop/wt_chromium.py).
 pkgs+=(firefox-esr)

@@ -33,6 +33,9 @@ struct wt_session {
     wt_dialect dialect;  /* chosen (client: at CONNECT; server: when processed) */
     uint32_t token_mask; /* server: the dialects whose token the request carried */
     bool stopped;        /* client: STOP_SENDING on the CONNECT stream before the response */
+    char *avail;         /* server: WT-Available-Protocols, NUL-separated (-13..-16 §3.3) */
+    size_t navail;
+    char *protocol; /* the WT-Protocol chosen (server) or received (client) */
     h3_capsule_reader reader;
     bool recv_done; /* FIN or reset received on the CONNECT stream */
     bool send_done; /* FIN or reset sent on it */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wt/codes.h"
+#include "wt/protocols.h"
 #include "wt/internal.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
@@ -46,6 +47,8 @@ static void session_free(wt_endpoint *ep, wt_session *s)
     quince_env_free(ep->env, s->authority);
     quince_env_free(ep->env, s->path);
     quince_env_free(ep->env, s->origin);
+    quince_env_free(ep->env, s->avail);
+    quince_env_free(ep->env, s->protocol);
     quince_env_free(ep->env, s);
 }
 
@@ -263,7 +266,12 @@ static int respond(wt_session *s, int status, bool end)
     bool draft02 = di != NULL && di->draft02_headers && !end;
     char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                   (char)('0' + status % 10), 0};
-    h3_field f[2] = {
+    /* -13..-16 §3.3: the chosen protocol with a 2xx. */
+    char proto[300];
+    size_t plen = 0;
+    if (!end && s->protocol != NULL)
+        plen = wt_protocols_put_string(proto, sizeof(proto), s->protocol);
+    h3_field f[3] = {
         {.name = (const uint8_t *)":status",
          .name_len = 7,
          .value = (const uint8_t *)st,
@@ -273,7 +281,13 @@ static int respond(wt_session *s, int status, bool end)
          .value = (const uint8_t *)"draft02",
          .value_len = 7},
     };
-    return h3_conn_submit_response(s->ep->h3, s->id, f, draft02 ? 2 : 1, end);
+    size_t n = draft02 ? 2 : 1;
+    if (plen > 0)
+        f[n++] = (h3_field){.name = (const uint8_t *)"wt-protocol",
+                            .name_len = 11,
+                            .value = (const uint8_t *)proto,
+                            .value_len = plen};
+    return h3_conn_submit_response(s->ep->h3, s->id, f, n, end);
 }
 
 /* One line saying why a request was refused, to the application and the log sink. */
@@ -430,6 +444,11 @@ static void server_process(wt_session *s)
     }
     s->dialect = wt_dialect_newest(cand);
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (!di->has_protocol_negotiation) {
+        quince_env_free(ep->env, s->avail);
+        s->avail = NULL;
+        s->navail = 0;
+    }
     if (s->origin == NULL && di->origin_required) {
         server_refuse(s, 400);
         refused(ep, s, 400, "no Origin header (%s requires one)", di->name);
@@ -505,6 +524,20 @@ static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size
     s->authority = dup_field(ep, auth->value, auth->value_len);
     if (origin != NULL)
         s->origin = dup_field(ep, origin->value, origin->value_len);
+    /* -13..-16 §3.3: kept if it is a List of Strings, otherwise ignored. */
+    const h3_field *avail = field_get(f, n, "wt-available-protocols");
+    if (avail != NULL && avail->value_len <= max) {
+        char *buf = quince_env_alloc(ep->env, avail->value_len + 1);
+        size_t k = buf != NULL ? wt_protocols_parse_list(avail->value, avail->value_len, buf,
+                                                         avail->value_len + 1)
+                               : WT_PROTOCOLS_INVALID;
+        if (k != WT_PROTOCOLS_INVALID && k > 0) {
+            s->avail = buf;
+            s->navail = k;
+        } else {
+            quince_env_free(ep->env, buf);
+        }
+    }
     if (s->path == NULL || s->authority == NULL || (origin != NULL && s->origin == NULL)) {
         server_refuse(s, 500);
         return;
@@ -533,7 +566,7 @@ static int client_send(wt_session *s)
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     if (di == NULL)
         return WT_ERR_STATE;
-    h3_field f[7] = {
+    h3_field f[8] = {
         mkfield(":method", "CONNECT"), mkfield(":protocol", di->token),
         mkfield(":scheme", "https"),   mkfield(":authority", s->authority),
         mkfield(":path", s->path),
@@ -543,6 +576,25 @@ static int client_send(wt_session *s)
         f[n++] = mkfield("sec-webtransport-http3-draft02", "1");
     if (s->origin != NULL)
         f[n++] = mkfield("origin", s->origin);
+    /* -13..-16 §3.3: the protocols we offer, in preference order. */
+    char avail[512];
+    size_t alen = 0;
+    const wt_config *c = &ep->cfg;
+    for (size_t i = 0; di->has_protocol_negotiation && i < c->n_protocols; i++) {
+        if (alen > 0 && alen + 2 < sizeof(avail)) {
+            avail[alen++] = ',';
+            avail[alen++] = ' ';
+        }
+        size_t k = wt_protocols_put_string(avail + alen, sizeof(avail) - alen, c->protocols[i]);
+        if (k == 0)
+            return WT_ERR_ARG;
+        alen += k;
+    }
+    if (alen > 0)
+        f[n++] = (h3_field){.name = (const uint8_t *)"wt-available-protocols",
+                            .name_len = 22,
+                            .value = (const uint8_t *)avail,
+                            .value_len = alen};
     uint64_t id;
     int rc = h3_conn_submit_request(s->ep->h3, f, n, false, &id);
     if (rc != H3_OK)
@@ -587,13 +639,44 @@ QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const
     return rc;
 }
 
-static void client_response(wt_session *s)
+/* -13..-16 §3.3: the client closes with WT_ALPN_ERROR when the server's
+ * WT-Protocol is not one it offered (or is missing and it required one). */
+static bool client_protocol_ok(wt_session *s, const h3_field *f, size_t n)
+{
+    wt_endpoint *ep = s->ep;
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    if (di == NULL || !di->has_protocol_negotiation || ep->cfg.n_protocols == 0)
+        return true;
+    const h3_field *p = field_get(f, n, "wt-protocol");
+    char got[300];
+    if (p == NULL || !wt_protocols_parse_item(p->value, p->value_len, got, sizeof(got)))
+        return !ep->cfg.protocol_required; /* malformed: ignored */
+    for (size_t i = 0; i < ep->cfg.n_protocols; i++) {
+        if (strcmp(ep->cfg.protocols[i], got) == 0) {
+            s->protocol = dup_field(ep, (const uint8_t *)got, strlen(got));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void client_response(wt_session *s, const h3_field *f, size_t n)
 {
     wt_endpoint *ep = s->ep;
     int status = h3_conn_stream_status(ep->h3, s->id);
     if (status < 200)
         return; /* interim */
     s->status = status;
+    if (status <= 299 && !s->stopped && !client_protocol_ok(s, f, n)) {
+        h3_conn_reset_stream(ep->h3, s->id, H3_WT_ALPN_ERROR);
+        s->send_done = true;
+        s->state = WT_SS_REJECTED;
+        drop_pending(s);
+        if (ep->cb.on_session_rejected != NULL)
+            ep->cb.on_session_rejected(ep->cb.user, s, status);
+        session_recv_done(s);
+        return;
+    }
     if (status <= 299 && !s->stopped) {
         session_established(s);
         return;
@@ -626,7 +709,7 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     wt_session *s = wt_session_find(ep, id);
     if (s != NULL) {
         if (!trailers && !ep->cfg.is_server && s->state == WT_SS_CONNECTING)
-            client_response(s);
+            client_response(s, f, n);
     } else if (ep->cfg.is_server && !trailers) {
         const h3_field *proto = field_get(f, n, ":protocol");
         const h3_field *method = field_get(f, n, ":method");
@@ -997,6 +1080,44 @@ QUINCE_API const char *wt_session_origin(const wt_session *s)
 QUINCE_API wt_dialect wt_session_dialect(const wt_session *s)
 {
     return s->dialect;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API size_t wt_session_protocol_count(const wt_session *s)
+{
+    return s->navail;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i)
+{
+    if (i >= s->navail)
+        return NULL;
+    const char *p = s->avail;
+    while (i-- > 0)
+        p += strlen(p) + 1;
+    return p;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p)
+{
+    if (!s->ep->cfg.is_server || s->state != WT_SS_HELD || p == NULL)
+        return WT_ERR_STATE;
+    for (size_t i = 0; i < s->navail; i++) {
+        if (strcmp(wt_session_protocol_at(s, i), p) == 0) {
+            quince_env_free(s->ep->env, s->protocol);
+            s->protocol = dup_field(s->ep, (const uint8_t *)p, strlen(p));
+            return s->protocol != NULL ? WT_OK : WT_ERR_NOMEM;
+        }
+    }
+    return WT_ERR_ARG;
+}
+
+/* draft-ietf-webtrans-http3-16 §3.3 */
+QUINCE_API const char *wt_session_protocol(const wt_session *s)
+{
+    return s->protocol;
 }
 
 /* draft-ietf-webtrans-http3-02 §3.2 */

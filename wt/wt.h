@@ -160,6 +160,13 @@ typedef struct wt_config {
     void *origin_check_user;
     const char *const *allowed_origins;
     size_t n_allowed_origins;
+    /* Client, -13..-16 §3.3: WT-Available-Protocols to offer (preference order);
+     * with protocol_required, a 2xx without a WT-Protocol from that list ends the
+     * session (CONNECT stream reset with WT_ALPN_ERROR, on_session_rejected). A
+     * WT-Protocol outside the list always does. */
+    const char *const *protocols;
+    size_t n_protocols;
+    bool protocol_required;
     /* TEST ONLY: a server speaking only draft-02 leaves SETTINGS_ENABLE_CONNECT_PROTOCOL
      * out of its SETTINGS, as draft-02 §3.2 allows (interop tests of clients). */
     bool test_no_connect_protocol;
@@ -196,9 +203,9 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
 /* The environment given to wt_endpoint_new (handlers allocate through it). */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
+struct quince_qlog;
 /* Log session, stream and datagram events into a connection's qlog trace
  * (the binding passes quic_conn_qlog's; NULL: none). */
-struct quince_qlog;
 QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
@@ -233,6 +240,15 @@ QUINCE_API bool wt_session_is_ready(const wt_session *s);
 QUINCE_API const char *wt_session_path(const wt_session *s);
 QUINCE_API const char *wt_session_authority(const wt_session *s);
 QUINCE_API const char *wt_session_origin(const wt_session *s);
+/* -13..-16 §3.3, server: the client's WT-Available-Protocols (0 when absent,
+ * malformed, or the dialect has none), and the i-th of them. */
+QUINCE_API size_t wt_session_protocol_count(const wt_session *s);
+QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i);
+/* Server, inside on_session_request: answer with WT-Protocol p, which must be one
+ * of the client's (else WT_ERR_ARG). */
+QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p);
+/* The WT-Protocol chosen (server) or received (client); NULL when none. */
+QUINCE_API const char *wt_session_protocol(const wt_session *s);
 /* The status for a target without WebTransport in the session's dialect
  * (404; draft-16 §3.2: 405). */
 QUINCE_API int wt_session_not_found_status(const wt_session *s);

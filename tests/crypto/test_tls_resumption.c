@@ -467,7 +467,7 @@ static void test_formats(void **state)
     uint8_t psk[32], buf[512];
     memset(psk, 7, sizeof(psk));
     tls_ticket_state st = {.suite = CRYPTO_TLS_AES_128_GCM_SHA256,
-                           .issued_unix = 1795478400,
+                           .issued_ms = 1795478400,
                            .lifetime = 7200,
                            .age_add = 0xdeadbeef,
                            .max_early_data = 0xffffffff,
@@ -480,7 +480,7 @@ static void test_formats(void **state)
     tls_ticket_state back;
     assert_int_equal(crypto_tls_ticket_state_parse(buf, (size_t)n, &back), 0);
     assert_int_equal(back.age_add, 0xdeadbeef);
-    assert_int_equal(back.issued_unix, 1795478400);
+    assert_int_equal(back.issued_ms, 1795478400);
     assert_memory_equal(back.sni.p, "example.test", 12);
     for (int i = 0; i < n; i++)
         assert_int_equal(crypto_tls_ticket_state_parse(buf, (size_t)i, &back),
@@ -490,7 +490,7 @@ static void test_formats(void **state)
     assert_int_equal(crypto_tls_ticket_state_parse(buf, (size_t)n, &back), CRYPTO_ERR_DECODE_ERROR);
 
     crypto_tls_session ss = {.suite = CRYPTO_TLS_AES_256_GCM_SHA384,
-                             .received_unix = 5,
+                             .received_ms = 5,
                              .lifetime = 100,
                              .psk = {buf + 100, 48},
                              .ticket = {(const uint8_t *)"T", 1},

@@ -30,6 +30,10 @@ CASE (ngtcp2-client)
                        the server's response on stream 0 carries the file; quince-server
                        logs the request as read before its handshake completed
 CASE (ngtcp2-server)
+  early-data           quince-client --session-file twice against gtlsserver: the second
+                       connection resumes with early data accepted and its GET on stream 0
+                       is in a 0-RTT packet, never again in 1-RTT (tshark, quince-client's
+                       key log); the download is byte-exact
   client-cert          gtlsserver --verify-client; quince-client --cert/--key downloads
                        /one; a tshark capture decrypted with quince-client's key log shows
                        the client's Certificate carrying exactly our certificate, and its
@@ -362,6 +366,29 @@ def new_token_vs_gtlsserver(r):
     print("ok: on the wire: %s" % got)
 
 
+def requests_on_wire(cap, keylog, server_port):
+    """Per client port, in order: how many of its datagrams carry a STREAM frame of
+    stream 0 (the GET, one small frame with FIN) in a 0-RTT packet (and no 1-RTT one),
+    and how many in a 1-RTT packet (a first send or a resend)."""
+    rows = cap.fields(keylog, ["udp.srcport", "quic.long.packet_type", "quic.short",
+                               "quic.stream.stream_id"])
+    conns = {}
+    for row in rows:
+        row += [""] * (4 - len(row))
+        if row[0] == str(server_port):
+            continue
+        c = conns.setdefault(row[0], {"early_req": 0, "onertt_req": 0})
+        types = [t for t in row[1].split("|") if t]
+        short = row[2] != ""
+        if "0" not in [x for x in row[3].split("|") if x]:
+            continue
+        if short:
+            c["onertt_req"] += 1
+        elif "1" in types:
+            c["early_req"] += 1
+    return list(conns.values())
+
+
 def early_data_vs_quince_server(r):
     p = lambda n: os.path.join(r.tmp, n)
     keylog = p("server.keylog")
@@ -380,34 +407,40 @@ def early_data_vs_quince_server(r):
           "quince-server's handshakes: %s\n%s" % (got, slog[-2000:]))
     gets = re.findall(r"GET /one 200 \(\d+ bytes\)( \[0-RTT\])?", slog)
     check(gets == ["", " [0-RTT]"], "quince-server's GETs: %s" % gets)
-    rows = cap.fields(keylog, ["udp.srcport", "quic.long.packet_type", "quic.short",
-                               "quic.stream.stream_id", "quic.stream.offset"])
-    # Per datagram: who sent it, whether it holds a 0-RTT or a 1-RTT packet, and
-    # the (stream, offset) of its STREAM frames.
-    conns = {}
-    for row in rows:
-        row += [""] * (5 - len(row))
-        server = row[0] == str(r.port)
-        if server:
-            continue
-        c = conns.setdefault(row[0], {"early_req": 0, "onertt_req": 0})
-        types = [t for t in row[1].split("|") if t]
-        short = row[2] != ""
-        ids = [x for x in row[3].split("|") if x]
-        offs = [x for x in row[4].split("|") if x]
-        req = any(sid == "0" and (i >= len(offs) or offs[i] in ("", "0"))
-                  for i, sid in enumerate(ids))
-        if req and "1" in types and not short:
-            c["early_req"] += 1
-        elif req and short and "1" not in types:
-            c["onertt_req"] += 1
-    got_conns = list(conns.values())
+    got_conns = requests_on_wire(cap, keylog, r.port)
     check(len(got_conns) == 2, "%d client ports on the wire" % len(got_conns))
     check(got_conns[0]["early_req"] == 0 and got_conns[0]["onertt_req"] >= 1,
           "first connection: %s (want the GET in 1-RTT)" % got_conns[0])
     check(got_conns[1]["early_req"] >= 1 and got_conns[1]["onertt_req"] == 0,
           "second connection: %s (want the GET in 0-RTT only)" % got_conns[1])
     print("ok: GET in 0-RTT answered from it; wire: %s" % got_conns)
+
+
+def early_data_vs_gtlsserver(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    pnum = reserve_udp_port()
+    cap = Capture(r, pnum)
+    start_gtlsserver_on(r, pnum, [])
+    keylog = p("keylog")
+    reports = []
+    for i in (1, 2):
+        rc, err = r.run_quince_client(["one"], ["--no-gso", "--keylog", keylog,
+                                                "--session-file", p("sess")])
+        check(rc == 0, "quince-client run %d: exit status %d:\n%s" % (i, rc, err[-2000:]))
+        check(r.same("one"), "/one differs (run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+        m = re.search(r"tls resumed (yes|no), early data (\w+)", err)
+        check(m is not None, "quince-client did not report:\n" + err[-2000:])
+        reports.append(m.groups())
+    cap.stop()
+    check(reports == [("no", "none"), ("yes", "accepted")], "quince-client reported %s" % reports)
+    got = requests_on_wire(cap, keylog, pnum)
+    check(len(got) == 2, "%d client ports on the wire" % len(got))
+    check(got[0]["early_req"] == 0 and got[0]["onertt_req"] >= 1,
+          "first connection: %s (want the GET in 1-RTT)" % got[0])
+    check(got[1]["early_req"] >= 1 and got[1]["onertt_req"] == 0,
+          "second connection: %s (want the GET in 0-RTT only)" % got[1])
+    print("ok: quince-client's GET in 0-RTT, answered by gtlsserver; wire: %s" % got)
 
 
 def main():
@@ -433,6 +466,8 @@ def main():
             resume_vs_gtlsserver(r)
         elif direction == "ngtcp2-client" and case == "early-data":
             early_data_vs_quince_server(r)
+        elif direction == "ngtcp2-server" and case == "early-data":
+            early_data_vs_gtlsserver(r)
         elif direction == "ngtcp2-client" and case == "new-token":
             new_token_vs_quince_server(r)
         elif direction == "ngtcp2-server" and case == "new-token":

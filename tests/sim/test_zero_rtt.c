@@ -227,11 +227,74 @@ static void test_rejected_resent(void **state)
     }
 }
 
+/* Whether a server connection made from datagram has the client's request readable. */
+static uint64_t early_bytes_seen(sim_pair *p, const uint8_t *dgram, size_t len,
+                                 crypto_early_data *early)
+{
+    quic_conn *s =
+        quic_conn_accept(&p->t.env, &p->scfg, &p->saddr, &p->caddr, dgram, len, netsim_now(p->net));
+    assert_non_null(s);
+    *early = crypto_tls_early_data(quic_conn_tls(s));
+    uint64_t seen = 0;
+    quic_event ev;
+    while (quic_conn_poll_event(s, &ev)) {
+        if (ev.type != QUIC_EVENT_STREAM_READABLE)
+            continue;
+        uint8_t buf[2048];
+        bool fin = false;
+        int64_t k = quic_stream_read(s, ev.stream_id, buf, sizeof(buf), &fin);
+        if (k > 0)
+            seen += (uint64_t)k;
+    }
+    quic_conn_free(s);
+    return seen;
+}
+
+/* RFC 8446 §8, RFC 9001 §9.2: the client's first datagram (Initial + 0-RTT with a
+ * request) sent twice, as an attacker would replay it: the first server
+ * connection reads the request from 0-RTT, the second gets no early data and
+ * nothing of the request. */
+static void test_replayed_first_flight(void **state)
+{
+    (void)state;
+    tickets = crypto_tls_tickets_new(&ticket_env.env, 3600, 64);
+    assert_non_null(tickets);
+    first_connection(500);
+    netsim_link_config l = link_of(0);
+    sim_pair p;
+    sim_pair_init(&p, 501, &l, &certs);
+    server_cfg(&p, true);
+    p.ccfg.tls.session = session;
+    p.ccfg.tls.session_len = session_len;
+    p.ccfg.tls.early_data = true;
+    sim_pair_start(&p);
+    assert_true(quic_conn_early_data_ready(p.client));
+    uint64_t sid;
+    assert_int_equal(quic_conn_open_stream(p.client, true, &sid), 0);
+    static const uint8_t get[] = "GET /index.html\r\n";
+    assert_int_equal(quic_stream_write(p.client, sid, get, sizeof(get) - 1, true),
+                     (int64_t)sizeof(get) - 1);
+    uint8_t dgram[1500];
+    int n = quic_conn_send(p.client, NULL, dgram, sizeof(dgram), netsim_now(p.net));
+    assert_true(n >= 1200);
+    crypto_early_data e1, e2;
+    uint64_t first = early_bytes_seen(&p, dgram, (size_t)n, &e1);
+    uint64_t second = early_bytes_seen(&p, dgram, (size_t)n, &e2);
+    assert_int_equal(e1, CRYPTO_EARLY_ACCEPTED);
+    assert_int_equal(first, sizeof(get) - 1);
+    assert_int_equal(e2, CRYPTO_EARLY_REJECTED);
+    assert_int_equal(second, 0);
+    assert_int_equal(crypto_tls_tickets_get_stats(tickets)->early_replayed, 1);
+    sim_pair_free(&p);
+    crypto_tls_tickets_free(tickets);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted_under_loss),
         cmocka_unit_test(test_rejected_resent),
+        cmocka_unit_test(test_replayed_first_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

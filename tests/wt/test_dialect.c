@@ -11,6 +11,7 @@
 #include "base/varint.h"
 #include "wt/codes.h"
 #include "wt/dialect.h"
+#include "wt/protocols.h"
 #include "tests/wt/wt_pair.h"
 
 #define B(d) WT_DIALECT_BIT(WT_DRAFT_##d)
@@ -583,6 +584,131 @@ static void test_flow_capsules(void **state)
     }
 }
 
+/* RFC 8941 as -13..-16 §3.3 uses it: a List of Strings, an Item, parameters ignored. */
+static void test_protocol_fields(void **state)
+{
+    (void)state;
+    char buf[128];
+    const char *l1 = "\"moq-00\", \"echo\";q=1 ,\"a\\\"b\"";
+    assert_int_equal(wt_protocols_parse_list((const uint8_t *)l1, strlen(l1), buf, sizeof(buf)), 3);
+    assert_string_equal(buf, "moq-00");
+    assert_string_equal(buf + 7, "echo");
+    assert_string_equal(buf + 12, "a\"b");
+    static const char *bad[] = {"\"a\", b", "\"a\",", "a", "\"a\" \"b\"", "\"\x01\"", "\"a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(
+            wt_protocols_parse_list((const uint8_t *)bad[i], strlen(bad[i]), buf, sizeof(buf)),
+            WT_PROTOCOLS_INVALID);
+    assert_int_equal(wt_protocols_parse_list((const uint8_t *)"", 0, buf, sizeof(buf)), 0);
+    assert_true(wt_protocols_parse_item((const uint8_t *)" \"x\";a=1", 9, buf, sizeof(buf)));
+    assert_string_equal(buf, "x");
+    assert_false(wt_protocols_parse_item((const uint8_t *)"x", 1, buf, sizeof(buf)));
+    assert_false(wt_protocols_parse_item((const uint8_t *)"\"x\", \"y\"", 8, buf, sizeof(buf)));
+    assert_int_equal(wt_protocols_put_string(buf, sizeof(buf), "a\"b\\c"), 9);
+    assert_string_equal(buf, "\"a\\\"b\\\\c\"");
+    assert_int_equal(wt_protocols_put_string(buf, sizeof(buf), "\x7f"), 0);
+}
+
+static const char *const offered_protocols[] = {"moq-00", "echo-1"};
+
+/* Per dialect: the client offers two protocols, the server picks the second;
+ * only -13..-16 carry the fields. */
+static void test_protocol_negotiation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
+        wt_dialect d = wt_dialects_by_age[i];
+        bool neg = wt_dialect_get(d)->has_protocol_negotiation;
+        test_env te;
+        test_env_init(&te, 30);
+        wt_config cc;
+        wt_config_init(&cc, false);
+        cc.max_datagram_frame = 1200;
+        cc.dialects = WT_DIALECT_BIT(d);
+        cc.protocols = offered_protocols;
+        cc.n_protocols = 2;
+        wp_ep c, s;
+        wp_init(&c, &te, false, &cc, false);
+        wp_dialects = WT_DIALECT_BIT(d);
+        wp_init(&s, &te, true, NULL, false);
+        wp_dialects = 0;
+        s.app.select_protocol = "echo-1";
+        wt_session *ws;
+        assert_int_equal(wt_endpoint_connect(c.wt, "h", "/p", "https://h", &ws), WT_OK);
+        wp_pump(&c, &s);
+        assert_true(wt_session_is_ready(ws));
+        assert_int_equal(s.app.protocols_seen, neg ? 2 : 0);
+        assert_int_equal(s.app.select_rc, neg ? WT_OK : WT_ERR_ARG);
+        if (neg) {
+            assert_string_equal(wt_session_protocol(ws), "echo-1");
+            assert_string_equal(wt_session_protocol(s.app.last_session), "echo-1");
+        } else {
+            assert_null(wt_session_protocol(ws));
+        }
+        wp_free(&c);
+        wp_free(&s);
+        test_env_check_leaks(&te);
+    }
+}
+
+/* A plain h3 server of draft-16 that answers 200 with the given WT-Protocol
+ * (NULL: none): the client's verdict. */
+static void alpn_case(const char *wt_protocol, bool required, bool want_ready)
+{
+    test_env te;
+    test_env_init(&te, 31);
+    wt_config cc;
+    wt_config_init(&cc, false);
+    cc.max_datagram_frame = 1200;
+    cc.protocols = offered_protocols;
+    cc.n_protocols = 2;
+    cc.protocol_required = required;
+    wp_ep c, s;
+    wp_init(&c, &te, false, &cc, false);
+    h3_config hc;
+    h3_config_init(&hc, true);
+    wt_config wc;
+    wt_config_init(&wc, true);
+    wc.dialects = B(16);
+    wt_config_h3(&wc, &hc);
+    wp_init_h3(&s, &te, true, &hc);
+    wt_session *ws;
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/a", NULL, &ws), WT_OK);
+    wp_pump(&c, &s);
+    assert_non_null(strstr(s.headers_seen, "wt-available-protocols: \"moq-00\", \"echo-1\"\n"));
+    h3_field f[2] = {{(const uint8_t *)":status", 7, (const uint8_t *)"200", 3}};
+    size_t n = 1;
+    if (wt_protocol != NULL)
+        f[n++] = (h3_field){(const uint8_t *)"wt-protocol", 11, (const uint8_t *)wt_protocol,
+                            strlen(wt_protocol)};
+    assert_int_equal(h3_conn_submit_response(s.h3, 0, f, n, false), H3_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(c.app.ready, want_ready ? 1 : 0);
+    uint64_t code = 0;
+    if (!want_ready) {
+        assert_int_equal(c.app.rejected, 1);
+        assert_int_equal(c.app.last_status, 200);
+        assert_true(wp_sent_reset(&c, 0, &code));
+        assert_int_equal(code, H3_WT_ALPN_ERROR);
+    }
+    wp_free(&c);
+    wp_free(&s);
+    test_env_check_leaks(&te);
+}
+
+/* -16 §3.3: a WT-Protocol not offered is WT_ALPN_ERROR; a missing or malformed
+ * one only when the client requires one. */
+static void test_protocol_alpn_error(void **state)
+{
+    (void)state;
+    alpn_case("\"echo-1\"", false, true);
+    alpn_case("\"other\"", false, false);
+    alpn_case(NULL, false, true);
+    alpn_case(NULL, true, false);
+    alpn_case("echo-1", false, true); /* not a String: ignored */
+    alpn_case("echo-1", true, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +726,9 @@ int main(void)
         cmocka_unit_test(test_peer_without_reset_stream_at),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_flow_capsules),
+        cmocka_unit_test(test_protocol_fields),
+        cmocka_unit_test(test_protocol_negotiation),
+        cmocka_unit_test(test_protocol_alpn_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,6 +167,9 @@ static int a_request(void *user, wt_session *s)
     copy_str(ep->app.last_path, sizeof(ep->app.last_path), wt_session_path(s));
     copy_str(ep->app.last_origin, sizeof(ep->app.last_origin), wt_session_origin(s));
     copy_str(ep->app.last_authority, sizeof(ep->app.last_authority), wt_session_authority(s));
+    ep->app.protocols_seen = wt_session_protocol_count(s);
+    if (ep->app.select_protocol != NULL)
+        ep->app.select_rc = wt_session_select_protocol(s, ep->app.select_protocol);
     return ep->app.accept_status ? ep->app.accept_status : 200;
 }
 
