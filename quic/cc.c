@@ -41,6 +41,8 @@ void quic_cc_set_max_datagram_size(quic_cc *cc, uint64_t mds)
         cc->cwnd = quic_cc_initial_window(mds);
     if (cc->cwnd < quic_cc_minimum_window(mds))
         cc->cwnd = quic_cc_minimum_window(mds);
+    if (cc->ops != NULL && cc->ops->on_datagram_size != NULL)
+        cc->ops->on_datagram_size(cc, old);
 }
 
 /* RFC 9002 Appendix B.5 (InCongestionRecovery) */
@@ -93,6 +95,7 @@ bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now)
     cc->undo.cwnd = cc->cwnd;
     cc->undo.ssthresh = cc->ssthresh;
     cc->undo.u = cc->u;
+    cc->undo.max_datagram_size = cc->max_datagram_size;
     cc->undo.valid = true;
     cc->recovery_start_time = now;
     cc->in_recovery_valid = true;
@@ -113,6 +116,9 @@ void quic_cc_undo(quic_cc *cc, uint64_t now)
         cc->cwnd = cc->undo.cwnd;
     cc->ssthresh = cc->undo.ssthresh;
     cc->u = cc->undo.u;
+    /* The restored state may count segments of a size PMTUD has changed since. */
+    if (cc->undo.max_datagram_size != cc->max_datagram_size && cc->ops->on_datagram_size != NULL)
+        cc->ops->on_datagram_size(cc, cc->undo.max_datagram_size);
     cc->in_recovery_valid = false;
     cc->recovering = false;
     cc->undone++;

@@ -21,6 +21,9 @@ typedef struct quic_cc_ops {
     void (*on_persistent_congestion)(quic_cc *cc, uint64_t now);
     /* The application-limited state changed (may be NULL). */
     void (*on_app_limited)(quic_cc *cc, bool limited, uint64_t now);
+    /* max_datagram_size changed (cwnd already adjusted); state kept in
+     * segments must follow (may be NULL). */
+    void (*on_datagram_size)(quic_cc *cc, uint64_t old_max_datagram_size);
 } quic_cc_ops;
 
 /* RFC 9438 state, in integers (no floating point in the core): bytes, and
@@ -77,6 +80,7 @@ struct quic_cc {
     struct {
         uint64_t cwnd, ssthresh;
         quic_cc_state u;
+        uint64_t max_datagram_size; /* the size u was computed with */
         bool valid;
     } undo;
     uint64_t congestion_events; /* reductions */

@@ -69,6 +69,8 @@ uint64_t quic_cc_cubic_w(const quic_cc *cc, uint64_t t_us)
     return w_cubic_ticks(cc, us_to_ticks(t_us));
 }
 
+static void set_k(quic_cc *cc);
+
 /* RFC 9438 §4.2, §4.3, §4.8: a congestion avoidance stage begins. */
 static void start_epoch(quic_cc *cc, uint64_t now)
 {
@@ -84,10 +86,21 @@ static void start_epoch(quic_cc *cc, uint64_t now)
         c->k = 0;
         return;
     }
-    /* K = cbrt((W_max - cwnd_epoch) / C) seconds, the difference in
-     * segments; in 1/1024 s: cbrt(segments * 2^30 / C). Segments are kept
-     * with 20 fractional bits, so the radicand is seg_q20 * 2^10 / C. */
-    uint64_t diff = c->w_max - cc->cwnd;
+    set_k(cc);
+}
+
+/* RFC 9438 §4.2: K = cbrt((W_max - cwnd_epoch) / C) seconds, the
+ * difference in segments of the current max_datagram_size. */
+static void set_k(quic_cc *cc)
+{
+    quic_cc_cubic *c = &cc->u.cubic;
+    if (c->w_max <= c->cwnd_epoch) {
+        c->k = 0;
+        return;
+    }
+    /* In 1/1024 s: cbrt(segments * 2^30 / C). Segments are kept with 20
+     * fractional bits, so the radicand is seg_q20 * 2^10 / C. */
+    uint64_t diff = c->w_max - c->cwnd_epoch;
     if (diff > (UINT64_C(1) << 40))
         diff = UINT64_C(1) << 40;
     uint64_t seg_q20 = (diff << 20) / cc->max_datagram_size;
@@ -181,12 +194,26 @@ static void cubic_on_app_limited(quic_cc *cc, bool limited, uint64_t now)
     }
 }
 
+/* RFC 9438 works in segments, this state in bytes: W_max and cwnd_epoch
+ * (bytes) stay, and K is recomputed for segments of the new size, so that
+ * W_cubic still runs from cwnd_epoch at the epoch's start to W_max at K,
+ * with C segments of the new size per s^3 (the growth per RTT stays
+ * clamped to cwnd / 2). Without this, K would still count segments of the
+ * old size while W_cubic(t) scales the cube by the new one. */
+static void cubic_on_datagram_size(quic_cc *cc, uint64_t old_mds)
+{
+    (void)old_mds;
+    if (cc->u.cubic.has_epoch)
+        set_k(cc);
+}
+
 static const quic_cc_ops cubic_ops = {
     .name = "cubic",
     .on_ack = cubic_on_ack,
     .on_congestion_event = cubic_on_congestion_event,
     .on_persistent_congestion = cubic_on_persistent_congestion,
     .on_app_limited = cubic_on_app_limited,
+    .on_datagram_size = cubic_on_datagram_size,
 };
 
 /* RFC 9002 Appendix B.3, RFC 9438 §4.10, RFC 9406 */

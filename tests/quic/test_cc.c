@@ -208,6 +208,17 @@ static void test_cubic_reduction_and_k(void **state)
     /* K in 1/1024 s, the floor of the exact value. */
     assert_int_equal(cc.u.cubic.k, (uint64_t)(CBRT_75 * 1024.0));
 
+    /* A new max_datagram_size (PMTUD) mid-epoch: W_max and cwnd_epoch stay
+     * in bytes and K counts segments of the new size: 36000 bytes are 24
+     * segments of 1500, K = cbrt(24 / 0.4) = cbrt(60) s. */
+    {
+        quic_cc c2 = cc;
+        quic_cc_set_max_datagram_size(&c2, 1500);
+        assert_int_equal(c2.u.cubic.w_max, 120000);
+        assert_int_equal(c2.u.cubic.cwnd_epoch, 84000);
+        assert_int_equal(c2.u.cubic.k, (uint64_t)(3.9148676411688634 * 1024.0));
+    }
+
     /* §4.7 fast convergence: a loss below the previous W_max lowers W_max
      * further to cwnd * (1 + beta) / 2. */
     cc.cwnd = 100000;
