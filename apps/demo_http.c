@@ -13,10 +13,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "apps/demo_http_parse.h"
 #include "io/udp.h"
 
-#define HTTP_MAX_HEAD 8192
-#define HTTP_MAX_BODY 65536
+#define HTTP_MAX_HEAD DEMO_HTTP_MAX_HEAD
+#define HTTP_MAX_BODY DEMO_HTTP_MAX_BODY
 #define HTTP_MAX_CLIENTS 64
 
 typedef struct http_client {
@@ -99,17 +100,6 @@ static void respond(http_client *c, const demo_http_response *r)
     write_all(c->fd, r->body, r->body_len);
 }
 
-static size_t content_length(const char *head)
-{
-    const char *p = head;
-    while ((p = strchr(p, '\n')) != NULL) {
-        p++;
-        if (strncasecmp(p, "content-length:", 15) == 0)
-            return (size_t)strtoul(p + 15, NULL, 10);
-    }
-    return 0;
-}
-
 static void on_held(void *user, int fd, unsigned events, uint64_t now)
 {
     http_client *c = user;
@@ -143,25 +133,16 @@ static void on_client(void *user, int fd, unsigned events, uint64_t now)
         c->len += (size_t)n;
     }
     c->buf[c->len] = '\0';
-    char *end = strstr(c->buf, "\r\n\r\n");
-    if (end == NULL) {
-        if (c->len > HTTP_MAX_HEAD)
-            client_close(c);
-        return;
-    }
-    size_t head_len = (size_t)(end - c->buf) + 4;
-    size_t body_len = content_length(c->buf);
-    if (body_len > HTTP_MAX_BODY) {
+    demo_http_request req;
+    int st = demo_http_parse(c->buf, c->len, &req);
+    if (st == DEMO_HTTP_CLOSE)
         client_close(c);
+    if (st != DEMO_HTTP_DONE)
         return;
-    }
-    if (c->len < head_len + body_len)
-        return;
-    char method[8], path[1024];
     demo_http_response r = {.status = 400, .content_type = "text/plain", .body = "bad request\n"};
     r.body_len = strlen(r.body);
-    if (sscanf(c->buf, "%7s %1023s", method, path) == 2)
-        c->d->h(c->d->user, method, path, (const uint8_t *)c->buf + head_len, body_len, &r);
+    if (req.well_formed)
+        c->d->h(c->d->user, req.method, req.path, req.body, req.body_len, &r);
     if (r.delay_ms > 0 && r.delay_ms <= 10000) {
         c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         struct itimerspec its = {.it_value = {.tv_sec = r.delay_ms / 1000,

@@ -70,10 +70,13 @@ static void usage(FILE *f)
         "usage: quince-server [--listen ADDR:PORT]... [--port N] [--cert F --key F] [--root DIR]\n"
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
-        "                     [--pcap F] [--timeout S] [--no-gso] [--verify-client CA] [--early-data]\n"
-        "                     [--verbose] [--help] [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
+        "                     [--pcap F] [--timeout S] [--idle-timeout S] [--max-connections N]\n"
+        "                     [--no-gso] [--verify-client CA] [--early-data] [--verbose] [--help]\n"
+        "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "                     [--reset-key-file F]\n"
         "[--test-no-connect-protocol]\n"
+        "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
+        "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -114,16 +117,31 @@ static void usage(FILE *f)
         "  --wt-allow-origin O  also accept sessions from Origin O (\"*\": any); the same\n"
         "                       origin and the demo page's are always accepted\n"
         "  --test-no-connect-protocol  TEST ONLY, with --wt-draft 02: leave\n"
-        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n"
-        "  --retry              validate client addresses with Retry\n"
+        "                       SETTINGS_ENABLE_CONNECT_PROTOCOL out, as draft-02 allows\n");
+    /* Against floods (issue 13): its own call, as one string would pass C's 4095 bytes. */
+    fprintf(
+        f,
+        "  --retry              validate client addresses with Retry (without it, Retry\n"
+        "                       switches on by itself from --retry-threshold half-open\n"
+        "                       connections on)\n"
+        "  --max-half-open N    handshakes in progress at once (default 512); past it, and past\n"
+        "  --max-half-open-per-addr N  (default 256) from one IP address, new clients get\n"
+        "                       CONNECTION_REFUSED\n"
+        "  --retry-threshold N  half-open connections from which every new client must answer\n"
+        "                       a Retry first (default 16)\n"
+        "  --max-conn-memory BYTES  what one connection may hold for its peer (default 2 MiB)\n"
         "  --qlog-dir D         one qlog per connection: D/<original DCID>_server.sqlog (qvis)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark); default:\n"
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
         "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
-    fprintf(f,
+    fprintf(
+        f,
         "  --timeout S          exit after S seconds (default: never)\n"
+        "  --idle-timeout S     QUIC idle timeout (RFC 9000 §10.1) of every connection\n"
+        "  --max-connections N  connections at once (default 1024); past it new clients are\n"
+        "                       refused with CONNECTION_REFUSED (RFC 9000 §5.2.2)\n"
         "  --no-gso             send each datagram alone (captures on lo see every packet)\n"
         "  --verbose, -v        log requests and connections on stderr\n"
         "  --help, -h           this text\n"
@@ -470,15 +488,16 @@ int main(int argc, char **argv)
     const char *listen[IO_SERVE_MAX_SOCKETS + 1] = {NULL};
     size_t nlisten = 0;
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
-               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL,
-               *pcap = NULL, *reset_key_file = NULL;
+               *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL, *pcap = NULL,
+               *reset_key_file = NULL;
     bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
     static const char *origins[8];
     size_t norigins = 0;
+    uint64_t max_half_open = 0, max_half_open_addr = 0, retry_threshold = 0, conn_memory = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
-    uint64_t timeout_us = 0;
+    uint64_t timeout_us = 0, idle_us = 0, max_conns = 0;
     static server srv;
     server *s = &srv;
 
@@ -520,6 +539,14 @@ int main(int argc, char **argv)
             test_no_ecp = true;
         else if (app_opt(&args, "--retry"))
             retry = true;
+        else if (app_opt_uint(&args, "--max-half-open", 1, 1u << 20, &max_half_open))
+            continue;
+        else if (app_opt_uint(&args, "--max-half-open-per-addr", 1, 1u << 20, &max_half_open_addr))
+            continue;
+        else if (app_opt_uint(&args, "--retry-threshold", 1, 1u << 20, &retry_threshold))
+            continue;
+        else if (app_opt_uint(&args, "--max-conn-memory", 65536, (uint64_t)1 << 32, &conn_memory))
+            continue;
         else if (app_opt_value(&args, "--verify-client", &v))
             client_ca = v;
         else if (app_opt(&args, "--early-data"))
@@ -537,6 +564,10 @@ int main(int argc, char **argv)
         else if (app_opt(&args, "--verbose|-v"))
             s->verbose = true;
         else if (app_opt_seconds(&args, "--timeout", &timeout_us))
+            continue;
+        else if (app_opt_seconds(&args, "--idle-timeout", &idle_us))
+            continue;
+        else if (app_opt_uint(&args, "--max-connections", 1, 10000000, &max_conns))
             continue;
         else
             return app_args_unknown(&args);
@@ -569,8 +600,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < 2 && cert_file != NULL; k++) {
         const char *f = k == 0 ? cert_file : key_file;
         if (access(f, R_OK) != 0) {
-            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key", f,
-                    strerror(errno));
+            fprintf(stderr, "quince-server: cannot read %s %s: %s\n", k == 0 ? "--cert" : "--key",
+                    f, strerror(errno));
             return 1;
         }
     }
@@ -596,6 +627,10 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    cfg.bind.quic.max_half_open = (size_t)max_half_open;
+    cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
+    cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
+    cfg.bind.quic.max_conn_memory = (size_t)conn_memory;
     cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
     /* RFC 9000 §10.3.2: resets that a restarted server still makes right. */
     if (reset_key_file != NULL &&
@@ -626,6 +661,10 @@ int main(int argc, char **argv)
         s->verify_client = true;
     }
     cfg.bind.quic.qlog = qlog;
+    if (idle_us > 0)
+        cfg.bind.quic.max_idle_timeout_ms = idle_us / 1000;
+    if (max_conns > 0)
+        cfg.bind.quic.max_connections = (size_t)max_conns;
     cfg.bind.h3 = false;
     cfg.bind.webtransport = false;
     if (s->h3)
@@ -648,7 +687,8 @@ int main(int argc, char **argv)
         int e = errno;
         char where[200];
         if (nlisten > 0)
-            snprintf(where, sizeof(where), "%s%s", listen[0], nlisten > 1 ? " (or another --listen)" : "");
+            snprintf(where, sizeof(where), "%s%s", listen[0],
+                     nlisten > 1 ? " (or another --listen)" : "");
         else
             snprintf(where, sizeof(where), "127.0.0.1:%u", port);
         if (rc == IO_ERR_CERT)
@@ -672,8 +712,10 @@ int main(int argc, char **argv)
                     "ADDR:PORT); ports below 1024 need privileges\n",
                     where, strerror(e));
         else if (rc == IO_ERR_ADDR || rc == IO_ERR_ARG)
-            fprintf(stderr, "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
-                            "or [::1]:4433\n", where);
+            fprintf(stderr,
+                    "quince-server: --listen %s: expected ADDR:PORT such as 127.0.0.1:4433 "
+                    "or [::1]:4433\n",
+                    where);
         else
             fprintf(stderr, "quince-server: cannot start: %s (%s)\n", io_strerror(rc), strerror(e));
         if (client_store != NULL)

@@ -237,18 +237,21 @@ static void maybe_start(bind_conn *bc)
         !(quic_conn_is_established(bc->qc) || quic_conn_early_data_ready(bc->qc)))
         return;
     bc->started = true;
-    /* The peer's transport parameters are known: WebTransport -13..-16 §3.1 need reset_stream_at.
-     */
-    if (bc->wt != NULL)
-        wt_endpoint_set_peer_reset_stream_at(bc->wt, quic_conn_peer_reset_stream_at(bc->qc));
     h3_conn_start(bc->h3);
 }
 
-/* RFC 9221 §3: the peer's max_datagram_frame_size bounds our DATAGRAM payloads. */
+/* RFC 9221 §3: the peer's max_datagram_frame_size bounds our DATAGRAM payloads.
+ * WebTransport -13..-16 §3.1 need its reset_stream_at too: told once the
+ * handshake has the peer's transport parameters (before its SETTINGS, which
+ * come in 1-RTT packets), not at a 0-RTT start. */
 static void update_dgram(bind_conn *bc)
 {
     if (bc->wt == NULL)
         return;
+    if (!bc->peer_tp_told && quic_conn_is_established(bc->qc)) {
+        bc->peer_tp_told = true;
+        wt_endpoint_set_peer_reset_stream_at(bc->wt, quic_conn_peer_reset_stream_at(bc->qc));
+    }
     size_t n = quic_conn_max_datagram_payload(bc->qc);
     if (n != bc->dgram_max) {
         bc->dgram_max = n;

@@ -18,11 +18,11 @@ struct bind_conn {
     h3_conn *h3;
     wt_endpoint *wt;
     void *user;
-    uint64_t now;     /* of the last driving call, for the calls h3 makes into QUIC */
-    bool started;     /* h3_conn_start done */
-    bool draining;    /* inside drain: callbacks that close do not drain again */
-    bool due;         /* server: its timer fired in this bind_server_on_timeout */
-    size_t dgram_max; /* last value given to wt */
+    uint64_t now;      /* of the last driving call, for the calls h3 makes into QUIC */
+    bool started;      /* h3_conn_start done */
+    bool peer_tp_told; /* wt knows whether the peer offered reset_stream_at */
+    bool draining;     /* inside drain: callbacks that close do not drain again */
+    size_t dgram_max;  /* last value given to wt */
     bind_conn_stats stats;
     uint8_t buf[BIND_READ_CHUNK];
 };

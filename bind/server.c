@@ -51,6 +51,15 @@ static void on_conn_free(void *user, quic_conn *qc)
     bind_conn_release(bc);
 }
 
+/* Its timer fired: serve its events (only those connections, not all). */
+static void on_conn_timer(void *user, quic_conn *qc)
+{
+    bind_server *s = user;
+    bind_conn *bc = quic_conn_get_user(qc);
+    if (bc != NULL)
+        bind_conn_drain(bc, s->now);
+}
+
 /* At bind_server_free: no more events, only the connection's end. */
 static void release_conn(bind_server *s, bind_conn *bc)
 {
@@ -79,7 +88,8 @@ QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config
     }
     quic_endpoint_set_callbacks(s->ep, &(quic_endpoint_callbacks){.user = s,
                                                                   .on_conn_new = on_conn_new,
-                                                                  .on_conn_free = on_conn_free});
+                                                                  .on_conn_free = on_conn_free,
+                                                                  .on_conn_timer = on_conn_timer});
     return s;
 }
 
@@ -130,19 +140,9 @@ QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now)
     if (s == NULL)
         return BIND_ERR_ARG;
     s->now = now;
-    for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
-        bc->now = now;
-        bc->due = quic_conn_next_timeout(bc->qc) <= now;
-    }
+    /* The endpoint visits only the connections whose timer came (on_conn_timer drains
+     * them; on_conn_free those it frees). */
     quic_endpoint_on_timeout(s->ep, now);
-    /* Those freed meanwhile left the list (on_conn_free). */
-    for (bind_conn *bc = s->conns, *next; bc != NULL; bc = next) {
-        next = bc->next;
-        if (bc->due) {
-            bc->due = false;
-            bind_conn_drain(bc, now);
-        }
-    }
     return BIND_OK;
 }
 

@@ -11,21 +11,29 @@
 #include "crypto/error.h"
 
 /*
- * Internal: the public part (keys, certificates, the CA store, hashes) is in
- * crypto/crypto.h, which this header includes.
- * Exactly one backend is compiled in (meson option `crypto`):
- *   crypto/backend_mbedtls.c  every mbedTLS call of the project, and nothing else;
+ * Internal: the public part (keys, certificates, the CA store, hashes, choosing a
+ * backend) is in crypto/crypto.h, which this header includes.
+ *
+ * Backends are tables of functions (struct crypto_backend below), as in picotls: one
+ * build holds every backend the meson option `crypto` lists, and one of them is the
+ * process's default at run time (crypto_backend_select, or QUINCE_CRYPTO in the
+ * environment at first use; else the first built, mbedTLS when it is built):
+ *   crypto/backend_mbedtls.c  every mbedTLS call of the project (the reference);
+ *   crypto/backend_openssl.c  every OpenSSL 3 libcrypto call (never libssl's TLS);
  *   crypto/backend_null.c     identity AEAD, zero header-protection mask and
  *                             deterministic "signatures", for fuzzing builds.
- * Another backend (mbedTLS 3, OpenSSL libcrypto) implements this header again.
+ * The functions below dispatch: those making an object use the default backend, and
+ * every object remembers the backend that made it (its struct's first member is that
+ * backend's table), so that an object always goes back to its own backend.
  * Contexts are opaque and allocated through the quince_env allocator.
  * Functions returning int give 0 (or a length) on success and a negative
  * CRYPTO_ERR_* on failure.
  */
 
+/* The name of the default backend ("mbedtls", "openssl", "null"). */
 const char *crypto_backend_name(void);
-/* How many elliptic-curve groups the backend has loaded and prepared since the process
- * started (a diagnostic): the mbedTLS backend loads each curve once and shares it. */
+/* How many elliptic-curve groups the default backend has loaded and prepared since the
+ * process started (a diagnostic): the mbedTLS backend loads each curve once and shares it. */
 size_t crypto_backend_groups_loaded(void);
 
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
@@ -42,8 +50,8 @@ int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const u
                 size_t len, uint8_t *out);
 int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
                         const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out);
-int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len,
-                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len);
 
 /* ---- AEAD and header protection (RFC 9001 §5.3, §5.4) ---- */
 
@@ -123,7 +131,85 @@ int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
 
 /* The public key of one DER certificate, without any verification (insecure
  * and pinned-hash modes). */
-int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
-                       crypto_pubkey **key);
+int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key);
+
+/* ---- The table a backend fills ---- */
+
+/* Each member has the contract of the dispatching function of the same name above. */
+struct crypto_backend {
+    const char *name;
+    /* A server with the default suites takes ChaCha20-Poly1305 first (faster here). */
+    bool server_prefers_chacha;
+    size_t (*groups_loaded)(void);
+    int (*hash)(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
+    crypto_hash_ctx *(*hash_new)(const quince_env *env, crypto_hash_alg alg);
+    int (*hash_update)(crypto_hash_ctx *ctx, const uint8_t *in, size_t len);
+    int (*hash_peek)(const crypto_hash_ctx *ctx, uint8_t *out);
+    void (*hash_free)(const quince_env *env, crypto_hash_ctx *ctx);
+    int (*hmac)(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
+                size_t len, uint8_t *out);
+    int (*hkdf_extract)(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out);
+    int (*hkdf_expand)(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len);
+    crypto_aead *(*aead_new)(const quince_env *env, crypto_aead_alg alg, const uint8_t *key);
+    void (*aead_free)(const quince_env *env, crypto_aead *ctx);
+    int (*aead_seal)(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out);
+    int (*aead_open)(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                     uint8_t *out);
+    crypto_hp *(*hp_new)(const quince_env *env, crypto_aead_alg alg, const uint8_t *key);
+    void (*hp_free)(const quince_env *env, crypto_hp *ctx);
+    int (*hp_mask)(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5]);
+    crypto_kex *(*kex_new)(const quince_env *env, uint16_t group);
+    void (*kex_free)(const quince_env *env, crypto_kex *ctx);
+    int (*kex_public)(const crypto_kex *ctx, uint8_t *out, size_t cap);
+    int (*kex_derive)(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                      size_t cap);
+    crypto_privkey *(*privkey_parse)(const quince_env *env, const uint8_t *data, size_t len);
+    void (*privkey_free)(const quince_env *env, crypto_privkey *key);
+    bool (*privkey_supports)(const crypto_privkey *key, uint16_t scheme);
+    int (*privkey_sign)(const quince_env *env, crypto_privkey *key, uint16_t scheme,
+                        const uint8_t *msg, size_t len, uint8_t *sig, size_t cap);
+    void (*pubkey_free)(const quince_env *env, crypto_pubkey *key);
+    int (*pubkey_verify)(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
+                         const uint8_t *sig, size_t sig_len);
+    crypto_x509_store *(*x509_store_new)(const quince_env *env);
+    int (*x509_store_add)(crypto_x509_store *store, const uint8_t *data, size_t len);
+    void (*x509_store_free)(const quince_env *env, crypto_x509_store *store);
+    int (*x509_verify)(const quince_env *env, const crypto_x509_store *store,
+                       const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
+                       const char *host, int64_t now_unix, crypto_pubkey **leaf_key);
+    int (*x509_pubkey)(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key);
+    int (*x509_parse_chain)(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
+                            size_t **lens);
+    /* params->issuer_key, when set, is this backend's. */
+    int (*cert_generate)(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
+                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                         crypto_privkey **key);
+};
+
+/* The tables of the backends built (meson option `crypto`). */
+extern const crypto_backend crypto_backend_mbedtls_table;
+extern const crypto_backend crypto_backend_openssl_table;
+extern const crypto_backend crypto_backend_null_table;
+
+/* The default backend (see above). */
+const crypto_backend *crypto_backend_default(void);
+
+/* The backend an object was made by: every backend object's first member is it. */
+static inline const crypto_backend *crypto_backend_of(const void *obj)
+{
+    return *(const crypto_backend *const *)obj;
+}
+
+/* ECDSA-Sig-Value (RFC 3279 §2.2.3) in DER, nothing after it: *r and *s point at the
+ * INTEGERs' magnitudes (a leading zero octet skipped), both at most 66 bytes and non-zero
+ * length. false on anything else. Both backends parse a signature this way, so that they
+ * accept the same encodings. */
+bool crypto_ecdsa_sig_parse(const uint8_t *sig, size_t sig_len, const uint8_t **r, size_t *r_len,
+                            const uint8_t **s, size_t *s_len);
 
 #endif

@@ -28,10 +28,15 @@
 
 #include "crypto/x509_check.h"
 
-const char *crypto_backend_name(void)
-{
-    return "mbedtls";
-}
+/* Defined below; called before their definitions. */
+static void mb_hash_free(const quince_env *env, crypto_hash_ctx *ctx);
+static void mb_aead_free(const quince_env *env, crypto_aead *ctx);
+static void mb_hp_free(const quince_env *env, crypto_hp *ctx);
+static void mb_kex_free(const quince_env *env, crypto_kex *ctx);
+static void mb_privkey_free(const quince_env *env, crypto_privkey *key);
+static void mb_pubkey_free(const quince_env *env, crypto_pubkey *key);
+static int mb_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
+                          crypto_pubkey **key);
 
 /* mbedTLS draws randomness through this adapter only: p_rng is the quince_env. */
 static int env_rng(void *p_rng, unsigned char *out, size_t len)
@@ -59,20 +64,7 @@ static const mbedtls_md_info_t *md_info(crypto_hash_alg alg)
     return NULL;
 }
 
-/* (no RFC section) */
-size_t crypto_hash_len(crypto_hash_alg alg)
-{
-    switch (alg) {
-    case CRYPTO_HASH_SHA256:
-        return 32;
-    case CRYPTO_HASH_SHA384:
-        return 48;
-    }
-    return 0;
-}
-
-/* (no RFC section) */
-int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
+static int mb_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (info == NULL)
@@ -81,6 +73,7 @@ int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out
 }
 
 struct crypto_hash_ctx {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_hash_alg alg;
     union {
         mbedtls_sha256_context sha256;
@@ -88,11 +81,13 @@ struct crypto_hash_ctx {
     } u;
 };
 
-crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg)
+static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
     if (crypto_hash_len(alg) == 0)
         return NULL;
     crypto_hash_ctx *ctx = quince_env_calloc(env, sizeof(*ctx));
+    if (ctx != NULL)
+        ctx->be = &crypto_backend_mbedtls_table;
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -105,13 +100,13 @@ crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg)
         rc = mbedtls_sha512_starts_ret(&ctx->u.sha512, 1);
     }
     if (rc != 0) {
-        crypto_hash_free(env, ctx);
+        mb_hash_free(env, ctx);
         return NULL;
     }
     return ctx;
 }
 
-int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
+static int mb_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
 {
     int rc;
     if (ctx->alg == CRYPTO_HASH_SHA256)
@@ -121,7 +116,7 @@ int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
-int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
+static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
 {
     int rc;
     /* Finish a copy so that the running context stays open. */
@@ -143,7 +138,7 @@ int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
-void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
+static void mb_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
 {
     if (ctx == NULL)
         return;
@@ -154,8 +149,8 @@ void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
     quince_env_free(env, ctx);
 }
 
-int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
-                size_t len, uint8_t *out)
+static int mb_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
+                   size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (info == NULL)
@@ -164,8 +159,8 @@ int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const u
 }
 
 /* RFC 5869 §2.2 */
-int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
-                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
+static int mb_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                           const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (info == NULL)
@@ -176,8 +171,8 @@ int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_le
 }
 
 /* RFC 5869 §2.3 */
-int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
-                       size_t info_len, uint8_t *out, size_t out_len)
+static int mb_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                          const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
     const mbedtls_md_info_t *md = md_info(alg);
     if (md == NULL || prk_len < crypto_hash_len(alg) || out_len > 255 * crypto_hash_len(alg))
@@ -189,19 +184,8 @@ int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, 
 
 /* ---- AEAD (RFC 9001 §5.3) ---- */
 
-size_t crypto_aead_key_len(crypto_aead_alg alg)
-{
-    switch (alg) {
-    case CRYPTO_AEAD_AES_128_GCM:
-        return 16;
-    case CRYPTO_AEAD_AES_256_GCM:
-    case CRYPTO_AEAD_CHACHA20_POLY1305:
-        return 32;
-    }
-    return 0;
-}
-
 struct crypto_aead {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
     union {
         mbedtls_gcm_context gcm;
@@ -209,12 +193,14 @@ struct crypto_aead {
     } u;
 };
 
-crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
+static crypto_aead *mb_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     size_t key_len = crypto_aead_key_len(alg);
     if (key_len == 0 || key == NULL)
         return NULL;
     crypto_aead *ctx = quince_env_calloc(env, sizeof(*ctx));
+    if (ctx != NULL)
+        ctx->be = &crypto_backend_mbedtls_table;
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -227,13 +213,13 @@ crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const u
         rc = mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned)(key_len * 8));
     }
     if (rc != 0) {
-        crypto_aead_free(env, ctx);
+        mb_aead_free(env, ctx);
         return NULL;
     }
     return ctx;
 }
 
-void crypto_aead_free(const quince_env *env, crypto_aead *ctx)
+static void mb_aead_free(const quince_env *env, crypto_aead *ctx)
 {
     if (ctx == NULL)
         return;
@@ -244,9 +230,9 @@ void crypto_aead_free(const quince_env *env, crypto_aead *ctx)
     quince_env_free(env, ctx);
 }
 
-int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-                     uint8_t *out)
+static int mb_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        uint8_t *out)
 {
     if (len > (size_t)INT32_MAX - CRYPTO_AEAD_TAG_LEN)
         return CRYPTO_ERR_ARGUMENT;
@@ -261,9 +247,9 @@ int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN
     return rc == 0 ? (int)(len + CRYPTO_AEAD_TAG_LEN) : CRYPTO_ERR_INTERNAL;
 }
 
-int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-                     uint8_t *out)
+static int mb_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        uint8_t *out)
 {
     if (len < CRYPTO_AEAD_TAG_LEN || len > (size_t)INT32_MAX)
         return CRYPTO_ERR_DECRYPT;
@@ -281,17 +267,20 @@ int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN
 /* ---- Header protection (RFC 9001 §5.4.3, §5.4.4) ---- */
 
 struct crypto_hp {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
     mbedtls_aes_context aes;
     uint8_t chacha_key[32];
 };
 
-crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
+static crypto_hp *mb_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     size_t key_len = crypto_aead_key_len(alg);
     if (key_len == 0 || key == NULL)
         return NULL;
     crypto_hp *ctx = quince_env_calloc(env, sizeof(*ctx));
+    if (ctx != NULL)
+        ctx->be = &crypto_backend_mbedtls_table;
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
@@ -299,13 +288,13 @@ crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8
     if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         memcpy(ctx->chacha_key, key, 32);
     } else if (mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
-        crypto_hp_free(env, ctx);
+        mb_hp_free(env, ctx);
         return NULL;
     }
     return ctx;
 }
 
-void crypto_hp_free(const quince_env *env, crypto_hp *ctx)
+static void mb_hp_free(const quince_env *env, crypto_hp *ctx)
 {
     if (ctx == NULL)
         return;
@@ -314,7 +303,7 @@ void crypto_hp_free(const quince_env *env, crypto_hp *ctx)
     quince_env_free(env, ctx);
 }
 
-int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
+static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
 {
     uint8_t block[16];
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
@@ -451,7 +440,7 @@ static mbedtls_ecp_group *shared_group_get(mbedtls_ecp_group_id id)
     return g->ok ? &g->grp : NULL;
 }
 
-size_t crypto_backend_groups_loaded(void)
+static size_t mb_groups_loaded(void)
 {
     return g_loaded;
 }
@@ -459,6 +448,7 @@ size_t crypto_backend_groups_loaded(void)
 /* ---- Key exchange (RFC 8446 §4.2.8.2, §7.4) ---- */
 
 struct crypto_kex {
+    const crypto_backend *be; /* first: crypto_backend_of */
     const quince_env *env;
     uint16_t group;
     mbedtls_ecp_group *grp; /* the shared group, or own */
@@ -467,7 +457,7 @@ struct crypto_kex {
     mbedtls_ecp_point q;
 };
 
-crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
+static crypto_kex *mb_kex_new(const quince_env *env, uint16_t group)
 {
     mbedtls_ecp_group_id id;
     if (group == CRYPTO_GROUP_X25519)
@@ -477,6 +467,8 @@ crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
     else
         return NULL;
     crypto_kex *ctx = quince_env_calloc(env, sizeof(*ctx));
+    if (ctx != NULL)
+        ctx->be = &crypto_backend_mbedtls_table;
     if (ctx == NULL)
         return NULL;
     ctx->env = env;
@@ -488,18 +480,18 @@ crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
     if (ctx->grp == NULL) {
         ctx->grp = &ctx->own;
         if (mbedtls_ecp_group_load(&ctx->own, id) != 0) {
-            crypto_kex_free(env, ctx);
+            mb_kex_free(env, ctx);
             return NULL;
         }
     }
     if (mbedtls_ecdh_gen_public(ctx->grp, &ctx->d, &ctx->q, env_rng, rng_arg(env)) != 0) {
-        crypto_kex_free(env, ctx);
+        mb_kex_free(env, ctx);
         return NULL;
     }
     return ctx;
 }
 
-void crypto_kex_free(const quince_env *env, crypto_kex *ctx)
+static void mb_kex_free(const quince_env *env, crypto_kex *ctx)
 {
     if (ctx == NULL)
         return;
@@ -514,7 +506,7 @@ static size_t kex_share_len(uint16_t group)
     return group == CRYPTO_GROUP_X25519 ? 32 : 65;
 }
 
-int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
+static int mb_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
 {
     size_t want = kex_share_len(ctx->group), olen = 0;
     if (cap < want)
@@ -528,8 +520,8 @@ int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
 }
 
 /* RFC 8446 §4.2.8.2 (share formats), §7.4.1 and §7.4.2 (the shared secret). */
-int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
-                      size_t cap)
+static int mb_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                         size_t cap)
 {
     size_t want = kex_share_len(ctx->group);
     if (cap < CRYPTO_KEX_MAX_SECRET)
@@ -569,10 +561,12 @@ done:
 /* ---- Signatures (RFC 8446 §4.2.3, §4.4.3) ---- */
 
 struct crypto_privkey {
+    const crypto_backend *be; /* first: crypto_backend_of */
     mbedtls_pk_context pk;
 };
 
 struct crypto_pubkey {
+    const crypto_backend *be; /* first: crypto_backend_of */
     mbedtls_pk_context pk;
 };
 
@@ -600,12 +594,13 @@ static uint8_t *pem_copy(const quince_env *env, const uint8_t *data, size_t len)
     return buf;
 }
 
-/* (no RFC section) */
-crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
+static crypto_privkey *mb_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
         return NULL;
     crypto_privkey *key = quince_env_calloc(env, sizeof(*key));
+    if (key != NULL)
+        key->be = &crypto_backend_mbedtls_table;
     if (key == NULL)
         return NULL;
     mbedtls_pk_init(&key->pk);
@@ -613,7 +608,7 @@ crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
     if (looks_like_pem(data, len)) {
         uint8_t *buf = pem_copy(env, data, len);
         if (buf == NULL) {
-            crypto_privkey_free(env, key);
+            mb_privkey_free(env, key);
             return NULL;
         }
         rc = mbedtls_pk_parse_key(&key->pk, buf, len + 1, NULL, 0);
@@ -623,14 +618,13 @@ crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
         rc = mbedtls_pk_parse_key(&key->pk, data, len, NULL, 0);
     }
     if (rc != 0) {
-        crypto_privkey_free(env, key);
+        mb_privkey_free(env, key);
         return NULL;
     }
     return key;
 }
 
-/* (no RFC section) */
-void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
+static void mb_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     if (key == NULL)
         return;
@@ -638,7 +632,7 @@ void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
     quince_env_free(env, key);
 }
 
-void crypto_pubkey_free(const quince_env *env, crypto_pubkey *key)
+static void mb_pubkey_free(const quince_env *env, crypto_pubkey *key)
 {
     if (key == NULL)
         return;
@@ -699,7 +693,7 @@ static bool pk_fits(const mbedtls_pk_context *pk, sig_kind kind, mbedtls_ecp_gro
     }
 }
 
-bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
+static bool mb_privkey_supports(const crypto_privkey *key, uint16_t scheme)
 {
     mbedtls_md_type_t md;
     mbedtls_ecp_group_id curve;
@@ -708,13 +702,13 @@ bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
     return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve);
 }
 
-int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
-                        const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
+static int mb_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
+                           const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
 {
     mbedtls_md_type_t md;
     mbedtls_ecp_group_id curve;
     sig_kind kind = sig_scheme(scheme, &md, &curve);
-    if (!crypto_privkey_supports(key, scheme))
+    if (!mb_privkey_supports(key, scheme))
         return CRYPTO_ERR_UNSUPPORTED;
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
     uint8_t hash[64];
@@ -745,30 +739,28 @@ int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t sch
     return (int)sig_len;
 }
 
-/* ECDSA-Sig-Value (RFC 3279 §2.2.3), DER, nothing after it, checked against q over the
- * shared group: the key's own group has no comb table for G yet. */
+/* ECDSA-Sig-Value (RFC 3279 §2.2.3), parsed as every backend parses it, checked against q
+ * over the shared group: the key's own group has no comb table for G yet. */
 static int ecdsa_verify_der(mbedtls_ecp_group *grp, const mbedtls_ecp_point *q, const uint8_t *hash,
                             size_t hash_len, const uint8_t *sig, size_t sig_len)
 {
-    unsigned char *p = (unsigned char *)(uintptr_t)sig; /* mbedTLS only reads through it */
-    const unsigned char *end = sig + sig_len;
-    size_t len;
+    const uint8_t *rp, *sp;
+    size_t rl, sl;
+    if (!crypto_ecdsa_sig_parse(sig, sig_len, &rp, &rl, &sp, &sl))
+        return -1;
     mbedtls_mpi r, s;
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
     int rc = -1;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ==
-            0 &&
-        p + len == end && mbedtls_asn1_get_mpi(&p, end, &r) == 0 &&
-        mbedtls_asn1_get_mpi(&p, end, &s) == 0 && p == end)
+    if (mbedtls_mpi_read_binary(&r, rp, rl) == 0 && mbedtls_mpi_read_binary(&s, sp, sl) == 0)
         rc = mbedtls_ecdsa_verify(grp, hash, hash_len, q, &r, &s);
     mbedtls_mpi_free(&r);
     mbedtls_mpi_free(&s);
     return rc;
 }
 
-int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
-                         const uint8_t *sig, size_t sig_len)
+static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
+                            const uint8_t *sig, size_t sig_len)
 {
     mbedtls_md_type_t md;
     mbedtls_ecp_group_id curve;
@@ -784,10 +776,7 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
     if (kind == SIG_ECDSA) {
         mbedtls_ecp_keypair *kp = mbedtls_pk_ec(key->pk);
         mbedtls_ecp_group *grp = shared_group_get(kp->grp.id);
-        if (grp != NULL)
-            rc = ecdsa_verify_der(grp, &kp->Q, hash, hash_len, sig, sig_len);
-        else
-            rc = mbedtls_ecdsa_read_signature(kp, hash, hash_len, sig, sig_len);
+        rc = ecdsa_verify_der(grp != NULL ? grp : &kp->grp, &kp->Q, hash, hash_len, sig, sig_len);
     } else {
         mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
         if (sig_len != mbedtls_rsa_get_len(rsa))
@@ -809,14 +798,16 @@ int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg
 #define X509_MAX_CHAIN 10
 
 struct crypto_x509_store {
-    const quince_env *env; /* for the NUL-terminated copies PEM parsing needs */
+    const crypto_backend *be; /* first: crypto_backend_of */
+    const quince_env *env;    /* for the NUL-terminated copies PEM parsing needs */
     mbedtls_x509_crt cas;
 };
 
-/* (no RFC section) */
-crypto_x509_store *crypto_x509_store_new(const quince_env *env)
+static crypto_x509_store *mb_x509_store_new(const quince_env *env)
 {
     crypto_x509_store *store = quince_env_calloc(env, sizeof(*store));
+    if (store != NULL)
+        store->be = &crypto_backend_mbedtls_table;
     if (store != NULL) {
         store->env = env;
         mbedtls_x509_crt_init(&store->cas);
@@ -824,8 +815,7 @@ crypto_x509_store *crypto_x509_store_new(const quince_env *env)
     return store;
 }
 
-/* (no RFC section) */
-void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
+static void mb_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     if (store == NULL)
         return;
@@ -850,8 +840,7 @@ static int crt_parse_any(const quince_env *env, mbedtls_x509_crt *chain, const u
     return rc == 0 ? 0 : CRYPTO_ERR_PARSE;
 }
 
-/* (no RFC section) */
-int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
+static int mb_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
 {
     if (store == NULL)
         return CRYPTO_ERR_ARGUMENT;
@@ -910,9 +899,9 @@ static bool issuers_present(const mbedtls_x509_crt *chain, const mbedtls_x509_cr
 }
 
 /* RFC 5280 §6, RFC 8446 §4.4.2.4 */
-int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
-                       const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
-                       const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
+static int mb_x509_verify(const quince_env *env, const crypto_x509_store *store,
+                          const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
+                          const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
 {
     if (leaf_key != NULL)
         *leaf_key = NULL;
@@ -956,45 +945,36 @@ int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
     if (rc == 0 && host != NULL)
         rc = crypto_x509_check_host(&leaf, host) == 0 ? 0 : CRYPTO_ERR_BAD_CERTIFICATE;
     if (rc == 0 && leaf_key != NULL) {
-        rc = crypto_x509_pubkey(env, certs[0], cert_lens[0], leaf_key);
+        rc = mb_x509_pubkey(env, certs[0], cert_lens[0], leaf_key);
         if (rc != 0 && rc != CRYPTO_ERR_NOMEM)
             rc = CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
     }
     return rc;
 }
 
-int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
+static int mb_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
+                          crypto_pubkey **key)
 {
     crypto_x509_info info;
     *key = NULL;
     if (crypto_x509_info_parse(der, len, &info) != 0)
         return CRYPTO_ERR_BAD_CERTIFICATE;
     crypto_pubkey *k = quince_env_calloc(env, sizeof(*k));
+    if (k != NULL)
+        k->be = &crypto_backend_mbedtls_table;
     if (k == NULL)
         return CRYPTO_ERR_NOMEM;
     mbedtls_pk_init(&k->pk);
     if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quince_reader_left(&info.spki)) != 0) {
-        crypto_pubkey_free(env, k);
+        mb_pubkey_free(env, k);
         return CRYPTO_ERR_UNSUPPORTED_CERTIFICATE;
     }
     *key = k;
     return 0;
 }
 
-/* (no RFC section) */
-void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
-{
-    if (ders != NULL) {
-        for (size_t i = 0; i < n; i++)
-            quince_env_free(env, ders[i]);
-    }
-    quince_env_free(env, ders);
-    quince_env_free(env, lens);
-}
-
-/* RFC 8446 §4.4.2 */
-int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
-                            size_t **lens)
+static int mb_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
+                               uint8_t ***ders, size_t **lens)
 {
     *ders = NULL;
     *lens = NULL;
@@ -1037,69 +1017,7 @@ int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t l
     return (int)n;
 }
 
-/* (no RFC section) */
-int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
-{
-    crypto_x509_info info;
-    if (crypto_x509_info_parse(der, len, &info) != 0)
-        return CRYPTO_ERR_PARSE;
-    return crypto_hash(CRYPTO_HASH_SHA256, info.spki.p, quince_reader_left(&info.spki), out);
-}
-
 /* ---- Certificate generation (RFC 5280 §4.1, §4.2) ---- */
-
-/* A DER length (X.690 §8.1.3) for contents up to 64 KiB. */
-static void der_put_len(quince_writer *w, size_t len)
-{
-    if (len < 0x80) {
-        quince_put_u8(w, (uint8_t)len);
-    } else if (len < 0x100) {
-        quince_put_u8(w, 0x81);
-        quince_put_u8(w, (uint8_t)len);
-    } else {
-        quince_put_u8(w, 0x82);
-        quince_put_u16(w, (uint16_t)len);
-    }
-}
-
-/* RFC 5280 §4.2.1.6: GeneralNames with a dNSName and/or an iPAddress. */
-static int build_san(const crypto_cert_params *p, uint8_t *buf, size_t cap, size_t *out_len)
-{
-    uint8_t ip[16];
-    size_t ip_len = 0, dns_len = 0;
-    if (p->ip_address != NULL) {
-        ip_len = crypto_ip_parse(p->ip_address, strlen(p->ip_address), ip);
-        if (ip_len == 0)
-            return CRYPTO_ERR_ARGUMENT;
-    }
-    if (p->dns_name != NULL) {
-        dns_len = strlen(p->dns_name);
-        if (dns_len == 0 || dns_len > 253)
-            return CRYPTO_ERR_ARGUMENT;
-    }
-    size_t inner = 0;
-    if (p->dns_name != NULL)
-        inner += 1 + (dns_len < 0x80 ? 1 : 2) + dns_len;
-    if (ip_len != 0)
-        inner += 2 + ip_len;
-    quince_writer w = quince_writer_init(buf, cap);
-    quince_put_u8(&w, 0x30);
-    der_put_len(&w, inner);
-    if (p->dns_name != NULL) {
-        quince_put_u8(&w, CRYPTO_SAN_DNS_NAME);
-        der_put_len(&w, dns_len);
-        quince_put_bytes(&w, p->dns_name, dns_len);
-    }
-    if (ip_len != 0) {
-        quince_put_u8(&w, CRYPTO_SAN_IP_ADDRESS);
-        der_put_len(&w, ip_len);
-        quince_put_bytes(&w, ip, ip_len);
-    }
-    if (w.overflow)
-        return CRYPTO_ERR_ARGUMENT;
-    *out_len = (size_t)(w.p - buf);
-    return 0;
-}
 
 /* "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity takes it. */
 static bool format_time(int64_t t, char out[16])
@@ -1202,7 +1120,7 @@ static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_
     uint8_t san[2 + 4 + 253 + 2 + 16];
     size_t san_len = 0;
     if (p->dns_name != NULL || p->ip_address != NULL) {
-        int rc = build_san(p, san, sizeof(san), &san_len);
+        int rc = crypto_x509_san_build(p->dns_name, p->ip_address, san, sizeof(san), &san_len);
         if (rc != 0)
             return rc;
     }
@@ -1264,7 +1182,7 @@ static int fix_ecdsa_sigalg(const quince_env *env, mbedtls_pk_context *issuer, c
     quince_writer w = quince_writer_init(out, cap);
     size_t tbs_content = head_len + sizeof(algid) + rest_len;
     quince_put_u8(&w, CRYPTO_DER_SEQUENCE);
-    der_put_len(&w, tbs_content);
+    crypto_der_put_len(&w, tbs_content);
     quince_put_bytes(&w, head, head_len);
     quince_put_bytes(&w, algid, sizeof(algid));
     quince_put_bytes(&w, tbs.p, rest_len);
@@ -1290,11 +1208,11 @@ static int fix_ecdsa_sigalg(const quince_env *env, mbedtls_pk_context *issuer, c
     memmove(out + outer_hdr, out, tbs_len);
     w = quince_writer_init(out, cap);
     quince_put_u8(&w, CRYPTO_DER_SEQUENCE);
-    der_put_len(&w, content);
+    crypto_der_put_len(&w, content);
     w.p += tbs_len;
     quince_put_bytes(&w, algid, sizeof(algid));
     quince_put_u8(&w, CRYPTO_DER_BIT_STRING);
-    der_put_len(&w, bits_len);
+    crypto_der_put_len(&w, bits_len);
     quince_put_u8(&w, 0); /* no unused bits */
     quince_put_bytes(&w, sig, sig_len);
     if (w.overflow)
@@ -1311,10 +1229,9 @@ static uint8_t *dup_tail(const quince_env *env, const uint8_t *buf, size_t size,
     return out;
 }
 
-/* (no RFC section) */
-int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
-                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
-                         crypto_privkey **key)
+static int mb_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
+                            size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                            crypto_privkey **key)
 {
     if (params == NULL || der == NULL || der_len == NULL || key_der == NULL || key_der_len == NULL)
         return CRYPTO_ERR_ARGUMENT;
@@ -1323,6 +1240,8 @@ int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params
     if (key != NULL)
         *key = NULL;
     crypto_privkey *pk = quince_env_calloc(env, sizeof(*pk));
+    if (pk != NULL)
+        pk->be = &crypto_backend_mbedtls_table;
     size_t size = params->rsa_bits > 2048 ? 8192 : 4096;
     uint8_t *buf = quince_env_alloc(env, size);
     if (pk == NULL || buf == NULL) {
@@ -1378,12 +1297,50 @@ int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params
         quince_env_free(env, *key_der);
         *der = NULL;
         *key_der = NULL;
-        crypto_privkey_free(env, pk);
+        mb_privkey_free(env, pk);
         return rc;
     }
     if (key != NULL)
         *key = pk;
     else
-        crypto_privkey_free(env, pk);
+        mb_privkey_free(env, pk);
     return 0;
 }
+
+const crypto_backend crypto_backend_mbedtls_table = {
+    .name = "mbedtls",
+    .server_prefers_chacha = true,
+    .groups_loaded = mb_groups_loaded,
+    .hash = mb_hash,
+    .hash_new = mb_hash_new,
+    .hash_update = mb_hash_update,
+    .hash_peek = mb_hash_peek,
+    .hash_free = mb_hash_free,
+    .hmac = mb_hmac,
+    .hkdf_extract = mb_hkdf_extract,
+    .hkdf_expand = mb_hkdf_expand,
+    .aead_new = mb_aead_new,
+    .aead_free = mb_aead_free,
+    .aead_seal = mb_aead_seal,
+    .aead_open = mb_aead_open,
+    .hp_new = mb_hp_new,
+    .hp_free = mb_hp_free,
+    .hp_mask = mb_hp_mask,
+    .kex_new = mb_kex_new,
+    .kex_free = mb_kex_free,
+    .kex_public = mb_kex_public,
+    .kex_derive = mb_kex_derive,
+    .privkey_parse = mb_privkey_parse,
+    .privkey_free = mb_privkey_free,
+    .privkey_supports = mb_privkey_supports,
+    .privkey_sign = mb_privkey_sign,
+    .pubkey_free = mb_pubkey_free,
+    .pubkey_verify = mb_pubkey_verify,
+    .x509_store_new = mb_x509_store_new,
+    .x509_store_add = mb_x509_store_add,
+    .x509_store_free = mb_x509_store_free,
+    .x509_verify = mb_x509_verify,
+    .x509_pubkey = mb_x509_pubkey,
+    .x509_parse_chain = mb_x509_parse_chain,
+    .cert_generate = mb_cert_generate,
+};

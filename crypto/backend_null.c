@@ -5,6 +5,16 @@
 
 #include "crypto/x509_check.h"
 
+/* Defined below; called before their definitions. */
+static void nl_hash_free(const quince_env *env, crypto_hash_ctx *ctx);
+static void nl_aead_free(const quince_env *env, crypto_aead *ctx);
+static void nl_hp_free(const quince_env *env, crypto_hp *ctx);
+static void nl_kex_free(const quince_env *env, crypto_kex *ctx);
+static void nl_privkey_free(const quince_env *env, crypto_privkey *key);
+static void nl_pubkey_free(const quince_env *env, crypto_pubkey *key);
+static int nl_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
+                          crypto_pubkey **key);
+
 /*
  * Nothing here is secure. Everything is deterministic and cheap, so that a
  * fuzzer reaches the protocol logic behind the cryptography: the "hash" is a
@@ -15,12 +25,7 @@
  * Certificates are any DER SEQUENCE.
  */
 
-const char *crypto_backend_name(void)
-{
-    return "null";
-}
-
-size_t crypto_backend_groups_loaded(void)
+static size_t nl_groups_loaded(void)
 {
     return 0; /* no curves here */
 }
@@ -34,18 +39,8 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-size_t crypto_hash_len(crypto_hash_alg alg)
-{
-    switch (alg) {
-    case CRYPTO_HASH_SHA256:
-        return 32;
-    case CRYPTO_HASH_SHA384:
-        return 48;
-    }
-    return 0;
-}
-
 struct crypto_hash_ctx {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_hash_alg alg;
     uint64_t h;
     uint64_t len;
@@ -76,7 +71,7 @@ static void hash_final(const crypto_hash_ctx *c, uint8_t *out)
     }
 }
 
-int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
+static int nl_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out)
 {
     if (crypto_hash_len(alg) == 0)
         return CRYPTO_ERR_ARGUMENT;
@@ -87,35 +82,37 @@ int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out
     return 0;
 }
 
-crypto_hash_ctx *crypto_hash_new(const quince_env *env, crypto_hash_alg alg)
+static crypto_hash_ctx *nl_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
     if (crypto_hash_len(alg) == 0)
         return NULL;
     crypto_hash_ctx *c = quince_env_alloc(env, sizeof(*c));
     if (c != NULL)
+        c->be = &crypto_backend_null_table;
+    if (c != NULL)
         hash_init(c, alg);
     return c;
 }
 
-int crypto_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
+static int nl_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
 {
     hash_update(ctx, in, len);
     return 0;
 }
 
-int crypto_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
+static int nl_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
 {
     hash_final(ctx, out);
     return 0;
 }
 
-void crypto_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
+static void nl_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
 {
     quince_env_free(env, ctx);
 }
 
-int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
-                size_t len, uint8_t *out)
+static int nl_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *in,
+                   size_t len, uint8_t *out)
 {
     if (crypto_hash_len(alg) == 0)
         return CRYPTO_ERR_ARGUMENT;
@@ -132,15 +129,15 @@ int crypto_hmac(crypto_hash_alg alg, const uint8_t *key, size_t key_len, const u
     return 0;
 }
 
-int crypto_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
-                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
+static int nl_hkdf_extract(crypto_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                           const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
 {
-    return crypto_hmac(alg, salt, salt_len, ikm, ikm_len, prk_out);
+    return nl_hmac(alg, salt, salt_len, ikm, ikm_len, prk_out);
 }
 
 /* The RFC 5869 §2.3 chaining, over the stand-in HMAC. */
-int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
-                       size_t info_len, uint8_t *out, size_t out_len)
+static int nl_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                          const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
     size_t hl = crypto_hash_len(alg);
     if (hl == 0 || prk_len < hl || out_len > 255 * hl)
@@ -170,40 +167,31 @@ int crypto_hkdf_expand(crypto_hash_alg alg, const uint8_t *prk, size_t prk_len, 
 
 /* ---- AEAD and header protection ---- */
 
-size_t crypto_aead_key_len(crypto_aead_alg alg)
-{
-    switch (alg) {
-    case CRYPTO_AEAD_AES_128_GCM:
-        return 16;
-    case CRYPTO_AEAD_AES_256_GCM:
-    case CRYPTO_AEAD_CHACHA20_POLY1305:
-        return 32;
-    }
-    return 0;
-}
-
 struct crypto_aead {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
 };
 
-crypto_aead *crypto_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
+static crypto_aead *nl_aead_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     if (crypto_aead_key_len(alg) == 0 || key == NULL)
         return NULL;
     crypto_aead *a = quince_env_alloc(env, sizeof(*a));
     if (a != NULL)
+        a->be = &crypto_backend_null_table;
+    if (a != NULL)
         a->alg = alg;
     return a;
 }
 
-void crypto_aead_free(const quince_env *env, crypto_aead *ctx)
+static void nl_aead_free(const quince_env *env, crypto_aead *ctx)
 {
     quince_env_free(env, ctx);
 }
 
-int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-                     uint8_t *out)
+static int nl_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        uint8_t *out)
 {
     (void)ctx;
     (void)nonce;
@@ -217,9 +205,9 @@ int crypto_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN
     return (int)(len + CRYPTO_AEAD_TAG_LEN);
 }
 
-int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
-                     uint8_t *out)
+static int nl_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                        const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                        uint8_t *out)
 {
     (void)ctx;
     (void)nonce;
@@ -239,25 +227,28 @@ int crypto_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN
 }
 
 struct crypto_hp {
+    const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
 };
 
-crypto_hp *crypto_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
+static crypto_hp *nl_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
 {
     if (crypto_aead_key_len(alg) == 0 || key == NULL)
         return NULL;
     crypto_hp *h = quince_env_alloc(env, sizeof(*h));
     if (h != NULL)
+        h->be = &crypto_backend_null_table;
+    if (h != NULL)
         h->alg = alg;
     return h;
 }
 
-void crypto_hp_free(const quince_env *env, crypto_hp *ctx)
+static void nl_hp_free(const quince_env *env, crypto_hp *ctx)
 {
     quince_env_free(env, ctx);
 }
 
-int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
+static int nl_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
 {
     (void)ctx;
     (void)sample;
@@ -268,6 +259,7 @@ int crypto_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
 /* ---- Key exchange ---- */
 
 struct crypto_kex {
+    const crypto_backend *be; /* first: crypto_backend_of */
     uint16_t group;
 };
 
@@ -276,22 +268,24 @@ static size_t kex_share_len(uint16_t group)
     return group == CRYPTO_GROUP_X25519 ? 32 : 65;
 }
 
-crypto_kex *crypto_kex_new(const quince_env *env, uint16_t group)
+static crypto_kex *nl_kex_new(const quince_env *env, uint16_t group)
 {
     if (group != CRYPTO_GROUP_X25519 && group != CRYPTO_GROUP_SECP256R1)
         return NULL;
     crypto_kex *k = quince_env_alloc(env, sizeof(*k));
     if (k != NULL)
+        k->be = &crypto_backend_null_table;
+    if (k != NULL)
         k->group = group;
     return k;
 }
 
-void crypto_kex_free(const quince_env *env, crypto_kex *ctx)
+static void nl_kex_free(const quince_env *env, crypto_kex *ctx)
 {
     quince_env_free(env, ctx);
 }
 
-int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
+static int nl_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
 {
     size_t n = kex_share_len(ctx->group);
     if (cap < n)
@@ -303,8 +297,8 @@ int crypto_kex_public(const crypto_kex *ctx, uint8_t *out, size_t cap)
     return (int)n;
 }
 
-int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
-                      size_t cap)
+static int nl_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uint8_t *out,
+                         size_t cap)
 {
     if (cap < CRYPTO_KEX_MAX_SECRET)
         return CRYPTO_ERR_BUFFER_TOO_SMALL;
@@ -322,10 +316,12 @@ int crypto_kex_derive(crypto_kex *ctx, const uint8_t *peer, size_t peer_len, uin
 #define NULL_SIG_LEN (2 + 32)
 
 struct crypto_privkey {
+    const crypto_backend *be; /* first: crypto_backend_of */
     bool rsa;
 };
 
 struct crypto_pubkey {
+    const crypto_backend *be; /* first: crypto_backend_of */
     int unused;
 };
 
@@ -339,22 +335,24 @@ static bool contains(const uint8_t *data, size_t len, const char *needle)
     return false;
 }
 
-crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
+static crypto_privkey *nl_privkey_parse(const quince_env *env, const uint8_t *data, size_t len)
 {
     if (data == NULL || len == 0)
         return NULL;
     crypto_privkey *k = quince_env_alloc(env, sizeof(*k));
     if (k != NULL)
+        k->be = &crypto_backend_null_table;
+    if (k != NULL)
         k->rsa = contains(data, len, "RSA");
     return k;
 }
 
-void crypto_privkey_free(const quince_env *env, crypto_privkey *key)
+static void nl_privkey_free(const quince_env *env, crypto_privkey *key)
 {
     quince_env_free(env, key);
 }
 
-bool crypto_privkey_supports(const crypto_privkey *key, uint16_t scheme)
+static bool nl_privkey_supports(const crypto_privkey *key, uint16_t scheme)
 {
     if (key == NULL)
         return false;
@@ -369,14 +367,14 @@ static void null_sig(uint16_t scheme, const uint8_t *msg, size_t len, uint8_t si
 {
     sig[0] = (uint8_t)(scheme >> 8);
     sig[1] = (uint8_t)scheme;
-    crypto_hash(CRYPTO_HASH_SHA256, msg, len, sig + 2);
+    nl_hash(CRYPTO_HASH_SHA256, msg, len, sig + 2);
 }
 
-int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
-                        const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
+static int nl_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
+                           const uint8_t *msg, size_t len, uint8_t *sig, size_t cap)
 {
     (void)env;
-    if (!crypto_privkey_supports(key, scheme))
+    if (!nl_privkey_supports(key, scheme))
         return CRYPTO_ERR_UNSUPPORTED;
     if (cap < NULL_SIG_LEN)
         return CRYPTO_ERR_BUFFER_TOO_SMALL;
@@ -384,13 +382,13 @@ int crypto_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t sch
     return NULL_SIG_LEN;
 }
 
-void crypto_pubkey_free(const quince_env *env, crypto_pubkey *key)
+static void nl_pubkey_free(const quince_env *env, crypto_pubkey *key)
 {
     quince_env_free(env, key);
 }
 
-int crypto_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
-                         const uint8_t *sig, size_t sig_len)
+static int nl_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *msg, size_t len,
+                            const uint8_t *sig, size_t sig_len)
 {
     if (key == NULL)
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
@@ -428,20 +426,24 @@ static bool der_sequence(const uint8_t *der, size_t len)
 }
 
 struct crypto_x509_store {
+    const crypto_backend *be; /* first: crypto_backend_of */
     size_t count;
 };
 
-crypto_x509_store *crypto_x509_store_new(const quince_env *env)
+static crypto_x509_store *nl_x509_store_new(const quince_env *env)
 {
-    return quince_env_calloc(env, sizeof(crypto_x509_store));
+    crypto_x509_store *store = quince_env_calloc(env, sizeof(*store));
+    if (store != NULL)
+        store->be = &crypto_backend_null_table;
+    return store;
 }
 
-void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store)
+static void nl_x509_store_free(const quince_env *env, crypto_x509_store *store)
 {
     quince_env_free(env, store);
 }
 
-int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
+static int nl_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len)
 {
     if (store == NULL || data == NULL || len == 0)
         return CRYPTO_ERR_ARGUMENT;
@@ -449,18 +451,22 @@ int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t 
     return 0;
 }
 
-int crypto_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len, crypto_pubkey **key)
+static int nl_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
+                          crypto_pubkey **key)
 {
     *key = NULL;
     if (!der_sequence(der, len))
         return CRYPTO_ERR_BAD_CERTIFICATE;
     *key = quince_env_calloc(env, sizeof(crypto_pubkey));
-    return *key != NULL ? 0 : CRYPTO_ERR_NOMEM;
+    if (*key == NULL)
+        return CRYPTO_ERR_NOMEM;
+    (*key)->be = &crypto_backend_null_table;
+    return 0;
 }
 
-int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
-                       const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
-                       const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
+static int nl_x509_verify(const quince_env *env, const crypto_x509_store *store,
+                          const uint8_t *const *certs, const size_t *cert_lens, size_t n_certs,
+                          const char *host, int64_t now_unix, crypto_pubkey **leaf_key)
 {
     (void)store;
     (void)host;
@@ -476,18 +482,8 @@ int crypto_x509_verify(const quince_env *env, const crypto_x509_store *store,
             return CRYPTO_ERR_BAD_CERTIFICATE;
     }
     if (leaf_key != NULL)
-        return crypto_x509_pubkey(env, certs[0], cert_lens[0], leaf_key);
+        return nl_x509_pubkey(env, certs[0], cert_lens[0], leaf_key);
     return 0;
-}
-
-void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n)
-{
-    if (ders != NULL) {
-        for (size_t i = 0; i < n; i++)
-            quince_env_free(env, ders[i]);
-    }
-    quince_env_free(env, ders);
-    quince_env_free(env, lens);
 }
 
 static int b64_value(uint8_t c)
@@ -544,8 +540,8 @@ static const uint8_t *find(const uint8_t *p, const uint8_t *end, const char *s)
     return NULL;
 }
 
-int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len, uint8_t ***ders,
-                            size_t **lens)
+static int nl_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
+                               uint8_t ***ders, size_t **lens)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
     static const char endm[] = "-----END CERTIFICATE-----";
@@ -595,9 +591,9 @@ int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t l
     return (int)n;
 }
 
-int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
-                         size_t *der_len, uint8_t **key_der, size_t *key_der_len,
-                         crypto_privkey **key)
+static int nl_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
+                            size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                            crypto_privkey **key)
 {
     static const char ec_key[] = "null EC key";
     static const char rsa_key[] = "null RSA key";
@@ -615,11 +611,11 @@ int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params
     size_t klen = strlen(k);
     uint8_t *c = quince_env_alloc(env, cn + 4);
     uint8_t *kd = quince_env_alloc(env, klen);
-    crypto_privkey *pk = key != NULL ? crypto_privkey_parse(env, (const uint8_t *)k, klen) : NULL;
+    crypto_privkey *pk = key != NULL ? nl_privkey_parse(env, (const uint8_t *)k, klen) : NULL;
     if (c == NULL || kd == NULL || (key != NULL && pk == NULL)) {
         quince_env_free(env, c);
         quince_env_free(env, kd);
-        crypto_privkey_free(env, pk);
+        nl_privkey_free(env, pk);
         return CRYPTO_ERR_NOMEM;
     }
     c[0] = CRYPTO_DER_SEQUENCE;
@@ -637,9 +633,39 @@ int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params
     return 0;
 }
 
-int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32])
-{
-    if (!der_sequence(der, len))
-        return CRYPTO_ERR_PARSE;
-    return crypto_hash(CRYPTO_HASH_SHA256, der, len, out);
-}
+const crypto_backend crypto_backend_null_table = {
+    .name = "null",
+    .groups_loaded = nl_groups_loaded,
+    .hash = nl_hash,
+    .hash_new = nl_hash_new,
+    .hash_update = nl_hash_update,
+    .hash_peek = nl_hash_peek,
+    .hash_free = nl_hash_free,
+    .hmac = nl_hmac,
+    .hkdf_extract = nl_hkdf_extract,
+    .hkdf_expand = nl_hkdf_expand,
+    .aead_new = nl_aead_new,
+    .aead_free = nl_aead_free,
+    .aead_seal = nl_aead_seal,
+    .aead_open = nl_aead_open,
+    .hp_new = nl_hp_new,
+    .hp_free = nl_hp_free,
+    .hp_mask = nl_hp_mask,
+    .kex_new = nl_kex_new,
+    .kex_free = nl_kex_free,
+    .kex_public = nl_kex_public,
+    .kex_derive = nl_kex_derive,
+    .privkey_parse = nl_privkey_parse,
+    .privkey_free = nl_privkey_free,
+    .privkey_supports = nl_privkey_supports,
+    .privkey_sign = nl_privkey_sign,
+    .pubkey_free = nl_pubkey_free,
+    .pubkey_verify = nl_pubkey_verify,
+    .x509_store_new = nl_x509_store_new,
+    .x509_store_add = nl_x509_store_add,
+    .x509_store_free = nl_x509_store_free,
+    .x509_verify = nl_x509_verify,
+    .x509_pubkey = nl_x509_pubkey,
+    .x509_parse_chain = nl_x509_parse_chain,
+    .cert_generate = nl_cert_generate,
+};

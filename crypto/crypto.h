@@ -24,6 +24,28 @@
  * allocator; free with the matching *_free and the same env.
  */
 
+/* ---- Backends ---- */
+
+/*
+ * The primitives come from a backend: one build holds those the meson option
+ * `crypto` lists (mbedtls, openssl, null). The process has one default backend,
+ * which every key, store and connection made afterwards uses: the one named by
+ * the environment variable QUINCE_CRYPTO when the library first needs one, else
+ * the first built (mbedTLS when built). Objects keep the backend that made them.
+ */
+typedef struct crypto_backend crypto_backend;
+
+/* The backend of that name if this build has it, else NULL. */
+QUINCE_API const crypto_backend *crypto_backend_find(const char *name);
+/* Make the named backend the default for what is made from now on. 0, or
+ * CRYPTO_ERR_UNSUPPORTED if this build has no such backend. Call it before
+ * other threads use the library. */
+QUINCE_API int crypto_backend_select(const char *name);
+/* The default backend's name. */
+QUINCE_API const char *crypto_backend_default_name(void);
+/* The names of the backends built, comma-separated ("mbedtls,openssl"). */
+QUINCE_API const char *crypto_backends_built(void);
+
 /* ---- Hashes ---- */
 
 typedef enum crypto_hash_alg {

@@ -6,6 +6,7 @@
 
 #include "quince_config.h"
 
+#include "crypto/backend.h"
 #include "crypto/hkdf_label.h"
 
 /* RFC 8446 §B.4 */
@@ -74,8 +75,16 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
     static const uint16_t default_suites[] = {CRYPTO_TLS_AES_128_GCM_SHA256,
                                               CRYPTO_TLS_AES_256_GCM_SHA384,
                                               CRYPTO_TLS_CHACHA20_POLY1305_SHA256, 0};
+    /* mbedTLS's ChaCha20-Poly1305 is about twice as fast as its AES-GCM (which has no
+     * carry-less multiply): a server on it takes ChaCha20 when the client offers it. */
+    static const uint16_t chacha_first[] = {CRYPTO_TLS_CHACHA20_POLY1305_SHA256,
+                                            CRYPTO_TLS_AES_128_GCM_SHA256,
+                                            CRYPTO_TLS_AES_256_GCM_SHA384, 0};
     static const uint16_t default_groups[] = {CRYPTO_GROUP_X25519, CRYPTO_GROUP_SECP256R1, 0};
-    const uint16_t *s = config->cipher_suites ? config->cipher_suites : default_suites;
+    const uint16_t *s = config->cipher_suites ? config->cipher_suites
+                        : config->is_server && crypto_backend_default()->server_prefers_chacha
+                            ? chacha_first
+                            : default_suites;
     for (size_t i = 0; s[i] != 0; i++) {
         bool dup = false;
         for (size_t j = 0; j < tls->n_suites; j++)

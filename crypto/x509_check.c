@@ -409,3 +409,57 @@ int crypto_x509_check_host(const crypto_x509_info *info, const char *host)
     }
     return CRYPTO_ERR_BAD_CERTIFICATE;
 }
+
+/* A DER length (X.690 §8.1.3) for contents up to 64 KiB. */
+void crypto_der_put_len(quince_writer *w, size_t len)
+{
+    if (len < 0x80) {
+        quince_put_u8(w, (uint8_t)len);
+    } else if (len < 0x100) {
+        quince_put_u8(w, 0x81);
+        quince_put_u8(w, (uint8_t)len);
+    } else {
+        quince_put_u8(w, 0x82);
+        quince_put_u16(w, (uint16_t)len);
+    }
+}
+
+/* RFC 5280 §4.2.1.6: GeneralNames with a dNSName and/or an iPAddress. */
+int crypto_x509_san_build(const char *dns_name, const char *ip_address, uint8_t *buf, size_t cap,
+                          size_t *out_len)
+{
+    uint8_t ip[16];
+    size_t ip_len = 0, dns_len = 0;
+    if (ip_address != NULL) {
+        ip_len = crypto_ip_parse(ip_address, strlen(ip_address), ip);
+        if (ip_len == 0)
+            return CRYPTO_ERR_ARGUMENT;
+    }
+    if (dns_name != NULL) {
+        dns_len = strlen(dns_name);
+        if (dns_len == 0 || dns_len > 253)
+            return CRYPTO_ERR_ARGUMENT;
+    }
+    size_t inner = 0;
+    if (dns_name != NULL)
+        inner += 1 + (dns_len < 0x80 ? 1 : 2) + dns_len;
+    if (ip_len != 0)
+        inner += 2 + ip_len;
+    quince_writer w = quince_writer_init(buf, cap);
+    quince_put_u8(&w, 0x30);
+    crypto_der_put_len(&w, inner);
+    if (dns_name != NULL) {
+        quince_put_u8(&w, CRYPTO_SAN_DNS_NAME);
+        crypto_der_put_len(&w, dns_len);
+        quince_put_bytes(&w, dns_name, dns_len);
+    }
+    if (ip_len != 0) {
+        quince_put_u8(&w, CRYPTO_SAN_IP_ADDRESS);
+        crypto_der_put_len(&w, ip_len);
+        quince_put_bytes(&w, ip, ip_len);
+    }
+    if (w.overflow)
+        return CRYPTO_ERR_ARGUMENT;
+    *out_len = (size_t)(w.p - buf);
+    return 0;
+}

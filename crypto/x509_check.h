@@ -66,4 +66,11 @@ int64_t crypto_unix_from_civil(int year, int month, int day, int hour, int min, 
 void crypto_civil_from_unix(int64_t t, int *year, int *month, int *day, int *hour, int *min,
                             int *sec);
 
+/* A DER length (X.690 §8.1.3) for contents up to 64 KiB. */
+void crypto_der_put_len(quince_writer *w, size_t len);
+/* RFC 5280 §4.2.1.6: GeneralNames with a dNSName and/or an iPAddress (literal) into buf.
+ * CRYPTO_ERR_ARGUMENT for a bad name or address or a small buffer. */
+int crypto_x509_san_build(const char *dns_name, const char *ip_address, uint8_t *buf, size_t cap,
+                          size_t *out_len);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "crypto/backend.h"
 #include "quic/quic.h"
+#include "fuzz_cert.h"
 #include "fuzz_env.h"
 
 #define CHECK(x)                                                                                   \
@@ -28,33 +29,10 @@
  */
 
 static const char *const g_alpn[] = {"h3", NULL};
-static uint8_t *g_cert, *g_key_der;
-static size_t g_cert_len, g_key_len;
-static crypto_privkey *g_key;
-static const uint8_t *g_chain[1];
-static size_t g_chain_len[1];
-
-static bool init_once(void)
-{
-    if (g_key != NULL)
-        return true;
-    *fuzz_rng() = 0x5eed;
-    crypto_cert_params p = {.common_name = "localhost",
-                            .dns_name = "localhost",
-                            .not_before_unix = 1700000000,
-                            .not_after_unix = 1800000000};
-    if (crypto_cert_generate(fuzz_env(), &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len,
-                             &g_key) != 0)
-        return false;
-    g_chain[0] = g_cert;
-    g_chain_len[0] = g_cert_len;
-    return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!init_once())
+    if (!fuzz_cert_once())
         return 0;
     *fuzz_rng() = 0xe4d;
     quic_config cfg = {0};

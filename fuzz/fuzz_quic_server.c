@@ -8,6 +8,7 @@
 
 #include "crypto/backend.h"
 #include "quic/quic.h"
+#include "fuzz_cert.h"
 #include "fuzz_env.h"
 
 /*
@@ -23,29 +24,6 @@
  */
 
 static const char *const g_alpn[] = {"h3", NULL};
-static uint8_t *g_cert, *g_key_der;
-static size_t g_cert_len, g_key_len;
-static crypto_privkey *g_key;
-static const uint8_t *g_chain[1];
-static size_t g_chain_len[1];
-
-static bool init_once(void)
-{
-    if (g_key != NULL)
-        return true;
-    *fuzz_rng() = 0x5eed;
-    crypto_cert_params p = {.common_name = "localhost",
-                            .dns_name = "localhost",
-                            .not_before_unix = 1700000000,
-                            .not_after_unix = 1800000000};
-    if (crypto_cert_generate(fuzz_env(), &p, &g_cert, &g_cert_len, &g_key_der, &g_key_len,
-                             &g_key) != 0)
-        return false;
-    g_chain[0] = g_cert;
-    g_chain_len[0] = g_cert_len;
-    return true;
-}
-
 typedef struct server {
     quic_config cfg;
     quic_conn *conn;
@@ -109,7 +87,7 @@ static void server_input(server *s, const uint8_t *d, size_t len,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!init_once())
+    if (!fuzz_cert_once())
         return 0;
     server s;
     server_begin(&s);
@@ -219,7 +197,7 @@ static void gen(const char *dir, const char *name, int stop_after, bool close)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || !init_once())
+    if (argc != 2 || !fuzz_cert_once())
         return 2;
     gen(argv[1], "client_initial_null.bin", 1, false);
     gen(argv[1], "client_handshake_null.bin", 3, false);

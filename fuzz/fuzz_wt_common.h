@@ -102,7 +102,27 @@ static void fz_close(void *u, uint64_t code, const char *reason)
     (void)reason;
 }
 
-/* A server runs apps/wt_echo at "/echo"; a client has no callbacks. */
+/* A client forgets its session when the library frees it. */
+static void fz_session_gone(void *user, wt_session *s)
+{
+    fz_ep *ep = user;
+    if (ep->session == s)
+        ep->session = NULL;
+}
+static void fz_rejected(void *user, wt_session *s, int status)
+{
+    (void)status;
+    fz_session_gone(user, s);
+}
+static void fz_closed(void *user, wt_session *s, uint32_t code, const uint8_t *r, size_t n)
+{
+    (void)code;
+    (void)r;
+    (void)n;
+    fz_session_gone(user, s);
+}
+
+/* A server runs apps/wt_echo at "/echo"; a client only follows its session's life. */
 static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
 {
     memset(ep, 0, sizeof(*ep));
@@ -116,8 +136,13 @@ static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
     cfg.max_streams_per_session = 8;
     wt_callbacks cb;
     memset(&cb, 0, sizeof(cb));
-    if (is_server)
+    if (is_server) {
         wt_echo_init(echo, "/echo", &cb);
+    } else {
+        cb.user = ep;
+        cb.on_session_rejected = fz_rejected;
+        cb.on_session_closed = fz_closed;
+    }
     h3_transport tp = {.user = ep,
                        .open_stream = fz_open,
                        .write = fz_write,

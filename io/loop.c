@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* UDP GRO receive buffers: how many per recvmmsg, and each a whole UDP payload. */
+#define IO_GRO_BATCH 16
+#define IO_GRO_CAP 65536
 /* Batches read from one socket per wake-up before other fds get their turn. */
 #define IO_RECV_ROUNDS 8
 #define IO_MAX_EVENTS 64
@@ -60,6 +63,11 @@ struct io_loop {
     size_t batch, cap;
     io_datagram *rx;
     uint8_t *rxbuf;
+    /* UDP GRO: a few buffers of a whole UDP payload each, and their contents cut into
+     * datagrams again for the endpoint (allocated with the first GRO socket). */
+    bool no_gro;
+    io_datagram *gro_rx, *gro_split;
+    uint8_t *grobuf;
     io_watch timer_w, signal_w, wake_w;
     int last_errno;
 };
@@ -116,6 +124,7 @@ int io_loop_create(io_loop **out, const io_loop_config *cfg)
     l->armed = IO_TIME_NEVER;
     l->batch = cfg != NULL && cfg->batch > 0 ? cfg->batch : 64;
     l->cap = cfg != NULL && cfg->dgram_cap > 0 ? cfg->dgram_cap : 2048;
+    l->no_gro = cfg != NULL && cfg->disable_gro;
     l->rx = calloc(l->batch, sizeof(*l->rx));
     l->rxbuf = malloc(l->batch * l->cap);
     int rc = IO_ERR_NOMEM;
@@ -192,6 +201,9 @@ void io_loop_destroy(io_loop *l)
         close(l->epfd);
     free(l->rx);
     free(l->rxbuf);
+    free(l->gro_rx);
+    free(l->gro_split);
+    free(l->grobuf);
     free(l);
 }
 
@@ -270,6 +282,20 @@ int io_loop_add_socket(io_loop *l, io_endpoint *ep, io_udp *sock)
     w->fd = sock->fd;
     w->ep = ep;
     w->sock = sock;
+    if (!l->no_gro && l->grobuf == NULL) {
+        l->gro_rx = calloc(IO_GRO_BATCH, sizeof(*l->gro_rx));
+        l->gro_split = calloc(IO_GRO_BATCH * IO_GSO_MAX_SEGMENTS, sizeof(*l->gro_split));
+        l->grobuf = malloc(IO_GRO_BATCH * (size_t)IO_GRO_CAP);
+        if (l->gro_rx == NULL || l->gro_split == NULL || l->grobuf == NULL) {
+            free(l->gro_rx);
+            free(l->gro_split);
+            free(l->grobuf);
+            l->gro_rx = l->gro_split = NULL;
+            l->grobuf = NULL;
+        }
+    }
+    if (l->grobuf != NULL)
+        io_udp_set_gro(sock, true); /* stays off where the kernel has no GRO */
     int rc = ep_add(l, w, EPOLLIN);
     if (rc < 0) {
         free(w);
@@ -436,6 +462,51 @@ static void drain(int fd, size_t size)
         ;
 }
 
+/* A GRO socket: a few whole-payload buffers, each cut back into its datagrams. */
+static void on_gro_socket(io_loop *l, io_watch *w)
+{
+    io_endpoint *ep = w->ep;
+    for (int round = 0; round < IO_RECV_ROUNDS && !w->dead && !ep->dead; round++) {
+        for (size_t i = 0; i < IO_GRO_BATCH; i++) {
+            l->gro_rx[i].data = l->grobuf + i * (size_t)IO_GRO_CAP;
+            l->gro_rx[i].cap = IO_GRO_CAP;
+        }
+        int n = io_udp_recv(w->sock, l->gro_rx, IO_GRO_BATCH);
+        if (n <= 0)
+            break;
+        size_t k = 0;
+        for (int i = 0; i < n; i++) {
+            const io_datagram *x = &l->gro_rx[i];
+            if (x->truncated)
+                continue;
+            size_t seg = x->segment_size ? x->segment_size : x->len;
+            if (seg > l->cap)
+                continue; /* larger than dgram_cap: dropped, as without GRO */
+            for (size_t off = 0; off < x->len && k < IO_GRO_BATCH * IO_GSO_MAX_SEGMENTS;
+                 off += seg) {
+                io_datagram *d = &l->gro_split[k++];
+                *d = *x;
+                d->data = x->data + off;
+                d->len = x->len - off < seg ? x->len - off : seg;
+                d->cap = d->len;
+                d->segment_size = 0;
+            }
+            if (x->len == 0 && k < IO_GRO_BATCH * IO_GSO_MAX_SEGMENTS)
+                l->gro_split[k++] = *x;
+        }
+        ep->dirty = true;
+        /* In batches of the configured size, as without GRO. */
+        uint64_t now = io_now_us();
+        for (size_t at = 0; at < k && ep->ops.on_datagrams != NULL && !w->dead && !ep->dead;
+             at += l->batch) {
+            io_batch b = {w->sock, l->gro_split + at, k - at < l->batch ? k - at : l->batch, now};
+            ep->ops.on_datagrams(ep->user, &b);
+        }
+        if ((size_t)n < IO_GRO_BATCH)
+            break;
+    }
+}
+
 static void on_socket(io_loop *l, io_watch *w, uint32_t events)
 {
     io_endpoint *ep = w->ep;
@@ -446,6 +517,10 @@ static void on_socket(io_loop *l, io_watch *w, uint32_t events)
     }
     if (!(events & (EPOLLIN | EPOLLERR)))
         return;
+    if (w->sock->gro_enabled && l->grobuf != NULL) {
+        on_gro_socket(l, w);
+        return;
+    }
     for (int round = 0; round < IO_RECV_ROUNDS && !w->dead && !ep->dead; round++) {
         for (size_t i = 0; i < l->batch; i++) {
             l->rx[i].data = l->rxbuf + i * l->cap;

@@ -68,6 +68,7 @@ typedef void (*io_fd_cb)(void *user, int fd, unsigned events, uint64_t now);
 typedef struct io_loop_config {
     size_t batch;     /* datagrams per recvmmsg; 0: 64 */
     size_t dgram_cap; /* receive buffer per datagram; 0: 2048 (larger ones are dropped) */
+    bool disable_gro; /* do not switch UDP GRO on for the sockets added (io_udp_set_gro) */
 } io_loop_config;
 
 /* Create a loop (cfg may be NULL). Returns IO_OK, IO_ERR_NOMEM, IO_ERR_EPOLL or IO_ERR_TIMER. */

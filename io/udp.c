@@ -323,6 +323,22 @@ bool io_udp_set_gso(io_udp *u, bool on)
     return u->gso_enabled;
 }
 
+#ifndef UDP_GRO
+#define UDP_GRO 104 /* linux/udp.h, Linux 5.0 */
+#endif
+
+bool io_udp_set_gro(io_udp *u, bool on)
+{
+    int v = on ? 1 : 0;
+    if (u == NULL || u->fd < 0)
+        return false;
+    if (setsockopt(u->fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0)
+        u->gro_enabled = on;
+    else
+        u->gro_enabled = false;
+    return u->gro_enabled;
+}
+
 /* The packet's destination address as our local address, with the socket's port. */
 static void set_local(io_udp *u, io_addr *local, int family, const void *addr)
 {
@@ -369,6 +385,11 @@ static void parse_cmsgs(io_udp *u, struct msghdr *mh, io_datagram *d)
             int tc;
             memcpy(&tc, CMSG_DATA(c), sizeof(tc));
             d->ecn = (uint8_t)(tc & 3);
+        } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int seg;
+            memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+            if (seg > 0 && (size_t)seg < d->len && seg <= UINT16_MAX)
+                d->segment_size = (uint16_t)seg;
         }
     }
 }
@@ -414,11 +435,17 @@ int io_udp_recv(io_udp *u, io_datagram *d, size_t n)
             x->segment_size = 0;
             x->local = u->local;
             parse_cmsgs(u, &mm[i].msg_hdr, x);
-            if (u->capture != NULL && !x->truncated)
-                io_pcap_datagram(u->capture, false, &x->local, &x->peer, x->data, x->len);
+            u->rx_datagrams +=
+                x->segment_size ? (x->len + x->segment_size - 1) / x->segment_size : 1;
+            /* A GRO buffer is captured as the datagrams it holds. */
+            for (size_t off = 0; u->capture != NULL && !x->truncated && off < x->len;) {
+                size_t seg = x->segment_size ? x->segment_size : x->len;
+                size_t n = x->len - off < seg ? x->len - off : seg;
+                io_pcap_datagram(u->capture, false, &x->local, &x->peer, x->data + off, n);
+                off += n;
+            }
         }
         total += (size_t)r;
-        u->rx_datagrams += (uint64_t)r;
         if ((size_t)r < k)
             break;
     }

@@ -101,6 +101,7 @@ typedef struct io_udp {
     io_addr local;      /* bound address, the real port when 0 was asked */
     bool gso_supported; /* the kernel accepted UDP_SEGMENT on this socket */
     bool gso_enabled;   /* sends use UDP_SEGMENT (supported and not disabled) */
+    bool gro_enabled;   /* receives may coalesce datagrams (UDP_GRO, io_udp_set_gro) */
     int rcvbuf, sndbuf; /* sizes the kernel reports after setting */
     int last_errno;
     struct io_pcap *capture; /* from the configuration, or NULL */
@@ -117,6 +118,14 @@ QUINCE_API int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_con
 QUINCE_API void io_udp_close(io_udp *u);
 /* Turn GSO off (always) or back on (only where supported); returns the new state. */
 QUINCE_API bool io_udp_set_gso(io_udp *u, bool on);
+/*
+ * UDP GRO (Linux 5.0): the kernel hands over several datagrams of one flow and one
+ * size in one buffer (on loopback, a GSO train as it was sent, never cut apart);
+ * io_udp_recv reports the size in segment_size. Only for callers whose receive
+ * buffers hold IO_UDP_MAX_PAYLOAD bytes. Returns the new state (false where the
+ * kernel has no GRO).
+ */
+QUINCE_API bool io_udp_set_gro(io_udp *u, bool on);
 /* RFC 9000 §14: the largest UDP payload that leaves this host unfragmented:
  * toward peer, the route's MTU (IP_MTU / IPV6_MTU of a socket connected to it);
  * on the interface that owns local, that interface's MTU (SIOCGIFMTU); less
@@ -128,7 +137,8 @@ QUINCE_API size_t io_udp_local_payload(const io_addr *local);
 /*
  * Receive up to n datagrams without blocking. Returns the number received
  * (0 when nothing is waiting) or IO_ERR_RECV. Datagrams longer than cap are
- * cut and marked truncated.
+ * cut and marked truncated. With GRO on, an entry may hold several datagrams:
+ * segment_size > 0 and < len, each segment_size bytes but the last.
  */
 QUINCE_API int io_udp_recv(io_udp *u, io_datagram *d, size_t n);
 

@@ -122,10 +122,14 @@ static void enter_closed_event(quic_conn *c, uint64_t code, bool is_app, bool by
     quic_conn_event(c, &ev);
     bool idle = strcmp(c->close_reason, "idle timeout") == 0;
     quic_qlog_closed(c, by_peer, is_app, code, c->close_reason,
-                     idle ? "idle_timeout" : code == 0 ? "clean" : "error", c->last_now);
-    quic_qlog_state(c, c->state == QUIC_STATE_CLOSING    ? "closing"
-                       : c->state == QUIC_STATE_DRAINING ? "draining"
-                                                         : "closed",
+                     idle        ? "idle_timeout"
+                     : code == 0 ? "clean"
+                                 : "error",
+                     c->last_now);
+    quic_qlog_state(c,
+                    c->state == QUIC_STATE_CLOSING    ? "closing"
+                    : c->state == QUIC_STATE_DRAINING ? "draining"
+                                                      : "closed",
                     c->last_now);
 }
 
@@ -197,8 +201,8 @@ bool quic_conn_issue_cid(quic_conn *c, bool announce)
         quince_env_random(c->env, l->cid.bytes, l->cid.len);
         quic_conn_make_reset_token(c, &l->cid, l->reset_token);
         l->need_send = announce;
-        if (c->cid_gen != NULL)
-            (*c->cid_gen)++;
+        if (c->ep != NULL)
+            quic_endpoint_on_cid(c->ep, c, &l->cid, true);
         return true;
     }
     return false;
@@ -865,6 +869,7 @@ int quic_conn_close(quic_conn *c, uint64_t app_error, const char *reason, uint64
         return QUIC_ERR_ARGUMENT;
     c->last_now = now;
     start_closing(c, app_error, true, 0, reason, now);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -957,6 +962,7 @@ int quic_conn_key_update(quic_conn *c)
     c->stats.key_updates++;
     quic_qlog_key_updated(c, CRYPTO_LEVEL_APP, true, c->stats.key_updates, "local_update",
                           c->last_now);
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -986,6 +992,7 @@ int quic_conn_send_datagram(quic_conn *c, const uint8_t *data, size_t len)
         c->dgram_out_head = d;
     c->dgram_out_tail = d;
     c->dgram_out_count++;
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 

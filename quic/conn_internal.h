@@ -147,7 +147,10 @@ struct quic_conn {
     uint8_t *token; /* client: Retry token to echo in Initials */
     size_t token_len;
     uint8_t reset_key[32]; /* stateless reset tokens: HMAC(reset_key, cid) */
-    uint64_t *cid_gen;     /* endpoint: bumped whenever our CIDs change */
+    /* Server connections: the endpoint that demultiplexes to it (told when our CIDs change
+     * and when the application gave us something to send) and our index in its table. */
+    struct quic_endpoint *ep;
+    size_t ep_slot;
 
     /* TLS and keys. */
     crypto_tls *tls;
@@ -373,5 +376,16 @@ void quic_streams_free(quic_conn *c);
 void quic_streams_on_peer_tp(quic_conn *c);
 /* Memory went back to the budget: wake writers it cut short, grant credit it held. */
 void quic_streams_on_budget_release(quic_conn *c);
+
+/* quic/endpoint.c: a CID of ours was issued or retired; the application gave c something to
+ * send (stream data, a reset, a close, read credit to announce). */
+void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid,
+                          bool added);
+void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c);
+static inline void quic_conn_wake(quic_conn *c)
+{
+    if (c->ep != NULL)
+        quic_endpoint_wake(c->ep, c);
+}
 
 #endif

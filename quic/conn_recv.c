@@ -166,8 +166,8 @@ static int on_retire_cid(quic_conn *c, uint64_t seq, const quic_cid_value *dcid)
             return QUIC_ERR_PROTOCOL_VIOLATION; /* the CID of the packet itself */
         l->in_use = false;
         l->need_send = false;
-        if (c->cid_gen != NULL)
-            (*c->cid_gen)++;
+        if (c->ep != NULL)
+            quic_endpoint_on_cid(c->ep, c, &l->cid, false);
         quic_conn_issue_cid(c, true);
         return QUIC_OK;
     }

@@ -12,10 +12,24 @@
 #define STATELESS_QUEUE 64
 #define STATELESS_MAX 1300
 
+/*
+ * What the endpoint does per datagram and per timer does not grow with the number of
+ * connections: a hash map from CID to connection kept up to date as CIDs come and go (the
+ * connection tells quic_endpoint_on_cid), a binary heap of connections by their next
+ * timeout, and a queue of connections that may have something to send (woken by a datagram
+ * received, a timer, or the application through quic_conn_wake). Each connection knows its
+ * index in the table (quic_conn.ep_slot); its entry knows its heap index and its queue links.
+ */
 typedef struct ep_conn {
     quic_conn *conn;
     quic_cid_value first_dcid; /* the DCID of the client Initial that created it */
     bool accepted;             /* returned by quic_endpoint_accept */
+    bool queued;               /* in the send queue */
+    quic_conn *q_prev, *q_next;
+    uint64_t timer; /* its next timeout when last asked: the heap's key */
+    size_t heap_at;
+    bool half_open;   /* counted in the endpoint's half-open totals (handshake not done) */
+    uint8_t host[17]; /* the client's address family and IP: the per-address key */
 } ep_conn;
 
 /* A token bucket: at most rate a second, in bursts of at most rate. */
@@ -31,7 +45,13 @@ typedef struct stateless_pkt {
     uint8_t data[STATELESS_MAX];
 } stateless_pkt;
 
-/* Open-addressing table from CID to connection, rebuilt when CIDs change. */
+/* Half-open connections per client address, for admit(): the same kind of table. */
+typedef struct host_slot {
+    uint32_t count; /* 0: empty */
+    uint8_t host[17];
+} host_slot;
+
+/* Open addressing, linear probing, deletion by backward shift; at most half full. */
 typedef struct cid_slot {
     quic_conn *conn; /* NULL: empty */
     uint8_t len;
@@ -41,20 +61,27 @@ typedef struct cid_slot {
 struct quic_endpoint {
     const quince_env *env;
     cid_slot *map;
-    size_t map_cap; /* power of two */
-    uint64_t cid_gen, map_gen;
+    size_t map_cap, map_used; /* capacity a power of two */
+    uint64_t hash_key[2];     /* keyed hashing: a peer cannot aim CIDs at one chain */
     quic_config cfg;
     ep_conn *conns;
     size_t n, cap;
-    size_t rr; /* round-robin start for sending */
+    quic_conn **heap; /* n entries, ordered by ep_conn.timer */
+    quic_conn *q_head, *q_tail;
+    quic_conn *train;  /* the connection whose turn it is */
+    size_t train_sent; /* datagrams it gave in this turn */
     stateless_pkt *sq;
     size_t sq_head, sq_count;
     crypto_aead *token_aead;
     quic_endpoint_stats stats;
     quic_endpoint_callbacks cb;
-    quic_conn *last; /* the connection of the last datagram received */
+    quic_conn *last;   /* the connection of the last datagram received */
+    size_t unaccepted; /* connections quic_endpoint_accept has not returned yet */
     rate_bucket resets, vns;
     quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
+    size_t half_open;  /* connections whose handshake is not done, and per address: */
+    host_slot *hosts;
+    size_t hosts_cap, hosts_used;
 };
 
 /* RFC 9000 §5.2 */
@@ -90,6 +117,7 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     ep->token_aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, key);
     memset(key, 0, sizeof(key));
     ep->sq = quince_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
+    quince_env_random(env, (uint8_t *)ep->hash_key, sizeof(ep->hash_key));
     if (ep->token_aead == NULL || ep->sq == NULL) {
         quic_endpoint_free(ep);
         return NULL;
@@ -105,10 +133,13 @@ void quic_endpoint_free(quic_endpoint *ep)
     for (size_t i = 0; i < ep->n; i++) {
         if (ep->cb.on_conn_free != NULL)
             ep->cb.on_conn_free(ep->cb.user, ep->conns[i].conn);
+        ep->conns[i].conn->ep = NULL;
         quic_conn_free(ep->conns[i].conn);
     }
     quince_env_free(ep->env, ep->conns);
+    quince_env_free(ep->env, ep->heap);
     quince_env_free(ep->env, ep->map);
+    quince_env_free(ep->env, ep->hosts);
     quince_env_free(ep->env, ep->sq);
     if (ep->token_aead != NULL)
         crypto_aead_free(ep->env, ep->token_aead);
@@ -294,98 +325,315 @@ static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
     return s;
 }
 
-static size_t cid_hash(const uint8_t *cid, size_t len)
+/* SipHash-like mixing is more than a table needs; a keyed multiply-xorshift over the
+ * bytes, finished with a 64-bit avalanche, spreads any CIDs a peer picks. */
+static size_t cid_hash(const quic_endpoint *ep, const uint8_t *cid, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = ep->hash_key[0] ^ len;
     for (size_t i = 0; i < len; i++)
-        h = (h ^ cid[i]) * 0x100000001b3ull;
-    return (size_t)(h ^ (h >> 32));
+        h = (h ^ cid[i]) * 0x100000001b3ull + ep->hash_key[1];
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (size_t)h;
 }
 
-static void map_put(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn *c)
+static void map_insert(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn *c)
 {
     size_t mask = ep->map_cap - 1;
-    for (size_t i = cid_hash(cid, len) & mask;; i = (i + 1) & mask) {
+    for (size_t i = cid_hash(ep, cid, len) & mask;; i = (i + 1) & mask) {
         cid_slot *sl = &ep->map[i];
         if (sl->conn == NULL) {
             sl->conn = c;
             sl->len = (uint8_t)len;
             memcpy(sl->cid, cid, len);
+            ep->map_used++;
             return;
         }
     }
 }
 
-/* Rebuild after connections or their CIDs changed; false when out of memory
- * (lookups then fall back to a scan). */
-static bool map_rebuild(quic_endpoint *ep)
+/* Double the table (or make the first); false when out of memory. */
+static bool map_grow(quic_endpoint *ep)
 {
-    size_t need = 1;
-    while (need < 4 * (ep->n * (QUIC_MAX_LOCAL_CIDS + 1) + 1))
-        need *= 2;
-    if (need != ep->map_cap) {
-        cid_slot *m = quince_env_alloc(ep->env, need * sizeof(*m));
-        if (m == NULL)
-            return false;
-        quince_env_free(ep->env, ep->map);
-        ep->map = m;
-        ep->map_cap = need;
-    }
-    memset(ep->map, 0, ep->map_cap * sizeof(*ep->map));
-    for (size_t i = 0; i < ep->n; i++) {
-        quic_conn *c = ep->conns[i].conn;
-        for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
-            if (c->lcid[k].in_use)
-                map_put(ep, c->lcid[k].cid.bytes, c->lcid[k].cid.len, c);
-    }
-    ep->map_gen = ep->cid_gen;
+    size_t cap = ep->map_cap ? ep->map_cap * 2 : 64;
+    cid_slot *old = ep->map, *m = quince_env_calloc(ep->env, cap * sizeof(*m));
+    if (m == NULL)
+        return false;
+    size_t old_cap = ep->map_cap;
+    ep->map = m;
+    ep->map_cap = cap;
+    ep->map_used = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].conn != NULL)
+            map_insert(ep, old[i].cid, old[i].len, old[i].conn);
+    quince_env_free(ep->env, old);
     return true;
+}
+
+static bool map_put(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_conn *c)
+{
+    if (2 * (ep->map_used + 1) > ep->map_cap && !map_grow(ep))
+        return false;
+    map_insert(ep, cid, len, c);
+    return true;
+}
+
+static quic_conn *map_get(const quic_endpoint *ep, const uint8_t *cid, size_t len)
+{
+    if (ep->map_cap == 0)
+        return NULL;
+    size_t mask = ep->map_cap - 1;
+    for (size_t i = cid_hash(ep, cid, len) & mask; ep->map[i].conn != NULL; i = (i + 1) & mask) {
+        const cid_slot *sl = &ep->map[i];
+        if (sl->len == len && memcmp(sl->cid, cid, len) == 0)
+            return sl->conn;
+    }
+    return NULL;
+}
+
+/* Remove the (cid, c) entry; later entries of the chain move back into the hole. */
+static void map_del(quic_endpoint *ep, const uint8_t *cid, size_t len, const quic_conn *c)
+{
+    if (ep->map_cap == 0)
+        return;
+    size_t mask = ep->map_cap - 1, i = cid_hash(ep, cid, len) & mask;
+    for (;; i = (i + 1) & mask) {
+        const cid_slot *sl = &ep->map[i];
+        if (sl->conn == NULL)
+            return;
+        if (sl->conn == c && sl->len == len && memcmp(sl->cid, cid, len) == 0)
+            break;
+    }
+    ep->map_used--;
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        cid_slot *sl = &ep->map[j];
+        if (sl->conn == NULL)
+            break;
+        size_t home = cid_hash(ep, sl->cid, sl->len) & mask;
+        /* Move it back unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            ep->map[i] = *sl;
+            i = j;
+        }
+    }
+    ep->map[i].conn = NULL;
 }
 
 static ep_conn *entry_of(quic_endpoint *ep, const quic_conn *c)
 {
-    for (size_t i = 0; i < ep->n; i++)
-        if (ep->conns[i].conn == c)
-            return &ep->conns[i];
-    return NULL;
+    return &ep->conns[c->ep_slot];
+}
+
+void quic_endpoint_on_cid(quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid, bool added)
+{
+    if (added)
+        map_put(ep, cid->bytes, cid->len, c); /* out of memory: that CID goes unrouted */
+    else
+        map_del(ep, cid->bytes, cid->len, c);
 }
 
 static ep_conn *find_conn(quic_endpoint *ep, const quic_pkt_header *h)
 {
-    if ((ep->map_gen != ep->cid_gen || ep->map == NULL) && ep->n > 0)
-        map_rebuild(ep);
-    if (ep->map != NULL && ep->map_gen == ep->cid_gen) {
-        size_t mask = ep->map_cap - 1;
-        for (size_t i = cid_hash(h->dcid, h->dcid_len) & mask; ep->map[i].conn != NULL;
-             i = (i + 1) & mask) {
-            const cid_slot *sl = &ep->map[i];
-            if (sl->len == h->dcid_len && memcmp(sl->cid, h->dcid, sl->len) == 0)
-                return entry_of(ep, sl->conn);
-        }
-        if (h->type == QUIC_PKT_1RTT)
-            return NULL;
-        /* Long headers may still carry the client's first DCID: scan those. */
-        for (size_t i = 0; i < ep->n; i++) {
-            const quic_cid_value *f = &ep->conns[i].first_dcid;
-            if (f->len == h->dcid_len && memcmp(f->bytes, h->dcid, f->len) == 0)
-                return &ep->conns[i];
-        }
+    /* A long header may still carry the client's first DCID, which is in the map too. */
+    quic_conn *c = map_get(ep, h->dcid, h->dcid_len);
+    if (c == NULL)
         return NULL;
-    }
-    for (size_t i = 0; i < ep->n; i++) {
-        quic_conn *c = ep->conns[i].conn;
+    ep_conn *e = entry_of(ep, c);
+    if (h->type == QUIC_PKT_1RTT && e->first_dcid.len == h->dcid_len &&
+        memcmp(e->first_dcid.bytes, h->dcid, h->dcid_len) == 0) {
+        /* Not one of ours: unless a CID of ours is the same bytes, no route. */
         for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++) {
             const quic_local_cid *l = &c->lcid[k];
             if (l->in_use && l->cid.len == h->dcid_len &&
                 memcmp(l->cid.bytes, h->dcid, h->dcid_len) == 0)
-                return &ep->conns[i];
+                return e;
         }
-        const quic_cid_value *f = &ep->conns[i].first_dcid;
-        if (h->type != QUIC_PKT_1RTT && f->len == h->dcid_len &&
-            memcmp(f->bytes, h->dcid, f->len) == 0)
-            return &ep->conns[i];
+        return NULL;
     }
+    return e;
+}
+
+/* ---- The timer heap (a binary min-heap on ep_conn.timer) ---- */
+
+static uint64_t heap_key(quic_endpoint *ep, size_t i)
+{
+    return entry_of(ep, ep->heap[i])->timer;
+}
+
+static void heap_set(quic_endpoint *ep, size_t i, quic_conn *c)
+{
+    ep->heap[i] = c;
+    entry_of(ep, c)->heap_at = i;
+}
+
+static void heap_fix(quic_endpoint *ep, size_t i)
+{
+    quic_conn *c = ep->heap[i];
+    uint64_t key = entry_of(ep, c)->timer;
+    while (i > 0 && heap_key(ep, (i - 1) / 2) > key) {
+        heap_set(ep, i, ep->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        uint64_t best = key;
+        if (l < ep->n && heap_key(ep, l) < best) {
+            m = l;
+            best = heap_key(ep, l);
+        }
+        if (l + 1 < ep->n && heap_key(ep, l + 1) < best)
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_set(ep, i, ep->heap[m]);
+        i = m;
+    }
+    heap_set(ep, i, c);
+}
+
+/* ---- Half-open connections, in all and per client address (kept as they change) ---- */
+
+static void host_key(const quic_addr *a, uint8_t key[17])
+{
+    static const quic_addr none;
+    if (a == NULL)
+        a = &none;
+    key[0] = a->family;
+    memcpy(key + 1, a->ip, 16);
+}
+
+static size_t host_hash(const quic_endpoint *ep, const uint8_t key[17])
+{
+    return cid_hash(ep, key, 17);
+}
+
+static host_slot *host_find(const quic_endpoint *ep, const uint8_t key[17])
+{
+    if (ep->hosts_cap == 0)
+        return NULL;
+    size_t mask = ep->hosts_cap - 1;
+    for (size_t i = host_hash(ep, key) & mask; ep->hosts[i].count != 0; i = (i + 1) & mask)
+        if (memcmp(ep->hosts[i].host, key, 17) == 0)
+            return &ep->hosts[i];
     return NULL;
+}
+
+static void host_insert(quic_endpoint *ep, const uint8_t key[17], uint32_t count)
+{
+    size_t mask = ep->hosts_cap - 1;
+    size_t i = host_hash(ep, key) & mask;
+    while (ep->hosts[i].count != 0)
+        i = (i + 1) & mask;
+    ep->hosts[i].count = count;
+    memcpy(ep->hosts[i].host, key, 17);
+    ep->hosts_used++;
+}
+
+/* false when out of memory: the address then goes uncounted. */
+static bool host_inc(quic_endpoint *ep, const uint8_t key[17])
+{
+    host_slot *h = host_find(ep, key);
+    if (h != NULL) {
+        h->count++;
+        return true;
+    }
+    if (2 * (ep->hosts_used + 1) > ep->hosts_cap) {
+        size_t cap = ep->hosts_cap ? ep->hosts_cap * 2 : 64, old_cap = ep->hosts_cap;
+        host_slot *old = ep->hosts, *m = quince_env_calloc(ep->env, cap * sizeof(*m));
+        if (m == NULL)
+            return false;
+        ep->hosts = m;
+        ep->hosts_cap = cap;
+        ep->hosts_used = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].count != 0)
+                host_insert(ep, old[i].host, old[i].count);
+        quince_env_free(ep->env, old);
+    }
+    host_insert(ep, key, 1);
+    return true;
+}
+
+static void host_dec(quic_endpoint *ep, const uint8_t key[17])
+{
+    host_slot *h = host_find(ep, key);
+    if (h == NULL || --h->count > 0)
+        return;
+    /* Empty now: backward shift, as in map_del. */
+    size_t mask = ep->hosts_cap - 1, i = (size_t)(h - ep->hosts);
+    ep->hosts_used--;
+    for (size_t j = (i + 1) & mask; ep->hosts[j].count != 0; j = (j + 1) & mask) {
+        size_t home = host_hash(ep, ep->hosts[j].host) & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            ep->hosts[i] = ep->hosts[j];
+            i = j;
+        }
+    }
+    ep->hosts[i].count = 0;
+}
+
+static bool is_half_open(const quic_conn *c)
+{
+    return !c->handshake_complete && c->state < QUIC_STATE_CLOSING;
+}
+
+/* A connection whose handshake completed (or that is closing) leaves the half-open counts. */
+static void half_open_update(quic_endpoint *ep, ep_conn *e)
+{
+    if (e->half_open && !is_half_open(e->conn)) {
+        e->half_open = false;
+        ep->half_open--;
+        host_dec(ep, e->host);
+    }
+}
+
+/* Ask the connection for its next timeout again and move it in the heap. */
+static void retime(quic_endpoint *ep, quic_conn *c)
+{
+    ep_conn *e = entry_of(ep, c);
+    half_open_update(ep, e);
+    uint64_t t = quic_conn_is_closed(c) ? 0 : quic_conn_next_timeout(c);
+    if (t != e->timer) {
+        e->timer = t;
+        heap_fix(ep, e->heap_at);
+    }
+}
+
+/* ---- The send queue ---- */
+
+void quic_endpoint_wake(quic_endpoint *ep, quic_conn *c)
+{
+    ep_conn *e = entry_of(ep, c);
+    if (e->queued)
+        return;
+    e->queued = true;
+    e->q_next = NULL;
+    e->q_prev = ep->q_tail;
+    if (ep->q_tail != NULL)
+        entry_of(ep, ep->q_tail)->q_next = c;
+    else
+        ep->q_head = c;
+    ep->q_tail = c;
+}
+
+static void unqueue(quic_endpoint *ep, quic_conn *c)
+{
+    ep_conn *e = entry_of(ep, c);
+    if (!e->queued)
+        return;
+    if (e->q_prev != NULL)
+        entry_of(ep, e->q_prev)->q_next = e->q_next;
+    else
+        ep->q_head = e->q_next;
+    if (e->q_next != NULL)
+        entry_of(ep, e->q_next)->q_prev = e->q_prev;
+    else
+        ep->q_tail = e->q_prev;
+    e->queued = false;
+    e->q_prev = e->q_next = NULL;
 }
 
 static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_header *h,
@@ -524,11 +772,6 @@ static void send_reset(quic_endpoint *ep, const quic_addr *from, const quic_pkt_
     ep->stats.stateless_resets++;
 }
 
-static bool same_host(const quic_addr *a, const quic_addr *b)
-{
-    return a->family == b->family && memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
-}
-
 enum { ADMIT, ADMIT_RETRY, ADMIT_REFUSE };
 
 /* RFC 9000 §5.2.2, §8.1, §21.1: may a client Initial open a connection? validated: it carried
@@ -540,15 +783,10 @@ static int admit(quic_endpoint *ep, const quic_addr *from, bool validated)
     static const quic_addr none;
     if (from == NULL)
         from = &none;
-    size_t half = 0, mine = 0;
-    for (size_t i = 0; i < ep->n; i++) {
-        const quic_conn *c = ep->conns[i].conn;
-        if (c->handshake_complete || c->state >= QUIC_STATE_CLOSING)
-            continue;
-        half++;
-        if (same_host(&c->remote, from))
-            mine++;
-    }
+    uint8_t key[17];
+    host_key(from, key);
+    const host_slot *hs = host_find(ep, key);
+    size_t half = ep->half_open, mine = hs != NULL ? hs->count : 0;
     ep->stats.half_open = half;
     ep->stats.memory = ep->mem.used;
     if (ep->n >= ep->cfg.max_connections || half >= ep->cfg.max_half_open ||
@@ -568,17 +806,83 @@ static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
         if (n == NULL)
             return QUIC_ERR_NOMEM;
         ep->conns = n;
+        quic_conn **heap = quince_env_realloc(ep->env, ep->heap, cap * sizeof(*heap));
+        if (heap == NULL)
+            return QUIC_ERR_NOMEM;
+        ep->heap = heap;
         ep->cap = cap;
     }
-    ep_conn *e = &ep->conns[ep->n++];
+    /* Every CID it answers to: ours, and the client's first DCID (for its Initials). */
+    size_t put = 0;
+    bool ok = map_put(ep, h->dcid, h->dcid_len, c);
+    for (size_t k = 0; ok && k < QUIC_MAX_LOCAL_CIDS; k++) {
+        const quic_local_cid *l = &c->lcid[k];
+        if (l->in_use && (ok = map_put(ep, l->cid.bytes, l->cid.len, c)))
+            put = k + 1;
+    }
+    if (!ok) {
+        map_del(ep, h->dcid, h->dcid_len, c);
+        for (size_t k = 0; k < put; k++)
+            if (c->lcid[k].in_use)
+                map_del(ep, c->lcid[k].cid.bytes, c->lcid[k].cid.len, c);
+        return QUIC_ERR_NOMEM;
+    }
+    size_t i = ep->n++;
+    ep_conn *e = &ep->conns[i];
+    memset(e, 0, sizeof(*e));
     e->conn = c;
-    e->accepted = false;
-    c->cid_gen = &ep->cid_gen;
-    ep->cid_gen++;
+    c->ep = ep;
+    c->ep_slot = i;
     e->first_dcid.len = h->dcid_len;
     memcpy(e->first_dcid.bytes, h->dcid, h->dcid_len);
+    e->timer = quic_conn_next_timeout(c);
+    heap_set(ep, i, c);
+    heap_fix(ep, i);
+    quic_endpoint_wake(ep, c);
+    host_key(&c->remote, e->host);
+    if (is_half_open(c) && host_inc(ep, e->host)) {
+        e->half_open = true;
+        ep->half_open++;
+    }
     ep->stats.connections = ep->n;
     return QUIC_OK;
+}
+
+/* Take c out of every structure and free it (its on_conn_free was called). */
+static void remove_conn(quic_endpoint *ep, quic_conn *c)
+{
+    ep_conn *e = entry_of(ep, c);
+    unqueue(ep, c);
+    if (e->half_open) {
+        e->half_open = false;
+        ep->half_open--;
+        host_dec(ep, e->host);
+    }
+    if (ep->train == c)
+        ep->train = NULL;
+    if (ep->last == c)
+        ep->last = NULL;
+    map_del(ep, e->first_dcid.bytes, e->first_dcid.len, c);
+    for (size_t k = 0; k < QUIC_MAX_LOCAL_CIDS; k++)
+        if (c->lcid[k].in_use)
+            map_del(ep, c->lcid[k].cid.bytes, c->lcid[k].cid.len, c);
+    /* Out of the heap: the last entry takes its place. */
+    size_t h = e->heap_at, last = ep->n - 1;
+    if (h != last) {
+        heap_set(ep, h, ep->heap[last]);
+    }
+    /* Out of the table likewise (after the heap, which reads the table). */
+    size_t slot = c->ep_slot;
+    ep->n--;
+    if (h != last)
+        heap_fix(ep, h);
+    if (slot != last) {
+        ep->conns[slot] = ep->conns[last];
+        ep->conns[slot].conn->ep_slot = slot;
+    }
+    c->ep = NULL;
+    quic_conn_free(c);
+    ep->stats.connections = ep->n;
 }
 
 int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
@@ -596,8 +900,12 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     }
     ep_conn *e = find_conn(ep, &h);
     if (e != NULL) {
-        ep->last = e->conn;
-        quic_conn_recv(e->conn, from, data, len, now);
+        quic_conn *c = e->conn;
+        ep->last = c;
+        quic_conn_recv(c, from, data, len, now);
+        /* It may owe an ACK or a reply, and its timers moved. */
+        quic_endpoint_wake(ep, c);
+        retime(ep, c);
         return QUIC_OK;
     }
     if (h.type == QUIC_PKT_1RTT) {
@@ -681,8 +989,11 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     ep->stats.accepted++;
     ep->last = c;
     if (ep->cb.on_conn_new != NULL) {
-        ep->conns[ep->n - 1].accepted = true;
+        entry_of(ep, c)->accepted = true;
         ep->cb.on_conn_new(ep->cb.user, c);
+        retime(ep, c);
+    } else {
+        ep->unaccepted++;
     }
     return QUIC_OK;
 }
@@ -703,13 +1014,28 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
             return (int)s->len;
         }
     }
-    for (size_t k = 0; k < ep->n; k++) {
-        size_t i = (ep->rr + k) % ep->n;
-        int n = quic_conn_send(ep->conns[i].conn, to, buf, cap, now);
+    /* One connection at a time, up to a train of datagrams each turn; a connection that has
+     * nothing more leaves the queue until something wakes it. */
+    while (ep->train != NULL || ep->q_head != NULL) {
+        quic_conn *c = ep->train;
+        if (c == NULL) {
+            c = ep->q_head;
+            unqueue(ep, c);
+            ep->train = c;
+            ep->train_sent = 0;
+        }
+        int n = quic_conn_send(c, to, buf, cap, now);
         if (n > 0) {
-            ep->rr = (i + 1) % ep->n;
+            if (++ep->train_sent >= QUIC_OPT_ENDPOINT_TRAIN) {
+                /* Its turn is over; it may have more: to the back of the queue. */
+                ep->train = NULL;
+                quic_endpoint_wake(ep, c);
+                retime(ep, c);
+            }
             return n;
         }
+        ep->train = NULL;
+        retime(ep, c);
     }
     return 0;
 }
@@ -717,16 +1043,9 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
 /* RFC 9000 §10.1 */
 uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep)
 {
-    uint64_t t = QUIC_TIME_NEVER;
-    if (ep == NULL)
-        return t;
-    for (size_t i = 0; i < ep->n; i++) {
-        quic_conn *c = ep->conns[i].conn;
-        uint64_t x = quic_conn_is_closed(c) ? 0 : quic_conn_next_timeout(c);
-        if (x < t)
-            t = x;
-    }
-    return t;
+    if (ep == NULL || ep->n == 0)
+        return QUIC_TIME_NEVER;
+    return ep->conns[ep->heap[0]->ep_slot].timer;
 }
 
 /* RFC 9000 §10.1 */
@@ -734,23 +1053,28 @@ int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
 {
     if (ep == NULL)
         return QUIC_ERR_ARGUMENT;
-    for (size_t i = 0; i < ep->n;) {
-        quic_conn *c = ep->conns[i].conn;
+    /* Only the connections whose time has come, earliest first. */
+    while (ep->n > 0 && entry_of(ep, ep->heap[0])->timer <= now) {
+        quic_conn *c = ep->heap[0];
         if (quic_conn_next_timeout(c) <= now)
             quic_conn_on_timeout(c, now);
         if (quic_conn_is_closed(c)) {
             /* Forget it: further packets for its CIDs get stateless resets. */
             if (ep->cb.on_conn_free != NULL)
                 ep->cb.on_conn_free(ep->cb.user, c);
-            if (ep->last == c)
-                ep->last = NULL;
-            quic_conn_free(c);
-            ep->cid_gen++;
-            ep->conns[i] = ep->conns[--ep->n];
-            ep->stats.connections = ep->n;
+            if (!entry_of(ep, c)->accepted)
+                ep->unaccepted--;
+            remove_conn(ep, c);
             continue;
         }
-        i++;
+        if (ep->cb.on_conn_timer != NULL)
+            ep->cb.on_conn_timer(ep->cb.user, c);
+        quic_endpoint_wake(ep, c);
+        ep_conn *e = entry_of(ep, c);
+        uint64_t t = quic_conn_next_timeout(c);
+        /* A timer that does not move past now would spin: look again next call. */
+        e->timer = t > now ? t : now + 1;
+        heap_fix(ep, e->heap_at);
     }
     return QUIC_OK;
 }
@@ -758,11 +1082,12 @@ int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now)
 /* RFC 9000 §5.2.2 */
 quic_conn *quic_endpoint_accept(quic_endpoint *ep)
 {
-    if (ep == NULL)
+    if (ep == NULL || ep->unaccepted == 0)
         return NULL;
     for (size_t i = 0; i < ep->n; i++) {
         if (!ep->conns[i].accepted) {
             ep->conns[i].accepted = true;
+            ep->unaccepted--;
             return ep->conns[i].conn;
         }
     }

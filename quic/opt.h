@@ -108,5 +108,11 @@
 #ifndef QUIC_OPT_VN_RATE
 #define QUIC_OPT_VN_RATE 100 /* Version Negotiation packets per second, per endpoint */
 #endif
+/* How many datagrams in a row quic_endpoint_send takes from one connection before the next
+ * one's turn: a turn is one GSO train (the io/ queue joins consecutive datagrams to one
+ * peer), so that trains stay whole when many connections send. */
+#ifndef QUIC_OPT_ENDPOINT_TRAIN
+#define QUIC_OPT_ENDPOINT_TRAIN 32
+#endif
 
 #endif

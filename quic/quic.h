@@ -341,6 +341,10 @@ typedef struct quic_endpoint_callbacks {
      * period ended (quic_endpoint_on_timeout) or the endpoint is freed.
      * Events still queued can be polled here. */
     void (*on_conn_free)(void *user, quic_conn *conn);
+    /* conn's timer fired in quic_endpoint_on_timeout (and it lives on): its events wait
+     * to be polled. Only the connections whose time came are told, so that a caller
+     * serves those and not every connection. */
+    void (*on_conn_timer)(void *user, quic_conn *conn);
 } quic_endpoint_callbacks;
 /* cb is copied; NULL removes the callbacks. Connections announced through
  * on_conn_new are not returned by quic_endpoint_accept. */

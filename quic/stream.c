@@ -825,6 +825,7 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
             c->streams_blocked_bidi = true;
         else
             c->streams_blocked_uni = true;
+        quic_conn_wake(c);     /* STREAMS_BLOCKED to send */
         return QUIC_ERR_LIMIT; /* §4.6: wait for MAX_STREAMS */
     }
     uint64_t id = (*next << 2) | (c->is_server ? QUIC_STREAM_SERVER_BIT : 0) |
@@ -836,20 +837,29 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
     return QUIC_OK;
 }
 
-/* RFC 9000 §4.2, §21.7: open the connection window again once half is used, unless the
- * memory budget could not hold what the new credit allows: then the peer waits (its
- * DATA_BLOCKED tells it so) until memory comes back. */
+/* RFC 9000 §4.2, §21.7: open the connection window again once half is used, but never
+ * past what the memory budget could hold beyond the bytes received: with a window larger
+ * than the budget (quince-client's 16 MiB against 2 MiB), the credit grows in steps of the
+ * room there is (it never grew at all, and a download stopped at the first window). With
+ * no room the peer waits (its DATA_BLOCKED tells it so) until memory comes back. */
 static void open_conn_window(quic_conn *c)
 {
     if (c->max_data - c->data_read >= c->max_data_window / 2 + 1)
         return;
     uint64_t max = c->data_read + c->max_data_window;
-    if (max - c->data_received > quince_budget_room(&c->mem)) {
-        c->budget_blocked = true;
+    uint64_t room = quince_budget_room(&c->mem);
+    if (max - c->data_received > room)
+        max = c->data_received + room;
+    /* Not worth a MAX_DATA frame for less than a quarter of the room (or of the window). */
+    uint64_t step = (room < c->max_data_window ? room : c->max_data_window) / 4;
+    if (max <= c->max_data + step) {
+        if (max <= c->max_data)
+            c->budget_blocked = true;
         return;
     }
     c->max_data = max;
     c->need_max_data = true;
+    quic_conn_wake(c);
 }
 
 void quic_streams_on_budget_release(quic_conn *c)
@@ -889,7 +899,9 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
             cap *= 2;
         if (cap > maxbuf)
             cap = maxbuf;
-        size_t room = quince_budget_room(&c->mem);
+        /* An eighth of the budget stays for what the peer sends us. */
+        size_t room = quince_budget_room(&c->mem), reserve = c->mem.limit / 8;
+        room = room > reserve ? room - reserve : 0;
         if (cap - s->sbuf_cap > room) {
             cap = need - s->sbuf_cap <= room ? need : s->sbuf_cap + (room >= 1024 ? room : 0);
             if (cap < need) {
@@ -933,6 +945,8 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
         s->fin_requested = true;
         s->final_size = s->sbuf_base + s->sbuf_len;
     }
+    if (n > 0 || fin)
+        quic_conn_wake(c);
     return (int64_t)n;
 }
 
@@ -977,6 +991,7 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
     if (!s->rbuf.has_final && s->recv_max - s->rbuf.read_offset < s->recv_window / 2 + 1) {
         s->recv_max = s->rbuf.read_offset + s->recv_window;
         s->need_max_stream_data = true;
+        quic_conn_wake(c);
     }
     open_conn_window(c);
     if (n > 0)
@@ -1026,6 +1041,7 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
             s->reset_reliable = reliable_size;
             s->reset_pending = true;
             s->reset_acked = false;
+            quic_conn_wake(c);
         }
         return QUIC_OK;
     }
@@ -1034,6 +1050,7 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
     stream_reset_send(s, app_error);
     if (s->reset_pending)
         s->reset_reliable = reliable_size;
+    quic_conn_wake(c);
     return QUIC_OK;
 }
 
@@ -1048,6 +1065,7 @@ int quic_stream_stop_sending(quic_conn *c, uint64_t stream_id, uint64_t app_erro
     if (!s->recv_done && !s->stop_sent) {
         s->stop_pending = true;
         s->stop_code = app_error;
+        quic_conn_wake(c);
     }
     return QUIC_OK;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, null crypto, ASan+UBSan) and runs each
+# Builds the libFuzzer targets (clang, null crypto by default, ASan+UBSan; mbedTLS and OpenSSL
+# too, for the differential target crypto_diff) and runs each
 # for SECONDS (default 60) starting from a copy of its seed corpus.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #        scripts/fuzz.sh --campaign SECONDS [TARGET...]
@@ -7,7 +8,9 @@
 # default build-fuzz/campaign) and adds the executions, seconds and findings
 # of the run to fuzz/executions.tsv, which is kept in the repository so that
 # the cumulative count per target is visible (commit it after a campaign).
-# QUINCE_FUZZ_BUILD names the build directory (default build-fuzz).
+# QUINCE_FUZZ_BUILD names the build directory (default build-fuzz). The target
+# tls_certificate_mbedtls is fuzz_tls_certificate built with the mbedTLS backend
+# (X.509 parsing is mbedTLS's there; the null backend's is a stub), in $dir-mbedtls.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 campaign=0
@@ -20,7 +23,7 @@ shift || true
 dir=${QUINCE_FUZZ_BUILD:-build-fuzz}
 record=fuzz/executions.tsv
 if [ ! -d "$dir" ]; then
-  CC=clang meson setup "$dir" -Dfuzzing=libfuzzer -Dcrypto=null \
+  CC=clang meson setup "$dir" -Dfuzzing=libfuzzer -Dcrypto=null,mbedtls,openssl \
     -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null || exit 1
 fi
 meson compile -C "$dir" >/dev/null || { meson compile -C "$dir"; exit 1; }
@@ -29,7 +32,18 @@ if [ ${#targets[@]} -eq 0 ]; then
   for f in "$dir"/fuzz/fuzz_*; do
     [ -x "$f" ] && [ -f "$f" ] && targets+=("$(basename "$f" | sed 's/^fuzz_//')")
   done
+  targets+=(tls_certificate_mbedtls)
 fi
+for t in "${targets[@]}"; do
+  if [ "$t" = tls_certificate_mbedtls ]; then
+    if [ ! -d "$dir-mbedtls" ]; then
+      CC=clang meson setup "$dir-mbedtls" -Dfuzzing=libfuzzer -Dcrypto=mbedtls -Dinterop=disabled \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null || exit 1
+    fi
+    meson compile -C "$dir-mbedtls" fuzz/fuzz_tls_certificate >/dev/null ||
+      { meson compile -C "$dir-mbedtls" fuzz/fuzz_tls_certificate; exit 1; }
+  fi
+done
 ok=0
 bad=0
 work=$(mktemp -d)
@@ -51,11 +65,15 @@ record_run() {
 }
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "$corpora/$t"
-  cp -rn fuzz/corpus/"$t"/. "$corpora/$t"/ 2>/dev/null
+  exe="$dir/fuzz/fuzz_$t" seeds=$t
+  if [ "$t" = tls_certificate_mbedtls ]; then
+    exe="$dir-mbedtls/fuzz/fuzz_tls_certificate" seeds=tls_certificate
+  fi
+  cp -rn fuzz/corpus/"$seeds"/. "$corpora/$t"/ 2>/dev/null
   dict=()
-  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
+  [ -f "fuzz/dict/$seeds.dict" ] && dict=(-dict="fuzz/dict/$seeds.dict")
   if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-     "$dir/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+     "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        "${dict[@]}" -artifact_prefix="$work/$t-" "$corpora/$t" >"$work/$t.log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | awk '{print $2}')
     echo "fuzz $t: ok (${execs:-0} runs)"

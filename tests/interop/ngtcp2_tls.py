@@ -394,9 +394,13 @@ def early_data_vs_quince_server(r):
     keylog = p("server.keylog")
     r.start_quince_server(["--early-data", "--no-gso", "--keylog", keylog])
     cap = Capture(r, r.port)
+    # AES-128-GCM only: quince-server on mbedTLS prefers ChaCha20-Poly1305 when offered,
+    # and tshark opens 0-RTT packets (sent before the ServerHello names the suite) with
+    # the client's first offered suite.
+    aes = "--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM"
     for i in (1, 2):
         rc, log = r.run_gtlsclient(["one"], ["--session-file=" + p("sess"), "--tp-file=" +
-                                             p("tp")], quiet=True)
+                                             p("tp"), aes], quiet=True)
         check(rc == 0, "gtlsclient run %d: exit status %d:\n%s" % (i, rc, log[-2000:]))
         check(r.same("one"), "/one differs (run %d)" % i)
         os.remove(os.path.join(r.out, "one"))

@@ -2,7 +2,10 @@
  * corruption, rate. */
 #include "tests/sim/netsim.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NETSIM_NAME_MAX 32
 #define NETSIM_SEND_BUF 65536
@@ -47,7 +50,14 @@ struct netsim {
     void *trace_user;
     uint64_t hash;
     uint8_t send_ecn, last_ecn;
+    /* NETSIM_RECORD_CORPUS: a pair run's first datagrams each way, as fuzz seeds. */
+    FILE *rec[NETSIM_MAX_NODES];
+    size_t rec_count[NETSIM_MAX_NODES], rec_bytes[NETSIM_MAX_NODES];
 };
+
+#define REC_RUNS 2       /* pair runs recorded per test program */
+#define REC_DATAGRAMS 24 /* datagrams kept per direction */
+#define REC_BYTES 16000  /* bytes kept per direction */
 
 /* splitmix64: expands the seed into xoshiro state. */
 static uint64_t splitmix64(uint64_t *x)
@@ -302,6 +312,15 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
         return NETSIM_ERR_NOMEM;
     k->st.sent++;
     k->st.sent_bytes += len;
+    if (s->rec[from] != NULL && s->rec_count[from] < REC_DATAGRAMS &&
+        s->rec_bytes[from] + len + 2 <= REC_BYTES && len <= 0xffff) {
+        /* fuzz_quic_server / fuzz_quic_client framing: length (2 bytes BE), datagram */
+        uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        fwrite(hdr, 1, 2, s->rec[from]);
+        fwrite(data, 1, len, s->rec[from]);
+        s->rec_count[from]++;
+        s->rec_bytes[from] += len + 2;
+    }
 
     int outcome = NETSIM_QUEUED;
     if (s->hook != NULL) {
@@ -614,6 +633,22 @@ int netsim_run(netsim *s, netsim_endpoint *eps, size_t n, bool (*done)(void *arg
 int netsim_run_pair(netsim *s, int cnode, int snode, const netsim_pair_ops *ops, void *owner,
                     bool (*done)(void *arg), void *arg, uint64_t time_limit)
 {
+    /* scripts/fuzz_corpus.sh sets NETSIM_RECORD_CORPUS to a directory: the client's and the
+     * server's first datagrams of the first runs become seeds (a null-crypto build's packets
+     * are what the fuzz build can open). */
+    static int recorded;
+    const char *dir = getenv("NETSIM_RECORD_CORPUS");
+    if (dir != NULL && recorded < REC_RUNS) {
+        char path[512];
+        const char *who[2] = {"client", "server"};
+        int nodes2[2] = {cnode, snode};
+        for (int i = 0; i < 2; i++) {
+            snprintf(path, sizeof(path), "%s/%s-%ld-%d.bin", dir, who[i], (long)getpid(), recorded);
+            s->rec[nodes2[i]] = fopen(path, "wb");
+            s->rec_count[nodes2[i]] = s->rec_bytes[nodes2[i]] = 0;
+        }
+        recorded++;
+    }
     netsim_side sides[2] = {{.owner = owner, .is_server = false},
                             {.owner = owner, .is_server = true}};
     int nodes[2] = {cnode, snode};
@@ -625,5 +660,13 @@ int netsim_run_pair(netsim *s, int cnode, int snode, const netsim_pair_ops *ops,
                                    .send_poll = ops->send_poll,
                                    .next_timeout = ops->next_timeout,
                                    .on_timeout = ops->on_timeout};
-    return netsim_run(s, eps, 2, done, arg, time_limit);
+    int rc = netsim_run(s, eps, 2, done, arg, time_limit);
+    for (int i = 0; i < 2; i++) {
+        int node = i == 0 ? cnode : snode;
+        if (s->rec[node] != NULL) {
+            fclose(s->rec[node]);
+            s->rec[node] = NULL;
+        }
+    }
+    return rc;
 }

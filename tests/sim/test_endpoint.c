@@ -773,6 +773,64 @@ static void test_zero_length_cid_clients(void **state)
     free(w);
 }
 
+/* Two connections with data at the same moment: quic_endpoint_send gives each a run of
+ * consecutive datagrams (one GSO train per connection per turn), not one datagram each in
+ * turn, which broke every train into single datagrams. */
+static void test_trains_stay_whole(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0);
+    world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    world_init(w, 23, &l, 2, 2, false);
+    assert_int_equal(world_run(w, all_done, 60000000), NETSIM_OK);
+    assert_int_equal(quic_endpoint_conn_count(w->ep), 2);
+    /* Let the handshake's acknowledgments settle, then both write at once. */
+    static uint8_t big[60000];
+    for (size_t i = 0; i < 2; i++) {
+        quic_conn *c = quic_endpoint_conn_at(w->ep, i);
+        server_serve(c);
+        uint64_t sid;
+        assert_int_equal(quic_conn_open_stream(c, false, &sid), QUIC_OK);
+        assert_int_equal(quic_stream_write(c, sid, big, sizeof(big), true), (int64_t)sizeof(big));
+    }
+    uint64_t now = netsim_now(w->net);
+    uint8_t buf[1500];
+    int seq[256];
+    size_t n = 0;
+    quic_addr dst;
+    int k;
+    while (n < 256 && (k = quic_endpoint_send(w->ep, &dst, buf, sizeof(buf), now)) > 0)
+        seq[n++] = dst.ip[3];
+    assert_true(n >= 8);
+    /* Runs of one destination: both nodes have one, and every run but each node's last is
+     * at least two datagrams long. */
+    size_t runs[3] = {0}, short_runs[3] = {0};
+    int last_short = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && seq[j] == seq[i])
+            j++;
+        assert_true(seq[i] == 1 || seq[i] == 2);
+        runs[seq[i]]++;
+        if (j - i < 2) {
+            short_runs[seq[i]]++;
+            last_short = seq[i];
+        }
+        i = j;
+    }
+    assert_true(runs[1] >= 1 && runs[2] >= 1);
+    assert_true(short_runs[1] + short_runs[2] <= 2);
+    (void)last_short;
+    /* The first turn of each is a whole train of several datagrams. */
+    size_t first = 0;
+    while (first < n && seq[first] == seq[0])
+        first++;
+    assert_true(first >= 4);
+    world_free(w);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_new_token_check),
         cmocka_unit_test(test_new_token),
         cmocka_unit_test(test_200_connections),
+        cmocka_unit_test(test_trains_stay_whole),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_garbage_flood),
         cmocka_unit_test(test_stateless_reset),

@@ -220,6 +220,33 @@ static void test_bulk_small_send_ring_fin(void **state)
     }
 }
 
+/* A receive window (16 MiB, as quince-client's) larger than the connection's memory budget
+ * (2 MiB by default): the credit still grows past the first window, in steps of the room
+ * the budget has, and 20 MiB arrive whole (the download stopped at 16 MiB before). */
+static void test_bulk_window_past_budget(void **state)
+{
+    (void)state;
+    netsim_link_config l = lossy(0);
+    l.rate_bytes_per_s = 125000000; /* 1 Gbit/s: a short run */
+    sim_pair p;
+    sim_pair_init(&p, 10, &l, &certs);
+    p.scfg.initial_max_data = 16 * MB;
+    p.scfg.initial_max_stream_data_bidi_remote = 16 * MB;
+    bulk b = {.size = 20 * MB};
+    p.user = &b;
+    p.app = bulk_app;
+    sim_pair_start(&p);
+    int r = sim_pair_run(&p, bulk_done, 120000000);
+    if (r != NETSIM_OK || !b.fin)
+        fprintf(stderr, "window past budget: r=%d received %llu\n", r,
+                (unsigned long long)b.received);
+    assert_int_equal(r, NETSIM_OK);
+    assert_true(b.fin);
+    assert_false(b.mismatch);
+    assert_int_equal(b.received, 20 * MB);
+    sim_pair_free(&p);
+}
+
 static void test_bulk_deterministic(void **state)
 {
     (void)state;
@@ -400,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_bulk_small_send_ring),
         cmocka_unit_test(test_bulk_small_send_ring_fin),
         cmocka_unit_test(test_bulk_deterministic),
+        cmocka_unit_test(test_bulk_window_past_budget),
         cmocka_unit_test(test_many_clean),
         cmocka_unit_test(test_many_loss10_reorder),
         cmocka_unit_test(test_many_loss30_dup),
