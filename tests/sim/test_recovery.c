@@ -232,11 +232,16 @@ static netsim_link_config path(uint64_t jitter_us, double loss)
 static void reorder_no_loss(uint64_t jitter_us, quic_cc_algo cc)
 {
     for (uint64_t seed = 1; seed <= 2; seed++) {
-        run_opts o = {.seed = seed, .link = path(jitter_us, 0), .size = 4 * MB / SCALE, .cc = cc};
+        /* Full size in sanitizer builds too: the simulator's time is virtual,
+         * so those builds see the very same packets, and the few losses
+         * declared while the thresholds adapt do not shrink with the
+         * transfer (seed 1 at 10 ms declares 18 in 800 KB and in 4 MB): a
+         * bound relative to packets sent only holds for a long transfer. */
+        run_opts o = {.seed = seed, .link = path(jitter_us, 0), .size = 4 * MB, .cc = cc};
         result r;
         run(&o, &r);
         assert_true(r.client.packets_lost <= 30);
-        assert_true(r.client.packets_lost * 100 <= r.client.packets_sent * 3);
+        assert_true(r.client.packets_lost * 100 <= r.client.packets_sent);
         /* A late packet that arrives below the receiver's ACK floor (RFC 9000
          * §13.2.4: ranges the sender has seen acknowledged) is dropped as a
          * duplicate and never acknowledged: such a loss stays declared. */
