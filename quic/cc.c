@@ -85,6 +85,30 @@ void quic_cc_remove_in_flight(quic_cc *cc, uint64_t bytes)
     cc->bytes_in_flight = cc->bytes_in_flight > bytes ? cc->bytes_in_flight - bytes : 0;
 }
 
+/* The loss average: each packet number moves it 1/16 of the way toward 1
+ * (lost) or 0 (not lost, counted up to 32 back), as picoquic filters its
+ * CUBIC's losses. Isolated random losses keep it near the loss rate (about
+ * 1/8 just after a loss at 10%); packets dropped close together, as a full
+ * queue drops them, raise it past 1/5 within four losses. */
+#define LOSS_RATE_ONE 65536u
+#define LOSS_RATE_SHIFT 4u
+#define LOSS_RATE_SCOPE 32u
+#define LOSS_RATE_THRESHOLD (LOSS_RATE_ONE / 5)
+
+bool quic_cc_on_loss(quic_cc *cc, uint64_t pn)
+{
+    if (pn > cc->loss_rate_pn) {
+        uint64_t gap = pn - cc->loss_rate_pn;
+        if (gap > LOSS_RATE_SCOPE)
+            gap = LOSS_RATE_SCOPE;
+        for (uint64_t i = 0; i < gap; i++)
+            cc->loss_rate -= cc->loss_rate >> LOSS_RATE_SHIFT;
+        cc->loss_rate_pn = pn;
+    }
+    cc->loss_rate += (LOSS_RATE_ONE - cc->loss_rate) >> LOSS_RATE_SHIFT;
+    return !cc->loss_tolerant || cc->loss_rate > LOSS_RATE_THRESHOLD;
+}
+
 /* RFC 9002 §7.3.2, Appendix B.6 (OnCongestionEvent) */
 bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now)
 {

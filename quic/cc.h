@@ -83,6 +83,12 @@ struct quic_cc {
         uint64_t max_datagram_size; /* the size u was computed with */
         bool valid;
     } undo;
+    /* Loss tolerance (quic_cc_on_loss): an average of losses over packet
+     * numbers, in 1/65536. Isolated random losses keep it low; a queue
+     * overflowing drops packets close together and raises it. */
+    uint32_t loss_rate;
+    uint64_t loss_rate_pn; /* the packet number it was last moved to */
+    bool loss_tolerant;    /* off (init): every loss episode reduces; quic_conn sets it */
     uint64_t congestion_events; /* reductions */
     uint64_t undone;            /* reductions undone */
 };
@@ -162,6 +168,11 @@ void quic_cc_on_packet_acked(quic_cc *cc, uint64_t bytes, uint64_t time_sent, ui
                              uint64_t now);
 /* Lost or discarded: leave flight without any window reaction. */
 void quic_cc_remove_in_flight(quic_cc *cc, uint64_t bytes);
+/* An in-flight packet numbered pn was declared lost. Returns whether the
+ * losses alone make it a congestion signal: always unless loss_tolerant,
+ * else when the loss average is past 1/5. Recovery also treats it as one
+ * when the RTT shows a queue (quic/recovery.c). */
+bool quic_cc_on_loss(quic_cc *cc, uint64_t pn);
 /* A loss or ECN-CE increase whose newest packet was sent at sent_time.
  * Returns true if it reduced the window (a new recovery period began). */
 bool quic_cc_on_congestion_event(quic_cc *cc, uint64_t sent_time, uint64_t now);

@@ -469,6 +469,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_cc_init_cubic(&c->cc, 1200, true);
     else
         quic_cc_init_newreno(&c->cc, 1200);
+    c->cc.loss_tolerant = !c->cfg.no_loss_tolerance;
     quic_pacer_init(&c->pacer, 1200, 0);
     quic_recovery_config rc = {.is_server = is_server,
                                .initial_rtt = c->cfg.initial_rtt_ms * 1000,

@@ -115,6 +115,9 @@ typedef struct quic_config {
     void (*on_new_token)(void *user, const uint8_t *token, size_t len);
     void *new_token_user;
     bool no_ecn; /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
+    /* Reduce the window on every loss episode, as RFC 9002 §7.3.2 does, instead
+     * of only when losses cluster or the RTT shows a queue (quic/cc.h). */
+    bool no_loss_tolerance;
     /* draft-ietf-quic-ack-frequency-12: when the peer takes ACK_FREQUENCY
      * (its min_ack_delay), ask it for one ACK per this many ack-eliciting
      * packets (0: do not ask; we always take the peer's requests). */

@@ -209,6 +209,19 @@ static void keep_lost(quic_recovery *r, int space, uint64_t now)
     r->sent[space].keep_lost_from = now > keep ? now - keep : 0;
 }
 
+/* Whether the RTT shows a standing queue: the smoothed RTT is above the
+ * minimum by more than its variation explains (4 * rttvar, as the PTO
+ * allows for it) and the granularity. A loss then is the queue's, and
+ * reduces the window whatever the loss average says; jitter without a
+ * queue raises rttvar along with the smoothed RTT and does not pass. */
+static bool queue_seen(const quic_recovery *r)
+{
+    const quic_rtt *t = &r->rtt;
+    if (!t->has_sample || t->smoothed_rtt <= t->min_rtt)
+        return false;
+    return t->smoothed_rtt - t->min_rtt > sat_add(4 * t->rttvar, QUIC_GRANULARITY_US);
+}
+
 /* RFC 9002 §7.6.1: the persistent congestion duration. */
 static uint64_t persistent_congestion_duration(const quic_recovery *r)
 {
@@ -236,7 +249,7 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
 
     size_t n_lost = 0, n_lost_in_flight = 0;
     uint64_t last_loss_sent = 0;
-    bool any_in_flight_lost = false;
+    bool any_in_flight_lost = false, congestive = false;
     /* Persistent congestion: a run of ack-eliciting losses, sent after the
      * first RTT sample, with no acknowledged packet between them. */
     uint64_t pc_duration = persistent_congestion_duration(r);
@@ -281,6 +294,7 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         if (p->in_flight) {
             quic_cc_remove_in_flight(r->cc, p->size);
             any_in_flight_lost = true;
+            congestive |= quic_cc_on_loss(r->cc, p->pn);
             n_lost_in_flight++;
             if (p->time_sent > last_loss_sent)
                 last_loss_sent = p->time_sent;
@@ -298,7 +312,8 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         p->handle = p->in_flight ? now : NOT_DETECTED;
     }
     if (any_in_flight_lost) {
-        if (quic_cc_on_congestion_event(r->cc, last_loss_sent, now)) {
+        if ((congestive || queue_seen(r)) &&
+            quic_cc_on_congestion_event(r->cc, last_loss_sent, now)) {
             /* A new loss episode, which a late ACK of all its losses undoes. */
             r->episode_start = now;
             r->episode_lost = 0;

@@ -507,6 +507,31 @@ static void test_cubic_app_limited(void **state)
     assert_int_equal(a.cwnd, b.cwnd);
 }
 
+/* Loss tolerance: isolated losses (one in 10 packet numbers, 10% loss)
+ * keep the loss average under 1/5 and are no congestion signal; losses close
+ * together (a queue overflowing) pass it within four; strict, every loss is. */
+static void test_loss_tolerance(void **state)
+{
+    (void)state;
+    quic_cc cc;
+    quic_cc_init_cubic(&cc, 1200, true);
+    assert_false(cc.loss_tolerant);
+    assert_true(quic_cc_on_loss(&cc, 5));
+    quic_cc_init_cubic(&cc, 1200, true);
+    cc.loss_tolerant = true;
+    for (uint64_t pn = 10; pn < 2000; pn += 10)
+        assert_false(quic_cc_on_loss(&cc, pn));
+    assert_true(cc.loss_rate > 65536 / 10);
+    int n = 0;
+    for (uint64_t pn = 2001; !quic_cc_on_loss(&cc, pn); pn++)
+        n++;
+    assert_true(n <= 3);
+    /* A later loss alone, 32 or more packets on, passes no more. */
+    for (uint64_t pn = 3000; pn < 3200; pn += 40)
+        quic_cc_on_loss(&cc, pn);
+    assert_false(quic_cc_on_loss(&cc, 3300));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_cbrt),
         cmocka_unit_test(test_hystart),
         cmocka_unit_test(test_cubic_formula),
+        cmocka_unit_test(test_loss_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
