@@ -127,6 +127,7 @@ struct quic_conn {
     void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
+    uint8_t crypto_speedups; /* RFC 9002 §6.2.3 early CRYPTO resends done */
     uint32_t version;      /* the version in use: Handshake and 1-RTT keys, long headers */
     uint32_t orig_version; /* RFC 9368: the client's first flight's (0-RTT, early Initials) */
     quic_cid_value initial_dcid; /* the DCID the Initial keys come from */

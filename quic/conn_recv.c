@@ -64,6 +64,21 @@ static int on_ack_frequency(quic_conn *c, const quic_frame *f)
 static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
 {
     quic_space *sp = &c->sp[space];
+    /* RFC 9002 §6.2.3: a client Initial with CRYPTO data we already have says
+     * the client did not get our Initial flight (or its RTT estimate is too
+     * small): resend our unacknowledged Initial and Handshake CRYPTO data now
+     * rather than at the PTO, which backs off to seconds on a lossy path, a
+     * limited number of times (the amplification limit still applies). */
+    if (c->is_server && space == SP_INITIAL && f->u.crypto.length > 0 &&
+        f->u.crypto.offset + f->u.crypto.length <= sp->crecv.read_offset &&
+        c->crypto_speedups < QUIC_OPT_CRYPTO_SPEEDUPS) {
+        c->crypto_speedups++;
+        for (int s = SP_INITIAL; s <= SP_HANDSHAKE; s++) {
+            quic_crypto_send *cs = &c->sp[s].csend;
+            if (!c->sp[s].discarded && cs->sent > 0)
+                quic_ranges_add(&cs->retx, 0, cs->sent);
+        }
+    }
     int err = quic_stream_buf_write(&sp->crecv, f->u.crypto.offset, f->u.crypto.data,
                                     (size_t)f->u.crypto.length, false);
     if (err == QUIC_ERR_LIMIT)

@@ -377,6 +377,53 @@ static void test_loss_tolerance_queue(void **state)
     }
 }
 
+/* Drops every datagram the server sends in the first 5 ms of its sending. */
+typedef struct first_flight {
+    int snode;
+    bool seen;
+    uint64_t first, dropped;
+} first_flight;
+
+static bool drop_server_first_flight(void *user, netsim_datagram *d)
+{
+    first_flight *f = user;
+    if (d->from != f->snode)
+        return false;
+    if (!f->seen) {
+        f->seen = true;
+        f->first = d->sent_at;
+    }
+    if (d->sent_at - f->first >= 5 * MS)
+        return false;
+    f->dropped++;
+    return true;
+}
+
+/* RFC 9002 §6.2.3: the server's whole first flight is lost. The client (an
+ * initial RTT of 10 ms) retransmits its Initial after ~30 ms; the server sees
+ * CRYPTO data it already has and resends its own flight at once instead of
+ * at its PTO (333 ms initial RTT: ~1 s), so the handshake completes well
+ * before that PTO ever fires. */
+static void test_server_crypto_speedup(void **state)
+{
+    (void)state;
+    netsim_link_config l = {.delay_us = 5 * MS};
+    sim_pair p;
+    sim_pair_init(&p, 33, &l, &certs);
+    first_flight f = {.snode = p.snode};
+    netsim_set_hook(p.net, drop_server_first_flight, &f);
+    p.ccfg.initial_rtt_ms = 10;
+    sim_pair_start(&p);
+    uint64_t t0 = netsim_now(p.net);
+    assert_int_equal(sim_pair_run(&p, sim_handshake_done, t0 + 2000000), NETSIM_OK);
+    assert_true(sim_handshake_done(&p));
+    assert_true(f.dropped >= 1);
+    assert_int_equal(p.server->crypto_speedups, 1);
+    assert_int_equal(p.server->rec.stats.ptos, 0);
+    assert_true(netsim_now(p.net) - t0 < 200 * MS);
+    sim_pair_free(&p);
+}
+
 /* draft-ietf-quic-ack-frequency-12: the sender (our client) sees the
  * server's min_ack_delay and asks for one ACK per 10 ack-eliciting packets;
  * the server (taking ACK_FREQUENCY) then sends about one per 10 instead of
@@ -445,7 +492,7 @@ int main(void)
         cmocka_unit_test(test_cubic_10mb),    cmocka_unit_test(test_newreno_10mb),
         cmocka_unit_test(test_hystart_exit),  cmocka_unit_test(test_ecn_ce_backoff),
         cmocka_unit_test(test_ecn_bleached),  cmocka_unit_test(test_loss_tolerance_random),
-        cmocka_unit_test(test_loss_tolerance_queue),
+        cmocka_unit_test(test_loss_tolerance_queue), cmocka_unit_test(test_server_crypto_speedup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
