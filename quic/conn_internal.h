@@ -103,9 +103,10 @@ typedef struct quic_peer_cid {
     bool in_use;
 } quic_peer_cid;
 
-#define QUIC_MAX_LOCAL_CIDS 8
-#define QUIC_MAX_PEER_CIDS 8
+#define QUIC_MAX_LOCAL_CIDS QUIC_OPT_MAX_LOCAL_CIDS
+#define QUIC_MAX_PEER_CIDS QUIC_OPT_MAX_PEER_CIDS
 #define QUIC_MAX_RETIRE_PENDING 16
+#define QUIC_TP_ENCODED_MAX 512 /* our transport parameters, encoded (start_tls) */
 
 /* One path validation in progress (RFC 9000 §8.2). */
 typedef struct quic_path_check {
@@ -163,8 +164,6 @@ struct quic_conn {
 
     /* TLS and keys. */
     crypto_tls *tls;
-    uint8_t tp_buf[512];
-    size_t tp_len;
     quic_transport_params peer_tp;
     bool have_peer_tp;
     crypto_pp tx[CRYPTO_LEVEL_COUNT], rx[CRYPTO_LEVEL_COUNT];
@@ -275,6 +274,7 @@ struct quic_conn {
     bool have_rx_from;
     size_t rx_len;
     bool rx_non_probing;         /* the packet being processed has a non-probing frame */
+    bool rx_0rtt;                /* the packet being processed is a 0-RTT packet */
     quic_addr validated;         /* the last validated peer address (§9.3.2) */
     bool remote_unvalidated;     /* remote awaits validation: the 3x limit applies */
     uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
@@ -302,8 +302,10 @@ struct quic_conn {
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
-    /* Scratch for one received packet (unprotected in place). */
-    uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
+    /* Scratch for one received packet (unprotected in place): allocated for
+     * one datagram, QUIC_OPT_RX_PACKET_BUFFER bytes or the configured
+     * max_udp_payload when larger. */
+    uint8_t *rxbuf;
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
     /* qlog (quic/qlog.c): the trace, and what was last logged. */
@@ -322,6 +324,10 @@ void quic_conn_event(quic_conn *c, const quic_event *ev);
 void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                             const quic_sent_packet *p);
 void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+/* Our transport parameters, encoded into buf (0: they do not fit). */
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap);
+/* Congestion control as configured (quic/conn.c). */
+void quic_conn_init_cc(quic_conn *c);
 /* Free the packets kept for keys that never came (quic/conn_recv.c). */
 void quic_conn_early_free(quic_conn *c);
 void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);
@@ -360,6 +366,7 @@ int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
 /* version.c (RFC 9368, RFC 9369 §4) */
 /* Our version_information. */
 void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp);
+uint8_t *quic_conn_rx_buffer(quic_conn *c, size_t len);
 /* The peer's transport parameters: the downgrade checks; a server may move to another
  * version here. QUIC_OK, or the error to close with. */
 int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp);
@@ -389,6 +396,8 @@ static inline size_t quic_dgram_cost(size_t len)
 int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);
 void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost);
 /* Write stream and flow-control frames into w; records what was written. */
+/* A client's STREAM frames of a 0-RTT packet just built: their streams are marked early. */
+void quic_stream_mark_early(quic_conn *c, const quic_frame_rec *recs, size_t n);
 void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *ack_eliciting);
 bool quic_stream_has_pending(const quic_conn *c);
@@ -400,9 +409,26 @@ void quic_streams_on_budget_release(quic_conn *c);
 
 /* quic/endpoint.c: a CID of ours was issued or retired; the application gave c something to
  * send (stream data, a reset, a close, read credit to announce). */
+#if QUINCE_SERVER
 void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid,
                           bool added);
 void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c);
+#else
+/* A client-only build has no endpoint (quic/meson.build): c->ep stays NULL. */
+static inline void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c,
+                                        const quic_cid_value *cid, bool added)
+{
+    (void)ep;
+    (void)c;
+    (void)cid;
+    (void)added;
+}
+static inline void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c)
+{
+    (void)ep;
+    (void)c;
+}
+#endif
 static inline void quic_conn_wake(quic_conn *c)
 {
     if (c->ep != NULL)

@@ -226,6 +226,7 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
     size_t off = 0;
     *elic = false;
     c->rx_non_probing = false;
+    c->rx_0rtt = type == QUIC_PKT_0RTT;
     if (len == 0)
         return QUIC_ERR_PROTOCOL_VIOLATION; /* §12.4: a packet with no frames */
     while (off < len) {
@@ -382,10 +383,7 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
         return;
     }
     quic_recovery_on_retry(&c->rec, now);
-    if (c->cfg.cc != QUIC_CC_NEWRENO)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
 }
 
 /* RFC 9000 §6.2: a client's Version Negotiation. */
@@ -399,6 +397,21 @@ static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
     quic_conn_enter_draining(c, QUIC_TE_NO_ERROR, false, (const uint8_t *)"version negotiation", 19,
                              now);
     c->state = QUIC_STATE_CLOSED;
+}
+
+/* The buffer a packet of len bytes is unprotected in, allocated on first use;
+ * NULL when len is more than we take. What we advertise (max_udp_payload_size,
+ * the PMTUD ceiling) a peer may send: a connection configured above the default
+ * takes packets that large. */
+uint8_t *quic_conn_rx_buffer(quic_conn *c, size_t len)
+{
+    size_t rx_cap = c->cfg.max_udp_payload > QUIC_OPT_RX_PACKET_BUFFER ? c->cfg.max_udp_payload
+                                                                        : QUIC_OPT_RX_PACKET_BUFFER;
+    if (len > rx_cap)
+        return NULL;
+    if (c->rxbuf == NULL)
+        c->rxbuf = quince_env_alloc(c->env, rx_cap);
+    return c->rxbuf;
 }
 
 /* RFC 9001 §5, §6: unprotect one packet into c->rxbuf. Returns payload length or < 0 to drop. */
@@ -517,7 +530,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
         !c->initial_token_seen)
         return 0;
-    if (h->packet_len > sizeof(c->rxbuf))
+    if (quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);
@@ -668,29 +681,9 @@ static int early_retry(quic_conn *c, uint64_t now)
     return QUIC_OK;
 }
 
-/*
- * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
- * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
- * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
- * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
- */
-int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                   uint64_t now)
+static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                         uint8_t ecn, uint64_t now)
 {
-    return quic_conn_recv_ecn(c, from, data, len, QUIC_ECN_NOT_ECT, now);
-}
-
-/* RFC 9000 §13.4 */
-uint8_t quic_conn_ecn(const quic_conn *c)
-{
-    return c != NULL && c->dgram_ecn ? QUIC_ECN_ECT0 : QUIC_ECN_NOT_ECT;
-}
-
-int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                       uint8_t ecn, uint64_t now)
-{
-    if (c == NULL || data == NULL)
-        return QUIC_ERR_ARGUMENT;
     c->have_rx_from = from != NULL;
     if (from != NULL)
         c->rx_from = *from;
@@ -760,4 +753,35 @@ int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data,
     if (c->remote_unvalidated && from != NULL && quic_addr_equal(from, &c->remote))
         c->path_received += len;
     return QUIC_OK;
+}
+
+/*
+ * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
+ * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
+ * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
+ * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
+ */
+int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                   uint64_t now)
+{
+    return quic_conn_recv_ecn(c, from, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §13.4 */
+uint8_t quic_conn_ecn(const quic_conn *c)
+{
+    return c != NULL && c->dgram_ecn ? QUIC_ECN_ECT0 : QUIC_ECN_NOT_ECT;
+}
+
+/* RFC 9000 §13.4.1: quic_conn_recv with the datagram's ECN codepoint, counted per space. */
+int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                       uint8_t ecn, uint64_t now)
+{
+    if (c == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    int rc = recv_datagram(c, from, data, len, ecn, now);
+    /* The packet scratch lives for one datagram: an idle connection holds none. */
+    quince_env_free(c->env, c->rxbuf);
+    c->rxbuf = NULL;
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quic/opt.h"
 #include "quic/ranges.h"
 #include "quic/stream_buf.h"
 
@@ -27,6 +28,9 @@ typedef struct quic_stream {
     struct quic_stream *next, *prev; /* all streams, in creation order */
     uint64_t id;
     bool local; /* we opened it */
+    /* Bytes of it travelled in 0-RTT packets (RFC 9001 §4.6.1): received ones
+     * on a server, sent ones on a client. */
+    bool early;
 
     /* Receive side (RFC 9000 §3.2). */
     bool has_recv;
@@ -71,7 +75,7 @@ typedef struct quic_stream {
     bool send_done;
 } quic_stream;
 
-#define QUIC_STREAM_BUCKETS 256
+#define QUIC_STREAM_BUCKETS QUIC_OPT_STREAM_BUCKETS
 
 typedef struct quic_stream_map {
     quic_stream *buckets[QUIC_STREAM_BUCKETS];
