@@ -786,7 +786,7 @@ static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *
             rc = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md,
                                                      (unsigned)hash_len, hash, sig);
 #else
-        rc = -1; /* not reached: pk_fits has no RSA */
+        rc = -1;                   /* not reached: pk_fits has no RSA */
 #endif
     }
     return rc == 0 ? 0 : CRYPTO_ERR_DECRYPT_ERROR;
@@ -1097,11 +1097,20 @@ static int gen_key(const quince_env *env, const crypto_cert_params *p, mbedtls_p
 }
 
 /* Fill the writer: names, serial, validity, extensions. */
-static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
-                    mbedtls_x509write_cert *w, mbedtls_mpi *serial)
+/* The names and the parsed issuer, on the heap: 2.2 KB would be over the 1 KB a
+ * core function may take of the stack (tests/stack/check_stack.py). */
+typedef struct crt_names {
+    char subject[512];
+    char issuer[1024];
+    mbedtls_x509_crt ic;
+} crt_names;
+
+static int fill_crt_names(const quince_env *env, const crypto_cert_params *p,
+                          mbedtls_pk_context *pk, mbedtls_x509write_cert *w, mbedtls_mpi *serial,
+                          crt_names *names)
 {
-    char subject[512], issuer[1024], nb[16], na[16];
-    if (!format_subject(p->common_name, subject, sizeof(subject)) ||
+    char *subject = names->subject, *issuer = names->issuer, nb[16], na[16];
+    if (!format_subject(p->common_name, subject, sizeof(names->subject)) ||
         !format_time(p->not_before_unix, nb) || !format_time(p->not_after_unix, na) ||
         p->not_after_unix < p->not_before_unix)
         return CRYPTO_ERR_ARGUMENT;
@@ -1111,12 +1120,12 @@ static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_
     if (self_signed) {
         memcpy(issuer, subject, strlen(subject) + 1);
     } else {
-        mbedtls_x509_crt ic;
-        mbedtls_x509_crt_init(&ic);
-        int n = mbedtls_x509_crt_parse_der(&ic, p->issuer_der, p->issuer_der_len);
+        mbedtls_x509_crt *ic = &names->ic;
+        mbedtls_x509_crt_init(ic);
+        int n = mbedtls_x509_crt_parse_der(ic, p->issuer_der, p->issuer_der_len);
         if (n == 0)
-            n = mbedtls_x509_dn_gets(issuer, sizeof(issuer), &ic.subject);
-        mbedtls_x509_crt_free(&ic);
+            n = mbedtls_x509_dn_gets(issuer, sizeof(names->issuer), &ic->subject);
+        mbedtls_x509_crt_free(ic);
         if (n < 0)
             return CRYPTO_ERR_PARSE;
     }
@@ -1159,6 +1168,17 @@ static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_
                                             sizeof(oid_subject_alt_name) - 1, 0, san, san_len) != 0)
         return CRYPTO_ERR_INTERNAL;
     return 0;
+}
+
+static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
+                    mbedtls_x509write_cert *w, mbedtls_mpi *serial)
+{
+    crt_names *names = quince_env_alloc(env, sizeof(*names));
+    if (names == NULL)
+        return CRYPTO_ERR_NOMEM;
+    int rc = fill_crt_names(env, p, pk, w, serial, names);
+    quince_env_free(env, names);
+    return rc;
 }
 
 /*
