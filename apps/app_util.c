@@ -64,6 +64,51 @@ bool app_parse_seconds(const char *text, uint64_t *us)
     return true;
 }
 
+#define APP_QUIC_V1 0x00000001u /* RFC 9000 §15 */
+#define APP_QUIC_V2 0x6b3343cfu /* RFC 9369 §3.1 */
+
+bool app_parse_versions(const char *text, uint32_t *out, size_t cap)
+{
+    size_t n = 0;
+    const char *p = text;
+    for (size_t i = 0; i < cap; i++)
+        out[i] = 0;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        uint32_t v = 0;
+        if (len == 2 && strncmp(p, "v1", 2) == 0) {
+            v = APP_QUIC_V1;
+        } else if (len == 2 && strncmp(p, "v2", 2) == 0) {
+            v = APP_QUIC_V2;
+        } else if (len > 0 && len < 16) {
+            char tmp[16];
+            memcpy(tmp, p, len);
+            tmp[len] = '\0';
+            char *end = NULL;
+            unsigned long x = strtoul(tmp, &end, 16);
+            if (*end == '\0')
+                v = (uint32_t)x;
+        }
+        if ((v != APP_QUIC_V1 && v != APP_QUIC_V2) || n == cap)
+            return false;
+        out[n++] = v;
+        if (e == NULL)
+            return true;
+        p = e + 1;
+    }
+}
+
+const char *app_version_name(uint32_t v, char *buf, size_t cap)
+{
+    if (v == APP_QUIC_V1)
+        return "v1";
+    if (v == APP_QUIC_V2)
+        return "v2";
+    snprintf(buf, cap, "0x%08x", (unsigned)v);
+    return buf;
+}
+
 /* What to do about a TLS alert, by who raised it. */
 static const char *alert_hint(unsigned alert, bool by_peer)
 {

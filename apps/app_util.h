@@ -17,6 +17,12 @@
 uint8_t *app_read_file(const char *path, size_t max, size_t *len);
 /* "30", "2.5": seconds into microseconds; false on bad text. */
 bool app_parse_seconds(const char *text, uint64_t *us);
+/* --quic-version: a comma-separated list of QUIC versions ("v1", "v2" or hex such as
+ * 0x6b3343cf; RFC 9369 §3.1), only versions Quince speaks, at most cap of them; out is
+ * 0-terminated when fewer. */
+bool app_parse_versions(const char *text, uint32_t *out, size_t cap);
+/* "v1", "v2" or the hex value. */
+const char *app_version_name(uint32_t v, char *buf, size_t cap);
 
 struct io_env;
 struct quic_event;

@@ -1,5 +1,6 @@
 /* quince-server's HTTP/3 side: GET/HEAD of static files over h3 (RFC 9114), 404 otherwise. */
 #include "apps/h3_server.h"
+#include "apps/app_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,10 @@ void h3srv_conn_free(h3srv_conn *c)
             (unsigned long long)qs->pmtu_probes_lost, (unsigned long long)qs->pmtu_black_holes,
             (unsigned long long)qs->migrations, (unsigned long long)qs->path_challenges_sent,
             (unsigned long long)qs->paths_validated);
+    char v1[16], v2[16];
+    fprintf(stderr, "quince-server: quic version %s (first flight %s)\n",
+            app_version_name(qs->version, v1, sizeof(v1)),
+            app_version_name(qs->original_version, v2, sizeof(v2)));
     while (c->resps != NULL)
         resp_free(c, c->resps);
     free(c);

@@ -60,7 +60,7 @@ static void usage(FILE *f)
         "                     [--qlog-dir D] [--pcap F] [--chacha20] [--key-update] [--timeout S]\n"
         "                     [--handshake-timeout S] [--no-gso] [--cert F --key F]\n"
         "                     [--session-file F] [--token-file F] [--migrate] [--verbose] [--help]\n"
-        "                     [--version] URL...\n"
+        "                     [--quic-version LIST] [--version] URL...\n"
         "       quince-client --webtransport URL [--cert-hash HEX] [--keylog F] [--qlog-dir D]\n"
         "                     [--pcap F] [--timeout S] [--verbose]\n"
         "  Options take their value as --flag VALUE or --flag=VALUE.\n"
@@ -77,7 +77,10 @@ static void usage(FILE *f)
         "  GET in 0-RTT when it allows; store new sessions there\n"
         "  --token-file: present the server's NEW_TOKEN token kept in F (no Retry round\n"
         "  trip); keep the next one there\n"
-        "  --migrate: move to a new local port after 1 MB of responses (RFC 9000 §9.2)\n");
+        "  --migrate: move to a new local port after 1 MB of responses (RFC 9000 §9.2)\n"
+        "  --quic-version LIST: QUIC versions (v1, v2 or hex), comma-separated, preferred\n"
+        "  first; the first flight uses the first, the server may move the connection to\n"
+        "  any of them (RFC 9368; default v1,v2)\n");
 }
 
 static void fail_download(client *c, download *d, const char *why)
@@ -344,6 +347,7 @@ int main(int argc, char **argv)
     bool insecure = false, chacha = false;
     uint64_t timeout_us = 30000000, handshake_timeout_us = 5000000;
     bool no_gso = false;
+    uint32_t versions[QUIC_MAX_VERSIONS] = {0};
     static client cl;
     client *c = &cl;
     const char *urls[MAX_URLS];
@@ -381,6 +385,10 @@ int main(int argc, char **argv)
             c->want_key_update = true;
         else if (app_opt(&args, "--migrate"))
             c->want_migrate = true;
+        else if (app_opt_value(&args, "--quic-version", &v)) { /* issue 10 */
+            if (!app_parse_versions(v, versions, QUIC_MAX_VERSIONS))
+                return app_args_bad_value(&args, "QUIC versions such as v1 or v2,v1");
+        }
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
         else if (app_opt(&args, "--verbose|-v"))
@@ -453,6 +461,8 @@ int main(int argc, char **argv)
     quic_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.qlog = qlog_dir != NULL;
+    cfg.version = versions[0];
+    memcpy(cfg.versions, versions, sizeof(cfg.versions));
     const char *alpn[] = {alpn_name, NULL};
     static const uint16_t chacha_only[] = {CRYPTO_TLS_CHACHA20_POLY1305_SHA256, 0};
     crypto_x509_store *store = NULL;
@@ -649,6 +659,12 @@ int main(int argc, char **argv)
                 (unsigned long long)st->pmtu, (unsigned long long)st->pmtu_probes_sent,
                 (unsigned long long)st->pmtu_probes_lost, (unsigned long long)st->pmtu_black_holes,
                 (unsigned long long)st->migrations, (unsigned long long)st->paths_validated);
+    if (report) {
+        char v1[16], v2[16];
+        fprintf(stderr, "quince-client: quic version %s (first flight %s)\n",
+                app_version_name(st->version, v1, sizeof(v1)),
+                app_version_name(st->original_version, v2, sizeof(v2)));
+    }
     if (c->want_key_update && !c->key_update_done) {
         app_set_failure("the key update could not be initiated");
         c->failed = true;

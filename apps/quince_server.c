@@ -73,7 +73,7 @@ static void usage(FILE *f)
         "                     [--pcap F] [--timeout S] [--idle-timeout S] [--max-connections N]\n"
         "                     [--no-gso] [--verify-client CA] [--early-data] [--verbose] [--help]\n"
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
-        "                     [--reset-key-file F]\n"
+        "                     [--reset-key-file F] [--quic-version LIST]\n"
         "[--test-no-connect-protocol]\n"
         "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
         "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
@@ -135,7 +135,9 @@ static void usage(FILE *f)
         "                       $SSLKEYLOGFILE when set\n"
         "  --pcap F             write every datagram sent and received to F (pcapng, with the\n"
         "                       TLS secrets inside: tshark -r F decrypts it) at exit\n"
-        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n");
+        "  --reset-key-file F   stateless reset key from F (made if missing) kept over restarts\n"
+        "  --quic-version LIST  versions (v1, v2 or hex) to move clients to when they offer\n"
+        "                       them, preferred first (RFC 9368; default: keep the client's)\n");
     fprintf(
         f,
         "  --timeout S          exit after S seconds (default: never)\n"
@@ -490,6 +492,7 @@ int main(int argc, char **argv)
     const char *cert_file = NULL, *key_file = NULL, *root = ".", *alpn_name = "h3",
                *qlog_dir = NULL, *keylog = NULL, *demo_http = NULL, *client_ca = NULL, *pcap = NULL,
                *reset_key_file = NULL;
+    uint32_t versions[QUIC_MAX_VERSIONS] = {0};
     bool early_data = false;
     bool retry = false, no_gso = false, demo = argc <= 1, no_wt = false, test_no_ecp = false;
     uint32_t wt_drafts = WT_DIALECTS_ALL;
@@ -557,7 +560,10 @@ int main(int argc, char **argv)
             keylog = v;
         else if (app_opt_value(&args, "--reset-key-file", &v)) /* issue 10 */
             reset_key_file = v;
-        else if (app_opt_value(&args, "--pcap", &v))
+        else if (app_opt_value(&args, "--quic-version", &v)) { /* issue 10 */
+            if (!app_parse_versions(v, versions, QUIC_MAX_VERSIONS))
+                return app_args_bad_value(&args, "QUIC versions such as v2 or v2,v1");
+        } else if (app_opt_value(&args, "--pcap", &v))
             pcap = v;
         else if (app_opt(&args, "--no-gso"))
             no_gso = true;
@@ -627,6 +633,7 @@ int main(int argc, char **argv)
     const char *alpn[] = {alpn_name, NULL};
     cfg.bind.quic.tls.alpn = alpn;
     cfg.bind.quic.retry = retry;
+    memcpy(cfg.bind.quic.versions, versions, sizeof(versions));
     cfg.bind.quic.max_half_open = (size_t)max_half_open;
     cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
     cfg.bind.quic.retry_threshold = (size_t)retry_threshold;

@@ -487,6 +487,15 @@ crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
     return tls->early;
 }
 
+/* RFC 9368 §3 */
+int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data, size_t len)
+{
+    if (tls == NULL || !tls->quic || len != tls->cfg.transport_params_len)
+        return CRYPTO_ERR_ARGUMENT;
+    memcpy(tls->transport_params, data, len);
+    return 0;
+}
+
 /* RFC 9000 §7.4.1 */
 const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
 {

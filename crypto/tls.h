@@ -214,6 +214,11 @@ QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
 /* Whether the handshake resumed a session (a PSK was accepted), and how 0-RTT went. */
 QUINCE_API bool crypto_tls_resumed(const crypto_tls *tls);
 QUINCE_API crypto_early_data crypto_tls_early_data(const crypto_tls *tls);
+/* Server, from the peer_transport_params callback (before EncryptedExtensions is
+ * written): our QUIC transport parameters replaced by ones of the same length
+ * (RFC 9368: the negotiated version in version_information). */
+QUINCE_API int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data,
+                                                   size_t len);
 /* Client: the server's transport parameters remembered in the session it
  * offers (for 0-RTT, RFC 9000 §7.4.1), or NULL. */
 QUINCE_API const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len);

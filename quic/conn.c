@@ -291,6 +291,10 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->tx[level], c->env);
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
+    if (space == SP_INITIAL && c->have_rx_initial_orig) {
+        crypto_pp_clear(&c->rx_initial_orig, c->env);
+        c->have_rx_initial_orig = false;
+    }
     quic_recovery_discard_space(&c->rec, space, now);
     quince_buf_free(&sp->csend.data, c->env);
     quic_ranges_free(&sp->csend.retx);
@@ -320,7 +324,9 @@ static int tls_set_secret(void *user, crypto_level level, bool is_write, const c
 {
     quic_conn *c = user;
     crypto_pp *pp = is_write ? &c->tx[level] : &c->rx[level];
-    int err = crypto_pp_init(pp, c->env, c->version, suite->aead, suite->hash, secret, len);
+    /* RFC 9369 §4.1: 0-RTT stays in the original version. */
+    uint32_t version = level == CRYPTO_LEVEL_EARLY ? c->orig_version : c->version;
+    int err = crypto_pp_init(pp, c->env, version, suite->aead, suite->hash, secret, len);
     if (err != 0)
         return err;
     if (is_write)
@@ -345,6 +351,8 @@ static bool cid_equal(const quic_cid_value *a, const quic_cid_value *b)
     return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+static void encode_our_tp(quic_conn *c);
+
 /* RFC 9000 §7.3, §7.4, §18.2: the peer's transport parameters. */
 static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *alert)
 {
@@ -367,7 +375,17 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     if (tp.active_connection_id_limit < 2 || tp.max_udp_payload_size < 1200 ||
         tp.ack_delay_exponent > 20 || tp.max_ack_delay >= (1u << 14))
         return -1;
-    c->error = 0;
+    c->error = quic_version_on_peer_tp(c, &tp);
+    if (c->error != QUIC_OK)
+        return -1;
+    if (c->is_server && c->version != c->orig_version) {
+        /* Our version_information now names the negotiated version (same length). */
+        encode_our_tp(c);
+        if (crypto_tls_replace_transport_params(c->tls, c->tp_buf, c->tp_len) != 0) {
+            c->error = QUIC_ERR_INTERNAL_ERROR;
+            return -1;
+        }
+    }
     c->peer_tp = tp;
     c->have_peer_tp = true;
     quic_qlog_peer_params(c, c->last_now);
@@ -422,6 +440,7 @@ size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
     tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
+    quic_version_fill_tp(c, &tp);
     if (c->is_server) {
         tp.has_original_dcid = true;
         tp.original_dcid = c->original_dcid;
@@ -455,7 +474,8 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         return NULL;
     }
     c->is_server = is_server;
-    c->version = c->cfg.version;
+    c->version = c->orig_version = c->cfg.version;
+    c->stats.version = c->stats.original_version = c->version;
     c->last_now = now;
     c->mem.limit = c->cfg.max_conn_memory;
     if (local != NULL)
@@ -508,6 +528,7 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     crypto_pp *mine = &c->tx[CRYPTO_LEVEL_INITIAL], *theirs = &c->rx[CRYPTO_LEVEL_INITIAL];
     crypto_pp_clear(mine, c->env);
     crypto_pp_clear(theirs, c->env);
+    c->initial_dcid = *dcid;
     int err = c->is_server
                   ? crypto_pp_initial(theirs, mine, c->env, c->version, dcid->bytes, dcid->len)
                   : crypto_pp_initial(mine, theirs, c->env, c->version, dcid->bytes, dcid->len);
@@ -694,6 +715,7 @@ void quic_conn_free(quic_conn *c)
         crypto_pp_clear(&c->rx[l], env);
     }
     crypto_pp_clear(&c->rx_next, env);
+    crypto_pp_clear(&c->rx_initial_orig, env);
     crypto_pp_clear(&c->rx_prev, env);
     crypto_tls_free(c->tls);
     quic_streams_free(c);

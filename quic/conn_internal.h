@@ -10,6 +10,7 @@
 #include "quic/frame.h"
 #include "quic/opt.h"
 #include "quic/pacer.h"
+#include "quic/packet.h"
 #include "quic/pmtud.h"
 #include "quic/qlog.h"
 #include "quic/quic.h"
@@ -125,7 +126,14 @@ struct quic_conn {
     void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
-    uint32_t version;
+    uint32_t version;      /* the version in use: Handshake and 1-RTT keys, long headers */
+    uint32_t orig_version; /* RFC 9368: the client's first flight's (0-RTT, early Initials) */
+    quic_cid_value initial_dcid; /* the DCID the Initial keys come from */
+    /* Initial receive keys of orig_version after a switch to another version: a
+     * server's until the Initial space goes (RFC 9369 §4.1); a client's while it tries
+     * whether a packet of another version opens (quic/version.c). */
+    crypto_pp rx_initial_orig;
+    bool have_rx_initial_orig;
     quic_conn_state state;
     quic_addr local, remote;
 
@@ -341,6 +349,18 @@ uint64_t quic_path_next_timeout(const quic_conn *c);
 void quic_path_on_timeout(quic_conn *c, uint64_t now);
 size_t quic_path_send_budget(const quic_conn *c);
 int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+
+/* version.c (RFC 9368, RFC 9369 §4) */
+/* Our version_information. */
+void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp);
+/* The peer's transport parameters: the downgrade checks; a server may move to another
+ * version here. QUIC_OK, or the error to close with. */
+int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp);
+/* A long-header packet whose version is not c->version: 1 to take it (*rx: other
+ * Initial keys to open it with, or NULL), 0 to drop it. A client may follow the server
+ * to that version here. */
+int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
+                           crypto_pp **rx);
 
 /* conn_recv.c */
 int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const uint8_t *p,

@@ -60,8 +60,8 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
         int terr = crypto_tls_recv(c->tls, level, p, avail);
         quic_stream_buf_consume(&sp->crecv, avail);
         if (terr != 0) {
-            if (c->error == QUIC_ERR_TRANSPORT_PARAMETER)
-                return QUIC_ERR_TRANSPORT_PARAMETER;
+            if (quic_err_is_transport(c->error))
+                return c->error; /* TRANSPORT_PARAMETER_ERROR, VERSION_NEGOTIATION_ERROR */
             if (terr == CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION)
                 return QUIC_ERR_PROTOCOL_VIOLATION; /* RFC 9001 §8.4 */
             return QUIC_ERR_TRANSPORT(QUIC_TE_CRYPTO_ERROR_BASE + crypto_tls_alert(c->tls));
@@ -356,11 +356,11 @@ static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
 
 /* RFC 9001 §5, §6: unprotect one packet into c->rxbuf. Returns payload length or < 0 to drop. */
 static int unprotect(quic_conn *c, const quic_pkt_header *h, crypto_level level, int space,
-                     size_t *hdr_len, uint64_t *pn, crypto_pp **used)
+                     crypto_pp *keys, size_t *hdr_len, uint64_t *pn, crypto_pp **used)
 {
     uint8_t *pkt = c->rxbuf;
     size_t len = h->packet_len;
-    crypto_pp *pp = &c->rx[level];
+    crypto_pp *pp = keys != NULL ? keys : &c->rx[level];
     int hl = crypto_pp_remove_hp(pp, pkt, len, h->pn_offset);
     if (hl < 0)
         return -1;
@@ -448,7 +448,9 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     default:
         return 0;
     }
-    if (h->type != QUIC_PKT_1RTT && h->version != c->version)
+    crypto_pp *orig_rx = NULL; /* RFC 9368: Initial keys of the original version */
+    if (h->type != QUIC_PKT_1RTT && h->version != c->version &&
+        quic_version_on_packet(c, h, data, &orig_rx) != 1)
         return 0;
     if (!dcid_is_ours(c, h))
         return 0;
@@ -484,7 +486,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     size_t hdr_len;
     uint64_t pn;
     crypto_pp *used;
-    int n = unprotect(c, h, level, space, &hdr_len, &pn, &used);
+    int n = unprotect(c, h, level, space, orig_rx, &hdr_len, &pn, &used);
     if (n < 0) {
         /* RFC 9001 §6.6: too many forgeries end the connection. */
         if (level == CRYPTO_LEVEL_APP &&

@@ -271,7 +271,7 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
     quic_pkt_builder b;
     bool ok;
     if (early) /* RFC 9000 §17.2.3 */
-        ok = quic_pkt_build_long(&w, &b, QUIC_PKT_0RTT, c->version, dcid->bytes, dcid->len,
+        ok = quic_pkt_build_long(&w, &b, QUIC_PKT_0RTT, c->orig_version, dcid->bytes, dcid->len,
                                  c->initial_scid.bytes, c->initial_scid.len, NULL, 0, pn, pn_len);
     else if (space == SP_APP)
         ok = quic_pkt_build_short(&w, &b, dcid->bytes, dcid->len, pn, pn_len, false, c->key_phase);

@@ -23,6 +23,7 @@ QUINCE_API const char *quic_transport_error_name(uint64_t code)
         "KEY_UPDATE_ERROR",
         "AEAD_LIMIT_REACHED",
         "NO_VIABLE_PATH",
+        "VERSION_NEGOTIATION_ERROR",
     };
     if (code < sizeof(names) / sizeof(names[0]))
         return names[code];

@@ -39,9 +39,16 @@ typedef struct quic_addr {
 
 typedef enum quic_cc_algo { QUIC_CC_NEWRENO = 0, QUIC_CC_CUBIC = 1 } quic_cc_algo;
 
+#define QUIC_MAX_VERSIONS 4
+
 typedef struct quic_config {
     bool is_server;
-    uint32_t version;      /* 0: QUIC v1 */
+    uint32_t version;      /* client: the version of its first flight; 0: QUIC v1 */
+    /* Compatible version negotiation (RFC 9368, RFC 9369 §4), in order of preference,
+     * 0-terminated. Client: the versions its first flight offers (Available Versions);
+     * empty: every supported version, `version` first. Server: the versions it moves a
+     * client to when the client offers them; empty: it keeps the client's version. */
+    uint32_t versions[QUIC_MAX_VERSIONS];
     crypto_tls_config tls; /* ALPN, certificates, verification, suites, groups */
     /* Our transport parameters (RFC 9000 §18.2); 0 takes the default in quic/opt.h. */
     uint64_t max_idle_timeout_ms;
@@ -154,6 +161,8 @@ typedef struct quic_conn_stats {
      * our own quic_conn_migrate), PATH_CHALLENGEs sent, validations that
      * succeeded and that timed out. */
     uint64_t migrations, path_challenges_sent, paths_validated, path_failures;
+    /* RFC 9368: the version of the client's first flight and the one in use. */
+    uint32_t original_version, version;
 } quic_conn_stats;
 
 /* A client connection; the first quic_conn_send produces its Initial. Returns

@@ -88,7 +88,8 @@ def make_client_certs(tmp):
 
 class Capture:
     """tshark on lo for one UDP port, started for sure before the exchange (probes to a
-    second port until the file grows) and stopped after it (probes again)."""
+    second port until the file grows) and stopped after it (once a marker probe sent
+    after the exchange is in the file)."""
 
     def __init__(self, r, port):
         self.tshark = shutil.which("tshark")
@@ -122,7 +123,18 @@ class Capture:
             time.sleep(0.1)
 
     def stop(self):
-        self._grow(15, "the capture did not grow after the exchange")
+        # Everything sent before this marker is in the file once the marker is
+        # (lo is captured in order); the file merely growing is not enough, as
+        # dumpcap writes in chunks and, stopped while behind, loses unread packets.
+        marker = b"quince-capture-end-" + os.urandom(8).hex().encode()
+        deadline = time.monotonic() + 20
+        while True:
+            self.probe.sendto(marker, ("127.0.0.1", self.probe_port))
+            time.sleep(0.2)
+            with open(self.path, "rb") as f:
+                if marker in f.read():
+                    break
+            check(time.monotonic() < deadline, "the end marker never reached the capture file")
         self.probe.close()
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=20)
