@@ -377,14 +377,11 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     if (c->error != QUIC_OK)
         return -1;
     if (c->is_server && c->version != c->orig_version) {
-        /* Our version_information now names the negotiated version (same length);
-         * encoded again, on the heap (the connection keeps no copy; stack < 1 KB). */
-        uint8_t *tp_buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
-        int rc = tp_buf == NULL
-                     ? -1
-                     : crypto_tls_replace_transport_params(
-                           c->tls, tp_buf, quic_conn_encode_tp(c, tp_buf, QUIC_TP_ENCODED_MAX));
-        quince_env_free(c->env, tp_buf);
+        /* Our version_information now names the negotiated version (same length). */
+        uint8_t *buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+        size_t n = buf != NULL ? quic_conn_encode_tp(c, buf, QUIC_TP_ENCODED_MAX) : 0;
+        int rc = n > 0 ? crypto_tls_replace_transport_params(c->tls, buf, n) : -1;
+        quince_env_free(c->env, buf);
         if (rc != 0) {
             c->error = QUIC_ERR_INTERNAL_ERROR;
             return -1;

@@ -111,7 +111,8 @@ static bool client_follow(quic_conn *c, const quic_pkt_header *h, const uint8_t 
     uint32_t offer[QUIC_MAX_VERSIONS + 1];
     size_t n = client_offer(c, offer);
     if (c->version != c->orig_version || c->have_rx[CRYPTO_LEVEL_HANDSHAKE] ||
-        !listed(offer, n, v) || !compatible(c->orig_version, v) || h->packet_len > sizeof(c->rxbuf))
+        !listed(offer, n, v) || !compatible(c->orig_version, v) ||
+        quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return false;
     crypto_pp tx, rx;
     memset(&tx, 0, sizeof(tx));
