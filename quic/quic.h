@@ -271,6 +271,12 @@ QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
  * not complete yet. Only data that is safe to replay belongs there (RFC 8446
  * §8, RFC 9114 §10.9: e.g. GET requests, never a WebTransport CONNECT). */
 QUINCE_API bool quic_conn_early_data_ready(const quic_conn *conn);
+/* RFC 9001 §4.6.1: bytes of the stream travelled in 0-RTT packets. On a
+ * server: some of what it received came in 0-RTT, so a replayed first flight
+ * could bring it again (RFC 8470 §5.2: such a request may be answered 425).
+ * On a client: some of what we sent went in 0-RTT. False for an unknown or
+ * forgotten stream. */
+QUINCE_API bool quic_stream_early(const quic_conn *conn, uint64_t stream_id);
 /* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
  * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
  * crypto_alert_name); NULL for codes no RFC defines. */
