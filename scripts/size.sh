@@ -23,7 +23,7 @@ device=(-Dwerror=true -Dbuildtype=plain -Dio=disabled -Dtests=disabled -Dlogging
 # Ceilings: what the code measures now plus a little room (the test fails above
 # them; lower them as code is cut) and the goals of issue 14.
 client_text_max=63488 client_text_goal=46080
-full_text_max=114688 full_text_goal=73728
+full_text_max=118784 full_text_goal=73728
 mbedtls_flash_max=120832 mbedtls_flash_goal=102400
 
 build() { # dir, meson options...
