@@ -35,6 +35,9 @@
 #ifndef QUINCE_LOGGING
 #define QUINCE_LOGGING 1 /* debug messages through the environment's log sink */
 #endif
+#ifndef QUINCE_QLOG
+#define QUINCE_QLOG 1 /* qlog traces (base/qlog.h); without it every qlog call is a no-op */
+#endif
 #ifndef QUINCE_CUBIC
 #define QUINCE_CUBIC 1 /* the CUBIC congestion controller (NewReno is always in) */
 #endif

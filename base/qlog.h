@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/env.h"
+#include "base/opt.h"
 
 /*
  * Every layer logs through this one writer, so that a connection's QUIC,
@@ -40,6 +41,7 @@ typedef struct quince_qlog quince_qlog;
  * Connection ID (hex), the vantage point "client" or "server". Returns NULL
  * when the environment has no qlog sinks, when qlog_open declines, or when
  * memory runs out (logging is then silently off for this connection). */
+#if QUINCE_QLOG
 quince_qlog *quince_qlog_new(const quince_env *env, bool is_server, const uint8_t *odcid,
                              size_t odcid_len, uint64_t now);
 /* End the trace (qlog_close) and free it. NULL is fine. */
@@ -82,5 +84,86 @@ size_t quince_qlog_room(const quince_qlog *q);
 
 /* The trace's start (microseconds, the connection's clock). */
 uint64_t quince_qlog_start_time(const quince_qlog *q);
+
+#else /* !QUINCE_QLOG: the writer is left out of the build, every call does nothing */
+#define QUINCE_QLOG_NOW UINT64_MAX
+static inline quince_qlog *quince_qlog_new(const quince_env *env, bool is_server,
+                                           const uint8_t *odcid, size_t odcid_len, uint64_t now)
+{
+    (void)env, (void)is_server, (void)odcid, (void)odcid_len, (void)now;
+    return NULL;
+}
+static inline void quince_qlog_free(quince_qlog *q)
+{
+    (void)q;
+}
+static inline bool quince_qlog_begin(quince_qlog *q, uint64_t now, const char *name)
+{
+    (void)q, (void)now, (void)name;
+    return false;
+}
+static inline void quince_qlog_set_now(quince_qlog *q, uint64_t now)
+{
+    (void)q, (void)now;
+}
+static inline void quince_qlog_end(quince_qlog *q)
+{
+    (void)q;
+}
+static inline void quince_qlog_abort(quince_qlog *q)
+{
+    (void)q;
+}
+static inline void quince_qlog_u64(quince_qlog *q, const char *key, uint64_t v)
+{
+    (void)q, (void)key, (void)v;
+}
+static inline void quince_qlog_i64(quince_qlog *q, const char *key, int64_t v)
+{
+    (void)q, (void)key, (void)v;
+}
+static inline void quince_qlog_bool(quince_qlog *q, const char *key, bool v)
+{
+    (void)q, (void)key, (void)v;
+}
+static inline void quince_qlog_str(quince_qlog *q, const char *key, const char *s)
+{
+    (void)q, (void)key, (void)s;
+}
+static inline void quince_qlog_strn(quince_qlog *q, const char *key, const uint8_t *s, size_t len)
+{
+    (void)q, (void)key, (void)s, (void)len;
+}
+static inline void quince_qlog_hex(quince_qlog *q, const char *key, const uint8_t *p, size_t len)
+{
+    (void)q, (void)key, (void)p, (void)len;
+}
+static inline void quince_qlog_ms(quince_qlog *q, const char *key, uint64_t us)
+{
+    (void)q, (void)key, (void)us;
+}
+static inline void quince_qlog_object(quince_qlog *q, const char *key)
+{
+    (void)q, (void)key;
+}
+static inline void quince_qlog_array(quince_qlog *q, const char *key)
+{
+    (void)q, (void)key;
+}
+static inline void quince_qlog_close(quince_qlog *q)
+{
+    (void)q;
+}
+static inline size_t quince_qlog_room(const quince_qlog *q)
+{
+    (void)q;
+    return 0;
+}
+static inline uint64_t quince_qlog_start_time(const quince_qlog *q)
+{
+    (void)q;
+    return 0;
+}
+#endif /* QUINCE_QLOG */
 
 #endif

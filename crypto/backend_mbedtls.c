@@ -672,9 +672,11 @@ static bool pk_fits(const mbedtls_pk_context *pk, sig_kind kind, mbedtls_ecp_gro
     switch (kind) {
     case SIG_ECDSA:
         return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) && mbedtls_pk_ec(*pk)->grp.id == curve;
+#if defined(MBEDTLS_RSA_C) /* an mbedTLS built without RSA (cross/mbedtls/) has no such keys */
     case SIG_RSA_PSS:
     case SIG_RSA_PKCS1:
         return mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA;
+#endif
     default:
         return false;
     }
@@ -714,6 +716,7 @@ static int mb_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t 
         memcpy(sig, der, der_len);
         return (int)der_len;
     }
+#if defined(MBEDTLS_RSA_C)
     mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
     size_t sig_len = mbedtls_rsa_get_len(rsa);
     if (sig_len > cap)
@@ -724,6 +727,9 @@ static int mb_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t 
                                         (int)hash_len, sig) != 0)
         return CRYPTO_ERR_INTERNAL;
     return (int)sig_len;
+#else
+    return CRYPTO_ERR_UNSUPPORTED; /* not reached: pk_fits has no RSA */
+#endif
 }
 
 /* ECDSA-Sig-Value (RFC 3279 §2.2.3), parsed as every backend parses it, checked against q
@@ -768,6 +774,7 @@ static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *
         else
             rc = mbedtls_ecdsa_read_signature(kp, hash, hash_len, sig, sig_len);
     } else {
+#if defined(MBEDTLS_RSA_C)
         mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
         if (sig_len != mbedtls_rsa_get_len(rsa))
             return CRYPTO_ERR_DECRYPT_ERROR;
@@ -778,6 +785,9 @@ static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *
         else
             rc = mbedtls_rsa_rsassa_pkcs1_v15_verify(rsa, NULL, NULL, MBEDTLS_RSA_PUBLIC, md,
                                                      (unsigned)hash_len, hash, sig);
+#else
+        rc = -1;                   /* not reached: pk_fits has no RSA */
+#endif
     }
     return rc == 0 ? 0 : CRYPTO_ERR_DECRYPT_ERROR;
 }
@@ -1010,6 +1020,10 @@ static int mb_x509_parse_chain(const quince_env *env, const uint8_t *data, size_
 
 /* ---- Certificate generation (RFC 5280 §4.1, §4.2) ---- */
 
+/* Only with an mbedTLS that writes certificates (a minimal one for a device,
+ * cross/mbedtls/, does not: crypto_cert_generate is then unsupported). */
+#if defined(MBEDTLS_X509_CRT_WRITE_C)
+
 /* "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity takes it. */
 static bool format_time(int64_t t, char out[16])
 {
@@ -1063,6 +1077,7 @@ static const uint8_t eku_server_client[] = {0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 
 static int gen_key(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk)
 {
     if (p->rsa_bits != 0) {
+#if defined(MBEDTLS_RSA_C) && defined(MBEDTLS_GENPRIME)
         if (p->rsa_bits < 2048 || p->rsa_bits > 4096)
             return CRYPTO_ERR_ARGUMENT;
         if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) != 0 ||
@@ -1070,6 +1085,9 @@ static int gen_key(const quince_env *env, const crypto_cert_params *p, mbedtls_p
                 0)
             return CRYPTO_ERR_INTERNAL;
         return 0;
+#else
+        return CRYPTO_ERR_UNSUPPORTED;
+#endif
     }
     if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
         mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk), env_rng, rng_arg(env)) !=
@@ -1079,11 +1097,20 @@ static int gen_key(const quince_env *env, const crypto_cert_params *p, mbedtls_p
 }
 
 /* Fill the writer: names, serial, validity, extensions. */
-static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
-                    mbedtls_x509write_cert *w, mbedtls_mpi *serial)
+/* The names and the parsed issuer, on the heap: 2.2 KB would be over the 1 KB a
+ * core function may take of the stack (tests/stack/check_stack.py). */
+typedef struct crt_names {
+    char subject[512];
+    char issuer[1024];
+    mbedtls_x509_crt ic;
+} crt_names;
+
+static int fill_crt_names(const quince_env *env, const crypto_cert_params *p,
+                          mbedtls_pk_context *pk, mbedtls_x509write_cert *w, mbedtls_mpi *serial,
+                          crt_names *names)
 {
-    char subject[512], issuer[1024], nb[16], na[16];
-    if (!format_subject(p->common_name, subject, sizeof(subject)) ||
+    char *subject = names->subject, *issuer = names->issuer, nb[16], na[16];
+    if (!format_subject(p->common_name, subject, sizeof(names->subject)) ||
         !format_time(p->not_before_unix, nb) || !format_time(p->not_after_unix, na) ||
         p->not_after_unix < p->not_before_unix)
         return CRYPTO_ERR_ARGUMENT;
@@ -1093,12 +1120,12 @@ static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_
     if (self_signed) {
         memcpy(issuer, subject, strlen(subject) + 1);
     } else {
-        mbedtls_x509_crt ic;
-        mbedtls_x509_crt_init(&ic);
-        int n = mbedtls_x509_crt_parse_der(&ic, p->issuer_der, p->issuer_der_len);
+        mbedtls_x509_crt *ic = &names->ic;
+        mbedtls_x509_crt_init(ic);
+        int n = mbedtls_x509_crt_parse_der(ic, p->issuer_der, p->issuer_der_len);
         if (n == 0)
-            n = mbedtls_x509_dn_gets(issuer, sizeof(issuer), &ic.subject);
-        mbedtls_x509_crt_free(&ic);
+            n = mbedtls_x509_dn_gets(issuer, sizeof(names->issuer), &ic->subject);
+        mbedtls_x509_crt_free(ic);
         if (n < 0)
             return CRYPTO_ERR_PARSE;
     }
@@ -1141,6 +1168,17 @@ static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_
                                             sizeof(oid_subject_alt_name) - 1, 0, san, san_len) != 0)
         return CRYPTO_ERR_INTERNAL;
     return 0;
+}
+
+static int fill_crt(const quince_env *env, const crypto_cert_params *p, mbedtls_pk_context *pk,
+                    mbedtls_x509write_cert *w, mbedtls_mpi *serial)
+{
+    crt_names *names = quince_env_alloc(env, sizeof(*names));
+    if (names == NULL)
+        return CRYPTO_ERR_NOMEM;
+    int rc = fill_crt_names(env, p, pk, w, serial, names);
+    quince_env_free(env, names);
+    return rc;
 }
 
 /*
@@ -1297,6 +1335,15 @@ static int mb_cert_generate(const quince_env *env, const crypto_cert_params *par
         mb_privkey_free(env, pk);
     return 0;
 }
+#else
+static int mb_cert_generate(const quince_env *env, const crypto_cert_params *params, uint8_t **der,
+                            size_t *der_len, uint8_t **key_der, size_t *key_der_len,
+                            crypto_privkey **key)
+{
+    (void)env, (void)params, (void)der, (void)der_len, (void)key_der, (void)key_der_len, (void)key;
+    return CRYPTO_ERR_UNSUPPORTED;
+}
+#endif /* MBEDTLS_X509_CRT_WRITE_C */
 
 const crypto_backend crypto_backend_mbedtls_table = {
     .name = "mbedtls",

@@ -305,14 +305,19 @@ static void keylog(crypto_tls *tls, const char *label, const uint8_t *secret, si
 {
     if (tls->env->keylog == NULL)
         return;
-    char random_hex[2 * CRYPTO_TLS_RANDOM_LEN + 1];
-    char secret_hex[2 * CRYPTO_HASH_MAX_LEN + 1];
-    char line[40 + sizeof(random_hex) + sizeof(secret_hex)];
-    hex(random_hex, tls->client_random, CRYPTO_TLS_RANDOM_LEN);
-    hex(secret_hex, secret, len);
-    snprintf(line, sizeof(line), "%s %s %s", label, random_hex, secret_hex);
+    /* "<label> <client random> <secret>", built without snprintf (a device
+     * build then links no printf: scripts/size.sh). */
+    char line[40 + 2 * CRYPTO_TLS_RANDOM_LEN + 1 + 2 * CRYPTO_HASH_MAX_LEN + 1];
+    size_t ll = strlen(label);
+    if (ll > 39 || len > CRYPTO_HASH_MAX_LEN)
+        return;
+    memcpy(line, label, ll);
+    line[ll] = ' ';
+    hex(line + ll + 1, tls->client_random, CRYPTO_TLS_RANDOM_LEN);
+    size_t at = ll + 1 + 2 * CRYPTO_TLS_RANDOM_LEN;
+    line[at] = ' ';
+    hex(line + at + 1, secret, len);
     tls->env->keylog(tls->env->user, line);
-    memset(secret_hex, 0, sizeof(secret_hex));
     memset(line, 0, sizeof(line));
 }
 
@@ -685,16 +690,21 @@ int tls_send_certificate_verify(crypto_tls *tls, crypto_level level, uint16_t sc
     if (rc < 0)
         return rc;
     uint8_t content[TLS_CV_CONTENT_MAX];
-    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    /* The signature on the heap (an RSA-4096 one is 512 bytes): signature and
+     * message together would put this frame over 1 KB (tests/stack/check_stack.py). */
+    uint8_t *sig = quince_env_alloc(tls->env, CRYPTO_SIG_MAX_LEN);
+    if (sig == NULL)
+        return CRYPTO_ERR_NOMEM;
     size_t n = tls_cv_content(tls->cfg.is_server, th, crypto_hash_len(tls->suite->hash), content);
-    int sig_len =
-        crypto_privkey_sign(tls->env, tls->cfg.private_key, scheme, content, n, sig, sizeof(sig));
-    if (sig_len < 0)
-        return sig_len;
+    int sig_len = crypto_privkey_sign(tls->env, tls->cfg.private_key, scheme, content, n, sig,
+                                      CRYPTO_SIG_MAX_LEN);
     uint8_t msg[CRYPTO_HS_HEADER_LEN + 4 + CRYPTO_SIG_MAX_LEN];
-    int len = crypto_tls_encode_certificate_verify(scheme, sig, (size_t)sig_len, msg, sizeof(msg));
+    int len = sig_len < 0 ? sig_len
+                          : crypto_tls_encode_certificate_verify(scheme, sig, (size_t)sig_len, msg,
+                                                                 sizeof(msg));
+    quince_env_free(tls->env, sig);
     if (len < 0)
-        return CRYPTO_ERR_INTERNAL;
+        return sig_len < 0 ? sig_len : CRYPTO_ERR_INTERNAL;
     return tls_send_message(tls, level, msg, (size_t)len);
 }
 

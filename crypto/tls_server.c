@@ -369,62 +369,18 @@ static int send_ticket(crypto_tls *tls)
     return rc < 0 ? rc : 0;
 }
 
-/* RFC 8446 §4.1.2, §4.1.3: a ClientHello in, the whole server flight out. */
-static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
+/* RFC 8446 §4.1.3-§4.4, the rest of on_client_hello once the choice is made:
+ * (EC)DHE, ServerHello, the handshake keys, the server's flight, the
+ * application keys. A frame of its own, so that neither it nor
+ * on_client_hello (which holds the parsed ClientHello) takes over 1 KB of
+ * stack (tests/stack/check_stack.py). */
+static int answer_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len, const choice *cp,
+                               bool dhe) __attribute__((noinline));
+static int answer_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len, const choice *cp,
+                               bool dhe)
 {
-    crypto_tls_client_hello ch;
-    choice c;
-    memset(&c, 0, sizeof(c));
-    int rc =
-        crypto_tls_parse_client_hello(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ch);
-    /* RFC 9001 §8.4: a QUIC client never asks for middlebox compatibility mode. */
-    if (rc == 0 && tls->quic && ch.session_id.len > 0)
-        rc = CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION;
-    if (rc == 0)
-        rc = negotiate(tls, &ch, &c);
-    if (rc == 0 && tls->state == TLS_S_WAIT_CH2)
-        rc = check_second_hello(tls, &ch, &c);
-    if (rc < 0)
-        return rc;
-
-    if (tls->state == TLS_S_WAIT_CH) {
-        memcpy(tls->client_random, ch.random, CRYPTO_TLS_RANDOM_LEN);
-        /* RFC 8446 §4.1.3: echoed (TLS over TCP peers use compatibility mode). */
-        memcpy(tls->session_id, ch.session_id.p, ch.session_id.len);
-        tls->session_id_len = ch.session_id.len;
-        tls->suite = crypto_suite_by_id(c.suite);
-        if (c.share.p == NULL)
-            return send_hello_retry_request(tls, msg, len, &c);
-    }
-    if (tls->cfg.tickets != NULL && (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY))) {
-        rc = try_psk(tls, &ch, msg, len, &c);
-        if (rc < 0)
-            return rc;
-    } else if (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) {
-        tls->early = CRYPTO_EARLY_REJECTED;
-    }
-    bool dhe = !tls->psk_accepted || tls->psk_mode == CRYPTO_PSK_DHE_KE;
-    tls->group = dhe ? c.group : 0;
-    tls->sig_scheme = tls->psk_accepted ? 0 : c.scheme;
-    if (ch.server_name.len > 0) {
-        memcpy(tls->server_name, ch.server_name.p, ch.server_name.len);
-        tls->server_name[ch.server_name.len] = '\0';
-        tls->has_server_name = true;
-    }
-    if (c.alpn != NULL) {
-        strcpy(tls->alpn, c.alpn);
-        tls->has_alpn = true;
-    }
-    if (tls->quic && tls->cb.peer_transport_params != NULL) {
-        uint8_t alert = CRYPTO_ALERT_ILLEGAL_PARAMETER;
-        rc = tls->cb.peer_transport_params(tls->cb.user, ch.transport_params.p,
-                                           ch.transport_params.len, &alert);
-        if (rc < 0) {
-            tls->alert = alert;
-            return rc;
-        }
-    }
-
+    const choice c = *cp;
+    int rc;
     /* (EC)DHE (§4.2.8, §7.4); psk_ke: zeros in its place (§7.1). */
     uint8_t shared[CRYPTO_KEX_MAX_SECRET + CRYPTO_HASH_MAX_LEN] = {0}, pub[CRYPTO_KEX_MAX_PUBLIC];
     int shared_len = (int)crypto_hash_len(tls->suite->hash), pub_len = 0;
@@ -505,6 +461,65 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
                      ? TLS_S_WAIT_CERT
                      : TLS_S_WAIT_FINISHED;
     return 0;
+}
+
+/* RFC 8446 §4.1.2, §4.1.3: a ClientHello in, the whole server flight out. */
+static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
+{
+    crypto_tls_client_hello ch;
+    choice c;
+    memset(&c, 0, sizeof(c));
+    int rc =
+        crypto_tls_parse_client_hello(msg + CRYPTO_HS_HEADER_LEN, len - CRYPTO_HS_HEADER_LEN, &ch);
+    /* RFC 9001 §8.4: a QUIC client never asks for middlebox compatibility mode. */
+    if (rc == 0 && tls->quic && ch.session_id.len > 0)
+        rc = CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION;
+    if (rc == 0)
+        rc = negotiate(tls, &ch, &c);
+    if (rc == 0 && tls->state == TLS_S_WAIT_CH2)
+        rc = check_second_hello(tls, &ch, &c);
+    if (rc < 0)
+        return rc;
+
+    if (tls->state == TLS_S_WAIT_CH) {
+        memcpy(tls->client_random, ch.random, CRYPTO_TLS_RANDOM_LEN);
+        /* RFC 8446 §4.1.3: echoed (TLS over TCP peers use compatibility mode). */
+        memcpy(tls->session_id, ch.session_id.p, ch.session_id.len);
+        tls->session_id_len = ch.session_id.len;
+        tls->suite = crypto_suite_by_id(c.suite);
+        if (c.share.p == NULL)
+            return send_hello_retry_request(tls, msg, len, &c);
+    }
+    if (tls->cfg.tickets != NULL && (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY))) {
+        rc = try_psk(tls, &ch, msg, len, &c);
+        if (rc < 0)
+            return rc;
+    } else if (ch.exts & crypto_tls_ext_bit(CRYPTO_EXT_EARLY_DATA)) {
+        tls->early = CRYPTO_EARLY_REJECTED;
+    }
+    bool dhe = !tls->psk_accepted || tls->psk_mode == CRYPTO_PSK_DHE_KE;
+    tls->group = dhe ? c.group : 0;
+    tls->sig_scheme = tls->psk_accepted ? 0 : c.scheme;
+    if (ch.server_name.len > 0) {
+        memcpy(tls->server_name, ch.server_name.p, ch.server_name.len);
+        tls->server_name[ch.server_name.len] = '\0';
+        tls->has_server_name = true;
+    }
+    if (c.alpn != NULL) {
+        strcpy(tls->alpn, c.alpn);
+        tls->has_alpn = true;
+    }
+    if (tls->quic && tls->cb.peer_transport_params != NULL) {
+        uint8_t alert = CRYPTO_ALERT_ILLEGAL_PARAMETER;
+        rc = tls->cb.peer_transport_params(tls->cb.user, ch.transport_params.p,
+                                           ch.transport_params.len, &alert);
+        if (rc < 0) {
+            tls->alert = alert;
+            return rc;
+        }
+    }
+
+    return answer_client_hello(tls, msg, len, &c, dhe);
 }
 
 /* RFC 8446 §4.4.2: the client's chain (or none), in answer to our CertificateRequest. */

@@ -105,6 +105,32 @@ def gen_huffman():
             cells = " ".join("{%d, %d, %d}," % e for e in table[state][half:half + 8])
             lines.append(("    {" if half == 0 else "     ") + cells + (" }," if half else ""))
     lines.append("};")
+    # The small decoder (H3_OPT_HUFFMAN_SMALL) decodes the code as the canonical
+    # code it is: symbols ordered by (length, symbol) get consecutive codes.
+    order = sorted(range(257), key=lambda s: (len(codes[s]), s))
+    code, prev = 0, len(codes[order[0]])
+    for sym in order:
+        code <<= len(codes[sym]) - prev
+        prev = len(codes[sym])
+        assert format(code, "0%db" % prev) == codes[sym], "not canonical"
+        code += 1
+    assert order[-1] == 256  # EOS: the last (longest, all ones)
+    count = [0] * 31
+    for c in codes:
+        count[len(c)] += 1
+    assert max(count) < 256
+    lines.append("")
+    lines.append("/* Small decoder: codes per length (0..30), and the symbols in canonical order")
+    lines.append(" * (by length, then value; EOS, the 257th, is left out). */")
+    lines.append("const uint8_t h3_huffman_canon_count[31] = {")
+    for i in range(0, 31, 16):
+        lines.append("    " + " ".join("%d," % n for n in count[i:i + 16]))
+    lines.append("};")
+    lines.append("")
+    lines.append("const uint8_t h3_huffman_canon_sym[256] = {")
+    for i in range(0, 256, 16):
+        lines.append("    " + " ".join("%d," % n for n in order[i:min(i + 16, 256)]))
+    lines.append("};")
     with open(os.path.join("h3", "huffman_table.c"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -1,4 +1,5 @@
-/* HPACK Huffman encoder and 4-bit state-table decoder (RFC 7541 §5.2, Appendix B). */
+/* HPACK Huffman encoder and decoders, a 4-bit state table or canonical-code decoding
+ * (RFC 7541 §5.2, Appendix B). */
 #include "h3/huffman.h"
 
 /* RFC 7541 §5.2 */
@@ -40,7 +41,8 @@ size_t h3_huffman_encode(const uint8_t *src, size_t len, uint8_t *out, size_t ca
  * is "accepting" when the bits since the last symbol are at most seven ones,
  * the only padding allowed at the end. EOS inside the string fails.
  */
-int h3_huffman_decode(const uint8_t *src, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+int h3_huffman_decode_fast(const uint8_t *src, size_t len, uint8_t *out, size_t cap,
+                           size_t *out_len)
 {
     unsigned state = 0;
     unsigned accept = 1;
@@ -69,4 +71,57 @@ int h3_huffman_decode(const uint8_t *src, size_t len, uint8_t *out, size_t cap, 
         return H3_QPACK_ERR_HUFFMAN;
     *out_len = n;
     return H3_QPACK_OK;
+}
+
+/*
+ * RFC 7541 Appendix B: the code is canonical (codes of one length are
+ * consecutive, in symbol order, and follow the shorter ones), so a symbol is
+ * found from the count of codes per length alone: after reading `bits` bits,
+ * the codes of that length are first .. first + count - 1. RFC 7541 §5.2:
+ * at most seven bits of padding, all ones; EOS inside the string fails.
+ */
+int h3_huffman_decode_small(const uint8_t *src, size_t len, uint8_t *out, size_t cap,
+                            size_t *out_len)
+{
+    uint32_t code = 0;  /* the bits read since the last symbol */
+    uint32_t first = 0; /* the first code of this length */
+    unsigned bits = 0;
+    unsigned index = 0; /* canonical index of that first code */
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        for (int k = 7; k >= 0; k--) {
+            code = (code << 1) | ((uint32_t)(src[i] >> k) & 1u);
+            bits++;
+            uint32_t count = h3_huffman_canon_count[bits];
+            if (code - first < count) {
+                unsigned at = index + (unsigned)(code - first);
+                if (at >= 256) /* EOS */
+                    return H3_QPACK_ERR_HUFFMAN;
+                if (n == cap)
+                    return H3_QPACK_ERR_BUFFER;
+                out[n++] = h3_huffman_canon_sym[at];
+                code = first = 0;
+                bits = index = 0;
+            } else {
+                if (bits == 30) /* not reached: the code is complete */
+                    return H3_QPACK_ERR_HUFFMAN;
+                index += count;
+                first = (first + count) << 1;
+            }
+        }
+    }
+    if (bits > 7 || code != (1u << bits) - 1)
+        return H3_QPACK_ERR_HUFFMAN;
+    *out_len = n;
+    return H3_QPACK_OK;
+}
+
+/* RFC 7541 §5.2 */
+int h3_huffman_decode(const uint8_t *src, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+#if H3_OPT_HUFFMAN_SMALL
+    return h3_huffman_decode_small(src, len, out, cap, out_len);
+#else
+    return h3_huffman_decode_fast(src, len, out, cap, out_len);
+#endif
 }

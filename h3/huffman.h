@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h3/opt.h"
 #include "h3/qpack_error.h"
 
 /* Generated tables (h3/huffman_table.c). */
@@ -18,6 +19,9 @@ typedef struct h3_huffman_step {
     uint8_t sym;
 } h3_huffman_step;
 extern const h3_huffman_step h3_huffman_decode_table[256][16];
+/* The small decoder's tables (canonical order; about 290 bytes). */
+extern const uint8_t h3_huffman_canon_count[31];
+extern const uint8_t h3_huffman_canon_sym[256];
 
 /* Bytes the Huffman encoding of src takes (padding included). */
 size_t h3_huffman_encoded_len(const uint8_t *src, size_t len);
@@ -38,5 +42,13 @@ static inline size_t h3_huffman_max_decoded_len(size_t len)
  * than 7 bits or not all ones, H3_QPACK_ERR_BUFFER if cap is too small.
  */
 int h3_huffman_decode(const uint8_t *src, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+/* The two decoders h3_huffman_decode chooses between (H3_OPT_HUFFMAN_SMALL,
+ * h3/opt.h): a 4-bit state table (12 KB of read-only data, two lookups a
+ * byte) and a canonical-code decoder (290 bytes of tables, one step a bit).
+ * Same results, same errors; the linker keeps only the one that is used. */
+int h3_huffman_decode_fast(const uint8_t *src, size_t len, uint8_t *out, size_t cap,
+                           size_t *out_len);
+int h3_huffman_decode_small(const uint8_t *src, size_t len, uint8_t *out, size_t cap,
+                            size_t *out_len);
 
 #endif

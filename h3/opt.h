@@ -5,6 +5,13 @@
 
 #include "base/opt.h"
 
+/* RFC 7541 Appendix B: decode QPACK's Huffman strings with the canonical-code
+ * decoder (290 bytes of tables, bit by bit) instead of the 4-bit state table
+ * (12 KB of read-only data). */
+#ifndef H3_OPT_HUFFMAN_SMALL
+#define H3_OPT_HUFFMAN_SMALL 0
+#endif
+
 /* RFC 9204 §5: our SETTINGS. */
 #ifndef H3_OPT_QPACK_MAX_TABLE_CAPACITY
 #define H3_OPT_QPACK_MAX_TABLE_CAPACITY 4096

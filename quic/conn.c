@@ -857,7 +857,7 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
     if (now >= c->idle_deadline) {
         /* RFC 9000 §10.1: silently closed. */
         c->state = QUIC_STATE_CLOSED;
-        snprintf(c->close_reason, sizeof(c->close_reason), "idle timeout");
+        memcpy(c->close_reason, "idle timeout", sizeof("idle timeout"));
         enter_closed_event(c, QUIC_TE_NO_ERROR, false, false);
         return QUIC_OK;
     }

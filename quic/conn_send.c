@@ -253,9 +253,10 @@ typedef struct pkt_plan {
     const uint8_t *dgram_start;
 } pkt_plan;
 
-/* Build one packet of space at buf (cap bytes). Returns its size, 0 if nothing to send. */
-static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, const pkt_plan *pl,
-                           uint64_t now)
+/* Build one packet of space at buf (cap bytes), its frame records in recs
+ * (QUIC_OPT_MAX_FRAMES_PER_PACKET). Returns its size, 0 if nothing to send. */
+static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t cap,
+                                const pkt_plan *pl, uint64_t now, quic_frame_rec *recs)
 {
     quic_space *sp = &c->sp[space];
     bool early = space == SP_APP && use_0rtt(c);
@@ -283,7 +284,6 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     if (!ok)
         return 0;
     uint8_t *payload = w.p;
-    quic_frame_rec recs[QUIC_OPT_MAX_FRAMES_PER_PACKET];
     size_t n = 0;
     bool elic = false;
     if (pl->closing) {
@@ -387,6 +387,21 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     if (space == SP_APP)
         c->packets_in_phase++;
     return (size_t)total;
+}
+
+/* The frame records on the heap for the time of one packet: 48 of them (1.5 KB)
+ * would put this frame over the 1 KB of stack a core function may take
+ * (tests/stack/check_stack.py). */
+static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, const pkt_plan *pl,
+                           uint64_t now)
+{
+    quic_frame_rec *recs =
+        quince_env_alloc(c->env, QUIC_OPT_MAX_FRAMES_PER_PACKET * sizeof(quic_frame_rec));
+    if (recs == NULL)
+        return 0;
+    size_t k = build_packet_recs(c, space, buf, cap, pl, now, recs);
+    quince_env_free(c->env, recs);
+    return k;
 }
 
 int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now)

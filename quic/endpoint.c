@@ -862,6 +862,90 @@ static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
     return QUIC_OK;
 }
 
+/* A first Initial with no connection yet (RFC 9000 §7, §8.1, §17.2.2): refuse,
+ * Retry, or a new connection. A frame of its own (the configuration copy):
+ * quic_endpoint_recv stays under the 1 KB of stack a core function may take
+ * (tests/stack/check_stack.py). */
+static int accept_initial(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
+                          const uint8_t *data, size_t len, uint64_t now, const quic_pkt_header *h)
+    __attribute__((noinline));
+static int accept_initial(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
+                          const uint8_t *data, size_t len, uint64_t now, const quic_pkt_header *h)
+{
+    quic_cid_value dcid = {.len = h->dcid_len}, scid = {.len = h->scid_len};
+    memcpy(dcid.bytes, h->dcid, h->dcid_len);
+    memcpy(scid.bytes, h->scid, h->scid_len);
+    quic_cid_value odcid, rscid;
+    bool retried = h->token_len > 0 &&
+                   quic_endpoint_check_token(ep, from, h->token, h->token_len, now, &odcid,
+                                             &rscid) == QUIC_OK &&
+                   rscid.len == dcid.len && memcmp(rscid.bytes, dcid.bytes, dcid.len) == 0;
+    /* RFC 9000 §8.1.3: a NEW_TOKEN token of ours validates the address, as a
+     * Retry would; one that does not (expired, another address) is as no
+     * token: a server that wants validation sends a Retry. */
+    bool is_new_token = h->token_len == QUIC_NEW_TOKEN_LEN && h->token[0] == QUIC_NEW_TOKEN_MARK;
+    bool token_valid =
+        !retried && is_new_token &&
+        quic_endpoint_check_new_token(ep, from, h->token, h->token_len, now) == QUIC_OK;
+    switch (admit(ep, from, retried || token_valid)) {
+    case ADMIT_REFUSE:
+        send_initial_close(ep, from, h, data, QUIC_TE_CONNECTION_REFUSED);
+        return QUIC_OK;
+    case ADMIT_RETRY:
+        if (h->token_len == 0 || is_new_token)
+            send_retry(ep, from, h, now);
+        else
+            send_initial_close(ep, from, h, data, QUIC_TE_INVALID_TOKEN);
+        return QUIC_OK;
+    default:
+        break;
+    }
+    quic_config cfg = ep->cfg;
+    cfg.version = h->version;
+    quic_conn *c = quic_conn_server_new(ep->env, &cfg, to, from, &dcid, &scid,
+                                        retried ? &odcid : NULL, retried ? &rscid : NULL, now);
+    if (c == NULL) {
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    c->mem.parent = &ep->mem;
+    /* The client repeats its token in every Initial (RFC 9000 §17.2.2). */
+    c->initial_token_seen = h->token_len > 0;
+    if (token_valid) {
+        c->address_validated = true;
+        ep->stats.new_tokens_accepted++;
+    }
+    if (ep->cfg.new_tokens) {
+        c->new_token_len = 0;
+        int tl = quic_endpoint_make_new_token(ep, from, now, c->new_token, sizeof(c->new_token));
+        if (tl > 0) {
+            c->new_token_len = (size_t)tl;
+            c->new_token_pending = true; /* sent once the handshake is done */
+        }
+    }
+    quic_conn_recv(c, from, data, len, now);
+    if (quic_conn_get_stats(c)->packets_received == 0) {
+        /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */
+        quic_conn_free(c);
+        ep->stats.dropped++;
+        return QUIC_OK;
+    }
+    if (add_conn(ep, c, h) != QUIC_OK) {
+        quic_conn_free(c);
+        return QUIC_ERR_NOMEM;
+    }
+    ep->stats.accepted++;
+    ep->last = c;
+    if (ep->cb.on_conn_new != NULL) {
+        entry_of(ep, c)->accepted = true;
+        ep->cb.on_conn_new(ep->cb.user, c);
+        retime(ep, c);
+    } else {
+        ep->unaccepted++;
+    }
+    return QUIC_OK;
+}
+
 /* Take c out of every structure and free it (its on_conn_free was called). */
 static void remove_conn(quic_endpoint *ep, quic_conn *c)
 {
@@ -938,78 +1022,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
         ep->stats.dropped++;
         return QUIC_OK;
     }
-    quic_cid_value dcid = {.len = h.dcid_len}, scid = {.len = h.scid_len};
-    memcpy(dcid.bytes, h.dcid, h.dcid_len);
-    memcpy(scid.bytes, h.scid, h.scid_len);
-    quic_cid_value odcid, rscid;
-    bool retried =
-        h.token_len > 0 &&
-        quic_endpoint_check_token(ep, from, h.token, h.token_len, now, &odcid, &rscid) == QUIC_OK &&
-        rscid.len == dcid.len && memcmp(rscid.bytes, dcid.bytes, dcid.len) == 0;
-    /* RFC 9000 §8.1.3: a NEW_TOKEN token of ours validates the address, as a
-     * Retry would; one that does not (expired, another address) is as no
-     * token: a server that wants validation sends a Retry. */
-    bool is_new_token = h.token_len == QUIC_NEW_TOKEN_LEN && h.token[0] == QUIC_NEW_TOKEN_MARK;
-    bool token_valid =
-        !retried && is_new_token &&
-        quic_endpoint_check_new_token(ep, from, h.token, h.token_len, now) == QUIC_OK;
-    switch (admit(ep, from, retried || token_valid)) {
-    case ADMIT_REFUSE:
-        send_initial_close(ep, from, &h, data, QUIC_TE_CONNECTION_REFUSED);
-        return QUIC_OK;
-    case ADMIT_RETRY:
-        if (h.token_len == 0 || is_new_token)
-            send_retry(ep, from, &h, now);
-        else
-            send_initial_close(ep, from, &h, data, QUIC_TE_INVALID_TOKEN);
-        return QUIC_OK;
-    default:
-        break;
-    }
-    quic_config cfg = ep->cfg;
-    cfg.version = h.version;
-    quic_conn *c = quic_conn_server_new(ep->env, &cfg, to, from, &dcid, &scid,
-                                        retried ? &odcid : NULL, retried ? &rscid : NULL, now);
-    if (c == NULL) {
-        ep->stats.dropped++;
-        return QUIC_OK;
-    }
-    c->mem.parent = &ep->mem;
-    /* The client repeats its token in every Initial (RFC 9000 §17.2.2). */
-    c->initial_token_seen = h.token_len > 0;
-    if (token_valid) {
-        c->address_validated = true;
-        ep->stats.new_tokens_accepted++;
-    }
-    if (ep->cfg.new_tokens) {
-        c->new_token_len = 0;
-        int tl = quic_endpoint_make_new_token(ep, from, now, c->new_token, sizeof(c->new_token));
-        if (tl > 0) {
-            c->new_token_len = (size_t)tl;
-            c->new_token_pending = true; /* sent once the handshake is done */
-        }
-    }
-    quic_conn_recv(c, from, data, len, now);
-    if (quic_conn_get_stats(c)->packets_received == 0) {
-        /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */
-        quic_conn_free(c);
-        ep->stats.dropped++;
-        return QUIC_OK;
-    }
-    if (add_conn(ep, c, &h) != QUIC_OK) {
-        quic_conn_free(c);
-        return QUIC_ERR_NOMEM;
-    }
-    ep->stats.accepted++;
-    ep->last = c;
-    if (ep->cb.on_conn_new != NULL) {
-        entry_of(ep, c)->accepted = true;
-        ep->cb.on_conn_new(ep->cb.user, c);
-        retime(ep, c);
-    } else {
-        ep->unaccepted++;
-    }
-    return QUIC_OK;
+    return accept_initial(ep, from, to, data, len, now, &h);
 }
 
 /* RFC 9000 §5.2 */

@@ -13,6 +13,7 @@ quince_qlog *quic_conn_qlog(const quic_conn *c)
     return c != NULL ? c->qlog : NULL;
 }
 
+#if QUINCE_QLOG /* base/opt.h; without it the calls are inline no-ops (qlog.h) */
 static const char *ptype(quic_pkt_type t)
 {
     switch (t) {
@@ -459,3 +460,5 @@ void quic_qlog_free(quic_conn *c)
     quince_qlog_free(c->qlog);
     c->qlog = NULL;
 }
+
+#endif

@@ -15,6 +15,8 @@ foreign=(i386 s390x)
 pkgs+=(gcc-i686-linux-gnu libc6-dev-i386-cross libmbedtls-dev:i386 libcmocka-dev:i386
        gcc-s390x-linux-gnu libc6-dev-s390x-cross libmbedtls-dev:s390x libcmocka-dev:s390x
        qemu-user)
+# The Cortex-M4 size report (scripts/size.sh): bare-metal GCC and newlib-nano.
+pkgs+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 for a in "${foreign[@]}"; do

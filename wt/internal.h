@@ -58,11 +58,28 @@ struct wt_session {
 
 /* qlog (wt/qlog.c): WebTransport session and stream events, category
  * "webtransport" (no qlog draft defines them yet; qvis shows them by name). */
+#if QUINCE_QLOG
 void wt_qlog_session(wt_session *s, const char *event, bool local, uint64_t code,
                      const uint8_t *reason, size_t reason_len);
 void wt_qlog_stream(wt_endpoint *ep, uint64_t session_id, uint64_t stream_id, bool bidi,
                     bool local);
 void wt_qlog_datagram(wt_session *s, bool sent, size_t len);
+#else /* !QUINCE_QLOG: left out of the build, every call does nothing */
+static inline void wt_qlog_session(wt_session *s, const char *event, bool local, uint64_t code,
+                                   const uint8_t *reason, size_t reason_len)
+{
+    (void)s, (void)event, (void)local, (void)code, (void)reason, (void)reason_len;
+}
+static inline void wt_qlog_stream(wt_endpoint *ep, uint64_t session_id, uint64_t stream_id,
+                                  bool bidi, bool local)
+{
+    (void)ep, (void)session_id, (void)stream_id, (void)bidi, (void)local;
+}
+static inline void wt_qlog_datagram(wt_session *s, bool sent, size_t len)
+{
+    (void)s, (void)sent, (void)len;
+}
+#endif
 
 struct wt_stream {
     wt_endpoint *ep;

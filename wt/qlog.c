@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#if QUINCE_QLOG /* base/opt.h; without it the calls are inline no-ops (qlog.h) */
 void wt_qlog_session(wt_session *s, const char *event, bool local, uint64_t code,
                      const uint8_t *reason, size_t reason_len)
 {
@@ -56,6 +57,8 @@ void wt_qlog_datagram(wt_session *s, bool sent, size_t len)
     quince_qlog_u64(q, "length", len);
     quince_qlog_end(q);
 }
+
+#endif
 
 /* (no RFC section) */
 QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog)

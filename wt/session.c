@@ -528,19 +528,26 @@ static int respond(wt_session *s, int status, bool end)
 /* One line saying why a request was refused, to the application and the log sink. */
 static void refused(wt_endpoint *ep, wt_session *s, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The log line on a frame of its own (each under 1 KB, tests/stack/check_stack.py). */
+static void log_refused(wt_endpoint *ep, wt_session *s, int status, const char *why)
+    __attribute__((noinline));
+static void log_refused(wt_endpoint *ep, wt_session *s, int status, const char *why)
+{
+    char line[384];
+    snprintf(line, sizeof(line), "webtransport: session %s refused (%d): %s",
+             s != NULL && s->path != NULL ? s->path : "?", status, why);
+    ep->env->log(ep->env->user, 1, line);
+}
+
 static void refused(wt_endpoint *ep, wt_session *s, int status, const char *fmt, ...)
 {
-    char why[512];
+    char why[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    if (ep->env->log != NULL) {
-        char line[600];
-        snprintf(line, sizeof(line), "webtransport: session %s refused (%d): %s",
-                 s != NULL && s->path != NULL ? s->path : "?", status, why);
-        ep->env->log(ep->env->user, 1, line);
-    }
+    if (ep->env->log != NULL)
+        log_refused(ep, s, status, why);
     if (ep->cb.on_session_refused != NULL)
         ep->cb.on_session_refused(ep->cb.user, s, status, why);
 }
@@ -1508,12 +1515,20 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
     if (s->state != WT_SS_OPEN)
         return WT_ERR_STATE;
     wt_endpoint *ep = s->ep;
-    uint8_t buf[WT_CLOSE_CAPSULE_MAX];
-    quince_writer w = quince_writer_init(buf, sizeof(buf));
-    if (!h3_capsule_put_close_wt(&w, code, reason, reason_len))
+    /* On the heap: up to 1 KB of reason would put this frame over the 1 KB a core
+     * function may take (tests/stack/check_stack.py). */
+    size_t cap = WT_CLOSE_CAPSULE_MAX - H3_CLOSE_WT_MAX_MESSAGE + reason_len;
+    uint8_t *buf = quince_env_alloc(ep->env, cap);
+    if (buf == NULL)
+        return WT_ERR_NOMEM;
+    quince_writer w = quince_writer_init(buf, cap);
+    if (!h3_capsule_put_close_wt(&w, code, reason, reason_len)) {
+        quince_env_free(ep->env, buf);
         return WT_ERR_ARG;
+    }
     wt_enter(ep);
     int rc = h3_conn_send_data(ep->h3, s->id, buf, (size_t)(w.p - buf), true);
+    quince_env_free(ep->env, buf);
     s->send_done = true;
     ep->closing_local = true;
     wt_session_terminate(s, code, reason, reason_len);
