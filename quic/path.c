@@ -281,3 +281,13 @@ int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
     check_start(c, &c->pc[0], &c->remote, now);
     return QUIC_OK;
 }
+
+/* RFC 9000 §19.2 */
+int quic_conn_ping(quic_conn *c)
+{
+    if (c == NULL || c->state != QUIC_STATE_ESTABLISHED)
+        return QUIC_ERR_ARGUMENT;
+    c->ping_pending = true;
+    quic_conn_wake(c);
+    return QUIC_OK;
+}

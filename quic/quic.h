@@ -250,6 +250,10 @@ QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
  * when the server sent disable_active_migration; QUIC_ERR_LIMIT when the
  * server has given no spare connection ID yet. */
 QUINCE_API int quic_conn_migrate(quic_conn *conn, const quic_addr *local, uint64_t now);
+/* RFC 9000 §19.2: an ack-eliciting PING in the next packet, to learn whether the
+ * peer is still there (a restarted peer answers it with a stateless reset, §10.3).
+ * QUIC_ERR_ARGUMENT unless the connection is established. */
+QUINCE_API int quic_conn_ping(quic_conn *conn);
 
 /* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before
  * 1-RTT), then the closing period (3 PTO). */

@@ -13,6 +13,11 @@ CASE  nat-rebinding      gtlsclient --change-local-addr=50ms --nat-rebinding (it
                          10 MB on one connection: the client logs GOAWAY, the connection
                          ends with H3_NO_ERROR from the server, every file arrives byte-exact
                          and the server exits 0 within its 2 s shutdown
+      restart-quince-client  quince-server (--reset-key-file K) is killed (SIGKILL) while
+      restart-gtlsclient     quince-client / gtlsclient downloads 10 MB, and started again
+                         on the same port with the same K: the client's next packet draws a
+                         stateless reset (RFC 9000 §10.3) and the client gives up within
+                         1 s of the restart (its idle timeout is 30 s)
       client-migrate-gtlsserver  quince-client --migrate (a new local port after 1 MB)
       client-migrate-quince      downloads 10 MB from gtlsserver / quince-server, byte-exact;
                          quince-client validated the new path (and quince-server followed)
@@ -126,6 +131,58 @@ def goaway_case(r):
           (took, rc))
 
 
+def restart_case(r, who):
+    key = os.path.join(r.tmp, "reset.key")
+    start_server(r, 0, ["--reset-key-file", key], "server.err")
+    port = r.port
+    if who == "quince-client":
+        args = [r.qclient, "--insecure", "--output", r.out, "--timeout", "40", "--verbose",
+                "https://127.0.0.1:%d/10mb" % port]
+    else:
+        # gtlsclient 0.12 has no keep-alive: with only ACKs to send it stays silent after
+        # its server died, and no reset can reach it (2 runs in 5 sat to the 10 s bound).
+        # A request body that it is still sending (GET with 40 MB, which quince-server
+        # reads and drops) gives it packets to retransmit, as a real client mid-upload.
+        body = os.path.join(r.tmp, "body")
+        with open(body, "wb") as f:
+            f.write(b"\0" * 40_000_000)
+        args = [r.ngclient] + NG_COMMON + ["--exit-on-all-streams-close", "--download=" + r.out,
+                                           "--timeout=30s", "--no-quic-dump", "--no-http-dump",
+                                           "-m", "GET", "--data=" + body,
+                                           "127.0.0.1", str(port),
+                                           "https://127.0.0.1:%d/10mb" % port]
+    log = open(os.path.join(r.tmp, "client.log"), "wb")
+    client = r.spawn(args, log, subprocess.STDOUT)
+    check(grow_then(os.path.join(r.out, "10mb"), 1_000_000, 30),
+          "the download did not start:\n" + r.read_log("client.log")[-2000:])
+    r.server.send_signal(signal.SIGKILL)
+    r.server.wait()
+    got = os.path.getsize(os.path.join(r.out, "10mb"))
+    start_server(r, port, ["--reset-key-file", key], "server2.err")
+    t0 = time.monotonic()
+    try:
+        rc = client.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise Failure("%s still runs 10 s after the restart:\n%s" %
+                      (who, r.read_log("client.log")[-2000:]))
+    took = time.monotonic() - t0
+    clog = r.read_log("client.log")
+    slog = r.read_log("server2.err")
+    check(got < 10_000_000, "the download had finished before the kill")
+    check(took < 1.0, "%s ended %.3f s after the restart:\n%s\n--- server:\n%s" %
+          (who, took, clog[-2000:], slog[-2000:]))
+    if who == "quince-client":
+        check(rc != 0, "quince-client exited 0 after losing its server:\n" + clog[-1500:])
+        check("stateless reset" in clog, "quince-client did not report a stateless reset:\n" +
+              clog[-2000:])
+    else:
+        # gtlsclient 0.12 exits 0 whatever ended the connection; its log names the reset.
+        check(re.search(r"pkt rx \d+ SR token=", clog) is not None,
+              "gtlsclient did not see a stateless reset:\n" + clog[-1500:])
+    print("ok: killed at %d bytes; %s ended %.3f s after the restart (exit %d)" %
+          (got, who, took, rc))
+
+
 def client_migrate_case(r, against):
     """quince-client --migrate: a new local port mid-download (RFC 9000 §9.2)."""
     if against == "gtlsserver":
@@ -167,6 +224,8 @@ def main():
             migration_case(r, case)
         elif case == "goaway":
             goaway_case(r)
+        elif case in ("restart-quince-client", "restart-gtlsclient"):
+            restart_case(r, case[len("restart-"):])
         elif case in ("client-migrate-gtlsserver", "client-migrate-quince"):
             client_migrate_case(r, case[len("client-migrate-"):])
         else:
