@@ -21,6 +21,7 @@ struct bind_conn {
     uint64_t now;      /* of the last driving call, for the calls h3 makes into QUIC */
     bool started;      /* h3_conn_start done */
     bool peer_tp_told; /* wt knows whether the peer offered reset_stream_at */
+    bool wt_closed_at_shutdown; /* bind_server_shutdown closed WebTransport sessions */
     bool draining;     /* inside drain: callbacks that close do not drain again */
     size_t dgram_max;  /* last value given to wt */
     bind_conn_stats stats;
