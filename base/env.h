@@ -36,6 +36,12 @@ typedef struct quince_env {
     void *(*qlog_open)(void *user, const char *name, const char *vantage);
     void (*qlog_write)(void *user, void *trace, const char *record, size_t len);
     void (*qlog_close)(void *user, void *trace);
+    /* Optional: tables the crypto backend may share between every connection
+     * of this environment, from crypto_shared_new (crypto/crypto.h). Built
+     * whole there and only read afterwards, so any thread may use it. NULL:
+     * each key share and signature check prepares its own (slower). The
+     * library itself keeps nothing process-wide. */
+    const void *crypto_shared;
     /* Optional: milliseconds since the Unix epoch, for session-ticket ages
      * (RFC 8446 §4.2.11.1); NULL: wall_clock in whole seconds. */
     int64_t (*wall_clock_ms)(void *user);

@@ -214,6 +214,46 @@ static void prng_random(void *user, uint8_t *buf, size_t len)
     }
 }
 
+static void *plain_alloc(void *user, size_t size)
+{
+    (void)user;
+    return malloc(size);
+}
+
+static void *plain_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    return realloc(ptr, size);
+}
+
+static void plain_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* The benches run as an application would: one crypto_shared for the
+ * process (as io/'s environments have), built before anything is counted. */
+static const crypto_shared *bench_shared(void)
+{
+    static crypto_shared *shared;
+    if (shared == NULL) {
+        bench_env tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        tmp.rng = 1;
+        tmp.env.user = &tmp;
+        tmp.env.alloc = plain_alloc;
+        tmp.env.realloc = plain_realloc;
+        tmp.env.free = plain_free;
+        tmp.env.random = prng_random;
+        bench_heap *h = bench_heap_current;
+        bench_heap_current = NULL;
+        shared = crypto_shared_new(&tmp.env);
+        bench_heap_current = h;
+    }
+    return shared;
+}
+
 void bench_env_init(bench_env *b, uint64_t seed)
 {
     memset(b, 0, sizeof(*b));
@@ -223,6 +263,7 @@ void bench_env_init(bench_env *b, uint64_t seed)
     b->env.realloc = count_realloc;
     b->env.free = count_free;
     b->env.random = prng_random;
+    b->env.crypto_shared = bench_shared();
 }
 
 void bench_env_reset_peak(bench_env *b)

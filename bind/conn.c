@@ -11,13 +11,19 @@ QUINCE_API void bind_config_init(bind_config *cfg, bool is_server)
     memset(cfg, 0, sizeof(*cfg));
     cfg->quic.is_server = is_server;
     cfg->quic.tls.alpn = alpn_h3;
-    cfg->h3 = true;
+    cfg->h3 = QUINCE_H3;
+#if QUINCE_H3
     h3_config_init(&cfg->h3cfg, is_server);
+#endif
     cfg->webtransport = false;
+#if QUINCE_WT
     wt_config_init(&cfg->wtcfg, is_server);
+#endif
 }
 
 static void maybe_start(bind_conn *bc);
+
+#if QUINCE_H3
 
 /* ---- h3_transport on quic_conn ---- */
 
@@ -81,6 +87,8 @@ static void tp_close(void *user, uint64_t h3_code, const char *reason)
     quic_conn_close(bc->qc, h3_code, reason, bc->now);
 }
 
+#endif /* QUINCE_H3 */
+
 /* ---- Creation ---- */
 
 /* The h3_conn (and wt_endpoint) of a connection whose user pointer is known. */
@@ -89,13 +97,18 @@ static int build_layers(bind_conn *bc)
     const bind_config *cfg = bc->cfg;
     if (!cfg->h3)
         return BIND_OK;
+#if !QUINCE_H3
+    return BIND_ERR_ARG; /* bind_config_resolve refuses it first */
+#else
     bool is_server = cfg->quic.is_server;
     h3_config hc = cfg->h3cfg;
     hc.is_server = is_server;
+#if QUINCE_WT
     wt_config wc = cfg->wtcfg;
     wc.is_server = is_server;
     if (cfg->webtransport)
         wt_config_h3(&wc, &hc);
+#endif
     h3_transport tp = {.user = bc,
                        .open_stream = tp_open_stream,
                        .write = tp_write,
@@ -111,6 +124,7 @@ static int build_layers(bind_conn *bc)
         return BIND_ERR_NOMEM;
     /* One qlog trace for every layer of the connection. */
     h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
+#if QUINCE_WT
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
         wcb.user = bc->user;
@@ -119,14 +133,20 @@ static int build_layers(bind_conn *bc)
             return BIND_ERR_NOMEM;
         wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
     }
+#endif
     return BIND_OK;
+#endif /* QUINCE_H3 */
 }
 
 static void free_layers(bind_conn *bc)
 {
+#if QUINCE_WT
     wt_endpoint_free(bc->wt);
+#endif
     bc->wt = NULL;
+#if QUINCE_H3
     h3_conn_free(bc->h3);
+#endif
     bc->h3 = NULL;
 }
 
@@ -134,7 +154,12 @@ bool bind_config_resolve(const bind_config *cfg, bool is_server, bind_config *ou
 {
     if (cfg == NULL || (cfg->webtransport && !cfg->h3) || cfg->quic.is_server != is_server)
         return false;
-    *out = *cfg;
+    /* A feature left out of the build (base/opt.h) cannot be asked for. */
+    if ((cfg->h3 && !QUINCE_H3) || (cfg->webtransport && !QUINCE_WT) ||
+        (is_server ? !QUINCE_SERVER : !QUINCE_CLIENT))
+        return false;
+    if (out != cfg)
+        *out = *cfg;
     /* RFC 9221 §3: WebTransport datagrams need the DATAGRAM extension. */
     if (out->webtransport && out->quic.max_datagram_frame_size == 0)
         out->quic.max_datagram_frame_size = 65535;
@@ -176,17 +201,22 @@ bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_s
     return bc;
 }
 
+#if QUINCE_CLIENT
 QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_config *cfg,
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now)
 {
-    bind_config resolved;
-    if (env == NULL || !bind_config_resolve(cfg, false, &resolved))
+    if (env == NULL || cfg == NULL)
         return NULL;
+    /* Resolved straight into its own copy: a bind_config is 1.2 KB, too much
+     * for the stack twice. */
     bind_config *own = quince_env_alloc(env, sizeof(*own));
     if (own == NULL)
         return NULL;
-    *own = resolved;
+    if (!bind_config_resolve(cfg, false, own)) {
+        quince_env_free(env, own);
+        return NULL;
+    }
     quic_conn *qc = quic_conn_client_new(env, &own->quic, local, remote, now);
     if (qc == NULL) {
         quince_env_free(env, own);
@@ -204,6 +234,7 @@ QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_con
     maybe_start(bc);
     return bc;
 }
+#endif
 
 void bind_conn_release(bind_conn *bc)
 {
@@ -237,7 +268,9 @@ static void maybe_start(bind_conn *bc)
         !(quic_conn_is_established(bc->qc) || quic_conn_early_data_ready(bc->qc)))
         return;
     bc->started = true;
+#if QUINCE_H3
     h3_conn_start(bc->h3);
+#endif
 }
 
 /* RFC 9221 §3: the peer's max_datagram_frame_size bounds our DATAGRAM payloads.
@@ -248,34 +281,49 @@ static void update_dgram(bind_conn *bc)
 {
     if (bc->wt == NULL)
         return;
+#if QUINCE_WT
     if (!bc->peer_tp_told && quic_conn_is_established(bc->qc)) {
         bc->peer_tp_told = true;
         wt_endpoint_set_peer_reset_stream_at(bc->wt, quic_conn_peer_reset_stream_at(bc->qc));
     }
+#endif
     size_t n = quic_conn_max_datagram_payload(bc->qc);
     if (n != bc->dgram_max) {
         bc->dgram_max = n;
+#if QUINCE_WT
         wt_endpoint_set_max_datagram_frame(bc->wt, n);
+#endif
     }
 }
+
+#if QUINCE_H3
 
 /* Move a readable stream's bytes into h3 until QUIC has nothing more (the
  * READABLE event is edge-triggered: it comes again only after a read found
  * the buffer empty). */
 static void drain_stream(bind_conn *bc, uint64_t stream_id)
 {
+    /* Held only while the stream drains: an idle connection keeps no buffer. */
+    uint8_t *buf = quince_env_alloc(bc->env, BIND_OPT_READ_CHUNK);
+    if (buf == NULL) {
+        /* Nothing was read, so the event comes again with the next data;
+         * meanwhile tell h3 of the failure as for its own allocations. */
+        h3_conn_close(bc->h3, H3_INTERNAL_ERROR, "out of memory");
+        return;
+    }
     for (;;) {
         bool fin = false;
-        int64_t n = quic_stream_read(bc->qc, stream_id, bc->buf, sizeof(bc->buf), &fin);
+        int64_t n = quic_stream_read(bc->qc, stream_id, buf, BIND_OPT_READ_CHUNK, &fin);
         if (n < 0)
-            return; /* reset (the RESET event reports it) or already forgotten */
+            break; /* reset (the RESET event reports it) or already forgotten */
         if (n == 0 && !fin)
-            return;
+            break;
         bc->stats.bytes_in += (uint64_t)n;
-        int rc = h3_conn_on_stream_data(bc->h3, stream_id, bc->buf, (size_t)n, fin);
+        int rc = h3_conn_on_stream_data(bc->h3, stream_id, buf, (size_t)n, fin);
         if (rc == H3_ERR_CLOSED || rc == H3_ERR_NOMEM || fin)
-            return;
+            break;
     }
+    quince_env_free(bc->env, buf);
 }
 
 /* A stream or datagram event for h3 (RFC 9114 §4.1, §6; RFC 9297 §2.1). */
@@ -288,7 +336,10 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
     case QUIC_EVENT_STREAM_RESET:
         h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code);
         /* A read after the reset lets QUIC forget the stream's receive half. */
-        (void)quic_stream_read(bc->qc, ev->stream_id, bc->buf, 0, NULL);
+        {
+            uint8_t none;
+            (void)quic_stream_read(bc->qc, ev->stream_id, &none, 0, NULL);
+        }
         break;
     case QUIC_EVENT_STREAM_STOP_SENDING:
         h3_conn_on_stop_sending(bc->h3, ev->stream_id, ev->error_code);
@@ -305,6 +356,7 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
         break;
     }
 }
+#endif /* QUINCE_H3 */
 
 void bind_conn_drain(bind_conn *bc, uint64_t now)
 {
@@ -334,9 +386,12 @@ void bind_conn_drain(bind_conn *bc, uint64_t now)
                 cb->on_quic_event(cb->user, bc, &ev);
             break;
         default:
+#if QUINCE_H3
             if (bc->h3 != NULL)
                 h3_event(bc, &ev);
-            else if (cb->on_quic_event != NULL)
+            else
+#endif
+                if (cb->on_quic_event != NULL)
                 cb->on_quic_event(cb->user, bc, &ev);
             break;
         }
@@ -415,9 +470,11 @@ QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *rea
     if (bc == NULL)
         return BIND_ERR_ARG;
     int rc;
+#if QUINCE_H3
     if (bc->h3 != NULL && h3_conn_error(bc->h3) == 0)
         rc = h3_conn_close(bc->h3, app_code, reason) == H3_OK ? BIND_OK : BIND_ERR_CLOSED;
     else
+#endif
         rc = quic_conn_close(bc->qc, app_code, reason, bc->now) == QUIC_OK ? BIND_OK
                                                                            : BIND_ERR_CLOSED;
     /* The CLOSED event goes out now unless a drain is running (it will see it). */

@@ -4,9 +4,7 @@
 #define BIND_INTERNAL_H
 
 #include "bind/bind.h"
-
-/* Stream bytes move from QUIC to h3 through this buffer, one piece at a time. */
-#define BIND_READ_CHUNK 16384
+#include "bind/opt.h"
 
 struct bind_conn {
     const quince_env *env;
@@ -25,7 +23,6 @@ struct bind_conn {
     bool draining;     /* inside drain: callbacks that close do not drain again */
     size_t dgram_max;  /* last value given to wt */
     bind_conn_stats stats;
-    uint8_t buf[BIND_READ_CHUNK];
 };
 
 struct bind_server {

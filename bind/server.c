@@ -71,16 +71,17 @@ QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config
 {
     if (env == NULL || cfg == NULL)
         return NULL;
-    bind_config server_cfg = *cfg;
-    server_cfg.quic.is_server = true;
-    bind_config resolved;
-    if (!bind_config_resolve(&server_cfg, true, &resolved))
-        return NULL;
+    /* The configuration is resolved in place (it is too large to copy on the stack). */
     bind_server *s = quince_env_calloc(env, sizeof(*s));
     if (s == NULL)
         return NULL;
     s->env = env;
-    s->cfg = resolved;
+    s->cfg = *cfg;
+    s->cfg.quic.is_server = true;
+    if (!bind_config_resolve(&s->cfg, true, &s->cfg)) {
+        quince_env_free(env, s);
+        return NULL;
+    }
     s->ep = quic_endpoint_new(env, &s->cfg.quic);
     if (s->ep == NULL) {
         quince_env_free(env, s);
@@ -163,14 +164,20 @@ QUINCE_API void bind_server_shutdown(bind_server *s, uint32_t wt_code, const cha
     if (s == NULL)
         return;
     s->now = now;
+    (void)wt_code;
+    (void)reason;
     for (bind_conn *bc = s->conns; bc != NULL; bc = bc->next) {
         bc->now = now;
         if (quic_conn_is_closed(bc->qc) || !bc->started)
             continue;
+#if QUINCE_WT
         if (bc->wt != NULL && wt_endpoint_close_all(bc->wt, wt_code, reason) > 0)
             bc->wt_closed_at_shutdown = true;
+#endif
+#if QUINCE_H3
         if (bc->h3 != NULL)
             h3_conn_shutdown(bc->h3);
+#endif
         bind_conn_drain(bc, now);
     }
 }
@@ -183,7 +190,7 @@ QUINCE_API bool bind_server_is_quiet(const bind_server *s)
      * "Connection lost" in 1 run of 8 (0 of 10 with the wait). */
     for (const bind_conn *bc = s != NULL ? s->conns : NULL; bc != NULL; bc = bc->next)
         if (!quic_conn_is_idle(bc->qc) ||
-            (bc->wt != NULL && !quic_conn_is_closed(bc->qc) && bc->wt_closed_at_shutdown))
+            (bc->wt_closed_at_shutdown && !quic_conn_is_closed(bc->qc)))
             return false;
     return true;
 }

@@ -3,11 +3,15 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifndef __STDC_NO_THREADS__
-#include <threads.h>
-#endif
 
 #include "quince_config.h"
+
+/* More than one backend built: the default is chosen at run time and remembered. */
+#define CRYPTO_SEVERAL_BACKENDS                                                                    \
+    (QUINCE_CRYPTO_MBEDTLS + QUINCE_CRYPTO_OPENSSL + QUINCE_CRYPTO_NULL > 1)
+#if CRYPTO_SEVERAL_BACKENDS && !defined(__STDC_NO_THREADS__)
+#include <threads.h>
+#endif
 
 #include "crypto/x509_check.h"
 
@@ -42,11 +46,15 @@ const char *crypto_backends_built(void)
     return QUINCE_CRYPTO_BACKENDS;
 }
 
+#if CRYPTO_SEVERAL_BACKENDS
 /*
  * The default: chosen once, from QUINCE_CRYPTO or the first built, unless
  * crypto_backend_select set it before. The choice is made once under
  * call_once (where the C library has <threads.h>), so that threads starting
  * connections together agree; crypto_backend_select is for the start of main.
+ * This pointer and its once-flag are the only process-wide state of the core
+ * (tests/stack/check_nm.py allows exactly them), and only in a build with
+ * several backends: a build with one (the embedded configuration) has none.
  */
 static const crypto_backend *g_default;
 
@@ -82,6 +90,19 @@ int crypto_backend_select(const char *name)
     g_default = be;
     return 0;
 }
+#else
+/* One backend built: it is the default, with nothing to remember. */
+const crypto_backend *crypto_backend_default(void)
+{
+    return built[0];
+}
+
+/* (no RFC section) */
+int crypto_backend_select(const char *name)
+{
+    return crypto_backend_find(name) != NULL ? 0 : CRYPTO_ERR_UNSUPPORTED;
+}
+#endif
 
 /* (no RFC section) */
 const char *crypto_backend_default_name(void)
@@ -94,9 +115,22 @@ const char *crypto_backend_name(void)
     return crypto_backend_default()->name;
 }
 
-size_t crypto_backend_groups_loaded(void)
+/* (no RFC section) */
+crypto_shared *crypto_shared_new(const quince_env *env)
 {
-    return crypto_backend_default()->groups_loaded();
+    return env != NULL ? crypto_backend_default()->shared_new(env) : NULL;
+}
+
+/* (no RFC section) */
+void crypto_shared_free(const quince_env *env, crypto_shared *s)
+{
+    if (s != NULL)
+        crypto_backend_of(s)->shared_free(env, s);
+}
+
+size_t crypto_shared_groups_loaded(const crypto_shared *s)
+{
+    return s != NULL ? crypto_backend_of(s)->shared_groups_loaded(s) : 0;
 }
 
 /* ---- What every backend shares ---- */

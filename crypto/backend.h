@@ -32,9 +32,9 @@
 
 /* The name of the default backend ("mbedtls", "openssl", "null"). */
 const char *crypto_backend_name(void);
-/* How many elliptic-curve groups the default backend has loaded and prepared since the
- * process started (a diagnostic): the mbedTLS backend loads each curve once and shares it. */
-size_t crypto_backend_groups_loaded(void);
+/* How many elliptic-curve groups a crypto_shared holds loaded and prepared (a
+ * diagnostic; 0 for NULL and for a backend without curves). */
+size_t crypto_shared_groups_loaded(const crypto_shared *s);
 
 /* ---- Hashes, HMAC, HKDF (RFC 5869) ---- */
 
@@ -140,7 +140,11 @@ struct crypto_backend {
     const char *name;
     /* A server with the default suites takes ChaCha20-Poly1305 first (faster here). */
     bool server_prefers_chacha;
-    size_t (*groups_loaded)(void);
+    /* crypto_shared (crypto/crypto.h): what this backend prepares once for many
+     * connections; its struct's first member is the table, like every object's. */
+    crypto_shared *(*shared_new)(const quince_env *env);
+    void (*shared_free)(const quince_env *env, crypto_shared *s);
+    size_t (*shared_groups_loaded)(const crypto_shared *s);
     int (*hash)(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
     crypto_hash_ctx *(*hash_new)(const quince_env *env, crypto_hash_alg alg);
     int (*hash_update)(crypto_hash_ctx *ctx, const uint8_t *in, size_t len);

@@ -1,10 +1,8 @@
 /* crypto/backend.h over mbedTLS 2.28: every mbedTLS call of the project lives here. */
 #include "crypto/backend.h"
 
+#include <stdint.h>
 #include <string.h>
-#ifndef __STDC_NO_THREADS__
-#include <threads.h>
-#endif
 
 #include <mbedtls/aes.h>
 #include <mbedtls/asn1.h>
@@ -322,33 +320,28 @@ static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
     return 0;
 }
 
-/* ---- Elliptic-curve groups, loaded once ----
+/* ---- Elliptic-curve groups, shared through the environment ----
  *
  * mbedTLS keeps the comb table of a group's base point inside the mbedtls_ecp_group and
  * builds it on the first multiplication by G. A group loaded per key share, or per peer
  * certificate key, rebuilds it every time (P-256 key share: ~750 us fresh, ~290 us warm).
- * So the backend keeps one loaded, warmed group per curve, shared by every key share and
- * every ECDSA verification.
- *
- * Trade-off: these statics are the library's only process-wide state. We chose them over a
- * backend context carried by crypto_tls_config, which would have put a new object in every
- * API that makes a key (crypto_kex_new, crypto_x509_pubkey) and in every application, for
- * data that is immutable once built. Thread safety: each group is loaded and warmed (one
- * multiplication by G builds the table) exactly once, under C11 call_once; afterwards
- * mbedTLS only reads it (ecp_mul_comb uses grp->T as is when present), so engines on
- * different threads may share it. Where the C library has no <threads.h>, the first key
- * share or verification must happen before a second thread uses the backend. The groups
- * (about 5 KB with the P-256 and P-384 tables) are never freed: they are reachable until
- * exit, and a process that never uses a curve never loads it. If loading fails (out of
- * memory), callers fall back to a private group, as before. */
+ * So an embedder may build one loaded, warmed group per curve with crypto_shared_new and
+ * hand it to every connection through quince_env.crypto_shared; key shares and ECDSA
+ * verifications then use it. It is complete when crypto_shared_new returns and mbedTLS only
+ * reads it afterwards (ecp_mul_comb uses grp->T as is when present), so engines on several
+ * threads may share it without a lock. Without it (or for a curve it could not load), each
+ * key prepares a private group, as mbedTLS does by default: the backend keeps no
+ * process-wide state (no statics, no once-flags, no <threads.h>). */
 
 typedef struct shared_group {
     mbedtls_ecp_group grp;
     bool ok;
 } shared_group;
 
-static shared_group g_x25519, g_p256, g_p384;
-static size_t g_loaded; /* written only inside the once functions */
+struct crypto_shared {
+    const crypto_backend *be; /* first: crypto_backend_of */
+    shared_group x25519, p256, p384;
+};
 
 /* Blinding randomness for the warm-up multiplication by the public scalar 2. */
 static int warm_rng(void *unused, unsigned char *out, size_t len)
@@ -362,10 +355,8 @@ static int warm_rng(void *unused, unsigned char *out, size_t len)
 static void group_warm(shared_group *g, mbedtls_ecp_group_id id)
 {
     mbedtls_ecp_group_init(&g->grp);
-    if (mbedtls_ecp_group_load(&g->grp, id) != 0) {
-        mbedtls_ecp_group_free(&g->grp);
+    if (mbedtls_ecp_group_load(&g->grp, id) != 0)
         return;
-    }
     bool ok = true;
     /* Montgomery curves have no comb table: loading is all there is. */
     if (mbedtls_ecp_get_type(&g->grp) == MBEDTLS_ECP_TYPE_SHORT_WEIERSTRASS) {
@@ -378,71 +369,64 @@ static void group_warm(shared_group *g, mbedtls_ecp_group_id id)
         mbedtls_mpi_free(&m);
         mbedtls_ecp_point_free(&r);
     }
-    if (!ok) {
-        mbedtls_ecp_group_free(&g->grp);
+    g->ok = ok;
+}
+
+/* (no RFC section) */
+static crypto_shared *mb_shared_new(const quince_env *env)
+{
+    if (env == NULL)
+        return NULL;
+    crypto_shared *s = quince_env_calloc(env, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->be = &crypto_backend_mbedtls_table;
+    group_warm(&s->x25519, MBEDTLS_ECP_DP_CURVE25519);
+    group_warm(&s->p256, MBEDTLS_ECP_DP_SECP256R1);
+    group_warm(&s->p384, MBEDTLS_ECP_DP_SECP384R1);
+    return s;
+}
+
+/* (no RFC section) */
+static void mb_shared_free(const quince_env *env, crypto_shared *s)
+{
+    if (s == NULL)
         return;
-    }
-    g->ok = true;
-    g_loaded++;
+    mbedtls_ecp_group_free(&s->x25519.grp);
+    mbedtls_ecp_group_free(&s->p256.grp);
+    mbedtls_ecp_group_free(&s->p384.grp);
+    quince_env_free(env, s);
 }
 
-static void warm_x25519(void)
+static size_t mb_shared_groups_loaded(const crypto_shared *s)
 {
-    group_warm(&g_x25519, MBEDTLS_ECP_DP_CURVE25519);
+    return s == NULL ? 0 : (size_t)s->x25519.ok + (size_t)s->p256.ok + (size_t)s->p384.ok;
 }
 
-static void warm_p256(void)
+/* The shared, warmed group of a curve from an environment's crypto_shared, or NULL (none
+ * handed in, another backend's, another curve, or it could not be loaded). Not const
+ * because mbedTLS's prototypes are not; nothing writes through it. */
+static mbedtls_ecp_group *shared_group_get(const void *shared, mbedtls_ecp_group_id id)
 {
-    group_warm(&g_p256, MBEDTLS_ECP_DP_SECP256R1);
-}
-
-static void warm_p384(void)
-{
-    group_warm(&g_p384, MBEDTLS_ECP_DP_SECP384R1);
-}
-
-#ifndef __STDC_NO_THREADS__
-static once_flag once_x25519 = ONCE_FLAG_INIT, once_p256 = ONCE_FLAG_INIT,
-                 once_p384 = ONCE_FLAG_INIT;
-#define RUN_ONCE(flag, fn) call_once(&(flag), fn)
-#else
-static bool once_x25519, once_p256, once_p384;
-#define RUN_ONCE(flag, fn)                                                                         \
-    do {                                                                                           \
-        if (!(flag)) {                                                                             \
-            (flag) = true;                                                                         \
-            fn();                                                                                  \
-        }                                                                                          \
-    } while (0)
-#endif
-
-/* The shared, warmed group of a curve, or NULL (another curve, or it could not be loaded).
- * Not const because mbedTLS's prototypes are not; nothing writes through it. */
-static mbedtls_ecp_group *shared_group_get(mbedtls_ecp_group_id id)
-{
+    crypto_shared *s = (crypto_shared *)(uintptr_t)shared;
+    /* Another backend's (the default changed after it was made): not ours to read. */
+    if (s == NULL || s->be != &crypto_backend_mbedtls_table)
+        return NULL;
     shared_group *g;
     switch (id) {
     case MBEDTLS_ECP_DP_CURVE25519:
-        RUN_ONCE(once_x25519, warm_x25519);
-        g = &g_x25519;
+        g = &s->x25519;
         break;
     case MBEDTLS_ECP_DP_SECP256R1:
-        RUN_ONCE(once_p256, warm_p256);
-        g = &g_p256;
+        g = &s->p256;
         break;
     case MBEDTLS_ECP_DP_SECP384R1:
-        RUN_ONCE(once_p384, warm_p384);
-        g = &g_p384;
+        g = &s->p384;
         break;
     default:
         return NULL;
     }
     return g->ok ? &g->grp : NULL;
-}
-
-static size_t mb_groups_loaded(void)
-{
-    return g_loaded;
 }
 
 /* ---- Key exchange (RFC 8446 §4.2.8.2, §7.4) ---- */
@@ -476,7 +460,7 @@ static crypto_kex *mb_kex_new(const quince_env *env, uint16_t group)
     mbedtls_ecp_group_init(&ctx->own);
     mbedtls_mpi_init(&ctx->d);
     mbedtls_ecp_point_init(&ctx->q);
-    ctx->grp = shared_group_get(id);
+    ctx->grp = shared_group_get(env->crypto_shared, id);
     if (ctx->grp == NULL) {
         ctx->grp = &ctx->own;
         if (mbedtls_ecp_group_load(&ctx->own, id) != 0) {
@@ -568,6 +552,9 @@ struct crypto_privkey {
 struct crypto_pubkey {
     const crypto_backend *be; /* first: crypto_backend_of */
     mbedtls_pk_context pk;
+    /* The crypto_shared of the environment it was made with (which outlives its keys),
+     * not the environment itself: that may be a caller's short-lived copy. */
+    const void *shared;
 };
 
 static bool looks_like_pem(const uint8_t *data, size_t len)
@@ -775,8 +762,11 @@ static int mb_pubkey_verify(crypto_pubkey *key, uint16_t scheme, const uint8_t *
     int rc;
     if (kind == SIG_ECDSA) {
         mbedtls_ecp_keypair *kp = mbedtls_pk_ec(key->pk);
-        mbedtls_ecp_group *grp = shared_group_get(kp->grp.id);
-        rc = ecdsa_verify_der(grp != NULL ? grp : &kp->grp, &kp->Q, hash, hash_len, sig, sig_len);
+        mbedtls_ecp_group *grp = shared_group_get(key->shared, kp->grp.id);
+        if (grp != NULL)
+            rc = ecdsa_verify_der(grp, &kp->Q, hash, hash_len, sig, sig_len);
+        else
+            rc = mbedtls_ecdsa_read_signature(kp, hash, hash_len, sig, sig_len);
     } else {
         mbedtls_rsa_context *rsa = mbedtls_pk_rsa(key->pk);
         if (sig_len != mbedtls_rsa_get_len(rsa))
@@ -964,6 +954,7 @@ static int mb_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
         k->be = &crypto_backend_mbedtls_table;
     if (k == NULL)
         return CRYPTO_ERR_NOMEM;
+    k->shared = env->crypto_shared;
     mbedtls_pk_init(&k->pk);
     if (mbedtls_pk_parse_public_key(&k->pk, info.spki.p, quince_reader_left(&info.spki)) != 0) {
         mb_pubkey_free(env, k);
@@ -1310,7 +1301,9 @@ static int mb_cert_generate(const quince_env *env, const crypto_cert_params *par
 const crypto_backend crypto_backend_mbedtls_table = {
     .name = "mbedtls",
     .server_prefers_chacha = true,
-    .groups_loaded = mb_groups_loaded,
+    .shared_new = mb_shared_new,
+    .shared_free = mb_shared_free,
+    .shared_groups_loaded = mb_shared_groups_loaded,
     .hash = mb_hash,
     .hash_new = mb_hash_new,
     .hash_update = mb_hash_update,

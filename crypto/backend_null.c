@@ -25,8 +25,28 @@ static int nl_x509_pubkey(const quince_env *env, const uint8_t *der, size_t len,
  * Certificates are any DER SEQUENCE.
  */
 
-static size_t nl_groups_loaded(void)
+/* Nothing to share: an object holding only its table, so that callers need no special
+ * case. */
+struct crypto_shared {
+    const crypto_backend *be; /* first: crypto_backend_of */
+};
+
+static crypto_shared *nl_shared_new(const quince_env *env)
 {
+    crypto_shared *s = quince_env_calloc(env, sizeof(crypto_shared));
+    if (s != NULL)
+        s->be = &crypto_backend_null_table;
+    return s;
+}
+
+static void nl_shared_free(const quince_env *env, crypto_shared *s)
+{
+    quince_env_free(env, s);
+}
+
+static size_t nl_shared_groups_loaded(const crypto_shared *s)
+{
+    (void)s;
     return 0; /* no curves here */
 }
 
@@ -635,7 +655,9 @@ static int nl_cert_generate(const quince_env *env, const crypto_cert_params *par
 
 const crypto_backend crypto_backend_null_table = {
     .name = "null",
-    .groups_loaded = nl_groups_loaded,
+    .shared_new = nl_shared_new,
+    .shared_free = nl_shared_free,
+    .shared_groups_loaded = nl_shared_groups_loaded,
     .hash = nl_hash,
     .hash_new = nl_hash_new,
     .hash_update = nl_hash_update,

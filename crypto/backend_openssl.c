@@ -456,9 +456,31 @@ static const shared_group *group_get(int nid)
     return g->grp != NULL ? g : NULL;
 }
 
-static size_t os_groups_loaded(void)
+/* crypto_shared: OpenSSL keeps its prepared groups itself (above, process-wide, as
+ * OpenSSL's own library state does), so the object holds only its table and reports
+ * no groups of its own. The no-writable-data check (tests/nm_static) is about the core
+ * with the mbedTLS backend; this file is outside it. */
+struct crypto_shared {
+    const crypto_backend *be; /* first: crypto_backend_of */
+};
+
+static crypto_shared *os_shared_new(const quince_env *env)
 {
-    return g_loaded;
+    crypto_shared *s = quince_env_calloc(env, sizeof(crypto_shared));
+    if (s != NULL)
+        s->be = &crypto_backend_openssl_table;
+    return s;
+}
+
+static void os_shared_free(const quince_env *env, crypto_shared *s)
+{
+    quince_env_free(env, s);
+}
+
+static size_t os_shared_groups_loaded(const crypto_shared *s)
+{
+    (void)s;
+    return 0;
 }
 
 /*
@@ -1488,7 +1510,9 @@ static int os_cert_generate(const quince_env *env, const crypto_cert_params *par
 
 const crypto_backend crypto_backend_openssl_table = {
     .name = "openssl",
-    .groups_loaded = os_groups_loaded,
+    .shared_new = os_shared_new,
+    .shared_free = os_shared_free,
+    .shared_groups_loaded = os_shared_groups_loaded,
     .hash = os_hash,
     .hash_new = os_hash_new,
     .hash_update = os_hash_update,

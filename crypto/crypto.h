@@ -85,6 +85,19 @@ typedef enum crypto_aead_alg {
 #define CRYPTO_SIG_RSA_PSS_RSAE_SHA384 0x0805
 #define CRYPTO_SIG_RSA_PSS_RSAE_SHA512 0x0806
 
+/* ---- Tables shared between connections ---- */
+
+/* What the backend can prepare once and share (mbedTLS: each curve's group with
+ * its base-point table, about 5 KB; P-256 key shares and ECDSA checks take
+ * about 2.5 times longer without). Complete when this returns and only read
+ * afterwards: give it to every environment that should use it
+ * (quince_env.crypto_shared), on any thread, and free it after the last
+ * connection. NULL when out of memory. Nothing is shared unless an embedder
+ * does this; io/'s environments do it for their process. */
+typedef struct crypto_shared crypto_shared;
+QUINCE_API crypto_shared *crypto_shared_new(const quince_env *env);
+QUINCE_API void crypto_shared_free(const quince_env *env, crypto_shared *s);
+
 /* ---- Private keys ---- */
 
 typedef struct crypto_privkey crypto_privkey;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/opt.h"
 #include "quince_config.h"
 
 #include "crypto/backend.h"
@@ -182,6 +183,8 @@ crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *confi
 {
     if (env == NULL || config == NULL || callbacks == NULL || callbacks->send == NULL)
         return NULL;
+    if (config->is_server ? !QUINCE_SERVER : !QUINCE_CLIENT)
+        return NULL; /* that role is left out of the build (base/opt.h) */
     if (config->is_server && (config->cert_chain_count == 0 || config->cert_chain == NULL ||
                               config->cert_chain_lens == NULL || config->private_key == NULL))
         return NULL;
@@ -353,8 +356,12 @@ int crypto_tls_start(crypto_tls *tls)
         return 0;
     if (tls->state != TLS_C_START)
         return CRYPTO_ERR_ARGUMENT;
+#if QUINCE_CLIENT
     int rc = tls_client_start(tls);
     return rc < 0 ? tls_fail(tls, rc) : 0;
+#else
+    return CRYPTO_ERR_ARGUMENT;
+#endif
 }
 
 /* RFC 8446 §4 (handshake framing), §5.1 (messages split and coalesced), RFC 9001 §4.1.3 */
@@ -400,8 +407,14 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
             tls->msg_have == CRYPTO_HS_HEADER_LEN + tls->msg_len) {
             size_t msg_len = tls->msg_have;
             tls->msg_have = 0;
+#if QUINCE_CLIENT && QUINCE_SERVER
             int rc = tls->cfg.is_server ? tls_server_handle(tls, tls->msg, msg_len)
                                         : tls_client_handle(tls, tls->msg, msg_len);
+#elif QUINCE_SERVER
+            int rc = tls_server_handle(tls, tls->msg, msg_len);
+#else
+            int rc = tls_client_handle(tls, tls->msg, msg_len);
+#endif
             if (rc < 0)
                 return tls_fail(tls, rc);
         }

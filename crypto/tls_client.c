@@ -435,6 +435,11 @@ static int on_certificate(crypto_tls *tls, const uint8_t *msg, size_t len)
 static int on_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len)
 {
     int rc = tls_check_certificate_verify(tls, msg, len);
+    if (rc == 0) {
+        /* Verified: an established connection does not keep the server's key. */
+        crypto_pubkey_free(tls->env, tls->peer_key);
+        tls->peer_key = NULL;
+    }
     if (rc == 0)
         tls->state = TLS_C_WAIT_FINISHED;
     return rc;

@@ -2,6 +2,7 @@
 #ifndef CRYPTO_TLS_INTERNAL_H
 #define CRYPTO_TLS_INTERNAL_H
 
+#include "crypto/opt.h"
 #include "crypto/tls.h"
 #include "crypto/tls_keysched.h"
 #include "crypto/tls_msg.h"
@@ -10,7 +11,7 @@
 #define TLS_MAX_SUITES 3
 #define TLS_MAX_GROUPS 2
 #define TLS_MAX_ALPN 16
-#define TLS_DEFAULT_MAX_MESSAGE (64 * 1024)
+#define TLS_DEFAULT_MAX_MESSAGE CRYPTO_OPT_TLS_MAX_MESSAGE
 
 typedef enum tls_state {
     /* Client (RFC 8446 §A.1) */

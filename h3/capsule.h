@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
+#include "h3/opt.h"
 #include "base/cursor.h"
 #include "base/env.h"
 
@@ -79,7 +80,7 @@ typedef struct h3_capsule_event {
 
 /* Largest capsule value buffered by default; the bound is never below
  * H3_CAPSULE_READER_MIN_MAX so that every legal close capsule fits. */
-#define H3_CAPSULE_READER_DEFAULT_MAX 16384
+#define H3_CAPSULE_READER_DEFAULT_MAX H3_OPT_CAPSULE_READER_MAX
 #define H3_CAPSULE_READER_MIN_MAX (4 + H3_CLOSE_WT_MAX_MESSAGE)
 /* A buffer above this size is released once its capsule has been delivered. */
 #define H3_CAPSULE_READER_KEEP 4096

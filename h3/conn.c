@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "h3/capsule.h"
+#include "h3/opt.h"
 #include "h3/settings.h"
 #include "base/cursor.h"
 #include "base/varint.h"
@@ -14,15 +15,17 @@ QUINCE_API void h3_config_init(h3_config *cfg, bool is_server)
     memset(cfg, 0, sizeof(*cfg));
     cfg->is_server = is_server;
     h3_settings_init(&cfg->settings);
-    h3_settings_set(&cfg->settings, H3_SETTING_QPACK_MAX_TABLE_CAPACITY, 4096);
-    h3_settings_set(&cfg->settings, H3_SETTING_QPACK_BLOCKED_STREAMS, 16);
-    h3_settings_set(&cfg->settings, H3_SETTING_MAX_FIELD_SECTION_SIZE, 16384);
-    cfg->qpack_encoder_capacity = 4096;
-    cfg->max_peer_bidi = 128;
-    cfg->max_peer_uni = 16;
-    cfg->max_send_buffer = 65536;
-    cfg->max_recv_buffer = 65536;
-    cfg->max_headers_frame = 65536;
+    h3_settings_set(&cfg->settings, H3_SETTING_QPACK_MAX_TABLE_CAPACITY,
+                    H3_OPT_QPACK_MAX_TABLE_CAPACITY);
+    h3_settings_set(&cfg->settings, H3_SETTING_QPACK_BLOCKED_STREAMS, H3_OPT_QPACK_BLOCKED_STREAMS);
+    h3_settings_set(&cfg->settings, H3_SETTING_MAX_FIELD_SECTION_SIZE,
+                    H3_OPT_MAX_FIELD_SECTION_SIZE);
+    cfg->qpack_encoder_capacity = H3_OPT_QPACK_ENCODER_CAPACITY;
+    cfg->max_peer_bidi = H3_OPT_MAX_PEER_BIDI;
+    cfg->max_peer_uni = H3_OPT_MAX_PEER_UNI;
+    cfg->max_send_buffer = H3_OPT_MAX_SEND_BUFFER;
+    cfg->max_recv_buffer = H3_OPT_MAX_RECV_BUFFER;
+    cfg->max_headers_frame = H3_OPT_MAX_HEADERS_FRAME;
     cfg->grease = true;
 }
 
@@ -133,9 +136,9 @@ QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
     if (cb != NULL)
         conn->cb = *cb;
     if (conn->cfg.max_send_buffer == 0)
-        conn->cfg.max_send_buffer = 65536;
+        conn->cfg.max_send_buffer = H3_OPT_MAX_SEND_BUFFER;
     if (conn->cfg.max_recv_buffer == 0)
-        conn->cfg.max_recv_buffer = 65536;
+        conn->cfg.max_recv_buffer = H3_OPT_MAX_RECV_BUFFER;
     if (conn->cfg.max_headers_frame == 0)
         conn->cfg.max_headers_frame = H3_FRAME_READER_DEFAULT_MAX;
     conn->goaway_sent = UINT64_MAX;

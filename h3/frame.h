@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "h3/h3_codes.h"
+#include "h3/opt.h"
 #include "base/cursor.h"
 #include "base/env.h"
 
@@ -134,7 +135,7 @@ typedef struct h3_frame_reader_config {
     size_t max_frame_payload;
 } h3_frame_reader_config;
 
-#define H3_FRAME_READER_DEFAULT_MAX 16384
+#define H3_FRAME_READER_DEFAULT_MAX H3_OPT_FRAME_READER_MAX
 /* A buffer above this size is released once its frame has been delivered. */
 #define H3_FRAME_READER_KEEP 4096
 

@@ -50,6 +50,8 @@ bool h3_qpack_table_can_insert(const h3_qpack_table *t, size_t entry_size, uint6
     return can_shrink_to(t, t->capacity - entry_size, evict_limit);
 }
 
+static int grow_ring(h3_qpack_table *t);
+
 /* RFC 9204 §3.2.2 */
 int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_len,
                           const uint8_t *value, size_t value_len, uint64_t evict_limit)
@@ -69,7 +71,10 @@ int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_le
         memcpy(buf + name_len, value, value_len);
     while (t->size > t->capacity - esize)
         evict_oldest(t);
-    /* ring_size >= capacity / 32 >= entries, so a free slot exists after eviction. */
+    if (grow_ring(t) != H3_QPACK_OK) {
+        quince_env_free(t->env, buf);
+        return H3_QPACK_ERR_NOMEM;
+    }
     h3_qpack_entry *e = &t->ring[t->insert_count % t->ring_size];
     e->name = buf;
     e->name_len = name_len;
@@ -80,12 +85,19 @@ int h3_qpack_table_insert(h3_qpack_table *t, const uint8_t *name, size_t name_le
     return H3_QPACK_OK;
 }
 
-/* Make room for capacity / 32 entries, moving the present ones to their new slots. */
-static int grow_ring(h3_qpack_table *t, size_t capacity)
+/* Make room for one more entry: the ring doubles (from 4 slots) up to the
+ * capacity / 32 entries the table can hold, moving the present entries to
+ * their new slots. An empty table holds no ring. */
+static int grow_ring(h3_qpack_table *t)
 {
-    size_t need = capacity / H3_QPACK_ENTRY_OVERHEAD;
-    if (need <= t->ring_size)
+    size_t live = (size_t)(t->insert_count - t->dropped);
+    if (live < t->ring_size)
         return H3_QPACK_OK;
+    size_t need = t->ring_size ? 2 * t->ring_size : 4;
+    if (need > t->capacity / H3_QPACK_ENTRY_OVERHEAD)
+        need = t->capacity / H3_QPACK_ENTRY_OVERHEAD;
+    if (need < live + 1)
+        need = live + 1;
     h3_qpack_entry *ring = quince_env_calloc(t->env, need * sizeof(h3_qpack_entry));
     if (ring == NULL)
         return H3_QPACK_ERR_NOMEM;
@@ -104,8 +116,6 @@ int h3_qpack_table_set_capacity(h3_qpack_table *t, size_t capacity, uint64_t evi
         return H3_QPACK_ERR_LIMIT;
     if (!can_shrink_to(t, capacity, evict_limit))
         return H3_QPACK_ERR_LIMIT;
-    if (grow_ring(t, capacity) != H3_QPACK_OK)
-        return H3_QPACK_ERR_NOMEM;
     while (t->size > capacity)
         evict_oldest(t);
     t->capacity = capacity;

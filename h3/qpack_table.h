@@ -21,7 +21,7 @@ typedef struct h3_qpack_entry {
 typedef struct h3_qpack_table {
     const quince_env *env;
     h3_qpack_entry *ring;  /* ring_size slots; absolute index i sits at i % ring_size */
-    size_t ring_size;      /* at least capacity / 32, the most entries that fit; grows with it */
+    size_t ring_size;      /* more than the entries held: doubles as they come, up to capacity / 32 */
     uint64_t insert_count; /* absolute index of the next insert */
     uint64_t dropped;      /* absolute index of the oldest entry still present */
     size_t size;           /* sum of entry sizes */

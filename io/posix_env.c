@@ -2,6 +2,7 @@
 #include "io/posix_env.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 #include "io/pcap.h"
 #include "io/udp.h"
+#include "crypto/crypto.h"
 
 static void *env_alloc(void *user, size_t size)
 {
@@ -122,6 +124,24 @@ static void env_qlog_close(void *user, void *trace)
     fclose((FILE *)trace);
 }
 
+/* One crypto_shared for the process: the library's core keeps nothing
+ * process-wide, and this host binding chooses to share the backend's tables
+ * between all its connections. Built once under pthread_once, never freed
+ * (reachable until exit). */
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static crypto_shared *shared;
+
+static void shared_build(void)
+{
+    quince_env env;
+    memset(&env, 0, sizeof(env));
+    env.alloc = env_alloc;
+    env.realloc = env_realloc;
+    env.free = env_free;
+    env.random = env_random;
+    shared = crypto_shared_new(&env);
+}
+
 quince_env io_env_default(void)
 {
     quince_env env;
@@ -133,6 +153,8 @@ quince_env io_env_default(void)
     env.wall_clock = env_wall_clock;
     env.wall_clock_ms = env_wall_clock_ms;
     env.log = env_log;
+    pthread_once(&shared_once, shared_build);
+    env.crypto_shared = shared;
     return env;
 }
 

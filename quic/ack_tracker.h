@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quic/opt.h"
+
 #ifndef QUIC_PN_RANGE_DEFINED
 #define QUIC_PN_RANGE_DEFINED
 typedef struct quic_pn_range {
@@ -14,8 +16,9 @@ typedef struct quic_pn_range {
 } quic_pn_range;
 #endif
 
-/* Compile-time ceiling on the ranges one space remembers. */
-#define QUIC_ACK_TRACKER_MAX_RANGES 64
+/* Compile-time ceiling on the ranges one space remembers (quic_config.max_ack_ranges
+ * is clamped to it). */
+#define QUIC_ACK_TRACKER_MAX_RANGES QUIC_OPT_MAX_ACK_RANGES
 
 /* One per packet number space. Times are microseconds. */
 typedef struct quic_ack_tracker {

@@ -60,7 +60,7 @@ void quic_conn_event(quic_conn *c, const quic_event *ev)
     if (c->ev_count == c->ev_cap) {
         if (c->ev_cap >= QUIC_OPT_MAX_EVENTS && ev->type != QUIC_EVENT_CLOSED)
             return; /* the application is not polling: it learns the state by reading */
-        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 16;
+        size_t ncap = c->ev_cap ? c->ev_cap * 2 : 4;
         quic_event *n = quince_env_alloc(c->env, ncap * sizeof(*n));
         if (n == NULL)
             return;
@@ -86,8 +86,14 @@ bool quic_conn_poll_event(quic_conn *c, quic_event *ev)
         quince_budget_release(&c->mem, c->dgram_in_hold_cost);
         quic_streams_on_budget_release(c);
     }
-    if (c->ev_count == 0)
+    if (c->ev_count == 0) {
+        /* Drained: an idle connection keeps no event queue. */
+        quince_env_free(c->env, c->events);
+        c->events = NULL;
+        c->ev_cap = 0;
+        c->ev_head = 0;
         return false;
+    }
     *ev = c->events[c->ev_head];
     c->ev_head = (c->ev_head + 1) % c->ev_cap;
     c->ev_count--;
@@ -399,7 +405,21 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     return 0;
 }
 
-static void encode_our_tp(quic_conn *c)
+/* The configured congestion controller; NewReno when the build leaves CUBIC out
+ * (QUINCE_CUBIC, base/opt.h). */
+void quic_conn_init_cc(quic_conn *c)
+{
+#if QUINCE_CUBIC
+    if (c->cfg.cc == QUIC_CC_CUBIC) {
+        quic_cc_init_cubic(&c->cc, 1200, true);
+        return;
+    }
+#endif
+    quic_cc_init_newreno(&c->cc, 1200);
+}
+
+/* Our transport parameters into buf; returns their length (0 when they do not fit). */
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
 {
     quic_transport_params tp;
     quic_tp_defaults(&tp);
@@ -434,9 +454,8 @@ static void encode_our_tp(quic_conn *c)
                    QUIC_STATELESS_RESET_TOKEN_LEN);
         }
     }
-    quince_writer w = quince_writer_init(c->tp_buf, sizeof(c->tp_buf));
-    if (quic_tp_encode(&w, &tp, c->is_server, 0))
-        c->tp_len = (size_t)(w.p - c->tp_buf);
+    quince_writer w = quince_writer_init(buf, cap);
+    return quic_tp_encode(&w, &tp, c->is_server, 0) ? (size_t)(w.p - buf) : 0;
 }
 
 quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
@@ -477,10 +496,7 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 0, &c->mem);
     }
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
     quic_pacer_init(&c->pacer, 1200, 0);
     quic_recovery_config rc = {.is_server = is_server,
                                .initial_rtt = c->cfg.initial_rtt_ms * 1000,
@@ -566,11 +582,15 @@ static void apply_remembered_tp(quic_conn *c)
 
 static bool start_tls(quic_conn *c)
 {
-    encode_our_tp(c);
+    /* On the heap for the moment (the stack stays under 1 KB): the TLS engine
+     * keeps its own copy. */
+    uint8_t *tp_buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+    if (tp_buf == NULL)
+        return false;
     crypto_tls_config tc = c->cfg.tls;
     tc.is_server = c->is_server;
-    tc.transport_params = c->tp_buf;
-    tc.transport_params_len = c->tp_len;
+    tc.transport_params = tp_buf;
+    tc.transport_params_len = quic_conn_encode_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
     if (c->is_server) {
         tc.early_data_context = c->early_ctx;
         tc.early_data_context_len = encode_early_context(c);
@@ -580,6 +600,7 @@ static bool start_tls(quic_conn *c)
                                .set_secret = tls_set_secret,
                                .peer_transport_params = tls_peer_tp};
     c->tls = crypto_tls_new(c->env, &tc, &cb);
+    quince_env_free(c->env, tp_buf);
     if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
     if (!c->is_server)
@@ -587,6 +608,7 @@ static bool start_tls(quic_conn *c)
     return true;
 }
 
+#if QUINCE_CLIENT
 quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote, uint64_t now)
 {
@@ -617,7 +639,9 @@ quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config
     }
     return c;
 }
+#endif
 
+#if QUINCE_SERVER
 /* Server side, possibly after a Retry: odcid is the DCID of the client's very first Initial. */
 quic_conn *quic_conn_server_new(const quince_env *env, const quic_config *config,
                                 const quic_addr *local, const quic_addr *remote,
@@ -669,6 +693,7 @@ quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
     quic_conn_recv(c, remote, data, len, now);
     return c;
 }
+#endif
 
 /* (no RFC section) */
 void quic_conn_free(quic_conn *c)
@@ -710,6 +735,7 @@ void quic_conn_free(quic_conn *c)
         quince_budget_release(&c->mem, c->dgram_in_hold_cost);
     quince_env_free(env, c->dgram_in_hold);
     quince_env_free(env, c->events);
+    quince_env_free(env, c->rxbuf);
     quince_env_free(env, c->token);
     quic_qlog_free(c);
     quince_env_free(env, c);

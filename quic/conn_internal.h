@@ -101,9 +101,10 @@ typedef struct quic_peer_cid {
     bool in_use;
 } quic_peer_cid;
 
-#define QUIC_MAX_LOCAL_CIDS 8
-#define QUIC_MAX_PEER_CIDS 8
+#define QUIC_MAX_LOCAL_CIDS QUIC_OPT_MAX_LOCAL_CIDS
+#define QUIC_MAX_PEER_CIDS QUIC_OPT_MAX_PEER_CIDS
 #define QUIC_MAX_RETIRE_PENDING 16
+#define QUIC_TP_ENCODED_MAX 512 /* our transport parameters, encoded (start_tls) */
 
 /* One path validation in progress (RFC 9000 §8.2). */
 typedef struct quic_path_check {
@@ -160,8 +161,6 @@ struct quic_conn {
 
     /* TLS and keys. */
     crypto_tls *tls;
-    uint8_t tp_buf[512];
-    size_t tp_len;
     quic_transport_params peer_tp;
     bool have_peer_tp;
     crypto_pp tx[CRYPTO_LEVEL_COUNT], rx[CRYPTO_LEVEL_COUNT];
@@ -290,8 +289,10 @@ struct quic_conn {
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
-    /* Scratch for one received packet (unprotected in place). */
-    uint8_t rxbuf[QUIC_MAX_UDP_PAYLOAD + 64];
+    /* Scratch for one received packet (unprotected in place): allocated for
+     * one datagram, QUIC_OPT_RX_PACKET_BUFFER bytes or the configured
+     * max_udp_payload when larger. */
+    uint8_t *rxbuf;
     bool pending_ack_only; /* internal: the current packet needs no ACK */
 
     /* qlog (quic/qlog.c): the trace, and what was last logged. */
@@ -310,6 +311,10 @@ void quic_conn_event(quic_conn *c, const quic_event *ev);
 void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
                             const quic_sent_packet *p);
 void quic_conn_discard_space(quic_conn *c, int space, uint64_t now);
+/* Our transport parameters, encoded into buf (0: they do not fit). */
+size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap);
+/* Congestion control as configured (quic/conn.c). */
+void quic_conn_init_cc(quic_conn *c);
 /* Free the packets kept for keys that never came (quic/conn_recv.c). */
 void quic_conn_early_free(quic_conn *c);
 void quic_conn_make_reset_token(const quic_conn *c, const quic_cid_value *cid, uint8_t *out);
@@ -388,9 +393,26 @@ void quic_streams_on_budget_release(quic_conn *c);
 
 /* quic/endpoint.c: a CID of ours was issued or retired; the application gave c something to
  * send (stream data, a reset, a close, read credit to announce). */
+#if QUINCE_SERVER
 void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c, const quic_cid_value *cid,
                           bool added);
 void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c);
+#else
+/* A client-only build has no endpoint (quic/meson.build): c->ep stays NULL. */
+static inline void quic_endpoint_on_cid(struct quic_endpoint *ep, quic_conn *c,
+                                        const quic_cid_value *cid, bool added)
+{
+    (void)ep;
+    (void)c;
+    (void)cid;
+    (void)added;
+}
+static inline void quic_endpoint_wake(struct quic_endpoint *ep, quic_conn *c)
+{
+    (void)ep;
+    (void)c;
+}
+#endif
 static inline void quic_conn_wake(quic_conn *c)
 {
     if (c->ep != NULL)

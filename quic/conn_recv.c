@@ -338,10 +338,7 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
         return;
     }
     quic_recovery_on_retry(&c->rec, now);
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c);
 }
 
 /* RFC 9000 §6.2: a client's Version Negotiation. */
@@ -473,7 +470,13 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
         !c->initial_token_seen)
         return 0;
-    if (h->packet_len > sizeof(c->rxbuf))
+    /* What we advertise (max_udp_payload_size, the PMTUD ceiling of issue 10) a peer may
+     * send: a connection configured above the default takes packets that large. */
+    size_t rx_cap = c->cfg.max_udp_payload > QUIC_OPT_RX_PACKET_BUFFER ? c->cfg.max_udp_payload
+                                                                        : QUIC_OPT_RX_PACKET_BUFFER;
+    if (h->packet_len > rx_cap)
+        return 0;
+    if (c->rxbuf == NULL && (c->rxbuf = quince_env_alloc(c->env, rx_cap)) == NULL)
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);
@@ -607,17 +610,9 @@ static int early_retry(quic_conn *c, uint64_t now)
     return QUIC_OK;
 }
 
-/*
- * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
- * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
- * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
- * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
- */
-int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                   uint64_t now)
+static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                         uint64_t now)
 {
-    if (c == NULL || data == NULL)
-        return QUIC_ERR_ARGUMENT;
     c->have_rx_from = from != NULL;
     if (from != NULL)
         c->rx_from = *from;
@@ -686,4 +681,22 @@ int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, siz
     if (c->remote_unvalidated && from != NULL && quic_addr_equal(from, &c->remote))
         c->path_received += len;
     return QUIC_OK;
+}
+
+/*
+ * The receive entry point: one UDP payload from the socket (RFC 9000 §12.2, coalesced packets).
+ * Each packet's header is parsed (§17), its protection removed (RFC 9001 §5.4, §5.3), its
+ * frames processed (§12.4, quic_conn_process_frames) and its number acknowledged later
+ * (§13.2); packets that came before their keys wait (RFC 9001 §5.7). Start reading here.
+ */
+int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                   uint64_t now)
+{
+    if (c == NULL || data == NULL)
+        return QUIC_ERR_ARGUMENT;
+    int rc = recv_datagram(c, from, data, len, now);
+    /* The packet scratch lives for one datagram: an idle connection holds none. */
+    quince_env_free(c->env, c->rxbuf);
+    c->rxbuf = NULL;
+    return rc;
 }

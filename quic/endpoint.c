@@ -9,7 +9,7 @@
 #include "quic/packet.h"
 #include "base/varint.h"
 
-#define STATELESS_QUEUE 64
+#define STATELESS_QUEUE QUIC_OPT_STATELESS_QUEUE
 #define STATELESS_MAX 1300
 
 /*
@@ -116,9 +116,9 @@ quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *confi
     quince_env_random(env, key, sizeof(key));
     ep->token_aead = crypto_aead_new(env, CRYPTO_AEAD_AES_128_GCM, key);
     memset(key, 0, sizeof(key));
-    ep->sq = quince_env_alloc(env, STATELESS_QUEUE * sizeof(stateless_pkt));
+    /* The stateless queue is allocated when its first packet waits (issue 14). */
     quince_env_random(env, (uint8_t *)ep->hash_key, sizeof(ep->hash_key));
-    if (ep->token_aead == NULL || ep->sq == NULL) {
+    if (ep->token_aead == NULL) {
         quic_endpoint_free(ep);
         return NULL;
     }
@@ -315,6 +315,9 @@ static stateless_pkt *sq_push(quic_endpoint *ep, const quic_addr *to)
         ep->stats.dropped++; /* a flood: stay silent rather than queue without bound */
         return NULL;
     }
+    /* Allocated for the first packet, freed when quic_endpoint_send empties it. */
+    if (ep->sq == NULL && (ep->sq = quince_env_alloc(ep->env, STATELESS_QUEUE * sizeof(stateless_pkt))) == NULL)
+        return NULL;
     stateless_pkt *s = &ep->sq[(ep->sq_head + ep->sq_count) % STATELESS_QUEUE];
     ep->sq_count++;
     if (to != NULL)
@@ -356,7 +359,8 @@ static void map_insert(quic_endpoint *ep, const uint8_t *cid, size_t len, quic_c
 /* Double the table (or make the first); false when out of memory. */
 static bool map_grow(quic_endpoint *ep)
 {
-    size_t cap = ep->map_cap ? ep->map_cap * 2 : 64;
+    /* 16 slots hold a first connection's CIDs at most half full; doubling after that. */
+    size_t cap = ep->map_cap ? ep->map_cap * 2 : 16;
     cid_slot *old = ep->map, *m = quince_env_calloc(ep->env, cap * sizeof(*m));
     if (m == NULL)
         return false;
@@ -540,7 +544,7 @@ static bool host_inc(quic_endpoint *ep, const uint8_t key[17])
         return true;
     }
     if (2 * (ep->hosts_used + 1) > ep->hosts_cap) {
-        size_t cap = ep->hosts_cap ? ep->hosts_cap * 2 : 64, old_cap = ep->hosts_cap;
+        size_t cap = ep->hosts_cap ? ep->hosts_cap * 2 : 16, old_cap = ep->hosts_cap;
         host_slot *old = ep->hosts, *m = quince_env_calloc(ep->env, cap * sizeof(*m));
         if (m == NULL)
             return false;
@@ -573,6 +577,11 @@ static void host_dec(quic_endpoint *ep, const uint8_t key[17])
         }
     }
     ep->hosts[i].count = 0;
+    if (ep->hosts_used == 0) { /* no half-open connection left: an idle server keeps no table */
+        quince_env_free(ep->env, ep->hosts);
+        ep->hosts = NULL;
+        ep->hosts_cap = 0;
+    }
 }
 
 static bool is_half_open(const quic_conn *c)
@@ -650,9 +659,14 @@ static void send_vn(quic_endpoint *ep, const quic_addr *from, const quic_pkt_hea
     quince_env_random(ep->env, &r, 1);
     uint32_t grease;
     quince_env_random(ep->env, (uint8_t *)&grease, sizeof(grease));
-    uint32_t versions[3] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
+#if QUINCE_QUIC_V2
+    uint32_t versions[] = {QUIC_VERSION_1, QUIC_VERSION_2, quic_version_grease(grease)};
+#else
+    uint32_t versions[] = {QUIC_VERSION_1, quic_version_grease(grease)};
+#endif
     quince_writer w = quince_writer_init(s->data, sizeof(s->data));
-    if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions, 3)) {
+    if (!quic_pkt_build_vn(&w, r, h->dcid, h->dcid_len, h->scid, h->scid_len, versions,
+                           sizeof(versions) / sizeof(versions[0]))) {
         ep->sq_count--;
         return;
     }
@@ -801,7 +815,7 @@ static int admit(quic_endpoint *ep, const quic_addr *from, bool validated)
 static int add_conn(quic_endpoint *ep, quic_conn *c, const quic_pkt_header *h)
 {
     if (ep->n == ep->cap) {
-        size_t cap = ep->cap ? ep->cap * 2 : 16;
+        size_t cap = ep->cap ? ep->cap * 2 : 4;
         ep_conn *n = quince_env_realloc(ep->env, ep->conns, cap * sizeof(*n));
         if (n == NULL)
             return QUIC_ERR_NOMEM;
@@ -1007,12 +1021,25 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
         stateless_pkt *s = &ep->sq[ep->sq_head];
         ep->sq_head = (ep->sq_head + 1) % STATELESS_QUEUE;
         ep->sq_count--;
+        int n = -1;
         if (s->len <= cap) {
             memcpy(buf, s->data, s->len);
             if (to != NULL)
                 *to = s->to;
-            return (int)s->len;
+            n = (int)s->len;
         }
+        if (ep->sq_count == 0) {
+            quince_env_free(ep->env, ep->sq);
+            ep->sq = NULL;
+            ep->sq_head = 0;
+        }
+        if (n >= 0)
+            return n;
+    }
+    if (ep->sq != NULL) { /* a packet taken back after sq_push (it could not be built) */
+        quince_env_free(ep->env, ep->sq);
+        ep->sq = NULL;
+        ep->sq_head = 0;
     }
     /* One connection at a time, up to a train of datagrams each turn; a connection that has
      * nothing more leaves the queue until something wakes it. */

@@ -2,6 +2,8 @@
 #ifndef QUIC_OPT_H
 #define QUIC_OPT_H
 
+#include "base/opt.h"
+
 /*
  * Each value is the default a zero field of quic_config stands for. Override
  * any of them by defining it before this header is included (for example in
@@ -26,6 +28,14 @@
 #ifndef QUIC_OPT_ACTIVE_CONNECTION_ID_LIMIT
 #define QUIC_OPT_ACTIVE_CONNECTION_ID_LIMIT 4 /* also the most peer CIDs we keep */
 #endif
+/* Connection IDs a connection holds: ours (issued, not yet retired) and the
+ * peer's (at least QUIC_OPT_ACTIVE_CONNECTION_ID_LIMIT). */
+#ifndef QUIC_OPT_MAX_LOCAL_CIDS
+#define QUIC_OPT_MAX_LOCAL_CIDS 8
+#endif
+#ifndef QUIC_OPT_MAX_PEER_CIDS
+#define QUIC_OPT_MAX_PEER_CIDS 8
+#endif
 #ifndef QUIC_OPT_CID_LEN
 #define QUIC_OPT_CID_LEN 8
 #endif
@@ -41,6 +51,15 @@
 #endif
 #ifndef QUIC_OPT_MAX_STREAM_SEND_BUFFER
 #define QUIC_OPT_MAX_STREAM_SEND_BUFFER (1024 * 1024) /* unacknowledged bytes per stream */
+#endif
+/* A stream's send ring starts at this size, doubles up to the limit above, and
+ * is freed whenever everything written has been acknowledged. */
+#ifndef QUIC_OPT_STREAM_SEND_BUFFER_FIRST
+#define QUIC_OPT_STREAM_SEND_BUFFER_FIRST 4096
+#endif
+/* Hash buckets of a connection's stream table (a pointer each). */
+#ifndef QUIC_OPT_STREAM_BUCKETS
+#define QUIC_OPT_STREAM_BUCKETS 64
 #endif
 #ifndef QUIC_OPT_MAX_DATAGRAM_QUEUE
 #define QUIC_OPT_MAX_DATAGRAM_QUEUE 64 /* DATAGRAM frames queued each way */
@@ -64,6 +83,18 @@
 #ifndef QUIC_OPT_MAX_UDP_PAYLOAD
 #define QUIC_OPT_MAX_UDP_PAYLOAD 1452 /* what we send and advertise */
 #endif
+/* The largest packet we decrypt by default: the per-connection receive scratch,
+ * allocated for one datagram (a connection configured with a larger
+ * max_udp_payload, for path MTU discovery above Ethernet, gets that much).
+ * Larger packets are dropped; a peer sends at most our max_udp_payload_size
+ * once it has our transport parameters, and an Ethernet path carries at most
+ * 1472 bytes of UDP payload. */
+#ifndef QUIC_OPT_RX_PACKET_BUFFER
+#define QUIC_OPT_RX_PACKET_BUFFER 1500
+#endif
+#if QUIC_OPT_RX_PACKET_BUFFER < QUIC_OPT_MAX_UDP_PAYLOAD
+#error "QUIC_OPT_RX_PACKET_BUFFER must hold a packet of QUIC_OPT_MAX_UDP_PAYLOAD bytes"
+#endif
 #ifndef QUIC_OPT_ACK_DELAY_EXPONENT
 #define QUIC_OPT_ACK_DELAY_EXPONENT 3
 #endif
@@ -82,6 +113,11 @@
 #endif
 #ifndef QUIC_OPT_RETRY_TOKEN_LIFETIME_MS
 #define QUIC_OPT_RETRY_TOKEN_LIFETIME_MS 10000
+#endif
+/* Version Negotiation, Retry and stateless resets waiting to be sent, per
+ * endpoint (about 1.3 KB each, allocated while any wait). */
+#ifndef QUIC_OPT_STATELESS_QUEUE
+#define QUIC_OPT_STATELESS_QUEUE 64
 #endif
 #ifndef QUIC_OPT_MAX_CONNECTIONS
 #define QUIC_OPT_MAX_CONNECTIONS 1024 /* per endpoint */

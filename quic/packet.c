@@ -15,7 +15,7 @@ int quic_pkt_long_type_bits(uint32_t version, quic_pkt_type type)
         return -1;
     if (version == QUIC_VERSION_1)
         return v1[type];
-    if (version == QUIC_VERSION_2)
+    if (QUINCE_QUIC_V2 && version == QUIC_VERSION_2)
         return v2[type];
     return -1;
 }
@@ -26,7 +26,7 @@ static quic_pkt_type long_type_from_bits(uint32_t version, unsigned bits)
                                        QUIC_PKT_RETRY};
     static const quic_pkt_type v2[] = {QUIC_PKT_RETRY, QUIC_PKT_INITIAL, QUIC_PKT_0RTT,
                                        QUIC_PKT_HANDSHAKE};
-    return version == QUIC_VERSION_2 ? v2[bits & 3] : v1[bits & 3];
+    return QUINCE_QUIC_V2 && version == QUIC_VERSION_2 ? v2[bits & 3] : v1[bits & 3];
 }
 
 static bool get_cid(quince_reader *r, size_t max, uint8_t *len, const uint8_t **cid)

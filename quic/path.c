@@ -41,10 +41,7 @@ static void check_start(quic_conn *c, quic_path_check *pc, const quic_addr *addr
 static void reset_path_state(quic_conn *c, uint64_t now)
 {
     uint64_t in_flight = c->cc.bytes_in_flight;
-    if (c->cfg.cc == QUIC_CC_CUBIC)
-        quic_cc_init_cubic(&c->cc, 1200, true);
-    else
-        quic_cc_init_newreno(&c->cc, 1200);
+    quic_conn_init_cc(c); /* the configured controller (NewReno without CUBIC in the build) */
     c->cc.bytes_in_flight = in_flight;
     quic_rtt_init(&c->rec.rtt, c->cfg.initial_rtt_ms * 1000, c->rec.rtt.max_ack_delay);
     uint32_t old = quic_pmtud_current(&c->pmtud);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/opt.h"
+
 /* RFC 9000 §15, RFC 9369 §3.1 */
 #define QUIC_VERSION_NEGOTIATION 0x00000000u
 #define QUIC_VERSION_1 0x00000001u
@@ -18,7 +20,7 @@ static inline bool quic_version_is_grease(uint32_t v)
 
 static inline bool quic_version_is_supported(uint32_t v)
 {
-    return v == QUIC_VERSION_1 || v == QUIC_VERSION_2;
+    return v == QUIC_VERSION_1 || (QUINCE_QUIC_V2 && v == QUIC_VERSION_2);
 }
 
 /* RFC 9000 §17.2: header bits. */

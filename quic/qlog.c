@@ -121,7 +121,9 @@ void quic_qlog_start(quic_conn *c, uint64_t now)
 static void log_local_params(quic_conn *c, uint64_t now)
 {
     quic_transport_params tp;
-    if (c->tp_len == 0 || quic_tp_decode(c->tp_buf, c->tp_len, c->is_server, &tp) != QUIC_OK)
+    uint8_t tp_buf[QUIC_TP_ENCODED_MAX]; /* encoded again: the connection keeps no copy */
+    size_t tp_len = quic_conn_encode_tp(c, tp_buf, sizeof(tp_buf));
+    if (tp_len == 0 || quic_tp_decode(tp_buf, tp_len, c->is_server, &tp) != QUIC_OK)
         return;
     if (quince_qlog_begin(c->qlog, now, "transport:parameters_set")) {
         quince_qlog_str(c->qlog, "owner", "local");

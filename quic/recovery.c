@@ -430,7 +430,7 @@ void quic_recovery_discard_space(quic_recovery *r, int space, uint64_t now)
     if (!valid_space(space) || r->discarded[space])
         return;
     drop_packets(r, space, UINT64_MAX, QUIC_RECOVERY_DISCARDED);
-    quic_sent_packets_clear(&r->sent[space]);
+    quic_sent_packets_free(&r->sent[space]); /* a discarded space keeps no memory */
     r->discarded[space] = true;
     r->time_of_last_ack_eliciting[space] = 0;
     r->loss_time[space] = 0;

@@ -439,7 +439,9 @@ static void send_release(quic_conn *c, quic_stream *s)
         s->sbuf_start = 0;
         quic_streams_on_budget_release(c);
     }
-    if (s->writable_wanted && !s->fin_requested && s->sbuf_len < s->sbuf_cap) {
+    /* An emptied ring was freed (cap 0): the stream can take bytes again all the same. */
+    if (s->writable_wanted && !s->fin_requested &&
+        (s->sbuf_len < s->sbuf_cap || s->sbuf_len == 0)) {
         s->writable_wanted = false;
         quic_event ev = {.type = QUIC_EVENT_STREAM_WRITABLE, .stream_id = s->id};
         quic_conn_event(c, &ev);
@@ -894,7 +896,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
         /* Grow (up to maxbuf, doubling, within the budget), laying the ring out from index 0
          * again. Past the budget the write is short; WRITABLE follows when memory returns. */
         size_t need = s->sbuf_len + n;
-        size_t cap = s->sbuf_cap ? s->sbuf_cap : 4096;
+        size_t cap = s->sbuf_cap ? s->sbuf_cap : QUIC_OPT_STREAM_SEND_BUFFER_FIRST;
         while (cap < need)
             cap *= 2;
         if (cap > maxbuf)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quic/opt.h"
 #include "quic/ranges.h"
 #include "quic/stream_buf.h"
 
@@ -71,7 +72,7 @@ typedef struct quic_stream {
     bool send_done;
 } quic_stream;
 
-#define QUIC_STREAM_BUCKETS 256
+#define QUIC_STREAM_BUCKETS QUIC_OPT_STREAM_BUCKETS
 
 typedef struct quic_stream_map {
     quic_stream *buckets[QUIC_STREAM_BUCKETS];

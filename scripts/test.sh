@@ -55,6 +55,19 @@ QUINCE_SUITES="unit vectors sim" run_build build-i386 --cross-file cross/i686-li
   -Dwerror=true -Dinterop=disabled || { status=1; failed=$((failed + 1)); }
 QUINCE_TIMEOUT_X=5 QUINCE_SUITES="unit vectors" QUINCE_NO_SUITES=io run_build build-s390x --cross-file cross/s390x-linux-gnu.txt \
   -Dwerror=true -Dinterop=disabled || { status=1; failed=$((failed + 1)); }
+# The build options (README "Build options"): each configuration of a small
+# matrix builds with -Werror and runs the unit, vector and corpus-replay tests
+# of what it has (without optimisation, to compile quickly; io/ needs every
+# feature, so it and the tests of the binding, interop and apps are left out).
+for opt in "client-only -Dserver=false" "server-only -Dclient=false" \
+  "no-h3 -Dh3=false -Dwebtransport=false" "no-wt -Dwebtransport=false" \
+  "no-cubic -Dcubic=false"; do
+  set -- $opt
+  name=$1
+  shift
+  QUINCE_SUITES="unit vectors fuzz" run_build "build-opt-$name" -Dwerror=true -Dbuildtype=plain \
+    -Dio=disabled -Dtests=enabled -Dinterop=disabled "$@" || { status=1; failed=$((failed + 1)); }
+done
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 QUINCE_OPENSSL_SUITES="unit vectors" run_build build-asan -Dwerror=true -Dinterop=enabled \
   -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Dcrypto=mbedtls,openssl ||

@@ -7,6 +7,7 @@
 #include "wt/codes.h"
 #include "wt/protocols.h"
 #include "wt/internal.h"
+#include "wt/opt.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
 
@@ -15,13 +16,13 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->is_server = is_server;
-    cfg->max_sessions = 16;
-    cfg->max_streams_per_session = 256;
-    cfg->max_buffered_streams = 16;
-    cfg->max_buffered_bytes = 65536;
-    cfg->max_buffered_datagrams = 16;
+    cfg->max_sessions = WT_OPT_MAX_SESSIONS;
+    cfg->max_streams_per_session = WT_OPT_MAX_STREAMS_PER_SESSION;
+    cfg->max_buffered_streams = WT_OPT_MAX_BUFFERED_STREAMS;
+    cfg->max_buffered_bytes = WT_OPT_MAX_BUFFERED_BYTES;
+    cfg->max_buffered_datagrams = WT_OPT_MAX_BUFFERED_DATAGRAMS;
     cfg->max_capsule = H3_CAPSULE_READER_DEFAULT_MAX;
-    cfg->max_field_len = 2048;
+    cfg->max_field_len = WT_OPT_MAX_FIELD_LEN;
     cfg->dialects = WT_DIALECTS_ALL;
 }
 

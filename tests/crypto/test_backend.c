@@ -362,30 +362,35 @@ static void curve_round(test_env *t, crypto_privkey *key, crypto_pubkey *pub)
 static crypto_privkey *load_key(test_env *t, const char *path);
 static crypto_pubkey *load_cert_key(test_env *t, const char *path);
 
-/* Each curve is loaded (and its base-point table built) once, then shared by every key
- * share and every verification, also with keys parsed later. */
+/* An embedder's crypto_shared holds each curve loaded (its base-point table built) up
+ * front; every key share and verification of an environment that carries it uses it, also
+ * with keys parsed later; without one each key prepares its own, with the same results. */
 static void test_shared_groups(void **state)
 {
     (void)state;
     test_env t;
     test_env_init(&t, 31);
+    assert_int_equal(crypto_shared_groups_loaded(NULL), 0);
+    crypto_shared *sh = crypto_shared_new(&t.env);
+    assert_non_null(sh);
+    /* mbedTLS: X25519, P-256, P-384; OpenSSL prepares its groups itself (none here). */
+    size_t want = strcmp(crypto_backend_name(), "mbedtls") == 0 ? 3 : 0;
+    assert_int_equal(crypto_shared_groups_loaded(sh), want);
     crypto_privkey *key = load_key(&t, "tests/crypto/data/ec_p256_sec1.pem");
-    crypto_pubkey *pub = load_cert_key(&t, "tests/crypto/data/ec_p256_cert.pem");
-    curve_round(&t, key, pub);
-    size_t loaded = crypto_backend_groups_loaded();
-    /* mbedTLS: X25519, P-256, maybe P-384 from another test; OpenSSL keeps no X25519 state. */
-    if (strcmp(crypto_backend_name(), "openssl") == 0)
-        assert_true(loaded >= 1 && loaded <= 2);
-    else
-        assert_true(loaded >= 2 && loaded <= 3);
+    crypto_pubkey *plain = load_cert_key(&t, "tests/crypto/data/ec_p256_cert.pem");
+    curve_round(&t, key, plain); /* no shared tables */
+    t.env.crypto_shared = sh;
     for (int i = 0; i < 10; i++) {
         crypto_pubkey *fresh = load_cert_key(&t, "tests/crypto/data/ec_p256_cert.pem");
         curve_round(&t, key, fresh);
         crypto_pubkey_free(&t.env, fresh);
     }
-    assert_int_equal(crypto_backend_groups_loaded(), loaded);
-    crypto_pubkey_free(&t.env, pub);
+    curve_round(&t, key, plain); /* made without, checked without */
+    assert_int_equal(crypto_shared_groups_loaded(sh), want);
+    crypto_pubkey_free(&t.env, plain);
     crypto_privkey_free(&t.env, key);
+    t.env.crypto_shared = NULL;
+    crypto_shared_free(&t.env, sh);
     test_env_check_leaks(&t);
 }
 
