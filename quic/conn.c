@@ -351,8 +351,6 @@ static bool cid_equal(const quic_cid_value *a, const quic_cid_value *b)
     return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
-static void encode_our_tp(quic_conn *c);
-
 /* RFC 9000 §7.3, §7.4, §18.2: the peer's transport parameters. */
 static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *alert)
 {
@@ -380,8 +378,11 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
         return -1;
     if (c->is_server && c->version != c->orig_version) {
         /* Our version_information now names the negotiated version (same length). */
-        encode_our_tp(c);
-        if (crypto_tls_replace_transport_params(c->tls, c->tp_buf, c->tp_len) != 0) {
+        uint8_t *buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
+        size_t n = buf != NULL ? quic_conn_encode_tp(c, buf, QUIC_TP_ENCODED_MAX) : 0;
+        int rc = n > 0 ? crypto_tls_replace_transport_params(c->tls, buf, n) : -1;
+        quince_env_free(c->env, buf);
+        if (rc != 0) {
             c->error = QUIC_ERR_INTERNAL_ERROR;
             return -1;
         }
