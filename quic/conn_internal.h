@@ -353,6 +353,7 @@ int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
 /* version.c (RFC 9368, RFC 9369 §4) */
 /* Our version_information. */
 void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp);
+uint8_t *quic_conn_rx_buffer(quic_conn *c, size_t len);
 /* The peer's transport parameters: the downgrade checks; a server may move to another
  * version here. QUIC_OK, or the error to close with. */
 int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp);

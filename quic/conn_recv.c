@@ -354,6 +354,21 @@ static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
     c->state = QUIC_STATE_CLOSED;
 }
 
+/* The buffer a packet of len bytes is unprotected in, allocated on first use;
+ * NULL when len is more than we take. What we advertise (max_udp_payload_size,
+ * the PMTUD ceiling) a peer may send: a connection configured above the default
+ * takes packets that large. */
+uint8_t *quic_conn_rx_buffer(quic_conn *c, size_t len)
+{
+    size_t rx_cap = c->cfg.max_udp_payload > QUIC_OPT_RX_PACKET_BUFFER ? c->cfg.max_udp_payload
+                                                                        : QUIC_OPT_RX_PACKET_BUFFER;
+    if (len > rx_cap)
+        return NULL;
+    if (c->rxbuf == NULL)
+        c->rxbuf = quince_env_alloc(c->env, rx_cap);
+    return c->rxbuf;
+}
+
 /* RFC 9001 §5, §6: unprotect one packet into c->rxbuf. Returns payload length or < 0 to drop. */
 static int unprotect(quic_conn *c, const quic_pkt_header *h, crypto_level level, int space,
                      crypto_pp *keys, size_t *hdr_len, uint64_t *pn, crypto_pp **used)
@@ -470,13 +485,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
         !c->initial_token_seen)
         return 0;
-    /* What we advertise (max_udp_payload_size, the PMTUD ceiling of issue 10) a peer may
-     * send: a connection configured above the default takes packets that large. */
-    size_t rx_cap = c->cfg.max_udp_payload > QUIC_OPT_RX_PACKET_BUFFER ? c->cfg.max_udp_payload
-                                                                        : QUIC_OPT_RX_PACKET_BUFFER;
-    if (h->packet_len > rx_cap)
-        return 0;
-    if (c->rxbuf == NULL && (c->rxbuf = quince_env_alloc(c->env, rx_cap)) == NULL)
+    if (quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return 0;
     if (c->have_rx_prev && now > c->rx_prev_until) {
         crypto_pp_clear(&c->rx_prev, c->env);

@@ -112,7 +112,8 @@ static bool client_follow(quic_conn *c, const quic_pkt_header *h, const uint8_t 
     uint32_t offer[QUIC_MAX_VERSIONS + 1];
     size_t n = client_offer(c, offer);
     if (c->version != c->orig_version || c->have_rx[CRYPTO_LEVEL_HANDSHAKE] ||
-        !listed(offer, n, v) || !compatible(c->orig_version, v))
+        !listed(offer, n, v) || !compatible(c->orig_version, v) ||
+        quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return false;
     crypto_pp tx, rx;
     memset(&tx, 0, sizeof(tx));
@@ -120,21 +121,16 @@ static bool client_follow(quic_conn *c, const quic_pkt_header *h, const uint8_t 
     if (crypto_pp_initial(&tx, &rx, c->env, v, c->initial_dcid.bytes, c->initial_dcid.len) != 0)
         return false;
     /* Opened on a scratch copy: a forged header cannot move the connection. */
-    uint8_t *copy = quince_env_alloc(c->env, h->packet_len);
-    int hl = -1;
-    if (copy != NULL) {
-        memcpy(copy, pkt, h->packet_len);
-        hl = crypto_pp_remove_hp(&rx, copy, h->packet_len, h->pn_offset);
-    }
+    memcpy(c->rxbuf, pkt, h->packet_len);
+    int hl = crypto_pp_remove_hp(&rx, c->rxbuf, h->packet_len, h->pn_offset);
     bool ok = hl > 0;
     if (ok) {
-        size_t pn_len = quic_pkt_pn_len(copy[0]);
+        size_t pn_len = quic_pkt_pn_len(c->rxbuf[0]);
         const quic_ack_tracker *at = &c->sp[SP_INITIAL].ack;
         uint64_t pn = quic_pn_decode(at->has_largest ? at->largest : UINT64_MAX,
-                                     quic_pkt_read_pn(copy + h->pn_offset, pn_len), pn_len * 8);
-        ok = crypto_pp_open_payload(&rx, copy, (size_t)hl, h->packet_len, pn) >= 0;
+                                     quic_pkt_read_pn(c->rxbuf + h->pn_offset, pn_len), pn_len * 8);
+        ok = crypto_pp_open_payload(&rx, c->rxbuf, (size_t)hl, h->packet_len, pn) >= 0;
     }
-    quince_env_free(c->env, copy);
     if (!ok) {
         crypto_pp_clear(&tx, c->env);
         crypto_pp_clear(&rx, c->env);
