@@ -11,6 +11,7 @@
 #include "apps/wt_client.h"
 #include "bind/bind.h"
 #include "crypto/crypto.h"
+#include "io/bridge.h"
 #include "io/connect.h"
 #include "io/posix_env.h"
 #include "io/loop.h"
@@ -676,6 +677,13 @@ int main(int argc, char **argv)
                 (unsigned long long)st->pmtu, (unsigned long long)st->pmtu_probes_sent,
                 (unsigned long long)st->pmtu_probes_lost, (unsigned long long)st->pmtu_black_holes,
                 (unsigned long long)st->migrations, (unsigned long long)st->paths_validated);
+    if (report && quic_conn_remote(c->conn) != NULL) {
+        io_addr ra;
+        char at[64];
+        io_addr_from_quic(quic_conn_remote(c->conn), &ra);
+        if (io_addr_format(&ra, at, sizeof(at)) > 0)
+            fprintf(stderr, "quince-client: server address %s\n", at);
+    }
     if (report) {
         char v1[16], v2[16];
         fprintf(stderr, "quince-client: quic version %s (first flight %s)\n",
