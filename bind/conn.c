@@ -345,8 +345,12 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
         h3_conn_on_stop_sending(bc->h3, ev->stream_id, ev->error_code);
         break;
     case QUIC_EVENT_STREAM_WRITABLE:
-        if (h3_conn_on_writable(bc->h3, ev->stream_id) != H3_ERR_CLOSED &&
-            bc->cfg->cb.on_writable != NULL)
+        if (h3_conn_on_writable(bc->h3, ev->stream_id) == H3_ERR_CLOSED)
+            break;
+        /* Bytes WebTransport held for session credit that h3 could not take. */
+        if (bc->wt != NULL)
+            wt_endpoint_on_writable(bc->wt, ev->stream_id);
+        if (bc->cfg->cb.on_writable != NULL)
             bc->cfg->cb.on_writable(bc->cfg->cb.user, bc, ev->stream_id);
         break;
     case QUIC_EVENT_DATAGRAM:

@@ -259,6 +259,13 @@ static void a_draining(void *user, wt_session *s)
     ep->app.draining++;
 }
 
+static void a_credit(void *user, wt_session *s)
+{
+    wp_ep *ep = user;
+    (void)s;
+    ep->app.credit++;
+}
+
 static void a_refused(void *user, wt_session *s, int status, const char *why)
 {
     wp_ep *ep = user;
@@ -356,7 +363,8 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
                             .on_stream_closed = a_stream_closed,
                             .on_datagram = a_datagram,
                             .on_session_refused = a_refused,
-                            .on_session_draining = a_draining};
+                            .on_session_draining = a_draining,
+                            .on_session_credit = a_credit};
     }
     h3_config hc;
     h3_config_init(&hc, is_server);

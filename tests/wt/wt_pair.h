@@ -54,6 +54,7 @@ typedef struct wp_app {
     size_t ndgram;
     int refused, refused_status; /* server: on_session_refused */
     int draining;                /* on_session_draining */
+    int credit;                  /* on_session_credit */
     const char *select_protocol; /* server: wt_session_select_protocol in the request */
     int select_rc;
     size_t protocols_seen;
