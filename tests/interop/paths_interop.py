@@ -7,6 +7,10 @@ usage: paths_interop.py QUINCE_SERVER QUINCE_CLIENT GTLSCLIENT GTLSSERVER CASE
 CASE  nat-rebinding      gtlsclient --change-local-addr=50ms --nat-rebinding (its request
                          held back past the rebinding) downloads 10 MB from quince-server,
                          byte-exact; the server followed and validated it (its log)
+      nat-rebinding-upload  the same rebinding with no --delay-stream, while gtlsclient also
+                         sends a 20 MB request body (GET; read and dropped by the server): what
+                         it sends from the new port moves the server, and the 10 MB response
+                         completes byte-exact
       change-local-addr  gtlsclient --change-local-addr=50ms (a new port, path validation,
                          a new connection ID) downloads 10 MB from quince-server
       goaway             SIGTERM to quince-server while quince-client fetches 50 files and
@@ -68,6 +72,12 @@ def migration_case(r, case):
         # request, held back past the rebinding, is what the server sees first
         # from the new port. (Mid-transfer rebinding: tests/sim/test_migration.c.)
         extra += ["--nat-rebinding", "--delay-stream=300ms"]
+    if case == "nat-rebinding-upload":
+        # No held-back request: the rebinding comes while the request body still flows.
+        body = os.path.join(r.tmp, "body")
+        with open(body, "wb") as f:
+            f.write(b"\0" * 20_000_000)
+        extra += ["--nat-rebinding", "-m", "GET", "--data=" + body]
     r.start_quince_server([])
     rc, log = r.run_gtlsclient(["10mb"], extra, True)
     slog = r.stop_quince_server()
@@ -240,7 +250,7 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(CASE_LIMIT_S)
     try:
-        if case in ("nat-rebinding", "change-local-addr"):
+        if case in ("nat-rebinding", "nat-rebinding-upload", "change-local-addr"):
             migration_case(r, case)
         elif case == "goaway":
             goaway_case(r)
