@@ -16,7 +16,7 @@ CASE  nat-rebinding      gtlsclient --change-local-addr=50ms --nat-rebinding (it
       goaway             SIGTERM to quince-server while quince-client fetches 50 files and
                          10 MB on one connection: the client logs GOAWAY, the connection
                          ends with H3_NO_ERROR from the server, every file arrives byte-exact
-                         and the server exits 0 within its 2 s shutdown
+                         and the server exits 0 within its 4 s shutdown
       restart-quince-client  quince-server (--reset-key-file K) is killed (SIGKILL) while
       restart-gtlsclient     quince-client / gtlsclient downloads 10 MB, and started again
                          on the same port with the same K: the client's next packet draws a
@@ -130,7 +130,7 @@ def goaway_case(r):
     clog = r.read_log("client.log")
     slog = r.read_log("server.err")
     check(src == 0, "quince-server exit status %d:\n%s" % (src, slog[-2000:]))
-    check(took < 3.0, "quince-server took %.3f s to shut down" % took)
+    check(took < 4.5, "quince-server took %.3f s to shut down (its bound: 4 s)" % took)
     check(re.search(r"GOAWAY \d+ from the server", clog) is not None,
           "quince-client saw no GOAWAY:\n" + clog[-3000:])
     # The server's CONNECTION_CLOSE (H3_NO_ERROR) comes once all was acknowledged,
