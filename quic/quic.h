@@ -271,10 +271,11 @@ QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
 QUINCE_API int quic_conn_migrate(quic_conn *conn, const quic_addr *local, uint64_t now);
 /* RFC 9000 §19.2: an ack-eliciting PING in the next packet, to learn whether the
  * peer is still there (a restarted peer answers it with a stateless reset, §10.3).
- * QUIC_ERR_ARGUMENT unless the connection is established. */
+ * Returns QUIC_OK, or QUIC_ERR_ARGUMENT unless the connection is established. */
 QUINCE_API int quic_conn_ping(quic_conn *conn);
-/* The peer's address that packets go to now (after a migration or a move to the
- * server's preferred address, RFC 9000 §9). NULL for NULL. */
+/* Returns the peer's address that packets go to now (after a migration or a move
+ * to the server's preferred address, RFC 9000 §9), valid while the connection
+ * lives; NULL for NULL. */
 QUINCE_API const quic_addr *quic_conn_remote(const quic_conn *conn);
 
 /* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before 1-RTT), then the closing
