@@ -11,6 +11,7 @@
 #include "apps/wt_client.h"
 #include "bind/bind.h"
 #include "crypto/crypto.h"
+#include "io/bridge.h"
 #include "io/connect.h"
 #include "io/posix_env.h"
 #include "io/loop.h"
@@ -49,8 +50,13 @@ typedef struct client {
     char target[300]; /* host:port, for messages */
     bool handshake_done, closing, failed, want_key_update, key_update_done;
     bool want_migrate, migrated; /* --migrate (issue 10) */
+    /* Keep-alive while responses are due (issue 10): a PING after KEEPALIVE_US without
+     * response bytes, so that a restarted server's stateless reset ends us at once. */
+    uint64_t ka_bytes, ka_since, ka_ping;
     bool verbose;
 } client;
+
+#define KEEPALIVE_US 250000
 
 static void usage(FILE *f)
 {
@@ -298,6 +304,16 @@ static bool step(client *c, uint64_t now)
         if (c->verbose)
             fprintf(stderr, "quince-client: key update initiated\n");
     }
+    if (c->handshake_done && !c->closing && c->ndone < c->ndl) {
+        uint64_t b = body_bytes(c);
+        if (b != c->ka_bytes || c->ka_since == 0) {
+            c->ka_bytes = b;
+            c->ka_since = now;
+        } else if (now - c->ka_since >= KEEPALIVE_US && now - c->ka_ping >= KEEPALIVE_US &&
+                   quic_conn_ping(c->conn) == 0) {
+            c->ka_ping = now;
+        }
+    }
     /* RFC 9000 §9.2: a new local port once 1 MB of responses arrived. */
     if (c->want_migrate && !c->migrated && c->handshake_done && !c->closing &&
         body_bytes(c) >= 1000000) {
@@ -333,6 +349,8 @@ static int wait_ms(const client *c, uint64_t now)
         t = c->handshake_deadline;
     if (c->progress && now + 250000 < t)
         t = now + 250000;
+    if (c->handshake_done && !c->closing && c->ndone < c->ndl && now + KEEPALIVE_US < t)
+        t = now + KEEPALIVE_US;
     uint64_t ms = t > now ? (t - now + 999) / 1000 : 0;
     return ms > 60000 ? 60000 : (int)ms;
 }
@@ -659,6 +677,13 @@ int main(int argc, char **argv)
                 (unsigned long long)st->pmtu, (unsigned long long)st->pmtu_probes_sent,
                 (unsigned long long)st->pmtu_probes_lost, (unsigned long long)st->pmtu_black_holes,
                 (unsigned long long)st->migrations, (unsigned long long)st->paths_validated);
+    if (report && quic_conn_remote(c->conn) != NULL) {
+        io_addr ra;
+        char at[64];
+        io_addr_from_quic(quic_conn_remote(c->conn), &ra);
+        if (io_addr_format(&ra, at, sizeof(at)) > 0)
+            fprintf(stderr, "quince-client: server address %s\n", at);
+    }
     if (report) {
         char v1[16], v2[16];
         fprintf(stderr, "quince-client: quic version %s (first flight %s)\n",

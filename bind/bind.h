@@ -169,7 +169,8 @@ QUINCE_API size_t bind_server_conn_count(const bind_server *s);
  *   bind_server_shutdown: GOAWAY on every connection, and each open
  *       WebTransport session closed with its capsule (wt_code, reason);
  *   then, once bind_server_is_quiet (nothing unsent or unacknowledged on
- *       any connection) or a grace period passed, bind_server_close_all:
+ *       any connection, and no connection had WebTransport sessions to close)
+ *       or a grace period passed, bind_server_close_all:
  *       CONNECTION_CLOSE (app_code, H3_NO_ERROR for a clean end);
  *   then keep driving the server until bind_server_conn_count is 0 (each
  *       closing period over) or a deadline.

@@ -19,6 +19,7 @@ struct bind_conn {
     uint64_t now;      /* of the last driving call, for the calls h3 makes into QUIC */
     bool started;      /* h3_conn_start done */
     bool peer_tp_told; /* wt knows whether the peer offered reset_stream_at */
+    bool wt_closed_at_shutdown; /* bind_server_shutdown closed WebTransport sessions */
     /* The stream whose bytes h3 is being given, and whether it travelled in 0-RTT,
      * read before quic_stream_read (which may let QUIC forget the stream). */
     bool rx_early;

@@ -789,6 +789,7 @@ void quic_conn_on_handshake_done_frame(quic_conn *c, uint64_t now)
     quic_conn_discard_space(c, SP_HANDSHAKE, now);
     quic_pmtud_start(&c->pmtud, now); /* RFC 9000 §14.3.1 */
     quic_qlog_state(c, "handshake_confirmed", now);
+    quic_path_preferred_start(c, now); /* RFC 9000 §9.6 */
 }
 
 void quic_conn_pmtud_update(quic_conn *c, uint32_t old_cur, quic_pmtud_state old_state,

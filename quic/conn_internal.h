@@ -283,6 +283,10 @@ struct quic_conn {
     quic_addr path_response_to;
     uint64_t path_response_budget;
     bool ping_pending; /* a PING after our own migration */
+    /* Client, RFC 9000 §9.6: the server's preferred address: 0 not looked at, 1 not
+     * used, 2 being validated, 3 moved there. */
+    uint8_t pref_state;
+    quic_addr pref_addr;
 
     /* Packets that came before their keys (RFC 9001 §4.1.4, §5.7), oldest first. */
     struct {
@@ -345,6 +349,8 @@ bool quic_addr_equal(const quic_addr *a, const quic_addr *b);
  * non_probing (RFC 9000 §9.1), from c->rx_from. */
 void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now);
 void quic_path_before_frames(quic_conn *c, bool largest);
+/* Client, handshake confirmed: start validating the server's preferred address. */
+void quic_path_preferred_start(quic_conn *c, uint64_t now);
 void quic_path_on_challenge(quic_conn *c, const uint8_t *data);
 void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now);
 uint64_t quic_path_next_timeout(const quic_conn *c);

@@ -147,6 +147,20 @@ void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now)
             continue;
         pc->active = false;
         c->stats.paths_validated++;
+        if (!c->is_server && c->pref_state == 2 && i == 0 &&
+            quic_addr_equal(&pc->addr, &c->pref_addr)) {
+            /* §9.6.1: validated: everything goes to the preferred address now, the
+             * next packet non-probing so that the server moves too. */
+            bool port_only = same_ip(&pc->addr, &c->remote);
+            c->pref_state = 3;
+            c->remote = c->validated = pc->addr;
+            c->stats.migrations++;
+            quic_recovery_mark_in_flight_probes(&c->rec, SP_APP); /* §9.4 */
+            if (!port_only)
+                reset_path_state(c, now);
+            c->ping_pending = true;
+            continue;
+        }
         if (i == 0 && quic_addr_equal(&pc->addr, &c->remote)) {
             bool port_only = same_ip(&pc->addr, &c->validated);
             c->validated = pc->addr;
@@ -277,4 +291,70 @@ int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
     c->ping_pending = true;
     check_start(c, &c->pc[0], &c->remote, now);
     return QUIC_OK;
+}
+
+/* RFC 9000 §19.2 */
+int quic_conn_ping(quic_conn *c)
+{
+    if (c == NULL || c->state != QUIC_STATE_ESTABLISHED)
+        return QUIC_ERR_ARGUMENT;
+    c->ping_pending = true;
+    quic_conn_wake(c);
+    return QUIC_OK;
+}
+
+/* RFC 9000 §9.6 */
+void quic_path_preferred_start(quic_conn *c, uint64_t now)
+{
+    if (c->is_server || c->pref_state != 0)
+        return;
+    c->pref_state = 1;
+    const quic_preferred_address *pa = &c->peer_tp.preferred_address;
+    if (!c->have_peer_tp || !c->peer_tp.has_preferred_address || c->cfg.ignore_preferred_address ||
+        c->pc[0].active || c->pcid[c->pcid_cur].cid.len == 0)
+        return;
+    static const uint8_t zero[16];
+    quic_addr a;
+    memset(&a, 0, sizeof(a));
+    if (c->remote.family == 4 && memcmp(pa->ipv4, zero, 4) != 0 && pa->ipv4_port != 0) {
+        a.family = 4;
+        memcpy(a.ip, pa->ipv4, 4);
+        a.port = pa->ipv4_port;
+    } else if (c->remote.family == 6 && memcmp(pa->ipv6, zero, 16) != 0 && pa->ipv6_port != 0) {
+        a.family = 6;
+        memcpy(a.ip, pa->ipv6, 16);
+        a.port = pa->ipv6_port;
+    } else {
+        return; /* §9.6: an address of the family we use, or none */
+    }
+    if (quic_addr_equal(&a, &c->remote))
+        return;
+    /* §5.1.1: the preferred address's connection ID has sequence number 1. */
+    size_t slot = QUIC_MAX_PEER_CIDS;
+    for (size_t i = 0; i < QUIC_MAX_PEER_CIDS; i++) {
+        if (c->pcid[i].in_use && c->pcid[i].seq == 1)
+            return; /* already there: a NEW_CONNECTION_ID for 1 would be a protocol error */
+        if (!c->pcid[i].in_use && slot == QUIC_MAX_PEER_CIDS)
+            slot = i;
+    }
+    if (slot == QUIC_MAX_PEER_CIDS)
+        return;
+    quic_peer_cid *p = &c->pcid[slot];
+    p->in_use = true;
+    p->seq = 1;
+    p->cid = pa->cid;
+    memcpy(p->reset_token, pa->reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
+    p->has_token = true;
+    /* §9.6.1: packets to the preferred address carry its connection ID; the path we
+     * are on may take it too. */
+    c->pcid_cur = slot;
+    c->pref_addr = a;
+    c->pref_state = 2;
+    check_start(c, &c->pc[0], &a, now);
+}
+
+/* RFC 9000 §9 */
+const quic_addr *quic_conn_remote(const quic_conn *c)
+{
+    return c != NULL ? &c->remote : NULL;
 }

@@ -99,6 +99,10 @@ typedef struct quic_config {
     uint8_t reset_key[32];
     uint64_t initial_rtt_ms; /* 0: 333 ms (RFC 9002 §6.2.2) */
     bool disable_active_migration; /* server: ask clients not to migrate (RFC 9000 §18.2) */
+    /* Client: stay on the handshake's address when the server offers a
+     * preferred_address (RFC 9000 §9.6); by default the client validates it
+     * once the handshake is confirmed and moves there. */
+    bool ignore_preferred_address;
     /* RFC 9000 §14, RFC 8899: the largest UDP payload we accept (advertised as
      * max_udp_payload_size) and the ceiling of path MTU discovery, which starts
      * every path at 1200 bytes. 0: QUIC_OPT_MAX_UDP_PAYLOAD (1452). */
@@ -265,6 +269,14 @@ QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
  * server has given no spare connection ID yet.
  * Returns QUIC_OK when the move started. */
 QUINCE_API int quic_conn_migrate(quic_conn *conn, const quic_addr *local, uint64_t now);
+/* RFC 9000 §19.2: an ack-eliciting PING in the next packet, to learn whether the
+ * peer is still there (a restarted peer answers it with a stateless reset, §10.3).
+ * Returns QUIC_OK, or QUIC_ERR_ARGUMENT unless the connection is established. */
+QUINCE_API int quic_conn_ping(quic_conn *conn);
+/* Returns the peer's address that packets go to now (after a migration or a move
+ * to the server's preferred address, RFC 9000 §9), valid while the connection
+ * lives; NULL for NULL. */
+QUINCE_API const quic_addr *quic_conn_remote(const quic_conn *conn);
 
 /* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before 1-RTT), then the closing
  * period (3 PTO). Returns QUIC_OK, or QUIC_ERR_ARGUMENT for a NULL connection. */

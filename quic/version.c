@@ -45,9 +45,10 @@ void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp)
     if (c->is_server) {
         /* §3: the server's Fully Deployed Versions, in no particular order. */
         tp->chosen_version = c->version;
-        tp->available_versions[0] = QUIC_VERSION_1;
-        tp->available_versions[1] = QUIC_VERSION_2;
-        tp->available_count = 2;
+        tp->available_count = 0;
+        tp->available_versions[tp->available_count++] = QUIC_VERSION_1;
+        if (quic_version_is_supported(QUIC_VERSION_2))
+            tp->available_versions[tp->available_count++] = QUIC_VERSION_2;
     } else {
         tp->chosen_version = c->orig_version;
         tp->available_count = client_offer(c, tp->available_versions);

@@ -23,6 +23,11 @@ wt_chromium.py QUINCE_SERVER CHROMIUM MODE
     with no streamErrorCode, so the two reset checks fail on the page exactly that way
     (asserted), while the server's side of both resets (code 7 received, code 1234 sent)
     is asserted as for Chromium.
+  MODE browser-shutdown (issue 10): the page /test?shutdown opens a session to /echo; once
+    it is ready the server gets SIGTERM; the session's `closed` promise must resolve (not
+    reject) with the server's close, code 0 reason "server shutting down"
+    (CLOSE_WEBTRANSPORT_SESSION), within 1 s of the signal (the page's console line, in
+    Chromium's log), and the server must exit 0.
   MODE client: quince-client --webtransport against quince-server over loopback
     (CHROMIUM is then the quince-client binary).
 Each run is bounded in time; Chromium runs in its own process group, killed at the end.
@@ -202,6 +207,60 @@ def browser(server, chromium, work, host='127.0.0.1', dialect='draft-02', extra=
     return 0
 
 
+def browser_shutdown(server, chromium, work):
+    out_path = os.path.join(work, 'server.txt')
+    log_path = os.path.join(work, 'chromium.txt')
+    p, info = start_server(server, out_path)
+    url = 'http://127.0.0.1:%d/test?shutdown' % info['http_port']
+    args = [chromium] + CHROMIUM_FLAGS + ['--user-data-dir=' + os.path.join(work, 'profile'), url]
+    log = open(log_path, 'w')
+    c = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+    line, took, rc = None, None, None
+    try:
+        deadline = time.time() + 60
+        while 'page: SHUTDOWN-READY' not in open(out_path).read():
+            if time.time() > deadline or c.poll() is not None or p.poll() is not None:
+                print(open(out_path).read()[-2000:], open(log_path).read()[-3000:])
+                print('FAILED: the page did not open its session')
+                return 1
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        while line is None and time.monotonic() < t0 + 10:
+            m = re.search(r'SHUTDOWN-(CLOSED|LOST)[^"\n]*("[^"\n]*")?', open(log_path).read())
+            if m:
+                line, took = m.group(0), time.monotonic() - t0
+            time.sleep(0.005)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = None
+    finally:
+        try:
+            os.killpg(c.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        c.wait()
+        stop(p)
+    srv = open(out_path).read()
+    print(srv[-1500:])
+    failures = []
+    if line is None:
+        failures.append('no closed/lost line from the page within 10 s')
+    elif line != 'SHUTDOWN-CLOSED code=0 reason="server shutting down"':
+        failures.append('the page saw ' + line)
+    elif took >= 1.0:
+        failures.append('closed resolved %.3f s after SIGTERM' % took)
+    if rc != 0:
+        failures.append('server exit code %s' % rc)
+    if failures:
+        print('FAILED:', *failures, sep='\n  ')
+        print(open(log_path).read()[-3000:])
+        return 1
+    print('ok: %s %.3f s after SIGTERM; server exit 0' % (line, took))
+    return 0
+
+
 def client(server, quince_client, work):
     out_path = os.path.join(work, 'server.txt')
     p, info = start_server(server, out_path)
@@ -247,11 +306,14 @@ def main():
     server, other, mode = sys.argv[1:4]
     work = tempfile.mkdtemp(prefix='quince-wt-')
     try:
-        if mode in ('browser', 'browser-localhost', 'browser-draft07', 'browser-firefox'):
+        if mode in ('browser', 'browser-localhost', 'browser-draft07', 'browser-firefox',
+                    'browser-shutdown'):
             chromium = shutil.which(other) or other
             if not os.path.exists(chromium):
                 print('chromium not installed (scripts/setup.sh installs it)')
                 return 1
+            if mode == 'browser-shutdown':
+                return browser_shutdown(server, chromium, work)
             if mode == 'browser-firefox':
                 return browser(server, chromium, work, '127.0.0.1', firefox=True)
             if mode == 'browser-draft07':

@@ -31,6 +31,9 @@ static void test_conn_user(void **state)
     uint8_t buf[1500];
     assert_true(quic_conn_send(c, NULL, buf, sizeof(buf), 0) >= 1200);
     assert_ptr_equal(quic_conn_get_user(c), &mine);
+    /* RFC 9000 §19.2: a PING is for an established connection only. */
+    assert_true(quic_conn_ping(c) < 0);
+    assert_true(quic_conn_ping(NULL) < 0);
     quic_conn_set_user(c, NULL);
     assert_null(quic_conn_get_user(c));
     assert_null(quic_conn_get_user(NULL));

@@ -145,7 +145,13 @@ static void run_download(sim_pair *p, wire *w, uint64_t seed)
     p->app = dl_app;
     netsim_set_trace(p->net, wire_trace, w);
     sim_pair_start(p);
-    assert_int_equal(sim_pair_run(p, dl_done, 30000000), NETSIM_OK);
+    int rc = sim_pair_run(p, dl_done, 30000000);
+    if (rc != NETSIM_OK || p->client_closed)
+        print_message("run %d; client closed %d (%.*s) code 0x%llx by_peer %d\n", rc,
+                      p->client_closed, (int)p->client_close.len,
+                      (const char *)p->client_close.data,
+                      (unsigned long long)p->client_close.error_code, p->client_close.by_peer);
+    assert_int_equal(rc, NETSIM_OK);
     assert_false(p->client_closed);
     assert_false(p->server_closed);
     assert_true(b.fin);
