@@ -140,10 +140,13 @@ uint32_t wt_dialects_offered(const h3_settings *peer, bool peer_is_server)
     return m;
 }
 
-void wt_dialects_put_settings(uint32_t mask, bool is_server, size_t max_sessions,
-                              bool no_connect_protocol, h3_settings *s)
+void wt_dialects_put_settings(uint32_t mask, const wt_config *cfg, bool no_connect_protocol,
+                              h3_settings *s)
 {
-    bool any = false, draft02 = false, connect = false;
+    bool any = false, draft02 = false, connect = false, fc = false;
+    bool fc_cfg =
+        cfg->fc_max_data != 0 || cfg->fc_max_streams_bidi != 0 || cfg->fc_max_streams_uni != 0;
+    uint64_t sessions = cfg->max_sessions > 0 ? cfg->max_sessions : 1;
     for (size_t i = 0; i < WT_DIALECT_COUNT; i++) {
         const wt_dialect_info *d = &table[i];
         if (!(mask & WT_DIALECT_BIT(d->dialect)))
@@ -151,11 +154,15 @@ void wt_dialects_put_settings(uint32_t mask, bool is_server, size_t max_sessions
         any = true;
         draft02 |= d->dialect == WT_DRAFT_02;
         connect |= d->needs_connect_protocol;
+        fc |= d->has_flow_control;
         uint64_t v = 1, have;
-        /* -07 §3.1: the server's value is its session limit. -13/-14 keep 1: a
-         * value above 1 turns flow control on (-13 §5.1, -14 §5.1). */
-        if (d->value_is_max_sessions && is_server && d->dialect == WT_DRAFT_07)
-            v = max_sessions > 0 ? max_sessions : 1;
+        /* -07 §3.1: the server's value is its session limit. -13/-14 §9.2: the
+         * session limit too, but a value above 1 turns flow control on
+         * (-13 §5.1, -14 §5.1), so above 1 only when we offer flow control. */
+        if (d->value_is_max_sessions && d->dialect == WT_DRAFT_07 && cfg->is_server)
+            v = sessions;
+        if (d->value_is_max_sessions && d->dialect != WT_DRAFT_07 && fc_cfg)
+            v = sessions;
         if (!h3_settings_get(s, d->setting, &have))
             h3_settings_set(s, d->setting, v);
     }
@@ -165,8 +172,37 @@ void wt_dialects_put_settings(uint32_t mask, bool is_server, size_t max_sessions
     if (draft02)
         h3_settings_set(s, H3_SETTING_H3_DATAGRAM_DRAFT04, 1);
     /* A draft-02-only server need not send it (§3.2); a test mode leaves it out. */
-    if (is_server && (connect || !no_connect_protocol))
+    if (cfg->is_server && (connect || !no_connect_protocol))
         h3_settings_set(s, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
+    /* -13..-16 §5.5: our initial receive limits, for every session of the connection. */
+    if (fc && cfg->fc_max_data != 0)
+        h3_settings_set(s, H3_SETTING_WT_INITIAL_MAX_DATA, cfg->fc_max_data);
+    if (fc && cfg->fc_max_streams_bidi != 0)
+        h3_settings_set(s, H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, cfg->fc_max_streams_bidi);
+    if (fc && cfg->fc_max_streams_uni != 0)
+        h3_settings_set(s, H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI, cfg->fc_max_streams_uni);
+}
+
+bool wt_dialect_fc_intent(wt_dialect d, const h3_settings *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(d);
+    if (di == NULL || !di->has_flow_control || s == NULL)
+        return false;
+    uint64_t v = 0;
+    /* -13 §5.1, -14 §5.1: WT_MAX_SESSIONS above 1. */
+    if ((d == WT_DRAFT_13 || d == WT_DRAFT_14) &&
+        h3_settings_get(s, H3_SETTING_WT_MAX_SESSIONS, &v) && v > 1)
+        return true;
+    if (!di->initial_settings_enable_fc)
+        return false;
+    /* -14..-16 §5.1: any SETTINGS_WT_INITIAL_* other than 0. */
+    static const uint64_t ids[3] = {H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI,
+                                    H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI,
+                                    H3_SETTING_WT_INITIAL_MAX_DATA};
+    for (size_t i = 0; i < 3; i++)
+        if (h3_settings_get(s, ids[i], &v) && v != 0)
+            return true;
+    return false;
 }
 
 static bool describe_skips(uint64_t id)

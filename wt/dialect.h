@@ -70,9 +70,20 @@ uint32_t wt_dialects_offered(const h3_settings *peer, bool peer_is_server);
 
 /* Add the SETTINGS of every dialect in mask to s (draft-02 §3.1, -07 §3.1,
  * -13..-16 §3.1): version settings, H3_DATAGRAM (0x33, and 0xffd277 with
- * draft-02), ENABLE_CONNECT_PROTOCOL (servers, unless no_connect_protocol). */
-void wt_dialects_put_settings(uint32_t mask, bool is_server, size_t max_sessions,
-                              bool no_connect_protocol, h3_settings *s);
+ * draft-02), ENABLE_CONNECT_PROTOCOL (servers, unless no_connect_protocol).
+ * With a -13..-16 dialect in mask and session flow control configured
+ * (cfg->fc_max_*), also SETTINGS_WT_INITIAL_MAX_DATA / _STREAMS_BIDI /
+ * _STREAMS_UNI (-13..-16 §5.5) and WT_MAX_SESSIONS = cfg->max_sessions;
+ * without it WT_MAX_SESSIONS is 1 (-13 §5.1: a value above 1 turns flow
+ * control on). The -07 server value is cfg->max_sessions. */
+void wt_dialects_put_settings(uint32_t mask, const wt_config *cfg, bool no_connect_protocol,
+                              h3_settings *s);
+
+/* Whether SETTINGS s declare the intent to use session flow control in
+ * dialect d (-13 §5.1: WT_MAX_SESSIONS above 1; -14 §5.1: that or a non-zero
+ * WT_INITIAL_*; -15/-16 §5.1: a non-zero WT_INITIAL_*). Flow control is on
+ * for a session when both sides' SETTINGS do. False for -02 and -07. */
+bool wt_dialect_fc_intent(wt_dialect d, const h3_settings *s);
 
 /* "0x33, 0xffd277": the identifiers of s, without the QPACK and field-size
  * ones (with_values: "0x33=1, ..."). Returns the length written (always

@@ -4,6 +4,7 @@
 
 #include "base/qlog.h"
 #include "h3/capsule.h"
+#include "base/budget.h"
 #include "base/buf.h"
 #include "wt/dialect.h"
 #include "wt/wt.h"
@@ -43,6 +44,16 @@ struct wt_session {
     wt_dgram *dgrams; /* received before the session was established */
     size_t ndgrams;
     bool dead;
+    /* -13..-16 §5: session flow control, on when the dialect has it and both
+     * sides' SETTINGS declared it (wt_dialect_fc_intent). [0] bidi, [1] uni. */
+    bool fc;
+    uint64_t tx_max_data, tx_data; /* the peer's limit, stream body bytes sent */
+    uint64_t tx_max_streams[2], tx_streams[2];
+    uint64_t tx_data_blocked_at; /* limit of the last WT_DATA_BLOCKED sent + 1 (0: none) */
+    uint64_t tx_streams_blocked_at[2];
+    uint64_t rx_max_data, rx_data; /* our advertised limit, body bytes received */
+    uint64_t rx_max_streams[2], rx_streams[2], rx_streams_closed[2];
+    wt_flow_stats fcs; /* capsule and blocking counters */
 };
 
 /* qlog (wt/qlog.c): WebTransport session and stream events, category
@@ -63,7 +74,10 @@ struct wt_stream {
     bool bidi, local;
     bool recv_done, send_done;
     bool recv_stopped; /* we sent STOP_SENDING: drop bytes until the peer's reset */
+    quince_buf held;   /* -13..-16 §5.4: written, waiting for session credit */
+    bool held_fin;     /* the fin goes after the held bytes */
     quince_buf early;  /* bytes that came before the session (bounded by max_buffered_bytes) */
+    size_t early_charged; /* early's allocation, charged to ep->budget */
     bool buf_fin;
     bool dead;
 };
@@ -76,10 +90,14 @@ struct wt_endpoint {
     h3_conn *h3;        /* the embedder's */
     bool peer_settings; /* the peer's SETTINGS arrived */
     quince_qlog *qlog;  /* the connection's trace (wt_endpoint_set_qlog), or NULL */
+    /* What the peer makes us hold (early streams, datagrams queued for a session not
+     * established yet, capsules being assembled) is charged here (NULL: nothing). */
+    quince_budget *budget;
     bool closing_local; /* inside wt_session_close, for the qlog owner */
     bool peer_wt;       /* and they offer a dialect we speak */
     uint32_t common;    /* those dialects (WT_DIALECT_BIT) */
     bool no_peer_rsa;   /* the peer's transport parameters lack reset_stream_at */
+    uint32_t fc_ours;   /* dialects whose flow control our SETTINGS declare */
     wt_session *sessions;
     size_t nsessions;
     wt_stream *streams;
@@ -98,7 +116,24 @@ wt_session *wt_session_find(wt_endpoint *ep, uint64_t id);
  * until the CONNECT stream's receive side ends. */
 void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, size_t len);
 
+/* -13..-16 §5.4, §5.6.2: end the session for a flow-control violation:
+ * the CONNECT stream is reset with code (WT_FLOW_CONTROL_ERROR), and why is logged. */
+void wt_session_fc_error(wt_session *s, uint64_t code, const char *why);
+/* -13..-16 §5.6.4: the application took len body bytes on a stream of s
+ * (false: over our limit, the session is gone). */
+bool wt_fc_rx_data(wt_session *s, size_t len);
+/* -13..-16 §5.6.2: a peer stream of s appeared (false: over our limit, the
+ * session is gone) / closed (more credit). */
+bool wt_fc_rx_stream(wt_session *s, bool bidi);
+void wt_fc_rx_stream_closed(wt_session *s, bool bidi);
+/* Send a flow-control capsule on the CONNECT stream. */
+void wt_fc_send_capsule(wt_session *s, uint64_t type, uint64_t value);
+
 /* wt/stream.c */
+/* Move held bytes of s's streams out as far as the send credit allows. */
+void wt_stream_flush_held(wt_session *s);
+/* -13..-16 §5.4: held bytes of one stream (wt_endpoint_on_writable). */
+void wt_stream_push_held(wt_stream *st);
 wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id);
 int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t session_id,
                      const uint8_t *data, size_t len, bool fin);

@@ -24,6 +24,12 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
     cfg->max_capsule = H3_CAPSULE_READER_DEFAULT_MAX;
     cfg->max_field_len = WT_OPT_MAX_FIELD_LEN;
     cfg->dialects = WT_DIALECTS_ALL;
+    /* -13..-16 §5: offered by default (Safari wants WT_INITIAL_* whenever
+     * WT_MAX_SESSIONS is above 1). */
+    cfg->fc_max_data = 1u << 20;
+    cfg->fc_max_streams_bidi = 100;
+    cfg->fc_max_streams_uni = 100;
+    cfg->fc_max_held = 256u << 10;
 }
 
 static uint32_t cfg_dialects(const wt_config *cfg)
@@ -39,11 +45,26 @@ void wt_enter(wt_endpoint *ep)
     ep->depth++;
 }
 
+/* What a datagram queued for a session not established yet costs the budget. */
+static size_t dgram_cost(size_t len)
+{
+    return len ? len : 1;
+}
+
+/* Free the queued datagrams and give their memory back to the budget. */
+static void drop_datagrams(wt_session *s)
+{
+    for (size_t i = 0; i < s->ndgrams; i++) {
+        quince_env_free(s->ep->env, s->dgrams[i].data);
+        quince_budget_release(s->ep->budget, dgram_cost(s->dgrams[i].len));
+    }
+    s->ndgrams = 0;
+}
+
 static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
+    drop_datagrams(s);
     quince_env_free(ep->env, s->dgrams);
     quince_env_free(ep->env, s->authority);
     quince_env_free(ep->env, s->path);
@@ -116,6 +137,7 @@ static wt_session *session_new(wt_endpoint *ep, uint64_t id)
     s->ep = ep;
     s->id = id;
     h3_capsule_reader_init(&s->reader, ep->cfg.max_capsule, ep->env);
+    s->reader.budget = ep->budget;
     /* Appended: queued client sessions go out in the order they were asked for. */
     wt_session **p = &ep->sessions;
     while (*p != NULL)
@@ -140,9 +162,7 @@ static void send_fin(wt_session *s)
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */
 static void drop_pending(wt_session *s)
 {
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(s->ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
     if (s->id != UINT64_MAX)
         wt_stream_flush_buffered(s->ep, s->id, NULL);
 }
@@ -211,12 +231,16 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     }
     if (s->state != WT_SS_HELD && s->state != WT_SS_CONNECTING)
         return;
-    /* §4.5: buffered up to a bound, then dropped. */
-    if (s->ndgrams >= ep->cfg.max_buffered_datagrams)
+    /* §4.5: buffered up to a bound, then dropped; also dropped when the connection's
+     * memory budget cannot hold it (RFC 9297 §2.1: drop or buffer briefly). */
+    if (s->ndgrams >= ep->cfg.max_buffered_datagrams ||
+        !quince_budget_charge(ep->budget, dgram_cost(len)))
         return;
-    uint8_t *c = quince_env_alloc(ep->env, len ? len : 1);
-    if (c == NULL)
+    uint8_t *c = quince_env_alloc(ep->env, dgram_cost(len));
+    if (c == NULL) {
+        quince_budget_release(ep->budget, dgram_cost(len));
         return;
+    }
     if (len > 0)
         memcpy(c, data, len);
     s->dgrams[s->ndgrams].data = c;
@@ -239,9 +263,219 @@ static void session_established(wt_session *s)
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
     }
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
+}
+
+/* ---- Session flow control (draft-ietf-webtrans-http3-13..-16 §5) ---- */
+
+#define WT_FC_MAX_STREAMS_LIMIT (1ull << 60) /* §5.6.2: "cannot exceed 2^60" */
+
+/* §5.1: flow control is on when the dialect has it and both sides' SETTINGS
+ * declared it; then the peer's WT_INITIAL_* are our first send limits and
+ * ours its (§5.5). */
+static void session_fc_setup(wt_session *s)
+{
+    wt_endpoint *ep = s->ep;
+    const h3_settings *peer = h3_conn_peer_settings(ep->h3);
+    s->fc = peer != NULL && (ep->fc_ours & WT_DIALECT_BIT(s->dialect)) &&
+            wt_dialect_fc_intent(s->dialect, peer);
+    if (!s->fc)
+        return;
+    uint64_t v;
+    s->tx_max_data = h3_settings_get(peer, H3_SETTING_WT_INITIAL_MAX_DATA, &v) ? v : 0;
+    s->tx_max_streams[0] =
+        h3_settings_get(peer, H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, &v) ? v : 0;
+    s->tx_max_streams[1] = h3_settings_get(peer, H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI, &v) ? v : 0;
+    for (int i = 0; i < 2; i++)
+        if (s->tx_max_streams[i] > WT_FC_MAX_STREAMS_LIMIT)
+            s->tx_max_streams[i] = WT_FC_MAX_STREAMS_LIMIT;
+    s->rx_max_data = ep->cfg.fc_max_data;
+    s->rx_max_streams[0] = ep->cfg.fc_max_streams_bidi;
+    s->rx_max_streams[1] = ep->cfg.fc_max_streams_uni;
+}
+
+static bool is_fc_capsule(uint64_t t)
+{
+    return t == H3_CAPSULE_WT_MAX_DATA || t == H3_CAPSULE_WT_MAX_STREAMS_BIDI ||
+           t == H3_CAPSULE_WT_MAX_STREAMS_UNI || t == H3_CAPSULE_WT_DATA_BLOCKED ||
+           t == H3_CAPSULE_WT_STREAMS_BLOCKED_BIDI || t == H3_CAPSULE_WT_STREAMS_BLOCKED_UNI;
+}
+
+/* The code a flow-control violation ends the session with: WT_FLOW_CONTROL_ERROR
+ * (-14..-16 §9.5). -13 registers no such code; it is used there too. */
+static uint64_t fc_code(const wt_session *s)
+{
+    (void)s;
+    return H3_WT_FLOW_CONTROL_ERROR;
+}
+
+void wt_fc_send_capsule(wt_session *s, uint64_t type, uint64_t value)
+{
+    if (s->send_done || s->state != WT_SS_OPEN)
+        return;
+    uint8_t buf[24];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    if (!h3_capsule_put_wt_flow(&w, type, value))
+        return;
+    if (h3_conn_send_data(s->ep->h3, s->id, buf, (size_t)(w.p - buf), false) != H3_OK)
+        return;
+    if (type == H3_CAPSULE_WT_MAX_DATA)
+        s->fcs.max_data_sent++;
+    else if (type == H3_CAPSULE_WT_MAX_STREAMS_BIDI || type == H3_CAPSULE_WT_MAX_STREAMS_UNI)
+        s->fcs.max_streams_sent++;
+    else if (type == H3_CAPSULE_WT_DATA_BLOCKED)
+        s->fcs.data_blocked_sent++;
+    else
+        s->fcs.streams_blocked_sent++;
+}
+
+/* -14 §5.6.2/§5.6.4: resetting the CONNECT stream with the code; -15/-16 say
+ * "close the session with" it, read the same way (the code is an HTTP/3 one). */
+void wt_session_fc_error(wt_session *s, uint64_t code, const char *why)
+{
+    wt_endpoint *ep = s->ep;
+    if (s->state == WT_SS_CLOSED || s->state == WT_SS_REJECTED)
+        return;
+    if (ep->env->log != NULL) {
+        char line[300];
+        snprintf(line, sizeof(line), "webtransport: session %s ended (0x%llx): %s",
+                 s->path != NULL ? s->path : "?", (unsigned long long)code, why);
+        ep->env->log(ep->env->user, 1, line);
+    }
+    h3_conn_reset_stream(ep->h3, s->id, code);
+    s->send_done = true;
+    wt_session_terminate(s, 0, NULL, 0);
+    session_recv_done(s);
+}
+
+/* §5.6.2, §5.6.4: a received limit. -13 says nothing of a lower one (ignored,
+ * as in QUIC); -14 and -15 end the session on a lower one, -16 on one that
+ * does not increase. Above 2^60 streams: -15 H3_DATAGRAM_ERROR, -16
+ * WT_FLOW_CONTROL_ERROR, -13/-14 say nothing (capped). False: session ended. */
+static bool fc_limit_in(wt_session *s, uint64_t *cur, uint64_t v, bool streams, const char *what)
+{
+    char why[160];
+    if (streams && v > WT_FC_MAX_STREAMS_LIMIT) {
+        if (s->dialect == WT_DRAFT_15 || s->dialect == WT_DRAFT_16) {
+            snprintf(why, sizeof(why), "%s of %llu streams is above 2^60", what,
+                     (unsigned long long)v);
+            wt_session_fc_error(s, s->dialect == WT_DRAFT_15 ? H3_DATAGRAM_ERROR : fc_code(s), why);
+            return false;
+        }
+        v = WT_FC_MAX_STREAMS_LIMIT;
+    }
+    bool bad = s->dialect == WT_DRAFT_16 ? v <= *cur : s->dialect != WT_DRAFT_13 && v < *cur;
+    if (bad) {
+        snprintf(why, sizeof(why), "%s %llu after %llu (%s §5.6)", what, (unsigned long long)v,
+                 (unsigned long long)*cur, wt_dialect_name(s->dialect));
+        wt_session_fc_error(s, fc_code(s), why);
+        return false;
+    }
+    if (v > *cur) {
+        *cur = v;
+        return true;
+    }
+    return true;
+}
+
+/* A flow-control capsule while flow control is on. False: the session ended. */
+static bool fc_capsule_in(wt_session *s, uint64_t t, uint64_t v)
+{
+    wt_endpoint *ep = s->ep;
+    bool more = false;
+    if (t == H3_CAPSULE_WT_MAX_DATA) {
+        s->fcs.max_data_received++;
+        uint64_t was = s->tx_max_data;
+        if (!fc_limit_in(s, &s->tx_max_data, v, false, "WT_MAX_DATA"))
+            return false;
+        more = s->tx_max_data > was;
+        if (more)
+            wt_stream_flush_held(s);
+    } else if (t == H3_CAPSULE_WT_MAX_STREAMS_BIDI || t == H3_CAPSULE_WT_MAX_STREAMS_UNI) {
+        int k = t == H3_CAPSULE_WT_MAX_STREAMS_UNI;
+        s->fcs.max_streams_received++;
+        uint64_t was = s->tx_max_streams[k];
+        if (!fc_limit_in(s, &s->tx_max_streams[k], v, true, "WT_MAX_STREAMS"))
+            return false;
+        more = s->tx_max_streams[k] > was;
+    } else if (t == H3_CAPSULE_WT_DATA_BLOCKED) {
+        s->fcs.data_blocked_received++;
+    } else {
+        s->fcs.streams_blocked_received++;
+        /* -16 §5.6.3: a value above 2^60 ends the session. */
+        if (v > WT_FC_MAX_STREAMS_LIMIT && s->dialect == WT_DRAFT_16) {
+            wt_session_fc_error(s, fc_code(s), "WT_STREAMS_BLOCKED above 2^60");
+            return false;
+        }
+    }
+    if (s->state != WT_SS_OPEN)
+        return false;
+    if (more && ep->cb.on_session_credit != NULL)
+        ep->cb.on_session_credit(ep->cb.user, s);
+    return s->state == WT_SS_OPEN;
+}
+
+/* §5.6.4: body bytes received on the session's streams, delivered to the
+ * application at once; the limit moves up a window ahead once half is used. */
+bool wt_fc_rx_data(wt_session *s, size_t len)
+{
+    if (!s->fc || len == 0)
+        return true;
+    s->rx_data += len;
+    if (s->rx_data > s->rx_max_data) {
+        char why[160];
+        snprintf(why, sizeof(why), "%llu bytes received, above WT_MAX_DATA %llu",
+                 (unsigned long long)s->rx_data, (unsigned long long)s->rx_max_data);
+        wt_session_fc_error(s, fc_code(s), why);
+        return false;
+    }
+    uint64_t win = s->ep->cfg.fc_max_data;
+    if (win > 0 && s->rx_max_data - s->rx_data < win / 2 + (win == 1)) {
+        s->rx_max_data = s->rx_data + win;
+        wt_fc_send_capsule(s, H3_CAPSULE_WT_MAX_DATA, s->rx_max_data);
+    }
+    return true;
+}
+
+/* §5.6.2: "If an endpoint receives an incoming stream for a session that would
+ * exceed the advertised Maximum Streams value, it MUST close the WebTransport
+ * session with a WT_FLOW_CONTROL_ERROR error code" (-15, -16). */
+bool wt_fc_rx_stream(wt_session *s, bool bidi)
+{
+    if (!s->fc)
+        return true;
+    int k = !bidi;
+    s->rx_streams[k]++;
+    if (s->rx_streams[k] > s->rx_max_streams[k]) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s stream %llu, above WT_MAX_STREAMS %llu",
+                 bidi ? "bidirectional" : "unidirectional", (unsigned long long)s->rx_streams[k],
+                 (unsigned long long)s->rx_max_streams[k]);
+        wt_session_fc_error(s, fc_code(s), why);
+        return false;
+    }
+    return true;
+}
+
+/* §5.6: "Endpoints SHOULD send WT_MAX_DATA and WT_MAX_STREAMS capsules as
+ * they consume data or close streams": a window's worth ahead of the closed
+ * ones, sent once half of it was used. */
+void wt_fc_rx_stream_closed(wt_session *s, bool bidi)
+{
+    if (!s->fc)
+        return;
+    int k = !bidi;
+    s->rx_streams_closed[k]++;
+    uint64_t win = k == 0 ? s->ep->cfg.fc_max_streams_bidi : s->ep->cfg.fc_max_streams_uni;
+    uint64_t target = s->rx_streams_closed[k] + win;
+    if (target > WT_FC_MAX_STREAMS_LIMIT)
+        target = WT_FC_MAX_STREAMS_LIMIT;
+    if (win > 0 && target > s->rx_max_streams[k] &&
+        target - s->rx_max_streams[k] >= (win + 1) / 2) {
+        s->rx_max_streams[k] = target;
+        wt_fc_send_capsule(
+            s, k == 0 ? H3_CAPSULE_WT_MAX_STREAMS_BIDI : H3_CAPSULE_WT_MAX_STREAMS_UNI, target);
+    }
 }
 
 /* ---- Server: extended CONNECT (draft-ietf-webtrans-http3-02 §3.3) ---- */
@@ -460,10 +694,11 @@ static void server_process(wt_session *s)
         refused(ep, s, 403, "origin not allowed: %s", s->origin);
         return;
     }
-    /* -13..-16 §5.1: without flow control (we send no WT_INITIAL_* and
-     * WT_MAX_SESSIONS 1), one session at a time; extra CONNECT streams are
-     * reset with H3_REQUEST_REJECTED (§5.2). */
-    if (di->has_flow_control && open_sessions(ep) >= 1) {
+    /* -13..-16 §5.1: without flow control (not declared by both sides), one
+     * session at a time; extra CONNECT streams are reset with
+     * H3_REQUEST_REJECTED (§5.2). */
+    session_fc_setup(s);
+    if (di->has_flow_control && !s->fc && open_sessions(ep) >= 1) {
         h3_conn_reset_stream(ep->h3, s->id, H3_REQUEST_REJECTED);
         s->send_done = true;
         s->state = WT_SS_REJECTED;
@@ -560,6 +795,23 @@ static h3_field mkfield(const char *name, const char *value)
 
 /* The newest dialect both sides offer decides the token and headers
  * (draft-02 §3.3 and §6, -07 §3.2, -16 §3.2). */
+/* The session limit a client keeps to: -07 §3.1 and -13/-14 §5.2, the
+ * server's version setting value; -13..-16 §5.1 without flow control, one
+ * session at a time. SIZE_MAX: none (draft-02, -15/-16 with flow control). */
+static size_t client_session_limit(const wt_session *s)
+{
+    const wt_dialect_info *di = wt_dialect_get(s->dialect);
+    const h3_settings *peer = h3_conn_peer_settings(s->ep->h3);
+    size_t lim = SIZE_MAX;
+    uint64_t v;
+    if (di->value_is_max_sessions && peer != NULL && h3_settings_get(peer, di->setting, &v) &&
+        v < lim)
+        lim = (size_t)v;
+    if (di->has_flow_control && !s->fc && lim > 1)
+        lim = 1;
+    return lim;
+}
+
 static int client_send(wt_session *s)
 {
     wt_endpoint *ep = s->ep;
@@ -567,6 +819,12 @@ static int client_send(wt_session *s)
     const wt_dialect_info *di = wt_dialect_get(s->dialect);
     if (di == NULL)
         return WT_ERR_STATE;
+    session_fc_setup(s);
+    size_t others = 0;
+    for (const wt_session *o = ep->sessions; o != NULL; o = o->next)
+        others += o != s && (o->state == WT_SS_CONNECTING || o->state == WT_SS_OPEN);
+    if (others >= client_session_limit(s))
+        return WT_ERR_LIMIT;
     h3_field f[8] = {
         mkfield(":method", "CONNECT"), mkfield(":protocol", di->token),
         mkfield(":scheme", "https"),   mkfield(":authority", s->authority),
@@ -718,7 +976,17 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
                                               cfg_dialects(&ep->cfg)
                                         : 0;
         if (tokens != 0 && method != NULL &&
-            field_eq(method->value, method->value_len, "CONNECT")) {
+            field_eq(method->value, method->value_len, "CONNECT") &&
+            h3_conn_stream_early(ep->h3, id)) {
+            /* -07 §3.3, -16 §3.3: no session starts in 0-RTT (CONNECT is not
+             * safe, RFC 9114 §10.9); RFC 8470 §5.2: 425, to be retried after the
+             * handshake. Streams waiting for this ID will never be claimed. */
+            h3_conn_refuse_early(ep->h3, id);
+            wt_stream_flush_buffered(ep, id, NULL);
+            refused(ep, NULL, 425, "CONNECT arrived in 0-RTT (early data): retry after the "
+                                   "handshake");
+        } else if (tokens != 0 && method != NULL &&
+                   field_eq(method->value, method->value_len, "CONNECT")) {
             server_request(ep, id, f, n, tokens);
         } else {
             /* Not a session: streams waiting for this ID will never be claimed. */
@@ -760,6 +1028,9 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
             } else if (t == H3_CAPSULE_WT_DRAIN_SESSION && di != NULL && di->has_drain) {
                 if (s->state == WT_SS_OPEN && ep->cb.on_session_draining != NULL)
                     ep->cb.on_session_draining(ep->cb.user, s);
+            } else if (is_fc_capsule(t) && s->fc) {
+                if (!fc_capsule_in(s, t, ev.capsule.value_int))
+                    return;
             } else if ((t == H3_CAPSULE_WT_MAX_STREAM_DATA ||
                         t == H3_CAPSULE_WT_STREAM_DATA_BLOCKED) &&
                        di != NULL && di->has_flow_control) {
@@ -768,10 +1039,9 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
                 session_malformed(s, H3_WIRE_ERROR(H3_MESSAGE_ERROR));
                 return;
             }
-            /* -13..-16 §5.1: flow control is off (we send no WT_INITIAL_* and
-             * WT_MAX_SESSIONS 1), so WT_MAX_DATA, WT_MAX_STREAMS and the
-             * *_BLOCKED capsules MUST be ignored; in earlier dialects they
-             * are unknown types, skipped. */
+            /* -13..-16 §5.1: with flow control off, WT_MAX_DATA, WT_MAX_STREAMS
+             * and the *_BLOCKED capsules MUST be ignored; in earlier dialects
+             * they are unknown types, skipped. */
             /* REGISTER_DATAGRAM_NO_CONTEXT (Chromium sends 0xff37a2 at once): nothing to do. */
         } else if (ev.type == H3_CEV_NONE && used == 0) {
             break;
@@ -940,7 +1210,7 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg)
     h3cfg->ext_streams = true;
     uint32_t mask = cfg_dialects(cfg);
     bool no_ecp = cfg->test_no_connect_protocol && mask == WT_DIALECT_BIT(WT_DRAFT_02);
-    wt_dialects_put_settings(mask, cfg->is_server, cfg->max_sessions, no_ecp, &h3cfg->settings);
+    wt_dialects_put_settings(mask, cfg, no_ecp, &h3cfg->settings);
 }
 
 /* draft-ietf-webtrans-http3-02 §3.1 */
@@ -960,6 +1230,13 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     if (cb != NULL)
         ep->cb = *cb;
     ep->h3 = h3;
+    /* -13..-16 §5.1: which dialects our SETTINGS (wt_config_h3) enable flow control in. */
+    h3_settings ours;
+    h3_settings_init(&ours);
+    wt_dialects_put_settings(cfg_dialects(cfg), cfg, false, &ours);
+    for (size_t i = 0; i < WT_DIALECT_COUNT; i++)
+        if (wt_dialect_fc_intent(wt_dialects_by_age[i], &ours))
+            ep->fc_ours |= WT_DIALECT_BIT(wt_dialects_by_age[i]);
     /* Events of streams that are not WebTransport's go on to the callbacks the
      * h3_conn had (the application's). */
     ep->chain = *h3_conn_callbacks(h3);
@@ -978,6 +1255,14 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     };
     h3_conn_set_callbacks(h3, &mine);
     return ep;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.5 */
+QUINCE_API void wt_endpoint_set_budget(wt_endpoint *ep, struct quince_budget *budget)
+{
+    ep->budget = budget;
+    for (wt_session *s = ep->sessions; s != NULL; s = s->next)
+        s->reader.budget = budget;
 }
 
 /* (no RFC section) */
@@ -1257,4 +1542,44 @@ QUINCE_API size_t wt_endpoint_close_all(wt_endpoint *ep, uint32_t code, const ch
     }
     wt_leave(ep);
     return n;
+}
+
+/* draft-ietf-webtrans-http3-16 §5 */
+QUINCE_API void wt_session_flow(const wt_session *s, wt_flow_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s->fc)
+        return;
+    *out = s->fcs;
+    out->enabled = true;
+    out->peer_max_data = s->tx_max_data;
+    out->data_sent = s->tx_data;
+    out->peer_max_streams_bidi = s->tx_max_streams[0];
+    out->peer_max_streams_uni = s->tx_max_streams[1];
+    out->streams_opened_bidi = s->tx_streams[0];
+    out->streams_opened_uni = s->tx_streams[1];
+    out->max_data = s->rx_max_data;
+    out->data_received = s->rx_data;
+    out->max_streams_bidi = s->rx_max_streams[0];
+    out->max_streams_uni = s->rx_max_streams[1];
+    out->streams_received_bidi = s->rx_streams[0];
+    out->streams_received_uni = s->rx_streams[1];
+    out->held = 0;
+    for (const wt_stream *st = s->ep->streams; st != NULL; st = st->next)
+        if (st->session == s)
+            out->held += st->held.len;
+}
+
+/* draft-ietf-webtrans-http3-16 §5.4: the transport took bytes off a stream's
+ * buffer; held bytes may follow. */
+QUINCE_API void wt_endpoint_on_writable(wt_endpoint *ep, uint64_t stream_id)
+{
+    if (ep == NULL)
+        return;
+    wt_stream *st = wt_stream_find(ep, stream_id);
+    if (st == NULL || st->session == NULL || (st->held.len == 0 && !st->held_fin))
+        return;
+    wt_enter(ep);
+    wt_stream_push_held(st);
+    wt_leave(ep);
 }

@@ -56,8 +56,13 @@ static void stream_kill(wt_stream *st)
         }
     }
     st->dead = true;
+    quince_buf_free(&st->held, ep->env);
+    st->held_fin = false;
     if (st->session != NULL) {
         st->session->nstreams--;
+        /* -13..-16 §5.6: a closed peer stream makes room for another. */
+        if (!st->local)
+            wt_fc_rx_stream_closed(st->session, st->bidi);
         if (ep->cb.on_stream_closed != NULL)
             ep->cb.on_stream_closed(ep->cb.user, st);
     } else {
@@ -65,6 +70,8 @@ static void stream_kill(wt_stream *st)
         ep->buffered_bytes -= st->early.len;
     }
     quince_buf_free(&st->early, ep->env);
+    quince_budget_release(ep->budget, st->early_charged);
+    st->early_charged = 0;
     st->next = ep->dead_streams;
     ep->dead_streams = st;
 }
@@ -90,6 +97,8 @@ void wt_stream_free_all(wt_endpoint *ep)
         wt_stream *st = ep->streams;
         ep->streams = st->next;
         quince_buf_free(&st->early, ep->env);
+        quince_buf_free(&st->held, ep->env);
+        quince_budget_release(ep->budget, st->early_charged);
         quince_env_free(ep->env, st);
     }
     wt_stream_reap(ep);
@@ -106,6 +115,9 @@ static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
     wt_endpoint *ep = st->ep;
     if (st->recv_done)
+        return;
+    /* -13..-16 §5.4: every body byte counts, read or dropped. */
+    if (!wt_fc_rx_data(st->session, len))
         return;
     if (fin)
         st->recv_done = true;
@@ -125,6 +137,22 @@ static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fi
     wt_endpoint *ep = st->ep;
     if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
         return false;
+    size_t need = st->early.len + len;
+    if (need > st->early.cap) {
+        /* §4.5: the allocation counts against the connection's memory; past it, as past
+         * max_buffered_bytes, the stream is rejected. quince_buf doubles from 64 bytes. */
+        size_t cap = st->early.cap ? st->early.cap : 64;
+        while (cap < need)
+            cap *= 2;
+        if (!quince_budget_charge(ep->budget, cap - st->early_charged))
+            return false;
+        size_t charged = cap;
+        if (!quince_buf_reserve(&st->early, ep->env, need)) {
+            quince_budget_release(ep->budget, charged - st->early_charged);
+            return false;
+        }
+        st->early_charged = charged;
+    }
     if (!quince_buf_append(&st->early, ep->env, data, len))
         return false;
     ep->buffered_bytes += len;
@@ -154,8 +182,11 @@ int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t sessi
     bool bidi = type == H3_FRAME_WEBTRANSPORT_STREAM;
     wt_session *s = wt_session_find(ep, session_id);
     if (s != NULL && s->state == WT_SS_OPEN) {
+        if (!wt_fc_rx_stream(s, bidi))
+            return 0;
         if (s->nstreams >= ep->cfg.max_streams_per_session) {
             h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
+            wt_fc_rx_stream_closed(s, bidi);
             return 0;
         }
         st = stream_new(ep, id, session_id, bidi, false);
@@ -206,15 +237,23 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
     wt_stream *st;
     /* Rescan from the head each time: callbacks may open or close streams. */
     while ((st = first_buffered(ep, session_id)) != NULL) {
+        if (s != NULL && s->state == WT_SS_OPEN && !wt_fc_rx_stream(s, st->bidi)) {
+            s = NULL; /* the session ended: the rest are rejected */
+            continue;
+        }
         if (s == NULL || s->state != WT_SS_OPEN || s->nstreams >= ep->cfg.max_streams_per_session) {
             reject(ep, st->id);
             stream_kill(st);
+            if (s != NULL && s->state == WT_SS_OPEN)
+                wt_fc_rx_stream_closed(s, st->bidi);
             continue;
         }
         /* Taken out of the stream first: callbacks may kill it while we deliver. */
         quince_buf early = st->early;
         bool fin = st->buf_fin;
         st->early = (quince_buf){0};
+        size_t charged = st->early_charged;
+        st->early_charged = 0;
         ep->nbuffered--;
         ep->buffered_bytes -= early.len;
         stream_attach(st, s);
@@ -224,6 +263,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         if (!st->dead)
             deliver(st, early.data, early.len, fin);
         quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
     }
 }
 
@@ -292,6 +332,20 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
         return WT_ERR_STATE;
     if (s->nstreams >= ep->cfg.max_streams_per_session)
         return WT_ERR_LIMIT;
+    int k = !bidi;
+    if (s->fc && s->tx_streams[k] >= s->tx_max_streams[k]) {
+        /* -13..-16 §5.6.3: say so, once per limit. */
+        s->fcs.opens_blocked++;
+        if (s->tx_streams_blocked_at[k] != s->tx_max_streams[k] + 1) {
+            s->tx_streams_blocked_at[k] = s->tx_max_streams[k] + 1;
+            wt_enter(ep);
+            wt_fc_send_capsule(
+                s, bidi ? H3_CAPSULE_WT_STREAMS_BLOCKED_BIDI : H3_CAPSULE_WT_STREAMS_BLOCKED_UNI,
+                s->tx_max_streams[k]);
+            wt_leave(ep);
+        }
+        return WT_ERR_BLOCKED;
+    }
     uint64_t id;
     int rc = h3_conn_open_ext_stream(
         ep->h3, bidi, bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT, s->id, &id);
@@ -299,6 +353,8 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
         return WT_ERR_NOMEM;
     if (rc != H3_OK)
         return WT_ERR_H3;
+    if (s->fc)
+        s->tx_streams[k]++; /* §5.6.2: the limit counts every stream opened */
     wt_stream *st = stream_new(ep, id, s->id, bidi, true);
     if (st == NULL) {
         h3_conn_reset_stream(ep->h3, id, H3_INTERNAL_ERROR);
@@ -311,29 +367,129 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
     return WT_OK;
 }
 
-/* draft-ietf-webtrans-http3-02 §4.1, §4.2 */
+/* h3's answer to a write, as a WT_ code. */
+static int h3_rc(int rc)
+{
+    if (rc == H3_ERR_BLOCKED || rc == H3_ERR_LIMIT)
+        return WT_ERR_BLOCKED;
+    if (rc == H3_ERR_NOMEM)
+        return WT_ERR_NOMEM;
+    return rc == H3_OK ? WT_OK : WT_ERR_H3;
+}
+
+/* The largest piece of held bytes handed to h3 at once: h3 refuses a write
+ * that would take its buffer past max_send_buffer unless the buffer is empty. */
+#define WT_HELD_CHUNK 16384
+
+/* -13..-16 §5.4: move held bytes to h3 as far as credit and h3 allow. */
+void wt_stream_push_held(wt_stream *st)
+{
+    wt_endpoint *ep = st->ep;
+    wt_session *s = st->session;
+    while (!st->dead && s != NULL && (st->held.len > 0 || st->held_fin)) {
+        uint64_t credit = s->tx_max_data - s->tx_data;
+        size_t n = st->held.len < WT_HELD_CHUNK ? st->held.len : WT_HELD_CHUNK;
+        if (n > credit)
+            n = (size_t)credit;
+        if (n == 0 && st->held.len > 0) {
+            /* §5.6.5: blocked by the session limit; said once per limit. */
+            if (s->tx_data_blocked_at != s->tx_max_data + 1) {
+                s->tx_data_blocked_at = s->tx_max_data + 1;
+                wt_fc_send_capsule(s, H3_CAPSULE_WT_DATA_BLOCKED, s->tx_max_data);
+            }
+            return;
+        }
+        bool fin = st->held_fin && n == st->held.len;
+        static const uint8_t none[1] = {0};
+        int rc = h3_conn_write_raw(ep->h3, st->id, n > 0 ? st->held.data : none, n, fin);
+        if (rc != H3_OK)
+            return; /* h3 full: wt_endpoint_on_writable tries again */
+        s->tx_data += n;
+        quince_buf_consume(&st->held, n);
+        if (fin) {
+            st->held_fin = false;
+            st->send_done = true;
+            stream_maybe_done(st);
+            return;
+        }
+    }
+}
+
+void wt_stream_flush_held(wt_session *s)
+{
+    wt_endpoint *ep = s->ep;
+    /* Rescan after each stream: pushing may close (and unlink) it. */
+    bool again = true;
+    while (again && s->state == WT_SS_OPEN && s->tx_data < s->tx_max_data) {
+        again = false;
+        for (wt_stream *st = ep->streams; st != NULL; st = st->next) {
+            if (st->session != s || (st->held.len == 0 && !st->held_fin))
+                continue;
+            size_t before = st->held.len;
+            wt_stream_push_held(st);
+            if (st->dead || st->held.len != before) {
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+/* draft-ietf-webtrans-http3-02 §4.1, §4.2; -13..-16 §5.4 */
 QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
-    if (st->dead || st->send_done || st->session == NULL)
+    if (st->dead || st->send_done || st->held_fin || st->session == NULL)
         return WT_ERR_STATE;
     if (len > 0 && data == NULL)
         return WT_ERR_ARG;
     wt_endpoint *ep = st->ep;
+    wt_session *s = st->session;
     static const uint8_t none[1] = {0};
     if (data == NULL)
         data = none; /* h3 offsets the pointer even for 0 bytes */
     wt_enter(ep);
-    int rc = h3_conn_write_raw(ep->h3, st->id, data, len, fin);
     int ret = WT_OK;
-    if (rc == H3_ERR_BLOCKED || rc == H3_ERR_LIMIT) {
-        ret = WT_ERR_BLOCKED;
-    } else if (rc == H3_ERR_NOMEM) {
-        ret = WT_ERR_NOMEM;
-    } else if (rc != H3_OK) {
-        ret = WT_ERR_H3;
-    } else if (fin) {
-        st->send_done = true;
-        stream_maybe_done(st);
+    if (!s->fc) {
+        ret = h3_rc(h3_conn_write_raw(ep->h3, st->id, data, len, fin));
+        if (ret == WT_OK && fin) {
+            st->send_done = true;
+            stream_maybe_done(st);
+        }
+        wt_leave(ep);
+        return ret;
+    }
+    /* Flow control: what the credit allows goes to h3 now (when nothing is
+     * held before it), the rest is held; all or nothing. */
+    bool hold_all = st->held.len > 0;
+    uint64_t credit = s->tx_max_data - s->tx_data;
+    size_t now = hold_all ? 0 : (len < credit ? len : (size_t)credit);
+    size_t rest = len - now;
+    if (rest > 0 && st->held.len + rest > ep->cfg.fc_max_held) {
+        wt_leave(ep);
+        return WT_ERR_BLOCKED;
+    }
+    if (!hold_all && (now > 0 || rest == 0)) {
+        bool f = fin && rest == 0;
+        ret = h3_rc(h3_conn_write_raw(ep->h3, st->id, data, now, f));
+        if (ret != WT_OK) {
+            wt_leave(ep);
+            return ret;
+        }
+        s->tx_data += now;
+        if (f) {
+            st->send_done = true;
+            stream_maybe_done(st);
+        }
+    }
+    if (rest > 0 || (fin && !st->send_done)) {
+        if (rest > 0 && !quince_buf_append(&st->held, ep->env, data + now, rest)) {
+            wt_leave(ep);
+            return now > 0 ? WT_ERR_H3 : WT_ERR_NOMEM;
+        }
+        st->held_fin = fin;
+        if (rest > 0)
+            s->fcs.writes_held++;
+        wt_stream_push_held(st); /* sends WT_DATA_BLOCKED when the credit is used up */
     }
     wt_leave(ep);
     return ret;
@@ -342,7 +498,7 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
 /* (no RFC section) */
 QUINCE_API size_t wt_stream_buffered(const wt_stream *st)
 {
-    return h3_conn_stream_buffered(st->ep->h3, st->id);
+    return h3_conn_stream_buffered(st->ep->h3, st->id) + st->held.len;
 }
 
 /* draft-ietf-webtrans-http3-02 §4.3; -13..-16 §4.4: RESET_STREAM_AT keeps the
@@ -359,6 +515,13 @@ QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
     if (st->local && di != NULL && di->needs_reset_stream_at)
         keep = quince_varint_len(st->bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT) +
                quince_varint_len(st->session_id);
+    /* -13..-16 §5.4: what h3 still held never reaches QUIC, so it is not in
+     * the stream's final size: give that credit back. */
+    wt_session *s = st->session;
+    if (s->fc) {
+        uint64_t unsent = h3_conn_stream_buffered(ep->h3, st->id);
+        s->tx_data -= unsent < s->tx_data ? unsent : s->tx_data;
+    }
     h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
     st->send_done = st->recv_done = true;
     stream_kill(st);

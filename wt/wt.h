@@ -46,6 +46,12 @@
  * (https + :authority, default port 443); else 403. A request without Origin
  * is 400 in draft-02 and allowed later (non-browser clients).
  *
+ * Early data (-07 §3.3, -16 §3.3; RFC 8470 §5.2): no session starts in 0-RTT. A
+ * CONNECT that arrived in early data (h3_conn_stream_early) is answered 425
+ * (Too Early): by h3 itself (h3_config.refuse_unsafe_early, on by default), or
+ * else here, reported with on_session_refused (status 425). The client may
+ * send it again once the handshake is complete; ours never sends it early.
+ *
  * Lifetimes: callbacks run inside h3_conn_on_* and wt_* calls. A wt_session
  * stays valid until on_session_closed (or on_session_rejected) returns; a
  * wt_stream until on_stream_closed returns. Objects are freed when the
@@ -129,6 +135,11 @@ typedef struct wt_callbacks {
     /* The peer sent WT_DRAIN_SESSION (-07 §4.6, -16 §4.7): it asks for a graceful
      * end; the session stays usable. */
     void (*on_session_draining)(void *user, wt_session *s);
+    /* -13..-16 §5 with flow control on: the peer raised the session's stream
+     * limit (WT_MAX_STREAMS) or data limit (WT_MAX_DATA). A wt_session_open_stream
+     * that returned WT_ERR_BLOCKED may be tried again; held stream bytes have
+     * already gone out as far as the new credit allows. */
+    void (*on_session_credit)(void *user, wt_session *s);
 } wt_callbacks;
 
 typedef struct wt_config {
@@ -167,13 +178,27 @@ typedef struct wt_config {
     const char *const *protocols;
     size_t n_protocols;
     bool protocol_required;
+    /* -13..-16 §5: session flow control. Our receive limits per session, sent
+     * as SETTINGS_WT_INITIAL_MAX_DATA / _MAX_STREAMS_BIDI / _MAX_STREAMS_UNI
+     * (§5.5) and raised with WT_MAX_DATA / WT_MAX_STREAMS as the application
+     * consumes bytes and streams close (windows of this size). All three 0:
+     * flow control not offered (then, without it, one session at a time in
+     * these dialects, §5.1). */
+    uint64_t fc_max_data;
+    uint64_t fc_max_streams_bidi;
+    uint64_t fc_max_streams_uni;
+    /* Bytes wt_stream_write keeps per stream while the session's send credit
+     * (the peer's WT_MAX_DATA) is used up; beyond, WT_ERR_BLOCKED. */
+    size_t fc_max_held;
     /* TEST ONLY: a server speaking only draft-02 leaves SETTINGS_ENABLE_CONNECT_PROTOCOL
      * out of its SETTINGS, as draft-02 §3.2 allows (interop tests of clients). */
     bool test_no_connect_protocol;
 } wt_config;
 
 /* Defaults: 16 sessions, 256 streams per session, 16 buffered streams /
- * 64 KiB, 16 datagrams, max_datagram_frame 0, capsules 16 KiB, fields 2048. */
+ * 64 KiB, 16 datagrams, max_datagram_frame 0, capsules 16 KiB, fields 2048;
+ * flow control: 1 MiB of data, 100 bidi and 100 uni streams per session,
+ * 256 KiB held per stream. */
 QUINCE_API void wt_config_init(wt_config *cfg, bool is_server);
 
 /*
@@ -207,18 +232,36 @@ struct quince_qlog;
 /* Log session, stream and datagram events into a connection's qlog trace
  * (the binding passes quic_conn_qlog's; NULL: none). */
 QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog);
+struct quince_budget;
+/*
+ * Charge what the peer makes us hold to a memory budget (base/budget.h; the binding
+ * passes quic_conn_budget's; NULL: none). Call before any input; the budget must
+ * outlive ep. Past the budget, as past the matching bound in wt_config: an early
+ * stream's bytes reject the stream (WT_BUFFERED_STREAM_REJECTED, §4.5), a datagram
+ * for a session not established yet is dropped, a capsule being assembled on the
+ * CONNECT stream is dropped if it is a DATAGRAM and otherwise ends the session
+ * (H3_EXCESSIVE_LOAD). h3_conn_set_budget charges the HTTP/3 side.
+ */
+QUINCE_API void wt_endpoint_set_budget(wt_endpoint *ep, struct quince_budget *budget);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
 /* The peer's QUIC transport parameters carry reset_stream_at (assumed until
  * told otherwise); without it the dialects that need it (-13..-16 §3.1) are
  * not offered to that peer. Call before the peer's SETTINGS are processed. */
 QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on);
+/* The transport can take more bytes on stream_id (bind calls it after
+ * h3_conn_on_writable): bytes wt held for session credit (-13..-16 §5.4) that
+ * h3 could not take yet go on. */
+QUINCE_API void wt_endpoint_on_writable(wt_endpoint *ep, uint64_t stream_id);
 /* Sessions tracked (any state), and buffered early streams. */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
 
 /* Client: open a session (draft-02 §3.3). Sent at once if the server's
- * SETTINGS allow it, otherwise queued until they arrive. origin may be NULL
+ * SETTINGS allow it, otherwise queued until they arrive. WT_ERR_LIMIT (or, for
+ * a queued one, on_session_rejected with status 0) beyond the server's session
+ * limit (-07 §3.1 and -13/-14 §5.2: its version setting's value) or, in -13..-16
+ * without flow control, beyond one session (§5.1). origin may be NULL
  * (no Origin header: allowed from -07 on for clients that are not browsers). */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out);
@@ -258,7 +301,30 @@ QUINCE_API void wt_session_set_user(wt_session *s, void *user);
 QUINCE_API void *wt_session_user(const wt_session *s);
 QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s);
 
-/* Open a stream on an established session (bidi: 0x41 + ID; uni: 0x54 + ID). */
+/* -13..-16 §5: a session's flow control as it stands (all 0 and enabled false
+ * when it is off for the session: dialects -02/-07, or not both sides offered it). */
+typedef struct wt_flow_stats {
+    bool enabled;
+    /* Sending: the peer's limits, what we used, bytes held for want of credit. */
+    uint64_t peer_max_data, data_sent, held;
+    uint64_t peer_max_streams_bidi, peer_max_streams_uni, streams_opened_bidi, streams_opened_uni;
+    /* Receiving: our limits (as last advertised) and what the peer used. */
+    uint64_t max_data, data_received;
+    uint64_t max_streams_bidi, max_streams_uni, streams_received_bidi, streams_received_uni;
+    /* Capsules: WT_MAX_DATA, WT_MAX_STREAMS (either type), WT_DATA_BLOCKED and
+     * WT_STREAMS_BLOCKED (either type), sent and received. */
+    uint64_t max_data_sent, max_data_received, max_streams_sent, max_streams_received;
+    uint64_t data_blocked_sent, data_blocked_received;
+    uint64_t streams_blocked_sent, streams_blocked_received;
+    /* Times wt_stream_write had to hold bytes, and wt_session_open_stream was refused. */
+    uint64_t writes_held, opens_blocked;
+} wt_flow_stats;
+QUINCE_API void wt_session_flow(const wt_session *s, wt_flow_stats *out);
+
+/* Open a stream on an established session (bidi: 0x41 + ID; uni: 0x54 + ID).
+ * With flow control on (-13..-16 §5.3), WT_ERR_BLOCKED when the peer's
+ * WT_MAX_STREAMS for that type is reached (a WT_STREAMS_BLOCKED is sent;
+ * on_session_credit says when to try again). */
 QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out);
 /* Send a datagram (RFC 9297 §2.1: quarter stream ID prefix + payload). */
 QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
@@ -286,9 +352,12 @@ QUINCE_API wt_session *wt_stream_session(const wt_stream *st);
 QUINCE_API void wt_stream_set_user(wt_stream *st, void *user);
 QUINCE_API void *wt_stream_user(const wt_stream *st);
 /* Write bytes (fin ends our side). WT_ERR_STATE on a receive-only stream or
- * after fin/reset; WT_ERR_BLOCKED when h3's send buffer is full. */
+ * after fin/reset; WT_ERR_BLOCKED when h3's send buffer is full. With flow
+ * control on (-13..-16 §5.4), bytes beyond the session's send credit are
+ * held by wt (up to fc_max_held per stream, else WT_ERR_BLOCKED and nothing
+ * taken) and go out as the peer's WT_MAX_DATA allows; a WT_DATA_BLOCKED is sent. */
 QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin);
-/* Bytes accepted by wt but not yet by the transport. */
+/* Bytes accepted by wt but not yet by the transport (held ones included). */
 QUINCE_API size_t wt_stream_buffered(const wt_stream *st);
 /* Abort the stream: RESET_STREAM with code, and STOP_SENDING too while the
  * receive side is open (h3_conn_reset_stream aborts both directions; a

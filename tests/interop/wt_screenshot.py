@@ -24,7 +24,7 @@ def main():
             png = os.path.join(work, 'demo-%d.png' % width)
             env = dict(os.environ, WIDTH=str(width))
             r = subprocess.run(['bash', script, png, server], capture_output=True, text=True,
-                               timeout=140, env=env)
+                               timeout=320, env=env)
             print(r.stdout, r.stderr)
             if r.returncode != 0 or 'page: connected' not in r.stdout:
                 print('FAILED: the page did not report "connected" at %d px' % width)

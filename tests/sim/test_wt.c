@@ -246,6 +246,7 @@ static void test_server_close_loss5(void **state)
 
 typedef struct many {
     int nsessions;
+    size_t n; /* streams to open (at most NSTREAMS) */
     wt_session *sess[2];
     int ready;
     size_t opened;
@@ -299,7 +300,7 @@ static void m_tick(sim_bind *p, bool is_server, uint64_t now)
     if (m->ready < m->nsessions)
         return;
     static uint8_t buf[STREAM_LEN];
-    while (m->opened < NSTREAMS) {
+    while (m->opened < m->n) {
         size_t idx = m->opened;
         wt_stream *st;
         if (wt_session_open_stream(m->sess[idx % (size_t)m->nsessions], true, &st) != WT_OK)
@@ -316,12 +317,33 @@ static void m_tick(sim_bind *p, bool is_server, uint64_t now)
 static bool m_done(sim_bind *p)
 {
     many *m = p->user;
-    return p->client_closed || p->server_closed || m->done == NSTREAMS;
+    return p->client_closed || p->server_closed || m->done == m->n;
 }
 
+/* The server's sessions (the echo handler keeps none), for their flow-control counters. */
+static wt_session *g_srv_sess[2];
+static int g_srv_nsess;
+static void (*g_echo_ready)(void *user, wt_session *s);
+
+static void s_ready_note(void *user, wt_session *s)
+{
+    if (g_srv_nsess < 2)
+        g_srv_sess[g_srv_nsess++] = s;
+    if (g_echo_ready != NULL)
+        g_echo_ready(user, s);
+}
+
+/* -13..-16 §5: flow-control windows for both sides (0: the defaults). */
+typedef struct fc_win {
+    uint64_t data, streams;
+} fc_win;
+
 /* The client limited to one dialect, the server speaking all, 5% loss: every
- * stream's 64 KB echoed byte-exact, each session in that dialect. */
-static void run_many(uint64_t seed, wt_dialect d, int nsessions)
+ * stream's 64 KB echoed byte-exact, each session in that dialect. With fc
+ * windows, both sides use them, and each session's counters show flow control
+ * blocking and resuming both ways. */
+static void run_many_fc(uint64_t seed, wt_dialect d, int nsessions, size_t nstreams,
+                        const fc_win *fc)
 {
     sim_bind p;
     netsim_link_config l = {.delay_us = 10000, .loss = 0.05, .rate_bytes_per_s = 12500000};
@@ -345,9 +367,18 @@ static void run_many(uint64_t seed, wt_dialect d, int nsessions)
     assert_non_null(m);
     g_m = m;
     m->nsessions = nsessions;
+    m->n = nstreams;
     wt_echo echo;
     wt_callbacks scb, ccb = {.on_session_ready = m_ready, .on_stream_data = m_data};
     wt_echo_init(&echo, "/echo", &scb);
+    g_srv_nsess = 0;
+    g_echo_ready = scb.on_session_ready;
+    scb.on_session_ready = s_ready_note;
+    if (fc != NULL) {
+        p.ccfg.wtcfg.fc_max_data = p.scfg.wtcfg.fc_max_data = fc->data;
+        p.ccfg.wtcfg.fc_max_streams_bidi = p.scfg.wtcfg.fc_max_streams_bidi = fc->streams;
+        p.ccfg.wtcfg.fc_max_streams_uni = p.scfg.wtcfg.fc_max_streams_uni = fc->streams;
+    }
     p.ccfg.webtransport = true;
     p.scfg.webtransport = true;
     p.ccfg.wtcfg.dialects = WT_DIALECT_BIT(d);
@@ -363,30 +394,78 @@ static void run_many(uint64_t seed, wt_dialect d, int nsessions)
     assert_int_equal(m->ready, nsessions);
     for (int i = 0; i < nsessions; i++)
         assert_int_equal(m->dialect[i], d);
-    assert_int_equal(m->done, NSTREAMS);
-    for (size_t i = 0; i < NSTREAMS; i++) {
+    assert_int_equal(m->done, nstreams);
+    for (size_t i = 0; i < nstreams; i++) {
         assert_false(m->bad[i]);
         assert_int_equal(m->got[i], STREAM_LEN);
     }
     assert_int_equal(echo.sessions, (uint64_t)nsessions);
-    assert_int_equal(echo.bytes, (uint64_t)NSTREAMS * STREAM_LEN);
+    assert_int_equal(echo.bytes, (uint64_t)nstreams * STREAM_LEN);
+    /* -13..-16 §5.1: flow control is on in the dialects that have it (both
+     * sides offer it by default), off before; each session keeps its own. */
+    bool has_fc = wt_dialect_get(d)->has_flow_control;
+    assert_int_equal(g_srv_nsess, nsessions);
+    for (int i = 0; i < nsessions; i++) {
+        wt_flow_stats cs, ss;
+        wt_session_flow(m->sess[i], &cs);
+        wt_session_flow(g_srv_sess[i], &ss);
+        assert_int_equal(cs.enabled, has_fc);
+        assert_int_equal(ss.enabled, has_fc);
+        if (!has_fc)
+            continue;
+        uint64_t body = (uint64_t)(nstreams / (size_t)nsessions) * STREAM_LEN;
+        assert_int_equal(cs.data_sent, body);
+        assert_int_equal(ss.data_received, body);
+        assert_int_equal(ss.data_sent, body);
+        assert_int_equal(cs.data_received, body);
+        assert_true(cs.data_sent <= cs.peer_max_data && ss.data_sent <= ss.peer_max_data);
+        if (fc == NULL)
+            continue;
+        /* Blocked and resumed, both ways, and the capsules said so. */
+        assert_true(cs.writes_held > 0 && cs.data_blocked_sent > 0);
+        assert_true(ss.writes_held > 0 && ss.data_blocked_sent > 0);
+        assert_true(cs.max_data_received > 0 && ss.max_data_received > 0);
+        assert_true(ss.data_blocked_received > 0 && cs.data_blocked_received > 0);
+        assert_true(cs.opens_blocked > 0 && cs.streams_blocked_sent > 0);
+        assert_true(ss.streams_blocked_received > 0 && cs.max_streams_received > 0);
+        assert_int_equal(cs.streams_opened_bidi, nstreams / (size_t)nsessions);
+        fprintf(stderr,
+                "%s session %d: %llu B sent in %llu held writes, %llu WT_DATA_BLOCKED, %llu "
+                "WT_MAX_DATA received; %llu refused opens, %llu WT_STREAMS_BLOCKED, %llu "
+                "WT_MAX_STREAMS received\n",
+                wt_dialect_name(d), i, (unsigned long long)cs.data_sent,
+                (unsigned long long)cs.writes_held, (unsigned long long)cs.data_blocked_sent,
+                (unsigned long long)cs.max_data_received, (unsigned long long)cs.opens_blocked,
+                (unsigned long long)cs.streams_blocked_sent,
+                (unsigned long long)cs.max_streams_received);
+    }
     assert_true(quic_conn_get_stats(bind_conn_quic(p.client))->packets_lost > 0);
     sim_bind_free(&p);
     free(m);
 }
 
-/* 100 x 64 KB in each dialect; two sessions on the connection in draft-02 and
- * -07 (later dialects allow one without flow control, -13..-16 §5.1). */
+static const wt_dialect all_dialects[] = {WT_DRAFT_02, WT_DRAFT_07, WT_DRAFT_13,
+                                          WT_DRAFT_14, WT_DRAFT_15, WT_DRAFT_16};
+
+/* 100 x 64 KB in each dialect, on two sessions of one connection: draft-02
+ * and -07 allow it without flow control, -13..-16 with it (§5.1; both sides
+ * offer it by default). */
 static void test_many_streams_per_dialect(void **state)
 {
     (void)state;
-    static const wt_dialect ds[] = {WT_DRAFT_02, WT_DRAFT_07, WT_DRAFT_13,
-                                    WT_DRAFT_14, WT_DRAFT_15, WT_DRAFT_16};
-    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
-        int two = ds[i] == WT_DRAFT_02 || ds[i] == WT_DRAFT_07;
-        /* The server picks the newer of -13/-14 and of -15/-16 (same codepoints). */
-        run_many(40 + i, ds[i], two ? 2 : 1);
-    }
+    for (size_t i = 0; i < sizeof(all_dialects) / sizeof(all_dialects[0]); i++)
+        run_many_fc(40 + i, all_dialects[i], 2, NSTREAMS, NULL);
+}
+
+/* -13..-16 §5 under 5% loss: windows of 16 KiB and 4 streams each way, 24
+ * streams of 64 KB echoed on two sessions: the writes are held and resume on
+ * WT_MAX_DATA, opens are refused and resume on WT_MAX_STREAMS, byte-exact. */
+static void test_flow_control_loss5_per_dialect(void **state)
+{
+    (void)state;
+    static const fc_win small = {16384, 4};
+    for (size_t i = 2; i < sizeof(all_dialects) / sizeof(all_dialects[0]); i++)
+        run_many_fc(50 + i, all_dialects[i], 2, 24, &small);
 }
 
 int main(void)
@@ -396,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_echo_loss5),
         cmocka_unit_test(test_echo_loss5_per_dialect),
         cmocka_unit_test(test_many_streams_per_dialect),
+        cmocka_unit_test(test_flow_control_loss5_per_dialect),
         cmocka_unit_test(test_rejected_404),
         cmocka_unit_test(test_server_close_loss5),
     };

@@ -86,9 +86,25 @@ static void test_settings_sent_all(void **state)
     wt_config_h3(&c, &h);
     char d[256];
     wt_settings_describe(&h.settings, true, d, sizeof(d));
-    /* Every dialect at once; WT_MAX_SESSIONS 1 keeps -13 flow control off (§5.1). */
+    /* Every dialect at once, session flow control offered (-13..-16 §5.5):
+     * WT_MAX_SESSIONS is the session limit, WT_INITIAL_* the windows. */
+    assert_string_equal(d, "0x8=1, 0x33=1, 0xffd277=1, 0x2b603742=1, 0xc671706a=16, "
+                           "0x14e9cd29=16, 0x2c7cf000=1, 0x2b61=1048576, 0x2b65=100, 0x2b64=100");
+    /* Without flow control: WT_MAX_SESSIONS 1 keeps -13 flow control off (§5.1). */
+    wt_config_init(&c, true);
+    c.fc_max_data = c.fc_max_streams_bidi = c.fc_max_streams_uni = 0;
+    h3_config_init(&h, true);
+    wt_config_h3(&c, &h);
+    wt_settings_describe(&h.settings, true, d, sizeof(d));
     assert_string_equal(d, "0x8=1, 0x33=1, 0xffd277=1, 0x2b603742=1, 0xc671706a=16, "
                            "0x14e9cd29=1, 0x2c7cf000=1");
+    /* Only draft-02 and -07: no flow-control settings at all. */
+    wt_config_init(&c, true);
+    c.dialects = B(02) | B(07);
+    h3_config_init(&h, true);
+    wt_config_h3(&c, &h);
+    wt_settings_describe(&h.settings, true, d, sizeof(d));
+    assert_string_equal(d, "0x8=1, 0x33=1, 0xffd277=1, 0x2b603742=1, 0xc671706a=16");
     /* The test-only draft-02 server without ENABLE_CONNECT_PROTOCOL. */
     wt_config_init(&c, true);
     c.dialects = B(02);
@@ -487,17 +503,28 @@ static void test_peer_without_reset_stream_at(void **state)
     test_env_check_leaks(&te);
 }
 
-static wt_session *dialect_pair(wp_ep *c, wp_ep *s, test_env *te, wt_dialect d)
+static wt_session *dialect_pair_fc(wp_ep *c, wp_ep *s, test_env *te, wt_dialect d, bool fc)
 {
-    wp_dialects = WT_DIALECT_BIT(d);
-    wp_init(c, te, false, NULL, false);
-    wp_init(s, te, true, NULL, false);
-    wp_dialects = 0;
+    wt_config cc, sc;
+    wt_config_init(&cc, false);
+    wt_config_init(&sc, true);
+    cc.max_datagram_frame = sc.max_datagram_frame = 1200;
+    cc.dialects = sc.dialects = WT_DIALECT_BIT(d);
+    if (!fc)
+        cc.fc_max_data = cc.fc_max_streams_bidi = cc.fc_max_streams_uni = sc.fc_max_data =
+            sc.fc_max_streams_bidi = sc.fc_max_streams_uni = 0;
+    wp_init(c, te, false, &cc, false);
+    wp_init(s, te, true, &sc, false);
     wt_session *ws;
     assert_int_equal(wt_endpoint_connect(c->wt, "h", "/d", "https://h", &ws), WT_OK);
     wp_pump(c, s);
     assert_true(wt_session_is_ready(ws));
     return ws;
+}
+
+static wt_session *dialect_pair(wp_ep *c, wp_ep *s, test_env *te, wt_dialect d)
+{
+    return dialect_pair_fc(c, s, te, d, true);
 }
 
 /* -07 §4.6, -16 §4.7: WT_DRAIN_SESSION reaches the peer's application, and the
@@ -546,10 +573,10 @@ static void send_capsule(wp_ep *c, uint64_t type, uint64_t value)
     assert_int_equal(h3_conn_send_data(c->h3, 0, buf, (size_t)(w.p - buf), false), H3_OK);
 }
 
-/* -13..-16 §5.1: with flow control off, the flow-control capsules are ignored
- * (earlier dialects: unknown types, skipped); §5.4: WT_MAX_STREAM_DATA is a
- * session error in -13..-16 (the session ends, the CONNECT stream is reset
- * with H3_MESSAGE_ERROR) and unknown before. */
+/* -13..-16 §5.1: with flow control off (neither side offers it here), the flow-control capsules are
+ * ignored (earlier dialects: unknown types, skipped); §5.4: WT_MAX_STREAM_DATA is a session error
+ * in -13..-16 (the session ends, the CONNECT stream is reset with H3_MESSAGE_ERROR) and unknown
+ * before. */
 static void test_flow_capsules(void **state)
 {
     (void)state;
@@ -558,7 +585,10 @@ static void test_flow_capsules(void **state)
         test_env te;
         test_env_init(&te, 29);
         wp_ep c, s;
-        wt_session *ws = dialect_pair(&c, &s, &te, d);
+        wt_session *ws = dialect_pair_fc(&c, &s, &te, d, false);
+        wt_flow_stats fs;
+        wt_session_flow(ws, &fs);
+        assert_false(fs.enabled);
         send_capsule(&c, H3_CAPSULE_WT_MAX_DATA, 1);
         send_capsule(&c, H3_CAPSULE_WT_MAX_STREAMS_BIDI, 0);
         send_capsule(&c, H3_CAPSULE_WT_STREAMS_BLOCKED_UNI, 5);

@@ -53,6 +53,8 @@ static wt_session *establish(fixture *f)
     return s;
 }
 
+#define FC_SETTINGS "0x2b61=1048576, 0x2b65=100, 0x2b64=100"
+
 static void test_session_established(void **state)
 {
     (void)state;
@@ -83,10 +85,16 @@ static void test_session_established(void **state)
         {WT_DRAFT_02, "0x8=1, 0x33=1, 0xffd277=1, 0x2b603742=1",
          "0x33=1, 0xffd277=1, 0x2b603742=1"},
         {WT_DRAFT_07, "0x8=1, 0x33=1, 0xc671706a=16", "0x33=1, 0xc671706a=1"},
-        {WT_DRAFT_13, "0x8=1, 0x33=1, 0x14e9cd29=1", "0x33=1, 0x14e9cd29=1"},
-        {WT_DRAFT_14, "0x8=1, 0x33=1, 0x14e9cd29=1", "0x33=1, 0x14e9cd29=1"},
-        {WT_DRAFT_15, "0x8=1, 0x33=1, 0x2c7cf000=1", "0x33=1, 0x2c7cf000=1"},
-        {WT_DRAFT_16, "0x8=1, 0x33=1, 0x2c7cf000=1", "0x33=1, 0x2c7cf000=1"},
+        /* -13..-16 §5.5 with flow control offered (the default): WT_MAX_SESSIONS
+         * is the session limit and the WT_INITIAL_* are the receive windows. */
+        {WT_DRAFT_13, "0x8=1, 0x33=1, 0x14e9cd29=16, " FC_SETTINGS,
+         "0x33=1, 0x14e9cd29=16, " FC_SETTINGS},
+        {WT_DRAFT_14, "0x8=1, 0x33=1, 0x14e9cd29=16, " FC_SETTINGS,
+         "0x33=1, 0x14e9cd29=16, " FC_SETTINGS},
+        {WT_DRAFT_15, "0x8=1, 0x33=1, 0x2c7cf000=1, " FC_SETTINGS,
+         "0x33=1, 0x2c7cf000=1, " FC_SETTINGS},
+        {WT_DRAFT_16, "0x8=1, 0x33=1, 0x2c7cf000=1, " FC_SETTINGS,
+         "0x33=1, 0x2c7cf000=1, " FC_SETTINGS},
     };
     char sd[256], cd[256];
     wt_endpoint_describe_peer_settings(f->c.wt, sd, sizeof(sd));
@@ -193,36 +201,68 @@ static void test_datagrams(void **state)
     fx_free(f);
 }
 
-/* -13..-16 §5.1: without flow control (Quince sends no WT_INITIAL_* and
- * WT_MAX_SESSIONS 1), a second session is reset with H3_REQUEST_REJECTED
- * (§5.2) and the refusal is logged. */
+/* -13..-16 §5.1: without flow control (the server configured without it sends
+ * no WT_INITIAL_* and WT_MAX_SESSIONS 1), a second session is reset with
+ * H3_REQUEST_REJECTED (§5.2) and the refusal is logged. */
 static void test_second_session_without_flow_control(void)
 {
-    fixture *f = fx_new(NULL, NULL, false);
+    wt_config sc;
+    wt_config_init(&sc, true);
+    sc.max_datagram_frame = 1200;
+    sc.dialects = WT_DIALECT_BIT(cur);
+    sc.fc_max_data = sc.fc_max_streams_bidi = sc.fc_max_streams_uni = 0;
+    fixture *f = fx_new(NULL, &sc, false);
     wt_session *s[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/x", "https://h", &s[i]), WT_OK);
     wp_pump(&f->c, &f->s);
+    /* §5.1 "clients MUST NOT attempt to establish more than one": our client
+     * sends the first and reports the second rejected (status 0) unsent. */
     assert_int_equal(f->c.app.ready, 1);
     assert_true(wt_session_is_ready(s[0]));
-    uint64_t code = 0;
-    assert_true(wp_sent_reset(&f->s, 4, &code));
-    assert_int_equal(code, H3_REQUEST_REJECTED);
     assert_int_equal(f->c.app.rejected, 1);
+    assert_int_equal(f->c.app.last_status, 0);
+    assert_int_equal(f->s.app.requests, 1);
+    assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/y", "https://h", NULL), WT_ERR_LIMIT);
+    /* A client that does not keep to it: its second CONNECT (sent with h3
+     * directly) is reset with H3_REQUEST_REJECTED (§5.2) and logged. */
+    h3_field req[] = {
+        {(const uint8_t *)":method", 7, (const uint8_t *)"CONNECT", 7},
+        {(const uint8_t *)":protocol", 9, (const uint8_t *)cur_info()->token,
+         strlen(cur_info()->token)},
+        {(const uint8_t *)":scheme", 7, (const uint8_t *)"https", 5},
+        {(const uint8_t *)":authority", 10, (const uint8_t *)"h", 1},
+        {(const uint8_t *)":path", 5, (const uint8_t *)"/x", 2},
+    };
+    uint64_t id;
+    assert_int_equal(h3_conn_submit_request(f->c.h3, req, 5, false, &id), H3_OK);
+    wp_pump(&f->c, &f->s);
+    uint64_t code = 0;
+    assert_true(wp_sent_reset(&f->s, id, &code));
+    assert_int_equal(code, H3_REQUEST_REJECTED);
     assert_int_equal(f->s.app.refused, 1);
     assert_int_equal(f->s.app.refused_status, 0);
     assert_non_null(strstr(f->s.app.refused_why, "a second session without flow control"));
     assert_int_equal(wt_endpoint_session_count(f->s.wt), 1);
+    /* The server declared no flow control: WT_MAX_SESSIONS 1, no WT_INITIAL_*. */
+    char sd[256];
+    wt_endpoint_describe_peer_settings(f->c.wt, sd, sizeof(sd));
+    assert_string_equal(sd, cur == WT_DRAFT_13 || cur == WT_DRAFT_14
+                                ? "0x8=1, 0x33=1, 0x14e9cd29=1"
+                                : "0x8=1, 0x33=1, 0x2c7cf000=1");
+    wt_flow_stats fs;
+    wt_session_flow(s[0], &fs);
+    assert_false(fs.enabled);
     fx_free(f);
 }
 
+/* Several sessions on one connection: every dialect (-13..-16 with flow
+ * control on, the default, §5.1), each with its own datagrams. */
 static void test_several_sessions(void **state)
 {
     (void)state;
-    if (cur_info()->has_flow_control) {
+    if (cur_info()->has_flow_control)
         test_second_session_without_flow_control();
-        return;
-    }
     wt_config sc;
     wt_config_init(&sc, true);
     sc.max_sessions = 3;
@@ -236,10 +276,17 @@ static void test_several_sessions(void **state)
     wp_pump(&f->c, &f->s);
     assert_int_equal(f->c.app.ready, 3);
     assert_int_equal(f->s.app.requests, 3);
-    /* The fourth is refused before any processing (draft-02 §3.4). */
     uint64_t code = 0;
-    assert_true(wp_sent_reset(&f->s, 12, &code));
-    assert_int_equal(code, H3_REQUEST_REJECTED);
+    if (cur_info()->value_is_max_sessions) {
+        /* -07 §3.1, -13/-14 §5.2: the client keeps to the server's limit (3):
+         * the fourth is never sent. */
+        assert_false(wp_sent_reset(&f->s, 12, &code));
+    } else {
+        /* No limit on the wire: the server refuses the fourth before any
+         * processing (draft-02 §3.4, -16 §5.2). */
+        assert_true(wp_sent_reset(&f->s, 12, &code));
+        assert_int_equal(code, H3_REQUEST_REJECTED);
+    }
     assert_int_equal(f->c.app.rejected, 1);
     assert_int_equal(f->c.app.last_status, 0);
     for (int i = 0; i < 3; i++) {
@@ -886,6 +933,42 @@ static void test_chained_requests(void **state)
     test_env_check_leaks(&te);
 }
 
+/* -07 §3.3, -16 §3.3, RFC 8470 §5.2: a CONNECT that arrived in early data opens no session:
+ * 425, by h3 (refuse_unsafe_early, the default) or by wt when h3 lets it through (reported
+ * with on_session_refused). Once the handshake is done (nothing early any more) the same
+ * request opens a session. */
+static void test_connect_in_early_data(void **state)
+{
+    (void)state;
+    for (int h3_decides = 1; h3_decides >= 0; h3_decides--) {
+        wp_h3_lets_early_through = !h3_decides;
+        fixture *f = fx_new(NULL, NULL, false);
+        f->s.early = true;
+        wt_session *s = NULL;
+        assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/early", "https://h", &s), WT_OK);
+        wp_pump(&f->c, &f->s);
+        assert_int_equal(f->c.app.rejected, 1);
+        assert_int_equal(f->c.app.last_status, 425);
+        assert_int_equal(f->c.app.ready, 0);
+        assert_int_equal(f->s.app.requests, 0);
+        assert_int_equal(f->s.app.ready, 0);
+        assert_int_equal(f->s.app.refused, h3_decides ? 0 : 1);
+        if (!h3_decides) {
+            assert_int_equal(f->s.app.refused_status, 425);
+            assert_non_null(strstr(f->s.app.refused_why, "0-RTT"));
+        }
+        assert_int_equal(wt_endpoint_session_count(f->s.wt), 0);
+        assert_int_equal(wt_endpoint_session_count(f->c.wt), 0);
+        /* After the handshake: the retry is served. */
+        f->s.early = false;
+        s = establish(f);
+        assert_int_equal(f->s.app.requests, 1);
+        assert_int_equal(f->s.app.ready, 1);
+        fx_free(f);
+    }
+    wp_h3_lets_early_through = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -915,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_early_datagrams_bounded),
         cmocka_unit_test(test_early_stream_bytes_bounded),
         cmocka_unit_test(test_data_after_close_capsule),
+        cmocka_unit_test(test_connect_in_early_data),
     };
     int failed = 0;
     for (size_t i = WT_DIALECT_COUNT; i-- > 0;) {
