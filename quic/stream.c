@@ -1116,8 +1116,20 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
         }
         return QUIC_OK;
     }
-    if (reliable_size > s->send_next)
-        return QUIC_ERR_STREAM_STATE;
+    if (reliable_size > s->send_next) {
+        /* §5: the bytes below Reliable Size are delivered even if they were
+         * written but not sent yet: within the peer's limits they are queued
+         * as lost, since retransmission is all a reset stream still sends. */
+        uint64_t extra = reliable_size - s->send_next;
+        if (reliable_size > s->sbuf_base + s->sbuf_len || reliable_size > s->send_max ||
+            c->peer_max_data < c->data_sent || c->peer_max_data - c->data_sent < extra)
+            return QUIC_ERR_STREAM_STATE;
+        int rc = quic_ranges_add(&s->retx, s->send_next, reliable_size);
+        if (rc != QUIC_OK)
+            return rc;
+        c->data_sent += extra;
+        s->send_next = reliable_size;
+    }
     stream_reset_send(s, app_error);
     if (s->reset_pending)
         s->reset_reliable = reliable_size;

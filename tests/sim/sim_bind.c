@@ -174,8 +174,11 @@ static void ep_recv(void *user, const uint8_t *data, size_t len, int from, uint6
     if (is_server)
         assert_int_equal(bind_server_recv(b->server, &b->caddr, &b->saddr, data, len, now),
                          BIND_OK);
-    else
+    else {
+        if (b->on_datagram != NULL)
+            b->on_datagram(b, false, data, len);
         bind_conn_recv(b->client, &b->saddr, data, len, now);
+    }
 }
 
 static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t now)
@@ -188,6 +191,8 @@ static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t no
     int n = is_server ? bind_server_send(b->server, NULL, buf, cap, now)
                       : bind_conn_send(b->client, NULL, buf, cap, now);
     assert_true(n >= 0);
+    if (!is_server && n > 0 && b->on_datagram != NULL)
+        b->on_datagram(b, true, buf, (size_t)n);
     return (size_t)n;
 }
 

@@ -40,6 +40,9 @@ typedef struct sim_bind {
     void (*on_writable)(void *conn_user, uint64_t stream_id);
     /* Without HTTP/3: the stream events of either side (conn_user tells which). */
     void (*on_quic_event)(void *conn_user, bind_conn *bc, const quic_event *ev);
+    /* When set: every datagram the client sends (client_sent) or receives, as a capture
+     * taken at the client would see it (lost ones are sent, not received). */
+    void (*on_datagram)(struct sim_bind *b, bool client_sent, const uint8_t *data, size_t len);
 } sim_bind;
 
 /* Environment, netsim, addresses and configurations (h3 on, ALPN "h3", chain
