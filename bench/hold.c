@@ -279,9 +279,14 @@ int main(int argc, char **argv)
                 live++;
                 continue;
             }
-            printf("refused: connection %zu (%zu live), %s, code 0x%llx after %.3f ms\n", live + 1,
-                   live, hc->closed ? "closed" : "NOT closed", (unsigned long long)hc->close_code,
-                   (double)(hc->closed_at - hc->opened_at) / 1000.0);
+            /* One packet sent: the refusal answered the first Initial (one round trip). */
+            const quic_conn_stats *st = quic_conn_get_stats(hc->conn);
+            printf("refused: connection %zu (%zu live), %s, code 0x%llx after %.3f ms, "
+                   "%llu packets sent\n",
+                   live + 1, live, hc->closed ? "closed" : "NOT closed",
+                   (unsigned long long)hc->close_code,
+                   (double)(hc->closed_at - hc->opened_at) / 1000.0,
+                   (unsigned long long)st->packets_sent);
             if (!hc->closed || hc->close_code != 0x2)
                 rc = 1;
             break;

@@ -42,8 +42,11 @@ struct io_endpoint {
     io_endpoint_ops ops;
     void *user;
     uint64_t deadline;
+    size_t heap_at; /* index in the loop's timer heap; NOT_IN_HEAP without a deadline */
     bool dirty;
     bool dead;
+    io_endpoint *dirty_next; /* the loop's list of endpoints to flush */
+    io_endpoint *due_next;   /* endpoints whose deadline passed, in one turn */
     io_endpoint *next;
     io_endpoint *dead_next; /* next stays valid for a loop walking the list */
 };
@@ -51,6 +54,12 @@ struct io_endpoint {
 struct io_loop {
     int epfd, tfd, sfd, wakefd;
     io_endpoint *eps;
+    size_t neps;
+    /* What a turn visits is what has something to do, however many endpoints there are:
+     * the ones kicked (a list) and the earliest deadlines (a binary min-heap). */
+    io_endpoint *dirty;
+    io_endpoint **heap;
+    size_t heap_len, heap_cap;
     io_watch *watches;
     /* Removed during a turn; freed at its end since epoll may still name them. */
     io_watch *dead_watches;
@@ -71,6 +80,63 @@ struct io_loop {
     io_watch timer_w, signal_w, wake_w;
     int last_errno;
 };
+
+#define NOT_IN_HEAP SIZE_MAX
+
+static void heap_put(io_loop *l, size_t i, io_endpoint *e)
+{
+    l->heap[i] = e;
+    e->heap_at = i;
+}
+
+static void heap_sift(io_loop *l, size_t i)
+{
+    io_endpoint *e = l->heap[i];
+    while (i > 0 && l->heap[(i - 1) / 2]->deadline > e->deadline) {
+        heap_put(l, i, l->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= l->heap_len)
+            break;
+        if (c + 1 < l->heap_len && l->heap[c + 1]->deadline < l->heap[c]->deadline)
+            c++;
+        if (l->heap[c]->deadline >= e->deadline)
+            break;
+        heap_put(l, i, l->heap[c]);
+        i = c;
+    }
+    heap_put(l, i, e);
+}
+
+/* The heap has room for every endpoint (reserved when one is added). */
+static void set_deadline(io_loop *l, io_endpoint *e, uint64_t deadline)
+{
+    e->deadline = deadline;
+    if (e->heap_at != NOT_IN_HEAP) {
+        size_t i = e->heap_at;
+        e->heap_at = NOT_IN_HEAP;
+        io_endpoint *last = l->heap[--l->heap_len];
+        if (last != e) {
+            heap_put(l, i, last);
+            heap_sift(l, i);
+        }
+    }
+    if (deadline != IO_TIME_NEVER && !e->dead) {
+        heap_put(l, l->heap_len++, e);
+        heap_sift(l, e->heap_at);
+    }
+}
+
+static void mark_dirty(io_loop *l, io_endpoint *e)
+{
+    if (e->dirty || e->dead)
+        return;
+    e->dirty = true;
+    e->dirty_next = l->dirty;
+    l->dirty = e;
+}
 
 uint64_t io_now_us(void)
 {
@@ -164,6 +230,13 @@ static void free_dead(io_loop *l)
         l->dead_watches = w->dead_next;
         free(w);
     }
+    /* An endpoint kicked before it was removed leaves the list before it is freed. */
+    for (io_endpoint **p = &l->dirty; l->dead_eps != NULL && *p != NULL;) {
+        if ((*p)->dead)
+            *p = (*p)->dirty_next;
+        else
+            p = &(*p)->dirty_next;
+    }
     while (l->dead_eps != NULL) {
         io_endpoint *e = l->dead_eps;
         l->dead_eps = e->dead_next;
@@ -204,6 +277,7 @@ void io_loop_destroy(io_loop *l)
     free(l->gro_rx);
     free(l->gro_split);
     free(l->grobuf);
+    free(l->heap);
     free(l);
 }
 
@@ -211,6 +285,14 @@ int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_
 {
     if (l == NULL || ops == NULL || ops->flush == NULL || out == NULL)
         return IO_ERR_ARG;
+    if (l->neps == l->heap_cap) {
+        size_t ncap = l->heap_cap ? 2 * l->heap_cap : 16;
+        io_endpoint **nh = realloc(l->heap, ncap * sizeof(*nh));
+        if (nh == NULL)
+            return IO_ERR_NOMEM;
+        l->heap = nh;
+        l->heap_cap = ncap;
+    }
     io_endpoint *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return IO_ERR_NOMEM;
@@ -218,9 +300,11 @@ int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user, io_
     e->ops = *ops;
     e->user = user;
     e->deadline = IO_TIME_NEVER;
-    e->dirty = true; /* a client has something to say before anything arrives */
+    e->heap_at = NOT_IN_HEAP;
+    mark_dirty(l, e); /* a client has something to say before anything arrives */
     e->next = l->eps;
     l->eps = e;
+    l->neps++;
     *out = e;
     return IO_OK;
 }
@@ -256,6 +340,8 @@ void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep)
             break;
         }
     }
+    set_deadline(l, ep, IO_TIME_NEVER);
+    l->neps--;
     ep->dead = true;
     ep->dead_next = l->dead_eps;
     l->dead_eps = ep;
@@ -330,12 +416,12 @@ int io_endpoint_want_write(io_endpoint *ep, io_udp *sock)
 
 void io_endpoint_kick(io_endpoint *ep)
 {
-    ep->dirty = true;
+    mark_dirty(ep->loop, ep);
 }
 
 void io_endpoint_set_timer(io_endpoint *ep, uint64_t deadline_us)
 {
-    ep->deadline = deadline_us;
+    set_deadline(ep->loop, ep, deadline_us);
 }
 
 uint64_t io_endpoint_timer(const io_endpoint *ep)
@@ -426,10 +512,7 @@ void io_loop_stop(io_loop *l)
 /* Point the timerfd at the earliest endpoint deadline. */
 static int arm_timer(io_loop *l)
 {
-    uint64_t next = IO_TIME_NEVER;
-    for (io_endpoint *e = l->eps; e != NULL; e = e->next)
-        if (e->deadline < next)
-            next = e->deadline;
+    uint64_t next = l->heap_len > 0 ? l->heap[0]->deadline : IO_TIME_NEVER;
     if (next == l->armed)
         return IO_OK;
     struct itimerspec its;
@@ -445,13 +528,18 @@ static int arm_timer(io_loop *l)
     return IO_OK;
 }
 
+/* Each endpoint kicked before this pass is flushed once; kicks during it wait for the next
+ * (they make the loop's next wait zero). */
 static void flush_dirty(io_loop *l)
 {
-    for (io_endpoint *e = l->eps; e != NULL; e = e->next) {
-        if (e->dirty && !e->dead) {
-            e->dirty = false;
-            e->deadline = e->ops.flush(e->user, io_now_us());
-        }
+    io_endpoint *e = l->dirty;
+    l->dirty = NULL;
+    while (e != NULL) {
+        io_endpoint *next = e->dirty_next;
+        e->dirty = false;
+        if (!e->dead)
+            set_deadline(l, e, e->ops.flush(e->user, io_now_us()));
+        e = next;
     }
 }
 
@@ -494,7 +582,7 @@ static void on_gro_socket(io_loop *l, io_watch *w)
             if (x->len == 0 && k < IO_GRO_BATCH * IO_GSO_MAX_SEGMENTS)
                 l->gro_split[k++] = *x;
         }
-        ep->dirty = true;
+        mark_dirty(l, ep);
         /* In batches of the configured size, as without GRO. */
         uint64_t now = io_now_us();
         for (size_t at = 0; at < k && ep->ops.on_datagrams != NULL && !w->dead && !ep->dead;
@@ -513,7 +601,7 @@ static void on_socket(io_loop *l, io_watch *w, uint32_t events)
     if (events & EPOLLOUT) {
         if (w->want_write && ep_mod(l, w, EPOLLIN) == IO_OK)
             w->want_write = false;
-        ep->dirty = true;
+        mark_dirty(l, ep);
     }
     if (!(events & (EPOLLIN | EPOLLERR)))
         return;
@@ -538,7 +626,7 @@ static void on_socket(io_loop *l, io_watch *w, uint32_t events)
                 l->rx[i] = t;
             }
         }
-        ep->dirty = true;
+        mark_dirty(l, ep);
         if (keep > 0 && ep->ops.on_datagrams != NULL) {
             io_batch b = {w->sock, l->rx, keep, io_now_us()};
             ep->ops.on_datagrams(ep->user, &b);
@@ -568,9 +656,8 @@ int io_loop_run_once(io_loop *l, int timeout_ms)
         return rc;
     if (l->stop)
         return result(l);
-    for (io_endpoint *e = l->eps; e != NULL; e = e->next)
-        if (e->dirty)
-            timeout_ms = 0; /* a flush asked for another flush */
+    if (l->dirty != NULL)
+        timeout_ms = 0; /* a flush asked for another flush */
     int n = epoll_wait(l->epfd, evs, IO_MAX_EVENTS, timeout_ms);
     if (n < 0) {
         if (errno != EINTR)
@@ -610,19 +697,27 @@ int io_loop_run_once(io_loop *l, int timeout_ms)
                 ev |= IO_HANGUP;
             w->cb(w->user, w->fd, ev, io_now_us());
             for (io_endpoint *e = l->eps; e != NULL; e = e->next)
-                e->dirty = true;
+                mark_dirty(l, e);
             break;
         }
         }
     }
+    /* The endpoints whose deadline passed, each once (a timeout may set the next). */
     uint64_t now = io_now_us();
-    for (io_endpoint *e = l->eps; e != NULL; e = e->next) {
-        if (!e->dead && e->deadline <= now) {
-            e->deadline = IO_TIME_NEVER;
-            e->dirty = true;
-            if (e->ops.on_timeout != NULL)
-                e->ops.on_timeout(e->user, now);
-        }
+    io_endpoint *due = NULL, **tail = &due;
+    while (l->heap_len > 0 && l->heap[0]->deadline <= now) {
+        io_endpoint *e = l->heap[0]; /* the earliest first */
+        set_deadline(l, e, IO_TIME_NEVER);
+        e->due_next = NULL;
+        *tail = e;
+        tail = &e->due_next;
+    }
+    for (io_endpoint *e = due; e != NULL; e = e->due_next) {
+        if (e->dead)
+            continue;
+        mark_dirty(l, e);
+        if (e->ops.on_timeout != NULL)
+            e->ops.on_timeout(e->user, now);
     }
     flush_dirty(l);
     free_dead(l);

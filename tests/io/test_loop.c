@@ -125,6 +125,87 @@ static void test_timer_replace(void **state)
     io_loop_destroy(l);
 }
 
+/* Many endpoints: each deadline fires once and never early, the earliest first; a turn
+ * flushes only the endpoints kicked (a kicked endpoint removed before the turn is not). */
+#define MANY 2000
+typedef struct many_ep {
+    uint64_t deadline; /* absolute; IO_TIME_NEVER once fired */
+    uint64_t fired_at;
+    size_t flushes, fired;
+} many_ep;
+
+static uint64_t many_last_fire;
+static bool many_in_order = true;
+
+static void many_on_timeout(void *user, uint64_t now)
+{
+    many_ep *m = user;
+    assert_true(now >= m->deadline);
+    if (m->deadline < many_last_fire)
+        many_in_order = false;
+    many_last_fire = m->deadline;
+    m->fired++;
+    m->fired_at = now;
+    m->deadline = IO_TIME_NEVER;
+}
+
+static uint64_t many_flush(void *user, uint64_t now)
+{
+    many_ep *m = user;
+    (void)now;
+    m->flushes++;
+    return m->deadline;
+}
+
+static void test_many_endpoints(void **state)
+{
+    (void)state;
+    io_loop *l;
+    assert_int_equal(io_loop_create(&l, NULL), IO_OK);
+    static many_ep m[MANY];
+    static io_endpoint *ep[MANY];
+    static const io_endpoint_ops ops = {NULL, many_on_timeout, many_flush};
+    uint64_t start = io_now_us();
+    for (size_t i = 0; i < MANY; i++) {
+        memset(&m[i], 0, sizeof(m[i]));
+        /* Deadlines 20-120 ms out in a scattered order; a tenth without one. */
+        m[i].deadline = i % 10 == 9 ? IO_TIME_NEVER : start + 20000 + (i * 7919) % 100000;
+        assert_int_equal(io_loop_add_endpoint(l, &ops, &m[i], &ep[i]), IO_OK);
+    }
+    assert_int_equal(io_loop_run_once(l, 0), 1);
+    for (size_t i = 0; i < MANY; i++)
+        assert_int_equal(m[i].flushes, 1);
+    /* One kicked: one flushed. Another kicked and removed: not flushed. */
+    io_endpoint_kick(ep[1234]);
+    io_endpoint_kick(ep[77]);
+    io_loop_remove_endpoint(l, ep[77]);
+    assert_int_equal(io_loop_run_once(l, 0), 1);
+    size_t flushed = 0;
+    for (size_t i = 0; i < MANY; i++)
+        flushed += m[i].flushes;
+    assert_int_equal(flushed, MANY + 1);
+    assert_int_equal(m[1234].flushes, 2);
+    uint64_t end = io_now_us() + 5000000;
+    size_t want = 0, fired = 0;
+    for (size_t i = 0; i < MANY; i++)
+        want += i != 77 && i % 10 != 9;
+    while (fired < want && io_now_us() < end) {
+        assert_true(io_loop_run_once(l, 10) >= 0);
+        fired = 0;
+        for (size_t i = 0; i < MANY; i++)
+            fired += m[i].fired;
+    }
+    assert_int_equal(fired, want);
+    assert_true(many_in_order);
+    for (size_t i = 0; i < MANY; i++) {
+        assert_true(m[i].fired <= 1);
+        if (m[i].fired)
+            assert_true(m[i].fired_at - start < 120000 + LATE_US);
+    }
+    assert_int_equal(m[77].fired, 0);
+    io_loop_destroy(l);
+}
+
 /* An echo endpoint on two sockets (IPv4 and IPv6): replies are queued in
  * on_datagrams and sent by flush, as a QUIC endpoint would. */
 typedef struct echo_ep {
@@ -756,6 +837,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_timer_fires_on_time, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_timer_replace, setup_alarm, teardown_alarm),
+        cmocka_unit_test_setup_teardown(test_many_endpoints, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_datagrams_and_flush, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_extra_fd, setup_alarm, teardown_alarm),
         cmocka_unit_test_setup_teardown(test_stop_by_signal, setup_alarm, teardown_alarm),
