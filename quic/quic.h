@@ -188,7 +188,7 @@ struct quince_budget;
 /* The connection's memory budget (base/budget.h, quic_config.max_conn_memory), for the
  * layers above: the binding hands it to h3_conn_set_budget and wt_endpoint_set_budget so
  * that what HTTP/3 and WebTransport hold for the peer is charged with QUIC's own buffers.
- * Returns it (NULL only for a NULL connection). */
+ * Returns the budget, which lives as long as conn; NULL only when conn is NULL. */
 QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
