@@ -140,8 +140,10 @@ static int build_layers(bind_conn *bc)
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
-    /* One qlog trace for every layer of the connection. */
+    /* One qlog trace for every layer of the connection, and one memory budget for what
+     * the peer makes any of them hold (docs/ARCHITECTURE.md "Limits"). */
     h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
+    h3_conn_set_budget(bc->h3, quic_conn_budget(bc->qc));
 #if QUINCE_WT
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
@@ -150,6 +152,7 @@ static int build_layers(bind_conn *bc)
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
         wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
+        wt_endpoint_set_budget(bc->wt, quic_conn_budget(bc->qc));
     }
 #endif
     return BIND_OK;

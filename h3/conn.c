@@ -74,8 +74,17 @@ static void stream_free(h3_conn *conn, h3_stream *s)
     if (s->reader_init)
         h3_frame_reader_free(&s->reader);
     quince_env_free(conn->env, s->in);
+    quince_budget_release(conn->budget, s->in_cap);
     quince_buf_free(&s->out, conn->env);
     quince_env_free(conn->env, s);
+}
+
+void h3_conn_drop_input(h3_conn *conn, h3_stream *s)
+{
+    quince_env_free(conn->env, s->in);
+    quince_budget_release(conn->budget, s->in_cap);
+    s->in = NULL;
+    s->in_len = s->in_cap = 0;
 }
 
 static bool stream_finished(const h3_stream *s)
@@ -553,6 +562,7 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
     s->is_connect = is_connect;
     h3_frame_reader_config rc_cfg = {H3_ROLE_REQUEST, false, false, conn->cfg.max_headers_frame};
     h3_frame_reader_init(&s->reader, &rc_cfg, conn->env);
+    s->reader.budget = conn->budget;
     s->reader_init = true;
     *stream_id = id;
     h3_qlog_stream_type(conn->qlog, true, id, "request", 0);
@@ -703,7 +713,7 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         s->qpack_blocked = false;
         h3_conn_qpack_cancel(conn, s->id);
     }
-    s->in_len = 0;
+    h3_conn_drop_input(conn, s);
     s->fin_pending = false;
     if (s->kind == H3_SK_REQUEST || s->kind == H3_SK_BIDI_PENDING || s->kind == H3_SK_EXT)
         s->kind = s->kind == H3_SK_REQUEST ? H3_SK_REQUEST : H3_SK_DISCARD;
@@ -740,7 +750,7 @@ QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64
         s->qpack_blocked = false;
         h3_conn_qpack_cancel(conn, s->id);
     }
-    s->in_len = 0;
+    h3_conn_drop_input(conn, s);
     s->fin_pending = false;
     s->phase = H3_RP_DONE;
     if (s->kind == H3_SK_EXT)
@@ -903,6 +913,13 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog)
 {
     conn->qlog = qlog;
+}
+
+/* RFC 9114 §10.5; RFC 9204 §7.3 */
+QUINCE_API void h3_conn_set_budget(h3_conn *conn, struct quince_budget *budget)
+{
+    conn->budget = budget;
+    h3_qpack_decoder_set_budget(conn->dec, budget);
 }
 
 /* RFC 9114 §8 */

@@ -2,6 +2,7 @@
 #ifndef H3_CONN_H
 #define H3_CONN_H
 
+#include "base/budget.h"
 #include "base/buf.h"
 #include "h3/qlog.h"
 #include "h3/frame.h"
@@ -100,6 +101,11 @@ struct h3_conn {
      * of the field section being decoded, for its event. */
     quince_qlog *qlog;
     size_t qlog_section_len;
+
+    /* What the peer makes us hold is charged here (h3_conn_set_budget; NULL: nothing):
+     * header frames being assembled, input held behind a blocked section, and the QPACK
+     * decoder's table, blocked sections and encoder-stream input. */
+    quince_budget *budget;
 };
 
 /* Shared helpers (h3/conn.c). */
@@ -113,6 +119,10 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
 bool h3_method_is_safe(const h3_field *method);
 /* RFC 8470 §5.2: answer 425 (Too Early), stop the request, drop what else comes. */
 int h3_conn_refuse(h3_conn *conn, h3_stream *s);
+/* The receive side is abandoned: give back the input held behind a blocked section
+ * and its budget charge (a frame reader's buffer may still be in use: it goes with
+ * the stream). */
+void h3_conn_drop_input(h3_conn *conn, h3_stream *s);
 /* Write to a stream through its buffer. */
 int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin);
 /* RFC 9204 §4.4.2: Stream Cancellation for an abandoned stream (deferred while in_qpack). */

@@ -174,9 +174,19 @@ static int hold_input(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t l
         size_t cap = s->in_cap ? s->in_cap : 256;
         while (cap < s->in_len + len)
             cap *= 2;
+        if (cap > conn->cfg.max_recv_buffer)
+            cap = conn->cfg.max_recv_buffer;
+        /* §10.5: the held bytes count against the connection's memory; past it, as past
+         * max_recv_buffer, the stream is refused and the connection goes on. */
+        if (!quince_budget_charge(conn->budget, cap - s->in_cap)) {
+            h3_conn_stream_error(conn, s, H3_EXCESSIVE_LOAD);
+            return H3_OK;
+        }
         uint8_t *n = quince_env_realloc(conn->env, s->in, cap);
-        if (n == NULL)
+        if (n == NULL) {
+            quince_budget_release(conn->budget, cap - s->in_cap);
             return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
+        }
         s->in = n;
         s->in_cap = cap;
     }
@@ -306,7 +316,7 @@ static int replay_unblocked(h3_conn *conn)
             continue;
         s->unblocked = false;
         uint8_t *buf = s->in;
-        size_t len = s->in_len;
+        size_t len = s->in_len, cap = s->in_cap;
         bool fin = s->fin_pending;
         s->in = NULL;
         s->in_len = s->in_cap = 0;
@@ -322,6 +332,7 @@ static int replay_unblocked(h3_conn *conn)
             rc = process_request(conn, s, buf, len, fin);
         }
         quince_env_free(conn->env, buf);
+        quince_budget_release(conn->budget, cap);
         if (rc != H3_OK)
             return rc;
     }
@@ -453,6 +464,7 @@ static int classify_uni(h3_conn *conn, h3_stream *s, const h3_uni_header *h)
         {
             h3_frame_reader_config c = {H3_ROLE_CONTROL, conn->cfg.is_server, false, 0};
             h3_frame_reader_init(&s->reader, &c, conn->env);
+            s->reader.budget = conn->budget;
             s->reader_init = true;
         }
         return H3_OK;
@@ -647,6 +659,7 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
             h3_frame_reader_config c = {H3_ROLE_REQUEST, true, conn->cfg.ext_streams,
                                         conn->cfg.max_headers_frame};
             h3_frame_reader_init(&s->reader, &c, conn->env);
+            s->reader.budget = conn->budget;
             s->reader_init = true;
         }
         return s;
@@ -718,7 +731,7 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
             s->qpack_blocked = false;
             h3_conn_qpack_cancel(conn, s->id);
         }
-        s->in_len = 0;
+        h3_conn_drop_input(conn, s);
         s->fin_pending = false;
         if (!s->send_closed) {
             /* Nobody reads the rest of our message any more. */

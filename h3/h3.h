@@ -291,6 +291,25 @@ struct quince_qlog;
 /* Log HTTP/3 and QPACK events into a connection's qlog trace (the binding
  * passes quic_conn_qlog's; NULL: none). The trace must outlive conn. */
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog);
+struct quince_budget;
+/*
+ * Charge what the peer makes us hold to a memory budget (base/budget.h; the binding
+ * passes quic_conn_budget's, so that it counts with QUIC's own buffers; NULL: none).
+ * Call before any input; the budget must outlive conn. What is charged, and what
+ * happens when the budget cannot hold it (the same as past the matching bound):
+ *  - a HEADERS frame being assembled on a request stream: stream error
+ *    H3_EXCESSIVE_LOAD (RFC 9114 §10.5); a control-stream frame: connection error
+ *    H3_EXCESSIVE_LOAD;
+ *  - input held behind a blocked header section: stream error H3_EXCESSIVE_LOAD;
+ *  - the QPACK decoder's dynamic table (its capacity plus the entry slots, charged
+ *    when the encoder sets the capacity): connection error H3_EXCESSIVE_LOAD;
+ *  - a blocked section's bytes kept by the decoder: QPACK_DECOMPRESSION_FAILED
+ *    (RFC 9204 §2.1.2), as past its blocked-bytes bound;
+ *  - an encoder-stream instruction being assembled: QPACK_ENCODER_STREAM_ERROR, as
+ *    past its bound.
+ * Our own output (h3 send buffers) is not charged: it is the application's to bound.
+ */
+QUINCE_API void h3_conn_set_budget(h3_conn *conn, struct quince_budget *budget);
 /* The peer's SETTINGS, NULL before they arrived. */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);
 /* GOAWAY ID received (UINT64_MAX before any). */

@@ -182,6 +182,11 @@ struct quince_qlog;
  * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
  * every layer's events. NULL when the connection is not logged. */
 QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
+struct quince_budget;
+/* The connection's memory budget (base/budget.h, quic_config.max_conn_memory), for the
+ * layers above: the binding hands it to h3_conn_set_budget and wt_endpoint_set_budget so
+ * that what HTTP/3 and WebTransport hold for the peer is charged with QUIC's own buffers. */
+QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
  * a negative return means the connection failed (see the CLOSED event). */

@@ -45,11 +45,26 @@ void wt_enter(wt_endpoint *ep)
     ep->depth++;
 }
 
+/* What a datagram queued for a session not established yet costs the budget. */
+static size_t dgram_cost(size_t len)
+{
+    return len ? len : 1;
+}
+
+/* Free the queued datagrams and give their memory back to the budget. */
+static void drop_datagrams(wt_session *s)
+{
+    for (size_t i = 0; i < s->ndgrams; i++) {
+        quince_env_free(s->ep->env, s->dgrams[i].data);
+        quince_budget_release(s->ep->budget, dgram_cost(s->dgrams[i].len));
+    }
+    s->ndgrams = 0;
+}
+
 static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
+    drop_datagrams(s);
     quince_env_free(ep->env, s->dgrams);
     quince_env_free(ep->env, s->authority);
     quince_env_free(ep->env, s->path);
@@ -122,6 +137,7 @@ static wt_session *session_new(wt_endpoint *ep, uint64_t id)
     s->ep = ep;
     s->id = id;
     h3_capsule_reader_init(&s->reader, ep->cfg.max_capsule, ep->env);
+    s->reader.budget = ep->budget;
     /* Appended: queued client sessions go out in the order they were asked for. */
     wt_session **p = &ep->sessions;
     while (*p != NULL)
@@ -146,9 +162,7 @@ static void send_fin(wt_session *s)
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */
 static void drop_pending(wt_session *s)
 {
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(s->ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
     if (s->id != UINT64_MAX)
         wt_stream_flush_buffered(s->ep, s->id, NULL);
 }
@@ -217,12 +231,16 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     }
     if (s->state != WT_SS_HELD && s->state != WT_SS_CONNECTING)
         return;
-    /* §4.5: buffered up to a bound, then dropped. */
-    if (s->ndgrams >= ep->cfg.max_buffered_datagrams)
+    /* §4.5: buffered up to a bound, then dropped; also dropped when the connection's
+     * memory budget cannot hold it (RFC 9297 §2.1: drop or buffer briefly). */
+    if (s->ndgrams >= ep->cfg.max_buffered_datagrams ||
+        !quince_budget_charge(ep->budget, dgram_cost(len)))
         return;
-    uint8_t *c = quince_env_alloc(ep->env, len ? len : 1);
-    if (c == NULL)
+    uint8_t *c = quince_env_alloc(ep->env, dgram_cost(len));
+    if (c == NULL) {
+        quince_budget_release(ep->budget, dgram_cost(len));
         return;
+    }
     if (len > 0)
         memcpy(c, data, len);
     s->dgrams[s->ndgrams].data = c;
@@ -245,9 +263,7 @@ static void session_established(wt_session *s)
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
     }
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
 }
 
 /* ---- Session flow control (draft-ietf-webtrans-http3-13..-16 §5) ---- */
@@ -1239,6 +1255,14 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     };
     h3_conn_set_callbacks(h3, &mine);
     return ep;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.5 */
+QUINCE_API void wt_endpoint_set_budget(wt_endpoint *ep, struct quince_budget *budget)
+{
+    ep->budget = budget;
+    for (wt_session *s = ep->sessions; s != NULL; s = s->next)
+        s->reader.budget = budget;
 }
 
 /* (no RFC section) */
