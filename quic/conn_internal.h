@@ -233,6 +233,7 @@ struct quic_conn {
     quince_budget mem;
     bool rx_hold;        /* a frame's bytes did not fit: leave its packet unacknowledged */
     bool budget_blocked; /* a write was cut short or credit held by the budget */
+    size_t sbuf_kept;    /* streams whose drained send buffer is kept (quic/stream.c) */
     uint64_t next_local_bidi, next_local_uni;             /* index of the next stream we open */
     uint64_t peer_max_streams_bidi, peer_max_streams_uni; /* how many we may open */
     uint64_t next_peer_bidi, next_peer_uni;               /* peer's streams seen so far (count) */

@@ -27,4 +27,19 @@
 #define WT_OPT_MAX_FIELD_LEN 2048
 #endif
 
+/* -13..-16 §5 session flow control: our windows per session (sent as
+ * WT_INITIAL_*; all 0: not offered), and bytes held per stream while blocked. */
+#ifndef WT_OPT_FC_MAX_DATA
+#define WT_OPT_FC_MAX_DATA (1u << 20)
+#endif
+#ifndef WT_OPT_FC_MAX_STREAMS_BIDI
+#define WT_OPT_FC_MAX_STREAMS_BIDI 100
+#endif
+#ifndef WT_OPT_FC_MAX_STREAMS_UNI
+#define WT_OPT_FC_MAX_STREAMS_UNI 100
+#endif
+#ifndef WT_OPT_FC_MAX_HELD
+#define WT_OPT_FC_MAX_HELD (256u << 10)
+#endif
+
 #endif

@@ -26,10 +26,10 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
     cfg->dialects = WT_DIALECTS_ALL;
     /* -13..-16 §5: offered by default (Safari wants WT_INITIAL_* whenever
      * WT_MAX_SESSIONS is above 1). */
-    cfg->fc_max_data = 1u << 20;
-    cfg->fc_max_streams_bidi = 100;
-    cfg->fc_max_streams_uni = 100;
-    cfg->fc_max_held = 256u << 10;
+    cfg->fc_max_data = WT_OPT_FC_MAX_DATA;
+    cfg->fc_max_streams_bidi = WT_OPT_FC_MAX_STREAMS_BIDI;
+    cfg->fc_max_streams_uni = WT_OPT_FC_MAX_STREAMS_UNI;
+    cfg->fc_max_held = WT_OPT_FC_MAX_HELD;
 }
 
 static uint32_t cfg_dialects(const wt_config *cfg)

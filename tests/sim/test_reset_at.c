@@ -72,7 +72,8 @@ static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
             if ((size_t)k < n)
                 break;
         }
-        /* Once the promised bytes went out once, reset (refused before). */
+        /* Reset as soon as the promised bytes are written (sent or not: unsent ones are
+         * queued as lost and still delivered). */
         if (r->opened && !r->reset_done) {
             r->reset_rc = quic_stream_reset_at(p->client, r->sid, CODE, r->reliable);
             r->reset_done = r->reset_rc == QUIC_OK;

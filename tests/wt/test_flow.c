@@ -71,8 +71,9 @@ static void pair_free(pair *p)
     test_free(p);
 }
 
-/* With WT_RECORD_CORPUS=dir, save the client's flight as a fuzz_wt_server seed
- * (that server speaks every dialect with the default windows). */
+/* With WT_RECORD_CORPUS=dir, save an endpoint's flight as a fuzz_wt_server
+ * (client flights) or fuzz_wt_client (server flights) seed; those speak every
+ * dialect with the default windows. */
 static void record(const wp_ep *c, const char *name)
 {
     const char *dir = getenv("WT_RECORD_CORPUS");
@@ -206,6 +207,9 @@ static void test_data_blocks_and_resumes(void **state)
         char name[32];
         snprintf(name, sizeof(name), "flow_blocked_%02d", (int)fc_dialects[i]);
         record(&p->c, name);
+        /* The server's side (SETTINGS, 200, WT_MAX_DATA) is a fuzz_wt_client seed. */
+        snprintf(name, sizeof(name), "server_flow_%02d", (int)fc_dialects[i]);
+        record(&p->s, name);
         pair_free(p);
     }
 }
