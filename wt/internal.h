@@ -37,8 +37,9 @@ struct wt_session {
     size_t navail;
     char *protocol; /* the WT-Protocol chosen (server) or received (client) */
     h3_capsule_reader reader;
-    bool recv_done; /* FIN or reset received on the CONNECT stream */
-    bool send_done; /* FIN or reset sent on it */
+    quince_buf early_caps; /* server: CONNECT-stream bytes before the session was processed */
+    bool recv_done;        /* FIN or reset received on the CONNECT stream */
+    bool send_done;        /* FIN or reset sent on it */
     size_t nstreams;
     wt_dgram *dgrams; /* received before the session was established */
     size_t ndgrams;

@@ -48,6 +48,7 @@ void wt_enter(wt_endpoint *ep)
 static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
+    quince_buf_free(&s->early_caps, ep->env);
     for (size_t i = 0; i < s->ndgrams; i++)
         quince_env_free(ep->env, s->dgrams[i].data);
     quince_env_free(ep->env, s->dgrams);
@@ -230,6 +231,8 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     s->ndgrams++;
 }
 
+static void capsules_in(wt_session *s, const uint8_t *data, size_t len);
+
 /* The session is established: hand over what waited for it (§4.5). */
 static void session_established(wt_session *s)
 {
@@ -240,6 +243,15 @@ static void session_established(wt_session *s)
         ep->cb.on_session_ready(ep->cb.user, s);
     if (s->state != WT_SS_OPEN)
         return;
+    if (s->early_caps.len > 0) {
+        /* Taken out first: the capsules may end the session. */
+        quince_buf early = s->early_caps;
+        s->early_caps = (quince_buf){0};
+        capsules_in(s, early.data, early.len);
+        quince_buf_free(&early, ep->env);
+        if (s->state != WT_SS_OPEN)
+            return;
+    }
     wt_stream_flush_buffered(ep, s->id, s);
     for (size_t i = 0; i < s->ndgrams && s->state == WT_SS_OPEN; i++) {
         if (ep->cb.on_datagram != NULL)
@@ -979,6 +991,14 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
 {
     wt_endpoint *ep = s->ep;
     size_t off = 0;
+    if (s->state == WT_SS_HELD) {
+        /* -16 §3.2: a client may send capsules before the 2xx; held (as a
+         * capsule is bounded: max_capsule) until the session is accepted. */
+        if (len > ep->cfg.max_capsule - s->early_caps.len ||
+            !quince_buf_append(&s->early_caps, ep->env, data, len))
+            session_malformed(s, H3_WIRE_ERROR(H3_EXCESSIVE_LOAD));
+        return;
+    }
     while (off < len) {
         if (s->state != WT_SS_OPEN && !(s->state == WT_SS_CLOSED && s->reader.closed))
             return;
