@@ -14,10 +14,12 @@ typedef struct h3cli_req {
     uint64_t id, bytes;
     int64_t content_length;
     bool started, done, failed;
+    bool retried; /* RFC 8470 §5.2: answered 425 in 0-RTT, sent again after the handshake */
 } h3cli_req;
 
 struct h3cli {
     bool early_logged;
+    size_t retries;
     bind_conn *bc; /* set by h3cli_attach */
     char *authority;
     h3cli_req *reqs;
@@ -70,6 +72,19 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
                 v = v * 10 + (f[i].value[k] - '0');
             r->content_length = v;
         }
+    }
+    /* RFC 8470 §5.2: a request sent in early data and answered 425 (Too Early) goes
+     * again once the handshake is complete, never in early data (once). */
+    if (status == 425 && !r->retried && h3_conn_stream_early(bind_conn_h3(c->bc), id)) {
+        r->retried = true;
+        r->started = false;
+        c->retries++;
+        if (c->verbose)
+            fprintf(stderr,
+                    "quince-client: %s: 425 Too Early for the 0-RTT request; sending it again "
+                    "after the handshake\n",
+                    r->path);
+        return;
     }
     if (status != 200) {
         char why[32];
@@ -231,6 +246,9 @@ static void submit(h3cli *c)
         h3cli_req *r = &c->reqs[i];
         if (r->started || r->done)
             continue;
+        /* RFC 8470 §5.2: a retry never goes in early data. */
+        if (r->retried && !c->handshake_done)
+            continue;
         /* The first request goes at once; the others wait for the server's SETTINGS
          * so that the QPACK dynamic table can carry their common fields. */
         if (i > 0 && h3_conn_peer_settings(h) == NULL)
@@ -285,6 +303,11 @@ size_t h3cli_done(const h3cli *c)
 size_t h3cli_failed(const h3cli *c)
 {
     return c->nfailed;
+}
+
+size_t h3cli_retries(const h3cli *c)
+{
+    return c->retries;
 }
 
 size_t h3cli_count(const h3cli *c)

@@ -30,6 +30,8 @@ void h3cli_process(h3cli *c);
 size_t h3cli_done(const h3cli *c);
 size_t h3cli_failed(const h3cli *c);
 size_t h3cli_count(const h3cli *c);
+/* Requests sent again after the handshake because the 0-RTT one got 425 (RFC 8470 §5.2). */
+size_t h3cli_retries(const h3cli *c);
 uint64_t h3cli_body_bytes(const h3cli *c);
 bool h3cli_handshake_done(const h3cli *c);
 /* The connection's CLOSED event was seen (by_peer: the server closed it). */

@@ -24,6 +24,8 @@ struct h3srv_conn {
     h3srv_stats *stats;
     bool verbose, closed;
     uint64_t requests;
+    const char *const *early_refused; /* path prefixes not served from 0-RTT */
+    size_t n_early_refused;
     h3srv_resp *resps;
     uint8_t chunk[H3SRV_CHUNK];
 };
@@ -153,6 +155,22 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
     path[plen] = '\0';
     if (path[plen - 1] == '/')
         strcat(path, "index.html");
+    /* RFC 8470 §5.2: a request that arrived in 0-RTT (h3_conn_stream_early, from
+     * quic_stream_early through bind) could be a replay: paths that are not safe to
+     * replay get 425, and the client sends them again after the handshake. */
+    bool early = h3_conn_stream_early(bind_conn_h3(c->bc), id);
+    if (early)
+        c->stats->early++;
+    for (size_t i = 0; early && i < c->n_early_refused; i++) {
+        if (strncmp(path, c->early_refused[i], strlen(c->early_refused[i])) != 0)
+            continue;
+        c->stats->too_early++;
+        if (c->verbose)
+            fprintf(stderr, "quince-server: h3 stream %llu: %s %s 425 Too Early [0-RTT]\n",
+                    (unsigned long long)id, get ? "GET" : "HEAD", path);
+        h3_conn_refuse_early(bind_conn_h3(c->bc), id);
+        return;
+    }
     uint64_t size = 0;
     int fd = c->open_file(c->open_user, path, &size);
     if (fd < 0) {
@@ -163,8 +181,6 @@ static void on_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
         respond_simple(c, id, "404", "not found\n");
         return;
     }
-    /* RFC 9001 §4.6.1: a request read before the handshake completed came in 0-RTT. */
-    bool early = !quic_conn_is_established(bind_conn_quic(c->bc));
     if (c->verbose)
         fprintf(stderr, "quince-server: h3 stream %llu: %s %s 200 (%llu bytes)%s\n",
                 (unsigned long long)id, get ? "GET" : "HEAD", path, (unsigned long long)size,
@@ -250,6 +266,14 @@ h3srv_conn *h3srv_conn_new(bind_conn *bc, h3srv_open_fn open_file, void *open_us
     c->stats = stats;
     c->verbose = verbose;
     return c;
+}
+
+void h3srv_conn_refuse_early(h3srv_conn *c, const char *const *prefixes, size_t n)
+{
+    if (c == NULL)
+        return;
+    c->early_refused = prefixes;
+    c->n_early_refused = n;
 }
 
 void h3srv_conn_free(h3srv_conn *c)

@@ -13,6 +13,8 @@ typedef int (*h3srv_open_fn)(void *user, const char *path, uint64_t *size);
 
 typedef struct h3srv_stats {
     uint64_t requests, served, not_found;
+    uint64_t early;     /* requests for files that arrived in 0-RTT (h3_conn_stream_early) */
+    uint64_t too_early; /* ... of which answered 425 (Too Early, RFC 8470 §5.2) */
     uint64_t qpack_inserts_received, qpack_inserts_sent; /* over finished connections */
 } h3srv_stats;
 
@@ -25,6 +27,11 @@ void h3srv_config(bind_config *cfg);
  * the server's connections. */
 h3srv_conn *h3srv_conn_new(bind_conn *bc, h3srv_open_fn open_file, void *open_user,
                            h3srv_stats *stats, bool verbose);
+/* RFC 8470 §5.2: requests for paths starting with one of prefixes[0..n) that
+ * arrived in 0-RTT are answered 425 (Too Early) instead of served (not
+ * replay-safe); the client retries them after the handshake. prefixes must
+ * outlive c. */
+void h3srv_conn_refuse_early(h3srv_conn *c, const char *const *prefixes, size_t n);
 /* For on_conn_free: logs the connection's QPACK counters (one line) and frees
  * our state (c may be NULL). */
 void h3srv_conn_free(h3srv_conn *c);

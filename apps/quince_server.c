@@ -61,6 +61,8 @@ typedef struct server {
     size_t conn_memory_peak; /* the most any connection charged to its memory budget */
     bool verbose, h3, wt, verify_client;
     h3srv_stats h3_stats;
+    const char *early_refused[8]; /* --refuse-early: path prefixes not served from 0-RTT */
+    size_t n_early_refused;
 } server;
 
 static void usage(FILE *f)
@@ -71,7 +73,8 @@ static void usage(FILE *f)
         "                     [--alpn h3|hq-interop] [--no-webtransport] [--demo]\n"
         "                     [--demo-http ADDR:PORT] [--retry] [--qlog-dir D] [--keylog F]\n"
         "                     [--pcap F] [--timeout S] [--idle-timeout S] [--max-connections N]\n"
-        "                     [--no-gso] [--verify-client CA] [--early-data] [--verbose] [--help]\n"
+        "                     [--no-gso] [--verify-client CA] [--early-data] [--refuse-early P]...\n"
+        "                     [--verbose] [--help]\n"
         "                     [--version] [--wt-draft LIST] [--wt-allow-origin O]... "
         "                     [--reset-key-file F] [--quic-version LIST]\n"
         "[--test-no-connect-protocol]\n"
@@ -94,7 +97,10 @@ static void usage(FILE *f)
         "  --early-data         accept 0-RTT from resuming clients (RFC 9001 §4.6; each\n"
         "                       ClientHello's early data once); files are GET/HEAD only,\n"
         "                       and a request read before the handshake completed is\n"
-        "                       logged \"[0-RTT]\"\n"
+        "                       logged \"[0-RTT]\". Unsafe methods in 0-RTT get 425\n"
+        "  --refuse-early P     requests for paths starting with P that arrive in 0-RTT get\n"
+        "                       425 Too Early (RFC 8470): not safe to replay; the client\n"
+        "                       sends them again after the handshake. Repeatable\n"
         "  --verify-client CA   ask every client for a certificate chaining to the PEM CA(s);\n"
         "                       none or a bad one ends the handshake (certificate_required,\n"
         "                       unknown_ca, ...); the leaf's SHA-256 is logged\n"
@@ -393,6 +399,7 @@ static void *on_conn_new(void *user, bind_conn *bc)
     s->accepted++;
     if (s->h3) {
         h3srv_conn *h = h3srv_conn_new(bc, h3_open, s, &s->h3_stats, s->verbose);
+        h3srv_conn_refuse_early(h, s->early_refused, s->n_early_refused);
         if (h == NULL)
             bind_conn_close(bc, H3_INTERNAL_ERROR, "out of memory");
         return h;
@@ -554,6 +561,13 @@ int main(int argc, char **argv)
             client_ca = v;
         else if (app_opt(&args, "--early-data"))
             early_data = true;
+        else if (app_opt_value(&args, "--refuse-early", &v)) {
+            if (s->n_early_refused == 8)
+                return app_args_bad_value(&args, "fewer --refuse-early prefixes (8 at most)");
+            if (v[0] != '/')
+                return app_args_bad_value(&args, "a path prefix starting with /");
+            s->early_refused[s->n_early_refused++] = v;
+        }
         else if (app_opt_value(&args, "--qlog-dir", &v))
             qlog_dir = v;
         else if (app_opt_value(&args, "--keylog", &v))
@@ -809,6 +823,9 @@ int main(int argc, char **argv)
                 (unsigned long long)s->h3_stats.not_found,
                 (unsigned long long)s->h3_stats.qpack_inserts_received,
                 (unsigned long long)s->h3_stats.qpack_inserts_sent);
+    if (s->h3 && (s->h3_stats.too_early > 0 || s->n_early_refused > 0))
+        fprintf(stderr, "quince-server: h3: %llu answered 425 Too Early (RFC 8470)\n",
+                (unsigned long long)s->h3_stats.too_early);
     app_env_close(&ienv, "quince-server");
     return sig < 0 ? 1 : 0;
 }

@@ -80,6 +80,22 @@ static int tp_send_datagram(void *user, const uint8_t *data, size_t len)
     return quic_conn_send_datagram(bc->qc, data, len) == QUIC_OK ? 0 : -1;
 }
 
+/* RFC 9001 §4.6.1, RFC 8470 §5.2: h3 and wt learn which requests came (or went) in 0-RTT. */
+static bool tp_stream_early(void *user, uint64_t stream_id)
+{
+    bind_conn *bc = user;
+    if (stream_id == bc->rx_stream)
+        return bc->rx_early;
+    return quic_stream_early(bc->qc, stream_id);
+}
+
+/* RFC 9001 §4.6.1: a client's writes go in 0-RTT now (h3 keeps unsafe requests out). */
+static bool tp_early_now(void *user)
+{
+    bind_conn *bc = user;
+    return quic_conn_early_data_ready(bc->qc);
+}
+
 /* RFC 9114 §8: connection errors close QUIC with the HTTP/3 code. */
 static void tp_close(void *user, uint64_t h3_code, const char *reason)
 {
@@ -116,14 +132,18 @@ static int build_layers(bind_conn *bc)
                        .stop_sending = tp_stop_sending,
                        .send_datagram = tp_send_datagram,
                        .close = tp_close,
-                       .reset_stream_at = tp_reset_stream_at};
+                       .reset_stream_at = tp_reset_stream_at,
+                       .stream_early = tp_stream_early,
+                       .early_now = tp_early_now};
     h3_callbacks hcb = cfg->h3cb;
     hcb.user = bc->user;
     bc->h3 = h3_conn_new(bc->env, &hc, &tp, &hcb);
     if (bc->h3 == NULL)
         return BIND_ERR_NOMEM;
-    /* One qlog trace for every layer of the connection. */
+    /* One qlog trace for every layer of the connection, and one memory budget for what
+     * the peer makes any of them hold (docs/ARCHITECTURE.md "Limits"). */
     h3_conn_set_qlog(bc->h3, quic_conn_qlog(bc->qc));
+    h3_conn_set_budget(bc->h3, quic_conn_budget(bc->qc));
 #if QUINCE_WT
     if (cfg->webtransport) {
         wt_callbacks wcb = cfg->wtcb;
@@ -132,6 +152,7 @@ static int build_layers(bind_conn *bc)
         if (bc->wt == NULL)
             return BIND_ERR_NOMEM;
         wt_endpoint_set_qlog(bc->wt, quic_conn_qlog(bc->qc));
+        wt_endpoint_set_budget(bc->wt, quic_conn_budget(bc->qc));
     }
 #endif
     return BIND_OK;
@@ -180,6 +201,7 @@ bind_conn *bind_conn_adopt(const quince_env *env, const bind_config *cfg, bind_s
     bc->server = server;
     bc->qc = qc;
     bc->now = now;
+    bc->rx_stream = UINT64_MAX;
     quic_conn_set_user(qc, bc);
     bc->user = cfg->cb.user;
     /* No events until the application has its user pointer and the layers exist
@@ -313,13 +335,18 @@ static void drain_stream(bind_conn *bc, uint64_t stream_id)
     }
     for (;;) {
         bool fin = false;
+        /* A read that ends both halves lets QUIC forget the stream: ask first. */
+        bool early = quic_stream_early(bc->qc, stream_id);
         int64_t n = quic_stream_read(bc->qc, stream_id, buf, BIND_OPT_READ_CHUNK, &fin);
         if (n < 0)
             break; /* reset (the RESET event reports it) or already forgotten */
         if (n == 0 && !fin)
             break;
         bc->stats.bytes_in += (uint64_t)n;
+        bc->rx_stream = stream_id;
+        bc->rx_early = early;
         int rc = h3_conn_on_stream_data(bc->h3, stream_id, buf, (size_t)n, fin);
+        bc->rx_stream = UINT64_MAX;
         if (rc == H3_ERR_CLOSED || rc == H3_ERR_NOMEM || fin)
             break;
     }

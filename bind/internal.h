@@ -19,6 +19,10 @@ struct bind_conn {
     uint64_t now;      /* of the last driving call, for the calls h3 makes into QUIC */
     bool started;      /* h3_conn_start done */
     bool peer_tp_told; /* wt knows whether the peer offered reset_stream_at */
+    /* The stream whose bytes h3 is being given, and whether it travelled in 0-RTT,
+     * read before quic_stream_read (which may let QUIC forget the stream). */
+    bool rx_early;
+    uint64_t rx_stream;
     bool draining;     /* inside drain: callbacks that close do not drain again */
     size_t dgram_max;  /* last value given to wt */
     bind_conn_stats stats;

@@ -58,6 +58,12 @@ static int t_dgram(void *u, const uint8_t *d, size_t n)
     (void)n;
     return 0;
 }
+/* RFC 8470: requests on streams 4, 12, ... came in early data (the refusal path runs). */
+static bool t_early(void *u, uint64_t id)
+{
+    (void)u;
+    return (id & 4) != 0;
+}
 static void t_close(void *u, uint64_t code, const char *reason)
 {
     (void)u;
@@ -109,7 +115,7 @@ static void run(const uint8_t *data, size_t size, bool is_server)
     cfg.max_recv_buffer = 4096;
     h3_settings_set(&cfg.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
     h3_settings_set(&cfg.settings, H3_SETTING_H3_DATAGRAM, 1);
-    h3_transport tp = {&z, t_open, t_write, t_reset, t_reset, t_dgram, t_close, NULL};
+    h3_transport tp = {&z, t_open, t_write, t_reset, t_reset, t_dgram, t_close, NULL, t_early, NULL};
     h3_callbacks cb = {&z, a_headers, NULL, a_end, NULL, NULL, NULL, NULL, NULL, NULL, a_ext};
     z.conn = h3_conn_new(fuzz_env_fixed(), &cfg, &tp, &cb);
     if (z.conn == NULL)

@@ -154,6 +154,7 @@ void h3_capsule_reader_free(h3_capsule_reader *r)
 {
     if (r->buf != NULL && r->env != NULL)
         quince_env_free(r->env, r->buf);
+    quince_budget_release(r->budget, r->buf_cap);
     r->buf = NULL;
     r->buf_cap = 0;
 }
@@ -250,9 +251,21 @@ int h3_capsule_reader_feed(h3_capsule_reader *r, const uint8_t *data, size_t len
             if (r->length > r->buf_cap) {
                 if (r->env == NULL)
                     return cfail(r, H3_WIRE_NO_MEMORY);
+                size_t more = (size_t)r->length - r->buf_cap;
+                if (!quince_budget_charge(r->budget, more)) {
+                    /* The connection's memory is full: as for a capsule over the bound. */
+                    if (r->type != H3_CAPSULE_DATAGRAM)
+                        return cfail(r, H3_WIRE_ERROR(H3_EXCESSIVE_LOAD));
+                    ev->type = H3_CEV_DROPPED;
+                    r->state = CST_SKIP;
+                    *consumed = off;
+                    return 0;
+                }
                 uint8_t *nb = quince_env_realloc(r->env, r->buf, (size_t)r->length);
-                if (nb == NULL)
+                if (nb == NULL) {
+                    quince_budget_release(r->budget, more);
                     return cfail(r, H3_WIRE_NO_MEMORY);
+                }
                 r->buf = nb;
                 r->buf_cap = (size_t)r->length;
             }

@@ -8,6 +8,7 @@
 
 #include "h3/h3_codes.h"
 #include "h3/opt.h"
+#include "base/budget.h"
 #include "base/cursor.h"
 #include "base/env.h"
 
@@ -99,6 +100,10 @@ typedef struct h3_capsule_reader {
     size_t buf_cap;
     size_t buf_len;
     bool closed; /* a CLOSE_WEBTRANSPORT_SESSION was read */
+    /* buf_cap is charged here (NULL: not charged; set after init). A capsule the
+     * budget cannot hold is treated as one over max_capsule: a DATAGRAM is dropped
+     * (RFC 9297 §3.5), any other is H3_EXCESSIVE_LOAD. */
+    quince_budget *budget;
 } h3_capsule_reader;
 
 /* max_capsule 0 means the default. env may be NULL (see h3_frame_reader_init). */

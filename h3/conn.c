@@ -27,6 +27,7 @@ QUINCE_API void h3_config_init(h3_config *cfg, bool is_server)
     cfg->max_recv_buffer = H3_OPT_MAX_RECV_BUFFER;
     cfg->max_headers_frame = H3_OPT_MAX_HEADERS_FRAME;
     cfg->grease = true;
+    cfg->refuse_unsafe_early = true;
 }
 
 /* ---- Stream table ---- */
@@ -73,8 +74,17 @@ static void stream_free(h3_conn *conn, h3_stream *s)
     if (s->reader_init)
         h3_frame_reader_free(&s->reader);
     quince_env_free(conn->env, s->in);
+    quince_budget_release(conn->budget, s->in_cap);
     quince_buf_free(&s->out, conn->env);
     quince_env_free(conn->env, s);
+}
+
+void h3_conn_drop_input(h3_conn *conn, h3_stream *s)
+{
+    quince_env_free(conn->env, s->in);
+    quince_budget_release(conn->budget, s->in_cap);
+    s->in = NULL;
+    s->in_len = s->in_cap = 0;
 }
 
 static bool stream_finished(const h3_stream *s)
@@ -501,6 +511,19 @@ static int send_headers(h3_conn *conn, h3_stream *s, const h3_field *fields, siz
     return h3_conn_stream_write(conn, s, conn->scratch, len, end);
 }
 
+/* RFC 9110 §9.2.1: GET, HEAD, OPTIONS and TRACE are the safe methods. */
+bool h3_method_is_safe(const h3_field *m)
+{
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
+    if (m == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+        if (m->value_len == strlen(safe[i]) && memcmp(m->value, safe[i], m->value_len) == 0)
+            return true;
+    return false;
+}
+
+/* RFC 9114 §4.1, §10.9 */
 QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
                                       uint64_t *stream_id)
 {
@@ -523,6 +546,10 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
         if (field_is(&fields[i], ":method")) {
             is_head = fields[i].value_len == 4 && memcmp(fields[i].value, "HEAD", 4) == 0;
             is_connect = fields[i].value_len == 7 && memcmp(fields[i].value, "CONNECT", 7) == 0;
+            /* RFC 9114 §10.9, RFC 8470 §2: only safe requests go in early data. */
+            if (!h3_method_is_safe(&fields[i]) && conn->tp.early_now != NULL &&
+                conn->tp.early_now(conn->tp.user))
+                return H3_ERR_EARLY;
         }
     }
     uint64_t id;
@@ -535,6 +562,7 @@ QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, siz
     s->is_connect = is_connect;
     h3_frame_reader_config rc_cfg = {H3_ROLE_REQUEST, false, false, conn->cfg.max_headers_frame};
     h3_frame_reader_init(&s->reader, &rc_cfg, conn->env);
+    s->reader.budget = conn->budget;
     s->reader_init = true;
     *stream_id = id;
     h3_qlog_stream_type(conn->qlog, true, id, "request", 0);
@@ -558,12 +586,77 @@ QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const 
     if (!conn->cfg.is_server)
         return H3_ERR_ARG;
     h3_stream *s = request_stream(conn, stream_id);
-    if (s == NULL)
+    if (s == NULL || s->refused)
         return H3_ERR_NO_STREAM;
     int rc = send_headers(conn, s, fields, count, end);
+    if (rc == H3_OK) {
+        /* RFC 9114 §4.1: any :status but 1xx is the final response. */
+        for (size_t i = 0; i < count; i++)
+            if (field_is(&fields[i], ":status") &&
+                !(fields[i].value_len > 0 && fields[i].value[0] == '1'))
+                s->response_started = true;
+        h3_conn_maybe_release(conn, s);
+    }
+    return rc;
+}
+
+/* RFC 8470 §5.2, RFC 9114 §4.1 */
+int h3_conn_refuse(h3_conn *conn, h3_stream *s)
+{
+    static const h3_field f[2] = {
+        {(const uint8_t *)":status", 7, (const uint8_t *)"425", 3},
+        {(const uint8_t *)"content-length", 14, (const uint8_t *)"0", 1},
+    };
+    if (s->response_started || s->send_closed)
+        return H3_ERR_ARG;
+    int rc = send_headers(conn, s, f, 2, true);
+    if (rc != H3_OK)
+        return rc;
+    s->response_started = true;
+    s->refused = true;
+    /* The rest of the request is of no use: §4.1 asks for H3_NO_ERROR. */
+    if (!s->recv_closed && !s->fin_pending) {
+        if (conn->in_qpack)
+            s->stop_wanted = true; /* the request's own bytes may still end it */
+        else if (conn->tp.stop_sending != NULL)
+            conn->tp.stop_sending(conn->tp.user, s->id, H3_NO_ERROR);
+    }
+    if (s->qpack_blocked) {
+        s->qpack_blocked = false;
+        h3_conn_qpack_cancel(conn, s->id);
+    }
+    s->in_len = 0;
+    s->phase = H3_RP_DONE;
+    return H3_OK;
+}
+
+/* RFC 8470 §5.2 */
+QUINCE_API int h3_conn_refuse_early(h3_conn *conn, uint64_t stream_id)
+{
+    if (conn == NULL)
+        return H3_ERR_ARG;
+    if (conn->error != 0)
+        return H3_ERR_CLOSED;
+    if (!conn->cfg.is_server)
+        return H3_ERR_ARG;
+    h3_stream *s = request_stream(conn, stream_id);
+    if (s == NULL || s->refused)
+        return H3_ERR_NO_STREAM;
+    int rc = h3_conn_refuse(conn, s);
     if (rc == H3_OK)
         h3_conn_maybe_release(conn, s);
     return rc;
+}
+
+/* RFC 8470 §5.2, RFC 9001 §4.6.1 */
+QUINCE_API bool h3_conn_stream_early(const h3_conn *conn, uint64_t stream_id)
+{
+    if (conn == NULL)
+        return false;
+    const h3_stream *s = h3_conn_find(conn, stream_id);
+    if (s != NULL && s->early)
+        return true;
+    return conn->tp.stream_early != NULL && conn->tp.stream_early(conn->tp.user, stream_id);
 }
 
 /* RFC 9114 §7.2.1 */
@@ -620,7 +713,7 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         s->qpack_blocked = false;
         h3_conn_qpack_cancel(conn, s->id);
     }
-    s->in_len = 0;
+    h3_conn_drop_input(conn, s);
     s->fin_pending = false;
     if (s->kind == H3_SK_REQUEST || s->kind == H3_SK_BIDI_PENDING || s->kind == H3_SK_EXT)
         s->kind = s->kind == H3_SK_REQUEST ? H3_SK_REQUEST : H3_SK_DISCARD;
@@ -657,7 +750,7 @@ QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64
         s->qpack_blocked = false;
         h3_conn_qpack_cancel(conn, s->id);
     }
-    s->in_len = 0;
+    h3_conn_drop_input(conn, s);
     s->fin_pending = false;
     s->phase = H3_RP_DONE;
     if (s->kind == H3_SK_EXT)
@@ -820,6 +913,13 @@ QUINCE_API int h3_conn_shutdown(h3_conn *conn)
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog)
 {
     conn->qlog = qlog;
+}
+
+/* RFC 9114 §10.5; RFC 9204 §7.3 */
+QUINCE_API void h3_conn_set_budget(h3_conn *conn, struct quince_budget *budget)
+{
+    conn->budget = budget;
+    h3_qpack_decoder_set_budget(conn->dec, budget);
 }
 
 /* RFC 9114 §8 */

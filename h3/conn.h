@@ -2,6 +2,7 @@
 #ifndef H3_CONN_H
 #define H3_CONN_H
 
+#include "base/budget.h"
 #include "base/buf.h"
 #include "h3/qlog.h"
 #include "h3/frame.h"
@@ -44,6 +45,10 @@ typedef struct h3_stream {
     bool trailers_pending;   /* the blocked section is a trailer section */
     bool is_head;            /* client: the request was HEAD */
     bool is_connect;         /* the request was CONNECT (extended or not) */
+    bool early;              /* RFC 8470: the request (server: received, client: sent) in 0-RTT */
+    bool refused;            /* server: answered 425 by h3_conn_refuse_early */
+    bool stop_wanted;        /* ... and STOP_SENDING waits for the end of its input */
+    bool response_started;   /* server: a response header section was sent */
     int status;              /* client: last :status */
     uint64_t content_length; /* UINT64_MAX: none */
     uint64_t data_received;
@@ -96,6 +101,11 @@ struct h3_conn {
      * of the field section being decoded, for its event. */
     quince_qlog *qlog;
     size_t qlog_section_len;
+
+    /* What the peer makes us hold is charged here (h3_conn_set_budget; NULL: nothing):
+     * header frames being assembled, input held behind a blocked section, and the QPACK
+     * decoder's table, blocked sections and encoder-stream input. */
+    quince_budget *budget;
 };
 
 /* Shared helpers (h3/conn.c). */
@@ -105,6 +115,14 @@ void h3_conn_maybe_release(h3_conn *conn, h3_stream *s);
 int h3_conn_fail(h3_conn *conn, uint64_t code, const char *reason);
 /* A stream error: reset + stop sending, report it, abandon the receive side. */
 void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code);
+/* RFC 9110 §9.2.1: the :method field (NULL: none) names a safe method. */
+bool h3_method_is_safe(const h3_field *method);
+/* RFC 8470 §5.2: answer 425 (Too Early), stop the request, drop what else comes. */
+int h3_conn_refuse(h3_conn *conn, h3_stream *s);
+/* The receive side is abandoned: give back the input held behind a blocked section
+ * and its budget charge (a frame reader's buffer may still be in use: it goes with
+ * the stream). */
+void h3_conn_drop_input(h3_conn *conn, h3_stream *s);
 /* Write to a stream through its buffer. */
 int h3_conn_stream_write(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin);
 /* RFC 9204 §4.4.2: Stream Cancellation for an abandoned stream (deferred while in_qpack). */

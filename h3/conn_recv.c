@@ -1,4 +1,5 @@
 /* The HTTP/3 connection (RFC 9114): receive side of streams, control frames, QPACK, datagrams. */
+#include <stdio.h>
 #include <string.h>
 
 #include "h3/capsule.h"
@@ -114,7 +115,27 @@ int h3_conn_qpack_section(void *user, uint64_t stream_id, const h3_field *fields
                 s->content_length = info.content_length;
         }
     }
+    /* RFC 8470 §5.2: did the request (server) or ours (client) travel in early data? */
+    if (!trailers && !s->early && conn->tp.stream_early != NULL)
+        s->early = conn->tp.stream_early(conn->tp.user, s->id);
     h3_qlog_headers(conn->qlog, false, s->id, fields, count, conn->qlog_section_len);
+    /* RFC 9114 §10.9, RFC 8470 §5.2: an unsafe request that a replay could bring
+     * again is answered 425 before the application sees it. */
+    if (!trailers && conn->cfg.is_server && s->early && conn->cfg.refuse_unsafe_early &&
+        !h3_method_is_safe(info.method)) {
+        if (h3_conn_refuse(conn, s) == H3_OK && conn->env->log != NULL) {
+            char line[160];
+            int ml = info.method != NULL && info.method->value_len < 32
+                         ? (int)info.method->value_len
+                         : 0;
+            snprintf(line, sizeof(line),
+                     "h3: stream %llu: %.*s received in 0-RTT answered 425 (Too Early, RFC 8470)",
+                     (unsigned long long)s->id, ml,
+                     ml > 0 ? (const char *)info.method->value : "");
+            conn->env->log(conn->env->user, 1, line);
+        }
+        return H3_QPACK_OK;
+    }
     if (conn->cb.on_headers != NULL)
         conn->cb.on_headers(conn->cb.user, s->id, fields, count, trailers);
     return H3_QPACK_OK;
@@ -153,9 +174,19 @@ static int hold_input(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t l
         size_t cap = s->in_cap ? s->in_cap : 256;
         while (cap < s->in_len + len)
             cap *= 2;
+        if (cap > conn->cfg.max_recv_buffer)
+            cap = conn->cfg.max_recv_buffer;
+        /* §10.5: the held bytes count against the connection's memory; past it, as past
+         * max_recv_buffer, the stream is refused and the connection goes on. */
+        if (!quince_budget_charge(conn->budget, cap - s->in_cap)) {
+            h3_conn_stream_error(conn, s, H3_EXCESSIVE_LOAD);
+            return H3_OK;
+        }
         uint8_t *n = quince_env_realloc(conn->env, s->in, cap);
-        if (n == NULL)
+        if (n == NULL) {
+            quince_budget_release(conn->budget, cap - s->in_cap);
             return h3_conn_fail(conn, H3_INTERNAL_ERROR, "out of memory");
+        }
         s->in = n;
         s->in_cap = cap;
     }
@@ -187,7 +218,7 @@ static int request_fin(h3_conn *conn, h3_stream *s)
 }
 
 /* RFC 9114 §4.1: HEADERS, DATA*, optional trailers; anything else is H3_FRAME_UNEXPECTED. */
-static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
+static int request_frames(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
 {
     while (len > 0 && s->phase != H3_RP_DONE && s->kind == H3_SK_REQUEST) {
         if (s->qpack_blocked)
@@ -263,6 +294,19 @@ static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, siz
     return rc;
 }
 
+static int process_request(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
+{
+    int rc = request_frames(conn, s, data, len, fin);
+    /* RFC 9114 §4.1: a request refused (425) while its bytes were being read is
+     * stopped only if they did not end it. */
+    if (s->stop_wanted) {
+        s->stop_wanted = false;
+        if (!fin && !s->recv_closed && conn->error == 0 && conn->tp.stop_sending != NULL)
+            conn->tp.stop_sending(conn->tp.user, s->id, H3_NO_ERROR);
+    }
+    return rc;
+}
+
 /* Replay the input held behind header sections that the last inserts unblocked. */
 static int replay_unblocked(h3_conn *conn)
 {
@@ -272,7 +316,7 @@ static int replay_unblocked(h3_conn *conn)
             continue;
         s->unblocked = false;
         uint8_t *buf = s->in;
-        size_t len = s->in_len;
+        size_t len = s->in_len, cap = s->in_cap;
         bool fin = s->fin_pending;
         s->in = NULL;
         s->in_len = s->in_cap = 0;
@@ -281,10 +325,14 @@ static int replay_unblocked(h3_conn *conn)
         if (s->phase == H3_RP_DONE) {
             if (fin)
                 s->recv_closed = true;
+            else if (s->stop_wanted && conn->tp.stop_sending != NULL)
+                conn->tp.stop_sending(conn->tp.user, s->id, H3_NO_ERROR);
+            s->stop_wanted = false;
         } else {
             rc = process_request(conn, s, buf, len, fin);
         }
         quince_env_free(conn->env, buf);
+        quince_budget_release(conn->budget, cap);
         if (rc != H3_OK)
             return rc;
     }
@@ -416,6 +464,7 @@ static int classify_uni(h3_conn *conn, h3_stream *s, const h3_uni_header *h)
         {
             h3_frame_reader_config c = {H3_ROLE_CONTROL, conn->cfg.is_server, false, 0};
             h3_frame_reader_init(&s->reader, &c, conn->env);
+            s->reader.budget = conn->budget;
             s->reader_init = true;
         }
         return H3_OK;
@@ -610,6 +659,7 @@ static h3_stream *new_peer_stream(h3_conn *conn, uint64_t id, int *rc)
             h3_frame_reader_config c = {H3_ROLE_REQUEST, true, conn->cfg.ext_streams,
                                         conn->cfg.max_headers_frame};
             h3_frame_reader_init(&s->reader, &c, conn->env);
+            s->reader.budget = conn->budget;
             s->reader_init = true;
         }
         return s;
@@ -681,7 +731,7 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
             s->qpack_blocked = false;
             h3_conn_qpack_cancel(conn, s->id);
         }
-        s->in_len = 0;
+        h3_conn_drop_input(conn, s);
         s->fin_pending = false;
         if (!s->send_closed) {
             /* Nobody reads the rest of our message any more. */

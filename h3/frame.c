@@ -294,6 +294,7 @@ void h3_frame_reader_free(h3_frame_reader *r)
 {
     if (r->buf != NULL && r->env != NULL)
         quince_env_free(r->env, r->buf);
+    quince_budget_release(r->budget, r->buf_cap);
     r->buf = NULL;
     r->buf_cap = 0;
 }
@@ -400,9 +401,14 @@ static int grow_buffer(h3_frame_reader *r, size_t need)
         return 0;
     if (r->env == NULL)
         return fail(r, H3_WIRE_NO_MEMORY);
+    /* §10.5: what the peer makes us buffer counts against the connection's memory. */
+    if (!quince_budget_charge(r->budget, need - r->buf_cap))
+        return fail(r, H3_WIRE_ERROR(H3_EXCESSIVE_LOAD));
     uint8_t *nb = quince_env_realloc(r->env, r->buf, need);
-    if (nb == NULL)
+    if (nb == NULL) {
+        quince_budget_release(r->budget, need - r->buf_cap);
         return fail(r, H3_WIRE_NO_MEMORY);
+    }
     r->buf = nb;
     r->buf_cap = need;
     return 0;

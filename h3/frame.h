@@ -9,6 +9,7 @@
 #include "h3/h3_codes.h"
 #include "h3/opt.h"
 #include "base/cursor.h"
+#include "base/budget.h"
 #include "base/env.h"
 
 /*
@@ -173,6 +174,9 @@ typedef struct h3_frame_reader {
     uint64_t left; /* payload bytes still to read or skip */
     uint8_t *buf;  /* buffered payload, from env, grown up to the bound */
     size_t buf_cap;
+    /* buf_cap is charged here (NULL: not charged); a payload the budget cannot
+     * hold is H3_EXCESSIVE_LOAD, as one over max_frame_payload. Set after init. */
+    quince_budget *budget;
     size_t buf_len;
     uint64_t frames; /* frames started on this stream */
 } h3_frame_reader;
@@ -196,7 +200,8 @@ void h3_frame_reader_free(h3_frame_reader *r);
  * stream starts with another frame (§6.2.1); H3_FRAME_ERROR for a payload whose
  * length does not match its fields (§7.1), including a CANCEL_PUSH, GOAWAY or
  * MAX_PUSH_ID whose declared length exceeds 8 (no varint is longer);
- * H3_EXCESSIVE_LOAD for a buffered frame longer than max_frame_payload (§10.5).
+ * H3_EXCESSIVE_LOAD for a buffered frame longer than max_frame_payload or than what
+ * the budget can still hold (§10.5).
  */
 int h3_frame_reader_feed(h3_frame_reader *r, const uint8_t *data, size_t len, size_t *consumed,
                          h3_frame_event *ev);

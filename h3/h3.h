@@ -70,6 +70,7 @@ enum {
     H3_ERR_LIMIT = -7,     /* a bound: ours, or the peer's MAX_FIELD_SECTION_SIZE */
     H3_ERR_DATAGRAM = -8,  /* HTTP Datagrams not negotiated */
     H3_ERR_TRANSPORT = -9, /* a transport callback failed */
+    H3_ERR_EARLY = -10,    /* client: an unsafe request would go in early data (0-RTT) */
 };
 
 /*
@@ -91,6 +92,14 @@ typedef struct h3_transport {
      * first reliable_size bytes (quic_stream_reset_at). < 0: not possible now. */
     int (*reset_stream_at)(void *user, uint64_t stream_id, uint64_t h3_code,
                            uint64_t reliable_size);
+    /* Optional (RFC 9001 §4.6.1, RFC 8470): whether bytes of the stream travelled
+     * in early data (0-RTT): on a server, received ones (a replay could bring
+     * them again); on a client, sent ones (quic_stream_early). NULL: never. */
+    bool (*stream_early)(void *user, uint64_t stream_id);
+    /* Optional, client (RFC 9001 §4.6.1): what is written now goes in early data
+     * (quic_conn_early_data_ready). While it says so, h3_conn_submit_request
+     * refuses requests whose method is not safe (RFC 9114 §10.9). NULL: never. */
+    bool (*early_now)(void *user);
 } h3_transport;
 
 /*
@@ -158,10 +167,18 @@ typedef struct h3_config {
     size_t max_headers_frame;
     /* Send a GREASE setting, frame and stream type (RFC 9114 §7.2.4.1, §7.2.8, §6.2.3). */
     bool grease;
+    /* Server, RFC 9114 §10.9 and RFC 8470 §5.2: a request received in early data
+     * (transport.stream_early) whose method is not safe (RFC 9110 §9.2.1: all but
+     * GET, HEAD, OPTIONS and TRACE; CONNECT included) is answered 425 (Too Early)
+     * by h3 itself and never reaches on_headers. On by default. Safe ones do
+     * reach it: h3_conn_stream_early tells the application, which may refuse
+     * them too with h3_conn_refuse_early. */
+    bool refuse_unsafe_early;
 } h3_config;
 
 /* Defaults: client, no extensions, QPACK table 4096 / 16 blocked streams, max field
- * section size 16384, grease on, 128 bidi / 16 uni peer streams, 64 KiB buffers. */
+ * section size 16384, grease on, 128 bidi / 16 uni peer streams, 64 KiB buffers,
+ * unsafe requests in early data refused. */
 QUINCE_API void h3_config_init(h3_config *cfg, bool is_server);
 
 typedef struct h3_conn h3_conn;
@@ -193,7 +210,10 @@ QUINCE_API int h3_conn_on_datagram(h3_conn *conn, const uint8_t *data, size_t le
 QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
 
 /* ---- Messages ---- */
-/* Client: open a request stream and send HEADERS (end: FIN right after). */
+/* Client: open a request stream and send HEADERS (end: FIN right after).
+ * H3_ERR_EARLY when the method is not safe (RFC 9110 §9.2.1: only GET, HEAD,
+ * OPTIONS and TRACE are) and the transport says it would go in early data:
+ * send it once the handshake is complete (RFC 9114 §10.9, RFC 8470). */
 QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
                                       uint64_t *stream_id);
 /* Server: HEADERS on a request stream (interim 1xx responses may come first). */
@@ -221,6 +241,23 @@ QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t 
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
 /* Client: the last :status received on the stream (0 before any), e.g. 103 then 200. */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);
+
+/* ---- Early data (RFC 8470, RFC 9114 §10.9) ---- */
+/* Server: the request's header section arrived (at least partly) in early data,
+ * so a replayed first flight could bring it again. Client: our request went
+ * (at least partly) in early data; a 425 (Too Early) answer to it is to be
+ * retried once the handshake is complete, never in early data again (RFC 8470
+ * §5.2). Recorded when the (response) header section arrives; before that,
+ * and without transport.stream_early, the transport is asked; false for an
+ * unknown stream. */
+QUINCE_API bool h3_conn_stream_early(const h3_conn *conn, uint64_t stream_id);
+/* Server, RFC 8470 §5.2: answer the request with 425 (Too Early) and end the
+ * response; when the request has not ended yet, ask the client to stop sending
+ * it with H3_NO_ERROR (RFC 9114 §4.1). Later request bytes are dropped and the
+ * stream gets no more callbacks. H3_ERR_ARG on a client or when a response was
+ * already started, H3_ERR_NO_STREAM for an unknown stream, H3_ERR_CLOSED after
+ * a connection error, H3_ERR_BLOCKED/H3_ERR_LIMIT as h3_conn_submit_response. */
+QUINCE_API int h3_conn_refuse_early(h3_conn *conn, uint64_t stream_id);
 
 /* ---- HTTP Datagrams (RFC 9297 §2.1) ---- */
 /* Both sides sent H3_DATAGRAM (0x33 or 0xffd277) = 1. */
@@ -254,6 +291,25 @@ struct quince_qlog;
 /* Log HTTP/3 and QPACK events into a connection's qlog trace (the binding
  * passes quic_conn_qlog's; NULL: none). The trace must outlive conn. */
 QUINCE_API void h3_conn_set_qlog(h3_conn *conn, struct quince_qlog *qlog);
+struct quince_budget;
+/*
+ * Charge what the peer makes us hold to a memory budget (base/budget.h; the binding
+ * passes quic_conn_budget's, so that it counts with QUIC's own buffers; NULL: none).
+ * Call before any input; the budget must outlive conn. What is charged, and what
+ * happens when the budget cannot hold it (the same as past the matching bound):
+ *  - a HEADERS frame being assembled on a request stream: stream error
+ *    H3_EXCESSIVE_LOAD (RFC 9114 §10.5); a control-stream frame: connection error
+ *    H3_EXCESSIVE_LOAD;
+ *  - input held behind a blocked header section: stream error H3_EXCESSIVE_LOAD;
+ *  - the QPACK decoder's dynamic table (its capacity plus the entry slots, charged
+ *    when the encoder sets the capacity): connection error H3_EXCESSIVE_LOAD;
+ *  - a blocked section's bytes kept by the decoder: QPACK_DECOMPRESSION_FAILED
+ *    (RFC 9204 §2.1.2), as past its blocked-bytes bound;
+ *  - an encoder-stream instruction being assembled: QPACK_ENCODER_STREAM_ERROR, as
+ *    past its bound.
+ * Our own output (h3 send buffers) is not charged: it is the application's to bound.
+ */
+QUINCE_API void h3_conn_set_budget(h3_conn *conn, struct quince_budget *budget);
 /* The peer's SETTINGS, NULL before they arrived. */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);
 /* GOAWAY ID received (UINT64_MAX before any). */

@@ -49,6 +49,11 @@ struct h3_qpack_decoder {
     uint8_t *out;
     size_t out_len, out_cap;
     uint64_t known_received;
+
+    /* The budget charged (NULL: none) with table_charged for the table, enc_cap for
+     * enc_buf and blocked_bytes for the blocked sections. */
+    quince_budget *budget;
+    size_t table_charged;
 };
 
 static int fail(h3_qpack_decoder *dec, int err, uint64_t wire)
@@ -101,6 +106,7 @@ void h3_qpack_decoder_free(h3_qpack_decoder *dec)
         return;
     const quince_env *env = dec->env;
     h3_qpack_table_free(&dec->table);
+    quince_budget_release(dec->budget, dec->table_charged + dec->enc_cap + dec->blocked_bytes);
     for (size_t i = 0; i < dec->nblocked; i++)
         quince_env_free(env, dec->blocked[i].data);
     quince_env_free(env, dec->blocked);
@@ -125,11 +131,72 @@ void h3_qpack_decoder_set_limits(h3_qpack_decoder *dec, size_t max_encoder_buffe
     dec->max_blocked_bytes = max_blocked_bytes;
 }
 
+void h3_qpack_decoder_set_budget(h3_qpack_decoder *dec, quince_budget *budget)
+{
+    if (dec == NULL)
+        return;
+    /* Anything held already moves along (an assumed capacity, say). */
+    size_t held = dec->table_charged + dec->enc_cap + dec->blocked_bytes;
+    quince_budget_release(dec->budget, held);
+    dec->budget = budget;
+    (void)quince_budget_charge(budget, held);
+}
+
+/* What the table holds at most with this capacity: the entries (their RFC 9204 §3.2.1
+ * size, whose 32 bytes each cover our allocation's overhead) and the ring of slots,
+ * which never shrinks. */
+static size_t table_cost(const h3_qpack_decoder *dec, size_t capacity)
+{
+    size_t slots = capacity / H3_QPACK_ENTRY_OVERHEAD;
+    if (slots < dec->table.ring_size)
+        slots = dec->table.ring_size;
+    return capacity + slots * sizeof(h3_qpack_entry);
+}
+
+/* RFC 9204 §3.2.3, §7.3: a new capacity, charged before the table may grow to it. */
+static int set_capacity(h3_qpack_decoder *dec, size_t capacity)
+{
+    size_t cost = table_cost(dec, capacity), old = dec->table_charged;
+    if (cost > old && !quince_budget_charge(dec->budget, cost - old))
+        return H3_QPACK_ERR_LOAD;
+    int rc = h3_qpack_table_set_capacity(&dec->table, capacity, UINT64_MAX);
+    if (rc != H3_QPACK_OK) {
+        if (cost > old)
+            quince_budget_release(dec->budget, cost - old);
+        return rc;
+    }
+    cost = table_cost(dec, capacity);
+    if (cost < old)
+        quince_budget_release(dec->budget, old - cost);
+    dec->table_charged = cost;
+    return H3_QPACK_OK;
+}
+
 int h3_qpack_decoder_assume_capacity(h3_qpack_decoder *dec, size_t capacity)
 {
     if (capacity > dec->max_table_capacity)
         return H3_QPACK_ERR_ARG;
-    return h3_qpack_table_set_capacity(&dec->table, capacity, UINT64_MAX);
+    return set_capacity(dec, capacity);
+}
+
+/* grow() for enc_buf, whose allocation is charged to the budget. */
+static int grow_enc_buf(h3_qpack_decoder *dec, size_t need)
+{
+    if (need <= dec->enc_cap)
+        return H3_QPACK_OK;
+    size_t n = dec->enc_cap ? dec->enc_cap : 16;
+    while (n < need)
+        n = n > SIZE_MAX / 4 ? need : n * 2;
+    if (!quince_budget_charge(dec->budget, n - dec->enc_cap))
+        return H3_QPACK_ERR_LOAD;
+    size_t cap = dec->enc_cap;
+    int rc = grow(dec->env, (void **)&dec->enc_buf, &cap, n, 1);
+    if (rc != H3_QPACK_OK) {
+        quince_budget_release(dec->budget, n - dec->enc_cap);
+        return rc;
+    }
+    dec->enc_cap = n;
+    return H3_QPACK_OK;
 }
 
 size_t h3_qpack_decoder_blocked(const h3_qpack_decoder *dec)
@@ -206,6 +273,7 @@ int h3_qpack_decoder_cancel_stream(h3_qpack_decoder *dec, uint64_t stream_id)
     for (size_t i = 0; i < dec->nblocked; i++) {
         if (dec->blocked[i].stream_id == stream_id) {
             dec->blocked_bytes -= dec->blocked[i].len;
+            quince_budget_release(dec->budget, dec->blocked[i].len);
             quince_env_free(dec->env, dec->blocked[i].data);
         } else {
             dec->blocked[j++] = dec->blocked[i];
@@ -469,9 +537,14 @@ int h3_qpack_decoder_decode(h3_qpack_decoder *dec, uint64_t stream_id, const uin
     if (grow(dec->env, (void **)&dec->blocked, &dec->blocked_cap, dec->nblocked + 1,
              sizeof(blocked_section)) != H3_QPACK_OK)
         return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
+    /* §7.3: the copy counts against the budget; refused as past max_blocked_bytes. */
+    if (!quince_budget_charge(dec->budget, len))
+        return fail(dec, H3_QPACK_ERR_DECOMPRESSION, H3_QPACK_DECOMPRESSION_FAILED);
     uint8_t *copy = quince_env_alloc(dec->env, len);
-    if (copy == NULL)
+    if (copy == NULL) {
+        quince_budget_release(dec->budget, len);
         return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
+    }
     memcpy(copy, data, len);
     blocked_section *b = &dec->blocked[dec->nblocked++];
     b->stream_id = stream_id;
@@ -497,6 +570,7 @@ static int unblock(h3_qpack_decoder *dec)
                 (dec->nblocked - i - 1) * sizeof(blocked_section));
         dec->nblocked--;
         dec->blocked_bytes -= b.len;
+        quince_budget_release(dec->budget, b.len);
         dec->min_blocked_ric = UINT64_MAX;
         for (size_t k = 0; k < dec->nblocked; k++)
             if (dec->blocked[k].ric < dec->min_blocked_ric)
@@ -623,7 +697,7 @@ static long enc_instruction(h3_qpack_decoder *dec, const uint8_t *p, size_t len,
             return rc == H3_QPACK_ERR_TRUNCATED ? rc : H3_QPACK_ERR_ENCODER_STREAM;
         if (idx > dec->max_table_capacity)
             return H3_QPACK_ERR_ENCODER_STREAM;
-        rc = h3_qpack_table_set_capacity(&dec->table, (size_t)idx, UINT64_MAX);
+        rc = set_capacity(dec, (size_t)idx);
         if (rc == H3_QPACK_ERR_LIMIT)
             rc = H3_QPACK_ERR_ENCODER_STREAM;
     } else {
@@ -653,8 +727,9 @@ static long enc_step(h3_qpack_decoder *dec, const uint8_t *p, size_t len, size_t
         return n;
     if (n < 0)
         return fail(dec, (int)n,
-                    n == H3_QPACK_ERR_NOMEM ? H3_QPACK_INTERNAL_ERROR
-                                            : H3_QPACK_ENCODER_STREAM_ERROR);
+                    n == H3_QPACK_ERR_NOMEM  ? H3_QPACK_INTERNAL_ERROR
+                    : n == H3_QPACK_ERR_LOAD ? H3_EXCESSIVE_LOAD
+                                             : H3_QPACK_ENCODER_STREAM_ERROR);
     if (dec->table.insert_count != before) {
         int rc = unblock(dec);
         if (dec->error)
@@ -676,9 +751,11 @@ int h3_qpack_decoder_feed_encoder(h3_qpack_decoder *dec, const uint8_t *data, si
         size_t take = dec->enc_need - dec->enc_len;
         if (take > len)
             take = len;
-        if (grow(dec->env, (void **)&dec->enc_buf, &dec->enc_cap, dec->enc_len + take, 1) !=
-            H3_QPACK_OK)
-            return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
+        int grc = grow_enc_buf(dec, dec->enc_len + take);
+        if (grc != H3_QPACK_OK)
+            return grc == H3_QPACK_ERR_LOAD
+                       ? fail(dec, H3_QPACK_ERR_ENCODER_STREAM, H3_QPACK_ENCODER_STREAM_ERROR)
+                       : fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
         memcpy(dec->enc_buf + dec->enc_len, data, take);
         dec->enc_len += take;
         data += take;
@@ -707,8 +784,11 @@ int h3_qpack_decoder_feed_encoder(h3_qpack_decoder *dec, const uint8_t *data, si
         if (n == H3_QPACK_ERR_TRUNCATED) {
             if (need > dec->max_encoder_buffer)
                 return fail(dec, H3_QPACK_ERR_ENCODER_STREAM, H3_QPACK_ENCODER_STREAM_ERROR);
-            if (grow(dec->env, (void **)&dec->enc_buf, &dec->enc_cap, len, 1) != H3_QPACK_OK)
-                return fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
+            int grc = grow_enc_buf(dec, len);
+            if (grc != H3_QPACK_OK)
+                return grc == H3_QPACK_ERR_LOAD
+                           ? fail(dec, H3_QPACK_ERR_ENCODER_STREAM, H3_QPACK_ENCODER_STREAM_ERROR)
+                           : fail(dec, H3_QPACK_ERR_NOMEM, H3_QPACK_INTERNAL_ERROR);
             memcpy(dec->enc_buf, data, len);
             dec->enc_len = len;
             dec->enc_need = need;

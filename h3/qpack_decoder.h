@@ -7,6 +7,7 @@
 
 #include "h3/h3_codes.h"
 #include "h3/qpack_error.h"
+#include "base/budget.h"
 #include "base/env.h"
 
 /*
@@ -42,6 +43,16 @@ void h3_qpack_decoder_set_callback(h3_qpack_decoder *dec, h3_qpack_section_cb cb
  */
 void h3_qpack_decoder_set_limits(h3_qpack_decoder *dec, size_t max_encoder_buffer,
                                  size_t max_blocked_bytes);
+
+/*
+ * Charge what the encoder makes us hold to budget (NULL: nothing; call before any
+ * input): the dynamic table (its capacity plus the entry slots, when a capacity is
+ * set: refused, connection error H3_EXCESSIVE_LOAD), blocked sections' bytes
+ * (refused: QPACK_DECOMPRESSION_FAILED, as past max_blocked_bytes) and a partial
+ * encoder instruction (refused: QPACK_ENCODER_STREAM_ERROR, as past
+ * max_encoder_buffer).
+ */
+void h3_qpack_decoder_set_budget(h3_qpack_decoder *dec, quince_budget *budget);
 
 /*
  * Set the table capacity as if a Set Dynamic Table Capacity instruction had

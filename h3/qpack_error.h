@@ -29,6 +29,7 @@ enum {
     H3_QPACK_ERR_DECODER_STREAM = -15, /* QPACK_DECODER_STREAM_ERROR */
     H3_QPACK_ERR_NOMEM = -16,          /* allocation failed (H3_INTERNAL_ERROR) */
     H3_QPACK_ERR_LIMIT = -17,          /* a configured bound was exceeded */
+    H3_QPACK_ERR_LOAD = -18,           /* the memory budget is full (H3_EXCESSIVE_LOAD) */
 };
 
 #endif

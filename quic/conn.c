@@ -954,6 +954,12 @@ const quic_conn_stats *quic_conn_get_stats(const quic_conn *c)
     return &c->stats;
 }
 
+/* (no RFC section) */
+quince_budget *quic_conn_budget(quic_conn *c)
+{
+    return c != NULL ? &c->mem : NULL;
+}
+
 /* RFC 9002 §5 */
 bool quic_conn_get_rtt(const quic_conn *c, uint64_t *smoothed, uint64_t *min)
 {

@@ -271,6 +271,7 @@ struct quic_conn {
     bool have_rx_from;
     size_t rx_len;
     bool rx_non_probing;         /* the packet being processed has a non-probing frame */
+    bool rx_0rtt;                /* the packet being processed is a 0-RTT packet */
     quic_addr validated;         /* the last validated peer address (§9.3.2) */
     bool remote_unvalidated;     /* remote awaits validation: the 3x limit applies */
     uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
@@ -383,6 +384,8 @@ static inline size_t quic_dgram_cost(size_t len)
 int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now);
 void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost);
 /* Write stream and flow-control frames into w; records what was written. */
+/* A client's STREAM frames of a 0-RTT packet just built: their streams are marked early. */
+void quic_stream_mark_early(quic_conn *c, const quic_frame_rec *recs, size_t n);
 void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *ack_eliciting);
 bool quic_stream_has_pending(const quic_conn *c);

@@ -188,6 +188,7 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
     size_t off = 0;
     *elic = false;
     c->rx_non_probing = false;
+    c->rx_0rtt = type == QUIC_PKT_0RTT;
     if (len == 0)
         return QUIC_ERR_PROTOCOL_VIOLATION; /* §12.4: a packet with no frames */
     while (off < len) {

@@ -342,6 +342,7 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     if (early) {
         c->sent_0rtt = true;
         c->largest_0rtt_pn = pn;
+        quic_stream_mark_early(c, recs, n);
     }
     if (pl->closing)
         return (size_t)total;

@@ -182,6 +182,11 @@ struct quince_qlog;
  * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
  * every layer's events. NULL when the connection is not logged. */
 QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
+struct quince_budget;
+/* The connection's memory budget (base/budget.h, quic_config.max_conn_memory), for the
+ * layers above: the binding hands it to h3_conn_set_budget and wt_endpoint_set_budget so
+ * that what HTTP/3 and WebTransport hold for the peer is charged with QUIC's own buffers. */
+QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
  * a negative return means the connection failed (see the CLOSED event). */
@@ -271,6 +276,12 @@ QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
  * not complete yet. Only data that is safe to replay belongs there (RFC 8446
  * §8, RFC 9114 §10.9: e.g. GET requests, never a WebTransport CONNECT). */
 QUINCE_API bool quic_conn_early_data_ready(const quic_conn *conn);
+/* RFC 9001 §4.6.1: bytes of the stream travelled in 0-RTT packets. On a
+ * server: some of what it received came in 0-RTT, so a replayed first flight
+ * could bring it again (RFC 8470 §5.2: such a request may be answered 425).
+ * On a client: some of what we sent went in 0-RTT. False for an unknown or
+ * forgotten stream. */
+QUINCE_API bool quic_stream_early(const quic_conn *conn, uint64_t stream_id);
 /* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
  * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
  * crypto_alert_name); NULL for codes no RFC defines. */

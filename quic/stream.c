@@ -236,6 +236,9 @@ static int on_stream(quic_conn *c, const quic_frame *f)
     int err = stream_get(c, f->u.stream.stream_id, true, false, &s);
     if (err != QUIC_OK || s == NULL)
         return err;
+    /* RFC 8470 §5.2: the application may refuse what a replay could bring again. */
+    if (c->rx_0rtt)
+        s->early = true;
     uint64_t end = f->u.stream.offset + f->u.stream.length;
     if (end > s->recv_max)
         return QUIC_ERR_FLOW_CONTROL; /* §4.1 */
@@ -1006,6 +1009,24 @@ int64_t quic_stream_read(quic_conn *c, uint64_t stream_id, uint8_t *buf, size_t 
         stream_maybe_free(c, s);
     }
     return (int64_t)n;
+}
+
+void quic_stream_mark_early(quic_conn *c, const quic_frame_rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].kind != REC_STREAM)
+            continue;
+        quic_stream *s = stream_find(c, recs[i].id);
+        if (s != NULL)
+            s->early = true;
+    }
+}
+
+/* RFC 9001 §4.6.1, RFC 8470 §5.2 */
+QUINCE_API bool quic_stream_early(const quic_conn *c, uint64_t stream_id)
+{
+    const quic_stream *s = c != NULL ? stream_find(c, stream_id) : NULL;
+    return s != NULL && s->early;
 }
 
 /* RFC 9000 §3.1, §19.4 */

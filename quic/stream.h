@@ -28,6 +28,9 @@ typedef struct quic_stream {
     struct quic_stream *next, *prev; /* all streams, in creation order */
     uint64_t id;
     bool local; /* we opened it */
+    /* Bytes of it travelled in 0-RTT packets (RFC 9001 §4.6.1): received ones
+     * on a server, sent ones on a client. */
+    bool early;
 
     /* Receive side (RFC 9000 §3.2). */
     bool has_recv;

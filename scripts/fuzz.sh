@@ -5,9 +5,14 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #        scripts/fuzz.sh --campaign SECONDS [TARGET...]
 # A campaign keeps each target's corpus between runs (in $QUINCE_FUZZ_WORK,
-# default build-fuzz/campaign) and adds the executions, seconds and findings
-# of the run to fuzz/executions.tsv, which is kept in the repository so that
-# the cumulative count per target is visible (commit it after a campaign).
+# default build-fuzz/campaign; point it outside the build directory to carry
+# corpora across sessions) and adds the run to fuzz/executions.tsv, which is
+# kept in the repository so that the cumulative count per target is visible
+# (commit it after a campaign): executions, wall and CPU seconds, runs and
+# findings are summed; the date and the commit are the last run's. With
+# QUINCE_FUZZ_RUNS=N a run also stops after N executions (libFuzzer -runs).
+# Each run prints its executions per CPU second, the figure that does not
+# depend on how loaded the machine is (run campaigns with nice -n 19).
 # QUINCE_FUZZ_BUILD names the build directory (default build-fuzz). The target
 # tls_certificate_mbedtls is fuzz_tls_certificate built with the mbedTLS backend
 # (X.509 parsing is mbedTLS's there; the null backend's is a stub), in $dir-mbedtls.
@@ -52,16 +57,24 @@ corpora=$work
 if [ $campaign -eq 1 ]; then
   corpora=${QUINCE_FUZZ_WORK:-$dir/campaign}
 fi
-# Add one run to fuzz/executions.tsv: target, executions, seconds, runs, findings, date.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+header='target\texecutions\tseconds\tcpu_seconds\truns\tfindings\tlast_run_utc\tcommit'
+# Add one run to fuzz/executions.tsv (columns as in $header). A file from before the
+# cpu_seconds and commit columns is converted first (CPU time unknown: 0, commit "-").
 record_run() {
-  local t=$1 execs=$2 found=$3 now
+  local t=$1 execs=$2 wall=$3 cpu=$4 found=$5 now
   now=$(date -u +%Y-%m-%dT%H:%MZ)
-  [ -f "$record" ] || printf 'target\texecutions\tseconds\truns\tfindings\tlast_run_utc\n' >"$record"
-  awk -F'\t' -v OFS='\t' -v t="$t" -v e="$execs" -v s="$secs" -v f="$found" -v d="$now" '
+  [ -f "$record" ] || printf "$header\n" >"$record"
+  if ! head -1 "$record" | grep -q cpu_seconds; then
+    awk -F'\t' -v OFS='\t' -v h="$header" 'NR == 1 { print h; next } { print $1, $2, $3, 0, $4, $5, $6, "-" }' \
+      "$record" | sed 's/\\t/\t/g' >"$record.new" && mv "$record.new" "$record"
+  fi
+  awk -F'\t' -v OFS='\t' -v t="$t" -v e="$execs" -v s="$wall" -v c="$cpu" -v f="$found" -v d="$now" \
+    -v g="$commit" '
     NR == 1 { print; next }
-    $1 == t { $2 += e; $3 += s; $4 += 1; $5 += f; $6 = d; seen = 1 }
+    $1 == t { $2 += e; $3 += s; $4 += c; $5 += 1; $6 += f; $7 = d; $8 = g; seen = 1 }
     { print }
-    END { if (!seen) print t, e, s, 1, f, d }' "$record" >"$record.new" && mv "$record.new" "$record"
+    END { if (!seen) print t, e, s, c, 1, f, d, g }' "$record" >"$record.new" && mv "$record.new" "$record"
 }
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "$corpora/$t"
@@ -72,17 +85,30 @@ for t in "${targets[@]}"; do
   cp -rn fuzz/corpus/"$seeds"/. "$corpora/$t"/ 2>/dev/null
   dict=()
   [ -f "fuzz/dict/$seeds.dict" ] && dict=(-dict="fuzz/dict/$seeds.dict")
-  if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  runs=()
+  [ -n "${QUINCE_FUZZ_RUNS:-}" ] && runs=(-runs="$QUINCE_FUZZ_RUNS")
+  # Wall and CPU seconds of the run, from the shell's own timer (no extra package).
+  TIMEFORMAT='%R %U %S'
+  if { time UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       "${dict[@]}" -artifact_prefix="$work/$t-" "$corpora/$t" >"$work/$t.log" 2>&1; then
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | awk '{print $2}')
-    echo "fuzz $t: ok (${execs:-0} runs)"
-    [ $campaign -eq 1 ] && record_run "$t" "${execs:-0}" 0
+       "${runs[@]}" "${dict[@]}" -artifact_prefix="$work/$t-" "$corpora/$t" >"$work/$t.log" 2>&1; } \
+       2>"$work/$t.time"; then
+    status=ok
+  else
+    status=FAILED
+  fi
+  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | awk '{print $2}')
+  read -r wall usr sys <"$work/$t.time" || true
+  times=$(awk -v e="${execs:-0}" -v w="${wall:-0}" -v u="${usr:-0}" -v s="${sys:-0}" 'BEGIN {
+    c = u + s; r = 0; if (c > 0) r = e / c; printf "%d %.1f %d", w + 0.5, c, r }')
+  read -r wall_s cpu_s per_cpu <<<"$times"
+  if [ $status = ok ]; then
+    echo "fuzz $t: ok (${execs:-0} runs, ${wall_s} s, ${cpu_s} CPU s, ${per_cpu}/CPU s)"
+    [ $campaign -eq 1 ] && record_run "$t" "${execs:-0}" "$wall_s" "$cpu_s" 0
     ok=$((ok + 1))
   else
     echo "fuzz $t: FAILED"
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | awk '{print $2}')
-    [ $campaign -eq 1 ] && record_run "$t" "${execs:-0}" 1
+    [ $campaign -eq 1 ] && record_run "$t" "${execs:-0}" "$wall_s" "$cpu_s" 1
     tail -40 "$work/$t.log"
     mkdir -p fuzz-crashes && cp "$work/$t"-* fuzz-crashes/ 2>/dev/null
     bad=$((bad + 1))

@@ -62,3 +62,4 @@ QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog)
 {
     ep->qlog = qlog;
 }
+

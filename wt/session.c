@@ -45,12 +45,57 @@ void wt_enter(wt_endpoint *ep)
     ep->depth++;
 }
 
+/* What a datagram queued for a session not established yet costs the budget. */
+static size_t dgram_cost(size_t len)
+{
+    return len ? len : 1;
+}
+
+/* Free the queued datagrams and give their memory back to the budget. */
+static void drop_datagrams(wt_session *s)
+{
+    for (size_t i = 0; i < s->ndgrams; i++) {
+        quince_env_free(s->ep->env, s->dgrams[i].data);
+        quince_budget_release(s->ep->budget, dgram_cost(s->dgrams[i].len));
+    }
+    s->ndgrams = 0;
+}
+
+/* -16 §3.2: hold CONNECT-stream bytes of a session not processed yet, within
+ * max_capsule and the memory budget (charged by allocation, as early streams are). */
+static bool hold_early_caps(wt_session *s, const uint8_t *data, size_t len)
+{
+    wt_endpoint *ep = s->ep;
+    if (len > ep->cfg.max_capsule - s->early_caps.len)
+        return false;
+    size_t need = s->early_caps.len + len;
+    if (need > s->early_caps.cap) {
+        size_t cap = s->early_caps.cap ? s->early_caps.cap : 64;
+        while (cap < need)
+            cap *= 2;
+        if (!quince_budget_charge(ep->budget, cap - s->early_caps_charged))
+            return false;
+        if (!quince_buf_reserve(&s->early_caps, ep->env, need)) {
+            quince_budget_release(ep->budget, cap - s->early_caps_charged);
+            return false;
+        }
+        s->early_caps_charged = cap;
+    }
+    return quince_buf_append(&s->early_caps, ep->env, data, len);
+}
+
+static void release_early_caps(wt_session *s)
+{
+    quince_buf_free(&s->early_caps, s->ep->env);
+    quince_budget_release(s->ep->budget, s->early_caps_charged);
+    s->early_caps_charged = 0;
+}
+
 static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
-    quince_buf_free(&s->early_caps, ep->env);
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
+    release_early_caps(s);
+    drop_datagrams(s);
     quince_env_free(ep->env, s->dgrams);
     quince_env_free(ep->env, s->authority);
     quince_env_free(ep->env, s->path);
@@ -123,6 +168,7 @@ static wt_session *session_new(wt_endpoint *ep, uint64_t id)
     s->ep = ep;
     s->id = id;
     h3_capsule_reader_init(&s->reader, ep->cfg.max_capsule, ep->env);
+    s->reader.budget = ep->budget;
     /* Appended: queued client sessions go out in the order they were asked for. */
     wt_session **p = &ep->sessions;
     while (*p != NULL)
@@ -147,9 +193,7 @@ static void send_fin(wt_session *s)
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */
 static void drop_pending(wt_session *s)
 {
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(s->ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
     if (s->id != UINT64_MAX)
         wt_stream_flush_buffered(s->ep, s->id, NULL);
 }
@@ -218,12 +262,16 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     }
     if (s->state != WT_SS_HELD && s->state != WT_SS_CONNECTING)
         return;
-    /* §4.5: buffered up to a bound, then dropped. */
-    if (s->ndgrams >= ep->cfg.max_buffered_datagrams)
+    /* §4.5: buffered up to a bound, then dropped; also dropped when the connection's
+     * memory budget cannot hold it (RFC 9297 §2.1: drop or buffer briefly). */
+    if (s->ndgrams >= ep->cfg.max_buffered_datagrams ||
+        !quince_budget_charge(ep->budget, dgram_cost(len)))
         return;
-    uint8_t *c = quince_env_alloc(ep->env, len ? len : 1);
-    if (c == NULL)
+    uint8_t *c = quince_env_alloc(ep->env, dgram_cost(len));
+    if (c == NULL) {
+        quince_budget_release(ep->budget, dgram_cost(len));
         return;
+    }
     if (len > 0)
         memcpy(c, data, len);
     s->dgrams[s->ndgrams].data = c;
@@ -246,9 +294,12 @@ static void session_established(wt_session *s)
     if (s->early_caps.len > 0) {
         /* Taken out first: the capsules may end the session. */
         quince_buf early = s->early_caps;
+        size_t charged = s->early_caps_charged;
         s->early_caps = (quince_buf){0};
+        s->early_caps_charged = 0;
         capsules_in(s, early.data, early.len);
         quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
         if (s->state != WT_SS_OPEN)
             return;
     }
@@ -257,9 +308,7 @@ static void session_established(wt_session *s)
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
     }
-    for (size_t i = 0; i < s->ndgrams; i++)
-        quince_env_free(ep->env, s->dgrams[i].data);
-    s->ndgrams = 0;
+    drop_datagrams(s);
 }
 
 /* ---- Session flow control (draft-ietf-webtrans-http3-13..-16 §5) ---- */
@@ -972,7 +1021,18 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
                                               cfg_dialects(&ep->cfg)
                                         : 0;
         if (tokens != 0 && method != NULL &&
-            field_eq(method->value, method->value_len, "CONNECT")) {
+            field_eq(method->value, method->value_len, "CONNECT") &&
+            h3_conn_stream_early(ep->h3, id)) {
+            /* -07 §3.3, -16 §3.3: no session starts in 0-RTT (CONNECT is not
+             * safe, RFC 9114 §10.9); RFC 8470 §5.2: 425, to be retried after the
+             * handshake. Streams waiting for this ID will never be claimed. */
+            h3_conn_refuse_early(ep->h3, id);
+            wt_stream_flush_buffered(ep, id, NULL);
+            refused(ep, NULL, 425,
+                    "CONNECT arrived in 0-RTT (early data): retry after the "
+                    "handshake");
+        } else if (tokens != 0 && method != NULL &&
+                   field_eq(method->value, method->value_len, "CONNECT")) {
             server_request(ep, id, f, n, tokens);
         } else {
             /* Not a session: streams waiting for this ID will never be claimed. */
@@ -994,8 +1054,7 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
     if (s->state == WT_SS_HELD) {
         /* -16 §3.2: a client may send capsules before the 2xx; held (as a
          * capsule is bounded: max_capsule) until the session is accepted. */
-        if (len > ep->cfg.max_capsule - s->early_caps.len ||
-            !quince_buf_append(&s->early_caps, ep->env, data, len))
+        if (!hold_early_caps(s, data, len))
             session_malformed(s, H3_WIRE_ERROR(H3_EXCESSIVE_LOAD));
         return;
     }
@@ -1249,6 +1308,14 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
     };
     h3_conn_set_callbacks(h3, &mine);
     return ep;
+}
+
+/* draft-ietf-webtrans-http3-02 §4.5 */
+QUINCE_API void wt_endpoint_set_budget(wt_endpoint *ep, struct quince_budget *budget)
+{
+    ep->budget = budget;
+    for (wt_session *s = ep->sessions; s != NULL; s = s->next)
+        s->reader.budget = budget;
 }
 
 /* (no RFC section) */

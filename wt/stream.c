@@ -70,6 +70,8 @@ static void stream_kill(wt_stream *st)
         ep->buffered_bytes -= st->early.len;
     }
     quince_buf_free(&st->early, ep->env);
+    quince_budget_release(ep->budget, st->early_charged);
+    st->early_charged = 0;
     st->next = ep->dead_streams;
     ep->dead_streams = st;
 }
@@ -96,6 +98,7 @@ void wt_stream_free_all(wt_endpoint *ep)
         ep->streams = st->next;
         quince_buf_free(&st->early, ep->env);
         quince_buf_free(&st->held, ep->env);
+        quince_budget_release(ep->budget, st->early_charged);
         quince_env_free(ep->env, st);
     }
     wt_stream_reap(ep);
@@ -134,6 +137,22 @@ static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fi
     wt_endpoint *ep = st->ep;
     if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
         return false;
+    size_t need = st->early.len + len;
+    if (need > st->early.cap) {
+        /* §4.5: the allocation counts against the connection's memory; past it, as past
+         * max_buffered_bytes, the stream is rejected. quince_buf doubles from 64 bytes. */
+        size_t cap = st->early.cap ? st->early.cap : 64;
+        while (cap < need)
+            cap *= 2;
+        if (!quince_budget_charge(ep->budget, cap - st->early_charged))
+            return false;
+        size_t charged = cap;
+        if (!quince_buf_reserve(&st->early, ep->env, need)) {
+            quince_budget_release(ep->budget, charged - st->early_charged);
+            return false;
+        }
+        st->early_charged = charged;
+    }
     if (!quince_buf_append(&st->early, ep->env, data, len))
         return false;
     ep->buffered_bytes += len;
@@ -233,6 +252,8 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         quince_buf early = st->early;
         bool fin = st->buf_fin;
         st->early = (quince_buf){0};
+        size_t charged = st->early_charged;
+        st->early_charged = 0;
         ep->nbuffered--;
         ep->buffered_bytes -= early.len;
         stream_attach(st, s);
@@ -242,6 +263,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         if (!st->dead)
             deliver(st, early.data, early.len, fin);
         quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
     }
 }
 

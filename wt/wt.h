@@ -46,6 +46,12 @@
  * (https + :authority, default port 443); else 403. A request without Origin
  * is 400 in draft-02 and allowed later (non-browser clients).
  *
+ * Early data (-07 §3.3, -16 §3.3; RFC 8470 §5.2): no session starts in 0-RTT. A
+ * CONNECT that arrived in early data (h3_conn_stream_early) is answered 425
+ * (Too Early): by h3 itself (h3_config.refuse_unsafe_early, on by default), or
+ * else here, reported with on_session_refused (status 425). The client may
+ * send it again once the handshake is complete; ours never sends it early.
+ *
  * Lifetimes: callbacks run inside h3_conn_on_* and wt_* calls. A wt_session
  * stays valid until on_session_closed (or on_session_rejected) returns; a
  * wt_stream until on_stream_closed returns. Objects are freed when the
@@ -226,6 +232,17 @@ struct quince_qlog;
 /* Log session, stream and datagram events into a connection's qlog trace
  * (the binding passes quic_conn_qlog's; NULL: none). */
 QUINCE_API void wt_endpoint_set_qlog(wt_endpoint *ep, struct quince_qlog *qlog);
+struct quince_budget;
+/*
+ * Charge what the peer makes us hold to a memory budget (base/budget.h; the binding
+ * passes quic_conn_budget's; NULL: none). Call before any input; the budget must
+ * outlive ep. Past the budget, as past the matching bound in wt_config: an early
+ * stream's bytes reject the stream (WT_BUFFERED_STREAM_REJECTED, §4.5), a datagram
+ * for a session not established yet is dropped, a capsule being assembled on the
+ * CONNECT stream is dropped if it is a DATAGRAM and otherwise ends the session
+ * (H3_EXCESSIVE_LOAD). h3_conn_set_budget charges the HTTP/3 side.
+ */
+QUINCE_API void wt_endpoint_set_budget(wt_endpoint *ep, struct quince_budget *budget);
 /* The transport's max DATAGRAM payload became known (or changed). */
 QUINCE_API void wt_endpoint_set_max_datagram_frame(wt_endpoint *ep, size_t n);
 /* The peer's QUIC transport parameters carry reset_stream_at (assumed until

@@ -81,6 +81,19 @@ static int t_open(void *user, bool bidi, uint64_t *id)
     return 0;
 }
 
+/* RFC 8470: the streams the test says travelled in early data. */
+static bool t_early(void *user, uint64_t id)
+{
+    const hx_ep *ep = user;
+    return ep->early_all || (ep->early_id_set && ep->early_id == id);
+}
+
+static bool t_early_now(void *user)
+{
+    const hx_ep *ep = user;
+    return ep->early_now;
+}
+
 static int64_t t_write(void *user, uint64_t id, const uint8_t *data, size_t len, bool fin)
 {
     hx_ep *ep = user;
@@ -273,7 +286,8 @@ void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *c
         cfg = &def;
     }
     assert_int_equal(cfg->is_server, is_server);
-    h3_transport tp = {ep, t_open, t_write, t_reset, t_stop, t_dgram, t_close, NULL};
+    h3_transport tp = {ep,      t_open,  t_write, t_reset,    t_stop,
+                       t_dgram, t_close, NULL,    t_early, t_early_now};
     h3_callbacks cb = {ep,
                        a_headers,
                        a_data,

@@ -80,6 +80,10 @@ typedef struct hx_ep {
     size_t ext_len;
     bool ext_fin;
     bool ext_refuse; /* on_ext_stream returns nonzero */
+    /* RFC 8470: transport.stream_early says yes for every stream, or for early_id. */
+    bool early_all, early_id_set;
+    uint64_t early_id;
+    bool early_now; /* transport.early_now: a client's writes go in 0-RTT */
 } hx_ep;
 
 /* Create an endpoint (cfg may be NULL for defaults) and start it. */

@@ -782,6 +782,206 @@ static void test_record_flight(void **state)
     teardown_pair();
 }
 
+/* ---- Early data (RFC 8470, RFC 9114 §10.9) ---- */
+
+static const char *const post_req[] = {":method", "POST",      ":scheme", "https",
+                                       ":authority", "a.example", ":path", "/order",
+                                       NULL};
+
+/* RFC 8470 §5.2, RFC 9110 §9.2.1: an unsafe request received in early data is answered
+ * 425 by h3 itself, never reaches the application, and its remaining body is stopped
+ * with H3_NO_ERROR (RFC 9114 §4.1); later DATA is dropped and the stream is released. */
+static void test_early_unsafe_refused(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        setup_pair(NULL, NULL);
+        S.early_all = true;
+        hx_pump(&C, &S, chunks[k]);
+        uint64_t id = submit(&C, post_req, false);
+        assert_int_equal(h3_conn_send_data(C.conn, id, (const uint8_t *)"pay 5", 5, false), H3_OK);
+        hx_pump(&C, &S, chunks[k]);
+        assert_int_equal(hx_msg_for(&S, id)->sections, 0); /* the application saw nothing */
+        assert_int_equal(hx_msg_for(&S, id)->body_len, 0);
+        hx_msg *r = hx_msg_for(&C, id);
+        assert_string_equal(r->headers, ":status: 425\ncontent-length: 0\n");
+        assert_true(r->ended);
+        assert_int_equal(h3_conn_stream_status(C.conn, id), 0); /* released after the end */
+        assert_true(hx_has_stop(&S, id, H3_NO_ERROR));
+        assert_true(h3_conn_stream_early(S.conn, id));
+        /* The client saw STOP_SENDING and reset its side: everything is released. */
+        assert_int_equal(h3_conn_stream_count(S.conn), 6);
+        /* A safe request on the same connection goes to the application. */
+        S.auto_respond = true;
+        S.response_body = "ok";
+        uint64_t id2 = submit(&C, get_req, true);
+        hx_pump(&C, &S, chunks[k]);
+        assert_int_equal(hx_msg_for(&S, id2)->sections, 1);
+        assert_string_equal(hx_msg_for(&C, id2)->headers,
+                            ":status: 200\ncontent-type: text/plain\ncontent-length: 2\n");
+        teardown_pair();
+    }
+}
+
+/* The same POST whole (FIN with the headers): 425, no STOP_SENDING (nothing more comes),
+ * nothing left; and a request that did not come early reaches the application. */
+static void test_early_unsafe_complete_and_late(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    S.early_id_set = true;
+    S.early_id = 0;
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, post_req, true);
+    assert_int_equal(id, 0);
+    hx_pump(&C, &S, 0);
+    assert_string_equal(hx_msg_for(&C, 0)->headers, ":status: 425\ncontent-length: 0\n");
+    assert_false(hx_has_stop(&S, 0, H3_NO_ERROR));
+    assert_int_equal(h3_conn_stream_count(S.conn), 6);
+    S.auto_respond = true;
+    uint64_t id2 = submit(&C, post_req, true);
+    hx_pump(&C, &S, 0);
+    assert_false(h3_conn_stream_early(S.conn, id2));
+    assert_int_equal(hx_msg_for(&S, id2)->sections, 1);
+    assert_true(hx_msg_for(&S, id2)->ended);
+    assert_int_equal(h3_conn_stream_status(C.conn, id2), 0);
+    assert_string_equal(hx_msg_for(&C, id2)->headers,
+                        ":status: 200\ncontent-type: text/plain\ncontent-length: 0\n");
+    teardown_pair();
+}
+
+static void refuse_hook(hx_ep *ep, uint64_t id, bool trailers)
+{
+    if (trailers || !ep->is_server)
+        return;
+    /* The application will not risk this one (a path it knows is not replay-safe). */
+    assert_true(h3_conn_stream_early(ep->conn, id));
+    assert_int_equal(h3_conn_refuse_early(ep->conn, id), H3_OK);
+    /* Once refused, no second answer. */
+    assert_int_equal(h3_conn_refuse_early(ep->conn, id), H3_ERR_NO_STREAM);
+    const char *const ok[] = {":status", "200", NULL};
+    h3_field f[2];
+    size_t n = hx_fields(f, 2, ok);
+    assert_int_equal(h3_conn_submit_response(ep->conn, id, f, n, true), H3_ERR_NO_STREAM);
+}
+
+/* A safe request in early data reaches the application, which may refuse it itself; with
+ * refuse_unsafe_early off, unsafe ones reach it too. The client learns which of its
+ * requests went early (to retry those on 425, RFC 8470 §5.2). Argument errors. */
+static void test_early_application(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    S.early_all = true;
+    C.early_id_set = true;
+    C.early_id = 0;
+    S.headers_hook = refuse_hook;
+    hx_pump(&C, &S, 0);
+    uint64_t id = submit(&C, get_req, true);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(hx_msg_for(&S, id)->sections, 1);
+    hx_msg *r = hx_msg_for(&C, id);
+    assert_string_equal(r->headers, ":status: 425\ncontent-length: 0\n");
+    assert_true(h3_conn_stream_early(C.conn, id));
+    assert_false(h3_conn_stream_early(C.conn, 4));
+    /* Errors: a client cannot refuse; unknown streams; after a final response. */
+    assert_int_equal(h3_conn_refuse_early(C.conn, 0), H3_ERR_ARG);
+    assert_int_equal(h3_conn_refuse_early(S.conn, 400), H3_ERR_NO_STREAM);
+    assert_int_equal(h3_conn_refuse_early(NULL, 0), H3_ERR_ARG);
+    assert_false(h3_conn_stream_early(NULL, 0));
+    S.headers_hook = NULL;
+    uint64_t id2 = submit(&C, get_req, false);
+    hx_pump(&C, &S, 0);
+    const char *const ok[] = {":status", "200", NULL};
+    h3_field f[2];
+    size_t n = hx_fields(f, 2, ok);
+    assert_int_equal(h3_conn_submit_response(S.conn, id2, f, n, false), H3_OK);
+    assert_int_equal(h3_conn_refuse_early(S.conn, id2), H3_ERR_ARG);
+    assert_int_equal(h3_conn_send_data(S.conn, id2, NULL, 0, true), H3_OK);
+    assert_int_equal(h3_conn_send_data(C.conn, id2, NULL, 0, true), H3_OK);
+    hx_pump(&C, &S, 0);
+    teardown_pair();
+
+    h3_config scfg;
+    h3_config_init(&scfg, true);
+    assert_true(scfg.refuse_unsafe_early);
+    scfg.refuse_unsafe_early = false;
+    setup_pair(NULL, &scfg);
+    S.early_all = true;
+    S.auto_respond = true;
+    hx_pump(&C, &S, 0);
+    id = submit(&C, post_req, true);
+    hx_pump(&C, &S, 0);
+    assert_int_equal(hx_msg_for(&S, id)->sections, 1);
+    assert_true(h3_conn_stream_early(S.conn, id));
+    assert_string_equal(hx_msg_for(&C, id)->headers,
+                        ":status: 200\ncontent-type: text/plain\ncontent-length: 0\n");
+    teardown_pair();
+}
+
+/* A refused request whose header section waited for QPACK inserts (RFC 9204 §2.1.2): the
+ * 425 goes once it is decoded; STOP_SENDING only where the request had not ended. */
+static void test_early_blocked(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    S.early_all = true;
+    hx_pump(&C, &S, 0);
+    const char *const req[] = {":method",   "POST",  ":scheme", "https",   ":authority",
+                               "b.example", ":path", "/",       "x-thing", "value-value-value",
+                               NULL};
+    submit(&C, req, true);
+    uint64_t id2 = submit(&C, req, true); /* second sighting: inserted, blocked */
+    uint64_t id3 = submit(&C, req, false);
+    assert_int_equal(h3_conn_send_data(C.conn, id3, (const uint8_t *)"x", 1, false), H3_OK);
+    for (size_t i = 0; i < C.nout; i++) {
+        hx_out *o = &C.out[i];
+        if (o->id % 4 == 0 && o->delivered < o->len) {
+            h3_conn_on_stream_data(S.conn, o->id, o->buf, o->len, o->fin);
+            o->delivered = o->len;
+            o->fin_delivered = o->fin;
+        }
+    }
+    assert_int_equal(hx_msg_for(&C, id3)->sections, 0);
+    hx_pump(&C, &S, 0);
+    assert_string_equal(hx_msg_for(&C, id2)->headers, ":status: 425\ncontent-length: 0\n");
+    assert_string_equal(hx_msg_for(&C, id3)->headers, ":status: 425\ncontent-length: 0\n");
+    assert_false(hx_has_stop(&S, id2, H3_NO_ERROR));
+    assert_true(hx_has_stop(&S, id3, H3_NO_ERROR));
+    assert_int_equal(hx_msg_for(&S, id3)->sections, 0);
+    assert_int_equal(h3_conn_stream_count(S.conn), 6);
+    teardown_pair();
+}
+
+/* RFC 9114 §10.9: while the client's writes go in early data, h3 sends only safe requests
+ * (H3_ERR_EARLY for the others, nothing written); after the handshake, all. */
+static void test_early_client_sends_safe_only(void **state)
+{
+    (void)state;
+    setup_pair(NULL, NULL);
+    hx_pump(&C, &S, 0);
+    C.early_now = true;
+    h3_field f[8];
+    size_t n = hx_fields(f, 8, post_req);
+    uint64_t id = UINT64_MAX;
+    size_t nout = C.nout;
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_EARLY);
+    assert_int_equal(C.nout, nout); /* no stream was opened */
+    const char *const del[] = {":method", "DELETE", ":scheme", "https", ":authority", "a.example",
+                               ":path", "/x", NULL};
+    n = hx_fields(f, 8, del);
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_ERR_EARLY);
+    const char *const opt[] = {":method", "OPTIONS", ":scheme", "https", ":authority",
+                               "a.example", ":path", "*", NULL};
+    n = hx_fields(f, 8, opt);
+    assert_int_equal(h3_conn_submit_request(C.conn, f, n, true, &id), H3_OK);
+    submit(&C, get_req, true);
+    C.early_now = false;
+    submit(&C, post_req, true);
+    hx_pump(&C, &S, 0);
+    teardown_pair();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +1005,11 @@ int main(void)
         cmocka_unit_test(test_plain_connect),
         cmocka_unit_test(test_send_blocked),
         cmocka_unit_test(test_record_flight),
+        cmocka_unit_test(test_early_unsafe_refused),
+        cmocka_unit_test(test_early_unsafe_complete_and_late),
+        cmocka_unit_test(test_early_application),
+        cmocka_unit_test(test_early_blocked),
+        cmocka_unit_test(test_early_client_sends_safe_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

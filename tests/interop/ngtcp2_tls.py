@@ -29,6 +29,13 @@ CASE (ngtcp2-client)
                        on stream 0 is in a 0-RTT packet, never sent again in 1-RTT, and
                        the server's response on stream 0 carries the file; quince-server
                        logs the request as read before its handshake completed
+  too-early            quince-server --early-data --refuse-early /one (RFC 8470): gtlsclient
+                       --session-file --tp-file twice: the second GET /one goes in 0-RTT
+                       (on the wire) and gtlsclient reads :status 425 for it (its own
+                       HTTP dump; it does not retry); quince-client --session-file twice
+                       against the same server: its 0-RTT GET (stream 0, never in 1-RTT on
+                       the wire) gets 425, and it sends it again after the handshake on
+                       stream 4, in 1-RTT only (on the wire), byte-exact
 CASE (ngtcp2-server)
   early-data           quince-client --session-file twice against gtlsserver: the second
                        connection resumes with early data accepted and its GET on stream 0
@@ -378,10 +385,10 @@ def new_token_vs_gtlsserver(r):
     print("ok: on the wire: %s" % got)
 
 
-def requests_on_wire(cap, keylog, server_port):
+def requests_on_wire(cap, keylog, server_port, stream="0"):
     """Per client port, in order: how many of its datagrams carry a STREAM frame of
-    stream 0 (the GET, one small frame with FIN) in a 0-RTT packet (and no 1-RTT one),
-    and how many in a 1-RTT packet (a first send or a resend)."""
+    stream 0 (the GET, one small frame with FIN; or of another stream) in a 0-RTT packet
+    (and no 1-RTT one), and how many in a 1-RTT packet (a first send or a resend)."""
     rows = cap.fields(keylog, ["udp.srcport", "quic.long.packet_type", "quic.short",
                                "quic.stream.stream_id"])
     conns = {}
@@ -392,7 +399,7 @@ def requests_on_wire(cap, keylog, server_port):
         c = conns.setdefault(row[0], {"early_req": 0, "onertt_req": 0})
         types = [t for t in row[1].split("|") if t]
         short = row[2] != ""
-        if "0" not in [x for x in row[3].split("|") if x]:
+        if stream not in [x for x in row[3].split("|") if x]:
             continue
         if short:
             c["onertt_req"] += 1
@@ -430,6 +437,63 @@ def early_data_vs_quince_server(r):
     check(got_conns[1]["early_req"] >= 1 and got_conns[1]["onertt_req"] == 0,
           "second connection: %s (want the GET in 0-RTT only)" % got_conns[1])
     print("ok: GET in 0-RTT answered from it; wire: %s" % got_conns)
+
+
+def too_early_vs_quince_server(r):
+    p = lambda n: os.path.join(r.tmp, n)
+    keylog = p("server.keylog")
+    r.start_quince_server(["--early-data", "--refuse-early", "/one", "--no-gso", "--keylog",
+                           keylog])
+    cap = Capture(r, r.port)
+    aes = "--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM"
+    # gtlsclient: its HTTP dump shows the response headers it decoded.
+    statuses = []
+    for i in (1, 2):
+        rc, log = r.run_gtlsclient(["one"], ["--session-file=" + p("sess"), "--tp-file=" +
+                                             p("tp"), aes, "--no-quic-dump"], quiet=False)
+        check(rc == 0, "gtlsclient run %d: exit status %d:\n%s" % (i, rc, log[-2000:]))
+        statuses.append(re.findall(r"\[:status: (\d+)\]", log))
+        if os.path.exists(os.path.join(r.out, "one")):
+            os.remove(os.path.join(r.out, "one"))
+    check(statuses == [["200"], ["425"]], "gtlsclient read :status %s (want 200, then 425 for "
+          "the 0-RTT GET)" % statuses)
+    # quince-client: the same refusal, then its retry after the handshake.
+    errs = []
+    for i in (1, 2):
+        rc, err = r.run_quince_client(["one"], ["--no-gso", "--session-file", p("qsess"),
+                                                "--keylog", p("client.keylog")])
+        check(rc == 0, "quince-client run %d: exit status %d:\n%s" % (i, rc, err[-2000:]))
+        check(r.same("one"), "/one differs (quince-client run %d)" % i)
+        os.remove(os.path.join(r.out, "one"))
+        errs.append(err)
+    check("425 Too Early for the 0-RTT request; sending it again after the handshake" in
+          errs[1], "quince-client did not retry:\n" + errs[1][-2000:])
+    check(re.search(r"tls resumed yes, early data accepted", errs[1]) is not None,
+          "quince-client's second connection: " + errs[1][-2000:])
+    cap.stop()
+    slog = r.stop_quince_server()
+    gets = re.findall(r"GET /one (200 \(\d+ bytes\)|425 Too Early)( \[0-RTT\])?", slog)
+    gets = [(a.split(" ")[0], b) for a, b in gets]
+    want = [("200", ""), ("425", " [0-RTT]"), ("200", ""), ("425", " [0-RTT]"), ("200", "")]
+    check(gets == want, "quince-server's GETs: %s (want %s)" % (gets, want))
+    check("h3: 2 answered 425 Too Early" in slog, "quince-server's count:\n" + slog[-1500:])
+    wire = requests_on_wire(cap, keylog, r.port)
+    check(len(wire) == 4, "%d client ports on the wire" % len(wire))
+    # gtlsclient's second connection: the GET in 0-RTT only (it does not retry); quince-
+    # client's second: the GET in 0-RTT, and its retry in 1-RTT.
+    check(wire[1]["early_req"] >= 1 and wire[1]["onertt_req"] == 0,
+          "gtlsclient's second connection: %s" % wire[1])
+    # (quince-server picks ChaCha20-Poly1305 when quince-client offers it, and tshark opens
+    # 0-RTT with the client's first offered suite, AES-128-GCM: it cannot read quince-
+    # client's 0-RTT packets here; the server's "[0-RTT]" mark above comes from its own
+    # packet types. What tshark can check: stream 0 never went in 1-RTT.)
+    check(wire[3]["onertt_req"] == 0,
+          "quince-client's second connection, stream 0 in 1-RTT: %s" % wire[3])
+    retry = requests_on_wire(cap, keylog, r.port, "4")
+    check(len(retry) == 4 and retry[3]["early_req"] == 0 and retry[3]["onertt_req"] >= 1,
+          "quince-client's retry (stream 4) should be in 1-RTT only: %s" % retry)
+    print("ok: 0-RTT GETs answered 425: gtlsclient read it, quince-client retried in 1-RTT; "
+          "wire (stream 0): %s" % wire)
 
 
 def early_data_vs_gtlsserver(r):
@@ -482,6 +546,8 @@ def main():
             resume_vs_gtlsserver(r)
         elif direction == "ngtcp2-client" and case == "early-data":
             early_data_vs_quince_server(r)
+        elif direction == "ngtcp2-client" and case == "too-early":
+            too_early_vs_quince_server(r)
         elif direction == "ngtcp2-server" and case == "early-data":
             early_data_vs_gtlsserver(r)
         elif direction == "ngtcp2-client" and case == "new-token":

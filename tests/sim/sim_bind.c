@@ -20,6 +20,8 @@ static void *c_new(void *user, bind_conn *bc)
 {
     sim_bind *b = user;
     b->client = bc;
+    if (b->make_user != NULL)
+        b->client_user = b->make_user(b, false, bc);
     return b->client_user;
 }
 
@@ -29,6 +31,8 @@ static void *s_new(void *user, bind_conn *bc)
     assert_null(b->sconn);
     b->sconn = bc;
     b->conns_new++;
+    if (b->make_user != NULL)
+        b->server_user = b->make_user(b, true, bc);
     return b->server_user;
 }
 
@@ -91,12 +95,16 @@ static void c_free(void *user, bind_conn *bc)
     sim_bind *b = user;
     assert_ptr_equal(bc, b->client);
     b->client_frees++;
+    if (b->free_user != NULL)
+        b->free_user(b, false, bc, bind_conn_user(bc));
 }
 
 static void s_free(void *user, bind_conn *bc)
 {
     sim_bind *b = user;
     assert_ptr_equal(bc, b->sconn);
+    if (b->free_user != NULL)
+        b->free_user(b, true, bc, bind_conn_user(bc));
     b->sconn = NULL;
     b->conns_freed++;
 }

@@ -22,6 +22,10 @@ typedef struct sim_bind {
      * cb is the harness's: use conn_user for the h3/wt callbacks' user. */
     bind_config ccfg, scfg;
     void *client_user, *server_user; /* user pointers of the two connections */
+    /* When set: makes each connection's user pointer instead (on_conn_new). */
+    void *(*make_user)(struct sim_bind *b, bool is_server, bind_conn *bc);
+    /* When set: called from on_conn_free with that pointer (bc still alive). */
+    void (*free_user)(struct sim_bind *b, bool is_server, bind_conn *bc, void *user);
     bind_conn *client;
     bind_server *server;
     bind_conn *sconn; /* the server's connection, NULL before and after */

@@ -60,6 +60,8 @@ typedef struct app {
     /* server */
     uint64_t received, received_before_handshake;
     bool fin, mismatch, duplicate_fin;
+    /* quic_stream_early: the server's stream got 0-RTT bytes; the client's sent some. */
+    bool server_early, client_early;
 } app;
 
 static void app_fn(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
@@ -70,6 +72,7 @@ static void app_fn(sim_pair *p, bool is_server, const quic_event *ev, uint64_t n
         if (ev == NULL || ev->type != QUIC_EVENT_STREAM_READABLE)
             return;
         uint8_t buf[4096];
+        a->server_early |= quic_stream_early(p->server, ev->stream_id);
         for (;;) {
             bool fin = false;
             int64_t k = quic_stream_read(p->server, ev->stream_id, buf, sizeof(buf), &fin);
@@ -91,6 +94,8 @@ static void app_fn(sim_pair *p, bool is_server, const quic_event *ev, uint64_t n
         return;
     }
     /* The client writes at once, before its handshake completes. */
+    if (a->opened)
+        a->client_early |= quic_stream_early(p->client, a->sid);
     if (ev != NULL)
         return;
     if (!a->opened) {
@@ -195,6 +200,9 @@ static void test_accepted_under_loss(void **state)
                       (unsigned long long)seed, (unsigned long long)a.received_before_handshake,
                       DATA_LEN, (unsigned long long)quic_conn_get_stats(p.client)->packets_lost);
         assert_true(a.received_before_handshake > 0);
+        /* RFC 8470 §5.2: both ends know the stream travelled in 0-RTT. */
+        assert_true(a.server_early);
+        assert_true(a.client_early);
         sim_pair_free(&p);
         crypto_tls_tickets_free(tickets);
     }
@@ -220,6 +228,9 @@ static void test_rejected_resent(void **state)
         assert_true(p.client->early_rejected_done);
         assert_int_equal(a.received, DATA_LEN);
         assert_int_equal(a.received_before_handshake, 0);
+        /* Sent in 0-RTT, but nothing of it was received in 0-RTT. */
+        assert_true(a.client_early);
+        assert_false(a.server_early);
         assert_false(a.mismatch);
         assert_false(a.duplicate_fin);
         sim_pair_free(&p);

@@ -933,6 +933,42 @@ static void test_chained_requests(void **state)
     test_env_check_leaks(&te);
 }
 
+/* -07 §3.3, -16 §3.3, RFC 8470 §5.2: a CONNECT that arrived in early data opens no session:
+ * 425, by h3 (refuse_unsafe_early, the default) or by wt when h3 lets it through (reported
+ * with on_session_refused). Once the handshake is done (nothing early any more) the same
+ * request opens a session. */
+static void test_connect_in_early_data(void **state)
+{
+    (void)state;
+    for (int h3_decides = 1; h3_decides >= 0; h3_decides--) {
+        wp_h3_lets_early_through = !h3_decides;
+        fixture *f = fx_new(NULL, NULL, false);
+        f->s.early = true;
+        wt_session *s = NULL;
+        assert_int_equal(wt_endpoint_connect(f->c.wt, "h", "/early", "https://h", &s), WT_OK);
+        wp_pump(&f->c, &f->s);
+        assert_int_equal(f->c.app.rejected, 1);
+        assert_int_equal(f->c.app.last_status, 425);
+        assert_int_equal(f->c.app.ready, 0);
+        assert_int_equal(f->s.app.requests, 0);
+        assert_int_equal(f->s.app.ready, 0);
+        assert_int_equal(f->s.app.refused, h3_decides ? 0 : 1);
+        if (!h3_decides) {
+            assert_int_equal(f->s.app.refused_status, 425);
+            assert_non_null(strstr(f->s.app.refused_why, "0-RTT"));
+        }
+        assert_int_equal(wt_endpoint_session_count(f->s.wt), 0);
+        assert_int_equal(wt_endpoint_session_count(f->c.wt), 0);
+        /* After the handshake: the retry is served. */
+        f->s.early = false;
+        s = establish(f);
+        assert_int_equal(f->s.app.requests, 1);
+        assert_int_equal(f->s.app.ready, 1);
+        fx_free(f);
+    }
+    wp_h3_lets_early_through = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_early_datagrams_bounded),
         cmocka_unit_test(test_early_stream_bytes_bounded),
         cmocka_unit_test(test_data_after_close_capsule),
+        cmocka_unit_test(test_connect_in_early_data),
     };
     int failed = 0;
     for (size_t i = WT_DIALECT_COUNT; i-- > 0;) {

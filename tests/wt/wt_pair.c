@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 uint32_t wp_dialects;
+bool wp_h3_lets_early_through;
 
 static wp_out *out_find(wp_ep *ep, uint64_t id, bool create)
 {
@@ -314,6 +315,14 @@ static void h_end(void *user, uint64_t id)
     ep->end_seen = true;
 }
 
+/* RFC 8470: every stream travelled in early data while the test says so. */
+static bool t_early(void *user, uint64_t id)
+{
+    const wp_ep *ep = user;
+    (void)id;
+    return ep->early;
+}
+
 static const h3_transport *transport_for(wp_ep *ep, h3_transport *tp)
 {
     *tp = (h3_transport){.user = ep,
@@ -323,7 +332,8 @@ static const h3_transport *transport_for(wp_ep *ep, h3_transport *tp)
                          .stop_sending = t_stop,
                          .send_datagram = t_dgram,
                          .close = t_close,
-                         .reset_stream_at = t_reset_at};
+                         .reset_stream_at = t_reset_at,
+                         .stream_early = t_early};
     return tp;
 }
 
@@ -368,6 +378,7 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
     }
     h3_config hc;
     h3_config_init(&hc, is_server);
+    hc.refuse_unsafe_early = !wp_h3_lets_early_through;
     wt_config_h3(&c, &hc);
     h3_transport tp;
     h3_callbacks none = {0};

@@ -84,10 +84,13 @@ typedef struct wp_ep {
     uint8_t data_seen[256]; /* plain h3: DATA payload bytes received */
     size_t data_len;
     bool end_seen;
+    bool early; /* transport.stream_early says yes for every stream */
 } wp_ep;
 
 /* The dialects of endpoints made with cfg NULL (0: wt_config_init's, all). */
 extern uint32_t wp_dialects;
+/* Endpoints made from now on turn h3_config.refuse_unsafe_early off (wt decides alone). */
+extern bool wp_h3_lets_early_through;
 
 /* A wt endpoint (cfg may be NULL: defaults, max_datagram_frame 1200); echo:
  * the server runs apps/wt_echo at "/echo", otherwise the recording app. */
