@@ -20,6 +20,12 @@ extern const size_t wt_demo_index_html_len, wt_demo_test_html_len;
 #define CLOSE_ME_CODE 4242u
 #define CLOSE_ME_REASON "bye from quince"
 #define MAX_HTTP 2
+/* Liveness: the page pings every 200 ms ('p' datagrams); a chat page heard from for
+ * CHAT_IDLE_US by none of its datagrams or streams is gone (a killed browser closes
+ * nothing): its session is closed with CHAT_GONE_CODE and the others see it leave. */
+#define CHAT_IDLE_US 5000000u
+#define CHAT_GONE_CODE 4408u
+#define CHAT_GONE_REASON "page gone: nothing heard for 5 s"
 
 enum { KIND_ECHO = 1, KIND_CHAT, KIND_CLOSE_ME };
 
@@ -36,6 +42,7 @@ typedef struct wsrv {
     wt_echo echo;
     wt_callbacks echo_cb;
     wt_session *chat[MAX_CHAT];
+    uint64_t chat_seen[MAX_CHAT]; /* when each chat page was last heard from */
     size_t nchat;
     bool freeing;
     char hash[65];
@@ -45,6 +52,7 @@ typedef struct wsrv {
 } wsrv;
 
 static wsrv demo;
+static uint64_t (*demo_clock)(void) = io_now_us;
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void out(const char *fmt, ...)
@@ -79,6 +87,54 @@ static void chat_presence(wsrv *v)
     char m[64];
     int n = snprintf(m, sizeof(m), "{\"peers\":%zu}", v->nchat);
     chat_broadcast(v, m, (size_t)n);
+}
+
+/* A chat page leaves: out of the list at once, and the others are told. */
+static void chat_remove(wsrv *v, wt_session *s)
+{
+    for (size_t i = 0; i < v->nchat; i++) {
+        if (v->chat[i] == s) {
+            v->nchat--;
+            v->chat[i] = v->chat[v->nchat];
+            v->chat_seen[i] = v->chat_seen[v->nchat];
+            if (!v->freeing)
+                chat_presence(v);
+            return;
+        }
+    }
+}
+
+/* s was heard from (NULL: nobody in particular). Pages that were not, for
+ * CHAT_IDLE_US, are gone: every live page pings five times a second, so any
+ * page's traffic runs this check for the others. */
+static void chat_heard(wsrv *v, wt_session *s)
+{
+    uint64_t now = demo_clock();
+    wt_session *gone[MAX_CHAT];
+    size_t ngone = 0;
+    for (size_t i = 0; i < v->nchat; i++) {
+        if (v->chat[i] == s)
+            v->chat_seen[i] = now;
+        else if (now - v->chat_seen[i] > CHAT_IDLE_US)
+            gone[ngone++] = v->chat[i];
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        out("server: chat page gone (nothing heard for %u s): session closed with %u",
+            CHAT_IDLE_US / 1000000u, CHAT_GONE_CODE);
+        chat_remove(v, gone[i]);
+        wt_session_close(gone[i], CHAT_GONE_CODE, (const uint8_t *)CHAT_GONE_REASON,
+                         strlen(CHAT_GONE_REASON));
+    }
+}
+
+void wt_demo_set_clock(uint64_t (*now_us)(void))
+{
+    demo_clock = now_us != NULL ? now_us : io_now_us;
+}
+
+size_t wt_demo_chat_pages(void)
+{
+    return demo.nchat;
 }
 
 /* ---- WebTransport callbacks ---- */
@@ -118,8 +174,10 @@ static void on_ready(void *user, wt_session *s)
         wt_session_close(s, CLOSE_ME_CODE, (const uint8_t *)CLOSE_ME_REASON,
                          strlen(CLOSE_ME_REASON));
     } else if (kind_of(s) == KIND_CHAT && v->nchat < MAX_CHAT) {
+        v->chat_seen[v->nchat] = demo_clock();
         v->chat[v->nchat++] = s;
         chat_presence(v);
+        chat_heard(v, s);
     }
 }
 
@@ -132,14 +190,7 @@ static void on_closed(void *user, wt_session *s, uint32_t code, const uint8_t *r
     if (kind_of(s) == KIND_ECHO)
         out("server: echo totals: %llu datagrams, %llu stream bytes",
             (unsigned long long)v->echo.datagrams, (unsigned long long)v->echo.bytes);
-    for (size_t i = 0; i < v->nchat; i++) {
-        if (v->chat[i] == s) {
-            v->chat[i] = v->chat[--v->nchat];
-            if (!v->freeing)
-                chat_presence(v);
-            break;
-        }
-    }
+    chat_remove(v, s);
 }
 
 static void on_stream_data(void *user, wt_stream *st, const uint8_t *d, size_t len, bool fin)
@@ -184,6 +235,7 @@ static void on_stream_data(void *user, wt_stream *st, const uint8_t *d, size_t l
     }
     if (kind_of(s) != KIND_CHAT || wt_stream_is_bidi(st))
         return;
+    chat_heard(v, s);
     chat_msg *m = wt_stream_user(st);
     if (m == NULL) {
         m = calloc(1, sizeof(*m));
@@ -250,6 +302,7 @@ static void on_datagram(void *user, wt_session *s, const uint8_t *d, size_t len)
     }
     if (kind_of(s) != KIND_CHAT || len == 0)
         return;
+    chat_heard(v, s);
     if (d[0] == 'p') {
         /* A ping: the server times a round trip of its own, 'q' out and 'r' back. */
         char q[32];
@@ -278,12 +331,20 @@ void wt_demo_conn_free(bind_conn *bc)
 {
     wsrv *v = &demo;
     wt_endpoint *ep = bind_conn_wt(bc);
+    bool left = false;
     for (size_t i = 0; i < v->nchat;) {
-        if (wt_session_endpoint(v->chat[i]) == ep)
-            v->chat[i] = v->chat[--v->nchat];
-        else
+        if (wt_session_endpoint(v->chat[i]) == ep) {
+            v->nchat--;
+            v->chat[i] = v->chat[v->nchat];
+            v->chat_seen[i] = v->chat_seen[v->nchat];
+            left = true;
+        } else {
             i++;
+        }
     }
+    /* The others see it leave (a connection that ended without closing its sessions). */
+    if (left && !v->freeing)
+        chat_presence(v);
 }
 
 /* ---- the page over HTTP/1.1 ---- */

@@ -21,8 +21,17 @@
 void wt_demo_allow_origins(const char *const *origins, size_t n);
 /* WebTransport on, with the demo's callbacks and origin policy. */
 void wt_demo_config(bind_config *cfg);
-/* For the server's on_conn_free: the connection's chat sessions leave quietly. */
+/* For the server's on_conn_free: the connection's chat sessions leave (the
+ * other pages are told the new count). */
 void wt_demo_conn_free(bind_conn *bc);
+/* Liveness of chat pages: a page pings every 200 ms; one heard from by none
+ * of its datagrams or streams for 5 s is gone (a killed browser sends no
+ * close): its session is closed with 4408 and the other pages see the count
+ * drop. A page that closes its session (or whose connection ends) leaves at
+ * once. The clock (default io_now_us) can be replaced for tests. */
+void wt_demo_set_clock(uint64_t (*now_us)(void));
+/* Chat pages counted now. */
+size_t wt_demo_chat_pages(void);
 
 /*
  * Serve the page (/, /index.html: the demo; /test: every check, reported with

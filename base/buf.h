@@ -27,9 +27,10 @@ typedef struct quince_buf {
     size_t cap;    /* bytes allocated, from data - head */
 } quince_buf;
 
-/* Make room for at least need bytes held in all; false when the allocator fails. */
+/* Make room for at least need bytes held in all. Returns true, or false when the allocator fails
+ * (nothing changes). */
 QUINCE_API bool quince_buf_reserve(quince_buf *b, const quince_env *env, size_t need);
-/* Append len bytes; false (and nothing changes) when the allocator fails. */
+/* Append len bytes. Returns true, or false (and nothing changes) when the allocator fails. */
 QUINCE_API bool quince_buf_append(quince_buf *b, const quince_env *env, const void *src,
                                   size_t len);
 /* Drop the first n bytes (all of them when n >= len). */

@@ -259,8 +259,13 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && refuse) {
         /* Top up one connection at a time until the server refuses one: the live count
-         * then is its limit (closing connections of the measured batches included). */
-        size_t live = nestablished, extra = 0;
+         * then is its limit (the closed measured batches are not counted: the server has
+         * a second to drain them). */
+        for (int i = 0; i < 200; i++) /* a second for the server to drain closed ones */
+            io_loop_run_once(loop, 5);
+        size_t live = 0, extra = 0;
+        for (size_t i = 0; i < nconns; i++) /* the measured batches were closed */
+            live += conns[i].established && !conns[i].closed;
         for (;;) {
             size_t at = nconns;
             if (extra++ > 2 * batch + 10 || !open_one()) {

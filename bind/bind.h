@@ -98,27 +98,39 @@ QUINCE_API void bind_config_init(bind_config *cfg, bool is_server);
  * (both roles) starts once the QUIC handshake is established, in the first
  * drain that sees it: the peer's stream limits are unknown before. NULL on bad
  * configuration or out of memory. cfg is copied; its pointers (TLS
- * credentials, ALPN) must outlive the connection. */
+ * credentials, ALPN) must outlive the connection. Returns the connection. */
 QUINCE_API bind_conn *bind_conn_client_new(const quince_env *env, const bind_config *cfg,
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now);
 /* Client connections only (a server's are freed by their server). */
 QUINCE_API void bind_conn_free(bind_conn *bc);
 
+/* RFC 9000 §12: one received UDP payload, then the drain (callbacks run from inside). Returns
+ * BIND_OK; BIND_ERR_CLOSED once the connection is closed (see on_closed), BIND_ERR_ARG for NULL
+ * arguments. */
 QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_t *data, size_t len,
                               uint64_t now);
+/* Drains, then writes the next datagram into buf. Returns its size, 0 when there is nothing to
+ * send now; BIND_ERR_CLOSED when the connection can send nothing more, BIND_ERR_ARG for NULL
+ * arguments. */
 QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+/* Returns the absolute time of the connection's next timer, or QUIC_TIME_NEVER. */
 QUINCE_API uint64_t bind_conn_next_timeout(const bind_conn *bc);
+/* Runs the due timers, then drains. Returns BIND_OK; BIND_ERR_CLOSED once the connection is
+ * closed, BIND_ERR_ARG for NULL. */
 QUINCE_API int bind_conn_on_timeout(bind_conn *bc, uint64_t now);
 
+/* Return the connection's layers: its quic_conn (never NULL for a connection), its h3_conn and
+ * wt_endpoint (NULL without cfg.h3 / cfg.webtransport), its user pointer (on_conn_new's return),
+ * and whether QUIC is closed. All return NULL or false for NULL. */
 QUINCE_API quic_conn *bind_conn_quic(const bind_conn *bc);
-/* NULL without cfg.h3 / cfg.webtransport. */
 QUINCE_API h3_conn *bind_conn_h3(const bind_conn *bc);
 QUINCE_API wt_endpoint *bind_conn_wt(const bind_conn *bc);
 QUINCE_API void *bind_conn_user(const bind_conn *bc);
 QUINCE_API bool bind_conn_is_closed(const bind_conn *bc);
-/* Close with an application code (an HTTP/3 code when cfg.h3, through
- * h3_conn_close). The time is that of the last driving call. */
+/* Close with an application code (an HTTP/3 code when cfg.h3, through h3_conn_close). The time
+ * is that of the last driving call. Returns BIND_OK; BIND_ERR_CLOSED when it was closed already,
+ * BIND_ERR_ARG for NULL. */
 QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *reason);
 
 /* Counters: stream bytes handed to h3 and taken from it, and writes QUIC
@@ -127,22 +139,30 @@ QUINCE_API int bind_conn_close(bind_conn *bc, uint64_t app_code, const char *rea
 typedef struct bind_conn_stats {
     uint64_t bytes_in, bytes_out, writes_refused;
 } bind_conn_stats;
+/* Returns the connection's counters (NULL for NULL). */
 QUINCE_API const bind_conn_stats *bind_conn_get_stats(const bind_conn *bc);
 
 /* ---- A server: many connections on one endpoint ---- */
 
+/* Returns a server for cfg (is_server set), or NULL on bad configuration or out of memory. */
 QUINCE_API bind_server *bind_server_new(const quince_env *env, const bind_config *cfg);
 /* Frees every connection (on_conn_free for each) and the endpoint. */
 QUINCE_API void bind_server_free(bind_server *s);
-/* One datagram that arrived at `to` from `from`: the endpoint says which
- * connection took it (quic_endpoint_last_conn) and only that one is drained. */
+/* One datagram that arrived at `to` from `from`: the endpoint says which connection took it
+ * (quic_endpoint_last_conn) and only that one is drained. Returns BIND_OK (bad datagrams are
+ * dropped); BIND_ERR_NOMEM, BIND_ERR_ARG for NULL arguments. */
 QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const quic_addr *to,
                                 const uint8_t *data, size_t len, uint64_t now);
+/* The next datagram of any connection (or a stateless reply) into buf, *to set. Returns its
+ * size, 0 when there is nothing to send now, BIND_ERR_ARG. */
 QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, size_t cap,
                                 uint64_t now);
+/* Returns the earliest timer of the server's connections, or QUIC_TIME_NEVER. */
 QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s);
-/* Drains the connections whose timers fired; frees those whose closing period ended. */
+/* Drains the connections whose timers fired; frees those whose closing period ended. Returns
+ * BIND_OK, or BIND_ERR_ARG for NULL. */
 QUINCE_API int bind_server_on_timeout(bind_server *s, uint64_t now);
+/* Returns the number of connections the server holds (0 for NULL). */
 QUINCE_API size_t bind_server_conn_count(const bind_server *s);
 /*
  * A graceful shutdown (RFC 9114 §5.2), in three steps driven by the caller:
@@ -156,9 +176,11 @@ QUINCE_API size_t bind_server_conn_count(const bind_server *s);
  */
 QUINCE_API void bind_server_shutdown(bind_server *s, uint32_t wt_code, const char *reason,
                                      uint64_t now);
+/* Returns true when no connection has anything unsent or unacknowledged. */
 QUINCE_API bool bind_server_is_quiet(const bind_server *s);
 QUINCE_API void bind_server_close_all(bind_server *s, uint64_t app_code, const char *reason,
                                       uint64_t now);
+/* Returns the server's QUIC endpoint (NULL for NULL). */
 QUINCE_API quic_endpoint *bind_server_endpoint(const bind_server *s);
 
 #endif

@@ -35,15 +35,15 @@
  */
 typedef struct crypto_backend crypto_backend;
 
-/* The backend of that name if this build has it, else NULL. */
+/* Returns the backend of that name if this build has it, else NULL. */
 QUINCE_API const crypto_backend *crypto_backend_find(const char *name);
-/* Make the named backend the default for what is made from now on. 0, or
- * CRYPTO_ERR_UNSUPPORTED if this build has no such backend. Call it before
+/* Make the named backend the default for what is made from now on. Returns 0, or
+ * CRYPTO_ERR_UNSUPPORTED if this build has no such backend (the default stays). Call it before
  * other threads use the library. */
 QUINCE_API int crypto_backend_select(const char *name);
-/* The default backend's name. */
+/* Returns the default backend's name (never NULL). */
 QUINCE_API const char *crypto_backend_default_name(void);
-/* The names of the backends built, comma-separated ("mbedtls,openssl"). */
+/* Returns the names of the backends built, comma-separated ("mbedtls,openssl"; never NULL). */
 QUINCE_API const char *crypto_backends_built(void);
 
 /* ---- Hashes ---- */
@@ -56,10 +56,10 @@ typedef enum crypto_hash_alg {
 #define CRYPTO_HASH_MAX_LEN 48
 #define CRYPTO_SHA256_LEN 32
 
-/* 32 or 48; 0 for an unknown algorithm. */
+/* Returns the digest length: 32 or 48; 0 for an unknown algorithm. */
 QUINCE_API size_t crypto_hash_len(crypto_hash_alg alg);
-/* out gets crypto_hash_len(alg) bytes. CRYPTO_ERR_ARGUMENT for an unknown
- * algorithm, CRYPTO_ERR_INTERNAL if the backend fails. */
+/* out gets crypto_hash_len(alg) bytes. Returns 0; CRYPTO_ERR_ARGUMENT for an unknown algorithm,
+ * CRYPTO_ERR_INTERNAL_ERROR if the backend fails. */
 QUINCE_API int crypto_hash(crypto_hash_alg alg, const uint8_t *in, size_t len, uint8_t *out);
 
 /* AEAD algorithms (named by crypto/tls.h's crypto_suite). */
@@ -95,16 +95,19 @@ typedef enum crypto_aead_alg {
  * connection. NULL when out of memory. Nothing is shared unless an embedder
  * does this; io/'s environments do it for their process. */
 typedef struct crypto_shared crypto_shared;
+/* Returns the shared tables, or NULL when out of memory (or env is NULL). */
 QUINCE_API crypto_shared *crypto_shared_new(const quince_env *env);
+/* Frees them (NULL: nothing to do); after the last connection that uses them. */
 QUINCE_API void crypto_shared_free(const quince_env *env, crypto_shared *s);
 
 /* ---- Private keys ---- */
 
 typedef struct crypto_privkey crypto_privkey;
-/* PEM or DER (PKCS#8, SEC1 or PKCS#1); ECDSA P-256/P-384 or RSA. NULL if the
+/* PEM or DER (PKCS#8, SEC1 or PKCS#1); ECDSA P-256/P-384 or RSA. Returns the key, or NULL if the
  * bytes are not a key the backend can use, or out of memory. */
 QUINCE_API crypto_privkey *crypto_privkey_parse(const quince_env *env, const uint8_t *data,
                                                 size_t len);
+/* Frees key (NULL: nothing to do). */
 QUINCE_API void crypto_privkey_free(const quince_env *env, crypto_privkey *key);
 
 /* ---- Certificate chains ---- */
@@ -139,25 +142,28 @@ QUINCE_API void crypto_cert_chain_free(const quince_env *env, crypto_cert_chain 
 QUINCE_API int crypto_cert_key_match(const quince_env *env, const crypto_cert_chain *chain,
                                      crypto_privkey *key);
 
-/* The lower-level form of crypto_cert_chain_parse: *ders and *lens are
- * allocated with env; free with crypto_x509_der_free. Same return values. */
+/* The lower-level form of crypto_cert_chain_parse: *ders and *lens are allocated with env; free
+ * with crypto_x509_der_free. Returns the number of certificates, or the same errors:
+ * CRYPTO_ERR_PARSE, CRYPTO_ERR_ARGUMENT, CRYPTO_ERR_NOMEM. */
 QUINCE_API int crypto_x509_parse_chain(const quince_env *env, const uint8_t *data, size_t len,
                                        uint8_t ***ders, size_t **lens);
+/* Frees the n certificates and the arrays crypto_x509_parse_chain allocated. */
 QUINCE_API void crypto_x509_der_free(const quince_env *env, uint8_t **ders, size_t *lens, size_t n);
 
 /* SHA-256 of a DER certificate's SubjectPublicKeyInfo (Chromium's
- * --ignore-certificate-errors-spki-list). CRYPTO_ERR_PARSE if der is not a
+ * --ignore-certificate-errors-spki-list) into out. Returns 0, or CRYPTO_ERR_PARSE if der is not a
  * certificate. */
 QUINCE_API int crypto_x509_spki_sha256(const uint8_t *der, size_t len, uint8_t out[32]);
 
 /* ---- Trust anchors (client verification) ---- */
 
 typedef struct crypto_x509_store crypto_x509_store;
-/* An empty store; NULL when out of memory. */
+/* Returns an empty store, or NULL when out of memory. */
 QUINCE_API crypto_x509_store *crypto_x509_store_new(const quince_env *env);
-/* Add PEM (one or many certificates) or a single DER certificate.
- * CRYPTO_ERR_PARSE if none could be added, CRYPTO_ERR_NOMEM. */
+/* Add PEM (one or many certificates) or a single DER certificate. Returns 0; CRYPTO_ERR_PARSE if
+ * none could be added, CRYPTO_ERR_NOMEM. */
 QUINCE_API int crypto_x509_store_add(crypto_x509_store *store, const uint8_t *data, size_t len);
+/* Frees the store and its certificates (NULL: nothing to do). */
 QUINCE_API void crypto_x509_store_free(const quince_env *env, crypto_x509_store *store);
 
 /* ---- Generated certificates ---- */
@@ -177,10 +183,10 @@ typedef struct crypto_cert_params {
     crypto_privkey *issuer_key;
 } crypto_cert_params;
 
-/* Generate a key and a certificate with env->random. *der and *key_der (PKCS#8
- * or SEC1 DER) are allocated with env (free with quince_env_free); *key is
- * the parsed key (key may be NULL if not wanted). CRYPTO_ERR_ARGUMENT for bad
- * parameters, CRYPTO_ERR_UNSUPPORTED if the backend cannot, CRYPTO_ERR_NOMEM. */
+/* Generate a key and a certificate with env->random. *der and *key_der (PKCS#8 or SEC1 DER) are
+ * allocated with env (free with quince_env_free); *key is the parsed key (key may be NULL if not
+ * wanted). Returns 0; CRYPTO_ERR_ARGUMENT for bad parameters, CRYPTO_ERR_UNSUPPORTED if the
+ * backend cannot, CRYPTO_ERR_NOMEM. */
 QUINCE_API int crypto_cert_generate(const quince_env *env, const crypto_cert_params *params,
                                     uint8_t **der, size_t *der_len, uint8_t **key_der,
                                     size_t *key_der_len, crypto_privkey **key);
@@ -208,10 +214,11 @@ typedef struct crypto_short_lived_cert {
  * 1..CRYPTO_SHORT_LIVED_MAX_DAYS, a name given non-empty and ip_address a
  * literal, else CRYPTO_ERR_ARGUMENT; CRYPTO_ERR_NOMEM, or the errors of
  * crypto_cert_generate. On failure *out is zeroed.
- */
+ * Returns 0 (out filled) or one of those errors. */
 QUINCE_API int crypto_short_lived_cert_generate(const quince_env *env, const char *dns_name,
                                                 const char *ip_address, int64_t now_unix,
                                                 unsigned days, crypto_short_lived_cert *out);
+/* Frees what crypto_short_lived_cert_generate put in c and zeroes it. */
 QUINCE_API void crypto_short_lived_cert_free(const quince_env *env, crypto_short_lived_cert *c);
 
 #endif

@@ -36,10 +36,11 @@ enum {
     CRYPTO_ERR_QUIC_PROTOCOL_VIOLATION = -67,
 };
 
-/* Human-readable name of an error code. */
+/* Returns the human-readable name of an error code (never NULL: "unknown error" for a value not in
+ * the table). */
 QUINCE_API const char *crypto_strerror(int err);
-/* The name of a TLS alert (RFC 8446 §6, "unknown_ca"), or NULL for a value the
- * RFCs do not define. */
+/* Returns the name of a TLS alert (RFC 8446 §6, "unknown_ca"), or NULL for a value the RFCs do not
+ * define. */
 QUINCE_API const char *crypto_alert_name(unsigned alert);
 
 #endif

@@ -39,6 +39,7 @@ typedef struct crypto_suite {
     crypto_aead_alg aead;
     crypto_hash_alg hash;
 } crypto_suite;
+/* Returns a cipher suite's algorithms, or NULL for a suite we do not implement. */
 QUINCE_API const crypto_suite *crypto_suite_by_id(uint16_t id);
 
 typedef enum crypto_verify_mode {
@@ -64,8 +65,8 @@ typedef enum crypto_client_auth {
  * lifetime, so a ticket opens for at most twice that long.
  */
 typedef struct crypto_tls_tickets crypto_tls_tickets;
-/* lifetime_s: ticket_lifetime (0: 86400; at most 604800). replay_slots: the
- * register's size (0: 4096). NULL when out of memory. */
+/* lifetime_s: ticket_lifetime (0: 86400; at most 604800). replay_slots: the register's size (0:
+ * 4096). Returns the state, or NULL when out of memory. */
 QUINCE_API crypto_tls_tickets *crypto_tls_tickets_new(const quince_env *env, uint32_t lifetime_s,
                                                       size_t replay_slots);
 /* A new current key now (the old one still opens tickets until the next rotation). */
@@ -180,8 +181,10 @@ QUINCE_API crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_co
                                       const crypto_tls_callbacks *callbacks);
 QUINCE_API void crypto_tls_free(crypto_tls *tls);
 
-/* Client: produce the ClientHello (through callbacks->send at INITIAL).
- * Server: nothing to do (the handshake starts with crypto_tls_recv). */
+/* Client: produce the ClientHello (through callbacks->send at INITIAL). Server: nothing to do (the
+ * handshake starts with crypto_tls_recv). Returns 0; CRYPTO_ERR_ARGUMENT when called twice, or the
+ * sticky error (a negative CRYPTO_ERR_*, e.g. CRYPTO_ERR_NOMEM) when producing the ClientHello
+ * failed. */
 QUINCE_API int crypto_tls_start(crypto_tls *tls);
 
 /* Handshake bytes received at level, in order and in any fragmentation.
@@ -201,39 +204,46 @@ QUINCE_API int crypto_tls_start(crypto_tls *tls);
 QUINCE_API int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data,
                                size_t len);
 
+/* Returns true once the handshake completed (the peer's Finished checked, ours sent); never
+ * fails. */
 QUINCE_API bool crypto_tls_handshake_done(const crypto_tls *tls);
-/* The TLS alert for the failure (RFC 8446 §6); QUIC sends 0x100 + alert. */
+/* Returns the TLS alert for the failure (RFC 8446 §6), 0 while there is none; QUIC sends 0x100 +
+ * alert. */
 QUINCE_API uint8_t crypto_tls_alert(const crypto_tls *tls);
-/* The negotiated ALPN (NUL-terminated), cipher suite and group; NULL/0 before. */
+/* Return the negotiated ALPN (NUL-terminated), cipher suite and group, and whether a
+ * HelloRetryRequest was used; NULL, 0 or false before they are known. */
 QUINCE_API const char *crypto_tls_alpn(const crypto_tls *tls);
 QUINCE_API const crypto_suite *crypto_tls_suite(const crypto_tls *tls);
 QUINCE_API uint16_t crypto_tls_group(const crypto_tls *tls);
 QUINCE_API bool crypto_tls_used_hrr(const crypto_tls *tls);
-/* Server: the SNI the client sent, or NULL. */
+/* Server: returns the SNI the client sent, or NULL. */
 QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
-/* Whether the handshake resumed a session (a PSK was accepted), and how 0-RTT went. */
+/* Return whether the handshake resumed a session (a PSK was accepted), and how 0-RTT went
+ * (CRYPTO_EARLY_NONE before anything was offered); never fail. */
 QUINCE_API bool crypto_tls_resumed(const crypto_tls *tls);
 QUINCE_API crypto_early_data crypto_tls_early_data(const crypto_tls *tls);
 /* Server, from the peer_transport_params callback (before EncryptedExtensions is
  * written): our QUIC transport parameters replaced by ones of the same length
- * (RFC 9368: the negotiated version in version_information). */
+ * (RFC 9368: the negotiated version in version_information).
+ * Returns 0, or CRYPTO_ERR_ARGUMENT when the length differs or it is too late. */
 QUINCE_API int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data,
                                                    size_t len);
-/* Client: the server's transport parameters remembered in the session it
- * offers (for 0-RTT, RFC 9000 §7.4.1), or NULL. */
+/* Client: returns the server's transport parameters remembered in the session it offers (for
+ * 0-RTT, RFC 9000 §7.4.1) with *len, or NULL. */
 QUINCE_API const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len);
-/* The peer's certificate chain as it sent it (leaf first, DER), once checked:
- * the server's on a client, the client's on a server that asked (zero
- * certificates when the client sent none). Valid until crypto_tls_free. */
+/* The peer's certificate chain as it sent it (leaf first, DER), once checked: the server's on a
+ * client, the client's on a server that asked (zero certificates when the client sent none).
+ * crypto_tls_peer_cert_count returns how many; crypto_tls_peer_cert returns certificate i with
+ * *len, or NULL for i out of range. Valid until crypto_tls_free. */
 QUINCE_API size_t crypto_tls_peer_cert_count(const crypto_tls *tls);
 QUINCE_API const uint8_t *crypto_tls_peer_cert(const crypto_tls *tls, size_t i, size_t *len);
-/* The sticky error (a negative CRYPTO_ERR_*), or 0. */
+/* Returns the sticky error (a negative CRYPTO_ERR_*), or 0. */
 QUINCE_API int crypto_tls_error(const crypto_tls *tls);
-/* The CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
+/* Returns the CertificateVerify signature scheme (server: chosen; client: checked); 0 before. */
 QUINCE_API uint16_t crypto_tls_signature_scheme(const crypto_tls *tls);
-/* TLS-Exporter (RFC 8446 §7.5): out_len bytes for label and context, once the
- * application secrets are known (client: handshake done; server: Finished
- * sent). CRYPTO_ERR_ARGUMENT before that or for an over-long label/context. */
+/* TLS-Exporter (RFC 8446 §7.5): out_len bytes for label and context, once the application secrets
+ * are known (client: handshake done; server: Finished sent). Returns 0; CRYPTO_ERR_ARGUMENT before
+ * that or for an over-long label/context. */
 QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const uint8_t *context,
                                  size_t context_len, uint8_t *out, size_t out_len);
 
@@ -259,7 +269,7 @@ QUINCE_API int crypto_tls_export(const crypto_tls *tls, const char *label, const
 #define CRYPTO_ALERT_CERTIFICATE_REQUIRED 116
 #define CRYPTO_ALERT_NO_APPLICATION_PROTOCOL 120
 
-/* The alert that goes with a CRYPTO_ERR_* code. */
+/* Returns the alert that goes with a CRYPTO_ERR_* code (internal_error for one without its own). */
 QUINCE_API uint8_t crypto_alert_for_error(int err);
 
 #endif

@@ -8,6 +8,23 @@
 #include <string.h>
 
 #include "base/env.h"
+#include "crypto/crypto.h"
+
+/*
+ * The null backend (identity AEAD, stub signatures) whenever the build has it and
+ * QUINCE_CRYPTO does not name another: the seeds are recorded with it, so that the
+ * fuzzer can write packets that open, and it costs no key generation, ECDHE or
+ * signature per input. Without this the backend table's default, mbedTLS first
+ * whatever the order of -Dcrypto, made every whole-connection target do real
+ * public-key crypto per input (a few hundred executions per CPU second) on
+ * packets that then failed to open. crypto_diff names its backends itself.
+ */
+__attribute__((constructor)) static void fuzz_select_null_backend(void)
+{
+    const char *want = getenv("QUINCE_CRYPTO");
+    if (want == NULL || want[0] == '\0')
+        (void)crypto_backend_select("null");
+}
 
 /* malloc never sees 0, so that a zero-size request still gives a unique pointer. */
 static inline void *fuzz_alloc(void *user, size_t size)

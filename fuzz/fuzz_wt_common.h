@@ -9,6 +9,7 @@
 #include "wt/codes.h"
 #include "apps/wt_echo.h"
 #include "wt/wt.h"
+#include "base/budget.h"
 #include "fuzz_env.h"
 
 #define FZ_MAX_STREAMS 64
@@ -34,6 +35,7 @@ typedef struct fz_ep {
     size_t dgram_len;
     bool has_dgram;
     wt_session *session; /* client: the session it opened */
+    quince_budget budget; /* h3's and wt's charges, checked when the endpoint goes */
 } fz_ep;
 
 static fz_out *fz_out_for(fz_ep *ep, uint64_t id)
@@ -163,6 +165,10 @@ static bool fz_ep_init(fz_ep *ep, bool is_server, wt_echo *echo)
         h3_conn_free(ep->h3);
         return false;
     }
+    /* A small budget, so that the refusals run too (fz_ep_free checks it). */
+    ep->budget.limit = 16384;
+    h3_conn_set_budget(ep->h3, &ep->budget);
+    wt_endpoint_set_budget(ep->wt, &ep->budget);
     h3_conn_start(ep->h3);
     return true;
 }
@@ -172,6 +178,9 @@ static inline void fz_ep_free(fz_ep *ep)
 {
     wt_endpoint_free(ep->wt);
     h3_conn_free(ep->h3);
+    /* Never above its limit, and every byte given back. */
+    if (ep->budget.used != 0 || ep->budget.peak > ep->budget.limit)
+        abort();
 }
 
 /* Deliver what a wrote to b; true if anything moved. */

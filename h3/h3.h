@@ -183,63 +183,89 @@ QUINCE_API void h3_config_init(h3_config *cfg, bool is_server);
 
 typedef struct h3_conn h3_conn;
 
-/* NULL when out of memory or cfg is inconsistent. Nothing is written until h3_conn_start. */
+/* Returns a new connection, or NULL when out of memory or cfg is inconsistent. Nothing is
+ * written until h3_conn_start. */
 QUINCE_API h3_conn *h3_conn_new(const quince_env *env, const h3_config *cfg,
                                 const h3_transport *transport, const h3_callbacks *cb);
+/* Frees the connection and its streams' state (NULL: nothing to do). */
 QUINCE_API void h3_conn_free(h3_conn *conn);
 
 /* Replace the application callbacks (an extension such as wt/ takes them over
  * and forwards what is not its own to the previous ones, read with
  * h3_conn_callbacks first). Takes effect for the next event. */
 QUINCE_API void h3_conn_set_callbacks(h3_conn *conn, const h3_callbacks *cb);
-/* The callbacks in use. */
+/* Returns the callbacks in use (never NULL). */
 QUINCE_API const h3_callbacks *h3_conn_callbacks(const h3_conn *conn);
 
-/* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. */
+/* RFC 9114 §6.2.1: open our control stream (SETTINGS first) and the QPACK streams. Returns
+ * H3_OK; H3_ERR_ARG when started already, H3_ERR_CLOSED when the transport could not open or
+ * write them (the connection failed). */
 QUINCE_API int h3_conn_start(h3_conn *conn);
 
 /* ---- Input from the transport ---- */
-/* Stream bytes in order (any chunking); fin marks the end. */
+/* Stream bytes in order (any chunking); fin marks the end. Returns H3_OK (stream errors are
+ * handled inside: reset, on_stream_reset); H3_ERR_ARG for a bad stream ID, H3_ERR_CLOSED when
+ * the connection failed (now or before). */
 QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
                                       size_t len, bool fin);
+/* The peer reset stream_id (RESET_STREAM with h3_code). Returns H3_OK, or H3_ERR_CLOSED when the
+ * connection failed (a critical stream reset is H3_CLOSED_CRITICAL_STREAM). */
 QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* The peer sent STOP_SENDING for stream_id; h3 resets its side. Returns H3_OK, or H3_ERR_CLOSED
+ * when the connection failed (on a critical stream: H3_CLOSED_CRITICAL_STREAM). */
 QUINCE_API int h3_conn_on_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
-/* The payload of one QUIC DATAGRAM frame. */
+/* The payload of one QUIC DATAGRAM frame. Returns H3_OK (also when it is dropped), or
+ * H3_ERR_CLOSED when the connection failed (a malformed one: H3_DATAGRAM_ERROR). */
 QUINCE_API int h3_conn_on_datagram(h3_conn *conn, const uint8_t *data, size_t len);
-/* The transport can take more bytes on stream_id (retry buffered output). */
+/* The transport can take more bytes on stream_id (retry buffered output). Returns H3_OK, or
+ * H3_ERR_CLOSED when the connection failed. */
 QUINCE_API int h3_conn_on_writable(h3_conn *conn, uint64_t stream_id);
 
 /* ---- Messages ---- */
 /* Client: open a request stream and send HEADERS (end: FIN right after).
  * H3_ERR_EARLY when the method is not safe (RFC 9110 §9.2.1: only GET, HEAD,
  * OPTIONS and TRACE are) and the transport says it would go in early data:
- * send it once the handshake is complete (RFC 9114 §10.9, RFC 8470). */
+ * send it once the handshake is complete (RFC 9114 §10.9, RFC 8470).
+ * Returns H3_OK with the stream in *stream_id; H3_ERR_ARG on a server, before h3_conn_start or
+ * for :protocol the server did not enable; H3_ERR_GOAWAY after the server's GOAWAY;
+ * H3_ERR_TRANSPORT when the transport opens no stream (the peer's limit); H3_ERR_LIMIT above the
+ * peer's field section size; H3_ERR_BLOCKED, H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_submit_request(h3_conn *conn, const h3_field *fields, size_t count, bool end,
                                       uint64_t *stream_id);
-/* Server: HEADERS on a request stream (interim 1xx responses may come first). */
+/* Server: HEADERS on a request stream (interim 1xx responses may come first). Returns H3_OK;
+ * H3_ERR_ARG on a client, H3_ERR_NO_STREAM for an unknown, finished or refused stream,
+ * H3_ERR_LIMIT above the peer's field section size, H3_ERR_BLOCKED when the stream's buffer is
+ * full, H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_submit_response(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                        size_t count, bool end);
-/* A DATA frame (len may be 0 with end to just finish the stream). */
+/* A DATA frame (len may be 0 with end to just finish the stream). Returns H3_OK;
+ * H3_ERR_NO_STREAM for an unknown stream or one whose sending side ended, H3_ERR_BLOCKED when
+ * its buffer is full (wait for writable), H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_send_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
                                  bool end);
-/* Trailers end the message. */
+/* Trailers end the message. Returns H3_OK or the errors of h3_conn_send_data (and H3_ERR_LIMIT
+ * above the peer's field section size). */
 QUINCE_API int h3_conn_send_trailers(h3_conn *conn, uint64_t stream_id, const h3_field *fields,
                                      size_t count);
-/* Abort a request stream both ways (RESET_STREAM + STOP_SENDING with code). */
+/* Abort a request stream both ways (RESET_STREAM + STOP_SENDING with code). Returns H3_OK;
+ * H3_ERR_NO_STREAM for an unknown stream, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
-/* The same, but the sending side's first reliable_size bytes still reach the
- * peer (RESET_STREAM_AT through the transport's reset_stream_at; a plain reset
- * when the transport cannot). */
+/* The same, but the sending side's first reliable_size bytes still reach the peer
+ * (RESET_STREAM_AT through the transport's reset_stream_at; a plain reset when the transport
+ * cannot). Returns as h3_conn_reset_stream: H3_OK, H3_ERR_NO_STREAM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
                                        uint64_t reliable_size);
 /* RFC 9000 §3.5 (via the transport): ask the peer to stop sending on a request
  * or extension stream with code, while our sending side goes on. Received
  * bytes keep arriving until the peer's reset; h3 passes them on as before.
- * H3_ERR_CLOSED after a connection error, H3_ERR_NO_STREAM for an unknown stream. */
+ * H3_ERR_CLOSED after a connection error, H3_ERR_NO_STREAM for an unknown stream.
+ * Returns H3_OK, or H3_ERR_TRANSPORT when the transport refused. */
 QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
-/* Bytes buffered on the stream's send side (0 when all went to the transport). */
+/* Returns the bytes buffered on the stream's send side (0 when all went to the transport, or for
+ * an unknown stream). */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
-/* Client: the last :status received on the stream (0 before any), e.g. 103 then 200. */
+/* Client: returns the last :status received on the stream (0 before any, or for an unknown
+ * stream), e.g. 103 then 200; never fails. */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);
 
 /* ---- Early data (RFC 8470, RFC 9114 §10.9) ---- */
@@ -249,42 +275,53 @@ QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);
  * retried once the handshake is complete, never in early data again (RFC 8470
  * §5.2). Recorded when the (response) header section arrives; before that,
  * and without transport.stream_early, the transport is asked; false for an
- * unknown stream. */
+ * unknown stream.
+ * Returns that flag. */
 QUINCE_API bool h3_conn_stream_early(const h3_conn *conn, uint64_t stream_id);
 /* Server, RFC 8470 §5.2: answer the request with 425 (Too Early) and end the
  * response; when the request has not ended yet, ask the client to stop sending
  * it with H3_NO_ERROR (RFC 9114 §4.1). Later request bytes are dropped and the
  * stream gets no more callbacks. H3_ERR_ARG on a client or when a response was
  * already started, H3_ERR_NO_STREAM for an unknown stream, H3_ERR_CLOSED after
- * a connection error, H3_ERR_BLOCKED/H3_ERR_LIMIT as h3_conn_submit_response. */
+ * a connection error, H3_ERR_BLOCKED/H3_ERR_LIMIT as h3_conn_submit_response.
+ * Returns H3_OK when the 425 was sent. */
 QUINCE_API int h3_conn_refuse_early(h3_conn *conn, uint64_t stream_id);
 
 /* ---- HTTP Datagrams (RFC 9297 §2.1) ---- */
-/* Both sides sent H3_DATAGRAM (0x33 or 0xffd277) = 1. */
+/* Returns whether both sides sent H3_DATAGRAM (0x33 or 0xffd277) = 1. */
 QUINCE_API bool h3_conn_datagrams_enabled(const h3_conn *conn);
+/* An HTTP Datagram for the request stream. Returns H3_OK; H3_ERR_DATAGRAM when not negotiated,
+ * H3_ERR_NO_STREAM for an unknown stream, H3_ERR_ARG for an impossible ID or length,
+ * H3_ERR_TRANSPORT when the transport refused it, H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_send_datagram(h3_conn *conn, uint64_t stream_id, const uint8_t *payload,
                                      size_t len);
 
 /* ---- Extension streams ---- */
-/* Open a stream for an extension: uni with type (and session_id when type is
- * 0x54), or bidi starting with 0x41 + session_id (type 0x41). */
+/* Open a stream for an extension: uni with type (and session_id when type is 0x54), or bidi
+ * starting with 0x41 + session_id (type 0x41). Returns H3_OK with its ID in *stream_id;
+ * H3_ERR_ARG for a bad type, H3_ERR_TRANSPORT when the transport opens no stream,
+ * H3_ERR_BLOCKED, H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_open_ext_stream(h3_conn *conn, bool bidi, uint64_t type, uint64_t session_id,
                                        uint64_t *stream_id);
-/* Raw bytes on an extension stream (buffered like the others). */
+/* Raw bytes on an extension stream (buffered like the others). Returns H3_OK; H3_ERR_NO_STREAM
+ * for an unknown stream or one whose sending side ended, H3_ERR_BLOCKED when its buffer is full,
+ * H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_write_raw(h3_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
                                  bool fin);
 
 /* ---- Shutdown ---- */
-/* RFC 9114 §5.2: send GOAWAY (server: the first request stream ID not processed;
- * client: push ID 0). May be called again to lower the ID. */
+/* RFC 9114 §5.2: send GOAWAY (server: the first request stream ID not processed; client: push ID
+ * 0). May be called again to lower the ID. Returns H3_OK; H3_ERR_ARG before h3_conn_start,
+ * H3_ERR_BLOCKED, H3_ERR_NOMEM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_shutdown(h3_conn *conn);
-/* Close the connection with an HTTP/3 code (H3_NO_ERROR for a clean close). */
+/* Close the connection with an HTTP/3 code (H3_NO_ERROR for a clean close). Returns H3_OK, or
+ * H3_ERR_CLOSED when it was closed already. */
 QUINCE_API int h3_conn_close(h3_conn *conn, uint64_t h3_code, const char *reason);
 
 /* ---- State ---- */
-/* The HTTP/3 code the connection was closed with (by us), 0 while open. */
+/* Returns the HTTP/3 code the connection was closed with (by us), 0 while open. */
 QUINCE_API uint64_t h3_conn_error(const h3_conn *conn);
-/* The name of an HTTP/3 or QPACK error code ("H3_REQUEST_REJECTED",
+/* Returns the name of an HTTP/3 or QPACK error code ("H3_REQUEST_REJECTED",
  * "QPACK_DECOMPRESSION_FAILED"; RFC 9114 §8.1, RFC 9204 §6), or NULL. */
 QUINCE_API const char *h3_error_name(uint64_t code);
 struct quince_qlog;
@@ -310,13 +347,14 @@ struct quince_budget;
  * Our own output (h3 send buffers) is not charged: it is the application's to bound.
  */
 QUINCE_API void h3_conn_set_budget(h3_conn *conn, struct quince_budget *budget);
-/* The peer's SETTINGS, NULL before they arrived. */
+/* Returns the peer's SETTINGS, NULL before they arrived. */
 QUINCE_API const h3_settings *h3_conn_peer_settings(const h3_conn *conn);
-/* GOAWAY ID received (UINT64_MAX before any). */
+/* Returns the GOAWAY ID received (UINT64_MAX before any). */
 QUINCE_API uint64_t h3_conn_goaway_received(const h3_conn *conn);
-/* Tracked streams (tests check that state is released). */
+/* Returns the number of tracked streams (tests check that state is released). */
 QUINCE_API size_t h3_conn_stream_count(const h3_conn *conn);
-/* QPACK statistics: inserts we made and inserts the peer made into our decoder. */
+/* QPACK statistics: each returns a count, of the inserts we made and of the inserts the peer
+ * made into our decoder. */
 QUINCE_API uint64_t h3_conn_qpack_inserts_sent(const h3_conn *conn);
 QUINCE_API uint64_t h3_conn_qpack_inserts_received(const h3_conn *conn);
 

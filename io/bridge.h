@@ -34,6 +34,7 @@
  * unknown family gives a zeroed result (family 0 / len 0). */
 QUINCE_API void io_addr_to_quic(const io_addr *in, quic_addr *out);
 QUINCE_API void io_addr_from_quic(const quic_addr *in, io_addr *out);
+/* Returns whether two core addresses are the same (family, IP and port). */
 QUINCE_API bool io_quic_addr_equal(const quic_addr *a, const quic_addr *b);
 
 /* Datagrams waiting to go out on one socket (about 390 KB: keep it off the stack). */
@@ -49,13 +50,14 @@ typedef struct io_tx {
 
 /* An empty queue for sock (which must outlive it). */
 QUINCE_API void io_tx_init(io_tx *tx, io_udp *sock);
-/* Room for one more datagram of up to IO_TX_DGRAM_CAP bytes, or NULL when full. */
+/* Returns room for one more datagram of up to IO_TX_DGRAM_CAP bytes, or NULL when full. */
 QUINCE_API uint8_t *io_tx_reserve(io_tx *tx);
 /* The datagram written at the last reserve is len bytes for peer. */
 QUINCE_API void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer);
 /* Send what is queued. Returns 0 when all went (the queue is empty again), 1
  * when the socket is full (wait for writability); entries the kernel refused
- * outright are dropped, as the loss they will be. */
+ * outright are dropped, as the loss they will be.
+ * It never fails otherwise. */
 QUINCE_API int io_tx_flush(io_tx *tx);
 QUINCE_API bool io_tx_pending(const io_tx *tx);
 

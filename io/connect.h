@@ -26,8 +26,8 @@
  * wt_endpoint_connect(bind_conn_wt(bc), io_client_authority(c), io_client_path(c), ...).
  */
 
-/* Split "https://host[:port]/path" (port default 443, path default "/"): the
- * host without the brackets of an IPv6 literal. False on anything else. */
+/* Split "https://host[:port]/path" (port default 443, path default "/"): the host without the
+ * brackets of an IPv6 literal. Returns true, or false on anything else. */
 QUINCE_API bool io_url_split(const char *url, char *host, size_t host_cap, char *port,
                              size_t port_cap, const char **path);
 
@@ -58,9 +58,11 @@ QUINCE_API int io_client_new(io_client **out, io_loop *loop, const char *url,
 /* Frees the connection (bind_conn_free), the socket and an own loop. */
 QUINCE_API void io_client_free(io_client *c);
 
+/* Return the client's connection and loop (never NULL for a client). */
 QUINCE_API bind_conn *io_client_conn(const io_client *c);
 QUINCE_API io_loop *io_client_loop(const io_client *c);
-/* "host:port" of the URL (IPv6 in brackets), and its path. */
+/* Return "host:port" of the URL (IPv6 in brackets), its path, the peer's address and the
+ * client's socket; never NULL for a client. */
 QUINCE_API const char *io_client_authority(const io_client *c);
 QUINCE_API const char *io_client_path(const io_client *c);
 QUINCE_API const io_addr *io_client_peer(const io_client *c);

@@ -28,7 +28,7 @@
 /* "No deadline" for timers. */
 #define IO_TIME_NEVER UINT64_MAX
 
-/* Monotonic time in microseconds (CLOCK_MONOTONIC): the `now` of the core. */
+/* Returns monotonic time in microseconds (CLOCK_MONOTONIC): the `now` of the core; never fails. */
 QUINCE_API uint64_t io_now_us(void);
 
 typedef struct io_loop io_loop;
@@ -77,17 +77,20 @@ QUINCE_API int io_loop_create(io_loop **out, const io_loop_config *cfg);
  * not open) and restores the signal mask changed by io_loop_catch_signals. */
 QUINCE_API void io_loop_destroy(io_loop *l);
 
-/* Register an endpoint; its timer starts unset. */
+/* Register an endpoint; its timer starts unset. Returns IO_OK with it in *out; IO_ERR_ARG,
+ * IO_ERR_NOMEM. */
 QUINCE_API int io_loop_add_endpoint(io_loop *l, const io_endpoint_ops *ops, void *user,
                                     io_endpoint **out);
 /* Unregister an endpoint and its sockets. Safe from any callback, its own
  * included: it gets no further call and its memory goes at the end of the turn. */
 QUINCE_API void io_loop_remove_endpoint(io_loop *l, io_endpoint *ep);
-/* Attach an open socket to an endpoint; its datagrams go to that endpoint.
- * The socket must outlive its registration. */
+/* Attach an open socket to an endpoint; its datagrams go to that endpoint. The socket must
+ * outlive its registration. io_loop_add_socket returns IO_OK, IO_ERR_EXISTS when it is attached
+ * already, IO_ERR_ARG, IO_ERR_NOMEM; io_loop_remove_socket returns IO_OK or IO_ERR_NOTFOUND. */
 QUINCE_API int io_loop_add_socket(io_loop *l, io_endpoint *ep, io_udp *sock);
 QUINCE_API int io_loop_remove_socket(io_loop *l, io_udp *sock);
-/* Ask for one flush once the socket can be written again. */
+/* Ask for one flush once the socket can be written again. Returns IO_OK, or IO_ERR_NOTFOUND for
+ * a socket not attached. */
 QUINCE_API int io_endpoint_want_write(io_endpoint *ep, io_udp *sock);
 /* Ask for a flush at the next turn (e.g. the application wrote to a stream). */
 QUINCE_API void io_endpoint_kick(io_endpoint *ep);
@@ -95,8 +98,9 @@ QUINCE_API void io_endpoint_kick(io_endpoint *ep);
 QUINCE_API void io_endpoint_set_timer(io_endpoint *ep, uint64_t deadline_us);
 QUINCE_API uint64_t io_endpoint_timer(const io_endpoint *ep);
 
-/* Watch another fd (a TCP listener, a pipe). events: IO_READ | IO_WRITE. All
- * endpoints are flushed after its callback. */
+/* Watch another fd (a TCP listener, a pipe). events: IO_READ | IO_WRITE. All endpoints are
+ * flushed after its callback. Each returns IO_OK; add: IO_ERR_EXISTS when it is watched already,
+ * IO_ERR_ARG, IO_ERR_NOMEM; mod and del: IO_ERR_NOTFOUND for an fd not watched. */
 QUINCE_API int io_loop_add_fd(io_loop *l, int fd, unsigned events, io_fd_cb cb, void *user);
 QUINCE_API int io_loop_mod_fd(io_loop *l, int fd, unsigned events);
 QUINCE_API int io_loop_del_fd(io_loop *l, int fd);
@@ -105,7 +109,7 @@ QUINCE_API int io_loop_del_fd(io_loop *l, int fd);
  * Stop on SIGINT and SIGTERM: blocks them in the calling thread and reads them
  * from a signalfd, so no handler runs and nothing is interrupted half-way.
  * Call before creating other threads.
- */
+ * Returns IO_OK; IO_ERR_SIGNAL when the mask or the signalfd failed, IO_ERR_ARG. */
 QUINCE_API int io_loop_catch_signals(io_loop *l);
 
 /* Ask the loop to return. Async-signal-safe and callable from another thread. */
@@ -116,11 +120,12 @@ QUINCE_API void io_loop_stop(io_loop *l);
  * caught SIGINT/SIGTERM, or a negative io_ error.
  */
 QUINCE_API int io_loop_run(io_loop *l);
-/* One turn: wait at most timeout_ms (-1: until the next deadline or event),
- * dispatch, flush. Returns as io_loop_run, or 1 when it should go on. */
+/* One turn: wait at most timeout_ms (-1: until the next deadline or event), dispatch, flush.
+ * Returns as io_loop_run (0 after io_loop_stop, a signal number, or a negative io_ error such as
+ * IO_ERR_EPOLL), or 1 when it should go on. */
 QUINCE_API int io_loop_run_once(io_loop *l, int timeout_ms);
 
-/* errno of the last failed system call, for diagnostics. */
+/* Returns the errno of the last failed system call (0 when none), for diagnostics; never fails. */
 QUINCE_API int io_loop_last_errno(const io_loop *l);
 
 #endif

@@ -34,7 +34,7 @@ QUINCE_API void io_pcap_datagram(io_pcap *p, bool sent, const io_addr *local, co
                                  const uint8_t *data, size_t len);
 /* One NSS key-log line (without newline). */
 QUINCE_API void io_pcap_keylog(io_pcap *p, const char *line);
-/* Datagrams recorded so far. */
+/* Returns the number of datagrams recorded so far. */
 QUINCE_API uint64_t io_pcap_count(const io_pcap *p);
 /* Write the file and free p. Returns IO_OK or IO_ERR_FILE (errno set). */
 QUINCE_API int io_pcap_close(io_pcap *p);

@@ -12,7 +12,7 @@
  * getrandom(2) (aborts if the kernel cannot supply them: there is no safe
  * fallback for key material), wall_clock from CLOCK_REALTIME, log to stderr,
  * no keylog and no qlog. user is NULL.
- */
+ * Returns it (never fails). */
 QUINCE_API quince_env io_env_default(void);
 
 /*
@@ -28,6 +28,7 @@ typedef struct io_env {
     const char *log_prefix; /* printed before each line, default "quince" */
 } io_env;
 
+/* Fills e with the defaults (io_env_default's environment, no files open). */
 QUINCE_API void io_env_init(io_env *e);
 /* Append NSS key-log lines to path (NULL: $SSLKEYLOGFILE if set, else nothing).
  * Returns IO_OK, or IO_ERR_FILE with errno set. */

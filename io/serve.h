@@ -84,17 +84,19 @@ QUINCE_API int io_server_new(io_server **out, io_loop *loop, const io_server_con
  * server's own, the loop. */
 QUINCE_API void io_server_free(io_server *s);
 
+/* Return the server's parts: its loop and bind_server (never NULL for a server), its sockets'
+ * count, and socket i (NULL when i is out of range). */
 QUINCE_API io_loop *io_server_loop(const io_server *s);
 QUINCE_API bind_server *io_server_bind(const io_server *s);
 QUINCE_API size_t io_server_socket_count(const io_server *s);
 QUINCE_API const io_udp *io_server_socket(const io_server *s, size_t i);
-/* The port of the first socket (the real one when 0 was asked). */
+/* Returns the port of the first socket (the real one when 0 was asked). */
 QUINCE_API uint16_t io_server_port(const io_server *s);
-/* SHA-256 of the leaf certificate's DER (serverCertificateHashes, quince-client
- * --cert-hash), raw and as 64 lower-case hex digits. */
+/* Return the SHA-256 of the leaf certificate's DER (serverCertificateHashes, quince-client
+ * --cert-hash), raw (32 bytes) and as 64 lower-case hex digits; never NULL for a server. */
 QUINCE_API const uint8_t *io_server_cert_sha256(const io_server *s);
 QUINCE_API const char *io_server_cert_sha256_hex(const io_server *s);
-/* True when the certificate was generated (no cert_file). */
+/* Returns true when the certificate was generated (no cert_file). */
 QUINCE_API bool io_server_cert_generated(const io_server *s);
 /* Flush soon: the application wrote to a stream outside a callback. */
 QUINCE_API void io_server_kick(io_server *s);
@@ -108,7 +110,7 @@ QUINCE_API int io_server_run(io_server *s);
  * was acknowledged or half of timeout_ms passed; then the loop runs until
  * every closing period is over or timeout_ms passed. Returns IO_OK, or the
  * number of a second caught signal (which cuts it short), or an io_ error.
- */
+ * (IO_ERR_* from the loop, such as IO_ERR_EPOLL.) */
 QUINCE_API int io_server_shutdown(io_server *s, uint32_t wt_code, const char *reason,
                                   uint32_t timeout_ms);
 /* RFC 9000 §10.3.2: a stateless reset key that survives restarts, read from
@@ -124,7 +126,7 @@ QUINCE_API int io_reset_key_from_file(const char *path, uint8_t key[32]);
  * "webtransport: https://ADDR/" per socket on stdout, then runs until SIGINT
  * or SIGTERM. Returns an exit code (0 after a signal, 1 on a setup error, with
  * a message on stderr).
- */
+ * It never fails otherwise. */
 QUINCE_API int io_serve(const char *listen_at, const wt_callbacks *cb);
 
 #endif

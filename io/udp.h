@@ -36,7 +36,7 @@ enum {
     IO_ERR_CERT_KEY = -18, /* the private key does not belong to the certificate */
 };
 
-/* A human-readable name for an io_ error code (never NULL). */
+/* Returns a human-readable name for an io_ error code (never NULL). */
 QUINCE_API const char *io_strerror(int err);
 
 /* A socket address of either family, with its length. */
@@ -45,14 +45,16 @@ typedef struct io_addr {
     socklen_t len; /* 0: unset */
 } io_addr;
 
-/* Parse "1.2.3.4:port" or "[v6]:port" (numeric only, port 0..65535). */
+/* Parse "1.2.3.4:port" or "[v6]:port" (numeric only, port 0..65535). Returns IO_OK; IO_ERR_ADDR
+ * for text that does not parse, IO_ERR_ARG for NULL. */
 QUINCE_API int io_addr_parse(io_addr *a, const char *text);
 /* Write "1.2.3.4:port" / "[v6]:port" with a NUL into buf; returns the length or IO_ERR_ARG. */
 QUINCE_API int io_addr_format(const io_addr *a, char *buf, size_t cap);
-/* AF_INET, AF_INET6 or AF_UNSPEC when unset. */
+/* Return the address family (AF_INET, AF_INET6 or AF_UNSPEC when unset; never fails) and the
+ * port (0 when unset). */
 QUINCE_API int io_addr_family(const io_addr *a);
 QUINCE_API uint16_t io_addr_port(const io_addr *a);
-/* Same family, address and port (IPv6 scope id included). */
+/* Returns whether both have the same family, address and port (IPv6 scope id included). */
 QUINCE_API bool io_addr_equal(const io_addr *a, const io_addr *b);
 
 /* ECN codepoints in the low two bits of the TOS / traffic class (RFC 3168 §5). */
@@ -109,10 +111,13 @@ typedef struct io_udp {
     uint64_t rx_datagrams, tx_datagrams, tx_gso_calls, tx_split_calls;
 } io_udp;
 
-/* Open a non-blocking, close-on-exec UDP socket bound to text ("127.0.0.1:4433",
- * "[::1]:0", "0.0.0.0:4433"). cfg may be NULL for the defaults. */
+/* Open a non-blocking, close-on-exec UDP socket bound to text ("127.0.0.1:4433", "[::1]:0",
+ * "0.0.0.0:4433"). cfg may be NULL for the defaults. Returns IO_OK; IO_ERR_ADDR for an address
+ * that does not parse, IO_ERR_SOCKET, IO_ERR_BIND (errno tells why: in use, not local),
+ * IO_ERR_ARG. */
 QUINCE_API int io_udp_open(io_udp *u, const char *text, const io_udp_config *cfg);
-/* Same with an already parsed address. */
+/* Same with an already parsed address. Returns IO_OK; IO_ERR_ADDR, IO_ERR_SOCKET, IO_ERR_BIND,
+ * IO_ERR_ARG as io_udp_open. */
 QUINCE_API int io_udp_open_addr(io_udp *u, const io_addr *addr, const io_udp_config *cfg);
 /* Close the socket (idempotent). */
 QUINCE_API void io_udp_close(io_udp *u);
@@ -130,7 +135,8 @@ QUINCE_API bool io_udp_set_gro(io_udp *u, bool on);
  * toward peer, the route's MTU (IP_MTU / IPV6_MTU of a socket connected to it);
  * on the interface that owns local, that interface's MTU (SIOCGIFMTU); less
  * the IP and UDP headers. 0 when the kernel does not say (a wildcard local
- * address, an unreachable peer). */
+ * address, an unreachable peer).
+ * Returns that payload size. */
 QUINCE_API size_t io_udp_path_payload(const io_addr *peer);
 QUINCE_API size_t io_udp_local_payload(const io_addr *local);
 

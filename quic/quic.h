@@ -37,7 +37,13 @@ typedef struct quic_addr {
     uint16_t port;
 } quic_addr;
 
-typedef enum quic_cc_algo { QUIC_CC_NEWRENO = 0, QUIC_CC_CUBIC = 1 } quic_cc_algo;
+/* Congestion controllers (quic/cc_*.c); 0 takes the default, CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406). NewReno is RFC 9002 Appendix B's. */
+typedef enum quic_cc_algo {
+    QUIC_CC_DEFAULT = 0,
+    QUIC_CC_CUBIC = 1,
+    QUIC_CC_NEWRENO = 2,
+} quic_cc_algo;
 
 #define QUIC_MAX_VERSIONS 4
 
@@ -115,6 +121,14 @@ typedef struct quic_config {
     size_t token_len;
     void (*on_new_token)(void *user, const uint8_t *token, size_t len);
     void *new_token_user;
+    bool no_ecn; /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
+    /* Reduce the window on every loss episode, as RFC 9002 §7.3.2 does, instead
+     * of only when losses cluster or the RTT shows a queue (quic/cc.h). */
+    bool no_loss_tolerance;
+    /* draft-ietf-quic-ack-frequency-12: when the peer takes ACK_FREQUENCY
+     * (its min_ack_delay), ask it for one ACK per this many ack-eliciting
+     * packets (0: do not ask; we always take the peer's requests). */
+    uint32_t ack_frequency;
 } quic_config;
 
 typedef enum quic_event_type {
@@ -161,6 +175,14 @@ typedef struct quic_conn_stats {
      * our own quic_conn_migrate), PATH_CHALLENGEs sent, validations that
      * succeeded and that timed out. */
     uint64_t migrations, path_challenges_sent, paths_validated, path_failures;
+    uint64_t packets_lost_spurious; /* declared lost, acknowledged later */
+    uint64_t congestion_events;     /* congestion window reductions */
+    uint64_t congestion_events_undone; /* reductions undone: their losses were spurious */
+    uint64_t ack_frames_sent;          /* ACK frames we sent (RFC 9000 §13.2) */
+    uint64_t ack_eliciting_received;   /* ack-eliciting packets we received */
+    uint64_t ecn_ce_received;          /* packets that arrived marked CE */
+    uint64_t ecn_ce_reported;          /* CE count the peer reported (application space) */
+    bool ecn_failed;                   /* our ECT(0) marking failed validation */
     /* RFC 9368: the version of the client's first flight and the one in use. */
     uint32_t original_version, version;
 } quic_conn_stats;
@@ -170,28 +192,41 @@ typedef struct quic_conn_stats {
 QUINCE_API quic_conn *quic_conn_client_new(const quince_env *env, const quic_config *config,
                                            const quic_addr *local, const quic_addr *remote,
                                            uint64_t now);
-/* A server connection for a client's first datagram (an Initial of a supported
- * version, at least 1200 bytes): the datagram is processed. NULL if it is not
- * acceptable. quic_endpoint does this for many connections on one socket. */
+/* A server connection for a client's first datagram (an Initial of a supported version, at least
+ * 1200 bytes): the datagram is processed. Returns the connection, or NULL if the datagram is not
+ * acceptable or out of memory. quic_endpoint does this for many connections on one socket. */
 QUINCE_API quic_conn *quic_conn_accept(const quince_env *env, const quic_config *config,
                                        const quic_addr *local, const quic_addr *remote,
                                        const uint8_t *data, size_t len, uint64_t now);
+/* Frees the connection and everything it holds (NULL: nothing to do). */
 QUINCE_API void quic_conn_free(quic_conn *conn);
 struct quince_qlog;
 /* The connection's qlog trace (base/qlog.h), for the layers above: the binding
  * hands it to h3_conn_set_qlog and wt_endpoint_set_qlog so that one file holds
- * every layer's events. NULL when the connection is not logged. */
+ * every layer's events. NULL when the connection is not logged.
+ * Returns that trace, or NULL. */
 QUINCE_API struct quince_qlog *quic_conn_qlog(const quic_conn *conn);
 struct quince_budget;
 /* The connection's memory budget (base/budget.h, quic_config.max_conn_memory), for the
  * layers above: the binding hands it to h3_conn_set_budget and wt_endpoint_set_budget so
- * that what HTTP/3 and WebTransport hold for the peer is charged with QUIC's own buffers. */
+ * that what HTTP/3 and WebTransport hold for the peer is charged with QUIC's own buffers.
+ * Returns the budget, which lives as long as conn; NULL only when conn is NULL. */
 QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
 
 /* One received UDP payload. Bad packets are dropped silently (RFC 9000 §12.2);
  * a negative return means the connection failed (see the CLOSED event). */
 QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint8_t *data,
                               size_t len, uint64_t now);
+/* ECN codepoints, the low two bits of the IP TOS / traffic class (RFC 3168). */
+enum { QUIC_ECN_NOT_ECT = 0, QUIC_ECN_ECT1 = 1, QUIC_ECN_ECT0 = 2, QUIC_ECN_CE = 3 };
+/* quic_conn_recv with the ECN codepoint the datagram arrived with, which the
+ * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1). */
+QUINCE_API int quic_conn_recv_ecn(quic_conn *conn, const quic_addr *from, const uint8_t *data,
+                                  size_t len, uint8_t ecn, uint64_t now);
+/* The ECN codepoint for the datagram quic_conn_send wrote last: QUIC_ECN_ECT0
+ * for 1-RTT datagrams while ECN is on and has not failed validation (RFC 9000
+ * §13.4.2), else QUIC_ECN_NOT_ECT. */
+QUINCE_API uint8_t quic_conn_ecn(const quic_conn *conn);
 /* Build the next datagram (coalesced packets) into buf; returns its size, 0
  * when there is nothing to send now (congestion window, pacing, amplification
  * limit, or nothing pending), QUIC_ERR_ARGUMENT. The caller loops until 0
@@ -199,17 +234,19 @@ QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint
  * cap should be at least 1200 (Initial datagrams are padded to 1200). */
 QUINCE_API int quic_conn_send(quic_conn *conn, quic_addr *to, uint8_t *buf, size_t cap,
                               uint64_t now);
-/* Absolute time of the next timer (loss, PTO, ACK delay, pacing, idle,
- * closing/draining), or QUIC_TIME_NEVER. Call on_timeout when it passes,
- * then send. */
+/* Returns the absolute time of the next timer (loss, PTO, ACK delay, pacing, idle,
+ * closing/draining), or QUIC_TIME_NEVER. Call quic_conn_on_timeout when it passes, then send. */
 QUINCE_API uint64_t quic_conn_next_timeout(const quic_conn *conn);
+/* Runs the timers that are due at now. Returns QUIC_OK (a connection that fails or times out
+ * reports it with the CLOSED event), QUIC_ERR_ARGUMENT for a NULL connection. */
 QUINCE_API int quic_conn_on_timeout(quic_conn *conn, uint64_t now);
-/* The next event, false when none. Event data stays valid until the next poll. */
+/* Returns true with the next event in *ev, false when there is none. Event data stays valid
+ * until the next poll. */
 QUINCE_API bool quic_conn_poll_event(quic_conn *conn, quic_event *ev);
 
-/* RFC 9000 §2.1: the next stream of ours. QUIC_ERR_LIMIT when the peer's
- * MAX_STREAMS does not allow one yet (STREAMS_BLOCKED is sent; retry after
- * more data flowed), QUIC_ERR_ARGUMENT when closing, QUIC_ERR_NOMEM. */
+/* RFC 9000 §2.1: the next stream of ours. Returns QUIC_OK with its ID in *stream_id;
+ * QUIC_ERR_LIMIT when the peer's MAX_STREAMS does not allow one yet (STREAMS_BLOCKED is sent;
+ * retry after more data flowed), QUIC_ERR_ARGUMENT when closing, QUIC_ERR_NOMEM. */
 QUINCE_API int quic_conn_open_stream(quic_conn *conn, bool bidi, uint64_t *stream_id);
 /* Returns bytes accepted into the stream's send buffer (max_stream_buffer
  * unacknowledged bytes; fewer than len when full: a WRITABLE event follows
@@ -224,26 +261,30 @@ QUINCE_API int64_t quic_stream_write(quic_conn *conn, uint64_t stream_id, const 
  * unknown or send-only stream. Reading opens the flow-control windows. */
 QUINCE_API int64_t quic_stream_read(quic_conn *conn, uint64_t stream_id, uint8_t *buf, size_t cap,
                                     bool *fin);
-/* FIN after what was written (quic_stream_write with len 0 and fin). */
+/* FIN after what was written (quic_stream_write with len 0 and fin). Returns QUIC_OK, or
+ * QUIC_ERR_ARGUMENT as quic_stream_write. */
 QUINCE_API int quic_stream_shutdown(quic_conn *conn, uint64_t stream_id);
-/* RFC 9000 §3.5: RESET_STREAM / STOP_SENDING with an application code. */
+/* RFC 9000 §3.5: RESET_STREAM (our sending side) / STOP_SENDING (the peer's) with an application
+ * code. Returns QUIC_OK, or QUIC_ERR_ARGUMENT for an unknown stream or one without that side. */
 QUINCE_API int quic_stream_reset(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 QUINCE_API int quic_stream_stop_sending(quic_conn *conn, uint64_t stream_id, uint64_t app_error);
 /* draft-ietf-quic-reliable-stream-reset-10 §5: reset, but the first
  * reliable_size bytes are still delivered (retransmitted until acknowledged).
  * reliable_size must not exceed what was already sent once; a second call
  * may only lower it (0: a plain reset). QUIC_ERR_STREAM_STATE when the peer
- * did not offer reset_stream_at or reliable_size is beyond what was sent. */
+ * did not offer reset_stream_at or reliable_size is beyond what was sent.
+ * Returns QUIC_OK, or QUIC_ERR_ARGUMENT for an unknown stream or one without a sending side. */
 QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_t app_error,
                                     uint64_t reliable_size);
-/* The peer offered reset_stream_at (false before its transport parameters). */
+/* Returns whether the peer offered reset_stream_at (false before its transport parameters). */
 QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
 
-/* RFC 9221: queue one DATAGRAM (never retransmitted). QUIC_ERR_ARGUMENT when
- * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when
- * max_datagram_queue datagrams wait already. */
+/* RFC 9221: queue one DATAGRAM (never retransmitted). Returns QUIC_OK; QUIC_ERR_ARGUMENT when
+ * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when max_datagram_queue
+ * datagrams wait already. */
 QUINCE_API int quic_conn_send_datagram(quic_conn *conn, const uint8_t *data, size_t len);
-/* 0 until the peer's transport parameters allow DATAGRAM. */
+/* Returns the largest DATAGRAM payload the peer takes now: 0 until its transport parameters
+ * allow DATAGRAM. */
 QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
 
 /* RFC 9000 §9.2: a client moves to a new local address (new socket, new
@@ -253,67 +294,85 @@ QUINCE_API size_t quic_conn_max_datagram_payload(const quic_conn *conn);
  * the port changed (§9.4). The caller sends from the new address from now
  * on. QUIC_ERR_ARGUMENT on a server, before the handshake is confirmed or
  * when the server sent disable_active_migration; QUIC_ERR_LIMIT when the
- * server has given no spare connection ID yet. */
+ * server has given no spare connection ID yet.
+ * Returns QUIC_OK when the move started. */
 QUINCE_API int quic_conn_migrate(quic_conn *conn, const quic_addr *local, uint64_t now);
 
-/* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before
- * 1-RTT), then the closing period (3 PTO). */
+/* RFC 9000 §10.2: CONNECTION_CLOSE (0x1d; 0x1c APPLICATION_ERROR before 1-RTT), then the closing
+ * period (3 PTO). Returns QUIC_OK, or QUIC_ERR_ARGUMENT for a NULL connection. */
 QUINCE_API int quic_conn_close(quic_conn *conn, uint64_t app_error, const char *reason,
                                uint64_t now);
-/* RFC 9001 §6: start a key update. QUIC_ERR_ARGUMENT before the handshake is
+/* RFC 9001 §6: start a key update. Returns QUIC_OK; QUIC_ERR_ARGUMENT before the handshake is
  * confirmed or while the previous update is unacknowledged. */
 QUINCE_API int quic_conn_key_update(quic_conn *conn);
+/* Returns true once the connection is closed for good (its closing or draining period over, or
+ * never opened). */
 QUINCE_API bool quic_conn_is_closed(const quic_conn *conn);
-/* Nothing to send and nothing ack-eliciting unacknowledged (or not open):
- * what was written has been delivered. */
+/* Returns true when there is nothing to send and nothing ack-eliciting unacknowledged (or the
+ * connection is not open): what was written has been delivered. */
 QUINCE_API bool quic_conn_is_idle(const quic_conn *conn);
+/* Returns the negotiated ALPN, or NULL before the handshake chose one. */
 QUINCE_API const char *quic_conn_alpn(const quic_conn *conn);
-/* The connection's TLS engine (crypto/tls.h: suite, group, the peer's
- * certificate chain), or NULL before it exists. */
+/* Returns the connection's TLS engine (crypto/tls.h: suite, group, the peer's certificate
+ * chain), or NULL before it exists. */
 QUINCE_API const crypto_tls *quic_conn_tls(const quic_conn *conn);
 /* Client: what is written now goes in 0-RTT (RFC 9001 §4.6.1): a resumed
  * session allows it, it was offered and not refused, and the handshake is
  * not complete yet. Only data that is safe to replay belongs there (RFC 8446
- * §8, RFC 9114 §10.9: e.g. GET requests, never a WebTransport CONNECT). */
+ * §8, RFC 9114 §10.9: e.g. GET requests, never a WebTransport CONNECT).
+ * Returns true while that holds. */
 QUINCE_API bool quic_conn_early_data_ready(const quic_conn *conn);
-/* RFC 9001 §4.6.1: bytes of the stream travelled in 0-RTT packets. On a
- * server: some of what it received came in 0-RTT, so a replayed first flight
- * could bring it again (RFC 8470 §5.2: such a request may be answered 425).
- * On a client: some of what we sent went in 0-RTT. False for an unknown or
- * forgotten stream. */
+/* RFC 9001 §4.6.1: returns whether bytes of the stream travelled in 0-RTT packets. On a server:
+ * some of what it received came in 0-RTT, so a replayed first flight could bring it again (RFC
+ * 8470 §5.2: such a request may be answered 425). On a client: some of what we sent went in
+ * 0-RTT. False for an unknown or forgotten stream. */
 QUINCE_API bool quic_stream_early(const quic_conn *conn, uint64_t stream_id);
-/* The name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
- * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert,
- * crypto_alert_name); NULL for codes no RFC defines. */
+/* Returns the name of a transport error code (RFC 9000 §20.1): "PROTOCOL_VIOLATION";
+ * "CRYPTO_ERROR" for 0x0100-0x01ff (the low byte is a TLS alert, crypto_alert_name); NULL for
+ * codes no RFC defines. */
 QUINCE_API const char *quic_transport_error_name(uint64_t code);
 /* The RTT estimates (RFC 9002 §5), microseconds: smoothed and minimum. Returns
  * false (the values are the initial guesses) before the first sample. */
 QUINCE_API bool quic_conn_get_rtt(const quic_conn *conn, uint64_t *smoothed, uint64_t *min);
+/* Returns true once the handshake completed and the connection is open (not closing). */
 QUINCE_API bool quic_conn_is_established(const quic_conn *conn);
+/* Returns the connection's counters (never NULL for a connection; NULL for NULL). */
 QUINCE_API const quic_conn_stats *quic_conn_get_stats(const quic_conn *conn);
 /* An application pointer kept with the connection (NULL until set), for
  * finding one's own state from a connection an endpoint hands out. */
 QUINCE_API void quic_conn_set_user(quic_conn *conn, void *user);
+/* Returns the pointer quic_conn_set_user kept, NULL until set. */
 QUINCE_API void *quic_conn_get_user(const quic_conn *conn);
 
 /* Server: one endpoint for many connections on one socket, demultiplexed by DCID. */
 typedef struct quic_endpoint quic_endpoint;
+/* Returns a new endpoint (config as for quic_conn_accept, is_server set), or NULL on bad
+ * configuration or out of memory. */
 QUINCE_API quic_endpoint *quic_endpoint_new(const quince_env *env, const quic_config *config);
+/* Frees the endpoint and its connections (on_conn_free for each). */
 QUINCE_API void quic_endpoint_free(quic_endpoint *ep);
+/* One datagram that arrived at to from from: demultiplexed to its connection (or answered
+ * statelessly, or dropped). Returns QUIC_OK, or QUIC_ERR_ARGUMENT for NULL arguments. */
 QUINCE_API int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
                                   const uint8_t *data, size_t len, uint64_t now);
-/* Next datagram from any connection or a stateless reply (VN, Retry, reset). */
+/* Next datagram from any connection or a stateless reply (VN, Retry, reset). Returns its size, 0
+ * when there is nothing to send now, or QUIC_ERR_ARGUMENT. */
 QUINCE_API int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t cap,
                                   uint64_t now);
+/* Returns the earliest timer of the endpoint's connections, or QUIC_TIME_NEVER. */
 QUINCE_API uint64_t quic_endpoint_next_timeout(const quic_endpoint *ep);
+/* Runs the connections' due timers and frees the closed ones. Returns QUIC_OK, or
+ * QUIC_ERR_ARGUMENT for a NULL endpoint. */
 QUINCE_API int quic_endpoint_on_timeout(quic_endpoint *ep, uint64_t now);
 /* A connection created since the last call (its handshake may still be running).
  * The endpoint owns its connections: quic_endpoint_on_timeout frees those
  * for which quic_conn_is_closed() is true, so stop using a connection once
- * its CLOSED event was seen and its closing period may have ended. */
+ * its CLOSED event was seen and its closing period may have ended.
+ * Returns it, or NULL when there is none. */
 QUINCE_API quic_conn *quic_endpoint_accept(quic_endpoint *ep);
-/* The endpoint's live connections, for serving their events (valid until the
- * next quic_endpoint_on_timeout or quic_endpoint_recv). */
+/* The endpoint's live connections, for serving their events (valid until the next
+ * quic_endpoint_on_timeout or quic_endpoint_recv): quic_endpoint_conn_count returns how many,
+ * quic_endpoint_conn_at returns connection i (NULL when i is out of range). */
 QUINCE_API size_t quic_endpoint_conn_count(const quic_endpoint *ep);
 QUINCE_API quic_conn *quic_endpoint_conn_at(const quic_endpoint *ep, size_t i);
 
@@ -340,9 +399,9 @@ typedef struct quic_endpoint_callbacks {
 /* cb is copied; NULL removes the callbacks. Connections announced through
  * on_conn_new are not returned by quic_endpoint_accept. */
 QUINCE_API void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callbacks *cb);
-/* The connection the last quic_endpoint_recv gave its datagram to (found by
- * its DCID, or created), NULL when it was answered statelessly or dropped:
- * the one connection whose events that datagram can have produced. */
+/* Returns the connection the last quic_endpoint_recv gave its datagram to (found by its DCID, or
+ * created), NULL when it was answered statelessly or dropped: the one connection whose events
+ * that datagram can have produced. */
 QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
 
 /* Counters of an endpoint, for tests and tools. */
@@ -357,6 +416,7 @@ typedef struct quic_endpoint_stats {
                                      last new Initial) */
     size_t connections;
 } quic_endpoint_stats;
+/* Returns the endpoint's counters (NULL for NULL). */
 QUINCE_API const quic_endpoint_stats *quic_endpoint_get_stats(const quic_endpoint *ep);
 
 #endif

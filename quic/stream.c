@@ -6,6 +6,7 @@
 #include "base/varint.h"
 
 #define STREAM_MAX_RANGES QUIC_OPT_MAX_SENT_PACKETS /* one lost range per packet at most */
+#define QUIC_SBUF_KEEP_MIN (64 * 1024)              /* a drained send buffer this large is kept */
 
 static size_t bucket_of(uint64_t id)
 {
@@ -83,6 +84,8 @@ static void stream_destroy(quic_conn *c, quic_stream *s)
     if (s->has_send) {
         quic_ranges_free(&s->retx);
         quic_ranges_free(&s->acked);
+        if (s->sbuf_kept)
+            c->sbuf_kept--;
         quince_env_free(c->env, s->sbuf);
         quince_budget_release(&c->mem, s->sbuf_cap);
     }
@@ -416,6 +419,32 @@ int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now)
     }
 }
 
+static void sbuf_free(quic_conn *c, quic_stream *s)
+{
+    quince_env_free(c->env, s->sbuf);
+    s->sbuf = NULL;
+    quince_budget_release(&c->mem, s->sbuf_cap);
+    s->sbuf_cap = 0;
+    s->sbuf_start = 0;
+    if (s->sbuf_kept) {
+        s->sbuf_kept = false;
+        c->sbuf_kept--;
+    }
+}
+
+/* Memory is short: the drained send buffers kept for their streams' next writes go back
+ * to the budget. Returns whether any did. */
+static bool sbuf_free_kept(quic_conn *c, const quic_stream *except)
+{
+    size_t before = c->sbuf_kept;
+    if (before == (except != NULL && except->sbuf_kept ? 1u : 0u))
+        return false;
+    for (quic_stream *s = c->streams.head; s != NULL && c->sbuf_kept > 0; s = s->next)
+        if (s->sbuf_kept && s != except)
+            sbuf_free(c, s);
+    return c->sbuf_kept < before;
+}
+
 /* Release acknowledged bytes at the front of the send buffer. */
 static void send_release(quic_conn *c, quic_stream *s)
 {
@@ -434,13 +463,22 @@ static void send_release(quic_conn *c, quic_stream *s)
             break;
     }
     if (s->sbuf_len == 0 && s->sbuf_cap > 0) {
-        /* Drained: its memory goes back to the budget until the next write. */
-        quince_env_free(c->env, s->sbuf);
-        s->sbuf = NULL;
-        quince_budget_release(&c->mem, s->sbuf_cap);
-        s->sbuf_cap = 0;
-        s->sbuf_start = 0;
-        quic_streams_on_budget_release(c);
+        /* Drained. A large buffer of a stream still being written is kept for the next
+         * write, unless memory is short: a bulk sender drains it whenever one batch of
+         * acknowledgments covers all in flight, and freeing it each time made the next
+         * writes regrow it from 4 KiB and fault its pages in again (a quarter of
+         * quince-server's CPU in a download). Others go back to the budget at once; kept
+         * ones when memory runs short (sbuf_free_kept) or the stream ends. */
+        bool keep = s->sbuf_cap >= QUIC_SBUF_KEEP_MIN && !s->fin_requested && !s->reset_pending &&
+                    !s->reset_sent && !c->budget_blocked;
+        if (keep && !s->sbuf_kept) {
+            s->sbuf_kept = true;
+            s->sbuf_start = 0;
+            c->sbuf_kept++;
+        } else if (!keep) {
+            sbuf_free(c, s);
+            quic_streams_on_budget_release(c);
+        }
     }
     /* An emptied ring was freed (cap 0): the stream can take bytes again all the same. */
     if (s->writable_wanted && !s->fin_requested &&
@@ -511,6 +549,8 @@ void quic_stream_on_rec(quic_conn *c, const quic_frame_rec *r, bool lost)
         } else if (!s->send_done) {
             s->reset_acked = true;
             if (s->sbuf_base >= s->reset_reliable) {
+                if (s->sbuf_kept)
+                    sbuf_free(c, s);
                 s->send_done = true;
                 stream_maybe_free(c, s);
             }
@@ -853,6 +893,8 @@ static void open_conn_window(quic_conn *c)
         return;
     uint64_t max = c->data_read + c->max_data_window;
     uint64_t room = quince_budget_room(&c->mem);
+    if (max - c->data_received > room && sbuf_free_kept(c, NULL))
+        room = quince_budget_room(&c->mem);
     if (max - c->data_received > room)
         max = c->data_received + room;
     /* Not worth a MAX_DATA frame for less than a quarter of the room (or of the window). */
@@ -906,6 +948,8 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
             cap = maxbuf;
         /* An eighth of the budget stays for what the peer sends us. */
         size_t room = quince_budget_room(&c->mem), reserve = c->mem.limit / 8;
+        if (cap - s->sbuf_cap > (room > reserve ? room - reserve : 0) && sbuf_free_kept(c, s))
+            room = quince_budget_room(&c->mem);
         room = room > reserve ? room - reserve : 0;
         if (cap - s->sbuf_cap > room) {
             cap = need - s->sbuf_cap <= room ? need : s->sbuf_cap + (room >= 1024 ? room : 0);
@@ -936,6 +980,10 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
         }
     }
     if (n > 0) {
+        if (s->sbuf_kept) {
+            s->sbuf_kept = false;
+            c->sbuf_kept--;
+        }
         /* The write end, then around to the ring's start if it wraps. */
         size_t at = (s->sbuf_start + s->sbuf_len) % s->sbuf_cap;
         size_t first = n < s->sbuf_cap - at ? n : s->sbuf_cap - at;

@@ -73,6 +73,7 @@ typedef struct quic_stream {
     uint64_t blocked_at;
     bool writable_wanted;
     bool send_done;
+    bool sbuf_kept; /* drained, but its buffer kept for the next write (send_release) */
 } quic_stream;
 
 #define QUIC_STREAM_BUCKETS QUIC_OPT_STREAM_BUCKETS

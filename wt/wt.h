@@ -88,7 +88,7 @@ typedef enum wt_dialect {
     (WT_DIALECT_BIT(WT_DRAFT_02) | WT_DIALECT_BIT(WT_DRAFT_07) | WT_DIALECT_BIT(WT_DRAFT_13) |     \
      WT_DIALECT_BIT(WT_DRAFT_14) | WT_DIALECT_BIT(WT_DRAFT_15) | WT_DIALECT_BIT(WT_DRAFT_16))
 
-/* "draft-02" ... "draft-16", "none". */
+/* Returns the dialect's name: "draft-02" ... "draft-16", "none" (never NULL). */
 QUINCE_API const char *wt_dialect_name(wt_dialect d);
 
 typedef struct wt_endpoint wt_endpoint;
@@ -216,7 +216,7 @@ QUINCE_API void wt_config_h3(const wt_config *cfg, h3_config *h3cfg);
  * WebTransport on h3 (configured with wt_config_h3, is_server as cfg's). The
  * endpoint takes over h3's callbacks and forwards non-WebTransport events to
  * the ones h3 had; it does not own h3, which must outlive it. NULL on failure.
- */
+ * Returns the endpoint, or NULL on failure (bad configuration, out of memory). */
 QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *cfg, h3_conn *h3,
                                         const wt_callbacks *cb);
 /* Frees every session and stream without wire signals; the application
@@ -224,9 +224,9 @@ QUINCE_API wt_endpoint *wt_endpoint_new(const quince_env *env, const wt_config *
  * each established session first, and must not call wt_* from them. The
  * h3_conn gets its previous callbacks back and is left to its owner. */
 QUINCE_API void wt_endpoint_free(wt_endpoint *ep);
-/* The h3 connection WebTransport runs on. */
+/* Returns the h3 connection WebTransport runs on (never NULL). */
 QUINCE_API h3_conn *wt_endpoint_h3(wt_endpoint *ep);
-/* The environment given to wt_endpoint_new (handlers allocate through it). */
+/* Returns the environment given to wt_endpoint_new (never NULL; handlers allocate through it). */
 QUINCE_API const quince_env *wt_endpoint_env(const wt_endpoint *ep);
 struct quince_qlog;
 /* Log session, stream and datagram events into a connection's qlog trace
@@ -253,7 +253,7 @@ QUINCE_API void wt_endpoint_set_peer_reset_stream_at(wt_endpoint *ep, bool on);
  * h3_conn_on_writable): bytes wt held for session credit (-13..-16 §5.4) that
  * h3 could not take yet go on. */
 QUINCE_API void wt_endpoint_on_writable(wt_endpoint *ep, uint64_t stream_id);
-/* Sessions tracked (any state), and buffered early streams. */
+/* Return the number of sessions tracked (any state), and of buffered early streams. */
 QUINCE_API size_t wt_endpoint_session_count(const wt_endpoint *ep);
 QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
 
@@ -262,41 +262,52 @@ QUINCE_API size_t wt_endpoint_buffered_streams(const wt_endpoint *ep);
  * a queued one, on_session_rejected with status 0) beyond the server's session
  * limit (-07 §3.1 and -13/-14 §5.2: its version setting's value) or, in -13..-16
  * without flow control, beyond one session (§5.1). origin may be NULL
- * (no Origin header: allowed from -07 on for clients that are not browsers). */
+ * (no Origin header: allowed from -07 on for clients that are not browsers).
+ * Returns WT_OK with the session in *out (queued or sent); WT_ERR_ARG on a server or for a
+ * missing or too long field, WT_ERR_STATE when the server's SETTINGS offer no common dialect,
+ * WT_ERR_LIMIT as above, WT_ERR_NOMEM. */
 QUINCE_API int wt_endpoint_connect(wt_endpoint *ep, const char *authority, const char *path,
                                    const char *origin, wt_session **out);
 
-/* The dialects the peer's SETTINGS offer that we speak too (0 before they arrived). */
+/* Returns the dialects (WT_DIALECT_BIT()s) the peer's SETTINGS offer that we speak too (0 before
+ * they arrived). */
 QUINCE_API uint32_t wt_endpoint_common_dialects(const wt_endpoint *ep);
-/* The peer's SETTINGS identifiers and values ("0x8=1, 0x33=1, ..."; QPACK ones
- * left out, "none"), for diagnostics; "" before they arrived. */
+/* Writes the peer's SETTINGS identifiers and values ("0x8=1, 0x33=1, ..."; QPACK ones left out,
+ * "none") into buf, for diagnostics; "" before they arrived. Returns the length written
+ * (truncated to cap - 1). */
 QUINCE_API size_t wt_endpoint_describe_peer_settings(const wt_endpoint *ep, char *buf, size_t cap);
 
 /* ---- Sessions ---- */
-/* The dialect of the session (client: chosen when the CONNECT was sent;
- * server: when the request was processed); WT_DIALECT_NONE before. */
+/* Returns the dialect of the session (client: chosen when the CONNECT was sent; server: when the
+ * request was processed); WT_DIALECT_NONE before. */
 QUINCE_API wt_dialect wt_session_dialect(const wt_session *s);
-/* The session ID (the CONNECT stream ID); UINT64_MAX while the client's request is queued. */
+/* Returns the session ID (the CONNECT stream ID); UINT64_MAX while the client's request is
+ * queued. wt_session_is_ready returns whether the session is established. */
 QUINCE_API uint64_t wt_session_id(const wt_session *s);
 QUINCE_API bool wt_session_is_ready(const wt_session *s);
-/* NUL-terminated request fields (server: as received; client: as sent). */
+/* Return the NUL-terminated request fields (server: as received; client: as sent); the origin is
+ * NULL when the request had none. */
 QUINCE_API const char *wt_session_path(const wt_session *s);
 QUINCE_API const char *wt_session_authority(const wt_session *s);
 QUINCE_API const char *wt_session_origin(const wt_session *s);
-/* -13..-16 §3.3, server: the client's WT-Available-Protocols (0 when absent,
- * malformed, or the dialect has none), and the i-th of them. */
+/* -13..-16 §3.3, server: returns the number of the client's WT-Available-Protocols (0 when
+ * absent, malformed, or the dialect has none), and the i-th of them (NULL when i is out of
+ * range). */
 QUINCE_API size_t wt_session_protocol_count(const wt_session *s);
 QUINCE_API const char *wt_session_protocol_at(const wt_session *s, size_t i);
-/* Server, inside on_session_request: answer with WT-Protocol p, which must be one
- * of the client's (else WT_ERR_ARG). */
+/* Server, inside on_session_request: answer with WT-Protocol p, which must be one of the
+ * client's. Returns WT_OK; WT_ERR_ARG when it is not, WT_ERR_STATE outside on_session_request,
+ * WT_ERR_NOMEM. */
 QUINCE_API int wt_session_select_protocol(wt_session *s, const char *p);
-/* The WT-Protocol chosen (server) or received (client); NULL when none. */
+/* Returns the WT-Protocol chosen (server) or received (client); NULL when none. */
 QUINCE_API const char *wt_session_protocol(const wt_session *s);
-/* The status for a target without WebTransport in the session's dialect
- * (404; draft-16 §3.2: 405). */
+/* Returns the status for a target without WebTransport in the session's dialect (404; draft-16
+ * §3.2: 405); never fails. */
 QUINCE_API int wt_session_not_found_status(const wt_session *s);
-/* Client: the last :status received (0 before any). */
+/* Client: returns the last :status received (0 before any); never fails. */
 QUINCE_API int wt_session_status(const wt_session *s);
+/* The application's pointer for the session: wt_session_user returns it (NULL until set);
+ * wt_session_endpoint returns the session's endpoint (never NULL). */
 QUINCE_API void wt_session_set_user(wt_session *s, void *user);
 QUINCE_API void *wt_session_user(const wt_session *s);
 QUINCE_API wt_endpoint *wt_session_endpoint(const wt_session *s);
@@ -319,24 +330,32 @@ typedef struct wt_flow_stats {
     /* Times wt_stream_write had to hold bytes, and wt_session_open_stream was refused. */
     uint64_t writes_held, opens_blocked;
 } wt_flow_stats;
+/* Fills *out with the session's flow-control state (all 0 when it is off, as above). */
 QUINCE_API void wt_session_flow(const wt_session *s, wt_flow_stats *out);
 
 /* Open a stream on an established session (bidi: 0x41 + ID; uni: 0x54 + ID).
  * With flow control on (-13..-16 §5.3), WT_ERR_BLOCKED when the peer's
  * WT_MAX_STREAMS for that type is reached (a WT_STREAMS_BLOCKED is sent;
- * on_session_credit says when to try again). */
+ * on_session_credit says when to try again).
+ * Returns WT_OK with the stream in *out; WT_ERR_STATE when the session is not established,
+ * WT_ERR_LIMIT past max_streams_per_session, WT_ERR_BLOCKED as above, WT_ERR_H3 when HTTP/3
+ * could not open it (the peer's stream limit, or the connection failed), WT_ERR_NOMEM. */
 QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out);
-/* Send a datagram (RFC 9297 §2.1: quarter stream ID prefix + payload). */
+/* Send a datagram (RFC 9297 §2.1: quarter stream ID prefix + payload). Returns WT_OK;
+ * WT_ERR_STATE when the session is not established, WT_ERR_DATAGRAM when HTTP Datagrams are not
+ * negotiated or their size is unknown, WT_ERR_TOO_BIG above wt_session_max_datagram_payload,
+ * WT_ERR_H3 when the transport refused it, WT_ERR_ARG, WT_ERR_NOMEM. */
 QUINCE_API int wt_session_send_datagram(wt_session *s, const uint8_t *data, size_t len);
-/* Largest payload that fits: max_datagram_frame minus the prefix (0 if unknown). */
+/* Returns the largest payload that fits: max_datagram_frame minus the prefix (0 if unknown). */
 QUINCE_API size_t wt_session_max_datagram_payload(const wt_session *s);
-/* -07 §4.6, -16 §4.7: send WT_DRAIN_SESSION (ask the peer to end the session
- * gracefully). WT_ERR_STATE in draft-02 (it has no such capsule) or when the
- * session is not established. */
+/* -07 §4.6, -16 §4.7: send WT_DRAIN_SESSION (ask the peer to end the session gracefully).
+ * Returns WT_OK; WT_ERR_STATE in draft-02 (it has no such capsule) or when the session is not
+ * established, WT_ERR_H3, WT_ERR_NOMEM. */
 QUINCE_API int wt_session_drain(wt_session *s);
-/* draft-02 §5: CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, else
- * WT_ERR_ARG and nothing happens), then FIN. Resets the session's streams,
- * then calls on_session_closed with code and reason. */
+/* draft-02 §5: CLOSE_WEBTRANSPORT_SESSION capsule (reason <= 1024 bytes, else WT_ERR_ARG and
+ * nothing happens), then FIN. Resets the session's streams, then calls on_session_closed with
+ * code and reason. Returns WT_OK; WT_ERR_ARG, WT_ERR_STATE when it is closed already, WT_ERR_H3
+ * when HTTP/3 could not send the capsule (the session is closed all the same). */
 QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *reason,
                                 size_t reason_len);
 /* Close every open session of the endpoint the same way (a server shutting
@@ -344,26 +363,34 @@ QUINCE_API int wt_session_close(wt_session *s, uint32_t code, const uint8_t *rea
 QUINCE_API size_t wt_endpoint_close_all(wt_endpoint *ep, uint32_t code, const char *reason);
 
 /* ---- Streams ---- */
+/* Returns the stream's QUIC stream ID. */
 QUINCE_API uint64_t wt_stream_id(const wt_stream *st);
+/* Returns whether the stream is bidirectional. */
 QUINCE_API bool wt_stream_is_bidi(const wt_stream *st);
-/* Opened by this endpoint. */
+/* Returns whether this endpoint opened the stream. */
 QUINCE_API bool wt_stream_is_local(const wt_stream *st);
+/* Returns the stream's session (never NULL while the stream lives). */
 QUINCE_API wt_session *wt_stream_session(const wt_stream *st);
+/* The application's pointer for the stream: wt_stream_user returns it (NULL until set). */
 QUINCE_API void wt_stream_set_user(wt_stream *st, void *user);
 QUINCE_API void *wt_stream_user(const wt_stream *st);
 /* Write bytes (fin ends our side). WT_ERR_STATE on a receive-only stream or
  * after fin/reset; WT_ERR_BLOCKED when h3's send buffer is full. With flow
  * control on (-13..-16 §5.4), bytes beyond the session's send credit are
  * held by wt (up to fc_max_held per stream, else WT_ERR_BLOCKED and nothing
- * taken) and go out as the peer's WT_MAX_DATA allows; a WT_DATA_BLOCKED is sent. */
+ * taken) and go out as the peer's WT_MAX_DATA allows; a WT_DATA_BLOCKED is sent.
+ * Returns WT_OK; WT_ERR_STATE, WT_ERR_BLOCKED as above, WT_ERR_H3 when the connection failed,
+ * WT_ERR_ARG, WT_ERR_NOMEM. */
 QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, bool fin);
-/* Bytes accepted by wt but not yet by the transport (held ones included). */
+/* Returns the bytes accepted by wt but not yet by the transport (held ones included). */
 QUINCE_API size_t wt_stream_buffered(const wt_stream *st);
-/* Abort the stream: RESET_STREAM with code, and STOP_SENDING too while the
- * receive side is open (h3_conn_reset_stream aborts both directions; a
- * send-only reset is not offered by h3). The stream closes at once. */
+/* Abort the stream: RESET_STREAM with code, and STOP_SENDING too while the receive side is open
+ * (h3_conn_reset_stream aborts both directions; a send-only reset is not offered by h3). The
+ * stream closes at once. Returns WT_OK, or WT_ERR_STATE when its sending side ended already (or
+ * the stream is gone). */
 QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code);
-/* STOP_SENDING with code; later received bytes are dropped. */
+/* STOP_SENDING with code; later received bytes are dropped. Returns WT_OK, or WT_ERR_STATE on a
+ * send-only stream or after the receive side ended. */
 QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code);
 
 #endif

@@ -1,7 +1,9 @@
 /* Writes the qlogs of a simulated WebTransport session (the quince-client checks against the /echo
  * handler: bidi, uni and datagram echo, then the close capsule) over a lossy link into the
  * directory argv[1], one file per connection and side; qvis_check.py then loads them as qvis
- * would. argv[2] (optional) is the seed. */
+ * would. argv[2] (optional) is the seed. argv[3] (optional): also a pcapng of the client's
+ * datagrams (sent and received, with the run's TLS secrets in a Decryption Secrets Block, as
+ * quince-client --pcap writes), at the simulator's addresses 192.0.2.1:4433 -> 192.0.2.2:443. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 
 #include "apps/wt_check.h"
 #include "apps/wt_echo.h"
+#include "io/bridge.h"
+#include "io/pcap.h"
 #include "tests/sim/qlog_sink.h"
 #include "tests/sim/sim_bind.h"
 
@@ -24,6 +28,31 @@ typedef struct run_state {
 } run_state;
 
 static run_state st;
+static io_pcap *pcap;
+
+static void on_datagram(sim_bind *b, bool client_sent, const uint8_t *data, size_t len)
+{
+    io_addr local, peer;
+    io_addr_from_quic(&b->caddr, &local);
+    io_addr_from_quic(&b->saddr, &peer);
+    io_pcap_datagram(pcap, client_sent, &local, &peer, data, len);
+}
+
+/* The run's NSS key-log lines (both sides write into the one test environment). */
+static void pcap_secrets(const test_env *t)
+{
+    char line[512];
+    size_t start = 0;
+    for (size_t i = 0; i < t->keylog_len; i++) {
+        if (t->keylog[i] != '\n')
+            continue;
+        size_t n = i - start < sizeof(line) - 1 ? i - start : sizeof(line) - 1;
+        memcpy(line, t->keylog + start, n);
+        line[n] = '\0';
+        io_pcap_keylog(pcap, line);
+        start = i + 1;
+    }
+}
 
 static void s_closed(void *user, wt_session *s, uint32_t code, const uint8_t *reason, size_t len)
 {
@@ -82,8 +111,18 @@ int main(int argc, char **argv)
     p.client_user = st.ccb.user;
     p.server_user = st.scb.user;
     p.tick = tick;
+    if (argc > 3) {
+        if (io_pcap_open(&pcap, argv[3]) != IO_OK)
+            return 1;
+        p.on_datagram = on_datagram;
+    }
     sim_bind_start(&p);
     int r = sim_bind_run(&p, done, 120000000);
+    if (pcap != NULL) {
+        pcap_secrets(&p.t);
+        if (io_pcap_close(pcap) != IO_OK)
+            r = -1;
+    }
     uint64_t lost = quic_conn_get_stats(bind_conn_quic(p.client))->packets_lost;
     bool passed = wt_check_passed(&st.check);
     sim_bind_free(&p);

@@ -342,8 +342,8 @@ void wp_init(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool
     wp_init_chain(ep, te, is_server, cfg, echo, NULL);
 }
 
-void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
-                   const h3_callbacks *chain)
+static void init_with(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
+                      const h3_callbacks *chain, const wt_callbacks *app_cb)
 {
     memset(ep, 0, sizeof(*ep));
     ep->te = te;
@@ -376,6 +376,8 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
                             .on_session_draining = a_draining,
                             .on_session_credit = a_credit};
     }
+    if (app_cb != NULL)
+        cb = *app_cb;
     h3_config hc;
     h3_config_init(&hc, is_server);
     hc.refuse_unsafe_early = !wp_h3_lets_early_through;
@@ -387,6 +389,18 @@ void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg
     ep->wt = wt_endpoint_new(&te->env, &c, ep->h3, &cb);
     assert_non_null(ep->wt);
     assert_int_equal(h3_conn_start(ep->h3), H3_OK);
+}
+
+void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
+                   const h3_callbacks *chain)
+{
+    init_with(ep, te, is_server, cfg, echo, chain, NULL);
+}
+
+void wp_init_cb(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg,
+                const wt_callbacks *cb)
+{
+    init_with(ep, te, is_server, cfg, false, NULL, cb);
 }
 
 void wp_init_h3(wp_ep *ep, test_env *te, bool is_server, const h3_config *cfg)

@@ -98,6 +98,10 @@ void wp_init(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool
 /* The same with h3 callbacks for the non-WebTransport streams (chained). */
 void wp_init_chain(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg, bool echo,
                    const h3_callbacks *chain);
+/* The same with the application's own callbacks (apps/wt_demo's, say) instead of the
+ * recording app; cfg as for wp_init. */
+void wp_init_cb(wp_ep *ep, test_env *te, bool is_server, const wt_config *cfg,
+                const wt_callbacks *cb);
 /* A plain h3_conn endpoint with the given settings (no WebTransport layer). */
 void wp_init_h3(wp_ep *ep, test_env *te, bool is_server, const h3_config *cfg);
 void wp_free(wp_ep *ep);
