@@ -38,8 +38,10 @@ struct wt_session {
     size_t navail;
     char *protocol; /* the WT-Protocol chosen (server) or received (client) */
     h3_capsule_reader reader;
-    bool recv_done; /* FIN or reset received on the CONNECT stream */
-    bool send_done; /* FIN or reset sent on it */
+    quince_buf early_caps;     /* server: CONNECT-stream bytes before the session was processed */
+    size_t early_caps_charged; /* its allocation, charged to ep->budget */
+    bool recv_done;            /* FIN or reset received on the CONNECT stream */
+    bool send_done;            /* FIN or reset sent on it */
     size_t nstreams;
     wt_dgram *dgrams; /* received before the session was established */
     size_t ndgrams;
@@ -90,10 +92,10 @@ struct wt_stream {
     void *user;
     bool bidi, local;
     bool recv_done, send_done;
-    bool recv_stopped; /* we sent STOP_SENDING: drop bytes until the peer's reset */
-    quince_buf held;   /* -13..-16 §5.4: written, waiting for session credit */
-    bool held_fin;     /* the fin goes after the held bytes */
-    quince_buf early;  /* bytes that came before the session (bounded by max_buffered_bytes) */
+    bool recv_stopped;    /* we sent STOP_SENDING: drop bytes until the peer's reset */
+    quince_buf held;      /* -13..-16 §5.4: written, waiting for session credit */
+    bool held_fin;        /* the fin goes after the held bytes */
+    quince_buf early;     /* bytes that came before the session (bounded by max_buffered_bytes) */
     size_t early_charged; /* early's allocation, charged to ep->budget */
     bool buf_fin;
     bool dead;

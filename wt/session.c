@@ -61,9 +61,40 @@ static void drop_datagrams(wt_session *s)
     s->ndgrams = 0;
 }
 
+/* -16 §3.2: hold CONNECT-stream bytes of a session not processed yet, within
+ * max_capsule and the memory budget (charged by allocation, as early streams are). */
+static bool hold_early_caps(wt_session *s, const uint8_t *data, size_t len)
+{
+    wt_endpoint *ep = s->ep;
+    if (len > ep->cfg.max_capsule - s->early_caps.len)
+        return false;
+    size_t need = s->early_caps.len + len;
+    if (need > s->early_caps.cap) {
+        size_t cap = s->early_caps.cap ? s->early_caps.cap : 64;
+        while (cap < need)
+            cap *= 2;
+        if (!quince_budget_charge(ep->budget, cap - s->early_caps_charged))
+            return false;
+        if (!quince_buf_reserve(&s->early_caps, ep->env, need)) {
+            quince_budget_release(ep->budget, cap - s->early_caps_charged);
+            return false;
+        }
+        s->early_caps_charged = cap;
+    }
+    return quince_buf_append(&s->early_caps, ep->env, data, len);
+}
+
+static void release_early_caps(wt_session *s)
+{
+    quince_buf_free(&s->early_caps, s->ep->env);
+    quince_budget_release(s->ep->budget, s->early_caps_charged);
+    s->early_caps_charged = 0;
+}
+
 static void session_free(wt_endpoint *ep, wt_session *s)
 {
     h3_capsule_reader_free(&s->reader);
+    release_early_caps(s);
     drop_datagrams(s);
     quince_env_free(ep->env, s->dgrams);
     quince_env_free(ep->env, s->authority);
@@ -248,6 +279,8 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     s->ndgrams++;
 }
 
+static void capsules_in(wt_session *s, const uint8_t *data, size_t len);
+
 /* The session is established: hand over what waited for it (§4.5). */
 static void session_established(wt_session *s)
 {
@@ -258,6 +291,18 @@ static void session_established(wt_session *s)
         ep->cb.on_session_ready(ep->cb.user, s);
     if (s->state != WT_SS_OPEN)
         return;
+    if (s->early_caps.len > 0) {
+        /* Taken out first: the capsules may end the session. */
+        quince_buf early = s->early_caps;
+        size_t charged = s->early_caps_charged;
+        s->early_caps = (quince_buf){0};
+        s->early_caps_charged = 0;
+        capsules_in(s, early.data, early.len);
+        quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
+        if (s->state != WT_SS_OPEN)
+            return;
+    }
     wt_stream_flush_buffered(ep, s->id, s);
     for (size_t i = 0; i < s->ndgrams && s->state == WT_SS_OPEN; i++) {
         if (ep->cb.on_datagram != NULL)
@@ -990,8 +1035,9 @@ static void cb_headers(void *user, uint64_t id, const h3_field *f, size_t n, boo
              * handshake. Streams waiting for this ID will never be claimed. */
             h3_conn_refuse_early(ep->h3, id);
             wt_stream_flush_buffered(ep, id, NULL);
-            refused(ep, NULL, 425, "CONNECT arrived in 0-RTT (early data): retry after the "
-                                   "handshake");
+            refused(ep, NULL, 425,
+                    "CONNECT arrived in 0-RTT (early data): retry after the "
+                    "handshake");
         } else if (tokens != 0 && method != NULL &&
                    field_eq(method->value, method->value_len, "CONNECT")) {
             server_request(ep, id, f, n, tokens);
@@ -1012,6 +1058,13 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
 {
     wt_endpoint *ep = s->ep;
     size_t off = 0;
+    if (s->state == WT_SS_HELD) {
+        /* -16 §3.2: a client may send capsules before the 2xx; held (as a
+         * capsule is bounded: max_capsule) until the session is accepted. */
+        if (!hold_early_caps(s, data, len))
+            session_malformed(s, H3_WIRE_ERROR(H3_EXCESSIVE_LOAD));
+        return;
+    }
     while (off < len) {
         if (s->state != WT_SS_OPEN && !(s->state == WT_SS_CLOSED && s->reader.closed))
             return;

@@ -405,6 +405,7 @@ static void run_many_fc(uint64_t seed, wt_dialect d, int nsessions, size_t nstre
      * sides offer it by default), off before; each session keeps its own. */
     bool has_fc = wt_dialect_get(d)->has_flow_control;
     assert_int_equal(g_srv_nsess, nsessions);
+    uint64_t opens_blocked = 0, streams_blocked = 0;
     for (int i = 0; i < nsessions; i++) {
         wt_flow_stats cs, ss;
         wt_session_flow(m->sess[i], &cs);
@@ -426,8 +427,12 @@ static void run_many_fc(uint64_t seed, wt_dialect d, int nsessions, size_t nstre
         assert_true(ss.writes_held > 0 && ss.data_blocked_sent > 0);
         assert_true(cs.max_data_received > 0 && ss.max_data_received > 0);
         assert_true(ss.data_blocked_received > 0 && cs.data_blocked_received > 0);
-        assert_true(cs.opens_blocked > 0 && cs.streams_blocked_sent > 0);
-        assert_true(ss.streams_blocked_received > 0 && cs.max_streams_received > 0);
+        /* Stream limits: each session got more (WT_MAX_STREAMS); whether a given
+         * session was refused an open depends on timing, so counted over both. */
+        assert_true(cs.max_streams_received > 0);
+        opens_blocked += cs.opens_blocked;
+        streams_blocked += cs.streams_blocked_sent;
+        assert_int_equal(ss.streams_blocked_received, cs.streams_blocked_sent);
         assert_int_equal(cs.streams_opened_bidi, nstreams / (size_t)nsessions);
         fprintf(stderr,
                 "%s session %d: %llu B sent in %llu held writes, %llu WT_DATA_BLOCKED, %llu "
@@ -439,6 +444,8 @@ static void run_many_fc(uint64_t seed, wt_dialect d, int nsessions, size_t nstre
                 (unsigned long long)cs.streams_blocked_sent,
                 (unsigned long long)cs.max_streams_received);
     }
+    if (fc != NULL && has_fc)
+        assert_true(opens_blocked > 0 && streams_blocked > 0);
     assert_true(quic_conn_get_stats(bind_conn_quic(p.client))->packets_lost > 0);
     sim_bind_free(&p);
     free(m);

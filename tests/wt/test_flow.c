@@ -469,6 +469,48 @@ static void test_two_sessions_own_credit(void **state)
     }
 }
 
+/* -16 §3.2: capsules a client sends before the 2xx are held by the server
+ * until it accepts the session: a WT_DRAIN_SESSION and a WT_MAX_STREAMS_UNI
+ * sent right after the CONNECT, which reaches the server before the client's
+ * SETTINGS, take effect once the session is established. */
+static void test_capsules_before_2xx(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 43);
+    wp_ep c, s;
+    wt_config cc, sc;
+    mkcfg(&cc, false, WT_DRAFT_16, &FC_DEFAULT);
+    mkcfg(&sc, true, WT_DRAFT_16, &FC_DEFAULT);
+    wp_init(&c, &te, false, &cc, false);
+    wp_init(&s, &te, true, &sc, false);
+    wp_hold(&c, 2); /* the client's control stream: its SETTINGS come late */
+    wp_pump(&c, &s);
+    wt_session *cs;
+    assert_int_equal(wt_endpoint_connect(c.wt, "h", "/d", "https://h", &cs), WT_OK);
+    uint8_t buf[32];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(h3_capsule_put_drain(&w));
+    assert_true(h3_capsule_put_wt_flow(&w, H3_CAPSULE_WT_MAX_STREAMS_UNI, 150));
+    assert_int_equal(h3_conn_send_data(c.h3, wt_session_id(cs), buf, (size_t)(w.p - buf), false),
+                     H3_OK);
+    wp_pump(&c, &s);
+    assert_int_equal(s.app.requests, 0); /* held: no SETTINGS from the client yet */
+    assert_int_equal(s.app.draining, 0);
+    wp_release(&c, 2);
+    wp_pump(&c, &s);
+    assert_true(wt_session_is_ready(cs));
+    assert_int_equal(s.app.draining, 1);
+    wt_flow_stats ss;
+    wt_session_flow(s.app.last_session, &ss);
+    assert_true(ss.enabled);
+    assert_int_equal(ss.peer_max_streams_uni, 150);
+    assert_int_equal(ss.max_streams_received, 1);
+    wp_free(&c);
+    wp_free(&s);
+    test_env_check_leaks(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_data_over_limit),
         cmocka_unit_test(test_streams_over_limit),
         cmocka_unit_test(test_two_sessions_own_credit),
+        cmocka_unit_test(test_capsules_before_2xx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
