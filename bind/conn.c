@@ -374,9 +374,11 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
     case QUIC_EVENT_STREAM_WRITABLE:
         if (h3_conn_on_writable(bc->h3, ev->stream_id) == H3_ERR_CLOSED)
             break;
+#if QUINCE_WT
         /* Bytes WebTransport held for session credit that h3 could not take. */
         if (bc->wt != NULL)
             wt_endpoint_on_writable(bc->wt, ev->stream_id);
+#endif
         if (bc->cfg->cb.on_writable != NULL)
             bc->cfg->cb.on_writable(bc->cfg->cb.user, bc, ev->stream_id);
         break;
