@@ -150,10 +150,14 @@ def browser(server, chromium, work, host='127.0.0.1', dialect='draft-02', extra=
         need(re.search(pattern, srv, re.M) is not None, 'server: ' + what)
 
     if firefox:
-        # Measured: Firefox ESR 153 gives the page no code for a peer's stream reset.
+        # Measured: Firefox ESR 153 gives the page no code for a peer's stream reset (it
+        # does not map WebTransport codes to HTTP/3 ones: mozilla/neqo#1283). Usually the
+        # read fails with a TypeError; now and then (seen once in CI, under load) with a
+        # WebTransportError whose code is 0. Either way the reset arrived without its code.
         need(any(l.startswith('DONE pass=11 fail=2') for l in page), 'page: DONE with 11 passes')
         for name in ('page-reset', 'server-reset'):
-            need('FAIL %s: TypeError: Error in input stream' % name in page,
+            need('FAIL %s: TypeError: Error in input stream' % name in page or
+                 'FAIL %s: WebTransportError: WebTransportStream Reset code 0' % name in page,
                  'page: %s seen as a reset without a code' % name)
     else:
         need(any(l.startswith('DONE pass=13 fail=0') for l in page), 'page: DONE with 13 passes')
