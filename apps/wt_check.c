@@ -131,6 +131,16 @@ static void on_reset(void *user, wt_stream *st, uint32_t code)
     fail(c, why);
 }
 
+/* A wt_stream is freed once on_stream_closed returns, and the allocator may hand its memory to
+ * the next stream (the server's uni echo, say): forget the bidi stream here so that no later
+ * stream is taken for it. */
+static void on_stream_closed(void *user, wt_stream *st)
+{
+    wt_check *c = user;
+    if (st == c->bidi)
+        c->bidi = NULL;
+}
+
 static void on_dgram(void *user, wt_session *s, const uint8_t *d, size_t len)
 {
     wt_check *c = user;
@@ -150,6 +160,7 @@ void wt_check_init(wt_check *c, wt_callbacks *cb)
     cb->on_stream_data = on_data;
     cb->on_stream_reset = on_reset;
     cb->on_stream_stop_sending = on_reset;
+    cb->on_stream_closed = on_stream_closed;
     cb->on_datagram = on_dgram;
 }
 
