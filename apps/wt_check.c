@@ -84,7 +84,8 @@ static void on_closed(void *user, wt_session *s, uint32_t code, const uint8_t *r
     c->close_code = code;
     if (len >= sizeof(c->close_reason))
         len = sizeof(c->close_reason) - 1;
-    memcpy(c->close_reason, reason, len);
+    if (len > 0) /* reason may be NULL when there is none */
+        memcpy(c->close_reason, reason, len);
     c->close_reason[len] = '\0';
     if (!c->close_sent)
         fail(c, "the server closed the session first");
