@@ -47,7 +47,8 @@ typedef enum quic_rec_kind {
     REC_RETIRE_CID,
     REC_HANDSHAKE_DONE,
     REC_NEW_TOKEN,
-    REC_ACK, /* largest acknowledged, for §13.2.4 */
+    REC_ACK,           /* largest acknowledged, for §13.2.4 */
+    REC_ACK_FREQUENCY, /* its sequence number */
 } quic_rec_kind;
 
 typedef struct quic_frame_rec {
@@ -81,6 +82,7 @@ typedef struct quic_space {
     bool discarded;
     bool ack_eliciting_probe; /* PTO: send an ack-eliciting packet here */
     unsigned probes;
+    uint64_t ecn_rx[3]; /* packets received with ECT(0), ECT(1), CE (RFC 9000 §13.4.1) */
 } quic_space;
 
 /* A connection ID of ours (issued with NEW_CONNECTION_ID, RFC 9000 §5.1.1). */
@@ -126,6 +128,7 @@ struct quic_conn {
     void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
+    uint8_t crypto_speedups; /* RFC 9002 §6.2.3 early CRYPTO resends done */
     uint32_t version;      /* the version in use: Handshake and 1-RTT keys, long headers */
     uint32_t orig_version; /* RFC 9368: the client's first flight's (0-RTT, early Initials) */
     quic_cid_value initial_dcid; /* the DCID the Initial keys come from */
@@ -278,6 +281,14 @@ struct quic_conn {
     uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
     quic_cid_value path_dcid;    /* the DCID the peer uses on the current path */
     quic_path_check pc[2];       /* [0] the current remote, [1] the previous path (§9.3.3) */
+    uint8_t rx_ecn;         /* ECN codepoint of the datagram being processed */
+    bool dgram_ecn;         /* the datagram built last goes out ECT(0) */
+    /* draft-ietf-quic-ack-frequency-12 */
+    bool ack_freq_pending, ack_freq_asked; /* ours to send; sent at least once */
+    uint64_t ack_freq_tx_seq;              /* sequence number of the next one */
+    bool ack_freq_rx_any;                  /* the peer's: one applied */
+    uint64_t ack_freq_rx_seq;
+    bool rx_immediate_ack; /* the packet being processed carried IMMEDIATE_ACK */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
     quic_addr path_response_to;
@@ -292,6 +303,7 @@ struct quic_conn {
     struct {
         uint8_t *data;
         size_t len;
+        uint8_t ecn; /* its datagram's codepoint */
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
