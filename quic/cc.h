@@ -51,15 +51,16 @@ typedef union quic_cc_state {
 /* HyStart++ (RFC 9406) in the first slow start (quic/cc_hystart.c). Times in
  * microseconds; UINT64_MAX stands for infinity. */
 typedef struct quic_cc_hystart {
-    bool enabled;
-    bool in_css;        /* Conservative Slow Start */
-    bool done;          /* left slow start by it (or it was never used) */
     uint64_t round_end; /* a packet sent at or after this ends the round */
     uint64_t last_round_min_rtt, current_round_min_rtt, css_baseline_min_rtt;
     uint32_t rtt_sample_count;
     uint32_t css_rounds;
-    uint64_t css_entries; /* slow start left on delay growth (for tests and qlog) */
-    uint64_t css_to_ca;   /* CSS ran its rounds out: congestion avoidance */
+    /* Counts at most one each per round trip; 32 bits outlast any connection. */
+    uint32_t css_entries; /* slow start left on delay growth (for tests and qlog) */
+    uint32_t css_to_ca;   /* CSS ran its rounds out: congestion avoidance */
+    bool enabled;
+    bool in_css; /* Conservative Slow Start */
+    bool done;   /* left slow start by it (or it was never used) */
 } quic_cc_hystart;
 
 struct quic_cc {
@@ -73,6 +74,11 @@ struct quic_cc {
     bool in_recovery_valid; /* recovery_start_time is set */
     bool recovering;        /* until a packet sent after the reduction is acked */
     bool app_limited;
+    bool loss_tolerant; /* off (init): every loss episode reduces; quic_conn sets it */
+    /* Loss tolerance (quic_cc_on_loss): an average of losses over packet
+     * numbers, in 1/65536. Isolated random losses keep it low; a queue
+     * overflowing drops packets close together and raises it. */
+    uint32_t loss_rate;
     quic_cc_state u;
     quic_cc_hystart hs;
     /* The state before the last reduction, for quic_cc_undo (RFC 8985 §9.3,
@@ -83,12 +89,7 @@ struct quic_cc {
         uint64_t max_datagram_size; /* the size u was computed with */
         bool valid;
     } undo;
-    /* Loss tolerance (quic_cc_on_loss): an average of losses over packet
-     * numbers, in 1/65536. Isolated random losses keep it low; a queue
-     * overflowing drops packets close together and raises it. */
-    uint32_t loss_rate;
-    uint64_t loss_rate_pn; /* the packet number it was last moved to */
-    bool loss_tolerant;    /* off (init): every loss episode reduces; quic_conn sets it */
+    uint64_t loss_rate_pn; /* the packet number loss_rate was last moved to */
     uint64_t congestion_events; /* reductions */
     uint64_t undone;            /* reductions undone */
 };

@@ -297,9 +297,10 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->tx[level], c->env);
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
-    if (space == SP_INITIAL && c->have_rx_initial_orig) {
-        crypto_pp_clear(&c->rx_initial_orig, c->env);
-        c->have_rx_initial_orig = false;
+    if (space == SP_INITIAL && c->rx_initial_orig != NULL) {
+        crypto_pp_clear(c->rx_initial_orig, c->env);
+        quince_env_free(c->env, c->rx_initial_orig);
+        c->rx_initial_orig = NULL;
     }
     quic_recovery_discard_space(&c->rec, space, now);
     quince_buf_free(&sp->csend.data, c->env);
@@ -726,7 +727,10 @@ void quic_conn_free(quic_conn *c)
         crypto_pp_clear(&c->rx[l], env);
     }
     crypto_pp_clear(&c->rx_next, env);
-    crypto_pp_clear(&c->rx_initial_orig, env);
+    if (c->rx_initial_orig != NULL) {
+        crypto_pp_clear(c->rx_initial_orig, env);
+        quince_env_free(env, c->rx_initial_orig);
+    }
     crypto_pp_clear(&c->rx_prev, env);
     crypto_tls_free(c->tls);
     quic_streams_free(c);

@@ -224,12 +224,14 @@ QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint
 /* ECN codepoints, the low two bits of the IP TOS / traffic class (RFC 3168). */
 enum { QUIC_ECN_NOT_ECT = 0, QUIC_ECN_ECT1 = 1, QUIC_ECN_ECT0 = 2, QUIC_ECN_CE = 3 };
 /* quic_conn_recv with the ECN codepoint the datagram arrived with, which the
- * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1). */
+ * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1).
+ * Returns what quic_conn_recv returns: 0, or < 0 when the connection failed (see the
+ * CLOSED event); QUIC_ERR_ARGUMENT when conn or data is NULL. */
 QUINCE_API int quic_conn_recv_ecn(quic_conn *conn, const quic_addr *from, const uint8_t *data,
                                   size_t len, uint8_t ecn, uint64_t now);
-/* The ECN codepoint for the datagram quic_conn_send wrote last: QUIC_ECN_ECT0
- * for 1-RTT datagrams while ECN is on and has not failed validation (RFC 9000
- * §13.4.2), else QUIC_ECN_NOT_ECT. */
+/* The ECN codepoint for the datagram quic_conn_send wrote last (RFC 9000 §13.4.2).
+ * Returns QUIC_ECN_ECT0 for 1-RTT datagrams while ECN is on and has not failed
+ * validation, else QUIC_ECN_NOT_ECT (also when conn is NULL); never fails. */
 QUINCE_API uint8_t quic_conn_ecn(const quic_conn *conn);
 /* Build the next datagram (coalesced packets) into buf; returns its size, 0
  * when there is nothing to send now (congestion window, pacing, amplification

@@ -127,27 +127,27 @@ typedef struct quic_recovery {
     bool has_largest_acked[QUIC_RECOVERY_SPACES];
     bool has_sent[QUIC_RECOVERY_SPACES];
     bool discarded[QUIC_RECOVERY_SPACES];
+    bool ecn_next;        /* the next packet sent goes out marked (then cleared) */
+    bool pmtu_probe_next; /* the next packet sent is a PMTU probe (then cleared) */
     uint32_t packet_threshold;
     uint32_t pto_count;
-    uint64_t timer; /* UINT64_MAX: not armed */
+    /* Adaptive loss detection (RFC 9002 §6.1, RFC 8985 §6.2). */
+    uint32_t time_threshold; /* eighths of max(smoothed_rtt, latest_rtt) */
+    uint64_t timer;          /* UINT64_MAX: not armed */
     bool is_server;
     bool handshake_confirmed;
     bool has_handshake_keys;
     bool handshake_ack_received;
     bool at_amplification_limit;
-    /* Adaptive loss detection (RFC 9002 §6.1, RFC 8985 §6.2). */
-    uint32_t time_threshold; /* eighths of max(smoothed_rtt, latest_rtt) */
+    bool episode_undoable; /* of the episode below */
+    /* ECN (RFC 9000 §13.4.2, Appendix A.4): packets are marked ECT(0) while
+     * ecn_marking and not ecn_failed; the peer's counts per space below. */
+    bool ecn_marking, ecn_failed;
     /* The loss episode of the last window reduction: losses declared since
      * episode_start, and how many of them turned out spurious. */
     uint64_t episode_start;
     uint64_t episode_lost, episode_spurious;
-    bool episode_undoable;
     quic_recovery_stats stats;
-    /* ECN (RFC 9000 §13.4.2, Appendix A.4): packets are marked ECT(0) while
-     * ecn_marking and not ecn_failed; the peer's counts per space. */
-    bool ecn_marking, ecn_failed;
-    bool ecn_next;        /* the next packet sent goes out marked (then cleared) */
-    bool pmtu_probe_next; /* the next packet sent is a PMTU probe (then cleared) */
     uint64_t ecn_ect0[QUIC_RECOVERY_SPACES];
     uint64_t ecn_sent[QUIC_RECOVERY_SPACES]; /* packets sent marked */
 } quic_recovery;
