@@ -15,6 +15,24 @@ void quic_ack_tracker_init(quic_ack_tracker *t, size_t max_ranges, uint64_t max_
     t->max_ack_delay = max_ack_delay;
     t->immediate_space = immediate_space;
     t->ack_eliciting_threshold = 2;
+    t->reorder_threshold = 1;
+}
+
+/* draft-ietf-quic-ack-frequency-12 §4 */
+void quic_ack_tracker_set_frequency(quic_ack_tracker *t, uint64_t threshold, uint64_t max_ack_delay,
+                                    uint64_t reordering)
+{
+    /* An ACK once more than threshold packets came: after threshold + 1. */
+    t->ack_eliciting_threshold = threshold >= UINT32_MAX - 1 ? UINT32_MAX : (uint32_t)threshold + 1;
+    t->max_ack_delay = max_ack_delay;
+    t->reorder_threshold = reordering;
+}
+
+/* draft-ietf-quic-ack-frequency-12 §5 */
+void quic_ack_tracker_ack_now(quic_ack_tracker *t)
+{
+    if (t->ack_pending)
+        t->ack_now = true;
 }
 
 /* Index of the range containing pn, or -1. Ranges are few: a linear scan
@@ -95,13 +113,15 @@ int quic_ack_tracker_on_packet_received(quic_ack_tracker *t, uint64_t pn, bool a
         return 0;
 
     bool out_of_order = false;
-    if (t->has_ack_eliciting) {
+    uint64_t r = t->reorder_threshold;
+    if (t->has_ack_eliciting && r > 0) {
         if (pn < t->largest_ack_eliciting) {
-            /* Older than an ack-eliciting packet already seen. */
-            out_of_order = true;
+            /* Older than an ack-eliciting packet already seen (with R > 1:
+             * old enough that the sender may have declared it lost). */
+            out_of_order = r == 1 || pn + r <= t->largest_ack_eliciting;
         } else if (idx == SIZE_MAX || t->ranges[idx].smallest > t->largest_ack_eliciting) {
-            /* Newer, with packets missing in between. */
-            out_of_order = true;
+            /* Newer, with packets missing in between (with R > 1: R of them). */
+            out_of_order = r == 1 || pn >= t->largest_ack_eliciting + r;
         }
     }
     if (!t->has_ack_eliciting || pn > t->largest_ack_eliciting) {

@@ -33,6 +33,9 @@ typedef struct quic_ack_tracker {
     uint64_t ack_deadline;  /* valid when ack_pending && !ack_now */
     uint32_t ack_eliciting_since_ack;
     uint32_t ack_eliciting_threshold; /* send after this many (2, §13.2.2) */
+    /* draft-ietf-quic-ack-frequency-12 §6.2: 1 acknowledges any reordering
+     * at once (RFC 9000 §13.2.1), 0 never, R > 1 only reordering of R. */
+    uint64_t reorder_threshold;
     bool has_largest;
     bool has_ack_eliciting;
     bool immediate_space; /* Initial/Handshake: acknowledge at once (§13.2.1) */
@@ -45,6 +48,14 @@ typedef struct quic_ack_tracker {
  * is true for Initial and Handshake. */
 void quic_ack_tracker_init(quic_ack_tracker *t, size_t max_ranges, uint64_t max_ack_delay,
                            bool immediate_space);
+
+/* draft-ietf-quic-ack-frequency-12 §4, §6: the peer's ACK_FREQUENCY (an
+ * ACK after more than `threshold` ack-eliciting packets, max_ack_delay in
+ * microseconds, the reordering threshold). */
+void quic_ack_tracker_set_frequency(quic_ack_tracker *t, uint64_t threshold, uint64_t max_ack_delay,
+                                    uint64_t reordering);
+/* IMMEDIATE_ACK (§5): acknowledge now. */
+void quic_ack_tracker_ack_now(quic_ack_tracker *t);
 
 /* Has pn been received (or fallen below the tracked floor)? Such a packet is
  * a duplicate and must be dropped. */

@@ -238,7 +238,7 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
     if (r == NULL)
         return;
     if (ev != QUIC_RECOVERY_DISCARDED && c->state < QUIC_STATE_CLOSING) {
-        bool lost = ev == QUIC_RECOVERY_LOST;
+        bool lost = ev == QUIC_RECOVERY_LOST || ev == QUIC_RECOVERY_REQUEUE;
         for (size_t i = 0; i < r->n; i++) {
             const quic_frame_rec *f = &r->f[i];
             switch (f->kind) {
@@ -253,6 +253,10 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             case REC_ACK:
                 if (!lost && !c->sp[space].discarded)
                     quic_ack_tracker_on_ack_acked(&c->sp[space].ack, f->id);
+                break;
+            case REC_ACK_FREQUENCY: /* resent unless a newer one went out */
+                if (lost && f->id + 1 == c->ack_freq_tx_seq)
+                    c->ack_freq_pending = true;
                 break;
             case REC_HANDSHAKE_DONE:
                 if (lost)
@@ -277,6 +281,8 @@ void quic_conn_on_packet_cb(void *user, int space, quic_recovery_event ev,
             }
         }
     }
+    if (ev == QUIC_RECOVERY_REQUEUE)
+        return; /* still in flight: the record stays */
     quince_env_free(c->env, r);
 }
 
@@ -291,9 +297,10 @@ void quic_conn_discard_space(quic_conn *c, int space, uint64_t now)
     crypto_pp_clear(&c->tx[level], c->env);
     crypto_pp_clear(&c->rx[level], c->env);
     c->have_tx[level] = c->have_rx[level] = false;
-    if (space == SP_INITIAL && c->have_rx_initial_orig) {
-        crypto_pp_clear(&c->rx_initial_orig, c->env);
-        c->have_rx_initial_orig = false;
+    if (space == SP_INITIAL && c->rx_initial_orig != NULL) {
+        crypto_pp_clear(c->rx_initial_orig, c->env);
+        quince_env_free(c->env, c->rx_initial_orig);
+        c->rx_initial_orig = NULL;
     }
     quic_recovery_discard_space(&c->rec, space, now);
     quince_buf_free(&sp->csend.data, c->env);
@@ -411,12 +418,12 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
 void quic_conn_init_cc(quic_conn *c)
 {
 #if QUINCE_CUBIC
-    if (c->cfg.cc == QUIC_CC_CUBIC) {
+    if (c->cfg.cc != QUIC_CC_NEWRENO) /* QUIC_CC_DEFAULT is CUBIC */
         quic_cc_init_cubic(&c->cc, 1200, true);
-        return;
-    }
+    else
 #endif
-    quic_cc_init_newreno(&c->cc, 1200);
+        quic_cc_init_newreno(&c->cc, 1200);
+    c->cc.loss_tolerant = !c->cfg.no_loss_tolerance;
 }
 
 /* Our transport parameters into buf; returns their length (0 when they do not fit). */
@@ -435,6 +442,8 @@ size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
     tp.initial_max_streams_uni = cfg->initial_max_streams_uni;
     tp.ack_delay_exponent = QUIC_OPT_ACK_DELAY_EXPONENT;
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
+    tp.has_min_ack_delay = true;
+    tp.min_ack_delay = QUIC_OPT_MIN_ACK_DELAY_US;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
     tp.disable_active_migration = c->is_server && cfg->disable_active_migration;
@@ -509,6 +518,8 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
     c->max_udp_payload = c->cfg.max_udp_payload;
     quic_pmtud_init(&c->pmtud, c->cfg.max_udp_payload, !c->cfg.no_pmtud);
     c->stats.pmtu = quic_pmtud_current(&c->pmtud);
+    /* RFC 9000 §13.4.2: mark ECT(0) until validation says otherwise. */
+    quic_recovery_set_ecn(&c->rec, !c->cfg.no_ecn);
     c->idle_deadline = QUIC_TIME_NEVER;
     c->pacer_wait = QUIC_TIME_NEVER;
     c->close_deadline = QUIC_TIME_NEVER;
@@ -716,7 +727,10 @@ void quic_conn_free(quic_conn *c)
         crypto_pp_clear(&c->rx[l], env);
     }
     crypto_pp_clear(&c->rx_next, env);
-    crypto_pp_clear(&c->rx_initial_orig, env);
+    if (c->rx_initial_orig != NULL) {
+        crypto_pp_clear(c->rx_initial_orig, env);
+        quince_env_free(env, c->rx_initial_orig);
+    }
     crypto_pp_clear(&c->rx_prev, env);
     crypto_tls_free(c->tls);
     quic_streams_free(c);
@@ -891,6 +905,10 @@ int quic_conn_on_timeout(quic_conn *c, uint64_t now)
             quic_crypto_send *cs = &c->sp[sp].csend;
             if (!c->sp[sp].discarded && cs->sent > 0)
                 quic_ranges_add(&cs->retx, 0, cs->sent);
+            /* Probe with new data if there is some, else with the oldest
+             * unacknowledged data rather than a bare PING. */
+            if (sp == SP_APP && !quic_stream_has_pending(c))
+                quic_recovery_requeue_oldest(&c->rec, SP_APP, c->sp[sp].probes);
         }
     }
     return QUIC_OK;

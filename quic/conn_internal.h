@@ -47,7 +47,8 @@ typedef enum quic_rec_kind {
     REC_RETIRE_CID,
     REC_HANDSHAKE_DONE,
     REC_NEW_TOKEN,
-    REC_ACK, /* largest acknowledged, for §13.2.4 */
+    REC_ACK,           /* largest acknowledged, for §13.2.4 */
+    REC_ACK_FREQUENCY, /* its sequence number */
 } quic_rec_kind;
 
 typedef struct quic_frame_rec {
@@ -81,6 +82,7 @@ typedef struct quic_space {
     bool discarded;
     bool ack_eliciting_probe; /* PTO: send an ack-eliciting packet here */
     unsigned probes;
+    uint64_t ecn_rx[3]; /* packets received with ECT(0), ECT(1), CE (RFC 9000 §13.4.1) */
 } quic_space;
 
 /* A connection ID of ours (issued with NEW_CONNECTION_ID, RFC 9000 §5.1.1). */
@@ -126,14 +128,15 @@ struct quic_conn {
     void *user; /* the application's, never touched here */
     quic_config cfg;
     bool is_server;
+    uint8_t crypto_speedups; /* RFC 9002 §6.2.3 early CRYPTO resends done */
     uint32_t version;      /* the version in use: Handshake and 1-RTT keys, long headers */
     uint32_t orig_version; /* RFC 9368: the client's first flight's (0-RTT, early Initials) */
     quic_cid_value initial_dcid; /* the DCID the Initial keys come from */
     /* Initial receive keys of orig_version after a switch to another version: a
      * server's until the Initial space goes (RFC 9369 §4.1); a client's while it tries
-     * whether a packet of another version opens (quic/version.c). */
-    crypto_pp rx_initial_orig;
-    bool have_rx_initial_orig;
+     * whether a packet of another version opens (quic/version.c). Allocated only
+     * when the switch happens (NULL otherwise), so an idle connection does not carry it. */
+    crypto_pp *rx_initial_orig;
     quic_conn_state state;
     quic_addr local, remote;
 
@@ -162,21 +165,15 @@ struct quic_conn {
     /* TLS and keys. */
     crypto_tls *tls;
     quic_transport_params peer_tp;
-    bool have_peer_tp;
     crypto_pp tx[CRYPTO_LEVEL_COUNT], rx[CRYPTO_LEVEL_COUNT];
     bool have_tx[CRYPTO_LEVEL_COUNT], have_rx[CRYPTO_LEVEL_COUNT];
     /* RFC 9001 §6: 1-RTT key phases. */
     crypto_pp rx_next; /* keys for the next phase, derived ahead of time */
     crypto_pp rx_prev; /* previous phase, kept for reordered packets */
-    bool have_rx_next, have_rx_prev;
     uint64_t rx_prev_until;       /* drop rx_prev after this time */
-    bool key_phase;               /* phase bit of the keys we send with */
-    bool rx_phase;                /* phase bit of the current receive keys */
     uint64_t rx_phase_first_pn;   /* first packet received in rx_phase */
-    bool key_update_pending;      /* we updated; wait for an ack before another */
     uint64_t key_update_first_pn; /* first packet sent in the current phase */
     uint64_t packets_in_phase;
-    uint64_t key_updates;   /* count, for tests */
     uint64_t aead_failures; /* 1-RTT packets that failed to open (RFC 9001 §6.6) */
     bool handshake_complete, handshake_confirmed;
     bool handshake_done_pending; /* server: HANDSHAKE_DONE to send */
@@ -194,6 +191,27 @@ struct quic_conn {
     uint8_t early_ctx[64]; /* server: what a ticket's 0-RTT depends on (RFC 9000 §7.4.1) */
     bool handshake_event_sent;
     bool initial_discarded_checked;
+    /* Flags of the sections below, kept together so that they share one
+     * aligned block instead of padding each uint64_t neighbour. */
+    bool have_peer_tp;
+    bool have_rx_next, have_rx_prev;
+    bool key_phase;               /* phase bit of the keys we send with */
+    bool rx_phase;                /* phase bit of the current receive keys */
+    bool key_update_pending;      /* we updated; wait for an ack before another */
+    bool probe_pending;  /* PTO probe owed */
+    bool anti_deadlock;
+    bool address_validated;
+    bool ack_eliciting_sent_since_recv;
+    bool close_pending; /* send CONNECTION_CLOSE on the next send */
+    bool close_is_app;
+    bool rx_hold;        /* a frame's bytes did not fit: leave its packet unacknowledged */
+    bool budget_blocked; /* a write was cut short or credit held by the budget */
+    bool need_max_data;
+    bool need_data_blocked;
+    bool have_rx_from;
+    bool ack_freq_rx_any;                  /* the peer's: one applied */
+    bool pending_ack_only; /* internal: the current packet needs no ACK */
+    bool qlog_local_params_logged;
 
     quic_space sp[SP_COUNT];
 
@@ -203,24 +221,18 @@ struct quic_conn {
     quic_pacer pacer;
     uint64_t max_udp_payload; /* ours and the peer's limit (MAX_PLPMTU) */
     quic_pmtud pmtud;         /* RFC 8899: what we send now (PLPMTU) */
-    bool probe_pending;  /* PTO probe owed */
     uint64_t pacer_wait; /* when the pacer lets the next packet go; NEVER: not waiting */
-    bool anti_deadlock;
 
     /* Anti-amplification (RFC 9000 §8.1). */
-    bool address_validated;
     uint64_t bytes_received, bytes_sent;
 
     /* Timers. */
     uint64_t idle_timeout;  /* negotiated, microseconds; 0: none */
     uint64_t idle_deadline; /* QUIC_TIME_NEVER: none */
-    bool ack_eliciting_sent_since_recv;
     uint64_t close_deadline; /* closing/draining end */
     uint64_t last_now;
 
     /* Closing. */
-    bool close_pending; /* send CONNECTION_CLOSE on the next send */
-    bool close_is_app;
     uint64_t close_code;
     uint64_t close_frame_type;
     char close_reason[64];
@@ -231,8 +243,6 @@ struct quic_conn {
     quic_stream_map streams;
     /* Memory a peer made us hold (quic_config.max_conn_memory); the endpoint's is its parent. */
     quince_budget mem;
-    bool rx_hold;        /* a frame's bytes did not fit: leave its packet unacknowledged */
-    bool budget_blocked; /* a write was cut short or credit held by the budget */
     size_t sbuf_kept;    /* streams whose drained send buffer is kept (quic/stream.c) */
     uint64_t next_local_bidi, next_local_uni;             /* index of the next stream we open */
     uint64_t peer_max_streams_bidi, peer_max_streams_uni; /* how many we may open */
@@ -248,8 +258,6 @@ struct quic_conn {
     uint64_t max_data_window;
     uint64_t data_received; /* sum of the highest offsets received per stream */
     uint64_t data_read;     /* bytes the application consumed */
-    bool need_max_data;
-    bool need_data_blocked;
     uint64_t data_blocked_at;
     uint64_t rr_cursor; /* round-robin position among streams */
 
@@ -269,7 +277,6 @@ struct quic_conn {
 
     /* Paths (RFC 9000 §8.2, §9; quic/path.c). */
     quic_addr rx_from; /* source of the datagram being processed */
-    bool have_rx_from;
     size_t rx_len;
     bool rx_non_probing;         /* the packet being processed has a non-probing frame */
     bool rx_0rtt;                /* the packet being processed is a 0-RTT packet */
@@ -278,6 +285,13 @@ struct quic_conn {
     uint64_t path_received, path_sent; /* bytes from and to the unvalidated remote */
     quic_cid_value path_dcid;    /* the DCID the peer uses on the current path */
     quic_path_check pc[2];       /* [0] the current remote, [1] the previous path (§9.3.3) */
+    uint8_t rx_ecn;         /* ECN codepoint of the datagram being processed */
+    bool dgram_ecn;         /* the datagram built last goes out ECT(0) */
+    /* draft-ietf-quic-ack-frequency-12 */
+    bool ack_freq_pending, ack_freq_asked; /* ours to send; sent at least once */
+    uint64_t ack_freq_tx_seq;              /* sequence number of the next one */
+    uint64_t ack_freq_rx_seq;
+    bool rx_immediate_ack; /* the packet being processed carried IMMEDIATE_ACK */
     uint8_t path_response[QUIC_PATH_CHALLENGE_LEN];
     bool path_response_pending;
     quic_addr path_response_to;
@@ -292,6 +306,7 @@ struct quic_conn {
     struct {
         uint8_t *data;
         size_t len;
+        uint8_t ecn; /* its datagram's codepoint */
     } early[QUIC_OPT_EARLY_PACKETS];
     size_t early_count, early_bytes;
 
@@ -299,13 +314,11 @@ struct quic_conn {
      * one datagram, QUIC_OPT_RX_PACKET_BUFFER bytes or the configured
      * max_udp_payload when larger. */
     uint8_t *rxbuf;
-    bool pending_ack_only; /* internal: the current packet needs no ACK */
 
     /* qlog (quic/qlog.c): the trace, and what was last logged. */
     quince_qlog *qlog;
     uint64_t qlog_last_cwnd, qlog_last_srtt, qlog_last_inflight;
     const char *qlog_cc_state, *qlog_conn_state;
-    bool qlog_local_params_logged;
 
     /* Statistics for tests. */
     quic_conn_stats stats;

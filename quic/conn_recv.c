@@ -29,11 +29,34 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
                              .n_ranges = n,
                              .ack_delay = space == SP_APP ? (a->ack_delay << exp) : 0,
                              .has_ecn = a->ecn,
+                             .ecn_ect0 = a->ect0,
+                             .ecn_ect1 = a->ect1,
                              .ecn_ce = a->ce};
     int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
+    c->stats.packets_lost_spurious = c->rec.stats.spurious;
+    c->stats.congestion_events = c->cc.congestion_events;
+    c->stats.congestion_events_undone = c->cc.undone;
+    c->stats.ecn_ce_reported = c->rec.ecn_ce[SP_APP];
+    c->stats.ecn_failed = c->rec.ecn_failed;
     quic_qlog_metrics(c, now);
     if (err == QUIC_RECOVERY_ERR_ACK_UNSENT || err == QUIC_RECOVERY_ERR_BAD_RANGES)
         return QUIC_ERR_PROTOCOL_VIOLATION;
+    return QUIC_OK;
+}
+
+/* draft-ietf-quic-ack-frequency-12 §4: newer requests only; a max_ack_delay
+ * below our min_ack_delay or of 2^14 ms or more is a PROTOCOL_VIOLATION. */
+static int on_ack_frequency(quic_conn *c, const quic_frame *f)
+{
+    uint64_t seq = f->u.ack_frequency.seq, delay = f->u.ack_frequency.max_ack_delay_us;
+    if (delay < QUIC_OPT_MIN_ACK_DELAY_US || delay >= (UINT64_C(1) << 14) * 1000)
+        return QUIC_ERR_PROTOCOL_VIOLATION;
+    if (c->ack_freq_rx_any && seq <= c->ack_freq_rx_seq)
+        return QUIC_OK;
+    c->ack_freq_rx_any = true;
+    c->ack_freq_rx_seq = seq;
+    quic_ack_tracker_set_frequency(&c->sp[SP_APP].ack, f->u.ack_frequency.threshold, delay,
+                                   f->u.ack_frequency.reordering);
     return QUIC_OK;
 }
 
@@ -41,6 +64,21 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
 static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
 {
     quic_space *sp = &c->sp[space];
+    /* RFC 9002 §6.2.3: a client Initial with CRYPTO data we already have says
+     * the client did not get our Initial flight (or its RTT estimate is too
+     * small): resend our unacknowledged Initial and Handshake CRYPTO data now
+     * rather than at the PTO, which backs off to seconds on a lossy path, a
+     * limited number of times (the amplification limit still applies). */
+    if (c->is_server && space == SP_INITIAL && f->u.crypto.length > 0 &&
+        f->u.crypto.offset + f->u.crypto.length <= sp->crecv.read_offset &&
+        c->crypto_speedups < QUIC_OPT_CRYPTO_SPEEDUPS) {
+        c->crypto_speedups++;
+        for (int s = SP_INITIAL; s <= SP_HANDSHAKE; s++) {
+            quic_crypto_send *cs = &c->sp[s].csend;
+            if (!c->sp[s].discarded && cs->sent > 0)
+                quic_ranges_add(&cs->retx, 0, cs->sent);
+        }
+    }
     int err = quic_stream_buf_write(&sp->crecv, f->u.crypto.offset, f->u.crypto.data,
                                     (size_t)f->u.crypto.length, false);
     if (err == QUIC_ERR_LIMIT)
@@ -272,6 +310,12 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
             case QUIC_FT_DATAGRAM:
             case QUIC_FT_DATAGRAM_LEN:
                 err = on_datagram(c, &f);
+                break;
+            case QUIC_FT_IMMEDIATE_ACK: /* draft-ietf-quic-ack-frequency-12 §5 */
+                c->rx_immediate_ack = true;
+                break;
+            case QUIC_FT_ACK_FREQUENCY:
+                err = on_ack_frequency(c, &f);
                 break;
             default:
                 err = QUIC_ERR_FRAME_ENCODING;
@@ -536,6 +580,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (space == SP_APP)
         quic_path_before_frames(c, largest);
     c->rx_hold = false;
+    c->rx_immediate_ack = false;
     int err =
         quic_conn_process_frames(c, space, h->type, c->rxbuf + hdr_len, (size_t)n, &elic, now);
     if (err != QUIC_OK)
@@ -543,12 +588,24 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     if (space == SP_APP && c->state < QUIC_STATE_CLOSING)
         quic_path_on_packet(c, largest, c->rx_non_probing, now);
     c->stats.packets_received++;
+    if (elic)
+        c->stats.ack_eliciting_received++;
     /* RFC 9000 §21.7: bytes the budget could not hold; every frame survives a second copy,
      * so the peer's retransmission of this packet's frames is harmless. */
-    if (c->rx_hold)
+    if (c->rx_hold) {
         c->stats.packets_held++;
-    else if (!c->sp[space].discarded)
-        quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, false, now);
+    } else if (!c->sp[space].discarded) {
+        /* RFC 9000 §13.4.1: count the codepoint of every processed packet. */
+        uint8_t ecn = c->rx_ecn & 3;
+        if (ecn != QUIC_ECN_NOT_ECT)
+            c->sp[space].ecn_rx[ecn == QUIC_ECN_ECT0 ? 0 : ecn == QUIC_ECN_ECT1 ? 1 : 2]++;
+        if (ecn == QUIC_ECN_CE)
+            c->stats.ecn_ce_received++;
+        quic_ack_tracker_on_packet_received(&c->sp[space].ack, pn, elic, ecn == QUIC_ECN_CE, now);
+        if (c->rx_immediate_ack)
+            quic_ack_tracker_ack_now(&c->sp[space].ack);
+    }
+    c->rx_immediate_ack = false;
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
     if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
         c->address_validated = true; /* RFC 9000 §8.1 */
@@ -575,6 +632,7 @@ static bool early_keep(quic_conn *c, const uint8_t *data, size_t len)
     memcpy(copy, data, len);
     c->early[c->early_count].data = copy;
     c->early[c->early_count].len = len;
+    c->early[c->early_count].ecn = c->rx_ecn;
     c->early_count++;
     c->early_bytes += len;
     return true;
@@ -598,10 +656,13 @@ static int early_retry(quic_conn *c, uint64_t now)
         for (size_t i = 0; i < c->early_count; i++) {
             uint8_t *d = c->early[i].data;
             size_t len = c->early[i].len;
+            uint8_t ecn = c->rx_ecn;
+            c->rx_ecn = c->early[i].ecn;
             quic_pkt_header h;
             int r = 0;
             if (quic_pkt_parse_header(d, len, &po, &h) == QUIC_OK && h.packet_len == len)
                 r = process_packet(c, d, &h, now);
+            c->rx_ecn = ecn;
             if (r == PKT_EARLY)
                 continue;
             /* Processed, dropped or fatal: it leaves the buffer. */
@@ -621,12 +682,13 @@ static int early_retry(quic_conn *c, uint64_t now)
 }
 
 static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
-                         uint64_t now)
+                         uint8_t ecn, uint64_t now)
 {
     c->have_rx_from = from != NULL;
     if (from != NULL)
         c->rx_from = *from;
     c->rx_len = len;
+    c->rx_ecn = ecn & 3;
     if (now > c->last_now)
         c->last_now = now;
     quince_qlog_set_now(c->qlog, now);
@@ -702,9 +764,22 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
 int quic_conn_recv(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
                    uint64_t now)
 {
+    return quic_conn_recv_ecn(c, from, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §13.4 */
+uint8_t quic_conn_ecn(const quic_conn *c)
+{
+    return c != NULL && c->dgram_ecn ? QUIC_ECN_ECT0 : QUIC_ECN_NOT_ECT;
+}
+
+/* RFC 9000 §13.4.1: quic_conn_recv with the datagram's ECN codepoint, counted per space. */
+int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data, size_t len,
+                       uint8_t ecn, uint64_t now)
+{
     if (c == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
-    int rc = recv_datagram(c, from, data, len, now);
+    int rc = recv_datagram(c, from, data, len, ecn, now);
     /* The packet scratch lives for one datagram: an idle connection holds none. */
     quince_env_free(c->env, c->rxbuf);
     c->rxbuf = NULL;

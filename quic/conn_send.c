@@ -44,9 +44,16 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     if (n == 0)
         return false;
     uint64_t delay = delay_us >> QUIC_OPT_ACK_DELAY_EXPONENT;
+    /* RFC 9000 §19.3.2: ACK_ECN once any packet of the space came marked. */
+    const uint64_t *ecn = c->sp[space].ecn_rx;
+    bool with_ecn = ecn[0] + ecn[1] + ecn[2] > 0;
+    size_t ecn_len =
+        with_ecn ? quince_varint_len(ecn[0]) + quince_varint_len(ecn[1]) + quince_varint_len(ecn[2])
+                 : 0;
     for (; n > 0; n--) {
         size_t size = 1 + quince_varint_len(r[0].largest) + quince_varint_len(delay) +
-                      quince_varint_len(n - 1) + quince_varint_len(r[0].largest - r[0].smallest);
+                      quince_varint_len(n - 1) + quince_varint_len(r[0].largest - r[0].smallest) +
+                      ecn_len;
         for (size_t i = 1; i < n; i++)
             size += quince_varint_len(r[i - 1].smallest - r[i].largest - 2) +
                     quince_varint_len(r[i].largest - r[i].smallest);
@@ -55,7 +62,7 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
     }
     if (n == 0)
         return false;
-    quince_put_varint(w, QUIC_FT_ACK);
+    quince_put_varint(w, with_ecn ? QUIC_FT_ACK_ECN : QUIC_FT_ACK);
     quince_put_varint(w, r[0].largest);
     quince_put_varint(w, delay);
     quince_put_varint(w, n - 1);
@@ -64,8 +71,14 @@ static bool write_ack(quic_conn *c, int space, quince_writer *w, uint64_t now, u
         quince_put_varint(w, r[i - 1].smallest - r[i].largest - 2);
         quince_put_varint(w, r[i].largest - r[i].smallest);
     }
+    if (with_ecn) {
+        quince_put_varint(w, ecn[0]);
+        quince_put_varint(w, ecn[1]);
+        quince_put_varint(w, ecn[2]);
+    }
     *largest = r[0].largest;
     quic_ack_tracker_on_ack_sent(&c->sp[space].ack);
+    c->stats.ack_frames_sent++;
     return !w->overflow;
 }
 
@@ -78,7 +91,8 @@ static bool crypto_pending(const quic_conn *c, int space)
 static bool app_pending(const quic_conn *c)
 {
     if (c->handshake_done_pending || c->ping_pending || c->n_retire_pending > 0 ||
-        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL)
+        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL ||
+        c->ack_freq_pending)
         return true;
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
         if (c->lcid[i].in_use && c->lcid[i].need_send)
@@ -142,6 +156,37 @@ static void write_crypto(quic_conn *c, int space, quince_writer *w, quic_frame_r
             *elic = true;
         }
     }
+}
+
+/* draft-ietf-quic-ack-frequency-12 §4: once the handshake is confirmed, ask
+ * a peer that takes it (min_ack_delay) for one ACK per cfg.ack_frequency
+ * ack-eliciting packets, within our default max_ack_delay, with our packet
+ * threshold as its reordering threshold (§9). */
+static void write_ack_frequency(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
+                                bool *elic, uint64_t now)
+{
+    if (!c->ack_freq_asked && c->cfg.ack_frequency > 0 && c->have_peer_tp &&
+        c->peer_tp.has_min_ack_delay && c->handshake_confirmed) {
+        c->ack_freq_asked = true;
+        c->ack_freq_pending = true;
+    }
+    if (!c->ack_freq_pending || quince_writer_left(w) < 40 || *n >= QUIC_OPT_MAX_FRAMES_PER_PACKET)
+        return;
+    uint64_t delay = QUIC_OPT_MAX_ACK_DELAY_MS * 1000;
+    if (delay < c->peer_tp.min_ack_delay)
+        delay = c->peer_tp.min_ack_delay;
+    quic_frame f = {.type = QUIC_FT_ACK_FREQUENCY};
+    f.u.ack_frequency.seq = c->ack_freq_tx_seq;
+    f.u.ack_frequency.threshold = c->cfg.ack_frequency;
+    f.u.ack_frequency.max_ack_delay_us = delay;
+    f.u.ack_frequency.reordering = c->rec.packet_threshold;
+    if (!quic_frame_encode(w, &f))
+        return;
+    put_rec(recs, n, (quic_frame_rec){.kind = REC_ACK_FREQUENCY, .id = c->ack_freq_tx_seq});
+    c->ack_freq_tx_seq++;
+    c->ack_freq_pending = false;
+    quic_recovery_set_max_ack_delay(&c->rec, delay, now);
+    *elic = true;
 }
 
 static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
@@ -300,8 +345,10 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
             write_ack(c, space, &w, now, &largest))
             put_rec(recs, &n, (quic_frame_rec){.kind = REC_ACK, .id = largest});
         if (pl->elic_ok || sp->probes > 0) {
-            if (space == SP_APP && !early)
+            if (space == SP_APP && !early) {
                 write_app_control(c, &w, recs, &n, &elic);
+                write_ack_frequency(c, &w, recs, &n, &elic, now);
+            }
             if (!early)
                 write_crypto(c, space, &w, recs, &n, &elic);
             if (space == SP_APP) {
@@ -358,6 +405,12 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
         memcpy(rec->f, recs, n * sizeof(quic_frame_rec));
     }
     bool in_flight = elic || padded;
+    /* RFC 9000 §13.4.2: a 1-RTT packet that starts its datagram is marked. */
+    bool ecn =
+        space == SP_APP && !early && buf == pl->dgram_start && quic_recovery_ecn_marking(&c->rec);
+    quic_recovery_set_ecn_next(&c->rec, ecn);
+    if (buf == pl->dgram_start)
+        c->dgram_ecn = ecn;
     int err = quic_recovery_on_packet_sent(&c->rec, space, pn, (uint32_t)total, elic, in_flight,
                                            (uint64_t)(uintptr_t)rec, now);
     if (err == 0 && pl->frames != NULL) {
@@ -375,7 +428,7 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
         if (sp->probes > 0)
             sp->probes--;
         else
-            quic_pacer_on_sent(&c->pacer, quic_cc_cwnd(&c->cc),
+            quic_pacer_on_sent(&c->pacer, quic_cc_pacing_window(&c->cc),
                                quic_recovery_rtt(&c->rec)->smoothed_rtt, (uint64_t)total, now);
         /* RFC 9000 §10.1: the first ack-eliciting packet after receiving restarts the timer. */
         if (!c->ack_eliciting_sent_since_recv && c->idle_timeout > 0) {
@@ -434,7 +487,7 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
         pl.elic_ok = probe || quic_cc_bytes_in_flight(&c->cc) < quic_cc_cwnd(&c->cc);
         if (pl.elic_ok && !probe) {
             uint64_t t =
-                quic_pacer_next_send_time(&c->pacer, quic_cc_cwnd(&c->cc),
+                quic_pacer_next_send_time(&c->pacer, quic_cc_pacing_window(&c->cc),
                                           quic_recovery_rtt(&c->rec)->smoothed_rtt, cap, now);
             if (t > now) {
                 pl.elic_ok = false;

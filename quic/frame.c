@@ -11,7 +11,8 @@
 bool quic_frame_type_known(uint64_t type)
 {
     return type <= QUIC_FT_HANDSHAKE_DONE || type == QUIC_FT_DATAGRAM ||
-           type == QUIC_FT_DATAGRAM_LEN || type == QUIC_FT_RESET_STREAM_AT;
+           type == QUIC_FT_DATAGRAM_LEN || type == QUIC_FT_RESET_STREAM_AT ||
+           type == QUIC_FT_IMMEDIATE_ACK || type == QUIC_FT_ACK_FREQUENCY;
 }
 
 /* RFC 9000 §12.4 Table 3, RFC 9221 §4 (DATAGRAM: 0-RTT and 1-RTT only). */
@@ -147,6 +148,14 @@ static int decode_body(quince_reader *r, quic_frame *f)
     switch (t) {
     case QUIC_FT_PING:
     case QUIC_FT_HANDSHAKE_DONE:
+    case QUIC_FT_IMMEDIATE_ACK:
+        return QUIC_OK;
+    case QUIC_FT_ACK_FREQUENCY: /* draft-ietf-quic-ack-frequency-12 §4 */
+        if (!quince_get_varint(r, &f->u.ack_frequency.seq) ||
+            !quince_get_varint(r, &f->u.ack_frequency.threshold) ||
+            !quince_get_varint(r, &f->u.ack_frequency.max_ack_delay_us) ||
+            !quince_get_varint(r, &f->u.ack_frequency.reordering))
+            return FE;
         return QUIC_OK;
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN:
@@ -355,7 +364,13 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     }
     case QUIC_FT_PING:
     case QUIC_FT_HANDSHAKE_DONE:
+    case QUIC_FT_IMMEDIATE_ACK:
         return quince_put_varint(w, t);
+    case QUIC_FT_ACK_FREQUENCY:
+        return quince_put_varint(w, t) && quince_put_varint(w, f->u.ack_frequency.seq) &&
+               quince_put_varint(w, f->u.ack_frequency.threshold) &&
+               quince_put_varint(w, f->u.ack_frequency.max_ack_delay_us) &&
+               quince_put_varint(w, f->u.ack_frequency.reordering);
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN:
         return encode_ack_frame(w, &f->u.ack, t);

@@ -105,6 +105,9 @@ typedef struct quic_frame {
             uint64_t length;
             const uint8_t *data;
         } datagram;
+        struct {
+            uint64_t seq, threshold, max_ack_delay_us, reordering;
+        } ack_frequency; /* draft-ietf-quic-ack-frequency-12 §4 */
     } u;
 } quic_frame;
 

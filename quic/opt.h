@@ -101,6 +101,14 @@
 #ifndef QUIC_OPT_MAX_ACK_DELAY_MS
 #define QUIC_OPT_MAX_ACK_DELAY_MS 25
 #endif
+/* min_ack_delay we advertise (draft-ietf-quic-ack-frequency-12 §3): the
+ * shortest max_ack_delay a peer may ask of us, in microseconds. */
+#ifndef QUIC_OPT_MIN_ACK_DELAY_US
+#define QUIC_OPT_MIN_ACK_DELAY_US 1000
+#endif
+#ifndef QUIC_OPT_CRYPTO_SPEEDUPS
+#define QUIC_OPT_CRYPTO_SPEEDUPS 4 /* server: early CRYPTO resends per connection (RFC 9002 §6.2.3) */
+#endif
 #ifndef QUIC_OPT_MAX_FRAMES_PER_PACKET
 #define QUIC_OPT_MAX_FRAMES_PER_PACKET 48 /* retransmittable frames remembered per packet */
 #endif

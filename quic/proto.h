@@ -81,6 +81,8 @@ enum {
     QUIC_FT_CONNECTION_CLOSE = 0x1c,
     QUIC_FT_CONNECTION_CLOSE_APP = 0x1d,
     QUIC_FT_HANDSHAKE_DONE = 0x1e,
+    QUIC_FT_IMMEDIATE_ACK = 0x1f,   /* draft-ietf-quic-ack-frequency-12 §5 */
+    QUIC_FT_ACK_FREQUENCY = 0xaf,   /* draft-ietf-quic-ack-frequency-12 §4 */
     QUIC_FT_RESET_STREAM_AT = 0x24, /* draft-ietf-quic-reliable-stream-reset-07/-10 §4 */
     QUIC_FT_DATAGRAM = 0x30,
     QUIC_FT_DATAGRAM_LEN = 0x31,
@@ -117,5 +119,7 @@ enum {
  * by webtrans-http3-16), 0x17f7586d2cb571 in -07 §3 (cited by webtrans-http3-13..-15). */
 #define QUIC_TP_RESET_STREAM_AT 0x1d
 #define QUIC_TP_RESET_STREAM_AT_DRAFT07 UINT64_C(0x17f7586d2cb571)
+/* min_ack_delay, microseconds: draft-ietf-quic-ack-frequency-12 §3. */
+#define QUIC_TP_MIN_ACK_DELAY UINT64_C(0xff04de1b)
 
 #endif

@@ -343,13 +343,11 @@ void quic_qlog_packet_lost(quic_conn *c, int space, uint64_t pn, uint64_t now)
 }
 
 /* RFC 9002 §7.3's states, as draft-ietf-quic-qlog-quic-events-04 §7.3 names them. */
+/* The controller's own view (quic/cc.c): recovery lasts until a packet sent
+ * after the reduction is acknowledged, and application-limited counts. */
 static const char *cc_state(const quic_conn *c)
 {
-    if (c->cc.in_recovery_valid && c->cc.recovery_start_time == c->last_now)
-        return "recovery";
-    if (c->cc.ssthresh == UINT64_MAX || c->cc.cwnd < c->cc.ssthresh)
-        return "slow_start";
-    return "congestion_avoidance";
+    return quic_cc_state_name(&c->cc);
 }
 
 /* draft-ietf-quic-qlog-quic-events-04 §7.2, §7.3 */

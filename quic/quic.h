@@ -37,7 +37,13 @@ typedef struct quic_addr {
     uint16_t port;
 } quic_addr;
 
-typedef enum quic_cc_algo { QUIC_CC_NEWRENO = 0, QUIC_CC_CUBIC = 1 } quic_cc_algo;
+/* Congestion controllers (quic/cc_*.c); 0 takes the default, CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406). NewReno is RFC 9002 Appendix B's. */
+typedef enum quic_cc_algo {
+    QUIC_CC_DEFAULT = 0,
+    QUIC_CC_CUBIC = 1,
+    QUIC_CC_NEWRENO = 2,
+} quic_cc_algo;
 
 #define QUIC_MAX_VERSIONS 4
 
@@ -119,6 +125,14 @@ typedef struct quic_config {
     size_t token_len;
     void (*on_new_token)(void *user, const uint8_t *token, size_t len);
     void *new_token_user;
+    bool no_ecn; /* do not mark ECT(0) (RFC 9000 §13.4); counts are still reported */
+    /* Reduce the window on every loss episode, as RFC 9002 §7.3.2 does, instead
+     * of only when losses cluster or the RTT shows a queue (quic/cc.h). */
+    bool no_loss_tolerance;
+    /* draft-ietf-quic-ack-frequency-12: when the peer takes ACK_FREQUENCY
+     * (its min_ack_delay), ask it for one ACK per this many ack-eliciting
+     * packets (0: do not ask; we always take the peer's requests). */
+    uint32_t ack_frequency;
 } quic_config;
 
 typedef enum quic_event_type {
@@ -165,6 +179,14 @@ typedef struct quic_conn_stats {
      * our own quic_conn_migrate), PATH_CHALLENGEs sent, validations that
      * succeeded and that timed out. */
     uint64_t migrations, path_challenges_sent, paths_validated, path_failures;
+    uint64_t packets_lost_spurious; /* declared lost, acknowledged later */
+    uint64_t congestion_events;     /* congestion window reductions */
+    uint64_t congestion_events_undone; /* reductions undone: their losses were spurious */
+    uint64_t ack_frames_sent;          /* ACK frames we sent (RFC 9000 §13.2) */
+    uint64_t ack_eliciting_received;   /* ack-eliciting packets we received */
+    uint64_t ecn_ce_received;          /* packets that arrived marked CE */
+    uint64_t ecn_ce_reported;          /* CE count the peer reported (application space) */
+    bool ecn_failed;                   /* our ECT(0) marking failed validation */
     /* RFC 9368: the version of the client's first flight and the one in use. */
     uint32_t original_version, version;
 } quic_conn_stats;
@@ -199,6 +221,18 @@ QUINCE_API struct quince_budget *quic_conn_budget(quic_conn *conn);
  * a negative return means the connection failed (see the CLOSED event). */
 QUINCE_API int quic_conn_recv(quic_conn *conn, const quic_addr *from, const uint8_t *data,
                               size_t len, uint64_t now);
+/* ECN codepoints, the low two bits of the IP TOS / traffic class (RFC 3168). */
+enum { QUIC_ECN_NOT_ECT = 0, QUIC_ECN_ECT1 = 1, QUIC_ECN_ECT0 = 2, QUIC_ECN_CE = 3 };
+/* quic_conn_recv with the ECN codepoint the datagram arrived with, which the
+ * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1).
+ * Returns what quic_conn_recv returns: 0, or < 0 when the connection failed (see the
+ * CLOSED event); QUIC_ERR_ARGUMENT when conn or data is NULL. */
+QUINCE_API int quic_conn_recv_ecn(quic_conn *conn, const quic_addr *from, const uint8_t *data,
+                                  size_t len, uint8_t ecn, uint64_t now);
+/* The ECN codepoint for the datagram quic_conn_send wrote last (RFC 9000 §13.4.2).
+ * Returns QUIC_ECN_ECT0 for 1-RTT datagrams while ECN is on and has not failed
+ * validation, else QUIC_ECN_NOT_ECT (also when conn is NULL); never fails. */
+QUINCE_API uint8_t quic_conn_ecn(const quic_conn *conn);
 /* Build the next datagram (coalesced packets) into buf; returns its size, 0
  * when there is nothing to send now (congestion window, pacing, amplification
  * limit, or nothing pending), QUIC_ERR_ARGUMENT. The caller loops until 0

@@ -6,6 +6,9 @@
 
 #define DEFAULT_MAX_SENT_PACKETS 4096
 #define MAX_BACKOFF_SHIFT 30 /* 2^30 PTOs is far past any idle timeout */
+/* sent_packet.handle of a lost packet that no loss detection declared (Retry,
+ * 0-RTT rejection): a late ACK of it says nothing about reordering. */
+#define NOT_DETECTED UINT64_MAX
 
 static bool valid_space(int space)
 {
@@ -36,6 +39,7 @@ int quic_recovery_init(quic_recovery *r, const quince_env *env, const quic_recov
     r->cb_user = cb_user;
     r->is_server = cfg->is_server;
     r->packet_threshold = cfg->packet_threshold ? cfg->packet_threshold : QUIC_PACKET_THRESHOLD;
+    r->time_threshold = QUIC_TIME_THRESHOLD_EIGHTHS;
     quic_rtt_init(&r->rtt, cfg->initial_rtt,
                   cfg->max_ack_delay ? cfg->max_ack_delay : QUIC_DEFAULT_MAX_ACK_DELAY_US);
     size_t max = cfg->max_sent_packets ? cfg->max_sent_packets : DEFAULT_MAX_SENT_PACKETS;
@@ -166,12 +170,18 @@ int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint3
         .size = size,
         .ack_eliciting = ack_eliciting,
         .in_flight = in_flight,
+        .ecn = r->ecn_next && quic_recovery_ecn_marking(r),
+        .pmtu_probe = r->pmtu_probe_next,
     };
+    r->ecn_next = false;
+    r->pmtu_probe_next = false;
     int rc = quic_sent_packets_push(&r->sent[space], &p);
     if (rc != 0)
         return rc;
     r->largest_sent[space] = pn;
     r->has_sent[space] = true;
+    if (p.ecn)
+        r->ecn_sent[space]++;
     /* RFC 9002 Appendix A.5 */
     if (in_flight) {
         if (ack_eliciting)
@@ -180,6 +190,36 @@ int quic_recovery_on_packet_sent(quic_recovery *r, int space, uint64_t pn, uint3
         set_timer(r, now);
     }
     return 0;
+}
+
+/* RFC 9002 §6.1.2, with the threshold RFC 8985 §6.2 lets grow. */
+uint64_t quic_recovery_loss_delay(const quic_recovery *r)
+{
+    const quic_rtt *t = &r->rtt;
+    uint64_t base = t->latest_rtt > t->smoothed_rtt ? t->latest_rtt : t->smoothed_rtt;
+    uint64_t d = base / 8 * r->time_threshold + (base % 8) * r->time_threshold / 8;
+    return d < QUIC_GRANULARITY_US ? QUIC_GRANULARITY_US : d;
+}
+
+/* Lost packets stay in the record (as tombstones) this long after they were
+ * sent, so that a late ACK can prove the loss spurious. */
+static void keep_lost(quic_recovery *r, int space, uint64_t now)
+{
+    uint64_t keep = 2 * quic_recovery_pto_period(r);
+    r->sent[space].keep_lost_from = now > keep ? now - keep : 0;
+}
+
+/* Whether the RTT shows a standing queue: the smoothed RTT is above the
+ * minimum by more than its variation explains (4 * rttvar, as the PTO
+ * allows for it) and the granularity. A loss then is the queue's, and
+ * reduces the window whatever the loss average says; jitter without a
+ * queue raises rttvar along with the smoothed RTT and does not pass. */
+static bool queue_seen(const quic_recovery *r)
+{
+    const quic_rtt *t = &r->rtt;
+    if (!t->has_sample || t->smoothed_rtt <= t->min_rtt)
+        return false;
+    return t->smoothed_rtt - t->min_rtt > sat_add(4 * t->rttvar, QUIC_GRANULARITY_US);
 }
 
 /* RFC 9002 §7.6.1: the persistent congestion duration. */
@@ -202,14 +242,14 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
     if (!r->has_largest_acked[space])
         return 0;
     uint64_t largest_acked = r->largest_acked[space];
-    uint64_t loss_delay = quic_rtt_loss_delay(&r->rtt);
+    uint64_t loss_delay = quic_recovery_loss_delay(r);
     /* Before loss_delay has elapsed since time 0 nothing can be late. */
     bool time_ok = now >= loss_delay;
     uint64_t lost_send_time = time_ok ? now - loss_delay : 0;
 
-    size_t n_lost = 0;
+    size_t n_lost = 0, n_lost_in_flight = 0;
     uint64_t last_loss_sent = 0;
-    bool any_in_flight_lost = false;
+    bool any_in_flight_lost = false, congestive = false;
     /* Persistent congestion: a run of ack-eliciting losses, sent after the
      * first RTT sample, with no acknowledged packet between them. */
     uint64_t pc_duration = persistent_congestion_duration(r);
@@ -226,8 +266,8 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         }
         if (p->state != QUIC_SENT_LIVE)
             continue;
-        bool lost = (time_ok && p->time_sent <= lost_send_time) ||
-                    largest_acked >= p->pn + r->packet_threshold;
+        bool by_packets = largest_acked >= p->pn + r->packet_threshold;
+        bool lost = (time_ok && p->time_sent <= lost_send_time) || by_packets;
         if (!lost) {
             uint64_t t = sat_add(p->time_sent, loss_delay);
             if (r->loss_time[space] == 0 || t < r->loss_time[space])
@@ -237,16 +277,25 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
         }
         quic_sent_packets_remove(sp, p, QUIC_SENT_REMOVED_LOST);
         n_lost++;
-        if (p->probe) {
+        r->stats.lost++;
+        if (by_packets)
+            r->stats.lost_by_packets++;
+        else
+            r->stats.lost_by_time++;
+        if (p->probe || p->pmtu_probe) {
             /* RFC 9000 §14.4, §9.4: a lost PMTU or path probe is no sign of congestion. */
+            r->stats.lost_pmtu_probes++;
             if (p->in_flight)
                 quic_cc_remove_in_flight(r->cc, p->size);
             report(r, space, QUIC_RECOVERY_LOST, p);
+            p->handle = NOT_DETECTED;
             continue;
         }
         if (p->in_flight) {
             quic_cc_remove_in_flight(r->cc, p->size);
             any_in_flight_lost = true;
+            congestive |= quic_cc_on_loss(r->cc, p->pn);
+            n_lost_in_flight++;
             if (p->time_sent > last_loss_sent)
                 last_loss_sent = p->time_sent;
         }
@@ -259,14 +308,102 @@ static size_t detect_and_remove_lost(quic_recovery *r, int space, uint64_t now)
             }
         }
         report(r, space, QUIC_RECOVERY_LOST, p);
+        /* The record is the caller's no more: keep when it was declared. */
+        p->handle = p->in_flight ? now : NOT_DETECTED;
     }
-    if (any_in_flight_lost)
-        quic_cc_on_congestion_event(r->cc, last_loss_sent, now);
+    if (any_in_flight_lost) {
+        if ((congestive || queue_seen(r)) &&
+            quic_cc_on_congestion_event(r->cc, last_loss_sent, now)) {
+            /* A new loss episode, which a late ACK of all its losses undoes. */
+            r->episode_start = now;
+            r->episode_lost = 0;
+            r->episode_spurious = 0;
+            r->episode_undoable = true;
+        }
+        r->episode_lost += n_lost_in_flight;
+    }
     if (persistent) {
         quic_cc_on_persistent_congestion(r->cc, now);
         quic_rtt_reset_min_rtt(&r->rtt);
+        r->episode_undoable = false;
     }
     return n_lost;
+}
+
+/* RFC 9002 §6.1, RFC 8985 §6.2, §9.3: a packet declared lost was
+ * acknowledged after all. Raise the packet threshold past the reordering it
+ * showed and the time threshold past its round trip, and when every loss of
+ * the last window reduction turns out spurious, undo the reduction. */
+static void on_spurious_loss(quic_recovery *r, int space, quic_sent_packet *p, uint64_t ack_delay,
+                             uint32_t threshold_before, uint64_t now)
+{
+    p->state = QUIC_SENT_REMOVED_ACKED;
+    if (p->handle == NOT_DETECTED)
+        return;
+    r->stats.spurious++;
+    /* The reordering it showed, and at least twice the threshold before this
+     * ACK: raising it only to each distance seen would be fooled again and
+     * again by a little more. */
+    uint64_t distance = r->largest_acked[space] - p->pn + 1;
+    if (distance < 2 * (uint64_t)threshold_before)
+        distance = 2 * (uint64_t)threshold_before;
+    if (distance > QUIC_MAX_PACKET_THRESHOLD)
+        distance = QUIC_MAX_PACKET_THRESHOLD;
+    if (distance > r->packet_threshold)
+        r->packet_threshold = (uint32_t)distance;
+    const quic_rtt *t = &r->rtt;
+    uint64_t base = t->latest_rtt > t->smoothed_rtt ? t->latest_rtt : t->smoothed_rtt;
+    if (base > 0 && now > p->time_sent) {
+        uint64_t rtt = now - p->time_sent;
+        if (ack_delay < rtt)
+            rtt -= ack_delay;
+        /* Eighths of base that cover it, and one more for margin. */
+        uint64_t e = rtt / base * 8 + ((rtt % base) * 8 + base - 1) / base + 1;
+        if (e > r->time_threshold)
+            r->time_threshold =
+                e > QUIC_MAX_TIME_THRESHOLD_EIGHTHS ? QUIC_MAX_TIME_THRESHOLD_EIGHTHS : (uint32_t)e;
+    }
+    if (r->episode_undoable && p->handle >= r->episode_start) {
+        r->episode_spurious++;
+        if (r->episode_spurious >= r->episode_lost) {
+            quic_cc_undo(r->cc, now);
+            r->episode_undoable = false;
+            r->stats.undone++;
+        }
+    }
+}
+
+/* RFC 9000 §13.4.2.1: an ACK that newly acknowledges packets sent with
+ * ECT(0) must carry ECN counts (else the path or the peer bleaches them),
+ * the counts must not fall, ECT(0) and CE must grow by at least those
+ * packets, and no count may exceed what was sent (we send no ECT(1)). Any
+ * failure stops the marking for the rest of the connection. */
+static void ecn_validate(quic_recovery *r, int space, const quic_recovery_ack *ack,
+                         uint64_t newly_acked_ect)
+{
+    if (r->ecn_failed || !r->ecn_marking)
+        return;
+    bool fail = false;
+    if (!ack->has_ecn) {
+        fail = newly_acked_ect > 0;
+    } else if (ack->ecn_ect0 < r->ecn_ect0[space] || ack->ecn_ce < r->ecn_ce[space] ||
+               ack->ecn_ect1 > 0 || ack->ecn_ect0 + ack->ecn_ce > r->ecn_sent[space]) {
+        fail = true;
+    } else if ((ack->ecn_ect0 - r->ecn_ect0[space]) + (ack->ecn_ce - r->ecn_ce[space]) <
+               newly_acked_ect) {
+        fail = true;
+    }
+    if (fail) {
+        r->ecn_failed = true;
+        return;
+    }
+    if (ack->has_ecn)
+        r->ecn_ect0[space] = ack->ecn_ect0;
+}
+
+void quic_recovery_set_ecn(quic_recovery *r, bool on)
+{
+    r->ecn_marking = on;
 }
 
 /* Ranges must be largest-first, each well formed and below the previous. */
@@ -309,15 +446,22 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
     size_t lo_idx = SIZE_MAX, hi_idx = 0;
     const quic_sent_packet *newest = NULL;
     bool includes_ack_eliciting = false;
+    uint32_t threshold_before = r->packet_threshold;
+    uint64_t newly_acked_ect = 0;
     for (size_t k = 0; k < ack->n_ranges; k++) {
         size_t i = quic_sent_packets_lower_bound(sp, ack->ranges[k].smallest);
         for (; i < sp->len; i++) {
             quic_sent_packet *p = quic_sent_packets_at(sp, i);
             if (p->pn > ack->ranges[k].largest)
                 break;
+            if (p->state == QUIC_SENT_REMOVED_LOST) {
+                on_spurious_loss(r, space, p, ack->ack_delay, threshold_before, now);
+                continue;
+            }
             if (p->state != QUIC_SENT_LIVE)
                 continue;
             quic_sent_packets_remove(sp, p, QUIC_SENT_ACKED_PENDING);
+            newly_acked_ect += p->ecn;
             if (newest == NULL || p->pn > newest->pn)
                 newest = p;
             includes_ack_eliciting |= p->ack_eliciting;
@@ -337,13 +481,19 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
         /* Initial ACKs are never delayed on purpose (§5.3 MAY ignore). */
         uint64_t ack_delay = space == QUIC_RECOVERY_INITIAL ? 0 : ack->ack_delay;
         quic_rtt_update(&r->rtt, now - newest->time_sent, ack_delay, r->handshake_confirmed, now);
+        quic_cc_on_rtt_sample(r->cc, r->rtt.latest_rtt, newest->time_sent, now);
     }
+
+    ecn_validate(r, space, ack, newly_acked_ect);
 
     /* RFC 9002 Appendix B.7 (ProcessECN) */
     if (ack->has_ecn && ack->ecn_ce > r->ecn_ce[space]) {
         r->ecn_ce[space] = ack->ecn_ce;
-        if (newest->pn == largest)
-            quic_cc_on_congestion_event(r->cc, newest->time_sent, now);
+        if (newest->pn == largest && quic_cc_on_congestion_event(r->cc, newest->time_sent, now)) {
+            /* Not a loss: nothing can show it spurious. */
+            r->episode_start = now;
+            r->episode_undoable = false;
+        }
     }
 
     detect_and_remove_lost(r, space, now);
@@ -358,6 +508,7 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
             quic_cc_on_packet_acked(r->cc, p->size, p->time_sent, r->rtt.smoothed_rtt, now);
         report(r, space, QUIC_RECOVERY_ACKED, p);
     }
+    keep_lost(r, space, now);
     quic_sent_packets_trim(sp);
 
     /* Keep the backoff while a client is unsure the server validated it. */
@@ -383,6 +534,7 @@ void quic_recovery_on_timeout(quic_recovery *r, uint64_t now, quic_recovery_time
     if (loss != 0) {
         /* Time threshold loss detection. */
         detect_and_remove_lost(r, space, now);
+        keep_lost(r, space, now);
         quic_sent_packets_trim(&r->sent[space]);
         out->kind = QUIC_RECOVERY_TIMEOUT_LOSS;
         out->space = space;
@@ -390,6 +542,7 @@ void quic_recovery_on_timeout(quic_recovery *r, uint64_t now, quic_recovery_time
         return;
     }
     out->kind = QUIC_RECOVERY_TIMEOUT_PTO;
+    r->stats.ptos++;
     if (needs_anti_deadlock(r)) {
         /* Client anti-deadlock: a Handshake packet proves address ownership,
          * a padded Initial earns amplification credit. */
@@ -420,6 +573,7 @@ static void drop_packets(quic_recovery *r, int space, uint64_t max_pn, quic_reco
         if (p->in_flight)
             quic_cc_remove_in_flight(r->cc, p->size);
         report(r, space, ev, p);
+        p->handle = NOT_DETECTED;
     }
     quic_sent_packets_trim(sp);
 }
@@ -485,6 +639,23 @@ void quic_recovery_set_amplification_limited(quic_recovery *r, bool limited, uin
 {
     r->at_amplification_limit = limited;
     set_timer(r, now);
+}
+
+/* RFC 9002 §6.2.4 */
+size_t quic_recovery_requeue_oldest(quic_recovery *r, int space, size_t n)
+{
+    if (!valid_space(space) || r->discarded[space])
+        return 0;
+    quic_sent_packets *sp = &r->sent[space];
+    size_t done = 0;
+    for (size_t i = 0; i < sp->len && done < n; i++) {
+        quic_sent_packet *p = quic_sent_packets_at(sp, i);
+        if (p->state != QUIC_SENT_LIVE || !p->ack_eliciting)
+            continue;
+        report(r, space, QUIC_RECOVERY_REQUEUE, p);
+        done++;
+    }
+    return done;
 }
 
 /* RFC 9002 §6.2.1 */

@@ -43,7 +43,12 @@ enum {
     QUIC_RECOVERY_SPACES = 3,
 };
 
-#define QUIC_PACKET_THRESHOLD 3u                /* kPacketThreshold, RFC 9002 §6.1.1 */
+#define QUIC_PACKET_THRESHOLD 3u /* kPacketThreshold, RFC 9002 §6.1.1 */
+/* RFC 9002 §6.1.1 lets the packet threshold adapt to the reordering seen;
+ * RFC 8985 §6.2 does the same in time. Spurious losses raise both up to: */
+#define QUIC_MAX_PACKET_THRESHOLD 1024u
+#define QUIC_TIME_THRESHOLD_EIGHTHS 9u          /* kTimeThreshold 9/8, RFC 9002 §6.1.2 */
+#define QUIC_MAX_TIME_THRESHOLD_EIGHTHS 24u     /* three times the RTT at most */
 #define QUIC_PERSISTENT_CONGESTION_THRESHOLD 3u /* RFC 9002 §7.6.1 */
 
 /* Why a sent packet leaves the record. */
@@ -51,11 +56,17 @@ typedef enum quic_recovery_event {
     QUIC_RECOVERY_ACKED = 1,     /* its frames are delivered */
     QUIC_RECOVERY_LOST = 2,      /* requeue its frames (RFC 9000 §13.3) */
     QUIC_RECOVERY_DISCARDED = 3, /* keys gone: release its frame record */
+    /* Not leaving: a PTO probe resends its frames (RFC 9002 §6.2.4); the
+     * packet stays in flight and is reported again later. */
+    QUIC_RECOVERY_REQUEUE = 4,
 } quic_recovery_event;
 
-/* Called once for every packet that leaves the record. For ACKED the
- * packet is reported after the losses found by the same ACK. The callback
- * must not call back into the recovery (queue retransmissions instead). */
+/* Called once for every packet that leaves the record (and for REQUEUE).
+ * For ACKED the packet is reported after the losses found by the same ACK.
+ * A packet reported LOST whose ACK comes later is not reported again: the
+ * loss was spurious, which the counters show and the reordering thresholds
+ * and congestion controller learn from. The callback must not call back
+ * into the recovery (queue retransmissions instead). */
 typedef void (*quic_recovery_packet_cb)(void *user, int space, quic_recovery_event ev,
                                         const quic_sent_packet *p);
 
@@ -72,8 +83,8 @@ typedef struct quic_recovery_ack {
     const quic_pn_range *ranges; /* largest-first, disjoint */
     size_t n_ranges;
     uint64_t ack_delay; /* microseconds, already scaled by ack_delay_exponent */
-    bool has_ecn;
-    uint64_t ecn_ce;
+    bool has_ecn;       /* an ACK_ECN frame: the three counts are valid */
+    uint64_t ecn_ect0, ecn_ect1, ecn_ce;
 } quic_recovery_ack;
 
 typedef enum quic_recovery_timeout_kind {
@@ -91,6 +102,16 @@ typedef struct quic_recovery_timeout {
     bool anti_deadlock;
 } quic_recovery_timeout;
 
+typedef struct quic_recovery_stats {
+    uint64_t lost;             /* packets declared lost */
+    uint64_t spurious;         /* of those, acknowledged afterwards */
+    uint64_t undone;           /* window reductions undone as spurious */
+    uint64_t ptos;             /* probe timeouts */
+    uint64_t lost_by_time;     /* declared by the time threshold */
+    uint64_t lost_by_packets;  /* declared by the packet threshold */
+    uint64_t lost_pmtu_probes; /* of the lost, PMTU probes (no congestion signal) */
+} quic_recovery_stats;
+
 typedef struct quic_recovery {
     const quince_env *env;
     quic_cc *cc;
@@ -106,14 +127,29 @@ typedef struct quic_recovery {
     bool has_largest_acked[QUIC_RECOVERY_SPACES];
     bool has_sent[QUIC_RECOVERY_SPACES];
     bool discarded[QUIC_RECOVERY_SPACES];
+    bool ecn_next;        /* the next packet sent goes out marked (then cleared) */
+    bool pmtu_probe_next; /* the next packet sent is a PMTU probe (then cleared) */
     uint32_t packet_threshold;
     uint32_t pto_count;
-    uint64_t timer; /* UINT64_MAX: not armed */
+    /* Adaptive loss detection (RFC 9002 §6.1, RFC 8985 §6.2). */
+    uint32_t time_threshold; /* eighths of max(smoothed_rtt, latest_rtt) */
+    uint64_t timer;          /* UINT64_MAX: not armed */
     bool is_server;
     bool handshake_confirmed;
     bool has_handshake_keys;
     bool handshake_ack_received;
     bool at_amplification_limit;
+    bool episode_undoable; /* of the episode below */
+    /* ECN (RFC 9000 §13.4.2, Appendix A.4): packets are marked ECT(0) while
+     * ecn_marking and not ecn_failed; the peer's counts per space below. */
+    bool ecn_marking, ecn_failed;
+    /* The loss episode of the last window reduction: losses declared since
+     * episode_start, and how many of them turned out spurious. */
+    uint64_t episode_start;
+    uint64_t episode_lost, episode_spurious;
+    quic_recovery_stats stats;
+    uint64_t ecn_ect0[QUIC_RECOVERY_SPACES];
+    uint64_t ecn_sent[QUIC_RECOVERY_SPACES]; /* packets sent marked */
 } quic_recovery;
 
 /* The congestion controller is the caller's, initialised and outliving r.
@@ -163,6 +199,37 @@ void quic_recovery_set_max_ack_delay(quic_recovery *r, uint64_t max_ack_delay, u
 /* Server: true while the anti-amplification limit blocks sending (§6.2.2.1).
  * After clearing it, call on_timeout if next_timeout <= now (Appendix A.6). */
 void quic_recovery_set_amplification_limited(quic_recovery *r, bool limited, uint64_t now);
+
+/* RFC 9000 §13.4.2: mark packets ECT(0) from now on (until validation fails). */
+void quic_recovery_set_ecn(quic_recovery *r, bool on);
+/* The caller marks the next packet it sends ECT(0) (only 1-RTT packets
+ * alone in their datagram are marked: long-header packets may reach a
+ * server connection that cannot see the first datagram's codepoint). */
+static inline void quic_recovery_set_ecn_next(quic_recovery *r, bool marked)
+{
+    r->ecn_next = marked;
+}
+/* RFC 9000 §14.4: the next packet sent is a PMTU probe. If it is lost it is
+ * reported LOST like any other but causes no congestion event and takes no
+ * part in persistent congestion (lost_pmtu_probes counts them). */
+static inline void quic_recovery_set_pmtu_probe_next(quic_recovery *r)
+{
+    r->pmtu_probe_next = true;
+}
+/* Whether ECT(0) marking is on: true for ECT(0). */
+static inline bool quic_recovery_ecn_marking(const quic_recovery *r)
+{
+    return r->ecn_marking && !r->ecn_failed;
+}
+
+/* RFC 9002 §6.2.4: make a PTO probe resend the frames of the oldest
+ * unacknowledged ack-eliciting packet(s) of a space: up to n packets are
+ * reported REQUEUE and stay in flight. Returns how many were. */
+size_t quic_recovery_requeue_oldest(quic_recovery *r, int space, size_t n);
+
+/* The loss delay in use: time_threshold/8 * max(smoothed_rtt, latest_rtt),
+ * at least kGranularity (RFC 9002 §6.1.2). */
+uint64_t quic_recovery_loss_delay(const quic_recovery *r);
 
 /* smoothed_rtt + max(4*rttvar, kGranularity) + max_ack_delay: the PTO
  * period used for closing/draining and idle timeouts (RFC 9000 §10). */

@@ -10,6 +10,7 @@ void quic_sent_packets_init(quic_sent_packets *s, const quince_env *env, size_t 
     memset(s, 0, sizeof(*s));
     s->env = env;
     s->max_cap = max_packets;
+    s->keep_lost_from = UINT64_MAX;
 }
 
 void quic_sent_packets_free(quic_sent_packets *s)
@@ -114,6 +115,8 @@ void quic_sent_packets_trim(quic_sent_packets *s)
     while (s->len > 0) {
         quic_sent_packet *p = quic_sent_packets_at(s, 0);
         if (p->state == QUIC_SENT_LIVE || p->state == QUIC_SENT_ACKED_PENDING)
+            break;
+        if (p->state == QUIC_SENT_REMOVED_LOST && p->time_sent >= s->keep_lost_from)
             break;
         s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
         s->len--;

@@ -32,18 +32,22 @@ enum {
     QUIC_SENT_LIVE = 0,
     QUIC_SENT_ACKED_PENDING = 1, /* newly acked, not yet reported */
     QUIC_SENT_REMOVED_ACKED = 2,
-    QUIC_SENT_REMOVED_LOST = 3,
+    QUIC_SENT_REMOVED_LOST = 3, /* declared lost; kept a while to notice a late ACK */
 };
 
 typedef struct quic_sent_packet {
     uint64_t pn;
     uint64_t time_sent;
-    uint64_t handle; /* opaque to recovery: the connection's frame record */
-    uint32_t size;   /* sent_bytes */
+    /* Opaque to recovery: the connection's frame record. Once a packet is
+     * reported lost, recovery reuses it for the time it was declared lost. */
+    uint64_t handle;
+    uint32_t size; /* sent_bytes */
     bool ack_eliciting;
     bool in_flight;
     bool probe; /* a PMTU or path probe (RFC 9000 §14.4, §9.4): its loss is no congestion signal */
     uint8_t state;
+    bool ecn;        /* sent marked ECT(0) */
+    bool pmtu_probe; /* a PMTU probe: its loss is no congestion signal */
 } quic_sent_packet;
 
 typedef struct quic_sent_packets {
@@ -56,6 +60,9 @@ typedef struct quic_sent_packets {
     size_t live;    /* packets not removed */
     size_t ack_eliciting_in_flight;
     uint64_t bytes_in_flight;
+    /* Trimming keeps REMOVED_LOST slots sent at or after this time (initially
+     * UINT64_MAX: none), so that an ACK arriving late shows a loss spurious. */
+    uint64_t keep_lost_from;
 } quic_sent_packets;
 
 /* max_packets bounds the packets tracked (and so the memory used). */
@@ -84,7 +91,8 @@ quic_sent_packet *quic_sent_packets_find(const quic_sent_packets *s, uint64_t pn
 /* Mark a live packet removed with the given state, updating the counters. */
 void quic_sent_packets_remove(quic_sent_packets *s, quic_sent_packet *p, uint8_t state);
 
-/* Drop tombstones at the front. Invalidates logical indices. */
+/* Drop tombstones at the front, except lost ones sent at or after
+ * keep_lost_from. Invalidates logical indices. */
 void quic_sent_packets_trim(quic_sent_packets *s);
 
 /* Forget every packet (after calling remove on each the caller cares about). */

@@ -15,6 +15,8 @@ static size_t bucket_of(uint64_t id)
 
 static quic_stream *stream_find(const quic_conn *c, uint64_t id)
 {
+    if (c->streams.buckets == NULL)
+        return NULL;
     for (quic_stream *s = c->streams.buckets[bucket_of(id)]; s != NULL; s = s->hnext)
         if (s->id == id)
             return s;
@@ -35,6 +37,12 @@ static uint64_t stream_index(uint64_t id)
 /* RFC 9000 §4.1: the initial limits each side applies. */
 static quic_stream *stream_create(quic_conn *c, uint64_t id)
 {
+    if (c->streams.buckets == NULL) {
+        c->streams.buckets =
+            quince_env_calloc(c->env, QUIC_STREAM_BUCKETS * sizeof(*c->streams.buckets));
+        if (c->streams.buckets == NULL)
+            return NULL;
+    }
     quic_stream *s = quince_env_calloc(c->env, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -148,6 +156,7 @@ void quic_streams_free(quic_conn *c)
         stream_destroy(c, s);
         s = n;
     }
+    quince_env_free(c->env, c->streams.buckets);
     memset(&c->streams, 0, sizeof(c->streams));
 }
 

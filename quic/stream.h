@@ -79,7 +79,9 @@ typedef struct quic_stream {
 #define QUIC_STREAM_BUCKETS QUIC_OPT_STREAM_BUCKETS
 
 typedef struct quic_stream_map {
-    quic_stream *buckets[QUIC_STREAM_BUCKETS];
+    /* QUIC_STREAM_BUCKETS chains, allocated with the first stream (NULL before):
+     * a connection that never opens one does not carry the table. */
+    quic_stream **buckets;
     quic_stream *head, *tail;
     size_t count;
 } quic_stream_map;

@@ -30,6 +30,8 @@ static int known_bit(uint64_t id)
         return QUIC_TP_VERSION_INFORMATION + 3;
     if (id == QUIC_TP_RESET_STREAM_AT_DRAFT07)
         return QUIC_TP_VERSION_INFORMATION + 4;
+    if (id == QUIC_TP_MIN_ACK_DELAY)
+        return QUIC_TP_VERSION_INFORMATION + 5;
     return -1;
 }
 
@@ -166,6 +168,11 @@ static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_tr
     case QUIC_TP_RESET_STREAM_AT_DRAFT07: /* reliable-stream-reset-07 §3: empty */
         tp->reset_stream_at = true;
         return quince_reader_empty(v) ? QUIC_OK : TPE;
+    case QUIC_TP_MIN_ACK_DELAY: /* draft-ietf-quic-ack-frequency-12 §3 */
+        if (!get_int(v, &tp->min_ack_delay) || tp->min_ack_delay >= (UINT64_C(1) << 24))
+            return TPE;
+        tp->has_min_ack_delay = true;
+        return QUIC_OK;
     default:
         return QUIC_OK; /* §18.1: unknown (and reserved) parameters are ignored */
     }
@@ -201,6 +208,9 @@ int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_trans
         if (err != QUIC_OK)
             return err;
     }
+    /* draft-ietf-quic-ack-frequency-12 §3: min_ack_delay <= max_ack_delay. */
+    if (tp->has_min_ack_delay && tp->min_ack_delay > tp->max_ack_delay * 1000)
+        return TPE;
     return QUIC_OK;
 }
 
@@ -299,7 +309,9 @@ bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_s
         put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
         put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit) &&
         put_empty(w, QUIC_TP_RESET_STREAM_AT, tp->reset_stream_at) &&
-        put_empty(w, QUIC_TP_RESET_STREAM_AT_DRAFT07, tp->reset_stream_at);
+        put_empty(w, QUIC_TP_RESET_STREAM_AT_DRAFT07, tp->reset_stream_at) &&
+        (!tp->has_min_ack_delay ||
+         put_int(w, QUIC_TP_MIN_ACK_DELAY, tp->min_ack_delay, UINT64_MAX));
     if (ok && tp->has_version_info) {
         ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
              quince_put_u32(w, tp->chosen_version);

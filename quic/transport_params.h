@@ -53,6 +53,10 @@ typedef struct quic_transport_params {
     /* reset_stream_at (empty), received under either id and sent under both:
      * QUIC_TP_RESET_STREAM_AT and QUIC_TP_RESET_STREAM_AT_DRAFT07. */
     bool reset_stream_at;
+    /* min_ack_delay in microseconds (draft-ietf-quic-ack-frequency-12 §3):
+     * the peer takes ACK_FREQUENCY and IMMEDIATE_ACK frames. */
+    bool has_min_ack_delay;
+    uint64_t min_ack_delay;
     bool has_version_info;
     uint32_t chosen_version;
     uint32_t available_versions[QUIC_TP_MAX_AVAILABLE_VERSIONS];

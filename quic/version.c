@@ -62,10 +62,18 @@ static int server_switch(quic_conn *c, uint32_t v)
     crypto_pp tx, rx;
     memset(&tx, 0, sizeof(tx));
     memset(&rx, 0, sizeof(rx));
-    if (crypto_pp_initial(&rx, &tx, c->env, v, c->initial_dcid.bytes, c->initial_dcid.len) != 0)
+    crypto_pp *orig = c->rx_initial_orig;
+    if (orig == NULL && (orig = quince_env_alloc(c->env, sizeof(*orig))) == NULL)
         return QUIC_ERR_INTERNAL_ERROR;
-    c->rx_initial_orig = c->rx[CRYPTO_LEVEL_INITIAL];
-    c->have_rx_initial_orig = true;
+    if (crypto_pp_initial(&rx, &tx, c->env, v, c->initial_dcid.bytes, c->initial_dcid.len) != 0) {
+        if (c->rx_initial_orig == NULL)
+            quince_env_free(c->env, orig);
+        return QUIC_ERR_INTERNAL_ERROR;
+    }
+    if (c->rx_initial_orig != NULL)
+        crypto_pp_clear(orig, c->env);
+    *orig = c->rx[CRYPTO_LEVEL_INITIAL];
+    c->rx_initial_orig = orig;
     crypto_pp_clear(&c->tx[CRYPTO_LEVEL_INITIAL], c->env);
     c->tx[CRYPTO_LEVEL_INITIAL] = tx;
     c->rx[CRYPTO_LEVEL_INITIAL] = rx;
@@ -156,8 +164,8 @@ int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t
          * in the original version (keys derived with it). */
         if (h->type == QUIC_PKT_0RTT)
             return 1;
-        if (h->type == QUIC_PKT_INITIAL && c->have_rx_initial_orig) {
-            *rx = &c->rx_initial_orig;
+        if (h->type == QUIC_PKT_INITIAL && c->rx_initial_orig != NULL) {
+            *rx = c->rx_initial_orig;
             return 1;
         }
         return 0;

@@ -327,7 +327,6 @@ static void expect_err(const uint8_t *p, size_t n, quic_pkt_type pkt, int err)
     assert_int_equal(quic_frame_decode(p, n, pkt, &f), err);
 }
 
-
 #define EXPECT(pkt, err, ...)                                                                      \
     do {                                                                                           \
         const uint8_t b_[] = {__VA_ARGS__};                                                        \
@@ -374,6 +373,38 @@ static void test_reset_stream_at(void **state)
     assert_false(quic_frame_encode(&w, &f));
 }
 
+/* draft-ietf-quic-ack-frequency-12 §4, §5: ACK_FREQUENCY (0xaf, a two-byte
+ * varint type) and IMMEDIATE_ACK (0x1f), ack-eliciting, 1-RTT and 0-RTT only. */
+static void test_ack_frequency(void **state)
+{
+    (void)state;
+    quic_frame f, back;
+    memset(&f, 0, sizeof(f));
+    f.type = QUIC_FT_ACK_FREQUENCY;
+    f.u.ack_frequency.seq = 1;
+    f.u.ack_frequency.threshold = 10;
+    f.u.ack_frequency.max_ack_delay_us = 25000;
+    f.u.ack_frequency.reordering = 3;
+    uint8_t buf[64];
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(quic_frame_encode(&w, &f));
+    const uint8_t want[] = {0x40, 0xaf, 0x01, 0x0a, 0x80, 0x00, 0x61, 0xa8, 0x03};
+    assert_int_equal(w.p - buf, sizeof(want));
+    assert_memory_equal(buf, want, sizeof(want));
+    assert_int_equal(quic_frame_decode(buf, sizeof(want), QUIC_PKT_1RTT, &back), sizeof(want));
+    assert_int_equal(back.type, QUIC_FT_ACK_FREQUENCY);
+    assert_int_equal(back.u.ack_frequency.seq, 1);
+    assert_int_equal(back.u.ack_frequency.threshold, 10);
+    assert_int_equal(back.u.ack_frequency.max_ack_delay_us, 25000);
+    assert_int_equal(back.u.ack_frequency.reordering, 3);
+    assert_true(quic_frame_is_ack_eliciting(QUIC_FT_ACK_FREQUENCY));
+    assert_true(quic_frame_is_ack_eliciting(QUIC_FT_IMMEDIATE_ACK));
+    EXPECT(QUIC_PKT_1RTT, 1, 0x1f);
+    EXPECT(QUIC_PKT_1RTT, QUIC_ERR_FRAME_ENCODING, 0x40, 0xaf, 0x01, 0x0a, 0x19);
+    EXPECT(QUIC_PKT_HANDSHAKE, QUIC_ERR_PROTOCOL_VIOLATION, 0x1f);
+    EXPECT(QUIC_PKT_INITIAL, QUIC_ERR_PROTOCOL_VIOLATION, 0x40, 0xaf, 0x01, 0x0a, 0x19, 0x03);
+}
+
 static void test_validation_errors(void **state)
 {
     (void)state;
@@ -383,7 +414,7 @@ static void test_validation_errors(void **state)
     EXPECT(QUIC_PKT_1RTT, PV, 0x40, 0x00);
     EXPECT(QUIC_PKT_1RTT, PV, 0x80, 0x00, 0x00, 0x06, 0x00, 0x00);
     /* Unknown types. */
-    EXPECT(QUIC_PKT_1RTT, FE, 0x1f);
+    EXPECT(QUIC_PKT_1RTT, FE, 0x20);
     EXPECT(QUIC_PKT_1RTT, FE, 0x21);
     EXPECT(QUIC_PKT_1RTT, FE, 0x40, 0x40);
     /* §19.15: NEW_CONNECTION_ID length 0, 21, retire_prior_to > seq. */
@@ -658,7 +689,7 @@ static void test_encode_rejects(void **state)
     f.u.crypto.length = 3; /* no data pointer */
     REJECT();
     memset(&f, 0, sizeof(f));
-    f.type = 0x1f; /* unknown */
+    f.type = 0x21; /* unknown */
     REJECT();
     f.type = QUIC_FT_PATH_CHALLENGE; /* no data */
     REJECT();
@@ -688,11 +719,12 @@ static void test_error_mapping(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_all_types), cmocka_unit_test(test_exact_bytes),
-        cmocka_unit_test(test_validation_errors),   cmocka_unit_test(test_packet_type_table),
-        cmocka_unit_test(test_rfc9001_payloads),    cmocka_unit_test(test_encode_ack_from_ranges),
-        cmocka_unit_test(test_fit_helpers),         cmocka_unit_test(test_encode_rejects),
-        cmocka_unit_test(test_error_mapping),       cmocka_unit_test(test_reset_stream_at),
+        cmocka_unit_test(test_roundtrip_all_types),    cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_validation_errors),      cmocka_unit_test(test_ack_frequency),
+        cmocka_unit_test(test_packet_type_table),      cmocka_unit_test(test_rfc9001_payloads),
+        cmocka_unit_test(test_encode_ack_from_ranges), cmocka_unit_test(test_fit_helpers),
+        cmocka_unit_test(test_encode_rejects),         cmocka_unit_test(test_error_mapping),
+        cmocka_unit_test(test_reset_stream_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,174 @@ static void test_packet_threshold(void **state)
     teardown_fx(&f);
 }
 
+/* RFC 9002 §6.1, RFC 8985 §6.2, §9.3: a packet declared lost and acknowledged
+ * later is a spurious loss: counted, the thresholds grow past the reordering
+ * it showed, the window reduction it caused is undone, and it is not reported
+ * a second time. */
+static void test_spurious_loss_undo(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 20; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * 100);
+    uint64_t cwnd = f.cc.cwnd;
+    /* 5..19 arrive first: 0..4 are lost by packet threshold. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 5, 19, 0, 20 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 5);
+    assert_int_equal(f.r.stats.lost, 5);
+    assert_int_equal(f.r.stats.lost_by_packets, 5);
+    assert_true(f.cc.cwnd < cwnd);
+    assert_int_equal(f.cc.congestion_events, 1);
+    /* 0..3 were only late: not yet all of the episode, no undo. */
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 3, 0, 21 * MS), 0);
+    assert_int_equal(f.r.stats.spurious, 4);
+    assert_int_equal(f.r.stats.undone, 0);
+    assert_true(f.cc.cwnd < cwnd);
+    /* The packet threshold now covers a reordering of 19 - 0 + 1 packets
+     * (or twice the old one); the time threshold the 21 ms round trip of
+     * packet 0 against a 20 ms RTT estimate: 9/8 would not, 10/8 does. */
+    assert_int_equal(f.r.packet_threshold, 20);
+    assert_true(f.r.time_threshold >= 10 && f.r.time_threshold <= 11);
+    /* 4 arrives too: every loss of the episode was spurious, undo. */
+    quic_pn_range rg[2] = {{4, 19}, {0, 3}};
+    quic_recovery_ack a = {.ranges = rg, .n_ranges = 2};
+    assert_int_equal(quic_recovery_on_ack_received(&f.r, QUIC_RECOVERY_APP, &a, 22 * MS), 0);
+    assert_int_equal(f.r.stats.spurious, 5);
+    assert_int_equal(f.r.stats.undone, 1);
+    assert_int_equal(f.cc.undone, 1);
+    assert_int_equal(f.cc.cwnd, cwnd);
+    assert_false(quic_cc_in_recovery(&f.cc, 21 * MS));
+    /* Every packet left the record exactly once. */
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST) + count_ev(&f, QUIC_RECOVERY_ACKED), 20);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    teardown_fx(&f);
+}
+
+static int ack_ecn(fixture *f, uint64_t lo, uint64_t hi, bool has, uint64_t ect0, uint64_t ect1,
+                   uint64_t ce, uint64_t now)
+{
+    quic_pn_range rg = {lo, hi};
+    quic_recovery_ack a = {.ranges = &rg,
+                           .n_ranges = 1,
+                           .has_ecn = has,
+                           .ecn_ect0 = ect0,
+                           .ecn_ect1 = ect1,
+                           .ecn_ce = ce};
+    return quic_recovery_on_ack_received(&f->r, QUIC_RECOVERY_APP, &a, now);
+}
+
+static void send_ect(fixture *f, uint64_t pn, uint64_t now)
+{
+    quic_recovery_set_ecn_next(&f->r, true);
+    send(f, QUIC_RECOVERY_APP, pn, now);
+}
+
+/* RFC 9000 §13.4.2.1: ECN validation. Counts that cover the newly acked
+ * ECT(0) packets keep it; CE is a congestion event (RFC 9002 §7.1); a
+ * missing count (bleaching), a count that falls, ECT(1) we never sent, or
+ * an increase short of the newly acked packets turns marking off. */
+static void test_ecn_validation(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 6; c++) {
+        fixture f;
+        setup_fx(&f, true, 0);
+        quic_recovery_set_handshake_confirmed(&f.r, 0);
+        quic_recovery_set_ecn(&f.r, true);
+        assert_true(quic_recovery_ecn_marking(&f.r));
+        for (uint64_t pn = 0; pn < 6; pn++)
+            send_ect(&f, pn, pn * MS);
+        assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], 6);
+        assert_int_equal(ack_ecn(&f, 0, 2, true, 3, 0, 0, 20 * MS), 0);
+        assert_false(f.r.ecn_failed);
+        switch (c) {
+        case 0: /* fine, with one CE: a window reduction, no loss */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 0, 1, 30 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            assert_int_equal(f.cc.congestion_events, 1);
+            assert_int_equal(f.r.stats.lost, 0);
+            break;
+        case 1: /* bleached: no counts */
+            assert_int_equal(ack_ecn(&f, 0, 5, false, 0, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 2: /* a count falls */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 2, 0, 4, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 3: /* ECT(1), never sent */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 1, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 4: /* three more packets acked, two more counted */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        case 5: /* more counted than sent */
+            assert_int_equal(ack_ecn(&f, 0, 5, true, 7, 0, 0, 30 * MS), 0);
+            assert_true(f.r.ecn_failed);
+            break;
+        }
+        /* Once failed, nothing is marked any more. */
+        if (f.r.ecn_failed) {
+            assert_false(quic_recovery_ecn_marking(&f.r));
+            send_ect(&f, 6, 31 * MS);
+            assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], 6);
+        }
+        teardown_fx(&f);
+    }
+}
+
+/* RFC 9000 §14.4: a lost PMTU probe is reported LOST (so its frames can be
+ * sent again) but is no congestion signal; an ordinary loss still is. */
+static void test_pmtu_probe_loss(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    quic_recovery_set_pmtu_probe_next(&f.r);
+    send(&f, QUIC_RECOVERY_APP, 0, 0);
+    for (uint64_t pn = 1; pn < 5; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * MS);
+    uint64_t cwnd = f.cc.cwnd;
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 1, 4, 0, 20 * MS), 0);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_LOST), 1);
+    assert_int_equal(f.r.stats.lost_pmtu_probes, 1);
+    assert_int_equal(f.cc.congestion_events, 0);
+    assert_true(f.cc.cwnd >= cwnd);
+    assert_int_equal(f.cc.bytes_in_flight, 0);
+    /* The flag was for that packet only. */
+    for (uint64_t pn = 5; pn < 9; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, 20 * MS + pn);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 6, 8, 0, 40 * MS), 0);
+    assert_int_equal(f.cc.congestion_events, 1);
+    teardown_fx(&f);
+}
+
+/* RFC 9002 §6.2.4: a PTO may probe with the oldest unacknowledged data; the
+ * packets stay in flight. */
+static void test_requeue_oldest(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_fx(&f, true, 0);
+    quic_recovery_set_handshake_confirmed(&f.r, 0);
+    for (uint64_t pn = 0; pn < 4; pn++)
+        send(&f, QUIC_RECOVERY_APP, pn, pn * MS);
+    assert_int_equal(ack1(&f, QUIC_RECOVERY_APP, 0, 0, 0, 10 * MS), 0);
+    assert_int_equal(quic_recovery_requeue_oldest(&f.r, QUIC_RECOVERY_APP, 2), 2);
+    assert_int_equal(count_ev(&f, QUIC_RECOVERY_REQUEUE), 2);
+    assert_int_equal(f.ev[f.n_ev - 2].pn, 1);
+    assert_int_equal(f.ev[f.n_ev - 1].pn, 2);
+    assert_int_equal(f.r.sent[QUIC_RECOVERY_APP].live, 3);
+    assert_int_equal(f.cc.bytes_in_flight, 3600);
+    assert_int_equal(quic_recovery_requeue_oldest(&f.r, QUIC_RECOVERY_HANDSHAKE, 2), 0);
+    teardown_fx(&f);
+}
+
 /* RFC 9002 §6.1.2: the loss timer is set to time_sent + 9/8 * max(srtt, latest),
  * and its expiry declares the packet lost. */
 static void test_time_threshold(void **state)
@@ -1007,6 +1175,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_packet_threshold),
         cmocka_unit_test(test_time_threshold),
+        cmocka_unit_test(test_spurious_loss_undo),
+        cmocka_unit_test(test_requeue_oldest),
+        cmocka_unit_test(test_ecn_validation),
+        cmocka_unit_test(test_pmtu_probe_loss),
         cmocka_unit_test(test_loss_timer_excludes_pto),
         cmocka_unit_test(test_pto_and_backoff),
         cmocka_unit_test(test_pto_earliest_space),

@@ -176,6 +176,34 @@ static void test_reset_stream_at(void **state)
     assert_memory_equal(buf, want, wn);
 }
 
+/* draft-ietf-quic-ack-frequency-12 §3: min_ack_delay (0xff04de1b, us), at
+ * most max_ack_delay (ms). */
+static void test_min_ack_delay(void **state)
+{
+    (void)state;
+    quic_transport_params tp;
+    uint8_t buf[64];
+    size_t n = test_unhex("c0000000ff04de1b0243e8", buf, sizeof(buf)); /* 1000 us */
+    assert_int_equal(quic_tp_decode(buf, n, true, &tp), QUIC_OK);
+    assert_true(tp.has_min_ack_delay);
+    assert_int_equal(tp.min_ack_delay, 1000);
+    /* 26 ms against the default max_ack_delay of 25 ms, and with 0x0b = 30 ms */
+    expect_tp("c0000000ff04de1b0480006590", true, QUIC_ERR_TRANSPORT_PARAMETER);
+    n = test_unhex("0b011ec0000000ff04de1b0480006590", buf, sizeof(buf));
+    assert_int_equal(quic_tp_decode(buf, n, true, &tp), QUIC_OK);
+    expect_tp("c0000000ff04de1b0243e8c0000000ff04de1b0243e8", true,
+              QUIC_ERR_TRANSPORT_PARAMETER); /* duplicate */
+    quic_tp_defaults(&tp);
+    tp.has_min_ack_delay = true;
+    tp.min_ack_delay = 1000;
+    quince_writer w = quince_writer_init(buf, sizeof(buf));
+    assert_true(quic_tp_encode(&w, &tp, true, 0));
+    uint8_t want[16];
+    size_t wn = test_unhex("c0000000ff04de1b0243e8", want, sizeof(want));
+    assert_int_equal(w.p - buf, wn);
+    assert_memory_equal(buf, want, wn);
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -271,7 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc9001_client_params), cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_reset_stream_at),       cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_version_info_bound),
+        cmocka_unit_test(test_version_info_bound),    cmocka_unit_test(test_min_ack_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,7 @@ struct netsim {
     netsim_trace trace;
     void *trace_user;
     uint64_t hash;
+    uint8_t send_ecn, last_ecn;
     /* NETSIM_RECORD_CORPUS: a pair run's first datagrams each way, as fuzz seeds. */
     FILE *rec[NETSIM_MAX_NODES];
     size_t rec_count[NETSIM_MAX_NODES], rec_bytes[NETSIM_MAX_NODES];
@@ -304,6 +305,8 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
     d.to = to;
     d.sent_at = now;
     d.len = len;
+    d.ecn = s->send_ecn & 3;
+    s->send_ecn = 0;
     d.data = dup_bytes(s, data, len);
     if (d.data == NULL)
         return NETSIM_ERR_NOMEM;
@@ -329,6 +332,8 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
     }
     if (outcome == NETSIM_QUEUED && c->mtu > 0 && d.len > c->mtu)
         outcome = NETSIM_DROP_MTU;
+    if (c->ecn_bleach)
+        d.ecn = 0;
 
     /* The bottleneck: serialise at the rate behind a bounded FIFO. */
     uint64_t leave = now;
@@ -337,6 +342,11 @@ int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, ui
         if (c->queue_bytes > 0 && k->qbytes + d.len > c->queue_bytes) {
             outcome = NETSIM_DROP_QUEUE;
         } else {
+            if (c->ecn_mark_bytes > 0 && k->qbytes > c->ecn_mark_bytes && d.ecn != 0 &&
+                d.ecn != 3) {
+                d.ecn = 3; /* CE */
+                k->st.ecn_marked++;
+            }
             uint64_t start = now;
             if (k->busy_until > now)
                 start = k->busy_until;
@@ -468,6 +478,7 @@ int netsim_pop(netsim *s, uint64_t now, netsim_datagram *d)
     quince_env_free(&s->env, s->popped);
     s->popped = e.d.data;
     *d = e.d;
+    s->last_ecn = d->ecn;
     nlink *k = &s->links[d->from][d->to];
     k->st.delivered++;
     k->st.delivered_bytes += d->len;
@@ -478,6 +489,16 @@ int netsim_pop(netsim *s, uint64_t now, netsim_datagram *d)
     hash_bytes(&s->hash, d->data, d->len);
     emit_trace(s, d, NETSIM_TRACE_DELIVER);
     return 1;
+}
+
+void netsim_set_send_ecn(netsim *s, uint8_t ecn)
+{
+    s->send_ecn = ecn & 3;
+}
+
+uint8_t netsim_last_ecn(const netsim *s)
+{
+    return s->last_ecn;
 }
 
 netsim_stats netsim_get_stats(const netsim *s, int from, int to)
@@ -502,6 +523,7 @@ netsim_stats netsim_get_stats(const netsim *s, int from, int to)
             t.dropped_queue += x->dropped_queue;
             t.duplicated += x->duplicated;
             t.corrupted += x->corrupted;
+            t.ecn_marked += x->ecn_marked;
         }
     }
     return t;

@@ -60,6 +60,11 @@ typedef struct netsim_link_config {
     uint64_t rate_bytes_per_s; /* serialisation rate; 0: unlimited */
     size_t queue_bytes;        /* bytes waiting or serialising before tail drop; 0: unbounded */
     size_t mtu;                /* largest datagram; 0: no limit */
+    /* ECN (RFC 3168): an ECT datagram that finds more than this many bytes
+     * queued at the bottleneck leaves marked CE (0: never); bleach clears
+     * every datagram's codepoint (a path that drops ECN). */
+    size_t ecn_mark_bytes;
+    bool ecn_bleach;
 } netsim_link_config;
 
 typedef struct netsim_stats {
@@ -67,6 +72,7 @@ typedef struct netsim_stats {
     uint64_t delivered, delivered_bytes;
     uint64_t dropped_hook, dropped_mtu, dropped_loss, dropped_queue;
     uint64_t duplicated, corrupted;
+    uint64_t ecn_marked; /* set to CE at the bottleneck */
 } netsim_stats;
 
 /* A datagram in flight, as the hook sees it and as netsim_pop delivers it. */
@@ -78,6 +84,7 @@ typedef struct netsim_datagram {
     uint8_t *data;
     size_t len;
     unsigned flags; /* NETSIM_F_* */
+    uint8_t ecn;    /* ECN codepoint (low two bits of the IP TOS) */
 } netsim_datagram;
 
 /* Called for every sent datagram before the link acts: may rewrite data (len
@@ -112,6 +119,12 @@ void netsim_set_trace(netsim *s, netsim_trace trace, void *user);
  * earlier than the last time used). Returns a NETSIM_QUEUED/NETSIM_DROP_*
  * outcome or a negative error. */
 int netsim_send(netsim *s, int from, int to, const uint8_t *data, size_t len, uint64_t now);
+
+/* The ECN codepoint of the next netsim_send (then back to 0, Not-ECT): a
+ * send_poll callback sets it for the datagram it returns. */
+void netsim_set_send_ecn(netsim *s, uint8_t ecn);
+/* The ECN codepoint of the datagram netsim_pop delivered last. */
+uint8_t netsim_last_ecn(const netsim *s);
 
 /* When the next datagram arrives, or NETSIM_NEVER. */
 uint64_t netsim_next_time(const netsim *s);

@@ -188,6 +188,7 @@ static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t no
     (void)to;
     if (b->tick != NULL && (is_server ? b->sconn != NULL : true))
         b->tick(b, is_server, now);
+    b->next_tick[is_server] = now + SIM_BIND_TICK_US;
     int n = is_server ? bind_server_send(b->server, NULL, buf, cap, now)
                       : bind_conn_send(b->client, NULL, buf, cap, now);
     assert_true(n >= 0);
@@ -196,17 +197,29 @@ static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t no
     return (size_t)n;
 }
 
+static uint64_t conn_timeout(sim_bind *b, bool is_server)
+{
+    return is_server ? bind_server_next_timeout(b->server) : bind_conn_next_timeout(b->client);
+}
+
 static uint64_t ep_timeout(void *user)
 {
     bool is_server;
     sim_bind *b = bind_of(user, &is_server);
-    return is_server ? bind_server_next_timeout(b->server) : bind_conn_next_timeout(b->client);
+    uint64_t t = conn_timeout(b, is_server);
+    /* A live connection (some timer armed) gets its periodic tick. */
+    if (b->tick != NULL && t != NETSIM_NEVER && b->next_tick[is_server] < t)
+        t = b->next_tick[is_server];
+    return t;
 }
 
 static void ep_on_timeout(void *user, uint64_t now)
 {
     bool is_server;
     sim_bind *b = bind_of(user, &is_server);
+    /* Woken for a tick only: the send round that follows runs it. */
+    if (conn_timeout(b, is_server) > now)
+        return;
     if (is_server)
         bind_server_on_timeout(b->server, now);
     else

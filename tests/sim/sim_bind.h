@@ -13,6 +13,8 @@ struct sim_bind;
 /* Called once per send round of one side (is_server) so that the application can write. */
 typedef void (*sim_bind_tick_fn)(struct sim_bind *b, bool is_server, uint64_t now);
 
+#define SIM_BIND_TICK_US 100000
+
 typedef struct sim_bind {
     test_env t;
     netsim *net;
@@ -29,7 +31,12 @@ typedef struct sim_bind {
     bind_conn *client;
     bind_server *server;
     bind_conn *sconn; /* the server's connection, NULL before and after */
+    /* With tick set, each side is also polled (a send round, so a tick) at
+     * least every SIM_BIND_TICK_US while its connection has a timer armed:
+     * an application may need time to pass with nothing in flight (as
+     * wt_check_tick, which resends its datagram every 100 ms). */
     sim_bind_tick_fn tick;
+    uint64_t next_tick[2]; /* client, server */
     void *user;
     bool client_done, server_done;
     bool client_closed, server_closed;

@@ -126,10 +126,10 @@ static void ep_recv(void *user, const uint8_t *data, size_t len, int from, uint6
             if (p->server != NULL)
                 p->server_accepts++;
         } else {
-            quic_conn_recv(p->server, &p->caddr, data, len, now);
+            quic_conn_recv_ecn(p->server, &p->caddr, data, len, netsim_last_ecn(p->net), now);
         }
     } else {
-        quic_conn_recv(p->client, &p->saddr, data, len, now);
+        quic_conn_recv_ecn(p->client, &p->saddr, data, len, netsim_last_ecn(p->net), now);
     }
     drain_events(p, is_server, now);
 }
@@ -148,6 +148,7 @@ static size_t ep_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t no
         p->app(p, is_server, NULL, now);
     int n = quic_conn_send(c, NULL, buf, cap, now);
     assert_true(n >= 0);
+    netsim_set_send_ecn(p->net, quic_conn_ecn(c));
     return (size_t)n;
 }
 

@@ -346,7 +346,7 @@ static void test_resets_and_datagrams_under_loss(void **state)
     (void)state;
     netsim_link_config l = link_of(0.10);
     sim_pair p;
-    sim_pair_init(&p, 36, &l, &certs);
+    sim_pair_init(&p, 37, &l, &certs);
     p.ccfg.max_datagram_frame_size = 1200;
     p.scfg.max_datagram_frame_size = 1200;
     resets r;
