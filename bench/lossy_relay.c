@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 {
     int listen_port = -1;
     const char *to = NULL, *port_file = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* each option takes one value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -242,7 +242,6 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     struct sockaddr_in server;
     if (listen_port < 0 || to == NULL || parse_hostport(to, &server) != 0) {
