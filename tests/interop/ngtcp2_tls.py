@@ -66,6 +66,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ngtcp2_interop import Failure, Run, check  # noqa: E402
+from lo_capture import end_marker_captured  # noqa: E402
 
 CASE_LIMIT_S = 100
 
@@ -130,18 +131,8 @@ class Capture:
             time.sleep(0.1)
 
     def stop(self):
-        # Everything sent before this marker is in the file once the marker is
-        # (lo is captured in order); the file merely growing is not enough, as
-        # dumpcap writes in chunks and, stopped while behind, loses unread packets.
-        marker = b"quince-capture-end-" + os.urandom(8).hex().encode()
-        deadline = time.monotonic() + 20
-        while True:
-            self.probe.sendto(marker, ("127.0.0.1", self.probe_port))
-            time.sleep(0.2)
-            with open(self.path, "rb") as f:
-                if marker in f.read():
-                    break
-            check(time.monotonic() < deadline, "the end marker never reached the capture file")
+        check(end_marker_captured(self.path, self.probe, self.probe_port),
+              "the end marker never reached the capture file")
         self.probe.close()
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=20)

@@ -48,6 +48,8 @@ import sys
 import tempfile
 import time
 
+from lo_capture import end_marker_captured
+
 LIMIT_S = 120
 PI_WARN = 0x00600000  # epan/proto.h: PI_CHAT 0x00200000, PI_NOTE 0x00400000, PI_ERROR 0x00800000
 EXPECTED_FRAMES = {
@@ -318,21 +320,9 @@ def check_variant(r, variant):
         with open(os.path.join(out, name), "rb") as f:
             if f.read() != body:
                 raise Failure("%s differs" % name)
-    # The exchange's last packets (CONNECTION_CLOSE) went out before this
-    # marker: once the marker's bytes are in the capture file, they are too
-    # (loopback is captured in order). The file growing is not enough: dumpcap
-    # writes in chunks and, stopped while behind, leaves unread packets in the
-    # kernel without counting them as dropped.
-    marker = b"quince-capture-end-" + os.urandom(8).hex().encode()
-    deadline = time.monotonic() + 20
-    while True:
-        probe.sendto(marker, ("127.0.0.1", probe_port))
-        time.sleep(0.2)
-        with open(cap, "rb") as f:
-            if marker in f.read():
-                break
-        if time.monotonic() > deadline:
-            raise CaptureLoss("the end marker never reached the capture file")
+    # The exchange's last packets (CONNECTION_CLOSE) went out before the marker.
+    if not end_marker_captured(cap, probe, probe_port):
+        raise CaptureLoss("the end marker never reached the capture file")
     probe.close()
     ts.send_signal(signal.SIGINT)
     ts.wait(timeout=20)
