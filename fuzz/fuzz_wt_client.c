@@ -18,11 +18,6 @@
  * directory (scripts/fuzz_corpus.sh does).
  */
 
-static uint64_t code_for(uint8_t b)
-{
-    return b & 1 ? wt_error_to_http3(b >> 1) : (uint64_t)(0x100 + (b >> 1));
-}
-
 /* Streams and a datagram on a ready session, once. */
 static void client_use(fz_ep *c, bool *used)
 {
@@ -50,40 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bool used = false;
     size_t off = 0;
-    while (off < size) {
-        uint8_t op = data[off++] % 5;
-        if (op <= 1) {
-            if (size - off < 3)
-                break;
-            uint64_t id = data[off];
-            size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
-            off += 3;
-            if (len > size - off)
-                len = size - off;
-            h3_conn_on_stream_data(client.h3, id, data + off, len, op == 1);
-            off += len;
-        } else if (op == 2) {
-            if (size - off < 2)
-                break;
-            size_t len = (size_t)data[off] << 8 | data[off + 1];
-            off += 2;
-            if (len > size - off)
-                len = size - off;
-            h3_conn_on_datagram(client.h3, data + off, len);
-            off += len;
-        } else {
-            if (size - off < 2)
-                break;
-            uint64_t id = data[off];
-            uint64_t code = code_for(data[off + 1]);
-            off += 2;
-            if (op == 3)
-                h3_conn_on_stream_reset(client.h3, id, code);
-            else
-                h3_conn_on_stop_sending(client.h3, id, code);
-        }
+    while (off < size && fz_ep_feed(&client, data, size, &off))
         client_use(&client, &used);
-    }
     if (used && client.session != NULL)
         (void)wt_session_close(client.session, 7, (const uint8_t *)"bye", 3);
     fz_ep_free(&client);

@@ -220,4 +220,54 @@ static inline void fz_pump(fz_ep *a, fz_ep *b)
     }
 }
 
+/* A stream or datagram code from one input byte: half WebTransport application
+ * codes, half plain HTTP/3 codes. */
+static inline uint64_t fz_code_for(uint8_t b)
+{
+    return b & 1 ? wt_error_to_http3(b >> 1) : (uint64_t)(0x100 + (b >> 1));
+}
+
+/* One operation of the fuzz input at *off, fed to ep's HTTP/3 connection as if
+ * QUIC delivered it: stream data (with or without FIN), a datagram, a stream
+ * reset or a STOP_SENDING. Returns false when the input has no whole
+ * operation left. */
+static inline bool fz_ep_feed(fz_ep *ep, const uint8_t *data, size_t size, size_t *off)
+{
+    size_t o = *off;
+    uint8_t op = data[o++] % 5;
+    if (op <= 1) {
+        if (size - o < 3)
+            return false;
+        uint64_t id = data[o];
+        size_t len = (size_t)data[o + 1] << 8 | data[o + 2];
+        o += 3;
+        if (len > size - o)
+            len = size - o;
+        h3_conn_on_stream_data(ep->h3, id, data + o, len, op == 1);
+        o += len;
+    } else if (op == 2) {
+        if (size - o < 2)
+            return false;
+        size_t len = (size_t)data[o] << 8 | data[o + 1];
+        o += 2;
+        if (len > size - o)
+            len = size - o;
+        h3_conn_on_datagram(ep->h3, data + o, len);
+        o += len;
+    } else {
+        if (size - o < 2)
+            return false;
+        uint64_t id = data[o];
+        uint64_t code = fz_code_for(data[o + 1]);
+        o += 2;
+        if (op == 3)
+            h3_conn_on_stream_reset(ep->h3, id, code);
+        else
+            h3_conn_on_stop_sending(ep->h3, id, code);
+    }
+    *off = o;
+    return true;
+}
+
 #endif
+

@@ -14,12 +14,6 @@
  * flights of each dialect.
  */
 
-static uint64_t code_for(uint8_t b)
-{
-    /* Half WebTransport application codes, half plain HTTP/3 codes. */
-    return b & 1 ? wt_error_to_http3(b >> 1) : (uint64_t)(0x100 + (b >> 1));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static fz_ep server;
@@ -27,38 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!fz_ep_init(&server, true, &echo))
         return 0;
     size_t off = 0;
-    while (off < size) {
-        uint8_t op = data[off++] % 5;
-        if (op <= 1) {
-            if (size - off < 3)
-                break;
-            uint64_t id = data[off];
-            size_t len = (size_t)data[off + 1] << 8 | data[off + 2];
-            off += 3;
-            if (len > size - off)
-                len = size - off;
-            h3_conn_on_stream_data(server.h3, id, data + off, len, op == 1);
-            off += len;
-        } else if (op == 2) {
-            if (size - off < 2)
-                break;
-            size_t len = (size_t)data[off] << 8 | data[off + 1];
-            off += 2;
-            if (len > size - off)
-                len = size - off;
-            h3_conn_on_datagram(server.h3, data + off, len);
-            off += len;
-        } else {
-            if (size - off < 2)
-                break;
-            uint64_t id = data[off];
-            uint64_t code = code_for(data[off + 1]);
-            off += 2;
-            if (op == 3)
-                h3_conn_on_stream_reset(server.h3, id, code);
-            else
-                h3_conn_on_stop_sending(server.h3, id, code);
-        }
+    while (off < size && fz_ep_feed(&server, data, size, &off)) {
+        /* one operation per turn */
     }
     fz_ep_free(&server);
     return 0;
