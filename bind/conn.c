@@ -361,7 +361,7 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
         drain_stream(bc, ev->stream_id);
         break;
     case QUIC_EVENT_STREAM_RESET:
-        h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code);
+        h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code, ev->final_size);
         /* A read after the reset lets QUIC forget the stream's receive half. */
         {
             uint8_t none;

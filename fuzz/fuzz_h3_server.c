@@ -153,7 +153,7 @@ static void run(const uint8_t *data, size_t size, bool is_server)
             h3_conn_on_stream_data(z.conn, id, p, len, flags & 1);
             break;
         case 1:
-            h3_conn_on_stream_reset(z.conn, id, 0x100 + flags);
+            h3_conn_on_stream_reset(z.conn, id, 0x100 + flags, H3_FINAL_SIZE_UNKNOWN);
             break;
         case 2:
             h3_conn_on_stop_sending(z.conn, id, 0x100 + flags);

@@ -57,6 +57,7 @@ h3_stream *h3_conn_add_stream(h3_conn *conn, uint64_t id, h3_stream_kind kind)
     s->kind = kind;
     s->phase = H3_RP_HEADERS;
     s->content_length = UINT64_MAX;
+    s->final_size = H3_FINAL_SIZE_UNKNOWN;
     s->session_id = UINT64_MAX;
     s->peer_initiated = h3_stream_is_server_initiated(id) != conn->cfg.is_server;
     if (s->peer_initiated) {

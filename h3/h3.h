@@ -208,9 +208,19 @@ QUINCE_API int h3_conn_start(h3_conn *conn);
  * the connection failed (now or before). */
 QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
                                       size_t len, bool fin);
-/* The peer reset stream_id (RESET_STREAM with h3_code). Returns H3_OK, or H3_ERR_CLOSED when the
- * connection failed (a critical stream reset is H3_CLOSED_CRITICAL_STREAM). */
-QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* h3_conn_on_stream_reset's final_size when the transport does not give one. */
+#define H3_FINAL_SIZE_UNKNOWN UINT64_MAX
+/* The peer reset stream_id (RESET_STREAM with h3_code); final_size is the stream's final size
+ * (RFC 9000 §4.5), H3_FINAL_SIZE_UNKNOWN when the transport does not say. Returns H3_OK, or
+ * H3_ERR_CLOSED when the connection failed (a critical stream reset is
+ * H3_CLOSED_CRITICAL_STREAM). */
+QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t final_size);
+/* Inside on_stream_reset for an extension stream the peer reset: the stream's final size less
+ * the stream header h3 read (the type or 0x41 and the session ID), i.e. the bytes on_ext_stream
+ * got plus those the reset cut off (WebTransport -13..-16 §5.4 charge them to the session).
+ * Returns false when the final size is unknown or stream_id is not such a stream. */
+QUINCE_API bool h3_conn_ext_final_size(const h3_conn *conn, uint64_t stream_id, uint64_t *body);
 /* The peer sent STOP_SENDING for stream_id; h3 resets its side. Returns H3_OK, or H3_ERR_CLOSED
  * when the connection failed (on a critical stream: H3_CLOSED_CRITICAL_STREAM). */
 QUINCE_API int h3_conn_on_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);

@@ -141,7 +141,8 @@ typedef enum quic_event_type {
     QUIC_EVENT_STREAM_READABLE,     /* data or FIN to read; comes again only after a read:
                                        read until quic_stream_read returns 0 */
     QUIC_EVENT_STREAM_WRITABLE,     /* send buffer room again after a short write */
-    QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM: error_code */
+    QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM (or RESET_STREAM_AT, after the
+                                       reliable bytes): error_code, final_size */
     QUIC_EVENT_STREAM_STOP_SENDING, /* peer STOP_SENDING: error_code */
     QUIC_EVENT_DATAGRAM,            /* data/len valid until the next poll */
     QUIC_EVENT_CLOSED,              /* error_code, is_app, by_peer, reason in data/len;
@@ -158,6 +159,10 @@ typedef struct quic_event {
     bool by_peer;
     const uint8_t *data;
     size_t len;
+    /* STREAM_RESET: the stream's final size (RFC 9000 §4.5), which counts the
+     * bytes the reset cut off; layers above charge their own flow control with
+     * it (WebTransport -13..-16 §5.4). */
+    uint64_t final_size;
 } quic_event;
 
 typedef struct quic_conn quic_conn;

@@ -282,7 +282,8 @@ static void recv_reset_now(quic_conn *c, quic_stream *s, uint64_t fs, uint64_t c
     s->reset_at = false;
     /* Unread bytes will never be read: return their credit (§4.5). */
     c->data_read += fs - s->rbuf.read_offset;
-    quic_event ev = {.type = QUIC_EVENT_STREAM_RESET, .stream_id = s->id, .error_code = code};
+    quic_event ev = {
+        .type = QUIC_EVENT_STREAM_RESET, .stream_id = s->id, .error_code = code, .final_size = fs};
     quic_conn_event(c, &ev);
     stream_maybe_free(c, s);
 }

@@ -462,7 +462,7 @@ static bool fc_capsule_in(wt_session *s, uint64_t t, uint64_t v)
 
 /* §5.6.4: body bytes received on the session's streams, delivered to the
  * application at once; the limit moves up a window ahead once half is used. */
-bool wt_fc_rx_data(wt_session *s, size_t len)
+bool wt_fc_rx_data(wt_session *s, uint64_t len)
 {
     if (!s->fc || len == 0)
         return true;

@@ -117,6 +117,7 @@ static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
     if (st->recv_done)
         return;
     /* -13..-16 §5.4: every body byte counts, read or dropped. */
+    st->rx_body += len;
     if (!wt_fc_rx_data(st->session, len))
         return;
     if (fin)
@@ -301,6 +302,17 @@ bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
     if (st->recv_done)
         return true;
     st->recv_done = true;
+    /* -13..-16 §5.4: the session is charged the stream's final size, not the
+     * bytes that arrived: what the reset cut off counts too (both ends then
+     * agree on the credit used), and past our WT_MAX_DATA it is the session's
+     * WT_FLOW_CONTROL_ERROR like any other excess. */
+    uint64_t body;
+    if (h3_conn_ext_final_size(ep->h3, id, &body) && body > st->rx_body) {
+        uint64_t cut = body - st->rx_body;
+        st->rx_body = body;
+        if (!wt_fc_rx_data(st->session, cut))
+            return true; /* the session ended, and the stream with it */
+    }
     if (!st->recv_stopped && ep->cb.on_stream_reset != NULL)
         ep->cb.on_stream_reset(ep->cb.user, st, app_code(h3_code));
     stream_maybe_done(st);

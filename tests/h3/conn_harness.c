@@ -343,7 +343,7 @@ static bool pump_one(hx_ep *a, hx_ep *b, size_t chunk)
             moved = true;
         } else if (o->reset && !o->reset_delivered) {
             o->reset_delivered = true;
-            h3_conn_on_stream_reset(b->conn, o->id, o->reset_code);
+            h3_conn_on_stream_reset(b->conn, o->id, o->reset_code, o->len);
             moved = true;
         }
         if (o->stop && !o->stop_delivered && !b->closed) {
