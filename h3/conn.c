@@ -308,6 +308,14 @@ QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_i
     return s != NULL ? s->out.len : 0;
 }
 
+/* RFC 9000 §4.5 */
+QUINCE_API bool h3_conn_stream_reset_final_size(const h3_conn *conn, uint64_t stream_id,
+                                                uint64_t *size)
+{
+    return conn->tp.reset_final_size != NULL &&
+           conn->tp.reset_final_size(conn->tp.user, stream_id, size) >= 0;
+}
+
 static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
 {
     size_t pending =

@@ -100,6 +100,9 @@ typedef struct h3_transport {
      * (quic_conn_early_data_ready). While it says so, h3_conn_submit_request
      * refuses requests whose method is not safe (RFC 9114 §10.9). NULL: never. */
     bool (*early_now)(void *user);
+    /* Optional (RFC 9000 §4.5): after our sending side of stream_id was reset, the final
+     * size the reset carries, in *size (quic_stream_reset_final_size). < 0: unknown. */
+    int (*reset_final_size)(void *user, uint64_t stream_id, uint64_t *size);
 } h3_transport;
 
 /*
@@ -274,6 +277,11 @@ QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t 
 /* Returns the bytes buffered on the stream's send side (0 when all went to the transport, or for
  * an unknown stream). */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
+/* After our sending side of stream_id was reset (h3_conn_reset_stream(_at), or the peer's
+ * STOP_SENDING): the final size the reset carried, as the transport says (RFC 9000 §4.5):
+ * the bytes it sent, headers included. Returns false when the transport cannot say. */
+QUINCE_API bool h3_conn_stream_reset_final_size(const h3_conn *conn, uint64_t stream_id,
+                                                uint64_t *size);
 /* Client: returns the last :status received on the stream (0 before any, or for an unknown
  * stream), e.g. 103 then 200; never fails. */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);

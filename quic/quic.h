@@ -289,6 +289,12 @@ QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_
                                     uint64_t reliable_size);
 /* Returns whether the peer offered reset_stream_at (false before its transport parameters). */
 QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
+/* RFC 9000 §4.5: once our sending side is reset (by us, or for the peer's STOP_SENDING), the
+ * final size its RESET_STREAM (_AT) carries: the bytes sent, not all those written. Returns
+ * QUIC_OK with it in *final_size; QUIC_ERR_STREAM_STATE when the side is not reset,
+ * QUIC_ERR_ARGUMENT for an unknown stream or one without a sending side. */
+QUINCE_API int quic_stream_reset_final_size(const quic_conn *conn, uint64_t stream_id,
+                                            uint64_t *final_size);
 
 /* RFC 9221: queue one DATAGRAM (never retransmitted). Returns QUIC_OK; QUIC_ERR_ARGUMENT when
  * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when max_datagram_queue

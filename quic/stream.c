@@ -1147,6 +1147,20 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
     return QUIC_OK;
 }
 
+/* RFC 9000 §4.5, §19.4 */
+int quic_stream_reset_final_size(const quic_conn *c, uint64_t stream_id, uint64_t *final_size)
+{
+    if (c == NULL || final_size == NULL)
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_send)
+        return QUIC_ERR_ARGUMENT;
+    if (!s->reset_pending && !s->reset_sent)
+        return QUIC_ERR_STREAM_STATE;
+    *final_size = s->reset_final_size;
+    return QUIC_OK;
+}
+
 /* RFC 9000 §3.5, §19.5 */
 int quic_stream_stop_sending(quic_conn *c, uint64_t stream_id, uint64_t app_error)
 {

@@ -94,6 +94,7 @@ struct wt_stream {
     bool recv_done, send_done;
     bool recv_stopped;    /* we sent STOP_SENDING: drop bytes until the peer's reset */
     uint64_t rx_body;     /* body bytes received and charged to the session (-13..-16 §5.4) */
+    uint64_t tx_body;     /* body bytes given to h3 and charged to the session */
     quince_buf held;      /* -13..-16 §5.4: written, waiting for session credit */
     bool held_fin;        /* the fin goes after the held bytes */
     quince_buf early;     /* bytes that came before the session (bounded by max_buffered_bytes) */

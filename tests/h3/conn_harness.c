@@ -287,7 +287,7 @@ void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *c
     }
     assert_int_equal(cfg->is_server, is_server);
     h3_transport tp = {ep,      t_open,  t_write, t_reset,    t_stop,
-                       t_dgram, t_close, NULL,    t_early, t_early_now};
+                       t_dgram, t_close, NULL,    t_early, t_early_now, NULL};
     h3_callbacks cb = {ep,
                        a_headers,
                        a_data,

@@ -495,6 +495,7 @@ typedef struct rr {
 } rr;
 
 static rr *g_rr;
+static uint64_t g_rr_counted; /* body bytes both ends counted, summed over runs */
 
 static void rr_srv_ready(void *user, wt_session *s)
 {
@@ -609,6 +610,17 @@ static bool run_reset(uint64_t seed, wt_dialect d)
     }
     if (r->reset_seen)
         assert_int_equal(r->code, RR_CODE);
+    if (r->reset_seen && wt_dialect_get(d)->needs_reset_stream_at) {
+        /* -13..-16 §5.4: both ends count the final size the reset carried
+         * (bytes QUIC had not sent when it was reset give their credit back). */
+        wt_flow_stats cs, ss;
+        wt_session_flow(r->cs, &cs);
+        wt_session_flow(r->srv, &ss);
+        assert_true(cs.enabled && ss.enabled);
+        assert_int_equal(cs.data_sent, ss.data_received);
+        assert_true(cs.data_sent >= r->got && cs.data_sent < RR_LEN);
+        g_rr_counted += cs.data_sent;
+    }
     sim_bind_free(&p);
     free(r);
     return seen;
@@ -625,10 +637,13 @@ static void test_reset_per_dialect_loss5(void **state)
     for (size_t i = 0; i < sizeof(all_dialects) / sizeof(all_dialects[0]); i++) {
         wt_dialect d = all_dialects[i];
         int seen = 0;
+        g_rr_counted = 0;
         for (uint64_t seed = 0; seed < 6; seed++)
             seen += run_reset(60 + 10 * i + seed, d);
-        fprintf(stderr, "%s: server saw the reset stream in %d of 6 runs\n", wt_dialect_name(d),
-                seen);
+        fprintf(stderr,
+                "%s: server saw the reset stream in %d of 6 runs; both ends counted %llu of "
+                "%d body bytes written per run\n",
+                wt_dialect_name(d), seen, (unsigned long long)g_rr_counted / 6, RR_LEN);
         if (wt_dialect_get(d)->needs_reset_stream_at)
             assert_int_equal(seen, 6);
     }
@@ -637,15 +652,21 @@ static void test_reset_per_dialect_loss5(void **state)
 /* ---- -13..-16 §5.4: a reset stream costs the session its final size ---- */
 
 #define FS_LEN 3000
+#define FS_BIG 100000 /* more than QUIC sends in its first window */
 
 typedef struct fsr {
     rr r;            /* the reset test's server callbacks record into it */
     bool raw;        /* the client writes through h3, past wt's flow control */
+    size_t len;      /* body bytes written */
     bool dropping;   /* the client's datagrams are dropped (the stream's bytes) */
     uint64_t written_at;
     uint64_t id;
     bool srv_closed;
     char log[300];   /* the server's "session ended" line */
+    /* STOP_SENDING instead: the server stops the stream at its first bytes. */
+    bool stopped, client_saw_stop;
+    uint64_t stop_seen_at; /* the client's time then (0: not yet) */
+    bool settled;
 } fsr;
 
 static fsr *g_fs;
@@ -689,22 +710,22 @@ static void fs_tick(sim_bind *p, bool is_server, uint64_t now)
                          WT_OK);
     if (r->reset_sent || !wt_session_is_ready(r->cs) || r->srv == NULL)
         return;
-    static uint8_t buf[FS_LEN];
+    static uint8_t buf[FS_BIG];
     static wt_stream *st;
     h3_conn *h3 = bind_conn_h3(p->client);
     uint64_t hdr = quince_varint_len(H3_STREAM_WEBTRANSPORT) +
                    quince_varint_len(wt_session_id(r->cs));
     if (!f->dropping) {
-        for (size_t i = 0; i < FS_LEN; i++)
+        for (size_t i = 0; i < f->len; i++)
             buf[i] = wt_check_byte(i);
         if (f->raw) {
             assert_int_equal(h3_conn_open_ext_stream(h3, false, H3_STREAM_WEBTRANSPORT,
                                                      wt_session_id(r->cs), &f->id),
                              H3_OK);
-            assert_int_equal(h3_conn_write_raw(h3, f->id, buf, FS_LEN, false), H3_OK);
+            assert_int_equal(h3_conn_write_raw(h3, f->id, buf, f->len, false), H3_OK);
         } else {
             assert_int_equal(wt_session_open_stream(r->cs, false, &st), WT_OK);
-            assert_int_equal(wt_stream_write(st, buf, FS_LEN, false), WT_OK);
+            assert_int_equal(wt_stream_write(st, buf, f->len, false), WT_OK);
         }
         f->dropping = true;
         f->written_at = now;
@@ -728,7 +749,8 @@ static bool fs_done(sim_bind *p)
 }
 
 /* Returns the body bytes the server's application got before the reset. */
-static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, uint64_t srv_window)
+static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, size_t len,
+                               uint64_t srv_window)
 {
     sim_bind p;
     netsim_link_config l = {.delay_us = 10000, .rate_bytes_per_s = 12500000};
@@ -739,6 +761,7 @@ static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, uint64_t s
     g_fs = f;
     g_rr = &f->r;
     f->raw = raw;
+    f->len = len;
     wt_callbacks scb = {.on_session_request = rr_request,
                         .on_session_ready = rr_srv_ready,
                         .on_session_closed = fs_srv_closed,
@@ -763,15 +786,17 @@ static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, uint64_t s
     assert_ptr_equal(f->r.open_session, f->r.srv);
     assert_false(f->r.bad);
     uint64_t got = f->r.got;
-    assert_true(got < FS_LEN); /* the reset cut bytes off */
-    if (FS_LEN > (srv_window ? srv_window : (1u << 20))) {
+    assert_true(got < len); /* the reset cut bytes off */
+    if (len > (srv_window ? srv_window : (1u << 20))) {
         /* §5.6.4: Stream Body data beyond WT_MAX_DATA (here: only the final
          * size says so) ends the session with WT_FLOW_CONTROL_ERROR. */
         assert_true(f->srv_closed);
         assert_non_null(strstr(f->log, "(0x45d4487)"));
         fprintf(stderr, "%s: %s\n", wt_dialect_name(d), f->log);
     } else {
-        /* Both ends count the final size: FS_LEN, whatever arrived. */
+        /* Both ends count the final size, whatever arrived: all that was
+         * written when QUIC had sent it all, else what QUIC sent (the rest
+         * gave the sender its credit back). */
         assert_true(f->r.reset_seen);
         assert_int_equal(f->r.code, RR_CODE);
         assert_false(f->srv_closed);
@@ -779,17 +804,121 @@ static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, uint64_t s
         wt_session_flow(f->r.cs, &cs);
         wt_session_flow(f->r.srv, &ss);
         assert_true(ss.enabled);
-        assert_int_equal(ss.data_received, FS_LEN);
-        if (!raw)
-            assert_int_equal(cs.data_sent, FS_LEN);
+        assert_int_equal(cs.data_sent, ss.data_received);
+        if (len == FS_LEN)
+            assert_int_equal(ss.data_received, FS_LEN);
+        else
+            assert_true(ss.data_received > got && ss.data_received < len);
+        fprintf(stderr, "%s: %zu written, %llu arrived; both ends count %llu\n",
+                wt_dialect_name(d), len, (unsigned long long)got,
+                (unsigned long long)ss.data_received);
     }
     sim_bind_free(&p);
     free(f);
     return got;
 }
 
+static void fs_srv_data(void *user, wt_stream *st, const uint8_t *d, size_t len, bool fin)
+{
+    rr_data(user, st, d, len, fin);
+    if (!g_fs->stopped) {
+        g_fs->stopped = true;
+        assert_int_equal(wt_stream_stop_sending(st, RR_CODE), WT_OK);
+    }
+}
+
+static void fs_cli_stop(void *user, wt_stream *st, uint32_t code)
+{
+    (void)user, (void)st;
+    assert_int_equal(code, RR_CODE);
+    g_fs->client_saw_stop = true;
+}
+
+/* The client writes FS_BIG bytes on a uni stream at once; nothing is lost. */
+static void stop_tick(sim_bind *p, bool is_server, uint64_t now)
+{
+    fsr *f = p->user;
+    rr *r = &f->r;
+    if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
+        return;
+    if (r->cs == NULL)
+        assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", "/rr",
+                                             "https://example.test", &r->cs),
+                         WT_OK);
+    if (!wt_session_is_ready(r->cs) || r->srv == NULL)
+        return;
+    if (!r->reset_sent) {
+        static uint8_t buf[FS_BIG];
+        for (size_t i = 0; i < FS_BIG; i++)
+            buf[i] = wt_check_byte(i);
+        wt_stream *st;
+        assert_int_equal(wt_session_open_stream(r->cs, false, &st), WT_OK);
+        assert_int_equal(wt_stream_write(st, buf, FS_BIG, false), WT_OK);
+        r->reset_sent = true; /* written */
+    }
+    /* Let the client's reset (QUIC answers STOP_SENDING with RESET_STREAM) arrive. */
+    if (f->client_saw_stop && f->stop_seen_at == 0)
+        f->stop_seen_at = now;
+    if (f->stop_seen_at != 0 && now >= f->stop_seen_at + 300000)
+        f->settled = true;
+}
+
+static bool stop_done(sim_bind *p)
+{
+    fsr *f = p->user;
+    return p->client_closed || p->server_closed || f->settled;
+}
+
+/* -13..-16 §5.4 after STOP_SENDING: the server stops a stream the client is
+ * still writing; QUIC resets the client's side at the bytes it sent, and both
+ * ends count that final size (the client gives back what QUIC never sent;
+ * the server counts what it dropped or never got). */
+static void run_stop_final_size(uint64_t seed, wt_dialect d)
+{
+    sim_bind p;
+    netsim_link_config l = {.delay_us = 10000, .rate_bytes_per_s = 12500000};
+    sim_bind_init(&p, seed, &l, &certs);
+    fsr *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    g_fs = f;
+    g_rr = &f->r;
+    wt_callbacks scb = {.on_session_request = rr_request,
+                        .on_session_ready = rr_srv_ready,
+                        .on_session_closed = fs_srv_closed,
+                        .on_stream_open = rr_open,
+                        .on_stream_data = fs_srv_data,
+                        .on_stream_reset = rr_reset};
+    wt_callbacks ccb = {.on_stream_stop_sending = fs_cli_stop};
+    p.ccfg.webtransport = true;
+    p.scfg.webtransport = true;
+    p.ccfg.wtcfg.dialects = WT_DIALECT_BIT(d);
+    p.ccfg.wtcb = ccb;
+    p.scfg.wtcb = scb;
+    p.user = f;
+    p.tick = stop_tick;
+    sim_bind_start(&p);
+    assert_int_equal(sim_bind_run(&p, stop_done, 60000000), NETSIM_OK);
+    assert_false(p.client_closed);
+    assert_false(p.server_closed);
+    assert_true(f->stopped && f->client_saw_stop && f->settled);
+    assert_false(f->srv_closed);
+    assert_false(f->r.bad);
+    wt_flow_stats cs, ss;
+    wt_session_flow(f->r.cs, &cs);
+    wt_session_flow(f->r.srv, &ss);
+    assert_true(cs.enabled && ss.enabled);
+    assert_int_equal(cs.data_sent, ss.data_received);
+    assert_true(ss.data_received >= f->r.got && ss.data_received < FS_BIG);
+    fprintf(stderr, "%s: stopped after %llu bytes arrived, %d written; both ends count %llu\n",
+            wt_dialect_name(d), (unsigned long long)f->r.got, FS_BIG,
+            (unsigned long long)ss.data_received);
+    sim_bind_free(&p);
+    free(f);
+}
+
 /* -13..-16 §5.4: the session is charged a reset stream's final size, on both
- * ends, though the reset kept most of the bytes from arriving; and a peer
+ * ends, though the reset kept most (or all) of the bytes from arriving, also
+ * when the reset answers the receiver's STOP_SENDING; and a peer
  * whose final size passes our WT_MAX_DATA (it wrote through h3, past its own
  * flow control) ends the session with WT_FLOW_CONTROL_ERROR (§5.6.4). */
 static void test_reset_final_size(void **state)
@@ -797,10 +926,10 @@ static void test_reset_final_size(void **state)
     (void)state;
     for (size_t i = 2; i < sizeof(all_dialects) / sizeof(all_dialects[0]); i++) {
         wt_dialect d = all_dialects[i];
-        uint64_t got = run_final_size(90 + i, d, false, 0);
-        fprintf(stderr, "%s: %llu of %d bytes arrived; both ends count %d\n", wt_dialect_name(d),
-                (unsigned long long)got, FS_LEN, FS_LEN);
-        run_final_size(100 + i, d, true, 2048);
+        run_final_size(90 + i, d, false, FS_LEN, 0);
+        run_final_size(110 + i, d, false, FS_BIG, 0);
+        run_final_size(100 + i, d, true, FS_LEN, 2048);
+        run_stop_final_size(120 + i, d);
     }
 }
 
