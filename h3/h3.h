@@ -268,6 +268,13 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
  * cannot). Returns as h3_conn_reset_stream: H3_OK, H3_ERR_NO_STREAM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
                                        uint64_t reliable_size);
+/* An extension stream's sending side only (RESET_STREAM_AT as above, or a plain reset), with
+ * STOP_SENDING for the receiving side; unlike h3_conn_reset_stream(_at), what the peer still
+ * sends is passed to on_ext_stream and its reset to on_stream_reset, so an extension can count
+ * them (WebTransport -13..-16 §5.4). Returns H3_OK; H3_ERR_NO_STREAM for an unknown or
+ * non-extension stream, H3_ERR_CLOSED. */
+QUINCE_API int h3_conn_reset_ext_send(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                      uint64_t reliable_size);
 /* RFC 9000 §3.5 (via the transport): ask the peer to stop sending on a request
  * or extension stream with code, while our sending side goes on. Received
  * bytes keep arriving until the peer's reset; h3 passes them on as before.

@@ -95,6 +95,8 @@ struct wt_stream {
     bool recv_stopped;    /* we sent STOP_SENDING: drop bytes until the peer's reset */
     uint64_t rx_body;     /* body bytes received and charged to the session (-13..-16 §5.4) */
     uint64_t tx_body;     /* body bytes given to h3 and charged to the session */
+    bool app_closed;      /* the application heard on_stream_closed; wt still counts what
+                             the peer sends until its reset or FIN (-13..-16 §5.4) */
     quince_buf held;      /* -13..-16 §5.4: written, waiting for session credit */
     bool held_fin;        /* the fin goes after the held bytes */
     quince_buf early;     /* bytes that came before the session (bounded by max_buffered_bytes) */

@@ -63,8 +63,9 @@ static void stream_kill(wt_stream *st)
         /* -13..-16 §5.6: a closed peer stream makes room for another. */
         if (!st->local)
             wt_fc_rx_stream_closed(st->session, st->bidi);
-        if (ep->cb.on_stream_closed != NULL)
+        if (!st->app_closed && ep->cb.on_stream_closed != NULL)
             ep->cb.on_stream_closed(ep->cb.user, st);
+        st->app_closed = true;
     } else {
         ep->nbuffered--;
         ep->buffered_bytes -= st->early.len;
@@ -74,6 +75,20 @@ static void stream_kill(wt_stream *st)
     st->early_charged = 0;
     st->next = ep->dead_streams;
     ep->dead_streams = st;
+}
+
+/* -13..-16 §5.4: the application is done with a stream whose receiving side
+ * is still open under session flow control: it hears on_stream_closed now, and
+ * wt keeps the stream (dropping its bytes) until the peer's reset or FIN, so
+ * that the session is charged the stream's final size. */
+static void stream_close_for_app(wt_stream *st)
+{
+    wt_endpoint *ep = st->ep;
+    st->send_done = true;
+    st->recv_stopped = true;
+    st->app_closed = true;
+    if (ep->cb.on_stream_closed != NULL)
+        ep->cb.on_stream_closed(ep->cb.user, st);
 }
 
 static void stream_maybe_done(wt_stream *st)
@@ -558,10 +573,16 @@ QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
         keep = quince_varint_len(st->bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT) +
                quince_varint_len(st->session_id);
     uint64_t unsent = h3_conn_stream_buffered(ep->h3, st->id);
-    h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
-    refund_unsent(st, unsent);
-    st->send_done = st->recv_done = true;
-    stream_kill(st);
+    if (st->session->fc && !st->recv_done) {
+        h3_conn_reset_ext_send(ep->h3, st->id, wt_error_to_http3(code), keep);
+        refund_unsent(st, unsent);
+        stream_close_for_app(st);
+    } else {
+        h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
+        refund_unsent(st, unsent);
+        st->send_done = st->recv_done = true;
+        stream_kill(st);
+    }
     wt_leave(ep);
     return WT_OK;
 }
@@ -574,10 +595,13 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
     wt_endpoint *ep = st->ep;
     uint64_t h3_code = wt_error_to_http3(code);
     wt_enter(ep);
-    if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0 && !st->session->fc) {
-        /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream.
-         * With -13..-16 flow control the stream stays (its bytes dropped) until
-         * the peer's reset, whose final size the session is charged (§5.4). */
+    if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0 && st->session->fc) {
+        /* Nothing left to send: closed for the application, counted until the
+         * peer's reset (§5.4). */
+        h3_conn_stop_sending(ep->h3, st->id, h3_code);
+        stream_close_for_app(st);
+    } else if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0) {
+        /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream. */
         h3_conn_reset_stream(ep->h3, st->id, h3_code);
         st->recv_done = true;
         stream_kill(st);

@@ -665,6 +665,8 @@ typedef struct fsr {
     char log[300];   /* the server's "session ended" line */
     /* STOP_SENDING instead: the server stops the stream at its first bytes. */
     bool stopped, client_saw_stop;
+    bool abort_bidi; /* ... or resets a bidi stream (both ways) instead */
+    int srv_stream_closed;
     uint64_t stop_seen_at; /* the client's time then (0: not yet) */
     bool settled;
 } fsr;
@@ -823,8 +825,17 @@ static void fs_srv_data(void *user, wt_stream *st, const uint8_t *d, size_t len,
     rr_data(user, st, d, len, fin);
     if (!g_fs->stopped) {
         g_fs->stopped = true;
-        assert_int_equal(wt_stream_stop_sending(st, RR_CODE), WT_OK);
+        if (g_fs->abort_bidi)
+            assert_int_equal(wt_stream_reset(st, RR_CODE), WT_OK);
+        else
+            assert_int_equal(wt_stream_stop_sending(st, RR_CODE), WT_OK);
     }
+}
+
+static void fs_srv_stream_closed(void *user, wt_stream *st)
+{
+    (void)user, (void)st;
+    g_fs->srv_stream_closed++;
 }
 
 static void fs_cli_stop(void *user, wt_stream *st, uint32_t code)
@@ -852,7 +863,7 @@ static void stop_tick(sim_bind *p, bool is_server, uint64_t now)
         for (size_t i = 0; i < FS_BIG; i++)
             buf[i] = wt_check_byte(i);
         wt_stream *st;
-        assert_int_equal(wt_session_open_stream(r->cs, false, &st), WT_OK);
+        assert_int_equal(wt_session_open_stream(r->cs, f->abort_bidi, &st), WT_OK);
         assert_int_equal(wt_stream_write(st, buf, FS_BIG, false), WT_OK);
         r->reset_sent = true; /* written */
     }
@@ -873,7 +884,7 @@ static bool stop_done(sim_bind *p)
  * still writing; QUIC resets the client's side at the bytes it sent, and both
  * ends count that final size (the client gives back what QUIC never sent;
  * the server counts what it dropped or never got). */
-static void run_stop_final_size(uint64_t seed, wt_dialect d)
+static void run_stop_final_size(uint64_t seed, wt_dialect d, bool abort_bidi)
 {
     sim_bind p;
     netsim_link_config l = {.delay_us = 10000, .rate_bytes_per_s = 12500000};
@@ -882,12 +893,14 @@ static void run_stop_final_size(uint64_t seed, wt_dialect d)
     assert_non_null(f);
     g_fs = f;
     g_rr = &f->r;
+    f->abort_bidi = abort_bidi;
     wt_callbacks scb = {.on_session_request = rr_request,
                         .on_session_ready = rr_srv_ready,
                         .on_session_closed = fs_srv_closed,
                         .on_stream_open = rr_open,
                         .on_stream_data = fs_srv_data,
-                        .on_stream_reset = rr_reset};
+                        .on_stream_reset = rr_reset,
+                        .on_stream_closed = fs_srv_stream_closed};
     wt_callbacks ccb = {.on_stream_stop_sending = fs_cli_stop};
     p.ccfg.webtransport = true;
     p.scfg.webtransport = true;
@@ -909,9 +922,11 @@ static void run_stop_final_size(uint64_t seed, wt_dialect d)
     assert_true(cs.enabled && ss.enabled);
     assert_int_equal(cs.data_sent, ss.data_received);
     assert_true(ss.data_received >= f->r.got && ss.data_received < FS_BIG);
-    fprintf(stderr, "%s: stopped after %llu bytes arrived, %d written; both ends count %llu\n",
-            wt_dialect_name(d), (unsigned long long)f->r.got, FS_BIG,
-            (unsigned long long)ss.data_received);
+    /* The server's application was done with the stream at once, once. */
+    assert_int_equal(f->srv_stream_closed, 1);
+    fprintf(stderr, "%s: %s after %llu bytes arrived, %d written; both ends count %llu\n",
+            wt_dialect_name(d), abort_bidi ? "bidi reset" : "uni stopped",
+            (unsigned long long)f->r.got, FS_BIG, (unsigned long long)ss.data_received);
     sim_bind_free(&p);
     free(f);
 }
@@ -929,7 +944,8 @@ static void test_reset_final_size(void **state)
         run_final_size(90 + i, d, false, FS_LEN, 0);
         run_final_size(110 + i, d, false, FS_BIG, 0);
         run_final_size(100 + i, d, true, FS_LEN, 2048);
-        run_stop_final_size(120 + i, d);
+        run_stop_final_size(120 + i, d, false);
+        run_stop_final_size(130 + i, d, true);
     }
 }
 
