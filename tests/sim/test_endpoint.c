@@ -90,7 +90,7 @@ static uint8_t pat(size_t client, uint64_t off)
 
 static size_t g_max_conns; /* the server's max_connections; 0: the default */
 static bool g_zero_cid;    /* clients with an empty SCID, like Chromium */
-static bool g_new_tokens; /* the server sends NEW_TOKEN; clients keep the last one */
+static bool g_new_tokens;  /* the server sends NEW_TOKEN; clients keep the last one */
 static uint8_t g_token[128];
 static size_t g_token_len;
 static int g_tokens;
