@@ -41,8 +41,13 @@ struct h3srv_conn {
     const char *const *early_refused; /* path prefixes not served from 0-RTT */
     size_t n_early_refused;
     h3srv_resp *resps;
-    uint8_t chunk[H3SRV_CHUNK];
 };
+
+/* The pread path's bounce buffer: a body piece only passes through it on its way into the
+ * stream (h3_conn_send_data copies it at once), so one serves every connection of the
+ * (single-threaded) server; a 16 KiB chunk in each h3srv_conn was RSS and page faults per
+ * connection. */
+static uint8_t g_chunk[H3SRV_CHUNK];
 
 static bool name_is(const h3_field *f, const char *name)
 {
@@ -160,10 +165,10 @@ static void resp_pump(h3srv_conn *c, h3srv_resp *r)
             g_copy_lo = data;
             g_copy_hi = data + n;
         } else {
-            ssize_t got = pread(r->fd, c->chunk, n, (off_t)r->off);
+            ssize_t got = pread(r->fd, g_chunk, n, (off_t)r->off);
             if (got != (ssize_t)n)
                 g_bus = 1;
-            data = c->chunk;
+            data = g_chunk;
         }
         bool end = r->off + n == r->size;
         int rc = g_bus ? H3_OK : h3_conn_send_data(h, r->id, data, n, end);
