@@ -159,4 +159,10 @@ int tls_client_start(crypto_tls *tls);
 int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
 int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
 
+/* Reads of the session state that a build without QUINCE_RESUMPTION folds to
+ * false, so that PSK and 0-RTT code leaves the image. */
+#define TLS_PSK_OFFERED(tls) (QUINCE_RESUMPTION && (tls)->psk_offered)
+#define TLS_PSK_ACCEPTED(tls) (QUINCE_RESUMPTION && (tls)->psk_accepted)
+#define TLS_EARLY_IS(tls, v) (QUINCE_RESUMPTION && (tls)->early == (v))
+
 #endif

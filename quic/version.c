@@ -42,7 +42,7 @@ static size_t client_offer(const quic_conn *c, uint32_t *out)
 void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp)
 {
     tp->has_version_info = true;
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         /* §3: the server's Fully Deployed Versions, in no particular order. */
         tp->chosen_version = c->version;
         tp->available_count = 0;
@@ -84,7 +84,7 @@ static int server_switch(quic_conn *c, uint32_t v)
 
 int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp)
 {
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         if (!tp->has_version_info)
             return QUIC_OK; /* §4: servers MAY complete the handshake without it */
         /* §4: the Chosen Version is the version the Initials came in. */
@@ -157,7 +157,7 @@ int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t
                            crypto_pp **rx)
 {
     *rx = NULL;
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         if (h->version != c->orig_version)
             return 0;
         /* §4.1: the client's Initials until it learned the version; its 0-RTT stays
