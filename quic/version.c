@@ -6,6 +6,7 @@
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
 
+#if QUINCE_QUIC_V2
 /* RFC 9369 §4: v1 and v2 are compatible with each other (and each with itself). */
 static bool compatible(uint32_t from, uint32_t to)
 {
@@ -173,3 +174,35 @@ int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t
     /* §4.1: Handshake and 1-RTT packets of any other version are dropped. */
     return h->type == QUIC_PKT_INITIAL && client_follow(c, h, pkt) ? 1 : 0;
 }
+
+#else
+/* One version in the build (base/opt.h): nothing to negotiate; version_information
+ * still goes both ways with RFC 9368 §4's downgrade checks. */
+void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp)
+{
+    tp->has_version_info = true;
+    tp->chosen_version = c->version;
+    tp->available_count = 1;
+    tp->available_versions[0] = c->version;
+}
+
+int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp)
+{
+    /* §4: the Chosen Version is the one the Initials came in (server) and the one
+     * the connection uses, which the client offered (client). */
+    if (tp->has_version_info && tp->chosen_version != c->version)
+        return QUIC_ERR_VERSION_NEGOTIATION;
+    return QUIC_OK;
+}
+
+/* A long header of another version is not ours (RFC 9368 §4.1: nothing to follow). */
+int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
+                           crypto_pp **rx)
+{
+    (void)c;
+    (void)h;
+    (void)pkt;
+    *rx = NULL;
+    return 0;
+}
+#endif
