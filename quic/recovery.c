@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-#include "base/opt.h"
-
 #define DEFAULT_MAX_SENT_PACKETS 4096
 #define MAX_BACKOFF_SHIFT 30 /* 2^30 PTOs is far past any idle timeout */
 /* sent_packet.handle of a lost packet that no loss detection declared (Retry,
@@ -67,7 +65,7 @@ static void report(quic_recovery *r, int space, quic_recovery_event ev, const qu
 static bool peer_completed_address_validation(const quic_recovery *r)
 {
     /* Clients validate the server's address implicitly. */
-    if (QUINCE_IS_SERVER(r->is_server))
+    if (r->is_server)
         return true;
     return r->handshake_ack_received || r->handshake_confirmed;
 }
@@ -144,7 +142,7 @@ static void set_timer(quic_recovery *r, uint64_t now)
         r->timer = loss;
         return;
     }
-    if (QUINCE_IS_SERVER(r->is_server) && r->at_amplification_limit) {
+    if (r->is_server && r->at_amplification_limit) {
         /* Nothing could be sent on expiry. */
         r->timer = UINT64_MAX;
         return;
