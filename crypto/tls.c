@@ -226,6 +226,7 @@ void crypto_tls_free(crypto_tls *tls)
     quince_env_free(env, tls->peer_certs);
     quince_env_free(env, tls->session_buf);
     quince_env_free(env, tls->peer_tp);
+    quince_env_free(env, tls->server_name);
     quince_env_free(env, tls->hrr_prefix);
     memset(tls->psk, 0, sizeof(tls->psk));
     quince_env_free(env, tls->msg);

@@ -340,14 +340,14 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
 
     if (ee.alpn.p != NULL) {
-        bool ours = false;
-        for (size_t i = 0; tls->cfg.alpn[i] != NULL && !ours; i++)
-            ours = strlen(tls->cfg.alpn[i]) == ee.alpn.len &&
-                   memcmp(tls->cfg.alpn[i], ee.alpn.p, ee.alpn.len) == 0;
-        if (!ours)
+        const char *ours = NULL;
+        for (size_t i = 0; tls->cfg.alpn != NULL && tls->cfg.alpn[i] != NULL && ours == NULL; i++)
+            if (strlen(tls->cfg.alpn[i]) == ee.alpn.len &&
+                memcmp(tls->cfg.alpn[i], ee.alpn.p, ee.alpn.len) == 0)
+                ours = tls->cfg.alpn[i];
+        if (ours == NULL)
             return CRYPTO_ERR_NO_APPLICATION_PROTOCOL; /* RFC 9001 §8.1 */
-        memcpy(tls->alpn, ee.alpn.p, ee.alpn.len);
-        tls->alpn[ee.alpn.len] = '\0';
+        tls->alpn = ours;
         tls->has_alpn = true;
     } else if (tls->cfg.alpn != NULL && tls->quic) {
         return CRYPTO_ERR_NO_APPLICATION_PROTOCOL; /* RFC 9001 §8.1: ALPN is mandatory */
@@ -391,7 +391,6 @@ static int on_certificate_request(crypto_tls *tls, const uint8_t *msg, size_t le
     /* §4.3.2: empty unless post-handshake (which QUIC does not use, RFC 9001 §4.4). */
     if (cr.context.len != 0)
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
-    tls->cert_request_context_len = 0;
     tls->cert_requested = true;
     /* The first scheme of the server's list that our key signs with; none:
      * we answer with an empty Certificate (§4.4.2). */
@@ -451,14 +450,13 @@ static int send_client_certificate(crypto_tls *tls)
 {
     bool have = tls->client_sig_scheme != 0;
     size_t count = have ? tls->cfg.cert_chain_count : 0;
-    size_t cap = 16 + tls->cert_request_context_len;
+    size_t cap = 16; /* the context is empty (§4.3.2, checked on arrival) */
     for (size_t i = 0; i < count; i++)
         cap += tls->cfg.cert_chain_lens[i] + 5;
     uint8_t *buf = tls_scratch(tls, cap);
     if (buf == NULL)
         return CRYPTO_ERR_NOMEM;
-    int len = crypto_tls_encode_certificate_ctx(tls->cert_request_context,
-                                                tls->cert_request_context_len, tls->cfg.cert_chain,
+    int len = crypto_tls_encode_certificate_ctx(NULL, 0, tls->cfg.cert_chain,
                                                 tls->cfg.cert_chain_lens, count, buf, cap);
     int rc = len < 0 ? CRYPTO_ERR_INTERNAL
                      : tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, buf, (size_t)len);

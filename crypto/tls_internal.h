@@ -64,9 +64,9 @@ struct crypto_tls {
     uint16_t sig_scheme;
     bool hrr;
     uint16_t hrr_group;
-    char alpn[256];
+    const char *alpn; /* one of cfg.alpn (our own copy): the peer picks from ours */
     bool has_alpn;
-    char server_name[CRYPTO_TLS_MAX_HOST_NAME + 1];
+    char *server_name; /* server: the SNI the client sent (allocated) */
     bool has_server_name;
     uint8_t client_random[CRYPTO_TLS_RANDOM_LEN];
     uint8_t session_id[CRYPTO_TLS_MAX_SESSION_ID];
@@ -109,8 +109,6 @@ struct crypto_tls {
     size_t cookie_len;
     bool cert_requested;
     uint16_t client_sig_scheme; /* to sign our CertificateVerify with; 0: no certificate */
-    uint8_t cert_request_context[255];
-    size_t cert_request_context_len;
 };
 
 /* Record a fatal error (sticky) and return it. */
