@@ -480,11 +480,10 @@ const char *crypto_tls_server_name(const crypto_tls *tls)
     return tls->has_server_name ? tls->server_name : NULL;
 }
 
-#if QUINCE_RESUMPTION
 /* RFC 8446 §2.2 */
 bool crypto_tls_resumed(const crypto_tls *tls)
 {
-    return tls->psk_accepted;
+    return TLS_PSK_ACCEPTED(tls);
 }
 
 /* RFC 8446 §4.2.10 */
@@ -492,8 +491,6 @@ crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
 {
     return tls->early;
 }
-
-#endif
 
 /* RFC 9368 §3 */
 int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data, size_t len)
@@ -504,11 +501,10 @@ int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data, si
     return 0;
 }
 
-#if QUINCE_RESUMPTION
 /* RFC 9000 §7.4.1 */
 const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
 {
-    if (!tls->psk_offered || tls->session.transport_params.len == 0) {
+    if (!TLS_PSK_OFFERED(tls) || tls->session.transport_params.len == 0) {
         if (len != NULL)
             *len = 0;
         return NULL;
@@ -517,7 +513,6 @@ const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t
         *len = tls->session.transport_params.len;
     return tls->session.transport_params.p;
 }
-#endif
 
 int64_t tls_now(const crypto_tls *tls)
 {

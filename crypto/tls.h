@@ -8,7 +8,6 @@
 
 #include "base/env.h"
 #include "base/export.h"
-#include "base/opt.h"
 #include "crypto/crypto.h"
 #include "crypto/error.h"
 
@@ -219,45 +218,19 @@ QUINCE_API uint16_t crypto_tls_group(const crypto_tls *tls);
 QUINCE_API bool crypto_tls_used_hrr(const crypto_tls *tls);
 /* Server: returns the SNI the client sent, or NULL. */
 QUINCE_API const char *crypto_tls_server_name(const crypto_tls *tls);
-#if QUINCE_RESUMPTION
 /* Return whether the handshake resumed a session (a PSK was accepted), and how 0-RTT went
  * (CRYPTO_EARLY_NONE before anything was offered); never fail. */
 QUINCE_API bool crypto_tls_resumed(const crypto_tls *tls);
 QUINCE_API crypto_early_data crypto_tls_early_data(const crypto_tls *tls);
-#else
-/* Without QUINCE_RESUMPTION (base/opt.h): returns false, never resumed. */
-static inline bool crypto_tls_resumed(const crypto_tls *tls)
-{
-    (void)tls;
-    return false;
-}
-/* Without QUINCE_RESUMPTION: returns CRYPTO_EARLY_NONE, no 0-RTT. */
-static inline crypto_early_data crypto_tls_early_data(const crypto_tls *tls)
-{
-    (void)tls;
-    return CRYPTO_EARLY_NONE;
-}
-#endif
 /* Server, from the peer_transport_params callback (before EncryptedExtensions is
  * written): our QUIC transport parameters replaced by ones of the same length
  * (RFC 9368: the negotiated version in version_information).
  * Returns 0, or CRYPTO_ERR_ARGUMENT when the length differs or it is too late. */
 QUINCE_API int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data,
                                                    size_t len);
-#if QUINCE_RESUMPTION
 /* Client: returns the server's transport parameters remembered in the session it offers (for
  * 0-RTT, RFC 9000 §7.4.1) with *len, or NULL. */
 QUINCE_API const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len);
-#else
-/* Without QUINCE_RESUMPTION: returns NULL with *len 0 (no session is offered). */
-static inline const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
-{
-    (void)tls;
-    if (len != NULL)
-        *len = 0;
-    return NULL;
-}
-#endif
 /* The peer's certificate chain as it sent it (leaf first, DER), once checked: the server's on a
  * client, the client's on a server that asked (zero certificates when the client sent none).
  * crypto_tls_peer_cert_count returns how many; crypto_tls_peer_cert returns certificate i with

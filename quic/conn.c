@@ -577,6 +577,8 @@ static size_t encode_early_context(quic_conn *c)
  * remembered flow-control and stream limits until the server's arrive. */
 static void apply_remembered_tp(quic_conn *c)
 {
+    if (!QUINCE_RESUMPTION)
+        return; /* base/opt.h: no sessions, so no 0-RTT */
     size_t len = 0;
     const uint8_t *p = crypto_tls_session_transport_params(c->tls, &len);
     quic_transport_params tp;
@@ -762,8 +764,8 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
 {
     /* RFC 9001 §4.6.2, RFC 9002 §6.4: 0-RTT refused: what it carried is lost
      * and goes again in 1-RTT (under the limits the server now gives). */
-    if (!QUINCE_IS_SERVER(c->is_server) && c->sent_0rtt && !c->early_rejected_done &&
-        crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
+    if (QUINCE_RESUMPTION && !QUINCE_IS_SERVER(c->is_server) && c->sent_0rtt &&
+        !c->early_rejected_done && crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
         c->early_rejected_done = true;
         quic_recovery_on_0rtt_rejected(&c->rec, c->largest_0rtt_pn, now);
     }
@@ -956,8 +958,9 @@ const crypto_tls *quic_conn_tls(const quic_conn *c)
  * server has not refused them. */
 bool quic_conn_early_data_ready(const quic_conn *c)
 {
-    if (c == NULL || QUINCE_IS_SERVER(c->is_server) || c->handshake_complete || c->tls == NULL ||
-        !c->have_tx[CRYPTO_LEVEL_EARLY] || c->state >= QUIC_STATE_CLOSING)
+    if (!QUINCE_RESUMPTION || c == NULL || QUINCE_IS_SERVER(c->is_server) ||
+        c->handshake_complete || c->tls == NULL || !c->have_tx[CRYPTO_LEVEL_EARLY] ||
+        c->state >= QUIC_STATE_CLOSING)
         return false;
     crypto_early_data e = crypto_tls_early_data(c->tls);
     return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;
