@@ -1,4 +1,5 @@
-/* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c). */
+/* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c,
+ * wt/flow.c). */
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 
@@ -144,16 +145,6 @@ void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, s
 /* -13..-16 §5.4, §5.6.2: end the session for a flow-control violation:
  * the CONNECT stream is reset with code (WT_FLOW_CONTROL_ERROR), and why is logged. */
 void wt_session_fc_error(wt_session *s, uint64_t code, const char *why);
-/* -13..-16 §5.6.4: the application took len body bytes on a stream of s
- * (false: over our limit, the session is gone). */
-bool wt_fc_rx_data(wt_session *s, uint64_t len);
-/* -13..-16 §5.6.2: a peer stream of s appeared (false: over our limit, the
- * session is gone) / closed (more credit). */
-bool wt_fc_rx_stream(wt_session *s, bool bidi);
-void wt_fc_rx_stream_closed(wt_session *s, bool bidi);
-/* Send a flow-control capsule on the CONNECT stream. */
-void wt_fc_send_capsule(wt_session *s, uint64_t type, uint64_t value);
-
 /* wt/stream.c */
 /* Move held bytes of s's streams out as far as the send credit allows. */
 void wt_stream_flush_held(wt_session *s);

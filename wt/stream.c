@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "wt/codes.h"
+#include "wt/flow.h"
 #include "wt/internal.h"
 #include "base/varint.h"
 
