@@ -245,7 +245,7 @@ def render(ch, c, s, cap, client, server):
          "(draft-ietf-webtrans-http3 §3.2; RFC 9220 §3): `:protocol` names WebTransport, the "
          "fields go through QPACK (RFC 9204 §4.5).",
          [("Client", connect), ("Client", find(c, "qpack:headers_encoded"))],
-         "[wt/session.c](../wt/session.c) `wt_endpoint_connect`; [h3/conn.c](../h3/conn.c) "
+         "[wt/connect.c](../wt/connect.c) `wt_endpoint_connect`; [h3/conn.c](../h3/conn.c) "
          "`h3_conn_submit_request`; [h3/qpack_encoder.c](../h3/qpack_encoder.c).",
          [connect_row], connect_row)
     step("200: the session is established",
@@ -254,7 +254,7 @@ def render(ch, c, s, cap, client, server):
          [("Server", find(s, "webtransport:session_established")),
           ("Client", find(c, "http:frame_parsed", lambda d: d["frame"]["frame_type"] == "headers")),
           ("Client", find(c, "webtransport:session_established"))],
-         "[wt/session.c](../wt/session.c) `session_established`; [apps/wt_echo.c](../apps/wt_echo.c).",
+         "[wt/session.c](../wt/session.c) `wt_session_established`; [apps/wt_echo.c](../apps/wt_echo.c).",
          [cap.find(lambda r: from_server(r) and "HEADERS" in r[6], "with the server's HEADERS")])
     step("Streams and a datagram",
          "The client opens a bidirectional stream (a WEBTRANSPORT_STREAM frame then the bytes, "

@@ -1,5 +1,5 @@
 /* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c,
- * wt/flow.c). */
+ * wt/flow.c, wt/connect.c). */
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 
@@ -138,6 +138,23 @@ void wt_enter(wt_endpoint *ep);
 void wt_leave(wt_endpoint *ep);
 
 wt_session *wt_session_find(wt_endpoint *ep, uint64_t id);
+/* wt/session.c, for wt/connect.c */
+/* The dialects cfg allows (all when it names none). */
+uint32_t wt_cfg_dialects(const wt_config *cfg);
+/* A NUL-terminated copy of a field value from ep's allocator (NULL: none). */
+char *wt_dup_field(wt_endpoint *ep, const uint8_t *v, size_t len);
+/* A new session on CONNECT stream id, linked into ep (NULL: no memory). */
+wt_session *wt_session_new(wt_endpoint *ep, uint64_t id);
+/* Unlink s and free it once the outermost call returns. */
+void wt_session_kill(wt_session *s);
+/* FIN on the CONNECT stream, once. */
+void wt_session_send_fin(wt_session *s);
+/* Drop queued datagrams and reject streams waiting for a session that will not come. */
+void wt_session_drop_pending(wt_session *s);
+/* The session is open: tell the application, deliver what was held. */
+void wt_session_established(wt_session *s);
+/* The CONNECT stream's receive side ended. */
+void wt_session_recv_done(wt_session *s);
 /* End a session: reset its streams, tell the application, keep the object
  * until the CONNECT stream's receive side ends. */
 void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, size_t len);
