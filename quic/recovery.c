@@ -377,11 +377,15 @@ static void on_spurious_loss(quic_recovery *r, int space, quic_sent_packet *p, u
  * ECT(0) must carry ECN counts (else the path or the peer bleaches them),
  * the counts must not fall, ECT(0) and CE must grow by at least those
  * packets, and no count may exceed what was sent (we send no ECT(1)). Any
- * failure stops the marking for the rest of the connection. */
+ * failure stops the marking for the rest of the connection. An ACK that
+ * does not raise the largest acknowledged (new_largest false) may be an old
+ * one that arrived late, with older counts: it never fails validation. */
 static void ecn_validate(quic_recovery *r, int space, const quic_recovery_ack *ack,
-                         uint64_t newly_acked_ect)
+                         uint64_t newly_acked_ect, bool new_largest)
 {
     if (r->ecn_failed || !r->ecn_marking)
+        return;
+    if (!new_largest)
         return;
     bool fail = false;
     if (!ack->has_ecn) {
@@ -436,7 +440,8 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
 
     if (space == QUIC_RECOVERY_HANDSHAKE)
         r->handshake_ack_received = true;
-    if (!r->has_largest_acked[space] || largest > r->largest_acked[space]) {
+    bool new_largest = !r->has_largest_acked[space] || largest > r->largest_acked[space];
+    if (new_largest) {
         r->largest_acked[space] = largest;
         r->has_largest_acked[space] = true;
     }
@@ -484,7 +489,7 @@ int quic_recovery_on_ack_received(quic_recovery *r, int space, const quic_recove
         quic_cc_on_rtt_sample(r->cc, r->rtt.latest_rtt, newest->time_sent, now);
     }
 
-    ecn_validate(r, space, ack, newly_acked_ect);
+    ecn_validate(r, space, ack, newly_acked_ect, new_largest);
 
     /* RFC 9002 Appendix B.7 (ProcessECN) */
     if (ack->has_ecn && ack->ecn_ce > r->ecn_ce[space]) {
