@@ -165,10 +165,15 @@ def run(server_bin, chromium, tmp):
               "the server did not log the big.bin request over h3:\n" + slog[-2000:])
         # Chromium's QPACK encoder inserts into our decoder's table, and ours
         # into its table (RFC 9204 §4.3): both counted in the connection's line.
-        m = re.search(r"h3 connection done: requests (\d+) qpack-inserts-received (\d+) "
-                      r"qpack-inserts-sent (\d+)", slog)
-        check(m is not None, "no h3 connection line in the server log:\n" + slog[-2000:])
-        check(int(m.group(1)) >= 2, "fewer than 2 requests on the connection")
+        # Chromium may open more than one connection (under load it sometimes
+        # races a second handshake, which then carries nothing): the assertions
+        # are about the connection that carried the most requests.
+        conns = list(re.finditer(r"h3 connection done: requests (\d+) qpack-inserts-received "
+                                 r"(\d+) qpack-inserts-sent (\d+)", slog))
+        check(conns, "no h3 connection line in the server log:\n" + slog[-2000:])
+        m = max(conns, key=lambda c: int(c.group(1)))
+        check(int(m.group(1)) >= 2, "fewer than 2 requests on any connection:\n" +
+              "\n".join(c.group(0) for c in conns) + "\n--- server:\n" + slog[-3000:])
         check(int(m.group(2)) > 0, "Chromium made no QPACK inserts into our table")
         check(int(m.group(3)) > 0, "our encoder made no QPACK inserts")
         print(m.group(0))
