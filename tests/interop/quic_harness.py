@@ -352,8 +352,18 @@ def run_case(h, case):
         print(out.strip())
         log = h.stop_server()
         m = re.search(r"(\d+) connections accepted, (\d+) files served", log)
-        check(m is not None and int(m.group(1)) == 200 and int(m.group(2)) == 200,
-              "the server did not count 200 connections and 200 files:\n" + log)
+        r = re.search(r"(\d+) retries", log)
+        check(m is not None and r is not None and int(m.group(2)) == 200,
+              "the server did not count 200 files:\n" + log)
+        # One connection per client, except where the server's automatic Retry
+        # (on while the half-open count is high) answered a client's first
+        # Initial and a retransmission of that Initial arrived after Retry had
+        # switched off again: that one is accepted too, and abandoned by the
+        # client, which follows the Retry. Each such extra has a Retry before it.
+        extra = int(m.group(1)) - 200
+        check(0 <= extra <= int(r.group(1)),
+              "the server accepted %s connections for 200 clients (%s retries):\n%s" %
+              (m.group(1), r.group(1), log))
     elif case == "flood":
         h.start_server()
         args = [h.client_bin, "--insecure", "--alpn", "hq-interop", "--output", h.out,

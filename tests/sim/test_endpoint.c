@@ -8,8 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "crypto/packet_protection.h"
 #include "quic/conn_internal.h"
 #include "quic/endpoint.h"
+#include "quic/error.h"
+#include "quic/frame.h"
 #include "quic/packet.h"
 #include "tests/sim/sim_conn.h"
 
@@ -43,6 +46,7 @@ typedef struct client {
     bool opened, written, done, closed, reset;
     uint64_t received;
     uint64_t close_code;
+    uint64_t closed_at; /* virtual time the client saw its CLOSED event */
 } client;
 
 typedef struct world {
@@ -61,6 +65,12 @@ typedef struct world {
     /* quic_endpoint_set_callbacks: lifetimes told, and the connection of each datagram */
     size_t conns_new, conns_freed, last_hits;
     bool freed_open; /* on_conn_free for a connection that was not closed */
+    /* One client node watched: the datagrams it sends and the first it receives. */
+    int watch_node; /* 0: none */
+    size_t watch_sent, watch_got;
+    uint64_t watch_first_sent;
+    uint8_t watch_dgram[1500];
+    size_t watch_len;
 } world;
 
 static void addr_for(quic_addr *a, int node)
@@ -78,8 +88,9 @@ static uint8_t pat(size_t client, uint64_t off)
     return (uint8_t)((client * 131 + off * 7 + (off >> 8)) & 0xff);
 }
 
-static bool g_zero_cid;   /* clients with an empty SCID, like Chromium */
-static bool g_new_tokens; /* the server sends NEW_TOKEN; clients keep the last one */
+static size_t g_max_conns; /* the server's max_connections; 0: the default */
+static bool g_zero_cid;    /* clients with an empty SCID, like Chromium */
+static bool g_new_tokens;  /* the server sends NEW_TOKEN; clients keep the last one */
 static uint8_t g_token[128];
 static size_t g_token_len;
 static int g_tokens;
@@ -113,6 +124,7 @@ static void world_init(world *w, uint64_t seed, const netsim_link_config *link, 
     s->tls.private_key = certs.leaf_key;
     s->retry = retry;
     s->new_tokens = g_new_tokens;
+    s->max_connections = g_max_conns;
     s->initial_rtt_ms = 50;
     memset(s->reset_key, 0x5a, sizeof(s->reset_key));
     w->ep = quic_endpoint_new(&w->t.env, s);
@@ -220,6 +232,10 @@ static void n_recv(void *user, const uint8_t *data, size_t len, int from, uint64
         }
         return;
     }
+    if (n->node == w->watch_node && w->watch_got++ == 0 && len <= sizeof(w->watch_dgram)) {
+        memcpy(w->watch_dgram, data, len);
+        w->watch_len = len;
+    }
     client *cl = client_for(w, n->node, data, len);
     if (cl != NULL) {
         quic_conn_recv(cl->conn, NULL, data, len, now);
@@ -235,13 +251,13 @@ static void client_app(world *w, size_t i, uint64_t now)
 {
     client *cl = &w->cl[i];
     quic_conn *c = cl->conn;
-    (void)now;
     quic_event ev;
     uint8_t buf[4096];
     while (quic_conn_poll_event(c, &ev)) {
         if (ev.type == QUIC_EVENT_CLOSED) {
             cl->closed = true;
             cl->close_code = ev.error_code;
+            cl->closed_at = now;
         }
         if (ev.type != QUIC_EVENT_STREAM_READABLE)
             continue;
@@ -367,6 +383,8 @@ static size_t n_send(void *user, uint8_t *buf, size_t cap, int *to, uint64_t now
         int k = quic_conn_send(cl->conn, NULL, buf, cap, now);
         assert_true(k >= 0);
         if (k > 0) {
+            if (n->node == w->watch_node && w->watch_sent++ == 0)
+                w->watch_first_sent = now;
             *to = 0;
             return (size_t)k;
         }
@@ -831,6 +849,121 @@ static void test_trains_stay_whole(void **state)
     free(w);
 }
 
+static bool held_done_refused_closed(void *arg)
+{
+    world *w = arg;
+    return w->cl[0].done && w->cl[1].done && w->cl[2].closed;
+}
+
+/* RFC 9000 §5.2.2, §10.2.3: past max_connections a new client's first Initial is answered
+ * at once, statelessly, with an Initial under its own Initial keys that holds one frame,
+ * CONNECTION_CLOSE (0x1c) with CONNECTION_REFUSED (0x02), frame type 0 and no reason. The
+ * client sees it one round trip after its first datagram, sends nothing more (no
+ * retransmission, no second attempt), and the connections the server holds keep working
+ * meanwhile. */
+static void test_refused_past_limit(void **state)
+{
+    (void)state;
+    netsim_link_config l = link_of(0);
+    world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    g_max_conns = 2;
+    world_init(w, 28, &l, 3, 2, false); /* the held clients on nodes 1 and 2 */
+    g_max_conns = 0;
+    assert_int_equal(world_run(w, all_done, 10000000), NETSIM_OK);
+    assert_int_equal(quic_endpoint_conn_count(w->ep), 2);
+    /* Both held clients start another exchange (a new stream each) as a third client, alone
+     * on node 3, opens a connection. */
+    for (size_t i = 0; i < 2; i++) {
+        w->cl[i].opened = w->cl[i].written = w->cl[i].done = false;
+        w->cl[i].received = 0;
+    }
+    w->done_count = 0;
+    w->watch_node = 3;
+    uint64_t t0 = add_client(w, 3, 3000, NULL, 0);
+    client *r = &w->cl[2];
+    quic_cid_value odcid = r->conn->original_dcid;
+    assert_int_equal(world_run(w, held_done_refused_closed, t0 + 10000000), NETSIM_OK);
+    assert_false(w->mismatch);
+
+    /* The client gave up on the server's word, one round trip (2 x 10 ms, up to 1 ms of
+     * jitter each way, 1,200 bytes at 12.5 MB/s) after its one datagram. */
+    assert_true(r->closed);
+    assert_int_equal(r->close_code, QUIC_TE_CONNECTION_REFUSED);
+    assert_int_equal(r->conn->state, QUIC_STATE_DRAINING); /* §10.2.2: it sends nothing more */
+    assert_int_equal(w->watch_first_sent, t0);
+    assert_true(r->closed_at - t0 >= 20000 && r->closed_at - t0 <= 23000);
+    assert_int_equal(w->watch_sent, 1);
+    assert_int_equal(w->watch_got, 1);
+    const quic_endpoint_stats *st = quic_endpoint_get_stats(w->ep);
+    assert_int_equal(st->refused, 1);
+    assert_int_equal(st->accepted, 2);
+    assert_int_equal(quic_endpoint_conn_count(w->ep), 2);
+
+    /* The exact datagram: one Initial, v1, from the DCID the client chose to its SCID... */
+    quic_pkt_parse_opts po = {.short_dcid_len = 8};
+    quic_pkt_header h;
+    assert_int_equal(quic_pkt_parse_header(w->watch_dgram, w->watch_len, &po, &h), QUIC_OK);
+    assert_int_equal(h.type, QUIC_PKT_INITIAL);
+    assert_int_equal(h.version, 1);
+    assert_int_equal(h.packet_len, w->watch_len);
+    assert_int_equal(h.token_len, 0);
+    assert_int_equal(h.scid_len, odcid.len);
+    assert_memory_equal(h.scid, odcid.bytes, odcid.len);
+    const quic_local_cid *lc = &r->conn->lcid[0];
+    assert_int_equal(h.dcid_len, lc->cid.len);
+    assert_memory_equal(h.dcid, lc->cid.bytes, lc->cid.len);
+    /* ...under the server's Initial keys of that DCID... */
+    crypto_pp ck, sk;
+    assert_int_equal(crypto_pp_initial(&ck, &sk, &w->t.env, 1, odcid.bytes, odcid.len), 0);
+    size_t hl;
+    uint64_t pn;
+    int pl = crypto_pp_unprotect(&sk, w->watch_dgram, w->watch_len, h.pn_offset, 0, &hl, &pn);
+    crypto_pp_clear(&ck, &w->t.env);
+    crypto_pp_clear(&sk, &w->t.env);
+    assert_true(pl > 0);
+    assert_int_equal(pn, 0);
+    /* ...holding CONNECTION_CLOSE(CONNECTION_REFUSED) and nothing else but PADDING. */
+    const uint8_t *p = w->watch_dgram + hl;
+    size_t left = (size_t)pl, closes = 0;
+    while (left > 0) {
+        quic_frame f;
+        int k = quic_frame_decode(p, left, QUIC_PKT_INITIAL, &f);
+        assert_true(k > 0);
+        if (f.type == QUIC_FT_CONNECTION_CLOSE) {
+            closes++;
+            assert_int_equal(f.u.close.error_code, QUIC_TE_CONNECTION_REFUSED);
+            assert_int_equal(f.u.close.frame_type, 0);
+            assert_int_equal(f.u.close.reason_len, 0);
+        } else {
+            assert_int_equal(f.type, QUIC_FT_PADDING);
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    assert_int_equal(closes, 1);
+
+    /* Later: the refused client stays silent (nothing retransmitted, no new attempt), and
+     * the held connections still carry a third exchange. */
+    for (size_t i = 0; i < 2; i++) {
+        w->cl[i].opened = w->cl[i].written = w->cl[i].done = false;
+        w->cl[i].received = 0;
+    }
+    assert_int_equal(world_run(w, held_done_refused_closed, netsim_now(w->net) + 10000000),
+                     NETSIM_OK);
+    world_run(w, NULL, netsim_now(w->net) + 3000000);
+    assert_false(w->mismatch);
+    assert_int_equal(w->watch_sent, 1);
+    assert_int_equal(w->watch_got, 1);
+    assert_true(quic_conn_is_closed(r->conn)); /* the draining period is over */
+    assert_int_equal(st->refused, 1);
+    assert_int_equal(quic_endpoint_conn_count(w->ep), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_false(w->cl[i].closed);
+    world_free(w);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_new_token),
         cmocka_unit_test(test_200_connections),
         cmocka_unit_test(test_trains_stay_whole),
+        cmocka_unit_test(test_refused_past_limit),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_garbage_flood),
         cmocka_unit_test(test_stateless_reset),
