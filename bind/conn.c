@@ -67,6 +67,13 @@ static int tp_reset_stream_at(void *user, uint64_t stream_id, uint64_t h3_code, 
     return quic_stream_reset_at(bc->qc, stream_id, h3_code, reliable) == QUIC_OK ? 0 : -1;
 }
 
+/* RFC 9000 §4.5: what a reset of ours said the stream's final size was. */
+static int tp_reset_final_size(void *user, uint64_t stream_id, uint64_t *size)
+{
+    bind_conn *bc = user;
+    return quic_stream_reset_final_size(bc->qc, stream_id, size) == QUIC_OK ? 0 : -1;
+}
+
 static int tp_stop_sending(void *user, uint64_t stream_id, uint64_t h3_code)
 {
     bind_conn *bc = user;
@@ -133,6 +140,7 @@ static int build_layers(bind_conn *bc)
                        .send_datagram = tp_send_datagram,
                        .close = tp_close,
                        .reset_stream_at = tp_reset_stream_at,
+                       .reset_final_size = tp_reset_final_size,
                        .stream_early = tp_stream_early,
                        .early_now = tp_early_now};
     h3_callbacks hcb = cfg->h3cb;
@@ -361,7 +369,7 @@ static void h3_event(bind_conn *bc, const quic_event *ev)
         drain_stream(bc, ev->stream_id);
         break;
     case QUIC_EVENT_STREAM_RESET:
-        h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code);
+        h3_conn_on_stream_reset(bc->h3, ev->stream_id, ev->error_code, ev->final_size);
         /* A read after the reset lets QUIC forget the stream's receive half. */
         {
             uint8_t none;

@@ -116,7 +116,7 @@ static void run(const uint8_t *data, size_t size, bool is_server)
     cfg.max_recv_buffer = 4096;
     h3_settings_set(&cfg.settings, H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1);
     h3_settings_set(&cfg.settings, H3_SETTING_H3_DATAGRAM, 1);
-    h3_transport tp = {&z, t_open, t_write, t_reset, t_reset, t_dgram, t_close, NULL, t_early, NULL};
+    h3_transport tp = {&z, t_open, t_write, t_reset, t_reset, t_dgram, t_close, NULL, t_early, NULL, NULL};
     h3_callbacks cb = {&z, a_headers, NULL, a_end, NULL, NULL, NULL, NULL, NULL, NULL, a_ext};
     z.conn = h3_conn_new(fuzz_env_fixed(), &cfg, &tp, &cb);
     if (z.conn == NULL)
@@ -153,7 +153,7 @@ static void run(const uint8_t *data, size_t size, bool is_server)
             h3_conn_on_stream_data(z.conn, id, p, len, flags & 1);
             break;
         case 1:
-            h3_conn_on_stream_reset(z.conn, id, 0x100 + flags);
+            h3_conn_on_stream_reset(z.conn, id, 0x100 + flags, H3_FINAL_SIZE_UNKNOWN);
             break;
         case 2:
             h3_conn_on_stop_sending(z.conn, id, 0x100 + flags);

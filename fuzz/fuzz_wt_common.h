@@ -198,7 +198,7 @@ static inline bool fz_pump_one(fz_ep *a, fz_ep *b)
         }
         if (o->reset && !o->reset_delivered) {
             o->reset_delivered = true;
-            h3_conn_on_stream_reset(b->h3, o->id, o->reset_code);
+            h3_conn_on_stream_reset(b->h3, o->id, o->reset_code, o->len);
             moved = true;
         }
     }
@@ -229,11 +229,13 @@ static inline uint64_t fz_code_for(uint8_t b)
 
 /* One operation of the fuzz input at *off, fed to ep's HTTP/3 connection as if
  * QUIC delivered it: stream data (with or without FIN), a datagram, a stream
- * reset or a STOP_SENDING. Returns false when the input has no whole
- * operation left. */
+ * reset or a STOP_SENDING. A reset's final size comes from the operation byte
+ * divided by 5: 0 unknown (as in the first corpora), 50 (the largest) near 2^62, else that
+ * many KiB. Returns false when the input has no whole operation left. */
 static inline bool fz_ep_feed(fz_ep *ep, const uint8_t *data, size_t size, size_t *off)
 {
     size_t o = *off;
+    uint8_t q = data[o] / 5;
     uint8_t op = data[o++] % 5;
     if (op <= 1) {
         if (size - o < 3)
@@ -260,8 +262,11 @@ static inline bool fz_ep_feed(fz_ep *ep, const uint8_t *data, size_t size, size_
         uint64_t id = data[o];
         uint64_t code = fz_code_for(data[o + 1]);
         o += 2;
+        uint64_t final_size = q == 0    ? H3_FINAL_SIZE_UNKNOWN
+                              : q == 50 ? ((uint64_t)1 << 62) - 1
+                                        : (uint64_t)q << 10;
         if (op == 3)
-            h3_conn_on_stream_reset(ep->h3, id, code);
+            h3_conn_on_stream_reset(ep->h3, id, code, final_size);
         else
             h3_conn_on_stop_sending(ep->h3, id, code);
     }

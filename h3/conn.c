@@ -57,6 +57,7 @@ h3_stream *h3_conn_add_stream(h3_conn *conn, uint64_t id, h3_stream_kind kind)
     s->kind = kind;
     s->phase = H3_RP_HEADERS;
     s->content_length = UINT64_MAX;
+    s->final_size = H3_FINAL_SIZE_UNKNOWN;
     s->session_id = UINT64_MAX;
     s->peer_initiated = h3_stream_is_server_initiated(id) != conn->cfg.is_server;
     if (s->peer_initiated) {
@@ -305,6 +306,14 @@ QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_i
 {
     const h3_stream *s = h3_conn_find(conn, stream_id);
     return s != NULL ? s->out.len : 0;
+}
+
+/* RFC 9000 §4.5 */
+QUINCE_API bool h3_conn_stream_reset_final_size(const h3_conn *conn, uint64_t stream_id,
+                                                uint64_t *size)
+{
+    return conn->tp.reset_final_size != NULL &&
+           conn->tp.reset_final_size(conn->tp.user, stream_id, size) >= 0;
 }
 
 static int flush_source(h3_conn *conn, uint64_t id, bool encoder)
@@ -721,6 +730,22 @@ void h3_conn_stream_error(h3_conn *conn, h3_stream *s, uint64_t code)
         conn->cb.on_stream_reset(conn->cb.user, s->id, code, true);
 }
 
+/* RFC 9000 §3.5: RESET_STREAM (or RESET_STREAM_AT keeping reliable_size bytes, when the
+ * transport can) for our side, STOP_SENDING for the peer's while it is open. */
+static void reset_and_stop(h3_conn *conn, h3_stream *s, uint64_t h3_code, uint64_t reliable_size)
+{
+    if (!s->send_closed && reliable_size > 0 && conn->tp.reset_stream_at != NULL &&
+        conn->tp.reset_stream_at(conn->tp.user, s->id, h3_code, reliable_size) >= 0)
+        ; /* reset with the reliable prefix */
+    else if (!s->send_closed && conn->tp.reset_stream != NULL)
+        conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
+    s->send_closed = true;
+    s->send_fin = false;
+    quince_buf_consume(&s->out, SIZE_MAX);
+    if (!s->recv_closed && conn->tp.stop_sending != NULL)
+        conn->tp.stop_sending(conn->tp.user, s->id, h3_code);
+}
+
 /* RFC 9114 §4.1.1 */
 QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
 {
@@ -736,16 +761,7 @@ QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64
     h3_stream *s = h3_conn_find(conn, stream_id);
     if (s == NULL || (s->kind != H3_SK_REQUEST && s->kind != H3_SK_EXT))
         return H3_ERR_NO_STREAM;
-    if (!s->send_closed && reliable_size > 0 && conn->tp.reset_stream_at != NULL &&
-        conn->tp.reset_stream_at(conn->tp.user, s->id, h3_code, reliable_size) >= 0)
-        ; /* reset with the reliable prefix */
-    else if (!s->send_closed && conn->tp.reset_stream != NULL)
-        conn->tp.reset_stream(conn->tp.user, s->id, h3_code);
-    s->send_closed = true;
-    s->send_fin = false;
-    quince_buf_consume(&s->out, SIZE_MAX);
-    if (!s->recv_closed && conn->tp.stop_sending != NULL)
-        conn->tp.stop_sending(conn->tp.user, s->id, h3_code);
+    reset_and_stop(conn, s, h3_code, reliable_size);
     if (s->qpack_blocked) {
         s->qpack_blocked = false;
         h3_conn_qpack_cancel(conn, s->id);
@@ -755,6 +771,20 @@ QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64
     s->phase = H3_RP_DONE;
     if (s->kind == H3_SK_EXT)
         s->kind = H3_SK_DISCARD;
+    h3_conn_maybe_release(conn, s);
+    return H3_OK;
+}
+
+/* draft-ietf-quic-reliable-stream-reset-07 §5; RFC 9000 §3.5 */
+QUINCE_API int h3_conn_reset_ext_send(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                      uint64_t reliable_size)
+{
+    if (conn->error != 0)
+        return H3_ERR_CLOSED;
+    h3_stream *s = h3_conn_find(conn, stream_id);
+    if (s == NULL || s->kind != H3_SK_EXT)
+        return H3_ERR_NO_STREAM;
+    reset_and_stop(conn, s, h3_code, reliable_size);
     h3_conn_maybe_release(conn, s);
     return H3_OK;
 }

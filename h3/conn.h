@@ -53,6 +53,9 @@ typedef struct h3_stream {
     uint64_t content_length; /* UINT64_MAX: none */
     uint64_t data_received;
     uint64_t ext_type, session_id;
+    uint64_t rx_bytes;   /* stream bytes the transport gave us */
+    uint64_t ext_bytes;  /* ... of which on_ext_stream got these (the rest: the header) */
+    uint64_t final_size; /* the peer's reset: its final size (H3_FINAL_SIZE_UNKNOWN: none) */
     uint8_t hdr[16]; /* uni stream type / 0x41 header being assembled */
     size_t hdr_len;
     h3_frame_reader reader;

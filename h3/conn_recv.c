@@ -50,6 +50,7 @@ static int fail_wire(h3_conn *conn, int rc, const char *reason)
 
 static int ext_deliver(h3_conn *conn, h3_stream *s, const uint8_t *data, size_t len, bool fin)
 {
+    s->ext_bytes += len;
     if (conn->cb.on_ext_stream == NULL ||
         conn->cb.on_ext_stream(conn->cb.user, s->id, s->ext_type, s->session_id, data, len, fin) !=
             0) {
@@ -705,6 +706,7 @@ QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const u
     }
     if (s->recv_closed)
         return H3_OK;
+    s->rx_bytes += len;
     int rc = process(conn, s, data, len, fin);
     if (conn->error != 0)
         return H3_ERR_CLOSED;
@@ -713,13 +715,15 @@ QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const u
 }
 
 /* RFC 9114 §4.1.1, §6.2.1; RFC 9204 §4.2 */
-QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code)
+QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t final_size)
 {
     if (conn->error != 0)
         return H3_ERR_CLOSED;
     h3_stream *s = h3_conn_find(conn, stream_id);
     if (s == NULL || s->recv_closed)
         return H3_OK;
+    s->final_size = final_size;
     switch (s->kind) {
     case H3_SK_CONTROL_IN:
     case H3_SK_ENCODER_IN:
@@ -759,6 +763,20 @@ QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64
         return H3_ERR_CLOSED;
     sweep(conn);
     return H3_OK;
+}
+
+/* RFC 9000 §4.5; draft-ietf-webtrans-http3-16 §5.4 */
+QUINCE_API bool h3_conn_ext_final_size(const h3_conn *conn, uint64_t stream_id, uint64_t *body)
+{
+    const h3_stream *s = h3_conn_find(conn, stream_id);
+    if (s == NULL || s->kind != H3_SK_EXT || s->final_size == H3_FINAL_SIZE_UNKNOWN)
+        return false;
+    /* The transport holds the peer to final_size >= every byte received. */
+    uint64_t header = s->rx_bytes - s->ext_bytes;
+    if (s->final_size < s->rx_bytes)
+        return false;
+    *body = s->final_size - header;
+    return true;
 }
 
 /* RFC 9114 §6.2.1, §4.1.1 */

@@ -100,6 +100,9 @@ typedef struct h3_transport {
      * (quic_conn_early_data_ready). While it says so, h3_conn_submit_request
      * refuses requests whose method is not safe (RFC 9114 §10.9). NULL: never. */
     bool (*early_now)(void *user);
+    /* Optional (RFC 9000 §4.5): after our sending side of stream_id was reset, the final
+     * size the reset carries, in *size (quic_stream_reset_final_size). < 0: unknown. */
+    int (*reset_final_size)(void *user, uint64_t stream_id, uint64_t *size);
 } h3_transport;
 
 /*
@@ -208,9 +211,19 @@ QUINCE_API int h3_conn_start(h3_conn *conn);
  * the connection failed (now or before). */
 QUINCE_API int h3_conn_on_stream_data(h3_conn *conn, uint64_t stream_id, const uint8_t *data,
                                       size_t len, bool fin);
-/* The peer reset stream_id (RESET_STREAM with h3_code). Returns H3_OK, or H3_ERR_CLOSED when the
- * connection failed (a critical stream reset is H3_CLOSED_CRITICAL_STREAM). */
-QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
+/* h3_conn_on_stream_reset's final_size when the transport does not give one. */
+#define H3_FINAL_SIZE_UNKNOWN UINT64_MAX
+/* The peer reset stream_id (RESET_STREAM with h3_code); final_size is the stream's final size
+ * (RFC 9000 §4.5), H3_FINAL_SIZE_UNKNOWN when the transport does not say. Returns H3_OK, or
+ * H3_ERR_CLOSED when the connection failed (a critical stream reset is
+ * H3_CLOSED_CRITICAL_STREAM). */
+QUINCE_API int h3_conn_on_stream_reset(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                       uint64_t final_size);
+/* Inside on_stream_reset for an extension stream the peer reset: the stream's final size less
+ * the stream header h3 read (the type or 0x41 and the session ID), i.e. the bytes on_ext_stream
+ * got plus those the reset cut off (WebTransport -13..-16 §5.4 charge them to the session).
+ * Returns false when the final size is unknown or stream_id is not such a stream. */
+QUINCE_API bool h3_conn_ext_final_size(const h3_conn *conn, uint64_t stream_id, uint64_t *body);
 /* The peer sent STOP_SENDING for stream_id; h3 resets its side. Returns H3_OK, or H3_ERR_CLOSED
  * when the connection failed (on a critical stream: H3_CLOSED_CRITICAL_STREAM). */
 QUINCE_API int h3_conn_on_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t h3_code);
@@ -255,6 +268,13 @@ QUINCE_API int h3_conn_reset_stream(h3_conn *conn, uint64_t stream_id, uint64_t 
  * cannot). Returns as h3_conn_reset_stream: H3_OK, H3_ERR_NO_STREAM, H3_ERR_CLOSED. */
 QUINCE_API int h3_conn_reset_stream_at(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
                                        uint64_t reliable_size);
+/* An extension stream's sending side only (RESET_STREAM_AT as above, or a plain reset), with
+ * STOP_SENDING for the receiving side; unlike h3_conn_reset_stream(_at), what the peer still
+ * sends is passed to on_ext_stream and its reset to on_stream_reset, so an extension can count
+ * them (WebTransport -13..-16 §5.4). Returns H3_OK; H3_ERR_NO_STREAM for an unknown or
+ * non-extension stream, H3_ERR_CLOSED. */
+QUINCE_API int h3_conn_reset_ext_send(h3_conn *conn, uint64_t stream_id, uint64_t h3_code,
+                                      uint64_t reliable_size);
 /* RFC 9000 §3.5 (via the transport): ask the peer to stop sending on a request
  * or extension stream with code, while our sending side goes on. Received
  * bytes keep arriving until the peer's reset; h3 passes them on as before.
@@ -264,6 +284,11 @@ QUINCE_API int h3_conn_stop_sending(h3_conn *conn, uint64_t stream_id, uint64_t 
 /* Returns the bytes buffered on the stream's send side (0 when all went to the transport, or for
  * an unknown stream). */
 QUINCE_API size_t h3_conn_stream_buffered(const h3_conn *conn, uint64_t stream_id);
+/* After our sending side of stream_id was reset (h3_conn_reset_stream(_at), or the peer's
+ * STOP_SENDING): the final size the reset carried, as the transport says (RFC 9000 §4.5):
+ * the bytes it sent, headers included. Returns false when the transport cannot say. */
+QUINCE_API bool h3_conn_stream_reset_final_size(const h3_conn *conn, uint64_t stream_id,
+                                                uint64_t *size);
 /* Client: returns the last :status received on the stream (0 before any, or for an unknown
  * stream), e.g. 103 then 200; never fails. */
 QUINCE_API int h3_conn_stream_status(const h3_conn *conn, uint64_t stream_id);

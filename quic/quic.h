@@ -141,7 +141,8 @@ typedef enum quic_event_type {
     QUIC_EVENT_STREAM_READABLE,     /* data or FIN to read; comes again only after a read:
                                        read until quic_stream_read returns 0 */
     QUIC_EVENT_STREAM_WRITABLE,     /* send buffer room again after a short write */
-    QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM: error_code */
+    QUIC_EVENT_STREAM_RESET,        /* peer RESET_STREAM (or RESET_STREAM_AT, after the
+                                       reliable bytes): error_code, final_size */
     QUIC_EVENT_STREAM_STOP_SENDING, /* peer STOP_SENDING: error_code */
     QUIC_EVENT_DATAGRAM,            /* data/len valid until the next poll */
     QUIC_EVENT_CLOSED,              /* error_code, is_app, by_peer, reason in data/len;
@@ -158,6 +159,10 @@ typedef struct quic_event {
     bool by_peer;
     const uint8_t *data;
     size_t len;
+    /* STREAM_RESET: the stream's final size (RFC 9000 §4.5), which counts the
+     * bytes the reset cut off; layers above charge their own flow control with
+     * it (WebTransport -13..-16 §5.4). */
+    uint64_t final_size;
 } quic_event;
 
 typedef struct quic_conn quic_conn;
@@ -284,6 +289,12 @@ QUINCE_API int quic_stream_reset_at(quic_conn *conn, uint64_t stream_id, uint64_
                                     uint64_t reliable_size);
 /* Returns whether the peer offered reset_stream_at (false before its transport parameters). */
 QUINCE_API bool quic_conn_peer_reset_stream_at(const quic_conn *conn);
+/* RFC 9000 §4.5: once our sending side is reset (by us, or for the peer's STOP_SENDING), the
+ * final size its RESET_STREAM (_AT) carries: the bytes sent, not all those written. Returns
+ * QUIC_OK with it in *final_size; QUIC_ERR_STREAM_STATE when the side is not reset,
+ * QUIC_ERR_ARGUMENT for an unknown stream or one without a sending side. */
+QUINCE_API int quic_stream_reset_final_size(const quic_conn *conn, uint64_t stream_id,
+                                            uint64_t *final_size);
 
 /* RFC 9221: queue one DATAGRAM (never retransmitted). Returns QUIC_OK; QUIC_ERR_ARGUMENT when
  * not negotiated or too big (see max_datagram_payload), QUIC_ERR_LIMIT when max_datagram_queue

@@ -282,7 +282,8 @@ static void recv_reset_now(quic_conn *c, quic_stream *s, uint64_t fs, uint64_t c
     s->reset_at = false;
     /* Unread bytes will never be read: return their credit (§4.5). */
     c->data_read += fs - s->rbuf.read_offset;
-    quic_event ev = {.type = QUIC_EVENT_STREAM_RESET, .stream_id = s->id, .error_code = code};
+    quic_event ev = {
+        .type = QUIC_EVENT_STREAM_RESET, .stream_id = s->id, .error_code = code, .final_size = fs};
     quic_conn_event(c, &ev);
     stream_maybe_free(c, s);
 }
@@ -1143,6 +1144,20 @@ int quic_stream_reset_at(quic_conn *c, uint64_t stream_id, uint64_t app_error,
     if (s->reset_pending)
         s->reset_reliable = reliable_size;
     quic_conn_wake(c);
+    return QUIC_OK;
+}
+
+/* RFC 9000 §4.5, §19.4 */
+int quic_stream_reset_final_size(const quic_conn *c, uint64_t stream_id, uint64_t *final_size)
+{
+    if (c == NULL || final_size == NULL)
+        return QUIC_ERR_ARGUMENT;
+    quic_stream *s = stream_find(c, stream_id);
+    if (s == NULL || !s->has_send)
+        return QUIC_ERR_ARGUMENT;
+    if (!s->reset_pending && !s->reset_sent)
+        return QUIC_ERR_STREAM_STATE;
+    *final_size = s->reset_final_size;
     return QUIC_OK;
 }
 

@@ -93,6 +93,10 @@ struct wt_stream {
     bool bidi, local;
     bool recv_done, send_done;
     bool recv_stopped;    /* we sent STOP_SENDING: drop bytes until the peer's reset */
+    uint64_t rx_body;     /* body bytes received and charged to the session (-13..-16 §5.4) */
+    uint64_t tx_body;     /* body bytes given to h3 and charged to the session */
+    bool app_closed;      /* the application heard on_stream_closed; wt still counts what
+                             the peer sends until its reset or FIN (-13..-16 §5.4) */
     quince_buf held;      /* -13..-16 §5.4: written, waiting for session credit */
     bool held_fin;        /* the fin goes after the held bytes */
     quince_buf early;     /* bytes that came before the session (bounded by max_buffered_bytes) */
@@ -140,7 +144,7 @@ void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, s
 void wt_session_fc_error(wt_session *s, uint64_t code, const char *why);
 /* -13..-16 §5.6.4: the application took len body bytes on a stream of s
  * (false: over our limit, the session is gone). */
-bool wt_fc_rx_data(wt_session *s, size_t len);
+bool wt_fc_rx_data(wt_session *s, uint64_t len);
 /* -13..-16 §5.6.2: a peer stream of s appeared (false: over our limit, the
  * session is gone) / closed (more credit). */
 bool wt_fc_rx_stream(wt_session *s, bool bidi);

@@ -462,7 +462,7 @@ static bool fc_capsule_in(wt_session *s, uint64_t t, uint64_t v)
 
 /* §5.6.4: body bytes received on the session's streams, delivered to the
  * application at once; the limit moves up a window ahead once half is used. */
-bool wt_fc_rx_data(wt_session *s, size_t len)
+bool wt_fc_rx_data(wt_session *s, uint64_t len)
 {
     if (!s->fc || len == 0)
         return true;
@@ -1333,7 +1333,7 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
     /* Let the application release its per-stream and per-session state. */
     ep->depth++;
     for (wt_stream *st = ep->streams; st != NULL; st = st->next)
-        if (st->session != NULL && ep->cb.on_stream_closed != NULL)
+        if (st->session != NULL && !st->app_closed && ep->cb.on_stream_closed != NULL)
             ep->cb.on_stream_closed(ep->cb.user, st);
     for (wt_session *s = ep->sessions; s != NULL; s = s->next)
         if (s->state == WT_SS_OPEN && ep->cb.on_session_closed != NULL)

@@ -63,8 +63,9 @@ static void stream_kill(wt_stream *st)
         /* -13..-16 §5.6: a closed peer stream makes room for another. */
         if (!st->local)
             wt_fc_rx_stream_closed(st->session, st->bidi);
-        if (ep->cb.on_stream_closed != NULL)
+        if (!st->app_closed && ep->cb.on_stream_closed != NULL)
             ep->cb.on_stream_closed(ep->cb.user, st);
+        st->app_closed = true;
     } else {
         ep->nbuffered--;
         ep->buffered_bytes -= st->early.len;
@@ -74,6 +75,20 @@ static void stream_kill(wt_stream *st)
     st->early_charged = 0;
     st->next = ep->dead_streams;
     ep->dead_streams = st;
+}
+
+/* -13..-16 §5.4: the application is done with a stream whose receiving side
+ * is still open under session flow control: it hears on_stream_closed now, and
+ * wt keeps the stream (dropping its bytes) until the peer's reset or FIN, so
+ * that the session is charged the stream's final size. */
+static void stream_close_for_app(wt_stream *st)
+{
+    wt_endpoint *ep = st->ep;
+    st->send_done = true;
+    st->recv_stopped = true;
+    st->app_closed = true;
+    if (ep->cb.on_stream_closed != NULL)
+        ep->cb.on_stream_closed(ep->cb.user, st);
 }
 
 static void stream_maybe_done(wt_stream *st)
@@ -117,6 +132,7 @@ static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
     if (st->recv_done)
         return;
     /* -13..-16 §5.4: every body byte counts, read or dropped. */
+    st->rx_body += len;
     if (!wt_fc_rx_data(st->session, len))
         return;
     if (fin)
@@ -288,6 +304,32 @@ void wt_stream_reset_all(wt_session *s)
     }
 }
 
+/* -13..-16 §5.4: once our side is reset, the session has used the stream's
+ * final size (less our stream header), not all we wrote: bytes h3 or QUIC had
+ * not sent yet give their credit back, so both ends count the same. Without
+ * the transport's final size, only h3's unsent bytes (`unsent`) are known. */
+static void refund_unsent(wt_stream *st, uint64_t unsent)
+{
+    wt_session *s = st->session;
+    if (s == NULL || !s->fc)
+        return;
+    uint64_t sent = st->tx_body - (unsent < st->tx_body ? unsent : st->tx_body);
+    uint64_t fs;
+    if (h3_conn_stream_reset_final_size(st->ep->h3, st->id, &fs)) {
+        uint64_t hdr =
+            st->local ? quince_varint_len(st->bidi ? H3_FRAME_WEBTRANSPORT_STREAM
+                                                   : H3_STREAM_WEBTRANSPORT) +
+                            quince_varint_len(st->session_id)
+                      : 0;
+        sent = fs > hdr ? fs - hdr : 0;
+    }
+    if (sent < st->tx_body) {
+        uint64_t back = st->tx_body - sent;
+        s->tx_data -= back < s->tx_data ? back : s->tx_data;
+        st->tx_body = sent;
+    }
+}
+
 /* draft-ietf-webtrans-http3-02 §4.3 */
 bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
 {
@@ -301,6 +343,17 @@ bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
     if (st->recv_done)
         return true;
     st->recv_done = true;
+    /* -13..-16 §5.4: the session is charged the stream's final size, not the
+     * bytes that arrived: what the reset cut off counts too (both ends then
+     * agree on the credit used), and past our WT_MAX_DATA it is the session's
+     * WT_FLOW_CONTROL_ERROR like any other excess. */
+    uint64_t body;
+    if (h3_conn_ext_final_size(ep->h3, id, &body) && body > st->rx_body) {
+        uint64_t cut = body - st->rx_body;
+        st->rx_body = body;
+        if (!wt_fc_rx_data(st->session, cut))
+            return true; /* the session ended, and the stream with it */
+    }
     if (!st->recv_stopped && ep->cb.on_stream_reset != NULL)
         ep->cb.on_stream_reset(ep->cb.user, st, app_code(h3_code));
     stream_maybe_done(st);
@@ -314,8 +367,10 @@ bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
         return false;
     if (st->session == NULL || st->send_done)
         return true;
-    /* h3 has reset our side with the same code (RFC 9000 §3.5). */
+    /* h3 has reset our side with the same code (RFC 9000 §3.5), dropping
+     * what it held; so did QUIC with what it had not sent. */
     st->send_done = true;
+    refund_unsent(st, 0);
     if (ep->cb.on_stream_stop_sending != NULL)
         ep->cb.on_stream_stop_sending(ep->cb.user, st, app_code(h3_code));
     stream_maybe_done(st);
@@ -405,6 +460,7 @@ void wt_stream_push_held(wt_stream *st)
         if (rc != H3_OK)
             return; /* h3 full: wt_endpoint_on_writable tries again */
         s->tx_data += n;
+        st->tx_body += n;
         quince_buf_consume(&st->held, n);
         if (fin) {
             st->held_fin = false;
@@ -476,6 +532,7 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
             return ret;
         }
         s->tx_data += now;
+        st->tx_body += now;
         if (f) {
             st->send_done = true;
             stream_maybe_done(st);
@@ -515,16 +572,17 @@ QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
     if (st->local && di != NULL && di->needs_reset_stream_at)
         keep = quince_varint_len(st->bidi ? H3_FRAME_WEBTRANSPORT_STREAM : H3_STREAM_WEBTRANSPORT) +
                quince_varint_len(st->session_id);
-    /* -13..-16 §5.4: what h3 still held never reaches QUIC, so it is not in
-     * the stream's final size: give that credit back. */
-    wt_session *s = st->session;
-    if (s->fc) {
-        uint64_t unsent = h3_conn_stream_buffered(ep->h3, st->id);
-        s->tx_data -= unsent < s->tx_data ? unsent : s->tx_data;
+    uint64_t unsent = h3_conn_stream_buffered(ep->h3, st->id);
+    if (st->session->fc && !st->recv_done) {
+        h3_conn_reset_ext_send(ep->h3, st->id, wt_error_to_http3(code), keep);
+        refund_unsent(st, unsent);
+        stream_close_for_app(st);
+    } else {
+        h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
+        refund_unsent(st, unsent);
+        st->send_done = st->recv_done = true;
+        stream_kill(st);
     }
-    h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
-    st->send_done = st->recv_done = true;
-    stream_kill(st);
     wt_leave(ep);
     return WT_OK;
 }
@@ -537,7 +595,12 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
     wt_endpoint *ep = st->ep;
     uint64_t h3_code = wt_error_to_http3(code);
     wt_enter(ep);
-    if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0) {
+    if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0 && st->session->fc) {
+        /* Nothing left to send: closed for the application, counted until the
+         * peer's reset (§5.4). */
+        h3_conn_stop_sending(ep->h3, st->id, h3_code);
+        stream_close_for_app(st);
+    } else if (st->send_done && h3_conn_stream_buffered(ep->h3, st->id) == 0) {
         /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream. */
         h3_conn_reset_stream(ep->h3, st->id, h3_code);
         st->recv_done = true;

@@ -389,8 +389,11 @@ QUINCE_API size_t wt_stream_buffered(const wt_stream *st);
  * stream closes at once. Returns WT_OK, or WT_ERR_STATE when its sending side ended already (or
  * the stream is gone). */
 QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code);
-/* STOP_SENDING with code; later received bytes are dropped. Returns WT_OK, or WT_ERR_STATE on a
- * send-only stream or after the receive side ended. */
+/* STOP_SENDING with code; later received bytes are dropped. A stream whose sending side is done
+ * closes at once (on_stream_closed). Returns WT_OK, or WT_ERR_STATE on a send-only stream or
+ * after the receive side ended. With -13..-16 flow control, after this or wt_stream_reset wt
+ * still counts the peer's bytes on the stream until its reset or FIN (the session is charged
+ * the stream's final size, §5.4). */
 QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code);
 
 #endif

@@ -287,7 +287,7 @@ void hx_init_nostart(hx_ep *ep, test_env *te, bool is_server, const h3_config *c
     }
     assert_int_equal(cfg->is_server, is_server);
     h3_transport tp = {ep,      t_open,  t_write, t_reset,    t_stop,
-                       t_dgram, t_close, NULL,    t_early, t_early_now};
+                       t_dgram, t_close, NULL,    t_early, t_early_now, NULL};
     h3_callbacks cb = {ep,
                        a_headers,
                        a_data,
@@ -343,7 +343,7 @@ static bool pump_one(hx_ep *a, hx_ep *b, size_t chunk)
             moved = true;
         } else if (o->reset && !o->reset_delivered) {
             o->reset_delivered = true;
-            h3_conn_on_stream_reset(b->conn, o->id, o->reset_code);
+            h3_conn_on_stream_reset(b->conn, o->id, o->reset_code, o->len);
             moved = true;
         }
         if (o->stop && !o->stop_delivered && !b->closed) {

@@ -226,7 +226,7 @@ static void test_control_reset(void **state)
 {
     (void)state;
     server_ready();
-    h3_conn_on_stream_reset(E.conn, C_CONTROL, H3_NO_ERROR);
+    h3_conn_on_stream_reset(E.conn, C_CONTROL, H3_NO_ERROR, H3_FINAL_SIZE_UNKNOWN);
     expect_conn_error(H3_CLOSED_CRITICAL_STREAM);
 }
 
@@ -243,7 +243,7 @@ static void test_decoder_stream_reset(void **state)
 {
     (void)state;
     server_ready();
-    h3_conn_on_stream_reset(E.conn, C_DECODER, H3_NO_ERROR);
+    h3_conn_on_stream_reset(E.conn, C_DECODER, H3_NO_ERROR, H3_FINAL_SIZE_UNKNOWN);
     expect_conn_error(H3_CLOSED_CRITICAL_STREAM);
 }
 
@@ -652,7 +652,7 @@ static void test_reset_while_blocked(void **state)
     const hx_out *dec = hx_out_stream(&E, S_DECODER);
     assert_non_null(dec);
     assert_int_equal(dec->len, 1); /* just the stream type */
-    h3_conn_on_stream_reset(E.conn, 4, H3_REQUEST_CANCELLED);
+    h3_conn_on_stream_reset(E.conn, 4, H3_REQUEST_CANCELLED, H3_FINAL_SIZE_UNKNOWN);
     assert_false(E.closed);
     assert_int_equal(dec->len, 2);
     assert_int_equal(dec->buf[1], 0x44); /* Stream Cancellation, stream 4 */

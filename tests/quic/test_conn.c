@@ -472,6 +472,8 @@ static void test_stream_api(void **state)
         if (ev.type == QUIC_EVENT_STREAM_RESET) {
             assert_int_equal(ev.stream_id, b);
             assert_int_equal(ev.error_code, 77);
+            /* RFC 9000 §4.5: the 3 bytes sent before the reset. */
+            assert_int_equal(ev.final_size, 3);
             reset = true;
         }
     assert_true(reset);

@@ -47,6 +47,7 @@ typedef struct rs {
     uint64_t written, received;
     bool got_reset, got_fin, mismatch;
     uint64_t reset_code;
+    uint64_t final_size; /* the reset event's */
 } rs;
 
 static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
@@ -90,6 +91,7 @@ static void app(sim_pair *p, bool is_server, const quic_event *ev, uint64_t now)
     if (ev->type == QUIC_EVENT_STREAM_RESET) {
         r->got_reset = true;
         r->reset_code = ev->error_code;
+        r->final_size = ev->final_size;
     } else if (ev->type == QUIC_EVENT_STREAM_READABLE) {
         for (;;) {
             bool fin = false;
@@ -137,6 +139,10 @@ static uint64_t run(uint64_t seed, double loss, rs *r)
     assert_false(r->got_fin);
     assert_false(r->mismatch);
     assert_int_equal(r->reset_code, CODE);
+    /* RFC 9000 §4.5: the final size covers what was delivered and what was
+     * written (the sender resets after its writes; no more than that). */
+    assert_true(r->final_size >= r->received);
+    assert_true(r->final_size <= (r->total ? r->total : WRITTEN));
     uint64_t lost = quic_conn_get_stats(p.client)->packets_lost;
     sim_pair_free(&p);
     return lost;

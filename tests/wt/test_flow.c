@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "h3/capsule.h"
+#include "wt/codes.h"
 #include "wt/dialect.h"
 #include "base/cursor.h"
 #include "base/varint.h"
@@ -403,6 +404,50 @@ static void test_data_over_limit(void **state)
     }
 }
 
+/* §5.4: "For streams that were reset, implementing WT_MAX_DATA requires that
+ * the QUIC stack provide the WebTransport implementation with information about
+ * the final size of streams": the session is charged the final size (less the
+ * stream header), not the bytes that arrived; beyond WT_MAX_DATA that is the
+ * session's WT_FLOW_CONTROL_ERROR (§5.6.4). A peer's uni stream carries 40 body
+ * bytes, then its reset says the final size was `cut` bytes more. */
+static void test_reset_final_size(void **state)
+{
+    (void)state;
+    static const fc_cfg small = {100, 100, 100, 16};
+    static const uint64_t cuts[] = {0, 30, 60, 61};
+    for (size_t i = 0; i < NFC; i++) {
+        for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+            pair *p = pair_new(fc_dialects[i], &FC_DEFAULT, &small, false);
+            uint64_t id;
+            assert_int_equal(
+                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
+                H3_OK);
+            static const uint8_t b[40] = {0};
+            assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, sizeof(b), false), H3_OK);
+            wp_pump(&p->c, &p->s);
+            wt_flow_stats ss;
+            wt_session_flow(p->ss, &ss);
+            assert_int_equal(ss.data_received, 40);
+            ((wp_out *)wp_out_stream(&p->c, id))->reset_final_add = cuts[k];
+            assert_int_equal(h3_conn_reset_stream(p->c.h3, id, wt_error_to_http3(5)), H3_OK);
+            wp_pump(&p->c, &p->s);
+            bool over = 40 + cuts[k] > 100;
+            expect_end(p, over, H3_WT_FLOW_CONTROL_ERROR);
+            if (!over) {
+                wt_session_flow(p->ss, &ss);
+                assert_int_equal(ss.data_received, 40 + cuts[k]);
+                /* What the reset cut off counts as consumed: past half the
+                 * window, the limit moves on from the final size. */
+                assert_int_equal(ss.max_data, 40 + cuts[k] > 50 ? 40 + cuts[k] + 100 : 100);
+                /* The application still hears of the reset, with its code. */
+                assert_true(wp_rx_for(&p->s, id)->reset);
+                assert_int_equal(wp_rx_for(&p->s, id)->reset_code, 5);
+            }
+            pair_free(p);
+        }
+    }
+}
+
 /* §5.6.2: "If an endpoint receives an incoming stream for a session that would
  * exceed the advertised Maximum Streams value, it MUST close the WebTransport
  * session with a WT_FLOW_CONTROL_ERROR error code." */
@@ -521,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_limit_lowered),
         cmocka_unit_test(test_streams_above_2_60),
         cmocka_unit_test(test_data_over_limit),
+        cmocka_unit_test(test_reset_final_size),
         cmocka_unit_test(test_streams_over_limit),
         cmocka_unit_test(test_two_sessions_own_credit),
         cmocka_unit_test(test_capsules_before_2xx),

@@ -536,7 +536,7 @@ static void test_reset_code_mapping(void **state)
     uint64_t id = wt_stream_id(st);
     assert_int_equal(wt_stream_write(st, (const uint8_t *)"x", 1, false), WT_OK);
     wp_pump(&f->c, &f->s);
-    h3_conn_on_stream_reset(f->s.h3, id, H3_NO_ERROR);
+    h3_conn_on_stream_reset(f->s.h3, id, H3_NO_ERROR, H3_FINAL_SIZE_UNKNOWN);
     assert_true(wp_rx_for(&f->s, id)->reset);
     assert_int_equal(wp_rx_for(&f->s, id)->reset_code, 0);
     fx_free(f);

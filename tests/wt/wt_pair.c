@@ -465,7 +465,7 @@ static bool pump_one(wp_ep *a, wp_ep *b)
         }
         if (o->reset && !o->reset_delivered) {
             o->reset_delivered = true;
-            h3_conn_on_stream_reset(b->h3, o->id, o->reset_code);
+            h3_conn_on_stream_reset(b->h3, o->id, o->reset_code, o->len + o->reset_final_add);
             moved = true;
         }
         if (o->stop && !o->stop_delivered) {

@@ -23,6 +23,8 @@ typedef struct wp_out {
     bool reset, reset_delivered;
     uint64_t reset_code;
     uint64_t reset_reliable; /* RESET_STREAM_AT's reliable size (0: RESET_STREAM) */
+    uint64_t reset_final_add; /* the final size the reset carries: every byte written plus this
+                                 (a test's stand-in for bytes the reset cut off) */
     bool stop, stop_delivered;
     uint64_t stop_code;
 } wp_out;
