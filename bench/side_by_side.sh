@@ -204,12 +204,16 @@ for r in $(seq "$runs"); do
                 pids+=($!)
             done
             bg_pids=("${pids[@]}")
-            ok=1
-            for p in "${pids[@]}"; do wait "$p" || ok=0; done
+            ok=1 why=
+            rcs=()
+            for p in "${pids[@]}"; do wait "$p"; rcs+=($?); done
             bg_pids=()
             first= last=
             for c in $(seq "$conc"); do
-                cmp -s "$root/conc" "$tmp/c$c/conc" || ok=0
+                if [ "${rcs[$((c - 1))]}" != 0 ] || ! cmp -s "$root/conc" "$tmp/c$c/conc"; then
+                    ok=0
+                    why+=" [client $c: exit ${rcs[$((c - 1))]}; $(cmp "$root/conc" "$tmp/c$c/conc" 2>&1 | head -1); $(tail -c 200 "$tmp/c$c.log" 2>/dev/null | tr '\n' ' ')]"
+                fi
                 read -r w _ _ t0 <"$tmp/c$c.time"
                 e=$(calc "$t0 + $w")
                 if [ -z "$first" ] || [ "$(calc "$t0 < $first")" = 1 ]; then first=$t0; fi
@@ -219,7 +223,7 @@ for r in $(seq "$runs"); do
                 agg[$side]+="$(calc "$conc * $conc_mb / ($last - $first)") "
                 echo "concurrent $side run$r wall=$(calc "$last - $first")" >>"$raw"
             else
-                failures+=("concurrent $side run $r: a download failed or differs")
+                failures+=("concurrent $side run $r: a download failed or differs:$why")
             fi
             stop_server
         fi
