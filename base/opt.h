@@ -44,6 +44,34 @@
 #ifndef QUINCE_QUIC_V2
 #define QUINCE_QUIC_V2 1 /* QUIC version 2 (RFC 9369) besides version 1 */
 #endif
+/*
+ * Finer features, on by default, with no meson option: a device's options
+ * header turns them off (cross/images/device_opt.h does for the size images).
+ * The test suites assume them on.
+ */
+#ifndef QUINCE_PMTUD
+#define QUINCE_PMTUD 1 /* path MTU discovery (RFC 9000 §14.3); off: every packet is 1200 bytes */
+#endif
+#ifndef QUINCE_MIGRATION
+#define QUINCE_MIGRATION 1 /* connection migration and the preferred address (RFC 9000 §9) */
+#endif
+#ifndef QUINCE_RESUMPTION
+#define QUINCE_RESUMPTION 1 /* session tickets, resumption, 0-RTT, NEW_TOKEN (RFC 8446 §4.6.1) */
+#endif
+#ifndef QUINCE_HYSTART
+#define QUINCE_HYSTART 1 /* HyStart++ slow start (RFC 9406); off: plain slow start */
+#endif
+#ifndef QUINCE_ACK_FREQUENCY
+#define QUINCE_ACK_FREQUENCY 1 /* the ACK frequency extension (draft-ietf-quic-ack-frequency) */
+#endif
+
+/* A role flag (quic_conn.is_server, crypto_tls_config.is_server) read through this: a build
+ * with one role folds it to a constant, so the other role's branches leave the image. */
+#if QUINCE_CLIENT && QUINCE_SERVER
+#define QUINCE_IS_SERVER(flag) (flag)
+#else
+#define QUINCE_IS_SERVER(flag) ((void)(flag), QUINCE_SERVER != 0)
+#endif
 
 #if !QUINCE_CLIENT && !QUINCE_SERVER
 #error "Quince needs QUINCE_CLIENT or QUINCE_SERVER"

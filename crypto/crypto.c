@@ -142,3 +142,19 @@ QUINCE_API int crypto_cert_key_match(const quince_env *env, const crypto_cert_ch
     crypto_pubkey_free(env, pub);
     return rc;
 }
+
+/* (no RFC section) */
+void *crypto_heap_calloc(const quince_env *env, size_t n, size_t size)
+{
+    if (env == NULL || (size != 0 && n > SIZE_MAX / size))
+        return NULL;
+    size_t bytes = n * size;
+    return quince_env_calloc(env, bytes > 0 ? bytes : 1);
+}
+
+/* (no RFC section) */
+void crypto_heap_free(const quince_env *env, void *p)
+{
+    if (env != NULL)
+        quince_env_free(env, p);
+}

@@ -100,6 +100,27 @@ QUINCE_API crypto_shared *crypto_shared_new(const quince_env *env);
 /* Frees them (NULL: nothing to do); after the last connection that uses them. */
 QUINCE_API void crypto_shared_free(const quince_env *env, crypto_shared *s);
 
+/* ---- A cryptographic library's heap in an environment ---- */
+
+/*
+ * mbedTLS 2.28 allocates through one process-wide pair of functions, and only
+ * when it was built with MBEDTLS_PLATFORM_MEMORY (Debian's library was not: it
+ * calls libc's calloc and free). The pair carries no user pointer, so the
+ * backend cannot tell whose allocation it is, and it keeps no process-wide state
+ * of its own (no writable data, tests/nm). An embedder that wants that heap in
+ * an environment keeps its own pointer to one and hands the library two thunks
+ * over these (cross/images/client.c does, README "Memory"):
+ *   static void *my_calloc(size_t n, size_t size) { return crypto_heap_calloc(g_env, n, size); }
+ *   static void my_free(void *p) { crypto_heap_free(g_env, p); }
+ *   mbedtls_platform_set_calloc_free(my_calloc, my_free);
+ */
+/* (no RFC section) Returns n * size zeroed bytes from env (at least one byte, so that
+ * calloc(0, x) is not mistaken for a failure), or NULL when env is NULL, the product
+ * overflows or env is out of memory. */
+QUINCE_API void *crypto_heap_calloc(const quince_env *env, size_t n, size_t size);
+/* (no RFC section) Frees what crypto_heap_calloc returned (NULL: nothing to do). */
+QUINCE_API void crypto_heap_free(const quince_env *env, void *p);
+
 /* ---- Private keys ---- */
 
 typedef struct crypto_privkey crypto_privkey;

@@ -82,10 +82,11 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
                                             CRYPTO_TLS_AES_128_GCM_SHA256,
                                             CRYPTO_TLS_AES_256_GCM_SHA384, 0};
     static const uint16_t default_groups[] = {CRYPTO_GROUP_X25519, CRYPTO_GROUP_SECP256R1, 0};
-    const uint16_t *s = config->cipher_suites ? config->cipher_suites
-                        : config->is_server && crypto_backend_default()->server_prefers_chacha
-                            ? chacha_first
-                            : default_suites;
+    const uint16_t *s =
+        config->cipher_suites ? config->cipher_suites
+        : QUINCE_IS_SERVER(config->is_server) && crypto_backend_default()->server_prefers_chacha
+            ? chacha_first
+            : default_suites;
     for (size_t i = 0; s[i] != 0; i++) {
         bool dup = false;
         for (size_t j = 0; j < tls->n_suites; j++)
@@ -164,7 +165,8 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
     tls->cfg.early_data_context = tls->early_ctx;
     /* A stored session: kept if it parses; whether it is usable is decided at start. */
     tls->cfg.session = NULL;
-    if (!config->is_server && config->session != NULL && config->session_len > 0) {
+    if (QUINCE_RESUMPTION && !QUINCE_IS_SERVER(config->is_server) && config->session != NULL &&
+        config->session_len > 0) {
         tls->session_buf = quince_env_alloc(tls->env, config->session_len);
         if (tls->session_buf == NULL)
             return CRYPTO_ERR_NOMEM;
@@ -185,8 +187,9 @@ crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *confi
         return NULL;
     if (config->is_server ? !QUINCE_SERVER : !QUINCE_CLIENT)
         return NULL; /* that role is left out of the build (base/opt.h) */
-    if (config->is_server && (config->cert_chain_count == 0 || config->cert_chain == NULL ||
-                              config->cert_chain_lens == NULL || config->private_key == NULL))
+    if (QUINCE_IS_SERVER(config->is_server) &&
+        (config->cert_chain_count == 0 || config->cert_chain == NULL ||
+         config->cert_chain_lens == NULL || config->private_key == NULL))
         return NULL;
     crypto_tls *tls = quince_env_calloc(env, sizeof(*tls));
     if (tls == NULL)
@@ -200,7 +203,7 @@ crypto_tls *crypto_tls_new(const quince_env *env, const crypto_tls_config *confi
         tls->max_message = 0xffffff;
     crypto_tls_transcript_init(&tls->transcript);
     tls->recv_level = CRYPTO_LEVEL_INITIAL;
-    tls->state = config->is_server ? TLS_S_WAIT_CH : TLS_C_START;
+    tls->state = QUINCE_IS_SERVER(config->is_server) ? TLS_S_WAIT_CH : TLS_C_START;
     if (copy_config(tls, config) < 0) {
         crypto_tls_free(tls);
         return NULL;
@@ -223,6 +226,7 @@ void crypto_tls_free(crypto_tls *tls)
     quince_env_free(env, tls->peer_certs);
     quince_env_free(env, tls->session_buf);
     quince_env_free(env, tls->peer_tp);
+    quince_env_free(env, tls->server_name);
     quince_env_free(env, tls->hrr_prefix);
     memset(tls->psk, 0, sizeof(tls->psk));
     quince_env_free(env, tls->msg);
@@ -262,8 +266,8 @@ int tls_fail(crypto_tls *tls, int err)
         if (tls->env->log != NULL) {
             char msg[160];
             snprintf(msg, sizeof(msg), "tls %s: handshake failed in %s: %s (alert %u)",
-                     tls->cfg.is_server ? "server" : "client", state_name(tls->state),
-                     crypto_strerror(tls->error), (unsigned)tls->alert);
+                     QUINCE_IS_SERVER(tls->cfg.is_server) ? "server" : "client",
+                     state_name(tls->state), crypto_strerror(tls->error), (unsigned)tls->alert);
             tls->env->log(tls->env->user, 1, msg);
         }
 #endif
@@ -324,7 +328,7 @@ static void keylog(crypto_tls *tls, const char *label, const uint8_t *secret, si
 /* RFC 9001 §4.1.4: secrets go to QUIC as soon as they are known. */
 int tls_install_secret(crypto_tls *tls, crypto_level level, bool is_write, const uint8_t *secret)
 {
-    bool client_secret = is_write != tls->cfg.is_server;
+    bool client_secret = is_write != QUINCE_IS_SERVER(tls->cfg.is_server);
     const char *label = NULL;
     if (level == CRYPTO_LEVEL_HANDSHAKE)
         label =
@@ -357,7 +361,7 @@ int crypto_tls_start(crypto_tls *tls)
 {
     if (tls->error != 0)
         return tls->error;
-    if (tls->cfg.is_server)
+    if (QUINCE_IS_SERVER(tls->cfg.is_server))
         return 0;
     if (tls->state != TLS_C_START)
         return CRYPTO_ERR_ARGUMENT;
@@ -413,8 +417,9 @@ int crypto_tls_recv(crypto_tls *tls, crypto_level level, const uint8_t *data, si
             size_t msg_len = tls->msg_have;
             tls->msg_have = 0;
 #if QUINCE_CLIENT && QUINCE_SERVER
-            int rc = tls->cfg.is_server ? tls_server_handle(tls, tls->msg, msg_len)
-                                        : tls_client_handle(tls, tls->msg, msg_len);
+            int rc = QUINCE_IS_SERVER(tls->cfg.is_server)
+                         ? tls_server_handle(tls, tls->msg, msg_len)
+                         : tls_client_handle(tls, tls->msg, msg_len);
 #elif QUINCE_SERVER
             int rc = tls_server_handle(tls, tls->msg, msg_len);
 #else
@@ -478,7 +483,7 @@ const char *crypto_tls_server_name(const crypto_tls *tls)
 /* RFC 8446 §2.2 */
 bool crypto_tls_resumed(const crypto_tls *tls)
 {
-    return tls->psk_accepted;
+    return TLS_PSK_ACCEPTED(tls);
 }
 
 /* RFC 8446 §4.2.10 */
@@ -499,7 +504,7 @@ int crypto_tls_replace_transport_params(crypto_tls *tls, const uint8_t *data, si
 /* RFC 9000 §7.4.1 */
 const uint8_t *crypto_tls_session_transport_params(const crypto_tls *tls, size_t *len)
 {
-    if (!tls->psk_offered || tls->session.transport_params.len == 0) {
+    if (!TLS_PSK_OFFERED(tls) || tls->session.transport_params.len == 0) {
         if (len != NULL)
             *len = 0;
         return NULL;
@@ -695,7 +700,8 @@ int tls_send_certificate_verify(crypto_tls *tls, crypto_level level, uint16_t sc
     uint8_t *sig = quince_env_alloc(tls->env, CRYPTO_SIG_MAX_LEN);
     if (sig == NULL)
         return CRYPTO_ERR_NOMEM;
-    size_t n = tls_cv_content(tls->cfg.is_server, th, crypto_hash_len(tls->suite->hash), content);
+    size_t n = tls_cv_content(QUINCE_IS_SERVER(tls->cfg.is_server), th,
+                              crypto_hash_len(tls->suite->hash), content);
     int sig_len = crypto_privkey_sign(tls->env, tls->cfg.private_key, scheme, content, n, sig,
                                       CRYPTO_SIG_MAX_LEN);
     uint8_t msg[CRYPTO_HS_HEADER_LEN + 4 + CRYPTO_SIG_MAX_LEN];
@@ -727,14 +733,15 @@ int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len
     if (rc < 0)
         return rc;
     /* The peer's context string: the server's when we are the client. */
-    size_t n = tls_cv_content(!tls->cfg.is_server, th, crypto_hash_len(tls->suite->hash), content);
+    size_t n = tls_cv_content(!QUINCE_IS_SERVER(tls->cfg.is_server), th,
+                              crypto_hash_len(tls->suite->hash), content);
     rc = crypto_pubkey_verify(tls->peer_key, cv.scheme, content, n, cv.signature.p,
                               cv.signature.len);
     if (rc < 0)
         return rc == CRYPTO_ERR_ILLEGAL_PARAMETER || rc == CRYPTO_ERR_NOMEM
                    ? rc
                    : CRYPTO_ERR_DECRYPT_ERROR;
-    if (!tls->cfg.is_server)
+    if (!QUINCE_IS_SERVER(tls->cfg.is_server))
         tls->sig_scheme = cv.scheme;
     return crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
 }

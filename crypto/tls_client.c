@@ -39,7 +39,7 @@ static void choose_session(crypto_tls *tls)
     const crypto_tls_session *ss = &tls->session;
     tls->psk_offered = false;
     tls->early = CRYPTO_EARLY_NONE;
-    if (!tls->have_session || !offered_suite(tls, ss->suite))
+    if (!QUINCE_RESUMPTION || !tls->have_session || !offered_suite(tls, ss->suite))
         return;
     int64_t age_ms = tls_now_ms(tls) - ss->received_ms;
     if (age_ms < 0 || age_ms >= (int64_t)ss->lifetime * 1000)
@@ -69,9 +69,9 @@ static int send_client_hello(crypto_tls *tls)
         return pub_len;
     crypto_tls_share share = {tls->kex_group, pub, (size_t)pub_len};
     uint8_t modes[2] = {CRYPTO_PSK_DHE_KE, CRYPTO_PSK_KE};
-    size_t hlen = tls->psk_offered ? crypto_hash_len(tls->psk_suite->hash) : 0;
+    size_t hlen = TLS_PSK_OFFERED(tls) ? crypto_hash_len(tls->psk_suite->hash) : 0;
     uint32_t obfuscated = 0;
-    if (tls->psk_offered) {
+    if (TLS_PSK_OFFERED(tls)) {
         /* §4.2.11.1: milliseconds since the ticket came, plus ticket_age_add. */
         int64_t age_ms = tls_now_ms(tls) - tls->session.received_ms;
         obfuscated = (uint32_t)((uint64_t)age_ms + tls->session.age_add);
@@ -96,8 +96,8 @@ static int send_client_hello(crypto_tls *tls)
         .cookie = tls->cookie,
         .cookie_len = tls->cookie_len,
         .psk_modes = modes,
-        .n_psk_modes = tls->psk_offered ? (tls->cfg.psk_ke ? 2 : 1) : 0,
-        .early_data = tls->early == CRYPTO_EARLY_OFFERED,
+        .n_psk_modes = TLS_PSK_OFFERED(tls) ? (tls->cfg.psk_ke ? 2 : 1) : 0,
+        .early_data = TLS_EARLY_IS(tls, CRYPTO_EARLY_OFFERED),
         .psk_identity = tls->session.ticket.p,
         .psk_identity_len = tls->session.ticket.len,
         .psk_obfuscated_age = obfuscated,
@@ -108,19 +108,19 @@ static int send_client_hello(crypto_tls *tls)
         cap += 1 + strlen(tls->cfg.alpn[i]);
     if (tls->cfg.server_name != NULL)
         cap += strlen(tls->cfg.server_name);
-    if (tls->psk_offered)
+    if (TLS_PSK_OFFERED(tls))
         cap += 32 + tls->session.ticket.len + hlen;
     uint8_t *buf = tls_scratch(tls, cap);
     if (buf == NULL)
         return CRYPTO_ERR_NOMEM;
     int len = crypto_tls_encode_client_hello(&p, buf, cap);
     int rc = len < 0 ? CRYPTO_ERR_INTERNAL : 0;
-    if (rc == 0 && tls->psk_offered) {
+    if (rc == 0 && TLS_PSK_OFFERED(tls)) {
         size_t trunc = (size_t)len - CRYPTO_TLS_BINDERS_LEN(hlen);
         rc = tls_psk_binder(tls, tls->psk_suite, tls->psk, tls->hrr_prefix, tls->hrr_prefix_len,
                             buf, trunc, buf + (size_t)len - hlen);
     }
-    if (rc == 0 && tls->early == CRYPTO_EARLY_OFFERED) {
+    if (rc == 0 && TLS_EARLY_IS(tls, CRYPTO_EARLY_OFFERED)) {
         /* §7.1: client_early_traffic_secret over ClientHello; 0-RTT keys now. */
         uint8_t th[CRYPTO_HASH_MAX_LEN], early[CRYPTO_HASH_MAX_LEN];
         rc = crypto_hash(tls->psk_suite->hash, buf, (size_t)len, th);
@@ -207,12 +207,12 @@ static int on_hello_retry_request(crypto_tls *tls, const crypto_tls_server_hello
     /* §4.2.10: no early data after a HelloRetryRequest; §4.1.2: a PSK of
      * another hash than the suite's is dropped, else its binder is redone
      * over the HelloRetryRequest. */
-    if (tls->early == CRYPTO_EARLY_OFFERED)
+    if (TLS_EARLY_IS(tls, CRYPTO_EARLY_OFFERED))
         tls->early = CRYPTO_EARLY_REJECTED;
-    if (tls->psk_offered && tls->psk_suite->hash != tls->suite->hash)
+    if (TLS_PSK_OFFERED(tls) && tls->psk_suite->hash != tls->suite->hash)
         tls->psk_offered = false;
     int rc = 0;
-    if (tls->psk_offered)
+    if (TLS_PSK_OFFERED(tls))
         rc = tls_keep_hrr_prefix(tls, tls->suite, tls->transcript.pending,
                                  tls->transcript.pending_len, msg, len);
     if (rc == 0)
@@ -253,7 +253,7 @@ static int on_server_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     /* §4.2.11: the server took our PSK (identity 0, the only one offered),
      * whose hash the suite must have. */
     if (sh.exts & crypto_tls_ext_bit(CRYPTO_EXT_PRE_SHARED_KEY)) {
-        if (!tls->psk_offered)
+        if (!TLS_PSK_OFFERED(tls))
             return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
         if (sh.psk_identity != 0 ||
             crypto_suite_by_id(sh.cipher_suite)->hash != tls->psk_suite->hash)
@@ -263,13 +263,13 @@ static int on_server_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     bool has_share = (sh.exts & crypto_tls_ext_bit(CRYPTO_EXT_KEY_SHARE)) != 0;
     /* §4.2.8: a key share, in the group we sent (and, after a retry, the
      * group asked for); none only for psk_ke, if we offered it (§4.2.9). */
-    if (!has_share && !(tls->psk_accepted && tls->cfg.psk_ke))
+    if (!has_share && !(TLS_PSK_ACCEPTED(tls) && tls->cfg.psk_ke))
         return CRYPTO_ERR_MISSING_EXTENSION;
     if (has_share && sh.group != tls->kex_group)
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
     /* §4.2.10: 0-RTT keys were the session's suite's; the server must keep it. */
-    if (tls->early == CRYPTO_EARLY_OFFERED &&
-        (!tls->psk_accepted || sh.cipher_suite != tls->psk_suite->id))
+    if (TLS_EARLY_IS(tls, CRYPTO_EARLY_OFFERED) &&
+        (!TLS_PSK_ACCEPTED(tls) || sh.cipher_suite != tls->psk_suite->id))
         tls->early = CRYPTO_EARLY_REJECTED;
     tls->psk_mode = has_share ? CRYPTO_PSK_DHE_KE : CRYPTO_PSK_KE;
     tls->suite = crypto_suite_by_id(sh.cipher_suite);
@@ -296,7 +296,7 @@ static int on_server_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     uint8_t th[CRYPTO_HASH_MAX_LEN];
     rc = crypto_tls_transcript_hash(&tls->transcript, th);
     if (rc == 0)
-        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
+        rc = crypto_tls_ks_init(&tls->ks, tls->suite->hash, TLS_PSK_ACCEPTED(tls) ? tls->psk : NULL,
                                 tls->psk_len);
     if (rc == 0)
         rc = crypto_tls_ks_handshake(&tls->ks, shared, (size_t)shared_len, th);
@@ -333,21 +333,21 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
     if (early && (ee.alpn.len != tls->session.alpn.len ||
                   memcmp(ee.alpn.p, tls->session.alpn.p, ee.alpn.len) != 0))
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
-    if (tls->early == CRYPTO_EARLY_OFFERED)
+    if (TLS_EARLY_IS(tls, CRYPTO_EARLY_OFFERED))
         tls->early = early ? CRYPTO_EARLY_ACCEPTED : CRYPTO_EARLY_REJECTED;
     bool has_tp = (ee.exts & crypto_tls_ext_bit(CRYPTO_EXT_QUIC_TRANSPORT_PARAMETERS)) != 0;
     if (has_tp && !tls->quic)
         return CRYPTO_ERR_UNSUPPORTED_EXTENSION;
 
     if (ee.alpn.p != NULL) {
-        bool ours = false;
-        for (size_t i = 0; tls->cfg.alpn[i] != NULL && !ours; i++)
-            ours = strlen(tls->cfg.alpn[i]) == ee.alpn.len &&
-                   memcmp(tls->cfg.alpn[i], ee.alpn.p, ee.alpn.len) == 0;
-        if (!ours)
+        const char *ours = NULL;
+        for (size_t i = 0; tls->cfg.alpn != NULL && tls->cfg.alpn[i] != NULL && ours == NULL; i++)
+            if (strlen(tls->cfg.alpn[i]) == ee.alpn.len &&
+                memcmp(tls->cfg.alpn[i], ee.alpn.p, ee.alpn.len) == 0)
+                ours = tls->cfg.alpn[i];
+        if (ours == NULL)
             return CRYPTO_ERR_NO_APPLICATION_PROTOCOL; /* RFC 9001 §8.1 */
-        memcpy(tls->alpn, ee.alpn.p, ee.alpn.len);
-        tls->alpn[ee.alpn.len] = '\0';
+        tls->alpn = ours;
         tls->has_alpn = true;
     } else if (tls->cfg.alpn != NULL && tls->quic) {
         return CRYPTO_ERR_NO_APPLICATION_PROTOCOL; /* RFC 9001 §8.1: ALPN is mandatory */
@@ -376,7 +376,7 @@ static int on_encrypted_extensions(crypto_tls *tls, const uint8_t *msg, size_t l
     rc = crypto_tls_transcript_add(tls->env, &tls->transcript, msg, len);
     /* §2.2: a resumed handshake has no certificates; Finished comes next. */
     if (rc == 0)
-        tls->state = tls->psk_accepted ? TLS_C_WAIT_FINISHED : TLS_C_WAIT_CERT_CR;
+        tls->state = TLS_PSK_ACCEPTED(tls) ? TLS_C_WAIT_FINISHED : TLS_C_WAIT_CERT_CR;
     return rc;
 }
 
@@ -391,7 +391,6 @@ static int on_certificate_request(crypto_tls *tls, const uint8_t *msg, size_t le
     /* §4.3.2: empty unless post-handshake (which QUIC does not use, RFC 9001 §4.4). */
     if (cr.context.len != 0)
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
-    tls->cert_request_context_len = 0;
     tls->cert_requested = true;
     /* The first scheme of the server's list that our key signs with; none:
      * we answer with an empty Certificate (§4.4.2). */
@@ -451,14 +450,13 @@ static int send_client_certificate(crypto_tls *tls)
 {
     bool have = tls->client_sig_scheme != 0;
     size_t count = have ? tls->cfg.cert_chain_count : 0;
-    size_t cap = 16 + tls->cert_request_context_len;
+    size_t cap = 16; /* the context is empty (§4.3.2, checked on arrival) */
     for (size_t i = 0; i < count; i++)
         cap += tls->cfg.cert_chain_lens[i] + 5;
     uint8_t *buf = tls_scratch(tls, cap);
     if (buf == NULL)
         return CRYPTO_ERR_NOMEM;
-    int len = crypto_tls_encode_certificate_ctx(tls->cert_request_context,
-                                                tls->cert_request_context_len, tls->cfg.cert_chain,
+    int len = crypto_tls_encode_certificate_ctx(NULL, 0, tls->cfg.cert_chain,
                                                 tls->cfg.cert_chain_lens, count, buf, cap);
     int rc = len < 0 ? CRYPTO_ERR_INTERNAL
                      : tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, buf, (size_t)len);
@@ -508,7 +506,7 @@ static int on_finished(crypto_tls *tls, const uint8_t *msg, size_t len)
         rc = tls_send_message(tls, CRYPTO_LEVEL_HANDSHAKE, fin, (size_t)rc);
     if (rc == 0)
         rc = crypto_tls_transcript_hash(&tls->transcript, th);
-    if (rc == 0)
+    if (rc == 0 && QUINCE_RESUMPTION)
         rc = crypto_tls_ks_resumption(&tls->ks, th);
     if (rc == 0)
         rc = tls_install_secret(tls, CRYPTO_LEVEL_APP, false, tls->ks.server_ap);
@@ -606,7 +604,7 @@ int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len)
         /* RFC 9001 §6: KeyUpdate is not used with QUIC, and nothing but
          * tickets comes now. */
         if (type == CRYPTO_HS_NEW_SESSION_TICKET)
-            return on_new_session_ticket(tls, msg, len);
+            return QUINCE_RESUMPTION ? on_new_session_ticket(tls, msg, len) : 0;
         break;
     default:
         break;

@@ -64,9 +64,9 @@ struct crypto_tls {
     uint16_t sig_scheme;
     bool hrr;
     uint16_t hrr_group;
-    char alpn[256];
+    const char *alpn; /* one of cfg.alpn (our own copy): the peer picks from ours */
     bool has_alpn;
-    char server_name[CRYPTO_TLS_MAX_HOST_NAME + 1];
+    char *server_name; /* server: the SNI the client sent (allocated) */
     bool has_server_name;
     uint8_t client_random[CRYPTO_TLS_RANDOM_LEN];
     uint8_t session_id[CRYPTO_TLS_MAX_SESSION_ID];
@@ -109,8 +109,6 @@ struct crypto_tls {
     size_t cookie_len;
     bool cert_requested;
     uint16_t client_sig_scheme; /* to sign our CertificateVerify with; 0: no certificate */
-    uint8_t cert_request_context[255];
-    size_t cert_request_context_len;
 };
 
 /* Record a fatal error (sticky) and return it. */
@@ -158,5 +156,11 @@ int tls_keep_hrr_prefix(crypto_tls *tls, const crypto_suite *suite, const uint8_
 int tls_client_start(crypto_tls *tls);
 int tls_client_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
 int tls_server_handle(crypto_tls *tls, const uint8_t *msg, size_t len);
+
+/* Reads of the session state that a build without QUINCE_RESUMPTION folds to
+ * false, so that PSK and 0-RTT code leaves the image. */
+#define TLS_PSK_OFFERED(tls) (QUINCE_RESUMPTION && (tls)->psk_offered)
+#define TLS_PSK_ACCEPTED(tls) (QUINCE_RESUMPTION && (tls)->psk_accepted)
+#define TLS_EARLY_IS(tls, v) (QUINCE_RESUMPTION && (tls)->early == (v))
 
 #endif

@@ -500,13 +500,16 @@ static int on_client_hello(crypto_tls *tls, const uint8_t *msg, size_t len)
     bool dhe = !tls->psk_accepted || tls->psk_mode == CRYPTO_PSK_DHE_KE;
     tls->group = dhe ? c.group : 0;
     tls->sig_scheme = tls->psk_accepted ? 0 : c.scheme;
-    if (ch.server_name.len > 0) {
+    if (ch.server_name.len > 0 && tls->server_name == NULL) {
+        tls->server_name = quince_env_alloc(tls->env, ch.server_name.len + 1);
+        if (tls->server_name == NULL)
+            return CRYPTO_ERR_NOMEM;
         memcpy(tls->server_name, ch.server_name.p, ch.server_name.len);
         tls->server_name[ch.server_name.len] = '\0';
         tls->has_server_name = true;
     }
     if (c.alpn != NULL) {
-        strcpy(tls->alpn, c.alpn);
+        tls->alpn = c.alpn; /* one of tls->cfg.alpn */
         tls->has_alpn = true;
     }
     if (tls->quic && tls->cb.peer_transport_params != NULL) {

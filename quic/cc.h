@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/opt.h"
+
 /* Sizes are bytes, times microseconds. The generic parts (bytes in flight,
  * recovery period, app-limited) live here; each algorithm supplies the
  * window growth and reduction through quic_cc_ops. Recovery drives it. */
@@ -105,6 +107,7 @@ void quic_cc_init_cubic(quic_cc *cc, uint64_t max_datagram_size, bool fast_conve
 /* Common start of every controller (quic/cc.c): windows, no HyStart++. */
 void quic_cc_init_common(quic_cc *cc, const quic_cc_ops *ops, uint64_t max_datagram_size);
 
+#if QUINCE_HYSTART
 /* RFC 9406: use HyStart++ in the first slow start (quic/cc_hystart.c). */
 void quic_cc_hystart_enable(quic_cc *cc, bool on);
 /* An RTT sample from an ACK whose largest newly acknowledged packet was sent
@@ -113,6 +116,27 @@ void quic_cc_on_rtt_sample(quic_cc *cc, uint64_t latest_rtt, uint64_t time_sent,
 /* Slow-start growth for bytes newly acknowledged: all of them, or a quarter
  * in Conservative Slow Start. Used by quic_cc_on_packet_acked. */
 uint64_t quic_cc_hystart_growth(const quic_cc *cc, uint64_t bytes);
+#else
+/* Without QUINCE_HYSTART slow start ends on loss only (RFC 9002 §7.3.1). */
+static inline void quic_cc_hystart_enable(quic_cc *cc, bool on)
+{
+    (void)cc;
+    (void)on;
+}
+static inline void quic_cc_on_rtt_sample(quic_cc *cc, uint64_t latest_rtt, uint64_t time_sent,
+                                         uint64_t now)
+{
+    (void)cc;
+    (void)latest_rtt;
+    (void)time_sent;
+    (void)now;
+}
+static inline uint64_t quic_cc_hystart_growth(const quic_cc *cc, uint64_t bytes)
+{
+    (void)cc;
+    return bytes;
+}
+#endif
 
 /* RFC 9438 §4.2: W_cubic(t) in bytes, t microseconds since the epoch began
  * (for tests and qlog). */

@@ -1,6 +1,8 @@
 /* HyStart++: slow start that ends on round-trip delay growth (RFC 9406), for any controller. */
 #include "quic/cc.h"
 
+#if QUINCE_HYSTART
+
 /* RFC 9406 §4.3. The RFC is not in specs/; these values were checked against
  * several public implementations that cite that section. L (the growth cap
  * per ACK) is infinite because Quince paces (§4.3: "L = infinity if paced"). */
@@ -91,3 +93,5 @@ uint64_t quic_cc_hystart_growth(const quic_cc *cc, uint64_t bytes)
         return bytes / CSS_GROWTH_DIVISOR;
     return bytes;
 }
+
+#endif /* QUINCE_HYSTART */

@@ -51,7 +51,7 @@ static void config_defaults(quic_config *c)
         c->active_connection_id_limit = 2;
     if (c->cid_len > QUIC_MAX_CID_LEN || (c->cid_len == 0 && !c->zero_length_cid))
         c->cid_len = QUIC_OPT_CID_LEN;
-    if (c->zero_length_cid && !c->is_server)
+    if (c->zero_length_cid && !QUINCE_IS_SERVER(c->is_server))
         c->cid_len = 0;
 }
 
@@ -365,12 +365,12 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     quic_transport_params tp;
     *alert = CRYPTO_ALERT_ILLEGAL_PARAMETER;
     c->error = QUIC_ERR_TRANSPORT_PARAMETER;
-    if (quic_tp_decode(data, len, !c->is_server, &tp) != QUIC_OK)
+    if (quic_tp_decode(data, len, !QUINCE_IS_SERVER(c->is_server), &tp) != QUIC_OK)
         return -1;
     if (!tp.has_initial_scid || !c->have_peer_scid ||
         !cid_equal(&tp.initial_scid, &c->peer_initial_scid))
         return -1;
-    if (!c->is_server) {
+    if (!QUINCE_IS_SERVER(c->is_server)) {
         if (!tp.has_original_dcid || !cid_equal(&tp.original_dcid, &c->original_dcid))
             return -1;
         if (c->retried != tp.has_retry_scid ||
@@ -383,7 +383,7 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     c->error = quic_version_on_peer_tp(c, &tp);
     if (c->error != QUIC_OK)
         return -1;
-    if (c->is_server && c->version != c->orig_version) {
+    if (QUINCE_IS_SERVER(c->is_server) && c->version != c->orig_version) {
         /* Our version_information now names the negotiated version (same length). */
         uint8_t *buf = quince_env_alloc(c->env, QUIC_TP_ENCODED_MAX);
         size_t n = buf != NULL ? quic_conn_encode_tp(c, buf, QUIC_TP_ENCODED_MAX) : 0;
@@ -406,7 +406,7 @@ static int tls_peer_tp(void *user, const uint8_t *data, size_t len, uint8_t *ale
     uint64_t ours = c->cfg.max_idle_timeout_ms, theirs = tp.max_idle_timeout;
     uint64_t idle = ours == 0 ? theirs : (theirs == 0 || ours < theirs ? ours : theirs);
     c->idle_timeout = idle * 1000;
-    if (!c->is_server && tp.has_stateless_reset_token) {
+    if (!QUINCE_IS_SERVER(c->is_server) && tp.has_stateless_reset_token) {
         memcpy(c->pcid[0].reset_token, tp.stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         c->pcid[0].has_token = true;
     }
@@ -442,16 +442,17 @@ size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
     tp.initial_max_streams_uni = cfg->initial_max_streams_uni;
     tp.ack_delay_exponent = QUIC_OPT_ACK_DELAY_EXPONENT;
     tp.max_ack_delay = QUIC_OPT_MAX_ACK_DELAY_MS;
-    tp.has_min_ack_delay = true;
+    tp.has_min_ack_delay = QUINCE_ACK_FREQUENCY;
     tp.min_ack_delay = QUIC_OPT_MIN_ACK_DELAY_US;
     tp.active_connection_id_limit = cfg->active_connection_id_limit;
     tp.max_datagram_frame_size = cfg->max_datagram_frame_size;
-    tp.disable_active_migration = c->is_server && cfg->disable_active_migration;
+    tp.disable_active_migration =
+        QUINCE_IS_SERVER(c->is_server) && (cfg->disable_active_migration || !QUINCE_MIGRATION);
     tp.reset_stream_at = cfg->reset_stream_at;
     tp.has_initial_scid = true;
     tp.initial_scid = c->initial_scid;
     quic_version_fill_tp(c, &tp);
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         tp.has_original_dcid = true;
         tp.original_dcid = c->original_dcid;
         if (c->retried) {
@@ -465,7 +466,7 @@ size_t quic_conn_encode_tp(quic_conn *c, uint8_t *buf, size_t cap)
         }
     }
     quince_writer w = quince_writer_init(buf, cap);
-    return quic_tp_encode(&w, &tp, c->is_server, 0) ? (size_t)(w.p - buf) : 0;
+    return quic_tp_encode(&w, &tp, QUINCE_IS_SERVER(c->is_server), 0) ? (size_t)(w.p - buf) : 0;
 }
 
 quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config, bool is_server,
@@ -541,7 +542,7 @@ int quic_conn_set_initial_keys(quic_conn *c, const quic_cid_value *dcid)
     crypto_pp_clear(mine, c->env);
     crypto_pp_clear(theirs, c->env);
     c->initial_dcid = *dcid;
-    int err = c->is_server
+    int err = QUINCE_IS_SERVER(c->is_server)
                   ? crypto_pp_initial(theirs, mine, c->env, c->version, dcid->bytes, dcid->len)
                   : crypto_pp_initial(mine, theirs, c->env, c->version, dcid->bytes, dcid->len);
     if (err != 0)
@@ -576,6 +577,8 @@ static size_t encode_early_context(quic_conn *c)
  * remembered flow-control and stream limits until the server's arrive. */
 static void apply_remembered_tp(quic_conn *c)
 {
+    if (!QUINCE_RESUMPTION)
+        return; /* base/opt.h: no sessions, so no 0-RTT */
     size_t len = 0;
     const uint8_t *p = crypto_tls_session_transport_params(c->tls, &len);
     quic_transport_params tp;
@@ -600,10 +603,10 @@ static bool start_tls(quic_conn *c)
     if (tp_buf == NULL)
         return false;
     crypto_tls_config tc = c->cfg.tls;
-    tc.is_server = c->is_server;
+    tc.is_server = QUINCE_IS_SERVER(c->is_server);
     tc.transport_params = tp_buf;
     tc.transport_params_len = quic_conn_encode_tp(c, tp_buf, QUIC_TP_ENCODED_MAX);
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         tc.early_data_context = c->early_ctx;
         tc.early_data_context_len = encode_early_context(c);
     }
@@ -615,7 +618,7 @@ static bool start_tls(quic_conn *c)
     quince_env_free(c->env, tp_buf);
     if (c->tls == NULL || crypto_tls_start(c->tls) != 0)
         return false;
-    if (!c->is_server)
+    if (!QUINCE_IS_SERVER(c->is_server))
         apply_remembered_tp(c);
     return true;
 }
@@ -762,8 +765,8 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
 {
     /* RFC 9001 §4.6.2, RFC 9002 §6.4: 0-RTT refused: what it carried is lost
      * and goes again in 1-RTT (under the limits the server now gives). */
-    if (!c->is_server && c->sent_0rtt && !c->early_rejected_done &&
-        crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
+    if (QUINCE_RESUMPTION && !QUINCE_IS_SERVER(c->is_server) && c->sent_0rtt &&
+        !c->early_rejected_done && crypto_tls_early_data(c->tls) == CRYPTO_EARLY_REJECTED) {
         c->early_rejected_done = true;
         quic_recovery_on_0rtt_rejected(&c->rec, c->largest_0rtt_pn, now);
     }
@@ -773,7 +776,7 @@ void quic_conn_check_handshake(quic_conn *c, uint64_t now)
     if (c->state == QUIC_STATE_HANDSHAKE)
         c->state = QUIC_STATE_ESTABLISHED;
     quic_qlog_state(c, "handshake_complete", now);
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         /* RFC 9001 §4.1.2: the server's handshake is confirmed on completion. */
         c->handshake_confirmed = true;
         c->handshake_done_pending = true;
@@ -956,8 +959,9 @@ const crypto_tls *quic_conn_tls(const quic_conn *c)
  * server has not refused them. */
 bool quic_conn_early_data_ready(const quic_conn *c)
 {
-    if (c == NULL || c->is_server || c->handshake_complete || c->tls == NULL ||
-        !c->have_tx[CRYPTO_LEVEL_EARLY] || c->state >= QUIC_STATE_CLOSING)
+    if (!QUINCE_RESUMPTION || c == NULL || QUINCE_IS_SERVER(c->is_server) ||
+        c->handshake_complete || c->tls == NULL || !c->have_tx[CRYPTO_LEVEL_EARLY] ||
+        c->state >= QUIC_STATE_CLOSING)
         return false;
     crypto_early_data e = crypto_tls_early_data(c->tls);
     return e == CRYPTO_EARLY_OFFERED || e == CRYPTO_EARLY_ACCEPTED;

@@ -44,6 +44,7 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
     return QUIC_OK;
 }
 
+#if QUINCE_ACK_FREQUENCY
 /* draft-ietf-quic-ack-frequency-12 §4: newer requests only; a max_ack_delay
  * below our min_ack_delay or of 2^14 ms or more is a PROTOCOL_VIOLATION. */
 static int on_ack_frequency(quic_conn *c, const quic_frame *f)
@@ -59,6 +60,7 @@ static int on_ack_frequency(quic_conn *c, const quic_frame *f)
                                    f->u.ack_frequency.reordering);
     return QUIC_OK;
 }
+#endif
 
 /* RFC 9000 §19.6, RFC 9001 §4.1.3: CRYPTO data in order to TLS. */
 static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
@@ -69,7 +71,7 @@ static int on_crypto(quic_conn *c, int space, const quic_frame *f, uint64_t now)
      * small): resend our unacknowledged Initial and Handshake CRYPTO data now
      * rather than at the PTO, which backs off to seconds on a lossy path, a
      * limited number of times (the amplification limit still applies). */
-    if (c->is_server && space == SP_INITIAL && f->u.crypto.length > 0 &&
+    if (QUINCE_IS_SERVER(c->is_server) && space == SP_INITIAL && f->u.crypto.length > 0 &&
         f->u.crypto.offset + f->u.crypto.length <= sp->crecv.read_offset &&
         c->crypto_speedups < QUIC_OPT_CRYPTO_SPEEDUPS) {
         c->crypto_speedups++;
@@ -260,7 +262,7 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                 err = on_crypto(c, space, &f, now);
                 break;
             case QUIC_FT_NEW_TOKEN: /* §19.7, §8.1.3 */
-                if (c->is_server)
+                if (QUINCE_IS_SERVER(c->is_server))
                     err = QUIC_ERR_PROTOCOL_VIOLATION;
                 else if (c->cfg.on_new_token != NULL)
                     c->cfg.on_new_token(c->cfg.new_token_user, f.u.new_token.token,
@@ -302,7 +304,7 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
                                          f.u.close.reason, (size_t)f.u.close.reason_len, now);
                 return QUIC_OK;
             case QUIC_FT_HANDSHAKE_DONE: /* RFC 9000 §19.20 */
-                if (c->is_server)
+                if (QUINCE_IS_SERVER(c->is_server))
                     err = QUIC_ERR_PROTOCOL_VIOLATION;
                 else
                     quic_conn_on_handshake_done_frame(c, now);
@@ -311,12 +313,14 @@ int quic_conn_process_frames(quic_conn *c, int space, quic_pkt_type type, const 
             case QUIC_FT_DATAGRAM_LEN:
                 err = on_datagram(c, &f);
                 break;
+#if QUINCE_ACK_FREQUENCY /* without it min_ack_delay is not sent: both are unknown frames */
             case QUIC_FT_IMMEDIATE_ACK: /* draft-ietf-quic-ack-frequency-12 §5 */
                 c->rx_immediate_ack = true;
                 break;
             case QUIC_FT_ACK_FREQUENCY:
                 err = on_ack_frequency(c, &f);
                 break;
+#endif
             default:
                 err = QUIC_ERR_FRAME_ENCODING;
                 break;
@@ -341,7 +345,7 @@ static bool dcid_is_ours(const quic_conn *c, const quic_pkt_header *h)
             return true;
     }
     /* A server may see the client's chosen DCID until the client switches (§7.2). */
-    if (c->is_server && h->type != QUIC_PKT_1RTT && h->dcid_len >= 8)
+    if (QUINCE_IS_SERVER(c->is_server) && h->type != QUIC_PKT_1RTT && h->dcid_len >= 8)
         return true;
     return false;
 }
@@ -362,7 +366,7 @@ static bool is_stateless_reset(quic_conn *c, const uint8_t *data, size_t len)
 /* RFC 9000 §17.2.5.2: a client's only Retry. */
 static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt, uint64_t now)
 {
-    if (c->is_server || c->retried || c->have_peer_scid || h->token_len == 0)
+    if (QUINCE_IS_SERVER(c->is_server) || c->retried || c->have_peer_scid || h->token_len == 0)
         return;
     if (crypto_retry_verify(c->env, c->version, c->original_dcid.bytes, c->original_dcid.len, pkt,
                             h->packet_len) != 0)
@@ -389,7 +393,7 @@ static void on_retry(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
 /* RFC 9000 §6.2: a client's Version Negotiation. */
 static void on_vn(quic_conn *c, const quic_pkt_header *h, uint64_t now)
 {
-    if (c->is_server || c->have_peer_scid || c->retried)
+    if (QUINCE_IS_SERVER(c->is_server) || c->have_peer_scid || c->retried)
         return;
     for (size_t i = 0; i < h->version_count; i++)
         if (quic_pkt_vn_version(h, i) == c->version)
@@ -495,7 +499,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
         level = CRYPTO_LEVEL_APP;
         break;
     case QUIC_PKT_0RTT: /* RFC 9001 §4.6.1: only a server takes them */
-        if (!c->is_server)
+        if (!QUINCE_IS_SERVER(c->is_server))
             return 0;
         level = CRYPTO_LEVEL_EARLY;
         break;
@@ -524,11 +528,12 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
                    ? PKT_EARLY
                    : 0;
     /* RFC 9001 §5.7: a server processes 1-RTT only after the handshake completed. */
-    if (!c->have_rx[level] || (level == CRYPTO_LEVEL_APP && c->is_server && !c->handshake_complete))
+    if (!c->have_rx[level] ||
+        (level == CRYPTO_LEVEL_APP && QUINCE_IS_SERVER(c->is_server) && !c->handshake_complete))
         return PKT_EARLY;
     /* A token appearing only in later Initials is not the client's (§17.2.2). */
-    if (h->type == QUIC_PKT_INITIAL && c->is_server && h->token_len > 0 && !c->retried &&
-        !c->initial_token_seen)
+    if (h->type == QUIC_PKT_INITIAL && QUINCE_IS_SERVER(c->is_server) && h->token_len > 0 &&
+        !c->retried && !c->initial_token_seen)
         return 0;
     if (quic_conn_rx_buffer(c, h->packet_len) == NULL)
         return 0;
@@ -565,7 +570,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
             return err;
     }
     /* RFC 9000 §7.2: the client takes the server's SCID as its DCID. */
-    if (!c->is_server && !c->have_peer_scid && h->type != QUIC_PKT_1RTT) {
+    if (!QUINCE_IS_SERVER(c->is_server) && !c->have_peer_scid && h->type != QUIC_PKT_1RTT) {
         c->pcid[0].cid.len = h->scid_len;
         memcpy(c->pcid[0].cid.bytes, h->scid, h->scid_len);
         c->peer_initial_scid = c->pcid[0].cid;
@@ -607,7 +612,7 @@ static int process_packet(quic_conn *c, const uint8_t *data, const quic_pkt_head
     }
     c->rx_immediate_ack = false;
     /* RFC 9001 §4.9.1: a server drops Initial keys on its first Handshake packet. */
-    if (c->is_server && h->type == QUIC_PKT_HANDSHAKE) {
+    if (QUINCE_IS_SERVER(c->is_server) && h->type == QUIC_PKT_HANDSHAKE) {
         c->address_validated = true; /* RFC 9000 §8.1 */
         quic_conn_discard_space(c, SP_INITIAL, now);
     }
@@ -703,6 +708,14 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
         }
         return QUIC_OK;
     }
+#if !QUINCE_MIGRATION
+    /* RFC 9000 §9: a server that sent disable_active_migration may drop what
+     * comes from another address; without migration in the build it does. */
+    if (QUINCE_IS_SERVER(c->is_server) && from != NULL && !quic_addr_equal(from, &c->remote)) {
+        c->stats.packets_dropped++;
+        return QUIC_OK;
+    }
+#endif
     c->bytes_received += len;
     quic_pkt_parse_opts po = {.short_dcid_len = c->cfg.cid_len};
     size_t off = 0;
@@ -747,7 +760,7 @@ static int recv_datagram(quic_conn *c, const quic_addr *from, const uint8_t *dat
         quic_conn_enter_draining(c, QUIC_TE_NO_ERROR, false, (const uint8_t *)"stateless reset", 15,
                                  now);
     }
-    if (c->is_server && !c->address_validated)
+    if (QUINCE_IS_SERVER(c->is_server) && !c->address_validated)
         quic_recovery_set_amplification_limited(&c->rec, false, now);
     /* RFC 9000 §9.3.1: what the unvalidated address sent buys three times as much. */
     if (c->remote_unvalidated && from != NULL && quic_addr_equal(from, &c->remote))

@@ -19,7 +19,7 @@ static crypto_level space_level(int space)
  * accepted and the handshake is not complete. */
 static bool use_0rtt(const quic_conn *c)
 {
-    return quic_conn_early_data_ready(c);
+    return QUINCE_RESUMPTION && quic_conn_early_data_ready(c);
 }
 
 static bool space_usable(const quic_conn *c, int space)
@@ -29,7 +29,7 @@ static bool space_usable(const quic_conn *c, int space)
     if (c->sp[space].discarded || !c->have_tx[space_level(space)])
         return false;
     /* A client sends 1-RTT only after completing the handshake (RFC 9001 §4.1.1 / §5.7). */
-    if (space == SP_APP && !c->is_server && !c->handshake_complete)
+    if (space == SP_APP && !QUINCE_IS_SERVER(c->is_server) && !c->handshake_complete)
         return false;
     return true;
 }
@@ -91,8 +91,8 @@ static bool crypto_pending(const quic_conn *c, int space)
 static bool app_pending(const quic_conn *c)
 {
     if (c->handshake_done_pending || c->ping_pending || c->n_retire_pending > 0 ||
-        (c->new_token_pending && c->handshake_complete) || c->dgram_out_head != NULL ||
-        c->ack_freq_pending)
+        (QUINCE_RESUMPTION && c->new_token_pending && c->handshake_complete) ||
+        c->dgram_out_head != NULL || c->ack_freq_pending)
         return true;
     for (size_t i = 0; i < QUIC_MAX_LOCAL_CIDS; i++)
         if (c->lcid[i].in_use && c->lcid[i].need_send)
@@ -158,6 +158,7 @@ static void write_crypto(quic_conn *c, int space, quince_writer *w, quic_frame_r
     }
 }
 
+#if QUINCE_ACK_FREQUENCY
 /* draft-ietf-quic-ack-frequency-12 §4: once the handshake is confirmed, ask
  * a peer that takes it (min_ack_delay) for one ACK per cfg.ack_frequency
  * ack-eliciting packets, within our default max_ack_delay, with our packet
@@ -188,11 +189,12 @@ static void write_ack_frequency(quic_conn *c, quince_writer *w, quic_frame_rec *
     quic_recovery_set_max_ack_delay(&c->rec, delay, now);
     *elic = true;
 }
+#endif
 
 static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               bool *elic)
 {
-    if (c->is_server && c->handshake_done_pending && quince_writer_left(w) >= 1 &&
+    if (QUINCE_IS_SERVER(c->is_server) && c->handshake_done_pending && quince_writer_left(w) >= 1 &&
         *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
         quince_put_varint(w, QUIC_FT_HANDSHAKE_DONE);
         put_rec(recs, n, (quic_frame_rec){.kind = REC_HANDSHAKE_DONE});
@@ -200,8 +202,9 @@ static void write_app_control(quic_conn *c, quince_writer *w, quic_frame_rec *re
         *elic = true;
     }
     /* RFC 9000 §19.7, §8.1.3 */
-    if (c->is_server && c->new_token_pending && c->handshake_complete &&
-        quince_writer_left(w) >= 2 + c->new_token_len && *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
+    if (QUINCE_RESUMPTION && QUINCE_IS_SERVER(c->is_server) && c->new_token_pending &&
+        c->handshake_complete && quince_writer_left(w) >= 2 + c->new_token_len &&
+        *n < QUIC_OPT_MAX_FRAMES_PER_PACKET) {
         quic_frame f = {.type = QUIC_FT_NEW_TOKEN};
         f.u.new_token.token = c->new_token;
         f.u.new_token.length = c->new_token_len;
@@ -347,7 +350,9 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
         if (pl->elic_ok || sp->probes > 0) {
             if (space == SP_APP && !early) {
                 write_app_control(c, &w, recs, &n, &elic);
+#if QUINCE_ACK_FREQUENCY
                 write_ack_frequency(c, &w, recs, &n, &elic, now);
+#endif
             }
             if (!early)
                 write_crypto(c, space, &w, recs, &n, &elic);
@@ -478,9 +483,9 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
         for (int s = 0; s < SP_COUNT; s++) {
             /* RFC 9000 §10.2.3: in every space the peer may be able to read. */
             want[s] = !c->sp[s].discarded && c->have_tx[space_level(s)] &&
-                      (s != SP_APP || c->handshake_complete || c->is_server);
-            if (s == SP_INITIAL && want[s] && c->is_server && c->have_tx[CRYPTO_LEVEL_HANDSHAKE] &&
-                c->address_validated)
+                      (s != SP_APP || c->handshake_complete || QUINCE_IS_SERVER(c->is_server));
+            if (s == SP_INITIAL && want[s] && QUINCE_IS_SERVER(c->is_server) &&
+                c->have_tx[CRYPTO_LEVEL_HANDSHAKE] && c->address_validated)
                 want[s] = false;
             if (want[s])
                 last = s;
@@ -523,8 +528,9 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     }
     if (last < 0)
         return 0;
-    bool pad = want[SP_INITIAL] && (!c->is_server || crypto_pending(c, SP_INITIAL) ||
-                                    c->sp[SP_INITIAL].probes > 0 || pl.closing);
+    bool pad =
+        want[SP_INITIAL] && (!QUINCE_IS_SERVER(c->is_server) || crypto_pending(c, SP_INITIAL) ||
+                             c->sp[SP_INITIAL].probes > 0 || pl.closing);
     if (pad && cap < QUIC_MIN_INITIAL_DATAGRAM)
         return 0;
     size_t off = 0;
@@ -546,7 +552,7 @@ int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t no
     if (pl.closing)
         c->close_pending = false;
     /* RFC 9001 §4.9.1: a client drops Initial keys when it first sends a Handshake packet. */
-    if (sent_handshake && !c->is_server)
+    if (sent_handshake && !QUINCE_IS_SERVER(c->is_server))
         quic_conn_discard_space(c, SP_INITIAL, now);
     return (int)off;
 }
@@ -659,7 +665,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
             return send_done(c, 0);
         limit = path_budget;
     }
-    if (c->is_server && !c->address_validated) {
+    if (QUINCE_IS_SERVER(c->is_server) && !c->address_validated) {
         /* RFC 9000 §8.1: three times what the client sent. */
         uint64_t budget = 3 * c->bytes_received;
         uint64_t left = budget > c->bytes_sent ? budget - c->bytes_sent : 0;

@@ -10,6 +10,7 @@ bool quic_addr_equal(const quic_addr *a, const quic_addr *b)
     return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, n) == 0;
 }
 
+#if QUINCE_MIGRATION
 static bool same_ip(const quic_addr *a, const quic_addr *b)
 {
     size_t n = a->family == 6 ? 16 : 4;
@@ -107,7 +108,7 @@ static void on_peer_address_change(quic_conn *c, const quic_addr *from, uint64_t
  * ACK it carries must not already count old-path losses as congestion. */
 void quic_path_before_frames(quic_conn *c, bool largest)
 {
-    if (c->is_server && c->have_rx_from && c->handshake_confirmed && largest &&
+    if (QUINCE_IS_SERVER(c->is_server) && c->have_rx_from && c->handshake_confirmed && largest &&
         !quic_addr_equal(&c->rx_from, &c->remote))
         quic_recovery_mark_in_flight_probes(&c->rec, SP_APP); /* §9.4 */
 }
@@ -116,7 +117,7 @@ void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t 
 {
     /* The client follows no address change (§9: servers do not migrate,
      * except to a preferred address the client chose). */
-    if (!c->is_server || !c->have_rx_from)
+    if (!QUINCE_IS_SERVER(c->is_server) || !c->have_rx_from)
         return;
     if (quic_addr_equal(&c->rx_from, &c->remote)) {
         if (largest)
@@ -126,6 +127,25 @@ void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t 
     if (c->handshake_confirmed && non_probing && largest)
         on_peer_address_change(c, &c->rx_from, now);
 }
+
+#else
+/* Without QUINCE_MIGRATION a server takes packets only from the address the
+ * connection started on: it advertised disable_active_migration, and RFC 9000
+ * §9 lets it drop what comes from elsewhere (quic_conn_recv does). */
+void quic_path_before_frames(quic_conn *c, bool largest)
+{
+    (void)c;
+    (void)largest;
+}
+
+void quic_path_on_packet(quic_conn *c, bool largest, bool non_probing, uint64_t now)
+{
+    (void)non_probing;
+    (void)now;
+    if (largest && QUINCE_IS_SERVER(c->is_server))
+        c->path_dcid = c->rx_dcid;
+}
+#endif
 
 /* RFC 9000 §8.2.2: answer on the path the challenge came from. */
 void quic_path_on_challenge(quic_conn *c, const uint8_t *data)
@@ -137,6 +157,7 @@ void quic_path_on_challenge(quic_conn *c, const uint8_t *data)
     c->path_response_budget = 3 * c->rx_len;
 }
 
+#if QUINCE_MIGRATION
 /* RFC 9000 §8.2.3: a PATH_RESPONSE, from any path, validates the path its
  * challenge went on. */
 void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now)
@@ -147,7 +168,7 @@ void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now)
             continue;
         pc->active = false;
         c->stats.paths_validated++;
-        if (!c->is_server && c->pref_state == 2 && i == 0 &&
+        if (!QUINCE_IS_SERVER(c->is_server) && c->pref_state == 2 && i == 0 &&
             quic_addr_equal(&pc->addr, &c->pref_addr)) {
             /* §9.6.1: validated: everything goes to the preferred address now, the
              * next packet non-probing so that the server moves too. */
@@ -211,6 +232,28 @@ void quic_path_on_timeout(quic_conn *c, uint64_t now)
     }
 }
 
+#else
+/* We never challenge: a PATH_RESPONSE matches nothing (RFC 9000 §8.2.3). */
+void quic_path_on_response(quic_conn *c, const uint8_t *data, uint64_t now)
+{
+    (void)c;
+    (void)data;
+    (void)now;
+}
+
+uint64_t quic_path_next_timeout(const quic_conn *c)
+{
+    (void)c;
+    return QUIC_TIME_NEVER;
+}
+
+void quic_path_on_timeout(quic_conn *c, uint64_t now)
+{
+    (void)c;
+    (void)now;
+}
+#endif
+
 /* Bytes that may go to the current remote address now (RFC 9000 §9.3.1);
  * SIZE_MAX once it is validated. */
 size_t quic_path_send_budget(const quic_conn *c)
@@ -247,6 +290,7 @@ int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
             c->path_response_pending = false;
         return n;
     }
+#if QUINCE_MIGRATION
     for (int i = 0; i < 2 && pc == NULL; i++)
         if (c->pc[i].active && c->pc[i].send)
             pc = &c->pc[i];
@@ -266,7 +310,13 @@ int quic_path_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
     }
     return n;
 }
+#else
+    (void)pc;
+    return 0;
+}
+#endif
 
+#if QUINCE_MIGRATION
 /* RFC 9000 §9.2: the client moves to a new local address. */
 int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
 {
@@ -274,8 +324,8 @@ int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
         return QUIC_ERR_ARGUMENT;
     /* §9: not before the handshake is confirmed, and never when the peer
      * asked us not to (disable_active_migration, §18.2). */
-    if (c->is_server || c->state != QUIC_STATE_ESTABLISHED || !c->handshake_confirmed ||
-        c->peer_tp.disable_active_migration)
+    if (QUINCE_IS_SERVER(c->is_server) || c->state != QUIC_STATE_ESTABLISHED ||
+        !c->handshake_confirmed || c->peer_tp.disable_active_migration)
         return QUIC_ERR_ARGUMENT;
     /* §9.5: a new connection ID for the new path. */
     if (!rotate_peer_cid(c))
@@ -293,6 +343,16 @@ int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
     return QUIC_OK;
 }
 
+#else
+int quic_conn_migrate(quic_conn *c, const quic_addr *local, uint64_t now)
+{
+    (void)c;
+    (void)local;
+    (void)now;
+    return QUIC_ERR_ARGUMENT; /* left out of the build (QUINCE_MIGRATION) */
+}
+#endif
+
 /* RFC 9000 §19.2 */
 int quic_conn_ping(quic_conn *c)
 {
@@ -303,10 +363,11 @@ int quic_conn_ping(quic_conn *c)
     return QUIC_OK;
 }
 
+#if QUINCE_MIGRATION
 /* RFC 9000 §9.6 */
 void quic_path_preferred_start(quic_conn *c, uint64_t now)
 {
-    if (c->is_server || c->pref_state != 0)
+    if (QUINCE_IS_SERVER(c->is_server) || c->pref_state != 0)
         return;
     c->pref_state = 1;
     const quic_preferred_address *pa = &c->peer_tp.preferred_address;
@@ -352,6 +413,15 @@ void quic_path_preferred_start(quic_conn *c, uint64_t now)
     c->pref_state = 2;
     check_start(c, &c->pc[0], &a, now);
 }
+
+#else
+/* The preferred address is not used (RFC 9000 §9.6: a client need not). */
+void quic_path_preferred_start(quic_conn *c, uint64_t now)
+{
+    (void)c;
+    (void)now;
+}
+#endif
 
 /* RFC 9000 §9 */
 const quic_addr *quic_conn_remote(const quic_conn *c)

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#if QUINCE_PMTUD
+
 static void search_from_top(quic_pmtud *m)
 {
     m->bad = m->max + 1;
@@ -145,3 +147,5 @@ bool quic_pmtud_on_pto(quic_pmtud *m, uint64_t now)
     quic_pmtud_restart(m, now);
     return true;
 }
+
+#endif /* QUINCE_PMTUD */

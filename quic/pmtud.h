@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/opt.h"
+
 /*
  * The search for the largest UDP payload a path carries, with no I/O and no
  * clock of its own. QUIC is an acknowledged packetization layer (RFC 9000
@@ -61,6 +63,7 @@ typedef struct quic_pmtud {
     uint64_t probes_sent, probes_lost, black_holes;
 } quic_pmtud;
 
+#if QUINCE_PMTUD
 /* max is our own limit (what we accept, and a configured maximum), clamped
  * to [BASE, 65527]; enabled false keeps every packet at the base. */
 void quic_pmtud_init(quic_pmtud *m, uint32_t max, bool enabled);
@@ -71,10 +74,6 @@ void quic_pmtud_start(quic_pmtud *m, uint64_t now);
 /* Back to the base and a new search (a new path). */
 void quic_pmtud_restart(quic_pmtud *m, uint64_t now);
 
-static inline uint32_t quic_pmtud_current(const quic_pmtud *m)
-{
-    return m->cur;
-}
 /* Size of the probe to send now; 0 when none is due (one at a time). */
 uint32_t quic_pmtud_probe_size(const quic_pmtud *m, uint64_t now);
 void quic_pmtud_on_probe_sent(quic_pmtud *m, uint64_t pn, uint32_t size);
@@ -83,6 +82,67 @@ bool quic_pmtud_on_acked(quic_pmtud *m, uint64_t pn, uint32_t size, uint64_t now
 bool quic_pmtud_on_lost(quic_pmtud *m, uint64_t pn, uint64_t now);
 /* A probe timeout fired. */
 bool quic_pmtud_on_pto(quic_pmtud *m, uint64_t now);
+#else
+/* Without QUINCE_PMTUD every packet stays at the base (1200 bytes) and nothing is probed. */
+static inline void quic_pmtud_init(quic_pmtud *m, uint32_t max, bool enabled)
+{
+    (void)max;
+    (void)enabled;
+    *m = (quic_pmtud){.cur = QUIC_PMTUD_BASE};
+}
+static inline void quic_pmtud_set_max(quic_pmtud *m, uint64_t max)
+{
+    (void)m;
+    (void)max;
+}
+static inline void quic_pmtud_start(quic_pmtud *m, uint64_t now)
+{
+    (void)m;
+    (void)now;
+}
+static inline void quic_pmtud_restart(quic_pmtud *m, uint64_t now)
+{
+    (void)m;
+    (void)now;
+}
+static inline uint32_t quic_pmtud_probe_size(const quic_pmtud *m, uint64_t now)
+{
+    (void)m;
+    (void)now;
+    return 0;
+}
+static inline void quic_pmtud_on_probe_sent(quic_pmtud *m, uint64_t pn, uint32_t size)
+{
+    (void)m;
+    (void)pn;
+    (void)size;
+}
+static inline bool quic_pmtud_on_acked(quic_pmtud *m, uint64_t pn, uint32_t size, uint64_t now)
+{
+    (void)m;
+    (void)pn;
+    (void)size;
+    (void)now;
+    return false;
+}
+static inline bool quic_pmtud_on_lost(quic_pmtud *m, uint64_t pn, uint64_t now)
+{
+    (void)m;
+    (void)pn;
+    (void)now;
+    return false;
+}
+static inline bool quic_pmtud_on_pto(quic_pmtud *m, uint64_t now)
+{
+    (void)m;
+    (void)now;
+    return false;
+}
+#endif
+static inline uint32_t quic_pmtud_current(const quic_pmtud *m)
+{
+    return m->cur;
+}
 static inline bool quic_pmtud_is_probe(const quic_pmtud *m, uint64_t pn)
 {
     return m->probe_size != 0 && m->probe_pn == pn;

@@ -25,7 +25,7 @@ static quic_stream *stream_find(const quic_conn *c, uint64_t id)
 
 static bool id_is_local(const quic_conn *c, uint64_t id)
 {
-    return quic_stream_is_server(id) == c->is_server;
+    return quic_stream_is_server(id) == QUINCE_IS_SERVER(c->is_server);
 }
 
 /* Stream index within its type: ID >> 2 (RFC 9000 §2.1). */
@@ -883,7 +883,7 @@ int quic_conn_open_stream(quic_conn *c, bool bidi, uint64_t *stream_id)
         quic_conn_wake(c);     /* STREAMS_BLOCKED to send */
         return QUIC_ERR_LIMIT; /* §4.6: wait for MAX_STREAMS */
     }
-    uint64_t id = (*next << 2) | (c->is_server ? QUIC_STREAM_SERVER_BIT : 0) |
+    uint64_t id = (*next << 2) | (QUINCE_IS_SERVER(c->is_server) ? QUIC_STREAM_SERVER_BIT : 0) |
                   (bidi ? 0 : QUIC_STREAM_UNI_BIT);
     if (stream_create(c, id) == NULL)
         return QUIC_ERR_NOMEM;

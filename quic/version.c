@@ -6,6 +6,7 @@
 #include "quic/conn_internal.h"
 #include "quic/packet.h"
 
+#if QUINCE_QUIC_V2
 /* RFC 9369 §4: v1 and v2 are compatible with each other (and each with itself). */
 static bool compatible(uint32_t from, uint32_t to)
 {
@@ -42,7 +43,7 @@ static size_t client_offer(const quic_conn *c, uint32_t *out)
 void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp)
 {
     tp->has_version_info = true;
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         /* §3: the server's Fully Deployed Versions, in no particular order. */
         tp->chosen_version = c->version;
         tp->available_count = 0;
@@ -84,7 +85,7 @@ static int server_switch(quic_conn *c, uint32_t v)
 
 int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp)
 {
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         if (!tp->has_version_info)
             return QUIC_OK; /* §4: servers MAY complete the handshake without it */
         /* §4: the Chosen Version is the version the Initials came in. */
@@ -157,7 +158,7 @@ int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t
                            crypto_pp **rx)
 {
     *rx = NULL;
-    if (c->is_server) {
+    if (QUINCE_IS_SERVER(c->is_server)) {
         if (h->version != c->orig_version)
             return 0;
         /* §4.1: the client's Initials until it learned the version; its 0-RTT stays
@@ -173,3 +174,35 @@ int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t
     /* §4.1: Handshake and 1-RTT packets of any other version are dropped. */
     return h->type == QUIC_PKT_INITIAL && client_follow(c, h, pkt) ? 1 : 0;
 }
+
+#else
+/* One version in the build (base/opt.h): nothing to negotiate; version_information
+ * still goes both ways with RFC 9368 §4's downgrade checks. */
+void quic_version_fill_tp(const quic_conn *c, quic_transport_params *tp)
+{
+    tp->has_version_info = true;
+    tp->chosen_version = c->version;
+    tp->available_count = 1;
+    tp->available_versions[0] = c->version;
+}
+
+int quic_version_on_peer_tp(quic_conn *c, const quic_transport_params *tp)
+{
+    /* §4: the Chosen Version is the one the Initials came in (server) and the one
+     * the connection uses, which the client offered (client). */
+    if (tp->has_version_info && tp->chosen_version != c->version)
+        return QUIC_ERR_VERSION_NEGOTIATION;
+    return QUIC_OK;
+}
+
+/* A long header of another version is not ours (RFC 9368 §4.1: nothing to follow). */
+int quic_version_on_packet(quic_conn *c, const quic_pkt_header *h, const uint8_t *pkt,
+                           crypto_pp **rx)
+{
+    (void)c;
+    (void)h;
+    (void)pkt;
+    *rx = NULL;
+    return 0;
+}
+#endif

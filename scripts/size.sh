@@ -9,7 +9,9 @@
 #   client-mbedtls  the client image with mbedTLS 2.28 built from Debian's source
 #                   package with a minimal configuration (cross/mbedtls/config-client.h)
 # Every image leaves out what a device would: logging, qlog, CUBIC, QUIC v2, and
-# takes the options of cross/images/device_opt.h (the small Huffman decoder).
+# takes the options of cross/images/device_opt.h (the small Huffman decoder; no
+# PMTUD, migration, resumption/0-RTT/NEW_TOKEN, HyStart++ or ACK frequency). The
+# builds use -Werror, so they are also the compile check of those options.
 # Exits 1 when an image is over its ceiling (below); the issue's budgets (45 KB,
 # 72 KB of Quince's .text, 100 KB of flash) are printed beside them as goals.
 #   scripts/size.sh [BUILD_DIR]       (default build-size)
@@ -22,9 +24,9 @@ device=(-Dwerror=true -Dbuildtype=plain -Dio=disabled -Dtests=disabled -Dlogging
         -Dqlog=false -Dcubic=false -Dquic_v2=false)
 # Ceilings: what the code measures now plus a little room (the test fails above
 # them; lower them as code is cut) and the goals of issue 14.
-client_text_max=63488 client_text_goal=46080
-full_text_max=118784 full_text_goal=73728
-mbedtls_flash_max=120832 mbedtls_flash_goal=102400
+client_text_max=57344 client_text_goal=46080
+full_text_max=114688 full_text_goal=73728
+mbedtls_flash_max=108544 mbedtls_flash_goal=102400
 
 build() { # dir, meson options...
   local dir=$1

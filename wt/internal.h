@@ -102,6 +102,8 @@ struct wt_stream {
     quince_buf early;     /* bytes that came before the session (bounded by max_buffered_bytes) */
     size_t early_charged; /* early's allocation, charged to ep->budget */
     bool buf_fin;
+    bool buf_reset;       /* reset by the peer while buffered; buf_final: its body's final size */
+    uint64_t buf_final;
     bool dead;
 };
 

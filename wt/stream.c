@@ -273,6 +273,17 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
         ep->nbuffered--;
         ep->buffered_bytes -= early.len;
         stream_attach(st, s);
+        if (st->buf_reset) {
+            /* Reset before its session came: never shown to the application,
+             * but the session is charged its final size (§5.4). */
+            st->app_closed = true;
+            st->recv_done = st->send_done = true;
+            stream_kill(st);
+            quince_buf_free(&early, ep->env);
+            quince_budget_release(ep->budget, charged);
+            wt_fc_rx_data(s, st->buf_final);
+            continue;
+        }
         wt_qlog_stream(ep, s->id, st->id, st->bidi, false);
         if (ep->cb.on_stream_open != NULL)
             ep->cb.on_stream_open(ep->cb.user, s, st);
@@ -337,7 +348,15 @@ bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
     if (st == NULL)
         return false;
     if (st->session == NULL) {
-        stream_kill(st);
+        /* -13..-16 §5.4: its session may still come, and then counts the
+         * stream's final size: keep that (with the bytes, bounded as before). */
+        uint64_t body;
+        if (!st->buf_reset && h3_conn_ext_final_size(ep->h3, id, &body)) {
+            st->buf_reset = true;
+            st->buf_final = body;
+        } else {
+            stream_kill(st);
+        }
         return true;
     }
     if (st->recv_done)

@@ -3,16 +3,38 @@
  * -Dh3=false), it is what scripts/size.sh measures as the client-only image. */
 #include <string.h>
 
+#include "base/opt.h"
 #include "board.h"
 #include "crypto/crypto.h"
 #include "quic/quic.h"
+#if QUINCE_CRYPTO_MBEDTLS
+#include <mbedtls/platform.h>
+#endif
 
 static const char *const k_alpn[] = {"sensor/1", NULL};
+
+#if QUINCE_CRYPTO_MBEDTLS && defined(MBEDTLS_PLATFORM_MEMORY)
+/* mbedTLS's heap in the board's environment too (crypto/crypto.h: its hooks
+ * are process-wide, so the pointer to the environment is the program's). */
+static const quince_env *g_env;
+static void *tls_calloc(size_t n, size_t size)
+{
+    return crypto_heap_calloc(g_env, n, size);
+}
+static void tls_free(void *p)
+{
+    crypto_heap_free(g_env, p);
+}
+#endif
 
 int main(void)
 {
     quince_env env;
     board_env(&env);
+#if QUINCE_CRYPTO_MBEDTLS && defined(MBEDTLS_PLATFORM_MEMORY)
+    g_env = &env;
+    mbedtls_platform_set_calloc_free(tls_calloc, tls_free);
+#endif
     size_t ca_len;
     const uint8_t *ca = board_ca(&ca_len);
     crypto_x509_store *store = crypto_x509_store_new(&env);

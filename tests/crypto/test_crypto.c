@@ -34,6 +34,34 @@ static uint8_t *cat_files(const char *a, const char *b, size_t *len)
     return out;
 }
 
+/* crypto_heap_calloc/free: a library's calloc and free in an environment. */
+static void test_heap_hooks(void **state)
+{
+    (void)state;
+    test_env t;
+    test_env_init(&t, 9);
+    uint8_t *p = crypto_heap_calloc(&t.env, 3, 5);
+    assert_non_null(p);
+    assert_int_equal(t.live_allocs, 1);
+    for (size_t i = 0; i < 15; i++)
+        assert_int_equal(p[i], 0);
+    void *z = crypto_heap_calloc(&t.env, 0, 8); /* calloc(0, x) is not a failure */
+    assert_non_null(z);
+    assert_int_equal(t.live_allocs, 2);
+    size_t before = t.total_allocs;
+    assert_null(crypto_heap_calloc(&t.env, SIZE_MAX / 2 + 1, 2)); /* overflow: no call */
+    assert_int_equal(t.total_allocs, before);
+    assert_null(crypto_heap_calloc(NULL, 1, 1));
+    t.fail_after = 1;
+    assert_null(crypto_heap_calloc(&t.env, 1, 1));
+    t.fail_after = 0;
+    crypto_heap_free(&t.env, p);
+    crypto_heap_free(&t.env, z);
+    crypto_heap_free(&t.env, NULL);
+    crypto_heap_free(NULL, NULL);
+    test_env_check_leaks(&t);
+}
+
 static void test_short_lived_cert(void **state)
 {
     (void)state;
@@ -323,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_cert_chain_parse),
         cmocka_unit_test(test_cert_chain_parse_errors),
         cmocka_unit_test(test_x509_store),
+        cmocka_unit_test(test_heap_hooks),
         cmocka_unit_test(test_hash_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

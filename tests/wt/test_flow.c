@@ -448,6 +448,58 @@ static void test_reset_final_size(void **state)
     }
 }
 
+/* §5.4 for a stream reset while the server still buffered it (its session's
+ * CONNECT not read yet): once the session is accepted, the session is charged
+ * the stream's final size (40 bytes sent, `cut` more per the reset); the
+ * application never hears of the stream; past WT_MAX_DATA the session ends. */
+static void test_reset_while_buffered(void **state)
+{
+    (void)state;
+    static const fc_cfg small = {100, 100, 100, 16};
+    static const uint64_t cuts[] = {30, 61};
+    for (size_t i = 0; i < NFC; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            pair *p = test_malloc(sizeof(*p));
+            memset(p, 0, sizeof(*p));
+            test_env_init(&p->te, 41);
+            wt_config cc, sc;
+            mkcfg(&cc, false, fc_dialects[i], &FC_DEFAULT);
+            mkcfg(&sc, true, fc_dialects[i], &small);
+            wp_init(&p->c, &p->te, false, &cc, false);
+            wp_init(&p->s, &p->te, true, &sc, false);
+            wp_pump(&p->c, &p->s); /* SETTINGS both ways */
+            assert_int_equal(wt_endpoint_connect(p->c.wt, "h", "/d", "https://h", &p->cs), WT_OK);
+            p->sid = wt_session_id(p->cs);
+            wp_hold(&p->c, p->sid);
+            uint64_t id;
+            assert_int_equal(
+                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
+                H3_OK);
+            static const uint8_t b[40] = {0};
+            assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, sizeof(b), false), H3_OK);
+            wp_pump(&p->c, &p->s);
+            assert_int_equal(wt_endpoint_buffered_streams(p->s.wt), 1);
+            ((wp_out *)wp_out_stream(&p->c, id))->reset_final_add = cuts[k];
+            assert_int_equal(h3_conn_reset_stream(p->c.h3, id, wt_error_to_http3(5)), H3_OK);
+            wp_pump(&p->c, &p->s);
+            wp_release(&p->c, p->sid);
+            wp_pump(&p->c, &p->s);
+            assert_int_equal(wt_endpoint_buffered_streams(p->s.wt), 0);
+            assert_int_equal(p->s.app.nrx, 0);
+            p->ss = p->s.app.last_session;
+            bool over = 40 + cuts[k] > 100;
+            expect_end(p, over, H3_WT_FLOW_CONTROL_ERROR);
+            if (!over) {
+                wt_flow_stats ss;
+                wt_session_flow(p->ss, &ss);
+                assert_int_equal(ss.data_received, 40 + cuts[k]);
+                assert_int_equal(ss.streams_received_uni, 1);
+            }
+            pair_free(p);
+        }
+    }
+}
+
 /* §5.6.2: "If an endpoint receives an incoming stream for a session that would
  * exceed the advertised Maximum Streams value, it MUST close the WebTransport
  * session with a WT_FLOW_CONTROL_ERROR error code." */
@@ -567,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_streams_above_2_60),
         cmocka_unit_test(test_data_over_limit),
         cmocka_unit_test(test_reset_final_size),
+        cmocka_unit_test(test_reset_while_buffered),
         cmocka_unit_test(test_streams_over_limit),
         cmocka_unit_test(test_two_sessions_own_credit),
         cmocka_unit_test(test_capsules_before_2xx),
