@@ -390,6 +390,252 @@ static void bench_sig(const bench_opts *o, bench_env *be, unsigned rsa_bits, uin
     quince_env_free(s.env, key_der);
 }
 
+/*
+ * The primitives of one server handshake, as quince-server on mbedTLS calls them when
+ * bench-hold (ALPN h3, a client on OpenSSL, so the server picks ChaCha20-Poly1305)
+ * connects: every call below was counted, with its sizes, on the crypto/backend.c
+ * dispatch functions of a real server over 3 handshakes (gdb dprintf; see
+ * bench/README.md, "What the handshake primitives are"). Each is made here once per
+ * iteration with those sizes; none is estimated. Rows: hs.server.<part>, and
+ * hs.server.primitives, which makes all of them in one loop.
+ */
+typedef struct hs_state {
+    const quince_env *env;
+    crypto_privkey *key;
+    uint8_t peer_pub[CRYPTO_KEX_MAX_PUBLIC];
+    size_t peer_pub_len;
+    crypto_aead *aes, *chacha, *token, *ticket;
+    crypto_hp *aes_hp, *chacha_hp;
+    uint8_t nonce[CRYPTO_AEAD_NONCE_LEN];
+    uint8_t aad[32]; /* packet headers: fixed, so that the sealed packets open */
+    uint8_t buf[1600], out[1600 + CRYPTO_AEAD_TAG_LEN];
+    /* sealed packets to open: { aad, payload } */
+    uint8_t sealed[9][1500];
+} hs_state;
+
+/* Packets of one handshake: AEAD, header length (the AAD), and the length given to
+ * crypto_aead_seal (plaintext) or crypto_aead_open (ciphertext with its tag). */
+typedef struct hs_pkt {
+    bool chacha, open;
+    size_t aad, len;
+} hs_pkt;
+static const hs_pkt hs_pkts[] = {
+    {false, true, 27, 1173},  /* client Initial (ClientHello, padded) */
+    {false, false, 27, 100},  /* server Initial (ServerHello, ACK) */
+    {false, true, 27, 22},    /* client Initial (ACK) */
+    {true, false, 26, 1015},  /* server Handshake (EE, Certificate, CV, Finished) */
+    {true, true, 26, 61},     /* client Handshake (ACK, Finished) */
+    {true, false, 10, 1426},  /* server 1-RTT */
+    {true, false, 10, 373},   /* server 1-RTT */
+    {true, true, 10, 1054},   /* client 1-RTT (h3 streams) */
+    {true, true, 10, 27},     /* client 1-RTT (ACK) */
+};
+#define HS_PKTS (sizeof(hs_pkts) / sizeof(hs_pkts[0]))
+
+static void hs_fail(const char *what, int rc)
+{
+    if (rc < 0)
+        bench_fail(what, rc);
+}
+
+/* RFC 9001 §5.2: both directions' Initial keys (extract, 8 expands, 2 AEAD + 2 HP contexts). */
+static void hs_initial(hs_state *s)
+{
+    static const uint8_t dcid[8] = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
+    crypto_pp c, sv;
+    hs_fail("crypto_pp_initial", crypto_pp_initial(&c, &sv, s->env, CRYPTO_QUIC_V1, dcid, 8));
+    crypto_pp_clear(&c, s->env);
+    crypto_pp_clear(&sv, s->env);
+}
+
+/* X25519: the server's key share and the shared secret. */
+static void hs_kex(hs_state *s)
+{
+    uint8_t pub[CRYPTO_KEX_MAX_PUBLIC], z[CRYPTO_KEX_MAX_SECRET];
+    crypto_kex *k = crypto_kex_new(s->env, CRYPTO_GROUP_X25519);
+    if (k == NULL || crypto_kex_public(k, pub, sizeof(pub)) < 0)
+        bench_fail("crypto_kex_new", 0);
+    hs_fail("crypto_kex_derive", crypto_kex_derive(k, s->peer_pub, s->peer_pub_len, z, sizeof(z)));
+    crypto_kex_free(s->env, k);
+}
+
+/* ECDSA P-256 over the 130-byte CertificateVerify input. */
+static void hs_sign(hs_state *s)
+{
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    hs_fail("crypto_privkey_sign", crypto_privkey_sign(s->env, s->key,
+                                                       CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                                       s->buf, 130, sig, sizeof(sig)));
+}
+
+/* SHA-256 transcript: 7 messages (CH 225, SH 90, EE 127, Certificate 398, CV 79,
+ * 2 x Finished 36), 6 digests so far, 2 hashes of the empty string ("derived"). */
+static void hs_transcript(hs_state *s)
+{
+    static const size_t msgs[] = {225, 90, 127, 398, 79, 36, 36};
+    static const int peeks[] = {0, 1, 0, 1, 1, 2, 1}; /* digests taken after each */
+    uint8_t d[32];
+    crypto_hash_ctx *h = crypto_hash_new(s->env, CRYPTO_HASH_SHA256);
+    if (h == NULL)
+        bench_fail("crypto_hash_new", 0);
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        hs_fail("crypto_hash_update", crypto_hash_update(h, s->buf, msgs[i]));
+        for (int k = 0; k < peeks[i]; k++)
+            hs_fail("crypto_hash_peek", crypto_hash_peek(h, d));
+    }
+    hs_fail("crypto_hash", crypto_hash(CRYPTO_HASH_SHA256, NULL, 0, d));
+    hs_fail("crypto_hash", crypto_hash(CRYPTO_HASH_SHA256, NULL, 0, d));
+    crypto_hash_free(s->env, h);
+}
+
+/* TLS 1.3 key schedule (RFC 8446 §7.1) with HKDF-SHA256: 3 extracts; expands with
+ * info of 49 ("derived") x2, 54 (traffic secrets) x4, 52 (exporter, resumption master)
+ * x2, 21 (ticket PSK) x1, 18 ("finished") x2; HMAC of both Finished; then QUIC keys
+ * (RFC 9001 §5.1) for 5 ChaCha20-Poly1305 secrets: 3 expands, an AEAD and an HP context
+ * each. */
+static void hs_schedule(hs_state *s)
+{
+    static const struct {
+        size_t info, n;
+    } ex[] = {{49, 2}, {54, 4}, {52, 2}, {21, 1}, {18, 2}};
+    uint8_t prk[32], o[32];
+    for (int i = 0; i < 3; i++)
+        hs_fail("crypto_hkdf_extract",
+                crypto_hkdf_extract(CRYPTO_HASH_SHA256, s->buf, 32, s->buf + 32, 32, prk));
+    for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
+        for (size_t k = 0; k < ex[i].n; k++)
+            hs_fail("crypto_hkdf_expand", crypto_hkdf_expand(CRYPTO_HASH_SHA256, prk, 32, s->buf,
+                                                             ex[i].info, o, 32));
+    for (int i = 0; i < 2; i++)
+        hs_fail("crypto_hmac", crypto_hmac(CRYPTO_HASH_SHA256, prk, 32, s->buf, 32, o));
+    for (int i = 0; i < 5; i++) {
+        crypto_pp pp;
+        prk[0] = (uint8_t)i;
+        hs_fail("crypto_pp_init", crypto_pp_init(&pp, s->env, CRYPTO_QUIC_V1,
+                                                 CRYPTO_AEAD_CHACHA20_POLY1305,
+                                                 CRYPTO_HASH_SHA256, prk, 32));
+        crypto_pp_clear(&pp, s->env);
+    }
+}
+
+/* 4 stateless reset tokens (HMAC-SHA256 of an 8-byte CID), the NEW_TOKEN token
+ * (AES-128-GCM, 20-byte AAD, 8 bytes) and the session ticket (AES-256-GCM, 4, 126). */
+static void hs_tokens(hs_state *s)
+{
+    uint8_t o[32];
+    for (int i = 0; i < 4; i++)
+        hs_fail("crypto_hmac", crypto_hmac(CRYPTO_HASH_SHA256, s->buf + 64, 32, s->buf, 8, o));
+    hs_fail("crypto_aead_seal", crypto_aead_seal(s->token, s->nonce, s->buf, 20, s->buf + 20, 8,
+                                                 s->out));
+    hs_fail("crypto_aead_seal", crypto_aead_seal(s->ticket, s->nonce, s->buf, 4, s->buf + 4, 126,
+                                                 s->out));
+}
+
+/* The 9 packets: AEAD and one header-protection mask each. */
+static void hs_packets(hs_state *s)
+{
+    uint8_t mask[5];
+    for (size_t i = 0; i < HS_PKTS; i++) {
+        const hs_pkt *p = &hs_pkts[i];
+        crypto_aead *a = p->chacha ? s->chacha : s->aes;
+        int rc;
+        if (p->open)
+            rc = crypto_aead_open(a, s->nonce, s->aad, p->aad, s->sealed[i], p->len, s->out);
+        else
+            rc = crypto_aead_seal(a, s->nonce, s->aad, p->aad, s->buf, p->len, s->out);
+        if (rc != (int)(p->open ? p->len - CRYPTO_AEAD_TAG_LEN : p->len + CRYPTO_AEAD_TAG_LEN))
+            bench_fail(p->open ? "crypto_aead_open" : "crypto_aead_seal", rc);
+        hs_fail("crypto_hp_mask", crypto_hp_mask(p->chacha ? s->chacha_hp : s->aes_hp,
+                                                 s->out + 4, mask));
+    }
+}
+
+static void hs_all(hs_state *s)
+{
+    hs_initial(s);
+    hs_kex(s);
+    hs_transcript(s);
+    hs_schedule(s);
+    hs_sign(s);
+    hs_tokens(s);
+    hs_packets(s);
+}
+
+typedef void (*hs_part)(hs_state *s);
+typedef struct hs_loop_arg {
+    hs_state *s;
+    hs_part part;
+} hs_loop_arg;
+
+static void hs_loop(void *arg, uint64_t iters)
+{
+    hs_loop_arg *a = arg;
+    for (uint64_t i = 0; i < iters; i++) {
+        a->s->buf[0] = (uint8_t)i;
+        a->part(a->s);
+    }
+}
+
+static void bench_hs_server(const bench_opts *o, bench_env *be)
+{
+    static const char *const rows[] = {".initial-keys", ".x25519", ".transcript", ".key-schedule",
+                                       ".ecdsa-p256-sign", ".tokens", ".packets", ".primitives"};
+    static const hs_part parts[] = {hs_initial, hs_kex,    hs_transcript, hs_schedule,
+                                    hs_sign,    hs_tokens, hs_packets,    hs_all};
+    if (!bench_any_selected(o, "hs.server", rows, 8))
+        return;
+    static hs_state s;
+    s.env = &be->env;
+    uint8_t key[CRYPTO_AEAD_MAX_KEY_LEN];
+    bench_fill(key, sizeof(key), 9);
+    bench_fill(s.buf, sizeof(s.buf), 10);
+    bench_fill(s.nonce, sizeof(s.nonce), 11);
+    bench_fill(s.aad, sizeof(s.aad), 12);
+    s.aes = crypto_aead_new(s.env, CRYPTO_AEAD_AES_128_GCM, key);
+    s.chacha = crypto_aead_new(s.env, CRYPTO_AEAD_CHACHA20_POLY1305, key);
+    s.token = crypto_aead_new(s.env, CRYPTO_AEAD_AES_128_GCM, key);
+    s.ticket = crypto_aead_new(s.env, CRYPTO_AEAD_AES_256_GCM, key);
+    s.aes_hp = crypto_hp_new(s.env, CRYPTO_AEAD_AES_128_GCM, key);
+    s.chacha_hp = crypto_hp_new(s.env, CRYPTO_AEAD_CHACHA20_POLY1305, key);
+    if (!s.aes || !s.chacha || !s.token || !s.ticket || !s.aes_hp || !s.chacha_hp)
+        bench_fail("crypto_aead_new", 0);
+    for (size_t i = 0; i < HS_PKTS; i++) {
+        const hs_pkt *p = &hs_pkts[i];
+        if (p->open && crypto_aead_seal(p->chacha ? s.chacha : s.aes, s.nonce, s.aad, p->aad,
+                                        s.buf, p->len - CRYPTO_AEAD_TAG_LEN, s.sealed[i]) < 0)
+            bench_fail("crypto_aead_seal", 0);
+    }
+    crypto_kex *peer = crypto_kex_new(s.env, CRYPTO_GROUP_X25519);
+    int n = peer == NULL ? -1 : crypto_kex_public(peer, s.peer_pub, sizeof(s.peer_pub));
+    if (n < 0)
+        bench_fail("crypto_kex_public", n);
+    s.peer_pub_len = (size_t)n;
+    crypto_cert_params cp = {.common_name = "bench",
+                             .dns_name = "bench.test",
+                             .not_before_unix = 1700000000,
+                             .not_after_unix = 1900000000};
+    uint8_t *der = NULL, *key_der = NULL;
+    size_t der_len = 0, key_der_len = 0;
+    if (crypto_cert_generate(s.env, &cp, &der, &der_len, &key_der, &key_der_len, &s.key) < 0)
+        bench_fail("crypto_cert_generate", 0);
+    char name[64];
+    for (size_t i = 0; i < 8; i++) {
+        hs_loop_arg a = {&s, parts[i]};
+        snprintf(name, sizeof(name), "hs.server%s", rows[i]);
+        bench_timed(o, name, hs_loop, &a, 0);
+    }
+    crypto_privkey_free(s.env, s.key);
+    quince_env_free(s.env, der);
+    quince_env_free(s.env, key_der);
+    crypto_kex_free(s.env, peer);
+    crypto_aead_free(s.env, s.aes);
+    crypto_aead_free(s.env, s.chacha);
+    crypto_aead_free(s.env, s.token);
+    crypto_aead_free(s.env, s.ticket);
+    crypto_hp_free(s.env, s.aes_hp);
+    crypto_hp_free(s.env, s.chacha_hp);
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o;
@@ -411,6 +657,7 @@ int main(int argc, char **argv)
     bench_kex(&o, &be, CRYPTO_GROUP_SECP256R1, "p256");
     bench_sig(&o, &be, 0, CRYPTO_SIG_ECDSA_SECP256R1_SHA256, "ecdsa-p256");
     bench_sig(&o, &be, 2048, CRYPTO_SIG_RSA_PSS_RSAE_SHA256, "rsa2048-pss");
+    bench_hs_server(&o, &be);
 
     if (be.live != 0) {
         fprintf(stderr, "bench-crypto: %zu bytes still allocated\n", be.live);

@@ -33,7 +33,7 @@ check "$1" \
     pp.chacha20-poly1305.unprotect.1200 hp.aes-128-gcm.mask pp.initial_secrets pp.initial_keys \
     kex.x25519.keygen kex.x25519.derive kex.p256.keygen+derive sig.ecdsa-p256.sign \
     sig.ecdsa-p256.verify sig.rsa2048-pss.sign sig.rsa2048-pss.verify \
-    mem.crypto_pp.aes-128-gcm.env mem.crypto_kex.x25519.env
+    mem.crypto_pp.aes-128-gcm.env mem.crypto_kex.x25519.env hs.server.packets hs.server.primitives
 check "$2" \
     hs.x25519.ecdsa-p256.client_cpu hs.x25519.ecdsa-p256.server_cpu hs.p256.ecdsa-p256.total_cpu \
     hs.x25519.rsa2048.server_cpu hs.p256.rsa2048.client_cpu hs.x25519.ecdsa-p256.bytes.server \

@@ -757,6 +757,7 @@ void quic_conn_free(quic_conn *c)
     quince_env_free(env, c->dgram_in_hold);
     quince_env_free(env, c->events);
     quince_env_free(env, c->rxbuf);
+    quince_env_free(env, c->tx_recs);
     quince_env_free(env, c->token);
     quic_qlog_free(c);
     quince_env_free(env, c);

@@ -314,6 +314,10 @@ struct quic_conn {
      * one datagram, QUIC_OPT_RX_PACKET_BUFFER bytes or the configured
      * max_udp_payload when larger. */
     uint8_t *rxbuf;
+    /* Scratch for one sent packet's frame records (QUIC_OPT_MAX_FRAMES_PER_PACKET of
+     * them): allocated by the first packet built, kept while packets go out, freed when
+     * quic_conn_send has nothing to send (quic/conn_send.c). */
+    quic_frame_rec *tx_recs;
 
     /* qlog (quic/qlog.c): the trace, and what was last logged. */
     quince_qlog *qlog;

@@ -463,19 +463,30 @@ static size_t build_packet_recs(quic_conn *c, int space, uint8_t *buf, size_t ca
     return (size_t)total;
 }
 
-/* The frame records on the heap for the time of one packet: 48 of them (1.5 KB)
- * would put this frame over the 1 KB of stack a core function may take
- * (tests/stack/check_stack.py). */
+/* The frame records on the heap: 48 of them (1.5 KB) would put this frame over the 1 KB
+ * of stack a core function may take (tests/stack/check_stack.py). They stay allocated
+ * (c->tx_recs) while the connection keeps sending, so that a burst of packets costs one
+ * allocation rather than one per packet; quic_conn_send frees them once nothing is due. */
 static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, const pkt_plan *pl,
                            uint64_t now)
 {
-    quic_frame_rec *recs =
-        quince_env_alloc(c->env, QUIC_OPT_MAX_FRAMES_PER_PACKET * sizeof(quic_frame_rec));
-    if (recs == NULL)
-        return 0;
-    size_t k = build_packet_recs(c, space, buf, cap, pl, now, recs);
-    quince_env_free(c->env, recs);
-    return k;
+    if (c->tx_recs == NULL) {
+        c->tx_recs =
+            quince_env_alloc(c->env, QUIC_OPT_MAX_FRAMES_PER_PACKET * sizeof(quic_frame_rec));
+        if (c->tx_recs == NULL)
+            return 0;
+    }
+    return build_packet_recs(c, space, buf, cap, pl, now, c->tx_recs);
+}
+
+/* Nothing more to send for now: give the frame-record scratch back. */
+static int send_done(quic_conn *c, int n)
+{
+    if (n <= 0) {
+        quince_env_free(c->env, c->tx_recs);
+        c->tx_recs = NULL;
+    }
+    return n;
 }
 
 int quic_conn_build_datagram(quic_conn *c, uint8_t *buf, size_t cap, uint64_t now)
@@ -643,9 +654,9 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
         *to = c->remote;
     quince_qlog_set_now(c->qlog, now);
     if (c->state == QUIC_STATE_CLOSED || c->state == QUIC_STATE_DRAINING)
-        return 0;
+        return send_done(c, 0);
     if (c->state == QUIC_STATE_CLOSING && !c->close_pending)
-        return 0;
+        return send_done(c, 0);
     if (c->state == QUIC_STATE_ESTABLISHED) {
         quic_addr dest;
         int n = quic_path_send(c, &dest, buf, cap, now);
@@ -667,7 +678,7 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
     if (path_budget < limit) {
         /* RFC 9000 §9.3.1: three times what came from an unvalidated address. */
         if (path_budget < 64)
-            return 0;
+            return send_done(c, 0);
         limit = path_budget;
     }
     if (QUINCE_IS_SERVER(c->is_server) && !c->address_validated) {
@@ -678,13 +689,13 @@ int quic_conn_send(quic_conn *c, quic_addr *to, uint8_t *buf, size_t cap, uint64
             limit = (size_t)left;
         if (limit < 64) {
             quic_recovery_set_amplification_limited(&c->rec, true, now);
-            return 0;
+            return send_done(c, 0);
         }
     }
     int n = quic_conn_build_datagram(c, buf, limit, now);
     if (n > 0)
         count_sent(c, &c->remote, n);
-    return n;
+    return send_done(c, n);
 }
 
 /* RFC 9114 §5.2: a graceful shutdown closes once what was sent is acknowledged. */
