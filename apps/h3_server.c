@@ -403,6 +403,14 @@ void h3srv_conn_free(h3srv_conn *c)
             (unsigned long long)qs->pmtu_probes_lost, (unsigned long long)qs->pmtu_black_holes,
             (unsigned long long)qs->migrations, (unsigned long long)qs->path_challenges_sent,
             (unsigned long long)qs->paths_validated);
+    fprintf(stderr,
+            "quince-server: recovery: packets sent %llu lost %llu (spurious %llu); congestion "
+            "events %llu (undone %llu); ecn %s, ce reported %llu\n",
+            (unsigned long long)qs->packets_sent, (unsigned long long)qs->packets_lost,
+            (unsigned long long)qs->packets_lost_spurious,
+            (unsigned long long)qs->congestion_events,
+            (unsigned long long)qs->congestion_events_undone,
+            qs->ecn_failed ? "failed validation" : "on", (unsigned long long)qs->ecn_ce_reported);
     char v1[16], v2[16];
     fprintf(stderr, "quince-server: quic version %s (first flight %s)\n",
             app_version_name(qs->version, v1, sizeof(v1)),

@@ -4,7 +4,7 @@
 # way, loss, duplication and jitter as listed, the same seed for both servers in a run).
 #
 #   bench/lossy.sh [--build DIR] [--runs R] [--client gtls|quince] [--only N[,N..]]
-#                  [--qlog DIR] [--cc cubic|newreno] [--no-build]
+#                  [--qlog DIR] [--cc cubic|newreno] [--crypto mbedtls|openssl] [--no-build]
 #
 # Scenarios (loss, duplication, jitter; 10 MB, 2 MB at 30% loss):
 #   1: 0/0/0  2: 0/0/2 ms  3: 0/0/10 ms  4: 5%/0/2 ms  5: 5%/5%/10 ms  6: 10%/0/2 ms
@@ -13,7 +13,9 @@
 # byte for byte (cmp) and bounded by 240 s. Prints one Markdown table: median seconds per
 # server and the ratio quince / ngtcp2 (<= 1.0: Quince as fast or faster). Raw lines in
 # DIR/lossy-results/raw.txt. --qlog DIR keeps quince-server's qlog of each run there.
-# --cc passes quince-server --cc (when it has that option). Needs ngtcp2-client and
+# --cc passes quince-server --cc (when it has that option). --crypto runs quince-server and
+# quince-client on that crypto backend (QUINCE_CRYPTO; the build needs it: -Dcrypto=mbedtls,openssl,
+# which the script sets up for a new DIR when --crypto is given). Needs ngtcp2-client and
 # ngtcp2-server (Debian), openssl, python3. --no-build uses DIR's binaries as they are
 # (DIR/commit, if there, names their commit in the table).
 # Cleans up every process it starts.
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --qlog) qlog_keep=$2; shift 2 ;;
     --cc) cc_opt=(--cc "$2"); shift 2 ;;
+    --crypto) export QUINCE_CRYPTO=$2; shift 2 ;;
     --no-build) no_build=1; shift ;;
     -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lossy.sh: unknown argument $1" >&2; exit 2 ;;
@@ -45,7 +48,9 @@ for t in gtlsclient gtlsserver openssl python3; do
     command -v "$t" >/dev/null || { log "$t not found"; exit 1; }
 done
 if [ "$no_build" = 0 ]; then
-    [ -d "$build" ] || meson setup "$build" -Dbuildtype=release >/dev/null
+    crypto_opt=()
+    [ -n "${QUINCE_CRYPTO:-}" ] && crypto_opt=(-Dcrypto=mbedtls,openssl)
+    [ -d "$build" ] || meson setup "$build" -Dbuildtype=release "${crypto_opt[@]}" >/dev/null
     meson compile -C "$build" quince-server quince-client lossy-relay >/dev/null
 fi
 case $build in /*) bdir=$build ;; *) bdir=$PWD/$build ;; esac
@@ -201,7 +206,7 @@ done
     # --no-build: DIR/commit may name the commit the binaries were built from.
     rev=$(cat "$bdir/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo '?')
     echo "$rev, $(uname -m), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg);"
-    echo "client $client (ngtcp2 $(dpkg-query -W -f '${Version}' ngtcp2-client 2>/dev/null || echo '?')), 5 ms each way, medians of $runs"
+    echo "client $client (ngtcp2 $(dpkg-query -W -f '${Version}' ngtcp2-client 2>/dev/null || echo '?')), Quince crypto ${QUINCE_CRYPTO:-default}, 5 ms each way, medians of $runs"
     echo
     echo "| # | loss | dup | jitter | size | quince-server | gtlsserver | ratio |"
     echo "| --- | --- | --- | --- | --- | ---: | ---: | ---: |"

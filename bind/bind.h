@@ -114,6 +114,15 @@ QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_
  * send now; BIND_ERR_CLOSED when the connection can send nothing more, BIND_ERR_ARG for NULL
  * arguments. */
 QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+/* bind_conn_recv with the ECN codepoint the datagram arrived with (QUIC_ECN_*, the low two bits
+ * of its IP TOS / traffic class), counted and reported in ACK_ECN (RFC 9000 §13.4.1). Returns
+ * BIND_OK; BIND_ERR_CLOSED once the connection is closed, BIND_ERR_ARG for NULL arguments. */
+QUINCE_API int bind_conn_recv_ecn(bind_conn *bc, const quic_addr *from, const uint8_t *data,
+                                  size_t len, uint8_t ecn, uint64_t now);
+/* Returns the ECN codepoint to send the datagram the last bind_conn_send wrote with
+ * (quic_conn_ecn: ECT(0) while ECN is validated or being tested, RFC 9000 §13.4.2);
+ * QUIC_ECN_NOT_ECT for NULL. */
+QUINCE_API uint8_t bind_conn_ecn(const bind_conn *bc);
 /* Returns the absolute time of the connection's next timer, or QUIC_TIME_NEVER. */
 QUINCE_API uint64_t bind_conn_next_timeout(const bind_conn *bc);
 /* Runs the due timers, then drains. Returns BIND_OK; BIND_ERR_CLOSED once the connection is
@@ -157,6 +166,13 @@ QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const qui
  * size, 0 when there is nothing to send now, BIND_ERR_ARG. */
 QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, size_t cap,
                                 uint64_t now);
+/* bind_server_recv with the datagram's ECN codepoint (as bind_conn_recv_ecn). Returns BIND_OK
+ * (bad datagrams are dropped); BIND_ERR_NOMEM, BIND_ERR_ARG for NULL arguments. */
+QUINCE_API int bind_server_recv_ecn(bind_server *s, const quic_addr *from, const quic_addr *to,
+                                    const uint8_t *data, size_t len, uint8_t ecn, uint64_t now);
+/* Returns the ECN codepoint for the datagram the last bind_server_send wrote (quic_endpoint_ecn);
+ * QUIC_ECN_NOT_ECT for NULL. */
+QUINCE_API uint8_t bind_server_ecn(const bind_server *s);
 /* Returns the earliest timer of the server's connections, or QUIC_TIME_NEVER. */
 QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s);
 /* Drains the connections whose timers fired; frees those whose closing period ended. Returns

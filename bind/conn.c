@@ -446,10 +446,17 @@ void bind_conn_drain(bind_conn *bc, uint64_t now)
 QUINCE_API int bind_conn_recv(bind_conn *bc, const quic_addr *from, const uint8_t *data, size_t len,
                               uint64_t now)
 {
+    return bind_conn_recv_ecn(bc, from, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §12, §13.4.1: one received UDP payload and its ECN codepoint. */
+QUINCE_API int bind_conn_recv_ecn(bind_conn *bc, const quic_addr *from, const uint8_t *data,
+                                  size_t len, uint8_t ecn, uint64_t now)
+{
     if (bc == NULL || data == NULL)
         return BIND_ERR_ARG;
     bc->now = now;
-    quic_conn_recv(bc->qc, from, data, len, now);
+    quic_conn_recv_ecn(bc->qc, from, data, len, ecn, now);
     bind_conn_drain(bc, now);
     return quic_conn_is_closed(bc->qc) ? BIND_ERR_CLOSED : BIND_OK;
 }
@@ -462,6 +469,12 @@ QUINCE_API int bind_conn_send(bind_conn *bc, quic_addr *to, uint8_t *buf, size_t
     bind_conn_drain(bc, now);
     int n = quic_conn_send(bc->qc, to, buf, cap, now);
     return n < 0 ? BIND_ERR_CLOSED : n;
+}
+
+/* RFC 9000 §13.4.2 */
+QUINCE_API uint8_t bind_conn_ecn(const bind_conn *bc)
+{
+    return bc != NULL ? quic_conn_ecn(bc->qc) : QUIC_ECN_NOT_ECT;
 }
 
 QUINCE_API uint64_t bind_conn_next_timeout(const bind_conn *bc)

@@ -110,10 +110,17 @@ QUINCE_API void bind_server_free(bind_server *s)
 QUINCE_API int bind_server_recv(bind_server *s, const quic_addr *from, const quic_addr *to,
                                 const uint8_t *data, size_t len, uint64_t now)
 {
+    return bind_server_recv_ecn(s, from, to, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §5.2, §13.4.1: as bind_server_recv, with the datagram's ECN codepoint. */
+QUINCE_API int bind_server_recv_ecn(bind_server *s, const quic_addr *from, const quic_addr *to,
+                                    const uint8_t *data, size_t len, uint8_t ecn, uint64_t now)
+{
     if (s == NULL || data == NULL)
         return BIND_ERR_ARG;
     s->now = now;
-    int rc = quic_endpoint_recv(s->ep, from, to, data, len, now);
+    int rc = quic_endpoint_recv_ecn(s->ep, from, to, data, len, ecn, now);
     quic_conn *qc = quic_endpoint_last_conn(s->ep);
     bind_conn *bc = qc != NULL ? quic_conn_get_user(qc) : NULL;
     if (bc != NULL)
@@ -129,6 +136,12 @@ QUINCE_API int bind_server_send(bind_server *s, quic_addr *to, uint8_t *buf, siz
     s->now = now;
     int n = quic_endpoint_send(s->ep, to, buf, cap, now);
     return n < 0 ? BIND_ERR_ARG : n;
+}
+
+/* RFC 9000 §13.4.2 */
+QUINCE_API uint8_t bind_server_ecn(const bind_server *s)
+{
+    return s != NULL ? quic_endpoint_ecn(s->ep) : QUIC_ECN_NOT_ECT;
 }
 
 QUINCE_API uint64_t bind_server_next_timeout(const bind_server *s)

@@ -63,6 +63,12 @@ uint8_t *io_tx_reserve(io_tx *tx)
 
 void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer)
 {
+    io_tx_commit_ecn(tx, len, peer, IO_ECN_NOT_ECT);
+}
+
+void io_tx_commit_ecn(io_tx *tx, size_t len, const quic_addr *peer, uint8_t ecn)
+{
+    ecn &= 3;
     io_addr to;
     io_addr_from_quic(peer, &to);
     tx->dgrams++;
@@ -70,7 +76,8 @@ void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer)
         io_datagram *last = &tx->d[tx->n - 1];
         size_t seg = last->segment_size ? last->segment_size : last->len;
         /* Only whole segments so far, not longer than them, and contiguous. */
-        if (io_addr_equal(&last->peer, &to) && last->len % seg == 0 && len <= seg &&
+        if (io_addr_equal(&last->peer, &to) && last->ecn == ecn && last->len % seg == 0 &&
+            len <= seg &&
             last->len / seg < IO_GSO_MAX_SEGMENTS && last->data + last->len == tx->buf + tx->used &&
             last->len + len <= IO_UDP_MAX_PAYLOAD) {
             last->segment_size = (uint16_t)seg;
@@ -84,6 +91,7 @@ void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer)
     d->data = tx->buf + tx->used;
     d->len = len;
     d->peer = to;
+    d->ecn = ecn;
     tx->used += len;
 }
 
@@ -117,7 +125,7 @@ void io_bridge_conn_recv(bind_conn *bc, const io_batch *b)
             continue;
         quic_addr from;
         io_addr_to_quic(&b->d[i].peer, &from);
-        bind_conn_recv(bc, &from, b->d[i].data, b->d[i].len, b->now);
+        bind_conn_recv_ecn(bc, &from, b->d[i].data, b->d[i].len, b->d[i].ecn, b->now);
     }
 }
 
@@ -135,22 +143,30 @@ void io_bridge_server_recv(bind_server *s, const io_batch *b)
             io_addr_to_quic(&d->local, &to);
         else
             to = bound;
-        bind_server_recv(s, &from, &to, d->data, d->len, b->now);
+        bind_server_recv_ecn(s, &from, &to, d->data, d->len, d->ecn, b->now);
     }
 }
 
 /* ---- send ---- */
 
-typedef int (*send_fn)(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now);
+/* The next datagram into buf (its size, 0: none), *to and *ecn (its codepoint) set. */
+typedef int (*send_fn)(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now,
+                       uint8_t *ecn);
 
-static int send_conn(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+static int send_conn(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now,
+                     uint8_t *ecn)
 {
-    return bind_conn_send(src, to, buf, cap, now);
+    int n = bind_conn_send(src, to, buf, cap, now);
+    *ecn = bind_conn_ecn(src);
+    return n;
 }
 
-static int send_server(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now)
+static int send_server(void *src, quic_addr *to, uint8_t *buf, size_t cap, uint64_t now,
+                       uint8_t *ecn)
 {
-    return bind_server_send(src, to, buf, cap, now);
+    int n = bind_server_send(src, to, buf, cap, now);
+    *ecn = bind_server_ecn(src);
+    return n;
 }
 
 static int family_of(const io_tx *tx)
@@ -184,7 +200,8 @@ static bool send_loop(io_tx *const *tx, size_t ntx, io_endpoint *ep, send_fn fn,
         }
         uint8_t *p = io_tx_reserve(tx[cur]);
         quic_addr to;
-        int n = fn(src, &to, p, IO_TX_DGRAM_CAP, now);
+        uint8_t ecn = IO_ECN_NOT_ECT;
+        int n = fn(src, &to, p, IO_TX_DGRAM_CAP, now, &ecn);
         if (n <= 0)
             break;
         budget--;
@@ -197,7 +214,7 @@ static bool send_loop(io_tx *const *tx, size_t ntx, io_endpoint *ep, send_fn fn,
             memcpy(io_tx_reserve(tx[k]), p, (size_t)n);
             cur = k;
         }
-        io_tx_commit(tx[k], (size_t)n, &to);
+        io_tx_commit_ecn(tx[k], (size_t)n, &to, ecn);
     }
     for (size_t i = 0; i < ntx && !*blocked; i++) {
         if (io_tx_flush(tx[i]) == 1) {

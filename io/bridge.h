@@ -54,6 +54,9 @@ QUINCE_API void io_tx_init(io_tx *tx, io_udp *sock);
 QUINCE_API uint8_t *io_tx_reserve(io_tx *tx);
 /* The datagram written at the last reserve is len bytes for peer. */
 QUINCE_API void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer);
+/* io_tx_commit for a datagram to go out with ECN codepoint ecn (IO_ECN_*, RFC 9000 §13.4):
+ * only datagrams of one codepoint join one GSO train. */
+QUINCE_API void io_tx_commit_ecn(io_tx *tx, size_t len, const quic_addr *peer, uint8_t ecn);
 /* Send what is queued. Returns 0 when all went (the queue is empty again), 1
  * when the socket is full (wait for writability); entries the kernel refused
  * outright are dropped, as the loss they will be.
@@ -61,7 +64,7 @@ QUINCE_API void io_tx_commit(io_tx *tx, size_t len, const quic_addr *peer);
 QUINCE_API int io_tx_flush(io_tx *tx);
 QUINCE_API bool io_tx_pending(const io_tx *tx);
 
-/* Hand each whole datagram of a batch to one client connection. */
+/* Hand each whole datagram of a batch, with its ECN codepoint, to one client connection. */
 QUINCE_API void io_bridge_conn_recv(bind_conn *bc, const io_batch *b);
 /* Hand each whole datagram of a batch to a server, with the address it
  * arrived at (IP_PKTINFO, or the socket's bound address). */

@@ -12,10 +12,45 @@ void quic_ack_tracker_init(quic_ack_tracker *t, size_t max_ranges, uint64_t max_
     if (max_ranges > QUIC_ACK_TRACKER_MAX_RANGES)
         max_ranges = QUIC_ACK_TRACKER_MAX_RANGES;
     t->max_ranges = max_ranges;
+    t->ranges = t->inline_ranges;
     t->max_ack_delay = max_ack_delay;
     t->immediate_space = immediate_space;
     t->ack_eliciting_threshold = 2;
     t->reorder_threshold = 1;
+}
+
+/* RFC 9000 §13.2.3 */
+void quic_ack_tracker_set_growth(quic_ack_tracker *t, const quince_env *env, size_t grow_max)
+{
+    t->env = env;
+    t->grow_max = grow_max;
+}
+
+void quic_ack_tracker_free(quic_ack_tracker *t)
+{
+    if (t->ranges != t->inline_ranges)
+        quince_env_free(t->env, t->ranges);
+    t->ranges = t->inline_ranges;
+    t->n_ranges = 0;
+    t->max_ranges = 0;
+    t->env = NULL;
+}
+
+/* RFC 9000 §13.2.3: room for more ranges, when the tracker may grow. */
+static bool grow(quic_ack_tracker *t)
+{
+    if (t->env == NULL || t->max_ranges >= t->grow_max)
+        return false;
+    size_t cap = t->max_ranges * 2 < t->grow_max ? t->max_ranges * 2 : t->grow_max;
+    quic_pn_range *r = quince_env_alloc(t->env, cap * sizeof(*r));
+    if (r == NULL)
+        return false;
+    memcpy(r, t->ranges, t->n_ranges * sizeof(*r));
+    if (t->ranges != t->inline_ranges)
+        quince_env_free(t->env, t->ranges);
+    t->ranges = r;
+    t->max_ranges = cap;
+    return true;
 }
 
 /* draft-ietf-quic-ack-frequency-12 §4 */
@@ -80,7 +115,7 @@ static size_t insert_pn(quic_ack_tracker *t, uint64_t pn)
         t->ranges[i].largest = pn;
         return i;
     }
-    if (t->n_ranges == t->max_ranges) {
+    if (t->n_ranges == t->max_ranges && !grow(t)) {
         if (i == t->n_ranges) {
             /* pn would be the new smallest range: drop it outright. */
             t->floor = pn + 1;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/env.h"
 #include "quic/opt.h"
 
 #ifndef QUIC_PN_RANGE_DEFINED
@@ -22,9 +23,12 @@ typedef struct quic_pn_range {
 
 /* One per packet number space. Times are microseconds. */
 typedef struct quic_ack_tracker {
-    quic_pn_range ranges[QUIC_ACK_TRACKER_MAX_RANGES]; /* largest-first, disjoint */
+    quic_pn_range inline_ranges[QUIC_ACK_TRACKER_MAX_RANGES];
+    quic_pn_range *ranges; /* largest-first, disjoint: inline_ranges, or grown on the heap */
     size_t n_ranges;
     size_t max_ranges;
+    size_t grow_max;         /* ranges it may grow to (quic_ack_tracker_set_growth) */
+    const quince_env *env;   /* for growing; NULL: never grows */
     uint64_t floor;             /* packets below this are treated as already seen */
     uint64_t largest;           /* largest pn received */
     uint64_t largest_recv_time; /* when `largest` arrived: ACK Delay origin */
@@ -48,6 +52,13 @@ typedef struct quic_ack_tracker {
  * is true for Initial and Handshake. */
 void quic_ack_tracker_init(quic_ack_tracker *t, size_t max_ranges, uint64_t max_ack_delay,
                            bool immediate_space);
+
+/* Let the tracker hold up to grow_max ranges, allocated from env when the ones it
+ * has are full (a tracker must not be copied once it grew); free with
+ * quic_ack_tracker_free. */
+void quic_ack_tracker_set_growth(quic_ack_tracker *t, const quince_env *env, size_t grow_max);
+/* Frees what the tracker grew; it is not used afterwards. */
+void quic_ack_tracker_free(quic_ack_tracker *t);
 
 /* draft-ietf-quic-ack-frequency-12 §4, §6: the peer's ACK_FREQUENCY (an
  * ACK after more than `threshold` ack-eliciting packets, max_ack_delay in

@@ -503,6 +503,8 @@ quic_conn *quic_conn_new_common(const quince_env *env, const quic_config *config
         quic_space *sp = &c->sp[i];
         quic_ack_tracker_init(&sp->ack, c->cfg.max_ack_ranges, QUIC_OPT_MAX_ACK_DELAY_MS * 1000,
                               i != SP_APP);
+        if (i == SP_APP && c->cfg.max_ack_ranges >= QUIC_OPT_MAX_ACK_RANGES)
+            quic_ack_tracker_set_growth(&sp->ack, env, QUIC_OPT_MAX_ACK_RANGES_GROWN);
         quic_ranges_init(&sp->csend.retx, env, 256, false);
         quic_ranges_init(&sp->csend.acked, env, 256, true);
         quic_stream_buf_init(&sp->crecv, env, c->cfg.max_crypto_buffer, 0, &c->mem);
@@ -721,6 +723,7 @@ void quic_conn_free(quic_conn *c)
         quince_buf_free(&c->sp[i].csend.data, env);
         quic_ranges_free(&c->sp[i].csend.retx);
         quic_ranges_free(&c->sp[i].csend.acked);
+        quic_ack_tracker_free(&c->sp[i].ack);
         quic_stream_buf_free(&c->sp[i].crecv);
     }
     quic_recovery_free(&c->rec);

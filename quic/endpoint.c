@@ -76,6 +76,8 @@ struct quic_endpoint {
     quic_endpoint_stats stats;
     quic_endpoint_callbacks cb;
     quic_conn *last;   /* the connection of the last datagram received */
+    uint8_t rx_ecn;    /* ECN codepoint of the datagram being received */
+    uint8_t tx_ecn;    /* ECN codepoint for the datagram quic_endpoint_send wrote last */
     size_t unaccepted; /* connections quic_endpoint_accept has not returned yet */
     rate_bucket resets, vns;
     quince_budget mem; /* its connections' budgets together (quic_config.max_endpoint_memory) */
@@ -161,6 +163,12 @@ void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoint_callback
 quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep)
 {
     return ep != NULL ? ep->last : NULL;
+}
+
+/* RFC 9000 §13.4.2 */
+uint8_t quic_endpoint_ecn(const quic_endpoint *ep)
+{
+    return ep != NULL ? ep->tx_ecn : QUIC_ECN_NOT_ECT;
 }
 
 /* (no RFC section) */
@@ -923,7 +931,7 @@ static int accept_initial(quic_endpoint *ep, const quic_addr *from, const quic_a
             c->new_token_pending = true; /* sent once the handshake is done */
         }
     }
-    quic_conn_recv(c, from, data, len, now);
+    quic_conn_recv_ecn(c, from, data, len, ep->rx_ecn, now);
     if (quic_conn_get_stats(c)->packets_received == 0) {
         /* Nothing in it could be opened: no state for garbage (§14.1 and §21.1). */
         quic_conn_free(c);
@@ -983,13 +991,22 @@ static void remove_conn(quic_endpoint *ep, quic_conn *c)
     ep->stats.connections = ep->n;
 }
 
+/* RFC 9000 §5.2 */
 int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
                        const uint8_t *data, size_t len, uint64_t now)
+{
+    return quic_endpoint_recv_ecn(ep, from, to, data, len, QUIC_ECN_NOT_ECT, now);
+}
+
+/* RFC 9000 §5.2, §13.4.1 */
+int quic_endpoint_recv_ecn(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
+                           const uint8_t *data, size_t len, uint8_t ecn, uint64_t now)
 {
     if (ep == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
     ep->stats.datagrams++;
     ep->last = NULL;
+    ep->rx_ecn = ecn & 3;
     quic_pkt_parse_opts po = {.short_dcid_len = ep->cfg.cid_len};
     quic_pkt_header h;
     if (quic_pkt_parse_header(data, len, &po, &h) != QUIC_OK) {
@@ -1000,7 +1017,7 @@ int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr
     if (e != NULL) {
         quic_conn *c = e->conn;
         ep->last = c;
-        quic_conn_recv(c, from, data, len, now);
+        quic_conn_recv_ecn(c, from, data, len, ep->rx_ecn, now);
         /* It may owe an ACK or a reply, and its timers moved. */
         quic_endpoint_wake(ep, c);
         retime(ep, c);
@@ -1030,6 +1047,7 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
 {
     if (ep == NULL || buf == NULL)
         return QUIC_ERR_ARGUMENT;
+    ep->tx_ecn = QUIC_ECN_NOT_ECT; /* stateless replies go out unmarked */
     while (ep->sq_count > 0) {
         stateless_pkt *s = &ep->sq[ep->sq_head];
         ep->sq_head = (ep->sq_head + 1) % STATELESS_QUEUE;
@@ -1066,6 +1084,7 @@ int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t ca
         }
         int n = quic_conn_send(c, to, buf, cap, now);
         if (n > 0) {
+            ep->tx_ecn = quic_conn_ecn(c);
             if (++ep->train_sent >= QUIC_OPT_ENDPOINT_TRAIN) {
                 /* Its turn is over; it may have more: to the back of the queue. */
                 ep->train = NULL;

@@ -74,6 +74,13 @@
 #ifndef QUIC_OPT_MAX_ACK_RANGES
 #define QUIC_OPT_MAX_ACK_RANGES 32
 #endif
+/* Ranges the application space's ACK tracker may grow to on the heap when reordering leaves
+ * more gaps than QUIC_OPT_MAX_ACK_RANGES (a burst spread over a few ms of jitter leaves one
+ * every few packets); 0: never grow. Without room, the oldest range is forgotten and later
+ * packets below it are dropped as duplicates (RFC 9000 §13.2.3). */
+#ifndef QUIC_OPT_MAX_ACK_RANGES_GROWN
+#define QUIC_OPT_MAX_ACK_RANGES_GROWN 512
+#endif
 #ifndef QUIC_OPT_MAX_EVENTS
 #define QUIC_OPT_MAX_EVENTS 4096 /* pending events; beyond it READABLE/WRITABLE coalesce */
 #endif

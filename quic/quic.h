@@ -380,6 +380,12 @@ QUINCE_API void quic_endpoint_free(quic_endpoint *ep);
  * statelessly, or dropped). Returns QUIC_OK, or QUIC_ERR_ARGUMENT for NULL arguments. */
 QUINCE_API int quic_endpoint_recv(quic_endpoint *ep, const quic_addr *from, const quic_addr *to,
                                   const uint8_t *data, size_t len, uint64_t now);
+/* quic_endpoint_recv with the ECN codepoint the datagram arrived with (QUIC_ECN_*), which its
+ * connection counts and reports in ACK_ECN frames (RFC 9000 §13.4.1). Returns QUIC_OK, or
+ * QUIC_ERR_ARGUMENT for NULL arguments. */
+QUINCE_API int quic_endpoint_recv_ecn(quic_endpoint *ep, const quic_addr *from,
+                                      const quic_addr *to, const uint8_t *data, size_t len,
+                                      uint8_t ecn, uint64_t now);
 /* Next datagram from any connection or a stateless reply (VN, Retry, reset). Returns its size, 0
  * when there is nothing to send now, or QUIC_ERR_ARGUMENT. */
 QUINCE_API int quic_endpoint_send(quic_endpoint *ep, quic_addr *to, uint8_t *buf, size_t cap,
@@ -428,6 +434,10 @@ QUINCE_API void quic_endpoint_set_callbacks(quic_endpoint *ep, const quic_endpoi
  * created), NULL when it was answered statelessly or dropped: the one connection whose events
  * that datagram can have produced. */
 QUINCE_API quic_conn *quic_endpoint_last_conn(const quic_endpoint *ep);
+/* Returns the ECN codepoint to send the datagram the last quic_endpoint_send wrote with (as
+ * quic_conn_ecn for its connection; QUIC_ECN_NOT_ECT for stateless replies and for NULL);
+ * never fails. */
+QUINCE_API uint8_t quic_endpoint_ecn(const quic_endpoint *ep);
 
 /* Counters of an endpoint, for tests and tools. */
 typedef struct quic_endpoint_stats {

@@ -149,7 +149,8 @@ typedef struct quic_recovery {
     uint64_t episode_lost, episode_spurious;
     quic_recovery_stats stats;
     uint64_t ecn_ect0[QUIC_RECOVERY_SPACES];
-    uint64_t ecn_sent[QUIC_RECOVERY_SPACES]; /* packets sent marked */
+    uint64_t ecn_sent[QUIC_RECOVERY_SPACES];  /* packets sent marked */
+    uint64_t ecn_acked[QUIC_RECOVERY_SPACES]; /* of them, acknowledged so far */
 } quic_recovery;
 
 /* The congestion controller is the caller's, initialised and outliving r.

@@ -99,7 +99,7 @@ class Capture:
     second port until the file grows) and stopped after it (once a marker probe sent
     after the exchange is in the file)."""
 
-    def __init__(self, r, port):
+    def __init__(self, r, port, more_ports=()):
         self.tshark = shutil.which("tshark")
         check(self.tshark is not None, "tshark is not installed (scripts/setup.sh installs it)")
         self.r, self.port = r, port
@@ -110,9 +110,10 @@ class Capture:
         self.env = dict(os.environ)
         self.env.pop("MALLOC_PERTURB_", None)
         terr = open(os.path.join(r.tmp, "tshark.err"), "wb")
-        self.proc = r.spawn([self.tshark, "-i", "lo", "-f", "udp port %d or udp port %d" %
-                             (port, self.probe_port), "-a", "duration:80", "-w", self.path],
-                            subprocess.DEVNULL, terr)
+        ports = [port] + list(more_ports) + [self.probe_port]
+        self.proc = r.spawn([self.tshark, "-i", "lo", "-f",
+                             " or ".join("udp port %d" % p for p in ports),
+                             "-a", "duration:80", "-w", self.path], subprocess.DEVNULL, terr)
         self._grow(20, "tshark could not capture on lo (root needed)")
 
     def _grow(self, limit, what):

@@ -30,6 +30,35 @@ static void put(io_tx *tx, size_t len, const quic_addr *to, uint8_t tag)
     io_tx_commit(tx, len, to);
 }
 
+/* RFC 9000 §13.4: each datagram keeps the core's codepoint; a GSO train has one. */
+static void test_ecn_trains(void **state)
+{
+    (void)state;
+    io_tx *tx = malloc(sizeof(*tx));
+    assert_non_null(tx);
+    io_tx_init(tx, NULL);
+    quic_addr a = v4(1, 4433);
+    for (int i = 0; i < 2; i++) {
+        assert_non_null(io_tx_reserve(tx));
+        io_tx_commit_ecn(tx, 1200, &a, IO_ECN_ECT0);
+    }
+    assert_int_equal(tx->n, 1);
+    assert_int_equal(tx->d[0].ecn, IO_ECN_ECT0);
+    assert_int_equal(tx->d[0].segment_size, 1200);
+    /* Same size and peer, another codepoint: a new entry. */
+    assert_non_null(io_tx_reserve(tx));
+    io_tx_commit_ecn(tx, 1200, &a, IO_ECN_NOT_ECT);
+    assert_int_equal(tx->n, 2);
+    assert_int_equal(tx->d[1].ecn, IO_ECN_NOT_ECT);
+    put(tx, 1200, &a, 0); /* io_tx_commit: Not-ECT, joins it */
+    assert_int_equal(tx->n, 2);
+    assert_non_null(io_tx_reserve(tx));
+    io_tx_commit_ecn(tx, 1200, &a, IO_ECN_ECT0 | 0xfc); /* only the low two bits count */
+    assert_int_equal(tx->n, 3);
+    assert_int_equal(tx->d[2].ecn, IO_ECN_ECT0);
+    free(tx);
+}
+
 static void test_gso_trains(void **state)
 {
     (void)state;
@@ -215,6 +244,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gso_trains),        cmocka_unit_test(test_flush_loopback),
+        cmocka_unit_test(test_ecn_trains),
         cmocka_unit_test(test_addresses),         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_empty_queue_flush),
     };

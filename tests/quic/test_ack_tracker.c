@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "quic/ack_tracker.h"
+#include "tests/common/test_env.h"
 
 #define MS 1000u
 
@@ -159,6 +160,46 @@ static void test_ack_delay(void **state)
 /* RFC 9000 §13.2.3: the range list is bounded; the oldest range is dropped
  * and packets at or below it are refused from then on. The output is also
  * cut to the caller's maximum, keeping the newest ranges. */
+/* RFC 9000 §13.2.3: a tracker allowed to grow keeps more ranges than it holds
+ * inline, so that a packet arriving late into an old gap (a reordering path)
+ * is accepted and acknowledged rather than refused below the floor; past the
+ * growth limit, or when the allocation fails, it bounds itself as before. */
+static void test_growth(void **state)
+{
+    (void)state;
+    test_env te;
+    test_env_init(&te, 1);
+    quic_ack_tracker t;
+    quic_ack_tracker_init(&t, QUIC_OPT_MAX_ACK_RANGES, 25 * MS, false);
+    quic_ack_tracker_set_growth(&t, &te.env, 4 * QUIC_OPT_MAX_ACK_RANGES);
+    size_t n = 3 * QUIC_OPT_MAX_ACK_RANGES; /* isolated packets: one range each */
+    for (uint64_t i = 0; i < n; i++)
+        rx(&t, 2 * i + 1, 0);
+    assert_int_equal(t.n_ranges, n);
+    assert_false(quic_ack_tracker_is_duplicate(&t, 0)); /* the oldest gap is still open */
+    rx(&t, 2, 0);                                        /* late: joins 1 and 3 */
+    assert_int_equal(t.n_ranges, n - 1);
+    assert_int_equal(t.ranges[n - 2].smallest, 1);
+    assert_int_equal(t.ranges[n - 2].largest, 3);
+    /* Past the limit the oldest range goes and the floor rises past it. */
+    for (uint64_t i = n; i < 4 * QUIC_OPT_MAX_ACK_RANGES + 10; i++)
+        rx(&t, 2 * i + 1, 0);
+    assert_int_equal(t.n_ranges, 4 * QUIC_OPT_MAX_ACK_RANGES);
+    assert_true(quic_ack_tracker_is_duplicate(&t, 2));
+    quic_ack_tracker_free(&t);
+    test_env_check_leaks(&te);
+    /* No memory: the inline ranges and the floor, as without growth. */
+    quic_ack_tracker_init(&t, QUIC_OPT_MAX_ACK_RANGES, 25 * MS, false);
+    quic_ack_tracker_set_growth(&t, &te.env, 4 * QUIC_OPT_MAX_ACK_RANGES);
+    te.fail_after = 1;
+    for (uint64_t i = 0; i < QUIC_OPT_MAX_ACK_RANGES + 1; i++)
+        rx(&t, 2 * i + 1, 0);
+    assert_int_equal(t.n_ranges, QUIC_OPT_MAX_ACK_RANGES);
+    assert_true(quic_ack_tracker_is_duplicate(&t, 1));
+    quic_ack_tracker_free(&t);
+    test_env_check_leaks(&te);
+}
+
 static void test_bound(void **state)
 {
     (void)state;
@@ -295,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_ranges),           cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_ack_every_second), cmocka_unit_test(test_immediate_ack),
         cmocka_unit_test(test_ack_delay),        cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_growth),
         cmocka_unit_test(test_ack_of_ack),       cmocka_unit_test(test_randomized_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,11 +185,12 @@ static void send_ect(fixture *f, uint64_t pn, uint64_t now)
 /* RFC 9000 §13.4.2.1: ECN validation. Counts that cover the newly acked
  * ECT(0) packets keep it; CE is a congestion event (RFC 9002 §7.1); a
  * missing count (bleaching), a count that falls, ECT(1) we never sent, or
- * an increase short of the newly acked packets turns marking off. */
+ * counts short of the marked packets acknowledged so far turn marking off,
+ * unless the ACK does not raise the largest acknowledged (a late one). */
 static void test_ecn_validation(void **state)
 {
     (void)state;
-    for (int c = 0; c < 6; c++) {
+    for (int c = 0; c < 9; c++) {
         fixture f;
         setup_fx(&f, true, 0);
         quic_recovery_set_handshake_confirmed(&f.r, 0);
@@ -219,7 +220,7 @@ static void test_ecn_validation(void **state)
             assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 1, 0, 30 * MS), 0);
             assert_true(f.r.ecn_failed);
             break;
-        case 4: /* three more packets acked, two more counted */
+        case 4: /* six packets acked, five counted */
             assert_int_equal(ack_ecn(&f, 0, 5, true, 5, 0, 0, 30 * MS), 0);
             assert_true(f.r.ecn_failed);
             break;
@@ -227,12 +228,36 @@ static void test_ecn_validation(void **state)
             assert_int_equal(ack_ecn(&f, 0, 5, true, 7, 0, 0, 30 * MS), 0);
             assert_true(f.r.ecn_failed);
             break;
+        case 6: /* an older ACK (largest 3) after a newer one (largest 5), with its
+                 * lower count: it does not raise the largest acknowledged, so it
+                 * cannot fail validation; later ACKs are checked again */
+            assert_int_equal(ack_ecn(&f, 4, 5, true, 5, 0, 0, 30 * MS), 0);
+            assert_int_equal(ack_ecn(&f, 3, 3, true, 4, 0, 0, 31 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            send_ect(&f, 6, 32 * MS);
+            assert_int_equal(ack_ecn(&f, 6, 6, true, 5, 0, 0, 50 * MS), 0);
+            assert_true(f.r.ecn_failed); /* pn 6 newly acked, the count did not grow */
+            break;
+        case 7: /* the same with the older ACK carrying no counts at all */
+            assert_int_equal(ack_ecn(&f, 4, 5, true, 5, 0, 0, 30 * MS), 0);
+            assert_int_equal(ack_ecn(&f, 3, 3, false, 0, 0, 0, 31 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            break;
+        case 8: /* counts ahead of the ranges: 3 and 5 arrived, only 5 is reported (the
+                 * receiver caps its ranges), then 4 arrives and 3-5 is reported: one more
+                 * counted for two newly acked, but every acked packet is counted */
+            assert_int_equal(ack_ecn(&f, 5, 5, true, 5, 0, 0, 30 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            assert_int_equal(ack_ecn(&f, 3, 5, true, 6, 0, 0, 31 * MS), 0);
+            assert_false(f.r.ecn_failed);
+            break;
         }
         /* Once failed, nothing is marked any more. */
         if (f.r.ecn_failed) {
             assert_false(quic_recovery_ecn_marking(&f.r));
-            send_ect(&f, 6, 31 * MS);
-            assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], 6);
+            uint64_t marked = f.r.ecn_sent[QUIC_RECOVERY_APP];
+            send_ect(&f, 7, 60 * MS);
+            assert_int_equal(f.r.ecn_sent[QUIC_RECOVERY_APP], marked);
         }
         teardown_fx(&f);
     }

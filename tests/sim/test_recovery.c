@@ -253,6 +253,10 @@ static void reorder_no_loss(uint64_t jitter_us, quic_cc_algo cc)
          * duplicate and never acknowledged: such a loss stays declared. */
         assert_true(r.client.packets_lost_spurious * 2 >= r.client.packets_lost);
         assert_true(r.client.congestion_events_undone * 2 >= r.client.congestion_events);
+        /* RFC 9000 §13.4.2.1: ACKs that arrive out of order (jitter both ways) carry
+         * older counts; they must not fail ECN validation. */
+        assert_false(r.client.ecn_failed);
+        assert_false(r.server.ecn_failed);
     }
 }
 
