@@ -537,17 +537,24 @@ static void rr_reset(void *user, wt_stream *st, uint32_t code)
     g_rr->code = code;
 }
 
-static void rr_tick(sim_bind *p, bool is_server, uint64_t now)
+/* The client side of the reset tests: once QUIC is established, open the
+ * session (once); true when the session is ready on the client. */
+static bool rr_client_session(sim_bind *p, bool is_server, rr *r)
 {
-    rr *r = p->user;
-    (void)now;
     if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
-        return;
+        return false;
     if (r->cs == NULL)
         assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", "/rr",
                                              "https://example.test", &r->cs),
                          WT_OK);
-    if (r->reset_sent || !wt_session_is_ready(r->cs))
+    return wt_session_is_ready(r->cs);
+}
+
+static void rr_tick(sim_bind *p, bool is_server, uint64_t now)
+{
+    rr *r = p->user;
+    (void)now;
+    if (!rr_client_session(p, is_server, r) || r->reset_sent)
         return;
     /* Write, then reset at once: most of the bytes are still in flight. */
     static uint8_t buf[RR_LEN];
@@ -655,14 +662,14 @@ static void test_reset_per_dialect_loss5(void **state)
 #define FS_BIG 100000 /* more than QUIC sends in its first window */
 
 typedef struct fsr {
-    rr r;            /* the reset test's server callbacks record into it */
-    bool raw;        /* the client writes through h3, past wt's flow control */
-    size_t len;      /* body bytes written */
-    bool dropping;   /* the client's datagrams are dropped (the stream's bytes) */
+    rr r;          /* the reset test's server callbacks record into it */
+    bool raw;      /* the client writes through h3, past wt's flow control */
+    size_t len;    /* body bytes written */
+    bool dropping; /* the client's datagrams are dropped (the stream's bytes) */
     uint64_t written_at;
     uint64_t id;
     bool srv_closed;
-    char log[300];   /* the server's "session ended" line */
+    char log[300]; /* the server's "session ended" line */
     /* STOP_SENDING instead: the server stops the stream at its first bytes. */
     bool stopped, client_saw_stop;
     bool abort_bidi; /* ... or resets a bidi stream (both ways) instead */
@@ -704,19 +711,13 @@ static void fs_tick(sim_bind *p, bool is_server, uint64_t now)
 {
     fsr *f = p->user;
     rr *r = &f->r;
-    if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
-        return;
-    if (r->cs == NULL)
-        assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", "/rr",
-                                             "https://example.test", &r->cs),
-                         WT_OK);
-    if (r->reset_sent || !wt_session_is_ready(r->cs) || r->srv == NULL)
+    if (!rr_client_session(p, is_server, r) || r->reset_sent || r->srv == NULL)
         return;
     static uint8_t buf[FS_BIG];
     static wt_stream *st;
     h3_conn *h3 = bind_conn_h3(p->client);
-    uint64_t hdr = quince_varint_len(H3_STREAM_WEBTRANSPORT) +
-                   quince_varint_len(wt_session_id(r->cs));
+    uint64_t hdr =
+        quince_varint_len(H3_STREAM_WEBTRANSPORT) + quince_varint_len(wt_session_id(r->cs));
     if (!f->dropping) {
         for (size_t i = 0; i < f->len; i++)
             buf[i] = wt_check_byte(i);
@@ -737,8 +738,8 @@ static void fs_tick(sim_bind *p, bool is_server, uint64_t now)
         return;
     f->dropping = false;
     if (f->raw)
-        assert_int_equal(
-            h3_conn_reset_stream_at(h3, f->id, wt_error_to_http3(RR_CODE), hdr), H3_OK);
+        assert_int_equal(h3_conn_reset_stream_at(h3, f->id, wt_error_to_http3(RR_CODE), hdr),
+                         H3_OK);
     else
         assert_int_equal(wt_stream_reset(st, RR_CODE), WT_OK);
     r->reset_sent = true;
@@ -811,9 +812,8 @@ static uint64_t run_final_size(uint64_t seed, wt_dialect d, bool raw, size_t len
             assert_int_equal(ss.data_received, FS_LEN);
         else
             assert_true(ss.data_received > got && ss.data_received < len);
-        fprintf(stderr, "%s: %zu written, %llu arrived; both ends count %llu\n",
-                wt_dialect_name(d), len, (unsigned long long)got,
-                (unsigned long long)ss.data_received);
+        fprintf(stderr, "%s: %zu written, %llu arrived; both ends count %llu\n", wt_dialect_name(d),
+                len, (unsigned long long)got, (unsigned long long)ss.data_received);
     }
     sim_bind_free(&p);
     free(f);
@@ -850,13 +850,7 @@ static void stop_tick(sim_bind *p, bool is_server, uint64_t now)
 {
     fsr *f = p->user;
     rr *r = &f->r;
-    if (is_server || !quic_conn_is_established(bind_conn_quic(p->client)))
-        return;
-    if (r->cs == NULL)
-        assert_int_equal(wt_endpoint_connect(bind_conn_wt(p->client), "example.test", "/rr",
-                                             "https://example.test", &r->cs),
-                         WT_OK);
-    if (!wt_session_is_ready(r->cs) || r->srv == NULL)
+    if (!rr_client_session(p, is_server, r) || r->srv == NULL)
         return;
     if (!r->reset_sent) {
         static uint8_t buf[FS_BIG];
