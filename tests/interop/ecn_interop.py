@@ -282,19 +282,33 @@ def one_run(r, case):
             # The packets inside a GSO train are one capture record that tshark cannot
             # split: counts are compared with the bytes sent instead.
             def ack_ecn(acker):
-                n = top = 0
+                n = top = seen = 0
                 for d in dgrams:
                     for p in d[3]:
                         for a in p["acks"]:
+                            if d[0] == acker and p["short"]:
+                                seen += 1
                             if d[0] == acker and p["short"] and a[0] == 3:
                                 check(a[4] == 0 and a[5] == 0, "ECT(1) or CE on loopback")
                                 n, top = n + 1, max(top, a[3])
-                return n, top
+                return n, top, seen
             a_c, a_s = ack_ecn(cp), ack_ecn(sp)
             check(a_c[0] > 0 and a_c[1] >= 1_000_000 // 1500,
-                  "quince-client's ACK_ECN: %d frames, top ECT(0) count %d" % a_c)
-            check(a_s[0] > 0 and a_s[1] > 0,
-                  "quince-server's ACK_ECN: %d frames, top ECT(0) count %d" % a_s)
+                  "quince-client's ACK_ECN: %d frames, top ECT(0) count %d" % a_c[:2])
+            if a_s[2] > 0:
+                check(a_s[0] == a_s[2] and a_s[1] > 0,
+                      "quince-server's ACKs: %d of %d are ACK_ECN, top ECT(0) count %d" %
+                      (a_s[0], a_s[2], a_s[1]))
+            else:
+                # The server's few ACKs (of the client's request) rode inside its GSO
+                # trains, which tshark cannot split, so none could be decrypted (how
+                # often depends on timing). What remains visible: quince-client marked
+                # every 1-RTT datagram to the end (checked above), and its validation
+                # (RFC 9000 §13.4.2.1) stops marking at the first ACK that newly
+                # acknowledges marked packets without ECN counts. The exact counts of
+                # the server's ACK_ECN are checked in case "quince" (no GSO).
+                print("quince-server's ACKs were all inside GSO trains; quince-client's "
+                      "marking to the end shows they carried ECN counts")
         else:
             a_c = check_ack_ecn(dgrams, cp, sp, cname)
             a_s = check_ack_ecn(dgrams, sp, cp, sname)
