@@ -372,6 +372,17 @@ static void test_streams_above_2_60(void **state)
     }
 }
 
+/* The client opens a WebTransport uni stream of session p->sid straight through h3
+ * (past wt's own flow control) and writes len body bytes on it; returns its id. */
+static uint64_t raw_uni_write(pair *p, const uint8_t *b, size_t len)
+{
+    uint64_t id;
+    assert_int_equal(h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
+                     H3_OK);
+    assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, len, false), H3_OK);
+    return id;
+}
+
 /* §5.6.4: stream body bytes beyond our WT_MAX_DATA end the session with
  * WT_FLOW_CONTROL_ERROR (-13 defines no code; the same is used); the stream
  * header does not count. The peer here writes through h3 directly. */
@@ -382,13 +393,9 @@ static void test_data_over_limit(void **state)
     for (size_t i = 0; i < NFC; i++) {
         for (int over = 0; over < 2; over++) {
             pair *p = pair_new(fc_dialects[i], &FC_DEFAULT, &small, false);
-            uint64_t id;
-            assert_int_equal(
-                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
-                H3_OK);
             static const uint8_t b[101] = {0};
             /* 100 bytes fit exactly; 101 do not. */
-            assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, 100 + (size_t)over, false), H3_OK);
+            raw_uni_write(p, b, 100 + (size_t)over);
             wp_pump(&p->c, &p->s);
             expect_end(p, over, H3_WT_FLOW_CONTROL_ERROR);
             if (!over) {
@@ -418,12 +425,8 @@ static void test_reset_final_size(void **state)
     for (size_t i = 0; i < NFC; i++) {
         for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
             pair *p = pair_new(fc_dialects[i], &FC_DEFAULT, &small, false);
-            uint64_t id;
-            assert_int_equal(
-                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
-                H3_OK);
             static const uint8_t b[40] = {0};
-            assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, sizeof(b), false), H3_OK);
+            uint64_t id = raw_uni_write(p, b, sizeof(b));
             wp_pump(&p->c, &p->s);
             wt_flow_stats ss;
             wt_session_flow(p->ss, &ss);
@@ -471,12 +474,8 @@ static void test_reset_while_buffered(void **state)
             assert_int_equal(wt_endpoint_connect(p->c.wt, "h", "/d", "https://h", &p->cs), WT_OK);
             p->sid = wt_session_id(p->cs);
             wp_hold(&p->c, p->sid);
-            uint64_t id;
-            assert_int_equal(
-                h3_conn_open_ext_stream(p->c.h3, false, H3_STREAM_WEBTRANSPORT, p->sid, &id),
-                H3_OK);
             static const uint8_t b[40] = {0};
-            assert_int_equal(h3_conn_write_raw(p->c.h3, id, b, sizeof(b), false), H3_OK);
+            uint64_t id = raw_uni_write(p, b, sizeof(b));
             wp_pump(&p->c, &p->s);
             assert_int_equal(wt_endpoint_buffered_streams(p->s.wt), 1);
             ((wp_out *)wp_out_stream(&p->c, id))->reset_final_add = cuts[k];
