@@ -140,6 +140,9 @@ struct crypto_backend {
     const char *name;
     /* A server with the default suites takes ChaCha20-Poly1305 first (faster here). */
     bool server_prefers_chacha;
+    /* Built without ChaCha20-Poly1305 (a device's mbedTLS configuration): the TLS
+     * engine leaves TLS_CHACHA20_POLY1305_SHA256 out of its suites. */
+    bool no_chacha20_poly1305;
     /* crypto_shared (crypto/crypto.h): what this backend prepares once for many
      * connections; its struct's first member is the table, like every object's. */
     crypto_shared *(*shared_new)(const quince_env *env);

@@ -8,8 +8,6 @@
 #include <mbedtls/asn1.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/bignum.h>
-#include <mbedtls/chacha20.h>
-#include <mbedtls/chachapoly.h>
 #include <mbedtls/ecdh.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
@@ -23,6 +21,17 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
 #include <mbedtls/x509_crt.h>
+
+/* ChaCha20-Poly1305 is optional: a device's mbedTLS configuration may leave it out
+ * (RFC 8446 §9.1 requires only TLS_AES_128_GCM_SHA256). The table then says so
+ * (no_chacha20_poly1305) and the TLS engine neither offers nor accepts the suite. */
+#if defined(MBEDTLS_CHACHAPOLY_C) && defined(MBEDTLS_CHACHA20_C)
+#define MB_CHACHA 1
+#include <mbedtls/chacha20.h>
+#include <mbedtls/chachapoly.h>
+#else
+#define MB_CHACHA 0
+#endif
 
 #include "crypto/x509_check.h"
 
@@ -187,7 +196,9 @@ struct crypto_aead {
     crypto_aead_alg alg;
     union {
         mbedtls_gcm_context gcm;
+#if MB_CHACHA
         mbedtls_chachapoly_context chachapoly;
+#endif
     } u;
 };
 
@@ -203,12 +214,18 @@ static crypto_aead *mb_aead_new(const quince_env *env, crypto_aead_alg alg, cons
         return NULL;
     ctx->alg = alg;
     int rc;
+#if MB_CHACHA
     if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         mbedtls_chachapoly_init(&ctx->u.chachapoly);
         rc = mbedtls_chachapoly_setkey(&ctx->u.chachapoly, key);
-    } else {
+    } else
+#endif
+    {
         mbedtls_gcm_init(&ctx->u.gcm);
-        rc = mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned)(key_len * 8));
+        rc = alg == CRYPTO_AEAD_CHACHA20_POLY1305
+                 ? MBEDTLS_ERR_GCM_BAD_INPUT
+                 : mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key,
+                                      (unsigned)(key_len * 8));
     }
     if (rc != 0) {
         mb_aead_free(env, ctx);
@@ -221,9 +238,11 @@ static void mb_aead_free(const quince_env *env, crypto_aead *ctx)
 {
     if (ctx == NULL)
         return;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         mbedtls_chachapoly_free(&ctx->u.chachapoly);
     else
+#endif
         mbedtls_gcm_free(&ctx->u.gcm);
     quince_env_free(env, ctx);
 }
@@ -235,10 +254,12 @@ static int mb_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_
     if (len > (size_t)INT32_MAX - CRYPTO_AEAD_TAG_LEN)
         return CRYPTO_ERR_ARGUMENT;
     int rc;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         rc = mbedtls_chachapoly_encrypt_and_tag(&ctx->u.chachapoly, len, nonce, aad, aad_len, in,
                                                 out, out + len);
     else
+#endif
         rc = mbedtls_gcm_crypt_and_tag(&ctx->u.gcm, MBEDTLS_GCM_ENCRYPT, len, nonce,
                                        CRYPTO_AEAD_NONCE_LEN, aad, aad_len, in, out,
                                        CRYPTO_AEAD_TAG_LEN, out + len);
@@ -253,10 +274,12 @@ static int mb_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_
         return CRYPTO_ERR_DECRYPT;
     size_t n = len - CRYPTO_AEAD_TAG_LEN;
     int rc;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         rc = mbedtls_chachapoly_auth_decrypt(&ctx->u.chachapoly, n, nonce, aad, aad_len, in + n, in,
                                              out);
     else
+#endif
         rc = mbedtls_gcm_auth_decrypt(&ctx->u.gcm, n, nonce, CRYPTO_AEAD_NONCE_LEN, aad, aad_len,
                                       in + n, CRYPTO_AEAD_TAG_LEN, in, out);
     return rc == 0 ? (int)n : CRYPTO_ERR_DECRYPT;
@@ -268,7 +291,9 @@ struct crypto_hp {
     const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
     mbedtls_aes_context aes;
+#if MB_CHACHA
     uint8_t chacha_key[32];
+#endif
 };
 
 static crypto_hp *mb_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
@@ -283,9 +308,14 @@ static crypto_hp *mb_hp_new(const quince_env *env, crypto_aead_alg alg, const ui
         return NULL;
     ctx->alg = alg;
     mbedtls_aes_init(&ctx->aes);
+#if MB_CHACHA
     if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         memcpy(ctx->chacha_key, key, 32);
-    } else if (mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
+        return ctx;
+    }
+#endif
+    if (alg == CRYPTO_AEAD_CHACHA20_POLY1305 ||
+        mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
         mb_hp_free(env, ctx);
         return NULL;
     }
@@ -297,13 +327,16 @@ static void mb_hp_free(const quince_env *env, crypto_hp *ctx)
     if (ctx == NULL)
         return;
     mbedtls_aes_free(&ctx->aes);
+#if MB_CHACHA
     mbedtls_platform_zeroize(ctx->chacha_key, sizeof(ctx->chacha_key));
+#endif
     quince_env_free(env, ctx);
 }
 
 static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
 {
     uint8_t block[16];
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         /* RFC 9001 §5.4.4: counter = sample[0..3] little-endian, nonce = sample[4..15]. */
         static const uint8_t zeros[5] = {0};
@@ -313,6 +346,7 @@ static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
             return CRYPTO_ERR_INTERNAL;
         return 0;
     }
+#endif
     /* RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample). */
     if (mbedtls_aes_crypt_ecb(&ctx->aes, MBEDTLS_AES_ENCRYPT, sample, block) != 0)
         return CRYPTO_ERR_INTERNAL;
@@ -1347,7 +1381,8 @@ static int mb_cert_generate(const quince_env *env, const crypto_cert_params *par
 
 const crypto_backend crypto_backend_mbedtls_table = {
     .name = "mbedtls",
-    .server_prefers_chacha = true,
+    .server_prefers_chacha = MB_CHACHA,
+    .no_chacha20_poly1305 = !MB_CHACHA,
     .shared_new = mb_shared_new,
     .shared_free = mb_shared_free,
     .shared_groups_loaded = mb_shared_groups_loaded,

@@ -87,11 +87,14 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
         : QUINCE_IS_SERVER(config->is_server) && crypto_backend_default()->server_prefers_chacha
             ? chacha_first
             : default_suites;
+    bool no_chacha = crypto_backend_default()->no_chacha20_poly1305;
     for (size_t i = 0; s[i] != 0; i++) {
         bool dup = false;
         for (size_t j = 0; j < tls->n_suites; j++)
             dup |= tls->suites[j] == s[i];
-        if (crypto_suite_by_id(s[i]) != NULL && !dup && tls->n_suites < TLS_MAX_SUITES)
+        const crypto_suite *cs = crypto_suite_by_id(s[i]);
+        if (cs != NULL && !(no_chacha && cs->aead == CRYPTO_AEAD_CHACHA20_POLY1305) && !dup &&
+            tls->n_suites < TLS_MAX_SUITES)
             tls->suites[tls->n_suites++] = s[i];
     }
     const uint16_t *g = config->groups ? config->groups : default_groups;

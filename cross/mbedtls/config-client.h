@@ -1,9 +1,9 @@
 /* A minimal mbedTLS 2.28 configuration for a Quince client on a device
  * (MBEDTLS_CONFIG_FILE; scripts/size.sh builds Debian's mbedtls source with it):
- * the primitives of crypto/backend_mbedtls.c and nothing else. TLS 1.3's three
- * suites (AES-GCM, ChaCha20-Poly1305; SHA-256/384), X25519 and P-256 (P-384 for
- * certificates), ECDSA, X.509 certificate parsing and chain verification. Left
- * out: RSA (servers with RSA certificates are refused), certificate writing
+ * the primitives of crypto/backend_mbedtls.c and nothing else. TLS 1.3's two
+ * AES-GCM suites (SHA-256/384), X25519 and P-256 (P-384 for certificates), ECDSA,
+ * X.509 certificate parsing and chain verification. Left out: ChaCha20-Poly1305
+ * (the backend then neither offers nor accepts TLS_CHACHA20_POLY1305_SHA256), RSA (servers with RSA certificates are refused), certificate writing
  * (crypto_cert_generate is unsupported), PEM, SHA-1, MD5, DRBGs and entropy (the
  * environment's random source is used), the SSL/TLS module, file and time
  * functions. mbedTLS allocates through the platform hooks (MBEDTLS_PLATFORM_MEMORY). */
@@ -16,15 +16,12 @@
 #define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 
-/* Symmetric: AES-GCM and ChaCha20-Poly1305, tables in flash */
+/* Symmetric: AES-GCM, tables in flash */
 #define MBEDTLS_AES_C
 #define MBEDTLS_AES_ROM_TABLES
 #define MBEDTLS_AES_FEWER_TABLES
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_GCM_C
-#define MBEDTLS_CHACHA20_C
-#define MBEDTLS_POLY1305_C
-#define MBEDTLS_CHACHAPOLY_C
 
 /* Hashes, HMAC, HKDF */
 #define MBEDTLS_MD_C
