@@ -19,7 +19,6 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/sha512.h>
 #include <mbedtls/x509_crt.h>
 
 /* ChaCha20-Poly1305 is optional: a device's mbedTLS configuration may leave it out
@@ -31,6 +30,15 @@
 #include <mbedtls/chachapoly.h>
 #else
 #define MB_CHACHA 0
+#endif
+/* SHA-384 (with SHA-512, one mbedTLS module) is optional too: without it the table says
+ * no_sha512, and the TLS engine offers neither TLS_AES_256_GCM_SHA384 nor the signature
+ * schemes that hash with SHA-384 or SHA-512. */
+#if defined(MBEDTLS_SHA512_C)
+#define MB_SHA512 1
+#include <mbedtls/sha512.h>
+#else
+#define MB_SHA512 0
 #endif
 
 #include "crypto/x509_check.h"
@@ -84,13 +92,15 @@ struct crypto_hash_ctx {
     crypto_hash_alg alg;
     union {
         mbedtls_sha256_context sha256;
+#if MB_SHA512
         mbedtls_sha512_context sha512;
+#endif
     } u;
 };
 
 static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
-    if (crypto_hash_len(alg) == 0)
+    if (crypto_hash_len(alg) == 0 || (!MB_SHA512 && alg != CRYPTO_HASH_SHA256))
         return NULL;
     crypto_hash_ctx *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx != NULL)
@@ -98,13 +108,15 @@ static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
-    int rc;
+    int rc = -1; /* stays so for an algorithm not built */
     if (alg == CRYPTO_HASH_SHA256) {
         mbedtls_sha256_init(&ctx->u.sha256);
         rc = mbedtls_sha256_starts_ret(&ctx->u.sha256, 0);
     } else {
+#if MB_SHA512
         mbedtls_sha512_init(&ctx->u.sha512);
         rc = mbedtls_sha512_starts_ret(&ctx->u.sha512, 1);
+#endif
     }
     if (rc != 0) {
         mb_hash_free(env, ctx);
@@ -115,17 +127,19 @@ static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
 
 static int mb_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
 {
-    int rc;
+    int rc = -1;
     if (ctx->alg == CRYPTO_HASH_SHA256)
         rc = mbedtls_sha256_update_ret(&ctx->u.sha256, in, len);
+#if MB_SHA512
     else
         rc = mbedtls_sha512_update_ret(&ctx->u.sha512, in, len);
+#endif
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
 static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
 {
-    int rc;
+    int rc = -1;
     /* Finish a copy so that the running context stays open. */
     if (ctx->alg == CRYPTO_HASH_SHA256) {
         mbedtls_sha256_context c;
@@ -133,7 +147,9 @@ static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
         mbedtls_sha256_clone(&c, &ctx->u.sha256);
         rc = mbedtls_sha256_finish_ret(&c, out);
         mbedtls_sha256_free(&c);
-    } else {
+    }
+#if MB_SHA512
+    else {
         mbedtls_sha512_context c;
         uint8_t full[64];
         mbedtls_sha512_init(&c);
@@ -142,6 +158,7 @@ static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
         mbedtls_sha512_free(&c);
         memcpy(out, full, 48);
     }
+#endif
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
@@ -151,8 +168,10 @@ static void mb_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
         return;
     if (ctx->alg == CRYPTO_HASH_SHA256)
         mbedtls_sha256_free(&ctx->u.sha256);
+#if MB_SHA512
     else
         mbedtls_sha512_free(&ctx->u.sha512);
+#endif
     quince_env_free(env, ctx);
 }
 
@@ -722,7 +741,8 @@ static bool mb_privkey_supports(const crypto_privkey *key, uint16_t scheme)
     mbedtls_ecp_group_id curve;
     sig_kind kind = sig_scheme(scheme, &md, &curve);
     /* TLS 1.3 signs with PSS only; PKCS#1 v1.5 is for verifying certificates. */
-    return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve);
+    return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve) &&
+           mbedtls_md_info_from_type(md) != NULL; /* its hash built (MB_SHA512) */
 }
 
 static int mb_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
@@ -1383,6 +1403,7 @@ const crypto_backend crypto_backend_mbedtls_table = {
     .name = "mbedtls",
     .server_prefers_chacha = MB_CHACHA,
     .no_chacha20_poly1305 = !MB_CHACHA,
+    .no_sha512 = !MB_SHA512,
     .shared_new = mb_shared_new,
     .shared_free = mb_shared_free,
     .shared_groups_loaded = mb_shared_groups_loaded,
