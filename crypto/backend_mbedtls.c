@@ -1404,6 +1404,11 @@ const crypto_backend crypto_backend_mbedtls_table = {
     .server_prefers_chacha = MB_CHACHA,
     .no_chacha20_poly1305 = !MB_CHACHA,
     .no_sha512 = !MB_SHA512,
+#if defined(MBEDTLS_RSA_C)
+    .no_rsa = false,
+#else
+    .no_rsa = true,
+#endif
     .shared_new = mb_shared_new,
     .shared_free = mb_shared_free,
     .shared_groups_loaded = mb_shared_groups_loaded,

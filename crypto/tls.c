@@ -46,9 +46,13 @@ static bool sig_alg_hashes_sha256(uint16_t scheme)
 size_t tls_sig_algs(const crypto_backend *be, uint16_t out[TLS_MAX_SIG_ALGS])
 {
     size_t n = 0;
-    for (size_t i = 0; i < TLS_MAX_SIG_ALGS; i++)
-        if (!be->no_sha512 || sig_alg_hashes_sha256(sig_algs[i]))
-            out[n++] = sig_algs[i];
+    for (size_t i = 0; i < TLS_MAX_SIG_ALGS; i++) {
+        uint16_t a = sig_algs[i];
+        bool ecdsa =
+            a == CRYPTO_SIG_ECDSA_SECP256R1_SHA256 || a == CRYPTO_SIG_ECDSA_SECP384R1_SHA384;
+        if ((!be->no_sha512 || sig_alg_hashes_sha256(a)) && (!be->no_rsa || ecdsa))
+            out[n++] = a;
+    }
     return n;
 }
 

@@ -131,7 +131,8 @@ size_t tls_cv_content(bool server, const uint8_t *th, size_t hash_len, uint8_t *
 /* Whether a signature scheme may sign a CertificateVerify (no PKCS#1 v1.5, no SHA-1). */
 bool tls_cv_scheme_allowed(uint16_t scheme);
 /* The signature schemes we offer (RFC 8446 §4.2.3), in preference order: all we know, less
- * those hashing with SHA-384 or SHA-512 when the backend lacks them (no_sha512). out holds
+ * those hashing with SHA-384 or SHA-512 when the backend lacks them (no_sha512) and the RSA
+ * ones when it has no RSA (no_rsa). out holds
  * TLS_MAX_SIG_ALGS; returns the count. tls_sig_alg_offered: is scheme among them? */
 #define TLS_MAX_SIG_ALGS 8
 size_t tls_sig_algs(const crypto_backend *be, uint16_t out[TLS_MAX_SIG_ALGS]);

@@ -356,6 +356,32 @@ static bool fail(quince_writer *w)
     return false;
 }
 
+/* RFC 9000 §19.8: type carries the OFF and LEN bits to write (OFF is added when offset is
+ * not zero) and FIN. */
+static bool put_stream(quince_writer *w, uint64_t type, uint64_t stream_id, uint64_t offset,
+                       const uint8_t *data, uint64_t len)
+{
+    if (len > QUINCE_VARINT_MAX - offset)
+        return fail(w);
+    if (offset != 0)
+        type |= QUIC_STREAM_FLAG_OFF;
+    bool ok = quince_put_varint(w, type) && quince_put_varint(w, stream_id);
+    if (ok && (type & QUIC_STREAM_FLAG_OFF))
+        ok = quince_put_varint(w, offset);
+    if (ok && (type & QUIC_STREAM_FLAG_LEN))
+        ok = quince_put_varint(w, len);
+    return ok && put_data(w, data, len);
+}
+
+/* RFC 9000 §19.6 */
+static bool put_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, uint64_t len)
+{
+    if (len > QUINCE_VARINT_MAX - offset)
+        return fail(w);
+    return quince_put_varint(w, QUIC_FT_CRYPTO) && quince_put_varint(w, offset) &&
+           quince_put_varint(w, len) && put_data(w, data, len);
+}
+
 static bool encode_ack_frame(quince_writer *w, const quic_frame_ack *a, uint64_t type)
 {
     quic_ack_iter it;
@@ -406,11 +432,7 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     case QUIC_FT_ACK_ECN:
         return encode_ack_frame(w, &f->u.ack, t);
     case QUIC_FT_CRYPTO:
-        if (f->u.crypto.length > QUINCE_VARINT_MAX - f->u.crypto.offset)
-            return fail(w);
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.crypto.offset) &&
-               quince_put_varint(w, f->u.crypto.length) &&
-               put_data(w, f->u.crypto.data, f->u.crypto.length);
+        return put_crypto(w, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.length);
     case QUIC_FT_NEW_TOKEN:
         if (f->u.new_token.length == 0)
             return fail(w);
@@ -448,22 +470,12 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     default:
         break;
     }
-    if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07)) {
-        uint64_t off = f->u.stream.offset, len = f->u.stream.length;
-        if (len > QUINCE_VARINT_MAX - off)
-            return fail(w);
-        uint64_t type = QUIC_FT_STREAM | (t & (QUIC_STREAM_FLAG_OFF | QUIC_STREAM_FLAG_LEN));
-        if (off != 0)
-            type |= QUIC_STREAM_FLAG_OFF;
-        if (f->u.stream.fin)
-            type |= QUIC_STREAM_FLAG_FIN;
-        bool ok = quince_put_varint(w, type) && quince_put_varint(w, f->u.stream.stream_id);
-        if (ok && (type & QUIC_STREAM_FLAG_OFF))
-            ok = quince_put_varint(w, off);
-        if (ok && (type & QUIC_STREAM_FLAG_LEN))
-            ok = quince_put_varint(w, len);
-        return ok && put_data(w, f->u.stream.data, len);
-    }
+    if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07))
+        return put_stream(w,
+                          QUIC_FT_STREAM | (t & (QUIC_STREAM_FLAG_OFF | QUIC_STREAM_FLAG_LEN)) |
+                              (f->u.stream.fin ? QUIC_STREAM_FLAG_FIN : 0),
+                          f->u.stream.stream_id, f->u.stream.offset, f->u.stream.data,
+                          f->u.stream.length);
     return fail(w);
 }
 
@@ -515,31 +527,21 @@ size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t a
     return ok ? count : 0;
 }
 
-/* RFC 9000 §19.8 */
+/* RFC 9000 §19.8. Written directly rather than through quic_frame_encode, so that an
+ * image that sends only STREAM and CRYPTO frames this way links no other encoder. */
 bool quic_frame_encode_stream(quince_writer *w, uint64_t stream_id, uint64_t offset,
                               const uint8_t *data, size_t len, bool fin, bool with_len)
 {
-    quic_frame f;
-    memset(&f, 0, sizeof(f));
-    f.type = QUIC_FT_STREAM | (with_len ? QUIC_STREAM_FLAG_LEN : 0);
-    f.u.stream.stream_id = stream_id;
-    f.u.stream.offset = offset;
-    f.u.stream.length = len;
-    f.u.stream.data = data;
-    f.u.stream.fin = fin;
-    return quic_frame_encode(w, &f);
+    return put_stream(w,
+                      QUIC_FT_STREAM | (with_len ? QUIC_STREAM_FLAG_LEN : 0) |
+                          (fin ? QUIC_STREAM_FLAG_FIN : 0),
+                      stream_id, offset, data, len);
 }
 
 /* RFC 9000 §19.6 */
 bool quic_frame_encode_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, size_t len)
 {
-    quic_frame f;
-    memset(&f, 0, sizeof(f));
-    f.type = QUIC_FT_CRYPTO;
-    f.u.crypto.offset = offset;
-    f.u.crypto.length = len;
-    f.u.crypto.data = data;
-    return quic_frame_encode(w, &f);
+    return put_crypto(w, offset, data, len);
 }
 
 size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len)

@@ -27,8 +27,8 @@ device=(-Dwerror=true -Dbuildtype=plain -Dio=disabled -Dtests=disabled -Dlogging
 # Ceilings: what the code measures now plus a little room (the test fails above
 # them; lower them as code is cut) and the goals of issue 14. The mbedTLS image
 # meets its goal, so its ceiling is the goal itself.
-client_text_max=56320 client_text_goal=46080
-full_text_max=113664 full_text_goal=73728
+client_text_max=55296 client_text_goal=46080
+full_text_max=112640 full_text_goal=73728
 mbedtls_flash_max=102400 mbedtls_flash_goal=102400
 
 build() { # dir, meson options...

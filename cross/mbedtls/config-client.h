@@ -6,9 +6,9 @@
  * So the server's chain must be ECDSA P-256 signed with SHA-256 (a device's own
  * PKI). Left out, and then neither offered nor accepted by the backend:
  * ChaCha20-Poly1305, SHA-384/SHA-512 (TLS_AES_256_GCM_SHA384 and the signature
- * schemes hashing with them; certificates signed with them fail verification)
- * and P-384. Left out as well: RSA (servers with RSA certificates are refused),
- * certificate writing (crypto_cert_generate is unsupported), PEM, SHA-1, MD5,
+ * schemes hashing with them; certificates signed with them fail verification),
+ * P-384 and RSA (no RSA signature scheme offered; RSA certificates are refused).
+ * Left out as well: certificate writing (crypto_cert_generate is unsupported), PEM, SHA-1, MD5,
  * DRBGs and entropy (the environment's random source is used), the SSL/TLS
  * module, file and time functions. mbedTLS allocates through the platform hooks
  * (MBEDTLS_PLATFORM_MEMORY). */

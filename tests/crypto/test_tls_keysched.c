@@ -243,9 +243,9 @@ static void test_hrr_transcript(void **state)
     test_env_check_leaks(&t);
 }
 
-/* A backend built without ChaCha20-Poly1305 or SHA-384/512 (a device's mbedTLS
+/* A backend built without ChaCha20-Poly1305, SHA-384/512 or RSA (a device's mbedTLS
  * configuration, cross/mbedtls/config-client.h): the suites and signature schemes the
- * engine offers leave out what it cannot run; with both, everything is offered. */
+ * engine offers leave out what it cannot run; with all, everything is offered. */
 static void test_backend_without_chacha_sha512(void **state)
 {
     (void)state;
@@ -255,6 +255,7 @@ static void test_backend_without_chacha_sha512(void **state)
     crypto_backend full = *crypto_backend_default();
     full.no_chacha20_poly1305 = false;
     full.no_sha512 = false;
+    full.no_rsa = false;
     crypto_backend lean = full;
     lean.no_chacha20_poly1305 = true;
     lean.no_sha512 = true;
@@ -276,6 +277,16 @@ static void test_backend_without_chacha_sha512(void **state)
                                     CRYPTO_SIG_RSA_PSS_RSAE_SHA256, CRYPTO_SIG_RSA_PKCS1_SHA256};
     assert_int_equal(tls_sig_algs(&lean, algs), 3);
     assert_memory_equal(algs, want, sizeof(want));
+    crypto_backend no_rsa = full;
+    no_rsa.no_rsa = true;
+    static const uint16_t want_ecdsa[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                          CRYPTO_SIG_ECDSA_SECP384R1_SHA384};
+    assert_int_equal(tls_sig_algs(&no_rsa, algs), 2);
+    assert_memory_equal(algs, want_ecdsa, sizeof(want_ecdsa));
+    lean.no_rsa = true; /* cross/mbedtls/config-client.h */
+    assert_int_equal(tls_sig_algs(&lean, algs), 1);
+    assert_int_equal(algs[0], CRYPTO_SIG_ECDSA_SECP256R1_SHA256);
+    assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_RSA_PSS_RSAE_SHA256));
     assert_true(tls_sig_alg_offered(&lean, CRYPTO_SIG_ECDSA_SECP256R1_SHA256));
     assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_ECDSA_SECP384R1_SHA384));
     assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_RSA_PSS_RSAE_SHA512));
