@@ -282,6 +282,26 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
 
 static void capsules_in(wt_session *s, const uint8_t *data, size_t len);
 
+/* -13..-16 §5.6: a flow-control capsule while flow control is on: a violation ends the
+ * session; more send credit lets held bytes go, and the application hears of it.
+ * False: the session ended. */
+static bool fc_capsule_in(wt_session *s, uint64_t type, uint64_t value)
+{
+    wt_endpoint *ep = s->ep;
+    wt_fc_verdict v;
+    if (!wt_fc_capsule_in(s, type, value, &v)) {
+        wt_session_fc_error(s, v.code, v.why);
+        return false;
+    }
+    if (v.more_data)
+        wt_stream_flush_held(s);
+    if (s->state != WT_SS_OPEN)
+        return false;
+    if ((v.more_data || v.more_streams) && ep->cb.on_session_credit != NULL)
+        ep->cb.on_session_credit(ep->cb.user, s);
+    return s->state == WT_SS_OPEN;
+}
+
 /* The session is established: hand over what waited for it (§4.5). */
 void wt_session_established(wt_session *s)
 {
@@ -385,7 +405,7 @@ static void capsules_in(wt_session *s, const uint8_t *data, size_t len)
                 if (s->state == WT_SS_OPEN && ep->cb.on_session_draining != NULL)
                     ep->cb.on_session_draining(ep->cb.user, s);
             } else if (wt_fc_is_capsule(t) && s->fc) {
-                if (!wt_fc_capsule_in(s, t, ev.capsule.value_int))
+                if (!fc_capsule_in(s, t, ev.capsule.value_int))
                     return;
             } else if ((t == H3_CAPSULE_WT_MAX_STREAM_DATA ||
                         t == H3_CAPSULE_WT_STREAM_DATA_BLOCKED) &&

@@ -126,6 +126,26 @@ static uint32_t app_code(uint64_t h3_code)
     return wt_error_from_http3(h3_code, &c) ? c : 0;
 }
 
+/* -13..-16 §5.4: charge len body bytes to s; false: over our limit, the session ended. */
+static bool charge(wt_session *s, uint64_t len)
+{
+    wt_fc_verdict v;
+    if (wt_fc_rx_data(s, len, &v))
+        return true;
+    wt_session_fc_error(s, v.code, v.why);
+    return false;
+}
+
+/* -13..-16 §5.6.2: count a new peer stream of s; false: over our limit, the session ended. */
+static bool count_stream(wt_session *s, bool bidi)
+{
+    wt_fc_verdict v;
+    if (wt_fc_rx_stream(s, bidi, &v))
+        return true;
+    wt_session_fc_error(s, v.code, v.why);
+    return false;
+}
+
 /* Bytes for an attached stream. */
 static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
 {
@@ -134,7 +154,7 @@ static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
         return;
     /* -13..-16 §5.4: every body byte counts, read or dropped. */
     st->rx_body += len;
-    if (!wt_fc_rx_data(st->session, len))
+    if (!charge(st->session, len))
         return;
     if (fin)
         st->recv_done = true;
@@ -199,7 +219,7 @@ int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t sessi
     bool bidi = type == H3_FRAME_WEBTRANSPORT_STREAM;
     wt_session *s = wt_session_find(ep, session_id);
     if (s != NULL && s->state == WT_SS_OPEN) {
-        if (!wt_fc_rx_stream(s, bidi))
+        if (!count_stream(s, bidi))
             return 0;
         if (s->nstreams >= ep->cfg.max_streams_per_session) {
             h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
@@ -254,7 +274,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
     wt_stream *st;
     /* Rescan from the head each time: callbacks may open or close streams. */
     while ((st = first_buffered(ep, session_id)) != NULL) {
-        if (s != NULL && s->state == WT_SS_OPEN && !wt_fc_rx_stream(s, st->bidi)) {
+        if (s != NULL && s->state == WT_SS_OPEN && !count_stream(s, st->bidi)) {
             s = NULL; /* the session ended: the rest are rejected */
             continue;
         }
@@ -282,7 +302,7 @@ void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *
             stream_kill(st);
             quince_buf_free(&early, ep->env);
             quince_budget_release(ep->budget, charged);
-            wt_fc_rx_data(s, st->buf_final);
+            charge(s, st->buf_final);
             continue;
         }
         wt_qlog_stream(ep, s->id, st->id, st->bidi, false);
@@ -371,7 +391,7 @@ bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
     if (h3_conn_ext_final_size(ep->h3, id, &body) && body > st->rx_body) {
         uint64_t cut = body - st->rx_body;
         st->rx_body = body;
-        if (!wt_fc_rx_data(st->session, cut))
+        if (!charge(st->session, cut))
             return true; /* the session ended, and the stream with it */
     }
     if (!st->recv_stopped && ep->cb.on_stream_reset != NULL)
