@@ -8,6 +8,7 @@
 #include "wt/connect.h"
 #include "wt/flow.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
 #include "wt/opt.h"
 #include "wt/protocols.h"
 

@@ -24,6 +24,12 @@ typedef struct wt_dgram {
     size_t len;
 } wt_dgram;
 
+/* What a datagram queued for a session not established yet costs the budget. */
+static inline size_t wt_dgram_cost(size_t len)
+{
+    return len ? len : 1;
+}
+
 struct wt_session {
     wt_endpoint *ep;
     wt_session *next;
@@ -133,20 +139,7 @@ struct wt_endpoint {
     wt_stream *dead_streams;
 };
 
-/* Reentrancy guard: objects are freed when the outermost call returns. */
-void wt_enter(wt_endpoint *ep);
-void wt_leave(wt_endpoint *ep);
-
-wt_session *wt_session_find(wt_endpoint *ep, uint64_t id);
 /* wt/session.c, for wt/connect.c */
-/* The dialects cfg allows (all when it names none). */
-uint32_t wt_cfg_dialects(const wt_config *cfg);
-/* A NUL-terminated copy of a field value from ep's allocator (NULL: none). */
-char *wt_dup_field(wt_endpoint *ep, const uint8_t *v, size_t len);
-/* A new session on CONNECT stream id, linked into ep (NULL: no memory). */
-wt_session *wt_session_new(wt_endpoint *ep, uint64_t id);
-/* Unlink s and free it once the outermost call returns. */
-void wt_session_kill(wt_session *s);
 /* FIN on the CONNECT stream, once. */
 void wt_session_send_fin(wt_session *s);
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */
@@ -177,7 +170,5 @@ bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code);
 void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *s);
 /* Reset and drop every stream of s. */
 void wt_stream_reset_all(wt_session *s);
-void wt_stream_reap(wt_endpoint *ep);
-void wt_stream_free_all(wt_endpoint *ep);
 
 #endif

@@ -8,6 +8,7 @@
 #include "wt/flow.h"
 #include "wt/protocols.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
 #include "wt/opt.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
@@ -33,35 +34,6 @@ QUINCE_API void wt_config_init(wt_config *cfg, bool is_server)
     cfg->fc_max_held = WT_OPT_FC_MAX_HELD;
 }
 
-uint32_t wt_cfg_dialects(const wt_config *cfg)
-{
-    uint32_t m = cfg->dialects & WT_DIALECTS_ALL;
-    return m != 0 ? m : WT_DIALECTS_ALL;
-}
-
-/* ---- Object lifetimes ---- */
-
-void wt_enter(wt_endpoint *ep)
-{
-    ep->depth++;
-}
-
-/* What a datagram queued for a session not established yet costs the budget. */
-static size_t dgram_cost(size_t len)
-{
-    return len ? len : 1;
-}
-
-/* Free the queued datagrams and give their memory back to the budget. */
-static void drop_datagrams(wt_session *s)
-{
-    for (size_t i = 0; i < s->ndgrams; i++) {
-        quince_env_free(s->ep->env, s->dgrams[i].data);
-        quince_budget_release(s->ep->budget, dgram_cost(s->dgrams[i].len));
-    }
-    s->ndgrams = 0;
-}
-
 /* -16 §3.2: hold CONNECT-stream bytes of a session not processed yet, within
  * max_capsule and the memory budget (charged by allocation, as early streams are). */
 static bool hold_early_caps(wt_session *s, const uint8_t *data, size_t len)
@@ -85,100 +57,6 @@ static bool hold_early_caps(wt_session *s, const uint8_t *data, size_t len)
     return quince_buf_append(&s->early_caps, ep->env, data, len);
 }
 
-static void release_early_caps(wt_session *s)
-{
-    quince_buf_free(&s->early_caps, s->ep->env);
-    quince_budget_release(s->ep->budget, s->early_caps_charged);
-    s->early_caps_charged = 0;
-}
-
-static void session_free(wt_endpoint *ep, wt_session *s)
-{
-    h3_capsule_reader_free(&s->reader);
-    release_early_caps(s);
-    drop_datagrams(s);
-    quince_env_free(ep->env, s->dgrams);
-    quince_env_free(ep->env, s->authority);
-    quince_env_free(ep->env, s->path);
-    quince_env_free(ep->env, s->origin);
-    quince_env_free(ep->env, s->avail);
-    quince_env_free(ep->env, s->protocol);
-    quince_env_free(ep->env, s);
-}
-
-void wt_leave(wt_endpoint *ep)
-{
-    if (--ep->depth > 0)
-        return;
-    wt_stream_reap(ep);
-    while (ep->dead_sessions != NULL) {
-        wt_session *s = ep->dead_sessions;
-        ep->dead_sessions = s->next;
-        session_free(ep, s);
-    }
-}
-
-/* Unlink s and free it when the outermost call returns. */
-void wt_session_kill(wt_session *s)
-{
-    wt_endpoint *ep = s->ep;
-    if (s->dead)
-        return;
-    for (wt_session **p = &ep->sessions; *p != NULL; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    }
-    ep->nsessions--;
-    s->dead = true;
-    s->next = ep->dead_sessions;
-    ep->dead_sessions = s;
-}
-
-wt_session *wt_session_find(wt_endpoint *ep, uint64_t id)
-{
-    for (wt_session *s = ep->sessions; s != NULL; s = s->next)
-        if (s->id == id)
-            return s;
-    return NULL;
-}
-
-char *wt_dup_field(wt_endpoint *ep, const uint8_t *v, size_t len)
-{
-    char *c = quince_env_alloc(ep->env, len + 1);
-    if (c == NULL)
-        return NULL;
-    if (len > 0)
-        memcpy(c, v, len);
-    c[len] = 0;
-    return c;
-}
-
-wt_session *wt_session_new(wt_endpoint *ep, uint64_t id)
-{
-    wt_session *s = quince_env_alloc(ep->env, sizeof(*s));
-    if (s == NULL)
-        return NULL;
-    memset(s, 0, sizeof(*s));
-    s->dgrams = quince_env_alloc(ep->env, (ep->cfg.max_buffered_datagrams + 1) * sizeof(wt_dgram));
-    if (s->dgrams == NULL) {
-        quince_env_free(ep->env, s);
-        return NULL;
-    }
-    s->ep = ep;
-    s->id = id;
-    h3_capsule_reader_init(&s->reader, ep->cfg.max_capsule, ep->env);
-    s->reader.budget = ep->budget;
-    /* Appended: queued client sessions go out in the order they were asked for. */
-    wt_session **p = &ep->sessions;
-    while (*p != NULL)
-        p = &(*p)->next;
-    *p = s;
-    ep->nsessions++;
-    return s;
-}
-
 /* ---- Termination (draft-ietf-webtrans-http3-02 §5) ---- */
 
 void wt_session_send_fin(wt_session *s)
@@ -194,7 +72,7 @@ void wt_session_send_fin(wt_session *s)
 /* Drop queued datagrams and reject streams waiting for a session that will not come. */
 void wt_session_drop_pending(wt_session *s)
 {
-    drop_datagrams(s);
+    wt_session_drop_datagrams(s);
     if (s->id != UINT64_MAX)
         wt_stream_flush_buffered(s->ep, s->id, NULL);
 }
@@ -266,11 +144,11 @@ static void datagram_in(wt_session *s, const uint8_t *data, size_t len)
     /* §4.5: buffered up to a bound, then dropped; also dropped when the connection's
      * memory budget cannot hold it (RFC 9297 §2.1: drop or buffer briefly). */
     if (s->ndgrams >= ep->cfg.max_buffered_datagrams ||
-        !quince_budget_charge(ep->budget, dgram_cost(len)))
+        !quince_budget_charge(ep->budget, wt_dgram_cost(len)))
         return;
-    uint8_t *c = quince_env_alloc(ep->env, dgram_cost(len));
+    uint8_t *c = quince_env_alloc(ep->env, wt_dgram_cost(len));
     if (c == NULL) {
-        quince_budget_release(ep->budget, dgram_cost(len));
+        quince_budget_release(ep->budget, wt_dgram_cost(len));
         return;
     }
     if (len > 0)
@@ -329,7 +207,7 @@ void wt_session_established(wt_session *s)
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
     }
-    drop_datagrams(s);
+    wt_session_drop_datagrams(s);
 }
 
 /* -14 §5.6.2/§5.6.4: resetting the CONNECT stream with the code; -15/-16 say
@@ -654,17 +532,7 @@ QUINCE_API void wt_endpoint_free(wt_endpoint *ep)
     for (wt_session *s = ep->sessions; s != NULL; s = s->next)
         if (s->state == WT_SS_OPEN && ep->cb.on_session_closed != NULL)
             ep->cb.on_session_closed(ep->cb.user, s, 0, NULL, 0);
-    wt_stream_free_all(ep);
-    while (ep->sessions != NULL) {
-        wt_session *s = ep->sessions;
-        ep->sessions = s->next;
-        session_free(ep, s);
-    }
-    while (ep->dead_sessions != NULL) {
-        wt_session *s = ep->dead_sessions;
-        ep->dead_sessions = s->next;
-        session_free(ep, s);
-    }
+    wt_free_all(ep);
     /* The h3_conn is the embedder's: give it its callbacks back. */
     h3_conn_set_callbacks(ep->h3, &ep->chain);
     quince_env_free(ep->env, ep);

@@ -4,6 +4,7 @@
 #include "wt/codes.h"
 #include "wt/flow.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
 #include "base/varint.h"
 
 /* draft-02 names no code for the streams of an ended session (§5 only says
@@ -96,28 +97,6 @@ static void stream_maybe_done(wt_stream *st)
 {
     if (st->recv_done && st->send_done)
         stream_kill(st);
-}
-
-void wt_stream_reap(wt_endpoint *ep)
-{
-    while (ep->dead_streams != NULL) {
-        wt_stream *st = ep->dead_streams;
-        ep->dead_streams = st->next;
-        quince_env_free(ep->env, st);
-    }
-}
-
-void wt_stream_free_all(wt_endpoint *ep)
-{
-    while (ep->streams != NULL) {
-        wt_stream *st = ep->streams;
-        ep->streams = st->next;
-        quince_buf_free(&st->early, ep->env);
-        quince_buf_free(&st->held, ep->env);
-        quince_budget_release(ep->budget, st->early_charged);
-        quince_env_free(ep->env, st);
-    }
-    wt_stream_reap(ep);
 }
 
 static uint32_t app_code(uint64_t h3_code)
