@@ -9,6 +9,8 @@
 #include "wt/flow.h"
 #include "wt/internal.h"
 #include "wt/lifetime.h"
+#include "wt/session.h"
+#include "wt/stream.h"
 #include "wt/opt.h"
 #include "wt/protocols.h"
 
@@ -274,7 +276,7 @@ static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size
     if (ep->nsessions >= ep->cfg.max_sessions) {
         /* §3.4: refused before any processing. */
         h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         refused(ep, NULL, 0, "more than %zu sessions on the connection", ep->cfg.max_sessions);
         return;
     }
@@ -515,7 +517,7 @@ void wt_server_on_headers(wt_endpoint *ep, uint64_t id, const h3_field *f, size_
          * safe, RFC 9114 §10.9); RFC 8470 §5.2: 425, to be retried after the
          * handshake. Streams waiting for this ID will never be claimed. */
         h3_conn_refuse_early(ep->h3, id);
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         refused(ep, NULL, 425,
                 "CONNECT arrived in 0-RTT (early data): retry after the "
                 "handshake");
@@ -524,7 +526,7 @@ void wt_server_on_headers(wt_endpoint *ep, uint64_t id, const h3_field *f, size_
         server_request(ep, id, f, n, tokens);
     } else {
         /* Not a session: streams waiting for this ID will never be claimed. */
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         if (ep->chain.on_headers != NULL)
             ep->chain.on_headers(ep->chain.user, id, f, n, false);
     }

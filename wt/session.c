@@ -9,6 +9,9 @@
 #include "wt/protocols.h"
 #include "wt/internal.h"
 #include "wt/lifetime.h"
+#include "wt/session.h"
+#include "wt/stream.h"
+#include "wt/stream_recv.h"
 #include "wt/opt.h"
 
 #define WT_CLOSE_CAPSULE_MAX (16 + 4 + H3_CLOSE_WT_MAX_MESSAGE)
@@ -74,7 +77,7 @@ void wt_session_drop_pending(wt_session *s)
 {
     wt_session_drop_datagrams(s);
     if (s->id != UINT64_MAX)
-        wt_stream_flush_buffered(s->ep, s->id, NULL);
+        wt_stream_reject_buffered(s->ep, s->id);
 }
 
 /* draft-ietf-webtrans-http3-02 §5: the session is over; reset its streams,
@@ -202,7 +205,7 @@ void wt_session_established(wt_session *s)
         if (s->state != WT_SS_OPEN)
             return;
     }
-    wt_stream_flush_buffered(ep, s->id, s);
+    wt_stream_flush_buffered(s);
     for (size_t i = 0; i < s->ndgrams && s->state == WT_SS_OPEN; i++) {
         if (ep->cb.on_datagram != NULL)
             ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);

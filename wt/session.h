@@ -1,0 +1,27 @@
+/* WebTransport sessions ending (draft-ietf-webtrans-http3-02 §5), wt/session.c: used by the
+ * files that receive (wt/stream_recv.c, wt/session_recv.c), establish (wt/connect.c) and
+ * dispatch (wt/endpoint.c). */
+#ifndef WT_SESSION_H
+#define WT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wt/wt.h"
+
+/* FIN on the CONNECT stream, once. */
+void wt_session_send_fin(wt_session *s);
+/* Drop queued datagrams and reject streams waiting for a session that will not come. */
+void wt_session_drop_pending(wt_session *s);
+/* The session is open: tell the application, deliver what was held. */
+void wt_session_established(wt_session *s);
+/* The CONNECT stream's receive side ended. */
+void wt_session_recv_done(wt_session *s);
+/* End a session: reset its streams, tell the application, keep the object
+ * until the CONNECT stream's receive side ends. */
+void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, size_t len);
+/* -13..-16 §5.4, §5.6.2: end the session for a flow-control violation:
+ * the CONNECT stream is reset with code (WT_FLOW_CONTROL_ERROR), and why is logged. */
+void wt_session_fc_error(wt_session *s, uint64_t code, const char *why);
+
+#endif
