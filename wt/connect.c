@@ -10,7 +10,9 @@
 #include "wt/internal.h"
 #include "wt/lifetime.h"
 #include "wt/session.h"
+#include "wt/session_recv.h"
 #include "wt/stream.h"
+#include "wt/stream_recv.h"
 #include "wt/opt.h"
 #include "wt/protocols.h"
 
@@ -181,6 +183,36 @@ static size_t open_sessions(const wt_endpoint *ep)
     for (const wt_session *o = ep->sessions; o != NULL; o = o->next)
         n += o->state == WT_SS_OPEN;
     return n;
+}
+
+/* The session is established: hand over what waited for it (§4.5). */
+void wt_session_established(wt_session *s)
+{
+    wt_endpoint *ep = s->ep;
+    s->state = WT_SS_OPEN;
+    wt_qlog_session(s, "session_established", ep->cfg.is_server, 0, NULL, 0);
+    if (ep->cb.on_session_ready != NULL)
+        ep->cb.on_session_ready(ep->cb.user, s);
+    if (s->state != WT_SS_OPEN)
+        return;
+    if (s->early_caps.len > 0) {
+        /* Taken out first: the capsules may end the session. */
+        quince_buf early = s->early_caps;
+        size_t charged = s->early_caps_charged;
+        s->early_caps = (quince_buf){0};
+        s->early_caps_charged = 0;
+        wt_session_capsules_in(s, early.data, early.len);
+        quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
+        if (s->state != WT_SS_OPEN)
+            return;
+    }
+    wt_stream_flush_buffered(s);
+    for (size_t i = 0; i < s->ndgrams && s->state == WT_SS_OPEN; i++) {
+        if (ep->cb.on_datagram != NULL)
+            ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
+    }
+    wt_session_drop_datagrams(s);
 }
 
 /* Decide on a request once the client's SETTINGS are known (§3.1): the
