@@ -1,6 +1,7 @@
 /* Lifetimes of WebTransport sessions and streams: the reentrancy guard under which objects
- * that end are unlinked at once and freed when the outermost call returns, and the making,
- * finding and freeing of sessions. */
+ * that end are unlinked at once and freed when the outermost call returns, the making,
+ * finding and freeing of sessions, and the buffers the peer makes us hold, charged to the
+ * connection's memory budget. */
 #include <string.h>
 
 #include "wt/internal.h"
@@ -19,6 +20,27 @@ void wt_session_drop_datagrams(wt_session *s)
         quince_budget_release(s->ep->budget, wt_dgram_cost(s->dgrams[i].len));
     }
     s->ndgrams = 0;
+}
+
+/* Charged by allocation: quince_buf doubles from 64 bytes, and each step up is charged
+ * before it is made. */
+bool wt_buf_append_charged(wt_endpoint *ep, quince_buf *b, size_t *charged, const uint8_t *data,
+                           size_t len)
+{
+    size_t need = b->len + len;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        if (!quince_budget_charge(ep->budget, cap - *charged))
+            return false;
+        if (!quince_buf_reserve(b, ep->env, need)) {
+            quince_budget_release(ep->budget, cap - *charged);
+            return false;
+        }
+        *charged = cap;
+    }
+    return quince_buf_append(b, ep->env, data, len);
 }
 
 static void release_early_caps(wt_session *s)

@@ -6,6 +6,7 @@
 
 #include "wt/flow.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
 #include "wt/session.h"
 #include "wt/session_recv.h"
 #include "wt/stream.h"
@@ -45,20 +46,7 @@ static bool hold_early_caps(wt_session *s, const uint8_t *data, size_t len)
     wt_endpoint *ep = s->ep;
     if (len > ep->cfg.max_capsule - s->early_caps.len)
         return false;
-    size_t need = s->early_caps.len + len;
-    if (need > s->early_caps.cap) {
-        size_t cap = s->early_caps.cap ? s->early_caps.cap : 64;
-        while (cap < need)
-            cap *= 2;
-        if (!quince_budget_charge(ep->budget, cap - s->early_caps_charged))
-            return false;
-        if (!quince_buf_reserve(&s->early_caps, ep->env, need)) {
-            quince_budget_release(ep->budget, cap - s->early_caps_charged);
-            return false;
-        }
-        s->early_caps_charged = cap;
-    }
-    return quince_buf_append(&s->early_caps, ep->env, data, len);
+    return wt_buf_append_charged(ep, &s->early_caps, &s->early_caps_charged, data, len);
 }
 
 /* -13..-16 §5.6: a flow-control capsule while flow control is on: a violation ends the

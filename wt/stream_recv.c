@@ -15,24 +15,28 @@ static uint32_t app_code(uint64_t h3_code)
     return wt_error_from_http3(h3_code, &c) ? c : 0;
 }
 
+/* A flow-control verdict on s: a violation ends the session. Returns ok (false: it ended). */
+static bool upheld(wt_session *s, bool ok, const wt_fc_verdict *v)
+{
+    if (!ok)
+        wt_session_fc_error(s, v->code, v->why);
+    return ok;
+}
+
 /* -13..-16 §5.4: charge len body bytes to s; false: over our limit, the session ended. */
 static bool charge(wt_session *s, uint64_t len)
 {
     wt_fc_verdict v;
-    if (wt_fc_rx_data(s, len, &v))
-        return true;
-    wt_session_fc_error(s, v.code, v.why);
-    return false;
+    bool ok = wt_fc_rx_data(s, len, &v);
+    return upheld(s, ok, &v);
 }
 
 /* -13..-16 §5.6.2: count a new peer stream of s; false: over our limit, the session ended. */
 static bool count_stream(wt_session *s, bool bidi)
 {
     wt_fc_verdict v;
-    if (wt_fc_rx_stream(s, bidi, &v))
-        return true;
-    wt_session_fc_error(s, v.code, v.why);
-    return false;
+    bool ok = wt_fc_rx_stream(s, bidi, &v);
+    return upheld(s, ok, &v);
 }
 
 /* Bytes for an attached stream. */
@@ -57,23 +61,9 @@ static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fi
     wt_endpoint *ep = st->ep;
     if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
         return false;
-    size_t need = st->early.len + len;
-    if (need > st->early.cap) {
-        /* §4.5: the allocation counts against the connection's memory; past it, as past
-         * max_buffered_bytes, the stream is rejected. quince_buf doubles from 64 bytes. */
-        size_t cap = st->early.cap ? st->early.cap : 64;
-        while (cap < need)
-            cap *= 2;
-        if (!quince_budget_charge(ep->budget, cap - st->early_charged))
-            return false;
-        size_t charged = cap;
-        if (!quince_buf_reserve(&st->early, ep->env, need)) {
-            quince_budget_release(ep->budget, charged - st->early_charged);
-            return false;
-        }
-        st->early_charged = charged;
-    }
-    if (!quince_buf_append(&st->early, ep->env, data, len))
+    /* §4.5: the allocation counts against the connection's memory; past it, as past
+     * max_buffered_bytes, the stream is rejected. */
+    if (!wt_buf_append_charged(ep, &st->early, &st->early_charged, data, len))
         return false;
     ep->buffered_bytes += len;
     st->buf_fin = st->buf_fin || fin;
