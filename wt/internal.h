@@ -1,5 +1,15 @@
-/* Internal state of WebTransport endpoints, sessions and streams, shared by the files of wt/
- * (each file's functions for the others are in its own header: wt/lifetime.h, wt/flow.h, ...). */
+/* Internal state of WebTransport endpoints, sessions and streams, shared by the files of wt/.
+ *
+ * Each file's functions for the others are in its own header, and a file calls only files
+ * on floors below its own (tests/layers/check_layers.py holds it to that), bottom up:
+ *   flow.c          session flow-control bookkeeping: a verdict back, no call up
+ *   lifetime.c      the reentrancy guard; sessions made, found, freed; charged buffers
+ *   stream.c        stream objects, our sending side, the stream API
+ *   session.c       how a session ends (its streams reset), the session API
+ *   stream_recv.c   the peer's streams    | session_recv.c  the peer's capsules, datagrams
+ *   connect.c       the extended CONNECT, server and client; the session established
+ *   endpoint.c      the endpoint: h3's callbacks, each event fanned out to the floors below
+ * This header, dialect, codes, protocols and qlog are the ground under all of them. */
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 
