@@ -403,26 +403,20 @@ int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now)
         if (f->u.max_stream_data.max > s->send_max)
             s->send_max = f->u.max_stream_data.max;
         return QUIC_OK;
-    case QUIC_FT_MAX_STREAMS_BIDI: /* RFC 9000 §19.11 */
-        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
-        if (f->u.max_streams.max > c->peer_max_streams_bidi)
-            c->peer_max_streams_bidi = f->u.max_streams.max;
+    case QUIC_FT_MAX_STREAMS_BIDI: /* RFC 9000 §19.11 (quic_frame_decode checked the limit) */
+    case QUIC_FT_MAX_STREAMS_UNI: {
+        uint64_t *max =
+            t == QUIC_FT_MAX_STREAMS_BIDI ? &c->peer_max_streams_bidi : &c->peer_max_streams_uni;
+        if (f->u.max_streams.max > *max)
+            *max = f->u.max_streams.max;
         return QUIC_OK;
-    case QUIC_FT_MAX_STREAMS_UNI:
-        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
-        if (f->u.max_streams.max > c->peer_max_streams_uni)
-            c->peer_max_streams_uni = f->u.max_streams.max;
-        return QUIC_OK;
+    }
     case QUIC_FT_DATA_BLOCKED: /* RFC 9000 §19.12: informational */
         return QUIC_OK;
     case QUIC_FT_STREAM_DATA_BLOCKED: /* RFC 9000 §19.13 */
         return stream_get(c, f->u.stream_data_blocked.stream_id, true, false, &s);
-    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* RFC 9000 §19.14 */
+    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* RFC 9000 §19.14 (quic_frame_decode checked the limit) */
     case QUIC_FT_STREAMS_BLOCKED_UNI:
-        if (f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
         return QUIC_OK;
     default:
         return QUIC_ERR_INTERNAL_ERROR;
