@@ -800,46 +800,42 @@ bool quic_stream_has_pending(const quic_conn *c)
     return false;
 }
 
+/* A connection-level frame of one varint (RFC 9000 §19.9, §19.11, §19.12, §19.14), when
+ * *pending: written, recorded as kind (REC_NONE: not retransmitted), *pending cleared. */
+#define REC_NONE 0xff
+static void conn_frame(quince_writer *w, bool *pending, uint64_t type, uint64_t value, uint8_t kind,
+                       quic_frame_rec *recs, size_t *n, size_t max, bool *elic)
+{
+    if (!*pending || !room(w, 16, *n, max) || !put_frame2(w, type, value, 0, 1))
+        return;
+    if (kind != REC_NONE)
+        add_rec(recs, n, max, (quic_frame_rec){.kind = kind});
+    *pending = false;
+    *elic = true;
+}
+
 /* Connection-level frames, then stream frames round-robin from rr_cursor. */
 void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *elic)
 {
-    if (c->need_max_data && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_DATA, c->max_data, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_DATA});
-        c->need_max_data = false;
-        *elic = true;
-    }
-    if (c->need_max_streams_bidi && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_STREAMS_BIDI, c->max_streams_bidi, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_BIDI});
-        c->need_max_streams_bidi = false;
-        *elic = true;
-    }
-    if (c->need_max_streams_uni && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_STREAMS_UNI, c->max_streams_uni, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_UNI});
-        c->need_max_streams_uni = false;
-        *elic = true;
-    }
-    if (data_blocked_pending(c) && room(w, 16, *n, max_recs)) {
-        if (put_frame2(w, QUIC_FT_DATA_BLOCKED, c->peer_max_data, 0, 1)) {
-            add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_DATA_BLOCKED});
+    conn_frame(w, &c->need_max_data, QUIC_FT_MAX_DATA, c->max_data, REC_MAX_DATA, recs, n, max_recs,
+               elic);
+    conn_frame(w, &c->need_max_streams_bidi, QUIC_FT_MAX_STREAMS_BIDI, c->max_streams_bidi,
+               REC_MAX_STREAMS_BIDI, recs, n, max_recs, elic);
+    conn_frame(w, &c->need_max_streams_uni, QUIC_FT_MAX_STREAMS_UNI, c->max_streams_uni,
+               REC_MAX_STREAMS_UNI, recs, n, max_recs, elic);
+    bool data_blocked = data_blocked_pending(c);
+    if (data_blocked) {
+        conn_frame(w, &data_blocked, QUIC_FT_DATA_BLOCKED, c->peer_max_data, REC_DATA_BLOCKED, recs,
+                   n, max_recs, elic);
+        if (!data_blocked) /* sent: once per limit */
             c->data_blocked_at = c->peer_max_data;
-            *elic = true;
-        }
     }
-    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit. */
-    if (c->streams_blocked_bidi && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi, 0, 1)) {
-        c->streams_blocked_bidi = false;
-        *elic = true;
-    }
-    if (c->streams_blocked_uni && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni, 0, 1)) {
-        c->streams_blocked_uni = false;
-        *elic = true;
-    }
+    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit (not tracked). */
+    conn_frame(w, &c->streams_blocked_bidi, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi,
+               REC_NONE, recs, n, max_recs, elic);
+    conn_frame(w, &c->streams_blocked_uni, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni,
+               REC_NONE, recs, n, max_recs, elic);
     if (c->streams.head == NULL)
         return;
     /* Start after the stream served last so that all streams progress. */
