@@ -642,6 +642,18 @@ static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off,
     return (int64_t)fit;
 }
 
+/* A frame of a stream's id and one varint (RFC 9000 §19.5, §19.10, §19.13), recorded for
+ * retransmission. Returns whether it was written. */
+static bool stream_frame(quince_writer *w, const quic_stream *s, uint64_t type, uint64_t value,
+                         uint8_t kind, quic_frame_rec *recs, size_t *n, size_t max, bool *elic)
+{
+    if (!room(w, 24, *n, max) || !put_frame2(w, type, s->id, value, 2))
+        return false;
+    add_rec(recs, n, max, (quic_frame_rec){.kind = kind, .id = s->id});
+    *elic = true;
+    return true;
+}
+
 static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_frame_rec *recs,
                           size_t *n, size_t max, bool *elic)
 {
@@ -657,21 +669,14 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
             *elic = true;
         }
     }
-    if (s->stop_pending && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_STOP_SENDING, s->id, s->stop_code, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STOP_SENDING, .id = s->id});
-            s->stop_pending = false;
-            s->stop_sent = true;
-            *elic = true;
-        }
+    if (s->stop_pending && stream_frame(w, s, QUIC_FT_STOP_SENDING, s->stop_code, REC_STOP_SENDING,
+                                        recs, n, max, elic)) {
+        s->stop_pending = false;
+        s->stop_sent = true;
     }
-    if (s->need_max_stream_data && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_MAX_STREAM_DATA, s->id, s->recv_max, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_MAX_STREAM_DATA, .id = s->id});
-            s->need_max_stream_data = false;
-            *elic = true;
-        }
-    }
+    if (s->need_max_stream_data && stream_frame(w, s, QUIC_FT_MAX_STREAM_DATA, s->recv_max,
+                                                REC_MAX_STREAM_DATA, recs, n, max, elic))
+        s->need_max_stream_data = false;
     bool reset = s->reset_sent || s->reset_pending;
     if (!s->has_send || s->send_done || (reset && s->reset_reliable == 0))
         return;
@@ -748,13 +753,10 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
         }
     }
     /* RFC 9000 §4.1: say we are blocked, once per limit. */
-    if (blocked && s->blocked_at != s->send_max && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_STREAM_DATA_BLOCKED, s->id, s->send_max, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STREAM_DATA_BLOCKED, .id = s->id});
-            s->blocked_at = s->send_max;
-            *elic = true;
-        }
-    }
+    if (blocked && s->blocked_at != s->send_max &&
+        stream_frame(w, s, QUIC_FT_STREAM_DATA_BLOCKED, s->send_max, REC_STREAM_DATA_BLOCKED, recs,
+                     n, max, elic))
+        s->blocked_at = s->send_max;
 }
 
 static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
