@@ -78,7 +78,7 @@ static void usage(FILE *f)
         "                     [--wt-allow-origin O]... [--reset-key-file F] [--quic-version LIST]\n"
         "                     [--test-no-connect-protocol]\n"
         "                     [--max-half-open N] [--max-half-open-per-addr N]\n"
-        "                     [--retry-threshold N] [--max-conn-memory BYTES]\n"
+        "                     [--retry-threshold N] [--max-conn-memory BYTES] [--initial-rtt MS]\n"
         "Options take their value as --flag VALUE or --flag=VALUE.\n"
         "\n"
         "One server on one UDP port: static files from --root over HTTP/3 and WebTransport\n"
@@ -135,6 +135,8 @@ static void usage(FILE *f)
         "  --retry-threshold N  half-open connections from which every new client must answer\n"
         "                       a Retry first (default 16)\n"
         "  --max-conn-memory BYTES  what one connection may hold for its peer (default 2 MiB)\n"
+        "  --initial-rtt MS     RTT assumed before the first sample (default 333, RFC 9002\n"
+        "                       §6.2.2); as ngtcp2's --initial-rtt\n"
         "  --qlog-dir D         one qlog per connection: D/<original DCID>_server.sqlog (qvis)\n"
         "  --keylog F           append NSS key-log lines to F (Wireshark); default:\n"
         "                       $SSLKEYLOGFILE when set\n"
@@ -505,6 +507,7 @@ int main(int argc, char **argv)
     static const char *origins[8];
     size_t norigins = 0;
     uint64_t max_half_open = 0, max_half_open_addr = 0, retry_threshold = 0, conn_memory = 0;
+    uint64_t initial_rtt_ms = 0;
     uint16_t port = IO_SERVE_DEFAULT_PORT;
     uint64_t timeout_us = 0, idle_us = 0, max_conns = 0;
     static server srv;
@@ -555,6 +558,8 @@ int main(int argc, char **argv)
         else if (app_opt_uint(&args, "--retry-threshold", 1, 1u << 20, &retry_threshold))
             continue;
         else if (app_opt_uint(&args, "--max-conn-memory", 65536, (uint64_t)1 << 32, &conn_memory))
+            continue;
+        else if (app_opt_uint(&args, "--initial-rtt", 1, 10000, &initial_rtt_ms))
             continue;
         else if (app_opt_value(&args, "--verify-client", &v))
             client_ca = v;
@@ -651,6 +656,7 @@ int main(int argc, char **argv)
     cfg.bind.quic.max_half_open_per_addr = (size_t)max_half_open_addr;
     cfg.bind.quic.retry_threshold = (size_t)retry_threshold;
     cfg.bind.quic.max_conn_memory = (size_t)conn_memory;
+    cfg.bind.quic.initial_rtt_ms = initial_rtt_ms;
     cfg.bind.quic.new_tokens = true; /* RFC 9000 §8.1.3: returning clients skip the Retry */
     /* RFC 9000 §10.3.2: resets that a restarted server still makes right. */
     if (reset_key_file != NULL &&

@@ -10,8 +10,13 @@
 #   1: 0/0/0  2: 0/0/2 ms  3: 0/0/10 ms  4: 5%/0/2 ms  5: 5%/5%/10 ms  6: 10%/0/2 ms
 #   7: 30%/0/2 ms (2 MB)
 # Runs alternate quince, ngtcp2, quince, ... (default 3 each); every download is checked
-# byte for byte (cmp) and bounded by 240 s. Prints one Markdown table: median seconds per
-# server and the ratio quince / ngtcp2 (<= 1.0: Quince as fast or faster). Raw lines in
+# byte for byte (cmp) and bounded by 240 s. The time of a download is from the client's
+# start until its output file is complete (closed after writing: bench/download_time.py),
+# for both clients and both servers alike: it leaves out the closing period (RFC 9000
+# §10.2, 3 PTO) that quince-client waits through before exiting and gtlsclient does not.
+# Both servers start with a 10 ms initial RTT (--initial-rtt). Prints one Markdown table:
+# median seconds per server and the ratio quince / ngtcp2 (<= 1.0: Quince as fast or
+# faster); the median process wall times follow in a second table. Raw lines in
 # DIR/lossy-results/raw.txt. --qlog DIR keeps quince-server's qlog of each run there.
 # --cc passes quince-server --cc (when it has that option). --crypto runs quince-server and
 # quince-client on that crypto backend (QUINCE_CRYPTO; the build needs it: -Dcrypto=mbedtls,openssl,
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
     --cc) cc_opt=(--cc "$2"); shift 2 ;;
     --crypto) export QUINCE_CRYPTO=$2; shift 2 ;;
     --no-build) no_build=1; shift ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lossy.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -94,7 +99,7 @@ start_server() {
         local ql=()
         [ -n "$2" ] && ql=(--qlog-dir "$2")
         "$qserver" --listen 127.0.0.1:0 --root "$root" --cert "$tmp/cert.pem" \
-            --key "$tmp/key.pem" --no-webtransport "${ql[@]}" "${cc_opt[@]}" \
+            --key "$tmp/key.pem" --no-webtransport --initial-rtt 10 "${ql[@]}" "${cc_opt[@]}" \
             >"$tmp/server.out" 2>"$tmp/server.err" &
         server_pid=$!
         for _ in $(seq 200); do
@@ -135,23 +140,25 @@ start_relay() {
     relay_port=$(cat "$tmp/relay.port")
 }
 
-# run_client file -> c_wall, c_rc
+# run_client file -> c_done (until the file is complete), c_wall (until the client exits),
+# c_rc
 run_client() {
     local url=https://127.0.0.1:$relay_port/$1
     rm -f "$dl/$1"
-    local t0 t1
-    t0=$(date +%s.%N)
+    local cmd t
     if [ "$client" = quince ]; then
-        timeout -s KILL 240 "$qclient" --insecure --timeout 120 --output "$dl" "$url" \
-            >/dev/null 2>"$tmp/client.log" && c_rc=0 || c_rc=$?
+        cmd=(timeout -s KILL 240 "$qclient" --insecure --timeout 120 --output "$dl" "$url")
     else
-        timeout -s KILL 240 gtlsclient --initial-rtt=10ms -q --exit-on-all-streams-close \
-            --download="$dl" --timeout=60s 127.0.0.1 "$relay_port" "$url" \
-            >"$tmp/client.log" 2>&1 && c_rc=0 || c_rc=$?
+        cmd=(timeout -s KILL 240 gtlsclient --initial-rtt=10ms -q --exit-on-all-streams-close --download="$dl"
+            --timeout=60s 127.0.0.1 "$relay_port" "$url")
     fi
-    t1=$(date +%s.%N)
-    c_wall=$(python3 -c "print('%.3f' % ($t1 - $t0))")
-    if [ "$c_rc" = 0 ] && ! cmp -s "$root/$1" "$dl/$1"; then
+    t=$(python3 bench/download_time.py "$dl/$1" -- "${cmd[@]}" \
+        2>"$tmp/client.log" </dev/null) || true
+    c_done=$(sed -n 's/.*done=\([^ ]*\).*/\1/p' <<<"$t")
+    c_wall=$(sed -n 's/.*wall=\([^ ]*\).*/\1/p' <<<"$t")
+    c_rc=$(sed -n 's/.*rc=\([^ ]*\).*/\1/p' <<<"$t")
+    [ -n "$c_rc" ] || c_rc=timeout
+    if [ "$c_rc" = 0 ] && { [ "$c_done" = NA ] || ! cmp -s "$root/$1" "$dl/$1"; }; then
         c_rc=cmp
     fi
 }
@@ -161,11 +168,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 scen=("0 0 0 f10" "0 0 2 f10" "0 0 10 f10" "0.05 0 2 f10" "0.05 0.05 10 f10" "0.10 0 2 f10"
     "0.30 0 2 f2")
 rows=()
+wrows=()
 for i in "${!scen[@]}"; do
     n=$((i + 1))
     if [ -n "$only" ] && ! [[ ",$only," == *",$n,"* ]]; then continue; fi
     read -r loss dup jit file <<<"${scen[$i]}"
     declare -A times=([quince]="" [ngtcp2]="")
+    declare -A walls=([quince]="" [ngtcp2]="")
     fails=""
     for r in $(seq "$runs"); do
         for kind in quince ngtcp2; do
@@ -180,10 +189,11 @@ for i in "${!scen[@]}"; do
             stop_pid "$relay_pid"
             stop_pid "$server_pid"
             rstats=$(tr '\n' ' ' <"$tmp/relay.err")
-            echo "s$n loss=$loss dup=$dup jitter=${jit}ms $kind client=$client run$r rc=$c_rc wall=$c_wall $rstats" >>"$raw"
-            log "s$n loss=$loss dup=$dup jitter=${jit}ms $kind run $r: rc=$c_rc ${c_wall}s"
+            echo "s$n loss=$loss dup=$dup jitter=${jit}ms $kind client=$client run$r rc=$c_rc done=$c_done wall=$c_wall $rstats" >>"$raw"
+            log "s$n loss=$loss dup=$dup jitter=${jit}ms $kind run $r: rc=$c_rc done ${c_done}s, exit ${c_wall}s"
             if [ "$c_rc" = 0 ]; then
-                times[$kind]+=" $c_wall"
+                times[$kind]+=" $c_done"
+                walls[$kind]+=" $c_wall"
             else
                 fails+=" $kind:run$r:rc=$c_rc"
             fi
@@ -199,7 +209,12 @@ for i in "${!scen[@]}"; do
     fi
     size=$([ "$file" = f2 ] && echo 2 || echo 10)
     rows+=("| $n | $(python3 -c "print('%g%%' % ($loss * 100))") | $(python3 -c "print('%g%%' % ($dup * 100))") | $jit ms | $size MB | $mq s | $mn s | $ratio |${fails:+ failed:$fails}")
-    unset times
+    # shellcheck disable=SC2086
+    wq=$( [ -n "${walls[quince]}" ] && median ${walls[quince]} || echo NA)
+    # shellcheck disable=SC2086
+    wn=$( [ -n "${walls[ngtcp2]}" ] && median ${walls[ngtcp2]} || echo NA)
+    wrows+=("| $n | $wq s | $wn s |")
+    unset times walls
 done
 
 {
@@ -211,5 +226,11 @@ done
     echo "| # | loss | dup | jitter | size | quince-server | gtlsserver | ratio |"
     echo "| --- | --- | --- | --- | --- | ---: | ---: | ---: |"
     printf '%s\n' "${rows[@]}"
+    echo
+    echo "Until the client exited (closing period included), medians:"
+    echo
+    echo "| # | quince-server | gtlsserver |"
+    echo "| --- | ---: | ---: |"
+    printf '%s\n' "${wrows[@]}"
 } >"$out/table.md"
 cat "$out/table.md"

@@ -11,15 +11,31 @@ static int level_space(crypto_level l)
                                          : SP_APP;
 }
 
-/* RFC 9000 §19.3: an ACK frame into recovery. */
+/* RFC 9000 §19.3: an ACK frame into recovery, every range of it. A peer's ACK can
+ * carry more ranges than our own tracker keeps (Quince's receiver sends as many as fit
+ * in 640 bytes): those past the inline array are copied to the heap for this call.
+ * Dropping them, as this did, left their packets unacknowledged until the time
+ * threshold declared them lost: spurious losses, retransmissions, congestion events
+ * to undo, and a send buffer held by their bytes (bench/README.md "Long ACK frames"). */
 static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now)
 {
-    quic_pn_range ranges[QUIC_ACK_TRACKER_MAX_RANGES];
+    quic_pn_range inline_ranges[QUIC_ACK_TRACKER_MAX_RANGES];
+    quic_pn_range *ranges = inline_ranges;
+    size_t cap = QUIC_ACK_TRACKER_MAX_RANGES;
+    /* Decoding validated range_count against the frame's bytes (two or more a pair). */
+    if (a->range_count >= cap && a->range_count <= a->ranges_len / 2) {
+        size_t want = (size_t)a->range_count + 1;
+        quic_pn_range *big = quince_env_alloc(c->env, want * sizeof(*big));
+        if (big != NULL) { /* else the first ranges only, as before */
+            ranges = big;
+            cap = want;
+        }
+    }
     size_t n = 0;
     quic_ack_iter it;
     quic_ack_iter_init(&it, a);
     quic_ack_range r;
-    while (n < QUIC_ACK_TRACKER_MAX_RANGES && quic_ack_iter_next(&it, &r)) {
+    while (n < cap && quic_ack_iter_next(&it, &r)) {
         ranges[n].smallest = r.smallest;
         ranges[n].largest = r.largest;
         n++;
@@ -33,6 +49,8 @@ static int on_ack(quic_conn *c, int space, const quic_frame_ack *a, uint64_t now
                              .ecn_ect1 = a->ect1,
                              .ecn_ce = a->ce};
     int err = quic_recovery_on_ack_received(&c->rec, space, &ack, now);
+    if (ranges != inline_ranges)
+        quince_env_free(c->env, ranges);
     c->stats.packets_lost_spurious = c->rec.stats.spurious;
     c->stats.congestion_events = c->cc.congestion_events;
     c->stats.congestion_events_undone = c->cc.undone;

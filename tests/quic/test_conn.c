@@ -976,6 +976,56 @@ static void test_send_buffer_kept(void **state)
     pair_free(&p);
 }
 
+/* RFC 9000 §19.3: every range of an ACK frame counts, also past the QUIC_OPT_MAX_ACK_RANGES
+ * our own tracker keeps (Quince's receiver sends as many as fit in 640 bytes). The server
+ * has sent 40 packets on every other packet number (the gaps hold nothing sent, so that
+ * nothing is lost); the client's ACK of all of them has 40 ranges. Taking only the first 32
+ * left the 8 oldest unacknowledged, and then declared lost. */
+static void test_ack_many_ranges(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    pair_start(&p);
+    pump(&p);
+    enum { N = 40 };
+    assert_true(N > QUIC_ACK_TRACKER_MAX_RANGES);
+    uint64_t first = p.s->sp[SP_APP].next_pn + 1;
+    for (uint64_t i = 0; i < N; i++)
+        assert_int_equal(quic_recovery_on_packet_sent(&p.s->rec, SP_APP, first + 2 * i, 1200, true,
+                                                      true, 0, p.now),
+                         0);
+    p.s->sp[SP_APP].next_pn = first + 2 * N;
+    uint8_t f[256];
+    size_t off = 0;
+    f[off++] = 0x02;
+    off = put(f, off, first + 2 * (N - 1)); /* Largest Acknowledged */
+    off = put(f, off, 0);                   /* ACK Delay */
+    off = put(f, off, N - 1);               /* ACK Range Count */
+    off = put(f, off, 0);                   /* First ACK Range: one packet */
+    for (int i = 1; i < N; i++) {
+        off = put(f, off, 0); /* Gap: one packet number, never sent */
+        off = put(f, off, 0); /* ACK Range Length: one packet */
+    }
+    uint8_t pkt[1500];
+    size_t n = craft(p.c, f, off, pkt, sizeof(pkt));
+    p.now += 20000;
+    assert_int_equal(quic_conn_recv(p.s, NULL, pkt, n, p.now), 0);
+    assert_int_equal(p.s->error, 0);
+    const quic_sent_packets *sp = &p.s->rec.sent[SP_APP];
+    size_t live = 0, lost = 0;
+    for (size_t i = 0; i < sp->len; i++) {
+        const quic_sent_packet *q = quic_sent_packets_at(sp, i);
+        if (q->pn >= first && q->state == QUIC_SENT_LIVE)
+            live++;
+        if (q->pn >= first && q->state == QUIC_SENT_REMOVED_LOST)
+            lost++;
+    }
+    assert_int_equal(live, 0);
+    assert_int_equal(lost, 0);
+    pair_free(&p);
+}
+
 static void test_version_negotiation(void **state)
 {
     (void)state;
@@ -1257,6 +1307,7 @@ int main(void)
         cmocka_unit_test(test_reassembly_budget),
         cmocka_unit_test(test_send_budget),
         cmocka_unit_test(test_send_buffer_kept),
+        cmocka_unit_test(test_ack_many_ranges),
         cmocka_unit_test(test_stateless_reset_detected),
         cmocka_unit_test(test_legacy_session_id),
         cmocka_unit_test(test_early_packets_kept),
