@@ -14,7 +14,8 @@
 # - handshakes: server CPU per handshake over N (default 300) handshakes of bench-hold
 #   (one client process, ALPN h3, 10 other connections live), and mbedTLS's primitives
 #   alone for one server handshake (bench-crypto hs.server.primitives: every primitive call
-#   such a handshake makes, with its sizes; bench/README.md lists them);
+#   such a handshake makes, with its sizes; bench/README.md lists them), measured once in
+#   each run right after the mbedTLS side's handshakes, so that both see the same load;
 # - concurrent: C (default 10) clients downloading CONCURRENT-SIZE MB each (default 20)
 #   at once from one server: aggregate MB/s (all bytes over the wall time of the slowest);
 # - scale (once per side, the longest part): bench-hold opens connections up to each level
@@ -162,6 +163,7 @@ sides=(ngtcp2)
 for b in $backends; do sides+=("quince/$b"); done
 nsides=${#sides[@]}
 declare -A mbs ccpu scpu hs agg
+prim_runs= hs_ratio=
 failures=()
 
 for r in $(seq "$runs"); do
@@ -191,6 +193,13 @@ for r in $(seq "$runs"); do
                 v=$(sed -n 's/.*server \([0-9.]*\) ms CPU.*/\1/p' "$tmp/hold.out")
                 hs[$side]+="$v "
                 echo "handshake $side run$r $(cat "$tmp/hold.out")" >>"$raw"
+                if [ "$side" = quince/mbedtls ]; then
+                    # The primitives' cost right beside it, in the same load (one per run).
+                    p=$(QUINCE_CRYPTO=mbedtls "$bdir/bench/bench-crypto" --only hs.server.primitives 2>/dev/null |
+                        awk '$1 == "hs.server.primitives" { printf "%.3f", $2 / 1e6 }')
+                    [ -n "$p" ] && prim_runs+="$p " && hs_ratio+="$(calc "$v / $p") "
+                    echo "primitives run$r $p ms" >>"$raw"
+                fi
             else
                 failures+=("handshakes $side run $r: $(tail -c 300 "$tmp/hold.err" 2>/dev/null)")
             fi
@@ -252,9 +261,11 @@ if [ "$scale" = 1 ]; then
 fi
 
 # mbedTLS's primitives for one server handshake: every primitive call one makes (bench-crypto
-# hs.server.primitives), and, as before, only X25519 keygen+derive and the ECDSA P-256 signature.
+# hs.server.primitives), measured in each run right after the mbedTLS handshakes (median of
+# those), and, as before, only X25519 keygen+derive and the ECDSA P-256 signature (once, here).
 crypto_out=$(QUINCE_CRYPTO=mbedtls "$bdir/bench/bench-crypto" --only hs.server 2>/dev/null)
 prims=$(echo "$crypto_out" | awk '$1 == "hs.server.primitives" { printf "%.3f", $2 / 1e6 }')
+[ -n "$prim_runs" ] && prims=$(median $prim_runs)
 prims_old=$(echo "$crypto_out" |
     awk '$1 == "hs.server.x25519" || $1 == "hs.server.ecdsa-p256-sign" { t += $2 } END { printf "%.3f", t / 1e6 }')
 echo "$crypto_out" >>"$raw"
@@ -283,10 +294,10 @@ table=$out/table.md
         fi
     done
     echo
-    echo "mbedTLS primitives of one server handshake (bench-crypto hs.server.primitives, all of them): $prims ms;" \
+    echo "mbedTLS primitives of one server handshake (bench-crypto hs.server.primitives, all of them, median of one per run: ${prim_runs:-none}): $prims ms;" \
         "X25519 keygen+derive + ECDSA P-256 sign alone: $prims_old ms"
     q=$(m "${hs[quince/mbedtls]:-}")
-    [ -n "$q" ] && echo "quince mbedTLS server CPU per handshake / primitives: $(ratio "$q" "$prims") (X25519 + sign alone: $(ratio "$q" "$prims_old"))"
+    [ -n "$q" ] && echo "quince mbedTLS server CPU per handshake / primitives: $(ratio "$q" "$prims") (X25519 + sign alone: $(ratio "$q" "$prims_old")); run by run: $(for x in $hs_ratio; do printf '%.2fx ' "$x"; done)"
     if [ "$scale" = 1 ]; then
         echo
         echo "Scale (bench-hold, $batch handshakes measured at each level; one run per side):"

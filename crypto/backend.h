@@ -140,6 +140,14 @@ struct crypto_backend {
     const char *name;
     /* A server with the default suites takes ChaCha20-Poly1305 first (faster here). */
     bool server_prefers_chacha;
+    /* Built without ChaCha20-Poly1305 (a device's mbedTLS configuration): the TLS
+     * engine leaves TLS_CHACHA20_POLY1305_SHA256 out of its suites. */
+    bool no_chacha20_poly1305;
+    /* Built without SHA-384 and SHA-512 (mbedTLS without MBEDTLS_SHA512_C): the engine
+     * leaves out TLS_AES_256_GCM_SHA384 and the signature schemes that hash with them. */
+    bool no_sha512;
+    /* Built without RSA (mbedTLS without MBEDTLS_RSA_C): no RSA signature scheme offered. */
+    bool no_rsa;
     /* crypto_shared (crypto/crypto.h): what this backend prepares once for many
      * connections; its struct's first member is the table, like every object's. */
     crypto_shared *(*shared_new)(const quince_env *env);

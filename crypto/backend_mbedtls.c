@@ -8,8 +8,6 @@
 #include <mbedtls/asn1.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/bignum.h>
-#include <mbedtls/chacha20.h>
-#include <mbedtls/chachapoly.h>
 #include <mbedtls/ecdh.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
@@ -21,8 +19,27 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/sha512.h>
 #include <mbedtls/x509_crt.h>
+
+/* ChaCha20-Poly1305 is optional: a device's mbedTLS configuration may leave it out
+ * (RFC 8446 §9.1 requires only TLS_AES_128_GCM_SHA256). The table then says so
+ * (no_chacha20_poly1305) and the TLS engine neither offers nor accepts the suite. */
+#if defined(MBEDTLS_CHACHAPOLY_C) && defined(MBEDTLS_CHACHA20_C)
+#define MB_CHACHA 1
+#include <mbedtls/chacha20.h>
+#include <mbedtls/chachapoly.h>
+#else
+#define MB_CHACHA 0
+#endif
+/* SHA-384 (with SHA-512, one mbedTLS module) is optional too: without it the table says
+ * no_sha512, and the TLS engine offers neither TLS_AES_256_GCM_SHA384 nor the signature
+ * schemes that hash with SHA-384 or SHA-512. */
+#if defined(MBEDTLS_SHA512_C)
+#define MB_SHA512 1
+#include <mbedtls/sha512.h>
+#else
+#define MB_SHA512 0
+#endif
 
 #include "crypto/x509_check.h"
 
@@ -75,13 +92,15 @@ struct crypto_hash_ctx {
     crypto_hash_alg alg;
     union {
         mbedtls_sha256_context sha256;
+#if MB_SHA512
         mbedtls_sha512_context sha512;
+#endif
     } u;
 };
 
 static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
 {
-    if (crypto_hash_len(alg) == 0)
+    if (crypto_hash_len(alg) == 0 || (!MB_SHA512 && alg != CRYPTO_HASH_SHA256))
         return NULL;
     crypto_hash_ctx *ctx = quince_env_calloc(env, sizeof(*ctx));
     if (ctx != NULL)
@@ -89,13 +108,15 @@ static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
     if (ctx == NULL)
         return NULL;
     ctx->alg = alg;
-    int rc;
+    int rc = -1; /* stays so for an algorithm not built */
     if (alg == CRYPTO_HASH_SHA256) {
         mbedtls_sha256_init(&ctx->u.sha256);
         rc = mbedtls_sha256_starts_ret(&ctx->u.sha256, 0);
     } else {
+#if MB_SHA512
         mbedtls_sha512_init(&ctx->u.sha512);
         rc = mbedtls_sha512_starts_ret(&ctx->u.sha512, 1);
+#endif
     }
     if (rc != 0) {
         mb_hash_free(env, ctx);
@@ -106,17 +127,19 @@ static crypto_hash_ctx *mb_hash_new(const quince_env *env, crypto_hash_alg alg)
 
 static int mb_hash_update(crypto_hash_ctx *ctx, const uint8_t *in, size_t len)
 {
-    int rc;
+    int rc = -1;
     if (ctx->alg == CRYPTO_HASH_SHA256)
         rc = mbedtls_sha256_update_ret(&ctx->u.sha256, in, len);
+#if MB_SHA512
     else
         rc = mbedtls_sha512_update_ret(&ctx->u.sha512, in, len);
+#endif
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
 static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
 {
-    int rc;
+    int rc = -1;
     /* Finish a copy so that the running context stays open. */
     if (ctx->alg == CRYPTO_HASH_SHA256) {
         mbedtls_sha256_context c;
@@ -124,7 +147,9 @@ static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
         mbedtls_sha256_clone(&c, &ctx->u.sha256);
         rc = mbedtls_sha256_finish_ret(&c, out);
         mbedtls_sha256_free(&c);
-    } else {
+    }
+#if MB_SHA512
+    else {
         mbedtls_sha512_context c;
         uint8_t full[64];
         mbedtls_sha512_init(&c);
@@ -133,6 +158,7 @@ static int mb_hash_peek(const crypto_hash_ctx *ctx, uint8_t *out)
         mbedtls_sha512_free(&c);
         memcpy(out, full, 48);
     }
+#endif
     return rc == 0 ? 0 : CRYPTO_ERR_INTERNAL;
 }
 
@@ -142,8 +168,10 @@ static void mb_hash_free(const quince_env *env, crypto_hash_ctx *ctx)
         return;
     if (ctx->alg == CRYPTO_HASH_SHA256)
         mbedtls_sha256_free(&ctx->u.sha256);
+#if MB_SHA512
     else
         mbedtls_sha512_free(&ctx->u.sha512);
+#endif
     quince_env_free(env, ctx);
 }
 
@@ -187,7 +215,9 @@ struct crypto_aead {
     crypto_aead_alg alg;
     union {
         mbedtls_gcm_context gcm;
+#if MB_CHACHA
         mbedtls_chachapoly_context chachapoly;
+#endif
     } u;
 };
 
@@ -203,12 +233,18 @@ static crypto_aead *mb_aead_new(const quince_env *env, crypto_aead_alg alg, cons
         return NULL;
     ctx->alg = alg;
     int rc;
+#if MB_CHACHA
     if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         mbedtls_chachapoly_init(&ctx->u.chachapoly);
         rc = mbedtls_chachapoly_setkey(&ctx->u.chachapoly, key);
-    } else {
+    } else
+#endif
+    {
         mbedtls_gcm_init(&ctx->u.gcm);
-        rc = mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned)(key_len * 8));
+        rc = alg == CRYPTO_AEAD_CHACHA20_POLY1305
+                 ? MBEDTLS_ERR_GCM_BAD_INPUT
+                 : mbedtls_gcm_setkey(&ctx->u.gcm, MBEDTLS_CIPHER_ID_AES, key,
+                                      (unsigned)(key_len * 8));
     }
     if (rc != 0) {
         mb_aead_free(env, ctx);
@@ -221,9 +257,11 @@ static void mb_aead_free(const quince_env *env, crypto_aead *ctx)
 {
     if (ctx == NULL)
         return;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         mbedtls_chachapoly_free(&ctx->u.chachapoly);
     else
+#endif
         mbedtls_gcm_free(&ctx->u.gcm);
     quince_env_free(env, ctx);
 }
@@ -235,10 +273,12 @@ static int mb_aead_seal(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_
     if (len > (size_t)INT32_MAX - CRYPTO_AEAD_TAG_LEN)
         return CRYPTO_ERR_ARGUMENT;
     int rc;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         rc = mbedtls_chachapoly_encrypt_and_tag(&ctx->u.chachapoly, len, nonce, aad, aad_len, in,
                                                 out, out + len);
     else
+#endif
         rc = mbedtls_gcm_crypt_and_tag(&ctx->u.gcm, MBEDTLS_GCM_ENCRYPT, len, nonce,
                                        CRYPTO_AEAD_NONCE_LEN, aad, aad_len, in, out,
                                        CRYPTO_AEAD_TAG_LEN, out + len);
@@ -253,10 +293,12 @@ static int mb_aead_open(crypto_aead *ctx, const uint8_t nonce[CRYPTO_AEAD_NONCE_
         return CRYPTO_ERR_DECRYPT;
     size_t n = len - CRYPTO_AEAD_TAG_LEN;
     int rc;
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305)
         rc = mbedtls_chachapoly_auth_decrypt(&ctx->u.chachapoly, n, nonce, aad, aad_len, in + n, in,
                                              out);
     else
+#endif
         rc = mbedtls_gcm_auth_decrypt(&ctx->u.gcm, n, nonce, CRYPTO_AEAD_NONCE_LEN, aad, aad_len,
                                       in + n, CRYPTO_AEAD_TAG_LEN, in, out);
     return rc == 0 ? (int)n : CRYPTO_ERR_DECRYPT;
@@ -268,7 +310,9 @@ struct crypto_hp {
     const crypto_backend *be; /* first: crypto_backend_of */
     crypto_aead_alg alg;
     mbedtls_aes_context aes;
+#if MB_CHACHA
     uint8_t chacha_key[32];
+#endif
 };
 
 static crypto_hp *mb_hp_new(const quince_env *env, crypto_aead_alg alg, const uint8_t *key)
@@ -283,9 +327,14 @@ static crypto_hp *mb_hp_new(const quince_env *env, crypto_aead_alg alg, const ui
         return NULL;
     ctx->alg = alg;
     mbedtls_aes_init(&ctx->aes);
+#if MB_CHACHA
     if (alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         memcpy(ctx->chacha_key, key, 32);
-    } else if (mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
+        return ctx;
+    }
+#endif
+    if (alg == CRYPTO_AEAD_CHACHA20_POLY1305 ||
+        mbedtls_aes_setkey_enc(&ctx->aes, key, (unsigned)(key_len * 8)) != 0) {
         mb_hp_free(env, ctx);
         return NULL;
     }
@@ -297,13 +346,16 @@ static void mb_hp_free(const quince_env *env, crypto_hp *ctx)
     if (ctx == NULL)
         return;
     mbedtls_aes_free(&ctx->aes);
+#if MB_CHACHA
     mbedtls_platform_zeroize(ctx->chacha_key, sizeof(ctx->chacha_key));
+#endif
     quince_env_free(env, ctx);
 }
 
 static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
 {
     uint8_t block[16];
+#if MB_CHACHA
     if (ctx->alg == CRYPTO_AEAD_CHACHA20_POLY1305) {
         /* RFC 9001 §5.4.4: counter = sample[0..3] little-endian, nonce = sample[4..15]. */
         static const uint8_t zeros[5] = {0};
@@ -313,6 +365,7 @@ static int mb_hp_mask(crypto_hp *ctx, const uint8_t sample[16], uint8_t mask[5])
             return CRYPTO_ERR_INTERNAL;
         return 0;
     }
+#endif
     /* RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample). */
     if (mbedtls_aes_crypt_ecb(&ctx->aes, MBEDTLS_AES_ENCRYPT, sample, block) != 0)
         return CRYPTO_ERR_INTERNAL;
@@ -688,7 +741,8 @@ static bool mb_privkey_supports(const crypto_privkey *key, uint16_t scheme)
     mbedtls_ecp_group_id curve;
     sig_kind kind = sig_scheme(scheme, &md, &curve);
     /* TLS 1.3 signs with PSS only; PKCS#1 v1.5 is for verifying certificates. */
-    return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve);
+    return key != NULL && kind != SIG_RSA_PKCS1 && pk_fits(&key->pk, kind, curve) &&
+           mbedtls_md_info_from_type(md) != NULL; /* its hash built (MB_SHA512) */
 }
 
 static int mb_privkey_sign(const quince_env *env, crypto_privkey *key, uint16_t scheme,
@@ -1347,7 +1401,14 @@ static int mb_cert_generate(const quince_env *env, const crypto_cert_params *par
 
 const crypto_backend crypto_backend_mbedtls_table = {
     .name = "mbedtls",
-    .server_prefers_chacha = true,
+    .server_prefers_chacha = MB_CHACHA,
+    .no_chacha20_poly1305 = !MB_CHACHA,
+    .no_sha512 = !MB_SHA512,
+#if defined(MBEDTLS_RSA_C)
+    .no_rsa = false,
+#else
+    .no_rsa = true,
+#endif
     .shared_new = mb_shared_new,
     .shared_free = mb_shared_free,
     .shared_groups_loaded = mb_shared_groups_loaded,

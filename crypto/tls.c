@@ -28,13 +28,50 @@ const crypto_suite *crypto_suite_by_id(uint16_t id)
 
 /* Signature schemes we offer, in preference order (RFC 8446 §4.2.3). The
  * PKCS#1 v1.5 ones are there for certificate signatures only. */
-const uint16_t tls_sig_algs[] = {
+static const uint16_t sig_algs[TLS_MAX_SIG_ALGS] = {
     CRYPTO_SIG_ECDSA_SECP256R1_SHA256, CRYPTO_SIG_RSA_PSS_RSAE_SHA256,
     CRYPTO_SIG_ECDSA_SECP384R1_SHA384, CRYPTO_SIG_RSA_PSS_RSAE_SHA384,
     CRYPTO_SIG_RSA_PSS_RSAE_SHA512,    CRYPTO_SIG_RSA_PKCS1_SHA256,
     CRYPTO_SIG_RSA_PKCS1_SHA384,       CRYPTO_SIG_RSA_PKCS1_SHA512,
 };
-const size_t tls_n_sig_algs = sizeof(tls_sig_algs) / sizeof(tls_sig_algs[0]);
+
+/* RFC 8446 §4.2.3 */
+static bool sig_alg_hashes_sha256(uint16_t scheme)
+{
+    return scheme == CRYPTO_SIG_ECDSA_SECP256R1_SHA256 ||
+           scheme == CRYPTO_SIG_RSA_PSS_RSAE_SHA256 || scheme == CRYPTO_SIG_RSA_PKCS1_SHA256;
+}
+
+/* RFC 8446 §4.2.3 */
+size_t tls_sig_algs(const crypto_backend *be, uint16_t out[TLS_MAX_SIG_ALGS])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TLS_MAX_SIG_ALGS; i++) {
+        uint16_t a = sig_algs[i];
+        bool ecdsa =
+            a == CRYPTO_SIG_ECDSA_SECP256R1_SHA256 || a == CRYPTO_SIG_ECDSA_SECP384R1_SHA384;
+        if ((!be->no_sha512 || sig_alg_hashes_sha256(a)) && (!be->no_rsa || ecdsa))
+            out[n++] = a;
+    }
+    return n;
+}
+
+bool tls_sig_alg_offered(const crypto_backend *be, uint16_t scheme)
+{
+    uint16_t algs[TLS_MAX_SIG_ALGS];
+    size_t n = tls_sig_algs(be, algs);
+    for (size_t i = 0; i < n; i++)
+        if (algs[i] == scheme)
+            return true;
+    return false;
+}
+
+/* RFC 8446 §B.4 */
+bool tls_suite_usable(const crypto_backend *be, const crypto_suite *cs)
+{
+    return cs != NULL && !(be->no_chacha20_poly1305 && cs->aead == CRYPTO_AEAD_CHACHA20_POLY1305) &&
+           !(be->no_sha512 && cs->hash != CRYPTO_HASH_SHA256);
+}
 
 /* RFC 8446 §4.4.3: "RSASSA-PKCS1-v1_5 algorithms ... MUST NOT be used" here. */
 bool tls_cv_scheme_allowed(uint16_t scheme)
@@ -91,7 +128,8 @@ static int copy_config(crypto_tls *tls, const crypto_tls_config *config)
         bool dup = false;
         for (size_t j = 0; j < tls->n_suites; j++)
             dup |= tls->suites[j] == s[i];
-        if (crypto_suite_by_id(s[i]) != NULL && !dup && tls->n_suites < TLS_MAX_SUITES)
+        if (tls_suite_usable(crypto_backend_default(), crypto_suite_by_id(s[i])) && !dup &&
+            tls->n_suites < TLS_MAX_SUITES)
             tls->suites[tls->n_suites++] = s[i];
     }
     const uint16_t *g = config->groups ? config->groups : default_groups;
@@ -722,10 +760,8 @@ int tls_check_certificate_verify(crypto_tls *tls, const uint8_t *msg, size_t len
                                                  len - CRYPTO_HS_HEADER_LEN, &cv);
     if (rc < 0)
         return rc;
-    bool offered = false;
-    for (size_t i = 0; i < tls_n_sig_algs; i++)
-        offered |= tls_sig_algs[i] == cv.scheme;
-    if (!offered || !tls_cv_scheme_allowed(cv.scheme))
+    if (!tls_sig_alg_offered(crypto_backend_default(), cv.scheme) ||
+        !tls_cv_scheme_allowed(cv.scheme))
         return CRYPTO_ERR_ILLEGAL_PARAMETER;
     uint8_t th[CRYPTO_HASH_MAX_LEN];
     uint8_t content[TLS_CV_CONTENT_MAX];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "crypto/backend.h"
 #include "crypto/hkdf_label.h"
 
 /* Room for a ClientHello beyond the variable parts (headers, lists, shares). */
@@ -68,6 +69,7 @@ static int send_client_hello(crypto_tls *tls)
     if (pub_len < 0)
         return pub_len;
     crypto_tls_share share = {tls->kex_group, pub, (size_t)pub_len};
+    uint16_t sig_algs[TLS_MAX_SIG_ALGS];
     uint8_t modes[2] = {CRYPTO_PSK_DHE_KE, CRYPTO_PSK_KE};
     size_t hlen = TLS_PSK_OFFERED(tls) ? crypto_hash_len(tls->psk_suite->hash) : 0;
     uint32_t obfuscated = 0;
@@ -86,8 +88,8 @@ static int send_client_hello(crypto_tls *tls)
         .n_groups = tls->n_groups,
         .shares = &share,
         .n_shares = 1,
-        .sig_algs = tls_sig_algs,
-        .n_sig_algs = tls_n_sig_algs,
+        .sig_algs = sig_algs,
+        .n_sig_algs = tls_sig_algs(crypto_backend_default(), sig_algs),
         .alpn = tls->cfg.alpn,
         .server_name = tls->cfg.server_name,
         .send_transport_params = tls->quic,

@@ -130,8 +130,16 @@ size_t tls_cv_content(bool server, const uint8_t *th, size_t hash_len, uint8_t *
 #define TLS_CV_CONTENT_MAX (64 + 34 + CRYPTO_HASH_MAX_LEN)
 /* Whether a signature scheme may sign a CertificateVerify (no PKCS#1 v1.5, no SHA-1). */
 bool tls_cv_scheme_allowed(uint16_t scheme);
-extern const uint16_t tls_sig_algs[];
-extern const size_t tls_n_sig_algs;
+/* The signature schemes we offer (RFC 8446 §4.2.3), in preference order: all we know, less
+ * those hashing with SHA-384 or SHA-512 when the backend lacks them (no_sha512) and the RSA
+ * ones when it has no RSA (no_rsa). out holds
+ * TLS_MAX_SIG_ALGS; returns the count. tls_sig_alg_offered: is scheme among them? */
+#define TLS_MAX_SIG_ALGS 8
+size_t tls_sig_algs(const crypto_backend *be, uint16_t out[TLS_MAX_SIG_ALGS]);
+bool tls_sig_alg_offered(const crypto_backend *be, uint16_t scheme);
+/* Can the backend run this suite (RFC 8446 §B.4)? Not when it was built without the
+ * suite's AEAD or hash (no_chacha20_poly1305, no_sha512). */
+bool tls_suite_usable(const crypto_backend *be, const crypto_suite *cs);
 
 /* RFC 8446 §4.4.2.4: check the peer's chain as the config says (host: the
  * name to match, NULL for none), keep it and its leaf's key. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "crypto/backend.h"
 #include "crypto/hkdf_label.h"
 
 /* What the server chose from a ClientHello. */
@@ -196,10 +197,12 @@ static int send_server_flight(crypto_tls *tls, const char *alpn)
     bool certs = !tls->psk_accepted;
     /* §4.3.2: a CertificateRequest, when configured, with an empty context
      * (RFC 9001 §4.4: no post-handshake authentication in QUIC). */
+    uint16_t sig_algs[TLS_MAX_SIG_ALGS];
     if (rc == 0 && certs && tls->cfg.client_auth != CRYPTO_CLIENT_AUTH_NONE)
         rc = send_built(
             tls, CRYPTO_LEVEL_HANDSHAKE,
-            crypto_tls_encode_certificate_request(NULL, 0, tls_sig_algs, tls_n_sig_algs, buf, cap),
+            crypto_tls_encode_certificate_request(
+                NULL, 0, sig_algs, tls_sig_algs(crypto_backend_default(), sig_algs), buf, cap),
             buf);
     if (rc == 0 && certs)
         rc = send_built(tls, CRYPTO_LEVEL_HANDSHAKE,

@@ -2,6 +2,7 @@
 #include "quic/frame.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/varint.h"
@@ -141,44 +142,102 @@ static bool get_bytes_v(quince_reader *r, uint64_t len, const uint8_t **out)
     return len <= quince_reader_left(r) && quince_get_bytes(r, (size_t)len, out);
 }
 
+/*
+ * The frames made of varint fields only, in wire order (RFC 9000 §19.2, §19.4, §19.5,
+ * §19.9-§19.14, §19.16, §19.20; draft-ietf-quic-reliable-stream-reset-10 §4;
+ * draft-ietf-quic-ack-frequency-12 §4, §5): each field is named by its offset
+ * in quic_frame, so that one loop decodes and one loop encodes all of them.
+ */
+typedef struct varint_frame {
+    uint8_t type;
+    uint8_t n_fields;
+    uint8_t field[4];
+} varint_frame;
+
+#define FIELD(member) ((uint8_t)offsetof(quic_frame, u.member))
+static const varint_frame varint_frames[] = {
+    {QUIC_FT_PING, 0, {0}},
+    {QUIC_FT_HANDSHAKE_DONE, 0, {0}},
+    {QUIC_FT_IMMEDIATE_ACK, 0, {0}},
+    {QUIC_FT_RESET_STREAM,
+     3,
+     {FIELD(reset_stream.stream_id), FIELD(reset_stream.app_error),
+      FIELD(reset_stream.final_size)}},
+    {QUIC_FT_RESET_STREAM_AT,
+     4,
+     {FIELD(reset_stream_at.stream_id), FIELD(reset_stream_at.app_error),
+      FIELD(reset_stream_at.final_size), FIELD(reset_stream_at.reliable_size)}},
+    {QUIC_FT_STOP_SENDING, 2, {FIELD(stop_sending.stream_id), FIELD(stop_sending.app_error)}},
+    {QUIC_FT_MAX_DATA, 1, {FIELD(max_data.max)}},
+    {QUIC_FT_MAX_STREAM_DATA, 2, {FIELD(max_stream_data.stream_id), FIELD(max_stream_data.max)}},
+    {QUIC_FT_MAX_STREAMS_BIDI, 1, {FIELD(max_streams.max)}},
+    {QUIC_FT_MAX_STREAMS_UNI, 1, {FIELD(max_streams.max)}},
+    {QUIC_FT_DATA_BLOCKED, 1, {FIELD(data_blocked.limit)}},
+    {QUIC_FT_STREAM_DATA_BLOCKED,
+     2,
+     {FIELD(stream_data_blocked.stream_id), FIELD(stream_data_blocked.limit)}},
+    {QUIC_FT_STREAMS_BLOCKED_BIDI, 1, {FIELD(streams_blocked.limit)}},
+    {QUIC_FT_STREAMS_BLOCKED_UNI, 1, {FIELD(streams_blocked.limit)}},
+    {QUIC_FT_RETIRE_CONNECTION_ID, 1, {FIELD(retire_cid.seq)}},
+    {QUIC_FT_ACK_FREQUENCY,
+     4,
+     {FIELD(ack_frequency.seq), FIELD(ack_frequency.threshold),
+      FIELD(ack_frequency.max_ack_delay_us), FIELD(ack_frequency.reordering)}},
+};
+#undef FIELD
+_Static_assert(sizeof(quic_frame) <= UINT8_MAX, "a field's offset fits in a byte");
+
+static const varint_frame *varint_frame_of(uint64_t type)
+{
+    for (size_t i = 0; i < sizeof(varint_frames) / sizeof(varint_frames[0]); i++)
+        if (varint_frames[i].type == type)
+            return &varint_frames[i];
+    return NULL;
+}
+
+static uint64_t *varint_field(quic_frame *f, const varint_frame *vf, size_t i)
+{
+    return (uint64_t *)(void *)((uint8_t *)f + vf->field[i]);
+}
+
+static uint64_t varint_value(const quic_frame *f, const varint_frame *vf, size_t i)
+{
+    return *(const uint64_t *)(const void *)((const uint8_t *)f + vf->field[i]);
+}
+
+/* The limits on a varint frame's values, for decoding and encoding alike. */
+static bool varint_frame_valid(const quic_frame *f)
+{
+    switch (f->type) {
+    case QUIC_FT_MAX_STREAMS_BIDI: /* §19.11 */
+    case QUIC_FT_MAX_STREAMS_UNI:
+        return f->u.max_streams.max <= QUIC_MAX_STREAMS_LIMIT;
+    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* §19.14: FRAME_ENCODING_ERROR chosen over STREAM_LIMIT */
+    case QUIC_FT_STREAMS_BLOCKED_UNI:
+        return f->u.streams_blocked.limit <= QUIC_MAX_STREAMS_LIMIT;
+    case QUIC_FT_RESET_STREAM_AT:
+        /* "If the Reliable Size is larger than the Final Size ... FRAME_ENCODING_ERROR." */
+        return f->u.reset_stream_at.reliable_size <= f->u.reset_stream_at.final_size;
+    default:
+        return true;
+    }
+}
+
 /* RFC 9000 §19 */
 static int decode_body(quince_reader *r, quic_frame *f)
 {
     uint64_t t = f->type;
+    const varint_frame *vf = varint_frame_of(t);
+    if (vf != NULL) {
+        for (size_t i = 0; i < vf->n_fields; i++)
+            if (!quince_get_varint(r, varint_field(f, vf, i)))
+                return FE;
+        return varint_frame_valid(f) ? QUIC_OK : FE;
+    }
     switch (t) {
-    case QUIC_FT_PING:
-    case QUIC_FT_HANDSHAKE_DONE:
-    case QUIC_FT_IMMEDIATE_ACK:
-        return QUIC_OK;
-    case QUIC_FT_ACK_FREQUENCY: /* draft-ietf-quic-ack-frequency-12 §4 */
-        if (!quince_get_varint(r, &f->u.ack_frequency.seq) ||
-            !quince_get_varint(r, &f->u.ack_frequency.threshold) ||
-            !quince_get_varint(r, &f->u.ack_frequency.max_ack_delay_us) ||
-            !quince_get_varint(r, &f->u.ack_frequency.reordering))
-            return FE;
-        return QUIC_OK;
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN:
         return decode_ack(r, f);
-    case QUIC_FT_RESET_STREAM: /* §19.4 */
-        if (!quince_get_varint(r, &f->u.reset_stream.stream_id) ||
-            !quince_get_varint(r, &f->u.reset_stream.app_error) ||
-            !quince_get_varint(r, &f->u.reset_stream.final_size))
-            return FE;
-        return QUIC_OK;
-    case QUIC_FT_RESET_STREAM_AT: /* draft-ietf-quic-reliable-stream-reset-10 §4 */
-        if (!quince_get_varint(r, &f->u.reset_stream_at.stream_id) ||
-            !quince_get_varint(r, &f->u.reset_stream_at.app_error) ||
-            !quince_get_varint(r, &f->u.reset_stream_at.final_size) ||
-            !quince_get_varint(r, &f->u.reset_stream_at.reliable_size))
-            return FE;
-        /* "If the Reliable Size is larger than the Final Size ... FRAME_ENCODING_ERROR." */
-        return f->u.reset_stream_at.reliable_size > f->u.reset_stream_at.final_size ? FE : QUIC_OK;
-    case QUIC_FT_STOP_SENDING: /* §19.5 */
-        if (!quince_get_varint(r, &f->u.stop_sending.stream_id) ||
-            !quince_get_varint(r, &f->u.stop_sending.app_error))
-            return FE;
-        return QUIC_OK;
     case QUIC_FT_CRYPTO: /* §19.6 */
         if (!quince_get_varint(r, &f->u.crypto.offset) ||
             !quince_get_varint(r, &f->u.crypto.length) ||
@@ -190,32 +249,6 @@ static int decode_body(quince_reader *r, quic_frame *f)
     case QUIC_FT_NEW_TOKEN: /* §19.7: an empty token is a FRAME_ENCODING_ERROR */
         if (!quince_get_varint(r, &f->u.new_token.length) || f->u.new_token.length == 0 ||
             !get_bytes_v(r, f->u.new_token.length, &f->u.new_token.token))
-            return FE;
-        return QUIC_OK;
-    case QUIC_FT_MAX_DATA: /* §19.9 */
-        return quince_get_varint(r, &f->u.max_data.max) ? QUIC_OK : FE;
-    case QUIC_FT_MAX_STREAM_DATA: /* §19.10 */
-        if (!quince_get_varint(r, &f->u.max_stream_data.stream_id) ||
-            !quince_get_varint(r, &f->u.max_stream_data.max))
-            return FE;
-        return QUIC_OK;
-    case QUIC_FT_MAX_STREAMS_BIDI: /* §19.11 */
-    case QUIC_FT_MAX_STREAMS_UNI:
-        if (!quince_get_varint(r, &f->u.max_streams.max) ||
-            f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return FE;
-        return QUIC_OK;
-    case QUIC_FT_DATA_BLOCKED: /* §19.12 */
-        return quince_get_varint(r, &f->u.data_blocked.limit) ? QUIC_OK : FE;
-    case QUIC_FT_STREAM_DATA_BLOCKED: /* §19.13 */
-        if (!quince_get_varint(r, &f->u.stream_data_blocked.stream_id) ||
-            !quince_get_varint(r, &f->u.stream_data_blocked.limit))
-            return FE;
-        return QUIC_OK;
-    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* §19.14: FRAME_ENCODING_ERROR chosen over STREAM_LIMIT */
-    case QUIC_FT_STREAMS_BLOCKED_UNI:
-        if (!quince_get_varint(r, &f->u.streams_blocked.limit) ||
-            f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
             return FE;
         return QUIC_OK;
     case QUIC_FT_NEW_CONNECTION_ID: { /* §19.15 */
@@ -231,8 +264,6 @@ static int decode_body(quince_reader *r, quic_frame *f)
             return FE;
         return QUIC_OK;
     }
-    case QUIC_FT_RETIRE_CONNECTION_ID: /* §19.16 */
-        return quince_get_varint(r, &f->u.retire_cid.seq) ? QUIC_OK : FE;
     case QUIC_FT_PATH_CHALLENGE: /* §19.17, §19.18 */
     case QUIC_FT_PATH_RESPONSE:
         return quince_get_bytes(r, QUIC_PATH_CHALLENGE_LEN, &f->u.path.data) ? QUIC_OK : FE;
@@ -325,6 +356,32 @@ static bool fail(quince_writer *w)
     return false;
 }
 
+/* RFC 9000 §19.8: type carries the OFF and LEN bits to write (OFF is added when offset is
+ * not zero) and FIN. */
+static bool put_stream(quince_writer *w, uint64_t type, uint64_t stream_id, uint64_t offset,
+                       const uint8_t *data, uint64_t len)
+{
+    if (len > QUINCE_VARINT_MAX - offset)
+        return fail(w);
+    if (offset != 0)
+        type |= QUIC_STREAM_FLAG_OFF;
+    bool ok = quince_put_varint(w, type) && quince_put_varint(w, stream_id);
+    if (ok && (type & QUIC_STREAM_FLAG_OFF))
+        ok = quince_put_varint(w, offset);
+    if (ok && (type & QUIC_STREAM_FLAG_LEN))
+        ok = quince_put_varint(w, len);
+    return ok && put_data(w, data, len);
+}
+
+/* RFC 9000 §19.6 */
+static bool put_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, uint64_t len)
+{
+    if (len > QUINCE_VARINT_MAX - offset)
+        return fail(w);
+    return quince_put_varint(w, QUIC_FT_CRYPTO) && quince_put_varint(w, offset) &&
+           quince_put_varint(w, len) && put_data(w, data, len);
+}
+
 static bool encode_ack_frame(quince_writer *w, const quic_frame_ack *a, uint64_t type)
 {
     quic_ack_iter it;
@@ -354,6 +411,15 @@ static bool encode_ack_frame(quince_writer *w, const quic_frame_ack *a, uint64_t
 bool quic_frame_encode(quince_writer *w, const quic_frame *f)
 {
     uint64_t t = f->type;
+    const varint_frame *vf = varint_frame_of(t);
+    if (vf != NULL) {
+        if (!varint_frame_valid(f))
+            return fail(w);
+        bool ok = quince_put_varint(w, t);
+        for (size_t i = 0; ok && i < vf->n_fields; i++)
+            ok = quince_put_varint(w, varint_value(f, vf, i));
+        return ok;
+    }
     switch (t) {
     case QUIC_FT_PADDING: {
         uint8_t *at = quince_put_reserve(w, f->u.padding.length);
@@ -362,64 +428,16 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
         memset(at, 0, f->u.padding.length);
         return true;
     }
-    case QUIC_FT_PING:
-    case QUIC_FT_HANDSHAKE_DONE:
-    case QUIC_FT_IMMEDIATE_ACK:
-        return quince_put_varint(w, t);
-    case QUIC_FT_ACK_FREQUENCY:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.ack_frequency.seq) &&
-               quince_put_varint(w, f->u.ack_frequency.threshold) &&
-               quince_put_varint(w, f->u.ack_frequency.max_ack_delay_us) &&
-               quince_put_varint(w, f->u.ack_frequency.reordering);
     case QUIC_FT_ACK:
     case QUIC_FT_ACK_ECN:
         return encode_ack_frame(w, &f->u.ack, t);
-    case QUIC_FT_RESET_STREAM:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.reset_stream.stream_id) &&
-               quince_put_varint(w, f->u.reset_stream.app_error) &&
-               quince_put_varint(w, f->u.reset_stream.final_size);
-    case QUIC_FT_RESET_STREAM_AT:
-        if (f->u.reset_stream_at.reliable_size > f->u.reset_stream_at.final_size)
-            return fail(w);
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.reset_stream_at.stream_id) &&
-               quince_put_varint(w, f->u.reset_stream_at.app_error) &&
-               quince_put_varint(w, f->u.reset_stream_at.final_size) &&
-               quince_put_varint(w, f->u.reset_stream_at.reliable_size);
-    case QUIC_FT_STOP_SENDING:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.stop_sending.stream_id) &&
-               quince_put_varint(w, f->u.stop_sending.app_error);
     case QUIC_FT_CRYPTO:
-        if (f->u.crypto.length > QUINCE_VARINT_MAX - f->u.crypto.offset)
-            return fail(w);
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.crypto.offset) &&
-               quince_put_varint(w, f->u.crypto.length) &&
-               put_data(w, f->u.crypto.data, f->u.crypto.length);
+        return put_crypto(w, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.length);
     case QUIC_FT_NEW_TOKEN:
         if (f->u.new_token.length == 0)
             return fail(w);
         return quince_put_varint(w, t) && quince_put_varint(w, f->u.new_token.length) &&
                put_data(w, f->u.new_token.token, f->u.new_token.length);
-    case QUIC_FT_MAX_DATA:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_data.max);
-    case QUIC_FT_MAX_STREAM_DATA:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_stream_data.stream_id) &&
-               quince_put_varint(w, f->u.max_stream_data.max);
-    case QUIC_FT_MAX_STREAMS_BIDI:
-    case QUIC_FT_MAX_STREAMS_UNI:
-        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return fail(w);
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.max_streams.max);
-    case QUIC_FT_DATA_BLOCKED:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.data_blocked.limit);
-    case QUIC_FT_STREAM_DATA_BLOCKED:
-        return quince_put_varint(w, t) &&
-               quince_put_varint(w, f->u.stream_data_blocked.stream_id) &&
-               quince_put_varint(w, f->u.stream_data_blocked.limit);
-    case QUIC_FT_STREAMS_BLOCKED_BIDI:
-    case QUIC_FT_STREAMS_BLOCKED_UNI:
-        if (f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
-            return fail(w);
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.streams_blocked.limit);
     case QUIC_FT_NEW_CONNECTION_ID:
         if (f->u.new_cid.cid_len < 1 || f->u.new_cid.cid_len > QUIC_MAX_CID_LEN ||
             f->u.new_cid.retire_prior_to > f->u.new_cid.seq || f->u.new_cid.cid == NULL ||
@@ -430,8 +448,6 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
                quince_put_u8(w, f->u.new_cid.cid_len) &&
                quince_put_bytes(w, f->u.new_cid.cid, f->u.new_cid.cid_len) &&
                quince_put_bytes(w, f->u.new_cid.reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
-    case QUIC_FT_RETIRE_CONNECTION_ID:
-        return quince_put_varint(w, t) && quince_put_varint(w, f->u.retire_cid.seq);
     case QUIC_FT_PATH_CHALLENGE:
     case QUIC_FT_PATH_RESPONSE:
         if (f->u.path.data == NULL)
@@ -454,22 +470,12 @@ bool quic_frame_encode(quince_writer *w, const quic_frame *f)
     default:
         break;
     }
-    if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07)) {
-        uint64_t off = f->u.stream.offset, len = f->u.stream.length;
-        if (len > QUINCE_VARINT_MAX - off)
-            return fail(w);
-        uint64_t type = QUIC_FT_STREAM | (t & (QUIC_STREAM_FLAG_OFF | QUIC_STREAM_FLAG_LEN));
-        if (off != 0)
-            type |= QUIC_STREAM_FLAG_OFF;
-        if (f->u.stream.fin)
-            type |= QUIC_STREAM_FLAG_FIN;
-        bool ok = quince_put_varint(w, type) && quince_put_varint(w, f->u.stream.stream_id);
-        if (ok && (type & QUIC_STREAM_FLAG_OFF))
-            ok = quince_put_varint(w, off);
-        if (ok && (type & QUIC_STREAM_FLAG_LEN))
-            ok = quince_put_varint(w, len);
-        return ok && put_data(w, f->u.stream.data, len);
-    }
+    if (t >= QUIC_FT_STREAM && t <= (QUIC_FT_STREAM | 0x07))
+        return put_stream(w,
+                          QUIC_FT_STREAM | (t & (QUIC_STREAM_FLAG_OFF | QUIC_STREAM_FLAG_LEN)) |
+                              (f->u.stream.fin ? QUIC_STREAM_FLAG_FIN : 0),
+                          f->u.stream.stream_id, f->u.stream.offset, f->u.stream.data,
+                          f->u.stream.length);
     return fail(w);
 }
 
@@ -521,31 +527,21 @@ size_t quic_frame_encode_ack(quince_writer *w, const quic_ranges *rs, uint64_t a
     return ok ? count : 0;
 }
 
-/* RFC 9000 §19.8 */
+/* RFC 9000 §19.8. Written directly rather than through quic_frame_encode, so that an
+ * image that sends only STREAM and CRYPTO frames this way links no other encoder. */
 bool quic_frame_encode_stream(quince_writer *w, uint64_t stream_id, uint64_t offset,
                               const uint8_t *data, size_t len, bool fin, bool with_len)
 {
-    quic_frame f;
-    memset(&f, 0, sizeof(f));
-    f.type = QUIC_FT_STREAM | (with_len ? QUIC_STREAM_FLAG_LEN : 0);
-    f.u.stream.stream_id = stream_id;
-    f.u.stream.offset = offset;
-    f.u.stream.length = len;
-    f.u.stream.data = data;
-    f.u.stream.fin = fin;
-    return quic_frame_encode(w, &f);
+    return put_stream(w,
+                      QUIC_FT_STREAM | (with_len ? QUIC_STREAM_FLAG_LEN : 0) |
+                          (fin ? QUIC_STREAM_FLAG_FIN : 0),
+                      stream_id, offset, data, len);
 }
 
 /* RFC 9000 §19.6 */
 bool quic_frame_encode_crypto(quince_writer *w, uint64_t offset, const uint8_t *data, size_t len)
 {
-    quic_frame f;
-    memset(&f, 0, sizeof(f));
-    f.type = QUIC_FT_CRYPTO;
-    f.u.crypto.offset = offset;
-    f.u.crypto.length = len;
-    f.u.crypto.data = data;
-    return quic_frame_encode(w, &f);
+    return put_crypto(w, offset, data, len);
 }
 
 size_t quic_frame_stream_header_len(uint64_t stream_id, uint64_t offset, size_t len, bool with_len)

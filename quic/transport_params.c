@@ -1,6 +1,7 @@
 /* QUIC transport parameters (RFC 9000 §18, RFC 9221, 9287, 9368): encode, decode, check. */
 #include "quic/transport_params.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "base/varint.h"
@@ -91,9 +92,81 @@ static bool get_version_info(quince_reader *v, bool from_server, quic_transport_
     return from_server || chosen_listed;
 }
 
+/*
+ * The parameters that are one integer or an empty flag (RFC 9000 §18.2, RFC 9221 §3,
+ * RFC 9287 §3, reliable-stream-reset-10 §3), in the order we send them: the id, where
+ * the value lives in quic_transport_params, and (integers) the value an absent one
+ * stands for. The limits on the integers are checked once, by tp_valid, for what we
+ * decode and what we encode alike.
+ */
+enum { TP_INT, TP_FLAG };
+typedef struct tp_simple {
+    uint16_t id;
+    uint8_t kind;
+    uint16_t field;
+    uint16_t dflt;
+} tp_simple;
+
+#define INT(id, member, dflt)                                                                      \
+    {                                                                                              \
+        id, TP_INT, offsetof(quic_transport_params, member), dflt                                  \
+    }
+#define FLAG(id, member)                                                                           \
+    {                                                                                              \
+        id, TP_FLAG, offsetof(quic_transport_params, member), 0                                    \
+    }
+static const tp_simple simple_params[] = {
+    INT(QUIC_TP_MAX_IDLE_TIMEOUT, max_idle_timeout, 0),
+    INT(QUIC_TP_MAX_UDP_PAYLOAD_SIZE, max_udp_payload_size, QUIC_MAX_UDP_PAYLOAD),
+    INT(QUIC_TP_INITIAL_MAX_DATA, initial_max_data, 0),
+    INT(QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL, initial_max_stream_data_bidi_local, 0),
+    INT(QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE, initial_max_stream_data_bidi_remote, 0),
+    INT(QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI, initial_max_stream_data_uni, 0),
+    INT(QUIC_TP_INITIAL_MAX_STREAMS_BIDI, initial_max_streams_bidi, 0),
+    INT(QUIC_TP_INITIAL_MAX_STREAMS_UNI, initial_max_streams_uni, 0),
+    INT(QUIC_TP_ACK_DELAY_EXPONENT, ack_delay_exponent, 3),
+    INT(QUIC_TP_MAX_ACK_DELAY, max_ack_delay, 25),
+    FLAG(QUIC_TP_DISABLE_ACTIVE_MIGRATION, disable_active_migration),
+    INT(QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, active_connection_id_limit, 2),
+    INT(QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, max_datagram_frame_size, 0),
+    FLAG(QUIC_TP_GREASE_QUIC_BIT, grease_quic_bit),
+    FLAG(QUIC_TP_RESET_STREAM_AT, reset_stream_at),
+};
+#undef INT
+#undef FLAG
+#define N_SIMPLE (sizeof(simple_params) / sizeof(simple_params[0]))
+
+static uint64_t *simple_int(quic_transport_params *tp, const tp_simple *d)
+{
+    return (uint64_t *)(void *)((uint8_t *)tp + d->field);
+}
+
+static bool *simple_flag(quic_transport_params *tp, const tp_simple *d)
+{
+    return (bool *)(void *)((uint8_t *)tp + d->field);
+}
+
+static uint64_t simple_int_value(const quic_transport_params *tp, const tp_simple *d)
+{
+    return *(const uint64_t *)(const void *)((const uint8_t *)tp + d->field);
+}
+
+static bool simple_flag_value(const quic_transport_params *tp, const tp_simple *d)
+{
+    return *(const bool *)(const void *)((const uint8_t *)tp + d->field);
+}
+
 static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_transport_params *tp)
 {
-    uint64_t x;
+    for (size_t i = 0; i < N_SIMPLE; i++) {
+        const tp_simple *d = &simple_params[i];
+        if (d->id != id)
+            continue;
+        if (d->kind == TP_INT)
+            return get_int(v, simple_int(tp, d)) ? QUIC_OK : TPE;
+        *simple_flag(tp, d) = true; /* an empty parameter */
+        return quince_reader_empty(v) ? QUIC_OK : TPE;
+    }
     switch (id) {
     case QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID:
         tp->has_original_dcid = true;
@@ -110,61 +183,12 @@ static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_tr
             return TPE;
         quince_get_copy(v, tp->stateless_reset_token, QUIC_STATELESS_RESET_TOKEN_LEN);
         return QUIC_OK;
-    case QUIC_TP_MAX_IDLE_TIMEOUT:
-        return get_int(v, &tp->max_idle_timeout) ? QUIC_OK : TPE;
-    case QUIC_TP_MAX_UDP_PAYLOAD_SIZE:
-        if (!get_int(v, &x) || x < QUIC_MIN_INITIAL_DATAGRAM)
-            return TPE;
-        tp->max_udp_payload_size = x;
-        return QUIC_OK;
-    case QUIC_TP_INITIAL_MAX_DATA:
-        return get_int(v, &tp->initial_max_data) ? QUIC_OK : TPE;
-    case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
-        return get_int(v, &tp->initial_max_stream_data_bidi_local) ? QUIC_OK : TPE;
-    case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
-        return get_int(v, &tp->initial_max_stream_data_bidi_remote) ? QUIC_OK : TPE;
-    case QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI:
-        return get_int(v, &tp->initial_max_stream_data_uni) ? QUIC_OK : TPE;
-    case QUIC_TP_INITIAL_MAX_STREAMS_BIDI:
-        if (!get_int(v, &x) || x > QUIC_MAX_STREAMS_LIMIT)
-            return TPE;
-        tp->initial_max_streams_bidi = x;
-        return QUIC_OK;
-    case QUIC_TP_INITIAL_MAX_STREAMS_UNI:
-        if (!get_int(v, &x) || x > QUIC_MAX_STREAMS_LIMIT)
-            return TPE;
-        tp->initial_max_streams_uni = x;
-        return QUIC_OK;
-    case QUIC_TP_ACK_DELAY_EXPONENT:
-        if (!get_int(v, &x) || x > 20)
-            return TPE;
-        tp->ack_delay_exponent = x;
-        return QUIC_OK;
-    case QUIC_TP_MAX_ACK_DELAY:
-        if (!get_int(v, &x) || x >= (1u << 14))
-            return TPE;
-        tp->max_ack_delay = x;
-        return QUIC_OK;
-    case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
-        tp->disable_active_migration = true;
-        return quince_reader_empty(v) ? QUIC_OK : TPE;
     case QUIC_TP_PREFERRED_ADDRESS:
         tp->has_preferred_address = true;
         return get_preferred_address(v, &tp->preferred_address) ? QUIC_OK : TPE;
-    case QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT:
-        if (!get_int(v, &x) || x < 2)
-            return TPE;
-        tp->active_connection_id_limit = x;
-        return QUIC_OK;
     case QUIC_TP_VERSION_INFORMATION:
         tp->has_version_info = true;
         return get_version_info(v, from_server, tp) ? QUIC_OK : TPE;
-    case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
-        return get_int(v, &tp->max_datagram_frame_size) ? QUIC_OK : TPE;
-    case QUIC_TP_GREASE_QUIC_BIT: /* RFC 9287 §3: must be empty */
-        tp->grease_quic_bit = true;
-        return quince_reader_empty(v) ? QUIC_OK : TPE;
-    case QUIC_TP_RESET_STREAM_AT:         /* reliable-stream-reset-10 §3: empty */
     case QUIC_TP_RESET_STREAM_AT_DRAFT07: /* reliable-stream-reset-07 §3: empty */
         tp->reset_stream_at = true;
         return quince_reader_empty(v) ? QUIC_OK : TPE;
@@ -176,6 +200,19 @@ static int decode_param(uint64_t id, quince_reader *v, bool from_server, quic_tr
     default:
         return QUIC_OK; /* §18.1: unknown (and reserved) parameters are ignored */
     }
+}
+
+/* RFC 9000 §18.2: the limits on the values, for what we decode and what we encode. */
+static bool tp_valid(const quic_transport_params *tp)
+{
+    const quic_preferred_address *pa = &tp->preferred_address;
+    return tp->max_udp_payload_size >= QUIC_MIN_INITIAL_DATAGRAM && tp->ack_delay_exponent <= 20 &&
+           tp->max_ack_delay < (1u << 14) && tp->active_connection_id_limit >= 2 &&
+           tp->initial_max_streams_bidi <= QUIC_MAX_STREAMS_LIMIT &&
+           tp->initial_max_streams_uni <= QUIC_MAX_STREAMS_LIMIT &&
+           (!tp->has_preferred_address || (pa->cid.len >= 1 && pa->cid.len <= QUIC_MAX_CID_LEN)) &&
+           (!tp->has_version_info ||
+            (tp->chosen_version != 0 && tp->available_count <= QUIC_TP_MAX_AVAILABLE_VERSIONS));
 }
 
 /* RFC 9000 §7.4, §18 */
@@ -209,7 +246,7 @@ int quic_tp_decode(const uint8_t *data, size_t len, bool from_server, quic_trans
             return err;
     }
     /* draft-ietf-quic-ack-frequency-12 §3: min_ack_delay <= max_ack_delay. */
-    if (tp->has_min_ack_delay && tp->min_ack_delay > tp->max_ack_delay * 1000)
+    if (!tp_valid(tp) || (tp->has_min_ack_delay && tp->min_ack_delay > tp->max_ack_delay * 1000))
         return TPE;
     return QUIC_OK;
 }
@@ -251,18 +288,6 @@ static bool put_grease(quince_writer *w, uint32_t grease_id)
     return put_param_hdr(w, 31 * (uint64_t)grease_id + 27, len) && quince_put_bytes(w, val, len);
 }
 
-static bool tp_valid(const quic_transport_params *tp)
-{
-    const quic_preferred_address *pa = &tp->preferred_address;
-    return tp->max_udp_payload_size >= QUIC_MIN_INITIAL_DATAGRAM && tp->ack_delay_exponent <= 20 &&
-           tp->max_ack_delay < (1u << 14) && tp->active_connection_id_limit >= 2 &&
-           tp->initial_max_streams_bidi <= QUIC_MAX_STREAMS_LIMIT &&
-           tp->initial_max_streams_uni <= QUIC_MAX_STREAMS_LIMIT &&
-           (!tp->has_preferred_address || (pa->cid.len >= 1 && pa->cid.len <= QUIC_MAX_CID_LEN)) &&
-           (!tp->has_version_info ||
-            (tp->chosen_version != 0 && tp->available_count <= QUIC_TP_MAX_AVAILABLE_VERSIONS));
-}
-
 /* RFC 9000 §18 */
 bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_server,
                     uint32_t grease_id)
@@ -289,29 +314,18 @@ bool quic_tp_encode(quince_writer *w, const quic_transport_params *tp, bool is_s
         ok = ok &&
              put_cid(w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID, tp->has_retry_scid, &tp->retry_scid);
     }
-    ok =
-        ok &&
-        put_cid(w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID, tp->has_initial_scid, &tp->initial_scid) &&
-        put_int(w, QUIC_TP_MAX_IDLE_TIMEOUT, tp->max_idle_timeout, 0) &&
-        put_int(w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE, tp->max_udp_payload_size, QUIC_MAX_UDP_PAYLOAD) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_DATA, tp->initial_max_data, 0) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
-                tp->initial_max_stream_data_bidi_local, 0) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
-                tp->initial_max_stream_data_bidi_remote, 0) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI, tp->initial_max_stream_data_uni, 0) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI, tp->initial_max_streams_bidi, 0) &&
-        put_int(w, QUIC_TP_INITIAL_MAX_STREAMS_UNI, tp->initial_max_streams_uni, 0) &&
-        put_int(w, QUIC_TP_ACK_DELAY_EXPONENT, tp->ack_delay_exponent, 3) &&
-        put_int(w, QUIC_TP_MAX_ACK_DELAY, tp->max_ack_delay, 25) &&
-        put_empty(w, QUIC_TP_DISABLE_ACTIVE_MIGRATION, tp->disable_active_migration) &&
-        put_int(w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT, tp->active_connection_id_limit, 2) &&
-        put_int(w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE, tp->max_datagram_frame_size, 0) &&
-        put_empty(w, QUIC_TP_GREASE_QUIC_BIT, tp->grease_quic_bit) &&
-        put_empty(w, QUIC_TP_RESET_STREAM_AT, tp->reset_stream_at) &&
-        put_empty(w, QUIC_TP_RESET_STREAM_AT_DRAFT07, tp->reset_stream_at) &&
-        (!tp->has_min_ack_delay ||
-         put_int(w, QUIC_TP_MIN_ACK_DELAY, tp->min_ack_delay, UINT64_MAX));
+    ok = ok &&
+         put_cid(w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID, tp->has_initial_scid, &tp->initial_scid);
+    for (size_t i = 0; ok && i < N_SIMPLE; i++) {
+        const tp_simple *d = &simple_params[i];
+        if (d->kind == TP_INT)
+            ok = put_int(w, d->id, simple_int_value(tp, d), d->dflt);
+        else
+            ok = put_empty(w, d->id, simple_flag_value(tp, d));
+    }
+    ok = ok && put_empty(w, QUIC_TP_RESET_STREAM_AT_DRAFT07, tp->reset_stream_at) &&
+         (!tp->has_min_ack_delay ||
+          put_int(w, QUIC_TP_MIN_ACK_DELAY, tp->min_ack_delay, UINT64_MAX));
     if (ok && tp->has_version_info) {
         ok = put_param_hdr(w, QUIC_TP_VERSION_INFORMATION, 4 + 4 * tp->available_count) &&
              quince_put_u32(w, tp->chosen_version);

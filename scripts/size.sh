@@ -14,6 +14,8 @@
 # builds use -Werror, so they are also the compile check of those options.
 # Exits 1 when an image is over its ceiling (below); the issue's budgets (45 KB,
 # 72 KB of Quince's .text, 100 KB of flash) are printed beside them as goals.
+# Reusing a build directory: meson reads the cross files only when a directory is
+# first set up, so remove it after moving the source tree.
 #   scripts/size.sh [BUILD_DIR]       (default build-size)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,10 +25,11 @@ report=$src/scripts/size_report.py
 device=(-Dwerror=true -Dbuildtype=plain -Dio=disabled -Dtests=disabled -Dlogging=false
         -Dqlog=false -Dcubic=false -Dquic_v2=false)
 # Ceilings: what the code measures now plus a little room (the test fails above
-# them; lower them as code is cut) and the goals of issue 14.
-client_text_max=57344 client_text_goal=46080
-full_text_max=114688 full_text_goal=73728
-mbedtls_flash_max=108544 mbedtls_flash_goal=102400
+# them; lower them as code is cut) and the goals of issue 14. The mbedTLS image
+# meets its goal, so its ceiling is the goal itself.
+client_text_max=55296 client_text_goal=46080
+full_text_max=112640 full_text_goal=73728
+mbedtls_flash_max=102400 mbedtls_flash_goal=102400
 
 build() { # dir, meson options...
   local dir=$1

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "crypto/backend.h"
 #include "crypto/tls_internal.h"
 #include "crypto/tls_keysched.h"
 #include "crypto/tls_msg.h"
@@ -242,12 +243,62 @@ static void test_hrr_transcript(void **state)
     test_env_check_leaks(&t);
 }
 
+/* A backend built without ChaCha20-Poly1305, SHA-384/512 or RSA (a device's mbedTLS
+ * configuration, cross/mbedtls/config-client.h): the suites and signature schemes the
+ * engine offers leave out what it cannot run; with all, everything is offered. */
+static void test_backend_without_chacha_sha512(void **state)
+{
+    (void)state;
+    const crypto_suite *aes128 = crypto_suite_by_id(CRYPTO_TLS_AES_128_GCM_SHA256);
+    const crypto_suite *aes256 = crypto_suite_by_id(CRYPTO_TLS_AES_256_GCM_SHA384);
+    const crypto_suite *chacha = crypto_suite_by_id(CRYPTO_TLS_CHACHA20_POLY1305_SHA256);
+    crypto_backend full = *crypto_backend_default();
+    full.no_chacha20_poly1305 = false;
+    full.no_sha512 = false;
+    full.no_rsa = false;
+    crypto_backend lean = full;
+    lean.no_chacha20_poly1305 = true;
+    lean.no_sha512 = true;
+
+    assert_true(tls_suite_usable(&full, aes128));
+    assert_true(tls_suite_usable(&full, aes256));
+    assert_true(tls_suite_usable(&full, chacha));
+    assert_false(tls_suite_usable(&full, NULL));
+    assert_true(tls_suite_usable(&lean, aes128));
+    assert_false(tls_suite_usable(&lean, aes256));
+    assert_false(tls_suite_usable(&lean, chacha));
+
+    uint16_t algs[TLS_MAX_SIG_ALGS];
+    assert_int_equal(tls_sig_algs(&full, algs), 8);
+    assert_int_equal(algs[0], CRYPTO_SIG_ECDSA_SECP256R1_SHA256);
+    assert_int_equal(algs[2], CRYPTO_SIG_ECDSA_SECP384R1_SHA384);
+    assert_true(tls_sig_alg_offered(&full, CRYPTO_SIG_RSA_PSS_RSAE_SHA512));
+    static const uint16_t want[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                    CRYPTO_SIG_RSA_PSS_RSAE_SHA256, CRYPTO_SIG_RSA_PKCS1_SHA256};
+    assert_int_equal(tls_sig_algs(&lean, algs), 3);
+    assert_memory_equal(algs, want, sizeof(want));
+    crypto_backend no_rsa = full;
+    no_rsa.no_rsa = true;
+    static const uint16_t want_ecdsa[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                          CRYPTO_SIG_ECDSA_SECP384R1_SHA384};
+    assert_int_equal(tls_sig_algs(&no_rsa, algs), 2);
+    assert_memory_equal(algs, want_ecdsa, sizeof(want_ecdsa));
+    lean.no_rsa = true; /* cross/mbedtls/config-client.h */
+    assert_int_equal(tls_sig_algs(&lean, algs), 1);
+    assert_int_equal(algs[0], CRYPTO_SIG_ECDSA_SECP256R1_SHA256);
+    assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_RSA_PSS_RSAE_SHA256));
+    assert_true(tls_sig_alg_offered(&lean, CRYPTO_SIG_ECDSA_SECP256R1_SHA256));
+    assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_ECDSA_SECP384R1_SHA384));
+    assert_false(tls_sig_alg_offered(&lean, CRYPTO_SIG_RSA_PSS_RSAE_SHA512));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc8448_key_schedule),
         cmocka_unit_test(test_rfc8448_messages),
         cmocka_unit_test(test_hrr_transcript),
+        cmocka_unit_test(test_backend_without_chacha_sha512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
