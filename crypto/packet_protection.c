@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/opt.h"
+#include "base/wipe.h"
 #include "crypto/hkdf_label.h"
 
 /* Per-version constants, from RFC 9001 §5.2 and §5.8 and RFC 9369 §3.3. */
@@ -52,13 +53,6 @@ static const pp_version *find_version(uint32_t version)
     return NULL;
 }
 
-static void wipe(void *p, size_t n)
-{
-    volatile uint8_t *b = p;
-    while (n--)
-        *b++ = 0;
-}
-
 bool crypto_pp_version_supported(uint32_t version)
 {
     return find_version(version) != NULL;
@@ -70,7 +64,7 @@ void crypto_pp_clear(crypto_pp *pp, const quince_env *env)
         return;
     crypto_aead_free(env, pp->aead);
     crypto_hp_free(env, pp->hp);
-    wipe(pp, sizeof(*pp));
+    quince_wipe(pp, sizeof(*pp));
 }
 
 /* Key and IV from secret; the HP context from hp_key. */
@@ -91,7 +85,7 @@ static int pp_build(crypto_pp *pp, const quince_env *env, const pp_version *v,
         if (pp->aead == NULL || pp->hp == NULL)
             rc = CRYPTO_ERR_NOMEM;
     }
-    wipe(key, sizeof(key));
+    quince_wipe(key, sizeof(key));
     return rc;
 }
 
@@ -116,7 +110,7 @@ int crypto_pp_init(crypto_pp *pp, const quince_env *env, uint32_t version, crypt
         crypto_hkdf_expand_label(hash, secret, secret_len, v->hp_label, NULL, 0, hp_key, key_len);
     if (rc == 0)
         rc = pp_build(pp, env, v, hp_key);
-    wipe(hp_key, sizeof(hp_key));
+    quince_wipe(hp_key, sizeof(hp_key));
     if (rc != 0)
         crypto_pp_clear(pp, env);
     return rc;
@@ -141,7 +135,7 @@ int crypto_pp_initial_secrets(uint32_t version, const uint8_t *dcid, size_t dcid
     if (rc == 0 && server_secret != NULL)
         rc = crypto_hkdf_expand_label(CRYPTO_HASH_SHA256, initial, 32, "server in", NULL, 0,
                                       server_secret, CRYPTO_PP_INITIAL_SECRET_LEN);
-    wipe(initial, sizeof(initial));
+    quince_wipe(initial, sizeof(initial));
     return rc;
 }
 
@@ -162,8 +156,8 @@ int crypto_pp_initial(crypto_pp *client, crypto_pp *server, const quince_env *en
         if (rc != 0)
             crypto_pp_clear(client, env);
     }
-    wipe(cs, sizeof(cs));
-    wipe(ss, sizeof(ss));
+    quince_wipe(cs, sizeof(cs));
+    quince_wipe(ss, sizeof(ss));
     return rc;
 }
 

@@ -3,16 +3,9 @@
 
 #include <string.h>
 
+#include "base/wipe.h"
 #include "crypto/hkdf_label.h"
 #include "crypto/tls_msg.h"
-
-/* Zeroing that the compiler may not drop. */
-static void wipe(void *p, size_t len)
-{
-    volatile uint8_t *v = p;
-    while (len-- > 0)
-        *v++ = 0;
-}
 
 void crypto_tls_transcript_init(crypto_tls_transcript *t)
 {
@@ -94,7 +87,7 @@ static int next_stage(crypto_tls_keysched *ks, const uint8_t *ikm, size_t ikm_le
     int rc = crypto_derive_secret(ks->alg, ks->secret, "derived", NULL, derived);
     if (rc == 0)
         rc = crypto_hkdf_extract(ks->alg, derived, ks->hash_len, ikm, ikm_len, ks->secret);
-    wipe(derived, sizeof(derived));
+    quince_wipe(derived, sizeof(derived));
     return rc;
 }
 
@@ -162,13 +155,13 @@ int crypto_tls_ks_finished(crypto_hash_alg alg, const uint8_t *base_key, const u
     int rc = crypto_hkdf_expand_label(alg, base_key, hlen, "finished", NULL, 0, finished_key, hlen);
     if (rc == 0)
         rc = crypto_hmac(alg, finished_key, hlen, th, hlen, out);
-    wipe(finished_key, sizeof(finished_key));
+    quince_wipe(finished_key, sizeof(finished_key));
     return rc;
 }
 
 void crypto_tls_ks_wipe(crypto_tls_keysched *ks)
 {
-    wipe(ks, sizeof(*ks));
+    quince_wipe(ks, sizeof(*ks));
 }
 
 bool crypto_tls_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)

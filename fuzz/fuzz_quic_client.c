@@ -11,6 +11,7 @@
 #include "quic/quic.h"
 #include "fuzz_cert.h"
 #include "fuzz_env.h"
+#include "fuzz_quic_tick.h"
 
 /*
  * Input framing, repeated: length (2 bytes, big-endian; cut to what is left), then that many
@@ -21,7 +22,8 @@
  * (into a sink) and 1 ms passes. Meaningful with -Dcrypto=null, whose identity AEAD lets the
  * fuzzer write packets. The seeds are real server flights answering this client, recorded
  * with the null backend: build with -DQUINCE_FUZZ_GEN (scripts/fuzz_corpus.sh does) and run
- * with a directory.
+ * with a directory. Idle ticks (runs of empty datagrams with nothing due) are skipped as in
+ * fuzz_quic_server, and checked the same way in the replay build (fuzz_quic_tick.h).
  */
 
 static const char *const g_alpn[] = {"h3", NULL};
@@ -32,6 +34,7 @@ typedef struct client {
     uint64_t rng;
     quince_env env;
     bool opened;
+    fuzz_tick tick;
 } client;
 
 static void client_begin(client *cl)
@@ -58,6 +61,7 @@ static void client_step(client *cl, void (*out_cb)(void *, const uint8_t *, size
     uint8_t buf[1500];
     quic_event ev;
     for (int i = 0; i < 64 && quic_conn_poll_event(cl->conn, &ev); i++) {
+        fuzz_tick_event(&cl->tick, &ev, cl->now);
         if (ev.type == QUIC_EVENT_STREAM_READABLE) {
             bool fin;
             while (quic_stream_read(cl->conn, ev.stream_id, buf, sizeof(buf), &fin) > 0)
@@ -66,6 +70,7 @@ static void client_step(client *cl, void (*out_cb)(void *, const uint8_t *, size
     }
     if (!cl->opened && quic_conn_is_established(cl->conn)) {
         cl->opened = true;
+        cl->tick.idle = false;
         uint64_t id;
         if (quic_conn_open_stream(cl->conn, true, &id) == QUIC_OK)
             (void)quic_stream_write(cl->conn, id, (const uint8_t *)"GET /index.html", 15, true);
@@ -77,23 +82,25 @@ static void client_step(client *cl, void (*out_cb)(void *, const uint8_t *, size
         int n = quic_conn_send(cl->conn, NULL, buf, sizeof(buf), cl->now);
         if (n <= 0)
             break;
+        fuzz_tick_sent(&cl->tick, buf, (size_t)n, cl->now);
         if (out_cb != NULL)
             out_cb(user, buf, (size_t)n);
     }
     cl->now += 1000;
-    if (quic_conn_next_timeout(cl->conn) <= cl->now)
+    if (quic_conn_next_timeout(cl->conn) <= cl->now) {
+        fuzz_tick_timer(&cl->tick, cl->now);
         quic_conn_on_timeout(cl->conn, cl->now);
+    }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One input; skip: whether idle ticks are skipped. Returns the digest of what the client did. */
+static uint64_t run(const uint8_t *data, size_t size, bool skip)
 {
-    if (!fuzz_cert_once())
-        return 0;
     client cl;
     client_begin(&cl);
     if (cl.conn == NULL)
         return 0;
+    cl.tick.skip = skip;
     client_step(&cl, NULL, NULL); /* its Initial */
     size_t off = 0;
     while (size - off >= 2) {
@@ -101,11 +108,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += 2;
         if (len > size - off)
             len = size - off;
+        if (len == 0 && fuzz_tick_skip(&cl.tick, cl.conn, cl.now)) {
+            cl.now += 1000;
+            continue;
+        }
+        fuzz_tick_begin(&cl.tick, len);
         quic_conn_recv(cl.conn, NULL, data + off, len, cl.now);
         off += len;
         client_step(&cl, NULL, NULL);
     }
+    uint64_t digest = fuzz_tick_end(&cl.tick, cl.conn, cl.now);
     quic_conn_free(cl.conn);
+    return digest;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!fuzz_cert_once())
+        return 0;
+    uint64_t fast = run(data, size, true);
+    if (FUZZ_TICK_CHECK && fast != run(data, size, false))
+        abort();
     return 0;
 }
 

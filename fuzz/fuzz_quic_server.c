@@ -10,6 +10,7 @@
 #include "quic/quic.h"
 #include "fuzz_cert.h"
 #include "fuzz_env.h"
+#include "fuzz_quic_tick.h"
 
 /*
  * Input framing, repeated: length (2 bytes, big-endian; cut to what is
@@ -21,6 +22,14 @@
  * the null backend (build with -DQUINCE_FUZZ_GEN to regenerate them: the
  * program then writes seeds into the directory named by argv[1]). In a
  * normal build the corpus is replayed and the Initials fail to open.
+ *
+ * An empty datagram is a clock tick, and most of what the fuzzer writes is runs of them
+ * (each 0x0000 is one): thousands per input, each a full receive, poll and send. A tick
+ * that follows a tick which changed nothing (no event, nothing sent, no timer run, the
+ * connection not closing) while no timer falls due before it ends is skipped: it would
+ * run the same code on the same state and change nothing either, exactly as an event
+ * loop sleeps until quic_conn_next_timeout. The replay build (suite fuzz) runs every input
+ * both ways and aborts unless the two did the same (fuzz_quic_tick.h).
  */
 
 static const char *const g_alpn[] = {"h3", NULL};
@@ -28,6 +37,7 @@ typedef struct server {
     quic_config cfg;
     quic_conn *conn;
     uint64_t now;
+    fuzz_tick tick;
 } server;
 
 static void server_begin(server *s)
@@ -60,9 +70,11 @@ static void server_input(server *s, const uint8_t *d, size_t len,
     }
     if (s->conn == NULL)
         return;
+    fuzz_tick_begin(&s->tick, len);
     uint8_t buf[1500];
     quic_event ev;
     for (int i = 0; i < 64 && quic_conn_poll_event(s->conn, &ev); i++) {
+        fuzz_tick_event(&s->tick, &ev, s->now);
         if (ev.type == QUIC_EVENT_STREAM_READABLE) {
             bool fin = false;
             int64_t n = quic_stream_read(s->conn, ev.stream_id, buf, sizeof(buf), &fin);
@@ -76,27 +88,33 @@ static void server_input(server *s, const uint8_t *d, size_t len,
         int n = quic_conn_send(s->conn, NULL, buf, sizeof(buf), s->now);
         if (n <= 0)
             break;
+        fuzz_tick_sent(&s->tick, buf, (size_t)n, s->now);
         if (out_cb != NULL)
             out_cb(out_user, buf, (size_t)n);
     }
     s->now += 1000;
-    if (quic_conn_next_timeout(s->conn) <= s->now)
+    if (quic_conn_next_timeout(s->conn) <= s->now) {
+        fuzz_tick_timer(&s->tick, s->now);
         quic_conn_on_timeout(s->conn, s->now);
+    }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One input; skip: whether idle ticks are skipped. Returns the digest of what the server did. */
+static uint64_t run(const uint8_t *data, size_t size, bool skip)
 {
-    if (!fuzz_cert_once())
-        return 0;
     server s;
     server_begin(&s);
+    s.tick.skip = skip;
     size_t off = 0;
     while (size - off >= 2) {
         size_t len = (size_t)data[off] << 8 | data[off + 1];
         off += 2;
         if (len > size - off)
             len = size - off;
+        if (len == 0 && s.conn != NULL && fuzz_tick_skip(&s.tick, s.conn, s.now)) {
+            s.now += 1000;
+            continue;
+        }
         server_input(&s, data + off, len, NULL, NULL);
         off += len;
         if (s.conn == NULL)
@@ -109,7 +127,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (unsigned long long)quic_conn_get_stats(s.conn)->packets_received,
                 (unsigned long long)quic_conn_get_stats(s.conn)->packets_sent);
 #endif
+    uint64_t digest = fuzz_tick_end(&s.tick, s.conn, s.now);
     quic_conn_free(s.conn);
+    return digest;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!fuzz_cert_once())
+        return 0;
+    uint64_t fast = run(data, size, true);
+    if (FUZZ_TICK_CHECK && fast != run(data, size, false))
+        abort();
     return 0;
 }
 

@@ -403,26 +403,20 @@ int quic_stream_on_frame(quic_conn *c, const quic_frame *f, uint64_t now)
         if (f->u.max_stream_data.max > s->send_max)
             s->send_max = f->u.max_stream_data.max;
         return QUIC_OK;
-    case QUIC_FT_MAX_STREAMS_BIDI: /* RFC 9000 §19.11 */
-        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
-        if (f->u.max_streams.max > c->peer_max_streams_bidi)
-            c->peer_max_streams_bidi = f->u.max_streams.max;
+    case QUIC_FT_MAX_STREAMS_BIDI: /* RFC 9000 §19.11 (quic_frame_decode checked the limit) */
+    case QUIC_FT_MAX_STREAMS_UNI: {
+        uint64_t *max =
+            t == QUIC_FT_MAX_STREAMS_BIDI ? &c->peer_max_streams_bidi : &c->peer_max_streams_uni;
+        if (f->u.max_streams.max > *max)
+            *max = f->u.max_streams.max;
         return QUIC_OK;
-    case QUIC_FT_MAX_STREAMS_UNI:
-        if (f->u.max_streams.max > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
-        if (f->u.max_streams.max > c->peer_max_streams_uni)
-            c->peer_max_streams_uni = f->u.max_streams.max;
-        return QUIC_OK;
+    }
     case QUIC_FT_DATA_BLOCKED: /* RFC 9000 §19.12: informational */
         return QUIC_OK;
     case QUIC_FT_STREAM_DATA_BLOCKED: /* RFC 9000 §19.13 */
         return stream_get(c, f->u.stream_data_blocked.stream_id, true, false, &s);
-    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* RFC 9000 §19.14 */
+    case QUIC_FT_STREAMS_BLOCKED_BIDI: /* RFC 9000 §19.14 (quic_frame_decode checked the limit) */
     case QUIC_FT_STREAMS_BLOCKED_UNI:
-        if (f->u.streams_blocked.limit > QUIC_MAX_STREAMS_LIMIT)
-            return QUIC_ERR_FRAME_ENCODING;
         return QUIC_OK;
     default:
         return QUIC_ERR_INTERNAL_ERROR;
@@ -648,6 +642,18 @@ static int64_t write_stream_data(quince_writer *w, quic_stream *s, uint64_t off,
     return (int64_t)fit;
 }
 
+/* A frame of a stream's id and one varint (RFC 9000 §19.5, §19.10, §19.13), recorded for
+ * retransmission. Returns whether it was written. */
+static bool stream_frame(quince_writer *w, const quic_stream *s, uint64_t type, uint64_t value,
+                         uint8_t kind, quic_frame_rec *recs, size_t *n, size_t max, bool *elic)
+{
+    if (!room(w, 24, *n, max) || !put_frame2(w, type, s->id, value, 2))
+        return false;
+    add_rec(recs, n, max, (quic_frame_rec){.kind = kind, .id = s->id});
+    *elic = true;
+    return true;
+}
+
 static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_frame_rec *recs,
                           size_t *n, size_t max, bool *elic)
 {
@@ -663,21 +669,14 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
             *elic = true;
         }
     }
-    if (s->stop_pending && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_STOP_SENDING, s->id, s->stop_code, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STOP_SENDING, .id = s->id});
-            s->stop_pending = false;
-            s->stop_sent = true;
-            *elic = true;
-        }
+    if (s->stop_pending && stream_frame(w, s, QUIC_FT_STOP_SENDING, s->stop_code, REC_STOP_SENDING,
+                                        recs, n, max, elic)) {
+        s->stop_pending = false;
+        s->stop_sent = true;
     }
-    if (s->need_max_stream_data && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_MAX_STREAM_DATA, s->id, s->recv_max, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_MAX_STREAM_DATA, .id = s->id});
-            s->need_max_stream_data = false;
-            *elic = true;
-        }
-    }
+    if (s->need_max_stream_data && stream_frame(w, s, QUIC_FT_MAX_STREAM_DATA, s->recv_max,
+                                                REC_MAX_STREAM_DATA, recs, n, max, elic))
+        s->need_max_stream_data = false;
     bool reset = s->reset_sent || s->reset_pending;
     if (!s->has_send || s->send_done || (reset && s->reset_reliable == 0))
         return;
@@ -754,13 +753,10 @@ static void stream_frames(quic_conn *c, quic_stream *s, quince_writer *w, quic_f
         }
     }
     /* RFC 9000 §4.1: say we are blocked, once per limit. */
-    if (blocked && s->blocked_at != s->send_max && room(w, 24, *n, max)) {
-        if (put_frame2(w, QUIC_FT_STREAM_DATA_BLOCKED, s->id, s->send_max, 2)) {
-            add_rec(recs, n, max, (quic_frame_rec){.kind = REC_STREAM_DATA_BLOCKED, .id = s->id});
-            s->blocked_at = s->send_max;
-            *elic = true;
-        }
-    }
+    if (blocked && s->blocked_at != s->send_max &&
+        stream_frame(w, s, QUIC_FT_STREAM_DATA_BLOCKED, s->send_max, REC_STREAM_DATA_BLOCKED, recs,
+                     n, max, elic))
+        s->blocked_at = s->send_max;
 }
 
 static bool stream_wants_send(const quic_conn *c, const quic_stream *s)
@@ -806,46 +802,42 @@ bool quic_stream_has_pending(const quic_conn *c)
     return false;
 }
 
+/* A connection-level frame of one varint (RFC 9000 §19.9, §19.11, §19.12, §19.14), when
+ * *pending: written, recorded as kind (REC_NONE: not retransmitted), *pending cleared. */
+#define REC_NONE 0xff
+static void conn_frame(quince_writer *w, bool *pending, uint64_t type, uint64_t value, uint8_t kind,
+                       quic_frame_rec *recs, size_t *n, size_t max, bool *elic)
+{
+    if (!*pending || !room(w, 16, *n, max) || !put_frame2(w, type, value, 0, 1))
+        return;
+    if (kind != REC_NONE)
+        add_rec(recs, n, max, (quic_frame_rec){.kind = kind});
+    *pending = false;
+    *elic = true;
+}
+
 /* Connection-level frames, then stream frames round-robin from rr_cursor. */
 void quic_stream_write_frames(quic_conn *c, quince_writer *w, quic_frame_rec *recs, size_t *n,
                               size_t max_recs, bool *elic)
 {
-    if (c->need_max_data && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_DATA, c->max_data, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_DATA});
-        c->need_max_data = false;
-        *elic = true;
-    }
-    if (c->need_max_streams_bidi && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_STREAMS_BIDI, c->max_streams_bidi, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_BIDI});
-        c->need_max_streams_bidi = false;
-        *elic = true;
-    }
-    if (c->need_max_streams_uni && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_MAX_STREAMS_UNI, c->max_streams_uni, 0, 1)) {
-        add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_MAX_STREAMS_UNI});
-        c->need_max_streams_uni = false;
-        *elic = true;
-    }
-    if (data_blocked_pending(c) && room(w, 16, *n, max_recs)) {
-        if (put_frame2(w, QUIC_FT_DATA_BLOCKED, c->peer_max_data, 0, 1)) {
-            add_rec(recs, n, max_recs, (quic_frame_rec){.kind = REC_DATA_BLOCKED});
+    conn_frame(w, &c->need_max_data, QUIC_FT_MAX_DATA, c->max_data, REC_MAX_DATA, recs, n, max_recs,
+               elic);
+    conn_frame(w, &c->need_max_streams_bidi, QUIC_FT_MAX_STREAMS_BIDI, c->max_streams_bidi,
+               REC_MAX_STREAMS_BIDI, recs, n, max_recs, elic);
+    conn_frame(w, &c->need_max_streams_uni, QUIC_FT_MAX_STREAMS_UNI, c->max_streams_uni,
+               REC_MAX_STREAMS_UNI, recs, n, max_recs, elic);
+    bool data_blocked = data_blocked_pending(c);
+    if (data_blocked) {
+        conn_frame(w, &data_blocked, QUIC_FT_DATA_BLOCKED, c->peer_max_data, REC_DATA_BLOCKED, recs,
+                   n, max_recs, elic);
+        if (!data_blocked) /* sent: once per limit */
             c->data_blocked_at = c->peer_max_data;
-            *elic = true;
-        }
     }
-    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit. */
-    if (c->streams_blocked_bidi && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi, 0, 1)) {
-        c->streams_blocked_bidi = false;
-        *elic = true;
-    }
-    if (c->streams_blocked_uni && room(w, 16, *n, max_recs) &&
-        put_frame2(w, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni, 0, 1)) {
-        c->streams_blocked_uni = false;
-        *elic = true;
-    }
+    /* RFC 9000 §19.14: tell the peer we wanted more streams, once per limit (not tracked). */
+    conn_frame(w, &c->streams_blocked_bidi, QUIC_FT_STREAMS_BLOCKED_BIDI, c->peer_max_streams_bidi,
+               REC_NONE, recs, n, max_recs, elic);
+    conn_frame(w, &c->streams_blocked_uni, QUIC_FT_STREAMS_BLOCKED_UNI, c->peer_max_streams_uni,
+               REC_NONE, recs, n, max_recs, elic);
     if (c->streams.head == NULL)
         return;
     /* Start after the stream served last so that all streams progress. */

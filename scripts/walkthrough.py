@@ -254,7 +254,7 @@ def render(ch, c, s, cap, client, server):
          [("Server", find(s, "webtransport:session_established")),
           ("Client", find(c, "http:frame_parsed", lambda d: d["frame"]["frame_type"] == "headers")),
           ("Client", find(c, "webtransport:session_established"))],
-         "[wt/session.c](../wt/session.c) `wt_session_established`; [apps/wt_echo.c](../apps/wt_echo.c).",
+         "[wt/connect.c](../wt/connect.c) `wt_session_established`; [apps/wt_echo.c](../apps/wt_echo.c).",
          [cap.find(lambda r: from_server(r) and "HEADERS" in r[6], "with the server's HEADERS")])
     step("Streams and a datagram",
          "The client opens a bidirectional stream (a WEBTRANSPORT_STREAM frame then the bytes, "

@@ -8,6 +8,11 @@
 #include "wt/connect.h"
 #include "wt/flow.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
+#include "wt/session.h"
+#include "wt/session_recv.h"
+#include "wt/stream.h"
+#include "wt/stream_recv.h"
 #include "wt/opt.h"
 #include "wt/protocols.h"
 
@@ -180,6 +185,36 @@ static size_t open_sessions(const wt_endpoint *ep)
     return n;
 }
 
+/* The session is established: hand over what waited for it (§4.5). */
+void wt_session_established(wt_session *s)
+{
+    wt_endpoint *ep = s->ep;
+    s->state = WT_SS_OPEN;
+    wt_qlog_session(s, "session_established", ep->cfg.is_server, 0, NULL, 0);
+    if (ep->cb.on_session_ready != NULL)
+        ep->cb.on_session_ready(ep->cb.user, s);
+    if (s->state != WT_SS_OPEN)
+        return;
+    if (s->early_caps.len > 0) {
+        /* Taken out first: the capsules may end the session. */
+        quince_buf early = s->early_caps;
+        size_t charged = s->early_caps_charged;
+        s->early_caps = (quince_buf){0};
+        s->early_caps_charged = 0;
+        wt_session_capsules_in(s, early.data, early.len);
+        quince_buf_free(&early, ep->env);
+        quince_budget_release(ep->budget, charged);
+        if (s->state != WT_SS_OPEN)
+            return;
+    }
+    wt_stream_flush_buffered(s);
+    for (size_t i = 0; i < s->ndgrams && s->state == WT_SS_OPEN; i++) {
+        if (ep->cb.on_datagram != NULL)
+            ep->cb.on_datagram(ep->cb.user, s, s->dgrams[i].data, s->dgrams[i].len);
+    }
+    wt_session_drop_datagrams(s);
+}
+
 /* Decide on a request once the client's SETTINGS are known (§3.1): the
  * dialect, the origin, the session limit, then the application. */
 void wt_server_process(wt_session *s)
@@ -273,7 +308,7 @@ static void server_request(wt_endpoint *ep, uint64_t id, const h3_field *f, size
     if (ep->nsessions >= ep->cfg.max_sessions) {
         /* §3.4: refused before any processing. */
         h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         refused(ep, NULL, 0, "more than %zu sessions on the connection", ep->cfg.max_sessions);
         return;
     }
@@ -514,7 +549,7 @@ void wt_server_on_headers(wt_endpoint *ep, uint64_t id, const h3_field *f, size_
          * safe, RFC 9114 §10.9); RFC 8470 §5.2: 425, to be retried after the
          * handshake. Streams waiting for this ID will never be claimed. */
         h3_conn_refuse_early(ep->h3, id);
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         refused(ep, NULL, 425,
                 "CONNECT arrived in 0-RTT (early data): retry after the "
                 "handshake");
@@ -523,7 +558,7 @@ void wt_server_on_headers(wt_endpoint *ep, uint64_t id, const h3_field *f, size_
         server_request(ep, id, f, n, tokens);
     } else {
         /* Not a session: streams waiting for this ID will never be claimed. */
-        wt_stream_flush_buffered(ep, id, NULL);
+        wt_stream_reject_buffered(ep, id);
         if (ep->chain.on_headers != NULL)
             ep->chain.on_headers(ep->chain.user, id, f, n, false);
     }

@@ -1,5 +1,5 @@
 /* WebTransport session establishment (draft-ietf-webtrans-http3-02 §3.3), wt/connect.c: the
- * server's and the client's side of the extended CONNECT, called from wt/session.c. */
+ * server's and the client's side of the extended CONNECT, called from wt/endpoint.c. */
 #ifndef WT_CONNECT_H
 #define WT_CONNECT_H
 
@@ -20,5 +20,7 @@ void wt_server_process(wt_session *s);
 int wt_client_send(wt_session *s);
 /* Client: the response headers of a session's CONNECT. */
 void wt_client_response(wt_session *s, const h3_field *f, size_t n);
+/* The session is open: tell the application, deliver what was held (§4.5). */
+void wt_session_established(wt_session *s);
 
 #endif

@@ -119,6 +119,13 @@ uint32_t wt_dialects_for_token(const uint8_t *tok, size_t len)
     return m;
 }
 
+/* The dialects cfg allows (all when it names none). */
+uint32_t wt_cfg_dialects(const wt_config *cfg)
+{
+    uint32_t m = cfg->dialects & WT_DIALECTS_ALL;
+    return m != 0 ? m : WT_DIALECTS_ALL;
+}
+
 uint32_t wt_dialects_offered(const h3_settings *peer, bool peer_is_server)
 {
     uint32_t m = 0;

@@ -68,6 +68,9 @@ uint32_t wt_dialects_for_token(const uint8_t *tok, size_t len);
  */
 uint32_t wt_dialects_offered(const h3_settings *peer, bool peer_is_server);
 
+/* The dialects cfg allows (all when it names none). */
+uint32_t wt_cfg_dialects(const wt_config *cfg);
+
 /* Add the SETTINGS of every dialect in mask to s (draft-02 §3.1, -07 §3.1,
  * -13..-16 §3.1): version settings, H3_DATAGRAM (0x33, and 0xffd277 with
  * draft-02), ENABLE_CONNECT_PROTOCOL (servers, unless no_connect_protocol).

@@ -1,5 +1,6 @@
 /* WebTransport session flow control (draft-ietf-webtrans-http3-16 §5; -13..-15 where marked):
- * the limits SETTINGS start, the flow-control capsules, the credit for stream data and streams. */
+ * the limits SETTINGS start, the flow-control capsules, the credit for stream data and streams.
+ * Bookkeeping only: a violation or a grown limit comes back as a verdict for the caller. */
 #include <stdio.h>
 #include <string.h>
 
@@ -67,27 +68,35 @@ void wt_fc_send_capsule(wt_session *s, uint64_t type, uint64_t value)
         s->fcs.streams_blocked_sent++;
 }
 
+/* A verdict with nothing to report. */
+static void verdict_clear(wt_fc_verdict *out)
+{
+    out->code = 0;
+    out->why[0] = 0;
+    out->more_data = out->more_streams = false;
+}
+
 /* §5.6.2, §5.6.4: a received limit. -13 says nothing of a lower one (ignored,
  * as in QUIC); -14 and -15 end the session on a lower one, -16 on one that
  * does not increase. Above 2^60 streams: -15 H3_DATAGRAM_ERROR, -16
- * WT_FLOW_CONTROL_ERROR, -13/-14 say nothing (capped). False: session ended. */
-static bool fc_limit_in(wt_session *s, uint64_t *cur, uint64_t v, bool streams, const char *what)
+ * WT_FLOW_CONTROL_ERROR, -13/-14 say nothing (capped). False: a violation. */
+static bool fc_limit_in(wt_session *s, uint64_t *cur, uint64_t v, bool streams, const char *what,
+                        wt_fc_verdict *out)
 {
-    char why[160];
     if (streams && v > WT_FC_MAX_STREAMS_LIMIT) {
         if (s->dialect == WT_DRAFT_15 || s->dialect == WT_DRAFT_16) {
-            snprintf(why, sizeof(why), "%s of %llu streams is above 2^60", what,
+            snprintf(out->why, sizeof(out->why), "%s of %llu streams is above 2^60", what,
                      (unsigned long long)v);
-            wt_session_fc_error(s, s->dialect == WT_DRAFT_15 ? H3_DATAGRAM_ERROR : fc_code(s), why);
+            out->code = s->dialect == WT_DRAFT_15 ? H3_DATAGRAM_ERROR : fc_code(s);
             return false;
         }
         v = WT_FC_MAX_STREAMS_LIMIT;
     }
     bool bad = s->dialect == WT_DRAFT_16 ? v <= *cur : s->dialect != WT_DRAFT_13 && v < *cur;
     if (bad) {
-        snprintf(why, sizeof(why), "%s %llu after %llu (%s §5.6)", what, (unsigned long long)v,
-                 (unsigned long long)*cur, wt_dialect_name(s->dialect));
-        wt_session_fc_error(s, fc_code(s), why);
+        snprintf(out->why, sizeof(out->why), "%s %llu after %llu (%s §5.6)", what,
+                 (unsigned long long)v, (unsigned long long)*cur, wt_dialect_name(s->dialect));
+        out->code = fc_code(s);
         return false;
     }
     if (v > *cur) {
@@ -97,55 +106,49 @@ static bool fc_limit_in(wt_session *s, uint64_t *cur, uint64_t v, bool streams, 
     return true;
 }
 
-/* A flow-control capsule while flow control is on. False: the session ended. */
-bool wt_fc_capsule_in(wt_session *s, uint64_t t, uint64_t v)
+/* A flow-control capsule while flow control is on. False: a violation. */
+bool wt_fc_capsule_in(wt_session *s, uint64_t t, uint64_t v, wt_fc_verdict *out)
 {
-    wt_endpoint *ep = s->ep;
-    bool more = false;
+    verdict_clear(out);
     if (t == H3_CAPSULE_WT_MAX_DATA) {
         s->fcs.max_data_received++;
         uint64_t was = s->tx_max_data;
-        if (!fc_limit_in(s, &s->tx_max_data, v, false, "WT_MAX_DATA"))
+        if (!fc_limit_in(s, &s->tx_max_data, v, false, "WT_MAX_DATA", out))
             return false;
-        more = s->tx_max_data > was;
-        if (more)
-            wt_stream_flush_held(s);
+        out->more_data = s->tx_max_data > was;
     } else if (t == H3_CAPSULE_WT_MAX_STREAMS_BIDI || t == H3_CAPSULE_WT_MAX_STREAMS_UNI) {
         int k = t == H3_CAPSULE_WT_MAX_STREAMS_UNI;
         s->fcs.max_streams_received++;
         uint64_t was = s->tx_max_streams[k];
-        if (!fc_limit_in(s, &s->tx_max_streams[k], v, true, "WT_MAX_STREAMS"))
+        if (!fc_limit_in(s, &s->tx_max_streams[k], v, true, "WT_MAX_STREAMS", out))
             return false;
-        more = s->tx_max_streams[k] > was;
+        out->more_streams = s->tx_max_streams[k] > was;
     } else if (t == H3_CAPSULE_WT_DATA_BLOCKED) {
         s->fcs.data_blocked_received++;
     } else {
         s->fcs.streams_blocked_received++;
         /* -16 §5.6.3: a value above 2^60 ends the session. */
         if (v > WT_FC_MAX_STREAMS_LIMIT && s->dialect == WT_DRAFT_16) {
-            wt_session_fc_error(s, fc_code(s), "WT_STREAMS_BLOCKED above 2^60");
+            snprintf(out->why, sizeof(out->why), "WT_STREAMS_BLOCKED above 2^60");
+            out->code = fc_code(s);
             return false;
         }
     }
-    if (s->state != WT_SS_OPEN)
-        return false;
-    if (more && ep->cb.on_session_credit != NULL)
-        ep->cb.on_session_credit(ep->cb.user, s);
-    return s->state == WT_SS_OPEN;
+    return true;
 }
 
 /* §5.6.4: body bytes received on the session's streams, delivered to the
  * application at once; the limit moves up a window ahead once half is used. */
-bool wt_fc_rx_data(wt_session *s, uint64_t len)
+bool wt_fc_rx_data(wt_session *s, uint64_t len, wt_fc_verdict *out)
 {
+    verdict_clear(out);
     if (!s->fc || len == 0)
         return true;
     s->rx_data += len;
     if (s->rx_data > s->rx_max_data) {
-        char why[160];
-        snprintf(why, sizeof(why), "%llu bytes received, above WT_MAX_DATA %llu",
+        snprintf(out->why, sizeof(out->why), "%llu bytes received, above WT_MAX_DATA %llu",
                  (unsigned long long)s->rx_data, (unsigned long long)s->rx_max_data);
-        wt_session_fc_error(s, fc_code(s), why);
+        out->code = fc_code(s);
         return false;
     }
     uint64_t win = s->ep->cfg.fc_max_data;
@@ -159,18 +162,18 @@ bool wt_fc_rx_data(wt_session *s, uint64_t len)
 /* §5.6.2: "If an endpoint receives an incoming stream for a session that would
  * exceed the advertised Maximum Streams value, it MUST close the WebTransport
  * session with a WT_FLOW_CONTROL_ERROR error code" (-15, -16). */
-bool wt_fc_rx_stream(wt_session *s, bool bidi)
+bool wt_fc_rx_stream(wt_session *s, bool bidi, wt_fc_verdict *out)
 {
+    verdict_clear(out);
     if (!s->fc)
         return true;
     int k = !bidi;
     s->rx_streams[k]++;
     if (s->rx_streams[k] > s->rx_max_streams[k]) {
-        char why[160];
-        snprintf(why, sizeof(why), "%s stream %llu, above WT_MAX_STREAMS %llu",
+        snprintf(out->why, sizeof(out->why), "%s stream %llu, above WT_MAX_STREAMS %llu",
                  bidi ? "bidirectional" : "unidirectional", (unsigned long long)s->rx_streams[k],
                  (unsigned long long)s->rx_max_streams[k]);
-        wt_session_fc_error(s, fc_code(s), why);
+        out->code = fc_code(s);
         return false;
     }
     return true;

@@ -1,5 +1,15 @@
-/* Internal state of WebTransport endpoints, sessions and streams (wt/session.c, wt/stream.c,
- * wt/flow.c, wt/connect.c). */
+/* Internal state of WebTransport endpoints, sessions and streams, shared by the files of wt/.
+ *
+ * Each file's functions for the others are in its own header, and a file calls only files
+ * on floors below its own (tests/layers/check_layers.py holds it to that), bottom up:
+ *   flow.c          session flow-control bookkeeping: a verdict back, no call up
+ *   lifetime.c      the reentrancy guard; sessions made, found, freed; charged buffers
+ *   stream.c        stream objects, our sending side, the stream API
+ *   session.c       how a session ends (its streams reset), the session API
+ *   stream_recv.c   the peer's streams    | session_recv.c  the peer's capsules, datagrams
+ *   connect.c       the extended CONNECT, server and client; the session established
+ *   endpoint.c      the endpoint: h3's callbacks, each event fanned out to the floors below
+ * This header, dialect, codes, protocols and qlog are the ground under all of them. */
 #ifndef WT_INTERNAL_H
 #define WT_INTERNAL_H
 
@@ -23,6 +33,12 @@ typedef struct wt_dgram {
     uint8_t *data;
     size_t len;
 } wt_dgram;
+
+/* What a datagram queued for a session not established yet costs the budget. */
+static inline size_t wt_dgram_cost(size_t len)
+{
+    return len ? len : 1;
+}
 
 struct wt_session {
     wt_endpoint *ep;
@@ -132,52 +148,5 @@ struct wt_endpoint {
     wt_session *dead_sessions;
     wt_stream *dead_streams;
 };
-
-/* Reentrancy guard: objects are freed when the outermost call returns. */
-void wt_enter(wt_endpoint *ep);
-void wt_leave(wt_endpoint *ep);
-
-wt_session *wt_session_find(wt_endpoint *ep, uint64_t id);
-/* wt/session.c, for wt/connect.c */
-/* The dialects cfg allows (all when it names none). */
-uint32_t wt_cfg_dialects(const wt_config *cfg);
-/* A NUL-terminated copy of a field value from ep's allocator (NULL: none). */
-char *wt_dup_field(wt_endpoint *ep, const uint8_t *v, size_t len);
-/* A new session on CONNECT stream id, linked into ep (NULL: no memory). */
-wt_session *wt_session_new(wt_endpoint *ep, uint64_t id);
-/* Unlink s and free it once the outermost call returns. */
-void wt_session_kill(wt_session *s);
-/* FIN on the CONNECT stream, once. */
-void wt_session_send_fin(wt_session *s);
-/* Drop queued datagrams and reject streams waiting for a session that will not come. */
-void wt_session_drop_pending(wt_session *s);
-/* The session is open: tell the application, deliver what was held. */
-void wt_session_established(wt_session *s);
-/* The CONNECT stream's receive side ended. */
-void wt_session_recv_done(wt_session *s);
-/* End a session: reset its streams, tell the application, keep the object
- * until the CONNECT stream's receive side ends. */
-void wt_session_terminate(wt_session *s, uint32_t code, const uint8_t *reason, size_t len);
-
-/* -13..-16 §5.4, §5.6.2: end the session for a flow-control violation:
- * the CONNECT stream is reset with code (WT_FLOW_CONTROL_ERROR), and why is logged. */
-void wt_session_fc_error(wt_session *s, uint64_t code, const char *why);
-/* wt/stream.c */
-/* Move held bytes of s's streams out as far as the send credit allows. */
-void wt_stream_flush_held(wt_session *s);
-/* -13..-16 §5.4: held bytes of one stream (wt_endpoint_on_writable). */
-void wt_stream_push_held(wt_stream *st);
-wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id);
-int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t session_id,
-                     const uint8_t *data, size_t len, bool fin);
-/* Returns true when id was a WebTransport stream. */
-bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code);
-bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code);
-/* Buffered streams for session_id: deliver (session open) or reject. */
-void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *s);
-/* Reset and drop every stream of s. */
-void wt_stream_reset_all(wt_session *s);
-void wt_stream_reap(wt_endpoint *ep);
-void wt_stream_free_all(wt_endpoint *ep);
 
 #endif

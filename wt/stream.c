@@ -1,9 +1,13 @@
-/* WebTransport streams (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5), early ones included. */
+/* WebTransport streams (draft-ietf-webtrans-http3-02 §4.1-§4.3, §4.5): the stream objects, early
+ * ones refused, the sending side under session credit and the stream API. What the peer does to
+ * a stream (opens, sends, resets, stops) is wt/stream_recv.c. */
 #include <string.h>
 
 #include "wt/codes.h"
 #include "wt/flow.h"
 #include "wt/internal.h"
+#include "wt/lifetime.h"
+#include "wt/stream.h"
 #include "base/varint.h"
 
 /* draft-02 names no code for the streams of an ended session (§5 only says
@@ -19,8 +23,7 @@ wt_stream *wt_stream_find(wt_endpoint *ep, uint64_t id)
     return NULL;
 }
 
-static wt_stream *stream_new(wt_endpoint *ep, uint64_t id, uint64_t session_id, bool bidi,
-                             bool local)
+wt_stream *wt_stream_new(wt_endpoint *ep, uint64_t id, uint64_t session_id, bool bidi, bool local)
 {
     wt_stream *st = quince_env_alloc(ep->env, sizeof(*st));
     if (st == NULL)
@@ -38,14 +41,14 @@ static wt_stream *stream_new(wt_endpoint *ep, uint64_t id, uint64_t session_id, 
     return st;
 }
 
-static void stream_attach(wt_stream *st, wt_session *s)
+void wt_stream_attach(wt_stream *st, wt_session *s)
 {
     st->session = s;
     s->nstreams++;
 }
 
 /* Unlink st; the application hears on_stream_closed; freed by wt_leave. */
-static void stream_kill(wt_stream *st)
+void wt_stream_kill(wt_stream *st)
 {
     wt_endpoint *ep = st->ep;
     if (st->dead)
@@ -92,155 +95,19 @@ static void stream_close_for_app(wt_stream *st)
         ep->cb.on_stream_closed(ep->cb.user, st);
 }
 
-static void stream_maybe_done(wt_stream *st)
+void wt_stream_maybe_done(wt_stream *st)
 {
     if (st->recv_done && st->send_done)
-        stream_kill(st);
-}
-
-void wt_stream_reap(wt_endpoint *ep)
-{
-    while (ep->dead_streams != NULL) {
-        wt_stream *st = ep->dead_streams;
-        ep->dead_streams = st->next;
-        quince_env_free(ep->env, st);
-    }
-}
-
-void wt_stream_free_all(wt_endpoint *ep)
-{
-    while (ep->streams != NULL) {
-        wt_stream *st = ep->streams;
-        ep->streams = st->next;
-        quince_buf_free(&st->early, ep->env);
-        quince_buf_free(&st->held, ep->env);
-        quince_budget_release(ep->budget, st->early_charged);
-        quince_env_free(ep->env, st);
-    }
-    wt_stream_reap(ep);
-}
-
-static uint32_t app_code(uint64_t h3_code)
-{
-    uint32_t c;
-    return wt_error_from_http3(h3_code, &c) ? c : 0;
-}
-
-/* Bytes for an attached stream. */
-static void deliver(wt_stream *st, const uint8_t *data, size_t len, bool fin)
-{
-    wt_endpoint *ep = st->ep;
-    if (st->recv_done)
-        return;
-    /* -13..-16 §5.4: every body byte counts, read or dropped. */
-    st->rx_body += len;
-    if (!wt_fc_rx_data(st->session, len))
-        return;
-    if (fin)
-        st->recv_done = true;
-    if (!st->recv_stopped && (len > 0 || fin) && ep->cb.on_stream_data != NULL)
-        ep->cb.on_stream_data(ep->cb.user, st, data, len, fin);
-    stream_maybe_done(st);
+        wt_stream_kill(st);
 }
 
 /* §4.5: refuse a stream that cannot be tied to an established session. */
-static void reject(wt_endpoint *ep, uint64_t id)
+void wt_stream_reject(wt_endpoint *ep, uint64_t id)
 {
     h3_conn_reset_stream(ep->h3, id, H3_WEBTRANSPORT_BUFFERED_STREAM_REJECTED);
 }
 
-static bool buffer_bytes(wt_stream *st, const uint8_t *data, size_t len, bool fin)
-{
-    wt_endpoint *ep = st->ep;
-    if (len > ep->cfg.max_buffered_bytes - ep->buffered_bytes)
-        return false;
-    size_t need = st->early.len + len;
-    if (need > st->early.cap) {
-        /* §4.5: the allocation counts against the connection's memory; past it, as past
-         * max_buffered_bytes, the stream is rejected. quince_buf doubles from 64 bytes. */
-        size_t cap = st->early.cap ? st->early.cap : 64;
-        while (cap < need)
-            cap *= 2;
-        if (!quince_budget_charge(ep->budget, cap - st->early_charged))
-            return false;
-        size_t charged = cap;
-        if (!quince_buf_reserve(&st->early, ep->env, need)) {
-            quince_budget_release(ep->budget, charged - st->early_charged);
-            return false;
-        }
-        st->early_charged = charged;
-    }
-    if (!quince_buf_append(&st->early, ep->env, data, len))
-        return false;
-    ep->buffered_bytes += len;
-    st->buf_fin = st->buf_fin || fin;
-    return true;
-}
-
-/* draft-ietf-webtrans-http3-02 §4.1, §4.2, §4.5 */
-int wt_stream_on_ext(wt_endpoint *ep, uint64_t id, uint64_t type, uint64_t session_id,
-                     const uint8_t *data, size_t len, bool fin)
-{
-    wt_stream *st = wt_stream_find(ep, id);
-    if (st != NULL) {
-        if (st->session != NULL) {
-            deliver(st, data, len, fin);
-        } else if (!buffer_bytes(st, data, len, fin)) {
-            reject(ep, id);
-            stream_kill(st);
-        }
-        return 0;
-    }
-    /* §4: a session ID must be a client-initiated bidirectional stream ID. */
-    if ((session_id & 3) != 0) {
-        h3_conn_close(ep->h3, H3_ID_ERROR, "WebTransport session ID is not a request stream");
-        return 0;
-    }
-    bool bidi = type == H3_FRAME_WEBTRANSPORT_STREAM;
-    wt_session *s = wt_session_find(ep, session_id);
-    if (s != NULL && s->state == WT_SS_OPEN) {
-        if (!wt_fc_rx_stream(s, bidi))
-            return 0;
-        if (s->nstreams >= ep->cfg.max_streams_per_session) {
-            h3_conn_reset_stream(ep->h3, id, H3_REQUEST_REJECTED);
-            wt_fc_rx_stream_closed(s, bidi);
-            return 0;
-        }
-        st = stream_new(ep, id, session_id, bidi, false);
-        if (st == NULL) {
-            h3_conn_reset_stream(ep->h3, id, H3_INTERNAL_ERROR);
-            return 0;
-        }
-        stream_attach(st, s);
-        wt_qlog_stream(ep, s->id, id, bidi, false);
-        if (ep->cb.on_stream_open != NULL)
-            ep->cb.on_stream_open(ep->cb.user, s, st);
-        if (!st->dead)
-            deliver(st, data, len, fin);
-        return 0;
-    }
-    /* Buffer while the session may still come: a server does not know every
-     * request yet; a client only waits for its own pending sessions. */
-    bool may_come =
-        s != NULL ? (s->state == WT_SS_HELD || s->state == WT_SS_CONNECTING) : ep->cfg.is_server;
-    if (!may_come || ep->nbuffered >= ep->cfg.max_buffered_streams) {
-        reject(ep, id);
-        return 0;
-    }
-    st = stream_new(ep, id, session_id, bidi, false);
-    if (st == NULL) {
-        reject(ep, id);
-        return 0;
-    }
-    ep->nbuffered++;
-    if (!buffer_bytes(st, data, len, fin)) {
-        reject(ep, id);
-        stream_kill(st);
-    }
-    return 0;
-}
-
-static wt_stream *first_buffered(wt_endpoint *ep, uint64_t session_id)
+wt_stream *wt_stream_first_buffered(wt_endpoint *ep, uint64_t session_id)
 {
     for (wt_stream *st = ep->streams; st != NULL; st = st->next)
         if (st->session == NULL && st->session_id == session_id)
@@ -248,50 +115,14 @@ static wt_stream *first_buffered(wt_endpoint *ep, uint64_t session_id)
     return NULL;
 }
 
-/* draft-ietf-webtrans-http3-02 §4.5 */
-void wt_stream_flush_buffered(wt_endpoint *ep, uint64_t session_id, wt_session *s)
+/* draft-ietf-webtrans-http3-02 §4.5: the session will not come (or has ended): every
+ * stream buffered for it is refused. */
+void wt_stream_reject_buffered(wt_endpoint *ep, uint64_t session_id)
 {
     wt_stream *st;
-    /* Rescan from the head each time: callbacks may open or close streams. */
-    while ((st = first_buffered(ep, session_id)) != NULL) {
-        if (s != NULL && s->state == WT_SS_OPEN && !wt_fc_rx_stream(s, st->bidi)) {
-            s = NULL; /* the session ended: the rest are rejected */
-            continue;
-        }
-        if (s == NULL || s->state != WT_SS_OPEN || s->nstreams >= ep->cfg.max_streams_per_session) {
-            reject(ep, st->id);
-            stream_kill(st);
-            if (s != NULL && s->state == WT_SS_OPEN)
-                wt_fc_rx_stream_closed(s, st->bidi);
-            continue;
-        }
-        /* Taken out of the stream first: callbacks may kill it while we deliver. */
-        quince_buf early = st->early;
-        bool fin = st->buf_fin;
-        st->early = (quince_buf){0};
-        size_t charged = st->early_charged;
-        st->early_charged = 0;
-        ep->nbuffered--;
-        ep->buffered_bytes -= early.len;
-        stream_attach(st, s);
-        if (st->buf_reset) {
-            /* Reset before its session came: never shown to the application,
-             * but the session is charged its final size (§5.4). */
-            st->app_closed = true;
-            st->recv_done = st->send_done = true;
-            stream_kill(st);
-            quince_buf_free(&early, ep->env);
-            quince_budget_release(ep->budget, charged);
-            wt_fc_rx_data(s, st->buf_final);
-            continue;
-        }
-        wt_qlog_stream(ep, s->id, st->id, st->bidi, false);
-        if (ep->cb.on_stream_open != NULL)
-            ep->cb.on_stream_open(ep->cb.user, s, st);
-        if (!st->dead)
-            deliver(st, early.data, early.len, fin);
-        quince_buf_free(&early, ep->env);
-        quince_budget_release(ep->budget, charged);
+    while ((st = wt_stream_first_buffered(ep, session_id)) != NULL) {
+        wt_stream_reject(ep, st->id);
+        wt_stream_kill(st);
     }
 }
 
@@ -312,7 +143,7 @@ void wt_stream_reset_all(wt_session *s)
                                  ? H3_WT_SESSION_GONE
                                  : wt_error_to_http3(WT_SESSION_GONE_CODE));
         st->recv_done = st->send_done = true;
-        stream_kill(st);
+        wt_stream_kill(st);
     }
 }
 
@@ -320,7 +151,7 @@ void wt_stream_reset_all(wt_session *s)
  * final size (less our stream header), not all we wrote: bytes h3 or QUIC had
  * not sent yet give their credit back, so both ends count the same. Without
  * the transport's final size, only h3's unsent bytes (`unsent`) are known. */
-static void refund_unsent(wt_stream *st, uint64_t unsent)
+void wt_stream_refund_unsent(wt_stream *st, uint64_t unsent)
 {
     wt_session *s = st->session;
     if (s == NULL || !s->fc)
@@ -340,61 +171,6 @@ static void refund_unsent(wt_stream *st, uint64_t unsent)
         s->tx_data -= back < s->tx_data ? back : s->tx_data;
         st->tx_body = sent;
     }
-}
-
-/* draft-ietf-webtrans-http3-02 §4.3 */
-bool wt_stream_on_reset(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
-{
-    wt_stream *st = wt_stream_find(ep, id);
-    if (st == NULL)
-        return false;
-    if (st->session == NULL) {
-        /* -13..-16 §5.4: its session may still come, and then counts the
-         * stream's final size: keep that (with the bytes, bounded as before). */
-        uint64_t body;
-        if (!st->buf_reset && h3_conn_ext_final_size(ep->h3, id, &body)) {
-            st->buf_reset = true;
-            st->buf_final = body;
-        } else {
-            stream_kill(st);
-        }
-        return true;
-    }
-    if (st->recv_done)
-        return true;
-    st->recv_done = true;
-    /* -13..-16 §5.4: the session is charged the stream's final size, not the
-     * bytes that arrived: what the reset cut off counts too (both ends then
-     * agree on the credit used), and past our WT_MAX_DATA it is the session's
-     * WT_FLOW_CONTROL_ERROR like any other excess. */
-    uint64_t body;
-    if (h3_conn_ext_final_size(ep->h3, id, &body) && body > st->rx_body) {
-        uint64_t cut = body - st->rx_body;
-        st->rx_body = body;
-        if (!wt_fc_rx_data(st->session, cut))
-            return true; /* the session ended, and the stream with it */
-    }
-    if (!st->recv_stopped && ep->cb.on_stream_reset != NULL)
-        ep->cb.on_stream_reset(ep->cb.user, st, app_code(h3_code));
-    stream_maybe_done(st);
-    return true;
-}
-
-bool wt_stream_on_stop_sending(wt_endpoint *ep, uint64_t id, uint64_t h3_code)
-{
-    wt_stream *st = wt_stream_find(ep, id);
-    if (st == NULL)
-        return false;
-    if (st->session == NULL || st->send_done)
-        return true;
-    /* h3 has reset our side with the same code (RFC 9000 §3.5), dropping
-     * what it held; so did QUIC with what it had not sent. */
-    st->send_done = true;
-    refund_unsent(st, 0);
-    if (ep->cb.on_stream_stop_sending != NULL)
-        ep->cb.on_stream_stop_sending(ep->cb.user, st, app_code(h3_code));
-    stream_maybe_done(st);
-    return true;
 }
 
 /* ---- Application API ---- */
@@ -430,12 +206,12 @@ QUINCE_API int wt_session_open_stream(wt_session *s, bool bidi, wt_stream **out)
         return WT_ERR_H3;
     if (s->fc)
         s->tx_streams[k]++; /* §5.6.2: the limit counts every stream opened */
-    wt_stream *st = stream_new(ep, id, s->id, bidi, true);
+    wt_stream *st = wt_stream_new(ep, id, s->id, bidi, true);
     if (st == NULL) {
         h3_conn_reset_stream(ep->h3, id, H3_INTERNAL_ERROR);
         return WT_ERR_NOMEM;
     }
-    stream_attach(st, s);
+    wt_stream_attach(st, s);
     wt_qlog_stream(ep, s->id, id, bidi, true);
     if (out != NULL)
         *out = st;
@@ -485,7 +261,7 @@ void wt_stream_push_held(wt_stream *st)
         if (fin) {
             st->held_fin = false;
             st->send_done = true;
-            stream_maybe_done(st);
+            wt_stream_maybe_done(st);
             return;
         }
     }
@@ -529,7 +305,7 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
         ret = h3_rc(h3_conn_write_raw(ep->h3, st->id, data, len, fin));
         if (ret == WT_OK && fin) {
             st->send_done = true;
-            stream_maybe_done(st);
+            wt_stream_maybe_done(st);
         }
         wt_leave(ep);
         return ret;
@@ -555,7 +331,7 @@ QUINCE_API int wt_stream_write(wt_stream *st, const uint8_t *data, size_t len, b
         st->tx_body += now;
         if (f) {
             st->send_done = true;
-            stream_maybe_done(st);
+            wt_stream_maybe_done(st);
         }
     }
     if (rest > 0 || (fin && !st->send_done)) {
@@ -595,13 +371,13 @@ QUINCE_API int wt_stream_reset(wt_stream *st, uint32_t code)
     uint64_t unsent = h3_conn_stream_buffered(ep->h3, st->id);
     if (st->session->fc && !st->recv_done) {
         h3_conn_reset_ext_send(ep->h3, st->id, wt_error_to_http3(code), keep);
-        refund_unsent(st, unsent);
+        wt_stream_refund_unsent(st, unsent);
         stream_close_for_app(st);
     } else {
         h3_conn_reset_stream_at(ep->h3, st->id, wt_error_to_http3(code), keep);
-        refund_unsent(st, unsent);
+        wt_stream_refund_unsent(st, unsent);
         st->send_done = st->recv_done = true;
-        stream_kill(st);
+        wt_stream_kill(st);
     }
     wt_leave(ep);
     return WT_OK;
@@ -624,7 +400,7 @@ QUINCE_API int wt_stream_stop_sending(wt_stream *st, uint32_t code)
         /* Nothing left to send: h3 sends only STOP_SENDING and forgets the stream. */
         h3_conn_reset_stream(ep->h3, st->id, h3_code);
         st->recv_done = true;
-        stream_kill(st);
+        wt_stream_kill(st);
     } else {
         /* Keep sending; drop what arrives until the peer's RESET_STREAM. */
         h3_conn_stop_sending(ep->h3, st->id, h3_code);

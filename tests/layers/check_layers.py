@@ -17,6 +17,11 @@ with two more rules:
   walking the endpoint's connections and feeding h3 are bind/'s work (one event
   drain, connections handed over and freed by the endpoint). The calls named in
   PUMP_CALLS may not appear there.
+- Inside wt/, the files stand on floors (FLOORS): a file includes the header of
+  another only from a lower floor, so that calls run one way, down (a file calls
+  only what the headers it includes declare). Files on no floor (internal.h,
+  dialect, codes, protocols, qlog) are the ground: any file may use them, and
+  they use no file of a floor.
 The generated quince_config.h may be included from anywhere. Other folders
 (tests/, fuzz/, bench/) may include anything.
 
@@ -48,6 +53,11 @@ API_ONLY = {
     "io": {"io"},
     "apps": {"apps"},
     "examples": set(),
+}
+# Inside a folder, the files on each floor, bottom up (wt/internal.h tells why).
+FLOORS = {
+    "wt": [["flow", "lifetime"], ["stream"], ["session"], ["stream_recv", "session_recv"],
+           ["connect"], ["endpoint"]],
 }
 GENERATED = {"quince_config.h"}
 # What only bind/ may call: the per-connection event pump and the endpoint's list.
@@ -92,6 +102,24 @@ def api_only_violation(folder, inc, target, installed):
     return f"{target}/ is not the library"
 
 
+def floor_violation(folder, name, inc):
+    """Why folder/name may not include inc under FLOORS, or None."""
+    floors = FLOORS.get(folder)
+    if floors is None or not inc.startswith(folder + "/"):
+        return None
+    level = {stem: i for i, stems in enumerate(floors) for stem in stems}
+    mine = level.get(os.path.splitext(name)[0])
+    stem = os.path.splitext(inc.split("/", 1)[1])[0]
+    theirs = level.get(stem)
+    if theirs is None or stem == os.path.splitext(name)[0]:
+        return None
+    if mine is None:
+        return f"{inc} stands on a floor of {folder}/, above its ground"
+    if theirs >= mine:
+        return f"{inc} is not on a lower floor of {folder}/"
+    return None
+
+
 def violations(root):
     installed = installed_headers(root)
     found = []
@@ -122,6 +150,8 @@ def violations(root):
                                    f"{target}/ is above {folder}/")
                         elif folder in API_ONLY:
                             why = api_only_violation(folder, inc, target, installed)
+                        if why is None and folder in FLOORS and dirpath == top:
+                            why = floor_violation(folder, name, inc)
                         if why is not None:
                             found.append(f"{rel}:{lineno}: {folder}/ includes {inc} ({why})")
     return found
@@ -184,6 +214,12 @@ def self_test():
         ("examples/u.c", "h3_conn_on_stream_data (h, id, d, n, fin);\n", True),
         ("apps/v.c", "bind_server_recv(s, &from, &to, d, n, now);\n", False),
         ("bind/w.c", "while (quic_conn_poll_event(c, &ev))\n", False),
+        # wt/'s floors: down only, siblings apart, the ground under all.
+        ("wt/session.c", '#include "wt/stream.h"\n#include "wt/session.h"\n'
+                         '#include "wt/internal.h"\n', False),
+        ("wt/stream.c", '#include "wt/session.h"\n', True),           # up
+        ("wt/stream_recv.c", '#include "wt/session_recv.h"\n', True),  # a sibling
+        ("wt/internal.h", '#include "wt/flow.h"\n', True),            # ground on a floor
     ]
     ok = True
     for rel, text, bad in cases:
