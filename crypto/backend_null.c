@@ -73,10 +73,28 @@ static void hash_init(crypto_hash_ctx *c, crypto_hash_alg alg)
     c->len = 0;
 }
 
+#define FNV_PRIME 0x100000001b3ULL
+
+/* FNV-1a, eight bytes a step then the rest: the same digest as a byte loop, with an eighth
+ * of the loop tests, each a callback under the fuzzers' comparison tracing (a connection's
+ * key schedule hashes some 20 KB here). */
 static void hash_update(crypto_hash_ctx *c, const uint8_t *in, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        c->h = (c->h ^ in[i]) * 0x100000001b3ULL; /* FNV-1a */
+    uint64_t h = c->h;
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        h = (h ^ in[i]) * FNV_PRIME;
+        h = (h ^ in[i + 1]) * FNV_PRIME;
+        h = (h ^ in[i + 2]) * FNV_PRIME;
+        h = (h ^ in[i + 3]) * FNV_PRIME;
+        h = (h ^ in[i + 4]) * FNV_PRIME;
+        h = (h ^ in[i + 5]) * FNV_PRIME;
+        h = (h ^ in[i + 6]) * FNV_PRIME;
+        h = (h ^ in[i + 7]) * FNV_PRIME;
+    }
+    for (; i < len; i++)
+        h = (h ^ in[i]) * FNV_PRIME;
+    c->h = h;
     c->len += len;
 }
 
