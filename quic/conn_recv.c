@@ -818,14 +818,10 @@ int quic_conn_recv_ecn(quic_conn *c, const quic_addr *from, const uint8_t *data,
     if (c == NULL || data == NULL)
         return QUIC_ERR_ARGUMENT;
     int rc = recv_datagram(c, from, data, len, ecn, now);
-    /* The packet scratch is kept only while packets of ours are in flight (the peer's
-     * datagrams keep coming then): an idle connection holds none. Taking it back for every
-     * datagram was a 1.5 KB malloc each time, and glibc empties its fastbins (every
-     * malloc_consolidate) for any request of 1 KB or more, which then slowed the small
-     * allocations of mbedTLS's bignum arithmetic in the handshakes beside it. */
-    if (quic_recovery_ack_eliciting_in_flight(&c->rec) == 0) {
-        quince_env_free(c->env, c->rxbuf);
-        c->rxbuf = NULL;
-    }
+    /* The packet scratch lives for one datagram: an idle connection holds none. (Keeping it
+     * while packets were in flight made mbedTLS handshakes at 5,000 live connections cost
+     * 1.5-1.7x those at 10, against 1.1x without: bench/README.md, fifth pass.) */
+    quince_env_free(c->env, c->rxbuf);
+    c->rxbuf = NULL;
     return rc;
 }

@@ -479,13 +479,10 @@ static size_t build_packet(quic_conn *c, int space, uint8_t *buf, size_t cap, co
     return build_packet_recs(c, space, buf, cap, pl, now, c->tx_recs);
 }
 
-/* Nothing more to send for now: give the frame-record scratch back once nothing is in
- * flight either. While packets are outstanding, ACKs keep this connection sending, and a
- * 1.5 KB block freed and taken back at every such turn was glibc work (malloc_consolidate
- * among it) in each flush of a bulk transfer; an idle connection still holds none. */
+/* Nothing more to send for now: give the frame-record scratch back. */
 static int send_done(quic_conn *c, int n)
 {
-    if (n <= 0 && quic_recovery_ack_eliciting_in_flight(&c->rec) == 0) {
+    if (n <= 0) {
         quince_env_free(c->env, c->tx_recs);
         c->tx_recs = NULL;
     }

@@ -5,9 +5,6 @@
 #include "quic/conn_internal.h"
 #include "base/varint.h"
 
-/* The first size of a send ring whose first write fits in it. */
-#define QUIC_STREAM_SEND_BUFFER_SMALL 256
-
 #define STREAM_MAX_RANGES QUIC_OPT_MAX_SENT_PACKETS /* one lost range per packet at most */
 #define QUIC_SBUF_KEEP_MIN (64 * 1024)              /* a drained send buffer this large is kept */
 
@@ -946,12 +943,7 @@ int64_t quic_stream_write(quic_conn *c, uint64_t stream_id, const uint8_t *data,
         /* Grow (up to maxbuf, doubling, within the budget), laying the ring out from index 0
          * again. Past the budget the write is short; WRITABLE follows when memory returns. */
         size_t need = s->sbuf_len + n;
-        /* A first write that small (HTTP/3's control and QPACK streams, a response's
-         * HEADERS) starts small: a 4 KiB block for a few bytes was memory, and a malloc of
-         * 1 KB or more makes glibc empty its fastbins (malloc_consolidate). */
-        size_t cap = s->sbuf_cap                          ? s->sbuf_cap
-                     : need <= QUIC_STREAM_SEND_BUFFER_SMALL ? QUIC_STREAM_SEND_BUFFER_SMALL
-                                                             : QUIC_OPT_STREAM_SEND_BUFFER_FIRST;
+        size_t cap = s->sbuf_cap ? s->sbuf_cap : QUIC_OPT_STREAM_SEND_BUFFER_FIRST;
         while (cap < need)
             cap *= 2;
         if (cap > maxbuf)
