@@ -103,7 +103,7 @@ start_server() {
             >"$tmp/server.out" 2>"$tmp/server.err" &
         server_pid=$!
         for _ in $(seq 200); do
-            port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.out")
+            port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.out" 2>/dev/null)
             [ -n "$port" ] && break
             sleep 0.05
         done

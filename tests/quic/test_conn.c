@@ -1026,6 +1026,59 @@ static void test_ack_many_ranges(void **state)
     pair_free(&p);
 }
 
+/* RFC 9002 Appendix A.6, RFC 9000 §8.1: a server at its anti-amplification limit arms no
+ * PTO; the datagram that validates the client's address (its Handshake packet) unblocks it
+ * and must re-arm it. The flag was cleared only for datagrams that left the address
+ * unvalidated, so a server limited in its handshake never set a PTO again. */
+static void test_amplification_limit_cleared(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p);
+    p.c = quic_conn_client_new(&p.t.env, &p.cc, NULL, NULL, p.now);
+    assert_non_null(p.c);
+    flow(&p, p.c, &p.s, true); /* the client's Initial creates the server */
+    assert_non_null(p.s);
+    flow(&p, p.s, &p.c, false); /* its first flight reaches the client */
+    /* The client's answer (with its Handshake packet) is held back. */
+    uint8_t held[4][1500];
+    size_t held_len[4], nheld = 0;
+    for (;;) {
+        int n = quic_conn_send(p.c, NULL, p.buf, sizeof(p.buf), p.now);
+        assert_true(n >= 0);
+        if (n == 0)
+            break;
+        assert_true(nheld < 4 && (size_t)n <= sizeof(held[0]));
+        memcpy(held[nheld], p.buf, (size_t)n);
+        held_len[nheld++] = (size_t)n;
+    }
+    assert_true(nheld > 0);
+    /* The server probes (its flight unacknowledged) until three times what it received is
+     * spent, and is then limited. */
+    for (int i = 0; i < 20 && !p.s->rec.at_amplification_limit; i++) {
+        p.now = quic_conn_next_timeout(p.s);
+        assert_true(p.now != UINT64_MAX);
+        quic_conn_on_timeout(p.s, p.now);
+        while (quic_conn_send(p.s, NULL, p.buf, sizeof(p.buf), p.now) > 0) {
+        }
+    }
+    assert_true(p.s->rec.at_amplification_limit);
+    assert_int_equal(quic_recovery_next_timeout(&p.s->rec), UINT64_MAX); /* no PTO */
+    for (size_t i = 0; i < nheld; i++)
+        assert_int_equal(quic_conn_recv(p.s, NULL, held[i], held_len[i], p.now), 0);
+    assert_true(p.s->address_validated);
+    assert_false(p.s->rec.at_amplification_limit);
+    pump(&p);
+    assert_true(quic_conn_is_established(p.s));
+    /* Data in flight that nobody acknowledges: the server's PTO is armed. */
+    uint64_t id;
+    assert_int_equal(quic_conn_open_stream(p.s, true, &id), QUIC_OK);
+    assert_int_equal(quic_stream_write(p.s, id, (const uint8_t *)"x", 1, false), 1);
+    assert_true(quic_conn_send(p.s, NULL, p.buf, sizeof(p.buf), p.now) > 0);
+    assert_true(quic_recovery_next_timeout(&p.s->rec) != UINT64_MAX);
+    pair_free(&p);
+}
+
 static void test_version_negotiation(void **state)
 {
     (void)state;
@@ -1308,6 +1361,7 @@ int main(void)
         cmocka_unit_test(test_send_budget),
         cmocka_unit_test(test_send_buffer_kept),
         cmocka_unit_test(test_ack_many_ranges),
+        cmocka_unit_test(test_amplification_limit_cleared),
         cmocka_unit_test(test_stateless_reset_detected),
         cmocka_unit_test(test_legacy_session_id),
         cmocka_unit_test(test_early_packets_kept),
