@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "quic/quic.h"
 #include "fuzz_digest.h"
@@ -88,6 +89,16 @@ static inline uint64_t fuzz_tick_end(fuzz_tick *t, const quic_conn *c, uint64_t 
         fuzz_mix(&t->log, st, sizeof(*st));
     }
     return t->log.h;
+}
+
+/* One input: the run with idle ticks skipped; in the replay build the same input once
+ * more with every tick taken, and an abort unless both did the same. */
+static inline void fuzz_tick_run_input(uint64_t (*run)(const uint8_t *, size_t, bool skip),
+                                       const uint8_t *data, size_t size)
+{
+    uint64_t fast = run(data, size, true);
+    if (FUZZ_TICK_CHECK && fast != run(data, size, false))
+        abort();
 }
 
 #endif
